@@ -1,0 +1,40 @@
+export type {
+  ConfChange,
+  ConfState,
+  Entry,
+  EntryKind,
+  HardState,
+  Message,
+  MessageType,
+  NodeId,
+  ProgressState,
+  ProgressStatus,
+  ReadState,
+  Ready,
+  Role,
+  Snapshot,
+  SnapshotMetadata,
+  SoftState,
+  Status,
+  AppendRequest,
+  AppendResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  SnapshotChunk,
+  SnapshotResponse,
+  TimeoutNow,
+  VoteRequest,
+  VoteResponse,
+} from "./types.js";
+export type { Storage } from "./storage.js";
+export type { RaftNode } from "./node-api.js";
+export type { PlantedBugs, RaftConfig, RaftLogger, ResolvedRaftConfig } from "./config.js";
+export { DEFAULT_RAFT_CONFIG, resolveRaftConfig } from "./config.js";
+export {
+  CompactedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  RaftError,
+  UnavailableError,
+} from "./errors.js";
+export type { RaftErrorCode } from "./errors.js";

@@ -1,0 +1,53 @@
+import type { ConfChange, Message, NodeId, Ready, Status } from "./types.js";
+
+/**
+ * The synchronous driver interface of one Raft node (etcd's RawNode). The host owns time, disk
+ * and network: it calls tick() on its own timer, step() for every message it receives, and
+ * ready()/advance() to learn what to persist, send and apply. Nothing here blocks or does I/O.
+ *
+ * Construction: `new RawNode(config, storage)` reads the durable state through storage. A fresh
+ * cluster is bootstrapped by the host writing the initial ConfState (all voters) into storage
+ * before constructing the node; a one-voter group elects itself on its first election timeout.
+ */
+export interface RaftNode {
+  /** Advance logical time by one tick (elections, heartbeats, check-quorum). */
+  tick(): void;
+  /** Feed a message from the network. Messages for another node or unknown types are ignored. */
+  step(message: Message): void;
+  /**
+   * Append application data to the leader's log. Returns the index and term it got; the entry is
+   * committed if and when an entry with that index *and* term appears in committedEntries.
+   * Throws NotLeaderError on a non-leader, ProposalDroppedError over the uncommitted limit or
+   * during a leadership transfer.
+   */
+  propose(data: Uint8Array): { index: number; term: number };
+  /**
+   * Propose a one-server membership change. Throws RaftError("CONF_CHANGE_IN_PROGRESS") while an
+   * earlier change is not yet committed, RaftError("INVALID_CONF_CHANGE") for changes that make no
+   * sense (promoting a non-learner, removing the last voter, adding an existing member).
+   */
+  proposeConfChange(change: ConfChange): { index: number; term: number };
+  /**
+   * Start a linearizable read. `requestId` is the host's; it comes back in Ready.readStates once
+   * a heartbeat quorum confirmed leadership (or in droppedReads). Throws NotLeaderError on a
+   * non-leader. Held back until the leader has committed an entry of its own term.
+   */
+  readIndex(requestId: number): void;
+  /** Start a leadership transfer to `target` (catch it up, then send TimeoutNow). */
+  transferLeadership(target: NodeId): void;
+  /** Campaign at once (tests, and a target of TimeoutNow internally). */
+  campaign(): void;
+  hasReady(): boolean;
+  /** Take the next batch of work. See the Ready type for the contract. */
+  ready(): Ready;
+  /** The host persisted (and sent messagesAfterPersist of) this Ready. In order, once each. */
+  advance(ready: Ready): void;
+  /** The host applied committed entries up to `index` (monotonic). */
+  appliedTo(index: number): void;
+  /**
+   * The host compacted its stored log up to `index` (≤ applied) behind a durable snapshot; the core
+   * re-reads firstIndex()/snapshot() from storage when it next needs them.
+   */
+  compacted(index: number): void;
+  status(): Status;
+}
