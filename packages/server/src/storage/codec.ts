@@ -1,0 +1,170 @@
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  EntryKind,
+  HardState,
+  SnapshotMetadata,
+} from "@dlock/raft";
+import { StorageError } from "./errors.js";
+
+// Hand-rolled binary records: entries are the hot path (one per proposal), and a fixed layout
+// costs a few buffer writes where a generic encoder walks an object. The index lives in the key,
+// so an entry record is: kind (1 byte), term (float64 BE: terms are safe integers), payload.
+// Rare records (conf state, snapshot metadata, cluster identity) are JSON: readable, and cheap
+// enough at a few writes per day.
+
+const KIND_NORMAL = 0;
+const KIND_NOOP = 1;
+const KIND_CONFIG = 2;
+const ENTRY_HEADER_BYTES = 9;
+
+const CHANGE_TYPES: readonly ConfChange["type"][] = ["addLearner", "promote", "remove"];
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+function corrupt(what: string): never {
+  throw new StorageError("CORRUPT", `stored ${what} record is malformed`);
+}
+
+export function encodeEntry(entry: Entry): Buffer {
+  if (entry.kind === "config") {
+    const change = entry.change ?? corrupt("config entry without change");
+    const node = utf8.encode(change.nodeId);
+    const context = change.context ?? new Uint8Array(0);
+    const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + 1 + 2 + node.length + 4 + context.length);
+    out[0] = KIND_CONFIG;
+    out.writeDoubleBE(entry.term, 1);
+    let at = ENTRY_HEADER_BYTES;
+    out[at] = CHANGE_TYPES.indexOf(change.type);
+    out.writeUInt16BE(node.length, at + 1);
+    out.set(node, at + 3);
+    at += 3 + node.length;
+    out.writeUInt32BE(change.context ? context.length + 1 : 0, at);
+    out.set(context, at + 4);
+    return out;
+  }
+  const data = entry.kind === "normal" ? entry.data : EMPTY;
+  const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.length);
+  out[0] = entry.kind === "normal" ? KIND_NORMAL : KIND_NOOP;
+  out.writeDoubleBE(entry.term, 1);
+  out.set(data, ENTRY_HEADER_BYTES);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function decodeEntry(index: number, bytes: Uint8Array): Entry {
+  if (bytes.length < ENTRY_HEADER_BYTES) corrupt("entry");
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const kindByte = buf[0];
+  const term = buf.readDoubleBE(1);
+  if (!Number.isSafeInteger(term) || term < 0) corrupt("entry term");
+  if (kindByte === KIND_NORMAL) {
+    // Copy: the data outlives the read buffer and must not pin a large shared slab.
+    return {
+      index,
+      term,
+      kind: "normal",
+      data: new Uint8Array(buf.subarray(ENTRY_HEADER_BYTES)),
+    };
+  }
+  if (kindByte === KIND_NOOP) return { index, term, kind: "noop", data: EMPTY };
+  if (kindByte !== KIND_CONFIG) corrupt("entry kind");
+  let at = ENTRY_HEADER_BYTES;
+  if (buf.length < at + 3) corrupt("config entry");
+  const type = CHANGE_TYPES[buf[at]] ?? corrupt("conf change type");
+  const nodeLength = buf.readUInt16BE(at + 1);
+  at += 3;
+  if (buf.length < at + nodeLength + 4) corrupt("config entry");
+  const nodeId = utf8Decoder.decode(buf.subarray(at, at + nodeLength));
+  at += nodeLength;
+  const contextField = buf.readUInt32BE(at);
+  at += 4;
+  const change: ConfChange = { type, nodeId };
+  if (contextField > 0) {
+    if (buf.length !== at + contextField - 1) corrupt("config entry context");
+    change.context = new Uint8Array(buf.subarray(at));
+  } else if (buf.length !== at) corrupt("config entry");
+  const kind: EntryKind = "config";
+  return { index, term, kind, data: EMPTY, change };
+}
+
+/** Hard state: term (f64), commit (f64), vote length (u16, 0xffff = null), vote utf8. */
+export function encodeHardState(state: HardState): Buffer {
+  const vote = state.vote === null ? null : utf8.encode(state.vote);
+  const out = Buffer.allocUnsafe(18 + (vote?.length ?? 0));
+  out.writeDoubleBE(state.term, 0);
+  out.writeDoubleBE(state.commit, 8);
+  out.writeUInt16BE(vote === null ? 0xffff : vote.length, 16);
+  if (vote !== null) out.set(vote, 18);
+  return out;
+}
+
+export function decodeHardState(bytes: Uint8Array): HardState {
+  if (bytes.length < 18) corrupt("hard state");
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const term = buf.readDoubleBE(0);
+  const commit = buf.readDoubleBE(8);
+  const voteLength = buf.readUInt16BE(16);
+  if (!Number.isSafeInteger(term) || !Number.isSafeInteger(commit)) corrupt("hard state");
+  if (voteLength === 0xffff) {
+    if (buf.length !== 18) corrupt("hard state");
+    return { term, vote: null, commit };
+  }
+  if (buf.length !== 18 + voteLength) corrupt("hard state");
+  return { term, vote: utf8Decoder.decode(buf.subarray(18)), commit };
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), "utf8");
+}
+
+export function decodeJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(utf8Decoder.decode(bytes)) as unknown;
+  } catch {
+    return corrupt(what);
+  }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
+export function decodeConfState(bytes: Uint8Array): ConfState {
+  const value = decodeJson(bytes, "conf state") as Partial<ConfState> | null;
+  if (value === null || !isStringArray(value.voters) || !isStringArray(value.learners)) {
+    return corrupt("conf state");
+  }
+  return { voters: value.voters, learners: value.learners };
+}
+
+export function decodeSnapshotMetadata(bytes: Uint8Array): SnapshotMetadata {
+  const value = decodeJson(bytes, "snapshot metadata") as Partial<SnapshotMetadata> | null;
+  if (
+    value === null ||
+    !Number.isSafeInteger(value.index) ||
+    !Number.isSafeInteger(value.term) ||
+    value.confState === undefined
+  ) {
+    return corrupt("snapshot metadata");
+  }
+  const confState = decodeConfState(encodeJson(value.confState));
+  return { index: value.index as number, term: value.term as number, confState };
+}
+
+/** An unsigned safe integer as 8 bytes big-endian, so byte order = numeric order in LevelDB. */
+export function encodeUint64(value: number): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeUInt32BE(Math.floor(value / 0x1_0000_0000), 0);
+  out.writeUInt32BE(value >>> 0, 4);
+  return out;
+}
+
+export function decodeUint64(bytes: Uint8Array, offset = 0): number {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (buf.length < offset + 8) corrupt("integer");
+  return buf.readUInt32BE(offset) * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
+}

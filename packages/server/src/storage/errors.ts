@@ -1,0 +1,29 @@
+/** Stable codes of the storage errors. */
+export type StorageErrorCode =
+  /** A write (or fsync) failed: disk full, I/O error, closed database. The storage is now failed. */
+  | "WRITE_FAILED"
+  /** A write was refused because an earlier one failed; the node must stop taking writes. */
+  | "STORAGE_FAILED"
+  /** The data folder could not be opened (locked by another process, unreadable, corrupt). */
+  | "OPEN_FAILED"
+  /** The data folder belongs to another cluster. */
+  | "CLUSTER_MISMATCH"
+  /** The data folder belongs to another node of this cluster. */
+  | "NODE_MISMATCH"
+  /** A stored record could not be decoded (unknown format version or truncated bytes). */
+  | "CORRUPT"
+  /** compact() was asked to drop entries that no durable snapshot or lock table covers. */
+  | "COMPACTION_REFUSED"
+  /** The caller broke the write contract (non-contiguous entries, applied index going backwards). */
+  | "INVALID_WRITE"
+  /** The storage is closed. */
+  | "CLOSED";
+
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StorageError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,43 @@
+import { encodeUint64 } from "./codec.js";
+
+// One LevelDB keyspace, split by a one-byte prefix so each kind of record is a contiguous range:
+//   "e" + uint64 BE index  → Raft log entry (byte order = index order, so ranges are index ranges)
+//   "l" + utf8 key         → lock table record (opaque bytes from the state machine)
+//   "m" + name             → singletons: identity, hard state, conf state, applied index, snapshot
+
+const PREFIX_ENTRY = 0x65; // "e"
+const PREFIX_LOCK = 0x6c; // "l"
+
+export const ENTRY_RANGE = {
+  gte: Buffer.from([PREFIX_ENTRY]),
+  lt: Buffer.from([PREFIX_ENTRY + 1]),
+};
+export const LOCK_RANGE = { gte: Buffer.from([PREFIX_LOCK]), lt: Buffer.from([PREFIX_LOCK + 1]) };
+
+export const META_IDENTITY = Buffer.from("m:identity");
+export const META_HARD_STATE = Buffer.from("m:hardState");
+export const META_CONF_STATE = Buffer.from("m:confState");
+export const META_APPLIED_INDEX = Buffer.from("m:appliedIndex");
+export const META_SNAPSHOT_METADATA = Buffer.from("m:snapshotMetadata");
+export const META_SNAPSHOT_DATA = Buffer.from("m:snapshotData");
+
+export function entryKey(index: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = PREFIX_ENTRY;
+  encodeUint64(index).copy(key, 1);
+  return key;
+}
+
+export function lockKey(key: string): Buffer {
+  const bytes = Buffer.from(key, "utf8");
+  const out = Buffer.allocUnsafe(1 + bytes.length);
+  out[0] = PREFIX_LOCK;
+  bytes.copy(out, 1);
+  return out;
+}
+
+export function lockKeyName(storedKey: Uint8Array): string {
+  return Buffer.from(storedKey.buffer, storedKey.byteOffset + 1, storedKey.length - 1).toString(
+    "utf8",
+  );
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { GroupCommitter } from "../../src/storage/group-commit.js";
+import type { StorageWrite } from "../../src/storage/level-storage.js";
+
+/** A writer whose batches finish only when the test says so. */
+function manualWriter() {
+  const batches: StorageWrite[][] = [];
+  const finishers: Array<(error?: Error) => void> = [];
+  return {
+    batches,
+    finish(error?: Error) {
+      const next = finishers.shift();
+      if (next === undefined) throw new Error("no batch in flight");
+      next(error);
+    },
+    write(writes: readonly StorageWrite[]): Promise<void> {
+      batches.push([...writes]);
+      return new Promise<void>((resolve, reject) => {
+        finishers.push((error) => (error ? reject(error) : resolve()));
+      });
+    },
+  };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe("GroupCommitter", () => {
+  it("combines the writes submitted while a batch is in flight into the next batch", async () => {
+    const writer = manualWriter();
+    const committer = new GroupCommitter(writer);
+    const done: number[] = [];
+    const submit = (n: number) =>
+      committer.submit({ appliedIndex: n, mustSync: true }).then(() => done.push(n));
+    const all = [submit(1)];
+    await tick();
+    expect(writer.batches.length).toBe(1);
+    for (let n = 2; n <= 50; n++) all.push(submit(n));
+    await tick();
+    expect(writer.batches.length).toBe(1); // still waiting for the first write
+    writer.finish();
+    await tick();
+    expect(writer.batches.length).toBe(2);
+    expect(writer.batches[1].map((w) => w.appliedIndex)).toEqual(
+      Array.from({ length: 49 }, (_, i) => i + 2),
+    );
+    writer.finish();
+    await Promise.all(all);
+    expect(done).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(committer.stats).toEqual({ batches: 2, writes: 50, writesPerBatchPeak: 49 });
+    expect(committer.busy()).toBe(false);
+  });
+
+  it("bounds a batch by writesPerBatchMax", async () => {
+    const writer = manualWriter();
+    const committer = new GroupCommitter(writer, { writesPerBatchMax: 3 });
+    const all = Array.from({ length: 7 }, (_, i) => committer.submit({ appliedIndex: i }));
+    await tick();
+    expect(writer.batches[0].length).toBe(3);
+    writer.finish();
+    await tick();
+    writer.finish();
+    await tick();
+    writer.finish();
+    await Promise.all(all);
+    expect(writer.batches.map((b) => b.length)).toEqual([3, 3, 1]);
+  });
+
+  it("appends the collected extra write last in each batch", async () => {
+    const writer = manualWriter();
+    let extras = 0;
+    const committer = new GroupCommitter(writer, {
+      collectExtra: () =>
+        extras++ === 0 ? { lockRecords: [["k", null]], appliedIndex: 9 } : undefined,
+    });
+    const p = committer.submit({ entries: [] });
+    await tick();
+    writer.finish();
+    await p;
+    expect(writer.batches[0]).toEqual([
+      { entries: [] },
+      { lockRecords: [["k", null]], appliedIndex: 9 },
+    ]);
+  });
+
+  it("rejects the failed batch, everything queued, and everything later", async () => {
+    const writer = manualWriter();
+    const committer = new GroupCommitter(writer);
+    const first = committer.submit({ appliedIndex: 1 });
+    await tick();
+    const queued = committer.submit({ appliedIndex: 2 });
+    const disk = new Error("disk full");
+    writer.finish(disk);
+    await expect(first).rejects.toBe(disk);
+    await expect(queued).rejects.toBe(disk);
+    await expect(committer.submit({ appliedIndex: 3 })).rejects.toBe(disk);
+    expect(writer.batches.length).toBe(1);
+  });
+});
