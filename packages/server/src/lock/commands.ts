@@ -1,0 +1,81 @@
+// The commands of the replicated lock state machine: the data of normal Raft entries. They carry
+// durations, never instants, so applying them needs no clock. Tokens and revisions are Raft indexes.
+
+/**
+ * Take `key` for `value`. Free key → granted with token = this entry's index. Held by the same
+ * value → success with the same token and a fresh lease (a retried request is harmless). Held by
+ * another value → LOCK_BUSY, or a place in the key's FIFO queue when waitMs > 0.
+ */
+export interface AcquireCommand {
+  type: "acquire";
+  key: string;
+  value: string;
+  ttlMs: number;
+  /** 0: do not queue. > 0: queue; the waiter's lease is min(waitMs, ttlMs) from this entry. */
+  waitMs: number;
+  /** After an involuntary loss (expiry) the key stays unavailable this long; 0 = off. */
+  lockDelayMs: number;
+  /** Opaque to the state machine; handed back when a queued waiter is granted. */
+  requestId: number;
+}
+
+/** Extend the grant `token` held by `value`; ttlMs becomes the lease length from now on. */
+export interface RefreshCommand {
+  type: "refresh";
+  key: string;
+  value: string;
+  token: number;
+  ttlMs: number;
+}
+
+/** End the grant `token` held by `value`. token 0 (operators only) = whatever grant value holds. */
+export interface ReleaseCommand {
+  type: "release";
+  key: string;
+  value: string;
+  token: number;
+}
+
+/** Proposed by the leader: end the lease that the entry `leaseRevision` set on grant `token`. */
+export interface ExpireCommand {
+  type: "expire";
+  key: string;
+  token: number;
+  leaseRevision: number;
+}
+
+/** Proposed by the leader: drop the waiter whose lease the entry `waiterRevision` set. */
+export interface WaiterExpireCommand {
+  type: "waiterExpire";
+  key: string;
+  value: string;
+  waiterRevision: number;
+}
+
+/** A client gave up waiting: drop `value` from the key's queue. */
+export interface CancelWaitCommand {
+  type: "cancelWait";
+  key: string;
+  value: string;
+}
+
+/** Proposed by the leader: the lock delay started by entry `delayRevision` is over. */
+export interface ClearDelayCommand {
+  type: "clearDelay";
+  key: string;
+  delayRevision: number;
+}
+
+export type LockCommand =
+  | AcquireCommand
+  | RefreshCommand
+  | ReleaseCommand
+  | ExpireCommand
+  | WaiterExpireCommand
+  | CancelWaitCommand
+  | ClearDelayCommand;
+
+export type LockCommandType = LockCommand["type"];
+
+/** The commands only the leader's lease manager proposes (never accepted from clients). */
+export type LeaseCommand = ExpireCommand | WaiterExpireCommand | ClearDelayCommand;

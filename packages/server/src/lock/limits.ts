@@ -1,0 +1,111 @@
+import { LockError } from "./errors.js";
+
+/**
+ * TTLs must be at least this many election timeouts. A client refreshes every ttl/3, so with a
+ * 5× floor it keeps more than 3 election timeouts (2/3 of the TTL) to get one refresh through a
+ * newly elected leader: one leader change (detection ≤ 2 timeouts, plus the vote) never costs a
+ * well-behaved holder its lock. Safety does not depend on this floor; liveness does.
+ */
+export const TTL_MIN_ELECTION_TIMEOUTS = 5;
+
+/**
+ * Limits of the replicated lock table. The state machine enforces them inside apply(), so every
+ * member of a cluster MUST run with the same limits (the server takes them from the cluster
+ * config); otherwise two members could give different answers to the same entry.
+ */
+export interface LockLimits {
+  /** The election timeout of the Raft group; ttlMinMs defaults to TTL_MIN_ELECTION_TIMEOUTS × it. */
+  electionTimeoutMs: number;
+  /** UTF-8 bytes of a key, at least 1. */
+  keyBytesMax?: number;
+  /** UTF-8 bytes of a holder value, at least 1. */
+  valueBytesMax?: number;
+  /** Shortest TTL; must be ≥ TTL_MIN_ELECTION_TIMEOUTS × electionTimeoutMs. */
+  ttlMinMs?: number;
+  /** Longest TTL. */
+  ttlMaxMs?: number;
+  /** Longest wait a queued acquire may ask for (its waiter lease is min(waitMs, ttlMs)). */
+  waitMaxMs?: number;
+  /** Queued waiters per key. */
+  waitersPerKeyMax?: number;
+  /** Keys in the table (held, queued on or in lock delay). */
+  locksMax?: number;
+  /** Longest lock delay an acquire may ask for; 0 disables lock delay. */
+  lockDelayMaxMs?: number;
+}
+
+export type ResolvedLockLimits = Required<LockLimits>;
+
+export const DEFAULT_LOCK_LIMITS = {
+  keyBytesMax: 512,
+  valueBytesMax: 256,
+  ttlMaxMs: 24 * 60 * 60 * 1000,
+  waitMaxMs: 24 * 60 * 60 * 1000,
+  waitersPerKeyMax: 256,
+  locksMax: 1_000_000,
+  lockDelayMaxMs: 60_000,
+} as const;
+
+/** Fills defaults and rejects bad values with LockError("INVALID_CONFIG"). */
+export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
+  const fail = (field: string, message: string): never => {
+    throw new LockError("INVALID_CONFIG", `invalid lock limits: ${field} ${message}`, { field });
+  };
+  const positiveInt = (field: string, value: unknown): number => {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)
+      fail(field, "must be a positive integer");
+    return value as number;
+  };
+  const electionTimeoutMs = positiveInt("electionTimeoutMs", limits.electionTimeoutMs);
+  const floor = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
+  const resolved: ResolvedLockLimits = {
+    electionTimeoutMs,
+    keyBytesMax: positiveInt("keyBytesMax", limits.keyBytesMax ?? DEFAULT_LOCK_LIMITS.keyBytesMax),
+    valueBytesMax: positiveInt(
+      "valueBytesMax",
+      limits.valueBytesMax ?? DEFAULT_LOCK_LIMITS.valueBytesMax,
+    ),
+    ttlMinMs: positiveInt("ttlMinMs", limits.ttlMinMs ?? floor),
+    ttlMaxMs: positiveInt("ttlMaxMs", limits.ttlMaxMs ?? DEFAULT_LOCK_LIMITS.ttlMaxMs),
+    waitMaxMs: positiveInt("waitMaxMs", limits.waitMaxMs ?? DEFAULT_LOCK_LIMITS.waitMaxMs),
+    waitersPerKeyMax: positiveInt(
+      "waitersPerKeyMax",
+      limits.waitersPerKeyMax ?? DEFAULT_LOCK_LIMITS.waitersPerKeyMax,
+    ),
+    locksMax: positiveInt("locksMax", limits.locksMax ?? DEFAULT_LOCK_LIMITS.locksMax),
+    lockDelayMaxMs: limits.lockDelayMaxMs ?? DEFAULT_LOCK_LIMITS.lockDelayMaxMs,
+  };
+  if (resolved.ttlMinMs < floor)
+    fail("ttlMinMs", `must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} × electionTimeoutMs (${floor})`);
+  if (resolved.ttlMaxMs < resolved.ttlMinMs) fail("ttlMaxMs", "must be ≥ ttlMinMs");
+  if (!Number.isSafeInteger(resolved.lockDelayMaxMs) || resolved.lockDelayMaxMs < 0)
+    fail("lockDelayMaxMs", "must be a non-negative integer");
+  return resolved;
+}
+
+/**
+ * Deliberate bugs that the simulator's tests switch on to prove its checkers catch them. Never set
+ * in production; every flag defaults to false and each does exactly what its name says.
+ */
+export interface PlantedLockBugs {
+  /** LeaseManager.becomeLeader gives existing leases no TTL: their deadline is the election moment. */
+  noLeaseExtensionOnElection?: boolean;
+  /** The state machine applies an expire whose token matches even if a refresh changed the revision. */
+  expireIgnoresRefresh?: boolean;
+  /**
+   * A waiter granted by a release/expire/delay end keeps the deadline of its queue lease
+   * (min(waitMs, ttlMs) from its last acquire, possibly already past) instead of a fresh lock lease
+   * of ttlMs from the grant.
+   */
+  grantWaiterWithoutLeaseCheck?: boolean;
+}
+
+export function resolvePlantedLockBugs(
+  bugs: PlantedLockBugs | undefined,
+): Required<PlantedLockBugs> {
+  return {
+    noLeaseExtensionOnElection: bugs?.noLeaseExtensionOnElection === true,
+    expireIgnoresRefresh: bugs?.expireIgnoresRefresh === true,
+    grantWaiterWithoutLeaseCheck: bugs?.grantWaiterWithoutLeaseCheck === true,
+  };
+}

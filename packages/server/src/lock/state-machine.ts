@@ -1,0 +1,588 @@
+import { decodeCommand, utf8Bytes } from "./codec.js";
+import type {
+  AcquireCommand,
+  CancelWaitCommand,
+  ClearDelayCommand,
+  ExpireCommand,
+  LockCommand,
+  RefreshCommand,
+  ReleaseCommand,
+  WaiterExpireCommand,
+} from "./commands.js";
+import { LockError, LockInvariantError } from "./errors.js";
+import type { KeyState, Waiter } from "./key-state.js";
+import { waiterLeaseMs } from "./key-state.js";
+import type { LockLimits, PlantedLockBugs, ResolvedLockLimits } from "./limits.js";
+import { resolveLockLimits, resolvePlantedLockBugs } from "./limits.js";
+import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import {
+  decodeKeyStateRecord,
+  decodeTableSnapshot,
+  encodeKeyStateRecord,
+  encodeTableSnapshot,
+} from "./table-codec.js";
+
+export interface LockStateMachineOptions {
+  limits: LockLimits;
+  /** Test-only (the simulator's planted bugs); the table uses `expireIgnoresRefresh`. */
+  plantedBugs?: PlantedLockBugs;
+}
+
+const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the current grant";
+
+/**
+ * The replicated lock table. Deterministic: it never reads a clock, a random source or the disk;
+ * the same entries applied in the same order give the same table and the same results on every
+ * member. Lease timing lives in the leader's LeaseManager, which ends leases by proposing
+ * `expire` entries naming exactly the grant and revision they end.
+ *
+ * Lock delay (DESIGN §2, optional per acquire): when a grant with lockDelayMs > 0 ends by expiry
+ * (never by release), the key stays unavailable (acquires get LOCK_BUSY or queue) until the
+ * leader's LeaseManager commits `clearDelay` naming that expiry, at least lockDelayMs after it
+ * applied the expiry on its clock (a new leader counts a full delay from its election). The head
+ * waiter is granted in that clearDelay step.
+ *
+ * Results are returned, never thrown: an entry that is bad input must still be applied the same
+ * way everywhere. Only host misuse (an index applied out of order) throws LockInvariantError.
+ */
+export class LockStateMachine {
+  readonly limits: ResolvedLockLimits;
+  private readonly expireIgnoresRefresh: boolean;
+  private readonly table = new Map<string, KeyState>();
+  private dirty = new Set<string>();
+  private applied = 0;
+
+  constructor(options: LockStateMachineOptions) {
+    this.limits = resolveLockLimits(options.limits);
+    this.expireIgnoresRefresh = resolvePlantedLockBugs(options.plantedBugs).expireIgnoresRefresh;
+  }
+
+  /** Index of the last entry applied (or marked applied). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Keys in the table (held, queued on or in lock delay). */
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** For entries that carry no lock command (Raft no-ops, membership changes). */
+  markApplied(index: number): void {
+    this.advance(index);
+  }
+
+  /** Decodes and applies an entry's data; malformed data is a deterministic MALFORMED result. */
+  applyEntry(index: number, data: Uint8Array): LockResult {
+    let command: LockCommand;
+    try {
+      command = decodeCommand(data);
+    } catch (error) {
+      this.advance(index);
+      const message = error instanceof LockError ? error.message : "malformed lock command";
+      return { type: "rejected", code: "MALFORMED", key: "", field: null, message };
+    }
+    return this.apply(index, command);
+  }
+
+  apply(index: number, command: LockCommand): LockResult {
+    this.advance(index);
+    switch (command.type) {
+      case "acquire":
+        return this.acquire(index, command);
+      case "refresh":
+        return this.refresh(index, command);
+      case "release":
+        return this.release(index, command);
+      case "expire":
+        return this.expire(index, command);
+      case "waiterExpire":
+        return this.waiterExpire(command);
+      case "cancelWait":
+        return this.cancelWait(command);
+      case "clearDelay":
+        return this.clearDelay(index, command);
+      default:
+        return {
+          type: "rejected",
+          code: "MALFORMED",
+          key: "",
+          field: "type",
+          message: "unknown command type",
+        };
+    }
+  }
+
+  /** The checks apply() makes before touching the table, for the server to run before proposing. */
+  validate(command: LockCommand): LockError | null {
+    const rejected = this.check(command);
+    return rejected === null
+      ? null
+      : new LockError(
+          rejected.code,
+          rejected.message,
+          rejected.field ? { field: rejected.field } : {},
+        );
+  }
+
+  get(key: string): LockInfo {
+    const s = this.table.get(key);
+    if (s === undefined)
+      return {
+        key,
+        held: false,
+        value: null,
+        fencingToken: 0,
+        ttlMs: 0,
+        leaseRevision: 0,
+        waiters: 0,
+        inLockDelay: false,
+      };
+    return {
+      key,
+      held: s.holder !== null,
+      value: s.holder,
+      fencingToken: s.token,
+      ttlMs: s.ttlMs,
+      leaseRevision: s.leaseRevision,
+      waiters: s.waiters.length,
+      inLockDelay: s.delayRevision > 0,
+    };
+  }
+
+  /** The queue of a key in FIFO order (copies). */
+  waiters(key: string): Waiter[] {
+    const s = this.table.get(key);
+    return s === undefined ? [] : s.waiters.map((w) => ({ ...w }));
+  }
+
+  /** Read-only view of a key's record, for the lease manager. Do not mutate. */
+  keyState(key: string): Readonly<KeyState> | undefined {
+    return this.table.get(key);
+  }
+
+  /** Visits every key's record (insertion order). The callback must not mutate or apply. */
+  forEachKey(visit: (state: Readonly<KeyState>) => void): void {
+    for (const state of this.table.values()) visit(state);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.table.keys();
+  }
+
+  // ---- persistence --------------------------------------------------------------------------
+
+  /**
+   * Keys changed since the last call: write encodeLockRecord(key) for each (null → delete) in the
+   * same LevelDB batch as `appliedIndex`.
+   */
+  takeDirtyKeys(): string[] {
+    if (this.dirty.size === 0) return [];
+    const keys = Array.from(this.dirty);
+    this.dirty = new Set();
+    return keys;
+  }
+
+  /** The record to store for `key`, or null when the key is free (delete it). */
+  encodeLockRecord(key: string): Uint8Array | null {
+    const s = this.table.get(key);
+    return s === undefined ? null : encodeKeyStateRecord(s);
+  }
+
+  /** Rebuilds an empty table from stored records (any order) and the applied index stored with them. */
+  loadRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
+    if (this.table.size !== 0 || this.applied !== 0)
+      throw new LockInvariantError("loadRecords needs an empty state machine");
+    const states: KeyState[] = [];
+    for (const bytes of records) states.push(decodeKeyStateRecord(bytes));
+    this.install(appliedIndex, states);
+  }
+
+  /** Canonical bytes of the whole table (+ waiters) and the applied index: equal tables, equal bytes. */
+  snapshot(): Uint8Array {
+    const states = Array.from(this.table.values());
+    states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return encodeTableSnapshot(this.applied, states);
+  }
+
+  /**
+   * Replaces the whole table. The host must then rewrite its stored table from scratch (every key
+   * of keys()); the dirty set is cleared.
+   */
+  restoreSnapshot(bytes: Uint8Array): void {
+    const { appliedIndex, states } = decodeTableSnapshot(bytes);
+    this.install(appliedIndex, states);
+  }
+
+  /** FNV-1a (32-bit, hex) of snapshot(): a cheap equality check for tests and diagnostics. */
+  stateHash(): string {
+    const bytes = this.snapshot();
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < bytes.length; i++) {
+      hash ^= bytes[i];
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash.toString(16).padStart(8, "0");
+  }
+
+  private install(appliedIndex: number, states: KeyState[]): void {
+    const limits = this.limits;
+    for (const s of states) {
+      if (
+        s.token > appliedIndex ||
+        s.leaseRevision > appliedIndex ||
+        s.delayRevision > appliedIndex
+      )
+        throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
+      if (s.waiters.length > limits.waitersPerKeyMax)
+        throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
+    }
+    this.table.clear();
+    this.dirty = new Set();
+    for (const s of states) {
+      if (this.table.has(s.key)) throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
+      this.table.set(s.key, s);
+    }
+    this.applied = appliedIndex;
+  }
+
+  // ---- commands -----------------------------------------------------------------------------
+
+  private advance(index: number): void {
+    if (!Number.isSafeInteger(index) || index <= this.applied)
+      throw new LockInvariantError(
+        `apply index ${index} is not after applied index ${this.applied}`,
+      );
+    this.applied = index;
+  }
+
+  private invalid(key: string, field: string, message: string): RejectedResult {
+    return { type: "rejected", code: "INVALID_ARGUMENT", key, field, message };
+  }
+
+  private checkKeyValue(key: string, value: string | null): RejectedResult | null {
+    const { keyBytesMax, valueBytesMax } = this.limits;
+    if (key.length === 0 || (key.length * 3 > keyBytesMax && utf8Bytes(key) > keyBytesMax))
+      return this.invalid(key, "key", `key must be 1..${keyBytesMax} UTF-8 bytes`);
+    if (
+      value !== null &&
+      (value.length === 0 || (value.length * 3 > valueBytesMax && utf8Bytes(value) > valueBytesMax))
+    )
+      return this.invalid(key, "value", `value must be 1..${valueBytesMax} UTF-8 bytes`);
+    return null;
+  }
+
+  private checkTtl(key: string, ttlMs: number): RejectedResult | null {
+    const { ttlMinMs, ttlMaxMs } = this.limits;
+    if (!(ttlMs >= ttlMinMs && ttlMs <= ttlMaxMs))
+      return this.invalid(key, "ttlMs", `ttlMs must be in [${ttlMinMs}, ${ttlMaxMs}]`);
+    return null;
+  }
+
+  private check(command: LockCommand): RejectedResult | null {
+    switch (command.type) {
+      case "acquire": {
+        const bad =
+          this.checkKeyValue(command.key, command.value) ??
+          this.checkTtl(command.key, command.ttlMs);
+        if (bad !== null) return bad;
+        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMaxMs))
+          return this.invalid(
+            command.key,
+            "waitMs",
+            `waitMs must be in [0, ${this.limits.waitMaxMs}]`,
+          );
+        if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMaxMs))
+          return this.invalid(
+            command.key,
+            "lockDelayMs",
+            `lockDelayMs must be in [0, ${this.limits.lockDelayMaxMs}]`,
+          );
+        return null;
+      }
+      case "refresh":
+        return (
+          this.checkKeyValue(command.key, command.value) ??
+          this.checkTtl(command.key, command.ttlMs)
+        );
+      case "release":
+      case "cancelWait":
+        return this.checkKeyValue(command.key, command.value);
+      default:
+        // Lease commands name existing state; a stale or odd one simply does not match.
+        return null;
+    }
+  }
+
+  private busy(key: string, value: string, dequeued: boolean, inLockDelay: boolean): BusyResult {
+    return { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay };
+  }
+
+  private acquire(index: number, c: AcquireCommand): LockResult {
+    const bad = this.check(c);
+    if (bad !== null) return bad;
+    const s = this.table.get(c.key);
+    if (s === undefined) {
+      if (this.table.size >= this.limits.locksMax)
+        return {
+          type: "rejected",
+          code: "LOCKS_FULL",
+          key: c.key,
+          field: null,
+          message: `the lock table is full (${this.limits.locksMax} keys)`,
+        };
+      this.table.set(c.key, {
+        key: c.key,
+        holder: c.value,
+        token: index,
+        leaseRevision: index,
+        ttlMs: c.ttlMs,
+        lockDelayMs: c.lockDelayMs,
+        delayRevision: 0,
+        delayMs: 0,
+        waiters: [],
+      });
+      this.dirty.add(c.key);
+      return this.granted(c, index, index, false);
+    }
+    if (s.holder === c.value) {
+      // A retried (or repeated) acquire by the holder: same grant, fresh lease from this entry.
+      s.leaseRevision = index;
+      s.ttlMs = c.ttlMs;
+      s.lockDelayMs = c.lockDelayMs;
+      this.dirty.add(c.key);
+      return this.granted(c, s.token, index, true);
+    }
+    // Held by another value, or in lock delay.
+    const position = findWaiter(s.waiters, c.value);
+    if (position >= 0) {
+      const waiter = s.waiters[position];
+      if (c.waitMs === 0) {
+        s.waiters.splice(position, 1);
+        this.dirty.add(c.key);
+        return this.busy(c.key, c.value, true, s.delayRevision > 0);
+      }
+      // A queued value's retry keeps its place and renews its queue lease.
+      waiter.waiterRevision = index;
+      waiter.ttlMs = c.ttlMs;
+      waiter.waitMs = c.waitMs;
+      waiter.lockDelayMs = c.lockDelayMs;
+      waiter.requestId = c.requestId;
+      this.dirty.add(c.key);
+      return this.queued(c, waiter, position);
+    }
+    if (c.waitMs === 0) return this.busy(c.key, c.value, false, s.delayRevision > 0);
+    if (s.waiters.length >= this.limits.waitersPerKeyMax)
+      return {
+        type: "rejected",
+        code: "WAITERS_FULL",
+        key: c.key,
+        field: null,
+        message: `the key already has ${this.limits.waitersPerKeyMax} waiters`,
+      };
+    const waiter: Waiter = {
+      value: c.value,
+      waiterId: index,
+      waiterRevision: index,
+      ttlMs: c.ttlMs,
+      waitMs: c.waitMs,
+      lockDelayMs: c.lockDelayMs,
+      requestId: c.requestId,
+    };
+    s.waiters.push(waiter);
+    this.dirty.add(c.key);
+    return this.queued(c, waiter, s.waiters.length - 1);
+  }
+
+  private granted(
+    c: AcquireCommand,
+    token: number,
+    leaseRevision: number,
+    renewed: boolean,
+  ): LockResult {
+    return {
+      type: "granted",
+      key: c.key,
+      value: c.value,
+      token,
+      leaseRevision,
+      ttlMs: c.ttlMs,
+      requestId: c.requestId,
+      renewed,
+    };
+  }
+
+  private queued(c: AcquireCommand, waiter: Waiter, position: number): LockResult {
+    return {
+      type: "queued",
+      key: c.key,
+      value: c.value,
+      waiterRevision: waiter.waiterRevision,
+      waiterLeaseMs: waiterLeaseMs(waiter),
+      position,
+      requestId: c.requestId,
+    };
+  }
+
+  private refresh(index: number, c: RefreshCommand): LockResult {
+    const bad = this.check(c);
+    if (bad !== null) return bad;
+    const s = this.table.get(c.key);
+    if (s === undefined || s.holder !== c.value || s.token !== c.token)
+      return {
+        type: "rejected",
+        code: "NOT_OWNER",
+        key: c.key,
+        field: null,
+        message: NOT_OWNER_MESSAGE,
+      };
+    s.leaseRevision = index;
+    s.ttlMs = c.ttlMs;
+    this.dirty.add(c.key);
+    return {
+      type: "refreshed",
+      key: c.key,
+      value: c.value,
+      token: s.token,
+      leaseRevision: index,
+      ttlMs: c.ttlMs,
+    };
+  }
+
+  private release(index: number, c: ReleaseCommand): LockResult {
+    const bad = this.check(c);
+    if (bad !== null) return bad;
+    const s = this.table.get(c.key);
+    if (s === undefined || s.holder !== c.value || (c.token !== 0 && s.token !== c.token))
+      return { type: "notHeld", key: c.key, value: c.value, token: c.token };
+    const token = s.token;
+    this.clearHolder(s);
+    const next = this.grantNext(s, index);
+    this.settle(s);
+    return { type: "released", key: c.key, value: c.value, token, next };
+  }
+
+  private expire(index: number, c: ExpireCommand): LockResult {
+    const s = this.table.get(c.key);
+    if (
+      s === undefined ||
+      s.holder === null ||
+      s.token !== c.token ||
+      (s.leaseRevision !== c.leaseRevision && !this.expireIgnoresRefresh)
+    )
+      return { type: "stale", key: c.key, command: c };
+    const value = s.holder;
+    const lockDelayMs = s.lockDelayMs;
+    this.clearHolder(s);
+    let next: WaiterGrant | null = null;
+    if (lockDelayMs > 0) {
+      s.delayRevision = index;
+      s.delayMs = lockDelayMs;
+    } else {
+      next = this.grantNext(s, index);
+    }
+    this.settle(s);
+    return {
+      type: "expired",
+      key: c.key,
+      value,
+      token: c.token,
+      delayRevision: lockDelayMs > 0 ? index : 0,
+      lockDelayMs,
+      next,
+    };
+  }
+
+  private clearDelay(index: number, c: ClearDelayCommand): LockResult {
+    const s = this.table.get(c.key);
+    if (s === undefined || s.delayRevision === 0 || s.delayRevision !== c.delayRevision)
+      return { type: "stale", key: c.key, command: c };
+    s.delayRevision = 0;
+    s.delayMs = 0;
+    const next = this.grantNext(s, index);
+    this.settle(s);
+    return { type: "delayCleared", key: c.key, next };
+  }
+
+  private waiterExpire(c: WaiterExpireCommand): LockResult {
+    const s = this.table.get(c.key);
+    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
+    if (s === undefined || position < 0 || s.waiters[position].waiterRevision !== c.waiterRevision)
+      return { type: "stale", key: c.key, command: c };
+    s.waiters.splice(position, 1);
+    this.dirty.add(c.key);
+    return {
+      type: "waiterRemoved",
+      key: c.key,
+      value: c.value,
+      waiterRevision: c.waiterRevision,
+      reason: "expired",
+    };
+  }
+
+  private cancelWait(c: CancelWaitCommand): LockResult {
+    const bad = this.check(c);
+    if (bad !== null) return bad;
+    const s = this.table.get(c.key);
+    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
+    if (s === undefined || position < 0)
+      return {
+        type: "notQueued",
+        key: c.key,
+        value: c.value,
+        heldToken: s !== undefined && s.holder === c.value ? s.token : 0,
+      };
+    const [waiter] = s.waiters.splice(position, 1);
+    this.dirty.add(c.key);
+    return {
+      type: "waiterRemoved",
+      key: c.key,
+      value: c.value,
+      waiterRevision: waiter.waiterRevision,
+      reason: "cancelled",
+    };
+  }
+
+  private clearHolder(s: KeyState): void {
+    s.holder = null;
+    s.token = 0;
+    s.leaseRevision = 0;
+    s.ttlMs = 0;
+    s.lockDelayMs = 0;
+  }
+
+  /** Grants the head waiter in this same step (token = this entry's index): no polling, no herd. */
+  private grantNext(s: KeyState, index: number): WaiterGrant | null {
+    const waiter = s.waiters.shift();
+    if (waiter === undefined) return null;
+    s.holder = waiter.value;
+    s.token = index;
+    s.leaseRevision = index;
+    s.ttlMs = waiter.ttlMs;
+    s.lockDelayMs = waiter.lockDelayMs;
+    return {
+      value: waiter.value,
+      token: index,
+      leaseRevision: index,
+      ttlMs: waiter.ttlMs,
+      requestId: waiter.requestId,
+      waiterRevision: waiter.waiterRevision,
+      waiterLeaseMs: waiterLeaseMs(waiter),
+    };
+  }
+
+  /** Marks the key dirty and deletes it once it has no holder, no delay and no waiters. */
+  private settle(s: KeyState): void {
+    this.dirty.add(s.key);
+    if (s.holder === null && s.delayRevision === 0) {
+      if (s.waiters.length !== 0)
+        throw new LockInvariantError(`key ${s.key} has waiters but no holder and no delay`);
+      this.table.delete(s.key);
+    }
+  }
+}
+
+function findWaiter(waiters: Waiter[], value: string): number {
+  for (let i = 0; i < waiters.length; i++) if (waiters[i].value === value) return i;
+  return -1;
+}
