@@ -1,0 +1,27 @@
+/** Stable codes of the errors RaftHost raises (the core's own errors pass through unchanged). */
+export type HostErrorCode =
+  /** The proposal's log slot was taken by another leader's entry: it was NOT applied. */
+  | "PROPOSAL_LOST"
+  /** The proposal may or may not have been applied (host stopped, or a snapshot skipped it). */
+  | "OUTCOME_UNKNOWN"
+  /** Too many proposals or reads waiting; back off and retry. */
+  | "OVERLOADED"
+  /** A ReadIndex request could not complete here (leadership lost); retry on the leader. */
+  | "READ_DROPPED"
+  /** Leadership transfer had no target or did not finish in time. */
+  | "TRANSFER_FAILED"
+  /** The host's storage failed; it takes no more writes. */
+  | "UNHEALTHY"
+  /** The host is stopped. */
+  | "STOPPED"
+  /** A RaftHost option is out of range. */
+  | "INVALID_OPTIONS";
+
+export class HostError extends Error {
+  readonly code: HostErrorCode;
+  constructor(code: HostErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HostError";
+    this.code = code;
+  }
+}

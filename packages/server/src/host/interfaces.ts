@@ -1,0 +1,31 @@
+import type { Entry, Message } from "@dlock/raft";
+import type { LockRecordChange } from "../storage/level-storage.js";
+
+/**
+ * How Raft messages leave and reach this node. The TCP peer transport implements it in
+ * production; tests connect hosts in memory. send() never blocks and may drop (Raft retries).
+ */
+export interface PeerTransport {
+  send(messages: readonly Message[]): void;
+  /** Registers the handler for incoming messages; returns a function that unregisters it. */
+  onMessage(handler: (message: Message) => void): () => void;
+}
+
+/**
+ * The replicated state machine as the host drives it. Deterministic: same entries, same results.
+ * Its changes reach the disk through takeChanges(), in the same batch as the Raft log.
+ */
+export interface StateMachine<Result> {
+  /** Applies committed entries in order (every kind); one result per entry, undefined for non-data. */
+  apply(entries: readonly Entry[]): Array<Result | undefined>;
+  /** Index of the last applied entry. */
+  appliedIndex(): number;
+  /** Records changed since the last call (null deletes), consistent with appliedIndex(). */
+  takeChanges(): LockRecordChange[];
+  /** The whole state as bytes, for a Raft snapshot at appliedIndex(). */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state from snapshot bytes; returns every record of the new state. */
+  restore(data: Uint8Array): LockRecordChange[];
+  /** Rebuilds an empty state machine from the records stored with `appliedIndex`. */
+  load(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
+}

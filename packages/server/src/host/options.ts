@@ -1,0 +1,101 @@
+import type { NodeId, RaftConfig, RaftNode, Storage } from "@dlock/raft";
+import type { Logger } from "pino";
+import type { LevelStorage } from "../storage/level-storage.js";
+import type { PeerTransport, StateMachine } from "./interfaces.js";
+import { HostError } from "./errors.js";
+
+/** Builds the Raft node over the host's storage (`(c, s) => new RawNode(c, s)` in production). */
+export type RaftNodeFactory = (config: RaftConfig, storage: Storage) => RaftNode;
+
+/** Raft settings the host passes through to the core (id, applied and random are the host's). */
+export type HostRaftSettings = Partial<
+  Omit<RaftConfig, "id" | "applied" | "random" | "logger" | "electionTicks" | "heartbeatTicks">
+>;
+
+export interface RaftHostOptions<Result> {
+  id: NodeId;
+  /** Opened storage; the host owns it from now on and closes it in stop(). */
+  storage: LevelStorage;
+  transport: PeerTransport;
+  stateMachine: StateMachine<Result>;
+  createNode: RaftNodeFactory;
+  logger: Logger;
+  /** Length of one Raft tick in milliseconds. */
+  tickMs?: number;
+  /** Election timeout = electionTicks × tickMs (randomized up to twice that by the core). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks. */
+  heartbeatTicks?: number;
+  raft?: HostRaftSettings;
+  /** Proposals waiting to apply, at most; more are refused with OVERLOADED. */
+  pendingProposalsMax?: number;
+  /** ReadIndex requests waiting, at most; more are refused with OVERLOADED. */
+  pendingReadsMax?: number;
+  /** Readies combined into one storage batch (group commit), at most. */
+  writesPerBatchMax?: number;
+  /** A leadership transfer that has not finished after this long fails with TRANSFER_FAILED. */
+  transferTimeoutMs?: number;
+  /** Compact the log behind a snapshot once this many applied entries sit above the last one; 0 = never. */
+  compactionEntries?: number;
+  /** Monotonic clock in ms (role-change events carry it); performance.now by default. */
+  now?: () => number;
+  /** Randomness for the core's election jitter; Math.random by default. */
+  random?: () => number;
+}
+
+export const DEFAULT_RAFT_HOST_OPTIONS = {
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  pendingProposalsMax: 65_536,
+  pendingReadsMax: 65_536,
+  writesPerBatchMax: 1024,
+  transferTimeoutMs: 5_000,
+  compactionEntries: 100_000,
+} as const;
+
+export type ResolvedRaftHostOptions<Result> = RaftHostOptions<Result> &
+  Required<Omit<RaftHostOptions<Result>, "raft">> & { raft: HostRaftSettings };
+
+export function resolveRaftHostOptions<Result>(
+  options: RaftHostOptions<Result>,
+): ResolvedRaftHostOptions<Result> {
+  const resolved = {
+    ...DEFAULT_RAFT_HOST_OPTIONS,
+    now: () => performance.now(),
+    random: Math.random,
+    raft: {},
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as ResolvedRaftHostOptions<Result>;
+  const positive = [
+    "tickMs",
+    "electionTicks",
+    "heartbeatTicks",
+    "pendingProposalsMax",
+    "pendingReadsMax",
+    "writesPerBatchMax",
+    "transferTimeoutMs",
+  ] as const;
+  for (const key of positive) {
+    const value = resolved[key];
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new HostError(
+        "INVALID_OPTIONS",
+        `RaftHost option ${key} must be a positive integer, got ${String(value)}`,
+      );
+    }
+  }
+  if (!Number.isSafeInteger(resolved.compactionEntries) || resolved.compactionEntries < 0) {
+    throw new HostError(
+      "INVALID_OPTIONS",
+      "RaftHost option compactionEntries must be an integer ≥ 0",
+    );
+  }
+  if (resolved.heartbeatTicks >= resolved.electionTicks) {
+    throw new HostError(
+      "INVALID_OPTIONS",
+      "RaftHost option heartbeatTicks must be < electionTicks",
+    );
+  }
+  return resolved;
+}

@@ -1,0 +1,637 @@
+import { NotLeaderError } from "@dlock/raft";
+import type { ConfState, Entry, Message, NodeId, RaftNode, Ready, Role, Status } from "@dlock/raft";
+import type { Logger } from "pino";
+import { GroupCommitter } from "../storage/group-commit.js";
+import type { GroupCommitStats } from "../storage/group-commit.js";
+import type {
+  LevelStorage,
+  LockRecordChange,
+  StorageStats,
+  StorageWrite,
+} from "../storage/level-storage.js";
+import { HostError } from "./errors.js";
+import type { PeerTransport, StateMachine } from "./interfaces.js";
+import { resolveRaftHostOptions } from "./options.js";
+import type { RaftHostOptions, ResolvedRaftHostOptions } from "./options.js";
+
+/** Emitted when this node's role, the known leader or the term changes. */
+export interface RoleChange {
+  role: Role;
+  leader: NodeId | null;
+  term: number;
+  /** The host's monotonic clock (options.now) when the change was seen. */
+  atMs: number;
+}
+
+export interface HostStatus extends Status {
+  /** False once storage failed or the host stopped: it takes no more writes. */
+  healthy: boolean;
+  /** Why it is unhealthy, if it is. */
+  failure: string | null;
+  /** Applied index whose lock-table effects are on disk. */
+  durableAppliedIndex: number;
+  pendingProposals: number;
+  pendingReads: number;
+  storage: StorageStats;
+  groupCommit: GroupCommitStats;
+}
+
+interface PendingProposal<Result> {
+  term: number;
+  resolve: (result: Result | undefined) => void;
+  reject: (error: Error) => void;
+}
+
+interface PendingRead {
+  /** 0 until the core answered with a read index. */
+  index: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface InFlightReady {
+  ready: Ready;
+  persisted: boolean;
+}
+
+interface Transfer {
+  target: NodeId;
+  resolve: (target: NodeId) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Drives one RawNode with real time, disk and network:
+ *
+ *   tick timer ─► node.tick()            transport ─► node.step(message)
+ *   ready loop: Ready → send `messages` at once → persist (group commit, one fsync for many
+ *   Readies) → send `messagesAfterPersist` → advance → apply `committedEntries` → appliedTo.
+ *
+ * Readies are taken as soon as the core has them (pipelining: a leader replicates while its own
+ * write is in flight) and are advanced strictly in order. The state machine's changes ride in the
+ * next storage batch with the applied index, never in a separate fsync. A storage failure stops
+ * the host (unhealthy): nothing more is sent, advanced or acknowledged.
+ */
+export class RaftHost<Result> {
+  readonly id: NodeId;
+  private readonly options: ResolvedRaftHostOptions<Result>;
+  private readonly storage: LevelStorage;
+  private readonly transport: PeerTransport;
+  private readonly stateMachine: StateMachine<Result>;
+  private readonly logger: Logger;
+  private readonly node: RaftNode;
+  private readonly committer: GroupCommitter;
+  private readonly proposals = new Map<number, PendingProposal<Result>>();
+  private readonly reads = new Map<number, PendingRead>();
+  /** Reads with a read index above applied, in arrival order. */
+  private waitingReads: number[] = [];
+  private readonly inFlight: InFlightReady[] = [];
+  private readonly roleListeners = new Set<(change: RoleChange) => void>();
+  private readonly applyListeners = new Set<
+    (entries: readonly Entry[], results: ReadonlyArray<Result | undefined>) => void
+  >();
+  private nextReadId = 1;
+  private role: Role = "follower";
+  private leader: NodeId | null = null;
+  private term = 0;
+  private confState: ConfState;
+  /** Records restored from a snapshot, to rewrite the stored table from scratch. */
+  private resetRecords: LockRecordChange[] | null = null;
+  private lastWrittenApplied: number;
+  private processScheduled = false;
+  private compacting = false;
+  private transfer: Transfer | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private failure: Error | null = null;
+  private stopped = false;
+
+  private constructor(options: ResolvedRaftHostOptions<Result>) {
+    this.options = options;
+    this.id = options.id;
+    this.storage = options.storage;
+    this.transport = options.transport;
+    this.stateMachine = options.stateMachine;
+    this.logger = options.logger;
+    this.lastWrittenApplied = this.storage.appliedIndex();
+    this.confState = this.storage.initialState().confState;
+    this.committer = new GroupCommitter(this.storage, {
+      writesPerBatchMax: options.writesPerBatchMax,
+      collectExtra: () => this.collectStateChanges(),
+    });
+    const log = this.logger;
+    this.node = options.createNode(
+      {
+        ...options.raft,
+        id: options.id,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        applied: this.stateMachine.appliedIndex(),
+        random: options.random,
+        logger: {
+          debug: (message, fields) => log.debug(fields ?? {}, message),
+          info: (message, fields) => log.info(fields ?? {}, message),
+          warn: (message, fields) => log.warn(fields ?? {}, message),
+        },
+      },
+      this.storage,
+    );
+  }
+
+  /**
+   * Loads the state machine from storage (finishing a snapshot install cut short by a crash),
+   * builds the Raft node and starts the tick timer and the transport handler.
+   */
+  static async start<Result>(options: RaftHostOptions<Result>): Promise<RaftHost<Result>> {
+    const resolved = resolveRaftHostOptions(options);
+    const { storage, stateMachine } = resolved;
+    const snapshot = storage.snapshot();
+    if (storage.appliedIndex() < snapshot.metadata.index) {
+      // The snapshot became durable but the table rewrite that follows it did not.
+      const records = stateMachine.restore(snapshot.data);
+      await storage.write([
+        {
+          resetLockTable: true,
+          lockRecords: records,
+          appliedIndex: snapshot.metadata.index,
+          mustSync: true,
+        },
+      ]);
+    } else {
+      stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
+    }
+    const host = new RaftHost(resolved);
+    host.run();
+    return host;
+  }
+
+  private run(): void {
+    this.unsubscribe = this.transport.onMessage((message) => this.receive(message));
+    this.tickTimer = setInterval(() => {
+      this.node.tick();
+      this.process();
+    }, this.options.tickMs);
+    const status = this.node.status();
+    this.term = status.term;
+    this.logger.info(
+      {
+        term: status.term,
+        commit: status.commit,
+        applied: status.applied,
+        lastIndex: status.lastIndex,
+      },
+      "raft host started",
+    );
+    this.scheduleProcess();
+  }
+
+  // ---- public API ------------------------------------------------------------------------------
+
+  /**
+   * Proposes `data` and resolves with the state machine's result once the entry with that
+   * (index, term) is applied here. Rejects with NotLeaderError (leader hint), ProposalDroppedError,
+   * HostError PROPOSAL_LOST (another leader's entry took the slot: not applied), OUTCOME_UNKNOWN,
+   * OVERLOADED, UNHEALTHY or STOPPED.
+   */
+  propose(data: Uint8Array): Promise<Result | undefined> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    if (this.proposals.size >= this.options.pendingProposalsMax) {
+      return Promise.reject(new HostError("OVERLOADED", "too many proposals waiting"));
+    }
+    let slot: { index: number; term: number };
+    try {
+      slot = this.node.propose(data);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.scheduleProcess();
+    return new Promise<Result | undefined>((resolve, reject) => {
+      this.proposals.set(slot.index, { term: slot.term, resolve, reject });
+    });
+  }
+
+  /**
+   * Resolves once this node has applied everything committed before the call, as confirmed by a
+   * quorum (ReadIndex): a read of the state machine after it is linearizable. Leader only.
+   */
+  readIndex(): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    if (this.reads.size >= this.options.pendingReadsMax) {
+      return Promise.reject(new HostError("OVERLOADED", "too many reads waiting"));
+    }
+    const id = this.nextReadId++;
+    try {
+      this.node.readIndex(id);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.scheduleProcess();
+    return new Promise<void>((resolve, reject) => {
+      this.reads.set(id, { index: 0, resolve, reject });
+    });
+  }
+
+  /**
+   * Hands leadership to `target`, or by default to the voter with the highest match index.
+   * Resolves with the new leader's id; rejects with NotLeaderError or TRANSFER_FAILED (no
+   * follower, another transfer running, or not done within transferTimeoutMs).
+   */
+  transferLeadership(target?: NodeId): Promise<NodeId> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    if (this.role !== "leader") return Promise.reject(new NotLeaderError(this.leader));
+    if (this.transfer !== null) {
+      return Promise.reject(new HostError("TRANSFER_FAILED", "a transfer is already running"));
+    }
+    const chosen = target ?? this.mostUpToDateFollower();
+    if (chosen === null) {
+      return Promise.reject(new HostError("TRANSFER_FAILED", "no voter to transfer to"));
+    }
+    return new Promise<NodeId>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.transfer = null;
+        reject(
+          new HostError(
+            "TRANSFER_FAILED",
+            `transfer to ${chosen} did not finish within ${this.options.transferTimeoutMs} ms`,
+          ),
+        );
+      }, this.options.transferTimeoutMs);
+      this.transfer = { target: chosen, resolve, reject, timer };
+      try {
+        this.node.transferLeadership(chosen);
+      } catch (error) {
+        clearTimeout(timer);
+        this.transfer = null;
+        reject(error as Error);
+        return;
+      }
+      this.logger.info({ target: chosen }, "leadership transfer started");
+      this.scheduleProcess();
+    });
+  }
+
+  status(): HostStatus {
+    const status = this.node.status();
+    return {
+      ...status,
+      healthy: this.failure === null && !this.stopped,
+      failure: this.failure?.message ?? (this.stopped ? "stopped" : null),
+      durableAppliedIndex: this.storage.appliedIndex(),
+      pendingProposals: this.proposals.size,
+      pendingReads: this.reads.size,
+      storage: { ...this.storage.stats },
+      groupCommit: { ...this.committer.stats },
+    };
+  }
+
+  /** True while the host takes writes (storage healthy, not stopped). */
+  healthy(): boolean {
+    return this.failure === null && !this.stopped;
+  }
+
+  /** Role/leader/term changes; the lease manager uses `atMs` of becoming leader. */
+  onRoleChange(listener: (change: RoleChange) => void): () => void {
+    this.roleListeners.add(listener);
+    return () => this.roleListeners.delete(listener);
+  }
+
+  /** Every batch of applied entries with their results (all entries, proposed here or not). */
+  onApply(
+    listener: (entries: readonly Entry[], results: ReadonlyArray<Result | undefined>) => void,
+  ): () => void {
+    this.applyListeners.add(listener);
+    return () => this.applyListeners.delete(listener);
+  }
+
+  /**
+   * Takes a snapshot of the state machine, makes its changes durable and compacts the log behind
+   * it. Returns the snapshot index, or null when there was nothing to compact.
+   */
+  async compact(): Promise<number | null> {
+    const refusal = this.refusal();
+    if (refusal !== null) throw refusal;
+    if (this.compacting) return null;
+    const index = this.stateMachine.appliedIndex();
+    if (index < this.storage.firstIndex()) return null;
+    this.compacting = true;
+    try {
+      const data = this.stateMachine.snapshot();
+      const term = this.storage.term(index);
+      // Flush the table's changes (and applied index) through the same ordered writer first.
+      await this.committer.submit({ mustSync: true });
+      await this.storage.compact({ metadata: { index, term, confState: this.confState }, data });
+      this.node.compacted(index);
+      this.logger.info({ index, term, snapshotBytes: data.length }, "log compacted");
+      return index;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  /**
+   * Stops ticking and receiving, waits for writes in flight, writes the state machine's last
+   * changes (synced), rejects what is still pending and closes the storage.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.unsubscribe?.();
+    await this.committer.idle();
+    if (this.failure === null) {
+      await this.committer.submit({ mustSync: true }).catch((error: unknown) => {
+        this.logger.error({ err: error }, "final flush failed");
+      });
+    }
+    this.rejectAll(new HostError("STOPPED", "host stopped; the outcome is unknown"));
+    await this.storage.close();
+    this.logger.info("raft host stopped");
+  }
+
+  // ---- the ready loop --------------------------------------------------------------------------
+
+  private receive(message: Message): void {
+    if (this.stopped || this.failure !== null) return;
+    try {
+      this.node.step(message);
+    } catch (error) {
+      this.logger.warn({ err: error, type: message.type, from: message.from }, "message refused");
+      return;
+    }
+    this.scheduleProcess();
+  }
+
+  /** Coalesces everything that happens in one macrotask (many proposals) into one Ready. */
+  private scheduleProcess(): void {
+    if (this.processScheduled) return;
+    this.processScheduled = true;
+    setImmediate(() => {
+      this.processScheduled = false;
+      this.process();
+    });
+  }
+
+  private process(): void {
+    if (this.stopped || this.failure !== null) return;
+    try {
+      while (this.node.hasReady()) this.handleReady(this.node.ready());
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  private handleReady(ready: Ready): void {
+    if (ready.softState !== undefined) this.onSoftState(ready.softState);
+    if (ready.messages.length > 0) this.transport.send(ready.messages);
+    const item: InFlightReady = { ready, persisted: false };
+    this.inFlight.push(item);
+    const write = this.storageWriteOf(ready);
+    if (write === null) {
+      item.persisted = true;
+      this.drainPersisted();
+      return;
+    }
+    this.committer.submit(write).then(
+      () => {
+        item.persisted = true;
+        this.drainPersisted();
+      },
+      (error: unknown) => this.fail(error as Error),
+    );
+  }
+
+  private storageWriteOf(ready: Ready): StorageWrite | null {
+    const hasEntries = ready.entries.length > 0;
+    if (!hasEntries && ready.hardState === undefined && ready.snapshot === undefined) return null;
+    const write: StorageWrite = { mustSync: ready.mustSync };
+    if (hasEntries) write.entries = ready.entries;
+    if (ready.hardState !== undefined) write.hardState = ready.hardState;
+    if (ready.snapshot !== undefined) {
+      write.snapshot = ready.snapshot;
+      this.confState = ready.snapshot.metadata.confState;
+    }
+    // Membership changes take effect when appended: persist the core's view with them.
+    if (hasEntries && ready.entries.some((e) => e.kind === "config")) {
+      this.confState = this.node.status().confState;
+      write.confState = this.confState;
+    }
+    return write;
+  }
+
+  /** Finishes persisted Readies from the head, in order. */
+  private drainPersisted(): void {
+    if (this.stopped || this.failure !== null) return;
+    try {
+      while (this.inFlight.length > 0 && this.inFlight[0].persisted) {
+        const { ready } = this.inFlight.shift() as InFlightReady;
+        this.afterPersist(ready);
+      }
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.scheduleProcess();
+  }
+
+  private afterPersist(ready: Ready): void {
+    if (ready.snapshot !== undefined)
+      this.installSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
+    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
+    this.node.advance(ready);
+    if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
+    for (const state of ready.readStates) {
+      const read = this.reads.get(state.requestId);
+      if (read === undefined) continue;
+      read.index = state.index;
+      if (state.index <= this.stateMachine.appliedIndex()) {
+        this.reads.delete(state.requestId);
+        read.resolve();
+      } else {
+        this.waitingReads.push(state.requestId);
+      }
+    }
+    for (const id of ready.droppedReads) {
+      const read = this.reads.get(id);
+      if (read === undefined) continue;
+      this.reads.delete(id);
+      read.reject(new HostError("READ_DROPPED", "read could not be confirmed by this leader"));
+    }
+    // Changes applied with no Ready to carry them are written now, unsynced: the log holds them.
+    if (!this.committer.busy() && this.hasStateChanges()) {
+      this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
+    }
+  }
+
+  private installSnapshot(index: number, data: Uint8Array): void {
+    this.resetRecords = this.stateMachine.restore(data);
+    for (const [slot, proposal] of this.proposals) {
+      if (slot > index) continue;
+      this.proposals.delete(slot);
+      proposal.reject(
+        new HostError("OUTCOME_UNKNOWN", `entry ${slot} was replaced by a snapshot at ${index}`),
+      );
+    }
+    this.serveReads();
+    this.logger.info({ index }, "snapshot installed");
+  }
+
+  private apply(entries: Entry[]): void {
+    const results = this.stateMachine.apply(entries);
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      const proposal = this.proposals.get(entry.index);
+      if (proposal === undefined) continue;
+      this.proposals.delete(entry.index);
+      if (proposal.term === entry.term) proposal.resolve(results[i]);
+      else {
+        proposal.reject(
+          new HostError(
+            "PROPOSAL_LOST",
+            `entry ${entry.index} of term ${proposal.term} was replaced by term ${entry.term}`,
+          ),
+        );
+      }
+    }
+    const last = entries[entries.length - 1].index;
+    this.node.appliedTo(last);
+    for (const listener of this.applyListeners) listener(entries, results);
+    this.serveReads();
+    const compactionEntries = this.options.compactionEntries;
+    if (compactionEntries > 0 && last - this.storage.firstIndex() >= compactionEntries) {
+      this.compact().catch((error: unknown) => {
+        this.logger.warn({ err: error }, "compaction failed");
+      });
+    }
+  }
+
+  private serveReads(): void {
+    if (this.waitingReads.length === 0) return;
+    const applied = this.stateMachine.appliedIndex();
+    const still: number[] = [];
+    for (const id of this.waitingReads) {
+      const read = this.reads.get(id);
+      if (read === undefined) continue;
+      if (read.index <= applied) {
+        this.reads.delete(id);
+        read.resolve();
+      } else still.push(id);
+    }
+    this.waitingReads = still;
+  }
+
+  private hasStateChanges(): boolean {
+    return (
+      this.resetRecords !== null || this.stateMachine.appliedIndex() !== this.lastWrittenApplied
+    );
+  }
+
+  /** The state machine's changes since the last batch, written last in the next one. */
+  private collectStateChanges(): StorageWrite | undefined {
+    const applied = this.stateMachine.appliedIndex();
+    const changes = this.stateMachine.takeChanges();
+    if (this.resetRecords !== null) {
+      const records = this.resetRecords;
+      this.resetRecords = null;
+      this.lastWrittenApplied = applied;
+      for (const change of changes) records.push(change);
+      return { resetLockTable: true, lockRecords: records, appliedIndex: applied };
+    }
+    if (changes.length === 0 && applied === this.lastWrittenApplied) return undefined;
+    this.lastWrittenApplied = applied;
+    return { lockRecords: changes, appliedIndex: applied };
+  }
+
+  private onSoftState(state: { role: Role; leader: NodeId | null; term: number }): void {
+    if (state.role === this.role && state.leader === this.leader && state.term === this.term)
+      return;
+    const previousRole = this.role;
+    this.role = state.role;
+    this.leader = state.leader;
+    this.term = state.term;
+    const change: RoleChange = { ...state, atMs: this.options.now() };
+    if (previousRole !== state.role) {
+      this.logger.info(
+        { role: state.role, term: state.term, leader: state.leader },
+        "role changed",
+      );
+    }
+    if (this.transfer !== null && state.role !== "leader") {
+      const transfer = this.transfer;
+      if (state.leader === transfer.target || state.leader !== this.id) {
+        this.transfer = null;
+        clearTimeout(transfer.timer);
+        if (state.leader === transfer.target) transfer.resolve(transfer.target);
+        else {
+          transfer.reject(
+            new HostError(
+              "TRANSFER_FAILED",
+              `leadership moved to ${state.leader ?? "nobody yet"}, not ${transfer.target}`,
+            ),
+          );
+        }
+      }
+    }
+    // Reads wait on this leader's quorum; once it is not the leader they cannot complete.
+    if (previousRole === "leader" && state.role !== "leader") {
+      for (const [id, read] of this.reads) {
+        this.reads.delete(id);
+        read.reject(new NotLeaderError(state.leader));
+      }
+      this.waitingReads = [];
+    }
+    for (const listener of this.roleListeners) listener(change);
+  }
+
+  private mostUpToDateFollower(): NodeId | null {
+    const status = this.node.status();
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const voter of status.confState.voters) {
+      if (voter === this.id) continue;
+      const match = status.progress?.[voter]?.match ?? 0;
+      if (match > bestMatch) {
+        best = voter;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  private refusal(): Error | null {
+    if (this.stopped) return new HostError("STOPPED", "host stopped");
+    if (this.failure !== null) {
+      return new HostError("UNHEALTHY", `storage failed: ${this.failure.message}`, {
+        cause: this.failure,
+      });
+    }
+    return null;
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== null || this.stopped) return;
+    this.failure = error;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.logger.error({ err: error }, "raft host failed; it takes no more writes");
+    this.rejectAll(
+      new HostError("UNHEALTHY", `storage failed: ${error.message}`, { cause: error }),
+    );
+  }
+
+  private rejectAll(error: HostError): void {
+    for (const proposal of this.proposals.values()) proposal.reject(error);
+    this.proposals.clear();
+    for (const read of this.reads.values()) read.reject(error);
+    this.reads.clear();
+    this.waitingReads = [];
+    if (this.transfer !== null) {
+      clearTimeout(this.transfer.timer);
+      this.transfer.reject(error);
+      this.transfer = null;
+    }
+  }
+}
