@@ -9,7 +9,9 @@ export type RaftErrorCode =
   | "INVALID_CONFIG"
   | "COMPACTED"
   | "UNAVAILABLE"
-  | "INVALID_CONF_CHANGE";
+  | "INVALID_CONF_CHANGE"
+  /** transferLeadership() to a node that is not a voter. */
+  | "INVALID_TRANSFER";
 
 export class RaftError extends Error {
   readonly code: RaftErrorCode;

@@ -30,6 +30,10 @@ export type { Storage } from "./storage.js";
 export type { RaftNode } from "./node-api.js";
 export type { PlantedBugs, RaftConfig, RaftLogger, ResolvedRaftConfig } from "./config.js";
 export { DEFAULT_RAFT_CONFIG, resolveRaftConfig } from "./config.js";
+export { RawNode } from "./raw-node.js";
+export { MemoryStorage } from "./memory-storage.js";
+export { applyConfChange } from "./membership.js";
+export { entryBytes } from "./entry-size.js";
 export {
   CompactedError,
   NotLeaderError,

@@ -1,0 +1,135 @@
+import type { ConfChange, ConfState, NodeId } from "./types.js";
+
+/**
+ * Applies one membership change to a configuration, returning a new one. Each change sets the
+ * named member's state absolutely (learner, voter, absent), so applying an already-applied change
+ * again is harmless. Hosts use this to track the configuration of what they have applied (for
+ * example to record it in a snapshot).
+ */
+export function applyConfChange(conf: ConfState, change: ConfChange): ConfState {
+  const voters = conf.voters.filter((id) => id !== change.nodeId);
+  const learners = conf.learners.filter((id) => id !== change.nodeId);
+  switch (change.type) {
+    case "addLearner":
+      learners.push(change.nodeId);
+      break;
+    case "promote":
+      voters.push(change.nodeId);
+      break;
+    case "remove":
+      break;
+  }
+  return { voters, learners };
+}
+
+/** Why `change` is not a sensible next step from `conf`, or null when it is. */
+export function confChangeProblem(conf: ConfState, change: ConfChange): string | null {
+  const isVoter = conf.voters.includes(change.nodeId);
+  const isLearner = conf.learners.includes(change.nodeId);
+  switch (change.type) {
+    case "addLearner":
+      return isVoter || isLearner ? `${change.nodeId} is already a member` : null;
+    case "promote":
+      return isLearner ? null : `${change.nodeId} is not a learner`;
+    case "remove":
+      if (!isVoter && !isLearner) return `${change.nodeId} is not a member`;
+      if (isVoter && conf.voters.length === 1) return `cannot remove the last voter`;
+      return null;
+  }
+  return `unknown change type`;
+}
+
+/**
+ * The current membership and how it was reached. A configuration takes effect as soon as its entry
+ * is in the log (not when committed), so a truncated log suffix must roll it back: `history` keeps
+ * one record per config entry still in the log, newest last.
+ */
+export class Membership {
+  private base: ConfState;
+  private readonly history: { index: number; conf: ConfState }[] = [];
+  private current: ConfState;
+  /** Voter ids as an array, for quorum arithmetic without allocation. */
+  voterList: NodeId[] = [];
+  private voterSet = new Set<NodeId>();
+  private learnerSet = new Set<NodeId>();
+
+  constructor(base: ConfState) {
+    this.base = copyConf(base);
+    this.current = this.base;
+    this.refresh();
+  }
+
+  conf(): ConfState {
+    return copyConf(this.current);
+  }
+
+  isVoter(id: NodeId): boolean {
+    return this.voterSet.has(id);
+  }
+
+  isLearner(id: NodeId): boolean {
+    return this.learnerSet.has(id);
+  }
+
+  isMember(id: NodeId): boolean {
+    return this.voterSet.has(id) || this.learnerSet.has(id);
+  }
+
+  members(): NodeId[] {
+    return [...this.current.voters, ...this.current.learners];
+  }
+
+  /** Index of the newest config entry still in the log, 0 if none after the base. */
+  lastConfigIndex(): number {
+    return this.history.length > 0 ? this.history[this.history.length - 1].index : 0;
+  }
+
+  /** A config entry at `index` was appended. */
+  append(index: number, change: ConfChange): void {
+    this.current = applyConfChange(this.current, change);
+    this.history.push({ index, conf: this.current });
+    this.refresh();
+  }
+
+  /** Entries from `index` on were discarded: forget the changes they carried. Returns true if any. */
+  truncateFrom(index: number): boolean {
+    let changed = false;
+    while (this.history.length > 0 && this.history[this.history.length - 1].index >= index) {
+      this.history.pop();
+      changed = true;
+    }
+    if (changed) {
+      this.current =
+        this.history.length > 0 ? this.history[this.history.length - 1].conf : this.base;
+      this.refresh();
+    }
+    return changed;
+  }
+
+  /** The log was replaced by a snapshot whose configuration is `conf`. */
+  reset(conf: ConfState): void {
+    this.base = copyConf(conf);
+    this.history.length = 0;
+    this.current = this.base;
+    this.refresh();
+  }
+
+  /** Entries up to `index` are compacted and committed: their changes can no longer roll back. */
+  compact(index: number): void {
+    let drop = 0;
+    while (drop < this.history.length && this.history[drop].index <= index) drop++;
+    if (drop === 0) return;
+    this.base = this.history[drop - 1].conf;
+    this.history.splice(0, drop);
+  }
+
+  private refresh(): void {
+    this.voterList = this.current.voters.slice();
+    this.voterSet = new Set(this.current.voters);
+    this.learnerSet = new Set(this.current.learners);
+  }
+}
+
+function copyConf(conf: ConfState): ConfState {
+  return { voters: conf.voters.slice(), learners: conf.learners.slice() };
+}

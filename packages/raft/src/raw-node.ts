@@ -1,0 +1,1108 @@
+import { resolveRaftConfig } from "./config.js";
+import type { RaftConfig, ResolvedRaftConfig } from "./config.js";
+import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
+import { NotLeaderError, ProposalDroppedError, RaftError } from "./errors.js";
+import { confChangeProblem, Membership } from "./membership.js";
+import type { RaftNode } from "./node-api.js";
+import { Progress } from "./progress.js";
+import { committedIndex, hasQuorum, voteResult } from "./quorum.js";
+import { RaftLog } from "./raft-log.js";
+import { ReadOnly } from "./read-only.js";
+import { SnapshotAssembler } from "./snapshot-assembler.js";
+import type { Storage } from "./storage.js";
+import type {
+  AppendRequest,
+  AppendResponse,
+  ConfChange,
+  Entry,
+  HardState,
+  Heartbeat,
+  HeartbeatResponse,
+  Message,
+  NodeId,
+  ProgressStatus,
+  ReadState,
+  Ready,
+  Role,
+  Snapshot,
+  SnapshotChunk,
+  SnapshotResponse,
+  SoftState,
+  Status,
+  VoteRequest,
+  VoteResponse,
+} from "./types.js";
+
+type CampaignKind = "preVote" | "vote" | "transfer";
+
+/**
+ * One Raft node (etcd's raft + RawNode in one class). Pure and synchronous: the host drives it with
+ * tick()/step()/propose() and drains ready()/advance(). See Ready for the persistence contract.
+ *
+ * Role behaviour lives in the become* transitions and the per-role step/tick methods; the role only
+ * changes there, and an impossible transition (follower → leader, leader → candidate) throws.
+ */
+export class RawNode implements RaftNode {
+  readonly id: NodeId;
+  private readonly config: ResolvedRaftConfig;
+  private readonly storage: Storage;
+  private readonly log: RaftLog;
+  private readonly membership: Membership;
+
+  private term = 0;
+  private vote: NodeId | null = null;
+  private leader: NodeId | null = null;
+  private role: Role = "follower";
+
+  /** Ticks since the last election timeout reset (or, on a leader, the last quorum check). */
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  /** Drawn from [electionTicks, 2*electionTicks) on every reset, with config.random only. */
+  private randomizedElectionTimeout = 0;
+
+  /** Leader only: one Progress per member other than... every member, self included. */
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+  private leadTransferee: NodeId | null = null;
+  /** Leader only: payload bytes of entries appended in this term and not yet committed. */
+  private uncommittedBytes = 0;
+  /** Leader only: an entry of the current term is committed (ReadIndex may proceed). */
+  private committedInTerm = false;
+  /** Leader only: new entries or a new commit index wait to be broadcast at the next ready(). */
+  private broadcastPending = false;
+  private readonly readOnly = new ReadOnly();
+  private snapshotAssembler: SnapshotAssembler | null = null;
+
+  private messages: Message[] = [];
+  private messagesAfterPersist: Message[] = [];
+  private readStates: ReadState[] = [];
+  private droppedReads: number[] = [];
+
+  private lastSoftState: SoftState;
+  private lastHardState: HardState;
+  private readyId = 0;
+  private readonly matchScratch: number[] = [];
+
+  constructor(config: RaftConfig, storage: Storage) {
+    this.config = resolveRaftConfig(config);
+    this.id = this.config.id;
+    this.storage = storage;
+    const { hardState, confState } = storage.initialState();
+    this.log = new RaftLog(storage, this.config.applied, hardState.commit);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.membership = new Membership(confState);
+    // The stored ConfState is the one of the last snapshot (or bootstrap); config entries after it
+    // took effect when they were appended, so replay them.
+    const snapshotIndex = storage.snapshot().metadata.index;
+    const from = Math.max(storage.firstIndex(), snapshotIndex + 1);
+    this.replayConfigEntries(from, storage.lastIndex());
+    this.lastHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.lastSoftState = { role: this.role, leader: this.leader, term: this.term };
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---- Public driver API --------------------------------------------------------------------
+
+  tick(): void {
+    if (this.role === "leader") this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if (m.type === "preVote" || m.type === "vote") {
+        // Check-quorum lease: while we hear from a live leader, a (pre-)candidate cannot disrupt it
+        // unless the leader itself asked for the election (transfer).
+        const inLease =
+          this.config.checkQuorum &&
+          this.leader !== null &&
+          this.electionElapsed < this.config.electionTicks;
+        if (inLease && !m.transfer) return;
+      }
+      if (m.type === "preVote") {
+        // A pre-vote never changes our term.
+      } else if (m.type === "preVoteResp" && m.granted) {
+        // Granted pre-votes carry the term we would campaign in; counted below.
+      } else {
+        const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      this.stepLowerTerm(m);
+      return;
+    }
+
+    switch (m.type) {
+      case "preVote":
+      case "vote":
+        this.handleVoteRequest(m);
+        return;
+      default:
+        break;
+    }
+    switch (this.role) {
+      case "leader":
+        this.stepLeader(m);
+        return;
+      case "candidate":
+      case "preCandidate":
+        this.stepCandidate(m);
+        return;
+      case "follower":
+        this.stepFollower(m);
+        return;
+    }
+  }
+
+  propose(data: Uint8Array): { index: number; term: number } {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.leadTransferee !== null) {
+      throw new ProposalDroppedError(`leadership transfer to ${this.leadTransferee} in progress`);
+    }
+    const bytes = data.byteLength;
+    // An oversized proposal is still accepted into an empty window so it cannot starve forever.
+    if (
+      this.uncommittedBytes > 0 &&
+      this.uncommittedBytes + bytes > this.config.maxUncommittedBytes
+    ) {
+      throw new ProposalDroppedError(
+        `uncommitted log is ${this.uncommittedBytes} bytes (limit ${this.config.maxUncommittedBytes})`,
+      );
+    }
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, kind: "normal", data };
+    this.appendAsLeader([entry]);
+    return { index: entry.index, term: entry.term };
+  }
+
+  proposeConfChange(change: ConfChange): { index: number; term: number } {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.leadTransferee !== null) {
+      throw new RaftError(
+        "TRANSFER_IN_PROGRESS",
+        `leadership transfer to ${this.leadTransferee} in progress`,
+      );
+    }
+    const pending = this.membership.lastConfigIndex();
+    if (pending > this.log.committed) {
+      throw new RaftError(
+        "CONF_CHANGE_IN_PROGRESS",
+        `the change at index ${pending} is not committed yet (commit ${this.log.committed})`,
+      );
+    }
+    const problem = confChangeProblem(this.membership.conf(), change);
+    if (problem !== null) throw new RaftError("INVALID_CONF_CHANGE", problem);
+    const entry: Entry = {
+      index: this.log.lastIndex() + 1,
+      term: this.term,
+      kind: "config",
+      data: EMPTY_BYTES,
+      change: { type: change.type, nodeId: change.nodeId, context: change.context },
+    };
+    if (change.context === undefined) delete entry.change!.context;
+    this.appendAsLeader([entry]);
+    return { index: entry.index, term: entry.term };
+  }
+
+  readIndex(requestId: number): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (!this.committedInTerm) {
+      // Our commit index may lag the previous leader's until an entry of our term commits.
+      this.readOnly.held.push(requestId);
+      return;
+    }
+    this.serveRead(requestId);
+  }
+
+  transferLeadership(target: NodeId): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (target === this.id) return;
+    if (!this.membership.isVoter(target)) {
+      throw new RaftError("INVALID_TRANSFER", `${target} is not a voter`);
+    }
+    if (this.leadTransferee === target) return;
+    this.leadTransferee = target;
+    // The transfer is abandoned if it has not completed within one election timeout.
+    this.electionElapsed = 0;
+    const pr = this.progress.get(target)!;
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(target);
+    else this.sendAppend(target, true);
+  }
+
+  campaign(): void {
+    this.hup(this.config.preVote ? "preVote" : "vote");
+  }
+
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.messagesAfterPersist.length > 0 ||
+      this.broadcastPending ||
+      this.log.unstable.hasPendingEntries() ||
+      (this.log.unstable.snapshot !== null && !this.log.unstable.snapshotInProgress) ||
+      this.log.hasCommittedEntries() ||
+      this.readStates.length > 0 ||
+      this.droppedReads.length > 0 ||
+      this.softStateChanged() ||
+      this.hardStateChanged()
+    );
+  }
+
+  ready(): Ready {
+    if (this.role === "leader" && this.broadcastPending) this.flushBroadcast();
+    this.readOnly.seal();
+    const id = ++this.readyId;
+    const unstable = this.log.unstable;
+    const entries = unstable.pendingEntries();
+    const snapshot =
+      unstable.snapshot !== null && !unstable.snapshotInProgress ? unstable.snapshot : undefined;
+    unstable.acceptInProgress();
+    if (snapshot !== undefined && this.log.applying < snapshot.metadata.index) {
+      this.log.applying = snapshot.metadata.index;
+    }
+    const committedEntries = this.log.takeCommittedEntries(this.config.maxCommittedBytesPerReady);
+
+    const ready: Ready = {
+      id,
+      entries,
+      mustSync: entries.length > 0 || snapshot !== undefined,
+      messages: this.messages,
+      messagesAfterPersist: this.messagesAfterPersist,
+      committedEntries,
+      readStates: this.readStates,
+      droppedReads: this.droppedReads,
+    };
+    if (snapshot !== undefined) ready.snapshot = snapshot;
+    if (this.softStateChanged()) {
+      this.lastSoftState = { role: this.role, leader: this.leader, term: this.term };
+      ready.softState = this.lastSoftState;
+    }
+    if (this.hardStateChanged()) {
+      const hard: HardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+      if (hard.term !== this.lastHardState.term || hard.vote !== this.lastHardState.vote) {
+        ready.mustSync = true;
+      }
+      this.lastHardState = hard;
+      ready.hardState = hard;
+    }
+    this.messages = [];
+    this.messagesAfterPersist = [];
+    this.readStates = [];
+    this.droppedReads = [];
+    const lastEntryIndex = entries.length > 0 ? entries[entries.length - 1].index : 0;
+    this.log.beginWrite(id, lastEntryIndex, snapshot?.metadata.index ?? 0);
+    return ready;
+  }
+
+  advance(ready: Ready): void {
+    this.log.completeWrite(ready.id);
+    if (this.role === "leader" && !this.config.plantedBugs.acknowledgeBeforePersist) {
+      // The leader counts its own copy only once it is durable.
+      const self = this.progress.get(this.id);
+      if (self !== undefined && self.maybeUpdate(this.log.persistedLastIndex())) this.maybeCommit();
+    }
+  }
+
+  appliedTo(index: number): void {
+    this.log.appliedTo(index);
+  }
+
+  compacted(index: number): void {
+    if (index > this.log.applied) {
+      throw new Error(`compacted(${index}) beyond applied ${this.log.applied}`);
+    }
+    this.membership.compact(index);
+  }
+
+  status(): Status {
+    const status: Status = {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      confState: this.membership.conf(),
+      transferee: this.leadTransferee,
+    };
+    if (this.role === "leader") {
+      const progress: Record<NodeId, ProgressStatus> = {};
+      for (const [id, pr] of this.progress) {
+        progress[id] = {
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          learner: pr.learner,
+          recentActive: pr.recentActive,
+        };
+      }
+      status.progress = progress;
+    }
+    return status;
+  }
+
+  // ---- Role transitions -----------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = null;
+    this.votes.clear();
+    this.progress.clear();
+    this.uncommittedBytes = 0;
+    this.committedInTerm = false;
+    this.broadcastPending = false;
+    const dropped = this.readOnly.dropAll();
+    for (const id of dropped) this.droppedReads.push(id);
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    this.reset(term);
+    this.role = "follower";
+    this.leader = leader;
+    this.config.logger?.debug("became follower", { id: this.id, term, leader });
+  }
+
+  private becomePreCandidate(): void {
+    if (this.role === "leader") throw new Error("raft: invalid transition leader → preCandidate");
+    // Pre-vote does not touch term or vote: a failed pre-election leaves no trace.
+    this.role = "preCandidate";
+    this.leader = null;
+    this.votes.clear();
+    this.resetRandomizedElectionTimeout();
+    this.config.logger?.debug("became pre-candidate", { id: this.id, term: this.term });
+  }
+
+  private becomeCandidate(): void {
+    if (this.role === "leader") throw new Error("raft: invalid transition leader → candidate");
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+    this.config.logger?.debug("became candidate", { id: this.id, term: this.term });
+  }
+
+  private becomeLeader(): void {
+    if (this.role !== "candidate") {
+      throw new Error(`raft: invalid transition ${this.role} → leader`);
+    }
+    this.reset(this.term);
+    this.role = "leader";
+    this.leader = this.id;
+    const last = this.log.lastIndex();
+    for (const id of this.membership.members()) this.addProgress(id, last + 1);
+    const self = this.progress.get(this.id);
+    if (self !== undefined) {
+      self.becomeReplicate();
+      self.maybeUpdate(
+        this.config.plantedBugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex(),
+      );
+      self.recentActive = true;
+    }
+    this.config.logger?.info("became leader", { id: this.id, term: this.term });
+    // §8: a no-op of our term lets us commit (and learn the commit index of) earlier entries.
+    this.appendAsLeader([{ index: last + 1, term: this.term, kind: "noop", data: EMPTY_BYTES }]);
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    const ticks = this.config.electionTicks;
+    let jitter = Math.floor(this.config.random() * ticks);
+    if (!(jitter >= 0)) jitter = 0;
+    if (jitter >= ticks) jitter = ticks - 1;
+    this.randomizedElectionTimeout = ticks + jitter;
+  }
+
+  private promotable(): boolean {
+    return this.membership.isVoter(this.id);
+  }
+
+  // ---- Ticks ----------------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign();
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.checkQuorumActive()) {
+        this.config.logger?.info("stepping down: no quorum heard within an election timeout", {
+          id: this.id,
+          term: this.term,
+        });
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      if (this.leadTransferee !== null) this.leadTransferee = null;
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat(this.readOnly.lastPendingContext());
+    }
+  }
+
+  /** True when a quorum was active in the last election timeout; resets the activity marks. */
+  private checkQuorumActive(): boolean {
+    const active = hasQuorum(this.membership.voterList, (id) =>
+      id === this.id ? true : (this.progress.get(id)?.recentActive ?? false),
+    );
+    for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+    return active;
+  }
+
+  // ---- Elections ------------------------------------------------------------------------------
+
+  private hup(kind: CampaignKind): void {
+    if (this.role === "leader" || !this.promotable()) return;
+    if (kind === "preVote") this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteTerm = kind === "preVote" ? this.term + 1 : this.term;
+    this.votes.set(this.id, true);
+    const result = voteResult(this.membership.voterList, this.votes);
+    if (result === "won") {
+      // A single voter wins at once.
+      if (kind === "preVote") this.hup("vote");
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.membership.voterList) {
+      if (id === this.id) continue;
+      const request: VoteRequest = {
+        type: kind === "preVote" ? "preVote" : "vote",
+        from: this.id,
+        to: id,
+        term: voteTerm,
+        lastIndex,
+        lastTerm,
+        transfer: kind === "transfer",
+      };
+      this.send(request);
+    }
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const isPreVote = m.type === "preVote";
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.leader === null) ||
+      (isPreVote && m.term > this.term);
+    const upToDate =
+      this.config.plantedBugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const granted = canVote && upToDate;
+    const response: VoteResponse = {
+      type: isPreVote ? "preVoteResp" : "voteResp",
+      from: this.id,
+      to: m.from,
+      // A granted vote answers in the candidate's term; a rejection tells it ours.
+      term: granted ? m.term : this.term,
+      granted,
+    };
+    this.send(response);
+    if (granted && !isPreVote) {
+      this.electionElapsed = 0;
+      this.vote = m.from;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case "append":
+      case "heartbeat":
+      case "snapshot":
+        // Someone won this term.
+        this.becomeFollower(m.term, m.from);
+        this.stepFollower(m);
+        return;
+      case "preVoteResp":
+      case "voteResp": {
+        const expected = this.role === "preCandidate" ? "preVoteResp" : "voteResp";
+        if (m.type !== expected) return;
+        this.votes.set(m.from, m.granted);
+        const result = voteResult(this.membership.voterList, this.votes);
+        if (result === "won") {
+          if (this.role === "preCandidate") this.hup("vote");
+          else this.becomeLeader();
+        } else if (result === "lost") {
+          this.becomeFollower(this.term, null);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** A message from an older term. */
+  private stepLowerTerm(m: Message): void {
+    if (
+      (this.config.checkQuorum || this.config.preVote) &&
+      (m.type === "append" || m.type === "heartbeat")
+    ) {
+      // A deposed leader whose messages we ignore would never learn of the new term (with
+      // pre-vote and check-quorum nobody else tells it): answer so it steps down.
+      const response: AppendResponse = {
+        type: "appendResp",
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index: 0,
+        hintIndex: 0,
+        hintTerm: 0,
+      };
+      this.send(response, "now");
+    } else if (m.type === "preVote") {
+      this.send({
+        type: "preVoteResp",
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        granted: false,
+      });
+    }
+  }
+
+  // ---- Follower -------------------------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case "append":
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleAppend(m);
+        return;
+      case "heartbeat":
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case "snapshot":
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleSnapshotChunk(m);
+        return;
+      case "timeoutNow":
+        // The leader hands over: campaign at once, skipping pre-vote and the leader lease.
+        if (this.promotable()) this.hup("transfer");
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppend(m: AppendRequest): void {
+    const log = this.log;
+    if (m.prevIndex < log.committed) {
+      this.sendAppendResponse(m.from, false, log.committed, 0, 0);
+      return;
+    }
+    if (log.matchTerm(m.prevIndex, m.prevTerm)) {
+      const lastNew = m.prevIndex + m.entries.length;
+      const conflict = log.findConflict(m.entries);
+      if (conflict > 0) {
+        if (conflict <= log.committed) {
+          throw new Error(`raft: entry ${conflict} conflicts with committed ${log.committed}`);
+        }
+        const first = m.entries[0].index;
+        this.appendToLog(conflict === first ? m.entries : m.entries.slice(conflict - first));
+      }
+      log.commitTo(Math.min(m.commit, lastNew));
+      this.sendAppendResponse(m.from, false, lastNew, 0, 0);
+      return;
+    }
+    // Our log does not contain (prevIndex, prevTerm). Tell the leader where it might match.
+    const hint = log.findConflictByTerm(Math.min(m.prevIndex, log.lastIndex()), m.prevTerm);
+    this.sendAppendResponse(m.from, true, m.prevIndex, hint.index, hint.term);
+  }
+
+  private sendAppendResponse(
+    to: NodeId,
+    reject: boolean,
+    index: number,
+    hintIndex: number,
+    hintTerm: number,
+  ): void {
+    const response: AppendResponse = {
+      type: "appendResp",
+      from: this.id,
+      to,
+      term: this.term,
+      reject,
+      index,
+      hintIndex,
+      hintTerm,
+    };
+    this.send(response);
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    // The leader sends min(our match, its commit), so this never exceeds what we hold.
+    if (m.commit <= this.log.lastIndex()) this.log.commitTo(m.commit);
+    const response: HeartbeatResponse = {
+      type: "heartbeatResp",
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      readContext: m.readContext,
+    };
+    this.send(response);
+  }
+
+  private handleSnapshotChunk(m: SnapshotChunk): void {
+    const meta = m.metadata;
+    if (meta.index <= this.log.committed) {
+      // We already have everything it holds (committed entries match the leader's).
+      this.snapshotAssembler = null;
+      this.sendSnapshotResponse(m.from, meta.index, m.totalBytes, true, false);
+      return;
+    }
+    let assembler = this.snapshotAssembler;
+    if (assembler === null || !assembler.matches(m)) {
+      if (m.offset !== 0 || !(m.totalBytes >= 0)) {
+        // We lost (or never had) the beginning of this transfer: ask for a restart.
+        this.snapshotAssembler = null;
+        this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
+        return;
+      }
+      assembler = new SnapshotAssembler(m);
+      this.snapshotAssembler = assembler;
+    }
+    if (m.offset === assembler.nextOffset && !assembler.accept(m)) {
+      this.snapshotAssembler = null;
+      this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
+      return;
+    }
+    if (!assembler.complete()) {
+      this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, false, false);
+      return;
+    }
+    this.snapshotAssembler = null;
+    this.restore(assembler.snapshot());
+    this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, true, false);
+  }
+
+  private sendSnapshotResponse(
+    to: NodeId,
+    snapshotIndex: number,
+    nextOffset: number,
+    done: boolean,
+    reject: boolean,
+  ): void {
+    const response: SnapshotResponse = {
+      type: "snapshotResp",
+      from: this.id,
+      to,
+      term: this.term,
+      snapshotIndex,
+      nextOffset,
+      done,
+      reject,
+    };
+    this.send(response);
+  }
+
+  /** Installs a complete snapshot from the leader, unless our log already covers it. */
+  private restore(snapshot: Snapshot): void {
+    const meta = snapshot.metadata;
+    if (meta.index <= this.log.committed) return;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // Our log has the snapshot's last entry, so it matches up to there: just commit.
+      this.log.commitTo(meta.index);
+      return;
+    }
+    this.log.restore(snapshot);
+    this.membership.reset(meta.confState);
+    this.config.logger?.info("restored snapshot", {
+      id: this.id,
+      index: meta.index,
+      term: meta.term,
+    });
+  }
+
+  // ---- Leader ---------------------------------------------------------------------------------
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case "appendResp":
+        this.handleAppendResponse(m);
+        return;
+      case "heartbeatResp":
+        this.handleHeartbeatResponse(m);
+        return;
+      case "snapshotResp":
+        this.handleSnapshotResponse(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      let probeFrom = m.hintIndex;
+      if (m.hintTerm > 0) probeFrom = this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
+      if (pr.maybeDecrTo(m.index, probeFrom)) {
+        if (pr.state === "replicate") pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    if (!pr.maybeUpdate(m.index)) {
+      if (pr.state === "replicate") pr.inflights.freeLE(m.index);
+      return;
+    }
+    switch (pr.state) {
+      case "probe":
+        pr.becomeReplicate();
+        break;
+      case "snapshot":
+        if (pr.match + 1 >= this.log.firstIndex()) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        }
+        break;
+      case "replicate":
+        pr.inflights.freeLE(m.index);
+        break;
+    }
+    this.maybeCommit();
+    if (this.role !== "leader") return;
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.sendTimeoutNow(m.from);
+    }
+    this.sendAppend(m.from, false);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (pr.state === "snapshot") {
+      // A chunk (or its ack) may have been lost: resend from the acknowledged offset.
+      pr.snapshotStalledHeartbeats++;
+      if (pr.snapshotStalledHeartbeats >= 2) {
+        pr.snapshotStalledHeartbeats = 0;
+        this.sendSnapshotChunk(m.from, pr);
+      }
+    } else if (pr.match < this.log.lastIndex()) {
+      // An append may have been lost; make room and (re)send so the follower can reject a gap.
+      if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
+      this.sendAppend(m.from, true);
+    }
+    if (m.readContext > 0 && this.membership.isVoter(m.from)) {
+      const round = this.readOnly.ack(m.readContext, m.from);
+      if (round !== null && hasQuorum(this.membership.voterList, (id) => round.acks.has(id))) {
+        for (const released of this.readOnly.releaseThrough(round.context)) {
+          for (const requestId of released.requestIds) {
+            this.readStates.push({ requestId, index: released.index });
+          }
+        }
+      }
+    }
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (pr.state !== "snapshot" || m.snapshotIndex !== pr.pendingSnapshot) return;
+    if (m.reject) {
+      pr.snapshotOffset = 0;
+      pr.snapshotStalledHeartbeats = 0;
+      this.sendSnapshotChunk(m.from, pr);
+      return;
+    }
+    if (m.done) {
+      pr.maybeUpdate(m.snapshotIndex);
+      pr.becomeProbe();
+      this.sendAppend(m.from, true);
+      return;
+    }
+    if (m.nextOffset > pr.snapshotOffset) {
+      pr.snapshotOffset = m.nextOffset;
+      pr.snapshotStalledHeartbeats = 0;
+      this.sendSnapshotChunk(m.from, pr);
+    }
+  }
+
+  /** Appends entries of our term to our log; they are sent at the next ready(). */
+  private appendAsLeader(entries: Entry[]): void {
+    this.appendToLog(entries);
+    this.uncommittedBytes += entriesBytes(entries);
+    this.broadcastPending = true;
+    const self = this.progress.get(this.id);
+    if (this.config.plantedBugs.acknowledgeBeforePersist && self !== undefined) {
+      self.maybeUpdate(this.log.lastIndex());
+    }
+    this.maybeCommit();
+  }
+
+  /** Appends to the log and applies config entries at once (they take effect when appended). */
+  private appendToLog(entries: readonly Entry[]): void {
+    const first = entries[0].index;
+    if (first <= this.log.lastIndex() && this.membership.truncateFrom(first)) {
+      this.onMembershipChanged();
+    }
+    this.log.append(entries);
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (entry.kind === "config" && entry.change !== undefined) {
+        this.membership.append(entry.index, entry.change);
+        this.onMembershipChanged();
+      }
+    }
+  }
+
+  private onMembershipChanged(): void {
+    if (this.role !== "leader") return;
+    const next = this.log.lastIndex() + 1;
+    for (const id of this.membership.members()) {
+      const pr = this.progress.get(id);
+      if (pr === undefined) this.addProgress(id, next);
+      else pr.learner = this.membership.isLearner(id);
+    }
+    for (const id of [...this.progress.keys()]) {
+      if (!this.membership.isMember(id)) {
+        this.progress.delete(id);
+        if (this.leadTransferee === id) this.leadTransferee = null;
+      }
+    }
+    this.broadcastPending = true;
+  }
+
+  private addProgress(id: NodeId, next: number): void {
+    const pr = new Progress(
+      next,
+      this.membership.isLearner(id),
+      this.config.maxInflightMessages,
+      this.config.maxInflightBytes,
+    );
+    this.progress.set(id, pr);
+  }
+
+  /** Advances the commit index to what a quorum of voters holds, if it is of our term (§5.4.2). */
+  private maybeCommit(): void {
+    if (this.role !== "leader") return;
+    const index = committedIndex(
+      this.membership.voterList,
+      (id) => this.progress.get(id)?.match ?? 0,
+      this.matchScratch,
+    );
+    if (index <= this.log.committed) return;
+    if (
+      !this.config.plantedBugs.commitPreviousTermByCounting &&
+      this.log.term(index) !== this.term
+    ) {
+      return;
+    }
+    const previous = this.log.committed;
+    this.log.commitTo(index);
+    this.onCommitAdvanced(previous);
+  }
+
+  private onCommitAdvanced(previous: number): void {
+    const committed = this.log.committed;
+    if (this.uncommittedBytes > 0) {
+      const newlyCommitted = this.log.slice(previous + 1, committed + 1, Number.MAX_SAFE_INTEGER);
+      this.uncommittedBytes = Math.max(0, this.uncommittedBytes - entriesBytes(newlyCommitted));
+    }
+    this.broadcastPending = true;
+    if (!this.committedInTerm && this.log.term(committed) === this.term) {
+      this.committedInTerm = true;
+      const held = this.readOnly.held;
+      this.readOnly.held = [];
+      for (const requestId of held) this.serveRead(requestId);
+    }
+    // A leader that removed itself leads until the removal commits, then steps down.
+    if (!this.membership.isVoter(this.id) && committed >= this.membership.lastConfigIndex()) {
+      this.flushBroadcast();
+      this.becomeFollower(this.term, null);
+    }
+  }
+
+  private serveRead(requestId: number): void {
+    const voters = this.membership.voterList;
+    if (voters.length === 1 && voters[0] === this.id) {
+      this.readStates.push({ requestId, index: this.log.committed });
+      return;
+    }
+    const { round, isNew } = this.readOnly.add(requestId, this.log.committed, this.id);
+    if (isNew) this.broadcastHeartbeat(round.context);
+  }
+
+  private flushBroadcast(): void {
+    this.broadcastPending = false;
+    for (const id of this.progress.keys()) {
+      if (id === this.id) continue;
+      const pr = this.progress.get(id)!;
+      this.sendAppend(id, pr.sentCommit < this.log.committed);
+    }
+  }
+
+  private broadcastHeartbeat(readContext: number): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      const heartbeat: Heartbeat = {
+        type: "heartbeat",
+        from: this.id,
+        to: id,
+        term: this.term,
+        commit: Math.min(pr.match, this.log.committed),
+        readContext,
+      };
+      this.send(heartbeat);
+    }
+  }
+
+  /**
+   * Sends what `to` is missing, as far as its progress state and flow control allow: one probe,
+   * or a pipeline of batches in replicate state, or the snapshot when the entries are compacted.
+   * With `sendIfEmpty`, an empty append still goes out (to carry the commit index or to probe).
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): void {
+    const pr = this.progress.get(to);
+    if (pr === undefined || to === this.id) return;
+    const log = this.log;
+    const last = log.lastIndex();
+    let allowEmpty = sendIfEmpty;
+    for (let batches = 0; batches < this.config.maxInflightMessages; batches++) {
+      if (pr.isPaused()) return;
+      const prevIndex = pr.next - 1;
+      const prevTerm = log.term(prevIndex);
+      if (prevTerm < 0 || pr.next < log.firstIndex()) {
+        this.sendSnapshot(to, pr);
+        return;
+      }
+      const entries =
+        pr.next <= last ? log.slice(pr.next, last + 1, this.config.maxMessageBytes) : [];
+      if (entries.length === 0 && !allowEmpty) return;
+      const request: AppendRequest = {
+        type: "append",
+        from: this.id,
+        to,
+        term: this.term,
+        prevIndex,
+        prevTerm,
+        entries: entries.length > 0 ? entries : (EMPTY_ENTRIES as Entry[]),
+        commit: log.committed,
+      };
+      this.send(request);
+      pr.sentCommit = log.committed;
+      const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
+      pr.sentEntries(entries.length, lastSent, entriesBytes(entries));
+      if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
+      allowEmpty = false;
+    }
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    const snapshot = this.storage.snapshot();
+    if (snapshot.metadata.index === 0) {
+      throw new Error("raft: follower needs a snapshot but storage has none");
+    }
+    pr.becomeSnapshot(snapshot.metadata.index);
+    this.sendSnapshotChunk(to, pr);
+  }
+
+  private sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const snapshot = this.storage.snapshot();
+    if (snapshot.metadata.index !== pr.pendingSnapshot) {
+      // The host took a newer snapshot meanwhile: transfer that one from the start.
+      pr.becomeSnapshot(snapshot.metadata.index);
+    }
+    const total = snapshot.data.byteLength;
+    const offset = Math.min(pr.snapshotOffset, total);
+    const end = Math.min(offset + this.config.snapshotChunkBytes, total);
+    const chunk: SnapshotChunk = {
+      type: "snapshot",
+      from: this.id,
+      to,
+      term: this.term,
+      metadata: snapshot.metadata,
+      offset,
+      data: snapshot.data.subarray(offset, end),
+      totalBytes: total,
+      done: end === total,
+    };
+    this.send(chunk);
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: "timeoutNow", from: this.id, to, term: this.term });
+  }
+
+  // ---- Plumbing -------------------------------------------------------------------------------
+
+  /**
+   * Queues a message. Those that promise something about our durable state (votes, append and
+   * snapshot acknowledgements, vote requests that carry our own vote) wait for the persist.
+   */
+  private send(m: Message, when: "auto" | "now" = "auto"): void {
+    if (when === "now") {
+      this.messages.push(m);
+      return;
+    }
+    switch (m.type) {
+      case "appendResp":
+        if (this.config.plantedBugs.acknowledgeBeforePersist) this.messages.push(m);
+        else this.messagesAfterPersist.push(m);
+        return;
+      case "vote":
+      case "voteResp":
+      case "preVoteResp":
+        this.messagesAfterPersist.push(m);
+        return;
+      case "snapshotResp":
+        if (m.done) this.messagesAfterPersist.push(m);
+        else this.messages.push(m);
+        return;
+      default:
+        this.messages.push(m);
+    }
+  }
+
+  private softStateChanged(): boolean {
+    const soft = this.lastSoftState;
+    return soft.role !== this.role || soft.leader !== this.leader || soft.term !== this.term;
+  }
+
+  private hardStateChanged(): boolean {
+    const hard = this.lastHardState;
+    return hard.term !== this.term || hard.vote !== this.vote || hard.commit !== this.log.committed;
+  }
+
+  private replayConfigEntries(from: number, to: number): void {
+    const pageBytes = this.config.maxCommittedBytesPerReady;
+    let next = from;
+    while (next <= to) {
+      const page = this.storage.entries(next, to + 1, pageBytes);
+      for (const entry of page) {
+        if (entry.kind === "config" && entry.change !== undefined) {
+          this.membership.append(entry.index, entry.change);
+        }
+      }
+      next = page[page.length - 1].index + 1;
+    }
+  }
+}
