@@ -561,7 +561,8 @@ export class RaftHost<Result> {
     }
     if (this.transfer !== null && state.role !== "leader") {
       const transfer = this.transfer;
-      if (state.leader === transfer.target || state.leader !== this.id) {
+      // Stepping down first shows "no leader" until the target wins its election: wait for a name.
+      if (state.leader !== null) {
         this.transfer = null;
         clearTimeout(transfer.timer);
         if (state.leader === transfer.target) transfer.resolve(transfer.target);
@@ -569,7 +570,7 @@ export class RaftHost<Result> {
           transfer.reject(
             new HostError(
               "TRANSFER_FAILED",
-              `leadership moved to ${state.leader ?? "nobody yet"}, not ${transfer.target}`,
+              `leadership moved to ${state.leader}, not ${transfer.target}`,
             ),
           );
         }

@@ -1,5 +1,5 @@
 import { Level } from "level";
-import { CompactedError, UnavailableError } from "@dlock/raft";
+import { CompactedError, UnavailableError, entryBytes } from "@dlock/raft";
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata, Storage } from "@dlock/raft";
 import {
   decodeConfState,
@@ -272,7 +272,7 @@ export class LevelStorage implements Storage {
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
       const entry = this.log[index - first];
-      bytes += entry.data.length;
+      bytes += entryBytes(entry);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
     }

@@ -1,0 +1,110 @@
+import { RawNode } from "@dlock/raft";
+import type { Message, NodeId } from "@dlock/raft";
+import pino from "pino";
+import { LockStateMachine } from "../../src/lock/index.js";
+import type { LockResult } from "../../src/lock/index.js";
+import { lockStateMachineAdapter } from "../../src/host/lock-state-machine-adapter.js";
+import { RaftHost } from "../../src/host/raft-host.js";
+import type { RaftHostOptions } from "../../src/host/options.js";
+import type { PeerTransport } from "../../src/host/interfaces.js";
+import { LevelStorage } from "../../src/storage/level-storage.js";
+import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
+
+/** Delivers messages between hosts in one process, asynchronously; a node can be cut off. */
+export class MemoryNetwork {
+  private readonly handlers = new Map<NodeId, (message: Message) => void>();
+  private readonly down = new Set<NodeId>();
+  delivered = 0;
+
+  transport(id: NodeId): PeerTransport {
+    return {
+      send: (messages) => {
+        if (this.down.has(id)) return;
+        for (const message of messages) {
+          setImmediate(() => {
+            if (this.down.has(message.to) || this.down.has(message.from)) return;
+            const handler = this.handlers.get(message.to);
+            if (handler === undefined) return;
+            this.delivered++;
+            handler(message);
+          });
+        }
+      },
+      onMessage: (handler) => {
+        this.handlers.set(id, handler);
+        return () => {
+          if (this.handlers.get(id) === handler) this.handlers.delete(id);
+        };
+      },
+    };
+  }
+
+  isolate(id: NodeId): void {
+    this.down.add(id);
+  }
+
+  heal(id: NodeId): void {
+    this.down.delete(id);
+  }
+}
+
+export const TICK_MS = 10;
+export const ELECTION_TICKS = 10;
+
+export const silentLogger = pino({ level: "silent" });
+
+export interface TestNode {
+  id: NodeId;
+  host: RaftHost<LockResult>;
+  table: LockStateMachine;
+  storage: LevelStorage;
+}
+
+export async function startNode(
+  network: MemoryNetwork,
+  id: NodeId,
+  dataDir: string,
+  voters: NodeId[],
+  extra: Partial<RaftHostOptions<LockResult>> &
+    Partial<Pick<StorageOpenOptions, "writeFault" | "fsync">> = {},
+): Promise<TestNode> {
+  const { writeFault, fsync, ...hostExtra } = extra;
+  const storage = await LevelStorage.open({
+    dataDir,
+    clusterId: "test-cluster",
+    nodeId: id,
+    initialConfState: { voters, learners: [] },
+    writeFault,
+    fsync,
+  });
+  const table = new LockStateMachine({ limits: { electionTimeoutMs: TICK_MS * ELECTION_TICKS } });
+  const host = await RaftHost.start<LockResult>({
+    id,
+    storage,
+    transport: network.transport(id),
+    stateMachine: lockStateMachineAdapter(table),
+    createNode: (config, s) => new RawNode(config, s),
+    logger: silentLogger,
+    tickMs: TICK_MS,
+    electionTicks: ELECTION_TICKS,
+    ...hostExtra,
+  });
+  return { id, host, table, storage };
+}
+
+/** Polls `condition` every few ms until it holds, or fails after `timeoutMs` with `what`. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function leaderOf(nodes: readonly TestNode[]): TestNode | undefined {
+  return nodes.find((n) => n.host.healthy() && n.host.status().role === "leader");
+}
