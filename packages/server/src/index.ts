@@ -1,1 +1,60 @@
-export {};
+// @dlock/server: the dlock server's building blocks. The pure lock state machine is exported
+// separately as @dlock/server/lock.
+
+// ---- storage (LevelDB) and group commit ----
+export {
+  DEFAULT_GROUP_COMMIT_OPTIONS,
+  GroupCommitter,
+  LevelStorage,
+  StorageError,
+} from "./storage/index.js";
+export type {
+  BatchWriter,
+  GroupCommitOptions,
+  GroupCommitStats,
+  LockRecordChange,
+  StorageErrorCode,
+  StorageOpenOptions,
+  StorageStats,
+  StorageWrite,
+} from "./storage/index.js";
+
+// ---- Raft host ----
+export {
+  DEFAULT_RAFT_HOST_OPTIONS,
+  HostError,
+  RaftHost,
+  lockStateMachineAdapter,
+  resolveRaftHostOptions,
+} from "./host/index.js";
+export type {
+  HostErrorCode,
+  HostRaftSettings,
+  HostStatus,
+  PeerTransport,
+  RaftHostOptions,
+  RaftNodeFactory,
+  ResolvedRaftHostOptions,
+  RoleChange,
+  StateMachine,
+} from "./host/index.js";
+
+// ---- configuration and logging ----
+export {
+  ConfigError,
+  DEFAULT_SERVER_OPTIONS,
+  componentLogger,
+  createLogger,
+  formatHostPort,
+  isWildcardHost,
+  parseHostPort,
+  resolveServerOptions,
+} from "./config/index.js";
+export type {
+  HostPort,
+  LogLevel,
+  Logger,
+  LoggerOptions,
+  ResolvedServerOptions,
+  ServerOptions,
+} from "./config/index.js";

@@ -1,0 +1,267 @@
+import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock/index.js";
+import type { ResolvedLockLimits } from "../lock/index.js";
+import { formatHostPort, isWildcardHost, parseHostPort } from "./address.js";
+import { ConfigError } from "./errors.js";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/**
+ * Everything a `dlock server` process is configured with. The CLI maps each flag and environment
+ * variable onto one field, 1:1, and adds nothing. Every field but `id`, `dataDir` and `peers` has a
+ * default (DEFAULT_SERVER_OPTIONS). Durations are in milliseconds, sizes in bytes.
+ */
+export interface ServerOptions {
+  /** This node's id; must be a key of `peers`. */
+  id: string;
+  /** Folder of this node's LevelDB (created on first start). */
+  dataDir: string;
+  /** Name of the cluster; peers and data folders of another cluster are refused. */
+  clusterId?: string;
+  /** Where clients connect ("host:port"). */
+  clientListen?: string;
+  /** Address clients are redirected to for this node; defaults to clientListen (peer host if wildcard). */
+  advertisedClientAddress?: string;
+  /** Where peers connect ("host:port"); defaults to the port of peers[id] on all interfaces. */
+  peerListen?: string;
+  /** Admin HTTP (/healthz, /readyz, /metrics, /status); null turns it off. */
+  httpListen?: string | null;
+  /** Initial voters: id → peer address ("host:port"). */
+  peers: Record<string, string>;
+  /** Length of a Raft tick. */
+  tickMs?: number;
+  /** Election timeout in ticks (randomized up to twice that). */
+  electionTicks?: number;
+  /** Heartbeat interval in ticks; < electionTicks. */
+  heartbeatTicks?: number;
+  /** Shortest lock TTL; at least TTL_MIN_ELECTION_TIMEOUTS election timeouts. Default: that floor. */
+  ttlMinMs?: number;
+  /** Longest lock TTL. */
+  ttlMaxMs?: number;
+  /** Longest time an acquire may wait in a key's queue. */
+  waitMaxMs?: number;
+  /** Longest lock delay an acquire may ask for; 0 turns lock delay off. */
+  lockDelayMaxMs?: number;
+  keyBytesMax?: number;
+  valueBytesMax?: number;
+  waitersPerKeyMax?: number;
+  /** Keys in the lock table (held, queued on or delayed). */
+  locksMax?: number;
+  /** Largest frame on the client and peer ports. */
+  frameBytesMax?: number;
+  /** Client connections at once. */
+  clientConnectionsMax?: number;
+  /** Requests in flight per client connection. */
+  requestsPerConnectionMax?: number;
+  /** Proposals waiting to apply on this node. */
+  pendingProposalsMax?: number;
+  /** Compact the Raft log behind a snapshot every this many applied entries; 0 = never. */
+  compactionEntries?: number;
+  /** fsync where durability is promised. Off only for throwaway tests: acknowledged writes can be lost. */
+  fsync?: boolean;
+  /** On SIGTERM a leader hands leadership over for at most this long before it stops. */
+  shutdownTransferTimeoutMs?: number;
+  logLevel?: LogLevel;
+}
+
+export const DEFAULT_SERVER_OPTIONS = {
+  clusterId: "dlock",
+  clientListen: "127.0.0.1:7001",
+  httpListen: "127.0.0.1:7201",
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  ttlMaxMs: 24 * 60 * 60 * 1000,
+  waitMaxMs: 24 * 60 * 60 * 1000,
+  lockDelayMaxMs: 60_000,
+  keyBytesMax: 512,
+  valueBytesMax: 256,
+  waitersPerKeyMax: 256,
+  locksMax: 1_000_000,
+  frameBytesMax: 4 * 1024 * 1024,
+  clientConnectionsMax: 10_000,
+  requestsPerConnectionMax: 1024,
+  pendingProposalsMax: 65_536,
+  compactionEntries: 100_000,
+  fsync: true,
+  shutdownTransferTimeoutMs: 5_000,
+  logLevel: "info",
+} as const satisfies Partial<ServerOptions>;
+
+export interface ResolvedServerOptions extends Required<Omit<ServerOptions, "httpListen">> {
+  httpListen: string | null;
+  /** electionTicks × tickMs. */
+  electionTimeoutMs: number;
+  /** The lock table's limits, validated (every member must run the same ones). */
+  lockLimits: ResolvedLockLimits;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  "fatal",
+  "error",
+  "warn",
+  "info",
+  "debug",
+  "trace",
+  "silent",
+];
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Fills defaults and validates; throws ConfigError naming the first bad option. Pure: it does not
+ * touch the disk or the network.
+ */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  if (options === null || typeof options !== "object") {
+    throw new ConfigError("options", "must be an object");
+  }
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ServerOptions;
+  const merged = { ...DEFAULT_SERVER_OPTIONS, ...given };
+
+  const id = checkId("id", merged.id);
+  if (typeof merged.dataDir !== "string" || merged.dataDir.length === 0) {
+    throw new ConfigError("dataDir", "must be a non-empty path");
+  }
+  const clusterId = checkId("clusterId", merged.clusterId);
+
+  if (merged.peers === null || typeof merged.peers !== "object" || Array.isArray(merged.peers)) {
+    throw new ConfigError("peers", "must map node ids to host:port addresses");
+  }
+  const peers: Record<string, string> = {};
+  for (const [peerId, address] of Object.entries(merged.peers)) {
+    checkId("peers", peerId);
+    const parsed = parseHostPort(`peers.${peerId}`, address);
+    if (parsed.port === 0 || isWildcardHost(parsed.host)) {
+      throw new ConfigError(`peers.${peerId}`, `"${address}" must be a reachable host and port`);
+    }
+    peers[peerId] = formatHostPort(parsed);
+  }
+  if (!(id in peers)) {
+    throw new ConfigError("peers", `must include this node's id "${id}"`);
+  }
+
+  const clientListen = formatHostPort(parseHostPort("clientListen", merged.clientListen));
+  const selfPeer = parseHostPort(`peers.${id}`, peers[id]);
+  const peerListen = formatHostPort(
+    merged.peerListen === undefined
+      ? { host: "0.0.0.0", port: selfPeer.port }
+      : parseHostPort("peerListen", merged.peerListen),
+  );
+  let httpListen: string | null = null;
+  if (merged.httpListen !== null) {
+    httpListen = formatHostPort(parseHostPort("httpListen", merged.httpListen));
+  }
+  let advertisedClientAddress: string;
+  if (merged.advertisedClientAddress !== undefined) {
+    const parsed = parseHostPort("advertisedClientAddress", merged.advertisedClientAddress);
+    if (parsed.port === 0 || isWildcardHost(parsed.host)) {
+      throw new ConfigError("advertisedClientAddress", "must be a reachable host and port");
+    }
+    advertisedClientAddress = formatHostPort(parsed);
+  } else {
+    const client = parseHostPort("clientListen", clientListen);
+    if (client.port === 0) {
+      throw new ConfigError(
+        "advertisedClientAddress",
+        "is required when clientListen uses port 0 (clients could not be redirected here)",
+      );
+    }
+    advertisedClientAddress = formatHostPort(
+      isWildcardHost(client.host) ? { host: selfPeer.host, port: client.port } : client,
+    );
+  }
+
+  const positive = [
+    "tickMs",
+    "electionTicks",
+    "heartbeatTicks",
+    "ttlMaxMs",
+    "waitMaxMs",
+    "keyBytesMax",
+    "valueBytesMax",
+    "waitersPerKeyMax",
+    "locksMax",
+    "frameBytesMax",
+    "clientConnectionsMax",
+    "requestsPerConnectionMax",
+    "pendingProposalsMax",
+    "shutdownTransferTimeoutMs",
+  ] as const;
+  for (const key of positive) checkInteger(key, merged[key], 1);
+  checkInteger("lockDelayMaxMs", merged.lockDelayMaxMs, 0);
+  checkInteger("compactionEntries", merged.compactionEntries, 0);
+  if (merged.heartbeatTicks >= merged.electionTicks) {
+    throw new ConfigError(
+      "heartbeatTicks",
+      `${merged.heartbeatTicks} must be < electionTicks (${merged.electionTicks})`,
+    );
+  }
+  if (typeof merged.fsync !== "boolean") throw new ConfigError("fsync", "must be true or false");
+  if (!LOG_LEVELS.includes(merged.logLevel)) {
+    throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+
+  const electionTimeoutMs = merged.tickMs * merged.electionTicks;
+  const ttlMinMs = merged.ttlMinMs ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
+  checkInteger("ttlMinMs", ttlMinMs, 1);
+  if (ttlMinMs < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
+    throw new ConfigError(
+      "ttlMinMs",
+      `${ttlMinMs} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs} ms) so a lease survives a leader change`,
+    );
+  }
+  if (merged.ttlMaxMs < ttlMinMs) {
+    throw new ConfigError("ttlMaxMs", `${merged.ttlMaxMs} must be ≥ ttlMinMs (${ttlMinMs})`);
+  }
+  let lockLimits: ResolvedLockLimits;
+  try {
+    lockLimits = resolveLockLimits({
+      electionTimeoutMs,
+      keyBytesMax: merged.keyBytesMax,
+      valueBytesMax: merged.valueBytesMax,
+      ttlMinMs,
+      ttlMaxMs: merged.ttlMaxMs,
+      waitMaxMs: merged.waitMaxMs,
+      waitersPerKeyMax: merged.waitersPerKeyMax,
+      locksMax: merged.locksMax,
+      lockDelayMaxMs: merged.lockDelayMaxMs,
+    });
+  } catch (error) {
+    if (error instanceof LockError) {
+      const field = error.field ?? "limits";
+      throw new ConfigError(field, error.message, { cause: error });
+    }
+    throw error;
+  }
+
+  return {
+    ...merged,
+    id,
+    clusterId,
+    peers,
+    clientListen,
+    peerListen,
+    httpListen,
+    advertisedClientAddress,
+    ttlMinMs,
+    electionTimeoutMs,
+    lockLimits,
+  };
+}
+
+function checkId(option: string, value: unknown): string {
+  if (typeof value !== "string" || !ID_PATTERN.test(value)) {
+    throw new ConfigError(
+      option,
+      `${JSON.stringify(value)} must be 1-64 characters of letters, digits, "_", "." or "-"`,
+    );
+  }
+  return value;
+}
+
+function checkInteger(option: string, value: unknown, min: number): void {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(option, `${String(value)} must be an integer ≥ ${min}`);
+  }
+}
