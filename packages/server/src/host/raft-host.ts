@@ -442,6 +442,7 @@ export class RaftHost<Result> {
       this.installSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
     if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
     this.node.advance(ready);
+    if (ready.snapshot !== undefined) this.node.appliedTo(ready.snapshot.metadata.index);
     if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
     for (const state of ready.readStates) {
       const read = this.reads.get(state.requestId);

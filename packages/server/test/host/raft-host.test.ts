@@ -182,4 +182,84 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     const next = leaderOf(others) as TestNode;
     expect(((await next.host.propose(acquire("after"))) as LockResult).type).toBe("granted");
   });
+
+  it("compacts behind a durable snapshot and restarts from snapshot + tail", async () => {
+    nodes = await Promise.all(
+      IDS.map((id) => startNode(network, id, dirOf(id), IDS, { compactionEntries: 0 })),
+    );
+    const leader = await electedLeader();
+    for (let i = 0; i < 40; i++) await leader.host.propose(acquire(`c${i}`));
+    await waitFor("applied everywhere", () => nodes.every((n) => n.table.get("c39").held));
+    const index = await leader.host.compact();
+    expect(index).not.toBeNull();
+    const status = leader.host.status();
+    expect(status.firstIndex).toBe((index as number) + 1);
+    expect(leader.storage.snapshot().metadata.index).toBe(index);
+    await leader.host.propose(acquire("tail"));
+    const leaderId = leader.id;
+    await Promise.all(nodes.map((n) => n.host.stop()));
+    await startAll();
+    const reopened = nodes.find((n) => n.id === leaderId) as TestNode;
+    expect(reopened.host.status().firstIndex).toBe((index as number) + 1);
+    expect(reopened.table.get("c0").held).toBe(true);
+    expect(reopened.table.get("tail").held).toBe(true);
+  });
+
+  it("a node behind the leader's compaction receives a snapshot and installs it", async () => {
+    nodes = await Promise.all(
+      IDS.map((id) => startNode(network, id, dirOf(id), IDS, { compactionEntries: 0 })),
+    );
+    const leader = await electedLeader();
+    await leader.host.propose(acquire("before"));
+    const victim = nodes.find((n) => n !== leader) as TestNode;
+    await waitFor("victim applied", () => victim.table.get("before").held);
+    network.isolate(victim.id);
+    await victim.host.stop();
+    nodes = nodes.filter((n) => n !== victim);
+    for (let i = 0; i < 50; i++) {
+      await leader.host.propose(acquire(`s${i}`));
+    }
+    // Release "before": after the snapshot the victim must not keep it (its table is replaced).
+    const before = leader.table.get("before");
+    await leader.host.propose(
+      encodeCommand({
+        type: "release",
+        key: "before",
+        value: "v",
+        token: before.fencingToken as number,
+      }),
+    );
+    const compactedTo = await leader.host.compact();
+    expect(compactedTo).not.toBeNull();
+    for (const n of nodes) if (n !== leader) await n.host.compact();
+    network.heal(victim.id);
+    const back = await startNode(network, victim.id, dirOf(victim.id), IDS);
+    nodes.push(back);
+    await waitFor(
+      "victim installed the snapshot",
+      () => back.storage.snapshot().metadata.index >= (compactedTo as number),
+    );
+    await waitFor("victim caught up", () => back.host.status().applied >= (compactedTo as number));
+    expect(back.table.get("s49").held).toBe(true);
+    expect(back.table.get("before").held).toBe(false);
+    await waitFor(
+      "durable table rewritten",
+      () => back.host.status().durableAppliedIndex >= (compactedTo as number),
+    );
+    const stored = await back.storage.readLockRecords();
+    expect(stored.map(([key]) => key)).not.toContain("before");
+    expect(stored.map(([key]) => key)).toContain("s0");
+  });
+
+  it("a one-node cluster elects itself, applies, serves ReadIndex and restarts", async () => {
+    nodes = [await startNode(network, "solo", dirOf("solo"), ["solo"])];
+    const solo = await electedLeader();
+    const granted = (await solo.host.propose(acquire("one"))) as GrantedResult;
+    expect(granted.type).toBe("granted");
+    await solo.host.readIndex();
+    await solo.host.stop();
+    nodes = [await startNode(network, "solo", dirOf("solo"), ["solo"])];
+    expect(nodes[0].table.get("one").fencingToken).toBe(granted.token);
+    await electedLeader();
+  });
 });
