@@ -4,7 +4,7 @@ import type { LevelStorage } from "../storage/level-storage.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { HostError } from "./errors.js";
 
-/** Builds the Raft node over the host's storage (`(c, s) => new RawNode(c, s)` in production). */
+/** Builds the Raft node over the host's storage. */
 export type RaftNodeFactory = (config: RaftConfig, storage: Storage) => RaftNode;
 
 /** Raft settings the host passes through to the core (id, applied and random are the host's). */
@@ -18,7 +18,8 @@ export interface RaftHostOptions<Result> {
   storage: LevelStorage;
   transport: PeerTransport;
   stateMachine: StateMachine<Result>;
-  createNode: RaftNodeFactory;
+  /** Builds the Raft node; the real RawNode by default (tests may wrap it). */
+  createNode?: RaftNodeFactory;
   logger: Logger;
   /** Length of one Raft tick in milliseconds. */
   tickMs?: number;
@@ -55,7 +56,10 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
 } as const;
 
 export type ResolvedRaftHostOptions<Result> = RaftHostOptions<Result> &
-  Required<Omit<RaftHostOptions<Result>, "raft">> & { raft: HostRaftSettings };
+  Required<Omit<RaftHostOptions<Result>, "raft" | "createNode">> & {
+    raft: HostRaftSettings;
+    createNode?: RaftNodeFactory;
+  };
 
 export function resolveRaftHostOptions<Result>(
   options: RaftHostOptions<Result>,

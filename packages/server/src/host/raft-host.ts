@@ -1,4 +1,4 @@
-import { NotLeaderError } from "@dlock/raft";
+import { NotLeaderError, RawNode } from "@dlock/raft";
 import type { ConfState, Entry, Message, NodeId, RaftNode, Ready, Role, Status } from "@dlock/raft";
 import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
@@ -121,7 +121,9 @@ export class RaftHost<Result> {
       collectExtra: () => this.collectStateChanges(),
     });
     const log = this.logger;
-    this.node = options.createNode(
+    const createNode =
+      options.createNode ?? ((config, storage) => new RawNode(config, storage) as RaftNode);
+    this.node = createNode(
       {
         ...options.raft,
         id: options.id,
@@ -207,6 +209,17 @@ export class RaftHost<Result> {
       return Promise.reject(error as Error);
     }
     this.scheduleProcess();
+    // An older proposal still waiting on this slot was truncated from our log (a leader's log
+    // holds every committed entry, and ours now has another term there): it was not applied.
+    const stale = this.proposals.get(slot.index);
+    if (stale !== undefined) {
+      stale.reject(
+        new HostError(
+          "PROPOSAL_LOST",
+          `entry ${slot.index} of term ${stale.term} was replaced by term ${slot.term}`,
+        ),
+      );
+    }
     return new Promise<Result | undefined>((resolve, reject) => {
       this.proposals.set(slot.index, { term: slot.term, resolve, reject });
     });

@@ -1,4 +1,3 @@
-import { RawNode } from "@dlock/raft";
 import type { Message, NodeId } from "@dlock/raft";
 import pino from "pino";
 import { LockStateMachine } from "../../src/lock/index.js";
@@ -83,7 +82,6 @@ export async function startNode(
     storage,
     transport: network.transport(id),
     stateMachine: lockStateMachineAdapter(table),
-    createNode: (config, s) => new RawNode(config, s),
     logger: silentLogger,
     tickMs: TICK_MS,
     electionTicks: ELECTION_TICKS,

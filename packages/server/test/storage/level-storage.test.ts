@@ -69,6 +69,15 @@ describe("LevelStorage", () => {
     await open();
   });
 
+  it("refuses a folder another process (or instance) holds open, typed", async () => {
+    await open();
+    const error = await expectCode(
+      LevelStorage.open({ dataDir: dir, clusterId: "c1", nodeId: "n1", initialConfState: VOTERS }),
+      "OPEN_FAILED",
+    );
+    expect(error.message).toContain(dir);
+  });
+
   it("keeps entries, hard state, membership, lock records and applied index across reopen", async () => {
     const s = await open();
     await s.write([
