@@ -301,6 +301,22 @@ export class RaftHost<Result> {
     };
   }
 
+  /**
+   * Resolves once a synced batch went through the ordered writer (for /healthz); rejects with
+   * UNHEALTHY or STOPPED when the host takes no writes. It carries the state machine's pending
+   * changes, so it is never wasted work.
+   */
+  async checkStorageWritable(): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal !== null) throw refusal;
+    try {
+      await this.committer.submit({ mustSync: true });
+    } catch (error) {
+      this.fail(error as Error);
+      throw this.refusal() ?? (error as Error);
+    }
+  }
+
   /** True while the host takes writes (storage healthy, not stopped). */
   healthy(): boolean {
     return this.failure === null && !this.stopped;

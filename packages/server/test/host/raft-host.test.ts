@@ -167,12 +167,14 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     );
     const leader = await electedLeader();
     await leader.host.propose(acquire("ok"));
+    await leader.host.checkStorageWritable();
     broken = leader.id;
     const error = await leader.host.propose(acquire("lost")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostError);
     expect((error as HostError).code).toBe("UNHEALTHY");
     expect(leader.host.healthy()).toBe(false);
     expect(leader.host.status().failure).toMatch(/failed/);
+    await expect(leader.host.checkStorageWritable()).rejects.toMatchObject({ code: "UNHEALTHY" });
     await expect(leader.host.propose(acquire("again"))).rejects.toMatchObject({
       code: "UNHEALTHY",
     });
