@@ -46,8 +46,10 @@ export interface ServerOptions {
   waitersPerKeyMax?: number;
   /** Keys in the lock table (held, queued on or delayed). */
   locksMax?: number;
-  /** Largest frame on the client and peer ports. */
-  frameBytesMax?: number;
+  /** Largest frame on the peer port (Raft appends and snapshot chunks). */
+  peerFrameBytesMax?: number;
+  /** Largest frame on the client port (requests are small; a bigger frame is an attack). */
+  clientFrameBytesMax?: number;
   /** Client connections at once. */
   clientConnectionsMax?: number;
   /** Requests in flight per client connection. */
@@ -77,9 +79,10 @@ export const DEFAULT_SERVER_OPTIONS = {
   valueBytesMax: 256,
   waitersPerKeyMax: 256,
   locksMax: 1_000_000,
-  frameBytesMax: 4 * 1024 * 1024,
-  clientConnectionsMax: 10_000,
-  requestsPerConnectionMax: 1024,
+  peerFrameBytesMax: 4 * 1024 * 1024,
+  clientFrameBytesMax: 64 * 1024,
+  clientConnectionsMax: 1024,
+  requestsPerConnectionMax: 4096,
   pendingProposalsMax: 65_536,
   compactionEntries: 100_000,
   fsync: true,
@@ -182,7 +185,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "valueBytesMax",
     "waitersPerKeyMax",
     "locksMax",
-    "frameBytesMax",
+    "peerFrameBytesMax",
+    "clientFrameBytesMax",
     "clientConnectionsMax",
     "requestsPerConnectionMax",
     "pendingProposalsMax",
