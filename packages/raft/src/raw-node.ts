@@ -758,6 +758,9 @@ export class RawNode implements RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    // An acknowledgement past our log cannot answer anything we sent in this term; ignore it
+    // rather than let it push `next` beyond our log.
+    if (m.index > this.log.lastIndex()) return;
     if (m.reject) {
       let probeFrom = m.hintIndex;
       if (m.hintTerm > 0) probeFrom = this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
