@@ -22,6 +22,7 @@ describe("TimerHeap", () => {
           ),
           {
             maxLength: 200,
+            size: "max",
           },
         ),
         (ops) => {
