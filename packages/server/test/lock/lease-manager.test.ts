@@ -384,7 +384,7 @@ describe("LeaseManager under random schedules", () => {
       fc.property(fc.array(stepArbitrary, { maxLength: 150, size: "max" }), (steps) => {
         expect(runSchedule(steps)).toBeNull();
       }),
-      { seed, numRuns: 300 },
+      { seed, numRuns: 1000 },
     );
   });
 

@@ -52,7 +52,7 @@ describe("TimerHeap", () => {
           expect(heap.size).toBe(0);
         },
       ),
-      { seed, numRuns: 500 },
+      { seed, numRuns: 200 },
     );
   });
 });
