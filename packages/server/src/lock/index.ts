@@ -1,5 +1,22 @@
 // @dlock/server/lock: the pure, deterministic lock state machine and the leader's lease clock.
-// No clock, no timers, no I/O: the server host and the simulator drive both.
+// No clock, no timers, no I/O: the server host and the simulator drive both, like this:
+//
+// - start: table = new LockStateMachine({ limits }) (same limits on every member), then
+//   table.loadRecords(storedAppliedIndex, storedRecords); leases = new LeaseManager(options).
+// - client request: error = table.validate(command); if none, propose(encodeCommand(command)).
+//   Never accept expire / waiterExpire / clearDelay from clients: only the lease manager makes them.
+// - committed entry: normal → result = table.applyEntry(index, data), then
+//   leases.onApplied(result, monotonicNowMs) for EVERY result (it ignores them on followers);
+//   no-op / config → table.markApplied(index). Answer the client from the result; a queued
+//   acquire is answered later by the `next` grant whose requestId matches (see WaiterGrant for
+//   what to tell the waiter about its validity).
+// - after each applied batch: for key of table.takeDirtyKeys(), put encodeLockRecord(key) or
+//   delete it (null) in the SAME LevelDB batch as appliedIndex.
+// - role change: leases.becomeLeader(monotonicNowMs, table) / leases.becomeFollower().
+// - timer at leases.nextDueMs(): propose encodeCommand(c) for c of leases.dueExpiries(now);
+//   on a refused proposal call leases.proposalFailed(c).
+// - Raft snapshot: table.snapshot() / table.restoreSnapshot(bytes); after a restore rewrite the
+//   whole stored table and re-run becomeLeader/becomeFollower.
 
 export { LockStateMachine } from "./state-machine.js";
 export {

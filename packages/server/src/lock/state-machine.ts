@@ -234,6 +234,12 @@ export class LockStateMachine {
         s.delayRevision > appliedIndex
       )
         throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
+      for (const w of s.waiters)
+        if (w.waiterRevision > appliedIndex)
+          throw new LockError(
+            "MALFORMED",
+            `lock record ${s.key} has a waiter newer than the applied index`,
+          );
       if (s.waiters.length > limits.waitersPerKeyMax)
         throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
     }

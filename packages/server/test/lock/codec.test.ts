@@ -55,7 +55,7 @@ describe("command codec", () => {
   it("arbitrary bytes decode to a valid command or throw LockError MALFORMED, never anything else", () => {
     const seed = propertySeed("command codec garbage");
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      fc.property(fc.uint8Array({ maxLength: 64, size: "max" }), (bytes) => {
         try {
           const command = decodeCommand(bytes);
           expect(decodeCommand(encodeCommand(command))).toEqual(command);
@@ -79,6 +79,9 @@ describe("command codec", () => {
       Uint8Array.from([0x94, 0x03, 0xa1, 0x6b, 0xa1, 0x76, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]), // token 1.5
       Uint8Array.from([0x81, 0xa1, 0x6b, 0x01]), // a map
       new Uint8Array(0),
+      Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff]), // array32 header claiming 4G elements
+      Uint8Array.from([0xdb, 0xff, 0xff, 0xff, 0xff, 0x61]), // str32 header past the end
+      Uint8Array.from([0x92, 0x01, 0xd6, 0xff, 0, 0, 0, 0]), // a timestamp extension as key
     ])
       expect(() => decodeCommand(bytes)).toThrow(expect.objectContaining({ code: "MALFORMED" }));
   });

@@ -238,7 +238,7 @@ describe("lock state machine against a reference model", () => {
     const seed = propertySeed("lock model");
     fc.assert(
       fc.property(
-        fc.array(opArbitrary, { minLength: 1, maxLength: 120 }),
+        fc.array(opArbitrary, { minLength: 1, maxLength: 120, size: "max" }),
         fc.nat(120),
         fc.nat(7),
         (ops, cut, flushEvery) => {

@@ -22,6 +22,7 @@ describe("TimerHeap", () => {
           ),
           {
             maxLength: 200,
+            size: "max",
           },
         ),
         (ops) => {
@@ -51,7 +52,7 @@ describe("TimerHeap", () => {
           expect(heap.size).toBe(0);
         },
       ),
-      { seed, numRuns: 500 },
+      { seed, numRuns: 200 },
     );
   });
 });
