@@ -115,6 +115,11 @@ export class ClientConnection {
     return this.serverHello?.clusterId ?? null;
   }
 
+  /** A method, not the `state` getter, so callers re-read it after an await. */
+  isClosed(): boolean {
+    return this.stateValue === "closed";
+  }
+
   get inFlight(): number {
     return this.pending.size;
   }

@@ -179,9 +179,11 @@ export class LockHandle implements Lock {
     let released: boolean;
     try {
       // Token-scoped: even a late or repeated release never frees a later grant.
+      // A lost lock's release is a courtesy: one request timeout, not the full search for a leader.
+      const budgetMs = wasLost ? options.requestTimeoutMs : options.unavailableTimeoutMs;
       const { result } = await router.call<"release">(
         { type: "release", key: this.key, value: this.value, token: this.fencingToken },
-        { deadlineMs: this.clock.now() + options.unavailableTimeoutMs },
+        { deadlineMs: this.clock.now() + budgetMs },
       );
       released = result.released;
     } catch (error) {

@@ -60,6 +60,7 @@ export class Router {
   private nextEndpointIndex = 0;
   private consecutiveFailures = 0;
   private hintsFollowed = 0;
+  private readonly failedConnections = new WeakSet<ClientConnection>();
   private closed = false;
   private readonly hello: HelloFrame;
 
@@ -97,15 +98,17 @@ export class Router {
           { cause: lastError },
         );
       }
-      let connection: ClientConnection;
+      const connection = this.currentConnection();
       try {
-        connection = await this.connect(signal);
+        if (connection.state === "connecting") await raceAbort(connection.opened, signal);
+        if (connection.state !== "open") {
+          throw new ConnectionClosedError(`${connection.endpoint}: closed`);
+        }
       } catch (error) {
         if (this.closed) throw new AbortedError("the locker is closed");
         if (signal?.aborted) throw abortReason(signal);
         lastError = asDlockError(error);
-        this.endpointFailed(null);
-        await this.backoff(options.deadlineMs, signal, null);
+        if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
         continue;
       }
       const attemptTimeoutMs = Math.max(
@@ -142,8 +145,7 @@ export class Router {
             continue;
           }
           this.hintsFollowed = 0;
-          this.endpointFailed(connection);
-          await this.backoff(options.deadlineMs, signal, null);
+          if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
           continue;
         }
         if (isRetryableServerError(error)) {
@@ -151,10 +153,9 @@ export class Router {
           await this.backoff(options.deadlineMs, signal, retryAfterMs);
           continue;
         }
-        if (error instanceof TimedOutError || connection.state === "closed") {
+        if (error instanceof TimedOutError || connection.isClosed()) {
           // No answer (a paused or partitioned node) or a broken connection: try another node.
-          this.endpointFailed(connection);
-          await this.backoff(options.deadlineMs, signal, null);
+          if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
           continue;
         }
         throw error;
@@ -169,33 +170,30 @@ export class Router {
     this.connection = null;
   }
 
-  private async connect(signal: AbortSignal | null): Promise<ClientConnection> {
-    let connection = this.connection;
-    if (connection === null || connection.state === "closed") {
-      const endpoint =
-        this.preferredEndpoint ??
-        this.options.endpoints[this.nextEndpointIndex % this.options.endpoints.length];
-      const created: ClientConnection = new ClientConnection({
-        endpoint,
-        transport: this.options.transport,
-        clock: this.clock,
-        hello: this.hello,
-        connectTimeoutMs: this.options.connectTimeoutMs,
-        inFlightRequestsMax: this.options.inFlightRequestsMax,
-        onClose: () => {
-          if (this.connection === created) this.connection = null;
-        },
-      });
-      connection = created;
-      this.connection = created;
-    }
-    if (connection.state === "connecting") await raceAbort(connection.opened, signal);
-    if (connection.state !== "open")
-      throw new ConnectionClosedError(`${connection.endpoint}: closed`);
-    return connection;
+  /** The connection to use: the current one, or a new one to the next endpoint to try. */
+  private currentConnection(): ClientConnection {
+    if (this.connection !== null && this.connection.state !== "closed") return this.connection;
+    const endpoint =
+      this.preferredEndpoint ??
+      this.options.endpoints[this.nextEndpointIndex % this.options.endpoints.length];
+    const created: ClientConnection = new ClientConnection({
+      endpoint,
+      transport: this.options.transport,
+      clock: this.clock,
+      hello: this.hello,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      inFlightRequestsMax: this.options.inFlightRequestsMax,
+      onClose: () => {
+        if (this.connection === created) this.connection = null;
+      },
+    });
+    this.connection = created;
+    return created;
   }
 
   private followHint(connection: ClientConnection, address: string): void {
+    // Calls that fail on this connection because we close it go straight to the leader.
+    this.failedConnections.add(connection);
     if (this.connection !== connection && this.connection !== null) return; // Someone moved on.
     this.preferredEndpoint = address;
     connection.close();
@@ -203,19 +201,21 @@ export class Router {
   }
 
   /**
-   * Leaves the endpoint of `connection` (null: the one being dialled) for the next. Only the
-   * first of several calls that saw the same connection fail moves the rotation on.
+   * Leaves the endpoint of `connection` for the next one. Many calls may see the same connection
+   * fail; only the first moves the rotation on (so no endpoint is skipped) and backs off (the
+   * others go straight to the connection that replaces it). Returns whether this was the first.
    */
-  private endpointFailed(connection: ClientConnection | null): void {
-    if (connection !== null && this.connection !== null && this.connection !== connection) return;
+  private endpointFailed(connection: ClientConnection): boolean {
+    connection.close();
+    if (this.connection === connection) this.connection = null;
+    if (this.failedConnections.has(connection)) return false;
+    this.failedConnections.add(connection);
     this.consecutiveFailures++;
-    this.preferredEndpoint = null;
-    this.nextEndpointIndex = (this.nextEndpointIndex + 1) % this.options.endpoints.length;
-    const failed = connection ?? this.connection;
-    if (failed !== null) {
-      failed.close();
-      if (this.connection === failed) this.connection = null;
+    if (this.preferredEndpoint === connection.endpoint || this.preferredEndpoint === null) {
+      this.preferredEndpoint = null;
+      this.nextEndpointIndex = (this.nextEndpointIndex + 1) % this.options.endpoints.length;
     }
+    return true;
   }
 
   private async backoff(

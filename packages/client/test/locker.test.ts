@@ -195,6 +195,35 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("many calls failing on one connection move the rotation on once, and skip no endpoint", async () => {
+    const { clock, cluster, transport, locker } = harness({}, "n1");
+    const first = track(locker.get("k"));
+    await clock.advanceUntil(() => first.done);
+    cluster.nodes.get("n1")!.paused = true;
+    cluster.leaderId = "n2";
+    cluster.hideLeader = true;
+    const reads = Array.from({ length: 10 }, (_, i) => track(locker.get(`k${i}`)));
+    await clock.advance(10); // all ten are in flight on n1
+    cluster.nodes.get("n1")!.down = true;
+    transport.dropConnections("n1:7001");
+    await clock.advanceUntil(() => reads.every((r) => r.done));
+    for (const read of reads) expect(read.value).toMatchObject({ held: false });
+    // The break came with requests in flight: straight to the next endpoint, n3 never tried.
+    expect(transport.dials).toEqual(["n1:7001", "n2:7001"]);
+    await locker.close();
+  });
+
+  it("follows one hint for many concurrent calls without backing off each", async () => {
+    const { clock, cluster, transport, locker } = harness({}, "n3");
+    const startMs = clock.now();
+    const reads = Array.from({ length: 10 }, (_, i) => track(locker.get(`k${i}`)));
+    await clock.advanceUntil(() => reads.every((r) => r.done));
+    expect(transport.dials).toEqual(["n1:7001", "n3:7001"]);
+    expect(cluster.requestsOf("get").filter((r) => r.nodeId === "n3")).toHaveLength(10);
+    expect(clock.now()).toBe(startMs); // no backoff timer was needed
+    await locker.close();
+  });
+
   it("fails with ClusterUnavailableError when no node answers within unavailableTimeoutMs", async () => {
     const { clock, cluster, locker } = harness({ unavailableTimeoutMs: 3_000 });
     for (const node of cluster.nodes.values()) node.down = true;
