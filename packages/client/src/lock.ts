@@ -1,6 +1,6 @@
 // A held lock: its validity timer, automatic refresh, loss reporting and release.
 import type { Lock, LockState, ReleaseOutcome } from "./types.js";
-import { ClusterUnavailableError, DlockError, LockLostError, NotOwnerError } from "@dlock/protocol";
+import { ClusterUnavailableError, LockLostError, NotOwnerError } from "@dlock/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { ResolvedLockerOptions } from "./locker-options.js";
 import type { Router } from "./router.js";
@@ -147,11 +147,8 @@ export class LockHandle implements Lock {
       this.armLostTimer();
       this.scheduleRefresh(sentAtMs + this.parameters.refreshIntervalMs);
     } catch (error) {
-      if (error instanceof LockLostError) throw error;
-      if (
-        error instanceof NotOwnerError ||
-        (error instanceof DlockError && error.code === "LOCK_LOST")
-      ) {
+      if (error === this.lostError) throw error;
+      if (error instanceof NotOwnerError || error instanceof LockLostError) {
         throw this.markLost("the cluster no longer holds this grant", error);
       }
       if (error instanceof ClusterUnavailableError || this.clock.now() >= this.validUntil) {

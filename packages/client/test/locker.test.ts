@@ -138,6 +138,28 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("declares the lock lost when the server answers a refresh with LOCK_LOST", async () => {
+    const { clock, cluster, locker } = harness();
+    const pending = track(
+      locker.lock("orders", "worker-1", { ttl: 3_000, refreshInterval: 1_000 }),
+    );
+    await clock.advanceUntil(() => pending.done);
+    const lock = pending.value!;
+    const originalHandle = cluster.handle.bind(cluster);
+    cluster.handle = (nodeId, request, reply) => {
+      if (request.type !== "refresh") return originalHandle(nodeId, request, reply);
+      reply({
+        type: "error",
+        id: request.id,
+        error: { code: "LOCK_LOST", message: "expired", key: "orders" },
+      });
+    };
+    await clock.advance(1_000);
+    expect(lock.state).toBe("lost");
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError);
+    await locker.close();
+  });
+
   it("reports, without throwing, a release of a lock already lost, and never frees the new holder", async () => {
     const { clock, cluster, locker } = harness();
     const pending = track(locker.lock("orders", "worker-1", { ttl: 1_000, refreshInterval: 0 }));
@@ -399,6 +421,22 @@ describe("Locker.lock on virtual time", () => {
     await clock.advanceUntil(() => status.done);
     expect(status.value?.leader).toBe("n2");
     expect(status.value?.members).toHaveLength(3);
+    await locker.close();
+  });
+});
+
+describe("Lock disposal", () => {
+  it("releases the lock at the end of an `await using` block", async () => {
+    const { clock, cluster, locker } = harness();
+    const run = async () => {
+      await using lock = await locker.lock("orders", "worker-1");
+      expect(cluster.holder("orders")?.token).toBe(lock.fencingToken);
+    };
+    const done = track(run());
+    await clock.advanceUntil(() => done.done);
+    expect(done.error).toBeUndefined();
+    expect(cluster.holder("orders")).toBeNull();
+    expect(cluster.requestsOf("release")).toHaveLength(1);
     await locker.close();
   });
 });
