@@ -150,6 +150,7 @@ export class Router {
         }
         if (isRetryableServerError(error)) {
           const retryAfterMs = error instanceof ClusterUnavailableError ? null : error.retryAfterMs;
+          this.consecutiveFailures++; // Back off further each time the cluster says "not now".
           await this.backoff(options.deadlineMs, signal, retryAfterMs);
           continue;
         }

@@ -246,6 +246,35 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("backs off and retries when the leader is overloaded or has no quorum", async () => {
+    const { clock, cluster, locker } = harness();
+    const originalHandle = cluster.handle.bind(cluster);
+    const refusals = [
+      { code: "OVERLOADED", message: "queue full", retryAfterMs: 200 },
+      { code: "TOO_MANY_REQUESTS", message: "slow down" },
+      { code: "CLUSTER_UNAVAILABLE", message: "no quorum" },
+    ] as const;
+    let answered = 0;
+    const times: number[] = [];
+    const startMs = clock.now();
+    cluster.handle = (nodeId, request, reply) => {
+      times.push(clock.now() - startMs);
+      if (answered < refusals.length) {
+        reply({ type: "error", id: request.id, error: { ...refusals[answered++] } });
+        return;
+      }
+      originalHandle(nodeId, request, reply);
+    };
+    const pending = track(locker.lock("orders", "worker-1"));
+    await clock.advanceUntil(() => pending.done);
+    expect(pending.value?.fencingToken).toBeGreaterThan(0);
+    expect(times).toHaveLength(4);
+    expect(times[1]).toBeGreaterThanOrEqual(200); // honoured retryAfterMs
+    expect(times[2]).toBeGreaterThan(times[1]);
+    expect(times[3]).toBeGreaterThan(times[2]);
+    await locker.close();
+  });
+
   it("fails with ClusterUnavailableError when no node answers within unavailableTimeoutMs", async () => {
     const { clock, cluster, locker } = harness({ unavailableTimeoutMs: 3_000 });
     for (const node of cluster.nodes.values()) node.down = true;

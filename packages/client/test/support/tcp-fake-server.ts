@@ -49,6 +49,7 @@ export class FakeTcpServer {
   private accept(socket: net.Socket): void {
     this.connections++;
     this.sockets.add(socket);
+    socket.setNoDelay(true); // Without it, Nagle + delayed ACK add ~40 ms to pipelined answers.
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => {});
     const decoder = new FrameDecoder();
