@@ -41,6 +41,8 @@ export class FakeCluster {
   leaderId: string | null;
   /** Every request any node received, in order. */
   readonly received: ReceivedRequest[] = [];
+  /** Every grant (a new token), in order: the true start of each holder's authority. */
+  readonly grants: Array<{ key: string; value: string; token: number; atMs: number }> = [];
   /** Answer NOT_LEADER without a hint. */
   hideLeader = false;
   private readonly locks = new Map<string, Holder>();
@@ -217,6 +219,7 @@ export class FakeCluster {
 
   private grant(key: string, value: string, ttlMs: number): number {
     const token = ++this.raftIndex;
+    this.grants.push({ key, value, token, atMs: this.clock.now() });
     const holder: Holder = { value, token, deadlineMs: 0, expiryTimer: null };
     this.locks.set(key, holder);
     this.extend(key, holder, ttlMs);

@@ -16,6 +16,8 @@ export class MemoryTransport implements Transport {
   readonly open = new Set<MemoryConnection>();
   /** One-way delivery delay in virtual ms (0: next promise job). */
   delayMs = 0;
+  /** When set, the delay of each delivery (overrides delayMs). */
+  delayFn: (() => number) | null = null;
   clusterId = "test-cluster";
 
   constructor(
@@ -42,7 +44,8 @@ export class MemoryTransport implements Transport {
   }
 
   deliver(callback: () => void): void {
-    if (this.delayMs > 0) this.clock.setTimeout(callback, this.delayMs);
+    const delayMs = this.delayFn ? this.delayFn() : this.delayMs;
+    if (delayMs > 0) this.clock.setTimeout(callback, delayMs);
     else queueMicrotask(callback);
   }
 }
