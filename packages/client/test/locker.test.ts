@@ -398,6 +398,16 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("sends requests a server accepts even with the longest client id and key", async () => {
+    const { clock, cluster, locker } = harness({ clientId: "c".repeat(128) });
+    const key = "k".repeat(512);
+    const pending = track(locker.lock(key, "v".repeat(256), { wait: "1s", retryLimit: 2 }));
+    await clock.advanceUntil(() => pending.done);
+    expect(pending.error).toBeUndefined();
+    expect(cluster.holder(key)?.token).toBe(pending.value!.fencingToken);
+    await locker.close();
+  });
+
   it("rejects bad arguments with an InvalidArgumentError that names them", async () => {
     const { locker } = harness();
     const field = async (promise: Promise<unknown>) => {

@@ -6,8 +6,11 @@ import { InvalidArgumentError } from "./errors.js";
 export const KEY_BYTES_MAX = 512;
 /** Longest holder value, in UTF-8 bytes. */
 export const VALUE_BYTES_MAX = 256;
-/** Longest acquire request id (used to make retried acquires idempotent), in UTF-8 bytes. */
-export const REQUEST_ID_BYTES_MAX = 128;
+/**
+ * Longest acquire request id (used to make retried acquires idempotent), in UTF-8 bytes. Room
+ * for a client id of ID_BYTES_MAX plus a call and attempt counter.
+ */
+export const REQUEST_ID_BYTES_MAX = 192;
 /** Longest cluster, node or client id in a handshake, in UTF-8 bytes. */
 export const ID_BYTES_MAX = 128;
 /** Largest frame body a reader accepts. Raft batches (entries, snapshot chunks) must fit in it. */

@@ -1,7 +1,12 @@
 // An in-memory transport to a FakeCluster: no bytes, no sockets, delivery on promise jobs (and,
 // with a delay, on the fake clock), so tests run on virtual time.
 import type { ClientRequest, ClientResponse, HelloFrame } from "@dlock/protocol";
-import { ConnectionClosedError, PROTOCOL_VERSION } from "@dlock/protocol";
+import {
+  ConnectionClosedError,
+  PROTOCOL_VERSION,
+  errorToWire,
+  parseClientRequest,
+} from "@dlock/protocol";
 import type {
   Clock,
   Transport,
@@ -84,13 +89,21 @@ class MemoryConnection implements TransportConnection {
   send(request: ClientRequest): void {
     if (this.closed || this.nodeId === null) return;
     const nodeId = this.nodeId;
+    const reply = (response: ClientResponse) =>
+      this.transport.deliver(() => {
+        if (!this.closed) this.events.onResponse(response);
+      });
     this.transport.deliver(() => {
       if (this.closed) return;
-      this.transport.cluster.handle(nodeId, request, (response: ClientResponse) =>
-        this.transport.deliver(() => {
-          if (!this.closed) this.events.onResponse(response);
-        }),
-      );
+      // Check every request as a real server would, so a malformed one fails the test.
+      let checked: ClientRequest;
+      try {
+        checked = parseClientRequest(structuredClone(request));
+      } catch (error) {
+        reply({ type: "error", id: request.id, error: errorToWire(error) });
+        return;
+      }
+      this.transport.cluster.handle(nodeId, checked, reply);
     });
   }
 
