@@ -1,1 +1,79 @@
-export {};
+export {
+  AbortedError,
+  ClusterUnavailableError,
+  ConnectionClosedError,
+  DlockError,
+  FrameTooLargeError,
+  HandshakeFailedError,
+  InternalError,
+  InvalidArgumentError,
+  LockBusyError,
+  LockLostError,
+  MalformedFrameError,
+  NotLeaderError,
+  NotOwnerError,
+  OverloadedError,
+  TimedOutError,
+  TooManyRequestsError,
+  errorFromWire,
+  errorToWire,
+} from "./errors.js";
+export {
+  DURATION_MS_MAX,
+  FRAME_BYTES_MAX,
+  ID_BYTES_MAX,
+  IN_FLIGHT_REQUESTS_MAX,
+  KEY_BYTES_MAX,
+  REQUEST_ID_BYTES_MAX,
+  VALUE_BYTES_MAX,
+  validateDurationMs,
+  validateId,
+  validateKey,
+  validateRequestId,
+  validateToken,
+  validateValue,
+} from "./limits.js";
+export { formatDuration, parseDuration } from "./duration.js";
+export { PROTOCOL_VERSION } from "./messages.js";
+export { FRAME_HEADER_BYTES, FrameEncoder, decodeBody } from "./codec.js";
+export { FrameDecoder } from "./frame-decoder.js";
+export { HANDSHAKE_TIMEOUT_MS_DEFAULT, checkHello, parseHello } from "./handshake.js";
+export {
+  REQUEST_ID_MAX,
+  parseClientRequest,
+  parseClientResponse,
+  parseRaftBatch,
+  parseResult,
+  peekRequestId,
+} from "./parse.js";
+
+export type { ErrorCode, HandshakeFailureReason, LeaderHint, WireError } from "./errors.js";
+export type { Duration } from "./duration.js";
+export type { FrameDecoderOptions } from "./frame-decoder.js";
+export type { HelloExpectation } from "./handshake.js";
+export type {
+  AcquireRequest,
+  AcquireResult,
+  CancelRequest,
+  CancelResult,
+  ClientRequest,
+  ClientRequestType,
+  ClientResponse,
+  ConnectionRole,
+  ErrorFrame,
+  Frame,
+  GetRequest,
+  GetResult,
+  HelloFrame,
+  MemberRole,
+  MemberStatus,
+  OkFrame,
+  RaftBatchFrame,
+  RefreshRequest,
+  RefreshResult,
+  ReleaseRequest,
+  ReleaseResult,
+  ResultByRequestType,
+  StatusRequest,
+  StatusResult,
+} from "./messages.js";

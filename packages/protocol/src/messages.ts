@@ -1,0 +1,210 @@
+// The wire messages. Every frame body is one of the `Frame` types below, told apart by `type`.
+// A connection starts with a `hello` in each direction; after that a client connection carries
+// requests (client → server) and responses (server → client), a peer connection carries `raft`
+// batches in both directions. Optional fields are omitted rather than sent as undefined.
+import type { LeaderHint, WireError } from "./errors.js";
+
+/** Bumped on every incompatible change of the messages in this file. */
+export const PROTOCOL_VERSION = 1;
+
+/** What a connection is for. */
+export type ConnectionRole = "client" | "peer";
+
+/**
+ * The first frame on every connection, in both directions.
+ * - client → server: role "client", `clientId` set, `clusterId` may be null (accept any cluster).
+ * - server → client: role "client", `nodeId` set (the server's id), `clusterId` set.
+ * - peer ↔ peer: role "peer", `nodeId` set, `clusterId` set.
+ * A receiver that does not accept the hello sends an `error` frame (HANDSHAKE_FAILED) and closes.
+ */
+export interface HelloFrame {
+  type: "hello";
+  protocolVersion: number;
+  clusterId: string | null;
+  role: ConnectionRole;
+  nodeId?: string;
+  clientId?: string;
+}
+
+// ---- Client requests ---------------------------------------------------------------------------
+// `id` is chosen by the client, unique among its in-flight requests on this connection (a positive
+// integer); the response carries it back. Responses may come in any order.
+
+/**
+ * Take `key` for `value` with a lease of `ttlMs`. Granted at once if the key is free, expired, or
+ * already held by the same value (then it is a refresh that keeps the token). If held by another
+ * value: with `waitMs` > 0, queue FIFO and answer when granted or when `waitMs` ran out (LOCK_BUSY);
+ * without, answer LOCK_BUSY at once. `requestId` (unique per attempt sequence of one lock() call)
+ * lets the server recognise a retry of the same acquire, e.g. after a reconnect.
+ */
+export interface AcquireRequest {
+  type: "acquire";
+  id: number;
+  key: string;
+  value: string;
+  ttlMs: number;
+  waitMs?: number;
+  requestId: string;
+}
+
+/** Extend the lease of the grant `token` held by `value`. NOT_OWNER if that grant is gone. */
+export interface RefreshRequest {
+  type: "refresh";
+  id: number;
+  key: string;
+  value: string;
+  token: number;
+  ttlMs: number;
+}
+
+/**
+ * Release the lock held by `value`; with `token`, only that grant (a delayed release never frees a
+ * later grant). Answers `released: false` if it was not held (never an error: nothing is lost).
+ */
+export interface ReleaseRequest {
+  type: "release";
+  id: number;
+  key: string;
+  value: string;
+  token?: number;
+}
+
+/**
+ * Leave the wait queue of `key` that the acquire `requestId` joined (the caller aborted).
+ * Answers `cancelled: false` if it was not queued (already granted, timed out or never queued).
+ */
+export interface CancelRequest {
+  type: "cancel";
+  id: number;
+  key: string;
+  value: string;
+  requestId: string;
+}
+
+/** A linearizable read of one key (served through ReadIndex by the leader). */
+export interface GetRequest {
+  type: "get";
+  id: number;
+  key: string;
+}
+
+/** The cluster as the receiving node sees it. */
+export interface StatusRequest {
+  type: "status";
+  id: number;
+}
+
+export type ClientRequest =
+  AcquireRequest | RefreshRequest | ReleaseRequest | CancelRequest | GetRequest | StatusRequest;
+
+export type ClientRequestType = ClientRequest["type"];
+
+// ---- Results -----------------------------------------------------------------------------------
+
+export interface AcquireResult {
+  /** Strictly greater than every token issued before for this key (the granting Raft index). */
+  fencingToken: number;
+  /** The lease length granted, measured by the leader from no earlier than the grant. */
+  ttlMs: number;
+  /**
+   * A lower bound, on the granting leader's clock, of the time between the leader's receipt of
+   * this request (or, after a leader change, the new leader's election) and the grant: 0 when
+   * granted at once. The client's validity starts no later than `sent + waitedMs`. 0 is always safe.
+   */
+  waitedMs: number;
+}
+
+export interface RefreshResult {
+  /** The lease length granted from the refresh (measured from no earlier than its receipt). */
+  ttlMs: number;
+}
+
+export interface ReleaseResult {
+  /** true: this call freed the lock. false: the (value, token) did not hold it (nothing changed). */
+  released: boolean;
+}
+
+export interface CancelResult {
+  /** true: the waiter was removed from the queue. false: it was not queued. */
+  cancelled: boolean;
+}
+
+export interface GetResult {
+  held: boolean;
+  /** The holder's value, or null when free. */
+  value: string | null;
+  fencingToken: number | null;
+  /** The lease time left on the leader's clock, or null when free. */
+  ttlRemainingMs: number | null;
+  /** Clients queued for the key. */
+  waiters: number;
+}
+
+export type MemberRole =
+  "leader" | "follower" | "candidate" | "preCandidate" | "learner" | "unknown";
+
+export interface MemberStatus {
+  id: string;
+  role: MemberRole;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  /** Answered recently (as seen by the node that reports). */
+  healthy: boolean;
+  /** "host:port" of its client port, if known. */
+  clientAddress?: string | null;
+}
+
+export interface StatusResult {
+  /** The leader's id, or null when there is none right now. */
+  leader: string | null;
+  term: number;
+  members: MemberStatus[];
+}
+
+/** The result type of each request type. */
+export interface ResultByRequestType {
+  acquire: AcquireResult;
+  refresh: RefreshResult;
+  release: ReleaseResult;
+  cancel: CancelResult;
+  get: GetResult;
+  status: StatusResult;
+}
+
+// ---- Responses ---------------------------------------------------------------------------------
+
+/** A successful answer to the request `id`. */
+export interface OkFrame<R = unknown> {
+  type: "ok";
+  id: number;
+  result: R;
+}
+
+/**
+ * A failed request (`id` set), or a connection-level failure (`id` null: bad hello, malformed or
+ * oversize frame), after which the sender closes the connection.
+ */
+export interface ErrorFrame {
+  type: "error";
+  id: number | null;
+  error: WireError;
+}
+
+export type ClientResponse = OkFrame | ErrorFrame;
+
+// ---- Peers -------------------------------------------------------------------------------------
+
+/**
+ * Raft messages between peers, many per frame. The payload is opaque to this package: the server
+ * puts `@dlock/raft` Message objects here (msgpack carries their Uint8Arrays as binary).
+ */
+export interface RaftBatchFrame {
+  type: "raft";
+  messages: unknown[];
+}
+
+/** Every frame that can appear on a connection. */
+export type Frame = HelloFrame | ClientRequest | OkFrame | ErrorFrame | RaftBatchFrame;
+
+export type { LeaderHint, WireError };

@@ -1,0 +1,238 @@
+// Shape checks for decoded frames. msgpack gives back any value at all; nothing past these
+// functions sees a field of the wrong type, so bad input becomes a typed error, never a crash.
+import type { WireError } from "./errors.js";
+import { InvalidArgumentError, MalformedFrameError } from "./errors.js";
+import {
+  validateDurationMs,
+  validateKey,
+  validateRequestId,
+  validateToken,
+  validateValue,
+} from "./limits.js";
+import type {
+  AcquireResult,
+  CancelResult,
+  ClientRequest,
+  ClientRequestType,
+  ClientResponse,
+  GetResult,
+  MemberRole,
+  MemberStatus,
+  RaftBatchFrame,
+  RefreshResult,
+  ReleaseResult,
+  ResultByRequestType,
+  StatusResult,
+} from "./messages.js";
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Largest request id; ids are positive integers chosen by the client. */
+export const REQUEST_ID_MAX = 2 ** 31 - 1;
+
+const isRequestId = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= REQUEST_ID_MAX;
+
+/**
+ * The request id of a body that failed `parseClientRequest`, so the server can answer that
+ * request (null: no usable id; answer with a connection-level error and close).
+ */
+export function peekRequestId(body: unknown): number | null {
+  return isRecord(body) && isRequestId(body.id) ? body.id : null;
+}
+
+/**
+ * Reads a client request. Throws MalformedFrameError when the body is not a request at all (no
+ * usable id), InvalidArgumentError naming the field when a field is wrong (the id is then valid:
+ * answer that request with the error).
+ */
+export function parseClientRequest(body: unknown): ClientRequest {
+  if (!isRecord(body)) throw new MalformedFrameError("a request must be a map");
+  const id = body.id;
+  if (!isRequestId(id)) {
+    throw new MalformedFrameError(`a request needs an integer id in [1, ${REQUEST_ID_MAX}]`);
+  }
+  switch (body.type) {
+    case "acquire": {
+      const request: ClientRequest = {
+        type: "acquire",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+        ttlMs: validateDurationMs(body.ttlMs, "ttlMs", 1),
+        requestId: validateRequestId(body.requestId),
+      };
+      if (body.waitMs !== undefined && body.waitMs !== null) {
+        request.waitMs = validateDurationMs(body.waitMs, "waitMs");
+      }
+      return request;
+    }
+    case "refresh":
+      return {
+        type: "refresh",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+        token: validateToken(body.token),
+        ttlMs: validateDurationMs(body.ttlMs, "ttlMs", 1),
+      };
+    case "release": {
+      const request: ClientRequest = {
+        type: "release",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+      };
+      if (body.token !== undefined && body.token !== null) {
+        request.token = validateToken(body.token);
+      }
+      return request;
+    }
+    case "cancel":
+      return {
+        type: "cancel",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+        requestId: validateRequestId(body.requestId),
+      };
+    case "get":
+      return { type: "get", id, key: validateKey(body.key) };
+    case "status":
+      return { type: "status", id };
+    default:
+      throw new InvalidArgumentError("type", "unknown request type");
+  }
+}
+
+/** Reads a server's answer frame (ok or error). Throws MalformedFrameError for anything else. */
+export function parseClientResponse(body: unknown): ClientResponse {
+  if (!isRecord(body)) throw new MalformedFrameError("a response must be a map");
+  if (body.type === "ok") {
+    if (!isRequestId(body.id)) throw new MalformedFrameError("an ok response needs a request id");
+    return { type: "ok", id: body.id, result: body.result };
+  }
+  if (body.type === "error") {
+    const id = body.id === null || body.id === undefined ? null : body.id;
+    if (id !== null && !isRequestId(id)) {
+      throw new MalformedFrameError("an error response has a bad request id");
+    }
+    if (!isRecord(body.error) || typeof body.error.code !== "string") {
+      throw new MalformedFrameError("an error response needs an error with a code");
+    }
+    return { type: "error", id, error: body.error as unknown as WireError };
+  }
+  throw new MalformedFrameError(`unexpected frame type on a client connection`);
+}
+
+const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+const isOptionalCount = (value: unknown): value is number | null =>
+  value === null || isCount(value);
+
+function bad(type: ClientRequestType): never {
+  throw new MalformedFrameError(`malformed ${type} result`);
+}
+
+const MEMBER_ROLES: ReadonlySet<string> = new Set<MemberRole>([
+  "leader",
+  "follower",
+  "candidate",
+  "preCandidate",
+  "learner",
+  "unknown",
+]);
+
+function parseMember(value: unknown): MemberStatus {
+  if (
+    !isRecord(value) ||
+    typeof value.id !== "string" ||
+    typeof value.role !== "string" ||
+    !isCount(value.term) ||
+    !isCount(value.commitIndex) ||
+    !isCount(value.appliedIndex) ||
+    typeof value.healthy !== "boolean"
+  ) {
+    bad("status");
+  }
+  const member: MemberStatus = {
+    id: value.id,
+    role: MEMBER_ROLES.has(value.role) ? (value.role as MemberRole) : "unknown",
+    term: value.term,
+    commitIndex: value.commitIndex,
+    appliedIndex: value.appliedIndex,
+    healthy: value.healthy,
+  };
+  if (typeof value.clientAddress === "string" || value.clientAddress === null) {
+    member.clientAddress = value.clientAddress;
+  }
+  return member;
+}
+
+/** Checks the result of an ok response against the type of the request it answers. */
+export function parseResult<T extends ClientRequestType>(
+  type: T,
+  result: unknown,
+): ResultByRequestType[T] {
+  if (!isRecord(result)) bad(type);
+  switch (type) {
+    case "acquire": {
+      const { fencingToken, ttlMs, waitedMs } = result;
+      if (!isCount(fencingToken) || fencingToken < 1 || !isCount(ttlMs)) bad(type);
+      const parsed: AcquireResult = {
+        fencingToken,
+        ttlMs,
+        waitedMs: isCount(waitedMs) ? waitedMs : 0,
+      };
+      return parsed as ResultByRequestType[T];
+    }
+    case "refresh": {
+      if (!isCount(result.ttlMs)) bad(type);
+      const parsed: RefreshResult = { ttlMs: result.ttlMs };
+      return parsed as ResultByRequestType[T];
+    }
+    case "release": {
+      if (typeof result.released !== "boolean") bad(type);
+      const parsed: ReleaseResult = { released: result.released };
+      return parsed as ResultByRequestType[T];
+    }
+    case "cancel": {
+      if (typeof result.cancelled !== "boolean") bad(type);
+      const parsed: CancelResult = { cancelled: result.cancelled };
+      return parsed as ResultByRequestType[T];
+    }
+    case "get": {
+      const { held, value, fencingToken, ttlRemainingMs, waiters } = result;
+      if (
+        typeof held !== "boolean" ||
+        !(value === null || typeof value === "string") ||
+        !isOptionalCount(fencingToken) ||
+        !isOptionalCount(ttlRemainingMs) ||
+        !isCount(waiters)
+      ) {
+        bad(type);
+      }
+      const parsed: GetResult = { held, value, fencingToken, ttlRemainingMs, waiters };
+      return parsed as ResultByRequestType[T];
+    }
+    case "status": {
+      const { leader, term, members } = result;
+      if (!(leader === null || typeof leader === "string") || !isCount(term)) bad(type);
+      if (!Array.isArray(members)) bad(type);
+      const parsed: StatusResult = { leader, term, members: members.map(parseMember) };
+      return parsed as ResultByRequestType[T];
+    }
+    default:
+      return bad(type);
+  }
+}
+
+/** Reads a peer frame carrying Raft messages (their contents are the server's to check). */
+export function parseRaftBatch(body: unknown): RaftBatchFrame {
+  if (!isRecord(body) || body.type !== "raft" || !Array.isArray(body.messages)) {
+    throw new MalformedFrameError("expected a raft batch frame");
+  }
+  return { type: "raft", messages: body.messages };
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { HelloFrame } from "../src/index.js";
+import { HandshakeFailedError, PROTOCOL_VERSION, checkHello, parseHello } from "../src/index.js";
+
+const clientHello: HelloFrame = {
+  type: "hello",
+  protocolVersion: PROTOCOL_VERSION,
+  clusterId: "c1",
+  role: "client",
+  clientId: "app-1",
+};
+const peerHello: HelloFrame = {
+  type: "hello",
+  protocolVersion: PROTOCOL_VERSION,
+  clusterId: "c1",
+  role: "peer",
+  nodeId: "n2",
+};
+
+describe("handshake", () => {
+  it("parses a hello and refuses anything else as malformed", () => {
+    expect(parseHello({ ...clientHello, junk: 1 })).toEqual(clientHello);
+    for (const body of [
+      null,
+      { type: "get" },
+      { ...clientHello, role: "admin" },
+      { ...clientHello, protocolVersion: "1" },
+    ]) {
+      try {
+        parseHello(body);
+        expect.unreachable();
+      } catch (error) {
+        expect(error).toBeInstanceOf(HandshakeFailedError);
+        expect((error as HandshakeFailedError).reason).toBe("malformed");
+      }
+    }
+  });
+
+  it("accepts matching hellos", () => {
+    expect(
+      checkHello(clientHello, { role: "client", clusterId: "c1", allowAnyClusterId: true }),
+    ).toBeNull();
+    expect(checkHello(peerHello, { role: "peer", clusterId: "c1", nodeId: "n2" })).toBeNull();
+    // A client that was not told the cluster id accepts any server.
+    expect(
+      checkHello({ ...peerHello, role: "client" }, { role: "client", clusterId: null }),
+    ).toBeNull();
+  });
+
+  it("names what does not match", () => {
+    const reason = (hello: HelloFrame, expect_: Parameters<typeof checkHello>[1]) =>
+      checkHello(hello, expect_)?.reason;
+    expect(reason({ ...peerHello, clusterId: "other" }, { role: "peer", clusterId: "c1" })).toBe(
+      "clusterId",
+    );
+    expect(reason({ ...peerHello, protocolVersion: 99 }, { role: "peer", clusterId: "c1" })).toBe(
+      "protocolVersion",
+    );
+    expect(reason(clientHello, { role: "peer", clusterId: "c1" })).toBe("role");
+    expect(reason({ ...peerHello, clusterId: null }, { role: "peer", clusterId: "c1" })).toBe(
+      "clusterId",
+    );
+    expect(reason(peerHello, { role: "peer", clusterId: "c1", nodeId: "n3" })).toBe("nodeId");
+    const { nodeId: _nodeId, ...anonymousPeer } = peerHello;
+    expect(reason(anonymousPeer, { role: "peer", clusterId: "c1" })).toBe("malformed");
+  });
+
+  it("produces an error that crosses the wire with its reason", () => {
+    const error = checkHello(
+      { ...clientHello, clusterId: "zz" },
+      { role: "client", clusterId: "c1" },
+    );
+    expect(error?.toWire()).toMatchObject({ code: "HANDSHAKE_FAILED", reason: "clusterId" });
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import {
+  InvalidArgumentError,
+  MalformedFrameError,
+  parseClientRequest,
+  parseClientResponse,
+  parseRaftBatch,
+  parseResult,
+  peekRequestId,
+} from "../src/index.js";
+
+describe("parseClientRequest", () => {
+  it("accepts each request type and drops unknown fields", () => {
+    expect(
+      parseClientRequest({
+        type: "acquire",
+        id: 1,
+        key: "k",
+        value: "v",
+        ttlMs: 1000,
+        waitMs: 500,
+        requestId: "c1-1",
+        extra: "ignored",
+      }),
+    ).toEqual({
+      type: "acquire",
+      id: 1,
+      key: "k",
+      value: "v",
+      ttlMs: 1000,
+      waitMs: 500,
+      requestId: "c1-1",
+    });
+    expect(
+      parseClientRequest({ type: "refresh", id: 2, key: "k", value: "v", token: 9, ttlMs: 10 }),
+    ).toEqual({ type: "refresh", id: 2, key: "k", value: "v", token: 9, ttlMs: 10 });
+    expect(parseClientRequest({ type: "release", id: 3, key: "k", value: "v" })).toEqual({
+      type: "release",
+      id: 3,
+      key: "k",
+      value: "v",
+    });
+    expect(
+      parseClientRequest({ type: "release", id: 3, key: "k", value: "v", token: 4 }),
+    ).toHaveProperty("token", 4);
+    expect(
+      parseClientRequest({ type: "cancel", id: 4, key: "k", value: "v", requestId: "r" }),
+    ).toEqual({
+      type: "cancel",
+      id: 4,
+      key: "k",
+      value: "v",
+      requestId: "r",
+    });
+    expect(parseClientRequest({ type: "get", id: 5, key: "k" })).toEqual({
+      type: "get",
+      id: 5,
+      key: "k",
+    });
+    expect(parseClientRequest({ type: "status", id: 6 })).toEqual({ type: "status", id: 6 });
+  });
+
+  it("calls a body without a usable id malformed", () => {
+    for (const body of [
+      null,
+      3,
+      "x",
+      [],
+      { type: "get", key: "k" },
+      { type: "get", id: 0, key: "k" },
+    ]) {
+      expect(() => parseClientRequest(body)).toThrow(MalformedFrameError);
+      expect(peekRequestId(body)).toBeNull();
+    }
+  });
+
+  it("names the bad field when the id is usable, so the server can answer that request", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: "acquire", id: 1, key: "", value: "v", ttlMs: 1, requestId: "r" }, "key"],
+      [{ type: "acquire", id: 1, key: "k", value: 3, ttlMs: 1, requestId: "r" }, "value"],
+      [{ type: "acquire", id: 1, key: "k", value: "v", ttlMs: 0, requestId: "r" }, "ttlMs"],
+      [
+        { type: "acquire", id: 1, key: "k", value: "v", ttlMs: 5, waitMs: -1, requestId: "r" },
+        "waitMs",
+      ],
+      [{ type: "acquire", id: 1, key: "k", value: "v", ttlMs: 5 }, "requestId"],
+      [{ type: "refresh", id: 1, key: "k", value: "v", token: "7", ttlMs: 5 }, "token"],
+      [{ type: "get", id: 1, key: "k".repeat(600) }, "key"],
+      [{ type: "explode", id: 1 }, "type"],
+    ];
+    for (const [body, field] of cases) {
+      expect(peekRequestId(body)).toBe(1);
+      try {
+        parseClientRequest(body);
+        expect.unreachable();
+      } catch (error) {
+        expect(error, JSON.stringify(body)).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).field).toBe(field);
+      }
+    }
+  });
+});
+
+describe("parseClientResponse and parseResult", () => {
+  it("reads ok and error frames", () => {
+    expect(parseClientResponse({ type: "ok", id: 3, result: { released: true } })).toEqual({
+      type: "ok",
+      id: 3,
+      result: { released: true },
+    });
+    expect(
+      parseClientResponse({ type: "error", id: null, error: { code: "X", message: "m" } }),
+    ).toEqual({
+      type: "error",
+      id: null,
+      error: { code: "X", message: "m" },
+    });
+    expect(() => parseClientResponse({ type: "ok", id: -1 })).toThrow(MalformedFrameError);
+    expect(() => parseClientResponse({ type: "error", id: 1, error: "x" })).toThrow(
+      MalformedFrameError,
+    );
+    expect(() => parseClientResponse({ type: "hello" })).toThrow(MalformedFrameError);
+  });
+
+  it("checks result shapes by request type", () => {
+    expect(parseResult("acquire", { fencingToken: 12, ttlMs: 1000, waitedMs: 5 })).toEqual({
+      fencingToken: 12,
+      ttlMs: 1000,
+      waitedMs: 5,
+    });
+    // waitedMs is optional for an immediate grant: absent means 0 (the conservative value).
+    expect(parseResult("acquire", { fencingToken: 12, ttlMs: 1000 }).waitedMs).toBe(0);
+    expect(() => parseResult("acquire", { fencingToken: 0, ttlMs: 1000 })).toThrow(
+      MalformedFrameError,
+    );
+    expect(parseResult("refresh", { ttlMs: 5 })).toEqual({ ttlMs: 5 });
+    expect(() => parseResult("release", { released: "yes" })).toThrow(MalformedFrameError);
+    expect(
+      parseResult("get", {
+        held: false,
+        value: null,
+        fencingToken: null,
+        ttlRemainingMs: null,
+        waiters: 0,
+      }),
+    ).toEqual({ held: false, value: null, fencingToken: null, ttlRemainingMs: null, waiters: 0 });
+    const status = parseResult("status", {
+      leader: "n1",
+      term: 3,
+      members: [
+        { id: "n1", role: "leader", term: 3, commitIndex: 9, appliedIndex: 9, healthy: true },
+      ],
+    });
+    expect(status.members[0].role).toBe("leader");
+    expect(() => parseResult("status", { leader: "n1", term: 3, members: [{ id: 1 }] })).toThrow(
+      MalformedFrameError,
+    );
+    expect(() => parseResult("get", null)).toThrow(MalformedFrameError);
+  });
+
+  it("reads raft batches without looking inside the messages", () => {
+    expect(parseRaftBatch({ type: "raft", messages: [{ anything: 1 }] }).messages).toHaveLength(1);
+    expect(() => parseRaftBatch({ type: "raft", messages: "x" })).toThrow(MalformedFrameError);
+  });
+});
