@@ -474,3 +474,24 @@ describe("ClientServer timeouts and stop", () => {
     await expect(RawFrameSocket.open(port)).rejects.toThrow();
   });
 });
+
+describe("ClientServer with a client that stops reading", () => {
+  it("closes the connection instead of buffering answers without bound", async () => {
+    const big = "v".repeat(60_000);
+    const handler: ClientRequestHandler = {
+      handle: () =>
+        Promise.resolve({ held: true, value: big, fencingToken: 1, ttlRemainingMs: 1, waiters: 0 }),
+    };
+    const { port, metrics } = await startServer(handler, { socketWritableBytesMax: 256 * 1024 });
+    const client = await connectClient(port);
+    client.socket.pause();
+    // 600 answers of 60 kB (36 MB) cannot all sit in kernel buffers of a reader that never reads.
+    for (let id = 1; id <= 600; id++) client.sendFrame({ type: "get", id, key: "k" });
+    await waitFor(
+      () => metrics.rejected.includes("SLOW_CONSUMER"),
+      "the server to give up on the client",
+    );
+    client.socket.resume();
+    await client.waitClosed();
+  });
+});

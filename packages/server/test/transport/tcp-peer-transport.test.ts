@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Message } from "@dlock/raft";
-import { PROTOCOL_VERSION } from "@dlock/protocol";
+import { createServer } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { FrameDecoder, FrameEncoder, PROTOCOL_VERSION } from "@dlock/protocol";
 import { TcpPeerTransport } from "../../src/transport/tcp-peer-transport.js";
 import type { TcpPeerTransportOptions } from "../../src/transport/peer-transport.js";
 import { RawFrameSocket, RecordingLogger, RecordingTransportMetrics, waitFor } from "./helpers.js";
@@ -384,5 +386,70 @@ describe("TcpPeerTransport refusing bad peers", () => {
       error: { code: "HANDSHAKE_FAILED", reason: "timeout" },
     });
     await silent.waitClosed();
+  });
+});
+
+describe("TcpPeerTransport with a peer that stops reading", () => {
+  it("stops writing past the socket limit, keeps the queue bounded, and redials a stalled link", async () => {
+    // A fake n2 that completes the handshake and then never reads again (a SIGSTOPped process).
+    const accepted: Socket[] = [];
+    const fake = createServer((socket) => {
+      accepted.push(socket);
+      socket.on("error", () => {});
+      const decoder = new FrameDecoder();
+      socket.on("data", (chunk: Buffer) =>
+        decoder.push(chunk, (frame) => {
+          if ((frame as { type?: string }).type !== "hello") return;
+          socket.write(
+            new FrameEncoder().encode({
+              type: "hello",
+              protocolVersion: PROTOCOL_VERSION,
+              clusterId: CLUSTER,
+              role: "peer",
+              nodeId: "n2",
+            }),
+          );
+          socket.pause();
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const fakePort = (fake.address() as AddressInfo).port;
+      const n1 = await startNode("n1", {
+        socketWritableBytesMax: 64 * 1024,
+        writeStallTimeoutMs: 200,
+        sendQueueMessagesMax: 8,
+      });
+      n1.transport.setPeers({ n2: `127.0.0.1:${fakePort}` });
+      await waitFor(() => n1.transport.stats().n2.state === "open", "the handshake with the fake");
+      const chunk: Message = {
+        type: "snapshot",
+        from: "n1",
+        to: "n2",
+        term: 1,
+        metadata: { index: 1, term: 1, confState: { voters: ["n1", "n2"], learners: [] } },
+        offset: 0,
+        data: new Uint8Array(1024 * 1024),
+        totalBytes: 1024 * 1024,
+        done: false,
+      };
+      // Keep sending 1 MiB chunks, one turn at a time: once the kernel buffers are full the link
+      // holds messages in its bounded queue, and with no drain for writeStallTimeoutMs it is cut
+      // and dialed again.
+      let queuedMax = 0;
+      await waitFor(() => {
+        n1.transport.send([chunk]);
+        queuedMax = Math.max(queuedMax, n1.transport.stats().n2.queuedMessages);
+        return accepted.length >= 2;
+      }, "a redial after the stall");
+      expect(queuedMax).toBeGreaterThan(0);
+      expect(queuedMax).toBeLessThanOrEqual(8);
+      expect(n1.transport.stats().n2.droppedMessages).toBeGreaterThan(0);
+      expect(n1.logger.records.some((record) => record.fields.code === "WRITE_STALLED")).toBe(true);
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
   });
 });
