@@ -1,1 +1,58 @@
-export {};
+export { Locker } from "./locker.js";
+export {
+  DEFAULT_REFRESH_FRACTION,
+  DEFAULT_RETRY_INTERVAL_MS,
+  DEFAULT_RETRY_LIMIT,
+  DEFAULT_TTL_MS,
+  DEFAULT_WAIT_MS,
+  RETRY_LIMIT_MAX,
+  lockConfigFromJSON,
+  resolveLockOptions,
+  withRefreshInterval,
+  withRetryInterval,
+  withRetryLimit,
+  withSignal,
+  withTTL,
+  withWait,
+} from "./lock-options.js";
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_DRIFT_FACTOR,
+  DEFAULT_MARGIN_MS,
+  DEFAULT_RECONNECT_DELAY_MS_MAX,
+  DEFAULT_RECONNECT_DELAY_MS_MIN,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_UNAVAILABLE_TIMEOUT_MS,
+  ENDPOINTS_MAX,
+  resolveLockerOptions,
+} from "./locker-options.js";
+export { systemClock } from "./clock.js";
+export { TcpTransport } from "./tcp-transport.js";
+export { validUntilMs } from "./validity.js";
+// The errors a caller handles, re-exported so applications need only this package.
+export {
+  AbortedError,
+  ClusterUnavailableError,
+  DlockError,
+  InvalidArgumentError,
+  LockBusyError,
+  LockLostError,
+  NotOwnerError,
+  TimedOutError,
+  parseDuration,
+} from "@dlock/protocol";
+
+export type { Clock, TimerHandle } from "./clock.js";
+export type { Grant, Lock, LockState, ReleaseOutcome } from "./types.js";
+export type {
+  LockOption,
+  LockOptions,
+  ResolvedLockOptions,
+  ValidityParameters,
+} from "./lock-options.js";
+export type { ClientPlantedBugs, LockerOptions, ResolvedLockerOptions } from "./locker-options.js";
+export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
+export type { TcpTransportOptions } from "./tcp-transport.js";
+export type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
+export type { ValidityInput } from "./validity.js";
+export type { Duration, ErrorCode, GetResult, ReleaseResult, StatusResult } from "@dlock/protocol";

@@ -129,8 +129,12 @@ export function parseClientResponse(body: unknown): ClientResponse {
 const isCount = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
-const isOptionalCount = (value: unknown): value is number | null =>
-  value === null || isCount(value);
+/** A duration in a result: any finite non-negative number, rounded down (the cautious side). */
+const isDurationMs = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0;
+
+const optionalDurationMs = (value: unknown): number | null | undefined =>
+  value === null ? null : isDurationMs(value) ? Math.floor(value) : undefined;
 
 function bad(type: ClientRequestType): never {
   throw new MalformedFrameError(`malformed ${type} result`);
@@ -180,17 +184,17 @@ export function parseResult<T extends ClientRequestType>(
   switch (type) {
     case "acquire": {
       const { fencingToken, ttlMs, waitedMs } = result;
-      if (!isCount(fencingToken) || fencingToken < 1 || !isCount(ttlMs)) bad(type);
+      if (!isCount(fencingToken) || fencingToken < 1 || !isDurationMs(ttlMs)) bad(type);
       const parsed: AcquireResult = {
         fencingToken,
-        ttlMs,
-        waitedMs: isCount(waitedMs) ? waitedMs : 0,
+        ttlMs: Math.floor(ttlMs),
+        waitedMs: isDurationMs(waitedMs) ? Math.floor(waitedMs) : 0,
       };
       return parsed as ResultByRequestType[T];
     }
     case "refresh": {
-      if (!isCount(result.ttlMs)) bad(type);
-      const parsed: RefreshResult = { ttlMs: result.ttlMs };
+      if (!isDurationMs(result.ttlMs)) bad(type);
+      const parsed: RefreshResult = { ttlMs: Math.floor(result.ttlMs) };
       return parsed as ResultByRequestType[T];
     }
     case "release": {
@@ -204,12 +208,13 @@ export function parseResult<T extends ClientRequestType>(
       return parsed as ResultByRequestType[T];
     }
     case "get": {
-      const { held, value, fencingToken, ttlRemainingMs, waiters } = result;
+      const { held, value, fencingToken, waiters } = result;
+      const ttlRemainingMs = optionalDurationMs(result.ttlRemainingMs);
       if (
         typeof held !== "boolean" ||
         !(value === null || typeof value === "string") ||
-        !isOptionalCount(fencingToken) ||
-        !isOptionalCount(ttlRemainingMs) ||
+        !(fencingToken === null || isCount(fencingToken)) ||
+        ttlRemainingMs === undefined ||
         !isCount(waiters)
       ) {
         bad(type);

@@ -158,6 +158,25 @@ describe("parseClientResponse and parseResult", () => {
     expect(() => parseResult("get", null)).toThrow(MalformedFrameError);
   });
 
+  it("rounds fractional durations in results down (the cautious side)", () => {
+    expect(parseResult("acquire", { fencingToken: 3, ttlMs: 999.9, waitedMs: 10.7 })).toEqual({
+      fencingToken: 3,
+      ttlMs: 999,
+      waitedMs: 10,
+    });
+    expect(parseResult("refresh", { ttlMs: 5.5 }).ttlMs).toBe(5);
+    expect(
+      parseResult("get", {
+        held: true,
+        value: "v",
+        fencingToken: 3,
+        ttlRemainingMs: 12.9,
+        waiters: 0,
+      }).ttlRemainingMs,
+    ).toBe(12);
+    expect(() => parseResult("refresh", { ttlMs: -1 })).toThrow(MalformedFrameError);
+  });
+
   it("reads raft batches without looking inside the messages", () => {
     expect(parseRaftBatch({ type: "raft", messages: [{ anything: 1 }] }).messages).toHaveLength(1);
     expect(() => parseRaftBatch({ type: "raft", messages: "x" })).toThrow(MalformedFrameError);

@@ -1,0 +1,211 @@
+// The options of a Locker (connection, timeouts, validity arithmetic), their defaults in one
+// place, and the one function that resolves and validates them.
+import {
+  DURATION_MS_MAX,
+  FRAME_BYTES_MAX,
+  IN_FLIGHT_REQUESTS_MAX,
+  InvalidArgumentError,
+  validateId,
+} from "@dlock/protocol";
+import type { Clock } from "./clock.js";
+import { systemClock } from "./clock.js";
+import { parseEndpoint } from "./endpoint.js";
+import { TcpTransport } from "./tcp-transport.js";
+import type { Transport } from "./transport.js";
+
+/**
+ * Deliberate bugs for the simulator to find (issue 4: planted bugs). Never set them elsewhere.
+ */
+export interface ClientPlantedBugs {
+  /** Do not subtract drift and margin from the validity. */
+  ignoreDrift?: boolean;
+  /** Start the validity timer when the answer arrives instead of when the request was sent. */
+  timerFromReply?: boolean;
+}
+
+export interface LockerOptions {
+  /** "host:port" of the cluster's client ports; any member will do (the leader is found). */
+  endpoints: string[];
+  /** Refuse servers of another cluster. Default null: accept whichever cluster answers. */
+  clusterId?: string | null;
+  /** This client's id in handshakes and acquire request ids. Default: random. */
+  clientId?: string;
+  /** TCP connect plus handshake, per endpoint. Default 2 s. */
+  connectTimeoutMs?: number;
+  /** One attempt of one request (plus `wait` for a queued acquire). Default 5 s. */
+  requestTimeoutMs?: number;
+  /**
+   * How long an operation keeps looking for a leader (following hints, trying endpoints)
+   * before failing with ClusterUnavailableError. Default 15 s.
+   */
+  unavailableTimeoutMs?: number;
+  /** Backoff between endpoint attempts: doubles from min up to max, with jitter. */
+  reconnectDelayMsMin?: number;
+  reconnectDelayMsMax?: number;
+  /**
+   * Bound on the relative rate difference between this client's clock and any leader's. The
+   * client trusts a lease for `ttl × (1 − driftFactor) − marginMs` from sending. Default 0.01.
+   */
+  driftFactor?: number;
+  /** Fixed safety margin subtracted from every validity. Default 5 ms. */
+  marginMs?: number;
+  /** Requests in flight on the leader connection before new ones are refused. */
+  inFlightRequestsMax?: number;
+  /** Largest frame accepted from a server (default transport only). */
+  frameBytesMax?: number;
+  /** Monotonic time and timers. Default: performance.now() and Node timers. */
+  clock?: Clock;
+  /** How connections are made. Default: TCP. */
+  transport?: Transport;
+  /** Uniform random in [0, 1) for backoff jitter and the default client id. Default Math.random. */
+  random?: () => number;
+  plantedBugs?: ClientPlantedBugs;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_UNAVAILABLE_TIMEOUT_MS = 15_000;
+export const DEFAULT_RECONNECT_DELAY_MS_MIN = 25;
+export const DEFAULT_RECONNECT_DELAY_MS_MAX = 1_000;
+export const DEFAULT_DRIFT_FACTOR = 0.01;
+export const DEFAULT_MARGIN_MS = 5;
+/** Most endpoints a locker takes (it tries them in turn). */
+export const ENDPOINTS_MAX = 64;
+
+export interface ResolvedLockerOptions {
+  endpoints: string[];
+  clusterId: string | null;
+  clientId: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  unavailableTimeoutMs: number;
+  reconnectDelayMsMin: number;
+  reconnectDelayMsMax: number;
+  driftFactor: number;
+  marginMs: number;
+  inFlightRequestsMax: number;
+  frameBytesMax: number;
+  clock: Clock;
+  transport: Transport;
+  random: () => number;
+  plantedBugs: Required<ClientPlantedBugs>;
+}
+
+function positiveMs(value: unknown, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < 1 ||
+    value > DURATION_MS_MAX
+  ) {
+    throw new InvalidArgumentError(
+      field,
+      `must be a whole number of milliseconds in [1, ${DURATION_MS_MAX}]`,
+    );
+  }
+  return value;
+}
+
+function randomClientId(random: () => number): string {
+  let id = "c-";
+  for (let i = 0; i < 12; i++) id += Math.floor(random() * 36).toString(36);
+  return id;
+}
+
+/** Fills defaults and validates. Throws InvalidArgumentError naming the option. */
+export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidArgumentError("options", "must be an object");
+  }
+  const { endpoints } = options;
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new InvalidArgumentError("endpoints", "must list at least one host:port");
+  }
+  if (endpoints.length > ENDPOINTS_MAX) {
+    throw new InvalidArgumentError("endpoints", `at most ${ENDPOINTS_MAX} are allowed`);
+  }
+  for (const endpoint of endpoints) parseEndpoint(endpoint, "endpoints");
+  const clusterId =
+    options.clusterId === undefined || options.clusterId === null
+      ? null
+      : validateId(options.clusterId, "clusterId");
+  const random = options.random ?? Math.random;
+  if (typeof random !== "function") throw new InvalidArgumentError("random", "must be a function");
+  const clientId =
+    options.clientId === undefined
+      ? randomClientId(random)
+      : validateId(options.clientId, "clientId");
+  const reconnectDelayMsMin = positiveMs(
+    options.reconnectDelayMsMin,
+    "reconnectDelayMsMin",
+    DEFAULT_RECONNECT_DELAY_MS_MIN,
+  );
+  const reconnectDelayMsMax = positiveMs(
+    options.reconnectDelayMsMax,
+    "reconnectDelayMsMax",
+    Math.max(DEFAULT_RECONNECT_DELAY_MS_MAX, reconnectDelayMsMin),
+  );
+  if (reconnectDelayMsMax < reconnectDelayMsMin) {
+    throw new InvalidArgumentError("reconnectDelayMsMax", "must not be below reconnectDelayMsMin");
+  }
+  const driftFactor = options.driftFactor ?? DEFAULT_DRIFT_FACTOR;
+  if (typeof driftFactor !== "number" || !(driftFactor >= 0 && driftFactor < 0.5)) {
+    throw new InvalidArgumentError("driftFactor", "must be a number in [0, 0.5)");
+  }
+  const marginMs = options.marginMs ?? DEFAULT_MARGIN_MS;
+  if (typeof marginMs !== "number" || !Number.isFinite(marginMs) || marginMs < 0) {
+    throw new InvalidArgumentError("marginMs", "must be a non-negative number of milliseconds");
+  }
+  const inFlightRequestsMax = options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX;
+  if (
+    !Number.isInteger(inFlightRequestsMax) ||
+    inFlightRequestsMax < 1 ||
+    inFlightRequestsMax > IN_FLIGHT_REQUESTS_MAX
+  ) {
+    throw new InvalidArgumentError(
+      "inFlightRequestsMax",
+      `must be a whole number in [1, ${IN_FLIGHT_REQUESTS_MAX}]`,
+    );
+  }
+  const frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX;
+  if (!Number.isInteger(frameBytesMax) || frameBytesMax < 1024 || frameBytesMax > FRAME_BYTES_MAX) {
+    throw new InvalidArgumentError(
+      "frameBytesMax",
+      `must be a whole number in [1024, ${FRAME_BYTES_MAX}]`,
+    );
+  }
+  return {
+    endpoints: [...endpoints],
+    clusterId,
+    clientId,
+    connectTimeoutMs: positiveMs(
+      options.connectTimeoutMs,
+      "connectTimeoutMs",
+      DEFAULT_CONNECT_TIMEOUT_MS,
+    ),
+    requestTimeoutMs: positiveMs(
+      options.requestTimeoutMs,
+      "requestTimeoutMs",
+      DEFAULT_REQUEST_TIMEOUT_MS,
+    ),
+    unavailableTimeoutMs: positiveMs(
+      options.unavailableTimeoutMs,
+      "unavailableTimeoutMs",
+      DEFAULT_UNAVAILABLE_TIMEOUT_MS,
+    ),
+    reconnectDelayMsMin,
+    reconnectDelayMsMax,
+    driftFactor,
+    marginMs,
+    inFlightRequestsMax,
+    frameBytesMax,
+    clock: options.clock ?? systemClock,
+    transport: options.transport ?? new TcpTransport({ frameBytesMax }),
+    random,
+    plantedBugs: {
+      ignoreDrift: options.plantedBugs?.ignoreDrift ?? false,
+      timerFromReply: options.plantedBugs?.timerFromReply ?? false,
+    },
+  };
+}

@@ -1,0 +1,299 @@
+// The entry point: a Locker talks to one cluster and hands out Locks.
+import type { GetResult, ReleaseResult, StatusResult } from "@dlock/protocol";
+import {
+  AbortedError,
+  LockBusyError,
+  LockLostError,
+  NotOwnerError,
+  validateKey,
+  validateToken,
+  validateValue,
+} from "@dlock/protocol";
+import { abortReason, sleep } from "./clock.js";
+import { LockHandle } from "./lock.js";
+import type { LockOption, LockOptions, ResolvedLockOptions } from "./lock-options.js";
+import { mergeLockOptions, resolveLockOptions } from "./lock-options.js";
+import type { LockerOptions, ResolvedLockerOptions } from "./locker-options.js";
+import { resolveLockerOptions } from "./locker-options.js";
+import { Router } from "./router.js";
+import type { Grant, Lock } from "./types.js";
+import { validUntilMs } from "./validity.js";
+
+export interface CallSignalOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReleaseKeyOptions extends CallSignalOptions {
+  /** Release only this grant; without it, whatever grant `value` holds. */
+  token?: number;
+}
+
+export class Locker {
+  private readonly options: ResolvedLockerOptions;
+  private readonly router: Router;
+  private readonly locks = new Set<LockHandle>();
+  private readonly closeController = new AbortController();
+  private lockCalls = 0;
+
+  /** Throws InvalidArgumentError naming the bad option. Connects lazily, on the first request. */
+  constructor(options: LockerOptions) {
+    this.options = resolveLockerOptions(options);
+    this.router = new Router(this.options);
+  }
+
+  /** This locker's client id (also the prefix of its acquire request ids). */
+  get clientId(): string {
+    return this.options.clientId;
+  }
+
+  /** Whether close() was called. */
+  get closed(): boolean {
+    return this.closeController.signal.aborted;
+  }
+
+  /**
+   * Takes `key` for `value` and keeps it refreshed until released or lost. Options are an
+   * object, option functions (`withTTL(...)`), or both. Rejects with LockBusyError after
+   * `retryLimit` retries spaced by `retryInterval` (or after `wait` in the queue),
+   * InvalidArgumentError for bad input, AbortedError when `signal` aborts,
+   * ClusterUnavailableError when no leader answers in time.
+   */
+  async lock(
+    key: string,
+    value: string,
+    ...options: Array<LockOptions | LockOption>
+  ): Promise<Lock> {
+    const resolved = this.resolve(key, value, options);
+    let grant = await this.acquireResolved(key, value, resolved);
+    // A grant that waited in the queue (or a slow answer) may leave little validity that we can
+    // prove; refresh at once, from a send time we know, before handing the lock out.
+    const fullValidityMs = grant.ttlMs * (1 - this.options.driftFactor) - this.options.marginMs;
+    if (grant.validUntilMs - this.options.clock.now() < fullValidityMs / 2) {
+      grant = await this.confirm(grant, resolved.signal);
+    }
+    const handle = new LockHandle({
+      key,
+      value,
+      fencingToken: grant.fencingToken,
+      ttlMs: grant.ttlMs,
+      refreshIntervalMs: resolved.refreshIntervalMs,
+      validUntilMs: grant.validUntilMs,
+      sentAtMs: grant.sentAtMs,
+      router: this.router,
+      options: this.options,
+      onSettled: (lock) => this.locks.delete(lock),
+    });
+    if (this.closed) {
+      handle.abandon("the locker closed");
+      throw new AbortedError("the locker is closed");
+    }
+    this.locks.add(handle);
+    return handle;
+  }
+
+  /**
+   * Takes `key` for `value` once, without refreshing it or tracking it: the lease ends by its
+   * ttl unless refreshed through another call. For tools that print the token and exit.
+   */
+  async acquire(
+    key: string,
+    value: string,
+    ...options: Array<LockOptions | LockOption>
+  ): Promise<Grant> {
+    return this.acquireResolved(key, value, this.resolve(key, value, options));
+  }
+
+  /** A linearizable read of `key`. */
+  async get(key: string, options: CallSignalOptions = {}): Promise<GetResult> {
+    validateKey(key);
+    const { result } = await this.router.call<"get">(
+      { type: "get", key },
+      { deadlineMs: this.deadline(0), signal: this.signalFor(options.signal) },
+    );
+    return result;
+  }
+
+  /** The cluster's members, roles, leader and indexes, as the answering node sees them. */
+  async status(options: CallSignalOptions = {}): Promise<StatusResult> {
+    const { result } = await this.router.call<"status">(
+      { type: "status" },
+      { deadlineMs: this.deadline(0), signal: this.signalFor(options.signal) },
+    );
+    return result;
+  }
+
+  /**
+   * Releases `key` held by `value` (only grant `token` when given) without a Lock object, e.g.
+   * from another process. `released: false` means it was not held so: nothing was changed.
+   */
+  async release(
+    key: string,
+    value: string,
+    options: ReleaseKeyOptions = {},
+  ): Promise<ReleaseResult> {
+    validateKey(key);
+    validateValue(value);
+    const request =
+      options.token === undefined
+        ? { type: "release" as const, key, value }
+        : { type: "release" as const, key, value, token: validateToken(options.token) };
+    const { result } = await this.router.call<"release">(request, {
+      deadlineMs: this.deadline(0),
+      signal: this.signalFor(options.signal),
+    });
+    return result;
+  }
+
+  /**
+   * Closes the connection. Pending calls fail with AbortedError; held locks are reported lost
+   * (their signal aborts) because nothing refreshes them any more. It does not release them:
+   * release first, as in `try { ... } finally { await lock.release() }`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closeController.abort(new AbortedError("the locker is closed"));
+    for (const lock of [...this.locks]) lock.abandon("the locker closed");
+    this.locks.clear();
+    this.router.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private resolve(
+    key: string,
+    value: string,
+    options: ReadonlyArray<LockOptions | LockOption>,
+  ): ResolvedLockOptions {
+    validateKey(key);
+    validateValue(value);
+    return resolveLockOptions(mergeLockOptions(options), this.options);
+  }
+
+  private async acquireResolved(
+    key: string,
+    value: string,
+    resolved: ResolvedLockOptions,
+  ): Promise<Grant> {
+    const { clock } = this.options;
+    const signal = this.signalFor(resolved.signal ?? undefined);
+    const callNumber = ++this.lockCalls;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw abortReason(signal);
+      // A fresh id per attempt: a server that remembers answers by request id must not replay
+      // an earlier LOCK_BUSY; within an attempt, retries after a lost connection reuse it.
+      const requestId = `${this.options.clientId}/${callNumber}.${attempt}`;
+      const request =
+        resolved.waitMs > 0
+          ? {
+              type: "acquire" as const,
+              key,
+              value,
+              ttlMs: resolved.ttlMs,
+              waitMs: resolved.waitMs,
+              requestId,
+            }
+          : { type: "acquire" as const, key, value, ttlMs: resolved.ttlMs, requestId };
+      try {
+        const { result, sentAtMs } = await this.router.call<"acquire">(request, {
+          deadlineMs: this.deadline(resolved.waitMs),
+          attemptTimeoutMs: this.options.requestTimeoutMs + resolved.waitMs,
+          signal,
+          // Granted just as the caller gave up: give it back rather than let it block others.
+          onLateResult: (late) => this.releaseQuietly(key, value, late.fencingToken),
+        });
+        return {
+          key,
+          value,
+          fencingToken: result.fencingToken,
+          ttlMs: result.ttlMs,
+          validUntilMs: validUntilMs({
+            sentAtMs,
+            repliedAtMs: clock.now(),
+            ttlMs: result.ttlMs,
+            waitedMs: result.waitedMs,
+            driftFactor: this.options.driftFactor,
+            marginMs: this.options.marginMs,
+            plantedBugs: this.options.plantedBugs,
+          }),
+          sentAtMs,
+          attempts: attempt + 1,
+        };
+      } catch (error) {
+        if (error instanceof AbortedError && resolved.waitMs > 0) {
+          this.cancelQuietly(key, value, requestId);
+        }
+        if (!(error instanceof LockBusyError)) throw error;
+        if (attempt >= resolved.retryLimit) {
+          throw new LockBusyError(
+            key,
+            `lock "${key}" is held by another holder (gave up after ${attempt + 1} attempts)`,
+          );
+        }
+        await sleep(clock, resolved.retryIntervalMs, signal);
+      }
+    }
+  }
+
+  /** Refreshes a fresh grant to measure its validity from a known send time. */
+  private async confirm(grant: Grant, callerSignal: AbortSignal | null): Promise<Grant> {
+    const { key, value, fencingToken } = grant;
+    try {
+      const { result, sentAtMs } = await this.router.call<"refresh">(
+        { type: "refresh", key, value, token: fencingToken, ttlMs: grant.ttlMs },
+        { deadlineMs: this.deadline(0), signal: this.signalFor(callerSignal ?? undefined) },
+      );
+      const confirmedUntilMs = validUntilMs({
+        sentAtMs,
+        repliedAtMs: this.options.clock.now(),
+        ttlMs: result.ttlMs,
+        waitedMs: 0,
+        driftFactor: this.options.driftFactor,
+        marginMs: this.options.marginMs,
+        plantedBugs: this.options.plantedBugs,
+      });
+      return {
+        ...grant,
+        ttlMs: result.ttlMs,
+        validUntilMs: Math.max(grant.validUntilMs, confirmedUntilMs),
+        sentAtMs,
+      };
+    } catch (error) {
+      if (error instanceof NotOwnerError) {
+        throw new LockLostError(key, `lock "${key}" was granted but lost before it was confirmed`, {
+          cause: error,
+        });
+      }
+      this.releaseQuietly(key, value, fencingToken);
+      throw error;
+    }
+  }
+
+  private deadline(waitMs: number): number {
+    return this.options.clock.now() + this.options.unavailableTimeoutMs + waitMs;
+  }
+
+  private signalFor(signal: AbortSignal | undefined): AbortSignal {
+    const closeSignal = this.closeController.signal;
+    return signal === undefined ? closeSignal : AbortSignal.any([signal, closeSignal]);
+  }
+
+  private releaseQuietly(key: string, value: string, token: number): void {
+    if (this.closed) return;
+    this.router
+      .call<"release">({ type: "release", key, value, token }, { deadlineMs: this.deadline(0) })
+      .catch(() => {
+        // Best effort: otherwise the lease ends by its ttl.
+      });
+  }
+
+  private cancelQuietly(key: string, value: string, requestId: string): void {
+    if (this.closed) return;
+    this.router
+      .call<"cancel">({ type: "cancel", key, value, requestId }, { deadlineMs: this.deadline(0) })
+      .catch(() => {
+        // Best effort: otherwise the server drops the waiter when its wait runs out.
+      });
+  }
+}

@@ -1,0 +1,127 @@
+// The default transport: one TCP socket per connection, length-prefixed msgpack frames, writes
+// of one event-loop turn coalesced into one syscall (cork until the next tick).
+import net from "node:net";
+import type { ClientRequest, DlockError, HelloFrame } from "@dlock/protocol";
+import {
+  ConnectionClosedError,
+  DlockError as DlockErrorClass,
+  FRAME_BYTES_MAX,
+  FrameDecoder,
+  FrameEncoder,
+  MalformedFrameError,
+  errorFromWire,
+  parseClientResponse,
+  parseHello,
+} from "@dlock/protocol";
+import { parseEndpoint } from "./endpoint.js";
+import type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
+
+export interface TcpTransportOptions {
+  /** Largest frame accepted from the server. */
+  frameBytesMax?: number;
+}
+
+export class TcpTransport implements Transport {
+  private readonly encoder: FrameEncoder;
+  private readonly frameBytesMax: number;
+
+  constructor(options: TcpTransportOptions = {}) {
+    this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX;
+    this.encoder = new FrameEncoder(this.frameBytesMax);
+  }
+
+  connect(
+    endpoint: string,
+    hello: HelloFrame,
+    events: TransportConnectionEvents,
+  ): TransportConnection {
+    return new TcpConnection(endpoint, hello, events, this.encoder, this.frameBytesMax);
+  }
+}
+
+class TcpConnection implements TransportConnection {
+  private readonly socket: net.Socket;
+  private readonly decoder: FrameDecoder;
+  private opened = false;
+  private closedByUs = false;
+  private failure: DlockError | null = null;
+  private corked = false;
+
+  constructor(
+    private readonly endpoint: string,
+    hello: HelloFrame,
+    private readonly events: TransportConnectionEvents,
+    private readonly encoder: FrameEncoder,
+    frameBytesMax: number,
+  ) {
+    this.decoder = new FrameDecoder({ frameBytesMax });
+    const { host, port } = parseEndpoint(endpoint);
+    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket.on("connect", () => this.socket.write(this.encoder.encode(hello)));
+    this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    this.socket.on("error", (error) => {
+      this.failure ??= new ConnectionClosedError(`${this.endpoint}: ${error.message}`, {
+        cause: error,
+      });
+    });
+    this.socket.on("close", () => {
+      const error = this.closedByUs
+        ? null
+        : (this.failure ?? new ConnectionClosedError(`${this.endpoint} closed the connection`));
+      this.events.onClose(error);
+    });
+  }
+
+  send(request: ClientRequest): void {
+    if (this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(this.encoder.encode(request));
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    this.closedByUs = true;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.decoder.push(chunk, (body) => this.onFrame(body));
+    } catch (error) {
+      this.fail(
+        error instanceof DlockErrorClass
+          ? error
+          : new MalformedFrameError("unreadable frame from server", { cause: error }),
+      );
+    }
+  }
+
+  private onFrame(body: unknown): void {
+    if (this.socket.destroyed) return;
+    if (!this.opened) {
+      // The server answers a hello it refuses with an error frame, then closes.
+      const frame = body as { type?: unknown; error?: unknown };
+      if (typeof frame === "object" && frame !== null && frame.type === "error") {
+        this.fail(errorFromWire(frame.error));
+        return;
+      }
+      const serverHello = parseHello(body);
+      this.opened = true;
+      this.events.onOpen(serverHello);
+      return;
+    }
+    this.events.onResponse(parseClientResponse(body));
+  }
+
+  private fail(error: DlockError): void {
+    this.failure ??= error;
+    this.socket.destroy();
+  }
+}

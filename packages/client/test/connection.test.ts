@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import type { ClientRequest, HelloFrame } from "@dlock/protocol";
+import {
+  ConnectionClosedError,
+  HandshakeFailedError,
+  LockBusyError,
+  MalformedFrameError,
+  PROTOCOL_VERSION,
+  TimedOutError,
+  TooManyRequestsError,
+} from "@dlock/protocol";
+import type { Transport, TransportConnectionEvents } from "../src/index.js";
+import { ClientConnection } from "../src/connection.js";
+import { FakeClock, flushPromises } from "./support/fake-clock.js";
+import { track } from "./support/harness.js";
+
+/** A transport whose single connection the test drives by hand. */
+class ScriptedTransport implements Transport {
+  events: TransportConnectionEvents | null = null;
+  readonly sent: ClientRequest[] = [];
+  closed = false;
+
+  connect(_endpoint: string, _hello: HelloFrame, events: TransportConnectionEvents) {
+    this.events = events;
+    return {
+      send: (request: ClientRequest) => this.sent.push(request),
+      close: () => {
+        this.closed = true;
+        queueMicrotask(() => events.onClose(null));
+      },
+    };
+  }
+
+  open(clusterId = "c1"): void {
+    this.events!.onOpen({
+      type: "hello",
+      protocolVersion: PROTOCOL_VERSION,
+      clusterId,
+      role: "client",
+      nodeId: "n1",
+    });
+  }
+}
+
+function connect(options: { clusterId?: string | null; inFlightRequestsMax?: number } = {}) {
+  const clock = new FakeClock();
+  const transport = new ScriptedTransport();
+  const connection = new ClientConnection({
+    endpoint: "n1:7001",
+    transport,
+    clock,
+    hello: {
+      type: "hello",
+      protocolVersion: PROTOCOL_VERSION,
+      clusterId: options.clusterId ?? null,
+      role: "client",
+      clientId: "c",
+    },
+    connectTimeoutMs: 1_000,
+    inFlightRequestsMax: options.inFlightRequestsMax ?? 100,
+  });
+  return { clock, transport, connection };
+}
+
+describe("ClientConnection", () => {
+  it("matches answers to requests by id, in any order", async () => {
+    const { transport, connection } = connect();
+    transport.open();
+    await connection.opened;
+    expect(connection.nodeId).toBe("n1");
+    const a = track(connection.request({ type: "get", key: "a" }, 1_000));
+    const b = track(connection.request({ type: "release", key: "b", value: "v" }, 1_000));
+    const [ra, rb] = transport.sent;
+    expect(ra.id).not.toBe(rb.id);
+    transport.events!.onResponse({ type: "ok", id: rb.id, result: { released: true } });
+    transport.events!.onResponse({
+      type: "ok",
+      id: ra.id,
+      result: { held: false, value: null, fencingToken: null, ttlRemainingMs: null, waiters: 0 },
+    });
+    await flushPromises();
+    expect(a.value).toMatchObject({ held: false });
+    expect(b.value).toEqual({ released: true });
+    expect(connection.inFlight).toBe(0);
+  });
+
+  it("rebuilds the server's typed error and rejects a malformed result", async () => {
+    const { transport, connection } = connect();
+    transport.open();
+    const busy = track(connection.request({ type: "get", key: "a" }, 1_000));
+    const bad = track(connection.request({ type: "get", key: "b" }, 1_000));
+    transport.events!.onResponse({
+      type: "error",
+      id: transport.sent[0].id,
+      error: { code: "LOCK_BUSY", message: "busy", key: "a" },
+    });
+    transport.events!.onResponse({ type: "ok", id: transport.sent[1].id, result: { held: "yes" } });
+    await flushPromises();
+    expect(busy.error).toBeInstanceOf(LockBusyError);
+    expect(bad.error).toBeInstanceOf(MalformedFrameError);
+  });
+
+  it("times a request out and drops its late answer", async () => {
+    const { clock, transport, connection } = connect();
+    transport.open();
+    const pending = track(connection.request({ type: "status" }, 500));
+    await clock.advance(499);
+    expect(pending.done).toBe(false);
+    await clock.advance(1);
+    expect(pending.error).toBeInstanceOf(TimedOutError);
+    transport.events!.onResponse({
+      type: "ok",
+      id: transport.sent[0].id,
+      result: { released: true },
+    });
+    expect(connection.state).toBe("open");
+  });
+
+  it("bounds the requests in flight", async () => {
+    const { transport, connection } = connect({ inFlightRequestsMax: 2 });
+    transport.open();
+    const first = track(connection.request({ type: "status" }, 1_000));
+    track(connection.request({ type: "status" }, 1_000));
+    await expect(connection.request({ type: "status" }, 1_000)).rejects.toBeInstanceOf(
+      TooManyRequestsError,
+    );
+    expect(transport.sent).toHaveLength(2);
+    expect(first.done).toBe(false);
+  });
+
+  it("fails every waiting request when the connection closes", async () => {
+    const { transport, connection } = connect();
+    transport.open();
+    const a = track(connection.request({ type: "status" }, 1_000));
+    const b = track(connection.request({ type: "status" }, 1_000));
+    transport.events!.onClose(new ConnectionClosedError("reset"));
+    await flushPromises();
+    expect(a.error).toBeInstanceOf(ConnectionClosedError);
+    expect(b.error).toBeInstanceOf(ConnectionClosedError);
+    expect(connection.state).toBe("closed");
+    await expect(connection.request({ type: "status" }, 1_000)).rejects.toBeInstanceOf(
+      ConnectionClosedError,
+    );
+  });
+
+  it("refuses a server of another cluster and times out a silent handshake", async () => {
+    const wrong = connect({ clusterId: "c1" });
+    wrong.transport.open("c2");
+    await expect(wrong.connection.opened).rejects.toBeInstanceOf(HandshakeFailedError);
+    expect(wrong.transport.closed).toBe(true);
+
+    const silent = connect();
+    const opened = track(silent.connection.opened);
+    await silent.clock.advance(1_000);
+    expect(opened.error).toBeInstanceOf(TimedOutError);
+    expect(silent.transport.closed).toBe(true);
+  });
+
+  it("closes on a connection-level error frame", async () => {
+    const { transport, connection } = connect();
+    transport.open();
+    const pending = track(connection.request({ type: "status" }, 1_000));
+    transport.events!.onResponse({
+      type: "error",
+      id: null,
+      error: { code: "MALFORMED_FRAME", message: "bad frame" },
+    });
+    await flushPromises();
+    expect(pending.error).toBeInstanceOf(MalformedFrameError);
+    expect(connection.state).toBe("closed");
+  });
+});

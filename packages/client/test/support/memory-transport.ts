@@ -1,0 +1,109 @@
+// An in-memory transport to a FakeCluster: no bytes, no sockets, delivery on promise jobs (and,
+// with a delay, on the fake clock), so tests run on virtual time.
+import type { ClientRequest, ClientResponse, HelloFrame } from "@dlock/protocol";
+import { ConnectionClosedError, PROTOCOL_VERSION } from "@dlock/protocol";
+import type {
+  Clock,
+  Transport,
+  TransportConnection,
+  TransportConnectionEvents,
+} from "../../src/index.js";
+import type { FakeCluster } from "./fake-cluster.js";
+
+export class MemoryTransport implements Transport {
+  /** Every connection attempt, by endpoint, in order. */
+  readonly dials: string[] = [];
+  readonly open = new Set<MemoryConnection>();
+  /** One-way delivery delay in virtual ms (0: next promise job). */
+  delayMs = 0;
+  clusterId = "test-cluster";
+
+  constructor(
+    readonly cluster: FakeCluster,
+    readonly clock: Clock,
+  ) {}
+
+  connect(
+    endpoint: string,
+    hello: HelloFrame,
+    events: TransportConnectionEvents,
+  ): TransportConnection {
+    this.dials.push(endpoint);
+    const connection = new MemoryConnection(this, endpoint, events);
+    queueMicrotask(() => connection.start(hello));
+    return connection;
+  }
+
+  /** Closes every open connection to the node at `address`, as a crash would. */
+  dropConnections(address: string): void {
+    for (const connection of [...this.open]) {
+      if (connection.endpoint === address) connection.fail("connection reset");
+    }
+  }
+
+  deliver(callback: () => void): void {
+    if (this.delayMs > 0) this.clock.setTimeout(callback, this.delayMs);
+    else queueMicrotask(callback);
+  }
+}
+
+class MemoryConnection implements TransportConnection {
+  private closed = false;
+  private nodeId: string | null = null;
+
+  constructor(
+    private readonly transport: MemoryTransport,
+    readonly endpoint: string,
+    private readonly events: TransportConnectionEvents,
+  ) {}
+
+  start(_hello: HelloFrame): void {
+    if (this.closed) return;
+    const node = this.transport.cluster.nodeByAddress(this.endpoint);
+    if (!node || node.down) {
+      this.fail("connection refused");
+      return;
+    }
+    this.nodeId = node.id;
+    this.transport.open.add(this);
+    this.transport.deliver(() => {
+      if (this.closed) return;
+      this.events.onOpen({
+        type: "hello",
+        protocolVersion: PROTOCOL_VERSION,
+        clusterId: this.transport.clusterId,
+        role: "client",
+        nodeId: node.id,
+      });
+    });
+  }
+
+  send(request: ClientRequest): void {
+    if (this.closed || this.nodeId === null) return;
+    const nodeId = this.nodeId;
+    this.transport.deliver(() => {
+      if (this.closed) return;
+      this.transport.cluster.handle(nodeId, request, (response: ClientResponse) =>
+        this.transport.deliver(() => {
+          if (!this.closed) this.events.onResponse(response);
+        }),
+      );
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.open.delete(this);
+    queueMicrotask(() => this.events.onClose(null));
+  }
+
+  fail(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.open.delete(this);
+    queueMicrotask(() =>
+      this.events.onClose(new ConnectionClosedError(`${this.endpoint}: ${reason}`)),
+    );
+  }
+}

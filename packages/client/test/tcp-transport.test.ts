@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { HandshakeFailedError, MalformedFrameError } from "@dlock/protocol";
+import { ClusterUnavailableError, Locker, systemClock } from "../src/index.js";
+import { FakeCluster } from "./support/fake-cluster.js";
+import { FakeTcpServer } from "./support/tcp-fake-server.js";
+
+const servers: FakeTcpServer[] = [];
+const lockers: Locker[] = [];
+
+afterEach(async () => {
+  for (const locker of lockers.splice(0)) await locker.close();
+  for (const server of servers.splice(0)) await server.close();
+});
+
+async function start(
+  nodeIds: string[],
+  leaderId: string,
+  extra: Partial<ConstructorParameters<typeof FakeTcpServer>[0]> = {},
+) {
+  // Addresses are known only after listen; the cluster learns them then.
+  const cluster = new FakeCluster(systemClock, [], leaderId);
+  const addresses: string[] = [];
+  for (const id of nodeIds) {
+    const server = new FakeTcpServer({ nodeId: id, clusterId: "c1", cluster, ...extra });
+    servers.push(server);
+    const address = await server.listen();
+    cluster.nodes.set(id, { id, address, paused: false, down: false });
+    addresses.push(address);
+  }
+  return { cluster, addresses };
+}
+
+function locker(
+  endpoints: string[],
+  options: Partial<ConstructorParameters<typeof Locker>[0]> = {},
+) {
+  const created = new Locker({ endpoints, random: () => 0, ...options });
+  lockers.push(created);
+  return created;
+}
+
+describe("TCP transport against a fake node on loopback", () => {
+  it("handshakes, acquires, reads and releases", async () => {
+    const { cluster, addresses } = await start(["n1"], "n1");
+    const client = locker(addresses, { clusterId: "c1" });
+    const lock = await client.lock("orders", "worker-1", { ttl: "10s" });
+    expect(lock.fencingToken).toBe(cluster.holder("orders")!.token);
+    expect(await client.get("orders")).toMatchObject({ held: true, value: "worker-1" });
+    expect(await lock.release()).toEqual({ released: true, lost: false });
+    expect(cluster.holder("orders")).toBeNull();
+  });
+
+  it("pipelines many requests on one connection and matches answers sent out of order", async () => {
+    const { cluster, addresses } = await start(["n1"], "n1", { reverseBatches: true });
+    const client = locker(addresses);
+    const keys = Array.from({ length: 300 }, (_, i) => `key-${i}`);
+    const grants = await Promise.all(
+      keys.map((key) => client.acquire(key, `v-${key}`, { ttl: "30s" })),
+    );
+    for (const grant of grants) {
+      expect(cluster.holder(grant.key)?.token).toBe(grant.fencingToken);
+      expect(grant.value).toBe(`v-${grant.key}`);
+    }
+    expect(servers[0].connections).toBe(1);
+  });
+
+  it("follows a leader hint to another node", async () => {
+    const { cluster, addresses } = await start(["n1", "n2"], "n2");
+    const client = locker([addresses[0]]); // Only the follower is configured.
+    const grant = await client.acquire("orders", "worker-1");
+    expect(grant.fencingToken).toBeGreaterThan(0);
+    expect(cluster.requestsOf("acquire").map((r) => r.nodeId)).toEqual(["n1", "n2"]);
+  });
+
+  it("gives up on a server of another cluster with ClusterUnavailableError caused by the handshake", async () => {
+    const { addresses } = await start(["n1"], "n1");
+    const client = locker(addresses, { clusterId: "other", unavailableTimeoutMs: 400 });
+    const error = await client.get("k").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ClusterUnavailableError);
+    expect((error as ClusterUnavailableError).cause).toBeInstanceOf(HandshakeFailedError);
+    expect(((error as ClusterUnavailableError).cause as HandshakeFailedError).reason).toBe(
+      "clusterId",
+    );
+  });
+
+  it("drops a connection that sends garbage and reports it when nothing else answers", async () => {
+    const garbage = Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]);
+    const { addresses } = await start(["n1"], "n1", { garbageAfterHello: garbage });
+    const client = locker(addresses, { unavailableTimeoutMs: 400 });
+    const error = await client.get("k").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ClusterUnavailableError);
+    expect((error as ClusterUnavailableError).cause).toBeInstanceOf(MalformedFrameError);
+    expect(servers[0].connections).toBeGreaterThan(1); // It reconnected and retried.
+  });
+
+  it("reconnects after the server drops the connection", async () => {
+    const { addresses } = await start(["n1"], "n1");
+    const client = locker(addresses);
+    await client.get("k");
+    for (const socket of servers[0].sockets) socket.destroy();
+    expect(await client.get("k")).toMatchObject({ held: false });
+    expect(servers[0].connections).toBe(2);
+  });
+});
