@@ -16,9 +16,12 @@ export interface PeerTransport {
    * Queues messages for their `to` peers and returns at once. Delivery is best effort: messages
    * may be dropped (full queue, broken connection, unknown peer), as Raft tolerates.
    */
-  send(messages: Message[]): void;
-  /** Sets the single receiver of messages from peers (replaces any earlier one). */
-  onMessage(handler: (message: Message) => void): void;
+  send(messages: readonly Message[]): void;
+  /**
+   * Sets the single receiver of messages from peers (replaces any earlier one). Returns a function
+   * that unregisters it (if it is still the current one).
+   */
+  onMessage(handler: (message: Message) => void): () => void;
   /** Closes the listener and every connection; queued messages are discarded. */
   stop(): Promise<void>;
 }

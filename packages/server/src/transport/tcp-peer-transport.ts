@@ -83,7 +83,7 @@ export class TcpPeerTransport implements PeerTransport {
     for (const link of this.links.values()) link.start();
   }
 
-  send(messages: Message[]): void {
+  send(messages: readonly Message[]): void {
     if (this.state === "stopped") return;
     for (const message of messages) {
       const link = this.links.get(message.to);
@@ -102,8 +102,11 @@ export class TcpPeerTransport implements PeerTransport {
     }
   }
 
-  onMessage(handler: (message: Message) => void): void {
+  onMessage(handler: (message: Message) => void): () => void {
     this.handler = handler;
+    return () => {
+      if (this.handler === handler) this.handler = null;
+    };
   }
 
   /**

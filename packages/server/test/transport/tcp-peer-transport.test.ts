@@ -245,6 +245,31 @@ describe("TcpPeerTransport between live nodes", () => {
   });
 });
 
+describe("TcpPeerTransport handler registration", () => {
+  it("stops delivering to a handler once it is unregistered", async () => {
+    const n1 = await startNode("n1");
+    const n2 = await startNode("n2");
+    wire([n1, n2]);
+    const late: Message[] = [];
+    const unsubscribe = n2.transport.onMessage((message) => late.push(message));
+    n1.transport.send([heartbeat("n1", "n2", 1)]);
+    await waitFor(() => late.length === 1, "delivery to the new handler");
+    expect(n2.received).toEqual([]);
+    unsubscribe();
+    n1.transport.send([heartbeat("n1", "n2", 2)]);
+    // Message 3 reaching a fresh handler means message 2 (sent before it on the same link) was
+    // delivered to nobody or to the fresh handler, never to the unregistered one.
+    const after: Message[] = [];
+    n2.transport.onMessage((message) => after.push(message));
+    n1.transport.send([heartbeat("n1", "n2", 3)]);
+    await waitFor(
+      () => after.some((message) => message.term === 3),
+      "delivery after re-registering",
+    );
+    expect(late.map((message) => message.term)).toEqual([1]);
+  });
+});
+
 describe("TcpPeerTransport refusing bad peers", () => {
   it("refuses a peer of another cluster, logging once however often it retries", async () => {
     const n1 = await startNode("n1", { clusterId: "other-cluster" });
