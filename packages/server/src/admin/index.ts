@@ -11,4 +11,8 @@ export { ServerMetrics } from "./server-metrics.js";
 export type { AdminServerOptions, ResolvedAdminServerOptions } from "./admin-server.js";
 export type { Readiness } from "./readiness.js";
 export type { ServerMetricsOptions } from "./server-metrics.js";
-export type { AdminStatusProvider, MemberStatus, NodeStatusSnapshot } from "./status-provider.js";
+export type {
+  AdminStatusProvider,
+  NodeMemberStatus,
+  NodeStatusSnapshot,
+} from "./status-provider.js";

@@ -2,7 +2,7 @@
 import type { NodeId, Role } from "@dlock/raft";
 
 /** One member of the group as this node sees it. */
-export interface MemberStatus {
+export interface NodeMemberStatus {
   id: NodeId;
   /** "voter" or "learner" per the current configuration. */
   kind: "voter" | "learner";
@@ -32,7 +32,7 @@ export interface NodeStatusSnapshot {
   commitIndex: number;
   /** Highest log index applied to the lock table (applied ≤ commit). */
   appliedIndex: number;
-  members: MemberStatus[];
+  members: NodeMemberStatus[];
 }
 
 export interface AdminStatusProvider {
