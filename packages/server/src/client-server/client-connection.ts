@@ -40,6 +40,8 @@ export interface ClientConnectionHost {
   acquireRequestSlot(): boolean;
   releaseRequestSlot(): void;
   connectionClosed(connection: ClientConnection): void;
+  /** Counts (and logs once per remote address and reason) a connection closed for cause. */
+  connectionRejected(connection: ClientConnection, reason: string, message: string): void;
 }
 
 export class ClientConnection {
@@ -110,7 +112,7 @@ export class ClientConnection {
     }
     if (socket.writableLength + this.outboxBytes > this.host.options.socketWritableBytesMax) {
       // The client stopped reading its answers: buffering more would grow without bound.
-      this.host.options.metrics.connectionRejected("SLOW_CONSUMER");
+      this.host.connectionRejected(this, "SLOW_CONSUMER", "the client does not read its answers");
       this.outbox = [];
       this.outboxBytes = 0;
       socket.destroy();
@@ -151,7 +153,7 @@ export class ClientConnection {
   closeWithError(error: DlockError): void {
     if (this.state === "closing" || this.state === "closed") return;
     this.clearHandshakeTimer();
-    this.host.options.metrics.connectionRejected(error.code);
+    this.host.connectionRejected(this, error.code, error.message);
     const frame = this.host.encoder.encode({ type: "error", id: null, error: error.toWire() });
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
@@ -312,7 +314,7 @@ export class ClientConnection {
   private onIdle(): void {
     // A client waiting on a queued acquire sends nothing for a long time: that is not idleness.
     if (this.inFlight > 0 || this.state !== "open") return;
-    this.host.options.metrics.connectionRejected("IDLE");
+    this.host.connectionRejected(this, "IDLE", "idle connection closed");
     this.end();
   }
 

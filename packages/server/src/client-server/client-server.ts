@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "../transport/host-port.js";
+import { LogOnce } from "../transport/log-once.js";
 import { ClientConnection } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
 import { resolveClientServerOptions } from "./client-server-options.js";
@@ -24,6 +25,7 @@ export class ClientServer implements ClientConnectionHost {
   private inFlightTotal = 0;
   private state: "new" | "started" | "stopping" | "stopped" = "new";
   private readonly flushBound = () => this.flushAll();
+  private readonly logOnce = new LogOnce();
 
   constructor(options: ClientServerOptions) {
     this.options = resolveClientServerOptions(options);
@@ -119,6 +121,19 @@ export class ClientServer implements ClientConnectionHost {
       this.options.logger.error(
         { err: error, connectionId: connection.id },
         "connectionClosed handler failed",
+      );
+    }
+  }
+
+  connectionRejected(connection: ClientConnection, reason: string, message: string): void {
+    this.options.metrics.connectionRejected(reason);
+    // Idle closes are routine; bad input is worth one line per source and reason, not a flood.
+    if (reason === "IDLE") return;
+    const remoteAddress = connection.socket.remoteAddress ?? "unknown";
+    if (this.logOnce.first(remoteAddress, reason)) {
+      this.options.logger.warn(
+        { remoteAddress, clientId: connection.clientId, code: reason, reason: message },
+        "closed a client connection",
       );
     }
   }

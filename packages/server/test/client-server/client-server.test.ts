@@ -9,7 +9,7 @@ import type {
 } from "../../src/client-server/client-request-handler.js";
 import type { ClientServerOptions } from "../../src/client-server/client-server-options.js";
 import type { ClientServerMetrics } from "../../src/client-server/client-server-metrics.js";
-import { RawFrameSocket, waitFor } from "../transport/helpers.js";
+import { RawFrameSocket, RecordingLogger, waitFor } from "../transport/helpers.js";
 
 const CLUSTER = "test-cluster";
 
@@ -341,7 +341,8 @@ describe("ClientServer bad input", () => {
 
   it("closes connections that send garbage, oversize or malformed frames or a bad hello, and keeps serving", async () => {
     const handler = new DeferredHandler();
-    const { port, metrics } = await startServer(handler, { frameBytesMax: 1024 });
+    const logger = new RecordingLogger();
+    const { port, metrics } = await startServer(handler, { frameBytesMax: 1024, logger });
     await expectClosedWith(
       port,
       (socket) => socket.sendBytes(Buffer.from("GET / HTTP/1.1\r\n\r\n")),
@@ -412,6 +413,13 @@ describe("ClientServer bad input", () => {
       "FRAME_TOO_LARGE",
     ]);
     expect(handler.calls).toEqual([]);
+    // Logged once per source address and reason, however many times it happens.
+    const warnings = logger.records.filter((record) => record.level === "warn");
+    expect(warnings.map((record) => record.fields.code)).toEqual([
+      "FRAME_TOO_LARGE",
+      "MALFORMED_FRAME",
+      "HANDSHAKE_FAILED",
+    ]);
 
     const client = await connectClient(port);
     client.sendFrame({ type: "status", id: 1 });
