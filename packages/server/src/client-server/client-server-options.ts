@@ -6,6 +6,8 @@ import type { NetLogger } from "../transport/net-logger.js";
 import { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
 import type { ClientServerMetrics } from "./client-server-metrics.js";
 import type { ClientRequestHandler } from "./client-request-handler.js";
+import { validateTlsOptions } from "../transport/tls-options.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
 export const DEFAULT_CLIENT_CONNECTIONS_MAX = 1_024;
@@ -47,6 +49,8 @@ export interface ClientServerOptions {
   waitMsMax?: number;
   stopDrainTimeoutMs?: number;
   retryAfterMs?: number;
+  /** TLS on the client port; with `ca`, clients must present a certificate signed by it. */
+  tls?: TlsOptions;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
   logger?: NetLogger;
@@ -70,6 +74,7 @@ export interface ResolvedClientServerOptions {
   waitMsMax: number;
   stopDrainTimeoutMs: number;
   retryAfterMs: number;
+  tls: TlsOptions | null;
   nowMs: () => number;
   logger: NetLogger;
   metrics: ClientServerMetrics;
@@ -162,6 +167,7 @@ export function resolveClientServerOptions(
       "stopDrainTimeoutMs",
     ),
     retryAfterMs: positiveInteger(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, "retryAfterMs"),
+    tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
     nowMs: options.nowMs ?? (() => performance.now()),
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,

@@ -1,10 +1,12 @@
 // The client-facing TCP server: accepts connections up to a limit, runs each ClientConnection,
 // and flushes every connection's answers once per event-loop turn.
 import { createServer } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "../transport/host-port.js";
 import { LogOnce } from "../transport/log-once.js";
+import { tlsServerOptions } from "../transport/tls-options.js";
 import { ClientConnection } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
 import { resolveClientServerOptions } from "./client-server-options.js";
@@ -29,7 +31,22 @@ export class ClientServer implements ClientConnectionHost {
 
   constructor(options: ClientServerOptions) {
     this.options = resolveClientServerOptions(options);
-    this.server = createServer((socket) => this.onConnection(socket));
+    const onConnection = (socket: Socket) => this.onConnection(socket);
+    if (this.options.tls === null) this.server = createServer(onConnection);
+    else {
+      const tlsServer = createTlsServer(tlsServerOptions(this.options.tls), onConnection);
+      tlsServer.on("tlsClientError", (error, socket) => {
+        this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
+        const remoteAddress = socket.remoteAddress ?? "unknown";
+        if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
+          this.options.logger.warn(
+            { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason: error.message },
+            "closed a client connection",
+          );
+        }
+      });
+      this.server = tlsServer;
+    }
     this.server.on("error", (error) =>
       this.options.logger.error({ err: error }, "client listener error"),
     );

@@ -16,6 +16,7 @@ export { backoffDelayMs } from "./backoff.js";
 export { validateRaftMessage } from "./raft-message-validation.js";
 export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
 export { SILENT_NET_LOGGER } from "./net-logger.js";
+export { TlsOptionsError, validateTlsOptions } from "./tls-options.js";
 export type {
   PeerTransport,
   ResolvedTcpPeerTransportOptions,
@@ -27,3 +28,4 @@ export type { HostPort } from "./host-port.js";
 export type { BackoffOptions } from "./backoff.js";
 export type { PeerTransportMetrics } from "./transport-metrics.js";
 export type { NetLogger } from "./net-logger.js";
+export type { TlsOptions } from "./tls-options.js";

@@ -6,6 +6,7 @@
 // States: idle (waiting to dial) → connecting (TCP connect + hello exchange) → open → idle on any
 // failure, with exponential backoff; stopped is final.
 import { connect } from "node:net";
+import { connect as connectTls } from "node:tls";
 import type { Socket } from "node:net";
 import type { Message, NodeId } from "@dlock/raft";
 import {
@@ -24,6 +25,7 @@ import type { LogOnce } from "./log-once.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";
 import type { ResolvedTcpPeerTransportOptions } from "./peer-transport.js";
 import { SendQueue } from "./send-queue.js";
+import { tlsPeerConnectOptions } from "./tls-options.js";
 
 export type PeerLinkState = "idle" | "connecting" | "open" | "stopped";
 
@@ -145,7 +147,11 @@ export class PeerLink {
     this.state = "connecting";
     this.failure = null;
     this.waitingForDrain = false;
-    const socket = connect({ host: this.address.host, port: this.address.port });
+    const { host, port } = this.address;
+    const socket =
+      options.tls === null
+        ? connect({ host, port })
+        : connectTls({ host, port, ...tlsPeerConnectOptions(options.tls) });
     this.socket = socket;
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
     socket.setNoDelay(true);
@@ -157,7 +163,7 @@ export class PeerLink {
         `no hello from ${this.peerId} within ${options.handshakeTimeoutMs} ms`,
       );
     }, options.handshakeTimeoutMs);
-    socket.once("connect", () => {
+    socket.once(options.tls === null ? "connect" : "secureConnect", () => {
       socket.write(this.context.encoder.encode(peerHello(options.clusterId, options.nodeId)));
     });
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));

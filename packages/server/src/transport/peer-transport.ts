@@ -8,6 +8,8 @@ import { SILENT_NET_LOGGER } from "./net-logger.js";
 import type { NetLogger } from "./net-logger.js";
 import { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
 import type { PeerTransportMetrics } from "./transport-metrics.js";
+import { validateTlsOptions } from "./tls-options.js";
+import type { TlsOptions } from "./tls-options.js";
 
 export interface PeerTransport {
   /** Starts listening for peers and dialing them. Resolves once the listener is bound. */
@@ -59,6 +61,8 @@ export interface TcpPeerTransportOptions {
   handshakeTimeoutMs?: number;
   writeStallTimeoutMs?: number;
   inboundConnectionsMax?: number;
+  /** Mutual TLS on the peer port and links (key, cert and the cluster CA). Default: plain TCP. */
+  tls?: TlsOptions;
   /** Jitter source, [0, 1). Default Math.random. */
   random?: () => number;
   logger?: NetLogger;
@@ -78,6 +82,7 @@ export interface ResolvedTcpPeerTransportOptions {
   handshakeTimeoutMs: number;
   writeStallTimeoutMs: number;
   inboundConnectionsMax: number;
+  tls: TlsOptions | null;
   random: () => number;
   logger: NetLogger;
   metrics: PeerTransportMetrics;
@@ -186,6 +191,7 @@ export function resolveTcpPeerTransportOptions(
       DEFAULT_INBOUND_CONNECTIONS_MAX,
       "inboundConnectionsMax",
     ),
+    tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", true),
     random: options.random ?? Math.random,
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_PEER_TRANSPORT_METRICS,

@@ -3,6 +3,7 @@
 // one accepted connection per peer for theirs, reconnect with backoff and jitter, bounded
 // per-peer queues, and one frame per peer per event-loop turn.
 import { createServer } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import type { Message, NodeId } from "@dlock/raft";
 import { FrameEncoder } from "@dlock/protocol";
@@ -14,6 +15,7 @@ import { LogOnce } from "./log-once.js";
 import { PeerLink } from "./peer-link.js";
 import type { PeerLinkContext, PeerLinkState } from "./peer-link.js";
 import { resolvePeerMap, resolveTcpPeerTransportOptions } from "./peer-transport.js";
+import { tlsServerOptions } from "./tls-options.js";
 import type {
   PeerTransport,
   ResolvedTcpPeerTransportOptions,
@@ -61,7 +63,27 @@ export class TcpPeerTransport implements PeerTransport {
     };
     for (const [id, address] of this.options.peers)
       this.links.set(id, new PeerLink(id, address, this.linkContext));
-    this.server = createServer((socket) => this.onConnection(socket));
+    const onConnection = (socket: Socket) => this.onConnection(socket);
+    if (this.options.tls === null) this.server = createServer(onConnection);
+    else {
+      const tlsServer = createTlsServer(tlsServerOptions(this.options.tls), onConnection);
+      // A failed TLS handshake (no or foreign certificate, plain TCP) never reaches the hello.
+      tlsServer.on("tlsClientError", (error, socket) => {
+        this.options.metrics.inboundRejected("TLS_HANDSHAKE_FAILED");
+        const subject = `inbound:${socket.remoteAddress ?? "unknown"}`;
+        if (this.logOnce.first(subject, "TLS_HANDSHAKE_FAILED")) {
+          this.options.logger.warn(
+            {
+              remoteAddress: socket.remoteAddress,
+              code: "TLS_HANDSHAKE_FAILED",
+              reason: error.message,
+            },
+            "refused a peer connection",
+          );
+        }
+      });
+      this.server = tlsServer;
+    }
     this.server.on("error", (error) => {
       this.options.logger.error({ err: error }, "peer listener error");
     });

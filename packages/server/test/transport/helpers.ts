@@ -88,6 +88,11 @@ export class RawFrameSocket {
     return new RawFrameSocket(socket);
   }
 
+  /** Wraps a socket that is already connected (e.g. a TLS socket after secureConnect). */
+  static wrap(socket: Socket): RawFrameSocket {
+    return new RawFrameSocket(socket);
+  }
+
   sendFrame(value: unknown): void {
     this.socket.write(this.encoder.encode(value));
   }
