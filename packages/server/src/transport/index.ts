@@ -2,7 +2,6 @@ export { TcpPeerTransport } from "./tcp-peer-transport.js";
 export {
   DEFAULT_INBOUND_CONNECTIONS_MAX,
   DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_PEER_LISTEN_HOST,
   DEFAULT_RECONNECT_DELAY_MAX_MS,
   DEFAULT_RECONNECT_DELAY_MIN_MS,
   DEFAULT_SEND_QUEUE_MESSAGES_MAX,
@@ -11,7 +10,6 @@ export {
   resolveTcpPeerTransportOptions,
   TransportOptionsError,
 } from "./peer-transport.js";
-export { AddressError, formatHostPort, parseHostPort } from "./host-port.js";
 export { backoffDelayMs } from "./backoff.js";
 export { validateRaftMessage } from "./raft-message-validation.js";
 export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
@@ -24,7 +22,6 @@ export type {
 } from "./peer-transport.js";
 export type { PeerLinkStats } from "./tcp-peer-transport.js";
 export type { PeerLinkState } from "./peer-link.js";
-export type { HostPort } from "./host-port.js";
 export type { BackoffOptions } from "./backoff.js";
 export type { PeerTransportMetrics } from "./transport-metrics.js";
 export type { NetLogger } from "./net-logger.js";

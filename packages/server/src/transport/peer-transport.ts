@@ -28,7 +28,6 @@ export interface PeerTransport {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_PEER_LISTEN_HOST = "0.0.0.0";
 /** Messages queued per peer while its connection is down or backed up; the oldest drop first. */
 export const DEFAULT_SEND_QUEUE_MESSAGES_MAX = 4_096;
 /** Bytes a socket may hold unsent before we stop writing to it and let the queue absorb. */
