@@ -1,0 +1,196 @@
+// The HTTP admin port: liveness, readiness, status JSON and Prometheus metrics. Read-only and
+// small; it must keep answering while the node is busy or unhealthy, so every handler is bounded.
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
+import type { NetLogger } from "../transport/net-logger.js";
+import { ReadinessTracker } from "./readiness.js";
+import type { ServerMetrics } from "./server-metrics.js";
+import type { AdminStatusProvider } from "./status-provider.js";
+
+export const DEFAULT_ADMIN_HOST = "127.0.0.1";
+export const DEFAULT_ADMIN_PORT = 7201;
+/** /healthz fails when a storage write takes longer than this (a stuck disk is not healthy). */
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+export interface AdminServerOptions {
+  provider: AdminStatusProvider;
+  metrics: ServerMetrics;
+  /** Default DEFAULT_ADMIN_HOST. */
+  host?: string;
+  /** Default DEFAULT_ADMIN_PORT; 0 picks a free port (see address()). */
+  port?: number;
+  /** Default DEFAULT_HEALTH_CHECK_TIMEOUT_MS. */
+  healthCheckTimeoutMs?: number;
+  logger?: NetLogger;
+}
+
+export interface ResolvedAdminServerOptions {
+  provider: AdminStatusProvider;
+  metrics: ServerMetrics;
+  host: string;
+  port: number;
+  healthCheckTimeoutMs: number;
+  logger: NetLogger;
+}
+
+export class AdminOptionsError extends Error {
+  readonly code = "INVALID_CONFIG";
+  constructor(message: string) {
+    super(message);
+    this.name = "AdminOptionsError";
+  }
+}
+
+export function resolveAdminServerOptions(options: AdminServerOptions): ResolvedAdminServerOptions {
+  const port = options.port ?? DEFAULT_ADMIN_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new AdminOptionsError(`admin port must be an integer in 0..65535, got ${port}`);
+  }
+  const healthCheckTimeoutMs = options.healthCheckTimeoutMs ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS;
+  if (!Number.isFinite(healthCheckTimeoutMs) || healthCheckTimeoutMs <= 0) {
+    throw new AdminOptionsError(
+      `healthCheckTimeoutMs must be a positive number, got ${healthCheckTimeoutMs}`,
+    );
+  }
+  return {
+    provider: options.provider,
+    metrics: options.metrics,
+    host: options.host ?? DEFAULT_ADMIN_HOST,
+    port,
+    healthCheckTimeoutMs,
+    logger: options.logger ?? SILENT_NET_LOGGER,
+  };
+}
+
+export class AdminServer {
+  private readonly options: ResolvedAdminServerOptions;
+  private readonly readiness = new ReadinessTracker();
+  private readonly server: Server;
+  private listening = false;
+
+  constructor(options: AdminServerOptions) {
+    this.options = resolveAdminServerOptions(options);
+    this.server = createServer((request, response) => {
+      this.route(request, response).catch((error: unknown) => {
+        this.options.logger.error({ err: error, url: request.url }, "admin request failed");
+        if (!response.headersSent) sendJson(response, 500, { error: "internal error" });
+        else response.destroy();
+      });
+    });
+    // Admin requests are tiny; an idle or slow client must not hold sockets forever.
+    this.server.requestTimeout = 10_000;
+    this.server.headersTimeout = 5_000;
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once("error", onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off("error", onError);
+        resolve();
+      });
+    });
+    this.listening = true;
+  }
+
+  /** The bound address (useful with port 0). */
+  address(): { host: string; port: number } {
+    const address = this.server.address() as AddressInfo | null;
+    if (address === null) throw new Error("admin server is not listening");
+    return { host: address.address, port: address.port };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.setHeader("allow", "GET, HEAD");
+      sendJson(response, 405, { error: "method not allowed" });
+      return;
+    }
+    const path = (request.url ?? "/").split("?", 1)[0];
+    switch (path) {
+      case "/healthz":
+        return this.healthz(response);
+      case "/readyz":
+        return this.readyz(response);
+      case "/status":
+        return this.status(response);
+      case "/metrics":
+        return this.metrics(response);
+      default:
+        sendJson(response, 404, {
+          error: "not found",
+          paths: ["/healthz", "/readyz", "/status", "/metrics"],
+        });
+    }
+  }
+
+  private async healthz(response: ServerResponse): Promise<void> {
+    try {
+      await withTimeout(
+        this.options.provider.checkStorageWritable(),
+        this.options.healthCheckTimeoutMs,
+        "storage write check timed out",
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      sendJson(response, 503, { ok: false, reason: "storage-unwritable", detail: reason });
+      return;
+    }
+    sendJson(response, 200, { ok: true });
+  }
+
+  private readyz(response: ServerResponse): void {
+    const readiness = this.readiness.observe(this.options.provider.status());
+    sendJson(response, readiness.ready ? 200 : 503, readiness);
+  }
+
+  private status(response: ServerResponse): void {
+    const status = this.options.provider.status();
+    const readiness = this.readiness.observe(status);
+    sendJson(response, 200, { ...status, ready: readiness.ready });
+  }
+
+  private async metrics(response: ServerResponse): Promise<void> {
+    const body = await this.options.metrics.render();
+    response.statusCode = 200;
+    response.setHeader("content-type", this.options.metrics.contentType);
+    response.end(body);
+  }
+}
+
+function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.statusCode = statusCode;
+  response.setHeader("content-type", "application/json; charset=utf-8");
+  response.setHeader("cache-control", "no-store");
+  response.end(text);
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

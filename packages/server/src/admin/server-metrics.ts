@@ -1,0 +1,237 @@
+// Prometheus metrics of one server process. Each ServerMetrics owns its own Registry (never the
+// global one), so several servers in one process (tests, `pnpm start`) do not collide.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { NodeId } from "@dlock/raft";
+import type { ClientServerMetrics } from "../client-server/client-server-metrics.js";
+import type { PeerTransportMetrics } from "../transport/transport-metrics.js";
+import type { NodeStatusSnapshot } from "./status-provider.js";
+
+const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
+
+/** Latency buckets in seconds: 50 µs to 2.5 s, dense around the ~0.3–2 ms fsync/commit range. */
+const LATENCY_BUCKETS_SECONDS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5,
+];
+
+export interface ServerMetricsOptions {
+  /** Read at scrape time for the raft gauges; absent until the host is wired. */
+  statusSource?: () => NodeStatusSnapshot;
+  /** Labels added to every series (e.g. { node: "n1" }). */
+  defaultLabels?: Record<string, string>;
+}
+
+export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics {
+  readonly registry = new Registry();
+  private statusSource: (() => NodeStatusSnapshot) | undefined;
+
+  private readonly requests: Counter<"type" | "result">;
+  private readonly requestSeconds: Histogram<"type">;
+  private readonly clientConnections: Gauge;
+  private readonly clientRejected: Counter<"reason">;
+  private readonly fsyncSeconds: Histogram;
+  private readonly peerDropped: Counter<"peer">;
+  private readonly peerFrames: Counter<"peer">;
+  private readonly peerMessages: Counter<"peer">;
+  private readonly peerBytes: Counter<"peer">;
+  private readonly peerConnected: Gauge<"peer">;
+  private readonly peerInboundRejected: Counter<"reason">;
+
+  // Labelled children cached by key: prom-client hashes label objects on every call otherwise,
+  // and requestCompleted runs once per client request.
+  private readonly requestChildren = new Map<string, Counter.Internal>();
+  private readonly requestSecondsChildren = new Map<string, Histogram.Internal<"type">>();
+
+  constructor(options: ServerMetricsOptions = {}) {
+    this.statusSource = options.statusSource;
+    if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
+    const registers = [this.registry];
+
+    this.requests = new Counter({
+      name: "dlock_client_requests_total",
+      help: "Client requests completed, by request type and result (ok or error code).",
+      labelNames: ["type", "result"],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: "dlock_client_request_duration_seconds",
+      help: "Time from receiving a client request to writing its reply.",
+      labelNames: ["type"],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.clientConnections = new Gauge({
+      name: "dlock_client_connections",
+      help: "Open client connections.",
+      registers,
+    });
+    this.clientRejected = new Counter({
+      name: "dlock_client_connections_rejected_total",
+      help: "Client connections refused or closed for cause, by error code.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.fsyncSeconds = new Histogram({
+      name: "dlock_storage_fsync_duration_seconds",
+      help: "Duration of synced storage writes (one per group commit).",
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.peerDropped = new Counter({
+      name: "dlock_peer_queue_dropped_messages_total",
+      help: "Raft messages dropped because a peer's send queue was full.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerFrames = new Counter({
+      name: "dlock_peer_frames_sent_total",
+      help: "Frames written to peers.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerMessages = new Counter({
+      name: "dlock_peer_messages_sent_total",
+      help: "Raft messages written to peers.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerBytes = new Counter({
+      name: "dlock_peer_sent_bytes_total",
+      help: "Bytes written to peers, frame headers included.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerConnected = new Gauge({
+      name: "dlock_peer_connected",
+      help: "1 while the outbound connection to the peer is established and handshaken.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerInboundRejected = new Counter({
+      name: "dlock_peer_inbound_rejected_total",
+      help: "Inbound peer connections refused or closed for bad input, by error code.",
+      labelNames: ["reason"],
+      registers,
+    });
+
+    // Raft gauges are read from the node at scrape time rather than pushed on every change.
+    const readStatus = () => this.readStatus();
+    new Gauge({
+      name: "dlock_raft_term",
+      help: "Current Raft term.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.term);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_commit_index",
+      help: "Highest log index known committed.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.commitIndex);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_applied_index",
+      help: "Highest log index applied to the lock table.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.appliedIndex);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_has_leader",
+      help: "1 when this node knows a leader.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.leader === null ? 0 : 1);
+      },
+    });
+    new Gauge<"role">({
+      name: "dlock_raft_role",
+      help: "1 for this node's current Raft role, 0 for the others.",
+      labelNames: ["role"],
+      registers,
+      collect() {
+        const status = readStatus();
+        if (!status) return;
+        for (const role of ROLES) this.set({ role }, status.role === role ? 1 : 0);
+      },
+    });
+  }
+
+  /** Wire the node's status after construction (the host is built after the metrics). */
+  setStatusSource(source: () => NodeStatusSnapshot): void {
+    this.statusSource = source;
+  }
+
+  /** The storage layer reports each synced write. */
+  observeFsync(durationMs: number): void {
+    this.fsyncSeconds.observe(durationMs / 1000);
+  }
+
+  requestCompleted(type: string, result: string, durationMs: number): void {
+    const key = type + "\u0000" + result;
+    let counter = this.requestChildren.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels(type, result);
+      this.requestChildren.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.requestSecondsChildren.get(type);
+    if (histogram === undefined) {
+      histogram = this.requestSeconds.labels(type);
+      this.requestSecondsChildren.set(type, histogram);
+    }
+    histogram.observe(durationMs / 1000);
+  }
+
+  connectionsChanged(delta: number): void {
+    this.clientConnections.inc(delta);
+  }
+
+  connectionRejected(reason: string): void {
+    this.clientRejected.inc({ reason });
+  }
+
+  messagesDropped(peer: NodeId, count: number): void {
+    this.peerDropped.inc({ peer }, count);
+  }
+
+  frameSent(peer: NodeId, messageCount: number, bytes: number): void {
+    this.peerFrames.inc({ peer });
+    this.peerMessages.inc({ peer }, messageCount);
+    this.peerBytes.inc({ peer }, bytes);
+  }
+
+  peerConnection(peer: NodeId, connected: boolean): void {
+    this.peerConnected.set({ peer }, connected ? 1 : 0);
+  }
+
+  inboundRejected(reason: string): void {
+    this.peerInboundRejected.inc({ reason });
+  }
+
+  /** Prometheus text exposition of every metric of this server. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private readStatus(): NodeStatusSnapshot | undefined {
+    if (!this.statusSource) return undefined;
+    try {
+      return this.statusSource();
+    } catch {
+      // A failing status source must not break the whole scrape; the gauges are just left out.
+      return undefined;
+    }
+  }
+}

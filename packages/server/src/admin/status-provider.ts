@@ -1,0 +1,46 @@
+// What the admin HTTP server needs from the node. The host implements it; tests use fakes.
+import type { NodeId, Role } from "@dlock/raft";
+
+/** One member of the group as this node sees it. */
+export interface NodeMemberStatus {
+  id: NodeId;
+  /** "voter" or "learner" per the current configuration. */
+  kind: "voter" | "learner";
+  /** The member's role when this node knows it (itself, or the leader), else "unknown". */
+  role: Role | "unknown";
+  /**
+   * True when this node has recent evidence that the member is alive: itself, a follower that
+   * answered the leader within an election timeout, or an open peer connection.
+   */
+  healthy: boolean;
+  /** Highest log index known replicated on the member (leader only), else null. */
+  matchIndex: number | null;
+  /** Peer address from the configuration, for operators. */
+  peerAddress?: string;
+  /** Advertised client address, for operators and redirects. */
+  clientAddress?: string;
+}
+
+/** A consistent snapshot of this node's Raft and lock-table progress. */
+export interface NodeStatusSnapshot {
+  nodeId: NodeId;
+  role: Role;
+  term: number;
+  /** Current leader, or null when none is known. */
+  leader: NodeId | null;
+  /** Highest log index known committed. */
+  commitIndex: number;
+  /** Highest log index applied to the lock table (applied ≤ commit). */
+  appliedIndex: number;
+  members: NodeMemberStatus[];
+}
+
+export interface AdminStatusProvider {
+  /** Cheap and synchronous: called on every /status, /readyz and /metrics request. */
+  status(): NodeStatusSnapshot;
+  /**
+   * Resolves when storage accepts a write (for /healthz), rejects with the reason otherwise.
+   * The admin server bounds the wait with its own timeout.
+   */
+  checkStorageWritable(): Promise<void>;
+}

@@ -1,0 +1,377 @@
+// One client connection: hello exchange, then pipelined requests answered in completion order.
+// Answers produced during one event-loop turn are written together (one writev) by the server's
+// flush. Protocol errors get an error frame with id null and a close; a bad field in an otherwise
+// readable request gets an error for that request id and the connection stays up.
+//
+// States: hello → open → (draining on server stop) → closing (error frame sent, ending) → closed.
+import type { Socket } from "node:net";
+import {
+  checkHello,
+  DlockError,
+  errorToWire,
+  FrameDecoder,
+  FrameTooLargeError,
+  HandshakeFailedError,
+  InternalError,
+  InvalidArgumentError,
+  MalformedFrameError,
+  OverloadedError,
+  parseClientRequest,
+  parseHello,
+  peekRequestId,
+  PROTOCOL_VERSION,
+  TooManyRequestsError,
+} from "@dlock/protocol";
+import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
+import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
+import type { ResolvedClientServerOptions } from "./client-server-options.js";
+
+/** After a connection-level error frame, how long the client gets to read it before the cut. */
+const ERROR_LINGER_MS = 1_000;
+
+export type ClientConnectionState = "hello" | "open" | "draining" | "closing" | "closed";
+
+/** What a connection needs from its server. */
+export interface ClientConnectionHost {
+  readonly options: ResolvedClientServerOptions;
+  readonly encoder: FrameEncoder;
+  scheduleFlush(connection: ClientConnection): void;
+  /** Takes one slot of the server-wide in-flight budget; false when none is left. */
+  acquireRequestSlot(): boolean;
+  releaseRequestSlot(): void;
+  connectionClosed(connection: ClientConnection): void;
+  /** Counts (and logs once per remote address and reason) a connection closed for cause. */
+  connectionRejected(connection: ClientConnection, reason: string, message: string): void;
+}
+
+export class ClientConnection {
+  readonly id: number;
+  readonly socket: Socket;
+  clientId = "";
+  inFlight = 0;
+  private state: ClientConnectionState = "hello";
+  private readonly host: ClientConnectionHost;
+  private readonly decoder: FrameDecoder;
+  private handshakeTimer: NodeJS.Timeout | null;
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  /** Receipt time of the chunk being decoded: one clock read per chunk, not per request. */
+  private chunkReceivedAtMs = 0;
+  private readonly onFrameBound = (body: unknown) => this.onFrame(body);
+  private drainWaiter: (() => void) | null = null;
+  private closedResolve!: () => void;
+  /** Resolves once the socket has closed. */
+  readonly closed = new Promise<void>((resolve) => {
+    this.closedResolve = resolve;
+  });
+
+  constructor(id: number, socket: Socket, host: ClientConnectionHost) {
+    this.id = id;
+    this.socket = socket;
+    this.host = host;
+    const { options } = host;
+    this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
+    socket.setNoDelay(true);
+    socket.setTimeout(options.idleTimeoutMs);
+    socket.on("timeout", () => this.onIdle());
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => {
+      // Resets from clients that went away are routine; the close handler cleans up.
+    });
+    socket.once("close", () => this.onClose());
+    this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = null;
+      this.closeWithError(
+        new HandshakeFailedError("timeout", "no hello within the handshake timeout"),
+      );
+    }, options.handshakeTimeoutMs);
+    // Both sides send their hello at once (protocol contract); the client checks our cluster id.
+    this.enqueue(
+      host.encoder.encode({
+        type: "hello",
+        protocolVersion: PROTOCOL_VERSION,
+        clusterId: options.clusterId,
+        role: "client",
+        nodeId: options.nodeId,
+      }),
+    );
+  }
+
+  get currentState(): ClientConnectionState {
+    return this.state;
+  }
+
+  /** Writes every answer queued since the last flush in one go. Called by the server once per turn. */
+  flush(): void {
+    if (this.outbox.length === 0) return;
+    const socket = this.socket;
+    if (socket.destroyed) {
+      this.outbox = [];
+      this.outboxBytes = 0;
+      return;
+    }
+    if (socket.writableLength + this.outboxBytes > this.host.options.socketWritableBytesMax) {
+      // The client stopped reading its answers: buffering more would grow without bound.
+      this.host.connectionRejected(this, "SLOW_CONSUMER", "the client does not read its answers");
+      this.outbox = [];
+      this.outboxBytes = 0;
+      socket.destroy();
+      return;
+    }
+    const outbox = this.outbox;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (outbox.length === 1) {
+      socket.write(outbox[0]);
+      return;
+    }
+    socket.cork();
+    for (const frame of outbox) socket.write(frame);
+    socket.uncork();
+  }
+
+  /** Server stop: accept no more requests, let in-flight ones answer. Resolves when none is left. */
+  drain(): Promise<void> {
+    if (this.state === "hello" || this.state === "open") this.state = "draining";
+    this.socket.pause();
+    if (this.inFlight === 0 || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drainWaiter = resolve;
+    });
+  }
+
+  /** Flushes what is queued and ends the connection (server stop). */
+  end(): void {
+    if (this.state === "closed") return;
+    this.flush();
+    this.state = "closing";
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS).unref();
+  }
+
+  /** Sends a connection-level error (id null), then closes. */
+  closeWithError(error: DlockError): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.clearHandshakeTimer();
+    this.host.connectionRejected(this, error.code, error.message);
+    const frame = this.host.encoder.encode({ type: "error", id: null, error: error.toWire() });
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    this.flush();
+    this.state = "closing";
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state !== "hello" && this.state !== "open") return;
+    this.chunkReceivedAtMs = this.host.options.nowMs();
+    try {
+      this.decoder.push(chunk, this.onFrameBound);
+    } catch (error) {
+      this.closeWithError(
+        error instanceof DlockError ? error : new InternalError("failed to read a request"),
+      );
+    }
+  }
+
+  private onFrame(body: unknown): void {
+    if (this.state === "open") {
+      this.onRequest(body);
+      return;
+    }
+    if (this.state !== "hello") return;
+    const hello = parseHello(body);
+    const mismatch = checkHello(hello, {
+      role: "client",
+      clusterId: this.host.options.clusterId,
+      allowAnyClusterId: true,
+    });
+    if (mismatch !== null) throw mismatch;
+    this.clientId = hello.clientId ?? hello.nodeId ?? "";
+    this.clearHandshakeTimer();
+    this.state = "open";
+  }
+
+  private onRequest(body: unknown): void {
+    const receivedAtMs = this.chunkReceivedAtMs;
+    const { options } = this.host;
+    let request: ClientRequest;
+    try {
+      request = parseClientRequest(body);
+      checkServerLimits(request, options);
+    } catch (error) {
+      const id = peekRequestId(body);
+      // A readable request with a bad field: answer it and keep the connection.
+      if (error instanceof InvalidArgumentError && id !== null) {
+        this.answerError(id, requestTypeOf(body), error.toWire(), receivedAtMs);
+        return;
+      }
+      throw error instanceof DlockError ? error : new MalformedFrameError("unreadable request");
+    }
+    if (this.inFlight >= options.connectionInFlightRequestsMax) {
+      const error = new TooManyRequestsError(
+        `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
+        options.retryAfterMs,
+      );
+      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      return;
+    }
+    if (!this.host.acquireRequestSlot()) {
+      const error = new OverloadedError(
+        "the server has too many requests in flight",
+        options.retryAfterMs,
+      );
+      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      return;
+    }
+    this.inFlight++;
+    const context: ClientRequestContext = {
+      connectionId: this.id,
+      clientId: this.clientId,
+      receivedAtMs,
+    };
+    let pending: Promise<ClientResult>;
+    try {
+      pending = options.handler.handle(request, context);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    const id = request.id;
+    const type = request.type;
+    pending.then(
+      (result) => this.settle(id, type, receivedAtMs, result, null),
+      (error: unknown) => this.settle(id, type, receivedAtMs, undefined, error),
+    );
+  }
+
+  private settle(
+    id: number,
+    type: string,
+    receivedAtMs: number,
+    result: ClientResult | undefined,
+    error: unknown,
+  ): void {
+    this.inFlight--;
+    this.host.releaseRequestSlot();
+    if (this.state === "open" || this.state === "draining") {
+      if (error === null) this.answerOk(id, type, result as ClientResult, receivedAtMs);
+      else {
+        if (!(error instanceof DlockError)) {
+          this.host.options.logger.error(
+            { err: error, type, connectionId: this.id },
+            "request handler failed",
+          );
+        }
+        this.answerError(id, type, errorToWire(error), receivedAtMs);
+      }
+    }
+    if (this.inFlight === 0 && this.drainWaiter !== null) {
+      const resolve = this.drainWaiter;
+      this.drainWaiter = null;
+      resolve();
+    }
+  }
+
+  private answerOk(id: number, type: string, result: ClientResult, receivedAtMs: number): void {
+    const frame: OkFrame<ClientResult> = { type: "ok", id, result };
+    let bytes: Buffer;
+    try {
+      bytes = this.host.encoder.encode(frame);
+    } catch (error) {
+      const wire = errorToWire(
+        error instanceof FrameTooLargeError
+          ? new InternalError("answer too large for one frame")
+          : error,
+      );
+      this.answerError(id, type, wire, receivedAtMs);
+      return;
+    }
+    this.enqueue(bytes);
+    this.host.options.metrics.requestCompleted(
+      type,
+      "ok",
+      this.host.options.nowMs() - receivedAtMs,
+    );
+  }
+
+  private answerError(id: number, type: string, error: WireError, receivedAtMs: number): void {
+    const frame: ErrorFrame = { type: "error", id, error };
+    this.enqueue(this.host.encoder.encode(frame));
+    this.host.options.metrics.requestCompleted(
+      type,
+      error.code,
+      this.host.options.nowMs() - receivedAtMs,
+    );
+  }
+
+  private enqueue(bytes: Buffer): void {
+    if (this.outbox.length === 0) this.host.scheduleFlush(this);
+    this.outbox.push(bytes);
+    this.outboxBytes += bytes.length;
+  }
+
+  private onIdle(): void {
+    // A client waiting on a queued acquire sends nothing for a long time: that is not idleness.
+    if (this.inFlight > 0 || this.state !== "open") return;
+    this.host.connectionRejected(this, "IDLE", "idle connection closed");
+    this.end();
+  }
+
+  private onClose(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.clearHandshakeTimer();
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.host.connectionClosed(this);
+    this.closedResolve();
+    if (this.drainWaiter !== null) {
+      const resolve = this.drainWaiter;
+      this.drainWaiter = null;
+      resolve();
+    }
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+}
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set([
+  "acquire",
+  "refresh",
+  "release",
+  "cancel",
+  "get",
+  "status",
+]);
+
+/** The request type for metrics labels; unknown types collapse into one label. */
+function requestTypeOf(body: unknown): string {
+  const type = (body as { type?: unknown }).type;
+  return typeof type === "string" && REQUEST_TYPES.has(type) ? type : "unknown";
+}
+
+/** Server-side limits beyond the protocol's shape checks: lease and wait ranges. */
+function checkServerLimits(request: ClientRequest, options: ResolvedClientServerOptions): void {
+  if (request.type === "acquire" || request.type === "refresh") {
+    if (request.ttlMs < options.ttlMsMin || request.ttlMs > options.ttlMsMax) {
+      throw new InvalidArgumentError(
+        "ttlMs",
+        `must be between ${options.ttlMsMin} and ${options.ttlMsMax} ms, got ${request.ttlMs}`,
+      );
+    }
+  }
+  if (
+    request.type === "acquire" &&
+    request.waitMs !== undefined &&
+    request.waitMs > options.waitMsMax
+  ) {
+    throw new InvalidArgumentError(
+      "waitMs",
+      `must be at most ${options.waitMsMax} ms, got ${request.waitMs}`,
+    );
+  }
+}

@@ -1,0 +1,190 @@
+// The client-facing TCP server: accepts connections up to a limit, runs each ClientConnection,
+// and flushes every connection's answers once per event-loop turn.
+import { createServer } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { AddressInfo, Server, Socket } from "node:net";
+import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
+import type { HostPort } from "../transport/host-port.js";
+import { LogOnce } from "../transport/log-once.js";
+import { tlsServerOptions } from "../transport/tls-options.js";
+import { ClientConnection } from "./client-connection.js";
+import type { ClientConnectionHost } from "./client-connection.js";
+import { resolveClientServerOptions } from "./client-server-options.js";
+import type { ClientServerOptions, ResolvedClientServerOptions } from "./client-server-options.js";
+
+/** How long a refused connection gets to read its error frame before the cut. */
+const REFUSAL_LINGER_MS = 1_000;
+
+export class ClientServer implements ClientConnectionHost {
+  readonly options: ResolvedClientServerOptions;
+  /** Answers may be as large as any reader accepts (a status of a big cluster). */
+  readonly encoder = new FrameEncoder(FRAME_BYTES_MAX);
+  private readonly server: Server;
+  private readonly connections = new Map<number, ClientConnection>();
+  private readonly dirty = new Set<ClientConnection>();
+  private flushScheduled = false;
+  private nextConnectionId = 1;
+  private inFlightTotal = 0;
+  private state: "new" | "started" | "stopping" | "stopped" = "new";
+  private readonly flushBound = () => this.flushAll();
+  private readonly logOnce = new LogOnce();
+
+  constructor(options: ClientServerOptions) {
+    this.options = resolveClientServerOptions(options);
+    const onConnection = (socket: Socket) => this.onConnection(socket);
+    if (this.options.tls === null) this.server = createServer(onConnection);
+    else {
+      const tlsServer = createTlsServer(tlsServerOptions(this.options.tls), onConnection);
+      tlsServer.on("tlsClientError", (error, socket) => {
+        this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
+        const remoteAddress = socket.remoteAddress ?? "unknown";
+        if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
+          this.options.logger.warn(
+            { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason: error.message },
+            "closed a client connection",
+          );
+        }
+      });
+      this.server = tlsServer;
+    }
+    this.server.on("error", (error) =>
+      this.options.logger.error({ err: error }, "client listener error"),
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new")
+      throw new Error(`client server cannot start from state ${this.state}`);
+    const { host, port } = this.options.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once("error", onError);
+      this.server.listen(port, host, () => {
+        this.server.off("error", onError);
+        resolve();
+      });
+    });
+    this.state = "started";
+  }
+
+  address(): HostPort {
+    const address = this.server.address() as AddressInfo | null;
+    if (address === null) throw new Error("client server is not listening");
+    return { host: address.address, port: address.port };
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get inFlightRequests(): number {
+    return this.inFlightTotal;
+  }
+
+  /**
+   * Graceful stop: refuse new connections and requests, give in-flight requests up to
+   * stopDrainTimeoutMs to answer, then close every connection.
+   */
+  async stop(): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return;
+    const wasStarted = this.state === "started";
+    this.state = "stopping";
+    const closed = wasStarted
+      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      : Promise.resolve();
+    const connections = [...this.connections.values()];
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(connections.map((connection) => connection.drain())),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.stopDrainTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Ended sockets close once the client reads the end; those that do not are cut after a linger.
+    for (const connection of this.connections.values()) connection.end();
+    await Promise.all(connections.map((connection) => connection.closed));
+    await closed;
+    this.state = "stopped";
+  }
+
+  scheduleFlush(connection: ClientConnection): void {
+    this.dirty.add(connection);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Answers completed anywhere in this turn (one commit resolves many requests) go out together.
+    setImmediate(this.flushBound);
+  }
+
+  acquireRequestSlot(): boolean {
+    if (this.inFlightTotal >= this.options.serverInFlightRequestsMax) return false;
+    this.inFlightTotal++;
+    return true;
+  }
+
+  releaseRequestSlot(): void {
+    this.inFlightTotal--;
+  }
+
+  connectionClosed(connection: ClientConnection): void {
+    this.connections.delete(connection.id);
+    this.dirty.delete(connection);
+    this.options.metrics.connectionsChanged(-1);
+    const { handler } = this.options;
+    if (handler.connectionClosed === undefined) return;
+    try {
+      handler.connectionClosed(connection.id);
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, connectionId: connection.id },
+        "connectionClosed handler failed",
+      );
+    }
+  }
+
+  connectionRejected(connection: ClientConnection, reason: string, message: string): void {
+    this.options.metrics.connectionRejected(reason);
+    // Idle closes are routine; bad input is worth one line per source and reason, not a flood.
+    if (reason === "IDLE") return;
+    const remoteAddress = connection.socket.remoteAddress ?? "unknown";
+    if (this.logOnce.first(remoteAddress, reason)) {
+      this.options.logger.warn(
+        { remoteAddress, clientId: connection.clientId, code: reason, reason: message },
+        "closed a client connection",
+      );
+    }
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    for (const connection of this.dirty) connection.flush();
+    this.dirty.clear();
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.state !== "started") {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.options.connectionsMax) {
+      this.refuse(
+        socket,
+        new OverloadedError(
+          `more than ${this.options.connectionsMax} client connections`,
+          this.options.retryAfterMs,
+        ),
+      );
+      return;
+    }
+    const connection = new ClientConnection(this.nextConnectionId++, socket, this);
+    this.connections.set(connection.id, connection);
+    this.options.metrics.connectionsChanged(1);
+  }
+
+  private refuse(socket: Socket, error: OverloadedError): void {
+    this.options.metrics.connectionRejected(error.code);
+    socket.on("error", () => {});
+    socket.end(this.encoder.encode({ type: "error", id: null, error: error.toWire() }));
+    setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  }
+}

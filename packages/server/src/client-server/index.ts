@@ -1,0 +1,26 @@
+export { ClientServer } from "./client-server.js";
+export {
+  ClientServerOptionsError,
+  DEFAULT_CLIENT_CONNECTIONS_MAX,
+  DEFAULT_CLIENT_FRAME_BYTES_MAX,
+  DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_CLIENT_IDLE_TIMEOUT_MS,
+  DEFAULT_CLIENT_SOCKET_WRITABLE_BYTES_MAX,
+  DEFAULT_CONNECTION_IN_FLIGHT_REQUESTS_MAX,
+  DEFAULT_RETRY_AFTER_MS,
+  DEFAULT_SERVER_IN_FLIGHT_REQUESTS_MAX,
+  DEFAULT_STOP_DRAIN_TIMEOUT_MS,
+  DEFAULT_TTL_MS_MAX,
+  DEFAULT_TTL_MS_MIN,
+  DEFAULT_WAIT_MS_MAX,
+  resolveClientServerOptions,
+} from "./client-server-options.js";
+export { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
+export type { ClientServerOptions, ResolvedClientServerOptions } from "./client-server-options.js";
+export type {
+  ClientRequestContext,
+  ClientRequestHandler,
+  ClientResult,
+} from "./client-request-handler.js";
+export type { ClientServerMetrics } from "./client-server-metrics.js";
+export type { ClientConnectionState } from "./client-connection.js";

@@ -1,0 +1,28 @@
+export { TcpPeerTransport } from "./tcp-peer-transport.js";
+export {
+  DEFAULT_INBOUND_CONNECTIONS_MAX,
+  DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_RECONNECT_DELAY_MAX_MS,
+  DEFAULT_RECONNECT_DELAY_MIN_MS,
+  DEFAULT_SEND_QUEUE_MESSAGES_MAX,
+  DEFAULT_SOCKET_WRITABLE_BYTES_MAX,
+  DEFAULT_WRITE_STALL_TIMEOUT_MS,
+  resolveTcpPeerTransportOptions,
+  TransportOptionsError,
+} from "./peer-transport.js";
+export { backoffDelayMs } from "./backoff.js";
+export { validateRaftMessage } from "./raft-message-validation.js";
+export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
+export { SILENT_NET_LOGGER } from "./net-logger.js";
+export { TlsOptionsError, validateTlsOptions } from "./tls-options.js";
+export type {
+  PeerTransport,
+  ResolvedTcpPeerTransportOptions,
+  TcpPeerTransportOptions,
+} from "./peer-transport.js";
+export type { PeerLinkStats } from "./tcp-peer-transport.js";
+export type { PeerLinkState } from "./peer-link.js";
+export type { BackoffOptions } from "./backoff.js";
+export type { PeerTransportMetrics } from "./transport-metrics.js";
+export type { NetLogger } from "./net-logger.js";
+export type { TlsOptions } from "./tls-options.js";

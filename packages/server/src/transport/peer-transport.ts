@@ -1,0 +1,198 @@
+// The contract between the Raft host and whatever carries Raft messages between nodes. The host
+// accepts it structurally, so tests and the simulator can plug in their own.
+import type { Message, NodeId } from "@dlock/raft";
+import { FRAME_BYTES_MAX } from "@dlock/protocol";
+import { AddressError, parseHostPort } from "./host-port.js";
+import type { HostPort } from "./host-port.js";
+import { SILENT_NET_LOGGER } from "./net-logger.js";
+import type { NetLogger } from "./net-logger.js";
+import { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
+import type { PeerTransportMetrics } from "./transport-metrics.js";
+import { validateTlsOptions } from "./tls-options.js";
+import type { TlsOptions } from "./tls-options.js";
+
+export interface PeerTransport {
+  /** Starts listening for peers and dialing them. Resolves once the listener is bound. */
+  start(): Promise<void>;
+  /**
+   * Queues messages for their `to` peers and returns at once. Delivery is best effort: messages
+   * may be dropped (full queue, broken connection, unknown peer), as Raft tolerates.
+   */
+  send(messages: readonly Message[]): void;
+  /**
+   * Sets the single receiver of messages from peers (replaces any earlier one). Returns a function
+   * that unregisters it (if it is still the current one).
+   */
+  onMessage(handler: (message: Message) => void): () => void;
+  /** Closes the listener and every connection; queued messages are discarded. */
+  stop(): Promise<void>;
+}
+
+/** Messages queued per peer while its connection is down or backed up; the oldest drop first. */
+export const DEFAULT_SEND_QUEUE_MESSAGES_MAX = 4_096;
+/** Bytes a socket may hold unsent before we stop writing to it and let the queue absorb. */
+export const DEFAULT_SOCKET_WRITABLE_BYTES_MAX = 8 * 1024 * 1024;
+export const DEFAULT_RECONNECT_DELAY_MIN_MS = 50;
+export const DEFAULT_RECONNECT_DELAY_MAX_MS = 2_000;
+/** Time allowed for a connect plus hello exchange, both directions. */
+export const DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS = 3_000;
+/**
+ * A socket whose buffered bytes do not drain for this long is presumed dead (a peer paused or a
+ * path black-holed without a reset) and is redialed.
+ */
+export const DEFAULT_WRITE_STALL_TIMEOUT_MS = 10_000;
+/** Inbound connections accepted at once; beyond it new ones are closed (garbage floods). */
+export const DEFAULT_INBOUND_CONNECTIONS_MAX = 64;
+
+export interface TcpPeerTransportOptions {
+  nodeId: NodeId;
+  clusterId: string;
+  /** Where to accept peer connections. Port 0 picks a free port (see address()). */
+  listen: string | HostPort;
+  /** Every other member's peer address ("host:port"). This node's own id is ignored if present. */
+  peers: Record<NodeId, string | HostPort>;
+  /** Default FRAME_BYTES_MAX of @dlock/protocol; every peer must use the same or a larger one. */
+  frameBytesMax?: number;
+  sendQueueMessagesMax?: number;
+  socketWritableBytesMax?: number;
+  reconnectDelayMinMs?: number;
+  reconnectDelayMaxMs?: number;
+  handshakeTimeoutMs?: number;
+  writeStallTimeoutMs?: number;
+  inboundConnectionsMax?: number;
+  /** Mutual TLS on the peer port and links (key, cert and the cluster CA). Default: plain TCP. */
+  tls?: TlsOptions;
+  /** Jitter source, [0, 1). Default Math.random. */
+  random?: () => number;
+  logger?: NetLogger;
+  metrics?: PeerTransportMetrics;
+}
+
+export interface ResolvedTcpPeerTransportOptions {
+  nodeId: NodeId;
+  clusterId: string;
+  listen: HostPort;
+  peers: Map<NodeId, HostPort>;
+  frameBytesMax: number;
+  sendQueueMessagesMax: number;
+  socketWritableBytesMax: number;
+  reconnectDelayMinMs: number;
+  reconnectDelayMaxMs: number;
+  handshakeTimeoutMs: number;
+  writeStallTimeoutMs: number;
+  inboundConnectionsMax: number;
+  tls: TlsOptions | null;
+  random: () => number;
+  logger: NetLogger;
+  metrics: PeerTransportMetrics;
+}
+
+export class TransportOptionsError extends Error {
+  readonly code = "INVALID_CONFIG";
+  constructor(message: string) {
+    super(message);
+    this.name = "TransportOptionsError";
+  }
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback;
+  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
+    throw new TransportOptionsError(`${name} must be a positive integer, got ${resolved}`);
+  }
+  return resolved;
+}
+
+function toHostPort(address: string | HostPort, name: string, allowPortZero: boolean): HostPort {
+  if (typeof address !== "string") {
+    const { host, port } = address;
+    const portOk =
+      Number.isInteger(port) && port <= 65_535 && (port > 0 || (allowPortZero && port === 0));
+    if (typeof host !== "string" || host.length === 0 || !portOk) {
+      throw new TransportOptionsError(`${name}: bad address ${JSON.stringify(address)}`);
+    }
+    return { host, port };
+  }
+  try {
+    return parseHostPort(address, allowPortZero);
+  } catch (error) {
+    if (error instanceof AddressError) throw new TransportOptionsError(`${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Resolves peer addresses, dropping this node's own id. */
+export function resolvePeerMap(
+  nodeId: NodeId,
+  peers: Record<NodeId, string | HostPort>,
+): Map<NodeId, HostPort> {
+  const map = new Map<NodeId, HostPort>();
+  for (const [id, address] of Object.entries(peers)) {
+    if (id.length === 0) throw new TransportOptionsError("peer ids must not be empty");
+    if (id === nodeId) continue;
+    map.set(id, toHostPort(address, `peer ${id}`, false));
+  }
+  return map;
+}
+
+export function resolveTcpPeerTransportOptions(
+  options: TcpPeerTransportOptions,
+): ResolvedTcpPeerTransportOptions {
+  if (typeof options.nodeId !== "string" || options.nodeId.length === 0) {
+    throw new TransportOptionsError("nodeId must be a non-empty string");
+  }
+  if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
+    throw new TransportOptionsError("clusterId must be a non-empty string");
+  }
+  const reconnectDelayMinMs = positiveInteger(
+    options.reconnectDelayMinMs,
+    DEFAULT_RECONNECT_DELAY_MIN_MS,
+    "reconnectDelayMinMs",
+  );
+  const reconnectDelayMaxMs = positiveInteger(
+    options.reconnectDelayMaxMs,
+    DEFAULT_RECONNECT_DELAY_MAX_MS,
+    "reconnectDelayMaxMs",
+  );
+  if (reconnectDelayMaxMs < reconnectDelayMinMs) {
+    throw new TransportOptionsError("reconnectDelayMaxMs must be ≥ reconnectDelayMinMs");
+  }
+  return {
+    nodeId: options.nodeId,
+    clusterId: options.clusterId,
+    listen: toHostPort(options.listen, "listen", true),
+    peers: resolvePeerMap(options.nodeId, options.peers),
+    frameBytesMax: positiveInteger(options.frameBytesMax, FRAME_BYTES_MAX, "frameBytesMax"),
+    sendQueueMessagesMax: positiveInteger(
+      options.sendQueueMessagesMax,
+      DEFAULT_SEND_QUEUE_MESSAGES_MAX,
+      "sendQueueMessagesMax",
+    ),
+    socketWritableBytesMax: positiveInteger(
+      options.socketWritableBytesMax,
+      DEFAULT_SOCKET_WRITABLE_BYTES_MAX,
+      "socketWritableBytesMax",
+    ),
+    reconnectDelayMinMs,
+    reconnectDelayMaxMs,
+    handshakeTimeoutMs: positiveInteger(
+      options.handshakeTimeoutMs,
+      DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS,
+      "handshakeTimeoutMs",
+    ),
+    writeStallTimeoutMs: positiveInteger(
+      options.writeStallTimeoutMs,
+      DEFAULT_WRITE_STALL_TIMEOUT_MS,
+      "writeStallTimeoutMs",
+    ),
+    inboundConnectionsMax: positiveInteger(
+      options.inboundConnectionsMax,
+      DEFAULT_INBOUND_CONNECTIONS_MAX,
+      "inboundConnectionsMax",
+    ),
+    tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", true),
+    random: options.random ?? Math.random,
+    logger: options.logger ?? SILENT_NET_LOGGER,
+    metrics: options.metrics ?? NOOP_PEER_TRANSPORT_METRICS,
+  };
+}
