@@ -1,0 +1,80 @@
+import type { PlantedBugs } from "@dlock/raft";
+
+/** Who a crash or pause hits, resolved when it happens. */
+export type FaultTarget = "leader" | "follower" | "any";
+
+/**
+ * isolate: one node cut off both ways; split: two groups cut both ways; oneWay: one group cannot
+ * reach the other (the reverse works); bridge: two groups that only one node links; ring: each node
+ * reaches only its ring neighbours (for 5 nodes every node sees a majority, no two the same one);
+ * rotate: one node at a time is isolated, moving on to the next every forMs / nodes.
+ */
+export type PartitionShape = "isolate" | "split" | "oneWay" | "bridge" | "ring" | "rotate";
+
+export type FaultStep =
+  | { atMs: number; kind: "crash"; target: FaultTarget; downMs: number }
+  | { atMs: number; kind: "pause"; target: FaultTarget; forMs: number }
+  | { atMs: number; kind: "partition"; shape: PartitionShape; forMs: number }
+  /** Add a learner, promote a caught-up learner or remove a voter, whichever fits then. */
+  | { atMs: number; kind: "membership" }
+  | { atMs: number; kind: "transfer" };
+
+export type FaultKind = FaultStep["kind"];
+
+/** Everything one simulated run depends on. A plan and its seed replay the run exactly. */
+export interface SchedulePlan {
+  seed: number;
+  nodeCount: number;
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  maxMessageBytes: number;
+  maxInflightMessages: number;
+  snapshotChunkBytes: number;
+  /** Small, so that overload makes the leader refuse proposals instead of building a backlog. */
+  maxUncommittedBytes: number;
+  /** Clock rates within ±clockDriftPermille/1000 of true time. */
+  clockDriftPermille: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  dropPermille: number;
+  duplicatePermille: number;
+  reorderPermille: number;
+  fsyncMinMs: number;
+  fsyncMaxMs: number;
+  tornPermille: number;
+  snapshotEveryEntries: number;
+  readiesInFlightMax: number;
+  /** Mean interval between client proposals; 0 = no load. */
+  proposalIntervalMs: number;
+  proposalBytesMax: number;
+  /** Faults happen in [0, faultPhaseMs); then the liveness phase heals everything. */
+  faultPhaseMs: number;
+  faults: FaultStep[];
+  plantedBugs?: PlantedBugs;
+  /**
+   * What a joining node's disk starts with: the cluster's initial membership (default), or an
+   * empty one. With "empty", a joiner that catches up from the log instead of a snapshot never
+   * learns the bootstrap voters (they are not log entries): see the testkit README.
+   */
+  joinerBootstrap?: "initial" | "empty";
+}
+
+/** Membership is kept within these voter counts. */
+export const MEMBERSHIP_VOTERS_MIN = 3;
+export const MEMBERSHIP_VOTERS_MAX = 5;
+
+/**
+ * After faults stop, a leader must be elected and a new entry committed within this many maximal
+ * election timeouts (2 × electionTicks × tickMs, stretched by the slowest clock).
+ */
+export const LIVENESS_ELECTION_TIMEOUTS = 20;
+
+export function livenessBoundMs(plan: SchedulePlan): number {
+  const slowestRate = 1 - plan.clockDriftPermille / 1000;
+  return Math.ceil(
+    (LIVENESS_ELECTION_TIMEOUTS * 2 * plan.electionTicks * plan.tickMs) / slowestRate,
+  );
+}
