@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { PlantedBugs } from "@dlock/raft";
 import type { FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
+import { electionTicksMin } from "./plan.js";
 
 /** Knobs of the schedule generator; the same options must be given to replay a failure. */
 export interface PlanArbitraryOptions {
@@ -170,6 +171,7 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
           .map((step) => toStep(step, raw.faultPhaseMs))
           .sort((a, b) => a.atMs - b.atMs),
       };
+      plan.electionTicks = Math.max(plan.electionTicks, electionTicksMin(plan));
       if (options.plantedBugs) plan.plantedBugs = { ...options.plantedBugs };
       return plan;
     });

@@ -68,13 +68,33 @@ export const MEMBERSHIP_VOTERS_MAX = 5;
 
 /**
  * After faults stop, a leader must be elected and a new entry committed within this many maximal
- * election timeouts (2 × electionTicks × tickMs, stretched by the slowest clock).
+ * election timeouts (2 × electionTicks × tickMs, stretched by the slowest clock), plus one
+ * worst-case replication round for every entry already waiting ahead of the new one.
  */
 export const LIVENESS_ELECTION_TIMEOUTS = 20;
 
-export function livenessBoundMs(plan: SchedulePlan): number {
+/**
+ * The timing assumption liveness rests on (Raft §5.6: broadcast time ≪ election timeout): the
+ * shortest election timeout is at least this many worst-case vote rounds (a message each way and
+ * an fsync on each side). Schedules that break it can livelock in elections, correctly.
+ */
+export const ELECTION_TIMEOUT_VOTE_ROUNDS_MIN = 2;
+
+/** Smallest electionTicks that satisfies the timing assumption for this plan. */
+export function electionTicksMin(plan: SchedulePlan): number {
+  const voteRoundMs = 2 * plan.maxDelayMs + 2 * plan.fsyncMaxMs;
   const slowestRate = 1 - plan.clockDriftPermille / 1000;
-  return Math.ceil(
-    (LIVENESS_ELECTION_TIMEOUTS * 2 * plan.electionTicks * plan.tickMs) / slowestRate,
-  );
+  return Math.ceil((ELECTION_TIMEOUT_VOTE_ROUNDS_MIN * voteRoundMs) / (plan.tickMs * slowestRate));
+}
+
+/**
+ * The liveness bound in virtual ms when `backlogEntries` uncommitted entries precede the new one.
+ * A replication round is a message each way, an fsync on each side and a tick.
+ */
+export function livenessBoundMs(plan: SchedulePlan, backlogEntries = 0): number {
+  const slowestRate = 1 - plan.clockDriftPermille / 1000;
+  const elections =
+    (LIVENESS_ELECTION_TIMEOUTS * 2 * plan.electionTicks * plan.tickMs) / slowestRate;
+  const roundMs = 2 * plan.maxDelayMs + 2 * plan.fsyncMaxMs + plan.tickMs / slowestRate;
+  return Math.ceil(elections + backlogEntries * roundMs);
 }

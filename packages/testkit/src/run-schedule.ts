@@ -369,7 +369,13 @@ class ScheduleDriver {
       else if (node.status === "paused") node.resume();
     }
     const startMs = world.nowMs;
-    const deadlineMs = startMs + livenessBoundMs(this.plan);
+    let backlogEntries = 0;
+    for (const node of cluster.members()) {
+      const uncommitted = node.storage.lastIndexOf("memory") - cluster.monitor.ledger.maxIndex;
+      backlogEntries = Math.max(backlogEntries, uncommitted);
+    }
+    const boundMs = livenessBoundMs(this.plan, backlogEntries);
+    const deadlineMs = startMs + boundMs;
     let pending: { index: number; term: number } | null = null;
     const committed = (): boolean => {
       if (pending === null) return false;
@@ -392,8 +398,9 @@ class ScheduleDriver {
     const leader = cluster.leader();
     throw new SafetyViolation(
       "liveness",
-      `no new entry committed within ${livenessBoundMs(this.plan)} ms after faults stopped ` +
-        `(leader: ${leader ? `${leader.id} in term ${leader.term}` : "none"}; ` +
+      `no new entry committed within ${boundMs} ms after faults stopped ` +
+        `(${backlogEntries} uncommitted entries ahead of it; ` +
+        `leader: ${leader ? `${leader.id} in term ${leader.term}` : "none"}; ` +
         `entry proposed: ${pending ? `index ${pending.index}, term ${pending.term}` : "no"})`,
     );
   }

@@ -73,6 +73,8 @@ export interface CheckSchedulesOptions extends PlanArbitraryOptions {
   seed?: number;
   /** fast-check path: replays exactly the (shrunk) schedule a failure reported. */
   path?: string;
+  /** Shrink a failure to a smaller schedule (default true); false reports the first one found. */
+  shrink?: boolean;
   /** Called after every schedule of the search (not of shrinking). */
   onSchedule?: (result: ScheduleResult) => void;
 }
@@ -112,7 +114,10 @@ export function checkSchedules(options: CheckSchedulesOptions): CheckSchedulesRe
       throw result.violation;
     }
   });
-  const parameters: fc.Parameters<[SchedulePlan]> = { numRuns: options.numRuns };
+  const parameters: fc.Parameters<[SchedulePlan]> = {
+    numRuns: options.numRuns,
+    endOnFailure: options.shrink === false,
+  };
   if (options.seed !== undefined) parameters.seed = options.seed;
   if (options.path !== undefined) parameters.path = options.path;
   const details = fc.check(property, parameters);

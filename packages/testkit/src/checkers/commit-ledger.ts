@@ -11,6 +11,11 @@ import { SafetyViolation } from "./violation.js";
  */
 export class CommitLedger {
   private readonly chains: number[] = [0];
+  /**
+   * Per index, the lowest term of a node that reported it committed: the entry was committed in
+   * that term or earlier (a node learns a commit only from a leader of its term or an older one).
+   */
+  private readonly reportTerms: number[] = [0];
   private conf: ConfState;
 
   constructor(bootstrap: ConfState) {
@@ -31,11 +36,24 @@ export class CommitLedger {
     return this.conf;
   }
 
-  /** `node` reports `entries` committed (consecutive, in index order). */
-  observeCommitted(node: string, entries: readonly ChainedEntry[]): void {
+  /**
+   * The highest index known to have been committed in a term before `term`: every leader of
+   * `term` must hold the committed prefix through it (an entry committed in a later term need
+   * not be in the log of an older term's leader, which may still win a stale election).
+   */
+  committedBeforeTerm(term: number): number {
+    for (let index = this.reportTerms.length - 1; index > 0; index--) {
+      if (this.reportTerms[index] < term) return index;
+    }
+    return 0;
+  }
+
+  /** `node`, in `term`, reports `entries` committed (consecutive, in index order). */
+  observeCommitted(node: string, term: number, entries: readonly ChainedEntry[]): void {
     for (const { entry, chain } of entries) {
       const index = entry.index;
       if (index < this.chains.length) {
+        if (term < this.reportTerms[index]) this.reportTerms[index] = term;
         if (this.chains[index] !== chain) {
           throw new SafetyViolation(
             "stateMachineSafety",
@@ -52,6 +70,7 @@ export class CommitLedger {
         );
       }
       this.chains.push(chain);
+      this.reportTerms.push(term);
       if (entry.kind === "config" && entry.change) this.conf = applyChange(this.conf, entry.change);
     }
   }

@@ -11,8 +11,9 @@ export interface LeaderLog {
 
 /**
  * Leader Completeness: if an entry is committed in a given term, it is present in the logs of the
- * leaders of all higher terms (Raft §5.4). Checked when a node becomes leader (it must hold every
- * entry reported committed so far) and whenever an entry is reported committed (every current
+ * leaders of all higher terms (Raft §5.4). Checked when a node becomes leader of term T (it must
+ * hold every entry known to have been committed in a term before T; a stale candidate may still
+ * win an older term, without entries committed later) and whenever an entry is reported committed (every current
  * leader of a term above the reporter's must already hold it: the reporter learned the commit in
  * its own term or an earlier one, whose entries all later leaders hold).
  */
@@ -20,12 +21,12 @@ export class LeaderCompletenessChecker {
   constructor(private readonly ledger: CommitLedger) {}
 
   observeLeader(leader: LeaderLog): void {
-    const index = this.ledger.maxIndex;
+    const index = this.ledger.committedBeforeTerm(leader.term);
     if (!this.ledger.holdsPrefix(leader.log, index)) {
       throw new SafetyViolation(
         "leaderCompleteness",
-        `${leader.node} became leader of term ${leader.term} without the committed log ` +
-          `through index ${index}`,
+        `${leader.node} became leader of term ${leader.term} without the log through index ${index}, ` +
+          `committed in an earlier term`,
       );
     }
   }

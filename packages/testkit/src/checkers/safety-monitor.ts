@@ -58,7 +58,7 @@ export class SafetyMonitor {
 
   observeCommitted(node: string, nodeTerm: number, entries: readonly ChainedEntry[]): void {
     if (entries.length === 0) return;
-    this.ledger.observeCommitted(node, entries);
+    this.ledger.observeCommitted(node, nodeTerm, entries);
     if (this.probe) {
       this.leaderCompleteness.observeCommit(node, nodeTerm, this.probe.leaders());
       this.commitDurability.check(this.durableLogOf);
