@@ -18,21 +18,23 @@ export interface PlanArbitraryOptions {
 }
 
 /**
- * default: everything varies. crashy: leaders crash often, slow disks, small messages (the
- * Figure 8 situations). slowDisk: long fsyncs and little else, where acknowledging before the
+ * default: everything varies. crashy: leaders crash often, small messages. slowDisk: long fsyncs and little else, where acknowledging before the
  * disk write is visible. staleVoter: partitions and crashes that leave nodes behind, then let them
- * campaign.
+ * campaign. figure8: the Raft paper's Figure 8: leaders crash or are cut off every few hundred ms,
+ * replication moves one entry per message, so logs diverge across terms and an old leader comes
+ * back to re-replicate entries of its old term.
  */
-export type PlanProfile = "default" | "crashy" | "slowDisk" | "staleVoter";
+export type PlanProfile = "default" | "crashy" | "slowDisk" | "staleVoter" | "figure8";
 
 export const PLAN_PROFILES: readonly PlanProfile[] = [
   "default",
   "crashy",
   "slowDisk",
   "staleVoter",
+  "figure8",
 ];
 
-const TARGETS: FaultTarget[] = ["leader", "follower", "any"];
+const TARGETS: FaultTarget[] = ["leader", "follower", "any", "nextLeader"];
 const SHAPES: PartitionShape[] = ["isolate", "split", "oneWay", "bridge", "ring", "rotate"];
 
 interface Weights {
@@ -48,6 +50,7 @@ const PROFILE_WEIGHTS: Record<PlanProfile, Weights> = {
   crashy: { crash: 8, pause: 1, partition: 3, membership: 0, transfer: 1 },
   slowDisk: { crash: 3, pause: 0, partition: 1, membership: 0, transfer: 0 },
   staleVoter: { crash: 4, pause: 1, partition: 6, membership: 0, transfer: 0 },
+  figure8: { crash: 10, pause: 0, partition: 3, membership: 0, transfer: 0 },
 };
 
 /** fast-check arbitrary of whole schedules; shrinking reduces faults, load and rates. */
@@ -59,7 +62,9 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
   const faultsMax = options.faultsMax ?? 14;
   const weights = PROFILE_WEIGHTS[profile];
   const slowDisk = profile === "slowDisk";
-  const crashy = profile === "crashy";
+  const crashy = profile === "crashy" || profile === "figure8";
+  const figure8 = profile === "figure8";
+  const faultsCount = figure8 ? Math.max(faultsMax, 80) : faultsMax;
 
   const at = fc.integer({ min: 0, max: 999 });
   const target = fc.constantFrom(...TARGETS);
@@ -70,8 +75,10 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       arbitrary: fc.record({
         at,
         kind: fc.constant("crash" as const),
-        target,
-        downMs: fc.integer({ min: 0, max: 800 }),
+        target: figure8
+          ? fc.constantFrom<FaultTarget>("nextLeader", "nextLeader", "leader")
+          : target,
+        downMs: fc.integer({ min: 0, max: figure8 ? 150 : 800 }),
       }),
     });
   }
@@ -92,7 +99,7 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       arbitrary: fc.record({
         at,
         kind: fc.constant("partition" as const),
-        shape: fc.constantFrom(...SHAPES),
+        shape: figure8 ? fc.constant<PartitionShape>("isolate") : fc.constantFrom(...SHAPES),
         forMs: fc.integer({ min: 50, max: 1500 }),
       }),
     });
@@ -121,11 +128,11 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       maxMessageBytes: crashy
         ? fc.integer({ min: 1, max: 64 })
         : fc.integer({ min: 64, max: 4096 }),
-      maxInflightMessages: fc.integer({ min: 1, max: 16 }),
+      maxInflightMessages: figure8 ? fc.constant(1) : fc.integer({ min: 1, max: 16 }),
       snapshotChunkBytes: fc.integer({ min: 4, max: 64 }),
       maxUncommittedBytes: fc.integer({ min: 64, max: 2048 }),
       clockDriftPermille: fc.integer({ min: 0, max: 50 }),
-      minDelayMs: fc.integer({ min: 0, max: 3 }),
+      minDelayMs: figure8 ? fc.integer({ min: 2, max: 10 }) : fc.integer({ min: 0, max: 3 }),
       delaySpreadMs: fc.integer({ min: 0, max: 25 }),
       dropPermille: fc.integer({ min: 0, max: 200 }),
       duplicatePermille: fc.integer({ min: 0, max: 100 }),
@@ -138,7 +145,10 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       proposalIntervalMs: fc.integer({ min: 2, max: 60 }),
       proposalBytesMax: fc.integer({ min: 1, max: 48 }),
       faultPhaseMs: fc.integer({ min: phaseMin, max: phaseMax }),
-      faults: fc.array(fc.oneof(...kinds), { maxLength: faultsMax }),
+      faults: fc.array(fc.oneof(...kinds), {
+        minLength: figure8 ? 40 : 0,
+        maxLength: faultsCount,
+      }),
     })
     .map((raw): SchedulePlan => {
       const plan: SchedulePlan = {

@@ -1,7 +1,11 @@
 import type { PlantedBugs } from "@dlock/raft";
 
-/** Who a crash or pause hits, resolved when it happens. */
-export type FaultTarget = "leader" | "follower" | "any";
+/**
+ * Who a crash or pause hits, resolved when it happens. "nextLeader" arms the fault and fires it
+ * on the next node to win an election, within a few round trips of its victory, while its first
+ * entries are still on few disks (the Figure 8 situations).
+ */
+export type FaultTarget = "leader" | "follower" | "any" | "nextLeader";
 
 /**
  * isolate: one node cut off both ways; split: two groups cut both ways; oneWay: one group cannot

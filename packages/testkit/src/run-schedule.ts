@@ -9,6 +9,8 @@ import type { SimNode } from "./sim-node.js";
 
 /** How often the liveness phase looks for a leader and its committed entry, in virtual ms. */
 const LIVENESS_POLL_MS = 5;
+/** A "nextLeader" fault fires within this many round trips of the election. */
+const NEXT_LEADER_FAULT_ROUND_TRIPS_MAX = 4;
 
 export interface ScheduleResult {
   plan: SchedulePlan;
@@ -138,12 +140,23 @@ class ScheduleDriver {
   private faultsOver = false;
   private readonly heals = new Set<() => void>();
   private proposalNumber = 0;
+  /** Faults waiting for the next election winner. */
+  private armed: ((leader: SimNode) => void)[] = [];
 
   constructor(
     private readonly cluster: SimCluster,
     private readonly plan: SchedulePlan,
   ) {
     this.random = cluster.world.random.fork();
+    cluster.leadershipListeners.push((node, role) => {
+      if (role !== "leader" || this.armed.length === 0 || this.faultsOver) return;
+      const fire = this.armed.shift()!;
+      const roundTripMs = 2 * plan.maxDelayMs + plan.fsyncMaxMs;
+      const delayMs = this.random.between(0, NEXT_LEADER_FAULT_ROUND_TRIPS_MAX * roundTripMs);
+      cluster.world.after(delayMs, () => {
+        if (!this.faultsOver) fire(node);
+      });
+    });
   }
 
   scheduleFaults(): void {
@@ -187,19 +200,31 @@ class ScheduleDriver {
     world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
       case "crash": {
-        const node = this.pickTarget(step.target);
-        if (node === undefined) return;
-        node.crash();
-        this.faultCounts.crash++;
-        world.after(step.downMs, () => node.restart());
+        const crash = (node: SimNode): void => {
+          if (!node.isUp) return;
+          node.crash();
+          this.faultCounts.crash++;
+          world.after(step.downMs, () => node.restart());
+        };
+        if (step.target === "nextLeader") this.armed.push(crash);
+        else {
+          const node = this.pickTarget(step.target);
+          if (node !== undefined) crash(node);
+        }
         return;
       }
       case "pause": {
-        const node = this.pickTarget(step.target);
-        if (node === undefined || node.status !== "running") return;
-        node.pause();
-        this.faultCounts.pause++;
-        world.after(step.forMs, () => node.resume());
+        const pause = (node: SimNode): void => {
+          if (node.status !== "running") return;
+          node.pause();
+          this.faultCounts.pause++;
+          world.after(step.forMs, () => node.resume());
+        };
+        if (step.target === "nextLeader") this.armed.push(pause);
+        else {
+          const node = this.pickTarget(step.target);
+          if (node !== undefined) pause(node);
+        }
         return;
       }
       case "partition": {
@@ -355,6 +380,7 @@ class ScheduleDriver {
     const cluster = this.cluster;
     const world = cluster.world;
     this.faultsOver = true;
+    this.armed = [];
     for (const heal of this.heals) heal();
     this.heals.clear();
     cluster.network.mendAll();

@@ -1,4 +1,4 @@
-import type { ConfState, Message, RaftConfig, Storage } from "@dlock/raft";
+import type { ConfState, Message, RaftConfig, Role, Storage } from "@dlock/raft";
 import { RawNode } from "@dlock/raft";
 import { SafetyMonitor } from "./checkers/safety-monitor.js";
 import type { NetworkFaults } from "./network.js";
@@ -40,6 +40,8 @@ export class SimCluster {
   readonly monitor: SafetyMonitor;
   readonly nodes = new Map<string, SimNode>();
   readonly bootstrap: ConfState;
+  /** Called when a node gains or loses leadership (fault injection reacts to elections). */
+  readonly leadershipListeners: ((node: SimNode, role: Role, term: number) => void)[] = [];
   private readonly options: SimClusterOptions;
   private readonly everMember = new Set<string>();
   private readonly events: SimNodeEvents;
@@ -67,7 +69,10 @@ export class SimCluster {
     });
     const extra = options.events ?? {};
     this.events = {
-      roleChanged: (node, role, term) => extra.roleChanged?.(node, role, term),
+      roleChanged: (node, role, term) => {
+        for (const listener of this.leadershipListeners) listener(node, role, term);
+        extra.roleChanged?.(node, role, term);
+      },
       applied: (node, entry) => extra.applied?.(node, entry),
       configCommitted: (node) => {
         this.reapRemovedMembers();
