@@ -8,6 +8,7 @@ import type { PlantedBugs } from "@dlock/raft";
 import type { SchedulePlan } from "./plan.js";
 import type { PlanProfile } from "./plan-arbitrary.js";
 import { PLAN_PROFILES } from "./plan-arbitrary.js";
+import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
 import type { PlantedBugName, SimFailure, SimSummary } from "./sim-check.js";
 import {
@@ -159,17 +160,20 @@ export function main(argv: string[], write: (line: string) => void = console.log
     faultsMax: options.faultsMax,
   };
   let lastProgress = started;
-  const progress = (): void => {
+  let schedulesRun = 0;
+  let entriesCommitted = 0;
+  const onSchedule = (result: ScheduleResult): void => {
+    schedulesRun++;
+    entriesCommitted += result.committedIndex;
     const now = Date.now();
     if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
     lastProgress = now;
-    const perMinute = (summary.schedules * 60_000) / Math.max(1, now - started);
+    const perMinute = (schedulesRun * 60_000) / Math.max(1, now - started);
     write(
-      `[${((now - started) / 1000).toFixed(0)}s] ${summary.schedules} schedules, ` +
-        `${summary.entriesCommitted} entries committed, ${perMinute.toFixed(0)} schedules/min`,
+      `[${((now - started) / 1000).toFixed(0)}s] ${schedulesRun} schedules, ` +
+        `${entriesCommitted} entries committed, ${perMinute.toFixed(0)} schedules/min`,
     );
   };
-  const onSchedule = (): void => progress();
 
   let failure: SimFailure | null = null;
   const firstSeed = options.seed ?? (started ^ (process.pid << 8)) & 0x7fffffff;

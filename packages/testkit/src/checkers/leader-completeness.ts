@@ -31,9 +31,13 @@ export class LeaderCompletenessChecker {
     }
   }
 
-  /** After `reporterTerm`'s node reported a commit: check leaders of higher terms. */
-  observeCommit(reporter: string, reporterTerm: number, leaders: readonly LeaderLog[]): void {
-    const index = this.ledger.maxIndex;
+  /** `reporter`, in `reporterTerm`, reported entries through `index` committed. */
+  observeCommit(
+    reporter: string,
+    reporterTerm: number,
+    index: number,
+    leaders: readonly LeaderLog[],
+  ): void {
     for (const leader of leaders) {
       if (leader.term <= reporterTerm) continue;
       if (!this.ledger.holdsPrefix(leader.log, index)) {

@@ -60,7 +60,8 @@ export class SafetyMonitor {
     if (entries.length === 0) return;
     this.ledger.observeCommitted(node, nodeTerm, entries);
     if (this.probe) {
-      this.leaderCompleteness.observeCommit(node, nodeTerm, this.probe.leaders());
+      const index = entries[entries.length - 1].entry.index;
+      this.leaderCompleteness.observeCommit(node, nodeTerm, index, this.probe.leaders());
       this.commitDurability.check(this.durableLogOf);
     }
   }
