@@ -7,10 +7,10 @@ import { electionTicksMin } from "./plan.js";
 export interface PlanArbitraryOptions {
   /** Cluster sizes to draw from. Default [3, 5]. */
   nodeCounts?: readonly number[];
-  /** Fault phase length range in virtual ms. Default [1000, 3000]. */
+  /** Fault phase length range in virtual ms. Default [DEFAULT_FAULT_PHASE_MS_MIN, DEFAULT_FAULT_PHASE_MS_MAX]. */
   faultPhaseMsMin?: number;
   faultPhaseMsMax?: number;
-  /** Upper bound of fault steps per schedule. Default 14. */
+  /** Upper bound of fault steps per schedule. Default DEFAULT_FAULTS_MAX. */
   faultsMax?: number;
   plantedBugs?: PlantedBugs;
   /** A profile narrows the generator toward the situations a planted bug needs. */
@@ -33,6 +33,11 @@ export const PLAN_PROFILES: readonly PlanProfile[] = [
   "staleVoter",
   "figure8",
 ];
+
+/** Virtual length of a schedule's fault phase, and its number of fault steps at most. */
+export const DEFAULT_FAULT_PHASE_MS_MIN = 2_000;
+export const DEFAULT_FAULT_PHASE_MS_MAX = 8_000;
+export const DEFAULT_FAULTS_MAX = 30;
 
 const TARGETS: FaultTarget[] = ["leader", "follower", "any", "nextLeader"];
 const SHAPES: PartitionShape[] = ["isolate", "split", "oneWay", "bridge", "ring", "rotate"];
@@ -57,9 +62,9 @@ const PROFILE_WEIGHTS: Record<PlanProfile, Weights> = {
 export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<SchedulePlan> {
   const profile = options.profile ?? "default";
   const nodeCounts = options.nodeCounts ?? [3, 5];
-  const phaseMin = options.faultPhaseMsMin ?? 1000;
-  const phaseMax = options.faultPhaseMsMax ?? 3000;
-  const faultsMax = options.faultsMax ?? 14;
+  const phaseMin = options.faultPhaseMsMin ?? DEFAULT_FAULT_PHASE_MS_MIN;
+  const phaseMax = options.faultPhaseMsMax ?? DEFAULT_FAULT_PHASE_MS_MAX;
+  const faultsMax = options.faultsMax ?? DEFAULT_FAULTS_MAX;
   const weights = PROFILE_WEIGHTS[profile];
   const slowDisk = profile === "slowDisk";
   const crashy = profile === "crashy" || profile === "figure8";
@@ -148,6 +153,7 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       faults: fc.array(fc.oneof(...kinds), {
         minLength: figure8 ? 40 : 0,
         maxLength: faultsCount,
+        size: "max",
       }),
     })
     .map((raw): SchedulePlan => {

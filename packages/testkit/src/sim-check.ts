@@ -2,7 +2,11 @@ import fc from "fast-check";
 import type { PlantedBugs } from "@dlock/raft";
 import type { FaultKind, SchedulePlan } from "./plan.js";
 import type { PlanArbitraryOptions } from "./plan-arbitrary.js";
-import { planArbitrary } from "./plan-arbitrary.js";
+import {
+  DEFAULT_FAULT_PHASE_MS_MAX,
+  DEFAULT_FAULT_PHASE_MS_MIN,
+  planArbitrary,
+} from "./plan-arbitrary.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
 
@@ -153,7 +157,9 @@ export function replayCommand(
   if (options.profile && options.profile !== "default") parts.push(`--profile=${options.profile}`);
   for (const bug of plantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
   if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
-    parts.push(`--phase-ms=${options.faultPhaseMsMin ?? 1000}-${options.faultPhaseMsMax ?? 3000}`);
+    const min = options.faultPhaseMsMin ?? DEFAULT_FAULT_PHASE_MS_MIN;
+    const max = options.faultPhaseMsMax ?? DEFAULT_FAULT_PHASE_MS_MAX;
+    parts.push(`--phase-ms=${min}-${max}`);
   }
   if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
   return parts.join(" ");

@@ -3,7 +3,7 @@ import { expectNoViolation, scheduleSeed } from "./schedule-helpers.js";
 
 // Half of the 3-node share of the ≥ 2,000 generated fault schedules `pnpm test` runs (four
 // files, so vitest spreads them over the cores).
-const SCHEDULES = 500;
+const SCHEDULES = 625;
 
 describe("generated fault schedules, 3 nodes (part 1)", () => {
   it("finds no violation of any Raft property and recovers after faults stop", () => {
