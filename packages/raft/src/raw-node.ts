@@ -82,6 +82,8 @@ export class RawNode implements RaftNode {
   private lastHardState: HardState;
   private readyId = 0;
   private readonly matchScratch: number[] = [];
+  /** Bound once: the commit computation runs on every acknowledgement. */
+  private readonly matchOf = (id: NodeId): number => this.progress.get(id)?.match ?? 0;
 
   constructor(config: RaftConfig, storage: Storage) {
     this.config = resolveRaftConfig(config);
@@ -421,8 +423,19 @@ export class RawNode implements RaftNode {
     this.randomizedElectionTimeout = ticks + jitter;
   }
 
+  /**
+   * May this node campaign? Voters may. So may a voter that an uncommitted change just removed:
+   * a leader that removes itself and loses leadership (check-quorum) before the removal commits
+   * may be the only node holding it, and nodes still on the old configuration cannot win without
+   * its vote, so without this the group would deadlock. It counts votes by the new configuration,
+   * which excludes itself, and steps down again as soon as the removal commits.
+   */
   private promotable(): boolean {
-    return this.membership.isVoter(this.id);
+    if (this.membership.isVoter(this.id)) return true;
+    return (
+      this.membership.lastConfigIndex() > this.log.committed &&
+      this.membership.wasVoterBeforeLastChange(this.id)
+    );
   }
 
   // ---- Ticks ----------------------------------------------------------------------------------
@@ -758,6 +771,9 @@ export class RawNode implements RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    // An acknowledgement past our log cannot answer anything we sent in this term; ignore it
+    // rather than let it push `next` beyond our log.
+    if (m.index > this.log.lastIndex()) return;
     if (m.reject) {
       let probeFrom = m.hintIndex;
       if (m.hintTerm > 0) probeFrom = this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index;
@@ -769,7 +785,9 @@ export class RawNode implements RaftNode {
     }
     if (!pr.maybeUpdate(m.index)) {
       if (pr.state === "replicate") pr.inflights.freeLE(m.index);
-      return;
+      // A probe answered at the match we already knew still proves where the logs agree:
+      // start streaming instead of waiting for the next heartbeat to unpause the probe.
+      if (pr.state !== "probe" || pr.match !== m.index) return;
     }
     switch (pr.state) {
       case "probe":
@@ -904,11 +922,7 @@ export class RawNode implements RaftNode {
   /** Advances the commit index to what a quorum of voters holds, if it is of our term (§5.4.2). */
   private maybeCommit(): void {
     if (this.role !== "leader") return;
-    const index = committedIndex(
-      this.membership.voterList,
-      (id) => this.progress.get(id)?.match ?? 0,
-      this.matchScratch,
-    );
+    const index = committedIndex(this.membership.voterList, this.matchOf, this.matchScratch);
     if (index <= this.log.committed) return;
     if (
       !this.config.plantedBugs.commitPreviousTermByCounting &&
@@ -988,6 +1002,11 @@ export class RawNode implements RaftNode {
     let allowEmpty = sendIfEmpty;
     for (let batches = 0; batches < this.config.maxInflightMessages; batches++) {
       if (pr.isPaused()) return;
+      if (pr.next > last + 1) {
+        // Cannot happen with a correct log (acks past our log are ignored); recover by probing.
+        pr.becomeProbe();
+        pr.next = Math.min(pr.next, last + 1);
+      }
       const prevIndex = pr.next - 1;
       const prevTerm = log.term(prevIndex);
       if (prevTerm < 0 || pr.next < log.firstIndex()) {

@@ -10,7 +10,14 @@ import type { ConfState, Entry, HardState, Snapshot } from "./types.js";
  * index answers with the snapshot's term).
  */
 export interface Storage {
-  /** Hard state and membership as they were at the last durable write (or bootstrap). */
+  /**
+   * The durable hard state, and the membership as of the latest snapshot (or the bootstrap
+   * membership when there is no snapshot yet); it must equal snapshot().metadata.confState.
+   * Membership changes after the snapshot are NOT folded in here: they take effect when their
+   * config entries are appended, so on construction the core re-derives the current membership
+   * by replaying the config entries stored after the snapshot index. A host therefore never
+   * has to persist membership separately from the log and its snapshots.
+   */
   initialState(): { hardState: HardState; confState: ConfState };
   /** Entries in [lo, hi), at most maxBytes of data but always at least one if lo < hi. */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
@@ -18,6 +25,10 @@ export interface Storage {
   term(index: number): number;
   firstIndex(): number;
   lastIndex(): number;
-  /** The latest durable snapshot (index 0 when there is none yet). */
+  /**
+   * The latest durable snapshot (index 0 when there is none yet). Compaction never passes it:
+   * firstIndex() - 1 ≤ snapshot().metadata.index, so a follower that needs entries that are gone
+   * can always be sent this snapshot instead.
+   */
   snapshot(): Snapshot;
 }

@@ -25,7 +25,7 @@ export interface TestNode {
   droppedReads: number[];
 }
 
-export type NodeOverrides = Partial<Omit<RaftConfig, "id" | "random">>;
+export type NodeOverrides = Partial<Omit<RaftConfig, "id">>;
 
 /**
  * A tiny deterministic network for tests: nodes exchange messages only when told to deliver, and
@@ -134,11 +134,15 @@ export class Network {
   }
 
   /** Delivers the messages currently in flight (not those they cause); returns how many. */
-  deliverOnce(filter: (m: Message) => boolean = () => true): number {
+  deliverOnce(
+    filter: (m: Message) => boolean = () => true,
+    rewrite?: (m: Message) => Message,
+  ): number {
     const batch = this.inflight;
     this.inflight = [];
     let delivered = 0;
-    for (const m of batch) {
+    for (const original of batch) {
+      const m = rewrite === undefined ? original : rewrite(original);
       if (this.cut.has(`${m.from}>${m.to}`) || !filter(m)) continue;
       const target = this.nodes.get(m.to);
       if (target === undefined) continue;
@@ -149,11 +153,11 @@ export class Network {
   }
 
   /** Drains and delivers until nothing moves. Dropped messages (cut links, filter) are lost. */
-  stabilize(filter?: (m: Message) => boolean): void {
+  stabilize(filter?: (m: Message) => boolean, rewrite?: (m: Message) => Message): void {
     for (let round = 0; round < 1000; round++) {
       this.drainAll();
       if (this.inflight.length === 0) return;
-      this.deliverOnce(filter);
+      this.deliverOnce(filter, rewrite);
     }
     throw new Error("network did not stabilize within 1000 rounds");
   }
@@ -163,10 +167,14 @@ export class Network {
   }
 
   /** Ticks every node once, then stabilizes; repeated `ticks` times. */
-  tickAll(ticks: number, filter?: (m: Message) => boolean): void {
+  tickAll(
+    ticks: number,
+    filter?: (m: Message) => boolean,
+    rewrite?: (m: Message) => Message,
+  ): void {
     for (let i = 0; i < ticks; i++) {
       for (const t of this.nodes.values()) t.node.tick();
-      this.stabilize(filter);
+      this.stabilize(filter, rewrite);
     }
   }
 
@@ -217,3 +225,23 @@ export class Network {
 }
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** A storage that already holds a log whose entry i+1 has term terms[i] (Figure 7/8 setups). */
+export function storageWithLog(
+  voters: NodeId[],
+  terms: number[],
+  hardState: { term: number; vote?: NodeId | null },
+  payloadBytes: (index: number) => number = () => 1,
+): MemoryStorage {
+  const storage = new MemoryStorage({ voters, learners: [] });
+  storage.append(
+    terms.map((term, i) => ({
+      index: i + 1,
+      term,
+      kind: "normal" as const,
+      data: new Uint8Array(payloadBytes(i + 1)).fill(term),
+    })),
+  );
+  storage.setHardState({ term: hardState.term, vote: hardState.vote ?? null, commit: 0 });
+  return storage;
+}

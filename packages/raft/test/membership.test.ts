@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { applyConfChange, MemoryStorage, RawNode } from "../src/index.js";
+import type { AppendRequest, Entry, RaftError } from "../src/index.js";
+import { Network, seededRandom } from "./helpers/network.js";
+
+const EMPTY = { voters: [], learners: [] };
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as RaftError).code;
+  }
+  return undefined;
+}
+
+describe("membership changes", () => {
+  it("applyConfChange sets a member's state absolutely", () => {
+    const conf = { voters: ["a", "b"], learners: [] };
+    const withLearner = applyConfChange(conf, { type: "addLearner", nodeId: "c" });
+    expect(withLearner).toEqual({ voters: ["a", "b"], learners: ["c"] });
+    const promoted = applyConfChange(withLearner, { type: "promote", nodeId: "c" });
+    expect(promoted).toEqual({ voters: ["a", "b", "c"], learners: [] });
+    expect(applyConfChange(promoted, { type: "remove", nodeId: "a" })).toEqual({
+      voters: ["b", "c"],
+      learners: [],
+    });
+  });
+
+  it("a learner receives the log but never counts toward commit", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    net.add("n4", EMPTY);
+    net.get("n1").node.proposeConfChange({ type: "addLearner", nodeId: "n4" });
+    net.stabilize();
+    net.tickAll(3);
+    const n1 = net.get("n1").node;
+    expect(n1.status().confState).toEqual({ voters: ["n1", "n2", "n3"], learners: ["n4"] });
+    expect(n1.status().progress!.n4.learner).toBe(true);
+    expect(net.get("n4").node.status().confState.learners).toEqual(["n4"]);
+    net.propose("n1", "a");
+    expect(net.appliedData("n4")).toEqual(["a"]);
+    // With two voters down, the learner's copy does not make a majority.
+    net.isolate("n2");
+    net.isolate("n3");
+    const { index } = n1.propose(new Uint8Array(1));
+    net.stabilize();
+    expect(net.get("n4").node.status().lastIndex).toBe(index);
+    expect(n1.status().commit).toBe(index - 1);
+    // A learner never campaigns.
+    const learner = net.get("n4").node;
+    for (let i = 0; i < 50; i++) learner.tick();
+    expect(learner.status().role).toBe("follower");
+  });
+
+  it("allows one change at a time and rejects changes that make no sense", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const n1 = net.get("n1").node;
+    expect(codeOf(() => n1.proposeConfChange({ type: "promote", nodeId: "n2" }))).toBe(
+      "INVALID_CONF_CHANGE",
+    );
+    expect(codeOf(() => n1.proposeConfChange({ type: "addLearner", nodeId: "n2" }))).toBe(
+      "INVALID_CONF_CHANGE",
+    );
+    expect(codeOf(() => n1.proposeConfChange({ type: "remove", nodeId: "n9" }))).toBe(
+      "INVALID_CONF_CHANGE",
+    );
+    n1.proposeConfChange({ type: "addLearner", nodeId: "n4" });
+    expect(codeOf(() => n1.proposeConfChange({ type: "remove", nodeId: "n3" }))).toBe(
+      "CONF_CHANGE_IN_PROGRESS",
+    );
+  });
+
+  it("a leader that removes itself steps down after the change commits", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const n1 = net.get("n1").node;
+    const { index } = n1.proposeConfChange({ type: "remove", nodeId: "n1" });
+    // It still leads while the change is uncommitted.
+    expect(n1.status().role).toBe("leader");
+    net.stabilize();
+    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+    expect(n1.status().role).toBe("follower");
+    net.tickAll(30);
+    const leader = net.leader();
+    expect(leader === "n2" || leader === "n3").toBe(true);
+    expect(net.get(leader!).node.status().confState.voters.sort()).toEqual(["n2", "n3"]);
+    // The removed node never campaigns again.
+    expect(n1.status().role).toBe("follower");
+  });
+
+  it("a leader that removed itself and lost leadership before the removal committed can finish it", () => {
+    // Two voters; s1 removes itself but is cut off before s2 sees the change. s2 (still on
+    // {s1, s2}) needs s1's vote, which s1 refuses (its log is longer): only s1 can move on.
+    const net = new Network(["s1", "s2"]);
+    net.elect("s1");
+    net.isolate("s1");
+    net.get("s1").node.proposeConfChange({ type: "remove", nodeId: "s1" });
+    net.tickAll(25);
+    expect(net.get("s1").node.status().role).toBe("follower");
+    expect(net.get("s2").node.status().role).not.toBe("leader");
+    net.heal();
+    net.tickAll(80);
+    expect(net.leader()).toBe("s2");
+    expect(net.get("s2").node.status().confState).toEqual({ voters: ["s2"], learners: [] });
+    expect(net.get("s1").node.status().role).toBe("follower");
+    net.propose("s2", "after");
+    expect(net.appliedData("s2").at(-1)).toBe("after");
+  });
+
+  it("a config takes effect on append and rolls back if that entry is overwritten", () => {
+    const storage = new MemoryStorage({ voters: ["l", "f", "x"], learners: [] });
+    const f = new RawNode({ id: "f", random: seededRandom(2) }, storage);
+    const append = (from: string, term: number, entry: Entry): AppendRequest => ({
+      type: "append",
+      from,
+      to: "f",
+      term,
+      prevIndex: 0,
+      prevTerm: 0,
+      entries: [entry],
+      commit: 0,
+    });
+    f.step(
+      append("l", 1, {
+        index: 1,
+        term: 1,
+        kind: "config",
+        data: new Uint8Array(0),
+        change: { type: "addLearner", nodeId: "n9" },
+      }),
+    );
+    // Not committed, yet already in effect.
+    expect(f.status().commit).toBe(0);
+    expect(f.status().confState.learners).toEqual(["n9"]);
+    // A leader of a later term overwrites index 1 with a normal entry: the change is undone.
+    f.step(append("x", 2, { index: 1, term: 2, kind: "normal", data: new Uint8Array(1) }));
+    expect(f.status().confState).toEqual({ voters: ["l", "f", "x"], learners: [] });
+  });
+
+  it("re-derives membership on restart from the log after the snapshot", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    net.add("n4", EMPTY);
+    net.get("n1").node.proposeConfChange({ type: "addLearner", nodeId: "n4" });
+    net.stabilize();
+    const storage = net.get("n2").storage;
+    expect(storage.initialState().confState.learners).toEqual([]);
+    const restarted = new RawNode({ id: "n2", random: seededRandom(5) }, storage);
+    expect(restarted.status().confState).toEqual({ voters: ["n1", "n2", "n3"], learners: ["n4"] });
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import type { SnapshotChunk } from "../src/index.js";
+import { bytes, Network } from "./helpers/network.js";
+
+/** The leader's host takes a snapshot at its applied index and compacts the log behind it. */
+function snapshotAndCompact(net: Network, id: string, data: Uint8Array): number {
+  const t = net.get(id);
+  const status = t.node.status();
+  t.storage.createSnapshot(status.applied, status.confState, data);
+  t.storage.compact(status.applied);
+  t.node.compacted(status.applied);
+  return status.applied;
+}
+
+function laggingFollowerSetup(chunkBytes: number) {
+  const net = new Network(["n1", "n2", "n3"], { config: { snapshotChunkBytes: chunkBytes } });
+  net.elect("n1");
+  net.isolate("n3");
+  for (let i = 0; i < 20; i++) net.get("n1").node.propose(bytes(`v${i}`));
+  net.stabilize();
+  const data = new Uint8Array(10).map((_, i) => i + 1);
+  const snapshotIndex = snapshotAndCompact(net, "n1", data);
+  return { net, data, snapshotIndex };
+}
+
+describe("snapshots", () => {
+  it("a follower behind the compacted log gets the snapshot in chunks and continues from it", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    net.heal();
+    const chunks: SnapshotChunk[] = [];
+    net.tickAll(5, (m) => {
+      if (m.type === "snapshot") chunks.push(m);
+      return true;
+    });
+    expect(chunks.map((c) => c.offset)).toEqual([0, 4, 8]);
+    expect(chunks.map((c) => c.done)).toEqual([false, false, true]);
+    const n3 = net.get("n3");
+    expect(n3.installedSnapshots).toEqual([snapshotIndex]);
+    expect(n3.storage.snapshot().data).toEqual(data);
+    // Entries after the snapshot replicate normally.
+    net.propose("n1", "after");
+    expect(net.appliedData("n3")).toEqual(["after"]);
+    expect(n3.node.status().commit).toBe(net.get("n1").node.status().commit);
+  });
+
+  it("resumes after a lost chunk through the retransmission on heartbeats", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    net.heal();
+    let dropped = false;
+    net.tickAll(10, (m) => {
+      if (m.type === "snapshot" && m.offset === 4 && !dropped) {
+        dropped = true;
+        return false;
+      }
+      return true;
+    });
+    expect(dropped).toBe(true);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+    expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
+
+  it("restarts the transfer when the follower lost its partial snapshot (reject)", () => {
+    const { net, snapshotIndex } = laggingFollowerSetup(4);
+    net.heal();
+    let restarted = false;
+    let rejects = 0;
+    net.tickAll(10, (m) => {
+      if (m.type === "snapshotResp" && m.reject) rejects++;
+      if (m.type === "snapshot" && m.offset === 4 && !restarted) {
+        // n3 crashes and restarts from its storage: the partial transfer is gone.
+        restarted = true;
+        const n3 = net.get("n3");
+        net.start("n3", n3.storage, { snapshotChunkBytes: 4 }, n3.node.status().applied);
+      }
+      return true;
+    });
+    expect(restarted).toBe(true);
+    expect(rejects).toBeGreaterThanOrEqual(1);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+  });
+
+  it("switches to a newer snapshot the host took during a transfer", () => {
+    const { net, snapshotIndex } = laggingFollowerSetup(4);
+    net.heal();
+    let switched = false;
+    const offsets: number[] = [];
+    net.tickAll(10, (m) => {
+      if (m.type === "snapshot") {
+        offsets.push(m.metadata.index * 1000 + m.offset);
+        if (!switched && m.offset === 4) {
+          // The leader's host snapshots again (after more entries) while chunks are in flight.
+          switched = true;
+          net.get("n1").node.propose(bytes("more"));
+          net.stabilize((x) => x.to !== "n3");
+          snapshotAndCompact(net, "n1", new Uint8Array([9, 9, 9, 9, 9, 9]));
+        }
+      }
+      return true;
+    });
+    const newer = net.get("n1").storage.snapshot().metadata.index;
+    expect(newer).toBeGreaterThan(snapshotIndex);
+    expect(offsets).toContain(newer * 1000);
+    expect(net.get("n3").installedSnapshots.at(-1)).toBe(newer);
+    expect(net.get("n3").storage.snapshot().data).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9]));
+    net.propose("n1", "tail");
+    expect(net.appliedData("n3").at(-1)).toBe("tail");
+  });
+
+  it("a restarted node recovers from its stored snapshot and log", () => {
+    const { net, snapshotIndex } = laggingFollowerSetup(1024);
+    net.heal();
+    net.tickAll(5);
+    const n3 = net.get("n3");
+    const restarted = net.start("n3", n3.storage, {}, snapshotIndex);
+    expect(restarted.node.status().firstIndex).toBe(snapshotIndex + 1);
+    expect(restarted.node.status().confState.voters).toEqual(["n1", "n2", "n3"]);
+    net.propose("n1", "later");
+    expect(net.appliedData("n3").at(-1)).toBe("later");
+  });
+});
