@@ -13,6 +13,8 @@ export interface PlanArbitraryOptions {
   /** Upper bound of fault steps per schedule. Default DEFAULT_FAULTS_MAX. */
   faultsMax?: number;
   plantedBugs?: PlantedBugs;
+  /** A joining node's initial membership (see SchedulePlan.joinerBootstrap). Default "initial". */
+  joinerBootstrap?: "initial" | "empty";
   /** A profile narrows the generator toward the situations a planted bug needs. */
   profile?: PlanProfile;
 }
@@ -188,6 +190,7 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
           .sort((a, b) => a.atMs - b.atMs),
       };
       plan.electionTicks = Math.max(plan.electionTicks, electionTicksMin(plan));
+      if (options.joinerBootstrap === "empty") plan.joinerBootstrap = "empty";
       if (options.plantedBugs) plan.plantedBugs = { ...options.plantedBugs };
       return plan;
     });

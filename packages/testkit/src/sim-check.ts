@@ -162,6 +162,7 @@ export function replayCommand(
     parts.push(`--phase-ms=${min}-${max}`);
   }
   if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
+  if (options.joinerBootstrap === "empty") parts.push(`--joiner=empty`);
   return parts.join(" ");
 }
 

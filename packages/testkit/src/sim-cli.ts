@@ -41,6 +41,7 @@ export interface SimCliOptions {
   faultPhaseMsMin: number | undefined;
   faultPhaseMsMax: number | undefined;
   faultsMax: number | undefined;
+  joinerBootstrap: "initial" | "empty";
   json: boolean;
 }
 
@@ -67,6 +68,7 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
       bug: { type: "string", multiple: true },
       "phase-ms": { type: "string" },
       "faults-max": { type: "string" },
+      joiner: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -107,6 +109,10 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
     faultPhaseMsMin = Number(match[1]);
     faultPhaseMsMax = Number(match[2]);
   }
+  const joiner = values.joiner ?? "initial";
+  if (joiner !== "initial" && joiner !== "empty") {
+    throw new UsageError(`--joiner takes initial or empty, got "${joiner}"`);
+  }
   const seed = values.seed === undefined ? null : Number(values.seed);
   if (seed !== null && !Number.isSafeInteger(seed))
     throw new UsageError(`--seed must be an integer`);
@@ -128,13 +134,14 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
     faultPhaseMsMin,
     faultPhaseMsMax,
     faultsMax: integer("faults-max", values["faults-max"], 0) ?? undefined,
+    joinerBootstrap: joiner,
     json: values.json === true,
   };
 }
 
 const USAGE = `usage: pnpm sim [--schedules N | --duration 10m] [--seed S [--path P]] [--nodes 3|5|3,5]
                 [--profile ${PLAN_PROFILES.join("|")}] [--bug NAME]... [--phase-ms MIN-MAX]
-                [--faults-max N] [--json]
+                [--faults-max N] [--joiner initial|empty] [--json]
        pnpm sim --plan .sim-failures/FILE.json      (replay a saved failing schedule)
 Runs generated fault schedules through the Raft simulator; exits 1 on any violation.`;
 
@@ -158,6 +165,7 @@ export function main(argv: string[], write: (line: string) => void = console.log
     faultPhaseMsMin: options.faultPhaseMsMin,
     faultPhaseMsMax: options.faultPhaseMsMax,
     faultsMax: options.faultsMax,
+    joinerBootstrap: options.joinerBootstrap,
   };
   let lastProgress = started;
   let schedulesRun = 0;
