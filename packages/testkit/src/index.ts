@@ -10,12 +10,22 @@ export { HashChainStateMachine } from "./state-machine.js";
 export { SimNode } from "./sim-node.js";
 export { defaultRaftNodeFactory, SimCluster } from "./sim-cluster.js";
 export {
+  ELECTION_TIMEOUT_VOTE_ROUNDS_MIN,
+  electionTicksMin,
   LIVENESS_ELECTION_TIMEOUTS,
   livenessBoundMs,
   MEMBERSHIP_VOTERS_MAX,
   MEMBERSHIP_VOTERS_MIN,
+  PlanError,
+  validatePlan,
 } from "./plan.js";
-export { PLAN_PROFILES, planArbitrary } from "./plan-arbitrary.js";
+export {
+  DEFAULT_FAULT_PHASE_MS_MAX,
+  DEFAULT_FAULT_PHASE_MS_MIN,
+  DEFAULT_FAULTS_MAX,
+  PLAN_PROFILES,
+  planArbitrary,
+} from "./plan-arbitrary.js";
 export { runSchedule } from "./run-schedule.js";
 export {
   addToSummary,

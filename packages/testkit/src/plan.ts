@@ -102,3 +102,75 @@ export function livenessBoundMs(plan: SchedulePlan, backlogEntries = 0): number 
   const roundMs = 2 * plan.maxDelayMs + 2 * plan.fsyncMaxMs + plan.tickMs / slowestRate;
   return Math.ceil(elections + backlogEntries * roundMs);
 }
+
+/** A plan read from a file is checked before it runs; a bad one is a usage error, not a crash. */
+export class PlanError extends Error {
+  readonly code = "INVALID_PLAN";
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanError";
+  }
+}
+
+const PLAN_NUMBERS = [
+  "seed",
+  "nodeCount",
+  "tickMs",
+  "electionTicks",
+  "heartbeatTicks",
+  "maxMessageBytes",
+  "maxInflightMessages",
+  "snapshotChunkBytes",
+  "maxUncommittedBytes",
+  "clockDriftPermille",
+  "minDelayMs",
+  "maxDelayMs",
+  "dropPermille",
+  "duplicatePermille",
+  "reorderPermille",
+  "fsyncMinMs",
+  "fsyncMaxMs",
+  "tornPermille",
+  "snapshotEveryEntries",
+  "readiesInFlightMax",
+  "proposalIntervalMs",
+  "proposalBytesMax",
+  "faultPhaseMs",
+] as const;
+
+const FAULT_KINDS = new Set(["crash", "pause", "partition", "membership", "transfer"]);
+
+/** Checks the shape and ranges of a plan (e.g. one edited by hand); throws PlanError. */
+export function validatePlan(value: unknown): SchedulePlan {
+  if (typeof value !== "object" || value === null) throw new PlanError("plan must be an object");
+  const plan = value as Record<string, unknown>;
+  for (const key of PLAN_NUMBERS) {
+    const field = plan[key];
+    if (typeof field !== "number" || !Number.isFinite(field) || field < 0) {
+      throw new PlanError(`plan.${key} must be a finite number ≥ 0`);
+    }
+  }
+  for (const key of ["dropPermille", "duplicatePermille", "reorderPermille", "tornPermille"]) {
+    if ((plan[key] as number) > 1000) throw new PlanError(`plan.${key} must be ≤ 1000`);
+  }
+  if (typeof plan.preVote !== "boolean" || typeof plan.checkQuorum !== "boolean") {
+    throw new PlanError("plan.preVote and plan.checkQuorum must be booleans");
+  }
+  if (!Number.isInteger(plan.nodeCount) || (plan.nodeCount as number) < 1) {
+    throw new PlanError("plan.nodeCount must be a positive integer");
+  }
+  if ((plan.clockDriftPermille as number) >= 500) {
+    throw new PlanError("plan.clockDriftPermille must be < 500");
+  }
+  if (!Array.isArray(plan.faults)) throw new PlanError("plan.faults must be an array");
+  for (const step of plan.faults as unknown[]) {
+    const fault = step as Record<string, unknown>;
+    if (typeof fault !== "object" || fault === null || !FAULT_KINDS.has(fault.kind as string)) {
+      throw new PlanError(`unknown fault step ${JSON.stringify(step)}`);
+    }
+    if (typeof fault.atMs !== "number" || !(fault.atMs >= 0)) {
+      throw new PlanError(`fault step ${JSON.stringify(step)} needs atMs ≥ 0`);
+    }
+  }
+  return value as SchedulePlan;
+}

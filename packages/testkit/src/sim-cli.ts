@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { PlantedBugs } from "@dlock/raft";
 import type { SchedulePlan } from "./plan.js";
+import { validatePlan } from "./plan.js";
 import type { PlanProfile } from "./plan-arbitrary.js";
 import { PLAN_PROFILES } from "./plan-arbitrary.js";
 import type { ScheduleResult } from "./run-schedule.js";
@@ -287,9 +288,8 @@ function saveFailure(failure: SimFailure): string {
 function replayPlanFile(file: string, write: (line: string) => void): number {
   let plan: SchedulePlan;
   try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { plan?: SchedulePlan };
-    if (typeof parsed.plan !== "object" || parsed.plan === null) throw new Error("no plan field");
-    plan = parsed.plan;
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as { plan?: unknown };
+    plan = validatePlan(parsed.plan);
   } catch (error) {
     write(`cannot read plan ${file}: ${error instanceof Error ? error.message : String(error)}`);
     return 2;

@@ -204,17 +204,13 @@ export class SimNode {
     return this.call((raft) => raft.proposeConfChange(change));
   }
 
+  /** Start a leadership transfer; returns the refusal's error code, or undefined when started. */
   transferLeadership(target: string): { error: string } | undefined {
-    const result = this.call((raft) => {
-      raft.transferLeadership(target);
-      return { index: 0, term: 0 };
-    });
-    return "error" in result ? result : undefined;
+    const result = this.call((raft) => raft.transferLeadership(target));
+    return typeof result === "object" && result !== null && "error" in result ? result : undefined;
   }
 
-  private call(
-    action: (raft: RaftNode) => { index: number; term: number },
-  ): { index: number; term: number } | { error: string } {
+  private call<T>(action: (raft: RaftNode) => T): T | { error: string } {
     if (this.status !== "running" || this.raft === null) return { error: "DOWN" };
     try {
       const result = action(this.raft);

@@ -72,5 +72,11 @@ describe("sim CLI", () => {
     expect(replay.code).toBe(1);
     expect(replay.output).toMatch(/VIOLATION commitDurability/);
     expect(capture(["--plan", join(dir, "missing.json")]).code).toBe(2);
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, JSON.stringify({ plan: { ...plan, dropPermille: 5000 } }));
+    expect(capture(["--plan", broken])).toMatchObject({
+      code: 2,
+      output: expect.stringMatching(/dropPermille must be ≤ 1000/),
+    });
   });
 });
