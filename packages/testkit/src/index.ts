@@ -43,6 +43,7 @@ export { LogMatchingChecker } from "./checkers/log-matching.js";
 export { LeaderCompletenessChecker } from "./checkers/leader-completeness.js";
 export { StateMachineSafetyChecker } from "./checkers/state-machine-safety.js";
 export { CommitDurabilityChecker } from "./checkers/commit-durability.js";
+export { ReadIndexChecker } from "./checkers/read-index.js";
 
 export type { ScheduledEvent } from "./event-queue.js";
 export type { DeliveryHandler, NetworkFaults, NetworkStats } from "./network.js";

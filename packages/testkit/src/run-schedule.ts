@@ -9,6 +9,8 @@ import type { SimNode } from "./sim-node.js";
 
 /** How often the liveness phase looks for a leader and its committed entry, in virtual ms. */
 const LIVENESS_POLL_MS = 5;
+/** Share of client operations that are ReadIndex reads rather than proposals. */
+const READ_SHARE = 0.25;
 /** A "nextLeader" fault fires within this many round trips of the election. */
 const NEXT_LEADER_FAULT_ROUND_TRIPS_MAX = 4;
 
@@ -24,6 +26,8 @@ export interface ScheduleResult {
   elections: number;
   committedIndex: number;
   proposals: { accepted: number; refused: number };
+  /** ReadIndex reads started, and answered by the core. */
+  reads: { started: number; served: number };
   network: NetworkStats;
   crashes: number;
   snapshotsInstalled: number;
@@ -113,6 +117,7 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
     elections: cluster.monitor.electionSafety.elections,
     committedIndex: cluster.monitor.ledger.maxIndex,
     proposals: driver.proposals,
+    reads: { started: driver.reads, served: cluster.monitor.readIndex.readsServed },
     network: { ...cluster.network.stats },
     crashes,
     snapshotsInstalled,
@@ -136,6 +141,7 @@ class ScheduleDriver {
     transfer: 0,
   };
   readonly proposals = { accepted: 0, refused: 0 };
+  reads = 0;
   private readonly random: Prng;
   private faultsOver = false;
   private readonly heals = new Set<() => void>();
@@ -185,6 +191,11 @@ class ScheduleDriver {
     const leader = this.cluster.leader();
     if (leader === undefined) {
       this.proposals.refused++;
+      return;
+    }
+    if (this.random.chance(READ_SHARE)) {
+      this.reads++;
+      leader.readIndex(this.reads);
       return;
     }
     const size = this.random.int(1, Math.max(1, this.plan.proposalBytesMax));

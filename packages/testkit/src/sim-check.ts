@@ -17,6 +17,7 @@ export interface SimSummary {
   elections: number;
   entriesCommitted: number;
   proposalsAccepted: number;
+  readsServed: number;
   snapshotsInstalled: number;
   compactions: number;
   crashes: number;
@@ -37,6 +38,7 @@ export function emptySummary(): SimSummary {
     elections: 0,
     entriesCommitted: 0,
     proposalsAccepted: 0,
+    readsServed: 0,
     snapshotsInstalled: 0,
     compactions: 0,
     crashes: 0,
@@ -58,6 +60,7 @@ export function addToSummary(summary: SimSummary, result: ScheduleResult): void 
   summary.elections += result.elections;
   summary.entriesCommitted += result.committedIndex;
   summary.proposalsAccepted += result.proposals.accepted;
+  summary.readsServed += result.reads.served;
   summary.snapshotsInstalled += result.snapshotsInstalled;
   summary.compactions += result.compactions;
   summary.crashes += result.crashes;

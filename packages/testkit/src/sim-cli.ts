@@ -228,6 +228,7 @@ function merge(into: SimSummary, from: SimSummary): void {
   into.elections += from.elections;
   into.entriesCommitted += from.entriesCommitted;
   into.proposalsAccepted += from.proposalsAccepted;
+  into.readsServed += from.readsServed;
   into.snapshotsInstalled += from.snapshotsInstalled;
   into.compactions += from.compactions;
   into.crashes += from.crashes;
@@ -264,6 +265,7 @@ function printSummary(
   write(`faults injected:    ${faults}`);
   write(`elections:          ${summary.elections}`);
   write(`entries committed:  ${summary.entriesCommitted}`);
+  write(`ReadIndex reads:    ${summary.readsServed} served`);
   write(
     `messages:           ${summary.messagesSent} sent, ${summary.messagesDropped} lost, ` +
       `${summary.messagesDuplicated} duplicated`,

@@ -204,6 +204,17 @@ export class SimNode {
     return this.call((raft) => raft.proposeConfChange(change));
   }
 
+  /** Start a ReadIndex read; `requestId` comes back in a Ready's readStates or droppedReads. */
+  readIndex(requestId: number): { error: string } | undefined {
+    this.deps.monitor.observeReadStarted(requestId);
+    const result = this.call((raft) => raft.readIndex(requestId));
+    if (typeof result === "object" && result !== null && "error" in result) {
+      this.deps.monitor.observeReadDropped(requestId);
+      return result;
+    }
+    return undefined;
+  }
+
   /** Start a leadership transfer; returns the refusal's error code, or undefined when started. */
   transferLeadership(target: string): { error: string } | undefined {
     const result = this.call((raft) => raft.transferLeadership(target));
@@ -305,6 +316,10 @@ export class SimNode {
       this.term = Math.max(this.term, ready.hardState.term);
     }
     if (ready.committedEntries.length > 0) this.reportCommitted(ready.committedEntries);
+    for (const read of ready.readStates) {
+      deps.monitor.observeReadState(this.id, read.requestId, read.index);
+    }
+    for (const requestId of ready.droppedReads) deps.monitor.observeReadDropped(requestId);
 
     const sequence = storage.lastWriteSequence;
     const delayMs = ready.mustSync

@@ -22,5 +22,6 @@ describe("generated fault schedules, 3 nodes (part 2)", () => {
     expect(summary.snapshotsInstalled).toBeGreaterThan(SCHEDULES / 10);
     expect(summary.elections).toBeGreaterThan(SCHEDULES);
     expect(summary.entriesCommitted).toBeGreaterThan(SCHEDULES * 20);
+    expect(summary.readsServed).toBeGreaterThan(SCHEDULES);
   });
 });

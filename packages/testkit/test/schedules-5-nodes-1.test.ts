@@ -22,5 +22,6 @@ describe("generated fault schedules, 5 nodes (part 1)", () => {
     expect(summary.snapshotsInstalled).toBeGreaterThan(SCHEDULES / 10);
     expect(summary.elections).toBeGreaterThan(SCHEDULES);
     expect(summary.entriesCommitted).toBeGreaterThan(SCHEDULES * 20);
+    expect(summary.readsServed).toBeGreaterThan(SCHEDULES);
   });
 });

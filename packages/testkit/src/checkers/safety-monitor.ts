@@ -6,6 +6,7 @@ import { ElectionSafetyChecker } from "./election-safety.js";
 import type { LeaderLog } from "./leader-completeness.js";
 import { LeaderCompletenessChecker } from "./leader-completeness.js";
 import { LogMatchingChecker } from "./log-matching.js";
+import { ReadIndexChecker } from "./read-index.js";
 import { StateMachineSafetyChecker } from "./state-machine-safety.js";
 import type { LogView } from "./violation.js";
 
@@ -28,6 +29,7 @@ export class SafetyMonitor {
   readonly stateMachineSafety = new StateMachineSafetyChecker();
   readonly leaderCompleteness: LeaderCompletenessChecker;
   readonly commitDurability: CommitDurabilityChecker;
+  readonly readIndex = new ReadIndexChecker();
   private probe: ClusterProbe | null = null;
   private readonly durableLogOf = (node: string): LogView | undefined =>
     this.probe?.durableLog(node);
@@ -68,6 +70,18 @@ export class SafetyMonitor {
 
   observeApplied(node: string, index: number, digest: number): void {
     this.stateMachineSafety.observeApplied(node, index, digest);
+  }
+
+  observeReadStarted(requestId: number): void {
+    this.readIndex.observeReadStarted(requestId, this.ledger.maxIndex);
+  }
+
+  observeReadState(node: string, requestId: number, index: number): void {
+    this.readIndex.observeReadState(node, requestId, index);
+  }
+
+  observeReadDropped(requestId: number): void {
+    this.readIndex.observeReadDropped(requestId);
   }
 
   /** Something durable changed (a sync, a crash): re-check durability of the commit point. */

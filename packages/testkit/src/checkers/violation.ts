@@ -5,6 +5,7 @@ export type PropertyName =
   | "leaderCompleteness"
   | "stateMachineSafety"
   | "commitDurability"
+  | "linearizableRead"
   | "liveness"
   /** The core threw, or broke its own contract with the host (a bug either way). */
   | "coreContract";
