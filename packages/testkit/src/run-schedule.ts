@@ -30,6 +30,9 @@ export interface ScheduleResult {
   reads: { started: number; served: number };
   network: NetworkStats;
   crashes: number;
+  /** Crashes that lost unsynced writes; crashes that left a torn batch of entries. */
+  crashesLosingWrites: number;
+  tornWrites: number;
   snapshotsInstalled: number;
   compactions: number;
   /** Virtual time from the end of the fault phase to the commit of the liveness entry. */
@@ -100,10 +103,14 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
     violation.timeMs = cluster.world.nowMs;
   }
   let crashes = 0;
+  let crashesLosingWrites = 0;
+  let tornWrites = 0;
   let snapshotsInstalled = 0;
   let compactions = 0;
   for (const node of cluster.nodes.values()) {
     crashes += node.counters.crashes;
+    crashesLosingWrites += node.counters.crashesLosingWrites;
+    tornWrites += node.counters.tornWrites;
     snapshotsInstalled += node.counters.snapshotsInstalled;
     compactions += node.counters.compactions;
   }
@@ -120,6 +127,8 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
     reads: { started: driver.reads, served: cluster.monitor.readIndex.readsServed },
     network: { ...cluster.network.stats },
     crashes,
+    crashesLosingWrites,
+    tornWrites,
     snapshotsInstalled,
     compactions,
     recoveryMs,

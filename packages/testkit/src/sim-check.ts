@@ -21,6 +21,8 @@ export interface SimSummary {
   snapshotsInstalled: number;
   compactions: number;
   crashes: number;
+  crashesLosingWrites: number;
+  tornWrites: number;
   messagesSent: number;
   messagesDropped: number;
   messagesDuplicated: number;
@@ -42,6 +44,8 @@ export function emptySummary(): SimSummary {
     snapshotsInstalled: 0,
     compactions: 0,
     crashes: 0,
+    crashesLosingWrites: 0,
+    tornWrites: 0,
     messagesSent: 0,
     messagesDropped: 0,
     messagesDuplicated: 0,
@@ -64,6 +68,8 @@ export function addToSummary(summary: SimSummary, result: ScheduleResult): void 
   summary.snapshotsInstalled += result.snapshotsInstalled;
   summary.compactions += result.compactions;
   summary.crashes += result.crashes;
+  summary.crashesLosingWrites += result.crashesLosingWrites;
+  summary.tornWrites += result.tornWrites;
   summary.messagesSent += result.network.sent;
   summary.messagesDropped += result.network.dropped + result.network.blocked;
   summary.messagesDuplicated += result.network.duplicated;

@@ -232,6 +232,8 @@ function merge(into: SimSummary, from: SimSummary): void {
   into.snapshotsInstalled += from.snapshotsInstalled;
   into.compactions += from.compactions;
   into.crashes += from.crashes;
+  into.crashesLosingWrites += from.crashesLosingWrites;
+  into.tornWrites += from.tornWrites;
   into.messagesSent += from.messagesSent;
   into.messagesDropped += from.messagesDropped;
   into.messagesDuplicated += from.messagesDuplicated;
@@ -263,6 +265,10 @@ function printSummary(
     .join(", ");
   write(`schedules run:      ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
   write(`faults injected:    ${faults}`);
+  write(
+    `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced ` +
+      `writes, ${summary.tornWrites} left a torn tail)`,
+  );
   write(`elections:          ${summary.elections}`);
   write(`entries committed:  ${summary.entriesCommitted}`);
   write(`ReadIndex reads:    ${summary.readsServed} served`);

@@ -87,7 +87,18 @@ export class SimNode {
   applied = 0;
   appliedConf: ConfState;
   /** Counts for the run summary. */
-  readonly counters = { crashes: 0, restarts: 0, snapshotsInstalled: 0, compactions: 0 };
+  readonly counters = {
+    crashes: 0,
+    /**
+     * Crashes that lost unsynced writes, and those that kept a torn tail of them (some of the
+     * unsynced writes survived and some did not, possibly cut inside a batch of entries).
+     */
+    crashesLosingWrites: 0,
+    tornWrites: 0,
+    restarts: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+  };
   private raft: RaftNode | null = null;
   private stateMachine: SimStateMachine | null = null;
   /** Bumped on crash/stop/restart: scheduled work of an older incarnation is void. */
@@ -163,7 +174,10 @@ export class SimNode {
     if (!this.isUp) return;
     this.halt("crashed");
     this.counters.crashes++;
-    this.storage.crash(this.deps.random, this.options.tornWriteRate);
+    const loss = this.storage.crash(this.deps.random, this.options.tornWriteRate);
+    if (loss.survivedWrites < loss.unsyncedWrites) this.counters.crashesLosingWrites++;
+    const partial = loss.survivedWrites > 0 && loss.survivedWrites < loss.unsyncedWrites;
+    if (loss.torn || partial) this.counters.tornWrites++;
     this.deps.monitor.observeDurability();
   }
 

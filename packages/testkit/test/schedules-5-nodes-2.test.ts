@@ -23,5 +23,7 @@ describe("generated fault schedules, 5 nodes (part 2)", () => {
     expect(summary.elections).toBeGreaterThan(SCHEDULES);
     expect(summary.entriesCommitted).toBeGreaterThan(SCHEDULES * 20);
     expect(summary.readsServed).toBeGreaterThan(SCHEDULES);
+    expect(summary.crashesLosingWrites).toBeGreaterThan(SCHEDULES / 10);
+    expect(summary.tornWrites).toBeGreaterThan(SCHEDULES / 50);
   });
 });
