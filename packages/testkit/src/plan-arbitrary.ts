@@ -42,7 +42,15 @@ export const DEFAULT_FAULT_PHASE_MS_MAX = 8_000;
 export const DEFAULT_FAULTS_MAX = 30;
 
 const TARGETS: FaultTarget[] = ["leader", "follower", "any", "nextLeader"];
-const SHAPES: PartitionShape[] = ["isolate", "split", "oneWay", "bridge", "ring", "rotate"];
+const SHAPES: PartitionShape[] = [
+  "isolate",
+  "split",
+  "oneWay",
+  "bridge",
+  "ring",
+  "rotate",
+  "isolateNextLeader",
+];
 
 interface Weights {
   crash: number;
@@ -57,7 +65,7 @@ const PROFILE_WEIGHTS: Record<PlanProfile, Weights> = {
   crashy: { crash: 8, pause: 1, partition: 3, membership: 0, transfer: 1 },
   slowDisk: { crash: 3, pause: 0, partition: 1, membership: 0, transfer: 0 },
   staleVoter: { crash: 4, pause: 1, partition: 6, membership: 0, transfer: 0 },
-  figure8: { crash: 10, pause: 0, partition: 3, membership: 0, transfer: 0 },
+  figure8: { crash: 4, pause: 0, partition: 10, membership: 0, transfer: 0 },
 };
 
 /** fast-check arbitrary of whole schedules; shrinking reduces faults, load and rates. */
@@ -106,7 +114,9 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
       arbitrary: fc.record({
         at,
         kind: fc.constant("partition" as const),
-        shape: figure8 ? fc.constant<PartitionShape>("isolate") : fc.constantFrom(...SHAPES),
+        shape: figure8
+          ? fc.constant<PartitionShape>("isolateNextLeader")
+          : fc.constantFrom(...SHAPES),
         forMs: fc.integer({ min: 50, max: 1500 }),
       }),
     });

@@ -11,9 +11,12 @@ export type FaultTarget = "leader" | "follower" | "any" | "nextLeader";
  * isolate: one node cut off both ways; split: two groups cut both ways; oneWay: one group cannot
  * reach the other (the reverse works); bridge: two groups that only one node links; ring: each node
  * reaches only its ring neighbours (for 5 nodes every node sees a majority, no two the same one);
- * rotate: one node at a time is isolated, moving on to the next every forMs / nodes.
+ * rotate: one node at a time is isolated, moving on to the next every forMs / nodes;
+ * isolateNextLeader: the next node to win an election is isolated within a few round trips of
+ * its victory (see FaultTarget "nextLeader").
  */
-export type PartitionShape = "isolate" | "split" | "oneWay" | "bridge" | "ring" | "rotate";
+export type PartitionShape =
+  "isolate" | "split" | "oneWay" | "bridge" | "ring" | "rotate" | "isolateNextLeader";
 
 export type FaultStep =
   | { atMs: number; kind: "crash"; target: FaultTarget; downMs: number }

@@ -248,13 +248,17 @@ class ScheduleDriver {
         return;
       }
       case "partition": {
-        const heal = this.partition(step.shape, step.forMs);
-        if (heal === null) return;
-        this.faultCounts.partition++;
-        this.heals.add(heal);
-        world.after(step.forMs, () => {
-          if (this.heals.delete(heal)) heal();
-        });
+        const apply = (leader: SimNode | null): void => {
+          const heal = this.partition(step.shape, step.forMs, leader);
+          if (heal === null) return;
+          this.faultCounts.partition++;
+          this.heals.add(heal);
+          world.after(step.forMs, () => {
+            if (this.heals.delete(heal)) heal();
+          });
+        };
+        if (step.shape === "isolateNextLeader") this.armed.push((leader) => apply(leader));
+        else apply(null);
         return;
       }
       case "membership":
@@ -287,12 +291,22 @@ class ScheduleDriver {
   }
 
   /** Cuts links according to `shape`; returns the function that mends exactly those cuts. */
-  private partition(shape: PartitionShape, forMs: number): (() => void) | null {
+  private partition(
+    shape: PartitionShape,
+    forMs: number,
+    leader: SimNode | null,
+  ): (() => void) | null {
     const network = this.cluster.network;
     const ids = shuffle(
       this.cluster.members().map((node) => node.id),
       this.random,
     );
+    if (leader !== null) {
+      // Put the just-elected leader first: "isolate" cuts ids[0] off.
+      const position = ids.indexOf(leader.id);
+      if (position < 0) return null;
+      [ids[0], ids[position]] = [ids[position], ids[0]];
+    }
     const n = ids.length;
     if (n < 2) return null;
     const cuts: [string, string][] = [];
@@ -301,6 +315,7 @@ class ScheduleDriver {
     };
     switch (shape) {
       case "isolate":
+      case "isolateNextLeader":
         for (let i = 1; i < n; i++) cutBoth(ids[0], ids[i]);
         break;
       case "split":
