@@ -84,6 +84,14 @@ export class Membership {
     return this.history.length > 0 ? this.history[this.history.length - 1].index : 0;
   }
 
+  /** Was `id` a voter in the configuration before the newest change still in the log? */
+  wasVoterBeforeLastChange(id: NodeId): boolean {
+    const n = this.history.length;
+    if (n === 0) return false;
+    const previous = n >= 2 ? this.history[n - 2].conf : this.base;
+    return previous.voters.includes(id);
+  }
+
   /** A config entry at `index` was appended. */
   append(index: number, change: ConfChange): void {
     this.current = applyConfChange(this.current, change);

@@ -8,6 +8,17 @@ import type { ConfChange, Message, NodeId, Ready, Status } from "./types.js";
  * Construction: `new RawNode(config, storage)` reads the durable state through storage. A fresh
  * cluster is bootstrapped by the host writing the initial ConfState (all voters) into storage
  * before constructing the node; a one-voter group elects itself on its first election timeout.
+ * A node joining an existing group starts with an empty ConfState and waits to be added.
+ *
+ * Restart: the host's state machine must reflect at least storage.snapshot() (load it if the
+ * state machine's own durable state is older), and config.applied names the index it reflects
+ * (≥ the snapshot index, ≤ the stored last index); entries up to it are not handed out again.
+ * The current membership is re-derived from the snapshot's ConfState plus the config entries
+ * stored after it (see Storage.initialState).
+ *
+ * Errors: calls a caller can get wrong in normal operation throw RaftError subclasses with a
+ * stable `code`. Broken host contracts (advance out of order, appliedTo past what was handed
+ * out, compacted past applied) and violated Raft invariants throw plain Errors: they are bugs.
  */
 export interface RaftNode {
   /** Advance logical time by one tick (elections, heartbeats, check-quorum). */

@@ -423,8 +423,19 @@ export class RawNode implements RaftNode {
     this.randomizedElectionTimeout = ticks + jitter;
   }
 
+  /**
+   * May this node campaign? Voters may. So may a voter that an uncommitted change just removed:
+   * a leader that removes itself and loses leadership (check-quorum) before the removal commits
+   * may be the only node holding it, and nodes still on the old configuration cannot win without
+   * its vote, so without this the group would deadlock. It counts votes by the new configuration,
+   * which excludes itself, and steps down again as soon as the removal commits.
+   */
   private promotable(): boolean {
-    return this.membership.isVoter(this.id);
+    if (this.membership.isVoter(this.id)) return true;
+    return (
+      this.membership.lastConfigIndex() > this.log.committed &&
+      this.membership.wasVoterBeforeLastChange(this.id)
+    );
   }
 
   // ---- Ticks ----------------------------------------------------------------------------------

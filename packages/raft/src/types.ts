@@ -182,8 +182,9 @@ export interface SoftState {
  * 2. Persist `snapshot` (if any), then `entries` (which may overwrite a suffix of the stored log,
  *    starting at entries[0].index), then `hardState` (if any), atomically or in that order, synced
  *    to disk when `mustSync` is true.
- * 3. Only after step 2 is durable, send `messagesAfterPersist` (votes, append responses) and call
- *    advance(ready). The core counts its own log as replicated only through advance().
+ * 3. Only after step 2 is durable, send `messagesAfterPersist` (vote requests, which carry our own
+ *    vote; vote and pre-vote responses; append responses; the final snapshot acknowledgement) and
+ *    call advance(ready). The core counts its own log as replicated only through advance().
  * 4. Apply `committedEntries` in order (and the state in `snapshot`, first, if any). They never
  *    include entries beyond what the host has been told to persist in this or earlier Readies.
  *    Report progress with appliedTo(index).

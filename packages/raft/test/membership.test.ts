@@ -90,6 +90,25 @@ describe("membership changes", () => {
     expect(n1.status().role).toBe("follower");
   });
 
+  it("a leader that removed itself and lost leadership before the removal committed can finish it", () => {
+    // Two voters; s1 removes itself but is cut off before s2 sees the change. s2 (still on
+    // {s1, s2}) needs s1's vote, which s1 refuses (its log is longer): only s1 can move on.
+    const net = new Network(["s1", "s2"]);
+    net.elect("s1");
+    net.isolate("s1");
+    net.get("s1").node.proposeConfChange({ type: "remove", nodeId: "s1" });
+    net.tickAll(25);
+    expect(net.get("s1").node.status().role).toBe("follower");
+    expect(net.get("s2").node.status().role).not.toBe("leader");
+    net.heal();
+    net.tickAll(80);
+    expect(net.leader()).toBe("s2");
+    expect(net.get("s2").node.status().confState).toEqual({ voters: ["s2"], learners: [] });
+    expect(net.get("s1").node.status().role).toBe("follower");
+    net.propose("s2", "after");
+    expect(net.appliedData("s2").at(-1)).toBe("after");
+  });
+
   it("a config takes effect on append and rolls back if that entry is overwritten", () => {
     const storage = new MemoryStorage({ voters: ["l", "f", "x"], learners: [] });
     const f = new RawNode({ id: "f", random: seededRandom(2) }, storage);

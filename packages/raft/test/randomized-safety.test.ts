@@ -30,15 +30,24 @@ interface Outcome {
   leadersElected: number;
   committed: number;
   snapshotsInstalled: number;
+  confChanges: number;
 }
 
 const SEEDS = Number(process.env.RAFT_FUZZ_SEEDS ?? 150);
 const STEPS = 1500;
 
-function runSchedule(seed: number, size: number, bugs: PlantedBugs = {}): Outcome {
+function runSchedule(
+  seed: number,
+  size: number,
+  bugs: PlantedBugs = {},
+  membership = false,
+): Outcome {
   const random = seededRandom(seed);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
-  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  // With membership changes on, two spare nodes start outside the group (empty configuration)
+  // and the leader adds, promotes and removes members one at a time.
+  const initialVoters = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const ids = membership ? [...initialVoters, `n${size + 1}`, `n${size + 2}`] : initialVoters;
   const hosts = new Map<string, Host>();
   const start = (id: string, storage: MemoryStorage): void => {
     const node = new RawNode(
@@ -65,7 +74,11 @@ function runSchedule(seed: number, size: number, bugs: PlantedBugs = {}): Outcom
       appliedConf: snapshot.metadata.confState,
     });
   };
-  for (const id of ids) start(id, new MemoryStorage({ voters: ids, learners: [] }));
+  for (const id of ids) {
+    const conf = initialVoters.includes(id) ? { voters: initialVoters, learners: [] } : undefined;
+    start(id, new MemoryStorage(conf));
+  }
+  let confChanges = 0;
 
   let network: Message[] = [];
   const cut = new Set<string>();
@@ -172,11 +185,28 @@ function runSchedule(seed: number, size: number, bugs: PlantedBugs = {}): Outcom
       } catch (error) {
         if (!(error instanceof RaftError)) throw error;
       }
+    } else if (membership && r < 0.983) {
+      const leader = [...hosts.values()].find((x) => x.node.status().role === "leader");
+      if (leader !== undefined) {
+        const conf = leader.node.status().confState;
+        const target = pick(ids);
+        const type = conf.voters.includes(target)
+          ? "remove"
+          : conf.learners.includes(target)
+            ? random() < 0.8
+              ? "promote"
+              : "remove"
+            : "addLearner";
+        try {
+          leader.node.proposeConfChange({ type, nodeId: target });
+          confChanges++;
+        } catch (error) {
+          if (!(error instanceof RaftError)) throw error;
+        }
+      }
     } else if (faulty && r < 0.99) {
       // Crash: unpersisted Readies are lost; restart from durable storage.
-      const storage = h.storage;
-      start(h.id, storage);
-      hosts.get(h.id)!.appliedIndex = 0;
+      start(h.id, h.storage);
     } else if (faulty) {
       const a = pick(ids);
       const b = pick(ids);
@@ -210,15 +240,72 @@ function runSchedule(seed: number, size: number, bugs: PlantedBugs = {}): Outcom
       }
     };
     for (const h of hosts.values()) while (h.pending.length > 0) persistOne(h);
-    settle(60);
-    const leader = [...hosts.values()].find((h) => h.node.status().role === "leader");
-    if (leader === undefined) violation = violation ?? "liveness: no leader after healing";
-    else {
-      const { index } = leader.node.propose(new Uint8Array([255, 255]));
-      settle(20);
+    // Bound: 300 rounds (one tick per node per round, ~15 election timeouts) to elect a leader
+    // that is a voter, and 300 more for the new entry to reach every member. Snapshot transfers
+    // in 3-byte chunks and a leader that removed itself stepping down can each take a while.
+    const currentLeader = (): Host | undefined =>
+      [...hosts.values()].find((h) => {
+        const status = h.node.status();
+        return status.role === "leader" && status.confState.voters.includes(h.id);
+      });
+    for (let round = 0; round < 300 && currentLeader() === undefined; round++) settle(1);
+    const leader = currentLeader();
+    if (leader === undefined) {
+      const states = [...hosts.values()].map((h) => {
+        const st = h.node.status();
+        return `${h.id}:${st.role}/t${st.term}/last${st.lastIndex}/commit${st.commit}/v[${st.confState.voters}]l[${st.confState.learners}]`;
+      });
+      violation = violation ?? `liveness: no leader after healing (${states.join(" ")})`;
+    } else {
+      // Propose through whoever leads; propose again every 30 rounds until one of them commits
+      // (an uncommitted entry of a deposed leader is legitimately overwritten, and a proposal is
+      // refused while a leadership transfer started during the faults is still running).
+      const proposed: { index: number; term: number; by: Host }[] = [];
+      const committedProposal = () =>
+        proposed.find((p) => appliedAt.get(p.index)?.startsWith(`${p.term}:normal:255,255`));
+      for (let round = 0; round < 300 && committedProposal() === undefined; round++) {
+        const current = currentLeader();
+        if (round % 30 === 0 && current !== undefined) {
+          try {
+            const { index, term } = current.node.propose(new Uint8Array([255, 255]));
+            proposed.push({ index, term, by: current });
+          } catch (error) {
+            if (!(error instanceof ProposalDroppedError)) throw error;
+          }
+        }
+        settle(1);
+      }
+      const accepted = committedProposal();
+      if (accepted === undefined) {
+        return {
+          violation: `liveness: none of ${proposed.length} new entries committed within 300 rounds after healing`,
+          leadersElected: leaderOfTerm.size,
+          committed: appliedAt.size,
+          snapshotsInstalled,
+          confChanges,
+        };
+      }
+      const index = accepted.index;
+      const conf = accepted.by.node.status().confState;
+      const members = new Set([...conf.voters, ...conf.learners]);
+      const caughtUp = (): boolean =>
+        [...hosts.values()].every((h) => !members.has(h.id) || h.appliedIndex >= index);
+      for (let round = 0; round < 300 && !caughtUp(); round++) settle(1);
       for (const h of hosts.values()) {
+        if (!members.has(h.id)) continue;
         if (h.appliedIndex < index && violation === null) {
-          violation = `liveness: ${h.id} applied ${h.appliedIndex} < ${index} after healing`;
+          const st = h.node.status();
+          const ls = accepted.by.node.status();
+          violation = `liveness: ${h.id} applied ${h.appliedIndex} < ${index} after healing (${st.role} t${st.term} last${st.lastIndex} commit${st.commit} first${st.firstIndex} conf ${JSON.stringify(st.confState)}; leader ${accepted.by.id} ${ls.role} t${ls.term} ${JSON.stringify(ls.progress?.[h.id])} first${ls.firstIndex} conf ${JSON.stringify(ls.confState)}) all: ${[
+            ...hosts.values(),
+          ]
+            .map((x) => {
+              const y = x.node.status();
+              return `${x.id}:${y.role}/t${y.term}/v${y.vote}/l${y.leader}/last${y.lastIndex}/c${y.commit}`;
+            })
+            .join(
+              " ",
+            )} pending ${[...hosts.values()].map((x) => x.pending.length)} net ${network.length}`;
         }
       }
     }
@@ -228,6 +315,7 @@ function runSchedule(seed: number, size: number, bugs: PlantedBugs = {}): Outcom
     leadersElected: leaderOfTerm.size,
     committed: appliedAt.size,
     snapshotsInstalled,
+    confChanges,
   };
 }
 
@@ -237,13 +325,17 @@ describe("randomized schedules (in-package smoke fuzz)", () => {
     let elections = 0;
     let committed = 0;
     let snapshots = 0;
+    let confChanges = 0;
     for (let i = 0; i < SEEDS; i++) {
       const seed = base + i;
-      const size = i % 2 === 0 ? 3 : 5;
+      // Shape follows the seed, so the printed replay command reproduces the run exactly.
+      const size = seed % 2 === 0 ? 3 : 5;
+      const membership = seed % 3 === 0;
       let outcome: Outcome;
       try {
-        outcome = runSchedule(seed, size);
+        outcome = runSchedule(seed, size, {}, membership);
       } catch (error) {
+        console.log(`replay: RAFT_FUZZ_BASE_SEED=${seed} RAFT_FUZZ_SEEDS=1`);
         throw new Error(`seed ${seed} (size ${size}) crashed: ${String(error)}`, { cause: error });
       }
       if (outcome.violation !== null) {
@@ -253,14 +345,16 @@ describe("randomized schedules (in-package smoke fuzz)", () => {
       elections += outcome.leadersElected;
       committed += outcome.committed;
       snapshots += outcome.snapshotsInstalled;
+      confChanges += outcome.confChanges;
     }
     console.log(
-      `${SEEDS} schedules from seed ${base}: ${elections} leaders, ${committed} entries applied, ${snapshots} snapshots installed`,
+      `${SEEDS} schedules from seed ${base}: ${elections} leaders, ${committed} entries applied, ${snapshots} snapshots installed, ${confChanges} membership changes proposed`,
     );
     // Not vacuous: schedules elect leaders and commit entries.
     expect(elections).toBeGreaterThan(SEEDS);
     expect(committed).toBeGreaterThan(SEEDS * 5);
     expect(snapshots).toBeGreaterThan(0);
+    expect(confChanges).toBeGreaterThan(0);
   });
 
   // commitPreviousTermByCounting needs the Figure 8 interleaving, which this uniform schedule

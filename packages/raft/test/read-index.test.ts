@@ -22,6 +22,17 @@ describe("ReadIndex", () => {
     expect(n1.node.status().lastIndex).toBe(before.lastIndex);
   });
 
+  it("a round whose heartbeats were lost is confirmed by the next periodic heartbeat", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const n1 = net.get("n1");
+    n1.node.readIndex(11);
+    net.stabilize((m) => !(m.type === "heartbeat" && m.readContext > 0 && m.from === "n1"));
+    expect(n1.readStates).toEqual([]);
+    net.tickAll(1);
+    expect(n1.readStates).toEqual([{ requestId: 11, index: n1.node.status().commit }]);
+  });
+
   it("batches reads that arrive before the heartbeats leave into one round", () => {
     const net = new Network(["n1", "n2", "n3"]);
     net.elect("n1");

@@ -79,6 +79,33 @@ describe("snapshots", () => {
     expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
   });
 
+  it("switches to a newer snapshot the host took during a transfer", () => {
+    const { net, snapshotIndex } = laggingFollowerSetup(4);
+    net.heal();
+    let switched = false;
+    const offsets: number[] = [];
+    net.tickAll(10, (m) => {
+      if (m.type === "snapshot") {
+        offsets.push(m.metadata.index * 1000 + m.offset);
+        if (!switched && m.offset === 4) {
+          // The leader's host snapshots again (after more entries) while chunks are in flight.
+          switched = true;
+          net.get("n1").node.propose(bytes("more"));
+          net.stabilize((x) => x.to !== "n3");
+          snapshotAndCompact(net, "n1", new Uint8Array([9, 9, 9, 9, 9, 9]));
+        }
+      }
+      return true;
+    });
+    const newer = net.get("n1").storage.snapshot().metadata.index;
+    expect(newer).toBeGreaterThan(snapshotIndex);
+    expect(offsets).toContain(newer * 1000);
+    expect(net.get("n3").installedSnapshots.at(-1)).toBe(newer);
+    expect(net.get("n3").storage.snapshot().data).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9]));
+    net.propose("n1", "tail");
+    expect(net.appliedData("n3").at(-1)).toBe("tail");
+  });
+
   it("a restarted node recovers from its stored snapshot and log", () => {
     const { net, snapshotIndex } = laggingFollowerSetup(1024);
     net.heal();

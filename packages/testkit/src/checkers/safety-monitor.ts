@@ -1,0 +1,91 @@
+import type { ConfState } from "@dlock/raft";
+import type { ChainedEntry } from "../log-chain.js";
+import { CommitDurabilityChecker } from "./commit-durability.js";
+import { CommitLedger } from "./commit-ledger.js";
+import { ElectionSafetyChecker } from "./election-safety.js";
+import type { LeaderLog } from "./leader-completeness.js";
+import { LeaderCompletenessChecker } from "./leader-completeness.js";
+import { LogMatchingChecker } from "./log-matching.js";
+import { ReadIndexChecker } from "./read-index.js";
+import { StateMachineSafetyChecker } from "./state-machine-safety.js";
+import type { LogView } from "./violation.js";
+
+/** What the monitor may ask the simulated cluster. */
+export interface ClusterProbe {
+  /** Nodes that are running and believe they lead, with their (memory) logs. */
+  leaders(): LeaderLog[];
+  /** A node's durable log (what a crash would leave), crashed nodes included. */
+  durableLog(node: string): LogView | undefined;
+}
+
+/**
+ * Runs every safety checker on what the simulated hosts observe, as it happens. Each observe*
+ * method throws a SafetyViolation at the first broken property.
+ */
+export class SafetyMonitor {
+  readonly ledger: CommitLedger;
+  readonly electionSafety = new ElectionSafetyChecker();
+  readonly logMatching = new LogMatchingChecker();
+  readonly stateMachineSafety = new StateMachineSafetyChecker();
+  readonly leaderCompleteness: LeaderCompletenessChecker;
+  readonly commitDurability: CommitDurabilityChecker;
+  readonly readIndex = new ReadIndexChecker();
+  private probe: ClusterProbe | null = null;
+  private readonly durableLogOf = (node: string): LogView | undefined =>
+    this.probe?.durableLog(node);
+
+  constructor(bootstrap: ConfState) {
+    this.ledger = new CommitLedger(bootstrap);
+    this.leaderCompleteness = new LeaderCompletenessChecker(this.ledger);
+    this.commitDurability = new CommitDurabilityChecker(this.ledger);
+  }
+
+  attach(probe: ClusterProbe): void {
+    this.probe = probe;
+  }
+
+  observeLeader(leader: LeaderLog): void {
+    this.electionSafety.observeLeader(leader.node, leader.term);
+    this.leaderCompleteness.observeLeader(leader);
+  }
+
+  observeEntries(node: string, entries: readonly ChainedEntry[]): void {
+    if (entries.length > 0) this.logMatching.observeEntries(node, entries);
+  }
+
+  /** Returns the chain value at the snapshot's index. */
+  observeSnapshot(node: string, index: number, term: number): number {
+    return this.logMatching.observeSnapshot(node, index, term);
+  }
+
+  observeCommitted(node: string, nodeTerm: number, entries: readonly ChainedEntry[]): void {
+    if (entries.length === 0) return;
+    this.ledger.observeCommitted(node, nodeTerm, entries);
+    if (this.probe) {
+      const index = entries[entries.length - 1].entry.index;
+      this.leaderCompleteness.observeCommit(node, nodeTerm, index, this.probe.leaders());
+      this.commitDurability.check(this.durableLogOf);
+    }
+  }
+
+  observeApplied(node: string, index: number, digest: number): void {
+    this.stateMachineSafety.observeApplied(node, index, digest);
+  }
+
+  observeReadStarted(requestId: number): void {
+    this.readIndex.observeReadStarted(requestId, this.ledger.maxIndex);
+  }
+
+  observeReadState(node: string, requestId: number, index: number): void {
+    this.readIndex.observeReadState(node, requestId, index);
+  }
+
+  observeReadDropped(requestId: number): void {
+    this.readIndex.observeReadDropped(requestId);
+  }
+
+  /** Something durable changed (a sync, a crash): re-check durability of the commit point. */
+  observeDurability(): void {
+    if (this.probe) this.commitDurability.check(this.durableLogOf);
+  }
+}

@@ -1,0 +1,33 @@
+/** Names of the properties the simulator checks. */
+export type PropertyName =
+  | "electionSafety"
+  | "logMatching"
+  | "leaderCompleteness"
+  | "stateMachineSafety"
+  | "commitDurability"
+  | "linearizableRead"
+  | "liveness"
+  /** The core threw, or broke its own contract with the host (a bug either way). */
+  | "coreContract";
+
+/** A property of Raft was broken. Carries enough to understand the run without re-running it. */
+export class SafetyViolation extends Error {
+  readonly code = "SAFETY_VIOLATION";
+  readonly property: PropertyName;
+  /** Virtual time of detection, when known. */
+  timeMs: number | undefined;
+
+  constructor(property: PropertyName, message: string, options?: { cause?: unknown }) {
+    super(`${property}: ${message}`, options);
+    this.name = "SafetyViolation";
+    this.property = property;
+    this.timeMs = undefined;
+  }
+}
+
+/** A node's log as a checker sees it: chain hashes (see log-chain.ts) by index. */
+export interface LogView {
+  /** Chain at `index`; the snapshot's chain at the snapshot index; undefined if not held. */
+  chainAt(index: number): number | undefined;
+  snapshotIndex(): number;
+}

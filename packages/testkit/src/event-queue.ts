@@ -1,0 +1,63 @@
+// A priority queue of timed callbacks ordered by (time, sequence). The sequence number breaks ties
+// in insertion order, so two events at the same virtual millisecond always run in the same order
+// and a run is exactly reproducible.
+
+export interface ScheduledEvent {
+  readonly timeMs: number;
+  readonly sequence: number;
+  readonly run: () => void;
+}
+
+export class EventQueue {
+  private readonly heap: ScheduledEvent[] = [];
+  private nextSequence = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(timeMs: number, run: () => void): void {
+    if (!Number.isFinite(timeMs)) throw new RangeError(`event time must be finite, got ${timeMs}`);
+    const event: ScheduledEvent = { timeMs, sequence: this.nextSequence++, run };
+    const heap = this.heap;
+    heap.push(event);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(event, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = event;
+  }
+
+  peekTime(): number | undefined {
+    return this.heap.length > 0 ? this.heap[0].timeMs : undefined;
+  }
+
+  pop(): ScheduledEvent | undefined {
+    const heap = this.heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0];
+    const last = heap.pop() as ScheduledEvent;
+    if (heap.length > 0) {
+      let i = 0;
+      const n = heap.length;
+      while (true) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const right = left + 1;
+        const child = right < n && before(heap[right], heap[left]) ? right : left;
+        if (!before(heap[child], last)) break;
+        heap[i] = heap[child];
+        i = child;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+}
+
+function before(x: ScheduledEvent, y: ScheduledEvent): boolean {
+  return x.timeMs < y.timeMs || (x.timeMs === y.timeMs && x.sequence < y.sequence);
+}

@@ -1,0 +1,166 @@
+import type { Prng } from "./prng.js";
+import type { SimWorld } from "./world.js";
+
+/** How the network treats every message while no partition blocks its link. */
+export interface NetworkFaults {
+  /** Delivery delay is uniform in [minDelayMs, maxDelayMs]. */
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Probability that a message is lost. */
+  dropRate: number;
+  /** Probability that a message is delivered twice (the copy with its own delay). */
+  duplicateRate: number;
+  /** Probability that a message is held back by an extra delay, so later ones overtake it. */
+  reorderRate: number;
+  /** Upper bound of that extra delay. */
+  reorderDelayMaxMs: number;
+}
+
+export const CALM_NETWORK: NetworkFaults = {
+  minDelayMs: 0.5,
+  maxDelayMs: 2,
+  dropRate: 0,
+  duplicateRate: 0,
+  reorderRate: 0,
+  reorderDelayMaxMs: 0,
+};
+
+export function validateNetworkFaults(faults: NetworkFaults): NetworkFaults {
+  const rates = ["dropRate", "duplicateRate", "reorderRate"] as const;
+  for (const key of rates) {
+    const value = faults[key];
+    if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
+  }
+  if (!(faults.minDelayMs >= 0 && faults.maxDelayMs >= faults.minDelayMs)) {
+    throw new RangeError(`delays must satisfy 0 ≤ minDelayMs ≤ maxDelayMs`);
+  }
+  if (!(faults.reorderDelayMaxMs >= 0)) throw new RangeError(`reorderDelayMaxMs must be ≥ 0`);
+  return faults;
+}
+
+export interface NetworkStats {
+  sent: number;
+  delivered: number;
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  /** Lost to a partition (at send or at delivery time). */
+  blocked: number;
+}
+
+export type DeliveryHandler<T> = (payload: T, from: string) => void;
+
+/**
+ * A simulated message network between named endpoints. Each message gets its own delay (so
+ * reordering happens naturally), may be dropped, duplicated or held back, and is lost when a
+ * partition cuts its directed link at send time or at delivery time. Partitions are counted per
+ * directed link so overlapping partitions heal independently.
+ */
+export class SimNetwork<T> {
+  readonly stats: NetworkStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    blocked: 0,
+  };
+  private faults: NetworkFaults;
+  private readonly handlers = new Map<string, DeliveryHandler<T>>();
+  /** Number of active partitions cutting the directed link "from>to". */
+  private readonly cuts = new Map<string, number>();
+
+  constructor(
+    private readonly world: SimWorld,
+    private readonly random: Prng,
+    faults: NetworkFaults,
+  ) {
+    this.faults = validateNetworkFaults({ ...faults });
+  }
+
+  setFaults(faults: NetworkFaults): void {
+    this.faults = validateNetworkFaults({ ...faults });
+  }
+
+  getFaults(): NetworkFaults {
+    return { ...this.faults };
+  }
+
+  /** Messages to an address without a handler are lost (a process that is not running). */
+  register(address: string, handler: DeliveryHandler<T>): void {
+    this.handlers.set(address, handler);
+  }
+
+  unregister(address: string): void {
+    this.handlers.delete(address);
+  }
+
+  /** Cut the directed link from → to (one more time). */
+  cut(from: string, to: string): void {
+    const key = `${from}>${to}`;
+    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+  }
+
+  /** Undo one cut() of the directed link from → to. */
+  mend(from: string, to: string): void {
+    const key = `${from}>${to}`;
+    const count = this.cuts.get(key) ?? 0;
+    if (count <= 1) this.cuts.delete(key);
+    else this.cuts.set(key, count - 1);
+  }
+
+  mendAll(): void {
+    this.cuts.clear();
+  }
+
+  isCut(from: string, to: string): boolean {
+    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+  }
+
+  get partitioned(): boolean {
+    return this.cuts.size > 0;
+  }
+
+  send(from: string, to: string, payload: T): void {
+    this.stats.sent++;
+    if (this.isCut(from, to)) {
+      this.stats.blocked++;
+      return;
+    }
+    const faults = this.faults;
+    const random = this.random;
+    if (random.chance(faults.dropRate)) {
+      this.stats.dropped++;
+      return;
+    }
+    this.schedule(from, to, payload);
+    if (random.chance(faults.duplicateRate)) {
+      this.stats.duplicated++;
+      this.schedule(from, to, payload);
+    }
+  }
+
+  private schedule(from: string, to: string, payload: T): void {
+    const faults = this.faults;
+    let delayMs = this.random.between(faults.minDelayMs, faults.maxDelayMs);
+    if (this.random.chance(faults.reorderRate)) {
+      this.stats.reordered++;
+      delayMs += this.random.between(0, faults.reorderDelayMaxMs);
+    }
+    this.world.after(delayMs, () => this.deliver(from, to, payload));
+  }
+
+  private deliver(from: string, to: string, payload: T): void {
+    if (this.isCut(from, to)) {
+      this.stats.blocked++;
+      return;
+    }
+    const handler = this.handlers.get(to);
+    if (handler === undefined) {
+      this.stats.dropped++;
+      return;
+    }
+    this.stats.delivered++;
+    handler(payload, from);
+  }
+}

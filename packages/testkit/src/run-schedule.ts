@@ -1,0 +1,487 @@
+import { SafetyViolation } from "./checkers/violation.js";
+import type { NetworkStats } from "./network.js";
+import type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
+import { livenessBoundMs, MEMBERSHIP_VOTERS_MAX, MEMBERSHIP_VOTERS_MIN } from "./plan.js";
+import type { Prng } from "./prng.js";
+import type { SimClusterOptions } from "./sim-cluster.js";
+import { SimCluster } from "./sim-cluster.js";
+import type { SimNode } from "./sim-node.js";
+
+/** How often the liveness phase looks for a leader and its committed entry, in virtual ms. */
+const LIVENESS_POLL_MS = 5;
+/** Share of client operations that are ReadIndex reads rather than proposals. */
+const READ_SHARE = 0.25;
+/** A "nextLeader" fault fires within this many round trips of the election. */
+const NEXT_LEADER_FAULT_ROUND_TRIPS_MAX = 4;
+
+export interface ScheduleResult {
+  plan: SchedulePlan;
+  violation: SafetyViolation | null;
+  /** Hash of everything that happened: equal plans must give equal hashes. */
+  traceHash: number;
+  virtualMs: number;
+  events: number;
+  /** Faults injected, by kind (membership and transfer count only when actually proposed). */
+  faults: Record<FaultKind, number>;
+  elections: number;
+  committedIndex: number;
+  proposals: { accepted: number; refused: number };
+  /** ReadIndex reads started, and answered by the core. */
+  reads: { started: number; served: number };
+  network: NetworkStats;
+  crashes: number;
+  /** Crashes that lost unsynced writes; crashes that left a torn batch of entries. */
+  crashesLosingWrites: number;
+  tornWrites: number;
+  snapshotsInstalled: number;
+  compactions: number;
+  /** Virtual time from the end of the fault phase to the commit of the liveness entry. */
+  recoveryMs: number | null;
+}
+
+export interface RunScheduleOptions {
+  /** Override cluster construction (issue 4: a lock state machine, extra hooks). */
+  customize?: (options: SimClusterOptions) => SimClusterOptions;
+}
+
+/**
+ * Runs one schedule: a fault phase driven by the plan with client load, then a liveness phase
+ * (every partition healed, every node restarted or resumed, the network calm) that must elect a
+ * leader and commit a new entry within livenessBoundMs(plan). Checkers run on every step; the first
+ * violation ends the run.
+ */
+export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}): ScheduleResult {
+  let clusterOptions: SimClusterOptions = {
+    seed: plan.seed,
+    nodeCount: plan.nodeCount,
+    clockDriftMax: plan.clockDriftPermille / 1000,
+    joinerBootstrap: plan.joinerBootstrap ?? "initial",
+    network: {
+      minDelayMs: plan.minDelayMs,
+      maxDelayMs: plan.maxDelayMs,
+      dropRate: plan.dropPermille / 1000,
+      duplicateRate: plan.duplicatePermille / 1000,
+      reorderRate: plan.reorderPermille / 1000,
+      reorderDelayMaxMs: plan.maxDelayMs * 5,
+    },
+    node: {
+      raft: {
+        electionTicks: plan.electionTicks,
+        heartbeatTicks: plan.heartbeatTicks,
+        preVote: plan.preVote,
+        checkQuorum: plan.checkQuorum,
+        maxMessageBytes: plan.maxMessageBytes,
+        maxInflightMessages: plan.maxInflightMessages,
+        snapshotChunkBytes: plan.snapshotChunkBytes,
+        maxUncommittedBytes: plan.maxUncommittedBytes,
+        plantedBugs: plan.plantedBugs,
+      },
+      tickMs: plan.tickMs,
+      fsyncMinMs: plan.fsyncMinMs,
+      fsyncMaxMs: plan.fsyncMaxMs,
+      tornWriteRate: plan.tornPermille / 1000,
+      snapshotEveryEntries: plan.snapshotEveryEntries,
+      readiesInFlightMax: plan.readiesInFlightMax,
+    },
+  };
+  if (options.customize) clusterOptions = options.customize(clusterOptions);
+  const cluster = new SimCluster(clusterOptions);
+  const driver = new ScheduleDriver(cluster, plan);
+  let violation: SafetyViolation | null = null;
+  let recoveryMs: number | null = null;
+  try {
+    cluster.start();
+    driver.scheduleFaults();
+    driver.startLoad();
+    cluster.world.runUntil(plan.faultPhaseMs);
+    recoveryMs = driver.livenessPhase();
+  } catch (error) {
+    violation =
+      error instanceof SafetyViolation
+        ? error
+        : new SafetyViolation("coreContract", `exception: ${describe(error)}`, { cause: error });
+    violation.timeMs = cluster.world.nowMs;
+  }
+  let crashes = 0;
+  let crashesLosingWrites = 0;
+  let tornWrites = 0;
+  let snapshotsInstalled = 0;
+  let compactions = 0;
+  for (const node of cluster.nodes.values()) {
+    crashes += node.counters.crashes;
+    crashesLosingWrites += node.counters.crashesLosingWrites;
+    tornWrites += node.counters.tornWrites;
+    snapshotsInstalled += node.counters.snapshotsInstalled;
+    compactions += node.counters.compactions;
+  }
+  return {
+    plan,
+    violation,
+    traceHash: cluster.world.trace.int(cluster.world.eventCount).digest(),
+    virtualMs: cluster.world.nowMs,
+    events: cluster.world.eventCount,
+    faults: driver.faultCounts,
+    elections: cluster.monitor.electionSafety.elections,
+    committedIndex: cluster.monitor.ledger.maxIndex,
+    proposals: driver.proposals,
+    reads: { started: driver.reads, served: cluster.monitor.readIndex.readsServed },
+    network: { ...cluster.network.stats },
+    crashes,
+    crashesLosingWrites,
+    tornWrites,
+    snapshotsInstalled,
+    compactions,
+    recoveryMs,
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/** Interprets a plan against a cluster. */
+class ScheduleDriver {
+  readonly faultCounts: Record<FaultKind, number> = {
+    crash: 0,
+    pause: 0,
+    partition: 0,
+    membership: 0,
+    transfer: 0,
+  };
+  readonly proposals = { accepted: 0, refused: 0 };
+  reads = 0;
+  private readonly random: Prng;
+  private faultsOver = false;
+  private readonly heals = new Set<() => void>();
+  private proposalNumber = 0;
+  /** Faults waiting for the next election winner. */
+  private armed: ((leader: SimNode) => void)[] = [];
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly plan: SchedulePlan,
+  ) {
+    this.random = cluster.world.random.fork();
+    cluster.leadershipListeners.push((node, role) => {
+      if (role !== "leader" || this.armed.length === 0 || this.faultsOver) return;
+      const fire = this.armed.shift()!;
+      const roundTripMs = 2 * plan.maxDelayMs + plan.fsyncMaxMs;
+      const delayMs = this.random.between(0, NEXT_LEADER_FAULT_ROUND_TRIPS_MAX * roundTripMs);
+      cluster.world.after(delayMs, () => {
+        if (!this.faultsOver) fire(node);
+      });
+    });
+  }
+
+  scheduleFaults(): void {
+    for (const step of this.plan.faults) {
+      if (step.atMs >= this.plan.faultPhaseMs) continue;
+      this.cluster.world.at(step.atMs, () => {
+        if (!this.faultsOver) this.inject(step);
+      });
+    }
+  }
+
+  startLoad(): void {
+    const interval = this.plan.proposalIntervalMs;
+    if (interval <= 0) return;
+    const world = this.cluster.world;
+    const next = (): void => {
+      // Client load stops with the faults: the liveness phase measures recovery, not a backlog.
+      if (this.faultsOver) return;
+      this.proposeClientEntry();
+      world.after(this.random.between(0, 2 * interval), next);
+    };
+    world.after(this.random.between(0, 2 * interval), next);
+  }
+
+  private proposeClientEntry(): void {
+    const leader = this.cluster.leader();
+    if (leader === undefined) {
+      this.proposals.refused++;
+      return;
+    }
+    if (this.random.chance(READ_SHARE)) {
+      this.reads++;
+      leader.readIndex(this.reads);
+      return;
+    }
+    const size = this.random.int(1, Math.max(1, this.plan.proposalBytesMax));
+    const data = payload(`p${++this.proposalNumber}`, size);
+    // Refused proposals (no leader, over the uncommitted limit) are counted, not retried.
+    if ("error" in leader.propose(data)) this.proposals.refused++;
+    else this.proposals.accepted++;
+  }
+
+  private inject(step: FaultStep): void {
+    const cluster = this.cluster;
+    const world = cluster.world;
+    world.trace.string(step.kind).int(step.atMs);
+    switch (step.kind) {
+      case "crash": {
+        const crash = (node: SimNode): void => {
+          if (!node.isUp) return;
+          node.crash();
+          this.faultCounts.crash++;
+          world.after(step.downMs, () => node.restart());
+        };
+        if (step.target === "nextLeader") this.armed.push(crash);
+        else {
+          const node = this.pickTarget(step.target);
+          if (node !== undefined) crash(node);
+        }
+        return;
+      }
+      case "pause": {
+        const pause = (node: SimNode): void => {
+          if (node.status !== "running") return;
+          node.pause();
+          this.faultCounts.pause++;
+          world.after(step.forMs, () => node.resume());
+        };
+        if (step.target === "nextLeader") this.armed.push(pause);
+        else {
+          const node = this.pickTarget(step.target);
+          if (node !== undefined) pause(node);
+        }
+        return;
+      }
+      case "partition": {
+        const apply = (leader: SimNode | null): void => {
+          const heal = this.partition(step.shape, step.forMs, leader);
+          if (heal === null) return;
+          this.faultCounts.partition++;
+          this.heals.add(heal);
+          world.after(step.forMs, () => {
+            if (this.heals.delete(heal)) heal();
+          });
+        };
+        if (step.shape === "isolateNextLeader") this.armed.push((leader) => apply(leader));
+        else apply(null);
+        return;
+      }
+      case "membership":
+        if (this.changeMembership()) this.faultCounts.membership++;
+        return;
+      case "transfer": {
+        const leader = cluster.leader();
+        const status = leader?.raftNode?.status();
+        if (leader === undefined || status === undefined) return;
+        const others = status.confState.voters.filter((id) => id !== leader.id);
+        if (others.length === 0) return;
+        if (leader.transferLeadership(this.random.pick(others)) === undefined) {
+          this.faultCounts.transfer++;
+        }
+        return;
+      }
+    }
+  }
+
+  private pickTarget(target: FaultTarget): SimNode | undefined {
+    const up = this.cluster.members().filter((node) => node.isUp);
+    if (up.length === 0) return undefined;
+    const leader = this.cluster.leader();
+    if (target === "leader" && leader !== undefined) return leader;
+    if (target === "follower") {
+      const followers = up.filter((node) => node !== leader);
+      if (followers.length > 0) return this.random.pick(followers);
+    }
+    return this.random.pick(up);
+  }
+
+  /** Cuts links according to `shape`; returns the function that mends exactly those cuts. */
+  private partition(
+    shape: PartitionShape,
+    forMs: number,
+    leader: SimNode | null,
+  ): (() => void) | null {
+    const network = this.cluster.network;
+    const ids = shuffle(
+      this.cluster.members().map((node) => node.id),
+      this.random,
+    );
+    if (leader !== null) {
+      // Put the just-elected leader first: "isolate" cuts ids[0] off.
+      const position = ids.indexOf(leader.id);
+      if (position < 0) return null;
+      [ids[0], ids[position]] = [ids[position], ids[0]];
+    }
+    const n = ids.length;
+    if (n < 2) return null;
+    const cuts: [string, string][] = [];
+    const cutBoth = (a: string, b: string): void => {
+      cuts.push([a, b], [b, a]);
+    };
+    switch (shape) {
+      case "isolate":
+      case "isolateNextLeader":
+        for (let i = 1; i < n; i++) cutBoth(ids[0], ids[i]);
+        break;
+      case "split":
+      case "oneWay": {
+        const k = this.random.int(1, Math.floor(n / 2));
+        for (let i = 0; i < k; i++) {
+          for (let j = k; j < n; j++) {
+            if (shape === "split") cutBoth(ids[i], ids[j]);
+            else cuts.push([ids[i], ids[j]]);
+          }
+        }
+        break;
+      }
+      case "bridge": {
+        if (n < 3) return null;
+        const half = 1 + Math.floor((n - 1) / 2);
+        for (let i = 1; i < half; i++) for (let j = half; j < n; j++) cutBoth(ids[i], ids[j]);
+        break;
+      }
+      case "ring":
+        for (let i = 0; i < n; i++) {
+          for (let j = i + 1; j < n; j++) {
+            const distance = Math.min(j - i, n - (j - i));
+            if (distance > 1) cutBoth(ids[i], ids[j]);
+          }
+        }
+        break;
+      case "rotate": {
+        // One node at a time is isolated; the isolation moves on every forMs / n.
+        const world = this.cluster.world;
+        const stepMs = forMs / n;
+        let current: [string, string][] = [];
+        let stopped = false;
+        const isolate = (position: number): void => {
+          for (const [a, b] of current) network.mend(a, b);
+          current = [];
+          if (stopped || position >= n) return;
+          for (let i = 0; i < n; i++) {
+            if (i !== position) current.push([ids[position], ids[i]], [ids[i], ids[position]]);
+          }
+          for (const [a, b] of current) network.cut(a, b);
+          world.after(stepMs, () => isolate(position + 1));
+        };
+        isolate(0);
+        return () => {
+          stopped = true;
+          for (const [a, b] of current) network.mend(a, b);
+          current = [];
+        };
+      }
+    }
+    if (cuts.length === 0) return null;
+    for (const [a, b] of cuts) network.cut(a, b);
+    return () => {
+      for (const [a, b] of cuts) network.mend(a, b);
+    };
+  }
+
+  /** Returns true when a change was proposed. */
+  private changeMembership(): boolean {
+    const cluster = this.cluster;
+    const leader = cluster.leader();
+    const status = leader?.raftNode?.status();
+    if (leader === undefined || status === undefined) return false;
+    const conf = status.confState;
+    if (conf.learners.length > 0) {
+      const learner = conf.learners[0];
+      const progress = status.progress?.[learner];
+      if (progress === undefined || progress.match < status.commit) return false;
+      return !("error" in leader.proposeConfChange({ type: "promote", nodeId: learner }));
+    }
+    const voters = conf.voters.length;
+    const grow =
+      voters < MEMBERSHIP_VOTERS_MAX &&
+      (voters <= MEMBERSHIP_VOTERS_MIN || this.random.chance(0.5));
+    if (grow) {
+      const node = cluster.addNode();
+      const result = leader.proposeConfChange({ type: "addLearner", nodeId: node.id });
+      if ("error" in result) {
+        node.stop();
+        return false;
+      }
+      return true;
+    }
+    if (voters > MEMBERSHIP_VOTERS_MIN) {
+      const victim = this.random.pick(conf.voters);
+      return !("error" in leader.proposeConfChange({ type: "remove", nodeId: victim }));
+    }
+    return false;
+  }
+
+  /**
+   * Faults stop: heal, restart, resume, calm the network; then require a leader and the commit of
+   * a new entry within the bound. Returns the time it took.
+   */
+  livenessPhase(): number {
+    const cluster = this.cluster;
+    const world = cluster.world;
+    this.faultsOver = true;
+    this.armed = [];
+    for (const heal of this.heals) heal();
+    this.heals.clear();
+    cluster.network.mendAll();
+    cluster.network.setFaults({
+      ...cluster.network.getFaults(),
+      dropRate: 0,
+      duplicateRate: 0,
+      reorderRate: 0,
+    });
+    for (const node of cluster.members()) {
+      if (node.status === "crashed") node.restart();
+      else if (node.status === "paused") node.resume();
+    }
+    const startMs = world.nowMs;
+    let backlogEntries = 0;
+    for (const node of cluster.members()) {
+      const uncommitted = node.storage.lastIndexOf("memory") - cluster.monitor.ledger.maxIndex;
+      backlogEntries = Math.max(backlogEntries, uncommitted);
+    }
+    const boundMs = livenessBoundMs(this.plan, backlogEntries);
+    const deadlineMs = startMs + boundMs;
+    let pending: { index: number; term: number } | null = null;
+    const committed = (): boolean => {
+      if (pending === null) return false;
+      const ledger = cluster.monitor.ledger;
+      if (ledger.maxIndex < pending.index) return false;
+      const chain = cluster.monitor.logMatching.chainOf(pending.index, pending.term);
+      return chain !== undefined && ledger.chainAt(pending.index) === chain;
+    };
+    let attempt = 0;
+    while (world.nowMs < deadlineMs) {
+      if (committed()) return world.nowMs - startMs;
+      const leader = cluster.leader();
+      if (leader !== undefined && (pending === null || pending.term !== leader.term)) {
+        const result = leader.propose(payload(`liveness-${++attempt}`, 8));
+        if (!("error" in result)) pending = result;
+      }
+      world.runUntil(Math.min(deadlineMs, world.nowMs + LIVENESS_POLL_MS), committed);
+    }
+    if (committed()) return world.nowMs - startMs;
+    const leader = cluster.leader();
+    throw new SafetyViolation(
+      "liveness",
+      `no new entry committed within ${boundMs} ms after faults stopped ` +
+        `(${backlogEntries} uncommitted entries ahead of it; ` +
+        `leader: ${leader ? `${leader.id} in term ${leader.term}` : "none"}; ` +
+        `entry proposed: ${pending ? `index ${pending.index}, term ${pending.term}` : "no"})`,
+    );
+  }
+}
+
+const encoder = new TextEncoder();
+
+function payload(label: string, size: number): Uint8Array {
+  const text = encoder.encode(label);
+  if (text.length >= size) return text;
+  const data = new Uint8Array(size);
+  data.set(text);
+  for (let i = text.length; i < size; i++) data[i] = 0x2e;
+  return data;
+}
+
+function shuffle<T>(items: T[], random: Prng): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { EventQueue } from "../src/event-queue.js";
+import { Prng } from "../src/prng.js";
+import { SimWorld } from "../src/world.js";
+
+describe("EventQueue", () => {
+  it("pops by time, then by insertion order for equal times", () => {
+    const queue = new EventQueue();
+    const order: string[] = [];
+    queue.push(5, () => order.push("b"));
+    queue.push(1, () => order.push("a"));
+    queue.push(5, () => order.push("c"));
+    queue.push(9, () => order.push("d"));
+    queue.push(5, () => order.push("e"));
+    while (queue.size > 0) queue.pop()!.run();
+    expect(order).toEqual(["a", "b", "c", "e", "d"]);
+  });
+
+  it("keeps order over many random insertions", () => {
+    const queue = new EventQueue();
+    const random = new Prng(11);
+    for (let i = 0; i < 2000; i++) queue.push(random.int(0, 100), () => {});
+    let last = { timeMs: -1, sequence: -1 };
+    while (queue.size > 0) {
+      const event = queue.pop()!;
+      const ordered =
+        event.timeMs > last.timeMs ||
+        (event.timeMs === last.timeMs && event.sequence > last.sequence);
+      expect(ordered).toBe(true);
+      last = event;
+    }
+  });
+
+  it("rejects non-finite times", () => {
+    expect(() => new EventQueue().push(Number.NaN, () => {})).toThrow(RangeError);
+  });
+});
+
+describe("SimWorld", () => {
+  it("advances virtual time event by event and stops when asked", () => {
+    const world = new SimWorld(1);
+    const times: number[] = [];
+    world.after(10, () => times.push(world.nowMs));
+    world.after(5, () => {
+      times.push(world.nowMs);
+      world.after(1, () => times.push(world.nowMs));
+    });
+    world.after(50, () => times.push(world.nowMs));
+    expect(world.runUntil(20)).toBe(true);
+    expect(times).toEqual([5, 6, 10]);
+    expect(world.nowMs).toBe(20);
+    expect(world.runUntil(100, () => true)).toBe(false);
+    expect(times).toEqual([5, 6, 10, 50]);
+  });
+});
