@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# `pnpm test:docker`: proves docker/Dockerfile and docker/compose.yaml on this machine, from a
+# clean one as CI has it.
+#   1. scripts/docker-setup.sh: Docker engine and compose (installs and starts what is missing);
+#   2. scripts/docker-base-image.sh: the base image, built locally (no registry reachable here);
+#   3. docker build of the real docker/Dockerfile;
+#   4. compose up of the real docker/compose.yaml, waiting until all three nodes are healthy;
+#   5. scripts/test-docker.mjs: locks from the host through the published ports, failover of the
+#      leader, rejoin; then the CLI's `status --json` against the cluster;
+#   6. always (trap, also on failure or Ctrl-C): compose down -v, remove the images it built,
+#      stop the dockerd that step 1 started.
+# Prints the timings of each step, the image size, and the client checks' "N passed, N failed".
+# DLOCK_DOCKER_KEEP=1 keeps the images and the engine running (for iterating on this script).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+# shellcheck source=docker-lib.sh
+. "$here/docker-lib.sh"
+cd "$repo"
+
+IMAGE="${DLOCK_TEST_IMAGE:-dlock:test}"
+PROJECT="${DLOCK_TEST_PROJECT:-dlock-test}"
+# Three nodes on 2 shared cores with vfs storage: starting and electing can take a while.
+HEALTHY_DEADLINE_S="${DLOCK_TEST_HEALTHY_DEADLINE_S:-240}"
+PORTS=(7001 7002 7003 7201 7202 7203)
+SERVICES=(n1 n2 n3)
+
+compose=()
+project_up=0
+built_base=0
+timings=()
+record() { timings+=("$1"); }
+
+dump_logs() {
+  [ "$project_up" = 1 ] || return 0
+  log "container states:"
+  "${compose[@]}" ps >&2 || true
+  log "last log lines of each node:"
+  "${compose[@]}" logs --no-color --tail=60 >&2 || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [ "$rc" != 0 ]; then dump_logs; fi
+  if [ "$project_up" = 1 ]; then
+    log "compose down -v (containers, network, volumes)"
+    "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || log "compose down failed"
+  fi
+  if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ] && docker_answers; then
+    docker image rm "$IMAGE" >/dev/null 2>&1
+    # The classic builder keeps the build stage's images: they carry this label.
+    docker image prune -f --filter label=dev.dlock.stage=build >/dev/null 2>&1
+    if [ "$built_base" = 1 ]; then docker image rm "$base_image" >/dev/null 2>&1; fi
+  fi
+  if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ]; then "$here/docker-teardown.sh"; fi
+  log "timings: ${timings[*]}"
+  if [ "$rc" = 0 ]; then log "docker test passed"; else log "docker test FAILED (exit $rc)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ -f packages/client/dist/index.js ] ||
+  die "packages/client/dist is missing: run the build first (pnpm test:docker does)"
+
+for port in "${PORTS[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "127.0.0.1:$port is already in use: the compose cluster publishes ports ${PORTS[*]}"
+  fi
+done
+
+# 1. Engine and compose.
+t="$(now_s)"
+"$here/docker-setup.sh"
+record "docker_setup_s=$(elapsed_s "$t")"
+read -r -a compose <<<"$(compose_cmd)"
+compose+=(-p "$PROJECT" -f docker/compose.yaml)
+"${compose[@]}" config -q || die "docker/compose.yaml does not validate"
+log "docker/compose.yaml validates with: $(compose_cmd)"
+
+# 2. Base image (a local stand-in for the official Node.js image the Dockerfile names).
+base_image="$(sed -n 's/^ARG BASE_IMAGE=\(.*\)$/\1/p' docker/Dockerfile | head -n 1)"
+had_base=0
+docker image inspect "$base_image" >/dev/null 2>&1 && had_base=1
+t="$(now_s)"
+"$here/docker-base-image.sh" "$base_image"
+record "base_image_s=$(elapsed_s "$t")"
+[ "$had_base" = 0 ] && built_base=1
+
+# 3. The real Dockerfile. --network host: the build stage reaches the npm registry through the
+# host's network (no NAT from the bridge needed); --force-rm: no containers left by a failed step.
+t="$(now_s)"
+log "docker build -f docker/Dockerfile -t $IMAGE ."
+build_log="$DLOCK_DOCKER_STATE/build.log"
+if ! docker build --network host --force-rm -f docker/Dockerfile -t "$IMAGE" . >"$build_log" 2>&1; then
+  tail -n 60 "$build_log" >&2
+  die "docker build failed (log: $build_log)"
+fi
+record "image_build_s=$(elapsed_s "$t")"
+image_bytes="$(docker image inspect --format '{{.Size}}' "$IMAGE")"
+log "built $IMAGE: $((image_bytes / 1024 / 1024)) MiB"
+record "image_mib=$((image_bytes / 1024 / 1024))"
+
+# 4. The cluster.
+t="$(now_s)"
+log "compose up -d (project $PROJECT)"
+project_up=1
+DLOCK_IMAGE="$IMAGE" "${compose[@]}" up -d --no-build
+containers=""
+for service in "${SERVICES[@]}"; do
+  id="$("${compose[@]}" ps -q "$service")"
+  [ -n "$id" ] || die "no container for service $service"
+  containers+="$service=$id "
+done
+deadline=$((SECONDS + HEALTHY_DEADLINE_S))
+next_progress=$((SECONDS + 10))
+while true; do
+  states=""
+  healthy=0
+  for pair in $containers; do
+    state="$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "${pair#*=}")"
+    states+="${pair%%=*}:$state "
+    [ "${state#*/}" = healthy ] && healthy=$((healthy + 1))
+  done
+  [ "$healthy" = "${#SERVICES[@]}" ] && break
+  if [ "$SECONDS" -ge "$deadline" ]; then die "not all nodes healthy within ${HEALTHY_DEADLINE_S}s: $states"; fi
+  if [ "$SECONDS" -ge "$next_progress" ]; then
+    log "  ... waiting for health: $states"
+    next_progress=$((SECONDS + 10))
+  fi
+  sleep 1
+done
+record "start_to_healthy_s=$(elapsed_s "$t")"
+log "all nodes healthy after $(elapsed_s "$t") s"
+
+# 5. Clients from the host, then the CLI.
+t="$(now_s)"
+DLOCK_TEST_CONTAINERS="$containers" node "$here/test-docker.mjs"
+record "client_checks_s=$(elapsed_s "$t")"
+
+log "dlock status --json through the published ports"
+status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json)"
+printf '%s\n' "$status_json"
+printf '%s' "$status_json" | node -e '
+  const status = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const members = status.members ?? [];
+  if (!status.leader) throw new Error("status names no leader");
+  if (members.length !== 3) throw new Error(`status lists ${members.length} members, expected 3`);
+  console.log(`dlock status: leader ${status.leader}, ${members.length} members`);
+'
