@@ -89,8 +89,13 @@ else
   log "docker, dockerd and a compose command are installed"
 fi
 
+marker="$DLOCK_DOCKER_STATE/dockerd.started-by-setup"
 if docker_answers; then
-  log "a Docker engine already answers: using it (not started by this script, will not be stopped)"
+  if [ -f "$marker" ] && kill -0 "$(cat "$marker")" 2>/dev/null; then
+    log "the dockerd an earlier docker-setup.sh started answers (docker-teardown.sh stops it)"
+  else
+    log "a Docker engine already answers: using it (not started here, teardown leaves it alone)"
+  fi
 else
   start_dockerd
 fi

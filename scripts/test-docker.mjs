@@ -16,6 +16,7 @@ const NODES = [
   { id: "n2", client: "127.0.0.1:7002", http: "http://127.0.0.1:7202" },
   { id: "n3", client: "127.0.0.1:7003", http: "http://127.0.0.1:7203" },
 ];
+const CLUSTER_ID = "dlock-docker"; // DLOCK_CLUSTER_ID in docker/compose.yaml
 const LOCK_TTL = "10s";
 const HELD_LOCK_TTL = "30s";
 const HTTP_TIMEOUT_MS = 2_000;
@@ -119,18 +120,18 @@ async function isReady(node) {
   }
 }
 
-// The leader a node reports in its /status JSON, whichever of the usual shapes it has:
-// { leader: "n1" }, { leader: { id: "n1" } }, { leaderId: "n1" }, members[].role, or own role.
+// The leader a node reports in its /status JSON: `leader` (an id, or null when it knows none);
+// a node id object or the members' roles are accepted too, in case the shape grows.
 function leaderIn(status) {
-  if (typeof status.leader === "string" && status.leader) return status.leader;
-  if (status.leader && typeof status.leader.id === "string") return status.leader.id;
-  if (typeof status.leaderId === "string" && status.leaderId) return status.leaderId;
+  if ("leader" in status) {
+    if (typeof status.leader === "string" && status.leader) return status.leader;
+    if (status.leader && typeof status.leader.id === "string") return status.leader.id;
+    return undefined;
+  }
   const member = Array.isArray(status.members)
     ? status.members.find((m) => m.role === "leader")
     : undefined;
-  if (member) return member.id;
-  if (status.role === "leader" && typeof status.id === "string") return status.id;
-  return undefined;
+  return member?.id;
 }
 
 // The leader that every answering node (at least a majority) agrees on, or undefined.
@@ -161,6 +162,14 @@ async function acquire(locker, key, value, ttl) {
   return locker.lock(key, value, { ttl, signal: AbortSignal.timeout(LOCK_ATTEMPT_TIMEOUT_MS) });
 }
 
+// Releases and checks that the cluster freed exactly this grant, which the client still held.
+async function release(lock) {
+  const outcome = await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+  if (!outcome || outcome.released !== true || outcome.lost !== false) {
+    throw new Error(`release of ${lock.key} reported ${JSON.stringify(outcome)}`);
+  }
+}
+
 async function withDeadline(what, ms, promise) {
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -185,7 +194,8 @@ async function main() {
   const suffix = `${process.pid}-${Date.now()}`;
   const lockers = [];
   const openLocker = (endpoints) => {
-    const locker = new Locker({ endpoints });
+    // clusterId: the client refuses servers of another cluster, so this also checks the config.
+    const locker = new Locker({ endpoints, clusterId: CLUSTER_ID });
     lockers.push(locker);
     return locker;
   };
@@ -200,7 +210,7 @@ async function main() {
         const single = openLocker([node.client]);
         const lock = await acquire(single, `docker-smoke-${node.id}-${suffix}`, "smoke", LOCK_TTL);
         const token = tokenOf(lock);
-        await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+        await release(lock);
         return `fencing token ${token}`;
       });
     }
@@ -210,7 +220,7 @@ async function main() {
     await check("acquire and release a key through all three endpoints", async () => {
       const lock = await acquire(all, key, "before-failover", LOCK_TTL);
       lastToken = tokenOf(lock);
-      await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+      await release(lock);
       return `fencing token ${lastToken}`;
     });
 
@@ -246,7 +256,7 @@ async function main() {
         );
         const token = tokenOf(lock);
         if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
-        await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+        await release(lock);
         const before = lastToken;
         lastToken = token;
         return `fencing token ${before} -> ${token}`;
@@ -264,7 +274,7 @@ async function main() {
       await withDeadline("refresh", LOCK_ATTEMPT_TIMEOUT_MS, held.refresh());
       if (tokenOf(held) !== heldToken)
         throw new Error(`token changed: ${heldToken} -> ${held.fencingToken}`);
-      await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, held.release());
+      await release(held);
       return `fencing token ${heldToken}`;
     });
 
@@ -294,7 +304,7 @@ async function main() {
       );
       const token = tokenOf(lock);
       if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
-      await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+      await release(lock);
       return `fencing token ${lastToken} -> ${token}`;
     });
   } finally {

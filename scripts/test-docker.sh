@@ -22,6 +22,8 @@ IMAGE="${DLOCK_TEST_IMAGE:-dlock:test}"
 PROJECT="${DLOCK_TEST_PROJECT:-dlock-test}"
 # Three nodes on 2 shared cores with vfs storage: starting and electing can take a while.
 HEALTHY_DEADLINE_S="${DLOCK_TEST_HEALTHY_DEADLINE_S:-240}"
+# Restarts of one node before it is healthy that mean it crash-loops.
+CRASH_LOOP_RESTARTS=3
 PORTS=(7001 7002 7003 7201 7202 7203)
 SERVICES=(n1 n2 n3)
 
@@ -121,9 +123,14 @@ while true; do
   states=""
   healthy=0
   for pair in $containers; do
-    state="$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "${pair#*=}")"
+    read -r state restarts <<<"$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}} {{.RestartCount}}' "${pair#*=}")"
     states+="${pair%%=*}:$state "
     [ "${state#*/}" = healthy ] && healthy=$((healthy + 1))
+    # Start order does not matter, so a node must not exit while its peers come up: a node that
+    # keeps exiting is broken (image, configuration or server), not slow.
+    if [ "$restarts" -ge "$CRASH_LOOP_RESTARTS" ]; then
+      die "${pair%%=*} exited and was restarted $restarts times before it became healthy"
+    fi
   done
   [ "$healthy" = "${#SERVICES[@]}" ] && break
   if [ "$SECONDS" -ge "$deadline" ]; then die "not all nodes healthy within ${HEALTHY_DEADLINE_S}s: $states"; fi
