@@ -3,7 +3,8 @@
 # clean one as CI has it.
 #   1. scripts/docker-setup.sh: Docker engine and compose (installs and starts what is missing);
 #   2. scripts/docker-base-image.sh: the base image, built locally (no registry reachable here);
-#   3. docker build of the real docker/Dockerfile;
+#   3. docker build of the real docker/Dockerfile, then scripts/test-docker.image.mjs in the image
+#      (non-root, writable data volume, LevelDB and msgpackr native addons load);
 #   4. compose up of the real docker/compose.yaml, waiting until all three nodes are healthy;
 #   5. scripts/test-docker.mjs: locks from the host through the published ports, failover of the
 #      leader, rejoin; then the CLI's `status --json` against the cluster;
@@ -29,6 +30,7 @@ SERVICES=(n1 n2 n3)
 
 compose=()
 project_up=0
+made_check_volume=0
 built_base=0
 timings=()
 record() { timings+=("$1"); }
@@ -50,6 +52,7 @@ cleanup() {
     log "compose down -v (containers, network, volumes)"
     "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || log "compose down failed"
   fi
+  if [ "$made_check_volume" = 1 ]; then docker volume rm -f "$check_volume" >/dev/null 2>&1; fi
   if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ] && docker_answers; then
     docker image rm "$IMAGE" >/dev/null 2>&1
     # The classic builder keeps the build stage's images: they carry this label.
@@ -105,6 +108,15 @@ record "image_build_s=$(elapsed_s "$t")"
 image_bytes="$(docker image inspect --format '{{.Size}}' "$IMAGE")"
 log "built $IMAGE: $((image_bytes / 1024 / 1024)) MiB"
 record "image_mib=$((image_bytes / 1024 / 1024))"
+
+# 3b. The image on its own: non-root, writable /data volume, native addons load.
+check_volume="$PROJECT-image-check"
+docker volume create "$check_volume" >/dev/null
+made_check_volume=1
+docker run -i --rm -v "$check_volume:/data" --entrypoint node "$IMAGE" --input-type=module - \
+  <"$here/test-docker.image.mjs" || die "the image checks failed"
+docker volume rm "$check_volume" >/dev/null
+made_check_volume=0
 
 # 4. The cluster.
 t="$(now_s)"
