@@ -161,12 +161,28 @@ DLOCK_TEST_CONTAINERS="$containers" node "$here/test-docker.mjs"
 record "client_checks_s=$(elapsed_s "$t")"
 
 log "dlock status --json through the published ports"
-status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json)"
+# The rejoined node may need a few heartbeats before every member reports it healthy.
+STATUS_DEADLINE_S=60
+deadline=$((SECONDS + STATUS_DEADLINE_S))
+while true; do
+  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json)" ||
+    die "dlock status failed (exit $?)"
+  if verdict="$(printf '%s' "$status_json" | node -e '
+    const status = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const members = status.members ?? [];
+    if (!status.leader) throw new Error("status names no leader");
+    if (members.length !== 3) throw new Error(`status lists ${members.length} members, expected 3`);
+    const unhealthy = members.filter((m) => m.healthy !== true).map((m) => m.id);
+    if (unhealthy.length > 0) throw new Error(`members not healthy: ${unhealthy}`);
+    console.log(`leader ${status.leader}, ${members.length} healthy members`);
+  ' 2>&1)"; then
+    break
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    printf '%s\n' "$status_json" >&2
+    die "dlock status after ${STATUS_DEADLINE_S}s: $(printf '%s' "$verdict" | grep -m1 "^Error")"
+  fi
+  sleep 1
+done
 printf '%s\n' "$status_json"
-printf '%s' "$status_json" | node -e '
-  const status = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const members = status.members ?? [];
-  if (!status.leader) throw new Error("status names no leader");
-  if (members.length !== 3) throw new Error(`status lists ${members.length} members, expected 3`);
-  console.log(`dlock status: leader ${status.leader}, ${members.length} members`);
-'
+log "dlock status: $verdict"
