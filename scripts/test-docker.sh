@@ -88,6 +88,14 @@ log "docker/compose.yaml validates with: $(compose_cmd)"
 
 # 2. Base image (a local stand-in for the official Node.js image the Dockerfile names).
 base_image="$(sed -n 's/^ARG BASE_IMAGE=\(.*\)$/\1/p' docker/Dockerfile | head -n 1)"
+# The local stand-in carries this machine's Node.js: when its major version is not the one the
+# default image names, build on the same image name for this machine's major version instead.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+default_major="$(printf '%s' "$base_image" | sed -n 's/^node:\([0-9][0-9]*\).*$/\1/p')"
+if [ -n "$default_major" ] && [ "$default_major" != "$node_major" ]; then
+  base_image="node:${node_major}${base_image#node:"$default_major"}"
+  log "this machine has Node.js $node_major: building on $base_image"
+fi
 had_base=0
 docker image inspect "$base_image" >/dev/null 2>&1 && had_base=1
 t="$(now_s)"
@@ -100,7 +108,8 @@ record "base_image_s=$(elapsed_s "$t")"
 t="$(now_s)"
 log "docker build -f docker/Dockerfile -t $IMAGE ."
 build_log="$DLOCK_DOCKER_STATE/build.log"
-if ! docker build --network host --force-rm -f docker/Dockerfile -t "$IMAGE" . >"$build_log" 2>&1; then
+if ! docker build --network host --force-rm --build-arg "BASE_IMAGE=$base_image" \
+  -f docker/Dockerfile -t "$IMAGE" . >"$build_log" 2>&1; then
   tail -n 60 "$build_log" >&2
   die "docker build failed (log: $build_log)"
 fi
