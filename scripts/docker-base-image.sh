@@ -55,8 +55,8 @@ if [ -z "$busybox_bin" ] || ldd "$busybox_bin" >/dev/null 2>&1; then
   # Missing, or dynamically linked (Debian's plain busybox): the static one needs no libraries.
   [ "$(id -u)" = 0 ] || die "busybox-static is missing and installing it needs root"
   log "installing Debian's busybox-static"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends busybox-static >/dev/null ||
-    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends busybox-static >/dev/null; } ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends busybox-static >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends busybox-static >/dev/null; } ||
     die "could not install busybox-static"
   busybox_bin=/bin/busybox
 fi

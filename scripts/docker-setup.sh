@@ -37,7 +37,7 @@ install_packages() {
     die "apt-get update failed"
   }
   log "apt-get install ${packages[*]}"
-  apt-get install -y -q --no-install-recommends "${packages[@]}" >>"$DLOCK_DOCKER_STATE/apt.log" 2>&1 || {
+  apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${packages[@]}" >>"$DLOCK_DOCKER_STATE/apt.log" 2>&1 || {
     tail -n 40 "$DLOCK_DOCKER_STATE/apt.log" >&2
     [ "$made_policy" = 1 ] && rm -f "$policy"
     die "apt-get install ${packages[*]} failed (log: $DLOCK_DOCKER_STATE/apt.log)"
@@ -54,14 +54,18 @@ start_dockerd() {
   log "starting dockerd (vfs storage), log: $logfile"
   # setsid: dockerd must not share our process group, so a Ctrl-C in the calling terminal does
   # not kill it half-way; the teardown stops it by its pid. Its own pid file is written by dockerd.
+  rm -f "$pidfile"
   setsid dockerd --storage-driver=vfs --pidfile "$pidfile" >"$logfile" 2>&1 </dev/null &
-  local launched=$!
-  echo "$launched" >"$DLOCK_DOCKER_STATE/dockerd.started-by-setup"
-  local deadline=$((SECONDS + DOCKERD_START_TIMEOUT_S))
+  local deadline=$((SECONDS + DOCKERD_START_TIMEOUT_S)) pid=""
   until docker_answers; do
-    if ! kill -0 "$launched" 2>/dev/null; then
+    # dockerd writes its pid file early; once it has, a dead pid means it gave up.
+    if [ -z "$pid" ] && [ -s "$pidfile" ]; then
+      pid="$(cat "$pidfile")"
+      # Recorded at once, so the teardown stops it even if it never answers.
+      echo "$pid" >"$DLOCK_DOCKER_STATE/dockerd.started-by-setup"
+    fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
       tail -n 40 "$logfile" >&2
-      rm -f "$DLOCK_DOCKER_STATE/dockerd.started-by-setup"
       die "dockerd exited during start-up (log: $logfile)"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -70,6 +74,10 @@ start_dockerd() {
     fi
     sleep 0.5
   done
+  local launched
+  launched="$(cat "$pidfile")"
+  # The teardown stops this pid, and only if it is still a dockerd.
+  echo "$launched" >"$DLOCK_DOCKER_STATE/dockerd.started-by-setup"
   log "dockerd (pid $launched) answers after $(elapsed_s "$start") s"
   echo "timing: start_dockerd_s=$(elapsed_s "$start")"
 }
