@@ -129,9 +129,15 @@ if [ -f "$ca_bundle" ]; then
   ca_env=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt'
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt')
 fi
-chown -R 1000:1000 "$rootfs/home/node"
+# Without root (a docker-group user), everything is packed as root-owned, /home/node included.
+tar_owner=(--owner=0 --group=0)
+if [ "$(id -u)" = 0 ]; then
+  chown -R 0:0 "$rootfs"
+  chown -R 1000:1000 "$rootfs/home/node"
+  tar_owner=()
+fi
 
-tar --numeric-owner -C "$rootfs" -c . |
+tar --numeric-owner "${tar_owner[@]}" -C "$rootfs" -c . |
   docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV NODE_VERSION=$node_version" \
