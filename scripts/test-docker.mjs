@@ -1,0 +1,325 @@
+// The client half of `pnpm test:docker`: run by scripts/test-docker.sh once the compose cluster
+// is up and healthy. From the host, through the ports published on 127.0.0.1 only, it takes and
+// releases locks on every node, finds the leader, stops the leader's container, checks that locks
+// keep working with higher fencing tokens (and that a lock held across the failover survives),
+// starts the container again and checks that the node rejoins.
+//
+// Input (environment): DLOCK_TEST_CONTAINERS="n1=<container id> n2=<id> n3=<id>".
+// Output: one line per check, timings, and a closing "docker: N passed, N failed" line.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+const NODES = [
+  { id: "n1", client: "127.0.0.1:7001", http: "http://127.0.0.1:7201" },
+  { id: "n2", client: "127.0.0.1:7002", http: "http://127.0.0.1:7202" },
+  { id: "n3", client: "127.0.0.1:7003", http: "http://127.0.0.1:7203" },
+];
+const CLUSTER_ID = "dlock-docker"; // DLOCK_CLUSTER_ID in docker/compose.yaml
+const LOCK_TTL = "10s";
+const HELD_LOCK_TTL = "30s";
+const HTTP_TIMEOUT_MS = 2_000;
+const LOCK_ATTEMPT_TIMEOUT_MS = 15_000;
+// Generous: 3 containers on 2 shared cores; an election plus client retries fit well inside.
+const FAILOVER_DEADLINE_MS = 90_000;
+const REJOIN_DEADLINE_MS = 180_000;
+const LEADER_DEADLINE_MS = 60_000;
+const POLL_INTERVAL_MS = 500;
+const PROGRESS_INTERVAL_MS = 5_000;
+const DOCKER_STOP_GRACE_S = 30;
+
+const containers = parseContainers(process.env.DLOCK_TEST_CONTAINERS ?? "");
+let passed = 0;
+let failed = 0;
+const reported = new WeakSet();
+
+function parseContainers(text) {
+  const map = new Map();
+  for (const pair of text.split(/\s+/).filter(Boolean)) {
+    const [id, container] = pair.split("=");
+    if (id && container) map.set(id, container);
+  }
+  for (const node of NODES) {
+    if (!map.has(node.id)) {
+      throw new Error(`DLOCK_TEST_CONTAINERS has no container for ${node.id}: "${text}"`);
+    }
+  }
+  return map;
+}
+
+function log(message) {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function check(name, body) {
+  const startedMs = performance.now();
+  try {
+    const detail = await body();
+    passed += 1;
+    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
+    log(`ok   ${name} (${seconds} s)${detail ? `: ${detail}` : ""}`);
+  } catch (error) {
+    failed += 1;
+    log(`FAIL ${name}: ${describe(error)}`);
+    if (error instanceof Error) reported.add(error);
+    throw error;
+  }
+}
+
+function describe(error) {
+  if (error instanceof Error) {
+    const code = "code" in error && error.code ? ` [${String(error.code)}]` : "";
+    return `${error.name}${code}: ${error.message}`;
+  }
+  return String(error);
+}
+
+// Polls `probe` until it returns a value other than undefined, printing progress now and then.
+async function waitFor(what, deadlineMs, probe) {
+  const startedMs = performance.now();
+  let lastProgressMs = startedMs;
+  let lastNote = "";
+  while (true) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastNote = describe(error);
+    }
+    const nowMs = performance.now();
+    if (nowMs - startedMs > deadlineMs) {
+      throw new Error(
+        `${what}: not within ${deadlineMs / 1000} s${lastNote ? ` (last: ${lastNote})` : ""}`,
+      );
+    }
+    if (nowMs - lastProgressMs >= PROGRESS_INTERVAL_MS) {
+      lastProgressMs = nowMs;
+      log(
+        `  ... waiting for ${what} (${((nowMs - startedMs) / 1000).toFixed(0)} s)${lastNote ? `: ${lastNote}` : ""}`,
+      );
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+async function httpGet(node, path) {
+  const response = await globalThis.fetch(`${node.http}${path}`, {
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+async function isReady(node) {
+  try {
+    return (await httpGet(node, "/readyz")).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+// The leader a node reports in its /status JSON: `leader` (an id, or null when it knows none);
+// a node id object or the members' roles are accepted too, in case the shape grows.
+function leaderIn(status) {
+  if ("leader" in status) {
+    if (typeof status.leader === "string" && status.leader) return status.leader;
+    if (status.leader && typeof status.leader.id === "string") return status.leader.id;
+    return undefined;
+  }
+  const member = Array.isArray(status.members)
+    ? status.members.find((m) => m.role === "leader")
+    : undefined;
+  return member?.id;
+}
+
+// The leader that every answering node (at least a majority) agrees on, or undefined.
+async function agreedLeader(nodes) {
+  const seen = [];
+  for (const node of nodes) {
+    try {
+      const { status, body } = await httpGet(node, "/status");
+      if (status === 200) seen.push(leaderIn(JSON.parse(body)));
+    } catch {
+      // A node that does not answer is not counted.
+    }
+  }
+  const majority = Math.floor(NODES.length / 2) + 1;
+  if (seen.length < majority || seen.some((id) => id === undefined || id !== seen[0])) {
+    throw new Error(`nodes report leaders [${seen.join(", ")}]`);
+  }
+  return NODES.find((node) => node.id === seen[0]);
+}
+
+function tokenOf(lock) {
+  const token = BigInt(String(lock.fencingToken));
+  if (token <= 0n) throw new Error(`fencing token ${lock.fencingToken} is not positive`);
+  return token;
+}
+
+async function acquire(locker, key, value, ttl) {
+  return locker.lock(key, value, { ttl, signal: AbortSignal.timeout(LOCK_ATTEMPT_TIMEOUT_MS) });
+}
+
+// Releases and checks that the cluster freed exactly this grant, which the client still held.
+async function release(lock) {
+  const outcome = await withDeadline("release", LOCK_ATTEMPT_TIMEOUT_MS, lock.release());
+  if (!outcome || outcome.released !== true || outcome.lost !== false) {
+    throw new Error(`release of ${lock.key} reported ${JSON.stringify(outcome)}`);
+  }
+}
+
+async function withDeadline(what, ms, promise) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function docker(...args) {
+  const { stdout } = await run("docker", args, { timeout: (DOCKER_STOP_GRACE_S + 30) * 1000 });
+  return stdout.trim();
+}
+
+async function main() {
+  // Loaded here, so that a client that does not load (not built yet) is reported as a failure.
+  const { Locker } = await import("../packages/client/dist/index.js");
+  if (typeof Locker !== "function") throw new Error("@dlock/client (dist) exports no Locker class");
+  const suffix = `${process.pid}-${Date.now()}`;
+  const lockers = [];
+  const openLocker = (endpoints) => {
+    // clusterId: the client refuses servers of another cluster, so this also checks the config.
+    const locker = new Locker({ endpoints, clusterId: CLUSTER_ID });
+    lockers.push(locker);
+    return locker;
+  };
+
+  try {
+    const all = openLocker(NODES.map((n) => n.client));
+
+    // Every published client port serves locks: followers redirect to the leader through its
+    // advertised address (DLOCK_ADVERTISE_CLIENT), which must be reachable from the host.
+    for (const node of NODES) {
+      await check(`acquire and release through ${node.client} alone`, async () => {
+        const single = openLocker([node.client]);
+        const lock = await acquire(single, `docker-smoke-${node.id}-${suffix}`, "smoke", LOCK_TTL);
+        const token = tokenOf(lock);
+        await release(lock);
+        return `fencing token ${token}`;
+      });
+    }
+
+    const key = `docker-failover-${suffix}`;
+    let lastToken = 0n;
+    await check("acquire and release a key through all three endpoints", async () => {
+      const lock = await acquire(all, key, "before-failover", LOCK_TTL);
+      lastToken = tokenOf(lock);
+      await release(lock);
+      return `fencing token ${lastToken}`;
+    });
+
+    // A lock held (and auto-refreshed) across the leader change must keep its holder and token.
+    const heldKey = `docker-held-${suffix}`;
+    let held;
+    let heldToken = 0n;
+    await check("acquire a lock to hold across the failover", async () => {
+      held = await acquire(all, heldKey, "held-across-failover", HELD_LOCK_TTL);
+      heldToken = tokenOf(held);
+      return `fencing token ${heldToken}`;
+    });
+
+    let leader;
+    await check("all nodes agree on one leader (/status)", async () => {
+      leader = await waitFor("an agreed leader", LEADER_DEADLINE_MS, () => agreedLeader(NODES));
+      return leader.id;
+    });
+
+    const leaderContainer = containers.get(leader.id);
+    const survivors = NODES.filter((n) => n.id !== leader.id);
+    await check(`stop the leader's container (${leader.id}, SIGTERM)`, async () => {
+      await docker("stop", "--time", String(DOCKER_STOP_GRACE_S), leaderContainer);
+      const running = await docker("inspect", "--format", "{{.State.Running}}", leaderContainer);
+      if (running !== "false") throw new Error(`container still running: ${running}`);
+    });
+
+    await check(
+      "a new acquire succeeds after the failover with a higher fencing token",
+      async () => {
+        const lock = await waitFor("an acquire after failover", FAILOVER_DEADLINE_MS, () =>
+          acquire(all, key, "after-failover", LOCK_TTL),
+        );
+        const token = tokenOf(lock);
+        if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
+        await release(lock);
+        const before = lastToken;
+        lastToken = token;
+        return `fencing token ${before} -> ${token}`;
+      },
+    );
+
+    await check("the two remaining nodes agree on a new leader", async () => {
+      const next = await waitFor("a new leader", LEADER_DEADLINE_MS, () => agreedLeader(survivors));
+      if (next.id === leader.id) throw new Error(`stopped node ${leader.id} is still named leader`);
+      return next.id;
+    });
+
+    await check("a lock held across the failover keeps its holder and token", async () => {
+      if (held.signal.aborted) throw new Error("the held lock was reported lost");
+      await withDeadline("refresh", LOCK_ATTEMPT_TIMEOUT_MS, held.refresh());
+      if (tokenOf(held) !== heldToken)
+        throw new Error(`token changed: ${heldToken} -> ${held.fencingToken}`);
+      await release(held);
+      return `fencing token ${heldToken}`;
+    });
+
+    await check(
+      `start ${leader.id} again: it rejoins (/readyz 200, container healthy)`,
+      async () => {
+        await docker("start", leaderContainer);
+        await waitFor(`${leader.id} /readyz`, REJOIN_DEADLINE_MS, async () =>
+          (await isReady(leader)) ? true : undefined,
+        );
+        await waitFor(`${leader.id} container health`, REJOIN_DEADLINE_MS, async () => {
+          const health = await docker(
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            leaderContainer,
+          );
+          return health === "healthy" ? true : undefined;
+        });
+      },
+    );
+
+    await check(`acquire through the rejoined node's port alone (${leader.client})`, async () => {
+      const single = openLocker([leader.client]);
+      const lock = await waitFor("an acquire through the rejoined node", FAILOVER_DEADLINE_MS, () =>
+        acquire(single, key, "after-rejoin", LOCK_TTL),
+      );
+      const token = tokenOf(lock);
+      if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
+      await release(lock);
+      return `fencing token ${lastToken} -> ${token}`;
+    });
+  } finally {
+    await Promise.allSettled(lockers.map((locker) => locker.close()));
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  // A failed check has reported itself; anything else thrown is reported here.
+  if (!(error instanceof Error && reported.has(error))) {
+    failed += 1;
+    log(`FAIL ${describe(error)}`);
+  }
+}
+console.log(`docker: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# `pnpm test:docker`: proves docker/Dockerfile and docker/compose.yaml on this machine, from a
+# clean one as CI has it.
+#   1. scripts/docker-setup.sh: Docker engine and compose (installs and starts what is missing);
+#   2. scripts/docker-base-image.sh: the base image, built locally (no registry reachable here);
+#   3. docker build of the real docker/Dockerfile, then scripts/test-docker.image.mjs in the image
+#      (non-root, writable data volume, LevelDB and msgpackr native addons load);
+#   4. compose up of the real docker/compose.yaml, waiting until all three nodes are healthy;
+#   5. scripts/test-docker.mjs: locks from the host through the published ports, failover of the
+#      leader, rejoin; then the CLI's `status --json` against the cluster;
+#   6. always (trap, also on failure or Ctrl-C): compose down -v, remove the images it built,
+#      stop the dockerd that step 1 started.
+# Prints the timings of each step, the image size, and the client checks' "N passed, N failed".
+# DLOCK_DOCKER_KEEP=1 keeps the images and the engine running (for iterating on this script).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+# shellcheck source=docker-lib.sh
+. "$here/docker-lib.sh"
+cd "$repo"
+
+IMAGE="${DLOCK_TEST_IMAGE:-dlock:test}"
+PROJECT="${DLOCK_TEST_PROJECT:-dlock-test}"
+# Three nodes on 2 shared cores with vfs storage: starting and electing can take a while.
+HEALTHY_DEADLINE_S="${DLOCK_TEST_HEALTHY_DEADLINE_S:-240}"
+# Restarts of one node before it is healthy that mean it crash-loops.
+CRASH_LOOP_RESTARTS=3
+PORTS=(7001 7002 7003 7201 7202 7203)
+SERVICES=(n1 n2 n3)
+
+compose=()
+project_up=0
+made_check_volume=0
+built_base=0
+timings=()
+record() { timings+=("$1"); }
+
+dump_logs() {
+  [ "$project_up" = 1 ] || return 0
+  log "container states:"
+  "${compose[@]}" ps >&2 || true
+  log "last log lines of each node:"
+  "${compose[@]}" logs --no-color --tail=60 >&2 || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [ "$rc" != 0 ]; then dump_logs; fi
+  if [ "$project_up" = 1 ]; then
+    log "compose down -v (containers, network, volumes)"
+    "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || log "compose down failed"
+  fi
+  if [ "$made_check_volume" = 1 ]; then docker volume rm -f "$check_volume" >/dev/null 2>&1; fi
+  if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ] && docker_answers; then
+    docker image rm "$IMAGE" >/dev/null 2>&1
+    # The classic builder keeps the build stage's images: they carry this label.
+    docker image prune -f --filter label=dev.dlock.stage=build >/dev/null 2>&1
+    if [ "$built_base" = 1 ]; then docker image rm "$base_image" >/dev/null 2>&1; fi
+  fi
+  if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ]; then "$here/docker-teardown.sh"; fi
+  log "timings: ${timings[*]}"
+  if [ "$rc" = 0 ]; then log "docker test passed"; else log "docker test FAILED (exit $rc)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ -f packages/client/dist/index.js ] ||
+  die "packages/client/dist is missing: run the build first (pnpm test:docker does)"
+
+for port in "${PORTS[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "127.0.0.1:$port is already in use: the compose cluster publishes ports ${PORTS[*]}"
+  fi
+done
+
+# 1. Engine and compose.
+t="$(now_s)"
+"$here/docker-setup.sh"
+record "docker_setup_s=$(elapsed_s "$t")"
+read -r -a compose <<<"$(compose_cmd)"
+compose+=(-p "$PROJECT" -f docker/compose.yaml)
+"${compose[@]}" config -q || die "docker/compose.yaml does not validate"
+log "docker/compose.yaml validates with: $(compose_cmd)"
+
+# 2. Base image (a local stand-in for the official Node.js image the Dockerfile names).
+base_image="$(sed -n 's/^ARG BASE_IMAGE=\(.*\)$/\1/p' docker/Dockerfile | head -n 1)"
+# The local stand-in carries this machine's Node.js: when its major version is not the one the
+# default image names, build on the same image name for this machine's major version instead.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+default_major="$(printf '%s' "$base_image" | sed -n 's/^node:\([0-9][0-9]*\).*$/\1/p')"
+if [ -n "$default_major" ] && [ "$default_major" != "$node_major" ]; then
+  base_image="node:${node_major}${base_image#node:"$default_major"}"
+  log "this machine has Node.js $node_major: building on $base_image"
+fi
+had_base=0
+docker image inspect "$base_image" >/dev/null 2>&1 && had_base=1
+t="$(now_s)"
+"$here/docker-base-image.sh" "$base_image"
+record "base_image_s=$(elapsed_s "$t")"
+[ "$had_base" = 0 ] && built_base=1
+
+# 3. The real Dockerfile. --network host: the build stage reaches the npm registry through the
+# host's network (no NAT from the bridge needed); --force-rm: no containers left by a failed step.
+t="$(now_s)"
+log "docker build -f docker/Dockerfile -t $IMAGE ."
+build_log="$DLOCK_DOCKER_STATE/build.log"
+if ! docker build --network host --force-rm --build-arg "BASE_IMAGE=$base_image" \
+  -f docker/Dockerfile -t "$IMAGE" . >"$build_log" 2>&1; then
+  tail -n 60 "$build_log" >&2
+  die "docker build failed (log: $build_log)"
+fi
+record "image_build_s=$(elapsed_s "$t")"
+image_bytes="$(docker image inspect --format '{{.Size}}' "$IMAGE")"
+log "built $IMAGE: $((image_bytes / 1024 / 1024)) MiB"
+record "image_mib=$((image_bytes / 1024 / 1024))"
+
+# 3b. The image on its own: non-root, writable /data volume, native addons load.
+check_volume="$PROJECT-image-check"
+docker volume create "$check_volume" >/dev/null
+made_check_volume=1
+docker run -i --rm -v "$check_volume:/data" --entrypoint node "$IMAGE" --input-type=module - \
+  <"$here/test-docker.image.mjs" || die "the image checks failed"
+docker volume rm "$check_volume" >/dev/null
+made_check_volume=0
+
+# 4. The cluster.
+t="$(now_s)"
+log "compose up -d (project $PROJECT)"
+project_up=1
+DLOCK_IMAGE="$IMAGE" "${compose[@]}" up -d --no-build
+containers=""
+for service in "${SERVICES[@]}"; do
+  id="$("${compose[@]}" ps -q "$service")"
+  [ -n "$id" ] || die "no container for service $service"
+  containers+="$service=$id "
+done
+deadline=$((SECONDS + HEALTHY_DEADLINE_S))
+next_progress=$((SECONDS + 10))
+while true; do
+  states=""
+  healthy=0
+  for pair in $containers; do
+    read -r state restarts <<<"$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}} {{.RestartCount}}' "${pair#*=}")"
+    states+="${pair%%=*}:$state "
+    [ "${state#*/}" = healthy ] && healthy=$((healthy + 1))
+    # Start order does not matter, so a node must not exit while its peers come up: a node that
+    # keeps exiting is broken (image, configuration or server), not slow.
+    if [ "$restarts" -ge "$CRASH_LOOP_RESTARTS" ]; then
+      die "${pair%%=*} exited and was restarted $restarts times before it became healthy"
+    fi
+  done
+  [ "$healthy" = "${#SERVICES[@]}" ] && break
+  if [ "$SECONDS" -ge "$deadline" ]; then die "not all nodes healthy within ${HEALTHY_DEADLINE_S}s: $states"; fi
+  if [ "$SECONDS" -ge "$next_progress" ]; then
+    log "  ... waiting for health: $states"
+    next_progress=$((SECONDS + 10))
+  fi
+  sleep 1
+done
+record "start_to_healthy_s=$(elapsed_s "$t")"
+log "all nodes healthy after $(elapsed_s "$t") s"
+
+# 5. Clients from the host, then the CLI.
+t="$(now_s)"
+DLOCK_TEST_CONTAINERS="$containers" node "$here/test-docker.mjs"
+record "client_checks_s=$(elapsed_s "$t")"
+
+log "dlock status --json through the published ports"
+# The rejoined node may need a few heartbeats before every member reports it healthy.
+STATUS_DEADLINE_S=60
+deadline=$((SECONDS + STATUS_DEADLINE_S))
+while true; do
+  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json)" ||
+    die "dlock status failed (exit $?)"
+  if verdict="$(printf '%s' "$status_json" | node -e '
+    const status = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const members = status.members ?? [];
+    if (!status.leader) throw new Error("status names no leader");
+    if (members.length !== 3) throw new Error(`status lists ${members.length} members, expected 3`);
+    const unhealthy = members.filter((m) => m.healthy !== true).map((m) => m.id);
+    if (unhealthy.length > 0) throw new Error(`members not healthy: ${unhealthy}`);
+    console.log(`leader ${status.leader}, ${members.length} healthy members`);
+  ' 2>&1)"; then
+    break
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    printf '%s\n' "$status_json" >&2
+    die "dlock status after ${STATUS_DEADLINE_S}s: $(printf '%s' "$verdict" | grep -m1 "^Error")"
+  fi
+  sleep 1
+done
+printf '%s\n' "$status_json"
+log "dlock status: $verdict"
