@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CheckSchedulesOptions, SimSummary } from "../src/sim-check.js";
 import { checkSchedules, formatFailure } from "../src/sim-check.js";
 
@@ -24,4 +24,34 @@ export function expectNoViolation(options: CheckSchedulesOptions, label: string)
   );
   if (result.failure) expect.fail(formatFailure(result.failure));
   return result.summary;
+}
+
+/**
+ * One share of the ≥ 2,000 generated fault schedules `pnpm test` runs. The shares live in
+ * separate files so vitest spreads them over the cores; this is the one body they all run.
+ */
+export function describeScheduleShare(nodeCount: 3 | 5, part: number, schedules: number): void {
+  const label = `${nodeCount} nodes, part ${part}`;
+  describe(`generated fault schedules, ${label.replace(", part", " (part")})`, () => {
+    it("finds no violation of any Raft property and recovers after faults stop", () => {
+      const summary = expectNoViolation(
+        { numRuns: schedules, seed: scheduleSeed(nodeCount * 10 + part), nodeCounts: [nodeCount] },
+        label,
+      );
+      expect(summary.schedules).toBe(schedules);
+      expect(summary.byNodeCount[nodeCount]).toBe(schedules);
+      // The schedules must actually exercise the hard cases, or zero violations means nothing.
+      expect(summary.faults.crash).toBeGreaterThan(schedules / 2);
+      expect(summary.faults.partition).toBeGreaterThan(schedules / 2);
+      expect(summary.faults.pause).toBeGreaterThan(schedules / 10);
+      expect(summary.faults.membership).toBeGreaterThan(schedules / 10);
+      expect(summary.faults.transfer).toBeGreaterThan(schedules / 20);
+      expect(summary.snapshotsInstalled).toBeGreaterThan(schedules / 10);
+      expect(summary.elections).toBeGreaterThan(schedules);
+      expect(summary.entriesCommitted).toBeGreaterThan(schedules * 20);
+      expect(summary.readsServed).toBeGreaterThan(schedules);
+      expect(summary.crashesLosingWrites).toBeGreaterThan(schedules / 10);
+      expect(summary.tornWrites).toBeGreaterThan(schedules / 50);
+    });
+  });
 }
