@@ -1,1 +1,4 @@
-export {};
+export { createProgram, runCli, CLI_VERSION } from "./program.js";
+export { CliExit, EXIT } from "./exit-codes.js";
+export type { ExitCode } from "./exit-codes.js";
+export { parseClusterList, parseEndpointList } from "./parse.js";
