@@ -50,6 +50,18 @@ describe("dlock status", () => {
     expect(status.term as number).toBeGreaterThanOrEqual(1);
   });
 
+  it("shows the leader's view whichever member it asks (a follower knows only its own indexes)", async () => {
+    for (const node of test.cluster.nodes) {
+      const status = json(await dlock("status", "--json", "--endpoints", node.clientAddress));
+      const members = status.members as Array<Record<string, unknown>>;
+      expect(members.map((m) => m.role).sort()).toStrictEqual(["follower", "follower", "leader"]);
+      for (const member of members) {
+        expect(member.term).toBe(status.term);
+        expect(member.commitIndex as number).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
   it("text: the leader and a table of the members", async () => {
     const result = await dlock("status");
     expect(result.code).toBe(0);
@@ -58,7 +70,8 @@ describe("dlock status", () => {
     expect(columns).toMatch(/^ID +ROLE +TERM +COMMIT +APPLIED +HEALTHY +CLIENT$/);
     expect(rows).toHaveLength(3);
     for (const node of test.cluster.nodes) {
-      expect(rows.some((row) => row.startsWith(`${node.id} `) && row.endsWith(node.clientAddress)));
+      const row = rows.find((line) => line.startsWith(`${node.id} `));
+      expect(row).toMatch(new RegExp(` (leader|follower) .* yes +${node.clientAddress}$`));
     }
   });
 });
