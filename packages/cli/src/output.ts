@@ -38,7 +38,8 @@ export function releaseJson(key: string, value: string, result: ReleaseResult): 
 }
 
 export function releaseText(release: ReleaseJson, token: number | undefined): string {
-  const grant = token === undefined ? `"${release.value}"` : `"${release.value}" (token ${token})`;
+  const grant =
+    token === undefined ? `"${release.value}"` : `"${release.value}" with token ${token}`;
   return release.released
     ? `released "${release.key}" (held by ${grant})\n`
     : `"${release.key}" was not held by ${grant}: nothing changed\n`;

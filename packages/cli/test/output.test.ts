@@ -78,7 +78,7 @@ describe("release output", () => {
       'released "k" (held by "v")\n',
     );
     expect(releaseText(releaseJson("k", "v", { released: false }), 9)).toBe(
-      '"k" was not held by "v" (token 9): nothing changed\n',
+      '"k" was not held by "v" with token 9: nothing changed\n',
     );
   });
 });
