@@ -1,7 +1,7 @@
 // `dlock lock KEY -- command` as real processes against a real three-node cluster (fsync on):
 // mutual exclusion proven with a shared file, DLOCK_FENCING_TOKEN, the command's exit status,
 // signal forwarding, and a lost lock that stops the command and exits 4.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -94,6 +94,45 @@ describe("dlock lock", () => {
     expect(ok.stdout).toMatch(/^token=\d+\n$/);
   });
 
+  it("passes the holder value: --value / DLOCK_VALUE, else host:pid:random", async () => {
+    const show = ["--", "sh", "-c", 'echo "$DLOCK_LOCK_KEY $DLOCK_LOCK_VALUE"'];
+    const given = await runDlock(["lock", "value-key", ...show], {
+      ...env(),
+      DLOCK_VALUE: "job-7",
+    });
+    expect(given).toMatchObject({ code: 0, stdout: "value-key job-7\n" });
+    const generated = await runDlock(["lock", "value-key", ...show], env());
+    expect(generated.code).toBe(0);
+    expect(generated.stdout).toMatch(/^value-key [^:\s]+:\d+:[0-9a-f]{8}\n$/);
+  });
+
+  it("keeps the lock refreshed while the command runs longer than the ttl", async () => {
+    const run = startDlock(
+      [
+        "lock",
+        "long-key",
+        "--ttl",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        'echo "$DLOCK_FENCING_TOKEN" > "$WORK/token"; while [ ! -e "$WORK/go" ]; do sleep 0.05; done',
+      ],
+      env(),
+    );
+    const token = Number(
+      await waitFor("the command to start", () => readWhenWritten(join(dir, "token"))),
+    );
+    // Let three ttls pass: only refreshes keep the lock held.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await lockState("long-key")).toMatchObject({ held: true, fencingToken: token });
+    const other = await runDlock(["acquire", "long-key", "someone-else", "--ttl", "5s"], test.env);
+    expect(other.code).toBe(3);
+    await writeFile(join(dir, "go"), "");
+    expect(await run.done).toMatchObject({ code: 0, stderr: "" });
+    expect((await lockState("long-key")).held).toBe(false);
+  });
+
   it("exits 1 when the command cannot be started, and releases the lock", async () => {
     const result = await runDlock(["lock", "missing-cmd", "--", "/nonexistent/command"], env());
     expect(result.code).toBe(1);
@@ -129,7 +168,9 @@ describe("dlock lock", () => {
     await waitFor("the command to start", () => readWhenWritten(join(dir, "ready")));
     process.kill(run.pid, "SIGTERM");
     const result = await run.done;
-    expect(result).toMatchObject({ code: 9, stderr: "" });
+    expect(result.code).toBe(9);
+    // The shell may report its sleep "Terminated" (the whole group got SIGTERM); dlock says nothing.
+    expect(result.stderr).not.toContain("dlock");
     expect(await readWhenWritten(join(dir, "term"))).toBe("got-term");
     expect((await lockState("signal-key")).held).toBe(false);
   });
