@@ -22,7 +22,14 @@ export interface LocalClusterOptions {
    * First client, peer and admin ports; node i gets base + i. "auto" picks free ports (tests).
    * Default "auto".
    */
-  ports?: { client: number; peer: number; http: number } | "auto";
+  ports?: LocalNodePorts | readonly LocalNodePorts[] | "auto";
+  /**
+   * The --cluster list one node is started with (default: every node's real peer address). The
+   * chaos runner points each node at fault proxies in front of its peers this way.
+   */
+  clusterListFor?: (node: LocalNode, nodes: readonly LocalNode[]) => string;
+  /** The address clients are redirected to when `node` leads (default: its client address). */
+  advertiseClientFor?: (node: LocalNode) => string;
   fsync?: boolean;
   tickMs?: number;
   electionTicks?: number;
@@ -31,6 +38,12 @@ export interface LocalClusterOptions {
   logLevel?: string;
   /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
   output?: "files" | "inherit";
+}
+
+export interface LocalNodePorts {
+  client: number;
+  peer: number;
+  http: number;
 }
 
 export interface LocalNode {
@@ -71,6 +84,7 @@ export class LocalCluster {
   private readonly args: string[];
   private readonly output: "files" | "inherit";
   private readonly exits = new Map<string, Promise<number | null>>();
+  private readonly nodeArgs = new Map<string, string[]>();
 
   private constructor(
     root: string,
@@ -91,10 +105,11 @@ export class LocalCluster {
     const nodes: LocalNode[] = [];
     for (let i = 0; i < count; i++) {
       const id = `n${i + 1}`;
-      const [client, peer, http] =
-        ports === "auto"
-          ? [await freePort(), await freePort(), await freePort()]
-          : [ports.client + i, ports.peer + i, ports.http + i];
+      let client: number, peer: number, http: number;
+      if (ports === "auto")
+        [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+      else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
+      else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
       nodes.push({
         id,
         dataDir: join(options.root, id),
@@ -105,12 +120,7 @@ export class LocalCluster {
         process: null,
       });
     }
-    const args = [
-      "--cluster",
-      nodes.map((n) => `${n.id}=${n.peerAddress}`).join(","),
-      "--cluster-id",
-      options.clusterId ?? "dlock-local",
-    ];
+    const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
     if (options.fsync === false) args.push("--no-fsync");
     if (options.tickMs !== undefined) args.push("--tick", `${options.tickMs}ms`);
     if (options.electionTicks !== undefined) {
@@ -120,6 +130,17 @@ export class LocalCluster {
     args.push(...(options.extraArgs ?? []));
     await mkdir(options.root, { recursive: true });
     const cluster = new LocalCluster(options.root, nodes, args, options.output ?? "files");
+    const clusterListFor =
+      options.clusterListFor ??
+      ((_node: LocalNode, all: readonly LocalNode[]) =>
+        all.map((n) => `${n.id}=${n.peerAddress}`).join(","));
+    for (const node of nodes) {
+      const perNode = ["--cluster", clusterListFor(node, nodes)];
+      if (options.advertiseClientFor !== undefined) {
+        perNode.push("--advertise-client", options.advertiseClientFor(node));
+      }
+      cluster.nodeArgs.set(node.id, perNode);
+    }
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
   }
@@ -243,6 +264,7 @@ export class LocalCluster {
         node.peerAddress,
         "--http",
         node.httpAddress,
+        ...(this.nodeArgs.get(node.id) ?? []),
         ...this.args,
       ],
       { stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"] },
@@ -282,6 +304,12 @@ export class LocalCluster {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+function isPortList(
+  ports: LocalNodePorts | readonly LocalNodePorts[],
+): ports is readonly LocalNodePorts[] {
+  return Array.isArray(ports);
 }
 
 /** A port that was free a moment ago (bound to 0, then closed). */
