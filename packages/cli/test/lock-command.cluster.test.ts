@@ -111,8 +111,9 @@ describe("dlock lock", () => {
       [
         "lock",
         "long-key",
+        // 2 s rather than the 1 s minimum: a loaded machine may stall a refresh for a while.
         "--ttl",
-        "1s",
+        "2s",
         "--",
         "sh",
         "-c",
@@ -123,8 +124,8 @@ describe("dlock lock", () => {
     const token = Number(
       await waitFor("the command to start", () => readWhenWritten(join(dir, "token"))),
     );
-    // Let three ttls pass: only refreshes keep the lock held.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // Let two ttls and more pass: only refreshes keep the lock held.
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
     expect(await lockState("long-key")).toMatchObject({ held: true, fencingToken: token });
     const other = await runDlock(["acquire", "long-key", "someone-else", "--ttl", "5s"], test.env);
     expect(other.code).toBe(3);
