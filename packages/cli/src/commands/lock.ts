@@ -134,7 +134,7 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
     throw error;
   }
   if (relay.received !== null) {
-    await lock.release();
+    await releaseQuietly(lock);
     return interrupted(run);
   }
   if (!lock.isValid()) {
@@ -152,7 +152,7 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
       DLOCK_LOCK_VALUE: value,
     });
   } catch (error) {
-    await lock.release();
+    await releaseQuietly(lock);
     throw new CliExit(
       EXIT.ERROR,
       `dlock lock: cannot run "${argv[0]}": ${(error as Error).message}`,
@@ -169,7 +169,9 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
         `(SIGTERM to its process group, SIGKILL after ${formatMs(killAfterMs)}): ` +
         `what it does from now on is not protected by the lock\n`,
     );
-    stopping = child.stop(killAfterMs);
+    stopping = child.stop(killAfterMs).catch((stopError: unknown) => {
+      process.stderr.write(`dlock lock: could not stop the command: ${String(stopError)}\n`);
+    });
   });
   const outcome = await child.exited;
   unsubscribe();
@@ -206,6 +208,15 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
     );
   }
   return status;
+}
+
+/** Gives the lock back when the command never ran; if that fails, it ends by its ttl. */
+async function releaseQuietly(lock: Lock): Promise<void> {
+  try {
+    await lock.release();
+  } catch {
+    // The reason dlock is exiting matters more than this; the lease runs out on its own.
+  }
 }
 
 function interrupted(run: RunParameters): number {
