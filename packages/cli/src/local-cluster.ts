@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The CLI entry point next to this file (dist/bin.js once built). */
-export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "bin.js");
+/** The built CLI entry point, dist/bin.js, also when this file runs from src/ (in vitest). */
+export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
 
 export interface LocalClusterOptions {
   /** Folder holding one data folder and one log file per node; reused if it exists. */
