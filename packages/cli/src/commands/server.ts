@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { parseDuration } from "@dlock/client";
 import type { DlockServer, LogLevel, ServerOptions } from "@dlock/server";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { parseClusterList } from "../parse.js";
+import { parseBooleanEnvironment, parseClusterList } from "../parse.js";
 
 interface ServerFlags {
   id: string;
@@ -125,7 +125,12 @@ export function registerServerCommand(program: Command): void {
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
         .env("DLOCK_LOG_LEVEL"),
     )
-    .action(async (flags: ServerFlags) => {
+    .action(async (flags: ServerFlags, command: Command) => {
+      // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
+      // durability switch the value must decide, so it is read here.
+      if (command.getOptionValueSource("fsync") === "env") {
+        flags.fsync = !parseBooleanEnvironment("DLOCK_NO_FSYNC", process.env.DLOCK_NO_FSYNC ?? "");
+      }
       await runServer(serverOptionsFromFlags(flags));
     });
 }
