@@ -5,7 +5,7 @@
 // handoff), (c) one client serially. Flags: --duration (per scenario, default 10s), --warmup
 // (default 1s), --scenario distinct|one-key|serial (repeatable; default all), --json.
 import { mkdtemp, rm } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "@dlock/client";
@@ -14,7 +14,7 @@ import { sampleNodes, usageBetween } from "./bench/node-sample.js";
 import type { NodeSample, NodeUsage } from "./bench/node-sample.js";
 import { runScenario } from "./bench/scenario.js";
 import type { ScenarioOutcome, ScenarioSpec } from "./bench/scenario.js";
-import { processCpuMs } from "./bench/stats.js";
+import { probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
 
 const TTL = "30s";
 
@@ -108,6 +108,7 @@ async function main(): Promise<number> {
     if (!flags.json) process.stdout.write(`${line}\n`);
   };
   const root = await mkdtemp(join(tmpdir(), "dlock-bench-"));
+  const syncedWriteMs = probeSyncedWriteMs(root);
   const cluster = await LocalCluster.start({ root, fsync: true, clusterId: "dlock-bench" });
   const reports: ScenarioReport[] = [];
   try {
@@ -115,6 +116,10 @@ async function main(): Promise<number> {
     await cluster.waitForReady(60_000);
     log(
       `dlock bench: 3 dlock server processes on loopback, fsync on, data in ${root}; leader ${leader}`,
+    );
+    log(
+      `disk: a small synced write (write + fdatasync) takes ${syncedWriteMs.toFixed(2)} ms (median); ` +
+        `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`,
     );
     log(`${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up\n`);
     for (const spec of flags.scenarios) {
@@ -157,6 +162,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({
         cluster: { nodes: cluster.nodes.length, fsync: true, serverOptions: "defaults" },
+        machine: { cpus: availableParallelism(), syncedWriteMs },
         durationMs: flags.durationMs,
         warmupMs: flags.warmupMs,
         scenarios: reports,
@@ -180,7 +186,11 @@ function formatReport(report: ScenarioReport): string {
     `  CPU: ${report.nodes
       .map((n) => `${n.id}${n.role === "leader" ? " (leader)" : ""} ${percent(n.cpuPercent)}`)
       .join(", ")}, clients ${percent(report.clientCpuPercent)}; fsyncs/s: ${report.nodes
-      .map((n) => `${n.id} ${n.fsyncsPerSecond === null ? "?" : n.fsyncsPerSecond.toFixed(0)}`)
+      .map(
+        (n) =>
+          `${n.id} ${n.fsyncsPerSecond === null ? "?" : n.fsyncsPerSecond.toFixed(0)}` +
+          (n.fsyncMeanMs === null ? "" : ` (${n.fsyncMeanMs.toFixed(2)} ms)`),
+      )
       .join(", ")}; load average ${report.loadAverage.toFixed(1)}`,
   ];
   if (report.errors > 0) {

@@ -1,5 +1,6 @@
 // Latency percentiles and the CPU time of processes, for `pnpm bench`.
-import { readFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
 
 export interface LatencySummary {
   p50: number;
@@ -45,4 +46,27 @@ export function processCpuMs(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Median duration of a small synced write (write + fdatasync) in `dir`, in milliseconds: the
+ * floor under every commit, and the figure to read the others against (DESIGN §5 assumes ≈0.3 ms).
+ */
+export function probeSyncedWriteMs(dir: string, samples = 50): number {
+  const file = join(dir, "fsync-probe");
+  const fd = openSync(file, "w");
+  const block = Buffer.alloc(512, 1);
+  const durations: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const startedAt = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      durations.push(performance.now() - startedAt);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return summarize(durations)!.p50;
 }
