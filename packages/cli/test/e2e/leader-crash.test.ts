@@ -3,6 +3,7 @@
 // acknowledged is lost (every acknowledged acquire is visible to the next linearizable read,
 // every acknowledged release stays released); the killed node restarts from its data folder and
 // catches up with the leader's commit index.
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
 import type { Lock } from "@dlock/client";
@@ -24,8 +25,8 @@ interface WorkerLog {
   cycles: number;
   /** Linearizable reads right after an acknowledged acquire that did not show it. */
   unseenAcquires: string[];
-  /** Releases that answered released:false (a retried release whose first attempt had freed it). */
-  releasesNotFreeing: number;
+  /** Release outcomes other than { released: true, lost: false }. */
+  badReleases: string[];
   errors: string[];
 }
 
@@ -73,7 +74,7 @@ describe("kill -9 of the leader", () => {
         tokens: [],
         cycles: 0,
         unseenAcquires: [],
-        releasesNotFreeing: 0,
+        badReleases: [],
         errors: [],
       };
       logs.push(log);
@@ -86,7 +87,9 @@ describe("kill -9 of the leader", () => {
             log.unseenAcquires.push(`token ${lock.fencingToken}: read ${JSON.stringify(seen)}`);
           }
           const outcome = await lock.release();
-          if (!outcome.released) log.releasesNotFreeing++;
+          if (!outcome.released || outcome.lost) {
+            log.badReleases.push(`token ${lock.fencingToken}: ${JSON.stringify(outcome)}`);
+          }
           log.cycles++;
         } catch (error) {
           log.errors.push(String(error));
@@ -114,20 +117,19 @@ describe("kill -9 of the leader", () => {
     stop = true;
     await Promise.all(workers);
     console.info(
-      `killed ${oldLeader}, new leader ${newLeader}; cycles per worker ${logs.map((l) => l.cycles).join(", ")}; ` +
-        `releases answered released:false ${logs.map((l) => l.releasesNotFreeing).join(", ")}`,
+      `killed ${oldLeader}, new leader ${newLeader}; cycles per worker ${logs.map((l) => l.cycles).join(", ")}`,
     );
 
     for (const log of logs) {
       expect(log.errors).toEqual([]);
       expect(log.unseenAcquires).toEqual([]);
+      // Even a release retried across the crash frees its own grant and loses nothing.
+      expect(log.badReleases).toEqual([]);
       for (let i = 1; i < log.tokens.length; i++)
         expect(log.tokens[i]).toBeGreaterThan(log.tokens[i - 1]);
       // Every cycle ended with an acknowledged release: the key is free.
       expect(await observer.get(log.key)).toMatchObject({ held: false });
     }
-    // released:false is only possible for a release retried across the crash.
-    expect(logs.reduce((n, l) => n + l.releasesNotFreeing, 0)).toBeLessThanOrEqual(WORKERS);
 
     for (let i = 0; i < HELD; i++) {
       expect(held[i].state).toBe("held");
@@ -159,13 +161,21 @@ describe("kill -9 of the leader", () => {
       `${oldLeader} applied up to ${target}`,
       async () => {
         const status = await cluster.status(oldLeader);
-        return status !== null && status.appliedIndex >= target && status.leader === newLeader
+        // Any leader will do: on a loaded machine leadership may move again meanwhile.
+        return status !== null && status.appliedIndex >= target && status.leader !== null
           ? status
           : undefined;
       },
       30_000,
     );
-    expect(caughtUp.role).toBe("follower");
+    expect(caughtUp.appliedIndex).toBeGreaterThanOrEqual(target);
+    // It came back from its data folder, not empty: its host started from a committed index.
+    const starts = (await readFile(cluster.node(oldLeader).logFile, "utf8"))
+      .split("\n")
+      .filter((line) => line.includes('"msg":"raft host started"'))
+      .map((line) => JSON.parse(line) as { commit: number });
+    expect(starts).toHaveLength(2);
+    expect(starts[1].commit).toBeGreaterThan(0);
     await cluster.waitForReady(30_000);
     expect(runningNodes(cluster)).toHaveLength(3);
   });
