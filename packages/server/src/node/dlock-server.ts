@@ -84,6 +84,7 @@ export class DlockServer {
       nodeId: options.id,
       initialConfState: { voters: Object.keys(options.peers), learners: [] },
       fsync: options.fsync,
+      onSyncedWrite: (durationMs) => metrics.observeFsync(durationMs),
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
