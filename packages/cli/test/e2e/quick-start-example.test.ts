@@ -42,6 +42,15 @@ function runExample(
 }
 
 describe("examples/quick-start.mjs", () => {
+  it("is the example the README shows, character for character", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const [readme, example] = await Promise.all([
+      readFile(join(REPO_ROOT, "README.md"), "utf8"),
+      readFile(EXAMPLE, "utf8"),
+    ]);
+    expect(readme).toContain("```js\n" + example + "```\n");
+  });
+
   it("acquires, works with the fencing token, releases and exits 0", async () => {
     const endpoints = test.cluster.endpoints().join(",");
     const first = await runExample(endpoints);
