@@ -67,12 +67,16 @@ export class Workload {
       }
       const value = `${client}-${++n}`;
       const op = history.begin("acquire", client, key, value);
+      // Now and then a "zombie": it stops refreshing, stalls past its TTL (a long GC pause) and
+      // then writes anyway; the resource must refuse it once a later holder has written.
+      const zombie = prng.chance(0.04);
       let lock: Lock;
       try {
         lock = await locker.lock(key, value, {
           ttl: ttlMs,
           retryLimit: 2,
           retryInterval: prng.int(20, 80),
+          ...(zombie ? { refreshInterval: 0 } : {}),
         });
       } catch (error) {
         history.end(op, code(error) === "LOCK_BUSY" ? "busy" : "error", null, code(error));
@@ -96,7 +100,12 @@ export class Workload {
         grant.believedUntilMs = Math.min(history.now(), lock.validUntilMs);
         grant.end = "lost";
       });
-      const writes = prng.int(1, 3);
+      if (zombie) {
+        resource.write(client, key, lock.fencingToken, lock.isValid());
+        await sleep(prng.between(1.5, 2.5) * ttlMs);
+        resource.write(client, key, lock.fencingToken, lock.isValid());
+      }
+      const writes = zombie ? 0 : prng.int(1, 3);
       for (let w = 0; w < writes; w++) {
         await sleep(prng.int(2, 40));
         const valid = lock.isValid();
