@@ -59,6 +59,8 @@ export interface LockScheduleResult {
   linearizability: { operations: number; undecidedKeys: number; steps: number };
   /** From the heal to the last probe's grant, in virtual ms (null: not reached). */
   recoveryMs: number | null;
+  /** The recorded history, for debugging a failure (requests, commits, beliefs, writes). */
+  history: LockHistory;
 }
 
 export interface RunLockScheduleOptions {
@@ -361,6 +363,7 @@ class LockRun {
       writes: { accepted: this.resource.accepted, rejected: this.resource.rejected },
       linearizability,
       recoveryMs,
+      history: this.history,
     };
   }
 

@@ -18,6 +18,9 @@ export interface SimProcess {
   defer(work: () => void): void;
 }
 
+/** Node's largest timer delay; longer (or invalid) delays become 1 ms, as in Node. */
+const TIMER_DELAY_MS_MAX = 2_147_483_647;
+
 /** A timer of a process clock; `done` once it fired or was cleared. */
 interface SimTimer {
   callback: () => void;
@@ -68,10 +71,20 @@ export class SimProcessClock implements Clock {
     this.jumps++;
   }
 
+  /**
+   * Like Node's setTimeout: a delay below 1 ms (or not a number) counts as 1 ms, and the callback
+   * never runs before the clock reads the requested time (so code that re-arms a timer that came
+   * "early" cannot spin at one instant).
+   */
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const timer: SimTimer = { callback, incarnation: this.process.incarnation, done: false };
-    const trueDelayMs = Math.max(0, Number.isFinite(delayMs) ? delayMs : 0) / this.rate;
-    this.world.world.after(trueDelayMs, () => this.fire(timer));
+    const clockDelayMs = delayMs >= 1 && delayMs <= TIMER_DELAY_MS_MAX ? delayMs : 1;
+    const targetMs = this.now() + clockDelayMs;
+    let atMs = this.toTrueMs(targetMs);
+    for (let nudge = 1e-9; this.originMs + atMs * this.rate < targetMs; nudge *= 2) {
+      atMs += nudge;
+    }
+    this.world.world.at(atMs, () => this.fire(timer));
     return timer;
   }
 

@@ -16,6 +16,12 @@ export interface SequentialModel<State, Op> {
   step(state: State, op: Op): State | null;
   key(state: State): string;
   describe(op: Op): string;
+  /**
+   * Equal for operations that are interchangeable (same effect in every state), e.g. retries of
+   * one request. Of several such operations of unknown outcome that could be next, only the one
+   * called first is tried: wherever a later one could take effect, the earlier one could too.
+   */
+  equivalence?(op: Op): string;
 }
 
 /** An operation of the history; returnMs = Infinity for one whose outcome is unknown. */
@@ -123,54 +129,78 @@ export function checkLinearizable<State, Op>(
     for (let i = 0; i < words.length; i++) text += words[i].toString(36) + ",";
     return text;
   };
+  const isKnown = (entry: Entry<Op>): boolean => Number.isFinite(history[entry.id].returnMs);
+  // The operations that may take effect next: those called before the earliest pending return.
+  // Known outcomes first: an operation of unknown outcome can always wait (even to the end).
+  const equivalence = model.equivalence;
+  const candidates = (): Entry<Op>[] => {
+    const known: Entry<Op>[] = [];
+    const unknown: Entry<Op>[] = [];
+    const seen = new Set<string>();
+    for (let entry = head.next; entry !== null && entry.isCall; entry = entry.next) {
+      if (isKnown(entry)) {
+        known.push(entry);
+        continue;
+      }
+      if (equivalence !== undefined) {
+        const id = equivalence(history[entry.id].op);
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      unknown.push(entry);
+    }
+    return known.concat(unknown);
+  };
+  interface Frame {
+    candidates: Entry<Op>[];
+    next: number;
+    /** The operation linearized to reach this frame, and the state before it. */
+    via: Entry<Op> | null;
+    stateBefore: State;
+  }
   const cache = new Set<string>();
-  const stack: { call: Entry<Op>; state: State }[] = [];
   let state = model.init();
+  const stack: Frame[] = [{ candidates: candidates(), next: 0, via: null, stateBefore: state }];
   let knownLinearized = 0;
   let steps = 0;
   let longest: number[] = [];
-  let stuckAt: number[] = [];
-  let entry = head.next;
+  let stuckAt: number[] = stack[0].candidates.map((entry) => entry.id);
 
-  while (entry !== null) {
-    if (knownLinearized === known) return { outcome: "ok", steps };
+  while (knownLinearized < known) {
     if (++steps > options.stepBudget) return { outcome: "unknown", steps };
-    if (entry.isCall) {
-      const op = history[entry.id];
-      const next = model.step(state, op.op);
-      if (next !== null) {
-        const word = entry.id >>> 5;
-        const bit = 1 << (entry.id & 31);
-        words[word] |= bit;
-        const cacheKey = bitsKey() + model.key(next);
-        if (!cache.has(cacheKey)) {
-          cache.add(cacheKey);
-          stack.push({ call: entry, state });
-          state = next;
-          if (Number.isFinite(op.returnMs)) knownLinearized++;
-          if (stack.length > longest.length) longest = stack.map((frame) => frame.call.id);
-          lift(entry);
-          entry = head.next;
-          continue;
-        }
+    const frame = stack[stack.length - 1];
+    if (frame.next < frame.candidates.length) {
+      const entry = frame.candidates[frame.next++];
+      const next = model.step(state, history[entry.id].op);
+      if (next === null) continue;
+      const word = entry.id >>> 5;
+      const bit = 1 << (entry.id & 31);
+      words[word] |= bit;
+      const cacheKey = bitsKey() + model.key(next);
+      if (cache.has(cacheKey)) {
         words[word] &= ~bit;
+        continue;
       }
-      entry = entry.next;
+      cache.add(cacheKey);
+      lift(entry);
+      if (isKnown(entry)) knownLinearized++;
+      const child: Frame = { candidates: candidates(), next: 0, via: entry, stateBefore: state };
+      state = next;
+      stack.push(child);
+      if (stack.length - 1 > longest.length) {
+        longest = stack.slice(1).map((f) => f.via!.id);
+        stuckAt = child.candidates.map((candidate) => candidate.id);
+      }
       continue;
     }
-    // A return whose operation is not linearized yet: undo the last choice.
-    if (stack.length === 0) {
-      if (longest.length === 0) stuckAt = stuckOps(head);
-      return violation();
-    }
-    if (stack.length === longest.length) stuckAt = stuckOps(head);
-    const frame = stack.pop()!;
-    const call = frame.call;
-    words[call.id >>> 5] &= ~(1 << (call.id & 31));
-    state = frame.state;
-    if (Number.isFinite(history[call.id].returnMs)) knownLinearized--;
-    unlift(call);
-    entry = call.next;
+    // Every candidate failed here: undo the choice that led to this frame.
+    stack.pop();
+    const via = frame.via;
+    if (via === null) return violation();
+    words[via.id >>> 5] &= ~(1 << (via.id & 31));
+    if (isKnown(via)) knownLinearized--;
+    unlift(via);
+    state = frame.stateBefore;
   }
   return { outcome: "ok", steps };
 
@@ -182,19 +212,6 @@ export function checkLinearizable<State, Op>(
       stuck: stuckAt.map((id) => history[id]),
     };
   }
-}
-
-/** The operations that could be next: calls before the first return still in the list. */
-function stuckOps<Op>(head: Entry<Op>): number[] {
-  const ids: number[] = [];
-  for (let entry = head.next; entry !== null; entry = entry.next) {
-    if (!entry.isCall) {
-      ids.push(entry.id);
-      break;
-    }
-    ids.push(entry.id);
-  }
-  return [...new Set(ids)];
 }
 
 /** Human-readable lines for a violation: the longest linearizable prefix and what got stuck. */

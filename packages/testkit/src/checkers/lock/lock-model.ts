@@ -101,6 +101,7 @@ export const lockModel: SequentialModel<LockModelState, LockOp> = {
     }
   },
   key: (state) => `${state.holder ?? ""}|${state.token}|${state.floor}`,
+  equivalence: (op) => JSON.stringify(op),
   describe(op) {
     switch (op.kind) {
       case "acquire": {
