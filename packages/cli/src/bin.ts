@@ -1,2 +1,12 @@
 #!/usr/bin/env node
-export {};
+import { runCli } from "./program.js";
+
+runCli(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`dlock: ${String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -14,12 +14,15 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const isId = (value: unknown): value is string =>
   typeof value === "string" && value.length > 0 && value.length <= ID_BYTES_MAX;
 
+/** Longest advertised client address a peer hello may carry (a DNS name and a port). */
+const CLIENT_ADDRESS_BYTES_MAX = 300;
+
 /** Reads a hello frame. Throws HandshakeFailedError ("malformed") for anything else. */
 export function parseHello(body: unknown): HelloFrame {
   if (!isRecord(body) || body.type !== "hello") {
     throw new HandshakeFailedError("malformed", "the first frame must be a hello");
   }
-  const { protocolVersion, clusterId, role, nodeId, clientId } = body;
+  const { protocolVersion, clusterId, role, nodeId, clientId, clientAddress } = body;
   if (typeof protocolVersion !== "number" || !Number.isInteger(protocolVersion)) {
     throw new HandshakeFailedError("malformed", "hello.protocolVersion must be an integer");
   }
@@ -35,9 +38,18 @@ export function parseHello(body: unknown): HelloFrame {
   if (clientId !== undefined && !isId(clientId)) {
     throw new HandshakeFailedError("malformed", "hello.clientId must be a short string");
   }
+  if (
+    clientAddress !== undefined &&
+    (typeof clientAddress !== "string" ||
+      clientAddress.length === 0 ||
+      clientAddress.length > CLIENT_ADDRESS_BYTES_MAX)
+  ) {
+    throw new HandshakeFailedError("malformed", "hello.clientAddress must be a short host:port");
+  }
   const hello: HelloFrame = { type: "hello", protocolVersion, clusterId, role };
   if (nodeId !== undefined) hello.nodeId = nodeId;
   if (clientId !== undefined) hello.clientId = clientId;
+  if (clientAddress !== undefined) hello.clientAddress = clientAddress;
   return hello;
 }
 

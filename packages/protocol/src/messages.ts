@@ -24,6 +24,11 @@ export interface HelloFrame {
   role: ConnectionRole;
   nodeId?: string;
   clientId?: string;
+  /**
+   * Peers only: the sender's advertised client address ("host:port"), so that every node can
+   * redirect clients to whichever member leads.
+   */
+  clientAddress?: string;
 }
 
 // ---- Client requests ---------------------------------------------------------------------------

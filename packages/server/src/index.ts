@@ -58,3 +58,36 @@ export type {
   ResolvedServerOptions,
   ServerOptions,
 } from "./config/index.js";
+
+// ---- the composed server and its lock service ----
+export {
+  DlockServer,
+  LockService,
+  REAL_TIMERS,
+  hostFailureToWire,
+  lockRefusalToWire,
+  nodeStatusSnapshot,
+  statusResult,
+} from "./node/index.js";
+export type {
+  DlockServerAddresses,
+  DlockServerDependencies,
+  LockServiceHost,
+  LockServiceOptions,
+  LockServicePlantedBugs,
+  MemberAddresses,
+  ServiceTimers,
+} from "./node/index.js";
+
+// ---- network edges and the admin port ----
+export { TcpPeerTransport } from "./transport/index.js";
+export type { TcpPeerTransportOptions, TlsOptions } from "./transport/index.js";
+export { ClientServer } from "./client-server/index.js";
+export type {
+  ClientRequestContext,
+  ClientRequestHandler,
+  ClientResult,
+  ClientServerOptions,
+} from "./client-server/index.js";
+export { AdminServer, ServerMetrics } from "./admin/index.js";
+export type { AdminStatusProvider, NodeStatusSnapshot } from "./admin/index.js";

@@ -33,6 +33,8 @@ export interface InboundContext {
 export class InboundPeerConnection {
   readonly socket: Socket;
   remoteNodeId: NodeId | null = null;
+  /** The advertised client address the peer sent in its hello, if any. */
+  remoteClientAddress: string | null = null;
   private readonly context: InboundContext;
   private readonly decoder: FrameDecoder;
   private state: "hello" | "open" | "closing" | "closed" = "hello";
@@ -83,15 +85,21 @@ export class InboundPeerConnection {
     }
     if (this.state !== "hello") return;
     const { options } = this.context;
-    this.remoteNodeId = checkPeerHello(frame, {
+    const identity = checkPeerHello(frame, {
       clusterId: options.clusterId,
       expectedNodeId: null,
       knownNodeIds: this.context.knownPeers(),
       selfNodeId: options.nodeId,
     });
+    this.remoteNodeId = identity.nodeId;
+    this.remoteClientAddress = identity.clientAddress;
     this.clearHandshakeTimer();
     this.state = "open";
-    this.socket.write(this.context.encoder.encode(peerHello(options.clusterId, options.nodeId)));
+    this.socket.write(
+      this.context.encoder.encode(
+        peerHello(options.clusterId, options.nodeId, options.advertisedClientAddress),
+      ),
+    );
     this.context.onIdentified(this);
   }
 

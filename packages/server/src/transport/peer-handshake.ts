@@ -6,8 +6,27 @@ import type { NodeId } from "@dlock/raft";
 import { checkHello, HandshakeFailedError, parseHello, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { HelloFrame } from "@dlock/protocol";
 
-export function peerHello(clusterId: string, nodeId: NodeId): HelloFrame {
-  return { type: "hello", protocolVersion: PROTOCOL_VERSION, clusterId, role: "peer", nodeId };
+export function peerHello(
+  clusterId: string,
+  nodeId: NodeId,
+  clientAddress: string | null = null,
+): HelloFrame {
+  const hello: HelloFrame = {
+    type: "hello",
+    protocolVersion: PROTOCOL_VERSION,
+    clusterId,
+    role: "peer",
+    nodeId,
+  };
+  if (clientAddress !== null) hello.clientAddress = clientAddress;
+  return hello;
+}
+
+/** Who is on the other end of a peer connection. */
+export interface PeerIdentity {
+  nodeId: NodeId;
+  /** The peer's advertised client address, if it sent one. */
+  clientAddress: string | null;
 }
 
 export interface PeerHelloExpectation {
@@ -19,8 +38,8 @@ export interface PeerHelloExpectation {
   selfNodeId: NodeId;
 }
 
-/** Returns the remote node id of a valid peer hello; throws HandshakeFailedError otherwise. */
-export function checkPeerHello(frame: unknown, expectation: PeerHelloExpectation): NodeId {
+/** Returns who sent a valid peer hello; throws HandshakeFailedError otherwise. */
+export function checkPeerHello(frame: unknown, expectation: PeerHelloExpectation): PeerIdentity {
   const hello = parseHello(frame);
   const mismatch = checkHello(hello, {
     role: "peer",
@@ -39,5 +58,5 @@ export function checkPeerHello(frame: unknown, expectation: PeerHelloExpectation
       `node "${nodeId}" is not a member known to ${expectation.selfNodeId}`,
     );
   }
-  return nodeId;
+  return { nodeId, clientAddress: hello.clientAddress ?? null };
 }

@@ -33,6 +33,8 @@ export interface PeerLinkContext {
   options: ResolvedTcpPeerTransportOptions;
   encoder: FrameEncoder;
   logOnce: LogOnce;
+  /** The peer announced its client address in its hello answer. */
+  onPeerClientAddress(nodeId: NodeId, clientAddress: string): void;
 }
 
 export class PeerLink {
@@ -164,7 +166,11 @@ export class PeerLink {
       );
     }, options.handshakeTimeoutMs);
     socket.once(options.tls === null ? "connect" : "secureConnect", () => {
-      socket.write(this.context.encoder.encode(peerHello(options.clusterId, options.nodeId)));
+      socket.write(
+        this.context.encoder.encode(
+          peerHello(options.clusterId, options.nodeId, options.advertisedClientAddress),
+        ),
+      );
     });
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {
@@ -198,11 +204,14 @@ export class PeerLink {
     }
     if (this.state === "connecting") {
       const { options } = this.context;
-      checkPeerHello(frame, {
+      const identity = checkPeerHello(frame, {
         clusterId: options.clusterId,
         expectedNodeId: this.peerId,
         selfNodeId: options.nodeId,
       });
+      if (identity.clientAddress !== null) {
+        this.context.onPeerClientAddress(identity.nodeId, identity.clientAddress);
+      }
       this.onOpen();
       return;
     }

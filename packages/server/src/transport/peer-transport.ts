@@ -49,6 +49,8 @@ export interface TcpPeerTransportOptions {
   clusterId: string;
   /** Where to accept peer connections. Port 0 picks a free port (see address()). */
   listen: string | HostPort;
+  /** This node's client address, sent in its hello so peers can redirect clients here. */
+  advertisedClientAddress?: string | null;
   /** Every other member's peer address ("host:port"). This node's own id is ignored if present. */
   peers: Record<NodeId, string | HostPort>;
   /** Default FRAME_BYTES_MAX of @dlock/protocol; every peer must use the same or a larger one. */
@@ -72,6 +74,7 @@ export interface ResolvedTcpPeerTransportOptions {
   nodeId: NodeId;
   clusterId: string;
   listen: HostPort;
+  advertisedClientAddress: string | null;
   peers: Map<NodeId, HostPort>;
   frameBytesMax: number;
   sendQueueMessagesMax: number;
@@ -161,6 +164,7 @@ export function resolveTcpPeerTransportOptions(
     nodeId: options.nodeId,
     clusterId: options.clusterId,
     listen: toHostPort(options.listen, "listen", true),
+    advertisedClientAddress: options.advertisedClientAddress ?? null,
     peers: resolvePeerMap(options.nodeId, options.peers),
     frameBytesMax: positiveInteger(options.frameBytesMax, FRAME_BYTES_MAX, "frameBytesMax"),
     sendQueueMessagesMax: positiveInteger(

@@ -47,11 +47,18 @@ export class TcpPeerTransport implements PeerTransport {
   private readonly linkContext: PeerLinkContext;
   private readonly inboundContext: InboundContext;
   private readonly flushBound = () => this.flushAll();
+  /** Client addresses the peers advertised in their hellos, for leader redirects. */
+  private readonly peerClientAddresses = new Map<NodeId, string>();
 
   constructor(options: TcpPeerTransportOptions) {
     this.options = resolveTcpPeerTransportOptions(options);
     this.encoder = new FrameEncoder(this.options.frameBytesMax);
-    this.linkContext = { options: this.options, encoder: this.encoder, logOnce: this.logOnce };
+    this.linkContext = {
+      options: this.options,
+      encoder: this.encoder,
+      logOnce: this.logOnce,
+      onPeerClientAddress: (id, address) => this.peerClientAddresses.set(id, address),
+    };
     this.inboundContext = {
       options: this.options,
       encoder: this.encoder,
@@ -158,6 +165,11 @@ export class TcpPeerTransport implements PeerTransport {
   }
 
   /** The bound listen address (useful with port 0). */
+  /** The client address `id` advertised in its last hello, or null if it never sent one. */
+  clientAddressOf(id: NodeId): string | null {
+    return this.peerClientAddresses.get(id) ?? null;
+  }
+
   address(): HostPort {
     const address = this.server.address() as AddressInfo | null;
     if (address === null) throw new Error("peer transport is not listening");
@@ -227,6 +239,9 @@ export class TcpPeerTransport implements PeerTransport {
 
   private onInboundIdentified(connection: InboundPeerConnection): void {
     const id = connection.remoteNodeId as NodeId;
+    if (connection.remoteClientAddress !== null) {
+      this.peerClientAddresses.set(id, connection.remoteClientAddress);
+    }
     const previous = this.inboundByPeer.get(id);
     // The peer redialed (it restarted, or its old connection died without our noticing): the
     // older connection is stale.

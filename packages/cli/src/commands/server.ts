@@ -1,0 +1,205 @@
+// `dlock server`: one member of a cluster. Every flag has an environment variable (containers).
+import { Option } from "commander";
+import type { Command } from "commander";
+import { parseDuration } from "@dlock/client";
+import { ConfigError, DlockServer } from "@dlock/server";
+import type { LogLevel, ServerOptions } from "@dlock/server";
+import { CliExit, EXIT } from "../exit-codes.js";
+import { parseClusterList } from "../parse.js";
+
+interface ServerFlags {
+  id: string;
+  data: string;
+  cluster: string;
+  clusterId?: string;
+  client?: string;
+  advertiseClient?: string;
+  peer?: string;
+  http?: string;
+  tick?: string;
+  electionTicks?: string;
+  ttlMin?: string;
+  ttlMax?: string;
+  waitMax?: string;
+  compactionEntries?: string;
+  fsync: boolean;
+  shutdownTimeout?: string;
+  logLevel?: string;
+}
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command("server")
+    .description(
+      "run one member of a dlock cluster (stops gracefully on SIGTERM/SIGINT: a leader hands leadership over first)",
+    )
+    .addOption(
+      new Option("--id <id>", "this node's id; must appear in --cluster")
+        .env("DLOCK_ID")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("--data <dir>", "data folder (LevelDB); created on first start, reused after")
+        .env("DLOCK_DATA")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--cluster <list>",
+        "the initial members and their peer addresses: n1=host1:7101,n2=host2:7101,n3=host3:7101",
+      )
+        .env("DLOCK_CLUSTER")
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--cluster-id <name>",
+        "cluster name; peers and data of another cluster are refused (default dlock)",
+      ).env("DLOCK_CLUSTER_ID"),
+    )
+    .addOption(
+      new Option("--client <host:port>", "client listen address (default 127.0.0.1:7001)").env(
+        "DLOCK_CLIENT",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--advertise-client <host:port>",
+        "address clients are redirected to when this node leads (default: --client, with the peer host if it listens on all interfaces)",
+      ).env("DLOCK_ADVERTISE_CLIENT"),
+    )
+    .addOption(
+      new Option(
+        "--peer <host:port>",
+        "peer listen address (default: all interfaces, port of this node in --cluster)",
+      ).env("DLOCK_PEER"),
+    )
+    .addOption(
+      new Option(
+        "--http <host:port>",
+        'admin HTTP address for /healthz /readyz /status /metrics, or "off" (default 127.0.0.1:7201)',
+      ).env("DLOCK_HTTP"),
+    )
+    .addOption(new Option("--tick <duration>", "Raft tick length (default 50ms)").env("DLOCK_TICK"))
+    .addOption(
+      new Option(
+        "--election-ticks <n>",
+        "election timeout in ticks, randomized up to twice that (default 10)",
+      ).env("DLOCK_ELECTION_TICKS"),
+    )
+    .addOption(
+      new Option(
+        "--ttl-min <duration>",
+        "shortest lock TTL accepted (default and floor: 5 election timeouts)",
+      ).env("DLOCK_TTL_MIN"),
+    )
+    .addOption(
+      new Option("--ttl-max <duration>", "longest lock TTL accepted (default 24h)").env(
+        "DLOCK_TTL_MAX",
+      ),
+    )
+    .addOption(
+      new Option("--wait-max <duration>", "longest queue wait accepted (default 24h)").env(
+        "DLOCK_WAIT_MAX",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--compaction-entries <n>",
+        "compact the Raft log every this many applied entries; 0 = never (default 100000)",
+      ).env("DLOCK_COMPACTION_ENTRIES"),
+    )
+    .addOption(
+      new Option(
+        "--no-fsync",
+        "do not fsync (throwaway tests only: acknowledged writes can be lost)",
+      ).env("DLOCK_NO_FSYNC"),
+    )
+    .addOption(
+      new Option(
+        "--shutdown-timeout <duration>",
+        "how long a leader tries to hand leadership over on SIGTERM (default 5s)",
+      ).env("DLOCK_SHUTDOWN_TIMEOUT"),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level of the JSON logs on stdout (default info)")
+        .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+        .env("DLOCK_LOG_LEVEL"),
+    )
+    .action(async (flags: ServerFlags) => {
+      await runServer(serverOptionsFromFlags(flags));
+    });
+}
+
+export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
+  const options: ServerOptions = {
+    id: flags.id,
+    dataDir: flags.data,
+    peers: parseClusterList("--cluster", flags.cluster),
+    clusterId: flags.clusterId,
+    clientListen: flags.client,
+    advertisedClientAddress: flags.advertiseClient,
+    peerListen: flags.peer,
+    httpListen: flags.http === "off" ? null : flags.http,
+    tickMs: duration("--tick", flags.tick),
+    electionTicks: integer("--election-ticks", flags.electionTicks),
+    ttlMinMs: duration("--ttl-min", flags.ttlMin),
+    ttlMaxMs: duration("--ttl-max", flags.ttlMax),
+    waitMaxMs: duration("--wait-max", flags.waitMax),
+    compactionEntries: integer("--compaction-entries", flags.compactionEntries),
+    fsync: flags.fsync,
+    shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
+    logLevel: flags.logLevel as LogLevel | undefined,
+  };
+  return options;
+}
+
+async function runServer(options: ServerOptions): Promise<void> {
+  let server: DlockServer;
+  try {
+    server = await DlockServer.start(options);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new CliExit(EXIT.USAGE, `dlock server: ${error.message}`);
+    const err = error as NodeJS.ErrnoException;
+    const hint =
+      err.code === "EADDRINUSE"
+        ? " (another process listens on that address: pick other ports or stop it)"
+        : "";
+    throw new CliExit(EXIT.ERROR, `dlock server: could not start: ${err.message}${hint}`);
+  }
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        server.logger.warn({ signal }, "second signal: exiting without a graceful shutdown");
+        process.exit(EXIT.ERROR);
+      }
+      server.logger.info({ signal }, "shutting down");
+      server.stop().then(resolve, (error: unknown) => {
+        server.logger.error({ err: error }, "shutdown failed");
+        process.exitCode = EXIT.ERROR;
+        resolve();
+      });
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+function duration(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value, flag);
+  } catch (error) {
+    throw new CliExit(EXIT.USAGE, `${flag}: ${(error as Error).message}`);
+  }
+}
+
+function integer(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new CliExit(EXIT.USAGE, `${flag}: "${value}" is not a whole number`);
+  return Number(value);
+}

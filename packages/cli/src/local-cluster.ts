@@ -1,0 +1,328 @@
+// A cluster of real `dlock server` processes on loopback: what `pnpm start`, `pnpm bench` and the
+// real-process tests run. Each node is a child process of this one, with its data folder and its
+// log file under one root folder; nodes can be killed, paused, resumed and restarted.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The CLI entry point next to this file (dist/bin.js once built). */
+export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "bin.js");
+
+export interface LocalClusterOptions {
+  /** Folder holding one data folder and one log file per node; reused if it exists. */
+  root: string;
+  /** Number of nodes (3 by default). */
+  nodes?: number;
+  clusterId?: string;
+  /**
+   * First client, peer and admin ports; node i gets base + i. "auto" picks free ports (tests).
+   * Default "auto".
+   */
+  ports?: LocalNodePorts | readonly LocalNodePorts[] | "auto";
+  /**
+   * The --cluster list one node is started with (default: every node's real peer address). The
+   * chaos runner points each node at fault proxies in front of its peers this way.
+   */
+  clusterListFor?: (node: LocalNode, nodes: readonly LocalNode[]) => string;
+  /** The address clients are redirected to when `node` leads (default: its client address). */
+  advertiseClientFor?: (node: LocalNode) => string;
+  fsync?: boolean;
+  tickMs?: number;
+  electionTicks?: number;
+  /** Extra `dlock server` flags for every node. */
+  extraArgs?: readonly string[];
+  logLevel?: string;
+  /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
+  output?: "files" | "inherit";
+}
+
+export interface LocalNodePorts {
+  client: number;
+  peer: number;
+  http: number;
+}
+
+export interface LocalNode {
+  id: string;
+  dataDir: string;
+  logFile: string;
+  clientAddress: string;
+  peerAddress: string;
+  httpAddress: string;
+  /** The running process, or null while stopped. */
+  process: ChildProcess | null;
+}
+
+/** /status of one node (the admin port's JSON). */
+export interface LocalNodeStatus {
+  nodeId: string;
+  role: string;
+  term: number;
+  leader: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  ready: boolean;
+  members: Array<{ id: string; role: string; healthy: boolean; clientAddress?: string }>;
+}
+
+export class LocalClusterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LocalClusterError";
+  }
+}
+
+const HOST = "127.0.0.1";
+
+export class LocalCluster {
+  readonly nodes: LocalNode[];
+  readonly root: string;
+  private readonly args: string[];
+  private readonly output: "files" | "inherit";
+  private readonly exits = new Map<string, Promise<number | null>>();
+  private readonly nodeArgs = new Map<string, string[]>();
+
+  private constructor(
+    root: string,
+    nodes: LocalNode[],
+    args: string[],
+    output: "files" | "inherit",
+  ) {
+    this.root = root;
+    this.nodes = nodes;
+    this.args = args;
+    this.output = output;
+  }
+
+  /** Starts every node (does not wait for a leader: see waitForLeader / waitForReady). */
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const count = options.nodes ?? 3;
+    const ports = options.ports ?? "auto";
+    const nodes: LocalNode[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = `n${i + 1}`;
+      let client: number, peer: number, http: number;
+      if (ports === "auto")
+        [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+      else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
+      else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
+      nodes.push({
+        id,
+        dataDir: join(options.root, id),
+        logFile: join(options.root, `${id}.log`),
+        clientAddress: `${HOST}:${client}`,
+        peerAddress: `${HOST}:${peer}`,
+        httpAddress: `${HOST}:${http}`,
+        process: null,
+      });
+    }
+    const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
+    if (options.fsync === false) args.push("--no-fsync");
+    if (options.tickMs !== undefined) args.push("--tick", `${options.tickMs}ms`);
+    if (options.electionTicks !== undefined) {
+      args.push("--election-ticks", String(options.electionTicks));
+    }
+    if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
+    args.push(...(options.extraArgs ?? []));
+    await mkdir(options.root, { recursive: true });
+    const cluster = new LocalCluster(options.root, nodes, args, options.output ?? "files");
+    const clusterListFor =
+      options.clusterListFor ??
+      ((_node: LocalNode, all: readonly LocalNode[]) =>
+        all.map((n) => `${n.id}=${n.peerAddress}`).join(","));
+    for (const node of nodes) {
+      const perNode = ["--cluster", clusterListFor(node, nodes)];
+      if (options.advertiseClientFor !== undefined) {
+        perNode.push("--advertise-client", options.advertiseClientFor(node));
+      }
+      cluster.nodeArgs.set(node.id, perNode);
+    }
+    for (const node of nodes) cluster.spawnNode(node);
+    return cluster;
+  }
+
+  /** Client endpoints of every node, in node order. */
+  endpoints(): string[] {
+    return this.nodes.map((n) => n.clientAddress);
+  }
+
+  node(id: string): LocalNode {
+    const node = this.nodes.find((n) => n.id === id);
+    if (node === undefined) throw new LocalClusterError(`no node ${id}`);
+    return node;
+  }
+
+  /** Starts a stopped node again with the same flags and data folder. */
+  restart(id: string): void {
+    const node = this.node(id);
+    if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
+    this.spawnNode(node);
+  }
+
+  /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */
+  async kill(id: string, signal: NodeJS.Signals = "SIGKILL"): Promise<number | null> {
+    const node = this.node(id);
+    const child = node.process;
+    if (child === null) return null;
+    child.kill(signal);
+    return (await this.exits.get(id)) ?? null;
+  }
+
+  /** SIGSTOP: the process keeps its sockets open but answers nothing (a long GC pause, a VM freeze). */
+  pause(id: string): void {
+    this.node(id).process?.kill("SIGSTOP");
+  }
+
+  resume(id: string): void {
+    this.node(id).process?.kill("SIGCONT");
+  }
+
+  /** The node's /status, or null if it does not answer. */
+  async status(id: string, timeoutMs = 2_000): Promise<LocalNodeStatus | null> {
+    try {
+      const response = await fetch(`http://${this.node(id).httpAddress}/status`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) return null;
+      return (await response.json()) as LocalNodeStatus;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Waits until the running nodes agree on one leader that says it leads; returns its id.
+   * `among` limits the nodes asked (e.g. the survivors after a kill).
+   */
+  async waitForLeader(timeoutMs = 30_000, among?: readonly string[]): Promise<string> {
+    const ids = among ?? this.nodes.filter((n) => n.process !== null).map((n) => n.id);
+    return this.until(timeoutMs, "a leader that every running node agrees on", async () => {
+      const statuses = await Promise.all(ids.map((id) => this.status(id)));
+      if (statuses.some((s) => s === null)) return null;
+      const leaders = new Set(statuses.map((s) => s?.leader ?? null));
+      if (leaders.size !== 1) return null;
+      const leader = [...leaders][0];
+      if (leader === null) return null;
+      const leaderStatus = statuses.find((s) => s?.nodeId === leader);
+      return leaderStatus?.role === "leader" ? leader : null;
+    });
+  }
+
+  /** Waits until every running node (or `among`) reports /readyz 200. */
+  async waitForReady(timeoutMs = 30_000, among?: readonly string[]): Promise<void> {
+    const ids = among ?? this.nodes.filter((n) => n.process !== null).map((n) => n.id);
+    await this.until(timeoutMs, `${ids.join(", ")} ready (/readyz)`, async () => {
+      const answers = await Promise.all(
+        ids.map(async (id) => {
+          try {
+            const response = await fetch(`http://${this.node(id).httpAddress}/readyz`, {
+              signal: AbortSignal.timeout(2_000),
+            });
+            await response.body?.cancel();
+            return response.status === 200;
+          } catch {
+            return false;
+          }
+        }),
+      );
+      return answers.every(Boolean) ? true : null;
+    });
+  }
+
+  /** SIGTERM to every running node (graceful), then SIGKILL after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        const child = node.process;
+        if (child === null) return;
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        child.kill("SIGCONT"); // A paused node cannot handle SIGTERM.
+        child.kill("SIGTERM");
+        await this.exits.get(node.id);
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  private spawnNode(node: LocalNode): void {
+    const child = spawn(
+      process.execPath,
+      [
+        DLOCK_BIN,
+        "server",
+        "--id",
+        node.id,
+        "--data",
+        node.dataDir,
+        "--client",
+        node.clientAddress,
+        "--peer",
+        node.peerAddress,
+        "--http",
+        node.httpAddress,
+        ...(this.nodeArgs.get(node.id) ?? []),
+        ...this.args,
+      ],
+      { stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"] },
+    );
+    if (this.output === "files") {
+      const log = createWriteStream(node.logFile, { flags: "a" });
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.once("close", () => log.end());
+    }
+    node.process = child;
+    this.exits.set(
+      node.id,
+      new Promise((resolve) => {
+        child.once("exit", (code, signal) => {
+          if (node.process === child) node.process = null;
+          resolve(code ?? (signal !== null ? 128 : null));
+        });
+      }),
+    );
+  }
+
+  private async until<T>(
+    timeoutMs: number,
+    what: string,
+    probe: () => Promise<T | null>,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== null) return value;
+      if (Date.now() > deadline) {
+        throw new LocalClusterError(
+          `timed out after ${timeoutMs} ms waiting for ${what}; node logs are in ${this.root}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+function isPortList(
+  ports: LocalNodePorts | readonly LocalNodePorts[],
+): ports is readonly LocalNodePorts[] {
+  return Array.isArray(ports);
+}
+
+/** A port that was free a moment ago (bound to 0, then closed). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === "object") resolve(address.port);
+        else reject(new LocalClusterError("could not find a free port"));
+      });
+    });
+  });
+}

@@ -1,0 +1,254 @@
+// One `dlock server` process: LevelDB storage, the Raft host, the TCP peer transport, the lock
+// service (lock table + leader leases), the client port and the admin port, wired together from
+// one ServerOptions. start() brings them up in dependency order; stop() is the graceful shutdown
+// of SIGTERM: hand leadership over, drain clients, flush, close.
+import { mkdir } from "node:fs/promises";
+import type { NodeId } from "@dlock/raft";
+import { AdminServer } from "../admin/admin-server.js";
+import { ServerMetrics } from "../admin/server-metrics.js";
+import type { NodeStatusSnapshot } from "../admin/status-provider.js";
+import { ClientServer } from "../client-server/client-server.js";
+import { componentLogger, createLogger } from "../config/logger.js";
+import type { Logger } from "../config/logger.js";
+import { formatHostPort, parseHostPort } from "../config/address.js";
+import { resolveServerOptions } from "../config/server-options.js";
+import type { ResolvedServerOptions, ServerOptions } from "../config/server-options.js";
+import { lockStateMachineAdapter } from "../host/lock-state-machine-adapter.js";
+import { RaftHost } from "../host/raft-host.js";
+import type { HostStatus } from "../host/raft-host.js";
+import { LeaseManager, LockStateMachine } from "../lock/index.js";
+import type { LockResult } from "../lock/index.js";
+import { LevelStorage } from "../storage/level-storage.js";
+import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
+import { LockService } from "./lock-service.js";
+import { nodeStatusSnapshot, statusResult } from "./node-status.js";
+import type { MemberAddresses } from "./node-status.js";
+
+export interface DlockServerDependencies {
+  /** Where logs go; a JSON-lines pino logger on stdout at options.logLevel by default. */
+  logger?: Logger;
+}
+
+export interface DlockServerAddresses {
+  client: string;
+  peer: string;
+  http: string | null;
+}
+
+export class DlockServer {
+  readonly options: ResolvedServerOptions;
+  readonly logger: Logger;
+  private readonly host: RaftHost<LockResult>;
+  private readonly transport: TcpPeerTransport;
+  private readonly service: LockService;
+  private readonly clientServer: ClientServer;
+  private readonly admin: AdminServer | null;
+  private readonly addressBook: MemberAddresses;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(parts: {
+    options: ResolvedServerOptions;
+    logger: Logger;
+    host: RaftHost<LockResult>;
+    transport: TcpPeerTransport;
+    service: LockService;
+    clientServer: ClientServer;
+    admin: AdminServer | null;
+    addressBook: MemberAddresses;
+  }) {
+    this.options = parts.options;
+    this.logger = parts.logger;
+    this.host = parts.host;
+    this.transport = parts.transport;
+    this.service = parts.service;
+    this.clientServer = parts.clientServer;
+    this.admin = parts.admin;
+    this.addressBook = parts.addressBook;
+  }
+
+  /** Validates the options, opens the data folder and starts every listener. */
+  static async start(
+    input: ServerOptions,
+    dependencies: DlockServerDependencies = {},
+  ): Promise<DlockServer> {
+    const options = resolveServerOptions(input);
+    const logger =
+      dependencies.logger ?? createLogger({ level: options.logLevel, nodeId: options.id });
+    const nowMs = () => performance.now();
+    const metrics = new ServerMetrics({ defaultLabels: { node: options.id } });
+
+    await mkdir(options.dataDir, { recursive: true });
+    const storage = await LevelStorage.open({
+      dataDir: options.dataDir,
+      clusterId: options.clusterId,
+      nodeId: options.id,
+      initialConfState: { voters: Object.keys(options.peers), learners: [] },
+      fsync: options.fsync,
+    });
+    const started: Array<{ stop(): Promise<void> }> = [];
+    try {
+      const peers = Object.fromEntries(
+        Object.entries(options.peers).filter(([id]) => id !== options.id),
+      );
+      const transport = new TcpPeerTransport({
+        nodeId: options.id,
+        clusterId: options.clusterId,
+        listen: options.peerListen,
+        peers,
+        advertisedClientAddress: options.advertisedClientAddress,
+        frameBytesMax: options.peerFrameBytesMax,
+        logger: componentLogger(logger, "peer"),
+        metrics,
+      });
+      await transport.start();
+      started.push(transport);
+
+      const table = new LockStateMachine({ limits: options.lockLimits });
+      const host = await RaftHost.start<LockResult>({
+        id: options.id,
+        storage,
+        transport,
+        stateMachine: lockStateMachineAdapter(table),
+        logger: componentLogger(logger, "raft"),
+        tickMs: options.tickMs,
+        electionTicks: options.electionTicks,
+        heartbeatTicks: options.heartbeatTicks,
+        pendingProposalsMax: options.pendingProposalsMax,
+        compactionEntries: options.compactionEntries,
+        transferTimeoutMs: options.shutdownTransferTimeoutMs,
+        now: nowMs,
+      });
+      started.push(host);
+
+      const addressBook: MemberAddresses = {
+        peerAddress: (id: NodeId) => options.peers[id],
+        clientAddress: (id: NodeId) =>
+          id === options.id ? options.advertisedClientAddress : transport.clientAddressOf(id),
+        connected: (id: NodeId) => {
+          const link = transport.stats()[id];
+          return link !== undefined && (link.state === "open" || link.inboundConnected);
+        },
+      };
+      // Subscribes to the host before the first election can finish (ticks are asynchronous).
+      const service = new LockService({
+        host,
+        table,
+        leases: new LeaseManager(),
+        nowMs,
+        clientAddressOf: addressBook.clientAddress,
+        status: () => statusResult(host.status(), addressBook),
+      });
+
+      const clientServer = new ClientServer({
+        nodeId: options.id,
+        clusterId: options.clusterId,
+        listen: options.clientListen,
+        handler: service,
+        connectionsMax: options.clientConnectionsMax,
+        connectionInFlightRequestsMax: options.requestsPerConnectionMax,
+        frameBytesMax: options.clientFrameBytesMax,
+        ttlMsMin: options.ttlMinMs,
+        ttlMsMax: options.ttlMaxMs,
+        waitMsMax: options.waitMaxMs,
+        nowMs,
+        logger: componentLogger(logger, "client"),
+        metrics,
+      });
+      await clientServer.start();
+      started.push(clientServer);
+
+      const snapshot = (): NodeStatusSnapshot => nodeStatusSnapshot(host.status(), addressBook);
+      metrics.setStatusSource(snapshot);
+      let admin: AdminServer | null = null;
+      if (options.httpListen !== null) {
+        const http = parseHostPort("httpListen", options.httpListen);
+        admin = new AdminServer({
+          provider: { status: snapshot, checkStorageWritable: () => host.checkStorageWritable() },
+          metrics,
+          host: http.host,
+          port: http.port,
+          logger: componentLogger(logger, "admin"),
+        });
+        await admin.start();
+      }
+
+      const server = new DlockServer({
+        options,
+        logger,
+        host,
+        transport,
+        service,
+        clientServer,
+        admin,
+        addressBook,
+      });
+      const addresses = server.addresses();
+      logger.info(
+        {
+          ...addresses,
+          dataDir: options.dataDir,
+          clusterId: options.clusterId,
+          fsync: options.fsync,
+        },
+        "dlock server started",
+      );
+      return server;
+    } catch (error) {
+      for (const part of started.reverse()) await part.stop().catch(() => {});
+      if (!started.some((part) => part instanceof RaftHost)) await storage.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The bound addresses (ports resolved when 0 was asked for). */
+  addresses(): DlockServerAddresses {
+    const admin = this.admin?.address();
+    return {
+      client: formatHostPort(this.clientServer.address()),
+      peer: formatHostPort(this.transport.address()),
+      http: admin === undefined ? null : formatHostPort(admin),
+    };
+  }
+
+  status(): HostStatus {
+    return this.host.status();
+  }
+
+  statusSnapshot(): NodeStatusSnapshot {
+    return nodeStatusSnapshot(this.host.status(), this.addressBook);
+  }
+
+  /**
+   * Graceful shutdown: a leader hands leadership to its most up-to-date follower (bounded by
+   * shutdownTransferTimeoutMs) so clients move on at once; then the client port drains, the
+   * host flushes its last changes (synced) and every listener closes. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    const started = performance.now();
+    if (this.host.status().role === "leader" && this.host.healthy()) {
+      try {
+        const target = await this.host.transferLeadership();
+        this.logger.info({ target }, "leadership handed over before shutdown");
+      } catch (error) {
+        this.logger.warn(
+          { err: error },
+          "leadership transfer before shutdown failed; followers will elect after a timeout",
+        );
+      }
+    }
+    this.service.stop();
+    await this.clientServer.stop();
+    await this.admin?.stop();
+    await this.host.stop();
+    await this.transport.stop();
+    this.logger.info(
+      { durationMs: Math.round(performance.now() - started) },
+      "dlock server stopped",
+    );
+  }
+}

@@ -1,0 +1,512 @@
+// The lock service: turns client requests into lock-table commands on the leader, answers them
+// from the applied results, runs the leader's lease clock (expiries proposed in batches) and
+// keeps queued acquires waiting without polling. It touches no socket, disk or clock of its own:
+// the host, the clock and the timers are injected, so the simulator runs this same code.
+import type { Entry, NodeId } from "@dlock/raft";
+import {
+  InvalidArgumentError,
+  LockBusyError,
+  NotLeaderError,
+  NotOwnerError,
+} from "@dlock/protocol";
+import type {
+  AcquireResult,
+  ClientRequest,
+  DlockError,
+  GetResult,
+  LeaderHint,
+  StatusResult,
+} from "@dlock/protocol";
+import type { RoleChange } from "../host/raft-host.js";
+import type {
+  ClientRequestContext,
+  ClientRequestHandler,
+  ClientResult,
+} from "../client-server/client-request-handler.js";
+import { encodeCommand } from "../lock/index.js";
+import type {
+  LeaseCommand,
+  LeaseManager,
+  LockCommand,
+  LockResult,
+  LockStateMachine,
+  WaiterGrant,
+} from "../lock/index.js";
+import { hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
+
+/** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
+export interface LockServiceHost {
+  propose(data: Uint8Array): Promise<LockResult | undefined>;
+  /** Resolves once a read of the table is linearizable (ReadIndex); leader only. */
+  readIndex(): Promise<void>;
+  onRoleChange(listener: (change: RoleChange) => void): () => void;
+  onApply(
+    listener: (entries: readonly Entry[], results: ReadonlyArray<LockResult | undefined>) => void,
+  ): () => void;
+}
+
+/** One-shot timers; setTimeout/clearTimeout in production, virtual ones in the simulator. */
+export interface ServiceTimers {
+  set(callback: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const REAL_TIMERS: ServiceTimers = {
+  set: (callback, delayMs) => {
+    const handle = setTimeout(callback, delayMs);
+    handle.unref();
+    return handle;
+  },
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface LockServicePlantedBugs {
+  /** Serve `get` from the local table without ReadIndex (a stale leader answers stale reads). */
+  readWithoutReadIndex?: boolean;
+}
+
+export interface LockServiceOptions {
+  host: LockServiceHost;
+  table: LockStateMachine;
+  leases: LeaseManager;
+  /** The monotonic clock (ms) the leases are measured on. */
+  nowMs: () => number;
+  timers?: ServiceTimers;
+  /** The client address of a member, for NOT_LEADER hints (null: unknown). */
+  clientAddressOf: (id: NodeId) => string | null;
+  /** The cluster as this node sees it, for `status`. */
+  status: () => StatusResult;
+  /** Lock delay applied to every grant's involuntary loss (0 = off). */
+  lockDelayMs?: number;
+  plantedBugs?: LockServicePlantedBugs;
+}
+
+/** An acquire that joined a key's queue and waits for its grant on this leader. */
+interface Waiting {
+  key: string;
+  value: string;
+  connectionId: number;
+  ttlMs: number;
+  waitMs: number;
+  requestId: number;
+  receivedAtMs: number;
+  resolve: (result: AcquireResult) => void;
+  reject: (error: DlockError) => void;
+  /** Fires when waitMs ran out. */
+  deadlineTimer: unknown;
+  /** Re-sends the acquire so the queue lease (≤ ttl) does not end during a longer wait. */
+  keepaliveTimer: unknown;
+  cancelling: boolean;
+}
+
+const waitKey = (key: string, value: string): string => `${key}\u0000${value}`;
+
+export class LockService implements ClientRequestHandler {
+  private readonly host: LockServiceHost;
+  private readonly table: LockStateMachine;
+  private readonly leases: LeaseManager;
+  private readonly nowMs: () => number;
+  private readonly timers: ServiceTimers;
+  private readonly options: LockServiceOptions;
+  private readonly waiting = new Map<string, Set<Waiting>>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private role: RoleChange["role"] = "follower";
+  private leader: NodeId | null = null;
+  private term = 0;
+  private nextRequestId = 1;
+  private expiryTimer: unknown = null;
+  private expiryDueMs = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(options: LockServiceOptions) {
+    this.options = options;
+    this.host = options.host;
+    this.table = options.table;
+    this.leases = options.leases;
+    this.nowMs = options.nowMs;
+    this.timers = options.timers ?? REAL_TIMERS;
+    this.unsubscribe.push(
+      this.host.onRoleChange((change) => this.onRoleChange(change)),
+      this.host.onApply((_entries, results) => this.onApplied(results)),
+    );
+  }
+
+  /** Stops timers and fails what waits; the host is stopped separately. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const off of this.unsubscribe) off();
+    this.clearExpiryTimer();
+    this.failAllWaiting(() => new NotLeaderError(null, "the node is shutting down; retry"));
+  }
+
+  get waitingCount(): number {
+    let count = 0;
+    for (const set of this.waiting.values()) count += set.size;
+    return count;
+  }
+
+  // ---- ClientRequestHandler ----------------------------------------------------------------
+
+  async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
+    switch (request.type) {
+      case "status":
+        return this.options.status();
+      case "get":
+        return this.get(request.key);
+      case "acquire":
+        return this.acquire(request, context);
+      case "refresh": {
+        const result = await this.propose({
+          type: "refresh",
+          key: request.key,
+          value: request.value,
+          token: request.token,
+          ttlMs: request.ttlMs,
+        });
+        if (result.type === "refreshed") return { ttlMs: result.ttlMs };
+        throw this.unexpected(result, request.key);
+      }
+      case "release": {
+        const result = await this.propose({
+          type: "release",
+          key: request.key,
+          value: request.value,
+          token: request.token ?? 0,
+        });
+        if (result.type === "released") return { released: true };
+        if (result.type === "notHeld") return { released: false };
+        throw this.unexpected(result, request.key);
+      }
+      case "cancel": {
+        this.dropWaiting(
+          request.key,
+          request.value,
+          (w) => w.connectionId === context.connectionId,
+        );
+        const result = await this.propose({
+          type: "cancelWait",
+          key: request.key,
+          value: request.value,
+        });
+        if (result.type === "waiterRemoved") return { cancelled: true };
+        if (result.type === "notQueued") return { cancelled: false };
+        throw this.unexpected(result, request.key);
+      }
+      default:
+        throw new InvalidArgumentError("type", "unknown request type");
+    }
+  }
+
+  connectionClosed(connectionId: number): void {
+    for (const [id, set] of this.waiting) {
+      for (const w of set) {
+        if (w.connectionId !== connectionId) continue;
+        this.forget(id, w);
+        // Nobody is left to answer: leave the queue now rather than when the queue lease ends.
+        if (!this.waiting.has(id)) this.proposeCancel(w.key, w.value);
+      }
+    }
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  private async get(key: string): Promise<GetResult> {
+    if (key.length === 0) throw new InvalidArgumentError("key", "must not be empty");
+    if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
+    if (!this.options.plantedBugs?.readWithoutReadIndex) {
+      try {
+        await this.host.readIndex();
+      } catch (error) {
+        throw hostFailureToWire(error, (leader) => this.hintOf(leader ?? this.leader));
+      }
+    }
+    const info = this.table.get(key);
+    return {
+      held: info.held,
+      value: info.value,
+      fencingToken: info.held ? info.fencingToken : null,
+      ttlRemainingMs: info.held
+        ? Math.round(this.leases.remainingMs(key, this.nowMs()) ?? info.ttlMs)
+        : null,
+      waiters: info.waiters,
+    };
+  }
+
+  private async acquire(
+    request: Extract<ClientRequest, { type: "acquire" }>,
+    context: ClientRequestContext,
+  ): Promise<AcquireResult> {
+    const waitMs = request.waitMs ?? 0;
+    const requestId = this.nextRequestId++;
+    const term = this.term;
+    const result = await this.propose({
+      type: "acquire",
+      key: request.key,
+      value: request.value,
+      ttlMs: request.ttlMs,
+      waitMs,
+      lockDelayMs: this.options.lockDelayMs ?? 0,
+      requestId,
+    });
+    if (result.type === "granted")
+      return { fencingToken: result.token, ttlMs: result.ttlMs, waitedMs: 0 };
+    if (result.type === "busy") throw new LockBusyError(request.key);
+    if (result.type !== "queued") throw this.unexpected(result, request.key);
+    // Waiting is answered by this leader's grant; a leader change in between means the new
+    // leader never saw our receipt time, so the client must ask it again.
+    if (this.role !== "leader" || this.term !== term || this.stopped) {
+      throw new NotLeaderError(this.hintOf(this.leader), "leadership changed while queuing; retry");
+    }
+    return new Promise<AcquireResult>((resolve, reject) => {
+      const w: Waiting = {
+        key: request.key,
+        value: request.value,
+        connectionId: context.connectionId,
+        ttlMs: request.ttlMs,
+        waitMs,
+        requestId,
+        receivedAtMs: context.receivedAtMs,
+        resolve,
+        reject,
+        deadlineTimer: null,
+        keepaliveTimer: null,
+        cancelling: false,
+      };
+      const remainingMs = Math.max(0, context.receivedAtMs + waitMs - this.nowMs());
+      w.deadlineTimer = this.timers.set(() => this.waitRanOut(w), remainingMs);
+      if (waitMs > request.ttlMs) this.scheduleKeepalive(w);
+      const id = waitKey(w.key, w.value);
+      let set = this.waiting.get(id);
+      if (set === undefined) {
+        set = new Set();
+        this.waiting.set(id, set);
+      }
+      set.add(w);
+    });
+  }
+
+  private scheduleKeepalive(w: Waiting): void {
+    // The queue lease is min(wait, ttl) from each acquire's apply: renew it well before it ends.
+    w.keepaliveTimer = this.timers.set(
+      () => {
+        w.keepaliveTimer = null;
+        if (!this.isWaiting(w) || w.cancelling) return;
+        this.propose({
+          type: "acquire",
+          key: w.key,
+          value: w.value,
+          ttlMs: w.ttlMs,
+          waitMs: w.waitMs,
+          lockDelayMs: this.options.lockDelayMs ?? 0,
+          requestId: w.requestId,
+        }).then(
+          (result) => {
+            if (result.type === "granted") {
+              this.settle(w, { fencingToken: result.token, ttlMs: result.ttlMs, waitedMs: 0 });
+            } else if (result.type === "queued") {
+              if (this.isWaiting(w)) this.scheduleKeepalive(w);
+            } else {
+              this.fail(w, this.unexpected(result, w.key));
+            }
+          },
+          (error: unknown) => this.fail(w, error as DlockError),
+        );
+      },
+      Math.max(1, Math.floor(w.ttlMs / 3)),
+    );
+  }
+
+  private waitRanOut(w: Waiting): void {
+    w.deadlineTimer = null;
+    if (!this.isWaiting(w) || w.cancelling) return;
+    w.cancelling = true;
+    // Answer only after the cancel is applied: a grant applied before it wins and is answered.
+    this.propose({ type: "cancelWait", key: w.key, value: w.value }).then(
+      () =>
+        this.fail(w, new LockBusyError(w.key, `lock "${w.key}" was not granted within the wait`)),
+      (error: unknown) => this.fail(w, error as DlockError),
+    );
+  }
+
+  // ---- applied results and leases ----------------------------------------------------------
+
+  private onApplied(results: ReadonlyArray<LockResult | undefined>): void {
+    const now = this.nowMs();
+    for (const result of results) {
+      if (result === undefined) continue;
+      this.leases.onApplied(result, now);
+      switch (result.type) {
+        case "released":
+        case "expired":
+        case "delayCleared":
+          if (result.next !== null) this.granted(result.key, result.next, now);
+          break;
+        case "waiterRemoved":
+          if (result.reason === "expired") {
+            for (const w of this.waitersOf(result.key, result.value)) {
+              this.fail(w, new LockBusyError(result.key, `lock "${result.key}": the wait ended`));
+            }
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    if (this.role === "leader") this.scheduleExpiries();
+  }
+
+  private granted(key: string, grant: WaiterGrant, now: number): void {
+    for (const w of this.waitersOf(key, grant.value)) {
+      // The grant's lease started now (on this leader, which received the request at
+      // receivedAtMs): the client may count its validity from sent + waited.
+      this.settle(w, {
+        fencingToken: grant.token,
+        ttlMs: grant.ttlMs,
+        waitedMs: Math.max(0, Math.floor(now - w.receivedAtMs)),
+      });
+    }
+  }
+
+  private onRoleChange(change: RoleChange): void {
+    const wasLeader = this.role === "leader";
+    const termChanged = change.term !== this.term;
+    this.role = change.role;
+    this.leader = change.leader;
+    this.term = change.term;
+    if (change.role === "leader" && (!wasLeader || termChanged)) {
+      this.leases.becomeLeader(change.atMs, this.table);
+      this.scheduleExpiries();
+    } else if (change.role !== "leader" && wasLeader) {
+      this.leases.becomeFollower();
+      this.clearExpiryTimer();
+      const hint = this.hintOf(change.leader);
+      this.failAllWaiting(() => new NotLeaderError(hint, "leadership moved; retry on the leader"));
+    }
+  }
+
+  /** Arms the timer for the earliest lease command due, if earlier than the one armed. */
+  private scheduleExpiries(): void {
+    if (this.stopped) return;
+    const due = this.leases.nextDueMs();
+    if (due === null) {
+      this.clearExpiryTimer();
+      return;
+    }
+    if (this.expiryTimer !== null && due >= this.expiryDueMs) return;
+    this.clearExpiryTimer();
+    this.expiryDueMs = due;
+    this.expiryTimer = this.timers.set(
+      () => {
+        this.expiryTimer = null;
+        this.expiryDueMs = Number.POSITIVE_INFINITY;
+        this.proposeExpiries();
+      },
+      Math.max(0, due - this.nowMs()),
+    );
+  }
+
+  private proposeExpiries(): void {
+    if (this.role !== "leader" || this.stopped) return;
+    // Proposed in the same turn: the host folds them into one Raft batch and one fsync.
+    for (const command of this.leases.dueExpiries(this.nowMs())) {
+      this.host.propose(encodeCommand(command)).catch(() => this.leaseProposalFailed(command));
+    }
+    this.scheduleExpiries();
+  }
+
+  private leaseProposalFailed(command: LeaseCommand): void {
+    this.leases.proposalFailed(command);
+    if (this.role === "leader") this.scheduleExpiries();
+  }
+
+  private clearExpiryTimer(): void {
+    if (this.expiryTimer !== null) this.timers.clear(this.expiryTimer);
+    this.expiryTimer = null;
+    this.expiryDueMs = Number.POSITIVE_INFINITY;
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  /** Validates and proposes a client command on the leader; resolves with its applied result. */
+  private async propose(command: LockCommand): Promise<LockResult> {
+    if (this.stopped) throw new NotLeaderError(null, "the node is shutting down; retry");
+    const refusal = this.table.validate(command);
+    if (refusal !== null) throw lockRefusalToWire(refusal, command.key);
+    if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
+    let result: LockResult | undefined;
+    try {
+      result = await this.host.propose(encodeCommand(command));
+    } catch (error) {
+      throw hostFailureToWire(error, (leader) => this.hintOf(leader ?? this.leader));
+    }
+    if (result === undefined) throw hostFailureToWire(new Error("no result"), () => null);
+    if (result.type === "rejected") throw lockRefusalToWire(result, command.key);
+    return result;
+  }
+
+  private unexpected(result: LockResult, key: string): DlockError {
+    if (result.type === "notHeld") {
+      return new NotOwnerError(`lock "${key}" is not held by that value and token`);
+    }
+    if (result.type === "rejected") return lockRefusalToWire(result, key);
+    return hostFailureToWire(
+      new Error(`unexpected result ${result.type} for "${key}"`),
+      () => null,
+    );
+  }
+
+  private hintOf(leader: NodeId | null): LeaderHint | null {
+    if (leader === null) return null;
+    return { id: leader, clientAddress: this.options.clientAddressOf(leader) };
+  }
+
+  private proposeCancel(key: string, value: string): void {
+    if (this.role !== "leader" || this.stopped) return;
+    this.propose({ type: "cancelWait", key, value }).catch(() => {
+      // The queue lease ends it anyway.
+    });
+  }
+
+  private waitersOf(key: string, value: string): Waiting[] {
+    const set = this.waiting.get(waitKey(key, value));
+    return set === undefined ? [] : Array.from(set);
+  }
+
+  private isWaiting(w: Waiting): boolean {
+    return this.waiting.get(waitKey(w.key, w.value))?.has(w) ?? false;
+  }
+
+  private settle(w: Waiting, result: AcquireResult): void {
+    if (!this.isWaiting(w)) return;
+    this.forget(waitKey(w.key, w.value), w);
+    w.resolve(result);
+  }
+
+  private fail(w: Waiting, error: DlockError): void {
+    if (!this.isWaiting(w)) return;
+    this.forget(waitKey(w.key, w.value), w);
+    w.reject(error);
+  }
+
+  private forget(id: string, w: Waiting): void {
+    if (w.deadlineTimer !== null) this.timers.clear(w.deadlineTimer);
+    if (w.keepaliveTimer !== null) this.timers.clear(w.keepaliveTimer);
+    w.deadlineTimer = null;
+    w.keepaliveTimer = null;
+    const set = this.waiting.get(id);
+    set?.delete(w);
+    if (set !== undefined && set.size === 0) this.waiting.delete(id);
+  }
+
+  private dropWaiting(key: string, value: string, match: (w: Waiting) => boolean): void {
+    const id = waitKey(key, value);
+    for (const w of this.waitersOf(key, value)) if (match(w)) this.forget(id, w);
+  }
+
+  private failAllWaiting(errorOf: () => DlockError): void {
+    for (const set of Array.from(this.waiting.values())) {
+      for (const w of Array.from(set)) this.fail(w, errorOf());
+    }
+  }
+}

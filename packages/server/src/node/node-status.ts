@@ -1,0 +1,79 @@
+// This node's view of the cluster, in the two shapes it is asked for: the admin port's
+// NodeStatusSnapshot and the protocol's `status` result (also what `dlock status --json` prints).
+import type { MemberStatus, StatusResult } from "@dlock/protocol";
+import type { NodeId } from "@dlock/raft";
+import type { NodeMemberStatus, NodeStatusSnapshot } from "../admin/status-provider.js";
+import type { HostStatus } from "../host/raft-host.js";
+
+export interface MemberAddresses {
+  peerAddress(id: NodeId): string | undefined;
+  clientAddress(id: NodeId): string | null;
+  /** An open connection to or from the peer. */
+  connected(id: NodeId): boolean;
+}
+
+export function nodeStatusSnapshot(
+  status: HostStatus,
+  addresses: MemberAddresses,
+): NodeStatusSnapshot {
+  const members: NodeMemberStatus[] = [];
+  const kinds: Array<[NodeId, "voter" | "learner"]> = [
+    ...status.confState.voters.map((id): [NodeId, "voter"] => [id, "voter"]),
+    ...status.confState.learners.map((id): [NodeId, "learner"] => [id, "learner"]),
+  ];
+  for (const [id, kind] of kinds) {
+    const self = id === status.id;
+    const progress = status.progress?.[id];
+    let role: NodeMemberStatus["role"] = "unknown";
+    if (self) role = status.role;
+    else if (id === status.leader) role = "leader";
+    else if (status.role === "leader") role = "follower";
+    const healthy = self
+      ? status.healthy
+      : progress !== undefined
+        ? progress.recentActive
+        : addresses.connected(id);
+    const member: NodeMemberStatus = {
+      id,
+      kind,
+      role,
+      healthy,
+      matchIndex: self && status.role === "leader" ? status.lastIndex : (progress?.match ?? null),
+    };
+    const peerAddress = addresses.peerAddress(id);
+    if (peerAddress !== undefined) member.peerAddress = peerAddress;
+    const clientAddress = addresses.clientAddress(id);
+    if (clientAddress !== null) member.clientAddress = clientAddress;
+    members.push(member);
+  }
+  return {
+    nodeId: status.id,
+    role: status.role,
+    term: status.term,
+    leader: status.leader,
+    commitIndex: status.commit,
+    appliedIndex: status.applied,
+    members,
+  };
+}
+
+/**
+ * The `status` answer. Indexes of other members are what this node knows: on the leader a
+ * member's commit index is its match index; elsewhere only the node's own figures are exact.
+ */
+export function statusResult(status: HostStatus, addresses: MemberAddresses): StatusResult {
+  const snapshot = nodeStatusSnapshot(status, addresses);
+  const members: MemberStatus[] = snapshot.members.map((m) => {
+    const self = m.id === status.id;
+    return {
+      id: m.id,
+      role: m.kind === "learner" && m.role === "unknown" ? "learner" : m.role,
+      term: self || m.role === "leader" || status.role === "leader" ? status.term : 0,
+      commitIndex: self ? status.commit : Math.min(m.matchIndex ?? 0, status.commit),
+      appliedIndex: self ? status.applied : Math.min(m.matchIndex ?? 0, status.commit),
+      healthy: m.healthy,
+      clientAddress: m.clientAddress ?? null,
+    };
+  });
+  return { leader: status.leader, term: status.term, members };
+}

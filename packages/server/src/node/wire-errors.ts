@@ -1,0 +1,66 @@
+// Maps what the host, the Raft core and the lock table raise onto the protocol's typed errors,
+// so a client always gets a stable code it knows how to handle (retry, follow a hint, give up).
+import { NotLeaderError as RaftNotLeaderError, ProposalDroppedError } from "@dlock/raft";
+import {
+  ClusterUnavailableError,
+  DlockError,
+  InternalError,
+  InvalidArgumentError,
+  LockBusyError,
+  NotLeaderError,
+  NotOwnerError,
+  OverloadedError,
+} from "@dlock/protocol";
+import type { LeaderHint } from "@dlock/protocol";
+import { HostError } from "../host/errors.js";
+import type { LockError, RejectedResult } from "../lock/index.js";
+
+/** Resolves a leader id to the hint a client can dial. */
+export type LeaderHintOf = (leader: string | null) => LeaderHint | null;
+
+/** A failure of propose/readIndex as the client should see it. */
+export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockError {
+  if (error instanceof DlockError) return error;
+  if (error instanceof RaftNotLeaderError) return new NotLeaderError(hintOf(error.leader));
+  if (error instanceof ProposalDroppedError) {
+    return new ClusterUnavailableError(`the proposal was dropped (${error.message}); retry`);
+  }
+  if (error instanceof HostError) {
+    switch (error.code) {
+      case "PROPOSAL_LOST":
+      case "READ_DROPPED":
+        return new NotLeaderError(hintOf(null), `${error.message}; retry on the leader`);
+      case "OVERLOADED":
+        return new OverloadedError(error.message, 50);
+      case "OUTCOME_UNKNOWN":
+      case "STOPPED":
+      case "UNHEALTHY":
+      case "TRANSFER_FAILED":
+        // Every request is safe to repeat, so "unknown" is answered as "retry elsewhere".
+        return new ClusterUnavailableError(`${error.message}; retry`, { cause: error });
+      default:
+        return new InternalError(error.message, { cause: error });
+    }
+  }
+  return new InternalError(error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}
+
+/** A command the table refused, before proposing (validate) or when applied (rejected result). */
+export function lockRefusalToWire(refusal: LockError | RejectedResult, key: string): DlockError {
+  switch (refusal.code) {
+    case "INVALID_ARGUMENT":
+      return new InvalidArgumentError(refusal.field ?? "request", refusal.message);
+    case "NOT_OWNER":
+      return new NotOwnerError(refusal.message);
+    case "LOCK_BUSY":
+      return new LockBusyError(key, refusal.message);
+    case "WAITERS_FULL":
+      return new LockBusyError(key, `lock "${key}": ${refusal.message}`);
+    case "LOCKS_FULL":
+      return new OverloadedError(refusal.message, 1_000);
+    default:
+      return new InternalError(`${refusal.code}: ${refusal.message}`);
+  }
+}

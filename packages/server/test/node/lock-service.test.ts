@@ -1,0 +1,219 @@
+import { describe, expect, it } from "vitest";
+import {
+  InvalidArgumentError,
+  LockBusyError,
+  NotLeaderError,
+  NotOwnerError,
+} from "@dlock/protocol";
+import type { AcquireResult, ClientRequest, GetResult } from "@dlock/protocol";
+import type { ClientRequestContext } from "../../src/client-server/client-request-handler.js";
+import { TTL_MS, makeService, settle } from "./fake-lock-host.js";
+
+const ctx = (timers: { now: number }, connectionId = 1): ClientRequestContext => ({
+  connectionId,
+  clientId: `c${connectionId}`,
+  receivedAtMs: timers.now,
+});
+
+const acquire = (key: string, value: string, extra: Partial<ClientRequest> = {}): ClientRequest =>
+  ({
+    type: "acquire",
+    id: 1,
+    key,
+    value,
+    ttlMs: TTL_MS,
+    requestId: `${value}/1`,
+    ...extra,
+  }) as ClientRequest;
+
+function leaderService(plantedBugs = {}) {
+  const made = makeService(plantedBugs);
+  made.host.setRole("leader", "n1");
+  return made;
+}
+
+describe("LockService", () => {
+  it("grants a free key with the entry index as fencing token and refuses another value", async () => {
+    const { service, timers } = leaderService();
+    const first = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    expect(first).toEqual({ fencingToken: 2, ttlMs: TTL_MS, waitedMs: 0 });
+    await expect(service.handle(acquire("k", "b"), ctx(timers))).rejects.toBeInstanceOf(
+      LockBusyError,
+    );
+    // The same value again is a harmless retry: same token, fresh lease.
+    const again = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    expect(again.fencingToken).toBe(2);
+  });
+
+  it("answers NOT_LEADER with the leader's id and client address on a follower", async () => {
+    const { service, host, timers } = makeService();
+    host.setRole("follower", "n2");
+    const error = await service.handle(acquire("k", "a"), ctx(timers)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).leaderHint).toEqual({
+      id: "n2",
+      clientAddress: "127.0.0.1:7002",
+    });
+    expect(host.proposed).toHaveLength(0);
+  });
+
+  it("refuses bad input before proposing, naming the field", async () => {
+    const { service, host, timers } = leaderService();
+    const error = await service
+      .handle(acquire("k", "a", { ttlMs: 10 }), ctx(timers))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).field).toBe("ttlMs");
+    expect(host.proposed).toHaveLength(0);
+  });
+
+  it("scopes refresh and release to value and token", async () => {
+    const { service, timers } = leaderService();
+    const grant = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const refresh = (token: number) =>
+      service.handle(
+        { type: "refresh", id: 2, key: "k", value: "a", token, ttlMs: TTL_MS },
+        ctx(timers),
+      );
+    await expect(refresh(grant.fencingToken + 1)).rejects.toBeInstanceOf(NotOwnerError);
+    await expect(refresh(grant.fencingToken)).resolves.toEqual({ ttlMs: TTL_MS });
+    const release = (value: string, token: number) =>
+      service.handle({ type: "release", id: 3, key: "k", value, token }, ctx(timers));
+    await expect(release("b", grant.fencingToken)).resolves.toEqual({ released: false });
+    await expect(release("a", grant.fencingToken + 1)).resolves.toEqual({ released: false });
+    await expect(release("a", grant.fencingToken)).resolves.toEqual({ released: true });
+    await expect(release("a", grant.fencingToken)).resolves.toEqual({ released: false });
+  });
+
+  it("hands a released lock to the first waiter, telling it how long it waited", async () => {
+    const { service, timers } = leaderService();
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    const second = service.handle(acquire("k", "c", { waitMs: 5_000 }), ctx(timers, 3));
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await timers.advance(300);
+    expect(settled).toBe(false);
+    expect(service.waitingCount).toBe(2);
+    await service.handle(
+      { type: "release", id: 9, key: "k", value: "a", token: held.fencingToken },
+      ctx(timers),
+    );
+    const grant = (await waiting) as AcquireResult;
+    expect(grant.fencingToken).toBeGreaterThan(held.fencingToken);
+    expect(grant.waitedMs).toBe(300);
+    expect(service.waitingCount).toBe(1);
+    void second.catch(() => {});
+  });
+
+  it("answers LOCK_BUSY when the wait runs out, after the waiter left the queue", async () => {
+    const { service, host, timers, table } = leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    // A wait shorter than the TTL ends with the waiter's queue lease (the leader's expiry)...
+    const short = service
+      .handle(acquire("k", "b", { waitMs: 500 }), ctx(timers, 2))
+      .catch((e: unknown) => e);
+    await settle();
+    await timers.advance(500);
+    expect(await short).toBeInstanceOf(LockBusyError);
+    expect(host.commands("waiterExpire")).toHaveLength(1);
+    expect(table.get("k").waiters).toBe(0);
+    // ...a longer one, kept alive meanwhile, by a cancel proposed when it runs out.
+    const long = service
+      .handle(acquire("k", "c", { waitMs: 1_500 }), ctx(timers, 3))
+      .catch((e: unknown) => e);
+    await settle();
+    await timers.advance(1_499);
+    expect(table.get("k").waiters).toBe(1);
+    await timers.advance(1);
+    expect(await long).toBeInstanceOf(LockBusyError);
+    expect(host.commands("cancelWait")).toHaveLength(1);
+    expect(host.commands("waiterExpire")).toHaveLength(1);
+    expect(table.get("k").waiters).toBe(0);
+  });
+
+  it("keeps a wait longer than the TTL alive by re-sending the acquire", async () => {
+    const { service, host, timers, table } = leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    const waiting = service.handle(acquire("k", "b", { waitMs: 10_000 }), ctx(timers, 2));
+    void waiting.catch(() => {});
+    await settle();
+    await timers.advance(5 * TTL_MS);
+    expect(table.get("k").waiters).toBe(1);
+    expect(host.commands("acquire").length).toBeGreaterThanOrEqual(1 + 5 * 2);
+    expect(host.commands("waiterExpire")).toHaveLength(0);
+  });
+
+  it("expires an unrefreshed lease on the leader and grants the next waiter", async () => {
+    const { service, host, timers, table } = leaderService();
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    await settle();
+    await timers.advance(TTL_MS - 1);
+    expect(table.get("k").value).toBe("a");
+    await timers.advance(1);
+    const grant = (await waiting) as AcquireResult;
+    expect(host.commands("expire")).toHaveLength(1);
+    expect(table.get("k").value).toBe("b");
+    expect(grant.fencingToken).toBeGreaterThan(held.fencingToken);
+  });
+
+  it("gives every lease a full TTL from its election before expiring it", async () => {
+    const { service, host, timers, table } = leaderService();
+    await service.handle(acquire("k", "a"), ctx(timers));
+    host.setRole("follower", "n2", 2);
+    await timers.advance(5 * TTL_MS);
+    expect(host.commands("expire")).toHaveLength(0);
+    host.setRole("leader", "n1", 3);
+    await timers.advance(TTL_MS - 1);
+    expect(table.get("k").held).toBe(true);
+    await timers.advance(1);
+    expect(table.get("k").held).toBe(false);
+  });
+
+  it("fails waiters with a leader hint when leadership moves", async () => {
+    const { service, host, timers } = leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    const waiting = service
+      .handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2))
+      .catch((e: unknown) => e);
+    await settle();
+    host.setRole("follower", "n2", 2);
+    const error = await waiting;
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).leaderHint?.id).toBe("n2");
+    expect(service.waitingCount).toBe(0);
+  });
+
+  it("drops a closed connection's waiters from the queue at once", async () => {
+    const { service, host, timers, table } = leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    void service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 7)).catch(() => {});
+    await settle();
+    expect(table.get("k").waiters).toBe(1);
+    service.connectionClosed(7);
+    await settle();
+    expect(host.commands("cancelWait")).toHaveLength(1);
+    expect(table.get("k").waiters).toBe(0);
+  });
+
+  it("reads through ReadIndex, unless the planted bug skips it", async () => {
+    const honest = leaderService();
+    await honest.service.handle(acquire("k", "a"), ctx(honest.timers));
+    const read = (await honest.service.handle(
+      { type: "get", id: 5, key: "k" },
+      ctx(honest.timers),
+    )) as GetResult;
+    expect(read).toEqual({
+      held: true,
+      value: "a",
+      fencingToken: 2,
+      ttlRemainingMs: TTL_MS,
+      waiters: 0,
+    });
+    expect(honest.host.readIndexCalls).toBe(1);
+    const buggy = leaderService({ readWithoutReadIndex: true });
+    await buggy.service.handle({ type: "get", id: 5, key: "k" }, ctx(buggy.timers));
+    expect(buggy.host.readIndexCalls).toBe(0);
+  });
+});
