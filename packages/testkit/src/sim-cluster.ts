@@ -84,6 +84,8 @@ export class SimCluster {
         this.reapRemovedMembers();
         extra.configCommitted?.(node);
       },
+      softStateChanged: (node, role, leader, term) =>
+        extra.softStateChanged?.(node, role, leader, term),
       readState: (node, requestId, index) => extra.readState?.(node, requestId, index),
       readDropped: (node, requestId) => extra.readDropped?.(node, requestId),
       statusChanged: (node, status) => extra.statusChanged?.(node, status),

@@ -51,6 +51,8 @@ export interface SimNodeEvents {
   applied?(node: SimNode, entry: Entry): void;
   /** A committed config entry was reported in a Ready. */
   configCommitted?(node: SimNode): void;
+  /** A Ready carried a new soft state (role, leader or term as this node sees them). */
+  softStateChanged?(node: SimNode, role: Role, leader: string | null, term: number): void;
   /** A ReadIndex read started on this node was confirmed at `index` (a Ready's readStates). */
   readState?(node: SimNode, requestId: number, index: number): void;
   /** A ReadIndex read started on this node was dropped (a Ready's droppedReads). */
@@ -329,6 +331,7 @@ export class SimNode {
       if (wasLeader !== (soft.role === "leader")) {
         deps.events.roleChanged?.(this, soft.role, soft.term);
       }
+      deps.events.softStateChanged?.(this, soft.role, soft.leader, soft.term);
     }
     for (const message of ready.messages) deps.network.send(this.id, message.to, message);
 

@@ -53,6 +53,7 @@ export interface LockClientCounters {
   staleReleasesRefused: number;
   lateRefreshes: number;
   writesIssued: number;
+  renewals: number;
 }
 
 export function emptyClientCounters(): LockClientCounters {
@@ -67,6 +68,7 @@ export function emptyClientCounters(): LockClientCounters {
     staleReleasesRefused: 0,
     lateRefreshes: 0,
     writesIssued: 0,
+    renewals: 0,
   };
 }
 
@@ -257,36 +259,75 @@ export class SimLockClient implements SimProcess {
   }
 
   private async acquireAndWork(op: Extract<ClientOp, { kind: "acquire" }>): Promise<void> {
-    const { history, keyName, counters } = this.options;
+    const { keyName, counters } = this.options;
     const key = keyName(op.key);
     const value = this.newValue();
-    const grant = await this.call(`acquire ${key}`, () =>
-      this.locker!.acquire(key, value, { ttl: op.ttlMs, signal: this.stopController.signal }),
-    );
+    const acquire = () =>
+      this.call(`acquire ${key}`, () =>
+        this.locker!.acquire(key, value, { ttl: op.ttlMs, signal: this.stopController.signal }),
+      );
+    let grant = await acquire();
     if (grant === null) return;
     counters.grantsTaken++;
-    const belief = history.beginBelief({
+    let belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
+    let holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    if (op.end === "renew") {
+      // Work until just around the end of the validity, then acquire again with the same value.
+      await this.holdGrant(key, grant.fencingToken, grant.validUntilMs, holdUntil, op.writeEveryMs, belief);
+      const renewAt = grant.validUntilMs + op.renewOffsetMs;
+      if (this.clock.now() < renewAt) await this.sleep(renewAt - this.clock.now());
+      if (this.stopping) return this.releaseGrant(key, value, grant.fencingToken, belief);
+      counters.renewals++;
+      const renewed = await acquire();
+      if (renewed === null) return;
+      grant = renewed;
+      belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
+      holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    }
+    await this.holdGrant(key, grant.fencingToken, grant.validUntilMs, holdUntil, op.writeEveryMs, belief);
+    if (op.end !== "expire" || this.stopping) {
+      await this.releaseGrant(key, value, grant.fencingToken, belief);
+    }
+  }
+
+  private believeGrant(key: string, value: string, token: number, validUntilMs: number): Belief {
+    const belief = this.options.history.beginBelief({
       client: this.name,
       key,
       value,
-      token: grant.fencingToken,
+      token,
       clock: this.clock,
       lock: null,
-      validUntilMs: grant.validUntilMs,
+      validUntilMs,
     });
-    this.lastGrant.set(key, { value, token: grant.fencingToken, belief });
-    const holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    this.lastGrant.set(key, { value, token, belief });
+    return belief;
+  }
+
+  /** Fenced writes every writeEveryMs while the grant is valid, until holdUntil. */
+  private async holdGrant(
+    key: string,
+    token: number,
+    validUntilMs: number,
+    holdUntil: number,
+    writeEveryMs: number,
+    belief: Belief,
+  ): Promise<void> {
     while (!this.stopping && this.clock.now() < holdUntil) {
       const now = this.clock.now();
-      await this.sleep(Math.max(0, Math.min(now + op.writeEveryMs, holdUntil) - now));
-      if (this.clock.now() < grant.validUntilMs) this.write(key, grant.fencingToken, belief);
+      await this.sleep(Math.max(0, Math.min(now + writeEveryMs, holdUntil) - now));
+      if (this.clock.now() < validUntilMs) this.write(key, token, belief);
     }
-    if (op.end === "release" || this.stopping) {
-      history.endBelief(belief, "released");
-      await this.call(`release ${key}`, () =>
-        this.locker!.release(key, value, { token: grant.fencingToken }),
-      );
-    }
+  }
+
+  private async releaseGrant(
+    key: string,
+    value: string,
+    token: number,
+    belief: Belief,
+  ): Promise<void> {
+    this.options.history.endBelief(belief, "released");
+    await this.call(`release ${key}`, () => this.locker!.release(key, value, { token }));
   }
 
   /** Releases again a grant whose validity is over: it must never free anyone else's grant. */
@@ -321,7 +362,7 @@ export class SimLockClient implements SimProcess {
 
   /** Just before the validity ends, with a random few ms to spare (racing the leader's expiry). */
   private lateRefreshTime(lock: Lock): number {
-    const spareMs = this.options.random.between(0, 4 * this.options.marginMs + 10);
+    const spareMs = this.options.random.between(0, this.options.marginMs + 5);
     return lock.validUntilMs - spareMs;
   }
 

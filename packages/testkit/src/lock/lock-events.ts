@@ -20,8 +20,8 @@ export interface LockEventCounts {
   waiterGrants: number;
   /** Leases ended by the leader's expire. */
   expiries: number;
-  /** Expire / waiterExpire / clearDelay commands the leaders proposed. */
-  leaseCommandsProposed: number;
+  /** Committed expire / waiterExpire / clearDelay entries (stale ones included). */
+  leaseCommandsCommitted: number;
 }
 
 export const REQUIRED_LOCK_EVENTS = [
@@ -42,7 +42,7 @@ export function emptyLockEvents(): LockEventCounts {
     grants: 0,
     waiterGrants: 0,
     expiries: 0,
-    leaseCommandsProposed: 0,
+    leaseCommandsCommitted: 0,
   };
 }
 

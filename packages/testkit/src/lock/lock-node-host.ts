@@ -1,10 +1,4 @@
-import type {
-  ClientResponse,
-  HelloFrame,
-  LeaderHint,
-  MemberRole,
-  StatusResult,
-} from "@dlock/protocol";
+import type { ClientResponse, HelloFrame, StatusResult } from "@dlock/protocol";
 import {
   DlockError,
   PROTOCOL_VERSION,
@@ -13,9 +7,11 @@ import {
   parseClientRequest,
   peekRequestId,
 } from "@dlock/protocol";
-import type { Entry, Role } from "@dlock/raft";
-import type { LeaseCommand, LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
-import { LeaseManager, LockStateMachine, decodeCommand, encodeCommand } from "@dlock/server/lock";
+import type { Entry, NodeId, Role } from "@dlock/raft";
+import type { LockServicePlantedBugs, ServiceTimers } from "@dlock/server";
+import { LockService } from "@dlock/server";
+import type { LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
+import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
 import type { SimNode, SimNodeStatus } from "../sim-node.js";
 import type { SimStateMachine } from "../state-machine.js";
@@ -28,8 +24,7 @@ import type {
 } from "./client-network.js";
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
-import type { LockRequestService, PlantedServiceBugs } from "./sim-lock-service.js";
-import { SimLockService } from "./sim-lock-service.js";
+import { SimRaftHost } from "./sim-raft-host.js";
 
 /** The cluster id every simulated node announces. */
 export const SIM_CLUSTER_ID = "sim";
@@ -44,7 +39,6 @@ export interface LockNodeObserver {
   applied(host: LockNodeHost, entry: Entry, result: LockResult | undefined): void;
   leaderElected(host: LockNodeHost, term: number): void;
   crashed(host: LockNodeHost, unsyncedWrites: number): void;
-  leaseCommandsProposed(host: LockNodeHost, commands: readonly LeaseCommand[]): void;
   /** The request path failed with something other than a typed error: a bug. */
   internalError(host: LockNodeHost, error: unknown): void;
 }
@@ -54,21 +48,23 @@ export interface LockNodeHostOptions {
   clientNetwork: SimClientNetwork;
   limits: LockLimits;
   lockBugs: PlantedLockBugs;
-  serviceBugs: PlantedServiceBugs;
+  serviceBugs: LockServicePlantedBugs;
   /** The lease manager reads the wall clock (a planted misuse). */
   leasesUseWallClock: boolean;
   /** Reading of the node's monotonic clock at true time 0. */
   clockOriginMs: number;
-  uniqueNumber: () => number;
+  /** A read id no other read in the cluster uses. */
+  readId: () => number;
   observer: LockNodeObserver;
 }
 
 /**
- * The lock server on one simulated node, as the real server drives the pure lock code (see the
- * header of @dlock/server/lock): the replicated LockStateMachine is the node's SimStateMachine
- * (rebuilt on restart from the durable snapshot plus the durable log, so what was fsynced
- * survives a crash and nothing else does), the LeaseManager runs while the node leads, on the
- * node's own monotonic clock, and the request path answers clients on the node's client port.
+ * The lock server on one simulated node, wired as DlockServer wires it: the replicated
+ * LockStateMachine is the node's SimStateMachine (rebuilt on restart from the durable snapshot
+ * plus the durable log, so what was fsynced survives a crash and nothing else does), and the
+ * server's own LockService (request path, queued waiters, the leader's LeaseManager and its
+ * expiry timers) runs on the node through SimRaftHost, with the node's monotonic clock and
+ * timers. Clients reach it on the node's client port over the simulated client network.
  */
 export class LockNodeHost implements SimProcess {
   readonly name: string;
@@ -77,10 +73,9 @@ export class LockNodeHost implements SimProcess {
   incarnation = 0;
   private deferred: (() => void)[] = [];
   private machine: LockTableMachine | null = null;
-  private leases: LeaseManager | null = null;
-  private service: LockRequestService | null = null;
-  private leaseTimer: { handle: unknown; dueMs: number } | null = null;
-  private leading = false;
+  private raftHost: SimRaftHost | null = null;
+  private service: LockService | null = null;
+  private connectionNumber = 0;
 
   constructor(
     readonly node: SimNode,
@@ -106,22 +101,33 @@ export class LockNodeHost implements SimProcess {
   /** SimNode.start() asks for its state machine: a new process incarnation begins. */
   createStateMachine(): SimStateMachine {
     this.incarnation++;
-    this.leading = false;
-    this.leaseTimer = null;
     this.deferred = [];
-    const machine = new LockTableMachine(
-      new LockStateMachine({ limits: this.options.limits, plantedBugs: this.options.lockBugs }),
-      () => this.onRestored(),
-      this.options.limits,
-      this.options.lockBugs,
-    );
+    const options = this.options;
+    const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
+    const nowMs = (): number =>
+      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
+    const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
+    const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
+    const timers: ServiceTimers = {
+      set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
+      clear: (handle) => this.clock.clearTimeout(handle),
+    };
     this.machine = machine;
-    this.leases = new LeaseManager({
-      plantedBugs: this.options.lockBugs,
-      // Lost expiries are retried after a few election timeouts, not the production second.
-      expireRetryMs: 5 * this.options.limits.electionTimeoutMs,
+    this.raftHost = raftHost;
+    this.service = new LockService({
+      host: raftHost,
+      table,
+      leases: new LeaseManager({
+        plantedBugs: options.lockBugs,
+        // A lost expiry is retried after a few election timeouts, not the production second.
+        expireRetryMs: 5 * options.limits.electionTimeoutMs,
+      }),
+      nowMs,
+      timers,
+      clientAddressOf: (id: NodeId) => clientAddressOf(id),
+      status: () => this.statusResult(),
+      plantedBugs: options.serviceBugs,
     });
-    this.service = new SimLockService(this.serviceHost(), this.options.serviceBugs);
     return machine;
   }
 
@@ -130,11 +136,9 @@ export class LockNodeHost implements SimProcess {
     this.status = status === "running" ? "running" : status === "paused" ? "paused" : "down";
     if (this.status === "down" && previous !== "down") {
       this.incarnation++;
-      this.leading = false;
       this.machine = null;
-      this.leases = null;
+      this.raftHost = null;
       this.service = null;
-      this.leaseTimer = null;
       this.deferred = [];
       this.options.clientNetwork.serverDown(this.name);
       if (status === "crashed") {
@@ -155,120 +159,66 @@ export class LockNodeHost implements SimProcess {
     }
   }
 
-  onRoleChanged(role: Role, term: number): void {
-    const leases = this.leases;
-    const machine = this.machine;
-    if (leases === null || machine === null) return;
+  onSoftState(role: Role, leader: NodeId | null, term: number): void {
+    if (this.raftHost === null) return;
     this.options.world.touch();
-    if (role === "leader") {
-      this.leading = true;
-      leases.becomeLeader(this.leaseNowMs(), machine.table);
-      this.options.observer.leaderElected(this, term);
-    } else if (this.leading) {
-      this.leading = false;
-      leases.becomeFollower();
-      this.service?.onLeadershipLost();
-    }
-    this.rearmLeaseTimer();
+    const wasLeader = this.leading;
+    this.raftHost.softStateChanged(role, leader, term);
+    this.leading = role === "leader";
+    if (this.leading && !wasLeader) this.options.observer.leaderElected(this, term);
   }
 
   onApplied(entry: Entry): void {
     const machine = this.machine;
-    if (machine === null) return;
+    if (machine === null || this.raftHost === null) return;
+    // Only normal entries reach the table (SimNode applies no others), so the table's own
+    // applied index, part of its digest, is the same on every node at the same log index.
     const result = entry.kind === "normal" ? machine.takeResult() : undefined;
-    if (result !== undefined) this.leases?.onApplied(result, this.leaseNowMs());
     this.options.observer.applied(this, entry, result);
     this.options.world.touch();
-    this.service?.onApplied(entry, result);
-    this.rearmLeaseTimer();
+    this.raftHost.applied(entry, result);
   }
 
   onReadState(requestId: number, index: number): void {
     this.options.world.touch();
-    this.service?.onReadState(requestId, index);
+    this.raftHost?.readState(requestId, index);
   }
 
   onReadDropped(requestId: number): void {
     this.options.world.touch();
-    this.service?.onReadDropped(requestId);
+    this.raftHost?.readDropped(requestId);
   }
 
-  private onRestored(): void {
-    // A snapshot replaced the table: the lease manager re-learns it as after an election.
-    const leases = this.leases;
-    if (leases === null || this.machine === null) return;
-    leases.becomeFollower();
-    if (this.leading) leases.becomeLeader(this.leaseNowMs(), this.machine.table);
-    this.rearmLeaseTimer();
-  }
+  private leading = false;
 
-  private leaseNowMs(): number {
-    return this.options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
-  }
-
-  private rearmLeaseTimer(): void {
-    const leases = this.leases;
-    const dueMs = leases?.nextDueMs() ?? null;
-    if (this.leaseTimer !== null && this.leaseTimer.dueMs === dueMs) return;
-    if (this.leaseTimer !== null) this.clock.clearTimeout(this.leaseTimer.handle);
-    this.leaseTimer = null;
-    if (dueMs === null) return;
-    const delayMs = dueMs - this.leaseNowMs();
-    const handle = this.clock.setTimeout(() => this.onLeaseTimer(), Math.max(0, delayMs));
-    this.leaseTimer = { handle, dueMs };
-  }
-
-  private onLeaseTimer(): void {
-    this.leaseTimer = null;
-    const leases = this.leases;
-    if (leases === null || !this.leading) return;
-    const due = leases.dueExpiries(this.leaseNowMs());
-    if (due.length > 0) this.options.observer.leaseCommandsProposed(this, due);
-    for (const command of due) {
-      const proposed = this.node.propose(encodeCommand(command));
-      if ("error" in proposed) leases.proposalFailed(command);
-    }
-    this.rearmLeaseTimer();
-  }
-
-  private serviceHost() {
+  /** This node's own view, as `status` answers it (other members' figures are not known here). */
+  private statusResult(): StatusResult {
     const node = this.node;
+    const raft = node.raftNode;
+    const status = raft?.status();
+    const role = node.role === "preCandidate" ? "candidate" : node.role;
     return {
-      nodeId: this.name,
-      isLeader: () => node.status === "running" && node.role === "leader" && this.leading,
-      leaderHint: (): LeaderHint | null => {
-        const leader = node.leaderHint;
-        if (leader === null || leader === node.id) return null;
-        return { id: leader, clientAddress: clientAddressOf(leader) };
-      },
-      propose: (data: Uint8Array) => node.propose(data),
-      readIndex: (requestId: number) => node.readIndex(requestId),
-      appliedIndex: () => node.applied,
-      table: () => this.machine!.table,
-      leases: () => this.leases!,
-      nowMs: () => this.leaseNowMs(),
-      status: (): StatusResult => ({
-        leader: node.role === "leader" ? node.id : node.leaderHint,
-        term: node.term,
-        members: [
-          {
-            id: node.id,
-            role: node.role as MemberRole,
-            term: node.term,
-            commitIndex: node.raftNode?.status().commit ?? 0,
-            appliedIndex: node.applied,
-            healthy: true,
-            clientAddress: clientAddressOf(node.id),
-          },
-        ],
-      }),
-      uniqueNumber: this.options.uniqueNumber,
+      leader: node.role === "leader" ? node.id : node.leaderHint,
+      term: node.term,
+      members: [
+        {
+          id: node.id,
+          role,
+          term: node.term,
+          commitIndex: status?.commit ?? 0,
+          appliedIndex: node.applied,
+          healthy: true,
+          clientAddress: clientAddressOf(node.id),
+        },
+      ],
     };
   }
 
   /** A client connection reached this node's client port. */
   private accept(connection: ServerSideConnection): ServerConnectionHandler {
     const incarnation = this.incarnation;
+    const connectionId = ++this.connectionNumber;
+    let clientId = "";
     let open = false;
     const answer = (response: ClientResponse): void => {
       if (open && this.incarnation === incarnation) connection.send(response);
@@ -286,6 +236,7 @@ export class LockNodeHost implements SimProcess {
           return;
         }
         open = true;
+        clientId = hello.clientId ?? "";
         connection.send({
           type: "hello",
           protocolVersion: PROTOCOL_VERSION,
@@ -311,7 +262,8 @@ export class LockNodeHost implements SimProcess {
         const service = this.service;
         if (service === null || this.incarnation !== incarnation) return;
         const id = request.id;
-        service.handle(request).then(
+        const context = { connectionId, clientId, receivedAtMs: this.clock.now() };
+        service.handle(request, context).then(
           (result) => answer({ type: "ok", id, result }),
           (error: unknown) => {
             if (!(error instanceof DlockError)) this.options.observer.internalError(this, error);
@@ -320,7 +272,11 @@ export class LockNodeHost implements SimProcess {
         );
       },
       onClose: () => {
+        const wasOpen = open;
         open = false;
+        if (wasOpen && this.incarnation === incarnation) {
+          this.service?.connectionClosed(connectionId);
+        }
       },
     };
   }
@@ -335,10 +291,8 @@ class LockTableMachine implements SimStateMachine {
   private result: LockResult | undefined;
 
   constructor(
-    public table: LockStateMachine,
-    private readonly onRestored: () => void,
-    private readonly limits: LockLimits,
-    private readonly bugs: PlantedLockBugs,
+    readonly table: LockStateMachine,
+    private readonly onRestored: (index: number) => void,
   ) {}
 
   apply(entry: Entry): void {
@@ -356,13 +310,17 @@ class LockTableMachine implements SimStateMachine {
     return this.table.snapshot();
   }
 
+  /** In place: the LockService keeps its reference to the table. */
   restore(data: Uint8Array): void {
     if (data.length === 0) {
-      this.table = new LockStateMachine({ limits: this.limits, plantedBugs: this.bugs });
-    } else {
-      this.table.restoreSnapshot(data);
+      // The initial state; a process starts with a fresh table, so there is nothing to do.
+      if (this.table.appliedIndex !== 0 || this.table.size !== 0) {
+        throw new RangeError("an empty snapshot can only restore a fresh table");
+      }
+      return;
     }
-    this.onRestored();
+    this.table.restoreSnapshot(data);
+    this.onRestored(this.table.appliedIndex);
   }
 
   digest(): number {

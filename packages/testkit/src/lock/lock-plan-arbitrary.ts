@@ -34,14 +34,15 @@ export interface LockPlanArbitraryOptions {
 
 /**
  * default: everything varies. contention: few keys, many clients queueing with `wait`, holders
- * that walk away, fast links: handoffs to waiters and expiries right after the client's validity.
- * stale: leaders cut off from their peers while clients still reach them (stale leaders
- * answering reads). pauses: long process pauses of leaders and holders while refreshes are in
- * flight.
+ * that walk away, long TTLs and a fast Raft network: handoffs to waiters and expiries right after
+ * a client's validity ends, where a client that trusts its lease a little too long overlaps.
+ * races: refreshes and renewals timed at the end of the validity, racing the leader's expiry.
+ * stale: leaders cut off from their peers keep leading (no check-quorum, no pre-vote) while
+ * clients still reach them and read.
  */
-export type LockProfile = "default" | "contention" | "stale" | "pauses";
+export type LockProfile = "default" | "contention" | "races" | "stale";
 
-export const LOCK_PROFILES: readonly LockProfile[] = ["default", "contention", "stale", "pauses"];
+export const LOCK_PROFILES: readonly LockProfile[] = ["default", "contention", "races", "stale"];
 
 export const DEFAULT_LOCK_FAULT_PHASE_MS_MIN = 1_500;
 export const DEFAULT_LOCK_FAULT_PHASE_MS_MAX = 4_000;
@@ -66,7 +67,8 @@ interface RawOp {
   /** Hold as a share of the TTL in per mille. */
   holdPermille: number;
   writeEveryMs: number;
-  end: "release" | "expire";
+  end: "release" | "expire" | "renew";
+  renewOffsetMs: number;
 }
 
 type RawClientFault =
@@ -88,29 +90,32 @@ export function lockPlanArbitrary(
 ): fc.Arbitrary<LockSchedulePlan> {
   const lockProfile = options.lockProfile ?? "default";
   const contention = lockProfile === "contention";
+  const races = lockProfile === "races";
   const stale = lockProfile === "stale";
-  const pauses = lockProfile === "pauses";
+  const crowded = contention || races;
   const driftFactor = options.driftFactor ?? DEFAULT_DRIFT_FACTOR;
   const raftArbitrary = planArbitrary({
     nodeCounts: options.nodeCounts,
     faultPhaseMsMin: options.faultPhaseMsMin ?? DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
     faultPhaseMsMax: options.faultPhaseMsMax ?? DEFAULT_LOCK_FAULT_PHASE_MS_MAX,
     faultsMax: options.faultsMax ?? DEFAULT_LOCK_FAULTS_MAX,
-    profile: options.profile,
+    profile: options.profile ?? (stale ? "staleVoter" : "default"),
     plantedBugs: options.plantedBugs?.raft,
   });
 
   const opArbitrary: fc.Arbitrary<RawOp> = fc.record({
     kind: fc.oneof(
-      { weight: contention ? 8 : 5, arbitrary: fc.constant("lock" as const) },
-      { weight: 2, arbitrary: fc.constant("acquire" as const) },
+      { weight: crowded ? 8 : 5, arbitrary: fc.constant("lock" as const) },
+      { weight: races ? 6 : 2, arbitrary: fc.constant("acquire" as const) },
       { weight: stale ? 8 : 3, arbitrary: fc.constant("get" as const) },
       { weight: 1, arbitrary: fc.constant("staleRelease" as const) },
     ),
-    gapMs: fc.integer({ min: 0, max: contention ? 50 : 200 }),
+    gapMs: fc.integer({ min: 0, max: crowded ? 50 : 200 }),
     key: fc.integer({ min: 0, max: 2 }),
-    ttlPermille: fc.integer({ min: 1000, max: 3000 }),
-    waitPermille: contention
+    ttlPermille: contention
+      ? fc.integer({ min: 2000, max: 5000 })
+      : fc.integer({ min: 1000, max: 3000 }),
+    waitPermille: crowded
       ? fc.integer({ min: 200, max: 2000 })
       : fc.oneof(
           { weight: 3, arbitrary: fc.constant(0) },
@@ -119,23 +124,25 @@ export function lockPlanArbitrary(
     retryLimit: fc.integer({ min: 0, max: 3 }),
     retryIntervalMs: fc.integer({ min: 10, max: 100 }),
     refresh: fc.oneof(
-      { weight: contention ? 1 : 3, arbitrary: fc.constant<RefreshMode>("auto") },
+      { weight: crowded ? 1 : 3, arbitrary: fc.constant<RefreshMode>("auto") },
       { weight: contention ? 3 : 1, arbitrary: fc.constant<RefreshMode>("none") },
-      { weight: pauses ? 4 : 1, arbitrary: fc.constant<RefreshMode>("late") },
+      { weight: races ? 6 : 1, arbitrary: fc.constant<RefreshMode>("late") },
     ),
     holdPermille: fc.integer({ min: 0, max: 2000 }),
     writeEveryMs: fc.integer({ min: 2, max: 50 }),
     end: fc.oneof(
-      { weight: contention ? 1 : 3, arbitrary: fc.constant("release" as const) },
+      { weight: crowded ? 1 : 3, arbitrary: fc.constant("release" as const) },
       { weight: contention ? 3 : 1, arbitrary: fc.constant("expire" as const) },
+      { weight: races ? 6 : 1, arbitrary: fc.constant("renew" as const) },
     ),
+    renewOffsetMs: fc.integer({ min: -10, max: 30 }),
   });
   const clientArbitrary = fc.array(opArbitrary, { minLength: 1, maxLength: 12 });
   const at = fc.integer({ min: 0, max: 999 });
   const clientIndex = fc.integer({ min: 0, max: 7 });
   const clientFaultArbitrary: fc.Arbitrary<RawClientFault> = fc.oneof(
     {
-      weight: pauses ? 6 : 3,
+      weight: 3,
       arbitrary: fc.record({
         at,
         kind: fc.constant("clientPause" as const),
@@ -177,14 +184,14 @@ export function lockPlanArbitrary(
   return fc
     .record({
       raft: raftArbitrary,
-      keys: contention ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 3 }),
+      keys: crowded ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 3 }),
       clients: fc.array(clientArbitrary, {
-        minLength: contention ? 3 : 2,
-        maxLength: contention ? 6 : 5,
+        minLength: crowded ? 3 : 2,
+        maxLength: crowded ? 6 : 5,
       }),
       clientMinDelayMs: fc.integer({ min: 0, max: 3 }),
       clientDelaySpreadMs: contention
-        ? fc.integer({ min: 0, max: 3 })
+        ? fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 20 }))
         : fc.integer({ min: 0, max: 20 }),
       clientResetPermille: fc.integer({ min: 0, max: 30 }),
       clientStallPermille: fc.integer({ min: 0, max: 50 }),
@@ -201,6 +208,11 @@ export function lockPlanArbitrary(
         maxUncommittedBytes: raw.raft.maxUncommittedBytes * 16,
         clockDriftPermille: clockRateBound(driftFactor) * 1000,
       };
+      if (contention) {
+        // A fast Raft network: expiries commit within a few ms of the leader's deadline.
+        raft.maxDelayMs = raft.minDelayMs + Math.floor((raft.maxDelayMs - raft.minDelayMs) / 5);
+        raft.fsyncMaxMs = raft.fsyncMinMs + Math.floor((raft.fsyncMaxMs - raft.fsyncMinMs) / 5);
+      }
       if (stale) {
         // Leaders keep leading when cut off, so clients that still reach them see a stale one.
         raft.checkQuorum = false;
@@ -227,7 +239,7 @@ export function lockPlanArbitrary(
               refresh: op.refresh,
               holdMs,
               writeEveryMs: op.writeEveryMs,
-              end: op.end,
+              end: op.end === "renew" ? "expire" : op.end,
             };
           case "acquire":
             return {
@@ -238,6 +250,7 @@ export function lockPlanArbitrary(
               holdMs,
               writeEveryMs: op.writeEveryMs,
               end: op.end,
+              renewOffsetMs: op.renewOffsetMs,
             };
           case "get":
             return { kind: "get", gapMs: op.gapMs, key };
@@ -246,7 +259,7 @@ export function lockPlanArbitrary(
         }
       };
       const clients: ClientPlan[] = raw.clients.map((rawOps) => ({ ops: ops(rawOps) }));
-      const ttlMaxMs = Math.ceil(ttlFloorMs * 3);
+      const ttlMaxMs = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
       const clientFaults: ClientFaultStep[] = raw.clientFaults
         .map((fault): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);

@@ -1,8 +1,8 @@
 import type { ClientPlantedBugs } from "@dlock/client";
+import type { LockServicePlantedBugs } from "@dlock/server";
 import type { PlantedLockBugs } from "@dlock/server/lock";
 import type { SchedulePlan } from "../plan.js";
 import { PlanError, livenessBoundMs, validatePlan } from "../plan.js";
-import type { PlantedServiceBugs } from "./sim-lock-service.js";
 
 /**
  * How a held lock is kept alive. auto: the Locker refreshes every ttl/3. none: never refreshed
@@ -29,7 +29,11 @@ export type ClientOp =
       /** release: release when done. expire: walk away and let the lease run out. */
       end: "release" | "expire";
     }
-  /** Locker.acquire(): a bare grant, never refreshed; released by token (or left to expire). */
+  /**
+   * Locker.acquire(): a bare grant, never refreshed; released by token, left to expire, or renewed
+   * by acquiring again with the same value `renewOffsetMs` around the end of its validity (which
+   * races the leader's expiry of the grant), then released.
+   */
   | {
       kind: "acquire";
       gapMs: number;
@@ -37,7 +41,8 @@ export type ClientOp =
       ttlMs: number;
       holdMs: number;
       writeEveryMs: number;
-      end: "release" | "expire";
+      end: "release" | "expire" | "renew";
+      renewOffsetMs: number;
     }
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
@@ -81,7 +86,7 @@ export interface WallClockMisuse {
 export interface LockPlantedBugs {
   lock?: PlantedLockBugs;
   client?: ClientPlantedBugs;
-  service?: PlantedServiceBugs;
+  service?: LockServicePlantedBugs;
   misuse?: WallClockMisuse;
 }
 

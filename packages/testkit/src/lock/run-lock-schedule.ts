@@ -1,5 +1,5 @@
-import type { Entry, Role } from "@dlock/raft";
-import type { LeaseCommand, LockLimits, LockResult } from "@dlock/server/lock";
+import type { Entry } from "@dlock/raft";
+import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { checkAcknowledgements } from "../checkers/lock/acknowledgements.js";
 import { committedGrants } from "../checkers/lock/committed-grants.js";
 import { checkFencing } from "../checkers/lock/fencing.js";
@@ -143,7 +143,8 @@ class LockRun {
   private readonly keys: string[];
   private readonly ttlMaxMs: number;
   private readonly pausedSince = new Map<string, number>();
-  private uniqueNumber = 0;
+  /** Read ids are unique in the cluster: the safety monitor follows every read by its id. */
+  private readNumber = 0;
   private liveness: LockLivenessObservation | null = null;
 
   constructor(private readonly plan: LockSchedulePlan) {
@@ -163,7 +164,8 @@ class LockRun {
       clockRateOf: (_id, random) => drawRate(random),
       createStateMachine: (id) => this.hostOf(id).createStateMachine(),
       events: {
-        roleChanged: (node, role, term) => this.onRoleChanged(node, role, term),
+        softStateChanged: (node, role, leader, term) =>
+          this.hosts.get(node.id)?.onSoftState(role, leader, term),
         applied: (node, entry) => this.hosts.get(node.id)?.onApplied(entry),
         readState: (node, requestId, index) =>
           this.hosts.get(node.id)?.onReadState(requestId, index),
@@ -392,7 +394,7 @@ class LockRun {
         serviceBugs: bugs.service ?? {},
         leasesUseWallClock: bugs.misuse?.leasesUseWallClock === true,
         clockOriginMs: this.random.between(0, 1e6),
-        uniqueNumber: () => ++this.uniqueNumber,
+        readId: () => ++this.readNumber,
         observer: this.observer,
       });
       this.hosts.set(id, host);
@@ -407,9 +409,6 @@ class LockRun {
     },
     crashed: (_host, unsyncedWrites) => {
       if (unsyncedWrites > 0) this.events.crashBetweenAppendAndFsync++;
-    },
-    leaseCommandsProposed: (_host, commands: readonly LeaseCommand[]) => {
-      this.events.leaseCommandsProposed += commands.length;
     },
     internalError: (host, error) => this.fail(`${host.name}: ${describe(error)}`, error),
   };
@@ -426,6 +425,10 @@ class LockRun {
     );
     if (recorded === null) return;
     const events = this.events;
+    const commandType = recorded.command?.type;
+    if (commandType === "expire" || commandType === "waiterExpire" || commandType === "clearDelay") {
+      events.leaseCommandsCommitted++;
+    }
     switch (result.type) {
       case "granted":
         if (!result.renewed) events.grants++;
@@ -460,10 +463,6 @@ class LockRun {
       default:
         return;
     }
-  }
-
-  private onRoleChanged(node: SimNode, role: Role, term: number): void {
-    this.hosts.get(node.id)?.onRoleChanged(role, term);
   }
 
   private onNodeStatus(node: SimNode, status: SimNodeStatus): void {
