@@ -273,7 +273,14 @@ export class SimLockClient implements SimProcess {
     let holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
     if (op.end === "renew") {
       // Work until just around the end of the validity, then acquire again with the same value.
-      await this.holdGrant(key, grant.fencingToken, grant.validUntilMs, holdUntil, op.writeEveryMs, belief);
+      await this.holdGrant(
+        key,
+        grant.fencingToken,
+        grant.validUntilMs,
+        holdUntil,
+        op.writeEveryMs,
+        belief,
+      );
       const renewAt = grant.validUntilMs + op.renewOffsetMs;
       if (this.clock.now() < renewAt) await this.sleep(renewAt - this.clock.now());
       if (this.stopping) return this.releaseGrant(key, value, grant.fencingToken, belief);
@@ -284,7 +291,14 @@ export class SimLockClient implements SimProcess {
       belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
       holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
     }
-    await this.holdGrant(key, grant.fencingToken, grant.validUntilMs, holdUntil, op.writeEveryMs, belief);
+    await this.holdGrant(
+      key,
+      grant.fencingToken,
+      grant.validUntilMs,
+      holdUntil,
+      op.writeEveryMs,
+      belief,
+    );
     if (op.end !== "expire" || this.stopping) {
       await this.releaseGrant(key, value, grant.fencingToken, belief);
     }

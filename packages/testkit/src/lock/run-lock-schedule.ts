@@ -426,7 +426,11 @@ class LockRun {
     if (recorded === null) return;
     const events = this.events;
     const commandType = recorded.command?.type;
-    if (commandType === "expire" || commandType === "waiterExpire" || commandType === "clearDelay") {
+    if (
+      commandType === "expire" ||
+      commandType === "waiterExpire" ||
+      commandType === "clearDelay"
+    ) {
       events.leaseCommandsCommitted++;
     }
     switch (result.type) {

@@ -133,23 +133,25 @@ export function checkLinearizable<State, Op>(
   // The operations that may take effect next: those called before the earliest pending return.
   // Known outcomes first: an operation of unknown outcome can always wait (even to the end).
   const equivalence = model.equivalence;
+  const classOf: (string | null)[] = history.map((timed) =>
+    equivalence === undefined || Number.isFinite(timed.returnMs) ? null : equivalence(timed.op),
+  );
   const candidates = (): Entry<Op>[] => {
     const known: Entry<Op>[] = [];
     const unknown: Entry<Op>[] = [];
-    const seen = new Set<string>();
+    let seen: Set<string> | null = null;
     for (let entry = head.next; entry !== null && entry.isCall; entry = entry.next) {
-      if (isKnown(entry)) {
-        known.push(entry);
+      const id = classOf[entry.id];
+      if (id === null) {
+        (isKnown(entry) ? known : unknown).push(entry);
         continue;
       }
-      if (equivalence !== undefined) {
-        const id = equivalence(history[entry.id].op);
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
+      seen ??= new Set();
+      if (seen.has(id)) continue;
+      seen.add(id);
       unknown.push(entry);
     }
-    return known.concat(unknown);
+    return unknown.length === 0 ? known : known.concat(unknown);
   };
   interface Frame {
     candidates: Entry<Op>[];
