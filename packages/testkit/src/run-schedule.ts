@@ -266,7 +266,10 @@ export class ScheduleDriver {
           });
         };
         if (step.shape === "isolateNextLeader") this.armed.push((leader) => apply(leader));
-        else apply(null);
+        else if (step.shape === "isolateLeader") {
+          const leader = cluster.leader();
+          if (leader !== undefined) apply(leader);
+        } else apply(null);
         return;
       }
       case "membership":
@@ -324,6 +327,7 @@ export class ScheduleDriver {
     switch (shape) {
       case "isolate":
       case "isolateNextLeader":
+      case "isolateLeader":
         for (let i = 1; i < n; i++) cutBoth(ids[0], ids[i]);
         break;
       case "split":

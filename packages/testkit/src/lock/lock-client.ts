@@ -256,6 +256,19 @@ export class SimLockClient implements SimProcess {
       await this.call(`release ${key}`, () => lock.release());
     }
     // "expire": walk away; the lease runs out and the client's validity timer reports the loss.
+    if (op.zombieWrite) await this.zombieWrite(key, lock.fencingToken, belief, op.ttlMs);
+  }
+
+  /** Later, one more write with the old token and no check: the resource must fence it off. */
+  private async zombieWrite(
+    key: string,
+    token: number,
+    belief: Belief,
+    ttlMs: number,
+  ): Promise<void> {
+    if (this.stopping) return;
+    await this.sleep(this.options.random.between(0, ttlMs));
+    this.write(key, token, belief, false);
   }
 
   private async acquireAndWork(op: Extract<ClientOp, { kind: "acquire" }>): Promise<void> {
@@ -302,6 +315,7 @@ export class SimLockClient implements SimProcess {
     if (op.end !== "expire" || this.stopping) {
       await this.releaseGrant(key, value, grant.fencingToken, belief);
     }
+    if (op.zombieWrite) await this.zombieWrite(key, grant.fencingToken, belief, op.ttlMs);
   }
 
   private believeGrant(key: string, value: string, token: number, validUntilMs: number): Belief {
@@ -359,13 +373,14 @@ export class SimLockClient implements SimProcess {
     if (result !== null && !result.released) this.options.counters.staleReleasesRefused++;
   }
 
-  private write(key: string, token: number, belief: Belief): void {
+  private write(key: string, token: number, belief: Belief, believed = true): void {
     this.options.counters.writesIssued++;
     const write = {
       key,
       token,
       client: this.name,
       beliefId: belief.id,
+      believed,
       issueMs: this.options.world.nowMs,
       arriveMs: null,
       accepted: null,

@@ -52,12 +52,17 @@ export interface Belief {
   endReason: string | null;
 }
 
-/** A write sent to the fenced resource by a client that believed it held the lock. */
+/**
+ * A write sent to the fenced resource: by a client that checked it still held the lock
+ * (`believed`), or a zombie write with an old token after the lock was over (a process that
+ * resumed from a pause and wrote without checking: what fencing tokens are for).
+ */
 export interface ResourceWrite {
   key: string;
   token: number;
   client: string;
   beliefId: number;
+  believed: boolean;
   issueMs: number;
   arriveMs: number | null;
   accepted: boolean | null;

@@ -69,6 +69,7 @@ interface RawOp {
   writeEveryMs: number;
   end: "release" | "expire" | "renew";
   renewOffsetMs: number;
+  zombieWrite: boolean;
 }
 
 type RawClientFault =
@@ -136,8 +137,13 @@ export function lockPlanArbitrary(
       { weight: races ? 6 : 1, arbitrary: fc.constant("renew" as const) },
     ),
     renewOffsetMs: fc.integer({ min: -10, max: 30 }),
+    zombieWrite: fc.boolean(),
   });
-  const clientArbitrary = fc.array(opArbitrary, { minLength: 1, maxLength: 12 });
+  const clientArbitrary = fc.record({
+    ops: fc.array(opArbitrary, { minLength: 1, maxLength: 12 }),
+    // Stale profile: some clients only read, so they stay with whichever node answers reads.
+    reader: stale ? fc.boolean() : fc.constant(false),
+  });
   const at = fc.integer({ min: 0, max: 999 });
   const clientIndex = fc.integer({ min: 0, max: 7 });
   const clientFaultArbitrary: fc.Arbitrary<RawClientFault> = fc.oneof(
@@ -214,9 +220,15 @@ export function lockPlanArbitrary(
         raft.fsyncMaxMs = raft.fsyncMinMs + Math.floor((raft.fsyncMaxMs - raft.fsyncMinMs) / 5);
       }
       if (stale) {
-        // Leaders keep leading when cut off, so clients that still reach them see a stale one.
+        // Leaders keep leading when cut off, so clients that still reach them see a stale one:
+        // every other partition cuts the current leader off from its peers for a while.
         raft.checkQuorum = false;
         raft.preVote = false;
+        raft.faults = raft.faults.map((step, i) =>
+          step.kind === "partition" && i % 2 === 0
+            ? { ...step, shape: "isolateLeader" as const, forMs: Math.max(step.forMs, 1000) }
+            : step,
+        );
       }
       raft.electionTicks = Math.max(raft.electionTicks, electionTicksMin(raft));
       const keys = raw.keys;
@@ -240,6 +252,7 @@ export function lockPlanArbitrary(
               holdMs,
               writeEveryMs: op.writeEveryMs,
               end: op.end === "renew" ? "expire" : op.end,
+              zombieWrite: op.zombieWrite,
             };
           case "acquire":
             return {
@@ -251,6 +264,7 @@ export function lockPlanArbitrary(
               writeEveryMs: op.writeEveryMs,
               end: op.end,
               renewOffsetMs: op.renewOffsetMs,
+              zombieWrite: op.zombieWrite,
             };
           case "get":
             return { kind: "get", gapMs: op.gapMs, key };
@@ -258,7 +272,15 @@ export function lockPlanArbitrary(
             return { kind: "staleRelease", gapMs: op.gapMs, key };
         }
       };
-      const clients: ClientPlan[] = raw.clients.map((rawOps) => ({ ops: ops(rawOps) }));
+      const clients: ClientPlan[] = raw.clients.map((client) => ({
+        ops: client.reader
+          ? [...client.ops, ...client.ops, ...client.ops].map((op) => ({
+              kind: "get",
+              gapMs: op.gapMs,
+              key: op.key % keys,
+            }))
+          : ops(client.ops),
+      }));
       const ttlMaxMs = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
       const clientFaults: ClientFaultStep[] = raw.clientFaults
         .map((fault): ClientFaultStep => {

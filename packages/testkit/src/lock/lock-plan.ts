@@ -28,6 +28,8 @@ export type ClientOp =
       writeEveryMs: number;
       /** release: release when done. expire: walk away and let the lease run out. */
       end: "release" | "expire";
+      /** Afterwards, write once more with the old token without checking (a zombie). */
+      zombieWrite: boolean;
     }
   /**
    * Locker.acquire(): a bare grant, never refreshed; released by token, left to expire, or renewed
@@ -43,6 +45,7 @@ export type ClientOp =
       writeEveryMs: number;
       end: "release" | "expire" | "renew";
       renewOffsetMs: number;
+      zombieWrite: boolean;
     }
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */

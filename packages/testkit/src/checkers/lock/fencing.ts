@@ -6,7 +6,8 @@ import type { CommittedGrant } from "./committed-grants.js";
  * Fencing (DESIGN §2): (1) the tokens of a key's grants strictly increase in commit order;
  * (2) the fenced resource, which rejects writes with a lower token than it has seen, never
  * accepts a write of an earlier grant (in commit order) after a write of a later grant;
- * (3) the tokens that believed-valid holders send only increase in the order they send them.
+ * (3) the tokens that believed-valid holders send only increase in the order they send them
+ * (zombie writes, sent without checking, are left to the resource to reject).
  *
  * Returns the violation, or null.
  */
@@ -54,7 +55,7 @@ export function checkFencing(
     if (last === undefined || rank > last.rank) lastAccepted.set(write.key, { rank, write });
   }
 
-  const issued = [...writes].sort((a, b) => a.issueMs - b.issueMs);
+  const issued = writes.filter((write) => write.believed).sort((a, b) => a.issueMs - b.issueMs);
   const lastIssued = new Map<string, ResourceWrite>();
   for (const write of issued) {
     const last = lastIssued.get(write.key);

@@ -35,7 +35,9 @@ describe("no lost acknowledgements", () => {
   it("finds an acknowledged grant that no committed entry carries", () => {
     const violation = checkAcknowledgements([ack], byIndex(), keepAll);
     expect(violation?.property).toBe("acknowledgement");
-    expect(violation?.message).toMatch(/acquire of "k" by a1 \(token 4\) succeeded .* no committed/);
+    expect(violation?.message).toMatch(
+      /acquire of "k" by a1 \(token 4\) succeeded .* no committed/,
+    );
   });
 
   it("finds an answer sent before its entry was applied anywhere", () => {
@@ -56,7 +58,11 @@ describe("no lost acknowledgements", () => {
     const release = { type: "release" as const, value: "a1", token: 4 };
     const released = wireOp("a", release, 30, { returnMs: 40, result: { released: true } });
     const notHeld = wireOp("a", release, 50, { returnMs: 60, result: { released: false } });
-    const entry = committed(6, { type: "released", key: "k", value: "a1", token: 4, next: null }, 35);
+    const entry = committed(
+      6,
+      { type: "released", key: "k", value: "a1", token: 4, next: null },
+      35,
+    );
     expect(checkAcknowledgements([released, notHeld], byIndex(entry), keepAll)).toBeNull();
     expect(checkAcknowledgements([released], byIndex(), keepAll)?.message).toMatch(
       /release of "k" by a1/,

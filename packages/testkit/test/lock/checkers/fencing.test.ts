@@ -33,6 +33,12 @@ describe("fencing", () => {
     );
   });
 
+  it("leaves a zombie's unchecked write with an old token to the resource", () => {
+    // a wrote with its old token after b's grant, without checking its lock: rejected, fine.
+    const writes = [write("b", 9, 420, 425, true), write("a", 5, 430, 431, false, false)];
+    expect(checkFencing(grants, writes)).toBeNull();
+  });
+
   it("finds a believed-valid holder sending a lower token after a higher one was sent", () => {
     // Both believed they held the lock: b wrote with 9 at 420, then a still wrote with 5 at 430.
     const writes = [write("b", 9, 420, 425, true), write("a", 5, 430, 431, false)];

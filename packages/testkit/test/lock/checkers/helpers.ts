@@ -50,8 +50,9 @@ export function write(
   issueMs: number,
   arriveMs: number,
   accepted: boolean,
+  believed = true,
 ): ResourceWrite {
-  return { key: "k", token, client, beliefId: 0, issueMs, arriveMs, accepted };
+  return { key: "k", token, client, beliefId: 0, believed, issueMs, arriveMs, accepted };
 }
 
 let opId = 0;
@@ -83,6 +84,10 @@ export function wireOp(
 }
 
 /** A committed entry of key "k" at `index` with `result`, first applied at `appliedMs`. */
-export function committed(index: number, result: LockResult, appliedMs: number): CommittedLockEntry {
+export function committed(
+  index: number,
+  result: LockResult,
+  appliedMs: number,
+): CommittedLockEntry {
   return { index, term: 1, chain: 1000 + index, command: null, result, appliedMs };
 }

@@ -31,7 +31,11 @@ describe("liveness after heal", () => {
       probes: [{ key: "k", grantedMs: 1501 }],
     });
     expect(late?.message).toMatch(/key "k" could not be taken within 500 ms/);
-    const never = checkLockLiveness({ ...base, calls: [], probes: [{ key: "k", grantedMs: null }] });
+    const never = checkLockLiveness({
+      ...base,
+      calls: [],
+      probes: [{ key: "k", grantedMs: null }],
+    });
     expect(never?.property).toBe("lockLiveness");
   });
 });

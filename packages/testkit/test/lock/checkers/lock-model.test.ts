@@ -4,7 +4,12 @@ import { committed, wireOp } from "./helpers.js";
 
 const STEPS = 100_000;
 
-const acquire = (value: string) => ({ type: "acquire" as const, value, ttlMs: 1000, requestId: "r" });
+const acquire = (value: string) => ({
+  type: "acquire" as const,
+  value,
+  ttlMs: 1000,
+  requestId: "r",
+});
 const release = (value: string, token: number) => ({ type: "release" as const, value, token });
 const refresh = (value: string, token: number) => ({
   type: "refresh" as const,
@@ -58,7 +63,15 @@ describe("lock model: linearizability of one key", () => {
     ];
     const expire = committed(
       8,
-      { type: "expired", key: "k", value: "a1", token: 4, delayRevision: 0, lockDelayMs: 0, next: null },
+      {
+        type: "expired",
+        key: "k",
+        value: "a1",
+        token: 4,
+        delayRevision: 0,
+        lockDelayMs: 0,
+        next: null,
+      },
       40,
     );
     expect(checkLockLinearizability(ops, [expire], STEPS).violation).toBeNull();
@@ -84,7 +97,15 @@ describe("lock model: linearizability of one key", () => {
     ];
     const expire = committed(
       5,
-      { type: "expired", key: "k", value: "a1", token: 3, delayRevision: 0, lockDelayMs: 0, next: null },
+      {
+        type: "expired",
+        key: "k",
+        value: "a1",
+        token: 3,
+        delayRevision: 0,
+        lockDelayMs: 0,
+        next: null,
+      },
       50,
     );
     expect(checkLockLinearizability(ops, [expire], STEPS).violation?.property).toBe(
@@ -105,8 +126,8 @@ describe("lock model: linearizability of one key", () => {
     expect(busy).toEqual({ kind: "acquire", value: "a1", outcome: "busy" });
     // A refresh of unknown outcome cannot change the holder: it is left out.
     expect(lockOpOf(wireOp("a", refresh("a1", 3), 0, null))).toBeNull();
-    expect(
-      lockOpOf(wireOp("a", refresh("a1", 3), 0, { returnMs: 1, error: "NOT_OWNER" })),
-    ).toEqual({ kind: "refresh", value: "a1", token: 3, outcome: "notOwner" });
+    expect(lockOpOf(wireOp("a", refresh("a1", 3), 0, { returnMs: 1, error: "NOT_OWNER" }))).toEqual(
+      { kind: "refresh", value: "a1", token: 3, outcome: "notOwner" },
+    );
   });
 });
