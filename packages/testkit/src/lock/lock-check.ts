@@ -213,7 +213,17 @@ export interface CheckLockSchedulesOptions extends LockPlanArbitraryOptions {
   shrink?: boolean;
   /** Called after every schedule of the search (not of shrinking). */
   onSchedule?: (result: LockScheduleResult) => void;
+  /** Called once when the first violation is found, before shrinking starts. */
+  onViolationFound?: (result: LockScheduleResult) => void;
+  /**
+   * Schedules shrinking may run (default SHRINK_RUNS_MAX). Each re-runs a whole schedule; after
+   * the budget the smallest failing schedule found so far is reported.
+   */
+  shrinkRunsMax?: number;
 }
+
+/** Default shrinking budget, in schedules run while shrinking. */
+export const SHRINK_RUNS_MAX = 500;
 
 export interface LockSimFailure {
   seed: number;
@@ -240,20 +250,27 @@ export async function checkLockSchedules(
 ): Promise<CheckLockSchedulesResult> {
   const summary = emptyLockSummary();
   let failed = false;
+  let shrinkRuns = 0;
+  const shrinkRunsMax = options.shrinkRunsMax ?? SHRINK_RUNS_MAX;
   const property = fc.asyncProperty(lockPlanArbitrary(options), async (plan) => {
+    // Over the shrinking budget, every further candidate "passes": fast-check then stops with
+    // the smallest failing schedule it has (runs are counted, so this stays deterministic).
+    if (failed && ++shrinkRuns > shrinkRunsMax) return;
     const result = await runLockSchedule(plan);
     if (!failed) {
       addToLockSummary(summary, result);
       options.onSchedule?.(result);
     }
     if (result.violation) {
+      if (!failed) options.onViolationFound?.(result);
       failed = true;
       throw result.violation;
     }
   });
   const parameters: fc.Parameters<[LockSchedulePlan]> = {
     numRuns: options.numRuns,
-    endOnFailure: options.shrink === false,
+    // A replay of (seed, path) reports exactly the schedule at that path.
+    endOnFailure: options.shrink === false || options.path !== undefined,
   };
   if (options.seed !== undefined) parameters.seed = options.seed;
   if (options.path !== undefined) parameters.path = options.path;

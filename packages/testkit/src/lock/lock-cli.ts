@@ -79,6 +79,13 @@ export async function lockMain(
     );
   };
 
+  const onViolationFound = (result: LockScheduleResult): void => {
+    write(
+      `violation found after ${schedulesRun} schedules: ` +
+        `${result.violation?.message.split("\n")[0] ?? ""}`,
+    );
+    write("shrinking it (each step re-runs a schedule; up to a few minutes)...");
+  };
   const summary = emptyLockSummary();
   let failure: LockSimFailure | null = null;
   const firstSeed = options.seed ?? (started ^ (process.pid << 8)) & 0x7fffffff;
@@ -89,6 +96,7 @@ export async function lockMain(
       seed: firstSeed,
       path: options.path ?? undefined,
       onSchedule,
+      onViolationFound,
     });
     mergeLockSummaries(summary, result.summary);
     failure = result.failure;
@@ -99,6 +107,7 @@ export async function lockMain(
         numRuns: BATCH_SCHEDULES,
         seed: (firstSeed + batch) & 0x7fffffff,
         onSchedule,
+        onViolationFound,
       });
       mergeLockSummaries(summary, result.summary);
       failure = result.failure;
