@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The CLI entry point next to this file (dist/bin.js once built). */
-export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "bin.js");
+/** The built CLI entry point, dist/bin.js, also when this file runs from src/ (in vitest). */
+export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
 
 export interface LocalClusterOptions {
   /** Folder holding one data folder and one log file per node; reused if it exists. */
@@ -233,19 +233,29 @@ export class LocalCluster {
     });
   }
 
-  /** SIGTERM to every running node (graceful), then SIGKILL after `graceMs`. */
+  /**
+   * SIGTERM to every running node (graceful), then SIGKILL after `graceMs`. Followers go first,
+   * then the leader, which finds no follower left to hand leadership to and stops at once
+   * (handing it to a follower that is stopping too would only wait out the transfer timeout).
+   */
   async stop(graceMs = 15_000): Promise<void> {
+    const running = this.nodes.filter((n) => n.process !== null);
+    const statuses = await Promise.all(running.map((n) => this.status(n.id, 500)));
+    const leader = statuses.find((s) => s?.role === "leader")?.nodeId;
     await Promise.all(
-      this.nodes.map(async (node) => {
-        const child = node.process;
-        if (child === null) return;
-        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-        child.kill("SIGCONT"); // A paused node cannot handle SIGTERM.
-        child.kill("SIGTERM");
-        await this.exits.get(node.id);
-        clearTimeout(timer);
-      }),
+      this.nodes.filter((n) => n.id !== leader).map((node) => this.terminate(node, graceMs)),
     );
+    if (leader !== undefined) await this.terminate(this.node(leader), graceMs);
+  }
+
+  private async terminate(node: LocalNode, graceMs: number): Promise<void> {
+    const child = node.process;
+    if (child === null) return;
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.kill("SIGCONT"); // A paused node cannot handle SIGTERM.
+    child.kill("SIGTERM");
+    await this.exits.get(node.id);
+    clearTimeout(timer);
   }
 
   private spawnNode(node: LocalNode): void {

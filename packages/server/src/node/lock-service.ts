@@ -150,8 +150,13 @@ export class LockService implements ClientRequestHandler {
 
   async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
     switch (request.type) {
-      case "status":
+      case "status": {
+        // The leader knows every member's progress: send the client there when it is reachable.
+        // Without a leader this node's own view is the best answer there is.
+        const hint = this.role === "leader" ? null : this.hintOf(this.leader);
+        if (hint !== null && hint.clientAddress !== null) throw new NotLeaderError(hint);
         return this.options.status();
+      }
       case "get":
         return this.get(request.key);
       case "acquire":

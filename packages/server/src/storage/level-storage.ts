@@ -66,6 +66,8 @@ export interface StorageOpenOptions {
    * failed (full, I/O error). Never set in production.
    */
   writeFault?: () => Error | undefined;
+  /** Called after each synced (fsync) batch with how long the write took, for metrics. */
+  onSyncedWrite?: (durationMs: number) => void;
 }
 
 export interface StorageStats {
@@ -102,6 +104,7 @@ export class LevelStorage implements Storage {
   private readonly db: Level<Buffer, Buffer>;
   private readonly fsync: boolean;
   private readonly writeFault: (() => Error | undefined) | undefined;
+  private readonly onSyncedWrite: ((durationMs: number) => void) | undefined;
   private log: Entry[];
   private snapshotMetadata: SnapshotMetadata;
   private snapshotData: Uint8Array;
@@ -129,6 +132,7 @@ export class LevelStorage implements Storage {
     this.dataDir = options.dataDir;
     this.fsync = options.fsync ?? true;
     this.writeFault = options.writeFault;
+    this.onSyncedWrite = options.onSyncedWrite;
     this.log = state.log;
     this.snapshotMetadata = state.snapshotMetadata;
     this.snapshotData = state.snapshotData;
@@ -460,7 +464,9 @@ export class LevelStorage implements Storage {
     try {
       const fault = this.writeFault?.();
       if (fault !== undefined) throw fault;
+      const startedAt = performance.now();
       await batch.write({ sync });
+      if (sync) this.onSyncedWrite?.(performance.now() - startedAt);
     } catch (cause) {
       if (batch.length > 0) await batch.close().catch(() => undefined);
       this.failure = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
