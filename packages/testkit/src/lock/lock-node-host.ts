@@ -76,6 +76,8 @@ export class LockNodeHost implements SimProcess {
   private raftHost: SimRaftHost | null = null;
   private service: LockService | null = null;
   private connectionNumber = 0;
+  /** The node's last soft state said it leads (for the leader-change event count). */
+  private leading = false;
 
   constructor(
     readonly node: SimNode,
@@ -102,6 +104,7 @@ export class LockNodeHost implements SimProcess {
   createStateMachine(): SimStateMachine {
     this.incarnation++;
     this.deferred = [];
+    this.leading = false;
     const options = this.options;
     const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
     const nowMs = (): number =>
@@ -136,6 +139,7 @@ export class LockNodeHost implements SimProcess {
     this.status = status === "running" ? "running" : status === "paused" ? "paused" : "down";
     if (this.status === "down" && previous !== "down") {
       this.incarnation++;
+      this.leading = false;
       this.machine = null;
       this.raftHost = null;
       this.service = null;
@@ -188,8 +192,6 @@ export class LockNodeHost implements SimProcess {
     this.options.world.touch();
     this.raftHost?.readDropped(requestId);
   }
-
-  private leading = false;
 
   /** This node's own view, as `status` answers it (other members' figures are not known here). */
   private statusResult(): StatusResult {
