@@ -30,6 +30,7 @@ export class ClientFaultDriver {
   };
   private over = false;
   private readonly heals = new Set<() => void>();
+  private readonly pausedSince = new Map<SimLockClient, number>();
 
   constructor(private readonly options: ClientFaultDriverOptions) {}
 
@@ -49,25 +50,22 @@ export class ClientFaultDriver {
     for (const heal of this.heals) heal();
     this.heals.clear();
     for (const client of this.options.clients) {
-      if (client.status === "paused") client.resume();
+      if (client.status === "paused") this.resume(client);
       else if (client.status === "down") client.start();
     }
   }
 
   private inject(step: ClientFaultStep): void {
-    const { world, clients, random, network, cluster, hosts, ttlMaxMs, events } = this.options;
+    const { world, clients, random, network, cluster, hosts } = this.options;
     world.world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
       case "clientPause": {
         const client = clients[step.client % clients.length];
         if (client.status !== "running") return;
         client.pause();
+        this.pausedSince.set(client, world.nowMs);
         this.counts.clientPause++;
-        if (step.forMs > ttlMaxMs) events.pauseLongerThanTtl++;
-        this.later(step.forMs, () => {
-          world.touch();
-          client.resume();
-        });
+        this.later(step.forMs, () => this.resume(client));
         return;
       }
       case "clientCrash": {
@@ -128,6 +126,15 @@ export class ClientFaultDriver {
         return;
       }
     }
+  }
+
+  private resume(client: SimLockClient): void {
+    const { world, ttlMaxMs, events } = this.options;
+    const since = this.pausedSince.get(client);
+    this.pausedSince.delete(client);
+    if (since !== undefined && world.nowMs - since > ttlMaxMs) events.clientPauseLongerThanTtl++;
+    world.touch();
+    client.resume();
   }
 
   /** Runs `action` after `delayMs` unless the faults are over by then (the heal did it). */

@@ -168,7 +168,8 @@ export function printLockSummary(
       `refresh racing an expire ${events.refreshRacingExpire}`,
   );
   write(
-    `                    pauses longer than a TTL ${events.pauseLongerThanTtl}, ` +
+    `                    pauses longer than a TTL: nodes ${events.nodePauseLongerThanTtl}, ` +
+      `clients ${events.clientPauseLongerThanTtl}; ` +
       `wall-clock jumps ${events.wallClockJumps}` +
       (missing.length > 0 ? `; NEVER SEEN: ${missing.join(", ")}` : ""),
   );

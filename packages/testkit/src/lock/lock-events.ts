@@ -11,8 +11,9 @@ export interface LockEventCounts {
   crashBetweenAppendAndFsync: number;
   /** An expire reached the log after a refresh of the same grant: it must be stale. */
   refreshRacingExpire: number;
-  /** A node or client process was paused for longer than the longest TTL. */
-  pauseLongerThanTtl: number;
+  /** A node process, or a client process, was paused for longer than the longest TTL. */
+  nodePauseLongerThanTtl: number;
+  clientPauseLongerThanTtl: number;
   /** Wall-clock steps survived (nothing may read the wall clock). */
   wallClockJumps: number;
   /** Grants of a key (new tokens), of which handed to a queued waiter. */
@@ -37,7 +38,8 @@ export function emptyLockEvents(): LockEventCounts {
     expiryWhileHolderPaused: 0,
     crashBetweenAppendAndFsync: 0,
     refreshRacingExpire: 0,
-    pauseLongerThanTtl: 0,
+    nodePauseLongerThanTtl: 0,
+    clientPauseLongerThanTtl: 0,
     wallClockJumps: 0,
     grants: 0,
     waiterGrants: 0,

@@ -209,6 +209,11 @@ export function lockPlanArbitrary(
     .map((raw): LockSchedulePlan => {
       const raft = {
         ...raw.raft,
+        // Node pauses up to 2.4 s: longer than any TTL, so paused leaders come back to find
+        // their leases long gone and a new leader in charge.
+        faults: raw.raft.faults.map((step) =>
+          step.kind === "pause" ? { ...step, forMs: step.forMs * 3 } : step,
+        ),
         // The lock clients are the load; small uncommitted limits would refuse most of it.
         proposalIntervalMs: 0,
         maxUncommittedBytes: raw.raft.maxUncommittedBytes * 16,

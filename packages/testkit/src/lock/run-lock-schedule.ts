@@ -477,7 +477,7 @@ class LockRun {
       const since = this.pausedSince.get(node.id);
       this.pausedSince.delete(node.id);
       if (since !== undefined && this.world.nowMs - since > this.ttlMaxMs) {
-        this.events.pauseLongerThanTtl++;
+        this.events.nodePauseLongerThanTtl++;
       }
     }
   }

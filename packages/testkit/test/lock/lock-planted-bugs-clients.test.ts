@@ -41,7 +41,7 @@ describe("planted client bugs are found", () => {
       budget: 100,
       seed: 3,
       // A jump back keeps leases from ending: then no one can take the key again in time.
-      properties: ["mutualExclusion", "fencing", "lockLiveness"],
+      properties: ["mutualExclusion", "fencing", "linearizability", "lockLiveness"],
     });
   });
 });
