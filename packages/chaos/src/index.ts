@@ -14,3 +14,5 @@ export type { WorkloadOptions } from "./workload.js";
 export { runChaos } from "./run-chaos.js";
 export type { ChaosOptions, ChaosSummary } from "./run-chaos.js";
 export { formatSummary } from "./summary-format.js";
+export { STEP_BUDGET_PER_KEY, checkLinearizability } from "./linearizability-check.js";
+export type { LinearizabilityCheckResult } from "./linearizability-check.js";

@@ -8,6 +8,7 @@ import { Locker } from "@dlock/client";
 import { Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
+import { checkLinearizability } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
 import { FencedResource } from "./fenced-resource.js";
 import { History } from "./history.js";
@@ -113,6 +114,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       checkMutualExclusion(history, endMs),
       checkFencing(history),
       checkAcknowledged(history),
+      checkLinearizability(history),
     ];
     const outcomes: Record<string, number> = {};
     for (const op of history.ops) {

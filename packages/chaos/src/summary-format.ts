@@ -11,9 +11,11 @@ export function formatSummary(s: ChaosSummary): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,
     `liveness after heal: every key taken within ${s.liveness.worstMs} ms (bound ${s.liveness.boundMs} ms)`,
-    ...s.checks.map(
-      (c) => `${c.violations.length === 0 ? "ok  " : "FAIL"} ${c.name} (${c.examined} examined)`,
-    ),
+    ...s.checks.map((c) => {
+      const undecided = (c as { undecidedKeys?: string[] }).undecidedKeys ?? [];
+      const note = undecided.length > 0 ? `; undecided within budget: ${undecided.join(", ")}` : "";
+      return `${c.violations.length === 0 ? "ok  " : "FAIL"} ${c.name} (${c.examined} examined${note})`;
+    }),
     ...s.checks.flatMap((c) => c.violations.slice(0, 10).map((v) => `     ${v}`)),
     ...s.liveness.failures.map((f) => `FAIL liveness: ${f}`),
     s.violations === 0
