@@ -707,7 +707,19 @@ export class RawNode implements RaftNode {
       return;
     }
     this.snapshotAssembler = null;
-    this.restore(assembler.snapshot());
+    const snapshot = assembler.snapshot();
+    const problem = this.config.checkSnapshot?.(snapshot) ?? null;
+    if (problem !== null) {
+      // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
+      this.config.logger?.warn("refused a received snapshot", {
+        id: this.id,
+        index: meta.index,
+        problem,
+      });
+      this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
+      return;
+    }
+    this.restore(snapshot);
     this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, true, false);
   }
 

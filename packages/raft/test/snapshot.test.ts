@@ -117,4 +117,36 @@ describe("snapshots", () => {
     net.propose("n1", "later");
     expect(net.appliedData("n3").at(-1)).toBe("later");
   });
+
+  it("refuses a snapshot the host's check rejects and installs the next complete, good copy", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    const n3 = net.get("n3");
+    let corruptOnce = true;
+    const checked: number[] = [];
+    net.start("n3", n3.storage, {
+      snapshotChunkBytes: 4,
+      checkSnapshot: (snapshot) => {
+        checked.push(snapshot.metadata.index);
+        return snapshot.data[9] === 10 ? null : "checksum mismatch";
+      },
+    });
+    net.heal();
+    let rejects = 0;
+    net.tickAll(20, (m) => {
+      if (m.type === "snapshotResp" && m.reject) rejects++;
+      if (m.type === "snapshot" && m.done && corruptOnce) {
+        // One bit flips on the way: the follower must not install what it received.
+        corruptOnce = false;
+        const damaged = new Uint8Array(m.data);
+        damaged[damaged.length - 1] ^= 0xff;
+        m.data = damaged;
+      }
+      return true;
+    });
+    expect(corruptOnce).toBe(false);
+    expect(rejects).toBeGreaterThanOrEqual(1);
+    expect(checked.length).toBeGreaterThanOrEqual(2);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+    expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
 });
