@@ -56,8 +56,10 @@ export interface ServerOptions {
   requestsPerConnectionMax?: number;
   /** Proposals waiting to apply on this node. */
   pendingProposalsMax?: number;
-  /** Compact the Raft log behind a snapshot every this many applied entries; 0 = never. */
+  /** Snapshot and compact the Raft log once it holds this many entries; 0 = no entry limit. */
   compactionEntries?: number;
+  /** Snapshot and compact the Raft log once its entries take this many bytes on disk; 0 = no byte limit. */
+  compactionBytes?: number;
   /** fsync where durability is promised. Off only for throwaway tests: acknowledged writes can be lost. */
   fsync?: boolean;
   /** On SIGTERM a leader hands leadership over for at most this long before it stops. */
@@ -85,6 +87,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   requestsPerConnectionMax: 4096,
   pendingProposalsMax: 65_536,
   compactionEntries: 100_000,
+  compactionBytes: 64 * 1024 * 1024,
   fsync: true,
   shutdownTransferTimeoutMs: 5_000,
   logLevel: "info",
@@ -195,6 +198,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   for (const key of positive) checkInteger(key, merged[key], 1);
   checkInteger("lockDelayMaxMs", merged.lockDelayMaxMs, 0);
   checkInteger("compactionEntries", merged.compactionEntries, 0);
+  checkInteger("compactionBytes", merged.compactionBytes, 0);
   if (merged.heartbeatTicks >= merged.electionTicks) {
     throw new ConfigError(
       "heartbeatTicks",

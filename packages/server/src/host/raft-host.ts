@@ -1,14 +1,14 @@
 import { NotLeaderError, RawNode } from "@dlock/raft";
-import type { ConfState, Entry, Message, NodeId, RaftNode, Ready, Role, Status } from "@dlock/raft";
+import type { Entry, Message, NodeId, RaftNode, Ready, Role, Snapshot, Status } from "@dlock/raft";
 import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
-import type {
-  LevelStorage,
-  LockRecordChange,
-  StorageStats,
-  StorageWrite,
-} from "../storage/level-storage.js";
+import { LOCK_RANGE, META_MEMBERS, lockKeyName } from "../storage/keys.js";
+import type { LevelStorage, StorageStats, StorageWrite } from "../storage/level-storage.js";
+import { copyMembers, decodeMembers } from "../storage/members-record.js";
+import type { ClusterMembers } from "../storage/members-record.js";
+import { snapshotProblem, snapshotRecords } from "../storage/snapshot-format.js";
+import { applyMemberChange } from "./cluster-members.js";
 import { HostError } from "./errors.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { resolveRaftHostOptions } from "./options.js";
@@ -30,6 +30,11 @@ export interface HostStatus extends Status {
   failure: string | null;
   /** Applied index whose lock-table effects are on disk. */
   durableAppliedIndex: number;
+  /** Index of the snapshot the log starts after. */
+  snapshotIndex: number;
+  /** Entries and stored bytes of the log above the snapshot. */
+  logEntries: number;
+  logBytes: number;
   pendingProposals: number;
   pendingReads: number;
   storage: StorageStats;
@@ -95,12 +100,20 @@ export class RaftHost<Result> {
   private role: Role = "follower";
   private leader: NodeId | null = null;
   private term = 0;
-  private confState: ConfState;
-  /** Records restored from a snapshot, to rewrite the stored table from scratch. */
-  private resetRecords: LockRecordChange[] | null = null;
+  /** The members as of the applied index (config entries change it when applied). */
+  private members: ClusterMembers;
+  private membersChanged = false;
+  private readonly membersListeners = new Set<(members: ClusterMembers) => void>();
+  /**
+   * Index of a leader's snapshot handed to storage and not yet installed in the state machine:
+   * until it is, the state machine's changes are of a state the snapshot replaces.
+   */
+  private installingSnapshotIndex = 0;
   private lastWrittenApplied: number;
   private processScheduled = false;
   private compacting = false;
+  /** The compaction in progress, which stop() waits for before closing the storage. */
+  private compaction: Promise<number | null> | null = null;
   private transfer: Transfer | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -115,7 +128,7 @@ export class RaftHost<Result> {
     this.stateMachine = options.stateMachine;
     this.logger = options.logger;
     this.lastWrittenApplied = this.storage.appliedIndex();
-    this.confState = this.storage.initialState().confState;
+    this.members = this.storage.appliedMembers();
     this.committer = new GroupCommitter(this.storage, {
       writesPerBatchMax: options.writesPerBatchMax,
       collectExtra: () => this.collectStateChanges(),
@@ -131,6 +144,7 @@ export class RaftHost<Result> {
         heartbeatTicks: options.heartbeatTicks,
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
+        checkSnapshot: (snapshot: Snapshot) => snapshotProblem(snapshot.data, snapshot.metadata),
         logger: {
           debug: (message, fields) => log.debug(fields ?? {}, message),
           info: (message, fields) => log.info(fields ?? {}, message),
@@ -142,27 +156,14 @@ export class RaftHost<Result> {
   }
 
   /**
-   * Loads the state machine from storage (finishing a snapshot install cut short by a crash),
-   * builds the Raft node and starts the tick timer and the transport handler.
+   * Loads the state machine from storage (the table as of the durable applied index, which is
+   * never below the snapshot's), builds the Raft node and starts the tick timer and the transport
+   * handler.
    */
   static async start<Result>(options: RaftHostOptions<Result>): Promise<RaftHost<Result>> {
     const resolved = resolveRaftHostOptions(options);
     const { storage, stateMachine } = resolved;
-    const snapshot = storage.snapshot();
-    if (storage.appliedIndex() < snapshot.metadata.index) {
-      // The snapshot became durable but the table rewrite that follows it did not.
-      const records = stateMachine.restore(snapshot.data);
-      await storage.write([
-        {
-          resetLockTable: true,
-          lockRecords: records,
-          appliedIndex: snapshot.metadata.index,
-          mustSync: true,
-        },
-      ]);
-    } else {
-      stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
-    }
+    stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
     const host = new RaftHost(resolved);
     host.run();
     return host;
@@ -294,6 +295,9 @@ export class RaftHost<Result> {
       healthy: this.failure === null && !this.stopped,
       failure: this.failure?.message ?? (this.stopped ? "stopped" : null),
       durableAppliedIndex: this.storage.appliedIndex(),
+      snapshotIndex: this.storage.snapshot().metadata.index,
+      logEntries: this.storage.logEntries(),
+      logBytes: this.storage.logBytes(),
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
       storage: { ...this.storage.stats },
@@ -336,29 +340,59 @@ export class RaftHost<Result> {
     return () => this.applyListeners.delete(listener);
   }
 
+  /** The members as of the applied index (voters, learners and their peer addresses). */
+  appliedMembers(): ClusterMembers {
+    return copyMembers(this.members);
+  }
+
+  /** Called with the members each time applied config entries (or a snapshot) change them. */
+  onMembersChange(listener: (members: ClusterMembers) => void): () => void {
+    this.membersListeners.add(listener);
+    return () => this.membersListeners.delete(listener);
+  }
+
   /**
-   * Takes a snapshot of the state machine, makes its changes durable and compacts the log behind
-   * it. Returns the snapshot index, or null when there was nothing to compact.
+   * Snapshots the durable state (at the durable applied index, after flushing the table's
+   * pending changes) and compacts the log behind it. The table is dumped from LevelDB while the
+   * node goes on: nothing waits for it. Returns the snapshot index, or null when there was
+   * nothing to compact or a compaction was already running.
    */
   async compact(): Promise<number | null> {
     const refusal = this.refusal();
     if (refusal !== null) throw refusal;
     if (this.compacting) return null;
-    const index = this.stateMachine.appliedIndex();
-    if (index < this.storage.firstIndex()) return null;
     this.compacting = true;
+    const run = this.compactNow();
+    this.compaction = run.catch(() => null);
     try {
-      const data = this.stateMachine.snapshot();
-      const term = this.storage.term(index);
-      // Flush the table's changes (and applied index) through the same ordered writer first.
-      await this.committer.submit({ mustSync: true });
-      await this.storage.compact({ metadata: { index, term, confState: this.confState }, data });
-      this.node.compacted(index);
-      this.logger.info({ index, term, snapshotBytes: data.length }, "log compacted");
-      return index;
+      return await run;
     } finally {
       this.compacting = false;
+      this.compaction = null;
     }
+  }
+
+  private async compactNow(): Promise<number | null> {
+    const started = this.options.now();
+    // Flush the table's changes (and applied index) through the ordered writer first, so the
+    // snapshot covers everything applied so far.
+    await this.committer.submit({ mustSync: true });
+    const before = { entries: this.storage.logEntries(), bytes: this.storage.logBytes() };
+    const metadata = await this.storage.createSnapshot();
+    if (metadata === null) return null;
+    if (!this.stopped) this.node.compacted(metadata.index);
+    this.logger.info(
+      {
+        index: metadata.index,
+        term: metadata.term,
+        snapshotBytes: this.storage.snapshot().data.length,
+        droppedEntries: before.entries - this.storage.logEntries(),
+        logBytesBefore: before.bytes,
+        durationMs: Math.round(this.options.now() - started),
+      },
+      "log compacted",
+    );
+    return metadata.index;
   }
 
   /**
@@ -370,6 +404,7 @@ export class RaftHost<Result> {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.unsubscribe?.();
+    await this.compaction;
     await this.committer.idle();
     if (this.failure === null) {
       await this.committer.submit({ mustSync: true }).catch((error: unknown) => {
@@ -441,12 +476,7 @@ export class RaftHost<Result> {
     if (ready.hardState !== undefined) write.hardState = ready.hardState;
     if (ready.snapshot !== undefined) {
       write.snapshot = ready.snapshot;
-      this.confState = ready.snapshot.metadata.confState;
-    }
-    // Membership changes take effect when appended: persist the core's view with them.
-    if (hasEntries && ready.entries.some((e) => e.kind === "config")) {
-      this.confState = this.node.status().confState;
-      write.confState = this.confState;
+      this.installingSnapshotIndex = ready.snapshot.metadata.index;
     }
     return write;
   }
@@ -496,8 +526,18 @@ export class RaftHost<Result> {
     }
   }
 
+  /** The storage holds the leader's snapshot now: make the state machine and members match it. */
   private installSnapshot(index: number, data: Uint8Array): void {
-    this.resetRecords = this.stateMachine.restore(data);
+    const records: Array<[string, Uint8Array]> = [];
+    let members: ClusterMembers | null = null;
+    for (const [key, value] of snapshotRecords(data)) {
+      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
+      else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
+    }
+    this.stateMachine.restore(index, records);
+    this.lastWrittenApplied = index;
+    if (this.installingSnapshotIndex === index) this.installingSnapshotIndex = 0;
+    if (members !== null) this.setMembers(members, false);
     for (const [slot, proposal] of this.proposals) {
       if (slot > index) continue;
       this.proposals.delete(slot);
@@ -506,11 +546,25 @@ export class RaftHost<Result> {
       );
     }
     this.serveReads();
-    this.logger.info({ index }, "snapshot installed");
+    this.logger.info(
+      { index, snapshotBytes: data.length, locks: records.length },
+      "snapshot installed",
+    );
+  }
+
+  private setMembers(members: ClusterMembers, changed: boolean): void {
+    this.members = members;
+    this.membersChanged = changed;
+    for (const listener of this.membersListeners) listener(copyMembers(members));
   }
 
   private apply(entries: Entry[]): void {
     const results = this.stateMachine.apply(entries);
+    for (const entry of entries) {
+      if (entry.kind === "config" && entry.change !== undefined) {
+        this.setMembers(applyMemberChange(this.members, entry.change), true);
+      }
+    }
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const proposal = this.proposals.get(entry.index);
@@ -530,12 +584,35 @@ export class RaftHost<Result> {
     this.node.appliedTo(last);
     for (const listener of this.applyListeners) listener(entries, results);
     this.serveReads();
-    const compactionEntries = this.options.compactionEntries;
-    if (compactionEntries > 0 && last - this.storage.firstIndex() >= compactionEntries) {
-      this.compact().catch((error: unknown) => {
-        this.logger.warn({ err: error }, "compaction failed");
-      });
-    }
+    this.maybeCompact();
+  }
+
+  /**
+   * Starts a compaction once the log above the snapshot reaches compactionEntries entries or
+   * compactionBytes bytes. A leader holds off while it streams a snapshot to a follower (a new
+   * snapshot would restart that transfer from its first byte) until the log is twice a limit.
+   */
+  private maybeCompact(): void {
+    if (this.compacting) return;
+    const { compactionEntries, compactionBytes } = this.options;
+    const entries = this.storage.logEntries();
+    const bytes = this.storage.logBytes();
+    const over = (factor: number): boolean =>
+      (compactionEntries > 0 && entries >= compactionEntries * factor) ||
+      (compactionBytes > 0 && bytes >= compactionBytes * factor);
+    if (!over(1)) return;
+    if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
+    if (this.role === "leader" && this.sendingSnapshot() && !over(2)) return;
+    this.compact().catch((error: unknown) => {
+      this.logger.warn({ err: error }, "compaction failed");
+    });
+  }
+
+  private sendingSnapshot(): boolean {
+    const progress = this.node.status().progress;
+    if (progress === undefined) return false;
+    for (const id in progress) if (progress[id].state === "snapshot") return true;
+    return false;
   }
 
   private serveReads(): void {
@@ -554,25 +631,29 @@ export class RaftHost<Result> {
   }
 
   private hasStateChanges(): boolean {
-    return (
-      this.resetRecords !== null || this.stateMachine.appliedIndex() !== this.lastWrittenApplied
-    );
+    return this.membersChanged || this.stateMachine.appliedIndex() !== this.lastWrittenApplied;
   }
 
   /** The state machine's changes since the last batch, written last in the next one. */
   private collectStateChanges(): StorageWrite | undefined {
     const applied = this.stateMachine.appliedIndex();
-    const changes = this.stateMachine.takeChanges();
-    if (this.resetRecords !== null) {
-      const records = this.resetRecords;
-      this.resetRecords = null;
-      this.lastWrittenApplied = applied;
-      for (const change of changes) records.push(change);
-      return { resetLockTable: true, lockRecords: records, appliedIndex: applied };
+    if (this.installingSnapshotIndex > applied) {
+      // Changes of the state the leader's snapshot replaces (the storage writes the snapshot's
+      // records with it): dropped, or they would overwrite the newer state on disk.
+      this.stateMachine.takeChanges();
+      return undefined;
     }
-    if (changes.length === 0 && applied === this.lastWrittenApplied) return undefined;
+    const changes = this.stateMachine.takeChanges();
+    if (changes.length === 0 && applied === this.lastWrittenApplied && !this.membersChanged) {
+      return undefined;
+    }
     this.lastWrittenApplied = applied;
-    return { lockRecords: changes, appliedIndex: applied };
+    const write: StorageWrite = { lockRecords: changes, appliedIndex: applied };
+    if (this.membersChanged) {
+      write.members = copyMembers(this.members);
+      this.membersChanged = false;
+    }
+    return write;
   }
 
   private onSoftState(state: { role: Role; leader: NodeId | null; term: number }): void {

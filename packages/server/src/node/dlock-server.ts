@@ -82,7 +82,11 @@ export class DlockServer {
       dataDir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
-      initialConfState: { voters: Object.keys(options.peers), learners: [] },
+      initialMembers: {
+        voters: Object.keys(options.peers),
+        learners: [],
+        peerAddresses: { ...options.peers },
+      },
       fsync: options.fsync,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
@@ -115,6 +119,7 @@ export class DlockServer {
         heartbeatTicks: options.heartbeatTicks,
         pendingProposalsMax: options.pendingProposalsMax,
         compactionEntries: options.compactionEntries,
+        compactionBytes: options.compactionBytes,
         transferTimeoutMs: options.shutdownTransferTimeoutMs,
         now: nowMs,
       });

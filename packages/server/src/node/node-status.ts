@@ -54,6 +54,13 @@ export function nodeStatusSnapshot(
     commitIndex: status.commit,
     appliedIndex: status.applied,
     members,
+    raftLog: {
+      snapshotIndex: status.snapshotIndex,
+      entries: status.logEntries,
+      bytes: status.logBytes,
+      snapshotsTaken: status.storage.snapshotsTaken,
+      snapshotsInstalled: status.storage.snapshotsInstalled,
+    },
   };
 }
 

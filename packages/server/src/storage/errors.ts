@@ -12,8 +12,8 @@ export type StorageErrorCode =
   | "NODE_MISMATCH"
   /** A stored record could not be decoded (unknown format version or truncated bytes). */
   | "CORRUPT"
-  /** compact() was asked to drop entries that no durable snapshot or lock table covers. */
-  | "COMPACTION_REFUSED"
+  /** A compaction could not write its snapshot; the storage stays healthy and retries later. */
+  | "COMPACTION_FAILED"
   /** The caller broke the write contract (non-contiguous entries, applied index going backwards). */
   | "INVALID_WRITE"
   /** The storage is closed. */

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotLeaderError } from "@dlock/raft";
-import { LockStateMachine, encodeCommand } from "../../src/lock/index.js";
-import { LevelStorage } from "../../src/storage/level-storage.js";
+import { encodeCommand } from "../../src/lock/index.js";
 import type { GrantedResult, LockResult } from "../../src/lock/index.js";
 import { HostError } from "../../src/host/errors.js";
 import type { RoleChange } from "../../src/host/raft-host.js";
@@ -281,36 +280,17 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     }
   });
 
-  it("finishes a snapshot install cut short by a crash (snapshot durable, table not rewritten)", async () => {
-    const dir = dirOf("solo");
-    const source = new LockStateMachine({ limits: { electionTimeoutMs: 100 } });
-    source.applyEntry(1, acquire("from-snapshot"));
-    source.markApplied(2);
-    const storage = await LevelStorage.open({
-      dataDir: dir,
-      clusterId: "test-cluster",
-      nodeId: "solo",
-      initialConfState: { voters: ["solo"], learners: [] },
-    });
-    await storage.write([{ lockRecords: [["stale", new Uint8Array([1])]], appliedIndex: 0 }]);
-    await storage.write([
-      {
-        snapshot: {
-          metadata: { index: 2, term: 1, confState: { voters: ["solo"], learners: [] } },
-          data: source.snapshot(),
-        },
-        hardState: { term: 1, vote: "solo", commit: 2 },
-        mustSync: true,
-      },
-    ]);
-    await storage.close();
-    nodes = [await startNode(network, "solo", dir, ["solo"])];
-    const solo = nodes[0];
-    expect(solo.table.get("from-snapshot").held).toBe(true);
-    expect(solo.host.status().durableAppliedIndex).toBe(2);
-    expect((await solo.storage.readLockRecords()).map(([key]) => key)).toEqual(["from-snapshot"]);
-    await electedLeader();
-    const next = (await solo.host.propose(acquire("next"))) as GrantedResult;
-    expect(next.token).toBeGreaterThan(2);
+  it("compacts when the log reaches compactionBytes, whatever its entry count", async () => {
+    nodes = await Promise.all(
+      IDS.map((id) =>
+        startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, compactionBytes: 4096 }),
+      ),
+    );
+    const leader = await electedLeader();
+    for (let i = 0; i < 150; i++) await leader.host.propose(acquire(`b${i}`, "x".repeat(40)));
+    await waitFor("every node compacted by bytes", () =>
+      nodes.every((n) => n.storage.stats.snapshotsTaken >= 2 && n.table.get("b149").held),
+    );
+    for (const n of nodes) expect(n.host.status().logBytes).toBeLessThan(2 * 4096);
   });
 });
