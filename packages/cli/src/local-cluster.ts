@@ -31,6 +31,11 @@ export interface LocalClusterOptions {
   logLevel?: string;
   /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
   output?: "files" | "inherit";
+  /**
+   * The `dlock` entry point to run (default DLOCK_BIN). Tests that import this module from its
+   * TypeScript source point it at the built packages/cli/dist/bin.js.
+   */
+  bin?: string;
 }
 
 export interface LocalNode {
@@ -54,6 +59,14 @@ export interface LocalNodeStatus {
   appliedIndex: number;
   ready: boolean;
   members: Array<{ id: string; role: string; healthy: boolean; clientAddress?: string }>;
+  /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
+  raftLog?: {
+    snapshotIndex: number;
+    entries: number;
+    bytes: number;
+    snapshotsTaken: number;
+    snapshotsInstalled: number;
+  };
 }
 
 export class LocalClusterError extends Error {
@@ -70,6 +83,7 @@ export class LocalCluster {
   readonly root: string;
   private readonly args: string[];
   private readonly output: "files" | "inherit";
+  private readonly bin: string;
   private readonly exits = new Map<string, Promise<number | null>>();
 
   private constructor(
@@ -77,11 +91,13 @@ export class LocalCluster {
     nodes: LocalNode[],
     args: string[],
     output: "files" | "inherit",
+    bin: string,
   ) {
     this.root = root;
     this.nodes = nodes;
     this.args = args;
     this.output = output;
+    this.bin = bin;
   }
 
   /** Starts every node (does not wait for a leader: see waitForLeader / waitForReady). */
@@ -119,7 +135,13 @@ export class LocalCluster {
     if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
     args.push(...(options.extraArgs ?? []));
     await mkdir(options.root, { recursive: true });
-    const cluster = new LocalCluster(options.root, nodes, args, options.output ?? "files");
+    const cluster = new LocalCluster(
+      options.root,
+      nodes,
+      args,
+      options.output ?? "files",
+      options.bin ?? DLOCK_BIN,
+    );
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
   }
@@ -231,7 +253,7 @@ export class LocalCluster {
     const child = spawn(
       process.execPath,
       [
-        DLOCK_BIN,
+        this.bin,
         "server",
         "--id",
         node.id,
