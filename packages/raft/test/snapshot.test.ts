@@ -47,6 +47,19 @@ describe("snapshots", () => {
     const { net, data, snapshotIndex } = laggingFollowerSetup(4);
     net.heal();
     let dropped = false;
+    let resent = 0;
+    // The resend waits about an election timeout (10 heartbeats) without an acknowledgement.
+    net.tickAll(9, (m) => {
+      if (m.type === "snapshot" && m.offset === 4 && !dropped) {
+        dropped = true;
+        return false;
+      }
+      if (m.type === "snapshot" && m.offset === 4) resent++;
+      return true;
+    });
+    expect(dropped).toBe(true);
+    expect(resent).toBe(0);
+    expect(net.get("n3").installedSnapshots).toEqual([]);
     net.tickAll(10, (m) => {
       if (m.type === "snapshot" && m.offset === 4 && !dropped) {
         dropped = true;
@@ -148,5 +161,27 @@ describe("snapshots", () => {
     expect(checked.length).toBeGreaterThanOrEqual(2);
     expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
     expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
+
+  it("a burst of heartbeat answers (queued while disconnected) resends a lost chunk once, not per answer", () => {
+    const { net } = laggingFollowerSetup(4);
+    net.heal();
+    // The first chunk goes out and is lost.
+    const n1 = net.get("n1");
+    net.tickAll(1, (m) => m.type !== "snapshot");
+    expect(n1.node.status().progress?.n3.state).toBe("snapshot");
+    const term = n1.node.status().term;
+    for (let i = 0; i < 30; i++) {
+      n1.node.step({ type: "heartbeatResp", from: "n3", to: "n1", term, readContext: 0 });
+    }
+    const sentAfterBurst = n1.node.ready().messages.filter((m) => m.type === "snapshot");
+    expect(sentAfterBurst).toHaveLength(0);
+    // An election timeout later (10 ticks), the chunk is resent once.
+    let resent = 0;
+    for (let t = 0; t < 10; t++) {
+      n1.node.tick();
+      resent += n1.node.ready().messages.filter((m) => m.type === "snapshot").length;
+    }
+    expect(resent).toBe(1);
   });
 });
