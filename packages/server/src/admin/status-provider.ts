@@ -38,8 +38,9 @@ export interface NodeStatusSnapshot {
 }
 
 export interface RaftLogStatus {
-  /** Index of the snapshot the log starts after (0: none yet). */
+  /** Index of the snapshot the log starts after (0: none yet), and its size in bytes. */
   snapshotIndex: number;
+  snapshotBytes: number;
   /** Entries stored above the snapshot. */
   entries: number;
   /** Stored bytes of those entries. */

@@ -25,8 +25,18 @@ export interface ServerOptions {
   peerListen?: string;
   /** Admin HTTP (/healthz, /readyz, /metrics, /status); null turns it off. */
   httpListen?: string | null;
-  /** Initial voters: id → peer address ("host:port"). */
+  /**
+   * Peer addresses: id → "host:port". For a new cluster, its initial voters. With `join`, the
+   * members to reach (and this node). Once the node has a data folder, the replicated members
+   * (changed with `dlock member`) take precedence; this list only adds addresses.
+   */
   peers: Record<string, string>;
+  /**
+   * A new data folder joins a running cluster instead of founding one: the node starts with no
+   * members, never campaigns, and learns the members from the leader (after `dlock member add`,
+   * or as the same id after its data folder was lost). Ignored once the folder exists.
+   */
+  join?: boolean;
   /** Length of a Raft tick. */
   tickMs?: number;
   /** Election timeout in ticks (randomized up to twice that). */
@@ -88,6 +98,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   pendingProposalsMax: 65_536,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,
+  join: false,
   fsync: true,
   shutdownTransferTimeoutMs: 5_000,
   logLevel: "info",
@@ -206,6 +217,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     );
   }
   if (typeof merged.fsync !== "boolean") throw new ConfigError("fsync", "must be true or false");
+  if (typeof merged.join !== "boolean") throw new ConfigError("join", "must be true or false");
   if (!LOG_LEVELS.includes(merged.logLevel)) {
     throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}`);
   }

@@ -30,8 +30,9 @@ export interface HostStatus extends Status {
   failure: string | null;
   /** Applied index whose lock-table effects are on disk. */
   durableAppliedIndex: number;
-  /** Index of the snapshot the log starts after. */
+  /** Index of the snapshot the log starts after, and its size. */
   snapshotIndex: number;
+  snapshotBytes: number;
   /** Entries and stored bytes of the log above the snapshot. */
   logEntries: number;
   logBytes: number;
@@ -296,6 +297,7 @@ export class RaftHost<Result> {
       failure: this.failure?.message ?? (this.stopped ? "stopped" : null),
       durableAppliedIndex: this.storage.appliedIndex(),
       snapshotIndex: this.storage.snapshot().metadata.index,
+      snapshotBytes: this.storage.snapshot().data.length,
       logEntries: this.storage.logEntries(),
       logBytes: this.storage.logBytes(),
       pendingProposals: this.proposals.size,

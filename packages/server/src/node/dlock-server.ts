@@ -19,6 +19,7 @@ import type { HostStatus } from "../host/raft-host.js";
 import { LeaseManager, LockStateMachine } from "../lock/index.js";
 import type { LockResult } from "../lock/index.js";
 import { LevelStorage } from "../storage/level-storage.js";
+import { EMPTY_MEMBERS } from "../storage/members-record.js";
 import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
 import { LockService } from "./lock-service.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
@@ -82,11 +83,9 @@ export class DlockServer {
       dataDir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
-      initialMembers: {
-        voters: Object.keys(options.peers),
-        learners: [],
-        peerAddresses: { ...options.peers },
-      },
+      initialMembers: options.join
+        ? EMPTY_MEMBERS
+        : { voters: Object.keys(options.peers), learners: [], peerAddresses: { ...options.peers } },
       fsync: options.fsync,
     });
     const started: Array<{ stop(): Promise<void> }> = [];

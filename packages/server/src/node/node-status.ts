@@ -56,6 +56,7 @@ export function nodeStatusSnapshot(
     members,
     raftLog: {
       snapshotIndex: status.snapshotIndex,
+      snapshotBytes: status.snapshotBytes,
       entries: status.logEntries,
       bytes: status.logBytes,
       snapshotsTaken: status.storage.snapshotsTaken,

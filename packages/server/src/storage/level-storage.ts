@@ -241,7 +241,7 @@ export class LevelStorage implements Storage {
         .put(META_HARD_STATE, encodeHardState(hardState))
         .put(META_APPLIED_INDEX, encodeUint64(0))
         .write({ sync: options.fsync ?? true });
-      await files.removeAllBut(null);
+      await files.removeAllBut(null, true);
       return new LevelStorage(db, files, options, {
         log: [],
         logSizes: [],
@@ -307,7 +307,7 @@ export class LevelStorage implements Storage {
         `applied index ${applied} is below the snapshot index ${snapshotIndex}`,
       );
     }
-    await files.removeAllBut(snapshot.file);
+    await files.removeAllBut(snapshot.file, true);
 
     // Entries at or below the snapshot index may survive a compaction that was cut short; they
     // are covered by the snapshot and skipped. Above it the log must be contiguous.

@@ -59,12 +59,15 @@ export class SnapshotFiles {
     return readFile(join(this.folder, name));
   }
 
-  /** Deletes every snapshot and temporary file but `keep`; returns the names deleted. */
-  async removeAllBut(keep: string | null): Promise<string[]> {
+  /**
+   * Deletes every snapshot file but `keep`, and with `temporaries` the half-written ones too
+   * (only at open: while the node runs, a compaction may be writing one). Returns the names.
+   */
+  async removeAllBut(keep: string | null, temporaries = false): Promise<string[]> {
     const removed: string[] = [];
     for (const name of await readdir(this.folder)) {
       if (name === keep) continue;
-      if (!name.endsWith(SUFFIX) && !name.endsWith(TEMPORARY_SUFFIX)) continue;
+      if (!name.endsWith(SUFFIX) && !(temporaries && name.endsWith(TEMPORARY_SUFFIX))) continue;
       await rm(join(this.folder, name), { force: true });
       removed.push(name);
     }
