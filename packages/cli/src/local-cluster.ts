@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,11 @@ export interface LocalClusterOptions {
   logLevel?: string;
   /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
   output?: "files" | "inherit";
+  /**
+   * Where the other nodes reach a node (its address in --cluster), when that is not where it
+   * listens: a fault-injecting proxy in front of its peer port.
+   */
+  advertisedPeerAddresses?: Record<string, string>;
   /**
    * The `dlock` entry point to run (default DLOCK_BIN). Tests that import this module from its
    * TypeScript source point it at the built packages/cli/dist/bin.js.
@@ -62,6 +67,7 @@ export interface LocalNodeStatus {
   /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
   raftLog?: {
     snapshotIndex: number;
+    snapshotBytes: number;
     entries: number;
     bytes: number;
     snapshotsTaken: number;
@@ -123,7 +129,9 @@ export class LocalCluster {
     }
     const args = [
       "--cluster",
-      nodes.map((n) => `${n.id}=${n.peerAddress}`).join(","),
+      nodes
+        .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
+        .join(","),
       "--cluster-id",
       options.clusterId ?? "dlock-local",
     ];
@@ -157,11 +165,18 @@ export class LocalCluster {
     return node;
   }
 
-  /** Starts a stopped node again with the same flags and data folder. */
-  restart(id: string): void {
+  /** Starts a stopped node again with the same flags (plus `extraArgs`) and data folder. */
+  restart(id: string, extraArgs: readonly string[] = []): void {
     const node = this.node(id);
     if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
-    this.spawnNode(node);
+    this.spawnNode(node, extraArgs);
+  }
+
+  /** Deletes a stopped node's data folder (a lost disk). */
+  async wipe(id: string): Promise<void> {
+    const node = this.node(id);
+    if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
+    await rm(node.dataDir, { recursive: true, force: true });
   }
 
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */
@@ -249,7 +264,7 @@ export class LocalCluster {
     );
   }
 
-  private spawnNode(node: LocalNode): void {
+  private spawnNode(node: LocalNode, extraArgs: readonly string[] = []): void {
     const child = spawn(
       process.execPath,
       [
@@ -266,6 +281,7 @@ export class LocalCluster {
         "--http",
         node.httpAddress,
         ...this.args,
+        ...extraArgs,
       ],
       { stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"] },
     );

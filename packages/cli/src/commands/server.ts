@@ -11,6 +11,7 @@ interface ServerFlags {
   id: string;
   data: string;
   cluster: string;
+  join?: boolean;
   clusterId?: string;
   client?: string;
   advertiseClient?: string;
@@ -51,6 +52,12 @@ export function registerServerCommand(program: Command): void {
       )
         .env("DLOCK_CLUSTER")
         .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--join",
+        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: no members until the leader adds this node (dlock member add) or, for a lost folder, sends it a snapshot",
+      ).env("DLOCK_JOIN"),
     )
     .addOption(
       new Option(
@@ -143,6 +150,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     id: flags.id,
     dataDir: flags.data,
     peers: parseClusterList("--cluster", flags.cluster),
+    join: flags.join,
     clusterId: flags.clusterId,
     clientListen: flags.client,
     advertisedClientAddress: flags.advertiseClient,

@@ -28,7 +28,9 @@ export async function startCluster(
   });
   const cleanup = async (): Promise<void> => {
     await cluster.stop(10_000);
-    await rm(root, { recursive: true, force: true });
+    // DLOCK_KEEP_TEST_DATA=1 keeps the data folders and node logs for a post-mortem.
+    if (process.env.DLOCK_KEEP_TEST_DATA === "1") console.log(`test data kept in ${root}`);
+    else await rm(root, { recursive: true, force: true });
   };
   return { cluster, cleanup };
 }
