@@ -152,6 +152,15 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
       },
     });
     new Gauge({
+      name: "dlock_node_healthy",
+      help: "1 while the node can write to its data folder and takes requests, 0 otherwise.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.healthy === false ? 0 : 1);
+      },
+    });
+    new Gauge({
       name: "dlock_raft_log_entries",
       help: "Raft log entries stored above the last snapshot (compaction keeps this bounded).",
       registers,

@@ -33,6 +33,13 @@ export interface NodeStatusSnapshot {
   /** Highest log index applied to the lock table (applied ≤ commit). */
   appliedIndex: number;
   members: NodeMemberStatus[];
+  /**
+   * False while this node cannot write to its data folder (it refuses requests and retries) or
+   * after a fatal error; absent means healthy.
+   */
+  healthy?: boolean;
+  /** Why it is not healthy. */
+  failure?: string | null;
   /** The Raft log on this node's disk: what compaction keeps bounded. */
   raftLog?: RaftLogStatus;
 }

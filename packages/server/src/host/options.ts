@@ -40,6 +40,9 @@ export interface RaftHostOptions<Result> {
   compactionEntries?: number;
   /** Compact the log behind a snapshot once its stored entries take this many bytes; 0 = no byte limit. */
   compactionBytes?: number;
+  /** A failed write is retried after this long, doubling up to storageRetryDelayMsMax. */
+  storageRetryDelayMsMin?: number;
+  storageRetryDelayMsMax?: number;
   /** Monotonic clock in ms (role-change events carry it); performance.now by default. */
   now?: () => number;
   /** Randomness for the core's election jitter; Math.random by default. */
@@ -56,6 +59,8 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,
+  storageRetryDelayMsMin: 50,
+  storageRetryDelayMsMax: 2_000,
 } as const;
 
 export type ResolvedRaftHostOptions<Result> = RaftHostOptions<Result> &
@@ -82,6 +87,8 @@ export function resolveRaftHostOptions<Result>(
     "pendingReadsMax",
     "writesPerBatchMax",
     "transferTimeoutMs",
+    "storageRetryDelayMsMin",
+    "storageRetryDelayMsMax",
   ] as const;
   for (const key of positive) {
     const value = resolved[key];

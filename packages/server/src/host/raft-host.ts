@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
 import { LOCK_RANGE, META_MEMBERS, lockKeyName } from "../storage/keys.js";
+import { StorageError } from "../storage/errors.js";
 import type { LevelStorage, StorageStats, StorageWrite } from "../storage/level-storage.js";
 import { copyMembers, decodeMembers } from "../storage/members-record.js";
 import type { ClusterMembers } from "../storage/members-record.js";
@@ -24,10 +25,12 @@ export interface RoleChange {
 }
 
 export interface HostStatus extends Status {
-  /** False once storage failed or the host stopped: it takes no more writes. */
+  /** False while the storage cannot write, after a fatal error, or once stopped. */
   healthy: boolean;
   /** Why it is unhealthy, if it is. */
   failure: string | null;
+  /** True while writes to the data folder fail and are retried (the node resumes when one works). */
+  storageFailing: boolean;
   /** Applied index whose lock-table effects are on disk. */
   durableAppliedIndex: number;
   /** Index of the snapshot the log starts after, and its size. */
@@ -118,7 +121,14 @@ export class RaftHost<Result> {
   private transfer: Transfer | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** A fatal error (a broken invariant): the host takes nothing more. */
   private failure: Error | null = null;
+  /**
+   * Set while writes to the data folder fail (disk full, I/O error) and the same batch is retried:
+   * the host ticks, receives and sends nothing, and refuses requests, as if paused; it resumes
+   * when the batch is written.
+   */
+  private storageFailure: Error | null = null;
   private stopped = false;
 
   private constructor(options: ResolvedRaftHostOptions<Result>) {
@@ -133,6 +143,11 @@ export class RaftHost<Result> {
     this.committer = new GroupCommitter(this.storage, {
       writesPerBatchMax: options.writesPerBatchMax,
       collectExtra: () => this.collectStateChanges(),
+      retryable: (error) => error instanceof StorageError && error.code === "WRITE_FAILED",
+      onFailing: (error) => this.storageFailing(error as Error),
+      onRecovered: () => this.storageRecovered(),
+      retryDelayMsMin: options.storageRetryDelayMsMin,
+      retryDelayMsMax: options.storageRetryDelayMsMax,
     });
     const log = this.logger;
     const createNode =
@@ -172,10 +187,7 @@ export class RaftHost<Result> {
 
   private run(): void {
     this.unsubscribe = this.transport.onMessage((message) => this.receive(message));
-    this.tickTimer = setInterval(() => {
-      this.node.tick();
-      this.process();
-    }, this.options.tickMs);
+    this.startTicking();
     const status = this.node.status();
     this.term = status.term;
     this.logger.info(
@@ -293,8 +305,9 @@ export class RaftHost<Result> {
     const status = this.node.status();
     return {
       ...status,
-      healthy: this.failure === null && !this.stopped,
-      failure: this.failure?.message ?? (this.stopped ? "stopped" : null),
+      healthy: this.healthy(),
+      failure: this.failureReason(),
+      storageFailing: this.storageFailure !== null,
       durableAppliedIndex: this.storage.appliedIndex(),
       snapshotIndex: this.storage.snapshot().metadata.index,
       snapshotBytes: this.storage.snapshot().data.length,
@@ -323,9 +336,9 @@ export class RaftHost<Result> {
     }
   }
 
-  /** True while the host takes writes (storage healthy, not stopped). */
+  /** True while the host takes writes (storage writable, not stopped). */
   healthy(): boolean {
-    return this.failure === null && !this.stopped;
+    return this.failure === null && this.storageFailure === null && !this.stopped;
   }
 
   /** Role/leader/term changes; the lease manager uses `atMs` of becoming leader. */
@@ -406,9 +419,11 @@ export class RaftHost<Result> {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.unsubscribe?.();
+    // A batch being retried will not be written now: its outcome stays unknown.
+    if (this.committer.isFailing()) this.committer.abort(new HostError("STOPPED", "host stopped"));
     await this.compaction;
     await this.committer.idle();
-    if (this.failure === null) {
+    if (this.failure === null && this.storageFailure === null) {
       await this.committer.submit({ mustSync: true }).catch((error: unknown) => {
         this.logger.error({ err: error }, "final flush failed");
       });
@@ -421,7 +436,7 @@ export class RaftHost<Result> {
   // ---- the ready loop --------------------------------------------------------------------------
 
   private receive(message: Message): void {
-    if (this.stopped || this.failure !== null) return;
+    if (!this.running()) return;
     try {
       this.node.step(message);
     } catch (error) {
@@ -442,7 +457,7 @@ export class RaftHost<Result> {
   }
 
   private process(): void {
-    if (this.stopped || this.failure !== null) return;
+    if (!this.running()) return;
     try {
       while (this.node.hasReady()) this.handleReady(this.node.ready());
     } catch (error) {
@@ -486,6 +501,7 @@ export class RaftHost<Result> {
   /** Finishes persisted Readies from the head, in order. */
   private drainPersisted(): void {
     if (this.stopped || this.failure !== null) return;
+    // Persisted Readies are finished even right after a recovery: they were written.
     try {
       while (this.inFlight.length > 0 && this.inFlight[0].persisted) {
         const { ready } = this.inFlight.shift() as InFlightReady;
@@ -718,11 +734,65 @@ export class RaftHost<Result> {
   private refusal(): Error | null {
     if (this.stopped) return new HostError("STOPPED", "host stopped");
     if (this.failure !== null) {
-      return new HostError("UNHEALTHY", `storage failed: ${this.failure.message}`, {
+      return new HostError("UNHEALTHY", `host failed: ${this.failure.message}`, {
         cause: this.failure,
       });
     }
+    if (this.storageFailure !== null) {
+      return new HostError("UNHEALTHY", this.failureReason() ?? "storage is failing", {
+        cause: this.storageFailure,
+      });
+    }
     return null;
+  }
+
+  private failureReason(): string | null {
+    if (this.failure !== null) return `host failed: ${this.failure.message}`;
+    if (this.storageFailure !== null) {
+      const cause = (this.storageFailure as { cause?: unknown }).cause;
+      const detail = cause instanceof Error ? `: ${cause.message}` : "";
+      return `cannot write to the data folder (${this.storageFailure.message}${detail}); no writes until a write succeeds`;
+    }
+    return this.stopped ? "stopped" : null;
+  }
+
+  /** Ticks, receives and produces Readies only while healthy. */
+  private running(): boolean {
+    return !this.stopped && this.failure === null && this.storageFailure === null;
+  }
+
+  private startTicking(): void {
+    this.tickTimer = setInterval(() => {
+      this.node.tick();
+      this.process();
+    }, this.options.tickMs);
+  }
+
+  /**
+   * A batch could not be written; the committer retries it. Until it is written nothing is
+   * acknowledged that depends on it (messagesAfterPersist, advance, apply all wait for it), and
+   * the node stops ticking (no elections, no heartbeats: peers see a paused node and a leader is
+   * replaced) and refuses requests, so clients go to another node.
+   */
+  private storageFailing(error: Error): void {
+    if (this.stopped || this.failure !== null) return;
+    this.storageFailure = error;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.logger.error(
+      { err: error },
+      "cannot write to the data folder; refusing requests and retrying the same write until it succeeds",
+    );
+    this.rejectAll(new HostError("UNHEALTHY", this.failureReason() ?? "storage is failing"));
+  }
+
+  private storageRecovered(): void {
+    if (this.storageFailure === null) return;
+    this.storageFailure = null;
+    this.logger.warn("the data folder is writable again; resuming");
+    if (this.stopped || this.failure !== null) return;
+    this.startTicking();
+    this.scheduleProcess();
   }
 
   private fail(error: Error): void {

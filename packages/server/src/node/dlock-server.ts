@@ -28,6 +28,11 @@ import type { MemberAddresses } from "./node-status.js";
 export interface DlockServerDependencies {
   /** Where logs go; a JSON-lines pino logger on stdout at options.logLevel by default. */
   logger?: Logger;
+  /**
+   * Test hook (an injected disk fault): called before every storage write; an error it returns
+   * fails that write as a full or broken disk would. Never set in production.
+   */
+  storageWriteFault?: () => Error | undefined;
 }
 
 export interface DlockServerAddresses {
@@ -87,6 +92,7 @@ export class DlockServer {
         ? EMPTY_MEMBERS
         : { voters: Object.keys(options.peers), learners: [], peerAddresses: { ...options.peers } },
       fsync: options.fsync,
+      writeFault: dependencies.storageWriteFault,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {

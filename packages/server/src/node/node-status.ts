@@ -54,6 +54,8 @@ export function nodeStatusSnapshot(
     commitIndex: status.commit,
     appliedIndex: status.applied,
     members,
+    healthy: status.healthy,
+    failure: status.failure,
     raftLog: {
       snapshotIndex: status.snapshotIndex,
       snapshotBytes: status.snapshotBytes,

@@ -118,9 +118,13 @@ const DUMP_STEP_RECORDS = 1024;
  * Reads are synchronous from memory (the log since the last compaction, the snapshot, the hard
  * state), as the Raft Storage contract needs; every change goes through write() or
  * createSnapshot(), whose LevelDB batches run one at a time, each atomic, and update the in-memory
- * view only once written. After a failed write the storage refuses every later write: its memory
- * still shows the last durable state, and what reached the disk is all-or-nothing (LevelDB batch
- * atomicity).
+ * view only once written.
+ *
+ * A failed write (disk full, I/O error) leaves memory at the last durable state and what reached
+ * the disk all-or-nothing (LevelDB batch atomicity). The storage is then failing (failed() says
+ * why, compactions are refused) until a write succeeds: the next write first reopens the database
+ * (LevelDB refuses every write after a failed sync until reopened) and the caller writes the same
+ * batch again, which is harmless even if the failed attempt did reach the disk.
  */
 export class LevelStorage implements Storage {
   readonly dataDir: string;
@@ -409,7 +413,7 @@ export class LevelStorage implements Storage {
     return this.logBytesTotal;
   }
 
-  /** The error that failed the storage, or null while it is healthy. */
+  /** Why the last write failed, while no write has succeeded since; null while healthy. */
   failed(): StorageError | null {
     return this.failure;
   }
@@ -491,18 +495,30 @@ export class LevelStorage implements Storage {
     return run;
   }
 
-  private checkWritable(): void {
+  /** Compactions wait for the storage to write again: they are never urgent. */
+  private checkCompactable(): void {
     if (this.closed) throw new StorageError("CLOSED", "storage is closed");
     if (this.failure !== null) {
-      throw new StorageError("STORAGE_FAILED", `storage failed earlier: ${this.failure.message}`, {
+      throw new StorageError("COMPACTION_FAILED", `storage is failing: ${this.failure.message}`, {
         cause: this.failure,
       });
     }
   }
 
+  /** A write after a failure first reopens LevelDB, which replays its log as it is on disk. */
+  private async reopenAfterFailure(): Promise<void> {
+    try {
+      if (this.db.status === "open") await this.db.close();
+      await this.db.open();
+    } catch (cause) {
+      this.failure = new StorageError("WRITE_FAILED", `cannot reopen ${this.dataDir}`, { cause });
+      throw this.failure;
+    }
+  }
+
   /** Runs in the write order: no batch is in flight, so memory and LevelDB agree. */
   private snapshotPoint(): SnapshotPoint | null {
-    this.checkWritable();
+    this.checkCompactable();
     const index = this.applied;
     if (index <= this.snapshotMetadata.index) return null;
     return { index, term: this.term(index), view: this.db.snapshot() };
@@ -531,7 +547,7 @@ export class LevelStorage implements Storage {
     file: string,
     data: Uint8Array,
   ): Promise<boolean> {
-    this.checkWritable();
+    this.checkCompactable();
     const { index, term } = metadata;
     // A snapshot from the leader installed meanwhile already covers this one.
     if (index <= this.snapshotMetadata.index) return false;
@@ -546,8 +562,13 @@ export class LevelStorage implements Storage {
     for (let i = this.snapshotMetadata.index + 1; i <= index; i++) batch.del(entryKey(i));
     const record: SnapshotRecord = { metadata, file };
     batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
-    // Synced: the snapshot must be durable before the entries it replaces are gone.
-    await this.commit(batch, this.fsync);
+    // Synced: the snapshot must be durable before the entries it replaces are gone. A failure
+    // here changes nothing that Raft relies on; the next Raft write finds out if the disk fails.
+    try {
+      await this.commit(batch, this.fsync, false);
+    } catch (cause) {
+      throw new StorageError("COMPACTION_FAILED", `cannot switch to snapshot ${file}`, { cause });
+    }
     const dropped = index - this.snapshotMetadata.index;
     this.log = this.log.slice(dropped);
     for (let i = 0; i < dropped; i++) this.logBytesTotal -= this.logSizes[i];
@@ -566,7 +587,8 @@ export class LevelStorage implements Storage {
   }
 
   private async writeNow(writes: readonly StorageWrite[]): Promise<void> {
-    this.checkWritable();
+    if (this.closed) throw new StorageError("CLOSED", "storage is closed");
+    if (this.failure !== null) await this.reopenAfterFailure();
     // Simulated view while building: each write sees the log as earlier writes left it.
     let snapshotIndex = this.snapshotMetadata.index;
     let lastIndex = this.lastIndex();
@@ -708,9 +730,11 @@ export class LevelStorage implements Storage {
     return members;
   }
 
+  /** Writes `batch`; a failure marks the storage failing unless `raftWrite` is false. */
   private async commit(
     batch: ReturnType<Level<Buffer, Buffer>["batch"]>,
     sync: boolean,
+    raftWrite = true,
   ): Promise<void> {
     try {
       const fault = this.writeFault?.();
@@ -718,9 +742,11 @@ export class LevelStorage implements Storage {
       await batch.write({ sync });
     } catch (cause) {
       if (batch.length > 0) await batch.close().catch(() => undefined);
-      this.failure = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
-      throw this.failure;
+      const error = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
+      if (raftWrite) this.failure = error;
+      throw error;
     }
+    if (raftWrite) this.failure = null;
     this.stats.batches++;
     if (sync) this.stats.syncedBatches++;
   }

@@ -154,7 +154,7 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     expect(result.type).toBe("granted");
   });
 
-  it("a disk failure makes the leader unhealthy, fails its proposals typed, and the others go on", async () => {
+  it("a failing disk stops the leader (typed refusals, unhealthy); it resumes, consistent, once writes work", async () => {
     let broken = "";
     network = new MemoryNetwork();
     nodes = await Promise.all(
@@ -162,27 +162,58 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
         startNode(network, id, dirOf(id), IDS, {
           writeFault: () =>
             broken === id ? new Error("ENOSPC: no space left on device") : undefined,
+          storageRetryDelayMsMin: 5,
+          storageRetryDelayMsMax: 20,
         }),
       ),
     );
     const leader = await electedLeader();
     await leader.host.propose(acquire("ok"));
     await leader.host.checkStorageWritable();
+    const durableBefore = leader.storage.lastIndex();
     broken = leader.id;
-    const error = await leader.host.propose(acquire("lost")).catch((e: unknown) => e);
+    const error = await leader.host.propose(acquire("unknown")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostError);
     expect((error as HostError).code).toBe("UNHEALTHY");
     expect(leader.host.healthy()).toBe(false);
-    expect(leader.host.status().failure).toMatch(/failed/);
+    const status = leader.host.status();
+    expect(status.storageFailing).toBe(true);
+    expect(status.failure).toMatch(/ENOSPC/);
     await expect(leader.host.checkStorageWritable()).rejects.toMatchObject({ code: "UNHEALTHY" });
     await expect(leader.host.propose(acquire("again"))).rejects.toMatchObject({
       code: "UNHEALTHY",
     });
-    network.isolate(leader.id);
+    await expect(leader.host.readIndex()).rejects.toMatchObject({ code: "UNHEALTHY" });
+    // Nothing reached its disk while failing: the retries keep failing.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(leader.storage.lastIndex()).toBe(durableBefore);
+    expect(leader.host.status().groupCommit.failedAttempts).toBeGreaterThan(2);
+
+    // It stopped ticking and answering: the others elect a leader and go on.
     const others = nodes.filter((n) => n !== leader);
     await waitFor("a new leader among the healthy", () => leaderOf(others) !== undefined);
     const next = leaderOf(others) as TestNode;
     expect(((await next.host.propose(acquire("after"))) as LockResult).type).toBe("granted");
+
+    broken = "";
+    await waitFor("the old leader writes again", () => leader.host.healthy());
+    await waitFor("it follows the new leader and catches up", () => leader.table.get("after").held);
+    expect(leader.host.status().role).toBe("follower");
+    // The proposal whose outcome was unknown went the same way everywhere.
+    await waitFor("every table equal", () =>
+      nodes.every((n) => n.table.stateHash() === next.table.stateHash()),
+    );
+    const unknownHeld = next.table.get("unknown").held;
+    await leader.host.stop();
+    nodes = nodes.filter((n) => n !== leader);
+    const restarted = await startNode(network, leader.id, dirOf(leader.id), IDS);
+    nodes.push(restarted);
+    expect(restarted.table.get("ok").held).toBe(true);
+    expect(restarted.table.get("after").held).toBe(true);
+    await waitFor(
+      "restarted node agrees",
+      () => restarted.table.get("unknown").held === unknownHeld,
+    );
   });
 
   it("compacts behind a durable snapshot and restarts from snapshot + tail", async () => {
