@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,16 @@ export interface LocalClusterOptions {
   logLevel?: string;
   /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
   output?: "files" | "inherit";
+  /**
+   * Where the other nodes reach a node (its address in --cluster), when that is not where it
+   * listens: a fault-injecting proxy in front of its peer port.
+   */
+  advertisedPeerAddresses?: Record<string, string>;
+  /**
+   * The `dlock` entry point to run (default DLOCK_BIN). Tests that import this module from its
+   * TypeScript source point it at the built packages/cli/dist/bin.js.
+   */
+  bin?: string;
 }
 
 export interface LocalNodePorts {
@@ -67,6 +77,15 @@ export interface LocalNodeStatus {
   appliedIndex: number;
   ready: boolean;
   members: Array<{ id: string; role: string; healthy: boolean; clientAddress?: string }>;
+  /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
+  raftLog?: {
+    snapshotIndex: number;
+    snapshotBytes: number;
+    entries: number;
+    bytes: number;
+    snapshotsTaken: number;
+    snapshotsInstalled: number;
+  };
 }
 
 export class LocalClusterError extends Error {
@@ -83,6 +102,7 @@ export class LocalCluster {
   readonly root: string;
   private readonly args: string[];
   private readonly output: "files" | "inherit";
+  private readonly bin: string;
   private readonly exits = new Map<string, Promise<number | null>>();
   private readonly nodeArgs = new Map<string, string[]>();
 
@@ -91,11 +111,13 @@ export class LocalCluster {
     nodes: LocalNode[],
     args: string[],
     output: "files" | "inherit",
+    bin: string,
   ) {
     this.root = root;
     this.nodes = nodes;
     this.args = args;
     this.output = output;
+    this.bin = bin;
   }
 
   /** Starts every node (does not wait for a leader: see waitForLeader / waitForReady). */
@@ -129,11 +151,19 @@ export class LocalCluster {
     if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
     args.push(...(options.extraArgs ?? []));
     await mkdir(options.root, { recursive: true });
-    const cluster = new LocalCluster(options.root, nodes, args, options.output ?? "files");
+    const cluster = new LocalCluster(
+      options.root,
+      nodes,
+      args,
+      options.output ?? "files",
+      options.bin ?? DLOCK_BIN,
+    );
     const clusterListFor =
       options.clusterListFor ??
       ((_node: LocalNode, all: readonly LocalNode[]) =>
-        all.map((n) => `${n.id}=${n.peerAddress}`).join(","));
+        all
+          .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
+          .join(","));
     for (const node of nodes) {
       const perNode = ["--cluster", clusterListFor(node, nodes)];
       if (options.advertiseClientFor !== undefined) {
@@ -156,11 +186,18 @@ export class LocalCluster {
     return node;
   }
 
-  /** Starts a stopped node again with the same flags and data folder. */
-  restart(id: string): void {
+  /** Starts a stopped node again with the same flags (plus `extraArgs`) and data folder. */
+  restart(id: string, extraArgs: readonly string[] = []): void {
     const node = this.node(id);
     if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
-    this.spawnNode(node);
+    this.spawnNode(node, extraArgs);
+  }
+
+  /** Deletes a stopped node's data folder (a lost disk). */
+  async wipe(id: string): Promise<void> {
+    const node = this.node(id);
+    if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
+    await rm(node.dataDir, { recursive: true, force: true });
   }
 
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */
@@ -258,11 +295,11 @@ export class LocalCluster {
     clearTimeout(timer);
   }
 
-  private spawnNode(node: LocalNode): void {
+  private spawnNode(node: LocalNode, extraArgs: readonly string[] = []): void {
     const child = spawn(
       process.execPath,
       [
-        DLOCK_BIN,
+        this.bin,
         "server",
         "--id",
         node.id,
@@ -276,6 +313,7 @@ export class LocalCluster {
         node.httpAddress,
         ...(this.nodeArgs.get(node.id) ?? []),
         ...this.args,
+        ...extraArgs,
       ],
       { stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"] },
     );

@@ -1,5 +1,5 @@
 import { RaftError } from "./errors.js";
-import type { NodeId } from "./types.js";
+import type { NodeId, Snapshot } from "./types.js";
 
 /**
  * Deliberate bugs that tests switch on to prove the simulator's checkers can catch them.
@@ -41,6 +41,11 @@ export interface RaftConfig {
   applied?: number;
   /** Source of randomness in [0, 1): the only one the core uses (election timeout jitter). */
   random: () => number;
+  /**
+   * Checks a snapshot received from the leader before it is installed (the host's checksum of
+   * its data; pure, no I/O). A problem returned refuses it: the transfer restarts from the start.
+   */
+  checkSnapshot?: (snapshot: Snapshot) => string | null;
   /** Optional diagnostics sink. */
   logger?: RaftLogger;
   /** Test-only: see PlantedBugs. */
@@ -53,8 +58,11 @@ export interface RaftLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
-export type ResolvedRaftConfig = Required<Omit<RaftConfig, "logger" | "plantedBugs">> & {
+export type ResolvedRaftConfig = Required<
+  Omit<RaftConfig, "logger" | "plantedBugs" | "checkSnapshot">
+> & {
   logger: RaftLogger | null;
+  checkSnapshot: ((snapshot: Snapshot) => string | null) | null;
   plantedBugs: Required<PlantedBugs>;
 };
 
@@ -78,6 +86,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     ...DEFAULT_RAFT_CONFIG,
     ...stripUndefined(config),
     logger: config.logger ?? null,
+    checkSnapshot: config.checkSnapshot ?? null,
     plantedBugs: {
       commitPreviousTermByCounting: false,
       voteWithoutLogCheck: false,

@@ -28,8 +28,10 @@ export class Progress {
   pendingSnapshot = 0;
   /** In snapshot: bytes of it the follower acknowledged (the next chunk starts here). */
   snapshotOffset = 0;
-  /** In snapshot: heartbeat responses seen without snapshot progress (retransmit trigger). */
-  snapshotStalledHeartbeats = 0;
+  /** In snapshot: leader ticks since the last acknowledged chunk (retransmit trigger). */
+  snapshotStalledTicks = 0;
+  /** In snapshot: a heartbeat response arrived since the last chunk was sent (it is reachable). */
+  snapshotHeardFrom = false;
   /** The commit index last sent to this follower in an append. */
   sentCommit = 0;
 
@@ -68,7 +70,8 @@ export class Progress {
     this.state = "snapshot";
     this.pendingSnapshot = snapshotIndex;
     this.snapshotOffset = 0;
-    this.snapshotStalledHeartbeats = 0;
+    this.snapshotStalledTicks = 0;
+    this.snapshotHeardFrom = false;
     this.probeSent = false;
     this.inflights.reset();
   }

@@ -467,6 +467,23 @@ export class RawNode implements RaftNode {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat(this.readOnly.lastPendingContext());
     }
+    this.tickSnapshotTransfers();
+  }
+
+  /**
+   * A chunk (or its acknowledgement) may have been lost: once no chunk was sent for an election
+   * timeout (each acknowledgement sends the next) and the follower answered a heartbeat since the
+   * last send, resend from the acknowledged offset. Counted in ticks, not heartbeat responses: after a reconnect, a burst of
+   * answers to queued heartbeats must not resend the same chunk once per answer, and a chunk
+   * that is merely slow (large, on a busy link) is not sent twice.
+   */
+  private tickSnapshotTransfers(): void {
+    for (const [id, pr] of this.progress) {
+      if (pr.state !== "snapshot" || id === this.id) continue;
+      pr.snapshotStalledTicks++;
+      if (pr.snapshotStalledTicks < this.config.electionTicks || !pr.snapshotHeardFrom) continue;
+      this.sendSnapshotChunk(id, pr);
+    }
   }
 
   /** True when a quorum was active in the last election timeout; resets the activity marks. */
@@ -707,7 +724,19 @@ export class RawNode implements RaftNode {
       return;
     }
     this.snapshotAssembler = null;
-    this.restore(assembler.snapshot());
+    const snapshot = assembler.snapshot();
+    const problem = this.config.checkSnapshot?.(snapshot) ?? null;
+    if (problem !== null) {
+      // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
+      this.config.logger?.warn("refused a received snapshot", {
+        id: this.id,
+        index: meta.index,
+        problem,
+      });
+      this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
+      return;
+    }
+    this.restore(snapshot);
     this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, true, false);
   }
 
@@ -817,12 +846,8 @@ export class RawNode implements RaftNode {
     pr.recentActive = true;
     pr.probeSent = false;
     if (pr.state === "snapshot") {
-      // A chunk (or its ack) may have been lost: resend from the acknowledged offset.
-      pr.snapshotStalledHeartbeats++;
-      if (pr.snapshotStalledHeartbeats >= 2) {
-        pr.snapshotStalledHeartbeats = 0;
-        this.sendSnapshotChunk(m.from, pr);
-      }
+      // Reachable: a chunk that stays unacknowledged may be resent (see tickSnapshotTransfers).
+      pr.snapshotHeardFrom = true;
     } else if (pr.match < this.log.lastIndex()) {
       // An append may have been lost; make room and (re)send so the follower can reject a gap.
       if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
@@ -847,7 +872,6 @@ export class RawNode implements RaftNode {
     if (pr.state !== "snapshot" || m.snapshotIndex !== pr.pendingSnapshot) return;
     if (m.reject) {
       pr.snapshotOffset = 0;
-      pr.snapshotStalledHeartbeats = 0;
       this.sendSnapshotChunk(m.from, pr);
       return;
     }
@@ -859,7 +883,6 @@ export class RawNode implements RaftNode {
     }
     if (m.nextOffset > pr.snapshotOffset) {
       pr.snapshotOffset = m.nextOffset;
-      pr.snapshotStalledHeartbeats = 0;
       this.sendSnapshotChunk(m.from, pr);
     }
   }
@@ -1050,6 +1073,8 @@ export class RawNode implements RaftNode {
       // The host took a newer snapshot meanwhile: transfer that one from the start.
       pr.becomeSnapshot(snapshot.metadata.index);
     }
+    pr.snapshotStalledTicks = 0;
+    pr.snapshotHeardFrom = false;
     const total = snapshot.data.byteLength;
     const offset = Math.min(pr.snapshotOffset, total);
     const end = Math.min(offset + this.config.snapshotChunkBytes, total);

@@ -47,6 +47,19 @@ describe("snapshots", () => {
     const { net, data, snapshotIndex } = laggingFollowerSetup(4);
     net.heal();
     let dropped = false;
+    let resent = 0;
+    // The resend waits about an election timeout (10 heartbeats) without an acknowledgement.
+    net.tickAll(9, (m) => {
+      if (m.type === "snapshot" && m.offset === 4 && !dropped) {
+        dropped = true;
+        return false;
+      }
+      if (m.type === "snapshot" && m.offset === 4) resent++;
+      return true;
+    });
+    expect(dropped).toBe(true);
+    expect(resent).toBe(0);
+    expect(net.get("n3").installedSnapshots).toEqual([]);
     net.tickAll(10, (m) => {
       if (m.type === "snapshot" && m.offset === 4 && !dropped) {
         dropped = true;
@@ -116,5 +129,59 @@ describe("snapshots", () => {
     expect(restarted.node.status().confState.voters).toEqual(["n1", "n2", "n3"]);
     net.propose("n1", "later");
     expect(net.appliedData("n3").at(-1)).toBe("later");
+  });
+
+  it("refuses a snapshot the host's check rejects and installs the next complete, good copy", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    const n3 = net.get("n3");
+    let corruptOnce = true;
+    const checked: number[] = [];
+    net.start("n3", n3.storage, {
+      snapshotChunkBytes: 4,
+      checkSnapshot: (snapshot) => {
+        checked.push(snapshot.metadata.index);
+        return snapshot.data[9] === 10 ? null : "checksum mismatch";
+      },
+    });
+    net.heal();
+    let rejects = 0;
+    net.tickAll(20, (m) => {
+      if (m.type === "snapshotResp" && m.reject) rejects++;
+      if (m.type === "snapshot" && m.done && corruptOnce) {
+        // One bit flips on the way: the follower must not install what it received.
+        corruptOnce = false;
+        const damaged = new Uint8Array(m.data);
+        damaged[damaged.length - 1] ^= 0xff;
+        m.data = damaged;
+      }
+      return true;
+    });
+    expect(corruptOnce).toBe(false);
+    expect(rejects).toBeGreaterThanOrEqual(1);
+    expect(checked.length).toBeGreaterThanOrEqual(2);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+    expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
+
+  it("a burst of heartbeat answers (queued while disconnected) resends a lost chunk once, not per answer", () => {
+    const { net } = laggingFollowerSetup(4);
+    net.heal();
+    // The first chunk goes out and is lost.
+    const n1 = net.get("n1");
+    net.tickAll(1, (m) => m.type !== "snapshot");
+    expect(n1.node.status().progress?.n3.state).toBe("snapshot");
+    const term = n1.node.status().term;
+    for (let i = 0; i < 30; i++) {
+      n1.node.step({ type: "heartbeatResp", from: "n3", to: "n1", term, readContext: 0 });
+    }
+    const sentAfterBurst = n1.node.ready().messages.filter((m) => m.type === "snapshot");
+    expect(sentAfterBurst).toHaveLength(0);
+    // An election timeout later (10 ticks), the chunk is resent once.
+    let resent = 0;
+    for (let t = 0; t < 10; t++) {
+      n1.node.tick();
+      resent += n1.node.ready().messages.filter((m) => m.type === "snapshot").length;
+    }
+    expect(resent).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ interface ServerFlags {
   id: string;
   data: string;
   cluster: string;
+  join?: boolean;
   clusterId?: string;
   client?: string;
   advertiseClient?: string;
@@ -21,6 +22,7 @@ interface ServerFlags {
   ttlMax?: string;
   waitMax?: string;
   compactionEntries?: string;
+  compactionBytes?: string;
   fsync: boolean;
   shutdownTimeout?: string;
   logLevel?: string;
@@ -49,6 +51,12 @@ export function registerServerCommand(program: Command): void {
       )
         .env("DLOCK_CLUSTER")
         .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        "--join",
+        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: no members until the leader adds this node (dlock member add) or, for a lost folder, sends it a snapshot",
+      ).env("DLOCK_JOIN"),
     )
     .addOption(
       new Option(
@@ -105,8 +113,14 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--compaction-entries <n>",
-        "compact the Raft log every this many applied entries; 0 = never (default 100000)",
+        "snapshot and compact the Raft log once it holds this many entries; 0 = no entry limit (default 100000)",
       ).env("DLOCK_COMPACTION_ENTRIES"),
+    )
+    .addOption(
+      new Option(
+        "--compaction-bytes <size>",
+        "snapshot and compact the Raft log once its entries take this much disk (bytes, or 512KiB, 64MiB, 1GiB); 0 = no byte limit (default 64MiB)",
+      ).env("DLOCK_COMPACTION_BYTES"),
     )
     .addOption(
       new Option(
@@ -140,6 +154,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     id: flags.id,
     dataDir: flags.data,
     peers: parseClusterList("--cluster", flags.cluster),
+    join: flags.join,
     clusterId: flags.clusterId,
     clientListen: flags.client,
     advertisedClientAddress: flags.advertiseClient,
@@ -151,6 +166,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     ttlMaxMs: duration("--ttl-max", flags.ttlMax),
     waitMaxMs: duration("--wait-max", flags.waitMax),
     compactionEntries: integer("--compaction-entries", flags.compactionEntries),
+    compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,
     shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
     logLevel: flags.logLevel as LogLevel | undefined,
@@ -201,6 +217,17 @@ function duration(flag: string, value: string | undefined): number | undefined {
   } catch (error) {
     throw new CliExit(EXIT.USAGE, `${flag}: ${(error as Error).message}`);
   }
+}
+
+const BYTE_UNITS: Record<string, number> = { "": 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+function byteSize(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\s*(kib|mib|gib)?$/i.exec(value.trim());
+  if (match === null) {
+    throw new CliExit(EXIT.USAGE, `${flag}: "${value}" is not a size (bytes, or e.g. 64MiB)`);
+  }
+  return Number(match[1]) * BYTE_UNITS[(match[2] ?? "").toLowerCase()];
 }
 
 function integer(flag: string, value: string | undefined): number | undefined {

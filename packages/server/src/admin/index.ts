@@ -15,4 +15,5 @@ export type {
   AdminStatusProvider,
   NodeMemberStatus,
   NodeStatusSnapshot,
+  RaftLogStatus,
 } from "./status-provider.js";

@@ -9,7 +9,7 @@ export type Readiness =
   | { ready: true; leader: NodeId; appliedIndex: number }
   | {
       ready: false;
-      reason: "no-leader" | "catching-up";
+      reason: "no-leader" | "catching-up" | "unhealthy";
       leader: NodeId | null;
       appliedIndex: number;
       /** Index the node must apply before it is ready (catching-up only). */
@@ -28,6 +28,16 @@ export class ReadinessTracker {
    * is never lower, so readiness is conservative either way.
    */
   observe(status: NodeStatusSnapshot): Readiness {
+    if (status.healthy === false) {
+      // It refuses every request (its disk cannot be written): send traffic elsewhere.
+      return {
+        ready: false,
+        reason: "unhealthy",
+        leader: status.leader,
+        appliedIndex: status.appliedIndex,
+        targetIndex: null,
+      };
+    }
     if (status.leader === null) {
       this.leader = null;
       return {

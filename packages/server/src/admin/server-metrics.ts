@@ -151,6 +151,42 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
         if (status) this.set(status.leader === null ? 0 : 1);
       },
     });
+    new Gauge({
+      name: "dlock_node_healthy",
+      help: "1 while the node can write to its data folder and takes requests, 0 otherwise.",
+      registers,
+      collect() {
+        const status = readStatus();
+        if (status) this.set(status.healthy === false ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_log_entries",
+      help: "Raft log entries stored above the last snapshot (compaction keeps this bounded).",
+      registers,
+      collect() {
+        const log = readStatus()?.raftLog;
+        if (log) this.set(log.entries);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_log_bytes",
+      help: "Stored bytes of the Raft log entries above the last snapshot.",
+      registers,
+      collect() {
+        const log = readStatus()?.raftLog;
+        if (log) this.set(log.bytes);
+      },
+    });
+    new Gauge({
+      name: "dlock_raft_snapshot_index",
+      help: "Index of the snapshot the Raft log starts after.",
+      registers,
+      collect() {
+        const log = readStatus()?.raftLog;
+        if (log) this.set(log.snapshotIndex);
+      },
+    });
     new Gauge<"role">({
       name: "dlock_raft_role",
       help: "1 for this node's current Raft role, 0 for the others.",

@@ -33,6 +33,28 @@ export interface NodeStatusSnapshot {
   /** Highest log index applied to the lock table (applied ≤ commit). */
   appliedIndex: number;
   members: NodeMemberStatus[];
+  /**
+   * False while this node cannot write to its data folder (it refuses requests and retries) or
+   * after a fatal error; absent means healthy.
+   */
+  healthy?: boolean;
+  /** Why it is not healthy. */
+  failure?: string | null;
+  /** The Raft log on this node's disk: what compaction keeps bounded. */
+  raftLog?: RaftLogStatus;
+}
+
+export interface RaftLogStatus {
+  /** Index of the snapshot the log starts after (0: none yet), and its size in bytes. */
+  snapshotIndex: number;
+  snapshotBytes: number;
+  /** Entries stored above the snapshot. */
+  entries: number;
+  /** Stored bytes of those entries. */
+  bytes: number;
+  /** Snapshots this node took (compactions) and received from a leader, since it started. */
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
 }
 
 export interface AdminStatusProvider {

@@ -25,8 +25,18 @@ export interface ServerOptions {
   peerListen?: string;
   /** Admin HTTP (/healthz, /readyz, /metrics, /status); null turns it off. */
   httpListen?: string | null;
-  /** Initial voters: id → peer address ("host:port"). */
+  /**
+   * Peer addresses: id → "host:port". For a new cluster, its initial voters. With `join`, the
+   * members to reach (and this node). Once the node has a data folder, the replicated members
+   * (changed with `dlock member`) take precedence; this list only adds addresses.
+   */
   peers: Record<string, string>;
+  /**
+   * A new data folder joins a running cluster instead of founding one: the node starts with no
+   * members, never campaigns, and learns the members from the leader (after `dlock member add`,
+   * or as the same id after its data folder was lost). Ignored once the folder exists.
+   */
+  join?: boolean;
   /** Length of a Raft tick. */
   tickMs?: number;
   /** Election timeout in ticks (randomized up to twice that). */
@@ -56,8 +66,10 @@ export interface ServerOptions {
   requestsPerConnectionMax?: number;
   /** Proposals waiting to apply on this node. */
   pendingProposalsMax?: number;
-  /** Compact the Raft log behind a snapshot every this many applied entries; 0 = never. */
+  /** Snapshot and compact the Raft log once it holds this many entries; 0 = no entry limit. */
   compactionEntries?: number;
+  /** Snapshot and compact the Raft log once its entries take this many bytes on disk; 0 = no byte limit. */
+  compactionBytes?: number;
   /** fsync where durability is promised. Off only for throwaway tests: acknowledged writes can be lost. */
   fsync?: boolean;
   /** On SIGTERM a leader hands leadership over for at most this long before it stops. */
@@ -85,6 +97,8 @@ export const DEFAULT_SERVER_OPTIONS = {
   requestsPerConnectionMax: 4096,
   pendingProposalsMax: 65_536,
   compactionEntries: 100_000,
+  compactionBytes: 64 * 1024 * 1024,
+  join: false,
   fsync: true,
   shutdownTransferTimeoutMs: 5_000,
   logLevel: "info",
@@ -195,6 +209,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   for (const key of positive) checkInteger(key, merged[key], 1);
   checkInteger("lockDelayMaxMs", merged.lockDelayMaxMs, 0);
   checkInteger("compactionEntries", merged.compactionEntries, 0);
+  checkInteger("compactionBytes", merged.compactionBytes, 0);
   if (merged.heartbeatTicks >= merged.electionTicks) {
     throw new ConfigError(
       "heartbeatTicks",
@@ -202,6 +217,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     );
   }
   if (typeof merged.fsync !== "boolean") throw new ConfigError("fsync", "must be true or false");
+  if (typeof merged.join !== "boolean") throw new ConfigError("join", "must be true or false");
   if (!LOG_LEVELS.includes(merged.logLevel)) {
     throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}`);
   }

@@ -22,10 +22,11 @@ export interface StateMachine<Result> {
   appliedIndex(): number;
   /** Records changed since the last call (null deletes), consistent with appliedIndex(). */
   takeChanges(): LockRecordChange[];
-  /** The whole state as bytes, for a Raft snapshot at appliedIndex(). */
-  snapshot(): Uint8Array;
-  /** Replaces the whole state from snapshot bytes; returns every record of the new state. */
-  restore(data: Uint8Array): LockRecordChange[];
   /** Rebuilds an empty state machine from the records stored with `appliedIndex`. */
   load(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
+  /**
+   * Replaces the whole state by the records of a snapshot taken at `appliedIndex` (installed from
+   * the leader; the storage already holds the same records). Pending changes are dropped.
+   */
+  restore(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
 }

@@ -22,13 +22,14 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
     },
     appliedIndex: () => table.appliedIndex,
     takeChanges: () => recordsOf(table.takeDirtyKeys()),
-    snapshot: () => table.snapshot(),
-    restore(data: Uint8Array): LockRecordChange[] {
-      table.restoreSnapshot(data);
-      return recordsOf(table.keys());
-    },
     load(appliedIndex, records): void {
       table.loadRecords(
+        appliedIndex,
+        records.map(([, record]) => record),
+      );
+    },
+    restore(appliedIndex, records): void {
+      table.replaceRecords(
         appliedIndex,
         records.map(([, record]) => record),
       );

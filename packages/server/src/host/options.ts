@@ -36,8 +36,13 @@ export interface RaftHostOptions<Result> {
   writesPerBatchMax?: number;
   /** A leadership transfer that has not finished after this long fails with TRANSFER_FAILED. */
   transferTimeoutMs?: number;
-  /** Compact the log behind a snapshot once this many applied entries sit above the last one; 0 = never. */
+  /** Compact the log behind a snapshot once it holds this many entries above the last one; 0 = no entry limit. */
   compactionEntries?: number;
+  /** Compact the log behind a snapshot once its stored entries take this many bytes; 0 = no byte limit. */
+  compactionBytes?: number;
+  /** A failed write is retried after this long, doubling up to storageRetryDelayMsMax. */
+  storageRetryDelayMsMin?: number;
+  storageRetryDelayMsMax?: number;
   /** Monotonic clock in ms (role-change events carry it); performance.now by default. */
   now?: () => number;
   /** Randomness for the core's election jitter; Math.random by default. */
@@ -53,6 +58,9 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   writesPerBatchMax: 1024,
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
+  compactionBytes: 64 * 1024 * 1024,
+  storageRetryDelayMsMin: 50,
+  storageRetryDelayMsMax: 2_000,
 } as const;
 
 export type ResolvedRaftHostOptions<Result> = RaftHostOptions<Result> &
@@ -79,6 +87,8 @@ export function resolveRaftHostOptions<Result>(
     "pendingReadsMax",
     "writesPerBatchMax",
     "transferTimeoutMs",
+    "storageRetryDelayMsMin",
+    "storageRetryDelayMsMax",
   ] as const;
   for (const key of positive) {
     const value = resolved[key];
@@ -89,11 +99,11 @@ export function resolveRaftHostOptions<Result>(
       );
     }
   }
-  if (!Number.isSafeInteger(resolved.compactionEntries) || resolved.compactionEntries < 0) {
-    throw new HostError(
-      "INVALID_OPTIONS",
-      "RaftHost option compactionEntries must be an integer ≥ 0",
-    );
+  for (const key of ["compactionEntries", "compactionBytes"] as const) {
+    const value = resolved[key];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new HostError("INVALID_OPTIONS", `RaftHost option ${key} must be an integer ≥ 0`);
+    }
   }
   if (resolved.heartbeatTicks >= resolved.electionTicks) {
     throw new HostError(

@@ -1,14 +1,15 @@
 import { NotLeaderError, RawNode } from "@dlock/raft";
-import type { ConfState, Entry, Message, NodeId, RaftNode, Ready, Role, Status } from "@dlock/raft";
+import type { Entry, Message, NodeId, RaftNode, Ready, Role, Snapshot, Status } from "@dlock/raft";
 import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
-import type {
-  LevelStorage,
-  LockRecordChange,
-  StorageStats,
-  StorageWrite,
-} from "../storage/level-storage.js";
+import { LOCK_RANGE, META_MEMBERS, lockKeyName } from "../storage/keys.js";
+import { StorageError } from "../storage/errors.js";
+import type { LevelStorage, StorageStats, StorageWrite } from "../storage/level-storage.js";
+import { copyMembers, decodeMembers } from "../storage/members-record.js";
+import type { ClusterMembers } from "../storage/members-record.js";
+import { snapshotProblem, snapshotRecords } from "../storage/snapshot-format.js";
+import { applyMemberChange } from "./cluster-members.js";
 import { HostError } from "./errors.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { resolveRaftHostOptions } from "./options.js";
@@ -24,12 +25,20 @@ export interface RoleChange {
 }
 
 export interface HostStatus extends Status {
-  /** False once storage failed or the host stopped: it takes no more writes. */
+  /** False while the storage cannot write, after a fatal error, or once stopped. */
   healthy: boolean;
   /** Why it is unhealthy, if it is. */
   failure: string | null;
+  /** True while writes to the data folder fail and are retried (the node resumes when one works). */
+  storageFailing: boolean;
   /** Applied index whose lock-table effects are on disk. */
   durableAppliedIndex: number;
+  /** Index of the snapshot the log starts after, and its size. */
+  snapshotIndex: number;
+  snapshotBytes: number;
+  /** Entries and stored bytes of the log above the snapshot. */
+  logEntries: number;
+  logBytes: number;
   pendingProposals: number;
   pendingReads: number;
   storage: StorageStats;
@@ -95,16 +104,31 @@ export class RaftHost<Result> {
   private role: Role = "follower";
   private leader: NodeId | null = null;
   private term = 0;
-  private confState: ConfState;
-  /** Records restored from a snapshot, to rewrite the stored table from scratch. */
-  private resetRecords: LockRecordChange[] | null = null;
+  /** The members as of the applied index (config entries change it when applied). */
+  private members: ClusterMembers;
+  private membersChanged = false;
+  private readonly membersListeners = new Set<(members: ClusterMembers) => void>();
+  /**
+   * Index of a leader's snapshot handed to storage and not yet installed in the state machine:
+   * until it is, the state machine's changes are of a state the snapshot replaces.
+   */
+  private installingSnapshotIndex = 0;
   private lastWrittenApplied: number;
   private processScheduled = false;
   private compacting = false;
+  /** The compaction in progress, which stop() waits for before closing the storage. */
+  private compaction: Promise<number | null> | null = null;
   private transfer: Transfer | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** A fatal error (a broken invariant): the host takes nothing more. */
   private failure: Error | null = null;
+  /**
+   * Set while writes to the data folder fail (disk full, I/O error) and the same batch is retried:
+   * the host ticks, receives and sends nothing, and refuses requests, as if paused; it resumes
+   * when the batch is written.
+   */
+  private storageFailure: Error | null = null;
   private stopped = false;
 
   private constructor(options: ResolvedRaftHostOptions<Result>) {
@@ -115,10 +139,15 @@ export class RaftHost<Result> {
     this.stateMachine = options.stateMachine;
     this.logger = options.logger;
     this.lastWrittenApplied = this.storage.appliedIndex();
-    this.confState = this.storage.initialState().confState;
+    this.members = this.storage.appliedMembers();
     this.committer = new GroupCommitter(this.storage, {
       writesPerBatchMax: options.writesPerBatchMax,
       collectExtra: () => this.collectStateChanges(),
+      retryable: (error) => error instanceof StorageError && error.code === "WRITE_FAILED",
+      onFailing: (error) => this.storageFailing(error as Error),
+      onRecovered: () => this.storageRecovered(),
+      retryDelayMsMin: options.storageRetryDelayMsMin,
+      retryDelayMsMax: options.storageRetryDelayMsMax,
     });
     const log = this.logger;
     const createNode =
@@ -131,6 +160,7 @@ export class RaftHost<Result> {
         heartbeatTicks: options.heartbeatTicks,
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
+        checkSnapshot: (snapshot: Snapshot) => snapshotProblem(snapshot.data, snapshot.metadata),
         logger: {
           debug: (message, fields) => log.debug(fields ?? {}, message),
           info: (message, fields) => log.info(fields ?? {}, message),
@@ -142,27 +172,14 @@ export class RaftHost<Result> {
   }
 
   /**
-   * Loads the state machine from storage (finishing a snapshot install cut short by a crash),
-   * builds the Raft node and starts the tick timer and the transport handler.
+   * Loads the state machine from storage (the table as of the durable applied index, which is
+   * never below the snapshot's), builds the Raft node and starts the tick timer and the transport
+   * handler.
    */
   static async start<Result>(options: RaftHostOptions<Result>): Promise<RaftHost<Result>> {
     const resolved = resolveRaftHostOptions(options);
     const { storage, stateMachine } = resolved;
-    const snapshot = storage.snapshot();
-    if (storage.appliedIndex() < snapshot.metadata.index) {
-      // The snapshot became durable but the table rewrite that follows it did not.
-      const records = stateMachine.restore(snapshot.data);
-      await storage.write([
-        {
-          resetLockTable: true,
-          lockRecords: records,
-          appliedIndex: snapshot.metadata.index,
-          mustSync: true,
-        },
-      ]);
-    } else {
-      stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
-    }
+    stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
     const host = new RaftHost(resolved);
     host.run();
     return host;
@@ -170,10 +187,7 @@ export class RaftHost<Result> {
 
   private run(): void {
     this.unsubscribe = this.transport.onMessage((message) => this.receive(message));
-    this.tickTimer = setInterval(() => {
-      this.node.tick();
-      this.process();
-    }, this.options.tickMs);
+    this.startTicking();
     const status = this.node.status();
     this.term = status.term;
     this.logger.info(
@@ -291,9 +305,14 @@ export class RaftHost<Result> {
     const status = this.node.status();
     return {
       ...status,
-      healthy: this.failure === null && !this.stopped,
-      failure: this.failure?.message ?? (this.stopped ? "stopped" : null),
+      healthy: this.healthy(),
+      failure: this.failureReason(),
+      storageFailing: this.storageFailure !== null,
       durableAppliedIndex: this.storage.appliedIndex(),
+      snapshotIndex: this.storage.snapshot().metadata.index,
+      snapshotBytes: this.storage.snapshot().data.length,
+      logEntries: this.storage.logEntries(),
+      logBytes: this.storage.logBytes(),
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
       storage: { ...this.storage.stats },
@@ -317,9 +336,9 @@ export class RaftHost<Result> {
     }
   }
 
-  /** True while the host takes writes (storage healthy, not stopped). */
+  /** True while the host takes writes (storage writable, not stopped). */
   healthy(): boolean {
-    return this.failure === null && !this.stopped;
+    return this.failure === null && this.storageFailure === null && !this.stopped;
   }
 
   /** Role/leader/term changes; the lease manager uses `atMs` of becoming leader. */
@@ -336,29 +355,59 @@ export class RaftHost<Result> {
     return () => this.applyListeners.delete(listener);
   }
 
+  /** The members as of the applied index (voters, learners and their peer addresses). */
+  appliedMembers(): ClusterMembers {
+    return copyMembers(this.members);
+  }
+
+  /** Called with the members each time applied config entries (or a snapshot) change them. */
+  onMembersChange(listener: (members: ClusterMembers) => void): () => void {
+    this.membersListeners.add(listener);
+    return () => this.membersListeners.delete(listener);
+  }
+
   /**
-   * Takes a snapshot of the state machine, makes its changes durable and compacts the log behind
-   * it. Returns the snapshot index, or null when there was nothing to compact.
+   * Snapshots the durable state (at the durable applied index, after flushing the table's
+   * pending changes) and compacts the log behind it. The table is dumped from LevelDB while the
+   * node goes on: nothing waits for it. Returns the snapshot index, or null when there was
+   * nothing to compact or a compaction was already running.
    */
   async compact(): Promise<number | null> {
     const refusal = this.refusal();
     if (refusal !== null) throw refusal;
     if (this.compacting) return null;
-    const index = this.stateMachine.appliedIndex();
-    if (index < this.storage.firstIndex()) return null;
     this.compacting = true;
+    const run = this.compactNow();
+    this.compaction = run.catch(() => null);
     try {
-      const data = this.stateMachine.snapshot();
-      const term = this.storage.term(index);
-      // Flush the table's changes (and applied index) through the same ordered writer first.
-      await this.committer.submit({ mustSync: true });
-      await this.storage.compact({ metadata: { index, term, confState: this.confState }, data });
-      this.node.compacted(index);
-      this.logger.info({ index, term, snapshotBytes: data.length }, "log compacted");
-      return index;
+      return await run;
     } finally {
       this.compacting = false;
+      this.compaction = null;
     }
+  }
+
+  private async compactNow(): Promise<number | null> {
+    const started = this.options.now();
+    // Flush the table's changes (and applied index) through the ordered writer first, so the
+    // snapshot covers everything applied so far.
+    await this.committer.submit({ mustSync: true });
+    const before = { entries: this.storage.logEntries(), bytes: this.storage.logBytes() };
+    const metadata = await this.storage.createSnapshot();
+    if (metadata === null) return null;
+    if (!this.stopped) this.node.compacted(metadata.index);
+    this.logger.info(
+      {
+        index: metadata.index,
+        term: metadata.term,
+        snapshotBytes: this.storage.snapshot().data.length,
+        droppedEntries: before.entries - this.storage.logEntries(),
+        logBytesBefore: before.bytes,
+        durationMs: Math.round(this.options.now() - started),
+      },
+      "log compacted",
+    );
+    return metadata.index;
   }
 
   /**
@@ -370,8 +419,11 @@ export class RaftHost<Result> {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.unsubscribe?.();
+    // A batch being retried will not be written now: its outcome stays unknown.
+    if (this.committer.isFailing()) this.committer.abort(new HostError("STOPPED", "host stopped"));
+    await this.compaction;
     await this.committer.idle();
-    if (this.failure === null) {
+    if (this.failure === null && this.storageFailure === null) {
       await this.committer.submit({ mustSync: true }).catch((error: unknown) => {
         this.logger.error({ err: error }, "final flush failed");
       });
@@ -384,7 +436,7 @@ export class RaftHost<Result> {
   // ---- the ready loop --------------------------------------------------------------------------
 
   private receive(message: Message): void {
-    if (this.stopped || this.failure !== null) return;
+    if (!this.running()) return;
     try {
       this.node.step(message);
     } catch (error) {
@@ -405,7 +457,7 @@ export class RaftHost<Result> {
   }
 
   private process(): void {
-    if (this.stopped || this.failure !== null) return;
+    if (!this.running()) return;
     try {
       while (this.node.hasReady()) this.handleReady(this.node.ready());
     } catch (error) {
@@ -441,12 +493,7 @@ export class RaftHost<Result> {
     if (ready.hardState !== undefined) write.hardState = ready.hardState;
     if (ready.snapshot !== undefined) {
       write.snapshot = ready.snapshot;
-      this.confState = ready.snapshot.metadata.confState;
-    }
-    // Membership changes take effect when appended: persist the core's view with them.
-    if (hasEntries && ready.entries.some((e) => e.kind === "config")) {
-      this.confState = this.node.status().confState;
-      write.confState = this.confState;
+      this.installingSnapshotIndex = ready.snapshot.metadata.index;
     }
     return write;
   }
@@ -454,6 +501,7 @@ export class RaftHost<Result> {
   /** Finishes persisted Readies from the head, in order. */
   private drainPersisted(): void {
     if (this.stopped || this.failure !== null) return;
+    // Persisted Readies are finished even right after a recovery: they were written.
     try {
       while (this.inFlight.length > 0 && this.inFlight[0].persisted) {
         const { ready } = this.inFlight.shift() as InFlightReady;
@@ -496,8 +544,18 @@ export class RaftHost<Result> {
     }
   }
 
+  /** The storage holds the leader's snapshot now: make the state machine and members match it. */
   private installSnapshot(index: number, data: Uint8Array): void {
-    this.resetRecords = this.stateMachine.restore(data);
+    const records: Array<[string, Uint8Array]> = [];
+    let members: ClusterMembers | null = null;
+    for (const [key, value] of snapshotRecords(data)) {
+      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
+      else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
+    }
+    this.stateMachine.restore(index, records);
+    this.lastWrittenApplied = index;
+    if (this.installingSnapshotIndex === index) this.installingSnapshotIndex = 0;
+    if (members !== null) this.setMembers(members, false);
     for (const [slot, proposal] of this.proposals) {
       if (slot > index) continue;
       this.proposals.delete(slot);
@@ -506,11 +564,25 @@ export class RaftHost<Result> {
       );
     }
     this.serveReads();
-    this.logger.info({ index }, "snapshot installed");
+    this.logger.info(
+      { index, snapshotBytes: data.length, locks: records.length },
+      "snapshot installed",
+    );
+  }
+
+  private setMembers(members: ClusterMembers, changed: boolean): void {
+    this.members = members;
+    this.membersChanged = changed;
+    for (const listener of this.membersListeners) listener(copyMembers(members));
   }
 
   private apply(entries: Entry[]): void {
     const results = this.stateMachine.apply(entries);
+    for (const entry of entries) {
+      if (entry.kind === "config" && entry.change !== undefined) {
+        this.setMembers(applyMemberChange(this.members, entry.change), true);
+      }
+    }
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const proposal = this.proposals.get(entry.index);
@@ -530,12 +602,35 @@ export class RaftHost<Result> {
     this.node.appliedTo(last);
     for (const listener of this.applyListeners) listener(entries, results);
     this.serveReads();
-    const compactionEntries = this.options.compactionEntries;
-    if (compactionEntries > 0 && last - this.storage.firstIndex() >= compactionEntries) {
-      this.compact().catch((error: unknown) => {
-        this.logger.warn({ err: error }, "compaction failed");
-      });
-    }
+    this.maybeCompact();
+  }
+
+  /**
+   * Starts a compaction once the log above the snapshot reaches compactionEntries entries or
+   * compactionBytes bytes. A leader holds off while it streams a snapshot to a follower (a new
+   * snapshot would restart that transfer from its first byte) until the log is twice a limit.
+   */
+  private maybeCompact(): void {
+    if (this.compacting) return;
+    const { compactionEntries, compactionBytes } = this.options;
+    const entries = this.storage.logEntries();
+    const bytes = this.storage.logBytes();
+    const over = (factor: number): boolean =>
+      (compactionEntries > 0 && entries >= compactionEntries * factor) ||
+      (compactionBytes > 0 && bytes >= compactionBytes * factor);
+    if (!over(1)) return;
+    if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
+    if (this.role === "leader" && this.sendingSnapshot() && !over(2)) return;
+    this.compact().catch((error: unknown) => {
+      this.logger.warn({ err: error }, "compaction failed");
+    });
+  }
+
+  private sendingSnapshot(): boolean {
+    const progress = this.node.status().progress;
+    if (progress === undefined) return false;
+    for (const id in progress) if (progress[id].state === "snapshot") return true;
+    return false;
   }
 
   private serveReads(): void {
@@ -554,25 +649,29 @@ export class RaftHost<Result> {
   }
 
   private hasStateChanges(): boolean {
-    return (
-      this.resetRecords !== null || this.stateMachine.appliedIndex() !== this.lastWrittenApplied
-    );
+    return this.membersChanged || this.stateMachine.appliedIndex() !== this.lastWrittenApplied;
   }
 
   /** The state machine's changes since the last batch, written last in the next one. */
   private collectStateChanges(): StorageWrite | undefined {
     const applied = this.stateMachine.appliedIndex();
-    const changes = this.stateMachine.takeChanges();
-    if (this.resetRecords !== null) {
-      const records = this.resetRecords;
-      this.resetRecords = null;
-      this.lastWrittenApplied = applied;
-      for (const change of changes) records.push(change);
-      return { resetLockTable: true, lockRecords: records, appliedIndex: applied };
+    if (this.installingSnapshotIndex > applied) {
+      // Changes of the state the leader's snapshot replaces (the storage writes the snapshot's
+      // records with it): dropped, or they would overwrite the newer state on disk.
+      this.stateMachine.takeChanges();
+      return undefined;
     }
-    if (changes.length === 0 && applied === this.lastWrittenApplied) return undefined;
+    const changes = this.stateMachine.takeChanges();
+    if (changes.length === 0 && applied === this.lastWrittenApplied && !this.membersChanged) {
+      return undefined;
+    }
     this.lastWrittenApplied = applied;
-    return { lockRecords: changes, appliedIndex: applied };
+    const write: StorageWrite = { lockRecords: changes, appliedIndex: applied };
+    if (this.membersChanged) {
+      write.members = copyMembers(this.members);
+      this.membersChanged = false;
+    }
+    return write;
   }
 
   private onSoftState(state: { role: Role; leader: NodeId | null; term: number }): void {
@@ -635,11 +734,65 @@ export class RaftHost<Result> {
   private refusal(): Error | null {
     if (this.stopped) return new HostError("STOPPED", "host stopped");
     if (this.failure !== null) {
-      return new HostError("UNHEALTHY", `storage failed: ${this.failure.message}`, {
+      return new HostError("UNHEALTHY", `host failed: ${this.failure.message}`, {
         cause: this.failure,
       });
     }
+    if (this.storageFailure !== null) {
+      return new HostError("UNHEALTHY", this.failureReason() ?? "storage is failing", {
+        cause: this.storageFailure,
+      });
+    }
     return null;
+  }
+
+  private failureReason(): string | null {
+    if (this.failure !== null) return `host failed: ${this.failure.message}`;
+    if (this.storageFailure !== null) {
+      const cause = (this.storageFailure as { cause?: unknown }).cause;
+      const detail = cause instanceof Error ? `: ${cause.message}` : "";
+      return `cannot write to the data folder (${this.storageFailure.message}${detail}); no writes until a write succeeds`;
+    }
+    return this.stopped ? "stopped" : null;
+  }
+
+  /** Ticks, receives and produces Readies only while healthy. */
+  private running(): boolean {
+    return !this.stopped && this.failure === null && this.storageFailure === null;
+  }
+
+  private startTicking(): void {
+    this.tickTimer = setInterval(() => {
+      this.node.tick();
+      this.process();
+    }, this.options.tickMs);
+  }
+
+  /**
+   * A batch could not be written; the committer retries it. Until it is written nothing is
+   * acknowledged that depends on it (messagesAfterPersist, advance, apply all wait for it), and
+   * the node stops ticking (no elections, no heartbeats: peers see a paused node and a leader is
+   * replaced) and refuses requests, so clients go to another node.
+   */
+  private storageFailing(error: Error): void {
+    if (this.stopped || this.failure !== null) return;
+    this.storageFailure = error;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    this.logger.error(
+      { err: error },
+      "cannot write to the data folder; refusing requests and retrying the same write until it succeeds",
+    );
+    this.rejectAll(new HostError("UNHEALTHY", this.failureReason() ?? "storage is failing"));
+  }
+
+  private storageRecovered(): void {
+    if (this.storageFailure === null) return;
+    this.storageFailure = null;
+    this.logger.warn("the data folder is writable again; resuming");
+    if (this.stopped || this.failure !== null) return;
+    this.startTicking();
+    this.scheduleProcess();
   }
 
   private fail(error: Error): void {

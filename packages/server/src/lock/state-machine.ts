@@ -198,6 +198,13 @@ export class LockStateMachine {
     this.install(appliedIndex, states);
   }
 
+  /** Replaces the whole table by stored records (a snapshot install); the dirty set is cleared. */
+  replaceRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
+    const states: KeyState[] = [];
+    for (const bytes of records) states.push(decodeKeyStateRecord(bytes));
+    this.install(appliedIndex, states);
+  }
+
   /** Canonical bytes of the whole table (+ waiters) and the applied index: equal tables, equal bytes. */
   snapshot(): Uint8Array {
     const states = Array.from(this.table.values());

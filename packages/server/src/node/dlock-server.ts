@@ -19,6 +19,7 @@ import type { HostStatus } from "../host/raft-host.js";
 import { LeaseManager, LockStateMachine } from "../lock/index.js";
 import type { LockResult } from "../lock/index.js";
 import { LevelStorage } from "../storage/level-storage.js";
+import { EMPTY_MEMBERS } from "../storage/members-record.js";
 import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
 import { LockService } from "./lock-service.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
@@ -27,6 +28,11 @@ import type { MemberAddresses } from "./node-status.js";
 export interface DlockServerDependencies {
   /** Where logs go; a JSON-lines pino logger on stdout at options.logLevel by default. */
   logger?: Logger;
+  /**
+   * Test hook (an injected disk fault): called before every storage write; an error it returns
+   * fails that write as a full or broken disk would. Never set in production.
+   */
+  storageWriteFault?: () => Error | undefined;
 }
 
 export interface DlockServerAddresses {
@@ -82,9 +88,12 @@ export class DlockServer {
       dataDir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
-      initialConfState: { voters: Object.keys(options.peers), learners: [] },
+      initialMembers: options.join
+        ? EMPTY_MEMBERS
+        : { voters: Object.keys(options.peers), learners: [], peerAddresses: { ...options.peers } },
       fsync: options.fsync,
       onSyncedWrite: (durationMs) => metrics.observeFsync(durationMs),
+      writeFault: dependencies.storageWriteFault,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
@@ -116,6 +125,7 @@ export class DlockServer {
         heartbeatTicks: options.heartbeatTicks,
         pendingProposalsMax: options.pendingProposalsMax,
         compactionEntries: options.compactionEntries,
+        compactionBytes: options.compactionBytes,
         transferTimeoutMs: options.shutdownTransferTimeoutMs,
         now: nowMs,
       });

@@ -54,6 +54,16 @@ export function nodeStatusSnapshot(
     commitIndex: status.commit,
     appliedIndex: status.applied,
     members,
+    healthy: status.healthy,
+    failure: status.failure,
+    raftLog: {
+      snapshotIndex: status.snapshotIndex,
+      snapshotBytes: status.snapshotBytes,
+      entries: status.logEntries,
+      bytes: status.logBytes,
+      snapshotsTaken: status.storage.snapshotsTaken,
+      snapshotsInstalled: status.storage.snapshotsInstalled,
+    },
   };
 }
 

@@ -32,9 +32,12 @@ export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockEr
         return new NotLeaderError(hintOf(null), `${error.message}; retry on the leader`);
       case "OVERLOADED":
         return new OverloadedError(error.message, 50);
+      case "UNHEALTHY":
+        // This node cannot write (its disk is full or failing): the client must go to another
+        // node, not wait here. NOT_LEADER without a hint moves it to the next endpoint.
+        return new NotLeaderError(null, `${error.message}; retry on another node`);
       case "OUTCOME_UNKNOWN":
       case "STOPPED":
-      case "UNHEALTHY":
       case "TRANSFER_FAILED":
         // Every request is safe to repeat, so "unknown" is answered as "retry elsewhere".
         return new ClusterUnavailableError(`${error.message}; retry`, { cause: error });

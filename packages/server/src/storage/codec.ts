@@ -55,6 +55,15 @@ export function encodeEntry(entry: Entry): Buffer {
 
 const EMPTY = new Uint8Array(0);
 
+/** encodeEntry(entry).length, without encoding (for the log's byte count). */
+export function encodedEntryBytes(entry: Entry): number {
+  if (entry.kind === "noop") return ENTRY_HEADER_BYTES;
+  if (entry.kind === "normal") return ENTRY_HEADER_BYTES + entry.data.length;
+  const change = entry.change;
+  const nodeBytes = change === undefined ? 0 : Buffer.byteLength(change.nodeId, "utf8");
+  return ENTRY_HEADER_BYTES + 7 + nodeBytes + (change?.context?.length ?? 0);
+}
+
 export function decodeEntry(index: number, bytes: Uint8Array): Entry {
   if (bytes.length < ENTRY_HEADER_BYTES) corrupt("entry");
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -141,18 +150,33 @@ export function decodeConfState(bytes: Uint8Array): ConfState {
   return { voters: value.voters, learners: value.learners };
 }
 
-export function decodeSnapshotMetadata(bytes: Uint8Array): SnapshotMetadata {
-  const value = decodeJson(bytes, "snapshot metadata") as Partial<SnapshotMetadata> | null;
+/** Where the current snapshot is: its metadata and its file (null: none, index 0). */
+export interface SnapshotRecord {
+  metadata: SnapshotMetadata;
+  file: string | null;
+}
+
+export function decodeSnapshotRecord(bytes: Uint8Array): SnapshotRecord {
+  const value = decodeJson(bytes, "snapshot metadata") as {
+    metadata?: Partial<SnapshotMetadata>;
+    file?: unknown;
+  } | null;
+  const metadata = value?.metadata;
   if (
     value === null ||
-    !Number.isSafeInteger(value.index) ||
-    !Number.isSafeInteger(value.term) ||
-    value.confState === undefined
+    metadata === undefined ||
+    !Number.isSafeInteger(metadata.index) ||
+    !Number.isSafeInteger(metadata.term) ||
+    metadata.confState === undefined ||
+    (value.file !== null && typeof value.file !== "string")
   ) {
     return corrupt("snapshot metadata");
   }
-  const confState = decodeConfState(encodeJson(value.confState));
-  return { index: value.index as number, term: value.term as number, confState };
+  const confState = decodeConfState(encodeJson(metadata.confState));
+  return {
+    metadata: { index: metadata.index as number, term: metadata.term as number, confState },
+    file: value.file,
+  };
 }
 
 /** An unsigned safe integer as 8 bytes big-endian, so byte order = numeric order in LevelDB. */

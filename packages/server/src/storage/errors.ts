@@ -1,9 +1,10 @@
 /** Stable codes of the storage errors. */
 export type StorageErrorCode =
-  /** A write (or fsync) failed: disk full, I/O error, closed database. The storage is now failed. */
+  /**
+   * A write (or fsync) failed: disk full, I/O error. The storage is failing until a write
+   * succeeds; the same batch may be written again.
+   */
   | "WRITE_FAILED"
-  /** A write was refused because an earlier one failed; the node must stop taking writes. */
-  | "STORAGE_FAILED"
   /** The data folder could not be opened (locked by another process, unreadable, corrupt). */
   | "OPEN_FAILED"
   /** The data folder belongs to another cluster. */
@@ -12,8 +13,8 @@ export type StorageErrorCode =
   | "NODE_MISMATCH"
   /** A stored record could not be decoded (unknown format version or truncated bytes). */
   | "CORRUPT"
-  /** compact() was asked to drop entries that no durable snapshot or lock table covers. */
-  | "COMPACTION_REFUSED"
+  /** A compaction could not write its snapshot; the storage stays healthy and retries later. */
+  | "COMPACTION_FAILED"
   /** The caller broke the write contract (non-contiguous entries, applied index going backwards). */
   | "INVALID_WRITE"
   /** The storage is closed. */

@@ -14,9 +14,25 @@ export interface GroupCommitOptions {
    * fsync for the state machine).
    */
   collectExtra?: () => StorageWrite | undefined;
+  /**
+   * Whether a failed batch may be written again (a disk that is full or failing may recover). A
+   * retryable failure keeps the batch, and every write behind it, and writes the same batch again
+   * after retryDelayMsMin..Max (doubling) until it succeeds or abort() is called. Any other
+   * failure is final. Default: none is retryable.
+   */
+  retryable?: (error: unknown) => boolean;
+  /** Called once when a batch fails (and will be retried), and once when writing works again. */
+  onFailing?: (error: unknown) => void;
+  onRecovered?: () => void;
+  retryDelayMsMin?: number;
+  retryDelayMsMax?: number;
 }
 
-export const DEFAULT_GROUP_COMMIT_OPTIONS = { writesPerBatchMax: 1024 } as const;
+export const DEFAULT_GROUP_COMMIT_OPTIONS = {
+  writesPerBatchMax: 1024,
+  retryDelayMsMin: 50,
+  retryDelayMsMax: 2_000,
+} as const;
 
 export interface GroupCommitStats {
   /** Batches written. */
@@ -25,6 +41,8 @@ export interface GroupCommitStats {
   writes: number;
   /** Largest number of writes in one batch. */
   writesPerBatchPeak: number;
+  /** Failed attempts to write a batch (each retry that fails counts). */
+  failedAttempts: number;
 }
 
 interface Pending {
@@ -36,26 +54,42 @@ interface Pending {
 /**
  * Group commit: one write in flight at a time; writes submitted meanwhile wait and go out
  * together as the next batch, so many proposals share one fsync. Promises settle in submission
- * order. After a failed batch every queued and later write is rejected with the same error: the
- * storage is failed and nothing may be acknowledged past it.
+ * order.
+ *
+ * A batch that fails retryably is written again, the very same writes, until it succeeds: nothing
+ * behind it is written (or acknowledged) before it, and what is acknowledged was durable. Because
+ * LevelDB batches are atomic and every write names absolute keys and values, writing a batch a
+ * second time is harmless even if the failed attempt reached the disk after all. A final failure
+ * (or abort) rejects the batch, everything queued and everything later.
  */
 export class GroupCommitter {
-  readonly stats: GroupCommitStats = { batches: 0, writes: 0, writesPerBatchPeak: 0 };
+  readonly stats: GroupCommitStats = {
+    batches: 0,
+    writes: 0,
+    writesPerBatchPeak: 0,
+    failedAttempts: 0,
+  };
   private readonly writer: BatchWriter;
-  private readonly writesPerBatchMax: number;
-  private readonly collectExtra: (() => StorageWrite | undefined) | undefined;
+  private readonly options: GroupCommitOptions &
+    Required<Pick<GroupCommitOptions, "writesPerBatchMax" | "retryDelayMsMin" | "retryDelayMsMax">>;
   private queue: Pending[] = [];
   private inFlight: Promise<void> | null = null;
   private failure: unknown = null;
+  /** Set while the batch in flight is being retried after a retryable failure. */
+  private failing = false;
+  private aborted: unknown = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private wakeRetry: (() => void) | null = null;
 
   constructor(writer: BatchWriter, options: GroupCommitOptions = {}) {
     this.writer = writer;
-    this.writesPerBatchMax =
-      options.writesPerBatchMax ?? DEFAULT_GROUP_COMMIT_OPTIONS.writesPerBatchMax;
-    if (!Number.isSafeInteger(this.writesPerBatchMax) || this.writesPerBatchMax < 1) {
-      throw new RangeError("writesPerBatchMax must be a positive integer");
+    this.options = { ...DEFAULT_GROUP_COMMIT_OPTIONS, ...stripUndefined(options) };
+    for (const key of ["writesPerBatchMax", "retryDelayMsMin", "retryDelayMsMax"] as const) {
+      const value = this.options[key];
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(`${key} must be a positive integer`);
+      }
     }
-    this.collectExtra = options.collectExtra;
   }
 
   /** Resolves when `write` is written (synced if it asks for it), in submission order. */
@@ -67,9 +101,14 @@ export class GroupCommitter {
     });
   }
 
-  /** True while a batch is being written. */
+  /** True while a batch is being written (or retried). */
   busy(): boolean {
     return this.inFlight !== null;
+  }
+
+  /** True while a batch failed and is being retried. */
+  isFailing(): boolean {
+    return this.failing;
   }
 
   /** Resolves when everything submitted so far is written (or rejected). */
@@ -77,17 +116,26 @@ export class GroupCommitter {
     while (this.inFlight !== null) await this.inFlight;
   }
 
+  /** Stops retrying: the batch being retried, the queue and every later write fail with `error`. */
+  abort(error: unknown): void {
+    if (this.failure !== null) return;
+    this.aborted = error;
+    this.failure = error;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.wakeRetry?.();
+  }
+
   private async drain(): Promise<void> {
     // Let the current macrotask's submissions join the first batch too.
     await Promise.resolve();
-    while (this.queue.length > 0) {
-      const taken = this.queue.splice(0, this.writesPerBatchMax);
+    while (this.queue.length > 0 && this.failure === null) {
+      const taken = this.queue.splice(0, this.options.writesPerBatchMax);
       const writes = taken.map((p) => p.write);
-      const extra = this.collectExtra?.();
+      const extra = this.options.collectExtra?.();
       if (extra !== undefined) writes.push(extra);
-      try {
-        await this.writer.write(writes);
-      } catch (error) {
+      const error = await this.writeUntilDone(writes);
+      if (error !== null) {
         this.failure = error;
         const rejected = [...taken, ...this.queue];
         this.queue = [];
@@ -103,4 +151,39 @@ export class GroupCommitter {
     }
     this.inFlight = null;
   }
+
+  /** Writes the batch, retrying retryable failures; returns the final error, or null. */
+  private async writeUntilDone(writes: StorageWrite[]): Promise<unknown> {
+    let delayMs: number = this.options.retryDelayMsMin;
+    for (;;) {
+      if (this.aborted !== null) return this.aborted;
+      try {
+        await this.writer.write(writes);
+        if (this.failing) {
+          this.failing = false;
+          this.options.onRecovered?.();
+        }
+        return null;
+      } catch (error) {
+        this.stats.failedAttempts++;
+        if (this.aborted !== null) return this.aborted;
+        if (this.options.retryable?.(error) !== true) return error;
+        if (!this.failing) {
+          this.failing = true;
+          this.options.onFailing?.(error);
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.wakeRetry = resolve;
+        this.retryTimer = setTimeout(resolve, delayMs);
+      });
+      this.wakeRetry = null;
+      this.retryTimer = null;
+      delayMs = Math.min(delayMs * 2, this.options.retryDelayMsMax);
+    }
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -6,6 +6,8 @@ export type {
   StorageWrite,
 } from "./level-storage.js";
 export { StorageError } from "./errors.js";
+export { EMPTY_MEMBERS, confStateOf, copyMembers } from "./members-record.js";
+export type { ClusterMembers } from "./members-record.js";
 export type { StorageErrorCode } from "./errors.js";
 export { DEFAULT_GROUP_COMMIT_OPTIONS, GroupCommitter } from "./group-commit.js";
 export type { BatchWriter, GroupCommitOptions, GroupCommitStats } from "./group-commit.js";

@@ -3,7 +3,9 @@ import { encodeUint64 } from "./codec.js";
 // One LevelDB keyspace, split by a one-byte prefix so each kind of record is a contiguous range:
 //   "e" + uint64 BE index  → Raft log entry (byte order = index order, so ranges are index ranges)
 //   "l" + utf8 key         → lock table record (opaque bytes from the state machine)
-//   "m" + name             → singletons: identity, hard state, conf state, applied index, snapshot
+//   "m" + name             → singletons: identity, hard state, applied index, members, snapshot
+// Snapshot bytes live in files next to the database (snapshot-files.ts); LevelDB holds their
+// metadata.
 
 const PREFIX_ENTRY = 0x65; // "e"
 const PREFIX_LOCK = 0x6c; // "l"
@@ -16,10 +18,10 @@ export const LOCK_RANGE = { gte: Buffer.from([PREFIX_LOCK]), lt: Buffer.from([PR
 
 export const META_IDENTITY = Buffer.from("m:identity");
 export const META_HARD_STATE = Buffer.from("m:hardState");
-export const META_CONF_STATE = Buffer.from("m:confState");
 export const META_APPLIED_INDEX = Buffer.from("m:appliedIndex");
 export const META_SNAPSHOT_METADATA = Buffer.from("m:snapshotMetadata");
-export const META_SNAPSHOT_DATA = Buffer.from("m:snapshotData");
+/** The members record (ClusterMembers) as of the applied index; also a record of snapshots. */
+export const META_MEMBERS = Buffer.from("m:members");
 
 export function entryKey(index: number): Buffer {
   const key = Buffer.allocUnsafe(9);

@@ -2,31 +2,35 @@ import { Level } from "level";
 import { CompactedError, UnavailableError, entryBytes } from "@dlock/raft";
 import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata, Storage } from "@dlock/raft";
 import {
-  decodeConfState,
   decodeEntry,
   decodeHardState,
   decodeJson,
-  decodeSnapshotMetadata,
+  decodeSnapshotRecord,
   decodeUint64,
   encodeEntry,
+  encodedEntryBytes,
   encodeHardState,
   encodeJson,
   encodeUint64,
 } from "./codec.js";
+import type { SnapshotRecord } from "./codec.js";
 import { StorageError } from "./errors.js";
 import {
   ENTRY_RANGE,
   LOCK_RANGE,
   META_APPLIED_INDEX,
-  META_CONF_STATE,
   META_HARD_STATE,
   META_IDENTITY,
-  META_SNAPSHOT_DATA,
+  META_MEMBERS,
   META_SNAPSHOT_METADATA,
   entryKey,
   lockKey,
   lockKeyName,
 } from "./keys.js";
+import { confStateOf, copyMembers, decodeMembers, encodeMembers } from "./members-record.js";
+import type { ClusterMembers } from "./members-record.js";
+import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
+import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
 
 /** A state-machine record change: bytes to store under the key, or null to delete it. */
 export type LockRecordChange = readonly [key: string, record: Uint8Array | null];
@@ -36,17 +40,19 @@ export type LockRecordChange = readonly [key: string, record: Uint8Array | null]
  * in order, so a later write's records override an earlier one's.
  */
 export interface StorageWrite {
-  /** A snapshot received from the leader: replaces the whole log (which restarts after it). */
+  /**
+   * A snapshot received from the leader. It replaces the whole log (which restarts after it) AND
+   * the stored state: lock table, members and applied index become the snapshot's, in the same
+   * batch, so an install is all or nothing.
+   */
   snapshot?: Snapshot;
   /** Log entries; may overwrite a suffix of the log starting at entries[0].index. */
   entries?: readonly Entry[];
   hardState?: HardState;
-  /** Membership after this write (config entries take effect when appended). */
-  confState?: ConfState;
-  /** Delete every stored lock record before applying `lockRecords` (snapshot install). */
-  resetLockTable?: boolean;
   /** State-machine changes of applied entries, written with `appliedIndex`. */
   lockRecords?: readonly LockRecordChange[];
+  /** The members as of `appliedIndex`, when applied config entries changed them. */
+  members?: ClusterMembers;
   /** Highest log index whose effects `lockRecords` (and earlier writes) contain. */
   appliedIndex?: number;
   /** This write must be on disk before the returned promise resolves. */
@@ -57,8 +63,11 @@ export interface StorageOpenOptions {
   dataDir: string;
   clusterId: string;
   nodeId: string;
-  /** Membership written into a fresh data folder (all voters of the initial cluster). */
-  initialConfState: ConfState;
+  /**
+   * Members written into a fresh data folder: every voter of a new cluster, or nobody for a node
+   * that joins an existing cluster (it learns the members from the leader).
+   */
+  initialMembers: ClusterMembers;
   /** fsync writes that ask for it. Turning this off loses acknowledged writes on power loss. */
   fsync?: boolean;
   /**
@@ -77,6 +86,17 @@ export interface StorageStats {
   syncedBatches: number;
   /** Log entries written. */
   entriesWritten: number;
+  /** Snapshots this node took of its own state (compactions). */
+  snapshotsTaken: number;
+  /** Snapshots received from a leader and installed. */
+  snapshotsInstalled: number;
+}
+
+/** The point a compaction snapshots at, captured in the write order. */
+interface SnapshotPoint {
+  index: number;
+  term: number;
+  view: ReturnType<Level<Buffer, Buffer>["snapshot"]>;
 }
 
 interface Identity {
@@ -85,66 +105,96 @@ interface Identity {
   formatVersion: number;
 }
 
-const FORMAT_VERSION = 1;
+/** 2: members record, snapshots in files. Folders of format 1 predate any release. */
+const FORMAT_VERSION = 2;
 const EMPTY = new Uint8Array(0);
+/** Stored bytes of one log entry beyond its encoded value: the 9-byte key. */
+const ENTRY_KEY_BYTES = 9;
+/** Records read per step while dumping the table for a snapshot. */
+const DUMP_STEP_RECORDS = 1024;
 
 /**
- * The Raft log, hard state, membership, snapshot and the lock table of one node, in LevelDB.
+ * The Raft log, hard state, members, snapshot and the lock table of one node, in LevelDB (plus
+ * snapshot files next to it).
  *
  * Reads are synchronous from memory (the log since the last compaction, the snapshot, the hard
- * state), as the Raft Storage contract needs; every change goes through write()/compact(), which
- * run one at a time, each as ONE atomic batch, and update the in-memory view only once the batch
- * is written. After a failed write the storage refuses every later write: its memory still shows
- * the last durable state, and what reached the disk is all-or-nothing (LevelDB batch atomicity).
+ * state), as the Raft Storage contract needs; every change goes through write() or
+ * createSnapshot(), whose LevelDB batches run one at a time, each atomic, and update the in-memory
+ * view only once written.
+ *
+ * A failed write (disk full, I/O error) leaves memory at the last durable state and what reached
+ * the disk all-or-nothing (LevelDB batch atomicity). The storage is then failing (failed() says
+ * why, compactions are refused) until a write succeeds: the next write first reopens the database
+ * (LevelDB refuses every write after a failed sync until reopened) and the caller writes the same
+ * batch again, which is harmless even if the failed attempt did reach the disk.
  */
 export class LevelStorage implements Storage {
   readonly dataDir: string;
-  readonly stats: StorageStats = { batches: 0, syncedBatches: 0, entriesWritten: 0 };
+  readonly stats: StorageStats = {
+    batches: 0,
+    syncedBatches: 0,
+    entriesWritten: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+  };
 
   private readonly db: Level<Buffer, Buffer>;
+  private readonly files: SnapshotFiles;
   private readonly fsync: boolean;
   private readonly writeFault: (() => Error | undefined) | undefined;
   private readonly onSyncedWrite: ((durationMs: number) => void) | undefined;
   private log: Entry[];
+  /** Stored bytes of each entry of `log`, same positions. */
+  private logSizes: number[];
+  private logBytesTotal: number;
   private snapshotMetadata: SnapshotMetadata;
   private snapshotData: Uint8Array;
+  private snapshotFile: string | null;
   private hardState: HardState;
-  private confState: ConfState;
+  private members: ClusterMembers;
   private applied: number;
   private failure: StorageError | null = null;
   private closed = false;
+  private snapshotting = false;
   /** Tail of the chain that runs writes one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     db: Level<Buffer, Buffer>,
+    files: SnapshotFiles,
     options: StorageOpenOptions,
     state: {
       log: Entry[];
-      snapshotMetadata: SnapshotMetadata;
+      logSizes: number[];
+      snapshot: SnapshotRecord;
       snapshotData: Uint8Array;
       hardState: HardState;
-      confState: ConfState;
+      members: ClusterMembers;
       applied: number;
     },
   ) {
     this.db = db;
+    this.files = files;
     this.dataDir = options.dataDir;
     this.fsync = options.fsync ?? true;
     this.writeFault = options.writeFault;
     this.onSyncedWrite = options.onSyncedWrite;
     this.log = state.log;
-    this.snapshotMetadata = state.snapshotMetadata;
+    this.logSizes = state.logSizes;
+    this.logBytesTotal = state.logSizes.reduce((sum, size) => sum + size, 0);
+    this.snapshotMetadata = state.snapshot.metadata;
+    this.snapshotFile = state.snapshot.file;
     this.snapshotData = state.snapshotData;
     this.hardState = state.hardState;
-    this.confState = state.confState;
+    this.members = state.members;
     this.applied = state.applied;
   }
 
   /**
    * Opens (creating if needed) the data folder. A fresh folder is bootstrapped with the identity
-   * and `initialConfState` in one synced batch; an existing one must belong to the same cluster and
-   * node (CLUSTER_MISMATCH / NODE_MISMATCH otherwise).
+   * and `initialMembers` in one synced batch; an existing one must belong to the same cluster and
+   * node (CLUSTER_MISMATCH / NODE_MISMATCH otherwise). Snapshot files other than the current one
+   * (older ones whose deletion a crash cut short, half-written temporaries) are deleted.
    */
   static async open(options: StorageOpenOptions): Promise<LevelStorage> {
     const db = new Level<Buffer, Buffer>(options.dataDir, {
@@ -170,36 +220,43 @@ export class LevelStorage implements Storage {
     db: Level<Buffer, Buffer>,
     options: StorageOpenOptions,
   ): Promise<LevelStorage> {
-    const [identityBytes, hardBytes, confBytes, appliedBytes, snapMetaBytes, snapDataBytes] =
-      await db.getMany([
-        META_IDENTITY,
-        META_HARD_STATE,
-        META_CONF_STATE,
-        META_APPLIED_INDEX,
-        META_SNAPSHOT_METADATA,
-        META_SNAPSHOT_DATA,
-      ]);
+    const files = new SnapshotFiles(options.dataDir, options.fsync ?? true);
+    await files.prepare();
+    const [identityBytes, hardBytes, appliedBytes, snapshotBytes, membersBytes] = await db.getMany([
+      META_IDENTITY,
+      META_HARD_STATE,
+      META_APPLIED_INDEX,
+      META_SNAPSHOT_METADATA,
+      META_MEMBERS,
+    ]);
     if (identityBytes === undefined) {
       const identity: Identity = {
         clusterId: options.clusterId,
         nodeId: options.nodeId,
         formatVersion: FORMAT_VERSION,
       };
-      const confState = copyConfState(options.initialConfState);
+      const members = copyMembers(options.initialMembers);
+      const snapshot: SnapshotRecord = {
+        metadata: { index: 0, term: 0, confState: confStateOf(members) },
+        file: null,
+      };
       const hardState: HardState = { term: 0, vote: null, commit: 0 };
       await db
         .batch()
         .put(META_IDENTITY, encodeJson(identity))
-        .put(META_CONF_STATE, encodeJson(confState))
+        .put(META_MEMBERS, encodeMembers(members))
+        .put(META_SNAPSHOT_METADATA, encodeJson(snapshot))
         .put(META_HARD_STATE, encodeHardState(hardState))
         .put(META_APPLIED_INDEX, encodeUint64(0))
         .write({ sync: options.fsync ?? true });
-      return new LevelStorage(db, options, {
+      await files.removeAllBut(null, true);
+      return new LevelStorage(db, files, options, {
         log: [],
-        snapshotMetadata: { index: 0, term: 0, confState },
+        logSizes: [],
+        snapshot,
         snapshotData: EMPTY,
         hardState,
-        confState,
+        members,
         applied: 0,
       });
     }
@@ -222,22 +279,49 @@ export class LevelStorage implements Storage {
         `data folder ${options.dataDir} belongs to node "${identity.nodeId}", not "${options.nodeId}"`,
       );
     }
-    if (hardBytes === undefined || confBytes === undefined || appliedBytes === undefined) {
+    if (
+      hardBytes === undefined ||
+      appliedBytes === undefined ||
+      snapshotBytes === undefined ||
+      membersBytes === undefined
+    ) {
       throw new StorageError("CORRUPT", `data folder ${options.dataDir} misses its state records`);
     }
     const hardState = decodeHardState(hardBytes);
-    const confState = decodeConfState(confBytes);
     const applied = decodeUint64(appliedBytes);
-    const snapshotMetadata =
-      snapMetaBytes === undefined
-        ? { index: 0, term: 0, confState }
-        : decodeSnapshotMetadata(snapMetaBytes);
-    const snapshotData = snapDataBytes === undefined ? EMPTY : new Uint8Array(snapDataBytes);
+    const members = decodeMembers(membersBytes);
+    const snapshot = decodeSnapshotRecord(snapshotBytes);
+    const { index: snapshotIndex, term: snapshotTerm } = snapshot.metadata;
+    let snapshotData: Uint8Array = EMPTY;
+    if (snapshot.file !== null) {
+      try {
+        snapshotData = await files.read(snapshot.file);
+      } catch (cause) {
+        throw new StorageError("CORRUPT", `snapshot file ${snapshot.file} cannot be read`, {
+          cause,
+        });
+      }
+      const problem = snapshotProblem(snapshotData, { index: snapshotIndex, term: snapshotTerm });
+      if (problem !== null) {
+        throw new StorageError("CORRUPT", `snapshot file ${snapshot.file}: ${problem}`);
+      }
+    } else if (snapshotIndex !== 0) {
+      throw new StorageError("CORRUPT", `snapshot at ${snapshotIndex} has no file`);
+    }
+    if (applied < snapshotIndex) {
+      // Installs and compactions write the table with the snapshot: this cannot happen.
+      throw new StorageError(
+        "CORRUPT",
+        `applied index ${applied} is below the snapshot index ${snapshotIndex}`,
+      );
+    }
+    await files.removeAllBut(snapshot.file, true);
 
     // Entries at or below the snapshot index may survive a compaction that was cut short; they
     // are covered by the snapshot and skipped. Above it the log must be contiguous.
     const log: Entry[] = [];
-    let expected = snapshotMetadata.index + 1;
+    const logSizes: number[] = [];
+    let expected = snapshotIndex + 1;
     for await (const [key, value] of db.iterator({
       gte: entryKey(expected),
       lt: ENTRY_RANGE.lt,
@@ -247,24 +331,31 @@ export class LevelStorage implements Storage {
         throw new StorageError("CORRUPT", `log gap: expected entry ${expected}, found ${index}`);
       }
       log.push(decodeEntry(index, value));
+      logSizes.push(ENTRY_KEY_BYTES + value.length);
       expected++;
     }
-    // applied < snapshot index is legal: a snapshot from the leader is made durable first and the
-    // lock table is rewritten from it in the next batch; the host finishes that on open.
-    return new LevelStorage(db, options, {
+    return new LevelStorage(db, files, options, {
       log,
-      snapshotMetadata,
+      logSizes,
+      snapshot,
       snapshotData,
       hardState,
-      confState,
+      members,
       applied,
     });
   }
 
   // ---- Storage (the Raft core's synchronous view) ---------------------------------------------
 
+  /**
+   * The hard state and the membership as of the snapshot (the bootstrap membership before any):
+   * the core replays the config entries stored after it.
+   */
   initialState(): { hardState: HardState; confState: ConfState } {
-    return { hardState: { ...this.hardState }, confState: copyConfState(this.confState) };
+    return {
+      hardState: { ...this.hardState },
+      confState: copyConfState(this.snapshotMetadata.confState),
+    };
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
@@ -311,7 +402,22 @@ export class LevelStorage implements Storage {
     return this.applied;
   }
 
-  /** The error that failed the storage, or null while it is healthy. */
+  /** The members as of appliedIndex(). */
+  appliedMembers(): ClusterMembers {
+    return copyMembers(this.members);
+  }
+
+  /** Entries in the log above the snapshot. */
+  logEntries(): number {
+    return this.log.length;
+  }
+
+  /** Stored bytes of the log above the snapshot (keys and values). */
+  logBytes(): number {
+    return this.logBytesTotal;
+  }
+
+  /** Why the last write failed, while no write has succeeded since; null while healthy. */
   failed(): StorageError | null {
     return this.failure;
   }
@@ -334,13 +440,50 @@ export class LevelStorage implements Storage {
   }
 
   /**
-   * Stores `snapshot` (taken by this node's state machine at snapshot.metadata.index) and deletes
-   * the log entries up to its index, in one synced batch. Refused (COMPACTION_REFUSED, the
-   * storage stays healthy) when the durable lock table has not absorbed that index, or when the
-   * index is outside the log or its term does not match.
+   * Compaction: snapshots the durable state at the durable applied index A and drops the log up
+   * to A. The point is taken in the write order (a LevelDB snapshot, so later writes do not show
+   * through), the table is dumped while writes go on, the file is made durable, and one synced
+   * batch then switches to it and deletes the entries; the older file is deleted after that.
+   * Resolves with the new snapshot's metadata, or null when there is nothing to compact, another
+   * compaction runs, or a snapshot from the leader overtook this one. A failure of the file leaves
+   * the storage healthy (COMPACTION_FAILED); a failure of the batch fails it like any write.
    */
-  compact(snapshot: Snapshot): Promise<void> {
-    return this.serialize(() => this.compactNow(snapshot));
+  async createSnapshot(): Promise<SnapshotMetadata | null> {
+    if (this.snapshotting) return null;
+    this.snapshotting = true;
+    try {
+      const point = await this.serialize(async () => this.snapshotPoint());
+      if (point === null) return null;
+      let data: Buffer;
+      let members: ClusterMembers;
+      try {
+        ({ data, members } = await this.dump(point));
+      } finally {
+        await point.view.close();
+      }
+      const metadata: SnapshotMetadata = {
+        index: point.index,
+        term: point.term,
+        confState: confStateOf(members),
+      };
+      const file = snapshotFileName(point.index, point.term);
+      try {
+        await this.files.write(file, data);
+      } catch (cause) {
+        throw new StorageError("COMPACTION_FAILED", `cannot write snapshot file ${file}`, {
+          cause,
+        });
+      }
+      const switched = await this.serialize(() => this.switchToSnapshot(metadata, file, data));
+      if (!switched) {
+        await this.files.removeAllBut(this.snapshotFile).catch(() => undefined);
+        return null;
+      }
+      this.stats.snapshotsTaken++;
+      return metadata;
+    } finally {
+      this.snapshotting = false;
+    }
   }
 
   async close(): Promise<void> {
@@ -356,17 +499,100 @@ export class LevelStorage implements Storage {
     return run;
   }
 
-  private checkWritable(): void {
+  /** Compactions wait for the storage to write again: they are never urgent. */
+  private checkCompactable(): void {
     if (this.closed) throw new StorageError("CLOSED", "storage is closed");
     if (this.failure !== null) {
-      throw new StorageError("STORAGE_FAILED", `storage failed earlier: ${this.failure.message}`, {
+      throw new StorageError("COMPACTION_FAILED", `storage is failing: ${this.failure.message}`, {
         cause: this.failure,
       });
     }
   }
 
+  /** A write after a failure first reopens LevelDB, which replays its log as it is on disk. */
+  private async reopenAfterFailure(): Promise<void> {
+    try {
+      if (this.db.status === "open") await this.db.close();
+      await this.db.open();
+    } catch (cause) {
+      this.failure = new StorageError("WRITE_FAILED", `cannot reopen ${this.dataDir}`, { cause });
+      throw this.failure;
+    }
+  }
+
+  /** Runs in the write order: no batch is in flight, so memory and LevelDB agree. */
+  private snapshotPoint(): SnapshotPoint | null {
+    this.checkCompactable();
+    const index = this.applied;
+    if (index <= this.snapshotMetadata.index) return null;
+    return { index, term: this.term(index), view: this.db.snapshot() };
+  }
+
+  private async dump(point: SnapshotPoint): Promise<{ data: Buffer; members: ClusterMembers }> {
+    const encoder = new SnapshotEncoder(point.index, point.term);
+    const iterator = this.db.iterator({ ...LOCK_RANGE, snapshot: point.view });
+    try {
+      for (;;) {
+        const rows = await iterator.nextv(DUMP_STEP_RECORDS);
+        if (rows.length === 0) break;
+        for (const [key, value] of rows) encoder.add(key, value);
+      }
+    } finally {
+      await iterator.close();
+    }
+    const membersBytes = await this.db.get(META_MEMBERS, { snapshot: point.view });
+    if (membersBytes === undefined) throw new StorageError("CORRUPT", "members record missing");
+    encoder.add(META_MEMBERS, membersBytes);
+    return { data: encoder.finish(), members: decodeMembers(membersBytes) };
+  }
+
+  private async switchToSnapshot(
+    metadata: SnapshotMetadata,
+    file: string,
+    data: Uint8Array,
+  ): Promise<boolean> {
+    this.checkCompactable();
+    const { index, term } = metadata;
+    // A snapshot from the leader installed meanwhile already covers this one.
+    if (index <= this.snapshotMetadata.index) return false;
+    // Entries up to the applied index are committed and never change; check rather than trust.
+    if (this.term(index) !== term) {
+      throw new StorageError(
+        "COMPACTION_FAILED",
+        `term ${term} of the snapshot does not match the log's ${this.term(index)} at ${index}`,
+      );
+    }
+    const batch = this.db.batch();
+    for (let i = this.snapshotMetadata.index + 1; i <= index; i++) batch.del(entryKey(i));
+    const record: SnapshotRecord = { metadata, file };
+    batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
+    // Synced: the snapshot must be durable before the entries it replaces are gone. A failure
+    // here changes nothing that Raft relies on; the next Raft write finds out if the disk fails.
+    try {
+      await this.commit(batch, this.fsync, false);
+    } catch (cause) {
+      throw new StorageError("COMPACTION_FAILED", `cannot switch to snapshot ${file}`, { cause });
+    }
+    const dropped = index - this.snapshotMetadata.index;
+    this.log = this.log.slice(dropped);
+    for (let i = 0; i < dropped; i++) this.logBytesTotal -= this.logSizes[i];
+    this.logSizes = this.logSizes.slice(dropped);
+    const previousFile = this.snapshotFile;
+    this.snapshotMetadata = metadata;
+    this.snapshotData = data;
+    this.snapshotFile = file;
+    if (previousFile !== null && previousFile !== file) await this.removeFileQuietly();
+    return true;
+  }
+
+  /** Older files are garbage once the new one is referenced durably; a failure here is retried at the next start. */
+  private async removeFileQuietly(): Promise<void> {
+    await this.files.removeAllBut(this.snapshotFile).catch(() => undefined);
+  }
+
   private async writeNow(writes: readonly StorageWrite[]): Promise<void> {
-    this.checkWritable();
+    if (this.closed) throw new StorageError("CLOSED", "storage is closed");
+    if (this.failure !== null) await this.reopenAfterFailure();
     // Simulated view while building: each write sees the log as earlier writes left it.
     let snapshotIndex = this.snapshotMetadata.index;
     let lastIndex = this.lastIndex();
@@ -374,12 +600,24 @@ export class LevelStorage implements Storage {
     let sync = false;
     let entriesWritten = 0;
     const batch = this.db.batch();
-    const lockKeysPut = new Set<string>();
+    const installed: Array<{ file: string; members: ClusterMembers }> = [];
     try {
       for (const write of writes) {
         if (write.mustSync === true) sync = true;
         if (write.snapshot !== undefined) {
           const { metadata, data } = write.snapshot;
+          if (metadata.index <= applied) {
+            throw new StorageError(
+              "INVALID_WRITE",
+              `snapshot at ${metadata.index} is not past the applied index ${applied}`,
+            );
+          }
+          const problem = snapshotProblem(data, metadata);
+          if (problem !== null) {
+            throw new StorageError("INVALID_WRITE", `snapshot from the leader: ${problem}`);
+          }
+          const file = snapshotFileName(metadata.index, metadata.term);
+          await this.writeSnapshotFile(file, data);
           // A snapshot from the leader replaces the whole log: the entries that follow it arrive
           // in later appends, and keeping a stale suffix could contradict the leader's log.
           for (let index = snapshotIndex + 1; index <= lastIndex; index++) {
@@ -387,9 +625,12 @@ export class LevelStorage implements Storage {
           }
           snapshotIndex = metadata.index;
           lastIndex = metadata.index;
-          batch.put(META_SNAPSHOT_METADATA, encodeJson(metadata));
-          batch.put(META_SNAPSHOT_DATA, Buffer.from(data.buffer, data.byteOffset, data.length));
-          batch.put(META_CONF_STATE, encodeJson(metadata.confState));
+          const members = await this.replaceStateFrom(batch, data);
+          const record: SnapshotRecord = { metadata, file };
+          batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
+          applied = metadata.index;
+          batch.put(META_APPLIED_INDEX, encodeUint64(applied));
+          installed.push({ file, members });
         }
         const entries = write.entries;
         if (entries !== undefined && entries.length > 0) {
@@ -418,27 +659,17 @@ export class LevelStorage implements Storage {
         if (write.hardState !== undefined) {
           batch.put(META_HARD_STATE, encodeHardState(write.hardState));
         }
-        if (write.confState !== undefined) {
-          batch.put(META_CONF_STATE, encodeJson(write.confState));
-        }
-        if (write.resetLockTable === true) {
-          for await (const key of this.db.keys(LOCK_RANGE)) batch.del(key);
-          for (const key of lockKeysPut) batch.del(lockKey(key));
-          lockKeysPut.clear();
-        }
         if (write.lockRecords !== undefined) {
           for (const [key, record] of write.lockRecords) {
-            if (record === null) {
-              batch.del(lockKey(key));
-              lockKeysPut.delete(key);
-            } else {
+            if (record === null) batch.del(lockKey(key));
+            else {
               batch.put(lockKey(key), Buffer.from(record.buffer, record.byteOffset, record.length));
-              lockKeysPut.add(key);
             }
           }
         }
+        if (write.members !== undefined) batch.put(META_MEMBERS, encodeMembers(write.members));
         if (write.appliedIndex !== undefined) {
-          if (write.appliedIndex < applied && write.resetLockTable !== true) {
+          if (write.appliedIndex < applied) {
             throw new StorageError(
               "INVALID_WRITE",
               `applied index would go back from ${applied} to ${write.appliedIndex}`,
@@ -454,12 +685,60 @@ export class LevelStorage implements Storage {
     }
     await this.commit(batch, sync && this.fsync);
     this.stats.entriesWritten += entriesWritten;
-    for (const write of writes) this.applyToMemory(write);
+    let installedAny = false;
+    for (const write of writes) {
+      if (write.snapshot !== undefined) {
+        const { file, members } = installed.shift() as { file: string; members: ClusterMembers };
+        this.snapshotFile = file;
+        this.members = members;
+        this.stats.snapshotsInstalled++;
+        installedAny = true;
+      }
+      this.applyToMemory(write);
+    }
+    if (installedAny) await this.removeFileQuietly();
   }
 
+  /** The snapshot file of a leader's snapshot; its failure is a failed write like any other. */
+  private async writeSnapshotFile(file: string, data: Uint8Array): Promise<void> {
+    try {
+      const fault = this.writeFault?.();
+      if (fault !== undefined) throw fault;
+      await this.files.write(file, data);
+    } catch (cause) {
+      this.failure = new StorageError("WRITE_FAILED", `cannot write snapshot file ${file}`, {
+        cause,
+      });
+      throw this.failure;
+    }
+  }
+
+  /**
+   * Adds to `batch` the replacement of the stored lock table and members by the snapshot's
+   * records. Returns the snapshot's members.
+   */
+  private async replaceStateFrom(
+    batch: ReturnType<Level<Buffer, Buffer>["batch"]>,
+    data: Uint8Array,
+  ): Promise<ClusterMembers> {
+    for await (const key of this.db.keys(LOCK_RANGE)) batch.del(key);
+    let members: ClusterMembers | null = null;
+    for (const [key, value] of snapshotRecords(data)) {
+      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
+      else if (key.length === 0 || key[0] !== LOCK_RANGE.gte[0]) {
+        throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
+      }
+      batch.put(Buffer.from(key), Buffer.from(value));
+    }
+    if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
+    return members;
+  }
+
+  /** Writes `batch`; a failure marks the storage failing unless `raftWrite` is false. */
   private async commit(
     batch: ReturnType<Level<Buffer, Buffer>["batch"]>,
     sync: boolean,
+    raftWrite = true,
   ): Promise<void> {
     try {
       const fault = this.writeFault?.();
@@ -469,9 +748,11 @@ export class LevelStorage implements Storage {
       if (sync) this.onSyncedWrite?.(performance.now() - startedAt);
     } catch (cause) {
       if (batch.length > 0) await batch.close().catch(() => undefined);
-      this.failure = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
-      throw this.failure;
+      const error = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
+      if (raftWrite) this.failure = error;
+      throw error;
     }
+    if (raftWrite) this.failure = null;
     this.stats.batches++;
     if (sync) this.stats.syncedBatches++;
   }
@@ -480,46 +761,29 @@ export class LevelStorage implements Storage {
     if (write.snapshot !== undefined) {
       this.snapshotMetadata = write.snapshot.metadata;
       this.snapshotData = write.snapshot.data;
-      this.confState = copyConfState(write.snapshot.metadata.confState);
       this.log = [];
+      this.logSizes = [];
+      this.logBytesTotal = 0;
+      this.applied = write.snapshot.metadata.index;
     }
     const entries = write.entries;
     if (entries !== undefined && entries.length > 0) {
       const offset = entries[0].index - this.snapshotMetadata.index - 1;
-      if (offset < this.log.length) this.log.length = offset;
-      for (const entry of entries) this.log.push(entry);
+      if (offset < this.log.length) {
+        for (let i = offset; i < this.log.length; i++) this.logBytesTotal -= this.logSizes[i];
+        this.log.length = offset;
+        this.logSizes.length = offset;
+      }
+      for (const entry of entries) {
+        const size = ENTRY_KEY_BYTES + encodedEntryBytes(entry);
+        this.log.push(entry);
+        this.logSizes.push(size);
+        this.logBytesTotal += size;
+      }
     }
     if (write.hardState !== undefined) this.hardState = { ...write.hardState };
-    if (write.confState !== undefined) this.confState = copyConfState(write.confState);
+    if (write.members !== undefined) this.members = copyMembers(write.members);
     if (write.appliedIndex !== undefined) this.applied = write.appliedIndex;
-  }
-
-  private async compactNow(snapshot: Snapshot): Promise<void> {
-    this.checkWritable();
-    const { index, term } = snapshot.metadata;
-    const refuse = (reason: string): never => {
-      throw new StorageError("COMPACTION_REFUSED", `cannot compact to ${index}: ${reason}`);
-    };
-    if (index <= this.snapshotMetadata.index) refuse("already compacted there");
-    if (index > this.lastIndex()) refuse(`past the last index ${this.lastIndex()}`);
-    if (index > this.applied) {
-      refuse(`the durable lock table has only absorbed entries up to ${this.applied}`);
-    }
-    if (this.term(index) !== term)
-      refuse(`term ${term} does not match the log's ${this.term(index)}`);
-    const batch = this.db.batch();
-    for (let i = this.snapshotMetadata.index + 1; i <= index; i++) batch.del(entryKey(i));
-    batch.put(META_SNAPSHOT_METADATA, encodeJson(snapshot.metadata));
-    batch.put(
-      META_SNAPSHOT_DATA,
-      Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.length),
-    );
-    // Synced: the snapshot must be durable before the entries it replaces are gone.
-    await this.commit(batch, this.fsync);
-    const dropped = index - this.snapshotMetadata.index;
-    this.log = this.log.slice(dropped);
-    this.snapshotMetadata = snapshot.metadata;
-    this.snapshotData = snapshot.data;
   }
 }
 

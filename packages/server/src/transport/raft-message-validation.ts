@@ -6,6 +6,9 @@ import { MalformedFrameError } from "@dlock/protocol";
 
 type Fields = Record<string, unknown>;
 
+/** Largest snapshot a node accepts from a leader (the whole of it is held in memory). */
+export const SNAPSHOT_BYTES_MAX = 2 * 1024 * 1024 * 1024;
+
 function fail(message: string): never {
   throw new MalformedFrameError(`invalid raft message: ${message}`);
 }
@@ -126,13 +129,17 @@ export function validateRaftMessage(value: unknown): Message {
     case "heartbeatResp":
       count(value, "readContext");
       break;
-    case "snapshot":
+    case "snapshot": {
       snapshotMetadata(value.metadata);
-      count(value, "offset");
-      bytes(value, "data");
-      count(value, "totalBytes");
+      const offset = count(value, "offset");
+      const data = bytes(value, "data");
+      const totalBytes = count(value, "totalBytes");
       flag(value, "done");
+      // The receiver allocates totalBytes for the whole snapshot: bound it, and the chunk in it.
+      if (totalBytes > SNAPSHOT_BYTES_MAX) fail(`totalBytes over ${SNAPSHOT_BYTES_MAX}`);
+      if (offset + data.length > totalBytes) fail("chunk past totalBytes");
       break;
+    }
     case "snapshotResp":
       count(value, "snapshotIndex");
       count(value, "nextOffset");

@@ -36,7 +36,7 @@ beforeAll(async () => {
     dataDir: st.dir,
     clusterId: "bench",
     nodeId: "n1",
-    initialConfState: { voters: ["n1"], learners: [] },
+    initialMembers: { voters: ["n1"], learners: [], peerAddresses: {} },
   });
 });
 

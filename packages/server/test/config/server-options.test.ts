@@ -33,6 +33,7 @@ describe("resolveServerOptions", () => {
     expect(r.advertisedClientAddress).toBe("127.0.0.1:7001");
     expect(r.httpListen).toBe("127.0.0.1:7201");
     expect(r.fsync).toBe(true);
+    expect([r.compactionEntries, r.compactionBytes]).toEqual([100_000, 64 * 1024 * 1024]);
   });
 
   it("advertises the peer host when the client port listens on every interface", () => {
@@ -67,6 +68,8 @@ describe("resolveServerOptions", () => {
       [{ ttlMaxMs: 1000 }, "ttlMaxMs"],
       [{ keyBytesMax: -1 }, "keyBytesMax"],
       [{ lockDelayMaxMs: -1 }, "lockDelayMaxMs"],
+      [{ compactionEntries: -1 }, "compactionEntries"],
+      [{ compactionBytes: 0.5 }, "compactionBytes"],
       [{ fsync: "yes" as unknown as boolean }, "fsync"],
       [{ logLevel: "loud" as never }, "logLevel"],
     ];

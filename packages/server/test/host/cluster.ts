@@ -72,7 +72,7 @@ export async function startNode(
     dataDir,
     clusterId: "test-cluster",
     nodeId: id,
-    initialConfState: { voters, learners: [] },
+    initialMembers: { voters, learners: [], peerAddresses: {} },
     writeFault,
     fsync,
   });

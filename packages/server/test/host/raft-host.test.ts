@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotLeaderError } from "@dlock/raft";
-import { LockStateMachine, encodeCommand } from "../../src/lock/index.js";
-import { LevelStorage } from "../../src/storage/level-storage.js";
+import { encodeCommand } from "../../src/lock/index.js";
 import type { GrantedResult, LockResult } from "../../src/lock/index.js";
 import { HostError } from "../../src/host/errors.js";
 import type { RoleChange } from "../../src/host/raft-host.js";
@@ -155,7 +154,7 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     expect(result.type).toBe("granted");
   });
 
-  it("a disk failure makes the leader unhealthy, fails its proposals typed, and the others go on", async () => {
+  it("a failing disk stops the leader (typed refusals, unhealthy); it resumes, consistent, once writes work", async () => {
     let broken = "";
     network = new MemoryNetwork();
     nodes = await Promise.all(
@@ -163,27 +162,58 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
         startNode(network, id, dirOf(id), IDS, {
           writeFault: () =>
             broken === id ? new Error("ENOSPC: no space left on device") : undefined,
+          storageRetryDelayMsMin: 5,
+          storageRetryDelayMsMax: 20,
         }),
       ),
     );
     const leader = await electedLeader();
     await leader.host.propose(acquire("ok"));
     await leader.host.checkStorageWritable();
+    const durableBefore = leader.storage.lastIndex();
     broken = leader.id;
-    const error = await leader.host.propose(acquire("lost")).catch((e: unknown) => e);
+    const error = await leader.host.propose(acquire("unknown")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostError);
     expect((error as HostError).code).toBe("UNHEALTHY");
     expect(leader.host.healthy()).toBe(false);
-    expect(leader.host.status().failure).toMatch(/failed/);
+    const status = leader.host.status();
+    expect(status.storageFailing).toBe(true);
+    expect(status.failure).toMatch(/ENOSPC/);
     await expect(leader.host.checkStorageWritable()).rejects.toMatchObject({ code: "UNHEALTHY" });
     await expect(leader.host.propose(acquire("again"))).rejects.toMatchObject({
       code: "UNHEALTHY",
     });
-    network.isolate(leader.id);
+    await expect(leader.host.readIndex()).rejects.toMatchObject({ code: "UNHEALTHY" });
+    // Nothing reached its disk while failing: the retries keep failing.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(leader.storage.lastIndex()).toBe(durableBefore);
+    expect(leader.host.status().groupCommit.failedAttempts).toBeGreaterThan(2);
+
+    // It stopped ticking and answering: the others elect a leader and go on.
     const others = nodes.filter((n) => n !== leader);
     await waitFor("a new leader among the healthy", () => leaderOf(others) !== undefined);
     const next = leaderOf(others) as TestNode;
     expect(((await next.host.propose(acquire("after"))) as LockResult).type).toBe("granted");
+
+    broken = "";
+    await waitFor("the old leader writes again", () => leader.host.healthy());
+    await waitFor("it follows the new leader and catches up", () => leader.table.get("after").held);
+    expect(leader.host.status().role).toBe("follower");
+    // The proposal whose outcome was unknown went the same way everywhere.
+    await waitFor("every table equal", () =>
+      nodes.every((n) => n.table.stateHash() === next.table.stateHash()),
+    );
+    const unknownHeld = next.table.get("unknown").held;
+    await leader.host.stop();
+    nodes = nodes.filter((n) => n !== leader);
+    const restarted = await startNode(network, leader.id, dirOf(leader.id), IDS);
+    nodes.push(restarted);
+    expect(restarted.table.get("ok").held).toBe(true);
+    expect(restarted.table.get("after").held).toBe(true);
+    await waitFor(
+      "restarted node agrees",
+      () => restarted.table.get("unknown").held === unknownHeld,
+    );
   });
 
   it("compacts behind a durable snapshot and restarts from snapshot + tail", async () => {
@@ -281,36 +311,17 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     }
   });
 
-  it("finishes a snapshot install cut short by a crash (snapshot durable, table not rewritten)", async () => {
-    const dir = dirOf("solo");
-    const source = new LockStateMachine({ limits: { electionTimeoutMs: 100 } });
-    source.applyEntry(1, acquire("from-snapshot"));
-    source.markApplied(2);
-    const storage = await LevelStorage.open({
-      dataDir: dir,
-      clusterId: "test-cluster",
-      nodeId: "solo",
-      initialConfState: { voters: ["solo"], learners: [] },
-    });
-    await storage.write([{ lockRecords: [["stale", new Uint8Array([1])]], appliedIndex: 0 }]);
-    await storage.write([
-      {
-        snapshot: {
-          metadata: { index: 2, term: 1, confState: { voters: ["solo"], learners: [] } },
-          data: source.snapshot(),
-        },
-        hardState: { term: 1, vote: "solo", commit: 2 },
-        mustSync: true,
-      },
-    ]);
-    await storage.close();
-    nodes = [await startNode(network, "solo", dir, ["solo"])];
-    const solo = nodes[0];
-    expect(solo.table.get("from-snapshot").held).toBe(true);
-    expect(solo.host.status().durableAppliedIndex).toBe(2);
-    expect((await solo.storage.readLockRecords()).map(([key]) => key)).toEqual(["from-snapshot"]);
-    await electedLeader();
-    const next = (await solo.host.propose(acquire("next"))) as GrantedResult;
-    expect(next.token).toBeGreaterThan(2);
+  it("compacts when the log reaches compactionBytes, whatever its entry count", async () => {
+    nodes = await Promise.all(
+      IDS.map((id) =>
+        startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, compactionBytes: 4096 }),
+      ),
+    );
+    const leader = await electedLeader();
+    for (let i = 0; i < 150; i++) await leader.host.propose(acquire(`b${i}`, "x".repeat(40)));
+    await waitFor("every node compacted by bytes", () =>
+      nodes.every((n) => n.storage.stats.snapshotsTaken >= 2 && n.table.get("b149").held),
+    );
+    for (const n of nodes) expect(n.host.status().logBytes).toBeLessThan(2 * 4096);
   });
 });

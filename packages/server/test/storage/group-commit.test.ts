@@ -46,7 +46,12 @@ describe("GroupCommitter", () => {
     writer.finish();
     await Promise.all(all);
     expect(done).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect(committer.stats).toEqual({ batches: 2, writes: 50, writesPerBatchPeak: 49 });
+    expect(committer.stats).toEqual({
+      batches: 2,
+      writes: 50,
+      writesPerBatchPeak: 49,
+      failedAttempts: 0,
+    });
     expect(committer.busy()).toBe(false);
   });
 
@@ -82,7 +87,7 @@ describe("GroupCommitter", () => {
     ]);
   });
 
-  it("rejects the failed batch, everything queued, and everything later", async () => {
+  it("rejects a batch that failed for good, everything queued, and everything later", async () => {
     const writer = manualWriter();
     const committer = new GroupCommitter(writer);
     const first = committer.submit({ appliedIndex: 1 });
@@ -93,6 +98,67 @@ describe("GroupCommitter", () => {
     await expect(first).rejects.toBe(disk);
     await expect(queued).rejects.toBe(disk);
     await expect(committer.submit({ appliedIndex: 3 })).rejects.toBe(disk);
+    expect(writer.batches.length).toBe(1);
+  });
+
+  it("writes a retryably failed batch again, unchanged, before anything behind it", async () => {
+    const writer = manualWriter();
+    const events: string[] = [];
+    let extras = 0;
+    const committer = new GroupCommitter(writer, {
+      retryable: (error) => (error as Error).message === "disk full",
+      onFailing: () => events.push("failing"),
+      onRecovered: () => events.push("recovered"),
+      collectExtra: () => ({ appliedIndex: 100 + extras++ }),
+      retryDelayMsMin: 1,
+      retryDelayMsMax: 4,
+    });
+    const done: number[] = [];
+    const first = committer.submit({ appliedIndex: 1 }).then(() => done.push(1));
+    await tick();
+    const second = committer.submit({ appliedIndex: 2 }).then(() => done.push(2));
+    writer.finish(new Error("disk full"));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(committer.isFailing()).toBe(true);
+    expect(events).toEqual(["failing"]);
+    writer.finish(new Error("disk full"));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(done).toEqual([]);
+    writer.finish();
+    await first;
+    expect(events).toEqual(["failing", "recovered"]);
+    // The same writes (and the same extra, collected once) three times, then the next batch.
+    expect(writer.batches.slice(0, 3).map((b) => b.map((w) => w.appliedIndex))).toEqual([
+      [1, 100],
+      [1, 100],
+      [1, 100],
+    ]);
+    await tick();
+    writer.finish();
+    await second;
+    expect(writer.batches[3].map((w) => w.appliedIndex)).toEqual([2, 101]);
+    expect(done).toEqual([1, 2]);
+    expect(committer.stats.failedAttempts).toBe(2);
+  });
+
+  it("abort() ends the retries: the batch, the queue and later writes fail with its error", async () => {
+    const writer = manualWriter();
+    const committer = new GroupCommitter(writer, {
+      retryable: () => true,
+      retryDelayMsMin: 60_000,
+    });
+    const first = committer.submit({ appliedIndex: 1 });
+    await tick();
+    const queued = committer.submit({ appliedIndex: 2 });
+    writer.finish(new Error("disk full"));
+    await tick();
+    expect(committer.isFailing()).toBe(true);
+    const stopped = new Error("stopped");
+    committer.abort(stopped);
+    await expect(first).rejects.toBe(stopped);
+    await expect(queued).rejects.toBe(stopped);
+    await expect(committer.submit({ appliedIndex: 3 })).rejects.toBe(stopped);
+    await committer.idle();
     expect(writer.batches.length).toBe(1);
   });
 });

@@ -1,12 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { CompactedError, UnavailableError } from "@dlock/raft";
 import type { Snapshot } from "@dlock/raft";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
+import { META_MEMBERS, lockKey } from "../../src/storage/keys.js";
+import { encodeMembers } from "../../src/storage/members-record.js";
+import type { ClusterMembers } from "../../src/storage/members-record.js";
+import {
+  SnapshotEncoder,
+  snapshotProblem,
+  snapshotRecords,
+} from "../../src/storage/snapshot-format.js";
+import { SNAPSHOT_FOLDER } from "../../src/storage/snapshot-files.js";
 import { normal, range, tempDir } from "./helpers.js";
 
 const VOTERS = { voters: ["n1", "n2", "n3"], learners: [] };
+const MEMBERS: ClusterMembers = {
+  ...VOTERS,
+  peerAddresses: { n1: "127.0.0.1:1", n2: "127.0.0.1:2", n3: "127.0.0.1:3" },
+};
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<StorageError> {
@@ -28,7 +43,7 @@ describe("LevelStorage", () => {
       dataDir: dir,
       clusterId: "c1",
       nodeId: "n1",
-      initialConfState: VOTERS,
+      initialMembers: MEMBERS,
       ...extra,
     });
     return storage;
@@ -72,14 +87,19 @@ describe("LevelStorage", () => {
   it("refuses a folder another process (or instance) holds open, typed", async () => {
     await open();
     const error = await expectCode(
-      LevelStorage.open({ dataDir: dir, clusterId: "c1", nodeId: "n1", initialConfState: VOTERS }),
+      LevelStorage.open({ dataDir: dir, clusterId: "c1", nodeId: "n1", initialMembers: MEMBERS }),
       "OPEN_FAILED",
     );
     expect(error.message).toContain(dir);
   });
 
-  it("keeps entries, hard state, membership, lock records and applied index across reopen", async () => {
+  it("keeps entries, hard state, members, lock records and applied index across reopen", async () => {
     const s = await open();
+    const grown: ClusterMembers = {
+      voters: ["n1", "n2", "n3"],
+      learners: ["n4"],
+      peerAddresses: { ...MEMBERS.peerAddresses, n4: "127.0.0.1:4" },
+    };
     await s.write([
       { entries: range(1, 5, 1), hardState: { term: 1, vote: "n1", commit: 3 }, mustSync: true },
       {
@@ -88,15 +108,17 @@ describe("LevelStorage", () => {
           ["b", bytes("B")],
         ],
         appliedIndex: 3,
-        confState: { voters: ["n1", "n2", "n3"], learners: ["n4"] },
+        members: grown,
       },
     ]);
     expect(s.lastIndex()).toBe(5);
     const r = await reopen();
+    // The core's membership base is the snapshot's (bootstrap here); config entries replay on it.
     expect(r.initialState()).toEqual({
       hardState: { term: 1, vote: "n1", commit: 3 },
-      confState: { voters: ["n1", "n2", "n3"], learners: ["n4"] },
+      confState: VOTERS,
     });
+    expect(r.appliedMembers()).toEqual(grown);
     expect(r.entries(1, 6, Infinity)).toEqual(range(1, 5, 1));
     expect(r.appliedIndex()).toBe(3);
     expect(await r.readLockRecords()).toEqual([
@@ -156,52 +178,135 @@ describe("LevelStorage", () => {
     expect(s.lastIndex()).toBe(3);
   });
 
-  it("compacts only behind a durable lock table, and restarts from snapshot + tail", async () => {
+  it("compacts at the durable applied index, keeps the tail, and restarts from snapshot + tail", async () => {
     const s = await open();
-    await s.write([{ entries: range(1, 10, 1), mustSync: true }, { appliedIndex: 4 }]);
-    const snap = (index: number, term = 1): Snapshot => ({
-      metadata: { index, term, confState: VOTERS },
-      data: bytes(`state@${index}`),
-    });
-    await expectCode(s.compact(snap(6)), "COMPACTION_REFUSED");
-    await expectCode(s.compact(snap(4, 9)), "COMPACTION_REFUSED");
-    await expectCode(s.compact(snap(11)), "COMPACTION_REFUSED");
-    expect(s.failed()).toBeNull();
-    await s.compact(snap(4));
-    expect([s.firstIndex(), s.lastIndex(), s.term(4)]).toEqual([5, 10, 1]);
+    await s.write([
+      { entries: range(1, 10, 1), mustSync: true },
+      { lockRecords: [["a", bytes("A")]], appliedIndex: 4 },
+    ]);
+    // Key (9 bytes) + kind and term (9) + payload ("e1".."e9": 2 bytes, "e10": 3) per entry.
+    expect([s.logEntries(), s.logBytes()]).toEqual([10, 9 * (9 + 9 + 2) + (9 + 9 + 3)]);
+    const metadata = await s.createSnapshot();
+    expect(metadata).toEqual({ index: 4, term: 1, confState: VOTERS });
+    expect([s.firstIndex(), s.lastIndex(), s.term(4), s.logEntries()]).toEqual([5, 10, 1, 6]);
     expect(() => s.term(3)).toThrowError(CompactedError);
     expect(() => s.entries(4, 6, 100)).toThrowError(CompactedError);
-    await expectCode(s.compact(snap(4)), "COMPACTION_REFUSED");
+    const data = s.snapshot().data;
+    expect(snapshotProblem(data, { index: 4, term: 1 })).toBeNull();
+    expect([...snapshotRecords(data)].map(([k, v]) => [k.toString(), v.toString()])).toEqual([
+      [lockKey("a").toString(), "A"],
+      ["m:members", encodeMembers(MEMBERS).toString()],
+    ]);
+    // Nothing more applied: nothing more to compact.
+    expect(await s.createSnapshot()).toBeNull();
     const r = await reopen();
-    expect([r.firstIndex(), r.lastIndex()]).toEqual([5, 10]);
-    expect(r.snapshot()).toEqual(snap(4));
+    expect([r.firstIndex(), r.lastIndex(), r.appliedIndex()]).toEqual([5, 10, 4]);
+    expect(r.snapshot().metadata).toEqual(metadata);
+    expect(Buffer.from(r.snapshot().data).equals(Buffer.from(data))).toBe(true);
     expect(r.entries(5, 11, Infinity)).toEqual(range(5, 10, 1));
   });
 
-  it("installs a snapshot from the leader: the old log is gone, new entries follow it", async () => {
+  it("snapshots the state as of the point it was taken while writes go on, and deletes older files", async () => {
+    const s = await open();
+    const records: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 5000; i++)
+      records.push([`key-${String(i).padStart(5, "0")}`, bytes(`v${i}`)]);
+    await s.write([
+      { entries: range(1, 20, 1), mustSync: true },
+      { lockRecords: records, appliedIndex: 10 },
+    ]);
+    const first = await s.createSnapshot();
+    expect(first?.index).toBe(10);
+    await s.write([{ lockRecords: [["late", bytes("L")]], appliedIndex: 12 }]);
+    // Started before the writes below: it must show index 15's state exactly, not theirs.
+    await s.write([{ lockRecords: [["key-00000", null]], appliedIndex: 15 }]);
+    const taking = s.createSnapshot();
+    const during = s.write([
+      {
+        lockRecords: [
+          ["after", bytes("X")],
+          ["key-00001", null],
+        ],
+        appliedIndex: 18,
+      },
+    ]);
+    await Promise.all([taking, during]);
+    expect((await taking)?.index).toBe(15);
+    const keys = [...snapshotRecords(s.snapshot().data)].map(([k]) => k.toString().slice(1));
+    expect(keys).toContain("late");
+    expect(keys).toContain("key-00001");
+    expect(keys).not.toContain("key-00000");
+    expect(keys).not.toContain("after");
+    expect(keys.length).toBe(5000 - 1 + 1 + 1); // records - deleted + late + members
+    const files = await readdir(join(dir, SNAPSHOT_FOLDER));
+    expect(files).toEqual([`${"1".padStart(16, "0")}-${"f".padStart(16, "0")}.snap`]);
+  });
+
+  it("installs a snapshot from the leader with its table and members in one batch", async () => {
     const s = await open();
     await s.write([
       { entries: range(1, 5, 1), mustSync: true },
       { lockRecords: [["old", bytes("x")]], appliedIndex: 2 },
     ]);
+    const leaderMembers: ClusterMembers = {
+      voters: ["n1", "n2", "n3"],
+      learners: ["n5"],
+      peerAddresses: { ...MEMBERS.peerAddresses, n5: "127.0.0.1:5" },
+    };
+    const encoder = new SnapshotEncoder(20, 3);
+    encoder.add(lockKey("new"), bytes("y"));
+    encoder.add(META_MEMBERS, encodeMembers(leaderMembers));
     const snapshot: Snapshot = {
-      metadata: { index: 20, term: 3, confState: VOTERS },
-      data: bytes("leader state"),
+      metadata: { index: 20, term: 3, confState: { voters: ["n1", "n2", "n3"], learners: ["n5"] } },
+      data: encoder.finish(),
     };
     await s.write([
       { snapshot, hardState: { term: 3, vote: null, commit: 20 }, mustSync: true },
       { entries: range(21, 22, 3) },
-      { resetLockTable: true, lockRecords: [["new", bytes("y")]], appliedIndex: 20 },
     ]);
-    expect([s.firstIndex(), s.lastIndex(), s.term(20)]).toEqual([21, 22, 3]);
+    expect([s.firstIndex(), s.lastIndex(), s.term(20), s.appliedIndex()]).toEqual([21, 22, 3, 20]);
+    expect(s.stats.snapshotsInstalled).toBe(1);
     const r = await reopen();
     expect([r.firstIndex(), r.lastIndex(), r.appliedIndex()]).toEqual([21, 22, 20]);
-    expect(r.snapshot()).toEqual(snapshot);
+    expect(r.snapshot().metadata).toEqual(snapshot.metadata);
+    expect(r.initialState().confState).toEqual(snapshot.metadata.confState);
+    expect(r.appliedMembers()).toEqual(leaderMembers);
     expect(await r.readLockRecords()).toEqual([["new", bytes("y")]]);
     expect(r.entries(21, 23, Infinity)).toEqual(range(21, 22, 3));
   });
 
-  it("fails typed on a disk error, refuses later writes, and keeps the durable state intact", async () => {
+  it("refuses a corrupted snapshot from the leader without touching the stored state", async () => {
+    const s = await open();
+    await s.write([{ entries: range(1, 3, 1), mustSync: true }, { appliedIndex: 2 }]);
+    const encoder = new SnapshotEncoder(9, 2);
+    encoder.add(META_MEMBERS, encodeMembers(MEMBERS));
+    const data = encoder.finish();
+    data[data.length - 7] ^= 0xff;
+    await expectCode(
+      s.write([
+        { snapshot: { metadata: { index: 9, term: 2, confState: VOTERS }, data }, mustSync: true },
+      ]),
+      "INVALID_WRITE",
+    );
+    expect([s.lastIndex(), s.appliedIndex(), s.snapshot().metadata.index]).toEqual([3, 2, 0]);
+  });
+
+  it("refuses to open a folder whose snapshot file was damaged", async () => {
+    const s = await open();
+    await s.write([{ entries: range(1, 3, 1), mustSync: true }, { appliedIndex: 3 }]);
+    await s.createSnapshot();
+    await s.close();
+    storage = null;
+    const [file] = await readdir(join(dir, SNAPSHOT_FOLDER));
+    const { open: openFile } = await import("node:fs/promises");
+    const handle = await openFile(join(dir, SNAPSHOT_FOLDER, file), "r+");
+    await handle.write(Buffer.from([0x42]), 0, 1, 30);
+    await handle.close();
+    const error = await expectCode(open(), "CORRUPT");
+    expect(error.message).toMatch(/checksum/);
+  });
+
+  it("fails typed on a disk error, keeps the durable state, and takes the same batch again once the disk works", async () => {
     let failNext = false;
     const s = await open({
       writeFault: () =>
@@ -211,21 +316,25 @@ describe("LevelStorage", () => {
     });
     await s.write([{ entries: range(1, 3, 1), mustSync: true }]);
     failNext = true;
-    const error = await expectCode(
-      s.write([{ entries: range(4, 6, 1), mustSync: true }]),
-      "WRITE_FAILED",
-    );
+    const batch = [
+      { entries: range(4, 6, 1), hardState: { term: 1, vote: "n1", commit: 5 }, mustSync: true },
+      { lockRecords: [["k", bytes("K")]] as const, appliedIndex: 5 },
+    ];
+    const error = await expectCode(s.write(batch), "WRITE_FAILED");
     expect(String((error.cause as Error).message)).toMatch(/ENOSPC/);
     expect(s.failed()).toBe(error);
-    expect(s.lastIndex()).toBe(3);
+    expect([s.lastIndex(), s.appliedIndex(), s.initialState().hardState.term]).toEqual([3, 0, 0]);
+    // Still failing: the retry (after reopening LevelDB) fails the same way; no compaction meanwhile.
+    await expectCode(s.write(batch), "WRITE_FAILED");
+    await expectCode(s.createSnapshot(), "COMPACTION_FAILED");
     failNext = false;
-    await expectCode(s.write([{ entries: range(4, 4, 1) }]), "STORAGE_FAILED");
-    await expectCode(
-      s.compact({ metadata: { index: 1, term: 1, confState: VOTERS }, data: bytes("") }),
-      "STORAGE_FAILED",
-    );
+    await s.write(batch);
+    expect(s.failed()).toBeNull();
+    expect([s.lastIndex(), s.appliedIndex()]).toEqual([6, 5]);
     const r = await reopen();
-    expect(r.lastIndex()).toBe(3);
+    expect([r.lastIndex(), r.appliedIndex(), r.initialState().hardState.commit]).toEqual([6, 5, 5]);
+    expect(r.entries(1, 7, Infinity)).toEqual(range(1, 6, 1));
+    expect(await r.readLockRecords()).toEqual([["k", bytes("K")]]);
     expect(r.failed()).toBeNull();
   });
 

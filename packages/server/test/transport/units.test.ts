@@ -151,6 +151,19 @@ describe("validateRaftMessage", () => {
         done: true,
       },
       { type: "vote", from: "n1", to: "n2", term: 1, lastIndex: 1, lastTerm: 1, transfer: "yes" },
+      // A snapshot chunk must fit in its snapshot, and a snapshot in the receiver's bound.
+      ...[
+        { offset: 2, data: new Uint8Array(2), totalBytes: 3 },
+        { offset: 0, data: new Uint8Array(1), totalBytes: 3 * 1024 * 1024 * 1024 },
+      ].map((chunk) => ({
+        type: "snapshot",
+        from: "n1",
+        to: "n2",
+        term: 1,
+        metadata: { index: 1, term: 1, confState: { voters: ["n1"], learners: [] } },
+        done: false,
+        ...chunk,
+      })),
     ];
     for (const value of cases) {
       expect(() => validateRaftMessage(value)).toThrowError(
