@@ -55,7 +55,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--join",
-        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: no members until the leader adds this node (dlock member add) or, for a lost folder, sends it a snapshot",
+        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: it has no members and never campaigns until the leader sends it a snapshot (rebuilds a member whose data folder was lost); DLOCK_JOIN=1 or 0",
       ).env("DLOCK_JOIN"),
     )
     .addOption(
@@ -142,6 +142,9 @@ export function registerServerCommand(program: Command): void {
     .action(async (flags: ServerFlags, command: Command) => {
       // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
       // durability switch the value must decide, so it is read here.
+      if (command.getOptionValueSource("join") === "env") {
+        flags.join = parseBooleanEnvironment("DLOCK_JOIN", process.env.DLOCK_JOIN ?? "");
+      }
       if (command.getOptionValueSource("fsync") === "env") {
         flags.fsync = !parseBooleanEnvironment("DLOCK_NO_FSYNC", process.env.DLOCK_NO_FSYNC ?? "");
       }
