@@ -3,6 +3,12 @@
 // its call and its return, against a sequential model; a cache of (set of operations linearized,
 // model state) prunes the search. Histories are checked one partition (one key) at a time: a
 // history is linearizable if and only if each key's sub-history is (P-compositionality).
+//
+// Operations of unknown outcome (infinite return) never bound the search window, so two search
+// nodes with the same known operations linearized and the same model state differ only in which
+// unknown ones they used up. A node that has used up a superset of another's can do nothing the
+// other could not: it is pruned (dominance). Without this, every pair of unknown operations that
+// cancel out (an unanswered acquire, then its expiry) doubles the nodes to visit after a dead end.
 
 /** A sequential specification. States must be immutable; `key` identifies equal states. */
 export interface SequentialModel<State, Op> {
@@ -124,10 +130,34 @@ export function checkLinearizable<State, Op>(
   };
 
   const words = new Uint32Array(Math.ceil(n / 32));
-  const bitsKey = (): string => {
+  /** The bits of operations of unknown outcome. */
+  const unknownMask = new Uint32Array(words.length);
+  history.forEach((timed, id) => {
+    if (!Number.isFinite(timed.returnMs)) unknownMask[id >>> 5] |= 1 << (id & 31);
+  });
+  const knownBitsKey = (): string => {
     let text = "";
-    for (let i = 0; i < words.length; i++) text += words[i].toString(36) + ",";
+    for (let i = 0; i < words.length; i++) text += (words[i] & ~unknownMask[i]).toString(36) + ",";
     return text;
+  };
+  /** Unknown-outcome operations used up by each (known set, state) visited. */
+  const visited = new Map<string, Uint32Array[]>();
+  const VISITS_KEPT = 16; // per (known set, state); fewer only prunes less
+  /** Records the current node, or returns false if an equal or dominating one was visited. */
+  const visit = (stateKey: string): boolean => {
+    const key = knownBitsKey() + stateKey;
+    const used = new Uint32Array(words.length);
+    for (let i = 0; i < words.length; i++) used[i] = words[i] & unknownMask[i];
+    let seen = visited.get(key);
+    if (seen === undefined) visited.set(key, (seen = []));
+    for (const earlier of seen) {
+      let subset = true;
+      for (let i = 0; i < used.length && subset; i++) subset = (earlier[i] & ~used[i]) === 0;
+      if (subset) return false;
+    }
+    if (seen.length >= VISITS_KEPT) seen.shift();
+    seen.push(used);
+    return true;
   };
   const isKnown = (entry: Entry<Op>): boolean => Number.isFinite(history[entry.id].returnMs);
   // The operations that may take effect next: those called before the earliest pending return.
@@ -160,7 +190,6 @@ export function checkLinearizable<State, Op>(
     via: Entry<Op> | null;
     stateBefore: State;
   }
-  const cache = new Set<string>();
   let state = model.init();
   const stack: Frame[] = [{ candidates: candidates(), next: 0, via: null, stateBefore: state }];
   let knownLinearized = 0;
@@ -178,12 +207,10 @@ export function checkLinearizable<State, Op>(
       const word = entry.id >>> 5;
       const bit = 1 << (entry.id & 31);
       words[word] |= bit;
-      const cacheKey = bitsKey() + model.key(next);
-      if (cache.has(cacheKey)) {
+      if (!visit(model.key(next))) {
         words[word] &= ~bit;
         continue;
       }
-      cache.add(cacheKey);
       lift(entry);
       if (isKnown(entry)) knownLinearized++;
       const child: Frame = { candidates: candidates(), next: 0, via: entry, stateBefore: state };
