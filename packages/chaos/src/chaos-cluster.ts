@@ -2,7 +2,7 @@
 // connection a dials to send its messages to b) and one in front of every node's client port.
 // Nodes dial their peers through the proxies and advertise their client proxy, so leader
 // redirects keep clients behind the proxies too.
-import { LocalCluster, freePort } from "@dlock/cli";
+import { LocalCluster, reservePorts } from "@dlock/cli";
 import type { LocalNode, LocalNodePorts } from "@dlock/cli";
 import { FaultProxy } from "./fault-proxy.js";
 
@@ -33,10 +33,13 @@ export class ChaosCluster {
 
   static async start(options: ChaosClusterOptions): Promise<ChaosCluster> {
     const ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
-    const ports: LocalNodePorts[] = [];
-    for (let i = 0; i < options.nodes; i++) {
-      ports.push({ client: await freePort(), peer: await freePort(), http: await freePort() });
-    }
+    // The servers' ports stay bound until the proxies have theirs: a proxy listening on port 0
+    // could otherwise be given a port picked for a server, which then cannot start.
+    const reservation = await reservePorts(3 * options.nodes);
+    const ports: LocalNodePorts[] = ids.map((_, i) => {
+      const [client, peer, http] = reservation.ports.slice(3 * i, 3 * i + 3);
+      return { client, peer, http };
+    });
     const peerLinks = new Map<string, FaultProxy>();
     const clientLinks = new Map<string, FaultProxy>();
     const proxies: FaultProxy[] = [];
@@ -57,7 +60,11 @@ export class ChaosCluster {
       clientLinks.set(from, client);
       proxies.push(client);
     }
-    await Promise.all(proxies.map((p) => p.start()));
+    try {
+      await Promise.all(proxies.map((p) => p.start()));
+    } finally {
+      await reservation.release();
+    }
     const cluster = await LocalCluster.start({
       root: options.root,
       nodes: options.nodes,

@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import type { Server } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -125,11 +126,11 @@ export class LocalCluster {
     const count = options.nodes ?? 3;
     const ports = options.ports ?? "auto";
     const nodes: LocalNode[] = [];
+    const autoPorts = ports === "auto" ? await freePorts(3 * count) : [];
     for (let i = 0; i < count; i++) {
       const id = `n${i + 1}`;
       let client: number, peer: number, http: number;
-      if (ports === "auto")
-        [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+      if (ports === "auto") [client, peer, http] = autoPorts.slice(3 * i, 3 * i + 3);
       else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
       else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
       nodes.push({
@@ -362,15 +363,48 @@ function isPortList(
 
 /** A port that was free a moment ago (bound to 0, then closed). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port);
-        else reject(new LocalClusterError("could not find a free port"));
-      });
-    });
-  });
+  const [port] = await freePorts(1);
+  return port;
+}
+
+/** `count` distinct ports that were free a moment ago (all bound at once, then closed). */
+export async function freePorts(count: number): Promise<number[]> {
+  const reservation = await reservePorts(count);
+  await reservation.release();
+  return reservation.ports;
+}
+
+/**
+ * Holds `count` distinct free ports until `release()`: while held, nothing else on this machine
+ * (a proxy that binds port 0, say) can be given one of them.
+ */
+export async function reservePorts(
+  count: number,
+): Promise<{ ports: number[]; release(): Promise<void> }> {
+  const servers: Server[] = [];
+  const release = () =>
+    Promise.all(
+      servers.map((server) => new Promise<void>((done) => server.close(() => done()))),
+    ).then(() => undefined);
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(0, HOST, () => {
+            const address = server.address();
+            if (address !== null && typeof address === "object") resolve(address.port);
+            else reject(new LocalClusterError("could not find a free port"));
+          });
+        }),
+      );
+    }
+    return { ports, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
 }
