@@ -3,6 +3,7 @@
 // every write to the fenced resource, and every fault. Saved as a readable timeline on failure.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { WireOp } from "@dlock/testkit";
 
 export type OpKind = "acquire" | "release" | "get";
 
@@ -56,6 +57,8 @@ export class History {
   readonly grants: GrantRecord[] = [];
   readonly writes: WriteRecord[] = [];
   readonly faults: FaultRecord[] = [];
+  /** Every request on the wire with its answer (see wire-recorder.ts). */
+  readonly wire: WireOp[] = [];
   readonly startMs = performance.now();
 
   now(): number {
@@ -113,6 +116,21 @@ export class History {
       lines.push([
         w.atMs,
         `${t(w.atMs)}  write   ${w.client} ${w.key} token=${w.token} ${w.accepted ? "accepted" : "REJECTED"}${w.believedValid ? "" : " (writer knew it was not valid)"}`,
+      ]);
+    }
+    for (const w of this.wire) {
+      const answer =
+        w.response === null
+          ? "(no answer)"
+          : w.response.type === "ok"
+            ? `ok ${JSON.stringify(w.response.result)}`
+            : w.response.error.code;
+      const ret = w.returnMs === null ? "" : ` → ${t(w.returnMs)}`;
+      const { type, value, token } = w.request as { type: string; value?: string; token?: number };
+      lines.push([
+        w.invokeMs,
+        `${t(w.invokeMs)}    wire  ${w.client} ${type} ${w.key}${value !== undefined ? ` ${value}` : ""}` +
+          `${token !== undefined ? ` token=${token}` : ""}${ret} ${answer}`,
       ]);
     }
     lines.sort((a, b) => a[0] - b[0]);

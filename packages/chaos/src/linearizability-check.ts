@@ -1,11 +1,15 @@
 // Per-key linearizability of the chaos history, with the simulator's checker and lock model
-// (@dlock/testkit). The run sees only what clients saw: lease expiries happen inside the
-// cluster, so every grant may expire at any moment after it was made (an operation of unknown
-// timing), and a request that failed without a clear answer may or may not have taken effect.
-import { checkLinearizable, describeViolation, lockModel } from "@dlock/testkit";
-import type { LockModelState, LockOp, SequentialModel, TimedOp } from "@dlock/testkit";
+// (@dlock/testkit), over every request the clients put on the wire (wire-recorder.ts). Checking
+// whole `locker.lock()` calls instead would be wrong: a call that ends LOCK_BUSY may have sent an
+// earlier request that was granted, answered into a broken connection, and expired before the
+// retry, and that grant is a real state of the key that other clients' answers depend on.
+// The run sees only what clients saw: lease expiries happen inside the cluster, so every grant
+// may expire at any moment after it was requested (an operation of unknown timing), and a
+// request without a clear answer may or may not have taken effect.
+import { checkLinearizable, describeViolation, lockModel, lockOpOf } from "@dlock/testkit";
+import type { LockModelState, LockOp, SequentialModel, TimedOp, WireOp } from "@dlock/testkit";
 import type { CheckResult } from "./checks.js";
-import type { History, OpRecord } from "./history.js";
+import type { History } from "./history.js";
 
 /** Search steps per key before the key counts as undecided (never as a violation). */
 export const STEP_BUDGET_PER_KEY = 5_000_000;
@@ -24,48 +28,89 @@ const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
     }
     return lockModel.step(state, op);
   },
+  describe(op) {
+    if (op.kind === "expire") {
+      const token = op.token === ANY_TOKEN ? "an unseen token" : `token ${op.token}`;
+      return `expiry of ${token} held by ${op.value} (at any time after its request)`;
+    }
+    return lockModel.describe(op);
+  },
 };
 
 export interface LinearizabilityCheckResult extends CheckResult {
   undecidedKeys: string[];
 }
 
-export function checkLinearizability(
-  history: History,
-  stepBudget = STEP_BUDGET_PER_KEY,
-): LinearizabilityCheckResult {
+/** Per key, the timed operations of the run's wire history plus the possible expiries. */
+export function wireHistoriesByKey(wire: readonly WireOp[]): Map<string, TimedOp<LockOp>[]> {
   const byKey = new Map<string, TimedOp<LockOp>[]>();
   const add = (key: string, op: TimedOp<LockOp>) => {
     let list = byKey.get(key);
-    if (list === undefined) {
-      list = [];
-      byKey.set(key, list);
-    }
+    if (list === undefined) byKey.set(key, (list = []));
     list.push(op);
   };
-  for (const record of history.ops) {
+  // A grant that its holder released for sure did not expire first (the release found it held),
+  // and cannot expire after: it has no expiry to place. Dropping those keeps the search small:
+  // each one is otherwise a choice the search must try and undo at every later step.
+  const released = new Set<string>();
+  for (const record of wire) {
+    const op = lockOpOf(record);
+    if (op?.kind === "release" && op.outcome === "released" && op.token !== 0) {
+      released.add(grantId(record.key, op.value, op.token));
+    }
+  }
+  // One expiry per grant: an acquire retried on the same grant returns the same token.
+  const expiries = new Map<string, TimedOp<LockOp>>();
+  for (const record of wire) {
     const op = lockOpOf(record);
     if (op === null) continue;
-    // An operation whose outcome is not known may take effect at any time after its call.
+    // A request whose outcome is not known may take effect at any time after it was sent.
     const indefinite =
       (op.kind === "acquire" && op.outcome === "unknown") ||
       (op.kind === "release" && op.outcome === "unknown");
     const returnMs =
       record.returnMs === null || indefinite ? Number.POSITIVE_INFINITY : record.returnMs;
-    add(record.key, { op, callMs: record.callMs, returnMs });
-    if (op.kind === "acquire" && op.outcome !== "busy") {
-      // The cluster may end this grant (if it was made) by expiry at any time after the call.
-      const token = typeof op.outcome === "object" ? op.outcome.token : ANY_TOKEN;
-      add(record.key, {
-        op: { kind: "expire", value: record.value, token },
-        callMs: record.callMs,
-        returnMs: Number.POSITIVE_INFINITY,
-      });
+    add(record.key, { op, callMs: record.invokeMs, returnMs });
+    if (op.kind !== "acquire" || op.outcome === "busy") continue;
+    // The cluster may end this grant (if it was made) by expiry at any time after the request.
+    const expire: TimedOp<LockOp> = {
+      op: {
+        kind: "expire",
+        value: op.value,
+        token: typeof op.outcome === "object" ? op.outcome.token : ANY_TOKEN,
+      },
+      callMs: record.invokeMs,
+      returnMs: Number.POSITIVE_INFINITY,
+    };
+    if (typeof op.outcome === "string") {
+      add(record.key, expire); // Each unanswered acquire may be a grant of its own.
+      continue;
+    }
+    const id = grantId(record.key, op.value, op.outcome.token);
+    if (released.has(id)) continue;
+    const seen = expiries.get(id);
+    if (seen === undefined) {
+      expiries.set(id, expire);
+      add(record.key, expire);
+    } else {
+      seen.callMs = Math.min(seen.callMs, expire.callMs);
     }
   }
+  return byKey;
+}
+
+function grantId(key: string, value: string, token: number): string {
+  return `${key}\u0000${value}\u0000${token}`;
+}
+
+export function checkLinearizability(
+  history: History,
+  stepBudget = STEP_BUDGET_PER_KEY,
+): LinearizabilityCheckResult {
   const violations: string[] = [];
   const undecidedKeys: string[] = [];
   let examined = 0;
+  const byKey = wireHistoriesByKey(history.wire);
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
     examined += ops.length;
     const result = checkLinearizable(chaosLockModel, ops, { stepBudget });
@@ -76,37 +121,10 @@ export function checkLinearizability(
       );
     }
   }
-  return { name: "linearizability per key", violations, examined, undecidedKeys };
-}
-
-function lockOpOf(record: OpRecord): LockOp | null {
-  const unknown = record.outcome === "error" || record.outcome === "unknown";
-  switch (record.kind) {
-    case "acquire":
-      if (unknown) return { kind: "acquire", value: record.value, outcome: "unknown" };
-      if (record.outcome === "busy")
-        return { kind: "acquire", value: record.value, outcome: "busy" };
-      return { kind: "acquire", value: record.value, outcome: { token: record.token as number } };
-    case "release":
-      if (record.token === null) return null;
-      return {
-        kind: "release",
-        value: record.value,
-        token: record.token,
-        // released:false comes with lost:true, and a lost lock's release may have failed
-        // without saying so: only "released" is a definite answer.
-        outcome: !unknown && record.detail === "released" ? "released" : "unknown",
-      };
-    case "get": {
-      if (unknown) return null; // A read that failed changes nothing.
-      if (record.detail === "free") return { kind: "get", held: false, value: null, token: null };
-      const at = record.detail.lastIndexOf("@");
-      return {
-        kind: "get",
-        held: true,
-        value: record.detail.slice(0, at),
-        token: Number(record.detail.slice(at + 1)),
-      };
-    }
-  }
+  return {
+    name: "linearizability per key (every request on the wire)",
+    violations,
+    examined,
+    undecidedKeys,
+  };
 }

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Locker } from "@dlock/client";
+import { Locker, TcpTransport } from "@dlock/client";
 import { Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
@@ -12,6 +12,7 @@ import { checkLinearizability } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
 import { FencedResource } from "./fenced-resource.js";
 import { History } from "./history.js";
+import { RecordingTransport } from "./wire-recorder.js";
 import { Nemesis } from "./nemesis.js";
 import type { FaultKind } from "./nemesis.js";
 import { Workload } from "./workload.js";
@@ -176,6 +177,9 @@ async function finalAcquires(
     clusterId: "dlock-chaos",
     clientId: "final",
     unavailableTimeoutMs: boundMs,
+    transport: new RecordingTransport(new TcpTransport(), "final", history.wire, () =>
+      history.now(),
+    ),
   });
   const failures: string[] = [];
   let worstMs = 0;

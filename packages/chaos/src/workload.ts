@@ -1,11 +1,12 @@
 // The clients of a chaos run: each takes a random key, does fenced writes to the shared resource
 // while it believes it holds the lock, releases it, and now and then reads a key. Every step is
 // recorded in the History.
-import { Locker } from "@dlock/client";
+import { Locker, TcpTransport } from "@dlock/client";
 import type { Lock } from "@dlock/client";
 import type { Prng } from "@dlock/testkit";
 import type { FencedResource } from "./fenced-resource.js";
 import type { GrantRecord, History } from "./history.js";
+import { RecordingTransport } from "./wire-recorder.js";
 
 export interface WorkloadOptions {
   endpoints: string[];
@@ -25,16 +26,21 @@ export class Workload {
   constructor(private readonly options: WorkloadOptions) {}
 
   start(): void {
+    const { history } = this.options;
     for (let i = 0; i < this.options.clients; i++) {
+      const client = `c${i + 1}`;
       const locker = new Locker({
         endpoints: this.options.endpoints,
         clusterId: "dlock-chaos",
-        clientId: `c${i + 1}`,
+        clientId: client,
         requestTimeoutMs: 1_000,
         unavailableTimeoutMs: 10_000,
+        transport: new RecordingTransport(new TcpTransport(), client, history.wire, () =>
+          history.now(),
+        ),
       });
       this.lockers.push(locker);
-      this.loops.push(this.loop(`c${i + 1}`, locker, this.options.prng.fork()));
+      this.loops.push(this.loop(client, locker, this.options.prng.fork()));
     }
   }
 

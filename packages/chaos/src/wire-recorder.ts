@@ -1,0 +1,70 @@
+// Records every request a chaos client puts on the wire and the answer that reached it, by
+// wrapping the client's TCP transport. The linearizability check needs this level: one
+// `locker.lock()` call may send several requests (retries after a timeout, a reset connection, a
+// NOT_LEADER), and an early one may have been granted and expired unseen before a later one came
+// back LOCK_BUSY. Only the wire shows each request's own window and answer.
+import type { Transport, TransportConnection } from "@dlock/client";
+import type { WireOp } from "@dlock/testkit";
+
+type ClientRequest = Parameters<TransportConnection["send"]>[0];
+type ConnectArgs = Parameters<Transport["connect"]>;
+
+export class RecordingTransport implements Transport {
+  private nextId = 1;
+
+  /**
+   * @param client the client's name in the history
+   * @param ops where requests are appended as they are sent (answers fill them in later)
+   * @param nowMs the history's clock, shared by every client of the run
+   */
+  constructor(
+    private readonly inner: Transport,
+    private readonly client: string,
+    private readonly ops: WireOp[],
+    private readonly nowMs: () => number,
+  ) {}
+
+  connect(
+    endpoint: ConnectArgs[0],
+    hello: ConnectArgs[1],
+    events: ConnectArgs[2],
+  ): TransportConnection {
+    // Request ids are per connection: answers are matched on this connection only.
+    const pending = new Map<number, WireOp>();
+    const link = this.inner.connect(endpoint, hello, {
+      onOpen: (serverHello) => events.onOpen(serverHello),
+      onResponse: (response) => {
+        if (response.id !== null) {
+          const op = pending.get(response.id);
+          if (op !== undefined) {
+            pending.delete(response.id);
+            op.returnMs = this.nowMs();
+            op.response = response;
+          }
+        }
+        events.onResponse(response);
+      },
+      // Requests still pending stay unanswered: they may or may not have taken effect.
+      onClose: (error) => events.onClose(error),
+    });
+    return {
+      send: (request: ClientRequest) => {
+        if (request.type !== "status") {
+          const op: WireOp = {
+            id: this.nextId++,
+            client: this.client,
+            key: request.key,
+            request,
+            invokeMs: this.nowMs(),
+            returnMs: null,
+            response: null,
+          };
+          this.ops.push(op);
+          pending.set(request.id, op);
+        }
+        link.send(request);
+      },
+      close: () => link.close(),
+    };
+  }
+}
