@@ -21,7 +21,12 @@ import type { LockResult } from "../lock/index.js";
 import { LevelStorage } from "../storage/level-storage.js";
 import { EMPTY_MEMBERS } from "../storage/members-record.js";
 import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
+import type { ClientRequestHandler } from "../client-server/client-request-handler.js";
 import { LockService } from "./lock-service.js";
+import { MembershipService } from "./membership-service.js";
+import type { MembershipRequest } from "./membership-service.js";
+import { bootstrapIfNew } from "./bootstrap.js";
+import { PeerDirectory } from "./peer-directory.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
 
@@ -88,22 +93,30 @@ export class DlockServer {
       dataDir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
-      initialMembers: options.join
-        ? EMPTY_MEMBERS
-        : { voters: Object.keys(options.peers), learners: [], peerAddresses: { ...options.peers } },
+      // Founders put the members in the log (bootstrapIfNew); joiners learn them from it.
+      initialMembers: EMPTY_MEMBERS,
       fsync: options.fsync,
       writeFault: dependencies.storageWriteFault,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
-      const peers = Object.fromEntries(
-        Object.entries(options.peers).filter(([id]) => id !== options.id),
-      );
-      const transport = new TcpPeerTransport({
+      if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
+        logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
+      }
+      // The replicated members (with their addresses) decide whom to dial; the command-line list
+      // only bootstraps a new cluster or tells a joining node whom to reach.
+      let transport: TcpPeerTransport | null = null;
+      const directory = new PeerDirectory({
+        self: options.id,
+        seeds: options.peers,
+        applied: storage.appliedMembers(),
+        transport: { setPeers: (peers) => transport?.setPeers(peers) },
+      });
+      transport = new TcpPeerTransport({
         nodeId: options.id,
         clusterId: options.clusterId,
         listen: options.peerListen,
-        peers,
+        peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
         logger: componentLogger(logger, "peer"),
@@ -129,13 +142,17 @@ export class DlockServer {
         now: nowMs,
       });
       started.push(host);
+      // Registered before the first Ready (the host processes on a later macrotask).
+      host.onMembersChange((members) => directory.membersApplied(members));
+      host.onConfChangeAppended((change) => directory.changeAppended(change));
+      const peerTransport = transport;
 
       const addressBook: MemberAddresses = {
-        peerAddress: (id: NodeId) => options.peers[id],
+        peerAddress: (id: NodeId) => directory.addressOf(id) ?? undefined,
         clientAddress: (id: NodeId) =>
-          id === options.id ? options.advertisedClientAddress : transport.clientAddressOf(id),
+          id === options.id ? options.advertisedClientAddress : peerTransport.clientAddressOf(id),
         connected: (id: NodeId) => {
-          const link = transport.stats()[id];
+          const link = peerTransport.stats()[id];
           return link !== undefined && (link.state === "open" || link.inboundConnected);
         },
       };
@@ -149,11 +166,25 @@ export class DlockServer {
         status: () => statusResult(host.status(), addressBook),
       });
 
+      const membership = new MembershipService({
+        host,
+        peerAddressOf: (id) => directory.addressOf(id),
+        clientAddressOf: addressBook.clientAddress,
+        reachableWithinMs: options.electionTimeoutMs,
+      });
+      const handler: ClientRequestHandler = {
+        handle: (request, context) =>
+          isMembershipRequest(request)
+            ? membership.handle(request)
+            : service.handle(request, context),
+        connectionClosed: (connectionId) => service.connectionClosed(connectionId),
+      };
+
       const clientServer = new ClientServer({
         nodeId: options.id,
         clusterId: options.clusterId,
         listen: options.clientListen,
-        handler: service,
+        handler,
         connectionsMax: options.clientConnectionsMax,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
@@ -186,7 +217,7 @@ export class DlockServer {
         options,
         logger,
         host,
-        transport,
+        transport: peerTransport,
         service,
         clientServer,
         admin,
@@ -261,4 +292,13 @@ export class DlockServer {
       "dlock server stopped",
     );
   }
+}
+
+function isMembershipRequest(request: { type: string }): request is MembershipRequest {
+  return (
+    request.type === "members" ||
+    request.type === "addMember" ||
+    request.type === "promoteMember" ||
+    request.type === "removeMember"
+  );
 }
