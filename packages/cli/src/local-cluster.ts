@@ -63,7 +63,16 @@ export interface LocalNodeStatus {
   commitIndex: number;
   appliedIndex: number;
   ready: boolean;
-  members: Array<{ id: string; role: string; healthy: boolean; clientAddress?: string }>;
+  members: Array<{
+    id: string;
+    kind: "voter" | "learner";
+    role: string;
+    healthy: boolean;
+    peerAddress?: string;
+    clientAddress?: string;
+  }>;
+  /** False while the node cannot write to its data folder. */
+  healthy?: boolean;
   /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
   raftLog?: {
     snapshotIndex: number;
@@ -87,7 +96,11 @@ const HOST = "127.0.0.1";
 export class LocalCluster {
   readonly nodes: LocalNode[];
   readonly root: string;
+  /** Flags of every node but --cluster (see clusterLists). */
   private readonly args: string[];
+  /** The --cluster value each node was started with (nodes added later list the members then). */
+  private readonly clusterLists = new Map<string, string>();
+  private readonly ports: LocalClusterOptions["ports"];
   private readonly output: "files" | "inherit";
   private readonly bin: string;
   private readonly exits = new Map<string, Promise<number | null>>();
@@ -98,12 +111,14 @@ export class LocalCluster {
     args: string[],
     output: "files" | "inherit",
     bin: string,
+    ports: LocalClusterOptions["ports"],
   ) {
     this.root = root;
     this.nodes = nodes;
     this.args = args;
     this.output = output;
     this.bin = bin;
+    this.ports = ports;
   }
 
   /** Starts every node (does not wait for a leader: see waitForLeader / waitForReady). */
@@ -127,14 +142,10 @@ export class LocalCluster {
         process: null,
       });
     }
-    const args = [
-      "--cluster",
-      nodes
-        .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
-        .join(","),
-      "--cluster-id",
-      options.clusterId ?? "dlock-local",
-    ];
+    const clusterList = nodes
+      .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
+      .join(",");
+    const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
     if (options.fsync === false) args.push("--no-fsync");
     if (options.tickMs !== undefined) args.push("--tick", `${options.tickMs}ms`);
     if (options.electionTicks !== undefined) {
@@ -149,7 +160,9 @@ export class LocalCluster {
       args,
       options.output ?? "files",
       options.bin ?? DLOCK_BIN,
+      ports,
     );
+    for (const node of nodes) cluster.clusterLists.set(node.id, clusterList);
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
   }
@@ -170,6 +183,39 @@ export class LocalCluster {
     const node = this.node(id);
     if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
     this.spawnNode(node, extraArgs);
+  }
+
+  /**
+   * Starts a new node `id` that joins the running cluster (`dlock server --join`, listing every
+   * node known here and itself): it serves nobody until `dlock member add` adds it.
+   */
+  async addNode(id: string, extraArgs: readonly string[] = []): Promise<LocalNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new LocalClusterError(`${id} exists already`);
+    const index = this.nodes.length;
+    const [client, peer, http] =
+      this.ports === undefined || this.ports === "auto"
+        ? [await freePort(), await freePort(), await freePort()]
+        : [this.ports.client + index, this.ports.peer + index, this.ports.http + index];
+    const node: LocalNode = {
+      id,
+      dataDir: join(this.root, id),
+      logFile: join(this.root, `${id}.log`),
+      clientAddress: `${HOST}:${client}`,
+      peerAddress: `${HOST}:${peer}`,
+      httpAddress: `${HOST}:${http}`,
+      process: null,
+    };
+    this.nodes.push(node);
+    const initial = this.clusterLists.get(this.nodes[0].id) as string;
+    const advertised = new Map(
+      initial.split(",").map((item) => item.split("=") as [string, string]),
+    );
+    this.clusterLists.set(
+      id,
+      this.nodes.map((n) => `${n.id}=${advertised.get(n.id) ?? n.peerAddress}`).join(","),
+    );
+    this.spawnNode(node, ["--join", ...extraArgs]);
+    return node;
   }
 
   /** Deletes a stopped node's data folder (a lost disk). */
@@ -280,6 +326,8 @@ export class LocalCluster {
         node.peerAddress,
         "--http",
         node.httpAddress,
+        "--cluster",
+        this.clusterLists.get(node.id) as string,
         ...this.args,
         ...extraArgs,
       ],

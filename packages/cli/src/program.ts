@@ -1,5 +1,6 @@
 // The `dlock` command line: one commander program, one file per command under commands/.
 import { Command, CommanderError } from "commander";
+import { registerMemberCommand } from "./commands/member.js";
 import { registerServerCommand } from "./commands/server.js";
 import { CliExit, EXIT } from "./exit-codes.js";
 
@@ -12,6 +13,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServerCommand(program);
+  registerMemberCommand(program);
   return program;
 }
 
