@@ -1,8 +1,11 @@
 // The client half of `pnpm test:docker`: run by scripts/test-docker.sh once the compose cluster
 // is up and healthy. From the host, through the ports published on 127.0.0.1 only, it takes and
-// releases locks on every node, finds the leader, stops the leader's container, checks that locks
-// keep working with higher fencing tokens (and that a lock held across the failover survives),
-// starts the container again and checks that the node rejoins.
+// releases locks on every node, then makes the leader go away twice: `docker stop` (SIGTERM: the
+// leader hands leadership over) and `docker kill` (SIGKILL: a crash, the others elect a leader).
+// Each time it checks that locks keep working with higher fencing tokens and that a lock held
+// across the change survives, then starts the container again and checks that the node rejoins.
+// Last, a node's process exits on its own and Docker's restart policy brings it back, and the
+// client's status call sees a leader and three healthy members.
 //
 // Input (environment): DLOCK_TEST_CONTAINERS="n1=<container id> n2=<id> n3=<id>".
 // Output: one line per check, timings, and a closing "docker: N passed, N failed" line.
@@ -120,6 +123,17 @@ async function isReady(node) {
   }
 }
 
+// A (re)started node is back: its /readyz answers 200 and Docker's health check agrees.
+async function waitUntilHealthy(node, container) {
+  await waitFor(`${node.id} /readyz`, REJOIN_DEADLINE_MS, async () =>
+    (await isReady(node)) ? true : undefined,
+  );
+  await waitFor(`${node.id} container health`, REJOIN_DEADLINE_MS, async () => {
+    const health = await docker("inspect", "--format", "{{.State.Health.Status}}", container);
+    return health === "healthy" ? true : undefined;
+  });
+}
+
 // The leader a node reports in its /status JSON: `leader` (an id, or null when it knows none);
 // a node id object or the members' roles are accepted too, in case the shape grows.
 function leaderIn(status) {
@@ -224,35 +238,96 @@ async function main() {
       return `fencing token ${lastToken}`;
     });
 
-    // A lock held (and auto-refreshed) across the leader change must keep its holder and token.
-    const heldKey = `docker-held-${suffix}`;
-    let held;
-    let heldToken = 0n;
-    await check("acquire a lock to hold across the failover", async () => {
-      held = await acquire(all, heldKey, "held-across-failover", HELD_LOCK_TTL);
-      heldToken = tokenOf(held);
-      return `fencing token ${heldToken}`;
-    });
+    // Two ways the leader goes away, each followed by a restart of its container:
+    //   stop: SIGTERM, as `docker compose stop` does: the leader hands leadership over, then exits;
+    //   kill: SIGKILL, as a crash: no handover, the others elect a leader once a timeout passes.
+    // After each, locks keep working with higher fencing tokens, a lock held across the change
+    // keeps its holder and token, and the node rejoins and serves locks through its own port.
+    const failOver = async ({ how, dockerCommand, expectedExitCode, heldValue }) => {
+      // A lock held (and auto-refreshed) across the leader change.
+      let held;
+      let heldToken = 0n;
+      await check(`acquire a lock to hold across the ${how} of the leader`, async () => {
+        held = await acquire(all, `docker-held-${how}-${suffix}`, heldValue, HELD_LOCK_TTL);
+        heldToken = tokenOf(held);
+        return `fencing token ${heldToken}`;
+      });
 
-    let leader;
-    await check("all nodes agree on one leader (/status)", async () => {
-      leader = await waitFor("an agreed leader", LEADER_DEADLINE_MS, () => agreedLeader(NODES));
-      return leader.id;
-    });
+      let leader;
+      await check("all nodes agree on one leader (/status)", async () => {
+        leader = await waitFor("an agreed leader", LEADER_DEADLINE_MS, () => agreedLeader(NODES));
+        return leader.id;
+      });
 
-    const leaderContainer = containers.get(leader.id);
-    const survivors = NODES.filter((n) => n.id !== leader.id);
-    await check(`stop the leader's container (${leader.id}, SIGTERM)`, async () => {
-      await docker("stop", "--time", String(DOCKER_STOP_GRACE_S), leaderContainer);
-      const running = await docker("inspect", "--format", "{{.State.Running}}", leaderContainer);
-      if (running !== "false") throw new Error(`container still running: ${running}`);
-    });
+      const leaderContainer = containers.get(leader.id);
+      const survivors = NODES.filter((n) => n.id !== leader.id);
+      await check(
+        `${how} the leader's container (${leader.id}: ${dockerCommand.join(" ")})`,
+        async () => {
+          await docker(...dockerCommand, leaderContainer);
+          const state = await docker(
+            "inspect",
+            "--format",
+            "{{.State.Running}} {{.State.ExitCode}}",
+            leaderContainer,
+          );
+          const [running, exitCode] = state.split(" ");
+          if (running !== "false") throw new Error(`container still running: ${state}`);
+          // stop: 0 proves that the process handled SIGTERM itself (unhandled, Docker would
+          // SIGKILL it after the grace period: 137). kill: 137.
+          if (Number(exitCode) !== expectedExitCode)
+            throw new Error(`exit code ${exitCode}, expected ${expectedExitCode}`);
+          return `exit code ${exitCode}`;
+        },
+      );
 
-    await check(
-      "a new acquire succeeds after the failover with a higher fencing token",
-      async () => {
-        const lock = await waitFor("an acquire after failover", FAILOVER_DEADLINE_MS, () =>
-          acquire(all, key, "after-failover", LOCK_TTL),
+      await check(
+        `a new acquire succeeds after the ${how} with a higher fencing token`,
+        async () => {
+          const lock = await waitFor(`an acquire after the ${how}`, FAILOVER_DEADLINE_MS, () =>
+            acquire(all, key, `after-${how}`, LOCK_TTL),
+          );
+          const token = tokenOf(lock);
+          if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
+          await release(lock);
+          const before = lastToken;
+          lastToken = token;
+          return `fencing token ${before} -> ${token}`;
+        },
+      );
+
+      await check("the two remaining nodes agree on a new leader", async () => {
+        const next = await waitFor("a new leader", LEADER_DEADLINE_MS, () =>
+          agreedLeader(survivors),
+        );
+        if (next.id === leader.id)
+          throw new Error(`stopped node ${leader.id} is still named leader`);
+        return next.id;
+      });
+
+      await check(`a lock held across the ${how} keeps its holder and token`, async () => {
+        if (held.signal.aborted) throw new Error("the held lock was reported lost");
+        await withDeadline("refresh", LOCK_ATTEMPT_TIMEOUT_MS, held.refresh());
+        if (tokenOf(held) !== heldToken)
+          throw new Error(`token changed: ${heldToken} -> ${held.fencingToken}`);
+        await release(held);
+        return `fencing token ${heldToken}`;
+      });
+
+      await check(
+        `start ${leader.id} again: it rejoins (/readyz 200, container healthy)`,
+        async () => {
+          await docker("start", leaderContainer);
+          await waitUntilHealthy(leader, leaderContainer);
+        },
+      );
+
+      await check(`acquire through the rejoined node's port alone (${leader.client})`, async () => {
+        const single = openLocker([leader.client]);
+        const lock = await waitFor(
+          "an acquire through the rejoined node",
+          FAILOVER_DEADLINE_MS,
+          () => acquire(single, key, `after-rejoin-${how}`, LOCK_TTL),
         );
         const token = tokenOf(lock);
         if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
@@ -260,52 +335,58 @@ async function main() {
         const before = lastToken;
         lastToken = token;
         return `fencing token ${before} -> ${token}`;
-      },
-    );
+      });
+    };
 
-    await check("the two remaining nodes agree on a new leader", async () => {
-      const next = await waitFor("a new leader", LEADER_DEADLINE_MS, () => agreedLeader(survivors));
-      if (next.id === leader.id) throw new Error(`stopped node ${leader.id} is still named leader`);
-      return next.id;
+    await failOver({
+      how: "stop",
+      dockerCommand: ["stop", "--time", String(DOCKER_STOP_GRACE_S)],
+      expectedExitCode: 0,
+      heldValue: "held-across-stop",
+    });
+    await failOver({
+      how: "kill",
+      dockerCommand: ["kill", "--signal", "KILL"],
+      expectedExitCode: 137,
+      heldValue: "held-across-kill",
     });
 
-    await check("a lock held across the failover keeps its holder and token", async () => {
-      if (held.signal.aborted) throw new Error("the held lock was reported lost");
-      await withDeadline("refresh", LOCK_ATTEMPT_TIMEOUT_MS, held.refresh());
-      if (tokenOf(held) !== heldToken)
-        throw new Error(`token changed: ${heldToken} -> ${held.fencingToken}`);
-      await release(held);
-      return `fencing token ${heldToken}`;
+    // restart: unless-stopped in docker/compose.yaml: a node whose process exits on its own (not
+    // stopped through Docker) is started again by Docker. Its process is asked to exit from
+    // inside the container, so Docker does not count it as stopped by hand.
+    const follower = await waitFor("an agreed leader", LEADER_DEADLINE_MS, async () => {
+      const current = await agreedLeader(NODES);
+      return NODES.find((n) => n.id !== current.id);
     });
-
     await check(
-      `start ${leader.id} again: it rejoins (/readyz 200, container healthy)`,
+      `${follower.id}'s process exits on its own: Docker restarts it and it rejoins`,
       async () => {
-        await docker("start", leaderContainer);
-        await waitFor(`${leader.id} /readyz`, REJOIN_DEADLINE_MS, async () =>
-          (await isReady(leader)) ? true : undefined,
+        const container = containers.get(follower.id);
+        const restartCount = async () =>
+          Number(await docker("inspect", "--format", "{{.RestartCount}}", container));
+        const before = await restartCount();
+        await docker("exec", container, "node", "-e", "process.kill(1, 'SIGTERM')");
+        await waitFor(`Docker restarting ${follower.id}`, REJOIN_DEADLINE_MS, async () =>
+          (await restartCount()) > before ? true : undefined,
         );
-        await waitFor(`${leader.id} container health`, REJOIN_DEADLINE_MS, async () => {
-          const health = await docker(
-            "inspect",
-            "--format",
-            "{{.State.Health.Status}}",
-            leaderContainer,
-          );
-          return health === "healthy" ? true : undefined;
-        });
+        await waitUntilHealthy(follower, container);
+        return `restart count ${before} -> ${await restartCount()}`;
       },
     );
 
-    await check(`acquire through the rejoined node's port alone (${leader.client})`, async () => {
-      const single = openLocker([leader.client]);
-      const lock = await waitFor("an acquire through the rejoined node", FAILOVER_DEADLINE_MS, () =>
-        acquire(single, key, "after-rejoin", LOCK_TTL),
-      );
-      const token = tokenOf(lock);
-      if (token <= lastToken) throw new Error(`token ${token} is not above ${lastToken}`);
-      await release(lock);
-      return `fencing token ${lastToken} -> ${token}`;
+    // What `dlock status` prints, through the client protocol: every member seen healthy.
+    await check("the client's status call: a leader and three healthy members", async () => {
+      const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
+        const result = await withDeadline("status", LOCK_ATTEMPT_TIMEOUT_MS, all.status());
+        const unhealthy = result.members.filter((m) => m.healthy !== true).map((m) => m.id);
+        if (result.leader === null) throw new Error("status names no leader");
+        if (result.members.length !== NODES.length)
+          throw new Error(`status lists ${result.members.length} members`);
+        if (unhealthy.length > 0) throw new Error(`members not healthy: ${unhealthy.join(", ")}`);
+        return result;
+      });
+      const roles = status.members.map((m) => `${m.id}=${m.role}`).join(" ");
+      return `leader ${status.leader}, term ${status.term}: ${roles}`;
     });
   } finally {
     await Promise.allSettled(lockers.map((locker) => locker.close()));

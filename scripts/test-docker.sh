@@ -7,7 +7,8 @@
 #      (non-root, writable data volume, LevelDB and msgpackr native addons load);
 #   4. compose up of the real docker/compose.yaml, waiting until all three nodes are healthy;
 #   5. scripts/test-docker.mjs: locks from the host through the published ports, failover of the
-#      leader, rejoin; then the CLI's `status --json` against the cluster;
+#      leader (stopped, then killed), rejoin, Docker's restart policy, the client's status call;
+#      then the CLI's `dlock status --json` against the cluster, if the CLI has that command;
 #   6. always (trap, also on failure or Ctrl-C): compose down -v, remove the images it built,
 #      stop the dockerd that step 1 started.
 # Prints the timings of each step, the image size, and the client checks' "N passed, N failed".
@@ -169,14 +170,15 @@ t="$(now_s)"
 DLOCK_TEST_CONTAINERS="$containers" node "$here/test-docker.mjs"
 record "client_checks_s=$(elapsed_s "$t")"
 
-log "dlock status --json through the published ports"
-# The rejoined node may need a few heartbeats before every member reports it healthy.
-STATUS_DEADLINE_S=60
-deadline=$((SECONDS + STATUS_DEADLINE_S))
-while true; do
-  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --json)" ||
+# The CLI's `dlock status --json`, when this build of the CLI has the command (the client commands
+# come with their own issue; the client library's status call above checks the same answer).
+cli_help="$(node packages/cli/dist/bin.js --help)" || die "dlock --help failed"
+if printf '%s\n' "$cli_help" | grep -q '^  status '; then
+  log "dlock status --json through the published ports"
+  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --cluster-id dlock-docker --json)" ||
     die "dlock status failed (exit $?)"
-  if verdict="$(printf '%s' "$status_json" | node -e '
+  printf '%s\n' "$status_json"
+  verdict="$(printf '%s' "$status_json" | node -e '
     const status = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const members = status.members ?? [];
     if (!status.leader) throw new Error("status names no leader");
@@ -184,14 +186,8 @@ while true; do
     const unhealthy = members.filter((m) => m.healthy !== true).map((m) => m.id);
     if (unhealthy.length > 0) throw new Error(`members not healthy: ${unhealthy}`);
     console.log(`leader ${status.leader}, ${members.length} healthy members`);
-  ' 2>&1)"; then
-    break
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    printf '%s\n' "$status_json" >&2
-    die "dlock status after ${STATUS_DEADLINE_S}s: $(printf '%s' "$verdict" | grep -m1 "^Error")"
-  fi
-  sleep 1
-done
-printf '%s\n' "$status_json"
-log "dlock status: $verdict"
+  ' 2>&1)" || die "dlock status --json: $(printf '%s' "$verdict" | grep -m1 "Error")"
+  log "ok   dlock status --json: $verdict"
+else
+  log "skip dlock status --json: this CLI has no status command yet"
+fi

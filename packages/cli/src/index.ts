@@ -3,4 +3,9 @@ export { CliExit, EXIT } from "./exit-codes.js";
 export type { ExitCode } from "./exit-codes.js";
 export { parseClusterList, parseEndpointList } from "./parse.js";
 export { DLOCK_BIN, LocalCluster, LocalClusterError, freePort } from "./local-cluster.js";
-export type { LocalClusterOptions, LocalNode, LocalNodeStatus } from "./local-cluster.js";
+export type {
+  LocalClusterOptions,
+  LocalNode,
+  LocalNodePorts,
+  LocalNodeStatus,
+} from "./local-cluster.js";

@@ -9,8 +9,8 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The CLI entry point next to this file (dist/bin.js once built). */
-export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "bin.js");
+/** The built CLI entry point, dist/bin.js, also when this file runs from src/ (in vitest). */
+export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
 
 export interface LocalClusterOptions {
   /** Folder holding one data folder and one log file per node; reused if it exists. */
@@ -22,7 +22,14 @@ export interface LocalClusterOptions {
    * First client, peer and admin ports; node i gets base + i. "auto" picks free ports (tests).
    * Default "auto".
    */
-  ports?: { client: number; peer: number; http: number } | "auto";
+  ports?: LocalNodePorts | readonly LocalNodePorts[] | "auto";
+  /**
+   * The --cluster list one node is started with (default: every node's real peer address). The
+   * chaos runner points each node at fault proxies in front of its peers this way.
+   */
+  clusterListFor?: (node: LocalNode, nodes: readonly LocalNode[]) => string;
+  /** The address clients are redirected to when `node` leads (default: its client address). */
+  advertiseClientFor?: (node: LocalNode) => string;
   fsync?: boolean;
   tickMs?: number;
   electionTicks?: number;
@@ -41,6 +48,12 @@ export interface LocalClusterOptions {
    * TypeScript source point it at the built packages/cli/dist/bin.js.
    */
   bin?: string;
+}
+
+export interface LocalNodePorts {
+  client: number;
+  peer: number;
+  http: number;
 }
 
 export interface LocalNode {
@@ -104,6 +117,8 @@ export class LocalCluster {
   private readonly output: "files" | "inherit";
   private readonly bin: string;
   private readonly exits = new Map<string, Promise<number | null>>();
+  /** Per-node flags beyond --cluster (--advertise-client). */
+  private readonly nodeArgs = new Map<string, string[]>();
 
   private constructor(
     root: string,
@@ -128,10 +143,11 @@ export class LocalCluster {
     const nodes: LocalNode[] = [];
     for (let i = 0; i < count; i++) {
       const id = `n${i + 1}`;
-      const [client, peer, http] =
-        ports === "auto"
-          ? [await freePort(), await freePort(), await freePort()]
-          : [ports.client + i, ports.peer + i, ports.http + i];
+      let client: number, peer: number, http: number;
+      if (ports === "auto")
+        [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+      else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
+      else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
       nodes.push({
         id,
         dataDir: join(options.root, id),
@@ -142,9 +158,6 @@ export class LocalCluster {
         process: null,
       });
     }
-    const clusterList = nodes
-      .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
-      .join(",");
     const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
     if (options.fsync === false) args.push("--no-fsync");
     if (options.tickMs !== undefined) args.push("--tick", `${options.tickMs}ms`);
@@ -162,7 +175,18 @@ export class LocalCluster {
       options.bin ?? DLOCK_BIN,
       ports,
     );
-    for (const node of nodes) cluster.clusterLists.set(node.id, clusterList);
+    const clusterListFor =
+      options.clusterListFor ??
+      ((_node: LocalNode, all: readonly LocalNode[]) =>
+        all
+          .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
+          .join(","));
+    for (const node of nodes) {
+      cluster.clusterLists.set(node.id, clusterListFor(node, nodes));
+      if (options.advertiseClientFor !== undefined) {
+        cluster.nodeArgs.set(node.id, ["--advertise-client", options.advertiseClientFor(node)]);
+      }
+    }
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
   }
@@ -295,19 +319,29 @@ export class LocalCluster {
     });
   }
 
-  /** SIGTERM to every running node (graceful), then SIGKILL after `graceMs`. */
+  /**
+   * SIGTERM to every running node (graceful), then SIGKILL after `graceMs`. Followers go first,
+   * then the leader, which finds no follower left to hand leadership to and stops at once
+   * (handing it to a follower that is stopping too would only wait out the transfer timeout).
+   */
   async stop(graceMs = 15_000): Promise<void> {
+    const running = this.nodes.filter((n) => n.process !== null);
+    const statuses = await Promise.all(running.map((n) => this.status(n.id, 500)));
+    const leader = statuses.find((s) => s?.role === "leader")?.nodeId;
     await Promise.all(
-      this.nodes.map(async (node) => {
-        const child = node.process;
-        if (child === null) return;
-        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-        child.kill("SIGCONT"); // A paused node cannot handle SIGTERM.
-        child.kill("SIGTERM");
-        await this.exits.get(node.id);
-        clearTimeout(timer);
-      }),
+      this.nodes.filter((n) => n.id !== leader).map((node) => this.terminate(node, graceMs)),
     );
+    if (leader !== undefined) await this.terminate(this.node(leader), graceMs);
+  }
+
+  private async terminate(node: LocalNode, graceMs: number): Promise<void> {
+    const child = node.process;
+    if (child === null) return;
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.kill("SIGCONT"); // A paused node cannot handle SIGTERM.
+    child.kill("SIGTERM");
+    await this.exits.get(node.id);
+    clearTimeout(timer);
   }
 
   private spawnNode(node: LocalNode, extraArgs: readonly string[] = []): void {
@@ -328,6 +362,7 @@ export class LocalCluster {
         node.httpAddress,
         "--cluster",
         this.clusterLists.get(node.id) as string,
+        ...(this.nodeArgs.get(node.id) ?? []),
         ...this.args,
         ...extraArgs,
       ],
@@ -368,6 +403,12 @@ export class LocalCluster {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+function isPortList(
+  ports: LocalNodePorts | readonly LocalNodePorts[],
+): ports is readonly LocalNodePorts[] {
+  return Array.isArray(ports);
 }
 
 /** A port that was free a moment ago (bound to 0, then closed). */

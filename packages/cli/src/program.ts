@@ -1,7 +1,12 @@
 // The `dlock` command line: one commander program, one file per command under commands/.
 import { Command, CommanderError } from "commander";
+import { registerAcquireCommand } from "./commands/acquire.js";
+import { registerGetCommand } from "./commands/get.js";
+import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
+import { registerReleaseCommand } from "./commands/release.js";
 import { registerServerCommand } from "./commands/server.js";
+import { registerStatusCommand } from "./commands/status.js";
 import { CliExit, EXIT } from "./exit-codes.js";
 
 export const CLI_VERSION = "0.1.0";
@@ -13,6 +18,11 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServerCommand(program);
+  registerLockCommand(program);
+  registerAcquireCommand(program);
+  registerReleaseCommand(program);
+  registerGetCommand(program);
+  registerStatusCommand(program);
   registerMemberCommand(program);
   return program;
 }

@@ -188,6 +188,12 @@ export class LockHandle implements Lock {
       if (this.stateValue !== "lost") throw error;
       released = false;
     }
+    if (!released && this.stateValue === "releasing" && this.clock.now() < this.validUntil) {
+      // Not held, yet our validity (which ends before the cluster's lease can) has not run out:
+      // no expiry ended the grant, a release naming this value and token did. That is this call's
+      // own earlier attempt, applied but unanswered (a broken connection) before the retry.
+      released = true;
+    }
     if (!released && this.stateValue !== "lost") {
       // The cluster did not hold our grant any more: it was lost before we released it.
       this.markLost("the cluster no longer held it at release");

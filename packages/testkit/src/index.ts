@@ -1,4 +1,5 @@
-// @dlock/testkit: the deterministic simulator of the Raft core, its fault schedules and checkers.
+// @dlock/testkit: the deterministic simulator of the Raft core, its fault schedules and checkers,
+// and the lock simulator (lock/) with the lock-level checkers (checkers/lock/).
 export { Prng } from "./prng.js";
 export { EventQueue } from "./event-queue.js";
 export { Hasher } from "./hash.js";
@@ -45,6 +46,55 @@ export { StateMachineSafetyChecker } from "./checkers/state-machine-safety.js";
 export { CommitDurabilityChecker } from "./checkers/commit-durability.js";
 export { ReadIndexChecker } from "./checkers/read-index.js";
 
+// ---- the lock simulator ----
+export { AsyncWorld, drainMicrotasks } from "./lock/async-world.js";
+export { SimProcessClock, wallClockView } from "./lock/sim-process.js";
+export { SimClientNetwork, validateClientNetworkFaults } from "./lock/client-network.js";
+export { SimRaftHost } from "./lock/sim-raft-host.js";
+export { clientAddressOf, LockNodeHost, SIM_CLUSTER_ID } from "./lock/lock-node-host.js";
+export { FencedResource } from "./lock/fenced-resource.js";
+export { beliefEndMs, LockHistory } from "./lock/lock-history.js";
+export { SimLockClient } from "./lock/lock-client.js";
+export { emptyLockEvents, missingLockEvents, REQUIRED_LOCK_EVENTS } from "./lock/lock-events.js";
+export {
+  clockRateBound,
+  electionTimeoutMsOf,
+  LOCK_LIVENESS_CLIENT_SLACK_MS,
+  lockLivenessBoundMs,
+  validateLockPlan,
+} from "./lock/lock-plan.js";
+export {
+  DEFAULT_DRIFT_FACTOR,
+  LOCK_PROFILES,
+  lockPlanArbitrary,
+} from "./lock/lock-plan-arbitrary.js";
+export {
+  LINEARIZABILITY_STEPS_PER_KEY,
+  lockerTimeoutsOf,
+  lockLimitsOf,
+  runLockSchedule,
+} from "./lock/run-lock-schedule.js";
+export {
+  checkLockSchedules,
+  emptyLockSummary,
+  formatLockFailure,
+  LOCK_PLANTED_BUG_NAMES,
+  lockPlantedBugs,
+  lockReplayCommand,
+} from "./lock/lock-check.js";
+export { committedGrants } from "./checkers/lock/committed-grants.js";
+export { checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
+export { checkFencing } from "./checkers/lock/fencing.js";
+export { checkLinearizable, describeViolation } from "./checkers/lock/linearizability.js";
+export {
+  checkLockLinearizability,
+  lockHistoriesByKey,
+  lockModel,
+  lockOpOf,
+} from "./checkers/lock/lock-model.js";
+export { checkAcknowledgements } from "./checkers/lock/acknowledgements.js";
+export { checkLockLiveness } from "./checkers/lock/lock-liveness.js";
+
 export type { ScheduledEvent } from "./event-queue.js";
 export type { DeliveryHandler, NetworkFaults, NetworkStats } from "./network.js";
 export type { CrashLoss } from "./sim-storage.js";
@@ -72,3 +122,53 @@ export type {
 export type { LogView, PropertyName } from "./checkers/violation.js";
 export type { ClusterProbe } from "./checkers/safety-monitor.js";
 export type { LeaderLog } from "./checkers/leader-completeness.js";
+export type { ProcessStatus, SimProcess } from "./lock/sim-process.js";
+export type {
+  ClientNetworkFaults,
+  ClientNetworkStats,
+  ClientWireObserver,
+  ServerConnectionHandler,
+  ServerEndpoint,
+  ServerSideConnection,
+} from "./lock/client-network.js";
+export type {
+  Belief,
+  CommittedLockEntry,
+  KeyedRequest,
+  ResourceWrite,
+  WireOp,
+} from "./lock/lock-history.js";
+export type { LockEventCounts } from "./lock/lock-events.js";
+export type {
+  ClientFaultKind,
+  ClientFaultStep,
+  ClientOp,
+  ClientOpKind,
+  ClientPlan,
+  LockPlantedBugs,
+  LockSchedulePlan,
+  RefreshMode,
+  WallClockMisuse,
+} from "./lock/lock-plan.js";
+export type { LockPlanArbitraryOptions, LockProfile } from "./lock/lock-plan-arbitrary.js";
+export type { LockScheduleResult, RunLockScheduleOptions } from "./lock/run-lock-schedule.js";
+export type {
+  CheckLockSchedulesOptions,
+  CheckLockSchedulesResult,
+  LockPlantedBugName,
+  LockSimFailure,
+  LockSimSummary,
+} from "./lock/lock-check.js";
+export type { CommittedGrant } from "./checkers/lock/committed-grants.js";
+export type {
+  LinearizabilityOptions,
+  LinearizabilityResult,
+  SequentialModel,
+  TimedOp,
+} from "./checkers/lock/linearizability.js";
+export type {
+  LockModelState,
+  LockOp,
+  LockLinearizabilityReport,
+} from "./checkers/lock/lock-model.js";
+export type { LockLivenessObservation } from "./checkers/lock/lock-liveness.js";

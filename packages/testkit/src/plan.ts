@@ -13,10 +13,18 @@ export type FaultTarget = "leader" | "follower" | "any" | "nextLeader";
  * reaches only its ring neighbours (for 5 nodes every node sees a majority, no two the same one);
  * rotate: one node at a time is isolated, moving on to the next every forMs / nodes;
  * isolateNextLeader: the next node to win an election is isolated within a few round trips of
- * its victory (see FaultTarget "nextLeader").
+ * its victory (see FaultTarget "nextLeader"); isolateLeader: the current leader is isolated (the
+ * lock simulator's stale-leader schedules; not drawn by the Raft schedule generator).
  */
 export type PartitionShape =
-  "isolate" | "split" | "oneWay" | "bridge" | "ring" | "rotate" | "isolateNextLeader";
+  | "isolate"
+  | "split"
+  | "oneWay"
+  | "bridge"
+  | "ring"
+  | "rotate"
+  | "isolateNextLeader"
+  | "isolateLeader";
 
 export type FaultStep =
   | { atMs: number; kind: "crash"; target: FaultTarget; downMs: number }

@@ -51,39 +51,7 @@ export interface RunScheduleOptions {
  * violation ends the run.
  */
 export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}): ScheduleResult {
-  let clusterOptions: SimClusterOptions = {
-    seed: plan.seed,
-    nodeCount: plan.nodeCount,
-    clockDriftMax: plan.clockDriftPermille / 1000,
-    joinerBootstrap: plan.joinerBootstrap ?? "initial",
-    network: {
-      minDelayMs: plan.minDelayMs,
-      maxDelayMs: plan.maxDelayMs,
-      dropRate: plan.dropPermille / 1000,
-      duplicateRate: plan.duplicatePermille / 1000,
-      reorderRate: plan.reorderPermille / 1000,
-      reorderDelayMaxMs: plan.maxDelayMs * 5,
-    },
-    node: {
-      raft: {
-        electionTicks: plan.electionTicks,
-        heartbeatTicks: plan.heartbeatTicks,
-        preVote: plan.preVote,
-        checkQuorum: plan.checkQuorum,
-        maxMessageBytes: plan.maxMessageBytes,
-        maxInflightMessages: plan.maxInflightMessages,
-        snapshotChunkBytes: plan.snapshotChunkBytes,
-        maxUncommittedBytes: plan.maxUncommittedBytes,
-        plantedBugs: plan.plantedBugs,
-      },
-      tickMs: plan.tickMs,
-      fsyncMinMs: plan.fsyncMinMs,
-      fsyncMaxMs: plan.fsyncMaxMs,
-      tornWriteRate: plan.tornPermille / 1000,
-      snapshotEveryEntries: plan.snapshotEveryEntries,
-      readiesInFlightMax: plan.readiesInFlightMax,
-    },
-  };
+  let clusterOptions = clusterOptionsOf(plan);
   if (options.customize) clusterOptions = options.customize(clusterOptions);
   const cluster = new SimCluster(clusterOptions);
   const driver = new ScheduleDriver(cluster, plan);
@@ -135,13 +103,53 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
   };
 }
 
+/** The cluster a plan describes (network, disks, clocks, Raft options). */
+export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
+  return {
+    seed: plan.seed,
+    nodeCount: plan.nodeCount,
+    clockDriftMax: plan.clockDriftPermille / 1000,
+    joinerBootstrap: plan.joinerBootstrap ?? "initial",
+    network: {
+      minDelayMs: plan.minDelayMs,
+      maxDelayMs: plan.maxDelayMs,
+      dropRate: plan.dropPermille / 1000,
+      duplicateRate: plan.duplicatePermille / 1000,
+      reorderRate: plan.reorderPermille / 1000,
+      reorderDelayMaxMs: plan.maxDelayMs * 5,
+    },
+    node: {
+      raft: {
+        electionTicks: plan.electionTicks,
+        heartbeatTicks: plan.heartbeatTicks,
+        preVote: plan.preVote,
+        checkQuorum: plan.checkQuorum,
+        maxMessageBytes: plan.maxMessageBytes,
+        maxInflightMessages: plan.maxInflightMessages,
+        snapshotChunkBytes: plan.snapshotChunkBytes,
+        maxUncommittedBytes: plan.maxUncommittedBytes,
+        plantedBugs: plan.plantedBugs,
+      },
+      tickMs: plan.tickMs,
+      fsyncMinMs: plan.fsyncMinMs,
+      fsyncMaxMs: plan.fsyncMaxMs,
+      tornWriteRate: plan.tornPermille / 1000,
+      snapshotEveryEntries: plan.snapshotEveryEntries,
+      readiesInFlightMax: plan.readiesInFlightMax,
+    },
+  };
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
 
-/** Interprets a plan against a cluster. */
-class ScheduleDriver {
+/**
+ * Interprets a plan's fault steps against a cluster. The lock simulator (lock/run-lock-schedule.ts)
+ * drives the same faults, with its own load and its own liveness phase.
+ */
+export class ScheduleDriver {
   readonly faultCounts: Record<FaultKind, number> = {
     crash: 0,
     pause: 0,
@@ -258,7 +266,10 @@ class ScheduleDriver {
           });
         };
         if (step.shape === "isolateNextLeader") this.armed.push((leader) => apply(leader));
-        else apply(null);
+        else if (step.shape === "isolateLeader") {
+          const leader = cluster.leader();
+          if (leader !== undefined) apply(leader);
+        } else apply(null);
         return;
       }
       case "membership":
@@ -316,6 +327,7 @@ class ScheduleDriver {
     switch (shape) {
       case "isolate":
       case "isolateNextLeader":
+      case "isolateLeader":
         for (let i = 1; i < n; i++) cutBoth(ids[0], ids[i]);
         break;
       case "split":
@@ -407,13 +419,9 @@ class ScheduleDriver {
     return false;
   }
 
-  /**
-   * Faults stop: heal, restart, resume, calm the network; then require a leader and the commit of
-   * a new entry within the bound. Returns the time it took.
-   */
-  livenessPhase(): number {
+  /** Faults stop: heal every partition, calm the network, restart and resume every member. */
+  healAll(): void {
     const cluster = this.cluster;
-    const world = cluster.world;
     this.faultsOver = true;
     this.armed = [];
     for (const heal of this.heals) heal();
@@ -429,6 +437,16 @@ class ScheduleDriver {
       if (node.status === "crashed") node.restart();
       else if (node.status === "paused") node.resume();
     }
+  }
+
+  /**
+   * Faults stop: heal, restart, resume, calm the network; then require a leader and the commit of
+   * a new entry within the bound. Returns the time it took.
+   */
+  livenessPhase(): number {
+    const cluster = this.cluster;
+    const world = cluster.world;
+    this.healAll();
     const startMs = world.nowMs;
     let backlogEntries = 0;
     for (const node of cluster.members()) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm sim`: runs the deterministic Raft simulator for a number of schedules or a duration and
 // prints what it did; replays a failure from its seed and path, or from a saved plan file.
+// `pnpm sim --locks` does the same with the lock simulator (lock/, see lock-cli.ts).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -9,6 +10,7 @@ import type { SchedulePlan } from "./plan.js";
 import { validatePlan } from "./plan.js";
 import type { PlanProfile } from "./plan-arbitrary.js";
 import { PLAN_PROFILES } from "./plan-arbitrary.js";
+import { lockMain } from "./lock/lock-cli.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
 import type { PlantedBugName, SimFailure, SimSummary } from "./sim-check.js";
@@ -31,6 +33,14 @@ export class UsageError extends Error {
 }
 
 export interface SimCliOptions {
+  /** Lock mode: the lock simulator (clients, leases, lock checkers) instead of bare Raft. */
+  locks: boolean;
+  /** Lock mode: the workload profile (LockProfile), the client fault bound, the drift factor. */
+  lockProfile: string;
+  clientFaultsMax: number | undefined;
+  driftFactor: number | undefined;
+  /** The --bug names as given (checked against the mode's list). */
+  bugNames: string[];
   schedules: number | null;
   durationMs: number | null;
   seed: number | null;
@@ -72,6 +82,10 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
       joiner: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
+      locks: { type: "boolean" },
+      "lock-profile": { type: "string" },
+      "client-faults-max": { type: "string" },
+      drift: { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -93,12 +107,26 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
   if (!PLAN_PROFILES.includes(profile)) {
     throw new UsageError(`--profile must be one of ${PLAN_PROFILES.join(", ")}`);
   }
+  const locks = values.locks === true;
+  if (!locks) {
+    for (const flag of ["lock-profile", "client-faults-max", "drift"] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --locks`);
+    }
+  }
   const plantedBugs: PlantedBugs = {};
   for (const bug of values.bug ?? []) {
+    if (locks) continue; // checked by the lock CLI against its own list
     if (!(PLANTED_BUG_NAMES as readonly string[]).includes(bug)) {
       throw new UsageError(`--bug must be one of ${PLANTED_BUG_NAMES.join(", ")}`);
     }
     plantedBugs[bug as PlantedBugName] = true;
+  }
+  let driftFactor: number | undefined;
+  if (values.drift !== undefined) {
+    driftFactor = Number(values.drift);
+    if (!(driftFactor >= 0 && driftFactor < 0.5)) {
+      throw new UsageError(`--drift must be a number in [0, 0.5), got "${values.drift}"`);
+    }
   }
   let faultPhaseMsMin: number | undefined;
   let faultPhaseMsMax: number | undefined;
@@ -124,6 +152,11 @@ export function parseSimArgs(argv: string[]): SimCliOptions {
     throw new UsageError(`give --schedules or --duration, not both`);
   }
   return {
+    locks,
+    lockProfile: values["lock-profile"] ?? "default",
+    clientFaultsMax: integer("client-faults-max", values["client-faults-max"], 0) ?? undefined,
+    driftFactor,
+    bugNames: values.bug ?? [],
     schedules,
     durationMs,
     seed,
@@ -144,15 +177,37 @@ const USAGE = `usage: pnpm sim [--schedules N | --duration 10m] [--seed S [--pat
                 [--profile ${PLAN_PROFILES.join("|")}] [--bug NAME]... [--phase-ms MIN-MAX]
                 [--faults-max N] [--joiner initial|empty] [--json]
        pnpm sim --plan .sim-failures/FILE.json      (replay a saved failing schedule)
+       pnpm sim --locks [same flags] [--lock-profile default|contention|races|stale]
+                [--client-faults-max N] [--drift 0.01]   (the lock simulator)
 Runs generated fault schedules through the Raft simulator; exits 1 on any violation.`;
 
-/** Runs the CLI; returns the process exit code. */
+/** Runs either simulator: the lock simulator with --locks (asynchronous), the Raft one otherwise. */
+export async function cli(
+  argv: string[],
+  write: (line: string) => void = console.log,
+): Promise<number> {
+  if (!argv.includes("--locks")) return main(argv, write);
+  let options: SimCliOptions;
+  try {
+    options = parseSimArgs(argv);
+  } catch (error) {
+    write(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  return lockMain(options, write);
+}
+
+/** Runs the Raft simulator CLI; returns the process exit code. */
 export function main(argv: string[], write: (line: string) => void = console.log): number {
   let options: SimCliOptions;
   try {
     options = parseSimArgs(argv);
   } catch (error) {
     write(error instanceof Error ? error.message : String(error));
+    return 2;
+  }
+  if (options.locks) {
+    write("--locks runs the lock simulator, which is asynchronous: call cli() instead of main()");
     return 2;
   }
   if (options.planFile !== null) return replayPlanFile(options.planFile, write);
@@ -319,4 +374,8 @@ function replayPlanFile(file: string, write: (line: string) => void): number {
 
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
-if (invokedDirectly) process.exitCode = main(process.argv.slice(2));
+if (invokedDirectly) {
+  void cli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

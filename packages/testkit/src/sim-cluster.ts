@@ -2,6 +2,7 @@ import type { ConfState, Message, RaftConfig, Role, Storage } from "@dlock/raft"
 import { RawNode } from "@dlock/raft";
 import { SafetyMonitor } from "./checkers/safety-monitor.js";
 import type { NetworkFaults } from "./network.js";
+import type { Prng } from "./prng.js";
 import { SimNetwork } from "./network.js";
 import type { RaftNodeFactory, SimNodeEvents, SimNodeOptions } from "./sim-node.js";
 import { SimNode } from "./sim-node.js";
@@ -24,6 +25,11 @@ export interface SimClusterOptions {
   joinerBootstrap?: "initial" | "empty";
   /** Extra observers (issue 4's lock world hooks in here). */
   events?: SimNodeEvents;
+  /**
+   * Draws a node's clock rate (default: uniform in [1 − clockDriftMax, 1 + clockDriftMax]). The
+   * lock simulator favours the extremes of its drift bound, where client validity is tightest.
+   */
+  clockRateOf?: (nodeId: string, random: Prng) => number;
 }
 
 export const defaultRaftNodeFactory: RaftNodeFactory = (config: RaftConfig, storage: Storage) =>
@@ -78,6 +84,11 @@ export class SimCluster {
         this.reapRemovedMembers();
         extra.configCommitted?.(node);
       },
+      softStateChanged: (node, role, leader, term) =>
+        extra.softStateChanged?.(node, role, leader, term),
+      readState: (node, requestId, index) => extra.readState?.(node, requestId, index),
+      readDropped: (node, requestId) => extra.readDropped?.(node, requestId),
+      statusChanged: (node, status) => extra.statusChanged?.(node, status),
     };
     for (const id of voters) {
       this.everMember.add(id);
@@ -130,7 +141,10 @@ export class SimCluster {
   private createNode(id: string, bootstrap: ConfState): SimNode {
     const options = this.options;
     const random = this.world.random.fork();
-    const clockRate = 1 + random.between(-options.clockDriftMax, options.clockDriftMax);
+    const clockRate =
+      options.clockRateOf !== undefined
+        ? options.clockRateOf(id, random)
+        : 1 + random.between(-options.clockDriftMax, options.clockDriftMax);
     const node = new SimNode({ ...options.node, id, clockRate }, bootstrap, {
       world: this.world,
       network: this.network,

@@ -51,6 +51,14 @@ export interface SimNodeEvents {
   applied?(node: SimNode, entry: Entry): void;
   /** A committed config entry was reported in a Ready. */
   configCommitted?(node: SimNode): void;
+  /** A Ready carried a new soft state (role, leader or term as this node sees them). */
+  softStateChanged?(node: SimNode, role: Role, leader: string | null, term: number): void;
+  /** A ReadIndex read started on this node was confirmed at `index` (a Ready's readStates). */
+  readState?(node: SimNode, requestId: number, index: number): void;
+  /** A ReadIndex read started on this node was dropped (a Ready's droppedReads). */
+  readDropped?(node: SimNode, requestId: number): void;
+  /** The process started, crashed, stopped, paused or resumed (status is the new one). */
+  statusChanged?(node: SimNode, status: SimNodeStatus): void;
 }
 
 export interface SimNodeDeps {
@@ -137,6 +145,11 @@ export class SimNode {
     return this.raft;
   }
 
+  /** Speed of this node's clock relative to true time (its ticks and, in lock mode, its leases). */
+  get clockRate(): number {
+    return this.options.clockRate;
+  }
+
   /** Start (or restart after a crash) from what the disk holds. */
   start(): void {
     if (this.status === "running" || this.status === "paused" || this.status === "stopped") return;
@@ -166,6 +179,7 @@ export class SimNode {
     this.deferred = [];
     this.status = "running";
     deps.network.register(this.id, this.receive);
+    deps.events.statusChanged?.(this, "running");
     this.startTicking();
     this.drain();
   }
@@ -194,12 +208,15 @@ export class SimNode {
   }
 
   pause(): void {
-    if (this.status === "running") this.status = "paused";
+    if (this.status !== "running") return;
+    this.status = "paused";
+    this.deps.events.statusChanged?.(this, "paused");
   }
 
   resume(): void {
     if (this.status !== "paused") return;
     this.status = "running";
+    this.deps.events.statusChanged?.(this, "running");
     const work = this.deferred;
     this.deferred = [];
     for (const run of work) {
@@ -258,6 +275,7 @@ export class SimNode {
     this.deps.network.unregister(this.id);
     if (this.role === "leader") this.deps.events.roleChanged?.(this, "follower", this.term);
     this.role = "follower";
+    this.deps.events.statusChanged?.(this, status);
   }
 
   private startTicking(): void {
@@ -313,6 +331,7 @@ export class SimNode {
       if (wasLeader !== (soft.role === "leader")) {
         deps.events.roleChanged?.(this, soft.role, soft.term);
       }
+      deps.events.softStateChanged?.(this, soft.role, soft.leader, soft.term);
     }
     for (const message of ready.messages) deps.network.send(this.id, message.to, message);
 
@@ -332,8 +351,12 @@ export class SimNode {
     if (ready.committedEntries.length > 0) this.reportCommitted(ready.committedEntries);
     for (const read of ready.readStates) {
       deps.monitor.observeReadState(this.id, read.requestId, read.index);
+      deps.events.readState?.(this, read.requestId, read.index);
     }
-    for (const requestId of ready.droppedReads) deps.monitor.observeReadDropped(requestId);
+    for (const requestId of ready.droppedReads) {
+      deps.monitor.observeReadDropped(requestId);
+      deps.events.readDropped?.(this, requestId);
+    }
 
     const sequence = storage.lastWriteSequence;
     const delayMs = ready.mustSync

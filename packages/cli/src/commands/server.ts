@@ -2,10 +2,9 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 import { parseDuration } from "@dlock/client";
-import { ConfigError, DlockServer } from "@dlock/server";
-import type { LogLevel, ServerOptions } from "@dlock/server";
+import type { DlockServer, LogLevel, ServerOptions } from "@dlock/server";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { parseClusterList } from "../parse.js";
+import { parseBooleanEnvironment, parseClusterList } from "../parse.js";
 
 interface ServerFlags {
   id: string;
@@ -56,7 +55,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--join",
-        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: no members until the leader adds this node (dlock member add) or, for a lost folder, sends it a snapshot",
+        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: it has no members and never campaigns until the leader sends it a snapshot (rebuilds a member whose data folder was lost); DLOCK_JOIN=1 or 0",
       ).env("DLOCK_JOIN"),
     )
     .addOption(
@@ -140,7 +139,15 @@ export function registerServerCommand(program: Command): void {
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
         .env("DLOCK_LOG_LEVEL"),
     )
-    .action(async (flags: ServerFlags) => {
+    .action(async (flags: ServerFlags, command: Command) => {
+      // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
+      // durability switch the value must decide, so it is read here.
+      if (command.getOptionValueSource("join") === "env") {
+        flags.join = parseBooleanEnvironment("DLOCK_JOIN", process.env.DLOCK_JOIN ?? "");
+      }
+      if (command.getOptionValueSource("fsync") === "env") {
+        flags.fsync = !parseBooleanEnvironment("DLOCK_NO_FSYNC", process.env.DLOCK_NO_FSYNC ?? "");
+      }
       await runServer(serverOptionsFromFlags(flags));
     });
 }
@@ -171,6 +178,8 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
 }
 
 async function runServer(options: ServerOptions): Promise<void> {
+  // Loaded here, not at the top: the client commands start ~300 ms faster without LevelDB & co.
+  const { ConfigError, DlockServer } = await import("@dlock/server");
   let server: DlockServer;
   try {
     server = await DlockServer.start(options);

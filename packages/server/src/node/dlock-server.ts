@@ -96,6 +96,7 @@ export class DlockServer {
       // Founders put the members in the log (bootstrapIfNew); joiners learn them from it.
       initialMembers: EMPTY_MEMBERS,
       fsync: options.fsync,
+      onSyncedWrite: (durationMs) => metrics.observeFsync(durationMs),
       writeFault: dependencies.storageWriteFault,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
@@ -269,11 +270,32 @@ export class DlockServer {
     return this.stopping;
   }
 
+  /**
+   * The voter to hand leadership to on shutdown: the most up-to-date one whose peer link is up.
+   * None when every peer is gone (the whole cluster stopping): waiting on a transfer to a node
+   * that cannot answer would only delay the stop by the transfer timeout.
+   */
+  private transferTarget(): string | null {
+    const status = this.host.status();
+    let best: string | null = null;
+    let bestMatch = -1;
+    for (const id of status.confState.voters) {
+      if (id === this.options.id || !this.addressBook.connected(id)) continue;
+      const match = status.progress?.[id]?.match ?? 0;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
   private async stopNow(): Promise<void> {
     const started = performance.now();
-    if (this.host.status().role === "leader" && this.host.healthy()) {
+    const target = this.host.status().role === "leader" ? this.transferTarget() : null;
+    if (target !== null && this.host.healthy()) {
       try {
-        const target = await this.host.transferLeadership();
+        await this.host.transferLeadership(target);
         this.logger.info({ target }, "leadership handed over before shutdown");
       } catch (error) {
         this.logger.warn(

@@ -114,6 +114,15 @@ export class LockService implements ClientRequestHandler {
   private leader: NodeId | null = null;
   private term = 0;
   private nextRequestId = 1;
+  /**
+   * Acquires between their proposal and the moment their continuation registers the waiter. The
+   * entry that queues one and the release that grants it can be applied in one batch, before
+   * the continuation runs: such a grant is kept here (with when it was applied) and answered.
+   */
+  private readonly proposedAcquires = new Map<
+    number,
+    { key: string; value: string; grant: WaiterGrant | null; grantedAtMs: number }
+  >();
   private expiryTimer: unknown = null;
   private expiryDueMs = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -150,8 +159,13 @@ export class LockService implements ClientRequestHandler {
 
   async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
     switch (request.type) {
-      case "status":
+      case "status": {
+        // The leader knows every member's progress: send the client there when it is reachable.
+        // Without a leader this node's own view is the best answer there is.
+        const hint = this.role === "leader" ? null : this.hintOf(this.leader);
+        if (hint !== null && hint.clientAddress !== null) throw new NotLeaderError(hint);
         return this.options.status();
+      }
       case "get":
         return this.get(request.key);
       case "acquire":
@@ -240,15 +254,30 @@ export class LockService implements ClientRequestHandler {
     const waitMs = request.waitMs ?? 0;
     const requestId = this.nextRequestId++;
     const term = this.term;
-    const result = await this.propose({
-      type: "acquire",
-      key: request.key,
-      value: request.value,
-      ttlMs: request.ttlMs,
-      waitMs,
-      lockDelayMs: this.options.lockDelayMs ?? 0,
-      requestId,
-    });
+    const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: 0 };
+    this.proposedAcquires.set(requestId, proposed);
+    let result: LockResult;
+    try {
+      result = await this.propose({
+        type: "acquire",
+        key: request.key,
+        value: request.value,
+        ttlMs: request.ttlMs,
+        waitMs,
+        lockDelayMs: this.options.lockDelayMs ?? 0,
+        requestId,
+      });
+    } finally {
+      this.proposedAcquires.delete(requestId);
+    }
+    const early = proposed.grant as WaiterGrant | null;
+    if (result.type === "queued" && early !== null) {
+      return {
+        fencingToken: early.token,
+        ttlMs: early.ttlMs,
+        waitedMs: Math.max(0, Math.floor(proposed.grantedAtMs - context.receivedAtMs)),
+      };
+    }
     if (result.type === "granted")
       return { fencingToken: result.token, ttlMs: result.ttlMs, waitedMs: 0 };
     if (result.type === "busy") throw new LockBusyError(request.key);
@@ -357,6 +386,11 @@ export class LockService implements ClientRequestHandler {
   }
 
   private granted(key: string, grant: WaiterGrant, now: number): void {
+    const proposed = this.proposedAcquires.get(grant.requestId);
+    if (proposed !== undefined && proposed.key === key && proposed.value === grant.value) {
+      proposed.grant = grant;
+      proposed.grantedAtMs = now;
+    }
     for (const w of this.waitersOf(key, grant.value)) {
       // The grant's lease started now (on this leader, which received the request at
       // receivedAtMs): the client may count its validity from sent + waited.

@@ -75,6 +75,8 @@ export interface StorageOpenOptions {
    * failed (full, I/O error). Never set in production.
    */
   writeFault?: () => Error | undefined;
+  /** Called after each synced (fsync) batch with how long the write took, for metrics. */
+  onSyncedWrite?: (durationMs: number) => void;
 }
 
 export interface StorageStats {
@@ -140,6 +142,7 @@ export class LevelStorage implements Storage {
   private readonly files: SnapshotFiles;
   private readonly fsync: boolean;
   private readonly writeFault: (() => Error | undefined) | undefined;
+  private readonly onSyncedWrite: ((durationMs: number) => void) | undefined;
   private log: Entry[];
   /** Stored bytes of each entry of `log`, same positions. */
   private logSizes: number[];
@@ -175,6 +178,7 @@ export class LevelStorage implements Storage {
     this.dataDir = options.dataDir;
     this.fsync = options.fsync ?? true;
     this.writeFault = options.writeFault;
+    this.onSyncedWrite = options.onSyncedWrite;
     this.log = state.log;
     this.logSizes = state.logSizes;
     this.logBytesTotal = state.logSizes.reduce((sum, size) => sum + size, 0);
@@ -739,7 +743,9 @@ export class LevelStorage implements Storage {
     try {
       const fault = this.writeFault?.();
       if (fault !== undefined) throw fault;
+      const startedAt = performance.now();
       await batch.write({ sync });
+      if (sync) this.onSyncedWrite?.(performance.now() - startedAt);
     } catch (cause) {
       if (batch.length > 0) await batch.close().catch(() => undefined);
       const error = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });

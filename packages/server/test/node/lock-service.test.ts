@@ -216,4 +216,17 @@ describe("LockService", () => {
     await buggy.service.handle({ type: "get", id: 5, key: "k" }, ctx(buggy.timers));
     expect(buggy.host.readIndexCalls).toBe(0);
   });
+
+  it("sends status to a known leader, and answers it itself when there is none", async () => {
+    const { service, host, timers } = makeService();
+    host.setRole("follower", "n2");
+    const redirected = await service
+      .handle({ type: "status", id: 1 }, ctx(timers))
+      .catch((e: unknown) => e);
+    expect(redirected).toBeInstanceOf(NotLeaderError);
+    host.setRole("follower", null, 2);
+    await expect(service.handle({ type: "status", id: 2 }, ctx(timers))).resolves.toMatchObject({
+      leader: "n1",
+    });
+  });
 });

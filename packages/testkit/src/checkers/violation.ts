@@ -8,7 +8,20 @@ export type PropertyName =
   | "linearizableRead"
   | "liveness"
   /** The core threw, or broke its own contract with the host (a bug either way). */
-  | "coreContract";
+  | "coreContract"
+  // Lock-level properties (the lock simulator, lock/):
+  /** Two clients believed they held a key at once, in true time. */
+  | "mutualExclusion"
+  /** Tokens did not increase, or the fenced resource saw a stale holder after a later one. */
+  | "fencing"
+  /** The per-key history of acquire/refresh/release/get has no linearization. */
+  | "linearizability"
+  /** An acknowledged acquire, refresh or release is not in the committed history. */
+  | "acknowledgement"
+  /** After faults stopped, a request hung or a key could not be taken within the bound. */
+  | "lockLiveness"
+  /** The request path or the client failed with an untyped error. */
+  | "lockContract";
 
 /** A property of Raft was broken. Carries enough to understand the run without re-running it. */
 export class SafetyViolation extends Error {

@@ -1,0 +1,18 @@
+export { FaultProxy } from "./fault-proxy.js";
+export type { FaultProxyOptions, LinkFault } from "./fault-proxy.js";
+export { ChaosCluster } from "./chaos-cluster.js";
+export type { ChaosClusterOptions } from "./chaos-cluster.js";
+export { History } from "./history.js";
+export type { FaultRecord, GrantRecord, OpKind, OpRecord, WriteRecord } from "./history.js";
+export { FencedResource } from "./fenced-resource.js";
+export { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
+export type { CheckResult } from "./checks.js";
+export { FAULT_KINDS, Nemesis } from "./nemesis.js";
+export type { FaultKind, NemesisOptions } from "./nemesis.js";
+export { Workload } from "./workload.js";
+export type { WorkloadOptions } from "./workload.js";
+export { runChaos } from "./run-chaos.js";
+export type { ChaosOptions, ChaosSummary } from "./run-chaos.js";
+export { formatSummary } from "./summary-format.js";
+export { STEP_BUDGET_PER_KEY, checkLinearizability } from "./linearizability-check.js";
+export type { LinearizabilityCheckResult } from "./linearizability-check.js";

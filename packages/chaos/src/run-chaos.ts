@@ -1,0 +1,222 @@
+// One chaos run: start the proxied cluster, run the workload and the nemesis for the duration,
+// heal everything, let every client finish, take every key once more (liveness), then check the
+// history. Failing runs save their timeline under `runsDir`.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Locker } from "@dlock/client";
+import { Prng } from "@dlock/testkit";
+import { ChaosCluster } from "./chaos-cluster.js";
+import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
+import { checkLinearizability } from "./linearizability-check.js";
+import type { CheckResult } from "./checks.js";
+import { FencedResource } from "./fenced-resource.js";
+import { History } from "./history.js";
+import { Nemesis } from "./nemesis.js";
+import type { FaultKind } from "./nemesis.js";
+import { Workload } from "./workload.js";
+
+export interface ChaosOptions {
+  durationMs: number;
+  seed: number;
+  nodes?: number;
+  clients?: number;
+  keys?: number;
+  /** Where failing runs' timelines go. */
+  runsDir?: string;
+  /** Progress lines (one every few seconds). */
+  progress?: (line: string) => void;
+}
+
+export interface ChaosSummary {
+  seed: number;
+  durationMs: number;
+  operations: number;
+  operationsPerSecond: number;
+  outcomes: Record<string, number>;
+  grants: number;
+  /** Grants whose holder declared them lost (refresh refused or validity ran out) during faults. */
+  lostGrants: number;
+  writes: { accepted: number; rejected: number };
+  faults: Partial<Record<FaultKind, number>>;
+  faultsTotal: number;
+  /** Time the final acquires of every key took after the heal, and the bound they had. */
+  liveness: { worstMs: number; boundMs: number; failures: string[] };
+  checks: CheckResult[];
+  violations: number;
+  timelineFile: string | null;
+}
+
+const TICK_MS = 20;
+const ELECTION_TICKS = 10;
+/** 5 election timeouts: the shortest TTL the servers accept with these ticks. */
+const TTL_MS = 5 * TICK_MS * ELECTION_TICKS;
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
+  const prng = new Prng(options.seed);
+  const history = new History();
+  const progress = options.progress ?? (() => {});
+  const root = await mkdtemp(join(tmpdir(), "dlock-chaos-"));
+  const chaos = await ChaosCluster.start({
+    root,
+    nodes: options.nodes ?? 3,
+    random: () => prng.float(),
+    tickMs: TICK_MS,
+    electionTicks: ELECTION_TICKS,
+  });
+  let summary: ChaosSummary | null = null;
+  try {
+    await chaos.cluster.waitForLeader(60_000);
+    await chaos.cluster.waitForReady(60_000);
+    const resource = new FencedResource(history);
+    const workload = new Workload({
+      endpoints: chaos.endpoints(),
+      clients: options.clients ?? 12,
+      keys: options.keys ?? 4,
+      ttlMs: TTL_MS,
+      prng: prng.fork(),
+      history,
+      resource,
+    });
+    const nemesis = new Nemesis(chaos, {
+      prng: prng.fork(),
+      history,
+      ttlMs: TTL_MS,
+      faultMs: [500, 3_000],
+      calmMs: [300, 1_500],
+    });
+    const started = performance.now();
+    workload.start();
+    nemesis.start();
+    const ticker = setInterval(() => {
+      const elapsed = (performance.now() - started) / 1000;
+      progress(
+        `${elapsed.toFixed(0)}s: ${history.ops.length} operations, ${history.grants.length} grants, ${history.faults.length} fault events`,
+      );
+    }, 10_000);
+    await sleep(options.durationMs);
+    clearInterval(ticker);
+
+    progress("healing: network restored, paused nodes resumed, killed nodes restarted");
+    await nemesis.stop();
+    chaos.healNetwork();
+    for (const node of chaos.cluster.nodes) {
+      if (node.process === null) chaos.cluster.restart(node.id);
+      else chaos.cluster.resume(node.id);
+    }
+    history.fault("heal: every fault removed");
+    await workload.stop();
+    const runMs = performance.now() - started;
+    const liveness = await finalAcquires(chaos, history, options.keys ?? 4);
+
+    const endMs = history.now();
+    const checks = [
+      checkMutualExclusion(history, endMs),
+      checkFencing(history),
+      checkAcknowledged(history),
+      checkLinearizability(history),
+    ];
+    const outcomes: Record<string, number> = {};
+    for (const op of history.ops) {
+      const name = `${op.kind}:${op.outcome}`;
+      outcomes[name] = (outcomes[name] ?? 0) + 1;
+    }
+    const violations =
+      checks.reduce((sum, c) => sum + c.violations.length, 0) + liveness.failures.length;
+    const faults = Object.fromEntries(nemesis.counts) as Partial<Record<FaultKind, number>>;
+    summary = {
+      seed: options.seed,
+      durationMs: Math.round(runMs),
+      operations: history.ops.length,
+      operationsPerSecond: Math.round(history.ops.length / (runMs / 1000)),
+      outcomes,
+      grants: history.grants.length,
+      lostGrants: history.grants.filter((g) => g.end === "lost").length,
+      writes: {
+        accepted: history.writes.filter((w) => w.accepted).length,
+        rejected: history.writes.filter((w) => !w.accepted).length,
+      },
+      faults,
+      faultsTotal: [...nemesis.counts.values()].reduce((a, b) => a + b, 0),
+      liveness,
+      checks,
+      violations,
+      timelineFile: null,
+    };
+    if (violations > 0) {
+      const header = [
+        `dlock chaos run, seed ${options.seed}: ${violations} violation(s)`,
+        ...checks.flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`)),
+        ...liveness.failures.map((f) => `liveness: ${f}`),
+      ].join("\n");
+      summary.timelineFile = await history.save(
+        options.runsDir ?? ".chaos-runs",
+        `seed-${options.seed}-${Date.now()}`,
+        header,
+      );
+    }
+    return summary;
+  } finally {
+    await chaos.stop();
+    if (summary !== null && summary.violations === 0)
+      await rm(root, { recursive: true, force: true });
+    else progress(`node data and logs kept in ${root}`);
+  }
+}
+
+/** After the heal every key must be takeable within an election plus a TTL plus a margin. */
+async function finalAcquires(
+  chaos: ChaosCluster,
+  history: History,
+  keys: number,
+): Promise<ChaosSummary["liveness"]> {
+  const boundMs = TTL_MS + 2 * 2 * TICK_MS * ELECTION_TICKS + 5_000;
+  const locker = new Locker({
+    endpoints: chaos.endpoints(),
+    clusterId: "dlock-chaos",
+    clientId: "final",
+    unavailableTimeoutMs: boundMs,
+  });
+  const failures: string[] = [];
+  let worstMs = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: keys }, async (_, i) => {
+        const key = `key-${i + 1}`;
+        const op = history.begin("acquire", "final", key, "final");
+        const started = performance.now();
+        try {
+          const lock = await locker.lock(key, "final", { ttl: TTL_MS, wait: boundMs });
+          history.end(op, "ok", lock.fencingToken);
+          worstMs = Math.max(worstMs, performance.now() - started);
+          history.grants.push({
+            client: "final",
+            key,
+            value: "final",
+            token: lock.fencingToken,
+            sentMs: op.callMs,
+            grantedMs: op.returnMs as number,
+            believedUntilMs: null,
+            end: "running",
+          });
+          const grant = history.grants[history.grants.length - 1];
+          grant.believedUntilMs = history.now();
+          grant.end = "released";
+          await lock.release();
+        } catch (error) {
+          history.end(op, "error", null, String(error));
+          failures.push(
+            `${key} could not be taken within ${boundMs} ms after the heal: ${String(error)}`,
+          );
+        }
+      }),
+    );
+  } finally {
+    await locker.close();
+  }
+  return { worstMs: Math.round(worstMs), boundMs, failures };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,26 @@
+// The human summary of a chaos run (the CLI and the CI test print it).
+import type { ChaosSummary } from "./run-chaos.js";
+
+export function formatSummary(s: ChaosSummary): string {
+  const lines = [
+    `seed ${s.seed}: ${s.operations} operations in ${(s.durationMs / 1000).toFixed(1)}s (${s.operationsPerSecond}/s), ${s.grants} grants (${s.lostGrants} lost by their holder), writes ${s.writes.accepted} accepted / ${s.writes.rejected} rejected`,
+    `outcomes: ${Object.entries(s.outcomes)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+    `faults (${s.faultsTotal}): ${Object.entries(s.faults)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+    `liveness after heal: every key taken within ${s.liveness.worstMs} ms (bound ${s.liveness.boundMs} ms)`,
+    ...s.checks.map((c) => {
+      const undecided = (c as { undecidedKeys?: string[] }).undecidedKeys ?? [];
+      const note = undecided.length > 0 ? `; undecided within budget: ${undecided.join(", ")}` : "";
+      return `${c.violations.length === 0 ? "ok  " : "FAIL"} ${c.name} (${c.examined} examined${note})`;
+    }),
+    ...s.checks.flatMap((c) => c.violations.slice(0, 10).map((v) => `     ${v}`)),
+    ...s.liveness.failures.map((f) => `FAIL liveness: ${f}`),
+    s.violations === 0
+      ? "no violations"
+      : `${s.violations} violation(s); timeline: ${s.timelineFile}; replay the fault schedule with --seed ${s.seed}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,85 @@
+// What the bench reads from each server at the edges of a measured window: its CPU time (from
+// /proc) and its synced writes (from /metrics), to say where the time went.
+import type { LocalCluster } from "../local-cluster.js";
+import { processCpuMs } from "./stats.js";
+
+export interface NodeSample {
+  id: string;
+  role: string | null;
+  cpuMs: number | null;
+  fsyncs: number | null;
+  fsyncSeconds: number | null;
+}
+
+export interface NodeUsage {
+  id: string;
+  role: string | null;
+  /** CPU time used in the window as a percentage of one core. */
+  cpuPercent: number | null;
+  fsyncsPerSecond: number | null;
+  /** Mean duration of this node's synced writes in the window (milliseconds). */
+  fsyncMeanMs: number | null;
+}
+
+export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> {
+  return Promise.all(
+    cluster.nodes.map(async (node): Promise<NodeSample> => {
+      const pid = node.process?.pid;
+      const [status, fsync] = await Promise.all([
+        cluster.status(node.id),
+        readFsyncs(node.httpAddress),
+      ]);
+      return {
+        id: node.id,
+        role: status?.role ?? null,
+        cpuMs: pid === undefined ? null : processCpuMs(pid),
+        fsyncs: fsync?.count ?? null,
+        fsyncSeconds: fsync?.seconds ?? null,
+      };
+    }),
+  );
+}
+
+export function usageBetween(
+  before: NodeSample[],
+  after: NodeSample[],
+  windowMs: number,
+): NodeUsage[] {
+  return after.map((end) => {
+    const start = before.find((s) => s.id === end.id);
+    const delta = (a: number | null | undefined, b: number | null) =>
+      a === null || a === undefined || b === null ? null : b - a;
+    const cpu = delta(start?.cpuMs, end.cpuMs);
+    const fsyncs = delta(start?.fsyncs, end.fsyncs);
+    const fsyncSeconds = delta(start?.fsyncSeconds, end.fsyncSeconds);
+    return {
+      id: end.id,
+      role: end.role,
+      cpuPercent: cpu === null ? null : (cpu * 100) / windowMs,
+      fsyncsPerSecond: fsyncs === null ? null : (fsyncs * 1000) / windowMs,
+      fsyncMeanMs:
+        fsyncs === null || fsyncSeconds === null || fsyncs === 0
+          ? null
+          : (fsyncSeconds * 1000) / fsyncs,
+    };
+  });
+}
+
+async function readFsyncs(httpAddress: string): Promise<{ count: number; seconds: number } | null> {
+  try {
+    const response = await fetch(`http://${httpAddress}/metrics`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!response.ok) return null;
+    const lines = (await response.text()).split("\n");
+    const sample = (name: string) => {
+      const line = lines.find((l) => l.startsWith(name));
+      return line === undefined ? null : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    const count = sample("dlock_storage_fsync_duration_seconds_count");
+    const seconds = sample("dlock_storage_fsync_duration_seconds_sum");
+    return count === null || seconds === null ? null : { count, seconds };
+  } catch {
+    return null;
+  }
+}

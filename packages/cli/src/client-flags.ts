@@ -1,0 +1,90 @@
+// The flags every client command takes (where the cluster is, how long to look for its leader,
+// JSON output), and their mapping onto the Locker's options: the CLI adds nothing of its own.
+import { Option } from "commander";
+import type { Command } from "commander";
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from "@dlock/client";
+import type { LockerOptions } from "@dlock/client";
+import { CliExit, EXIT } from "./exit-codes.js";
+import { parseBooleanEnvironment, parseDurationFlag, parseEndpointList } from "./parse.js";
+
+/** The client ports of the local three-node cluster that `pnpm start` runs. */
+export const DEFAULT_ENDPOINTS = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
+
+export interface ClientFlags {
+  endpoints: string;
+  clusterId?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+/** The connection settings of one client command, parsed. */
+export interface ClientSettings {
+  endpoints: string[];
+  clusterId: string | null;
+  /** How long to look for a leader before giving up (exit 5). */
+  timeoutMs: number;
+  lockerOptions: LockerOptions;
+}
+
+/** Adds --endpoints, --cluster-id, --timeout and (unless `json` is false) --json. */
+export function addClientOptions(command: Command, { json = true } = {}): Command {
+  command
+    .addOption(
+      new Option(
+        "--endpoints <list>",
+        "client addresses of the cluster's members, comma-separated; any member will do (the leader is found)",
+      )
+        .env("DLOCK_ENDPOINTS")
+        .default(DEFAULT_ENDPOINTS),
+    )
+    .addOption(
+      new Option(
+        "--cluster-id <name>",
+        "refuse servers of another cluster (default: accept whichever cluster answers)",
+      ).env("DLOCK_CLUSTER_ID"),
+    )
+    .addOption(
+      new Option(
+        "--timeout <duration>",
+        `how long to look for a leader before giving up with exit 5 (default ${DEFAULT_UNAVAILABLE_TIMEOUT_MS / 1000}s)`,
+      ).env("DLOCK_TIMEOUT"),
+    );
+  if (json) {
+    command.addOption(
+      new Option("--json", "print one JSON object on stdout instead of text (env: 1 or 0)").env(
+        "DLOCK_JSON",
+      ),
+    );
+  }
+  return command;
+}
+
+export function clientSettingsFromFlags(flags: ClientFlags): ClientSettings {
+  const endpoints = parseEndpointList(flags.endpoints);
+  if (endpoints.length === 0) {
+    throw new CliExit(EXIT.USAGE, "--endpoints: needs at least one host:port");
+  }
+  const timeoutMs =
+    flags.timeout === undefined
+      ? DEFAULT_UNAVAILABLE_TIMEOUT_MS
+      : parseDurationFlag("--timeout", flags.timeout);
+  if (timeoutMs <= 0) throw new CliExit(EXIT.USAGE, "--timeout: must be positive");
+  const clusterId = flags.clusterId ?? null;
+  return {
+    endpoints,
+    clusterId,
+    timeoutMs,
+    lockerOptions: { endpoints, clusterId, unavailableTimeoutMs: timeoutMs },
+  };
+}
+
+/**
+ * Whether --json is on. Commander turns a boolean flag on whenever its environment variable
+ * exists, whatever its value; DLOCK_JSON=0 must mean off, so the value is read here.
+ */
+export function jsonWanted(command: Command): boolean {
+  if (command.getOptionValueSource("json") === "env") {
+    return parseBooleanEnvironment("DLOCK_JSON", process.env.DLOCK_JSON ?? "");
+  }
+  return command.getOptionValue("json") === true;
+}

@@ -1,0 +1,51 @@
+// `dlock acquire <key> <value>`: takes the lock once and prints its fencing token. Nothing keeps
+// it refreshed: it ends by its ttl unless released (`dlock release`) or acquired again with the
+// same value (which refreshes it).
+import type { Command } from "commander";
+import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
+import type { ClientFlags } from "../client-flags.js";
+import { namedAction, withLocker } from "../client-command.js";
+import { EXIT } from "../exit-codes.js";
+import { examplesHelp, exitCodesHelp } from "../help.js";
+import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
+import type { LockFlags } from "../lock-flags.js";
+import { acquireJson, acquireText, jsonLine } from "../output.js";
+
+export function registerAcquireCommand(program: Command): void {
+  const command = program
+    .command("acquire")
+    .description(
+      "take a lock once and print its fencing token; it is not refreshed, so it ends after --ttl unless released or acquired again with the same value",
+    )
+    .argument("<key>", "the lock's name")
+    .argument(
+      "<value>",
+      "the holder's value, unique per holder (acquiring again with the same value refreshes the lock)",
+    );
+  addLockOptions(command, { refresh: false });
+  addClientOptions(command);
+  command
+    .addHelpText(
+      "after",
+      `\nPrints the fencing token; with --json: {"key","value","fencingToken","ttlMs"}.\n` +
+        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.UNAVAILABLE]) +
+        examplesHelp([
+          "TOKEN=$(dlock acquire deploy ci-42 --ttl 5m)",
+          "dlock acquire deploy ci-42 --ttl 5m --wait 1m --json",
+        ]),
+    )
+    .action(
+      namedAction(
+        "dlock acquire",
+        async (key: string, value: string, flags: ClientFlags & LockFlags, cmd: Command) => {
+          const settings = clientSettingsFromFlags(flags);
+          const options = lockOptionsFromFlags(flags);
+          const json = jsonWanted(cmd);
+          const grant = await withLocker("dlock acquire", settings, (locker) =>
+            locker.acquire(key, value, options),
+          );
+          process.stdout.write(json ? jsonLine(acquireJson(grant)) : acquireText(grant));
+        },
+      ),
+    );
+}

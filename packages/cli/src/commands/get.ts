@@ -1,0 +1,34 @@
+// `dlock get <key>`: a linearizable read of one lock (holder, fencing token, ttl left, waiters).
+import type { Command } from "commander";
+import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
+import type { ClientFlags } from "../client-flags.js";
+import { namedAction, withLocker } from "../client-command.js";
+import { EXIT } from "../exit-codes.js";
+import { examplesHelp, exitCodesHelp } from "../help.js";
+import { getJson, getText, jsonLine } from "../output.js";
+
+export function registerGetCommand(program: Command): void {
+  const command = program
+    .command("get")
+    .description(
+      "show a lock: whether it is held, by which value, its fencing token, the ttl left and the waiters queued (a linearizable read through the leader)",
+    )
+    .argument("<key>", "the lock's name");
+  addClientOptions(command);
+  command
+    .addHelpText(
+      "after",
+      `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free).\n` +
+        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE]) +
+        examplesHelp(["dlock get deploy", "dlock get deploy --json"]),
+    )
+    .action(
+      namedAction("dlock get", async (key: string, flags: ClientFlags, cmd: Command) => {
+        const settings = clientSettingsFromFlags(flags);
+        const json = jsonWanted(cmd);
+        const result = await withLocker("dlock get", settings, (locker) => locker.get(key));
+        const get = getJson(key, result);
+        process.stdout.write(json ? jsonLine(get) : getText(get));
+      }),
+    );
+}

@@ -1,0 +1,267 @@
+// `dlock lock <key> -- <command...>`: runs a command while holding the lock (as flock, etcdctl
+// lock and consul lock do). The lock is refreshed while the command runs and released when it
+// exits; if the lock is lost, the command is stopped, because its work is no longer protected.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Option } from "commander";
+import type { Command } from "commander";
+import { AbortedError } from "@dlock/client";
+import type { Lock, LockLostError, Locker, LockOptions } from "@dlock/client";
+import { addClientOptions, clientSettingsFromFlags } from "../client-flags.js";
+import type { ClientFlags } from "../client-flags.js";
+import { namedAction, withLocker } from "../client-command.js";
+import { CommandProcess, exitStatusOf, signalExitStatus } from "../command-process.js";
+import { CliExit, EXIT } from "../exit-codes.js";
+import { examplesHelp, exitCodesHelp } from "../help.js";
+import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
+import type { LockFlags } from "../lock-flags.js";
+import { formatMs } from "../output.js";
+import { parseDurationFlag } from "../parse.js";
+
+interface LockCommandFlags extends ClientFlags, LockFlags {
+  value?: string;
+  killAfter?: string;
+}
+
+/** Default grace between SIGTERM and SIGKILL when the lock is lost. */
+export const DEFAULT_KILL_AFTER_MS = 10_000;
+/** Signals passed on to the command instead of ending dlock (which must release first). */
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** Keeps the default value well under the server's value size limit. */
+const HOSTNAME_CHARS_MAX = 64;
+
+/** "host:pid:random": unique per run, and says where the holder runs. */
+export function defaultHolderValue(): string {
+  return `${hostname().slice(0, HOSTNAME_CHARS_MAX)}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+export function registerLockCommand(program: Command): void {
+  const command = program
+    .command("lock")
+    .description(
+      "run a command while holding a lock: the lock is refreshed while it runs and released when it exits; if the lock is lost, the command is stopped",
+    )
+    .argument("<key>", "the lock's name")
+    .argument("[command...]", "the command and its arguments, after --")
+    .addOption(
+      new Option(
+        "--value <value>",
+        "the holder's value; must be unique per holder: two runs with the same value share the lock (default host:pid:random)",
+      ).env("DLOCK_VALUE"),
+    )
+    .addOption(
+      new Option(
+        "--kill-after <duration>",
+        `when the lock is lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
+      ).env("DLOCK_KILL_AFTER"),
+    );
+  addLockOptions(command, { refresh: true });
+  addClientOptions(command, { json: false });
+  command
+    .addHelpText(
+      "after",
+      `
+The command runs in its own process group with DLOCK_FENCING_TOKEN, DLOCK_LOCK_KEY and
+DLOCK_LOCK_VALUE in its environment; stdin, stdout and stderr are dlock's. SIGINT, SIGTERM and
+SIGHUP are forwarded to its process group. When the lock is lost, dlock says so on stderr, sends
+SIGTERM to the group, SIGKILL after --kill-after, and exits 4. By default one attempt is made:
+use --wait to queue for a busy lock, or --retry-limit to poll.
+` +
+        exitCodesHelp(
+          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE],
+          [
+            "otherwise the command's exit status (128+N if signal N ended it; 128+N also if",
+            "signal N interrupted dlock while it waited for the lock)",
+          ],
+        ) +
+        examplesHelp([
+          "dlock lock nightly-backup --ttl 1m -- ./backup.sh --full",
+          "dlock lock deploy --wait 10m -- sh -c 'echo token $DLOCK_FENCING_TOKEN; make deploy'",
+        ]),
+    )
+    .action(
+      namedAction("dlock lock", async (key: string, argv: string[], flags: LockCommandFlags) => {
+        process.exitCode = await runLockCommand(key, argv, flags);
+      }),
+    );
+}
+
+async function runLockCommand(
+  key: string,
+  argv: readonly string[],
+  flags: LockCommandFlags,
+): Promise<number> {
+  if (argv.length === 0) {
+    throw new CliExit(
+      EXIT.USAGE,
+      `dlock lock: give the command to run after --, e.g. dlock lock ${key} -- ./job.sh`,
+    );
+  }
+  const settings = clientSettingsFromFlags(flags);
+  const options = lockOptionsFromFlags(flags);
+  const killAfterMs =
+    flags.killAfter === undefined
+      ? DEFAULT_KILL_AFTER_MS
+      : parseDurationFlag("--kill-after", flags.killAfter);
+  const value = flags.value ?? defaultHolderValue();
+  const relay = new SignalRelay();
+  try {
+    return await withLocker("dlock lock", settings, (locker) =>
+      holdWhileRunning({ locker, key, value, options, argv, killAfterMs, relay }),
+    );
+  } finally {
+    relay.dispose();
+  }
+}
+
+interface RunParameters {
+  locker: Locker;
+  key: string;
+  value: string;
+  options: LockOptions;
+  argv: readonly string[];
+  killAfterMs: number;
+  relay: SignalRelay;
+}
+
+async function holdWhileRunning(run: RunParameters): Promise<number> {
+  const { locker, key, value, argv, killAfterMs, relay } = run;
+  let lock: Lock;
+  try {
+    lock = await locker.lock(key, value, { ...run.options, signal: relay.beforeStart });
+  } catch (error) {
+    if (error instanceof AbortedError && relay.received !== null) return interrupted(run);
+    throw error;
+  }
+  if (relay.received !== null) {
+    await releaseQuietly(lock);
+    return interrupted(run);
+  }
+  if (!lock.isValid()) {
+    throw new CliExit(
+      EXIT.LOCK_LOST,
+      `dlock lock: the lock "${key}" was lost before the command started; it was not run`,
+    );
+  }
+  let child: CommandProcess;
+  try {
+    child = await CommandProcess.start(argv, {
+      ...process.env,
+      DLOCK_FENCING_TOKEN: String(lock.fencingToken),
+      DLOCK_LOCK_KEY: key,
+      DLOCK_LOCK_VALUE: value,
+    });
+  } catch (error) {
+    await releaseQuietly(lock);
+    throw new CliExit(
+      EXIT.ERROR,
+      `dlock lock: cannot run "${argv[0]}": ${(error as Error).message}`,
+    );
+  }
+  relay.forwardTo(child);
+
+  let lost: LockLostError | null = null;
+  let stopping: Promise<void> | null = null;
+  const unsubscribe = lock.onLost((error) => {
+    lost = error;
+    process.stderr.write(
+      `dlock lock: ${error.message} (fencing token ${lock.fencingToken}); stopping the command ` +
+        `(SIGTERM to its process group, SIGKILL after ${formatMs(killAfterMs)}): ` +
+        `what it does from now on is not protected by the lock\n`,
+    );
+    stopping = child.stop(killAfterMs).catch((stopError: unknown) => {
+      process.stderr.write(`dlock lock: could not stop the command: ${String(stopError)}\n`);
+    });
+  });
+  const outcome = await child.exited;
+  unsubscribe();
+  // The lost timer may fire late; a validity that ran out before the command ended is a loss.
+  const heldToTheEnd = lost === null && lock.isValid();
+  if (stopping !== null) await stopping;
+  const status = exitStatusOf(outcome);
+
+  let released: boolean | null = null;
+  try {
+    released = (await lock.release()).released;
+  } catch (error) {
+    if (heldToTheEnd) {
+      process.stderr.write(
+        `dlock lock: could not release "${key}": ${(error as Error).message}; ` +
+          `it ends by itself within its ttl (${formatMs(lock.ttlMs)})\n`,
+      );
+    }
+  }
+  if (lost !== null) throw new CliExit(EXIT.LOCK_LOST, ""); // Said when it happened.
+  if (!heldToTheEnd) {
+    throw new CliExit(
+      EXIT.LOCK_LOST,
+      `dlock lock: the lock "${key}" was lost before the command ended (status ${status}): ` +
+        `its work was not protected by the lock to the end`,
+    );
+  }
+  if (released === false) {
+    throw new CliExit(
+      EXIT.LOCK_LOST,
+      `dlock lock: the cluster no longer held the lock "${key}" (fencing token ` +
+        `${lock.fencingToken}) when the command ended (status ${status}): was it released or ` +
+        `taken over by another holder with the same value?`,
+    );
+  }
+  return status;
+}
+
+/** Gives the lock back when the command never ran; if that fails, it ends by its ttl. */
+async function releaseQuietly(lock: Lock): Promise<void> {
+  try {
+    await lock.release();
+  } catch {
+    // The reason dlock is exiting matters more than this; the lease runs out on its own.
+  }
+}
+
+function interrupted(run: RunParameters): number {
+  const signal = run.relay.received!;
+  process.stderr.write(
+    `dlock lock: ${signal} while waiting for the lock "${run.key}": the command was not run\n`,
+  );
+  return signalExitStatus(signal);
+}
+
+/**
+ * Takes SIGINT, SIGTERM and SIGHUP for the whole run: before the command starts, the first one
+ * cancels the acquisition; once it runs, each is forwarded to its process group, and dlock exits
+ * only after the command has, having released the lock.
+ */
+class SignalRelay {
+  /** The signal that arrived before the command started, if one did. */
+  received: NodeJS.Signals | null = null;
+  private readonly controller = new AbortController();
+  private target: CommandProcess | null = null;
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (this.target !== null) {
+      this.target.signalGroup(signal);
+    } else if (this.received === null) {
+      this.received = signal;
+      this.controller.abort(new AbortedError(`interrupted by ${signal}`));
+    }
+  };
+
+  constructor() {
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, this.onSignal);
+  }
+
+  /** Aborted by the first signal that arrives before the command starts. */
+  get beforeStart(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** From now on signals go to `child`; one that came while it was starting goes at once. */
+  forwardTo(child: CommandProcess): void {
+    this.target = child;
+    if (this.received !== null) child.signalGroup(this.received);
+  }
+
+  dispose(): void {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, this.onSignal);
+  }
+}

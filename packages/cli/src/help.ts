@@ -1,0 +1,21 @@
+// The exit-code lists that every client command's --help ends with (DESIGN §1).
+import { EXIT } from "./exit-codes.js";
+
+const LINES: Readonly<Record<number, string>> = {
+  [EXIT.OK]: "done",
+  [EXIT.ERROR]: "error (an unexpected answer or failure; see the message)",
+  [EXIT.USAGE]: "usage: bad flags or arguments",
+  [EXIT.LOCK_BUSY]: "lock busy: held by someone else, not acquired",
+  [EXIT.LOCK_LOST]: "lock lost while the command ran",
+  [EXIT.UNAVAILABLE]: "cluster unavailable: no leader answered within --timeout",
+};
+
+/** "Exit codes:" followed by one line per code in `codes`, and `extra` lines after them. */
+export function exitCodesHelp(codes: readonly number[], extra: readonly string[] = []): string {
+  const lines = codes.map((code) => `  ${code}  ${LINES[code]}`);
+  return `\nExit codes:\n${[...lines, ...extra.map((line) => `  ${line}`)].join("\n")}\n`;
+}
+
+export function examplesHelp(examples: readonly string[]): string {
+  return `\nExamples:\n${examples.map((line) => `  $ ${line}`).join("\n")}\n`;
+}

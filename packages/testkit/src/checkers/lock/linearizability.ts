@@ -1,0 +1,243 @@
+// A linearizability checker in the style of Wing & Gong, with Lowe's memoization (as in
+// Porcupine): depth-first search over the order in which operations take effect, each between
+// its call and its return, against a sequential model; a cache of (set of operations linearized,
+// model state) prunes the search. Histories are checked one partition (one key) at a time: a
+// history is linearizable if and only if each key's sub-history is (P-compositionality).
+
+/** A sequential specification. States must be immutable; `key` identifies equal states. */
+export interface SequentialModel<State, Op> {
+  init(): State;
+  /**
+   * The state after `op` takes effect in `state`, or null if it cannot take effect there with the
+   * output it reported. For an operation whose outcome is unknown (`returnMs` infinite), return
+   * null when it would change nothing: such an operation is always linearizable at the very end,
+   * so the search only places it where it has an effect.
+   */
+  step(state: State, op: Op): State | null;
+  key(state: State): string;
+  describe(op: Op): string;
+  /**
+   * Equal for operations that are interchangeable (same effect in every state), e.g. retries of
+   * one request. Of several such operations of unknown outcome that could be next, only the one
+   * called first is tried: wherever a later one could take effect, the earlier one could too.
+   */
+  equivalence?(op: Op): string;
+}
+
+/** An operation of the history; returnMs = Infinity for one whose outcome is unknown. */
+export interface TimedOp<Op> {
+  op: Op;
+  callMs: number;
+  returnMs: number;
+}
+
+export interface LinearizabilityOptions {
+  /** Search steps allowed before giving up with "unknown". */
+  stepBudget: number;
+}
+
+export type LinearizabilityResult<Op> =
+  | { outcome: "ok"; steps: number }
+  /** The budget ran out: neither proven nor refuted. */
+  | { outcome: "unknown"; steps: number }
+  | {
+      outcome: "violation";
+      steps: number;
+      /** The longest prefix of a linearization the search found, in order. */
+      longestPrefix: TimedOp<Op>[];
+      /** Operations that could not come next after that prefix (those whose call came first). */
+      stuck: TimedOp<Op>[];
+    };
+
+interface Entry<Op> {
+  /** Index of the operation in the input. */
+  id: number;
+  isCall: boolean;
+  timeMs: number;
+  match: Entry<Op> | null;
+  prev: Entry<Op> | null;
+  next: Entry<Op> | null;
+}
+
+/** Checks one partition of a history against `model`. */
+export function checkLinearizable<State, Op>(
+  model: SequentialModel<State, Op>,
+  history: readonly TimedOp<Op>[],
+  options: LinearizabilityOptions,
+): LinearizabilityResult<Op> {
+  const n = history.length;
+  const known = history.filter((op) => Number.isFinite(op.returnMs)).length;
+  if (known === 0) return { outcome: "ok", steps: 0 };
+
+  // Calls before returns at equal times: operations that touch in time count as concurrent.
+  const events: Entry<Op>[] = [];
+  for (let id = 0; id < n; id++) {
+    const op = history[id];
+    const call: Entry<Op> = {
+      id,
+      isCall: true,
+      timeMs: op.callMs,
+      match: null,
+      prev: null,
+      next: null,
+    };
+    const ret: Entry<Op> = {
+      id,
+      isCall: false,
+      timeMs: op.returnMs,
+      match: null,
+      prev: null,
+      next: null,
+    };
+    call.match = ret;
+    events.push(call, ret);
+  }
+  events.sort((a, b) => a.timeMs - b.timeMs || Number(b.isCall) - Number(a.isCall) || a.id - b.id);
+  const head: Entry<Op> = {
+    id: -1,
+    isCall: false,
+    timeMs: -Infinity,
+    match: null,
+    prev: null,
+    next: null,
+  };
+  let previous = head;
+  for (const event of events) {
+    previous.next = event;
+    event.prev = previous;
+    previous = event;
+  }
+
+  const lift = (call: Entry<Op>): void => {
+    call.prev!.next = call.next;
+    if (call.next !== null) call.next.prev = call.prev;
+    const ret = call.match!;
+    ret.prev!.next = ret.next;
+    if (ret.next !== null) ret.next.prev = ret.prev;
+  };
+  const unlift = (call: Entry<Op>): void => {
+    const ret = call.match!;
+    ret.prev!.next = ret;
+    if (ret.next !== null) ret.next.prev = ret;
+    call.prev!.next = call;
+    if (call.next !== null) call.next.prev = call;
+  };
+
+  const words = new Uint32Array(Math.ceil(n / 32));
+  const bitsKey = (): string => {
+    let text = "";
+    for (let i = 0; i < words.length; i++) text += words[i].toString(36) + ",";
+    return text;
+  };
+  const isKnown = (entry: Entry<Op>): boolean => Number.isFinite(history[entry.id].returnMs);
+  // The operations that may take effect next: those called before the earliest pending return.
+  // Known outcomes first: an operation of unknown outcome can always wait (even to the end).
+  const equivalence = model.equivalence;
+  const classOf: (string | null)[] = history.map((timed) =>
+    equivalence === undefined || Number.isFinite(timed.returnMs) ? null : equivalence(timed.op),
+  );
+  const candidates = (): Entry<Op>[] => {
+    const known: Entry<Op>[] = [];
+    const unknown: Entry<Op>[] = [];
+    let seen: Set<string> | null = null;
+    for (let entry = head.next; entry !== null && entry.isCall; entry = entry.next) {
+      const id = classOf[entry.id];
+      if (id === null) {
+        (isKnown(entry) ? known : unknown).push(entry);
+        continue;
+      }
+      seen ??= new Set();
+      if (seen.has(id)) continue;
+      seen.add(id);
+      unknown.push(entry);
+    }
+    return unknown.length === 0 ? known : known.concat(unknown);
+  };
+  interface Frame {
+    candidates: Entry<Op>[];
+    next: number;
+    /** The operation linearized to reach this frame, and the state before it. */
+    via: Entry<Op> | null;
+    stateBefore: State;
+  }
+  const cache = new Set<string>();
+  let state = model.init();
+  const stack: Frame[] = [{ candidates: candidates(), next: 0, via: null, stateBefore: state }];
+  let knownLinearized = 0;
+  let steps = 0;
+  let longest: number[] = [];
+  let stuckAt: number[] = stack[0].candidates.map((entry) => entry.id);
+
+  while (knownLinearized < known) {
+    if (++steps > options.stepBudget) return { outcome: "unknown", steps };
+    const frame = stack[stack.length - 1];
+    if (frame.next < frame.candidates.length) {
+      const entry = frame.candidates[frame.next++];
+      const next = model.step(state, history[entry.id].op);
+      if (next === null) continue;
+      const word = entry.id >>> 5;
+      const bit = 1 << (entry.id & 31);
+      words[word] |= bit;
+      const cacheKey = bitsKey() + model.key(next);
+      if (cache.has(cacheKey)) {
+        words[word] &= ~bit;
+        continue;
+      }
+      cache.add(cacheKey);
+      lift(entry);
+      if (isKnown(entry)) knownLinearized++;
+      const child: Frame = { candidates: candidates(), next: 0, via: entry, stateBefore: state };
+      state = next;
+      stack.push(child);
+      if (stack.length - 1 > longest.length) {
+        longest = stack.slice(1).map((f) => f.via!.id);
+        stuckAt = child.candidates.map((candidate) => candidate.id);
+      }
+      continue;
+    }
+    // Every candidate failed here: undo the choice that led to this frame.
+    stack.pop();
+    const via = frame.via;
+    if (via === null) return violation();
+    words[via.id >>> 5] &= ~(1 << (via.id & 31));
+    if (isKnown(via)) knownLinearized--;
+    unlift(via);
+    state = frame.stateBefore;
+  }
+  return { outcome: "ok", steps };
+
+  function violation(): LinearizabilityResult<Op> {
+    return {
+      outcome: "violation",
+      steps,
+      longestPrefix: longest.map((id) => history[id]),
+      stuck: stuckAt.map((id) => history[id]),
+    };
+  }
+}
+
+/** Human-readable lines for a violation: the longest linearizable prefix and what got stuck. */
+export function describeViolation<State, Op>(
+  model: SequentialModel<State, Op>,
+  result: Extract<LinearizabilityResult<Op>, { outcome: "violation" }>,
+  maxLines = 40,
+): string {
+  const lines: string[] = [];
+  const prefix = result.longestPrefix;
+  const shown = prefix.slice(Math.max(0, prefix.length - maxLines));
+  lines.push(
+    `longest linearizable prefix: ${prefix.length} operations` +
+      (shown.length < prefix.length ? ` (last ${shown.length} shown)` : ""),
+  );
+  for (const timed of shown) lines.push(`  ${formatTimed(model, timed)}`);
+  lines.push("none of these can come next:");
+  for (const timed of result.stuck.slice(0, maxLines)) {
+    lines.push(`  ${formatTimed(model, timed)}`);
+  }
+  return lines.join("\n");
+}
+
+function formatTimed<State, Op>(model: SequentialModel<State, Op>, timed: TimedOp<Op>): string {
+  const end = Number.isFinite(timed.returnMs) ? timed.returnMs.toFixed(3) : "∞";
+  return `[${timed.callMs.toFixed(3)}, ${end}] ${model.describe(timed.op)}`;
+}

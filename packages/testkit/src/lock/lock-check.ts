@@ -1,0 +1,334 @@
+import fc from "fast-check";
+import type { FaultKind } from "../plan.js";
+import type { LockClientCounters } from "./lock-client.js";
+import { emptyClientCounters } from "./lock-client.js";
+import type { LockEventCounts } from "./lock-events.js";
+import { addLockEvents, emptyLockEvents } from "./lock-events.js";
+import type { LockPlanArbitraryOptions } from "./lock-plan-arbitrary.js";
+import {
+  DEFAULT_DRIFT_FACTOR,
+  DEFAULT_LOCK_FAULT_PHASE_MS_MAX,
+  DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
+  lockPlanArbitrary,
+} from "./lock-plan-arbitrary.js";
+import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
+import type { LockScheduleResult } from "./run-lock-schedule.js";
+import { runLockSchedule } from "./run-lock-schedule.js";
+
+/** Totals over many lock schedules (shrinking runs excluded). */
+export interface LockSimSummary {
+  schedules: number;
+  byNodeCount: Record<number, number>;
+  faults: Record<FaultKind, number>;
+  clientFaults: Record<ClientFaultKind, number>;
+  events: LockEventCounts;
+  clients: LockClientCounters;
+  elections: number;
+  entriesCommitted: number;
+  crashes: number;
+  crashesLosingWrites: number;
+  snapshotsInstalled: number;
+  requests: number;
+  requestsUnanswered: number;
+  beliefs: number;
+  writesAccepted: number;
+  writesRejected: number;
+  linearizedOperations: number;
+  /** Keys whose linearizability search ran out of steps (neither proven nor refuted). */
+  undecidedKeys: number;
+  clientResets: number;
+  virtualMs: number;
+  worldEvents: number;
+  /** Slowest time from the heal until every key was taken again, in virtual ms. */
+  recoveryMsMax: number;
+}
+
+export function emptyLockSummary(): LockSimSummary {
+  return {
+    schedules: 0,
+    byNodeCount: {},
+    faults: { crash: 0, pause: 0, partition: 0, membership: 0, transfer: 0 },
+    clientFaults: { clientPause: 0, clientCrash: 0, clientPartition: 0, clockJump: 0 },
+    events: emptyLockEvents(),
+    clients: emptyClientCounters(),
+    elections: 0,
+    entriesCommitted: 0,
+    crashes: 0,
+    crashesLosingWrites: 0,
+    snapshotsInstalled: 0,
+    requests: 0,
+    requestsUnanswered: 0,
+    beliefs: 0,
+    writesAccepted: 0,
+    writesRejected: 0,
+    linearizedOperations: 0,
+    undecidedKeys: 0,
+    clientResets: 0,
+    virtualMs: 0,
+    worldEvents: 0,
+    recoveryMsMax: 0,
+  };
+}
+
+export function addToLockSummary(summary: LockSimSummary, result: LockScheduleResult): void {
+  summary.schedules++;
+  const n = result.plan.raft.nodeCount;
+  summary.byNodeCount[n] = (summary.byNodeCount[n] ?? 0) + 1;
+  for (const kind of Object.keys(result.faults) as FaultKind[]) {
+    summary.faults[kind] += result.faults[kind];
+  }
+  for (const kind of Object.keys(result.clientFaults) as ClientFaultKind[]) {
+    summary.clientFaults[kind] += result.clientFaults[kind];
+  }
+  addLockEvents(summary.events, result.lockEvents);
+  for (const key of Object.keys(result.clients) as (keyof LockClientCounters)[]) {
+    summary.clients[key] += result.clients[key];
+  }
+  summary.elections += result.elections;
+  summary.entriesCommitted += result.committedIndex;
+  summary.crashes += result.crashes;
+  summary.crashesLosingWrites += result.crashesLosingWrites;
+  summary.snapshotsInstalled += result.snapshotsInstalled;
+  summary.requests += result.requests;
+  summary.requestsUnanswered += result.requestsUnanswered;
+  summary.beliefs += result.beliefs;
+  summary.writesAccepted += result.writes.accepted;
+  summary.writesRejected += result.writes.rejected;
+  summary.linearizedOperations += result.linearizability.operations;
+  summary.undecidedKeys += result.linearizability.undecidedKeys;
+  summary.clientResets += result.clientNetwork.resets;
+  summary.virtualMs += result.virtualMs;
+  summary.worldEvents += result.events;
+  summary.recoveryMsMax = Math.max(summary.recoveryMsMax, result.recoveryMs ?? 0);
+}
+
+/** Adds one summary into another (batches of a --duration run). */
+export function mergeLockSummaries(into: LockSimSummary, from: LockSimSummary): void {
+  into.schedules += from.schedules;
+  for (const [n, count] of Object.entries(from.byNodeCount)) {
+    into.byNodeCount[Number(n)] = (into.byNodeCount[Number(n)] ?? 0) + count;
+  }
+  for (const kind of Object.keys(from.faults) as FaultKind[])
+    into.faults[kind] += from.faults[kind];
+  for (const kind of Object.keys(from.clientFaults) as ClientFaultKind[]) {
+    into.clientFaults[kind] += from.clientFaults[kind];
+  }
+  addLockEvents(into.events, from.events);
+  for (const key of Object.keys(from.clients) as (keyof LockClientCounters)[]) {
+    into.clients[key] += from.clients[key];
+  }
+  const sums = [
+    "elections",
+    "entriesCommitted",
+    "crashes",
+    "crashesLosingWrites",
+    "snapshotsInstalled",
+    "requests",
+    "requestsUnanswered",
+    "beliefs",
+    "writesAccepted",
+    "writesRejected",
+    "linearizedOperations",
+    "undecidedKeys",
+    "clientResets",
+    "virtualMs",
+    "worldEvents",
+  ] as const;
+  for (const key of sums) into[key] += from[key];
+  into.recoveryMsMax = Math.max(into.recoveryMsMax, from.recoveryMsMax);
+}
+
+/** Every planted bug the lock simulator knows, by its command-line name. */
+export const LOCK_PLANTED_BUG_NAMES = [
+  "noLeaseExtensionOnElection",
+  "expireIgnoresRefresh",
+  "grantWaiterWithoutLeaseCheck",
+  "ignoreDrift",
+  "timerFromReply",
+  "readWithoutReadIndex",
+  "acknowledgeBeforePersist",
+  "voteWithoutLogCheck",
+  "commitPreviousTermByCounting",
+  "clientUsesWallClock",
+  "leasesUseWallClock",
+] as const;
+
+export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
+
+/** The generator's planted-bug option for a set of bug names. */
+export function lockPlantedBugs(
+  names: readonly LockPlantedBugName[],
+): LockPlanArbitraryOptions["plantedBugs"] {
+  if (names.length === 0) return undefined;
+  const bugs: NonNullable<LockPlanArbitraryOptions["plantedBugs"]> = {};
+  for (const name of names) {
+    switch (name) {
+      case "noLeaseExtensionOnElection":
+      case "expireIgnoresRefresh":
+      case "grantWaiterWithoutLeaseCheck":
+        bugs.lock = { ...bugs.lock, [name]: true };
+        break;
+      case "ignoreDrift":
+      case "timerFromReply":
+        bugs.client = { ...bugs.client, [name]: true };
+        break;
+      case "readWithoutReadIndex":
+        bugs.service = { ...bugs.service, [name]: true };
+        break;
+      case "acknowledgeBeforePersist":
+      case "voteWithoutLogCheck":
+      case "commitPreviousTermByCounting":
+        bugs.raft = { ...bugs.raft, [name]: true };
+        break;
+      case "clientUsesWallClock":
+      case "leasesUseWallClock":
+        bugs.misuse = { ...bugs.misuse, [name]: true };
+        break;
+    }
+  }
+  return bugs;
+}
+
+/** The bug names a planted-bug option switches on (inverse of lockPlantedBugs). */
+export function lockPlantedBugNames(
+  bugs: LockPlanArbitraryOptions["plantedBugs"] | LockPlantedBugs | undefined,
+): LockPlantedBugName[] {
+  if (bugs === undefined) return [];
+  const on = new Set<string>();
+  const layers: (object | undefined)[] = [bugs.lock, bugs.client, bugs.service, bugs.misuse];
+  if ("raft" in bugs) layers.push(bugs.raft);
+  for (const layer of layers) {
+    for (const [name, value] of Object.entries(layer ?? {})) if (value === true) on.add(name);
+  }
+  return LOCK_PLANTED_BUG_NAMES.filter((name) => on.has(name));
+}
+
+export interface CheckLockSchedulesOptions extends LockPlanArbitraryOptions {
+  numRuns: number;
+  /** fast-check seed of the batch (default: drawn by fast-check and reported). */
+  seed?: number;
+  /** fast-check path: replays exactly the (shrunk) schedule a failure reported. */
+  path?: string;
+  /** Shrink a failure to a smaller schedule (default true). */
+  shrink?: boolean;
+  /** Called after every schedule of the search (not of shrinking). */
+  onSchedule?: (result: LockScheduleResult) => void;
+  /** Called once when the first violation is found, before shrinking starts. */
+  onViolationFound?: (result: LockScheduleResult) => void;
+  /**
+   * Schedules shrinking may run (default SHRINK_RUNS_MAX). Each re-runs a whole schedule; after
+   * the budget the smallest failing schedule found so far is reported.
+   */
+  shrinkRunsMax?: number;
+}
+
+/** Default shrinking budget, in schedules run while shrinking. */
+export const SHRINK_RUNS_MAX = 500;
+
+export interface LockSimFailure {
+  seed: number;
+  path: string;
+  /** The (shrunk) schedule. */
+  plan: LockSchedulePlan;
+  violation: string;
+  property: string;
+  replayCommand: string;
+}
+
+export interface CheckLockSchedulesResult {
+  summary: LockSimSummary;
+  seed: number;
+  failure: LockSimFailure | null;
+}
+
+/**
+ * Generates `numRuns` lock schedules with fast-check, runs each through every checker and, on
+ * the first violation, shrinks it to a smaller schedule that still fails.
+ */
+export async function checkLockSchedules(
+  options: CheckLockSchedulesOptions,
+): Promise<CheckLockSchedulesResult> {
+  const summary = emptyLockSummary();
+  let failed = false;
+  let shrinkRuns = 0;
+  const shrinkRunsMax = options.shrinkRunsMax ?? SHRINK_RUNS_MAX;
+  const property = fc.asyncProperty(lockPlanArbitrary(options), async (plan) => {
+    // Over the shrinking budget, every further candidate "passes": fast-check then stops with
+    // the smallest failing schedule it has (runs are counted, so this stays deterministic).
+    if (failed && ++shrinkRuns > shrinkRunsMax) return;
+    const result = await runLockSchedule(plan);
+    if (!failed) {
+      addToLockSummary(summary, result);
+      options.onSchedule?.(result);
+    }
+    if (result.violation) {
+      if (!failed) options.onViolationFound?.(result);
+      failed = true;
+      throw result.violation;
+    }
+  });
+  const parameters: fc.Parameters<[LockSchedulePlan]> = {
+    numRuns: options.numRuns,
+    // A replay of (seed, path) reports exactly the schedule at that path.
+    endOnFailure: options.shrink === false || options.path !== undefined,
+  };
+  if (options.seed !== undefined) parameters.seed = options.seed;
+  if (options.path !== undefined) parameters.path = options.path;
+  const details = await fc.check(property, parameters);
+  if (!details.failed || details.counterexample === null) {
+    return { summary, seed: details.seed, failure: null };
+  }
+  const plan = details.counterexample[0];
+  const rerun = await runLockSchedule(plan);
+  const path = details.counterexamplePath ?? "";
+  return {
+    summary,
+    seed: details.seed,
+    failure: {
+      seed: details.seed,
+      path,
+      plan,
+      violation: rerun.violation?.message ?? String(details.errorInstance),
+      property: rerun.violation?.property ?? "unknown",
+      replayCommand: lockReplayCommand({ ...options, seed: details.seed, path }),
+    },
+  };
+}
+
+/** The `pnpm sim --locks` command line that replays (seed, path) with the same generator. */
+export function lockReplayCommand(
+  options: LockPlanArbitraryOptions & { seed: number; path: string },
+): string {
+  const parts = ["pnpm sim --locks", `--seed=${options.seed}`, `--path=${options.path}`];
+  const nodes = (options.nodeCounts ?? [3, 5]).join(",");
+  if (nodes !== "3,5") parts.push(`--nodes=${nodes}`);
+  if (options.lockProfile !== undefined && options.lockProfile !== "default") {
+    parts.push(`--lock-profile=${options.lockProfile}`);
+  }
+  if (options.profile !== undefined && options.profile !== "default") {
+    parts.push(`--profile=${options.profile}`);
+  }
+  for (const bug of lockPlantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
+  if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
+    const min = options.faultPhaseMsMin ?? DEFAULT_LOCK_FAULT_PHASE_MS_MIN;
+    const max = options.faultPhaseMsMax ?? DEFAULT_LOCK_FAULT_PHASE_MS_MAX;
+    parts.push(`--phase-ms=${min}-${max}`);
+  }
+  if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
+  if (options.clientFaultsMax !== undefined) {
+    parts.push(`--client-faults-max=${options.clientFaultsMax}`);
+  }
+  if (options.driftFactor !== undefined && options.driftFactor !== DEFAULT_DRIFT_FACTOR) {
+    parts.push(`--drift=${options.driftFactor}`);
+  }
+  return parts.join(" ");
+}
+
+/** Human-readable report of a failure. */
+export function formatLockFailure(failure: LockSimFailure): string {
+  return [
+    `VIOLATION ${failure.violation}`,
+    `  fast-check seed ${failure.seed}, path ${failure.path}`,
+    `  replay: ${failure.replayCommand}`,
+  ].join("\n");
+}

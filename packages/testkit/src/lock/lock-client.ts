@@ -1,0 +1,473 @@
+import type { ClientPlantedBugs, Lock, LockOptions } from "@dlock/client";
+import { Locker } from "@dlock/client";
+import { DlockError } from "@dlock/protocol";
+import type { Prng } from "../prng.js";
+import type { AsyncWorld } from "./async-world.js";
+import type { SimClientNetwork } from "./client-network.js";
+import type { FencedResource } from "./fenced-resource.js";
+import type { Belief, LockHistory } from "./lock-history.js";
+import type { ClientOp, ClientPlan } from "./lock-plan.js";
+import type { ProcessStatus, SimProcess } from "./sim-process.js";
+import { SimProcessClock, wallClockView } from "./sim-process.js";
+
+/** Timeouts of the simulated Lockers (virtual ms), scaled to the simulated cluster. */
+export interface SimLockerTimeouts {
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  unavailableTimeoutMs: number;
+  reconnectDelayMsMin: number;
+  reconnectDelayMsMax: number;
+}
+
+export interface LockClientOptions {
+  name: string;
+  plan: ClientPlan;
+  world: AsyncWorld;
+  network: SimClientNetwork;
+  history: LockHistory;
+  resource: FencedResource;
+  random: Prng;
+  rate: number;
+  clockOriginMs: number;
+  endpoints: string[];
+  keyName: (key: number) => string;
+  driftFactor: number;
+  marginMs: number;
+  timeouts: SimLockerTimeouts;
+  bugs: ClientPlantedBugs;
+  usesWallClock: boolean;
+  counters: LockClientCounters;
+  /** A Locker call failed with something other than a typed dlock error: a client bug. */
+  onUnexpectedError: (client: string, error: unknown) => void;
+}
+
+/** What the clients did, summed over all of them. */
+export interface LockClientCounters {
+  locksTaken: number;
+  grantsTaken: number;
+  locksLost: number;
+  busy: number;
+  unavailable: number;
+  otherErrors: number;
+  reads: number;
+  staleReleasesRefused: number;
+  lateRefreshes: number;
+  writesIssued: number;
+  renewals: number;
+}
+
+export function emptyClientCounters(): LockClientCounters {
+  return {
+    locksTaken: 0,
+    grantsTaken: 0,
+    locksLost: 0,
+    busy: 0,
+    unavailable: 0,
+    otherErrors: 0,
+    reads: 0,
+    staleReleasesRefused: 0,
+    lateRefreshes: 0,
+    writesIssued: 0,
+    renewals: 0,
+  };
+}
+
+/** Pause between a liveness probe's attempts on a busy key. */
+const PROBE_RETRY_MS = 20;
+
+/** A call into the Locker that has not settled yet (liveness after heal checks these). */
+export interface PendingCall {
+  client: string;
+  what: string;
+  startedMs: number;
+  settledMs: number | null;
+}
+
+/**
+ * A simulated application process: a real Locker on the process's drifting clock and the
+ * simulated client network, running its plan's operations one after another. It does fenced
+ * work while it holds a lock: before each write to the resource it checks that the lock is still
+ * valid, as an application should. A crash kills the process (its Locker, timers and
+ * connections); after a restart a new Locker continues with the next operation.
+ */
+export class SimLockClient implements SimProcess {
+  readonly name: string;
+  readonly clock: SimProcessClock;
+  status: ProcessStatus = "down";
+  incarnation = 0;
+  /** Calls into the Locker in progress. */
+  readonly pending = new Set<PendingCall>();
+  /** When set, every call started is appended (the liveness phase follows them all). */
+  trackedCalls: PendingCall[] | null = null;
+  private deferred: (() => void)[] = [];
+  private locker: Locker | null = null;
+  private nextOp = 0;
+  private valueNumber = 0;
+  private stopping = false;
+  private stopController = new AbortController();
+  /** The last grant of each key this incarnation obtained (for staleRelease). */
+  private readonly lastGrant = new Map<string, { value: string; token: number; belief: Belief }>();
+  private programDone = true;
+
+  constructor(private readonly options: LockClientOptions) {
+    this.name = options.name;
+    this.clock = new SimProcessClock(options.world, this, options.rate, options.clockOriginMs);
+  }
+
+  /** The program ran to its end (or the client is winding down and finished). */
+  get idle(): boolean {
+    return this.programDone && this.pending.size === 0;
+  }
+
+  defer(work: () => void): void {
+    this.deferred.push(work);
+  }
+
+  start(): void {
+    if (this.status !== "down") return;
+    this.incarnation++;
+    this.status = "running";
+    this.deferred = [];
+    this.lastGrant.clear();
+    this.stopController = new AbortController();
+    const options = this.options;
+    const random = options.random;
+    this.locker = new Locker({
+      endpoints: options.endpoints,
+      clientId: `${this.name}-${this.incarnation}`,
+      clock: options.usesWallClock ? wallClockView(this.clock) : this.clock,
+      transport: options.network.transportFor(this),
+      random: () => random.float(),
+      driftFactor: options.driftFactor,
+      marginMs: options.marginMs,
+      plantedBugs: options.bugs,
+      ...options.timeouts,
+    });
+    this.programDone = false;
+    const incarnation = this.incarnation;
+    this.options.world.touch();
+    void this.run(incarnation);
+  }
+
+  crash(): void {
+    if (this.status === "down") return;
+    this.status = "down";
+    this.incarnation++;
+    this.locker = null;
+    this.deferred = [];
+    this.pending.clear();
+    this.programDone = true;
+    this.options.network.clientDown(this.name);
+    this.options.history.forgetClient(this.name);
+  }
+
+  pause(): void {
+    if (this.status === "running") this.status = "paused";
+  }
+
+  resume(): void {
+    if (this.status !== "paused") return;
+    this.status = "running";
+    const work = this.deferred;
+    this.deferred = [];
+    for (const run of work) {
+      if (this.status !== "running") {
+        this.deferred.push(run);
+        continue;
+      }
+      run();
+    }
+  }
+
+  /** Faults are over: finish the current operation quickly, release, start nothing new. */
+  windDown(): void {
+    this.stopping = true;
+    this.stopController.abort();
+  }
+
+  private async run(incarnation: number): Promise<void> {
+    const ops = this.options.plan.ops;
+    while (!this.stopping && this.nextOp < ops.length && incarnation === this.incarnation) {
+      const op = ops[this.nextOp++];
+      if (op.gapMs > 0) await this.sleep(op.gapMs);
+      if (this.stopping || incarnation !== this.incarnation) break;
+      await this.runOp(op);
+    }
+    if (incarnation === this.incarnation) this.programDone = true;
+  }
+
+  private async runOp(op: ClientOp): Promise<void> {
+    switch (op.kind) {
+      case "lock":
+        return this.lockAndWork(op);
+      case "acquire":
+        return this.acquireAndWork(op);
+      case "get":
+        await this.call(`get ${op.key}`, () => this.locker!.get(this.options.keyName(op.key)));
+        this.options.counters.reads++;
+        return;
+      case "staleRelease":
+        return this.staleRelease(op.key);
+    }
+  }
+
+  private async lockAndWork(op: Extract<ClientOp, { kind: "lock" }>): Promise<void> {
+    const { history, keyName, counters } = this.options;
+    const key = keyName(op.key);
+    const value = this.newValue();
+    const lockOptions: LockOptions = {
+      ttl: op.ttlMs,
+      retryLimit: op.retryLimit,
+      retryInterval: op.retryIntervalMs,
+      signal: this.stopController.signal,
+    };
+    if (op.waitMs > 0) lockOptions.wait = op.waitMs;
+    if (op.refresh !== "auto") lockOptions.refreshInterval = 0;
+    const lock = await this.call(`lock ${key}`, () => this.locker!.lock(key, value, lockOptions));
+    if (lock === null) return;
+    counters.locksTaken++;
+    const belief = history.beginBelief({
+      client: this.name,
+      key,
+      value,
+      token: lock.fencingToken,
+      clock: this.clock,
+      lock,
+      validUntilMs: lock.validUntilMs,
+    });
+    this.lastGrant.set(key, { value, token: lock.fencingToken, belief });
+    lock.onLost(() => {
+      counters.locksLost++;
+    });
+    const holdUntil = this.clock.now() + op.holdMs;
+    let lateRefreshAt = op.refresh === "late" ? this.lateRefreshTime(lock) : Infinity;
+    while (!this.stopping && this.clock.now() < holdUntil && lock.state === "held") {
+      const now = this.clock.now();
+      const wakeAt = Math.min(now + op.writeEveryMs, holdUntil, lateRefreshAt);
+      await this.sleep(Math.max(0, wakeAt - now));
+      if (this.clock.now() >= lateRefreshAt && lock.state === "held") {
+        counters.lateRefreshes++;
+        await this.call(`refresh ${key}`, () => lock.refresh());
+        lateRefreshAt = this.lateRefreshTime(lock);
+      }
+      if (lock.isValid()) this.write(key, lock.fencingToken, belief);
+    }
+    if (op.end === "release" || op.refresh === "auto" || this.stopping) {
+      await this.call(`release ${key}`, () => lock.release());
+    }
+    // "expire": walk away; the lease runs out and the client's validity timer reports the loss.
+    if (op.zombieWrite) await this.zombieWrite(key, lock.fencingToken, belief, op.ttlMs);
+  }
+
+  /** Later, one more write with the old token and no check: the resource must fence it off. */
+  private async zombieWrite(
+    key: string,
+    token: number,
+    belief: Belief,
+    ttlMs: number,
+  ): Promise<void> {
+    if (this.stopping) return;
+    await this.sleep(this.options.random.between(0, ttlMs));
+    this.write(key, token, belief, false);
+  }
+
+  private async acquireAndWork(op: Extract<ClientOp, { kind: "acquire" }>): Promise<void> {
+    const { keyName, counters } = this.options;
+    const key = keyName(op.key);
+    const value = this.newValue();
+    const acquire = () =>
+      this.call(`acquire ${key}`, () =>
+        this.locker!.acquire(key, value, { ttl: op.ttlMs, signal: this.stopController.signal }),
+      );
+    let grant = await acquire();
+    if (grant === null) return;
+    counters.grantsTaken++;
+    let belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
+    let holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    if (op.end === "renew") {
+      // Work until just around the end of the validity, then acquire again with the same value.
+      await this.holdGrant(
+        key,
+        grant.fencingToken,
+        grant.validUntilMs,
+        holdUntil,
+        op.writeEveryMs,
+        belief,
+      );
+      const renewAt = grant.validUntilMs + op.renewOffsetMs;
+      if (this.clock.now() < renewAt) await this.sleep(renewAt - this.clock.now());
+      if (this.stopping) return this.releaseGrant(key, value, grant.fencingToken, belief);
+      counters.renewals++;
+      const renewed = await acquire();
+      if (renewed === null) return;
+      grant = renewed;
+      belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
+      holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    }
+    await this.holdGrant(
+      key,
+      grant.fencingToken,
+      grant.validUntilMs,
+      holdUntil,
+      op.writeEveryMs,
+      belief,
+    );
+    if (op.end !== "expire" || this.stopping) {
+      await this.releaseGrant(key, value, grant.fencingToken, belief);
+    }
+    if (op.zombieWrite) await this.zombieWrite(key, grant.fencingToken, belief, op.ttlMs);
+  }
+
+  private believeGrant(key: string, value: string, token: number, validUntilMs: number): Belief {
+    const belief = this.options.history.beginBelief({
+      client: this.name,
+      key,
+      value,
+      token,
+      clock: this.clock,
+      lock: null,
+      validUntilMs,
+    });
+    this.lastGrant.set(key, { value, token, belief });
+    return belief;
+  }
+
+  /** Fenced writes every writeEveryMs while the grant is valid, until holdUntil. */
+  private async holdGrant(
+    key: string,
+    token: number,
+    validUntilMs: number,
+    holdUntil: number,
+    writeEveryMs: number,
+    belief: Belief,
+  ): Promise<void> {
+    while (!this.stopping && this.clock.now() < holdUntil) {
+      const now = this.clock.now();
+      await this.sleep(Math.max(0, Math.min(now + writeEveryMs, holdUntil) - now));
+      if (this.clock.now() < validUntilMs) this.write(key, token, belief);
+    }
+  }
+
+  private async releaseGrant(
+    key: string,
+    value: string,
+    token: number,
+    belief: Belief,
+  ): Promise<void> {
+    this.options.history.endBelief(belief, "released");
+    await this.call(`release ${key}`, () => this.locker!.release(key, value, { token }));
+  }
+
+  /** Releases again a grant whose validity is over: it must never free anyone else's grant. */
+  private async staleRelease(keyNumber: number): Promise<void> {
+    const key = this.options.keyName(keyNumber);
+    const last = this.lastGrant.get(key);
+    if (last === undefined) return;
+    const belief = last.belief;
+    const validUntilTrue = belief.extensions[belief.extensions.length - 1].validUntilMs;
+    const over = belief.endMs !== null || this.options.world.nowMs >= validUntilTrue;
+    if (!over) return;
+    const result = await this.call(`stale release ${key}`, () =>
+      this.locker!.release(key, last.value, { token: last.token }),
+    );
+    if (result !== null && !result.released) this.options.counters.staleReleasesRefused++;
+  }
+
+  private write(key: string, token: number, belief: Belief, believed = true): void {
+    this.options.counters.writesIssued++;
+    const write = {
+      key,
+      token,
+      client: this.name,
+      beliefId: belief.id,
+      believed,
+      issueMs: this.options.world.nowMs,
+      arriveMs: null,
+      accepted: null,
+    };
+    this.options.history.recordWrite(write);
+    this.options.resource.send(write);
+  }
+
+  /** Just before the validity ends, with a random few ms to spare (racing the leader's expiry). */
+  private lateRefreshTime(lock: Lock): number {
+    const spareMs = this.options.random.between(0, this.options.marginMs + 5);
+    return lock.validUntilMs - spareMs;
+  }
+
+  /**
+   * After faults stopped: take every key once (retrying while it is held or the cluster is still
+   * recovering) and release it. Returns, per key, the true time it was granted (null: never).
+   */
+  async probeKeys(keys: string[], ttlMs: number, giveUpAtMs: number): Promise<(number | null)[]> {
+    const world = this.options.world;
+    const grantedAt: (number | null)[] = [];
+    for (const key of keys) {
+      let at: number | null = null;
+      while (at === null && world.nowMs < giveUpAtMs && this.locker !== null) {
+        const value = this.newValue();
+        const grant = await this.call(`probe ${key}`, () =>
+          this.locker!.acquire(key, value, { ttl: ttlMs }),
+        );
+        if (grant === null) {
+          await this.sleep(PROBE_RETRY_MS);
+          continue;
+        }
+        at = world.nowMs;
+        const belief = this.options.history.beginBelief({
+          client: this.name,
+          key,
+          value,
+          token: grant.fencingToken,
+          clock: this.clock,
+          lock: null,
+          validUntilMs: grant.validUntilMs,
+        });
+        this.options.history.endBelief(belief, "released");
+        await this.call(`release ${key}`, () =>
+          this.locker!.release(key, value, { token: grant.fencingToken }),
+        );
+      }
+      grantedAt.push(at);
+    }
+    return grantedAt;
+  }
+
+  private newValue(): string {
+    return `${this.name}.${this.incarnation}.${++this.valueNumber}`;
+  }
+
+  /** Runs a Locker call; typed failures are counted and give null. */
+  private async call<T>(what: string, action: () => Promise<T>): Promise<T | null> {
+    const pending: PendingCall = {
+      client: this.name,
+      what,
+      startedMs: this.options.world.nowMs,
+      settledMs: null,
+    };
+    this.pending.add(pending);
+    this.trackedCalls?.push(pending);
+    try {
+      return await action();
+    } catch (error) {
+      if (!(error instanceof DlockError)) {
+        this.options.onUnexpectedError(this.name, error);
+        return null;
+      }
+      const counters = this.options.counters;
+      if (error.code === "LOCK_BUSY") counters.busy++;
+      else if (error.code === "CLUSTER_UNAVAILABLE") counters.unavailable++;
+      else counters.otherErrors++;
+      return null;
+    } finally {
+      this.pending.delete(pending);
+      pending.settledMs = this.options.world.nowMs;
+    }
+  }
+
+  private sleep(delayMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.clock.setTimeout(resolve, delayMs);
+    });
+  }
+}

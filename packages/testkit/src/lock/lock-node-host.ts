@@ -1,0 +1,340 @@
+import type { ClientResponse, HelloFrame, StatusResult } from "@dlock/protocol";
+import {
+  DlockError,
+  PROTOCOL_VERSION,
+  checkHello,
+  errorToWire,
+  parseClientRequest,
+  peekRequestId,
+} from "@dlock/protocol";
+import type { Entry, NodeId, Role } from "@dlock/raft";
+import type { LockServicePlantedBugs, ServiceTimers } from "@dlock/server";
+import { LockService } from "@dlock/server";
+import type { LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
+import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
+import { Hasher } from "../hash.js";
+import type { SimNode, SimNodeStatus } from "../sim-node.js";
+import type { SimStateMachine } from "../state-machine.js";
+import type { AsyncWorld } from "./async-world.js";
+import type {
+  ServerConnectionHandler,
+  ServerEndpoint,
+  ServerSideConnection,
+  SimClientNetwork,
+} from "./client-network.js";
+import type { ProcessStatus, SimProcess } from "./sim-process.js";
+import { SimProcessClock } from "./sim-process.js";
+import { SimRaftHost } from "./sim-raft-host.js";
+
+/** The cluster id every simulated node announces. */
+export const SIM_CLUSTER_ID = "sim";
+
+/** The client port of a simulated node. */
+export function clientAddressOf(nodeId: string): string {
+  return `${nodeId}:7001`;
+}
+
+/** What a node host reports to the lock world (history, checkers, event counters). */
+export interface LockNodeObserver {
+  applied(host: LockNodeHost, entry: Entry, result: LockResult | undefined): void;
+  leaderElected(host: LockNodeHost, term: number): void;
+  crashed(host: LockNodeHost, unsyncedWrites: number): void;
+  /** The request path failed with something other than a typed error: a bug. */
+  internalError(host: LockNodeHost, error: unknown): void;
+}
+
+export interface LockNodeHostOptions {
+  world: AsyncWorld;
+  clientNetwork: SimClientNetwork;
+  limits: LockLimits;
+  lockBugs: PlantedLockBugs;
+  serviceBugs: LockServicePlantedBugs;
+  /** The lease manager reads the wall clock (a planted misuse). */
+  leasesUseWallClock: boolean;
+  /** Reading of the node's monotonic clock at true time 0. */
+  clockOriginMs: number;
+  /** A read id no other read in the cluster uses. */
+  readId: () => number;
+  observer: LockNodeObserver;
+}
+
+/**
+ * The lock server on one simulated node, wired as DlockServer wires it: the replicated
+ * LockStateMachine is the node's SimStateMachine (rebuilt on restart from the durable snapshot
+ * plus the durable log, so what was fsynced survives a crash and nothing else does), and the
+ * server's own LockService (request path, queued waiters, the leader's LeaseManager and its
+ * expiry timers) runs on the node through SimRaftHost, with the node's monotonic clock and
+ * timers. Clients reach it on the node's client port over the simulated client network.
+ */
+export class LockNodeHost implements SimProcess {
+  readonly name: string;
+  readonly clock: SimProcessClock;
+  status: ProcessStatus = "down";
+  incarnation = 0;
+  private deferred: (() => void)[] = [];
+  private machine: LockTableMachine | null = null;
+  private raftHost: SimRaftHost | null = null;
+  private service: LockService | null = null;
+  private connectionNumber = 0;
+  /** The node's last soft state said it leads (for the leader-change event count). */
+  private leading = false;
+
+  constructor(
+    readonly node: SimNode,
+    private readonly options: LockNodeHostOptions,
+  ) {
+    this.name = node.id;
+    this.clock = new SimProcessClock(options.world, this, node.clockRate, options.clockOriginMs);
+    const endpoint: ServerEndpoint = {
+      process: this,
+      accept: (connection) => this.accept(connection),
+    };
+    options.clientNetwork.listen(clientAddressOf(node.id), endpoint);
+  }
+
+  get table(): LockStateMachine | null {
+    return this.machine?.table ?? null;
+  }
+
+  defer(work: () => void): void {
+    this.deferred.push(work);
+  }
+
+  /** SimNode.start() asks for its state machine: a new process incarnation begins. */
+  createStateMachine(): SimStateMachine {
+    this.incarnation++;
+    this.deferred = [];
+    this.leading = false;
+    const options = this.options;
+    const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
+    const nowMs = (): number =>
+      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
+    const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
+    const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
+    const timers: ServiceTimers = {
+      set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
+      clear: (handle) => this.clock.clearTimeout(handle),
+    };
+    this.machine = machine;
+    this.raftHost = raftHost;
+    this.service = new LockService({
+      host: raftHost,
+      table,
+      leases: new LeaseManager({
+        plantedBugs: options.lockBugs,
+        // A lost expiry is retried after a few election timeouts, not the production second.
+        expireRetryMs: 5 * options.limits.electionTimeoutMs,
+      }),
+      nowMs,
+      timers,
+      clientAddressOf: (id: NodeId) => clientAddressOf(id),
+      status: () => this.statusResult(),
+      plantedBugs: options.serviceBugs,
+    });
+    return machine;
+  }
+
+  onStatusChanged(status: SimNodeStatus): void {
+    const previous = this.status;
+    this.status = status === "running" ? "running" : status === "paused" ? "paused" : "down";
+    if (this.status === "down" && previous !== "down") {
+      this.incarnation++;
+      this.leading = false;
+      this.machine = null;
+      this.raftHost = null;
+      this.service = null;
+      this.deferred = [];
+      this.options.clientNetwork.serverDown(this.name);
+      if (status === "crashed") {
+        this.options.observer.crashed(this, this.node.storage.unsyncedWrites);
+      }
+      return;
+    }
+    if (this.status === "running" && previous === "paused") {
+      const work = this.deferred;
+      this.deferred = [];
+      for (const run of work) {
+        if (this.status !== "running") {
+          this.deferred.push(run);
+          continue;
+        }
+        run();
+      }
+    }
+  }
+
+  onSoftState(role: Role, leader: NodeId | null, term: number): void {
+    if (this.raftHost === null) return;
+    this.options.world.touch();
+    const wasLeader = this.leading;
+    this.raftHost.softStateChanged(role, leader, term);
+    this.leading = role === "leader";
+    if (this.leading && !wasLeader) this.options.observer.leaderElected(this, term);
+  }
+
+  onApplied(entry: Entry): void {
+    const machine = this.machine;
+    if (machine === null || this.raftHost === null) return;
+    // Only normal entries reach the table (SimNode applies no others), so the table's own
+    // applied index, part of its digest, is the same on every node at the same log index.
+    const result = entry.kind === "normal" ? machine.takeResult() : undefined;
+    this.options.observer.applied(this, entry, result);
+    this.options.world.touch();
+    this.raftHost.applied(entry, result);
+  }
+
+  onReadState(requestId: number, index: number): void {
+    this.options.world.touch();
+    this.raftHost?.readState(requestId, index);
+  }
+
+  onReadDropped(requestId: number): void {
+    this.options.world.touch();
+    this.raftHost?.readDropped(requestId);
+  }
+
+  /** This node's own view, as `status` answers it (other members' figures are not known here). */
+  private statusResult(): StatusResult {
+    const node = this.node;
+    const raft = node.raftNode;
+    const status = raft?.status();
+    const role = node.role === "preCandidate" ? "candidate" : node.role;
+    return {
+      leader: node.role === "leader" ? node.id : node.leaderHint,
+      term: node.term,
+      members: [
+        {
+          id: node.id,
+          role,
+          term: node.term,
+          commitIndex: status?.commit ?? 0,
+          appliedIndex: node.applied,
+          healthy: true,
+          clientAddress: clientAddressOf(node.id),
+        },
+      ],
+    };
+  }
+
+  /** A client connection reached this node's client port. */
+  private accept(connection: ServerSideConnection): ServerConnectionHandler {
+    const incarnation = this.incarnation;
+    const connectionId = ++this.connectionNumber;
+    let clientId = "";
+    let open = false;
+    const answer = (response: ClientResponse): void => {
+      if (open && this.incarnation === incarnation) connection.send(response);
+    };
+    return {
+      onHello: (hello: HelloFrame) => {
+        const mismatch = checkHello(hello, {
+          role: "client",
+          clusterId: SIM_CLUSTER_ID,
+          allowAnyClusterId: true,
+        });
+        if (mismatch !== null) {
+          connection.send({ type: "error", id: null, error: mismatch.toWire() });
+          connection.close();
+          return;
+        }
+        open = true;
+        clientId = hello.clientId ?? "";
+        connection.send({
+          type: "hello",
+          protocolVersion: PROTOCOL_VERSION,
+          clusterId: SIM_CLUSTER_ID,
+          role: "client",
+          nodeId: this.name,
+        });
+      },
+      onRequest: (body: unknown) => {
+        if (!open) return;
+        let request;
+        try {
+          request = parseClientRequest(body);
+        } catch (error) {
+          const id = peekRequestId(body);
+          answer({ type: "error", id, error: errorToWire(error) });
+          if (id === null) {
+            open = false;
+            connection.close();
+          }
+          return;
+        }
+        const service = this.service;
+        if (service === null || this.incarnation !== incarnation) return;
+        const id = request.id;
+        const context = { connectionId, clientId, receivedAtMs: this.clock.now() };
+        service.handle(request, context).then(
+          (result) => answer({ type: "ok", id, result }),
+          (error: unknown) => {
+            if (!(error instanceof DlockError)) this.options.observer.internalError(this, error);
+            answer({ type: "error", id, error: errorToWire(error) });
+          },
+        );
+      },
+      onClose: () => {
+        const wasOpen = open;
+        open = false;
+        if (wasOpen && this.incarnation === incarnation) {
+          this.service?.connectionClosed(connectionId);
+        }
+      },
+    };
+  }
+}
+
+/**
+ * The lock table as the node's replicated state machine. The table is rebuilt on every restart
+ * from the durable snapshot and the durable log (SimNode does that), which is what survives a
+ * crash of the real server too (the table is written in the same batch as the log).
+ */
+class LockTableMachine implements SimStateMachine {
+  private result: LockResult | undefined;
+
+  constructor(
+    readonly table: LockStateMachine,
+    private readonly onRestored: (index: number) => void,
+  ) {}
+
+  apply(entry: Entry): void {
+    this.result = this.table.applyEntry(entry.index, entry.data);
+  }
+
+  /** The result of the entry applied last (once). */
+  takeResult(): LockResult | undefined {
+    const result = this.result;
+    this.result = undefined;
+    return result;
+  }
+
+  snapshot(): Uint8Array {
+    return this.table.snapshot();
+  }
+
+  /** In place: the LockService keeps its reference to the table. */
+  restore(data: Uint8Array): void {
+    if (data.length === 0) {
+      // The initial state; a process starts with a fresh table, so there is nothing to do.
+      if (this.table.appliedIndex !== 0 || this.table.size !== 0) {
+        throw new RangeError("an empty snapshot can only restore a fresh table");
+      }
+      return;
+    }
+    this.table.restoreSnapshot(data);
+    this.onRestored(this.table.appliedIndex);
+  }
+
+  digest(): number {
+    return new Hasher(0x10c).bytes(this.table.snapshot()).digest();
+  }
+}
+
+/** Decodes a committed entry's lock command for the history (null if it is not one). */
+export function commandOf(entry: Entry) {
+  try {
+    return decodeCommand(entry.data);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,342 @@
+import fc from "fast-check";
+import { TTL_MIN_ELECTION_TIMEOUTS } from "@dlock/server/lock";
+import type { PlanProfile } from "../plan-arbitrary.js";
+import { planArbitrary } from "../plan-arbitrary.js";
+import { electionTicksMin } from "../plan.js";
+import type {
+  ClientFaultStep,
+  ClientOp,
+  ClientPlan,
+  LockPlantedBugs,
+  LockSchedulePlan,
+  RefreshMode,
+} from "./lock-plan.js";
+import { clockRateBound, electionTimeoutMsOf } from "./lock-plan.js";
+
+/** Knobs of the lock schedule generator; the same must be given to replay a failure. */
+export interface LockPlanArbitraryOptions {
+  /** Cluster sizes to draw from. Default [3, 5]. */
+  nodeCounts?: readonly number[];
+  /** Fault phase length range in virtual ms. */
+  faultPhaseMsMin?: number;
+  faultPhaseMsMax?: number;
+  /** Upper bounds of node fault steps and of client fault steps. */
+  faultsMax?: number;
+  clientFaultsMax?: number;
+  /** The clients' drift factor; every clock is within it. Default 0.01. */
+  driftFactor?: number;
+  /** Shapes the Raft faults (see PlanProfile). Default "default". */
+  profile?: PlanProfile;
+  /** Narrows the workload and faults toward what a planted bug needs. Default "default". */
+  lockProfile?: LockProfile;
+  plantedBugs?: LockPlantedBugs & { raft?: LockSchedulePlan["raft"]["plantedBugs"] };
+}
+
+/**
+ * default: everything varies. contention: few keys, many clients queueing with `wait`, holders
+ * that walk away, long TTLs and a fast Raft network: handoffs to waiters and expiries right after
+ * a client's validity ends, where a client that trusts its lease a little too long overlaps.
+ * races: refreshes and renewals timed at the end of the validity, racing the leader's expiry.
+ * stale: leaders cut off from their peers keep leading (no check-quorum, no pre-vote) while
+ * clients still reach them and read.
+ */
+export type LockProfile = "default" | "contention" | "races" | "stale";
+
+export const LOCK_PROFILES: readonly LockProfile[] = ["default", "contention", "races", "stale"];
+
+export const DEFAULT_LOCK_FAULT_PHASE_MS_MIN = 1_500;
+export const DEFAULT_LOCK_FAULT_PHASE_MS_MAX = 4_000;
+export const DEFAULT_LOCK_FAULTS_MAX = 12;
+export const DEFAULT_CLIENT_FAULTS_MAX = 10;
+export const DEFAULT_DRIFT_FACTOR = 0.01;
+/** The clients' validity margin (the Locker's default). */
+export const LOCK_MARGIN_MS = 5;
+
+/** Durations in the workload are drawn relative to the TTL floor, then made concrete. */
+interface RawOp {
+  kind: ClientOp["kind"];
+  gapMs: number;
+  key: number;
+  /** TTL as a multiple of the floor, in per mille (1000 = the floor). */
+  ttlPermille: number;
+  /** Wait as a share of the TTL in per mille; 0 = no queueing. */
+  waitPermille: number;
+  retryLimit: number;
+  retryIntervalMs: number;
+  refresh: RefreshMode;
+  /** Hold as a share of the TTL in per mille. */
+  holdPermille: number;
+  writeEveryMs: number;
+  end: "release" | "expire" | "renew";
+  renewOffsetMs: number;
+  zombieWrite: boolean;
+}
+
+type RawClientFault =
+  | { at: number; kind: "clientPause"; client: number; forPermille: number }
+  | { at: number; kind: "clientCrash"; client: number; downMs: number }
+  | {
+      at: number;
+      kind: "clientPartition";
+      client: number;
+      nodes: "leader" | "all" | "some";
+      oneWay: boolean;
+      forMs: number;
+    }
+  | { at: number; kind: "clockJump"; target: "node" | "client"; deltaMs: number };
+
+/** fast-check arbitrary of whole lock schedules; shrinking reduces faults, clients and ops. */
+export function lockPlanArbitrary(
+  options: LockPlanArbitraryOptions = {},
+): fc.Arbitrary<LockSchedulePlan> {
+  const lockProfile = options.lockProfile ?? "default";
+  const contention = lockProfile === "contention";
+  const races = lockProfile === "races";
+  const stale = lockProfile === "stale";
+  const crowded = contention || races;
+  const driftFactor = options.driftFactor ?? DEFAULT_DRIFT_FACTOR;
+  const raftArbitrary = planArbitrary({
+    nodeCounts: options.nodeCounts,
+    faultPhaseMsMin: options.faultPhaseMsMin ?? DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
+    faultPhaseMsMax: options.faultPhaseMsMax ?? DEFAULT_LOCK_FAULT_PHASE_MS_MAX,
+    faultsMax: options.faultsMax ?? DEFAULT_LOCK_FAULTS_MAX,
+    profile: options.profile ?? (stale ? "staleVoter" : "default"),
+    plantedBugs: options.plantedBugs?.raft,
+  });
+
+  const opArbitrary: fc.Arbitrary<RawOp> = fc.record({
+    kind: fc.oneof(
+      { weight: crowded ? 8 : 5, arbitrary: fc.constant("lock" as const) },
+      { weight: races ? 6 : 2, arbitrary: fc.constant("acquire" as const) },
+      { weight: stale ? 8 : 3, arbitrary: fc.constant("get" as const) },
+      { weight: 1, arbitrary: fc.constant("staleRelease" as const) },
+    ),
+    gapMs: fc.integer({ min: 0, max: crowded ? 50 : 200 }),
+    key: fc.integer({ min: 0, max: 2 }),
+    ttlPermille: contention
+      ? fc.integer({ min: 2000, max: 5000 })
+      : fc.integer({ min: 1000, max: 3000 }),
+    waitPermille: crowded
+      ? fc.integer({ min: 200, max: 2000 })
+      : fc.oneof(
+          { weight: 3, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.integer({ min: 200, max: 2000 }) },
+        ),
+    retryLimit: fc.integer({ min: 0, max: 3 }),
+    retryIntervalMs: fc.integer({ min: 10, max: 100 }),
+    refresh: fc.oneof(
+      { weight: crowded ? 1 : 3, arbitrary: fc.constant<RefreshMode>("auto") },
+      { weight: contention ? 3 : 1, arbitrary: fc.constant<RefreshMode>("none") },
+      { weight: races ? 6 : 1, arbitrary: fc.constant<RefreshMode>("late") },
+    ),
+    holdPermille: fc.integer({ min: 0, max: 2000 }),
+    writeEveryMs: fc.integer({ min: 2, max: 50 }),
+    end: fc.oneof(
+      { weight: crowded ? 1 : 3, arbitrary: fc.constant("release" as const) },
+      { weight: contention ? 3 : 1, arbitrary: fc.constant("expire" as const) },
+      { weight: races ? 6 : 1, arbitrary: fc.constant("renew" as const) },
+    ),
+    renewOffsetMs: fc.integer({ min: -10, max: 30 }),
+    zombieWrite: fc.boolean(),
+  });
+  const clientArbitrary = fc.record({
+    ops: fc.array(opArbitrary, { minLength: 1, maxLength: 12 }),
+    // Stale profile: some clients only read, so they stay with whichever node answers reads.
+    reader: stale ? fc.boolean() : fc.constant(false),
+  });
+  const at = fc.integer({ min: 0, max: 999 });
+  const clientIndex = fc.integer({ min: 0, max: 7 });
+  const clientFaultArbitrary: fc.Arbitrary<RawClientFault> = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        at,
+        kind: fc.constant("clientPause" as const),
+        client: clientIndex,
+        forPermille: fc.integer({ min: 20, max: 3000 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        at,
+        kind: fc.constant("clientCrash" as const),
+        client: clientIndex,
+        downMs: fc.integer({ min: 0, max: 1000 }),
+      }),
+    },
+    {
+      weight: stale ? 1 : 3,
+      arbitrary: fc.record({
+        at,
+        kind: fc.constant("clientPartition" as const),
+        client: clientIndex,
+        nodes: fc.constantFrom("leader" as const, "all" as const, "some" as const),
+        oneWay: fc.boolean(),
+        forMs: fc.integer({ min: 50, max: 1500 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        at,
+        kind: fc.constant("clockJump" as const),
+        target: fc.constantFrom("node" as const, "client" as const),
+        deltaMs: fc.integer({ min: -3_600_000, max: 3_600_000 }),
+      }),
+    },
+  );
+
+  return fc
+    .record({
+      raft: raftArbitrary,
+      keys: crowded ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 3 }),
+      clients: fc.array(clientArbitrary, {
+        minLength: crowded ? 3 : 2,
+        maxLength: crowded ? 6 : 5,
+      }),
+      clientMinDelayMs: fc.integer({ min: 0, max: 3 }),
+      clientDelaySpreadMs: contention
+        ? fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 20 }))
+        : fc.integer({ min: 0, max: 20 }),
+      clientResetPermille: fc.integer({ min: 0, max: 30 }),
+      clientStallPermille: fc.integer({ min: 0, max: 50 }),
+      resourceMaxDelayMs: fc.integer({ min: 0, max: 30 }),
+      clientFaults: fc.array(clientFaultArbitrary, {
+        maxLength: options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX,
+      }),
+    })
+    .map((raw): LockSchedulePlan => {
+      const raft = {
+        ...raw.raft,
+        // Node pauses up to 2.4 s: longer than any TTL, so paused leaders come back to find
+        // their leases long gone and a new leader in charge.
+        faults: raw.raft.faults.map((step) =>
+          step.kind === "pause" ? { ...step, forMs: step.forMs * 3 } : step,
+        ),
+        // The lock clients are the load; small uncommitted limits would refuse most of it.
+        proposalIntervalMs: 0,
+        maxUncommittedBytes: raw.raft.maxUncommittedBytes * 16,
+        clockDriftPermille: clockRateBound(driftFactor) * 1000,
+      };
+      if (contention) {
+        // A fast Raft network: expiries commit within a few ms of the leader's deadline.
+        raft.maxDelayMs = raft.minDelayMs + Math.floor((raft.maxDelayMs - raft.minDelayMs) / 5);
+        raft.fsyncMaxMs = raft.fsyncMinMs + Math.floor((raft.fsyncMaxMs - raft.fsyncMinMs) / 5);
+      }
+      if (stale) {
+        // Leaders keep leading when cut off, so clients that still reach them see a stale one:
+        // every other partition cuts the current leader off from its peers for a while.
+        raft.checkQuorum = false;
+        raft.preVote = false;
+        raft.faults = raft.faults.map((step, i) =>
+          step.kind === "partition" && i % 2 === 0
+            ? { ...step, shape: "isolateLeader" as const, forMs: Math.max(step.forMs, 1000) }
+            : step,
+        );
+      }
+      raft.electionTicks = Math.max(raft.electionTicks, electionTicksMin(raft));
+      const keys = raw.keys;
+      const ttlFloorMs = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMsOf(raft);
+      const ops = (rawOps: RawOp[]): ClientOp[] => rawOps.map((op) => concreteOp(op));
+      const concreteOp = (op: RawOp): ClientOp => {
+        const key = op.key % keys;
+        const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+        const holdMs = Math.floor((ttlMs * op.holdPermille) / 1000);
+        switch (op.kind) {
+          case "lock":
+            return {
+              kind: "lock",
+              gapMs: op.gapMs,
+              key,
+              ttlMs,
+              waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+              retryLimit: op.retryLimit,
+              retryIntervalMs: op.retryIntervalMs,
+              refresh: op.refresh,
+              holdMs,
+              writeEveryMs: op.writeEveryMs,
+              end: op.end === "renew" ? "expire" : op.end,
+              zombieWrite: op.zombieWrite,
+            };
+          case "acquire":
+            return {
+              kind: "acquire",
+              gapMs: op.gapMs,
+              key,
+              ttlMs,
+              holdMs,
+              writeEveryMs: op.writeEveryMs,
+              end: op.end,
+              renewOffsetMs: op.renewOffsetMs,
+              zombieWrite: op.zombieWrite,
+            };
+          case "get":
+            return { kind: "get", gapMs: op.gapMs, key };
+          case "staleRelease":
+            return { kind: "staleRelease", gapMs: op.gapMs, key };
+        }
+      };
+      const clients: ClientPlan[] = raw.clients.map((client) => ({
+        ops: client.reader
+          ? [...client.ops, ...client.ops, ...client.ops].map((op) => ({
+              kind: "get",
+              gapMs: op.gapMs,
+              key: op.key % keys,
+            }))
+          : ops(client.ops),
+      }));
+      const ttlMaxMs = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
+      const clientFaults: ClientFaultStep[] = raw.clientFaults
+        .map((fault): ClientFaultStep => {
+          const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
+          switch (fault.kind) {
+            case "clientPause":
+              return {
+                atMs,
+                kind: "clientPause",
+                client: fault.client % clients.length,
+                forMs: Math.floor((ttlMaxMs * fault.forPermille) / 1000),
+              };
+            case "clientCrash":
+              return {
+                atMs,
+                kind: "clientCrash",
+                client: fault.client % clients.length,
+                downMs: fault.downMs,
+              };
+            case "clientPartition":
+              return {
+                atMs,
+                kind: "clientPartition",
+                client: fault.client % clients.length,
+                nodes: fault.nodes,
+                oneWay: fault.oneWay,
+                forMs: fault.forMs,
+              };
+            case "clockJump":
+              return { atMs, kind: "clockJump", target: fault.target, deltaMs: fault.deltaMs };
+          }
+        })
+        .sort((a, b) => a.atMs - b.atMs);
+      const plan: LockSchedulePlan = {
+        raft,
+        driftFactor,
+        marginMs: LOCK_MARGIN_MS,
+        keys,
+        clients,
+        clientMinDelayMs: raw.clientMinDelayMs,
+        clientMaxDelayMs: raw.clientMinDelayMs + raw.clientDelaySpreadMs,
+        clientResetPermille: raw.clientResetPermille,
+        clientStallPermille: raw.clientStallPermille,
+        resourceMaxDelayMs: raw.resourceMaxDelayMs,
+        clientFaults,
+      };
+      const bugs = options.plantedBugs;
+      if (bugs !== undefined) {
+        const { raft: _raftBugs, ...lockBugs } = bugs;
+        if (Object.keys(lockBugs).length > 0) plan.plantedBugs = structuredClone(lockBugs);
+      }
+      return plan;
+    });
+}

@@ -1,0 +1,220 @@
+import type { ClientPlantedBugs } from "@dlock/client";
+import type { LockServicePlantedBugs } from "@dlock/server";
+import type { PlantedLockBugs } from "@dlock/server/lock";
+import type { SchedulePlan } from "../plan.js";
+import { PlanError, livenessBoundMs, validatePlan } from "../plan.js";
+
+/**
+ * How a held lock is kept alive. auto: the Locker refreshes every ttl/3. none: never refreshed
+ * (it ends by expiry unless released). late: refreshed by hand just before the client's validity
+ * runs out, where a refresh races the leader's expiry.
+ */
+export type RefreshMode = "auto" | "none" | "late";
+
+/** One thing a client does, after `gapMs` of think time on its own clock. */
+export type ClientOp =
+  | {
+      kind: "lock";
+      gapMs: number;
+      key: number;
+      ttlMs: number;
+      /** 0: no queueing (busy answers at once); > 0: wait in the key's FIFO queue. */
+      waitMs: number;
+      retryLimit: number;
+      retryIntervalMs: number;
+      refresh: RefreshMode;
+      /** How long the work under the lock lasts; a write to the fenced resource every writeEveryMs. */
+      holdMs: number;
+      writeEveryMs: number;
+      /** release: release when done. expire: walk away and let the lease run out. */
+      end: "release" | "expire";
+      /** Afterwards, write once more with the old token without checking (a zombie). */
+      zombieWrite: boolean;
+    }
+  /**
+   * Locker.acquire(): a bare grant, never refreshed; released by token, left to expire, or renewed
+   * by acquiring again with the same value `renewOffsetMs` around the end of its validity (which
+   * races the leader's expiry of the grant), then released.
+   */
+  | {
+      kind: "acquire";
+      gapMs: number;
+      key: number;
+      ttlMs: number;
+      holdMs: number;
+      writeEveryMs: number;
+      end: "release" | "expire" | "renew";
+      renewOffsetMs: number;
+      zombieWrite: boolean;
+    }
+  | { kind: "get"; gapMs: number; key: number }
+  /** Release again, by token, the client's previous grant of the key (a late retry). */
+  | { kind: "staleRelease"; gapMs: number; key: number };
+
+export type ClientOpKind = ClientOp["kind"];
+
+export interface ClientPlan {
+  ops: ClientOp[];
+}
+
+/**
+ * Faults of the lock world on top of the Raft plan's. clientPartition cuts one client's links to
+ * the leader, to all nodes or to a random subset (both ways or one way); clockJump steps a
+ * process's wall clock (which nothing may read).
+ */
+export type ClientFaultStep =
+  | { atMs: number; kind: "clientPause"; client: number; forMs: number }
+  | { atMs: number; kind: "clientCrash"; client: number; downMs: number }
+  | {
+      atMs: number;
+      kind: "clientPartition";
+      client: number;
+      nodes: "leader" | "all" | "some";
+      oneWay: boolean;
+      forMs: number;
+    }
+  | { atMs: number; kind: "clockJump"; target: "node" | "client"; deltaMs: number };
+
+export type ClientFaultKind = ClientFaultStep["kind"];
+
+/** Deliberate misuse of the wall clock, to show that clock jumps would matter if it were read. */
+export interface WallClockMisuse {
+  /** The Locker's clock is the wall clock. */
+  clientUsesWallClock?: boolean;
+  /** The leader's lease manager reads the wall clock. */
+  leasesUseWallClock?: boolean;
+}
+
+/** Every planted bug a lock schedule can switch on, by layer. */
+export interface LockPlantedBugs {
+  lock?: PlantedLockBugs;
+  client?: ClientPlantedBugs;
+  service?: LockServicePlantedBugs;
+  misuse?: WallClockMisuse;
+}
+
+/** Everything one lock-level run depends on; with its seed it replays the run exactly. */
+export interface LockSchedulePlan {
+  /** Cluster, Raft network, disks and node faults (its own client load is off). */
+  raft: SchedulePlan;
+  /**
+   * Bound on how much two clocks' rates differ (the clients' driftFactor): every process clock
+   * runs at a rate in [1 − δ, 1 + δ] with (1 + δ)/(1 − δ) = 1/(1 − driftFactor).
+   */
+  driftFactor: number;
+  /** The clients' fixed validity margin. */
+  marginMs: number;
+  keys: number;
+  clients: ClientPlan[];
+  /** Client links: delay range and per-mille rates of resets and stalls. */
+  clientMinDelayMs: number;
+  clientMaxDelayMs: number;
+  clientResetPermille: number;
+  clientStallPermille: number;
+  /** One-way delay from a client to the fenced resource. */
+  resourceMaxDelayMs: number;
+  clientFaults: ClientFaultStep[];
+  plantedBugs?: LockPlantedBugs;
+}
+
+/** Election timeout of a plan, the base of the TTL floor (TTL_MIN_ELECTION_TIMEOUTS × it). */
+export function electionTimeoutMsOf(plan: SchedulePlan): number {
+  return plan.electionTicks * plan.tickMs;
+}
+
+/** Largest TTL any op of the plan asks for. */
+export function ttlMaxOf(plan: LockSchedulePlan): number {
+  let ttlMs = 0;
+  for (const client of plan.clients) {
+    for (const op of client.ops) if ("ttlMs" in op) ttlMs = Math.max(ttlMs, op.ttlMs);
+  }
+  return ttlMs;
+}
+
+/** Rate bound δ of every process clock for a drift factor (see LockSchedulePlan.driftFactor). */
+export function clockRateBound(driftFactor: number): number {
+  return driftFactor / (2 - driftFactor);
+}
+
+/** Slack for a client's backoff, a reconnect and a request in the liveness bound. */
+export const LOCK_LIVENESS_CLIENT_SLACK_MS = 1_000;
+
+/**
+ * After faults stop, every key must be acquirable within: the Raft liveness bound (a leader
+ * elected and its entries committed), plus two TTLs on the slowest clock (a new leader gives every
+ * lease, and every queued waiter's lease, a full TTL from its election; a dead waiter granted
+ * just before it ran out holds one more TTL), plus the client's retry slack.
+ */
+export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0): number {
+  const slowest = 1 - clockRateBound(plan.driftFactor);
+  return Math.ceil(
+    livenessBoundMs(plan.raft, backlogEntries) +
+      (2 * ttlMaxOf(plan)) / slowest +
+      LOCK_LIVENESS_CLIENT_SLACK_MS,
+  );
+}
+
+const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
+const OP_KINDS = new Set(["lock", "acquire", "get", "staleRelease"]);
+
+/** Checks a lock plan read from a file; throws PlanError naming what is wrong. */
+export function validateLockPlan(value: unknown): LockSchedulePlan {
+  if (typeof value !== "object" || value === null) throw new PlanError("plan must be an object");
+  const plan = value as Record<string, unknown>;
+  validatePlan(plan.raft);
+  for (const key of [
+    "driftFactor",
+    "marginMs",
+    "keys",
+    "clientMinDelayMs",
+    "clientMaxDelayMs",
+    "clientResetPermille",
+    "clientStallPermille",
+    "resourceMaxDelayMs",
+  ]) {
+    const field = plan[key];
+    if (typeof field !== "number" || !Number.isFinite(field) || field < 0) {
+      throw new PlanError(`plan.${key} must be a finite number ≥ 0`);
+    }
+  }
+  if (!((plan.driftFactor as number) < 0.5)) throw new PlanError("plan.driftFactor must be < 0.5");
+  if (!Number.isInteger(plan.keys) || (plan.keys as number) < 1) {
+    throw new PlanError("plan.keys must be a positive integer");
+  }
+  if ((plan.clientResetPermille as number) > 1000 || (plan.clientStallPermille as number) > 1000) {
+    throw new PlanError("client link rates must be ≤ 1000 per mille");
+  }
+  if ((plan.clientMaxDelayMs as number) < (plan.clientMinDelayMs as number)) {
+    throw new PlanError("plan.clientMaxDelayMs must be ≥ clientMinDelayMs");
+  }
+  if (!Array.isArray(plan.clients) || plan.clients.length === 0) {
+    throw new PlanError("plan.clients must be a non-empty array");
+  }
+  for (const client of plan.clients as unknown[]) {
+    const ops = (client as { ops?: unknown }).ops;
+    if (!Array.isArray(ops)) throw new PlanError("every client needs an ops array");
+    for (const op of ops as Record<string, unknown>[]) {
+      if (typeof op !== "object" || op === null || !OP_KINDS.has(op.kind as string)) {
+        throw new PlanError(`unknown client op ${JSON.stringify(op)}`);
+      }
+      const key = op.key;
+      if (
+        !Number.isInteger(key) ||
+        (key as number) < 0 ||
+        (key as number) >= (plan.keys as number)
+      ) {
+        throw new PlanError(`client op ${JSON.stringify(op)} names a key outside [0, keys)`);
+      }
+    }
+  }
+  if (!Array.isArray(plan.clientFaults)) throw new PlanError("plan.clientFaults must be an array");
+  for (const step of plan.clientFaults as Record<string, unknown>[]) {
+    if (typeof step !== "object" || step === null || !CLIENT_FAULT_KINDS.has(step.kind as string)) {
+      throw new PlanError(`unknown client fault ${JSON.stringify(step)}`);
+    }
+    if (typeof step.atMs !== "number" || !(step.atMs >= 0)) {
+      throw new PlanError(`client fault ${JSON.stringify(step)} needs atMs ≥ 0`);
+    }
+  }
+  return value as LockSchedulePlan;
+}

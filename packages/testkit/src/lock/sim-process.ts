@@ -1,0 +1,121 @@
+import type { Clock, TimerHandle } from "@dlock/client";
+import type { AsyncWorld } from "./async-world.js";
+
+/**
+ * running: the process runs. paused: stopped (SIGSTOP, a long GC pause): its timers and incoming
+ * messages wait, in order, until it resumes; its clock keeps going. down: crashed or stopped; a
+ * restart is a new incarnation and nothing scheduled by an older one runs.
+ */
+export type ProcessStatus = "running" | "paused" | "down";
+
+/** What the simulator needs to know about a process (a server node or a client). */
+export interface SimProcess {
+  readonly name: string;
+  readonly status: ProcessStatus;
+  /** Bumped on every crash and restart. */
+  readonly incarnation: number;
+  /** Runs `work` when the process runs again (only called while paused), in call order. */
+  defer(work: () => void): void;
+}
+
+/** Node's largest timer delay; longer (or invalid) delays become 1 ms, as in Node. */
+const TIMER_DELAY_MS_MAX = 2_147_483_647;
+
+/** A timer of a process clock; `done` once it fired or was cleared. */
+interface SimTimer {
+  callback: () => void;
+  incarnation: number;
+  done: boolean;
+}
+
+/**
+ * A process's clocks. The monotonic clock (the `Clock` the client and the lease manager get)
+ * runs at `rate` × true time from an arbitrary origin and never jumps; pauses do not stop it. The
+ * wall clock is the monotonic one plus an offset that clock-jump faults move back and forth:
+ * nothing in dlock may read it, and the simulator counts the jumps it survived.
+ *
+ * Timers fire after their delay on this clock (so a fast clock fires early in true time), wait
+ * while the process is paused and vanish when it crashes.
+ */
+export class SimProcessClock implements Clock {
+  private wallOffsetMs = 0;
+  jumps = 0;
+
+  constructor(
+    private readonly world: AsyncWorld,
+    private readonly process: SimProcess,
+    /** Clock ms per true ms. */
+    readonly rate: number,
+    /** Reading of the monotonic clock at true time 0. */
+    readonly originMs: number,
+  ) {
+    if (!(rate > 0)) throw new RangeError(`clock rate must be > 0, got ${rate}`);
+  }
+
+  now(): number {
+    return this.originMs + this.world.nowMs * this.rate;
+  }
+
+  /** The true (simulator) time at which this clock reads `clockMs`. */
+  toTrueMs(clockMs: number): number {
+    return (clockMs - this.originMs) / this.rate;
+  }
+
+  wallNow(): number {
+    return this.now() + this.wallOffsetMs;
+  }
+
+  /** An operator or NTP stepped the wall clock by `deltaMs` (either direction). */
+  jumpWall(deltaMs: number): void {
+    this.wallOffsetMs += deltaMs;
+    this.jumps++;
+  }
+
+  /**
+   * Like Node's setTimeout: a delay below 1 ms (or not a number) counts as 1 ms, and the callback
+   * never runs before the clock reads the requested time (so code that re-arms a timer that came
+   * "early" cannot spin at one instant).
+   */
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const timer: SimTimer = { callback, incarnation: this.process.incarnation, done: false };
+    const clockDelayMs = delayMs >= 1 && delayMs <= TIMER_DELAY_MS_MAX ? delayMs : 1;
+    const targetMs = this.now() + clockDelayMs;
+    let atMs = this.toTrueMs(targetMs);
+    for (let nudge = 1e-9; this.originMs + atMs * this.rate < targetMs; nudge *= 2) {
+      atMs += nudge;
+    }
+    this.world.world.at(atMs, () => this.fire(timer));
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (handle !== null && typeof handle === "object" && "done" in handle) {
+      (handle as SimTimer).done = true;
+    }
+  }
+
+  private fire(timer: SimTimer): void {
+    if (timer.done || timer.incarnation !== this.process.incarnation) return;
+    switch (this.process.status) {
+      case "down":
+        return;
+      case "paused":
+        this.process.defer(() => this.fire(timer));
+        return;
+      case "running":
+        timer.done = true;
+        this.world.touch();
+        timer.callback();
+        return;
+    }
+  }
+}
+
+/** A clock that reads the wall clock: what a client that misuses Date.now() would see. */
+export function wallClockView(clock: SimProcessClock): Clock {
+  return {
+    now: () => clock.wallNow(),
+    setTimeout: (callback, delayMs) => clock.setTimeout(callback, delayMs),
+    clearTimeout: (handle) => clock.clearTimeout(handle),
+  };
+}

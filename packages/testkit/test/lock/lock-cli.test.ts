@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { lockPlanArbitrary } from "../../src/lock/lock-plan-arbitrary.js";
+import { cli, main } from "../../src/sim-cli.js";
+
+async function capture(argv: string[]): Promise<{ code: number; output: string }> {
+  const lines: string[] = [];
+  const code = await cli(argv, (line) => lines.push(line));
+  return { code, output: lines.join("\n") };
+}
+
+describe("sim CLI, lock mode", () => {
+  it("runs lock schedules and prints faults, interesting events and throughput", async () => {
+    const { code, output } = await capture(["--locks", "--schedules", "6", "--seed", "4"]);
+    expect(code).toBe(0);
+    expect(output).toMatch(/lock schedules run: 6 \(/);
+    expect(output).toMatch(/node faults: +crash \d+, pause \d+, partition \d+/);
+    expect(output).toMatch(/client faults: +clientPause \d+, clientCrash \d+, clientPartition \d+/);
+    expect(output).toMatch(
+      /interesting events: leader change during an acquire \d+, expiry while the holder was paused \d+, crash between append and fsync \d+, refresh racing an expire \d+/,
+    );
+    expect(output).toMatch(/throughput: +\d+ schedules\/minute/);
+  });
+
+  it("rejects bad lock usage with exit code 2 and the flag's name", async () => {
+    expect(await capture(["--locks", "--lock-profile", "nonsense"])).toMatchObject({
+      code: 2,
+      output: expect.stringMatching(/--lock-profile must be one of/),
+    });
+    expect((await capture(["--locks", "--bug", "voteWithoutCheck"])).output).toMatch(
+      /--bug must be one of .*readWithoutReadIndex/,
+    );
+    expect((await capture(["--locks", "--joiner", "empty"])).code).toBe(2);
+    expect((await capture(["--lock-profile", "races"])).output).toMatch(
+      /--lock-profile needs --locks/,
+    );
+    expect((await capture(["--locks", "--drift", "0.7"])).output).toMatch(/--drift must be/);
+    expect(main(["--locks"], () => {})).toBe(2);
+  });
+
+  it("replays a saved lock plan and exits 1 on its violation", async () => {
+    const [plan] = fc
+      .sample(lockPlanArbitrary({ lockProfile: "contention" }), {
+        seed: 1,
+        numRuns: 6,
+      })
+      .slice(5);
+    const dir = mkdtempSync(join(tmpdir(), "dlock-lock-sim-"));
+    const good = join(dir, "good.json");
+    const bad = join(dir, "bad.json");
+    writeFileSync(good, JSON.stringify({ plan }));
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        plan: { ...plan, plantedBugs: { lock: { noLeaseExtensionOnElection: true } } },
+      }),
+    );
+    expect(await capture(["--locks", "--plan", good])).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/no violation/),
+    });
+    const replay = await capture(["--locks", "--plan", bad]);
+    expect(replay.code).toBe(1);
+    expect(replay.output).toMatch(/VIOLATION mutualExclusion/);
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, JSON.stringify({ plan: { ...plan, keys: 0 } }));
+    expect(await capture(["--locks", "--plan", broken])).toMatchObject({
+      code: 2,
+      output: expect.stringMatching(/plan.keys must be a positive integer/),
+    });
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { LockSimSummary } from "../../src/lock/lock-check.js";
+import {
+  checkLockSchedules,
+  emptyLockSummary,
+  formatLockFailure,
+  mergeLockSummaries,
+} from "../../src/lock/lock-check.js";
+import { missingLockEvents } from "../../src/lock/lock-events.js";
+import { LOCK_PROFILES } from "../../src/lock/lock-plan-arbitrary.js";
+import { scheduleSeed } from "../schedule-helpers.js";
+
+/** Generous: a share takes well under a minute on an idle 2-core machine. */
+const SHARE_TIMEOUT_MS = 600_000;
+
+function describeCounts(summary: LockSimSummary): string {
+  const list = (record: object): string =>
+    Object.entries(record)
+      .map(([kind, count]) => `${kind} ${count as number}`)
+      .join(", ");
+  return [
+    `node faults: ${list(summary.faults)}`,
+    `client faults: ${list(summary.clientFaults)}`,
+    `events: ${list(summary.events)}`,
+    `clients: ${list(summary.clients)}`,
+    `requests ${summary.requests} (${summary.requestsUnanswered} unanswered), ` +
+      `beliefs ${summary.beliefs}, writes ${summary.writesAccepted} accepted / ` +
+      `${summary.writesRejected} rejected, operations linearized ${summary.linearizedOperations}, ` +
+      `undecided keys ${summary.undecidedKeys}, slowest recovery ${summary.recoveryMsMax.toFixed(0)} ms`,
+  ].join("\n  ");
+}
+
+/**
+ * One share of the ≥ 2,000 generated lock schedules `pnpm test` runs: `perProfile` schedules of
+ * each lock profile on `nodeCount`-node clusters, each batch from its own seed (SIM_SEED replays a
+ * CI run). The shares live in separate files so vitest spreads them over the cores.
+ */
+export function describeLockScheduleShare(
+  nodeCount: 3 | 5,
+  part: number,
+  perProfile: number,
+): void {
+  describe(`generated lock schedules, ${nodeCount} nodes (part ${part})`, () => {
+    it(
+      "finds no violation of any lock or Raft property, recovers, and meets every hard case",
+      async () => {
+        const total = emptyLockSummary();
+        for (const [i, lockProfile] of LOCK_PROFILES.entries()) {
+          const seed = scheduleSeed(1000 + nodeCount * 100 + part * 10 + i);
+          const started = Date.now();
+          const result = await checkLockSchedules({
+            numRuns: perProfile,
+            seed,
+            nodeCounts: [nodeCount],
+            lockProfile,
+          });
+          console.log(
+            `${nodeCount} nodes, part ${part}, ${lockProfile}: seed ${seed}, ` +
+              `${result.summary.schedules} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          );
+          if (result.failure) expect.fail(formatLockFailure(result.failure));
+          mergeLockSummaries(total, result.summary);
+        }
+        const schedules = perProfile * LOCK_PROFILES.length;
+        console.log(`${nodeCount} nodes, part ${part}, totals:\n  ${describeCounts(total)}`);
+        expect(total.schedules).toBe(schedules);
+        expect(total.byNodeCount[nodeCount]).toBe(schedules);
+        // The schedules must exercise the hard cases, or zero violations means nothing.
+        expect(missingLockEvents(total.events)).toEqual([]);
+        expect(total.events.nodePauseLongerThanTtl).toBeGreaterThan(0);
+        expect(total.events.clientPauseLongerThanTtl).toBeGreaterThan(schedules / 10);
+        expect(total.events.wallClockJumps).toBeGreaterThan(schedules / 10);
+        expect(total.events.waiterGrants).toBeGreaterThan(schedules / 10);
+        expect(total.events.expiries).toBeGreaterThan(schedules / 5);
+        expect(total.faults.crash).toBeGreaterThan(schedules / 2);
+        expect(total.faults.partition).toBeGreaterThan(schedules / 2);
+        expect(total.faults.pause).toBeGreaterThan(schedules / 10);
+        expect(total.clientFaults.clientPause).toBeGreaterThan(schedules / 4);
+        expect(total.clientFaults.clientCrash).toBeGreaterThan(schedules / 4);
+        expect(total.clientFaults.clientPartition).toBeGreaterThan(schedules / 4);
+        expect(total.crashesLosingWrites).toBeGreaterThan(schedules / 20);
+        expect(total.clients.locksTaken).toBeGreaterThan(schedules);
+        expect(total.clients.locksLost).toBeGreaterThan(schedules / 10);
+        expect(total.clients.renewals).toBeGreaterThan(0);
+        expect(total.clients.lateRefreshes).toBeGreaterThan(0);
+        expect(total.clients.staleReleasesRefused).toBeGreaterThan(0);
+        expect(total.writesAccepted).toBeGreaterThan(schedules * 10);
+        expect(total.linearizedOperations).toBeGreaterThan(schedules * 10);
+        // A key whose search ran out of steps proves nothing: they must stay rare.
+        expect(total.undecidedKeys).toBeLessThanOrEqual(schedules / 50);
+      },
+      SHARE_TIMEOUT_MS,
+    );
+  });
+}
