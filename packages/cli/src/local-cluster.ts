@@ -216,10 +216,14 @@ export class LocalCluster {
   async addNode(id: string, extraArgs: readonly string[] = []): Promise<LocalNode> {
     if (this.nodes.some((n) => n.id === id)) throw new LocalClusterError(`${id} exists already`);
     const index = this.nodes.length;
-    const [client, peer, http] =
-      this.ports === undefined || this.ports === "auto"
-        ? [await freePort(), await freePort(), await freePort()]
-        : [this.ports.client + index, this.ports.peer + index, this.ports.http + index];
+    const ports = this.ports ?? "auto";
+    let client: number, peer: number, http: number;
+    if (ports === "auto")
+      [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+    else if (isPortList(ports)) {
+      if (index >= ports.length) throw new LocalClusterError(`no ports listed for node ${id}`);
+      ({ client, peer, http } = ports[index]);
+    } else [client, peer, http] = [ports.client + index, ports.peer + index, ports.http + index];
     const node: LocalNode = {
       id,
       dataDir: join(this.root, id),
