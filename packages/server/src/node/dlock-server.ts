@@ -104,8 +104,8 @@ export class DlockServer {
       if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
         logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
       }
-      // The replicated members (with their addresses) decide whom to dial; the command-line list
-      // only bootstraps a new cluster or tells a joining node whom to reach.
+      // The replicated members decide whom to dial; the command-line list bootstraps a new
+      // cluster, tells a joining node whom to reach, and gives members that moved their address.
       let transport: TcpPeerTransport | null = null;
       const directory = new PeerDirectory({
         self: options.id,
@@ -113,6 +113,12 @@ export class DlockServer {
         applied: storage.appliedMembers(),
         transport: { setPeers: (peers) => transport?.setPeers(peers) },
       });
+      for (const moved of directory.movedMembers()) {
+        logger.warn(
+          moved,
+          "a member's peer address on the command line differs from the replicated one; dialing the command line's",
+        );
+      }
       transport = new TcpPeerTransport({
         nodeId: options.id,
         clusterId: options.clusterId,

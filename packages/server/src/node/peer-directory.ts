@@ -1,7 +1,10 @@
-// Where this node's peers are: the members' peer addresses as replicated (applied members record,
-// so a restarted node needs no command-line list), plus members whose addition is appended but not
-// yet applied (Raft talks to them at once), plus, on a node that has no members yet (it joins),
-// the command-line list it was given. Every change is pushed to the peer transport.
+// Where this node's peers are: the members as replicated (applied members record, so a restarted
+// node needs no complete command-line list), plus members whose addition is appended but not yet
+// applied (Raft talks to them at once), plus, on a node that has no members yet (it joins), the
+// command-line list it was given. For a member that the command line names too, the command
+// line's address wins: it is how an operator restarts a cluster whose machines or ports moved
+// (the replicated record has no other way to learn a new address). Ids that are no longer members
+// are ignored. Every change is pushed to the peer transport.
 import type { ConfChange, NodeId } from "@dlock/raft";
 import { decodeMemberContext } from "../host/cluster-members.js";
 import type { ClusterMembers } from "../storage/members-record.js";
@@ -63,10 +66,27 @@ export class PeerDirectory {
     this.publish();
   }
 
+  /** Members whose command-line address differs from the replicated one (it is used instead). */
+  movedMembers(): Array<{ id: NodeId; replicated: string; commandLine: string }> {
+    const moved = [];
+    for (const [id, replicated] of Object.entries(this.applied.peerAddresses)) {
+      const commandLine = this.seeds[id];
+      if (commandLine !== undefined && commandLine !== replicated) {
+        moved.push({ id, replicated, commandLine });
+      }
+    }
+    return moved;
+  }
+
   private compute(): Record<NodeId, string> {
     const known = this.applied.voters.length + this.applied.learners.length > 0;
-    const base = known ? this.applied.peerAddresses : this.seeds;
-    return { ...base, ...Object.fromEntries(this.appended) };
+    if (!known) return { ...this.seeds, ...Object.fromEntries(this.appended) };
+    const members: Record<NodeId, string> = { ...this.applied.peerAddresses };
+    for (const id of Object.keys(members)) {
+      const commandLine = this.seeds[id];
+      if (commandLine !== undefined) members[id] = commandLine;
+    }
+    return { ...members, ...Object.fromEntries(this.appended) };
   }
 
   private publish(): void {
