@@ -165,6 +165,20 @@ describe("MembershipService", () => {
     expect((error as NotLeaderError).leaderHint?.id).toBe(lead.id);
   });
 
+  it("refuses an unknown id and the removal of the last voter, with the reason", async () => {
+    const lead = await leader();
+    expect(await refusal(lead, { type: "removeMember", id: 1, nodeId: "n9" })).toBe(
+      "invalid: n9 is not a member",
+    );
+    for (const other of members.filter((m) => m !== lead)) {
+      await lead.service.handle({ type: "removeMember", id: 1, nodeId: other.id });
+    }
+    expect(lead.host.status().confState.voters).toEqual([lead.id]);
+    expect(await refusal(lead, { type: "removeMember", id: 1, nodeId: lead.id })).toBe(
+      `invalid: ${lead.id} is the last voter`,
+    );
+  });
+
   it("removing the leader makes it step down once the removal is committed", async () => {
     const lead = await leader();
     const result = await lead.service.handle({ type: "removeMember", id: 1, nodeId: lead.id });
