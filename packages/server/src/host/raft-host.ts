@@ -822,7 +822,27 @@ export class RaftHost<Result> {
     this.tickTimer = setInterval(() => {
       this.node.tick();
       this.process();
+      this.checkTransferAbandoned();
     }, this.options.tickMs);
+  }
+
+  /**
+   * The core gives a transfer up after one election timeout (the target never caught up or never
+   * answered) and leads on: fail it then, not at transferTimeoutMs, so a stopping leader can try
+   * another follower.
+   */
+  private checkTransferAbandoned(): void {
+    const transfer = this.transfer;
+    if (transfer === null || this.role !== "leader") return;
+    if (this.node.status().transferee === transfer.target) return;
+    this.transfer = null;
+    clearTimeout(transfer.timer);
+    transfer.reject(
+      new HostError(
+        "TRANSFER_FAILED",
+        `transfer to ${transfer.target} abandoned: it did not take over within an election timeout`,
+      ),
+    );
   }
 
   /**

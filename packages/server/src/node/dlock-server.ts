@@ -277,39 +277,57 @@ export class DlockServer {
   }
 
   /**
-   * The voter to hand leadership to on shutdown: the most up-to-date one whose peer link is up.
+   * The voters to hand leadership to on shutdown, best first: those whose peer link is up, the
+   * ones heard from within an election timeout before the others (a follower that just died or
+   * froze may still look connected), then the most up-to-date, then the most recently heard.
    * None when every peer is gone (the whole cluster stopping): waiting on a transfer to a node
-   * that cannot answer would only delay the stop by the transfer timeout.
+   * that cannot answer would only delay the stop.
    */
-  private transferTarget(): string | null {
+  private transferTargets(): string[] {
     const status = this.host.status();
-    let best: string | null = null;
-    let bestMatch = -1;
-    for (const id of status.confState.voters) {
-      if (id === this.options.id || !this.addressBook.connected(id)) continue;
-      const match = status.progress?.[id]?.match ?? 0;
-      if (match > bestMatch) {
-        best = id;
-        bestMatch = match;
+    const candidates = status.confState.voters
+      .filter((id) => id !== this.options.id && this.addressBook.connected(id))
+      .map((id) => {
+        const heardMsAgo = status.heardFromMsAgo[id] ?? Number.POSITIVE_INFINITY;
+        return {
+          id,
+          live: heardMsAgo <= this.options.electionTimeoutMs,
+          match: status.progress?.[id]?.match ?? 0,
+          heardMsAgo,
+        };
+      });
+    candidates.sort(
+      (a, b) => Number(b.live) - Number(a.live) || b.match - a.match || a.heardMsAgo - b.heardMsAgo,
+    );
+    return candidates.map((candidate) => candidate.id);
+  }
+
+  /**
+   * Hands leadership over before stopping: to the best target, and if that one does not take
+   * over (the core gives up after an election timeout), to the next, within the shutdown timeout.
+   */
+  private async handOver(): Promise<void> {
+    const started = performance.now();
+    const targets = this.host.status().role === "leader" ? this.transferTargets() : [];
+    for (const target of targets) {
+      if (!this.host.healthy() || this.host.status().role !== "leader") return;
+      if (performance.now() - started >= this.options.shutdownTransferTimeoutMs) break;
+      try {
+        await this.host.transferLeadership(target);
+        this.logger.info({ target }, "leadership handed over before shutdown");
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, target }, "leadership transfer before shutdown failed");
       }
     }
-    return best;
+    if (targets.length > 0 && this.host.status().role === "leader") {
+      this.logger.warn("no follower took leadership over; the others will elect after a timeout");
+    }
   }
 
   private async stopNow(): Promise<void> {
     const started = performance.now();
-    const target = this.host.status().role === "leader" ? this.transferTarget() : null;
-    if (target !== null && this.host.healthy()) {
-      try {
-        await this.host.transferLeadership(target);
-        this.logger.info({ target }, "leadership handed over before shutdown");
-      } catch (error) {
-        this.logger.warn(
-          { err: error },
-          "leadership transfer before shutdown failed; followers will elect after a timeout",
-        );
-      }
-    }
+    await this.handOver();
     this.service.stop();
     await this.clientServer.stop();
     await this.admin?.stop();
