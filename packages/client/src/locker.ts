@@ -1,4 +1,5 @@
 // The entry point: a Locker talks to one cluster and hands out Locks.
+import { setMaxListeners } from "node:events";
 import type { GetResult, MembersResult, ReleaseResult, StatusResult } from "@dlock/protocol";
 import {
   AbortedError,
@@ -42,6 +43,9 @@ export class Locker {
   constructor(options: LockerOptions) {
     this.options = resolveLockerOptions(options);
     this.router = new Router(this.options);
+    // Every request in flight listens on this signal: hundreds at once are normal, not a leak
+    // (Node warns past 10 listeners otherwise).
+    setMaxListeners(0, this.closeController.signal);
   }
 
   /** This locker's client id (also the prefix of its acquire request ids). */
