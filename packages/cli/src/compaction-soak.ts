@@ -109,8 +109,14 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\n${result.operations} operations in ${seconds.toFixed(1)} s (${Math.round(result.operations / seconds)}/s), ${result.failures} failed, ${result.lost} locks lost\n`,
     );
+    const entriesLimit = Number(values["compaction-entries"]);
     for (const node of cluster.nodes) {
       const rows = samples.map((s) => s.nodes.find((n) => n.id === node.id)!);
+      const peak = Math.max(...rows.map((n) => n.entries));
+      process.stdout.write(
+        `${node.id}: log entries ${peak <= entriesLimit ? "stayed at or below" : "went above"} ` +
+          `the --compaction-entries threshold ${entriesLimit} in every sample (peak ${peak})\n`,
+      );
       const max = (pick: (n: Sample["nodes"][number]) => number) => Math.max(...rows.map(pick));
       const half = rows.slice(Math.floor(rows.length / 2));
       process.stdout.write(
