@@ -113,9 +113,12 @@ async function main(): Promise<void> {
     for (const node of cluster.nodes) {
       const rows = samples.map((s) => s.nodes.find((n) => n.id === node.id)!);
       const peak = Math.max(...rows.map((n) => n.entries));
+      // A compaction starts once the applied log reaches the threshold, so a sample can catch
+      // the log one apply batch past it, before the compaction is done.
       process.stdout.write(
-        `${node.id}: log entries ${peak <= entriesLimit ? "stayed at or below" : "went above"} ` +
-          `the --compaction-entries threshold ${entriesLimit} in every sample (peak ${peak})\n`,
+        peak <= entriesLimit
+          ? `${node.id}: log entries at or below --compaction-entries ${entriesLimit} in every sample (peak ${peak})\n`
+          : `${node.id}: log entries above --compaction-entries ${entriesLimit} in some sample (peak ${peak}, ${peak - entriesLimit} over)\n`,
       );
       const max = (pick: (n: Sample["nodes"][number]) => number) => Math.max(...rows.map(pick));
       const half = rows.slice(Math.floor(rows.length / 2));
