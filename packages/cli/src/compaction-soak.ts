@@ -109,8 +109,17 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\n${result.operations} operations in ${seconds.toFixed(1)} s (${Math.round(result.operations / seconds)}/s), ${result.failures} failed, ${result.lost} locks lost\n`,
     );
+    const entriesLimit = Number(values["compaction-entries"]);
     for (const node of cluster.nodes) {
       const rows = samples.map((s) => s.nodes.find((n) => n.id === node.id)!);
+      const peak = Math.max(...rows.map((n) => n.entries));
+      // A compaction starts once the applied log reaches the threshold, so a sample can catch
+      // the log one apply batch past it, before the compaction is done.
+      process.stdout.write(
+        peak <= entriesLimit
+          ? `${node.id}: log entries at or below --compaction-entries ${entriesLimit} in every sample (peak ${peak})\n`
+          : `${node.id}: log entries above --compaction-entries ${entriesLimit} in some sample (peak ${peak}, ${peak - entriesLimit} over)\n`,
+      );
       const max = (pick: (n: Sample["nodes"][number]) => number) => Math.max(...rows.map(pick));
       const half = rows.slice(Math.floor(rows.length / 2));
       process.stdout.write(

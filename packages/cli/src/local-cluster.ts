@@ -77,7 +77,16 @@ export interface LocalNodeStatus {
   commitIndex: number;
   appliedIndex: number;
   ready: boolean;
-  members: Array<{ id: string; role: string; healthy: boolean; clientAddress?: string }>;
+  members: Array<{
+    id: string;
+    kind: "voter" | "learner";
+    role: string;
+    healthy: boolean;
+    peerAddress?: string;
+    clientAddress?: string;
+  }>;
+  /** False while the node cannot write to its data folder. */
+  healthy?: boolean;
   /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
   raftLog?: {
     snapshotIndex: number;
@@ -101,10 +110,15 @@ const HOST = "127.0.0.1";
 export class LocalCluster {
   readonly nodes: LocalNode[];
   readonly root: string;
+  /** Flags of every node but --cluster (see clusterLists). */
   private readonly args: string[];
+  /** The --cluster value each node was started with (nodes added later list the members then). */
+  private readonly clusterLists = new Map<string, string>();
+  private readonly ports: LocalClusterOptions["ports"];
   private readonly output: "files" | "inherit";
   private readonly bin: string;
   private readonly exits = new Map<string, Promise<number | null>>();
+  /** Per-node flags beyond --cluster (--advertise-client). */
   private readonly nodeArgs = new Map<string, string[]>();
 
   private constructor(
@@ -113,12 +127,14 @@ export class LocalCluster {
     args: string[],
     output: "files" | "inherit",
     bin: string,
+    ports: LocalClusterOptions["ports"],
   ) {
     this.root = root;
     this.nodes = nodes;
     this.args = args;
     this.output = output;
     this.bin = bin;
+    this.ports = ports;
   }
 
   /** Starts every node (does not wait for a leader: see waitForLeader / waitForReady). */
@@ -158,6 +174,7 @@ export class LocalCluster {
       args,
       options.output ?? "files",
       options.bin ?? DLOCK_BIN,
+      ports,
     );
     const clusterListFor =
       options.clusterListFor ??
@@ -166,11 +183,10 @@ export class LocalCluster {
           .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
           .join(","));
     for (const node of nodes) {
-      const perNode = ["--cluster", clusterListFor(node, nodes)];
+      cluster.clusterLists.set(node.id, clusterListFor(node, nodes));
       if (options.advertiseClientFor !== undefined) {
-        perNode.push("--advertise-client", options.advertiseClientFor(node));
+        cluster.nodeArgs.set(node.id, ["--advertise-client", options.advertiseClientFor(node)]);
       }
-      cluster.nodeArgs.set(node.id, perNode);
     }
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
@@ -192,6 +208,43 @@ export class LocalCluster {
     const node = this.node(id);
     if (node.process !== null) throw new LocalClusterError(`${id} is still running`);
     this.spawnNode(node, extraArgs);
+  }
+
+  /**
+   * Starts a new node `id` that joins the running cluster (`dlock server --join`, listing every
+   * node known here and itself): it serves nobody until `dlock member add` adds it.
+   */
+  async addNode(id: string, extraArgs: readonly string[] = []): Promise<LocalNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new LocalClusterError(`${id} exists already`);
+    const index = this.nodes.length;
+    const ports = this.ports ?? "auto";
+    let client: number, peer: number, http: number;
+    if (ports === "auto")
+      [client, peer, http] = [await freePort(), await freePort(), await freePort()];
+    else if (isPortList(ports)) {
+      if (index >= ports.length) throw new LocalClusterError(`no ports listed for node ${id}`);
+      ({ client, peer, http } = ports[index]);
+    } else [client, peer, http] = [ports.client + index, ports.peer + index, ports.http + index];
+    const node: LocalNode = {
+      id,
+      dataDir: join(this.root, id),
+      logFile: join(this.root, `${id}.log`),
+      clientAddress: `${HOST}:${client}`,
+      peerAddress: `${HOST}:${peer}`,
+      httpAddress: `${HOST}:${http}`,
+      process: null,
+    };
+    this.nodes.push(node);
+    const initial = this.clusterLists.get(this.nodes[0].id) as string;
+    const advertised = new Map(
+      initial.split(",").map((item) => item.split("=") as [string, string]),
+    );
+    this.clusterLists.set(
+      id,
+      this.nodes.map((n) => `${n.id}=${advertised.get(n.id) ?? n.peerAddress}`).join(","),
+    );
+    this.spawnNode(node, ["--join", ...extraArgs]);
+    return node;
   }
 
   /** Deletes a stopped node's data folder (a lost disk). */
@@ -312,6 +365,8 @@ export class LocalCluster {
         node.peerAddress,
         "--http",
         node.httpAddress,
+        "--cluster",
+        this.clusterLists.get(node.id) as string,
         ...(this.nodeArgs.get(node.id) ?? []),
         ...this.args,
         ...extraArgs,

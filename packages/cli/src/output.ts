@@ -110,7 +110,7 @@ export function formatMs(ms: number): string {
 }
 
 /** Left-aligned columns separated by two spaces; no trailing spaces. */
-function table(rows: ReadonlyArray<readonly string[]>): string {
+export function table(rows: ReadonlyArray<readonly string[]>): string {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, column) => {

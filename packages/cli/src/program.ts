@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerAcquireCommand } from "./commands/acquire.js";
 import { registerGetCommand } from "./commands/get.js";
 import { registerLockCommand } from "./commands/lock.js";
+import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerStatusCommand } from "./commands/status.js";
@@ -22,6 +23,7 @@ export function createProgram(): Command {
   registerReleaseCommand(program);
   registerGetCommand(program);
   registerStatusCommand(program);
+  registerMemberCommand(program);
   return program;
 }
 

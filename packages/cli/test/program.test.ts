@@ -79,8 +79,22 @@ describe("--help", () => {
   it("the top-level help lists every command", async () => {
     const run = await runInProcess(["--help"]);
     expect(run.code).toBe(0);
-    for (const name of ["server", ...CLIENT_COMMANDS]) expect(run.stdout).toContain(`  ${name} `);
+    for (const name of ["server", "member", ...CLIENT_COMMANDS]) {
+      expect(run.stdout).toContain(`  ${name} `);
+    }
   });
+
+  it.each(["list", "add", "promote", "remove"])(
+    "dlock member %s --help names the client flags' variables and the exit codes",
+    async (name) => {
+      const run = await runInProcess(["member", name, "--help"]);
+      expect(run.code).toBe(0);
+      const text = run.stdout.replace(/\s+/g, " ");
+      for (const variable of ENV_OF_COMMAND.status) expect(text).toContain(`env: ${variable}`);
+      for (const code of ["1", "2", "5"]) expect(run.stdout).toMatch(new RegExp(`\\n  ${code}  `));
+      expect(text).toContain("(1 also when the leader refused the change");
+    },
+  );
 });
 
 describe("usage errors exit 2 with one line saying what is wrong", () => {
@@ -97,6 +111,9 @@ describe("usage errors exit 2 with one line saying what is wrong", () => {
     [["get", "k", "--endpoints", "nohost"], /^dlock get: --endpoints: "nohost" is not a host:port/],
     [["lock", "k"], /^dlock lock: give the command to run after --, e\.g\. dlock lock k -- /],
     [["lock", "k", "--kill-after", "soon", "--", "true"], /^dlock lock: --kill-after: "soon"/],
+    [["member", "add", "n4"], /^dlock member add: "n4" must look like id=host:port/],
+    [["member", "add", "n4="], /^dlock member add: "n4=" must look like id=host:port/],
+    [["member", "remove"], /missing required argument 'id'/],
   ])("dlock %j", async (args, message) => {
     const run = await runInProcess(args);
     expect(run.code).toBe(2);
@@ -141,6 +158,7 @@ describe("a cluster that does not answer exits 5", () => {
     [["status"]],
     [["acquire", "k", "v"]],
     [["release", "k", "v"]],
+    [["member", "list"]],
     [
       ["lock", "k"],
       ["--", "true"],
@@ -150,7 +168,7 @@ describe("a cluster that does not answer exits 5", () => {
     const run = await runInProcess([...args, ...flags, ...command]);
     expect(run.code).toBe(5);
     expect(run.stdout).toBe("");
-    const name = args[0];
+    const name = args[0] === "member" ? `member ${args[1]}` : args[0];
     expect(run.stderr).toMatch(
       new RegExp(
         `^dlock ${name}: no leader answered within 300ms from ${deadEndpoint} \\(last error: .*ECONNREFUSED.*\\): is the cluster running\\? \\(pnpm start\\)`,

@@ -33,6 +33,7 @@ export { validUntilMs } from "./validity.js";
 export {
   AbortedError,
   ClusterUnavailableError,
+  ConfigChangeRefusedError,
   DlockError,
   InvalidArgumentError,
   LockBusyError,
@@ -55,4 +56,13 @@ export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
 export type { TcpTransportOptions } from "./tcp-transport.js";
 export type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
 export type { ValidityInput } from "./validity.js";
-export type { Duration, ErrorCode, GetResult, ReleaseResult, StatusResult } from "@dlock/protocol";
+export type {
+  ConfigChangeRefusal,
+  Duration,
+  ErrorCode,
+  GetResult,
+  MemberInfo,
+  MembersResult,
+  ReleaseResult,
+  StatusResult,
+} from "@dlock/protocol";

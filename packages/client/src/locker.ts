@@ -1,14 +1,18 @@
 // The entry point: a Locker talks to one cluster and hands out Locks.
-import type { GetResult, ReleaseResult, StatusResult } from "@dlock/protocol";
+import { setMaxListeners } from "node:events";
+import type { GetResult, MembersResult, ReleaseResult, StatusResult } from "@dlock/protocol";
 import {
   AbortedError,
   LockBusyError,
   LockLostError,
   NotOwnerError,
+  validateHostPort,
+  validateId,
   validateKey,
   validateToken,
   validateValue,
 } from "@dlock/protocol";
+import type { RequestWithoutId } from "./connection.js";
 import { abortReason, sleep } from "./clock.js";
 import { LockHandle } from "./lock.js";
 import type { LockOption, LockOptions, ResolvedLockOptions } from "./lock-options.js";
@@ -39,6 +43,9 @@ export class Locker {
   constructor(options: LockerOptions) {
     this.options = resolveLockerOptions(options);
     this.router = new Router(this.options);
+    // Every request in flight listens on this signal: hundreds at once are normal, not a leak
+    // (Node warns past 10 listeners otherwise).
+    setMaxListeners(0, this.closeController.signal);
   }
 
   /** This locker's client id (also the prefix of its acquire request ids). */
@@ -120,6 +127,59 @@ export class Locker {
       { deadlineMs: this.deadline(0), signal: this.signalFor(options.signal) },
     );
     return result;
+  }
+
+  // ---- membership (admin) -----------------------------------------------------------------
+  // Answered by the leader once the change is committed. A refused change rejects with
+  // ConfigChangeRefusedError (its `refusal` says why: one change at a time, not caught up, ...).
+
+  /** The members (voters and learners), their addresses and progress, as the leader sees them. */
+  async members(options: CallSignalOptions = {}): Promise<MembersResult> {
+    return this.membership({ type: "members" }, options);
+  }
+
+  /**
+   * Adds `nodeId`, reachable on its peer port at `peerAddress` ("host:port"), as a learner: it
+   * receives the log (or a snapshot) but does not vote until promoted. Start it with `--join`.
+   * Adding the same learner at the same address again is a no-op.
+   */
+  async addMember(
+    nodeId: string,
+    peerAddress: string,
+    options: CallSignalOptions = {},
+  ): Promise<MembersResult> {
+    return this.membership(
+      {
+        type: "addMember",
+        nodeId: validateId(nodeId, "nodeId"),
+        peerAddress: validateHostPort(peerAddress, "peerAddress"),
+      },
+      options,
+    );
+  }
+
+  /** Makes the learner `nodeId` a voter; refused (notCaughtUp) until it has caught up. */
+  async promoteMember(nodeId: string, options: CallSignalOptions = {}): Promise<MembersResult> {
+    return this.membership(
+      { type: "promoteMember", nodeId: validateId(nodeId, "nodeId") },
+      options,
+    );
+  }
+
+  /** Removes `nodeId`. Removing the leader makes it step down once the removal is committed. */
+  async removeMember(nodeId: string, options: CallSignalOptions = {}): Promise<MembersResult> {
+    return this.membership({ type: "removeMember", nodeId: validateId(nodeId, "nodeId") }, options);
+  }
+
+  private async membership<T extends "members" | "addMember" | "promoteMember" | "removeMember">(
+    request: RequestWithoutId<T>,
+    options: CallSignalOptions,
+  ): Promise<MembersResult> {
+    const { result } = await this.router.call<T>(request, {
+      deadlineMs: this.deadline(0),
+      signal: this.signalFor(options.signal),
+    });
+    return result as MembersResult;
   }
 
   /**

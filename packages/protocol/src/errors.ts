@@ -17,6 +17,7 @@ export type ErrorCode =
   | "TOO_MANY_REQUESTS"
   | "OVERLOADED"
   | "CONNECTION_CLOSED"
+  | "CONFIG_CHANGE_REFUSED"
   | "INTERNAL";
 
 /** Where a follower believes the leader is: its node id and its client-facing address, if known. */
@@ -25,6 +26,19 @@ export interface LeaderHint {
   /** "host:port" of the leader's client port, or null if the follower does not know it. */
   clientAddress: string | null;
 }
+
+/** Why a membership change was refused. */
+export type ConfigChangeRefusal =
+  /** An earlier change is not committed yet: one change at a time. */
+  | "inProgress"
+  /** The change makes no sense: adding a member twice, promoting a voter, removing a stranger. */
+  | "invalid"
+  /** The learner to promote is too far behind the leader. */
+  | "notCaughtUp"
+  /** Too few voters would be reachable afterwards to form a quorum. */
+  | "wouldLoseQuorum"
+  /** A leadership transfer is running; retry after it. */
+  | "transferInProgress";
 
 /** Why a handshake was refused. */
 export type HandshakeFailureReason =
@@ -50,6 +64,8 @@ export interface WireError {
   reason?: HandshakeFailureReason;
   /** TOO_MANY_REQUESTS / OVERLOADED: a hint for how long to back off. */
   retryAfterMs?: number;
+  /** CONFIG_CHANGE_REFUSED: why. */
+  refusal?: ConfigChangeRefusal;
 }
 
 /** The base class of every dlock error. */
@@ -242,6 +258,20 @@ export class ConnectionClosedError extends DlockError {
   }
 }
 
+/** A membership change was refused; `refusal` says why, the message says what to do. */
+export class ConfigChangeRefusedError extends DlockError {
+  readonly refusal: ConfigChangeRefusal;
+  constructor(refusal: ConfigChangeRefusal, message: string) {
+    super("CONFIG_CHANGE_REFUSED", message);
+    this.name = "ConfigChangeRefusedError";
+    this.refusal = refusal;
+  }
+
+  override toWire(): WireError {
+    return { code: this.code, message: this.message, refusal: this.refusal };
+  }
+}
+
 /** A bug or an unexpected failure on the other side. */
 export class InternalError extends DlockError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -261,6 +291,14 @@ function leaderHintFromWire(value: unknown): LeaderHint | null {
   const clientAddress = typeof value.clientAddress === "string" ? value.clientAddress : null;
   return { id: value.id, clientAddress };
 }
+
+const CONFIG_CHANGE_REFUSALS: ReadonlySet<string> = new Set<ConfigChangeRefusal>([
+  "inProgress",
+  "invalid",
+  "notCaughtUp",
+  "wouldLoseQuorum",
+  "transferInProgress",
+]);
 
 const HANDSHAKE_REASONS: ReadonlySet<string> = new Set([
   "protocolVersion",
@@ -322,6 +360,13 @@ export function errorFromWire(value: unknown): DlockError {
       return new OverloadedError(message, optionalNumber(value.retryAfterMs));
     case "CONNECTION_CLOSED":
       return new ConnectionClosedError(message);
+    case "CONFIG_CHANGE_REFUSED": {
+      const refusal =
+        typeof value.refusal === "string" && CONFIG_CHANGE_REFUSALS.has(value.refusal)
+          ? (value.refusal as ConfigChangeRefusal)
+          : "invalid";
+      return new ConfigChangeRefusedError(refusal, message);
+    }
     case "INTERNAL":
       return new InternalError(message);
     default:

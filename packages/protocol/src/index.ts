@@ -1,6 +1,7 @@
 export {
   AbortedError,
   ClusterUnavailableError,
+  ConfigChangeRefusedError,
   ConnectionClosedError,
   DlockError,
   FrameTooLargeError,
@@ -27,6 +28,7 @@ export {
   REQUEST_ID_BYTES_MAX,
   VALUE_BYTES_MAX,
   validateDurationMs,
+  validateHostPort,
   validateId,
   validateKey,
   validateRequestId,
@@ -47,11 +49,23 @@ export {
   peekRequestId,
 } from "./parse.js";
 
-export type { ErrorCode, HandshakeFailureReason, LeaderHint, WireError } from "./errors.js";
+export type {
+  ConfigChangeRefusal,
+  ErrorCode,
+  HandshakeFailureReason,
+  LeaderHint,
+  WireError,
+} from "./errors.js";
 export type { Duration } from "./duration.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export type { HelloExpectation } from "./handshake.js";
 export type {
+  AddMemberRequest,
+  MemberInfo,
+  MembersRequest,
+  MembersResult,
+  PromoteMemberRequest,
+  RemoveMemberRequest,
   AcquireRequest,
   AcquireResult,
   CancelRequest,

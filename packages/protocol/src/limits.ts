@@ -62,6 +62,17 @@ export function validateId(id: unknown, field: string): string {
   return validateString(id, field, ID_BYTES_MAX);
 }
 
+/** A "host:port" address (IPv6 hosts in brackets), port 1..65535. */
+export function validateHostPort(value: unknown, field: string): string {
+  const text = validateString(value, field, ID_BYTES_MAX);
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = match === null ? 0 : Number(match[2]);
+  if (match === null || port < 1 || port > 65_535) {
+    throw new InvalidArgumentError(field, `"${text}" must look like host:port`);
+  }
+  return text;
+}
+
 /** A whole number of milliseconds in [min, DURATION_MS_MAX]. */
 export function validateDurationMs(value: unknown, field: string, min = 0): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {

@@ -99,8 +99,50 @@ export interface StatusRequest {
   id: number;
 }
 
+// ---- Membership (admin) requests ---------------------------------------------------------------
+// Answered by the leader once the change is committed and applied; one change at a time. A
+// refused change is a CONFIG_CHANGE_REFUSED error that says why.
+
+/** The members as the leader sees them. */
+export interface MembersRequest {
+  type: "members";
+  id: number;
+}
+
+/** Adds `nodeId` (reachable at `peerAddress`) as a learner: it catches up but does not vote. */
+export interface AddMemberRequest {
+  type: "addMember";
+  id: number;
+  nodeId: string;
+  /** "host:port" of its peer port. */
+  peerAddress: string;
+}
+
+/** Makes the learner `nodeId` a voter; refused until it has caught up with the leader. */
+export interface PromoteMemberRequest {
+  type: "promoteMember";
+  id: number;
+  nodeId: string;
+}
+
+/** Removes `nodeId` (voter or learner). Removing the leader makes it step down once committed. */
+export interface RemoveMemberRequest {
+  type: "removeMember";
+  id: number;
+  nodeId: string;
+}
+
 export type ClientRequest =
-  AcquireRequest | RefreshRequest | ReleaseRequest | CancelRequest | GetRequest | StatusRequest;
+  | AcquireRequest
+  | RefreshRequest
+  | ReleaseRequest
+  | CancelRequest
+  | GetRequest
+  | StatusRequest
+  | MembersRequest
+  | AddMemberRequest
+  | PromoteMemberRequest
+  | RemoveMemberRequest;
 
 export type ClientRequestType = ClientRequest["type"];
 
@@ -167,6 +209,29 @@ export interface StatusResult {
   members: MemberStatus[];
 }
 
+/** One member of the configuration, as the leader sees it. */
+export interface MemberInfo {
+  id: string;
+  /** Voters elect and commit; learners receive the log and do not vote. */
+  kind: "voter" | "learner";
+  /** "host:port" of its peer port, as given when it was added (or in the initial list). */
+  peerAddress: string | null;
+  /** "host:port" of its client port, if it announced one. */
+  clientAddress: string | null;
+  /** Highest log index known to be on it (the leader's own last index for the leader). */
+  matchIndex: number;
+  /** Answered the leader within the last election timeout (always true for the leader). */
+  healthy: boolean;
+}
+
+export interface MembersResult {
+  /** The leader that answered (null only after it removed itself and stepped down). */
+  leader: string | null;
+  term: number;
+  commitIndex: number;
+  members: MemberInfo[];
+}
+
 /** The result type of each request type. */
 export interface ResultByRequestType {
   acquire: AcquireResult;
@@ -175,6 +240,10 @@ export interface ResultByRequestType {
   cancel: CancelResult;
   get: GetResult;
   status: StatusResult;
+  members: MembersResult;
+  addMember: MembersResult;
+  promoteMember: MembersResult;
+  removeMember: MembersResult;
 }
 
 // ---- Responses ---------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import type { WireError } from "./errors.js";
 import { InvalidArgumentError, MalformedFrameError } from "./errors.js";
 import {
   validateDurationMs,
+  validateHostPort,
+  validateId,
   validateKey,
   validateRequestId,
   validateToken,
@@ -16,6 +18,8 @@ import type {
   ClientRequestType,
   ClientResponse,
   GetResult,
+  MemberInfo,
+  MembersResult,
   MemberRole,
   MemberStatus,
   RaftBatchFrame,
@@ -101,6 +105,19 @@ export function parseClientRequest(body: unknown): ClientRequest {
       return { type: "get", id, key: validateKey(body.key) };
     case "status":
       return { type: "status", id };
+    case "members":
+      return { type: "members", id };
+    case "addMember":
+      return {
+        type: "addMember",
+        id,
+        nodeId: validateId(body.nodeId, "nodeId"),
+        peerAddress: validateHostPort(body.peerAddress, "peerAddress"),
+      };
+    case "promoteMember":
+      return { type: "promoteMember", id, nodeId: validateId(body.nodeId, "nodeId") };
+    case "removeMember":
+      return { type: "removeMember", id, nodeId: validateId(body.nodeId, "nodeId") };
     default:
       throw new InvalidArgumentError("type", "unknown request type");
   }
@@ -175,6 +192,45 @@ function parseMember(value: unknown): MemberStatus {
   return member;
 }
 
+function parseMemberInfo(value: unknown, type: ClientRequestType): MemberInfo {
+  if (
+    !isRecord(value) ||
+    typeof value.id !== "string" ||
+    (value.kind !== "voter" && value.kind !== "learner") ||
+    !(value.peerAddress === null || typeof value.peerAddress === "string") ||
+    !(value.clientAddress === null || typeof value.clientAddress === "string") ||
+    !isCount(value.matchIndex) ||
+    typeof value.healthy !== "boolean"
+  ) {
+    bad(type);
+  }
+  return {
+    id: value.id,
+    kind: value.kind,
+    peerAddress: value.peerAddress,
+    clientAddress: value.clientAddress,
+    matchIndex: value.matchIndex,
+    healthy: value.healthy,
+  };
+}
+
+function parseMembersResult(
+  result: Record<string, unknown>,
+  type: ClientRequestType,
+): MembersResult {
+  const { leader, term, commitIndex, members } = result;
+  if (!(leader === null || typeof leader === "string") || !isCount(term) || !isCount(commitIndex)) {
+    bad(type);
+  }
+  if (!Array.isArray(members)) bad(type);
+  return {
+    leader,
+    term,
+    commitIndex,
+    members: (members as unknown[]).map((m) => parseMemberInfo(m, type)),
+  };
+}
+
 /** Checks the result of an ok response against the type of the request it answers. */
 export function parseResult<T extends ClientRequestType>(
   type: T,
@@ -229,6 +285,11 @@ export function parseResult<T extends ClientRequestType>(
       const parsed: StatusResult = { leader, term, members: members.map(parseMember) };
       return parsed as ResultByRequestType[T];
     }
+    case "members":
+    case "addMember":
+    case "promoteMember":
+    case "removeMember":
+      return parseMembersResult(result, type) as ResultByRequestType[T];
     default:
       return bad(type);
   }

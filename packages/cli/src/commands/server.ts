@@ -47,7 +47,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--cluster <list>",
-        "the initial members and their peer addresses: n1=host1:7101,n2=host2:7101,n3=host3:7101",
+        "the founding members and their peer addresses: n1=host1:7101,n2=host2:7101,n3=host3:7101; once a node has data its members come from the replicated configuration (dlock member changes it) and this list only gives addresses, which win for the members it names (a member that moved)",
       )
         .env("DLOCK_CLUSTER")
         .makeOptionMandatory(),
@@ -55,7 +55,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--join",
-        "a new data folder joins a running cluster (listed in --cluster) instead of founding one: it has no members and never campaigns until the leader sends it a snapshot (rebuilds a member whose data folder was lost); DLOCK_JOIN=1 or 0",
+        "a new data folder joins a running cluster (reached through --cluster) instead of founding one: it has no members and never campaigns until the leader adds it (dlock member add, then dlock member promote) and sends it the log or a snapshot; also for a member whose data folder was lost (remove it, add it again); DLOCK_JOIN=1 or 0",
       ).env("DLOCK_JOIN"),
     )
     .addOption(

@@ -1,4 +1,5 @@
 // Shared by the operations tests: real `dlock server` processes (the built CLI) on loopback.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -54,4 +55,27 @@ export async function waitUntil<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Runs the built `dlock` CLI with `args`; resolves with its exit code and output. */
+export function runDlock(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BUILT_BIN, ...args], { stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A seed for a randomized test: DLOCK_TEST_SEED replays one; printed either way. */
+export function testSeed(name: string): number {
+  const given = process.env.DLOCK_TEST_SEED;
+  const seed = given !== undefined ? Number(given) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`${name}: seed ${seed} (replay with DLOCK_TEST_SEED=${seed})`);
+  return seed;
 }

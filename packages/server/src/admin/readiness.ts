@@ -9,7 +9,7 @@ export type Readiness =
   | { ready: true; leader: NodeId; appliedIndex: number }
   | {
       ready: false;
-      reason: "no-leader" | "catching-up" | "unhealthy";
+      reason: "no-leader" | "catching-up" | "unhealthy" | "not-a-member";
       leader: NodeId | null;
       appliedIndex: number;
       /** Index the node must apply before it is ready (catching-up only). */
@@ -33,6 +33,16 @@ export class ReadinessTracker {
       return {
         ready: false,
         reason: "unhealthy",
+        leader: status.leader,
+        appliedIndex: status.appliedIndex,
+        targetIndex: null,
+      };
+    }
+    if (!status.members.some((m) => m.id === status.nodeId)) {
+      // A node that joins and is not added yet, or one that was removed: it serves nobody.
+      return {
+        ready: false,
+        reason: "not-a-member",
         leader: status.leader,
         appliedIndex: status.appliedIndex,
         targetIndex: null,

@@ -1,5 +1,15 @@
 import { NotLeaderError, RawNode } from "@dlock/raft";
-import type { Entry, Message, NodeId, RaftNode, Ready, Role, Snapshot, Status } from "@dlock/raft";
+import type {
+  ConfChange,
+  Entry,
+  Message,
+  NodeId,
+  RaftNode,
+  Ready,
+  Role,
+  Snapshot,
+  Status,
+} from "@dlock/raft";
 import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
@@ -31,6 +41,8 @@ export interface HostStatus extends Status {
   failure: string | null;
   /** True while writes to the data folder fail and are retried (the node resumes when one works). */
   storageFailing: boolean;
+  /** Milliseconds since a message from each peer arrived (peers never heard from are absent). */
+  heardFromMsAgo: Record<NodeId, number>;
   /** Applied index whose lock-table effects are on disk. */
   durableAppliedIndex: number;
   /** Index of the snapshot the log starts after, and its size. */
@@ -108,6 +120,9 @@ export class RaftHost<Result> {
   private members: ClusterMembers;
   private membersChanged = false;
   private readonly membersListeners = new Set<(members: ClusterMembers) => void>();
+  private readonly appendedChangeListeners = new Set<(change: ConfChange) => void>();
+  /** When (options.now) a message from each peer last arrived. */
+  private readonly heardAt = new Map<NodeId, number>();
   /**
    * Index of a leader's snapshot handed to storage and not yet installed in the state machine:
    * until it is, the state machine's changes are of a state the snapshot replaces.
@@ -240,6 +255,26 @@ export class RaftHost<Result> {
   }
 
   /**
+   * Proposes a one-server membership change and resolves once it is applied here (committed).
+   * Rejects like propose(), and with the core's RaftError CONF_CHANGE_IN_PROGRESS (an earlier
+   * change is not committed), INVALID_CONF_CHANGE or TRANSFER_IN_PROGRESS.
+   */
+  proposeConfChange(change: ConfChange): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    let slot: { index: number; term: number };
+    try {
+      slot = this.node.proposeConfChange(change);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.scheduleProcess();
+    return new Promise<void>((resolve, reject) => {
+      this.proposals.set(slot.index, { term: slot.term, resolve: () => resolve(), reject });
+    });
+  }
+
+  /**
    * Resolves once this node has applied everything committed before the call, as confirmed by a
    * quorum (ReadIndex): a read of the state machine after it is linearizable. Leader only.
    */
@@ -308,6 +343,7 @@ export class RaftHost<Result> {
       healthy: this.healthy(),
       failure: this.failureReason(),
       storageFailing: this.storageFailure !== null,
+      heardFromMsAgo: this.heardFromMsAgo(),
       durableAppliedIndex: this.storage.appliedIndex(),
       snapshotIndex: this.storage.snapshot().metadata.index,
       snapshotBytes: this.storage.snapshot().data.length,
@@ -358,6 +394,15 @@ export class RaftHost<Result> {
   /** The members as of the applied index (voters, learners and their peer addresses). */
   appliedMembers(): ClusterMembers {
     return copyMembers(this.members);
+  }
+
+  /**
+   * Called with each membership change as it is appended to this node's log (it takes effect in
+   * Raft then, before it commits): the transport must reach a new member from that moment.
+   */
+  onConfChangeAppended(listener: (change: ConfChange) => void): () => void {
+    this.appendedChangeListeners.add(listener);
+    return () => this.appendedChangeListeners.delete(listener);
   }
 
   /** Called with the members each time applied config entries (or a snapshot) change them. */
@@ -437,6 +482,7 @@ export class RaftHost<Result> {
 
   private receive(message: Message): void {
     if (!this.running()) return;
+    this.heardAt.set(message.from, this.options.now());
     try {
       this.node.step(message);
     } catch (error) {
@@ -467,6 +513,10 @@ export class RaftHost<Result> {
 
   private handleReady(ready: Ready): void {
     if (ready.softState !== undefined) this.onSoftState(ready.softState);
+    for (const entry of ready.entries) {
+      if (entry.kind !== "config" || entry.change === undefined) continue;
+      for (const listener of this.appendedChangeListeners) listener(entry.change);
+    }
     if (ready.messages.length > 0) this.transport.send(ready.messages);
     const item: InFlightReady = { ready, persisted: false };
     this.inFlight.push(item);
@@ -746,6 +796,13 @@ export class RaftHost<Result> {
     return null;
   }
 
+  private heardFromMsAgo(): Record<NodeId, number> {
+    const now = this.options.now();
+    const out: Record<NodeId, number> = {};
+    for (const [id, at] of this.heardAt) out[id] = Math.max(0, Math.round(now - at));
+    return out;
+  }
+
   private failureReason(): string | null {
     if (this.failure !== null) return `host failed: ${this.failure.message}`;
     if (this.storageFailure !== null) {
@@ -765,7 +822,27 @@ export class RaftHost<Result> {
     this.tickTimer = setInterval(() => {
       this.node.tick();
       this.process();
+      this.checkTransferAbandoned();
     }, this.options.tickMs);
+  }
+
+  /**
+   * The core gives a transfer up after one election timeout (the target never caught up or never
+   * answered) and leads on: fail it then, not at transferTimeoutMs, so a stopping leader can try
+   * another follower.
+   */
+  private checkTransferAbandoned(): void {
+    const transfer = this.transfer;
+    if (transfer === null || this.role !== "leader") return;
+    if (this.node.status().transferee === transfer.target) return;
+    this.transfer = null;
+    clearTimeout(transfer.timer);
+    transfer.reject(
+      new HostError(
+        "TRANSFER_FAILED",
+        `transfer to ${transfer.target} abandoned: it did not take over within an election timeout`,
+      ),
+    );
   }
 
   /**

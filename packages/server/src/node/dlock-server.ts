@@ -21,7 +21,12 @@ import type { LockResult } from "../lock/index.js";
 import { LevelStorage } from "../storage/level-storage.js";
 import { EMPTY_MEMBERS } from "../storage/members-record.js";
 import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
+import type { ClientRequestHandler } from "../client-server/client-request-handler.js";
 import { LockService } from "./lock-service.js";
+import { MembershipService } from "./membership-service.js";
+import type { MembershipRequest } from "./membership-service.js";
+import { bootstrapIfNew } from "./bootstrap.js";
+import { PeerDirectory } from "./peer-directory.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
 
@@ -88,23 +93,37 @@ export class DlockServer {
       dataDir: options.dataDir,
       clusterId: options.clusterId,
       nodeId: options.id,
-      initialMembers: options.join
-        ? EMPTY_MEMBERS
-        : { voters: Object.keys(options.peers), learners: [], peerAddresses: { ...options.peers } },
+      // Founders put the members in the log (bootstrapIfNew); joiners learn them from it.
+      initialMembers: EMPTY_MEMBERS,
       fsync: options.fsync,
       onSyncedWrite: (durationMs) => metrics.observeFsync(durationMs),
       writeFault: dependencies.storageWriteFault,
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
-      const peers = Object.fromEntries(
-        Object.entries(options.peers).filter(([id]) => id !== options.id),
-      );
-      const transport = new TcpPeerTransport({
+      if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
+        logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
+      }
+      // The replicated members decide whom to dial; the command-line list bootstraps a new
+      // cluster, tells a joining node whom to reach, and gives members that moved their address.
+      let transport: TcpPeerTransport | null = null;
+      const directory = new PeerDirectory({
+        self: options.id,
+        seeds: options.peers,
+        applied: storage.appliedMembers(),
+        transport: { setPeers: (peers) => transport?.setPeers(peers) },
+      });
+      for (const moved of directory.movedMembers()) {
+        logger.warn(
+          moved,
+          "a member's peer address on the command line differs from the replicated one; dialing the command line's",
+        );
+      }
+      transport = new TcpPeerTransport({
         nodeId: options.id,
         clusterId: options.clusterId,
         listen: options.peerListen,
-        peers,
+        peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
         logger: componentLogger(logger, "peer"),
@@ -130,13 +149,17 @@ export class DlockServer {
         now: nowMs,
       });
       started.push(host);
+      // Registered before the first Ready (the host processes on a later macrotask).
+      host.onMembersChange((members) => directory.membersApplied(members));
+      host.onConfChangeAppended((change) => directory.changeAppended(change));
+      const peerTransport = transport;
 
       const addressBook: MemberAddresses = {
-        peerAddress: (id: NodeId) => options.peers[id],
+        peerAddress: (id: NodeId) => directory.addressOf(id) ?? undefined,
         clientAddress: (id: NodeId) =>
-          id === options.id ? options.advertisedClientAddress : transport.clientAddressOf(id),
+          id === options.id ? options.advertisedClientAddress : peerTransport.clientAddressOf(id),
         connected: (id: NodeId) => {
-          const link = transport.stats()[id];
+          const link = peerTransport.stats()[id];
           return link !== undefined && (link.state === "open" || link.inboundConnected);
         },
       };
@@ -150,11 +173,25 @@ export class DlockServer {
         status: () => statusResult(host.status(), addressBook),
       });
 
+      const membership = new MembershipService({
+        host,
+        peerAddressOf: (id) => directory.addressOf(id),
+        clientAddressOf: addressBook.clientAddress,
+        reachableWithinMs: options.electionTimeoutMs,
+      });
+      const handler: ClientRequestHandler = {
+        handle: (request, context) =>
+          isMembershipRequest(request)
+            ? membership.handle(request)
+            : service.handle(request, context),
+        connectionClosed: (connectionId) => service.connectionClosed(connectionId),
+      };
+
       const clientServer = new ClientServer({
         nodeId: options.id,
         clusterId: options.clusterId,
         listen: options.clientListen,
-        handler: service,
+        handler,
         connectionsMax: options.clientConnectionsMax,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
@@ -187,7 +224,7 @@ export class DlockServer {
         options,
         logger,
         host,
-        transport,
+        transport: peerTransport,
         service,
         clientServer,
         admin,
@@ -240,39 +277,57 @@ export class DlockServer {
   }
 
   /**
-   * The voter to hand leadership to on shutdown: the most up-to-date one whose peer link is up.
+   * The voters to hand leadership to on shutdown, best first: those whose peer link is up, the
+   * ones heard from within an election timeout before the others (a follower that just died or
+   * froze may still look connected), then the most up-to-date, then the most recently heard.
    * None when every peer is gone (the whole cluster stopping): waiting on a transfer to a node
-   * that cannot answer would only delay the stop by the transfer timeout.
+   * that cannot answer would only delay the stop.
    */
-  private transferTarget(): string | null {
+  private transferTargets(): string[] {
     const status = this.host.status();
-    let best: string | null = null;
-    let bestMatch = -1;
-    for (const id of status.confState.voters) {
-      if (id === this.options.id || !this.addressBook.connected(id)) continue;
-      const match = status.progress?.[id]?.match ?? 0;
-      if (match > bestMatch) {
-        best = id;
-        bestMatch = match;
+    const candidates = status.confState.voters
+      .filter((id) => id !== this.options.id && this.addressBook.connected(id))
+      .map((id) => {
+        const heardMsAgo = status.heardFromMsAgo[id] ?? Number.POSITIVE_INFINITY;
+        return {
+          id,
+          live: heardMsAgo <= this.options.electionTimeoutMs,
+          match: status.progress?.[id]?.match ?? 0,
+          heardMsAgo,
+        };
+      });
+    candidates.sort(
+      (a, b) => Number(b.live) - Number(a.live) || b.match - a.match || a.heardMsAgo - b.heardMsAgo,
+    );
+    return candidates.map((candidate) => candidate.id);
+  }
+
+  /**
+   * Hands leadership over before stopping: to the best target, and if that one does not take
+   * over (the core gives up after an election timeout), to the next, within the shutdown timeout.
+   */
+  private async handOver(): Promise<void> {
+    const started = performance.now();
+    const targets = this.host.status().role === "leader" ? this.transferTargets() : [];
+    for (const target of targets) {
+      if (!this.host.healthy() || this.host.status().role !== "leader") return;
+      if (performance.now() - started >= this.options.shutdownTransferTimeoutMs) break;
+      try {
+        await this.host.transferLeadership(target);
+        this.logger.info({ target }, "leadership handed over before shutdown");
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, target }, "leadership transfer before shutdown failed");
       }
     }
-    return best;
+    if (targets.length > 0 && this.host.status().role === "leader") {
+      this.logger.warn("no follower took leadership over; the others will elect after a timeout");
+    }
   }
 
   private async stopNow(): Promise<void> {
     const started = performance.now();
-    const target = this.host.status().role === "leader" ? this.transferTarget() : null;
-    if (target !== null && this.host.healthy()) {
-      try {
-        await this.host.transferLeadership(target);
-        this.logger.info({ target }, "leadership handed over before shutdown");
-      } catch (error) {
-        this.logger.warn(
-          { err: error },
-          "leadership transfer before shutdown failed; followers will elect after a timeout",
-        );
-      }
-    }
+    await this.handOver();
     this.service.stop();
     await this.clientServer.stop();
     await this.admin?.stop();
@@ -283,4 +338,13 @@ export class DlockServer {
       "dlock server stopped",
     );
   }
+}
+
+function isMembershipRequest(request: { type: string }): request is MembershipRequest {
+  return (
+    request.type === "members" ||
+    request.type === "addMember" ||
+    request.type === "promoteMember" ||
+    request.type === "removeMember"
+  );
 }

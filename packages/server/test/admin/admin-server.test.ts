@@ -112,6 +112,31 @@ describe("AdminServer /readyz", () => {
   });
 });
 
+describe("AdminServer /readyz, nodes that serve nobody", () => {
+  it("is not ready while the node cannot write to its data folder", async () => {
+    const provider = new FakeProvider();
+    provider.current = baseStatus({ healthy: false, failure: "cannot write (ENOSPC)" });
+    const { get } = await startAdmin(provider);
+    const response = await get("/readyz");
+    expect(response.status).toBe(503);
+    expect(JSON.parse(response.text)).toMatchObject({ ready: false, reason: "unhealthy" });
+    provider.current = baseStatus({ healthy: true });
+    expect((await get("/readyz")).status).toBe(200);
+  });
+
+  it("is not ready while the node is not a member (joining, or removed), even with a leader", async () => {
+    const provider = new FakeProvider();
+    provider.current = baseStatus({ members: [] });
+    const { get } = await startAdmin(provider);
+    const response = await get("/readyz");
+    expect(response.status).toBe(503);
+    expect(JSON.parse(response.text)).toMatchObject({ ready: false, reason: "not-a-member" });
+    const others = baseStatus().members.filter((m) => m.id !== "n1");
+    provider.current = baseStatus({ members: others });
+    expect(JSON.parse((await get("/readyz")).text)).toMatchObject({ reason: "not-a-member" });
+  });
+});
+
 describe("AdminServer /status", () => {
   it("returns the node status as JSON with readiness", async () => {
     const provider = new FakeProvider();

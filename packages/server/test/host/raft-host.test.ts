@@ -154,6 +154,26 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     expect(result.type).toBe("granted");
   });
 
+  it("a transfer to a follower that never answers fails after about an election timeout, and the leader leads on", async () => {
+    network = new MemoryNetwork();
+    nodes = await Promise.all(
+      IDS.map((id) => startNode(network, id, dirOf(id), IDS, { transferTimeoutMs: 60_000 })),
+    );
+    const leader = await electedLeader();
+    const silent = nodes.find((n) => n !== leader) as TestNode;
+    network.isolate(silent.id);
+    const started = performance.now();
+    const error = await leader.host.transferLeadership(silent.id).catch((e: unknown) => e);
+    const elapsedMs = performance.now() - started;
+    expect(error).toBeInstanceOf(HostError);
+    expect((error as HostError).message).toMatch(/abandoned/);
+    // The core gives up after one election timeout (ticks); far below the 60 s given.
+    expect(elapsedMs).toBeLessThan(30_000);
+    expect(leader.host.status().role).toBe("leader");
+    expect(((await leader.host.propose(acquire("after"))) as LockResult).type).toBe("granted");
+    network.heal(silent.id);
+  });
+
   it("a failing disk stops the leader (typed refusals, unhealthy); it resumes, consistent, once writes work", async () => {
     let broken = "";
     network = new MemoryNetwork();

@@ -8,8 +8,8 @@ import type { SimProcessClock } from "./sim-process.js";
 // put on the wire and the answer that reached it (if any), every committed lock entry with its
 // result, every client's belief that it holds a lock, and every write to the fenced resource.
 
-/** A request as the history sees it (status requests carry no key and are not recorded). */
-export type KeyedRequest = Exclude<ClientRequest, { type: "status" }>;
+/** A request as the history sees it (status and membership requests carry no key: not recorded). */
+export type KeyedRequest = Extract<ClientRequest, { key: string }>;
 
 /** One request on the wire: invoked when sent, returned when its answer reached the client. */
 export interface WireOp {
@@ -94,7 +94,8 @@ export class LockHistory implements ClientWireObserver {
   }
 
   requestSent(client: string, connectionId: number, request: ClientRequest): void {
-    if (request.type === "status") return;
+    // Status and membership requests name no key: they cannot change a lock.
+    if (!("key" in request)) return;
     const op: WireOp = {
       id: this.ops.length,
       client,

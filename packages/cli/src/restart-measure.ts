@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// Measures how long a node takes to come back (process start → /readyz 200) with many locks held:
+// a real three-node cluster (fsync on) takes --locks locks (default 100,000, held with a long
+// TTL), then a follower is restarted gracefully (SIGTERM) and after a crash (SIGKILL), and the
+// leader is restarted gracefully (it hands leadership over first). Not run in CI. After a build:
+//
+//   node packages/cli/dist/restart-measure.js [--locks 100000] [--concurrency 256]
+//        [--compaction-entries 100000] [--keep]
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Locker } from "@dlock/client";
+import { LocalCluster } from "./local-cluster.js";
+import type { LocalNodeStatus } from "./local-cluster.js";
+import { folderBytes } from "./ops/disk-usage.js";
+
+const USAGE = `usage: node packages/cli/dist/restart-measure.js [--locks N] [--concurrency N]
+       [--compaction-entries N] [--keep]
+  --locks               locks taken and held (TTL 2h) before the restarts (default 100000)
+  --concurrency         acquires in flight while taking them (default 256)
+  --compaction-entries  the servers' --compaction-entries (default: the server's, 100000)
+  --keep                keep the data folders and node logs (the path is printed)
+`;
+
+const { values } = parseArgs({
+  options: {
+    locks: { type: "string", default: "100000" },
+    concurrency: { type: "string", default: "256" },
+    "compaction-entries": { type: "string" },
+    keep: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+
+const CLUSTER_ID = "dlock-restart-measure";
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function positiveInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`--${name}: "${text}" is not a positive whole number\n${USAGE}`);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const locks = positiveInteger("locks", values.locks);
+  const concurrency = positiveInteger("concurrency", values.concurrency);
+  const extraArgs: string[] = [];
+  if (values["compaction-entries"] !== undefined) {
+    positiveInteger("compaction-entries", values["compaction-entries"]);
+    extraArgs.push("--compaction-entries", values["compaction-entries"]);
+  }
+  const root = await mkdtemp(join(tmpdir(), "dlock-restart-"));
+  say(`three nodes (fsync on) in ${root}`);
+  const cluster = await LocalCluster.start({ root, clusterId: CLUSTER_ID, fsync: true, extraArgs });
+  try {
+    await cluster.waitForLeader(60_000);
+    await cluster.waitForReady(60_000);
+    await takeLocks(cluster, locks, concurrency);
+    await cluster.waitForReady(60_000);
+
+    const leader = await cluster.waitForLeader();
+    const follower = ["n1", "n2", "n3"].find((id) => id !== leader) as string;
+    await restart(cluster, "follower, graceful", follower, "SIGTERM");
+    await restart(cluster, "follower, crash", follower, "SIGKILL");
+    await restart(cluster, "leader, graceful (hands over first)", leader, "SIGTERM");
+    const check = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
+    try {
+      const last = await check.get(`restart/${locks - 1}`);
+      if (!last.held) throw new Error(`restart/${locks - 1} is no longer held after the restarts`);
+    } finally {
+      await check.close();
+    }
+    say(`every lock still held after the restarts (restart/${locks - 1} checked)`);
+  } finally {
+    await cluster.stop();
+    if (values.keep) say(`data and logs kept in ${root}`);
+    else await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Takes `count` locks with `concurrency` acquires in flight, printing progress every 5 s. */
+async function takeLocks(cluster: LocalCluster, count: number, concurrency: number): Promise<void> {
+  const locker = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
+  const started = performance.now();
+  let next = 0;
+  let done = 0;
+  const progress = setInterval(() => {
+    const seconds = (performance.now() - started) / 1000;
+    say(`  ${done} of ${count} locks taken (${seconds.toFixed(0)} s)`);
+  }, 5_000);
+  try {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const i = next++;
+          await locker.acquire(`restart/${i}`, `holder-${i}`, { ttl: "2h" });
+          done++;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(progress);
+    await locker.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  say(`${count} locks taken in ${seconds.toFixed(1)} s (${Math.round(count / seconds)}/s)`);
+}
+
+/** Stops `id` with `signal`, starts it again and prints how long it took to answer /readyz 200. */
+async function restart(
+  cluster: LocalCluster,
+  label: string,
+  id: string,
+  signal: NodeJS.Signals,
+): Promise<void> {
+  const before = await cluster.status(id);
+  const log = before?.raftLog;
+  const disk = await folderBytes(cluster.node(id).dataDir);
+  say(
+    `${label}: ${id} (${before?.role}) applied ${before?.appliedIndex}; data folder ${mib(disk)} MiB, ` +
+      `snapshot at ${log?.snapshotIndex} (${mib(log?.snapshotBytes ?? 0)} MiB), ` +
+      `${log?.entries} log entries (${mib(log?.bytes ?? 0)} MiB) above it; ${signal}...`,
+  );
+  const stopAt = performance.now();
+  await cluster.kill(id, signal);
+  const stopMs = performance.now() - stopAt;
+  const spawnAt = performance.now();
+  cluster.restart(id);
+  const progress = setInterval(() => {
+    void cluster.status(id, 500).then((status: LocalNodeStatus | null) => {
+      const seconds = ((performance.now() - spawnAt) / 1000).toFixed(0);
+      say(
+        status === null
+          ? `  ${id} not answering /status yet (${seconds} s)`
+          : `  ${id} ${status.role}, applied ${status.appliedIndex} of ${status.commitIndex} (${seconds} s)`,
+      );
+    });
+  }, 2_000);
+  try {
+    await cluster.waitForReady(300_000, [id]);
+  } finally {
+    clearInterval(progress);
+  }
+  const readyMs = performance.now() - spawnAt;
+  const after = await cluster.status(id);
+  say(
+    `  stopped in ${Math.round(stopMs)} ms; /readyz 200 ${Math.round(readyMs)} ms after the ` +
+      `process started; applied ${after?.appliedIndex}, leader ${after?.leader}`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

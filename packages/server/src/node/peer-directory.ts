@@ -1,0 +1,100 @@
+// Where this node's peers are: the members as replicated (applied members record, so a restarted
+// node needs no complete command-line list), plus members whose addition is appended but not yet
+// applied (Raft talks to them at once), plus, on a node that has no members yet (it joins), the
+// command-line list it was given. For a member that the command line names too, the command
+// line's address wins: it is how an operator restarts a cluster whose machines or ports moved
+// (the replicated record has no other way to learn a new address). Ids that are no longer members
+// are ignored. Every change is pushed to the peer transport.
+import type { ConfChange, NodeId } from "@dlock/raft";
+import { decodeMemberContext } from "../host/cluster-members.js";
+import type { ClusterMembers } from "../storage/members-record.js";
+
+export interface PeerDirectoryTransport {
+  setPeers(peers: Record<NodeId, string>): void;
+}
+
+export class PeerDirectory {
+  private readonly self: NodeId;
+  private readonly seeds: Readonly<Record<NodeId, string>>;
+  private readonly transport: PeerDirectoryTransport;
+  private applied: ClusterMembers;
+  /** Members appended to the log (addLearner) and not applied yet. */
+  private readonly appended = new Map<NodeId, string>();
+  private current: Record<NodeId, string> = {};
+
+  constructor(options: {
+    self: NodeId;
+    /** The command-line list: bootstrap members, or whom to reach when joining. */
+    seeds: Record<NodeId, string>;
+    applied: ClusterMembers;
+    transport: PeerDirectoryTransport;
+  }) {
+    this.self = options.self;
+    this.seeds = { ...options.seeds };
+    this.transport = options.transport;
+    this.applied = options.applied;
+    this.current = this.compute();
+  }
+
+  /** Peer address of `id` as this node knows it. */
+  addressOf(id: NodeId): string | null {
+    return this.current[id] ?? this.seeds[id] ?? null;
+  }
+
+  /** Everyone this node dials (itself excluded). */
+  peers(): Record<NodeId, string> {
+    const out = { ...this.current };
+    delete out[this.self];
+    return out;
+  }
+
+  /** Applied members changed (config entry applied, snapshot installed). */
+  membersApplied(members: ClusterMembers): void {
+    this.applied = members;
+    for (const id of [...this.appended.keys()]) {
+      if (id in members.peerAddresses) this.appended.delete(id);
+    }
+    this.publish();
+  }
+
+  /** A change was appended to the log: a new member must be reachable from now on. */
+  changeAppended(change: ConfChange): void {
+    if (change.type !== "addLearner") return;
+    const context = decodeMemberContext(change.context);
+    if (context === null) return;
+    this.appended.set(change.nodeId, context.peerAddress);
+    this.publish();
+  }
+
+  /** Members whose command-line address differs from the replicated one (it is used instead). */
+  movedMembers(): Array<{ id: NodeId; replicated: string; commandLine: string }> {
+    const moved = [];
+    for (const [id, replicated] of Object.entries(this.applied.peerAddresses)) {
+      const commandLine = this.seeds[id];
+      if (commandLine !== undefined && commandLine !== replicated) {
+        moved.push({ id, replicated, commandLine });
+      }
+    }
+    return moved;
+  }
+
+  private compute(): Record<NodeId, string> {
+    const known = this.applied.voters.length + this.applied.learners.length > 0;
+    if (!known) return { ...this.seeds, ...Object.fromEntries(this.appended) };
+    const members: Record<NodeId, string> = { ...this.applied.peerAddresses };
+    for (const id of Object.keys(members)) {
+      const commandLine = this.seeds[id];
+      if (commandLine !== undefined) members[id] = commandLine;
+    }
+    return { ...members, ...Object.fromEntries(this.appended) };
+  }
+
+  private publish(): void {
+    const next = this.compute();
+    const same =
+      Object.keys(next).length === Object.keys(this.current).length &&
+      Object.entries(next).every(([id, address]) => this.current[id] === address);
+    this.current = next;
+    if (!same) this.transport.setPeers(this.peers());
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { encodeMemberContext } from "../../src/host/cluster-members.js";
+import { PeerDirectory } from "../../src/node/peer-directory.js";
+import { EMPTY_MEMBERS } from "../../src/storage/members-record.js";
+
+const SEEDS = { n1: "h1:1", n2: "h2:1", n3: "h3:1" };
+
+function directory(applied = EMPTY_MEMBERS) {
+  const published: Array<Record<string, string>> = [];
+  const dir = new PeerDirectory({
+    self: "n1",
+    seeds: SEEDS,
+    applied,
+    transport: { setPeers: (peers) => published.push(peers) },
+  });
+  return { dir, published };
+}
+
+describe("PeerDirectory", () => {
+  it("dials the command-line list until the node knows members, then the replicated members", () => {
+    const { dir, published } = directory();
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1" });
+    dir.membersApplied({
+      voters: ["n1", "n2", "n4"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n4: "h4:1" },
+    });
+    // n3 was removed (the command line still names it) and n4 added (the command line does not).
+    expect(published).toEqual([{ n2: "h2:1", n4: "h4:1" }]);
+    expect(dir.addressOf("n4")).toBe("h4:1");
+    expect(dir.movedMembers()).toEqual([]);
+  });
+
+  it("takes a member's address from the command line where it differs (the member moved)", () => {
+    // Recorded at n2 = h2:0, restarted with n2 = h2:1 on the command line.
+    const { dir, published } = directory({
+      voters: ["n1", "n2", "n3", "n5"],
+      learners: [],
+      peerAddresses: { n1: "h1:0", n2: "h2:0", n3: "h3:1", n5: "h5:1" },
+    });
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1", n5: "h5:1" });
+    expect(dir.movedMembers()).toEqual([
+      { id: "n1", replicated: "h1:0", commandLine: "h1:1" },
+      { id: "n2", replicated: "h2:0", commandLine: "h2:1" },
+    ]);
+    // A later change of the members keeps the command line's address for the members it names.
+    dir.membersApplied({
+      voters: ["n1", "n2", "n5"],
+      learners: [],
+      peerAddresses: { n1: "h1:0", n2: "h2:0", n5: "h5:1" },
+    });
+    expect(published).toEqual([{ n2: "h2:1", n5: "h5:1" }]);
+  });
+
+  it("reaches a member as soon as its addition is appended, before it is applied", () => {
+    const { dir, published } = directory({
+      voters: ["n1", "n2", "n3"],
+      learners: [],
+      peerAddresses: SEEDS,
+    });
+    dir.changeAppended({
+      type: "addLearner",
+      nodeId: "n4",
+      context: encodeMemberContext({ peerAddress: "h4:1" }),
+    });
+    expect(published.at(-1)).toEqual({ n2: "h2:1", n3: "h3:1", n4: "h4:1" });
+    dir.changeAppended({ type: "promote", nodeId: "n4" });
+    dir.membersApplied({
+      voters: ["n1", "n2", "n3"],
+      learners: ["n4"],
+      peerAddresses: { ...SEEDS, n4: "h4:1" },
+    });
+    // Nothing changed for the transport: it is told once.
+    expect(published).toHaveLength(1);
+  });
+});
