@@ -49,7 +49,8 @@ export class RecordingTransport implements Transport {
     });
     return {
       send: (request: ClientRequest) => {
-        if (request.type !== "status") {
+        // Requests without a key (status, membership) are not lock operations.
+        if ("key" in request) {
           const op: WireOp = {
             id: this.nextId++,
             client: this.client,
