@@ -327,6 +327,9 @@ describe("TcpPeerTransport refusing bad peers", () => {
     const n1 = await startNode("n1");
     const n2 = await startNode("n2");
     wire([n1, n2]);
+    // The raw sockets below say they are n3, a member with no process: had they said n1, each
+    // would replace the real n1's inbound connection, and n1's redial would close them mid-test.
+    n2.transport.setPeers({ n1: `127.0.0.1:${n1.port}`, n3: "127.0.0.1:1" });
 
     // Garbage instead of a hello: "GET " read as a length is far over frameBytesMax.
     const http = await RawFrameSocket.open(n2.port);
@@ -353,7 +356,7 @@ describe("TcpPeerTransport refusing bad peers", () => {
       protocolVersion: PROTOCOL_VERSION,
       clusterId: CLUSTER,
       role: "peer",
-      nodeId: "n1",
+      nodeId: "n3",
     };
 
     // After a good hello: a length over the limit.
@@ -370,15 +373,15 @@ describe("TcpPeerTransport refusing bad peers", () => {
 
     // After a good hello: a raft frame with a mistyped field, then one with a spoofed sender.
     for (const bad of [
-      { ...heartbeat("n1", "n2", 1), term: "one" },
-      heartbeat("n3", "n2", 1),
-      heartbeat("n1", "n9", 1),
+      { ...heartbeat("n3", "n2", 1), term: "one" },
+      heartbeat("n1", "n2", 1),
+      heartbeat("n3", "n9", 1),
     ]) {
       const malformed = await RawFrameSocket.open(n2.port);
       rawSockets.push(malformed);
       malformed.sendFrame(hello);
       await malformed.nextFrame("n2's hello");
-      malformed.sendFrame({ type: "raft", messages: [heartbeat("n1", "n2", 1), bad] });
+      malformed.sendFrame({ type: "raft", messages: [heartbeat("n3", "n2", 1), bad] });
       expect(await malformed.nextFrame()).toMatchObject({
         type: "error",
         error: { code: "MALFORMED_FRAME" },
