@@ -9,6 +9,7 @@ import { Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
 import { checkLinearizability } from "./linearizability-check.js";
+import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
 import { FencedResource } from "./fenced-resource.js";
 import { History } from "./history.js";
@@ -45,6 +46,8 @@ export interface ChaosSummary {
   liveness: { worstMs: number; boundMs: number; failures: string[] };
   checks: CheckResult[];
   violations: number;
+  /** Keys whose linearizability search ran out of steps: neither proven nor refuted. */
+  undecidedKeys: string[];
   timelineFile: string | null;
 }
 
@@ -124,6 +127,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     }
     const violations =
       checks.reduce((sum, c) => sum + c.violations.length, 0) + liveness.failures.length;
+    const undecidedKeys = checks.flatMap(
+      (c) => (c as Partial<LinearizabilityCheckResult>).undecidedKeys ?? [],
+    );
     const faults = Object.fromEntries(nemesis.counts) as Partial<Record<FaultKind, number>>;
     summary = {
       seed: options.seed,
@@ -142,11 +148,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       liveness,
       checks,
       violations,
+      undecidedKeys,
       timelineFile: null,
     };
-    if (violations > 0) {
+    if (violations > 0 || undecidedKeys.length > 0) {
       const header = [
-        `dlock chaos run, seed ${options.seed}: ${violations} violation(s)`,
+        `dlock chaos run, seed ${options.seed}: ${violations} violation(s), ` +
+          `linearizability undecided for ${undecidedKeys.length} key(s) ${undecidedKeys.join(" ")}`,
         ...checks.flatMap((c) => c.violations.map((v) => `${c.name}: ${v}`)),
         ...liveness.failures.map((f) => `liveness: ${f}`),
       ].join("\n");

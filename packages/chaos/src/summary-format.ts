@@ -21,6 +21,12 @@ export function formatSummary(s: ChaosSummary): string {
     s.violations === 0
       ? "no violations"
       : `${s.violations} violation(s); timeline: ${s.timelineFile}; replay the fault schedule with --seed ${s.seed}`,
+    ...(s.undecidedKeys.length === 0
+      ? []
+      : [
+          `INCONCLUSIVE: the linearizability search ran out of steps on ${s.undecidedKeys.join(", ")} ` +
+            `(neither proven nor refuted); timeline: ${s.timelineFile}`,
+        ]),
   ];
   return `${lines.join("\n")}\n`;
 }
