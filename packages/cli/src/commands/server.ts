@@ -113,13 +113,13 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--compaction-entries <n>",
-        "snapshot and compact the Raft log once it holds this many entries; 0 = no entry limit (default 100000)",
+        "keep the Raft log under this many entries (a snapshot and compaction starts at 3/4 of it); 0 = no entry limit (default 100000)",
       ).env("DLOCK_COMPACTION_ENTRIES"),
     )
     .addOption(
       new Option(
         "--compaction-bytes <size>",
-        "snapshot and compact the Raft log once its entries take this much disk (bytes, or 512KiB, 64MiB, 1GiB); 0 = no byte limit (default 64MiB)",
+        "keep the Raft log's entries under this much disk (bytes, or 512KiB, 64MiB, 1GiB; compaction starts at 3/4 of it); 0 = no byte limit (default 64MiB)",
       ).env("DLOCK_COMPACTION_BYTES"),
     )
     .addOption(

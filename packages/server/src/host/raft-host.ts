@@ -94,6 +94,9 @@ interface Transfer {
  * next storage batch with the applied index, never in a separate fsync. A storage failure stops
  * the host (unhealthy): nothing more is sent, advanced or acknowledged.
  */
+/** The fraction of a compaction limit at which a compaction starts (the rest is headroom). */
+const COMPACTION_START = 0.75;
+
 export class RaftHost<Result> {
   readonly id: NodeId;
   private readonly options: ResolvedRaftHostOptions<Result>;
@@ -656,9 +659,10 @@ export class RaftHost<Result> {
   }
 
   /**
-   * Starts a compaction once the log above the snapshot reaches compactionEntries entries or
-   * compactionBytes bytes. A leader holds off while it streams a snapshot to a follower (a new
-   * snapshot would restart that transfer from its first byte) until the log is twice a limit.
+   * Keeps the log above the snapshot under compactionEntries entries and compactionBytes bytes:
+   * a compaction starts at COMPACTION_START of a limit, so the entries appended while it runs
+   * fit in the rest. A leader holds off while it streams a snapshot to a follower (a new
+   * snapshot would restart that transfer from its first byte) until the log reaches a limit.
    */
   private maybeCompact(): void {
     if (this.compacting) return;
@@ -668,9 +672,9 @@ export class RaftHost<Result> {
     const over = (factor: number): boolean =>
       (compactionEntries > 0 && entries >= compactionEntries * factor) ||
       (compactionBytes > 0 && bytes >= compactionBytes * factor);
-    if (!over(1)) return;
+    if (!over(COMPACTION_START)) return;
     if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
-    if (this.role === "leader" && this.sendingSnapshot() && !over(2)) return;
+    if (this.role === "leader" && this.sendingSnapshot() && !over(1)) return;
     this.compact().catch((error: unknown) => {
       this.logger.warn({ err: error }, "compaction failed");
     });
