@@ -3,7 +3,7 @@ import type { WireOp } from "@dlock/testkit";
 import { History } from "../src/history.js";
 import { checkLinearizability } from "../src/linearizability-check.js";
 
-type Answer = { ok: Record<string, unknown> } | { error: string } | null;
+type Answer = { ok: Record<string, unknown> } | { error: string; notApplied?: boolean } | null;
 
 /** A request on the wire for key "k"; `answer` null: none reached the client. */
 function wire(
@@ -19,7 +19,11 @@ function wire(
       ? null
       : "ok" in answer
         ? { type: "ok" as const, id, result: answer.ok }
-        : { type: "error" as const, id, error: { code: answer.error, message: answer.error } };
+        : {
+            type: "error" as const,
+            id,
+            error: { code: answer.error, message: answer.error, notApplied: answer.notApplied },
+          };
   h.wire.push({
     id,
     client: String(request.value ?? "reader"),
@@ -112,5 +116,12 @@ describe("chaos linearizability check (every request on the wire)", () => {
     wire(h, acquire("a"), 0, 10, { error: "NOT_LEADER" });
     wire(h, acquire("b"), 20, 30, busy);
     expect(checkLinearizability(h).violations).toEqual([]);
+  });
+
+  it("takes a NOT_LEADER that says the request was never applied at its word", () => {
+    const h = new History();
+    wire(h, acquire("a"), 0, 10, { error: "NOT_LEADER", notApplied: true });
+    wire(h, acquire("b"), 20, 30, busy); // nobody can hold the key
+    expect(checkLinearizability(h).violations).toHaveLength(1);
   });
 });

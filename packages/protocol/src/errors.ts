@@ -57,6 +57,11 @@ export interface WireError {
   key?: string;
   /** NOT_LEADER: where to go instead (null: the leader is unknown right now). */
   leaderHint?: LeaderHint | null;
+  /**
+   * NOT_LEADER: true when the request certainly had no effect (refused before it was proposed,
+   * or its log entry was replaced by another leader's). Absent or false: it may still apply.
+   */
+  notApplied?: boolean;
   /** FRAME_TOO_LARGE: the announced frame length and the limit it broke. */
   frameBytes?: number;
   frameBytesMax?: number;
@@ -158,20 +163,30 @@ export class AbortedError extends DlockError {
   }
 }
 
-/** The node that received the request is not the leader; `leaderHint` says where to go, if known. */
+/**
+ * The node that received the request is not the leader; `leaderHint` says where to go, if known.
+ * `notApplied`: the request certainly had no effect (otherwise it may still take effect).
+ */
 export class NotLeaderError extends DlockError {
   readonly leaderHint: LeaderHint | null;
-  constructor(leaderHint: LeaderHint | null, message?: string) {
+  readonly notApplied: boolean;
+  constructor(leaderHint: LeaderHint | null, message?: string, options?: { notApplied?: boolean }) {
     super(
       "NOT_LEADER",
       message ?? `not the leader${leaderHint ? `; the leader is ${leaderHint.id}` : ""}`,
     );
     this.name = "NotLeaderError";
     this.leaderHint = leaderHint;
+    this.notApplied = options?.notApplied ?? false;
   }
 
   override toWire(): WireError {
-    return { code: this.code, message: this.message, leaderHint: this.leaderHint };
+    return {
+      code: this.code,
+      message: this.message,
+      leaderHint: this.leaderHint,
+      ...(this.notApplied ? { notApplied: true } : {}),
+    };
   }
 }
 
@@ -339,7 +354,9 @@ export function errorFromWire(value: unknown): DlockError {
     case "ABORTED":
       return new AbortedError(message);
     case "NOT_LEADER":
-      return new NotLeaderError(leaderHintFromWire(value.leaderHint), message);
+      return new NotLeaderError(leaderHintFromWire(value.leaderHint), message, {
+        notApplied: value.notApplied === true,
+      });
     case "FRAME_TOO_LARGE":
       return new FrameTooLargeError(
         optionalNumber(value.frameBytes) ?? 0,

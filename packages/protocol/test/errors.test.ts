@@ -72,6 +72,16 @@ describe("typed errors across the wire", () => {
     ) as NotLeaderError;
     expect(notLeader.leaderHint).toEqual({ id: "n2", clientAddress: "127.0.0.1:7002" });
     expect((overTheWire(new NotLeaderError(null)) as NotLeaderError).leaderHint).toBeNull();
+    // notApplied crosses the wire; absent means the request may still take effect.
+    expect((overTheWire(new NotLeaderError(null)) as NotLeaderError).notApplied).toBe(false);
+    expect(
+      (overTheWire(new NotLeaderError(null, "m", { notApplied: true })) as NotLeaderError)
+        .notApplied,
+    ).toBe(true);
+    expect(
+      (errorFromWire({ code: "NOT_LEADER", message: "m", notApplied: "yes" }) as NotLeaderError)
+        .notApplied,
+    ).toBe(false);
     expect(
       (overTheWire(new InvalidArgumentError("key", "too long")) as InvalidArgumentError).field,
     ).toBe("key");

@@ -464,10 +464,15 @@ export class LockService implements ClientRequestHandler {
 
   /** Validates and proposes a client command on the leader; resolves with its applied result. */
   private async propose(command: LockCommand): Promise<LockResult> {
-    if (this.stopped) throw new NotLeaderError(null, "the node is shutting down; retry");
+    // Refused before proposing: the client may treat these as having had no effect.
+    if (this.stopped) {
+      throw new NotLeaderError(null, "the node is shutting down; retry", { notApplied: true });
+    }
     const refusal = this.table.validate(command);
     if (refusal !== null) throw lockRefusalToWire(refusal, command.key);
-    if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
+    if (this.role !== "leader") {
+      throw new NotLeaderError(this.hintOf(this.leader), undefined, { notApplied: true });
+    }
     let result: LockResult | undefined;
     try {
       result = await this.host.propose(encodeCommand(command));

@@ -21,13 +21,20 @@ export type LeaderHintOf = (leader: string | null) => LeaderHint | null;
 /** A failure of propose/readIndex as the client should see it. */
 export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockError {
   if (error instanceof DlockError) return error;
-  if (error instanceof RaftNotLeaderError) return new NotLeaderError(hintOf(error.leader));
+  // The core refuses a proposal synchronously, before appending it: it had no effect.
+  if (error instanceof RaftNotLeaderError) {
+    return new NotLeaderError(hintOf(error.leader), undefined, { notApplied: true });
+  }
   if (error instanceof ProposalDroppedError) {
     return new ClusterUnavailableError(`the proposal was dropped (${error.message}); retry`);
   }
   if (error instanceof HostError) {
     switch (error.code) {
       case "PROPOSAL_LOST":
+        // Another leader's entry took the slot: this one was not, and will never be, applied.
+        return new NotLeaderError(hintOf(null), `${error.message}; retry on the leader`, {
+          notApplied: true,
+        });
       case "READ_DROPPED":
         return new NotLeaderError(hintOf(null), `${error.message}; retry on the leader`);
       case "OVERLOADED":

@@ -24,11 +24,22 @@ describe("hostFailureToWire", () => {
       id: "n2",
       clientAddress: "n2:7001",
     });
+    // The core refused the proposal before appending it: it certainly had no effect.
+    expect((redirected as NotLeaderError).notApplied).toBe(true);
     expect(hostFailureToWire(new HostError("OVERLOADED", "busy"), hintOf)).toBeInstanceOf(
       OverloadedError,
     );
     expect(hostFailureToWire(new HostError("OUTCOME_UNKNOWN", "snapshot"), hintOf)).toBeInstanceOf(
       ClusterUnavailableError,
     );
+  });
+
+  it("says whether a NOT_LEADER request may still take effect", () => {
+    // Another leader's entry took the slot: never applied.
+    const lost = hostFailureToWire(new HostError("PROPOSAL_LOST", "replaced"), hintOf);
+    expect((lost as NotLeaderError).notApplied).toBe(true);
+    // A failing disk may have stopped this node after its entry reached the followers.
+    const unhealthy = hostFailureToWire(new HostError("UNHEALTHY", "ENOSPC"), hintOf);
+    expect((unhealthy as NotLeaderError).notApplied).toBe(false);
   });
 });

@@ -133,19 +133,27 @@ const UNKNOWN_CODES = new Set([
   "ABORTED",
 ]);
 
-type Answer = { kind: "ok"; result: Record<string, unknown> } | { kind: "error"; code: string };
+type Answer =
+  | { kind: "ok"; result: Record<string, unknown> }
+  | { kind: "error"; code: string; notApplied: boolean };
 
 function answerOf(response: ClientResponse | null): Answer | null {
   if (response === null) return null;
   if (response.type === "ok") {
     return { kind: "ok", result: response.result as Record<string, unknown> };
   }
-  return { kind: "error", code: response.error.code };
+  return {
+    kind: "error",
+    code: response.error.code,
+    notApplied: response.error.notApplied === true,
+  };
 }
 
 /** The model's view of one request on the wire (null: it cannot change the key's holder). */
 export function lockOpOf(op: WireOp): LockOp | null {
   const answer = answerOf(op.response);
+  // NOT_LEADER that says the request was never applied: as if it had not been sent.
+  if (answer?.kind === "error" && answer.notApplied) return null;
   const unknown = answer === null || (answer.kind === "error" && UNKNOWN_CODES.has(answer.code));
   const request = op.request;
   switch (request.type) {

@@ -62,14 +62,22 @@ export function wireOp(
   client: string,
   request: Omit<KeyedRequest, "id" | "key">,
   invokeMs: number,
-  answer: { returnMs: number; result?: unknown; error?: string } | null,
+  answer: { returnMs: number; result?: unknown; error?: string; notApplied?: boolean } | null,
 ): WireOp {
   const full = { ...request, id: 1, key: "k" } as KeyedRequest;
   let response: ClientResponse | null = null;
   if (answer !== null) {
     response =
       answer.error !== undefined
-        ? { type: "error", id: 1, error: { code: answer.error as "INTERNAL", message: "" } }
+        ? {
+            type: "error",
+            id: 1,
+            error: {
+              code: answer.error as "INTERNAL",
+              message: "",
+              ...(answer.notApplied === undefined ? {} : { notApplied: answer.notApplied }),
+            },
+          }
         : { type: "ok", id: 1, result: answer.result };
   }
   return {

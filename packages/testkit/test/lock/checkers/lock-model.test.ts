@@ -122,6 +122,10 @@ describe("lock model: linearizability of one key", () => {
   it("treats NOT_LEADER and timeouts as unknown, LOCK_BUSY and NOT_OWNER as answers", () => {
     const unknown = lockOpOf(wireOp("a", acquire("a1"), 0, { returnMs: 1, error: "NOT_LEADER" }));
     expect(unknown).toEqual({ kind: "acquire", value: "a1", outcome: "unknown" });
+    // ... unless the node says it never applied the request (refused before proposing).
+    const notApplied = { returnMs: 1, error: "NOT_LEADER", notApplied: true };
+    expect(lockOpOf(wireOp("a", acquire("a1"), 0, notApplied))).toBeNull();
+    expect(lockOpOf(wireOp("a", release("a1", 3), 0, notApplied))).toBeNull();
     const busy = lockOpOf(wireOp("a", acquire("a1"), 0, { returnMs: 1, error: "LOCK_BUSY" }));
     expect(busy).toEqual({ kind: "acquire", value: "a1", outcome: "busy" });
     // A refresh of unknown outcome cannot change the holder: it is left out.
