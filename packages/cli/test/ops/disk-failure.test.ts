@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterUnavailableError, Locker } from "@dlock/client";
 import { DlockServer } from "@dlock/server";
-import { freePort } from "../../src/local-cluster.js";
+import { freePorts } from "../../src/local-cluster.js";
 import { waitUntil } from "./support.js";
 
 const IDS = ["n1", "n2", "n3"];
@@ -38,13 +38,17 @@ describe("a disk that stops taking writes (in-process servers, real sockets)", (
   it("refuses with a typed error, fails /healthz and /readyz, acknowledges nothing unwritten, and resumes", async () => {
     root = await mkdtemp(join(tmpdir(), "dlock-disk-"));
     let broken = "";
-    const ports: Record<string, { client: number; peer: number; http: number }> = {};
-    for (const id of IDS) {
-      ports[id] = { client: await freePort(), peer: await freePort(), http: await freePort() };
-    }
-    const peers = Object.fromEntries(IDS.map((id) => [id, `127.0.0.1:${ports[id].peer}`]));
-    nodes = await Promise.all(
-      IDS.map(async (id): Promise<Node> => {
+    // Ports are picked free, then bound by the servers: another test may take one in between
+    // (EADDRINUSE). That race is not under test: start again on fresh ports.
+    const startAll = async (): Promise<Array<Promise<Node>>> => {
+      const picked = await freePorts(3 * IDS.length);
+      const ports: Record<string, { client: number; peer: number; http: number }> = {};
+      IDS.forEach((id, i) => {
+        const [client, peer, http] = picked.slice(3 * i, 3 * i + 3);
+        ports[id] = { client, peer, http };
+      });
+      const peers = Object.fromEntries(IDS.map((id) => [id, `127.0.0.1:${ports[id].peer}`]));
+      return IDS.map(async (id): Promise<Node> => {
         const server = await DlockServer.start(
           {
             id,
@@ -71,8 +75,18 @@ describe("a disk that stops taking writes (in-process servers, real sockets)", (
           client: `127.0.0.1:${ports[id].client}`,
           http: `http://127.0.0.1:${ports[id].http}`,
         };
-      }),
-    );
+      });
+    };
+    for (let attempt = 1; ; attempt++) {
+      const started = await Promise.allSettled(await startAll());
+      nodes = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed === undefined) break;
+      await Promise.all(nodes.map((n) => n.server.stop()));
+      nodes = [];
+      await rm(root, { recursive: true, force: true });
+      if (!String(failed.reason).includes("EADDRINUSE") || attempt === 3) throw failed.reason;
+    }
     const leaderOf = () =>
       nodes.find((n) => n.server.status().role === "leader" && n.server.status().healthy);
     const leader = await waitUntil("a leader", async () => leaderOf() ?? null);
