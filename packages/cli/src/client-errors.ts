@@ -1,4 +1,4 @@
-// Turns what the client library throws into one line on stderr and the exit code of DESIGN §1.
+// Turns what the client library throws into one line on stderr and the exit code of docs/design.md §1.
 import {
   ClusterUnavailableError,
   DlockError,

@@ -1,4 +1,4 @@
-// The exit codes of every dlock command (DESIGN §1): a contract that scripts rely on.
+// The exit codes of every dlock command (docs/design.md §1): a contract that scripts rely on.
 export const EXIT = {
   /** Done. */
   OK: 0,

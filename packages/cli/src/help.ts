@@ -1,4 +1,4 @@
-// The exit-code lists that every client command's --help ends with (DESIGN §1).
+// The exit-code lists that every client command's --help ends with (docs/design.md §1).
 import { EXIT } from "./exit-codes.js";
 
 const LINES: Readonly<Record<number, string>> = {

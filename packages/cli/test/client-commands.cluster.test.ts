@@ -1,5 +1,5 @@
 // acquire, release, get and status as separate processes against a real three-node cluster
-// (fsync on): the JSON shapes and exit codes of DESIGN §1 that scripts rely on.
+// (fsync on): the JSON shapes and exit codes of docs/design.md §1 that scripts rely on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/local-cluster.js";
 import { runDlock, startDlock, startTestCluster } from "./support/cluster.js";

@@ -1,4 +1,4 @@
-// How long the client vouches for a lease (DESIGN §2). Pure arithmetic, so tests and the
+// How long the client vouches for a lease (docs/design.md §2). Pure arithmetic, so tests and the
 // simulator's checkers can state it exactly.
 import type { ClientPlantedBugs } from "./locker-options.js";
 

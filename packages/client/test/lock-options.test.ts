@@ -27,7 +27,7 @@ function fieldOf(run: () => unknown): string {
 }
 
 describe("lock options", () => {
-  it("fills the defaults of DESIGN §1", () => {
+  it("fills the defaults of docs/design.md §1", () => {
     expect(resolveLockOptions({}, validity)).toEqual({
       ttlMs: DEFAULT_TTL_MS,
       refreshIntervalMs: 10_000,

@@ -102,7 +102,7 @@ async function run(
   const work: Promise<void>[] = [];
   let lockCalls = 0;
   const holdLock = async (s: Extract<Step, { kind: "lock" }>) => {
-    // One value per holder: two lock() calls with the same value are the same holder (DESIGN §2).
+    // One value per holder: two lock() calls with the same value are the same holder (docs/design.md §2).
     const value = `value-${s.client}-${lockCalls++}`;
     let lock: Lock;
     try {

@@ -50,7 +50,7 @@ export function processCpuMs(pid: number): number | null {
 
 /**
  * Median duration of a small synced write (write + fdatasync) in `dir`, in milliseconds: the
- * floor under every commit, and the figure to read the others against (DESIGN §5 assumes ≈0.3 ms).
+ * floor under every commit, and the figure to read the others against (≈0.2–0.5 ms on the machines we measure on).
  */
 export function probeSyncedWriteMs(dir: string, samples = 50): number {
   const file = join(dir, "fsync-probe");

@@ -1,4 +1,4 @@
-// A stand-in for a dlock cluster in client tests: one lock table with the semantics of DESIGN §2
+// A stand-in for a dlock cluster in client tests: one lock table with the semantics of docs/design.md §2
 // (same-value re-acquire refreshes, release/refresh scoped by value and token, FIFO waiters,
 // expiry by ttl), several node ids of which one leads, and knobs for faults. It is NOT the
 // server: it exists to drive the client through every answer the protocol allows.

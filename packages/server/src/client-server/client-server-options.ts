@@ -22,7 +22,7 @@ export const DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS = HANDSHAKE_TIMEOUT_MS_DEFAULT;
 export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** Answers buffered for a client that does not read them; beyond this the connection is closed. */
 export const DEFAULT_CLIENT_SOCKET_WRITABLE_BYTES_MAX = 16 * 1024 * 1024;
-/** Shortest lease accepted. The coordinator sets it from the election timeout (DESIGN §2). */
+/** Shortest lease accepted. The coordinator sets it from the election timeout (docs/design.md §2). */
 export const DEFAULT_TTL_MS_MIN = 1_000;
 export const DEFAULT_TTL_MS_MAX = 60 * 60_000;
 export const DEFAULT_WAIT_MS_MAX = 60 * 60_000;

@@ -36,7 +36,7 @@ const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the c
  * member. Lease timing lives in the leader's LeaseManager, which ends leases by proposing
  * `expire` entries naming exactly the grant and revision they end.
  *
- * Lock delay (DESIGN §2, optional per acquire): when a grant with lockDelayMs > 0 ends by expiry
+ * Lock delay (docs/design.md §2, optional per acquire): when a grant with lockDelayMs > 0 ends by expiry
  * (never by release), the key stays unavailable (acquires get LOCK_BUSY or queue) until the
  * leader's LeaseManager commits `clearDelay` naming that expiry, at least lockDelayMs after it
  * applied the expiry on its clock (a new leader counts a full delay from its election). The head

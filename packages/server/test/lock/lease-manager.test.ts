@@ -277,7 +277,7 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
 /**
  * Runs a schedule on one table with a leader whose lease commands travel through a lossy
  * in-flight queue (they may commit after a leader change: they are in the log), and returns the
- * first violation. The rule checked (DESIGN §2): a lease command that takes effect was proposed
+ * first violation. The rule checked (docs/design.md §2): a lease command that takes effect was proposed
  * no earlier than the full lease length after both the apply of the revision it names and the
  * election of the leader that proposed it. A client's validity ends before the proposing leader's
  * deadline, so such an expiry never cuts a believed-valid holder short.

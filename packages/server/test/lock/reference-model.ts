@@ -1,6 +1,6 @@
 import type { LockCommand } from "@dlock/server/lock";
 
-// An independent, deliberately naive model of DESIGN §2 for the model-based test: lists and
+// An independent, deliberately naive model of docs/design.md §2 for the model-based test: lists and
 // linear scans, no shared code with the state machine. It answers with a small summary of each
 // result that the real machine's result must match.
 

@@ -3,7 +3,7 @@ import type { CommittedLockEntry, WireOp } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
 
 /**
- * No lost acknowledgements (DESIGN §2): every acquire, refresh, release and cancel a client was
+ * No lost acknowledgements (docs/design.md §2): every acquire, refresh, release and cancel a client was
  * told succeeded is a committed entry with that result, applied somewhere before the answer
  * reached the client, and still in the final log (after every crash of the run).
  *

@@ -3,7 +3,7 @@ import { SafetyViolation } from "../violation.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
 /**
- * Fencing (DESIGN §2): (1) the tokens of a key's grants strictly increase in commit order;
+ * Fencing (docs/design.md §2): (1) the tokens of a key's grants strictly increase in commit order;
  * (2) the fenced resource, which rejects writes with a lower token than it has seen, never
  * accepts a write of an earlier grant (in commit order) after a write of a later grant;
  * (3) the tokens that believed-valid holders send only increase in the order they send them

@@ -13,7 +13,7 @@ export interface LockLivenessObservation {
 }
 
 /**
- * Liveness after heal (DESIGN §2): with a majority up and connected, every pending request
+ * Liveness after heal (docs/design.md §2): with a majority up and connected, every pending request
  * completes, and every key (released, or expired after its holder vanished) can be taken again,
  * both within the bound from the heal.
  */

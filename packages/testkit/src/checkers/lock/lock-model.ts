@@ -50,7 +50,7 @@ function freed(state: LockModelState, token: number): LockModelState {
   return { holder: null, token: 0, floor: Math.max(state.floor, token) };
 }
 
-/** The sequential specification of one key of the lock table (DESIGN §2). */
+/** The sequential specification of one key of the lock table (docs/design.md §2). */
 export const lockModel: SequentialModel<LockModelState, LockOp> = {
   init: () => FREE,
   step(state, op) {

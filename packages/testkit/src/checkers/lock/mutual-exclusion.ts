@@ -4,7 +4,7 @@ import { SafetyViolation } from "../violation.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
 /**
- * Mutual exclusion in real time (DESIGN §2, the safety invariant). For successive grants of a key
+ * Mutual exclusion in real time (docs/design.md §2.2). For successive grants of a key
  * in commit order, every client belief in the earlier grant, with its "valid until" converted to
  * true time, must have ended before the later grant existed (its first application anywhere).
  * Also, directly: no two beliefs in different grants of one key overlap in true time.
