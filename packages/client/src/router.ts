@@ -10,6 +10,7 @@ import type {
   ResultByRequestType,
 } from "@dlock/protocol";
 import {
+  UnauthenticatedError,
   AbortedError,
   ClusterUnavailableError,
   ConnectionClosedError,
@@ -73,6 +74,7 @@ export class Router {
       clusterId: options.clusterId,
       role: "client",
       clientId: options.clientId,
+      ...(options.authToken === null ? {} : { authToken: options.authToken }),
     };
   }
 
@@ -108,6 +110,8 @@ export class Router {
         if (this.closed) throw new AbortedError("the locker is closed");
         if (signal?.aborted) throw abortReason(signal);
         lastError = asDlockError(error);
+        // Every node checks the same credentials: another endpoint or a retry cannot help.
+        if (error instanceof UnauthenticatedError) throw error;
         if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
         continue;
       }
