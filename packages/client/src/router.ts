@@ -137,6 +137,9 @@ export class Router {
           throw abortReason(signal);
         }
         lastError = asDlockError(error);
+        // The server answers our hello first and refuses the credentials right after it, so
+        // the refusal may end a request already sent. No other node would take them either.
+        if (error instanceof UnauthenticatedError) throw error;
         if (error instanceof NotLeaderError) {
           const address = error.leaderHint?.clientAddress ?? null;
           if (
