@@ -9,7 +9,7 @@ import { namedAction, withLocker } from "../client-command.js";
 import { CliExit, EXIT } from "../exit-codes.js";
 import { examplesHelp, exitCodesHelp } from "../help.js";
 import { forceReleaseText, jsonLine, releaseJson, releaseText } from "../output.js";
-import { parseCountFlag } from "../parse.js";
+import { parseBooleanEnvironment, parseCountFlag } from "../parse.js";
 
 interface ReleaseFlags extends ClientFlags {
   token?: string;
@@ -33,8 +33,8 @@ export function registerReleaseCommand(program: Command): void {
     .addOption(
       new Option(
         "--force",
-        "admin only: free the lock whoever holds it (no <value>); prints the fencing token freed, audited in the leader's log",
-      ),
+        "admin only: free the lock whoever holds it (no <value>); prints the fencing token freed, audited in the leader's log; DLOCK_FORCE=1 or 0",
+      ).env("DLOCK_FORCE"),
     );
   addClientOptions(command);
   command
@@ -64,6 +64,10 @@ export function registerReleaseCommand(program: Command): void {
               ? undefined
               : parseCountFlag("--token", flags.token, Number.MAX_SAFE_INTEGER);
           const json = jsonWanted(cmd);
+          // Commander sets a boolean flag whenever its variable exists: the value must decide.
+          if (cmd.getOptionValueSource("force") === "env") {
+            flags.force = parseBooleanEnvironment("DLOCK_FORCE", process.env.DLOCK_FORCE ?? "");
+          }
           if (flags.force === true) {
             if (value !== undefined) {
               throw new CliExit(
