@@ -12,6 +12,9 @@ const LINES: Readonly<Record<number, string>> = {
   [EXIT.PERMISSION_DENIED]: "permission denied: the credentials do not grant this (on this key)",
 };
 
+/** The exit codes of a server with an auth file: refused credentials, a missing grant. */
+export const AUTH_EXITS = [EXIT.UNAUTHENTICATED, EXIT.PERMISSION_DENIED] as const;
+
 /** "Exit codes:" followed by one line per code in `codes`, and `extra` lines after them. */
 export function exitCodesHelp(codes: readonly number[], extra: readonly string[] = []): string {
   const lines = codes.map((code) => `  ${code}  ${LINES[code]}`);
