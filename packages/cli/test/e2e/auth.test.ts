@@ -18,9 +18,9 @@ import {
 import type { LockerOptions } from "@dlock/client";
 import { generateAuthToken, hashAuthToken } from "@dlock/server";
 import { runInProcess } from "../support/run-in-process.js";
-import { startTestCluster } from "./support/cluster.js";
+import { startTestCluster, TTL_FLOOR_MS } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
-import { waitFor } from "./support/wait.js";
+import { sleep, waitFor } from "./support/wait.js";
 
 /** Long enough that no lease in these tests expires on its own while they look at it. */
 const TTL_MS = 60_000;
@@ -146,6 +146,19 @@ describe("a cluster with an auth file", () => {
     await expect(refresh(mallory)).rejects.toBeInstanceOf(NotOwnerError);
     expect(await alice.get("jobs/refresh")).toMatchObject({
       held: true,
+      fencingToken: lock.fencingToken,
+    });
+    expect((await lock.release()).released).toBe(true);
+  });
+
+  it("lets a holder's own refreshes (bound like its acquire) keep its lock past several TTLs", async () => {
+    const alice = locker("alice");
+    const lock = await alice.lock("jobs/kept", "alice-v", { ttl: TTL_FLOOR_MS });
+    await sleep(4 * TTL_FLOOR_MS);
+    expect(lock.signal.aborted).toBe(false);
+    expect(await alice.get("jobs/kept")).toMatchObject({
+      held: true,
+      value: "alice-v",
       fencingToken: lock.fencingToken,
     });
     expect((await lock.release()).released).toBe(true);
