@@ -5,7 +5,9 @@ import {
   InvalidArgumentError,
   LockBusyError,
   LockLostError,
+  PermissionDeniedError,
   TimedOutError,
+  UnauthenticatedError,
 } from "@dlock/client";
 import { CliExit, EXIT } from "./exit-codes.js";
 import { formatMs } from "./output.js";
@@ -31,6 +33,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   wait: "--wait",
   waitMs: "--wait",
   token: "--token",
+  authToken: "--auth-token",
   key: "<key>",
   value: "<value>",
 };
@@ -53,6 +56,18 @@ export function cliExitFor(error: unknown, context: ErrorContext): unknown {
       ? error.message.slice(error.field.length + 2)
       : error.message;
     return new CliExit(EXIT.USAGE, `${prefix} ${flag}: ${detail}`);
+  }
+  if (error instanceof UnauthenticatedError) {
+    return new CliExit(
+      EXIT.UNAUTHENTICATED,
+      `${prefix} ${error.message} (set --auth-token, --auth-token-file or DLOCK_AUTH_TOKEN, or a client certificate)`,
+    );
+  }
+  if (error instanceof PermissionDeniedError) {
+    return new CliExit(
+      EXIT.PERMISSION_DENIED,
+      `${prefix} ${error.message}; ask an admin for a grant in the server's auth file`,
+    );
   }
   if (error instanceof LockLostError) {
     return new CliExit(EXIT.LOCK_LOST, `${prefix} ${error.message}`);

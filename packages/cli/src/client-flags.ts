@@ -1,5 +1,6 @@
 // The flags every client command takes (where the cluster is, how long to look for its leader,
 // JSON output), and their mapping onto the Locker's options: the CLI adds nothing of its own.
+import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from "@dlock/client";
@@ -15,6 +16,8 @@ export interface ClientFlags {
   clusterId?: string;
   timeout?: string;
   json?: boolean;
+  authToken?: string;
+  authTokenFile?: string;
 }
 
 /** The connection settings of one client command, parsed. */
@@ -26,7 +29,7 @@ export interface ClientSettings {
   lockerOptions: LockerOptions;
 }
 
-/** Adds --endpoints, --cluster-id, --timeout and (unless `json` is false) --json. */
+/** Adds --endpoints, --cluster-id, --timeout, --auth-token(-file) and (unless `json` is false) --json. */
 export function addClientOptions(command: Command, { json = true } = {}): Command {
   command
     .addOption(
@@ -48,6 +51,18 @@ export function addClientOptions(command: Command, { json = true } = {}): Comman
         "--timeout <duration>",
         `how long to look for a leader before giving up with exit 5 (default ${DEFAULT_UNAVAILABLE_TIMEOUT_MS / 1000}s)`,
       ).env("DLOCK_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--auth-token <token>",
+        "auth token for a server with an auth file (from dlock auth token); prefer --auth-token-file: a flag shows in ps",
+      ).env("DLOCK_AUTH_TOKEN"),
+    )
+    .addOption(
+      new Option(
+        "--auth-token-file <path>",
+        "file holding the auth token (surrounding whitespace ignored)",
+      ).env("DLOCK_AUTH_TOKEN_FILE"),
     );
   if (json) {
     command.addOption(
@@ -70,12 +85,43 @@ export function clientSettingsFromFlags(flags: ClientFlags): ClientSettings {
       : parseDurationFlag("--timeout", flags.timeout);
   if (timeoutMs <= 0) throw new CliExit(EXIT.USAGE, "--timeout: must be positive");
   const clusterId = flags.clusterId ?? null;
+  const authToken = authTokenFromFlags(flags);
   return {
     endpoints,
     clusterId,
     timeoutMs,
-    lockerOptions: { endpoints, clusterId, unavailableTimeoutMs: timeoutMs },
+    lockerOptions: {
+      endpoints,
+      clusterId,
+      unavailableTimeoutMs: timeoutMs,
+      ...(authToken === null ? {} : { authToken }),
+    },
   };
+}
+
+function authTokenFromFlags(flags: ClientFlags): string | null {
+  if (flags.authToken !== undefined && flags.authTokenFile !== undefined) {
+    throw new CliExit(EXIT.USAGE, "--auth-token and --auth-token-file: give one, not both");
+  }
+  if (flags.authToken !== undefined) {
+    if (flags.authToken.trim() === "") throw new CliExit(EXIT.USAGE, "--auth-token: is empty");
+    return flags.authToken.trim();
+  }
+  if (flags.authTokenFile === undefined) return null;
+  let text: string;
+  try {
+    text = readFileSync(flags.authTokenFile, "utf8");
+  } catch (error) {
+    throw new CliExit(
+      EXIT.USAGE,
+      `--auth-token-file: cannot read ${flags.authTokenFile}: ${(error as Error).message}`,
+    );
+  }
+  const token = text.trim();
+  if (token === "") {
+    throw new CliExit(EXIT.USAGE, `--auth-token-file: ${flags.authTokenFile} is empty`);
+  }
+  return token;
 }
 
 /**

@@ -12,6 +12,10 @@ export const EXIT = {
   LOCK_LOST: 4,
   /** No leader answered within the deadline (no quorum, or no node reachable). */
   UNAVAILABLE: 5,
+  /** The server refused the credentials (missing or unknown auth token or client certificate). */
+  UNAUTHENTICATED: 6,
+  /** The credentials do not grant the operation (on that key). */
+  PERMISSION_DENIED: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -8,7 +8,12 @@ const LINES: Readonly<Record<number, string>> = {
   [EXIT.LOCK_BUSY]: "lock busy: held by someone else, not acquired",
   [EXIT.LOCK_LOST]: "lock lost while the command ran",
   [EXIT.UNAVAILABLE]: "cluster unavailable: no leader answered within --timeout",
+  [EXIT.UNAUTHENTICATED]: "unauthenticated: the server refused the auth token or certificate",
+  [EXIT.PERMISSION_DENIED]: "permission denied: the credentials do not grant this (on this key)",
 };
+
+/** The exit codes of a server with an auth file: refused credentials, a missing grant. */
+export const AUTH_EXITS = [EXIT.UNAUTHENTICATED, EXIT.PERMISSION_DENIED] as const;
 
 /** "Exit codes:" followed by one line per code in `codes`, and `extra` lines after them. */
 export function exitCodesHelp(codes: readonly number[], extra: readonly string[] = []): string {

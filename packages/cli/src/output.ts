@@ -45,6 +45,16 @@ export function releaseText(release: ReleaseJson, token: number | undefined): st
     : `"${release.key}" was not held by ${grant}: nothing changed\n`;
 }
 
+export function forceReleaseText(result: {
+  key: string;
+  released: boolean;
+  fencingToken: number | null;
+}): string {
+  return result.released
+    ? `force-released "${result.key}" (grant with fencing token ${result.fencingToken})\n`
+    : `"${result.key}" was not held (by that grant): nothing changed\n`;
+}
+
 export function getJson(key: string, result: GetResult): GetJson {
   return {
     key,
@@ -61,7 +71,7 @@ export function getText(get: GetJson): string {
   if (get.held) {
     rows.push(
       ["held", "yes"],
-      ["value", get.value ?? ""],
+      ["value", get.value ?? "(hidden: not your grant)"],
       ["token", String(get.fencingToken)],
       ["ttl left", get.ttlRemainingMs === null ? "unknown" : formatMs(get.ttlRemainingMs)],
     );

@@ -1,6 +1,7 @@
 // The `dlock` command line: one commander program, one file per command under commands/.
 import { Command, CommanderError } from "commander";
 import { registerAcquireCommand } from "./commands/acquire.js";
+import { registerAuthCommand } from "./commands/auth.js";
 import { registerGetCommand } from "./commands/get.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerGetCommand(program);
   registerStatusCommand(program);
   registerMemberCommand(program);
+  registerAuthCommand(program);
   return program;
 }
 

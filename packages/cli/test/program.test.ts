@@ -19,6 +19,8 @@ const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
     "DLOCK_ENDPOINTS",
     "DLOCK_CLUSTER_ID",
     "DLOCK_TIMEOUT",
+    "DLOCK_AUTH_TOKEN",
+    "DLOCK_AUTH_TOKEN_FILE",
   ],
   acquire: [
     "DLOCK_TTL",
@@ -29,10 +31,35 @@ const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
     "DLOCK_CLUSTER_ID",
     "DLOCK_TIMEOUT",
     "DLOCK_JSON",
+    "DLOCK_AUTH_TOKEN",
+    "DLOCK_AUTH_TOKEN_FILE",
   ],
-  release: ["DLOCK_TOKEN", "DLOCK_ENDPOINTS", "DLOCK_CLUSTER_ID", "DLOCK_TIMEOUT", "DLOCK_JSON"],
-  get: ["DLOCK_ENDPOINTS", "DLOCK_CLUSTER_ID", "DLOCK_TIMEOUT", "DLOCK_JSON"],
-  status: ["DLOCK_ENDPOINTS", "DLOCK_CLUSTER_ID", "DLOCK_TIMEOUT", "DLOCK_JSON"],
+  release: [
+    "DLOCK_TOKEN",
+    "DLOCK_FORCE",
+    "DLOCK_ENDPOINTS",
+    "DLOCK_CLUSTER_ID",
+    "DLOCK_TIMEOUT",
+    "DLOCK_JSON",
+    "DLOCK_AUTH_TOKEN",
+    "DLOCK_AUTH_TOKEN_FILE",
+  ],
+  get: [
+    "DLOCK_ENDPOINTS",
+    "DLOCK_CLUSTER_ID",
+    "DLOCK_TIMEOUT",
+    "DLOCK_JSON",
+    "DLOCK_AUTH_TOKEN",
+    "DLOCK_AUTH_TOKEN_FILE",
+  ],
+  status: [
+    "DLOCK_ENDPOINTS",
+    "DLOCK_CLUSTER_ID",
+    "DLOCK_TIMEOUT",
+    "DLOCK_JSON",
+    "DLOCK_AUTH_TOKEN",
+    "DLOCK_AUTH_TOKEN_FILE",
+  ],
 };
 
 let deadEndpoint: string;
@@ -97,6 +124,32 @@ describe("--help", () => {
   );
 });
 
+describe("dlock auth token", () => {
+  it("prints a new token and the auth-file line with its SHA-256 and the grants", async () => {
+    const { hashAuthToken, parseAuthFile } = await import("@dlock/server");
+    const run = await runInProcess([
+      "auth",
+      "token",
+      "--name",
+      "ci",
+      "--grant",
+      "lock:jobs/*",
+      "read:*",
+      "--json",
+    ]);
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout) as { name: string; token: string; line: string };
+    expect(printed.token).toMatch(/^dlk_[A-Za-z0-9_-]{43}$/);
+    expect(printed.line).toBe(`ci ${hashAuthToken(printed.token)} lock:jobs/* read:*`);
+    expect(parseAuthFile(printed.line)[0].principal.grants).toHaveLength(2);
+    const again = JSON.parse(
+      (await runInProcess(["auth", "token", "--name", "ci", "--json"])).stdout,
+    );
+    expect(again.token).not.toBe(printed.token);
+    expect(again.line).toMatch(/^ci sha256:[0-9a-f]{64} read:\*$/);
+  });
+});
+
 describe("usage errors exit 2 with one line saying what is wrong", () => {
   it.each([
     [["get"], /missing required argument 'key'/],
@@ -114,6 +167,16 @@ describe("usage errors exit 2 with one line saying what is wrong", () => {
     [["member", "add", "n4"], /^dlock member add: "n4" must look like id=host:port/],
     [["member", "add", "n4="], /^dlock member add: "n4=" must look like id=host:port/],
     [["member", "remove"], /missing required argument 'id'/],
+    [["release", "k"], /^dlock release: missing <value> \(or --force, admin only\)/],
+    [["release", "k", "v", "--force"], /^dlock release: --force frees whoever holds the lock/],
+    [
+      ["get", "k", "--auth-token", "a", "--auth-token-file", "f"],
+      /^dlock get: --auth-token and --auth-token-file: give one, not both/,
+    ],
+    [["get", "k", "--auth-token-file", "/nonexistent/t"], /^dlock get: --auth-token-file: cannot/],
+    [["auth", "token"], /required option '--name <principal>' not specified/],
+    [["auth", "token", "--name", "ci", "--grant", "write:*"], /unknown role "write"/],
+    [["auth", "token", "--name", "c i"], /^dlock auth token: --name: "c i" must be/],
   ])("dlock %j", async (args, message) => {
     const run = await runInProcess(args);
     expect(run.code).toBe(2);

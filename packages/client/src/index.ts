@@ -39,7 +39,9 @@ export {
   LockBusyError,
   LockLostError,
   NotOwnerError,
+  PermissionDeniedError,
   TimedOutError,
+  UnauthenticatedError,
   parseDuration,
 } from "@dlock/protocol";
 
@@ -60,6 +62,7 @@ export type {
   ConfigChangeRefusal,
   Duration,
   ErrorCode,
+  ForceReleaseResult,
   GetResult,
   MemberInfo,
   MembersResult,

@@ -1,6 +1,7 @@
 // The options of a Locker (connection, timeouts, validity arithmetic), their defaults in one
 // place, and the one function that resolves and validates them.
 import {
+  AUTH_TOKEN_BYTES_MAX,
   DURATION_MS_MAX,
   FRAME_BYTES_MAX,
   IN_FLIGHT_REQUESTS_MAX,
@@ -30,6 +31,11 @@ export interface LockerOptions {
   clusterId?: string | null;
   /** This client's id in handshakes and acquire request ids. Default: random. */
   clientId?: string;
+  /**
+   * The auth token (`dlock auth token` makes one) for a server with an auth file. Default: none.
+   * Without TLS it crosses the network in clear text: use it on loopback or with TLS only.
+   */
+  authToken?: string;
   /** TCP connect plus handshake, per endpoint. Default 2 s. */
   connectTimeoutMs?: number;
   /** One attempt of one request (plus `wait` for a queued acquire). Default 5 s. */
@@ -76,6 +82,7 @@ export interface ResolvedLockerOptions {
   endpoints: string[];
   clusterId: string | null;
   clientId: string;
+  authToken: string | null;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   unavailableTimeoutMs: number;
@@ -136,6 +143,18 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
     options.clientId === undefined
       ? randomClientId(random)
       : validateId(options.clientId, "clientId");
+  const authToken = options.authToken ?? null;
+  if (
+    authToken !== null &&
+    (typeof authToken !== "string" ||
+      authToken.length === 0 ||
+      new TextEncoder().encode(authToken).length > AUTH_TOKEN_BYTES_MAX)
+  ) {
+    throw new InvalidArgumentError(
+      "authToken",
+      `must be a string of 1 to ${AUTH_TOKEN_BYTES_MAX} bytes`,
+    );
+  }
   const reconnectDelayMsMin = positiveMs(
     options.reconnectDelayMsMin,
     "reconnectDelayMsMin",
@@ -179,6 +198,7 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
     endpoints: [...endpoints],
     clusterId,
     clientId,
+    authToken,
     connectTimeoutMs: positiveMs(
       options.connectTimeoutMs,
       "connectTimeoutMs",

@@ -1,6 +1,12 @@
 // The entry point: a Locker talks to one cluster and hands out Locks.
 import { setMaxListeners } from "node:events";
-import type { GetResult, MembersResult, ReleaseResult, StatusResult } from "@dlock/protocol";
+import type {
+  ForceReleaseResult,
+  GetResult,
+  MembersResult,
+  ReleaseResult,
+  StatusResult,
+} from "@dlock/protocol";
 import {
   AbortedError,
   LockBusyError,
@@ -198,6 +204,24 @@ export class Locker {
         ? { type: "release" as const, key, value }
         : { type: "release" as const, key, value, token: validateToken(options.token) };
     const { result } = await this.router.call<"release">(request, {
+      deadlineMs: this.deadline(0),
+      signal: this.signalFor(options.signal),
+    });
+    return result;
+  }
+
+  /**
+   * Admin only: frees `key` whoever holds it (only grant `token` when given), through the log,
+   * and says which grant it freed (`fencingToken`). The leader audits it in its log. Without
+   * the admin role: PermissionDeniedError. `released: false`: the key was not held (so).
+   */
+  async forceRelease(key: string, options: ReleaseKeyOptions = {}): Promise<ForceReleaseResult> {
+    validateKey(key);
+    const request =
+      options.token === undefined
+        ? { type: "forceRelease" as const, key }
+        : { type: "forceRelease" as const, key, token: validateToken(options.token) };
+    const { result } = await this.router.call<"forceRelease">(request, {
       deadlineMs: this.deadline(0),
       signal: this.signalFor(options.signal),
     });

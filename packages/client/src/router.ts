@@ -10,6 +10,7 @@ import type {
   ResultByRequestType,
 } from "@dlock/protocol";
 import {
+  UnauthenticatedError,
   AbortedError,
   ClusterUnavailableError,
   ConnectionClosedError,
@@ -73,6 +74,7 @@ export class Router {
       clusterId: options.clusterId,
       role: "client",
       clientId: options.clientId,
+      ...(options.authToken === null ? {} : { authToken: options.authToken }),
     };
   }
 
@@ -108,6 +110,8 @@ export class Router {
         if (this.closed) throw new AbortedError("the locker is closed");
         if (signal?.aborted) throw abortReason(signal);
         lastError = asDlockError(error);
+        // Every node checks the same credentials: another endpoint or a retry cannot help.
+        if (error instanceof UnauthenticatedError) throw error;
         if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
         continue;
       }
@@ -133,6 +137,9 @@ export class Router {
           throw abortReason(signal);
         }
         lastError = asDlockError(error);
+        // The server answers our hello first and refuses the credentials right after it, so
+        // the refusal may end a request already sent. No other node would take them either.
+        if (error instanceof UnauthenticatedError) throw error;
         if (error instanceof NotLeaderError) {
           const address = error.leaderHint?.clientAddress ?? null;
           if (

@@ -18,6 +18,8 @@ export type ErrorCode =
   | "OVERLOADED"
   | "CONNECTION_CLOSED"
   | "CONFIG_CHANGE_REFUSED"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
   | "INTERNAL";
 
 /** Where a follower believes the leader is: its node id and its client-facing address, if known. */
@@ -71,6 +73,8 @@ export interface WireError {
   retryAfterMs?: number;
   /** CONFIG_CHANGE_REFUSED: why. */
   refusal?: ConfigChangeRefusal;
+  /** PERMISSION_DENIED: the request type refused (e.g. "acquire", "addMember"). */
+  operation?: string;
 }
 
 /** The base class of every dlock error. */
@@ -287,6 +291,41 @@ export class ConfigChangeRefusedError extends DlockError {
   }
 }
 
+/**
+ * The connection's credentials (auth token or client certificate) are missing or unknown. Sent at
+ * the handshake, after which the server closes the connection; retrying elsewhere cannot help.
+ */
+export class UnauthenticatedError extends DlockError {
+  constructor(message: string) {
+    super("UNAUTHENTICATED", message);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/** The authenticated principal has no grant for this operation (on this key). Nothing changed. */
+export class PermissionDeniedError extends DlockError {
+  /** The request type refused. */
+  readonly operation: string;
+  /** The key concerned, or null for an operation on no key (membership). */
+  readonly key: string | null;
+  constructor(operation: string, key: string | null, message?: string) {
+    super(
+      "PERMISSION_DENIED",
+      message ??
+        `permission denied: ${operation}${key === null ? "" : ` on "${key}"`} is not granted to this client`,
+    );
+    this.name = "PermissionDeniedError";
+    this.operation = operation;
+    this.key = key;
+  }
+
+  override toWire(): WireError {
+    return this.key === null
+      ? { code: this.code, message: this.message, operation: this.operation }
+      : { code: this.code, message: this.message, operation: this.operation, key: this.key };
+  }
+}
+
 /** A bug or an unexpected failure on the other side. */
 export class InternalError extends DlockError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -384,6 +423,14 @@ export function errorFromWire(value: unknown): DlockError {
           : "invalid";
       return new ConfigChangeRefusedError(refusal, message);
     }
+    case "UNAUTHENTICATED":
+      return new UnauthenticatedError(message);
+    case "PERMISSION_DENIED":
+      return new PermissionDeniedError(
+        typeof value.operation === "string" ? value.operation : "unknown",
+        typeof value.key === "string" ? value.key : null,
+        message,
+      );
     case "INTERNAL":
       return new InternalError(message);
     default:

@@ -1,7 +1,7 @@
 // The hello exchange that opens every connection. Both sides send a hello at once and check the
 // other's with `checkHello`; on a mismatch they send an error frame (id null) and close.
 import { HandshakeFailedError } from "./errors.js";
-import { ID_BYTES_MAX } from "./limits.js";
+import { AUTH_TOKEN_BYTES_MAX, ID_BYTES_MAX } from "./limits.js";
 import type { ConnectionRole, HelloFrame } from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
 
@@ -22,7 +22,7 @@ export function parseHello(body: unknown): HelloFrame {
   if (!isRecord(body) || body.type !== "hello") {
     throw new HandshakeFailedError("malformed", "the first frame must be a hello");
   }
-  const { protocolVersion, clusterId, role, nodeId, clientId, clientAddress } = body;
+  const { protocolVersion, clusterId, role, nodeId, clientId, clientAddress, authToken } = body;
   if (typeof protocolVersion !== "number" || !Number.isInteger(protocolVersion)) {
     throw new HandshakeFailedError("malformed", "hello.protocolVersion must be an integer");
   }
@@ -46,10 +46,22 @@ export function parseHello(body: unknown): HelloFrame {
   ) {
     throw new HandshakeFailedError("malformed", "hello.clientAddress must be a short host:port");
   }
+  if (
+    authToken !== undefined &&
+    (typeof authToken !== "string" ||
+      authToken.length === 0 ||
+      new TextEncoder().encode(authToken).length > AUTH_TOKEN_BYTES_MAX)
+  ) {
+    throw new HandshakeFailedError(
+      "malformed",
+      `hello.authToken must be a string of 1 to ${AUTH_TOKEN_BYTES_MAX} bytes`,
+    );
+  }
   const hello: HelloFrame = { type: "hello", protocolVersion, clusterId, role };
   if (nodeId !== undefined) hello.nodeId = nodeId;
   if (clientId !== undefined) hello.clientId = clientId;
   if (clientAddress !== undefined) hello.clientAddress = clientAddress;
+  if (authToken !== undefined) hello.authToken = authToken;
   return hello;
 }
 

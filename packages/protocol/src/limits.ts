@@ -4,6 +4,8 @@ import { InvalidArgumentError } from "./errors.js";
 
 /** Longest key, in UTF-8 bytes. */
 export const KEY_BYTES_MAX = 512;
+/** Longest auth token a client hello may carry (tokens are ~50 characters; a margin for others). */
+export const AUTH_TOKEN_BYTES_MAX = 512;
 /** Longest holder value, in UTF-8 bytes. */
 export const VALUE_BYTES_MAX = 256;
 /**

@@ -29,6 +29,12 @@ export interface HelloFrame {
    * redirect clients to whichever member leads.
    */
   clientAddress?: string;
+  /**
+   * Clients only: the auth token (`dlock auth token` makes one) when the server runs with an auth
+   * file. A server refuses a missing or unknown one with UNAUTHENTICATED (unless the TLS client
+   * certificate names a principal). Sent in clear text without TLS.
+   */
+  authToken?: string;
 }
 
 // ---- Client requests ---------------------------------------------------------------------------
@@ -86,6 +92,17 @@ export interface CancelRequest {
   requestId: string;
 }
 
+/**
+ * Admin only: frees `key` whoever holds it (with `token`, only that grant), through the log like
+ * a release. Answers which grant it freed; `released: false` when the key was not held (so).
+ */
+export interface ForceReleaseRequest {
+  type: "forceRelease";
+  id: number;
+  key: string;
+  token?: number;
+}
+
 /** A linearizable read of one key (served through ReadIndex by the leader). */
 export interface GetRequest {
   type: "get";
@@ -137,6 +154,7 @@ export type ClientRequest =
   | RefreshRequest
   | ReleaseRequest
   | CancelRequest
+  | ForceReleaseRequest
   | GetRequest
   | StatusRequest
   | MembersRequest
@@ -176,9 +194,19 @@ export interface CancelResult {
   cancelled: boolean;
 }
 
+export interface ForceReleaseResult {
+  /** true: this call freed the grant `fencingToken`. false: the key was not held (by `token`). */
+  released: boolean;
+  /** The fencing token of the grant freed, or null when nothing was freed. */
+  fencingToken: number | null;
+}
+
 export interface GetResult {
   held: boolean;
-  /** The holder's value, or null when free. */
+  /**
+   * The holder's value, or null when free. With an auth file, null also when the caller is
+   * neither the principal that acquired the lock nor an admin (the value is not shown to others).
+   */
   value: string | null;
   fencingToken: number | null;
   /** The lease time left on the leader's clock, or null when free. */
@@ -238,6 +266,7 @@ export interface ResultByRequestType {
   refresh: RefreshResult;
   release: ReleaseResult;
   cancel: CancelResult;
+  forceRelease: ForceReleaseResult;
   get: GetResult;
   status: StatusResult;
   members: MembersResult;

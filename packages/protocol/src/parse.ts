@@ -14,6 +14,7 @@ import {
 import type {
   AcquireResult,
   CancelResult,
+  ForceReleaseResult,
   ClientRequest,
   ClientRequestType,
   ClientResponse,
@@ -101,6 +102,13 @@ export function parseClientRequest(body: unknown): ClientRequest {
         value: validateValue(body.value),
         requestId: validateRequestId(body.requestId),
       };
+    case "forceRelease": {
+      const request: ClientRequest = { type: "forceRelease", id, key: validateKey(body.key) };
+      if (body.token !== undefined && body.token !== null) {
+        request.token = validateToken(body.token);
+      }
+      return request;
+    }
     case "get":
       return { type: "get", id, key: validateKey(body.key) };
     case "status":
@@ -261,6 +269,17 @@ export function parseResult<T extends ClientRequestType>(
     case "cancel": {
       if (typeof result.cancelled !== "boolean") bad(type);
       const parsed: CancelResult = { cancelled: result.cancelled };
+      return parsed as ResultByRequestType[T];
+    }
+    case "forceRelease": {
+      const { released, fencingToken } = result;
+      if (
+        typeof released !== "boolean" ||
+        !(fencingToken === null || (isCount(fencingToken) && fencingToken >= 1))
+      ) {
+        bad(type);
+      }
+      const parsed: ForceReleaseResult = { released, fencingToken };
       return parsed as ResultByRequestType[T];
     }
     case "get": {

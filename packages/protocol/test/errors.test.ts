@@ -16,8 +16,10 @@ import {
   NotLeaderError,
   NotOwnerError,
   OverloadedError,
+  PermissionDeniedError,
   TimedOutError,
   TooManyRequestsError,
+  UnauthenticatedError,
   errorFromWire,
   errorToWire,
 } from "../src/index.js";
@@ -31,6 +33,18 @@ function overTheWire(error: DlockError): DlockError {
   });
   return rebuilt!;
 }
+
+describe("PERMISSION_DENIED across the wire", () => {
+  it("keeps the operation and the key (null for an operation on no key)", () => {
+    const denied = overTheWire(new PermissionDeniedError("acquire", "billing/x"));
+    expect(denied).toMatchObject({ operation: "acquire", key: "billing/x" });
+    expect(denied.message).toContain('acquire on "billing/x"');
+    expect(overTheWire(new PermissionDeniedError("removeMember", null))).toMatchObject({
+      operation: "removeMember",
+      key: null,
+    });
+  });
+});
 
 describe("typed errors across the wire", () => {
   const cases: [DlockError, new (...args: never[]) => DlockError, string][] = [
@@ -53,6 +67,8 @@ describe("typed errors across the wire", () => {
     [new OverloadedError("busy"), OverloadedError, "OVERLOADED"],
     [new ConnectionClosedError(), ConnectionClosedError, "CONNECTION_CLOSED"],
     [new InternalError("bug"), InternalError, "INTERNAL"],
+    [new UnauthenticatedError("who are you"), UnauthenticatedError, "UNAUTHENTICATED"],
+    [new PermissionDeniedError("acquire", "billing/x"), PermissionDeniedError, "PERMISSION_DENIED"],
   ];
 
   for (const [error, Class, code] of cases) {

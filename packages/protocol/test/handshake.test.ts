@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { HelloFrame } from "../src/index.js";
-import { HandshakeFailedError, PROTOCOL_VERSION, checkHello, parseHello } from "../src/index.js";
+import {
+  AUTH_TOKEN_BYTES_MAX,
+  HandshakeFailedError,
+  PROTOCOL_VERSION,
+  checkHello,
+  parseHello,
+} from "../src/index.js";
 
 const clientHello: HelloFrame = {
   type: "hello",
@@ -34,6 +40,19 @@ describe("handshake", () => {
         expect((error as HandshakeFailedError).reason).toBe("malformed");
       }
     }
+  });
+
+  it("carries a client's auth token, refusing an empty or over-long one as malformed", () => {
+    expect(parseHello({ ...clientHello, authToken: "dlk_x" })).toEqual({
+      ...clientHello,
+      authToken: "dlk_x",
+    });
+    for (const authToken of ["", 42, "x".repeat(AUTH_TOKEN_BYTES_MAX + 1), "é".repeat(300)]) {
+      expect(() => parseHello({ ...clientHello, authToken })).toThrow(HandshakeFailedError);
+    }
+    expect(
+      parseHello({ ...clientHello, authToken: "x".repeat(AUTH_TOKEN_BYTES_MAX) }).authToken,
+    ).toHaveLength(AUTH_TOKEN_BYTES_MAX);
   });
 
   it("accepts matching hellos", () => {

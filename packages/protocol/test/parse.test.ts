@@ -158,6 +158,41 @@ describe("parseClientResponse and parseResult", () => {
     expect(() => parseResult("get", null)).toThrow(MalformedFrameError);
   });
 
+  it("reads forceRelease requests and results", () => {
+    expect(parseClientRequest({ type: "forceRelease", id: 1, key: "k", junk: 1 })).toEqual({
+      type: "forceRelease",
+      id: 1,
+      key: "k",
+    });
+    expect(parseClientRequest({ type: "forceRelease", id: 1, key: "k", token: 9 })).toEqual({
+      type: "forceRelease",
+      id: 1,
+      key: "k",
+      token: 9,
+    });
+    expect(() => parseClientRequest({ type: "forceRelease", id: 1, key: "" })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => parseClientRequest({ type: "forceRelease", id: 1, key: "k", token: 0 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(parseResult("forceRelease", { released: true, fencingToken: 9 })).toEqual({
+      released: true,
+      fencingToken: 9,
+    });
+    expect(parseResult("forceRelease", { released: false, fencingToken: null })).toEqual({
+      released: false,
+      fencingToken: null,
+    });
+    for (const bad of [
+      { released: true },
+      { released: "yes", fencingToken: 1 },
+      { released: true, fencingToken: 0 },
+    ]) {
+      expect(() => parseResult("forceRelease", bad)).toThrow(MalformedFrameError);
+    }
+  });
+
   it("rounds fractional durations in results down (the cautious side)", () => {
     expect(parseResult("acquire", { fencingToken: 3, ttlMs: 999.9, waitedMs: 10.7 })).toEqual({
       fencingToken: 3,

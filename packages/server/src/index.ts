@@ -91,3 +91,27 @@ export type {
 } from "./client-server/index.js";
 export { AdminServer, ServerMetrics } from "./admin/index.js";
 export type { AdminStatusProvider, NodeStatusSnapshot } from "./admin/index.js";
+
+// ---- client authentication and authorization ----
+export {
+  AUTH_TOKEN_PREFIX,
+  Authenticator,
+  AuthorizingHandler,
+  allows,
+  bindValue,
+  certificateNameOf,
+  generateAuthToken,
+  hashAuthToken,
+  holderOf,
+  loadAuthFile,
+  parseAuthFile,
+  scopeCovers,
+} from "./auth/index.js";
+export type {
+  AuthEntry,
+  ClientCredentials,
+  Grant,
+  Operation,
+  Principal,
+  Role,
+} from "./auth/index.js";

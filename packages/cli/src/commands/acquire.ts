@@ -6,7 +6,7 @@ import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { EXIT } from "../exit-codes.js";
-import { examplesHelp, exitCodesHelp } from "../help.js";
+import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
 import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
 import type { LockFlags } from "../lock-flags.js";
 import { acquireJson, acquireText, jsonLine } from "../output.js";
@@ -28,7 +28,14 @@ export function registerAcquireCommand(program: Command): void {
     .addHelpText(
       "after",
       `\nPrints the fencing token; with --json: {"key","value","fencingToken","ttlMs"}.\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.UNAVAILABLE]) +
+        exitCodesHelp([
+          EXIT.OK,
+          EXIT.ERROR,
+          EXIT.USAGE,
+          EXIT.LOCK_BUSY,
+          EXIT.UNAVAILABLE,
+          ...AUTH_EXITS,
+        ]) +
         examplesHelp([
           "TOKEN=$(dlock acquire deploy ci-42 --ttl 5m)",
           "dlock acquire deploy ci-42 --ttl 5m --wait 1m --json",

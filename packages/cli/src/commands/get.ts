@@ -4,7 +4,7 @@ import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { EXIT } from "../exit-codes.js";
-import { examplesHelp, exitCodesHelp } from "../help.js";
+import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
 import { getJson, getText, jsonLine } from "../output.js";
 
 export function registerGetCommand(program: Command): void {
@@ -19,7 +19,7 @@ export function registerGetCommand(program: Command): void {
     .addHelpText(
       "after",
       `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free).\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE]) +
+        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
         examplesHelp(["dlock get deploy", "dlock get deploy --json"]),
     )
     .action(

@@ -12,7 +12,7 @@ import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { CommandProcess, exitStatusOf, signalExitStatus } from "../command-process.js";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { examplesHelp, exitCodesHelp } from "../help.js";
+import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
 import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
 import type { LockFlags } from "../lock-flags.js";
 import { formatMs } from "../output.js";
@@ -68,7 +68,7 @@ SIGTERM to the group, SIGKILL after --kill-after, and exits 4. By default one at
 use --wait to queue for a busy lock, or --retry-limit to poll.
 ` +
         exitCodesHelp(
-          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE],
+          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE, ...AUTH_EXITS],
           [
             "otherwise the command's exit status (128+N if signal N ended it; 128+N also if",
             "signal N interrupted dlock while it waited for the lock)",

@@ -26,6 +26,7 @@ interface ServerFlags {
   fsync: boolean;
   shutdownTimeout?: string;
   logLevel?: string;
+  authFile?: string;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -139,6 +140,12 @@ export function registerServerCommand(program: Command): void {
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
         .env("DLOCK_LOG_LEVEL"),
     )
+    .addOption(
+      new Option(
+        "--auth-file <path>",
+        "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated",
+      ).env("DLOCK_AUTH_FILE"),
+    )
     .action(async (flags: ServerFlags, command: Command) => {
       // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
       // durability switch the value must decide, so it is read here.
@@ -173,6 +180,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     fsync: flags.fsync,
     shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
     logLevel: flags.logLevel as LogLevel | undefined,
+    authFile: flags.authFile,
   };
   return options;
 }

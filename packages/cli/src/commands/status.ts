@@ -20,7 +20,7 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText(
       "after",
       `\nWith --json: {"leader","term","members":[{"id","role","term","commitIndex","appliedIndex",\n"healthy","clientAddress"}]}\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE]) +
+        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.UNAUTHENTICATED]) +
         examplesHelp(["dlock status", "dlock status --json --timeout 3s"]),
     )
     .action(

@@ -24,6 +24,8 @@ import {
 } from "@dlock/protocol";
 import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
+import { certificateNameOf } from "../auth/certificate-name.js";
+import type { Principal } from "../auth/grants.js";
 import type { ResolvedClientServerOptions } from "./client-server-options.js";
 
 /** After a connection-level error frame, how long the client gets to read it before the cut. */
@@ -48,6 +50,8 @@ export class ClientConnection {
   readonly id: number;
   readonly socket: Socket;
   clientId = "";
+  /** Set at the handshake when the server authenticates clients. */
+  principal: Principal | null = null;
   inFlight = 0;
   private state: ClientConnectionState = "hello";
   private readonly host: ClientConnectionHost;
@@ -189,6 +193,14 @@ export class ClientConnection {
     });
     if (mismatch !== null) throw mismatch;
     this.clientId = hello.clientId ?? hello.nodeId ?? "";
+    const authenticate = this.host.options.authenticate;
+    if (authenticate !== null) {
+      // Refused at the handshake (UNAUTHENTICATED, then closed): no request of it is ever read.
+      this.principal = authenticate({
+        authToken: hello.authToken ?? null,
+        certificateName: certificateNameOf(this.socket),
+      });
+    }
     this.clearHandshakeTimer();
     this.state = "open";
   }
@@ -229,6 +241,7 @@ export class ClientConnection {
     const context: ClientRequestContext = {
       connectionId: this.id,
       clientId: this.clientId,
+      principal: this.principal,
       receivedAtMs,
     };
     let pending: Promise<ClientResult>;
@@ -346,6 +359,7 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set([
   "cancel",
   "get",
   "status",
+  "forceRelease",
 ]);
 
 /** The request type for metrics labels; unknown types collapse into one label. */

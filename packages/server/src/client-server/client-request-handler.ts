@@ -1,6 +1,7 @@
 // What the client-facing server calls for each decoded, validated request. The coordinator
 // implements it on top of the Raft host and the lock state machine.
 import type { ClientRequest, ClientRequestType, ResultByRequestType } from "@dlock/protocol";
+import type { Principal } from "../auth/grants.js";
 
 /** The result of any request: the `result` field of the ok frame. */
 export type ClientResult = ResultByRequestType[ClientRequestType];
@@ -10,6 +11,8 @@ export interface ClientRequestContext {
   connectionId: number;
   /** The `clientId` the client announced in its hello. */
   clientId: string;
+  /** Who the connection authenticated as; null when the server runs without an auth file. */
+  principal: Principal | null;
   /**
    * When the request's bytes were read, on the server's monotonic clock (`nowMs` option,
    * performance.now() by default). Lease deadlines are measured from no earlier than this.

@@ -7,6 +7,8 @@ import { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
 import type { ClientServerMetrics } from "./client-server-metrics.js";
 import type { ClientRequestHandler } from "./client-request-handler.js";
 import { validateTlsOptions } from "../transport/tls-options.js";
+import type { ClientCredentials } from "../auth/authenticator.js";
+import type { Principal } from "../auth/grants.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
@@ -51,6 +53,11 @@ export interface ClientServerOptions {
   retryAfterMs?: number;
   /** TLS on the client port; with `ca`, clients must present a certificate signed by it. */
   tls?: TlsOptions;
+  /**
+   * Who a connection is, from what it presented at the handshake; throws UnauthenticatedError to
+   * refuse it. Absent: every connection is let in unauthenticated (principal null).
+   */
+  authenticate?: (credentials: ClientCredentials) => Principal;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
   logger?: NetLogger;
@@ -75,6 +82,7 @@ export interface ResolvedClientServerOptions {
   stopDrainTimeoutMs: number;
   retryAfterMs: number;
   tls: TlsOptions | null;
+  authenticate: ((credentials: ClientCredentials) => Principal) | null;
   nowMs: () => number;
   logger: NetLogger;
   metrics: ClientServerMetrics;
@@ -168,6 +176,7 @@ export function resolveClientServerOptions(
     ),
     retryAfterMs: positiveInteger(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, "retryAfterMs"),
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
+    authenticate: options.authenticate ?? null,
     nowMs: options.nowMs ?? (() => performance.now()),
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,

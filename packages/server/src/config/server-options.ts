@@ -75,6 +75,11 @@ export interface ServerOptions {
   /** On SIGTERM a leader hands leadership over for at most this long before it stops. */
   shutdownTransferTimeoutMs?: number;
   logLevel?: LogLevel;
+  /**
+   * Principals, their token hashes and grants (see docs/security.md). Null: no client
+   * authentication, every client may do everything (as before auth files existed).
+   */
+  authFile?: string | null;
 }
 
 export const DEFAULT_SERVER_OPTIONS = {
@@ -102,6 +107,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   fsync: true,
   shutdownTransferTimeoutMs: 5_000,
   logLevel: "info",
+  authFile: null,
 } as const satisfies Partial<ServerOptions>;
 
 export interface ResolvedServerOptions extends Required<Omit<ServerOptions, "httpListen">> {
@@ -218,6 +224,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
   if (typeof merged.fsync !== "boolean") throw new ConfigError("fsync", "must be true or false");
   if (typeof merged.join !== "boolean") throw new ConfigError("join", "must be true or false");
+  if (merged.authFile !== null && (typeof merged.authFile !== "string" || merged.authFile === "")) {
+    throw new ConfigError("authFile", "must be the path of an auth file, or null");
+  }
   if (!LOG_LEVELS.includes(merged.logLevel)) {
     throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}`);
   }

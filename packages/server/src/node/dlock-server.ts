@@ -22,6 +22,8 @@ import { LevelStorage } from "../storage/level-storage.js";
 import { EMPTY_MEMBERS } from "../storage/members-record.js";
 import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
 import type { ClientRequestHandler } from "../client-server/client-request-handler.js";
+import { AuthorizingHandler } from "../auth/authorizing-handler.js";
+import { startAuthentication } from "../auth/auth-startup.js";
 import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
@@ -87,6 +89,13 @@ export class DlockServer {
       dependencies.logger ?? createLogger({ level: options.logLevel, nodeId: options.id });
     const nowMs = () => performance.now();
     const metrics = new ServerMetrics({ defaultLabels: { node: options.id } });
+    // Before the data folder opens: a bad auth file stops the start with nothing to undo.
+    const authLogger = componentLogger(logger, "auth");
+    const authenticator = await startAuthentication(
+      options.authFile,
+      parseHostPort("clientListen", options.clientListen).host,
+      authLogger,
+    );
 
     await mkdir(options.dataDir, { recursive: true });
     const storage = await LevelStorage.open({
@@ -179,13 +188,18 @@ export class DlockServer {
         clientAddressOf: addressBook.clientAddress,
         reachableWithinMs: options.electionTimeoutMs,
       });
-      const handler: ClientRequestHandler = {
+      const services: ClientRequestHandler = {
         handle: (request, context) =>
           isMembershipRequest(request)
             ? membership.handle(request)
             : service.handle(request, context),
         connectionClosed: (connectionId) => service.connectionClosed(connectionId),
       };
+      const handler = new AuthorizingHandler({
+        inner: services,
+        valueBytesMax: options.lockLimits.valueBytesMax,
+        logger: authLogger,
+      });
 
       const clientServer = new ClientServer({
         nodeId: options.id,
@@ -198,6 +212,9 @@ export class DlockServer {
         ttlMsMin: options.ttlMinMs,
         ttlMsMax: options.ttlMaxMs,
         waitMsMax: options.waitMaxMs,
+        ...(authenticator === null
+          ? {}
+          : { authenticate: (credentials) => authenticator.authenticate(credentials) }),
         nowMs,
         logger: componentLogger(logger, "client"),
         metrics,

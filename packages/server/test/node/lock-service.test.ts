@@ -12,6 +12,7 @@ import { TTL_MS, makeService, settle } from "./fake-lock-host.js";
 const ctx = (timers: { now: number }, connectionId = 1): ClientRequestContext => ({
   connectionId,
   clientId: `c${connectionId}`,
+  principal: null,
   receivedAtMs: timers.now,
 });
 

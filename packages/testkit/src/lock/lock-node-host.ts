@@ -264,7 +264,7 @@ export class LockNodeHost implements SimProcess {
         const service = this.service;
         if (service === null || this.incarnation !== incarnation) return;
         const id = request.id;
-        const context = { connectionId, clientId, receivedAtMs: this.clock.now() };
+        const context = { connectionId, clientId, principal: null, receivedAtMs: this.clock.now() };
         service.handle(request, context).then(
           (result) => answer({ type: "ok", id, result }),
           (error: unknown) => {

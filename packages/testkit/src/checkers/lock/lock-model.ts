@@ -200,6 +200,9 @@ export function lockOpOf(op: WireOp): LockOp | null {
     }
     case "cancel":
       return null;
+    case "forceRelease":
+      // Admin only; no workload checked by this model sends it (it has no holder value to model).
+      return null;
   }
 }
 

@@ -1,0 +1,144 @@
+// Authorization in front of the lock and membership services: every request is checked against
+// the connection's principal (PERMISSION_DENIED naming the operation and the key), holder values
+// are bound to the principal (see holder-binding.ts), `get` hides values from everyone but the
+// holder's principal and admins, and an admin's force release is served and audited here.
+import { InvalidArgumentError, PermissionDeniedError } from "@dlock/protocol";
+import type {
+  ClientRequest,
+  ForceReleaseRequest,
+  ForceReleaseResult,
+  GetResult,
+  ReleaseResult,
+} from "@dlock/protocol";
+import type {
+  ClientRequestContext,
+  ClientRequestHandler,
+  ClientResult,
+} from "../client-server/client-request-handler.js";
+import { LogOnce } from "../transport/log-once.js";
+import type { NetLogger } from "../transport/net-logger.js";
+import { allows, isAdmin } from "./grants.js";
+import type { Principal } from "./grants.js";
+import { bindValue, holderOf } from "./holder-binding.js";
+
+export interface AuthorizingHandlerOptions {
+  /** The services that serve what is allowed. */
+  inner: ClientRequestHandler;
+  /** The lock table's value limit: a bound value (principal + value) must fit it. */
+  valueBytesMax: number;
+  logger: NetLogger;
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
+
+function keyOf(request: ClientRequest): string | null {
+  return "key" in request ? request.key : null;
+}
+
+export class AuthorizingHandler implements ClientRequestHandler {
+  private readonly options: AuthorizingHandlerOptions;
+  private readonly deniedLogged = new LogOnce();
+
+  constructor(options: AuthorizingHandlerOptions) {
+    this.options = options;
+  }
+
+  async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
+    const principal = context.principal;
+    if (principal !== null && !allows(principal, request.type, keyOf(request))) {
+      const key = keyOf(request);
+      if (this.deniedLogged.first(principal.name, request.type)) {
+        this.options.logger.warn(
+          { principal: principal.name, operation: request.type, key, clientId: context.clientId },
+          "permission denied (logged once per principal and operation)",
+        );
+      }
+      throw new PermissionDeniedError(request.type, key);
+    }
+    switch (request.type) {
+      case "acquire":
+      case "refresh":
+      case "release":
+      case "cancel":
+        return this.options.inner.handle(
+          principal === null
+            ? request
+            : { ...request, value: this.bound(principal, request.value) },
+          context,
+        );
+      case "get": {
+        const result = (await this.options.inner.handle(request, context)) as GetResult;
+        return principal === null ? result : redacted(result, principal);
+      }
+      case "forceRelease":
+        return this.forceRelease(request, context);
+      default:
+        return this.options.inner.handle(request, context);
+    }
+  }
+
+  connectionClosed(connectionId: number): void {
+    this.options.inner.connectionClosed?.(connectionId);
+  }
+
+  private bound(principal: Principal, value: string): string {
+    const bound = bindValue(principal.name, value);
+    const max = this.options.valueBytesMax;
+    if (utf8Bytes(bound) > max) {
+      throw new InvalidArgumentError(
+        "value",
+        `must be at most ${max - utf8Bytes(principal.name) - 1} bytes for "${principal.name}" (the server stores the principal with the value, ${max} bytes in all)`,
+      );
+    }
+    return bound;
+  }
+
+  /**
+   * Reads the holder on the leader (linearizable), then releases exactly that grant through the
+   * log, as its holder would: a grant that changed in between is not touched.
+   */
+  private async forceRelease(
+    request: ForceReleaseRequest,
+    context: ClientRequestContext,
+  ): Promise<ForceReleaseResult> {
+    const { inner, logger } = this.options;
+    const info = (await inner.handle(
+      { type: "get", id: request.id, key: request.key },
+      context,
+    )) as GetResult;
+    const token = info.fencingToken;
+    if (!info.held || info.value === null || token === null) {
+      return { released: false, fencingToken: null };
+    }
+    if (request.token !== undefined && request.token !== token) {
+      return { released: false, fencingToken: null };
+    }
+    const released = (await inner.handle(
+      { type: "release", id: request.id, key: request.key, value: info.value, token },
+      context,
+    )) as ReleaseResult;
+    const holder = holderOf(info.value);
+    logger.warn(
+      {
+        audit: "forceRelease",
+        principal: context.principal?.name ?? null,
+        clientId: context.clientId,
+        key: request.key,
+        token,
+        holder: holder.principal,
+        holderValue: holder.value,
+        released: released.released,
+      },
+      released.released ? "force release freed a lock" : "force release found the grant gone",
+    );
+    return { released: released.released, fencingToken: released.released ? token : null };
+  }
+}
+
+/** A get result as `principal` may see it: the value only for its own grant (or for an admin). */
+function redacted(result: GetResult, principal: Principal): GetResult {
+  if (result.value === null) return result;
+  const holder = holderOf(result.value);
+  const visible = isAdmin(principal) || holder.principal === principal.name;
+  return { ...result, value: visible ? holder.value : null };
+}

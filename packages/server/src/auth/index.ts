@@ -1,0 +1,11 @@
+export { loadAuthFile, parseAuthFile } from "./auth-file.js";
+export type { AuthEntry } from "./auth-file.js";
+export { AUTH_TOKEN_PREFIX, generateAuthToken, hashAuthToken } from "./auth-token.js";
+export { Authenticator } from "./authenticator.js";
+export type { ClientCredentials } from "./authenticator.js";
+export { AuthorizingHandler } from "./authorizing-handler.js";
+export type { AuthorizingHandlerOptions } from "./authorizing-handler.js";
+export { certificateNameOf } from "./certificate-name.js";
+export { ROLES, allows, isAdmin, scopeCovers } from "./grants.js";
+export type { Grant, Operation, Principal, Role } from "./grants.js";
+export { bindValue, holderOf } from "./holder-binding.js";
