@@ -125,6 +125,7 @@ export function validateRaftMessage(value: unknown): Message {
     case "heartbeat":
       count(value, "commit");
       count(value, "readContext");
+      if (value.transferee !== undefined && value.transferee !== null) text(value, "transferee");
       break;
     case "heartbeatResp":
       count(value, "readContext");
