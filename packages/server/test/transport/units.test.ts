@@ -95,6 +95,7 @@ describe("validateRaftMessage", () => {
       },
       { ...base, type: "appendResp", reject: true, index: 3, hintIndex: 2, hintTerm: 1 },
       { ...base, type: "heartbeat", commit: 3, readContext: 7 },
+      { ...base, type: "heartbeat", commit: 3, readContext: 0, transferee: "n3" },
       { ...base, type: "heartbeatResp", readContext: 7 },
       {
         ...base,
@@ -118,6 +119,15 @@ describe("validateRaftMessage", () => {
       { type: "heartbeat", from: "n1", to: "n2", term: "2", commit: 0, readContext: 0 },
       { type: "heartbeat", from: "", to: "n2", term: 2, commit: 0, readContext: 0 },
       { type: "heartbeat", from: "n1", to: "n2", term: -1, commit: 0, readContext: 0 },
+      {
+        type: "heartbeat",
+        from: "n1",
+        to: "n2",
+        term: 1,
+        commit: 0,
+        readContext: 0,
+        transferee: 3,
+      },
       { type: "gossip", from: "n1", to: "n2", term: 1 },
       {
         type: "append",
