@@ -61,7 +61,10 @@ function followers(leader: string): [string, string] {
   return [ids[0], ids[1]];
 }
 
-/** A peer connection to `to` that said, in its hello, that it is `as`. */
+/**
+ * A peer connection to `to` that said, in its hello, that it is `as`. Send on it at once: when
+ * `as` runs, its own redial soon replaces (closes) this connection.
+ */
 async function peerAs(to: string, as: string): Promise<RawConnection> {
   const node = test.cluster.nodes.find((n) => n.id === to)!;
   const connection = await RawConnection.open(node.peerAddress);
@@ -79,6 +82,29 @@ function sendRaft(connection: RawConnection, messages: object[]): void {
 }
 
 describe("forged raft messages on the peer port", () => {
+  it("a message that names another sender than the connection's member closes the connection", async () => {
+    const { leader } = await view();
+    const [target, forger] = followers(leader);
+    const rejectedBefore = await sumMetric(test.cluster, "dlock_peer_inbound_rejected_total", {
+      reason: "MALFORMED_FRAME",
+    });
+    const term = (await view()).term;
+    const connection = await peerAs(target, forger);
+    // The connection said it is `forger`; the message says it comes from the leader.
+    sendRaft(connection, [
+      { type: "heartbeat", from: leader, to: target, term: term + 1, commit: 0, readContext: 0 },
+    ]);
+    expect(await connection.refusal()).toMatchObject({
+      error: { code: "MALFORMED_FRAME" },
+      closed: true,
+    });
+    const rejectedAfter = await sumMetric(test.cluster, "dlock_peer_inbound_rejected_total", {
+      reason: "MALFORMED_FRAME",
+    });
+    expect(rejectedAfter - rejectedBefore).toBe(1);
+    expect(await view()).toMatchObject({ leader, term });
+  });
+
   it("a forged append posing as leader with a release, then timeoutNow, releases nothing", async () => {
     const holder = new Locker({ endpoints: test.cluster.endpoints() });
     try {
@@ -132,10 +158,14 @@ describe("forged raft messages on the peer port", () => {
 
   it("five forged timeoutNow frames and five forged transfer votes move no leadership", async () => {
     const before = await view();
+    const refused = (reason: string) => sumMetric(test.cluster, REFUSED_METRIC, { reason });
+    const timeoutNowBefore = await refused("timeoutNowNotFromLeader");
+    const transferBefore = await refused("transferNotAnnounced");
     const [target, forger] = followers(before.leader);
-    const toTarget = await peerAs(target, forger);
-    const toLeader = await peerAs(before.leader, forger);
     for (let i = 0; i < 5; i++) {
+      // Fresh connections each round: the real `forger` redials and replaces an older one.
+      const toTarget = await peerAs(target, forger);
+      const toLeader = await peerAs(before.leader, forger);
       sendRaft(toTarget, [
         { type: "timeoutNow", from: forger, to: target, term: before.term },
         { type: "timeoutNow", from: forger, to: target, term: before.term + 1 + i },
@@ -160,10 +190,15 @@ describe("forged raft messages on the peer port", () => {
     }
     await settle();
     expect(await view()).toMatchObject({ leader: before.leader, term: before.term });
+    // They did reach the Raft cores (and were refused there).
+    expect(await refused("timeoutNowNotFromLeader")).toBeGreaterThan(timeoutNowBefore);
+    expect(await refused("transferNotAnnounced")).toBeGreaterThan(transferBefore);
   });
 
   it("a vote with term 2^53 − 1 is persisted nowhere and the cluster keeps serving", async () => {
     const before = await view();
+    const ceiling = { reason: "termAboveCeiling" };
+    const refusedBefore = await sumMetric(test.cluster, REFUSED_METRIC, ceiling);
     for (const node of test.cluster.nodes) {
       const from = test.cluster.nodes.find((n) => n.id !== node.id && n.id !== before.leader)!.id;
       const vote = {
@@ -186,6 +221,7 @@ describe("forged raft messages on the peer port", () => {
       const status = await test.cluster.status(node.id, 5_000);
       expect(status?.term, `${node.id}'s term`).toBe(before.term);
     }
+    expect(await sumMetric(test.cluster, REFUSED_METRIC, ceiling)).toBeGreaterThan(refusedBefore);
     await expectEveryNodeServing(test.cluster);
     expect(await view()).toMatchObject({ term: before.term });
   });
