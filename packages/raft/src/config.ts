@@ -75,8 +75,8 @@ export interface RaftConfig {
   checkSnapshot?: (snapshot: Snapshot) => string | null;
   /**
    * A message whose term is more than this above ours is refused, unless it comes from a leader
-   * while we have none (a node partitioned through many elections still catches up from the
-   * leader's append). See TERM_MAX and packages/raft/README.md.
+   * while we have none and a majority of the other voters sent us such terms too (a node
+   * partitioned through that many elections still catches up). See packages/raft/README.md.
    */
   termAheadMax?: number;
   /**
@@ -117,10 +117,11 @@ export const DEFAULT_RAFT_CONFIG = {
   maxCommittedBytesPerReady: 16 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
   applied: 0,
-  // 2^24: a single message moves our term at most this far, so reaching TERM_MAX takes 2^24
-  // accepted messages. Generous for a partitioned node: with pre-vote, terms only grow through
-  // elections that a quorum pre-voted for, and 16.7 million of them is half a year of one
-  // election per second; such a node still catches up from a leader's append (see termAheadMax).
+  // 2^24: one member's message moves our term at most this far, so a hostile member needs 2^24
+  // accepted messages (each only while we have no live leader) to reach TERM_MAX. Generous for a
+  // partitioned node: with pre-vote, terms only grow through elections a quorum pre-voted for, and
+  // 16.7 million of them is half a year of one election a second; even then it catches up once a
+  // majority of the other voters has shown it their terms (see termAheadMax).
   termAheadMax: 2 ** 24,
 } as const;
 

@@ -73,6 +73,8 @@ export class RawNode implements RaftNode {
    * neither vote nor campaign until a leader of a sane term gives us its term (leaveQuarantine).
    */
   private quarantined = false;
+  /** Voters that sent us a term beyond termAheadMax since our term last changed. */
+  private readonly farAheadSenders = new Set<NodeId>();
   /** Leader only: payload bytes of entries appended in this term and not yet committed. */
   private uncommittedBytes = 0;
   /** Leader only: an entry of the current term is committed (ReadIndex may proceed). */
@@ -377,10 +379,12 @@ export class RawNode implements RaftNode {
     if (!fromLeader && m.type !== "timeoutNow" && !this.mayHearFrom(m.from)) return "notMember";
     if (this.quarantined) return null;
     const inLease = this.inLease();
-    // A leader's message may jump any distance while we have no live leader: that is how a node
-    // partitioned through many elections learns the term.
-    if (m.term - this.term > this.config.termAheadMax && (!fromLeader || inLease)) {
-      return "termTooFarAhead";
+    if (m.term - this.term > this.config.termAheadMax) {
+      // One member cannot move us that far; a majority of the other voters can (a node that was
+      // partitioned through that many elections hears from all of them): then a leader's message,
+      // while we have no live leader, gives us its term.
+      if (this.membership.isVoter(m.from) && m.from !== this.id) this.farAheadSenders.add(m.from);
+      if (!fromLeader || inLease || !this.farAheadQuorum()) return "termTooFarAhead";
     }
     if (fromLeader) {
       // One leader per term; and while a live leader leads us (or we lead), another node's claim
@@ -421,6 +425,12 @@ export class RawNode implements RaftNode {
     );
   }
 
+  /** A majority of the voters other than us sent us a term beyond termAheadMax (in our term). */
+  private farAheadQuorum(): boolean {
+    const others = this.membership.voterList.filter((id) => id !== this.id);
+    return others.length > 0 && hasQuorum(others, (id) => this.farAheadSenders.has(id));
+  }
+
   /** Check-quorum lease: we heard from a live leader within an election timeout (or we lead). */
   private inLease(): boolean {
     return (
@@ -457,6 +467,7 @@ export class RawNode implements RaftNode {
     if (this.term !== term) {
       this.term = term;
       this.vote = null;
+      this.farAheadSenders.clear();
     }
     this.leader = null;
     this.electionElapsed = 0;

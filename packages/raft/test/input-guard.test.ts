@@ -169,6 +169,32 @@ describe("raft input guard", () => {
     expect(n2.status()).toMatchObject({ term: before.term + 1000, vote: "n3" });
   });
 
+  it("one member cannot move a leaderless node's term beyond termAheadMax; a majority of the others can", () => {
+    const { net, refused } = cluster(3);
+    const n2 = net.get("n2").node;
+    for (let i = 0; i < 10; i++) n2.tick(); // out of n1's lease: no live leader
+    while (n2.hasReady()) n2.advance(n2.ready());
+    const term = n2.status().term;
+    const heartbeat: Message = {
+      type: "heartbeat",
+      from: "n3",
+      to: "n2",
+      term: term + 10,
+      commit: 0,
+      readContext: 0,
+    };
+    n2.step(heartbeat);
+    n2.step(heartbeat);
+    expect(n2.status().term).toBe(term);
+    expect(refused).toEqual(["n2:heartbeat:termTooFarAhead", "n2:heartbeat:termTooFarAhead"]);
+    // n1 too shows a term that far ahead (here, rejecting a pre-vote): now n3 is believed.
+    n2.step({ type: "preVoteResp", from: "n1", to: "n2", term: term + 10, granted: false });
+    expect(refused.at(-1)).toBe("n2:preVoteResp:termTooFarAhead");
+    n2.step(heartbeat);
+    expect(refused).toHaveLength(3);
+    expect(n2.status()).toMatchObject({ term: term + 10, leader: "n3" });
+  });
+
   it("a node partitioned through more than termAheadMax elections catches up from the leader", () => {
     const { net } = cluster(3);
     net.isolate("n3");
