@@ -442,12 +442,15 @@ export class RawNode implements RaftNode {
 
   /**
    * In quarantine only a leader's message (append, heartbeat, snapshot), whose term is sane
-   * (refusalOf), lets us out: we take its term with our vote recorded for that leader, so we can
-   * never help elect another leader in that term; nothing else is answered. Lowering the term is
-   * safe for this reason: above TERM_MAX no vote of ours can have elected anyone.
+   * (refusalOf) and not older than our log, lets us out: we take its term with our vote recorded
+   * for that leader, so we can never help elect another leader in that term; nothing else is
+   * answered. What lowering the term forgets is a vote cast before the jump in a term above the
+   * leader's: it matters only if a candidate of that older term is still campaigning (README).
    */
   private leaveQuarantine(m: Message): boolean {
     if (m.type !== "append" && m.type !== "heartbeat" && m.type !== "snapshot") return false;
+    // Our log holds entries of lastTerm, so a leader of an older term is stale: wait for another.
+    if (m.term < this.log.lastTerm()) return false;
     this.config.logger?.warn("left quarantine: took the term of a leader", {
       id: this.id,
       term: m.term,
