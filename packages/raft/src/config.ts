@@ -1,5 +1,32 @@
 import { RaftError } from "./errors.js";
-import type { NodeId, Snapshot } from "./types.js";
+import type { Message, NodeId, Snapshot } from "./types.js";
+
+/**
+ * The highest term a node accepts or reaches (2^48). Far below Number.MAX_SAFE_INTEGER (2^53 − 1)
+ * so that a term can always be incremented and stay exact; at one election per millisecond a
+ * cluster needs almost 9,000 years to reach it.
+ */
+export const TERM_MAX = 2 ** 48;
+
+/**
+ * Why the core refused a message (RaftConfig.onRefused):
+ * - termAboveCeiling: its term is above TERM_MAX.
+ * - termTooFarAhead: its term is more than termAheadMax above ours.
+ * - notMember: a response from a node outside the configuration.
+ * - notTheLeader: a leader's message (append, heartbeat, snapshot) from another node than the
+ *   leader we know in this term, or, while we follow a live leader (or lead), from a newer term.
+ * - timeoutNowNotFromLeader: a timeoutNow not from our leader in our term.
+ * - transferNotAnnounced: a vote request flagged as a transfer that our leader did not announce.
+ * - ackNotSent: an acknowledgement of an index we never sent to that follower in this term.
+ */
+export type RefusalReason =
+  | "termAboveCeiling"
+  | "termTooFarAhead"
+  | "notMember"
+  | "notTheLeader"
+  | "timeoutNowNotFromLeader"
+  | "transferNotAnnounced"
+  | "ackNotSent";
 
 /**
  * Deliberate bugs that tests switch on to prove the simulator's checkers can catch them.
@@ -46,6 +73,17 @@ export interface RaftConfig {
    * its data; pure, no I/O). A problem returned refuses it: the transfer restarts from the start.
    */
   checkSnapshot?: (snapshot: Snapshot) => string | null;
+  /**
+   * A message whose term is more than this above ours is refused, unless it comes from a leader
+   * while we have none and a majority of the other voters sent us such terms too (a node
+   * partitioned through that many elections still catches up). See packages/raft/README.md.
+   */
+  termAheadMax?: number;
+  /**
+   * Told about every message the core refuses as impossible from a correct peer (see
+   * RefusalReason). Pure callback: the host logs and counts; the core does nothing else.
+   */
+  onRefused?: (message: Message, reason: RefusalReason) => void;
   /** Optional diagnostics sink. */
   logger?: RaftLogger;
   /** Test-only: see PlantedBugs. */
@@ -59,9 +97,10 @@ export interface RaftLogger {
 }
 
 export type ResolvedRaftConfig = Required<
-  Omit<RaftConfig, "logger" | "plantedBugs" | "checkSnapshot">
+  Omit<RaftConfig, "logger" | "plantedBugs" | "checkSnapshot" | "onRefused">
 > & {
   logger: RaftLogger | null;
+  onRefused: ((message: Message, reason: RefusalReason) => void) | null;
   checkSnapshot: ((snapshot: Snapshot) => string | null) | null;
   plantedBugs: Required<PlantedBugs>;
 };
@@ -78,6 +117,12 @@ export const DEFAULT_RAFT_CONFIG = {
   maxCommittedBytesPerReady: 16 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
   applied: 0,
+  // 2^24: one member's message moves our term at most this far, so a hostile member needs 2^24
+  // accepted messages (each only while we have no live leader) to reach TERM_MAX. Generous for a
+  // partitioned node: with pre-vote, terms only grow through elections a quorum pre-voted for, and
+  // 16.7 million of them is half a year of one election a second; even then it catches up once a
+  // majority of the other voters has shown it their terms (see termAheadMax).
+  termAheadMax: 2 ** 24,
 } as const;
 
 /** Fills defaults and rejects bad values and combinations with a RaftError("INVALID_CONFIG"). */
@@ -87,6 +132,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     ...stripUndefined(config),
     logger: config.logger ?? null,
     checkSnapshot: config.checkSnapshot ?? null,
+    onRefused: config.onRefused ?? null,
     plantedBugs: {
       commitPreviousTermByCounting: false,
       voteWithoutLogCheck: false,
@@ -109,6 +155,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     "maxUncommittedBytes",
     "maxCommittedBytesPerReady",
     "snapshotChunkBytes",
+    "termAheadMax",
   ];
   for (const key of positive) {
     const value = resolved[key];

@@ -28,8 +28,14 @@ export type {
 } from "./types.js";
 export type { Storage } from "./storage.js";
 export type { RaftNode } from "./node-api.js";
-export type { PlantedBugs, RaftConfig, RaftLogger, ResolvedRaftConfig } from "./config.js";
-export { DEFAULT_RAFT_CONFIG, resolveRaftConfig } from "./config.js";
+export type {
+  PlantedBugs,
+  RaftConfig,
+  RaftLogger,
+  RefusalReason,
+  ResolvedRaftConfig,
+} from "./config.js";
+export { DEFAULT_RAFT_CONFIG, resolveRaftConfig, TERM_MAX } from "./config.js";
 export { RawNode } from "./raw-node.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { applyConfChange } from "./membership.js";

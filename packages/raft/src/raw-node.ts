@@ -1,5 +1,5 @@
-import { resolveRaftConfig } from "./config.js";
-import type { RaftConfig, ResolvedRaftConfig } from "./config.js";
+import { resolveRaftConfig, TERM_MAX } from "./config.js";
+import type { RaftConfig, RefusalReason, ResolvedRaftConfig } from "./config.js";
 import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
 import { NotLeaderError, ProposalDroppedError, RaftError } from "./errors.js";
 import { confChangeProblem, Membership } from "./membership.js";
@@ -64,6 +64,17 @@ export class RawNode implements RaftNode {
   private readonly progress = new Map<NodeId, Progress>();
   private readonly votes = new Map<NodeId, boolean>();
   private leadTransferee: NodeId | null = null;
+  /** Follower only: the transfer target our leader announced in its last heartbeat, if any. */
+  private announcedTransferee: NodeId | null = null;
+  /** Leader only: the highest index sent to each follower in this term (acks above it are forged). */
+  private readonly sentIndexMax = new Map<NodeId, number>();
+  /**
+   * The persisted term is above TERM_MAX (only an older version could have accepted one): we
+   * neither vote nor campaign until a leader of a sane term gives us its term (leaveQuarantine).
+   */
+  private quarantined = false;
+  /** Voters that sent us a term beyond termAheadMax since our term last changed. */
+  private readonly farAheadSenders = new Set<NodeId>();
   /** Leader only: payload bytes of entries appended in this term and not yet committed. */
   private uncommittedBytes = 0;
   /** Leader only: an entry of the current term is committed (ReadIndex may proceed). */
@@ -94,6 +105,14 @@ export class RawNode implements RaftNode {
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.membership = new Membership(confState);
+    if (hardState.term > TERM_MAX) {
+      this.quarantined = true;
+      this.config.logger?.warn("persisted term is above the ceiling: waiting for a leader", {
+        id: this.id,
+        term: hardState.term,
+        termMax: TERM_MAX,
+      });
+    }
     // The stored ConfState is the one of the last snapshot (or bootstrap); config entries after it
     // took effect when they were appended, so replay them.
     const snapshotIndex = storage.snapshot().metadata.index;
@@ -113,15 +132,17 @@ export class RawNode implements RaftNode {
 
   step(m: Message): void {
     if (m.to !== this.id) return;
+    const refusal = this.refusalOf(m);
+    if (refusal !== null) {
+      this.config.onRefused?.(m, refusal);
+      return;
+    }
+    if (this.quarantined && !this.leaveQuarantine(m)) return;
     if (m.term > this.term) {
       if (m.type === "preVote" || m.type === "vote") {
         // Check-quorum lease: while we hear from a live leader, a (pre-)candidate cannot disrupt it
-        // unless the leader itself asked for the election (transfer).
-        const inLease =
-          this.config.checkQuorum &&
-          this.leader !== null &&
-          this.electionElapsed < this.config.electionTicks;
-        if (inLease && !m.transfer) return;
+        // unless the leader itself asked for the election (a transfer it announced: refusalOf).
+        if (this.inLease() && !m.transfer) return;
       }
       if (m.type === "preVote") {
         // A pre-vote never changes our term.
@@ -227,6 +248,8 @@ export class RawNode implements RaftNode {
     this.leadTransferee = target;
     // The transfer is abandoned if it has not completed within one election timeout.
     this.electionElapsed = 0;
+    // Announce the target first: voters honour its transfer vote request only once announced.
+    this.broadcastHeartbeat(this.readOnly.lastPendingContext());
     const pr = this.progress.get(target)!;
     if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(target);
     else this.sendAppend(target, true);
@@ -347,18 +370,115 @@ export class RawNode implements RaftNode {
     return status;
   }
 
+  // ---- Input guard (a peer may be faulty or hostile; see README "Input hardening") -------------
+
+  /** Why `m` cannot come from a correct peer in our situation, or null to step it. */
+  private refusalOf(m: Message): RefusalReason | null {
+    if (m.term > TERM_MAX) return "termAboveCeiling";
+    const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+    if (!fromLeader && m.type !== "timeoutNow" && !this.mayHearFrom(m.from)) return "notMember";
+    if (this.quarantined) return null;
+    const inLease = this.inLease();
+    if (m.term - this.term > this.config.termAheadMax) {
+      // One member cannot move us that far; a majority of the other voters can (a node that was
+      // partitioned through that many elections hears from all of them): then a leader's message,
+      // while we have no live leader, gives us its term.
+      if (this.membership.isVoter(m.from) && m.from !== this.id) this.farAheadSenders.add(m.from);
+      if (!fromLeader || inLease || !this.farAheadQuorum()) return "termTooFarAhead";
+    }
+    if (fromLeader) {
+      // One leader per term; and while a live leader leads us (or we lead), another node's claim
+      // of a newer term is refused unless it is the announced transfer target. A real new leader
+      // reaches us once the lease runs out (one election timeout).
+      if (m.term === this.term && this.leader !== null && m.from !== this.leader) {
+        return "notTheLeader";
+      }
+      if (
+        m.term > this.term &&
+        inLease &&
+        m.from !== this.leader &&
+        m.from !== this.announcedTransferee
+      ) {
+        return "notTheLeader";
+      }
+    }
+    if (m.type === "timeoutNow" && (m.term !== this.term || m.from !== this.leader)) {
+      return "timeoutNowNotFromLeader";
+    }
+    if (m.type === "vote" && m.transfer && m.term > this.term && inLease) {
+      const announced = this.role === "leader" ? this.leadTransferee : this.announcedTransferee;
+      if (m.term !== this.term + 1 || m.from !== announced) return "transferNotAnnounced";
+    }
+    return null;
+  }
+
+  /**
+   * Members may send anything. So may a voter that the newest, uncommitted change removed: it may
+   * still need votes to finish its removal (see promotable()). Leaders' messages are checked
+   * elsewhere: a new node does not yet know its leader is a member.
+   */
+  private mayHearFrom(id: NodeId): boolean {
+    if (this.membership.isMember(id)) return true;
+    return (
+      this.membership.lastConfigIndex() > this.log.committed &&
+      this.membership.wasVoterBeforeLastChange(id)
+    );
+  }
+
+  /** A majority of the voters other than us sent us a term beyond termAheadMax (in our term). */
+  private farAheadQuorum(): boolean {
+    const others = this.membership.voterList.filter((id) => id !== this.id);
+    return others.length > 0 && hasQuorum(others, (id) => this.farAheadSenders.has(id));
+  }
+
+  /** Check-quorum lease: we heard from a live leader within an election timeout (or we lead). */
+  private inLease(): boolean {
+    return (
+      this.config.checkQuorum &&
+      this.leader !== null &&
+      this.electionElapsed < this.config.electionTicks
+    );
+  }
+
+  /**
+   * In quarantine only a leader's message (append, heartbeat, snapshot), whose term is sane
+   * (refusalOf) and not older than our log, lets us out: we take its term with our vote recorded
+   * for that leader, so we can never help elect another leader in that term; nothing else is
+   * answered. What lowering the term forgets is a vote cast before the jump in a term above the
+   * leader's: it matters only if a candidate of that older term is still campaigning (README).
+   */
+  private leaveQuarantine(m: Message): boolean {
+    if (m.type !== "append" && m.type !== "heartbeat" && m.type !== "snapshot") return false;
+    // Our log holds entries of lastTerm, so a leader of an older term is stale: wait for another.
+    if (m.term < this.log.lastTerm()) return false;
+    this.config.logger?.warn("left quarantine: took the term of a leader", {
+      id: this.id,
+      term: m.term,
+      leader: m.from,
+      quarantinedTerm: this.term,
+    });
+    this.quarantined = false;
+    this.term = m.term;
+    this.vote = m.from;
+    this.becomeFollower(m.term, m.from);
+    return true;
+  }
+
   // ---- Role transitions -----------------------------------------------------------------------
 
   private reset(term: number): void {
     if (this.term !== term) {
       this.term = term;
       this.vote = null;
+      this.farAheadSenders.clear();
     }
     this.leader = null;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = null;
+    this.announcedTransferee = null;
+    this.sentIndexMax.clear();
     this.votes.clear();
     this.progress.clear();
     this.uncommittedBytes = 0;
@@ -498,7 +618,9 @@ export class RawNode implements RaftNode {
   // ---- Elections ------------------------------------------------------------------------------
 
   private hup(kind: CampaignKind): void {
-    if (this.role === "leader" || !this.promotable()) return;
+    if (this.role === "leader" || !this.promotable() || this.quarantined) return;
+    // The next term must stay at or below the ceiling every peer enforces.
+    if (this.term >= TERM_MAX) return;
     if (kind === "preVote") this.becomePreCandidate();
     else this.becomeCandidate();
     const voteTerm = kind === "preVote" ? this.term + 1 : this.term;
@@ -629,7 +751,8 @@ export class RawNode implements RaftNode {
         this.handleSnapshotChunk(m);
         return;
       case "timeoutNow":
-        // The leader hands over: campaign at once, skipping pre-vote and the leader lease.
+        // The leader hands over (refusalOf checked it is our leader, in our term): campaign at
+        // once, skipping pre-vote and the leader lease.
         if (this.promotable()) this.hup("transfer");
         return;
       default:
@@ -683,6 +806,7 @@ export class RawNode implements RaftNode {
   }
 
   private handleHeartbeat(m: Heartbeat): void {
+    this.announcedTransferee = m.transferee ?? null;
     // The leader sends min(our match, its commit), so this never exceeds what we hold.
     if (m.commit <= this.log.lastIndex()) this.log.commitTo(m.commit);
     const response: HeartbeatResponse = {
@@ -799,6 +923,11 @@ export class RawNode implements RaftNode {
   private handleAppendResponse(m: AppendResponse): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
+    if (m.index > (this.sentIndexMax.get(m.from) ?? 0)) {
+      // It answers nothing we sent: a fake ack must not advance commit or count as caught up.
+      this.config.onRefused?.(m, "ackNotSent");
+      return;
+    }
     pr.recentActive = true;
     // An acknowledgement past our log cannot answer anything we sent in this term; ignore it
     // rather than let it push `next` beyond our log.
@@ -1008,6 +1137,7 @@ export class RawNode implements RaftNode {
         commit: Math.min(pr.match, this.log.committed),
         readContext,
       };
+      if (this.leadTransferee !== null) heartbeat.transferee = this.leadTransferee;
       this.send(heartbeat);
     }
   }
@@ -1052,6 +1182,7 @@ export class RawNode implements RaftNode {
       this.send(request);
       pr.sentCommit = log.committed;
       const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
+      this.noteSent(to, lastSent);
       pr.sentEntries(entries.length, lastSent, entriesBytes(entries));
       if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
       allowEmpty = false;
@@ -1078,6 +1209,7 @@ export class RawNode implements RaftNode {
     const total = snapshot.data.byteLength;
     const offset = Math.min(pr.snapshotOffset, total);
     const end = Math.min(offset + this.config.snapshotChunkBytes, total);
+    this.noteSent(to, snapshot.metadata.index);
     const chunk: SnapshotChunk = {
       type: "snapshot",
       from: this.id,
@@ -1090,6 +1222,10 @@ export class RawNode implements RaftNode {
       done: end === total,
     };
     this.send(chunk);
+  }
+
+  private noteSent(to: NodeId, index: number): void {
+    if (index > (this.sentIndexMax.get(to) ?? 0)) this.sentIndexMax.set(to, index);
   }
 
   private sendTimeoutNow(to: NodeId): void {

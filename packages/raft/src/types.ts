@@ -115,11 +115,15 @@ export interface AppendResponse extends MessageBase {
   hintTerm: number;
 }
 
-/** Heartbeat; `readContext` (0 = none) ties it to a ReadIndex round. */
+/**
+ * Heartbeat; `readContext` (0 = none) ties it to a ReadIndex round. During a leadership transfer
+ * `transferee` names its target: followers honour that node's transfer vote request (and no other).
+ */
 export interface Heartbeat extends MessageBase {
   type: "heartbeat";
   commit: number;
   readContext: number;
+  transferee?: NodeId;
 }
 
 export interface HeartbeatResponse extends MessageBase {

@@ -55,8 +55,11 @@ describe("leader election", () => {
     expect(net.get("n1").node.status().term).toBe(term);
   });
 
-  it("followers with a live leader reject vote requests that are not a transfer", () => {
-    const net = new Network(["n1", "n2", "n3"]);
+  it("followers with a live leader reject vote requests that are not a transfer their leader announced", () => {
+    const refused: string[] = [];
+    const net = new Network(["n1", "n2", "n3"], {
+      config: { onRefused: (m, reason) => refused.push(`${m.type}:${reason}`) },
+    });
     net.elect("n1");
     const n2 = net.get("n2").node;
     const term = n2.status().term;
@@ -64,16 +67,27 @@ describe("leader election", () => {
       type: "vote",
       from: "n3",
       to: "n2",
-      term: term + 5,
+      term: term + 1,
       lastIndex: 100,
-      lastTerm: term + 4,
+      lastTerm: term,
       transfer: false,
     };
     n2.step(request);
     expect(n2.status().term).toBe(term);
     expect(n2.hasReady()).toBe(false);
+    // The transfer flag alone is not enough: n1 did not announce a transfer to n3.
     n2.step({ ...request, transfer: true });
-    expect(n2.status().term).toBe(term + 5);
+    expect(n2.status().term).toBe(term);
+    expect(n2.hasReady()).toBe(false);
+    expect(refused).toEqual(["vote:transferNotAnnounced"]);
+    // Once n1's heartbeat announces n3 as the target, n3's transfer vote (next term) is honoured…
+    const heartbeat = { type: "heartbeat", from: "n1", to: "n2", term, commit: 0, readContext: 0 };
+    n2.step({ ...heartbeat, type: "heartbeat", transferee: "n3" });
+    n2.step({ ...request, term: term + 5, transfer: true });
+    expect(n2.status().term).toBe(term);
+    expect(refused).toEqual(["vote:transferNotAnnounced", "vote:transferNotAnnounced"]);
+    n2.step({ ...request, transfer: true });
+    expect(n2.status().term).toBe(term + 1);
     expect(n2.status().vote).toBe("n3");
   });
 
@@ -83,7 +97,7 @@ describe("leader election", () => {
     net.propose("n1", "a");
     const n2 = net.get("n2").node;
     const status = n2.status();
-    n2.tick(); // no lease concern: we force the transfer flag
+    for (let i = 0; i < 10; i++) n2.tick(); // n1's lease runs out: n2 may vote
     n2.step({
       type: "vote",
       from: "n3",
@@ -91,7 +105,7 @@ describe("leader election", () => {
       term: status.term + 1,
       lastIndex: 1,
       lastTerm: status.term,
-      transfer: true,
+      transfer: false,
     });
     const ready = n2.ready();
     const reply = ready.messagesAfterPersist.find((m) => m.type === "voteResp");
@@ -107,6 +121,7 @@ describe("leader election", () => {
     net.propose("n1", "a");
     const n2 = net.get("n2").node;
     const status = n2.status();
+    for (let i = 0; i < 10; i++) n2.tick(); // n1's lease runs out: n2 may vote
     n2.step({
       type: "vote",
       from: "n3",
@@ -114,7 +129,7 @@ describe("leader election", () => {
       term: status.term + 1,
       lastIndex: 1,
       lastTerm: status.term,
-      transfer: true,
+      transfer: false,
     });
     const reply = n2.ready().messagesAfterPersist.find((m) => m.type === "voteResp");
     expect(reply).toMatchObject({ granted: true });

@@ -35,6 +35,7 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   private readonly peerBytes: Counter<"peer">;
   private readonly peerConnected: Gauge<"peer">;
   private readonly peerInboundRejected: Counter<"reason">;
+  private readonly raftRefused: Counter<"reason">;
 
   // Labelled children cached by key: prom-client hashes label objects on every call otherwise,
   // and requestCompleted runs once per client request.
@@ -104,6 +105,12 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
       name: "dlock_peer_connected",
       help: "1 while the outbound connection to the peer is established and handshaken.",
       labelNames: ["peer"],
+      registers,
+    });
+    this.raftRefused = new Counter({
+      name: "dlock_raft_messages_refused_total",
+      help: "Raft messages from peers that the core refused as impossible from a correct member, by reason.",
+      labelNames: ["reason"],
       registers,
     });
     this.peerInboundRejected = new Counter({
@@ -246,6 +253,10 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
 
   peerConnection(peer: NodeId, connected: boolean): void {
     this.peerConnected.set({ peer }, connected ? 1 : 0);
+  }
+
+  raftMessageRefused(reason: string): void {
+    this.raftRefused.inc({ reason });
   }
 
   inboundRejected(reason: string): void {

@@ -1,4 +1,4 @@
-import type { NodeId, RaftConfig, RaftNode, Storage } from "@dlock/raft";
+import type { NodeId, RaftConfig, RaftNode, RefusalReason, Storage } from "@dlock/raft";
 import type { Logger } from "pino";
 import type { LevelStorage } from "../storage/level-storage.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
@@ -47,6 +47,8 @@ export interface RaftHostOptions<Result> {
   now?: () => number;
   /** Randomness for the core's election jitter; Math.random by default. */
   random?: () => number;
+  /** Told about every peer message the core refused (the host also logs it once per peer and reason). */
+  onRaftRefused?: (reason: RefusalReason) => void;
 }
 
 export const DEFAULT_RAFT_HOST_OPTIONS = {
@@ -64,9 +66,10 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
 } as const;
 
 export type ResolvedRaftHostOptions<Result> = RaftHostOptions<Result> &
-  Required<Omit<RaftHostOptions<Result>, "raft" | "createNode">> & {
+  Required<Omit<RaftHostOptions<Result>, "raft" | "createNode" | "onRaftRefused">> & {
     raft: HostRaftSettings;
     createNode?: RaftNodeFactory;
+    onRaftRefused?: (reason: RefusalReason) => void;
   };
 
 export function resolveRaftHostOptions<Result>(

@@ -6,12 +6,14 @@ import type {
   NodeId,
   RaftNode,
   Ready,
+  RefusalReason,
   Role,
   Snapshot,
   Status,
 } from "@dlock/raft";
 import type { Logger } from "pino";
 import { GroupCommitter } from "../storage/group-commit.js";
+import { LogOnce } from "../transport/log-once.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
 import { LOCK_RANGE, META_MEMBERS, lockKeyName } from "../storage/keys.js";
 import { StorageError } from "../storage/errors.js";
@@ -137,6 +139,8 @@ export class RaftHost<Result> {
   /** The compaction in progress, which stop() waits for before closing the storage. */
   private compaction: Promise<number | null> | null = null;
   private transfer: Transfer | null = null;
+  /** Peer messages the core refused are logged once per (peer, reason). */
+  private readonly refusalLog = new LogOnce();
   private tickTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   /** A fatal error (a broken invariant): the host takes nothing more. */
@@ -179,6 +183,7 @@ export class RaftHost<Result> {
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
         checkSnapshot: (snapshot: Snapshot) => snapshotProblem(snapshot.data, snapshot.metadata),
+        onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: {
           debug: (message, fields) => log.debug(fields ?? {}, message),
           info: (message, fields) => log.info(fields ?? {}, message),
@@ -482,6 +487,16 @@ export class RaftHost<Result> {
   }
 
   // ---- the ready loop --------------------------------------------------------------------------
+
+  /** A peer sent what no correct member would (forged or corrupted): count, log once, go on. */
+  private onRaftRefused(message: Message, reason: RefusalReason): void {
+    this.options.onRaftRefused?.(reason);
+    if (!this.refusalLog.first(message.from, reason)) return;
+    this.logger.warn(
+      { from: message.from, type: message.type, term: message.term, ownTerm: this.term, reason },
+      "refused a raft message from a peer (logged once per peer and reason; see dlock_raft_messages_refused_total)",
+    );
+  }
 
   private receive(message: Message): void {
     if (!this.running()) return;

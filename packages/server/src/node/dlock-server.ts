@@ -156,6 +156,7 @@ export class DlockServer {
         compactionBytes: options.compactionBytes,
         transferTimeoutMs: options.shutdownTransferTimeoutMs,
         now: nowMs,
+        onRaftRefused: (reason) => metrics.raftMessageRefused(reason),
       });
       started.push(host);
       // Registered before the first Ready (the host processes on a later macrotask).
@@ -187,6 +188,7 @@ export class DlockServer {
         peerAddressOf: (id) => directory.addressOf(id),
         clientAddressOf: addressBook.clientAddress,
         reachableWithinMs: options.electionTimeoutMs,
+        dialed: (id) => peerTransport.stats()[id]?.state === "open",
       });
       const services: ClientRequestHandler = {
         handle: (request, context) =>

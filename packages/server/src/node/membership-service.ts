@@ -38,6 +38,13 @@ export interface MembershipServiceOptions {
   promoteLagEntriesMax?: number;
   /** A member is reachable when a message from it arrived within this long (an election timeout). */
   reachableWithinMs: number;
+  /**
+   * True while our own connection to the member's registered peer address is up (we dialed it and
+   * it completed the hello as that node). A learner is promoted only then: its acks alone could
+   * be forged by any connection that names it, and only our link proves the entries reached it.
+   * Absent: not checked.
+   */
+  dialed?: (id: NodeId) => boolean;
 }
 
 export const DEFAULT_PROMOTE_LAG_ENTRIES_MAX = 1_000;
@@ -94,6 +101,12 @@ export class MembershipService {
     const match = progress?.match ?? 0;
     const behind = status.commit - match;
     const reachable = this.reachable(status, id);
+    if (this.options.dialed !== undefined && !this.options.dialed(id)) {
+      throw refused(
+        "notCaughtUp",
+        `${id} is not connected at its peer address ${this.options.peerAddressOf(id) ?? "(unknown)"}, so nothing sent to it is known to have arrived; start it there (or fix the address) and promote it once it has caught up`,
+      );
+    }
     if (progress === undefined || !reachable || behind > this.promoteLagEntriesMax) {
       const state = reachable ? "" : " and has not answered lately";
       throw refused(

@@ -78,12 +78,25 @@ function confChange(value: unknown): ConfChange {
 
 const ENTRY_KINDS: ReadonlySet<string> = new Set(["normal", "noop", "config"]);
 
-function entries(value: unknown): Entry[] {
+/**
+ * The entries of an append from a leader of `term`: they follow (prevIndex, prevTerm) without a
+ * gap, and their terms never decrease nor exceed the leader's (a correct leader sends nothing
+ * else; the log would otherwise be corrupted rather than refused).
+ */
+function entries(value: unknown, prevIndex: number, prevTerm: number, term: number): Entry[] {
   if (!Array.isArray(value)) fail("entries must be an array");
+  let expectedIndex = prevIndex + 1;
+  let lastTerm = prevTerm;
   for (const entry of value as unknown[]) {
     if (!isRecord(entry)) fail("entry must be an object");
-    count(entry, "index");
-    count(entry, "term");
+    const index = count(entry, "index");
+    const entryTerm = count(entry, "term");
+    if (index !== expectedIndex) fail(`entry ${index} where ${expectedIndex} must follow`);
+    if (entryTerm < lastTerm || entryTerm > term) {
+      fail(`entry ${index} has term ${entryTerm} (after term ${lastTerm}, in term ${term})`);
+    }
+    expectedIndex++;
+    lastTerm = entryTerm;
     const kind = entry.kind;
     if (typeof kind !== "string" || !ENTRY_KINDS.has(kind)) fail("entry.kind is unknown");
     bytes(entry, "data");
@@ -98,24 +111,27 @@ export function validateRaftMessage(value: unknown): Message {
   if (!isRecord(value)) fail("not an object");
   text(value, "from");
   text(value, "to");
-  count(value, "term");
+  const term = count(value, "term");
   switch (value.type) {
     case "preVote":
     case "vote":
       count(value, "lastIndex");
-      count(value, "lastTerm");
+      // A candidate campaigns in a term above that of its last entry.
+      if (count(value, "lastTerm") > term) fail("lastTerm above the term");
       flag(value, "transfer");
       break;
     case "preVoteResp":
     case "voteResp":
       flag(value, "granted");
       break;
-    case "append":
-      count(value, "prevIndex");
-      count(value, "prevTerm");
+    case "append": {
+      const prevIndex = count(value, "prevIndex");
+      const prevTerm = count(value, "prevTerm");
+      if (prevTerm > term) fail("prevTerm above the term");
       count(value, "commit");
-      entries(value.entries);
+      entries(value.entries, prevIndex, prevTerm, term);
       break;
+    }
     case "appendResp":
       flag(value, "reject");
       count(value, "index");
@@ -125,12 +141,13 @@ export function validateRaftMessage(value: unknown): Message {
     case "heartbeat":
       count(value, "commit");
       count(value, "readContext");
+      if (value.transferee !== undefined && value.transferee !== null) text(value, "transferee");
       break;
     case "heartbeatResp":
       count(value, "readContext");
       break;
     case "snapshot": {
-      snapshotMetadata(value.metadata);
+      if (snapshotMetadata(value.metadata).term > term) fail("snapshot term above the term");
       const offset = count(value, "offset");
       const data = bytes(value, "data");
       const totalBytes = count(value, "totalBytes");

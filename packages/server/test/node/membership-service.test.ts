@@ -27,6 +27,8 @@ describe("MembershipService", () => {
   let cleanup: () => Promise<void>;
   let network: MemoryNetwork;
   let members: Member[];
+  /** Members whose link from the leader the test pretends is down (MembershipService `dialed`). */
+  let linksDown: Set<string>;
 
   const start = async (id: string, join: boolean): Promise<Member> => {
     const storage = await LevelStorage.open({
@@ -52,6 +54,7 @@ describe("MembershipService", () => {
       clientAddressOf: () => null,
       promoteLagEntriesMax: 10,
       reachableWithinMs: TICK_MS * ELECTION_TICKS,
+      dialed: (member) => !linksDown.has(member),
     });
     const member = { id, host, service };
     members.push(member);
@@ -78,6 +81,7 @@ describe("MembershipService", () => {
     ({ dir: root, cleanup } = await tempDir("membership"));
     network = new MemoryNetwork();
     members = [];
+    linksDown = new Set();
     for (const id of Object.keys(FOUNDERS)) await start(id, false);
   });
   afterEach(async () => {
@@ -118,6 +122,12 @@ describe("MembershipService", () => {
     expect(n4.host.status().confState).toEqual({ voters: ["n1", "n2", "n3"], learners: ["n4"] });
     expect(n4.host.appliedMembers().peerAddresses).toMatchObject(FOUNDERS);
     await waitFor("n4 answered lately", () => lead.host.status().heardFromMsAgo.n4 !== undefined);
+    // Caught up by its acks, but our own link to its address is down: acks alone can be forged.
+    linksDown.add("n4");
+    expect(await refusal(lead, { type: "promoteMember", id: 1, nodeId: "n4" })).toMatch(
+      /^notCaughtUp: n4 is not connected at its peer address h4:1/,
+    );
+    linksDown.delete("n4");
     const promoted = await lead.service.handle({ type: "promoteMember", id: 1, nodeId: "n4" });
     expect(promoted.members.filter((m) => m.kind === "voter").map((m) => m.id)).toEqual([
       "n1",

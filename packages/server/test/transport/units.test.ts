@@ -95,6 +95,7 @@ describe("validateRaftMessage", () => {
       },
       { ...base, type: "appendResp", reject: true, index: 3, hintIndex: 2, hintTerm: 1 },
       { ...base, type: "heartbeat", commit: 3, readContext: 7 },
+      { ...base, type: "heartbeat", commit: 3, readContext: 0, transferee: "n3" },
       { ...base, type: "heartbeatResp", readContext: 7 },
       {
         ...base,
@@ -118,6 +119,15 @@ describe("validateRaftMessage", () => {
       { type: "heartbeat", from: "n1", to: "n2", term: "2", commit: 0, readContext: 0 },
       { type: "heartbeat", from: "", to: "n2", term: 2, commit: 0, readContext: 0 },
       { type: "heartbeat", from: "n1", to: "n2", term: -1, commit: 0, readContext: 0 },
+      {
+        type: "heartbeat",
+        from: "n1",
+        to: "n2",
+        term: 1,
+        commit: 0,
+        readContext: 0,
+        transferee: 3,
+      },
       { type: "gossip", from: "n1", to: "n2", term: 1 },
       {
         type: "append",
@@ -151,6 +161,31 @@ describe("validateRaftMessage", () => {
         done: true,
       },
       { type: "vote", from: "n1", to: "n2", term: 1, lastIndex: 1, lastTerm: 1, transfer: "yes" },
+      // What no correct member sends: a candidate whose log is of a later term than its campaign,
+      // and appends whose entries leave a gap, go back in term or are of a later term than it.
+      { type: "vote", from: "n1", to: "n2", term: 3, lastIndex: 1, lastTerm: 4, transfer: false },
+      ...[
+        { prevIndex: 1, prevTerm: 4, entries: [] },
+        { prevIndex: 1, prevTerm: 1, entries: [{ index: 3, term: 2 }] },
+        {
+          prevIndex: 1,
+          prevTerm: 1,
+          entries: [
+            { index: 2, term: 2 },
+            { index: 4, term: 2 },
+          ],
+        },
+        { prevIndex: 1, prevTerm: 2, entries: [{ index: 2, term: 1 }] },
+        { prevIndex: 1, prevTerm: 1, entries: [{ index: 2, term: 4 }] },
+      ].map(({ entries, ...rest }) => ({
+        type: "append",
+        from: "n1",
+        to: "n2",
+        term: 3,
+        commit: 0,
+        ...rest,
+        entries: entries.map((e) => ({ ...e, kind: "normal", data: new Uint8Array(1) })),
+      })),
       // A snapshot chunk must fit in its snapshot, and a snapshot in the receiver's bound.
       ...[
         { offset: 2, data: new Uint8Array(2), totalBytes: 3 },
