@@ -468,6 +468,7 @@ export class RawNode implements RaftNode {
       this.broadcastHeartbeat(this.readOnly.lastPendingContext());
     }
     this.tickSnapshotTransfers();
+    for (const [id, pr] of this.progress) if (id !== this.id) pr.tickStalled();
   }
 
   /**
@@ -844,14 +845,19 @@ export class RawNode implements RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    pr.probeSent = false;
     if (pr.state === "snapshot") {
       // Reachable: a chunk that stays unacknowledged may be resent (see tickSnapshotTransfers).
       pr.snapshotHeardFrom = true;
     } else if (pr.match < this.log.lastIndex()) {
-      // An append may have been lost; make room and (re)send so the follower can reject a gap.
-      if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
-      this.sendAppend(m.from, true);
+      // Never resend entries here: under load a busy follower answers heartbeats long before it
+      // acknowledges a large append, and resending on every answer multiplied catch-up traffic
+      // many times over. What is in flight may have been lost though (a dropped connection, a
+      // full send queue): once it is overdue, an empty append finds out at no cost.
+      if (pr.isPaused() && pr.stalledTicks >= this.appendRetryTicks()) {
+        this.sendLossCheck(m.from, pr);
+      } else {
+        this.sendAppend(m.from, true);
+      }
     }
     if (m.readContext > 0 && this.membership.isVoter(m.from)) {
       const round = this.readOnly.ack(m.readContext, m.from);
@@ -1056,6 +1062,44 @@ export class RawNode implements RaftNode {
       if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
       allowEmpty = false;
     }
+  }
+
+  /**
+   * Ticks an unacknowledged probe or window waits before sendLossCheck: half an election timeout,
+   * so a lost probe is noticed well before a follower that hears only heartbeats would matter.
+   */
+  private appendRetryTicks(): number {
+    return Math.max(1, Math.floor(this.config.electionTicks / 2));
+  }
+
+  /**
+   * An empty append right after what was sent: the follower answers it only after everything sent
+   * before it on the same connection, so it acknowledges what arrived (freeing the window or
+   * answering the probe) or rejects the gap a lost append left (falling back to probing from
+   * match+1). Entries are resent only on that rejection, never on a timeout.
+   */
+  private sendLossCheck(to: NodeId, pr: Progress): void {
+    pr.stalledTicks = 0;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm < 0 || pr.next < this.log.firstIndex()) {
+      // Compacted meanwhile: only a snapshot can help now.
+      pr.becomeProbe();
+      this.sendAppend(to, true);
+      return;
+    }
+    const request: AppendRequest = {
+      type: "append",
+      from: this.id,
+      to,
+      term: this.term,
+      prevIndex,
+      prevTerm,
+      entries: EMPTY_ENTRIES as Entry[],
+      commit: this.log.committed,
+    };
+    this.send(request);
+    pr.sentCommit = this.log.committed;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {
