@@ -536,7 +536,7 @@ export class RawNode implements RaftNode {
       (isPreVote && m.term > this.term);
     const upToDate =
       this.config.plantedBugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
-    const granted = canVote && upToDate;
+    const granted = canVote && upToDate && !this.outranksPreCandidate(m);
     const response: VoteResponse = {
       type: isPreVote ? "preVoteResp" : "voteResp",
       from: this.id,
@@ -550,6 +550,22 @@ export class RawNode implements RaftNode {
       this.electionElapsed = 0;
       this.vote = m.from;
     }
+  }
+
+  /**
+   * Two followers of a leader that died heard its last heartbeat at the same moment, so they often
+   * time out together; if each granted the other's pre-vote both would campaign in the same term,
+   * split it and leave the group leaderless for another election timeout. While pre-campaigning
+   * ourselves, we yield only to a log that is more up to date, or as up to date and from a lower
+   * id, so exactly one of two such pre-candidates goes on to the real vote.
+   */
+  private outranksPreCandidate(m: VoteRequest): boolean {
+    if (m.type !== "preVote" || this.role !== "preCandidate") return false;
+    const lastTerm = this.log.lastTerm();
+    const lastIndex = this.log.lastIndex();
+    if (m.lastTerm !== lastTerm) return m.lastTerm < lastTerm;
+    if (m.lastIndex !== lastIndex) return m.lastIndex < lastIndex;
+    return this.id < m.from;
   }
 
   private stepCandidate(m: Message): void {
