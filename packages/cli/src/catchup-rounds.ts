@@ -46,7 +46,7 @@ export interface CatchUpRound {
   sentBytesPerNode: Record<string, number>;
   /** Peak resident set per node (VmHWM), null where /proc is not available. */
   rssPeakBytes: Record<string, number | null>;
-  /** Kill → first grant after it (ms), or null if none. */
+  /** Kill → first grant of an acquire sent after it (ms), or null if none. */
   killToGrantMs: number | null;
   /** The longest time without any grant, from the last grant before the kill to the catch-up. */
   longestOutageMs: number;
@@ -100,7 +100,10 @@ async function peakRssBytes(cluster: LocalCluster, id: string): Promise<number |
 
 /** Clients that acquire and release their own keys in a loop, recording every grant's time. */
 class GrantLoad {
+  /** When each grant arrived, in order. */
   readonly grantTimes: number[] = [];
+  /** When the acquire behind each grant was sent (same order). */
+  readonly requestTimes: number[] = [];
   readonly failures: string[] = [];
   private readonly lockers: Locker[] = [];
   private readonly running: Promise<void>[] = [];
@@ -119,8 +122,10 @@ class GrantLoad {
     for (let i = 0; !this.stopping; i++) {
       const key = `catchup/${client}/${i % 4}`;
       try {
+        const sentAt = performance.now();
         const grant = await locker.acquire(key, `client-${client}`, { ttl: "10s" });
         this.grantTimes.push(performance.now());
+        this.requestTimes.push(sentAt);
         const previous = this.lastToken.get(key) ?? 0;
         if (grant.fencingToken <= previous) {
           this.failures.push(`${key}: token ${grant.fencingToken} after ${previous}`);
@@ -213,7 +218,10 @@ export async function runCatchUpRounds(options: CatchUpRoundsOptions): Promise<C
       const entryBytes = log !== undefined && log.entries > 0 ? log.bytes / log.entries : 0;
       const lackedEntries = Math.max(0, caughtUp.appliedIndex - before.commitIndex);
       const grants = load.grantTimes.slice(grantsBefore);
-      const firstGrant = grants.find((t) => t > killAt);
+      // The first grant asked for after the kill: one already on its way from the old leader
+      // says nothing about the failover.
+      const requests = load.requestTimes.slice(grantsBefore);
+      const firstGrant = grants.filter((_, i) => requests[i] > killAt).sort((a, b) => a - b)[0];
       let longestOutageMs = 0;
       let previous = lastGrantBeforeKill;
       for (const t of [...grants, performance.now()]) {
