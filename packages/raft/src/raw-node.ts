@@ -1054,7 +1054,7 @@ export class RawNode implements RaftNode {
       }
       const prevIndex = pr.next - 1;
       const prevTerm = log.term(prevIndex);
-      if (prevTerm < 0 || pr.next < log.firstIndex()) {
+      if (prevTerm < 0 || pr.next < log.firstIndex() || this.snapshotIsCheaper(pr)) {
         this.sendSnapshot(to, pr);
         return;
       }
@@ -1116,6 +1116,21 @@ export class RawNode implements RaftNode {
     };
     this.send(request);
     pr.sentCommit = this.log.committed;
+  }
+
+  /**
+   * A probing follower that lacks more entry bytes up to the latest snapshot than the snapshot
+   * itself holds gets the snapshot instead (a lock table stays small while its log of acquires
+   * and releases grows). Only while probing: the rejection's hint puts `next` near its real end.
+   */
+  private snapshotIsCheaper(pr: Progress): boolean {
+    if (pr.state !== "probe") return false;
+    const snapshot = this.storage.snapshot();
+    const index = snapshot.metadata.index;
+    if (index === 0 || index < pr.next) return false;
+    // At most the snapshot's size is read: if that does not reach its index, the entries weigh more.
+    const lacked = this.log.slice(pr.next, index + 1, snapshot.data.byteLength);
+    return lacked[lacked.length - 1].index < index;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {

@@ -110,4 +110,46 @@ describe("catch-up flow control", () => {
     net.stabilize();
     expect(leader.status().progress!.n3.match).toBe(leader.status().lastIndex);
   });
+
+  it("sends a probing follower the snapshot when it is smaller than the entries it lacks", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const leader = net.get("n1");
+    net.isolate("n3");
+    for (let i = 0; i < 40; i++) leader.node.propose(new Uint8Array(ENTRY_BYTES));
+    net.stabilize();
+    // A snapshot far smaller than the 8 KB of entries after n3's log; the log is kept (no
+    // compaction), so the entries could still be sent.
+    const status = leader.node.status();
+    leader.storage.createSnapshot(status.applied, status.confState, new Uint8Array(100).fill(7));
+    const sent: Message[] = [];
+    net.heal();
+    net.tickAll(3, (m) => {
+      if (m.to === "n3" && (m.type === "append" || m.type === "snapshot")) sent.push(m);
+      return true;
+    });
+    const n3 = net.get("n3");
+    expect(n3.installedSnapshots).toEqual([status.applied]);
+    const entryBytes = sent.reduce(
+      (sum, m) => sum + (m.type === "append" ? entriesBytes(m.entries) : 0),
+      0,
+    );
+    expect(entryBytes).toBeLessThan(ENTRY_BYTES);
+    expect(leader.node.status().progress!.n3.match).toBe(leader.node.status().lastIndex);
+  });
+
+  it("keeps sending entries when they are smaller than the snapshot", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const leader = net.get("n1");
+    net.isolate("n3");
+    for (let i = 0; i < 5; i++) leader.node.propose(new Uint8Array(ENTRY_BYTES));
+    net.stabilize();
+    const status = leader.node.status();
+    leader.storage.createSnapshot(status.applied, status.confState, new Uint8Array(10_000));
+    net.heal();
+    net.tickAll(3);
+    expect(net.get("n3").installedSnapshots).toEqual([]);
+    expect(leader.node.status().progress!.n3.match).toBe(leader.node.status().lastIndex);
+  });
 });
