@@ -38,14 +38,6 @@ export class Inflights {
     if (this.count === 0) this.start = 0;
   }
 
-  /** Frees the oldest message (used when a heartbeat response shows the follower is alive). */
-  freeFirstOne(): void {
-    if (this.count === 0) return;
-    this.bytes -= this.sizes[this.start];
-    this.start = (this.start + 1) % this.maxMessages;
-    this.count--;
-  }
-
   full(): boolean {
     return this.count >= this.maxMessages || this.bytes >= this.maxBytes;
   }

@@ -34,6 +34,12 @@ export class Progress {
   snapshotHeardFrom = false;
   /** The commit index last sent to this follower in an append. */
   sentCommit = 0;
+  /**
+   * Leader ticks since this follower last acknowledged progress while something was in flight
+   * (the probe, or the replicate window). Only an overdue append is resent: one that is merely
+   * slow (a follower busy writing) must not go out again on every heartbeat answer.
+   */
+  stalledTicks = 0;
 
   constructor(
     next: number,
@@ -54,6 +60,7 @@ export class Progress {
         : this.match + 1;
     this.state = "probe";
     this.probeSent = false;
+    this.stalledTicks = 0;
     this.pendingSnapshot = 0;
     this.inflights.reset();
   }
@@ -62,6 +69,7 @@ export class Progress {
     this.state = "replicate";
     this.next = this.match + 1;
     this.probeSent = false;
+    this.stalledTicks = 0;
     this.pendingSnapshot = 0;
     this.inflights.reset();
   }
@@ -82,6 +90,7 @@ export class Progress {
     if (this.match < index) {
       this.match = index;
       this.probeSent = false;
+      this.stalledTicks = 0;
       updated = true;
     }
     if (this.next < index + 1) this.next = index + 1;
@@ -113,7 +122,16 @@ export class Progress {
       }
     } else if (this.state === "probe") {
       this.probeSent = true;
+      this.stalledTicks = 0;
     }
+  }
+
+  /** One leader tick: counts how long an in-flight probe or window has gone unacknowledged. */
+  tickStalled(): void {
+    const waiting =
+      (this.state === "probe" && this.probeSent) ||
+      (this.state === "replicate" && this.inflights.size() > 0);
+    this.stalledTicks = waiting ? this.stalledTicks + 1 : 0;
   }
 
   isPaused(): boolean {

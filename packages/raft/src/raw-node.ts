@@ -588,6 +588,7 @@ export class RawNode implements RaftNode {
       this.broadcastHeartbeat(this.readOnly.lastPendingContext());
     }
     this.tickSnapshotTransfers();
+    for (const [id, pr] of this.progress) if (id !== this.id) pr.tickStalled();
   }
 
   /**
@@ -657,7 +658,7 @@ export class RawNode implements RaftNode {
       (isPreVote && m.term > this.term);
     const upToDate =
       this.config.plantedBugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
-    const granted = canVote && upToDate;
+    const granted = canVote && upToDate && !this.outranksPreCandidate(m);
     const response: VoteResponse = {
       type: isPreVote ? "preVoteResp" : "voteResp",
       from: this.id,
@@ -671,6 +672,22 @@ export class RawNode implements RaftNode {
       this.electionElapsed = 0;
       this.vote = m.from;
     }
+  }
+
+  /**
+   * Two followers of a leader that died heard its last heartbeat at the same moment, so they often
+   * time out together; if each granted the other's pre-vote both would campaign in the same term,
+   * split it and leave the group leaderless for another election timeout. While pre-campaigning
+   * ourselves, we yield only to a log that is more up to date, or as up to date and from a lower
+   * id, so exactly one of two such pre-candidates goes on to the real vote.
+   */
+  private outranksPreCandidate(m: VoteRequest): boolean {
+    if (m.type !== "preVote" || this.role !== "preCandidate") return false;
+    const lastTerm = this.log.lastTerm();
+    const lastIndex = this.log.lastIndex();
+    if (m.lastTerm !== lastTerm) return m.lastTerm < lastTerm;
+    if (m.lastIndex !== lastIndex) return m.lastIndex < lastIndex;
+    return this.id < m.from;
   }
 
   private stepCandidate(m: Message): void {
@@ -973,14 +990,19 @@ export class RawNode implements RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    pr.probeSent = false;
     if (pr.state === "snapshot") {
       // Reachable: a chunk that stays unacknowledged may be resent (see tickSnapshotTransfers).
       pr.snapshotHeardFrom = true;
     } else if (pr.match < this.log.lastIndex()) {
-      // An append may have been lost; make room and (re)send so the follower can reject a gap.
-      if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
-      this.sendAppend(m.from, true);
+      // Never resend entries here: under load a busy follower answers heartbeats long before it
+      // acknowledges a large append, and resending on every answer multiplied catch-up traffic
+      // many times over. What is in flight may have been lost though (a dropped connection, a
+      // full send queue): once it is overdue, an empty append finds out at no cost.
+      if (pr.isPaused() && pr.stalledTicks >= this.appendRetryTicks()) {
+        this.sendLossCheck(m.from, pr);
+      } else {
+        this.sendAppend(m.from, true);
+      }
     }
     if (m.readContext > 0 && this.membership.isVoter(m.from)) {
       const round = this.readOnly.ack(m.readContext, m.from);
@@ -1162,7 +1184,7 @@ export class RawNode implements RaftNode {
       }
       const prevIndex = pr.next - 1;
       const prevTerm = log.term(prevIndex);
-      if (prevTerm < 0 || pr.next < log.firstIndex()) {
+      if (prevTerm < 0 || pr.next < log.firstIndex() || this.snapshotIsCheaper(pr)) {
         this.sendSnapshot(to, pr);
         return;
       }
@@ -1187,6 +1209,59 @@ export class RawNode implements RaftNode {
       if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
       allowEmpty = false;
     }
+  }
+
+  /**
+   * Ticks an unacknowledged probe or window waits before sendLossCheck: half an election timeout,
+   * so a lost probe is noticed well before a follower that hears only heartbeats would matter.
+   */
+  private appendRetryTicks(): number {
+    return Math.max(1, Math.floor(this.config.electionTicks / 2));
+  }
+
+  /**
+   * An empty append right after what was sent: the follower answers it only after everything sent
+   * before it on the same connection, so it acknowledges what arrived (freeing the window or
+   * answering the probe) or rejects the gap a lost append left (falling back to probing from
+   * match+1). Entries are resent only on that rejection, never on a timeout.
+   */
+  private sendLossCheck(to: NodeId, pr: Progress): void {
+    pr.stalledTicks = 0;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm < 0 || pr.next < this.log.firstIndex()) {
+      // Compacted meanwhile: only a snapshot can help now.
+      pr.becomeProbe();
+      this.sendAppend(to, true);
+      return;
+    }
+    const request: AppendRequest = {
+      type: "append",
+      from: this.id,
+      to,
+      term: this.term,
+      prevIndex,
+      prevTerm,
+      entries: EMPTY_ENTRIES as Entry[],
+      commit: this.log.committed,
+    };
+    this.send(request);
+    pr.sentCommit = this.log.committed;
+  }
+
+  /**
+   * A probing follower that lacks more entry bytes up to the latest snapshot than the snapshot
+   * itself holds gets the snapshot instead (a lock table stays small while its log of acquires
+   * and releases grows). Only while probing: the rejection's hint puts `next` near its real end.
+   */
+  private snapshotIsCheaper(pr: Progress): boolean {
+    if (pr.state !== "probe") return false;
+    const snapshot = this.storage.snapshot();
+    const index = snapshot.metadata.index;
+    if (index === 0 || index < pr.next) return false;
+    // At most the snapshot's size is read: if that does not reach its index, the entries weigh more.
+    const lacked = this.log.slice(pr.next, index + 1, snapshot.data.byteLength);
+    return lacked[lacked.length - 1].index < index;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {

@@ -157,6 +157,35 @@ describe("leader election", () => {
     expect(leaders[0].term).toBeGreaterThan(splitTerm);
   });
 
+  it("two followers that pre-campaign together do not split the next term", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const term = net.get("n1").node.status().term;
+    // The leader dies; both followers time out in the same tick (they heard its last heartbeat
+    // together) and each receives the other's pre-vote while pre-campaigning itself.
+    net.isolate("n1");
+    net.get("n2").node.campaign();
+    net.get("n3").node.campaign();
+    net.stabilize();
+    const leaders = net.leaders().filter((l) => l.id !== "n1");
+    expect(leaders).toEqual([{ id: "n2", term: term + 1 }]);
+    expect(net.get("n3").node.status()).toMatchObject({ term: term + 1, leader: "n2" });
+  });
+
+  it("a pre-candidate still yields to a pre-candidate whose log is more up to date", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    net.isolate("n2");
+    net.propose("n1", "only n1 and n3 have this");
+    const term = net.get("n1").node.status().term;
+    net.heal();
+    net.isolate("n1");
+    net.get("n2").node.campaign();
+    net.get("n3").node.campaign();
+    net.stabilize();
+    expect(net.leaders().filter((l) => l.id !== "n1")).toEqual([{ id: "n3", term: term + 1 }]);
+  });
+
   it("vote requests are sent only after the candidate's own vote is persisted", () => {
     const storage = new MemoryStorage({ voters: ["a", "b", "c"], learners: [] });
     const node = new RawNode({ id: "a", random: seededRandom(3), preVote: false }, storage);

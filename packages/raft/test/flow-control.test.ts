@@ -59,6 +59,26 @@ describe("Progress", () => {
     expect(pr.next).toBe(4);
   });
 
+  it("counts stalled ticks only while a probe or a window waits for an acknowledgement", () => {
+    const pr = new Progress(5, false, 10, 1000);
+    pr.tickStalled();
+    expect(pr.stalledTicks).toBe(0); // nothing sent yet
+    pr.sentEntries(3, 7, 30);
+    pr.tickStalled();
+    pr.tickStalled();
+    expect(pr.stalledTicks).toBe(2);
+    pr.maybeUpdate(7); // the probe's answer
+    expect(pr.stalledTicks).toBe(0);
+    pr.becomeReplicate();
+    pr.sentEntries(2, 9, 20);
+    pr.tickStalled();
+    expect(pr.stalledTicks).toBe(1);
+    pr.maybeUpdate(9);
+    pr.inflights.freeLE(9);
+    pr.tickStalled();
+    expect(pr.stalledTicks).toBe(0); // the window is empty
+  });
+
   it("after a snapshot, probing resumes right after the snapshot", () => {
     const pr = new Progress(1, false, 10, 1000);
     pr.becomeSnapshot(50);

@@ -68,7 +68,8 @@ describe("ReadIndex", () => {
     const ready = n1.node.ready();
     expect(ready.messages.filter((m) => m.type === "heartbeat")).toHaveLength(0);
     net.handleReady(n1, ready);
-    net.tickAll(3);
+    // The lost probes are noticed once overdue (half an election timeout of heartbeat answers).
+    net.tickAll(10);
     expect(n1.readStates).toEqual([{ requestId: 5, index: 1 }]);
   });
 

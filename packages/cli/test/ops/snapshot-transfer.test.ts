@@ -64,11 +64,33 @@ describe("snapshot transfer over the peer link (real processes)", () => {
     cluster.restart(first);
     const leader = await cluster.waitForLeader(30_000, ["n1", "n2"]);
     expect((await cluster.status(leader))?.term).toBeGreaterThan(firstTerm);
-    // Compactions run in the background: wait for the one that covers every lock.
-    const leaderLog = await waitUntil("the leader's snapshot covers every lock", async () => {
-      const log = (await cluster.status(leader))?.raftLog;
-      return log !== undefined && log.snapshotIndex >= LOCKS ? log : null;
-    });
+    // A compaction starts once 3/4 of --compaction-entries (3,000) entries are above the last
+    // snapshot, at whatever index applies have then reached. On a loaded machine applies come in
+    // larger batches, so the snapshots land later and the last one may stop short of the last
+    // lock with fewer than 3,000 entries after it: nothing would start another. Add entries until
+    // a snapshot covers every lock instead of waiting for one that may never come.
+    const filler = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
+    let fills = 0;
+    let leaderLog;
+    try {
+      leaderLog = await waitUntil(
+        "the leader's snapshot covers every lock",
+        async () => {
+          const log = (await cluster.status(leader))?.raftLog;
+          if (log !== undefined && log.snapshotIndex >= LOCKS) return log;
+          await Promise.all(
+            Array.from({ length: 100 }, () =>
+              filler.acquire(`fill/${fills++}`, "f", { ttl: "10m" }),
+            ),
+          );
+          return null;
+        },
+        120_000,
+      );
+    } finally {
+      await filler.close();
+    }
+    console.log(`leader snapshot at ${leaderLog.snapshotIndex} after ${fills} filler locks`);
     const snapshotBytes = leaderLog.snapshotBytes;
     expect(snapshotBytes).toBeGreaterThan(8 * 1024 * 1024);
     // Cut every connection to n3 once 40% of the snapshot went through (counted from the

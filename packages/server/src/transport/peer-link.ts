@@ -116,6 +116,17 @@ export class PeerLink {
     if (batches.length > 1) socket.uncork();
   }
 
+  /**
+   * The peer just dialed us, so it is up again: dial now instead of waiting out the backoff (up to
+   * reconnectDelayMaxMs), which otherwise delays a restarted node's catch-up by as much.
+   */
+  redialNow(): void {
+    if (this.state !== "idle" || this.reconnectTimer === null) return;
+    this.clearReconnectTimer();
+    this.attempt = 0;
+    this.dial();
+  }
+
   /** Points the link at a new address (membership change); reconnects if it differs. */
   setAddress(address: HostPort): void {
     if (address.host === this.address.host && address.port === this.address.port) return;

@@ -248,6 +248,7 @@ export class TcpPeerTransport implements PeerTransport {
     if (previous !== undefined && previous !== connection) previous.close();
     this.inboundByPeer.set(id, connection);
     this.logOnce.forget(`inbound:${id}`);
+    this.links.get(id)?.redialNow();
   }
 
   private onInboundRejected(connection: InboundPeerConnection, error: DlockError): void {

@@ -208,6 +208,27 @@ describe("TcpPeerTransport between live nodes", () => {
     ).toEqual([true, false, true]);
   });
 
+  it("redials a peer at once when it dials in, instead of waiting out the backoff", async () => {
+    // A backoff far longer than the wait below: only the peer's own dial can bring the link up.
+    const slow = { reconnectDelayMinMs: 120_000, reconnectDelayMaxMs: 120_000 };
+    const n1 = await startNode("n1", slow);
+    let n2 = await startNode("n2");
+    const n2Port = n2.port;
+    wire([n1, n2]);
+    await n2.transport.stop();
+    await waitFor(() => n1.transport.stats().n2.state === "idle", "n1 to back off from n2");
+    n1.transport.send([heartbeat("n1", "n2", 2)]);
+
+    n2 = await startNode("n2", { listen: `127.0.0.1:${n2Port}` });
+    n2.transport.setPeers({ n1: `127.0.0.1:${n1.port}` });
+    await waitFor(
+      () => n2.received.length === 1,
+      "n1's queued heartbeat once n2 dialed in",
+      30_000,
+    );
+    expect(n2.received[0].term).toBe(2);
+  });
+
   it("bounds the queue of an unreachable peer, dropping the oldest and counting drops", async () => {
     const n2 = await startNode("n2");
     const n2Port = n2.port;
