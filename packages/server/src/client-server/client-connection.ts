@@ -1,6 +1,9 @@
 // One client connection: hello exchange, then pipelined requests answered in completion order.
 // Answers produced during one event-loop turn are written together (one writev) by the server's
-// flush. Protocol errors get an error frame with id null and a close; a bad field in an otherwise
+// flush. Fairness: at most connectionFramesPerTurn requests are handled per turn (the rest wait
+// for the next, so peers, ticks and other clients run in between), a token bucket bounds the
+// request rate, and reading stops while the client leaves too many answers unread (closed if it
+// stays stuck). Protocol errors get an error frame with id null and a close; a bad field in an otherwise
 // readable request gets an error for that request id and the connection stays up.
 //
 // States: hello → open → (draining on server stop) → closing (error frame sent, ending) → closed.
@@ -24,6 +27,7 @@ import {
 } from "@dlock/protocol";
 import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
+import type { ClientLimit } from "./client-server-metrics.js";
 import type { ResolvedClientServerOptions } from "./client-server-options.js";
 
 /** After a connection-level error frame, how long the client gets to read it before the cut. */
@@ -42,11 +46,22 @@ export interface ClientConnectionHost {
   connectionClosed(connection: ClientConnection): void;
   /** Counts (and logs once per remote address and reason) a connection closed for cause. */
   connectionRejected(connection: ClientConnection, reason: string, message: string): void;
+  /** Counts (and logs once per remote address and limit) a fairness limit acting. */
+  limitApplied(connection: ClientConnection, limit: ClientLimit, message: string): void;
+  /** This connection's unread answers changed by `delta` bytes (the server-wide budget). */
+  backlogChanged(delta: number): void;
+  /** True while unread answers across all connections exceed serverReplyBacklogBytesMax. */
+  readonly backlogOverBudget: boolean;
 }
+
+/** A frame decoded but not handled yet, or the decoder's failure after the frames before it. */
+type QueuedFrame = { body: unknown } | { failure: unknown };
 
 export class ClientConnection {
   readonly id: number;
   readonly socket: Socket;
+  /** The remote address the per-source limits count this connection against. */
+  readonly source: string;
   clientId = "";
   inFlight = 0;
   private state: ClientConnectionState = "hello";
@@ -57,7 +72,22 @@ export class ClientConnection {
   private outboxBytes = 0;
   /** Receipt time of the chunk being decoded: one clock read per chunk, not per request. */
   private chunkReceivedAtMs = 0;
-  private readonly onFrameBound = (body: unknown) => this.onFrame(body);
+  private readonly onFrameBound = (body: unknown) => this.queue.push({ body });
+  /** Decoded frames waiting for a turn (at most connectionFramesPerTurn are handled per turn). */
+  private queue: QueuedFrame[] = [];
+  private queueHead = 0;
+  private turnScheduled = false;
+  private readonly turnBound = () => {
+    this.turnScheduled = false;
+    this.handleQueued();
+  };
+  /** socket.writableLength as of the last write or drain: what the server budget counts. */
+  private backlogBytes = 0;
+  private readPaused = false;
+  private stuckTimer: NodeJS.Timeout | null = null;
+  /** Token bucket of the request rate. */
+  private tokens: number;
+  private tokensAtMs: number;
   private drainWaiter: (() => void) | null = null;
   private closedResolve!: () => void;
   /** Resolves once the socket has closed. */
@@ -68,6 +98,7 @@ export class ClientConnection {
   constructor(id: number, socket: Socket, host: ClientConnectionHost) {
     this.id = id;
     this.socket = socket;
+    this.source = sourceOf(socket);
     this.host = host;
     const { options } = host;
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
@@ -75,6 +106,9 @@ export class ClientConnection {
     socket.setTimeout(options.idleTimeoutMs);
     socket.on("timeout", () => this.onIdle());
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    this.tokens = options.connectionRequestBurst;
+    this.tokensAtMs = options.nowMs();
     socket.on("error", () => {
       // Resets from clients that went away are routine; the close handler cleans up.
     });
@@ -121,13 +155,13 @@ export class ClientConnection {
     const outbox = this.outbox;
     this.outbox = [];
     this.outboxBytes = 0;
-    if (outbox.length === 1) {
-      socket.write(outbox[0]);
-      return;
+    if (outbox.length === 1) socket.write(outbox[0]);
+    else {
+      socket.cork();
+      for (const frame of outbox) socket.write(frame);
+      socket.uncork();
     }
-    socket.cork();
-    for (const frame of outbox) socket.write(frame);
-    socket.uncork();
+    this.setBacklog(socket.writableLength);
   }
 
   /** Server stop: accept no more requests, let in-flight ones answer. Resolves when none is left. */
@@ -169,10 +203,117 @@ export class ClientConnection {
     try {
       this.decoder.push(chunk, this.onFrameBound);
     } catch (error) {
-      this.closeWithError(
-        error instanceof DlockError ? error : new InternalError("failed to read a request"),
-      );
+      // The frames before the bad bytes are still answered, then the connection closes.
+      this.queue.push({ failure: error });
     }
+    this.handleQueued();
+  }
+
+  /**
+   * Handles up to connectionFramesPerTurn queued frames; the rest wait for the next turn, or, while
+   * the client leaves its answers unread, until it reads them.
+   */
+  private handleQueued(): void {
+    let budget = this.host.options.connectionFramesPerTurn;
+    while (this.queueHead < this.queue.length && budget > 0 && !this.backlogged()) {
+      if (this.state !== "hello" && this.state !== "open") break;
+      const item = this.queue[this.queueHead++];
+      budget--;
+      try {
+        if ("failure" in item) throw item.failure;
+        this.onFrame(item.body);
+      } catch (error) {
+        this.closeWithError(
+          error instanceof DlockError ? error : new InternalError("failed to read a request"),
+        );
+      }
+    }
+    if (this.queueHead >= this.queue.length || (this.state !== "hello" && this.state !== "open")) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (!this.backlogged()) this.scheduleTurn();
+    this.updateReading();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.turnBound);
+  }
+
+  private backlogged(): boolean {
+    return (
+      this.backlogBytes > this.host.options.replyBacklogBytesMax ||
+      (this.backlogBytes > 0 && this.host.backlogOverBudget)
+    );
+  }
+
+  /**
+   * Reads the socket only while this connection has nothing queued and its client reads its
+   * answers: a client that stops reading stops being read, and is closed if it stays stuck.
+   */
+  private updateReading(): void {
+    if (this.state === "closed") return;
+    const backlogged = this.backlogged();
+    const pause =
+      backlogged ||
+      this.queueHead < this.queue.length ||
+      (this.state !== "hello" && this.state !== "open");
+    if (pause && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    } else if (!pause && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+    if (backlogged && this.stuckTimer === null) {
+      this.host.limitApplied(this, "reply_backlog", "the client does not read its answers");
+      this.stuckTimer = setTimeout(() => this.onStuck(), this.host.options.stuckTimeoutMs);
+      this.stuckTimer.unref();
+    } else if (!backlogged && this.stuckTimer !== null) {
+      this.clearStuckTimer();
+      // The client read its answers: the requests that waited are handled now.
+      if (this.queueHead < this.queue.length) this.scheduleTurn();
+    }
+  }
+
+  private onStuck(): void {
+    this.stuckTimer = null;
+    if (this.state === "closed") return;
+    this.host.connectionRejected(
+      this,
+      "SLOW_CONSUMER",
+      `the client left its answers unread for ${this.host.options.stuckTimeoutMs} ms`,
+    );
+    this.socket.destroy();
+  }
+
+  private onDrain(): void {
+    this.setBacklog(this.socket.writableLength);
+  }
+
+  private setBacklog(bytes: number): void {
+    if (bytes === this.backlogBytes) return;
+    this.host.backlogChanged(bytes - this.backlogBytes);
+    this.backlogBytes = bytes;
+    this.updateReading();
+  }
+
+  private clearStuckTimer(): void {
+    if (this.stuckTimer !== null) clearTimeout(this.stuckTimer);
+    this.stuckTimer = null;
+  }
+
+  /** Takes one token of the request rate; when none is left, the milliseconds until one is. */
+  private takeToken(nowMs: number): number {
+    const { connectionRequestsPerSecond: rate, connectionRequestBurst: burst } = this.host.options;
+    this.tokens = Math.min(burst, this.tokens + ((nowMs - this.tokensAtMs) * rate) / 1_000);
+    this.tokensAtMs = nowMs;
+    if (this.tokens >= 1) {
+      this.tokens--;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) * 1_000) / rate);
   }
 
   private onFrame(body: unknown): void {
@@ -209,7 +350,18 @@ export class ClientConnection {
       }
       throw error instanceof DlockError ? error : new MalformedFrameError("unreadable request");
     }
+    const waitMs = this.takeToken(receivedAtMs);
+    if (waitMs > 0) {
+      this.host.limitApplied(this, "request_rate", "request rate above the limit");
+      const error = new TooManyRequestsError(
+        `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
+        Math.max(options.retryAfterMs, waitMs),
+      );
+      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      return;
+    }
     if (this.inFlight >= options.connectionInFlightRequestsMax) {
+      this.host.limitApplied(this, "in_flight", "too many requests in flight");
       const error = new TooManyRequestsError(
         `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
         options.retryAfterMs,
@@ -218,6 +370,11 @@ export class ClientConnection {
       return;
     }
     if (!this.host.acquireRequestSlot()) {
+      this.host.limitApplied(
+        this,
+        "server_in_flight",
+        "the server has too many requests in flight",
+      );
       const error = new OverloadedError(
         "the server has too many requests in flight",
         options.retryAfterMs,
@@ -322,8 +479,13 @@ export class ClientConnection {
     if (this.state === "closed") return;
     this.state = "closed";
     this.clearHandshakeTimer();
+    this.clearStuckTimer();
     this.outbox = [];
     this.outboxBytes = 0;
+    this.queue = [];
+    this.queueHead = 0;
+    if (this.backlogBytes !== 0) this.host.backlogChanged(-this.backlogBytes);
+    this.backlogBytes = 0;
     this.host.connectionClosed(this);
     this.closedResolve();
     if (this.drainWaiter !== null) {
@@ -374,4 +536,10 @@ function checkServerLimits(request: ClientRequest, options: ResolvedClientServer
       `must be at most ${options.waitMsMax} ms, got ${request.waitMs}`,
     );
   }
+}
+
+/** The remote address a connection counts against ("::ffff:1.2.3.4" is 1.2.3.4). */
+export function sourceOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
 }

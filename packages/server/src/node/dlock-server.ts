@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import type { NodeId } from "@dlock/raft";
 import { AdminServer } from "../admin/admin-server.js";
+import { EventLoopLag } from "../admin/event-loop-lag.js";
 import { ServerMetrics } from "../admin/server-metrics.js";
 import type { NodeStatusSnapshot } from "../admin/status-provider.js";
 import { ClientServer } from "../client-server/client-server.js";
@@ -55,6 +56,7 @@ export class DlockServer {
   private readonly clientServer: ClientServer;
   private readonly admin: AdminServer | null;
   private readonly addressBook: MemberAddresses;
+  private readonly lag: EventLoopLag;
   private stopping: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -66,6 +68,7 @@ export class DlockServer {
     clientServer: ClientServer;
     admin: AdminServer | null;
     addressBook: MemberAddresses;
+    lag: EventLoopLag;
   }) {
     this.options = parts.options;
     this.logger = parts.logger;
@@ -75,6 +78,7 @@ export class DlockServer {
     this.clientServer = parts.clientServer;
     this.admin = parts.admin;
     this.addressBook = parts.addressBook;
+    this.lag = parts.lag;
   }
 
   /** Validates the options, opens the data folder and starts every listener. */
@@ -87,6 +91,7 @@ export class DlockServer {
       dependencies.logger ?? createLogger({ level: options.logLevel, nodeId: options.id });
     const nowMs = () => performance.now();
     const metrics = new ServerMetrics({ defaultLabels: { node: options.id } });
+    const lag = new EventLoopLag();
 
     await mkdir(options.dataDir, { recursive: true });
     const storage = await LevelStorage.open({
@@ -193,6 +198,14 @@ export class DlockServer {
         listen: options.clientListen,
         handler,
         connectionsMax: options.clientConnectionsMax,
+        connectionsPerSourceMax: options.clientConnectionsPerSourceMax,
+        handshakeTimeoutMs: options.clientHandshakeTimeoutMs,
+        idleTimeoutMs: options.clientIdleTimeoutMs,
+        replyBacklogBytesMax: options.clientReplyBacklogBytesMax,
+        serverReplyBacklogBytesMax: options.clientReplyBacklogTotalBytesMax,
+        stuckTimeoutMs: options.clientStuckTimeoutMs,
+        connectionRequestsPerSecond: options.clientRequestsPerSecond,
+        connectionRequestBurst: options.clientRequestBurst,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
         ttlMsMin: options.ttlMinMs,
@@ -205,7 +218,12 @@ export class DlockServer {
       await clientServer.start();
       started.push(clientServer);
 
-      const snapshot = (): NodeStatusSnapshot => nodeStatusSnapshot(host.status(), addressBook);
+      lag.start();
+      started.push({ stop: async () => lag.stop() });
+      const snapshot = (): NodeStatusSnapshot => ({
+        ...nodeStatusSnapshot(host.status(), addressBook),
+        eventLoopLag: lag.snapshot(),
+      });
       metrics.setStatusSource(snapshot);
       let admin: AdminServer | null = null;
       if (options.httpListen !== null) {
@@ -215,6 +233,8 @@ export class DlockServer {
           metrics,
           host: http.host,
           port: http.port,
+          connectionsMax: options.adminConnectionsMax,
+          requestsMax: options.adminRequestsMax,
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();
@@ -229,6 +249,7 @@ export class DlockServer {
         clientServer,
         admin,
         addressBook,
+        lag,
       });
       const addresses = server.addresses();
       logger.info(
@@ -263,7 +284,10 @@ export class DlockServer {
   }
 
   statusSnapshot(): NodeStatusSnapshot {
-    return nodeStatusSnapshot(this.host.status(), this.addressBook);
+    return {
+      ...nodeStatusSnapshot(this.host.status(), this.addressBook),
+      eventLoopLag: this.lag.snapshot(),
+    };
   }
 
   /**
@@ -333,6 +357,7 @@ export class DlockServer {
     await this.admin?.stop();
     await this.host.stop();
     await this.transport.stop();
+    this.lag.stop();
     this.logger.info(
       { durationMs: Math.round(performance.now() - started) },
       "dlock server stopped",
