@@ -1,8 +1,8 @@
 // One client connection: hello exchange, then pipelined requests answered in completion order.
-// Answers produced during one event-loop turn are written together (one writev) by the server's
+// Answers produced during one event-loop turn are written together (one buffer) by the server's
 // flush. Fairness: at most connectionFramesPerTurn requests are handled per turn (the rest wait
 // for the next, so peers, ticks and other clients run in between), a token bucket bounds the
-// request rate, and reading stops while the client leaves too many answers unread (closed if it
+// request rate (one TOO_MANY_REQUESTS, then the connection is not read until tokens are back), and reading stops while the client leaves too many answers unread (closed if it
 // stays stuck). Protocol errors get an error frame with id null and a close; a bad field in an otherwise
 // readable request gets an error for that request id and the connection stays up.
 //
@@ -18,12 +18,10 @@ import {
   InternalError,
   InvalidArgumentError,
   MalformedFrameError,
-  OverloadedError,
   parseClientRequest,
   parseHello,
   peekRequestId,
   PROTOCOL_VERSION,
-  TooManyRequestsError,
 } from "@dlock/protocol";
 import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
@@ -85,6 +83,8 @@ export class ClientConnection {
   private backlogBytes = 0;
   private readPaused = false;
   private stuckTimer: NodeJS.Timeout | null = null;
+  /** Set while the connection is over its request rate: nothing is read or handled. */
+  private throttleTimer: NodeJS.Timeout | null = null;
   /** Token bucket of the request rate. */
   private tokens: number;
   private tokensAtMs: number;
@@ -153,14 +153,12 @@ export class ClientConnection {
       return;
     }
     const outbox = this.outbox;
+    const bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
-    if (outbox.length === 1) socket.write(outbox[0]);
-    else {
-      socket.cork();
-      for (const frame of outbox) socket.write(frame);
-      socket.uncork();
-    }
+    // One buffer per flush, not one write per answer: a socket destroyed with answers unread
+    // fails every buffered write separately, and thousands of those stall the loop.
+    socket.write(outbox.length === 1 ? outbox[0] : Buffer.concat(outbox, bytes));
     this.setBacklog(socket.writableLength);
   }
 
@@ -215,7 +213,12 @@ export class ClientConnection {
    */
   private handleQueued(): void {
     let budget = this.host.options.connectionFramesPerTurn;
-    while (this.queueHead < this.queue.length && budget > 0 && !this.backlogged()) {
+    while (
+      this.queueHead < this.queue.length &&
+      budget > 0 &&
+      !this.backlogged() &&
+      this.throttleTimer === null
+    ) {
       if (this.state !== "hello" && this.state !== "open") break;
       const item = this.queue[this.queueHead++];
       budget--;
@@ -231,7 +234,7 @@ export class ClientConnection {
     if (this.queueHead >= this.queue.length || (this.state !== "hello" && this.state !== "open")) {
       this.queue = [];
       this.queueHead = 0;
-    } else if (!this.backlogged()) this.scheduleTurn();
+    } else if (!this.backlogged() && this.throttleTimer === null) this.scheduleTurn();
     this.updateReading();
   }
 
@@ -257,6 +260,7 @@ export class ClientConnection {
     const backlogged = this.backlogged();
     const pause =
       backlogged ||
+      this.throttleTimer !== null ||
       this.queueHead < this.queue.length ||
       (this.state !== "hello" && this.state !== "open");
     if (pause && !this.readPaused) {
@@ -302,6 +306,26 @@ export class ClientConnection {
   private clearStuckTimer(): void {
     if (this.stuckTimer !== null) clearTimeout(this.stuckTimer);
     this.stuckTimer = null;
+  }
+
+  /**
+   * A client over its rate got one TOO_MANY_REQUESTS; rather than read and refuse everything it
+   * keeps sending, its requests wait (unread) until a turn's worth of tokens is back (≤ 1 s).
+   */
+  private throttle(waitMs: number): void {
+    if (this.throttleTimer !== null) return;
+    const { connectionFramesPerTurn, connectionRequestsPerSecond } = this.host.options;
+    const refillMs = Math.ceil((connectionFramesPerTurn * 1_000) / connectionRequestsPerSecond);
+    this.throttleTimer = setTimeout(
+      () => {
+        this.throttleTimer = null;
+        if (this.state === "closed") return;
+        this.updateReading();
+        if (this.queueHead < this.queue.length) this.scheduleTurn();
+      },
+      Math.max(waitMs, Math.min(refillMs, 1_000)),
+    );
+    this.throttleTimer.unref();
   }
 
   /** Takes one token of the request rate; when none is left, the milliseconds until one is. */
@@ -350,23 +374,36 @@ export class ClientConnection {
       }
       throw error instanceof DlockError ? error : new MalformedFrameError("unreadable request");
     }
-    const waitMs = this.takeToken(receivedAtMs);
+    // Refusals are answered with a plain wire error, not an Error: a flood of them must not pay
+    // for a stack trace each.
+    const waitMs = this.takeToken(options.nowMs());
     if (waitMs > 0) {
       this.host.limitApplied(this, "request_rate", "request rate above the limit");
-      const error = new TooManyRequestsError(
-        `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
-        Math.max(options.retryAfterMs, waitMs),
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "TOO_MANY_REQUESTS",
+          message: `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
+          retryAfterMs: Math.max(options.retryAfterMs, waitMs),
+        },
+        receivedAtMs,
       );
-      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      this.throttle(waitMs);
       return;
     }
     if (this.inFlight >= options.connectionInFlightRequestsMax) {
       this.host.limitApplied(this, "in_flight", "too many requests in flight");
-      const error = new TooManyRequestsError(
-        `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
-        options.retryAfterMs,
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "TOO_MANY_REQUESTS",
+          message: `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
+          retryAfterMs: options.retryAfterMs,
+        },
+        receivedAtMs,
       );
-      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
       return;
     }
     if (!this.host.acquireRequestSlot()) {
@@ -375,11 +412,16 @@ export class ClientConnection {
         "server_in_flight",
         "the server has too many requests in flight",
       );
-      const error = new OverloadedError(
-        "the server has too many requests in flight",
-        options.retryAfterMs,
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "OVERLOADED",
+          message: "the server has too many requests in flight",
+          retryAfterMs: options.retryAfterMs,
+        },
+        receivedAtMs,
       );
-      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
       return;
     }
     this.inFlight++;
@@ -480,6 +522,8 @@ export class ClientConnection {
     this.state = "closed";
     this.clearHandshakeTimer();
     this.clearStuckTimer();
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
+    this.throttleTimer = null;
     this.outbox = [];
     this.outboxBytes = 0;
     this.queue = [];

@@ -27,6 +27,7 @@ import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
+import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
@@ -175,7 +176,8 @@ export class DlockServer {
         leases: new LeaseManager(),
         nowMs,
         clientAddressOf: addressBook.clientAddress,
-        status: () => statusResult(host.status(), addressBook),
+        // A flood of `status` requests costs one status per event-loop turn, not one each.
+        status: oncePerTurn(() => statusResult(host.status(), addressBook)),
       });
 
       const membership = new MembershipService({

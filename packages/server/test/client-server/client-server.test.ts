@@ -578,6 +578,30 @@ describe("ClientServer fairness within a connection", () => {
     expect(metrics.limited).toContain("request_rate");
   });
 
+  it("leaves the requests after a refusal unread until the bucket refills, then serves them", async () => {
+    const handler = new DeferredHandler();
+    let now = 0;
+    const { port } = await startServer(handler, {
+      connectionRequestsPerSecond: 10,
+      connectionRequestBurst: 2,
+      nowMs: () => now,
+    });
+    const client = await connectClient(port);
+    const encoder = new FrameEncoder();
+    client.sendBytes(
+      Buffer.concat([1, 2, 3, 4, 5].map((id) => encoder.encode({ type: "status", id }))),
+    );
+    expect(await client.nextFrame()).toMatchObject({
+      type: "error",
+      id: 3,
+      error: { code: "TOO_MANY_REQUESTS", retryAfterMs: 100 },
+    });
+    // Refused at once, 4 and 5 would be answered TOO_MANY_REQUESTS too (no time has passed).
+    now += 1_000;
+    await waitFor(() => handler.calls.length === 4, "requests 4 and 5 served after the pause");
+    expect(handler.calls.map((call) => call.request.id)).toEqual([1, 2, 4, 5]);
+  });
+
   it("handles at most connectionFramesPerTurn requests of one connection per event-loop turn", async () => {
     let handledInFirstTurn = -1;
     let calls: number[] = [];
