@@ -108,7 +108,14 @@ export class Router {
         if (this.closed) throw new AbortedError("the locker is closed");
         if (signal?.aborted) throw abortReason(signal);
         lastError = asDlockError(error);
-        if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
+        // A node refusing the connection (too many from this address) says when to come back.
+        const retryAfterMs =
+          lastError instanceof OverloadedError || lastError instanceof TooManyRequestsError
+            ? lastError.retryAfterMs
+            : null;
+        if (this.endpointFailed(connection)) {
+          await this.backoff(options.deadlineMs, signal, retryAfterMs);
+        }
         continue;
       }
       const attemptTimeoutMs = Math.max(
