@@ -35,6 +35,10 @@ export class ClientServer implements ClientConnectionHost {
   /** Open connections per remote address. */
   private readonly perSource = new Map<string, number>();
   private backlogTotal = 0;
+  /** TLS connections per address still in their handshake (counted against the same limit). */
+  private readonly handshaking = new Map<string, number>();
+  /** Ends a handshake's count, by "address:port" (the raw socket and the TLS socket share it). */
+  private readonly handshakeRelease = new Map<string, () => void>();
   private state: "new" | "started" | "stopping" | "stopped" = "new";
   private readonly flushBound = () => this.flushAll();
   private readonly logOnce = new LogOnce();
@@ -52,6 +56,8 @@ export class ClientServer implements ClientConnectionHost {
         },
         onConnection,
       );
+      // Before TLS there is no way to send an error frame: over-limit handshakes are just closed.
+      tlsServer.on("connection", (raw: Socket) => this.onTlsHandshakeStart(raw));
       tlsServer.on("tlsClientError", (error, socket) => {
         this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
         const remoteAddress = socket.remoteAddress ?? "unknown";
@@ -61,6 +67,8 @@ export class ClientServer implements ClientConnectionHost {
             "closed a client connection",
           );
         }
+        // A handshake timeout only reports the error: the socket must be closed here.
+        socket.destroy();
       });
       this.server = tlsServer;
     }
@@ -200,7 +208,35 @@ export class ClientServer implements ClientConnectionHost {
     this.dirty.clear();
   }
 
+  private onTlsHandshakeStart(raw: Socket): void {
+    if (this.state !== "started") return;
+    const source = sourceOf(raw);
+    const handshaking = this.handshaking.get(source) ?? 0;
+    const held = (this.perSource.get(source) ?? 0) + handshaking;
+    if (held >= this.options.connectionsPerSourceMax) {
+      this.options.metrics.connectionRejected("OVERLOADED");
+      this.options.metrics.limitApplied("source_connections");
+      this.logLimit(source, "source_connections", `${held} connections or TLS handshakes already`);
+      raw.destroy();
+      return;
+    }
+    this.handshaking.set(source, handshaking + 1);
+    const key = `${raw.remoteAddress}:${raw.remotePort}`;
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      this.handshakeRelease.delete(key);
+      const count = (this.handshaking.get(source) ?? 1) - 1;
+      if (count <= 0) this.handshaking.delete(source);
+      else this.handshaking.set(source, count);
+    };
+    this.handshakeRelease.set(key, release);
+    raw.once("close", release);
+  }
+
   private onConnection(socket: Socket): void {
+    this.handshakeRelease.get(`${socket.remoteAddress}:${socket.remotePort}`)?.();
     if (this.state !== "started") {
       socket.destroy();
       return;
