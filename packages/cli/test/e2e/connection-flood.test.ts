@@ -38,7 +38,12 @@ it("refuses one address's connections beyond its share with OVERLOADED; others s
   const { cluster } = test;
   const before = await leadership(cluster);
   const leader = cluster.node(before.leader);
-  process.stderr.write(formatLags("before the connection flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(
+      `before the connection flood (leader ${before.leader})`,
+      await eventLoopLags(cluster),
+    ),
+  );
 
   const flood: RawConnection[] = [];
   try {
@@ -80,6 +85,11 @@ it("refuses one address's connections beyond its share with OVERLOADED; others s
   } finally {
     for (const connection of flood) connection.close();
   }
-  process.stderr.write(formatLags("after the connection flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(
+      `after the connection flood (leader ${before.leader})`,
+      await eventLoopLags(cluster),
+    ),
+  );
   expect(await leadership(cluster)).toEqual(before);
 });

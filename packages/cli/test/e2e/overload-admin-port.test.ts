@@ -36,13 +36,17 @@ it("1,000 concurrent /metrics requests on the leader cost no election", async ()
   const { cluster } = test;
   const before = await leadership(cluster);
   const leader = cluster.node(before.leader);
-  process.stderr.write(formatLags("before the /metrics flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(`before the /metrics flood (leader ${before.leader})`, await eventLoopLags(cluster)),
+  );
 
   const codes = await Promise.all(
     Array.from({ length: REQUESTS }, () => get(leader.httpAddress, "/metrics")),
   );
   const answered = codes.filter((code) => code === 200).length;
-  process.stderr.write(formatLags("after the /metrics flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(`after the /metrics flood (leader ${before.leader})`, await eventLoopLags(cluster)),
+  );
   process.stderr.write(
     `/metrics flood: ${answered} answered 200, ${codes.filter((c) => c === 503).length} 503, ${codes.filter((c) => c === 0).length} refused or reset\n`,
   );

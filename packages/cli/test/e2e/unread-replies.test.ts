@@ -85,7 +85,12 @@ it("four connections that never read their replies cost no election and are clos
   const { cluster } = test;
   const before = await leadership(cluster);
   const leader = cluster.node(before.leader);
-  process.stderr.write(formatLags("before the unread-reply flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(
+      `before the unread-reply flood (leader ${before.leader})`,
+      await eventLoopLags(cluster),
+    ),
+  );
 
   const stopAtMs = performance.now() + FLOOD_MS;
   const flooders = Array.from({ length: FLOODERS }, () => flood(leader.clientAddress, stopAtMs));
@@ -102,7 +107,12 @@ it("four connections that never read their replies cost no election and are clos
     await locker.close();
   }
   const results = await Promise.all(flooders);
-  process.stderr.write(formatLags("after the unread-reply flood", await eventLoopLags(cluster)));
+  process.stderr.write(
+    formatLags(
+      `after the unread-reply flood (leader ${before.leader})`,
+      await eventLoopLags(cluster),
+    ),
+  );
   process.stderr.write(
     `flooders sent ${results.map((r) => r.sent).join(", ")} requests; normal client locked ${locked} times\n`,
   );
