@@ -666,6 +666,38 @@ describe("ClientServer fairness within a connection", () => {
     expect(server.replyBacklogBytes).toBe(0);
   });
 
+  it("stops reading clients with unread answers while all of them exceed the server's budget", async () => {
+    const big = "v".repeat(60_000);
+    const handler: ClientRequestHandler = {
+      handle: () =>
+        Promise.resolve({ held: true, value: big, fencingToken: 1, ttlRemainingMs: 1, waiters: 0 }),
+    };
+    // No per-connection cap to speak of: only the server-wide budget can pause these.
+    const { port, metrics } = await startServer(handler, {
+      replyBacklogBytesMax: 1024 * 1024 * 1024,
+      socketWritableBytesMax: 1024 * 1024 * 1024,
+      serverReplyBacklogBytesMax: 128 * 1024,
+      stuckTimeoutMs: 300,
+    });
+    const encoder = new FrameEncoder();
+    for (let c = 0; c < 2; c++) {
+      const client = await connectClient(port);
+      client.socket.pause();
+      client.sendBytes(
+        Buffer.concat(
+          Array.from({ length: 2_000 }, (_, i) =>
+            encoder.encode({ type: "get", id: i + 1, key: "k" }),
+          ),
+        ),
+      );
+    }
+    await waitFor(() => metrics.limited.includes("reply_backlog"), "reading paused");
+    await waitFor(
+      () => metrics.rejected.filter((reason) => reason === "SLOW_CONSUMER").length === 2,
+      "both stuck clients closed",
+    );
+  });
+
   it("resumes a client that reads its answers after a backlog", async () => {
     const big = "v".repeat(60_000);
     const handler: ClientRequestHandler = {
