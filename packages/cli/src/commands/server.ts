@@ -154,7 +154,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--client-connections-per-source <n>",
-        "client connections from one remote address; more are refused with OVERLOADED (default 64)",
+        "client connections from one remote address; more are refused with OVERLOADED (default 128)",
       ).env("DLOCK_CLIENT_CONNECTIONS_PER_SOURCE"),
     )
     .addOption(

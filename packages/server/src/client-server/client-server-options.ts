@@ -12,7 +12,7 @@ import type { TlsOptions } from "../transport/tls-options.js";
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
 export const DEFAULT_CLIENT_CONNECTIONS_MAX = 1_024;
 /** Open client connections from one remote address; one more gets OVERLOADED. */
-export const DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX = 64;
+export const DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX = 128;
 /**
  * The last quarter of connectionsMax is kept for addresses holding fewer than
  * CONNECTIONS_PER_SOURCE_IN_RESERVE connections: sources that filled the rest cannot take it all.

@@ -85,7 +85,7 @@ describe("resolveServerOptions", () => {
     const r = resolveServerOptions(base);
     expect(r).toMatchObject({
       clientConnectionsMax: 1_024,
-      clientConnectionsPerSourceMax: 64,
+      clientConnectionsPerSourceMax: 128,
       clientHandshakeTimeoutMs: 5_000,
       clientIdleTimeoutMs: 60_000,
       clientReplyBacklogBytesMax: 256 * 1024,
