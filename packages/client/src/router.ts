@@ -112,7 +112,14 @@ export class Router {
         lastError = asDlockError(error);
         // Every node checks the same credentials: another endpoint or a retry cannot help.
         if (error instanceof UnauthenticatedError) throw error;
-        if (this.endpointFailed(connection)) await this.backoff(options.deadlineMs, signal, null);
+        // A node refusing the connection (too many from this address) says when to come back.
+        const retryAfterMs =
+          lastError instanceof OverloadedError || lastError instanceof TooManyRequestsError
+            ? lastError.retryAfterMs
+            : null;
+        if (this.endpointFailed(connection)) {
+          await this.backoff(options.deadlineMs, signal, retryAfterMs);
+        }
         continue;
       }
       const attemptTimeoutMs = Math.max(

@@ -275,6 +275,24 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("waits the retryAfterMs of a connection refused OVERLOADED before it dials again", async () => {
+    const { clock, cluster, locker, transport } = harness();
+    cluster.nodes.get("n1")!.refuseNext = {
+      code: "OVERLOADED",
+      message: "more than 64 connections from this address",
+      retryAfterMs: 5_000,
+    };
+    const startMs = clock.now();
+    const pending = track(locker.lock("orders", "worker-1"));
+    await clock.advanceUntil(() => pending.done);
+    expect(pending.value?.fencingToken).toBeGreaterThan(0);
+    expect(transport.dials[0]).toBe("n1:7001");
+    const acquires = cluster.requestsOf("acquire");
+    expect(acquires.length).toBeGreaterThan(0);
+    expect(acquires[0].atMs - startMs).toBeGreaterThanOrEqual(5_000);
+    await locker.close();
+  });
+
   it("fails with ClusterUnavailableError when no node answers within unavailableTimeoutMs", async () => {
     const { clock, cluster, locker } = harness({ unavailableTimeoutMs: 3_000 });
     for (const node of cluster.nodes.values()) node.down = true;

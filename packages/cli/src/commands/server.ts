@@ -25,6 +25,17 @@ interface ServerFlags {
   compactionBytes?: string;
   fsync: boolean;
   shutdownTimeout?: string;
+  clientConnectionsMax?: string;
+  clientConnectionsPerSource?: string;
+  clientHandshakeTimeout?: string;
+  clientIdleTimeout?: string;
+  clientReplyBacklog?: string;
+  clientReplyBacklogTotal?: string;
+  clientStuckTimeout?: string;
+  clientRate?: string;
+  clientBurst?: string;
+  adminConnectionsMax?: string;
+  adminRequestsMax?: string;
   logLevel?: string;
   authFile?: string;
 }
@@ -136,6 +147,72 @@ export function registerServerCommand(program: Command): void {
       ).env("DLOCK_SHUTDOWN_TIMEOUT"),
     )
     .addOption(
+      new Option(
+        "--client-connections-max <n>",
+        "client connections at once; the last quarter is kept for addresses holding fewer than 4 (default 1024)",
+      ).env("DLOCK_CLIENT_CONNECTIONS_MAX"),
+    )
+    .addOption(
+      new Option(
+        "--client-connections-per-source <n>",
+        "client connections from one remote address; more are refused with OVERLOADED (default 128)",
+      ).env("DLOCK_CLIENT_CONNECTIONS_PER_SOURCE"),
+    )
+    .addOption(
+      new Option(
+        "--client-handshake-timeout <duration>",
+        "a client connection must finish its TLS handshake and hello within this (default 5s)",
+      ).env("DLOCK_CLIENT_HANDSHAKE_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--client-idle-timeout <duration>",
+        "close a client connection with nothing in flight and no traffic for this long; the client reconnects on its next call (default 60s)",
+      ).env("DLOCK_CLIENT_IDLE_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--client-reply-backlog <size>",
+        "stop reading a client connection's requests while this much of its answers is unread (bytes, or 256KiB, 1MiB; default 256KiB)",
+      ).env("DLOCK_CLIENT_REPLY_BACKLOG"),
+    )
+    .addOption(
+      new Option(
+        "--client-reply-backlog-total <size>",
+        "unread answers across all client connections above which none with unread answers is read (default 64MiB)",
+      ).env("DLOCK_CLIENT_REPLY_BACKLOG_TOTAL"),
+    )
+    .addOption(
+      new Option(
+        "--client-stuck-timeout <duration>",
+        "close a client connection that leaves its answers unread this long (default 30s)",
+      ).env("DLOCK_CLIENT_STUCK_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--client-rate <n>",
+        "sustained requests per second on one client connection; more get TOO_MANY_REQUESTS with retryAfterMs (default 2000)",
+      ).env("DLOCK_CLIENT_RATE"),
+    )
+    .addOption(
+      new Option(
+        "--client-burst <n>",
+        "requests one client connection may send at once above --client-rate (default 4096)",
+      ).env("DLOCK_CLIENT_BURST"),
+    )
+    .addOption(
+      new Option(
+        "--admin-connections-max <n>",
+        "connections to the admin HTTP port at once; more are closed (default 64)",
+      ).env("DLOCK_ADMIN_CONNECTIONS_MAX"),
+    )
+    .addOption(
+      new Option(
+        "--admin-requests-max <n>",
+        "admin HTTP requests handled at once; more get 503 with Retry-After (default 16)",
+      ).env("DLOCK_ADMIN_REQUESTS_MAX"),
+    )
+    .addOption(
       new Option("--log-level <level>", "log level of the JSON logs on stdout (default info)")
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
         .env("DLOCK_LOG_LEVEL"),
@@ -179,6 +256,23 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,
     shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
+    clientConnectionsMax: integer("--client-connections-max", flags.clientConnectionsMax),
+    clientConnectionsPerSourceMax: integer(
+      "--client-connections-per-source",
+      flags.clientConnectionsPerSource,
+    ),
+    clientHandshakeTimeoutMs: duration("--client-handshake-timeout", flags.clientHandshakeTimeout),
+    clientIdleTimeoutMs: duration("--client-idle-timeout", flags.clientIdleTimeout),
+    clientReplyBacklogBytesMax: byteSize("--client-reply-backlog", flags.clientReplyBacklog),
+    clientReplyBacklogTotalBytesMax: byteSize(
+      "--client-reply-backlog-total",
+      flags.clientReplyBacklogTotal,
+    ),
+    clientStuckTimeoutMs: duration("--client-stuck-timeout", flags.clientStuckTimeout),
+    clientRequestsPerSecond: integer("--client-rate", flags.clientRate),
+    clientRequestBurst: integer("--client-burst", flags.clientBurst),
+    adminConnectionsMax: integer("--admin-connections-max", flags.adminConnectionsMax),
+    adminRequestsMax: integer("--admin-requests-max", flags.adminRequestsMax),
     logLevel: flags.logLevel as LogLevel | undefined,
     authFile: flags.authFile,
   };

@@ -28,6 +28,8 @@ export interface FakeNode {
   paused: boolean;
   /** A down node refuses connections. */
   down: boolean;
+  /** The next connection gets this connection-level error (e.g. OVERLOADED) instead of a hello. */
+  refuseNext?: WireError | null;
 }
 
 export interface ReceivedRequest {
@@ -54,7 +56,8 @@ export class FakeCluster {
     nodes: Array<{ id: string; address: string }>,
     leaderId: string | null = nodes[0]?.id ?? null,
   ) {
-    for (const node of nodes) this.nodes.set(node.id, { ...node, paused: false, down: false });
+    for (const node of nodes)
+      this.nodes.set(node.id, { ...node, paused: false, down: false, refuseNext: null });
     this.leaderId = leaderId;
   }
 

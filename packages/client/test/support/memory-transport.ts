@@ -2,6 +2,7 @@
 // with a delay, on the fake clock), so tests run on virtual time.
 import type { ClientRequest, ClientResponse, HelloFrame } from "@dlock/protocol";
 import {
+  errorFromWire,
   ConnectionClosedError,
   PROTOCOL_VERSION,
   errorToWire,
@@ -70,6 +71,13 @@ class MemoryConnection implements TransportConnection {
     const node = this.transport.cluster.nodeByAddress(this.endpoint);
     if (!node || node.down) {
       this.fail("connection refused");
+      return;
+    }
+    if (node.refuseNext) {
+      const refusal = errorFromWire(node.refuseNext);
+      node.refuseNext = null;
+      this.closed = true;
+      queueMicrotask(() => this.events.onClose(refusal));
       return;
     }
     this.nodeId = node.id;

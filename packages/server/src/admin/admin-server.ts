@@ -1,10 +1,22 @@
 // The HTTP admin port: liveness, readiness, status JSON and Prometheus metrics. Read-only and
-// small; it must keep answering while the node is busy or unhealthy, so every handler is bounded.
+// small; it must keep answering while the node is busy or unhealthy, so every handler is bounded,
+// and it must not take the event loop from the node: connections, requests in progress and
+// /metrics renders are capped (admin-limits.ts).
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
+import {
+  ADMIN_HEADERS_TIMEOUT_MS,
+  ADMIN_KEEP_ALIVE_TIMEOUT_MS,
+  ADMIN_REQUEST_TIMEOUT_MS,
+  ADMIN_RETRY_AFTER_SECONDS,
+  DEFAULT_ADMIN_CONNECTIONS_MAX,
+  DEFAULT_ADMIN_REQUESTS_MAX,
+  METRICS_RENDER_INTERVAL_MS,
+  RenderGate,
+} from "./admin-limits.js";
 import { ReadinessTracker } from "./readiness.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { AdminStatusProvider } from "./status-provider.js";
@@ -23,6 +35,12 @@ export interface AdminServerOptions {
   port?: number;
   /** Default DEFAULT_HEALTH_CHECK_TIMEOUT_MS. */
   healthCheckTimeoutMs?: number;
+  /** Default DEFAULT_ADMIN_CONNECTIONS_MAX. */
+  connectionsMax?: number;
+  /** Default DEFAULT_ADMIN_REQUESTS_MAX. */
+  requestsMax?: number;
+  /** Default METRICS_RENDER_INTERVAL_MS. */
+  metricsRenderIntervalMs?: number;
   logger?: NetLogger;
 }
 
@@ -32,6 +50,9 @@ export interface ResolvedAdminServerOptions {
   host: string;
   port: number;
   healthCheckTimeoutMs: number;
+  connectionsMax: number;
+  requestsMax: number;
+  metricsRenderIntervalMs: number;
   logger: NetLogger;
 }
 
@@ -54,12 +75,27 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
       `healthCheckTimeoutMs must be a positive number, got ${healthCheckTimeoutMs}`,
     );
   }
+  const connectionsMax = options.connectionsMax ?? DEFAULT_ADMIN_CONNECTIONS_MAX;
+  const requestsMax = options.requestsMax ?? DEFAULT_ADMIN_REQUESTS_MAX;
+  const metricsRenderIntervalMs = options.metricsRenderIntervalMs ?? METRICS_RENDER_INTERVAL_MS;
+  for (const [name, value, min] of [
+    ["connectionsMax", connectionsMax, 1],
+    ["requestsMax", requestsMax, 1],
+    ["metricsRenderIntervalMs", metricsRenderIntervalMs, 0],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new AdminOptionsError(`${name} must be an integer ≥ ${min}, got ${value}`);
+    }
+  }
   return {
     provider: options.provider,
     metrics: options.metrics,
     host: options.host ?? DEFAULT_ADMIN_HOST,
     port,
     healthCheckTimeoutMs,
+    connectionsMax,
+    requestsMax,
+    metricsRenderIntervalMs,
     logger: options.logger ?? SILENT_NET_LOGGER,
   };
 }
@@ -69,20 +105,50 @@ export class AdminServer {
   private readonly readiness = new ReadinessTracker();
   private readonly server: Server;
   private listening = false;
+  private requestsInProgress = 0;
+  private readonly metricsGate: RenderGate;
+  private overloadLogged = false;
 
   constructor(options: AdminServerOptions) {
     this.options = resolveAdminServerOptions(options);
-    this.server = createServer((request, response) => {
-      this.route(request, response).catch((error: unknown) => {
-        this.options.logger.error({ err: error, url: request.url }, "admin request failed");
-        if (!response.headersSent) sendJson(response, 500, { error: "internal error" });
-        else response.destroy();
-      });
-    });
+    const { metrics } = this.options;
+    this.metricsGate = new RenderGate(() => metrics.render(), this.options.metricsRenderIntervalMs);
+    this.server = createServer((request, response) => this.onRequest(request, response));
     // Admin requests are tiny; an idle or slow client must not hold sockets forever.
-    this.server.requestTimeout = 10_000;
-    this.server.headersTimeout = 5_000;
-    this.server.keepAliveTimeout = 5_000;
+    this.server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
+    this.server.headersTimeout = ADMIN_HEADERS_TIMEOUT_MS;
+    this.server.keepAliveTimeout = ADMIN_KEEP_ALIVE_TIMEOUT_MS;
+    this.server.maxConnections = this.options.connectionsMax;
+  }
+
+  private onRequest(request: IncomingMessage, response: ServerResponse): void {
+    if (this.requestsInProgress >= this.options.requestsMax) {
+      if (!this.overloadLogged) {
+        this.overloadLogged = true;
+        this.options.logger.warn(
+          { requestsMax: this.options.requestsMax },
+          "admin port busy: refusing requests with 503 (logged once)",
+        );
+      }
+      response.setHeader("retry-after", String(ADMIN_RETRY_AFTER_SECONDS));
+      response.shouldKeepAlive = false;
+      sendJson(response, 503, { error: "busy: too many admin requests at once; retry later" });
+      return;
+    }
+    this.requestsInProgress++;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.requestsInProgress--;
+    };
+    response.once("close", finish);
+    response.once("finish", finish);
+    this.route(request, response).catch((error: unknown) => {
+      this.options.logger.error({ err: error, url: request.url }, "admin request failed");
+      if (!response.headersSent) sendJson(response, 500, { error: "internal error" });
+      else response.destroy();
+    });
   }
 
   async start(): Promise<void> {
@@ -164,7 +230,7 @@ export class AdminServer {
   }
 
   private async metrics(response: ServerResponse): Promise<void> {
-    const body = await this.options.metrics.render();
+    const body = await this.metricsGate.next();
     response.statusCode = 200;
     response.setHeader("content-type", this.options.metrics.contentType);
     response.end(body);

@@ -6,6 +6,13 @@ export {
   DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
   resolveAdminServerOptions,
 } from "./admin-server.js";
+export {
+  DEFAULT_ADMIN_CONNECTIONS_MAX,
+  DEFAULT_ADMIN_REQUESTS_MAX,
+  METRICS_RENDER_INTERVAL_MS,
+} from "./admin-limits.js";
+export { EventLoopLag } from "./event-loop-lag.js";
+export type { EventLoopLagSnapshot } from "./event-loop-lag.js";
 export { ReadinessTracker } from "./readiness.js";
 export { ServerMetrics } from "./server-metrics.js";
 export type { AdminServerOptions, ResolvedAdminServerOptions } from "./admin-server.js";

@@ -2,7 +2,7 @@
 // global one), so several servers in one process (tests, `pnpm start`) do not collide.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NodeId } from "@dlock/raft";
-import type { ClientServerMetrics } from "../client-server/client-server-metrics.js";
+import type { ClientLimit, ClientServerMetrics } from "../client-server/client-server-metrics.js";
 import type { PeerTransportMetrics } from "../transport/transport-metrics.js";
 import type { NodeStatusSnapshot } from "./status-provider.js";
 
@@ -28,6 +28,7 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   private readonly requestSeconds: Histogram<"type">;
   private readonly clientConnections: Gauge;
   private readonly clientRejected: Counter<"reason">;
+  private readonly clientLimited: Counter<"limit">;
   private readonly fsyncSeconds: Histogram;
   private readonly peerDropped: Counter<"peer">;
   private readonly peerFrames: Counter<"peer">;
@@ -69,6 +70,12 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
       name: "dlock_client_connections_rejected_total",
       help: "Client connections refused or closed for cause, by error code.",
       labelNames: ["reason"],
+      registers,
+    });
+    this.clientLimited = new Counter({
+      name: "dlock_client_limited_total",
+      help: "Times a client fairness limit acted, by limit (connections or requests refused, reading paused).",
+      labelNames: ["limit"],
       registers,
     });
     this.fsyncSeconds = new Histogram({
@@ -194,6 +201,28 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
         if (log) this.set(log.snapshotIndex);
       },
     });
+    new Gauge<"stat">({
+      name: "dlock_event_loop_lag_seconds",
+      help: "Event-loop lag (how late timers fire) over the last 10-20 s: p50, p99 and max.",
+      labelNames: ["stat"],
+      registers,
+      collect() {
+        const lag = readStatus()?.eventLoopLag;
+        if (!lag) return;
+        this.set({ stat: "p50" }, lag.p50Ms / 1000);
+        this.set({ stat: "p99" }, lag.p99Ms / 1000);
+        this.set({ stat: "max" }, lag.maxMs / 1000);
+      },
+    });
+    new Gauge({
+      name: "dlock_event_loop_lag_max_seconds",
+      help: "Longest event-loop stall since the process started.",
+      registers,
+      collect() {
+        const lag = readStatus()?.eventLoopLag;
+        if (lag) this.set(lag.maxMsSinceStart / 1000);
+      },
+    });
     new Gauge<"role">({
       name: "dlock_raft_role",
       help: "1 for this node's current Raft role, 0 for the others.",
@@ -239,6 +268,10 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
 
   connectionRejected(reason: string): void {
     this.clientRejected.inc({ reason });
+  }
+
+  limitApplied(limit: ClientLimit): void {
+    this.clientLimited.inc({ limit });
   }
 
   messagesDropped(peer: NodeId, count: number): void {

@@ -1,5 +1,6 @@
 // What the admin HTTP server needs from the node. The host implements it; tests use fakes.
 import type { NodeId, Role } from "@dlock/raft";
+import type { EventLoopLagSnapshot } from "./event-loop-lag.js";
 
 /** One member of the group as this node sees it. */
 export interface NodeMemberStatus {
@@ -42,6 +43,8 @@ export interface NodeStatusSnapshot {
   failure?: string | null;
   /** The Raft log on this node's disk: what compaction keeps bounded. */
   raftLog?: RaftLogStatus;
+  /** How late this process's timers fire (a stalled loop delays heartbeats and votes). */
+  eventLoopLag?: EventLoopLagSnapshot;
 }
 
 export interface RaftLogStatus {

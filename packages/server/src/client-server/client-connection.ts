@@ -1,6 +1,9 @@
 // One client connection: hello exchange, then pipelined requests answered in completion order.
-// Answers produced during one event-loop turn are written together (one writev) by the server's
-// flush. Protocol errors get an error frame with id null and a close; a bad field in an otherwise
+// Answers produced during one event-loop turn are written together (one buffer) by the server's
+// flush. Fairness: at most connectionFramesPerTurn requests are handled per turn (the rest wait
+// for the next, so peers, ticks and other clients run in between), a token bucket bounds the
+// request rate (one TOO_MANY_REQUESTS, then the connection is not read until tokens are back), and reading stops while the client leaves too many answers unread (closed if it
+// stays stuck). Protocol errors get an error frame with id null and a close; a bad field in an otherwise
 // readable request gets an error for that request id and the connection stays up.
 //
 // States: hello → open → (draining on server stop) → closing (error frame sent, ending) → closed.
@@ -15,17 +18,16 @@ import {
   InternalError,
   InvalidArgumentError,
   MalformedFrameError,
-  OverloadedError,
   parseClientRequest,
   parseHello,
   peekRequestId,
   PROTOCOL_VERSION,
-  TooManyRequestsError,
 } from "@dlock/protocol";
 import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
 import { certificateNameOf } from "../auth/certificate-name.js";
 import type { Principal } from "../auth/grants.js";
+import type { ClientLimit } from "./client-server-metrics.js";
 import type { ResolvedClientServerOptions } from "./client-server-options.js";
 
 /** After a connection-level error frame, how long the client gets to read it before the cut. */
@@ -44,11 +46,22 @@ export interface ClientConnectionHost {
   connectionClosed(connection: ClientConnection): void;
   /** Counts (and logs once per remote address and reason) a connection closed for cause. */
   connectionRejected(connection: ClientConnection, reason: string, message: string): void;
+  /** Counts (and logs once per remote address and limit) a fairness limit acting. */
+  limitApplied(connection: ClientConnection, limit: ClientLimit, message: string): void;
+  /** This connection's unread answers changed by `delta` bytes (the server-wide budget). */
+  backlogChanged(delta: number): void;
+  /** True while unread answers across all connections exceed serverReplyBacklogBytesMax. */
+  readonly backlogOverBudget: boolean;
 }
+
+/** A frame decoded but not handled yet, or the decoder's failure after the frames before it. */
+type QueuedFrame = { body: unknown } | { failure: unknown };
 
 export class ClientConnection {
   readonly id: number;
   readonly socket: Socket;
+  /** The remote address the per-source limits count this connection against. */
+  readonly source: string;
   clientId = "";
   /** Set at the handshake when the server authenticates clients. */
   principal: Principal | null = null;
@@ -61,7 +74,24 @@ export class ClientConnection {
   private outboxBytes = 0;
   /** Receipt time of the chunk being decoded: one clock read per chunk, not per request. */
   private chunkReceivedAtMs = 0;
-  private readonly onFrameBound = (body: unknown) => this.onFrame(body);
+  private readonly onFrameBound = (body: unknown) => this.queue.push({ body });
+  /** Decoded frames waiting for a turn (at most connectionFramesPerTurn are handled per turn). */
+  private queue: QueuedFrame[] = [];
+  private queueHead = 0;
+  private turnScheduled = false;
+  private readonly turnBound = () => {
+    this.turnScheduled = false;
+    this.handleQueued();
+  };
+  /** socket.writableLength as of the last write or drain: what the server budget counts. */
+  private backlogBytes = 0;
+  private readPaused = false;
+  private stuckTimer: NodeJS.Timeout | null = null;
+  /** Set while the connection is over its request rate: nothing is read or handled. */
+  private throttleTimer: NodeJS.Timeout | null = null;
+  /** Token bucket of the request rate. */
+  private tokens: number;
+  private tokensAtMs: number;
   private drainWaiter: (() => void) | null = null;
   private closedResolve!: () => void;
   /** Resolves once the socket has closed. */
@@ -72,6 +102,7 @@ export class ClientConnection {
   constructor(id: number, socket: Socket, host: ClientConnectionHost) {
     this.id = id;
     this.socket = socket;
+    this.source = sourceOf(socket);
     this.host = host;
     const { options } = host;
     this.decoder = new FrameDecoder({ frameBytesMax: options.frameBytesMax });
@@ -79,6 +110,9 @@ export class ClientConnection {
     socket.setTimeout(options.idleTimeoutMs);
     socket.on("timeout", () => this.onIdle());
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    this.tokens = options.connectionRequestBurst;
+    this.tokensAtMs = options.nowMs();
     socket.on("error", () => {
       // Resets from clients that went away are routine; the close handler cleans up.
     });
@@ -123,15 +157,13 @@ export class ClientConnection {
       return;
     }
     const outbox = this.outbox;
+    const bytes = this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
-    if (outbox.length === 1) {
-      socket.write(outbox[0]);
-      return;
-    }
-    socket.cork();
-    for (const frame of outbox) socket.write(frame);
-    socket.uncork();
+    // One buffer per flush, not one write per answer: a socket destroyed with answers unread
+    // fails every buffered write separately, and thousands of those stall the loop.
+    socket.write(outbox.length === 1 ? outbox[0] : Buffer.concat(outbox, bytes));
+    this.setBacklog(socket.writableLength);
   }
 
   /** Server stop: accept no more requests, let in-flight ones answer. Resolves when none is left. */
@@ -173,10 +205,143 @@ export class ClientConnection {
     try {
       this.decoder.push(chunk, this.onFrameBound);
     } catch (error) {
-      this.closeWithError(
-        error instanceof DlockError ? error : new InternalError("failed to read a request"),
-      );
+      // The frames before the bad bytes are still answered, then the connection closes.
+      this.queue.push({ failure: error });
     }
+    this.handleQueued();
+  }
+
+  /**
+   * Handles up to connectionFramesPerTurn queued frames; the rest wait for the next turn, or, while
+   * the client leaves its answers unread, until it reads them.
+   */
+  private handleQueued(): void {
+    let budget = this.host.options.connectionFramesPerTurn;
+    while (
+      this.queueHead < this.queue.length &&
+      budget > 0 &&
+      !this.backlogged() &&
+      this.throttleTimer === null
+    ) {
+      if (this.state !== "hello" && this.state !== "open") break;
+      const item = this.queue[this.queueHead++];
+      budget--;
+      try {
+        if ("failure" in item) throw item.failure;
+        this.onFrame(item.body);
+      } catch (error) {
+        this.closeWithError(
+          error instanceof DlockError ? error : new InternalError("failed to read a request"),
+        );
+      }
+    }
+    if (this.queueHead >= this.queue.length || (this.state !== "hello" && this.state !== "open")) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (!this.backlogged() && this.throttleTimer === null) this.scheduleTurn();
+    this.updateReading();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.turnBound);
+  }
+
+  private backlogged(): boolean {
+    return (
+      this.backlogBytes > this.host.options.replyBacklogBytesMax ||
+      (this.backlogBytes > 0 && this.host.backlogOverBudget)
+    );
+  }
+
+  /**
+   * Reads the socket only while this connection has nothing queued and its client reads its
+   * answers: a client that stops reading stops being read, and is closed if it stays stuck.
+   */
+  private updateReading(): void {
+    if (this.state === "closed") return;
+    const backlogged = this.backlogged();
+    const pause =
+      backlogged ||
+      this.throttleTimer !== null ||
+      this.queueHead < this.queue.length ||
+      (this.state !== "hello" && this.state !== "open");
+    if (pause && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    } else if (!pause && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+    if (backlogged && this.stuckTimer === null) {
+      this.host.limitApplied(this, "reply_backlog", "the client does not read its answers");
+      this.stuckTimer = setTimeout(() => this.onStuck(), this.host.options.stuckTimeoutMs);
+      this.stuckTimer.unref();
+    } else if (!backlogged && this.stuckTimer !== null) {
+      this.clearStuckTimer();
+      // The client read its answers: the requests that waited are handled now.
+      if (this.queueHead < this.queue.length) this.scheduleTurn();
+    }
+  }
+
+  private onStuck(): void {
+    this.stuckTimer = null;
+    if (this.state === "closed") return;
+    this.host.connectionRejected(
+      this,
+      "SLOW_CONSUMER",
+      `the client left its answers unread for ${this.host.options.stuckTimeoutMs} ms`,
+    );
+    this.socket.destroy();
+  }
+
+  private onDrain(): void {
+    this.setBacklog(this.socket.writableLength);
+  }
+
+  private setBacklog(bytes: number): void {
+    if (bytes === this.backlogBytes) return;
+    this.host.backlogChanged(bytes - this.backlogBytes);
+    this.backlogBytes = bytes;
+    this.updateReading();
+  }
+
+  private clearStuckTimer(): void {
+    if (this.stuckTimer !== null) clearTimeout(this.stuckTimer);
+    this.stuckTimer = null;
+  }
+
+  /**
+   * A client over its rate got one TOO_MANY_REQUESTS; rather than read and refuse everything it
+   * keeps sending, its requests wait (unread) until a turn's worth of tokens is back (≤ 1 s).
+   */
+  private throttle(waitMs: number): void {
+    if (this.throttleTimer !== null) return;
+    const { connectionFramesPerTurn, connectionRequestsPerSecond } = this.host.options;
+    const refillMs = Math.ceil((connectionFramesPerTurn * 1_000) / connectionRequestsPerSecond);
+    this.throttleTimer = setTimeout(
+      () => {
+        this.throttleTimer = null;
+        if (this.state === "closed") return;
+        this.updateReading();
+        if (this.queueHead < this.queue.length) this.scheduleTurn();
+      },
+      Math.max(waitMs, Math.min(refillMs, 1_000)),
+    );
+    this.throttleTimer.unref();
+  }
+
+  /** Takes one token of the request rate; when none is left, the milliseconds until one is. */
+  private takeToken(nowMs: number): number {
+    const { connectionRequestsPerSecond: rate, connectionRequestBurst: burst } = this.host.options;
+    this.tokens = Math.min(burst, this.tokens + ((nowMs - this.tokensAtMs) * rate) / 1_000);
+    this.tokensAtMs = nowMs;
+    if (this.tokens >= 1) {
+      this.tokens--;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) * 1_000) / rate);
   }
 
   private onFrame(body: unknown): void {
@@ -221,20 +386,54 @@ export class ClientConnection {
       }
       throw error instanceof DlockError ? error : new MalformedFrameError("unreadable request");
     }
-    if (this.inFlight >= options.connectionInFlightRequestsMax) {
-      const error = new TooManyRequestsError(
-        `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
-        options.retryAfterMs,
+    // Refusals are answered with a plain wire error, not an Error: a flood of them must not pay
+    // for a stack trace each.
+    const waitMs = this.takeToken(options.nowMs());
+    if (waitMs > 0) {
+      this.host.limitApplied(this, "request_rate", "request rate above the limit");
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "TOO_MANY_REQUESTS",
+          message: `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
+          retryAfterMs: Math.max(options.retryAfterMs, waitMs),
+        },
+        receivedAtMs,
       );
-      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      this.throttle(waitMs);
+      return;
+    }
+    if (this.inFlight >= options.connectionInFlightRequestsMax) {
+      this.host.limitApplied(this, "in_flight", "too many requests in flight");
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "TOO_MANY_REQUESTS",
+          message: `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
+          retryAfterMs: options.retryAfterMs,
+        },
+        receivedAtMs,
+      );
       return;
     }
     if (!this.host.acquireRequestSlot()) {
-      const error = new OverloadedError(
+      this.host.limitApplied(
+        this,
+        "server_in_flight",
         "the server has too many requests in flight",
-        options.retryAfterMs,
       );
-      this.answerError(request.id, request.type, error.toWire(), receivedAtMs);
+      this.answerError(
+        request.id,
+        request.type,
+        {
+          code: "OVERLOADED",
+          message: "the server has too many requests in flight",
+          retryAfterMs: options.retryAfterMs,
+        },
+        receivedAtMs,
+      );
       return;
     }
     this.inFlight++;
@@ -335,8 +534,15 @@ export class ClientConnection {
     if (this.state === "closed") return;
     this.state = "closed";
     this.clearHandshakeTimer();
+    this.clearStuckTimer();
+    if (this.throttleTimer !== null) clearTimeout(this.throttleTimer);
+    this.throttleTimer = null;
     this.outbox = [];
     this.outboxBytes = 0;
+    this.queue = [];
+    this.queueHead = 0;
+    if (this.backlogBytes !== 0) this.host.backlogChanged(-this.backlogBytes);
+    this.backlogBytes = 0;
     this.host.connectionClosed(this);
     this.closedResolve();
     if (this.drainWaiter !== null) {
@@ -388,4 +594,10 @@ function checkServerLimits(request: ClientRequest, options: ResolvedClientServer
       `must be at most ${options.waitMsMax} ms, got ${request.waitMs}`,
     );
   }
+}
+
+/** The remote address a connection counts against ("::ffff:1.2.3.4" is 1.2.3.4). */
+export function sourceOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? "unknown";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
 }

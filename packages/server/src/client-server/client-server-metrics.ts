@@ -6,10 +6,24 @@ export interface ClientServerMetrics {
   connectionsChanged(delta: number): void;
   /** A connection was refused or closed for cause; `reason` is an error code. */
   connectionRejected(reason: string): void;
+  /**
+   * A fairness limit acted: "source_connections", "connections", "request_rate", "in_flight",
+   * "server_in_flight" (requests refused), "reply_backlog" (reading paused on unread answers).
+   */
+  limitApplied(limit: ClientLimit): void;
 }
+
+export type ClientLimit =
+  | "source_connections"
+  | "connections"
+  | "request_rate"
+  | "in_flight"
+  | "server_in_flight"
+  | "reply_backlog";
 
 export const NOOP_CLIENT_SERVER_METRICS: ClientServerMetrics = {
   requestCompleted() {},
   connectionsChanged() {},
   connectionRejected() {},
+  limitApplied() {},
 };

@@ -13,6 +13,14 @@ import type { TlsOptions } from "../transport/tls-options.js";
 
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
 export const DEFAULT_CLIENT_CONNECTIONS_MAX = 1_024;
+/** Open client connections from one remote address; one more gets OVERLOADED. */
+export const DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX = 128;
+/**
+ * The last quarter of connectionsMax is kept for addresses holding fewer than
+ * CONNECTIONS_PER_SOURCE_IN_RESERVE connections: sources that filled the rest cannot take it all.
+ */
+export const CONNECTIONS_RESERVED_FRACTION = 0.25;
+export const CONNECTIONS_PER_SOURCE_IN_RESERVE = 4;
 /** Requests in flight on one connection; more are answered TOO_MANY_REQUESTS (protocol contract). */
 export const DEFAULT_CONNECTION_IN_FLIGHT_REQUESTS_MAX = IN_FLIGHT_REQUESTS_MAX;
 /** Requests in flight on the whole server; more are answered OVERLOADED. */
@@ -20,10 +28,28 @@ export const DEFAULT_SERVER_IN_FLIGHT_REQUESTS_MAX = 65_536;
 /** Client frames are small (a key ≤ 512 B, a value ≤ 256 B): a tight limit stops memory abuse. */
 export const DEFAULT_CLIENT_FRAME_BYTES_MAX = 64 * 1024;
 export const DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS = HANDSHAKE_TIMEOUT_MS_DEFAULT;
-/** A connection with nothing in flight and no traffic for this long is closed. */
-export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/**
+ * A connection with nothing in flight and no traffic for this long is closed. The client sends no
+ * pings; it reconnects on its next call, so closing an idle connection costs it one handshake.
+ */
+export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 60_000;
 /** Answers buffered for a client that does not read them; beyond this the connection is closed. */
 export const DEFAULT_CLIENT_SOCKET_WRITABLE_BYTES_MAX = 16 * 1024 * 1024;
+/** Unread answers on one connection above which its requests are no longer read. */
+export const DEFAULT_CLIENT_REPLY_BACKLOG_BYTES_MAX = 256 * 1024;
+/** Unread answers across all connections above which no connection with a backlog is read. */
+export const DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX = 64 * 1024 * 1024;
+/** A connection that stays paused on unread answers this long is closed (SLOW_CONSUMER). */
+export const DEFAULT_CLIENT_STUCK_TIMEOUT_MS = 30_000;
+/** Sustained requests per second on one connection; more are answered TOO_MANY_REQUESTS. */
+export const DEFAULT_CONNECTION_REQUESTS_PER_SECOND = 2_000;
+/** Requests one connection may send at once above the sustained rate (token bucket size). */
+export const DEFAULT_CONNECTION_REQUEST_BURST = IN_FLIGHT_REQUESTS_MAX;
+/**
+ * Requests read from one connection per event-loop turn; the rest wait for the next turn, so
+ * peer messages, ticks and other clients are served in between.
+ */
+export const DEFAULT_CONNECTION_FRAMES_PER_TURN = 64;
 /** Shortest lease accepted. The coordinator sets it from the election timeout (docs/design.md §2). */
 export const DEFAULT_TTL_MS_MIN = 1_000;
 export const DEFAULT_TTL_MS_MAX = 60 * 60_000;
@@ -40,12 +66,19 @@ export interface ClientServerOptions {
   listen: string | HostPort;
   handler: ClientRequestHandler;
   connectionsMax?: number;
+  connectionsPerSourceMax?: number;
   connectionInFlightRequestsMax?: number;
   serverInFlightRequestsMax?: number;
   frameBytesMax?: number;
   handshakeTimeoutMs?: number;
   idleTimeoutMs?: number;
   socketWritableBytesMax?: number;
+  replyBacklogBytesMax?: number;
+  serverReplyBacklogBytesMax?: number;
+  stuckTimeoutMs?: number;
+  connectionRequestsPerSecond?: number;
+  connectionRequestBurst?: number;
+  connectionFramesPerTurn?: number;
   ttlMsMin?: number;
   ttlMsMax?: number;
   waitMsMax?: number;
@@ -70,12 +103,19 @@ export interface ResolvedClientServerOptions {
   listen: HostPort;
   handler: ClientRequestHandler;
   connectionsMax: number;
+  connectionsPerSourceMax: number;
   connectionInFlightRequestsMax: number;
   serverInFlightRequestsMax: number;
   frameBytesMax: number;
   handshakeTimeoutMs: number;
   idleTimeoutMs: number;
   socketWritableBytesMax: number;
+  replyBacklogBytesMax: number;
+  serverReplyBacklogBytesMax: number;
+  stuckTimeoutMs: number;
+  connectionRequestsPerSecond: number;
+  connectionRequestBurst: number;
+  connectionFramesPerTurn: number;
   ttlMsMin: number;
   ttlMsMax: number;
   waitMsMax: number;
@@ -136,6 +176,11 @@ export function resolveClientServerOptions(
       DEFAULT_CLIENT_CONNECTIONS_MAX,
       "connectionsMax",
     ),
+    connectionsPerSourceMax: positiveInteger(
+      options.connectionsPerSourceMax,
+      DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
+      "connectionsPerSourceMax",
+    ),
     connectionInFlightRequestsMax: positiveInteger(
       options.connectionInFlightRequestsMax,
       DEFAULT_CONNECTION_IN_FLIGHT_REQUESTS_MAX,
@@ -165,6 +210,36 @@ export function resolveClientServerOptions(
       options.socketWritableBytesMax,
       DEFAULT_CLIENT_SOCKET_WRITABLE_BYTES_MAX,
       "socketWritableBytesMax",
+    ),
+    replyBacklogBytesMax: positiveInteger(
+      options.replyBacklogBytesMax,
+      DEFAULT_CLIENT_REPLY_BACKLOG_BYTES_MAX,
+      "replyBacklogBytesMax",
+    ),
+    serverReplyBacklogBytesMax: positiveInteger(
+      options.serverReplyBacklogBytesMax,
+      DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX,
+      "serverReplyBacklogBytesMax",
+    ),
+    stuckTimeoutMs: positiveInteger(
+      options.stuckTimeoutMs,
+      DEFAULT_CLIENT_STUCK_TIMEOUT_MS,
+      "stuckTimeoutMs",
+    ),
+    connectionRequestsPerSecond: positiveInteger(
+      options.connectionRequestsPerSecond,
+      DEFAULT_CONNECTION_REQUESTS_PER_SECOND,
+      "connectionRequestsPerSecond",
+    ),
+    connectionRequestBurst: positiveInteger(
+      options.connectionRequestBurst,
+      DEFAULT_CONNECTION_REQUEST_BURST,
+      "connectionRequestBurst",
+    ),
+    connectionFramesPerTurn: positiveInteger(
+      options.connectionFramesPerTurn,
+      DEFAULT_CONNECTION_FRAMES_PER_TURN,
+      "connectionFramesPerTurn",
     ),
     ttlMsMin,
     ttlMsMax,

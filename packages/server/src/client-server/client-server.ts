@@ -1,5 +1,7 @@
-// The client-facing TCP server: accepts connections up to a limit, runs each ClientConnection,
-// and flushes every connection's answers once per event-loop turn.
+// The client-facing TCP server: accepts connections up to a limit (per remote address, and in
+// total with room kept for addresses holding few), runs each ClientConnection, keeps the budget
+// of unread answers across connections, and flushes every connection's answers once per
+// event-loop turn.
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -7,8 +9,13 @@ import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol"
 import type { HostPort } from "../transport/host-port.js";
 import { LogOnce } from "../transport/log-once.js";
 import { tlsServerOptions } from "../transport/tls-options.js";
-import { ClientConnection } from "./client-connection.js";
+import { ClientConnection, sourceOf } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
+import type { ClientLimit } from "./client-server-metrics.js";
+import {
+  CONNECTIONS_PER_SOURCE_IN_RESERVE,
+  CONNECTIONS_RESERVED_FRACTION,
+} from "./client-server-options.js";
 import { resolveClientServerOptions } from "./client-server-options.js";
 import type { ClientServerOptions, ResolvedClientServerOptions } from "./client-server-options.js";
 
@@ -25,6 +32,13 @@ export class ClientServer implements ClientConnectionHost {
   private flushScheduled = false;
   private nextConnectionId = 1;
   private inFlightTotal = 0;
+  /** Open connections per remote address. */
+  private readonly perSource = new Map<string, number>();
+  private backlogTotal = 0;
+  /** TLS connections per address still in their handshake (counted against the same limit). */
+  private readonly handshaking = new Map<string, number>();
+  /** Ends a handshake's count, by "address:port" (the raw socket and the TLS socket share it). */
+  private readonly handshakeRelease = new Map<string, () => void>();
   private state: "new" | "started" | "stopping" | "stopped" = "new";
   private readonly flushBound = () => this.flushAll();
   private readonly logOnce = new LogOnce();
@@ -34,7 +48,16 @@ export class ClientServer implements ClientConnectionHost {
     const onConnection = (socket: Socket) => this.onConnection(socket);
     if (this.options.tls === null) this.server = createServer(onConnection);
     else {
-      const tlsServer = createTlsServer(tlsServerOptions(this.options.tls), onConnection);
+      const tlsServer = createTlsServer(
+        // A TLS handshake that does not finish in time is cut like a missing hello.
+        {
+          ...tlsServerOptions(this.options.tls),
+          handshakeTimeout: this.options.handshakeTimeoutMs,
+        },
+        onConnection,
+      );
+      // Before TLS there is no way to send an error frame: over-limit handshakes are just closed.
+      tlsServer.on("connection", (raw: Socket) => this.onTlsHandshakeStart(raw));
       tlsServer.on("tlsClientError", (error, socket) => {
         this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
         const remoteAddress = socket.remoteAddress ?? "unknown";
@@ -44,6 +67,8 @@ export class ClientServer implements ClientConnectionHost {
             "closed a client connection",
           );
         }
+        // A handshake timeout only reports the error: the socket must be closed here.
+        socket.destroy();
       });
       this.server = tlsServer;
     }
@@ -126,9 +151,31 @@ export class ClientServer implements ClientConnectionHost {
     this.inFlightTotal--;
   }
 
+  backlogChanged(delta: number): void {
+    this.backlogTotal += delta;
+  }
+
+  get backlogOverBudget(): boolean {
+    return this.backlogTotal > this.options.serverReplyBacklogBytesMax;
+  }
+
+  /** Unread answer bytes across all connections (as of their last write or drain). */
+  get replyBacklogBytes(): number {
+    return this.backlogTotal;
+  }
+
+  limitApplied(connection: ClientConnection, limit: ClientLimit, message: string): void {
+    this.options.metrics.limitApplied(limit);
+    this.logLimit(connection.source, limit, message);
+  }
+
   connectionClosed(connection: ClientConnection): void {
     this.connections.delete(connection.id);
     this.dirty.delete(connection);
+    const source = connection.source;
+    const count = (this.perSource.get(source) ?? 1) - 1;
+    if (count <= 0) this.perSource.delete(source);
+    else this.perSource.set(source, count);
     this.options.metrics.connectionsChanged(-1);
     const { handler } = this.options;
     if (handler.connectionClosed === undefined) return;
@@ -161,28 +208,76 @@ export class ClientServer implements ClientConnectionHost {
     this.dirty.clear();
   }
 
+  private onTlsHandshakeStart(raw: Socket): void {
+    if (this.state !== "started") return;
+    const source = sourceOf(raw);
+    const handshaking = this.handshaking.get(source) ?? 0;
+    const held = (this.perSource.get(source) ?? 0) + handshaking;
+    if (held >= this.options.connectionsPerSourceMax) {
+      this.options.metrics.connectionRejected("OVERLOADED");
+      this.options.metrics.limitApplied("source_connections");
+      this.logLimit(source, "source_connections", `${held} connections or TLS handshakes already`);
+      raw.destroy();
+      return;
+    }
+    this.handshaking.set(source, handshaking + 1);
+    const key = `${raw.remoteAddress}:${raw.remotePort}`;
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      this.handshakeRelease.delete(key);
+      const count = (this.handshaking.get(source) ?? 1) - 1;
+      if (count <= 0) this.handshaking.delete(source);
+      else this.handshaking.set(source, count);
+    };
+    this.handshakeRelease.set(key, release);
+    raw.once("close", release);
+  }
+
   private onConnection(socket: Socket): void {
+    this.handshakeRelease.get(`${socket.remoteAddress}:${socket.remotePort}`)?.();
     if (this.state !== "started") {
       socket.destroy();
       return;
     }
-    if (this.connections.size >= this.options.connectionsMax) {
-      this.refuse(
-        socket,
-        new OverloadedError(
-          `more than ${this.options.connectionsMax} client connections`,
-          this.options.retryAfterMs,
-        ),
-      );
+    const { connectionsMax, connectionsPerSourceMax, retryAfterMs } = this.options;
+    const source = sourceOf(socket);
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (fromSource >= connectionsPerSourceMax) {
+      const message = `this address already has ${fromSource} client connections (the most one address may open); close some or spread the clients over more addresses`;
+      this.refuse(socket, source, "source_connections", new OverloadedError(message, retryAfterMs));
       return;
     }
+    const unreserved = connectionsMax - Math.floor(connectionsMax * CONNECTIONS_RESERVED_FRACTION);
+    const total = this.connections.size;
+    if (
+      total >= connectionsMax ||
+      (total >= unreserved && fromSource >= CONNECTIONS_PER_SOURCE_IN_RESERVE)
+    ) {
+      const message = `the server has ${total} client connections (limit ${connectionsMax}, the last ${connectionsMax - unreserved} kept for addresses with fewer than ${CONNECTIONS_PER_SOURCE_IN_RESERVE}); retry later or connect to another node`;
+      this.refuse(socket, source, "connections", new OverloadedError(message, retryAfterMs));
+      return;
+    }
+    this.perSource.set(source, fromSource + 1);
     const connection = new ClientConnection(this.nextConnectionId++, socket, this);
     this.connections.set(connection.id, connection);
     this.options.metrics.connectionsChanged(1);
   }
 
-  private refuse(socket: Socket, error: OverloadedError): void {
+  /** Logs a limit once per source address and limit (a flood is one line, not thousands). */
+  private logLimit(source: string, limit: ClientLimit, message: string): void {
+    if (!this.logOnce.first(source, limit)) return;
+    this.options.logger.warn(
+      { remoteAddress: source, limit, reason: message },
+      "client limit applied",
+    );
+  }
+
+  private refuse(socket: Socket, source: string, limit: ClientLimit, error: OverloadedError): void {
     this.options.metrics.connectionRejected(error.code);
+    this.options.metrics.limitApplied(limit);
+    this.logLimit(source, limit, error.message);
     socket.on("error", () => {});
     socket.end(this.encoder.encode({ type: "error", id: null, error: error.toWire() }));
     setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();

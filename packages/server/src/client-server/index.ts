@@ -1,7 +1,16 @@
 export { ClientServer } from "./client-server.js";
 export {
   ClientServerOptionsError,
+  CONNECTIONS_PER_SOURCE_IN_RESERVE,
+  CONNECTIONS_RESERVED_FRACTION,
   DEFAULT_CLIENT_CONNECTIONS_MAX,
+  DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
+  DEFAULT_CLIENT_REPLY_BACKLOG_BYTES_MAX,
+  DEFAULT_CLIENT_STUCK_TIMEOUT_MS,
+  DEFAULT_CONNECTION_FRAMES_PER_TURN,
+  DEFAULT_CONNECTION_REQUEST_BURST,
+  DEFAULT_CONNECTION_REQUESTS_PER_SECOND,
+  DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX,
   DEFAULT_CLIENT_FRAME_BYTES_MAX,
   DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_CLIENT_IDLE_TIMEOUT_MS,
@@ -22,5 +31,5 @@ export type {
   ClientRequestHandler,
   ClientResult,
 } from "./client-request-handler.js";
-export type { ClientServerMetrics } from "./client-server-metrics.js";
+export type { ClientLimit, ClientServerMetrics } from "./client-server-metrics.js";
 export type { ClientConnectionState } from "./client-connection.js";

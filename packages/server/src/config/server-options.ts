@@ -1,3 +1,18 @@
+import {
+  DEFAULT_CLIENT_CONNECTIONS_MAX,
+  DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
+  DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_CLIENT_IDLE_TIMEOUT_MS,
+  DEFAULT_CLIENT_REPLY_BACKLOG_BYTES_MAX,
+  DEFAULT_CLIENT_STUCK_TIMEOUT_MS,
+  DEFAULT_CONNECTION_REQUEST_BURST,
+  DEFAULT_CONNECTION_REQUESTS_PER_SECOND,
+  DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX,
+} from "../client-server/client-server-options.js";
+import {
+  DEFAULT_ADMIN_CONNECTIONS_MAX,
+  DEFAULT_ADMIN_REQUESTS_MAX,
+} from "../admin/admin-limits.js";
 import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock/index.js";
 import type { ResolvedLockLimits } from "../lock/index.js";
 import { formatHostPort, isWildcardHost, parseHostPort } from "./address.js";
@@ -60,8 +75,28 @@ export interface ServerOptions {
   peerFrameBytesMax?: number;
   /** Largest frame on the client port (requests are small; a bigger frame is an attack). */
   clientFrameBytesMax?: number;
-  /** Client connections at once. */
+  /** Client connections at once (the last quarter kept for addresses holding few). */
   clientConnectionsMax?: number;
+  /** Client connections from one remote address. */
+  clientConnectionsPerSourceMax?: number;
+  /** A client connection must finish its TLS handshake and hello within this. */
+  clientHandshakeTimeoutMs?: number;
+  /** A client connection with nothing in flight and no traffic for this long is closed. */
+  clientIdleTimeoutMs?: number;
+  /** Unread answers on one client connection above which its requests are no longer read. */
+  clientReplyBacklogBytesMax?: number;
+  /** Unread answers across all client connections above which none with a backlog is read. */
+  clientReplyBacklogTotalBytesMax?: number;
+  /** A client connection paused on unread answers this long is closed. */
+  clientStuckTimeoutMs?: number;
+  /** Sustained requests per second on one client connection; more get TOO_MANY_REQUESTS. */
+  clientRequestsPerSecond?: number;
+  /** Requests one client connection may send at once above the sustained rate. */
+  clientRequestBurst?: number;
+  /** Connections to the admin HTTP port at once; more are closed at once. */
+  adminConnectionsMax?: number;
+  /** Admin HTTP requests handled at once; more are answered 503 with Retry-After. */
+  adminRequestsMax?: number;
   /** Requests in flight per client connection. */
   requestsPerConnectionMax?: number;
   /** Proposals waiting to apply on this node. */
@@ -98,7 +133,17 @@ export const DEFAULT_SERVER_OPTIONS = {
   locksMax: 1_000_000,
   peerFrameBytesMax: 4 * 1024 * 1024,
   clientFrameBytesMax: 64 * 1024,
-  clientConnectionsMax: 1024,
+  clientConnectionsMax: DEFAULT_CLIENT_CONNECTIONS_MAX,
+  clientConnectionsPerSourceMax: DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
+  clientHandshakeTimeoutMs: DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS,
+  clientIdleTimeoutMs: DEFAULT_CLIENT_IDLE_TIMEOUT_MS,
+  clientReplyBacklogBytesMax: DEFAULT_CLIENT_REPLY_BACKLOG_BYTES_MAX,
+  clientReplyBacklogTotalBytesMax: DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX,
+  clientStuckTimeoutMs: DEFAULT_CLIENT_STUCK_TIMEOUT_MS,
+  clientRequestsPerSecond: DEFAULT_CONNECTION_REQUESTS_PER_SECOND,
+  clientRequestBurst: DEFAULT_CONNECTION_REQUEST_BURST,
+  adminConnectionsMax: DEFAULT_ADMIN_CONNECTIONS_MAX,
+  adminRequestsMax: DEFAULT_ADMIN_REQUESTS_MAX,
   requestsPerConnectionMax: 4096,
   pendingProposalsMax: 65_536,
   compactionEntries: 100_000,
@@ -208,6 +253,16 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "peerFrameBytesMax",
     "clientFrameBytesMax",
     "clientConnectionsMax",
+    "clientConnectionsPerSourceMax",
+    "clientHandshakeTimeoutMs",
+    "clientIdleTimeoutMs",
+    "clientReplyBacklogBytesMax",
+    "clientReplyBacklogTotalBytesMax",
+    "clientStuckTimeoutMs",
+    "clientRequestsPerSecond",
+    "clientRequestBurst",
+    "adminConnectionsMax",
+    "adminRequestsMax",
     "requestsPerConnectionMax",
     "pendingProposalsMax",
     "shutdownTransferTimeoutMs",

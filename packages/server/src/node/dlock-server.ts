@@ -5,6 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import type { NodeId } from "@dlock/raft";
 import { AdminServer } from "../admin/admin-server.js";
+import { EventLoopLag } from "../admin/event-loop-lag.js";
 import { ServerMetrics } from "../admin/server-metrics.js";
 import type { NodeStatusSnapshot } from "../admin/status-provider.js";
 import { ClientServer } from "../client-server/client-server.js";
@@ -28,6 +29,7 @@ import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
+import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
@@ -57,6 +59,7 @@ export class DlockServer {
   private readonly clientServer: ClientServer;
   private readonly admin: AdminServer | null;
   private readonly addressBook: MemberAddresses;
+  private readonly lag: EventLoopLag;
   private stopping: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -68,6 +71,7 @@ export class DlockServer {
     clientServer: ClientServer;
     admin: AdminServer | null;
     addressBook: MemberAddresses;
+    lag: EventLoopLag;
   }) {
     this.options = parts.options;
     this.logger = parts.logger;
@@ -77,6 +81,7 @@ export class DlockServer {
     this.clientServer = parts.clientServer;
     this.admin = parts.admin;
     this.addressBook = parts.addressBook;
+    this.lag = parts.lag;
   }
 
   /** Validates the options, opens the data folder and starts every listener. */
@@ -96,6 +101,7 @@ export class DlockServer {
       parseHostPort("clientListen", options.clientListen).host,
       authLogger,
     );
+    const lag = new EventLoopLag();
 
     await mkdir(options.dataDir, { recursive: true });
     const storage = await LevelStorage.open({
@@ -180,7 +186,8 @@ export class DlockServer {
         leases: new LeaseManager(),
         nowMs,
         clientAddressOf: addressBook.clientAddress,
-        status: () => statusResult(host.status(), addressBook),
+        // A flood of `status` requests costs one status per event-loop turn, not one each.
+        status: oncePerTurn(() => statusResult(host.status(), addressBook)),
       });
 
       const membership = new MembershipService({
@@ -209,6 +216,14 @@ export class DlockServer {
         listen: options.clientListen,
         handler,
         connectionsMax: options.clientConnectionsMax,
+        connectionsPerSourceMax: options.clientConnectionsPerSourceMax,
+        handshakeTimeoutMs: options.clientHandshakeTimeoutMs,
+        idleTimeoutMs: options.clientIdleTimeoutMs,
+        replyBacklogBytesMax: options.clientReplyBacklogBytesMax,
+        serverReplyBacklogBytesMax: options.clientReplyBacklogTotalBytesMax,
+        stuckTimeoutMs: options.clientStuckTimeoutMs,
+        connectionRequestsPerSecond: options.clientRequestsPerSecond,
+        connectionRequestBurst: options.clientRequestBurst,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
         ttlMsMin: options.ttlMinMs,
@@ -224,7 +239,12 @@ export class DlockServer {
       await clientServer.start();
       started.push(clientServer);
 
-      const snapshot = (): NodeStatusSnapshot => nodeStatusSnapshot(host.status(), addressBook);
+      lag.start();
+      started.push({ stop: async () => lag.stop() });
+      const snapshot = (): NodeStatusSnapshot => ({
+        ...nodeStatusSnapshot(host.status(), addressBook),
+        eventLoopLag: lag.snapshot(),
+      });
       metrics.setStatusSource(snapshot);
       let admin: AdminServer | null = null;
       if (options.httpListen !== null) {
@@ -234,6 +254,8 @@ export class DlockServer {
           metrics,
           host: http.host,
           port: http.port,
+          connectionsMax: options.adminConnectionsMax,
+          requestsMax: options.adminRequestsMax,
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();
@@ -248,6 +270,7 @@ export class DlockServer {
         clientServer,
         admin,
         addressBook,
+        lag,
       });
       const addresses = server.addresses();
       logger.info(
@@ -282,7 +305,10 @@ export class DlockServer {
   }
 
   statusSnapshot(): NodeStatusSnapshot {
-    return nodeStatusSnapshot(this.host.status(), this.addressBook);
+    return {
+      ...nodeStatusSnapshot(this.host.status(), this.addressBook),
+      eventLoopLag: this.lag.snapshot(),
+    };
   }
 
   /**
@@ -352,6 +378,7 @@ export class DlockServer {
     await this.admin?.stop();
     await this.host.stop();
     await this.transport.stop();
+    this.lag.stop();
     this.logger.info(
       { durationMs: Math.round(performance.now() - started) },
       "dlock server stopped",

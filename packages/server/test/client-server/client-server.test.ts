@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { LockBusyError, NotLeaderError, PROTOCOL_VERSION } from "@dlock/protocol";
+import { FrameEncoder, LockBusyError, NotLeaderError, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { ClientRequest } from "@dlock/protocol";
 import { ClientServer } from "../../src/client-server/client-server.js";
 import type {
@@ -41,6 +42,7 @@ class RecordingMetrics implements ClientServerMetrics {
   completed: { type: string; result: string }[] = [];
   connections = 0;
   rejected: string[] = [];
+  limited: string[] = [];
   requestCompleted(type: string, result: string): void {
     this.completed.push({ type, result });
   }
@@ -49,6 +51,9 @@ class RecordingMetrics implements ClientServerMetrics {
   }
   connectionRejected(reason: string): void {
     this.rejected.push(reason);
+  }
+  limitApplied(limit: string): void {
+    this.limited.push(limit);
   }
 }
 
@@ -501,5 +506,220 @@ describe("ClientServer with a client that stops reading", () => {
     );
     client.socket.resume();
     await client.waitClosed();
+  });
+});
+
+/** Opens a raw connection from another loopback address (a second source). */
+async function openFrom(localAddress: string, port: number): Promise<RawFrameSocket> {
+  const socket = connect({ host: "127.0.0.1", port, localAddress });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  const raw = RawFrameSocket.wrap(socket);
+  sockets.push(raw);
+  return raw;
+}
+
+describe("ClientServer fairness between sources", () => {
+  it("refuses a source's connections beyond connectionsPerSourceMax, not another source's", async () => {
+    const { port, metrics } = await startServer(new DeferredHandler(), {
+      connectionsPerSourceMax: 2,
+      retryAfterMs: 40,
+    });
+    await connectClient(port);
+    await connectClient(port);
+    const third = await RawFrameSocket.open(port);
+    sockets.push(third);
+    expect(await third.nextFrame()).toMatchObject({
+      type: "error",
+      id: null,
+      error: { code: "OVERLOADED", retryAfterMs: 40 },
+    });
+    await third.waitClosed();
+    expect(metrics.limited).toEqual(["source_connections"]);
+    const other = await openFrom("127.0.0.2", port);
+    expect(await other.nextFrame()).toMatchObject({ type: "hello" });
+    expect(other.closed).toBe(false);
+  });
+
+  it("keeps the last quarter of connectionsMax for sources holding few connections", async () => {
+    const { port, metrics, server } = await startServer(new DeferredHandler(), {
+      connectionsMax: 8,
+    });
+    // 6 of 8 are open to anyone; one source holding 4 or more gets none of the last 2.
+    for (let i = 0; i < 6; i++) await connectClient(port);
+    const seventh = await RawFrameSocket.open(port);
+    sockets.push(seventh);
+    expect(await seventh.nextFrame()).toMatchObject({ error: { code: "OVERLOADED" } });
+    expect(metrics.limited).toEqual(["connections"]);
+    const other = await openFrom("127.0.0.3", port);
+    expect(await other.nextFrame()).toMatchObject({ type: "hello" });
+    await waitFor(() => server.connectionCount === 7, "the other source's connection accepted");
+  });
+});
+
+describe("ClientServer fairness within a connection", () => {
+  it("answers requests above the rate with TOO_MANY_REQUESTS and a retryAfterMs", async () => {
+    const handler = new DeferredHandler();
+    const { port, metrics } = await startServer(handler, {
+      connectionRequestsPerSecond: 1,
+      connectionRequestBurst: 2,
+    });
+    const client = await connectClient(port);
+    client.sendFrame({ type: "status", id: 1 });
+    client.sendFrame({ type: "status", id: 2 });
+    client.sendFrame({ type: "status", id: 3 });
+    const answer = (await client.nextFrame()) as { id: number; error: { retryAfterMs: number } };
+    expect(answer).toMatchObject({ type: "error", id: 3, error: { code: "TOO_MANY_REQUESTS" } });
+    // One token a second: the next one is most of a second away.
+    expect(answer.error.retryAfterMs).toBeGreaterThan(500);
+    expect(handler.calls).toHaveLength(2);
+    expect(metrics.limited).toContain("request_rate");
+  });
+
+  it("leaves the requests after a refusal unread until the bucket refills, then serves them", async () => {
+    const handler = new DeferredHandler();
+    let now = 0;
+    const { port } = await startServer(handler, {
+      connectionRequestsPerSecond: 10,
+      connectionRequestBurst: 2,
+      nowMs: () => now,
+    });
+    const client = await connectClient(port);
+    const encoder = new FrameEncoder();
+    client.sendBytes(
+      Buffer.concat([1, 2, 3, 4, 5].map((id) => encoder.encode({ type: "status", id }))),
+    );
+    expect(await client.nextFrame()).toMatchObject({
+      type: "error",
+      id: 3,
+      error: { code: "TOO_MANY_REQUESTS", retryAfterMs: 100 },
+    });
+    // Refused at once, 4 and 5 would be answered TOO_MANY_REQUESTS too (no time has passed).
+    now += 1_000;
+    await waitFor(() => handler.calls.length === 4, "requests 4 and 5 served after the pause");
+    expect(handler.calls.map((call) => call.request.id)).toEqual([1, 2, 4, 5]);
+  });
+
+  it("handles at most connectionFramesPerTurn requests of one connection per event-loop turn", async () => {
+    let handledInFirstTurn = -1;
+    let calls: number[] = [];
+    const handler: ClientRequestHandler = {
+      handle(request) {
+        if (request.id === 1_000) return Promise.resolve({ leader: null, term: 1, members: [] });
+        calls.push(request.id);
+        // Queued before the connection's next turn: runs after this turn's requests only.
+        if (calls.length === 1) setImmediate(() => (handledInFirstTurn = calls.length));
+        return Promise.resolve({ leader: null, term: 1, members: [] });
+      },
+    };
+    const { port } = await startServer(handler, { connectionFramesPerTurn: 4 });
+    const client = await connectClient(port);
+    // A first answer: the hello is handled, the 50 requests below are all in the next chunk.
+    client.sendFrame({ type: "status", id: 1_000 });
+    await waitFor(() => client.frames.length === 2, "the first answer");
+    calls = [];
+    const encoder = new FrameEncoder();
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      encoder.encode({ type: "status", id: i + 1 }),
+    );
+    client.sendBytes(Buffer.concat(frames)); // One write: the server reads it as one chunk.
+    await waitFor(() => calls.length === 50, "every request handled");
+    expect(handledInFirstTurn).toBe(4);
+    expect(calls).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it("stops reading a client that leaves its answers unread, and closes it when it stays stuck", async () => {
+    const big = "v".repeat(60_000);
+    let calls = 0;
+    const handler: ClientRequestHandler = {
+      handle: () => {
+        calls++;
+        return Promise.resolve({
+          held: true,
+          value: big,
+          fencingToken: 1,
+          ttlRemainingMs: 1,
+          waiters: 0,
+        });
+      },
+    };
+    const { port, metrics, server } = await startServer(handler, {
+      replyBacklogBytesMax: 64 * 1024,
+      socketWritableBytesMax: 1024 * 1024 * 1024,
+      stuckTimeoutMs: 300,
+    });
+    const client = await connectClient(port);
+    client.socket.pause();
+    const encoder = new FrameEncoder();
+    const requests = 2_000;
+    const frames = Array.from({ length: requests }, (_, i) =>
+      encoder.encode({ type: "get", id: i + 1, key: "k" }),
+    );
+    client.sendBytes(Buffer.concat(frames));
+    await waitFor(() => metrics.limited.includes("reply_backlog"), "reading paused");
+    await waitFor(() => metrics.rejected.includes("SLOW_CONSUMER"), "the stuck client closed");
+    // Kernel buffers hold a few MB of 60 kB answers: far fewer than were sent got handled.
+    expect(calls).toBeLessThan(requests / 2);
+    await waitFor(() => server.connectionCount === 0, "the connection gone");
+    expect(server.replyBacklogBytes).toBe(0);
+  });
+
+  it("stops reading clients with unread answers while all of them exceed the server's budget", async () => {
+    const big = "v".repeat(60_000);
+    const handler: ClientRequestHandler = {
+      handle: () =>
+        Promise.resolve({ held: true, value: big, fencingToken: 1, ttlRemainingMs: 1, waiters: 0 }),
+    };
+    // No per-connection cap to speak of: only the server-wide budget can pause these.
+    const { port, metrics } = await startServer(handler, {
+      replyBacklogBytesMax: 1024 * 1024 * 1024,
+      socketWritableBytesMax: 1024 * 1024 * 1024,
+      serverReplyBacklogBytesMax: 128 * 1024,
+      stuckTimeoutMs: 300,
+    });
+    const encoder = new FrameEncoder();
+    for (let c = 0; c < 2; c++) {
+      const client = await connectClient(port);
+      client.socket.pause();
+      client.sendBytes(
+        Buffer.concat(
+          Array.from({ length: 2_000 }, (_, i) =>
+            encoder.encode({ type: "get", id: i + 1, key: "k" }),
+          ),
+        ),
+      );
+    }
+    await waitFor(() => metrics.limited.includes("reply_backlog"), "reading paused");
+    await waitFor(
+      () => metrics.rejected.filter((reason) => reason === "SLOW_CONSUMER").length === 2,
+      "both stuck clients closed",
+    );
+  });
+
+  it("resumes a client that reads its answers after a backlog", async () => {
+    const big = "v".repeat(60_000);
+    const handler: ClientRequestHandler = {
+      handle: () =>
+        Promise.resolve({ held: true, value: big, fencingToken: 1, ttlRemainingMs: 1, waiters: 0 }),
+    };
+    const { port, metrics } = await startServer(handler, { replyBacklogBytesMax: 64 * 1024 });
+    const client = await connectClient(port);
+    await waitFor(() => client.frames.length === 1, "the server hello");
+    client.socket.pause();
+    const encoder = new FrameEncoder();
+    const requests = 400;
+    client.sendBytes(
+      Buffer.concat(
+        Array.from({ length: requests }, (_, i) =>
+          encoder.encode({ type: "get", id: i + 1, key: "k" }),
+        ),
+      ),
+    );
+    await waitFor(() => metrics.limited.includes("reply_backlog"), "reading paused");
+    client.socket.resume();
+    await waitFor(() => client.frames.length === requests + 1, "every answer", 30_000);
+    expect(metrics.rejected).toEqual([]);
   });
 });

@@ -16,6 +16,9 @@ const server = new ClientServer({
   clusterId: "bench",
   listen: "127.0.0.1:0",
   handler: { handle: () => Promise.resolve(RESULT) },
+  // The network layer's cost, not the per-connection rate limit's refusals.
+  connectionRequestsPerSecond: 1_000_000_000,
+  connectionRequestBurst: 1_000_000_000,
 });
 await server.start();
 const port = server.address().port;

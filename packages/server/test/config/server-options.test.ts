@@ -81,6 +81,33 @@ describe("resolveServerOptions", () => {
     }
   });
 
+  it("defaults the client and admin limits and refuses a limit below 1", () => {
+    const r = resolveServerOptions(base);
+    expect(r).toMatchObject({
+      clientConnectionsMax: 1_024,
+      clientConnectionsPerSourceMax: 128,
+      clientHandshakeTimeoutMs: 5_000,
+      clientIdleTimeoutMs: 60_000,
+      clientReplyBacklogBytesMax: 256 * 1024,
+      clientReplyBacklogTotalBytesMax: 64 * 1024 * 1024,
+      clientStuckTimeoutMs: 30_000,
+      clientRequestsPerSecond: 2_000,
+      clientRequestBurst: 4_096,
+      adminConnectionsMax: 64,
+      adminRequestsMax: 16,
+    });
+    for (const option of [
+      "clientConnectionsPerSourceMax",
+      "clientIdleTimeoutMs",
+      "clientReplyBacklogBytesMax",
+      "clientStuckTimeoutMs",
+      "clientRequestsPerSecond",
+      "adminRequestsMax",
+    ]) {
+      expect(optionOf({ ...base, [option]: 0 })).toBe(option);
+    }
+  });
+
   it("parses host:port forms", () => {
     expect(parseHostPort("x", "[::]:80")).toEqual({ host: "::", port: 80 });
     expect(parseHostPort("x", ":7001")).toEqual({ host: "", port: 7001 });

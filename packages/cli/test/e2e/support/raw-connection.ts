@@ -33,10 +33,11 @@ export class RawConnection {
     });
   }
 
-  static open(address: string): Promise<RawConnection> {
+  /** `localAddress` picks the source address (e.g. 127.0.0.2: another client on loopback). */
+  static open(address: string, localAddress?: string): Promise<RawConnection> {
     const [host, port] = address.split(":");
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port: Number(port) }, () => {
+      const socket = net.connect({ host, port: Number(port), localAddress }, () => {
         socket.off("error", reject);
         resolve(new RawConnection(socket));
       });
