@@ -1,9 +1,10 @@
 // The flags every client command takes (where the cluster is, how long to look for its leader,
 // JSON output), and their mapping onto the Locker's options: the CLI adds nothing of its own.
+import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from "@dlock/client";
-import type { LockerOptions } from "@dlock/client";
+import type { ClientTlsOptions, LockerOptions } from "@dlock/client";
 import { CliExit, EXIT } from "./exit-codes.js";
 import { parseBooleanEnvironment, parseDurationFlag, parseEndpointList } from "./parse.js";
 
@@ -15,6 +16,9 @@ export interface ClientFlags {
   clusterId?: string;
   timeout?: string;
   json?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The connection settings of one client command, parsed. */
@@ -26,7 +30,7 @@ export interface ClientSettings {
   lockerOptions: LockerOptions;
 }
 
-/** Adds --endpoints, --cluster-id, --timeout and (unless `json` is false) --json. */
+/** Adds --endpoints, --cluster-id, --timeout, --tls-* and (unless `json` is false) --json. */
 export function addClientOptions(command: Command, { json = true } = {}): Command {
   command
     .addOption(
@@ -48,6 +52,21 @@ export function addClientOptions(command: Command, { json = true } = {}): Comman
         "--timeout <duration>",
         `how long to look for a leader before giving up with exit 5 (default ${DEFAULT_UNAVAILABLE_TIMEOUT_MS / 1000}s)`,
       ).env("DLOCK_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--tls-ca <file>",
+        "connect with TLS, verifying the servers against this PEM CA (the cluster's ca.pem)",
+      ).env("DLOCK_TLS_CA"),
+    )
+    .addOption(
+      new Option(
+        "--tls-cert <file>",
+        "PEM client certificate, for a cluster that authenticates clients by certificate (needs --tls-ca and --tls-key)",
+      ).env("DLOCK_TLS_CERT"),
+    )
+    .addOption(
+      new Option("--tls-key <file>", "PEM private key of --tls-cert").env("DLOCK_TLS_KEY"),
     );
   if (json) {
     command.addOption(
@@ -70,12 +89,45 @@ export function clientSettingsFromFlags(flags: ClientFlags): ClientSettings {
       : parseDurationFlag("--timeout", flags.timeout);
   if (timeoutMs <= 0) throw new CliExit(EXIT.USAGE, "--timeout: must be positive");
   const clusterId = flags.clusterId ?? null;
+  const tls = clientTlsFromFlags(flags);
   return {
     endpoints,
     clusterId,
     timeoutMs,
-    lockerOptions: { endpoints, clusterId, unavailableTimeoutMs: timeoutMs },
+    lockerOptions: {
+      endpoints,
+      clusterId,
+      unavailableTimeoutMs: timeoutMs,
+      ...(tls === null ? {} : { tls }),
+    },
   };
+}
+
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new CliExit(EXIT.USAGE, `${flag} ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The Locker's TLS options from --tls-ca/--tls-cert/--tls-key, or null for plain TCP. */
+export function clientTlsFromFlags(flags: ClientFlags): ClientTlsOptions | null {
+  if (flags.tlsCa === undefined) {
+    if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+      throw new CliExit(EXIT.USAGE, "--tls-cert/--tls-key need --tls-ca (the cluster's CA)");
+    }
+    return null;
+  }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliExit(EXIT.USAGE, "--tls-cert and --tls-key go together: give both or neither");
+  }
+  const tls: ClientTlsOptions = { ca: readPem("--tls-ca", flags.tlsCa) };
+  if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+    tls.cert = readPem("--tls-cert", flags.tlsCert);
+    tls.key = readPem("--tls-key", flags.tlsKey);
+  }
+  return tls;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The `dlock` command line: one commander program, one file per command under commands/.
 import { Command, CommanderError } from "commander";
 import { registerAcquireCommand } from "./commands/acquire.js";
+import { registerCertsCommand } from "./commands/certs.js";
 import { registerGetCommand } from "./commands/get.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerGetCommand(program);
   registerStatusCommand(program);
   registerMemberCommand(program);
+  registerCertsCommand(program);
   return program;
 }
 

@@ -1,10 +1,14 @@
 // The HTTP admin port: liveness, readiness, status JSON and Prometheus metrics. Read-only and
 // small; it must keep answering while the node is busy or unhealthy, so every handler is bounded.
 import { createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
+import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { ReadinessTracker } from "./readiness.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { AdminStatusProvider } from "./status-provider.js";
@@ -24,6 +28,8 @@ export interface AdminServerOptions {
   /** Default DEFAULT_HEALTH_CHECK_TIMEOUT_MS. */
   healthCheckTimeoutMs?: number;
   logger?: NetLogger;
+  /** HTTPS with this key and certificate (client certificates are not asked for). Default: HTTP. */
+  tls?: TlsOptions;
 }
 
 export interface ResolvedAdminServerOptions {
@@ -33,6 +39,7 @@ export interface ResolvedAdminServerOptions {
   port: number;
   healthCheckTimeoutMs: number;
   logger: NetLogger;
+  tls: TlsOptions | null;
 }
 
 export class AdminOptionsError extends Error {
@@ -61,6 +68,7 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
     port,
     healthCheckTimeoutMs,
     logger: options.logger ?? SILENT_NET_LOGGER,
+    tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
   };
 }
 
@@ -72,13 +80,18 @@ export class AdminServer {
 
   constructor(options: AdminServerOptions) {
     this.options = resolveAdminServerOptions(options);
-    this.server = createServer((request, response) => {
+    const listener: RequestListener = (request, response) => {
       this.route(request, response).catch((error: unknown) => {
         this.options.logger.error({ err: error, url: request.url }, "admin request failed");
         if (!response.headersSent) sendJson(response, 500, { error: "internal error" });
         else response.destroy();
       });
-    });
+    };
+    const { tls } = this.options;
+    this.server =
+      tls === null
+        ? createServer(listener)
+        : createHttpsServer(tlsServerOptions(tls, "none"), listener);
     // Admin requests are tiny; an idle or slow client must not hold sockets forever.
     this.server.requestTimeout = 10_000;
     this.server.headersTimeout = 5_000;
@@ -95,6 +108,14 @@ export class AdminServer {
       });
     });
     this.listening = true;
+  }
+
+  /** Replaces the key and certificate for new connections (rotation); throws if they do not load. */
+  setTls(tls: TlsOptions): void {
+    if (this.options.tls === null) return;
+    validateTlsOptions(tls, "tls", false);
+    (this.server as HttpsServer).setSecureContext(tlsServerOptions(tls, "none"));
+    this.options.tls = tls;
   }
 
   /** The bound address (useful with port 0). */

@@ -7,7 +7,7 @@ import { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
 import type { ClientServerMetrics } from "./client-server-metrics.js";
 import type { ClientRequestHandler } from "./client-request-handler.js";
 import { validateTlsOptions } from "../transport/tls-options.js";
-import type { TlsOptions } from "../transport/tls-options.js";
+import type { ClientCertificateMode, TlsOptions } from "../transport/tls-options.js";
 
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
 export const DEFAULT_CLIENT_CONNECTIONS_MAX = 1_024;
@@ -49,8 +49,10 @@ export interface ClientServerOptions {
   waitMsMax?: number;
   stopDrainTimeoutMs?: number;
   retryAfterMs?: number;
-  /** TLS on the client port; with `ca`, clients must present a certificate signed by it. */
+  /** TLS on the client port; with `ca`, client certificates are verified against it. */
   tls?: TlsOptions;
+  /** Whether clients must present a certificate (with `tls.ca`). Default "request". */
+  clientCertificates?: ClientCertificateMode;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
   logger?: NetLogger;
@@ -75,6 +77,7 @@ export interface ResolvedClientServerOptions {
   stopDrainTimeoutMs: number;
   retryAfterMs: number;
   tls: TlsOptions | null;
+  clientCertificates: ClientCertificateMode;
   nowMs: () => number;
   logger: NetLogger;
   metrics: ClientServerMetrics;
@@ -168,6 +171,7 @@ export function resolveClientServerOptions(
     ),
     retryAfterMs: positiveInteger(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, "retryAfterMs"),
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
+    clientCertificates: options.clientCertificates ?? "request",
     nowMs: options.nowMs ?? (() => performance.now()),
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,

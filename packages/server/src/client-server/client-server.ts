@@ -2,11 +2,13 @@
 // and flushes every connection's answers once per event-loop turn.
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import type { Server as TlsServer, TLSSocket } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "../transport/host-port.js";
 import { LogOnce } from "../transport/log-once.js";
-import { tlsServerOptions } from "../transport/tls-options.js";
+import { TlsOptionsError, tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { ClientConnection } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
 import { resolveClientServerOptions } from "./client-server-options.js";
@@ -34,7 +36,10 @@ export class ClientServer implements ClientConnectionHost {
     const onConnection = (socket: Socket) => this.onConnection(socket);
     if (this.options.tls === null) this.server = createServer(onConnection);
     else {
-      const tlsServer = createTlsServer(tlsServerOptions(this.options.tls), onConnection);
+      const tlsServer = createTlsServer(
+        tlsServerOptions(this.options.tls, this.options.clientCertificates),
+        onConnection,
+      );
       tlsServer.on("tlsClientError", (error, socket) => {
         this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
         const remoteAddress = socket.remoteAddress ?? "unknown";
@@ -65,6 +70,21 @@ export class ClientServer implements ClientConnectionHost {
       });
     });
     this.state = "started";
+  }
+
+  /**
+   * Replaces the key, certificate and CA (rotation) for new connections; open ones keep theirs.
+   * Throws TlsOptionsError, keeping the old ones, when the new ones do not load.
+   */
+  setTls(tls: TlsOptions): void {
+    if (this.options.tls === null) {
+      throw new TlsOptionsError("the client port runs without TLS; restart to turn it on");
+    }
+    validateTlsOptions(tls, "tls", false);
+    (this.server as TlsServer).setSecureContext(
+      tlsServerOptions(tls, this.options.clientCertificates),
+    );
+    this.options.tls = tls;
   }
 
   address(): HostPort {
@@ -166,6 +186,7 @@ export class ClientServer implements ClientConnectionHost {
       socket.destroy();
       return;
     }
+    if (this.options.tls !== null && this.presentedInvalidCertificate(socket as TLSSocket)) return;
     if (this.connections.size >= this.options.connectionsMax) {
       this.refuse(
         socket,
@@ -179,6 +200,27 @@ export class ClientServer implements ClientConnectionHost {
     const connection = new ClientConnection(this.nextConnectionId++, socket, this);
     this.connections.set(connection.id, connection);
     this.options.metrics.connectionsChanged(1);
+  }
+
+  /**
+   * With client certificates only requested, the TLS layer lets any certificate through; one that
+   * does not verify against the CA is refused here (a client without one may authenticate otherwise).
+   */
+  private presentedInvalidCertificate(socket: TLSSocket): boolean {
+    if (socket.authorized) return false;
+    const certificate = socket.getPeerCertificate();
+    if (certificate === null || Object.keys(certificate).length === 0) return false;
+    const reason = String(socket.authorizationError);
+    this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
+    const remoteAddress = socket.remoteAddress ?? "unknown";
+    if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
+      this.options.logger.warn(
+        { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason },
+        "closed a client connection: its certificate does not verify against the CA",
+      );
+    }
+    socket.destroy();
+    return true;
   }
 
   private refuse(socket: Socket, error: OverloadedError): void {

@@ -27,6 +27,8 @@ import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
 import { PeerDirectory } from "./peer-directory.js";
+import { loadTlsFiles } from "./tls-files.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
 
@@ -88,6 +90,15 @@ export class DlockServer {
     const nowMs = () => performance.now();
     const metrics = new ServerMetrics({ defaultLabels: { node: options.id } });
 
+    if (options.insecure) {
+      logger.warn(
+        { client: options.clientListen, peer: options.peerListen, http: options.httpListen },
+        "--insecure: ports off loopback may run without TLS; anyone who reaches them can pose as a peer or a client",
+      );
+    }
+    // Before the data folder: a bad certificate must not leave anything behind.
+    const tls = options.tlsFiles === null ? null : await loadTlsFiles(options.tlsFiles, options.id);
+
     await mkdir(options.dataDir, { recursive: true });
     const storage = await LevelStorage.open({
       dataDir: options.dataDir,
@@ -126,6 +137,7 @@ export class DlockServer {
         peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
+        ...(tls === null ? {} : { tls }),
         logger: componentLogger(logger, "peer"),
         metrics,
       });
@@ -198,6 +210,7 @@ export class DlockServer {
         ttlMsMin: options.ttlMinMs,
         ttlMsMax: options.ttlMaxMs,
         waitMsMax: options.waitMaxMs,
+        ...(tls === null ? {} : { tls, clientCertificates: options.tlsClientAuth }),
         nowMs,
         logger: componentLogger(logger, "client"),
         metrics,
@@ -215,6 +228,7 @@ export class DlockServer {
           metrics,
           host: http.host,
           port: http.port,
+          ...(tls !== null && options.adminTls ? { tls } : {}),
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();
@@ -237,6 +251,7 @@ export class DlockServer {
           dataDir: options.dataDir,
           clusterId: options.clusterId,
           fsync: options.fsync,
+          tls: tls !== null,
         },
         "dlock server started",
       );
@@ -256,6 +271,21 @@ export class DlockServer {
       peer: formatHostPort(this.transport.address()),
       http: admin === undefined ? null : formatHostPort(admin),
     };
+  }
+
+  /**
+   * Re-reads the TLS files (certificate rotation, SIGHUP) and uses them for new connections on
+   * every port; open connections keep theirs. A file that does not load keeps the old certificate
+   * and the error says why. False when the server runs without TLS.
+   */
+  async reloadTls(): Promise<boolean> {
+    const files = this.options.tlsFiles;
+    if (files === null) return false;
+    const tls: TlsOptions = await loadTlsFiles(files, this.options.id);
+    this.transport.setTls(tls);
+    this.clientServer.setTls(tls);
+    this.admin?.setTls(tls);
+    return true;
   }
 
   status(): HostStatus {
