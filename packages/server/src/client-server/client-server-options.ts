@@ -51,7 +51,7 @@ export interface ClientServerOptions {
   retryAfterMs?: number;
   /** TLS on the client port; with `ca`, client certificates are verified against it. */
   tls?: TlsOptions;
-  /** Whether clients must present a certificate (with `tls.ca`). Default "request". */
+  /** Whether clients must present a certificate (with `tls.ca`). Default "require". */
   clientCertificates?: ClientCertificateMode;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
@@ -171,7 +171,7 @@ export function resolveClientServerOptions(
     ),
     retryAfterMs: positiveInteger(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, "retryAfterMs"),
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
-    clientCertificates: options.clientCertificates ?? "request",
+    clientCertificates: options.clientCertificates ?? "require",
     nowMs: options.nowMs ?? (() => performance.now()),
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,
