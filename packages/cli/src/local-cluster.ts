@@ -125,6 +125,8 @@ export class LocalCluster {
   private readonly exits = new Map<string, Promise<number | null>>();
   /** Per-node flags beyond --cluster (--advertise-client). */
   private readonly nodeArgs = new Map<string, string[]>();
+  /** The certificates folder of a TLS cluster (a node added later needs its <id>.pem there). */
+  private tlsCertsDir: string | null = null;
 
   private constructor(
     root: string,
@@ -187,6 +189,7 @@ export class LocalCluster {
         all
           .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
           .join(","));
+    cluster.tlsCertsDir = options.tlsCertsDir ?? null;
     for (const node of nodes) {
       cluster.clusterLists.set(node.id, clusterListFor(node, nodes));
       const nodeArgs: string[] = [];
@@ -252,6 +255,7 @@ export class LocalCluster {
       id,
       this.nodes.map((n) => `${n.id}=${advertised.get(n.id) ?? n.peerAddress}`).join(","),
     );
+    if (this.tlsCertsDir !== null) this.nodeArgs.set(id, tlsArgs(this.tlsCertsDir, id));
     this.spawnNode(node, ["--join", ...extraArgs]);
     return node;
   }
