@@ -243,7 +243,9 @@ async function runServer(options: ServerOptions): Promise<void> {
     const hint =
       err.code === "EADDRINUSE"
         ? " (another process listens on that address: pick other ports or stop it)"
-        : "";
+        : err.code === "EADDRNOTAVAIL"
+          ? " (that address is not on this machine: --peer defaults to this node's --cluster address; set --peer, --client or --http to a local one)"
+          : "";
     throw new CliExit(EXIT.ERROR, `dlock server: could not start: ${err.message}${hint}`);
   }
   await new Promise<void>((resolve) => {
