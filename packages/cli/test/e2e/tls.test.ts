@@ -185,6 +185,21 @@ describe("a TLS cluster of real processes", () => {
     secure.cluster.signal("n1", "SIGHUP");
     await waitFor("the new certificate served", async () => (await serialSeen()) === newSerial);
     expect(await logOf("n1")).toContain("reloaded the TLS certificate");
+    // The peer port too (a member's certificate is needed to get through its mutual TLS).
+    const peer = await RawConnection.openTls(node.peerAddress, {
+      ca,
+      key: await readFile(join(certsDir, "n4-key.pem")),
+      cert: await readFile(join(certsDir, "n4.pem")),
+    });
+    expect(peer.peerCertificate().serialNumber).toBe(newSerial);
+    peer.close();
+    // And the cluster still works with n1 on its new certificate.
+    const locker = new Locker({ endpoints: [node.clientAddress], tls: { ca } });
+    try {
+      await locker.acquire("after-rotation", "v", { ttl: 2 * TTL_FLOOR_MS });
+    } finally {
+      await locker.close();
+    }
   });
 });
 
