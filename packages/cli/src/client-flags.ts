@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from "@dlock/client";
-import type { LockerOptions } from "@dlock/client";
+import type { ClientTlsOptions, LockerOptions } from "@dlock/client";
 import { CliExit, EXIT } from "./exit-codes.js";
 import { parseBooleanEnvironment, parseDurationFlag, parseEndpointList } from "./parse.js";
 
@@ -18,6 +18,9 @@ export interface ClientFlags {
   json?: boolean;
   authToken?: string;
   authTokenFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** The connection settings of one client command, parsed. */
@@ -29,7 +32,7 @@ export interface ClientSettings {
   lockerOptions: LockerOptions;
 }
 
-/** Adds --endpoints, --cluster-id, --timeout, --auth-token(-file) and (unless `json` is false) --json. */
+/** Adds --endpoints, --cluster-id, --timeout, --tls-*, --auth-token(-file) and (unless `json` is false) --json. */
 export function addClientOptions(command: Command, { json = true } = {}): Command {
   command
     .addOption(
@@ -63,6 +66,21 @@ export function addClientOptions(command: Command, { json = true } = {}): Comman
         "--auth-token-file <path>",
         "file holding the auth token (surrounding whitespace ignored)",
       ).env("DLOCK_AUTH_TOKEN_FILE"),
+    )
+    .addOption(
+      new Option(
+        "--tls-ca <file>",
+        "connect with TLS, verifying the servers against this PEM CA (the cluster's ca.pem)",
+      ).env("DLOCK_TLS_CA"),
+    )
+    .addOption(
+      new Option(
+        "--tls-cert <file>",
+        "PEM client certificate, for a cluster that authenticates clients by certificate (needs --tls-ca and --tls-key)",
+      ).env("DLOCK_TLS_CERT"),
+    )
+    .addOption(
+      new Option("--tls-key <file>", "PEM private key of --tls-cert").env("DLOCK_TLS_KEY"),
     );
   if (json) {
     command.addOption(
@@ -86,6 +104,7 @@ export function clientSettingsFromFlags(flags: ClientFlags): ClientSettings {
   if (timeoutMs <= 0) throw new CliExit(EXIT.USAGE, "--timeout: must be positive");
   const clusterId = flags.clusterId ?? null;
   const authToken = authTokenFromFlags(flags);
+  const tls = clientTlsFromFlags(flags);
   return {
     endpoints,
     clusterId,
@@ -95,6 +114,7 @@ export function clientSettingsFromFlags(flags: ClientFlags): ClientSettings {
       clusterId,
       unavailableTimeoutMs: timeoutMs,
       ...(authToken === null ? {} : { authToken }),
+      ...(tls === null ? {} : { tls }),
     },
   };
 }
@@ -122,6 +142,33 @@ function authTokenFromFlags(flags: ClientFlags): string | null {
     throw new CliExit(EXIT.USAGE, `--auth-token-file: ${flags.authTokenFile} is empty`);
   }
   return token;
+}
+
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new CliExit(EXIT.USAGE, `${flag} ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The Locker's TLS options from --tls-ca/--tls-cert/--tls-key, or null for plain TCP. */
+export function clientTlsFromFlags(flags: ClientFlags): ClientTlsOptions | null {
+  if (flags.tlsCa === undefined) {
+    if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+      throw new CliExit(EXIT.USAGE, "--tls-cert/--tls-key need --tls-ca (the cluster's CA)");
+    }
+    return null;
+  }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliExit(EXIT.USAGE, "--tls-cert and --tls-key go together: give both or neither");
+  }
+  const tls: ClientTlsOptions = { ca: readPem("--tls-ca", flags.tlsCa) };
+  if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+    tls.cert = readPem("--tls-cert", flags.tlsCert);
+    tls.key = readPem("--tls-key", flags.tlsKey);
+  }
+  return tls;
 }
 
 /**

@@ -36,6 +36,11 @@ export interface LocalClusterOptions {
   electionTicks?: number;
   /** Extra `dlock server` flags for every node. */
   extraArgs?: readonly string[];
+  /**
+   * A folder written by `dlock certs init` holding ca.pem and <id>.pem/<id>-key.pem per node: the
+   * nodes then run TLS on the client port and mutual TLS between peers. Default: plain TCP.
+   */
+  tlsCertsDir?: string;
   logLevel?: string;
   /** Where the node's stdout/stderr go: a file per node under root (default) or this process. */
   output?: "files" | "inherit";
@@ -120,6 +125,8 @@ export class LocalCluster {
   private readonly exits = new Map<string, Promise<number | null>>();
   /** Per-node flags beyond --cluster (--advertise-client). */
   private readonly nodeArgs = new Map<string, string[]>();
+  /** The certificates folder of a TLS cluster (a node added later needs its <id>.pem there). */
+  private tlsCertsDir: string | null = null;
 
   private constructor(
     root: string,
@@ -182,11 +189,16 @@ export class LocalCluster {
         all
           .map((n) => `${n.id}=${options.advertisedPeerAddresses?.[n.id] ?? n.peerAddress}`)
           .join(","));
+    cluster.tlsCertsDir = options.tlsCertsDir ?? null;
     for (const node of nodes) {
       cluster.clusterLists.set(node.id, clusterListFor(node, nodes));
+      const nodeArgs: string[] = [];
       if (options.advertiseClientFor !== undefined) {
-        cluster.nodeArgs.set(node.id, ["--advertise-client", options.advertiseClientFor(node)]);
+        nodeArgs.push("--advertise-client", options.advertiseClientFor(node));
       }
+      if (options.tlsCertsDir !== undefined)
+        nodeArgs.push(...tlsArgs(options.tlsCertsDir, node.id));
+      if (nodeArgs.length > 0) cluster.nodeArgs.set(node.id, nodeArgs);
     }
     for (const node of nodes) cluster.spawnNode(node);
     return cluster;
@@ -243,6 +255,7 @@ export class LocalCluster {
       id,
       this.nodes.map((n) => `${n.id}=${advertised.get(n.id) ?? n.peerAddress}`).join(","),
     );
+    if (this.tlsCertsDir !== null) this.nodeArgs.set(id, tlsArgs(this.tlsCertsDir, id));
     this.spawnNode(node, ["--join", ...extraArgs]);
     return node;
   }
@@ -261,6 +274,11 @@ export class LocalCluster {
     if (child === null) return null;
     child.kill(signal);
     return (await this.exits.get(id)) ?? null;
+  }
+
+  /** Sends `signal` without waiting (e.g. SIGHUP: reload the TLS files). */
+  signal(id: string, signal: NodeJS.Signals): void {
+    this.node(id).process?.kill(signal);
   }
 
   /** SIGSTOP: the process keeps its sockets open but answers nothing (a long GC pause, a VM freeze). */
@@ -408,6 +426,18 @@ export class LocalCluster {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+/** The `dlock server` flags for node `id`'s certificate in a `dlock certs init` folder. */
+export function tlsArgs(dir: string, id: string): string[] {
+  return [
+    "--tls-cert",
+    join(dir, `${id}.pem`),
+    "--tls-key",
+    join(dir, `${id}-key.pem`),
+    "--tls-ca",
+    join(dir, "ca.pem"),
+  ];
 }
 
 function isPortList(

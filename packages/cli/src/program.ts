@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAcquireCommand } from "./commands/acquire.js";
 import { registerAuthCommand } from "./commands/auth.js";
+import { registerCertsCommand } from "./commands/certs.js";
 import { registerGetCommand } from "./commands/get.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerStatusCommand(program);
   registerMemberCommand(program);
   registerAuthCommand(program);
+  registerCertsCommand(program);
   return program;
 }
 

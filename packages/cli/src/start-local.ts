@@ -1,11 +1,34 @@
 #!/usr/bin/env node
 // `pnpm start`: a local three-node cluster on loopback for a first try. Data and logs live under
 // ./data (reused by the next start); Ctrl-C stops the nodes gracefully.
-import { resolve } from "node:path";
+// `pnpm start:secure` (--secure, or DLOCK_LOCAL_SECURE=1): the same with TLS on the client port
+// and mutual TLS between the nodes, with certificates made under ./data/certs on first start.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { LocalCluster, LocalClusterError } from "./local-cluster.js";
 
 const ROOT = resolve(process.env.DLOCK_LOCAL_DATA ?? "data");
 const PORTS = { client: 7001, peer: 7101, http: 7201 };
+const NODE_IDS = ["n1", "n2", "n3"];
+/** Client certificates made for the secure cluster (client-<name>.pem in the certs folder). */
+const CLIENT_NAMES = ["admin"];
+const SECURE =
+  process.argv.includes("--secure") ||
+  ["1", "true", "yes", "on"].includes((process.env.DLOCK_LOCAL_SECURE ?? "").toLowerCase());
+
+/**
+ * Makes the secure cluster's certificates on first start (kept and reused afterwards). Client
+ * credentials other than certificates (tokens) belong here too.
+ */
+async function prepareSecurity(root: string): Promise<string> {
+  const dir = join(root, "certs");
+  if (!existsSync(join(dir, "ca.pem"))) {
+    const { writeDevCertificates } = await import("./certs/dev-certificates.js");
+    await writeDevCertificates({ dir, nodes: NODE_IDS, clients: CLIENT_NAMES });
+    process.stdout.write(`made a development CA and certificates in ${dir}\n`);
+  }
+  return dir;
+}
 
 async function main(): Promise<number> {
   const free = await portsFree(
@@ -17,8 +40,16 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  process.stdout.write(`starting a three-node dlock cluster; data and logs in ${ROOT}\n`);
-  const cluster = await LocalCluster.start({ root: ROOT, ports: PORTS, clusterId: "dlock-local" });
+  process.stdout.write(
+    `starting a three-node dlock cluster${SECURE ? " with TLS" : ""}; data and logs in ${ROOT}\n`,
+  );
+  const certsDir = SECURE ? await prepareSecurity(ROOT) : null;
+  const cluster = await LocalCluster.start({
+    root: ROOT,
+    ports: PORTS,
+    clusterId: "dlock-local",
+    ...(certsDir === null ? {} : { tlsCertsDir: certsDir }),
+  });
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -50,6 +81,9 @@ async function main(): Promise<number> {
         "",
         `endpoints: ${endpoints}`,
         "try, in another terminal:",
+        ...(certsDir === null
+          ? []
+          : [`  export DLOCK_TLS_CA=${join(certsDir, "ca.pem")}   # the cluster speaks TLS`]),
         "  npx -y pnpm@12.4.2 exec dlock status",
         "  npx -y pnpm@12.4.2 exec dlock lock my-job -- sh -c 'echo token $DLOCK_FENCING_TOKEN; sleep 5'",
         "Ctrl-C stops the cluster.",

@@ -56,6 +56,8 @@ export type {
 export type { ClientPlantedBugs, LockerOptions, ResolvedLockerOptions } from "./locker-options.js";
 export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
 export type { TcpTransportOptions } from "./tcp-transport.js";
+export { validateClientTlsOptions } from "./tls-options.js";
+export type { ClientTlsOptions } from "./tls-options.js";
 export type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
 export type { ValidityInput } from "./validity.js";
 export type {

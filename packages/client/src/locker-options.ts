@@ -12,6 +12,8 @@ import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { parseEndpoint } from "./endpoint.js";
 import { TcpTransport } from "./tcp-transport.js";
+import { validateClientTlsOptions } from "./tls-options.js";
+import type { ClientTlsOptions } from "./tls-options.js";
 import type { Transport } from "./transport.js";
 
 /**
@@ -61,8 +63,10 @@ export interface LockerOptions {
   frameBytesMax?: number;
   /** Monotonic time and timers. Default: performance.now() and Node timers. */
   clock?: Clock;
-  /** How connections are made. Default: TCP. */
+  /** How connections are made. Default: TCP (with `tls`, TLS). */
   transport?: Transport;
+  /** TLS to the cluster: its CA, and a client certificate if it asks for one (default transport only). */
+  tls?: ClientTlsOptions | null;
   /** Uniform random in [0, 1) for backoff jitter and the default client id. Default Math.random. */
   random?: () => number;
   plantedBugs?: ClientPlantedBugs;
@@ -221,7 +225,15 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
     inFlightRequestsMax,
     frameBytesMax,
     clock: options.clock ?? systemClock,
-    transport: options.transport ?? new TcpTransport({ frameBytesMax }),
+    transport:
+      options.transport ??
+      new TcpTransport({
+        frameBytesMax,
+        tls:
+          options.tls === undefined || options.tls === null
+            ? null
+            : validateClientTlsOptions(options.tls),
+      }),
     random,
     plantedBugs: {
       ignoreDrift: options.plantedBugs?.ignoreDrift ?? false,

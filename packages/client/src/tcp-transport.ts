@@ -1,6 +1,7 @@
 // The default transport: one TCP socket per connection, length-prefixed msgpack frames, writes
 // of one event-loop turn coalesced into one syscall (cork until the next tick).
 import net from "node:net";
+import tls from "node:tls";
 import type { ClientRequest, DlockError, HelloFrame } from "@dlock/protocol";
 import {
   ConnectionClosedError,
@@ -14,19 +15,26 @@ import {
   parseHello,
 } from "@dlock/protocol";
 import { parseEndpoint } from "./endpoint.js";
+import { tlsConnectOptions, tlsFailureHint } from "./tls-options.js";
+import type { ClientTlsOptions } from "./tls-options.js";
 import type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
 
 export interface TcpTransportOptions {
   /** Largest frame accepted from the server. */
   frameBytesMax?: number;
+  /** TLS to the cluster (verified against its CA). Default: plain TCP. */
+  tls?: ClientTlsOptions | null;
 }
 
 export class TcpTransport implements Transport {
   private readonly encoder: FrameEncoder;
   private readonly frameBytesMax: number;
+  private readonly tls: tls.ConnectionOptions | null;
 
   constructor(options: TcpTransportOptions = {}) {
     this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX;
+    this.tls =
+      options.tls === undefined || options.tls === null ? null : tlsConnectOptions(options.tls);
     this.encoder = new FrameEncoder(this.frameBytesMax);
   }
 
@@ -35,7 +43,7 @@ export class TcpTransport implements Transport {
     hello: HelloFrame,
     events: TransportConnectionEvents,
   ): TransportConnection {
-    return new TcpConnection(endpoint, hello, events, this.encoder, this.frameBytesMax);
+    return new TcpConnection(endpoint, hello, events, this.encoder, this.frameBytesMax, this.tls);
   }
 }
 
@@ -53,21 +61,33 @@ class TcpConnection implements TransportConnection {
     private readonly events: TransportConnectionEvents,
     private readonly encoder: FrameEncoder,
     frameBytesMax: number,
+    tlsOptions: tls.ConnectionOptions | null,
   ) {
     this.decoder = new FrameDecoder({ frameBytesMax });
     const { host, port } = parseEndpoint(endpoint);
-    this.socket = net.connect({ host, port, noDelay: true });
-    this.socket.on("connect", () => this.socket.write(this.encoder.encode(hello)));
+    if (tlsOptions === null) {
+      this.socket = net.connect({ host, port, noDelay: true });
+      this.socket.on("connect", () => this.socket.write(this.encoder.encode(hello)));
+    } else {
+      this.socket = tls.connect({ ...tlsOptions, host, port });
+      this.socket.setNoDelay(true);
+      this.socket.on("secureConnect", () => this.socket.write(this.encoder.encode(hello)));
+    }
+    const secure = tlsOptions !== null;
     this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
     this.socket.on("error", (error) => {
-      this.failure ??= new ConnectionClosedError(`${this.endpoint}: ${error.message}`, {
-        cause: error,
-      });
+      this.failure ??= new ConnectionClosedError(
+        `${this.endpoint}: ${error.message}${tlsFailureHint(error, secure, this.opened)}`,
+        { cause: error },
+      );
     });
     this.socket.on("close", () => {
       const error = this.closedByUs
         ? null
-        : (this.failure ?? new ConnectionClosedError(`${this.endpoint} closed the connection`));
+        : (this.failure ??
+          new ConnectionClosedError(
+            `${this.endpoint} closed the connection${tlsFailureHint(null, secure, this.opened)}`,
+          ));
       this.events.onClose(error);
     });
   }

@@ -80,8 +80,20 @@ export type {
 } from "./node/index.js";
 
 // ---- network edges and the admin port ----
-export { TcpPeerTransport } from "./transport/index.js";
-export type { TcpPeerTransportOptions, TlsOptions } from "./transport/index.js";
+export {
+  CLIENT_CERTIFICATE_MODES,
+  CLIENT_URI_PREFIX,
+  NODE_URI_PREFIX,
+  TcpPeerTransport,
+  TlsOptionsError,
+  clientNameFromCertificate,
+  nodeIdFromCertificate,
+} from "./transport/index.js";
+export type {
+  ClientCertificateMode,
+  TcpPeerTransportOptions,
+  TlsOptions,
+} from "./transport/index.js";
 export { ClientServer } from "./client-server/index.js";
 export type {
   ClientRequestContext,

@@ -2,6 +2,7 @@
 // acquire+release cycles (locker.lock() then lock.release(), as an application does) as fast as
 // they can for a warm-up and then a measured window.
 import { Locker } from "@dlock/client";
+import type { ClientTlsOptions } from "@dlock/client";
 import type { LockOptions } from "@dlock/client";
 import { summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
@@ -42,8 +43,12 @@ export async function runScenario(
   spec: ScenarioSpec,
   endpoints: string[],
   window: ScenarioWindow,
+  tls: ClientTlsOptions | null = null,
 ): Promise<ScenarioOutcome> {
-  const lockers = Array.from({ length: spec.clients }, () => new Locker({ endpoints }));
+  const lockers = Array.from(
+    { length: spec.clients },
+    () => new Locker({ endpoints, ...(tls === null ? {} : { tls }) }),
+  );
   const latencies: number[] = [];
   const errorSamples = new Set<string>();
   let errors = 0;

@@ -2,7 +2,7 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 import { parseDuration } from "@dlock/client";
-import type { DlockServer, LogLevel, ServerOptions } from "@dlock/server";
+import type { ClientCertificateMode, DlockServer, LogLevel, ServerOptions } from "@dlock/server";
 import { CliExit, EXIT } from "../exit-codes.js";
 import { parseBooleanEnvironment, parseClusterList } from "../parse.js";
 
@@ -38,6 +38,12 @@ interface ServerFlags {
   adminRequestsMax?: string;
   logLevel?: string;
   authFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsClientAuth?: string;
+  adminTls?: boolean;
+  insecure?: boolean;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -90,7 +96,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--peer <host:port>",
-        "peer listen address (default: all interfaces, port of this node in --cluster)",
+        "peer listen address (default: this node's address in --cluster; off loopback it needs --tls-* or --insecure)",
       ).env("DLOCK_PEER"),
     )
     .addOption(
@@ -223,11 +229,52 @@ export function registerServerCommand(program: Command): void {
         "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated",
       ).env("DLOCK_AUTH_FILE"),
     )
+    .addOption(
+      new Option(
+        "--tls-cert <file>",
+        "PEM certificate of this node (dlock certs init makes it; it must name this node: dlock://node/<id>); with --tls-key and --tls-ca the client port speaks TLS and the peer port mutual TLS; SIGHUP re-reads the three files",
+      ).env("DLOCK_TLS_CERT"),
+    )
+    .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("DLOCK_TLS_KEY"))
+    .addOption(
+      new Option(
+        "--tls-ca <file>",
+        "PEM CA certificate that peer (and client) certificates must chain to",
+      ).env("DLOCK_TLS_CA"),
+    )
+    .addOption(
+      new Option(
+        "--tls-client-auth <mode>",
+        "client certificates on the client port: require, request (verify when presented), none (default request)",
+      )
+        .choices(["require", "request", "none"])
+        .env("DLOCK_TLS_CLIENT_AUTH"),
+    )
+    .addOption(
+      new Option(
+        "--admin-tls",
+        "HTTPS on the admin port with this node's certificate (needs --tls-*); DLOCK_ADMIN_TLS=1 or 0",
+      ).env("DLOCK_ADMIN_TLS"),
+    )
+    .addOption(
+      new Option(
+        "--insecure",
+        "allow ports on non-loopback addresses without TLS (trusted networks only: anyone reaching them can pose as a peer or client); DLOCK_INSECURE=1 or 0",
+      ).env("DLOCK_INSECURE"),
+    )
     .action(async (flags: ServerFlags, command: Command) => {
       // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
       // durability switch the value must decide, so it is read here.
       if (command.getOptionValueSource("join") === "env") {
         flags.join = parseBooleanEnvironment("DLOCK_JOIN", process.env.DLOCK_JOIN ?? "");
+      }
+      for (const [flag, variable] of [
+        ["adminTls", "DLOCK_ADMIN_TLS"],
+        ["insecure", "DLOCK_INSECURE"],
+      ] as const) {
+        if (command.getOptionValueSource(flag) === "env") {
+          flags[flag] = parseBooleanEnvironment(variable, process.env[variable] ?? "");
+        }
       }
       if (command.getOptionValueSource("fsync") === "env") {
         flags.fsync = !parseBooleanEnvironment("DLOCK_NO_FSYNC", process.env.DLOCK_NO_FSYNC ?? "");
@@ -275,24 +322,32 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     adminRequestsMax: integer("--admin-requests-max", flags.adminRequestsMax),
     logLevel: flags.logLevel as LogLevel | undefined,
     authFile: flags.authFile,
+    tlsCertFile: flags.tlsCert,
+    tlsKeyFile: flags.tlsKey,
+    tlsCaFile: flags.tlsCa,
+    tlsClientAuth: flags.tlsClientAuth as ClientCertificateMode | undefined,
+    adminTls: flags.adminTls,
+    insecure: flags.insecure,
   };
   return options;
 }
 
 async function runServer(options: ServerOptions): Promise<void> {
   // Loaded here, not at the top: the client commands start ~300 ms faster without LevelDB & co.
-  const { ConfigError, DlockServer } = await import("@dlock/server");
+  const { ConfigError, DlockServer, TlsOptionsError } = await import("@dlock/server");
   let server: DlockServer;
   try {
     server = await DlockServer.start(options);
   } catch (error) {
-    if (error instanceof ConfigError)
+    if (error instanceof ConfigError || error instanceof TlsOptionsError)
       throw new CliExit(EXIT.USAGE, `dlock server: ${error.message}`);
     const err = error as NodeJS.ErrnoException;
     const hint =
       err.code === "EADDRINUSE"
         ? " (another process listens on that address: pick other ports or stop it)"
-        : "";
+        : err.code === "EADDRNOTAVAIL"
+          ? " (that address is not on this machine: --peer defaults to this node's --cluster address; set --peer, --client or --http to a local one)"
+          : "";
     throw new CliExit(EXIT.ERROR, `dlock server: could not start: ${err.message}${hint}`);
   }
   await new Promise<void>((resolve) => {
@@ -312,6 +367,21 @@ async function runServer(options: ServerOptions): Promise<void> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    // Certificate rotation without a restart; a bad file keeps the certificate in use.
+    process.on("SIGHUP", () => {
+      server.reloadTls().then(
+        (reloaded) => {
+          if (reloaded) server.logger.info("SIGHUP: reloaded the TLS certificate, key and CA");
+          else server.logger.info("SIGHUP: no TLS files to reload");
+        },
+        (error: unknown) => {
+          server.logger.error(
+            { err: error },
+            "SIGHUP: TLS reload failed; the old certificate stays in use",
+          );
+        },
+      );
+    });
   });
 }
 

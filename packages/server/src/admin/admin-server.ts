@@ -3,7 +3,9 @@
 // and it must not take the event loop from the node: connections, requests in progress and
 // /metrics renders are capped (admin-limits.ts).
 import { createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
@@ -17,6 +19,8 @@ import {
   METRICS_RENDER_INTERVAL_MS,
   RenderGate,
 } from "./admin-limits.js";
+import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { ReadinessTracker } from "./readiness.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { AdminStatusProvider } from "./status-provider.js";
@@ -42,6 +46,8 @@ export interface AdminServerOptions {
   /** Default METRICS_RENDER_INTERVAL_MS. */
   metricsRenderIntervalMs?: number;
   logger?: NetLogger;
+  /** HTTPS with this key and certificate (client certificates are not asked for). Default: HTTP. */
+  tls?: TlsOptions;
 }
 
 export interface ResolvedAdminServerOptions {
@@ -54,6 +60,7 @@ export interface ResolvedAdminServerOptions {
   requestsMax: number;
   metricsRenderIntervalMs: number;
   logger: NetLogger;
+  tls: TlsOptions | null;
 }
 
 export class AdminOptionsError extends Error {
@@ -97,6 +104,7 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
     requestsMax,
     metricsRenderIntervalMs,
     logger: options.logger ?? SILENT_NET_LOGGER,
+    tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
   };
 }
 
@@ -113,7 +121,12 @@ export class AdminServer {
     this.options = resolveAdminServerOptions(options);
     const { metrics } = this.options;
     this.metricsGate = new RenderGate(() => metrics.render(), this.options.metricsRenderIntervalMs);
-    this.server = createServer((request, response) => this.onRequest(request, response));
+    const listener: RequestListener = (request, response) => this.onRequest(request, response);
+    const { tls } = this.options;
+    this.server =
+      tls === null
+        ? createServer(listener)
+        : createHttpsServer(tlsServerOptions(tls, "none"), listener);
     // Admin requests are tiny; an idle or slow client must not hold sockets forever.
     this.server.requestTimeout = ADMIN_REQUEST_TIMEOUT_MS;
     this.server.headersTimeout = ADMIN_HEADERS_TIMEOUT_MS;
@@ -161,6 +174,14 @@ export class AdminServer {
       });
     });
     this.listening = true;
+  }
+
+  /** Replaces the key and certificate for new connections (rotation); throws if they do not load. */
+  setTls(tls: TlsOptions): void {
+    if (this.options.tls === null) return;
+    validateTlsOptions(tls, "tls", false);
+    (this.server as HttpsServer).setSecureContext(tlsServerOptions(tls, "none"));
+    this.options.tls = tls;
   }
 
   /** The bound address (useful with port 0). */

@@ -9,7 +9,7 @@ import type { ClientRequestHandler } from "./client-request-handler.js";
 import { validateTlsOptions } from "../transport/tls-options.js";
 import type { ClientCredentials } from "../auth/authenticator.js";
 import type { Principal } from "../auth/grants.js";
-import type { TlsOptions } from "../transport/tls-options.js";
+import type { ClientCertificateMode, TlsOptions } from "../transport/tls-options.js";
 
 /** Open client connections; one more gets an OVERLOADED error frame and is closed. */
 export const DEFAULT_CLIENT_CONNECTIONS_MAX = 1_024;
@@ -84,13 +84,15 @@ export interface ClientServerOptions {
   waitMsMax?: number;
   stopDrainTimeoutMs?: number;
   retryAfterMs?: number;
-  /** TLS on the client port; with `ca`, clients must present a certificate signed by it. */
+  /** TLS on the client port; with `ca`, client certificates are verified against it. */
   tls?: TlsOptions;
   /**
    * Who a connection is, from what it presented at the handshake; throws UnauthenticatedError to
    * refuse it. Absent: every connection is let in unauthenticated (principal null).
    */
   authenticate?: (credentials: ClientCredentials) => Principal;
+  /** Whether clients must present a certificate (with `tls.ca`). Default "require". */
+  clientCertificates?: ClientCertificateMode;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
   logger?: NetLogger;
@@ -123,6 +125,7 @@ export interface ResolvedClientServerOptions {
   retryAfterMs: number;
   tls: TlsOptions | null;
   authenticate: ((credentials: ClientCredentials) => Principal) | null;
+  clientCertificates: ClientCertificateMode;
   nowMs: () => number;
   logger: NetLogger;
   metrics: ClientServerMetrics;
@@ -252,6 +255,7 @@ export function resolveClientServerOptions(
     retryAfterMs: positiveInteger(options.retryAfterMs, DEFAULT_RETRY_AFTER_MS, "retryAfterMs"),
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
     authenticate: options.authenticate ?? null,
+    clientCertificates: options.clientCertificates ?? "require",
     nowMs: options.nowMs ?? (() => performance.now()),
     logger: options.logger ?? SILENT_NET_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,

@@ -4,11 +4,13 @@
 // event-loop turn.
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import type { Server as TlsServer, TLSSocket } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "../transport/host-port.js";
 import { LogOnce } from "../transport/log-once.js";
-import { tlsServerOptions } from "../transport/tls-options.js";
+import { TlsOptionsError, tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { ClientConnection, sourceOf } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
 import type { ClientLimit } from "./client-server-metrics.js";
@@ -51,7 +53,7 @@ export class ClientServer implements ClientConnectionHost {
       const tlsServer = createTlsServer(
         // A TLS handshake that does not finish in time is cut like a missing hello.
         {
-          ...tlsServerOptions(this.options.tls),
+          ...tlsServerOptions(this.options.tls, this.options.clientCertificates),
           handshakeTimeout: this.options.handshakeTimeoutMs,
         },
         onConnection,
@@ -90,6 +92,21 @@ export class ClientServer implements ClientConnectionHost {
       });
     });
     this.state = "started";
+  }
+
+  /**
+   * Replaces the key, certificate and CA (rotation) for new connections; open ones keep theirs.
+   * Throws TlsOptionsError, keeping the old ones, when the new ones do not load.
+   */
+  setTls(tls: TlsOptions): void {
+    if (this.options.tls === null) {
+      throw new TlsOptionsError("the client port runs without TLS; restart to turn it on");
+    }
+    validateTlsOptions(tls, "tls", false);
+    (this.server as TlsServer).setSecureContext(
+      tlsServerOptions(tls, this.options.clientCertificates),
+    );
+    this.options.tls = tls;
   }
 
   address(): HostPort {
@@ -241,6 +258,7 @@ export class ClientServer implements ClientConnectionHost {
       socket.destroy();
       return;
     }
+    if (this.options.tls !== null && this.presentedInvalidCertificate(socket as TLSSocket)) return;
     const { connectionsMax, connectionsPerSourceMax, retryAfterMs } = this.options;
     const source = sourceOf(socket);
     const fromSource = this.perSource.get(source) ?? 0;
@@ -272,6 +290,27 @@ export class ClientServer implements ClientConnectionHost {
       { remoteAddress: source, limit, reason: message },
       "client limit applied",
     );
+  }
+
+  /**
+   * With client certificates only requested, the TLS layer lets any certificate through; one that
+   * does not verify against the CA is refused here (a client without one may authenticate otherwise).
+   */
+  private presentedInvalidCertificate(socket: TLSSocket): boolean {
+    if (socket.authorized) return false;
+    const certificate = socket.getPeerCertificate();
+    if (certificate === null || Object.keys(certificate).length === 0) return false;
+    const reason = String(socket.authorizationError);
+    this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
+    const remoteAddress = socket.remoteAddress ?? "unknown";
+    if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
+      this.options.logger.warn(
+        { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason },
+        "closed a client connection: its certificate does not verify against the CA",
+      );
+    }
+    socket.destroy();
+    return true;
   }
 
   private refuse(socket: Socket, source: string, limit: ClientLimit, error: OverloadedError): void {

@@ -26,3 +26,14 @@ export function formatHostPort({ host, port }: HostPort): string {
 export function isWildcardHost(host: string): boolean {
   return WILDCARDS.has(host);
 }
+
+/** Loopback hosts: a listener there is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  return (
+    lower === "localhost" ||
+    lower === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower)
+  );
+}

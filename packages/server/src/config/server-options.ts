@@ -15,7 +15,9 @@ import {
 } from "../admin/admin-limits.js";
 import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock/index.js";
 import type { ResolvedLockLimits } from "../lock/index.js";
-import { formatHostPort, isWildcardHost, parseHostPort } from "./address.js";
+import type { ClientCertificateMode } from "../transport/tls-options.js";
+import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
+import { formatHostPort, isLoopbackHost, isWildcardHost, parseHostPort } from "./address.js";
 import { ConfigError } from "./errors.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -115,6 +117,23 @@ export interface ServerOptions {
    * authentication, every client may do everything (as before auth files existed).
    */
   authFile?: string | null;
+  /**
+   * PEM files of this node's certificate and key, and of the cluster CA. With them the client port
+   * speaks TLS and the peer port mutual TLS (a peer is the node its certificate names). All three
+   * or none. Re-read by reloadTls() (SIGHUP).
+   */
+  tlsCertFile?: string | null;
+  tlsKeyFile?: string | null;
+  tlsCaFile?: string | null;
+  /** Client certificates on the client port: required, verified when presented, or not asked. */
+  tlsClientAuth?: ClientCertificateMode;
+  /** HTTPS on the admin port with the node's certificate. */
+  adminTls?: boolean;
+  /**
+   * Listen on non-loopback addresses without TLS. Anyone who reaches a port can then pose as a
+   * peer or a client: for trusted, isolated networks only.
+   */
+  insecure?: boolean;
 }
 
 export const DEFAULT_SERVER_OPTIONS = {
@@ -153,10 +172,20 @@ export const DEFAULT_SERVER_OPTIONS = {
   shutdownTransferTimeoutMs: 5_000,
   logLevel: "info",
   authFile: null,
+  tlsCertFile: null,
+  tlsKeyFile: null,
+  tlsCaFile: null,
+  tlsClientAuth: "request",
+  adminTls: false,
+  insecure: false,
 } as const satisfies Partial<ServerOptions>;
 
-export interface ResolvedServerOptions extends Required<Omit<ServerOptions, "httpListen">> {
+export interface ResolvedServerOptions extends Required<
+  Omit<ServerOptions, "httpListen" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile">
+> {
   httpListen: string | null;
+  /** The three TLS files, or null without TLS. */
+  tlsFiles: TlsFiles | null;
   /** electionTicks × tickMs. */
   electionTimeoutMs: number;
   /** The lock table's limits, validated (every member must run the same ones). */
@@ -172,6 +201,12 @@ const LOG_LEVELS: readonly LogLevel[] = [
   "trace",
   "silent",
 ];
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /**
@@ -211,10 +246,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
 
   const clientListen = formatHostPort(parseHostPort("clientListen", merged.clientListen));
   const selfPeer = parseHostPort(`peers.${id}`, peers[id]);
+  // By default a node listens for peers only where the others reach it, not on every interface.
   const peerListen = formatHostPort(
-    merged.peerListen === undefined
-      ? { host: "0.0.0.0", port: selfPeer.port }
-      : parseHostPort("peerListen", merged.peerListen),
+    merged.peerListen === undefined ? selfPeer : parseHostPort("peerListen", merged.peerListen),
   );
   let httpListen: string | null = null;
   if (merged.httpListen !== null) {
@@ -238,6 +272,29 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     advertisedClientAddress = formatHostPort(
       isWildcardHost(client.host) ? { host: selfPeer.host, port: client.port } : client,
     );
+  }
+
+  const tlsFiles = resolveTlsFiles(merged);
+  if (!CLIENT_CERTIFICATE_MODES.includes(merged.tlsClientAuth)) {
+    throw new ConfigError("tlsClientAuth", `must be one of ${CLIENT_CERTIFICATE_MODES.join(", ")}`);
+  }
+  if (merged.tlsClientAuth === "require" && tlsFiles === null) {
+    throw new ConfigError(
+      "tlsClientAuth",
+      "require needs TLS: give --tls-cert, --tls-key and --tls-ca",
+    );
+  }
+  if (typeof merged.adminTls !== "boolean")
+    throw new ConfigError("adminTls", "must be true or false");
+  if (merged.adminTls && tlsFiles === null) {
+    throw new ConfigError("adminTls", "needs TLS: give --tls-cert, --tls-key and --tls-ca");
+  }
+  if (typeof merged.insecure !== "boolean")
+    throw new ConfigError("insecure", "must be true or false");
+  if (!merged.insecure) {
+    checkSecureListen("clientListen", clientListen, tlsFiles !== null);
+    checkSecureListen("peerListen", peerListen, tlsFiles !== null);
+    if (httpListen !== null) checkSecureListen("httpListen", httpListen, merged.adminTls);
   }
 
   const positive = [
@@ -328,10 +385,46 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     peerListen,
     httpListen,
     advertisedClientAddress,
+    tlsFiles,
     ttlMinMs,
     electionTimeoutMs,
     lockLimits,
   };
+}
+
+function resolveTlsFiles(options: ServerOptions): TlsFiles | null {
+  const files = {
+    tlsCertFile: options.tlsCertFile ?? null,
+    tlsKeyFile: options.tlsKeyFile ?? null,
+    tlsCaFile: options.tlsCaFile ?? null,
+  };
+  const given = Object.entries(files).filter(([, file]) => file !== null);
+  if (given.length === 0) return null;
+  for (const [option, file] of Object.entries(files)) {
+    if (typeof file !== "string" || file.length === 0) {
+      throw new ConfigError(
+        option,
+        "TLS needs all three files: --tls-cert, --tls-key and --tls-ca (dlock certs init makes them)",
+      );
+    }
+  }
+  return { certFile: files.tlsCertFile!, keyFile: files.tlsKeyFile!, caFile: files.tlsCaFile! };
+}
+
+/** Off loopback, a port without TLS lets anyone on the network pose as a peer or a client. */
+function checkSecureListen(option: string, address: string, tls: boolean): void {
+  if (tls || isLoopbackHost(parseHostPort(option, address).host)) return;
+  const listenFlag = { clientListen: "--client", peerListen: "--peer", httpListen: "--http" }[
+    option
+  ];
+  const tlsFlags =
+    option === "httpListen"
+      ? "--admin-tls (with --tls-cert/--tls-key/--tls-ca)"
+      : "--tls-cert, --tls-key and --tls-ca";
+  throw new ConfigError(
+    option,
+    `${listenFlag} ${address} is not a loopback address and the port has no TLS: give ${tlsFlags} (dlock certs init makes them), listen on 127.0.0.1, or pass --insecure (DLOCK_INSECURE=1) on a trusted network`,
+  );
 }
 
 function checkId(option: string, value: unknown): string {

@@ -31,6 +31,8 @@ import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
 import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
+import { loadTlsFiles } from "./tls-files.js";
+import type { TlsOptions } from "../transport/tls-options.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
 import type { MemberAddresses } from "./node-status.js";
 
@@ -103,6 +105,15 @@ export class DlockServer {
     );
     const lag = new EventLoopLag();
 
+    if (options.insecure) {
+      logger.warn(
+        { client: options.clientListen, peer: options.peerListen, http: options.httpListen },
+        "--insecure: ports off loopback may run without TLS; anyone who reaches them can pose as a peer or a client",
+      );
+    }
+    // Before the data folder: a bad certificate must not leave anything behind.
+    const tls = options.tlsFiles === null ? null : await loadTlsFiles(options.tlsFiles, options.id);
+
     await mkdir(options.dataDir, { recursive: true });
     const storage = await LevelStorage.open({
       dataDir: options.dataDir,
@@ -141,6 +152,7 @@ export class DlockServer {
         peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
+        ...(tls === null ? {} : { tls }),
         logger: componentLogger(logger, "peer"),
         metrics,
       });
@@ -232,6 +244,7 @@ export class DlockServer {
         ...(authenticator === null
           ? {}
           : { authenticate: (credentials) => authenticator.authenticate(credentials) }),
+        ...(tls === null ? {} : { tls, clientCertificates: options.tlsClientAuth }),
         nowMs,
         logger: componentLogger(logger, "client"),
         metrics,
@@ -256,6 +269,7 @@ export class DlockServer {
           port: http.port,
           connectionsMax: options.adminConnectionsMax,
           requestsMax: options.adminRequestsMax,
+          ...(tls !== null && options.adminTls ? { tls } : {}),
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();
@@ -279,6 +293,7 @@ export class DlockServer {
           dataDir: options.dataDir,
           clusterId: options.clusterId,
           fsync: options.fsync,
+          tls: tls !== null,
         },
         "dlock server started",
       );
@@ -298,6 +313,21 @@ export class DlockServer {
       peer: formatHostPort(this.transport.address()),
       http: admin === undefined ? null : formatHostPort(admin),
     };
+  }
+
+  /**
+   * Re-reads the TLS files (certificate rotation, SIGHUP) and uses them for new connections on
+   * every port; open connections keep theirs. A file that does not load keeps the old certificate
+   * and the error says why. False when the server runs without TLS.
+   */
+  async reloadTls(): Promise<boolean> {
+    const files = this.options.tlsFiles;
+    if (files === null) return false;
+    const tls: TlsOptions = await loadTlsFiles(files, this.options.id);
+    this.transport.setTls(tls);
+    this.clientServer.setTls(tls);
+    this.admin?.setTls(tls);
+    return true;
   }
 
   status(): HostStatus {

@@ -3,6 +3,7 @@
 // Anything unexpected (garbage, an oversize length, a malformed message, a wrong cluster id)
 // gets one error frame and a close; the listener keeps serving.
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Message, NodeId } from "@dlock/raft";
 import {
   DlockError,
@@ -12,6 +13,7 @@ import {
   parseRaftBatch,
 } from "@dlock/protocol";
 import type { ErrorFrame, FrameEncoder } from "@dlock/protocol";
+import { nodeIdFromCertificate } from "./peer-certificate.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";
 import type { ResolvedTcpPeerTransportOptions } from "./peer-transport.js";
 import { validateRaftMessage } from "./raft-message-validation.js";
@@ -33,7 +35,10 @@ export interface InboundContext {
 export class InboundPeerConnection {
   readonly socket: Socket;
   remoteNodeId: NodeId | null = null;
-  /** The advertised client address the peer sent in its hello, if any. */
+  /**
+   * The advertised client address the peer sent in its hello, kept only when its certificate
+   * proved who it is (over plain TCP anyone could claim any id and steer client redirects).
+   */
   remoteClientAddress: string | null = null;
   private readonly context: InboundContext;
   private readonly decoder: FrameDecoder;
@@ -90,9 +95,16 @@ export class InboundPeerConnection {
       expectedNodeId: null,
       knownNodeIds: this.context.knownPeers(),
       selfNodeId: options.nodeId,
+      ...(options.tls === null
+        ? {}
+        : {
+            certificateNodeId: nodeIdFromCertificate(
+              (this.socket as TLSSocket).getPeerCertificate(),
+            ),
+          }),
     });
     this.remoteNodeId = identity.nodeId;
-    this.remoteClientAddress = identity.clientAddress;
+    this.remoteClientAddress = options.tls === null ? null : identity.clientAddress;
     this.clearHandshakeTimer();
     this.state = "open";
     this.socket.write(

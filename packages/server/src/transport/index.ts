@@ -14,7 +14,13 @@ export { backoffDelayMs } from "./backoff.js";
 export { validateRaftMessage } from "./raft-message-validation.js";
 export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
 export { SILENT_NET_LOGGER } from "./net-logger.js";
-export { TlsOptionsError, validateTlsOptions } from "./tls-options.js";
+export { CLIENT_CERTIFICATE_MODES, TlsOptionsError, validateTlsOptions } from "./tls-options.js";
+export {
+  CLIENT_URI_PREFIX,
+  NODE_URI_PREFIX,
+  clientNameFromCertificate,
+  nodeIdFromCertificate,
+} from "./peer-certificate.js";
 export type {
   PeerTransport,
   ResolvedTcpPeerTransportOptions,
@@ -25,4 +31,4 @@ export type { PeerLinkState } from "./peer-link.js";
 export type { BackoffOptions } from "./backoff.js";
 export type { PeerTransportMetrics } from "./transport-metrics.js";
 export type { NetLogger } from "./net-logger.js";
-export type { TlsOptions } from "./tls-options.js";
+export type { ClientCertificateMode, TlsOptions } from "./tls-options.js";

@@ -1,10 +1,12 @@
 // The peer hello. The dialer sends its hello first; the acceptor checks it (protocol version,
 // cluster id, a known member id) and only then answers with its own hello, so a refused dialer
 // gets an error frame instead. The dialer checks that the answer names the node it meant to reach:
-// a stale address can point at another member.
+// a stale address can point at another member. With TLS, both ends also check that the hello's
+// node id is the one the other side's certificate names: a certificate is a node's identity.
 import type { NodeId } from "@dlock/raft";
 import { checkHello, HandshakeFailedError, parseHello, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { HelloFrame } from "@dlock/protocol";
+import { NODE_URI_PREFIX } from "./peer-certificate.js";
 
 export function peerHello(
   clusterId: string,
@@ -36,6 +38,22 @@ export interface PeerHelloExpectation {
   /** Ids allowed to connect (acceptor side); ignored when `expectedNodeId` is set. */
   knownNodeIds?: ReadonlyMap<NodeId, unknown>;
   selfNodeId: NodeId;
+  /**
+   * With TLS: the node id the other side's verified certificate names (null: it names none). The
+   * hello must claim the same id. Undefined without TLS (plain TCP proves nothing).
+   */
+  certificateNodeId?: NodeId | null;
+}
+
+/** "host:port" with a real host and a port in 1..65535 (what a client can be redirected to). */
+const CLIENT_ADDRESS_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+function isClientAddress(value: string): boolean {
+  const match = CLIENT_ADDRESS_PATTERN.exec(value);
+  if (match === null) return false;
+  const port = Number(match[1]);
+  const host = value.slice(0, value.lastIndexOf(":"));
+  return port >= 1 && port <= 65_535 && host !== "0.0.0.0" && host !== "[::]";
 }
 
 /** Returns who sent a valid peer hello; throws HandshakeFailedError otherwise. */
@@ -58,5 +76,20 @@ export function checkPeerHello(frame: unknown, expectation: PeerHelloExpectation
       `node "${nodeId}" is not a member known to ${expectation.selfNodeId}`,
     );
   }
-  return { nodeId, clientAddress: hello.clientAddress ?? null };
+  if (expectation.certificateNodeId !== undefined && expectation.certificateNodeId !== nodeId) {
+    throw new HandshakeFailedError(
+      "nodeId",
+      expectation.certificateNodeId === null
+        ? `hello claims node "${nodeId}" but the certificate names no node (no ${NODE_URI_PREFIX}<id> URI)`
+        : `hello claims node "${nodeId}" but the certificate is node "${expectation.certificateNodeId}"'s`,
+    );
+  }
+  const clientAddress = hello.clientAddress ?? null;
+  if (clientAddress !== null && !isClientAddress(clientAddress)) {
+    throw new HandshakeFailedError(
+      "malformed",
+      `hello.clientAddress ${JSON.stringify(clientAddress)} must be a reachable host:port`,
+    );
+  }
+  return { nodeId, clientAddress };
 }

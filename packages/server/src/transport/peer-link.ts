@@ -8,6 +8,7 @@
 import { connect } from "node:net";
 import { connect as connectTls } from "node:tls";
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Message, NodeId } from "@dlock/raft";
 import {
   DlockError,
@@ -22,6 +23,7 @@ import { encodeRaftBatches } from "./frame-batches.js";
 import { formatHostPort } from "./host-port.js";
 import type { HostPort } from "./host-port.js";
 import type { LogOnce } from "./log-once.js";
+import { nodeIdFromCertificate } from "./peer-certificate.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";
 import type { ResolvedTcpPeerTransportOptions } from "./peer-transport.js";
 import { SendQueue } from "./send-queue.js";
@@ -196,7 +198,12 @@ export class PeerLink {
     try {
       this.decoder.push(chunk, (frame) => this.onFrame(socket, frame));
     } catch (error) {
-      const code = error instanceof DlockError ? error.code : "INTERNAL";
+      const code =
+        error instanceof HandshakeFailedError
+          ? `${error.code}:${error.reason}`
+          : error instanceof DlockError
+            ? error.code
+            : "INTERNAL";
       this.fail(socket, code, error instanceof Error ? error.message : String(error));
     }
   }
@@ -219,6 +226,11 @@ export class PeerLink {
         clusterId: options.clusterId,
         expectedNodeId: this.peerId,
         selfNodeId: options.nodeId,
+        ...(options.tls === null
+          ? {}
+          : {
+              certificateNodeId: nodeIdFromCertificate((socket as TLSSocket).getPeerCertificate()),
+            }),
       });
       if (identity.clientAddress !== null) {
         this.context.onPeerClientAddress(identity.nodeId, identity.clientAddress);

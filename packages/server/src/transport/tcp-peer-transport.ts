@@ -4,6 +4,7 @@
 // per-peer queues, and one frame per peer per event-loop turn.
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import type { Server as TlsServer } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import type { Message, NodeId } from "@dlock/raft";
 import { FrameEncoder } from "@dlock/protocol";
@@ -15,7 +16,8 @@ import { LogOnce } from "./log-once.js";
 import { PeerLink } from "./peer-link.js";
 import type { PeerLinkContext, PeerLinkState } from "./peer-link.js";
 import { resolvePeerMap, resolveTcpPeerTransportOptions } from "./peer-transport.js";
-import { tlsServerOptions } from "./tls-options.js";
+import { TlsOptionsError, tlsServerOptions, validateTlsOptions } from "./tls-options.js";
+import type { TlsOptions } from "./tls-options.js";
 import type {
   PeerTransport,
   ResolvedTcpPeerTransportOptions,
@@ -164,12 +166,26 @@ export class TcpPeerTransport implements PeerTransport {
     }
   }
 
-  /** The bound listen address (useful with port 0). */
+  /**
+   * Replaces this node's key, certificate and CA (certificate rotation): new peer connections,
+   * accepted and dialed, use them; open ones keep theirs. Throws TlsOptionsError, leaving the old
+   * ones in place, when the new ones do not load or the transport runs without TLS.
+   */
+  setTls(tls: TlsOptions): void {
+    if (this.options.tls === null) {
+      throw new TlsOptionsError("the peer transport runs without TLS; restart to turn it on");
+    }
+    validateTlsOptions(tls, "tls", true);
+    (this.server as TlsServer).setSecureContext(tlsServerOptions(tls));
+    this.options.tls = tls;
+  }
+
   /** The client address `id` advertised in its last hello, or null if it never sent one. */
   clientAddressOf(id: NodeId): string | null {
     return this.peerClientAddresses.get(id) ?? null;
   }
 
+  /** The bound listen address (useful with port 0). */
   address(): HostPort {
     const address = this.server.address() as AddressInfo | null;
     if (address === null) throw new Error("peer transport is not listening");

@@ -1,7 +1,8 @@
-// Optional TLS for the peer and client ports. Peers use mutual TLS: both ends present a
+// Optional TLS for the peer, client and admin ports. Peers use mutual TLS: both ends present a
 // certificate signed by the cluster's CA and refuse any other. Host names are not checked: nodes
-// are often addressed by IP, and the peer's identity is established by the CA plus the node id
-// of the hello (a certificate is a cluster membership credential, not a per-host one).
+// are often addressed by IP, and a peer's identity is the node id its certificate names
+// (peer-certificate.ts), which must match the node id of its hello on both ends.
+import { createSecureContext } from "node:tls";
 import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions } from "node:tls";
 
 export interface TlsOptions {
@@ -10,11 +11,23 @@ export interface TlsOptions {
   /** PEM certificate of this node (chain allowed). */
   cert: string | Buffer;
   /**
-   * PEM CA certificate(s) the other side's certificate must chain to. On the client port it is
-   * optional: with it, clients must present a certificate signed by it (mutual TLS).
+   * PEM CA certificate(s) the other side's certificate must chain to. Required on the peer port.
+   * On the client port, whether a client must present one is `ClientCertificateMode`.
    */
   ca?: string | Buffer | Array<string | Buffer>;
 }
+
+/**
+ * Client certificates on the client port: "require" refuses a client without a valid one,
+ * "request" verifies one when presented (refusing an invalid one) and lets others in (they
+ * authenticate otherwise), "none" never asks.
+ */
+export type ClientCertificateMode = "require" | "request" | "none";
+export const CLIENT_CERTIFICATE_MODES: readonly ClientCertificateMode[] = [
+  "require",
+  "request",
+  "none",
+];
 
 export class TlsOptionsError extends Error {
   readonly code = "INVALID_CONFIG";
@@ -28,7 +41,7 @@ function present(value: unknown): boolean {
   return typeof value === "string" ? value.length > 0 : Buffer.isBuffer(value) && value.length > 0;
 }
 
-/** Checks that key and cert are given (and ca when `caRequired`). */
+/** Checks that key and cert are given (and ca when `caRequired`), and that they load. */
 export function validateTlsOptions(tls: TlsOptions, name: string, caRequired: boolean): TlsOptions {
   if (!present(tls.key)) throw new TlsOptionsError(`${name}.key must be a PEM private key`);
   if (!present(tls.cert)) throw new TlsOptionsError(`${name}.cert must be a PEM certificate`);
@@ -37,16 +50,32 @@ export function validateTlsOptions(tls: TlsOptions, name: string, caRequired: bo
       `${name}.ca is required: peers authenticate each other by the cluster CA`,
     );
   }
+  try {
+    // Catches a key that does not match the certificate, or unreadable PEM, before any listener.
+    createSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
+  } catch (error) {
+    throw new TlsOptionsError(
+      `${name}: cannot load the key/certificate: ${(error as Error).message}`,
+    );
+  }
   return tls;
 }
 
-/** Listener options: present our certificate; with a CA, require and verify the other side's. */
-export function tlsServerOptions(tls: TlsOptions): NodeTlsServerOptions {
-  const withCa = tls.ca !== undefined;
+/**
+ * Listener options: present our certificate; with a CA, verify the other side's. `mode` says
+ * whether a certificate is required (the peer port always requires one).
+ */
+export function tlsServerOptions(
+  tls: TlsOptions,
+  mode: ClientCertificateMode = "require",
+): NodeTlsServerOptions {
+  const verify = tls.ca !== undefined && mode !== "none";
   return {
     key: tls.key,
     cert: tls.cert,
-    ...(withCa ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    // "request" lets a client without a certificate in; the connection checks `authorized`
+    // for one that presented an invalid certificate.
+    ...(verify ? { ca: tls.ca, requestCert: true, rejectUnauthorized: mode === "require" } : {}),
     minVersion: "TLSv1.2",
   };
 }

@@ -69,8 +69,8 @@ async function openTls(port: number): Promise<RawFrameSocket> {
     host: "127.0.0.1",
     port,
     ca: fixtures.ca,
-    key: fixtures.key,
-    cert: fixtures.cert, // CN=cluster-node
+    key: fixtures.client.key,
+    cert: fixtures.client.cert, // CN=alice
     checkServerIdentity: () => undefined,
   });
   const raw = RawFrameSocket.wrap(socket);
@@ -80,7 +80,7 @@ async function openTls(port: number): Promise<RawFrameSocket> {
 }
 
 describe("client authentication at the handshake", () => {
-  const file = () => `ci ${hashAuthToken(ciToken)} lock:jobs/*\ncluster-node - read:*\n`;
+  const file = () => `ci ${hashAuthToken(ciToken)} lock:jobs/*\nalice - read:*\n`;
 
   it("gives the requests of a connection with a known token its principal", async () => {
     const client = await openTcp(await startServer(file()));
@@ -106,25 +106,25 @@ describe("client authentication at the handshake", () => {
   });
 
   it("maps a verified client certificate's CN to the principal of that name", async () => {
-    const tls = { key: fixtures.key, cert: fixtures.cert, ca: fixtures.ca };
+    const tls = { ...fixtures.nodes.n1!, ca: fixtures.ca };
     const client = await openTls(await startServer(file(), tls));
     client.sendFrame(hello());
     client.sendFrame({ type: "status", id: 1 });
     expect(await client.nextFrame()).toMatchObject({
       type: "ok",
       id: 1,
-      result: { who: "cluster-node" },
+      result: { who: "alice" },
     });
   });
 
   it("refuses a verified certificate whose CN names no principal", async () => {
-    const tls = { key: fixtures.key, cert: fixtures.cert, ca: fixtures.ca };
+    const tls = { ...fixtures.nodes.n1!, ca: fixtures.ca };
     const client = await openTls(await startServer(`ci ${hashAuthToken(ciToken)} read\n`, tls));
     client.sendFrame(hello());
     expect(await client.nextFrame()).toMatchObject({
       type: "error",
       id: null,
-      error: { code: "UNAUTHENTICATED", message: expect.stringContaining("cluster-node") },
+      error: { code: "UNAUTHENTICATED", message: expect.stringContaining("alice") },
     });
   });
 });

@@ -28,7 +28,7 @@ async function startServer(handshakeTimeoutMs: number) {
     nodeId: "n1",
     clusterId: "c",
     listen: "127.0.0.1:0",
-    tls: { key: fixtures.key, cert: fixtures.cert },
+    tls: { ...fixtures.nodes.n1! },
     connectionsPerSourceMax: 2,
     handshakeTimeoutMs,
     handler: { handle: () => Promise.resolve({ ttlMs: 1_000 }) },

@@ -59,7 +59,7 @@ const hello = {
 
 describe("ClientServer over TLS", () => {
   it("serves a client that trusts the server's CA", async () => {
-    const port = await startServer({ key: fixtures.key, cert: fixtures.cert });
+    const port = await startServer({ key: fixtures.nodes.n1.key, cert: fixtures.nodes.n1.cert });
     const client = await openTls(port, { ca: fixtures.ca });
     expect(await client.nextFrame("the server hello")).toMatchObject({
       type: "hello",
@@ -71,7 +71,11 @@ describe("ClientServer over TLS", () => {
   });
 
   it("with a CA configured, refuses clients without a certificate it signed", async () => {
-    const port = await startServer({ key: fixtures.key, cert: fixtures.cert, ca: fixtures.ca });
+    const port = await startServer({
+      key: fixtures.nodes.n1.key,
+      cert: fixtures.nodes.n1.cert,
+      ca: fixtures.ca,
+    });
     const anonymous = RawFrameSocket.wrap(
       connect({ host: "127.0.0.1", port, ca: fixtures.ca, checkServerIdentity: () => undefined }),
     );
@@ -79,10 +83,56 @@ describe("ClientServer over TLS", () => {
     await anonymous.waitClosed();
     expect(anonymous.frames).toEqual([]);
 
-    const client = await openTls(port, { ca: fixtures.ca, key: fixtures.key, cert: fixtures.cert });
+    const client = await openTls(port, {
+      ca: fixtures.ca,
+      key: fixtures.nodes.n1.key,
+      cert: fixtures.nodes.n1.cert,
+    });
     expect(await client.nextFrame("the server hello")).toMatchObject({ type: "hello" });
     client.sendFrame(hello);
     client.sendFrame({ type: "status", id: 1 });
     await waitFor(() => client.frames.length === 2, "the answer");
+  });
+});
+
+describe("ClientServer over TLS with client certificates requested", () => {
+  it("lets a client without a certificate in and refuses one whose certificate another CA signed", async () => {
+    const server = new ClientServer({
+      nodeId: "n1",
+      clusterId: "c",
+      listen: "127.0.0.1:0",
+      tls: { key: fixtures.nodes.n1.key, cert: fixtures.nodes.n1.cert, ca: fixtures.ca },
+      clientCertificates: "request",
+      handler: { handle: () => Promise.resolve({ ttlMs: 1_000 }) },
+    });
+    servers.push(server);
+    await server.start();
+    const port = server.address().port;
+
+    const anonymous = await openTls(port, { ca: fixtures.ca });
+    expect(await anonymous.nextFrame("the server hello")).toMatchObject({ type: "hello" });
+
+    const withClientCertificate = await openTls(port, {
+      ca: fixtures.ca,
+      key: fixtures.client.key,
+      cert: fixtures.client.cert,
+    });
+    expect(await withClientCertificate.nextFrame("the server hello")).toMatchObject({
+      type: "hello",
+    });
+
+    const forged = RawFrameSocket.wrap(
+      connect({
+        host: "127.0.0.1",
+        port,
+        ca: fixtures.ca,
+        key: fixtures.foreignKey,
+        cert: fixtures.foreignCert,
+        checkServerIdentity: () => undefined,
+      }),
+    );
+    sockets.push(forged);
+    await forged.waitClosed();
+    expect(forged.frames).toEqual([]);
   });
 });

@@ -8,7 +8,17 @@ const base: ServerOptions = {
   id: "n1",
   dataDir: "./data/n1",
   peers: { n1: "10.0.0.1:7101", n2: "10.0.0.2:7101", n3: "10.0.0.3:7101" },
+  // These cases are about other options; secure-by-default has its own below.
+  insecure: true,
 };
+
+const loopback: ServerOptions = {
+  id: "n1",
+  dataDir: "./data/n1",
+  peers: { n1: "127.0.0.1:7101", n2: "127.0.0.1:7102", n3: "127.0.0.1:7103" },
+};
+
+const tlsFiles = { tlsCertFile: "n1.pem", tlsKeyFile: "n1-key.pem", tlsCaFile: "ca.pem" };
 
 function optionOf(options: ServerOptions): string | null {
   try {
@@ -28,7 +38,9 @@ describe("resolveServerOptions", () => {
     expect(r.electionTimeoutMs).toBe(500);
     expect(r.ttlMinMs).toBe(2500);
     expect(r.lockLimits.ttlMinMs).toBe(2500);
-    expect(r.peerListen).toBe("0.0.0.0:7101");
+    // Peers are listened for where the others reach this node, not on every interface.
+    expect(r.peerListen).toBe("10.0.0.1:7101");
+    expect(r.tlsFiles).toBeNull();
     expect(r.clientListen).toBe("127.0.0.1:7001");
     expect(r.advertisedClientAddress).toBe("127.0.0.1:7001");
     expect(r.httpListen).toBe("127.0.0.1:7201");
@@ -105,6 +117,69 @@ describe("resolveServerOptions", () => {
       "adminRequestsMax",
     ]) {
       expect(optionOf({ ...base, [option]: 0 })).toBe(option);
+    }
+  });
+
+  it("runs a loopback cluster without TLS", () => {
+    const r = resolveServerOptions(loopback);
+    expect(r.peerListen).toBe("127.0.0.1:7101");
+    expect(r.tlsFiles).toBeNull();
+    expect(r.insecure).toBe(false);
+  });
+
+  it("refuses a port off loopback without TLS unless insecure, naming the flag and the way out", () => {
+    const refusals: Array<[Partial<ServerOptions>, string, string]> = [
+      [{ peers: { n1: "10.0.0.1:7101" } }, "peerListen", "--peer 10.0.0.1:7101"],
+      [{ clientListen: "0.0.0.0:7001" }, "clientListen", "--client 0.0.0.0:7001"],
+      [{ peerListen: "0.0.0.0:7101" }, "peerListen", "--peer 0.0.0.0:7101"],
+      [{ httpListen: "10.0.0.1:7201" }, "httpListen", "--http 10.0.0.1:7201"],
+      // With TLS for client and peers, the admin port needs --admin-tls too.
+      [{ ...tlsFiles, httpListen: "0.0.0.0:7201" }, "httpListen", "--admin-tls"],
+    ];
+    for (const [patch, option, text] of refusals) {
+      let error: unknown = null;
+      try {
+        resolveServerOptions({ ...loopback, ...patch });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, JSON.stringify(patch)).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).option).toBe(option);
+      expect((error as ConfigError).message).toContain(text);
+      expect((error as ConfigError).message).toContain("--insecure");
+      expect(resolveServerOptions({ ...loopback, ...patch, insecure: true }).insecure).toBe(true);
+    }
+  });
+
+  it("accepts ports off loopback with TLS", () => {
+    const r = resolveServerOptions({
+      ...loopback,
+      ...tlsFiles,
+      peers: { n1: "10.0.0.1:7101" },
+      clientListen: "0.0.0.0:7001",
+      httpListen: "0.0.0.0:7201",
+      adminTls: true,
+      tlsClientAuth: "require",
+    });
+    expect(r.tlsFiles).toEqual({ certFile: "n1.pem", keyFile: "n1-key.pem", caFile: "ca.pem" });
+    expect(r.peerListen).toBe("10.0.0.1:7101");
+    expect(r.tlsClientAuth).toBe("require");
+  });
+
+  it("names a TLS option that is missing or contradicts another", () => {
+    const cases: Array<[Partial<ServerOptions> & Record<string, unknown>, string]> = [
+      [{ tlsCertFile: "n1.pem", tlsKeyFile: "n1-key.pem" }, "tlsCaFile"],
+      [{ tlsCaFile: "ca.pem" }, "tlsCertFile"],
+      [{ tlsClientAuth: "require" }, "tlsClientAuth"],
+      [{ ...tlsFiles, tlsClientAuth: "always" as never }, "tlsClientAuth"],
+      [{ adminTls: true }, "adminTls"],
+      [{ insecure: "yes" as unknown as boolean }, "insecure"],
+    ];
+    for (const [patch, option] of cases) {
+      expect({ patch, option: optionOf({ ...loopback, ...patch } as ServerOptions) }).toEqual({
+        patch,
+        option,
+      });
     }
   });
 

@@ -1,6 +1,7 @@
 // A raw TCP connection to a node's client or peer port, speaking the frame format by hand (the
 // real @dlock/protocol encoder and decoder), so a test can send what no real client would.
 import net from "node:net";
+import tls from "node:tls";
 import { FrameDecoder, FrameEncoder, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { HelloFrame, WireError } from "@dlock/protocol";
 
@@ -41,6 +42,24 @@ export class RawConnection {
         socket.off("error", reject);
         resolve(new RawConnection(socket));
       });
+      socket.once("error", reject);
+    });
+  }
+
+  /**
+   * A TLS connection (host names not checked); rejects when the TLS handshake fails. Note that
+   * with TLS 1.3 a server's refusal of our certificate may only show after the handshake.
+   */
+  static openTls(address: string, options: tls.ConnectionOptions): Promise<RawConnection> {
+    const [host, port] = address.split(":");
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect(
+        { host, port: Number(port), checkServerIdentity: () => undefined, ...options },
+        () => {
+          socket.off("error", reject);
+          resolve(new RawConnection(socket));
+        },
+      );
       socket.once("error", reject);
     });
   }
@@ -114,6 +133,12 @@ export class RawConnection {
       const body = received.body as { type?: string; id?: unknown; error?: WireError };
       if (body.type === "error" && body.id === null && body.error !== undefined) error = body.error;
     }
+  }
+
+  /** The server's certificate (TLS connections only). */
+  peerCertificate(): tls.PeerCertificate {
+    if (!(this.socket instanceof tls.TLSSocket)) throw new Error("not a TLS connection");
+    return this.socket.getPeerCertificate();
   }
 
   get isClosed(): boolean {
