@@ -1,0 +1,40 @@
+// Every default of the fuzzer in one place.
+
+/** Bytes: the RSS bound, and why it is what it is. */
+export const FUZZ_DEFAULTS = {
+  /**
+   * Raft tick and election timeout of the fuzz cluster: 50 ms × 20 = 1 s, long enough that a
+   * loaded 2-core machine does not elect on its own during a batch (a leader change is a finding).
+   */
+  tickMs: 50,
+  electionTicks: 20,
+  /** Locks taken before fuzzing that must still be held, with their tokens, after every batch. */
+  seededLocks: 3,
+  seededTtlMs: 3_600_000,
+  /** The normal client's lock after every batch: the TTL floor is 5 election timeouts (5 s). */
+  canaryTtlMs: 10_000,
+  /** Inputs per fast-check run; the cluster checks run after each batch. */
+  batchSizeMax: 64,
+  /** Connections the fuzzer has open at once within a batch. */
+  concurrency: 8,
+  /**
+   * How long the server has to refuse an intact input's final malformed frame and close: it
+   * does so at once, so this only needs to hold on a loaded machine.
+   */
+  inputTimeoutMs: 5_000,
+  /**
+   * How long the fuzzer stays on a damaged input's connection. The server may rightly wait
+   * for the rest of a frame announced longer than what follows it (until its own timeouts):
+   * the fuzzer does not wait for that, it hangs up.
+   */
+  damagedInputDwellMs: 250,
+  /**
+   * RSS bound per node. An idle node runs at about 100-150 MiB (Node, V8 heap, LevelDB cache).
+   * The fuzzer holds at most `concurrency` connections per port, each of which can make a node
+   * buffer one frame of at most 4 MiB (FRAME_BYTES_MAX) and decode it (msgpack bodies expand
+   * at most ~10×: 40 MiB each), plus the lock table (bounded key space) and garbage not yet
+   * collected. 768 MiB leaves that twice over; a leak of even a few KiB per input crosses it
+   * within a 100,000-input run.
+   */
+  rssBytesMax: 768 * 1024 * 1024,
+} as const;
