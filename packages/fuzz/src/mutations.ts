@@ -137,7 +137,8 @@ export function applyMutations(
     const paths = leafPaths(result);
     const { variant } = mutation;
     if (mutation.kind === "unknownField") {
-      result[`unknown${variant % 7}`] = WRONG_TYPES[variant % WRONG_TYPES.length];
+      // Pool values are copied: a later mutation may write inside them.
+      result[`unknown${variant % 7}`] = clone(WRONG_TYPES[variant % WRONG_TYPES.length]);
       continue;
     }
     if (mutation.kind === "typeSwap") {
@@ -153,15 +154,17 @@ export function applyMutations(
           const pool = WRONG_TYPES.filter(
             (v) => typeof v !== typeof old || Array.isArray(v) !== Array.isArray(old),
           );
-          return pool[variant % pool.length];
+          return clone(pool[variant % pool.length]);
         }
         case "badNumber":
           return BAD_NUMBERS[variant % BAD_NUMBERS.length];
         case "delete":
           return DELETE;
         case "deepNest":
-          // Deep enough to hurt a recursive reader; deeper bodies are built as raw bytes (deepBody).
-          return deepNest(1 + (variant % 300));
+          // A nested value where a field is expected. Kept shallow: mutations may nest it again,
+          // and msgpackr packs recursively. Bodies deep enough to hurt a recursive reader are
+          // built as raw bytes (deepBody in wire-input.ts).
+          return deepNest(1 + (variant % 64));
         case "hugeString":
           return "\u00e9".repeat(1 + (variant % 300_000));
         default:

@@ -199,10 +199,13 @@ export async function runPort<I>(
     summary.interrupted = details.interrupted;
     if (details.failed) {
       summary.failure = {
+        // A BatchFailure is a finding; anything else is the fuzzer's own failure: keep its stack.
         problems:
-          details.errorInstance instanceof Error
+          details.errorInstance instanceof BatchFailure
             ? details.errorInstance.message
-            : String(details.errorInstance),
+            : details.errorInstance instanceof Error
+              ? `fuzzer error: ${details.errorInstance.stack ?? details.errorInstance.message}`
+              : String(details.errorInstance),
         counterexample: fc.stringify(details.counterexample),
         path: details.counterexamplePath ?? "",
         shrinks: details.numShrinks,

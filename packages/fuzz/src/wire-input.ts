@@ -7,8 +7,9 @@ import { FrameEncoder } from "@dlock/protocol";
 import type { Mutation } from "./mutations.js";
 import { applyMutations, mutationArb, mutationsKeepValidity } from "./mutations.js";
 
-/** Frames this large or larger are sent as given: the fuzzer's own encoder has no limit below 16 MiB. */
-const encoder = new FrameEncoder(16 * 1024 * 1024);
+/** The fuzzer's own encoder sends frames over the servers' limit (up to 16 MiB) as they are. */
+const FUZZ_FRAME_BYTES_MAX = 16 * 1024 * 1024;
+let encoder = new FrameEncoder(FUZZ_FRAME_BYTES_MAX);
 
 /** Byte-level damage done to the encoded stream after the hello. */
 export type ByteFault =
@@ -126,7 +127,13 @@ export function deepNestedFrame(depth: number): Buffer {
 }
 
 export function encodeFrame(message: unknown): Buffer {
-  return encoder.encode(message);
+  try {
+    return encoder.encode(message);
+  } catch (error) {
+    // msgpackr's packer may be left mid-buffer by a throw: never reuse it.
+    encoder = new FrameEncoder(FUZZ_FRAME_BYTES_MAX);
+    throw error;
+  }
 }
 
 /** Shared rendering: `hellos[variant]` and `render(message)` supply the port-specific parts. */
