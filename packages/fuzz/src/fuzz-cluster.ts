@@ -64,13 +64,7 @@ export class FuzzCluster {
     fuzz.keep = options.keep ?? false;
     try {
       await fuzz.waitHealthy();
-      // Locks held through the whole run under values no generator produces.
-      for (let i = 0; i < FUZZ_DEFAULTS.seededLocks; i++) {
-        const key = `held/${i}`;
-        const value = `holder-${i}-${process.pid}-${Date.now()}`;
-        const grant = await fuzz.locker.acquire(key, value, { ttl: FUZZ_DEFAULTS.seededTtlMs });
-        fuzz.seeded.push({ key, value, fencingToken: grant.fencingToken });
-      }
+      await fuzz.seedLocks();
     } catch (error) {
       await fuzz.stop();
       throw error;
@@ -79,6 +73,32 @@ export class FuzzCluster {
   }
 
   private keep = false;
+
+  /** Takes the locks that must be held through the whole run, under values no generator produces. */
+  private async seedLocks(): Promise<void> {
+    this.seeded.length = 0;
+    for (let i = 0; i < FUZZ_DEFAULTS.seededLocks; i++) {
+      const key = `held/${i}`;
+      const value = `holder-${i}-${process.pid}-${Date.now()}`;
+      const grant = await this.locker.acquire(key, value, { ttl: FUZZ_DEFAULTS.seededTtlMs });
+      this.seeded.push({ key, value, fencingToken: grant.fencingToken });
+    }
+  }
+
+  /**
+   * Kills every node, deletes their data and starts them again, empty (same ports and flags):
+   * for shrinking an input that left the cluster unable to recover (no leader, ever).
+   */
+  async recreate(): Promise<void> {
+    await Promise.all(this.cluster.nodes.map((n) => this.cluster.kill(n.id, "SIGKILL")));
+    for (const node of this.cluster.nodes) {
+      await this.cluster.wipe(node.id);
+      this.cluster.restart(node.id);
+    }
+    await this.waitHealthy();
+    await this.seedLocks();
+    // The old logs (and their crash lines) were read already; the new lines follow them.
+  }
 
   async waitHealthy(timeoutMs = 60_000): Promise<string> {
     const leader = await this.cluster.waitForLeader(timeoutMs);

@@ -13,6 +13,8 @@ export const FUZZ_DEFAULTS = {
   seededTtlMs: 3_600_000,
   /** The normal client's lock after every batch: the TTL floor is 5 election timeouts (5 s). */
   canaryTtlMs: 10_000,
+  /** How long the cluster gets to agree on a leader and be ready, before and after a batch. */
+  healthyTimeoutMs: 30_000,
   /** Inputs per fast-check run; the cluster checks run after each batch. */
   batchSizeMax: 64,
   /** Connections the fuzzer has open at once within a batch. */

@@ -116,7 +116,12 @@ export async function runPort<I>(
       await fuzz.restartDead();
       return dead;
     }
-    await fuzz.waitHealthy();
+    try {
+      await fuzz.waitHealthy(FUZZ_DEFAULTS.healthyTimeoutMs);
+    } catch {
+      // An earlier batch (the failure being shrunk) left the cluster without a leader for good.
+      await fuzz.recreate();
+    }
     const before = await fuzz.views();
     const { problems, hostile } = await sendBatch(batch, before);
     problems.push(...(await fuzz.deadOrCrashed()));
@@ -126,7 +131,7 @@ export async function runPort<I>(
       if (changes.length > 0) {
         // The machine is shared and loaded: count the change against the input only if the same
         // batch changes the leader again on a settled cluster.
-        await fuzz.waitHealthy();
+        await fuzz.waitHealthy(FUZZ_DEFAULTS.healthyTimeoutMs);
         const again = await fuzz.views();
         await sendBatch(batch, again);
         const confirmed = leaderChanges(again, await fuzz.views());
@@ -139,7 +144,14 @@ export async function runPort<I>(
       }
     }
     // A hostile batch may rightly have moved the leadership: the rest holds once it settled.
-    await fuzz.waitHealthy();
+    try {
+      await fuzz.waitHealthy(FUZZ_DEFAULTS.healthyTimeoutMs);
+    } catch (error) {
+      const views = await fuzz.views().catch(() => []);
+      return [
+        `the cluster did not settle on a leader afterwards: ${String(error)}; ${JSON.stringify(views)}`,
+      ];
+    }
     const lost = await fuzz.lostSeededLocks();
     if (lost.length > 0) return lost.map((l) => `seeded lock lost: ${l}`);
     for (const [id, rss] of fuzz.rssBytes()) {
