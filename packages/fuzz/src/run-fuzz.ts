@@ -93,6 +93,8 @@ export async function runPort<I>(
     interrupted: false,
     failure: null,
   };
+  /** The batch being checked: fast-check's time limit returns without waiting for it. */
+  let inFlight: Promise<unknown> = Promise.resolve();
   // Once a batch failed, every run is a shrink attempt and must really run.
   let shrinking = options.path !== undefined;
 
@@ -177,7 +179,9 @@ export async function runPort<I>(
       if (!shrinking && (summary.inputs >= options.inputs || Date.now() >= options.deadlineMs))
         return;
       summary.batches++;
-      const problems = await checkBatch(batch);
+      const run = checkBatch(batch);
+      inFlight = run;
+      const problems = await run;
       if (problems.length > 0) {
         shrinking = true;
         throw new BatchFailure(problems.join("\n"));
@@ -225,6 +229,8 @@ export async function runPort<I>(
     }
   } finally {
     clearInterval(progressTimer);
+    // Never leave a batch (or a cluster being recreated) running behind the caller's back.
+    await inFlight.catch(() => undefined);
   }
   summary.elapsedMs = Date.now() - started;
   summary.inputsPerSecond = Math.round((summary.inputs / summary.elapsedMs) * 1000);
