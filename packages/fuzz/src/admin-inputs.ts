@@ -1,6 +1,7 @@
 // Admin-port inputs: HTTP requests (methods, paths, headers, bodies), broken framing, and slow or
 // partial requests that stop part way and then go quiet for a while before the fuzzer hangs up.
 import fc from "fast-check";
+import { sometimes } from "./wire-input.js";
 
 export interface AdminInput {
   method: string;
@@ -91,8 +92,8 @@ export const adminInputArb: fc.Arbitrary<AdminInput> = fc.record({
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }) },
     { weight: 1, arbitrary: fc.constant(Buffer.from("5\r\nhello\r\nZZ\r\n0\r\n\r\n")) },
   ),
-  raw: fc.option(fc.uint8Array({ minLength: 1, maxLength: 512 }), { freq: 10 }),
-  cutAt: fc.option(fc.nat({ max: 400 }), { freq: 6 }),
+  raw: sometimes(fc.uint8Array({ minLength: 1, maxLength: 512 }), 10),
+  cutAt: sometimes(fc.nat({ max: 400 }), 6),
   dwellMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 })),
   trickle: fc.oneof(
     { weight: 30, arbitrary: fc.constant(false) },

@@ -73,13 +73,24 @@ export const preludeArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 64 }),
 );
 
+/**
+ * `arb` one time in `oneIn`, else null. (fc.option's `freq` is the other way round: null one
+ * time in `freq`.)
+ */
+export function sometimes<T>(arb: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | null> {
+  return fc.oneof(
+    { weight: oneIn - 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: arb },
+  );
+}
+
 export function framedInputArb<M>(
   messageArb: fc.Arbitrary<M>,
   helloVariants: number,
 ): fc.Arbitrary<FramedInput<M>> {
   const mutations = fc.array(mutationArb, { maxLength: 3 });
   return fc.record({
-    prelude: fc.option(preludeArb, { freq: 8 }),
+    prelude: sometimes(preludeArb, 8),
     hello: fc.oneof(
       {
         weight: 8,
@@ -113,7 +124,7 @@ export function framedInputArb<M>(
       { weight: 2, arbitrary: fc.constant([]) },
       { weight: 1, arbitrary: fc.array(fc.nat({ max: 4096 }), { maxLength: 6 }) },
     ),
-    deepBody: fc.option(fc.integer({ min: 100, max: 200_000 }), { freq: 20 }),
+    deepBody: sometimes(fc.integer({ min: 100, max: 200_000 }), 20),
   });
 }
 
