@@ -31,11 +31,11 @@ export const FUZZ_DEFAULTS = {
    */
   damagedInputDwellMs: 250,
   /**
-   * RSS bound per node. An idle node runs at about 100-150 MiB (Node, V8 heap, LevelDB cache).
-   * The fuzzer holds at most `concurrency` connections per port, each of which can make a node
-   * buffer one frame of at most 4 MiB (FRAME_BYTES_MAX) and decode it (msgpack bodies expand
-   * at most ~10×: 40 MiB each), plus the lock table (bounded key space) and garbage not yet
-   * collected. 768 MiB leaves that twice over; a leak of even a few KiB per input crosses it
+   * RSS bound per node. A node idles at 65-100 MiB (Node, V8 heap, LevelDB cache) and peaked at
+   * 130 MiB under the fuzzer. On top of that the fuzzer can make a node hold, per open
+   * connection (at most `concurrency` per port), one frame of at most 4 MiB (FRAME_BYTES_MAX)
+   * being assembled plus its decoded form (msgpack expands at most ~10x: 40 MiB), and garbage
+   * not collected yet. 768 MiB leaves room for all of it; a leak of 7 KiB per input crosses it
    * within a 100,000-input run.
    */
   rssBytesMax: 768 * 1024 * 1024,
