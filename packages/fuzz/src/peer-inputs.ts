@@ -118,15 +118,38 @@ export const peerMessageArb: fc.Arbitrary<PeerMessageSpec> = fc.oneof(
   spec("timeoutNow", fc.constant({})),
 );
 
+/** Types only a leader sends: from anyone else at the current term they are forged. */
+const HOSTILE_TYPES_AT_CURRENT_TERM: ReadonlySet<string> = new Set([
+  "append",
+  "heartbeat",
+  "snapshot",
+]);
+
 /** A batch of messages per frame. */
 export type PeerFrameSpec = PeerMessageSpec[];
 
-export type PeerInput = FramedInput<PeerFrameSpec>;
+/**
+ * `open: false` (three inputs in four) renders every term stale or current and leaves out
+ * leadership transfers, so that most inputs are held to every property even when hostile
+ * messages are not sent; the bytes are still checked (a flipped bit can make a term huge).
+ */
+export type PeerInput = FramedInput<PeerFrameSpec> & { open: boolean };
 
-export const peerInputArb: fc.Arbitrary<PeerInput> = framedInputArb(
-  fc.array(peerMessageArb, { minLength: 0, maxLength: 4 }),
-  8,
-);
+export const peerInputArb: fc.Arbitrary<PeerInput> = fc
+  .tuple(
+    framedInputArb(fc.array(peerMessageArb, { minLength: 0, maxLength: 4 }), 8),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
+  )
+  .map(([framed, open]) => ({ ...framed, open }));
+
+/** The term an `open: false` input uses instead: stale for a leader's messages, else at most current. */
+function tamedTerm(message: PeerMessageSpec): TermSpec {
+  const ceiling = HOSTILE_TYPES_AT_CURRENT_TERM.has(message.type) ? -1 : 0;
+  return message.term === "max" ? ceiling : Math.min(message.term, ceiling);
+}
 
 function absoluteTerm(term: TermSpec, current: number): number {
   return term === "max" ? Number.MAX_SAFE_INTEGER : Math.max(0, current + term);
@@ -159,8 +182,6 @@ export interface RenderedPeer extends Rendered {
   /** Could carry a valid message that Raft obeys by design (a term above the target's: an election or a new leader; a leader's message at the current term, which the fuzzer is not; a leadership transfer). Everything else from a member is stale or a reply and must not change who leads to the core. */
   hostile: boolean;
 }
-
-const HOSTILE_TYPES_AT_CURRENT_TERM = new Set(["append", "heartbeat", "snapshot"]);
 
 /**
  * Whether the byte stream, read as the server reads it (frames in order until the first one it
@@ -202,13 +223,15 @@ export function renderPeerInput(input: PeerInput, context: PeerRenderContext): R
     (batch) => ({
       message: {
         type: "raft",
-        messages: batch.map((m) => ({
-          ...m.fields,
-          type: m.type,
-          from: context.phantom,
-          to: context.target,
-          term: absoluteTerm(m.term, context.term),
-        })),
+        messages: batch
+          .filter((m) => input.open || m.type !== "timeoutNow")
+          .map((m) => ({
+            ...m.fields,
+            type: m.type,
+            from: context.phantom,
+            to: context.target,
+            term: absoluteTerm(input.open ? m.term : tamedTerm(m), context.term),
+          })),
       },
       valid: true,
     }),

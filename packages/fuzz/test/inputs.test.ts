@@ -34,8 +34,9 @@ function peerInput(frames: PeerInput["frames"], overrides: Partial<PeerInput> = 
     faults: [],
     splits: [],
     deepBody: null,
+    open: true,
     ...overrides,
-  };
+  } as PeerInput;
 }
 
 describe("hostile peer messages (held back unless --include-open)", () => {
@@ -145,6 +146,36 @@ describe("rendering", () => {
 });
 
 describe("input mix", () => {
+  it(`most peer inputs carry no hostile message (seed ${SEED})`, () => {
+    const rendered = fc
+      .sample(peerInputArb, { seed: SEED, numRuns: 500 })
+      .map((input) => renderPeerInput(input, CONTEXT));
+    expect(rendered.filter((r) => !r.hostile).length).toBeGreaterThan(300);
+  });
+
+  it("a tame input keeps the terms it was given when they are stale", () => {
+    const frames: PeerInput["frames"] = [
+      {
+        message: [
+          { type: "heartbeat", term: "max", fields: { commit: 0, readContext: 0 } },
+          { type: "timeoutNow", term: 0, fields: {} },
+          { type: "vote", term: -2, fields: { lastIndex: 0, lastTerm: 0, transfer: false } },
+        ],
+        mutations: [],
+      },
+    ];
+    expect(renderPeerInput(peerInput(frames), CONTEXT).hostile).toBe(true);
+    const tame = renderPeerInput(peerInput(frames, { open: false }), CONTEXT);
+    expect(tame.hostile).toBe(false);
+    const decoded: unknown[] = [];
+    const decoder = new FrameDecoder();
+    for (const chunk of tame.chunks) decoder.push(chunk, (f) => decoded.push(f));
+    expect((decoded[1] as { messages: unknown[] }).messages).toMatchObject([
+      { type: "heartbeat", term: 6 },
+      { type: "vote", term: 5 },
+    ]);
+  });
+
   it(`most framed inputs start with a clean hello and most admin requests are whole (seed ${SEED})`, () => {
     // fc.option's freq is the chance of null, not of a value: garbage before nearly every hello
     // once hid the request handling from the fuzzer.
