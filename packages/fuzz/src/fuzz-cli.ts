@@ -82,6 +82,10 @@ const program = new Command("dlock-fuzz")
         process.stdout.write(formatPortSummary(summary, flags.includeOpen === true));
       }
       process.exitCode = summaries.some((s) => s.failure !== null) ? 1 : 0;
+      if (process.exitCode === 1) {
+        fuzz.keepAfterStop();
+        process.stderr.write(`  node data and logs kept in ${fuzz.root}\n`);
+      }
     } finally {
       await fuzz.stop();
     }

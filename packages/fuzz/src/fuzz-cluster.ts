@@ -74,6 +74,11 @@ export class FuzzCluster {
 
   private keep = false;
 
+  /** Keeps the nodes' data and logs when stopped (a failure's evidence). */
+  keepAfterStop(): void {
+    this.keep = true;
+  }
+
   /** Takes the locks that must be held through the whole run, under values no generator produces. */
   private async seedLocks(): Promise<void> {
     this.seeded.length = 0;

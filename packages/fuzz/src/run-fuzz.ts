@@ -132,8 +132,16 @@ export async function runPort<I>(
       const changes = leaderChanges(before, await fuzz.views());
       if (changes.length > 0) {
         // The machine is shared and loaded: count the change against the input only if the same
-        // batch changes the leader again on a settled cluster.
-        await fuzz.waitHealthy(FUZZ_DEFAULTS.healthyTimeoutMs);
+        // batch changes the leader again on a settled cluster. One that does not settle is a
+        // finding either way.
+        try {
+          await fuzz.waitHealthy(FUZZ_DEFAULTS.healthyTimeoutMs);
+        } catch (error) {
+          const views = await fuzz.views().catch(() => []);
+          return [
+            `leader change (${changes.join("; ")}), then no leader agreed on: ${String(error)}; ${JSON.stringify(views)}`,
+          ];
+        }
         const again = await fuzz.views();
         await sendBatch(batch, again);
         const confirmed = leaderChanges(again, await fuzz.views());
