@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// `pnpm fuzz --port client|peer|admin|all --inputs 100000 --budget 10m --seed N`: fuzzes the
+// ports of three real dlock servers it starts itself. Exit codes: 0 no failure, 1 a failure
+// (printed shrunk, with the command that replays it), 2 usage or setup error.
+import { Command, Option } from "commander";
+import { parseDuration } from "@dlock/client";
+import { FuzzCluster } from "./fuzz-cluster.js";
+import type { PortName } from "./ports.js";
+import { PORT_NAMES } from "./ports.js";
+import { fuzzPorts } from "./fuzz-ports.js";
+import { formatPortSummary } from "./summary-format.js";
+
+const program = new Command("dlock-fuzz")
+  .description(
+    "property-based fuzzing of the client, peer and admin ports of three real dlock servers",
+  )
+  .addHelpText(
+    "after",
+    "\nExit codes: 0 no failure, 1 a failure (shrunk input and replay command printed), 2 setup error.",
+  )
+  .addOption(
+    new Option("--port <port>", "which port to fuzz")
+      .choices([...PORT_NAMES, "all"])
+      .default("all")
+      .env("DLOCK_FUZZ_PORT"),
+  )
+  .addOption(
+    new Option("--inputs <n>", "inputs per port").default("100000").env("DLOCK_FUZZ_INPUTS"),
+  )
+  .addOption(
+    new Option(
+      "--budget <d>",
+      "time for the whole run (split between the ports); shrinking may add a minute",
+    )
+      .default("10m")
+      .env("DLOCK_FUZZ_BUDGET"),
+  )
+  .addOption(new Option("--seed <n>", "fast-check seed (random if absent)").env("DLOCK_FUZZ_SEED"))
+  .addOption(
+    new Option("--path <path>", "replay one counterexample: the path printed with a failure").env(
+      "DLOCK_FUZZ_PATH",
+    ),
+  )
+  .addOption(
+    new Option(
+      "--include-open",
+      "also send the inputs of known open findings (valid messages a member may send that Raft obeys)",
+    ).env("DLOCK_FUZZ_INCLUDE_OPEN"),
+  )
+  .addOption(new Option("--keep", "keep the nodes' data and logs").env("DLOCK_FUZZ_KEEP"))
+  .action(async (flags: Record<string, string | boolean | undefined>) => {
+    const seed =
+      flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed);
+    const inputs = Number(flags.inputs);
+    if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(inputs) || inputs < 1) {
+      process.stderr.write(
+        "dlock-fuzz: --seed and --inputs must be whole numbers (--inputs ≥ 1)\n",
+      );
+      process.exitCode = 2;
+      return;
+    }
+    const budgetMs = parseDuration(String(flags.budget), "--budget");
+    const ports: PortName[] = flags.port === "all" ? [...PORT_NAMES] : [flags.port as PortName];
+    process.stderr.write(
+      `dlock-fuzz: seed ${seed}, ports ${ports.join(",")}, ${inputs} inputs per port, budget ${budgetMs / 1000}s\n` +
+        `  replay: pnpm fuzz --port ${flags.port} --inputs ${inputs} --seed ${seed}\n`,
+    );
+    const fuzz = await FuzzCluster.start({ keep: flags.keep === true });
+    process.stderr.write(`  cluster up under ${fuzz.root}\n`);
+    try {
+      const summaries = await fuzzPorts({
+        fuzz,
+        ports,
+        seed,
+        inputs,
+        budgetMs,
+        includeOpen: flags.includeOpen === true,
+        ...(typeof flags.path === "string" ? { path: flags.path } : {}),
+        progress: (line) => process.stderr.write(`  ${line}\n`),
+      });
+      for (const summary of summaries) {
+        process.stdout.write(formatPortSummary(summary, flags.includeOpen === true));
+      }
+      process.exitCode = summaries.some((s) => s.failure !== null) ? 1 : 0;
+      if (process.exitCode === 1) {
+        fuzz.keepAfterStop();
+        process.stderr.write(`  node data and logs kept in ${fuzz.root}\n`);
+      }
+    } finally {
+      await fuzz.stop();
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`dlock-fuzz: ${String(error)}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,42 @@
+// Every default of the fuzzer in one place.
+
+/** Bytes: the RSS bound, and why it is what it is. */
+export const FUZZ_DEFAULTS = {
+  /**
+   * Raft tick and election timeout of the fuzz cluster: 50 ms × 20 = 1 s, long enough that a
+   * loaded 2-core machine does not elect on its own during a batch (a leader change is a finding).
+   */
+  tickMs: 50,
+  electionTicks: 20,
+  /** Locks taken before fuzzing that must still be held, with their tokens, after every batch. */
+  seededLocks: 3,
+  seededTtlMs: 3_600_000,
+  /** The normal client's lock after every batch: the TTL floor is 5 election timeouts (5 s). */
+  canaryTtlMs: 10_000,
+  /** How long the cluster gets to agree on a leader and be ready, before and after a batch. */
+  healthyTimeoutMs: 30_000,
+  /** Inputs per fast-check run; the cluster checks run after each batch. */
+  batchSizeMax: 64,
+  /** Connections the fuzzer has open at once within a batch. */
+  concurrency: 8,
+  /**
+   * How long the server has to refuse an intact input's final malformed frame and close: it
+   * does so at once, so this only needs to hold on a loaded machine.
+   */
+  inputTimeoutMs: 5_000,
+  /**
+   * How long the fuzzer stays on a damaged input's connection. The server may rightly wait
+   * for the rest of a frame announced longer than what follows it (until its own timeouts):
+   * the fuzzer does not wait for that, it hangs up.
+   */
+  damagedInputDwellMs: 250,
+  /**
+   * RSS bound per node. A node idles at 65-100 MiB (Node, V8 heap, LevelDB cache) and peaked at
+   * 130 MiB under the fuzzer. On top of that the fuzzer can make a node hold, per open
+   * connection (at most `concurrency` per port), one frame of at most 4 MiB (FRAME_BYTES_MAX)
+   * being assembled plus its decoded form (msgpack expands at most ~10x: 40 MiB), and garbage
+   * not collected yet. 768 MiB leaves room for all of it; a leak of 7 KiB per input crosses it
+   * within a 100,000-input run.
+   */
+  rssBytesMax: 768 * 1024 * 1024,
+} as const;

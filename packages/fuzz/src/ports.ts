@@ -1,0 +1,189 @@
+// What fuzzing one port means: its inputs, how one is sent, and what the fuzzer requires of the
+// server's answer to it alone. The cluster-wide properties are checked per batch (run-fuzz.ts).
+import fc from "fast-check";
+import type { AdminInput } from "./admin-inputs.js";
+import { adminInputArb, renderAdminInput } from "./admin-inputs.js";
+import type { ClientInput } from "./client-inputs.js";
+import { clientInputArb, renderClientInput } from "./client-inputs.js";
+import type { Connect } from "./connection.js";
+import { connectPlain } from "./connection.js";
+import type { FuzzCluster, NodeView } from "./fuzz-cluster.js";
+import { CLUSTER_ID, PHANTOM_ID } from "./fuzz-cluster.js";
+import { FUZZ_DEFAULTS } from "./fuzz-options.js";
+import type { PeerInput } from "./peer-inputs.js";
+import { peerInputArb, renderPeerInput } from "./peer-inputs.js";
+import type { Outcome } from "./send.js";
+import { sendInput } from "./send.js";
+import type { FramedInput } from "./wire-input.js";
+
+export type PortName = "client" | "peer" | "admin";
+export const PORT_NAMES: readonly PortName[] = ["client", "peer", "admin"];
+
+/** One input aimed at one node (by index into the cluster's nodes). */
+export interface Targeted<I> {
+  node: number;
+  input: I;
+}
+
+export interface InputResult {
+  /** Carried a message the server must obey by design (see peer-inputs.ts); excluded unless asked. */
+  hostile: boolean;
+  /** Violations seen on this input's own connection. */
+  problems: string[];
+}
+
+export interface SendContext {
+  fuzz: FuzzCluster;
+  /** Each node's view just before the batch. */
+  views: readonly NodeView[];
+  /** Whether hostile inputs are sent (else they are skipped and counted). */
+  includeOpen: boolean;
+}
+
+export interface PortFuzzer<I> {
+  name: PortName;
+  arb: fc.Arbitrary<Targeted<I>>;
+  send(input: Targeted<I>, context: SendContext): Promise<InputResult & { skipped: boolean }>;
+}
+
+/** Connection setups per port: plaintext loopback unless the caller supplies another (e.g. TLS). */
+export interface Connectors {
+  client: Connect;
+  peer: Connect;
+  admin: Connect;
+}
+
+export const PLAIN_CONNECTORS: Connectors = {
+  client: connectPlain,
+  peer: connectPlain,
+  admin: connectPlain,
+};
+
+function targeted<I>(arb: fc.Arbitrary<I>): fc.Arbitrary<Targeted<I>> {
+  return fc.record({ node: fc.nat({ max: 2 }), input: arb });
+}
+
+/** Whether the byte stream reaches the server intact (no damage that could leave a frame open). */
+function intact<M>(input: FramedInput<M>): boolean {
+  return input.faults.length === 0;
+}
+
+/** Checks every server-sent frame of a framed port: connection-level errors carry a typed code. */
+function frameProblems(outcome: Outcome, mustClose: boolean, what: string): string[] {
+  const problems: string[] = [];
+  for (const frame of outcome.frames) {
+    const f = frame as { type?: unknown; id?: unknown; error?: { code?: unknown } };
+    if (typeof f !== "object" || f === null || "undecodable" in f) {
+      problems.push(`${what}: the server sent an undecodable frame: ${JSON.stringify(frame)}`);
+    } else if (f.type === "error" && typeof f.error?.code !== "string") {
+      problems.push(`${what}: an error frame without a code: ${JSON.stringify(frame)}`);
+    }
+  }
+  if (mustClose && outcome.timedOut) {
+    problems.push(`${what}: the server neither refused the final malformed frame nor closed`);
+  }
+  return problems;
+}
+
+export function clientPortFuzzer(connect: Connect): PortFuzzer<ClientInput> {
+  return {
+    name: "client",
+    arb: targeted(clientInputArb),
+    async send({ node, input }, { fuzz }) {
+      const rendered = renderClientInput(input, { clusterId: CLUSTER_ID });
+      const target = fuzz.cluster.nodes[node];
+      const outcome = await sendInput({
+        connect,
+        address: target.clientAddress,
+        chunks: rendered.chunks,
+        timeoutMs: intact(input) ? FUZZ_DEFAULTS.inputTimeoutMs : FUZZ_DEFAULTS.damagedInputDwellMs,
+        framed: true,
+        endAfterWrite: false,
+        gapMs: 0,
+        dwellMs: 0,
+      });
+      if (outcome.refused)
+        return {
+          hostile: false,
+          skipped: false,
+          problems: [`${target.id}: client port refused the connection`],
+        };
+      return {
+        hostile: false,
+        skipped: false,
+        problems: frameProblems(outcome, intact(input), `${target.id} client port`),
+      };
+    },
+  };
+}
+
+export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
+  return {
+    name: "peer",
+    arb: targeted(peerInputArb),
+    async send({ node, input }, { fuzz, views, includeOpen }) {
+      const target = fuzz.cluster.nodes[node];
+      const term = views.find((v) => v.id === target.id)?.term ?? 0;
+      const rendered = renderPeerInput(input, {
+        clusterId: CLUSTER_ID,
+        target: target.id,
+        phantom: PHANTOM_ID,
+        term,
+      });
+      if (rendered.hostile && !includeOpen) return { hostile: true, skipped: true, problems: [] };
+      const outcome = await sendInput({
+        connect,
+        address: target.peerAddress,
+        chunks: rendered.chunks,
+        timeoutMs: intact(input) ? FUZZ_DEFAULTS.inputTimeoutMs : FUZZ_DEFAULTS.damagedInputDwellMs,
+        framed: true,
+        endAfterWrite: false,
+        gapMs: 0,
+        dwellMs: 0,
+      });
+      if (outcome.refused)
+        return {
+          hostile: rendered.hostile,
+          skipped: false,
+          problems: [`${target.id}: peer port refused the connection`],
+        };
+      return {
+        hostile: rendered.hostile,
+        skipped: false,
+        problems: frameProblems(outcome, intact(input), `${target.id} peer port`),
+      };
+    },
+  };
+}
+
+export function adminPortFuzzer(connect: Connect): PortFuzzer<AdminInput> {
+  return {
+    name: "admin",
+    arb: targeted(adminInputArb),
+    async send({ node, input }, { fuzz }) {
+      const target = fuzz.cluster.nodes[node];
+      const bytes = renderAdminInput(input);
+      const chunks = input.trickle
+        ? Array.from(bytes.subarray(0, 40), (b) => Buffer.from([b]))
+        : [bytes];
+      const outcome = await sendInput({
+        connect,
+        address: target.httpAddress,
+        chunks,
+        timeoutMs: FUZZ_DEFAULTS.inputTimeoutMs,
+        framed: false,
+        stopOnReply: true,
+        endAfterWrite: input.cutAt === null,
+        gapMs: input.trickle ? 20 : 0,
+        dwellMs: input.cutAt === null ? 0 : input.dwellMs,
+      });
+      const problems: string[] = [];
+      if (outcome.refused) problems.push(`${target.id}: admin port refused the connection`);
+      // 500 is what the admin server answers when its own handler threw.
+      if (/^HTTP\/1\.[01] 500 /.test(outcome.head)) {
+        problems.push(`${target.id}: admin port answered ${outcome.head.split("\r\n")[0]}`);
+      }
+      return { hostile: false, skipped: false, problems };
+    },
+  };
+}
