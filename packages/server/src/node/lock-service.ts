@@ -32,7 +32,7 @@ import type {
   LockStateMachine,
   WaiterGrant,
 } from "../lock/index.js";
-import { hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
+import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
 
 /** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
 export interface LockServiceHost {
@@ -525,7 +525,8 @@ export class LockService implements ClientRequestHandler {
   private fail(w: Waiting, error: DlockError): void {
     if (!this.isWaiting(w)) return;
     this.forget(waitKey(w.key, w.value), w);
-    w.reject(error);
+    // A waiter's acquire was applied (queued): a later proposal's refusal is not its outcome.
+    w.reject(failureAfterApplied(error));
   }
 
   private forget(id: string, w: Waiting): void {
