@@ -204,7 +204,12 @@ export class LockService implements ClientRequestHandler {
           value: request.value,
         });
         if (result.type === "waiterRemoved") return { cancelled: true };
-        if (result.type === "notQueued") return { cancelled: false };
+        if (result.type === "notQueued") {
+          // Granted before the cancel: the client gives that grant back by its token.
+          return result.heldToken > 0
+            ? { cancelled: false, fencingToken: result.heldToken }
+            : { cancelled: false };
+        }
         throw this.unexpected(result, request.key);
       }
       default:

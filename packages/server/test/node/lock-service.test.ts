@@ -216,6 +216,28 @@ describe("LockService", () => {
     expect((refused as NotLeaderError).notApplied).toBe(true);
   });
 
+  it("names the grant a cancel finds, so the client can give it back", async () => {
+    const { service, timers } = leaderService();
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    await settle();
+    await service.handle(
+      { type: "release", id: 2, key: "k", value: "a", token: held.fencingToken },
+      ctx(timers),
+    );
+    const grant = (await waiting) as AcquireResult;
+    const cancel = (value: string) =>
+      service.handle(
+        { type: "cancel", id: 3, key: "k", value, requestId: `${value}/1` },
+        ctx(timers),
+      );
+    await expect(cancel("b")).resolves.toEqual({
+      cancelled: false,
+      fencingToken: grant.fencingToken,
+    });
+    await expect(cancel("c")).resolves.toEqual({ cancelled: false });
+  });
+
   it("drops a closed connection's waiters from the queue at once", async () => {
     const { service, host, timers, table } = leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
