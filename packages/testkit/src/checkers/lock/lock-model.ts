@@ -50,6 +50,22 @@ function freed(state: LockModelState, token: number): LockModelState {
   return { holder: null, token: 0, floor: Math.max(state.floor, token) };
 }
 
+/** The grant an operation needs to hold the key to take effect (0: none in particular). */
+function tokenNeeded(op: LockOp): number {
+  switch (op.kind) {
+    case "acquire":
+      return typeof op.outcome === "object" ? op.outcome.token : 0;
+    case "refresh":
+      return op.outcome === "ok" ? op.token : 0;
+    case "release":
+      return op.outcome === "notHeld" ? 0 : op.token;
+    case "get":
+      return op.held ? (op.token ?? 0) : 0;
+    case "expire":
+      return op.token;
+  }
+}
+
 /** The sequential specification of one key of the lock table (DESIGN §2). */
 export const lockModel: SequentialModel<LockModelState, LockOp> = {
   init: () => FREE,
@@ -101,6 +117,13 @@ export const lockModel: SequentialModel<LockModelState, LockOp> = {
     }
   },
   key: (state) => `${state.holder ?? ""}|${state.token}|${state.floor}`,
+  // The floor only rises and the holder's token is fixed once known: an operation that needs
+  // grant `token` to hold the key cannot take effect once the floor passed it, unless that
+  // grant holds the key right now.
+  dead(state, op) {
+    const token = tokenNeeded(op);
+    return token > 0 && token <= state.floor && state.token !== token;
+  },
   equivalence: (op) => JSON.stringify(op),
   describe(op) {
     switch (op.kind) {
