@@ -39,6 +39,10 @@ const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
 
 export interface LinearizabilityCheckResult extends CheckResult {
   undecidedKeys: string[];
+  /** Keys checked, search steps over all of them, and the time the search took. */
+  keys: number;
+  steps: number;
+  searchMs: number;
 }
 
 /** Per key, the timed operations of the run's wire history plus the possible expiries. */
@@ -110,10 +114,13 @@ export function checkLinearizability(
   const violations: string[] = [];
   const undecidedKeys: string[] = [];
   let examined = 0;
+  let steps = 0;
+  const started = performance.now();
   const byKey = wireHistoriesByKey(history.wire);
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
     examined += ops.length;
     const result = checkLinearizable(chaosLockModel, ops, { stepBudget });
+    steps += result.steps;
     if (result.outcome === "unknown") undecidedKeys.push(key);
     if (result.outcome === "violation") {
       violations.push(
@@ -126,5 +133,8 @@ export function checkLinearizability(
     violations,
     examined,
     undecidedKeys,
+    keys: byKey.size,
+    steps,
+    searchMs: Math.round(performance.now() - started),
   };
 }

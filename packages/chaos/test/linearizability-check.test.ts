@@ -134,6 +134,9 @@ describe("chaos linearizability check (every request on the wire)", () => {
     const result = checkLinearizability(h, 20 * rounds);
     expect(result.violations).toEqual([]);
     expect(result.undecidedKeys).toEqual([]);
+    expect(result.keys).toBe(1);
+    expect(result.steps).toBeGreaterThanOrEqual(rounds * 3);
+    expect(result.steps).toBeLessThanOrEqual(20 * rounds);
     // ...and the same history with a token that goes backwards is still refuted.
     wire(h, get, rounds * 100 + 20, rounds * 100 + 30, held(`v${rounds - 1}`, rounds));
     expect(checkLinearizability(h, 20 * rounds).violations).toHaveLength(1);
