@@ -6,7 +6,14 @@
 // The run sees only what clients saw: lease expiries happen inside the cluster, so every grant
 // may expire at any moment after it was requested (an operation of unknown timing), and a
 // request without a clear answer may or may not have taken effect.
-import { checkLinearizable, describeViolation, lockModel, lockOpOf } from "@dlock/testkit";
+import {
+  checkLinearizable,
+  describeTokenOrderConflict,
+  describeViolation,
+  lockModel,
+  lockOpOf,
+  tokenOrderConflict,
+} from "@dlock/testkit";
 import type { LockModelState, LockOp, SequentialModel, TimedOp, WireOp } from "@dlock/testkit";
 import type { CheckResult } from "./checks.js";
 import type { History } from "./history.js";
@@ -119,6 +126,13 @@ export function checkLinearizability(
   const byKey = wireHistoriesByKey(history.wire);
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
     examined += ops.length;
+    const conflict = tokenOrderConflict(ops);
+    if (conflict !== null) {
+      violations.push(
+        `key "${key}" has no linearization\n${describeTokenOrderConflict(chaosLockModel, conflict)}`,
+      );
+      continue;
+    }
     const result = checkLinearizable(chaosLockModel, ops, { stepBudget });
     steps += result.steps;
     if (result.outcome === "unknown") undecidedKeys.push(key);

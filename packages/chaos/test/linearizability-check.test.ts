@@ -161,6 +161,12 @@ describe("chaos linearizability check (every request on the wire)", () => {
     const result = checkLinearizability(h, 20_000);
     expect(result.undecidedKeys).toEqual([]);
     expect(result.violations).toEqual([]);
+    // A read after all that which sees the first round's grant again is refuted, not undecided.
+    wire(h, get, 2_000, 2_010, held("a0", 100));
+    const stale = checkLinearizability(h, 20_000);
+    expect(stale.undecidedKeys).toEqual([]);
+    expect(stale.violations).toHaveLength(1);
+    expect(stale.violations[0]).toContain("get → held by a0, token 100");
   });
 
   it("takes a NOT_LEADER that says the request was never applied at its word", () => {

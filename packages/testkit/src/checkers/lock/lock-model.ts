@@ -66,6 +66,47 @@ function tokenNeeded(op: LockOp): number {
   }
 }
 
+/**
+ * A quick refutation, before any search: an operation that needs grant `t` (and so leaves the
+ * token floor at ≥ t) returned before another that needs an older grant was called. Tokens only
+ * grow, so the later one can never take effect. Returns the two, or null.
+ */
+export function tokenOrderConflict(
+  history: readonly TimedOp<LockOp>[],
+): { newer: TimedOp<LockOp>; older: TimedOp<LockOp> } | null {
+  const known = history.filter((t) => Number.isFinite(t.returnMs) && tokenNeeded(t.op) > 0);
+  const byReturn = [...known].sort((a, b) => a.returnMs - b.returnMs);
+  const byCall = [...known].sort((a, b) => a.callMs - b.callMs);
+  let highest: TimedOp<LockOp> | null = null;
+  let next = 0;
+  for (const later of byCall) {
+    // Strictly before the call: operations that touch in time count as concurrent.
+    while (next < byReturn.length && byReturn[next].returnMs < later.callMs) {
+      const done = byReturn[next++];
+      if (highest === null || tokenNeeded(done.op) > tokenNeeded(highest.op)) highest = done;
+    }
+    if (highest !== null && tokenNeeded(highest.op) > tokenNeeded(later.op)) {
+      return { newer: highest, older: later };
+    }
+  }
+  return null;
+}
+
+/** The lines that explain a tokenOrderConflict, in the style of describeViolation. */
+export function describeTokenOrderConflict(
+  model: SequentialModel<LockModelState, LockOp>,
+  conflict: { newer: TimedOp<LockOp>; older: TimedOp<LockOp> },
+): string {
+  const line = (t: TimedOp<LockOp>): string =>
+    `  [${t.callMs.toFixed(3)}, ${t.returnMs.toFixed(3)}] ${model.describe(t.op)}`;
+  return [
+    "tokens only grow, yet this answer needs a newer grant:",
+    line(conflict.newer),
+    "than this one, called after it returned:",
+    line(conflict.older),
+  ].join("\n");
+}
+
 /** The sequential specification of one key of the lock table (DESIGN §2). */
 export const lockModel: SequentialModel<LockModelState, LockOp> = {
   init: () => FREE,
@@ -285,6 +326,15 @@ export function checkLockLinearizability(
   };
   for (const [key, history] of [...histories].sort(([a], [b]) => (a < b ? -1 : 1))) {
     report.operations += history.length;
+    const conflict = tokenOrderConflict(history);
+    if (conflict !== null) {
+      report.violation ??= new SafetyViolation(
+        "linearizability",
+        `key "${key}" (${history.length} operations) has no linearization\n` +
+          describeTokenOrderConflict(lockModel, conflict),
+      );
+      continue;
+    }
     const result: LinearizabilityResult<LockOp> = checkLinearizable(lockModel, history, {
       stepBudget: stepBudgetPerKey,
     });
