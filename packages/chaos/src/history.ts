@@ -124,7 +124,9 @@ export class History {
           ? "(no answer)"
           : w.response.type === "ok"
             ? `ok ${JSON.stringify(w.response.result)}`
-            : w.response.error.code;
+            : w.response.error.notApplied === true
+              ? `${w.response.error.code} (not applied)`
+              : w.response.error.code;
       const ret = w.returnMs === null ? "" : ` → ${t(w.returnMs)}`;
       const { type, value, token } = w.request as { type: string; value?: string; token?: number };
       lines.push([
@@ -137,10 +139,15 @@ export class History {
     return `${lines.map(([, line]) => line).join("\n")}\n`;
   }
 
+  /**
+   * Writes the timeline to `<name>.txt` and every request on the wire to `<name>.wire.json` (the
+   * linearizability check can be run again on it, e.g. with a larger budget).
+   */
   async save(folder: string, name: string, header: string): Promise<string> {
     await mkdir(folder, { recursive: true });
     const file = join(folder, `${name}.txt`);
     await writeFile(file, `${header}\n\n${this.timeline()}`);
+    await writeFile(join(folder, `${name}.wire.json`), JSON.stringify(this.wire));
     return file;
   }
 }

@@ -6,7 +6,14 @@
 // The run sees only what clients saw: lease expiries happen inside the cluster, so every grant
 // may expire at any moment after it was requested (an operation of unknown timing), and a
 // request without a clear answer may or may not have taken effect.
-import { checkLinearizable, describeViolation, lockModel, lockOpOf } from "@dlock/testkit";
+import {
+  checkLinearizable,
+  describeTokenOrderConflict,
+  describeViolation,
+  lockModel,
+  lockOpOf,
+  tokenOrderConflict,
+} from "@dlock/testkit";
 import type { LockModelState, LockOp, SequentialModel, TimedOp, WireOp } from "@dlock/testkit";
 import type { CheckResult } from "./checks.js";
 import type { History } from "./history.js";
@@ -39,6 +46,10 @@ const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
 
 export interface LinearizabilityCheckResult extends CheckResult {
   undecidedKeys: string[];
+  /** Keys checked, search steps over all of them, and the time the search took. */
+  keys: number;
+  steps: number;
+  searchMs: number;
 }
 
 /** Per key, the timed operations of the run's wire history plus the possible expiries. */
@@ -110,10 +121,20 @@ export function checkLinearizability(
   const violations: string[] = [];
   const undecidedKeys: string[] = [];
   let examined = 0;
+  let steps = 0;
+  const started = performance.now();
   const byKey = wireHistoriesByKey(history.wire);
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
     examined += ops.length;
+    const conflict = tokenOrderConflict(ops);
+    if (conflict !== null) {
+      violations.push(
+        `key "${key}" has no linearization\n${describeTokenOrderConflict(chaosLockModel, conflict)}`,
+      );
+      continue;
+    }
     const result = checkLinearizable(chaosLockModel, ops, { stepBudget });
+    steps += result.steps;
     if (result.outcome === "unknown") undecidedKeys.push(key);
     if (result.outcome === "violation") {
       violations.push(
@@ -126,5 +147,8 @@ export function checkLinearizability(
     violations,
     examined,
     undecidedKeys,
+    keys: byKey.size,
+    steps,
+    searchMs: Math.round(performance.now() - started),
   };
 }

@@ -1,4 +1,5 @@
 // The human summary of a chaos run (the CLI and the CI test print it).
+import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 import type { ChaosSummary } from "./run-chaos.js";
 
 export function formatSummary(s: ChaosSummary): string {
@@ -12,8 +13,16 @@ export function formatSummary(s: ChaosSummary): string {
       .join(" ")}`,
     `liveness after heal: every key taken within ${s.liveness.worstMs} ms (bound ${s.liveness.boundMs} ms)`,
     ...s.checks.map((c) => {
-      const undecided = (c as { undecidedKeys?: string[] }).undecidedKeys ?? [];
-      const note = undecided.length > 0 ? `; undecided within budget: ${undecided.join(", ")}` : "";
+      const search = c as Partial<LinearizabilityCheckResult>;
+      const undecided = search.undecidedKeys ?? [];
+      const decided =
+        search.keys === undefined
+          ? ""
+          : `; ${search.keys - undecided.length} of ${search.keys} keys decided in ` +
+            `${search.steps} steps, ${((search.searchMs ?? 0) / 1000).toFixed(1)} s`;
+      const note =
+        decided +
+        (undecided.length > 0 ? `; undecided within budget: ${undecided.join(", ")}` : "");
       return `${c.violations.length === 0 ? "ok  " : "FAIL"} ${c.name} (${c.examined} examined${note})`;
     }),
     ...s.checks.flatMap((c) => c.violations.slice(0, 10).map((v) => `     ${v}`)),

@@ -96,8 +96,31 @@ describe("chaos checks", () => {
     const h = new History();
     grant(h, "a", 10, 0, 100);
     h.fault("kill -9 n1");
+    const request = {
+      type: "acquire" as const,
+      id: 1,
+      key: "k",
+      value: "b-1",
+      ttlMs: 500,
+      requestId: "b/1.0",
+    };
+    for (const notApplied of [true, false]) {
+      const error = { code: "NOT_LEADER" as const, message: "not the leader", notApplied };
+      h.wire.push({
+        id: h.wire.length,
+        client: notApplied ? "b" : "c",
+        key: "k",
+        request,
+        invokeMs: h.now(),
+        returnMs: h.now(),
+        response: { type: "error", id: 1, error },
+      });
+    }
     const text = h.timeline();
     expect(text).toContain("FAULT   kill -9 n1");
     expect(text).toContain("GRANT   a k token=10");
+    // Whether a NOT_LEADER may still take effect decides how the checks read it.
+    expect(text).toMatch(/wire {2}b acquire k b-1 → +[\d.]+ NOT_LEADER \(not applied\)\n/);
+    expect(text).toMatch(/wire {2}c acquire k b-1 → +[\d.]+ NOT_LEADER\n/);
   });
 });

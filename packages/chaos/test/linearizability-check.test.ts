@@ -118,6 +118,57 @@ describe("chaos linearizability check (every request on the wire)", () => {
     expect(checkLinearizability(h).violations).toEqual([]);
   });
 
+  it("does not spend its steps on expiries and releases of grants later grants superseded", () => {
+    // Each holder's release went unanswered, so its grant ended by that release or by expiry:
+    // whichever did not happen stays an operation of unknown outcome for the rest of the run.
+    const h = new History();
+    const rounds = 300;
+    for (let i = 0; i < rounds; i++) {
+      const at = i * 100;
+      wire(h, acquire(`v${i}`), at, at + 10, granted(i + 1));
+      wire(h, release(`v${i}`, i + 1), at + 20, null, null);
+      wire(h, acquire(`w${i}`), at + 30, at + 40, busy);
+    }
+    wire(h, acquire("x"), rounds * 100, rounds * 100 + 10, granted(rounds + 1));
+    // Linear in the rounds: each superseded grant is out of the search, not tried at every step.
+    const result = checkLinearizability(h, 20 * rounds);
+    expect(result.violations).toEqual([]);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.keys).toBe(1);
+    expect(result.steps).toBeGreaterThanOrEqual(rounds * 3);
+    expect(result.steps).toBeLessThanOrEqual(20 * rounds);
+    // ...and the same history with a token that goes backwards is still refuted.
+    wire(h, get, rounds * 100 + 20, rounds * 100 + 30, held(`v${rounds - 1}`, rounds));
+    expect(checkLinearizability(h, 20 * rounds).violations).toHaveLength(1);
+  });
+
+  it("drops an order at once when it leaves an answered read no grant to see", () => {
+    // Acquires that got no answer may take effect whenever the key is free; then a read
+    // concurrent with the holder's release and the next grant must come before both.
+    const h = new History();
+    const unanswered = 40;
+    for (let i = 0; i < unanswered; i++) wire(h, acquire(`u${i}`), i, null, null);
+    for (let round = 0; round < 5; round++) {
+      const at = 1_000 + round * 100;
+      const token = 100 + 2 * round;
+      wire(h, acquire(`a${round}`), at, at + 10, granted(token));
+      wire(h, release(`a${round}`, token), at + 20, at + 40, { ok: { released: true } });
+      wire(h, acquire(`b${round}`), at + 21, at + 41, granted(token + 1));
+      wire(h, acquire(`c${round}`), at + 22, at + 42, busy);
+      wire(h, get, at + 23, at + 39, held(`a${round}`, token));
+      wire(h, release(`b${round}`, token + 1), at + 50, at + 60, { ok: { released: true } });
+    }
+    const result = checkLinearizability(h, 20_000);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    // A read after all that which sees the first round's grant again is refuted, not undecided.
+    wire(h, get, 2_000, 2_010, held("a0", 100));
+    const stale = checkLinearizability(h, 20_000);
+    expect(stale.undecidedKeys).toEqual([]);
+    expect(stale.violations).toHaveLength(1);
+    expect(stale.violations[0]).toContain("get → held by a0, token 100");
+  });
+
   it("takes a NOT_LEADER that says the request was never applied at its word", () => {
     const h = new History();
     wire(h, acquire("a"), 0, 10, { error: "NOT_LEADER", notApplied: true });

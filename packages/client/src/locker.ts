@@ -376,6 +376,13 @@ export class Locker {
     if (this.closed) return;
     this.router
       .call<"cancel">({ type: "cancel", key, value, requestId }, { deadlineMs: this.deadline(0) })
+      .then(({ result }) => {
+        // The wait ended in a grant before the cancel (its answer was lost or came too late):
+        // nobody will use it, so give it back rather than leave the key held for a whole TTL.
+        if (!result.cancelled && result.fencingToken !== undefined) {
+          this.releaseQuietly(key, value, result.fencingToken);
+        }
+      })
       .catch(() => {
         // Best effort: otherwise the server drops the waiter when its wait runs out.
       });

@@ -379,6 +379,34 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("gives back a grant its cancel finds: the wait ended in a grant whose answer was lost", async () => {
+    const { clock, cluster, locker } = harness();
+    const first = cluster.seize("orders", "first", 60_000);
+    // The grant to the waiting acquire never reaches the client (its node paused, say).
+    const originalHandle = cluster.handle.bind(cluster);
+    cluster.handle = (nodeId, request, reply) =>
+      originalHandle(nodeId, request, (response) => {
+        if (request.type !== "acquire" || response.type !== "ok") reply(response);
+      });
+    const controller = new AbortController();
+    const pending = track(
+      locker.lock("orders", "worker-1", { wait: "30s", signal: controller.signal }),
+    );
+    await clock.advance(1_000);
+    cluster.expire("orders");
+    const granted = cluster.holder("orders")!;
+    expect(granted).toMatchObject({ value: "worker-1" });
+    expect(granted.token).toBeGreaterThan(first);
+    controller.abort();
+    await clock.advanceUntil(() => pending.done && cluster.holder("orders") === null);
+    expect(pending.error).toBeInstanceOf(AbortedError);
+    const releases = cluster.requestsOf("release").map((r) => r.request);
+    expect(releases).toEqual([
+      expect.objectContaining({ key: "orders", value: "worker-1", token: granted.token }),
+    ]);
+    await locker.close();
+  });
+
   it("aborts between retries and refuses an already aborted signal at once", async () => {
     const { clock, cluster, locker } = harness();
     cluster.seize("orders", "first", 60_000);

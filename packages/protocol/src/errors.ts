@@ -61,7 +61,7 @@ export interface WireError {
   leaderHint?: LeaderHint | null;
   /**
    * NOT_LEADER: true when the request certainly had no effect (refused before it was proposed,
-   * or its log entry was replaced by another leader's). Absent or false: it may still apply.
+   * or another entry was committed in its log slot). Absent or false: it may still apply.
    */
   notApplied?: boolean;
   /** FRAME_TOO_LARGE: the announced frame length and the limit it broke. */

@@ -82,7 +82,8 @@ export interface ReleaseRequest {
 
 /**
  * Leave the wait queue of `key` that the acquire `requestId` joined (the caller aborted).
- * Answers `cancelled: false` if it was not queued (already granted, timed out or never queued).
+ * Answers `cancelled: false` if it was not queued (already granted, timed out or never queued),
+ * with the `fencingToken` that `value` holds the key with, if it does.
  */
 export interface CancelRequest {
   type: "cancel";
@@ -192,6 +193,11 @@ export interface ReleaseResult {
 export interface CancelResult {
   /** true: the waiter was removed from the queue. false: it was not queued. */
   cancelled: boolean;
+  /**
+   * With `cancelled: false`: the grant `value` holds the key with (its wait ended in a grant
+   * before the cancel). The caller gave up on it: it releases this token.
+   */
+  fencingToken?: number;
 }
 
 export interface ForceReleaseResult {

@@ -267,8 +267,11 @@ export function parseResult<T extends ClientRequestType>(
       return parsed as ResultByRequestType[T];
     }
     case "cancel": {
-      if (typeof result.cancelled !== "boolean") bad(type);
-      const parsed: CancelResult = { cancelled: result.cancelled };
+      const { cancelled, fencingToken } = result;
+      if (typeof cancelled !== "boolean") bad(type);
+      if (fencingToken !== undefined && (!isCount(fencingToken) || fencingToken < 1)) bad(type);
+      const parsed: CancelResult =
+        fencingToken === undefined ? { cancelled } : { cancelled, fencingToken };
       return parsed as ResultByRequestType[T];
     }
     case "forceRelease": {

@@ -135,6 +135,15 @@ describe("parseClientResponse and parseResult", () => {
     );
     expect(parseResult("refresh", { ttlMs: 5 })).toEqual({ ttlMs: 5 });
     expect(() => parseResult("release", { released: "yes" })).toThrow(MalformedFrameError);
+    // A cancel that found its wait already granted names that grant, for the client to release.
+    expect(parseResult("cancel", { cancelled: true })).toEqual({ cancelled: true });
+    expect(parseResult("cancel", { cancelled: false, fencingToken: 9 })).toEqual({
+      cancelled: false,
+      fencingToken: 9,
+    });
+    expect(() => parseResult("cancel", { cancelled: false, fencingToken: 0 })).toThrow(
+      MalformedFrameError,
+    );
     expect(
       parseResult("get", {
         held: false,

@@ -88,9 +88,11 @@ export { checkFencing } from "./checkers/lock/fencing.js";
 export { checkLinearizable, describeViolation } from "./checkers/lock/linearizability.js";
 export {
   checkLockLinearizability,
+  describeTokenOrderConflict,
   lockHistoriesByKey,
   lockModel,
   lockOpOf,
+  tokenOrderConflict,
 } from "./checkers/lock/lock-model.js";
 export { checkAcknowledgements } from "./checkers/lock/acknowledgements.js";
 export { checkLockLiveness } from "./checkers/lock/lock-liveness.js";

@@ -183,7 +183,13 @@ export class FakeCluster {
           // The cancelled acquire is answered too, so the client's request does not hang.
           waiter.reply(this.error(waiter.request.id, new LockBusyError(request.key, "cancelled")));
         }
-        ok({ cancelled: index >= 0 });
+        // Not queued because its wait already ended in a grant: name that grant, like the server.
+        const holder = this.locks.get(request.key);
+        ok(
+          index < 0 && holder?.value === request.value
+            ? { cancelled: false, fencingToken: holder.token }
+            : { cancelled: index >= 0 },
+        );
         return;
       }
       case "get": {

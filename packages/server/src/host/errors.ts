@@ -1,6 +1,6 @@
 /** Stable codes of the errors RaftHost raises (the core's own errors pass through unchanged). */
 export type HostErrorCode =
-  /** The proposal's log slot was taken by another leader's entry: it was NOT applied. */
+  /** Another entry was committed (applied) in the proposal's log slot: it was NOT applied. */
   | "PROPOSAL_LOST"
   /** The proposal may or may not have been applied (host stopped, or a snapshot skipped it). */
   | "OUTCOME_UNKNOWN"

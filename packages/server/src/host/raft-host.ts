@@ -230,8 +230,8 @@ export class RaftHost<Result> {
   /**
    * Proposes `data` and resolves with the state machine's result once the entry with that
    * (index, term) is applied here. Rejects with NotLeaderError (leader hint), ProposalDroppedError,
-   * HostError PROPOSAL_LOST (another leader's entry took the slot: not applied), OUTCOME_UNKNOWN,
-   * OVERLOADED, UNHEALTHY or STOPPED.
+   * HostError PROPOSAL_LOST (another entry was committed in its slot: never applied),
+   * OUTCOME_UNKNOWN, OVERLOADED, UNHEALTHY or STOPPED.
    */
   propose(data: Uint8Array): Promise<Result | undefined> {
     const refusal = this.refusal();
@@ -246,14 +246,15 @@ export class RaftHost<Result> {
       return Promise.reject(error as Error);
     }
     this.scheduleProcess();
-    // An older proposal still waiting on this slot was truncated from our log (a leader's log
-    // holds every committed entry, and ours now has another term there): it was not applied.
+    // An older proposal still waiting on this slot was truncated from our log. It was not
+    // committed before this term (a leader's log holds every committed entry), but a later
+    // leader holding it may still commit it if our new entry does not reach a majority: unknown.
     const stale = this.proposals.get(slot.index);
     if (stale !== undefined) {
       stale.reject(
         new HostError(
-          "PROPOSAL_LOST",
-          `entry ${slot.index} of term ${stale.term} was replaced by term ${slot.term}`,
+          "OUTCOME_UNKNOWN",
+          `entry ${slot.index} of term ${stale.term} left this log for term ${slot.term}`,
         ),
       );
     }

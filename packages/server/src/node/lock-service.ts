@@ -32,7 +32,7 @@ import type {
   LockStateMachine,
   WaiterGrant,
 } from "../lock/index.js";
-import { hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
+import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
 
 /** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
 export interface LockServiceHost {
@@ -204,7 +204,12 @@ export class LockService implements ClientRequestHandler {
           value: request.value,
         });
         if (result.type === "waiterRemoved") return { cancelled: true };
-        if (result.type === "notQueued") return { cancelled: false };
+        if (result.type === "notQueued") {
+          // Granted before the cancel: the client gives that grant back by its token.
+          return result.heldToken > 0
+            ? { cancelled: false, fencingToken: result.heldToken }
+            : { cancelled: false };
+        }
         throw this.unexpected(result, request.key);
       }
       default:
@@ -525,7 +530,8 @@ export class LockService implements ClientRequestHandler {
   private fail(w: Waiting, error: DlockError): void {
     if (!this.isWaiting(w)) return;
     this.forget(waitKey(w.key, w.value), w);
-    w.reject(error);
+    // A waiter's acquire was applied (queued): a later proposal's refusal is not its outcome.
+    w.reject(failureAfterApplied(error));
   }
 
   private forget(id: string, w: Waiting): void {

@@ -31,7 +31,7 @@ export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockEr
   if (error instanceof HostError) {
     switch (error.code) {
       case "PROPOSAL_LOST":
-        // Another leader's entry took the slot: this one was not, and will never be, applied.
+        // Another entry was committed in its slot: this one was not, and will never be, applied.
         return new NotLeaderError(hintOf(null), `${error.message}; retry on the leader`, {
           notApplied: true,
         });
@@ -55,6 +55,16 @@ export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockEr
   return new InternalError(error instanceof Error ? error.message : String(error), {
     cause: error,
   });
+}
+
+/**
+ * `error` as the answer to a request whose entry is already in the log (a waiter: its acquire was
+ * applied as queued). Whatever failed since (a keepalive or the cancel at the end of its wait,
+ * refused before proposing) cannot undo that entry: the answer must not say notApplied.
+ */
+export function failureAfterApplied(error: DlockError): DlockError {
+  if (!(error instanceof NotLeaderError) || !error.notApplied) return error;
+  return new NotLeaderError(error.leaderHint, error.message);
 }
 
 /** A command the table refused, before proposing (validate) or when applied (rejected result). */

@@ -67,6 +67,8 @@ export class FakeLockHost implements LockServiceHost {
   readonly table: LockStateMachine;
   readonly proposed: LockCommand[] = [];
   readIndexCalls = 0;
+  /** When set, proposals fail with it (e.g. the core stepped down before the service heard). */
+  refuseProposals: Error | null = null;
   private index = 1;
   private role: Role = "follower";
   private leader: string | null = null;
@@ -85,6 +87,7 @@ export class FakeLockHost implements LockServiceHost {
 
   async propose(data: Uint8Array): Promise<LockResult | undefined> {
     if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.refuseProposals !== null) throw this.refuseProposals;
     this.proposed.push(decodeCommand(data));
     await Promise.resolve();
     const index = ++this.index;

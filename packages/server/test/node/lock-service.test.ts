@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { NotLeaderError as RaftNotLeaderError } from "@dlock/raft";
 import {
   InvalidArgumentError,
   LockBusyError,
@@ -184,6 +185,58 @@ describe("LockService", () => {
     expect(error).toBeInstanceOf(NotLeaderError);
     expect((error as NotLeaderError).leaderHint?.id).toBe("n2");
     expect(service.waitingCount).toBe(0);
+  });
+
+  it("never tells a waiter its acquire was not applied: its entry is in the log", async () => {
+    const { service, host, timers, table } = leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    // One wait ends with the cancel its deadline proposes (received 100 ms before it queued, so
+    // before its queue lease ends), one with the keepalive of a wait longer than the TTL (at
+    // TTL/3); the core refuses both, as if it stepped down before the service heard.
+    const ending = service
+      .handle(acquire("k", "b", { ttlMs: 60_000, waitMs: 500 }), {
+        ...ctx(timers, 2),
+        receivedAtMs: timers.now - 100,
+      })
+      .catch((e: unknown) => e);
+    const keptAlive = service
+      .handle(acquire("k", "c", { waitMs: 10 * TTL_MS }), ctx(timers, 3))
+      .catch((e: unknown) => e);
+    await settle();
+    expect(table.get("k").waiters).toBe(2);
+    host.refuseProposals = new RaftNotLeaderError("n2");
+    await timers.advance(450);
+    for (const error of [await ending, await keptAlive]) {
+      expect(error).toBeInstanceOf(NotLeaderError);
+      expect((error as NotLeaderError).notApplied).toBe(false);
+    }
+    // A request refused before it was proposed still says so.
+    host.refuseProposals = null;
+    host.setRole("follower", "n2", 2);
+    const refused = await service.handle(acquire("k", "d"), ctx(timers)).catch((e: unknown) => e);
+    expect((refused as NotLeaderError).notApplied).toBe(true);
+  });
+
+  it("names the grant a cancel finds, so the client can give it back", async () => {
+    const { service, timers } = leaderService();
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    await settle();
+    await service.handle(
+      { type: "release", id: 2, key: "k", value: "a", token: held.fencingToken },
+      ctx(timers),
+    );
+    const grant = (await waiting) as AcquireResult;
+    const cancel = (value: string) =>
+      service.handle(
+        { type: "cancel", id: 3, key: "k", value, requestId: `${value}/1` },
+        ctx(timers),
+      );
+    await expect(cancel("b")).resolves.toEqual({
+      cancelled: false,
+      fencingToken: grant.fencingToken,
+    });
+    await expect(cancel("c")).resolves.toEqual({ cancelled: false });
   });
 
   it("drops a closed connection's waiters from the queue at once", async () => {

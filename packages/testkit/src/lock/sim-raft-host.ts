@@ -21,8 +21,8 @@ interface PendingRead {
 /**
  * What RaftHost gives the LockService, on a simulated node, with RaftHost's contract: propose
  * resolves with the result once the entry with that (index, term) is applied here, and rejects
- * with the core's NotLeaderError / ProposalDroppedError, or PROPOSAL_LOST when another leader's
- * entry took the slot; readIndex resolves once the confirmed index is applied, and rejects with
+ * with the core's NotLeaderError / ProposalDroppedError, or PROPOSAL_LOST when another entry was
+ * committed in the slot; readIndex resolves once the confirmed index is applied, and rejects with
  * READ_DROPPED, or NotLeaderError when leadership is lost; role changes carry the node's
  * monotonic time. One instance per process incarnation (a crash loses everything waiting).
  */
@@ -50,12 +50,13 @@ export class SimRaftHost implements LockServiceHost {
   propose(data: Uint8Array): Promise<LockResult | undefined> {
     const slot = this.node.propose(data);
     if ("error" in slot) return Promise.reject(this.refusal(slot.error));
+    // Truncated from this log but perhaps still on another that may lead and commit it: unknown.
     const stale = this.proposals.get(slot.index);
     if (stale !== undefined) {
       stale.reject(
         new HostError(
-          "PROPOSAL_LOST",
-          `entry ${slot.index} of term ${stale.term} was replaced by term ${slot.term}`,
+          "OUTCOME_UNKNOWN",
+          `entry ${slot.index} of term ${stale.term} left this log for term ${slot.term}`,
         ),
       );
     }

@@ -51,11 +51,24 @@ describe("SimRaftHost: RaftHost's contract on a simulated node", () => {
     const first = host.propose(new Uint8Array(1));
     const second = host.propose(new Uint8Array(1));
     host.applied(entry(1, 1), released);
-    // Another leader's entry took slot 2: ours was not applied.
+    // Another entry was committed in slot 2: ours was not applied.
     host.applied(entry(2, 2), undefined);
     await expect(first).resolves.toEqual(released);
     await expect(second).rejects.toMatchObject({ code: "PROPOSAL_LOST" });
     expect(applied).toEqual([1, 2]);
+  });
+
+  it("does not call a proposal truncated from this log lost: another leader may commit it", async () => {
+    const node = fakeNode();
+    const host = new SimRaftHost(node as unknown as SimNode, { nowMs: () => 0, readId: () => 1 });
+    const first = host.propose(new Uint8Array(1));
+    // Our entry 1 of term 1 was truncated; leading again in term 3, we propose into slot 1.
+    node.nextIndex = 1;
+    node.term = 3;
+    const second = host.propose(new Uint8Array(1));
+    await expect(first).rejects.toMatchObject({ code: "OUTCOME_UNKNOWN" });
+    host.applied(entry(1, 3), released);
+    await expect(second).resolves.toEqual(released);
   });
 
   it("serves a read once its confirmed index is applied, and fails reads on losing leadership", async () => {

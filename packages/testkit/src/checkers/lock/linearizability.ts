@@ -28,6 +28,13 @@ export interface SequentialModel<State, Op> {
    * called first is tried: wherever a later one could take effect, the earlier one could too.
    */
   equivalence?(op: Op): string;
+  /**
+   * True when `op` can take effect neither in `state` nor in any state reachable from it (e.g.
+   * an expiry of a grant that later grants superseded). An operation of unknown outcome that is
+   * dead is left out of the search below `state` (it may stay unlinearized) instead of being
+   * tried at every later point; one of known outcome that is dead ends that branch at once.
+   */
+  dead?(state: State, op: Op): boolean;
 }
 
 /** An operation of the history; returnMs = Infinity for one whose outcome is unknown. */
@@ -183,15 +190,55 @@ export function checkLinearizable<State, Op>(
     }
     return unknown.length === 0 ? known : known.concat(unknown);
   };
+  const dead = model.dead;
+  /**
+   * Takes the operations of unknown outcome that are dead in `state` out of the search below it,
+   * as if used up: no candidate scan meets them again, and two nodes that differ only in which
+   * of them they used count as equal for dominance (neither can use them any more).
+   */
+  /** Set by buryDead(): an operation of known outcome that can never take effect below `state`. */
+  let doomedBy: Entry<Op> | null = null;
+  const buryDead = (): Entry<Op>[] => {
+    const buried: Entry<Op>[] = [];
+    doomedBy = null;
+    if (dead === undefined) return buried;
+    let entry = head.next;
+    while (entry !== null && entry.isCall) {
+      const following: Entry<Op> | null = entry.next;
+      if (dead(state, history[entry.id].op)) {
+        if (isKnown(entry)) {
+          doomedBy = entry;
+          break;
+        }
+        words[entry.id >>> 5] |= 1 << (entry.id & 31);
+        lift(entry);
+        buried.push(entry);
+      }
+      entry = following;
+    }
+    return buried;
+  };
+  const unbury = (buried: Entry<Op>[]): void => {
+    for (let i = buried.length - 1; i >= 0; i--) {
+      const entry = buried[i];
+      unlift(entry);
+      words[entry.id >>> 5] &= ~(1 << (entry.id & 31));
+    }
+  };
   interface Frame {
     candidates: Entry<Op>[];
     next: number;
     /** The operation linearized to reach this frame, and the state before it. */
     via: Entry<Op> | null;
     stateBefore: State;
+    /** Operations buryDead() took out on reaching this frame (put back when leaving it). */
+    buried: Entry<Op>[];
   }
   let state = model.init();
-  const stack: Frame[] = [{ candidates: candidates(), next: 0, via: null, stateBefore: state }];
+  const rootBuried = buryDead();
+  const stack: Frame[] = [
+    { candidates: candidates(), next: 0, via: null, stateBefore: state, buried: rootBuried },
+  ];
   let knownLinearized = 0;
   let steps = 0;
   let longest: number[] = [];
@@ -207,14 +254,26 @@ export function checkLinearizable<State, Op>(
       const word = entry.id >>> 5;
       const bit = 1 << (entry.id & 31);
       words[word] |= bit;
-      if (!visit(model.key(next))) {
+      lift(entry);
+      const before = state;
+      state = next; // buryDead() and candidates() read the state of the new node
+      const buried = buryDead();
+      // A doomed node is entered only to show what is stuck there (it has no other candidate).
+      if (doomedBy === null && !visit(model.key(next))) {
+        unbury(buried);
+        state = before;
+        unlift(entry);
         words[word] &= ~bit;
         continue;
       }
-      lift(entry);
       if (isKnown(entry)) knownLinearized++;
-      const child: Frame = { candidates: candidates(), next: 0, via: entry, stateBefore: state };
-      state = next;
+      const child: Frame = {
+        candidates: doomedBy === null ? candidates() : [doomedBy],
+        next: 0,
+        via: entry,
+        stateBefore: before,
+        buried,
+      };
       stack.push(child);
       if (stack.length - 1 > longest.length) {
         longest = stack.slice(1).map((f) => f.via!.id);
@@ -226,6 +285,7 @@ export function checkLinearizable<State, Op>(
     stack.pop();
     const via = frame.via;
     if (via === null) return violation();
+    unbury(frame.buried);
     words[via.id >>> 5] &= ~(1 << (via.id & 31));
     if (isKnown(via)) knownLinearized--;
     unlift(via);

@@ -50,6 +50,63 @@ function freed(state: LockModelState, token: number): LockModelState {
   return { holder: null, token: 0, floor: Math.max(state.floor, token) };
 }
 
+/** The grant an operation needs to hold the key to take effect (0: none in particular). */
+function tokenNeeded(op: LockOp): number {
+  switch (op.kind) {
+    case "acquire":
+      return typeof op.outcome === "object" ? op.outcome.token : 0;
+    case "refresh":
+      return op.outcome === "ok" ? op.token : 0;
+    case "release":
+      return op.outcome === "notHeld" ? 0 : op.token;
+    case "get":
+      return op.held ? (op.token ?? 0) : 0;
+    case "expire":
+      return op.token;
+  }
+}
+
+/**
+ * A quick refutation, before any search: an operation that needs grant `t` (and so leaves the
+ * token floor at ≥ t) returned before another that needs an older grant was called. Tokens only
+ * grow, so the later one can never take effect. Returns the two, or null.
+ */
+export function tokenOrderConflict(
+  history: readonly TimedOp<LockOp>[],
+): { newer: TimedOp<LockOp>; older: TimedOp<LockOp> } | null {
+  const known = history.filter((t) => Number.isFinite(t.returnMs) && tokenNeeded(t.op) > 0);
+  const byReturn = [...known].sort((a, b) => a.returnMs - b.returnMs);
+  const byCall = [...known].sort((a, b) => a.callMs - b.callMs);
+  let highest: TimedOp<LockOp> | null = null;
+  let next = 0;
+  for (const later of byCall) {
+    // Strictly before the call: operations that touch in time count as concurrent.
+    while (next < byReturn.length && byReturn[next].returnMs < later.callMs) {
+      const done = byReturn[next++];
+      if (highest === null || tokenNeeded(done.op) > tokenNeeded(highest.op)) highest = done;
+    }
+    if (highest !== null && tokenNeeded(highest.op) > tokenNeeded(later.op)) {
+      return { newer: highest, older: later };
+    }
+  }
+  return null;
+}
+
+/** The lines that explain a tokenOrderConflict, in the style of describeViolation. */
+export function describeTokenOrderConflict(
+  model: SequentialModel<LockModelState, LockOp>,
+  conflict: { newer: TimedOp<LockOp>; older: TimedOp<LockOp> },
+): string {
+  const line = (t: TimedOp<LockOp>): string =>
+    `  [${t.callMs.toFixed(3)}, ${t.returnMs.toFixed(3)}] ${model.describe(t.op)}`;
+  return [
+    "tokens only grow, yet this answer needs a newer grant:",
+    line(conflict.newer),
+    "than this one, called after it returned:",
+    line(conflict.older),
+  ].join("\n");
+}
+
 /** The sequential specification of one key of the lock table (docs/design.md §2). */
 export const lockModel: SequentialModel<LockModelState, LockOp> = {
   init: () => FREE,
@@ -101,6 +158,13 @@ export const lockModel: SequentialModel<LockModelState, LockOp> = {
     }
   },
   key: (state) => `${state.holder ?? ""}|${state.token}|${state.floor}`,
+  // The floor only rises and the holder's token is fixed once known: an operation that needs
+  // grant `token` to hold the key cannot take effect once the floor passed it, unless that
+  // grant holds the key right now.
+  dead(state, op) {
+    const token = tokenNeeded(op);
+    return token > 0 && token <= state.floor && state.token !== token;
+  },
   equivalence: (op) => JSON.stringify(op),
   describe(op) {
     switch (op.kind) {
@@ -265,6 +329,15 @@ export function checkLockLinearizability(
   };
   for (const [key, history] of [...histories].sort(([a], [b]) => (a < b ? -1 : 1))) {
     report.operations += history.length;
+    const conflict = tokenOrderConflict(history);
+    if (conflict !== null) {
+      report.violation ??= new SafetyViolation(
+        "linearizability",
+        `key "${key}" (${history.length} operations) has no linearization\n` +
+          describeTokenOrderConflict(lockModel, conflict),
+      );
+      continue;
+    }
     const result: LinearizabilityResult<LockOp> = checkLinearizable(lockModel, history, {
       stepBudget: stepBudgetPerKey,
     });

@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { WireOp } from "../../src/lock/lock-history.js";
+import { validateLockPlan } from "../../src/lock/lock-plan.js";
+import { runLockSchedule } from "../../src/lock/run-lock-schedule.js";
+
+// Schedules the generated runs once failed on, kept as saved plans (the generator may change;
+// a plan replays the same schedule regardless). Each test also checks that the schedule still
+// reaches the situation it was kept for, or its passing would prove nothing.
+
+function loadPlan(file: string) {
+  const url = new URL(`./regressions/${file}`, import.meta.url);
+  const saved = JSON.parse(readFileSync(url, "utf8")) as { plan: unknown };
+  return validateLockPlan(saved.plan);
+}
+
+const answerOf = (op: WireOp) =>
+  op.response?.type === "ok" ? op.response.result : op.response?.error;
+
+describe("lock simulator regressions", () => {
+  // pnpm sim --locks --seed=1031304926 --path=8:9:9:9:9:9:10:13:26:22:23:23:23:23:29:27:38:31:31:29:30:36
+  //   --nodes=3 --lock-profile=contention
+  // c2's waiting acquire committed as queued; its leader paused past the wait, the cancel the
+  // deadline proposed was refused, and that refusal (notApplied: true) became the acquire's
+  // answer. The queue then granted c2, whose cancel found the grant and left it held by nobody
+  // for its whole TTL. The model, taking notApplied at its word, found no linearization.
+  it("seed 1031304926: a waiter is not told notApplied; a cancel gives back the grant it finds", async () => {
+    const result = await runLockSchedule(loadPlan("waiter-not-applied-seed-1031304926.json"));
+    expect(result.violation?.message ?? null).toBeNull();
+    const ops = result.history.ops.filter((op) => op.key === "key-1" && op.client === "c2");
+    const waiting = ops.find(
+      (op) => op.request.type === "acquire" && op.returnMs !== null && op.returnMs > 1_000,
+    );
+    expect(answerOf(waiting!)).toMatchObject({ code: "NOT_LEADER" });
+    expect(answerOf(waiting!)).not.toHaveProperty("notApplied");
+    const cancel = ops.find((op) => op.request.type === "cancel" && op.response?.type === "ok");
+    const token = (answerOf(cancel!) as { fencingToken?: number }).fencingToken;
+    expect(answerOf(cancel!)).toEqual({ cancelled: false, fencingToken: token });
+    const release = ops.find(
+      (op) => op.request.type === "release" && op.invokeMs >= cancel!.returnMs!,
+    );
+    expect(release?.request).toMatchObject({ type: "release", token });
+    expect(answerOf(release!)).toEqual({ released: true });
+    // Given back, not left to expire.
+    const expiries = [...result.history.committed.values()].filter(
+      (entry) => entry.result.type === "expired" && entry.result.token === token,
+    );
+    expect(expiries).toEqual([]);
+  });
+});
