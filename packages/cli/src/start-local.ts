@@ -1,34 +1,25 @@
 #!/usr/bin/env node
 // `pnpm start`: a local three-node cluster on loopback for a first try. Data and logs live under
 // ./data (reused by the next start); Ctrl-C stops the nodes gracefully.
-// `pnpm start:secure` (--secure, or DLOCK_LOCAL_SECURE=1): the same with TLS on the client port
-// and mutual TLS between the nodes, with certificates made under ./data/certs on first start.
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+// `pnpm start:secure` (--secure, or DLOCK_LOCAL_SECURE=1): the same with TLS on the client port,
+// mutual TLS between the nodes and client authentication, with certificates (./data/certs), an
+// auth file and tokens (./data/secure) made on first start (see secure-local.ts).
+import { resolve } from "node:path";
 import { LocalCluster, LocalClusterError } from "./local-cluster.js";
+import {
+  prepareSecureLocal,
+  secureLocalClusterOptions,
+  secureLocalUsageLines,
+} from "./secure-local.js";
 
 const ROOT = resolve(process.env.DLOCK_LOCAL_DATA ?? "data");
 const PORTS = { client: 7001, peer: 7101, http: 7201 };
 const NODE_IDS = ["n1", "n2", "n3"];
-/** Client certificates made for the secure cluster (client-<name>.pem in the certs folder). */
-const CLIENT_NAMES = ["admin"];
+/** How the printed examples run the CLI (from the repository root). */
+const DLOCK = "npx -y pnpm@12.4.2 exec dlock";
 const SECURE =
   process.argv.includes("--secure") ||
   ["1", "true", "yes", "on"].includes((process.env.DLOCK_LOCAL_SECURE ?? "").toLowerCase());
-
-/**
- * Makes the secure cluster's certificates on first start (kept and reused afterwards). Client
- * credentials other than certificates (tokens) belong here too.
- */
-async function prepareSecurity(root: string): Promise<string> {
-  const dir = join(root, "certs");
-  if (!existsSync(join(dir, "ca.pem"))) {
-    const { writeDevCertificates } = await import("./certs/dev-certificates.js");
-    await writeDevCertificates({ dir, nodes: NODE_IDS, clients: CLIENT_NAMES });
-    process.stdout.write(`made a development CA and certificates in ${dir}\n`);
-  }
-  return dir;
-}
 
 async function main(): Promise<number> {
   const free = await portsFree(
@@ -41,14 +32,15 @@ async function main(): Promise<number> {
     return 1;
   }
   process.stdout.write(
-    `starting a three-node dlock cluster${SECURE ? " with TLS" : ""}; data and logs in ${ROOT}\n`,
+    `starting a three-node dlock cluster${SECURE ? " with TLS and client authentication" : ""}; data and logs in ${ROOT}\n`,
   );
-  const certsDir = SECURE ? await prepareSecurity(ROOT) : null;
+  const secure = SECURE ? await prepareSecureLocal(ROOT, NODE_IDS) : null;
+  for (const made of secure?.made ?? []) process.stdout.write(`made ${made}\n`);
   const cluster = await LocalCluster.start({
     root: ROOT,
     ports: PORTS,
     clusterId: "dlock-local",
-    ...(certsDir === null ? {} : { tlsCertsDir: certsDir }),
+    ...(secure === null ? {} : secureLocalClusterOptions(secure)),
   });
   let stopping = false;
   const stop = async (): Promise<void> => {
@@ -56,7 +48,9 @@ async function main(): Promise<number> {
     stopping = true;
     process.stdout.write("\nstopping (each node hands over leadership and flushes)...\n");
     await cluster.stop();
-    process.stdout.write("stopped; `pnpm start` again reuses the data in ./data\n");
+    process.stdout.write(
+      `stopped; \`pnpm start${SECURE ? ":secure" : ""}\` again reuses the data in ${ROOT}\n`,
+    );
   };
   process.on("SIGINT", () => void stop().then(() => process.exit(0)));
   process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
@@ -80,12 +74,13 @@ async function main(): Promise<number> {
         ),
         "",
         `endpoints: ${endpoints}`,
-        "try, in another terminal:",
-        ...(certsDir === null
-          ? []
-          : [`  export DLOCK_TLS_CA=${join(certsDir, "ca.pem")}   # the cluster speaks TLS`]),
-        "  npx -y pnpm@12.4.2 exec dlock status",
-        "  npx -y pnpm@12.4.2 exec dlock lock my-job -- sh -c 'echo token $DLOCK_FENCING_TOKEN; sleep 5'",
+        ...(secure === null
+          ? [
+              "try, in another terminal:",
+              `  ${DLOCK} status`,
+              `  ${DLOCK} lock my-job -- sh -c 'echo token $DLOCK_FENCING_TOKEN; sleep 5'`,
+            ]
+          : secureLocalUsageLines(secure, DLOCK)),
         "Ctrl-C stops the cluster.",
         "",
       ].join("\n"),

@@ -105,6 +105,11 @@ export class ClientConnection {
     return this.stateValue;
   }
 
+  /** Why the connection closed (the server's connection-level error, if it sent one), once closed. */
+  get closeReason(): DlockError | null {
+    return this.closeError;
+  }
+
   /** The node that answered the handshake, once open. */
   get nodeId(): string | null {
     return this.serverHello?.nodeId ?? null;

@@ -104,7 +104,11 @@ export class Router {
       try {
         if (connection.state === "connecting") await raceAbort(connection.opened, signal);
         if (connection.state !== "open") {
-          throw new ConnectionClosedError(`${connection.endpoint}: closed`);
+          // It opened and closed again before this await resumed: over TLS the server's hello
+          // and its refusal of the credentials (UNAUTHENTICATED) often arrive in one read.
+          throw (
+            connection.closeReason ?? new ConnectionClosedError(`${connection.endpoint}: closed`)
+          );
         }
       } catch (error) {
         if (this.closed) throw new AbortedError("the locker is closed");

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { HandshakeFailedError, MalformedFrameError } from "@dlock/protocol";
+import { HandshakeFailedError, MalformedFrameError, UnauthenticatedError } from "@dlock/protocol";
 import { ClusterUnavailableError, Locker, systemClock } from "../src/index.js";
 import { FakeCluster } from "./support/fake-cluster.js";
 import { FakeTcpServer } from "./support/tcp-fake-server.js";
@@ -84,6 +84,20 @@ describe("TCP transport against a fake node on loopback", () => {
     expect(((error as ClusterUnavailableError).cause as HandshakeFailedError).reason).toBe(
       "clusterId",
     );
+  });
+
+  it("reports UNAUTHENTICATED when the refusal arrives in the same read as the server's hello", async () => {
+    const refusal = new UnauthenticatedError("this server requires credentials");
+    const { addresses } = await start(["n1"], "n1", { refuseAfterHello: refusal });
+    const client = locker(addresses, { unavailableTimeoutMs: 2_000 });
+    const error = await client.status().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnauthenticatedError);
+    expect((error as UnauthenticatedError).message).toContain("requires credentials");
+    // Not retried: every node checks the same credentials.
+    expect(servers[0].connections).toBe(1);
   });
 
   it("drops a connection that sends garbage and reports it when nothing else answers", async () => {

@@ -23,6 +23,11 @@ export interface FakeServerOptions {
   reverseBatches?: boolean;
   /** Answer the hello with these bytes instead of a hello. */
   garbageAfterHello?: Buffer;
+  /**
+   * Refuse the client's credentials: the hello and then this connection-level error in one write,
+   * then close (what a real node's TLS socket often delivers in one read).
+   */
+  refuseAfterHello?: Error;
 }
 
 export class FakeTcpServer {
@@ -86,15 +91,20 @@ export class FakeTcpServer {
               return;
             }
             greeted = true;
-            socket.write(
-              this.encoder.encode({
-                type: "hello",
-                protocolVersion: PROTOCOL_VERSION,
-                clusterId: this.options.clusterId,
-                role: "client",
-                nodeId: this.options.nodeId,
-              }),
-            );
+            const serverHello = this.encoder.encode({
+              type: "hello",
+              protocolVersion: PROTOCOL_VERSION,
+              clusterId: this.options.clusterId,
+              role: "client",
+              nodeId: this.options.nodeId,
+            });
+            if (this.options.refuseAfterHello) {
+              const refusal = errorToWire(this.options.refuseAfterHello);
+              const frame = this.encoder.encode({ type: "error", id: null, error: refusal });
+              socket.end(Buffer.concat([serverHello, frame]));
+              return;
+            }
+            socket.write(serverHello);
             if (this.options.garbageAfterHello) socket.write(this.options.garbageAfterHello);
             return;
           }
