@@ -301,6 +301,9 @@ export class SimLockClient implements SimProcess {
       const renewed = await acquire();
       if (renewed === null) return;
       grant = renewed;
+      // The renewal supersedes the first grant's validity: the program goes on with the new one
+      // only (and releases that), so the first belief ends here rather than running on.
+      this.options.history.endBelief(belief, "renewed");
       belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
       holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
     }

@@ -47,4 +47,25 @@ describe("lock simulator regressions", () => {
     );
     expect(expiries).toEqual([]);
   });
+  // pnpm sim --locks --seed=721948071 --path=44:2:0:0:2:1:1:0:0:0:1:0:2:0:1:3:0:3:3:3:3:3:3:3:3:3:3:
+  //   3:3:3:3:3:4:3:4:5:4:3:3:4:2:2:6:3:2:3:3:9:7:7:7:7:7:7:8:8:8:8:8:8:8:8:10:13:12:12:12:12:13:13:
+  //   13:13:13:13:13:13:13 --nodes=5
+  // c3 took a bare grant (token 4), acquired again with the same value 8 ms before its validity
+  // ended (a renewal), then released; the release granted token 12 to c1's queued waiter. The
+  // cluster was right. The simulated client began a belief for the renewal but never ended the
+  // first one, so the checker held c3 to a validity it had given up and saw an overlap.
+  it("seed 721948071: a renewed grant's first belief ends at the renewal", async () => {
+    const result = await runLockSchedule(loadPlan("renewed-belief-seed-721948071.json"));
+    expect(result.violation?.message ?? null).toBeNull();
+    const c3 = result.history.beliefs.filter((b) => b.client === "c3" && b.token === 4);
+    expect(c3.map((b) => b.endReason)).toEqual(["renewed", "released"]);
+    const [first, renewal] = c3;
+    expect(first.endMs).toBe(renewal.startMs);
+    // The situation it was kept for: the first belief's validity outlasted the next grant.
+    const next = [...result.history.committed.values()].find(
+      (entry) => entry.result.type === "released" && entry.result.token === 4,
+    );
+    expect(next?.result).toMatchObject({ next: { value: "c1.1.2", token: 12 } });
+    expect(first.extensions[0].validUntilMs).toBeGreaterThan(next!.appliedMs);
+  });
 });
