@@ -18,12 +18,16 @@ const answerOf = (op: WireOp) =>
   op.response?.type === "ok" ? op.response.result : op.response?.error;
 
 describe("lock simulator regressions", () => {
-  // pnpm sim --locks --seed=1031304926 --path=8:9:9:9:9:9:10:13:26:22:23:23:23:23:29:27:38:31:31:29:30:36
-  //   --nodes=3 --lock-profile=contention
-  // c2's waiting acquire committed as queued; its leader paused past the wait, the cancel the
-  // deadline proposed was refused, and that refusal (notApplied: true) became the acquire's
-  // answer. The queue then granted c2, whose cancel found the grant and left it held by nobody
-  // for its whole TTL. The model, taking notApplied at its word, found no linearization.
+  // pnpm sim --locks --plan packages/testkit/test/lock/regressions/waiter-not-applied-seed-1031304926.json
+  // Found by --seed=1031304926 --nodes=3 --lock-profile=contention; the plan's pause was later
+  // edited (the leader at 500 ms, was any node at 618 ms) because the Raft input hardening changed
+  // how the original schedule unfolds and it no longer reached this case.
+  // c2's waiting acquire committed as queued behind c3's token 2; the leader holding the wait was
+  // paused until the faults stopped while n1 took over, and on resuming it answered the acquire
+  // NOT_LEADER with the refusal of a proposal it could no longer make. That refusal once carried
+  // notApplied: true and the model, taking it at its word, found no linearization. c3's release
+  // then granted c2 token 7 from the queue; c2's cancel found that grant and once left it held by
+  // nobody for its whole TTL.
   it("seed 1031304926: a waiter is not told notApplied; a cancel gives back the grant it finds", async () => {
     const result = await runLockSchedule(loadPlan("waiter-not-applied-seed-1031304926.json"));
     expect(result.violation?.message ?? null).toBeNull();
@@ -33,6 +37,14 @@ describe("lock simulator regressions", () => {
     );
     expect(answerOf(waiting!)).toMatchObject({ code: "NOT_LEADER" });
     expect(answerOf(waiting!)).not.toHaveProperty("notApplied");
+    // The situation it was kept for: the acquire's entry was applied (queued) before that answer.
+    const queued = [...result.history.committed.values()].find(
+      (entry) =>
+        entry.result.type === "queued" &&
+        entry.result.key === "key-1" &&
+        entry.result.value === "c2.1.1",
+    );
+    expect(queued?.appliedMs).toBeLessThan(waiting!.returnMs!);
     const cancel = ops.find((op) => op.request.type === "cancel" && op.response?.type === "ok");
     const token = (answerOf(cancel!) as { fencingToken?: number }).fencingToken;
     expect(answerOf(cancel!)).toEqual({ cancelled: false, fencingToken: token });
