@@ -26,7 +26,7 @@ export interface Targeted<I> {
 }
 
 export interface InputResult {
-  /** Carried a message the server must obey by design (see peer-inputs.ts); excluded unless asked. */
+  /** Carried a message a member may rightly use to move the leadership (see peer-inputs.ts): weaker properties. */
   hostile: boolean;
   /** Violations seen on this input's own connection. */
   problems: string[];
@@ -121,7 +121,7 @@ export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
   return {
     name: "peer",
     arb: targeted(peerInputArb),
-    async send({ node, input }, { fuzz, views, includeOpen }) {
+    async send({ node, input }, { fuzz, views }) {
       const target = fuzz.cluster.nodes[node];
       const term = views.find((v) => v.id === target.id)?.term ?? 0;
       const rendered = renderPeerInput(input, {
@@ -130,7 +130,6 @@ export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
         phantom: PHANTOM_ID,
         term,
       });
-      if (rendered.hostile && !includeOpen) return { hostile: true, skipped: true, problems: [] };
       const outcome = await sendInput({
         connect,
         address: target.peerAddress,
