@@ -23,11 +23,4 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
     excluded: "nothing: sent, held to the weaker properties (hostile in peer-inputs.ts)",
     owner: "none (Raft by design)",
   },
-  {
-    id: "client-membership-unauthenticated",
-    summary:
-      "addMember / removeMember / promoteMember of a real node id on the client port are obeyed from any connection.",
-    excluded: "membership changes naming real members are not generated (client-inputs.ts)",
-    owner: "auth (admin-only membership)",
-  },
 ];

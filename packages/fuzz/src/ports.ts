@@ -4,7 +4,7 @@ import fc from "fast-check";
 import type { AdminInput } from "./admin-inputs.js";
 import { adminInputArb, renderAdminInput } from "./admin-inputs.js";
 import type { ClientInput } from "./client-inputs.js";
-import { clientInputArb, renderClientInput } from "./client-inputs.js";
+import { authClientInputArb, clientInputArb, renderClientInput } from "./client-inputs.js";
 import type { Connect } from "./connection.js";
 import { connectPlain } from "./connection.js";
 import type { FuzzCluster, NodeView } from "./fuzz-cluster.js";
@@ -85,12 +85,19 @@ function frameProblems(outcome: Outcome, mustClose: boolean, what: string): stri
   return problems;
 }
 
-export function clientPortFuzzer(connect: Connect): PortFuzzer<ClientInput> {
+/** `authToken`: a `lock`-role token for a cluster with an auth file (membership changes of real members are then generated). */
+export function clientPortFuzzer(
+  connect: Connect,
+  options: { authToken?: string } = {},
+): PortFuzzer<ClientInput> {
   return {
     name: "client",
-    arb: targeted(clientInputArb),
+    arb: targeted(options.authToken === undefined ? clientInputArb : authClientInputArb),
     async send({ node, input }, { fuzz }) {
-      const rendered = renderClientInput(input, { clusterId: CLUSTER_ID });
+      const rendered = renderClientInput(input, {
+        clusterId: CLUSTER_ID,
+        ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      });
       const target = fuzz.cluster.nodes[node];
       const outcome = await sendInput({
         connect,

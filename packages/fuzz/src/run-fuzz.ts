@@ -166,6 +166,11 @@ export async function runPort<I>(
         `the cluster did not settle on a leader afterwards: ${String(error)}; ${JSON.stringify(views)}`,
       ];
     }
+    // Only the client port can ask for a membership change, and no fuzzer connection may make one.
+    if (fuzzer.name === "client") {
+      const changed = await fuzz.membershipChanges();
+      if (changed.length > 0) return changed.map((c) => `membership changed: ${c}`);
+    }
     const lost = await fuzz.lostSeededLocks();
     if (lost.length > 0) return lost.map((l) => `seeded lock lost: ${l}`);
     for (const [id, rss] of fuzz.rssBytes()) {
