@@ -35,12 +35,13 @@ export class FuzzCluster {
   /** How far each node's log file has been scanned for crash lines. */
   private readonly logOffsets = new Map<string, number>();
 
-  private constructor(cluster: LocalCluster, root: string, authToken?: string) {
+  private constructor(cluster: LocalCluster, root: string, authToken?: string, tlsCa?: string) {
     this.cluster = cluster;
     this.root = root;
     this.locker = new Locker({
       endpoints: cluster.endpoints(),
       ...(authToken === undefined ? {} : { authToken }),
+      ...(tlsCa === undefined ? {} : { tls: { ca: tlsCa } }),
       requestTimeoutMs: 20_000,
       unavailableTimeoutMs: 30_000,
     });
@@ -54,7 +55,12 @@ export class FuzzCluster {
    * principal with `lock:*` (`checkerToken`).
    */
   static async start(
-    options: { keep?: boolean; auth?: { authFile: string; checkerToken: string } } = {},
+    options: {
+      keep?: boolean;
+      auth?: { authFile: string; checkerToken: string };
+      /** A `dlock certs init` folder (node certificates n1..n3, ca.pem): TLS, mutual TLS on the peer port. */
+      tls?: { certsDir: string; ca: string };
+    } = {},
   ): Promise<FuzzCluster> {
     const root = await mkdtemp(join(tmpdir(), "dlock-fuzz-"));
     // Nothing listens there: the phantom's peer address only needs to parse.
@@ -68,13 +74,14 @@ export class FuzzCluster {
         [...all.map((n) => `${n.id}=${n.peerAddress}`), `${PHANTOM_ID}=${phantomAddress}`].join(
           ",",
         ),
+      ...(options.tls === undefined ? {} : { tlsCertsDir: options.tls.certsDir }),
       extraArgs: [
         "--shutdown-timeout",
         "1s",
         ...(options.auth === undefined ? [] : ["--auth-file", options.auth.authFile]),
       ],
     });
-    const fuzz = new FuzzCluster(cluster, root, options.auth?.checkerToken);
+    const fuzz = new FuzzCluster(cluster, root, options.auth?.checkerToken, options.tls?.ca);
     fuzz.keep = options.keep ?? false;
     try {
       await fuzz.waitHealthy();

@@ -124,7 +124,24 @@ export function clientPortFuzzer(
   };
 }
 
-export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
+/** The one error a connection that never gets past the hello may see (garbage before it included). */
+const REFUSED_BEFORE_HELLO: ReadonlySet<string> = new Set([
+  "HANDSHAKE_FAILED",
+  "FRAME_TOO_LARGE",
+  "MALFORMED_FRAME",
+]);
+
+/**
+ * `refusedAtHandshake`: the connection carries no node certificate of the cluster (mutual TLS on
+ * the peer port), so the server must refuse it at the handshake: without a certificate in the TLS
+ * handshake; with a certificate the CA signed for a client, at the hello (one HANDSHAKE_FAILED
+ * error, or a framing error for garbage before it, then closed). No other frame may come back, and no input can move the leadership (every
+ * input is held to every property).
+ */
+export function peerPortFuzzer(
+  connect: Connect,
+  options: { refusedAtHandshake?: boolean } = {},
+): PortFuzzer<PeerInput> {
   return {
     name: "peer",
     arb: targeted(peerInputArb),
@@ -147,6 +164,22 @@ export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
         gapMs: 0,
         dwellMs: 0,
       });
+      if (options.refusedAtHandshake === true) {
+        const answered = outcome.frames.filter(
+          (f) =>
+            !REFUSED_BEFORE_HELLO.has(String((f as { error?: { code?: unknown } }).error?.code)),
+        );
+        const problems =
+          answered.length === 0 && outcome.frames.length <= 1
+            ? []
+            : [
+                `${target.id}: peer port answered a connection without a node certificate: ${JSON.stringify(outcome.frames).slice(0, 300)}`,
+              ];
+        if (outcome.frames.length > 0 && outcome.timedOut) {
+          problems.push(`${target.id}: peer port refused the hello but kept the connection open`);
+        }
+        return { hostile: false, skipped: false, problems };
+      }
       if (outcome.refused)
         return {
           hostile: rendered.hostile,
