@@ -16,3 +16,5 @@ export type {
   LocalNodePorts,
   LocalNodeStatus,
 } from "./local-cluster.js";
+export { writeDevCertificates } from "./certs/dev-certificates.js";
+export type { DevCertificateFiles } from "./certs/dev-certificates.js";

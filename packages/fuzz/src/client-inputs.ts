@@ -1,8 +1,8 @@
 // Client-port inputs: hellos and requests built from the protocol types, then mutated. Keys live
 // under "fuzz/" (the seeded locks the checks watch are elsewhere, held under random values the
-// fuzzer never produces), and membership changes name ids that are not members: an
-// unauthenticated add or remove of a real member is accepted by today's server (see
-// known-findings.ts), which would change the cluster rather than test its input handling.
+// fuzzer never produces). Without an auth file the server obeys any client's membership change,
+// so there they name ids that are not members; against an auth file (authClientInputArb) they name
+// real members and must all be refused.
 import fc from "fast-check";
 import { PROTOCOL_VERSION } from "@dlock/protocol";
 import type { FramedInput, Rendered } from "./wire-input.js";
@@ -12,6 +12,8 @@ export type ClientMessage = Record<string, unknown>;
 
 export interface ClientRenderContext {
   clusterId: string;
+  /** A `lock`-role token for a server with an auth file: the valid hello carries it. */
+  authToken?: string;
 }
 
 // A bounded key space: valid acquires with long TTLs must not grow the lock table without end.
@@ -71,17 +73,41 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant("removeMember"), id: idArb, nodeId: ghostArb }),
 );
 
+/**
+ * Membership changes naming real members (and the phantom voter n9): for a server with an auth
+ * file, where only the admin role may change membership and the fuzzer never has it.
+ */
+const memberArb = fc.constantFrom("n1", "n2", "n3", "n9");
+export const memberChangeArb: fc.Arbitrary<ClientMessage> = fc.oneof(
+  fc.record({
+    type: fc.constant("addMember"),
+    id: idArb,
+    nodeId: memberArb,
+    peerAddress: fc.constantFrom("127.0.0.1:1", "localhost:7000"),
+  }),
+  fc.record({ type: fc.constant("promoteMember"), id: idArb, nodeId: memberArb }),
+  fc.record({ type: fc.constant("removeMember"), id: idArb, nodeId: memberArb }),
+);
+
 export type ClientInput = FramedInput<ClientMessage>;
 
 /** Hello variant 0 is valid; the others are wrong in one way each. */
-function clientHellos(clusterId: string): Record<string, unknown>[] {
+function clientHellos(clusterId: string, authToken?: string): Record<string, unknown>[] {
   const base = {
     type: "hello",
     protocolVersion: PROTOCOL_VERSION,
     clusterId: null,
     role: "client",
     clientId: "fuzzer",
+    ...(authToken === undefined ? {} : { authToken }),
   };
+  const unauthenticated =
+    authToken === undefined
+      ? []
+      : [
+          { ...base, authToken: undefined },
+          { ...base, authToken: `dlk_${"A".repeat(43)}` },
+        ];
   return [
     base,
     { ...base, clusterId },
@@ -91,10 +117,17 @@ function clientHellos(clusterId: string): Record<string, unknown>[] {
     { ...base, clientId: undefined },
     { ...base, clientId: "x".repeat(129) },
     { type: "hello" },
+    ...unauthenticated,
   ];
 }
 
 export const clientInputArb: fc.Arbitrary<ClientInput> = framedInputArb(clientMessageArb, 8);
+
+/** With an auth file: membership changes of real members too, and hellos without a valid token. */
+export const authClientInputArb: fc.Arbitrary<ClientInput> = framedInputArb(
+  fc.oneof({ weight: 4, arbitrary: clientMessageArb }, { weight: 1, arbitrary: memberChangeArb }),
+  10,
+);
 
 /** Refused by every server: a request whose id is not a number. */
 const SENTINEL = { type: "get", id: "sentinel", key: 1 };
@@ -102,7 +135,7 @@ const SENTINEL = { type: "get", id: "sentinel", key: 1 };
 export function renderClientInput(input: ClientInput, context: ClientRenderContext): Rendered {
   const rendered = renderFramed(
     input,
-    clientHellos(context.clusterId),
+    clientHellos(context.clusterId, context.authToken),
     (message) => ({ message, valid: true }),
     SENTINEL,
   );

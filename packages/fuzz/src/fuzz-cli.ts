@@ -2,10 +2,15 @@
 // `pnpm fuzz --port client|peer|admin|all --inputs 100000 --budget 10m --seed N`: fuzzes the
 // ports of three real dlock servers it starts itself. Exit codes: 0 no failure, 1 a failure
 // (printed shrunk, with the command that replays it), 2 usage or setup error.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "commander";
+import { writeDevCertificates } from "@dlock/cli";
 import { parseDuration } from "@dlock/client";
+import { connectPlain, connectTls } from "./connection.js";
 import { FuzzCluster } from "./fuzz-cluster.js";
-import type { PortName } from "./ports.js";
+import type { Connectors, PortName } from "./ports.js";
 import { PORT_NAMES } from "./ports.js";
 import { fuzzPorts } from "./fuzz-ports.js";
 import { formatPortSummary } from "./summary-format.js";
@@ -48,6 +53,12 @@ const program = new Command("dlock-fuzz")
     ).env("DLOCK_FUZZ_INCLUDE_OPEN"),
   )
   .addOption(new Option("--keep", "keep the nodes' data and logs").env("DLOCK_FUZZ_KEEP"))
+  .addOption(
+    new Option(
+      "--tls",
+      "run the cluster with TLS and mutual TLS between peers (dev certificates); the peer fuzzer then connects without a certificate or with a client one, and everything must be refused at the handshake",
+    ).env("DLOCK_FUZZ_TLS"),
+  )
   .action(async (flags: Record<string, string | boolean | undefined>) => {
     const seed =
       flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed);
@@ -65,7 +76,11 @@ const program = new Command("dlock-fuzz")
       `dlock-fuzz: seed ${seed}, ports ${ports.join(",")}, ${inputs} inputs per port, budget ${budgetMs / 1000}s\n` +
         `  replay: pnpm fuzz --port ${flags.port} --inputs ${inputs} --seed ${seed}\n`,
     );
-    const fuzz = await FuzzCluster.start({ keep: flags.keep === true });
+    const tls = flags.tls === true ? await devTls() : null;
+    const fuzz = await FuzzCluster.start({
+      keep: flags.keep === true,
+      ...(tls === null ? {} : { tls: { certsDir: tls.dir, ca: tls.ca } }),
+    });
     process.stderr.write(`  cluster up under ${fuzz.root}\n`);
     try {
       const summaries = await fuzzPorts({
@@ -75,6 +90,7 @@ const program = new Command("dlock-fuzz")
         inputs,
         budgetMs,
         includeOpen: flags.includeOpen === true,
+        ...(tls === null ? {} : { connectors: tls.connectors, peerRefusedAtHandshake: true }),
         ...(typeof flags.path === "string" ? { path: flags.path } : {}),
         progress: (line) => process.stderr.write(`  ${line}\n`),
       });
@@ -88,8 +104,35 @@ const program = new Command("dlock-fuzz")
       }
     } finally {
       await fuzz.stop();
+      if (tls !== null) await rm(tls.dir, { recursive: true, force: true });
     }
   });
+
+/**
+ * Dev certificates for n1..n3 and a client "fuzzer". The client port is fuzzed over TLS; the peer
+ * port alternately without a certificate and with the client one (never a node's).
+ */
+async function devTls(): Promise<{ dir: string; ca: string; connectors: Connectors }> {
+  const dir = await mkdtemp(join(tmpdir(), "dlock-fuzz-certs-"));
+  const files = await writeDevCertificates({ dir, nodes: ["n1", "n2", "n3"], clients: ["fuzzer"] });
+  const ca = await readFile(files.ca, "utf8");
+  const clientCert = {
+    cert: await readFile(files.clients.fuzzer.cert, "utf8"),
+    key: await readFile(files.clients.fuzzer.key, "utf8"),
+  };
+  const withoutCert = connectTls({ ca, servername: "localhost" });
+  const withClientCert = connectTls({ ca, ...clientCert, servername: "localhost" });
+  let connections = 0;
+  return {
+    dir,
+    ca,
+    connectors: {
+      client: withoutCert,
+      peer: (address) => (connections++ % 2 === 0 ? withoutCert : withClientCert)(address),
+      admin: connectPlain,
+    },
+  };
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`dlock-fuzz: ${String(error)}\n`);

@@ -35,17 +35,33 @@ export class FuzzCluster {
   /** How far each node's log file has been scanned for crash lines. */
   private readonly logOffsets = new Map<string, number>();
 
-  private constructor(cluster: LocalCluster, root: string) {
+  private constructor(cluster: LocalCluster, root: string, authToken?: string, tlsCa?: string) {
     this.cluster = cluster;
     this.root = root;
     this.locker = new Locker({
       endpoints: cluster.endpoints(),
+      ...(authToken === undefined ? {} : { authToken }),
+      ...(tlsCa === undefined ? {} : { tls: { ca: tlsCa } }),
       requestTimeoutMs: 20_000,
       unavailableTimeoutMs: 30_000,
     });
   }
 
-  static async start(options: { keep?: boolean } = {}): Promise<FuzzCluster> {
+  /** Each node's members ("id:kind", sorted) once healthy at start: no client input may change them. */
+  private membersAtStart = new Map<string, string>();
+
+  /**
+   * `auth`: the servers get an auth file (`authFile`) and the checker's Locker the token of a
+   * principal with `lock:*` (`checkerToken`).
+   */
+  static async start(
+    options: {
+      keep?: boolean;
+      auth?: { authFile: string; checkerToken: string };
+      /** A `dlock certs init` folder (node certificates n1..n3, ca.pem): TLS, mutual TLS on the peer port. */
+      tls?: { certsDir: string; ca: string };
+    } = {},
+  ): Promise<FuzzCluster> {
     const root = await mkdtemp(join(tmpdir(), "dlock-fuzz-"));
     // Nothing listens there: the phantom's peer address only needs to parse.
     const phantomAddress = `127.0.0.1:${await freePort()}`;
@@ -58,13 +74,19 @@ export class FuzzCluster {
         [...all.map((n) => `${n.id}=${n.peerAddress}`), `${PHANTOM_ID}=${phantomAddress}`].join(
           ",",
         ),
-      extraArgs: ["--shutdown-timeout", "1s"],
+      ...(options.tls === undefined ? {} : { tlsCertsDir: options.tls.certsDir }),
+      extraArgs: [
+        "--shutdown-timeout",
+        "1s",
+        ...(options.auth === undefined ? [] : ["--auth-file", options.auth.authFile]),
+      ],
     });
-    const fuzz = new FuzzCluster(cluster, root);
+    const fuzz = new FuzzCluster(cluster, root, options.auth?.checkerToken, options.tls?.ca);
     fuzz.keep = options.keep ?? false;
     try {
       await fuzz.waitHealthy();
       await fuzz.seedLocks();
+      fuzz.membersAtStart = await fuzz.members();
     } catch (error) {
       await fuzz.stop();
       throw error;
@@ -152,6 +174,28 @@ export class FuzzCluster {
       }
     }
     return result;
+  }
+
+  private async members(): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    for (const node of this.cluster.nodes) {
+      const status = await this.cluster.status(node.id, 5_000);
+      if (status === null) throw new Error(`${node.id} does not answer /status`);
+      const members = status.members.map((m) => `${m.id}:${m.kind}`).sort();
+      result.set(node.id, members.join(","));
+    }
+    return result;
+  }
+
+  /** Nodes whose membership differs from the one at start. */
+  async membershipChanges(): Promise<string[]> {
+    const now = await this.members();
+    const changes: string[] = [];
+    for (const [id, before] of this.membersAtStart) {
+      const after = now.get(id);
+      if (after !== before) changes.push(`${id}: members ${before} → ${after ?? "?"}`);
+    }
+    return changes;
   }
 
   /** Seeded locks that are no longer held by their holder with their token. */

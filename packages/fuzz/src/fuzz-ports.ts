@@ -14,6 +14,8 @@ export interface FuzzPortsOptions {
   includeOpen: boolean;
   path?: string;
   connectors?: Connectors;
+  /** The peer connector carries no node certificate (mutual TLS): see peerPortFuzzer. */
+  peerRefusedAtHandshake?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -37,7 +39,12 @@ export async function fuzzPorts(options: FuzzPortsOptions): Promise<PortRunSumma
       port === "client"
         ? await runPort(clientPortFuzzer(connectors.client), common)
         : port === "peer"
-          ? await runPort(peerPortFuzzer(connectors.peer), common)
+          ? await runPort(
+              peerPortFuzzer(connectors.peer, {
+                refusedAtHandshake: options.peerRefusedAtHandshake === true,
+              }),
+              common,
+            )
           : await runPort(adminPortFuzzer(connectors.admin), common);
     // A failure in one port does not stop the others: each is reported with its replay line.
     summaries.push(summary);

@@ -2,16 +2,34 @@
 // as a member (`phantom`: listed in every node's --cluster but with no process, so claiming it
 // never cuts a real peer's link). Terms are relative to the target's current term at send time.
 //
-// Valid messages from an authenticated member are not all harmless: one with a term above the
-// target's is how Raft elects, and a forged one unseats the leader. Those are "hostile" inputs
-// (see known-findings.ts): the fuzzer sends them only when asked to (--include-open).
+// Valid messages from a member are not all harmless: one with a term a little above the
+// target's is how Raft elects, so a member (the connection claims n9 on a plaintext loopback
+// cluster) may rightly unseat a healthy leader with it. Those "member" inputs are sent and held
+// to weaker properties (run-fuzz.ts). Terms no member may use (at or above TERM_MAX, or more
+// than TERM_AHEAD_MAX above the target's) and leadership transfers from a non-leader are refused
+// by Raft's input checks, so they are held to every property.
 import fc from "fast-check";
 import { FrameDecoder, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { FramedInput, Rendered } from "./wire-input.js";
 import { framedInputArb, renderFramed } from "./wire-input.js";
 
-/** A term relative to the target's: negative is stale, 0 current, "max" 2^53 - 1. */
-export type TermSpec = number | "max";
+/** Raft's TERM_MAX: a term at or above it is refused from anyone. */
+export const TERM_MAX = 2 ** 48;
+/** Raft's default termAheadMax: a term further above ours is refused from one voter alone. */
+export const TERM_AHEAD_MAX = 2 ** 24;
+/**
+ * How far the target's term may move during one batch (member inputs of a few terms each,
+ * elections): terms are relative to the term before the batch, so "far ahead" must stay far
+ * ahead of the term at send time. Without it a member's small jumps made a "far ahead" term
+ * legal by the time it arrived (seed 11).
+ */
+export const TERM_DRIFT_MAX = 2 ** 20;
+
+/**
+ * A term relative to the target's: negative is stale, 0 current; "max" 2^53 - 1, "ceiling"
+ * TERM_MAX, "farAhead" more than TERM_AHEAD_MAX above the target's even after TERM_DRIFT_MAX.
+ */
+export type TermSpec = number | "max" | "ceiling" | "farAhead";
 
 export interface PeerMessageSpec {
   type: string;
@@ -38,7 +56,10 @@ const binaryArb = fc.uint8Array({ maxLength: 64 });
 const termArb: fc.Arbitrary<TermSpec> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: -3, max: 0 }) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) },
-  { weight: 1, arbitrary: fc.constant("max" as const) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("max" as const, "ceiling" as const, "farAhead" as const),
+  },
 );
 const confChangeArb = fc.record(
   {
@@ -148,11 +169,14 @@ export const peerInputArb: fc.Arbitrary<PeerInput> = fc
 /** The term an `open: false` input uses instead: stale for a leader's messages, else at most current. */
 function tamedTerm(message: PeerMessageSpec): TermSpec {
   const ceiling = HOSTILE_TYPES_AT_CURRENT_TERM.has(message.type) ? -1 : 0;
-  return message.term === "max" ? ceiling : Math.min(message.term, ceiling);
+  return typeof message.term === "number" ? Math.min(message.term, ceiling) : ceiling;
 }
 
 function absoluteTerm(term: TermSpec, current: number): number {
-  return term === "max" ? Number.MAX_SAFE_INTEGER : Math.max(0, current + term);
+  if (term === "max") return Number.MAX_SAFE_INTEGER;
+  if (term === "ceiling") return TERM_MAX;
+  if (term === "farAhead") return current + TERM_AHEAD_MAX + TERM_DRIFT_MAX + 1;
+  return Math.max(0, current + term);
 }
 
 function peerHellos(context: PeerRenderContext): Record<string, unknown>[] {
@@ -179,13 +203,13 @@ function peerHellos(context: PeerRenderContext): Record<string, unknown>[] {
 const SENTINEL = { type: "raft", messages: "sentinel" };
 
 export interface RenderedPeer extends Rendered {
-  /** Could carry a valid message that Raft obeys by design (a term above the target's: an election or a new leader; a leader's message at the current term, which the fuzzer is not; a leadership transfer). Everything else from a member is stale or a reply and must not change who leads to the core. */
+  /** Could carry a message a member may rightly send to move the leadership (a term a little above the target's: an election or a new leader; a leader's message at the current term). Held to the weaker properties; everything else must not change who leads. */
   hostile: boolean;
 }
 
 /**
  * Whether the byte stream, read as the server reads it (frames in order until the first one it
- * cannot decode), could deliver a message that Raft obeys by design. Reading the bytes rather
+ * cannot decode), could deliver a message that a member may rightly use to move the leadership. Reading the bytes rather
  * than the description matters: a flipped bit can turn a stale term into a huge one.
  * Conservative: any decodable message with such a term or type counts, even in a batch the
  * server may refuse for another reason.
@@ -205,7 +229,10 @@ export function carriesHostileMessage(chunks: readonly Buffer[], term: number): 
           if (typeof message !== "object" || message === null) continue;
           const m = message as { type?: unknown; term?: unknown };
           if (typeof m.term !== "number") continue;
-          if (m.term > term || m.type === "timeoutNow") hostile = true;
+          // Refused whatever their type: at or above TERM_MAX, or too far ahead for one voter.
+          const ahead = m.term - term;
+          if (ahead > 0 && m.term < TERM_MAX && ahead <= TERM_AHEAD_MAX + TERM_DRIFT_MAX)
+            hostile = true;
           if (m.term === term && HOSTILE_TYPES_AT_CURRENT_TERM.has(String(m.type))) hostile = true;
         }
       });
@@ -223,15 +250,13 @@ export function renderPeerInput(input: PeerInput, context: PeerRenderContext): R
     (batch) => ({
       message: {
         type: "raft",
-        messages: batch
-          .filter((m) => input.open || m.type !== "timeoutNow")
-          .map((m) => ({
-            ...m.fields,
-            type: m.type,
-            from: context.phantom,
-            to: context.target,
-            term: absoluteTerm(input.open ? m.term : tamedTerm(m), context.term),
-          })),
+        messages: batch.map((m) => ({
+          ...m.fields,
+          type: m.type,
+          from: context.phantom,
+          to: context.target,
+          term: absoluteTerm(input.open ? m.term : tamedTerm(m), context.term),
+        })),
       },
       valid: true,
     }),

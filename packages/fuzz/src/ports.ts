@@ -4,7 +4,7 @@ import fc from "fast-check";
 import type { AdminInput } from "./admin-inputs.js";
 import { adminInputArb, renderAdminInput } from "./admin-inputs.js";
 import type { ClientInput } from "./client-inputs.js";
-import { clientInputArb, renderClientInput } from "./client-inputs.js";
+import { authClientInputArb, clientInputArb, renderClientInput } from "./client-inputs.js";
 import type { Connect } from "./connection.js";
 import { connectPlain } from "./connection.js";
 import type { FuzzCluster, NodeView } from "./fuzz-cluster.js";
@@ -26,7 +26,7 @@ export interface Targeted<I> {
 }
 
 export interface InputResult {
-  /** Carried a message the server must obey by design (see peer-inputs.ts); excluded unless asked. */
+  /** Carried a message a member may rightly use to move the leadership (see peer-inputs.ts): weaker properties. */
   hostile: boolean;
   /** Violations seen on this input's own connection. */
   problems: string[];
@@ -85,12 +85,19 @@ function frameProblems(outcome: Outcome, mustClose: boolean, what: string): stri
   return problems;
 }
 
-export function clientPortFuzzer(connect: Connect): PortFuzzer<ClientInput> {
+/** `authToken`: a `lock`-role token for a cluster with an auth file (membership changes of real members are then generated). */
+export function clientPortFuzzer(
+  connect: Connect,
+  options: { authToken?: string } = {},
+): PortFuzzer<ClientInput> {
   return {
     name: "client",
-    arb: targeted(clientInputArb),
+    arb: targeted(options.authToken === undefined ? clientInputArb : authClientInputArb),
     async send({ node, input }, { fuzz }) {
-      const rendered = renderClientInput(input, { clusterId: CLUSTER_ID });
+      const rendered = renderClientInput(input, {
+        clusterId: CLUSTER_ID,
+        ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
+      });
       const target = fuzz.cluster.nodes[node];
       const outcome = await sendInput({
         connect,
@@ -117,11 +124,28 @@ export function clientPortFuzzer(connect: Connect): PortFuzzer<ClientInput> {
   };
 }
 
-export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
+/** The one error a connection that never gets past the hello may see (garbage before it included). */
+const REFUSED_BEFORE_HELLO: ReadonlySet<string> = new Set([
+  "HANDSHAKE_FAILED",
+  "FRAME_TOO_LARGE",
+  "MALFORMED_FRAME",
+]);
+
+/**
+ * `refusedAtHandshake`: the connection carries no node certificate of the cluster (mutual TLS on
+ * the peer port), so the server must refuse it at the handshake: without a certificate in the TLS
+ * handshake; with a certificate the CA signed for a client, at the hello (one HANDSHAKE_FAILED
+ * error, or a framing error for garbage before it, then closed). No other frame may come back, and no input can move the leadership (every
+ * input is held to every property).
+ */
+export function peerPortFuzzer(
+  connect: Connect,
+  options: { refusedAtHandshake?: boolean } = {},
+): PortFuzzer<PeerInput> {
   return {
     name: "peer",
     arb: targeted(peerInputArb),
-    async send({ node, input }, { fuzz, views, includeOpen }) {
+    async send({ node, input }, { fuzz, views }) {
       const target = fuzz.cluster.nodes[node];
       const term = views.find((v) => v.id === target.id)?.term ?? 0;
       const rendered = renderPeerInput(input, {
@@ -130,7 +154,6 @@ export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
         phantom: PHANTOM_ID,
         term,
       });
-      if (rendered.hostile && !includeOpen) return { hostile: true, skipped: true, problems: [] };
       const outcome = await sendInput({
         connect,
         address: target.peerAddress,
@@ -141,6 +164,22 @@ export function peerPortFuzzer(connect: Connect): PortFuzzer<PeerInput> {
         gapMs: 0,
         dwellMs: 0,
       });
+      if (options.refusedAtHandshake === true) {
+        const answered = outcome.frames.filter(
+          (f) =>
+            !REFUSED_BEFORE_HELLO.has(String((f as { error?: { code?: unknown } }).error?.code)),
+        );
+        const problems =
+          answered.length === 0 && outcome.frames.length <= 1
+            ? []
+            : [
+                `${target.id}: peer port answered a connection without a node certificate: ${JSON.stringify(outcome.frames).slice(0, 300)}`,
+              ];
+        if (outcome.frames.length > 0 && outcome.timedOut) {
+          problems.push(`${target.id}: peer port refused the hello but kept the connection open`);
+        }
+        return { hostile: false, skipped: false, problems };
+      }
       if (outcome.refused)
         return {
           hostile: rendered.hostile,

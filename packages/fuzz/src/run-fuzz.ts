@@ -28,6 +28,8 @@ export interface PortRunSummary {
   batches: number;
   /** Hostile inputs generated but not sent (see known-findings.ts). */
   skippedHostile: number;
+  /** Inputs sent that a member may rightly use to move the leadership (weaker properties). */
+  memberInputs: number;
   /** Leader changes during a batch that did not happen again when the batch was replayed. */
   unconfirmedLeaderChanges: number;
   elapsedMs: number;
@@ -86,6 +88,7 @@ export async function runPort<I>(
     inputs: 0,
     batches: 0,
     skippedHostile: 0,
+    memberInputs: 0,
     unconfirmedLeaderChanges: 0,
     elapsedMs: 0,
     inputsPerSecond: 0,
@@ -105,6 +108,7 @@ export async function runPort<I>(
     const sent = results.filter((r) => !r.skipped);
     summary.inputs += sent.length;
     summary.skippedHostile += results.length - sent.length;
+    summary.memberInputs += sent.filter((r) => r.hostile).length;
     return {
       problems: results.flatMap((r) => r.problems),
       hostile: sent.some((r) => r.hostile),
@@ -161,6 +165,11 @@ export async function runPort<I>(
       return [
         `the cluster did not settle on a leader afterwards: ${String(error)}; ${JSON.stringify(views)}`,
       ];
+    }
+    // Only the client port can ask for a membership change, and no fuzzer connection may make one.
+    if (fuzzer.name === "client") {
+      const changed = await fuzz.membershipChanges();
+      if (changed.length > 0) return changed.map((c) => `membership changed: ${c}`);
     }
     const lost = await fuzz.lostSeededLocks();
     if (lost.length > 0) return lost.map((l) => `seeded lock lost: ${l}`);

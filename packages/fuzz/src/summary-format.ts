@@ -11,7 +11,7 @@ export function formatPortSummary(summary: PortRunSummary, includeOpen: boolean)
     .join(", ");
   const lines = [
     `${summary.port} port: ${summary.inputs} inputs in ${summary.batches} batches, ${(summary.elapsedMs / 1000).toFixed(0)} s, ${summary.inputsPerSecond} inputs/s${summary.interrupted ? " (stopped by the budget)" : ""}`,
-    `  peak RSS: ${rss || "n/a"}; hostile inputs not sent: ${summary.skippedHostile}; leader changes not reproduced on replay: ${summary.unconfirmedLeaderChanges}`,
+    `  peak RSS: ${rss || "n/a"}; hostile inputs not sent: ${summary.skippedHostile}; member inputs (weaker properties): ${summary.memberInputs}; leader changes not reproduced on replay: ${summary.unconfirmedLeaderChanges}`,
   ];
   if (summary.failure === null) lines.push("  no failure");
   else {

@@ -5,7 +5,14 @@ import { describe, expect, it } from "vitest";
 import { FrameDecoder, PROTOCOL_VERSION } from "@dlock/protocol";
 import { applyMutations } from "../src/mutations.js";
 import type { Mutation } from "../src/mutations.js";
-import { carriesHostileMessage, peerInputArb, renderPeerInput } from "../src/peer-inputs.js";
+import {
+  carriesHostileMessage,
+  peerInputArb,
+  renderPeerInput,
+  TERM_AHEAD_MAX,
+  TERM_DRIFT_MAX,
+  TERM_MAX,
+} from "../src/peer-inputs.js";
 import type { PeerInput } from "../src/peer-inputs.js";
 import { clientInputArb, renderClientInput } from "../src/client-inputs.js";
 import { adminInputArb } from "../src/admin-inputs.js";
@@ -39,13 +46,13 @@ function peerInput(frames: PeerInput["frames"], overrides: Partial<PeerInput> = 
   } as PeerInput;
 }
 
-describe("hostile peer messages (held back unless --include-open)", () => {
-  it("are a term above the target's, a timeoutNow, or a leader's message at the current term", () => {
+describe("member peer messages (sent, held to the weaker properties)", () => {
+  it("are a term a little above the target's, or a leader's message at the current term", () => {
     const hello = encodeFrame(HELLO);
     const hostile = [
       { type: "vote", term: 8 },
-      { type: "heartbeatResp", term: Number.MAX_SAFE_INTEGER },
-      { type: "timeoutNow", term: 3 },
+      { type: "timeoutNow", term: 8 },
+      { type: "heartbeatResp", term: 7 + TERM_AHEAD_MAX },
       { type: "append", term: 7 },
       { type: "heartbeat", term: 7 },
     ];
@@ -59,6 +66,12 @@ describe("hostile peer messages (held back unless --include-open)", () => {
       { type: "append", term: 6 },
       { type: "appendResp", term: 7 },
       { type: "heartbeat", term: "7" },
+      // Refused by Raft from any one peer: held to every property.
+      { type: "timeoutNow", term: 7 },
+      { type: "vote", term: 7, transfer: true },
+      { type: "heartbeatResp", term: Number.MAX_SAFE_INTEGER },
+      { type: "vote", term: TERM_MAX },
+      { type: "appendResp", term: 7 + TERM_AHEAD_MAX + TERM_DRIFT_MAX + 1 },
     ];
     for (const message of harmless) {
       expect(carriesHostileMessage([hello, batch([message])], 7), JSON.stringify(message)).toBe(
@@ -157,7 +170,7 @@ describe("input mix", () => {
     const frames: PeerInput["frames"] = [
       {
         message: [
-          { type: "heartbeat", term: "max", fields: { commit: 0, readContext: 0 } },
+          { type: "heartbeat", term: 1, fields: { commit: 0, readContext: 0 } },
           { type: "timeoutNow", term: 0, fields: {} },
           { type: "vote", term: -2, fields: { lastIndex: 0, lastTerm: 0, transfer: false } },
         ],
@@ -172,6 +185,7 @@ describe("input mix", () => {
     for (const chunk of tame.chunks) decoder.push(chunk, (f) => decoded.push(f));
     expect((decoded[1] as { messages: unknown[] }).messages).toMatchObject([
       { type: "heartbeat", term: 6 },
+      { type: "timeoutNow", term: 7 },
       { type: "vote", term: 5 },
     ]);
   });
