@@ -1191,18 +1191,7 @@ export class RawNode implements RaftNode {
       const entries =
         pr.next <= last ? log.slice(pr.next, last + 1, this.config.maxMessageBytes) : [];
       if (entries.length === 0 && !allowEmpty) return;
-      const request: AppendRequest = {
-        type: "append",
-        from: this.id,
-        to,
-        term: this.term,
-        prevIndex,
-        prevTerm,
-        entries: entries.length > 0 ? entries : (EMPTY_ENTRIES as Entry[]),
-        commit: log.committed,
-      };
-      this.send(request);
-      pr.sentCommit = log.committed;
+      this.sendAppendMessage(to, pr, prevIndex, prevTerm, entries);
       const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
       this.noteSent(to, lastSent);
       pr.sentEntries(entries.length, lastSent, entriesBytes(entries));
@@ -1235,6 +1224,17 @@ export class RawNode implements RaftNode {
       this.sendAppend(to, true);
       return;
     }
+    this.sendAppendMessage(to, pr, prevIndex, prevTerm, EMPTY_ENTRIES as Entry[]);
+  }
+
+  /** Sends one append after (prevIndex, prevTerm) carrying the commit index, and notes it sent. */
+  private sendAppendMessage(
+    to: NodeId,
+    pr: Progress,
+    prevIndex: number,
+    prevTerm: number,
+    entries: Entry[],
+  ): void {
     const request: AppendRequest = {
       type: "append",
       from: this.id,
@@ -1242,7 +1242,7 @@ export class RawNode implements RaftNode {
       term: this.term,
       prevIndex,
       prevTerm,
-      entries: EMPTY_ENTRIES as Entry[],
+      entries: entries.length > 0 ? entries : (EMPTY_ENTRIES as Entry[]),
       commit: this.log.committed,
     };
     this.send(request);
