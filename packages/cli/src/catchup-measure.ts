@@ -16,6 +16,7 @@ import { checkCatchUpBounds } from "./catchup-bounds.js";
 import { CATCH_UP_ROUND_DEFAULTS, runCatchUpRounds } from "./catchup-rounds.js";
 import type { CatchUpRound } from "./catchup-rounds.js";
 import { LocalCluster } from "./local-cluster.js";
+import { positiveInteger, say } from "./measure-script.js";
 
 const USAGE = `usage: node packages/cli/dist/catchup-measure.js [--rounds N] [--clients N]
        [--down-ms N] [--budget-s N] [--keep]
@@ -46,17 +47,6 @@ const { values } = parseArgs({
 });
 
 const CLUSTER_ID = "dlock-catchup-measure";
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-function positiveInteger(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`--${name}: "${text}" is not a positive whole number\n${USAGE}`);
-  }
-  return value;
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -87,10 +77,10 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const rounds = positiveInteger("rounds", values.rounds);
-  const clients = positiveInteger("clients", values.clients);
-  const downMs = positiveInteger("down-ms", values["down-ms"]);
-  const budgetS = positiveInteger("budget-s", values["budget-s"]);
+  const rounds = positiveInteger("rounds", values.rounds, USAGE);
+  const clients = positiveInteger("clients", values.clients, USAGE);
+  const downMs = positiveInteger("down-ms", values["down-ms"], USAGE);
+  const budgetS = positiveInteger("budget-s", values["budget-s"], USAGE);
   const root = await mkdtemp(join(tmpdir(), "dlock-catchup-"));
   say(`three nodes (fsync on) in ${root}; ${rounds} rounds, ${clients} clients, down ${downMs} ms`);
   const budget = setTimeout(() => {

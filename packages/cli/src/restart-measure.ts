@@ -14,6 +14,7 @@ import { Locker } from "@dlock/client";
 import { LocalCluster } from "./local-cluster.js";
 import type { LocalNodeStatus } from "./local-cluster.js";
 import { folderBytes } from "./ops/disk-usage.js";
+import { positiveInteger, say } from "./measure-script.js";
 
 const USAGE = `usage: node packages/cli/dist/restart-measure.js [--locks N] [--concurrency N]
        [--compaction-entries N] [--keep]
@@ -35,28 +36,17 @@ const { values } = parseArgs({
 
 const CLUSTER_ID = "dlock-restart-measure";
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
-const say = (line: string): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-function positiveInteger(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Error(`--${name}: "${text}" is not a positive whole number\n${USAGE}`);
-  }
-  return value;
-}
 
 async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const locks = positiveInteger("locks", values.locks);
-  const concurrency = positiveInteger("concurrency", values.concurrency);
+  const locks = positiveInteger("locks", values.locks, USAGE);
+  const concurrency = positiveInteger("concurrency", values.concurrency, USAGE);
   const extraArgs: string[] = [];
   if (values["compaction-entries"] !== undefined) {
-    positiveInteger("compaction-entries", values["compaction-entries"]);
+    positiveInteger("compaction-entries", values["compaction-entries"], USAGE);
     extraArgs.push("--compaction-entries", values["compaction-entries"]);
   }
   const root = await mkdtemp(join(tmpdir(), "dlock-restart-"));
