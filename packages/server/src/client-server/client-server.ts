@@ -60,18 +60,10 @@ export class ClientServer implements ClientConnectionHost {
       );
       // Before TLS there is no way to send an error frame: over-limit handshakes are just closed.
       tlsServer.on("connection", (raw: Socket) => this.onTlsHandshakeStart(raw));
-      tlsServer.on("tlsClientError", (error, socket) => {
-        this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
-        const remoteAddress = socket.remoteAddress ?? "unknown";
-        if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
-          this.options.logger.warn(
-            { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason: error.message },
-            "closed a client connection",
-          );
-        }
-        // A handshake timeout only reports the error: the socket must be closed here.
-        socket.destroy();
-      });
+      // A handshake timeout only reports the error: the socket must be closed here.
+      tlsServer.on("tlsClientError", (error, socket) =>
+        this.rejectTls(socket, error.message, "closed a client connection"),
+      );
       this.server = tlsServer;
     }
     this.server.on("error", (error) =>
@@ -300,17 +292,22 @@ export class ClientServer implements ClientConnectionHost {
     if (socket.authorized) return false;
     const certificate = socket.getPeerCertificate();
     if (certificate === null || Object.keys(certificate).length === 0) return false;
-    const reason = String(socket.authorizationError);
+    this.rejectTls(
+      socket,
+      String(socket.authorizationError),
+      "closed a client connection: its certificate does not verify against the CA",
+    );
+    return true;
+  }
+
+  /** Counts, logs once per address, and closes a connection refused at the TLS layer. */
+  private rejectTls(socket: Socket, reason: string, message: string): void {
     this.options.metrics.connectionRejected("TLS_HANDSHAKE_FAILED");
     const remoteAddress = socket.remoteAddress ?? "unknown";
     if (this.logOnce.first(remoteAddress, "TLS_HANDSHAKE_FAILED")) {
-      this.options.logger.warn(
-        { remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason },
-        "closed a client connection: its certificate does not verify against the CA",
-      );
+      this.options.logger.warn({ remoteAddress, code: "TLS_HANDSHAKE_FAILED", reason }, message);
     }
     socket.destroy();
-    return true;
   }
 
   private refuse(socket: Socket, source: string, limit: ClientLimit, error: OverloadedError): void {
