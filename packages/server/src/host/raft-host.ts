@@ -228,12 +228,12 @@ export class RaftHost<Result> {
   // ---- public API ------------------------------------------------------------------------------
 
   /**
-   * Proposes `data` and resolves with the state machine's result once the entry with that
-   * (index, term) is applied here. Rejects with NotLeaderError (leader hint), ProposalDroppedError,
+   * Proposes `data` (telling `onProposed` its index at once) and resolves with the state machine's
+   * result once the entry with that (index, term) is applied here. Rejects with NotLeaderError (leader hint), ProposalDroppedError,
    * HostError PROPOSAL_LOST (another entry was committed in its slot: never applied),
    * OUTCOME_UNKNOWN, OVERLOADED, UNHEALTHY or STOPPED.
    */
-  propose(data: Uint8Array): Promise<Result | undefined> {
+  propose(data: Uint8Array, onProposed?: (index: number) => void): Promise<Result | undefined> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
     if (this.proposals.size >= this.options.pendingProposalsMax) {
@@ -245,6 +245,7 @@ export class RaftHost<Result> {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+    onProposed?.(slot.index);
     this.scheduleProcess();
     // An older proposal still waiting on this slot was truncated from our log. It was not
     // committed before this term (a leader's log holds every committed entry), but a later

@@ -36,7 +36,8 @@ import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wir
 
 /** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
 export interface LockServiceHost {
-  propose(data: Uint8Array): Promise<LockResult | undefined>;
+  /** `onProposed` learns the log index the entry was given, in the turn it is proposed. */
+  propose(data: Uint8Array, onProposed?: (index: number) => void): Promise<LockResult | undefined>;
   /** Resolves once a read of the table is linearizable (ReadIndex); leader only. */
   readIndex(): Promise<void>;
   onRoleChange(listener: (change: RoleChange) => void): () => void;
@@ -117,12 +118,17 @@ export class LockService implements ClientRequestHandler {
   /**
    * Acquires between their proposal and the moment their continuation registers the waiter. The
    * entry that queues one and the release that grants it can be applied in one batch, before
-   * the continuation runs: such a grant is kept here (with when it was applied) and answered.
+   * the continuation runs: such a grant is kept here (with when its lease can have started at the earliest) and answered.
    */
   private readonly proposedAcquires = new Map<
     number,
-    { key: string; value: string; grant: WaiterGrant | null; grantedAtMs: number }
+    { key: string; value: string; grant: WaiterGrant | null; grantedAtMs: number | null }
   >();
+  /**
+   * When this node proposed each entry of its log not yet applied here (by index), on its clock:
+   * the earliest a grant made by that entry can have started its lease anywhere (granted()).
+   */
+  private readonly proposedAtMs = new Map<number, number>();
   private expiryTimer: unknown = null;
   private expiryDueMs = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -136,7 +142,10 @@ export class LockService implements ClientRequestHandler {
     this.timers = options.timers ?? REAL_TIMERS;
     this.unsubscribe.push(
       this.host.onRoleChange((change) => this.onRoleChange(change)),
-      this.host.onApply((_entries, results) => this.onApplied(results)),
+      this.host.onApply((entries, results) => {
+        this.onApplied(results);
+        for (const entry of entries) this.proposedAtMs.delete(entry.index);
+      }),
     );
   }
 
@@ -259,7 +268,7 @@ export class LockService implements ClientRequestHandler {
     const waitMs = request.waitMs ?? 0;
     const requestId = this.nextRequestId++;
     const term = this.term;
-    const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: 0 };
+    const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: null };
     this.proposedAcquires.set(requestId, proposed);
     let result: LockResult;
     try {
@@ -280,7 +289,7 @@ export class LockService implements ClientRequestHandler {
       return {
         fencingToken: early.token,
         ttlMs: early.ttlMs,
-        waitedMs: Math.max(0, Math.floor(proposed.grantedAtMs - context.receivedAtMs)),
+        waitedMs: waitedMs(proposed.grantedAtMs, context.receivedAtMs),
       };
     }
     if (result.type === "granted")
@@ -391,18 +400,25 @@ export class LockService implements ClientRequestHandler {
   }
 
   private granted(key: string, grant: WaiterGrant, now: number): void {
+    // The client counts its validity from sent + waited, so `waited` must end no later than the
+    // start of this grant's lease on every leader that will ever time it. A later leader starts it
+    // at its election or its apply, both after the granting entry (index = token) committed, so
+    // after we proposed it; this node may apply it much later (a slow disk, or a leader that has
+    // not yet heard of its successor). So the wait ends at our proposal of that entry; an entry we
+    // did not propose gives no bound, and the wait counts as 0 (always safe: leases start after
+    // the request was received).
+    const proposedAtMs = this.proposedAtMs.get(grant.token);
+    const startedAtMs = proposedAtMs === undefined ? null : Math.min(now, proposedAtMs);
     const proposed = this.proposedAcquires.get(grant.requestId);
     if (proposed !== undefined && proposed.key === key && proposed.value === grant.value) {
       proposed.grant = grant;
-      proposed.grantedAtMs = now;
+      proposed.grantedAtMs = startedAtMs;
     }
     for (const w of this.waitersOf(key, grant.value)) {
-      // The grant's lease started now (on this leader, which received the request at
-      // receivedAtMs): the client may count its validity from sent + waited.
       this.settle(w, {
         fencingToken: grant.token,
         ttlMs: grant.ttlMs,
-        waitedMs: Math.max(0, Math.floor(now - w.receivedAtMs)),
+        waitedMs: waitedMs(startedAtMs, w.receivedAtMs),
       });
     }
   }
@@ -449,7 +465,7 @@ export class LockService implements ClientRequestHandler {
     if (this.role !== "leader" || this.stopped) return;
     // Proposed in the same turn: the host folds them into one Raft batch and one fsync.
     for (const command of this.leases.dueExpiries(this.nowMs())) {
-      this.host.propose(encodeCommand(command)).catch(() => this.leaseProposalFailed(command));
+      this.proposeEntry(command).catch(() => this.leaseProposalFailed(command));
     }
     this.scheduleExpiries();
   }
@@ -467,6 +483,13 @@ export class LockService implements ClientRequestHandler {
 
   // ---- helpers ------------------------------------------------------------------------------
 
+  /** Proposes `command`, noting when: a grant's lease starts no earlier (see granted()). */
+  private proposeEntry(command: LockCommand): Promise<LockResult | undefined> {
+    return this.host.propose(encodeCommand(command), (index) =>
+      this.proposedAtMs.set(index, this.nowMs()),
+    );
+  }
+
   /** Validates and proposes a client command on the leader; resolves with its applied result. */
   private async propose(command: LockCommand): Promise<LockResult> {
     // Refused before proposing: the client may treat these as having had no effect.
@@ -480,7 +503,7 @@ export class LockService implements ClientRequestHandler {
     }
     let result: LockResult | undefined;
     try {
-      result = await this.host.propose(encodeCommand(command));
+      result = await this.proposeEntry(command);
     } catch (error) {
       throw hostFailureToWire(error, (leader) => this.hintOf(leader ?? this.leader));
     }
@@ -554,4 +577,9 @@ export class LockService implements ClientRequestHandler {
       for (const w of Array.from(set)) this.fail(w, errorOf());
     }
   }
+}
+
+/** How long a waiter waited before its grant's lease started; 0 when that start is not known. */
+function waitedMs(startedAtMs: number | null, receivedAtMs: number): number {
+  return startedAtMs === null ? 0 : Math.max(0, Math.floor(startedAtMs - receivedAtMs));
 }

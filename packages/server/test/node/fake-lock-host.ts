@@ -85,12 +85,16 @@ export class FakeLockHost implements LockServiceHost {
     this.table = table;
   }
 
-  async propose(data: Uint8Array): Promise<LockResult | undefined> {
+  async propose(
+    data: Uint8Array,
+    onProposed?: (index: number) => void,
+  ): Promise<LockResult | undefined> {
     if (this.role !== "leader") throw new NotLeaderError(this.leader);
     if (this.refuseProposals !== null) throw this.refuseProposals;
     this.proposed.push(decodeCommand(data));
     await Promise.resolve();
     const index = ++this.index;
+    onProposed?.(index);
     const result = this.table.applyEntry(index, data);
     const entry: Entry = { index, term: this.term, kind: "normal", data };
     for (const listener of this.applyListeners) listener([entry], [result]);

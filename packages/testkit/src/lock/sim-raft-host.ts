@@ -47,9 +47,10 @@ export class SimRaftHost implements LockServiceHost {
     },
   ) {}
 
-  propose(data: Uint8Array): Promise<LockResult | undefined> {
+  propose(data: Uint8Array, onProposed?: (index: number) => void): Promise<LockResult | undefined> {
     const slot = this.node.propose(data);
     if ("error" in slot) return Promise.reject(this.refusal(slot.error));
+    onProposed?.(slot.index);
     // Truncated from this log but perhaps still on another that may lead and commit it: unknown.
     const stale = this.proposals.get(slot.index);
     if (stale !== undefined) {

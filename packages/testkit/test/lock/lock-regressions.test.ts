@@ -80,4 +80,32 @@ describe("lock simulator regressions", () => {
     expect(next?.result).toMatchObject({ next: { value: "c1.1.2", token: 12 } });
     expect(first.extensions[0].validUntilMs).toBeGreaterThan(next!.appliedMs);
   });
+  // pnpm sim --locks --seed=1049109017 --path=55:31:32:32:32:39:35:38:31:42:35:35:35:36
+  //   --nodes=3 --lock-profile=races (found by .ci/run beside a CPU hog)
+  // c3 waited in key-0's queue on the term-2 leader; the expiry of the holder (entry 36) granted
+  // it token 36. Another node applied that entry at once and, leading term 3 a moment later,
+  // timed the lease from its election; the term-2 leader applied it ~330 ms late and told c3
+  // waitedMs = (its apply) − (receipt) = 1,039, so c3 trusted token 36 for 176 ms after the
+  // term-3 leader expired it and granted token 42. The service was wrong: the wait must end no
+  // later than the granting entry's proposal (every leader's lease for the grant starts after
+  // the entry committed), not at this node's apply.
+  it("seed 1049109017: a waiter's wait ends at the proposal of its granting entry", async () => {
+    const result = await runLockSchedule(
+      loadPlan("waiter-grant-applied-late-seed-1049109017.json"),
+    );
+    expect(result.violation?.message ?? null).toBeNull();
+    const acquire = result.history.ops.find(
+      (op) =>
+        op.client === "c3" &&
+        op.request.type === "acquire" &&
+        (answerOf(op) as { fencingToken?: number } | undefined)?.fencingToken === 36,
+    );
+    const grant = answerOf(acquire!) as { fencingToken: number; waitedMs: number };
+    const entry = result.history.committed.get(36);
+    expect(entry?.result).toMatchObject({ type: "expired", next: { value: "c3.1.3", token: 36 } });
+    // The situation it was kept for: c3 was answered after the granting entry was first applied.
+    expect(acquire!.returnMs!).toBeGreaterThan(entry!.appliedMs);
+    // And its wait ends no later than that apply (true time), so its validity does too.
+    expect(acquire!.invokeMs + grant.waitedMs).toBeLessThanOrEqual(entry!.appliedMs);
+  });
 });
