@@ -140,8 +140,8 @@ export class ClusterUnavailableError extends DlockError {
 export class InvalidArgumentError extends DlockError {
   /** The option, field or argument at fault (e.g. "ttl", "key"). */
   readonly field: string;
-  constructor(field: string, message: string) {
-    super("INVALID_ARGUMENT", `${field}: ${message}`);
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super("INVALID_ARGUMENT", `${field}: ${message}`, options);
     this.name = "InvalidArgumentError";
     this.field = field;
   }

@@ -39,6 +39,15 @@ export {
   validateValue,
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";
+export { ConfigError } from "./config-error.js";
+export {
+  ADDRESS_CHARS_MAX,
+  formatHostPort,
+  isLoopbackHost,
+  isWildcardHost,
+  parseHostPort,
+} from "./address.js";
+export { durationMsOption, integerOption, positiveInteger } from "./option-checks.js";
 export { PROTOCOL_VERSION } from "./messages.js";
 export { FRAME_HEADER_BYTES, FrameEncoder, decodeBody } from "./codec.js";
 export { FrameDecoder } from "./frame-decoder.js";
@@ -60,6 +69,7 @@ export type {
   WireError,
 } from "./errors.js";
 export type { Duration } from "./duration.js";
+export type { HostPort, HostPortRules } from "./address.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export type { HelloExpectation } from "./handshake.js";
 export type {

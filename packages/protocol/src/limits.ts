@@ -1,5 +1,6 @@
 // Limits shared by client and server. Both sides enforce them: the client fails fast with a typed
 // error that names the argument, the server refuses what a misbehaving client sends anyway.
+import { parseHostPort } from "./address.js";
 import { InvalidArgumentError } from "./errors.js";
 
 /** Longest key, in UTF-8 bytes. */
@@ -66,13 +67,8 @@ export function validateId(id: unknown, field: string): string {
 
 /** A "host:port" address (IPv6 hosts in brackets), port 1..65535. */
 export function validateHostPort(value: unknown, field: string): string {
-  const text = validateString(value, field, ID_BYTES_MAX);
-  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  const port = match === null ? 0 : Number(match[2]);
-  if (match === null || port < 1 || port > 65_535) {
-    throw new InvalidArgumentError(field, `"${text}" must look like host:port`);
-  }
-  return text;
+  parseHostPort(validateString(value, field, ID_BYTES_MAX), field);
+  return value as string;
 }
 
 /** A whole number of milliseconds in [min, DURATION_MS_MAX]. */
