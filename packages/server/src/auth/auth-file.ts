@@ -9,7 +9,7 @@
 // client certificate. GRANT is ROLE or ROLE:SCOPE (SCOPE: `*`, `prefix*` or one exact key; a bare
 // role means `*`). `#` starts a comment. Names are unique, and so are token hashes.
 import { readFile } from "node:fs/promises";
-import { ConfigError } from "../config/errors.js";
+import { ConfigError } from "@dlock/protocol";
 import { tokenHashBytes } from "./auth-token.js";
 import { ROLES } from "./grants.js";
 import type { Grant, Principal, Role } from "./grants.js";

@@ -1,10 +1,8 @@
 // What a server says at start about client authentication, and the authenticator it then uses.
+import { isLoopbackHost } from "@dlock/protocol";
 import type { NetLogger } from "../transport/net-logger.js";
 import { loadAuthFile } from "./auth-file.js";
 import { Authenticator } from "./authenticator.js";
-
-const isLoopbackHost = (host: string): boolean =>
-  host === "localhost" || host === "::1" || host.startsWith("127.");
 
 /**
  * Loads the auth file (ConfigError naming it when unreadable or malformed) and logs the mode:

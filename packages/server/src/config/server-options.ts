@@ -17,8 +17,21 @@ import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock
 import type { ResolvedLockLimits } from "../lock/index.js";
 import type { ClientCertificateMode } from "../transport/tls-options.js";
 import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
-import { formatHostPort, isLoopbackHost, isWildcardHost, parseHostPort } from "./address.js";
-import { ConfigError } from "./errors.js";
+import {
+  ConfigError,
+  formatHostPort,
+  integerOption,
+  isLoopbackHost,
+  isWildcardHost,
+  parseHostPort,
+} from "@dlock/protocol";
+import type { HostPortRules } from "@dlock/protocol";
+
+/**
+ * Every address option is parsed as a listen address (port 0, empty host); those that others dial
+ * (peers, advertisedClientAddress) are then refused a wildcard or port 0 with their own message.
+ */
+const LISTEN: HostPortRules = { portZero: true, hostEmpty: true };
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -234,7 +247,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const peers: Record<string, string> = {};
   for (const [peerId, address] of Object.entries(merged.peers)) {
     checkId("peers", peerId);
-    const parsed = parseHostPort(`peers.${peerId}`, address);
+    const parsed = parseHostPort(address, `peers.${peerId}`, LISTEN);
     if (parsed.port === 0 || isWildcardHost(parsed.host)) {
       throw new ConfigError(`peers.${peerId}`, `"${address}" must be a reachable host and port`);
     }
@@ -244,25 +257,27 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     throw new ConfigError("peers", `must include this node's id "${id}"`);
   }
 
-  const clientListen = formatHostPort(parseHostPort("clientListen", merged.clientListen));
-  const selfPeer = parseHostPort(`peers.${id}`, peers[id]);
+  const clientListen = formatHostPort(parseHostPort(merged.clientListen, "clientListen", LISTEN));
+  const selfPeer = parseHostPort(peers[id], `peers.${id}`, LISTEN);
   // By default a node listens for peers only where the others reach it, not on every interface.
   const peerListen = formatHostPort(
-    merged.peerListen === undefined ? selfPeer : parseHostPort("peerListen", merged.peerListen),
+    merged.peerListen === undefined
+      ? selfPeer
+      : parseHostPort(merged.peerListen, "peerListen", LISTEN),
   );
   let httpListen: string | null = null;
   if (merged.httpListen !== null) {
-    httpListen = formatHostPort(parseHostPort("httpListen", merged.httpListen));
+    httpListen = formatHostPort(parseHostPort(merged.httpListen, "httpListen", LISTEN));
   }
   let advertisedClientAddress: string;
   if (merged.advertisedClientAddress !== undefined) {
-    const parsed = parseHostPort("advertisedClientAddress", merged.advertisedClientAddress);
+    const parsed = parseHostPort(merged.advertisedClientAddress, "advertisedClientAddress", LISTEN);
     if (parsed.port === 0 || isWildcardHost(parsed.host)) {
       throw new ConfigError("advertisedClientAddress", "must be a reachable host and port");
     }
     advertisedClientAddress = formatHostPort(parsed);
   } else {
-    const client = parseHostPort("clientListen", clientListen);
+    const client = parseHostPort(clientListen, "clientListen", LISTEN);
     if (client.port === 0) {
       throw new ConfigError(
         "advertisedClientAddress",
@@ -324,10 +339,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "pendingProposalsMax",
     "shutdownTransferTimeoutMs",
   ] as const;
-  for (const key of positive) checkInteger(key, merged[key], 1);
-  checkInteger("lockDelayMaxMs", merged.lockDelayMaxMs, 0);
-  checkInteger("compactionEntries", merged.compactionEntries, 0);
-  checkInteger("compactionBytes", merged.compactionBytes, 0);
+  for (const key of positive) integerOption(merged[key], key, 1);
+  integerOption(merged.lockDelayMaxMs, "lockDelayMaxMs", 0);
+  integerOption(merged.compactionEntries, "compactionEntries", 0);
+  integerOption(merged.compactionBytes, "compactionBytes", 0);
   if (merged.heartbeatTicks >= merged.electionTicks) {
     throw new ConfigError(
       "heartbeatTicks",
@@ -345,7 +360,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
 
   const electionTimeoutMs = merged.tickMs * merged.electionTicks;
   const ttlMinMs = merged.ttlMinMs ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
-  checkInteger("ttlMinMs", ttlMinMs, 1);
+  integerOption(ttlMinMs, "ttlMinMs", 1);
   if (ttlMinMs < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
     throw new ConfigError(
       "ttlMinMs",
@@ -413,7 +428,7 @@ function resolveTlsFiles(options: ServerOptions): TlsFiles | null {
 
 /** Off loopback, a port without TLS lets anyone on the network pose as a peer or a client. */
 function checkSecureListen(option: string, address: string, tls: boolean): void {
-  if (tls || isLoopbackHost(parseHostPort(option, address).host)) return;
+  if (tls || isLoopbackHost(parseHostPort(address, option, LISTEN).host)) return;
   const listenFlag = { clientListen: "--client", peerListen: "--peer", httpListen: "--http" }[
     option
   ];
@@ -435,10 +450,4 @@ function checkId(option: string, value: unknown): string {
     );
   }
   return value;
-}
-
-function checkInteger(option: string, value: unknown, min: number): void {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(option, `${String(value)} must be an integer ≥ ${min}`);
-  }
 }

@@ -11,7 +11,7 @@ import type { NodeStatusSnapshot } from "../admin/status-provider.js";
 import { ClientServer } from "../client-server/client-server.js";
 import { componentLogger, createLogger } from "../config/logger.js";
 import type { Logger } from "../config/logger.js";
-import { formatHostPort, parseHostPort } from "../config/address.js";
+import { formatHostPort, parseHostPort } from "@dlock/protocol";
 import { resolveServerOptions } from "../config/server-options.js";
 import type { ResolvedServerOptions, ServerOptions } from "../config/server-options.js";
 import { lockStateMachineAdapter } from "../host/lock-state-machine-adapter.js";
@@ -100,7 +100,7 @@ export class DlockServer {
     const authLogger = componentLogger(logger, "auth");
     const authenticator = await startAuthentication(
       options.authFile,
-      parseHostPort("clientListen", options.clientListen).host,
+      parseHostPort(options.clientListen, "clientListen", { portZero: true, hostEmpty: true }).host,
       authLogger,
     );
     const lag = new EventLoopLag();
@@ -261,7 +261,10 @@ export class DlockServer {
       metrics.setStatusSource(snapshot);
       let admin: AdminServer | null = null;
       if (options.httpListen !== null) {
-        const http = parseHostPort("httpListen", options.httpListen);
+        const http = parseHostPort(options.httpListen, "httpListen", {
+          portZero: true,
+          hostEmpty: true,
+        });
         admin = new AdminServer({
           provider: { status: snapshot, checkStorageWritable: () => host.checkStorageWritable() },
           metrics,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../src/config/errors.js";
+import { ConfigError } from "@dlock/protocol";
 import { parseAuthFile } from "../../src/auth/auth-file.js";
 import { generateAuthToken, hashAuthToken } from "../../src/auth/auth-token.js";
 import { Authenticator } from "../../src/auth/authenticator.js";
