@@ -21,10 +21,12 @@ export const ADDRESS_CHARS_MAX = 300;
 const HOST_PORT = /^(?:\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?)\]|([\w.-]*)):(\d{1,5})$/;
 
 /**
- * Parses "host:port" or "[v6]:port". Throws ConfigError naming `option` when the text is not an
- * address, an unbracketed IPv6 address is given, or the port is out of range.
+ * Parses "host:port" or "[v6]:port" (or checks a { host, port } given by code the same way).
+ * Throws ConfigError naming `option` when the text is not an address, an unbracketed IPv6 address
+ * is given, or the port is out of range.
  */
 export function parseHostPort(value: unknown, option: string, rules: HostPortRules = {}): HostPort {
+  if (isHostPortObject(value)) return parseHostPort(formatHostPort(value), option, rules);
   if (typeof value !== "string") {
     throw new ConfigError(option, `must be a "host:port" string, got ${typeof value}`);
   }
@@ -46,6 +48,15 @@ export function parseHostPort(value: unknown, option: string, rules: HostPortRul
     );
   }
   return { host, port };
+}
+
+function isHostPortObject(value: unknown): value is HostPort {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as HostPort).host === "string" &&
+    typeof (value as HostPort).port === "number"
+  );
 }
 
 /** The inverse of parseHostPort: IPv6 hosts go back into brackets. */

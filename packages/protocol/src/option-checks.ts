@@ -1,15 +1,16 @@
 // The checks every options resolver (server, peer transport, client port, admin port, client)
-// applies to numeric options. Each throws ConfigError naming the option and the range it needs.
+// applies to numeric options: (value, default, option name). Each throws ConfigError naming the
+// option and the range it needs; the default stands in for an undefined value.
 import { ConfigError } from "./config-error.js";
 import { DURATION_MS_MAX } from "./limits.js";
 
-/** A whole number in [min, max]; `fallback` stands in for undefined. */
+/** A whole number in [min, max]. */
 export function integerOption(
   value: unknown,
+  fallback: number | undefined,
   option: string,
   min: number,
   max = Number.MAX_SAFE_INTEGER,
-  fallback?: number,
 ): number {
   const resolved = value ?? fallback;
   if (typeof resolved !== "number" || !Number.isSafeInteger(resolved)) {
@@ -24,20 +25,21 @@ export function integerOption(
   return resolved;
 }
 
-/** A whole number ≥ 1 (a count, a size in bytes, a rate); `fallback` stands in for undefined. */
-export function positiveInteger(value: unknown, option: string, fallback?: number): number {
-  return integerOption(value, option, 1, Number.MAX_SAFE_INTEGER, fallback);
+/** A whole number ≥ 1: a count, a size in bytes, a rate. */
+export function positiveInteger(
+  value: unknown,
+  fallback: number | undefined,
+  option: string,
+): number {
+  return integerOption(value, fallback, option, 1);
 }
 
-/**
- * A whole number of milliseconds in [min, DURATION_MS_MAX] (longer overflows Node's timers and
- * would fire at once); `fallback` stands in for undefined.
- */
+/** Whole milliseconds in [min, DURATION_MS_MAX] (longer overflows Node's timers: fires at once). */
 export function durationMsOption(
   value: unknown,
+  fallback: number | undefined,
   option: string,
-  fallback?: number,
   min = 1,
 ): number {
-  return integerOption(value, option, min, DURATION_MS_MAX, fallback);
+  return integerOption(value, fallback, option, min, DURATION_MS_MAX);
 }

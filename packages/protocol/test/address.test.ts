@@ -42,6 +42,10 @@ describe("parseHostPort", () => {
     expect(optionOf(() => parseHostPort(":7001", "clientListen"))).toBe("clientListen");
     expect(parseHostPort(":7001", "x", { hostEmpty: true })).toEqual({ host: "", port: 7001 });
     expect(parseHostPort("[::]:80", "x")).toEqual({ host: "::", port: 80 });
+    expect(parseHostPort({ host: "::1", port: 0 }, "x", { portZero: true })).toEqual({
+      host: "::1",
+      port: 0,
+    });
   });
 
   it("refuses what is not host:port with a ConfigError naming the option", () => {
@@ -62,7 +66,10 @@ describe("parseHostPort", () => {
       7001,
       null,
       undefined,
-      { host: "a", port: 1 },
+      { host: "a", port: 0 },
+      { host: "", port: 1 },
+      { host: "a", port: 1.5 },
+      { host: "a" },
     ]) {
       expect(
         optionOf(() => parseHostPort(bad, "endpoints")),

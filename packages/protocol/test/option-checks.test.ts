@@ -19,29 +19,29 @@ function refusal(run: () => unknown): ConfigError {
 
 describe("option checks", () => {
   it("positiveInteger takes whole numbers ≥ 1 and the fallback for undefined", () => {
-    expect(positiveInteger(3, "connectionsMax")).toBe(3);
-    expect(positiveInteger(undefined, "connectionsMax", 64)).toBe(64);
+    expect(positiveInteger(3, undefined, "connectionsMax")).toBe(3);
+    expect(positiveInteger(undefined, 64, "connectionsMax")).toBe(64);
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 53, "3", null, undefined]) {
-      const error = refusal(() => positiveInteger(bad, "connectionsMax"));
+      const error = refusal(() => positiveInteger(bad, undefined, "connectionsMax"));
       expect(error.option, String(bad)).toBe("connectionsMax");
       expect(error.message).toMatch(/^connectionsMax: /);
     }
   });
 
   it("integerOption keeps to its range and says it", () => {
-    expect(integerOption(0, "port", 0, 65_535)).toBe(0);
-    expect(integerOption(undefined, "port", 0, 65_535, 7201)).toBe(7201);
-    expect(refusal(() => integerOption(65_536, "port", 0, 65_535)).message).toBe(
+    expect(integerOption(0, undefined, "port", 0, 65_535)).toBe(0);
+    expect(integerOption(undefined, 7201, "port", 0, 65_535)).toBe(7201);
+    expect(refusal(() => integerOption(65_536, undefined, "port", 0, 65_535)).message).toBe(
       "port: 65536 is out of range [0, 65535]",
     );
   });
 
   it("durationMsOption keeps to [min, DURATION_MS_MAX]", () => {
-    expect(durationMsOption(DURATION_MS_MAX, "ttlMsMax")).toBe(DURATION_MS_MAX);
-    expect(durationMsOption(undefined, "ttlMsMax", 60_000)).toBe(60_000);
-    expect(durationMsOption(0, "intervalMs", undefined, 0)).toBe(0);
-    expect(refusal(() => durationMsOption(0, "ttlMsMin")).option).toBe("ttlMsMin");
-    expect(refusal(() => durationMsOption(DURATION_MS_MAX + 1, "ttlMsMax")).option).toBe(
+    expect(durationMsOption(DURATION_MS_MAX, undefined, "ttlMsMax")).toBe(DURATION_MS_MAX);
+    expect(durationMsOption(undefined, 60_000, "ttlMsMax")).toBe(60_000);
+    expect(durationMsOption(0, undefined, "intervalMs", 0)).toBe(0);
+    expect(refusal(() => durationMsOption(0, undefined, "ttlMsMin")).option).toBe("ttlMsMin");
+    expect(refusal(() => durationMsOption(DURATION_MS_MAX + 1, undefined, "ttlMsMax")).option).toBe(
       "ttlMsMax",
     );
   });

@@ -85,7 +85,6 @@ export {
   CLIENT_URI_PREFIX,
   NODE_URI_PREFIX,
   TcpPeerTransport,
-  TlsOptionsError,
   clientNameFromCertificate,
   nodeIdFromCertificate,
 } from "./transport/index.js";

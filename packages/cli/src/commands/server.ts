@@ -334,12 +334,12 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
 
 async function runServer(options: ServerOptions): Promise<void> {
   // Loaded here, not at the top: the client commands start ~300 ms faster without LevelDB & co.
-  const { ConfigError, DlockServer, TlsOptionsError } = await import("@dlock/server");
+  const { ConfigError, DlockServer } = await import("@dlock/server");
   let server: DlockServer;
   try {
     server = await DlockServer.start(options);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof TlsOptionsError)
+    if (error instanceof ConfigError)
       throw new CliExit(EXIT.USAGE, `dlock server: ${error.message}`);
     const err = error as NodeJS.ErrnoException;
     const hint =

@@ -7,6 +7,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from "n
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { durationMsOption, integerOption, positiveInteger } from "@dlock/protocol";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
 import {
@@ -63,37 +64,29 @@ export interface ResolvedAdminServerOptions {
   tls: TlsOptions | null;
 }
 
-export class AdminOptionsError extends Error {
-  readonly code = "INVALID_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "AdminOptionsError";
-  }
-}
-
 export function resolveAdminServerOptions(options: AdminServerOptions): ResolvedAdminServerOptions {
-  const port = options.port ?? DEFAULT_ADMIN_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new AdminOptionsError(`admin port must be an integer in 0..65535, got ${port}`);
-  }
-  const healthCheckTimeoutMs = options.healthCheckTimeoutMs ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS;
-  if (!Number.isFinite(healthCheckTimeoutMs) || healthCheckTimeoutMs <= 0) {
-    throw new AdminOptionsError(
-      `healthCheckTimeoutMs must be a positive number, got ${healthCheckTimeoutMs}`,
-    );
-  }
-  const connectionsMax = options.connectionsMax ?? DEFAULT_ADMIN_CONNECTIONS_MAX;
-  const requestsMax = options.requestsMax ?? DEFAULT_ADMIN_REQUESTS_MAX;
-  const metricsRenderIntervalMs = options.metricsRenderIntervalMs ?? METRICS_RENDER_INTERVAL_MS;
-  for (const [name, value, min] of [
-    ["connectionsMax", connectionsMax, 1],
-    ["requestsMax", requestsMax, 1],
-    ["metricsRenderIntervalMs", metricsRenderIntervalMs, 0],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw new AdminOptionsError(`${name} must be an integer ≥ ${min}, got ${value}`);
-    }
-  }
+  const port = integerOption(options.port, DEFAULT_ADMIN_PORT, "port", 0, 65_535);
+  const healthCheckTimeoutMs = durationMsOption(
+    options.healthCheckTimeoutMs,
+    DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
+    "healthCheckTimeoutMs",
+  );
+  const connectionsMax = positiveInteger(
+    options.connectionsMax,
+    DEFAULT_ADMIN_CONNECTIONS_MAX,
+    "connectionsMax",
+  );
+  const requestsMax = positiveInteger(
+    options.requestsMax,
+    DEFAULT_ADMIN_REQUESTS_MAX,
+    "requestsMax",
+  );
+  const metricsRenderIntervalMs = durationMsOption(
+    options.metricsRenderIntervalMs,
+    METRICS_RENDER_INTERVAL_MS,
+    "metricsRenderIntervalMs",
+    0,
+  );
   return {
     provider: options.provider,
     metrics: options.metrics,

@@ -1,5 +1,4 @@
 export {
-  AdminOptionsError,
   AdminServer,
   DEFAULT_ADMIN_HOST,
   DEFAULT_ADMIN_PORT,

@@ -1,6 +1,11 @@
-import { HANDSHAKE_TIMEOUT_MS_DEFAULT, IN_FLIGHT_REQUESTS_MAX } from "@dlock/protocol";
-import { parseHostPort } from "../transport/host-port.js";
-import type { HostPort } from "../transport/host-port.js";
+import {
+  ConfigError,
+  HANDSHAKE_TIMEOUT_MS_DEFAULT,
+  IN_FLIGHT_REQUESTS_MAX,
+  parseHostPort,
+  positiveInteger,
+} from "@dlock/protocol";
+import type { HostPort } from "@dlock/protocol";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
 import { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
@@ -131,44 +136,22 @@ export interface ResolvedClientServerOptions {
   metrics: ClientServerMetrics;
 }
 
-export class ClientServerOptionsError extends Error {
-  readonly code = "INVALID_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "ClientServerOptionsError";
-  }
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
-    throw new ClientServerOptionsError(`${name} must be a positive integer, got ${resolved}`);
-  }
-  return resolved;
-}
-
 export function resolveClientServerOptions(
   options: ClientServerOptions,
 ): ResolvedClientServerOptions {
   if (typeof options.nodeId !== "string" || options.nodeId.length === 0) {
-    throw new ClientServerOptionsError("nodeId must be a non-empty string");
+    throw new ConfigError("nodeId", "must be a non-empty string");
   }
   if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
-    throw new ClientServerOptionsError("clusterId must be a non-empty string");
+    throw new ConfigError("clusterId", "must be a non-empty string");
   }
   if (typeof options.handler?.handle !== "function") {
-    throw new ClientServerOptionsError("handler must implement handle(request, context)");
+    throw new ConfigError("handler", "must implement handle(request, context)");
   }
-  let listen: HostPort;
-  try {
-    listen =
-      typeof options.listen === "string" ? parseHostPort(options.listen, true) : options.listen;
-  } catch (error) {
-    throw new ClientServerOptionsError(`listen: ${(error as Error).message}`);
-  }
+  const listen = parseHostPort(options.listen, "listen", { portZero: true });
   const ttlMsMin = positiveInteger(options.ttlMsMin, DEFAULT_TTL_MS_MIN, "ttlMsMin");
   const ttlMsMax = positiveInteger(options.ttlMsMax, DEFAULT_TTL_MS_MAX, "ttlMsMax");
-  if (ttlMsMax < ttlMsMin) throw new ClientServerOptionsError("ttlMsMax must be ≥ ttlMsMin");
+  if (ttlMsMax < ttlMsMin) throw new ConfigError("ttlMsMax", "must be ≥ ttlMsMin");
   return {
     nodeId: options.nodeId,
     clusterId: options.clusterId,

@@ -7,9 +7,10 @@ import { createServer as createTlsServer } from "node:tls";
 import type { Server as TlsServer, TLSSocket } from "node:tls";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
-import type { HostPort } from "../transport/host-port.js";
+import type { HostPort } from "@dlock/protocol";
 import { LogOnce } from "../transport/log-once.js";
-import { TlsOptionsError, tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
+import { ConfigError } from "@dlock/protocol";
+import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { ClientConnection, sourceOf } from "./client-connection.js";
 import type { ClientConnectionHost } from "./client-connection.js";
@@ -88,11 +89,11 @@ export class ClientServer implements ClientConnectionHost {
 
   /**
    * Replaces the key, certificate and CA (rotation) for new connections; open ones keep theirs.
-   * Throws TlsOptionsError, keeping the old ones, when the new ones do not load.
+   * Throws ConfigError, keeping the old ones, when the new ones do not load.
    */
   setTls(tls: TlsOptions): void {
     if (this.options.tls === null) {
-      throw new TlsOptionsError("the client port runs without TLS; restart to turn it on");
+      throw new ConfigError("tls", "the client port runs without TLS; restart to turn it on");
     }
     validateTlsOptions(tls, "tls", false);
     (this.server as TlsServer).setSecureContext(

@@ -1,6 +1,5 @@
 export { ClientServer } from "./client-server.js";
 export {
-  ClientServerOptionsError,
   CONNECTIONS_PER_SOURCE_IN_RESERVE,
   CONNECTIONS_RESERVED_FRACTION,
   DEFAULT_CLIENT_CONNECTIONS_MAX,

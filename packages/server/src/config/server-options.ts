@@ -339,10 +339,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "pendingProposalsMax",
     "shutdownTransferTimeoutMs",
   ] as const;
-  for (const key of positive) integerOption(merged[key], key, 1);
-  integerOption(merged.lockDelayMaxMs, "lockDelayMaxMs", 0);
-  integerOption(merged.compactionEntries, "compactionEntries", 0);
-  integerOption(merged.compactionBytes, "compactionBytes", 0);
+  for (const key of positive) integerOption(merged[key], undefined, key, 1);
+  integerOption(merged.lockDelayMaxMs, undefined, "lockDelayMaxMs", 0);
+  integerOption(merged.compactionEntries, undefined, "compactionEntries", 0);
+  integerOption(merged.compactionBytes, undefined, "compactionBytes", 0);
   if (merged.heartbeatTicks >= merged.electionTicks) {
     throw new ConfigError(
       "heartbeatTicks",
@@ -360,7 +360,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
 
   const electionTimeoutMs = merged.tickMs * merged.electionTicks;
   const ttlMinMs = merged.ttlMinMs ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
-  integerOption(ttlMinMs, "ttlMinMs", 1);
+  integerOption(ttlMinMs, undefined, "ttlMinMs", 1);
   if (ttlMinMs < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
     throw new ConfigError(
       "ttlMinMs",

@@ -8,13 +8,12 @@ export {
   DEFAULT_SOCKET_WRITABLE_BYTES_MAX,
   DEFAULT_WRITE_STALL_TIMEOUT_MS,
   resolveTcpPeerTransportOptions,
-  TransportOptionsError,
 } from "./peer-transport.js";
 export { backoffDelayMs } from "./backoff.js";
 export { validateRaftMessage } from "./raft-message-validation.js";
 export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
 export { SILENT_NET_LOGGER } from "./net-logger.js";
-export { CLIENT_CERTIFICATE_MODES, TlsOptionsError, validateTlsOptions } from "./tls-options.js";
+export { CLIENT_CERTIFICATE_MODES, validateTlsOptions } from "./tls-options.js";
 export {
   CLIENT_URI_PREFIX,
   NODE_URI_PREFIX,

@@ -20,8 +20,8 @@ import {
 import type { FrameEncoder } from "@dlock/protocol";
 import { backoffDelayMs } from "./backoff.js";
 import { encodeRaftBatches } from "./frame-batches.js";
-import { formatHostPort } from "./host-port.js";
-import type { HostPort } from "./host-port.js";
+import { formatHostPort } from "@dlock/protocol";
+import type { HostPort } from "@dlock/protocol";
 import type { LogOnce } from "./log-once.js";
 import { nodeIdFromCertificate } from "./peer-certificate.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";

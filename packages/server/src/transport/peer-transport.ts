@@ -1,9 +1,8 @@
 // The contract between the Raft host and whatever carries Raft messages between nodes. The host
 // accepts it structurally, so tests and the simulator can plug in their own.
 import type { Message, NodeId } from "@dlock/raft";
-import { FRAME_BYTES_MAX } from "@dlock/protocol";
-import { AddressError, parseHostPort } from "./host-port.js";
-import type { HostPort } from "./host-port.js";
+import { ConfigError, FRAME_BYTES_MAX, parseHostPort, positiveInteger } from "@dlock/protocol";
+import type { HostPort } from "@dlock/protocol";
 import { SILENT_NET_LOGGER } from "./net-logger.js";
 import type { NetLogger } from "./net-logger.js";
 import { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
@@ -90,38 +89,8 @@ export interface ResolvedTcpPeerTransportOptions {
   metrics: PeerTransportMetrics;
 }
 
-export class TransportOptionsError extends Error {
-  readonly code = "INVALID_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "TransportOptionsError";
-  }
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
-    throw new TransportOptionsError(`${name} must be a positive integer, got ${resolved}`);
-  }
-  return resolved;
-}
-
-function toHostPort(address: string | HostPort, name: string, allowPortZero: boolean): HostPort {
-  if (typeof address !== "string") {
-    const { host, port } = address;
-    const portOk =
-      Number.isInteger(port) && port <= 65_535 && (port > 0 || (allowPortZero && port === 0));
-    if (typeof host !== "string" || host.length === 0 || !portOk) {
-      throw new TransportOptionsError(`${name}: bad address ${JSON.stringify(address)}`);
-    }
-    return { host, port };
-  }
-  try {
-    return parseHostPort(address, allowPortZero);
-  } catch (error) {
-    if (error instanceof AddressError) throw new TransportOptionsError(`${name}: ${error.message}`);
-    throw error;
-  }
+function toHostPort(address: string | HostPort, option: string, portZero: boolean): HostPort {
+  return parseHostPort(address, option, { portZero });
 }
 
 /** Resolves peer addresses, dropping this node's own id. */
@@ -131,9 +100,9 @@ export function resolvePeerMap(
 ): Map<NodeId, HostPort> {
   const map = new Map<NodeId, HostPort>();
   for (const [id, address] of Object.entries(peers)) {
-    if (id.length === 0) throw new TransportOptionsError("peer ids must not be empty");
+    if (id.length === 0) throw new ConfigError("peers", "peer ids must not be empty");
     if (id === nodeId) continue;
-    map.set(id, toHostPort(address, `peer ${id}`, false));
+    map.set(id, toHostPort(address, `peers.${id}`, false));
   }
   return map;
 }
@@ -142,10 +111,10 @@ export function resolveTcpPeerTransportOptions(
   options: TcpPeerTransportOptions,
 ): ResolvedTcpPeerTransportOptions {
   if (typeof options.nodeId !== "string" || options.nodeId.length === 0) {
-    throw new TransportOptionsError("nodeId must be a non-empty string");
+    throw new ConfigError("nodeId", "must be a non-empty string");
   }
   if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
-    throw new TransportOptionsError("clusterId must be a non-empty string");
+    throw new ConfigError("clusterId", "must be a non-empty string");
   }
   const reconnectDelayMinMs = positiveInteger(
     options.reconnectDelayMinMs,
@@ -158,7 +127,7 @@ export function resolveTcpPeerTransportOptions(
     "reconnectDelayMaxMs",
   );
   if (reconnectDelayMaxMs < reconnectDelayMinMs) {
-    throw new TransportOptionsError("reconnectDelayMaxMs must be ≥ reconnectDelayMinMs");
+    throw new ConfigError("reconnectDelayMaxMs", "must be ≥ reconnectDelayMinMs");
   }
   return {
     nodeId: options.nodeId,

@@ -9,14 +9,15 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import type { Message, NodeId } from "@dlock/raft";
 import { FrameEncoder } from "@dlock/protocol";
 import type { DlockError } from "@dlock/protocol";
-import type { HostPort } from "./host-port.js";
+import type { HostPort } from "@dlock/protocol";
 import { InboundPeerConnection } from "./inbound-peer-connection.js";
 import type { InboundContext } from "./inbound-peer-connection.js";
 import { LogOnce } from "./log-once.js";
 import { PeerLink } from "./peer-link.js";
 import type { PeerLinkContext, PeerLinkState } from "./peer-link.js";
 import { resolvePeerMap, resolveTcpPeerTransportOptions } from "./peer-transport.js";
-import { TlsOptionsError, tlsServerOptions, validateTlsOptions } from "./tls-options.js";
+import { ConfigError } from "@dlock/protocol";
+import { tlsServerOptions, validateTlsOptions } from "./tls-options.js";
 import type { TlsOptions } from "./tls-options.js";
 import type {
   PeerTransport,
@@ -168,12 +169,12 @@ export class TcpPeerTransport implements PeerTransport {
 
   /**
    * Replaces this node's key, certificate and CA (certificate rotation): new peer connections,
-   * accepted and dialed, use them; open ones keep theirs. Throws TlsOptionsError, leaving the old
+   * accepted and dialed, use them; open ones keep theirs. Throws ConfigError, leaving the old
    * ones in place, when the new ones do not load or the transport runs without TLS.
    */
   setTls(tls: TlsOptions): void {
     if (this.options.tls === null) {
-      throw new TlsOptionsError("the peer transport runs without TLS; restart to turn it on");
+      throw new ConfigError("tls", "the peer transport runs without TLS; restart to turn it on");
     }
     validateTlsOptions(tls, "tls", true);
     (this.server as TlsServer).setSecureContext(tlsServerOptions(tls));

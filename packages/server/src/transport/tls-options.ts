@@ -4,6 +4,7 @@
 // (peer-certificate.ts), which must match the node id of its hello on both ends.
 import { createSecureContext } from "node:tls";
 import type { ConnectionOptions, TlsOptions as NodeTlsServerOptions } from "node:tls";
+import { ConfigError } from "@dlock/protocol";
 
 export interface TlsOptions {
   /** PEM private key of this node. */
@@ -29,34 +30,27 @@ export const CLIENT_CERTIFICATE_MODES: readonly ClientCertificateMode[] = [
   "none",
 ];
 
-export class TlsOptionsError extends Error {
-  readonly code = "INVALID_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "TlsOptionsError";
-  }
-}
-
 function present(value: unknown): boolean {
   return typeof value === "string" ? value.length > 0 : Buffer.isBuffer(value) && value.length > 0;
 }
 
 /** Checks that key and cert are given (and ca when `caRequired`), and that they load. */
 export function validateTlsOptions(tls: TlsOptions, name: string, caRequired: boolean): TlsOptions {
-  if (!present(tls.key)) throw new TlsOptionsError(`${name}.key must be a PEM private key`);
-  if (!present(tls.cert)) throw new TlsOptionsError(`${name}.cert must be a PEM certificate`);
+  if (!present(tls.key)) throw new ConfigError(`${name}.key`, "must be a PEM private key");
+  if (!present(tls.cert)) throw new ConfigError(`${name}.cert`, "must be a PEM certificate");
   if (caRequired && tls.ca === undefined) {
-    throw new TlsOptionsError(
-      `${name}.ca is required: peers authenticate each other by the cluster CA`,
+    throw new ConfigError(
+      `${name}.ca`,
+      "is required: peers authenticate each other by the cluster CA",
     );
   }
   try {
     // Catches a key that does not match the certificate, or unreadable PEM, before any listener.
     createSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca });
   } catch (error) {
-    throw new TlsOptionsError(
-      `${name}: cannot load the key/certificate: ${(error as Error).message}`,
-    );
+    throw new ConfigError(name, `cannot load the key/certificate: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return tls;
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "@dlock/raft";
 import { backoffDelayMs } from "../../src/transport/backoff.js";
-import { parseHostPort } from "../../src/transport/host-port.js";
 import { LogOnce } from "../../src/transport/log-once.js";
 import { validateRaftMessage } from "../../src/transport/raft-message-validation.js";
 import { SendQueue } from "../../src/transport/send-queue.js";
@@ -40,17 +39,6 @@ describe("SendQueue", () => {
     expect(queue.length).toBe(0);
     queue.push(heartbeat(6));
     expect(queue.drain().map((message) => message.term)).toEqual([6]);
-  });
-});
-
-describe("parseHostPort", () => {
-  it("reads host:port and bracketed IPv6, refusing bad ports", () => {
-    expect(parseHostPort("10.0.0.1:7101")).toEqual({ host: "10.0.0.1", port: 7101 });
-    expect(parseHostPort("[::1]:7101")).toEqual({ host: "::1", port: 7101 });
-    expect(parseHostPort("localhost:0", true)).toEqual({ host: "localhost", port: 0 });
-    expect(() => parseHostPort("localhost:0")).toThrow(/port/);
-    expect(() => parseHostPort("localhost:70000")).toThrow(/port/);
-    expect(() => parseHostPort("localhost")).toThrow(/host:port/);
   });
 });
 
