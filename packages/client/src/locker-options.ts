@@ -2,15 +2,15 @@
 // place, and the one function that resolves and validates them.
 import {
   AUTH_TOKEN_BYTES_MAX,
-  DURATION_MS_MAX,
   FRAME_BYTES_MAX,
   IN_FLIGHT_REQUESTS_MAX,
   InvalidArgumentError,
+  durationMsOption,
+  parseHostPort,
   validateId,
 } from "@dlock/protocol";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
-import { parseEndpoint } from "./endpoint.js";
 import { TcpTransport } from "./tcp-transport.js";
 import { validateClientTlsOptions } from "./tls-options.js";
 import type { ClientTlsOptions } from "./tls-options.js";
@@ -102,22 +102,6 @@ export interface ResolvedLockerOptions {
   plantedBugs: Required<ClientPlantedBugs>;
 }
 
-function positiveMs(value: unknown, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !Number.isInteger(value) ||
-    value < 1 ||
-    value > DURATION_MS_MAX
-  ) {
-    throw new InvalidArgumentError(
-      field,
-      `must be a whole number of milliseconds in [1, ${DURATION_MS_MAX}]`,
-    );
-  }
-  return value;
-}
-
 function randomClientId(random: () => number): string {
   let id = "c-";
   for (let i = 0; i < 12; i++) id += Math.floor(random() * 36).toString(36);
@@ -136,7 +120,7 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
   if (endpoints.length > ENDPOINTS_MAX) {
     throw new InvalidArgumentError("endpoints", `at most ${ENDPOINTS_MAX} are allowed`);
   }
-  for (const endpoint of endpoints) parseEndpoint(endpoint, "endpoints");
+  for (const endpoint of endpoints) parseHostPort(endpoint, "endpoints");
   const clusterId =
     options.clusterId === undefined || options.clusterId === null
       ? null
@@ -159,15 +143,15 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
       `must be a string of 1 to ${AUTH_TOKEN_BYTES_MAX} bytes`,
     );
   }
-  const reconnectDelayMsMin = positiveMs(
+  const reconnectDelayMsMin = durationMsOption(
     options.reconnectDelayMsMin,
-    "reconnectDelayMsMin",
     DEFAULT_RECONNECT_DELAY_MS_MIN,
+    "reconnectDelayMsMin",
   );
-  const reconnectDelayMsMax = positiveMs(
+  const reconnectDelayMsMax = durationMsOption(
     options.reconnectDelayMsMax,
-    "reconnectDelayMsMax",
     Math.max(DEFAULT_RECONNECT_DELAY_MS_MAX, reconnectDelayMsMin),
+    "reconnectDelayMsMax",
   );
   if (reconnectDelayMsMax < reconnectDelayMsMin) {
     throw new InvalidArgumentError("reconnectDelayMsMax", "must not be below reconnectDelayMsMin");
@@ -203,20 +187,20 @@ export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOpti
     clusterId,
     clientId,
     authToken,
-    connectTimeoutMs: positiveMs(
+    connectTimeoutMs: durationMsOption(
       options.connectTimeoutMs,
-      "connectTimeoutMs",
       DEFAULT_CONNECT_TIMEOUT_MS,
+      "connectTimeoutMs",
     ),
-    requestTimeoutMs: positiveMs(
+    requestTimeoutMs: durationMsOption(
       options.requestTimeoutMs,
-      "requestTimeoutMs",
       DEFAULT_REQUEST_TIMEOUT_MS,
+      "requestTimeoutMs",
     ),
-    unavailableTimeoutMs: positiveMs(
+    unavailableTimeoutMs: durationMsOption(
       options.unavailableTimeoutMs,
-      "unavailableTimeoutMs",
       DEFAULT_UNAVAILABLE_TIMEOUT_MS,
+      "unavailableTimeoutMs",
     ),
     reconnectDelayMsMin,
     reconnectDelayMsMax,

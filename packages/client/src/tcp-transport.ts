@@ -13,8 +13,8 @@ import {
   errorFromWire,
   parseClientResponse,
   parseHello,
+  parseHostPort,
 } from "@dlock/protocol";
-import { parseEndpoint } from "./endpoint.js";
 import { tlsConnectOptions, tlsFailureHint } from "./tls-options.js";
 import type { ClientTlsOptions } from "./tls-options.js";
 import type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
@@ -64,7 +64,7 @@ class TcpConnection implements TransportConnection {
     tlsOptions: tls.ConnectionOptions | null,
   ) {
     this.decoder = new FrameDecoder({ frameBytesMax });
-    const { host, port } = parseEndpoint(endpoint);
+    const { host, port } = parseHostPort(endpoint, "endpoints");
     if (tlsOptions === null) {
       this.socket = net.connect({ host, port, noDelay: true });
       this.socket.on("connect", () => this.socket.write(this.encoder.encode(hello)));
