@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import type { Server } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AdminStatus } from "@dlock/server";
 
 /** The built CLI entry point, dist/bin.js, also when this file runs from src/ (in vitest). */
 export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
@@ -74,34 +75,7 @@ export interface LocalNode {
 }
 
 /** /status of one node (the admin port's JSON). */
-export interface LocalNodeStatus {
-  nodeId: string;
-  role: string;
-  term: number;
-  leader: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  ready: boolean;
-  members: Array<{
-    id: string;
-    kind: "voter" | "learner";
-    role: string;
-    healthy: boolean;
-    peerAddress?: string;
-    clientAddress?: string;
-  }>;
-  /** False while the node cannot write to its data folder. */
-  healthy?: boolean;
-  /** The Raft log on the node's disk (snapshot it starts after, entries and bytes above it). */
-  raftLog?: {
-    snapshotIndex: number;
-    snapshotBytes: number;
-    entries: number;
-    bytes: number;
-    snapshotsTaken: number;
-    snapshotsInstalled: number;
-  };
-}
+export type LocalNodeStatus = AdminStatus;
 
 export class LocalClusterError extends Error {
   constructor(message: string) {

@@ -70,6 +70,14 @@ export type {
 } from "./errors.js";
 export type { Duration } from "./duration.js";
 export type { HostPort, HostPortRules } from "./address.js";
+export type {
+  AdminStatus,
+  EventLoopLagSnapshot,
+  NodeMemberStatus,
+  NodeRole,
+  NodeStatusSnapshot,
+  RaftLogStatus,
+} from "./admin-status.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
 export type { HelloExpectation } from "./handshake.js";
 export type {

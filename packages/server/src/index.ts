@@ -102,6 +102,8 @@ export type {
 } from "./client-server/index.js";
 export { AdminServer, ServerMetrics } from "./admin/index.js";
 export type { AdminStatusProvider, NodeStatusSnapshot } from "./admin/index.js";
+/** The body of the admin port's GET /status. */
+export type { AdminStatus } from "@dlock/protocol";
 
 // ---- client authentication and authorization ----
 export {

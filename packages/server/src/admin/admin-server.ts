@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { durationMsOption, integerOption, positiveInteger } from "@dlock/protocol";
+import type { AdminStatus } from "@dlock/protocol";
 import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
 import type { NetLogger } from "../transport/net-logger.js";
 import {
@@ -240,7 +241,8 @@ export class AdminServer {
   private status(response: ServerResponse): void {
     const status = this.options.provider.status();
     const readiness = this.readiness.observe(status);
-    sendJson(response, 200, { ...status, ready: readiness.ready });
+    const body: AdminStatus = { ...status, ready: readiness.ready };
+    sendJson(response, 200, body);
   }
 
   private async metrics(response: ServerResponse): Promise<void> {

@@ -3,20 +3,14 @@
 // slow network, so it is reported on every node (/metrics and /status).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { IntervalHistogram } from "node:perf_hooks";
+import type { EventLoopLagSnapshot } from "@dlock/protocol";
 
 /** Sampling resolution of the monitor. */
 export const EVENT_LOOP_LAG_RESOLUTION_MS = 10;
 /** The recent figures are the larger of the last full window's and the current one's. */
 export const EVENT_LOOP_LAG_WINDOW_MS = 10_000;
 
-export interface EventLoopLagSnapshot {
-  /** Recent: the larger of the last full window's figure and the current window's (10 s each). */
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** The longest stall since the process started. */
-  maxMsSinceStart: number;
-}
+export type { EventLoopLagSnapshot };
 
 const NO_LAG = { p50Ms: 0, p99Ms: 0, maxMs: 0 };
 
