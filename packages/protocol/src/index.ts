@@ -48,6 +48,7 @@ export {
   parseHostPort,
 } from "./address.js";
 export { durationMsOption, integerOption, positiveInteger } from "./option-checks.js";
+export { SILENT_LOGGER } from "./logger.js";
 export { PROTOCOL_VERSION } from "./messages.js";
 export { FRAME_HEADER_BYTES, FrameEncoder, decodeBody } from "./codec.js";
 export { FrameDecoder } from "./frame-decoder.js";
@@ -70,6 +71,7 @@ export type {
 } from "./errors.js";
 export type { Duration } from "./duration.js";
 export type { HostPort, HostPortRules } from "./address.js";
+export type { Logger } from "./logger.js";
 export type {
   AdminStatus,
   EventLoopLagSnapshot,

@@ -9,8 +9,8 @@ import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { durationMsOption, integerOption, positiveInteger } from "@dlock/protocol";
 import type { AdminStatus } from "@dlock/protocol";
-import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
-import type { NetLogger } from "../transport/net-logger.js";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { Logger } from "@dlock/protocol";
 import {
   ADMIN_HEADERS_TIMEOUT_MS,
   ADMIN_KEEP_ALIVE_TIMEOUT_MS,
@@ -47,7 +47,7 @@ export interface AdminServerOptions {
   requestsMax?: number;
   /** Default METRICS_RENDER_INTERVAL_MS. */
   metricsRenderIntervalMs?: number;
-  logger?: NetLogger;
+  logger?: Logger;
   /** HTTPS with this key and certificate (client certificates are not asked for). Default: HTTP. */
   tls?: TlsOptions;
 }
@@ -61,7 +61,7 @@ export interface ResolvedAdminServerOptions {
   connectionsMax: number;
   requestsMax: number;
   metricsRenderIntervalMs: number;
-  logger: NetLogger;
+  logger: Logger;
   tls: TlsOptions | null;
 }
 
@@ -97,7 +97,7 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
     connectionsMax,
     requestsMax,
     metricsRenderIntervalMs,
-    logger: options.logger ?? SILENT_NET_LOGGER,
+    logger: options.logger ?? SILENT_LOGGER,
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
   };
 }

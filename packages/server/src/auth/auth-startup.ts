@@ -1,6 +1,6 @@
 // What a server says at start about client authentication, and the authenticator it then uses.
 import { isLoopbackHost } from "@dlock/protocol";
-import type { NetLogger } from "../transport/net-logger.js";
+import type { Logger } from "@dlock/protocol";
 import { loadAuthFile } from "./auth-file.js";
 import { Authenticator } from "./authenticator.js";
 
@@ -11,7 +11,7 @@ import { Authenticator } from "./authenticator.js";
 export async function startAuthentication(
   authFile: string | null,
   clientHost: string,
-  logger: NetLogger,
+  logger: Logger,
 ): Promise<Authenticator | null> {
   if (authFile === null) {
     const fields = { authFile: null, clientHost };

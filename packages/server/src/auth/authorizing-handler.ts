@@ -16,7 +16,7 @@ import type {
   ClientResult,
 } from "../client-server/client-request-handler.js";
 import { LogOnce } from "../transport/log-once.js";
-import type { NetLogger } from "../transport/net-logger.js";
+import type { Logger } from "@dlock/protocol";
 import { allows, isAdmin } from "./grants.js";
 import type { Principal } from "./grants.js";
 import { bindValue, holderOf } from "./holder-binding.js";
@@ -26,7 +26,7 @@ export interface AuthorizingHandlerOptions {
   inner: ClientRequestHandler;
   /** The lock table's value limit: a bound value (principal + value) must fit it. */
   valueBytesMax: number;
-  logger: NetLogger;
+  logger: Logger;
 }
 
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");

@@ -6,8 +6,8 @@ import {
   positiveInteger,
 } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
-import { SILENT_NET_LOGGER } from "../transport/net-logger.js";
-import type { NetLogger } from "../transport/net-logger.js";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { Logger } from "@dlock/protocol";
 import { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
 import type { ClientServerMetrics } from "./client-server-metrics.js";
 import type { ClientRequestHandler } from "./client-request-handler.js";
@@ -100,7 +100,7 @@ export interface ClientServerOptions {
   clientCertificates?: ClientCertificateMode;
   /** Monotonic clock in ms. Default performance.now. */
   nowMs?: () => number;
-  logger?: NetLogger;
+  logger?: Logger;
   metrics?: ClientServerMetrics;
 }
 
@@ -132,7 +132,7 @@ export interface ResolvedClientServerOptions {
   authenticate: ((credentials: ClientCredentials) => Principal) | null;
   clientCertificates: ClientCertificateMode;
   nowMs: () => number;
-  logger: NetLogger;
+  logger: Logger;
   metrics: ClientServerMetrics;
 }
 
@@ -240,7 +240,7 @@ export function resolveClientServerOptions(
     authenticate: options.authenticate ?? null,
     clientCertificates: options.clientCertificates ?? "require",
     nowMs: options.nowMs ?? (() => performance.now()),
-    logger: options.logger ?? SILENT_NET_LOGGER,
+    logger: options.logger ?? SILENT_LOGGER,
     metrics: options.metrics ?? NOOP_CLIENT_SERVER_METRICS,
   };
 }

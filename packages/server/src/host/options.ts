@@ -1,5 +1,5 @@
 import type { NodeId, RaftConfig, RaftNode, RefusalReason, Storage } from "@dlock/raft";
-import type { Logger } from "pino";
+import type { Logger } from "@dlock/protocol";
 import type { LevelStorage } from "../storage/level-storage.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { HostError } from "./errors.js";

@@ -11,7 +11,7 @@ import type {
   Snapshot,
   Status,
 } from "@dlock/raft";
-import type { Logger } from "pino";
+import type { Logger } from "@dlock/protocol";
 import { GroupCommitter } from "../storage/group-commit.js";
 import { LogOnce } from "../transport/log-once.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
@@ -485,7 +485,7 @@ export class RaftHost<Result> {
     }
     this.rejectAll(new HostError("STOPPED", "host stopped; the outcome is unknown"));
     await this.storage.close();
-    this.logger.info("raft host stopped");
+    this.logger.info({}, "raft host stopped");
   }
 
   // ---- the ready loop --------------------------------------------------------------------------
@@ -887,7 +887,7 @@ export class RaftHost<Result> {
   private storageRecovered(): void {
     if (this.storageFailure === null) return;
     this.storageFailure = null;
-    this.logger.warn("the data folder is writable again; resuming");
+    this.logger.warn({}, "the data folder is writable again; resuming");
     if (this.stopped || this.failure !== null) return;
     this.startTicking();
     this.scheduleProcess();

@@ -12,7 +12,6 @@ export {
 export { backoffDelayMs } from "./backoff.js";
 export { validateRaftMessage } from "./raft-message-validation.js";
 export { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
-export { SILENT_NET_LOGGER } from "./net-logger.js";
 export { CLIENT_CERTIFICATE_MODES, validateTlsOptions } from "./tls-options.js";
 export {
   CLIENT_URI_PREFIX,
@@ -29,5 +28,4 @@ export type { PeerLinkStats } from "./tcp-peer-transport.js";
 export type { PeerLinkState } from "./peer-link.js";
 export type { BackoffOptions } from "./backoff.js";
 export type { PeerTransportMetrics } from "./transport-metrics.js";
-export type { NetLogger } from "./net-logger.js";
 export type { ClientCertificateMode, TlsOptions } from "./tls-options.js";

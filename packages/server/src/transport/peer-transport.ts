@@ -3,8 +3,8 @@
 import type { Message, NodeId } from "@dlock/raft";
 import { ConfigError, FRAME_BYTES_MAX, parseHostPort, positiveInteger } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
-import { SILENT_NET_LOGGER } from "./net-logger.js";
-import type { NetLogger } from "./net-logger.js";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { Logger } from "@dlock/protocol";
 import { NOOP_PEER_TRANSPORT_METRICS } from "./transport-metrics.js";
 import type { PeerTransportMetrics } from "./transport-metrics.js";
 import { validateTlsOptions } from "./tls-options.js";
@@ -65,7 +65,7 @@ export interface TcpPeerTransportOptions {
   tls?: TlsOptions;
   /** Jitter source, [0, 1). Default Math.random. */
   random?: () => number;
-  logger?: NetLogger;
+  logger?: Logger;
   metrics?: PeerTransportMetrics;
 }
 
@@ -85,7 +85,7 @@ export interface ResolvedTcpPeerTransportOptions {
   inboundConnectionsMax: number;
   tls: TlsOptions | null;
   random: () => number;
-  logger: NetLogger;
+  logger: Logger;
   metrics: PeerTransportMetrics;
 }
 
@@ -165,7 +165,7 @@ export function resolveTcpPeerTransportOptions(
     ),
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", true),
     random: options.random ?? Math.random,
-    logger: options.logger ?? SILENT_NET_LOGGER,
+    logger: options.logger ?? SILENT_LOGGER,
     metrics: options.metrics ?? NOOP_PEER_TRANSPORT_METRICS,
   };
 }

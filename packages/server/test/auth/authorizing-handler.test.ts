@@ -7,7 +7,7 @@ import type { ClientRequest, GetResult } from "@dlock/protocol";
 import { AuthorizingHandler } from "../../src/auth/authorizing-handler.js";
 import type { Principal } from "../../src/auth/grants.js";
 import type { ClientRequestContext } from "../../src/client-server/client-request-handler.js";
-import { SILENT_NET_LOGGER } from "../../src/transport/net-logger.js";
+import { SILENT_LOGGER } from "@dlock/protocol";
 
 const ci: Principal = { name: "ci", grants: [{ role: "lock", scope: "jobs/*" }] };
 const reader: Principal = { name: "reader", grants: [{ role: "read", scope: "*" }] };
@@ -32,7 +32,7 @@ function setup(held: GetResult) {
       },
     },
     valueBytesMax: 32,
-    logger: SILENT_NET_LOGGER,
+    logger: SILENT_LOGGER,
   });
   return { handler, seen };
 }

@@ -3,7 +3,7 @@
 import { connect } from "node:net";
 import type { Socket } from "node:net";
 import { FrameDecoder, FrameEncoder } from "@dlock/protocol";
-import type { NetLogger } from "../../src/transport/net-logger.js";
+import type { Logger } from "@dlock/protocol";
 import type { PeerTransportMetrics } from "../../src/transport/transport-metrics.js";
 
 export async function waitFor(
@@ -24,7 +24,7 @@ export interface LogRecord {
   message: string;
 }
 
-export class RecordingLogger implements NetLogger {
+export class RecordingLogger implements Logger {
   readonly records: LogRecord[] = [];
   debug(fields: object, message: string): void {
     this.records.push({ level: "debug", fields: fields as Record<string, unknown>, message });
