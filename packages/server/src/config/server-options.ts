@@ -26,6 +26,8 @@ import {
   parseHostPort,
 } from "@dlock/protocol";
 import type { HostPortRules } from "@dlock/protocol";
+import { renameDeprecatedServerOptions } from "./deprecated-options.js";
+import type { DeprecatedServerOptions } from "./deprecated-options.js";
 
 /**
  * Every address option is parsed as a listen address (port 0, empty host); those that others dial
@@ -40,7 +42,7 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
  * variable onto one field, 1:1, and adds nothing. Every field but `id`, `dataDir` and `peers` has a
  * default (DEFAULT_SERVER_OPTIONS). Durations are in milliseconds, sizes in bytes.
  */
-export interface ServerOptions {
+export interface ServerOptions extends DeprecatedServerOptions {
   /** This node's id; must be a key of `peers`. */
   id: string;
   /** Folder of this node's LevelDB (created on first start). */
@@ -74,13 +76,13 @@ export interface ServerOptions {
   /** Heartbeat interval in ticks; < electionTicks. */
   heartbeatTicks?: number;
   /** Shortest lock TTL; at least TTL_MIN_ELECTION_TIMEOUTS election timeouts. Default: that floor. */
-  ttlMinMs?: number;
+  ttlMsMin?: number;
   /** Longest lock TTL. */
-  ttlMaxMs?: number;
+  ttlMsMax?: number;
   /** Longest time an acquire may wait in a key's queue. */
-  waitMaxMs?: number;
+  waitMsMax?: number;
   /** Longest lock delay an acquire may ask for; 0 turns lock delay off. */
-  lockDelayMaxMs?: number;
+  lockDelayMsMax?: number;
   keyBytesMax?: number;
   valueBytesMax?: number;
   waitersPerKeyMax?: number;
@@ -156,9 +158,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   tickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 1,
-  ttlMaxMs: 24 * 60 * 60 * 1000,
-  waitMaxMs: 24 * 60 * 60 * 1000,
-  lockDelayMaxMs: 60_000,
+  ttlMsMax: 24 * 60 * 60 * 1000,
+  waitMsMax: 24 * 60 * 60 * 1000,
+  lockDelayMsMax: 60_000,
   keyBytesMax: 512,
   valueBytesMax: 256,
   waitersPerKeyMax: 256,
@@ -194,7 +196,10 @@ export const DEFAULT_SERVER_OPTIONS = {
 } as const satisfies Partial<ServerOptions>;
 
 export interface ResolvedServerOptions extends Required<
-  Omit<ServerOptions, "httpListen" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile">
+  Omit<
+    ServerOptions,
+    "httpListen" | "tlsCertFile" | "tlsKeyFile" | "tlsCaFile" | keyof DeprecatedServerOptions
+  >
 > {
   httpListen: string | null;
   /** The three TLS files, or null without TLS. */
@@ -230,9 +235,11 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (options === null || typeof options !== "object") {
     throw new ConfigError("options", "must be an object");
   }
-  const given = Object.fromEntries(
-    Object.entries(options).filter(([, value]) => value !== undefined),
-  ) as ServerOptions;
+  const given = renameDeprecatedServerOptions(
+    Object.fromEntries(
+      Object.entries(options).filter(([, value]) => value !== undefined),
+    ) as ServerOptions,
+  );
   const merged = { ...DEFAULT_SERVER_OPTIONS, ...given };
 
   const id = checkId("id", merged.id);
@@ -316,8 +323,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "tickMs",
     "electionTicks",
     "heartbeatTicks",
-    "ttlMaxMs",
-    "waitMaxMs",
+    "ttlMsMax",
+    "waitMsMax",
     "keyBytesMax",
     "valueBytesMax",
     "waitersPerKeyMax",
@@ -340,7 +347,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "shutdownTransferTimeoutMs",
   ] as const;
   for (const key of positive) integerOption(merged[key], undefined, key, 1);
-  integerOption(merged.lockDelayMaxMs, undefined, "lockDelayMaxMs", 0);
+  integerOption(merged.lockDelayMsMax, undefined, "lockDelayMsMax", 0);
   integerOption(merged.compactionEntries, undefined, "compactionEntries", 0);
   integerOption(merged.compactionBytes, undefined, "compactionBytes", 0);
   if (merged.heartbeatTicks >= merged.electionTicks) {
@@ -359,16 +366,16 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
 
   const electionTimeoutMs = merged.tickMs * merged.electionTicks;
-  const ttlMinMs = merged.ttlMinMs ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
-  integerOption(ttlMinMs, undefined, "ttlMinMs", 1);
-  if (ttlMinMs < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
+  const ttlMsMin = merged.ttlMsMin ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
+  integerOption(ttlMsMin, undefined, "ttlMsMin", 1);
+  if (ttlMsMin < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
     throw new ConfigError(
-      "ttlMinMs",
-      `${ttlMinMs} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs} ms) so a lease survives a leader change`,
+      "ttlMsMin",
+      `${ttlMsMin} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs} ms) so a lease survives a leader change`,
     );
   }
-  if (merged.ttlMaxMs < ttlMinMs) {
-    throw new ConfigError("ttlMaxMs", `${merged.ttlMaxMs} must be ≥ ttlMinMs (${ttlMinMs})`);
+  if (merged.ttlMsMax < ttlMsMin) {
+    throw new ConfigError("ttlMsMax", `${merged.ttlMsMax} must be ≥ ttlMsMin (${ttlMsMin})`);
   }
   let lockLimits: ResolvedLockLimits;
   try {
@@ -376,12 +383,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       electionTimeoutMs,
       keyBytesMax: merged.keyBytesMax,
       valueBytesMax: merged.valueBytesMax,
-      ttlMinMs,
-      ttlMaxMs: merged.ttlMaxMs,
-      waitMaxMs: merged.waitMaxMs,
+      ttlMsMin,
+      ttlMsMax: merged.ttlMsMax,
+      waitMsMax: merged.waitMsMax,
       waitersPerKeyMax: merged.waitersPerKeyMax,
       locksMax: merged.locksMax,
-      lockDelayMaxMs: merged.lockDelayMaxMs,
+      lockDelayMsMax: merged.lockDelayMsMax,
     });
   } catch (error) {
     if (error instanceof LockError) {
@@ -401,7 +408,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     httpListen,
     advertisedClientAddress,
     tlsFiles,
-    ttlMinMs,
+    ttlMsMin,
     electionTimeoutMs,
     lockLimits,
   };

@@ -14,24 +14,24 @@ export const TTL_MIN_ELECTION_TIMEOUTS = 5;
  * config); otherwise two members could give different answers to the same entry.
  */
 export interface LockLimits {
-  /** The election timeout of the Raft group; ttlMinMs defaults to TTL_MIN_ELECTION_TIMEOUTS × it. */
+  /** The election timeout of the Raft group; ttlMsMin defaults to TTL_MIN_ELECTION_TIMEOUTS × it. */
   electionTimeoutMs: number;
   /** UTF-8 bytes of a key, at least 1. */
   keyBytesMax?: number;
   /** UTF-8 bytes of a holder value, at least 1. */
   valueBytesMax?: number;
   /** Shortest TTL; must be ≥ TTL_MIN_ELECTION_TIMEOUTS × electionTimeoutMs. */
-  ttlMinMs?: number;
+  ttlMsMin?: number;
   /** Longest TTL. */
-  ttlMaxMs?: number;
+  ttlMsMax?: number;
   /** Longest wait a queued acquire may ask for (its waiter lease is min(waitMs, ttlMs)). */
-  waitMaxMs?: number;
+  waitMsMax?: number;
   /** Queued waiters per key. */
   waitersPerKeyMax?: number;
   /** Keys in the table (held, queued on or in lock delay). */
   locksMax?: number;
   /** Longest lock delay an acquire may ask for; 0 disables lock delay. */
-  lockDelayMaxMs?: number;
+  lockDelayMsMax?: number;
 }
 
 export type ResolvedLockLimits = Required<LockLimits>;
@@ -39,11 +39,11 @@ export type ResolvedLockLimits = Required<LockLimits>;
 export const DEFAULT_LOCK_LIMITS = {
   keyBytesMax: 512,
   valueBytesMax: 256,
-  ttlMaxMs: 24 * 60 * 60 * 1000,
-  waitMaxMs: 24 * 60 * 60 * 1000,
+  ttlMsMax: 24 * 60 * 60 * 1000,
+  waitMsMax: 24 * 60 * 60 * 1000,
   waitersPerKeyMax: 256,
   locksMax: 1_000_000,
-  lockDelayMaxMs: 60_000,
+  lockDelayMsMax: 60_000,
 } as const;
 
 /** Fills defaults and rejects bad values with LockError("INVALID_CONFIG"). */
@@ -65,21 +65,21 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
       "valueBytesMax",
       limits.valueBytesMax ?? DEFAULT_LOCK_LIMITS.valueBytesMax,
     ),
-    ttlMinMs: positiveInt("ttlMinMs", limits.ttlMinMs ?? floor),
-    ttlMaxMs: positiveInt("ttlMaxMs", limits.ttlMaxMs ?? DEFAULT_LOCK_LIMITS.ttlMaxMs),
-    waitMaxMs: positiveInt("waitMaxMs", limits.waitMaxMs ?? DEFAULT_LOCK_LIMITS.waitMaxMs),
+    ttlMsMin: positiveInt("ttlMsMin", limits.ttlMsMin ?? floor),
+    ttlMsMax: positiveInt("ttlMsMax", limits.ttlMsMax ?? DEFAULT_LOCK_LIMITS.ttlMsMax),
+    waitMsMax: positiveInt("waitMsMax", limits.waitMsMax ?? DEFAULT_LOCK_LIMITS.waitMsMax),
     waitersPerKeyMax: positiveInt(
       "waitersPerKeyMax",
       limits.waitersPerKeyMax ?? DEFAULT_LOCK_LIMITS.waitersPerKeyMax,
     ),
     locksMax: positiveInt("locksMax", limits.locksMax ?? DEFAULT_LOCK_LIMITS.locksMax),
-    lockDelayMaxMs: limits.lockDelayMaxMs ?? DEFAULT_LOCK_LIMITS.lockDelayMaxMs,
+    lockDelayMsMax: limits.lockDelayMsMax ?? DEFAULT_LOCK_LIMITS.lockDelayMsMax,
   };
-  if (resolved.ttlMinMs < floor)
-    fail("ttlMinMs", `must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} × electionTimeoutMs (${floor})`);
-  if (resolved.ttlMaxMs < resolved.ttlMinMs) fail("ttlMaxMs", "must be ≥ ttlMinMs");
-  if (!Number.isSafeInteger(resolved.lockDelayMaxMs) || resolved.lockDelayMaxMs < 0)
-    fail("lockDelayMaxMs", "must be a non-negative integer");
+  if (resolved.ttlMsMin < floor)
+    fail("ttlMsMin", `must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} × electionTimeoutMs (${floor})`);
+  if (resolved.ttlMsMax < resolved.ttlMsMin) fail("ttlMsMax", "must be ≥ ttlMsMin");
+  if (!Number.isSafeInteger(resolved.lockDelayMsMax) || resolved.lockDelayMsMax < 0)
+    fail("lockDelayMsMax", "must be a non-negative integer");
   return resolved;
 }
 

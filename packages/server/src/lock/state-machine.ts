@@ -286,9 +286,9 @@ export class LockStateMachine {
   }
 
   private checkTtl(key: string, ttlMs: number): RejectedResult | null {
-    const { ttlMinMs, ttlMaxMs } = this.limits;
-    if (!(ttlMs >= ttlMinMs && ttlMs <= ttlMaxMs))
-      return this.invalid(key, "ttlMs", `ttlMs must be in [${ttlMinMs}, ${ttlMaxMs}]`);
+    const { ttlMsMin, ttlMsMax } = this.limits;
+    if (!(ttlMs >= ttlMsMin && ttlMs <= ttlMsMax))
+      return this.invalid(key, "ttlMs", `ttlMs must be in [${ttlMsMin}, ${ttlMsMax}]`);
     return null;
   }
 
@@ -299,17 +299,17 @@ export class LockStateMachine {
           this.checkKeyValue(command.key, command.value) ??
           this.checkTtl(command.key, command.ttlMs);
         if (bad !== null) return bad;
-        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMaxMs))
+        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
           return this.invalid(
             command.key,
             "waitMs",
-            `waitMs must be in [0, ${this.limits.waitMaxMs}]`,
+            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
           );
-        if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMaxMs))
+        if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMsMax))
           return this.invalid(
             command.key,
             "lockDelayMs",
-            `lockDelayMs must be in [0, ${this.limits.lockDelayMaxMs}]`,
+            `lockDelayMs must be in [0, ${this.limits.lockDelayMsMax}]`,
           );
         return null;
       }

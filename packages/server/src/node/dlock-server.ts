@@ -238,9 +238,9 @@ export class DlockServer {
         connectionRequestBurst: options.clientRequestBurst,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
-        ttlMsMin: options.ttlMinMs,
-        ttlMsMax: options.ttlMaxMs,
-        waitMsMax: options.waitMaxMs,
+        ttlMsMin: options.ttlMsMin,
+        ttlMsMax: options.ttlMsMax,
+        waitMsMax: options.waitMsMax,
         ...(authenticator === null
           ? {}
           : { authenticate: (credentials) => authenticator.authenticate(credentials) }),

@@ -3,14 +3,14 @@
 
 export interface BackoffOptions {
   /** Delay before the first retry, before jitter. */
-  delayMinMs: number;
+  delayMsMin: number;
   /** Upper bound of any delay. */
-  delayMaxMs: number;
+  delayMsMax: number;
 }
 
 /**
  * Delay before reconnect attempt number `attempt` (0 = first retry after a failure).
- * Always within [delayMinMs / 2, delayMaxMs]. `random` returns a number in [0, 1).
+ * Always within [delayMsMin / 2, delayMsMax]. `random` returns a number in [0, 1).
  */
 export function backoffDelayMs(
   attempt: number,
@@ -19,7 +19,7 @@ export function backoffDelayMs(
 ): number {
   // 2^30 already exceeds any sane cap; clamping the exponent avoids Infinity.
   const exponent = Math.min(Math.max(attempt, 0), 30);
-  const ceiling = Math.min(options.delayMaxMs, options.delayMinMs * 2 ** exponent);
+  const ceiling = Math.min(options.delayMsMax, options.delayMsMin * 2 ** exponent);
   const half = ceiling / 2;
   return Math.round(half + random() * half);
 }

@@ -120,7 +120,7 @@ export class PeerLink {
 
   /**
    * The peer just dialed us, so it is up again: dial now instead of waiting out the backoff (up to
-   * reconnectDelayMaxMs), which otherwise delays a restarted node's catch-up by as much.
+   * reconnectDelayMsMax), which otherwise delays a restarted node's catch-up by as much.
    */
   redialNow(): void {
     if (this.state !== "idle" || this.reconnectTimer === null) return;
@@ -292,8 +292,8 @@ export class PeerLink {
     const delayMs = backoffDelayMs(
       this.attempt++,
       {
-        delayMinMs: this.context.options.reconnectDelayMinMs,
-        delayMaxMs: this.context.options.reconnectDelayMaxMs,
+        delayMsMin: this.context.options.reconnectDelayMsMin,
+        delayMsMax: this.context.options.reconnectDelayMsMax,
       },
       this.context.options.random,
     );

@@ -31,8 +31,8 @@ export interface PeerTransport {
 export const DEFAULT_SEND_QUEUE_MESSAGES_MAX = 4_096;
 /** Bytes a socket may hold unsent before we stop writing to it and let the queue absorb. */
 export const DEFAULT_SOCKET_WRITABLE_BYTES_MAX = 8 * 1024 * 1024;
-export const DEFAULT_RECONNECT_DELAY_MIN_MS = 50;
-export const DEFAULT_RECONNECT_DELAY_MAX_MS = 2_000;
+export const DEFAULT_RECONNECT_DELAY_MS_MIN = 50;
+export const DEFAULT_RECONNECT_DELAY_MS_MAX = 2_000;
 /** Time allowed for a connect plus hello exchange, both directions. */
 export const DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS = 3_000;
 /**
@@ -56,8 +56,8 @@ export interface TcpPeerTransportOptions {
   frameBytesMax?: number;
   sendQueueMessagesMax?: number;
   socketWritableBytesMax?: number;
-  reconnectDelayMinMs?: number;
-  reconnectDelayMaxMs?: number;
+  reconnectDelayMsMin?: number;
+  reconnectDelayMsMax?: number;
   handshakeTimeoutMs?: number;
   writeStallTimeoutMs?: number;
   inboundConnectionsMax?: number;
@@ -78,8 +78,8 @@ export interface ResolvedTcpPeerTransportOptions {
   frameBytesMax: number;
   sendQueueMessagesMax: number;
   socketWritableBytesMax: number;
-  reconnectDelayMinMs: number;
-  reconnectDelayMaxMs: number;
+  reconnectDelayMsMin: number;
+  reconnectDelayMsMax: number;
   handshakeTimeoutMs: number;
   writeStallTimeoutMs: number;
   inboundConnectionsMax: number;
@@ -116,18 +116,18 @@ export function resolveTcpPeerTransportOptions(
   if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
     throw new ConfigError("clusterId", "must be a non-empty string");
   }
-  const reconnectDelayMinMs = positiveInteger(
-    options.reconnectDelayMinMs,
-    DEFAULT_RECONNECT_DELAY_MIN_MS,
-    "reconnectDelayMinMs",
+  const reconnectDelayMsMin = positiveInteger(
+    options.reconnectDelayMsMin,
+    DEFAULT_RECONNECT_DELAY_MS_MIN,
+    "reconnectDelayMsMin",
   );
-  const reconnectDelayMaxMs = positiveInteger(
-    options.reconnectDelayMaxMs,
-    DEFAULT_RECONNECT_DELAY_MAX_MS,
-    "reconnectDelayMaxMs",
+  const reconnectDelayMsMax = positiveInteger(
+    options.reconnectDelayMsMax,
+    DEFAULT_RECONNECT_DELAY_MS_MAX,
+    "reconnectDelayMsMax",
   );
-  if (reconnectDelayMaxMs < reconnectDelayMinMs) {
-    throw new ConfigError("reconnectDelayMaxMs", "must be ≥ reconnectDelayMinMs");
+  if (reconnectDelayMsMax < reconnectDelayMsMin) {
+    throw new ConfigError("reconnectDelayMsMax", "must be ≥ reconnectDelayMsMin");
   }
   return {
     nodeId: options.nodeId,
@@ -146,8 +146,8 @@ export function resolveTcpPeerTransportOptions(
       DEFAULT_SOCKET_WRITABLE_BYTES_MAX,
       "socketWritableBytesMax",
     ),
-    reconnectDelayMinMs,
-    reconnectDelayMaxMs,
+    reconnectDelayMsMin,
+    reconnectDelayMsMax,
     handshakeTimeoutMs: positiveInteger(
       options.handshakeTimeoutMs,
       DEFAULT_PEER_HANDSHAKE_TIMEOUT_MS,

@@ -35,8 +35,8 @@ describe("resolveServerOptions", () => {
     const r = resolveServerOptions(base);
     expect(r.clusterId).toBe(DEFAULT_SERVER_OPTIONS.clusterId);
     expect(r.electionTimeoutMs).toBe(500);
-    expect(r.ttlMinMs).toBe(2500);
-    expect(r.lockLimits.ttlMinMs).toBe(2500);
+    expect(r.ttlMsMin).toBe(2500);
+    expect(r.lockLimits.ttlMsMin).toBe(2500);
     // Peers are listened for where the others reach this node, not on every interface.
     expect(r.peerListen).toBe("10.0.0.1:7101");
     expect(r.tlsFiles).toBeNull();
@@ -54,6 +54,22 @@ describe("resolveServerOptions", () => {
     expect(resolveServerOptions({ ...base, clientListen: "[::1]:7001" }).clientListen).toBe(
       "[::1]:7001",
     );
+  });
+
+  it("still takes the option names from before the unit naming rule, for one release", () => {
+    const r = resolveServerOptions({
+      ...base,
+      ttlMinMs: 3_000,
+      ttlMaxMs: 60_000,
+      waitMaxMs: 30_000,
+      lockDelayMaxMs: 0,
+    });
+    expect([r.ttlMsMin, r.ttlMsMax, r.waitMsMax, r.lockDelayMsMax]).toEqual([
+      3_000, 60_000, 30_000, 0,
+    ]);
+    expect(r.lockLimits.ttlMsMax).toBe(60_000);
+    expect(Object.keys(r)).not.toContain("ttlMinMs");
+    expect(optionOf({ ...base, ttlMaxMs: 60_000, ttlMsMax: 60_000 })).toBe("ttlMaxMs");
   });
 
   it("ignores undefined fields (unset flags) instead of overriding defaults", () => {
@@ -75,10 +91,10 @@ describe("resolveServerOptions", () => {
       [{ tickMs: 0 }, "tickMs"],
       [{ tickMs: 1.5 }, "tickMs"],
       [{ electionTicks: 1 }, "heartbeatTicks"],
-      [{ ttlMinMs: 100 }, "ttlMinMs"],
-      [{ ttlMaxMs: 1000 }, "ttlMaxMs"],
+      [{ ttlMsMin: 100 }, "ttlMsMin"],
+      [{ ttlMsMax: 1000 }, "ttlMsMax"],
       [{ keyBytesMax: -1 }, "keyBytesMax"],
-      [{ lockDelayMaxMs: -1 }, "lockDelayMaxMs"],
+      [{ lockDelayMsMax: -1 }, "lockDelayMsMax"],
       [{ compactionEntries: -1 }, "compactionEntries"],
       [{ compactionBytes: 0.5 }, "compactionBytes"],
       [{ fsync: "yes" as unknown as boolean }, "fsync"],

@@ -1,16 +1,16 @@
 import type { AcquireCommand, LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
 import { LockStateMachine } from "@dlock/server/lock";
 
-/** Election timeout 100 ms → ttlMinMs 500. */
+/** Election timeout 100 ms → ttlMsMin 500. */
 export const TEST_LIMITS: LockLimits = {
   electionTimeoutMs: 100,
-  ttlMaxMs: 60_000,
-  waitMaxMs: 60_000,
+  ttlMsMax: 60_000,
+  waitMsMax: 60_000,
   waitersPerKeyMax: 4,
   locksMax: 8,
   keyBytesMax: 16,
   valueBytesMax: 16,
-  lockDelayMaxMs: 5_000,
+  lockDelayMsMax: 5_000,
 };
 
 /** A state machine plus an index counter, so tests read as a sequence of entries. */

@@ -13,10 +13,10 @@ import { ReferenceModel } from "./reference-model.js";
 
 const LIMITS = {
   electionTimeoutMs: 10,
-  ttlMinMs: 50,
-  ttlMaxMs: 1000,
-  waitMaxMs: 1000,
-  lockDelayMaxMs: 100,
+  ttlMsMin: 50,
+  ttlMsMax: 1000,
+  waitMsMax: 1000,
+  lockDelayMsMax: 100,
   waitersPerKeyMax: 2,
   locksMax: 3,
 };

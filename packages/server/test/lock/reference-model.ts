@@ -20,10 +20,10 @@ interface QueuedWaiter {
 }
 
 export interface ModelLimits {
-  ttlMinMs: number;
-  ttlMaxMs: number;
-  waitMaxMs: number;
-  lockDelayMaxMs: number;
+  ttlMsMin: number;
+  ttlMsMax: number;
+  waitMsMax: number;
+  lockDelayMsMax: number;
   waitersPerKeyMax: number;
   locksMax: number;
 }
@@ -66,10 +66,10 @@ export class ReferenceModel {
     switch (c.type) {
       case "acquire": {
         if (
-          c.ttlMs < l.ttlMinMs ||
-          c.ttlMs > l.ttlMaxMs ||
-          c.waitMs > l.waitMaxMs ||
-          c.lockDelayMs > l.lockDelayMaxMs
+          c.ttlMs < l.ttlMsMin ||
+          c.ttlMs > l.ttlMsMax ||
+          c.waitMs > l.waitMsMax ||
+          c.lockDelayMs > l.lockDelayMsMax
         )
           return { type: "rejected", code: "INVALID_ARGUMENT" };
         const holder = this.holders.get(c.key);
@@ -125,7 +125,7 @@ export class ReferenceModel {
         return { type: "queued" };
       }
       case "refresh": {
-        if (c.ttlMs < l.ttlMinMs || c.ttlMs > l.ttlMaxMs)
+        if (c.ttlMs < l.ttlMsMin || c.ttlMs > l.ttlMsMax)
           return { type: "rejected", code: "INVALID_ARGUMENT" };
         const holder = this.holders.get(c.key);
         if (holder === undefined || holder.value !== c.value || holder.token !== c.token)

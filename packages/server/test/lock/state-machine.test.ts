@@ -357,15 +357,15 @@ describe("limits", () => {
     expect(machine.appliedIndex).toBe(0);
   });
 
-  it("ttlMinMs is a multiple of the election timeout and the limits are validated", () => {
-    expect(new LockStateMachine({ limits: { electionTimeoutMs: 300 } }).limits.ttlMinMs).toBe(1500);
+  it("ttlMsMin is a multiple of the election timeout and the limits are validated", () => {
+    expect(new LockStateMachine({ limits: { electionTimeoutMs: 300 } }).limits.ttlMsMin).toBe(1500);
     expect(
-      () => new LockStateMachine({ limits: { electionTimeoutMs: 300, ttlMinMs: 1000 } }),
-    ).toThrow(expect.objectContaining({ code: "INVALID_CONFIG", field: "ttlMinMs" }));
+      () => new LockStateMachine({ limits: { electionTimeoutMs: 300, ttlMsMin: 1000 } }),
+    ).toThrow(expect.objectContaining({ code: "INVALID_CONFIG", field: "ttlMsMin" }));
     expect(() => new LockStateMachine({ limits: { electionTimeoutMs: 0 } })).toThrow(LockError);
     expect(
-      () => new LockStateMachine({ limits: { electionTimeoutMs: 100, ttlMaxMs: 400 } }),
-    ).toThrow(expect.objectContaining({ field: "ttlMaxMs" }));
+      () => new LockStateMachine({ limits: { electionTimeoutMs: 100, ttlMsMax: 400 } }),
+    ).toThrow(expect.objectContaining({ field: "ttlMsMax" }));
   });
 });
 

@@ -36,8 +36,8 @@ async function startNode(
     clusterId: CLUSTER,
     listen: "127.0.0.1:0",
     peers: {},
-    reconnectDelayMinMs: 10,
-    reconnectDelayMaxMs: 100,
+    reconnectDelayMsMin: 10,
+    reconnectDelayMsMax: 100,
     logger,
     metrics,
     ...overrides,
@@ -210,7 +210,7 @@ describe("TcpPeerTransport between live nodes", () => {
 
   it("redials a peer at once when it dials in, instead of waiting out the backoff", async () => {
     // A backoff far longer than the wait below: only the peer's own dial can bring the link up.
-    const slow = { reconnectDelayMinMs: 120_000, reconnectDelayMaxMs: 120_000 };
+    const slow = { reconnectDelayMsMin: 120_000, reconnectDelayMsMax: 120_000 };
     const n1 = await startNode("n1", slow);
     let n2 = await startNode("n2");
     const n2Port = n2.port;

@@ -16,7 +16,7 @@ const heartbeat = (term: number): Message => ({
 
 describe("backoffDelayMs", () => {
   it("grows exponentially, stays within [ceiling/2, ceiling] and never exceeds the cap", () => {
-    const options = { delayMinMs: 50, delayMaxMs: 2_000 };
+    const options = { delayMsMin: 50, delayMsMax: 2_000 };
     expect(backoffDelayMs(0, options, () => 0)).toBe(25);
     expect(backoffDelayMs(0, options, () => 0.999999)).toBe(50);
     expect(backoffDelayMs(3, options, () => 0)).toBe(200);

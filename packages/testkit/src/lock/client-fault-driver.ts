@@ -16,7 +16,7 @@ export interface ClientFaultDriverOptions {
   hosts: ReadonlyMap<string, LockNodeHost>;
   faults: readonly ClientFaultStep[];
   faultPhaseMs: number;
-  ttlMaxMs: number;
+  ttlMsMax: number;
   events: LockEventCounts;
 }
 
@@ -129,10 +129,10 @@ export class ClientFaultDriver {
   }
 
   private resume(client: SimLockClient): void {
-    const { world, ttlMaxMs, events } = this.options;
+    const { world, ttlMsMax, events } = this.options;
     const since = this.pausedSince.get(client);
     this.pausedSince.delete(client);
-    if (since !== undefined && world.nowMs - since > ttlMaxMs) events.clientPauseLongerThanTtl++;
+    if (since !== undefined && world.nowMs - since > ttlMsMax) events.clientPauseLongerThanTtl++;
     world.touch();
     client.resume();
   }

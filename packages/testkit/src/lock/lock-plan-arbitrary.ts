@@ -286,7 +286,7 @@ export function lockPlanArbitrary(
             }))
           : ops(client.ops),
       }));
-      const ttlMaxMs = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
+      const ttlMsMax = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
       const clientFaults: ClientFaultStep[] = raw.clientFaults
         .map((fault): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
@@ -296,7 +296,7 @@ export function lockPlanArbitrary(
                 atMs,
                 kind: "clientPause",
                 client: fault.client % clients.length,
-                forMs: Math.floor((ttlMaxMs * fault.forPermille) / 1000),
+                forMs: Math.floor((ttlMsMax * fault.forPermille) / 1000),
               };
             case "clientCrash":
               return {

@@ -141,7 +141,7 @@ class LockRun {
   private readonly clients: SimLockClient[] = [];
   private readonly clientFaults: ClientFaultDriver;
   private readonly keys: string[];
-  private readonly ttlMaxMs: number;
+  private readonly ttlMsMax: number;
   private readonly pausedSince = new Map<string, number>();
   /** Read ids are unique in the cluster: the safety monitor follows every read by its id. */
   private readNumber = 0;
@@ -186,7 +186,7 @@ class LockRun {
     this.clientNetwork.observer = this.history;
     this.resource = new FencedResource(this.world, this.random.fork(), plan.resourceMaxDelayMs);
     this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
-    this.ttlMaxMs = ttlMaxOf(plan);
+    this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
     const timeouts = lockerTimeoutsOf(plan);
     const bugs = plan.plantedBugs ?? {};
@@ -227,7 +227,7 @@ class LockRun {
       hosts: this.hosts,
       faults: plan.clientFaults,
       faultPhaseMs: plan.raft.faultPhaseMs,
-      ttlMaxMs: this.ttlMaxMs,
+      ttlMsMax: this.ttlMsMax,
       events: this.events,
     });
   }
@@ -476,7 +476,7 @@ class LockRun {
     } else if (status === "running") {
       const since = this.pausedSince.get(node.id);
       this.pausedSince.delete(node.id);
-      if (since !== undefined && this.world.nowMs - since > this.ttlMaxMs) {
+      if (since !== undefined && this.world.nowMs - since > this.ttlMsMax) {
         this.events.nodePauseLongerThanTtl++;
       }
     }
