@@ -13,9 +13,7 @@ export type HostErrorCode =
   /** The host's storage failed; it takes no more writes. */
   | "UNHEALTHY"
   /** The host is stopped. */
-  | "STOPPED"
-  /** A RaftHost option is out of range. */
-  | "INVALID_OPTIONS";
+  | "STOPPED";
 
 export class HostError extends Error {
   readonly code: HostErrorCode;

@@ -1,8 +1,8 @@
 import type { NodeId, RaftConfig, RaftNode, RefusalReason, Storage } from "@dlock/raft";
+import { ConfigError, integerOption, positiveInteger } from "@dlock/protocol";
 import type { Logger } from "@dlock/protocol";
 import type { LevelStorage } from "../storage/level-storage.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
-import { HostError } from "./errors.js";
 
 /** Builds the Raft node over the host's storage. */
 export type RaftNodeFactory = (config: RaftConfig, storage: Storage) => RaftNode;
@@ -93,26 +93,12 @@ export function resolveRaftHostOptions<Result>(
     "storageRetryDelayMsMin",
     "storageRetryDelayMsMax",
   ] as const;
-  for (const key of positive) {
-    const value = resolved[key];
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new HostError(
-        "INVALID_OPTIONS",
-        `RaftHost option ${key} must be a positive integer, got ${String(value)}`,
-      );
-    }
-  }
+  for (const key of positive) positiveInteger(resolved[key], undefined, key);
   for (const key of ["compactionEntries", "compactionBytes"] as const) {
-    const value = resolved[key];
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new HostError("INVALID_OPTIONS", `RaftHost option ${key} must be an integer ≥ 0`);
-    }
+    integerOption(resolved[key], undefined, key, 0);
   }
   if (resolved.heartbeatTicks >= resolved.electionTicks) {
-    throw new HostError(
-      "INVALID_OPTIONS",
-      "RaftHost option heartbeatTicks must be < electionTicks",
-    );
+    throw new ConfigError("heartbeatTicks", "must be < electionTicks");
   }
   return resolved;
 }

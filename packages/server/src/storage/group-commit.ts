@@ -1,3 +1,4 @@
+import { positiveInteger } from "@dlock/protocol";
 import type { StorageWrite } from "./level-storage.js";
 
 /** Where batches go: LevelStorage.write, or a fake in tests. */
@@ -85,10 +86,7 @@ export class GroupCommitter {
     this.writer = writer;
     this.options = { ...DEFAULT_GROUP_COMMIT_OPTIONS, ...stripUndefined(options) };
     for (const key of ["writesPerBatchMax", "retryDelayMsMin", "retryDelayMsMax"] as const) {
-      const value = this.options[key];
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(`${key} must be a positive integer`);
-      }
+      positiveInteger(this.options[key], undefined, key);
     }
   }
 
