@@ -13,7 +13,12 @@ import {
   DEFAULT_ADMIN_CONNECTIONS_MAX,
   DEFAULT_ADMIN_REQUESTS_MAX,
 } from "../admin/admin-limits.js";
-import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock/index.js";
+import {
+  DEFAULT_LOCK_LIMITS,
+  LockError,
+  TTL_MIN_ELECTION_TIMEOUTS,
+  resolveLockLimits,
+} from "../lock/index.js";
 import type { ResolvedLockLimits } from "../lock/index.js";
 import type { ClientCertificateMode } from "../transport/tls-options.js";
 import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
@@ -158,13 +163,8 @@ export const DEFAULT_SERVER_OPTIONS = {
   tickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 1,
-  ttlMsMax: 24 * 60 * 60 * 1000,
-  waitMsMax: 24 * 60 * 60 * 1000,
-  lockDelayMsMax: 60_000,
-  keyBytesMax: 512,
-  valueBytesMax: 256,
-  waitersPerKeyMax: 256,
-  locksMax: 1_000_000,
+  // ttlMsMax, waitMsMax, lockDelayMsMax, keyBytesMax, valueBytesMax, waitersPerKeyMax, locksMax
+  ...DEFAULT_LOCK_LIMITS,
   peerFrameBytesMax: 4 * 1024 * 1024,
   clientFrameBytesMax: 64 * 1024,
   clientConnectionsMax: DEFAULT_CLIENT_CONNECTIONS_MAX,
