@@ -53,15 +53,15 @@ export interface RaftConfig {
   /** A leader that has not heard from a quorum within an election timeout steps down. */
   checkQuorum?: boolean;
   /** Upper bound of entry data in one AppendEntries message, in bytes. */
-  maxMessageBytes?: number;
+  messageBytesMax?: number;
   /** Upper bound of AppendEntries in flight to one follower. */
-  maxInflightMessages?: number;
+  inflightMessagesMax?: number;
   /** Upper bound of entry bytes in flight to one follower. */
-  maxInflightBytes?: number;
+  inflightBytesMax?: number;
   /** Proposals are refused while the uncommitted tail of the leader's log is larger than this. */
-  maxUncommittedBytes?: number;
+  uncommittedBytesMax?: number;
   /** Upper bound of committed entry bytes handed out in one Ready. */
-  maxCommittedBytesPerReady?: number;
+  committedBytesPerReadyMax?: number;
   /** Size of one InstallSnapshot chunk, in bytes. */
   snapshotChunkBytes?: number;
   /** The last index the host had applied before (re)starting; entries up to it are not re-applied. */
@@ -110,11 +110,11 @@ export const DEFAULT_RAFT_CONFIG = {
   heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
-  maxMessageBytes: 1024 * 1024,
-  maxInflightMessages: 256,
-  maxInflightBytes: 32 * 1024 * 1024,
-  maxUncommittedBytes: 64 * 1024 * 1024,
-  maxCommittedBytesPerReady: 16 * 1024 * 1024,
+  messageBytesMax: 1024 * 1024,
+  inflightMessagesMax: 256,
+  inflightBytesMax: 32 * 1024 * 1024,
+  uncommittedBytesMax: 64 * 1024 * 1024,
+  committedBytesPerReadyMax: 16 * 1024 * 1024,
   snapshotChunkBytes: 512 * 1024,
   applied: 0,
   // 2^24: one member's message moves our term at most this far, so a hostile member needs 2^24
@@ -149,11 +149,11 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
   const positive: (keyof typeof DEFAULT_RAFT_CONFIG)[] = [
     "electionTicks",
     "heartbeatTicks",
-    "maxMessageBytes",
-    "maxInflightMessages",
-    "maxInflightBytes",
-    "maxUncommittedBytes",
-    "maxCommittedBytesPerReady",
+    "messageBytesMax",
+    "inflightMessagesMax",
+    "inflightBytesMax",
+    "uncommittedBytesMax",
+    "committedBytesPerReadyMax",
     "snapshotChunkBytes",
     "termAheadMax",
   ];

@@ -44,12 +44,12 @@ export class Progress {
   constructor(
     next: number,
     learner: boolean,
-    maxInflightMessages: number,
-    maxInflightBytes: number,
+    inflightMessagesMax: number,
+    inflightBytesMax: number,
   ) {
     this.next = next;
     this.learner = learner;
-    this.inflights = new Inflights(maxInflightMessages, maxInflightBytes);
+    this.inflights = new Inflights(inflightMessagesMax, inflightBytesMax);
   }
 
   becomeProbe(): void {

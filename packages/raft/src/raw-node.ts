@@ -188,10 +188,10 @@ export class RawNode implements RaftNode {
     // An oversized proposal is still accepted into an empty window so it cannot starve forever.
     if (
       this.uncommittedBytes > 0 &&
-      this.uncommittedBytes + bytes > this.config.maxUncommittedBytes
+      this.uncommittedBytes + bytes > this.config.uncommittedBytesMax
     ) {
       throw new ProposalDroppedError(
-        `uncommitted log is ${this.uncommittedBytes} bytes (limit ${this.config.maxUncommittedBytes})`,
+        `uncommitted log is ${this.uncommittedBytes} bytes (limit ${this.config.uncommittedBytesMax})`,
       );
     }
     const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, kind: "normal", data };
@@ -286,7 +286,7 @@ export class RawNode implements RaftNode {
     if (snapshot !== undefined && this.log.applying < snapshot.metadata.index) {
       this.log.applying = snapshot.metadata.index;
     }
-    const committedEntries = this.log.takeCommittedEntries(this.config.maxCommittedBytesPerReady);
+    const committedEntries = this.log.takeCommittedEntries(this.config.committedBytesPerReadyMax);
 
     const ready: Ready = {
       id,
@@ -1087,8 +1087,8 @@ export class RawNode implements RaftNode {
     const pr = new Progress(
       next,
       this.membership.isLearner(id),
-      this.config.maxInflightMessages,
-      this.config.maxInflightBytes,
+      this.config.inflightMessagesMax,
+      this.config.inflightBytesMax,
     );
     this.progress.set(id, pr);
   }
@@ -1175,7 +1175,7 @@ export class RawNode implements RaftNode {
     const log = this.log;
     const last = log.lastIndex();
     let allowEmpty = sendIfEmpty;
-    for (let batches = 0; batches < this.config.maxInflightMessages; batches++) {
+    for (let batches = 0; batches < this.config.inflightMessagesMax; batches++) {
       if (pr.isPaused()) return;
       if (pr.next > last + 1) {
         // Cannot happen with a correct log (acks past our log are ignored); recover by probing.
@@ -1189,7 +1189,7 @@ export class RawNode implements RaftNode {
         return;
       }
       const entries =
-        pr.next <= last ? log.slice(pr.next, last + 1, this.config.maxMessageBytes) : [];
+        pr.next <= last ? log.slice(pr.next, last + 1, this.config.messageBytesMax) : [];
       if (entries.length === 0 && !allowEmpty) return;
       this.sendAppendMessage(to, pr, prevIndex, prevTerm, entries);
       const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
@@ -1348,7 +1348,7 @@ export class RawNode implements RaftNode {
   }
 
   private replayConfigEntries(from: number, to: number): void {
-    const pageBytes = this.config.maxCommittedBytesPerReady;
+    const pageBytes = this.config.committedBytesPerReadyMax;
     let next = from;
     while (next <= to) {
       const page = this.storage.entries(next, to + 1, pageBytes);

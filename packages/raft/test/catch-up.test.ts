@@ -24,7 +24,7 @@ function catchUpUnderLoad(options: { lackedEntries: number; proposalsPerTick: nu
   ticks: number;
 } {
   const net = new Network(["n1", "n2", "n3"], {
-    config: { maxInflightBytes: 2 * 1024 * 1024 },
+    config: { inflightBytesMax: 2 * 1024 * 1024 },
   });
   net.elect("n1");
   const leader = net.get("n1").node;

@@ -19,8 +19,8 @@ describe("resolveRaftConfig", () => {
   });
 
   it("rejects non-positive limits and names the field", () => {
-    expect(() => resolveRaftConfig({ id: "n1", random, maxInflightMessages: 0 })).toThrow(
-      /maxInflightMessages/,
+    expect(() => resolveRaftConfig({ id: "n1", random, inflightMessagesMax: 0 })).toThrow(
+      /inflightMessagesMax/,
     );
     expect(() => resolveRaftConfig({ id: "", random })).toThrow(/id/);
   });

@@ -56,8 +56,8 @@ function runSchedule(
         random: seededRandom(seed * 31 + ids.indexOf(id) + hosts.size * 7 + 1),
         electionTicks: 10,
         heartbeatTicks: 2,
-        maxMessageBytes: 64,
-        maxInflightMessages: 4,
+        messageBytesMax: 64,
+        inflightMessagesMax: 4,
         plantedBugs: bugs,
         applied: storage.snapshot().metadata.index,
         snapshotChunkBytes: 3,
@@ -160,7 +160,7 @@ function runSchedule(
       // Proposals go to whoever leads (clients follow leader hints), else to a random node.
       const target = [...hosts.values()].find((x) => x.node.status().role === "leader") ?? h;
       try {
-        // Sizes vary so batches split at maxMessageBytes (old-term entries then get acknowledged
+        // Sizes vary so batches split at messageBytesMax (old-term entries then get acknowledged
         // without the new leader's no-op, which the Figure 8 bug needs).
         const data = new Uint8Array(1 + Math.floor(random() * 40));
         data[0] = proposals++ % 256;

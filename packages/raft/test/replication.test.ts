@@ -26,8 +26,8 @@ describe("log replication", () => {
     }
   });
 
-  it("batches many proposals into one append per follower, bounded by maxMessageBytes", () => {
-    const net = new Network(["n1", "n2", "n3"], { config: { maxMessageBytes: 1000 } });
+  it("batches many proposals into one append per follower, bounded by messageBytesMax", () => {
+    const net = new Network(["n1", "n2", "n3"], { config: { messageBytesMax: 1000 } });
     net.elect("n1");
     const leader = net.get("n1").node;
     for (let i = 0; i < 50; i++) leader.propose(new Uint8Array(100));
@@ -42,7 +42,7 @@ describe("log replication", () => {
 
   it("bounds the messages in flight to a follower", () => {
     const net = new Network(["n1", "n2", "n3"], {
-      config: { maxMessageBytes: 100, maxInflightMessages: 3 },
+      config: { messageBytesMax: 100, inflightMessagesMax: 3 },
     });
     net.elect("n1");
     const leader = net.get("n1").node;
@@ -54,7 +54,7 @@ describe("log replication", () => {
 
   it("bounds the bytes in flight to a follower", () => {
     const net = new Network(["n1", "n2", "n3"], {
-      config: { maxMessageBytes: 100, maxInflightBytes: 250 },
+      config: { messageBytesMax: 100, inflightBytesMax: 250 },
     });
     net.elect("n1");
     const leader = net.get("n1").node;
@@ -113,8 +113,8 @@ describe("log replication", () => {
     expect(ready.messagesAfterPersist.some((m) => m.type === "appendResp")).toBe(true);
   });
 
-  it("refuses proposals over maxUncommittedBytes with ProposalDroppedError", () => {
-    const net = new Network(["n1", "n2", "n3"], { config: { maxUncommittedBytes: 1000 } });
+  it("refuses proposals over uncommittedBytesMax with ProposalDroppedError", () => {
+    const net = new Network(["n1", "n2", "n3"], { config: { uncommittedBytesMax: 1000 } });
     net.elect("n1");
     net.isolate("n1");
     const leader = net.get("n1").node;

@@ -31,8 +31,8 @@ function figure8(seed: number, plantedBugs: PlantedBugs): { violation: SafetyVio
         preVote: false,
         checkQuorum: false,
         // One entry per message, so S2 can acknowledge the old entry before S1's no-op.
-        maxMessageBytes: 1,
-        maxInflightMessages: 1,
+        messageBytesMax: 1,
+        inflightMessagesMax: 1,
         plantedBugs,
       },
       tickMs: 10,
@@ -70,7 +70,7 @@ function figure8(seed: number, plantedBugs: PlantedBugs): { violation: SafetyVio
     runUntil(() => cluster.monitor.ledger.maxIndex >= 2);
     // (a) S1 appends X, which reaches no one.
     isolate(s1, true);
-    // Two bytes: over maxMessageBytes, so X travels alone and the no-op after it separately.
+    // Two bytes: over messageBytesMax, so X travels alone and the no-op after it separately.
     const x = s1.propose(data("XX"));
     expect("error" in x).toBe(false);
     world.runUntil(world.nowMs + 5);

@@ -14,7 +14,7 @@ const ids = ["s1", "s2", "s3", "s4", "s5"];
 function figure8(commitPreviousTermByCounting: boolean) {
   const net = new Network(ids);
   const config = {
-    maxMessageBytes: 50,
+    messageBytesMax: 50,
     random: () => 0.99,
     plantedBugs: { commitPreviousTermByCounting },
   };
