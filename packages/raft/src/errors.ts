@@ -15,24 +15,33 @@ export type RaftErrorCode =
 
 export class RaftError extends Error {
   readonly code: RaftErrorCode;
-  constructor(code: RaftErrorCode, message: string, options?: { cause?: unknown }) {
+  /** NOT_LEADER: the leader this node knows of, as a hint (null if unknown); else null. */
+  readonly leader: NodeId | null;
+  constructor(
+    code: RaftErrorCode,
+    message: string,
+    options?: { cause?: unknown; leader?: NodeId | null },
+  ) {
     super(message, options);
     this.name = "RaftError";
     this.code = code;
+    this.leader = options?.leader ?? null;
   }
 }
 
-/** Proposal or read sent to a node that is not the leader; `leader` is a hint (null if unknown). */
-export class NotLeaderError extends RaftError {
-  readonly leader: NodeId | null;
-  constructor(leader: NodeId | null) {
-    super(
-      "NOT_LEADER",
-      `not the leader${leader ? `; the leader is ${leader}` : "; leader unknown"}`,
-    );
-    this.name = "NotLeaderError";
-    this.leader = leader;
-  }
+/**
+ * Proposal or read sent to a node that is not the leader. A RaftError with code NOT_LEADER, not a
+ * class of its own: the one NotLeaderError is the wire error of @dlock/protocol, which the server
+ * makes of this one (adding the leader's client address).
+ */
+export function notLeaderError(leader: NodeId | null): RaftError {
+  const hint = leader === null ? "; leader unknown" : `; the leader is ${leader}`;
+  return new RaftError("NOT_LEADER", `not the leader${hint}`, { leader });
+}
+
+/** Whether `error` is the core's refusal on a node that is not the leader. */
+export function isNotLeader(error: unknown): error is RaftError {
+  return error instanceof RaftError && error.code === "NOT_LEADER";
 }
 
 /** The proposal was refused (uncommitted log over its limit, or a transfer under way): back off and retry. */

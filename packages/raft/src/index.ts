@@ -42,9 +42,10 @@ export { applyConfChange } from "./membership.js";
 export { entryBytes } from "./entry-size.js";
 export {
   CompactedError,
-  NotLeaderError,
   ProposalDroppedError,
   RaftError,
   UnavailableError,
+  isNotLeader,
+  notLeaderError,
 } from "./errors.js";
 export type { RaftErrorCode } from "./errors.js";

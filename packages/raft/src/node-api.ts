@@ -28,7 +28,7 @@ export interface RaftNode {
   /**
    * Append application data to the leader's log. Returns the index and term it got; the entry is
    * committed if and when an entry with that index *and* term appears in committedEntries.
-   * Throws NotLeaderError on a non-leader, ProposalDroppedError over the uncommitted limit or
+   * Throws RaftError NOT_LEADER (notLeaderError) on a non-leader, ProposalDroppedError over the uncommitted limit or
    * during a leadership transfer.
    */
   propose(data: Uint8Array): { index: number; term: number };
@@ -40,7 +40,7 @@ export interface RaftNode {
   proposeConfChange(change: ConfChange): { index: number; term: number };
   /**
    * Start a linearizable read. `requestId` is the host's; it comes back in Ready.readStates once
-   * a heartbeat quorum confirmed leadership (or in droppedReads). Throws NotLeaderError on a
+   * a heartbeat quorum confirmed leadership (or in droppedReads). Throws RaftError NOT_LEADER (notLeaderError) on a
    * non-leader. Held back until the leader has committed an entry of its own term.
    */
   readIndex(requestId: number): void;

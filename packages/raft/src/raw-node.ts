@@ -1,7 +1,7 @@
 import { resolveRaftConfig, TERM_MAX } from "./config.js";
 import type { RaftConfig, RefusalReason, ResolvedRaftConfig } from "./config.js";
 import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
-import { NotLeaderError, ProposalDroppedError, RaftError } from "./errors.js";
+import { ProposalDroppedError, RaftError, notLeaderError } from "./errors.js";
 import { confChangeProblem, Membership } from "./membership.js";
 import type { RaftNode } from "./node-api.js";
 import { Progress } from "./progress.js";
@@ -180,7 +180,7 @@ export class RawNode implements RaftNode {
   }
 
   propose(data: Uint8Array): { index: number; term: number } {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     if (this.leadTransferee !== null) {
       throw new ProposalDroppedError(`leadership transfer to ${this.leadTransferee} in progress`);
     }
@@ -200,7 +200,7 @@ export class RawNode implements RaftNode {
   }
 
   proposeConfChange(change: ConfChange): { index: number; term: number } {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     if (this.leadTransferee !== null) {
       throw new RaftError(
         "TRANSFER_IN_PROGRESS",
@@ -229,7 +229,7 @@ export class RawNode implements RaftNode {
   }
 
   readIndex(requestId: number): void {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     if (!this.committedInTerm) {
       // Our commit index may lag the previous leader's until an entry of our term commits.
       this.readOnly.held.push(requestId);
@@ -239,7 +239,7 @@ export class RawNode implements RaftNode {
   }
 
   transferLeadership(target: NodeId): void {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     if (target === this.id) return;
     if (!this.membership.isVoter(target)) {
       throw new RaftError("INVALID_TRANSFER", `${target} is not a voter`);

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   applyConfChange,
   MemoryStorage,
-  NotLeaderError,
   ProposalDroppedError,
   RaftError,
   RawNode,
+  isNotLeader,
 } from "../src/index.js";
 import type { ConfState, Message, PlantedBugs, Ready } from "../src/index.js";
 import { seededRandom } from "./helpers/network.js";
@@ -167,8 +167,7 @@ function runSchedule(
         data[data.length - 1] = step % 256;
         target.node.propose(data);
       } catch (error) {
-        if (!(error instanceof NotLeaderError) && !(error instanceof ProposalDroppedError))
-          throw error;
+        if (!isNotLeader(error) && !(error instanceof ProposalDroppedError)) throw error;
       }
     } else if (r < 0.975) {
       // Snapshot (its data names the last applied entry) and compact behind it.

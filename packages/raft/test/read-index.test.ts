@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { NotLeaderError } from "../src/index.js";
 import { Network } from "./helpers/network.js";
 
 describe("ReadIndex", () => {
@@ -85,6 +84,8 @@ describe("ReadIndex", () => {
   it("a follower refuses with a leader hint", () => {
     const net = new Network(["n1", "n2", "n3"]);
     net.elect("n1");
-    expect(() => net.get("n2").node.readIndex(1)).toThrow(NotLeaderError);
+    expect(() => net.get("n2").node.readIndex(1)).toThrow(
+      expect.objectContaining({ code: "NOT_LEADER" }),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStorage, NotLeaderError, ProposalDroppedError, RawNode } from "../src/index.js";
+import { MemoryStorage, ProposalDroppedError, RaftError, RawNode } from "../src/index.js";
 import type { AppendRequest } from "../src/index.js";
 import { bytes, Network, seededRandom } from "./helpers/network.js";
 
@@ -20,9 +20,9 @@ describe("log replication", () => {
       net.get("n2").node.propose(bytes("x"));
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(NotLeaderError);
-      expect((error as NotLeaderError).leader).toBe("n1");
-      expect((error as NotLeaderError).code).toBe("NOT_LEADER");
+      expect(error).toBeInstanceOf(RaftError);
+      expect((error as RaftError).leader).toBe("n1");
+      expect((error as RaftError).code).toBe("NOT_LEADER");
     }
   });
 

@@ -1,4 +1,4 @@
-import { NotLeaderError, RawNode } from "@dlock/raft";
+import { RawNode, notLeaderError } from "@dlock/raft";
 import type {
   ConfChange,
   Entry,
@@ -229,7 +229,7 @@ export class RaftHost<Result> {
 
   /**
    * Proposes `data` (telling `onProposed` its index at once) and resolves with the state machine's
-   * result once the entry with that (index, term) is applied here. Rejects with NotLeaderError (leader hint), ProposalDroppedError,
+   * result once the entry with that (index, term) is applied here. Rejects with the core's NOT_LEADER RaftError (leader hint), ProposalDroppedError,
    * HostError PROPOSAL_LOST (another entry was committed in its slot: never applied),
    * OUTCOME_UNKNOWN, OVERLOADED, UNHEALTHY or STOPPED.
    */
@@ -308,13 +308,13 @@ export class RaftHost<Result> {
 
   /**
    * Hands leadership to `target`, or by default to the voter with the highest match index.
-   * Resolves with the new leader's id; rejects with NotLeaderError or TRANSFER_FAILED (no
+   * Resolves with the new leader's id; rejects with NOT_LEADER or TRANSFER_FAILED (no
    * follower, another transfer running, or not done within transferTimeoutMs).
    */
   transferLeadership(target?: NodeId): Promise<NodeId> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
-    if (this.role !== "leader") return Promise.reject(new NotLeaderError(this.leader));
+    if (this.role !== "leader") return Promise.reject(notLeaderError(this.leader));
     if (this.transfer !== null) {
       return Promise.reject(new HostError("TRANSFER_FAILED", "a transfer is already running"));
     }
@@ -780,7 +780,7 @@ export class RaftHost<Result> {
     if (previousRole === "leader" && state.role !== "leader") {
       for (const [id, read] of this.reads) {
         this.reads.delete(id);
-        read.reject(new NotLeaderError(state.leader));
+        read.reject(notLeaderError(state.leader));
       }
       this.waitingReads = [];
     }

@@ -1,6 +1,6 @@
 // Maps what the host, the Raft core and the lock table raise onto the protocol's typed errors,
 // so a client always gets a stable code it knows how to handle (retry, follow a hint, give up).
-import { NotLeaderError as RaftNotLeaderError, ProposalDroppedError } from "@dlock/raft";
+import { ProposalDroppedError, isNotLeader } from "@dlock/raft";
 import {
   ClusterUnavailableError,
   DlockError,
@@ -22,7 +22,7 @@ export type LeaderHintOf = (leader: string | null) => LeaderHint | null;
 export function hostFailureToWire(error: unknown, hintOf: LeaderHintOf): DlockError {
   if (error instanceof DlockError) return error;
   // The core refuses a proposal synchronously, before appending it: it had no effect.
-  if (error instanceof RaftNotLeaderError) {
+  if (isNotLeader(error)) {
     return new NotLeaderError(hintOf(error.leader), undefined, { notApplied: true });
   }
   if (error instanceof ProposalDroppedError) {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotLeaderError } from "@dlock/raft";
+import { RaftError } from "@dlock/raft";
 import { encodeCommand } from "../../src/lock/index.js";
 import type { GrantedResult, LockResult } from "../../src/lock/index.js";
 import { HostError } from "../../src/host/errors.js";
@@ -71,9 +71,10 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     const follower = nodes.find((n) => n !== leader) as TestNode;
     await waitFor("follower knows the leader", () => follower.host.status().leader === leader.id);
     const error = await follower.host.propose(acquire("x")).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NotLeaderError);
-    expect((error as NotLeaderError).leader).toBe(leader.id);
-    await expect(follower.host.readIndex()).rejects.toBeInstanceOf(NotLeaderError);
+    expect(error).toBeInstanceOf(RaftError);
+    expect((error as RaftError).code).toBe("NOT_LEADER");
+    expect((error as RaftError).leader).toBe(leader.id);
+    await expect(follower.host.readIndex()).rejects.toMatchObject({ code: "NOT_LEADER" });
     await leader.host.readIndex();
     expect(leader.table.get("k").held).toBe(true);
   });

@@ -1,7 +1,7 @@
 // A single-node stand-in for RaftHost that applies proposals to a real LockStateMachine, with
 // virtual time and timers, so LockService can be tested deterministically.
 import type { Entry, Role } from "@dlock/raft";
-import { NotLeaderError } from "@dlock/raft";
+import { notLeaderError } from "@dlock/raft";
 import type { RoleChange } from "../../src/host/raft-host.js";
 import { LeaseManager, LockStateMachine, decodeCommand } from "../../src/lock/index.js";
 import type { LockCommand, LockResult } from "../../src/lock/index.js";
@@ -89,7 +89,7 @@ export class FakeLockHost implements LockServiceHost {
     data: Uint8Array,
     onProposed?: (index: number) => void,
   ): Promise<LockResult | undefined> {
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     if (this.refuseProposals !== null) throw this.refuseProposals;
     this.proposed.push(decodeCommand(data));
     await Promise.resolve();
@@ -103,7 +103,7 @@ export class FakeLockHost implements LockServiceHost {
 
   async readIndex(): Promise<void> {
     this.readIndexCalls++;
-    if (this.role !== "leader") throw new NotLeaderError(this.leader);
+    if (this.role !== "leader") throw notLeaderError(this.leader);
     await Promise.resolve();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NotLeaderError as RaftNotLeaderError } from "@dlock/raft";
+import { notLeaderError } from "@dlock/raft";
 import {
   InvalidArgumentError,
   LockBusyError,
@@ -204,7 +204,7 @@ describe("LockService", () => {
       .catch((e: unknown) => e);
     await settle();
     expect(table.get("k").waiters).toBe(2);
-    host.refuseProposals = new RaftNotLeaderError("n2");
+    host.refuseProposals = notLeaderError("n2");
     await timers.advance(450);
     for (const error of [await ending, await keptAlive]) {
       expect(error).toBeInstanceOf(NotLeaderError);

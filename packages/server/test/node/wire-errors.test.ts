@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NotLeaderError as RaftNotLeaderError } from "@dlock/raft";
+import { notLeaderError } from "@dlock/raft";
 import { ClusterUnavailableError, NotLeaderError, OverloadedError } from "@dlock/protocol";
 import { HostError } from "../../src/host/errors.js";
 import { hostFailureToWire } from "../../src/node/wire-errors.js";
@@ -19,7 +19,7 @@ describe("hostFailureToWire", () => {
   });
 
   it("keeps the other mappings: a leader hint, back off when overloaded, retry when unknown", () => {
-    const redirected = hostFailureToWire(new RaftNotLeaderError("n2"), hintOf);
+    const redirected = hostFailureToWire(notLeaderError("n2"), hintOf);
     expect((redirected as NotLeaderError).leaderHint).toEqual({
       id: "n2",
       clientAddress: "n2:7001",

@@ -1,5 +1,5 @@
 import type { Entry, NodeId, Role } from "@dlock/raft";
-import { NotLeaderError, ProposalDroppedError } from "@dlock/raft";
+import { ProposalDroppedError, notLeaderError } from "@dlock/raft";
 import type { LockServiceHost, RoleChange } from "@dlock/server";
 import { HostError } from "@dlock/server";
 import type { LockResult } from "@dlock/server/lock";
@@ -21,9 +21,9 @@ interface PendingRead {
 /**
  * What RaftHost gives the LockService, on a simulated node, with RaftHost's contract: propose
  * resolves with the result once the entry with that (index, term) is applied here, and rejects
- * with the core's NotLeaderError / ProposalDroppedError, or PROPOSAL_LOST when another entry was
+ * with the core's NOT_LEADER RaftError / ProposalDroppedError, or PROPOSAL_LOST when another entry was
  * committed in the slot; readIndex resolves once the confirmed index is applied, and rejects with
- * READ_DROPPED, or NotLeaderError when leadership is lost; role changes carry the node's
+ * READ_DROPPED, or NOT_LEADER when leadership is lost; role changes carry the node's
  * monotonic time. One instance per process incarnation (a crash loses everything waiting).
  */
 export class SimRaftHost implements LockServiceHost {
@@ -99,7 +99,7 @@ export class SimRaftHost implements LockServiceHost {
       // Reads wait on this leader's quorum; once it is not the leader they cannot complete.
       const reads = [...this.reads.values()];
       this.reads.clear();
-      for (const read of reads) read.reject(new NotLeaderError(leader));
+      for (const read of reads) read.reject(notLeaderError(leader));
     }
     const change: RoleChange = { role, leader, term, atMs: this.options.nowMs() };
     for (const listener of this.roleListeners) listener(change);
@@ -160,7 +160,7 @@ export class SimRaftHost implements LockServiceHost {
   }
 
   private refusal(code: string): Error {
-    if (code === "NOT_LEADER") return new NotLeaderError(this.node.leaderHint);
+    if (code === "NOT_LEADER") return notLeaderError(this.node.leaderHint);
     if (code === "PROPOSAL_DROPPED") return new ProposalDroppedError("refused by the core");
     return new HostError("STOPPED", `the node cannot propose (${code})`);
   }

@@ -1,4 +1,4 @@
-import { NotLeaderError } from "@dlock/raft";
+import { RaftError } from "@dlock/raft";
 import type { Entry } from "@dlock/raft";
 import type { RoleChange } from "@dlock/server";
 import { HostError } from "@dlock/server";
@@ -98,14 +98,14 @@ describe("SimRaftHost: RaftHost's contract on a simulated node", () => {
     await expect(dropped).rejects.toBeInstanceOf(HostError);
     const lost = host.readIndex();
     host.softStateChanged("follower", "n2", 4);
-    await expect(lost).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(lost).rejects.toMatchObject({ code: "NOT_LEADER", leader: "n2" });
     expect(changes).toEqual([
       { role: "leader", leader: "n1", term: 3, atMs: 7 },
       { role: "follower", leader: "n2", term: 4, atMs: 7 },
     ]);
   });
 
-  it("refuses on a follower with the core's NotLeaderError and the leader hint", async () => {
+  it("refuses on a follower with the core's NOT_LEADER error and the leader hint", async () => {
     const node = fakeNode();
     node.leading = false;
     node.leaderHint = "n3";
@@ -114,7 +114,7 @@ describe("SimRaftHost: RaftHost's contract on a simulated node", () => {
       code: "NOT_LEADER",
       leader: "n3",
     });
-    await expect(host.readIndex()).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(host.readIndex()).rejects.toBeInstanceOf(RaftError);
   });
 
   it("leaves proposals covered by an installed snapshot undecided", async () => {
