@@ -13,12 +13,7 @@ import {
   DEFAULT_ADMIN_CONNECTIONS_MAX,
   DEFAULT_ADMIN_REQUESTS_MAX,
 } from "../admin/admin-limits.js";
-import {
-  DEFAULT_LOCK_LIMITS,
-  LockError,
-  TTL_MIN_ELECTION_TIMEOUTS,
-  resolveLockLimits,
-} from "../lock/index.js";
+import { DEFAULT_LOCK_LIMITS, resolveLockLimits } from "../lock/index.js";
 import type { ResolvedLockLimits } from "../lock/index.js";
 import type { ClientCertificateMode } from "../transport/tls-options.js";
 import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
@@ -366,37 +361,19 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
 
   const electionTimeoutMs = merged.tickMs * merged.electionTicks;
-  const ttlMsMin = merged.ttlMsMin ?? TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
-  integerOption(ttlMsMin, undefined, "ttlMsMin", 1);
-  if (ttlMsMin < TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs) {
-    throw new ConfigError(
-      "ttlMsMin",
-      `${ttlMsMin} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs} ms) so a lease survives a leader change`,
-    );
-  }
-  if (merged.ttlMsMax < ttlMsMin) {
-    throw new ConfigError("ttlMsMax", `${merged.ttlMsMax} must be ≥ ttlMsMin (${ttlMsMin})`);
-  }
-  let lockLimits: ResolvedLockLimits;
-  try {
-    lockLimits = resolveLockLimits({
-      electionTimeoutMs,
-      keyBytesMax: merged.keyBytesMax,
-      valueBytesMax: merged.valueBytesMax,
-      ttlMsMin,
-      ttlMsMax: merged.ttlMsMax,
-      waitMsMax: merged.waitMsMax,
-      waitersPerKeyMax: merged.waitersPerKeyMax,
-      locksMax: merged.locksMax,
-      lockDelayMsMax: merged.lockDelayMsMax,
-    });
-  } catch (error) {
-    if (error instanceof LockError) {
-      const field = error.field ?? "limits";
-      throw new ConfigError(field, error.message, { cause: error });
-    }
-    throw error;
-  }
+  // The lock table checks its limits (the TTL floor among them) and names the one at fault.
+  const lockLimits = resolveLockLimits({
+    electionTimeoutMs,
+    keyBytesMax: merged.keyBytesMax,
+    valueBytesMax: merged.valueBytesMax,
+    ttlMsMin: merged.ttlMsMin,
+    ttlMsMax: merged.ttlMsMax,
+    waitMsMax: merged.waitMsMax,
+    waitersPerKeyMax: merged.waitersPerKeyMax,
+    locksMax: merged.locksMax,
+    lockDelayMsMax: merged.lockDelayMsMax,
+  });
+  const ttlMsMin = lockLimits.ttlMsMin;
 
   return {
     ...merged,

@@ -14,9 +14,7 @@ export type LockErrorCode =
   /** The table already has `locksMax` keys. */
   | "LOCKS_FULL"
   /** Bytes that are not a command, a snapshot or a lock record of this version. */
-  | "MALFORMED"
-  /** A limits or lease-manager option is invalid. */
-  | "INVALID_CONFIG";
+  | "MALFORMED";
 
 /** The one error class of the lock package; `field` names the offending input where there is one. */
 export class LockError extends Error {

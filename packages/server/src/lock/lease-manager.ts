@@ -1,5 +1,5 @@
 import type { LeaseCommand } from "./commands.js";
-import { LockError } from "./errors.js";
+import { positiveInteger } from "@dlock/protocol";
 import { waiterLeaseMs } from "./key-state.js";
 import type { PlantedLockBugs } from "./limits.js";
 import { resolvePlantedLockBugs } from "./limits.js";
@@ -40,15 +40,7 @@ export function resolveLeaseManagerOptions(
     plantedBugs: resolvePlantedLockBugs(options.plantedBugs),
   };
   for (const field of ["expireRetryMs", "expireBatchMax"] as const) {
-    const value = resolved[field];
-    if (!Number.isSafeInteger(value) || value < 1)
-      throw new LockError(
-        "INVALID_CONFIG",
-        `invalid lease manager options: ${field} must be a positive integer`,
-        {
-          field,
-        },
-      );
+    positiveInteger(resolved[field], undefined, field);
   }
   return resolved;
 }

@@ -1,4 +1,4 @@
-import { LockError } from "./errors.js";
+import { ConfigError, integerOption, positiveInteger } from "@dlock/protocol";
 
 /**
  * TTLs must be at least this many election timeouts. A client refreshes every ttl/3, so with a
@@ -46,40 +46,54 @@ export const DEFAULT_LOCK_LIMITS = {
   lockDelayMsMax: 60_000,
 } as const;
 
-/** Fills defaults and rejects bad values with LockError("INVALID_CONFIG"). */
+/** Fills defaults and rejects bad values with a ConfigError naming the limit. */
 export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
-  const fail = (field: string, message: string): never => {
-    throw new LockError("INVALID_CONFIG", `invalid lock limits: ${field} ${message}`, { field });
-  };
-  const positiveInt = (field: string, value: unknown): number => {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)
-      fail(field, "must be a positive integer");
-    return value as number;
-  };
-  const electionTimeoutMs = positiveInt("electionTimeoutMs", limits.electionTimeoutMs);
+  const electionTimeoutMs = positiveInteger(
+    limits.electionTimeoutMs,
+    undefined,
+    "electionTimeoutMs",
+  );
   const floor = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMs;
   const resolved: ResolvedLockLimits = {
     electionTimeoutMs,
-    keyBytesMax: positiveInt("keyBytesMax", limits.keyBytesMax ?? DEFAULT_LOCK_LIMITS.keyBytesMax),
-    valueBytesMax: positiveInt(
+    keyBytesMax: positiveInteger(
+      limits.keyBytesMax,
+      DEFAULT_LOCK_LIMITS.keyBytesMax,
+      "keyBytesMax",
+    ),
+    valueBytesMax: positiveInteger(
+      limits.valueBytesMax,
+      DEFAULT_LOCK_LIMITS.valueBytesMax,
       "valueBytesMax",
-      limits.valueBytesMax ?? DEFAULT_LOCK_LIMITS.valueBytesMax,
     ),
-    ttlMsMin: positiveInt("ttlMsMin", limits.ttlMsMin ?? floor),
-    ttlMsMax: positiveInt("ttlMsMax", limits.ttlMsMax ?? DEFAULT_LOCK_LIMITS.ttlMsMax),
-    waitMsMax: positiveInt("waitMsMax", limits.waitMsMax ?? DEFAULT_LOCK_LIMITS.waitMsMax),
-    waitersPerKeyMax: positiveInt(
+    ttlMsMin: positiveInteger(limits.ttlMsMin, floor, "ttlMsMin"),
+    ttlMsMax: positiveInteger(limits.ttlMsMax, DEFAULT_LOCK_LIMITS.ttlMsMax, "ttlMsMax"),
+    waitMsMax: positiveInteger(limits.waitMsMax, DEFAULT_LOCK_LIMITS.waitMsMax, "waitMsMax"),
+    waitersPerKeyMax: positiveInteger(
+      limits.waitersPerKeyMax,
+      DEFAULT_LOCK_LIMITS.waitersPerKeyMax,
       "waitersPerKeyMax",
-      limits.waitersPerKeyMax ?? DEFAULT_LOCK_LIMITS.waitersPerKeyMax,
     ),
-    locksMax: positiveInt("locksMax", limits.locksMax ?? DEFAULT_LOCK_LIMITS.locksMax),
-    lockDelayMsMax: limits.lockDelayMsMax ?? DEFAULT_LOCK_LIMITS.lockDelayMsMax,
+    locksMax: positiveInteger(limits.locksMax, DEFAULT_LOCK_LIMITS.locksMax, "locksMax"),
+    lockDelayMsMax: integerOption(
+      limits.lockDelayMsMax,
+      DEFAULT_LOCK_LIMITS.lockDelayMsMax,
+      "lockDelayMsMax",
+      0,
+    ),
   };
-  if (resolved.ttlMsMin < floor)
-    fail("ttlMsMin", `must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} × electionTimeoutMs (${floor})`);
-  if (resolved.ttlMsMax < resolved.ttlMsMin) fail("ttlMsMax", "must be ≥ ttlMsMin");
-  if (!Number.isSafeInteger(resolved.lockDelayMsMax) || resolved.lockDelayMsMax < 0)
-    fail("lockDelayMsMax", "must be a non-negative integer");
+  if (resolved.ttlMsMin < floor) {
+    throw new ConfigError(
+      "ttlMsMin",
+      `${resolved.ttlMsMin} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${floor} ms) so a lease survives a leader change`,
+    );
+  }
+  if (resolved.ttlMsMax < resolved.ttlMsMin) {
+    throw new ConfigError(
+      "ttlMsMax",
+      `${resolved.ttlMsMax} must be ≥ ttlMsMin (${resolved.ttlMsMin})`,
+    );
+  }
   return resolved;
 }
 

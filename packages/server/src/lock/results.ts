@@ -130,7 +130,7 @@ export interface StaleResult {
 
 export interface RejectedResult {
   type: "rejected";
-  code: Exclude<LockErrorCode, "LOCK_BUSY" | "INVALID_CONFIG">;
+  code: Exclude<LockErrorCode, "LOCK_BUSY">;
   key: string;
   /** The offending field for INVALID_ARGUMENT, else null. */
   field: string | null;

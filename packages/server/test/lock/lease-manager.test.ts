@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "@dlock/protocol";
 import type { LeaseCommand, LockCommand, LockResult, PlantedLockBugs } from "@dlock/server/lock";
-import { LeaseManager, LockError, LockStateMachine } from "@dlock/server/lock";
+import { LeaseManager, LockStateMachine } from "@dlock/server/lock";
 import { TEST_LIMITS, propertySeed } from "./helpers.js";
 
 /** A table and a lease manager wired as the server wires them, with a fake monotonic clock. */
@@ -236,9 +237,9 @@ describe("LeaseManager", () => {
   });
 
   it("validates its options", () => {
-    expect(() => new LeaseManager({ expireRetryMs: 0 })).toThrow(LockError);
+    expect(() => new LeaseManager({ expireRetryMs: 0 })).toThrow(ConfigError);
     expect(() => new LeaseManager({ expireBatchMax: 1.5 })).toThrow(
-      expect.objectContaining({ field: "expireBatchMax" }),
+      expect.objectContaining({ option: "expireBatchMax" }),
     );
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LockError, LockInvariantError, LockStateMachine, encodeCommand } from "@dlock/server/lock";
+import { ConfigError } from "@dlock/protocol";
 import { Log, TEST_LIMITS } from "./helpers.js";
 
 describe("acquire", () => {
@@ -361,11 +362,11 @@ describe("limits", () => {
     expect(new LockStateMachine({ limits: { electionTimeoutMs: 300 } }).limits.ttlMsMin).toBe(1500);
     expect(
       () => new LockStateMachine({ limits: { electionTimeoutMs: 300, ttlMsMin: 1000 } }),
-    ).toThrow(expect.objectContaining({ code: "INVALID_CONFIG", field: "ttlMsMin" }));
-    expect(() => new LockStateMachine({ limits: { electionTimeoutMs: 0 } })).toThrow(LockError);
+    ).toThrow(expect.objectContaining({ name: "ConfigError", option: "ttlMsMin" }));
+    expect(() => new LockStateMachine({ limits: { electionTimeoutMs: 0 } })).toThrow(ConfigError);
     expect(
       () => new LockStateMachine({ limits: { electionTimeoutMs: 100, ttlMsMax: 400 } }),
-    ).toThrow(expect.objectContaining({ field: "ttlMsMax" }));
+    ).toThrow(expect.objectContaining({ option: "ttlMsMax" }));
   });
 });
 
