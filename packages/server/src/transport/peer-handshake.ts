@@ -4,7 +4,14 @@
 // a stale address can point at another member. With TLS, both ends also check that the hello's
 // node id is the one the other side's certificate names: a certificate is a node's identity.
 import type { NodeId } from "@dlock/raft";
-import { checkHello, HandshakeFailedError, parseHello, PROTOCOL_VERSION } from "@dlock/protocol";
+import {
+  checkHello,
+  HandshakeFailedError,
+  isWildcardHost,
+  parseHello,
+  parseHostPort,
+  PROTOCOL_VERSION,
+} from "@dlock/protocol";
 import type { HelloFrame } from "@dlock/protocol";
 import { NODE_URI_PREFIX } from "./peer-certificate.js";
 
@@ -46,14 +53,12 @@ export interface PeerHelloExpectation {
 }
 
 /** "host:port" with a real host and a port in 1..65535 (what a client can be redirected to). */
-const CLIENT_ADDRESS_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
 function isClientAddress(value: string): boolean {
-  const match = CLIENT_ADDRESS_PATTERN.exec(value);
-  if (match === null) return false;
-  const port = Number(match[1]);
-  const host = value.slice(0, value.lastIndexOf(":"));
-  return port >= 1 && port <= 65_535 && host !== "0.0.0.0" && host !== "[::]";
+  try {
+    return !isWildcardHost(parseHostPort(value, "clientAddress").host);
+  } catch {
+    return false;
+  }
 }
 
 /** Returns who sent a valid peer hello; throws HandshakeFailedError otherwise. */

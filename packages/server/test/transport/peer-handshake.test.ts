@@ -56,7 +56,15 @@ describe("checkPeerHello with certificate identity", () => {
   });
 
   it("refuses a clientAddress that is not a reachable host:port", () => {
-    for (const address of ["evil", "0.0.0.0:7001", "[::]:7001", "host:0", "host:99999", "a b:1"]) {
+    for (const address of [
+      "evil",
+      "0.0.0.0:7001",
+      "[::]:7001",
+      ":7001",
+      "host:0",
+      "host:99999",
+      "a b:1",
+    ]) {
       expect(
         refusal(() => checkPeerHello(peerHello("c", "n1", address), expectation)),
         address,
