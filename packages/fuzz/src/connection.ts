@@ -4,22 +4,15 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
+import { parseHostPort } from "@dlock/protocol";
 
 /** Opens a byte stream to `host:port`; resolves once it is connected (and the TLS handshake done). */
 export type Connect = (address: string) => Promise<Duplex>;
 
-function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(":");
-  return {
-    host: address.slice(0, colon).replace(/^\[|\]$/g, ""),
-    port: Number(address.slice(colon + 1)),
-  };
-}
-
 /** Plain TCP (a dev cluster on loopback). */
 export const connectPlain: Connect = (address) =>
   new Promise((resolve, reject) => {
-    const socket = net.connect(splitAddress(address), () => {
+    const socket = net.connect(parseHostPort(address, "address"), () => {
       socket.off("error", reject);
       resolve(socket);
     });
@@ -35,7 +28,7 @@ export function connectTls(options: {
 }): Connect {
   return (address) =>
     new Promise((resolve, reject) => {
-      const socket = tls.connect({ ...splitAddress(address), ...options }, () => {
+      const socket = tls.connect({ ...parseHostPort(address, "address"), ...options }, () => {
         socket.off("error", reject);
         resolve(socket);
       });
