@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "@dlock/client";
 import type { ClientTlsOptions } from "@dlock/client";
+import { makeDevCertificates } from "./dev-certs.js";
 import { LocalCluster } from "./local-cluster.js";
 import { sampleNodes, usageBetween } from "./bench/node-sample.js";
 import type { NodeSample, NodeUsage } from "./bench/node-sample.js";
@@ -228,8 +229,7 @@ async function startCluster(
   let clientTls: ClientTlsOptions | null = null;
   if (tls) {
     certsDir = join(root, "certs");
-    const { writeDevCertificates } = await import("./certs/dev-certificates.js");
-    await writeDevCertificates({ dir: certsDir, nodes: ["n1", "n2", "n3"] });
+    await makeDevCertificates({ dir: certsDir, nodes: ["n1", "n2", "n3"] });
     clientTls = { ca: await readFile(join(certsDir, "ca.pem")) };
   }
   const cluster = await LocalCluster.start({
