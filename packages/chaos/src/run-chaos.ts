@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Locker, TcpTransport } from "@dlock/client";
+import { TcpTransport, createLocker } from "@dlock/client/internal";
 import { Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
@@ -180,7 +180,7 @@ async function finalAcquires(
   keys: number,
 ): Promise<ChaosSummary["liveness"]> {
   const boundMs = TTL_MS + 2 * 2 * TICK_MS * ELECTION_TICKS + 5_000;
-  const locker = new Locker({
+  const locker = createLocker({
     endpoints: chaos.endpoints(),
     clusterId: "dlock-chaos",
     clientId: "final",
