@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { WireOp } from "@dlock/testkit";
 import { History } from "../src/history.js";
-import { checkLinearizability } from "../src/linearizability-check.js";
+import { splitAtPins } from "../src/history-segments.js";
+import { checkLinearizability, wireHistoriesByKey } from "../src/linearizability-check.js";
 
 type Answer = { ok: Record<string, unknown> } | { error: string; notApplied?: boolean } | null;
 
@@ -174,5 +175,49 @@ describe("chaos linearizability check (every request on the wire)", () => {
     wire(h, acquire("a"), 0, 10, { error: "NOT_LEADER", notApplied: true });
     wire(h, acquire("b"), 20, 30, busy); // nobody can hold the key
     expect(checkLinearizability(h).violations).toHaveLength(1);
+  });
+
+  it("does not let an unanswered acquire take effect twice across a cut", () => {
+    // u's acquire got no answer: it may take effect once, at any time. b's LOCK_BUSY needs it
+    // (the key is free otherwise), so d's LOCK_BUSY, after c's grant and release, has no holder.
+    // A split that offered u again to every later segment would accept this history.
+    const build = (spare: boolean) => {
+      const h = new History();
+      wire(h, acquire("u"), 0, null, null);
+      wire(h, acquire("a"), 10, 20, granted(5));
+      wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+      wire(h, acquire("b"), 50, 60, busy);
+      wire(h, acquire("c"), 100, 110, granted(9));
+      wire(h, release("c", 9), 120, 130, { ok: { released: true } });
+      if (spare) wire(h, acquire("v"), 115, null, null); // a second unanswered acquire
+      wire(h, acquire("d"), 140, 150, busy);
+      return h;
+    };
+    const h = build(false);
+    // The pins (a's grant and release, c's grant and release) do cut it...
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).map((s) => s.known.length)).toEqual([1, 1, 2, 1, 1]);
+    // ...yet u is used once: the history is refuted.
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toHaveLength(1);
+    expect(result.violations[0]).toContain("acquire by d → busy");
+    // With a second unanswered acquire to explain d's LOCK_BUSY, the same history is accepted.
+    const spared = checkLinearizability(build(true));
+    expect(spared.violations).toEqual([]);
+    expect(spared.undecidedKeys).toEqual([]);
+  });
+
+  it("does not cut at an answer that overlaps another", () => {
+    // b's grant overlaps a's release: the release is no pin, though its answer fixes the state.
+    const h = new History();
+    wire(h, acquire("a"), 0, 10, granted(5));
+    wire(h, release("a", 5), 20, 100, { ok: { released: true } });
+    wire(h, acquire("b"), 50, 60, granted(6));
+    wire(h, get, 55, 58, held("a", 5)); // a still held the key here: the release came later
+    wire(h, get, 120, 130, held("b", 6));
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).map((s) => s.known.length)).toEqual([1, 4, 0]);
+    expect(checkLinearizability(h).violations).toEqual([]);
   });
 });
