@@ -202,42 +202,61 @@ function checkSegmented(ops: readonly TimedOp<LockOp>[], stepBudget: number): Se
   let searched = 0;
   let first = 0;
   let last = 0;
-  const search = (state: LockModelState, history: TimedOp<LockOp>[]) => {
+  /** Searches `own` from `state` with `earlier` on offer; on "ok", what is left of `earlier`. */
+  const search = (
+    state: LockModelState,
+    earlier: TimedOp<LockOp>[],
+    own: TimedOp<LockOp>[],
+  ): { result: LinearizabilityResult<LockOp>; left: () => TimedOp<LockOp>[] } => {
+    const live = earlier.filter((t) => !chaosLockModel.dead!(state, t.op));
+    const offered = anonymize(live, own);
+    const history = offered.concat(own);
     const model = { ...chaosLockModel, init: () => state };
     const result = checkLinearizable(model, history, {
       stepBudget: Math.max(0, stepBudget - steps),
     });
     steps += result.steps;
-    return result;
+    const left = () => {
+      const used = new Set(result.outcome === "ok" ? result.linearized : []);
+      const gone = new Set<TimedOp<LockOp>>();
+      // A phantom grant used here stands for one earlier acquire and its own expiry (see
+      // anonymize): those two are gone, whichever expiry of the class the search placed.
+      live.forEach((t, i) => {
+        if (!used.has(i)) return;
+        if (offered[i].op.value !== PHANTOM) gone.add(t);
+        else if (t.op.kind === "acquire") {
+          gone.add(t);
+          const expiry = live.find(
+            (e) =>
+              !gone.has(e) &&
+              e.op.kind === "expire" &&
+              e.op.token === ANY_TOKEN &&
+              e.op.value === t.op.value,
+          );
+          if (expiry !== undefined) gone.add(expiry);
+        }
+      });
+      return live
+        .filter((t) => !gone.has(t))
+        .concat(own.filter((t, i) => !Number.isFinite(t.returnMs) && !used.has(live.length + i)));
+    };
+    return { result, left };
   };
   while (last < segments.length) {
     const { state, pool } = starts[first];
-    const span = segments.slice(first, last + 1);
-    const own = span.flatMap((s) => [...s.known, ...s.unknown]);
-    const live = (t: TimedOp<LockOp>) => !chaosLockModel.dead!(state, t.op);
-    const history = pool.filter(live).concat(own);
-    const result = search(state, history);
+    const own = segments.slice(first, last + 1).flatMap((s) => [...s.known, ...s.unknown]);
+    const { result, left } = search(state, pool, own);
     if (result.outcome === "unknown") return { outcome: "unknown", steps, segments: searched };
     if (result.outcome === "ok") {
       searched++;
-      const used = new Set(result.linearized);
       const end = segments[last].end;
-      if (end !== null) {
-        starts[last + 1] = {
-          state: end,
-          pool: history.filter((t, i) => !Number.isFinite(t.returnMs) && !used.has(i)),
-        };
-      }
+      if (end !== null) starts[last + 1] = { state: end, pool: left() };
       first = last = last + 1;
       continue;
     }
     // Failed with what the earlier searches left: try every unknown operation called before.
-    const offered = segments
-      .slice(0, first)
-      .flatMap((s) => s.unknown)
-      .filter(live);
-    const all =
-      offered.length === pool.filter(live).length ? result : search(state, offered.concat(own));
+    const everything = segments.slice(0, first).flatMap((s) => s.unknown);
+    const all = everything.length === pool.length ? result : search(state, everything, own).result;
     if (all.outcome === "unknown") return { outcome: "unknown", steps, segments: searched };
     if (all.outcome === "violation") {
       return { outcome: "violation", steps, segments: searched, violation: all };
@@ -245,4 +264,40 @@ function checkSegmented(ops: readonly TimedOp<LockOp>[], stepBudget: number): Se
     first--; // An earlier search used what this one needs: search both as one.
   }
   return { outcome: "ok", steps, segments: searched };
+}
+
+/** The holder a phantom grant stands for (no client value can contain a NUL). */
+const PHANTOM = "\u0000an earlier unanswered acquire";
+
+/**
+ * Earlier unanswered acquires (called before the segment) whose value nothing in the search names
+ * but their own expiries, one per acquire, are interchangeable: swapping two of them in a
+ * linearization gives another one, since all could take effect from the segment's start and no
+ * answer tells them apart. Searching each would multiply the search by their number (hundreds in
+ * a long run) at every dead end; as one value, PHANTOM, the search tries only the first (the
+ * model's equivalence). Exact: a phantom grant placed by the search is one of them, taken and
+ * ended by that acquire's own expiry.
+ */
+function anonymize(earlier: TimedOp<LockOp>[], own: readonly TimedOp<LockOp>[]): TimedOp<LockOp>[] {
+  const phantomPart = (op: LockOp): op is Extract<LockOp, { kind: "acquire" | "expire" }> =>
+    (op.kind === "acquire" && op.outcome === "unknown") ||
+    (op.kind === "expire" && op.token === ANY_TOKEN);
+  const named = new Set<string>();
+  /** Unanswered acquires minus expiries of unseen tokens, per value. */
+  const balance = new Map<string, number>();
+  for (const t of earlier) {
+    if (!phantomPart(t.op)) named.add(nameOf(t.op));
+    else
+      balance.set(t.op.value, (balance.get(t.op.value) ?? 0) + (t.op.kind === "acquire" ? 1 : -1));
+  }
+  for (const t of own) named.add(nameOf(t.op));
+  return earlier.map((t) =>
+    phantomPart(t.op) && !named.has(t.op.value) && balance.get(t.op.value) === 0
+      ? { ...t, op: { ...t.op, value: PHANTOM } as LockOp }
+      : t,
+  );
+}
+
+function nameOf(op: LockOp): string {
+  return op.kind === "get" ? (op.value ?? "") : op.value;
 }

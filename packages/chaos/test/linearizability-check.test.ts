@@ -220,4 +220,31 @@ describe("chaos linearizability check (every request on the wire)", () => {
     expect(splitAtPins(ops).map((s) => s.known.length)).toEqual([1, 4, 0]);
     expect(checkLinearizability(h).violations).toEqual([]);
   });
+
+  it("lets an unanswered acquire commit segments later, where a read sees it", () => {
+    // x's request got no answer; long after, with grants and releases in between (pins), a read
+    // sees x holding: the request committed late. Unanswered acquires named by nothing are
+    // searched as one interchangeable class; this one is named and must keep its value.
+    const h = new History();
+    wire(h, acquire("x"), 0, null, null);
+    wire(h, acquire("a"), 10, 20, granted(5));
+    wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+    wire(h, acquire("y"), 45, null, null);
+    wire(h, acquire("b"), 50, 60, granted(7));
+    wire(h, release("b", 7), 70, 80, { ok: { released: true } });
+    wire(h, acquire("c"), 90, 100, busy); // x or y holds
+    wire(h, get, 110, 120, held("x", 9));
+    wire(h, get, 130, 140, free);
+    wire(h, acquire("d"), 150, 160, busy); // y holds: the last unanswered acquire
+    wire(h, acquire("e"), 170, 180, granted(12));
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).length).toBeGreaterThan(4);
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    // One more LOCK_BUSY with nobody left to hold the key is refuted.
+    wire(h, release("e", 12), 210, 220, { ok: { released: true } });
+    wire(h, acquire("g"), 230, 240, busy);
+    expect(checkLinearizability(h).violations).toHaveLength(1);
+  });
 });
