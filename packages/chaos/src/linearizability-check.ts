@@ -32,7 +32,7 @@ export const STEP_BUDGET_PER_KEY = 5_000_000;
 const ANY_TOKEN = -1;
 
 /** The simulator's lock model, plus expiries of a grant whose token is unknown. */
-const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
+export const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
   ...lockModel,
   step(state, op) {
     if (op.kind === "expire" && op.token === ANY_TOKEN) {

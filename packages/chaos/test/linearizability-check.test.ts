@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { checkLinearizable } from "@dlock/testkit";
 import type { WireOp } from "@dlock/testkit";
 import { History } from "../src/history.js";
 import { splitAtPins } from "../src/history-segments.js";
-import { checkLinearizability, wireHistoriesByKey } from "../src/linearizability-check.js";
+import {
+  chaosLockModel,
+  checkLinearizability,
+  wireHistoriesByKey,
+} from "../src/linearizability-check.js";
 
 type Answer = { ok: Record<string, unknown> } | { error: string; notApplied?: boolean } | null;
 
@@ -246,5 +251,37 @@ describe("chaos linearizability check (every request on the wire)", () => {
     wire(h, release("e", 12), 210, 220, { ok: { released: true } });
     wire(h, acquire("g"), 230, 240, busy);
     expect(checkLinearizability(h).violations).toHaveLength(1);
+  });
+
+  it("decides a long history that one search over all of it cannot within the same budget", () => {
+    // 200 acquires that never got an answer may take effect at any free moment, so one search
+    // over the whole history tries each of them at every dead end (a read that sees the key free
+    // while a grant overlaps it). Cut at the pins, each segment's search tries one.
+    const h = new History();
+    for (let i = 0; i < 200; i++) wire(h, acquire(`u${i}`), i, null, null);
+    const rounds = 100;
+    for (let r = 0; r < rounds; r++) {
+      const at = 1_000 + r * 100;
+      const token = 10 + 2 * r;
+      wire(h, acquire(`a${r}`), at, at + 10, granted(token));
+      wire(h, release(`a${r}`, token), at + 20, at + 40, { ok: { released: true } });
+      wire(h, acquire(`b${r}`), at + 30, at + 50, granted(token + 1));
+      wire(h, get, at + 35, at + 48, free); // between a's release and b's grant
+      wire(h, get, at + 60, at + 70, held(`b${r}`, token + 1));
+      wire(h, release(`b${r}`, token + 1), at + 80, at + 90, { ok: { released: true } });
+    }
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    const budget = 10 * ops.length;
+    expect(checkLinearizable(chaosLockModel, ops, { stepBudget: budget }).outcome).toBe("unknown");
+    const result = checkLinearizability(h, budget);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    expect(result.segments).toBeGreaterThan(rounds);
+    // A read of the last grant after its acknowledged release is still refuted, not undecided.
+    const end = 1_000 + rounds * 100;
+    wire(h, get, end, end + 10, held(`b${rounds - 1}`, 10 + 2 * (rounds - 1) + 1));
+    const stale = checkLinearizability(h, budget);
+    expect(stale.undecidedKeys).toEqual([]);
+    expect(stale.violations).toHaveLength(1);
   });
 });
