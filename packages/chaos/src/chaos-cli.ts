@@ -4,7 +4,7 @@
 import { Command, Option } from "commander";
 import { parseDuration } from "@dlock/client";
 import { STEP_BUDGET_PER_KEY } from "./linearizability-check.js";
-import { formatRecheck, recheckWireFile } from "./recheck.js";
+import { ChaosInputError, formatRecheck, recheckWireFile } from "./recheck.js";
 import { runChaos } from "./run-chaos.js";
 import { formatSummary } from "./summary-format.js";
 
@@ -14,7 +14,7 @@ const program = new Command("dlock-chaos")
   )
   .addHelpText(
     "after",
-    "\nExit codes: 0 no violation, 1 a violation (timeline saved under .chaos-runs/), 2 no violation\nfound but the linearizability search ran out of steps on some key (timeline saved).",
+    "\nExit codes: 0 no violation, 1 a violation (timeline saved under .chaos-runs/), 2 no violation\nfound but the linearizability search ran out of steps on some key (timeline saved), 3 a flag or\n--recheck file that cannot be used.",
   )
   .addOption(new Option("--duration <d>", "how long faults are injected").default("2m"))
   .addOption(
@@ -38,7 +38,9 @@ const program = new Command("dlock-chaos")
   .action(async (flags: Record<string, string | boolean | undefined>) => {
     const stepBudget = Number(flags.stepBudget);
     if (!Number.isSafeInteger(stepBudget) || stepBudget <= 0) {
-      throw new Error(`--step-budget must be a positive integer, got ${String(flags.stepBudget)}`);
+      throw new ChaosInputError(
+        `--step-budget must be a positive integer, got ${String(flags.stepBudget)}`,
+      );
     }
     if (typeof flags.recheck === "string") {
       const result = await recheckWireFile(flags.recheck, stepBudget);
@@ -70,5 +72,5 @@ const program = new Command("dlock-chaos")
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`dlock-chaos: ${String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof ChaosInputError ? 3 : 1;
 });

@@ -18,4 +18,4 @@ export { STEP_BUDGET_PER_KEY, checkLinearizability } from "./linearizability-che
 export type { LinearizabilityCheckResult, WireHistory } from "./linearizability-check.js";
 export { pinnedState, splitAtPins } from "./history-segments.js";
 export type { HistorySegment } from "./history-segments.js";
-export { formatRecheck, RecheckError, recheckWireFile } from "./recheck.js";
+export { formatRecheck, ChaosInputError, recheckWireFile } from "./recheck.js";

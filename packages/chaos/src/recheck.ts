@@ -6,8 +6,9 @@ import type { WireOp } from "@dlock/testkit";
 import { checkLinearizability } from "./linearizability-check.js";
 import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 
-export class RecheckError extends Error {
-  readonly code = "RECHECK_INPUT";
+/** A flag or input file the chaos CLI cannot use (exit code 3, never taken for a verdict). */
+export class ChaosInputError extends Error {
+  readonly code = "CHAOS_INPUT";
 }
 
 export async function recheckWireFile(
@@ -18,12 +19,12 @@ export async function recheckWireFile(
   try {
     wire = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
-    throw new RecheckError(
+    throw new ChaosInputError(
       `cannot read ${file} as a saved chaos history (${String(error)}); pass a *.wire.json file that a chaos run saved`,
     );
   }
   if (!Array.isArray(wire)) {
-    throw new RecheckError(
+    throw new ChaosInputError(
       `${file} is not a saved chaos history (expected a JSON array of wire requests); pass a *.wire.json file that a chaos run saved`,
     );
   }
