@@ -284,4 +284,27 @@ describe("chaos linearizability check (every request on the wire)", () => {
     expect(stale.undecidedKeys).toEqual([]);
     expect(stale.violations).toHaveLength(1);
   });
+
+  it("searches two segments again as one when the first used the unanswered acquire the next needs", () => {
+    // b's LOCK_BUSY needs x or y to have committed; the first segment's search takes x (called
+    // first), but a later read sees x holding, so y must have been the one. Failing with what
+    // was left but passing with every earlier acquire on offer, the segments are merged.
+    const h = new History();
+    wire(h, acquire("x"), 0, null, null);
+    wire(h, acquire("y"), 1, null, null);
+    wire(h, acquire("a"), 10, 20, granted(5));
+    wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+    wire(h, acquire("b"), 50, 60, busy);
+    wire(h, acquire("c"), 100, 110, granted(9));
+    wire(h, release("c", 9), 120, 130, { ok: { released: true } });
+    wire(h, get, 140, 150, held("x", 12));
+    wire(h, get, 160, 170, free);
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    // Without y, x cannot both explain b's LOCK_BUSY and be seen holding after c's release.
+    const withoutY = new History();
+    for (const op of h.wire) if (op.key === "k" && op.client !== "y") withoutY.wire.push(op);
+    expect(checkLinearizability(withoutY).violations).toHaveLength(1);
+  });
 });
