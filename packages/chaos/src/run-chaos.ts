@@ -24,6 +24,8 @@ export interface ChaosOptions {
   nodes?: number;
   clients?: number;
   keys?: number;
+  /** Linearizability search steps per key (default STEP_BUDGET_PER_KEY). */
+  stepBudget?: number;
   /** Where failing runs' timelines go. */
   runsDir?: string;
   /** Progress lines (one every few seconds). */
@@ -118,7 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       checkMutualExclusion(history, endMs),
       checkFencing(history),
       checkAcknowledged(history),
-      checkLinearizability(history),
+      checkLinearizability(history, options.stepBudget),
     ];
     const outcomes: Record<string, number> = {};
     for (const op of history.ops) {
