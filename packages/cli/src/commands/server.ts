@@ -25,6 +25,7 @@ interface ServerFlags {
   compactionBytes?: string;
   fsync: boolean;
   shutdownTimeout?: string;
+  peerSendQueue?: string;
   clientConnectionsMax?: string;
   clientConnectionsPerSource?: string;
   clientHandshakeTimeout?: string;
@@ -151,6 +152,12 @@ export function registerServerCommand(program: Command): void {
         "--shutdown-timeout <duration>",
         "how long a leader tries to hand leadership over on SIGTERM (default 5s)",
       ).env("DLOCK_SHUTDOWN_TIMEOUT"),
+    )
+    .addOption(
+      new Option(
+        "--peer-send-queue <size>",
+        "bytes held for one peer (queued Raft messages and unsent socket bytes); a connected peer that does not read past it has its link and queue dropped, Raft retransmits after the redial (default 64MiB; at least the peer frame size, 4MiB)",
+      ).env("DLOCK_PEER_SEND_QUEUE"),
     )
     .addOption(
       new Option(
@@ -303,6 +310,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,
     shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
+    peerSendQueueBytesMax: byteSize("--peer-send-queue", flags.peerSendQueue),
     clientConnectionsMax: integer("--client-connections-max", flags.clientConnectionsMax),
     clientConnectionsPerSourceMax: integer(
       "--client-connections-per-source",

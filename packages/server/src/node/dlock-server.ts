@@ -152,6 +152,7 @@ export class DlockServer {
         peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
+        sendQueueBytesMax: options.peerSendQueueBytesMax,
         ...(tls === null ? {} : { tls }),
         logger: componentLogger(logger, "peer"),
         metrics,
