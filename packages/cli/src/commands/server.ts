@@ -233,7 +233,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--auth-file <path>",
-        "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated",
+        "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated; SIGHUP re-reads it (a bad file keeps the old one)",
       ).env("DLOCK_AUTH_FILE"),
     )
     .addOption(
@@ -375,8 +375,19 @@ async function runServer(options: ServerOptions): Promise<void> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
-    // Certificate rotation without a restart; a bad file keeps the certificate in use.
+    // Certificate rotation and auth file changes without a restart; a bad file keeps the old one.
     process.on("SIGHUP", () => {
+      server.reloadAuth().then(
+        (reloaded) => {
+          if (reloaded) server.logger.info("SIGHUP: reloaded the auth file");
+        },
+        (error: unknown) => {
+          server.logger.error(
+            { err: error, authFile: server.options.authFile },
+            `SIGHUP: auth file reload failed; the old one stays in use: ${(error as Error).message}`,
+          );
+        },
+      );
       server.reloadTls().then(
         (reloaded) => {
           if (reloaded) server.logger.info("SIGHUP: reloaded the TLS certificate, key and CA");

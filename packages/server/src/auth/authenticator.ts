@@ -13,9 +13,17 @@ export interface ClientCredentials {
 }
 
 export class Authenticator {
-  private readonly entries: readonly AuthEntry[];
+  private entries: readonly AuthEntry[];
 
   constructor(entries: readonly AuthEntry[]) {
+    this.entries = entries;
+  }
+
+  /**
+   * Uses `entries` from now on (auth file reload): connections that authenticate later see them
+   * all or none; connections already open keep the principal they authenticated as.
+   */
+  replace(entries: readonly AuthEntry[]): void {
     this.entries = entries;
   }
 
