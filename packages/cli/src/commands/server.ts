@@ -379,7 +379,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     process.on("SIGHUP", () => {
       server.reloadAuth().then(
         (reloaded) => {
-          if (reloaded) server.logger.info("SIGHUP: reloaded the auth file");
+          if (reloaded !== null) server.logger.info(reloaded, "SIGHUP: reloaded the auth file");
         },
         (error: unknown) => {
           server.logger.error(

@@ -316,6 +316,9 @@ describe("a cluster with an auth file", () => {
       const carolLine = `carol ${hashAuthToken(tokens.carol)} lock:jobs/*`;
       const good = [...kept.slice(0, 2), carolLine, ...kept.slice(2)].join("\n");
       const bad = [...kept.slice(0, 2), "carol sha256:not-a-hash lock:jobs/*", ...kept.slice(2)];
+      // Connected before the reloads: checked again by the good one.
+      const connectedOutsider = locker("outsider");
+      await expect(connectedOutsider.get("billing/x")).resolves.toMatchObject({ held: false });
       await writeFile(authFile, bad.join("\n"));
       hangUpAll();
       for (const id of ids) {
@@ -341,6 +344,8 @@ describe("a cluster with an auth file", () => {
       await expect(locker("outsider").get("billing/x")).rejects.toBeInstanceOf(
         UnauthenticatedError,
       );
+      // Its open connections were closed with UNAUTHENTICATED; it cannot get back in.
+      await expect(connectedOutsider.get("billing/x")).rejects.toBeInstanceOf(UnauthenticatedError);
       await expect(locker("alice").get("jobs/x")).resolves.toMatchObject({ held: false });
     } finally {
       await writeFile(authFile, original);

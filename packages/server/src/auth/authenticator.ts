@@ -20,8 +20,8 @@ export class Authenticator {
   }
 
   /**
-   * Uses `entries` from now on (auth file reload): connections that authenticate later see them
-   * all or none; connections already open keep the principal they authenticated as.
+   * Uses `entries` from now on (auth file reload): every later authenticate() sees all of them or
+   * none (open connections are checked again by the client server).
    */
   replace(entries: readonly AuthEntry[]): void {
     this.entries = entries;

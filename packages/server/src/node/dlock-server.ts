@@ -339,15 +339,16 @@ export class DlockServer {
   }
 
   /**
-   * Re-reads the auth file (SIGHUP): connections that authenticate from now on use it; open ones
-   * keep their principal. The whole file or nothing: one that does not load (ConfigError naming
-   * the file and line) keeps the old one. False when the server runs without an auth file.
+   * Re-reads the auth file (SIGHUP), whole or not at all: a file that does not load (ConfigError
+   * naming the file and line) keeps the old one. Open connections are checked again: those whose
+   * token or certificate name left the file are closed (UNAUTHENTICATED), the others' next
+   * requests use the new grants. Null when the server runs without an auth file.
    */
-  async reloadAuth(): Promise<boolean> {
-    if (this.authenticator === null || this.options.authFile === null) return false;
+  async reloadAuth(): Promise<{ principals: number; connectionsClosed: number } | null> {
+    if (this.authenticator === null || this.options.authFile === null) return null;
     const entries = await loadAuthFile(this.options.authFile);
     this.authenticator.replace(entries);
-    return true;
+    return { principals: entries.length, connectionsClosed: this.clientServer.reauthenticate() };
   }
 
   status(): HostStatus {
