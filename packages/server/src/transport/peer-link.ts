@@ -106,6 +106,7 @@ export class PeerLink {
     if (
       socket !== null &&
       this.state === "open" &&
+      !socket.destroyed &&
       socket.writableLength > 0 &&
       this.queuedBytes > this.context.options.sendQueueBytesMax
     ) {
