@@ -314,11 +314,17 @@ describe("a cluster with an auth file", () => {
       tokens.carol = generateAuthToken();
       const kept = original.split("\n").filter((line) => !line.startsWith("outsider "));
       const carolLine = `carol ${hashAuthToken(tokens.carol)} lock:jobs/*`;
-      const good = [...kept.slice(0, 2), carolLine, ...kept.slice(2)].join("\n");
+      // mallory moves from jobs/* to billing/*.
+      const moved = kept.map((line) =>
+        line.startsWith("mallory ") ? line.replace("lock:jobs/*", "lock:billing/*") : line,
+      );
+      const good = [...moved.slice(0, 2), carolLine, ...moved.slice(2)].join("\n");
       const bad = [...kept.slice(0, 2), "carol sha256:not-a-hash lock:jobs/*", ...kept.slice(2)];
       // Connected before the reloads: checked again by the good one.
       const connectedOutsider = locker("outsider");
       await expect(connectedOutsider.get("billing/x")).resolves.toMatchObject({ held: false });
+      const connectedMallory = locker("mallory");
+      await expect(connectedMallory.get("jobs/x")).resolves.toMatchObject({ held: false });
       await writeFile(authFile, bad.join("\n"));
       hangUpAll();
       for (const id of ids) {
@@ -346,6 +352,9 @@ describe("a cluster with an auth file", () => {
       );
       // Its open connections were closed with UNAUTHENTICATED; it cannot get back in.
       await expect(connectedOutsider.get("billing/x")).rejects.toBeInstanceOf(UnauthenticatedError);
+      // mallory's open connections use her new grants.
+      await expect(connectedMallory.get("jobs/x")).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(connectedMallory.get("billing/x")).resolves.toMatchObject({ held: false });
       await expect(locker("alice").get("jobs/x")).resolves.toMatchObject({ held: false });
     } finally {
       await writeFile(authFile, original);
