@@ -17,6 +17,7 @@ import { LockError, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "../lock
 import type { ResolvedLockLimits } from "../lock/index.js";
 import type { ClientCertificateMode } from "../transport/tls-options.js";
 import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
+import { DEFAULT_SEND_QUEUE_BYTES_MAX } from "../transport/peer-transport.js";
 import { formatHostPort, isLoopbackHost, isWildcardHost, parseHostPort } from "./address.js";
 import { ConfigError } from "./errors.js";
 
@@ -75,6 +76,11 @@ export interface ServerOptions {
   locksMax?: number;
   /** Largest frame on the peer port (Raft appends and snapshot chunks). */
   peerFrameBytesMax?: number;
+  /**
+   * Bytes held for one peer (queued messages and unsent socket bytes) above which a peer that
+   * does not read has its link dropped; ≥ peerFrameBytesMax.
+   */
+  peerSendQueueBytesMax?: number;
   /** Largest frame on the client port (requests are small; a bigger frame is an attack). */
   clientFrameBytesMax?: number;
   /** Client connections at once (the last quarter kept for addresses holding few). */
@@ -151,6 +157,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   waitersPerKeyMax: 256,
   locksMax: 1_000_000,
   peerFrameBytesMax: 4 * 1024 * 1024,
+  peerSendQueueBytesMax: DEFAULT_SEND_QUEUE_BYTES_MAX,
   clientFrameBytesMax: 64 * 1024,
   clientConnectionsMax: DEFAULT_CLIENT_CONNECTIONS_MAX,
   clientConnectionsPerSourceMax: DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
@@ -308,6 +315,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "waitersPerKeyMax",
     "locksMax",
     "peerFrameBytesMax",
+    "peerSendQueueBytesMax",
     "clientFrameBytesMax",
     "clientConnectionsMax",
     "clientConnectionsPerSourceMax",
@@ -325,6 +333,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "shutdownTransferTimeoutMs",
   ] as const;
   for (const key of positive) checkInteger(key, merged[key], 1);
+  if (merged.peerSendQueueBytesMax < merged.peerFrameBytesMax) {
+    throw new ConfigError(
+      "peerSendQueueBytesMax",
+      `${merged.peerSendQueueBytesMax} must be ≥ peerFrameBytesMax (${merged.peerFrameBytesMax}): one full frame must fit`,
+    );
+  }
   checkInteger("lockDelayMaxMs", merged.lockDelayMaxMs, 0);
   checkInteger("compactionEntries", merged.compactionEntries, 0);
   checkInteger("compactionBytes", merged.compactionBytes, 0);
