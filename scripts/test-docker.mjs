@@ -1,23 +1,30 @@
 // The client half of `pnpm test:docker`: run by scripts/test-docker.sh once the compose cluster
 // is up and healthy. From the host, through the ports published on 127.0.0.1 only, it takes and
-// releases locks on every node, then makes the leader go away twice: `docker stop` (SIGTERM: the
-// leader hands leadership over) and `docker kill` (SIGKILL: a crash, the others elect a leader).
+// releases locks on every node over TLS with the worker's token (the cluster's CA and the tokens
+// come from the compose file's `certs` volume), checks that a plain TCP client and a TLS client
+// without a token are refused and that the worker may lock jobs/* only, then makes the leader go
+// away twice: `docker stop` (SIGTERM: the leader hands leadership over) and `docker kill`
+// (SIGKILL: a crash, the others elect a leader).
 // Each time it checks that locks keep working with higher fencing tokens and that a lock held
 // across the change survives, then starts the container again and checks that the node rejoins.
 // Last, a node's process exits on its own and Docker's restart policy brings it back, and the
 // client's status call sees a leader and three healthy members.
 //
-// Input (environment): DLOCK_TEST_CONTAINERS="n1=<container id> n2=<id> n3=<id>".
+// Input (environment): DLOCK_TEST_CONTAINERS="n1=<container id> n2=<id> n3=<id>";
+// DLOCK_TEST_TLS_CA, DLOCK_TEST_ADMIN_TOKEN_FILE, DLOCK_TEST_WORKER_TOKEN_FILE: files copied out
+// of the `certs` volume (the CA certificate and the two principals' tokens).
 // Output: one line per check, timings, and a closing "docker: N passed, N failed" line.
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
 const NODES = [
-  { id: "n1", client: "127.0.0.1:7001", http: "http://127.0.0.1:7201" },
-  { id: "n2", client: "127.0.0.1:7002", http: "http://127.0.0.1:7202" },
-  { id: "n3", client: "127.0.0.1:7003", http: "http://127.0.0.1:7203" },
+  { id: "n1", client: "127.0.0.1:7001", http: "https://127.0.0.1:7201" },
+  { id: "n2", client: "127.0.0.1:7002", http: "https://127.0.0.1:7202" },
+  { id: "n3", client: "127.0.0.1:7003", http: "https://127.0.0.1:7203" },
 ];
 const CLUSTER_ID = "dlock-docker"; // DLOCK_CLUSTER_ID in docker/compose.yaml
 const LOCK_TTL = "10s";
@@ -31,11 +38,25 @@ const LEADER_DEADLINE_MS = 60_000;
 const POLL_INTERVAL_MS = 500;
 const PROGRESS_INTERVAL_MS = 5_000;
 const DOCKER_STOP_GRACE_S = 30;
+// A client that the cluster refuses gives up within this (a node that let it in would answer).
+const REFUSED_CLIENT_TIMEOUT_MS = 10_000;
+// The worker's grants (docker/certs-init.mjs): lock:jobs/* and read:*. Its locks live here.
+const WORKER_PREFIX = "jobs/";
+
+const ca = readFileSync(requiredEnv("DLOCK_TEST_TLS_CA"));
+const adminToken = readFileSync(requiredEnv("DLOCK_TEST_ADMIN_TOKEN_FILE"), "utf8").trim();
+const workerToken = readFileSync(requiredEnv("DLOCK_TEST_WORKER_TOKEN_FILE"), "utf8").trim();
 
 const containers = parseContainers(process.env.DLOCK_TEST_CONTAINERS ?? "");
 let passed = 0;
 let failed = 0;
 const reported = new WeakSet();
+
+function requiredEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (scripts/test-docker.sh sets it)`);
+  return value;
+}
 
 function parseContainers(text) {
   const map = new Map();
@@ -108,11 +129,33 @@ async function waitFor(what, deadlineMs, probe) {
   }
 }
 
-async function httpGet(node, path) {
-  const response = await globalThis.fetch(`${node.http}${path}`, {
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+// The admin port speaks HTTPS with the node's certificate: verified against the cluster's CA (the
+// node certificates name 127.0.0.1, the address the host reaches the published ports by).
+function httpGet(node, path) {
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(
+      `${node.http}${path}`,
+      { ca, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode, body }));
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
   });
-  return { status: response.status, body: await response.text() };
+}
+
+// The error a call failed with, or a thrown Error when it did not fail.
+async function refusal(what, promise) {
+  const outcome = await promise.then(
+    () => null,
+    (error) => error,
+  );
+  if (outcome === null) throw new Error(`${what} succeeded`);
+  return outcome;
 }
 
 async function isReady(node) {
@@ -207,9 +250,16 @@ async function main() {
   if (typeof Locker !== "function") throw new Error("@dlock/client (dist) exports no Locker class");
   const suffix = `${process.pid}-${Date.now()}`;
   const lockers = [];
-  const openLocker = (endpoints) => {
+  // TLS with the cluster's CA and the worker's token unless `options` say otherwise.
+  const openLocker = (endpoints, options = {}) => {
     // clusterId: the client refuses servers of another cluster, so this also checks the config.
-    const locker = new Locker({ endpoints, clusterId: CLUSTER_ID });
+    const locker = new Locker({
+      endpoints,
+      clusterId: CLUSTER_ID,
+      tls: { ca },
+      authToken: workerToken,
+      ...options,
+    });
     lockers.push(locker);
     return locker;
   };
@@ -222,14 +272,72 @@ async function main() {
     for (const node of NODES) {
       await check(`acquire and release through ${node.client} alone`, async () => {
         const single = openLocker([node.client]);
-        const lock = await acquire(single, `docker-smoke-${node.id}-${suffix}`, "smoke", LOCK_TTL);
+        const lock = await acquire(
+          single,
+          `${WORKER_PREFIX}docker-smoke-${node.id}-${suffix}`,
+          "smoke",
+          LOCK_TTL,
+        );
         const token = tokenOf(lock);
         await release(lock);
         return `fencing token ${token}`;
       });
     }
 
-    const key = `docker-failover-${suffix}`;
+    // What the cluster refuses: plain TCP (even with a valid token), TLS without a token, and
+    // the worker's token outside its grant. Each is refused with its typed error.
+    await check(
+      "a plain TCP client with a valid token is refused (CLUSTER_UNAVAILABLE)",
+      async () => {
+        const plain = openLocker(
+          NODES.map((n) => n.client),
+          { tls: undefined, unavailableTimeoutMs: REFUSED_CLIENT_TIMEOUT_MS },
+        );
+        const error = await refusal("status over plain TCP", plain.status());
+        if (error.code !== "CLUSTER_UNAVAILABLE" || !/give --tls-ca/.test(error.message)) {
+          throw new Error(`expected CLUSTER_UNAVAILABLE naming --tls-ca, got ${describe(error)}`);
+        }
+        return error.code;
+      },
+    );
+    await check("a TLS client without a token is refused (UNAUTHENTICATED)", async () => {
+      const anonymous = openLocker(
+        NODES.map((n) => n.client),
+        { authToken: undefined, unavailableTimeoutMs: REFUSED_CLIENT_TIMEOUT_MS },
+      );
+      const error = await refusal(
+        "an acquire without a token",
+        acquire(anonymous, `${WORKER_PREFIX}docker-anonymous-${suffix}`, "anonymous", LOCK_TTL),
+      );
+      if (error.code !== "UNAUTHENTICATED") {
+        throw new Error(`expected UNAUTHENTICATED, got ${describe(error)}`);
+      }
+      return error.code;
+    });
+    await check("the worker's token may not lock outside jobs/ (PERMISSION_DENIED)", async () => {
+      const error = await refusal(
+        "the worker's acquire outside its grant",
+        acquire(all, `docker-outside-grant-${suffix}`, "worker", LOCK_TTL),
+      );
+      if (error.code !== "PERMISSION_DENIED") {
+        throw new Error(`expected PERMISSION_DENIED, got ${describe(error)}`);
+      }
+      return error.code;
+    });
+    await check("the admin's token lists the three members", async () => {
+      const admin = openLocker(
+        NODES.map((n) => n.client),
+        { authToken: adminToken },
+      );
+      const { members } = await withDeadline("members", LOCK_ATTEMPT_TIMEOUT_MS, admin.members());
+      const ids = members.map((m) => m.id).sort();
+      if (ids.join(",") !== NODES.map((n) => n.id).join(",")) {
+        throw new Error(`members ${ids.join(", ")}`);
+      }
+      return ids.join(", ");
+    });
+
+    const key = `${WORKER_PREFIX}docker-failover-${suffix}`;
     let lastToken = 0n;
     await check("acquire and release a key through all three endpoints", async () => {
       const lock = await acquire(all, key, "before-failover", LOCK_TTL);
@@ -248,7 +356,12 @@ async function main() {
       let held;
       let heldToken = 0n;
       await check(`acquire a lock to hold across the ${how} of the leader`, async () => {
-        held = await acquire(all, `docker-held-${how}-${suffix}`, heldValue, HELD_LOCK_TTL);
+        held = await acquire(
+          all,
+          `${WORKER_PREFIX}docker-held-${how}-${suffix}`,
+          heldValue,
+          HELD_LOCK_TTL,
+        );
         heldToken = tokenOf(held);
         return `fencing token ${heldToken}`;
       });
@@ -365,7 +478,8 @@ async function main() {
         const restartCount = async () =>
           Number(await docker("inspect", "--format", "{{.RestartCount}}", container));
         const before = await restartCount();
-        await docker("exec", container, "node", "-e", "process.kill(1, 'SIGTERM')");
+        // Detached: a node that shuts down quickly takes the exec'd process with it (exit 137).
+        await docker("exec", "--detach", container, "node", "-e", "process.kill(1, 'SIGTERM')");
         await waitFor(`Docker restarting ${follower.id}`, REJOIN_DEADLINE_MS, async () =>
           (await restartCount()) > before ? true : undefined,
         );

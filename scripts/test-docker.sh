@@ -5,10 +5,16 @@
 #   2. scripts/docker-base-image.sh: the base image, built locally (no registry reachable here);
 #   3. docker build of the real docker/Dockerfile, then scripts/test-docker.image.mjs in the image
 #      (non-root, writable data volume, LevelDB and msgpackr native addons load);
-#   4. compose up of the real docker/compose.yaml, waiting until all three nodes are healthy;
-#   5. scripts/test-docker.mjs: locks from the host through the published ports, failover of the
-#      leader (stopped, then killed), rejoin, Docker's restart policy, the client's status call;
-#      then the CLI's `dlock status --json` against the cluster, if the CLI has that command;
+#   4. compose up of the real docker/compose.yaml (its `certs` service first: CA, certificates,
+#      auth file, tokens), waiting until all three nodes are healthy; then the CA and the admin's
+#      and worker's tokens are copied out of the `certs` volume, as docker/README.md shows;
+#   5. scripts/test-docker.peer.mjs in a container on the compose network: the peer ports refuse
+#      plain TCP and TLS without a node certificate;
+#      scripts/test-docker.mjs: over TLS with tokens, locks from the host through the published
+#      ports, refusals (plain TCP, no token, outside the grant), failover of the leader (stopped,
+#      then killed), rejoin, Docker's restart policy, the client's status call; then the CLI's
+#      `dlock status --json` with --tls-ca and the admin's token, if the CLI has that command;
+#      last, a second `compose up` keeps the CA, the certificates and the tokens;
 #   6. always (trap, also on failure or Ctrl-C): compose down -v, remove the images it built,
 #      stop the dockerd that step 1 started.
 # Prints the timings of each step, the image size, and the client checks' "N passed, N failed".
@@ -33,6 +39,7 @@ compose=()
 project_up=0
 made_check_volume=0
 built_base=0
+secrets_dir=""
 timings=()
 record() { timings+=("$1"); }
 
@@ -54,6 +61,7 @@ cleanup() {
     "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || log "compose down failed"
   fi
   if [ "$made_check_volume" = 1 ]; then docker volume rm -f "$check_volume" >/dev/null 2>&1; fi
+  if [ -n "$secrets_dir" ]; then rm -rf "$secrets_dir"; fi
   if [ "${DLOCK_DOCKER_KEEP:-0}" != 1 ] && docker_answers; then
     docker image rm "$IMAGE" >/dev/null 2>&1
     # The classic builder keeps the build stage's images: they carry this label.
@@ -133,6 +141,8 @@ t="$(now_s)"
 log "compose up -d (project $PROJECT)"
 project_up=1
 DLOCK_IMAGE="$IMAGE" "${compose[@]}" up -d --no-build
+certs_container="$("${compose[@]}" ps -q certs)"
+[ -n "$certs_container" ] || die "no container for the certs service"
 containers=""
 for service in "${SERVICES[@]}"; do
   id="$("${compose[@]}" ps -q "$service")"
@@ -164,10 +174,43 @@ while true; do
 done
 record "start_to_healthy_s=$(elapsed_s "$t")"
 log "all nodes healthy after $(elapsed_s "$t") s"
+log "certs service: $(docker logs "$certs_container" 2>&1 | tr '\n' ' ')"
+
+# The compose project's own names for the certs volume and the network (Compose v1 and v2 name
+# them alike, but the labels say it for sure).
+certs_volume="$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT" \
+  --filter label=com.docker.compose.volume=certs)"
+network="$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" \
+  --filter label=com.docker.compose.network=dlock)"
+[ -n "$certs_volume" ] && [ -n "$network" ] || die "no certs volume or dlock network in project $PROJECT"
+
+# The CA and the tokens, fetched the way docker/README.md tells an operator to.
+secrets_dir="$(mktemp -d "${TMPDIR:-/tmp}/dlock-docker-secrets.XXXXXX")"
+from_certs() { docker run --rm -v "$certs_volume:/certs:ro" --entrypoint cat "$IMAGE" "/certs/$1"; }
+from_certs ca.pem >"$secrets_dir/ca.pem"
+(umask 077 && from_certs admin.token >"$secrets_dir/admin.token" && from_certs worker.token >"$secrets_dir/worker.token")
+for file in ca.pem admin.token worker.token; do
+  [ -s "$secrets_dir/$file" ] || die "$file is empty in the certs volume"
+done
+fingerprint() {
+  docker run --rm -v "$certs_volume:/certs:ro" --entrypoint sh "$IMAGE" -c \
+    'cd /certs && sha256sum ca.pem ca-key.pem n1.pem n2.pem n3.pem auth admin.token worker.token'
+}
+fingerprints_before="$(fingerprint)"
+
+# 5a. The peer ports, from inside the compose network (they are not published).
+t="$(now_s)"
+docker run -i --rm --network "$network" -v "$certs_volume:/certs:ro" \
+  -e DLOCK_TEST_PEERS=n1=n1:7101,n2=n2:7101,n3=n3:7101 -e DLOCK_TEST_CLUSTER_ID=dlock-docker \
+  --entrypoint node "$IMAGE" --input-type=module - <"$here/test-docker.peer.mjs" ||
+  die "a peer port let in a dialler without a node certificate (or could not be reached)"
+record "peer_checks_s=$(elapsed_s "$t")"
 
 # 5. Clients from the host, then the CLI.
 t="$(now_s)"
-DLOCK_TEST_CONTAINERS="$containers" node "$here/test-docker.mjs"
+DLOCK_TEST_CONTAINERS="$containers" DLOCK_TEST_TLS_CA="$secrets_dir/ca.pem" \
+  DLOCK_TEST_ADMIN_TOKEN_FILE="$secrets_dir/admin.token" \
+  DLOCK_TEST_WORKER_TOKEN_FILE="$secrets_dir/worker.token" node "$here/test-docker.mjs"
 record "client_checks_s=$(elapsed_s "$t")"
 
 # The CLI's `dlock status --json`, when this build of the CLI has the command (the client commands
@@ -175,7 +218,8 @@ record "client_checks_s=$(elapsed_s "$t")"
 cli_help="$(node packages/cli/dist/bin.js --help)" || die "dlock --help failed"
 if printf '%s\n' "$cli_help" | grep -q '^  status '; then
   log "dlock status --json through the published ports"
-  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --cluster-id dlock-docker --json)" ||
+  status_json="$(node packages/cli/dist/bin.js status --endpoints 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --cluster-id dlock-docker \
+    --tls-ca "$secrets_dir/ca.pem" --auth-token-file "$secrets_dir/admin.token" --json)" ||
     die "dlock status failed (exit $?)"
   printf '%s\n' "$status_json"
   verdict="$(printf '%s' "$status_json" | node -e '
@@ -191,3 +235,27 @@ if printf '%s\n' "$cli_help" | grep -q '^  status '; then
 else
   log "skip dlock status --json: this CLI has no status command yet"
 fi
+
+# 6. A second `up` runs the certs service again: it must keep the CA, the certificates, the auth
+# file and the tokens (and the running nodes), and exit 0.
+log "compose up -d again: the certs service must keep everything"
+certs_started_before="$(docker inspect --format '{{.State.StartedAt}}' "$certs_container")"
+DLOCK_IMAGE="$IMAGE" "${compose[@]}" up -d --no-build
+# Compose may start the same container again or make a new one: look it up again.
+certs_container="$("${compose[@]}" ps -q certs)"
+deadline=$((SECONDS + HEALTHY_DEADLINE_S))
+while [ "$(docker inspect --format '{{.State.Status}}' "$certs_container")" != exited ]; do
+  [ "$SECONDS" -lt "$deadline" ] || die "the certs service did not finish within ${HEALTHY_DEADLINE_S}s"
+  sleep 1
+done
+read -r certs_exit certs_started <<<"$(docker inspect --format '{{.State.ExitCode}} {{.State.StartedAt}}' "$certs_container")"
+[ "$certs_started" != "$certs_started_before" ] || die "the second up did not run the certs service again"
+[ "$certs_exit" = 0 ] || die "the certs service exited $certs_exit on the second up"
+log "certs service, second run: $(docker logs --since "$certs_started" "$certs_container" 2>&1 | tr '\n' ' ')"
+[ "$(fingerprint)" = "$fingerprints_before" ] ||
+  die "the second up changed the CA, a certificate, the auth file or a token"
+for pair in $containers; do
+  [ "$("${compose[@]}" ps -q "${pair%%=*}")" = "${pair#*=}" ] ||
+    die "the second up replaced ${pair%%=*}'s container"
+done
+log "ok   a second up kept the CA, the certificates, the auth file, the tokens and the nodes"

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `pnpm test:chaos [--duration 2m] [--seed N] [--json]`: a chaos run against real processes.
+// `--recheck FILE`: no run; the linearizability check of a saved `*.wire.json` history.
 import { Command, Option } from "commander";
 import { parseDuration } from "@dlock/client";
+import { STEP_BUDGET_PER_KEY } from "./linearizability-check.js";
+import { ChaosInputError, formatRecheck, recheckWireFile } from "./recheck.js";
 import { runChaos } from "./run-chaos.js";
 import { formatSummary } from "./summary-format.js";
 
@@ -11,7 +14,7 @@ const program = new Command("dlock-chaos")
   )
   .addHelpText(
     "after",
-    "\nExit codes: 0 no violation, 1 a violation (timeline saved under .chaos-runs/), 2 no violation\nfound but the linearizability search ran out of steps on some key (timeline saved).",
+    "\nExit codes: 0 no violation, 1 a violation (timeline saved under .chaos-runs/), 2 no violation\nfound but the linearizability search ran out of steps on some key (timeline saved), 3 a flag or\n--recheck file that cannot be used.",
   )
   .addOption(new Option("--duration <d>", "how long faults are injected").default("2m"))
   .addOption(
@@ -21,7 +24,32 @@ const program = new Command("dlock-chaos")
   .addOption(new Option("--clients <n>", "concurrent clients").default("12"))
   .addOption(new Option("--keys <n>", "keys the clients contend for").default("4"))
   .option("--json", "print the summary as JSON")
+  .addOption(
+    new Option(
+      "--recheck <file>",
+      "do not run: check the linearizability of a saved history (*.wire.json) again",
+    ).env("DLOCK_CHAOS_RECHECK"),
+  )
+  .addOption(
+    new Option("--step-budget <n>", "search steps per key before a key counts as undecided")
+      .default(String(STEP_BUDGET_PER_KEY))
+      .env("DLOCK_CHAOS_STEP_BUDGET"),
+  )
   .action(async (flags: Record<string, string | boolean | undefined>) => {
+    const stepBudget = Number(flags.stepBudget);
+    if (!Number.isSafeInteger(stepBudget) || stepBudget <= 0) {
+      throw new ChaosInputError(
+        `--step-budget must be a positive integer, got ${String(flags.stepBudget)}`,
+      );
+    }
+    if (typeof flags.recheck === "string") {
+      const result = await recheckWireFile(flags.recheck, stepBudget);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatRecheck(flags.recheck, result),
+      );
+      process.exitCode = result.violations.length > 0 ? 1 : result.undecidedKeys.length > 0 ? 2 : 0;
+      return;
+    }
     const seed =
       flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed);
     const durationMs = parseDuration(String(flags.duration), "--duration");
@@ -32,6 +60,7 @@ const program = new Command("dlock-chaos")
       nodes: Number(flags.nodes),
       clients: Number(flags.clients),
       keys: Number(flags.keys),
+      stepBudget,
       progress: (line) => process.stderr.write(`  ${line}\n`),
     });
     process.stdout.write(
@@ -43,5 +72,5 @@ const program = new Command("dlock-chaos")
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`dlock-chaos: ${String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof ChaosInputError ? 3 : 1;
 });

@@ -2,8 +2,8 @@
 // connection a dials to send its messages to b) and one in front of every node's client port.
 // Nodes dial their peers through the proxies and advertise their client proxy, so leader
 // redirects keep clients behind the proxies too.
-import { LocalCluster, reservePorts } from "@dlock/cli";
-import type { LocalNode, LocalNodePorts } from "@dlock/cli";
+import { LocalCluster, reservePorts } from "@dlock/tools";
+import type { LocalNode, LocalNodePorts } from "@dlock/tools";
 import { FaultProxy } from "./fault-proxy.js";
 
 export interface ChaosClusterOptions {

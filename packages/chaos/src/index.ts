@@ -15,4 +15,7 @@ export { runChaos } from "./run-chaos.js";
 export type { ChaosOptions, ChaosSummary } from "./run-chaos.js";
 export { formatSummary } from "./summary-format.js";
 export { STEP_BUDGET_PER_KEY, checkLinearizability } from "./linearizability-check.js";
-export type { LinearizabilityCheckResult } from "./linearizability-check.js";
+export type { LinearizabilityCheckResult, WireHistory } from "./linearizability-check.js";
+export { pinnedState, splitAtPins } from "./history-segments.js";
+export type { HistorySegment } from "./history-segments.js";
+export { formatRecheck, ChaosInputError, recheckWireFile } from "./recheck.js";

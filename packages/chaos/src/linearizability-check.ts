@@ -14,9 +14,16 @@ import {
   lockOpOf,
   tokenOrderConflict,
 } from "@dlock/testkit";
-import type { LockModelState, LockOp, SequentialModel, TimedOp, WireOp } from "@dlock/testkit";
+import type {
+  LinearizabilityResult,
+  LockModelState,
+  LockOp,
+  SequentialModel,
+  TimedOp,
+  WireOp,
+} from "@dlock/testkit";
 import type { CheckResult } from "./checks.js";
-import type { History } from "./history.js";
+import { splitAtPins } from "./history-segments.js";
 
 /** Search steps per key before the key counts as undecided (never as a violation). */
 export const STEP_BUDGET_PER_KEY = 5_000_000;
@@ -25,7 +32,7 @@ export const STEP_BUDGET_PER_KEY = 5_000_000;
 const ANY_TOKEN = -1;
 
 /** The simulator's lock model, plus expiries of a grant whose token is unknown. */
-const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
+export const chaosLockModel: SequentialModel<LockModelState, LockOp> = {
   ...lockModel,
   step(state, op) {
     if (op.kind === "expire" && op.token === ANY_TOKEN) {
@@ -49,6 +56,8 @@ export interface LinearizabilityCheckResult extends CheckResult {
   /** Keys checked, search steps over all of them, and the time the search took. */
   keys: number;
   steps: number;
+  /** Searches over all keys: each key's history is cut where its state is known (pins). */
+  segments: number;
   searchMs: number;
 }
 
@@ -114,14 +123,20 @@ function grantId(key: string, value: string, token: number): string {
   return `${key}\u0000${value}\u0000${token}`;
 }
 
+/** What the linearizability check reads of a run: every request on the wire. */
+export interface WireHistory {
+  readonly wire: readonly WireOp[];
+}
+
 export function checkLinearizability(
-  history: History,
+  history: WireHistory,
   stepBudget = STEP_BUDGET_PER_KEY,
 ): LinearizabilityCheckResult {
   const violations: string[] = [];
   const undecidedKeys: string[] = [];
   let examined = 0;
   let steps = 0;
+  let segments = 0;
   const started = performance.now();
   const byKey = wireHistoriesByKey(history.wire);
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -133,12 +148,13 @@ export function checkLinearizability(
       );
       continue;
     }
-    const result = checkLinearizable(chaosLockModel, ops, { stepBudget });
+    const result = checkSegmented(ops, stepBudget);
     steps += result.steps;
+    segments += result.segments;
     if (result.outcome === "unknown") undecidedKeys.push(key);
     if (result.outcome === "violation") {
       violations.push(
-        `key "${key}" has no linearization\n${describeViolation(chaosLockModel, result)}`,
+        `key "${key}" has no linearization\n${describeViolation(chaosLockModel, result.violation)}`,
       );
     }
   }
@@ -149,6 +165,139 @@ export function checkLinearizability(
     undecidedKeys,
     keys: byKey.size,
     steps,
+    segments,
     searchMs: Math.round(performance.now() - started),
   };
+}
+
+type Violation = Extract<LinearizabilityResult<LockOp>, { outcome: "violation" }>;
+
+/** `segments`: searches that ended "ok" (a merged run of segments counts once). */
+type SegmentedResult =
+  | { outcome: "ok" | "unknown"; steps: number; segments: number }
+  | { outcome: "violation"; steps: number; segments: number; violation: Violation };
+
+/**
+ * One key's history, searched segment by segment (history-segments.ts), with `stepBudget` steps
+ * over all of them. Exact in both directions:
+ * - "ok" only from one linearization of the whole history: each segment's search starts from the
+ *   state its predecessor's pin fixed, ends with its own pin (every other answered operation of
+ *   the segment returned before the pin was called, so the pin is placed last), and may use each
+ *   operation of unknown outcome at most once over all segments: one that a segment used is gone
+ *   for the later ones (the pool). Concatenated, they are a linearization.
+ * - "violation" only when a segment fails even with every unknown operation called before its
+ *   end on offer, used or not: any linearization of the whole history, cut at the segment's first
+ *   and last pin, would be one of that segment from that state with a subset of those.
+ * When a segment fails with the pool but passes with every unknown operation (an earlier segment
+ * used one that this one needed), it is merged with the one before and both are searched again;
+ * in the worst case the search is the unsplit one.
+ */
+function checkSegmented(ops: readonly TimedOp<LockOp>[], stepBudget: number): SegmentedResult {
+  const segments = splitAtPins(ops);
+  /** Per segment: the state and the unused unknown operations the searches before it left. */
+  const starts: Array<{ state: LockModelState; pool: TimedOp<LockOp>[] }> = [
+    { state: chaosLockModel.init(), pool: [] },
+  ];
+  let steps = 0;
+  let searched = 0;
+  let first = 0;
+  let last = 0;
+  /** Searches `own` from `state` with `earlier` on offer; on "ok", what is left of `earlier`. */
+  const search = (
+    state: LockModelState,
+    earlier: TimedOp<LockOp>[],
+    own: TimedOp<LockOp>[],
+  ): { result: LinearizabilityResult<LockOp>; left: () => TimedOp<LockOp>[] } => {
+    const live = earlier.filter((t) => !chaosLockModel.dead!(state, t.op));
+    const offered = anonymize(live, own);
+    const history = offered.concat(own);
+    const model = { ...chaosLockModel, init: () => state };
+    const result = checkLinearizable(model, history, {
+      stepBudget: Math.max(0, stepBudget - steps),
+    });
+    steps += result.steps;
+    const left = () => {
+      const used = new Set(result.outcome === "ok" ? result.linearized : []);
+      const gone = new Set<TimedOp<LockOp>>();
+      // A phantom grant used here stands for one earlier acquire and its own expiry (see
+      // anonymize): those two are gone, whichever expiry of the class the search placed.
+      live.forEach((t, i) => {
+        if (!used.has(i)) return;
+        if (offered[i].op.value !== PHANTOM) gone.add(t);
+        else if (t.op.kind === "acquire") {
+          gone.add(t);
+          const expiry = live.find(
+            (e) =>
+              !gone.has(e) &&
+              e.op.kind === "expire" &&
+              e.op.token === ANY_TOKEN &&
+              e.op.value === t.op.value,
+          );
+          if (expiry !== undefined) gone.add(expiry);
+        }
+      });
+      return live
+        .filter((t) => !gone.has(t))
+        .concat(own.filter((t, i) => !Number.isFinite(t.returnMs) && !used.has(live.length + i)));
+    };
+    return { result, left };
+  };
+  while (last < segments.length) {
+    const { state, pool } = starts[first];
+    const own = segments.slice(first, last + 1).flatMap((s) => [...s.known, ...s.unknown]);
+    const { result, left } = search(state, pool, own);
+    if (result.outcome === "unknown") return { outcome: "unknown", steps, segments: searched };
+    if (result.outcome === "ok") {
+      searched++;
+      const end = segments[last].end;
+      if (end !== null) starts[last + 1] = { state: end, pool: left() };
+      first = last = last + 1;
+      continue;
+    }
+    // Failed with what the earlier searches left: try every unknown operation called before.
+    const everything = segments.slice(0, first).flatMap((s) => s.unknown);
+    const all = everything.length === pool.length ? result : search(state, everything, own).result;
+    if (all.outcome === "unknown") return { outcome: "unknown", steps, segments: searched };
+    if (all.outcome === "violation") {
+      return { outcome: "violation", steps, segments: searched, violation: all };
+    }
+    first--; // An earlier search used what this one needs: search both as one.
+  }
+  return { outcome: "ok", steps, segments: searched };
+}
+
+/** The holder a phantom grant stands for (no client value can contain a NUL). */
+const PHANTOM = "\u0000an earlier unanswered acquire";
+
+/**
+ * Earlier unanswered acquires (called before the segment) whose value nothing in the search names
+ * but their own expiries, one per acquire, are interchangeable: swapping two of them in a
+ * linearization gives another one, since all could take effect from the segment's start and no
+ * answer tells them apart. Searching each would multiply the search by their number (hundreds in
+ * a long run) at every dead end; as one value, PHANTOM, the search tries only the first (the
+ * model's equivalence). Exact: a phantom grant placed by the search is one of them, taken and
+ * ended by that acquire's own expiry.
+ */
+function anonymize(earlier: TimedOp<LockOp>[], own: readonly TimedOp<LockOp>[]): TimedOp<LockOp>[] {
+  const phantomPart = (op: LockOp): op is Extract<LockOp, { kind: "acquire" | "expire" }> =>
+    (op.kind === "acquire" && op.outcome === "unknown") ||
+    (op.kind === "expire" && op.token === ANY_TOKEN);
+  const named = new Set<string>();
+  /** Unanswered acquires minus expiries of unseen tokens, per value. */
+  const balance = new Map<string, number>();
+  for (const t of earlier) {
+    if (!phantomPart(t.op)) named.add(nameOf(t.op));
+    else
+      balance.set(t.op.value, (balance.get(t.op.value) ?? 0) + (t.op.kind === "acquire" ? 1 : -1));
+  }
+  for (const t of own) named.add(nameOf(t.op));
+  return earlier.map((t) =>
+    phantomPart(t.op) && !named.has(t.op.value) && balance.get(t.op.value) === 0
+      ? { ...t, op: { ...t.op, value: PHANTOM } as LockOp }
+      : t,
+  );
+}
+
+function nameOf(op: LockOp): string {
+  return op.kind === "get" ? (op.value ?? "") : op.value;
 }

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Locker, TcpTransport } from "@dlock/client";
+import { TcpTransport, createLocker } from "@dlock/client/internal";
 import { Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
@@ -24,6 +24,8 @@ export interface ChaosOptions {
   nodes?: number;
   clients?: number;
   keys?: number;
+  /** Linearizability search steps per key (default STEP_BUDGET_PER_KEY). */
+  stepBudget?: number;
   /** Where failing runs' timelines go. */
   runsDir?: string;
   /** Progress lines (one every few seconds). */
@@ -118,7 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       checkMutualExclusion(history, endMs),
       checkFencing(history),
       checkAcknowledged(history),
-      checkLinearizability(history),
+      checkLinearizability(history, options.stepBudget),
     ];
     const outcomes: Record<string, number> = {};
     for (const op of history.ops) {
@@ -180,7 +182,7 @@ async function finalAcquires(
   keys: number,
 ): Promise<ChaosSummary["liveness"]> {
   const boundMs = TTL_MS + 2 * 2 * TICK_MS * ELECTION_TICKS + 5_000;
-  const locker = new Locker({
+  const locker = createLocker({
     endpoints: chaos.endpoints(),
     clusterId: "dlock-chaos",
     clientId: "final",

@@ -19,7 +19,8 @@ export function formatSummary(s: ChaosSummary): string {
         search.keys === undefined
           ? ""
           : `; ${search.keys - undecided.length} of ${search.keys} keys decided in ` +
-            `${search.steps} steps, ${((search.searchMs ?? 0) / 1000).toFixed(1)} s`;
+            `${search.steps} steps over ${search.segments} segment searches, ` +
+            `${((search.searchMs ?? 0) / 1000).toFixed(1)} s`;
       const note =
         decided +
         (undecided.length > 0 ? `; undecided within budget: ${undecided.join(", ")}` : "");

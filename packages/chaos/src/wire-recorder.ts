@@ -3,7 +3,7 @@
 // `locker.lock()` call may send several requests (retries after a timeout, a reset connection, a
 // NOT_LEADER), and an early one may have been granted and expired unseen before a later one came
 // back LOCK_BUSY. Only the wire shows each request's own window and answer.
-import type { Transport, TransportConnection } from "@dlock/client";
+import type { Transport, TransportConnection } from "@dlock/client/internal";
 import type { WireOp } from "@dlock/testkit";
 
 type ClientRequest = Parameters<TransportConnection["send"]>[0];

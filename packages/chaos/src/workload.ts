@@ -1,7 +1,8 @@
 // The clients of a chaos run: each takes a random key, does fenced writes to the shared resource
 // while it believes it holds the lock, releases it, and now and then reads a key. Every step is
 // recorded in the History.
-import { Locker, TcpTransport } from "@dlock/client";
+import type { Locker } from "@dlock/client";
+import { TcpTransport, createLocker } from "@dlock/client/internal";
 import type { Lock } from "@dlock/client";
 import type { Prng } from "@dlock/testkit";
 import type { FencedResource } from "./fenced-resource.js";
@@ -29,7 +30,7 @@ export class Workload {
     const { history } = this.options;
     for (let i = 0; i < this.options.clients; i++) {
       const client = `c${i + 1}`;
-      const locker = new Locker({
+      const locker = createLocker({
         endpoints: this.options.endpoints,
         clusterId: "dlock-chaos",
         clientId: client,

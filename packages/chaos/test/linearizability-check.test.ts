@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { checkLinearizable } from "@dlock/testkit";
 import type { WireOp } from "@dlock/testkit";
 import { History } from "../src/history.js";
-import { checkLinearizability } from "../src/linearizability-check.js";
+import { splitAtPins } from "../src/history-segments.js";
+import {
+  chaosLockModel,
+  checkLinearizability,
+  wireHistoriesByKey,
+} from "../src/linearizability-check.js";
 
 type Answer = { ok: Record<string, unknown> } | { error: string; notApplied?: boolean } | null;
 
@@ -174,5 +180,131 @@ describe("chaos linearizability check (every request on the wire)", () => {
     wire(h, acquire("a"), 0, 10, { error: "NOT_LEADER", notApplied: true });
     wire(h, acquire("b"), 20, 30, busy); // nobody can hold the key
     expect(checkLinearizability(h).violations).toHaveLength(1);
+  });
+
+  it("does not let an unanswered acquire take effect twice across a cut", () => {
+    // u's acquire got no answer: it may take effect once, at any time. b's LOCK_BUSY needs it
+    // (the key is free otherwise), so d's LOCK_BUSY, after c's grant and release, has no holder.
+    // A split that offered u again to every later segment would accept this history.
+    const build = (spare: boolean) => {
+      const h = new History();
+      wire(h, acquire("u"), 0, null, null);
+      wire(h, acquire("a"), 10, 20, granted(5));
+      wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+      wire(h, acquire("b"), 50, 60, busy);
+      wire(h, acquire("c"), 100, 110, granted(9));
+      wire(h, release("c", 9), 120, 130, { ok: { released: true } });
+      if (spare) wire(h, acquire("v"), 115, null, null); // a second unanswered acquire
+      wire(h, acquire("d"), 140, 150, busy);
+      return h;
+    };
+    const h = build(false);
+    // The pins (a's grant and release, c's grant and release) do cut it...
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).map((s) => s.known.length)).toEqual([1, 1, 2, 1, 1]);
+    // ...yet u is used once: the history is refuted.
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toHaveLength(1);
+    expect(result.violations[0]).toContain("acquire by d → busy");
+    // With a second unanswered acquire to explain d's LOCK_BUSY, the same history is accepted.
+    const spared = checkLinearizability(build(true));
+    expect(spared.violations).toEqual([]);
+    expect(spared.undecidedKeys).toEqual([]);
+  });
+
+  it("does not cut at an answer that overlaps another", () => {
+    // b's grant overlaps a's release: the release is no pin, though its answer fixes the state.
+    const h = new History();
+    wire(h, acquire("a"), 0, 10, granted(5));
+    wire(h, release("a", 5), 20, 100, { ok: { released: true } });
+    wire(h, acquire("b"), 50, 60, granted(6));
+    wire(h, get, 55, 58, held("a", 5)); // a still held the key here: the release came later
+    wire(h, get, 120, 130, held("b", 6));
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).map((s) => s.known.length)).toEqual([1, 4, 0]);
+    expect(checkLinearizability(h).violations).toEqual([]);
+  });
+
+  it("lets an unanswered acquire commit segments later, where a read sees it", () => {
+    // x's request got no answer; long after, with grants and releases in between (pins), a read
+    // sees x holding: the request committed late. Unanswered acquires named by nothing are
+    // searched as one interchangeable class; this one is named and must keep its value.
+    const h = new History();
+    wire(h, acquire("x"), 0, null, null);
+    wire(h, acquire("a"), 10, 20, granted(5));
+    wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+    wire(h, acquire("y"), 45, null, null);
+    wire(h, acquire("b"), 50, 60, granted(7));
+    wire(h, release("b", 7), 70, 80, { ok: { released: true } });
+    wire(h, acquire("c"), 90, 100, busy); // x or y holds
+    wire(h, get, 110, 120, held("x", 9));
+    wire(h, get, 130, 140, free);
+    wire(h, acquire("d"), 150, 160, busy); // y holds: the last unanswered acquire
+    wire(h, acquire("e"), 170, 180, granted(12));
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    expect(splitAtPins(ops).length).toBeGreaterThan(4);
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    // One more LOCK_BUSY with nobody left to hold the key is refuted.
+    wire(h, release("e", 12), 210, 220, { ok: { released: true } });
+    wire(h, acquire("g"), 230, 240, busy);
+    expect(checkLinearizability(h).violations).toHaveLength(1);
+  });
+
+  it("decides a long history that one search over all of it cannot within the same budget", () => {
+    // 200 acquires that never got an answer may take effect at any free moment, so one search
+    // over the whole history tries each of them at every dead end (a read that sees the key free
+    // while a grant overlaps it). Cut at the pins, each segment's search tries one.
+    const h = new History();
+    for (let i = 0; i < 200; i++) wire(h, acquire(`u${i}`), i, null, null);
+    const rounds = 100;
+    for (let r = 0; r < rounds; r++) {
+      const at = 1_000 + r * 100;
+      const token = 10 + 2 * r;
+      wire(h, acquire(`a${r}`), at, at + 10, granted(token));
+      wire(h, release(`a${r}`, token), at + 20, at + 40, { ok: { released: true } });
+      wire(h, acquire(`b${r}`), at + 30, at + 50, granted(token + 1));
+      wire(h, get, at + 35, at + 48, free); // between a's release and b's grant
+      wire(h, get, at + 60, at + 70, held(`b${r}`, token + 1));
+      wire(h, release(`b${r}`, token + 1), at + 80, at + 90, { ok: { released: true } });
+    }
+    const ops = wireHistoriesByKey(h.wire).get("k")!;
+    const budget = 10 * ops.length;
+    expect(checkLinearizable(chaosLockModel, ops, { stepBudget: budget }).outcome).toBe("unknown");
+    const result = checkLinearizability(h, budget);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    expect(result.segments).toBeGreaterThan(rounds);
+    // A read of the last grant after its acknowledged release is still refuted, not undecided.
+    const end = 1_000 + rounds * 100;
+    wire(h, get, end, end + 10, held(`b${rounds - 1}`, 10 + 2 * (rounds - 1) + 1));
+    const stale = checkLinearizability(h, budget);
+    expect(stale.undecidedKeys).toEqual([]);
+    expect(stale.violations).toHaveLength(1);
+  });
+
+  it("searches two segments again as one when the first used the unanswered acquire the next needs", () => {
+    // b's LOCK_BUSY needs x or y to have committed; the first segment's search takes x (called
+    // first), but a later read sees x holding, so y must have been the one. Failing with what
+    // was left but passing with every earlier acquire on offer, the segments are merged.
+    const h = new History();
+    wire(h, acquire("x"), 0, null, null);
+    wire(h, acquire("y"), 1, null, null);
+    wire(h, acquire("a"), 10, 20, granted(5));
+    wire(h, release("a", 5), 30, 40, { ok: { released: true } });
+    wire(h, acquire("b"), 50, 60, busy);
+    wire(h, acquire("c"), 100, 110, granted(9));
+    wire(h, release("c", 9), 120, 130, { ok: { released: true } });
+    wire(h, get, 140, 150, held("x", 12));
+    wire(h, get, 160, 170, free);
+    const result = checkLinearizability(h);
+    expect(result.undecidedKeys).toEqual([]);
+    expect(result.violations).toEqual([]);
+    // Without y, x cannot both explain b's LOCK_BUSY and be seen holding after c's release.
+    const withoutY = new History();
+    for (const op of h.wire) if (op.key === "k" && op.client !== "y") withoutY.wire.push(op);
+    expect(checkLinearizability(withoutY).violations).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 // acquire, release, get and status as separate processes against a real three-node cluster
 // (fsync on): the JSON shapes and exit codes of docs/design.md §1 that scripts rely on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../src/local-cluster.js";
+import { freePort } from "@dlock/tools";
 import { runDlock, startDlock, startTestCluster } from "./support/cluster.js";
 import type { DlockResult, TestCluster } from "./support/cluster.js";
 import { waitFor } from "./support/processes.js";

@@ -1,7 +1,7 @@
 // The CLI's arguments, help and exit codes, in process: usage errors, --help, and a cluster
 // that does not answer (a closed port), which needs no server.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { freePort } from "../src/local-cluster.js";
+import { freePort } from "@dlock/tools";
 import { runInProcess } from "./support/run-in-process.js";
 
 const CLIENT_COMMANDS = ["lock", "acquire", "release", "get", "status"] as const;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { DLOCK_BIN, freePorts } from "../src/local-cluster.js";
+import { DLOCK_BIN, freePorts } from "@dlock/tools";
 import { cleanEnvironment, runDlock } from "./support/cluster.js";
 import { waitFor } from "./support/processes.js";
 

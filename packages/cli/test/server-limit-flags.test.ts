@@ -21,6 +21,7 @@ describe("dlock server limit flags", () => {
       clientBurst: "100",
       adminConnectionsMax: "10",
       adminRequestsMax: "4",
+      peerSendQueue: "16MiB",
     });
     expect(options).toMatchObject({
       clientConnectionsMax: 512,
@@ -34,6 +35,7 @@ describe("dlock server limit flags", () => {
       clientRequestBurst: 100,
       adminConnectionsMax: 10,
       adminRequestsMax: 4,
+      peerSendQueueBytesMax: 16 * 1024 * 1024,
     });
   });
 
@@ -59,6 +61,7 @@ describe("dlock server limit flags", () => {
       "DLOCK_CLIENT_BURST",
       "DLOCK_ADMIN_CONNECTIONS_MAX",
       "DLOCK_ADMIN_REQUESTS_MAX",
+      "DLOCK_PEER_SEND_QUEUE",
     ]) {
       expect(text).toContain(`env: ${variable}`);
     }

@@ -1,3 +1,5 @@
+// @dlock/client: what an application needs to take locks. The simulator's and tests' hooks
+// (injected clock and transport, planted bugs) live in @dlock/client/internal.
 export { Locker } from "./locker.js";
 export {
   DEFAULT_REFRESH_FRACTION,
@@ -24,11 +26,7 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_UNAVAILABLE_TIMEOUT_MS,
   ENDPOINTS_MAX,
-  resolveLockerOptions,
 } from "./locker-options.js";
-export { systemClock } from "./clock.js";
-export { TcpTransport } from "./tcp-transport.js";
-export { validUntilMs } from "./validity.js";
 // The errors a caller handles, re-exported so applications need only this package.
 export {
   AbortedError,
@@ -45,7 +43,6 @@ export {
   parseDuration,
 } from "@dlock/protocol";
 
-export type { Clock, TimerHandle } from "./clock.js";
 export type { Grant, Lock, LockState, ReleaseOutcome } from "./types.js";
 export type {
   LockOption,
@@ -53,13 +50,10 @@ export type {
   ResolvedLockOptions,
   ValidityParameters,
 } from "./lock-options.js";
-export type { ClientPlantedBugs, LockerOptions, ResolvedLockerOptions } from "./locker-options.js";
+export type { LockerOptions } from "./locker-options.js";
 export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
-export type { TcpTransportOptions } from "./tcp-transport.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
-export type { Transport, TransportConnection, TransportConnectionEvents } from "./transport.js";
-export type { ValidityInput } from "./validity.js";
 export type {
   ConfigChangeRefusal,
   Duration,

@@ -59,14 +59,22 @@ export interface LockerOptions {
   marginMs?: number;
   /** Requests in flight on the leader connection before new ones are refused. */
   inFlightRequestsMax?: number;
-  /** Largest frame accepted from a server (default transport only). */
+  /** Largest frame accepted from a server. */
   frameBytesMax?: number;
+  /** TLS to the cluster: its CA, and a client certificate if it asks for one. Default: none. */
+  tls?: ClientTlsOptions | null;
+}
+
+/**
+ * What the simulator and the tests inject besides the public options (from
+ * `@dlock/client/internal`, never from the package's main entry): time, connections, randomness
+ * and deliberate bugs.
+ */
+export interface InternalLockerOptions extends LockerOptions {
   /** Monotonic time and timers. Default: performance.now() and Node timers. */
   clock?: Clock;
-  /** How connections are made. Default: TCP (with `tls`, TLS). */
+  /** How connections are made. Default: TCP (with `tls`, TLS); `tls` and `frameBytesMax` apply only to that default. */
   transport?: Transport;
-  /** TLS to the cluster: its CA, and a client certificate if it asks for one (default transport only). */
-  tls?: ClientTlsOptions | null;
   /** Uniform random in [0, 1) for backoff jitter and the default client id. Default Math.random. */
   random?: () => number;
   plantedBugs?: ClientPlantedBugs;
@@ -109,7 +117,7 @@ function randomClientId(random: () => number): string {
 }
 
 /** Fills defaults and validates. Throws InvalidArgumentError naming the option. */
-export function resolveLockerOptions(options: LockerOptions): ResolvedLockerOptions {
+export function resolveLockerOptions(options: InternalLockerOptions): ResolvedLockerOptions {
   if (typeof options !== "object" || options === null) {
     throw new InvalidArgumentError("options", "must be an object");
   }

@@ -9,7 +9,7 @@ import {
   TimedOutError,
   TooManyRequestsError,
 } from "@dlock/protocol";
-import type { Transport, TransportConnectionEvents } from "../src/index.js";
+import type { Transport, TransportConnectionEvents } from "../src/internal.js";
 import { ClientConnection } from "../src/connection.js";
 import { FakeClock, flushPromises } from "./support/fake-clock.js";
 import { track } from "./support/harness.js";

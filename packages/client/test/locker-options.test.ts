@@ -5,9 +5,8 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   InvalidArgumentError,
   Locker,
-  resolveLockerOptions,
-  systemClock,
 } from "../src/index.js";
+import { resolveLockerOptions, systemClock } from "../src/internal.js";
 
 function fieldOf(run: () => unknown): string {
   try {

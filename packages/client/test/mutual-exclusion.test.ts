@@ -4,12 +4,13 @@
 // never overlap for the same key, and tokens grow with each grant.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ClientPlantedBugs, Lock } from "../src/index.js";
-import { Locker } from "../src/index.js";
+import type { Lock } from "../src/index.js";
+import type { ClientPlantedBugs } from "../src/internal.js";
 import { FakeClock } from "./support/fake-clock.js";
 import { FakeCluster } from "./support/fake-cluster.js";
 import { NODES } from "./support/harness.js";
 import { MemoryTransport } from "./support/memory-transport.js";
+import { createLocker } from "../src/internal.js";
 
 interface Interval {
   client: number;
@@ -82,21 +83,19 @@ async function run(
     return (state >>> 0) / 2 ** 32;
   };
   transport.delayFn = () => Math.floor(random() * delayMsMax);
-  const lockers = Array.from(
-    { length: CLIENTS },
-    (_, i) =>
-      new Locker({
-        endpoints: NODES.map((n) => n.address),
-        clock,
-        transport,
-        clientId: `client-${i}`,
-        random,
-        requestTimeoutMs: 300,
-        unavailableTimeoutMs: 2_000,
-        driftFactor: 0.01,
-        marginMs: 2,
-        plantedBugs,
-      }),
+  const lockers = Array.from({ length: CLIENTS }, (_, i) =>
+    createLocker({
+      endpoints: NODES.map((n) => n.address),
+      clock,
+      transport,
+      clientId: `client-${i}`,
+      random,
+      requestTimeoutMs: 300,
+      unavailableTimeoutMs: 2_000,
+      driftFactor: 0.01,
+      marginMs: 2,
+      plantedBugs,
+    }),
   );
   const intervals: Interval[] = [];
   const work: Promise<void>[] = [];

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HandshakeFailedError, MalformedFrameError, UnauthenticatedError } from "@dlock/protocol";
-import { ClusterUnavailableError, Locker, systemClock } from "../src/index.js";
+import type { Locker } from "../src/index.js";
+import { ClusterUnavailableError } from "../src/index.js";
+import { systemClock, createLocker } from "../src/internal.js";
 import { FakeCluster } from "./support/fake-cluster.js";
 import { FakeTcpServer } from "./support/tcp-fake-server.js";
+import type { InternalLockerOptions } from "../src/internal.js";
 
 const servers: FakeTcpServer[] = [];
 const lockers: Locker[] = [];
@@ -30,11 +33,8 @@ async function start(
   return { cluster, addresses };
 }
 
-function locker(
-  endpoints: string[],
-  options: Partial<ConstructorParameters<typeof Locker>[0]> = {},
-) {
-  const created = new Locker({ endpoints, random: () => 0, ...options });
+function locker(endpoints: string[], options: Partial<InternalLockerOptions> = {}) {
+  const created = createLocker({ endpoints, random: () => 0, ...options });
   lockers.push(created);
   return created;
 }

@@ -2,7 +2,8 @@
 // Raft, no disk), so an upper bound of what the client side allows.
 // Run: npx vitest bench --run packages/client
 import { afterAll, beforeAll, bench, describe } from "vitest";
-import { Locker, systemClock } from "../src/index.js";
+import { Locker } from "../src/index.js";
+import { systemClock } from "../src/internal.js";
 import { FakeCluster } from "./support/fake-cluster.js";
 import { FakeTcpServer } from "./support/tcp-fake-server.js";
 

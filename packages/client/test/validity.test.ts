@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { validUntilMs } from "../src/index.js";
+import { validUntilMs } from "../src/internal.js";
 
 const base = {
   sentAtMs: 1_000,

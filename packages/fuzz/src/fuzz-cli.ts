@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { writeDevCertificates } from "@dlock/cli";
+import { makeDevCertificates } from "@dlock/tools";
 import { parseDuration } from "@dlock/client";
 import { connectPlain, connectTls } from "./connection.js";
 import { FuzzCluster } from "./fuzz-cluster.js";
@@ -114,7 +114,7 @@ const program = new Command("dlock-fuzz")
  */
 async function devTls(): Promise<{ dir: string; ca: string; connectors: Connectors }> {
   const dir = await mkdtemp(join(tmpdir(), "dlock-fuzz-certs-"));
-  const files = await writeDevCertificates({ dir, nodes: ["n1", "n2", "n3"], clients: ["fuzzer"] });
+  const files = await makeDevCertificates({ dir, nodes: ["n1", "n2", "n3"], clients: ["fuzzer"] });
   const ca = await readFile(files.ca, "utf8");
   const clientCert = {
     cert: await readFile(files.clients.fuzzer.cert, "utf8"),

@@ -6,8 +6,8 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, LocalCluster } from "@dlock/cli";
-import type { LocalNode } from "@dlock/cli";
+import { freePort, LocalCluster } from "@dlock/tools";
+import type { LocalNode } from "@dlock/tools";
 import { Locker } from "@dlock/client";
 import { FUZZ_DEFAULTS } from "./fuzz-options.js";
 

@@ -1,4 +1,5 @@
 // Every default of the fuzzer in one place.
+import { HANDSHAKE_TIMEOUT_MS_DEFAULT } from "@dlock/protocol";
 
 /** Bytes: the RSS bound, and why it is what it is. */
 export const FUZZ_DEFAULTS = {
@@ -24,6 +25,14 @@ export const FUZZ_DEFAULTS = {
    * does so at once, so this only needs to hold on a loaded machine.
    */
   inputTimeoutMs: 5_000,
+  /**
+   * The same for an input that starts with stray bytes (a prelude): they and the first bytes of
+   * the hello may announce a first frame within the handshake frame limit but longer than all
+   * that follows, and the server then rightly waits for it until its handshake timeout (5 s on
+   * the client port, 3 s on the peer port) before it closes. Seed 862931049 found the fuzzer
+   * giving up first.
+   */
+  preludeInputTimeoutMs: HANDSHAKE_TIMEOUT_MS_DEFAULT + 5_000,
   /**
    * How long the fuzzer stays on a damaged input's connection. The server may rightly wait
    * for the rest of a frame announced longer than what follows it (until its own timeouts):

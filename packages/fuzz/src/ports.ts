@@ -68,6 +68,18 @@ function intact<M>(input: FramedInput<M>): boolean {
   return input.faults.length === 0;
 }
 
+/**
+ * How long an input's connection is watched: an intact one until the server refuses its final
+ * malformed frame or closes (later when a prelude may have opened a frame the server waits for
+ * until its handshake timeout), a damaged one only for a short dwell.
+ */
+export function watchMs<M>(input: FramedInput<M>): number {
+  if (!intact(input)) return FUZZ_DEFAULTS.damagedInputDwellMs;
+  return input.prelude === null
+    ? FUZZ_DEFAULTS.inputTimeoutMs
+    : FUZZ_DEFAULTS.preludeInputTimeoutMs;
+}
+
 /** Checks every server-sent frame of a framed port: connection-level errors carry a typed code. */
 function frameProblems(outcome: Outcome, mustClose: boolean, what: string): string[] {
   const problems: string[] = [];
@@ -103,7 +115,7 @@ export function clientPortFuzzer(
         connect,
         address: target.clientAddress,
         chunks: rendered.chunks,
-        timeoutMs: intact(input) ? FUZZ_DEFAULTS.inputTimeoutMs : FUZZ_DEFAULTS.damagedInputDwellMs,
+        timeoutMs: watchMs(input),
         framed: true,
         endAfterWrite: false,
         gapMs: 0,
@@ -158,7 +170,7 @@ export function peerPortFuzzer(
         connect,
         address: target.peerAddress,
         chunks: rendered.chunks,
-        timeoutMs: intact(input) ? FUZZ_DEFAULTS.inputTimeoutMs : FUZZ_DEFAULTS.damagedInputDwellMs,
+        timeoutMs: watchMs(input),
         framed: true,
         endAfterWrite: false,
         gapMs: 0,

@@ -6,7 +6,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { writeDevCertificates } from "@dlock/cli";
+import { makeDevCertificates } from "@dlock/tools";
 import type { Connect } from "../src/connection.js";
 import { connectTls } from "../src/connection.js";
 import { FuzzCluster } from "../src/fuzz-cluster.js";
@@ -25,7 +25,7 @@ let clientCert: { cert: string; key: string };
 beforeAll(async () => {
   console.log(`fuzz seed ${SEED} (replay: DLOCK_FUZZ_SEED=${SEED})`);
   dir = await mkdtemp(join(tmpdir(), "dlock-fuzz-tls-"));
-  const files = await writeDevCertificates({
+  const files = await makeDevCertificates({
     dir,
     nodes: ["n1", "n2", "n3"],
     clients: ["fuzzer"],

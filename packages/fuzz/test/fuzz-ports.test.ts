@@ -1,6 +1,6 @@
 // The CI-sized fuzz run: a few thousand inputs per port against three real servers started here
 // (built dist/ of the CLI), each port within a bounded time. Prints the seed and the replay.
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FuzzCluster } from "../src/fuzz-cluster.js";
 import type { PortName } from "../src/ports.js";
 import {
@@ -43,6 +43,28 @@ async function fuzzPort(port: PortName) {
     budgetMs: BUDGET_MS,
   });
 }
+
+describe("fuzz findings kept as regressions", () => {
+  it("seed 862931049: stray bytes [0, 1] before a valid hello open a 64 KiB first frame; the server closes at its handshake timeout and the fuzzer waits for that", async () => {
+    const fuzzer = clientPortFuzzer(PLAIN_CONNECTORS.client);
+    const result = await fuzzer.send(
+      {
+        node: 0,
+        input: {
+          prelude: Uint8Array.from([0, 1]),
+          hello: { variant: 0, mutations: [] },
+          frames: [],
+          flood: 0,
+          faults: [],
+          splits: [],
+          deepBody: null,
+        },
+      },
+      { fuzz, views: await fuzz.views(), includeOpen: false },
+    );
+    expect(result.problems).toEqual([]);
+  }, 60_000);
+});
 
 describe(`fuzzing the ports of real servers (seed ${SEED})`, () => {
   for (const port of ["client", "peer", "admin"] as const) {

@@ -17,6 +17,8 @@ import type { PeerInput } from "../src/peer-inputs.js";
 import { clientInputArb, renderClientInput } from "../src/client-inputs.js";
 import { adminInputArb } from "../src/admin-inputs.js";
 import { encodeFrame } from "../src/wire-input.js";
+import { watchMs } from "../src/ports.js";
+import { HANDSHAKE_TIMEOUT_MS_DEFAULT } from "@dlock/protocol";
 
 const SEED = Number(process.env.DLOCK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CONTEXT = { clusterId: "c", target: "n1", phantom: "n9", term: 7 };
@@ -198,5 +200,31 @@ describe("input mix", () => {
     expect(clean).toBeGreaterThan(300);
     const requests = fc.sample(adminInputArb, { seed: SEED, numRuns: 500 });
     expect(requests.filter((r) => r.raw === null && r.cutAt === null).length).toBeGreaterThan(300);
+  });
+});
+
+describe("how long the fuzzer watches an input's connection", () => {
+  const base = {
+    hello: { variant: 0, mutations: [] },
+    frames: [],
+    flood: 0,
+    faults: [],
+    splits: [],
+    deepBody: null,
+  };
+  it("seed 862931049: an input with stray bytes first is watched past the server's handshake timeout", () => {
+    // [0, 1] and the hello's first two length bytes announce a 64 KiB frame: the server waits
+    // for it until the handshake timeout, so a watch of only that long races the server's close.
+    const prelude = watchMs({ ...base, prelude: Uint8Array.from([0, 1]) });
+    expect(prelude).toBeGreaterThan(HANDSHAKE_TIMEOUT_MS_DEFAULT);
+    expect(prelude).toBeGreaterThan(watchMs({ ...base, prelude: null }));
+  });
+  it("a damaged input gets only a short dwell", () => {
+    const damaged = watchMs({
+      ...base,
+      prelude: null,
+      faults: [{ kind: "truncate" as const, at: 3 }],
+    });
+    expect(damaged).toBeLessThan(watchMs({ ...base, prelude: null }));
   });
 });

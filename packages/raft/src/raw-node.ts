@@ -73,8 +73,8 @@ export class RawNode implements RaftNode {
    * neither vote nor campaign until a leader of a sane term gives us its term (leaveQuarantine).
    */
   private quarantined = false;
-  /** Voters that sent us a term beyond termAheadMax since our term last changed. */
-  private readonly farAheadSenders = new Set<NodeId>();
+  /** The highest term each voter sent us while it was beyond termAheadMax above ours (and still is above ours). */
+  private readonly farAheadTerms = new Map<NodeId, number>();
   /** Leader only: payload bytes of entries appended in this term and not yet committed. */
   private uncommittedBytes = 0;
   /** Leader only: an entry of the current term is committed (ReadIndex may proceed). */
@@ -379,12 +379,8 @@ export class RawNode implements RaftNode {
     if (!fromLeader && m.type !== "timeoutNow" && !this.mayHearFrom(m.from)) return "notMember";
     if (this.quarantined) return null;
     const inLease = this.inLease();
-    if (m.term - this.term > this.config.termAheadMax) {
-      // One member cannot move us that far; a majority of the other voters can (a node that was
-      // partitioned through that many elections hears from all of them): then a leader's message,
-      // while we have no live leader, gives us its term.
-      if (this.membership.isVoter(m.from) && m.from !== this.id) this.farAheadSenders.add(m.from);
-      if (!fromLeader || inLease || !this.farAheadQuorum()) return "termTooFarAhead";
+    if (m.term - this.term > this.config.termAheadMax && this.refuseFarAhead(m, inLease)) {
+      return "termTooFarAhead";
     }
     if (fromLeader) {
       // One leader per term; and while a live leader leads us (or we lead), another node's claim
@@ -425,10 +421,38 @@ export class RawNode implements RaftNode {
     );
   }
 
-  /** A majority of the voters other than us sent us a term beyond termAheadMax (in our term). */
-  private farAheadQuorum(): boolean {
+  /**
+   * A term more than termAheadMax above ours. One member cannot move us that far; a majority of
+   * the other voters can (a node partitioned through that many elections hears from all of
+   * them): while we have no live leader we take the highest term they each sent us, from any
+   * message, not only a leader's. When the others cannot elect without our vote (too few of them
+   * are up, or our log is the newest) no leader would ever come to give us its term: we would all
+   * stay (pre-)candidates. Returns whether `m` stays refused (its term is still too far ahead).
+   */
+  private refuseFarAhead(m: Message, inLease: boolean): boolean {
+    if (this.membership.isVoter(m.from) && m.from !== this.id) {
+      this.farAheadTerms.set(m.from, Math.max(m.term, this.farAheadTerms.get(m.from) ?? 0));
+    }
+    if (inLease) return true;
+    const quorumTerm = this.farAheadQuorumTerm();
+    if (quorumTerm > this.term) {
+      this.config.logger?.warn("took the term a majority of the other voters is in", {
+        id: this.id,
+        term: quorumTerm,
+        previousTerm: this.term,
+      });
+      this.becomeFollower(quorumTerm, null);
+    }
+    return m.term - this.term > this.config.termAheadMax;
+  }
+
+  /**
+   * The highest term that a majority of the voters other than us each sent us (when it was beyond
+   * termAheadMax above ours), or 0: one member's higher claim does not raise it.
+   */
+  private farAheadQuorumTerm(): number {
     const others = this.membership.voterList.filter((id) => id !== this.id);
-    return others.length > 0 && hasQuorum(others, (id) => this.farAheadSenders.has(id));
+    return committedIndex(others, (id) => this.farAheadTerms.get(id) ?? 0, this.matchScratch);
   }
 
   /** Check-quorum lease: we heard from a live leader within an election timeout (or we lead). */
@@ -470,7 +494,9 @@ export class RawNode implements RaftNode {
     if (this.term !== term) {
       this.term = term;
       this.vote = null;
-      this.farAheadSenders.clear();
+      // Kept across our own elections: without pre-vote each one would forget them again.
+      for (const [id, shown] of this.farAheadTerms)
+        if (shown <= term) this.farAheadTerms.delete(id);
     }
     this.leader = null;
     this.electionElapsed = 0;

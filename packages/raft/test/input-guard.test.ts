@@ -187,12 +187,36 @@ describe("raft input guard", () => {
     n2.step(heartbeat);
     expect(n2.status().term).toBe(term);
     expect(refused).toEqual(["n2:heartbeat:termTooFarAhead", "n2:heartbeat:termTooFarAhead"]);
-    // n1 too shows a term that far ahead (here, rejecting a pre-vote): now n3 is believed.
+    // n1 too shows a term that far ahead (here, rejecting a pre-vote): a majority of the others
+    // is in it, so n2 takes it (from any message, not only a leader's) and then believes n3.
     n2.step({ type: "preVoteResp", from: "n1", to: "n2", term: term + 10, granted: false });
-    expect(refused.at(-1)).toBe("n2:preVoteResp:termTooFarAhead");
+    expect(refused).toHaveLength(2);
+    expect(n2.status()).toMatchObject({ term: term + 10, leader: null });
     n2.step(heartbeat);
-    expect(refused).toHaveLength(3);
+    expect(refused).toHaveLength(2);
     expect(n2.status()).toMatchObject({ term: term + 10, leader: "n3" });
+  });
+
+  it("takes only the term a majority of the others is in, not one member's higher claim", () => {
+    const { net, refused } = cluster(3);
+    const n2 = net.get("n2").node;
+    for (let i = 0; i < 10; i++) n2.tick(); // out of n1's lease: no live leader
+    while (n2.hasReady()) n2.advance(n2.ready());
+    const term = n2.status().term;
+    const claim: Message = {
+      type: "heartbeat",
+      from: "n3",
+      to: "n2",
+      term: term + 1000,
+      commit: 0,
+      readContext: 0,
+    };
+    n2.step(claim);
+    n2.step({ type: "preVoteResp", from: "n1", to: "n2", term: term + 10, granted: false });
+    expect(n2.status()).toMatchObject({ term: term + 10, leader: null });
+    n2.step(claim);
+    expect(refused).toEqual(["n2:heartbeat:termTooFarAhead", "n2:heartbeat:termTooFarAhead"]);
+    expect(n2.status()).toMatchObject({ term: term + 10, leader: null });
   });
 
   it("a node partitioned through more than termAheadMax elections catches up from the leader", () => {

@@ -220,9 +220,36 @@ export function devCertificatePaths(
   };
 }
 
+/** The text of `path`, or null when it does not exist (any other read error is thrown). */
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+/**
+ * Only both CA files or neither: with one of them alone, making a new CA would replace a CA that
+ * existing certificates (and every node's --tls-ca) may chain to, or its only key.
+ */
+function checkCaPair(paths: DevCertificateFiles, cert: string | null, key: string | null): void {
+  if (cert !== null && key === null) {
+    throw new CertificateError(
+      `${paths.ca} exists but ${paths.caKey} does not: refusing to replace that CA (certificates and nodes may trust it). To issue more certificates from it, put its key at ${paths.caKey}; to start over with a new CA, remove ${paths.ca} (then issue every certificate again)`,
+    );
+  }
+  if (cert === null && key !== null) {
+    throw new CertificateError(
+      `${paths.caKey} exists but ${paths.ca} does not: refusing to replace that CA key. Put the CA certificate back at ${paths.ca}, or remove ${paths.caKey} to start over with a new CA (then issue every certificate again)`,
+    );
+  }
+}
+
 /**
  * Writes a CA (reused when `dir` already has ca.pem and ca-key.pem, so more certificates can be
- * added) and a certificate and key per node and client.
+ * added; refused when it has only one of them) and a certificate and key per node and client.
  */
 export async function writeDevCertificates(
   options: DevCertificatesOptions,
@@ -232,10 +259,8 @@ export async function writeDevCertificates(
   const paths = devCertificatePaths(options.dir, options.nodes, clients);
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   let ca: CertificateAuthority;
-  const existing = await Promise.all([
-    readFile(paths.ca, "utf8").catch(() => null),
-    readFile(paths.caKey, "utf8").catch(() => null),
-  ]);
+  const existing = await Promise.all([readIfExists(paths.ca), readIfExists(paths.caKey)]);
+  checkCaPair(paths, existing[0], existing[1]);
   if (existing[0] !== null && existing[1] !== null) {
     ca = await loadCertificateAuthority(existing[0], existing[1]);
   } else {

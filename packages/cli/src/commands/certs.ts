@@ -21,7 +21,7 @@ export function registerCertsCommand(program: Command): void {
   certs
     .command("init")
     .description(
-      "write ca.pem/ca-key.pem (reused if present), <node>.pem/<node>-key.pem per node (SAN dlock://node/<id> plus --hosts) and client-<name>.pem/client-<name>-key.pem per client (CN=<name>); keys are 0600",
+      "write ca.pem/ca-key.pem (reused if both are present; refused if only one is), <node>.pem/<node>-key.pem per node (SAN dlock://node/<id> plus --hosts) and client-<name>.pem/client-<name>-key.pem per client (CN=<name>); keys are 0600",
     )
     .addOption(
       new Option("--dir <dir>", "folder to write to").env("DLOCK_CERTS_DIR").default("certs"),

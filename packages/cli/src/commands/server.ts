@@ -25,6 +25,7 @@ interface ServerFlags {
   compactionBytes?: string;
   fsync: boolean;
   shutdownTimeout?: string;
+  peerSendQueue?: string;
   clientConnectionsMax?: string;
   clientConnectionsPerSource?: string;
   clientHandshakeTimeout?: string;
@@ -154,6 +155,12 @@ export function registerServerCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        "--peer-send-queue <size>",
+        "bytes held for one peer (queued Raft messages and unsent socket bytes); a connected peer that does not read past it has its link and queue dropped, Raft retransmits after the redial (default 64MiB; at least the peer frame size, 4MiB)",
+      ).env("DLOCK_PEER_SEND_QUEUE"),
+    )
+    .addOption(
+      new Option(
         "--client-connections-max <n>",
         "client connections at once; the last quarter is kept for addresses holding fewer than 4 (default 1024)",
       ).env("DLOCK_CLIENT_CONNECTIONS_MAX"),
@@ -226,7 +233,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--auth-file <path>",
-        "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated",
+        "principals, token hashes and grants (docs/security.md; dlock auth token makes lines); without it clients are not authenticated; SIGHUP re-reads it (a bad file keeps the old one)",
       ).env("DLOCK_AUTH_FILE"),
     )
     .addOption(
@@ -303,6 +310,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,
     shutdownTransferTimeoutMs: duration("--shutdown-timeout", flags.shutdownTimeout),
+    peerSendQueueBytesMax: byteSize("--peer-send-queue", flags.peerSendQueue),
     clientConnectionsMax: integer("--client-connections-max", flags.clientConnectionsMax),
     clientConnectionsPerSourceMax: integer(
       "--client-connections-per-source",
@@ -367,8 +375,19 @@ async function runServer(options: ServerOptions): Promise<void> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
-    // Certificate rotation without a restart; a bad file keeps the certificate in use.
+    // Certificate rotation and auth file changes without a restart; a bad file keeps the old one.
     process.on("SIGHUP", () => {
+      server.reloadAuth().then(
+        (reloaded) => {
+          if (reloaded !== null) server.logger.info(reloaded, "SIGHUP: reloaded the auth file");
+        },
+        (error: unknown) => {
+          server.logger.error(
+            { err: error, authFile: server.options.authFile },
+            `SIGHUP: auth file reload failed; the old one stays in use: ${(error as Error).message}`,
+          );
+        },
+      );
       server.reloadTls().then(
         (reloaded) => {
           if (reloaded) server.logger.info("SIGHUP: reloaded the TLS certificate, key and CA");

@@ -289,4 +289,77 @@ describe("a cluster with an auth file", () => {
       fencingToken: null,
     });
   });
+
+  it("reloads the auth file on SIGHUP, and keeps the old one when the new one is bad", async () => {
+    const authFile = join(authDir, "auth");
+    const original = await readFile(authFile, "utf8");
+    const ids = test.cluster.nodes.map((node) => node.id);
+    const logLines = async (id: string, text: string): Promise<string[]> =>
+      (await readFile(test.cluster.node(id).logFile, "utf8"))
+        .split("\n")
+        .filter((line) => line.includes(text));
+    const hangUpAll = () => {
+      for (const id of ids) test.cluster.signal(id, "SIGHUP");
+    };
+    const reloads = async (count: number) => {
+      for (const id of ids) {
+        await waitFor(`reload ${count} logged on ${id}`, async () => {
+          const lines = await logLines(id, "SIGHUP: reloaded the auth file");
+          return lines.length >= count;
+        });
+      }
+    };
+    try {
+      // carol is new, outsider is gone; line 3 of the bad file has no valid token hash.
+      tokens.carol = generateAuthToken();
+      const kept = original.split("\n").filter((line) => !line.startsWith("outsider "));
+      const carolLine = `carol ${hashAuthToken(tokens.carol)} lock:jobs/*`;
+      // mallory moves from jobs/* to billing/*.
+      const moved = kept.map((line) =>
+        line.startsWith("mallory ") ? line.replace("lock:jobs/*", "lock:billing/*") : line,
+      );
+      const good = [...moved.slice(0, 2), carolLine, ...moved.slice(2)].join("\n");
+      const bad = [...kept.slice(0, 2), "carol sha256:not-a-hash lock:jobs/*", ...kept.slice(2)];
+      // Connected before the reloads: checked again by the good one.
+      const connectedOutsider = locker("outsider");
+      await expect(connectedOutsider.get("billing/x")).resolves.toMatchObject({ held: false });
+      const connectedMallory = locker("mallory");
+      await expect(connectedMallory.get("jobs/x")).resolves.toMatchObject({ held: false });
+      await writeFile(authFile, bad.join("\n"));
+      hangUpAll();
+      for (const id of ids) {
+        const failed = await waitFor(`the failed reload logged on ${id}`, async () => {
+          const lines = await logLines(id, "auth file reload failed");
+          return lines.length > 0 ? lines : undefined;
+        });
+        expect(failed).toHaveLength(1);
+        expect(failed[0]).toContain(`${authFile} line 3`);
+      }
+      // The old file stays in use: outsider still gets in, carol does not.
+      await expect(locker("outsider").get("billing/x")).resolves.toMatchObject({ held: false });
+      await expect(locker("carol").get("jobs/x")).rejects.toBeInstanceOf(UnauthenticatedError);
+
+      await writeFile(authFile, good);
+      hangUpAll();
+      await reloads(1);
+      const carol = locker("carol");
+      const grant = await carol.acquire("jobs/carol", "carol-v", { ttl: TTL_MS });
+      expect(await carol.release("jobs/carol", "carol-v", { token: grant.fencingToken })).toEqual({
+        released: true,
+      });
+      await expect(locker("outsider").get("billing/x")).rejects.toBeInstanceOf(
+        UnauthenticatedError,
+      );
+      // Its open connections were closed with UNAUTHENTICATED; it cannot get back in.
+      await expect(connectedOutsider.get("billing/x")).rejects.toBeInstanceOf(UnauthenticatedError);
+      // mallory's open connections use her new grants.
+      await expect(connectedMallory.get("jobs/x")).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(connectedMallory.get("billing/x")).resolves.toMatchObject({ held: false });
+      await expect(locker("alice").get("jobs/x")).resolves.toMatchObject({ held: false });
+    } finally {
+      await writeFile(authFile, original);
+      hangUpAll();
+      await reloads(2);
+    }
+  });
 });

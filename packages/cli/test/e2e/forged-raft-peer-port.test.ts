@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigChangeRefusedError, Locker } from "@dlock/client";
 import { LevelStorage } from "@dlock/server";
 import { encodeCommand } from "@dlock/server/lock";
-import { freePort } from "../../src/local-cluster.js";
+import { freePort } from "@dlock/tools";
 import { ELECTION_TIMEOUT_MS, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { sumMetric } from "./support/metrics.js";

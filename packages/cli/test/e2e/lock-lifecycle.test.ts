@@ -3,7 +3,7 @@
 // after exactly 1 + retryLimit attempts spaced by retryInterval, then gets the lock after the
 // release; fencing tokens only increase.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Locker, LockBusyError } from "@dlock/client";
+import { LockBusyError } from "@dlock/client";
 import { startTestCluster, TTL_FLOOR_MS } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { CountingTransport } from "./support/counting-transport.js";
@@ -11,6 +11,7 @@ import { startFixtureClient } from "./support/fixture-client.js";
 import type { FixtureClient } from "./support/fixture-client.js";
 import { sumMetric, sumSeries } from "./support/metrics.js";
 import { sleep } from "./support/wait.js";
+import { createLocker } from "@dlock/client/internal";
 
 const TTL_MS = TTL_FLOOR_MS;
 const RETRY_LIMIT = 3;
@@ -46,7 +47,7 @@ describe("a three-process cluster serving two clients", () => {
     const lockedAt = performance.now();
 
     const transport = new CountingTransport();
-    const second = new Locker({ endpoints, transport });
+    const second = createLocker({ endpoints, transport });
     try {
       // The second client is refused: 1 + RETRY_LIMIT attempts, each answered LOCK_BUSY.
       const busyBefore = await sumMetric(test.cluster, "dlock_client_requests_total", {

@@ -15,8 +15,8 @@ import {
   secureLocalClientEnv,
   secureLocalClusterOptions,
   secureLocalUsageLines,
-} from "../../src/secure-local.js";
-import type { SecureLocalFiles } from "../../src/secure-local.js";
+} from "@dlock/tools";
+import type { SecureLocalFiles } from "@dlock/tools";
 import { createCertificateAuthority } from "../../src/certs/dev-certificates.js";
 import { runInProcess } from "../support/run-in-process.js";
 import { startTestCluster } from "./support/cluster.js";

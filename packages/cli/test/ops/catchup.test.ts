@@ -2,10 +2,10 @@
 // release, restart it, twice. Its peers must send it at most twice the log bytes it lacked (plus a
 // little for heartbeats), no node may pass 512 MiB RSS, and no client operation may fail or see a
 // fencing token go backwards. Timings are printed, not asserted; the 10-round version with a
-// budget is `node packages/cli/dist/catchup-measure.js --rounds 10`.
+// budget is `node packages/tools/dist/catchup-measure.js --rounds 10`.
 import { afterEach, describe, expect, it } from "vitest";
-import { checkCatchUpBounds } from "../../src/catchup-bounds.js";
-import { runCatchUpRounds } from "../../src/catchup-rounds.js";
+import { checkCatchUpBounds } from "@dlock/tools";
+import { runCatchUpRounds } from "@dlock/tools";
 import { CLUSTER_ID, startCluster } from "./support.js";
 
 describe("catch-up of a killed leader under load (real processes)", () => {

@@ -2,9 +2,9 @@
 // log on every node stays under its thresholds, old snapshot files are deleted, and the data
 // folders stay far below what the log alone would take without compaction.
 import { afterEach, describe, expect, it } from "vitest";
-import type { LocalCluster } from "../../src/local-cluster.js";
-import { folderBytes } from "../../src/ops/disk-usage.js";
-import { runRefreshLoad } from "../../src/ops/refresh-load.js";
+import type { LocalCluster } from "@dlock/tools";
+import { folderBytes } from "@dlock/tools";
+import { runRefreshLoad } from "@dlock/tools";
 import { CLUSTER_ID, snapshotFiles, startCluster } from "./support.js";
 
 const ENTRIES_LIMIT = 2_000;

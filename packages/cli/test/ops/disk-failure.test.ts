@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterUnavailableError, Locker } from "@dlock/client";
 import { DlockServer } from "@dlock/server";
-import { freePorts } from "../../src/local-cluster.js";
+import { freePorts } from "@dlock/tools";
 import { waitUntil } from "./support.js";
 
 const IDS = ["n1", "n2", "n3"];

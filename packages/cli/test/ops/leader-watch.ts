@@ -1,6 +1,6 @@
 // Watches a LocalCluster's leadership by polling every node's /status: how long, at most, no
 // node said it led (as seen from outside, at the polling resolution).
-import type { LocalCluster } from "../../src/local-cluster.js";
+import type { LocalCluster } from "@dlock/tools";
 
 export interface LeaderGap {
   fromMs: number;

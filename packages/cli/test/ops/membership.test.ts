@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigChangeRefusedError, Locker } from "@dlock/client";
 import type { MembersResult } from "@dlock/client";
-import type { LocalCluster } from "../../src/local-cluster.js";
+import type { LocalCluster } from "@dlock/tools";
 import { FencedWorkload, historyProblems } from "./fenced-workload.js";
 import { CLUSTER_ID, runDlock, startCluster, testSeed, waitUntil } from "./support.js";
 

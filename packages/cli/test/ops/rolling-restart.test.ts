@@ -4,7 +4,7 @@
 // it is a figure of the machine; that the leader handed over, which keeps it short, is).
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { LocalCluster } from "../../src/local-cluster.js";
+import type { LocalCluster } from "@dlock/tools";
 import { FencedWorkload, historyProblems } from "./fenced-workload.js";
 import { LeaderWatch, leaderGapsFromLogs } from "./leader-watch.js";
 import { CLUSTER_ID, startCluster, testSeed } from "./support.js";

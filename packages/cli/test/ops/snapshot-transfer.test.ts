@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
-import type { LocalCluster } from "../../src/local-cluster.js";
+import type { LocalCluster } from "@dlock/tools";
 import { CuttingProxy } from "./cutting-proxy.js";
 import { CLUSTER_ID, startCluster, waitUntil } from "./support.js";
 

@@ -5,8 +5,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalCluster } from "../../src/local-cluster.js";
-import type { LocalClusterOptions } from "../../src/local-cluster.js";
+import { LocalCluster } from "@dlock/tools";
+import type { LocalClusterOptions } from "@dlock/tools";
 
 /** The built CLI: these tests run real processes, so `pnpm build` must have run. */
 export const BUILT_BIN = join(dirname(fileURLToPath(import.meta.url)), "../../dist/bin.js");

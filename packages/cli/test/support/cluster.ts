@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DLOCK_BIN, LocalCluster } from "../../src/local-cluster.js";
+import { DLOCK_BIN, LocalCluster } from "@dlock/tools";
 
 /** 20 ms ticks: a 200 ms election timeout, so the shortest TTL is 1 s (5 election timeouts). */
 export const TEST_TICK_MS = 20;

@@ -1,6 +1,6 @@
 // Virtual time for tests: timers fire only when the test advances the clock, in deadline order,
 // with the promise jobs they start run to completion before the next timer fires.
-import type { Clock, TimerHandle } from "../../src/index.js";
+import type { Clock, TimerHandle } from "../../src/internal.js";
 
 interface Timer {
   id: number;

@@ -4,7 +4,7 @@
 // server: it exists to drive the client through every answer the protocol allows.
 import type { AcquireRequest, ClientRequest, ClientResponse, WireError } from "@dlock/protocol";
 import { LockBusyError, NotLeaderError, NotOwnerError, errorToWire } from "@dlock/protocol";
-import type { Clock, TimerHandle } from "../../src/index.js";
+import type { Clock, TimerHandle } from "../../src/internal.js";
 
 interface Holder {
   value: string;

@@ -1,8 +1,8 @@
-import type { LockerOptions } from "../../src/index.js";
-import { Locker } from "../../src/index.js";
 import { FakeClock } from "./fake-clock.js";
 import { FakeCluster } from "./fake-cluster.js";
 import { MemoryTransport } from "./memory-transport.js";
+import { createLocker } from "../../src/internal.js";
+import type { InternalLockerOptions } from "../../src/internal.js";
 
 export const NODES = [
   { id: "n1", address: "n1:7001" },
@@ -11,11 +11,11 @@ export const NODES = [
 ];
 
 /** A locker on virtual time talking to an in-memory fake cluster whose leader is `leaderId`. */
-export function harness(options: Partial<LockerOptions> = {}, leaderId = "n1") {
+export function harness(options: Partial<InternalLockerOptions> = {}, leaderId = "n1") {
   const clock = new FakeClock();
   const cluster = new FakeCluster(clock, NODES, leaderId);
   const transport = new MemoryTransport(cluster, clock);
-  const locker = new Locker({
+  const locker = createLocker({
     endpoints: NODES.map((n) => n.address),
     clock,
     transport,

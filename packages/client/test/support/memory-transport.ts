@@ -13,7 +13,7 @@ import type {
   Transport,
   TransportConnection,
   TransportConnectionEvents,
-} from "../../src/index.js";
+} from "../../src/internal.js";
 import type { FakeCluster } from "./fake-cluster.js";
 
 export class MemoryTransport implements Transport {

@@ -31,6 +31,7 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   private readonly clientLimited: Counter<"limit">;
   private readonly fsyncSeconds: Histogram;
   private readonly peerDropped: Counter<"peer">;
+  private readonly peerQueueOverflows: Counter<"peer">;
   private readonly peerFrames: Counter<"peer">;
   private readonly peerMessages: Counter<"peer">;
   private readonly peerBytes: Counter<"peer">;
@@ -87,6 +88,12 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
     this.peerDropped = new Counter({
       name: "dlock_peer_queue_dropped_messages_total",
       help: "Raft messages dropped because a peer's send queue was full.",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.peerQueueOverflows = new Counter({
+      name: "dlock_peer_queue_overflows_total",
+      help: "Peer links dropped because more than the send queue byte cap was held for a peer that does not read.",
       labelNames: ["peer"],
       registers,
     });
@@ -276,6 +283,10 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
 
   messagesDropped(peer: NodeId, count: number): void {
     this.peerDropped.inc({ peer }, count);
+  }
+
+  sendQueueOverflow(peer: NodeId): void {
+    this.peerQueueOverflows.inc({ peer });
   }
 
   frameSent(peer: NodeId, messageCount: number, bytes: number): void {

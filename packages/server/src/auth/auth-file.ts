@@ -1,4 +1,4 @@
-// The auth file (`dlock server --auth-file`): one principal per line, read once at start.
+// The auth file (`dlock server --auth-file`): one principal per line, read at start and on SIGHUP.
 //
 //   # NAME     TOKEN-HASH           GRANT...
 //   ci         sha256:<64 hex>      lock:jobs/* read:*

@@ -13,9 +13,17 @@ export interface ClientCredentials {
 }
 
 export class Authenticator {
-  private readonly entries: readonly AuthEntry[];
+  private entries: readonly AuthEntry[];
 
   constructor(entries: readonly AuthEntry[]) {
+    this.entries = entries;
+  }
+
+  /**
+   * Uses `entries` from now on (auth file reload): every later authenticate() sees all of them or
+   * none (open connections are checked again by the client server).
+   */
+  replace(entries: readonly AuthEntry[]): void {
     this.entries = entries;
   }
 

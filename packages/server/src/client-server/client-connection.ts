@@ -27,6 +27,7 @@ import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
 import { certificateNameOf } from "../auth/certificate-name.js";
 import type { Principal } from "../auth/grants.js";
+import type { ClientCredentials } from "../auth/authenticator.js";
 import type { ClientLimit } from "./client-server-metrics.js";
 import type { ResolvedClientServerOptions } from "./client-server-options.js";
 
@@ -65,6 +66,8 @@ export class ClientConnection {
   clientId = "";
   /** Set at the handshake when the server authenticates clients. */
   principal: Principal | null = null;
+  /** What it presented at the handshake, to check again when the auth file is reloaded. */
+  private credentials: ClientCredentials | null = null;
   inFlight = 0;
   private state: ClientConnectionState = "hello";
   private readonly host: ClientConnectionHost;
@@ -183,6 +186,25 @@ export class ClientConnection {
     this.state = "closing";
     this.socket.end();
     setTimeout(() => this.socket.destroy(), ERROR_LINGER_MS).unref();
+  }
+
+  /**
+   * Checks the handshake's credentials again (the auth file was reloaded): later requests use the
+   * principal's new grants; credentials no longer in the file close the connection with
+   * UNAUTHENTICATED. Returns false when it was closed.
+   */
+  reauthenticate(): boolean {
+    const authenticate = this.host.options.authenticate;
+    if (authenticate === null || this.credentials === null || this.state !== "open") return true;
+    try {
+      this.principal = authenticate(this.credentials);
+      return true;
+    } catch (error) {
+      this.closeWithError(
+        error instanceof DlockError ? error : new InternalError((error as Error).message),
+      );
+      return false;
+    }
   }
 
   /** Sends a connection-level error (id null), then closes. */
@@ -361,10 +383,12 @@ export class ClientConnection {
     const authenticate = this.host.options.authenticate;
     if (authenticate !== null) {
       // Refused at the handshake (UNAUTHENTICATED, then closed): no request of it is ever read.
-      this.principal = authenticate({
+      const credentials: ClientCredentials = {
         authToken: hello.authToken ?? null,
         certificateName: certificateNameOf(this.socket),
-      });
+      };
+      this.principal = authenticate(credentials);
+      this.credentials = credentials;
     }
     this.clearHandshakeTimer();
     this.state = "open";

@@ -102,6 +102,18 @@ export class ClientServer implements ClientConnectionHost {
     this.options.tls = tls;
   }
 
+  /**
+   * Checks every open connection's credentials again (auth file reload); returns how many were
+   * closed because theirs are no longer valid.
+   */
+  reauthenticate(): number {
+    let closed = 0;
+    for (const connection of this.connections.values()) {
+      if (!connection.reauthenticate()) closed++;
+    }
+    return closed;
+  }
+
   address(): HostPort {
     const address = this.server.address() as AddressInfo | null;
     if (address === null) throw new Error("client server is not listening");

@@ -17,6 +17,7 @@ import { DEFAULT_LOCK_LIMITS, resolveLockLimits } from "../lock/index.js";
 import type { ResolvedLockLimits } from "../lock/index.js";
 import type { ClientCertificateMode } from "../transport/tls-options.js";
 import { CLIENT_CERTIFICATE_MODES } from "../transport/tls-options.js";
+import { DEFAULT_SEND_QUEUE_BYTES_MAX } from "../transport/peer-transport.js";
 import {
   ConfigError,
   formatHostPort,
@@ -90,6 +91,11 @@ export interface ServerOptions extends DeprecatedServerOptions {
   locksMax?: number;
   /** Largest frame on the peer port (Raft appends and snapshot chunks). */
   peerFrameBytesMax?: number;
+  /**
+   * Bytes held for one peer (queued messages and unsent socket bytes) above which a peer that
+   * does not read has its link dropped; ≥ peerFrameBytesMax.
+   */
+  peerSendQueueBytesMax?: number;
   /** Largest frame on the client port (requests are small; a bigger frame is an attack). */
   clientFrameBytesMax?: number;
   /** Client connections at once (the last quarter kept for addresses holding few). */
@@ -161,6 +167,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   // ttlMsMax, waitMsMax, lockDelayMsMax, keyBytesMax, valueBytesMax, waitersPerKeyMax, locksMax
   ...DEFAULT_LOCK_LIMITS,
   peerFrameBytesMax: 4 * 1024 * 1024,
+  peerSendQueueBytesMax: DEFAULT_SEND_QUEUE_BYTES_MAX,
   clientFrameBytesMax: 64 * 1024,
   clientConnectionsMax: DEFAULT_CLIENT_CONNECTIONS_MAX,
   clientConnectionsPerSourceMax: DEFAULT_CLIENT_CONNECTIONS_PER_SOURCE_MAX,
@@ -325,6 +332,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "waitersPerKeyMax",
     "locksMax",
     "peerFrameBytesMax",
+    "peerSendQueueBytesMax",
     "clientFrameBytesMax",
     "clientConnectionsMax",
     "clientConnectionsPerSourceMax",
@@ -342,6 +350,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "shutdownTransferTimeoutMs",
   ] as const;
   for (const key of positive) integerOption(merged[key], undefined, key, 1);
+  if (merged.peerSendQueueBytesMax < merged.peerFrameBytesMax) {
+    throw new ConfigError(
+      "peerSendQueueBytesMax",
+      `${merged.peerSendQueueBytesMax} must be ≥ peerFrameBytesMax (${merged.peerFrameBytesMax}): one full frame must fit`,
+    );
+  }
   integerOption(merged.lockDelayMsMax, undefined, "lockDelayMsMax", 0);
   integerOption(merged.compactionEntries, undefined, "compactionEntries", 0);
   integerOption(merged.compactionBytes, undefined, "compactionBytes", 0);

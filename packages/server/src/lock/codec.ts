@@ -26,6 +26,8 @@ export function encodeCommand(command: LockCommand): Uint8Array {
         command.waitMs,
         command.lockDelayMs,
         command.requestId,
+        // An 8th field only when set, so entries without it stay as older versions wrote them.
+        ...(command.renewOnly === true ? [1] : []),
       ]);
     case "refresh":
       return packr.pack([TAG_REFRESH, command.key, command.value, command.token, command.ttlMs]);
@@ -79,7 +81,7 @@ export function decodeCommand(bytes: Uint8Array): LockCommand {
   const key = str(array[1], "key");
   switch (array[0]) {
     case TAG_ACQUIRE:
-      expectLength(array, 7, "acquire");
+      if (array.length !== 8 || array[7] !== 1) expectLength(array, 7, "acquire");
       return {
         type: "acquire",
         key,
@@ -88,6 +90,7 @@ export function decodeCommand(bytes: Uint8Array): LockCommand {
         waitMs: uint(array[4], "waitMs"),
         lockDelayMs: uint(array[5], "lockDelayMs"),
         requestId: uint(array[6], "requestId"),
+        ...(array.length === 8 ? { renewOnly: true as const } : {}),
       };
     case TAG_REFRESH:
       expectLength(array, 5, "refresh");

@@ -17,6 +17,13 @@ export interface AcquireCommand {
   lockDelayMs: number;
   /** Opaque to the state machine; handed back when a queued waiter is granted. */
   requestId: number;
+  /**
+   * Set on the leader's keepalive of a long wait: renew a wait (or a grant) that `value` still
+   * has, and never start one. Without it a keepalive proposed just before the wait ended (and
+   * was answered "busy") would queue the value again, and a later release would grant the lock
+   * to a client that had been told it did not get it.
+   */
+  renewOnly?: true;
 }
 
 /** Extend the grant `token` held by `value`; ttlMs becomes the lease length from now on. */

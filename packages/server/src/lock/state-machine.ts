@@ -335,6 +335,8 @@ export class LockStateMachine {
     const bad = this.check(c);
     if (bad !== null) return bad;
     const s = this.table.get(c.key);
+    // A keepalive whose wait already ended (expired, cancelled) must not start a new one.
+    if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
     if (s === undefined) {
       if (this.table.size >= this.limits.locksMax)
         return {
@@ -384,7 +386,9 @@ export class LockStateMachine {
       this.dirty.add(c.key);
       return this.queued(c, waiter, position);
     }
-    if (c.waitMs === 0) return this.busy(c.key, c.value, false, s.delayRevision > 0);
+    if (c.waitMs === 0 || c.renewOnly === true) {
+      return this.busy(c.key, c.value, false, s.delayRevision > 0);
+    }
     if (s.waiters.length >= this.limits.waitersPerKeyMax)
       return {
         type: "rejected",

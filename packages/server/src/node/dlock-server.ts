@@ -25,6 +25,8 @@ import { TcpPeerTransport } from "../transport/tcp-peer-transport.js";
 import type { ClientRequestHandler } from "../client-server/client-request-handler.js";
 import { AuthorizingHandler } from "../auth/authorizing-handler.js";
 import { startAuthentication } from "../auth/auth-startup.js";
+import { loadAuthFile } from "../auth/auth-file.js";
+import type { Authenticator } from "../auth/authenticator.js";
 import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
@@ -62,6 +64,8 @@ export class DlockServer {
   private readonly admin: AdminServer | null;
   private readonly addressBook: MemberAddresses;
   private readonly lag: EventLoopLag;
+  /** Null without --auth-file. */
+  private readonly authenticator: Authenticator | null;
   private stopping: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -74,6 +78,7 @@ export class DlockServer {
     admin: AdminServer | null;
     addressBook: MemberAddresses;
     lag: EventLoopLag;
+    authenticator: Authenticator | null;
   }) {
     this.options = parts.options;
     this.logger = parts.logger;
@@ -84,6 +89,7 @@ export class DlockServer {
     this.admin = parts.admin;
     this.addressBook = parts.addressBook;
     this.lag = parts.lag;
+    this.authenticator = parts.authenticator;
   }
 
   /** Validates the options, opens the data folder and starts every listener. */
@@ -152,6 +158,7 @@ export class DlockServer {
         peers: directory.peers(),
         advertisedClientAddress: options.advertisedClientAddress,
         frameBytesMax: options.peerFrameBytesMax,
+        sendQueueBytesMax: options.peerSendQueueBytesMax,
         ...(tls === null ? {} : { tls }),
         logger: componentLogger(logger, "peer"),
         metrics,
@@ -288,6 +295,7 @@ export class DlockServer {
         admin,
         addressBook,
         lag,
+        authenticator,
       });
       const addresses = server.addresses();
       logger.info(
@@ -331,6 +339,19 @@ export class DlockServer {
     this.clientServer.setTls(tls);
     this.admin?.setTls(tls);
     return true;
+  }
+
+  /**
+   * Re-reads the auth file (SIGHUP), whole or not at all: a file that does not load (ConfigError
+   * naming the file and line) keeps the old one. Open connections are checked again: those whose
+   * token or certificate name left the file are closed (UNAUTHENTICATED), the others' next
+   * requests use the new grants. Null when the server runs without an auth file.
+   */
+  async reloadAuth(): Promise<{ principals: number; connectionsClosed: number } | null> {
+    if (this.authenticator === null || this.options.authFile === null) return null;
+    const entries = await loadAuthFile(this.options.authFile);
+    this.authenticator.replace(entries);
+    return { principals: entries.length, connectionsClosed: this.clientServer.reauthenticate() };
   }
 
   status(): HostStatus {

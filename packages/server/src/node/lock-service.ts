@@ -343,12 +343,16 @@ export class LockService implements ClientRequestHandler {
           waitMs: w.waitMs,
           lockDelayMs: this.options.lockDelayMs ?? 0,
           requestId: w.requestId,
+          renewOnly: true,
         }).then(
           (result) => {
             if (result.type === "granted") {
               this.settle(w, { fencingToken: result.token, ttlMs: result.ttlMs, waitedMs: 0 });
             } else if (result.type === "queued") {
               if (this.isWaiting(w)) this.scheduleKeepalive(w);
+            } else if (result.type === "busy") {
+              // The wait ended (expired or cancelled) before this keepalive applied.
+              this.fail(w, new LockBusyError(w.key, `lock "${w.key}": the wait ended`));
             } else {
               this.fail(w, this.unexpected(result, w.key));
             }

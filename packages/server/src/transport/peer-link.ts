@@ -22,6 +22,7 @@ import { backoffDelayMs } from "./backoff.js";
 import { encodeRaftBatches } from "./frame-batches.js";
 import { formatHostPort } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
+import { messageBytes } from "./message-bytes.js";
 import type { LogOnce } from "./log-once.js";
 import { nodeIdFromCertificate } from "./peer-certificate.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";
@@ -52,6 +53,11 @@ export class PeerLink {
   private stallTimer: NodeJS.Timeout | null = null;
   private waitingForDrain = false;
   private attempt = 0;
+  /**
+   * An overflow was logged and no connection since has shown the peer reading (its kernel took
+   * more than sendQueueBytesMax: more than socket buffers hold): a repeat is counted, not logged.
+   */
+  private overflowing = false;
   /** The reason the current connection is failing, reported once it closes. */
   private failure: { code: string; message: string } | null = null;
 
@@ -59,7 +65,10 @@ export class PeerLink {
     this.peerId = peerId;
     this.address = address;
     this.context = context;
-    this.queue = new SendQueue(context.options.sendQueueMessagesMax);
+    this.queue = new SendQueue(
+      context.options.sendQueueMessagesMax,
+      context.options.sendQueueBytesMax,
+    );
   }
 
   get currentState(): PeerLinkState {
@@ -68,6 +77,11 @@ export class PeerLink {
 
   get queuedMessages(): number {
     return this.queue.length;
+  }
+
+  /** Bytes held for the peer: the queue, and what the socket has not sent yet. */
+  get queuedBytes(): number {
+    return this.queue.bytes + (this.socket?.writableLength ?? 0);
   }
 
   get droppedMessages(): number {
@@ -85,7 +99,19 @@ export class PeerLink {
 
   enqueue(message: Message): void {
     if (this.state === "stopped") return;
-    if (this.queue.push(message) > 0) this.context.options.metrics.messagesDropped(this.peerId, 1);
+    const dropped = this.queue.push(message, messageBytes(message));
+    if (dropped > 0) this.context.options.metrics.messagesDropped(this.peerId, dropped);
+    const socket = this.socket;
+    // Only an open link with unsent bytes: the peer is connected but does not keep up.
+    if (
+      socket !== null &&
+      this.state === "open" &&
+      !socket.destroyed &&
+      socket.writableLength > 0 &&
+      this.queuedBytes > this.context.options.sendQueueBytesMax
+    ) {
+      this.overflow(socket);
+    }
   }
 
   /** Writes every queued message, batched into as few frames as fit. Called once per event-loop turn. */
@@ -116,6 +142,10 @@ export class PeerLink {
       this.context.options.metrics.frameSent(this.peerId, batch.messageCount, batch.frame.length);
     }
     if (batches.length > 1) socket.uncork();
+    const { sendQueueBytesMax } = this.context.options;
+    if (this.overflowing && socket.bytesWritten - socket.writableLength > sendQueueBytesMax) {
+      this.overflowing = false;
+    }
   }
 
   /**
@@ -276,7 +306,11 @@ export class PeerLink {
     if (wasOpen) this.context.options.metrics.peerConnection(this.peerId, false);
     const failure = this.failure ?? { code: "CLOSED", message: "connection closed by peer" };
     const { logger } = this.context.options;
-    if (this.context.logOnce.first(this.peerId, failure.code)) {
+    // An overflow logs itself, once per episode (overflow()).
+    if (
+      failure.code !== "SEND_QUEUE_FULL" &&
+      this.context.logOnce.first(this.peerId, failure.code)
+    ) {
       logger.warn(
         {
           peer: this.peerId,
@@ -301,6 +335,35 @@ export class PeerLink {
       this.reconnectTimer = null;
       this.dial();
     }, delayMs);
+  }
+
+  /**
+   * More than sendQueueBytesMax is held for a connected peer: it does not read what we write.
+   * Holding more would grow our memory without bound, and what we hold is stale by the time it
+   * reads: drop the queue and the connection (and its unsent bytes), and let Raft retransmit after
+   * the redial. Counted every time, logged once per episode (see overflowing).
+   */
+  private overflow(socket: Socket): void {
+    const { options } = this.context;
+    const heldBytes = this.queuedBytes;
+    const dropped = this.queue.clear();
+    this.queue.droppedTotal += dropped;
+    if (dropped > 0) options.metrics.messagesDropped(this.peerId, dropped);
+    options.metrics.sendQueueOverflow(this.peerId);
+    if (!this.overflowing) {
+      this.overflowing = true;
+      options.logger.warn(
+        {
+          peer: this.peerId,
+          address: formatHostPort(this.address),
+          code: "SEND_QUEUE_FULL",
+          heldBytes,
+          sendQueueBytesMax: options.sendQueueBytesMax,
+        },
+        "peer does not read: dropped its link and queued messages (Raft retransmits after the redial; logged once until it reads again; see dlock_peer_queue_overflows_total)",
+      );
+    }
+    this.fail(socket, "SEND_QUEUE_FULL", `more than ${options.sendQueueBytesMax} bytes held`);
   }
 
   private waitForDrain(socket: Socket): void {

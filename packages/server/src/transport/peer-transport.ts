@@ -29,6 +29,12 @@ export interface PeerTransport {
 
 /** Messages queued per peer while its connection is down or backed up; the oldest drop first. */
 export const DEFAULT_SEND_QUEUE_MESSAGES_MAX = 4_096;
+/**
+ * Bytes held for one peer (its send queue plus what its socket has not sent yet). A connected peer
+ * that stops reading makes us cross it: the link is dropped with its queue, and Raft retransmits
+ * once it reads again. Above the leader's in-flight window (32 MiB) so normal bursts never do.
+ */
+export const DEFAULT_SEND_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
 /** Bytes a socket may hold unsent before we stop writing to it and let the queue absorb. */
 export const DEFAULT_SOCKET_WRITABLE_BYTES_MAX = 8 * 1024 * 1024;
 export const DEFAULT_RECONNECT_DELAY_MS_MIN = 50;
@@ -55,6 +61,7 @@ export interface TcpPeerTransportOptions {
   /** Default FRAME_BYTES_MAX of @dlock/protocol; every peer must use the same or a larger one. */
   frameBytesMax?: number;
   sendQueueMessagesMax?: number;
+  sendQueueBytesMax?: number;
   socketWritableBytesMax?: number;
   reconnectDelayMsMin?: number;
   reconnectDelayMsMax?: number;
@@ -77,6 +84,7 @@ export interface ResolvedTcpPeerTransportOptions {
   peers: Map<NodeId, HostPort>;
   frameBytesMax: number;
   sendQueueMessagesMax: number;
+  sendQueueBytesMax: number;
   socketWritableBytesMax: number;
   reconnectDelayMsMin: number;
   reconnectDelayMsMax: number;
@@ -140,6 +148,11 @@ export function resolveTcpPeerTransportOptions(
       options.sendQueueMessagesMax,
       DEFAULT_SEND_QUEUE_MESSAGES_MAX,
       "sendQueueMessagesMax",
+    ),
+    sendQueueBytesMax: positiveInteger(
+      options.sendQueueBytesMax,
+      DEFAULT_SEND_QUEUE_BYTES_MAX,
+      "sendQueueBytesMax",
     ),
     socketWritableBytesMax: positiveInteger(
       options.socketWritableBytesMax,

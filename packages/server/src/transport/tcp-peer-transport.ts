@@ -29,6 +29,8 @@ export interface PeerLinkStats {
   state: PeerLinkState;
   address: HostPort;
   queuedMessages: number;
+  /** Bytes held for the peer: its queue and what its socket has not sent yet. */
+  queuedBytes: number;
   droppedMessages: number;
   /** True while an accepted connection from this peer is open. */
   inboundConnected: boolean;
@@ -201,6 +203,7 @@ export class TcpPeerTransport implements PeerTransport {
         state: link.currentState,
         address: link.currentAddress,
         queuedMessages: link.queuedMessages,
+        queuedBytes: link.queuedBytes,
         droppedMessages: link.droppedMessages,
         inboundConnected: this.inboundByPeer.has(id),
       };

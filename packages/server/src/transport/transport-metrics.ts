@@ -4,6 +4,8 @@ import type { NodeId } from "@dlock/raft";
 export interface PeerTransportMetrics {
   /** Raft messages dropped because the peer's send queue was full (oldest first). */
   messagesDropped(peer: NodeId, count: number): void;
+  /** The link to `peer` was dropped because more than sendQueueBytesMax was held for it. */
+  sendQueueOverflow(peer: NodeId): void;
   /** One frame written to a peer, carrying `messageCount` Raft messages in `bytes` bytes. */
   frameSent(peer: NodeId, messageCount: number, bytes: number): void;
   /** The outbound connection to `peer` completed its handshake (true) or closed (false). */
@@ -14,6 +16,7 @@ export interface PeerTransportMetrics {
 
 export const NOOP_PEER_TRANSPORT_METRICS: PeerTransportMetrics = {
   messagesDropped() {},
+  sendQueueOverflow() {},
   frameSent() {},
   peerConnection() {},
   inboundRejected() {},

@@ -180,6 +180,7 @@ describe("AdminServer /metrics", () => {
     metrics.requestCompleted("acquire", "LOCK_BUSY", 0.5);
     metrics.observeFsync(0.4);
     metrics.messagesDropped("n2", 3);
+    metrics.sendQueueOverflow("n2");
     metrics.connectionsChanged(1);
     const response = await get("/metrics");
     expect(response.status).toBe(200);
@@ -195,6 +196,7 @@ describe("AdminServer /metrics", () => {
     expect(text).toMatch(/^dlock_client_request_duration_seconds_count\{type="acquire"\} 3$/m);
     expect(text).toMatch(/^dlock_storage_fsync_duration_seconds_count 1$/m);
     expect(text).toMatch(/^dlock_peer_queue_dropped_messages_total\{peer="n2"\} 3$/m);
+    expect(text).toMatch(/^dlock_peer_queue_overflows_total\{peer="n2"\} 1$/m);
     expect(text).toMatch(/^dlock_client_connections 1$/m);
   });
 

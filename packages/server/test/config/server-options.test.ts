@@ -135,6 +135,17 @@ describe("resolveServerOptions", () => {
     }
   });
 
+  it("defaults the peer send queue byte cap and refuses one below a peer frame", () => {
+    expect(resolveServerOptions(base).peerSendQueueBytesMax).toBe(64 * 1024 * 1024);
+    expect(optionOf({ ...base, peerSendQueueBytesMax: 0 })).toBe("peerSendQueueBytesMax");
+    expect(optionOf({ ...base, peerSendQueueBytesMax: 4 * 1024 * 1024 - 1 })).toBe(
+      "peerSendQueueBytesMax",
+    );
+    expect(resolveServerOptions({ ...base, peerSendQueueBytesMax: 4 * 1024 * 1024 })).toMatchObject(
+      { peerSendQueueBytesMax: 4 * 1024 * 1024 },
+    );
+  });
+
   it("runs a loopback cluster without TLS", () => {
     const r = resolveServerOptions(loopback);
     expect(r.peerListen).toBe("127.0.0.1:7101");

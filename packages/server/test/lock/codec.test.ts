@@ -13,15 +13,19 @@ import { Log, propertySeed } from "./helpers.js";
 const id = fc.maxSafeNat();
 const text = fc.string({ unit: "grapheme", maxLength: 40 });
 const commandArbitrary: fc.Arbitrary<LockCommand> = fc.oneof(
-  fc.record({
-    type: fc.constant("acquire" as const),
-    key: text,
-    value: text,
-    ttlMs: id,
-    waitMs: id,
-    lockDelayMs: id,
-    requestId: id,
-  }),
+  fc.record(
+    {
+      type: fc.constant("acquire" as const),
+      key: text,
+      value: text,
+      ttlMs: id,
+      waitMs: id,
+      lockDelayMs: id,
+      requestId: id,
+      renewOnly: fc.constant(true as const),
+    },
+    { requiredKeys: ["type", "key", "value", "ttlMs", "waitMs", "lockDelayMs", "requestId"] },
+  ),
   fc.record({
     type: fc.constant("refresh" as const),
     key: text,

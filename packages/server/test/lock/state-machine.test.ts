@@ -439,3 +439,49 @@ describe("persistence", () => {
     expect(machine.get("k")).toEqual(log.machine.get("k"));
   });
 });
+
+describe("acquire with renewOnly (the leader's keepalive of a long wait)", () => {
+  it("renews a wait the value still has, keeping its place", () => {
+    const log = new Log();
+    log.acquire("k", "a");
+    log.acquire("k", "b", { waitMs: 5000 });
+    const renewed = log.acquire("k", "b", { waitMs: 5000, renewOnly: true });
+    expect(renewed).toMatchObject({ type: "queued", value: "b", position: 0 });
+  });
+
+  it("renews the grant of a value that was granted meanwhile", () => {
+    const log = new Log();
+    log.acquire("k", "b");
+    expect(log.acquire("k", "b", { waitMs: 5000, renewOnly: true })).toMatchObject({
+      type: "granted",
+      token: 1,
+      renewed: true,
+    });
+  });
+
+  // Seed 838055663: the keepalive was proposed just before the wait expired and applied just
+  // after; it queued the value again and the next release granted it to a client told "busy".
+  it("does not queue a value whose wait ended, and a release then grants nobody", () => {
+    const log = new Log();
+    const held = log.acquire("k", "a");
+    const queued = log.acquire("k", "b", { waitMs: 5000 });
+    expect(queued).toMatchObject({ type: "queued" });
+    const revision = (queued as { waiterRevision: number }).waiterRevision;
+    expect(log.waiterExpire("k", "b", revision)).toMatchObject({ type: "waiterRemoved" });
+    expect(log.acquire("k", "b", { waitMs: 5000, renewOnly: true })).toMatchObject({
+      type: "busy",
+      dequeued: false,
+    });
+    const token = (held as { token: number }).token;
+    expect(log.release("k", "a", token)).toMatchObject({ type: "released", next: null });
+    expect(log.machine.get("k")).toMatchObject({ held: false, waiters: 0 });
+  });
+
+  it("does not take a free key", () => {
+    const log = new Log();
+    expect(log.acquire("k", "b", { waitMs: 5000, renewOnly: true })).toMatchObject({
+      type: "busy",
+    });
+    expect(log.machine.get("k")).toMatchObject({ held: false, waiters: 0 });
+  });
+});

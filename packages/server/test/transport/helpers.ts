@@ -45,8 +45,12 @@ export class RecordingTransportMetrics implements PeerTransportMetrics {
   frames: { peer: string; messageCount: number; bytes: number }[] = [];
   connections: { peer: string; connected: boolean }[] = [];
   rejected: string[] = [];
+  overflows: string[] = [];
   messagesDropped(peer: string, count: number): void {
     this.dropped.set(peer, (this.dropped.get(peer) ?? 0) + count);
+  }
+  sendQueueOverflow(peer: string): void {
+    this.overflows.push(peer);
   }
   frameSent(peer: string, messageCount: number, bytes: number): void {
     this.frames.push({ peer, messageCount, bytes });

@@ -438,6 +438,112 @@ describe("TcpPeerTransport refusing bad peers", () => {
   });
 });
 
+/** A fake n2 that completes the handshake and then never reads again (a SIGSTOPped process). */
+async function startNonReadingPeer(): Promise<{
+  port: number;
+  accepted: Socket[];
+  close(): Promise<void>;
+}> {
+  const accepted: Socket[] = [];
+  const fake = createServer((socket) => {
+    accepted.push(socket);
+    socket.on("error", () => {});
+    const decoder = new FrameDecoder();
+    socket.on("data", (chunk: Buffer) =>
+      decoder.push(chunk, (frame) => {
+        if ((frame as { type?: string }).type !== "hello") return;
+        socket.write(
+          new FrameEncoder().encode({
+            type: "hello",
+            protocolVersion: PROTOCOL_VERSION,
+            clusterId: CLUSTER,
+            role: "peer",
+            nodeId: "n2",
+          }),
+        );
+        socket.pause();
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    port: (fake.address() as AddressInfo).port,
+    accepted,
+    close: async () => {
+      for (const socket of accepted) socket.destroy();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    },
+  };
+}
+
+function snapshotChunk(bytes: number): Message {
+  return {
+    type: "snapshot",
+    from: "n1",
+    to: "n2",
+    term: 1,
+    metadata: { index: 1, term: 1, confState: { voters: ["n1", "n2"], learners: [] } },
+    offset: 0,
+    data: new Uint8Array(bytes),
+    totalBytes: bytes,
+    done: false,
+  };
+}
+
+describe("TcpPeerTransport send queue byte cap", () => {
+  it("drops the link and its queue when a connected peer stops reading, and logs it once", async () => {
+    const fake = await startNonReadingPeer();
+    try {
+      const capBytes = 16 * 1024 * 1024;
+      const chunkBytes = 1024 * 1024;
+      const n1 = await startNode("n1", {
+        sendQueueBytesMax: capBytes,
+        // Neither the stall timer nor the message cap may be what cuts the link here.
+        writeStallTimeoutMs: 600_000,
+        sendQueueMessagesMax: 100_000,
+      });
+      n1.transport.setPeers({ n2: `127.0.0.1:${fake.port}` });
+      await waitFor(() => n1.transport.stats().n2.state === "open", "the handshake with the fake");
+      // 1 MiB chunks, one per turn, until the link was dropped twice (three connections): the
+      // bytes held for n2 never exceed the cap by more than the chunk that crossed it.
+      const chunk = snapshotChunk(chunkBytes);
+      let heldMax = 0;
+      await waitFor(() => {
+        n1.transport.send([chunk]);
+        heldMax = Math.max(heldMax, n1.transport.stats().n2.queuedBytes);
+        return fake.accepted.length >= 3;
+      }, "two redials after overflows");
+      expect(heldMax).toBeGreaterThan(0);
+      expect(heldMax).toBeLessThanOrEqual(capBytes + chunkBytes + 1024);
+      // Counted once per dropped link.
+      expect(n1.metrics.overflows.length).toBeGreaterThanOrEqual(2);
+      expect(n1.metrics.overflows.length).toBeLessThanOrEqual(fake.accepted.length);
+      expect(n1.metrics.overflows.every((peer) => peer === "n2")).toBe(true);
+      expect(n1.metrics.dropped.get("n2") ?? 0).toBeGreaterThan(0);
+      const logged = n1.logger.records.filter((record) => record.fields.code === "SEND_QUEUE_FULL");
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({
+        level: "warn",
+        fields: { peer: "n2", sendQueueBytesMax: capBytes },
+      });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("keeps at most sendQueueBytesMax queued for a peer that is down, dropping the oldest", async () => {
+    const n1 = await startNode("n1", { sendQueueBytesMax: 4 * 1024 * 1024 });
+    // Nothing listens there: the link never opens and every message waits in the queue.
+    n1.transport.setPeers({ n2: "127.0.0.1:1" });
+    for (let i = 0; i < 20; i++) n1.transport.send([snapshotChunk(1024 * 1024)]);
+    const stats = n1.transport.stats().n2;
+    expect(stats.queuedBytes).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(stats.queuedMessages).toBe(3);
+    expect(stats.droppedMessages).toBe(17);
+    expect(n1.metrics.overflows).toEqual([]);
+  });
+});
+
 describe("TcpPeerTransport with a peer that stops reading", () => {
   it("stops writing past the socket limit, keeps the queue bounded, and redials a stalled link", async () => {
     // A fake n2 that completes the handshake and then never reads again (a SIGSTOPped process).

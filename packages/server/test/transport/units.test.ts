@@ -40,6 +40,18 @@ describe("SendQueue", () => {
     queue.push(heartbeat(6));
     expect(queue.drain().map((message) => message.term)).toEqual([6]);
   });
+
+  it("drops the oldest messages to stay within its byte cap, but always takes the newest", () => {
+    const queue = new SendQueue(100, 10);
+    expect(queue.push(heartbeat(1), 4) + queue.push(heartbeat(2), 4)).toBe(0);
+    expect(queue.push(heartbeat(3), 4)).toBe(1);
+    expect(queue.bytes).toBe(8);
+    expect(queue.push(heartbeat(4), 25)).toBe(2);
+    expect(queue.bytes).toBe(25);
+    expect(queue.droppedTotal).toBe(3);
+    expect(queue.drain().map((message) => message.term)).toEqual([4]);
+    expect(queue.bytes).toBe(0);
+  });
 });
 
 describe("LogOnce", () => {

@@ -1,4 +1,8 @@
-import type { Transport, TransportConnection, TransportConnectionEvents } from "@dlock/client";
+import type {
+  Transport,
+  TransportConnection,
+  TransportConnectionEvents,
+} from "@dlock/client/internal";
 import type { ClientRequest, ClientResponse, HelloFrame } from "@dlock/protocol";
 import { ConnectionClosedError } from "@dlock/protocol";
 import type { Prng } from "../prng.js";

@@ -1,5 +1,6 @@
-import type { ClientPlantedBugs, Lock, LockOptions } from "@dlock/client";
-import { Locker } from "@dlock/client";
+import type { Lock, LockOptions } from "@dlock/client";
+import type { ClientPlantedBugs } from "@dlock/client/internal";
+import type { Locker } from "@dlock/client";
 import { DlockError } from "@dlock/protocol";
 import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
@@ -9,6 +10,7 @@ import type { Belief, LockHistory } from "./lock-history.js";
 import type { ClientOp, ClientPlan } from "./lock-plan.js";
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock, wallClockView } from "./sim-process.js";
+import { createLocker } from "@dlock/client/internal";
 
 /** Timeouts of the simulated Lockers (virtual ms), scaled to the simulated cluster. */
 export interface SimLockerTimeouts {
@@ -132,7 +134,7 @@ export class SimLockClient implements SimProcess {
     this.stopController = new AbortController();
     const options = this.options;
     const random = options.random;
-    this.locker = new Locker({
+    this.locker = createLocker({
       endpoints: options.endpoints,
       clientId: `${this.name}-${this.incarnation}`,
       clock: options.usesWallClock ? wallClockView(this.clock) : this.clock,

@@ -1,4 +1,4 @@
-import type { ClientPlantedBugs } from "@dlock/client";
+import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { LockServicePlantedBugs } from "@dlock/server";
 import type { PlantedLockBugs } from "@dlock/server/lock";
 import type { SchedulePlan } from "../plan.js";

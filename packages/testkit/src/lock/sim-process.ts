@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "@dlock/client";
+import type { Clock, TimerHandle } from "@dlock/client/internal";
 import type { AsyncWorld } from "./async-world.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { TransportConnection } from "@dlock/client";
+import type { TransportConnection } from "@dlock/client/internal";
 import type { ClientRequest, ClientResponse, HelloFrame } from "@dlock/protocol";
 import { describe, expect, it } from "vitest";
 import { Prng } from "../../src/prng.js";

@@ -108,4 +108,40 @@ describe("lock simulator regressions", () => {
     // And its wait ends no later than that apply (true time), so its validity does too.
     expect(acquire!.invokeMs + grant.waitedMs).toBeLessThanOrEqual(entry!.appliedMs);
   });
+  // pnpm sim --locks --seed=838055663 --path=33:33:34:34:34:34:34:35:36:36:36:38:37:37
+  //   --nodes=3 --lock-profile=contention (found by scripts/sim-soak.sh)
+  // c5 waited on key-0 longer than its TTL, so the leader re-proposed its acquire as a keepalive.
+  // That keepalive was proposed just before the wait's queue lease expired and applied just
+  // after: the expiry answered c5 "busy", the keepalive queued c5 again, and c2's release granted
+  // c5 token 14 — a client told it did not get the lock held it until its cancel found the grant.
+  // The service was wrong: a keepalive now only renews a wait (renewOnly) and never starts one.
+  it("seed 838055663: a wait's keepalive applied after the wait ended does not queue it again", async () => {
+    const result = await runLockSchedule(
+      loadPlan("keepalive-after-wait-ended-seed-838055663.json"),
+    );
+    expect(result.violation?.message ?? null).toBeNull();
+    const entries = [...result.history.committed.values()];
+    const ended = entries.find(
+      (e) =>
+        e.result.type === "waiterRemoved" &&
+        e.result.value === "c5.1.1" &&
+        e.result.reason === "expired",
+    );
+    // The situation it was kept for: a keepalive of c5's wait applied after the wait expired.
+    const keepalive = entries.find(
+      (e) =>
+        e.command?.type === "acquire" &&
+        e.command.value === "c5.1.1" &&
+        e.command.renewOnly === true &&
+        e.index > ended!.index,
+    );
+    expect(keepalive?.result).toMatchObject({ type: "busy", dequeued: false });
+    // Nobody holds a grant for a wait that was answered "busy".
+    const grantedToC5 = entries.filter(
+      (e) =>
+        (e.result.type === "released" || e.result.type === "expired") &&
+        (e.result as { next: { value: string } | null }).next?.value === "c5.1.1",
+    );
+    expect(grantedToC5).toEqual([]);
+  });
 });

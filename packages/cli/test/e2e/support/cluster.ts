@@ -1,13 +1,12 @@
 // A LocalCluster of real `dlock server` processes for one test file: short ticks so the TTL floor
 // (5 election timeouts) is 1 s, fsync on, a temporary root folder removed afterwards unless
-// DLOCK_E2E_KEEP=1. LocalCluster is loaded from the built dist/ because it spawns dist/bin.js next
-// to itself; the type comes from the source so this file typechecks before a build.
+// DLOCK_E2E_KEEP=1. The nodes run the built `dlock` (packages/cli/dist/bin.js).
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type * as LocalClusterModule from "../../../src/local-cluster.js";
+import { fileURLToPath } from "node:url";
+import * as LocalClusterModule from "@dlock/tools";
 
 export type LocalCluster = LocalClusterModule.LocalCluster;
 export type LocalClusterOptions = LocalClusterModule.LocalClusterOptions;
@@ -26,13 +25,13 @@ export const ELECTION_TIMEOUT_MS = TICK_MS * ELECTION_TICKS;
 export const TTL_FLOOR_MS = 5 * ELECTION_TIMEOUT_MS;
 
 export async function loadLocalCluster(): Promise<typeof LocalClusterModule> {
-  const file = join(CLI_DIST, "local-cluster.js");
-  if (!existsSync(file) || !existsSync(join(CLI_DIST, "bin.js"))) {
+  const bin = join(CLI_DIST, "bin.js");
+  if (!existsSync(bin)) {
     throw new Error(
-      `${file} is missing: the real-process tests run the built CLI; run \`npx -y pnpm@12.4.2 run build\` first`,
+      `${bin} is missing: the real-process tests run the built CLI; run \`npx -y pnpm@12.4.2 run build\` first`,
     );
   }
-  return (await import(pathToFileURL(file).href)) as typeof LocalClusterModule;
+  return LocalClusterModule;
 }
 
 export interface TestCluster {

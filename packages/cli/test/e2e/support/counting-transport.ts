@@ -1,7 +1,11 @@
 // A Transport around the TCP one that records every request a Locker sends and how each was
 // answered, so a test can count attempts exactly (e.g. 1 + retryLimit acquires).
-import { TcpTransport } from "@dlock/client";
-import type { Transport, TransportConnection, TransportConnectionEvents } from "@dlock/client";
+import { TcpTransport } from "@dlock/client/internal";
+import type {
+  Transport,
+  TransportConnection,
+  TransportConnectionEvents,
+} from "@dlock/client/internal";
 
 export interface RecordedRequest {
   type: string;

@@ -50,7 +50,15 @@ export interface LinearizabilityOptions {
 }
 
 export type LinearizabilityResult<Op> =
-  | { outcome: "ok"; steps: number }
+  | {
+      outcome: "ok";
+      steps: number;
+      /**
+       * The linearization found, as indexes into the history, in order. Operations of unknown
+       * outcome that are not in it need not take effect before the last known one.
+       */
+      linearized: number[];
+    }
   /** The budget ran out: neither proven nor refuted. */
   | { outcome: "unknown"; steps: number }
   | {
@@ -80,7 +88,7 @@ export function checkLinearizable<State, Op>(
 ): LinearizabilityResult<Op> {
   const n = history.length;
   const known = history.filter((op) => Number.isFinite(op.returnMs)).length;
-  if (known === 0) return { outcome: "ok", steps: 0 };
+  if (known === 0) return { outcome: "ok", steps: 0, linearized: [] };
 
   // Calls before returns at equal times: operations that touch in time count as concurrent.
   const events: Entry<Op>[] = [];
@@ -291,7 +299,7 @@ export function checkLinearizable<State, Op>(
     unlift(via);
     state = frame.stateBefore;
   }
-  return { outcome: "ok", steps };
+  return { outcome: "ok", steps, linearized: stack.slice(1).map((frame) => frame.via!.id) };
 
   function violation(): LinearizabilityResult<Op> {
     return {

@@ -4,7 +4,7 @@
 // TTL), then a follower is restarted gracefully (SIGTERM) and after a crash (SIGKILL), and the
 // leader is restarted gracefully (it hands leadership over first). Not run in CI. After a build:
 //
-//   node packages/cli/dist/restart-measure.js [--locks 100000] [--concurrency 256]
+//   node packages/tools/dist/restart-measure.js [--locks 100000] [--concurrency 256]
 //        [--compaction-entries 100000] [--keep]
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import type { LocalNodeStatus } from "./local-cluster.js";
 import { folderBytes } from "./ops/disk-usage.js";
 import { positiveInteger, say } from "./measure-script.js";
 
-const USAGE = `usage: node packages/cli/dist/restart-measure.js [--locks N] [--concurrency N]
+const USAGE = `usage: node packages/tools/dist/restart-measure.js [--locks N] [--concurrency N]
        [--compaction-entries N] [--keep]
   --locks               locks taken and held (TTL 2h) before the restarts (default 100000)
   --concurrency         acquires in flight while taking them (default 256)

@@ -5,13 +5,16 @@
 // handoff), (c) one client serially. Flags: --duration (per scenario, default 10s), --warmup
 // (default 1s), --scenario distinct|one-key|serial (repeatable; default all), --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
-// again on a second cluster with TLS and mutual TLS, to show what TLS costs).
+// on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
+// scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
+// so load that drifts on a shared machine skews both sides alike and the ratio is taken per round).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "@dlock/client";
 import type { ClientTlsOptions } from "@dlock/client";
+import { makeDevCertificates } from "./dev-certs.js";
 import { LocalCluster } from "./local-cluster.js";
 import { sampleNodes, usageBetween } from "./bench/node-sample.js";
 import type { NodeSample, NodeUsage } from "./bench/node-sample.js";
@@ -47,6 +50,8 @@ const SCENARIOS: readonly ScenarioSpec[] = [
 
 interface ScenarioReport extends ScenarioOutcome {
   name: string;
+  /** 1-based round this window belongs to. */
+  round: number;
   /** Whether the cluster and the clients spoke TLS (mutual TLS between the nodes). */
   tls: boolean;
   title: string;
@@ -66,6 +71,7 @@ function parseFlags(argv: string[]) {
     options: {
       duration: { type: "string", default: "10s" },
       warmup: { type: "string", default: "1s" },
+      rounds: { type: "string", default: "1" },
       dir: { type: "string" },
       scenario: { type: "string", multiple: true },
       json: { type: "boolean", default: false },
@@ -77,6 +83,10 @@ function parseFlags(argv: string[]) {
   const durationMs = parseDuration(values.duration, "--duration");
   const warmupMs = parseDuration(values.warmup, "--warmup");
   if (durationMs < 100) throw new UsageError("--duration must be at least 100ms");
+  if (!/^[1-9][0-9]{0,2}$/.test(values.rounds)) {
+    throw new UsageError(`--rounds ${values.rounds}: expected a whole number from 1 to 999`);
+  }
+  const rounds = Number(values.rounds);
   const names = (values.scenario ?? []).flatMap((s) => s.split(","));
   for (const name of names) {
     if (!SCENARIOS.some((s) => s.name === name)) {
@@ -90,6 +100,7 @@ function parseFlags(argv: string[]) {
   return {
     durationMs,
     warmupMs,
+    rounds,
     scenarios,
     dir: values.dir ?? tmpdir(),
     json: values.json,
@@ -99,7 +110,7 @@ function parseFlags(argv: string[]) {
 }
 
 const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial]...
-                  [--dir FOLDER] [--json] [--tls]
+                  [--rounds 1] [--dir FOLDER] [--json] [--tls]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
@@ -108,8 +119,10 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
   serial    one client, one cycle at a time
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
 at the end; the disk's synced-write latency is measured there first, since it bounds every commit.
-With --tls the scenarios run again on a second cluster with TLS to the clients and mutual TLS
-between the nodes (certificates from dlock certs), and the TLS/plain ratios are printed.
+--rounds N runs every scenario N times. With --tls a second cluster runs beside the first, with TLS
+to the clients and mutual TLS between the nodes (certificates from dlock certs); each round runs a
+scenario on both back to back, alternating which goes first, and the TLS/plain ratio is taken per
+round and printed with its median (only ratios from one run mean anything on a shared machine).
 `;
 
 async function main(): Promise<number> {
@@ -130,34 +143,62 @@ async function main(): Promise<number> {
   const root = await mkdtemp(join(flags.dir, "dlock-bench-"));
   const syncedWriteMs = probeSyncedWriteMs(root);
   const reports: ScenarioReport[] = [];
-  let nodeCount = 0;
+  const clusters: BenchCluster[] = [];
   try {
     for (const tls of flags.tls ? [false, true] : [false]) {
-      nodeCount = await runCluster(join(root, tls ? "tls" : "plain"), tls, flags, log, reports);
+      clusters.push(await startCluster(join(root, tls ? "tls" : "plain"), tls, log));
+    }
+    log(
+      `${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up, ${flags.rounds} round(s)\n`,
+    );
+    for (let round = 1; round <= flags.rounds; round++) {
+      for (const spec of flags.scenarios) {
+        // Alternate the order so a load that drifts during the run skews both sides alike.
+        const order = round % 2 === 1 ? clusters : [...clusters].reverse();
+        for (const bench of order) {
+          const report = await runOne(spec, bench, round, flags);
+          reports.push(report);
+          log(formatReport(report, flags.rounds));
+        }
+      }
     }
   } finally {
+    await Promise.all(clusters.map((bench) => bench.cluster.stop()));
     await rm(root, { recursive: true, force: true });
   }
   if (flags.tls) {
-    log("TLS / plain:");
-    for (const plain of reports.filter((report) => !report.tls)) {
-      const secure = reports.find((report) => report.tls && report.name === plain.name);
-      if (secure === undefined) continue;
-      const p50 = (report: ScenarioReport) => report.latencyMs?.p50 ?? Number.NaN;
+    log("TLS / plain (per round, then the median):");
+    for (const spec of flags.scenarios) {
+      const throughput: number[] = [];
+      const latency: number[] = [];
+      for (let round = 1; round <= flags.rounds; round++) {
+        const of = (tls: boolean) =>
+          reports.find((r) => r.tls === tls && r.name === spec.name && r.round === round);
+        const plain = of(false);
+        const secure = of(true);
+        if (plain === undefined || secure === undefined) continue;
+        throughput.push(secure.cyclesPerSecond / plain.cyclesPerSecond);
+        latency.push((secure.latencyMs?.p50 ?? Number.NaN) / (plain.latencyMs?.p50 ?? Number.NaN));
+      }
+      const list = (values: number[]) => values.map((v) => `x${v.toFixed(2)}`).join(" ");
       log(
-        `  ${plain.title}: cycles/s ${plain.cyclesPerSecond.toFixed(0)} -> ${secure.cyclesPerSecond.toFixed(0)} ` +
-          `(x${(secure.cyclesPerSecond / plain.cyclesPerSecond).toFixed(2)}), p50 ms ` +
-          `${p50(plain).toFixed(2)} -> ${p50(secure).toFixed(2)} (x${(p50(secure) / p50(plain)).toFixed(2)})`,
+        `  ${spec.title}: cycles/s ${list(throughput)} (median x${median(throughput).toFixed(2)}); ` +
+          `p50 ${list(latency)} (median x${median(latency).toFixed(2)})`,
       );
     }
   }
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify({
-        cluster: { nodes: nodeCount, fsync: true, serverOptions: "defaults" },
+        cluster: {
+          nodes: clusters[0]?.cluster.nodes.length ?? 0,
+          fsync: true,
+          serverOptions: "defaults",
+        },
         machine: { cpus: availableParallelism(), syncedWriteMs },
         durationMs: flags.durationMs,
         warmupMs: flags.warmupMs,
+        rounds: flags.rounds,
         scenarios: reports,
       })}\n`,
     );
@@ -165,26 +206,36 @@ async function main(): Promise<number> {
   return reports.some((r) => r.cycles === 0) ? 1 : 0;
 }
 
-/** Starts a cluster under `root` (with TLS or not), runs every scenario on it, stops it. */
-async function runCluster(
+interface BenchCluster {
+  cluster: LocalCluster;
+  tls: boolean;
+  clientTls: ClientTlsOptions | null;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Starts a cluster under `root` (with TLS or not) and waits until it is ready. */
+async function startCluster(
   root: string,
   tls: boolean,
-  flags: ReturnType<typeof parseFlags>,
   log: (line: string) => void,
-  reports: ScenarioReport[],
-): Promise<number> {
+): Promise<BenchCluster> {
   let certsDir: string | null = null;
   let clientTls: ClientTlsOptions | null = null;
   if (tls) {
     certsDir = join(root, "certs");
-    const { writeDevCertificates } = await import("./certs/dev-certificates.js");
-    await writeDevCertificates({ dir: certsDir, nodes: ["n1", "n2", "n3"] });
+    await makeDevCertificates({ dir: certsDir, nodes: ["n1", "n2", "n3"] });
     clientTls = { ca: await readFile(join(certsDir, "ca.pem")) };
   }
   const cluster = await LocalCluster.start({
     root,
     fsync: true,
-    clusterId: "dlock-bench",
+    clusterId: tls ? "dlock-bench-tls" : "dlock-bench",
     ...(certsDir === null ? {} : { tlsCertsDir: certsDir }),
   });
   try {
@@ -197,57 +248,64 @@ async function runCluster(
       `disk: a small synced write (write + fdatasync) takes ${probeSyncedWriteMs(root).toFixed(2)} ms (median); ` +
         `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`,
     );
-    log(`${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up\n`);
-    for (const spec of flags.scenarios) {
-      let before: NodeSample[] = [];
-      let after: NodeSample[] = [];
-      let clientCpuBefore: number | null = null;
-      let clientCpuAfter: number | null = null;
-      const outcome = await runScenario(
-        spec,
-        cluster.endpoints(),
-        {
-          warmupMs: flags.warmupMs,
-          durationMs: flags.durationMs,
-          onWindowOpen: async () => {
-            before = await sampleNodes(cluster);
-            clientCpuBefore = processCpuMs(process.pid);
-          },
-          onWindowClose: async () => {
-            clientCpuAfter = processCpuMs(process.pid);
-            after = await sampleNodes(cluster);
-          },
-        },
-        clientTls,
-      );
-      const report: ScenarioReport = {
-        name: spec.name,
-        tls,
-        title: spec.title,
-        clients: spec.clients,
-        ...outcome,
-        nodes: usageBetween(before, after, outcome.windowMs),
-        clientCpuPercent:
-          clientCpuBefore === null || clientCpuAfter === null
-            ? null
-            : ((clientCpuAfter - clientCpuBefore) * 100) / outcome.windowMs,
-        loadAverage: loadavg()[0],
-      };
-      reports.push(report);
-      log(formatReport(report));
-    }
-  } finally {
+  } catch (error) {
     await cluster.stop();
+    throw error;
   }
-  return cluster.nodes.length;
+  return { cluster, tls, clientTls };
 }
 
-function formatReport(report: ScenarioReport): string {
+/** Runs one scenario's measured window on `bench`. */
+async function runOne(
+  spec: ScenarioSpec,
+  bench: BenchCluster,
+  round: number,
+  flags: ReturnType<typeof parseFlags>,
+): Promise<ScenarioReport> {
+  const { cluster } = bench;
+  let before: NodeSample[] = [];
+  let after: NodeSample[] = [];
+  let clientCpuBefore: number | null = null;
+  let clientCpuAfter: number | null = null;
+  const outcome = await runScenario(
+    spec,
+    cluster.endpoints(),
+    {
+      warmupMs: flags.warmupMs,
+      durationMs: flags.durationMs,
+      onWindowOpen: async () => {
+        before = await sampleNodes(cluster);
+        clientCpuBefore = processCpuMs(process.pid);
+      },
+      onWindowClose: async () => {
+        clientCpuAfter = processCpuMs(process.pid);
+        after = await sampleNodes(cluster);
+      },
+    },
+    bench.clientTls,
+  );
+  return {
+    name: spec.name,
+    round,
+    tls: bench.tls,
+    title: spec.title,
+    clients: spec.clients,
+    ...outcome,
+    nodes: usageBetween(before, after, outcome.windowMs),
+    clientCpuPercent:
+      clientCpuBefore === null || clientCpuAfter === null
+        ? null
+        : ((clientCpuAfter - clientCpuBefore) * 100) / outcome.windowMs,
+    loadAverage: loadavg()[0],
+  };
+}
+
+function formatReport(report: ScenarioReport, rounds: number): string {
   const ms = (value: number | undefined) => (value === undefined ? "-" : value.toFixed(2));
   const percent = (value: number | null) => (value === null ? "?" : `${value.toFixed(0)}%`);
   const latency = report.latencyMs;
   const lines = [
-    `${report.title}${report.tls ? " [TLS]" : ""}: ${report.cyclesPerSecond.toFixed(0)} cycles/s (${report.cycles} in ${(
+    `${report.title}${report.tls ? " [TLS]" : ""}${rounds > 1 ? ` (round ${report.round})` : ""}: ${report.cyclesPerSecond.toFixed(0)} cycles/s (${report.cycles} in ${(
       report.windowMs / 1000
     ).toFixed(1)} s)`,
     `  cycle latency ms: p50 ${ms(latency?.p50)}  p90 ${ms(latency?.p90)}  p99 ${ms(

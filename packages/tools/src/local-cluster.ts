@@ -11,8 +11,19 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AdminStatus } from "@dlock/server";
 
-/** The built CLI entry point, dist/bin.js, also when this file runs from src/ (in vitest). */
-export const DLOCK_BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "bin.js");
+/**
+ * The built `dlock` command, packages/cli/dist/bin.js, found from this file whether it runs from
+ * tools/src (in vitest) or tools/dist: these tools drive the command exactly as an operator
+ * would, so they run the real entry point and never import the CLI's code.
+ */
+export const DLOCK_BIN = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "cli",
+  "dist",
+  "bin.js",
+);
 
 export interface LocalClusterOptions {
   /** Folder holding one data folder and one log file per node; reused if it exists. */
@@ -51,8 +62,7 @@ export interface LocalClusterOptions {
    */
   advertisedPeerAddresses?: Record<string, string>;
   /**
-   * The `dlock` entry point to run (default DLOCK_BIN). Tests that import this module from its
-   * TypeScript source point it at the built packages/cli/dist/bin.js.
+   * The `dlock` entry point to run (default DLOCK_BIN, the built packages/cli/dist/bin.js).
    */
   bin?: string;
 }

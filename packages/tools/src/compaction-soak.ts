@@ -3,7 +3,7 @@
 // endless refresh traffic, printing every node's Raft log (entries, bytes) and data folder size
 // over time, then the peaks. Run after a build:
 //
-//   node packages/cli/dist/compaction-soak.js [--operations 200000] [--locks 512]
+//   node packages/tools/dist/compaction-soak.js [--operations 200000] [--locks 512]
 //        [--concurrency 64] [--compaction-entries 10000] [--compaction-bytes 1MiB]
 //        [--key-bytes 16] [--keep]
 import { mkdtemp, rm } from "node:fs/promises";

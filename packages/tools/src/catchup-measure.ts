@@ -6,7 +6,7 @@
 // lacked bytes sent, a node over 512 MiB RSS, a failed client operation). Not run in CI (a
 // shorter version is packages/cli/test/ops/catchup.test.ts). After a build:
 //
-//   node packages/cli/dist/catchup-measure.js [--rounds 10] [--clients 8] [--down-ms 3000]
+//   node packages/tools/dist/catchup-measure.js [--rounds 10] [--clients 8] [--down-ms 3000]
 //        [--budget-s 900] [--keep]
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ import type { CatchUpRound } from "./catchup-rounds.js";
 import { LocalCluster } from "./local-cluster.js";
 import { positiveInteger, say } from "./measure-script.js";
 
-const USAGE = `usage: node packages/cli/dist/catchup-measure.js [--rounds N] [--clients N]
+const USAGE = `usage: node packages/tools/dist/catchup-measure.js [--rounds N] [--clients N]
        [--down-ms N] [--budget-s N] [--keep]
   --rounds    leader kills (default 10)
   --clients   clients running acquire/release loops (default ${CATCH_UP_ROUND_DEFAULTS.clients})

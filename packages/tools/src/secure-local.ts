@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { makeDevCertificates } from "./dev-certs.js";
 import { LocalClusterError } from "./local-cluster.js";
 
 /** The principals of the local secure cluster: their grants, and a client certificate each. */
@@ -50,9 +51,8 @@ export async function prepareSecureLocal(
     missingNodes.length > 0 ||
     missingClients.length > 0
   ) {
-    const { writeDevCertificates } = await import("./certs/dev-certificates.js");
-    // Reuses ca.pem/ca-key.pem when present, so only the missing certificates are issued.
-    await writeDevCertificates({ dir: certsDir, nodes: missingNodes, clients: missingClients });
+    // Reuses ca.pem/ca-key.pem when present; the leaf certificates are issued again.
+    await makeDevCertificates({ dir: certsDir, nodes: nodeIds, clients: principals });
     made.push(`certificates in ${certsDir}`);
   }
 
