@@ -314,7 +314,10 @@ export class RaftHost<Result> {
   transferLeadership(target?: NodeId): Promise<NodeId> {
     const refusal = this.refusal();
     if (refusal !== null) return Promise.reject(refusal);
-    if (this.role !== "leader") return Promise.reject(notLeaderError(this.leader));
+    // The core's role, not the one this host last published: status() reports the core's, and a
+    // node the core made leader is one until its Ready is processed a moment later.
+    const core = this.node.status();
+    if (core.role !== "leader") return Promise.reject(notLeaderError(core.leader));
     if (this.transfer !== null) {
       return Promise.reject(new HostError("TRANSFER_FAILED", "a transfer is already running"));
     }
