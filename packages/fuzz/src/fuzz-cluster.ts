@@ -60,6 +60,8 @@ export class FuzzCluster {
       auth?: { authFile: string; checkerToken: string };
       /** A `dlock certs init` folder (node certificates n1..n3, ca.pem): TLS, mutual TLS on the peer port. */
       tls?: { certsDir: string; ca: string };
+      /** TTL of the seeded locks (default FUZZ_DEFAULTS.seededTtlMs). */
+      seededTtlMs?: number;
     } = {},
   ): Promise<FuzzCluster> {
     const root = await mkdtemp(join(tmpdir(), "dlock-fuzz-"));
@@ -83,6 +85,7 @@ export class FuzzCluster {
     });
     const fuzz = new FuzzCluster(cluster, root, options.auth?.checkerToken, options.tls?.ca);
     fuzz.keep = options.keep ?? false;
+    fuzz.seededTtlMs = options.seededTtlMs ?? FUZZ_DEFAULTS.seededTtlMs;
     try {
       await fuzz.waitHealthy();
       await fuzz.seedLocks();
@@ -95,6 +98,7 @@ export class FuzzCluster {
   }
 
   private keep = false;
+  private seededTtlMs: number = FUZZ_DEFAULTS.seededTtlMs;
 
   /** Keeps the nodes' data and logs when stopped (a failure's evidence). */
   keepAfterStop(): void {
@@ -107,7 +111,7 @@ export class FuzzCluster {
     for (let i = 0; i < FUZZ_DEFAULTS.seededLocks; i++) {
       const key = `held/${i}`;
       const value = `holder-${i}-${process.pid}-${Date.now()}`;
-      const grant = await this.locker.acquire(key, value, { ttl: FUZZ_DEFAULTS.seededTtlMs });
+      const grant = await this.locker.acquire(key, value, { ttl: this.seededTtlMs });
       this.seeded.push({ key, value, fencingToken: grant.fencingToken });
     }
   }
@@ -198,7 +202,11 @@ export class FuzzCluster {
     return changes;
   }
 
-  /** Seeded locks that are no longer held by their holder with their token. */
+  /**
+   * Seeded locks that are no longer held by their holder with their token. Those still held are
+   * renewed, as their holder would, by acquiring them again with the same value: the grant must
+   * keep its token.
+   */
   async lostSeededLocks(): Promise<string[]> {
     const lost: string[] = [];
     for (const lock of this.seeded) {
@@ -206,6 +214,13 @@ export class FuzzCluster {
       if (!got.held || got.value !== lock.value || got.fencingToken !== lock.fencingToken) {
         lost.push(
           `${lock.key}: expected held by ${lock.value} with token ${lock.fencingToken}, got ${JSON.stringify(got)}`,
+        );
+        continue;
+      }
+      const renewed = await this.locker.acquire(lock.key, lock.value, { ttl: this.seededTtlMs });
+      if (renewed.fencingToken !== lock.fencingToken) {
+        lost.push(
+          `${lock.key}: its holder's renewal got token ${renewed.fencingToken}, not ${lock.fencingToken}`,
         );
       }
     }
