@@ -9,6 +9,7 @@ import { Command, Option } from "commander";
 import { makeDevCertificates } from "@dlock/tools";
 import { parseDuration } from "@dlock/client";
 import { connectPlain, connectTls } from "./connection.js";
+import { FUZZ_DEFAULTS } from "./fuzz-options.js";
 import { FuzzCluster } from "./fuzz-cluster.js";
 import type { Connectors, PortName } from "./ports.js";
 import { PORT_NAMES } from "./ports.js";
@@ -52,6 +53,22 @@ const program = new Command("dlock-fuzz")
       "also send the inputs of known open findings (valid messages a member may send that Raft obeys)",
     ).env("DLOCK_FUZZ_INCLUDE_OPEN"),
   )
+  .addOption(
+    new Option(
+      "--concurrency <n>",
+      "connections the fuzzer has open at once within a batch (the admin port's inputs mostly wait: more is faster)",
+    )
+      .default(String(FUZZ_DEFAULTS.concurrency))
+      .env("DLOCK_FUZZ_CONCURRENCY"),
+  )
+  .addOption(
+    new Option(
+      "--batch-max <n>",
+      "most inputs in one batch (the cluster checks run after each; an admin input may wait 5 s for the server, so bigger batches of it go faster)",
+    )
+      .default(String(FUZZ_DEFAULTS.batchSizeMax))
+      .env("DLOCK_FUZZ_BATCH_MAX"),
+  )
   .addOption(new Option("--keep", "keep the nodes' data and logs").env("DLOCK_FUZZ_KEEP"))
   .addOption(
     new Option(
@@ -63,9 +80,21 @@ const program = new Command("dlock-fuzz")
     const seed =
       flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed);
     const inputs = Number(flags.inputs);
-    if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(inputs) || inputs < 1) {
+    const concurrency = Number(flags.concurrency);
+    const batchSizeMax = Number(flags.batchMax);
+    if (
+      !Number.isSafeInteger(seed) ||
+      !Number.isSafeInteger(inputs) ||
+      inputs < 1 ||
+      !Number.isSafeInteger(concurrency) ||
+      concurrency < 1 ||
+      concurrency > 64 ||
+      !Number.isSafeInteger(batchSizeMax) ||
+      batchSizeMax < 1 ||
+      batchSizeMax > 1024
+    ) {
       process.stderr.write(
-        "dlock-fuzz: --seed and --inputs must be whole numbers (--inputs ≥ 1)\n",
+        "dlock-fuzz: --seed, --inputs, --concurrency and --batch-max must be whole numbers (--inputs ≥ 1, --concurrency 1 to 64, --batch-max 1 to 1024)\n",
       );
       process.exitCode = 2;
       return;
@@ -73,8 +102,8 @@ const program = new Command("dlock-fuzz")
     const budgetMs = parseDuration(String(flags.budget), "--budget");
     const ports: PortName[] = flags.port === "all" ? [...PORT_NAMES] : [flags.port as PortName];
     process.stderr.write(
-      `dlock-fuzz: seed ${seed}, ports ${ports.join(",")}, ${inputs} inputs per port, budget ${budgetMs / 1000}s\n` +
-        `  replay: pnpm fuzz --port ${flags.port} --inputs ${inputs} --seed ${seed}\n`,
+      `dlock-fuzz: seed ${seed}, ports ${ports.join(",")}, ${inputs} inputs per port, batches of up to ${batchSizeMax}, ${concurrency} at once, budget ${budgetMs / 1000}s\n` +
+        `  replay: pnpm fuzz --port ${flags.port} --inputs ${inputs} --concurrency ${concurrency} --batch-max ${batchSizeMax} --seed ${seed}\n`,
     );
     const tls = flags.tls === true ? await devTls() : null;
     const fuzz = await FuzzCluster.start({
@@ -88,6 +117,8 @@ const program = new Command("dlock-fuzz")
         ports,
         seed,
         inputs,
+        concurrency,
+        batchSizeMax,
         budgetMs,
         includeOpen: flags.includeOpen === true,
         ...(tls === null ? {} : { connectors: tls.connectors, peerRefusedAtHandshake: true }),

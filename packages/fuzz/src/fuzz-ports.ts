@@ -10,6 +10,10 @@ export interface FuzzPortsOptions {
   ports: readonly PortName[];
   seed: number;
   inputs: number;
+  /** Connections open at once within a batch (default FUZZ_DEFAULTS.concurrency). */
+  concurrency?: number;
+  /** Most inputs in one batch (default FUZZ_DEFAULTS.batchSizeMax). */
+  batchSizeMax?: number;
   budgetMs: number;
   includeOpen: boolean;
   path?: string;
@@ -30,6 +34,8 @@ export async function fuzzPorts(options: FuzzPortsOptions): Promise<PortRunSumma
       fuzz: options.fuzz,
       seed: options.seed,
       inputs: options.inputs,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+      ...(options.batchSizeMax === undefined ? {} : { batchSizeMax: options.batchSizeMax }),
       deadlineMs,
       includeOpen: options.includeOpen,
       ...(options.path === undefined ? {} : { path: options.path }),

@@ -11,6 +11,10 @@ export interface PortRunOptions {
   seed: number;
   /** Inputs to send (batches stop once this many were sent). */
   inputs: number;
+  /** Connections open at once within a batch (default FUZZ_DEFAULTS.concurrency). */
+  concurrency?: number;
+  /** Most inputs in one batch (default FUZZ_DEFAULTS.batchSizeMax). */
+  batchSizeMax?: number;
   /** Exploration stops at this time (ms since epoch); shrinking a failure may take a little more. */
   deadlineMs: number;
   /** Replays one counterexample (fast-check path) instead of exploring. */
@@ -102,7 +106,7 @@ export async function runPort<I>(
   let shrinking = options.path !== undefined;
 
   const sendBatch = async (batch: readonly Targeted<I>[], views: readonly NodeView[]) => {
-    const results = await runPool(batch, FUZZ_DEFAULTS.concurrency, (item) =>
+    const results = await runPool(batch, options.concurrency ?? FUZZ_DEFAULTS.concurrency, (item) =>
       fuzzer.send(item, { fuzz, views, includeOpen: options.includeOpen }),
     );
     const sent = results.filter((r) => !r.skipped);
@@ -191,7 +195,11 @@ export async function runPort<I>(
 
   const property = fc.asyncProperty(
     // size "max": batch lengths spread over the whole range, so the checks cost little per input.
-    fc.array(fuzzer.arb, { minLength: 1, maxLength: FUZZ_DEFAULTS.batchSizeMax, size: "max" }),
+    fc.array(fuzzer.arb, {
+      minLength: 1,
+      maxLength: options.batchSizeMax ?? FUZZ_DEFAULTS.batchSizeMax,
+      size: "max",
+    }),
     async (batch) => {
       if (!shrinking && (summary.inputs >= options.inputs || Date.now() >= options.deadlineMs))
         return;
