@@ -36,7 +36,7 @@ export function parseHostPort(value: unknown, option: string, rules: HostPortRul
     const shown = value.length <= 80 ? value : `${value.slice(0, 80)}…`;
     throw new ConfigError(
       option,
-      `"${shown}" is not host:port (e.g. 10.0.0.1:7001, db.example:7001, [::1]:7001)`,
+      `"${shown}" is not a host:port (e.g. 10.0.0.1:7001, db.example:7001, [::1]:7001)`,
     );
   }
   const port = Number(match[3]);

@@ -67,7 +67,7 @@ describe("parseHostPort", () => {
 
   it("says what is wrong and shows an example", () => {
     expect(() => parseHostPort("::1:80", "peers.n2")).toThrow(
-      /^peers\.n2: "::1:80" is not host:port \(e\.g\. .*\[::1\]:7001\)$/,
+      /^peers\.n2: "::1:80" is not a host:port \(e\.g\. .*\[::1\]:7001\)$/,
     );
     expect(() => parseHostPort("h:65536", "httpListen")).toThrow(
       'httpListen: port 65536 in "h:65536" is out of range 1..65535',
