@@ -546,37 +546,15 @@ describe("TcpPeerTransport send queue byte cap", () => {
 
 describe("TcpPeerTransport with a peer that stops reading", () => {
   it("stops writing past the socket limit, keeps the queue bounded, and redials a stalled link", async () => {
-    // A fake n2 that completes the handshake and then never reads again (a SIGSTOPped process).
-    const accepted: Socket[] = [];
-    const fake = createServer((socket) => {
-      accepted.push(socket);
-      socket.on("error", () => {});
-      const decoder = new FrameDecoder();
-      socket.on("data", (chunk: Buffer) =>
-        decoder.push(chunk, (frame) => {
-          if ((frame as { type?: string }).type !== "hello") return;
-          socket.write(
-            new FrameEncoder().encode({
-              type: "hello",
-              protocolVersion: PROTOCOL_VERSION,
-              clusterId: CLUSTER,
-              role: "peer",
-              nodeId: "n2",
-            }),
-          );
-          socket.pause();
-        }),
-      );
-    });
-    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () => resolve()));
+    const fake = await startNonReadingPeer();
+    const { accepted } = fake;
     try {
-      const fakePort = (fake.address() as AddressInfo).port;
       const n1 = await startNode("n1", {
         socketWritableBytesMax: 64 * 1024,
         writeStallTimeoutMs: 200,
         sendQueueMessagesMax: 8,
       });
-      n1.transport.setPeers({ n2: `127.0.0.1:${fakePort}` });
+      n1.transport.setPeers({ n2: `127.0.0.1:${fake.port}` });
       await waitFor(() => n1.transport.stats().n2.state === "open", "the handshake with the fake");
       const chunk: Message = {
         type: "snapshot",
@@ -603,8 +581,7 @@ describe("TcpPeerTransport with a peer that stops reading", () => {
       expect(n1.transport.stats().n2.droppedMessages).toBeGreaterThan(0);
       expect(n1.logger.records.some((record) => record.fields.code === "WRITE_STALLED")).toBe(true);
     } finally {
-      for (const socket of accepted) socket.destroy();
-      await new Promise<void>((resolve) => fake.close(() => resolve()));
+      await fake.close();
     }
   });
 });
