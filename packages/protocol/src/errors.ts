@@ -237,12 +237,15 @@ export class HandshakeFailedError extends DlockError {
   }
 }
 
-/** The connection has too many requests in flight; back off. */
-export class TooManyRequestsError extends DlockError {
+/** An error that tells the caller to back off, with a hint of how long when the sender knows. */
+export abstract class RetryAfterError extends DlockError {
   readonly retryAfterMs: number | null;
-  constructor(message: string, retryAfterMs: number | null = null) {
-    super("TOO_MANY_REQUESTS", message);
-    this.name = "TooManyRequestsError";
+  constructor(
+    code: "TOO_MANY_REQUESTS" | "OVERLOADED",
+    message: string,
+    retryAfterMs: number | null,
+  ) {
+    super(code, message);
     this.retryAfterMs = retryAfterMs;
   }
 
@@ -253,19 +256,19 @@ export class TooManyRequestsError extends DlockError {
   }
 }
 
-/** The node is shedding load (queues full, too many connections); back off and retry. */
-export class OverloadedError extends DlockError {
-  readonly retryAfterMs: number | null;
+/** The connection has too many requests in flight; back off. */
+export class TooManyRequestsError extends RetryAfterError {
   constructor(message: string, retryAfterMs: number | null = null) {
-    super("OVERLOADED", message);
-    this.name = "OverloadedError";
-    this.retryAfterMs = retryAfterMs;
+    super("TOO_MANY_REQUESTS", message, retryAfterMs);
+    this.name = "TooManyRequestsError";
   }
+}
 
-  override toWire(): WireError {
-    return this.retryAfterMs === null
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+/** The node is shedding load (queues full, too many connections); back off and retry. */
+export class OverloadedError extends RetryAfterError {
+  constructor(message: string, retryAfterMs: number | null = null) {
+    super("OVERLOADED", message, retryAfterMs);
+    this.name = "OverloadedError";
   }
 }
 
