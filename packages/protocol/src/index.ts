@@ -30,6 +30,7 @@ export {
   KEY_BYTES_MAX,
   REQUEST_ID_BYTES_MAX,
   VALUE_BYTES_MAX,
+  isAuthToken,
   validateDurationMs,
   validateHostPort,
   validateId,
