@@ -1,5 +1,6 @@
 // Typed errors with stable codes. A server answers with `toWire()` of an error; the client rebuilds
 // the same class with `errorFromWire`, so `instanceof LockBusyError` works across the network.
+import { CodedError } from "./coded-error.js";
 
 /** Stable error codes. They cross the wire and are part of the public contract: never rename one. */
 export type ErrorCode =
@@ -78,12 +79,10 @@ export interface WireError {
 }
 
 /** The base class of every dlock error. */
-export class DlockError extends Error {
-  readonly code: ErrorCode;
+export class DlockError extends CodedError<ErrorCode> {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "DlockError";
-    this.code = code;
   }
 
   /** The form that crosses the wire. Subclasses add their structured fields. */

@@ -41,6 +41,7 @@ export {
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { ConfigError } from "./config-error.js";
+export { CodedError } from "./coded-error.js";
 export {
   ADDRESS_CHARS_MAX,
   formatHostPort,
