@@ -4,20 +4,10 @@ import {
   DEFAULT_DRIFT_FACTOR,
   DEFAULT_MARGIN_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
-  InvalidArgumentError,
   Locker,
 } from "../src/index.js";
 import { resolveLockerOptions, systemClock } from "../src/internal.js";
-
-function fieldOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return (error as InvalidArgumentError).field;
-  }
-  throw new Error("expected an InvalidArgumentError");
-}
+import { fieldOf } from "./support/field-of.js";
 
 describe("locker options", () => {
   it("fills defaults", () => {
