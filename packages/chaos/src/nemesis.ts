@@ -3,7 +3,7 @@
 // real server processes (SIGKILL + restart from the data folder, SIGSTOP + SIGCONT).
 import type { Prng } from "@dlock/testkit";
 import type { ChaosCluster } from "./chaos-cluster.js";
-import type { FaultProxy } from "./fault-proxy.js";
+import type { FaultProxy, LinkFault } from "./fault-proxy.js";
 import type { History } from "./history.js";
 
 export type FaultKind =
@@ -87,39 +87,49 @@ export class Nemesis {
       await heal();
       history.fault(`healed: ${description}`);
     };
+    /** Holds `fault` on `links`, then heals them. */
+    const holdOnLinks = async (
+      links: readonly FaultProxy[],
+      fault: LinkFault,
+      description: string,
+    ) => {
+      for (const l of links) l.setFault(fault);
+      await hold(description, () => {
+        for (const l of links) l.setFault({ kind: "none" });
+      });
+    };
+    /** A running node to kill or pause (only the leader for the leader kinds), or null for none. */
+    const pickTarget = async (leaderOnly: boolean): Promise<string | null> => {
+      if (running.length === 0) return null;
+      return leaderOnly ? await this.leader(running) : prng.pick(running);
+    };
     switch (kind) {
       case "partitionNode": {
         const links = ids
           .filter((id) => id !== node)
           .flatMap((id) => [link(node, id), link(id, node)]);
-        for (const l of links) l.setFault({ kind: "cut" });
-        await hold(`partition ${node} from its peers`, () => {
-          for (const l of links) l.setFault({ kind: "none" });
-        });
+        await holdOnLinks(links, { kind: "cut" }, `partition ${node} from its peers`);
         return;
       }
       case "cutLink": {
         const links = [link(node, other), link(other, node)];
-        for (const l of links) l.setFault({ kind: "cut" });
-        await hold(`cut ${node}<->${other}`, () => {
-          for (const l of links) l.setFault({ kind: "none" });
-        });
+        await holdOnLinks(links, { kind: "cut" }, `cut ${node}<->${other}`);
         return;
       }
       case "oneWayLink": {
-        const l = link(node, other);
-        l.setFault({ kind: "oneWay", direction: "forward" });
-        await hold(`one-way cut ${node}->${other} (bytes discarded)`, () =>
-          l.setFault({ kind: "none" }),
+        await holdOnLinks(
+          [link(node, other)],
+          { kind: "oneWay", direction: "forward" },
+          `one-way cut ${node}->${other} (bytes discarded)`,
         );
         return;
       }
       case "delayPeers": {
-        const links = [...this.chaos.peerLinks.values()];
-        for (const l of links) l.setFault({ kind: "delay", meanMs: 75, jitterMs: 50 });
-        await hold("delay every peer link 75±50 ms", () => {
-          for (const l of links) l.setFault({ kind: "none" });
-        });
+        await holdOnLinks(
+          [...this.chaos.peerLinks.values()],
+          { kind: "delay", meanMs: 75, jitterMs: 50 },
+          "delay every peer link 75±50 ms",
+        );
         return;
       }
       case "resetConnections": {
@@ -133,35 +143,32 @@ export class Nemesis {
       }
       case "cutClientLink": {
         const l = this.chaos.clientLinks.get(node) as FaultProxy;
-        l.setFault({ kind: "cut" });
-        await hold(`cut clients from ${node}`, () => l.setFault({ kind: "none" }));
+        await holdOnLinks([l], { kind: "cut" }, `cut clients from ${node}`);
         return;
       }
       case "killNode":
       case "killLeader": {
-        if (running.length === 0) return;
-        const target = kind === "killLeader" ? await this.leader(running) : prng.pick(running);
-        if (target === null) return;
-        await cluster.kill(target, "SIGKILL");
-        await hold(`kill -9 ${target}${kind === "killLeader" ? " (the leader)" : ""}`, () =>
-          cluster.restart(target),
+        const killed = await pickTarget(kind === "killLeader");
+        if (killed === null) return;
+        await cluster.kill(killed, "SIGKILL");
+        await hold(`kill -9 ${killed}${kind === "killLeader" ? " (the leader)" : ""}`, () =>
+          cluster.restart(killed),
         );
         return;
       }
       case "pauseNode":
       case "pauseLeader": {
-        if (running.length === 0) return;
-        const target = kind === "pauseLeader" ? await this.leader(running) : prng.pick(running);
-        if (target === null) return;
+        const paused = await pickTarget(kind === "pauseLeader");
+        if (paused === null) return;
         // Long enough, often, for leases to run out while the node is frozen.
         const pauseMs = prng.between(0.3, 2.5) * this.options.ttlMs;
-        cluster.pause(target);
+        cluster.pause(paused);
         history.fault(
-          `SIGSTOP ${target}${kind === "pauseLeader" ? " (the leader)" : ""} for ${Math.round(pauseMs)} ms`,
+          `SIGSTOP ${paused}${kind === "pauseLeader" ? " (the leader)" : ""} for ${Math.round(pauseMs)} ms`,
         );
         await sleep(pauseMs);
-        cluster.resume(target);
-        history.fault(`SIGCONT ${target}`);
+        cluster.resume(paused);
+        history.fault(`SIGCONT ${paused}`);
         return;
       }
     }

@@ -84,14 +84,16 @@ describe("release output", () => {
 });
 
 describe("get output", () => {
+  const FREE_LOCK = {
+    held: false,
+    value: null,
+    fencingToken: null,
+    ttlRemainingMs: null,
+    waiters: 0,
+  };
+
   it("JSON has exactly the six contract fields, nulls when free", () => {
-    const free = getJson("k", {
-      held: false,
-      value: null,
-      fencingToken: null,
-      ttlRemainingMs: null,
-      waiters: 0,
-    });
+    const free = getJson("k", FREE_LOCK);
     expect(JSON.parse(jsonLine(free))).toStrictEqual({
       key: "k",
       held: false,
@@ -124,13 +126,7 @@ describe("get output", () => {
   });
 
   it("text of a free lock has no holder lines", () => {
-    const free = getJson("k", {
-      held: false,
-      value: null,
-      fencingToken: null,
-      ttlRemainingMs: null,
-      waiters: 0,
-    });
+    const free = getJson("k", FREE_LOCK);
     expect(getText(free)).toBe("key:      k\nheld:     no\nwaiters:  0\n");
   });
 });

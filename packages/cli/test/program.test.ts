@@ -6,6 +6,15 @@ import { runInProcess } from "./support/run-in-process.js";
 
 const CLIENT_COMMANDS = ["lock", "acquire", "release", "get", "status"] as const;
 
+/** The variables of the flags every client command has: where the cluster is, and credentials. */
+const CLIENT_ENV = [
+  "DLOCK_ENDPOINTS",
+  "DLOCK_CLUSTER_ID",
+  "DLOCK_TIMEOUT",
+  "DLOCK_AUTH_TOKEN",
+  "DLOCK_AUTH_TOKEN_FILE",
+];
+
 /** The environment variable of every flag of each command. */
 const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
   lock: [
@@ -16,50 +25,19 @@ const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
     "DLOCK_RETRY_INTERVAL",
     "DLOCK_RETRY_LIMIT",
     "DLOCK_REFRESH_INTERVAL",
-    "DLOCK_ENDPOINTS",
-    "DLOCK_CLUSTER_ID",
-    "DLOCK_TIMEOUT",
-    "DLOCK_AUTH_TOKEN",
-    "DLOCK_AUTH_TOKEN_FILE",
+    ...CLIENT_ENV,
   ],
   acquire: [
     "DLOCK_TTL",
     "DLOCK_WAIT",
     "DLOCK_RETRY_INTERVAL",
     "DLOCK_RETRY_LIMIT",
-    "DLOCK_ENDPOINTS",
-    "DLOCK_CLUSTER_ID",
-    "DLOCK_TIMEOUT",
     "DLOCK_JSON",
-    "DLOCK_AUTH_TOKEN",
-    "DLOCK_AUTH_TOKEN_FILE",
+    ...CLIENT_ENV,
   ],
-  release: [
-    "DLOCK_TOKEN",
-    "DLOCK_FORCE",
-    "DLOCK_ENDPOINTS",
-    "DLOCK_CLUSTER_ID",
-    "DLOCK_TIMEOUT",
-    "DLOCK_JSON",
-    "DLOCK_AUTH_TOKEN",
-    "DLOCK_AUTH_TOKEN_FILE",
-  ],
-  get: [
-    "DLOCK_ENDPOINTS",
-    "DLOCK_CLUSTER_ID",
-    "DLOCK_TIMEOUT",
-    "DLOCK_JSON",
-    "DLOCK_AUTH_TOKEN",
-    "DLOCK_AUTH_TOKEN_FILE",
-  ],
-  status: [
-    "DLOCK_ENDPOINTS",
-    "DLOCK_CLUSTER_ID",
-    "DLOCK_TIMEOUT",
-    "DLOCK_JSON",
-    "DLOCK_AUTH_TOKEN",
-    "DLOCK_AUTH_TOKEN_FILE",
-  ],
+  release: ["DLOCK_TOKEN", "DLOCK_FORCE", "DLOCK_JSON", ...CLIENT_ENV],
+  get: ["DLOCK_JSON", ...CLIENT_ENV],
+  status: ["DLOCK_JSON", ...CLIENT_ENV],
 };
 
 let deadEndpoint: string;

@@ -44,36 +44,21 @@ export interface ResolvedLockOptions {
   signal: AbortSignal | null;
 }
 
-export const withTTL =
-  (ttl: Duration): LockOption =>
-  (options) => {
-    options.ttl = ttl;
+/** The option function that sets one option: `optionSetter("ttl")` is `withTTL`. */
+function optionSetter<K extends keyof LockOptions>(
+  name: K,
+): (value: NonNullable<LockOptions[K]>) => LockOption {
+  return (value) => (options) => {
+    options[name] = value;
   };
-export const withRefreshInterval =
-  (refreshInterval: Duration): LockOption =>
-  (options) => {
-    options.refreshInterval = refreshInterval;
-  };
-export const withRetryInterval =
-  (retryInterval: Duration): LockOption =>
-  (options) => {
-    options.retryInterval = retryInterval;
-  };
-export const withRetryLimit =
-  (retryLimit: number): LockOption =>
-  (options) => {
-    options.retryLimit = retryLimit;
-  };
-export const withWait =
-  (wait: Duration): LockOption =>
-  (options) => {
-    options.wait = wait;
-  };
-export const withSignal =
-  (signal: AbortSignal): LockOption =>
-  (options) => {
-    options.signal = signal;
-  };
+}
+
+export const withTTL = optionSetter("ttl");
+export const withRefreshInterval = optionSetter("refreshInterval");
+export const withRetryInterval = optionSetter("retryInterval");
+export const withRetryLimit = optionSetter("retryLimit");
+export const withWait = optionSetter("wait");
+export const withSignal = optionSetter("signal");
 
 /** Merges option objects and option functions, later ones winning. */
 export function mergeLockOptions(parts: ReadonlyArray<LockOptions | LockOption>): LockOptions {

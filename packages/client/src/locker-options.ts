@@ -6,6 +6,7 @@ import {
   IN_FLIGHT_REQUESTS_MAX,
   InvalidArgumentError,
   durationMsOption,
+  isAuthToken,
   parseHostPort,
   validateId,
 } from "@dlock/protocol";
@@ -140,12 +141,7 @@ export function resolveLockerOptions(options: InternalLockerOptions): ResolvedLo
       ? randomClientId(random)
       : validateId(options.clientId, "clientId");
   const authToken = options.authToken ?? null;
-  if (
-    authToken !== null &&
-    (typeof authToken !== "string" ||
-      authToken.length === 0 ||
-      new TextEncoder().encode(authToken).length > AUTH_TOKEN_BYTES_MAX)
-  ) {
+  if (authToken !== null && !isAuthToken(authToken)) {
     throw new InvalidArgumentError(
       "authToken",
       `must be a string of 1 to ${AUTH_TOKEN_BYTES_MAX} bytes`,

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_RETRY_INTERVAL_MS,
   DEFAULT_TTL_MS,
-  InvalidArgumentError,
   lockConfigFromJSON,
   resolveLockOptions,
   withRefreshInterval,
@@ -13,18 +12,9 @@ import {
   withWait,
 } from "../src/index.js";
 import { mergeLockOptions } from "../src/lock-options.js";
+import { fieldOf } from "./support/field-of.js";
 
 const validity = { driftFactor: 0.01, marginMs: 5 };
-
-function fieldOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return (error as InvalidArgumentError).field;
-  }
-  throw new Error("expected an InvalidArgumentError");
-}
 
 describe("lock options", () => {
   it("fills the defaults of docs/design.md §1", () => {

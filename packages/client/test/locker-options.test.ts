@@ -1,22 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { AUTH_TOKEN_BYTES_MAX } from "@dlock/protocol";
 import {
   DEFAULT_DRIFT_FACTOR,
   DEFAULT_MARGIN_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
-  InvalidArgumentError,
   Locker,
 } from "../src/index.js";
 import { resolveLockerOptions, systemClock } from "../src/internal.js";
-
-function fieldOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return (error as InvalidArgumentError).field;
-  }
-  throw new Error("expected an InvalidArgumentError");
-}
+import { fieldOf } from "./support/field-of.js";
 
 describe("locker options", () => {
   it("fills defaults", () => {
@@ -34,6 +25,18 @@ describe("locker options", () => {
     expect(() =>
       resolveLockerOptions({ endpoints: ["[::1]:7001", "db-1.local:7001"] }),
     ).not.toThrow();
+  });
+
+  it("takes an auth token of 1 to AUTH_TOKEN_BYTES_MAX UTF-8 bytes and nothing else", () => {
+    const endpoints = ["127.0.0.1:7001"];
+    const longest = "x".repeat(AUTH_TOKEN_BYTES_MAX);
+    expect(resolveLockerOptions({ endpoints, authToken: longest }).authToken).toBe(longest);
+    expect(resolveLockerOptions({ endpoints }).authToken).toBeNull();
+    for (const authToken of ["", 42, longest + "x", "é".repeat(AUTH_TOKEN_BYTES_MAX / 2 + 1)]) {
+      expect(
+        fieldOf(() => resolveLockerOptions({ endpoints, authToken: authToken as string })),
+      ).toBe("authToken");
+    }
   });
 
   it("names the bad option", () => {

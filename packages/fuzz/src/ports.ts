@@ -97,6 +97,39 @@ function frameProblems(outcome: Outcome, mustClose: boolean, what: string): stri
   return problems;
 }
 
+/** Sends a framed input's chunks on one connection, back to back, watched for watchMs(input). */
+function sendFramed<M>(
+  connect: Connect,
+  address: string,
+  chunks: readonly Buffer[],
+  input: FramedInput<M>,
+): Promise<Outcome> {
+  return sendInput({
+    connect,
+    address,
+    chunks,
+    timeoutMs: watchMs(input),
+    framed: true,
+    endAfterWrite: false,
+    gapMs: 0,
+    dwellMs: 0,
+  });
+}
+
+/** The result of a framed input on `port` of node `nodeId`: a refused connection, or its frames. */
+function framedResult<M>(
+  outcome: Outcome,
+  input: FramedInput<M>,
+  nodeId: string,
+  port: PortName,
+  hostile: boolean,
+): InputResult & { skipped: boolean } {
+  const problems = outcome.refused
+    ? [`${nodeId}: ${port} port refused the connection`]
+    : frameProblems(outcome, intact(input), `${nodeId} ${port} port`);
+  return { hostile, skipped: false, problems };
+}
+
 /** `authToken`: a `lock`-role token for a cluster with an auth file (membership changes of real members are then generated). */
 export function clientPortFuzzer(
   connect: Connect,
@@ -111,27 +144,8 @@ export function clientPortFuzzer(
         ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
       });
       const target = fuzz.cluster.nodes[node];
-      const outcome = await sendInput({
-        connect,
-        address: target.clientAddress,
-        chunks: rendered.chunks,
-        timeoutMs: watchMs(input),
-        framed: true,
-        endAfterWrite: false,
-        gapMs: 0,
-        dwellMs: 0,
-      });
-      if (outcome.refused)
-        return {
-          hostile: false,
-          skipped: false,
-          problems: [`${target.id}: client port refused the connection`],
-        };
-      return {
-        hostile: false,
-        skipped: false,
-        problems: frameProblems(outcome, intact(input), `${target.id} client port`),
-      };
+      const outcome = await sendFramed(connect, target.clientAddress, rendered.chunks, input);
+      return framedResult(outcome, input, target.id, "client", false);
     },
   };
 }
@@ -166,16 +180,7 @@ export function peerPortFuzzer(
         phantom: PHANTOM_ID,
         term,
       });
-      const outcome = await sendInput({
-        connect,
-        address: target.peerAddress,
-        chunks: rendered.chunks,
-        timeoutMs: watchMs(input),
-        framed: true,
-        endAfterWrite: false,
-        gapMs: 0,
-        dwellMs: 0,
-      });
+      const outcome = await sendFramed(connect, target.peerAddress, rendered.chunks, input);
       if (options.refusedAtHandshake === true) {
         const answered = outcome.frames.filter(
           (f) =>
@@ -192,17 +197,7 @@ export function peerPortFuzzer(
         }
         return { hostile: false, skipped: false, problems };
       }
-      if (outcome.refused)
-        return {
-          hostile: rendered.hostile,
-          skipped: false,
-          problems: [`${target.id}: peer port refused the connection`],
-        };
-      return {
-        hostile: rendered.hostile,
-        skipped: false,
-        problems: frameProblems(outcome, intact(input), `${target.id} peer port`),
-      };
+      return framedResult(outcome, input, target.id, "peer", rendered.hostile);
     },
   };
 }

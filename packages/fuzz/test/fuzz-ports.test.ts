@@ -10,6 +10,7 @@ import {
   PLAIN_CONNECTORS,
 } from "../src/ports.js";
 import { expectCleanRun } from "./support/expect-clean-run.js";
+import { framedInput } from "./support/framed-input.js";
 
 const SEED = Number(process.env.DLOCK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const INPUTS = Number(process.env.DLOCK_FUZZ_INPUTS ?? 2_000);
@@ -50,15 +51,7 @@ describe("fuzz findings kept as regressions", () => {
     const result = await fuzzer.send(
       {
         node: 0,
-        input: {
-          prelude: Uint8Array.from([0, 1]),
-          hello: { variant: 0, mutations: [] },
-          frames: [],
-          flood: 0,
-          faults: [],
-          splits: [],
-          deepBody: null,
-        },
+        input: framedInput({ prelude: Uint8Array.from([0, 1]) }),
       },
       { fuzz, views: await fuzz.views(), includeOpen: false },
     );

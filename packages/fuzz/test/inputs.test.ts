@@ -18,6 +18,7 @@ import { clientInputArb, renderClientInput } from "../src/client-inputs.js";
 import { adminInputArb } from "../src/admin-inputs.js";
 import { encodeFrame } from "../src/wire-input.js";
 import { watchMs } from "../src/ports.js";
+import { framedInput } from "./support/framed-input.js";
 import { HANDSHAKE_TIMEOUT_MS_DEFAULT } from "@dlock/protocol";
 
 const SEED = Number(process.env.DLOCK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -35,17 +36,7 @@ function batch(messages: unknown[]): Buffer {
 }
 
 function peerInput(frames: PeerInput["frames"], overrides: Partial<PeerInput> = {}): PeerInput {
-  return {
-    prelude: null,
-    hello: { variant: 0, mutations: [] },
-    frames,
-    flood: 0,
-    faults: [],
-    splits: [],
-    deepBody: null,
-    open: true,
-    ...overrides,
-  } as PeerInput;
+  return { ...framedInput({ frames }), open: true, ...overrides };
 }
 
 describe("member peer messages (sent, held to the weaker properties)", () => {
@@ -204,14 +195,7 @@ describe("input mix", () => {
 });
 
 describe("how long the fuzzer watches an input's connection", () => {
-  const base = {
-    hello: { variant: 0, mutations: [] },
-    frames: [],
-    flood: 0,
-    faults: [],
-    splits: [],
-    deepBody: null,
-  };
+  const base = framedInput();
   it("seed 862931049: an input with stray bytes first is watched past the server's handshake timeout", () => {
     // [0, 1] and the hello's first two length bytes announce a 64 KiB frame: the server waits
     // for it until the handshake timeout, so a watch of only that long races the server's close.

@@ -1,5 +1,6 @@
 // Typed errors with stable codes. A server answers with `toWire()` of an error; the client rebuilds
 // the same class with `errorFromWire`, so `instanceof LockBusyError` works across the network.
+import { CodedError } from "./coded-error.js";
 
 /** Stable error codes. They cross the wire and are part of the public contract: never rename one. */
 export type ErrorCode =
@@ -78,12 +79,10 @@ export interface WireError {
 }
 
 /** The base class of every dlock error. */
-export class DlockError extends Error {
-  readonly code: ErrorCode;
+export class DlockError extends CodedError<ErrorCode> {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "DlockError";
-    this.code = code;
   }
 
   /** The form that crosses the wire. Subclasses add their structured fields. */
@@ -237,12 +236,15 @@ export class HandshakeFailedError extends DlockError {
   }
 }
 
-/** The connection has too many requests in flight; back off. */
-export class TooManyRequestsError extends DlockError {
+/** An error that tells the caller to back off, with a hint of how long when the sender knows. */
+export abstract class RetryAfterError extends DlockError {
   readonly retryAfterMs: number | null;
-  constructor(message: string, retryAfterMs: number | null = null) {
-    super("TOO_MANY_REQUESTS", message);
-    this.name = "TooManyRequestsError";
+  constructor(
+    code: "TOO_MANY_REQUESTS" | "OVERLOADED",
+    message: string,
+    retryAfterMs: number | null,
+  ) {
+    super(code, message);
     this.retryAfterMs = retryAfterMs;
   }
 
@@ -253,19 +255,19 @@ export class TooManyRequestsError extends DlockError {
   }
 }
 
-/** The node is shedding load (queues full, too many connections); back off and retry. */
-export class OverloadedError extends DlockError {
-  readonly retryAfterMs: number | null;
+/** The connection has too many requests in flight; back off. */
+export class TooManyRequestsError extends RetryAfterError {
   constructor(message: string, retryAfterMs: number | null = null) {
-    super("OVERLOADED", message);
-    this.name = "OverloadedError";
-    this.retryAfterMs = retryAfterMs;
+    super("TOO_MANY_REQUESTS", message, retryAfterMs);
+    this.name = "TooManyRequestsError";
   }
+}
 
-  override toWire(): WireError {
-    return this.retryAfterMs === null
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, retryAfterMs: this.retryAfterMs };
+/** The node is shedding load (queues full, too many connections); back off and retry. */
+export class OverloadedError extends RetryAfterError {
+  constructor(message: string, retryAfterMs: number | null = null) {
+    super("OVERLOADED", message, retryAfterMs);
+    this.name = "OverloadedError";
   }
 }
 

@@ -1,7 +1,7 @@
 // The hello exchange that opens every connection. Both sides send a hello at once and check the
 // other's with `checkHello`; on a mismatch they send an error frame (id null) and close.
 import { HandshakeFailedError } from "./errors.js";
-import { AUTH_TOKEN_BYTES_MAX, ID_BYTES_MAX } from "./limits.js";
+import { AUTH_TOKEN_BYTES_MAX, ID_BYTES_MAX, isAuthToken } from "./limits.js";
 import type { ConnectionRole, HelloFrame } from "./messages.js";
 import { PROTOCOL_VERSION } from "./messages.js";
 
@@ -46,12 +46,7 @@ export function parseHello(body: unknown): HelloFrame {
   ) {
     throw new HandshakeFailedError("malformed", "hello.clientAddress must be a short host:port");
   }
-  if (
-    authToken !== undefined &&
-    (typeof authToken !== "string" ||
-      authToken.length === 0 ||
-      new TextEncoder().encode(authToken).length > AUTH_TOKEN_BYTES_MAX)
-  ) {
+  if (authToken !== undefined && !isAuthToken(authToken)) {
     throw new HandshakeFailedError(
       "malformed",
       `hello.authToken must be a string of 1 to ${AUTH_TOKEN_BYTES_MAX} bytes`,

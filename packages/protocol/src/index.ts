@@ -30,6 +30,7 @@ export {
   KEY_BYTES_MAX,
   REQUEST_ID_BYTES_MAX,
   VALUE_BYTES_MAX,
+  isAuthToken,
   validateDurationMs,
   validateHostPort,
   validateId,
@@ -40,6 +41,7 @@ export {
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { ConfigError } from "./config-error.js";
+export { CodedError } from "./coded-error.js";
 export {
   ADDRESS_CHARS_MAX,
   formatHostPort,

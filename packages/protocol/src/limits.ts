@@ -33,6 +33,15 @@ function utf8Bytes(text: string): number {
   return text.length <= 64 ? text.length * 3 : utf8Encoder.encode(text).length;
 }
 
+/** An auth token a hello may carry: a string of 1 to AUTH_TOKEN_BYTES_MAX UTF-8 bytes. */
+export function isAuthToken(value: unknown): value is string {
+  return (
+    typeof value === "string" &&
+    value.length > 0 &&
+    utf8Encoder.encode(value).length <= AUTH_TOKEN_BYTES_MAX
+  );
+}
+
 function validateString(value: unknown, field: string, bytesMax: number): string {
   if (typeof value !== "string") throw new InvalidArgumentError(field, "must be a string");
   if (value.length === 0) throw new InvalidArgumentError(field, "must not be empty");

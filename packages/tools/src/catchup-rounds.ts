@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { Locker } from "@dlock/client";
 import type { LocalCluster, LocalNodeStatus } from "./local-cluster.js";
+import { pollUntil } from "./poll-until.js";
 
 export interface CatchUpRoundsOptions {
   cluster: LocalCluster;
@@ -147,18 +148,12 @@ class GrantLoad {
   }
 }
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | null>,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await sleep(50);
-  }
+function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
+  return pollUntil(probe, {
+    timeoutMs,
+    intervalMs: 50,
+    timedOut: () => new Error(`timed out after ${timeoutMs} ms: ${what}`),
+  });
 }
 
 export async function runCatchUpRounds(options: CatchUpRoundsOptions): Promise<CatchUpReport> {

@@ -10,6 +10,7 @@ import type { Server } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AdminStatus } from "@dlock/server";
+import { pollUntil } from "./poll-until.js";
 
 /**
  * The built `dlock` command, packages/cli/dist/bin.js, found from this file whether it runs from
@@ -140,15 +141,7 @@ export class LocalCluster {
       if (ports === "auto") [client, peer, http] = autoPorts.slice(3 * i, 3 * i + 3);
       else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
       else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
-      nodes.push({
-        id,
-        dataDir: join(options.root, id),
-        logFile: join(options.root, `${id}.log`),
-        clientAddress: `${HOST}:${client}`,
-        peerAddress: `${HOST}:${peer}`,
-        httpAddress: `${HOST}:${http}`,
-        process: null,
-      });
+      nodes.push(localNode(options.root, id, { client, peer, http }));
     }
     const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
     if (options.fsync === false) args.push("--no-fsync");
@@ -221,15 +214,7 @@ export class LocalCluster {
       if (index >= ports.length) throw new LocalClusterError(`no ports listed for node ${id}`);
       ({ client, peer, http } = ports[index]);
     } else [client, peer, http] = [ports.client + index, ports.peer + index, ports.http + index];
-    const node: LocalNode = {
-      id,
-      dataDir: join(this.root, id),
-      logFile: join(this.root, `${id}.log`),
-      clientAddress: `${HOST}:${client}`,
-      peerAddress: `${HOST}:${peer}`,
-      httpAddress: `${HOST}:${http}`,
-      process: null,
-    };
+    const node = localNode(this.root, id, { client, peer, http });
     this.nodes.push(node);
     const initial = this.clusterLists.get(this.nodes[0].id) as string;
     const advertised = new Map(
@@ -393,22 +378,15 @@ export class LocalCluster {
     );
   }
 
-  private async until<T>(
-    timeoutMs: number,
-    what: string,
-    probe: () => Promise<T | null>,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== null) return value;
-      if (Date.now() > deadline) {
-        throw new LocalClusterError(
+  private until<T>(timeoutMs: number, what: string, probe: () => Promise<T | null>): Promise<T> {
+    return pollUntil(probe, {
+      timeoutMs,
+      intervalMs: 100,
+      timedOut: () =>
+        new LocalClusterError(
           `timed out after ${timeoutMs} ms waiting for ${what}; node logs are in ${this.root}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+        ),
+    });
   }
 }
 
@@ -422,6 +400,19 @@ export function tlsArgs(dir: string, id: string): string[] {
     "--tls-ca",
     join(dir, "ca.pem"),
   ];
+}
+
+/** Node `id`'s folder, log file and addresses under `root`; not started. */
+function localNode(root: string, id: string, ports: LocalNodePorts): LocalNode {
+  return {
+    id,
+    dataDir: join(root, id),
+    logFile: join(root, `${id}.log`),
+    clientAddress: `${HOST}:${ports.client}`,
+    peerAddress: `${HOST}:${ports.peer}`,
+    httpAddress: `${HOST}:${ports.http}`,
+    process: null,
+  };
 }
 
 function isPortList(

@@ -52,6 +52,14 @@ async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
   return x509.PemConverter.encode(pkcs8, "PRIVATE KEY");
 }
 
+/** A new key pair for one certificate; extractable, since its private key is written out. */
+async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALGORITHM, true, [
+    "sign",
+    "verify",
+  ])) as webcrypto.CryptoKeyPair;
+}
+
 function checkName(kind: string, name: string): void {
   if (!NAME_PATTERN.test(name)) {
     throw new CertificateError(
@@ -71,10 +79,7 @@ export async function createCertificateAuthority(
   name = "dlock development CA",
   days = DEFAULT_CERT_DAYS,
 ): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
-    "sign",
-    "verify",
-  ])) as webcrypto.CryptoKeyPair;
+  const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: `CN=${name}`,
@@ -126,10 +131,7 @@ async function issue(
   names: x509.JsonGeneralName[],
   days: number,
 ): Promise<PemPair> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
-    "sign",
-    "verify",
-  ])) as webcrypto.CryptoKeyPair;
+  const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: `CN=${commonName}`,

@@ -6,7 +6,6 @@ import { createServer } from "node:http";
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { durationMsOption, integerOption, positiveInteger } from "@dlock/protocol";
 import type { AdminStatus } from "@dlock/protocol";
 import { SILENT_LOGGER } from "@dlock/protocol";
@@ -21,6 +20,7 @@ import {
   METRICS_RENDER_INTERVAL_MS,
   RenderGate,
 } from "./admin-limits.js";
+import { boundAddress, listen } from "../transport/listen.js";
 import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { ReadinessTracker } from "./readiness.js";
@@ -159,14 +159,7 @@ export class AdminServer {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once("error", onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
+    await listen(this.server, { host: this.options.host, port: this.options.port });
     this.listening = true;
   }
 
@@ -180,9 +173,7 @@ export class AdminServer {
 
   /** The bound address (useful with port 0). */
   address(): { host: string; port: number } {
-    const address = this.server.address() as AddressInfo | null;
-    if (address === null) throw new Error("admin server is not listening");
-    return { host: address.address, port: address.port };
+    return boundAddress(this.server, "admin server");
   }
 
   async stop(): Promise<void> {

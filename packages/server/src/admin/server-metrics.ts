@@ -136,78 +136,56 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
 
     // Raft gauges are read from the node at scrape time rather than pushed on every change.
     const readStatus = () => this.readStatus();
-    new Gauge({
-      name: "dlock_raft_term",
-      help: "Current Raft term.",
-      registers,
-      collect() {
-        const status = readStatus();
-        if (status) this.set(status.term);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_commit_index",
-      help: "Highest log index known committed.",
-      registers,
-      collect() {
-        const status = readStatus();
-        if (status) this.set(status.commitIndex);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_applied_index",
-      help: "Highest log index applied to the lock table.",
-      registers,
-      collect() {
-        const status = readStatus();
-        if (status) this.set(status.appliedIndex);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_has_leader",
-      help: "1 when this node knows a leader.",
-      registers,
-      collect() {
-        const status = readStatus();
-        if (status) this.set(status.leader === null ? 0 : 1);
-      },
-    });
-    new Gauge({
-      name: "dlock_node_healthy",
-      help: "1 while the node can write to its data folder and takes requests, 0 otherwise.",
-      registers,
-      collect() {
-        const status = readStatus();
-        if (status) this.set(status.healthy === false ? 0 : 1);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_log_entries",
-      help: "Raft log entries stored above the last snapshot (compaction keeps this bounded).",
-      registers,
-      collect() {
-        const log = readStatus()?.raftLog;
-        if (log) this.set(log.entries);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_log_bytes",
-      help: "Stored bytes of the Raft log entries above the last snapshot.",
-      registers,
-      collect() {
-        const log = readStatus()?.raftLog;
-        if (log) this.set(log.bytes);
-      },
-    });
-    new Gauge({
-      name: "dlock_raft_snapshot_index",
-      help: "Index of the snapshot the Raft log starts after.",
-      registers,
-      collect() {
-        const log = readStatus()?.raftLog;
-        if (log) this.set(log.snapshotIndex);
-      },
-    });
+    /** A gauge of one value of the status; `value` undefined leaves the gauge as it was. */
+    const statusGauge = (
+      name: string,
+      help: string,
+      value: (status: NodeStatusSnapshot) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const status = readStatus();
+          const current = status === undefined ? undefined : value(status);
+          if (current !== undefined) this.set(current);
+        },
+      });
+    statusGauge("dlock_raft_term", "Current Raft term.", (status) => status.term);
+    statusGauge(
+      "dlock_raft_commit_index",
+      "Highest log index known committed.",
+      (status) => status.commitIndex,
+    );
+    statusGauge(
+      "dlock_raft_applied_index",
+      "Highest log index applied to the lock table.",
+      (status) => status.appliedIndex,
+    );
+    statusGauge("dlock_raft_has_leader", "1 when this node knows a leader.", (status) =>
+      status.leader === null ? 0 : 1,
+    );
+    statusGauge(
+      "dlock_node_healthy",
+      "1 while the node can write to its data folder and takes requests, 0 otherwise.",
+      (status) => (status.healthy === false ? 0 : 1),
+    );
+    statusGauge(
+      "dlock_raft_log_entries",
+      "Raft log entries stored above the last snapshot (compaction keeps this bounded).",
+      (status) => status.raftLog?.entries,
+    );
+    statusGauge(
+      "dlock_raft_log_bytes",
+      "Stored bytes of the Raft log entries above the last snapshot.",
+      (status) => status.raftLog?.bytes,
+    );
+    statusGauge(
+      "dlock_raft_snapshot_index",
+      "Index of the snapshot the Raft log starts after.",
+      (status) => status.raftLog?.snapshotIndex,
+    );
     new Gauge<"stat">({
       name: "dlock_event_loop_lag_seconds",
       help: "Event-loop lag (how late timers fire) over the last 10-20 s: p50, p99 and max.",
@@ -221,15 +199,12 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
         this.set({ stat: "max" }, lag.maxMs / 1000);
       },
     });
-    new Gauge({
-      name: "dlock_event_loop_lag_max_seconds",
-      help: "Longest event-loop stall since the process started.",
-      registers,
-      collect() {
-        const lag = readStatus()?.eventLoopLag;
-        if (lag) this.set(lag.maxMsSinceStart / 1000);
-      },
-    });
+    statusGauge(
+      "dlock_event_loop_lag_max_seconds",
+      "Longest event-loop stall since the process started.",
+      (status) =>
+        status.eventLoopLag === undefined ? undefined : status.eventLoopLag.maxMsSinceStart / 1000,
+    );
     new Gauge<"role">({
       name: "dlock_raft_role",
       help: "1 for this node's current Raft role, 0 for the others.",

@@ -414,50 +414,29 @@ export class ClientConnection {
     // for a stack trace each.
     const waitMs = this.takeToken(options.nowMs());
     if (waitMs > 0) {
-      this.host.limitApplied(this, "request_rate", "request rate above the limit");
-      this.answerError(
-        request.id,
-        request.type,
-        {
-          code: "TOO_MANY_REQUESTS",
-          message: `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
-          retryAfterMs: Math.max(options.retryAfterMs, waitMs),
-        },
-        receivedAtMs,
-      );
+      this.refuse(request, receivedAtMs, "request_rate", "request rate above the limit", {
+        code: "TOO_MANY_REQUESTS",
+        message: `more than ${options.connectionRequestsPerSecond} requests per second on this connection`,
+        retryAfterMs: Math.max(options.retryAfterMs, waitMs),
+      });
       this.throttle(waitMs);
       return;
     }
     if (this.inFlight >= options.connectionInFlightRequestsMax) {
-      this.host.limitApplied(this, "in_flight", "too many requests in flight");
-      this.answerError(
-        request.id,
-        request.type,
-        {
-          code: "TOO_MANY_REQUESTS",
-          message: `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
-          retryAfterMs: options.retryAfterMs,
-        },
-        receivedAtMs,
-      );
+      this.refuse(request, receivedAtMs, "in_flight", "too many requests in flight", {
+        code: "TOO_MANY_REQUESTS",
+        message: `more than ${options.connectionInFlightRequestsMax} requests in flight on this connection`,
+        retryAfterMs: options.retryAfterMs,
+      });
       return;
     }
     if (!this.host.acquireRequestSlot()) {
-      this.host.limitApplied(
-        this,
-        "server_in_flight",
-        "the server has too many requests in flight",
-      );
-      this.answerError(
-        request.id,
-        request.type,
-        {
-          code: "OVERLOADED",
-          message: "the server has too many requests in flight",
-          retryAfterMs: options.retryAfterMs,
-        },
-        receivedAtMs,
-      );
+      const message = "the server has too many requests in flight";
+      this.refuse(request, receivedAtMs, "server_in_flight", message, {
+        code: "OVERLOADED",
+        message,
+        retryAfterMs: options.retryAfterMs,
+      });
       return;
     }
     this.inFlight++;
@@ -529,6 +508,18 @@ export class ClientConnection {
       "ok",
       this.host.options.nowMs() - receivedAtMs,
     );
+  }
+
+  /** Answers a request a limit refused; the host counts it and logs the limit once. */
+  private refuse(
+    request: ClientRequest,
+    receivedAtMs: number,
+    limit: ClientLimit,
+    reason: string,
+    error: WireError,
+  ): void {
+    this.host.limitApplied(this, limit, reason);
+    this.answerError(request.id, request.type, error, receivedAtMs);
   }
 
   private answerError(id: number, type: string, error: WireError, receivedAtMs: number): void {

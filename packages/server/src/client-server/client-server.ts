@@ -5,11 +5,12 @@
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Server as TlsServer, TLSSocket } from "node:tls";
-import type { AddressInfo, Server, Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
 import { LogOnce } from "../transport/log-once.js";
 import { ConfigError } from "@dlock/protocol";
+import { boundAddress, listen } from "../transport/listen.js";
 import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { ClientConnection, sourceOf } from "./client-connection.js";
@@ -75,15 +76,7 @@ export class ClientServer implements ClientConnectionHost {
   async start(): Promise<void> {
     if (this.state !== "new")
       throw new Error(`client server cannot start from state ${this.state}`);
-    const { host, port } = this.options.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once("error", onError);
-      this.server.listen(port, host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
+    await listen(this.server, this.options.listen);
     this.state = "started";
   }
 
@@ -115,9 +108,7 @@ export class ClientServer implements ClientConnectionHost {
   }
 
   address(): HostPort {
-    const address = this.server.address() as AddressInfo | null;
-    if (address === null) throw new Error("client server is not listening");
-    return { host: address.address, port: address.port };
+    return boundAddress(this.server, "client server");
   }
 
   get connectionCount(): number {

@@ -3,45 +3,75 @@ import type { LockCommand } from "./commands.js";
 import { LockError } from "./errors.js";
 
 // Commands are msgpack arrays [tag, key, ...fields] with a numeric tag: positional, no field
-// names, a few bytes over the strings themselves. Tags are part of the log format: never reuse one.
-const TAG_ACQUIRE = 1;
-const TAG_REFRESH = 2;
-const TAG_RELEASE = 3;
-const TAG_EXPIRE = 4;
-const TAG_WAITER_EXPIRE = 5;
-const TAG_CANCEL_WAIT = 6;
-const TAG_CLEAR_DELAY = 7;
+// names, a few bytes over the strings themselves. This table is the log format: tags are never
+// reused, and a command's fields are never reordered (encode and decode both follow it).
+type FieldKind = "str" | "uint";
+type Layout<C extends LockCommand> = {
+  tag: number;
+  /** The fields after [tag, key], in wire order. */
+  fields: ReadonlyArray<readonly [Exclude<keyof C, "type" | "key" | "renewOnly">, FieldKind]>;
+};
+type AnyLayout = { tag: number; fields: ReadonlyArray<readonly [string, FieldKind]> };
+
+const LAYOUTS: { [T in LockCommand["type"]]: Layout<Extract<LockCommand, { type: T }>> } = {
+  acquire: {
+    tag: 1,
+    fields: [
+      ["value", "str"],
+      ["ttlMs", "uint"],
+      ["waitMs", "uint"],
+      ["lockDelayMs", "uint"],
+      ["requestId", "uint"],
+    ],
+  },
+  refresh: {
+    tag: 2,
+    fields: [
+      ["value", "str"],
+      ["token", "uint"],
+      ["ttlMs", "uint"],
+    ],
+  },
+  release: {
+    tag: 3,
+    fields: [
+      ["value", "str"],
+      ["token", "uint"],
+    ],
+  },
+  expire: {
+    tag: 4,
+    fields: [
+      ["token", "uint"],
+      ["leaseRevision", "uint"],
+    ],
+  },
+  waiterExpire: {
+    tag: 5,
+    fields: [
+      ["value", "str"],
+      ["waiterRevision", "uint"],
+    ],
+  },
+  cancelWait: { tag: 6, fields: [["value", "str"]] },
+  clearDelay: { tag: 7, fields: [["delayRevision", "uint"]] },
+};
+
+const TYPE_BY_TAG: ReadonlyMap<unknown, LockCommand["type"]> = new Map(
+  (Object.keys(LAYOUTS) as LockCommand["type"][]).map((type) => [LAYOUTS[type].tag, type]),
+);
 
 /** One packer for the package: msgpackr hands out non-overlapping slices of a reused buffer. */
 export const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 export function encodeCommand(command: LockCommand): Uint8Array {
-  switch (command.type) {
-    case "acquire":
-      return packr.pack([
-        TAG_ACQUIRE,
-        command.key,
-        command.value,
-        command.ttlMs,
-        command.waitMs,
-        command.lockDelayMs,
-        command.requestId,
-        // An 8th field only when set, so entries without it stay as older versions wrote them.
-        ...(command.renewOnly === true ? [1] : []),
-      ]);
-    case "refresh":
-      return packr.pack([TAG_REFRESH, command.key, command.value, command.token, command.ttlMs]);
-    case "release":
-      return packr.pack([TAG_RELEASE, command.key, command.value, command.token]);
-    case "expire":
-      return packr.pack([TAG_EXPIRE, command.key, command.token, command.leaseRevision]);
-    case "waiterExpire":
-      return packr.pack([TAG_WAITER_EXPIRE, command.key, command.value, command.waiterRevision]);
-    case "cancelWait":
-      return packr.pack([TAG_CANCEL_WAIT, command.key, command.value]);
-    case "clearDelay":
-      return packr.pack([TAG_CLEAR_DELAY, command.key, command.delayRevision]);
-  }
+  const layout: AnyLayout = LAYOUTS[command.type];
+  const fields = command as unknown as Record<string, unknown>;
+  const array: unknown[] = [layout.tag, command.key];
+  for (const [name] of layout.fields) array.push(fields[name]);
+  // An acquire's extra field only when set, so entries without it stay as older versions wrote them.
+  if (command.type === "acquire" && command.renewOnly === true) array.push(1);
+  return packr.pack(array);
 }
 
 function malformed(message: string, cause?: unknown): never {
@@ -60,11 +90,6 @@ export function uint(value: unknown, field: string): number {
   return value as number;
 }
 
-function expectLength(fields: unknown[], length: number, name: string): void {
-  if (fields.length !== length)
-    malformed(`${name} has ${fields.length} fields, expected ${length}`);
-}
-
 /**
  * Decodes and type-checks one command. Throws LockError("MALFORMED") for anything else; ranges
  * (sizes, TTL) are checked by validateCommand / apply, not here.
@@ -79,61 +104,19 @@ export function decodeCommand(bytes: Uint8Array): LockCommand {
   if (!Array.isArray(fields) || fields.length < 2) malformed("not a command array");
   const array = fields as unknown[];
   const key = str(array[1], "key");
-  switch (array[0]) {
-    case TAG_ACQUIRE:
-      if (array.length !== 8 || array[7] !== 1) expectLength(array, 7, "acquire");
-      return {
-        type: "acquire",
-        key,
-        value: str(array[2], "value"),
-        ttlMs: uint(array[3], "ttlMs"),
-        waitMs: uint(array[4], "waitMs"),
-        lockDelayMs: uint(array[5], "lockDelayMs"),
-        requestId: uint(array[6], "requestId"),
-        ...(array.length === 8 ? { renewOnly: true as const } : {}),
-      };
-    case TAG_REFRESH:
-      expectLength(array, 5, "refresh");
-      return {
-        type: "refresh",
-        key,
-        value: str(array[2], "value"),
-        token: uint(array[3], "token"),
-        ttlMs: uint(array[4], "ttlMs"),
-      };
-    case TAG_RELEASE:
-      expectLength(array, 4, "release");
-      return {
-        type: "release",
-        key,
-        value: str(array[2], "value"),
-        token: uint(array[3], "token"),
-      };
-    case TAG_EXPIRE:
-      expectLength(array, 4, "expire");
-      return {
-        type: "expire",
-        key,
-        token: uint(array[2], "token"),
-        leaseRevision: uint(array[3], "leaseRevision"),
-      };
-    case TAG_WAITER_EXPIRE:
-      expectLength(array, 4, "waiterExpire");
-      return {
-        type: "waiterExpire",
-        key,
-        value: str(array[2], "value"),
-        waiterRevision: uint(array[3], "waiterRevision"),
-      };
-    case TAG_CANCEL_WAIT:
-      expectLength(array, 3, "cancelWait");
-      return { type: "cancelWait", key, value: str(array[2], "value") };
-    case TAG_CLEAR_DELAY:
-      expectLength(array, 3, "clearDelay");
-      return { type: "clearDelay", key, delayRevision: uint(array[2], "delayRevision") };
-    default:
-      return malformed(`unknown tag ${String(array[0])}`);
-  }
+  const type = TYPE_BY_TAG.get(array[0]);
+  if (type === undefined) return malformed(`unknown tag ${String(array[0])}`);
+  const layout: AnyLayout = LAYOUTS[type];
+  const length = 2 + layout.fields.length;
+  const renewOnly = type === "acquire" && array.length === length + 1 && array[length] === 1;
+  if (array.length !== length && !renewOnly)
+    malformed(`${type} has ${array.length} fields, expected ${length}`);
+  const command: Record<string, unknown> = { type, key };
+  layout.fields.forEach(([name, kind], i) => {
+    command[name] = kind === "str" ? str(array[i + 2], name) : uint(array[i + 2], name);
+  });
+  if (renewOnly) command.renewOnly = true;
+  return command as unknown as LockCommand;
 }
 
 /** UTF-8 length of a JS string without encoding it (lone surrogates count as U+FFFD, 3 bytes). */

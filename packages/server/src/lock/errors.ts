@@ -1,3 +1,5 @@
+import { CodedError } from "@dlock/protocol";
+
 /**
  * Stable codes of everything a caller of the lock state machine can cause. They travel over the
  * wire unchanged, so never rename one.
@@ -17,13 +19,11 @@ export type LockErrorCode =
   | "MALFORMED";
 
 /** The one error class of the lock package; `field` names the offending input where there is one. */
-export class LockError extends Error {
-  readonly code: LockErrorCode;
+export class LockError extends CodedError<LockErrorCode> {
   readonly field: string | null;
   constructor(code: LockErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "LockError";
-    this.code = code;
     this.field = options?.field ?? null;
   }
 }

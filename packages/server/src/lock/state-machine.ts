@@ -273,6 +273,11 @@ export class LockStateMachine {
     return { type: "rejected", code: "INVALID_ARGUMENT", key, field, message };
   }
 
+  /** A well-formed command refused by the table's state or limits (no field is at fault). */
+  private refused(key: string, code: RejectedResult["code"], message: string): RejectedResult {
+    return { type: "rejected", code, key, field: null, message };
+  }
+
   private checkKeyValue(key: string, value: string | null): RejectedResult | null {
     const { keyBytesMax, valueBytesMax } = this.limits;
     if (key.length === 0 || (key.length * 3 > keyBytesMax && utf8Bytes(key) > keyBytesMax))
@@ -339,13 +344,11 @@ export class LockStateMachine {
     if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
     if (s === undefined) {
       if (this.table.size >= this.limits.locksMax)
-        return {
-          type: "rejected",
-          code: "LOCKS_FULL",
-          key: c.key,
-          field: null,
-          message: `the lock table is full (${this.limits.locksMax} keys)`,
-        };
+        return this.refused(
+          c.key,
+          "LOCKS_FULL",
+          `the lock table is full (${this.limits.locksMax} keys)`,
+        );
       this.table.set(c.key, {
         key: c.key,
         holder: c.value,
@@ -390,13 +393,11 @@ export class LockStateMachine {
       return this.busy(c.key, c.value, false, s.delayRevision > 0);
     }
     if (s.waiters.length >= this.limits.waitersPerKeyMax)
-      return {
-        type: "rejected",
-        code: "WAITERS_FULL",
-        key: c.key,
-        field: null,
-        message: `the key already has ${this.limits.waitersPerKeyMax} waiters`,
-      };
+      return this.refused(
+        c.key,
+        "WAITERS_FULL",
+        `the key already has ${this.limits.waitersPerKeyMax} waiters`,
+      );
     const waiter: Waiter = {
       value: c.value,
       waiterId: index,
@@ -446,13 +447,7 @@ export class LockStateMachine {
     if (bad !== null) return bad;
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || s.token !== c.token)
-      return {
-        type: "rejected",
-        code: "NOT_OWNER",
-        key: c.key,
-        field: null,
-        message: NOT_OWNER_MESSAGE,
-      };
+      return this.refused(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
     s.leaseRevision = index;
     s.ttlMs = c.ttlMs;
     this.dirty.add(c.key);

@@ -1,3 +1,5 @@
+import { CodedError } from "@dlock/protocol";
+
 /** Stable codes of the storage errors. */
 export type StorageErrorCode =
   /**
@@ -20,11 +22,9 @@ export type StorageErrorCode =
   /** The storage is closed. */
   | "CLOSED";
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
+export class StorageError extends CodedError<StorageErrorCode> {
   constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "StorageError";
-    this.code = code;
   }
 }

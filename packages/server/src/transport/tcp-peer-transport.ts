@@ -5,13 +5,14 @@
 import { createServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Server as TlsServer } from "node:tls";
-import type { AddressInfo, Server, Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import type { Message, NodeId } from "@dlock/raft";
 import { FrameEncoder } from "@dlock/protocol";
 import type { DlockError } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
 import { InboundPeerConnection } from "./inbound-peer-connection.js";
 import type { InboundContext } from "./inbound-peer-connection.js";
+import { boundAddress, listen } from "./listen.js";
 import { LogOnce } from "./log-once.js";
 import { PeerLink } from "./peer-link.js";
 import type { PeerLinkContext, PeerLinkState } from "./peer-link.js";
@@ -104,15 +105,7 @@ export class TcpPeerTransport implements PeerTransport {
   async start(): Promise<void> {
     if (this.state !== "new")
       throw new Error(`peer transport cannot start from state ${this.state}`);
-    const { host, port } = this.options.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once("error", onError);
-      this.server.listen(port, host, () => {
-        this.server.off("error", onError);
-        resolve();
-      });
-    });
+    await listen(this.server, this.options.listen);
     this.state = "started";
     for (const link of this.links.values()) link.start();
   }
@@ -190,9 +183,7 @@ export class TcpPeerTransport implements PeerTransport {
 
   /** The bound listen address (useful with port 0). */
   address(): HostPort {
-    const address = this.server.address() as AddressInfo | null;
-    if (address === null) throw new Error("peer transport is not listening");
-    return { host: address.address, port: address.port };
+    return boundAddress(this.server, "peer transport");
   }
 
   /** Per-peer connection and queue figures, for /status and tests. */
