@@ -1,5 +1,7 @@
 import { resolveRaftConfig, TERM_MAX } from "./config.js";
 import type { RaftConfig, RefusalReason, ResolvedRaftConfig } from "./config.js";
+import type { PlantedBugs } from "./planted-bugs.js";
+import { plantedBugsOf } from "./planted-bugs.js";
 import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
 import { ProposalDroppedError, RaftError, notLeaderError } from "./errors.js";
 import { confChangeProblem, Membership } from "./membership.js";
@@ -45,6 +47,10 @@ type CampaignKind = "preVote" | "vote" | "transfer";
 export class RawNode implements RaftNode {
   readonly id: NodeId;
   private readonly config: ResolvedRaftConfig;
+  // Deliberate bugs (planted-bugs.ts). The branches stay here, next to the correct code they
+  // replace, but only @dlock/raft/internal can set them: the public RaftConfig has no such field.
+  // (A line comment: it stays out of the published declarations.)
+  private readonly bugs: Required<PlantedBugs>;
   private readonly storage: Storage;
   private readonly log: RaftLog;
   private readonly membership: Membership;
@@ -98,6 +104,7 @@ export class RawNode implements RaftNode {
 
   constructor(config: RaftConfig, storage: Storage) {
     this.config = resolveRaftConfig(config);
+    this.bugs = plantedBugsOf(config);
     this.id = this.config.id;
     this.storage = storage;
     const { hardState, confState } = storage.initialState();
@@ -322,7 +329,7 @@ export class RawNode implements RaftNode {
 
   advance(ready: Ready): void {
     this.log.completeWrite(ready.id);
-    if (this.role === "leader" && !this.config.plantedBugs.acknowledgeBeforePersist) {
+    if (this.role === "leader" && !this.bugs.acknowledgeBeforePersist) {
       // The leader counts its own copy only once it is durable.
       const self = this.progress.get(this.id);
       if (self !== undefined && self.maybeUpdate(this.log.persistedLastIndex())) this.maybeCommit();
@@ -551,9 +558,7 @@ export class RawNode implements RaftNode {
     const self = this.progress.get(this.id);
     if (self !== undefined) {
       self.becomeReplicate();
-      self.maybeUpdate(
-        this.config.plantedBugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex(),
-      );
+      self.maybeUpdate(this.bugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex());
       self.recentActive = true;
     }
     this.config.logger?.info("became leader", { id: this.id, term: this.term });
@@ -682,8 +687,7 @@ export class RawNode implements RaftNode {
       this.vote === m.from ||
       (this.vote === null && this.leader === null) ||
       (isPreVote && m.term > this.term);
-    const upToDate =
-      this.config.plantedBugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const upToDate = this.bugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
     const granted = canVote && upToDate && !this.outranksPreCandidate(m);
     const response: VoteResponse = {
       type: isPreVote ? "preVoteResp" : "voteResp",
@@ -1070,7 +1074,7 @@ export class RawNode implements RaftNode {
     this.uncommittedBytes += entriesBytes(entries);
     this.broadcastPending = true;
     const self = this.progress.get(this.id);
-    if (this.config.plantedBugs.acknowledgeBeforePersist && self !== undefined) {
+    if (this.bugs.acknowledgeBeforePersist && self !== undefined) {
       self.maybeUpdate(this.log.lastIndex());
     }
     this.maybeCommit();
@@ -1124,10 +1128,7 @@ export class RawNode implements RaftNode {
     if (this.role !== "leader") return;
     const index = committedIndex(this.membership.voterList, this.matchOf, this.matchScratch);
     if (index <= this.log.committed) return;
-    if (
-      !this.config.plantedBugs.commitPreviousTermByCounting &&
-      this.log.term(index) !== this.term
-    ) {
+    if (!this.bugs.commitPreviousTermByCounting && this.log.term(index) !== this.term) {
       return;
     }
     const previous = this.log.committed;
@@ -1346,7 +1347,7 @@ export class RawNode implements RaftNode {
     }
     switch (m.type) {
       case "appendResp":
-        if (this.config.plantedBugs.acknowledgeBeforePersist) this.messages.push(m);
+        if (this.bugs.acknowledgeBeforePersist) this.messages.push(m);
         else this.messagesAfterPersist.push(m);
         return;
       case "vote":
