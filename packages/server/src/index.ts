@@ -74,7 +74,6 @@ export type {
   DlockServerDependencies,
   LockServiceHost,
   LockServiceOptions,
-  LockServicePlantedBugs,
   MemberAddresses,
   ServiceTimers,
 } from "./node/index.js";

@@ -12,8 +12,9 @@ import type {
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
-import type { LockLimits, PlantedLockBugs, ResolvedLockLimits } from "./limits.js";
-import { resolveLockLimits, resolvePlantedLockBugs } from "./limits.js";
+import type { LockLimits, ResolvedLockLimits } from "./limits.js";
+import { resolveLockLimits } from "./limits.js";
+import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import {
   decodeKeyStateRecord,
@@ -24,8 +25,6 @@ import {
 
 export interface LockStateMachineOptions {
   limits: LockLimits;
-  /** Test-only (the simulator's planted bugs); the table uses `expireIgnoresRefresh`. */
-  plantedBugs?: PlantedLockBugs;
 }
 
 const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the current grant";
@@ -47,6 +46,7 @@ const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the c
  */
 export class LockStateMachine {
   readonly limits: ResolvedLockLimits;
+  // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private readonly table = new Map<string, KeyState>();
   private dirty = new Set<string>();
@@ -54,7 +54,7 @@ export class LockStateMachine {
 
   constructor(options: LockStateMachineOptions) {
     this.limits = resolveLockLimits(options.limits);
-    this.expireIgnoresRefresh = resolvePlantedLockBugs(options.plantedBugs).expireIgnoresRefresh;
+    this.expireIgnoresRefresh = plantedLockBugsOf(options).expireIgnoresRefresh;
   }
 
   /** Index of the last entry applied (or marked applied). */
