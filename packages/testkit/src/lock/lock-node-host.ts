@@ -8,10 +8,12 @@ import {
   peekRequestId,
 } from "@dlock/protocol";
 import type { Entry, NodeId, Role } from "@dlock/raft";
-import type { ServiceTimers } from "@dlock/server";
-import { LockService } from "@dlock/server";
-import type { LockServicePlantedBugs, PlantedLockBugs } from "@dlock/server/internal";
-import { withPlantedLockBugs, withPlantedServiceBugs } from "@dlock/server/internal";
+import type {
+  LockServicePlantedBugs,
+  PlantedLockBugs,
+  ServiceTimers,
+} from "@dlock/server/internal";
+import { LockService, withPlantedLockBugs, withPlantedServiceBugs } from "@dlock/server/internal";
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
