@@ -322,7 +322,7 @@ export class RawNode implements RaftNode {
     this.messagesAfterPersist = [];
     this.readStates = [];
     this.droppedReads = [];
-    const lastEntryIndex = entries.length > 0 ? entries[entries.length - 1].index : 0;
+    const lastEntryIndex = entries.at(-1)?.index ?? 0;
     this.log.beginWrite(id, lastEntryIndex, snapshot?.metadata.index ?? 0);
     return ready;
   }
@@ -820,7 +820,7 @@ export class RawNode implements RaftNode {
         if (conflict <= log.committed) {
           throw new Error(`raft: entry ${conflict} conflicts with committed ${log.committed}`);
         }
-        const first = m.entries[0].index;
+        const first = m.entries[0]!.index;
         this.appendToLog(conflict === first ? m.entries : m.entries.slice(conflict - first));
       }
       log.commitTo(Math.min(m.commit, lastNew));
@@ -1082,13 +1082,12 @@ export class RawNode implements RaftNode {
 
   /** Appends to the log and applies config entries at once (they take effect when appended). */
   private appendToLog(entries: readonly Entry[]): void {
-    const first = entries[0].index;
+    const first = entries[0]!.index;
     if (first <= this.log.lastIndex() && this.membership.truncateFrom(first)) {
       this.onMembershipChanged();
     }
     this.log.append(entries);
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
+    for (const entry of entries) {
       if (entry.kind === "config" && entry.change !== undefined) {
         this.membership.append(entry.index, entry.change);
         this.onMembershipChanged();
@@ -1219,7 +1218,7 @@ export class RawNode implements RaftNode {
         pr.next <= last ? log.slice(pr.next, last + 1, this.config.messageBytesMax) : [];
       if (entries.length === 0 && !allowEmpty) return;
       this.sendAppendMessage(to, pr, prevIndex, prevTerm, entries);
-      const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
+      const lastSent = entries.at(-1)?.index ?? prevIndex;
       this.noteSent(to, lastSent);
       pr.sentEntries(entries.length, lastSent, entriesBytes(entries));
       if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
@@ -1288,7 +1287,8 @@ export class RawNode implements RaftNode {
     if (index === 0 || index < pr.next) return false;
     // At most the snapshot's size is read: if that does not reach its index, the entries weigh more.
     const lacked = this.log.slice(pr.next, index + 1, snapshot.data.byteLength);
-    return lacked[lacked.length - 1].index < index;
+    // Never empty: slice keeps at least one entry, and pr.next ≤ index.
+    return lacked.at(-1)!.index < index;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {
@@ -1384,7 +1384,7 @@ export class RawNode implements RaftNode {
           this.membership.append(entry.index, entry.change);
         }
       }
-      next = page[page.length - 1].index + 1;
+      next = page.at(-1)!.index + 1;
     }
   }
 }

@@ -225,8 +225,8 @@ export class LockStateMachine {
   stateHash(): string {
     const bytes = this.snapshot();
     let hash = 0x811c9dc5;
-    for (let i = 0; i < bytes.length; i++) {
-      hash ^= bytes[i];
+    for (const byte of bytes) {
+      hash ^= byte;
       hash = Math.imul(hash, 0x01000193) >>> 0;
     }
     return hash.toString(16).padStart(8, "0");
@@ -371,7 +371,7 @@ export class LockStateMachine {
     // Held by another value, or in lock delay.
     const position = findWaiter(s.waiters, c.value);
     if (position >= 0) {
-      const waiter = s.waiters[position];
+      const waiter = s.waiters[position]!;
       if (c.waitMs === 0) {
         s.waiters.splice(position, 1);
         this.dirty.add(c.key);
@@ -524,7 +524,7 @@ export class LockStateMachine {
   private waiterExpire(c: WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
     const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0 || s.waiters[position].waiterRevision !== c.waiterRevision)
+    if (s === undefined || position < 0 || s.waiters[position]!.waiterRevision !== c.waiterRevision)
       return { type: "stale", key: c.key, command: c };
     s.waiters.splice(position, 1);
     this.dirty.add(c.key);
@@ -549,7 +549,7 @@ export class LockStateMachine {
         value: c.value,
         heldToken: s !== undefined && s.holder === c.value ? s.token : 0,
       };
-    const [waiter] = s.waiters.splice(position, 1);
+    const waiter = s.waiters.splice(position, 1)[0]!;
     this.dirty.add(c.key);
     return {
       type: "waiterRemoved",
@@ -600,6 +600,6 @@ export class LockStateMachine {
 }
 
 function findWaiter(waiters: Waiter[], value: string): number {
-  for (let i = 0; i < waiters.length; i++) if (waiters[i].value === value) return i;
+  for (let i = 0; i < waiters.length; i++) if (waiters[i]!.value === value) return i;
   return -1;
 }
