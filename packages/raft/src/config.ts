@@ -75,10 +75,15 @@ export interface RaftConfig {
   logger?: RaftLogger;
 }
 
+/**
+ * The diagnostics sink: structured fields first, then the message, as @dlock/protocol's Logger
+ * (and pino) take them, so a host passes its logger as is. raft depends on nothing, hence its own
+ * structural copy of the three levels it uses.
+ */
 export interface RaftLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 export type ResolvedRaftConfig = Required<

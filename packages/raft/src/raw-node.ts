@@ -114,11 +114,10 @@ export class RawNode implements RaftNode {
     this.membership = new Membership(confState);
     if (hardState.term > TERM_MAX) {
       this.quarantined = true;
-      this.config.logger?.warn("persisted term is above the ceiling: waiting for a leader", {
-        id: this.id,
-        term: hardState.term,
-        termMax: TERM_MAX,
-      });
+      this.config.logger?.warn(
+        { id: this.id, term: hardState.term, termMax: TERM_MAX },
+        "persisted term is above the ceiling: waiting for a leader",
+      );
     }
     // The stored ConfState is the one of the last snapshot (or bootstrap); config entries after it
     // took effect when they were appended, so replay them.
@@ -443,11 +442,10 @@ export class RawNode implements RaftNode {
     if (inLease) return true;
     const quorumTerm = this.farAheadQuorumTerm();
     if (quorumTerm > this.term) {
-      this.config.logger?.warn("took the term a majority of the other voters is in", {
-        id: this.id,
-        term: quorumTerm,
-        previousTerm: this.term,
-      });
+      this.config.logger?.warn(
+        { id: this.id, term: quorumTerm, previousTerm: this.term },
+        "took the term a majority of the other voters is in",
+      );
       this.becomeFollower(quorumTerm, null);
     }
     return m.term - this.term > this.config.termAheadMax;
@@ -482,12 +480,10 @@ export class RawNode implements RaftNode {
     if (m.type !== "append" && m.type !== "heartbeat" && m.type !== "snapshot") return false;
     // Our log holds entries of lastTerm, so a leader of an older term is stale: wait for another.
     if (m.term < this.log.lastTerm()) return false;
-    this.config.logger?.warn("left quarantine: took the term of a leader", {
-      id: this.id,
-      term: m.term,
-      leader: m.from,
-      quarantinedTerm: this.term,
-    });
+    this.config.logger?.warn(
+      { id: this.id, term: m.term, leader: m.from, quarantinedTerm: this.term },
+      "left quarantine: took the term of a leader",
+    );
     this.quarantined = false;
     this.term = m.term;
     this.vote = m.from;
@@ -525,7 +521,7 @@ export class RawNode implements RaftNode {
     this.reset(term);
     this.role = "follower";
     this.leader = leader;
-    this.config.logger?.debug("became follower", { id: this.id, term, leader });
+    this.config.logger?.debug({ id: this.id, term, leader }, "became follower");
   }
 
   private becomePreCandidate(): void {
@@ -535,7 +531,7 @@ export class RawNode implements RaftNode {
     this.leader = null;
     this.votes.clear();
     this.resetRandomizedElectionTimeout();
-    this.config.logger?.debug("became pre-candidate", { id: this.id, term: this.term });
+    this.config.logger?.debug({ id: this.id, term: this.term }, "became pre-candidate");
   }
 
   private becomeCandidate(): void {
@@ -543,7 +539,7 @@ export class RawNode implements RaftNode {
     this.reset(this.term + 1);
     this.vote = this.id;
     this.role = "candidate";
-    this.config.logger?.debug("became candidate", { id: this.id, term: this.term });
+    this.config.logger?.debug({ id: this.id, term: this.term }, "became candidate");
   }
 
   private becomeLeader(): void {
@@ -561,7 +557,7 @@ export class RawNode implements RaftNode {
       self.maybeUpdate(this.bugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex());
       self.recentActive = true;
     }
-    this.config.logger?.info("became leader", { id: this.id, term: this.term });
+    this.config.logger?.info({ id: this.id, term: this.term }, "became leader");
     // §8: a no-op of our term lets us commit (and learn the commit index of) earlier entries.
     this.appendAsLeader([{ index: last + 1, term: this.term, kind: "noop", data: EMPTY_BYTES }]);
   }
@@ -605,10 +601,10 @@ export class RawNode implements RaftNode {
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.checkQuorumActive()) {
-        this.config.logger?.info("stepping down: no quorum heard within an election timeout", {
-          id: this.id,
-          term: this.term,
-        });
+        this.config.logger?.info(
+          { id: this.id, term: this.term },
+          "stepping down: no quorum heard within an election timeout",
+        );
         this.becomeFollower(this.term, null);
         return;
       }
@@ -899,11 +895,10 @@ export class RawNode implements RaftNode {
     const problem = this.config.checkSnapshot?.(snapshot) ?? null;
     if (problem !== null) {
       // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
-      this.config.logger?.warn("refused a received snapshot", {
-        id: this.id,
-        index: meta.index,
-        problem,
-      });
+      this.config.logger?.warn(
+        { id: this.id, index: meta.index, problem },
+        "refused a received snapshot",
+      );
       this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
       return;
     }
@@ -942,11 +937,10 @@ export class RawNode implements RaftNode {
     }
     this.log.restore(snapshot);
     this.membership.reset(meta.confState);
-    this.config.logger?.info("restored snapshot", {
-      id: this.id,
-      index: meta.index,
-      term: meta.term,
-    });
+    this.config.logger?.info(
+      { id: this.id, index: meta.index, term: meta.term },
+      "restored snapshot",
+    );
   }
 
   // ---- Leader ---------------------------------------------------------------------------------
