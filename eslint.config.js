@@ -77,4 +77,18 @@ export default tseslint.config(
     },
   },
   { files: ["packages/raft/src/**/*.ts", "packages/server/src/lock/**/*.ts"], rules: purity },
+  // Type-aware: a promise nobody awaits or catches loses its rejection (an unhandled rejection
+  // ends the process), and one passed where a void callback is expected is never waited for.
+  // The root tsconfig.json covers every package's src and test, so the project service builds one
+  // program for all of them.
+  {
+    files: ["packages/*/src/**/*.ts", "packages/*/test/**/*.ts"],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
 );

@@ -2,7 +2,7 @@
 import type { Lock, LockState, ReleaseOutcome } from "./types.js";
 import { ClusterUnavailableError, LockLostError, NotOwnerError } from "@dlock/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
-import type { ResolvedLockerOptions } from "./locker-options.js";
+import type { ResolvedLockerOptions } from "./resolve-locker-options.js";
 import type { Router } from "./router.js";
 import { validUntilMs } from "./validity.js";
 

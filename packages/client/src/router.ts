@@ -25,7 +25,7 @@ import type { Clock } from "./clock.js";
 import { abortReason, sleep } from "./clock.js";
 import type { RequestWithoutId } from "./connection.js";
 import { ClientConnection } from "./connection.js";
-import type { ResolvedLockerOptions } from "./locker-options.js";
+import type { ResolvedLockerOptions } from "./resolve-locker-options.js";
 
 export interface CallOptions<T extends ClientRequestType> {
   /** When the whole operation gives up (clock ms): ClusterUnavailableError after it. */

@@ -1,6 +1,6 @@
 // How long the client vouches for a lease (docs/design.md §2). Pure arithmetic, so tests and the
 // simulator's checkers can state it exactly.
-import type { ClientPlantedBugs } from "./locker-options.js";
+import type { ClientPlantedBugs } from "./resolve-locker-options.js";
 
 export interface ValidityInput {
   /** Clock time at which the request that produced this lease was sent. */

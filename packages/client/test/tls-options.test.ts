@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "@dlock/protocol";
-import { resolveLockerOptions } from "../src/locker-options.js";
+import { resolveLockerOptions } from "../src/resolve-locker-options.js";
 import { tlsConnectOptions, tlsFailureHint } from "../src/tls-options.js";
 import type { ClientTlsOptions } from "../src/tls-options.js";
 

@@ -31,7 +31,7 @@ export function parseHostPort(value: unknown, option: string, rules: HostPortRul
     throw new ConfigError(option, `must be a "host:port" string, got ${typeof value}`);
   }
   const match = value.length <= ADDRESS_CHARS_MAX ? HOST_PORT.exec(value) : null;
-  const host = match === null ? "" : (match[1] ?? match[2]);
+  const host = match === null ? "" : (match[1] ?? match[2] ?? "");
   if (match === null || (host === "" && rules.hostEmpty !== true)) {
     const shown = value.length <= 80 ? value : `${value.slice(0, 80)}…`;
     throw new ConfigError(

@@ -61,7 +61,7 @@ export function parseDuration(input: unknown, field = "duration"): number {
         `"${input}" is not a duration (use e.g. "500ms", "10s", "1m", "1h")`,
       );
     }
-    totalMs += Number(match[1]) * UNIT_MS[match[2]];
+    totalMs += Number(match[1]) * UNIT_MS[match[2]!]!;
   }
   const ms = Math.ceil(totalMs - 1e-9);
   if (ms > DURATION_MS_MAX) {

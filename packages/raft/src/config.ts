@@ -28,19 +28,6 @@ export type RefusalReason =
   | "transferNotAnnounced"
   | "ackNotSent";
 
-/**
- * Deliberate bugs that tests switch on to prove the simulator's checkers can catch them.
- * Never set in production; every flag defaults to false.
- */
-export interface PlantedBugs {
-  /** Commit an entry of an earlier term by counting replicas (Raft paper Figure 8). */
-  commitPreviousTermByCounting?: boolean;
-  /** Grant votes without the candidate's-log-is-up-to-date check. */
-  voteWithoutLogCheck?: boolean;
-  /** Count the leader's own entries (and answer appends) before they are durable. */
-  acknowledgeBeforePersist?: boolean;
-}
-
 /** Options of one Raft node. Times are in ticks; the host decides how long a tick is. */
 export interface RaftConfig {
   id: NodeId;
@@ -86,23 +73,25 @@ export interface RaftConfig {
   onRefused?: (message: Message, reason: RefusalReason) => void;
   /** Optional diagnostics sink. */
   logger?: RaftLogger;
-  /** Test-only: see PlantedBugs. */
-  plantedBugs?: PlantedBugs;
 }
 
+/**
+ * The diagnostics sink: structured fields first, then the message, as @dlock/protocol's Logger
+ * (and pino) take them, so a host passes its logger as is. raft depends on nothing, hence its own
+ * structural copy of the three levels it uses.
+ */
 export interface RaftLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
 export type ResolvedRaftConfig = Required<
-  Omit<RaftConfig, "logger" | "plantedBugs" | "checkSnapshot" | "onRefused">
+  Omit<RaftConfig, "logger" | "checkSnapshot" | "onRefused">
 > & {
   logger: RaftLogger | null;
   onRefused: ((message: Message, reason: RefusalReason) => void) | null;
   checkSnapshot: ((snapshot: Snapshot) => string | null) | null;
-  plantedBugs: Required<PlantedBugs>;
 };
 
 export const DEFAULT_RAFT_CONFIG = {
@@ -133,12 +122,6 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     logger: config.logger ?? null,
     checkSnapshot: config.checkSnapshot ?? null,
     onRefused: config.onRefused ?? null,
-    plantedBugs: {
-      commitPreviousTermByCounting: false,
-      voteWithoutLogCheck: false,
-      acknowledgeBeforePersist: false,
-      ...stripUndefined(config.plantedBugs ?? {}),
-    },
   } as ResolvedRaftConfig;
   const fail = (message: string): never => {
     throw new RaftError("INVALID_CONFIG", `invalid raft config: ${message}`);

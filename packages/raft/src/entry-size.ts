@@ -18,7 +18,7 @@ export function entryBytes(entry: Entry): number {
 /** Sum of entryBytes over a list. */
 export function entriesBytes(entries: readonly Entry[]): number {
   let total = 0;
-  for (let i = 0; i < entries.length; i++) total += entryBytes(entries[i]);
+  for (const entry of entries) total += entryBytes(entry);
   return total;
 }
 
@@ -28,9 +28,9 @@ export function entriesBytes(entries: readonly Entry[]): number {
  */
 export function limitBytes(entries: Entry[], maxBytes: number): Entry[] {
   if (entries.length <= 1) return entries;
-  let total = entryBytes(entries[0]);
+  let total = entryBytes(entries[0]!);
   for (let i = 1; i < entries.length; i++) {
-    total += entryBytes(entries[i]);
+    total += entryBytes(entries[i]!);
     if (total > maxBytes) return entries.slice(0, i);
   }
   return entries;

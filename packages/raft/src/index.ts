@@ -28,13 +28,7 @@ export type {
 } from "./types.js";
 export type { Storage } from "./storage.js";
 export type { RaftNode } from "./node-api.js";
-export type {
-  PlantedBugs,
-  RaftConfig,
-  RaftLogger,
-  RefusalReason,
-  ResolvedRaftConfig,
-} from "./config.js";
+export type { RaftConfig, RaftLogger, RefusalReason, ResolvedRaftConfig } from "./config.js";
 export { DEFAULT_RAFT_CONFIG, resolveRaftConfig, TERM_MAX } from "./config.js";
 export { RawNode } from "./raw-node.js";
 export { MemoryStorage } from "./memory-storage.js";

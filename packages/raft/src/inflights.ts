@@ -30,8 +30,8 @@ export class Inflights {
 
   /** Frees every message whose last index is ≤ `index` (they were acknowledged). */
   freeLE(index: number): void {
-    while (this.count > 0 && this.lastIndexes[this.start] <= index) {
-      this.bytes -= this.sizes[this.start];
+    while (this.count > 0 && this.lastIndexes[this.start]! <= index) {
+      this.bytes -= this.sizes[this.start]!;
       this.start = (this.start + 1) % this.maxMessages;
       this.count--;
     }

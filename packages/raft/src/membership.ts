@@ -81,14 +81,14 @@ export class Membership {
 
   /** Index of the newest config entry still in the log, 0 if none after the base. */
   lastConfigIndex(): number {
-    return this.history.length > 0 ? this.history[this.history.length - 1].index : 0;
+    return this.history.at(-1)?.index ?? 0;
   }
 
   /** Was `id` a voter in the configuration before the newest change still in the log? */
   wasVoterBeforeLastChange(id: NodeId): boolean {
     const n = this.history.length;
     if (n === 0) return false;
-    const previous = n >= 2 ? this.history[n - 2].conf : this.base;
+    const previous = n >= 2 ? this.history[n - 2]!.conf : this.base;
     return previous.voters.includes(id);
   }
 
@@ -102,13 +102,12 @@ export class Membership {
   /** Entries from `index` on were discarded: forget the changes they carried. Returns true if any. */
   truncateFrom(index: number): boolean {
     let changed = false;
-    while (this.history.length > 0 && this.history[this.history.length - 1].index >= index) {
+    while ((this.history.at(-1)?.index ?? -1) >= index) {
       this.history.pop();
       changed = true;
     }
     if (changed) {
-      this.current =
-        this.history.length > 0 ? this.history[this.history.length - 1].conf : this.base;
+      this.current = this.history.at(-1)?.conf ?? this.base;
       this.refresh();
     }
     return changed;
@@ -125,9 +124,9 @@ export class Membership {
   /** Entries up to `index` are compacted and committed: their changes can no longer roll back. */
   compact(index: number): void {
     let drop = 0;
-    while (drop < this.history.length && this.history[drop].index <= index) drop++;
+    while (drop < this.history.length && this.history[drop]!.index <= index) drop++;
     if (drop === 0) return;
-    this.base = this.history[drop - 1].conf;
+    this.base = this.history[drop - 1]!.conf;
     this.history.splice(0, drop);
   }
 

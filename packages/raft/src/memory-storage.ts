@@ -51,7 +51,7 @@ export class MemoryStorage implements Storage {
     if (index === this.compactedIndex) return this.compactedTerm;
     if (index < this.compactedIndex) throw new CompactedError(index, this.firstIndex());
     if (index > this.lastIndex()) throw new UnavailableError(index, this.lastIndex());
-    return this.log[index - this.compactedIndex - 1].term;
+    return this.log[index - this.compactedIndex - 1]!.term;
   }
 
   firstIndex(): number {
@@ -86,7 +86,7 @@ export class MemoryStorage implements Storage {
   /** Appends entries, replacing any stored suffix from entries[0].index on. */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
-    let first = entries[0].index;
+    let first = entries[0]!.index;
     let from = 0;
     if (first <= this.compactedIndex) {
       // The part already covered by compaction is committed and identical: skip it.
@@ -101,7 +101,7 @@ export class MemoryStorage implements Storage {
       );
     }
     this.log.length = first - this.compactedIndex - 1;
-    for (let i = from; i < entries.length; i++) this.log.push(entries[i]);
+    for (let i = from; i < entries.length; i++) this.log.push(entries[i]!);
   }
 
   /** Replaces the whole log with `snapshot` (a follower installing the leader's snapshot). */

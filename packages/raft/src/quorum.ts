@@ -18,18 +18,18 @@ export function committedIndex(
   const n = voters.length;
   if (n === 0) return 0;
   scratch.length = n;
-  for (let i = 0; i < n; i++) scratch[i] = matchOf(voters[i]);
+  for (let i = 0; i < n; i++) scratch[i] = matchOf(voters[i]!);
   // Insertion sort, descending: n is a handful of voters.
   for (let i = 1; i < n; i++) {
-    const value = scratch[i];
+    const value = scratch[i]!;
     let j = i - 1;
-    while (j >= 0 && scratch[j] < value) {
-      scratch[j + 1] = scratch[j];
+    while (j >= 0 && scratch[j]! < value) {
+      scratch[j + 1] = scratch[j]!;
       j--;
     }
     scratch[j + 1] = value;
   }
-  return scratch[quorumSize(n) - 1];
+  return scratch[quorumSize(n) - 1]!;
 }
 
 export type VoteResult = "won" | "lost" | "pending";

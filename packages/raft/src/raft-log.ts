@@ -84,8 +84,7 @@ export class RaftLog {
    * at the same index), or 0 if we already hold all of them.
    */
   findConflict(entries: readonly Entry[]): number {
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
+    for (const entry of entries) {
       if (this.term(entry.index) !== entry.term) return entry.index;
     }
     return 0;
@@ -109,7 +108,7 @@ export class RaftLog {
   /** Appends entries (which may overwrite a suffix); returns the new last index. */
   append(entries: readonly Entry[]): number {
     if (entries.length === 0) return this.lastIndex();
-    const after = entries[0].index;
+    const after = entries[0]!.index;
     if (after - 1 < this.committed) {
       throw new Error(`raft log: append at ${after} would overwrite committed ${this.committed}`);
     }
@@ -168,7 +167,8 @@ export class RaftLog {
   takeCommittedEntries(maxBytes: number): Entry[] {
     if (this.applying >= this.committed) return [];
     const entries = this.slice(this.applying + 1, this.committed + 1, maxBytes);
-    if (entries.length > 0) this.applying = entries[entries.length - 1].index;
+    const last = entries.at(-1);
+    if (last !== undefined) this.applying = last.index;
     return entries;
   }
 

@@ -1,5 +1,7 @@
 import { resolveRaftConfig, TERM_MAX } from "./config.js";
 import type { RaftConfig, RefusalReason, ResolvedRaftConfig } from "./config.js";
+import type { PlantedBugs } from "./planted-bugs.js";
+import { plantedBugsOf } from "./planted-bugs.js";
 import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
 import { ProposalDroppedError, RaftError, notLeaderError } from "./errors.js";
 import { confChangeProblem, Membership } from "./membership.js";
@@ -45,6 +47,10 @@ type CampaignKind = "preVote" | "vote" | "transfer";
 export class RawNode implements RaftNode {
   readonly id: NodeId;
   private readonly config: ResolvedRaftConfig;
+  // Deliberate bugs (planted-bugs.ts). The branches stay here, next to the correct code they
+  // replace, but only @dlock/raft/internal can set them: the public RaftConfig has no such field.
+  // (A line comment: it stays out of the published declarations.)
+  private readonly bugs: Required<PlantedBugs>;
   private readonly storage: Storage;
   private readonly log: RaftLog;
   private readonly membership: Membership;
@@ -98,6 +104,7 @@ export class RawNode implements RaftNode {
 
   constructor(config: RaftConfig, storage: Storage) {
     this.config = resolveRaftConfig(config);
+    this.bugs = plantedBugsOf(config);
     this.id = this.config.id;
     this.storage = storage;
     const { hardState, confState } = storage.initialState();
@@ -107,11 +114,10 @@ export class RawNode implements RaftNode {
     this.membership = new Membership(confState);
     if (hardState.term > TERM_MAX) {
       this.quarantined = true;
-      this.config.logger?.warn("persisted term is above the ceiling: waiting for a leader", {
-        id: this.id,
-        term: hardState.term,
-        termMax: TERM_MAX,
-      });
+      this.config.logger?.warn(
+        { id: this.id, term: hardState.term, termMax: TERM_MAX },
+        "persisted term is above the ceiling: waiting for a leader",
+      );
     }
     // The stored ConfState is the one of the last snapshot (or bootstrap); config entries after it
     // took effect when they were appended, so replay them.
@@ -315,14 +321,14 @@ export class RawNode implements RaftNode {
     this.messagesAfterPersist = [];
     this.readStates = [];
     this.droppedReads = [];
-    const lastEntryIndex = entries.length > 0 ? entries[entries.length - 1].index : 0;
+    const lastEntryIndex = entries.at(-1)?.index ?? 0;
     this.log.beginWrite(id, lastEntryIndex, snapshot?.metadata.index ?? 0);
     return ready;
   }
 
   advance(ready: Ready): void {
     this.log.completeWrite(ready.id);
-    if (this.role === "leader" && !this.config.plantedBugs.acknowledgeBeforePersist) {
+    if (this.role === "leader" && !this.bugs.acknowledgeBeforePersist) {
       // The leader counts its own copy only once it is durable.
       const self = this.progress.get(this.id);
       if (self !== undefined && self.maybeUpdate(this.log.persistedLastIndex())) this.maybeCommit();
@@ -436,11 +442,10 @@ export class RawNode implements RaftNode {
     if (inLease) return true;
     const quorumTerm = this.farAheadQuorumTerm();
     if (quorumTerm > this.term) {
-      this.config.logger?.warn("took the term a majority of the other voters is in", {
-        id: this.id,
-        term: quorumTerm,
-        previousTerm: this.term,
-      });
+      this.config.logger?.warn(
+        { id: this.id, term: quorumTerm, previousTerm: this.term },
+        "took the term a majority of the other voters is in",
+      );
       this.becomeFollower(quorumTerm, null);
     }
     return m.term - this.term > this.config.termAheadMax;
@@ -475,12 +480,10 @@ export class RawNode implements RaftNode {
     if (m.type !== "append" && m.type !== "heartbeat" && m.type !== "snapshot") return false;
     // Our log holds entries of lastTerm, so a leader of an older term is stale: wait for another.
     if (m.term < this.log.lastTerm()) return false;
-    this.config.logger?.warn("left quarantine: took the term of a leader", {
-      id: this.id,
-      term: m.term,
-      leader: m.from,
-      quarantinedTerm: this.term,
-    });
+    this.config.logger?.warn(
+      { id: this.id, term: m.term, leader: m.from, quarantinedTerm: this.term },
+      "left quarantine: took the term of a leader",
+    );
     this.quarantined = false;
     this.term = m.term;
     this.vote = m.from;
@@ -518,7 +521,7 @@ export class RawNode implements RaftNode {
     this.reset(term);
     this.role = "follower";
     this.leader = leader;
-    this.config.logger?.debug("became follower", { id: this.id, term, leader });
+    this.config.logger?.debug({ id: this.id, term, leader }, "became follower");
   }
 
   private becomePreCandidate(): void {
@@ -528,7 +531,7 @@ export class RawNode implements RaftNode {
     this.leader = null;
     this.votes.clear();
     this.resetRandomizedElectionTimeout();
-    this.config.logger?.debug("became pre-candidate", { id: this.id, term: this.term });
+    this.config.logger?.debug({ id: this.id, term: this.term }, "became pre-candidate");
   }
 
   private becomeCandidate(): void {
@@ -536,7 +539,7 @@ export class RawNode implements RaftNode {
     this.reset(this.term + 1);
     this.vote = this.id;
     this.role = "candidate";
-    this.config.logger?.debug("became candidate", { id: this.id, term: this.term });
+    this.config.logger?.debug({ id: this.id, term: this.term }, "became candidate");
   }
 
   private becomeLeader(): void {
@@ -551,12 +554,10 @@ export class RawNode implements RaftNode {
     const self = this.progress.get(this.id);
     if (self !== undefined) {
       self.becomeReplicate();
-      self.maybeUpdate(
-        this.config.plantedBugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex(),
-      );
+      self.maybeUpdate(this.bugs.acknowledgeBeforePersist ? last : this.log.persistedLastIndex());
       self.recentActive = true;
     }
-    this.config.logger?.info("became leader", { id: this.id, term: this.term });
+    this.config.logger?.info({ id: this.id, term: this.term }, "became leader");
     // §8: a no-op of our term lets us commit (and learn the commit index of) earlier entries.
     this.appendAsLeader([{ index: last + 1, term: this.term, kind: "noop", data: EMPTY_BYTES }]);
   }
@@ -600,10 +601,10 @@ export class RawNode implements RaftNode {
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.checkQuorumActive()) {
-        this.config.logger?.info("stepping down: no quorum heard within an election timeout", {
-          id: this.id,
-          term: this.term,
-        });
+        this.config.logger?.info(
+          { id: this.id, term: this.term },
+          "stepping down: no quorum heard within an election timeout",
+        );
         this.becomeFollower(this.term, null);
         return;
       }
@@ -682,8 +683,7 @@ export class RawNode implements RaftNode {
       this.vote === m.from ||
       (this.vote === null && this.leader === null) ||
       (isPreVote && m.term > this.term);
-    const upToDate =
-      this.config.plantedBugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const upToDate = this.bugs.voteWithoutLogCheck || this.log.isUpToDate(m.lastIndex, m.lastTerm);
     const granted = canVote && upToDate && !this.outranksPreCandidate(m);
     const response: VoteResponse = {
       type: isPreVote ? "preVoteResp" : "voteResp",
@@ -816,7 +816,7 @@ export class RawNode implements RaftNode {
         if (conflict <= log.committed) {
           throw new Error(`raft: entry ${conflict} conflicts with committed ${log.committed}`);
         }
-        const first = m.entries[0].index;
+        const first = m.entries[0]!.index;
         this.appendToLog(conflict === first ? m.entries : m.entries.slice(conflict - first));
       }
       log.commitTo(Math.min(m.commit, lastNew));
@@ -895,11 +895,10 @@ export class RawNode implements RaftNode {
     const problem = this.config.checkSnapshot?.(snapshot) ?? null;
     if (problem !== null) {
       // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
-      this.config.logger?.warn("refused a received snapshot", {
-        id: this.id,
-        index: meta.index,
-        problem,
-      });
+      this.config.logger?.warn(
+        { id: this.id, index: meta.index, problem },
+        "refused a received snapshot",
+      );
       this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
       return;
     }
@@ -938,11 +937,10 @@ export class RawNode implements RaftNode {
     }
     this.log.restore(snapshot);
     this.membership.reset(meta.confState);
-    this.config.logger?.info("restored snapshot", {
-      id: this.id,
-      index: meta.index,
-      term: meta.term,
-    });
+    this.config.logger?.info(
+      { id: this.id, index: meta.index, term: meta.term },
+      "restored snapshot",
+    );
   }
 
   // ---- Leader ---------------------------------------------------------------------------------
@@ -1070,7 +1068,7 @@ export class RawNode implements RaftNode {
     this.uncommittedBytes += entriesBytes(entries);
     this.broadcastPending = true;
     const self = this.progress.get(this.id);
-    if (this.config.plantedBugs.acknowledgeBeforePersist && self !== undefined) {
+    if (this.bugs.acknowledgeBeforePersist && self !== undefined) {
       self.maybeUpdate(this.log.lastIndex());
     }
     this.maybeCommit();
@@ -1078,13 +1076,12 @@ export class RawNode implements RaftNode {
 
   /** Appends to the log and applies config entries at once (they take effect when appended). */
   private appendToLog(entries: readonly Entry[]): void {
-    const first = entries[0].index;
+    const first = entries[0]!.index;
     if (first <= this.log.lastIndex() && this.membership.truncateFrom(first)) {
       this.onMembershipChanged();
     }
     this.log.append(entries);
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
+    for (const entry of entries) {
       if (entry.kind === "config" && entry.change !== undefined) {
         this.membership.append(entry.index, entry.change);
         this.onMembershipChanged();
@@ -1124,10 +1121,7 @@ export class RawNode implements RaftNode {
     if (this.role !== "leader") return;
     const index = committedIndex(this.membership.voterList, this.matchOf, this.matchScratch);
     if (index <= this.log.committed) return;
-    if (
-      !this.config.plantedBugs.commitPreviousTermByCounting &&
-      this.log.term(index) !== this.term
-    ) {
+    if (!this.bugs.commitPreviousTermByCounting && this.log.term(index) !== this.term) {
       return;
     }
     const previous = this.log.committed;
@@ -1218,7 +1212,7 @@ export class RawNode implements RaftNode {
         pr.next <= last ? log.slice(pr.next, last + 1, this.config.messageBytesMax) : [];
       if (entries.length === 0 && !allowEmpty) return;
       this.sendAppendMessage(to, pr, prevIndex, prevTerm, entries);
-      const lastSent = entries.length > 0 ? entries[entries.length - 1].index : prevIndex;
+      const lastSent = entries.at(-1)?.index ?? prevIndex;
       this.noteSent(to, lastSent);
       pr.sentEntries(entries.length, lastSent, entriesBytes(entries));
       if (pr.state !== "replicate" || entries.length === 0 || pr.next > last) return;
@@ -1287,7 +1281,8 @@ export class RawNode implements RaftNode {
     if (index === 0 || index < pr.next) return false;
     // At most the snapshot's size is read: if that does not reach its index, the entries weigh more.
     const lacked = this.log.slice(pr.next, index + 1, snapshot.data.byteLength);
-    return lacked[lacked.length - 1].index < index;
+    // Never empty: slice keeps at least one entry, and pr.next ≤ index.
+    return lacked.at(-1)!.index < index;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): void {
@@ -1346,7 +1341,7 @@ export class RawNode implements RaftNode {
     }
     switch (m.type) {
       case "appendResp":
-        if (this.config.plantedBugs.acknowledgeBeforePersist) this.messages.push(m);
+        if (this.bugs.acknowledgeBeforePersist) this.messages.push(m);
         else this.messagesAfterPersist.push(m);
         return;
       case "vote":
@@ -1383,7 +1378,7 @@ export class RawNode implements RaftNode {
           this.membership.append(entry.index, entry.change);
         }
       }
-      next = page[page.length - 1].index + 1;
+      next = page.at(-1)!.index + 1;
     }
   }
 }

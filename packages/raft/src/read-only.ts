@@ -61,7 +61,7 @@ export class ReadOnly {
   /** Removes and returns every round up to and including `context`, oldest first. */
   releaseThrough(context: number): ReadRound[] {
     let count = 0;
-    while (count < this.rounds.length && this.rounds[count].context <= context) count++;
+    while (count < this.rounds.length && this.rounds[count]!.context <= context) count++;
     const released = this.rounds.splice(0, count);
     if (this.open !== null && this.open.context <= context) this.open = null;
     return released;
@@ -69,7 +69,7 @@ export class ReadOnly {
 
   /** Context of the newest pending round (0 if none), sent with periodic heartbeats. */
   lastPendingContext(): number {
-    return this.rounds.length > 0 ? this.rounds[this.rounds.length - 1].context : 0;
+    return this.rounds.at(-1)?.context ?? 0;
   }
 
   pendingCount(): number {

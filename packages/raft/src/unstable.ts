@@ -34,7 +34,7 @@ export class Unstable {
   term(index: number): number {
     if (index >= this.offset) {
       const i = index - this.offset;
-      return i < this.entries.length ? this.entries[i].term : -1;
+      return this.entries[i]?.term ?? -1;
     }
     if (this.snapshot !== null && index === this.snapshot.metadata.index) {
       return this.snapshot.metadata.term;
@@ -44,9 +44,9 @@ export class Unstable {
 
   /** Appends `entries`, discarding any held suffix they overwrite. */
   truncateAndAppend(entries: readonly Entry[]): void {
-    const after = entries[0].index;
+    const after = entries[0]!.index;
     if (after === this.offset + this.entries.length) {
-      for (let i = 0; i < entries.length; i++) this.entries.push(entries[i]);
+      for (const entry of entries) this.entries.push(entry);
     } else if (after <= this.offset) {
       // Overwrites everything held here (and possibly durable entries): restart from `after`.
       this.offset = after;
@@ -54,7 +54,7 @@ export class Unstable {
       this.inProgressNext = after;
     } else {
       this.entries.length = after - this.offset;
-      for (let i = 0; i < entries.length; i++) this.entries.push(entries[i]);
+      for (const entry of entries) this.entries.push(entry);
       if (this.inProgressNext > after) this.inProgressNext = after;
     }
   }

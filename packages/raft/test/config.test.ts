@@ -9,7 +9,6 @@ describe("resolveRaftConfig", () => {
     expect(config.electionTicks).toBe(DEFAULT_RAFT_CONFIG.electionTicks);
     expect(config.preVote).toBe(true);
     expect(config.checkQuorum).toBe(true);
-    expect(config.plantedBugs.voteWithoutLogCheck).toBe(false);
   });
 
   it("rejects a heartbeat interval that is not shorter than the election timeout", () => {

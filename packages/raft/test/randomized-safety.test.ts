@@ -7,7 +7,9 @@ import {
   RawNode,
   isNotLeader,
 } from "../src/index.js";
-import type { ConfState, Message, PlantedBugs, Ready } from "../src/index.js";
+import type { ConfState, Message, Ready } from "../src/index.js";
+import type { PlantedBugs } from "../src/internal.js";
+import { withPlantedBugs } from "../src/internal.js";
 import { seededRandom } from "./helpers/network.js";
 
 // A small randomized schedule runner kept inside the package as a first line of defence (the
@@ -51,17 +53,19 @@ function runSchedule(
   const hosts = new Map<string, Host>();
   const start = (id: string, storage: MemoryStorage): void => {
     const node = new RawNode(
-      {
-        id,
-        random: seededRandom(seed * 31 + ids.indexOf(id) + hosts.size * 7 + 1),
-        electionTicks: 10,
-        heartbeatTicks: 2,
-        messageBytesMax: 64,
-        inflightMessagesMax: 4,
-        plantedBugs: bugs,
-        applied: storage.snapshot().metadata.index,
-        snapshotChunkBytes: 3,
-      },
+      withPlantedBugs(
+        {
+          id,
+          random: seededRandom(seed * 31 + ids.indexOf(id) + hosts.size * 7 + 1),
+          electionTicks: 10,
+          heartbeatTicks: 2,
+          messageBytesMax: 64,
+          inflightMessagesMax: 4,
+          applied: storage.snapshot().metadata.index,
+          snapshotChunkBytes: 3,
+        },
+        bugs,
+      ),
       storage,
     );
     const snapshot = storage.snapshot();

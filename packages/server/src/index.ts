@@ -1,130 +1,35 @@
-// @dlock/server: the dlock server's building blocks. The pure lock state machine is exported
-// separately as @dlock/server/lock.
-
-// ---- storage (LevelDB) and group commit ----
-export {
-  DEFAULT_GROUP_COMMIT_OPTIONS,
-  GroupCommitter,
-  LevelStorage,
-  StorageError,
-} from "./storage/index.js";
-export type {
-  BatchWriter,
-  GroupCommitOptions,
-  GroupCommitStats,
-  LockRecordChange,
-  StorageErrorCode,
-  StorageOpenOptions,
-  StorageStats,
-  StorageWrite,
-} from "./storage/index.js";
-
-// ---- Raft host ----
-export {
-  DEFAULT_RAFT_HOST_OPTIONS,
-  HostError,
-  RaftHost,
-  lockStateMachineAdapter,
-  resolveRaftHostOptions,
-} from "./host/index.js";
-export type {
-  HostErrorCode,
-  HostRaftSettings,
-  HostStatus,
-  PeerTransport,
-  RaftHostOptions,
-  RaftNodeFactory,
-  ResolvedRaftHostOptions,
-  RoleChange,
-  StateMachine,
-} from "./host/index.js";
-
-// ---- configuration and logging ----
+// @dlock/server: what an application needs to run a dlock server in its own process (DlockServer,
+// its options, logging, TLS and auth files) and the errors it throws. The building blocks
+// (Raft host, storage, transports, lock service) and the test hooks live in
+// @dlock/server/internal; the pure lock state machine in @dlock/server/lock.
+export { StorageError } from "./storage/index.js";
+export type { StorageErrorCode } from "./storage/index.js";
+export { HostError } from "./host/index.js";
+export type { HostErrorCode, HostStatus } from "./host/index.js";
 export {
   ConfigError,
   DEFAULT_SERVER_OPTIONS,
-  componentLogger,
   createLogger,
-  formatHostPort,
-  isWildcardHost,
-  parseHostPort,
   resolveServerOptions,
 } from "./config/index.js";
 export type {
-  HostPort,
   LogLevel,
   Logger,
   LoggerOptions,
   ResolvedServerOptions,
   ServerOptions,
 } from "./config/index.js";
-
-// ---- the composed server and its lock service ----
-export {
-  DlockServer,
-  LockService,
-  REAL_TIMERS,
-  hostFailureToWire,
-  lockRefusalToWire,
-  nodeStatusSnapshot,
-  statusResult,
-} from "./node/index.js";
-export type {
-  DlockServerAddresses,
-  DlockServerDependencies,
-  LockServiceHost,
-  LockServiceOptions,
-  LockServicePlantedBugs,
-  MemberAddresses,
-  ServiceTimers,
-} from "./node/index.js";
-
-// ---- network edges and the admin port ----
-export {
-  CLIENT_CERTIFICATE_MODES,
-  CLIENT_URI_PREFIX,
-  NODE_URI_PREFIX,
-  TcpPeerTransport,
-  clientNameFromCertificate,
-  nodeIdFromCertificate,
-} from "./transport/index.js";
-export type {
-  ClientCertificateMode,
-  TcpPeerTransportOptions,
-  TlsOptions,
-} from "./transport/index.js";
-export { ClientServer } from "./client-server/index.js";
-export type {
-  ClientRequestContext,
-  ClientRequestHandler,
-  ClientResult,
-  ClientServerOptions,
-} from "./client-server/index.js";
-export { AdminServer, ServerMetrics } from "./admin/index.js";
-export type { AdminStatusProvider, NodeStatusSnapshot } from "./admin/index.js";
-/** The body of the admin port's GET /status. */
+export { DlockServer } from "./node/index.js";
+export type { DlockServerAddresses, DlockServerDependencies } from "./node/index.js";
+export { CLIENT_CERTIFICATE_MODES } from "./transport/index.js";
+export type { ClientCertificateMode, TlsOptions } from "./transport/index.js";
+export type { NodeStatusSnapshot } from "./admin/index.js";
 export type { AdminStatus } from "@dlock/protocol";
-
-// ---- client authentication and authorization ----
 export {
   AUTH_TOKEN_PREFIX,
-  Authenticator,
-  AuthorizingHandler,
-  allows,
-  bindValue,
-  certificateNameOf,
   generateAuthToken,
   hashAuthToken,
-  holderOf,
   loadAuthFile,
   parseAuthFile,
-  scopeCovers,
 } from "./auth/index.js";
-export type {
-  AuthEntry,
-  ClientCredentials,
-  Grant,
-  Operation,
-  Principal,
-  Role,
-} from "./auth/index.js";
+export type { AuthEntry, Grant, Operation, Role } from "./auth/index.js";

@@ -1,176 +1,20 @@
-// @dlock/testkit: the deterministic simulator of the Raft core, its fault schedules and checkers,
-// and the lock simulator (lock/) with the lock-level checkers (checkers/lock/).
+// @dlock/testkit: what other packages (chaos) use: the linearizability checker with the lock
+// model, the wire-level operation records it checks, and the seeded random source. The simulator
+// itself runs through its CLI (sim-cli.ts); its parts are in @dlock/testkit/internal for tests
+// and tools.
 export { Prng } from "./prng.js";
-export { EventQueue } from "./event-queue.js";
-export { Hasher } from "./hash.js";
-export { SimWorld } from "./world.js";
-export { CALM_NETWORK, SimNetwork, validateNetworkFaults } from "./network.js";
-export { SimStorage, SimStorageError } from "./sim-storage.js";
-export { CHAIN_ORIGIN, chainAfter, entryDigest } from "./log-chain.js";
-export { HashChainStateMachine } from "./state-machine.js";
-export { SimNode } from "./sim-node.js";
-export { defaultRaftNodeFactory, SimCluster } from "./sim-cluster.js";
-export {
-  ELECTION_TIMEOUT_VOTE_ROUNDS_MIN,
-  electionTicksMin,
-  LIVENESS_ELECTION_TIMEOUTS,
-  livenessBoundMs,
-  MEMBERSHIP_VOTERS_MAX,
-  MEMBERSHIP_VOTERS_MIN,
-  PlanError,
-  validatePlan,
-} from "./plan.js";
-export {
-  DEFAULT_FAULT_PHASE_MS_MAX,
-  DEFAULT_FAULT_PHASE_MS_MIN,
-  DEFAULT_FAULTS_MAX,
-  PLAN_PROFILES,
-  planArbitrary,
-} from "./plan-arbitrary.js";
-export { runSchedule } from "./run-schedule.js";
-export {
-  addToSummary,
-  checkSchedules,
-  emptySummary,
-  formatFailure,
-  PLANTED_BUG_NAMES,
-  replayCommand,
-} from "./sim-check.js";
-export { SafetyViolation } from "./checkers/violation.js";
-export { SafetyMonitor } from "./checkers/safety-monitor.js";
-export { CommitLedger, applyChange } from "./checkers/commit-ledger.js";
-export { ElectionSafetyChecker } from "./checkers/election-safety.js";
-export { LogMatchingChecker } from "./checkers/log-matching.js";
-export { LeaderCompletenessChecker } from "./checkers/leader-completeness.js";
-export { StateMachineSafetyChecker } from "./checkers/state-machine-safety.js";
-export { CommitDurabilityChecker } from "./checkers/commit-durability.js";
-export { ReadIndexChecker } from "./checkers/read-index.js";
-
-// ---- the lock simulator ----
-export { AsyncWorld, drainMicrotasks } from "./lock/async-world.js";
-export { SimProcessClock, wallClockView } from "./lock/sim-process.js";
-export { SimClientNetwork, validateClientNetworkFaults } from "./lock/client-network.js";
-export { SimRaftHost } from "./lock/sim-raft-host.js";
-export { clientAddressOf, LockNodeHost, SIM_CLUSTER_ID } from "./lock/lock-node-host.js";
-export { FencedResource } from "./lock/fenced-resource.js";
-export { beliefEndMs, LockHistory } from "./lock/lock-history.js";
-export { SimLockClient } from "./lock/lock-client.js";
-export { emptyLockEvents, missingLockEvents, REQUIRED_LOCK_EVENTS } from "./lock/lock-events.js";
-export {
-  clockRateBound,
-  electionTimeoutMsOf,
-  LOCK_LIVENESS_CLIENT_SLACK_MS,
-  lockLivenessBoundMs,
-  validateLockPlan,
-} from "./lock/lock-plan.js";
-export {
-  DEFAULT_DRIFT_FACTOR,
-  LOCK_PROFILES,
-  lockPlanArbitrary,
-} from "./lock/lock-plan-arbitrary.js";
-export {
-  LINEARIZABILITY_STEPS_PER_KEY,
-  lockerTimeoutsOf,
-  lockLimitsOf,
-  runLockSchedule,
-} from "./lock/run-lock-schedule.js";
-export {
-  checkLockSchedules,
-  emptyLockSummary,
-  formatLockFailure,
-  LOCK_PLANTED_BUG_NAMES,
-  lockPlantedBugs,
-  lockReplayCommand,
-} from "./lock/lock-check.js";
-export { committedGrants } from "./checkers/lock/committed-grants.js";
-export { checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
-export { checkFencing } from "./checkers/lock/fencing.js";
 export { checkLinearizable, describeViolation } from "./checkers/lock/linearizability.js";
 export {
-  checkLockLinearizability,
   describeTokenOrderConflict,
-  lockHistoriesByKey,
   lockModel,
   lockOpOf,
   tokenOrderConflict,
 } from "./checkers/lock/lock-model.js";
-export { checkAcknowledgements } from "./checkers/lock/acknowledgements.js";
-export { checkLockLiveness } from "./checkers/lock/lock-liveness.js";
-
-export type { ScheduledEvent } from "./event-queue.js";
-export type { DeliveryHandler, NetworkFaults, NetworkStats } from "./network.js";
-export type { CrashLoss } from "./sim-storage.js";
-export type { ChainedEntry } from "./log-chain.js";
-export type { SimStateMachine, SimStateMachineFactory } from "./state-machine.js";
-export type {
-  RaftNodeFactory,
-  SimNodeDeps,
-  SimNodeEvents,
-  SimNodeOptions,
-  SimNodeStatus,
-  SimRaftOptions,
-} from "./sim-node.js";
-export type { SimClusterOptions } from "./sim-cluster.js";
-export type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
-export type { PlanArbitraryOptions, PlanProfile } from "./plan-arbitrary.js";
-export type { RunScheduleOptions, ScheduleResult } from "./run-schedule.js";
-export type {
-  CheckSchedulesOptions,
-  CheckSchedulesResult,
-  PlantedBugName,
-  SimFailure,
-  SimSummary,
-} from "./sim-check.js";
-export type { LogView, PropertyName } from "./checkers/violation.js";
-export type { ClusterProbe } from "./checkers/safety-monitor.js";
-export type { LeaderLog } from "./checkers/leader-completeness.js";
-export type { ProcessStatus, SimProcess } from "./lock/sim-process.js";
-export type {
-  ClientNetworkFaults,
-  ClientNetworkStats,
-  ClientWireObserver,
-  ServerConnectionHandler,
-  ServerEndpoint,
-  ServerSideConnection,
-} from "./lock/client-network.js";
-export type {
-  Belief,
-  CommittedLockEntry,
-  KeyedRequest,
-  ResourceWrite,
-  WireOp,
-} from "./lock/lock-history.js";
-export type { LockEventCounts } from "./lock/lock-events.js";
-export type {
-  ClientFaultKind,
-  ClientFaultStep,
-  ClientOp,
-  ClientOpKind,
-  ClientPlan,
-  LockPlantedBugs,
-  LockSchedulePlan,
-  RefreshMode,
-  WallClockMisuse,
-} from "./lock/lock-plan.js";
-export type { LockPlanArbitraryOptions, LockProfile } from "./lock/lock-plan-arbitrary.js";
-export type { LockScheduleResult, RunLockScheduleOptions } from "./lock/run-lock-schedule.js";
-export type {
-  CheckLockSchedulesOptions,
-  CheckLockSchedulesResult,
-  LockPlantedBugName,
-  LockSimFailure,
-  LockSimSummary,
-} from "./lock/lock-check.js";
-export type { CommittedGrant } from "./checkers/lock/committed-grants.js";
+export type { WireOp } from "./lock/lock-history.js";
 export type {
   LinearizabilityOptions,
   LinearizabilityResult,
   SequentialModel,
   TimedOp,
 } from "./checkers/lock/linearizability.js";
-export type {
-  LockModelState,
-  LockOp,
-  LockLinearizabilityReport,
-} from "./checkers/lock/lock-model.js";
-export type { LockLivenessObservation } from "./checkers/lock/lock-liveness.js";
+export type { LockModelState, LockOp } from "./checkers/lock/lock-model.js";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
 import type { FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
 import { electionTicksMin } from "./plan.js";
 

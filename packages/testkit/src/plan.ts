@@ -1,4 +1,4 @@
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
 
 /**
  * Who a crash or pause hits, resolved when it happens. "nextLeader" arms the fault and fires it

@@ -1,3 +1,4 @@
+import { withPlantedBugs } from "@dlock/raft/internal";
 import { SafetyViolation } from "./checkers/violation.js";
 import type { NetworkStats } from "./network.js";
 import type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
@@ -119,18 +120,20 @@ export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
       reorderDelayMaxMs: plan.maxDelayMs * 5,
     },
     node: {
-      raft: {
-        electionTicks: plan.electionTicks,
-        heartbeatTicks: plan.heartbeatTicks,
-        preVote: plan.preVote,
-        checkQuorum: plan.checkQuorum,
-        // The plan keeps its older field names: saved plans (regressions, replays) use them.
-        messageBytesMax: plan.maxMessageBytes,
-        inflightMessagesMax: plan.maxInflightMessages,
-        snapshotChunkBytes: plan.snapshotChunkBytes,
-        uncommittedBytesMax: plan.maxUncommittedBytes,
-        plantedBugs: plan.plantedBugs,
-      },
+      raft: withPlantedBugs(
+        {
+          electionTicks: plan.electionTicks,
+          heartbeatTicks: plan.heartbeatTicks,
+          preVote: plan.preVote,
+          checkQuorum: plan.checkQuorum,
+          // The plan keeps its older field names: saved plans (regressions, replays) use them.
+          messageBytesMax: plan.maxMessageBytes,
+          inflightMessagesMax: plan.maxInflightMessages,
+          snapshotChunkBytes: plan.snapshotChunkBytes,
+          uncommittedBytesMax: plan.maxUncommittedBytes,
+        },
+        plan.plantedBugs,
+      ),
       tickMs: plan.tickMs,
       fsyncMinMs: plan.fsyncMinMs,
       fsyncMaxMs: plan.fsyncMaxMs,

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
 import type { FaultKind, SchedulePlan } from "./plan.js";
 import type { PlanArbitraryOptions } from "./plan-arbitrary.js";
 import {

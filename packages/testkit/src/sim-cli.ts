@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
 import type { SchedulePlan } from "./plan.js";
 import { validatePlan } from "./plan.js";
 import type { PlanProfile } from "./plan-arbitrary.js";

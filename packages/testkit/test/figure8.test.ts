@@ -1,4 +1,5 @@
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
+import { withPlantedBugs } from "@dlock/raft/internal";
 import { describe, expect, it } from "vitest";
 import { SafetyViolation } from "../src/checkers/violation.js";
 import { SimCluster } from "../src/sim-cluster.js";
@@ -25,16 +26,18 @@ function figure8(seed: number, plantedBugs: PlantedBugs): { violation: SafetyVio
       reorderDelayMaxMs: 0,
     },
     node: {
-      raft: {
-        electionTicks: 10,
-        heartbeatTicks: 1,
-        preVote: false,
-        checkQuorum: false,
-        // One entry per message, so S2 can acknowledge the old entry before S1's no-op.
-        messageBytesMax: 1,
-        inflightMessagesMax: 1,
+      raft: withPlantedBugs(
+        {
+          electionTicks: 10,
+          heartbeatTicks: 1,
+          preVote: false,
+          checkQuorum: false,
+          // One entry per message, so S2 can acknowledge the old entry before S1's no-op.
+          messageBytesMax: 1,
+          inflightMessagesMax: 1,
+        },
         plantedBugs,
-      },
+      ),
       tickMs: 10,
       fsyncMinMs: 0.5,
       fsyncMaxMs: 0.5,

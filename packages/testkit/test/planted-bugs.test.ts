@@ -1,4 +1,4 @@
-import type { PlantedBugs } from "@dlock/raft";
+import type { PlantedBugs } from "@dlock/raft/internal";
 import { describe, expect, it } from "vitest";
 import type { PlanProfile } from "../src/plan-arbitrary.js";
 import { runSchedule } from "../src/run-schedule.js";

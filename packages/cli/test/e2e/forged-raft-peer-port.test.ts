@@ -7,7 +7,7 @@
 // term (written by an older version) rejoins by itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigChangeRefusedError, Locker } from "@dlock/client";
-import { LevelStorage } from "@dlock/server";
+import { LevelStorage } from "@dlock/server/internal";
 import { encodeCommand } from "@dlock/server/lock";
 import { freePort } from "@dlock/tools";
 import { ELECTION_TIMEOUT_MS, startTestCluster } from "./support/cluster.js";

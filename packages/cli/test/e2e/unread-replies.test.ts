@@ -34,7 +34,7 @@ afterAll(async () => {
 function flood(address: string, stopAtMs: number): Promise<{ sent: number; closed: boolean }> {
   const [host, port] = address.split(":");
   const encoder = new FrameEncoder();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let sent = 0;
     let closed = false;
     const socket = net.connect({ host, port: Number(port) });
@@ -42,7 +42,9 @@ function flood(address: string, stopAtMs: number): Promise<{ sent: number; close
     socket.on("close", () => {
       closed = true;
     });
-    socket.on("connect", async () => {
+    // The flood runs in its own async function: a throw in it fails this promise instead of
+    // becoming an unhandled rejection of the event handler (and leaving flood() never settled).
+    const pump = async (): Promise<void> => {
       socket.pause(); // Never read a reply.
       socket.write(encoder.encode(clientHello({ clientId: "flooder" })));
       const batch = (): Buffer => {
@@ -76,7 +78,9 @@ function flood(address: string, stopAtMs: number): Promise<{ sent: number; close
           await new Promise((done) => setImmediate(done));
         }
       }
-      resolve({ sent, closed });
+    };
+    socket.on("connect", () => {
+      pump().then(() => resolve({ sent, closed }), reject);
     });
   });
 }

@@ -1,5 +1,7 @@
 import { MemoryStorage, RawNode } from "../../src/index.js";
 import type { ConfState, Entry, Message, NodeId, RaftConfig, Ready } from "../../src/index.js";
+import type { PlantedBugs } from "../../src/internal.js";
+import { withPlantedBugs } from "../../src/internal.js";
 
 /** A small seeded PRNG (mulberry32) so every test run is reproducible. */
 export function seededRandom(seed: number): () => number {
@@ -25,7 +27,8 @@ export interface TestNode {
   droppedReads: number[];
 }
 
-export type NodeOverrides = Partial<Omit<RaftConfig, "id">>;
+/** Config a test overrides, and the bugs it plants (through the internal entry, as testkit does). */
+export type NodeOverrides = Partial<Omit<RaftConfig, "id">> & { plantedBugs?: PlantedBugs };
 
 /**
  * A tiny deterministic network for tests: nodes exchange messages only when told to deliver, and
@@ -62,15 +65,19 @@ export class Network {
     appliedIndex = 0,
   ): TestNode {
     const index = [...this.nodes.keys()].indexOf(id);
+    const { plantedBugs, ...overrides } = config;
     const node = new RawNode(
-      {
-        id,
-        random: seededRandom(this.seed * 1000 + (index < 0 ? this.nodes.size : index) + 1),
-        electionTicks: 10,
-        heartbeatTicks: 1,
-        applied: appliedIndex,
-        ...config,
-      },
+      withPlantedBugs(
+        {
+          id,
+          random: seededRandom(this.seed * 1000 + (index < 0 ? this.nodes.size : index) + 1),
+          electionTicks: 10,
+          heartbeatTicks: 1,
+          applied: appliedIndex,
+          ...overrides,
+        },
+        plantedBugs,
+      ),
       storage,
     );
     const entry: TestNode = {

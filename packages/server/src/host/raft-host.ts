@@ -171,7 +171,6 @@ export class RaftHost<Result> {
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
     });
-    const log = this.logger;
     const createNode =
       options.createNode ?? ((config, storage) => new RawNode(config, storage) as RaftNode);
     this.node = createNode(
@@ -184,11 +183,7 @@ export class RaftHost<Result> {
         random: options.random,
         checkSnapshot: (snapshot: Snapshot) => snapshotProblem(snapshot.data, snapshot.metadata),
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
-        logger: {
-          debug: (message, fields) => log.debug(fields ?? {}, message),
-          info: (message, fields) => log.info(fields ?? {}, message),
-          warn: (message, fields) => log.warn(fields ?? {}, message),
-        },
+        logger: this.logger,
       },
       this.storage,
     );

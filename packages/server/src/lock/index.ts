@@ -27,12 +27,7 @@ export {
 export { encodeCommand, decodeCommand, utf8Bytes } from "./codec.js";
 export { decodeKeyStateRecord as decodeLockRecord } from "./table-codec.js";
 export { waiterLeaseMs } from "./key-state.js";
-export {
-  DEFAULT_LOCK_LIMITS,
-  TTL_MIN_ELECTION_TIMEOUTS,
-  resolveLockLimits,
-  resolvePlantedLockBugs,
-} from "./limits.js";
+export { DEFAULT_LOCK_LIMITS, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "./limits.js";
 export { LockError, LockInvariantError } from "./errors.js";
 
 export type { LockStateMachineOptions } from "./state-machine.js";
@@ -67,5 +62,5 @@ export type {
   LockInfo,
 } from "./results.js";
 export type { KeyState, Waiter } from "./key-state.js";
-export type { LockLimits, ResolvedLockLimits, PlantedLockBugs } from "./limits.js";
+export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";

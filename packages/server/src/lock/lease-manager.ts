@@ -1,8 +1,8 @@
 import type { LeaseCommand } from "./commands.js";
 import { positiveInteger } from "@dlock/protocol";
 import { waiterLeaseMs } from "./key-state.js";
-import type { PlantedLockBugs } from "./limits.js";
-import { resolvePlantedLockBugs } from "./limits.js";
+import type { PlantedLockBugs } from "./planted-lock-bugs.js";
+import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
 import type { HeapItem } from "./timer-heap.js";
@@ -16,8 +16,6 @@ export interface LeaseManagerOptions {
   expireRetryMs?: number;
   /** Default and upper bound of the commands one dueExpiries() call returns. */
   expireBatchMax?: number;
-  /** Test-only (the simulator's planted bugs). */
-  plantedBugs?: PlantedLockBugs;
 }
 
 export const DEFAULT_LEASE_MANAGER_OPTIONS = {
@@ -28,7 +26,6 @@ export const DEFAULT_LEASE_MANAGER_OPTIONS = {
 export interface ResolvedLeaseManagerOptions {
   expireRetryMs: number;
   expireBatchMax: number;
-  plantedBugs: Required<PlantedLockBugs>;
 }
 
 export function resolveLeaseManagerOptions(
@@ -37,7 +34,6 @@ export function resolveLeaseManagerOptions(
   const resolved = {
     expireRetryMs: options.expireRetryMs ?? DEFAULT_LEASE_MANAGER_OPTIONS.expireRetryMs,
     expireBatchMax: options.expireBatchMax ?? DEFAULT_LEASE_MANAGER_OPTIONS.expireBatchMax,
-    plantedBugs: resolvePlantedLockBugs(options.plantedBugs),
   };
   for (const field of ["expireRetryMs", "expireBatchMax"] as const) {
     positiveInteger(resolved[field], undefined, field);
@@ -77,6 +73,8 @@ interface LeaseTimer extends HeapItem {
  */
 export class LeaseManager {
   readonly options: ResolvedLeaseManagerOptions;
+  // Deliberate bugs (planted-lock-bugs.ts): only @dlock/server/internal can switch them on.
+  private readonly bugs: Required<PlantedLockBugs>;
   private leader = false;
   private readonly heap = new TimerHeap<LeaseTimer>();
   private readonly locks = new Map<string, LeaseTimer>();
@@ -86,6 +84,7 @@ export class LeaseManager {
 
   constructor(options: LeaseManagerOptions = {}) {
     this.options = resolveLeaseManagerOptions(options);
+    this.bugs = plantedLockBugsOf(options);
   }
 
   get isLeader(): boolean {
@@ -105,7 +104,7 @@ export class LeaseManager {
   becomeLeader(nowMs: number, table: LockStateMachine): void {
     this.reset();
     this.leader = true;
-    const noExtension = this.options.plantedBugs.noLeaseExtensionOnElection;
+    const noExtension = this.bugs.noLeaseExtensionOnElection;
     table.forEachKey((s) => {
       if (s.holder !== null)
         this.setLock(s.key, s.token, s.leaseRevision, noExtension ? nowMs : nowMs + s.ttlMs);
@@ -311,7 +310,7 @@ export class LeaseManager {
   private grantWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
     const waiterTimer = this.removeWaiter(key, grant.value);
     const deadlineMs =
-      this.options.plantedBugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
+      this.bugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
         ? waiterTimer.deadlineMs
         : nowMs + grant.ttlMs;
     this.setLock(key, grant.token, grant.leaseRevision, deadlineMs);

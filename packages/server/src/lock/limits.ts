@@ -96,30 +96,3 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
   }
   return resolved;
 }
-
-/**
- * Deliberate bugs that the simulator's tests switch on to prove its checkers catch them. Never set
- * in production; every flag defaults to false and each does exactly what its name says.
- */
-export interface PlantedLockBugs {
-  /** LeaseManager.becomeLeader gives existing leases no TTL: their deadline is the election moment. */
-  noLeaseExtensionOnElection?: boolean;
-  /** The state machine applies an expire whose token matches even if a refresh changed the revision. */
-  expireIgnoresRefresh?: boolean;
-  /**
-   * A waiter granted by a release/expire/delay end keeps the deadline of its queue lease
-   * (min(waitMs, ttlMs) from its last acquire, possibly already past) instead of a fresh lock lease
-   * of ttlMs from the grant.
-   */
-  grantWaiterWithoutLeaseCheck?: boolean;
-}
-
-export function resolvePlantedLockBugs(
-  bugs: PlantedLockBugs | undefined,
-): Required<PlantedLockBugs> {
-  return {
-    noLeaseExtensionOnElection: bugs?.noLeaseExtensionOnElection === true,
-    expireIgnoresRefresh: bugs?.expireIgnoresRefresh === true,
-    grantWaiterWithoutLeaseCheck: bugs?.grantWaiterWithoutLeaseCheck === true,
-  };
-}

@@ -22,7 +22,7 @@ export interface WaiterGrant {
   requestId: number;
   /** The revision of the waiter's queue lease that this grant consumed. */
   waiterRevision: number;
-  /** Length of that queue lease (min(waitMs, ttlMs)); used only by the planted waiter bug. */
+  /** Length of that queue lease (min(waitMs, ttlMs)). */
   waiterLeaseMs: number;
 }
 

@@ -12,8 +12,9 @@ import type {
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
-import type { LockLimits, PlantedLockBugs, ResolvedLockLimits } from "./limits.js";
-import { resolveLockLimits, resolvePlantedLockBugs } from "./limits.js";
+import type { LockLimits, ResolvedLockLimits } from "./limits.js";
+import { resolveLockLimits } from "./limits.js";
+import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import {
   decodeKeyStateRecord,
@@ -24,8 +25,6 @@ import {
 
 export interface LockStateMachineOptions {
   limits: LockLimits;
-  /** Test-only (the simulator's planted bugs); the table uses `expireIgnoresRefresh`. */
-  plantedBugs?: PlantedLockBugs;
 }
 
 const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the current grant";
@@ -47,6 +46,7 @@ const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the c
  */
 export class LockStateMachine {
   readonly limits: ResolvedLockLimits;
+  // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private readonly table = new Map<string, KeyState>();
   private dirty = new Set<string>();
@@ -54,7 +54,7 @@ export class LockStateMachine {
 
   constructor(options: LockStateMachineOptions) {
     this.limits = resolveLockLimits(options.limits);
-    this.expireIgnoresRefresh = resolvePlantedLockBugs(options.plantedBugs).expireIgnoresRefresh;
+    this.expireIgnoresRefresh = plantedLockBugsOf(options).expireIgnoresRefresh;
   }
 
   /** Index of the last entry applied (or marked applied). */
@@ -225,8 +225,8 @@ export class LockStateMachine {
   stateHash(): string {
     const bytes = this.snapshot();
     let hash = 0x811c9dc5;
-    for (let i = 0; i < bytes.length; i++) {
-      hash ^= bytes[i];
+    for (const byte of bytes) {
+      hash ^= byte;
       hash = Math.imul(hash, 0x01000193) >>> 0;
     }
     return hash.toString(16).padStart(8, "0");
@@ -374,7 +374,7 @@ export class LockStateMachine {
     // Held by another value, or in lock delay.
     const position = findWaiter(s.waiters, c.value);
     if (position >= 0) {
-      const waiter = s.waiters[position];
+      const waiter = s.waiters[position]!;
       if (c.waitMs === 0) {
         s.waiters.splice(position, 1);
         this.dirty.add(c.key);
@@ -519,7 +519,7 @@ export class LockStateMachine {
   private waiterExpire(c: WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
     const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0 || s.waiters[position].waiterRevision !== c.waiterRevision)
+    if (s === undefined || position < 0 || s.waiters[position]!.waiterRevision !== c.waiterRevision)
       return { type: "stale", key: c.key, command: c };
     s.waiters.splice(position, 1);
     this.dirty.add(c.key);
@@ -544,7 +544,7 @@ export class LockStateMachine {
         value: c.value,
         heldToken: s !== undefined && s.holder === c.value ? s.token : 0,
       };
-    const [waiter] = s.waiters.splice(position, 1);
+    const waiter = s.waiters.splice(position, 1)[0]!;
     this.dirty.add(c.key);
     return {
       type: "waiterRemoved",
@@ -595,6 +595,6 @@ export class LockStateMachine {
 }
 
 function findWaiter(waiters: Waiter[], value: string): number {
-  for (let i = 0; i < waiters.length; i++) if (waiters[i].value === value) return i;
+  for (let i = 0; i < waiters.length; i++) if (waiters[i]!.value === value) return i;
   return -1;
 }

@@ -16,8 +16,7 @@ function malformed(message: string): never {
 
 function rowOf(state: KeyState): unknown[] {
   const waiters = new Array<unknown[]>(state.waiters.length);
-  for (let i = 0; i < state.waiters.length; i++) {
-    const w = state.waiters[i];
+  for (const [i, w] of state.waiters.entries()) {
     waiters[i] = [
       w.value,
       w.waiterId,
@@ -115,7 +114,7 @@ export function decodeKeyStateRecord(bytes: Uint8Array): KeyState {
 /** States must be sorted by key by the caller (the snapshot's determinism depends on it). */
 export function encodeTableSnapshot(appliedIndex: number, sortedStates: KeyState[]): Uint8Array {
   const rows = new Array<unknown[]>(sortedStates.length);
-  for (let i = 0; i < sortedStates.length; i++) rows[i] = rowOf(sortedStates[i]);
+  for (const [i, state] of sortedStates.entries()) rows[i] = rowOf(state);
   return packr.pack([SNAPSHOT_FORMAT, appliedIndex, rows]);
 }
 

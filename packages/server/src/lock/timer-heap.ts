@@ -48,18 +48,19 @@ export class TimerHeap<T extends HeapItem> {
   }
 
   private fix(index: number): void {
-    if (index > 0 && this.items[index].dueMs < this.items[(index - 1) >> 1].dueMs) this.up(index);
+    if (index > 0 && this.items[index]!.dueMs < this.items[(index - 1) >> 1]!.dueMs) this.up(index);
     else this.down(index);
   }
 
   private up(index: number): void {
     const items = this.items;
-    const item = items[index];
+    const item = items[index]!;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (items[parent].dueMs <= item.dueMs) break;
-      items[index] = items[parent];
-      items[index].heapIndex = index;
+      const above = items[parent]!;
+      if (above.dueMs <= item.dueMs) break;
+      items[index] = above;
+      above.heapIndex = index;
       index = parent;
     }
     items[index] = item;
@@ -69,15 +70,16 @@ export class TimerHeap<T extends HeapItem> {
   private down(index: number): void {
     const items = this.items;
     const length = items.length;
-    const item = items[index];
+    const item = items[index]!;
     while (true) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
-      const child = right < length && items[right].dueMs < items[left].dueMs ? right : left;
-      if (items[child].dueMs >= item.dueMs) break;
-      items[index] = items[child];
-      items[index].heapIndex = index;
+      const child = right < length && items[right]!.dueMs < items[left]!.dueMs ? right : left;
+      const below = items[child]!;
+      if (below.dueMs >= item.dueMs) break;
+      items[index] = below;
+      below.heapIndex = index;
       index = child;
     }
     items[index] = item;

@@ -33,6 +33,8 @@ import type {
   WaiterGrant,
 } from "../lock/index.js";
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
+import type { LockServicePlantedBugs } from "./planted-service-bugs.js";
+import { plantedServiceBugsOf } from "./planted-service-bugs.js";
 
 /** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
 export interface LockServiceHost {
@@ -61,11 +63,6 @@ export const REAL_TIMERS: ServiceTimers = {
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-export interface LockServicePlantedBugs {
-  /** Serve `get` from the local table without ReadIndex (a stale leader answers stale reads). */
-  readWithoutReadIndex?: boolean;
-}
-
 export interface LockServiceOptions {
   host: LockServiceHost;
   table: LockStateMachine;
@@ -79,7 +76,6 @@ export interface LockServiceOptions {
   status: () => StatusResult;
   /** Lock delay applied to every grant's involuntary loss (0 = off). */
   lockDelayMs?: number;
-  plantedBugs?: LockServicePlantedBugs;
 }
 
 /** An acquire that joined a key's queue and waits for its grant on this leader. */
@@ -109,6 +105,8 @@ export class LockService implements ClientRequestHandler {
   private readonly nowMs: () => number;
   private readonly timers: ServiceTimers;
   private readonly options: LockServiceOptions;
+  // Deliberate bugs (planted-service-bugs.ts): only @dlock/server/internal can switch them on.
+  private readonly bugs: Required<LockServicePlantedBugs>;
   private readonly waiting = new Map<string, Set<Waiting>>();
   private readonly unsubscribe: Array<() => void> = [];
   private role: RoleChange["role"] = "follower";
@@ -135,6 +133,7 @@ export class LockService implements ClientRequestHandler {
 
   constructor(options: LockServiceOptions) {
     this.options = options;
+    this.bugs = plantedServiceBugsOf(options);
     this.host = options.host;
     this.table = options.table;
     this.leases = options.leases;
@@ -242,7 +241,7 @@ export class LockService implements ClientRequestHandler {
   private async get(key: string): Promise<GetResult> {
     if (key.length === 0) throw new InvalidArgumentError("key", "must not be empty");
     if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
-    if (!this.options.plantedBugs?.readWithoutReadIndex) {
+    if (!this.bugs.readWithoutReadIndex) {
       try {
         await this.host.readIndex();
       } catch (error) {

@@ -1,4 +1,6 @@
-import type { AcquireCommand, LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
+import type { PlantedLockBugs } from "@dlock/server/internal";
+import { withPlantedLockBugs } from "@dlock/server/internal";
+import type { AcquireCommand, LockLimits, LockResult } from "@dlock/server/lock";
 import { LockStateMachine } from "@dlock/server/lock";
 
 /** Election timeout 100 ms → ttlMsMin 500. */
@@ -18,7 +20,7 @@ export class Log {
   readonly machine: LockStateMachine;
   index = 0;
   constructor(limits: LockLimits = TEST_LIMITS, plantedBugs?: PlantedLockBugs) {
-    this.machine = new LockStateMachine({ limits, plantedBugs });
+    this.machine = new LockStateMachine(withPlantedLockBugs({ limits }, plantedBugs));
   }
   acquire(key: string, value: string, options: Partial<AcquireCommand> = {}): LockResult {
     return this.machine.apply(++this.index, {

@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@dlock/protocol";
-import type { LeaseCommand, LockCommand, LockResult, PlantedLockBugs } from "@dlock/server/lock";
+import type { PlantedLockBugs } from "@dlock/server/internal";
+import { withPlantedLockBugs } from "@dlock/server/internal";
+import type { LeaseCommand, LockCommand, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine } from "@dlock/server/lock";
 import { TEST_LIMITS, propertySeed } from "./helpers.js";
 
@@ -17,8 +19,9 @@ class Node {
       plantedBugs?: PlantedLockBugs;
     } = {},
   ) {
-    this.machine = new LockStateMachine({ limits: TEST_LIMITS, plantedBugs: options.plantedBugs });
-    this.leases = new LeaseManager(options);
+    const { plantedBugs, ...leaseOptions } = options;
+    this.machine = new LockStateMachine(withPlantedLockBugs({ limits: TEST_LIMITS }, plantedBugs));
+    this.leases = new LeaseManager(withPlantedLockBugs(leaseOptions, plantedBugs));
   }
   apply(command: LockCommand, nowMs: number): LockResult {
     const result = this.machine.apply(++this.index, command);

@@ -6,11 +6,9 @@ import type { RoleChange } from "../../src/host/raft-host.js";
 import { LeaseManager, LockStateMachine, decodeCommand } from "../../src/lock/index.js";
 import type { LockCommand, LockResult } from "../../src/lock/index.js";
 import { LockService } from "../../src/node/lock-service.js";
-import type {
-  LockServiceHost,
-  LockServicePlantedBugs,
-  ServiceTimers,
-} from "../../src/node/lock-service.js";
+import type { LockServiceHost, ServiceTimers } from "../../src/node/lock-service.js";
+import type { LockServicePlantedBugs } from "../../src/internal.js";
+import { withPlantedServiceBugs } from "../../src/internal.js";
 
 interface Timer {
   at: number;
@@ -144,15 +142,19 @@ export function makeService(plantedBugs: LockServicePlantedBugs = {}): {
   const timers = new VirtualTimers();
   const table = new LockStateMachine({ limits: { electionTimeoutMs: ELECTION_TIMEOUT_MS } });
   const host = new FakeLockHost(table, timers);
-  const service = new LockService({
-    host,
-    table,
-    leases: new LeaseManager(),
-    nowMs: () => timers.now,
-    timers,
-    clientAddressOf: (id) => (id === "n2" ? "127.0.0.1:7002" : null),
-    status: () => ({ leader: "n1", term: 1, members: [] }),
-    plantedBugs,
-  });
+  const service = new LockService(
+    withPlantedServiceBugs(
+      {
+        host,
+        table,
+        leases: new LeaseManager(),
+        nowMs: () => timers.now,
+        timers,
+        clientAddressOf: (id) => (id === "n2" ? "127.0.0.1:7002" : null),
+        status: () => ({ leader: "n1", term: 1, members: [] }),
+      },
+      plantedBugs,
+    ),
+  );
   return { service, host, timers, table };
 }

@@ -8,9 +8,13 @@ import {
   peekRequestId,
 } from "@dlock/protocol";
 import type { Entry, NodeId, Role } from "@dlock/raft";
-import type { LockServicePlantedBugs, ServiceTimers } from "@dlock/server";
-import { LockService } from "@dlock/server";
-import type { LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
+import type {
+  LockServicePlantedBugs,
+  PlantedLockBugs,
+  ServiceTimers,
+} from "@dlock/server/internal";
+import { LockService, withPlantedLockBugs, withPlantedServiceBugs } from "@dlock/server/internal";
+import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
 import type { SimNode, SimNodeStatus } from "../sim-node.js";
@@ -106,7 +110,9 @@ export class LockNodeHost implements SimProcess {
     this.deferred = [];
     this.leading = false;
     const options = this.options;
-    const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
+    const table = new LockStateMachine(
+      withPlantedLockBugs({ limits: options.limits }, options.lockBugs),
+    );
     const nowMs = (): number =>
       options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
     const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
@@ -117,20 +123,26 @@ export class LockNodeHost implements SimProcess {
     };
     this.machine = machine;
     this.raftHost = raftHost;
-    this.service = new LockService({
-      host: raftHost,
-      table,
-      leases: new LeaseManager({
-        plantedBugs: options.lockBugs,
-        // A lost expiry is retried after a few election timeouts, not the production second.
-        expireRetryMs: 5 * options.limits.electionTimeoutMs,
-      }),
-      nowMs,
-      timers,
-      clientAddressOf: (id: NodeId) => clientAddressOf(id),
-      status: () => this.statusResult(),
-      plantedBugs: options.serviceBugs,
-    });
+    this.service = new LockService(
+      withPlantedServiceBugs(
+        {
+          host: raftHost,
+          table,
+          leases: new LeaseManager(
+            withPlantedLockBugs(
+              // A lost expiry is retried after a few election timeouts, not the production second.
+              { expireRetryMs: 5 * options.limits.electionTimeoutMs },
+              options.lockBugs,
+            ),
+          ),
+          nowMs,
+          timers,
+          clientAddressOf: (id: NodeId) => clientAddressOf(id),
+          status: () => this.statusResult(),
+        },
+        options.serviceBugs,
+      ),
+    );
     return machine;
   }
 

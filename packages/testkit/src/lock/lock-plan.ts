@@ -1,6 +1,5 @@
 import type { ClientPlantedBugs } from "@dlock/client/internal";
-import type { LockServicePlantedBugs } from "@dlock/server";
-import type { PlantedLockBugs } from "@dlock/server/lock";
+import type { LockServicePlantedBugs, PlantedLockBugs } from "@dlock/server/internal";
 import type { SchedulePlan } from "../plan.js";
 import { PlanError, livenessBoundMs, validatePlan } from "../plan.js";
 

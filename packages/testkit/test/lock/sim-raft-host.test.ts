@@ -1,6 +1,6 @@
 import { RaftError } from "@dlock/raft";
 import type { Entry } from "@dlock/raft";
-import type { RoleChange } from "@dlock/server";
+import type { RoleChange } from "@dlock/server/internal";
 import { HostError } from "@dlock/server";
 import type { LockResult } from "@dlock/server/lock";
 import { describe, expect, it } from "vitest";
