@@ -83,8 +83,8 @@ export {
   lockReplayCommand,
 } from "./lock/lock-check.js";
 export { committedGrants } from "./checkers/lock/committed-grants.js";
-export { checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
-export { checkFencing } from "./checkers/lock/fencing.js";
+export { beliefOverlaps, checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
+export { checkFencing, tokenRegressions } from "./checkers/lock/fencing.js";
 export { checkLinearizable, describeViolation } from "./checkers/lock/linearizability.js";
 export {
   checkLockLinearizability,

@@ -184,7 +184,7 @@ class LockRun {
       stallDelayMaxMs: 10 * plan.clientMaxDelayMs + 20,
     });
     this.clientNetwork.observer = this.history;
-    this.resource = new FencedResource(this.world, this.random.fork(), plan.resourceMaxDelayMs);
+    this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceMaxDelayMs);
     this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
     this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
