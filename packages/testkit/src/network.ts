@@ -1,5 +1,6 @@
 import type { Prng } from "./prng.js";
 import type { SimWorld } from "./world.js";
+import { LinkCuts } from "./link-cuts.js";
 
 /** How the network treats every message while no partition blocks its link. */
 export interface NetworkFaults {
@@ -67,8 +68,7 @@ export class SimNetwork<T> {
   };
   private faults: NetworkFaults;
   private readonly handlers = new Map<string, DeliveryHandler<T>>();
-  /** Number of active partitions cutting the directed link "from>to". */
-  private readonly cuts = new Map<string, number>();
+  private readonly cuts = new LinkCuts();
 
   constructor(
     private readonly world: SimWorld,
@@ -97,28 +97,24 @@ export class SimNetwork<T> {
 
   /** Cut the directed link from → to (one more time). */
   cut(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+    this.cuts.cut(from, to);
   }
 
   /** Undo one cut() of the directed link from → to. */
   mend(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    const count = this.cuts.get(key) ?? 0;
-    if (count <= 1) this.cuts.delete(key);
-    else this.cuts.set(key, count - 1);
+    this.cuts.mend(from, to);
   }
 
   mendAll(): void {
-    this.cuts.clear();
+    this.cuts.mendAll();
   }
 
   isCut(from: string, to: string): boolean {
-    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+    return this.cuts.isCut(from, to);
   }
 
   get partitioned(): boolean {
-    return this.cuts.size > 0;
+    return this.cuts.any;
   }
 
   send(from: string, to: string, payload: T): void {

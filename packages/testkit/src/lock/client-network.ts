@@ -8,6 +8,7 @@ import { ConnectionClosedError } from "@dlock/protocol";
 import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
 import type { SimProcess } from "./sim-process.js";
+import { LinkCuts } from "../link-cuts.js";
 
 /** How client links behave while no partition cuts them. */
 export interface ClientNetworkFaults {
@@ -151,7 +152,7 @@ export class SimClientNetwork {
   observer: ClientWireObserver | null = null;
   private faults: ClientNetworkFaults;
   private readonly servers = new Map<string, ServerEndpoint>();
-  private readonly cuts = new Map<string, number>();
+  private readonly cuts = new LinkCuts();
   private readonly stalled = new Set<Stream>();
   private readonly open = new Set<SimConnection>();
 
@@ -186,25 +187,21 @@ export class SimClientNetwork {
 
   /** Cut the directed link between processes `from` and `to` (counted, like SimNetwork). */
   cut(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+    this.cuts.cut(from, to);
   }
 
   mend(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    const count = this.cuts.get(key) ?? 0;
-    if (count <= 1) this.cuts.delete(key);
-    else this.cuts.set(key, count - 1);
+    this.cuts.mend(from, to);
     this.wakeStalled();
   }
 
   mendAll(): void {
-    this.cuts.clear();
+    this.cuts.mendAll();
     this.wakeStalled();
   }
 
   isCut(from: string, to: string): boolean {
-    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+    return this.cuts.isCut(from, to);
   }
 
   /** The server process `name` crashed or stopped: its connections are reset. */
