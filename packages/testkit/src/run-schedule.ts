@@ -111,12 +111,12 @@ export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
     clockDriftMax: plan.clockDriftPermille / 1000,
     joinerBootstrap: plan.joinerBootstrap ?? "initial",
     network: {
-      minDelayMs: plan.minDelayMs,
-      maxDelayMs: plan.maxDelayMs,
+      delayMsMin: plan.delayMsMin,
+      delayMsMax: plan.delayMsMax,
       dropRate: plan.dropPermille / 1000,
       duplicateRate: plan.duplicatePermille / 1000,
       reorderRate: plan.reorderPermille / 1000,
-      reorderDelayMaxMs: plan.maxDelayMs * 5,
+      reorderDelayMaxMs: plan.delayMsMax * 5,
     },
     node: {
       raft: {
@@ -124,16 +124,15 @@ export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
         heartbeatTicks: plan.heartbeatTicks,
         preVote: plan.preVote,
         checkQuorum: plan.checkQuorum,
-        // The plan keeps its older field names: saved plans (regressions, replays) use them.
-        messageBytesMax: plan.maxMessageBytes,
-        inflightMessagesMax: plan.maxInflightMessages,
+        messageBytesMax: plan.messageBytesMax,
+        inflightMessagesMax: plan.inflightMessagesMax,
         snapshotChunkBytes: plan.snapshotChunkBytes,
-        uncommittedBytesMax: plan.maxUncommittedBytes,
+        uncommittedBytesMax: plan.uncommittedBytesMax,
         plantedBugs: plan.plantedBugs,
       },
       tickMs: plan.tickMs,
-      fsyncMinMs: plan.fsyncMinMs,
-      fsyncMaxMs: plan.fsyncMaxMs,
+      fsyncMinMs: plan.fsyncMsMin,
+      fsyncMaxMs: plan.fsyncMsMax,
       tornWriteRate: plan.tornPermille / 1000,
       snapshotEveryEntries: plan.snapshotEveryEntries,
       readiesInFlightMax: plan.readiesInFlightMax,
@@ -175,7 +174,7 @@ export class ScheduleDriver {
     cluster.leadershipListeners.push((node, role) => {
       if (role !== "leader" || this.armed.length === 0 || this.faultsOver) return;
       const fire = this.armed.shift()!;
-      const roundTripMs = 2 * plan.maxDelayMs + plan.fsyncMaxMs;
+      const roundTripMs = 2 * plan.delayMsMax + plan.fsyncMsMax;
       const delayMs = this.random.between(0, NEXT_LEADER_FAULT_ROUND_TRIPS_MAX * roundTripMs);
       cluster.world.after(delayMs, () => {
         if (!this.faultsOver) fire(node);

@@ -12,9 +12,9 @@ import { LinkCuts } from "../link-cuts.js";
 
 /** How client links behave while no partition cuts them. */
 export interface ClientNetworkFaults {
-  /** One-way delay of a segment, uniform in [minDelayMs, maxDelayMs]. */
-  minDelayMs: number;
-  maxDelayMs: number;
+  /** One-way delay of a segment, uniform in [delayMsMin, delayMsMax]. */
+  delayMsMin: number;
+  delayMsMax: number;
   /** Probability that a message resets its connection: it is lost and both ends see a close. */
   resetRate: number;
   /**
@@ -30,8 +30,8 @@ export function validateClientNetworkFaults(faults: ClientNetworkFaults): Client
     const value = faults[key];
     if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
   }
-  if (!(faults.minDelayMs >= 0 && faults.maxDelayMs >= faults.minDelayMs)) {
-    throw new RangeError("client link delays must satisfy 0 ≤ minDelayMs ≤ maxDelayMs");
+  if (!(faults.delayMsMin >= 0 && faults.delayMsMax >= faults.delayMsMin)) {
+    throw new RangeError("client link delays must satisfy 0 ≤ delayMsMin ≤ delayMsMax");
   }
   if (!(faults.stallDelayMaxMs >= 0)) throw new RangeError("stallDelayMaxMs must be ≥ 0");
   return faults;
@@ -278,7 +278,7 @@ export class SimClientNetwork {
       return;
     }
     const faults = this.faults;
-    let delayMs = this.random.between(faults.minDelayMs, faults.maxDelayMs);
+    let delayMs = this.random.between(faults.delayMsMin, faults.delayMsMax);
     if (this.random.chance(faults.stallRate)) {
       this.stats.stalls++;
       delayMs += this.random.between(0, faults.stallDelayMaxMs);
@@ -423,7 +423,7 @@ export class SimClientNetwork {
       stream.queue.length = 0;
       this.stalled.delete(stream);
     }
-    const delayMs = this.random.between(this.faults.minDelayMs, this.faults.maxDelayMs);
+    const delayMs = this.random.between(this.faults.delayMsMin, this.faults.delayMsMax);
     const handler = connection.handler;
     connection.handler = null;
     const server = connection.server;

@@ -195,13 +195,13 @@ export function lockPlanArbitrary(
         minLength: crowded ? 3 : 2,
         maxLength: crowded ? 6 : 5,
       }),
-      clientMinDelayMs: fc.integer({ min: 0, max: 3 }),
+      clientDelayMsMin: fc.integer({ min: 0, max: 3 }),
       clientDelaySpreadMs: contention
         ? fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 20 }))
         : fc.integer({ min: 0, max: 20 }),
       clientResetPermille: fc.integer({ min: 0, max: 30 }),
       clientStallPermille: fc.integer({ min: 0, max: 50 }),
-      resourceMaxDelayMs: fc.integer({ min: 0, max: 30 }),
+      resourceDelayMsMax: fc.integer({ min: 0, max: 30 }),
       clientFaults: fc.array(clientFaultArbitrary, {
         maxLength: options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX,
       }),
@@ -216,13 +216,13 @@ export function lockPlanArbitrary(
         ),
         // The lock clients are the load; small uncommitted limits would refuse most of it.
         proposalIntervalMs: 0,
-        maxUncommittedBytes: raw.raft.maxUncommittedBytes * 16,
+        uncommittedBytesMax: raw.raft.uncommittedBytesMax * 16,
         clockDriftPermille: clockRateBound(driftFactor) * 1000,
       };
       if (contention) {
         // A fast Raft network: expiries commit within a few ms of the leader's deadline.
-        raft.maxDelayMs = raft.minDelayMs + Math.floor((raft.maxDelayMs - raft.minDelayMs) / 5);
-        raft.fsyncMaxMs = raft.fsyncMinMs + Math.floor((raft.fsyncMaxMs - raft.fsyncMinMs) / 5);
+        raft.delayMsMax = raft.delayMsMin + Math.floor((raft.delayMsMax - raft.delayMsMin) / 5);
+        raft.fsyncMsMax = raft.fsyncMsMin + Math.floor((raft.fsyncMsMax - raft.fsyncMsMin) / 5);
       }
       if (stale) {
         // Leaders keep leading when cut off, so clients that still reach them see a stale one:
@@ -325,11 +325,11 @@ export function lockPlanArbitrary(
         marginMs: LOCK_MARGIN_MS,
         keys,
         clients,
-        clientMinDelayMs: raw.clientMinDelayMs,
-        clientMaxDelayMs: raw.clientMinDelayMs + raw.clientDelaySpreadMs,
+        clientDelayMsMin: raw.clientDelayMsMin,
+        clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
         clientStallPermille: raw.clientStallPermille,
-        resourceMaxDelayMs: raw.resourceMaxDelayMs,
+        resourceDelayMsMax: raw.resourceDelayMsMax,
         clientFaults,
       };
       const bugs = options.plantedBugs;

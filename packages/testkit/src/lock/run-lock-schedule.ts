@@ -72,8 +72,8 @@ export interface RunLockScheduleOptions {
 export function lockerTimeoutsOf(plan: LockSchedulePlan): SimLockerTimeouts {
   const raft = plan.raft;
   const electionMs = electionTimeoutMsOf(raft);
-  const clientRoundTripMs = 2 * plan.clientMaxDelayMs;
-  const commitMs = 2 * (raft.maxDelayMs + raft.fsyncMaxMs) + raft.tickMs;
+  const clientRoundTripMs = 2 * plan.clientDelayMsMax;
+  const commitMs = 2 * (raft.delayMsMax + raft.fsyncMsMax) + raft.tickMs;
   return {
     connectTimeoutMs: Math.ceil(Math.max(50, 4 * clientRoundTripMs)),
     requestTimeoutMs: Math.ceil(4 * electionMs + 2 * clientRoundTripMs + 4 * commitMs),
@@ -177,14 +177,14 @@ class LockRun {
     this.history = new LockHistory(() => this.world.nowMs);
     this.driver = new ScheduleDriver(this.cluster, plan.raft);
     this.clientNetwork = new SimClientNetwork(this.world, this.random.fork(), {
-      minDelayMs: plan.clientMinDelayMs,
-      maxDelayMs: plan.clientMaxDelayMs,
+      delayMsMin: plan.clientDelayMsMin,
+      delayMsMax: plan.clientDelayMsMax,
       resetRate: plan.clientResetPermille / 1000,
       stallRate: plan.clientStallPermille / 1000,
-      stallDelayMaxMs: 10 * plan.clientMaxDelayMs + 20,
+      stallDelayMaxMs: 10 * plan.clientDelayMsMax + 20,
     });
     this.clientNetwork.observer = this.history;
-    this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceMaxDelayMs);
+    this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceDelayMsMax);
     this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
     this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
