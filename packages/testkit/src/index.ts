@@ -53,7 +53,7 @@ export { SimClientNetwork, validateClientNetworkFaults } from "./lock/client-net
 export { SimRaftHost } from "./lock/sim-raft-host.js";
 export { clientAddressOf, LockNodeHost, SIM_CLUSTER_ID } from "./lock/lock-node-host.js";
 export { FencedResource } from "./lock/fenced-resource.js";
-export { beliefEndMs, LockHistory } from "./lock/lock-history.js";
+export { beliefEndMs, LockHistory, wireOpOf } from "./lock/lock-history.js";
 export { SimLockClient } from "./lock/lock-client.js";
 export { emptyLockEvents, missingLockEvents, REQUIRED_LOCK_EVENTS } from "./lock/lock-events.js";
 export {

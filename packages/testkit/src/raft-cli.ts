@@ -8,8 +8,8 @@ import type { PlanArbitraryOptions } from "./plan-arbitrary.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import type { PlantedBugName, SimSummary } from "./sim-check.js";
 import { mergeSummaries, PLANTED_BUG_NAMES, raftSimulator } from "./sim-check.js";
-import type { Flags } from "./sim-cli-options.js";
-import { addCommonOptions, commonOptionsOf, simOption, UsageError } from "./sim-cli-options.js";
+import type { Flags, SimulatorCommandSpec } from "./sim-cli-options.js";
+import { addSimulatorCommand, commonOptionsOf, simOption, UsageError } from "./sim-cli-options.js";
 import type { SimulatorCli, Write } from "./schedule-search.js";
 import { replayPlan, searchSchedules } from "./schedule-search.js";
 
@@ -30,19 +30,20 @@ export const raftCli: SimulatorCli<SchedulePlan, ScheduleResult, SimSummary, Pla
 
 /** Adds the `raft` subcommand; `done` receives the exit code. */
 export function addRaftCommand(program: Command, write: Write, done: (code: number) => void): void {
-  const command = program
-    .command("raft", { isDefault: true })
-    .description("run generated fault schedules through the Raft simulator (the default)");
-  addCommonOptions(command, raftCli.defaultSchedules).addOption(
-    simOption("--joiner <how>", "a joining node's membership: initial | empty").default("initial"),
-  );
-  command.addHelpText(
-    "after",
-    `\nPlanted bugs (--bug): ${PLANTED_BUG_NAMES.join(", ")}\nExit codes: 0 no violation, 1 a violation (plan saved under .sim-failures/), 2 bad usage.`,
-  );
-  command.action(async (flags: Flags) => {
-    done(await runRaft(flags, write));
-  });
+  const spec: SimulatorCommandSpec = {
+    name: "raft",
+    description: "run generated fault schedules through the Raft simulator (the default)",
+    isDefault: true,
+    defaultSchedules: raftCli.defaultSchedules,
+    bugNames: PLANTED_BUG_NAMES,
+    options: [
+      simOption("--joiner <how>", "a joining node's membership: initial | empty").default(
+        "initial",
+      ),
+    ],
+    run: (flags) => runRaft(flags, write),
+  };
+  addSimulatorCommand(program, spec, done);
 }
 
 async function runRaft(flags: Flags, write: Write): Promise<number> {

@@ -70,18 +70,6 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
         : new SafetyViolation("coreContract", `exception: ${describe(error)}`, { cause: error });
     violation.timeMs = cluster.world.nowMs;
   }
-  let crashes = 0;
-  let crashesLosingWrites = 0;
-  let tornWrites = 0;
-  let snapshotsInstalled = 0;
-  let compactions = 0;
-  for (const node of cluster.nodes.values()) {
-    crashes += node.counters.crashes;
-    crashesLosingWrites += node.counters.crashesLosingWrites;
-    tornWrites += node.counters.tornWrites;
-    snapshotsInstalled += node.counters.snapshotsInstalled;
-    compactions += node.counters.compactions;
-  }
   return {
     plan,
     violation,
@@ -94,13 +82,30 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
     proposals: driver.proposals,
     reads: { started: driver.reads, served: cluster.monitor.readIndex.readsServed },
     network: { ...cluster.network.stats },
-    crashes,
-    crashesLosingWrites,
-    tornWrites,
-    snapshotsInstalled,
-    compactions,
+    ...nodeCountersOf(cluster),
     recoveryMs,
   };
+}
+
+/** What happened to the nodes' processes and disks, summed over every node of the cluster. */
+export function nodeCountersOf(cluster: SimCluster): {
+  crashes: number;
+  crashesLosingWrites: number;
+  tornWrites: number;
+  snapshotsInstalled: number;
+  compactions: number;
+} {
+  const sums = {
+    crashes: 0,
+    crashesLosingWrites: 0,
+    tornWrites: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+  };
+  for (const node of cluster.nodes.values()) {
+    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += node.counters[key];
+  }
+  return sums;
 }
 
 /** The cluster a plan describes (network, disks, clocks, Raft options). */

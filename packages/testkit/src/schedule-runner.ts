@@ -125,6 +125,40 @@ export async function checkSchedulesWith<
   };
 }
 
+/** The generator options both simulators share. */
+export interface CommonGeneratorOptions {
+  nodeCounts?: readonly number[];
+  profile?: string;
+  faultPhaseMsMin?: number;
+  faultPhaseMsMax?: number;
+  faultsMax?: number;
+}
+
+/**
+ * The shared generator options as the flags of a replay command (defaults left out); a simulator
+ * appends its own. `phaseMsDefaults` fills in the bound of --phase-ms that was not given.
+ */
+export function commonGeneratorFlags(
+  options: CommonGeneratorOptions,
+  bugNames: readonly string[],
+  phaseMsDefaults: readonly [min: number, max: number],
+): string[] {
+  const flags: string[] = [];
+  const nodes = (options.nodeCounts ?? [3, 5]).join(",");
+  if (nodes !== "3,5") flags.push(`--nodes=${nodes}`);
+  if (options.profile !== undefined && options.profile !== "default") {
+    flags.push(`--profile=${options.profile}`);
+  }
+  for (const bug of bugNames) flags.push(`--bug=${bug}`);
+  if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
+    const min = options.faultPhaseMsMin ?? phaseMsDefaults[0];
+    const max = options.faultPhaseMsMax ?? phaseMsDefaults[1];
+    flags.push(`--phase-ms=${min}-${max}`);
+  }
+  if (options.faultsMax !== undefined) flags.push(`--faults-max=${options.faultsMax}`);
+  return flags;
+}
+
 /** Human-readable report of a failure. */
 export function formatScheduleFailure(failure: ScheduleFailure<unknown>): string {
   return [

@@ -14,7 +14,11 @@ import type {
   ScheduleFailure,
   ScheduleSimulator,
 } from "./schedule-runner.js";
-import { checkSchedulesWith, formatScheduleFailure } from "./schedule-runner.js";
+import {
+  checkSchedulesWith,
+  commonGeneratorFlags,
+  formatScheduleFailure,
+} from "./schedule-runner.js";
 
 /** Totals over many schedules (shrinking runs excluded). */
 export interface SimSummary {
@@ -118,8 +122,6 @@ export type CheckSchedulesOptions = PlanArbitraryOptions & CheckOptions<Schedule
 export type SimFailure = ScheduleFailure<SchedulePlan>;
 export type CheckSchedulesResult = CheckResult<SchedulePlan, SimSummary>;
 
-const DEFAULT_NODE_COUNTS = "3,5";
-
 /** The Raft simulator, as the generic schedule runner sees it. */
 export const raftSimulator: ScheduleSimulator<
   SchedulePlan,
@@ -135,20 +137,12 @@ export const raftSimulator: ScheduleSimulator<
   emptySummary,
   addToSummary,
   generatorFlags(options) {
-    const parts: string[] = [];
-    const nodes = (options.nodeCounts ?? [3, 5]).join(",");
-    if (nodes !== DEFAULT_NODE_COUNTS) parts.push(`--nodes=${nodes}`);
-    if (options.profile && options.profile !== "default")
-      parts.push(`--profile=${options.profile}`);
-    for (const bug of plantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
-    if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
-      const min = options.faultPhaseMsMin ?? DEFAULT_FAULT_PHASE_MS_MIN;
-      const max = options.faultPhaseMsMax ?? DEFAULT_FAULT_PHASE_MS_MAX;
-      parts.push(`--phase-ms=${min}-${max}`);
-    }
-    if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
-    if (options.joinerBootstrap === "empty") parts.push(`--joiner=empty`);
-    return parts;
+    const flags = commonGeneratorFlags(options, plantedBugNames(options.plantedBugs), [
+      DEFAULT_FAULT_PHASE_MS_MIN,
+      DEFAULT_FAULT_PHASE_MS_MAX,
+    ]);
+    if (options.joinerBootstrap === "empty") flags.push(`--joiner=empty`);
+    return flags;
   },
 };
 

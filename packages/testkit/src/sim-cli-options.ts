@@ -46,7 +46,42 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...value.split(",").filter((part) => part !== "")];
 }
 
-export function addCommonOptions(command: Command, defaultSchedules: number): Command {
+/** What a simulator subcommand is: its name, its help, and how it runs once its flags are read. */
+export interface SimulatorCommandSpec {
+  name: string;
+  description: string;
+  /** The subcommand `pnpm sim` runs without one. */
+  isDefault?: boolean;
+  defaultSchedules: number;
+  /** Planted bugs --bug takes (listed in the help). */
+  bugNames: readonly string[];
+  /** Adds the subcommand's own flags after the common ones. */
+  options?: Option[];
+  run: (flags: Flags) => Promise<number>;
+}
+
+/** Adds a simulator subcommand with the common flags and its own; `done` gets the exit code. */
+export function addSimulatorCommand(
+  program: Command,
+  spec: SimulatorCommandSpec,
+  done: (code: number) => void,
+): void {
+  const command = program
+    .command(spec.name, { isDefault: spec.isDefault === true })
+    .description(spec.description);
+  addCommonOptions(command, spec.defaultSchedules);
+  for (const option of spec.options ?? []) command.addOption(option);
+  command.addHelpText(
+    "after",
+    `\nPlanted bugs (--bug): ${spec.bugNames.join(", ")}\n` +
+      "Exit codes: 0 no violation, 1 a violation (plan saved under .sim-failures/), 2 bad usage.",
+  );
+  command.action(async (flags: Flags) => {
+    done(await spec.run(flags));
+  });
+}
+
+function addCommonOptions(command: Command, defaultSchedules: number): Command {
   return command
     .addOption(simOption("--schedules <n>", `schedules to run (default ${defaultSchedules})`))
     .addOption(simOption("--duration <d>", "run for a duration instead, e.g. 90s, 10m, 1h"))

@@ -19,7 +19,11 @@ import type {
   ScheduleFailure,
   ScheduleSimulator,
 } from "../schedule-runner.js";
-import { checkSchedulesWith, formatScheduleFailure } from "../schedule-runner.js";
+import {
+  checkSchedulesWith,
+  commonGeneratorFlags,
+  formatScheduleFailure,
+} from "../schedule-runner.js";
 
 /** Totals over many lock schedules (shrinking runs excluded). */
 export interface LockSimSummary {
@@ -231,29 +235,20 @@ export const lockSimulator: ScheduleSimulator<
   emptySummary: emptyLockSummary,
   addToSummary: addToLockSummary,
   generatorFlags(options) {
-    const parts: string[] = [];
-    const nodes = (options.nodeCounts ?? [3, 5]).join(",");
-    if (nodes !== "3,5") parts.push(`--nodes=${nodes}`);
+    const flags = commonGeneratorFlags(options, lockPlantedBugNames(options.plantedBugs), [
+      DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
+      DEFAULT_LOCK_FAULT_PHASE_MS_MAX,
+    ]);
     if (options.lockProfile !== undefined && options.lockProfile !== "default") {
-      parts.push(`--lock-profile=${options.lockProfile}`);
+      flags.push(`--lock-profile=${options.lockProfile}`);
     }
-    if (options.profile !== undefined && options.profile !== "default") {
-      parts.push(`--profile=${options.profile}`);
-    }
-    for (const bug of lockPlantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
-    if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
-      const min = options.faultPhaseMsMin ?? DEFAULT_LOCK_FAULT_PHASE_MS_MIN;
-      const max = options.faultPhaseMsMax ?? DEFAULT_LOCK_FAULT_PHASE_MS_MAX;
-      parts.push(`--phase-ms=${min}-${max}`);
-    }
-    if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
     if (options.clientFaultsMax !== undefined) {
-      parts.push(`--client-faults-max=${options.clientFaultsMax}`);
+      flags.push(`--client-faults-max=${options.clientFaultsMax}`);
     }
     if (options.driftFactor !== undefined && options.driftFactor !== DEFAULT_DRIFT_FACTOR) {
-      parts.push(`--drift=${options.driftFactor}`);
+      flags.push(`--drift=${options.driftFactor}`);
     }
-    return parts;
+    return flags;
   },
 };
 

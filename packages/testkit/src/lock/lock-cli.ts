@@ -15,9 +15,9 @@ import { LOCK_PROFILES } from "./lock-plan-arbitrary.js";
 import type { LockSchedulePlan } from "./lock-plan.js";
 import { validateLockPlan } from "./lock-plan.js";
 import type { LockScheduleResult } from "./run-lock-schedule.js";
-import type { Flags } from "../sim-cli-options.js";
+import type { Flags, SimulatorCommandSpec } from "../sim-cli-options.js";
 import {
-  addCommonOptions,
+  addSimulatorCommand,
   commonOptionsOf,
   integerFlag,
   simOption,
@@ -50,24 +50,21 @@ export const LOCK_ONLY_FLAGS = ["--lock-profile", "--client-faults-max", "--drif
 
 /** Adds the `lock` subcommand; `done` receives the exit code. */
 export function addLockCommand(program: Command, write: Write, done: (code: number) => void): void {
-  const command = program
-    .command("lock")
-    .description("run generated lock schedules: real lock service, clients, leases and checkers");
-  addCommonOptions(command, lockCli.defaultSchedules)
-    .addOption(
+  const spec: SimulatorCommandSpec = {
+    name: "lock",
+    description: "run generated lock schedules: real lock service, clients, leases and checkers",
+    defaultSchedules: lockCli.defaultSchedules,
+    bugNames: LOCK_PLANTED_BUG_NAMES,
+    options: [
       simOption("--lock-profile <name>", `workload: ${LOCK_PROFILES.join(" | ")}`).default(
         "default",
       ),
-    )
-    .addOption(simOption("--client-faults-max <n>", "at most this many client faults per schedule"))
-    .addOption(simOption("--drift <factor>", "clock rates differ by up to this factor (0.01)"));
-  command.addHelpText(
-    "after",
-    `\nPlanted bugs (--bug): ${LOCK_PLANTED_BUG_NAMES.join(", ")}\nExit codes: 0 no violation, 1 a violation (plan saved under .sim-failures/), 2 bad usage.`,
-  );
-  command.action(async (flags: Flags) => {
-    done(await runLock(flags, write));
-  });
+      simOption("--client-faults-max <n>", "at most this many client faults per schedule"),
+      simOption("--drift <factor>", "clock rates differ by up to this factor (0.01)"),
+    ],
+    run: (flags) => runLock(flags, write),
+  };
+  addSimulatorCommand(program, spec, done);
 }
 
 async function runLock(flags: Flags, write: Write): Promise<number> {

@@ -10,7 +10,7 @@ import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
 import { SafetyViolation } from "../checkers/violation.js";
 import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
-import { clusterOptionsOf, ScheduleDriver } from "../run-schedule.js";
+import { clusterOptionsOf, nodeCountersOf, ScheduleDriver } from "../run-schedule.js";
 import { SimCluster } from "../sim-cluster.js";
 import type { SimNode, SimNodeStatus } from "../sim-node.js";
 import { AsyncWorld } from "./async-world.js";
@@ -330,14 +330,7 @@ class LockRun {
     linearizability: LockScheduleResult["linearizability"],
   ): LockScheduleResult {
     const cluster = this.cluster;
-    let crashes = 0;
-    let crashesLosingWrites = 0;
-    let snapshotsInstalled = 0;
-    for (const node of cluster.nodes.values()) {
-      crashes += node.counters.crashes;
-      crashesLosingWrites += node.counters.crashesLosingWrites;
-      snapshotsInstalled += node.counters.snapshotsInstalled;
-    }
+    const { crashes, crashesLosingWrites, snapshotsInstalled } = nodeCountersOf(cluster);
     let wallClockJumps = 0;
     for (const host of this.hosts.values()) wallClockJumps += host.clock.jumps;
     for (const client of this.clients) wallClockJumps += client.clock.jumps;
