@@ -11,7 +11,7 @@ import { mergeSummaries, PLANTED_BUG_NAMES, raftSimulator } from "./sim-check.js
 import type { Flags, SimulatorCommandSpec } from "./sim-cli-options.js";
 import { addSimulatorCommand, commonOptionsOf, simOption, UsageError } from "./sim-cli-options.js";
 import type { SimulatorCli, Write } from "./schedule-search.js";
-import { replayPlan, searchSchedules } from "./schedule-search.js";
+import { ScheduleSearch } from "./schedule-search.js";
 
 /** The Raft simulator as the command line runs it. */
 export const raftCli: SimulatorCli<SchedulePlan, ScheduleResult, SimSummary, PlanArbitraryOptions> =
@@ -25,7 +25,7 @@ export const raftCli: SimulatorCli<SchedulePlan, ScheduleResult, SimSummary, Pla
     mergeSummaries,
     validatePlan,
     seedOf: (plan) => plan.seed,
-    printSummary,
+    summaryLines,
   };
 
 /** Adds the `raft` subcommand; `done` receives the exit code. */
@@ -60,7 +60,7 @@ async function runRaft(flags: Flags, write: Write): Promise<number> {
     throw new UsageError(`--joiner takes initial or empty, got "${joiner}"`);
   }
   if (options.planFile !== null) {
-    return replayPlan(raftCli, options.planFile, write);
+    return new ScheduleSearch(raftCli, write).replay(options.planFile);
   }
   const generator: PlanArbitraryOptions = {
     nodeCounts: options.nodeCounts,
@@ -71,46 +71,27 @@ async function runRaft(flags: Flags, write: Write): Promise<number> {
     faultsMax: options.faultsMax,
     joinerBootstrap: joiner,
   };
-  return searchSchedules(raftCli, generator, options, write);
+  return new ScheduleSearch(raftCli, write).search(generator, options);
 }
 
-function printSummary(
-  summary: SimSummary,
-  elapsedMs: number,
-  seed: number,
-  json: boolean,
-  write: Write,
-): void {
-  const perMinute = (summary.schedules * 60_000) / Math.max(1, elapsedMs);
-  if (json) {
-    write(JSON.stringify({ ...summary, seed, elapsedMs, schedulesPerMinute: perMinute }));
-    return;
-  }
+function summaryLines(summary: SimSummary, seed: number): string[] {
   const faults = Object.entries(summary.faults)
     .map(([kind, count]) => `${kind} ${count}`)
     .join(", ");
   const clusters = Object.entries(summary.byNodeCount)
     .map(([n, count]) => `${count} × ${n} nodes`)
     .join(", ");
-  write(`schedules run:      ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
-  write(`faults injected:    ${faults}`);
-  write(
+  return [
+    `schedules run:      ${summary.schedules} (${clusters || "none"}), first seed ${seed}`,
+    `faults injected:    ${faults}`,
     `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced ` +
       `writes, ${summary.tornWrites} left a torn tail)`,
-  );
-  write(`elections:          ${summary.elections}`);
-  write(`entries committed:  ${summary.entriesCommitted}`);
-  write(`ReadIndex reads:    ${summary.readsServed} served`);
-  write(
+    `elections:          ${summary.elections}`,
+    `entries committed:  ${summary.entriesCommitted}`,
+    `ReadIndex reads:    ${summary.readsServed} served`,
     `messages:           ${summary.messagesSent} sent, ${summary.messagesDropped} lost, ` +
       `${summary.messagesDuplicated} duplicated`,
-  );
-  write(
     `snapshots:          ${summary.compactions} taken, ${summary.snapshotsInstalled} installed`,
-  );
-  write(`slowest recovery:   ${summary.recoveryMsMax.toFixed(0)} virtual ms after faults stopped`);
-  write(
-    `throughput:         ${perMinute.toFixed(0)} schedules/minute ` +
-      `(${(elapsedMs / 1000).toFixed(1)} s wall, ${(summary.virtualMs / 1000).toFixed(0)} s virtual)`,
-  );
+    `slowest recovery:   ${summary.recoveryMsMax.toFixed(0)} virtual ms after faults stopped`,
+  ];
 }

@@ -115,14 +115,23 @@ export async function checkSchedulesWith<
       plan,
       violation: rerun.violation?.message ?? String(details.errorInstance),
       property: rerun.violation?.property ?? "unknown",
-      replayCommand: [
-        `pnpm sim ${simulator.command}`,
-        `--seed=${details.seed}`,
-        `--path=${path}`,
-        ...simulator.generatorFlags(generator),
-      ].join(" "),
+      replayCommand: replayCommandOf(simulator, generator, details.seed, path),
     },
   };
+}
+
+/** The `pnpm sim` command line that replays (seed, path) with the same generator. */
+export function replayCommandOf<Generator>(
+  simulator: Pick<
+    ScheduleSimulator<unknown, never, unknown, Generator>,
+    "command" | "generatorFlags"
+  >,
+  generator: Generator,
+  seed: number,
+  path: string,
+): string {
+  const flags = simulator.generatorFlags(generator);
+  return [`pnpm sim ${simulator.command}`, `--seed=${seed}`, `--path=${path}`, ...flags].join(" ");
 }
 
 /** The generator options both simulators share. */

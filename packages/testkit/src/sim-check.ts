@@ -18,6 +18,7 @@ import {
   checkSchedulesWith,
   commonGeneratorFlags,
   formatScheduleFailure,
+  replayCommandOf,
 } from "./schedule-runner.js";
 
 /** Totals over many schedules (shrinking runs excluded). */
@@ -158,8 +159,7 @@ export function checkSchedules(options: CheckSchedulesOptions): Promise<CheckSch
 export function replayCommand(
   options: PlanArbitraryOptions & { seed: number; path: string },
 ): string {
-  const flags = raftSimulator.generatorFlags(options);
-  return ["pnpm sim raft", `--seed=${options.seed}`, `--path=${options.path}`, ...flags].join(" ");
+  return replayCommandOf(raftSimulator, options, options.seed, options.path);
 }
 
 export const PLANTED_BUG_NAMES = [

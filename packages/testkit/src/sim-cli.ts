@@ -7,7 +7,7 @@ import { CommanderError, Command } from "commander";
 import { addLockCommand, LOCK_ONLY_FLAGS, lockCli } from "./lock/lock-cli.js";
 import { addRaftCommand, raftCli } from "./raft-cli.js";
 import type { Write } from "./schedule-search.js";
-import { readPlanFile, replayPlan } from "./schedule-search.js";
+import { readPlanFile, ScheduleSearch } from "./schedule-search.js";
 import { UsageError } from "./sim-cli-options.js";
 
 export { parseDurationMs, UsageError } from "./sim-cli-options.js";
@@ -90,7 +90,9 @@ async function replayFile(file: string, write: Write): Promise<number> {
     return 2;
   }
   const isLockPlan = typeof plan === "object" && plan !== null && "raft" in plan;
-  return isLockPlan ? replayPlan(lockCli, file, write) : replayPlan(raftCli, file, write);
+  return isLockPlan
+    ? new ScheduleSearch(lockCli, write).replay(file)
+    : new ScheduleSearch(raftCli, write).replay(file);
 }
 
 const invokedDirectly =

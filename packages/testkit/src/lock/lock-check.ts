@@ -23,6 +23,7 @@ import {
   checkSchedulesWith,
   commonGeneratorFlags,
   formatScheduleFailure,
+  replayCommandOf,
 } from "../schedule-runner.js";
 
 /** Totals over many lock schedules (shrinking runs excluded). */
@@ -266,8 +267,7 @@ export function checkLockSchedules(
 export function lockReplayCommand(
   options: LockPlanArbitraryOptions & { seed: number; path: string },
 ): string {
-  const flags = lockSimulator.generatorFlags(options);
-  return ["pnpm sim lock", `--seed=${options.seed}`, `--path=${options.path}`, ...flags].join(" ");
+  return replayCommandOf(lockSimulator, options, options.seed, options.path);
 }
 
 /** Human-readable report of a failure. */

@@ -24,7 +24,7 @@ import {
   UsageError,
 } from "../sim-cli-options.js";
 import type { SimulatorCli, Write } from "../schedule-search.js";
-import { replayPlan, searchSchedules } from "../schedule-search.js";
+import { ScheduleSearch } from "../schedule-search.js";
 
 /** The lock simulator as the command line runs it. */
 export const lockCli: SimulatorCli<
@@ -42,7 +42,8 @@ export const lockCli: SimulatorCli<
   mergeSummaries: mergeLockSummaries,
   validatePlan: validateLockPlan,
   seedOf: (plan) => plan.raft.seed,
-  printSummary: printLockSummary,
+  summaryLines: lockSummaryLines,
+  summaryJsonExtras: (summary) => ({ missingEvents: missingLockEvents(summary.events) }),
 };
 
 /** The flags only the lock simulator takes (the legacy form rejects them without --locks). */
@@ -85,7 +86,7 @@ async function runLock(flags: Flags, write: Write): Promise<number> {
       throw new UsageError(`--drift must be a number in [0, 0.5), got "${String(flags.drift)}"`);
     }
   }
-  if (options.planFile !== null) return replayPlan(lockCli, options.planFile, write);
+  if (options.planFile !== null) return new ScheduleSearch(lockCli, write).replay(options.planFile);
   const generator: LockPlanArbitraryOptions = {
     nodeCounts: options.nodeCounts,
     profile: options.profile === "default" ? undefined : options.profile,
@@ -97,31 +98,12 @@ async function runLock(flags: Flags, write: Write): Promise<number> {
     clientFaultsMax: integerFlag("client-faults-max", flags.clientFaultsMax, 0) ?? undefined,
     driftFactor,
   };
-  return searchSchedules(lockCli, generator, options, write);
+  return new ScheduleSearch(lockCli, write).search(generator, options);
 }
 
 /** The summary the issue asks for: faults, interesting events, checker figures, throughput. */
-function printLockSummary(
-  summary: LockSimSummary,
-  elapsedMs: number,
-  seed: number,
-  json: boolean,
-  write: Write,
-): void {
-  const perMinute = (summary.schedules * 60_000) / Math.max(1, elapsedMs);
+function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
   const missing = missingLockEvents(summary.events);
-  if (json) {
-    write(
-      JSON.stringify({
-        ...summary,
-        seed,
-        elapsedMs,
-        schedulesPerMinute: perMinute,
-        missingEvents: missing,
-      }),
-    );
-    return;
-  }
   const list = (record: object): string =>
     Object.entries(record)
       .map(([kind, count]) => `${kind} ${count as number}`)
@@ -131,54 +113,55 @@ function printLockSummary(
     .join(", ");
   const events = summary.events;
   const clients = summary.clients;
-  write(`lock schedules run: ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
-  write(`node faults:        ${list(summary.faults)}`);
-  write(`client faults:      ${list(summary.clientFaults)}`);
-  write(
+  const lines: string[] = [];
+  const add = (line: string): void => {
+    lines.push(line);
+  };
+  add(`lock schedules run: ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
+  add(`node faults:        ${list(summary.faults)}`);
+  add(`client faults:      ${list(summary.clientFaults)}`);
+  add(
     `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced writes)`,
   );
-  write(
+  add(
     `interesting events: leader change during an acquire ${events.leaderChangeDuringAcquire}, ` +
       `expiry while the holder was paused ${events.expiryWhileHolderPaused}, ` +
       `crash between append and fsync ${events.crashBetweenAppendAndFsync}, ` +
       `refresh racing an expire ${events.refreshRacingExpire}`,
   );
-  write(
+  add(
     `                    pauses longer than a TTL: nodes ${events.nodePauseLongerThanTtl}, ` +
       `clients ${events.clientPauseLongerThanTtl}; ` +
       `wall-clock jumps ${events.wallClockJumps}` +
       (missing.length > 0 ? `; NEVER SEEN: ${missing.join(", ")}` : ""),
   );
-  write(
+  add(
     `grants:             ${events.grants} (${events.waiterGrants} to queued waiters), ` +
       `${events.expiries} leases expired, ${events.leaseCommandsCommitted} lease commands committed`,
   );
-  write(
+  add(
     `clients:            ${clients.locksTaken} locks and ${clients.grantsTaken} bare grants taken, ` +
       `${clients.locksLost} locks lost, ${clients.busy} busy, ${clients.unavailable} unavailable, ` +
       `${clients.reads} reads, ${clients.renewals} renewals, ${clients.lateRefreshes} late refreshes, ` +
       `${clients.staleReleasesRefused} stale releases refused`,
   );
-  write(
+  add(
     `requests:           ${summary.requests} on the wire, ${summary.requestsUnanswered} never ` +
       `answered, ${summary.clientResets} connection resets`,
   );
-  write(
+  add(
     `fenced resource:    ${summary.writesAccepted} writes accepted, ${summary.writesRejected} ` +
       `rejected as stale`,
   );
-  write(
+  add(
     `checkers:           ${summary.beliefs} holder beliefs checked for overlap, ` +
       `${summary.linearizedOperations} operations linearized` +
       (summary.undecidedKeys > 0 ? ` (${summary.undecidedKeys} keys over the step budget)` : ""),
   );
-  write(`elections:          ${summary.elections}, entries committed ${summary.entriesCommitted}`);
-  write(
+  add(`elections:          ${summary.elections}, entries committed ${summary.entriesCommitted}`);
+  add(
     `slowest recovery:   ${summary.recoveryMsMax.toFixed(0)} virtual ms from the heal until ` +
       `every key was taken again`,
   );
-  write(
-    `throughput:         ${perMinute.toFixed(0)} schedules/minute ` +
-      `(${(elapsedMs / 1000).toFixed(1)} s wall, ${(summary.virtualMs / 1000).toFixed(0)} s virtual)`,
-  );
+  return lines;
 }

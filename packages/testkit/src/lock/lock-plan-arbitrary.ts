@@ -72,18 +72,16 @@ interface RawOp {
   zombieWrite: boolean;
 }
 
+/** Omit over each member of a union (Omit of a union would merge its members). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A generated client fault: as a ClientFaultStep, but timed as a share of the fault phase (`at`,
+ * per mille), and a pause lasts a share of the longest TTL (`forPermille`).
+ */
 type RawClientFault =
   | { at: number; kind: "clientPause"; client: number; forPermille: number }
-  | { at: number; kind: "clientCrash"; client: number; downMs: number }
-  | {
-      at: number;
-      kind: "clientPartition";
-      client: number;
-      nodes: "leader" | "all" | "some";
-      oneWay: boolean;
-      forMs: number;
-    }
-  | { at: number; kind: "clockJump"; target: "node" | "client"; deltaMs: number };
+  | (OmitEach<Exclude<ClientFaultStep, { kind: "clientPause" }>, "atMs"> & { at: number });
 
 /** fast-check arbitrary of whole lock schedules; shrinking reduces faults, clients and ops. */
 export function lockPlanArbitrary(
@@ -290,32 +288,19 @@ export function lockPlanArbitrary(
       const clientFaults: ClientFaultStep[] = raw.clientFaults
         .map((fault): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
-          switch (fault.kind) {
+          const { at: _at, ...step } = fault;
+          switch (step.kind) {
             case "clientPause":
               return {
                 atMs,
                 kind: "clientPause",
-                client: fault.client % clients.length,
-                forMs: Math.floor((ttlMsMax * fault.forPermille) / 1000),
-              };
-            case "clientCrash":
-              return {
-                atMs,
-                kind: "clientCrash",
-                client: fault.client % clients.length,
-                downMs: fault.downMs,
-              };
-            case "clientPartition":
-              return {
-                atMs,
-                kind: "clientPartition",
-                client: fault.client % clients.length,
-                nodes: fault.nodes,
-                oneWay: fault.oneWay,
-                forMs: fault.forMs,
+                client: step.client % clients.length,
+                forMs: Math.floor((ttlMsMax * step.forPermille) / 1000),
               };
             case "clockJump":
-              return { atMs, kind: "clockJump", target: fault.target, deltaMs: fault.deltaMs };
+              return { atMs, ...step };
+            default:
+              return { atMs, ...step, client: step.client % clients.length };
           }
         })
         .sort((a, b) => a.atMs - b.atMs);
