@@ -1,6 +1,9 @@
 // The checks a chaos history must pass. Times are the runner's monotonic clock, shared by every
-// client of the run, so "at the same real moment" is well defined.
-import type { GrantRecord, History } from "./history.js";
+// client of the run, so "at the same real moment" is well defined. Mutual exclusion and token
+// order are the simulator's checkers (@dlock/testkit) on the same history format; what stays
+// here is about the real processes: their operations' outcomes and the run's fenced resource.
+import { beliefOverlaps, tokenRegressions } from "@dlock/testkit";
+import type { History } from "./history.js";
 
 export interface CheckResult {
   name: string;
@@ -9,72 +12,40 @@ export interface CheckResult {
   examined: number;
 }
 
-/** No two clients believe they hold the same key at the same moment. */
+/**
+ * No two clients believe they hold the same key at the same moment: the simulator's checker of
+ * overlapping beliefs (@dlock/testkit), on this run's beliefs. Beliefs still held end at `endMs`.
+ */
 export function checkMutualExclusion(history: History, endMs: number): CheckResult {
-  const violations: string[] = [];
-  let examined = 0;
-  for (const grants of byKey(history.grants).values()) {
-    const ordered = [...grants].sort((a, b) => a.grantedMs - b.grantedMs);
-    // The earlier grant whose holder believed in it the longest, so far.
-    let longest: GrantRecord | null = null;
-    for (const b of ordered) {
-      examined++;
-      if (longest !== null) {
-        const until = longest.believedUntilMs ?? endMs;
-        if (b.grantedMs < until && longest.token !== b.token) {
-          violations.push(
-            `${b.key}: ${longest.client} (token ${longest.token}) believed it held until ` +
-              `${rel(history, until)} but ${b.client} (token ${b.token}) was granted at ${rel(history, b.grantedMs)}`,
-          );
-        }
-      }
-      if (longest === null || (b.believedUntilMs ?? endMs) > (longest.believedUntilMs ?? endMs)) {
-        longest = b;
-      }
-    }
-  }
-  return { name: "mutual exclusion in real time", violations, examined };
+  const beliefs = history.beliefs.map((belief) =>
+    belief.endMs === null ? { ...belief, endMs, endReason: "running" } : belief,
+  );
+  const violations = beliefOverlaps(beliefs).map((violation) => violation.message);
+  return { name: "mutual exclusion in real time", violations, examined: history.beliefs.length };
 }
 
 /**
- * Fencing: a later grant of a key has a higher token than every grant that ended before it, and
- * the resource never rejected a write made while its writer believed its lock valid (that would
- * mean a later holder wrote while an earlier one still believed in its lock).
+ * Fencing: a later grant of a key has a higher token than every grant that ended before it (the
+ * simulator's checker, @dlock/testkit), and the resource never rejected a write made while its
+ * writer believed its lock valid. The second is about this run's resource, which decides a write
+ * when it is sent: a later holder's write got there first only if it was made while the earlier
+ * holder still believed in its lock.
  */
 export function checkFencing(history: History): CheckResult {
-  const violations: string[] = [];
-  let examined = 0;
-  for (const grants of byKey(history.grants).values()) {
-    const ordered = [...grants].sort((a, b) => a.grantedMs - b.grantedMs);
-    // Highest token among grants whose holders had stopped believing before the current grant.
-    const ended = [...ordered]
-      .filter((g) => g.believedUntilMs !== null)
-      .sort((a, b) => (a.believedUntilMs as number) - (b.believedUntilMs as number));
-    let next = 0;
-    let highest: GrantRecord | null = null;
-    for (const b of ordered) {
-      while (next < ended.length && (ended[next].believedUntilMs as number) <= b.grantedMs) {
-        if (highest === null || ended[next].token > highest.token) highest = ended[next];
-        next++;
-      }
-      examined++;
-      if (highest !== null && highest !== b && b.token <= highest.token) {
-        violations.push(
-          `${b.key}: token ${b.token} granted to ${b.client} after token ${highest.token} of ${highest.client} ended`,
-        );
-      }
-    }
-  }
+  const violations = tokenRegressions(history.beliefs).map((violation) => violation.message);
   for (const write of history.writes) {
-    examined++;
-    if (write.believedValid && !write.accepted) {
+    if (write.believed && write.accepted === false) {
       violations.push(
         `${write.key}: the resource rejected token ${write.token} of ${write.client} at ` +
-          `${rel(history, write.atMs)} while that client believed its lock valid`,
+          `${rel(history, write.issueMs)} while that client believed its lock valid`,
       );
     }
   }
-  return { name: "fencing tokens", violations, examined };
+  return {
+    name: "fencing tokens",
+    violations,
+    examined: history.beliefs.length + history.writes.length,
+  };
 }
 
 /**
@@ -102,19 +73,6 @@ export function checkAcknowledged(history: History): CheckResult {
     }
   }
   return { name: "acknowledged releases kept", violations, examined };
-}
-
-function byKey(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
-  const map = new Map<string, GrantRecord[]>();
-  for (const grant of grants) {
-    let list = map.get(grant.key);
-    if (list === undefined) {
-      list = [];
-      map.set(grant.key, list);
-    }
-    list.push(grant);
-  }
-  return map;
 }
 
 function rel(history: History, ms: number): string {

@@ -1,9 +1,12 @@
 // What a chaos run records: every client operation (call and return time on the runner's
 // monotonic clock, which every client in the run shares: it is the "true time" of the checks),
-// every write to the fenced resource, and every fault. Saved as a readable timeline on failure.
+// every fault, and, in the history format the simulator records too (@dlock/testkit's
+// lock-history: WireOp, Belief, ResourceWrite), every request on the wire, every grant as its
+// holder believed in it and every write to the fenced resource. Saved as a readable timeline on
+// failure.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { WireOp } from "@dlock/testkit";
+import type { Belief, ResourceWrite, WireOp } from "@dlock/testkit";
 
 export type OpKind = "acquire" | "release" | "get";
 
@@ -22,31 +25,6 @@ export interface OpRecord {
   detail: string;
 }
 
-/** One grant as its holder lived it: from the reply until it stopped vouching. */
-export interface GrantRecord {
-  client: string;
-  key: string;
-  value: string;
-  token: number;
-  /** When the acquire was sent (validity is counted from here). */
-  sentMs: number;
-  /** When the client learned of the grant: it believes it holds from here. */
-  grantedMs: number;
-  /** When the client stopped believing: release called, loss declared, or validity ran out. */
-  believedUntilMs: number | null;
-  end: "released" | "lost" | "running";
-}
-
-export interface WriteRecord {
-  client: string;
-  key: string;
-  token: number;
-  atMs: number;
-  accepted: boolean;
-  /** The writer's lock was valid by its own clock when it wrote. */
-  believedValid: boolean;
-}
-
 export interface FaultRecord {
   atMs: number;
   description: string;
@@ -54,8 +32,10 @@ export interface FaultRecord {
 
 export class History {
   readonly ops: OpRecord[] = [];
-  readonly grants: GrantRecord[] = [];
-  readonly writes: WriteRecord[] = [];
+  /** Every grant as its holder believed in it: from the reply until it stopped vouching. */
+  readonly beliefs: Belief[] = [];
+  /** Every write to the fenced resource (decided when sent: arriveMs is issueMs). */
+  readonly writes: ResourceWrite[] = [];
   readonly faults: FaultRecord[] = [];
   /** Every request on the wire with its answer (see wire-recorder.ts). */
   readonly wire: WireOp[] = [];
@@ -88,6 +68,34 @@ export class History {
     op.detail = detail;
   }
 
+  /**
+   * The client learned of a grant: it believes it holds (key, token) from now until endBelief.
+   * Its validity is the client's own business: endBelief is called no later than it runs out.
+   */
+  beginBelief(client: string, key: string, value: string, token: number): Belief {
+    const startMs = this.now();
+    const belief: Belief = {
+      id: this.beliefs.length,
+      client,
+      key,
+      value,
+      token,
+      startMs,
+      extensions: [{ atMs: startMs, validUntilMs: Number.POSITIVE_INFINITY }],
+      endMs: null,
+      endReason: null,
+    };
+    this.beliefs.push(belief);
+    return belief;
+  }
+
+  /** The holder stopped vouching at `atMs` (released, lost, or its validity ran out). */
+  endBelief(belief: Belief, reason: string, atMs = this.now()): void {
+    if (belief.endMs !== null) return;
+    belief.endMs = atMs;
+    belief.endReason = reason;
+  }
+
   fault(description: string): void {
     this.faults.push({ atMs: this.now(), description });
   }
@@ -105,17 +113,17 @@ export class History {
           `${op.token !== null ? ` token=${op.token}` : ""}${op.detail ? ` ${op.detail}` : ""}`,
       ]);
     }
-    for (const g of this.grants) {
-      const until = g.believedUntilMs === null ? "running" : t(g.believedUntilMs);
+    for (const b of this.beliefs) {
+      const until = b.endMs === null ? "running" : t(b.endMs);
       lines.push([
-        g.grantedMs,
-        `${t(g.grantedMs)}  GRANT   ${g.client} ${g.key} token=${g.token} believed until ${until} (${g.end})`,
+        b.startMs,
+        `${t(b.startMs)}  GRANT   ${b.client} ${b.key} token=${b.token} believed until ${until} (${b.endReason ?? "running"})`,
       ]);
     }
     for (const w of this.writes) {
       lines.push([
-        w.atMs,
-        `${t(w.atMs)}  write   ${w.client} ${w.key} token=${w.token} ${w.accepted ? "accepted" : "REJECTED"}${w.believedValid ? "" : " (writer knew it was not valid)"}`,
+        w.issueMs,
+        `${t(w.issueMs)}  write   ${w.client} ${w.key} token=${w.token} ${w.accepted === true ? "accepted" : "REJECTED"}${w.believed ? "" : " (writer knew it was not valid)"}`,
       ]);
     }
     for (const w of this.wire) {

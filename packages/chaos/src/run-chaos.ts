@@ -5,13 +5,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TcpTransport, createLocker } from "@dlock/client/internal";
-import { Prng } from "@dlock/testkit";
+import { FencedResource, Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
 import { checkLinearizability } from "./linearizability-check.js";
 import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
-import { FencedResource } from "./fenced-resource.js";
 import { History } from "./history.js";
 import { RecordingTransport } from "./wire-recorder.js";
 import { Nemesis } from "./nemesis.js";
@@ -74,7 +73,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   try {
     await chaos.cluster.waitForLeader(60_000);
     await chaos.cluster.waitForReady(60_000);
-    const resource = new FencedResource(history);
+    const resource = new FencedResource(() => history.now());
     const workload = new Workload({
       endpoints: chaos.endpoints(),
       clients: options.clients ?? 12,
@@ -97,7 +96,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const ticker = setInterval(() => {
       const elapsed = (performance.now() - started) / 1000;
       progress(
-        `${elapsed.toFixed(0)}s: ${history.ops.length} operations, ${history.grants.length} grants, ${history.faults.length} fault events`,
+        `${elapsed.toFixed(0)}s: ${history.ops.length} operations, ${history.beliefs.length} grants, ${history.faults.length} fault events`,
       );
     }, 10_000);
     await sleep(options.durationMs);
@@ -139,8 +138,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       operations: history.ops.length,
       operationsPerSecond: Math.round(history.ops.length / (runMs / 1000)),
       outcomes,
-      grants: history.grants.length,
-      lostGrants: history.grants.filter((g) => g.end === "lost").length,
+      grants: history.beliefs.length,
+      lostGrants: history.beliefs.filter((belief) => belief.endReason === "lost").length,
       writes: {
         accepted: history.writes.filter((w) => w.accepted).length,
         rejected: history.writes.filter((w) => !w.accepted).length,
@@ -203,19 +202,8 @@ async function finalAcquires(
           const lock = await locker.lock(key, "final", { ttl: TTL_MS, wait: boundMs });
           history.end(op, "ok", lock.fencingToken);
           worstMs = Math.max(worstMs, performance.now() - started);
-          history.grants.push({
-            client: "final",
-            key,
-            value: "final",
-            token: lock.fencingToken,
-            sentMs: op.callMs,
-            grantedMs: op.returnMs as number,
-            believedUntilMs: null,
-            end: "running",
-          });
-          const grant = history.grants[history.grants.length - 1];
-          grant.believedUntilMs = history.now();
-          grant.end = "released";
+          const belief = history.beginBelief("final", key, "final", lock.fencingToken);
+          history.endBelief(belief, "released");
           await lock.release();
         } catch (error) {
           history.end(op, "error", null, String(error));

@@ -4,6 +4,7 @@
 // NOT_LEADER), and an early one may have been granted and expired unseen before a later one came
 // back LOCK_BUSY. Only the wire shows each request's own window and answer.
 import type { Transport, TransportConnection } from "@dlock/client/internal";
+import { wireOpOf } from "@dlock/testkit";
 import type { WireOp } from "@dlock/testkit";
 
 type ClientRequest = Parameters<TransportConnection["send"]>[0];
@@ -51,15 +52,7 @@ export class RecordingTransport implements Transport {
       send: (request: ClientRequest) => {
         // Requests without a key (status, membership) are not lock operations.
         if ("key" in request) {
-          const op: WireOp = {
-            id: this.nextId++,
-            client: this.client,
-            key: request.key,
-            request,
-            invokeMs: this.nowMs(),
-            returnMs: null,
-            response: null,
-          };
+          const op = wireOpOf(this.nextId++, this.client, request, this.nowMs());
           this.ops.push(op);
           pending.set(request.id, op);
         }

@@ -4,9 +4,8 @@
 import type { Locker } from "@dlock/client";
 import { TcpTransport, createLocker } from "@dlock/client/internal";
 import type { Lock } from "@dlock/client";
-import type { Prng } from "@dlock/testkit";
-import type { FencedResource } from "./fenced-resource.js";
-import type { GrantRecord, History } from "./history.js";
+import type { Belief, FencedResource, Prng, ResourceWrite } from "@dlock/testkit";
+import type { History } from "./history.js";
 import { RecordingTransport } from "./wire-recorder.js";
 
 export interface WorkloadOptions {
@@ -52,8 +51,26 @@ export class Workload {
     await Promise.all(this.lockers.map((l) => l.close()));
   }
 
+  /** A write to the fenced resource by the holder of `belief` (`believed`: it checked first). */
+  private write(belief: Belief, believed: boolean): void {
+    const { history, resource } = this.options;
+    const now = history.now();
+    const write: ResourceWrite = {
+      key: belief.key,
+      token: belief.token,
+      client: belief.client,
+      beliefId: belief.id,
+      believed,
+      issueMs: now,
+      arriveMs: null,
+      accepted: null,
+    };
+    history.writes.push(write);
+    resource.send(write);
+  }
+
   private async loop(client: string, locker: Locker, prng: Prng): Promise<void> {
-    const { history, resource, ttlMs } = this.options;
+    const { history, ttlMs } = this.options;
     let n = 0;
     while (!this.stopped) {
       const key = `key-${prng.int(1, this.options.keys)}`;
@@ -91,38 +108,23 @@ export class Workload {
         continue;
       }
       history.end(op, "ok", lock.fencingToken);
-      const grant: GrantRecord = {
-        client,
-        key,
-        value,
-        token: lock.fencingToken,
-        sentMs: op.callMs,
-        grantedMs: op.returnMs as number,
-        believedUntilMs: null,
-        end: "running",
-      };
-      history.grants.push(grant);
+      const belief = history.beginBelief(client, key, value, lock.fencingToken);
       lock.onLost(() => {
-        if (grant.believedUntilMs !== null) return;
-        grant.believedUntilMs = Math.min(history.now(), lock.validUntilMs);
-        grant.end = "lost";
+        history.endBelief(belief, "lost", Math.min(history.now(), lock.validUntilMs));
       });
       if (zombie) {
-        resource.write(client, key, lock.fencingToken, lock.isValid());
+        this.write(belief, lock.isValid());
         await sleep(prng.between(1.5, 2.5) * ttlMs);
-        resource.write(client, key, lock.fencingToken, lock.isValid());
+        this.write(belief, lock.isValid());
       }
       const writes = zombie ? 0 : prng.int(1, 3);
       for (let w = 0; w < writes; w++) {
         await sleep(prng.int(2, 40));
         const valid = lock.isValid();
         if (!valid) break;
-        resource.write(client, key, lock.fencingToken, valid);
+        this.write(belief, valid);
       }
-      if (grant.believedUntilMs === null) {
-        grant.believedUntilMs = Math.min(history.now(), lock.validUntilMs);
-        grant.end = "released";
-      }
+      history.endBelief(belief, "released", Math.min(history.now(), lock.validUntilMs));
       const release = history.begin("release", client, key, value);
       try {
         const outcome = await lock.release();

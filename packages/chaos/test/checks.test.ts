@@ -1,27 +1,45 @@
 import { describe, expect, it } from "vitest";
 import { checkAcknowledged, checkFencing, checkMutualExclusion } from "../src/checks.js";
+import { FencedResource } from "@dlock/testkit";
+import type { Belief, ResourceWrite } from "@dlock/testkit";
 import { History } from "../src/history.js";
-import type { GrantRecord } from "../src/history.js";
 
+/** A grant its holder believed in from `grantedMs` until `believedUntilMs` (null: still held). */
 function grant(
   history: History,
   client: string,
   token: number,
   grantedMs: number,
   believedUntilMs: number | null,
-): GrantRecord {
-  const g: GrantRecord = {
-    client,
+): Belief {
+  const belief = history.beginBelief(client, "k", `${client}-${token}`, token);
+  belief.startMs = history.startMs + grantedMs;
+  belief.extensions[0].atMs = belief.startMs;
+  if (believedUntilMs !== null) {
+    history.endBelief(belief, "released", history.startMs + believedUntilMs);
+  }
+  return belief;
+}
+
+function write(
+  history: History,
+  client: string,
+  token: number,
+  accepted: boolean,
+  believed: boolean,
+): ResourceWrite {
+  const record: ResourceWrite = {
     key: "k",
-    value: `${client}-${token}`,
     token,
-    sentMs: grantedMs - 1,
-    grantedMs: history.startMs + grantedMs,
-    believedUntilMs: believedUntilMs === null ? null : history.startMs + believedUntilMs,
-    end: believedUntilMs === null ? "running" : "released",
+    client,
+    beliefId: -1,
+    believed,
+    issueMs: history.startMs,
+    arriveMs: history.startMs,
+    accepted,
   };
-  history.grants.push(g);
-  return g;
+  history.writes.push(record);
+  return record;
 }
 
 describe("chaos checks", () => {
@@ -51,6 +69,16 @@ describe("chaos checks", () => {
     expect(checkMutualExclusion(h, h.startMs + 2_000).violations).toHaveLength(2);
   });
 
+  it("count a grant still held at the end of the run as believed until then", () => {
+    const h = new History();
+    grant(h, "a", 10, 0, null);
+    grant(h, "b", 12, 500, 600);
+    const result = checkMutualExclusion(h, h.startMs + 2_000);
+    expect(result.violations).toHaveLength(1);
+    expect(result.violations[0]).toContain("a (token 10) and b (token 12)");
+    expect(checkMutualExclusion(h, h.startMs + 400).violations).toEqual([]);
+  });
+
   it("flag a token that does not increase after an ended grant", () => {
     const h = new History();
     grant(h, "a", 10, 0, 100);
@@ -60,23 +88,23 @@ describe("chaos checks", () => {
 
   it("flag a rejected write of a writer that believed its lock valid", () => {
     const h = new History();
-    h.writes.push({
-      client: "a",
-      key: "k",
-      token: 3,
-      atMs: h.startMs,
-      accepted: false,
-      believedValid: true,
-    });
-    h.writes.push({
-      client: "b",
-      key: "k",
-      token: 2,
-      atMs: h.startMs,
-      accepted: false,
-      believedValid: false,
-    });
+    write(h, "a", 3, false, true);
+    write(h, "b", 2, false, false);
     expect(checkFencing(h).violations).toHaveLength(1);
+  });
+
+  it("fence writes with the one fenced resource, decided when sent", () => {
+    const h = new History();
+    const resource = new FencedResource(() => h.now());
+    const newer = write(h, "b", 12, false, true);
+    newer.accepted = null;
+    resource.send(newer);
+    const older = write(h, "a", 10, false, false);
+    older.accepted = null;
+    resource.send(older);
+    expect([newer.accepted, older.accepted]).toEqual([true, false]);
+    expect(newer.arriveMs).not.toBeNull();
+    expect(checkFencing(h).violations).toEqual([]);
   });
 
   it("flag a get that shows a grant after its release was acknowledged", () => {

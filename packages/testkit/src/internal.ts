@@ -50,7 +50,6 @@ export { SimProcessClock, wallClockView } from "./lock/sim-process.js";
 export { SimClientNetwork, validateClientNetworkFaults } from "./lock/client-network.js";
 export { SimRaftHost } from "./lock/sim-raft-host.js";
 export { clientAddressOf, LockNodeHost, SIM_CLUSTER_ID } from "./lock/lock-node-host.js";
-export { FencedResource } from "./lock/fenced-resource.js";
 export { beliefEndMs, LockHistory } from "./lock/lock-history.js";
 export { SimLockClient } from "./lock/lock-client.js";
 export { emptyLockEvents, missingLockEvents, REQUIRED_LOCK_EVENTS } from "./lock/lock-events.js";
@@ -122,12 +121,7 @@ export type {
   ServerEndpoint,
   ServerSideConnection,
 } from "./lock/client-network.js";
-export type {
-  Belief,
-  CommittedLockEntry,
-  KeyedRequest,
-  ResourceWrite,
-} from "./lock/lock-history.js";
+export type { CommittedLockEntry, KeyedRequest } from "./lock/lock-history.js";
 export type { LockEventCounts } from "./lock/lock-events.js";
 export type {
   ClientFaultKind,

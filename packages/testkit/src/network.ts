@@ -1,11 +1,12 @@
 import type { Prng } from "./prng.js";
 import type { SimWorld } from "./world.js";
+import { LinkCuts } from "./link-cuts.js";
 
 /** How the network treats every message while no partition blocks its link. */
 export interface NetworkFaults {
-  /** Delivery delay is uniform in [minDelayMs, maxDelayMs]. */
-  minDelayMs: number;
-  maxDelayMs: number;
+  /** Delivery delay is uniform in [delayMsMin, delayMsMax]. */
+  delayMsMin: number;
+  delayMsMax: number;
   /** Probability that a message is lost. */
   dropRate: number;
   /** Probability that a message is delivered twice (the copy with its own delay). */
@@ -17,8 +18,8 @@ export interface NetworkFaults {
 }
 
 export const CALM_NETWORK: NetworkFaults = {
-  minDelayMs: 0.5,
-  maxDelayMs: 2,
+  delayMsMin: 0.5,
+  delayMsMax: 2,
   dropRate: 0,
   duplicateRate: 0,
   reorderRate: 0,
@@ -31,8 +32,8 @@ export function validateNetworkFaults(faults: NetworkFaults): NetworkFaults {
     const value = faults[key];
     if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
   }
-  if (!(faults.minDelayMs >= 0 && faults.maxDelayMs >= faults.minDelayMs)) {
-    throw new RangeError(`delays must satisfy 0 ≤ minDelayMs ≤ maxDelayMs`);
+  if (!(faults.delayMsMin >= 0 && faults.delayMsMax >= faults.delayMsMin)) {
+    throw new RangeError(`delays must satisfy 0 ≤ delayMsMin ≤ delayMsMax`);
   }
   if (!(faults.reorderDelayMaxMs >= 0)) throw new RangeError(`reorderDelayMaxMs must be ≥ 0`);
   return faults;
@@ -67,8 +68,7 @@ export class SimNetwork<T> {
   };
   private faults: NetworkFaults;
   private readonly handlers = new Map<string, DeliveryHandler<T>>();
-  /** Number of active partitions cutting the directed link "from>to". */
-  private readonly cuts = new Map<string, number>();
+  private readonly cuts = new LinkCuts();
 
   constructor(
     private readonly world: SimWorld,
@@ -97,28 +97,24 @@ export class SimNetwork<T> {
 
   /** Cut the directed link from → to (one more time). */
   cut(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+    this.cuts.cut(from, to);
   }
 
   /** Undo one cut() of the directed link from → to. */
   mend(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    const count = this.cuts.get(key) ?? 0;
-    if (count <= 1) this.cuts.delete(key);
-    else this.cuts.set(key, count - 1);
+    this.cuts.mend(from, to);
   }
 
   mendAll(): void {
-    this.cuts.clear();
+    this.cuts.mendAll();
   }
 
   isCut(from: string, to: string): boolean {
-    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+    return this.cuts.isCut(from, to);
   }
 
   get partitioned(): boolean {
-    return this.cuts.size > 0;
+    return this.cuts.any;
   }
 
   send(from: string, to: string, payload: T): void {
@@ -142,7 +138,7 @@ export class SimNetwork<T> {
 
   private schedule(from: string, to: string, payload: T): void {
     const faults = this.faults;
-    let delayMs = this.random.between(faults.minDelayMs, faults.maxDelayMs);
+    let delayMs = this.random.between(faults.delayMsMin, faults.delayMsMax);
     if (this.random.chance(faults.reorderRate)) {
       this.stats.reordered++;
       delayMs += this.random.between(0, faults.reorderDelayMaxMs);

@@ -45,20 +45,20 @@ export interface SchedulePlan {
   heartbeatTicks: number;
   preVote: boolean;
   checkQuorum: boolean;
-  maxMessageBytes: number;
-  maxInflightMessages: number;
+  messageBytesMax: number;
+  inflightMessagesMax: number;
   snapshotChunkBytes: number;
   /** Small, so that overload makes the leader refuse proposals instead of building a backlog. */
-  maxUncommittedBytes: number;
+  uncommittedBytesMax: number;
   /** Clock rates within ±clockDriftPermille/1000 of true time. */
   clockDriftPermille: number;
-  minDelayMs: number;
-  maxDelayMs: number;
+  delayMsMin: number;
+  delayMsMax: number;
   dropPermille: number;
   duplicatePermille: number;
   reorderPermille: number;
-  fsyncMinMs: number;
-  fsyncMaxMs: number;
+  fsyncMsMin: number;
+  fsyncMsMax: number;
   tornPermille: number;
   snapshotEveryEntries: number;
   readiesInFlightMax: number;
@@ -97,7 +97,7 @@ export const ELECTION_TIMEOUT_VOTE_ROUNDS_MIN = 2;
 
 /** Smallest electionTicks that satisfies the timing assumption for this plan. */
 export function electionTicksMin(plan: SchedulePlan): number {
-  const voteRoundMs = 2 * plan.maxDelayMs + 2 * plan.fsyncMaxMs;
+  const voteRoundMs = 2 * plan.delayMsMax + 2 * plan.fsyncMsMax;
   const slowestRate = 1 - plan.clockDriftPermille / 1000;
   return Math.ceil((ELECTION_TIMEOUT_VOTE_ROUNDS_MIN * voteRoundMs) / (plan.tickMs * slowestRate));
 }
@@ -110,7 +110,7 @@ export function livenessBoundMs(plan: SchedulePlan, backlogEntries = 0): number 
   const slowestRate = 1 - plan.clockDriftPermille / 1000;
   const elections =
     (LIVENESS_ELECTION_TIMEOUTS * 2 * plan.electionTicks * plan.tickMs) / slowestRate;
-  const roundMs = 2 * plan.maxDelayMs + 2 * plan.fsyncMaxMs + plan.tickMs / slowestRate;
+  const roundMs = 2 * plan.delayMsMax + 2 * plan.fsyncMsMax + plan.tickMs / slowestRate;
   return Math.ceil(elections + backlogEntries * roundMs);
 }
 
@@ -129,18 +129,18 @@ const PLAN_NUMBERS = [
   "tickMs",
   "electionTicks",
   "heartbeatTicks",
-  "maxMessageBytes",
-  "maxInflightMessages",
+  "messageBytesMax",
+  "inflightMessagesMax",
   "snapshotChunkBytes",
-  "maxUncommittedBytes",
+  "uncommittedBytesMax",
   "clockDriftPermille",
-  "minDelayMs",
-  "maxDelayMs",
+  "delayMsMin",
+  "delayMsMax",
   "dropPermille",
   "duplicatePermille",
   "reorderPermille",
-  "fsyncMinMs",
-  "fsyncMaxMs",
+  "fsyncMsMin",
+  "fsyncMsMax",
   "tornPermille",
   "snapshotEveryEntries",
   "readiesInFlightMax",
@@ -151,10 +151,41 @@ const PLAN_NUMBERS = [
 
 const FAULT_KINDS = new Set(["crash", "pause", "partition", "membership", "transfer"]);
 
-/** Checks the shape and ranges of a plan (e.g. one edited by hand); throws PlanError. */
+/**
+ * Plan fields renamed to the `<noun><Unit><Qualifier>` rule (old name → new name). Plans saved
+ * with the old names are still read, for one release: validatePlan renames them.
+ */
+export const PLAN_FIELD_RENAMES: Readonly<Record<string, string>> = {
+  maxMessageBytes: "messageBytesMax",
+  maxInflightMessages: "inflightMessagesMax",
+  maxUncommittedBytes: "uncommittedBytesMax",
+  minDelayMs: "delayMsMin",
+  maxDelayMs: "delayMsMax",
+  fsyncMinMs: "fsyncMsMin",
+  fsyncMaxMs: "fsyncMsMax",
+};
+
+/** A copy of `value` with every old field name of `renames` replaced by its new one. */
+export function renameFields(
+  value: object,
+  renames: Readonly<Record<string, string>>,
+): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...value };
+  for (const [old, current] of Object.entries(renames)) {
+    if (!(old in copy)) continue;
+    if (!(current in copy)) copy[current] = copy[old];
+    delete copy[old];
+  }
+  return copy;
+}
+
+/**
+ * Checks the shape and ranges of a plan (e.g. one edited by hand or saved by an older release,
+ * whose field names it renames); throws PlanError. Returns the plan with the current names.
+ */
 export function validatePlan(value: unknown): SchedulePlan {
   if (typeof value !== "object" || value === null) throw new PlanError("plan must be an object");
-  const plan = value as Record<string, unknown>;
+  const plan = renameFields(value, PLAN_FIELD_RENAMES);
   for (const key of PLAN_NUMBERS) {
     const field = plan[key];
     if (typeof field !== "number" || !Number.isFinite(field) || field < 0) {
@@ -183,5 +214,5 @@ export function validatePlan(value: unknown): SchedulePlan {
       throw new PlanError(`fault step ${JSON.stringify(step)} needs atMs ≥ 0`);
     }
   }
-  return value as SchedulePlan;
+  return plan as unknown as SchedulePlan;
 }

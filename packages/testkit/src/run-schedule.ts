@@ -71,18 +71,6 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
         : new SafetyViolation("coreContract", `exception: ${describe(error)}`, { cause: error });
     violation.timeMs = cluster.world.nowMs;
   }
-  let crashes = 0;
-  let crashesLosingWrites = 0;
-  let tornWrites = 0;
-  let snapshotsInstalled = 0;
-  let compactions = 0;
-  for (const node of cluster.nodes.values()) {
-    crashes += node.counters.crashes;
-    crashesLosingWrites += node.counters.crashesLosingWrites;
-    tornWrites += node.counters.tornWrites;
-    snapshotsInstalled += node.counters.snapshotsInstalled;
-    compactions += node.counters.compactions;
-  }
   return {
     plan,
     violation,
@@ -95,13 +83,30 @@ export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}
     proposals: driver.proposals,
     reads: { started: driver.reads, served: cluster.monitor.readIndex.readsServed },
     network: { ...cluster.network.stats },
-    crashes,
-    crashesLosingWrites,
-    tornWrites,
-    snapshotsInstalled,
-    compactions,
+    ...nodeCountersOf(cluster),
     recoveryMs,
   };
+}
+
+/** What happened to the nodes' processes and disks, summed over every node of the cluster. */
+export function nodeCountersOf(cluster: SimCluster): {
+  crashes: number;
+  crashesLosingWrites: number;
+  tornWrites: number;
+  snapshotsInstalled: number;
+  compactions: number;
+} {
+  const sums = {
+    crashes: 0,
+    crashesLosingWrites: 0,
+    tornWrites: 0,
+    snapshotsInstalled: 0,
+    compactions: 0,
+  };
+  for (const node of cluster.nodes.values()) {
+    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] += node.counters[key];
+  }
+  return sums;
 }
 
 /** The cluster a plan describes (network, disks, clocks, Raft options). */
@@ -112,12 +117,12 @@ export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
     clockDriftMax: plan.clockDriftPermille / 1000,
     joinerBootstrap: plan.joinerBootstrap ?? "initial",
     network: {
-      minDelayMs: plan.minDelayMs,
-      maxDelayMs: plan.maxDelayMs,
+      delayMsMin: plan.delayMsMin,
+      delayMsMax: plan.delayMsMax,
       dropRate: plan.dropPermille / 1000,
       duplicateRate: plan.duplicatePermille / 1000,
       reorderRate: plan.reorderPermille / 1000,
-      reorderDelayMaxMs: plan.maxDelayMs * 5,
+      reorderDelayMaxMs: plan.delayMsMax * 5,
     },
     node: {
       raft: withPlantedBugs(
@@ -126,17 +131,16 @@ export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
           heartbeatTicks: plan.heartbeatTicks,
           preVote: plan.preVote,
           checkQuorum: plan.checkQuorum,
-          // The plan keeps its older field names: saved plans (regressions, replays) use them.
-          messageBytesMax: plan.maxMessageBytes,
-          inflightMessagesMax: plan.maxInflightMessages,
+          messageBytesMax: plan.messageBytesMax,
+          inflightMessagesMax: plan.inflightMessagesMax,
           snapshotChunkBytes: plan.snapshotChunkBytes,
-          uncommittedBytesMax: plan.maxUncommittedBytes,
+          uncommittedBytesMax: plan.uncommittedBytesMax,
         },
         plan.plantedBugs,
       ),
       tickMs: plan.tickMs,
-      fsyncMinMs: plan.fsyncMinMs,
-      fsyncMaxMs: plan.fsyncMaxMs,
+      fsyncMinMs: plan.fsyncMsMin,
+      fsyncMaxMs: plan.fsyncMsMax,
       tornWriteRate: plan.tornPermille / 1000,
       snapshotEveryEntries: plan.snapshotEveryEntries,
       readiesInFlightMax: plan.readiesInFlightMax,
@@ -178,7 +182,7 @@ export class ScheduleDriver {
     cluster.leadershipListeners.push((node, role) => {
       if (role !== "leader" || this.armed.length === 0 || this.faultsOver) return;
       const fire = this.armed.shift()!;
-      const roundTripMs = 2 * plan.maxDelayMs + plan.fsyncMaxMs;
+      const roundTripMs = 2 * plan.delayMsMax + plan.fsyncMsMax;
       const delayMs = this.random.between(0, NEXT_LEADER_FAULT_ROUND_TRIPS_MAX * roundTripMs);
       cluster.world.after(delayMs, () => {
         if (!this.faultsOver) fire(node);

@@ -1,4 +1,3 @@
-import fc from "fast-check";
 import type { PlantedBugs } from "@dlock/raft/internal";
 import type { FaultKind, SchedulePlan } from "./plan.js";
 import type { PlanArbitraryOptions } from "./plan-arbitrary.js";
@@ -9,6 +8,18 @@ import {
 } from "./plan-arbitrary.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
+import type {
+  CheckOptions,
+  CheckResult,
+  ScheduleFailure,
+  ScheduleSimulator,
+} from "./schedule-runner.js";
+import {
+  checkSchedulesWith,
+  commonGeneratorFlags,
+  formatScheduleFailure,
+  replayCommandOf,
+} from "./schedule-runner.js";
 
 /** Totals over many schedules (shrinking runs excluded). */
 export interface SimSummary {
@@ -80,99 +91,75 @@ export function addToSummary(summary: SimSummary, result: ScheduleResult): void 
   summary.byNodeCount[n] = (summary.byNodeCount[n] ?? 0) + 1;
 }
 
-export interface CheckSchedulesOptions extends PlanArbitraryOptions {
-  numRuns: number;
-  /** fast-check seed of the batch (default: drawn by fast-check and reported). */
-  seed?: number;
-  /** fast-check path: replays exactly the (shrunk) schedule a failure reported. */
-  path?: string;
-  /** Shrink a failure to a smaller schedule (default true); false reports the first one found. */
-  shrink?: boolean;
-  /** Called after every schedule of the search (not of shrinking). */
-  onSchedule?: (result: ScheduleResult) => void;
+/** Adds one summary into another (batches of a --duration run). */
+export function mergeSummaries(into: SimSummary, from: SimSummary): void {
+  into.schedules += from.schedules;
+  for (const kind of Object.keys(from.faults) as FaultKind[])
+    into.faults[kind] += from.faults[kind];
+  const sums = [
+    "elections",
+    "entriesCommitted",
+    "proposalsAccepted",
+    "readsServed",
+    "snapshotsInstalled",
+    "compactions",
+    "crashes",
+    "crashesLosingWrites",
+    "tornWrites",
+    "messagesSent",
+    "messagesDropped",
+    "messagesDuplicated",
+    "virtualMs",
+    "events",
+  ] as const;
+  for (const key of sums) into[key] += from[key];
+  into.recoveryMsMax = Math.max(into.recoveryMsMax, from.recoveryMsMax);
+  for (const [n, count] of Object.entries(from.byNodeCount)) {
+    into.byNodeCount[Number(n)] = (into.byNodeCount[Number(n)] ?? 0) + count;
+  }
 }
 
-export interface SimFailure {
-  seed: number;
-  path: string;
-  /** The shrunk schedule. */
-  plan: SchedulePlan;
-  violation: string;
-  property: string;
-  /** One line that replays this failure exactly. */
-  replayCommand: string;
-}
+export type CheckSchedulesOptions = PlanArbitraryOptions & CheckOptions<ScheduleResult>;
+export type SimFailure = ScheduleFailure<SchedulePlan>;
+export type CheckSchedulesResult = CheckResult<SchedulePlan, SimSummary>;
 
-export interface CheckSchedulesResult {
-  summary: SimSummary;
-  seed: number;
-  failure: SimFailure | null;
-}
+/** The Raft simulator, as the generic schedule runner sees it. */
+export const raftSimulator: ScheduleSimulator<
+  SchedulePlan,
+  ScheduleResult,
+  SimSummary,
+  PlanArbitraryOptions
+> = {
+  command: "raft",
+  // Raft schedules are short: shrinking runs to the end.
+  shrinkRunsMax: Number.POSITIVE_INFINITY,
+  arbitrary: planArbitrary,
+  run: (plan) => runSchedule(plan),
+  emptySummary,
+  addToSummary,
+  generatorFlags(options) {
+    const flags = commonGeneratorFlags(options, plantedBugNames(options.plantedBugs), [
+      DEFAULT_FAULT_PHASE_MS_MIN,
+      DEFAULT_FAULT_PHASE_MS_MAX,
+    ]);
+    if (options.joinerBootstrap === "empty") flags.push(`--joiner=empty`);
+    return flags;
+  },
+};
 
 /**
  * Generates `numRuns` schedules with fast-check, runs each through every checker and, on the
  * first violation, shrinks it to a smaller schedule that still fails.
  */
-export function checkSchedules(options: CheckSchedulesOptions): CheckSchedulesResult {
-  const summary = emptySummary();
-  let failed = false;
-  const property = fc.property(planArbitrary(options), (plan) => {
-    const result = runSchedule(plan);
-    if (!failed) {
-      addToSummary(summary, result);
-      options.onSchedule?.(result);
-    }
-    if (result.violation) {
-      failed = true;
-      throw result.violation;
-    }
-  });
-  const parameters: fc.Parameters<[SchedulePlan]> = {
-    numRuns: options.numRuns,
-    endOnFailure: options.shrink === false,
-  };
-  if (options.seed !== undefined) parameters.seed = options.seed;
-  if (options.path !== undefined) parameters.path = options.path;
-  const details = fc.check(property, parameters);
-  if (!details.failed || details.counterexample === null) {
-    return { summary, seed: details.seed, failure: null };
-  }
-  const plan = details.counterexample[0];
-  const rerun = runSchedule(plan);
-  const path = details.counterexamplePath ?? "";
-  return {
-    summary,
-    seed: details.seed,
-    failure: {
-      seed: details.seed,
-      path,
-      plan,
-      violation: rerun.violation?.message ?? String(details.errorInstance),
-      property: rerun.violation?.property ?? "unknown",
-      replayCommand: replayCommand({ ...options, seed: details.seed, path }),
-    },
-  };
+export function checkSchedules(options: CheckSchedulesOptions): Promise<CheckSchedulesResult> {
+  return checkSchedulesWith(raftSimulator, options, options);
 }
 
-const DEFAULT_NODE_COUNTS = "3,5";
-
-/** The `pnpm sim` command line that replays (seed, path) with the same generator options. */
+/** The `pnpm sim raft` command line that replays (seed, path) with the same generator options. */
 export function replayCommand(
   options: PlanArbitraryOptions & { seed: number; path: string },
 ): string {
-  const parts = ["pnpm sim", `--seed=${options.seed}`, `--path=${options.path}`];
-  const nodes = (options.nodeCounts ?? [3, 5]).join(",");
-  if (nodes !== DEFAULT_NODE_COUNTS) parts.push(`--nodes=${nodes}`);
-  if (options.profile && options.profile !== "default") parts.push(`--profile=${options.profile}`);
-  for (const bug of plantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
-  if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
-    const min = options.faultPhaseMsMin ?? DEFAULT_FAULT_PHASE_MS_MIN;
-    const max = options.faultPhaseMsMax ?? DEFAULT_FAULT_PHASE_MS_MAX;
-    parts.push(`--phase-ms=${min}-${max}`);
-  }
-  if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
-  if (options.joinerBootstrap === "empty") parts.push(`--joiner=empty`);
-  return parts.join(" ");
+  return replayCommandOf(raftSimulator, options, options.seed, options.path);
 }
 
 export const PLANTED_BUG_NAMES = [
@@ -189,10 +176,4 @@ function plantedBugNames(bugs: PlantedBugs | undefined): PlantedBugName[] {
 }
 
 /** Human-readable one-paragraph report of a failure. */
-export function formatFailure(failure: SimFailure): string {
-  return [
-    `VIOLATION ${failure.violation}`,
-    `  fast-check seed ${failure.seed}, path ${failure.path}`,
-    `  replay: ${failure.replayCommand}`,
-  ].join("\n");
-}
+export const formatFailure: (failure: SimFailure) => string = formatScheduleFailure;

@@ -18,8 +18,8 @@ function figure8(seed: number, plantedBugs: PlantedBugs): { violation: SafetyVio
     nodeCount: 3,
     clockDriftMax: 0.02,
     network: {
-      minDelayMs: 1,
-      maxDelayMs: 2,
+      delayMsMin: 1,
+      delayMsMax: 2,
       dropRate: 0,
       duplicateRate: 0,
       reorderRate: 0,

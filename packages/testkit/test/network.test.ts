@@ -5,8 +5,8 @@ import { Prng } from "../src/prng.js";
 import { SimWorld } from "../src/world.js";
 
 const calm: NetworkFaults = {
-  minDelayMs: 1,
-  maxDelayMs: 3,
+  delayMsMin: 1,
+  delayMsMax: 3,
   dropRate: 0,
   duplicateRate: 0,
   reorderRate: 0,
@@ -88,6 +88,6 @@ describe("SimNetwork", () => {
     world.runUntil(10);
     expect(received).toEqual([]);
     expect(() => network.setFaults({ ...calm, dropRate: 2 })).toThrow(/dropRate/);
-    expect(() => network.setFaults({ ...calm, minDelayMs: 5, maxDelayMs: 1 })).toThrow(RangeError);
+    expect(() => network.setFaults({ ...calm, delayMsMin: 5, delayMsMax: 1 })).toThrow(RangeError);
   });
 });

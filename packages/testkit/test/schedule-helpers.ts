@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { CheckSchedulesOptions, SimSummary } from "../src/sim-check.js";
 import { checkSchedules, formatFailure } from "../src/sim-check.js";
 
+/** Generous: a share takes well under a minute on an idle 2-core machine, far longer when loaded. */
+export const SHARE_TIMEOUT_MS = 600_000;
+
 /**
  * Seed of the generated-schedule tests: SIM_SEED when set (to replay a CI run), otherwise a new
  * one per run so CI keeps exploring. It is printed either way.
@@ -13,8 +16,11 @@ export function scheduleSeed(offset: number): number {
 }
 
 /** Runs schedules and fails with the violation and its one-line replay command. */
-export function expectNoViolation(options: CheckSchedulesOptions, label: string): SimSummary {
-  const result = checkSchedules(options);
+export async function expectNoViolation(
+  options: CheckSchedulesOptions,
+  label: string,
+): Promise<SimSummary> {
+  const result = await checkSchedules(options);
   const faults = Object.entries(result.summary.faults)
     .map(([kind, count]) => `${kind} ${count}`)
     .join(", ");
@@ -33,25 +39,33 @@ export function expectNoViolation(options: CheckSchedulesOptions, label: string)
 export function describeScheduleShare(nodeCount: 3 | 5, part: number, schedules: number): void {
   const label = `${nodeCount} nodes, part ${part}`;
   describe(`generated fault schedules, ${label.replace(", part", " (part")})`, () => {
-    it("finds no violation of any Raft property and recovers after faults stop", () => {
-      const summary = expectNoViolation(
-        { numRuns: schedules, seed: scheduleSeed(nodeCount * 10 + part), nodeCounts: [nodeCount] },
-        label,
-      );
-      expect(summary.schedules).toBe(schedules);
-      expect(summary.byNodeCount[nodeCount]).toBe(schedules);
-      // The schedules must actually exercise the hard cases, or zero violations means nothing.
-      expect(summary.faults.crash).toBeGreaterThan(schedules / 2);
-      expect(summary.faults.partition).toBeGreaterThan(schedules / 2);
-      expect(summary.faults.pause).toBeGreaterThan(schedules / 10);
-      expect(summary.faults.membership).toBeGreaterThan(schedules / 10);
-      expect(summary.faults.transfer).toBeGreaterThan(schedules / 20);
-      expect(summary.snapshotsInstalled).toBeGreaterThan(schedules / 10);
-      expect(summary.elections).toBeGreaterThan(schedules);
-      expect(summary.entriesCommitted).toBeGreaterThan(schedules * 20);
-      expect(summary.readsServed).toBeGreaterThan(schedules);
-      expect(summary.crashesLosingWrites).toBeGreaterThan(schedules / 10);
-      expect(summary.tornWrites).toBeGreaterThan(schedules / 50);
-    });
+    it(
+      "finds no violation of any Raft property and recovers after faults stop",
+      async () => {
+        const summary = await expectNoViolation(
+          {
+            numRuns: schedules,
+            seed: scheduleSeed(nodeCount * 10 + part),
+            nodeCounts: [nodeCount],
+          },
+          label,
+        );
+        expect(summary.schedules).toBe(schedules);
+        expect(summary.byNodeCount[nodeCount]).toBe(schedules);
+        // The schedules must actually exercise the hard cases, or zero violations means nothing.
+        expect(summary.faults.crash).toBeGreaterThan(schedules / 2);
+        expect(summary.faults.partition).toBeGreaterThan(schedules / 2);
+        expect(summary.faults.pause).toBeGreaterThan(schedules / 10);
+        expect(summary.faults.membership).toBeGreaterThan(schedules / 10);
+        expect(summary.faults.transfer).toBeGreaterThan(schedules / 20);
+        expect(summary.snapshotsInstalled).toBeGreaterThan(schedules / 10);
+        expect(summary.elections).toBeGreaterThan(schedules);
+        expect(summary.entriesCommitted).toBeGreaterThan(schedules * 20);
+        expect(summary.readsServed).toBeGreaterThan(schedules);
+        expect(summary.crashesLosingWrites).toBeGreaterThan(schedules / 10);
+        expect(summary.tornWrites).toBeGreaterThan(schedules / 50);
+      },
+      SHARE_TIMEOUT_MS,
+    );
   });
 }

@@ -8,12 +8,13 @@ import { ConnectionClosedError } from "@dlock/protocol";
 import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
 import type { SimProcess } from "./sim-process.js";
+import { LinkCuts } from "../link-cuts.js";
 
 /** How client links behave while no partition cuts them. */
 export interface ClientNetworkFaults {
-  /** One-way delay of a segment, uniform in [minDelayMs, maxDelayMs]. */
-  minDelayMs: number;
-  maxDelayMs: number;
+  /** One-way delay of a segment, uniform in [delayMsMin, delayMsMax]. */
+  delayMsMin: number;
+  delayMsMax: number;
   /** Probability that a message resets its connection: it is lost and both ends see a close. */
   resetRate: number;
   /**
@@ -29,8 +30,8 @@ export function validateClientNetworkFaults(faults: ClientNetworkFaults): Client
     const value = faults[key];
     if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
   }
-  if (!(faults.minDelayMs >= 0 && faults.maxDelayMs >= faults.minDelayMs)) {
-    throw new RangeError("client link delays must satisfy 0 ≤ minDelayMs ≤ maxDelayMs");
+  if (!(faults.delayMsMin >= 0 && faults.delayMsMax >= faults.delayMsMin)) {
+    throw new RangeError("client link delays must satisfy 0 ≤ delayMsMin ≤ delayMsMax");
   }
   if (!(faults.stallDelayMaxMs >= 0)) throw new RangeError("stallDelayMaxMs must be ≥ 0");
   return faults;
@@ -151,7 +152,7 @@ export class SimClientNetwork {
   observer: ClientWireObserver | null = null;
   private faults: ClientNetworkFaults;
   private readonly servers = new Map<string, ServerEndpoint>();
-  private readonly cuts = new Map<string, number>();
+  private readonly cuts = new LinkCuts();
   private readonly stalled = new Set<Stream>();
   private readonly open = new Set<SimConnection>();
 
@@ -186,25 +187,21 @@ export class SimClientNetwork {
 
   /** Cut the directed link between processes `from` and `to` (counted, like SimNetwork). */
   cut(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    this.cuts.set(key, (this.cuts.get(key) ?? 0) + 1);
+    this.cuts.cut(from, to);
   }
 
   mend(from: string, to: string): void {
-    const key = `${from}>${to}`;
-    const count = this.cuts.get(key) ?? 0;
-    if (count <= 1) this.cuts.delete(key);
-    else this.cuts.set(key, count - 1);
+    this.cuts.mend(from, to);
     this.wakeStalled();
   }
 
   mendAll(): void {
-    this.cuts.clear();
+    this.cuts.mendAll();
     this.wakeStalled();
   }
 
   isCut(from: string, to: string): boolean {
-    return this.cuts.size > 0 && this.cuts.has(`${from}>${to}`);
+    return this.cuts.isCut(from, to);
   }
 
   /** The server process `name` crashed or stopped: its connections are reset. */
@@ -281,7 +278,7 @@ export class SimClientNetwork {
       return;
     }
     const faults = this.faults;
-    let delayMs = this.random.between(faults.minDelayMs, faults.maxDelayMs);
+    let delayMs = this.random.between(faults.delayMsMin, faults.delayMsMax);
     if (this.random.chance(faults.stallRate)) {
       this.stats.stalls++;
       delayMs += this.random.between(0, faults.stallDelayMaxMs);
@@ -426,7 +423,7 @@ export class SimClientNetwork {
       stream.queue.length = 0;
       this.stalled.delete(stream);
     }
-    const delayMs = this.random.between(this.faults.minDelayMs, this.faults.maxDelayMs);
+    const delayMs = this.random.between(this.faults.delayMsMin, this.faults.delayMsMax);
     const handler = connection.handler;
     connection.handler = null;
     const server = connection.server;

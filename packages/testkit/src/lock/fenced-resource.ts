@@ -5,8 +5,9 @@ import type { ResourceWrite } from "./lock-history.js";
 /**
  * A storage service that checks fencing tokens (Chubby's sequencers, Kleppmann's fencing): it
  * remembers the highest token it has accepted per key and rejects writes that carry a lower one.
- * Writes reach it after a one-way delay of up to `maxDelayMs`, so a write issued just before a
- * holder lost its lock can arrive after the next holder's.
+ * The one resource of both the simulator and the chaos runs: `deliver` decides when a write sent
+ * now arrives (at once by default; `delayed` gives the simulator's one-way delays, so a write
+ * issued just before a holder lost its lock can arrive after the next holder's).
  */
 export class FencedResource {
   private readonly highest = new Map<string, number>();
@@ -14,19 +15,25 @@ export class FencedResource {
   rejected = 0;
 
   constructor(
-    private readonly world: AsyncWorld,
-    private readonly random: Prng,
-    private readonly maxDelayMs: number,
+    private readonly nowMs: () => number,
+    private readonly deliver: (arrive: () => void) => void = (arrive) => arrive(),
   ) {}
 
-  /** Sends `write` (issued now); it is decided when it arrives. */
+  /** A resource in the simulated world whose writes arrive after up to `delayMsMax`. */
+  static delayed(world: AsyncWorld, random: Prng, delayMsMax: number): FencedResource {
+    return new FencedResource(
+      () => world.nowMs,
+      (arrive) => world.world.after(random.between(0, delayMsMax), arrive),
+    );
+  }
+
+  /** Sends `write` (issued now); it is decided when it arrives (`accepted`, `arriveMs`). */
   send(write: ResourceWrite): void {
-    const delayMs = this.random.between(0, this.maxDelayMs);
-    this.world.world.after(delayMs, () => this.arrive(write));
+    this.deliver(() => this.arrive(write));
   }
 
   private arrive(write: ResourceWrite): void {
-    write.arriveMs = this.world.nowMs;
+    write.arriveMs = this.nowMs();
     const highest = this.highest.get(write.key) ?? 0;
     write.accepted = write.token >= highest;
     if (write.accepted) {

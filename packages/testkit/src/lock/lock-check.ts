@@ -1,4 +1,3 @@
-import fc from "fast-check";
 import type { FaultKind } from "../plan.js";
 import type { LockClientCounters } from "./lock-client.js";
 import { emptyClientCounters } from "./lock-client.js";
@@ -14,6 +13,18 @@ import {
 import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
 import type { LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
+import type {
+  CheckOptions,
+  CheckResult,
+  ScheduleFailure,
+  ScheduleSimulator,
+} from "../schedule-runner.js";
+import {
+  checkSchedulesWith,
+  commonGeneratorFlags,
+  formatScheduleFailure,
+  replayCommandOf,
+} from "../schedule-runner.js";
 
 /** Totals over many lock schedules (shrinking runs excluded). */
 export interface LockSimSummary {
@@ -203,132 +214,61 @@ export function lockPlantedBugNames(
   return LOCK_PLANTED_BUG_NAMES.filter((name) => on.has(name));
 }
 
-export interface CheckLockSchedulesOptions extends LockPlanArbitraryOptions {
-  numRuns: number;
-  /** fast-check seed of the batch (default: drawn by fast-check and reported). */
-  seed?: number;
-  /** fast-check path: replays exactly the (shrunk) schedule a failure reported. */
-  path?: string;
-  /** Shrink a failure to a smaller schedule (default true). */
-  shrink?: boolean;
-  /** Called after every schedule of the search (not of shrinking). */
-  onSchedule?: (result: LockScheduleResult) => void;
-  /** Called once when the first violation is found, before shrinking starts. */
-  onViolationFound?: (result: LockScheduleResult) => void;
-  /**
-   * Schedules shrinking may run (default SHRINK_RUNS_MAX). Each re-runs a whole schedule; after
-   * the budget the smallest failing schedule found so far is reported.
-   */
-  shrinkRunsMax?: number;
-}
+export type CheckLockSchedulesOptions = LockPlanArbitraryOptions & CheckOptions<LockScheduleResult>;
+export type LockSimFailure = ScheduleFailure<LockSchedulePlan>;
+export type CheckLockSchedulesResult = CheckResult<LockSchedulePlan, LockSimSummary>;
 
 /** Default shrinking budget, in schedules run while shrinking. */
 export const SHRINK_RUNS_MAX = 500;
 
-export interface LockSimFailure {
-  seed: number;
-  path: string;
-  /** The (shrunk) schedule. */
-  plan: LockSchedulePlan;
-  violation: string;
-  property: string;
-  replayCommand: string;
-}
-
-export interface CheckLockSchedulesResult {
-  summary: LockSimSummary;
-  seed: number;
-  failure: LockSimFailure | null;
-}
+/** The lock simulator, as the generic schedule runner sees it. */
+export const lockSimulator: ScheduleSimulator<
+  LockSchedulePlan,
+  LockScheduleResult,
+  LockSimSummary,
+  LockPlanArbitraryOptions
+> = {
+  command: "lock",
+  // Lock schedules are long: shrinking stops at this budget with the smallest failure so far.
+  shrinkRunsMax: SHRINK_RUNS_MAX,
+  arbitrary: lockPlanArbitrary,
+  run: (plan) => runLockSchedule(plan),
+  emptySummary: emptyLockSummary,
+  addToSummary: addToLockSummary,
+  generatorFlags(options) {
+    const flags = commonGeneratorFlags(options, lockPlantedBugNames(options.plantedBugs), [
+      DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
+      DEFAULT_LOCK_FAULT_PHASE_MS_MAX,
+    ]);
+    if (options.lockProfile !== undefined && options.lockProfile !== "default") {
+      flags.push(`--lock-profile=${options.lockProfile}`);
+    }
+    if (options.clientFaultsMax !== undefined) {
+      flags.push(`--client-faults-max=${options.clientFaultsMax}`);
+    }
+    if (options.driftFactor !== undefined && options.driftFactor !== DEFAULT_DRIFT_FACTOR) {
+      flags.push(`--drift=${options.driftFactor}`);
+    }
+    return flags;
+  },
+};
 
 /**
  * Generates `numRuns` lock schedules with fast-check, runs each through every checker and, on
  * the first violation, shrinks it to a smaller schedule that still fails.
  */
-export async function checkLockSchedules(
+export function checkLockSchedules(
   options: CheckLockSchedulesOptions,
 ): Promise<CheckLockSchedulesResult> {
-  const summary = emptyLockSummary();
-  let failed = false;
-  let shrinkRuns = 0;
-  const shrinkRunsMax = options.shrinkRunsMax ?? SHRINK_RUNS_MAX;
-  const property = fc.asyncProperty(lockPlanArbitrary(options), async (plan) => {
-    // Over the shrinking budget, every further candidate "passes": fast-check then stops with
-    // the smallest failing schedule it has (runs are counted, so this stays deterministic).
-    if (failed && ++shrinkRuns > shrinkRunsMax) return;
-    const result = await runLockSchedule(plan);
-    if (!failed) {
-      addToLockSummary(summary, result);
-      options.onSchedule?.(result);
-    }
-    if (result.violation) {
-      if (!failed) options.onViolationFound?.(result);
-      failed = true;
-      throw result.violation;
-    }
-  });
-  const parameters: fc.Parameters<[LockSchedulePlan]> = {
-    numRuns: options.numRuns,
-    // A replay of (seed, path) reports exactly the schedule at that path.
-    endOnFailure: options.shrink === false || options.path !== undefined,
-  };
-  if (options.seed !== undefined) parameters.seed = options.seed;
-  if (options.path !== undefined) parameters.path = options.path;
-  const details = await fc.check(property, parameters);
-  if (!details.failed || details.counterexample === null) {
-    return { summary, seed: details.seed, failure: null };
-  }
-  const plan = details.counterexample[0];
-  const rerun = await runLockSchedule(plan);
-  const path = details.counterexamplePath ?? "";
-  return {
-    summary,
-    seed: details.seed,
-    failure: {
-      seed: details.seed,
-      path,
-      plan,
-      violation: rerun.violation?.message ?? String(details.errorInstance),
-      property: rerun.violation?.property ?? "unknown",
-      replayCommand: lockReplayCommand({ ...options, seed: details.seed, path }),
-    },
-  };
+  return checkSchedulesWith(lockSimulator, options, options);
 }
 
-/** The `pnpm sim --locks` command line that replays (seed, path) with the same generator. */
+/** The `pnpm sim lock` command line that replays (seed, path) with the same generator. */
 export function lockReplayCommand(
   options: LockPlanArbitraryOptions & { seed: number; path: string },
 ): string {
-  const parts = ["pnpm sim --locks", `--seed=${options.seed}`, `--path=${options.path}`];
-  const nodes = (options.nodeCounts ?? [3, 5]).join(",");
-  if (nodes !== "3,5") parts.push(`--nodes=${nodes}`);
-  if (options.lockProfile !== undefined && options.lockProfile !== "default") {
-    parts.push(`--lock-profile=${options.lockProfile}`);
-  }
-  if (options.profile !== undefined && options.profile !== "default") {
-    parts.push(`--profile=${options.profile}`);
-  }
-  for (const bug of lockPlantedBugNames(options.plantedBugs)) parts.push(`--bug=${bug}`);
-  if (options.faultPhaseMsMin !== undefined || options.faultPhaseMsMax !== undefined) {
-    const min = options.faultPhaseMsMin ?? DEFAULT_LOCK_FAULT_PHASE_MS_MIN;
-    const max = options.faultPhaseMsMax ?? DEFAULT_LOCK_FAULT_PHASE_MS_MAX;
-    parts.push(`--phase-ms=${min}-${max}`);
-  }
-  if (options.faultsMax !== undefined) parts.push(`--faults-max=${options.faultsMax}`);
-  if (options.clientFaultsMax !== undefined) {
-    parts.push(`--client-faults-max=${options.clientFaultsMax}`);
-  }
-  if (options.driftFactor !== undefined && options.driftFactor !== DEFAULT_DRIFT_FACTOR) {
-    parts.push(`--drift=${options.driftFactor}`);
-  }
-  return parts.join(" ");
+  return replayCommandOf(lockSimulator, options, options.seed, options.path);
 }
 
 /** Human-readable report of a failure. */
-export function formatLockFailure(failure: LockSimFailure): string {
-  return [
-    `VIOLATION ${failure.violation}`,
-    `  fast-check seed ${failure.seed}, path ${failure.path}`,
-    `  replay: ${failure.replayCommand}`,
-  ].join("\n");
-}
+export const formatLockFailure: (failure: LockSimFailure) => string = formatScheduleFailure;

@@ -1,18 +1,12 @@
-// `pnpm sim --locks`: the lock simulator from the command line. Runs generated lock schedules for
+// `pnpm sim lock`: the lock simulator from the command line. Runs generated lock schedules for
 // a number of schedules or a duration, prints faults, interesting events and what the checkers
-// saw, and replays a failure from its seed and path or from a saved plan file.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { PlanProfile } from "../plan-arbitrary.js";
-import type { SimCliOptions } from "../sim-cli.js";
-import type { LockPlantedBugName, LockSimFailure, LockSimSummary } from "./lock-check.js";
+// saw (the search, saving and replay are schedule-search.ts).
+import type { Command } from "commander";
+import type { LockSimSummary, LockPlantedBugName } from "./lock-check.js";
 import {
-  addToLockSummary,
-  checkLockSchedules,
-  emptyLockSummary,
-  formatLockFailure,
   LOCK_PLANTED_BUG_NAMES,
   lockPlantedBugs,
+  lockSimulator,
   mergeLockSummaries,
 } from "./lock-check.js";
 import { missingLockEvents } from "./lock-events.js";
@@ -21,131 +15,95 @@ import { LOCK_PROFILES } from "./lock-plan-arbitrary.js";
 import type { LockSchedulePlan } from "./lock-plan.js";
 import { validateLockPlan } from "./lock-plan.js";
 import type { LockScheduleResult } from "./run-lock-schedule.js";
-import { runLockSchedule } from "./run-lock-schedule.js";
+import type { Flags, SimulatorCommandSpec } from "../sim-cli-options.js";
+import {
+  addSimulatorCommand,
+  commonOptionsOf,
+  integerFlag,
+  simOption,
+  UsageError,
+} from "../sim-cli-options.js";
+import type { SimulatorCli, Write } from "../schedule-search.js";
+import { ScheduleSearch } from "../schedule-search.js";
 
-/** Schedules per fast-check batch in --duration mode (each batch has its own seed). */
-const BATCH_SCHEDULES = 50;
-const PROGRESS_INTERVAL_MS = 5_000;
-const FAILURE_DIR = ".sim-failures";
-const DEFAULT_SCHEDULES = 500;
+/** The lock simulator as the command line runs it. */
+export const lockCli: SimulatorCli<
+  LockSchedulePlan,
+  LockScheduleResult,
+  LockSimSummary,
+  LockPlanArbitraryOptions
+> = {
+  ...lockSimulator,
+  noun: "lock schedules",
+  batchSchedules: 50,
+  defaultSchedules: 500,
+  failureFilePrefix: "locks-",
+  progressFigure: ["grants", (result) => result.lockEvents.grants],
+  mergeSummaries: mergeLockSummaries,
+  validatePlan: validateLockPlan,
+  seedOf: (plan) => plan.raft.seed,
+  summaryLines: lockSummaryLines,
+  summaryJsonExtras: (summary) => ({ missingEvents: missingLockEvents(summary.events) }),
+};
 
-/** Runs `pnpm sim --locks ...` (options already parsed); returns the exit code. */
-export async function lockMain(
-  options: SimCliOptions,
-  write: (line: string) => void,
-): Promise<number> {
-  const lockProfile = options.lockProfile as LockProfile;
+/** The flags only the lock simulator takes (the legacy form rejects them without --locks). */
+export const LOCK_ONLY_FLAGS = ["--lock-profile", "--client-faults-max", "--drift"] as const;
+
+/** Adds the `lock` subcommand; `done` receives the exit code. */
+export function addLockCommand(program: Command, write: Write, done: (code: number) => void): void {
+  const spec: SimulatorCommandSpec = {
+    name: "lock",
+    description: "run generated lock schedules: real lock service, clients, leases and checkers",
+    defaultSchedules: lockCli.defaultSchedules,
+    bugNames: LOCK_PLANTED_BUG_NAMES,
+    options: [
+      simOption("--lock-profile <name>", `workload: ${LOCK_PROFILES.join(" | ")}`).default(
+        "default",
+      ),
+      simOption("--client-faults-max <n>", "at most this many client faults per schedule"),
+      simOption("--drift <factor>", "clock rates differ by up to this factor (0.01)"),
+    ],
+    run: (flags) => runLock(flags, write),
+  };
+  addSimulatorCommand(program, spec, done);
+}
+
+async function runLock(flags: Flags, write: Write): Promise<number> {
+  const options = commonOptionsOf(flags);
+  const lockProfile = String(flags.lockProfile) as LockProfile;
   if (!LOCK_PROFILES.includes(lockProfile)) {
-    write(`--lock-profile must be one of ${LOCK_PROFILES.join(", ")}`);
-    return 2;
+    throw new UsageError(`--lock-profile must be one of ${LOCK_PROFILES.join(", ")}`);
   }
   for (const bug of options.bugNames) {
     if (!(LOCK_PLANTED_BUG_NAMES as readonly string[]).includes(bug)) {
-      write(`--bug must be one of ${LOCK_PLANTED_BUG_NAMES.join(", ")} (with --locks)`);
-      return 2;
+      throw new UsageError(`--bug must be one of ${LOCK_PLANTED_BUG_NAMES.join(", ")} (lock)`);
     }
   }
-  if (options.joinerBootstrap !== "initial") {
-    write("--joiner applies to the Raft simulator only");
-    return 2;
+  let driftFactor: number | undefined;
+  if (flags.drift !== undefined) {
+    driftFactor = Number(flags.drift);
+    if (!(driftFactor >= 0 && driftFactor < 0.5)) {
+      throw new UsageError(`--drift must be a number in [0, 0.5), got "${String(flags.drift)}"`);
+    }
   }
-  if (options.planFile !== null) return replayLockPlanFile(options.planFile, write);
-
+  if (options.planFile !== null) return new ScheduleSearch(lockCli, write).replay(options.planFile);
   const generator: LockPlanArbitraryOptions = {
     nodeCounts: options.nodeCounts,
-    profile: options.profile === "default" ? undefined : (options.profile as PlanProfile),
+    profile: options.profile === "default" ? undefined : options.profile,
     lockProfile,
     plantedBugs: lockPlantedBugs(options.bugNames as LockPlantedBugName[]),
     faultPhaseMsMin: options.faultPhaseMsMin,
     faultPhaseMsMax: options.faultPhaseMsMax,
     faultsMax: options.faultsMax,
-    clientFaultsMax: options.clientFaultsMax,
-    driftFactor: options.driftFactor,
+    clientFaultsMax: integerFlag("client-faults-max", flags.clientFaultsMax, 0) ?? undefined,
+    driftFactor,
   };
-  const started = Date.now();
-  let lastProgress = started;
-  let schedulesRun = 0;
-  let grants = 0;
-  const onSchedule = (result: LockScheduleResult): void => {
-    schedulesRun++;
-    grants += result.lockEvents.grants;
-    const now = Date.now();
-    if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
-    lastProgress = now;
-    const perMinute = (schedulesRun * 60_000) / Math.max(1, now - started);
-    write(
-      `[${((now - started) / 1000).toFixed(0)}s] ${schedulesRun} lock schedules, ${grants} grants, ` +
-        `${perMinute.toFixed(0)} schedules/min`,
-    );
-  };
-
-  const onViolationFound = (result: LockScheduleResult): void => {
-    write(
-      `violation found after ${schedulesRun} schedules: ` +
-        `${result.violation?.message.split("\n")[0] ?? ""}`,
-    );
-    write("shrinking it (each step re-runs a schedule; up to a few minutes)...");
-  };
-  const summary = emptyLockSummary();
-  let failure: LockSimFailure | null = null;
-  const firstSeed = options.seed ?? (started ^ (process.pid << 8)) & 0x7fffffff;
-  if (options.path !== null || options.durationMs === null) {
-    const result = await checkLockSchedules({
-      ...generator,
-      numRuns: options.path !== null ? 1 : (options.schedules ?? DEFAULT_SCHEDULES),
-      seed: firstSeed,
-      path: options.path ?? undefined,
-      onSchedule,
-      onViolationFound,
-    });
-    mergeLockSummaries(summary, result.summary);
-    failure = result.failure;
-  } else {
-    for (let batch = 0; Date.now() - started < options.durationMs && failure === null; batch++) {
-      const result = await checkLockSchedules({
-        ...generator,
-        numRuns: BATCH_SCHEDULES,
-        seed: (firstSeed + batch) & 0x7fffffff,
-        onSchedule,
-        onViolationFound,
-      });
-      mergeLockSummaries(summary, result.summary);
-      failure = result.failure;
-    }
-  }
-  const elapsedMs = Date.now() - started;
-  printLockSummary(summary, elapsedMs, firstSeed, options.json, write);
-  if (failure !== null) {
-    const file = saveLockFailure(failure);
-    write(formatLockFailure(failure));
-    write(`  plan saved to ${file}; replay it with: pnpm sim --locks --plan ${file}`);
-    return 1;
-  }
-  return 0;
+  return new ScheduleSearch(lockCli, write).search(generator, options);
 }
 
 /** The summary the issue asks for: faults, interesting events, checker figures, throughput. */
-export function printLockSummary(
-  summary: LockSimSummary,
-  elapsedMs: number,
-  seed: number,
-  json: boolean,
-  write: (line: string) => void,
-): void {
-  const perMinute = (summary.schedules * 60_000) / Math.max(1, elapsedMs);
+function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
   const missing = missingLockEvents(summary.events);
-  if (json) {
-    write(
-      JSON.stringify({
-        ...summary,
-        seed,
-        elapsedMs,
-        schedulesPerMinute: perMinute,
-        missingEvents: missing,
-      }),
-    );
-    return;
-  }
   const list = (record: object): string =>
     Object.entries(record)
       .map(([kind, count]) => `${kind} ${count as number}`)
@@ -155,86 +113,55 @@ export function printLockSummary(
     .join(", ");
   const events = summary.events;
   const clients = summary.clients;
-  write(`lock schedules run: ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
-  write(`node faults:        ${list(summary.faults)}`);
-  write(`client faults:      ${list(summary.clientFaults)}`);
-  write(
+  const lines: string[] = [];
+  const add = (line: string): void => {
+    lines.push(line);
+  };
+  add(`lock schedules run: ${summary.schedules} (${clusters || "none"}), first seed ${seed}`);
+  add(`node faults:        ${list(summary.faults)}`);
+  add(`client faults:      ${list(summary.clientFaults)}`);
+  add(
     `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced writes)`,
   );
-  write(
+  add(
     `interesting events: leader change during an acquire ${events.leaderChangeDuringAcquire}, ` +
       `expiry while the holder was paused ${events.expiryWhileHolderPaused}, ` +
       `crash between append and fsync ${events.crashBetweenAppendAndFsync}, ` +
       `refresh racing an expire ${events.refreshRacingExpire}`,
   );
-  write(
+  add(
     `                    pauses longer than a TTL: nodes ${events.nodePauseLongerThanTtl}, ` +
       `clients ${events.clientPauseLongerThanTtl}; ` +
       `wall-clock jumps ${events.wallClockJumps}` +
       (missing.length > 0 ? `; NEVER SEEN: ${missing.join(", ")}` : ""),
   );
-  write(
+  add(
     `grants:             ${events.grants} (${events.waiterGrants} to queued waiters), ` +
       `${events.expiries} leases expired, ${events.leaseCommandsCommitted} lease commands committed`,
   );
-  write(
+  add(
     `clients:            ${clients.locksTaken} locks and ${clients.grantsTaken} bare grants taken, ` +
       `${clients.locksLost} locks lost, ${clients.busy} busy, ${clients.unavailable} unavailable, ` +
       `${clients.reads} reads, ${clients.renewals} renewals, ${clients.lateRefreshes} late refreshes, ` +
       `${clients.staleReleasesRefused} stale releases refused`,
   );
-  write(
+  add(
     `requests:           ${summary.requests} on the wire, ${summary.requestsUnanswered} never ` +
       `answered, ${summary.clientResets} connection resets`,
   );
-  write(
+  add(
     `fenced resource:    ${summary.writesAccepted} writes accepted, ${summary.writesRejected} ` +
       `rejected as stale`,
   );
-  write(
+  add(
     `checkers:           ${summary.beliefs} holder beliefs checked for overlap, ` +
       `${summary.linearizedOperations} operations linearized` +
       (summary.undecidedKeys > 0 ? ` (${summary.undecidedKeys} keys over the step budget)` : ""),
   );
-  write(`elections:          ${summary.elections}, entries committed ${summary.entriesCommitted}`);
-  write(
+  add(`elections:          ${summary.elections}, entries committed ${summary.entriesCommitted}`);
+  add(
     `slowest recovery:   ${summary.recoveryMsMax.toFixed(0)} virtual ms from the heal until ` +
       `every key was taken again`,
   );
-  write(
-    `throughput:         ${perMinute.toFixed(0)} schedules/minute ` +
-      `(${(elapsedMs / 1000).toFixed(1)} s wall, ${(summary.virtualMs / 1000).toFixed(0)} s virtual)`,
-  );
-}
-
-function saveLockFailure(failure: LockSimFailure): string {
-  mkdirSync(FAILURE_DIR, { recursive: true });
-  const file = join(FAILURE_DIR, `locks-seed-${failure.seed}-${failure.property}.json`);
-  writeFileSync(file, JSON.stringify(failure, null, 2) + "\n");
-  return file;
-}
-
-async function replayLockPlanFile(file: string, write: (line: string) => void): Promise<number> {
-  let plan: LockSchedulePlan;
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as { plan?: unknown };
-    plan = validateLockPlan(parsed.plan);
-  } catch (error) {
-    write(`cannot read plan ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
-  }
-  const result = await runLockSchedule(plan);
-  const summary = emptyLockSummary();
-  addToLockSummary(summary, result);
-  printLockSummary(summary, 1, plan.raft.seed, false, write);
-  write(`trace hash:         ${result.traceHash}`);
-  if (result.violation) {
-    write(
-      `VIOLATION ${result.violation.message} (at ${result.violation.timeMs?.toFixed(1) ?? "?"} ` +
-        `virtual ms)`,
-    );
-    return 1;
-  }
-  write("no violation");
-  return 0;
+  return lines;
 }

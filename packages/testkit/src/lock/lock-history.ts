@@ -23,6 +23,16 @@ export interface WireOp {
   response: ClientResponse | null;
 }
 
+/** A request `client` puts on the wire now; its answer, if one arrives, fills in the rest. */
+export function wireOpOf(
+  id: number,
+  client: string,
+  request: KeyedRequest,
+  invokeMs: number,
+): WireOp {
+  return { id, client, key: request.key, request, invokeMs, returnMs: null, response: null };
+}
+
 /** A committed normal entry, with its command and result, first applied at `appliedMs`. */
 export interface CommittedLockEntry {
   index: number;
@@ -96,15 +106,7 @@ export class LockHistory implements ClientWireObserver {
   requestSent(client: string, connectionId: number, request: ClientRequest): void {
     // Status and membership requests name no key: they cannot change a lock.
     if (!("key" in request)) return;
-    const op: WireOp = {
-      id: this.ops.length,
-      client,
-      key: request.key,
-      request,
-      invokeMs: this.nowMs(),
-      returnMs: null,
-      response: null,
-    };
+    const op = wireOpOf(this.ops.length, client, request, this.nowMs());
     this.ops.push(op);
     this.inFlight.set(`${connectionId}/${request.id}`, op);
   }

@@ -72,18 +72,16 @@ interface RawOp {
   zombieWrite: boolean;
 }
 
+/** Omit over each member of a union (Omit of a union would merge its members). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A generated client fault: as a ClientFaultStep, but timed as a share of the fault phase (`at`,
+ * per mille), and a pause lasts a share of the longest TTL (`forPermille`).
+ */
 type RawClientFault =
   | { at: number; kind: "clientPause"; client: number; forPermille: number }
-  | { at: number; kind: "clientCrash"; client: number; downMs: number }
-  | {
-      at: number;
-      kind: "clientPartition";
-      client: number;
-      nodes: "leader" | "all" | "some";
-      oneWay: boolean;
-      forMs: number;
-    }
-  | { at: number; kind: "clockJump"; target: "node" | "client"; deltaMs: number };
+  | (OmitEach<Exclude<ClientFaultStep, { kind: "clientPause" }>, "atMs"> & { at: number });
 
 /** fast-check arbitrary of whole lock schedules; shrinking reduces faults, clients and ops. */
 export function lockPlanArbitrary(
@@ -195,13 +193,13 @@ export function lockPlanArbitrary(
         minLength: crowded ? 3 : 2,
         maxLength: crowded ? 6 : 5,
       }),
-      clientMinDelayMs: fc.integer({ min: 0, max: 3 }),
+      clientDelayMsMin: fc.integer({ min: 0, max: 3 }),
       clientDelaySpreadMs: contention
         ? fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 20 }))
         : fc.integer({ min: 0, max: 20 }),
       clientResetPermille: fc.integer({ min: 0, max: 30 }),
       clientStallPermille: fc.integer({ min: 0, max: 50 }),
-      resourceMaxDelayMs: fc.integer({ min: 0, max: 30 }),
+      resourceDelayMsMax: fc.integer({ min: 0, max: 30 }),
       clientFaults: fc.array(clientFaultArbitrary, {
         maxLength: options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX,
       }),
@@ -216,13 +214,13 @@ export function lockPlanArbitrary(
         ),
         // The lock clients are the load; small uncommitted limits would refuse most of it.
         proposalIntervalMs: 0,
-        maxUncommittedBytes: raw.raft.maxUncommittedBytes * 16,
+        uncommittedBytesMax: raw.raft.uncommittedBytesMax * 16,
         clockDriftPermille: clockRateBound(driftFactor) * 1000,
       };
       if (contention) {
         // A fast Raft network: expiries commit within a few ms of the leader's deadline.
-        raft.maxDelayMs = raft.minDelayMs + Math.floor((raft.maxDelayMs - raft.minDelayMs) / 5);
-        raft.fsyncMaxMs = raft.fsyncMinMs + Math.floor((raft.fsyncMaxMs - raft.fsyncMinMs) / 5);
+        raft.delayMsMax = raft.delayMsMin + Math.floor((raft.delayMsMax - raft.delayMsMin) / 5);
+        raft.fsyncMsMax = raft.fsyncMsMin + Math.floor((raft.fsyncMsMax - raft.fsyncMsMin) / 5);
       }
       if (stale) {
         // Leaders keep leading when cut off, so clients that still reach them see a stale one:
@@ -290,32 +288,19 @@ export function lockPlanArbitrary(
       const clientFaults: ClientFaultStep[] = raw.clientFaults
         .map((fault): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
-          switch (fault.kind) {
+          const { at: _at, ...step } = fault;
+          switch (step.kind) {
             case "clientPause":
               return {
                 atMs,
                 kind: "clientPause",
-                client: fault.client % clients.length,
-                forMs: Math.floor((ttlMsMax * fault.forPermille) / 1000),
-              };
-            case "clientCrash":
-              return {
-                atMs,
-                kind: "clientCrash",
-                client: fault.client % clients.length,
-                downMs: fault.downMs,
-              };
-            case "clientPartition":
-              return {
-                atMs,
-                kind: "clientPartition",
-                client: fault.client % clients.length,
-                nodes: fault.nodes,
-                oneWay: fault.oneWay,
-                forMs: fault.forMs,
+                client: step.client % clients.length,
+                forMs: Math.floor((ttlMsMax * step.forPermille) / 1000),
               };
             case "clockJump":
-              return { atMs, kind: "clockJump", target: fault.target, deltaMs: fault.deltaMs };
+              return { atMs, ...step };
+            default:
+              return { atMs, ...step, client: step.client % clients.length };
           }
         })
         .sort((a, b) => a.atMs - b.atMs);
@@ -325,11 +310,11 @@ export function lockPlanArbitrary(
         marginMs: LOCK_MARGIN_MS,
         keys,
         clients,
-        clientMinDelayMs: raw.clientMinDelayMs,
-        clientMaxDelayMs: raw.clientMinDelayMs + raw.clientDelaySpreadMs,
+        clientDelayMsMin: raw.clientDelayMsMin,
+        clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
         clientStallPermille: raw.clientStallPermille,
-        resourceMaxDelayMs: raw.resourceMaxDelayMs,
+        resourceDelayMsMax: raw.resourceDelayMsMax,
         clientFaults,
       };
       const bugs = options.plantedBugs;

@@ -1,7 +1,7 @@
 import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { LockServicePlantedBugs, PlantedLockBugs } from "@dlock/server/internal";
 import type { SchedulePlan } from "../plan.js";
-import { PlanError, livenessBoundMs, validatePlan } from "../plan.js";
+import { PlanError, livenessBoundMs, renameFields, validatePlan } from "../plan.js";
 
 /**
  * How a held lock is kept alive. auto: the Locker refreshes every ttl/3. none: never refreshed
@@ -106,12 +106,12 @@ export interface LockSchedulePlan {
   keys: number;
   clients: ClientPlan[];
   /** Client links: delay range and per-mille rates of resets and stalls. */
-  clientMinDelayMs: number;
-  clientMaxDelayMs: number;
+  clientDelayMsMin: number;
+  clientDelayMsMax: number;
   clientResetPermille: number;
   clientStallPermille: number;
   /** One-way delay from a client to the fenced resource. */
-  resourceMaxDelayMs: number;
+  resourceDelayMsMax: number;
   clientFaults: ClientFaultStep[];
   plantedBugs?: LockPlantedBugs;
 }
@@ -156,20 +156,30 @@ export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0):
 const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
 const OP_KINDS = new Set(["lock", "acquire", "get", "staleRelease"]);
 
-/** Checks a lock plan read from a file; throws PlanError naming what is wrong. */
+/** Lock plan fields renamed to the `<noun><Unit><Qualifier>` rule (see PLAN_FIELD_RENAMES). */
+export const LOCK_PLAN_FIELD_RENAMES: Readonly<Record<string, string>> = {
+  clientMinDelayMs: "clientDelayMsMin",
+  clientMaxDelayMs: "clientDelayMsMax",
+  resourceMaxDelayMs: "resourceDelayMsMax",
+};
+
+/**
+ * Checks a lock plan read from a file (renaming the fields of an older release); throws
+ * PlanError naming what is wrong. Returns the plan with the current names.
+ */
 export function validateLockPlan(value: unknown): LockSchedulePlan {
   if (typeof value !== "object" || value === null) throw new PlanError("plan must be an object");
-  const plan = value as Record<string, unknown>;
-  validatePlan(plan.raft);
+  const plan = renameFields(value, LOCK_PLAN_FIELD_RENAMES);
+  plan.raft = validatePlan(plan.raft);
   for (const key of [
     "driftFactor",
     "marginMs",
     "keys",
-    "clientMinDelayMs",
-    "clientMaxDelayMs",
+    "clientDelayMsMin",
+    "clientDelayMsMax",
     "clientResetPermille",
     "clientStallPermille",
-    "resourceMaxDelayMs",
+    "resourceDelayMsMax",
   ]) {
     const field = plan[key];
     if (typeof field !== "number" || !Number.isFinite(field) || field < 0) {
@@ -183,8 +193,8 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
   if ((plan.clientResetPermille as number) > 1000 || (plan.clientStallPermille as number) > 1000) {
     throw new PlanError("client link rates must be ≤ 1000 per mille");
   }
-  if ((plan.clientMaxDelayMs as number) < (plan.clientMinDelayMs as number)) {
-    throw new PlanError("plan.clientMaxDelayMs must be ≥ clientMinDelayMs");
+  if ((plan.clientDelayMsMax as number) < (plan.clientDelayMsMin as number)) {
+    throw new PlanError("plan.clientDelayMsMax must be ≥ clientDelayMsMin");
   }
   if (!Array.isArray(plan.clients) || plan.clients.length === 0) {
     throw new PlanError("plan.clients must be a non-empty array");
@@ -215,5 +225,5 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
       throw new PlanError(`client fault ${JSON.stringify(step)} needs atMs ≥ 0`);
     }
   }
-  return value as LockSchedulePlan;
+  return plan as unknown as LockSchedulePlan;
 }

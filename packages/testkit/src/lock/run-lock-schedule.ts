@@ -10,7 +10,7 @@ import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
 import { SafetyViolation } from "../checkers/violation.js";
 import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
-import { clusterOptionsOf, ScheduleDriver } from "../run-schedule.js";
+import { clusterOptionsOf, nodeCountersOf, ScheduleDriver } from "../run-schedule.js";
 import { SimCluster } from "../sim-cluster.js";
 import type { SimNode, SimNodeStatus } from "../sim-node.js";
 import { AsyncWorld } from "./async-world.js";
@@ -72,8 +72,8 @@ export interface RunLockScheduleOptions {
 export function lockerTimeoutsOf(plan: LockSchedulePlan): SimLockerTimeouts {
   const raft = plan.raft;
   const electionMs = electionTimeoutMsOf(raft);
-  const clientRoundTripMs = 2 * plan.clientMaxDelayMs;
-  const commitMs = 2 * (raft.maxDelayMs + raft.fsyncMaxMs) + raft.tickMs;
+  const clientRoundTripMs = 2 * plan.clientDelayMsMax;
+  const commitMs = 2 * (raft.delayMsMax + raft.fsyncMsMax) + raft.tickMs;
   return {
     connectTimeoutMs: Math.ceil(Math.max(50, 4 * clientRoundTripMs)),
     requestTimeoutMs: Math.ceil(4 * electionMs + 2 * clientRoundTripMs + 4 * commitMs),
@@ -177,14 +177,14 @@ class LockRun {
     this.history = new LockHistory(() => this.world.nowMs);
     this.driver = new ScheduleDriver(this.cluster, plan.raft);
     this.clientNetwork = new SimClientNetwork(this.world, this.random.fork(), {
-      minDelayMs: plan.clientMinDelayMs,
-      maxDelayMs: plan.clientMaxDelayMs,
+      delayMsMin: plan.clientDelayMsMin,
+      delayMsMax: plan.clientDelayMsMax,
       resetRate: plan.clientResetPermille / 1000,
       stallRate: plan.clientStallPermille / 1000,
-      stallDelayMaxMs: 10 * plan.clientMaxDelayMs + 20,
+      stallDelayMaxMs: 10 * plan.clientDelayMsMax + 20,
     });
     this.clientNetwork.observer = this.history;
-    this.resource = new FencedResource(this.world, this.random.fork(), plan.resourceMaxDelayMs);
+    this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceDelayMsMax);
     this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
     this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
@@ -330,14 +330,7 @@ class LockRun {
     linearizability: LockScheduleResult["linearizability"],
   ): LockScheduleResult {
     const cluster = this.cluster;
-    let crashes = 0;
-    let crashesLosingWrites = 0;
-    let snapshotsInstalled = 0;
-    for (const node of cluster.nodes.values()) {
-      crashes += node.counters.crashes;
-      crashesLosingWrites += node.counters.crashesLosingWrites;
-      snapshotsInstalled += node.counters.snapshotsInstalled;
-    }
+    const { crashes, crashesLosingWrites, snapshotsInstalled } = nodeCountersOf(cluster);
     let wallClockJumps = 0;
     for (const host of this.hosts.values()) wallClockJumps += host.clock.jumps;
     for (const client of this.clients) wallClockJumps += client.clock.jumps;

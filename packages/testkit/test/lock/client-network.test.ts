@@ -9,8 +9,8 @@ import { SimWorld } from "../../src/world.js";
 import { FakeProcess } from "./fake-process.js";
 
 const CALM: ClientNetworkFaults = {
-  minDelayMs: 1,
-  maxDelayMs: 1,
+  delayMsMin: 1,
+  delayMsMax: 1,
   resetRate: 0,
   stallRate: 0,
   stallDelayMaxMs: 0,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockPlanArbitrary } from "../../src/lock/lock-plan-arbitrary.js";
-import { cli, main } from "../../src/sim-cli.js";
+import { cli } from "../../src/sim-cli.js";
 
 async function capture(argv: string[]): Promise<{ code: number; output: string }> {
   const lines: string[] = [];
@@ -12,9 +12,9 @@ async function capture(argv: string[]): Promise<{ code: number; output: string }
   return { code, output: lines.join("\n") };
 }
 
-describe("sim CLI, lock mode", () => {
+describe("sim CLI, lock subcommand", () => {
   it("runs lock schedules and prints faults, interesting events and throughput", async () => {
-    const { code, output } = await capture(["--locks", "--schedules", "6", "--seed", "4"]);
+    const { code, output } = await capture(["lock", "--schedules", "6", "--seed", "4"]);
     expect(code).toBe(0);
     expect(output).toMatch(/lock schedules run: 6 \(/);
     expect(output).toMatch(/node faults: +crash \d+, pause \d+, partition \d+/);
@@ -26,19 +26,21 @@ describe("sim CLI, lock mode", () => {
   });
 
   it("rejects bad lock usage with exit code 2 and the flag's name", async () => {
-    expect(await capture(["--locks", "--lock-profile", "nonsense"])).toMatchObject({
+    expect(await capture(["lock", "--lock-profile", "nonsense"])).toMatchObject({
       code: 2,
       output: expect.stringMatching(/--lock-profile must be one of/),
     });
     expect((await capture(["--locks", "--bug", "voteWithoutCheck"])).output).toMatch(
       /--bug must be one of .*readWithoutReadIndex/,
     );
-    expect((await capture(["--locks", "--joiner", "empty"])).code).toBe(2);
+    expect(await capture(["lock", "--joiner", "empty"])).toMatchObject({
+      code: 2,
+      output: expect.stringMatching(/unknown option '--joiner'/),
+    });
     expect((await capture(["--lock-profile", "races"])).output).toMatch(
-      /--lock-profile needs --locks/,
+      /--lock-profile is a lock simulator flag: run pnpm sim lock/,
     );
-    expect((await capture(["--locks", "--drift", "0.7"])).output).toMatch(/--drift must be/);
-    expect(main(["--locks"], () => {})).toBe(2);
+    expect((await capture(["lock", "--drift", "0.7"])).output).toMatch(/--drift must be/);
   });
 
   it("replays a saved lock plan and exits 1 on its violation", async () => {
@@ -58,16 +60,18 @@ describe("sim CLI, lock mode", () => {
         plan: { ...plan, plantedBugs: { lock: { noLeaseExtensionOnElection: true } } },
       }),
     );
-    expect(await capture(["--locks", "--plan", good])).toMatchObject({
+    expect(await capture(["replay", good])).toMatchObject({
       code: 0,
-      output: expect.stringMatching(/no violation/),
+      output: expect.stringMatching(/lock schedules run: 1 .*no violation/s),
     });
-    const replay = await capture(["--locks", "--plan", bad]);
+    // The older form replays the same way.
+    expect((await capture(["--locks", "--plan", good])).output).toMatch(/no violation/);
+    const replay = await capture(["replay", bad]);
     expect(replay.code).toBe(1);
     expect(replay.output).toMatch(/VIOLATION mutualExclusion/);
     const broken = join(dir, "broken.json");
     writeFileSync(broken, JSON.stringify({ plan: { ...plan, keys: 0 } }));
-    expect(await capture(["--locks", "--plan", broken])).toMatchObject({
+    expect(await capture(["replay", broken])).toMatchObject({
       code: 2,
       output: expect.stringMatching(/plan.keys must be a positive integer/),
     });

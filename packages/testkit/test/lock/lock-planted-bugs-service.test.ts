@@ -38,8 +38,8 @@ describe("planted service and Raft bugs are found", () => {
       plan.clients.reduce((ops, client) => ops + client.ops.length, 0);
     expect(size(shrunk.failure!.plan)).toBeLessThan(size(unshrunk.failure!.plan));
     expect(shrunk.failure!.replayCommand).toBe(
-      `pnpm sim --locks --seed=1 --path=${shrunk.failure!.path} --lock-profile=contention ` +
-        `--bug=noLeaseExtensionOnElection`,
+      `pnpm sim lock --seed=1 --path=${shrunk.failure!.path} --bug=noLeaseExtensionOnElection ` +
+        `--lock-profile=contention`,
     );
     const replay = await checkLockSchedules({ ...options, numRuns: 1, path: shrunk.failure!.path });
     expect(replay.failure?.plan).toEqual(shrunk.failure!.plan);

@@ -18,7 +18,7 @@ const answerOf = (op: WireOp) =>
   op.response?.type === "ok" ? op.response.result : op.response?.error;
 
 describe("lock simulator regressions", () => {
-  // pnpm sim --locks --plan packages/testkit/test/lock/regressions/waiter-not-applied-seed-1031304926.json
+  // pnpm sim replay packages/testkit/test/lock/regressions/waiter-not-applied-seed-1031304926.json
   // Found by --seed=1031304926 --nodes=3 --lock-profile=contention; the plan's pause was later
   // edited (the leader at 500 ms, was any node at 618 ms) because the Raft input hardening changed
   // how the original schedule unfolds and it no longer reached this case.

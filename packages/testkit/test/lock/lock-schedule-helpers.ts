@@ -8,10 +8,7 @@ import {
 } from "../../src/lock/lock-check.js";
 import { missingLockEvents } from "../../src/lock/lock-events.js";
 import { LOCK_PROFILES } from "../../src/lock/lock-plan-arbitrary.js";
-import { scheduleSeed } from "../schedule-helpers.js";
-
-/** Generous: a share takes well under a minute on an idle 2-core machine. */
-const SHARE_TIMEOUT_MS = 600_000;
+import { scheduleSeed, SHARE_TIMEOUT_MS } from "../schedule-helpers.js";
 
 function describeCounts(summary: LockSimSummary): string {
   const list = (record: object): string =>

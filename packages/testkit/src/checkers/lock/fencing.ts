@@ -1,4 +1,5 @@
-import type { ResourceWrite } from "../../lock/lock-history.js";
+import type { Belief, ResourceWrite } from "../../lock/lock-history.js";
+import { beliefEndMs } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
@@ -70,4 +71,53 @@ export function checkFencing(
     if (last === undefined || write.token > last.token) lastIssued.set(write.key, write);
   }
   return null;
+}
+
+/**
+ * Fencing from the clients' side alone (what a history of real processes can show): a belief that
+ * starts after another belief of the key has ended carries a higher token, or the same grant
+ * renewed by the same client. The simulator gets this from commit order (checkFencing and
+ * checkMutualExclusion); the chaos runs, which see no commits, from this. Returns up to `max`.
+ */
+export function tokenRegressions(
+  beliefs: readonly Belief[],
+  max = Number.POSITIVE_INFINITY,
+): SafetyViolation[] {
+  const found: SafetyViolation[] = [];
+  const byKey = new Map<string, Belief[]>();
+  for (const belief of beliefs) {
+    let list = byKey.get(belief.key);
+    if (list === undefined) byKey.set(belief.key, (list = []));
+    list.push(belief);
+  }
+  for (const [key, list] of byKey) {
+    const started = [...list].sort((a, b) => a.startMs - b.startMs);
+    const ended = list
+      .map((belief) => ({ belief, endMs: beliefEndMs(belief) }))
+      .filter((entry) => Number.isFinite(entry.endMs))
+      .sort((a, b) => a.endMs - b.endMs);
+    let next = 0;
+    // The highest-token belief among those that ended before the current one started.
+    let highest: Belief | null = null;
+    for (const belief of started) {
+      while (next < ended.length && ended[next].endMs <= belief.startMs) {
+        if (highest === null || ended[next].belief.token > highest.token) {
+          highest = ended[next].belief;
+        }
+        next++;
+      }
+      if (highest === null || highest === belief || belief.token > highest.token) continue;
+      if (belief.token === highest.token && belief.client === highest.client) continue;
+      found.push(
+        new SafetyViolation(
+          "fencing",
+          `key "${key}": token ${belief.token} was granted to ${belief.client} at ` +
+            `${belief.startMs.toFixed(3)} ms, after token ${highest.token} of ${highest.client} ` +
+            `had ended`,
+        ),
+      );
+      if (found.length >= max) return found;
+    }
+  }
+  return found;
 }

@@ -16,15 +16,11 @@ export function checkMutualExclusion(
   beliefs: readonly Belief[],
 ): SafetyViolation | null {
   const beliefsByGrant = new Map<string, Belief[]>();
-  const beliefsByKey = new Map<string, Belief[]>();
   for (const belief of beliefs) {
     const id = `${belief.key}\u0000${belief.token}`;
     let list = beliefsByGrant.get(id);
     if (list === undefined) beliefsByGrant.set(id, (list = []));
     list.push(belief);
-    let byKey = beliefsByKey.get(belief.key);
-    if (byKey === undefined) beliefsByKey.set(belief.key, (byKey = []));
-    byKey.push(belief);
   }
   for (const [key, grants] of grantsByKey) {
     for (let i = 0; i + 1 < grants.length; i++) {
@@ -44,6 +40,25 @@ export function checkMutualExclusion(
       }
     }
   }
+  return beliefOverlaps(beliefs, 1)[0] ?? null;
+}
+
+/**
+ * Mutual exclusion from the clients' side alone (what a history of real processes can show): two
+ * beliefs in different grants of one key that overlap in true time. Returns up to `max` of them,
+ * each as a violation.
+ */
+export function beliefOverlaps(
+  beliefs: readonly Belief[],
+  max = Number.POSITIVE_INFINITY,
+): SafetyViolation[] {
+  const found: SafetyViolation[] = [];
+  const beliefsByKey = new Map<string, Belief[]>();
+  for (const belief of beliefs) {
+    let byKey = beliefsByKey.get(belief.key);
+    if (byKey === undefined) beliefsByKey.set(belief.key, (byKey = []));
+    byKey.push(belief);
+  }
   for (const [key, list] of beliefsByKey) {
     const intervals = list
       .map((belief) => ({ belief, startMs: belief.startMs, endMs: beliefEndMs(belief) }))
@@ -56,16 +71,19 @@ export function checkMutualExclusion(
         interval.startMs < latest.endMs &&
         interval.belief.token !== latest.belief.token
       ) {
-        return new SafetyViolation(
-          "mutualExclusion",
-          `key "${key}": ${latest.belief.client} (token ${latest.belief.token}) and ` +
-            `${interval.belief.client} (token ${interval.belief.token}) both believed they held ` +
-            `it from ${interval.startMs.toFixed(3)} to ` +
-            `${Math.min(latest.endMs, interval.endMs).toFixed(3)} ms (true time)`,
+        found.push(
+          new SafetyViolation(
+            "mutualExclusion",
+            `key "${key}": ${latest.belief.client} (token ${latest.belief.token}) and ` +
+              `${interval.belief.client} (token ${interval.belief.token}) both believed they held ` +
+              `it from ${interval.startMs.toFixed(3)} to ` +
+              `${Math.min(latest.endMs, interval.endMs).toFixed(3)} ms (true time)`,
+          ),
         );
+        if (found.length >= max) return found;
       }
       if (latest === null || interval.endMs > latest.endMs) latest = interval;
     }
   }
-  return null;
+  return found;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkFencing } from "../../../src/checkers/lock/fencing.js";
-import { grant, grantsOf, write } from "./helpers.js";
+import { checkFencing, tokenRegressions } from "../../../src/checkers/lock/fencing.js";
+import { belief, grant, grantsOf, write } from "./helpers.js";
 
 describe("fencing", () => {
   const grants = grantsOf(grant("a.1.1", 5, 100), grant("b.1.1", 9, 400));
@@ -45,5 +45,38 @@ describe("fencing", () => {
     expect(checkFencing(grants, writes)?.message).toMatch(
       /a believed it held token 5 and wrote at 430\.000 ms, after b had written with token 9/,
     );
+  });
+
+  describe("from the clients' beliefs alone (the chaos runs)", () => {
+    it("accepts tokens that grow over beliefs that follow each other, and a renewal", () => {
+      const beliefs = [
+        belief("a", 5, 100, 200, { endMs: 180 }),
+        // a renewed the same grant: a new belief in the same token from where the first ended.
+        belief("a", 5, 180, 300, { endMs: 250 }),
+        belief("b", 9, 260, 400),
+      ];
+      expect(tokenRegressions(beliefs)).toEqual([]);
+    });
+
+    it("finds a lower token, and another client's same token, after a belief ended", () => {
+      const beliefs = [
+        belief("a", 9, 100, 200, { endMs: 150 }),
+        belief("b", 5, 160, 300),
+        belief("c", 9, 400, 500),
+      ];
+      const found = tokenRegressions(beliefs).map((violation) => violation.message);
+      expect(found).toHaveLength(2);
+      expect(found[0]).toMatch(/token 5 was granted to b at 160\.000 ms, after token 9 of a/);
+      expect(found[1]).toMatch(/token 9 was granted to c/);
+      expect(tokenRegressions(beliefs, 1)).toHaveLength(1);
+    });
+
+    it("ignores beliefs still running and those that started before the other ended", () => {
+      const beliefs = [
+        belief("a", 9, 100, Number.POSITIVE_INFINITY),
+        belief("b", 5, 120, 300, { endMs: 200 }),
+      ];
+      expect(tokenRegressions(beliefs)).toEqual([]);
+    });
   });
 });

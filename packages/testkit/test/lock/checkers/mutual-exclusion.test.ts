@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { checkMutualExclusion } from "../../../src/checkers/lock/mutual-exclusion.js";
+import {
+  beliefOverlaps,
+  checkMutualExclusion,
+} from "../../../src/checkers/lock/mutual-exclusion.js";
 import { beliefEndMs } from "../../../src/lock/lock-history.js";
 import { belief, grant, grantsOf } from "./helpers.js";
 
@@ -45,5 +48,19 @@ describe("mutual exclusion in real time", () => {
   it("allows two beliefs in the same grant (a renewal) to overlap", () => {
     const beliefs = [belief("a", 5, 100, 500), belief("a", 5, 450, 900)];
     expect(checkMutualExclusion(grantsOf(grant("a.1.1", 5, 90)), beliefs)).toBeNull();
+  });
+
+  it("lists every overlap from the beliefs alone, up to a limit (the chaos runs)", () => {
+    const beliefs = [
+      belief("a", 5, 0, 1_000),
+      belief("b", 9, 100, 150),
+      belief("c", 12, 500, 600),
+      belief("d", 14, 1_000, 1_100),
+    ];
+    const found = beliefOverlaps(beliefs).map((violation) => violation.message);
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/a \(token 5\) and b \(token 9\) both believed/);
+    expect(found[1]).toMatch(/a \(token 5\) and c \(token 12\) both believed/);
+    expect(beliefOverlaps(beliefs, 1)).toHaveLength(1);
   });
 });
