@@ -12,7 +12,9 @@ export type {
   BatchWriter,
   GroupCommitOptions,
   GroupCommitStats,
+  HostStorage,
   LockRecordChange,
+  SnapshotContents,
   StorageErrorCode,
   StorageOpenOptions,
   StorageStats,
@@ -23,6 +25,7 @@ export type {
 export {
   DEFAULT_RAFT_HOST_OPTIONS,
   HostError,
+  NODE_SCHEDULER,
   RaftHost,
   lockStateMachineAdapter,
   resolveRaftHostOptions,
@@ -30,12 +33,14 @@ export {
 export type {
   HostErrorCode,
   HostRaftSettings,
+  HostScheduler,
   HostStatus,
   PeerTransport,
   RaftHostOptions,
   RaftNodeFactory,
   ResolvedRaftHostOptions,
   RoleChange,
+  ScheduledHandle,
   StateMachine,
 } from "./host/index.js";
 
