@@ -4,12 +4,16 @@
 // ---- storage (LevelDB) and group commit ----
 export {
   DEFAULT_GROUP_COMMIT_OPTIONS,
+  EMPTY_MEMBERS,
   GroupCommitter,
   LevelStorage,
   StorageError,
+  confStateOf,
+  copyMembers,
 } from "./storage/index.js";
 export type {
   BatchWriter,
+  ClusterMembers,
   GroupCommitOptions,
   GroupCommitStats,
   HostStorage,
