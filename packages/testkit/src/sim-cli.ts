@@ -11,6 +11,7 @@ import { validatePlan } from "./plan.js";
 import type { PlanProfile } from "./plan-arbitrary.js";
 import { PLAN_PROFILES } from "./plan-arbitrary.js";
 import { lockMain } from "./lock/lock-cli.js";
+import { hostCatchUpMain } from "./lock/host-cli.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
 import type { PlantedBugName, SimFailure, SimSummary } from "./sim-check.js";
@@ -179,6 +180,8 @@ const USAGE = `usage: pnpm sim [--schedules N | --duration 10m] [--seed S [--pat
        pnpm sim --plan .sim-failures/FILE.json      (replay a saved failing schedule)
        pnpm sim --locks [same flags] [--lock-profile default|contention|races|stale]
                 [--client-faults-max N] [--drift 0.01]   (the lock simulator)
+       pnpm sim --host-catch-up [--schedules N] [--seed S] [--bug compactWhileSendingSnapshot]
+                (catch-up schedules through the production RaftHost)
 Runs generated fault schedules through the Raft simulator; exits 1 on any violation.`;
 
 /** Runs either simulator: the lock simulator with --locks (asynchronous), the Raft one otherwise. */
@@ -186,6 +189,7 @@ export async function cli(
   argv: string[],
   write: (line: string) => void = console.log,
 ): Promise<number> {
+  if (argv.includes("--host-catch-up")) return hostCatchUpMain(argv, write);
   if (!argv.includes("--locks")) return main(argv, write);
   let options: SimCliOptions;
   try {

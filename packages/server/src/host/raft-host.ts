@@ -25,6 +25,8 @@ import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { resolveRaftHostOptions } from "./options.js";
 import type { RaftHostOptions, ResolvedRaftHostOptions } from "./options.js";
 import type { HostScheduler, ScheduledHandle } from "./scheduler.js";
+import { hostPlantedBugsOf } from "./planted-bugs.js";
+import type { HostPlantedBugs } from "./planted-bugs.js";
 
 /** Emitted when this node's role, the known leader or the term changes. */
 export interface RoleChange {
@@ -154,9 +156,11 @@ export class RaftHost<Result> {
    */
   private storageFailure: Error | null = null;
   private stopped = false;
+  private readonly plantedBugs: HostPlantedBugs;
 
-  private constructor(options: ResolvedRaftHostOptions<Result>) {
+  private constructor(options: ResolvedRaftHostOptions<Result>, plantedBugs: HostPlantedBugs) {
     this.options = options;
+    this.plantedBugs = plantedBugs;
     this.id = options.id;
     this.storage = options.storage;
     this.scheduler = options.scheduler;
@@ -207,7 +211,7 @@ export class RaftHost<Result> {
     const resolved = resolveRaftHostOptions(options);
     const { storage, stateMachine } = resolved;
     stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
-    const host = new RaftHost(resolved);
+    const host = new RaftHost(resolved, hostPlantedBugsOf(options));
     host.run();
     return host;
   }
@@ -691,12 +695,25 @@ export class RaftHost<Result> {
     const over = (factor: number): boolean =>
       (compactionEntries > 0 && entries >= compactionEntries * factor) ||
       (compactionBytes > 0 && bytes >= compactionBytes * factor);
+    if (this.plantedBugs.compactWhileSendingSnapshot === true && this.compactForSnapshotBug()) {
+      return;
+    }
     if (!over(COMPACTION_START)) return;
     if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
     if (this.role === "leader" && this.sendingSnapshot() && !over(1)) return;
     this.compact().catch((error: unknown) => {
       this.logger.warn({ err: error }, "compaction failed");
     });
+  }
+
+  /** The planted bug: a new snapshot at every apply while one is being sent. */
+  private compactForSnapshotBug(): boolean {
+    if (this.role !== "leader" || !this.sendingSnapshot()) return false;
+    if (this.stateMachine.appliedIndex() <= this.storage.snapshot().metadata.index) return false;
+    this.compact().catch((error: unknown) => {
+      this.logger.warn({ err: error }, "compaction failed");
+    });
+    return true;
   }
 
   private sendingSnapshot(): boolean {
