@@ -7,6 +7,7 @@ import type { NetworkFaults } from "../network.js";
 import { SimWorld } from "../world.js";
 import { AsyncWorld } from "./async-world.js";
 import { SimHostNode } from "./sim-host-node.js";
+import type { SimHostNodeOptions } from "./sim-host-node.js";
 
 /**
  * A catch-up schedule for the production RaftHost: three servers under steady lock traffic; one
@@ -59,14 +60,22 @@ const POLL_MS = 10;
 const LEADER_WAIT_MS = 5_000;
 const SETTLE_MS = 2_000;
 
-export async function runHostCatchUp(options: HostCatchUpOptions): Promise<HostCatchUpResult> {
-  const { seed } = options;
-  const writeEveryMs = options.writeEveryMs ?? HOST_CATCH_UP_DEFAULTS.writeEveryMs;
-  const partitionMs = options.partitionMs ?? HOST_CATCH_UP_DEFAULTS.partitionMs;
-  const boundMs = options.catchUpBoundMs ?? HOST_CATCH_UP_DEFAULTS.catchUpBoundMs;
-  const sim = new SimWorld(seed);
+/** RaftHost settings of the simulated servers: 10 ms ticks, elections after 100 ms. */
+const CLUSTER_HOST = { tickMs: 10, electionTicks: 10, heartbeatTicks: 1, compactionBytes: 0 };
+
+export interface SimHostClusterOptions {
+  seed: number;
+  network: NetworkFaults;
+  tornWriteRate: number;
+  host: SimHostNodeOptions["host"];
+  plantedBugs?: HostPlantedBugs;
+}
+
+/** Three servers n1..n3 running RaftHost in one simulated world (not started yet). */
+export function simHostCluster(options: SimHostClusterOptions) {
+  const sim = new SimWorld(options.seed);
   const world = new AsyncWorld(sim);
-  const network = new SimNetwork<Message>(sim, sim.random.fork(), NETWORK);
+  const network = new SimNetwork<Message>(sim, sim.random.fork(), options.network);
   const voters = ["n1", "n2", "n3"];
   const nodes = voters.map((id) => {
     const random = sim.random.fork();
@@ -76,22 +85,30 @@ export async function runHostCatchUp(options: HostCatchUpOptions): Promise<HostC
       network,
       random,
       voters,
-      limits: { electionTimeoutMs: 100 },
+      limits: { electionTimeoutMs: CLUSTER_HOST.tickMs * CLUSTER_HOST.electionTicks },
       clockRate: 1 + random.between(-0.01, 0.01),
       clockOriginMs: random.between(0, 1e6),
       fsyncMsMin: 0.5,
       fsyncMsMax: 3,
-      tornWriteRate: 0.3,
-      host: {
-        tickMs: 10,
-        electionTicks: 10,
-        heartbeatTicks: 1,
-        compactionEntries: 400,
-        compactionBytes: 0,
-        raft: { snapshotChunkBytes: 1024 },
-      },
+      tornWriteRate: options.tornWriteRate,
+      host: { ...CLUSTER_HOST, ...options.host },
       plantedBugs: options.plantedBugs,
     });
+  });
+  return { sim, world, network, nodes };
+}
+
+export async function runHostCatchUp(options: HostCatchUpOptions): Promise<HostCatchUpResult> {
+  const { seed } = options;
+  const writeEveryMs = options.writeEveryMs ?? HOST_CATCH_UP_DEFAULTS.writeEveryMs;
+  const partitionMs = options.partitionMs ?? HOST_CATCH_UP_DEFAULTS.partitionMs;
+  const boundMs = options.catchUpBoundMs ?? HOST_CATCH_UP_DEFAULTS.catchUpBoundMs;
+  const { sim, world, network, nodes } = simHostCluster({
+    seed,
+    network: NETWORK,
+    tornWriteRate: 0.3,
+    host: { ...CLUSTER_HOST, compactionEntries: 400, raft: { snapshotChunkBytes: 1024 } },
+    plantedBugs: options.plantedBugs,
   });
   let compactions = 0;
   let snapshotsInstalled = 0;

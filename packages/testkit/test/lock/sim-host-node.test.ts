@@ -1,34 +1,15 @@
-import type { Message } from "@dlock/raft";
 import { RaftHost } from "@dlock/server";
 import { encodeCommand } from "@dlock/server/lock";
 import { describe, expect, it } from "vitest";
-import { AsyncWorld } from "../../src/lock/async-world.js";
-import { runHostCatchUp } from "../../src/lock/host-catch-up.js";
-import { SimHostNode } from "../../src/lock/sim-host-node.js";
-import { CALM_NETWORK, SimNetwork } from "../../src/network.js";
-import { SimWorld } from "../../src/world.js";
+import { runHostCatchUp, simHostCluster } from "../../src/lock/host-catch-up.js";
+import { CALM_NETWORK } from "../../src/network.js";
 
 function cluster(seed: number) {
-  const sim = new SimWorld(seed);
-  const world = new AsyncWorld(sim);
-  const network = new SimNetwork<Message>(sim, sim.random.fork(), CALM_NETWORK);
-  const voters = ["n1", "n2", "n3"];
-  const nodes = voters.map((id) => {
-    const random = sim.random.fork();
-    return new SimHostNode({
-      id,
-      world,
-      network,
-      random,
-      voters,
-      limits: { electionTimeoutMs: 100 },
-      clockRate: 1 + random.between(-0.01, 0.01),
-      clockOriginMs: random.between(0, 1e6),
-      fsyncMsMin: 0.5,
-      fsyncMsMax: 3,
-      tornWriteRate: 0,
-      host: { tickMs: 10, electionTicks: 10, heartbeatTicks: 1, compactionEntries: 50 },
-    });
+  const { sim, world, nodes } = simHostCluster({
+    seed,
+    network: CALM_NETWORK,
+    tornWriteRate: 0,
+    host: { compactionEntries: 50 },
   });
   const leader = () => nodes.find((node) => node.raftHost?.status().role === "leader");
   const runUntil = async (stop: () => boolean, boundMs = 10_000): Promise<boolean> => {
