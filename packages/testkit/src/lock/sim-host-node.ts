@@ -1,4 +1,5 @@
-import type { Message, NodeId } from "@dlock/raft";
+import type { Message, NodeId, RaftNode, Ready } from "@dlock/raft";
+import { RawNode } from "@dlock/raft";
 import { SILENT_LOGGER } from "@dlock/protocol";
 import type { HostScheduler, PeerTransport, RaftHostOptions, ScheduledHandle } from "@dlock/server";
 import { RaftHost, lockStateMachineAdapter } from "@dlock/server";
@@ -108,6 +109,7 @@ export class SimHostNode implements SimProcess {
       stateMachine: lockStateMachineAdapter(table),
       logger: SILENT_LOGGER,
       scheduler: this.scheduler(),
+      createNode: (config, raftStorage) => this.touchingCore(new RawNode(config, raftStorage)),
       now: () => this.clock.now(),
       random: () => options.random.float(),
     };
@@ -169,8 +171,11 @@ export class SimHostNode implements SimProcess {
     this.options.network.unregister(this.name);
   }
 
-  /** Runs `work` in a later event at the same instant, unless this incarnation is gone. */
-  private soon(work: () => void): void {
+  /**
+   * Runs `work` in a later event at the same instant, unless this incarnation is gone. `touches`:
+   * it may enter promise-based code, so the world drains continuations after it.
+   */
+  private soon(work: () => void, touches: boolean): void {
     const incarnation = this.incarnation;
     const run = (): void => {
       if (incarnation !== this.incarnation || this.status === "down") return;
@@ -178,11 +183,37 @@ export class SimHostNode implements SimProcess {
         this.defer(run);
         return;
       }
-      this.options.world.touch();
+      if (touches) this.options.world.touch();
       work();
     };
     const world = this.options.world;
     world.world.at(world.nowMs, run);
+  }
+
+  /**
+   * Ticks, deliveries and deferred processing run quietly (no drain after them); a Ready that
+   * makes the host persist, apply or answer reads starts promise chains (group commit, proposal
+   * results), so taking one marks the world touched.
+   */
+  private touchingCore(core: RaftNode): RaftNode {
+    const world = this.options.world;
+    const ready = core.ready.bind(core);
+    core.ready = (): Ready => {
+      const next = ready();
+      if (
+        next.entries.length > 0 ||
+        next.hardState !== undefined ||
+        next.snapshot !== undefined ||
+        next.committedEntries.length > 0 ||
+        next.readStates.length > 0 ||
+        next.droppedReads.length > 0 ||
+        next.softState !== undefined
+      ) {
+        world.touch();
+      }
+      return next;
+    };
+    return core;
   }
 
   private scheduler(): HostScheduler {
@@ -191,7 +222,7 @@ export class SimHostNode implements SimProcess {
       setRepeating: (callback, periodMs) => {
         const repeating: Repeating = { timer: null, cleared: false };
         const arm = (): void => {
-          repeating.timer = clock.setTimeout(() => {
+          repeating.timer = clock.setQuietTimeout(() => {
             if (repeating.cleared) return;
             arm();
             callback();
@@ -207,7 +238,7 @@ export class SimHostNode implements SimProcess {
       },
       setTimer: (callback, delayMs) => clock.setTimeout(callback, delayMs),
       clearTimer: (handle) => clock.clearTimeout(handle),
-      defer: (callback) => this.soon(callback),
+      defer: (callback) => this.soon(callback, false),
     };
   }
 
@@ -215,7 +246,7 @@ export class SimHostNode implements SimProcess {
     const { random, fsyncMsMin, fsyncMsMax } = this.options;
     return {
       after: (callback, delayMs) => {
-        if (delayMs <= 0) this.soon(callback);
+        if (delayMs <= 0) this.soon(callback, true);
         else this.clock.setTimeout(callback, delayMs);
       },
       fsyncDelayMs: () => random.between(fsyncMsMin, fsyncMsMax),
@@ -245,7 +276,6 @@ export class SimHostNode implements SimProcess {
       return;
     }
     if (this.handler === null) return;
-    this.options.world.touch();
     this.handler(message);
   }
 }
