@@ -110,9 +110,24 @@ export class SimDisk {
     this.sync(generation);
   }
 
+  /** Called after every fsync (what a crash keeps changed). */
+  onSync: (() => void) | null = null;
+
   /** Read-only views of the disk for checkers. */
   durableLastIndex(): number {
     return this.durable.snapshot.metadata.index + this.durable.log.length;
+  }
+
+  durableSnapshotIndex(): number {
+    return this.durable.snapshot.metadata.index;
+  }
+
+  /** Term of the durable entry at `index` (the snapshot's at its index), undefined elsewhere. */
+  durableTermAt(index: number): number | undefined {
+    const { metadata } = this.durable.snapshot;
+    if (index === metadata.index) return metadata.term;
+    if (index < metadata.index) return undefined;
+    return this.durable.log[index - metadata.index - 1]?.term;
   }
 
   durableHardState(): HardState {
@@ -133,6 +148,7 @@ export class SimDisk {
     if (generation !== this.generation) return;
     for (const op of this.pending) applyOp(this.durable, op);
     this.pending = [];
+    this.onSync?.();
   }
 }
 

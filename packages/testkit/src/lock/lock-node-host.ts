@@ -7,9 +7,10 @@ import {
   parseClientRequest,
   peekRequestId,
 } from "@dlock/protocol";
-import type { Entry, NodeId, Role } from "@dlock/raft";
-import type { LockServicePlantedBugs, ServiceTimers } from "@dlock/server";
-import { LockService } from "@dlock/server";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { ConfState, Entry, NodeId, Role } from "@dlock/raft";
+import type { LockServicePlantedBugs, ServiceTimers, StateMachine } from "@dlock/server";
+import { LockService, RaftHost, lockStateMachineAdapter } from "@dlock/server";
 import type { LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
@@ -25,6 +26,8 @@ import type {
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
 import { SimRaftHost } from "./sim-raft-host.js";
+import type { HostedSimNode } from "./hosted-sim-node.js";
+import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 
 /** The cluster id every simulated node announces. */
 export const SIM_CLUSTER_ID = "sim";
@@ -65,6 +68,10 @@ export interface LockNodeHostOptions {
  * server's own LockService (request path, queued waiters, the leader's LeaseManager and its
  * expiry timers) runs on the node through SimRaftHost, with the node's monotonic clock and
  * timers. Clients reach it on the node's client port over the simulated client network.
+ *
+ * With the production host (a HostedSimNode, see startHost) the node runs RaftHost itself, the
+ * class DlockServer runs, over the node's SimDisk, the simulated peer network and a
+ * HostScheduler on the node's clock; the LockService runs on that RaftHost.
  */
 export class LockNodeHost implements SimProcess {
   readonly name: string;
@@ -73,7 +80,11 @@ export class LockNodeHost implements SimProcess {
   incarnation = 0;
   private deferred: (() => void)[] = [];
   private machine: LockTableMachine | null = null;
-  private raftHost: SimRaftHost | null = null;
+  private simHost: SimRaftHost | null = null;
+  /** The table of the production host's incarnation. */
+  private lockTable: LockStateMachine | null = null;
+  /** The running incarnation's production RaftHost (null while down, starting, or not used). */
+  raftHost: RaftHost<LockResult> | null = null;
   private service: LockService | null = null;
   private connectionNumber = 0;
   /** The node's last soft state said it leads (for the leader-change event count). */
@@ -93,7 +104,7 @@ export class LockNodeHost implements SimProcess {
   }
 
   get table(): LockStateMachine | null {
-    return this.machine?.table ?? null;
+    return this.machine?.table ?? this.lockTable;
   }
 
   defer(work: () => void): void {
@@ -110,13 +121,13 @@ export class LockNodeHost implements SimProcess {
     const nowMs = (): number =>
       options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
     const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
+    this.simHost = raftHost;
     const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
     const timers: ServiceTimers = {
       set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
       clear: (handle) => this.clock.clearTimeout(handle),
     };
     this.machine = machine;
-    this.raftHost = raftHost;
     this.service = new LockService({
       host: raftHost,
       table,
@@ -134,6 +145,101 @@ export class LockNodeHost implements SimProcess {
     return machine;
   }
 
+  /** The node (re)started: a new process incarnation starts its RaftHost and LockService. */
+  startHost(node: HostedSimNode): void {
+    this.incarnation++;
+    this.deferred = [];
+    this.leading = false;
+    const incarnation = this.incarnation;
+    const options = this.options;
+    const world = options.world;
+    const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
+    this.lockTable = table;
+    const digest = (): number => new Hasher(0x10c).bytes(table.snapshot()).digest();
+    const adapter = lockStateMachineAdapter(table);
+    const confOf = (): ConfState => {
+      const members = node.hostStorage?.appliedMembers();
+      return members === undefined
+        ? node.appliedConf
+        : { voters: members.voters, learners: members.learners };
+    };
+    const stateMachine: StateMachine<LockResult> = {
+      apply: (entries) => adapter.apply(entries),
+      appliedIndex: () => adapter.appliedIndex(),
+      takeChanges: () => adapter.takeChanges(),
+      load: (appliedIndex, records) => adapter.load(appliedIndex, records),
+      restore: (appliedIndex, records) => {
+        adapter.restore(appliedIndex, records);
+        node.hostRestored(appliedIndex, confOf(), digest(), true);
+      },
+    };
+    const soon = processSoon(world, this);
+    const random = node.random;
+    const storage = node.openStorage(
+      clockDiskTiming(this.clock, soon, () =>
+        random.between(node.fsyncMsRange[0], node.fsyncMsRange[1]),
+      ),
+    );
+    world.touch();
+    RaftHost.start<LockResult>({
+      ...node.hostSettings,
+      id: node.id,
+      storage,
+      transport: node.transport(),
+      stateMachine,
+      createNode: (config, raftStorage) =>
+        touchingCore(node.createCore(config, raftStorage), world),
+      logger: SILENT_LOGGER,
+      scheduler: clockScheduler(this.clock, soon),
+      now: () => this.clock.now(),
+    }).then(
+      (host) => {
+        if (incarnation !== this.incarnation) return;
+        this.started(node, host, table, digest, confOf());
+      },
+      (error: unknown) => options.observer.internalError(this, error),
+    );
+  }
+
+  private started(
+    node: HostedSimNode,
+    host: RaftHost<LockResult>,
+    table: LockStateMachine,
+    digest: () => number,
+    conf: ConfState,
+  ): void {
+    const options = this.options;
+    this.raftHost = host;
+    node.hostRestored(table.appliedIndex, conf, digest(), false);
+    host.onApply((entries, results) => {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        if (entry.kind === "normal") options.observer.applied(this, entry, results[i]);
+      }
+      node.hostApplied(entries, digest());
+    });
+    const nowMs = (): number =>
+      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
+    const timers: ServiceTimers = {
+      set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
+      clear: (handle) => this.clock.clearTimeout(handle),
+    };
+    this.service = new LockService({
+      host,
+      table,
+      leases: new LeaseManager({
+        plantedBugs: options.lockBugs,
+        // A lost expiry is retried after a few election timeouts, not the production second.
+        expireRetryMs: 5 * options.limits.electionTimeoutMs,
+      }),
+      nowMs,
+      timers,
+      clientAddressOf: (id: NodeId) => clientAddressOf(id),
+      status: () => this.statusResult(),
+      plantedBugs: options.serviceBugs,
+    });
+  }
+
   onStatusChanged(status: SimNodeStatus): void {
     const previous = this.status;
     this.status = status === "running" ? "running" : status === "paused" ? "paused" : "down";
@@ -141,6 +247,8 @@ export class LockNodeHost implements SimProcess {
       this.incarnation++;
       this.leading = false;
       this.machine = null;
+      this.simHost = null;
+      this.lockTable = null;
       this.raftHost = null;
       this.service = null;
       this.deferred = [];
@@ -164,33 +272,33 @@ export class LockNodeHost implements SimProcess {
   }
 
   onSoftState(role: Role, leader: NodeId | null, term: number): void {
-    if (this.raftHost === null) return;
+    if (this.simHost === null && this.raftHost === null) return;
     this.options.world.touch();
     const wasLeader = this.leading;
-    this.raftHost.softStateChanged(role, leader, term);
+    this.simHost?.softStateChanged(role, leader, term);
     this.leading = role === "leader";
     if (this.leading && !wasLeader) this.options.observer.leaderElected(this, term);
   }
 
   onApplied(entry: Entry): void {
     const machine = this.machine;
-    if (machine === null || this.raftHost === null) return;
+    if (machine === null || this.simHost === null) return;
     // Only normal entries reach the table (SimNode applies no others), so the table's own
     // applied index, part of its digest, is the same on every node at the same log index.
     const result = entry.kind === "normal" ? machine.takeResult() : undefined;
     this.options.observer.applied(this, entry, result);
     this.options.world.touch();
-    this.raftHost.applied(entry, result);
+    this.simHost.applied(entry, result);
   }
 
   onReadState(requestId: number, index: number): void {
     this.options.world.touch();
-    this.raftHost?.readState(requestId, index);
+    this.simHost?.readState(requestId, index);
   }
 
   onReadDropped(requestId: number): void {
     this.options.world.touch();
-    this.raftHost?.readDropped(requestId);
+    this.simHost?.readDropped(requestId);
   }
 
   /** This node's own view, as `status` answers it (other members' figures are not known here). */

@@ -96,7 +96,12 @@ export class SimHostNode implements SimProcess {
     const incarnation = this.incarnation;
     this.status = "running";
     this.deferred = [];
-    const storage = this.disk.open(this.diskTiming());
+    const soon = processSoon(options.world, this);
+    const storage = this.disk.open(
+      clockDiskTiming(this.clock, soon, () =>
+        options.random.between(options.fsyncMsMin, options.fsyncMsMax),
+      ),
+    );
     const table = new LockStateMachine({ limits: options.limits });
     this.storage = storage;
     this.table = table;
@@ -108,8 +113,9 @@ export class SimHostNode implements SimProcess {
       transport: this.transport(),
       stateMachine: lockStateMachineAdapter(table),
       logger: SILENT_LOGGER,
-      scheduler: this.scheduler(),
-      createNode: (config, raftStorage) => this.touchingCore(new RawNode(config, raftStorage)),
+      scheduler: clockScheduler(this.clock, soon),
+      createNode: (config, raftStorage) =>
+        touchingCore(new RawNode(config, raftStorage), options.world),
       now: () => this.clock.now(),
       random: () => options.random.float(),
     };
@@ -171,88 +177,6 @@ export class SimHostNode implements SimProcess {
     this.options.network.unregister(this.name);
   }
 
-  /**
-   * Runs `work` in a later event at the same instant, unless this incarnation is gone. `touches`:
-   * it may enter promise-based code, so the world drains continuations after it.
-   */
-  private soon(work: () => void, touches: boolean): void {
-    const incarnation = this.incarnation;
-    const run = (): void => {
-      if (incarnation !== this.incarnation || this.status === "down") return;
-      if (this.status === "paused") {
-        this.defer(run);
-        return;
-      }
-      if (touches) this.options.world.touch();
-      work();
-    };
-    const world = this.options.world;
-    world.world.at(world.nowMs, run);
-  }
-
-  /**
-   * Ticks, deliveries and deferred processing run quietly (no drain after them); a Ready that
-   * makes the host persist, apply or answer reads starts promise chains (group commit, proposal
-   * results), so taking one marks the world touched.
-   */
-  private touchingCore(core: RaftNode): RaftNode {
-    const world = this.options.world;
-    const ready = core.ready.bind(core);
-    core.ready = (): Ready => {
-      const next = ready();
-      if (
-        next.entries.length > 0 ||
-        next.hardState !== undefined ||
-        next.snapshot !== undefined ||
-        next.committedEntries.length > 0 ||
-        next.readStates.length > 0 ||
-        next.droppedReads.length > 0 ||
-        next.softState !== undefined
-      ) {
-        world.touch();
-      }
-      return next;
-    };
-    return core;
-  }
-
-  private scheduler(): HostScheduler {
-    const clock = this.clock;
-    return {
-      setRepeating: (callback, periodMs) => {
-        const repeating: Repeating = { timer: null, cleared: false };
-        const arm = (): void => {
-          repeating.timer = clock.setQuietTimeout(() => {
-            if (repeating.cleared) return;
-            arm();
-            callback();
-          }, periodMs);
-        };
-        arm();
-        return repeating;
-      },
-      clearRepeating: (handle) => {
-        const repeating = handle as Repeating;
-        repeating.cleared = true;
-        clock.clearTimeout(repeating.timer);
-      },
-      setTimer: (callback, delayMs) => clock.setTimeout(callback, delayMs),
-      clearTimer: (handle) => clock.clearTimeout(handle),
-      defer: (callback) => this.soon(callback, false),
-    };
-  }
-
-  private diskTiming(): SimDiskTiming {
-    const { random, fsyncMsMin, fsyncMsMax } = this.options;
-    return {
-      after: (callback, delayMs) => {
-        if (delayMs <= 0) this.soon(callback, true);
-        else this.clock.setTimeout(callback, delayMs);
-      },
-      fsyncDelayMs: () => random.between(fsyncMsMin, fsyncMsMax),
-    };
-  }
-
   private transport(): PeerTransport {
     const network = this.options.network;
     const from = this.name;
@@ -278,4 +202,93 @@ export class SimHostNode implements SimProcess {
     if (this.handler === null) return;
     this.handler(message);
   }
+}
+
+/** Runs work in a later event at the same instant (touching the world if asked), for a process. */
+export type Soon = (work: () => void, touches: boolean) => void;
+
+/**
+ * `soon` for a process: the work runs unless the process crashed meanwhile, after a pause ends if
+ * it is paused. `touches`: it may enter promise-based code, so the world drains after it.
+ */
+export function processSoon(world: AsyncWorld, process: SimProcess): Soon {
+  return (work, touches) => {
+    const incarnation = process.incarnation;
+    const run = (): void => {
+      if (incarnation !== process.incarnation || process.status === "down") return;
+      if (process.status === "paused") {
+        process.defer(run);
+        return;
+      }
+      if (touches) world.touch();
+      work();
+    };
+    world.world.at(world.nowMs, run);
+  };
+}
+
+/**
+ * Ticks, deliveries and deferred processing run quietly (no drain after them); a Ready that
+ * makes the host persist, apply, answer reads or change role starts promise chains (group
+ * commit, proposal results, role listeners), so taking one marks the world touched.
+ */
+export function touchingCore(core: RaftNode, world: AsyncWorld): RaftNode {
+  const ready = core.ready.bind(core);
+  core.ready = (): Ready => {
+    const next = ready();
+    if (
+      next.entries.length > 0 ||
+      next.hardState !== undefined ||
+      next.snapshot !== undefined ||
+      next.committedEntries.length > 0 ||
+      next.readStates.length > 0 ||
+      next.droppedReads.length > 0 ||
+      next.softState !== undefined
+    ) {
+      world.touch();
+    }
+    return next;
+  };
+  return core;
+}
+
+/** A HostScheduler on a process clock: quiet ticks and deferred work, touching one-shot timers. */
+export function clockScheduler(clock: SimProcessClock, soon: Soon): HostScheduler {
+  return {
+    setRepeating: (callback, periodMs) => {
+      const repeating: Repeating = { timer: null, cleared: false };
+      const arm = (): void => {
+        repeating.timer = clock.setQuietTimeout(() => {
+          if (repeating.cleared) return;
+          arm();
+          callback();
+        }, periodMs);
+      };
+      arm();
+      return repeating;
+    },
+    clearRepeating: (handle) => {
+      const repeating = handle as Repeating;
+      repeating.cleared = true;
+      clock.clearTimeout(repeating.timer);
+    },
+    setTimer: (callback, delayMs) => clock.setTimeout(callback, delayMs),
+    clearTimer: (handle) => clock.clearTimeout(handle),
+    defer: (callback) => soon(callback, false),
+  };
+}
+
+/** A SimDisk's timing on a process clock: completions wake promise code, so they touch. */
+export function clockDiskTiming(
+  clock: SimProcessClock,
+  soon: Soon,
+  fsyncDelayMs: () => number,
+): SimDiskTiming {
+  return {
+    after: (callback, delayMs) => {
+      if (delayMs <= 0) soon(callback, true);
+      else clock.setTimeout(callback, delayMs);
+    },
+    fsyncDelayMs,
+  };
 }
