@@ -9,7 +9,12 @@ import {
 } from "@dlock/protocol";
 import { SILENT_LOGGER } from "@dlock/protocol";
 import type { ConfState, Entry, NodeId, Role } from "@dlock/raft";
-import type { LockServicePlantedBugs, ServiceTimers, StateMachine } from "@dlock/server";
+import type {
+  LockServiceHost,
+  LockServicePlantedBugs,
+  ServiceTimers,
+  StateMachine,
+} from "@dlock/server";
 import { LockService, RaftHost, lockStateMachineAdapter } from "@dlock/server";
 import type { LockLimits, LockResult, PlantedLockBugs } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
@@ -118,31 +123,39 @@ export class LockNodeHost implements SimProcess {
     this.leading = false;
     const options = this.options;
     const table = new LockStateMachine({ limits: options.limits, plantedBugs: options.lockBugs });
-    const nowMs = (): number =>
-      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
-    const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
+    const raftHost = new SimRaftHost(this.node, { nowMs: this.leaseNowMs, readId: options.readId });
     this.simHost = raftHost;
     const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
+    this.machine = machine;
+    this.service = this.lockService(raftHost, table);
+    return machine;
+  }
+
+  /** The lease manager's clock: the monotonic one, or the wall clock when that misuse is planted. */
+  private readonly leaseNowMs = (): number =>
+    this.options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
+
+  /** The server's LockService on `host`, with this node's clock and timers. */
+  private lockService(host: LockServiceHost, table: LockStateMachine): LockService {
+    const options = this.options;
     const timers: ServiceTimers = {
       set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
       clear: (handle) => this.clock.clearTimeout(handle),
     };
-    this.machine = machine;
-    this.service = new LockService({
-      host: raftHost,
+    return new LockService({
+      host,
       table,
       leases: new LeaseManager({
         plantedBugs: options.lockBugs,
         // A lost expiry is retried after a few election timeouts, not the production second.
         expireRetryMs: 5 * options.limits.electionTimeoutMs,
       }),
-      nowMs,
+      nowMs: this.leaseNowMs,
       timers,
       clientAddressOf: (id: NodeId) => clientAddressOf(id),
       status: () => this.statusResult(),
       plantedBugs: options.serviceBugs,
     });
-    return machine;
   }
 
   /** The node (re)started: a new process incarnation starts its RaftHost and LockService. */
@@ -218,26 +231,7 @@ export class LockNodeHost implements SimProcess {
       }
       node.hostApplied(entries, digest());
     });
-    const nowMs = (): number =>
-      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
-    const timers: ServiceTimers = {
-      set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
-      clear: (handle) => this.clock.clearTimeout(handle),
-    };
-    this.service = new LockService({
-      host,
-      table,
-      leases: new LeaseManager({
-        plantedBugs: options.lockBugs,
-        // A lost expiry is retried after a few election timeouts, not the production second.
-        expireRetryMs: 5 * options.limits.electionTimeoutMs,
-      }),
-      nowMs,
-      timers,
-      clientAddressOf: (id: NodeId) => clientAddressOf(id),
-      status: () => this.statusResult(),
-      plantedBugs: options.serviceBugs,
-    });
+    this.service = this.lockService(host, table);
   }
 
   onStatusChanged(status: SimNodeStatus): void {
