@@ -43,6 +43,26 @@ const purity = {
   ],
 };
 
+const hostEdges = [
+  "error",
+  ...[
+    "setTimeout",
+    "setInterval",
+    "setImmediate",
+    "clearTimeout",
+    "clearInterval",
+    "clearImmediate",
+    "queueMicrotask",
+  ].map((name) => ({
+    name,
+    message: "RaftHost: use the injected HostScheduler (node-edges.ts binds Node's).",
+  })),
+  ...["performance", "Date"].map((name) => ({
+    name,
+    message: "RaftHost: use the injected clock (options.now).",
+  })),
+];
+
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/.sim-failures/**", "**/data/**"] },
   js.configs.recommended,
@@ -89,6 +109,16 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  // RaftHost runs unchanged under the simulator: its clock, timers and randomness are injected,
+  // and node-edges.ts is the one file that binds them to Node's.
+  {
+    files: ["packages/server/src/host/**/*.ts"],
+    ignores: ["packages/server/src/host/node-edges.ts"],
+    rules: {
+      "no-restricted-globals": hostEdges,
+      "no-restricted-properties": purity["no-restricted-properties"],
     },
   },
 );

@@ -3,29 +3,42 @@
 // deliberate bugs in them. Not for applications (the main entry, index.ts, is the public API); it
 // may change in any release.
 export * from "./index.js";
-export { DEFAULT_GROUP_COMMIT_OPTIONS, GroupCommitter, LevelStorage } from "./storage/index.js";
+export {
+  DEFAULT_GROUP_COMMIT_OPTIONS,
+  EMPTY_MEMBERS,
+  GroupCommitter,
+  LevelStorage,
+  confStateOf,
+  copyMembers,
+} from "./storage/index.js";
 export type {
   BatchWriter,
+  ClusterMembers,
   GroupCommitOptions,
   GroupCommitStats,
+  HostStorage,
   LockRecordChange,
+  SnapshotContents,
   StorageOpenOptions,
   StorageStats,
   StorageWrite,
 } from "./storage/index.js";
 export {
   DEFAULT_RAFT_HOST_OPTIONS,
+  NODE_SCHEDULER,
   RaftHost,
   lockStateMachineAdapter,
   resolveRaftHostOptions,
 } from "./host/index.js";
 export type {
   HostRaftSettings,
+  HostScheduler,
   PeerTransport,
   RaftHostOptions,
   RaftNodeFactory,
   ResolvedRaftHostOptions,
   RoleChange,
+  ScheduledHandle,
   StateMachine,
 } from "./host/index.js";
 export { componentLogger, formatHostPort, isWildcardHost, parseHostPort } from "./config/index.js";
@@ -77,3 +90,5 @@ export { withPlantedLockBugs } from "./lock/planted-lock-bugs.js";
 export type { PlantedLockBugs } from "./lock/planted-lock-bugs.js";
 export { withPlantedServiceBugs } from "./node/planted-service-bugs.js";
 export type { LockServicePlantedBugs } from "./node/planted-service-bugs.js";
+export { withHostPlantedBugs } from "./host/planted-bugs.js";
+export type { HostPlantedBugs } from "./host/planted-bugs.js";

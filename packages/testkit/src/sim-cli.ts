@@ -3,7 +3,10 @@
 //   pnpm sim raft [flags]     the Raft simulator (the default: `pnpm sim [flags]`)
 //   pnpm sim lock [flags]     the lock simulator (also the older `pnpm sim --locks [flags]`)
 //   pnpm sim replay FILE      replay a saved failing plan of either simulator
+//   pnpm sim host-catch-up    catch-up schedules through the production RaftHost (also the
+//                             form `pnpm sim --host-catch-up [flags]`; see lock/host-cli.ts)
 import { CommanderError, Command } from "commander";
+import { hostCatchUpMain } from "./lock/host-cli.js";
 import { addLockCommand, LOCK_ONLY_FLAGS, lockCli } from "./lock/lock-cli.js";
 import { addRaftCommand, raftCli } from "./raft-cli.js";
 import type { Write } from "./schedule-search.js";
@@ -33,6 +36,8 @@ export function withSubcommand(argv: readonly string[]): string[] {
 
 /** Runs `pnpm sim` with these arguments; returns the process exit code. */
 export async function cli(argv: readonly string[], write: Write = console.log): Promise<number> {
+  if (argv[0] === "host-catch-up") return hostCatchUpMain(argv.slice(1), write);
+  if (argv.includes("--host-catch-up")) return hostCatchUpMain([...argv], write);
   let code = 0;
   let args: string[];
   try {
@@ -54,7 +59,9 @@ export async function cli(argv: readonly string[], write: Write = console.log): 
     .addHelpText(
       "after",
       "\nThe forms `pnpm sim [flags]` (raft), `pnpm sim --locks [flags]` (lock) and\n" +
-        "`pnpm sim --plan FILE` still work. Exit codes: 0 no violation, 1 a violation, 2 bad usage.",
+        "`pnpm sim --plan FILE` still work. `pnpm sim host-catch-up [--schedules N] [--seed S]\n" +
+        "[--bug compactWhileSendingSnapshot]` runs the production RaftHost's catch-up schedules.\n" +
+        "Exit codes: 0 no violation, 1 a violation, 2 bad usage.",
     );
   addRaftCommand(program, write, done);
   addLockCommand(program, write, done);

@@ -4,7 +4,7 @@ import { SafetyMonitor } from "./checkers/safety-monitor.js";
 import type { NetworkFaults } from "./network.js";
 import type { Prng } from "./prng.js";
 import { SimNetwork } from "./network.js";
-import type { RaftNodeFactory, SimNodeEvents, SimNodeOptions } from "./sim-node.js";
+import type { RaftNodeFactory, SimNodeDeps, SimNodeEvents, SimNodeOptions } from "./sim-node.js";
 import { SimNode } from "./sim-node.js";
 import type { SimStateMachineFactory } from "./state-machine.js";
 import { HashChainStateMachine } from "./state-machine.js";
@@ -23,6 +23,8 @@ export interface SimClusterOptions {
   createStateMachine?: SimStateMachineFactory;
   /** A joining node's initial membership: the bootstrap voters (default) or empty. */
   joinerBootstrap?: "initial" | "empty";
+  /** Builds each node (default: a SimNode; the lock world runs the production RaftHost). */
+  createNode?: (options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) => SimNode;
   /** Extra observers (issue 4's lock world hooks in here). */
   events?: SimNodeEvents;
   /**
@@ -145,7 +147,7 @@ export class SimCluster {
       options.clockRateOf !== undefined
         ? options.clockRateOf(id, random)
         : 1 + random.between(-options.clockDriftMax, options.clockDriftMax);
-    const node = new SimNode({ ...options.node, id, clockRate }, bootstrap, {
+    const deps: SimNodeDeps = {
       world: this.world,
       network: this.network,
       monitor: this.monitor,
@@ -153,7 +155,12 @@ export class SimCluster {
       createRaftNode: options.createRaftNode ?? defaultRaftNodeFactory,
       createStateMachine: options.createStateMachine ?? (() => new HashChainStateMachine()),
       events: this.events,
-    });
+    };
+    const nodeOptions = { ...options.node, id, clockRate };
+    const node =
+      options.createNode !== undefined
+        ? options.createNode(nodeOptions, bootstrap, deps)
+        : new SimNode(nodeOptions, bootstrap, deps);
     this.nodes.set(id, node);
     return node;
   }

@@ -73,6 +73,12 @@ export interface SimNodeDeps {
 
 export type SimNodeStatus = "running" | "paused" | "crashed" | "stopped";
 
+/** What the cluster, the checkers and the lock world read of a node's log (SimStorage's views). */
+export type SimLogStorage = Pick<
+  SimStorage,
+  "chainAt" | "snapshotIndexOf" | "lastIndexOf" | "unsyncedWrites" | "term"
+>;
+
 /**
  * The host of one simulated node: it runs the real Raft core over SimStorage and follows the
  * Ready contract to the letter. `messages` go out at once; the Ready's writes reach the page cache
@@ -85,7 +91,9 @@ export type SimNodeStatus = "running" | "paused" | "crashed" | "stopped";
  */
 export class SimNode {
   readonly id: string;
-  readonly storage: SimStorage;
+  /** The node's log as the checkers see it (a subclass may keep its log elsewhere). */
+  storage: SimLogStorage;
+  private readonly simDisk: SimStorage;
   readonly memoryLog: LogView;
   readonly durableLog: LogView;
   status: SimNodeStatus = "crashed";
@@ -116,24 +124,24 @@ export class SimNode {
   private readiesInFlight = 0;
   private lastCompletionMs = 0;
   private deferred: (() => void)[] = [];
-  private readonly options: SimNodeOptions;
-  private readonly deps: SimNodeDeps;
+  protected readonly options: SimNodeOptions;
+  protected readonly deps: SimNodeDeps;
   private readonly receive = (message: Message): void => this.onMessage(message);
 
   constructor(options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) {
     this.id = options.id;
     this.options = options;
     this.deps = deps;
-    this.storage = new SimStorage(bootstrap);
+    this.simDisk = new SimStorage(bootstrap);
+    this.storage = this.simDisk;
     this.appliedConf = bootstrap;
-    const storage = this.storage;
     this.memoryLog = {
-      chainAt: (index) => storage.chainAt(index, "memory"),
-      snapshotIndex: () => storage.snapshotIndexOf("memory"),
+      chainAt: (index) => this.storage.chainAt(index, "memory"),
+      snapshotIndex: () => this.storage.snapshotIndexOf("memory"),
     };
     this.durableLog = {
-      chainAt: (index) => storage.chainAt(index, "durable"),
-      snapshotIndex: () => storage.snapshotIndexOf("durable"),
+      chainAt: (index) => this.storage.chainAt(index, "durable"),
+      snapshotIndex: () => this.storage.snapshotIndexOf("durable"),
     };
   }
 
@@ -153,7 +161,7 @@ export class SimNode {
   /** Start (or restart after a crash) from what the disk holds. */
   start(): void {
     if (this.status === "running" || this.status === "paused" || this.status === "stopped") return;
-    const { deps, options, storage } = this;
+    const { deps, options, simDisk: storage } = this;
     this.incarnation++;
     const snapshot = storage.snapshot();
     this.raft = deps.createRaftNode(
@@ -188,7 +196,7 @@ export class SimNode {
     if (!this.isUp) return;
     this.halt("crashed");
     this.counters.crashes++;
-    const loss = this.storage.crash(this.deps.random, this.options.tornWriteRate);
+    const loss = this.simDisk.crash(this.deps.random, this.options.tornWriteRate);
     if (loss.survivedWrites < loss.unsyncedWrites) this.counters.crashesLosingWrites++;
     const partial = loss.survivedWrites > 0 && loss.survivedWrites < loss.unsyncedWrites;
     if (loss.torn || partial) this.counters.tornWrites++;
@@ -253,9 +261,10 @@ export class SimNode {
   }
 
   private call<T>(action: (raft: RaftNode) => T): T | { error: string } {
-    if (this.status !== "running" || this.raft === null) return { error: "DOWN" };
+    const raft = this.raftNode;
+    if (this.status !== "running" || raft === null) return { error: "DOWN" };
     try {
-      const result = action(this.raft);
+      const result = action(raft);
       this.drain();
       return result;
     } catch (error) {
@@ -316,7 +325,7 @@ export class SimNode {
   }
 
   private handleReady(ready: Ready): void {
-    const { deps, storage } = this;
+    const { deps, simDisk: storage } = this;
     const trace = deps.world.trace;
     trace.int(ready.id).int(ready.entries.length).int(ready.committedEntries.length);
     if (ready.softState !== undefined) {
@@ -369,7 +378,7 @@ export class SimNode {
     deps.world.at(doneMs, () => this.completeReady(incarnation, ready, sequence));
   }
 
-  private reportCommitted(entries: readonly Entry[]): void {
+  protected reportCommitted(entries: readonly Entry[]): void {
     const { monitor } = this.deps;
     const chained: ChainedEntry[] = [];
     let config = false;
@@ -395,7 +404,7 @@ export class SimNode {
       this.deferred.push(() => this.completeReady(incarnation, ready, sequence));
       return;
     }
-    const { deps, storage } = this;
+    const { deps, simDisk: storage } = this;
     if (ready.mustSync) {
       storage.syncThrough(sequence);
       deps.monitor.observeDurability();
@@ -442,7 +451,7 @@ export class SimNode {
   }
 
   private maybeCompact(): void {
-    const storage = this.storage;
+    const storage = this.simDisk;
     const applied = this.applied;
     if (applied - storage.snapshotIndexOf("memory") < this.options.snapshotEveryEntries) return;
     // Only what is durable can be snapshotted (a snapshot never covers a write a crash may undo).

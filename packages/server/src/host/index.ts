@@ -11,3 +11,5 @@ export type { PeerTransport, StateMachine } from "./interfaces.js";
 export { lockStateMachineAdapter } from "./lock-state-machine-adapter.js";
 export { HostError } from "./errors.js";
 export type { HostErrorCode } from "./errors.js";
+export type { HostScheduler, ScheduledHandle } from "./scheduler.js";
+export { NODE_SCHEDULER } from "./node-edges.js";

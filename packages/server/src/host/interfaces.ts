@@ -1,5 +1,5 @@
 import type { Entry, Message } from "@dlock/raft";
-import type { LockRecordChange } from "../storage/level-storage.js";
+import type { LockRecordChange } from "../storage/host-storage.js";
 
 /**
  * How Raft messages leave and reach this node. The TCP peer transport implements it in

@@ -1,6 +1,6 @@
 import type { Entry } from "@dlock/raft";
 import type { LockResult, LockStateMachine } from "../lock/index.js";
-import type { LockRecordChange } from "../storage/level-storage.js";
+import type { LockRecordChange } from "../storage/host-storage.js";
 import type { StateMachine } from "./interfaces.js";
 
 /** Plugs the pure lock table into RaftHost: Raft entries in, dirty records out. */

@@ -1,8 +1,10 @@
 import type { NodeId, RaftConfig, RaftNode, RefusalReason, Storage } from "@dlock/raft";
 import { ConfigError, integerOption, positiveInteger } from "@dlock/protocol";
 import type { Logger } from "@dlock/protocol";
-import type { LevelStorage } from "../storage/level-storage.js";
+import type { HostStorage } from "../storage/host-storage.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
+import { NODE_SCHEDULER, nodeNowMs, nodeRandom } from "./node-edges.js";
+import type { HostScheduler } from "./scheduler.js";
 
 /** Builds the Raft node over the host's storage. */
 export type RaftNodeFactory = (config: RaftConfig, storage: Storage) => RaftNode;
@@ -14,8 +16,8 @@ export type HostRaftSettings = Partial<
 
 export interface RaftHostOptions<Result> {
   id: NodeId;
-  /** Opened storage; the host owns it from now on and closes it in stop(). */
-  storage: LevelStorage;
+  /** Opened storage (LevelStorage in production); the host owns it from now on and closes it in stop(). */
+  storage: HostStorage;
   transport: PeerTransport;
   stateMachine: StateMachine<Result>;
   /** Builds the Raft node; the real RawNode by default (tests may wrap it). */
@@ -43,6 +45,8 @@ export interface RaftHostOptions<Result> {
   /** A failed write is retried after this long, doubling up to storageRetryDelayMsMax. */
   storageRetryDelayMsMin?: number;
   storageRetryDelayMsMax?: number;
+  /** Ticks, timers and deferred work; Node's timers by default. */
+  scheduler?: HostScheduler;
   /** Monotonic clock in ms (role-change events carry it); performance.now by default. */
   now?: () => number;
   /** Randomness for the core's election jitter; Math.random by default. */
@@ -77,8 +81,9 @@ export function resolveRaftHostOptions<Result>(
 ): ResolvedRaftHostOptions<Result> {
   const resolved = {
     ...DEFAULT_RAFT_HOST_OPTIONS,
-    now: () => performance.now(),
-    random: Math.random,
+    scheduler: NODE_SCHEDULER,
+    now: nodeNowMs,
+    random: nodeRandom,
     raft: {},
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
   } as ResolvedRaftHostOptions<Result>;

@@ -15,17 +15,18 @@ import type { Logger } from "@dlock/protocol";
 import { GroupCommitter } from "../storage/group-commit.js";
 import { LogOnce } from "../transport/log-once.js";
 import type { GroupCommitStats } from "../storage/group-commit.js";
-import { LOCK_RANGE, META_MEMBERS, lockKeyName } from "../storage/keys.js";
 import { StorageError } from "../storage/errors.js";
-import type { LevelStorage, StorageStats, StorageWrite } from "../storage/level-storage.js";
-import { copyMembers, decodeMembers } from "../storage/members-record.js";
+import type { HostStorage, StorageStats, StorageWrite } from "../storage/host-storage.js";
+import { copyMembers } from "../storage/members-record.js";
 import type { ClusterMembers } from "../storage/members-record.js";
-import { snapshotProblem, snapshotRecords } from "../storage/snapshot-format.js";
 import { applyMemberChange } from "./cluster-members.js";
 import { HostError } from "./errors.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { resolveRaftHostOptions } from "./options.js";
 import type { RaftHostOptions, ResolvedRaftHostOptions } from "./options.js";
+import type { HostScheduler, ScheduledHandle } from "./scheduler.js";
+import { hostPlantedBugsOf } from "./planted-bugs.js";
+import type { HostPlantedBugs } from "./planted-bugs.js";
 
 /** Emitted when this node's role, the known leader or the term changes. */
 export interface RoleChange {
@@ -81,28 +82,31 @@ interface Transfer {
   target: NodeId;
   resolve: (target: NodeId) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: ScheduledHandle;
 }
 
+/** The fraction of a compaction limit at which a compaction starts (the rest is headroom). */
+const COMPACTION_START = 0.75;
+
 /**
- * Drives one RawNode with real time, disk and network:
+ * Drives one RawNode with the clock, timers, storage and transport it is given (real ones in the
+ * server, simulated ones in the simulator, which runs this same class):
  *
- *   tick timer ─► node.tick()            transport ─► node.step(message)
+ *   tick ─► node.tick()            transport ─► node.step(message)
  *   ready loop: Ready → send `messages` at once → persist (group commit, one fsync for many
  *   Readies) → send `messagesAfterPersist` → advance → apply `committedEntries` → appliedTo.
  *
  * Readies are taken as soon as the core has them (pipelining: a leader replicates while its own
  * write is in flight) and are advanced strictly in order. The state machine's changes ride in the
- * next storage batch with the applied index, never in a separate fsync. A storage failure stops
- * the host (unhealthy): nothing more is sent, advanced or acknowledged.
+ * next storage batch with the applied index, never in a separate fsync. A failed write is retried
+ * until it succeeds: meanwhile the host ticks, sends, advances and acknowledges nothing and
+ * refuses requests, then resumes. Any other storage failure stops the host for good (unhealthy).
  */
-/** The fraction of a compaction limit at which a compaction starts (the rest is headroom). */
-const COMPACTION_START = 0.75;
-
 export class RaftHost<Result> {
   readonly id: NodeId;
   private readonly options: ResolvedRaftHostOptions<Result>;
-  private readonly storage: LevelStorage;
+  private readonly storage: HostStorage;
+  private readonly scheduler: HostScheduler;
   private readonly transport: PeerTransport;
   private readonly stateMachine: StateMachine<Result>;
   private readonly logger: Logger;
@@ -141,7 +145,7 @@ export class RaftHost<Result> {
   private transfer: Transfer | null = null;
   /** Peer messages the core refused are logged once per (peer, reason). */
   private readonly refusalLog = new LogOnce();
-  private tickTimer: NodeJS.Timeout | null = null;
+  private tickTimer: ScheduledHandle | null = null;
   private unsubscribe: (() => void) | null = null;
   /** A fatal error (a broken invariant): the host takes nothing more. */
   private failure: Error | null = null;
@@ -152,11 +156,14 @@ export class RaftHost<Result> {
    */
   private storageFailure: Error | null = null;
   private stopped = false;
+  private readonly plantedBugs: HostPlantedBugs;
 
-  private constructor(options: ResolvedRaftHostOptions<Result>) {
+  private constructor(options: ResolvedRaftHostOptions<Result>, plantedBugs: HostPlantedBugs) {
     this.options = options;
+    this.plantedBugs = plantedBugs;
     this.id = options.id;
     this.storage = options.storage;
+    this.scheduler = options.scheduler;
     this.transport = options.transport;
     this.stateMachine = options.stateMachine;
     this.logger = options.logger;
@@ -170,6 +177,7 @@ export class RaftHost<Result> {
       onRecovered: () => this.storageRecovered(),
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
+      scheduler: options.scheduler,
     });
     const createNode =
       options.createNode ?? ((config, storage) => new RawNode(config, storage) as RaftNode);
@@ -181,7 +189,7 @@ export class RaftHost<Result> {
         heartbeatTicks: options.heartbeatTicks,
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
-        checkSnapshot: (snapshot: Snapshot) => snapshotProblem(snapshot.data, snapshot.metadata),
+        checkSnapshot: (snapshot: Snapshot) => this.storage.snapshotProblem(snapshot),
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: this.logger,
       },
@@ -198,7 +206,7 @@ export class RaftHost<Result> {
     const resolved = resolveRaftHostOptions(options);
     const { storage, stateMachine } = resolved;
     stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
-    const host = new RaftHost(resolved);
+    const host = new RaftHost(resolved, hostPlantedBugsOf(options));
     host.run();
     return host;
   }
@@ -321,7 +329,7 @@ export class RaftHost<Result> {
       return Promise.reject(new HostError("TRANSFER_FAILED", "no voter to transfer to"));
     }
     return new Promise<NodeId>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.scheduler.setTimer(() => {
         this.transfer = null;
         reject(
           new HostError(
@@ -334,7 +342,7 @@ export class RaftHost<Result> {
       try {
         this.node.transferLeadership(chosen);
       } catch (error) {
-        clearTimeout(timer);
+        this.scheduler.clearTimer(timer);
         this.transfer = null;
         reject(error as Error);
         return;
@@ -470,7 +478,7 @@ export class RaftHost<Result> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.tickTimer !== null) this.scheduler.clearRepeating(this.tickTimer);
     this.unsubscribe?.();
     // A batch being retried will not be written now: its outcome stays unknown.
     if (this.committer.isFailing()) this.committer.abort(new HostError("STOPPED", "host stopped"));
@@ -514,7 +522,7 @@ export class RaftHost<Result> {
   private scheduleProcess(): void {
     if (this.processScheduled) return;
     this.processScheduled = true;
-    setImmediate(() => {
+    this.scheduler.defer(() => {
       this.processScheduled = false;
       this.process();
     });
@@ -614,12 +622,7 @@ export class RaftHost<Result> {
 
   /** The storage holds the leader's snapshot now: make the state machine and members match it. */
   private installSnapshot(index: number, data: Uint8Array): void {
-    const records: Array<[string, Uint8Array]> = [];
-    let members: ClusterMembers | null = null;
-    for (const [key, value] of snapshotRecords(data)) {
-      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
-      else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
-    }
+    const { records, members } = this.storage.snapshotContents(data);
     this.stateMachine.restore(index, records);
     this.lastWrittenApplied = index;
     if (this.installingSnapshotIndex === index) this.installingSnapshotIndex = 0;
@@ -687,12 +690,25 @@ export class RaftHost<Result> {
     const over = (factor: number): boolean =>
       (compactionEntries > 0 && entries >= compactionEntries * factor) ||
       (compactionBytes > 0 && bytes >= compactionBytes * factor);
+    if (this.plantedBugs.compactWhileSendingSnapshot === true && this.compactForSnapshotBug()) {
+      return;
+    }
     if (!over(COMPACTION_START)) return;
     if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
     if (this.role === "leader" && this.sendingSnapshot() && !over(1)) return;
     this.compact().catch((error: unknown) => {
       this.logger.warn({ err: error }, "compaction failed");
     });
+  }
+
+  /** The planted bug: a new snapshot at every apply while one is being sent. */
+  private compactForSnapshotBug(): boolean {
+    if (this.role !== "leader" || !this.sendingSnapshot()) return false;
+    if (this.stateMachine.appliedIndex() <= this.storage.snapshot().metadata.index) return false;
+    this.compact().catch((error: unknown) => {
+      this.logger.warn({ err: error }, "compaction failed");
+    });
+    return true;
   }
 
   private sendingSnapshot(): boolean {
@@ -762,7 +778,7 @@ export class RaftHost<Result> {
       // Stepping down first shows "no leader" until the target wins its election: wait for a name.
       if (state.leader !== null) {
         this.transfer = null;
-        clearTimeout(transfer.timer);
+        this.scheduler.clearTimer(transfer.timer);
         if (state.leader === transfer.target) transfer.resolve(transfer.target);
         else {
           transfer.reject(
@@ -838,7 +854,7 @@ export class RaftHost<Result> {
   }
 
   private startTicking(): void {
-    this.tickTimer = setInterval(() => {
+    this.tickTimer = this.scheduler.setRepeating(() => {
       this.node.tick();
       this.process();
       this.checkTransferAbandoned();
@@ -855,7 +871,7 @@ export class RaftHost<Result> {
     if (transfer === null || this.role !== "leader") return;
     if (this.node.status().transferee === transfer.target) return;
     this.transfer = null;
-    clearTimeout(transfer.timer);
+    this.scheduler.clearTimer(transfer.timer);
     transfer.reject(
       new HostError(
         "TRANSFER_FAILED",
@@ -873,7 +889,7 @@ export class RaftHost<Result> {
   private storageFailing(error: Error): void {
     if (this.stopped || this.failure !== null) return;
     this.storageFailure = error;
-    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.tickTimer !== null) this.scheduler.clearRepeating(this.tickTimer);
     this.tickTimer = null;
     this.logger.error(
       { err: error },
@@ -894,7 +910,7 @@ export class RaftHost<Result> {
   private fail(error: Error): void {
     if (this.failure !== null || this.stopped) return;
     this.failure = error;
-    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.tickTimer !== null) this.scheduler.clearRepeating(this.tickTimer);
     this.tickTimer = null;
     this.logger.error({ err: error }, "raft host failed; it takes no more writes");
     this.rejectAll(
@@ -909,7 +925,7 @@ export class RaftHost<Result> {
     this.reads.clear();
     this.waitingReads = [];
     if (this.transfer !== null) {
-      clearTimeout(this.transfer.timer);
+      this.scheduler.clearTimer(this.transfer.timer);
       this.transfer.reject(error);
       this.transfer = null;
     }

@@ -1,5 +1,7 @@
 import { positiveInteger } from "@dlock/protocol";
-import type { StorageWrite } from "./level-storage.js";
+import { NODE_SCHEDULER } from "../host/node-edges.js";
+import type { HostScheduler, ScheduledHandle } from "../host/scheduler.js";
+import type { StorageWrite } from "./host-storage.js";
 
 /** Where batches go: LevelStorage.write, or a fake in tests. */
 export interface BatchWriter {
@@ -27,6 +29,8 @@ export interface GroupCommitOptions {
   onRecovered?: () => void;
   retryDelayMsMin?: number;
   retryDelayMsMax?: number;
+  /** Where the retry delay waits: Node's timers by default, the host's scheduler under RaftHost. */
+  scheduler?: Pick<HostScheduler, "setTimer" | "clearTimer">;
 }
 
 export const DEFAULT_GROUP_COMMIT_OPTIONS = {
@@ -79,11 +83,13 @@ export class GroupCommitter {
   /** Set while the batch in flight is being retried after a retryable failure. */
   private failing = false;
   private aborted: unknown = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: ScheduledHandle | null = null;
+  private readonly scheduler: Pick<HostScheduler, "setTimer" | "clearTimer">;
   private wakeRetry: (() => void) | null = null;
 
   constructor(writer: BatchWriter, options: GroupCommitOptions = {}) {
     this.writer = writer;
+    this.scheduler = options.scheduler ?? NODE_SCHEDULER;
     this.options = { ...DEFAULT_GROUP_COMMIT_OPTIONS, ...stripUndefined(options) };
     for (const key of ["writesPerBatchMax", "retryDelayMsMin", "retryDelayMsMax"] as const) {
       positiveInteger(this.options[key], undefined, key);
@@ -119,7 +125,7 @@ export class GroupCommitter {
     if (this.failure !== null) return;
     this.aborted = error;
     this.failure = error;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.retryTimer !== null) this.scheduler.clearTimer(this.retryTimer);
     this.retryTimer = null;
     this.wakeRetry?.();
   }
@@ -173,7 +179,7 @@ export class GroupCommitter {
       }
       await new Promise<void>((resolve) => {
         this.wakeRetry = resolve;
-        this.retryTimer = setTimeout(resolve, delayMs);
+        this.retryTimer = this.scheduler.setTimer(resolve, delayMs);
       });
       this.wakeRetry = null;
       this.retryTimer = null;

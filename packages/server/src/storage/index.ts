@@ -5,6 +5,7 @@ export type {
   StorageStats,
   StorageWrite,
 } from "./level-storage.js";
+export type { HostStorage, SnapshotContents } from "./host-storage.js";
 export { StorageError } from "./errors.js";
 export { EMPTY_MEMBERS, confStateOf, copyMembers } from "./members-record.js";
 export type { ClusterMembers } from "./members-record.js";

@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { CompactedError, UnavailableError, entryBytes } from "@dlock/raft";
-import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata, Storage } from "@dlock/raft";
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from "@dlock/raft";
 import {
   decodeEntry,
   decodeHardState,
@@ -14,6 +14,7 @@ import {
   encodeUint64,
 } from "./codec.js";
 import type { SnapshotRecord } from "./codec.js";
+import type { HostStorage, SnapshotContents, StorageStats, StorageWrite } from "./host-storage.js";
 import { StorageError } from "./errors.js";
 import {
   ENTRY_RANGE,
@@ -32,32 +33,7 @@ import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
 import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
 
-/** A state-machine record change: bytes to store under the key, or null to delete it. */
-export type LockRecordChange = readonly [key: string, record: Uint8Array | null];
-
-/**
- * One unit of work for the storage. Several are written in ONE atomic LevelDB batch (group commit),
- * in order, so a later write's records override an earlier one's.
- */
-export interface StorageWrite {
-  /**
-   * A snapshot received from the leader. It replaces the whole log (which restarts after it) AND
-   * the stored state: lock table, members and applied index become the snapshot's, in the same
-   * batch, so an install is all or nothing.
-   */
-  snapshot?: Snapshot;
-  /** Log entries; may overwrite a suffix of the log starting at entries[0].index. */
-  entries?: readonly Entry[];
-  hardState?: HardState;
-  /** State-machine changes of applied entries, written with `appliedIndex`. */
-  lockRecords?: readonly LockRecordChange[];
-  /** The members as of `appliedIndex`, when applied config entries changed them. */
-  members?: ClusterMembers;
-  /** Highest log index whose effects `lockRecords` (and earlier writes) contain. */
-  appliedIndex?: number;
-  /** This write must be on disk before the returned promise resolves. */
-  mustSync?: boolean;
-}
+export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
 
 export interface StorageOpenOptions {
   dataDir: string;
@@ -77,19 +53,6 @@ export interface StorageOpenOptions {
   writeFault?: () => Error | undefined;
   /** Called after each synced (fsync) batch with how long the write took, for metrics. */
   onSyncedWrite?: (durationMs: number) => void;
-}
-
-export interface StorageStats {
-  /** Batches written. */
-  batches: number;
-  /** Batches written with sync (fsync). */
-  syncedBatches: number;
-  /** Log entries written. */
-  entriesWritten: number;
-  /** Snapshots this node took of its own state (compactions). */
-  snapshotsTaken: number;
-  /** Snapshots received from a leader and installed. */
-  snapshotsInstalled: number;
 }
 
 /** The point a compaction snapshots at, captured in the write order. */
@@ -128,7 +91,7 @@ const DUMP_STEP_RECORDS = 1024;
  * (LevelDB refuses every write after a failed sync until reopened) and the caller writes the same
  * batch again, which is harmless even if the failed attempt did reach the disk.
  */
-export class LevelStorage implements Storage {
+export class LevelStorage implements HostStorage {
   readonly dataDir: string;
   readonly stats: StorageStats = {
     batches: 0,
@@ -415,6 +378,21 @@ export class LevelStorage implements Storage {
   /** Stored bytes of the log above the snapshot (keys and values). */
   logBytes(): number {
     return this.logBytesTotal;
+  }
+
+  snapshotProblem(snapshot: Snapshot): string | null {
+    return snapshotProblem(snapshot.data, snapshot.metadata);
+  }
+
+  /** The lock records (by lock key) and the members record of a snapshot in this format. */
+  snapshotContents(data: Uint8Array): SnapshotContents {
+    const records: Array<[string, Uint8Array]> = [];
+    let members: ClusterMembers | null = null;
+    for (const [key, value] of snapshotRecords(data)) {
+      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
+      else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
+    }
+    return { records, members };
   }
 
   /** Why the last write failed, while no write has succeeded since; null while healthy. */

@@ -7,13 +7,22 @@ import {
   parseClientRequest,
   peekRequestId,
 } from "@dlock/protocol";
-import type { Entry, NodeId, Role } from "@dlock/raft";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { ConfState, Entry, NodeId, Role } from "@dlock/raft";
 import type {
+  LockServiceHost,
   LockServicePlantedBugs,
   PlantedLockBugs,
   ServiceTimers,
+  StateMachine,
 } from "@dlock/server/internal";
-import { LockService, withPlantedLockBugs, withPlantedServiceBugs } from "@dlock/server/internal";
+import {
+  LockService,
+  RaftHost,
+  lockStateMachineAdapter,
+  withPlantedLockBugs,
+  withPlantedServiceBugs,
+} from "@dlock/server/internal";
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
@@ -29,6 +38,8 @@ import type {
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
 import { SimRaftHost } from "./sim-raft-host.js";
+import type { HostedSimNode } from "./hosted-sim-node.js";
+import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 
 /** The cluster id every simulated node announces. */
 export const SIM_CLUSTER_ID = "sim";
@@ -69,6 +80,10 @@ export interface LockNodeHostOptions {
  * server's own LockService (request path, queued waiters, the leader's LeaseManager and its
  * expiry timers) runs on the node through SimRaftHost, with the node's monotonic clock and
  * timers. Clients reach it on the node's client port over the simulated client network.
+ *
+ * With the production host (a HostedSimNode, see startHost) the node runs RaftHost itself, the
+ * class DlockServer runs, over the node's SimDisk, the simulated peer network and a
+ * HostScheduler on the node's clock; the LockService runs on that RaftHost.
  */
 export class LockNodeHost implements SimProcess {
   readonly name: string;
@@ -77,7 +92,11 @@ export class LockNodeHost implements SimProcess {
   incarnation = 0;
   private deferred: (() => void)[] = [];
   private machine: LockTableMachine | null = null;
-  private raftHost: SimRaftHost | null = null;
+  private simHost: SimRaftHost | null = null;
+  /** The table of the production host's incarnation. */
+  private lockTable: LockStateMachine | null = null;
+  /** The running incarnation's production RaftHost (null while down, starting, or not used). */
+  raftHost: RaftHost<LockResult> | null = null;
   private service: LockService | null = null;
   private connectionNumber = 0;
   /** The node's last soft state said it leads (for the leader-change event count). */
@@ -97,7 +116,7 @@ export class LockNodeHost implements SimProcess {
   }
 
   get table(): LockStateMachine | null {
-    return this.machine?.table ?? null;
+    return this.machine?.table ?? this.lockTable;
   }
 
   defer(work: () => void): void {
@@ -113,20 +132,29 @@ export class LockNodeHost implements SimProcess {
     const table = new LockStateMachine(
       withPlantedLockBugs({ limits: options.limits }, options.lockBugs),
     );
-    const nowMs = (): number =>
-      options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
-    const raftHost = new SimRaftHost(this.node, { nowMs, readId: options.readId });
+    const raftHost = new SimRaftHost(this.node, { nowMs: this.leaseNowMs, readId: options.readId });
+    this.simHost = raftHost;
     const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
+    this.machine = machine;
+    this.service = this.lockService(raftHost, table);
+    return machine;
+  }
+
+  /** The lease manager's clock: the monotonic one, or the wall clock when that misuse is planted. */
+  private readonly leaseNowMs = (): number =>
+    this.options.leasesUseWallClock ? this.clock.wallNow() : this.clock.now();
+
+  /** The server's LockService on `host`, with this node's clock and timers. */
+  private lockService(host: LockServiceHost, table: LockStateMachine): LockService {
+    const options = this.options;
     const timers: ServiceTimers = {
       set: (callback, delayMs) => this.clock.setTimeout(callback, delayMs),
       clear: (handle) => this.clock.clearTimeout(handle),
     };
-    this.machine = machine;
-    this.raftHost = raftHost;
-    this.service = new LockService(
+    return new LockService(
       withPlantedServiceBugs(
         {
-          host: raftHost,
+          host,
           table,
           leases: new LeaseManager(
             withPlantedLockBugs(
@@ -135,7 +163,7 @@ export class LockNodeHost implements SimProcess {
               options.lockBugs,
             ),
           ),
-          nowMs,
+          nowMs: this.leaseNowMs,
           timers,
           clientAddressOf: (id: NodeId) => clientAddressOf(id),
           status: () => this.statusResult(),
@@ -143,7 +171,84 @@ export class LockNodeHost implements SimProcess {
         options.serviceBugs,
       ),
     );
-    return machine;
+  }
+
+  /** The node (re)started: a new process incarnation starts its RaftHost and LockService. */
+  startHost(node: HostedSimNode): void {
+    this.incarnation++;
+    this.deferred = [];
+    this.leading = false;
+    const incarnation = this.incarnation;
+    const options = this.options;
+    const world = options.world;
+    const table = new LockStateMachine(
+      withPlantedLockBugs({ limits: options.limits }, options.lockBugs),
+    );
+    this.lockTable = table;
+    const digest = (): number => new Hasher(0x10c).bytes(table.snapshot()).digest();
+    const adapter = lockStateMachineAdapter(table);
+    const confOf = (): ConfState => {
+      const members = node.hostStorage?.appliedMembers();
+      return members === undefined
+        ? node.appliedConf
+        : { voters: members.voters, learners: members.learners };
+    };
+    const stateMachine: StateMachine<LockResult> = {
+      apply: (entries) => adapter.apply(entries),
+      appliedIndex: () => adapter.appliedIndex(),
+      takeChanges: () => adapter.takeChanges(),
+      load: (appliedIndex, records) => adapter.load(appliedIndex, records),
+      restore: (appliedIndex, records) => {
+        adapter.restore(appliedIndex, records);
+        node.hostRestored(appliedIndex, confOf(), digest(), true);
+      },
+    };
+    const soon = processSoon(world, this);
+    const random = node.random;
+    const storage = node.openStorage(
+      clockDiskTiming(this.clock, soon, () =>
+        random.between(node.fsyncMsRange[0], node.fsyncMsRange[1]),
+      ),
+    );
+    world.touch();
+    RaftHost.start<LockResult>({
+      ...node.hostSettings,
+      id: node.id,
+      storage,
+      transport: node.transport(),
+      stateMachine,
+      createNode: (config, raftStorage) =>
+        touchingCore(node.createCore(config, raftStorage), world),
+      logger: SILENT_LOGGER,
+      scheduler: clockScheduler(this.clock, soon),
+      now: () => this.clock.now(),
+    }).then(
+      (host) => {
+        if (incarnation !== this.incarnation) return;
+        this.started(node, host, table, digest, confOf());
+      },
+      (error: unknown) => options.observer.internalError(this, error),
+    );
+  }
+
+  private started(
+    node: HostedSimNode,
+    host: RaftHost<LockResult>,
+    table: LockStateMachine,
+    digest: () => number,
+    conf: ConfState,
+  ): void {
+    const options = this.options;
+    this.raftHost = host;
+    node.hostRestored(table.appliedIndex, conf, digest(), false);
+    host.onApply((entries, results) => {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        if (entry.kind === "normal") options.observer.applied(this, entry, results[i]);
+      }
+      node.hostApplied(entries, digest());
+    });
+    this.service = this.lockService(host, table);
   }
 
   onStatusChanged(status: SimNodeStatus): void {
@@ -153,6 +258,8 @@ export class LockNodeHost implements SimProcess {
       this.incarnation++;
       this.leading = false;
       this.machine = null;
+      this.simHost = null;
+      this.lockTable = null;
       this.raftHost = null;
       this.service = null;
       this.deferred = [];
@@ -176,33 +283,33 @@ export class LockNodeHost implements SimProcess {
   }
 
   onSoftState(role: Role, leader: NodeId | null, term: number): void {
-    if (this.raftHost === null) return;
+    if (this.simHost === null && this.raftHost === null) return;
     this.options.world.touch();
     const wasLeader = this.leading;
-    this.raftHost.softStateChanged(role, leader, term);
+    this.simHost?.softStateChanged(role, leader, term);
     this.leading = role === "leader";
     if (this.leading && !wasLeader) this.options.observer.leaderElected(this, term);
   }
 
   onApplied(entry: Entry): void {
     const machine = this.machine;
-    if (machine === null || this.raftHost === null) return;
+    if (machine === null || this.simHost === null) return;
     // Only normal entries reach the table (SimNode applies no others), so the table's own
     // applied index, part of its digest, is the same on every node at the same log index.
     const result = entry.kind === "normal" ? machine.takeResult() : undefined;
     this.options.observer.applied(this, entry, result);
     this.options.world.touch();
-    this.raftHost.applied(entry, result);
+    this.simHost.applied(entry, result);
   }
 
   onReadState(requestId: number, index: number): void {
     this.options.world.touch();
-    this.raftHost?.readState(requestId, index);
+    this.simHost?.readState(requestId, index);
   }
 
   onReadDropped(requestId: number): void {
     this.options.world.touch();
-    this.raftHost?.readDropped(requestId);
+    this.simHost?.readDropped(requestId);
   }
 
   /** This node's own view, as `status` answers it (other members' figures are not known here). */

@@ -1,7 +1,7 @@
 import type { Entry, NodeId, Role } from "@dlock/raft";
 import { ProposalDroppedError, notLeaderError } from "@dlock/raft";
 import type { LockServiceHost, RoleChange } from "@dlock/server/internal";
-import { HostError } from "@dlock/server";
+import { HostError } from "@dlock/server/internal";
 import type { LockResult } from "@dlock/server/lock";
 import type { SimNode } from "../sim-node.js";
 

@@ -1,7 +1,7 @@
 import { RaftError } from "@dlock/raft";
 import type { Entry } from "@dlock/raft";
 import type { RoleChange } from "@dlock/server/internal";
-import { HostError } from "@dlock/server";
+import { HostError } from "@dlock/server/internal";
 import type { LockResult } from "@dlock/server/lock";
 import { describe, expect, it } from "vitest";
 import { SimRaftHost } from "../../src/lock/sim-raft-host.js";

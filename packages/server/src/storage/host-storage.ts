@@ -1,0 +1,82 @@
+import type { Entry, HardState, Snapshot, SnapshotMetadata, Storage } from "@dlock/raft";
+import type { ClusterMembers } from "./members-record.js";
+
+/** A state-machine record change: bytes to store under the key, or null to delete it. */
+export type LockRecordChange = readonly [key: string, record: Uint8Array | null];
+
+/**
+ * One unit of work for the storage. Several are written in ONE atomic batch (group commit), in
+ * order, so a later write's records override an earlier one's.
+ */
+export interface StorageWrite {
+  /**
+   * A snapshot received from the leader. It replaces the whole log (which restarts after it) AND
+   * the stored state: lock table, members and applied index become the snapshot's, in the same
+   * batch, so an install is all or nothing.
+   */
+  snapshot?: Snapshot;
+  /** Log entries; may overwrite a suffix of the log starting at entries[0].index. */
+  entries?: readonly Entry[];
+  hardState?: HardState;
+  /** State-machine changes of applied entries, written with `appliedIndex`. */
+  lockRecords?: readonly LockRecordChange[];
+  /** The members as of `appliedIndex`, when applied config entries changed them. */
+  members?: ClusterMembers;
+  /** Highest log index whose effects `lockRecords` (and earlier writes) contain. */
+  appliedIndex?: number;
+  /** This write must be on disk before the returned promise resolves. */
+  mustSync?: boolean;
+}
+
+export interface StorageStats {
+  /** Batches written. */
+  batches: number;
+  /** Batches written with sync (fsync). */
+  syncedBatches: number;
+  /** Log entries written. */
+  entriesWritten: number;
+  /** Snapshots this node took of its own state (compactions). */
+  snapshotsTaken: number;
+  /** Snapshots received from a leader and installed. */
+  snapshotsInstalled: number;
+}
+
+/** What a snapshot's bytes hold, decoded by the storage that defines their format. */
+export interface SnapshotContents {
+  /** The state machine's records, in key order. */
+  records: Array<[string, Uint8Array]>;
+  /** The members record, if the snapshot holds one. */
+  members: ClusterMembers | null;
+}
+
+/**
+ * The durable side of a RaftHost: the raft core's synchronous Storage view plus what the host
+ * writes and reads around it. LevelStorage implements it in production, a simulated store in the
+ * simulator. Every change goes through write() (ordered, each call one atomic batch) or
+ * createSnapshot(); reads see only what a write finished.
+ */
+export interface HostStorage extends Storage {
+  readonly stats: StorageStats;
+  /** Writes `writes` in order as one atomic batch, synced if any asks for it. */
+  write(writes: readonly StorageWrite[]): Promise<void>;
+  /** Highest applied index whose state-machine effects are stored. */
+  appliedIndex(): number;
+  /** The members as of appliedIndex(). */
+  appliedMembers(): ClusterMembers;
+  /** Every stored state-machine record, in key order (loads the state machine at start). */
+  readLockRecords(): Promise<Array<[string, Uint8Array]>>;
+  /**
+   * Snapshots the stored state at appliedIndex() and drops the log up to it; null when there is
+   * nothing to compact or a compaction already runs.
+   */
+  createSnapshot(): Promise<SnapshotMetadata | null>;
+  /** Entries in the log above the snapshot. */
+  logEntries(): number;
+  /** Stored bytes of the log above the snapshot. */
+  logBytes(): number;
+  /** Why a snapshot from the leader cannot be installed (torn, wrong index), or null. */
+  snapshotProblem(snapshot: Snapshot): string | null;
+  /** The records and members in a snapshot's bytes (which snapshotProblem accepted). */
+  snapshotContents(data: Uint8Array): SnapshotContents;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeCommand } from "../../src/lock/index.js";
+import type { HostScheduler } from "../../src/host/scheduler.js";
+import { MemoryNetwork, TICK_MS, startNode, waitFor } from "./cluster.js";
+import type { TestNode } from "./cluster.js";
+
+/** A scheduler that does nothing by itself: the test fires the tick and the deferred work. */
+class ManualScheduler implements HostScheduler {
+  readonly ticks: Array<{ callback: () => void; periodMs: number; cleared: boolean }> = [];
+  private deferred: Array<() => void> = [];
+  timersSet = 0;
+
+  setRepeating(callback: () => void, periodMs: number): unknown {
+    const tick = { callback, periodMs, cleared: false };
+    this.ticks.push(tick);
+    return tick;
+  }
+  clearRepeating(handle: unknown): void {
+    (handle as { cleared: boolean }).cleared = true;
+  }
+  setTimer(): unknown {
+    this.timersSet++;
+    return null;
+  }
+  clearTimer(): void {}
+  defer(callback: () => void): void {
+    this.deferred.push(callback);
+  }
+
+  /** One tick of every live repeating timer, then the work deferred so far. */
+  step(): void {
+    for (const tick of this.ticks) if (!tick.cleared) tick.callback();
+    this.flush();
+  }
+
+  flush(): void {
+    const work = this.deferred;
+    this.deferred = [];
+    for (const run of work) run();
+  }
+}
+
+describe("RaftHost runs on the scheduler it is given", () => {
+  let dir = "";
+  let node: TestNode | null = null;
+  afterEach(async () => {
+    await node?.host.stop();
+    node = null;
+    if (dir !== "") await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ticks, processes and times out only when the injected scheduler says so", async () => {
+    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
+    const scheduler = new ManualScheduler();
+    let nowMs = 0;
+    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+      scheduler,
+      now: () => nowMs,
+    });
+    const host = node.host;
+    expect(scheduler.ticks).toHaveLength(1);
+    expect(scheduler.ticks[0].periodMs).toBe(TICK_MS);
+    // No tick was fired: a lone voter cannot have campaigned on its own.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(host.status().role).not.toBe("leader");
+    await waitFor("leadership from manual ticks", () => {
+      nowMs += TICK_MS;
+      scheduler.step();
+      return host.status().role === "leader";
+    });
+    let granted: string | undefined;
+    void host
+      .propose(
+        encodeCommand({
+          type: "acquire",
+          key: "k",
+          value: "v",
+          ttlMs: 10_000,
+          waitMs: 0,
+          lockDelayMs: 0,
+          requestId: 1,
+        }),
+      )
+      .then((result) => (granted = result?.type));
+    await waitFor("the proposal to apply", () => {
+      scheduler.flush();
+      return granted !== undefined;
+    });
+    expect(granted).toBe("granted");
+    expect(node.table.get("k")?.held).toBe(true);
+    void host.transferLeadership("n2").catch(() => undefined);
+    expect(scheduler.timersSet).toBe(1);
+    await host.stop();
+    expect(scheduler.ticks[0].cleared).toBe(true);
+    node = null;
+  });
+});
