@@ -103,6 +103,7 @@ function sendFramed<M>(
   address: string,
   chunks: readonly Buffer[],
   input: FramedInput<M>,
+  closeAfterReplyMs = 0,
 ): Promise<Outcome> {
   return sendInput({
     connect,
@@ -113,6 +114,7 @@ function sendFramed<M>(
     endAfterWrite: false,
     gapMs: 0,
     dwellMs: 0,
+    closeAfterReplyMs,
   });
 }
 
@@ -180,8 +182,15 @@ export function peerPortFuzzer(
         phantom: PHANTOM_ID,
         term,
       });
-      const outcome = await sendFramed(connect, target.peerAddress, rendered.chunks, input);
-      if (options.refusedAtHandshake === true) {
+      const refusing = options.refusedAtHandshake === true;
+      const outcome = await sendFramed(
+        connect,
+        target.peerAddress,
+        rendered.chunks,
+        input,
+        refusing ? FUZZ_DEFAULTS.refusalCloseMsMax : 0,
+      );
+      if (refusing) {
         const answered = outcome.frames.filter(
           (f) =>
             !REFUSED_BEFORE_HELLO.has(String((f as { error?: { code?: unknown } }).error?.code)),

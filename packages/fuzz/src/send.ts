@@ -31,6 +31,12 @@ export interface SendOptions {
   gapMs: number;
   /** After the last chunk: stay silent this long, then hang up (a partial request left open). */
   dwellMs: number;
+  /**
+   * When the server has sent something by `timeoutMs` and not closed, wait up to this much longer
+   * for the close before calling it timed out (a refusal is followed by a close, which a loaded
+   * machine may deliver late).
+   */
+  closeAfterReplyMs?: number;
 }
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -73,7 +79,11 @@ export async function sendInput(options: SendOptions): Promise<Outcome> {
       resolve();
     });
   });
-  const timer = pause(options.timeoutMs).then(() => {
+  const timer = pause(options.timeoutMs).then(async () => {
+    const graceMs = options.closeAfterReplyMs ?? 0;
+    if (graceMs > 0 && outcome.bytes > 0 && !outcome.closed) {
+      await Promise.race([closed, pause(graceMs)]);
+    }
     outcome.timedOut = !outcome.closed;
   });
   for (const [i, chunk] of options.chunks.entries()) {
