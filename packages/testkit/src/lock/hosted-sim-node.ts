@@ -7,6 +7,7 @@ import type { SimLogStorage, SimNodeDeps, SimNodeOptions } from "../sim-node.js"
 import { SimNode } from "../sim-node.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
+import { HeldWork } from "../held-work.js";
 
 /** Starts the production host of a new incarnation on the node (the lock world's LockNodeHost). */
 export type HostStarter = (node: HostedSimNode) => void;
@@ -32,7 +33,7 @@ export class HostedSimNode extends SimNode {
   private handler: ((message: Message) => void) | null = null;
   private pending: PendingWrite[] = [];
   private hostIncarnation = 0;
-  private hostDeferred: (() => void)[] = [];
+  private readonly held = new HeldWork();
 
   constructor(
     options: SimNodeOptions,
@@ -84,7 +85,7 @@ export class HostedSimNode extends SimNode {
     if (this.status !== "crashed") return;
     this.hostIncarnation++;
     this.pending = [];
-    this.hostDeferred = [];
+    this.held.drop();
     this.handler = null;
     this.role = "follower";
     this.status = "running";
@@ -121,15 +122,7 @@ export class HostedSimNode extends SimNode {
     if (this.status !== "paused") return;
     this.status = "running";
     this.deps.events.statusChanged?.(this, "running");
-    const work = this.hostDeferred;
-    this.hostDeferred = [];
-    for (const run of work) {
-      if (this.status !== "running") {
-        this.hostDeferred.push(run);
-        continue;
-      }
-      run();
-    }
+    this.held.runWhile(() => this.status === "running");
   }
 
   // ---- what the host of this incarnation starts on ----------------------------------------------
@@ -352,7 +345,7 @@ export class HostedSimNode extends SimNode {
   private deliver(incarnation: number, message: Message): void {
     if (incarnation !== this.hostIncarnation || !this.isUp) return;
     if (this.status === "paused") {
-      this.hostDeferred.push(() => this.deliver(incarnation, message));
+      this.held.hold(() => this.deliver(incarnation, message));
       return;
     }
     this.handler?.(message);
@@ -365,7 +358,7 @@ export class HostedSimNode extends SimNode {
     this.handler = null;
     this.hostStorage = null;
     this.pending = [];
-    this.hostDeferred = [];
+    this.held.drop();
     this.deps.network.unregister(this.id);
     if (this.role === "leader") this.deps.events.roleChanged?.(this, "follower", this.term);
     this.role = "follower";

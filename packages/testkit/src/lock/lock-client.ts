@@ -11,6 +11,7 @@ import type { ClientOp, ClientPlan } from "./lock-plan.js";
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock, wallClockView } from "./sim-process.js";
 import { createLocker } from "@dlock/client/internal";
+import { HeldWork } from "../held-work.js";
 
 /** Timeouts of the simulated Lockers (virtual ms), scaled to the simulated cluster. */
 export interface SimLockerTimeouts {
@@ -101,7 +102,7 @@ export class SimLockClient implements SimProcess {
   readonly pending = new Set<PendingCall>();
   /** When set, every call started is appended (the liveness phase follows them all). */
   trackedCalls: PendingCall[] | null = null;
-  private deferred: (() => void)[] = [];
+  private readonly held = new HeldWork();
   private locker: Locker | null = null;
   private nextOp = 0;
   private valueNumber = 0;
@@ -122,14 +123,14 @@ export class SimLockClient implements SimProcess {
   }
 
   defer(work: () => void): void {
-    this.deferred.push(work);
+    this.held.hold(work);
   }
 
   start(): void {
     if (this.status !== "down") return;
     this.incarnation++;
     this.status = "running";
-    this.deferred = [];
+    this.held.drop();
     this.lastGrant.clear();
     this.stopController = new AbortController();
     const options = this.options;
@@ -156,7 +157,7 @@ export class SimLockClient implements SimProcess {
     this.status = "down";
     this.incarnation++;
     this.locker = null;
-    this.deferred = [];
+    this.held.drop();
     this.pending.clear();
     this.programDone = true;
     this.options.network.clientDown(this.name);
@@ -170,15 +171,7 @@ export class SimLockClient implements SimProcess {
   resume(): void {
     if (this.status !== "paused") return;
     this.status = "running";
-    const work = this.deferred;
-    this.deferred = [];
-    for (const run of work) {
-      if (this.status !== "running") {
-        this.deferred.push(run);
-        continue;
-      }
-      run();
-    }
+    this.held.runWhile(() => this.status === "running");
   }
 
   /** Faults are over: finish the current operation quickly, release, start nothing new. */

@@ -40,6 +40,7 @@ import { SimProcessClock } from "./sim-process.js";
 import { SimRaftHost } from "./sim-raft-host.js";
 import type { HostedSimNode } from "./hosted-sim-node.js";
 import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
+import { HeldWork } from "../held-work.js";
 
 /** The cluster id every simulated node announces. */
 export const SIM_CLUSTER_ID = "sim";
@@ -90,7 +91,7 @@ export class LockNodeHost implements SimProcess {
   readonly clock: SimProcessClock;
   status: ProcessStatus = "down";
   incarnation = 0;
-  private deferred: (() => void)[] = [];
+  private readonly held = new HeldWork();
   private machine: LockTableMachine | null = null;
   private simHost: SimRaftHost | null = null;
   /** The table of the production host's incarnation. */
@@ -120,13 +121,13 @@ export class LockNodeHost implements SimProcess {
   }
 
   defer(work: () => void): void {
-    this.deferred.push(work);
+    this.held.hold(work);
   }
 
   /** SimNode.start() asks for its state machine: a new process incarnation begins. */
   createStateMachine(): SimStateMachine {
     this.incarnation++;
-    this.deferred = [];
+    this.held.drop();
     this.leading = false;
     const options = this.options;
     const table = new LockStateMachine(
@@ -176,7 +177,7 @@ export class LockNodeHost implements SimProcess {
   /** The node (re)started: a new process incarnation starts its RaftHost and LockService. */
   startHost(node: HostedSimNode): void {
     this.incarnation++;
-    this.deferred = [];
+    this.held.drop();
     this.leading = false;
     const incarnation = this.incarnation;
     const options = this.options;
@@ -262,7 +263,7 @@ export class LockNodeHost implements SimProcess {
       this.lockTable = null;
       this.raftHost = null;
       this.service = null;
-      this.deferred = [];
+      this.held.drop();
       this.options.clientNetwork.serverDown(this.name);
       if (status === "crashed") {
         this.options.observer.crashed(this, this.node.storage.unsyncedWrites);
@@ -270,15 +271,7 @@ export class LockNodeHost implements SimProcess {
       return;
     }
     if (this.status === "running" && previous === "paused") {
-      const work = this.deferred;
-      this.deferred = [];
-      for (const run of work) {
-        if (this.status !== "running") {
-          this.deferred.push(run);
-          continue;
-        }
-        run();
-      }
+      this.held.runWhile(() => this.status === "running");
     }
   }
 

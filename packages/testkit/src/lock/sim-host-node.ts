@@ -19,6 +19,7 @@ import type { SimCrashLoss, SimDiskTiming, SimHostStorage } from "../sim-host-st
 import type { AsyncWorld } from "./async-world.js";
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
+import { HeldWork } from "../held-work.js";
 
 /** How a simulated server runs its production RaftHost. */
 export interface SimHostNodeOptions {
@@ -75,7 +76,7 @@ export class SimHostNode implements SimProcess {
   readonly counters = { crashes: 0, crashesLosingWrites: 0, restarts: 0 };
   /** Why a RaftHost did not start (a bug: the simulated disk always opens). */
   startFailure: unknown = null;
-  private deferred: (() => void)[] = [];
+  private readonly held = new HeldWork();
   private handler: ((message: Message) => void) | null = null;
   private readonly startedListeners: ((host: RaftHost<LockResult>) => void)[] = [];
 
@@ -91,7 +92,7 @@ export class SimHostNode implements SimProcess {
   }
 
   defer(work: () => void): void {
-    this.deferred.push(work);
+    this.held.hold(work);
   }
 
   start(): void {
@@ -100,7 +101,7 @@ export class SimHostNode implements SimProcess {
     this.incarnation++;
     const incarnation = this.incarnation;
     this.status = "running";
-    this.deferred = [];
+    this.held.drop();
     const soon = processSoon(options.world, this);
     const storage = this.disk.open(
       clockDiskTiming(this.clock, soon, () =>
@@ -160,15 +161,7 @@ export class SimHostNode implements SimProcess {
   resume(): void {
     if (this.status !== "paused") return;
     this.status = "running";
-    const work = this.deferred;
-    this.deferred = [];
-    for (const run of work) {
-      if (this.status !== "running") {
-        this.deferred.push(run);
-        continue;
-      }
-      run();
-    }
+    this.held.runWhile(() => this.status === "running");
   }
 
   private halt(): void {
@@ -178,7 +171,7 @@ export class SimHostNode implements SimProcess {
     this.table = null;
     this.storage = null;
     this.handler = null;
-    this.deferred = [];
+    this.held.drop();
     this.options.network.unregister(this.name);
   }
 
