@@ -242,11 +242,7 @@ export class ScheduleDriver {
           this.faultCounts.crash++;
           world.after(step.downMs, () => node.restart());
         };
-        if (step.target === "nextLeader") this.armed.push(crash);
-        else {
-          const node = this.pickTarget(step.target);
-          if (node !== undefined) crash(node);
-        }
+        this.atTarget(step.target, crash);
         return;
       }
       case "pause": {
@@ -256,11 +252,7 @@ export class ScheduleDriver {
           this.faultCounts.pause++;
           world.after(step.forMs, () => node.resume());
         };
-        if (step.target === "nextLeader") this.armed.push(pause);
-        else {
-          const node = this.pickTarget(step.target);
-          if (node !== undefined) pause(node);
-        }
+        this.atTarget(step.target, pause);
         return;
       }
       case "partition": {
@@ -295,6 +287,16 @@ export class ScheduleDriver {
         return;
       }
     }
+  }
+
+  /** Applies `fault` to the step's target now, or arms it for the next leader. */
+  private atTarget(target: FaultTarget, fault: (node: SimNode) => void): void {
+    if (target === "nextLeader") {
+      this.armed.push(fault);
+      return;
+    }
+    const node = this.pickTarget(target);
+    if (node !== undefined) fault(node);
   }
 
   private pickTarget(target: FaultTarget): SimNode | undefined {

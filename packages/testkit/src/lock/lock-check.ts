@@ -166,38 +166,34 @@ export const LOCK_PLANTED_BUG_NAMES = [
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
 
+type LockBugGroup = keyof NonNullable<LockPlanArbitraryOptions["plantedBugs"]>;
+
+/** Which part of the system each planted bug lives in (the generator's option groups). */
+const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
+  noLeaseExtensionOnElection: "lock",
+  expireIgnoresRefresh: "lock",
+  grantWaiterWithoutLeaseCheck: "lock",
+  ignoreDrift: "client",
+  timerFromReply: "client",
+  readWithoutReadIndex: "service",
+  acknowledgeBeforePersist: "raft",
+  voteWithoutLogCheck: "raft",
+  commitPreviousTermByCounting: "raft",
+  clientUsesWallClock: "misuse",
+  leasesUseWallClock: "misuse",
+};
+
 /** The generator's planted-bug option for a set of bug names. */
 export function lockPlantedBugs(
   names: readonly LockPlantedBugName[],
 ): LockPlanArbitraryOptions["plantedBugs"] {
   if (names.length === 0) return undefined;
-  const bugs: NonNullable<LockPlanArbitraryOptions["plantedBugs"]> = {};
+  const bugs: Record<string, Record<string, boolean>> = {};
   for (const name of names) {
-    switch (name) {
-      case "noLeaseExtensionOnElection":
-      case "expireIgnoresRefresh":
-      case "grantWaiterWithoutLeaseCheck":
-        bugs.lock = { ...bugs.lock, [name]: true };
-        break;
-      case "ignoreDrift":
-      case "timerFromReply":
-        bugs.client = { ...bugs.client, [name]: true };
-        break;
-      case "readWithoutReadIndex":
-        bugs.service = { ...bugs.service, [name]: true };
-        break;
-      case "acknowledgeBeforePersist":
-      case "voteWithoutLogCheck":
-      case "commitPreviousTermByCounting":
-        bugs.raft = { ...bugs.raft, [name]: true };
-        break;
-      case "clientUsesWallClock":
-      case "leasesUseWallClock":
-        bugs.misuse = { ...bugs.misuse, [name]: true };
-        break;
-    }
+    const group = LOCK_BUG_GROUP[name];
+    bugs[group] = { ...bugs[group], [name]: true };
   }
-  return bugs;
+  return bugs as NonNullable<LockPlanArbitraryOptions["plantedBugs"]>;
 }
 
 /** The bug names a planted-bug option switches on (inverse of lockPlantedBugs). */

@@ -236,6 +236,17 @@ export class LockHistory implements ClientWireObserver {
   }
 }
 
+/** The beliefs of each key, in the order given. */
+export function beliefsByKey(beliefs: readonly Belief[]): Map<string, Belief[]> {
+  const byKey = new Map<string, Belief[]>();
+  for (const belief of beliefs) {
+    const list = byKey.get(belief.key);
+    if (list === undefined) byKey.set(belief.key, [belief]);
+    else list.push(belief);
+  }
+  return byKey;
+}
+
 /**
  * When a belief really ended: at endMs, or earlier at the first moment its validity had run out
  * (the client vouches only while now < valid until, and a lost lock never comes back).

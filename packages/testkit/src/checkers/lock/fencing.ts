@@ -1,5 +1,5 @@
 import type { Belief, ResourceWrite } from "../../lock/lock-history.js";
-import { beliefEndMs } from "../../lock/lock-history.js";
+import { beliefEndMs, beliefsByKey } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
@@ -84,13 +84,7 @@ export function tokenRegressions(
   max = Number.POSITIVE_INFINITY,
 ): SafetyViolation[] {
   const found: SafetyViolation[] = [];
-  const byKey = new Map<string, Belief[]>();
-  for (const belief of beliefs) {
-    let list = byKey.get(belief.key);
-    if (list === undefined) byKey.set(belief.key, (list = []));
-    list.push(belief);
-  }
-  for (const [key, list] of byKey) {
+  for (const [key, list] of beliefsByKey(beliefs)) {
     const started = [...list].sort((a, b) => a.startMs - b.startMs);
     const ended = list
       .map((belief) => ({ belief, endMs: beliefEndMs(belief) }))

@@ -1,5 +1,5 @@
 import type { Belief } from "../../lock/lock-history.js";
-import { beliefEndMs } from "../../lock/lock-history.js";
+import { beliefEndMs, beliefsByKey } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
@@ -53,13 +53,7 @@ export function beliefOverlaps(
   max = Number.POSITIVE_INFINITY,
 ): SafetyViolation[] {
   const found: SafetyViolation[] = [];
-  const beliefsByKey = new Map<string, Belief[]>();
-  for (const belief of beliefs) {
-    let byKey = beliefsByKey.get(belief.key);
-    if (byKey === undefined) beliefsByKey.set(belief.key, (byKey = []));
-    byKey.push(belief);
-  }
-  for (const [key, list] of beliefsByKey) {
+  for (const [key, list] of beliefsByKey(beliefs)) {
     const intervals = list
       .map((belief) => ({ belief, startMs: belief.startMs, endMs: beliefEndMs(belief) }))
       .filter((interval) => interval.endMs > interval.startMs)
