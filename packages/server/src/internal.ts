@@ -92,3 +92,5 @@ export { withPlantedServiceBugs } from "./node/planted-service-bugs.js";
 export type { LockServicePlantedBugs } from "./node/planted-service-bugs.js";
 export { withHostPlantedBugs } from "./host/planted-bugs.js";
 export type { HostPlantedBugs } from "./host/planted-bugs.js";
+export { withStorageWriteFault } from "./node/storage-write-fault.js";
+export type { StorageWriteFault } from "./node/storage-write-fault.js";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterUnavailableError, Locker } from "@dlock/client";
 import { DlockServer } from "@dlock/server";
+import { withStorageWriteFault } from "@dlock/server/internal";
 import { freePorts } from "@dlock/tools";
 import { waitUntil } from "./support.js";
 
@@ -60,14 +61,13 @@ describe("a disk that stops taking writes (in-process servers, real sockets)", (
             httpListen: `127.0.0.1:${ports[id].http}`,
             logLevel: "silent",
           },
-          {
-            storageWriteFault: () =>
-              broken === id
-                ? Object.assign(new Error("ENOSPC: no space left on device, write"), {
-                    code: "ENOSPC",
-                  })
-                : undefined,
-          },
+          withStorageWriteFault({}, () =>
+            broken === id
+              ? Object.assign(new Error("ENOSPC: no space left on device, write"), {
+                  code: "ENOSPC",
+                })
+              : undefined,
+          ),
         );
         return {
           id,

@@ -156,11 +156,12 @@ export class RaftHost<Result> {
    */
   private storageFailure: Error | null = null;
   private stopped = false;
-  private readonly plantedBugs: HostPlantedBugs;
+  /** Deliberate bugs, set only through the internal entry (no public type names them). */
+  private readonly bugs: HostPlantedBugs;
 
-  private constructor(options: ResolvedRaftHostOptions<Result>, plantedBugs: HostPlantedBugs) {
+  private constructor(options: ResolvedRaftHostOptions<Result>, bugs: HostPlantedBugs) {
     this.options = options;
-    this.plantedBugs = plantedBugs;
+    this.bugs = bugs;
     this.id = options.id;
     this.storage = options.storage;
     this.scheduler = options.scheduler;
@@ -690,7 +691,7 @@ export class RaftHost<Result> {
     const over = (factor: number): boolean =>
       (compactionEntries > 0 && entries >= compactionEntries * factor) ||
       (compactionBytes > 0 && bytes >= compactionBytes * factor);
-    if (this.plantedBugs.compactWhileSendingSnapshot === true && this.compactForSnapshotBug()) {
+    if (this.bugs.compactWhileSendingSnapshot === true && this.compactForSnapshotBug()) {
       return;
     }
     if (!over(COMPACTION_START)) return;
@@ -701,7 +702,8 @@ export class RaftHost<Result> {
     });
   }
 
-  /** The planted bug: a new snapshot at every apply while one is being sent. */
+  // The deliberate bug compactWhileSendingSnapshot: a new snapshot at every apply while one is
+  // being sent (a line comment, so the declaration files do not carry it).
   private compactForSnapshotBug(): boolean {
     if (this.role !== "leader" || !this.sendingSnapshot()) return false;
     if (this.stateMachine.appliedIndex() <= this.storage.snapshot().metadata.index) return false;

@@ -33,6 +33,7 @@ import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
 import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
+import { storageWriteFaultOf } from "./storage-write-fault.js";
 import { loadTlsFiles } from "./tls-files.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
@@ -41,11 +42,6 @@ import type { MemberAddresses } from "./node-status.js";
 export interface DlockServerDependencies {
   /** Where logs go; a JSON-lines pino logger on stdout at options.logLevel by default. */
   logger?: Logger;
-  /**
-   * Test hook (an injected disk fault): called before every storage write; an error it returns
-   * fails that write as a full or broken disk would. Never set in production.
-   */
-  storageWriteFault?: () => Error | undefined;
 }
 
 export interface DlockServerAddresses {
@@ -129,7 +125,7 @@ export class DlockServer {
       initialMembers: EMPTY_MEMBERS,
       fsync: options.fsync,
       onSyncedWrite: (durationMs) => metrics.observeFsync(durationMs),
-      writeFault: dependencies.storageWriteFault,
+      writeFault: storageWriteFaultOf(dependencies),
     });
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
