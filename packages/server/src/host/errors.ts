@@ -1,3 +1,5 @@
+import { CodedError } from "@dlock/protocol";
+
 /** Stable codes of the errors RaftHost raises (the core's own errors pass through unchanged). */
 export type HostErrorCode =
   /** Another entry was committed (applied) in the proposal's log slot: it was NOT applied. */
@@ -15,11 +17,9 @@ export type HostErrorCode =
   /** The host is stopped. */
   | "STOPPED";
 
-export class HostError extends Error {
-  readonly code: HostErrorCode;
+export class HostError extends CodedError<HostErrorCode> {
   constructor(code: HostErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "HostError";
-    this.code = code;
   }
 }
