@@ -8,6 +8,7 @@ export {
   EMPTY_MEMBERS,
   GroupCommitter,
   LevelStorage,
+  MemoryHostStorage,
   confStateOf,
   copyMembers,
 } from "./storage/index.js";
@@ -18,6 +19,7 @@ export type {
   GroupCommitStats,
   HostStorage,
   LockRecordChange,
+  MemoryHostStorageOptions,
   SnapshotContents,
   StorageOpenOptions,
   StorageStats,

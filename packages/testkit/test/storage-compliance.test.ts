@@ -1,42 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { MemoryStorage } from "@dlock/raft";
-import { LevelStorage } from "@dlock/server/internal";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Prng } from "../src/prng.js";
 import { SimDisk } from "../src/sim-host-storage.js";
 import type { SimDiskTiming } from "../src/sim-host-storage.js";
+// The suite lives with the server's tests, which run it on LevelStorage and the in-memory stores.
 import {
   COMPLIANCE_MEMBERS,
   entries,
   hostComplianceStore,
   storageCompliance,
-} from "./storage-compliance.js";
-import type { ComplianceStore } from "./storage-compliance.js";
-
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-
-storageCompliance({
-  name: "LevelStorage",
-  persistent: true,
-  async open() {
-    const dir = await mkdtemp(join(tmpdir(), "dlock-compliance-"));
-    dirs.push(dir);
-    const open = () =>
-      LevelStorage.open({
-        dataDir: dir,
-        clusterId: "c1",
-        nodeId: "n1",
-        initialMembers: COMPLIANCE_MEMBERS,
-        fsync: false,
-      });
-    return hostComplianceStore(await open(), open);
-  },
-});
+} from "../../server/test/storage/storage-compliance.js";
 
 /** Real timers stand in for the node's: these tests check the store, not the schedule. */
 const TIMING: SimDiskTiming = {
@@ -51,26 +23,6 @@ storageCompliance({
     const disk = new SimDisk(COMPLIANCE_MEMBERS);
     const open = () => Promise.resolve(disk.open(TIMING));
     return Promise.resolve(hostComplianceStore(disk.open(TIMING), open));
-  },
-});
-
-storageCompliance({
-  name: "raft MemoryStorage",
-  persistent: false,
-  open() {
-    const storage = new MemoryStorage({ voters: COMPLIANCE_MEMBERS.voters, learners: [] });
-    const store: ComplianceStore = {
-      storage,
-      append: async (list) => storage.append(list),
-      setHardState: async (hardState) => storage.setHardState(hardState),
-      install: async (snapshot) => storage.applySnapshot(snapshot),
-      async compact(index) {
-        storage.createSnapshot(index, storage.initialState().confState, new Uint8Array(0));
-        storage.compact(index);
-      },
-      close: () => Promise.resolve(),
-    };
-    return Promise.resolve(store);
   },
 });
 

@@ -6,6 +6,8 @@ export type {
   StorageWrite,
 } from "./level-storage.js";
 export type { HostStorage, SnapshotContents } from "./host-storage.js";
+export { MemoryHostStorage } from "./memory-host-storage.js";
+export type { MemoryHostStorageOptions } from "./memory-host-storage.js";
 export { StorageError } from "./errors.js";
 export { EMPTY_MEMBERS, confStateOf, copyMembers } from "./members-record.js";
 export type { ClusterMembers } from "./members-record.js";

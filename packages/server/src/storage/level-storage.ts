@@ -32,6 +32,7 @@ import { confStateOf, copyMembers, decodeMembers, encodeMembers } from "./member
 import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
 import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
+import { snapshotContents } from "./snapshot-state.js";
 
 export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
 
@@ -386,13 +387,7 @@ export class LevelStorage implements HostStorage {
 
   /** The lock records (by lock key) and the members record of a snapshot in this format. */
   snapshotContents(data: Uint8Array): SnapshotContents {
-    const records: Array<[string, Uint8Array]> = [];
-    let members: ClusterMembers | null = null;
-    for (const [key, value] of snapshotRecords(data)) {
-      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
-      else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
-    }
-    return { records, members };
+    return snapshotContents(data);
   }
 
   /** Why the last write failed, while no write has succeeded since; null while healthy. */

@@ -1,11 +1,14 @@
 // One compliance suite for every raft Storage implementation: what the core reads after appends,
 // truncations, hard-state writes, snapshot installs, compactions and a reopen must agree, whoever
 // stores it. Implementations that are a RaftHost's HostStorage also round-trip the state
-// machine's records, applied index and members.
+// machine's records, applied index and members. It lives with the server's tests so that they run
+// it on the server's stores; testkit runs it on the simulated store.
 import type { Entry, HardState, Snapshot, Storage } from "@dlock/raft";
 import { CompactedError, UnavailableError } from "@dlock/raft";
-import type { ClusterMembers, HostStorage } from "@dlock/server/internal";
 import { describe, expect, it } from "vitest";
+import type { HostStorage } from "../../src/storage/host-storage.js";
+import type { ClusterMembers } from "../../src/storage/members-record.js";
+import { range } from "./helpers.js";
 
 export const COMPLIANCE_MEMBERS: ClusterMembers = {
   voters: ["n1", "n2", "n3"],
@@ -37,13 +40,8 @@ export interface ComplianceFactory {
   open(): Promise<ComplianceStore>;
 }
 
-export function entry(index: number, term: number, text = `e${index}`): Entry {
-  return { index, term, kind: "normal", data: new TextEncoder().encode(text) };
-}
-
-export function entries(from: number, to: number, term: number): Entry[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
-}
+/** Entries from..to (inclusive) of one term. */
+export const entries = range;
 
 const BIG = 1 << 30;
 
