@@ -41,6 +41,17 @@ export interface StorageStats {
   snapshotsInstalled: number;
 }
 
+/** Counters of a store that has written nothing yet. */
+export function zeroStorageStats(): StorageStats {
+  return {
+    batches: 0,
+    syncedBatches: 0,
+    entriesWritten: 0,
+    snapshotsTaken: 0,
+    snapshotsInstalled: 0,
+  };
+}
+
 /** What a snapshot's bytes hold, decoded by the storage that defines their format. */
 export interface SnapshotContents {
   /** The state machine's records, in key order. */

@@ -15,6 +15,7 @@ import {
 } from "./codec.js";
 import type { SnapshotRecord } from "./codec.js";
 import type { HostStorage, SnapshotContents, StorageStats, StorageWrite } from "./host-storage.js";
+import { zeroStorageStats } from "./host-storage.js";
 import { StorageError } from "./errors.js";
 import {
   ENTRY_RANGE,
@@ -94,13 +95,7 @@ const DUMP_STEP_RECORDS = 1024;
  */
 export class LevelStorage implements HostStorage {
   readonly dataDir: string;
-  readonly stats: StorageStats = {
-    batches: 0,
-    syncedBatches: 0,
-    entriesWritten: 0,
-    snapshotsTaken: 0,
-    snapshotsInstalled: 0,
-  };
+  readonly stats: StorageStats = zeroStorageStats();
 
   private readonly db: Level<Buffer, Buffer>;
   private readonly files: SnapshotFiles;

@@ -5,6 +5,7 @@ import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from "@d
 import { encodedEntryBytes } from "./codec.js";
 import { StorageError } from "./errors.js";
 import type { HostStorage, SnapshotContents, StorageStats, StorageWrite } from "./host-storage.js";
+import { zeroStorageStats } from "./host-storage.js";
 import { confStateOf, copyMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import { snapshotProblem } from "./snapshot-format.js";
@@ -39,15 +40,8 @@ const ALL_BYTES = Number.MAX_SAFE_INTEGER;
  * bytes as LevelStorage's. Every finished write is durable: there is no crash to lose it.
  */
 export class MemoryHostStorage implements HostStorage {
-  readonly stats: StorageStats = {
-    batches: 0,
-    syncedBatches: 0,
-    entriesWritten: 0,
-    snapshotsTaken: 0,
-    snapshotsInstalled: 0,
-  };
+  readonly stats: StorageStats = zeroStorageStats();
   private queue: Promise<unknown> = Promise.resolve();
-  private snapshotting = false;
   private closed = false;
 
   private constructor(
@@ -134,32 +128,25 @@ export class MemoryHostStorage implements HostStorage {
       const next = copyImage(this.image);
       for (const write of writes) applyWrite(next, write);
       this.image = next;
-      const sync = writes.some((write) => write.mustSync === true);
-      this.stats.batches++;
-      if (sync) this.stats.syncedBatches++;
-      for (const write of writes) {
-        this.stats.entriesWritten += write.entries?.length ?? 0;
-        if (write.snapshot !== undefined) this.stats.snapshotsInstalled++;
-      }
+      const { stats } = this;
+      stats.batches++;
+      if (writes.some((write) => write.mustSync === true)) stats.syncedBatches++;
+      stats.entriesWritten += writes.reduce((sum, write) => sum + (write.entries?.length ?? 0), 0);
+      stats.snapshotsInstalled += writes.filter((write) => write.snapshot !== undefined).length;
     });
   }
 
+  /** A second call queued behind a compaction finds nothing left to compact (null). */
   createSnapshot(): Promise<SnapshotMetadata | null> {
-    if (this.snapshotting) return Promise.resolve(null);
-    this.snapshotting = true;
     return this.serialize(async () => {
-      try {
-        this.checkWritable("COMPACTION_FAILED");
-        const { log, records, members, applied } = this.image;
-        if (applied <= log.snapshot().metadata.index) return null;
-        const data = encodeStateSnapshot(applied, log.term(applied), records, members);
-        const snapshot = log.createSnapshot(applied, confStateOf(members), data);
-        log.compact(applied);
-        this.stats.snapshotsTaken++;
-        return snapshot.metadata;
-      } finally {
-        this.snapshotting = false;
-      }
+      this.checkWritable("COMPACTION_FAILED");
+      const { log, records, members, applied } = this.image;
+      if (applied <= log.snapshot().metadata.index) return null;
+      const data = encodeStateSnapshot(applied, log.term(applied), records, members);
+      const snapshot = log.createSnapshot(applied, confStateOf(members), data);
+      log.compact(applied);
+      this.stats.snapshotsTaken++;
+      return snapshot.metadata;
     });
   }
 

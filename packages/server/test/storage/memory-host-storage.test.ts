@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import { MemoryHostStorage } from "../../src/storage/memory-host-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
@@ -8,12 +8,6 @@ const MEMBERS = { voters: ["n1", "n2", "n3"], learners: [], peerAddresses: {} };
 const record = (byte: number) => new Uint8Array([byte]);
 
 describe("MemoryHostStorage", () => {
-  let cleanup: (() => Promise<void>) | null = null;
-  afterEach(async () => {
-    await cleanup?.();
-    cleanup = null;
-  });
-
   it("fails a write while its fault switch is on, keeping nothing of it, and writes again after", async () => {
     let fault: Error | undefined;
     const storage = MemoryHostStorage.open({ initialMembers: MEMBERS, writeFault: () => fault });
@@ -58,10 +52,9 @@ describe("MemoryHostStorage", () => {
   });
 
   it("makes snapshots in LevelStorage's format: each store installs the other's", async () => {
-    const made = await tempDir("memory-snapshot");
-    cleanup = made.cleanup;
+    const { dir, cleanup } = await tempDir("memory-snapshot");
     const level = await LevelStorage.open({
-      dataDir: made.dir,
+      dataDir: dir,
       clusterId: "c1",
       nodeId: "n2",
       initialMembers: MEMBERS,
@@ -93,5 +86,6 @@ describe("MemoryHostStorage", () => {
     expect(other.appliedMembers()).toEqual(MEMBERS);
     expect((await other.readLockRecords()).map(([, value]) => value[0])).toEqual([1, 2, 4, 3]);
     await level.close();
+    await cleanup();
   });
 });
