@@ -1,5 +1,4 @@
-import { describe, expect, it } from "vitest";
-import { notLeaderError } from "@dlock/raft";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   InvalidArgumentError,
   LockBusyError,
@@ -8,7 +7,7 @@ import {
 } from "@dlock/protocol";
 import type { AcquireResult, ClientRequest, GetResult } from "@dlock/protocol";
 import type { ClientRequestContext } from "../../src/client-server/client-request-handler.js";
-import { TTL_MS, makeService, settle } from "./fake-lock-host.js";
+import { TTL_MS, startService, stopServices } from "./service-cluster.js";
 
 const ctx = (timers: { now: number }, connectionId = 1): ClientRequestContext => ({
   connectionId,
@@ -28,15 +27,15 @@ const acquire = (key: string, value: string, extra: Partial<ClientRequest> = {})
     ...extra,
   }) as ClientRequest;
 
-function leaderService(plantedBugs = {}) {
-  const made = makeService(plantedBugs);
-  made.host.setRole("leader", "n1");
-  return made;
-}
+// LockService on n1 of three real RaftHosts (in-memory storage and network, virtual time).
+const leaderService = (plantedBugs = {}) => startService("n1", plantedBugs);
+const followerService = () => startService("n2");
 
 describe("LockService", () => {
+  afterEach(stopServices);
+
   it("grants a free key with the entry index as fencing token and refuses another value", async () => {
-    const { service, timers } = leaderService();
+    const { service, timers } = await leaderService();
     const first = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
     expect(first).toEqual({ fencingToken: 2, ttlMs: TTL_MS, waitedMs: 0 });
     await expect(service.handle(acquire("k", "b"), ctx(timers))).rejects.toBeInstanceOf(
@@ -48,8 +47,7 @@ describe("LockService", () => {
   });
 
   it("answers NOT_LEADER with the leader's id and client address on a follower", async () => {
-    const { service, host, timers } = makeService();
-    host.setRole("follower", "n2");
+    const { service, host, timers } = await followerService();
     const error = await service.handle(acquire("k", "a"), ctx(timers)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotLeaderError);
     expect((error as NotLeaderError).leaderHint).toEqual({
@@ -57,20 +55,22 @@ describe("LockService", () => {
       clientAddress: "127.0.0.1:7002",
     });
     expect(host.proposed).toHaveLength(0);
+    expect(host.refused).toHaveLength(0);
   });
 
   it("refuses bad input before proposing, naming the field", async () => {
-    const { service, host, timers } = leaderService();
+    const { service, host, timers } = await leaderService();
     const error = await service
       .handle(acquire("k", "a", { ttlMs: 10 }), ctx(timers))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as InvalidArgumentError).field).toBe("ttlMs");
     expect(host.proposed).toHaveLength(0);
+    expect(host.refused).toHaveLength(0);
   });
 
   it("scopes refresh and release to value and token", async () => {
-    const { service, timers } = leaderService();
+    const { service, timers } = await leaderService();
     const grant = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
     const refresh = (token: number) =>
       service.handle(
@@ -88,7 +88,7 @@ describe("LockService", () => {
   });
 
   it("hands a released lock to the first waiter, telling it how long it waited", async () => {
-    const { service, timers } = leaderService();
+    const { service, timers } = await leaderService();
     const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
     const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
     const second = service.handle(acquire("k", "c", { waitMs: 5_000 }), ctx(timers, 3));
@@ -109,13 +109,13 @@ describe("LockService", () => {
   });
 
   it("answers LOCK_BUSY when the wait runs out, after the waiter left the queue", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
     // A wait shorter than the TTL ends with the waiter's queue lease (the leader's expiry)...
     const short = service
       .handle(acquire("k", "b", { waitMs: 500 }), ctx(timers, 2))
       .catch((e: unknown) => e);
-    await settle();
+    await cluster.settle();
     await timers.advance(500);
     expect(await short).toBeInstanceOf(LockBusyError);
     expect(host.commands("waiterExpire")).toHaveLength(1);
@@ -124,7 +124,7 @@ describe("LockService", () => {
     const long = service
       .handle(acquire("k", "c", { waitMs: 1_500 }), ctx(timers, 3))
       .catch((e: unknown) => e);
-    await settle();
+    await cluster.settle();
     await timers.advance(1_499);
     expect(table.get("k").waiters).toBe(1);
     await timers.advance(1);
@@ -135,11 +135,11 @@ describe("LockService", () => {
   });
 
   it("keeps a wait longer than the TTL alive by re-sending the acquire", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
     const waiting = service.handle(acquire("k", "b", { waitMs: 10_000 }), ctx(timers, 2));
     void waiting.catch(() => {});
-    await settle();
+    await cluster.settle();
     await timers.advance(5 * TTL_MS);
     expect(table.get("k").waiters).toBe(1);
     expect(host.commands("acquire").length).toBeGreaterThanOrEqual(1 + 5 * 2);
@@ -147,10 +147,10 @@ describe("LockService", () => {
   });
 
   it("expires an unrefreshed lease on the leader and grants the next waiter", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
     const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
-    await settle();
+    await cluster.settle();
     await timers.advance(TTL_MS - 1);
     expect(table.get("k").value).toBe("a");
     await timers.advance(1);
@@ -161,12 +161,14 @@ describe("LockService", () => {
   });
 
   it("gives every lease a full TTL from its election before expiring it", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a"), ctx(timers));
-    host.setRole("follower", "n2", 2);
+    await cluster.transfer("n1", "n2");
     await timers.advance(5 * TTL_MS);
     expect(host.commands("expire")).toHaveLength(0);
-    host.setRole("leader", "n1", 3);
+    // n2 runs no lock service: nobody expired the lease meanwhile.
+    expect(table.get("k").held).toBe(true);
+    await cluster.transfer("n2", "n1");
     await timers.advance(TTL_MS - 1);
     expect(table.get("k").held).toBe(true);
     await timers.advance(1);
@@ -174,13 +176,15 @@ describe("LockService", () => {
   });
 
   it("fails waiters with a leader hint when leadership moves", async () => {
-    const { service, host, timers } = leaderService();
+    const { cluster, service, timers } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
     const waiting = service
       .handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2))
       .catch((e: unknown) => e);
-    await settle();
-    host.setRole("follower", "n2", 2);
+    await cluster.settle();
+    // n1 hears of the move only once n2 leads, so its first news names the new leader.
+    const release = await cluster.stepDownUnheard("n2");
+    await release();
     const error = await waiting;
     expect(error).toBeInstanceOf(NotLeaderError);
     expect((error as NotLeaderError).leaderHint?.id).toBe("n2");
@@ -188,11 +192,11 @@ describe("LockService", () => {
   });
 
   it("never tells a waiter its acquire was not applied: its entry is in the log", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
     // One wait ends with the cancel its deadline proposes (received 100 ms before it queued, so
     // before its queue lease ends), one with the keepalive of a wait longer than the TTL (at
-    // TTL/3); the core refuses both, as if it stepped down before the service heard.
+    // TTL/3); the core refuses both: it stepped down before the service heard.
     const ending = service
       .handle(acquire("k", "b", { ttlMs: 60_000, waitMs: 500 }), {
         ...ctx(timers, 2),
@@ -202,26 +206,26 @@ describe("LockService", () => {
     const keptAlive = service
       .handle(acquire("k", "c", { waitMs: 10 * TTL_MS }), ctx(timers, 3))
       .catch((e: unknown) => e);
-    await settle();
+    await cluster.settle();
     expect(table.get("k").waiters).toBe(2);
-    host.refuseProposals = notLeaderError("n2");
+    const release = await cluster.stepDownUnheard("n2");
     await timers.advance(450);
     for (const error of [await ending, await keptAlive]) {
       expect(error).toBeInstanceOf(NotLeaderError);
       expect((error as NotLeaderError).notApplied).toBe(false);
     }
+    expect(host.refused.map((c) => c.type).sort()).toEqual(["acquire", "cancelWait"]);
     // A request refused before it was proposed still says so.
-    host.refuseProposals = null;
-    host.setRole("follower", "n2", 2);
+    await release();
     const refused = await service.handle(acquire("k", "d"), ctx(timers)).catch((e: unknown) => e);
     expect((refused as NotLeaderError).notApplied).toBe(true);
   });
 
   it("names the grant a cancel finds, so the client can give it back", async () => {
-    const { service, timers } = leaderService();
+    const { cluster, service, timers } = await leaderService();
     const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
     const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
-    await settle();
+    await cluster.settle();
     await service.handle(
       { type: "release", id: 2, key: "k", value: "a", token: held.fencingToken },
       ctx(timers),
@@ -240,19 +244,19 @@ describe("LockService", () => {
   });
 
   it("drops a closed connection's waiters from the queue at once", async () => {
-    const { service, host, timers, table } = leaderService();
+    const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
     void service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 7)).catch(() => {});
-    await settle();
+    await cluster.settle();
     expect(table.get("k").waiters).toBe(1);
     service.connectionClosed(7);
-    await settle();
+    await cluster.settle();
     expect(host.commands("cancelWait")).toHaveLength(1);
     expect(table.get("k").waiters).toBe(0);
   });
 
   it("reads through ReadIndex, unless the planted bug skips it", async () => {
-    const honest = leaderService();
+    const honest = await leaderService();
     await honest.service.handle(acquire("k", "a"), ctx(honest.timers));
     const read = (await honest.service.handle(
       { type: "get", id: 5, key: "k" },
@@ -266,19 +270,18 @@ describe("LockService", () => {
       waiters: 0,
     });
     expect(honest.host.readIndexCalls).toBe(1);
-    const buggy = leaderService({ readWithoutReadIndex: true });
+    const buggy = await leaderService({ readWithoutReadIndex: true });
     await buggy.service.handle({ type: "get", id: 5, key: "k" }, ctx(buggy.timers));
     expect(buggy.host.readIndexCalls).toBe(0);
   });
 
   it("sends status to a known leader, and answers it itself when there is none", async () => {
-    const { service, host, timers } = makeService();
-    host.setRole("follower", "n2");
+    const { cluster, service, timers } = await followerService();
     const redirected = await service
       .handle({ type: "status", id: 1 }, ctx(timers))
       .catch((e: unknown) => e);
     expect(redirected).toBeInstanceOf(NotLeaderError);
-    host.setRole("follower", null, 2);
+    await cluster.loseLeader("n1");
     await expect(service.handle({ type: "status", id: 2 }, ctx(timers))).resolves.toMatchObject({
       leader: "n1",
     });
