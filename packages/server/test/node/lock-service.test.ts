@@ -221,6 +221,24 @@ describe("LockService", () => {
     expect((refused as NotLeaderError).notApplied).toBe(true);
   });
 
+  it("sends clients to another node while its disk fails, and serves them once it writes", async () => {
+    const { cluster, service, timers, table } = await leaderService();
+    await service.handle(acquire("k", "a"), ctx(timers));
+    cluster.failWrites("n1", new Error("ENOSPC: no space left on device"));
+    const error = await service.handle(acquire("j", "a"), ctx(timers)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotLeaderError);
+    expect((error as NotLeaderError).leaderHint).toBeNull();
+    expect((error as NotLeaderError).message).toMatch(/ENOSPC.*another node/);
+    // Its entry may commit on the followers' copies: the client must not take it as undone.
+    expect((error as NotLeaderError).notApplied).toBe(false);
+    cluster.failWrites("n1", undefined);
+    const n1 = cluster.node("n1").host;
+    await cluster.until("n1 writes again", () => n1.healthy());
+    const grant = (await service.handle(acquire("m", "a"), ctx(timers))) as AcquireResult;
+    expect(grant.fencingToken).toBeGreaterThan(2);
+    expect(table.get("m").value).toBe("a");
+  });
+
   it("names the grant a cancel finds, so the client can give it back", async () => {
     const { cluster, service, timers } = await leaderService();
     const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;

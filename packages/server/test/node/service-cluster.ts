@@ -172,6 +172,8 @@ export class ServiceCluster {
   readonly network = new MemoryNetwork();
   readonly clock = new VirtualClock(() => this.settle());
   readonly nodes = new Map<NodeId, ClusterNode>();
+  /** A node's storage fails every write while its entry holds an error (a full disk). */
+  private readonly writeFaults = new Map<NodeId, Error>();
   /** Called with every message a node sends, once the network has it. */
   private onSent: ((message: Message) => void) | null = null;
 
@@ -209,6 +211,7 @@ export class ServiceCluster {
         id,
         storage: MemoryHostStorage.open({
           initialMembers: { voters: [...IDS], learners: [], peerAddresses: {} },
+          writeFault: () => this.writeFaults.get(id),
         }),
         transport: this.transport(id),
         stateMachine: lockStateMachineAdapter(table),
@@ -253,6 +256,12 @@ export class ServiceCluster {
       n1.scheduler.release();
       await this.settle();
     };
+  }
+
+  /** Fails every storage write of `id` with `error` from now on; undefined heals the disk. */
+  failWrites(id: NodeId, error: Error | undefined): void {
+    if (error === undefined) this.writeFaults.delete(id);
+    else this.writeFaults.set(id, error);
   }
 
   /** Cuts `id` off the network until its core (and host) knows no leader. */
