@@ -21,7 +21,7 @@ export interface MemoryHostStorageOptions {
   writeFault?: () => Error | undefined;
 }
 
-/** What the store holds; it outlives the instance, so reopen() sees every finished write. */
+/** What the store holds. */
 interface MemoryImage {
   /** The log, hard state and latest snapshot (the core's synchronous view). */
   log: MemoryStorage;
@@ -45,20 +45,28 @@ export class MemoryHostStorage implements HostStorage {
   private closed = false;
 
   private constructor(
-    private image: MemoryImage,
+    /** The "disk": shared by every instance reopened from this one, so each sees the latest. */
+    private readonly disk: { image: MemoryImage },
     private readonly options: MemoryHostStorageOptions,
   ) {}
 
   static open(options: MemoryHostStorageOptions): MemoryHostStorage {
     const members = copyMembers(options.initialMembers);
     const log = new MemoryStorage(confStateOf(members));
-    return new MemoryHostStorage({ log, records: new Map(), members, applied: 0 }, options);
+    return new MemoryHostStorage(
+      { image: { log, records: new Map(), members, applied: 0 } },
+      options,
+    );
   }
 
-  /** The next instance over what this one wrote (a restart); this one must be closed. */
+  /** The next instance over everything written so far (a restart); this one must be closed. */
   reopen(): MemoryHostStorage {
     if (!this.closed) throw new StorageError("OPEN_FAILED", "close the storage before reopening");
-    return new MemoryHostStorage(this.image, this.options);
+    return new MemoryHostStorage(this.disk, this.options);
+  }
+
+  private get image(): MemoryImage {
+    return this.disk.image;
   }
 
   // ---- Storage (the core's synchronous view) ---------------------------------------------------
@@ -127,7 +135,7 @@ export class MemoryHostStorage implements HostStorage {
       // Applied to a copy, swapped in whole: a refused batch leaves no trace.
       const next = copyImage(this.image);
       for (const write of writes) applyWrite(next, write);
-      this.image = next;
+      this.disk.image = next;
       const { stats } = this;
       stats.batches++;
       if (writes.some((write) => write.mustSync === true)) stats.syncedBatches++;

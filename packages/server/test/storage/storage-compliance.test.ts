@@ -39,9 +39,8 @@ storageCompliance({
   name: "MemoryHostStorage",
   persistent: true,
   open() {
-    let current = MemoryHostStorage.open({ initialMembers: COMPLIANCE_MEMBERS });
-    const reopen = () => Promise.resolve((current = current.reopen()));
-    return Promise.resolve(hostComplianceStore(current, reopen));
+    const first = MemoryHostStorage.open({ initialMembers: COMPLIANCE_MEMBERS });
+    return Promise.resolve(hostComplianceStore(first, () => Promise.resolve(first.reopen())));
   },
 });
 
