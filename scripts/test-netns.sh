@@ -14,7 +14,7 @@
 #      (only this run's: the names carry its random suffix), delete the namespaces (their links
 #      go with them), remove the temporary folder, and check that nothing is left.
 # Needs root (namespaces, links). Like scripts/docker-setup.sh, it installs what is missing with
-# apt-get when it runs as root (here: iproute2 for `ip`) and stops with exit 1 and what to do
+# apt-get when it runs as root (iproute2, iptables, curl) and stops with exit 1 and what to do
 # when it is not root; it never skips.
 # DLOCK_NETNS_KEEP=1 keeps the temporary folder (certificates, data, logs) for a look afterwards.
 set -euo pipefail
@@ -30,11 +30,17 @@ die() {
 
 [ "$(id -u)" = 0 ] ||
   die "needs root to create network namespaces and links (ip netns add): run it as root, e.g. sudo bash scripts/test-netns.sh (CI runs it as root through .ci/run)"
-if ! command -v ip >/dev/null 2>&1; then
-  log "no \`ip\` command: apt-get install iproute2"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 \
-    --no-install-recommends iproute2 >&2 ||
-    die "apt-get install iproute2 failed: install iproute2 (the \`ip\` command) and run it again"
+# The commands the guide and this script use, and the Debian packages that have them.
+missing=()
+for pair in ip=iproute2 iptables=iptables curl=curl; do
+  command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 \
+    --no-install-recommends "${missing[@]}"; } >&2 ||
+    die "apt-get could not install ${missing[*]}: install them and run this again"
 fi
 [ -f packages/cli/dist/bin.js ] && [ -f packages/client/dist/index.js ] ||
   die "packages/*/dist is missing: run the build first (npx -y pnpm@12.4.2 run build; pnpm test does)"
