@@ -97,7 +97,23 @@ function describe(error) {
   return String(error);
 }
 
-/** Polls `probe` until it returns a value other than undefined; prints progress now and then. */
+/** Thrown by a probe when waiting longer cannot help (a server exited). */
+class StopWaiting extends Error {}
+
+/** Throws StopWaiting when `host`'s server has exited. */
+function assertRunning(host) {
+  const { exitCode, signalCode } = host.server;
+  if (exitCode !== null || signalCode !== null) {
+    throw new StopWaiting(
+      `${host.id} exited (${exitCode ?? signalCode}); its last log lines:\n${lastLines(host.log, 20)}`,
+    );
+  }
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined; prints progress now and then.
+ * Other errors of the probe are retried until the deadline, StopWaiting at once.
+ */
 async function waitFor(what, deadlineMs, probe) {
   const startedMs = performance.now();
   let lastProgressMs = startedMs;
@@ -107,6 +123,7 @@ async function waitFor(what, deadlineMs, probe) {
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       lastNote = describe(error);
     }
     const nowMs = performance.now();
@@ -338,7 +355,16 @@ const held = []; // { key, value, fencingToken, lock? } acknowledged and meant t
 let tokenHigh = 0; // the highest fencing token acknowledged so far
 let commitAtLastAck = 0; // the leader's commit index after the last lock acknowledged before the restart
 
-function openLocker(tokenFile, endpoints = hosts.map((h) => `${h.address}:7001`)) {
+/** The address clients dial for `host`: its entry in the guide's DLOCK_ENDPOINTS. */
+function clientEndpoint(host) {
+  const list = /^export DLOCK_ENDPOINTS=(.*)$/m.exec(blocks.get("client") ?? "");
+  if (!list) throw new Error('the guide\'s "client" block sets no DLOCK_ENDPOINTS');
+  const endpoint = localize(list[1]).split(",")[hosts.indexOf(host)];
+  if (!endpoint) throw new Error(`the guide's DLOCK_ENDPOINTS has no entry for ${host.id}`);
+  return endpoint;
+}
+
+function openLocker(tokenFile, endpoints = hosts.map(clientEndpoint)) {
   // The guide's client settings: its endpoints, cluster id, CA and a token file.
   const env = hostEnvironment(hosts[0]);
   const locker = new Locker({
@@ -425,20 +451,25 @@ try {
       "a leader that hears from all three",
       START_DEADLINE_MS,
       async () => {
-        for (const host of hosts) {
-          if (host.server.exitCode !== null) {
-            throw new Error(
-              `${host.id} exited with ${host.server.exitCode}:\n${lastLines(host.log, 20)}`,
-            );
-          }
-        }
+        hosts.forEach(assertRunning);
         const s = await ops.status();
         return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
           ? s
           : undefined;
       },
     );
-    return `leader ${status.leader}, term ${status.term}`;
+    // Where a client is sent when that node leads (DLOCK_ADVERTISE_CLIENT) must be the address
+    // the clients know it by: its entry in the guide's DLOCK_ENDPOINTS.
+    const wrong = hosts.filter((host) => {
+      const member = status.members.find((m) => m.id === host.id);
+      return member?.clientAddress !== clientEndpoint(host);
+    });
+    if (wrong.length > 0) {
+      throw new Error(
+        `advertised client addresses: ${JSON.stringify(status.members.map((m) => [m.id, m.clientAddress]))}`,
+      );
+    }
+    return `leader ${status.leader}, term ${status.term}; each advertises its client endpoint`;
   });
 
   await check("the guide's client block, from the application host", async () => {
@@ -495,7 +526,7 @@ try {
         held.push({ key, value: `worker-${i}`, fencingToken: lock.fencingToken, lock });
       }
       const env = cleanEnvironment({
-        DLOCK_ENDPOINTS: hosts.map((h) => `${h.address}:7001`).join(","),
+        DLOCK_ENDPOINTS: hosts.map(clientEndpoint).join(","),
         DLOCK_CLUSTER_ID: hostEnvironment(hosts[0]).DLOCK_CLUSTER_ID,
         DLOCK_TLS_CA: join(certsDir, "ca.pem"),
         DLOCK_AUTH_TOKEN_FILE: join(certsDir, "app.token"),
@@ -562,17 +593,14 @@ try {
       `${leader.id} to apply index ${commitAtLastAck}`,
       REJOIN_DEADLINE_MS,
       async () => {
-        if (leader.server.exitCode !== null) {
-          throw new Error(
-            `${leader.id} exited with ${leader.server.exitCode}:\n${lastLines(leader.log, 20)}`,
-          );
-        }
+        assertRunning(leader);
         const status = JSON.parse(await httpsText(`https://${leader.address}:7201/status`, ca));
         return status.leader && status.appliedIndex >= commitAtLastAck ? status : undefined;
       },
     );
     // The leader's word: all three members answer again.
     const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
+      hosts.forEach(assertRunning);
       const s = await ops.status();
       return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
         ? s
