@@ -549,6 +549,33 @@ try {
     },
   );
 
+  await check("the auth file decides: app is held to app/*, no token is no entry", async () => {
+    const { PermissionDeniedError, UnauthenticatedError } =
+      await import("../packages/client/dist/index.js");
+    const outside = await app.acquire("billing/close-month", "worker-x", { ttl: HELD_TTL }).then(
+      () => null,
+      (error) => error,
+    );
+    if (!(outside instanceof PermissionDeniedError)) {
+      throw new Error(`app outside app/*: expected PERMISSION_DENIED, got ${describe(outside)}`);
+    }
+    const anonymous = new Locker({
+      endpoints: hosts.map(clientEndpoint),
+      tls: { ca: readFileSync(join(certsDir, "ca.pem")) },
+    });
+    lockers.push(anonymous);
+    const refused = await anonymous.status().then(
+      () => null,
+      (error) => error,
+    );
+    if (!(refused instanceof UnauthenticatedError)) {
+      throw new Error(
+        `a client without a token: expected UNAUTHENTICATED, got ${describe(refused)}`,
+      );
+    }
+    return "PERMISSION_DENIED, UNAUTHENTICATED";
+  });
+
   const leaderId = await leaderOf(ops);
   const leader = hosts.find((h) => h.id === leaderId);
   if (!leader) throw new Error(`no host is the leader "${leaderId}"`);
@@ -631,6 +658,24 @@ try {
       if (!result.released) throw new Error(`${lock.key} was not released`);
     }
     return `${held.length} released`;
+  });
+
+  await check("stop every node with SIGTERM, as systemctl stop does: each exits 0", async () => {
+    const results = await Promise.all(hosts.map((host) => stopServer(host, "SIGTERM")));
+    const bad = results.filter((result) => result?.code !== 0);
+    if (bad.length > 0) throw new Error(`exits: ${JSON.stringify(results)}`);
+    return undefined;
+  });
+
+  await check("no node logged an error (the kill -9 and restart are warnings at most)", () => {
+    const errors = hosts.flatMap((host) =>
+      readFileSync(host.log, "utf8")
+        .split("\n")
+        .filter((line) => /^\{"level":[56]\d,/.test(line))
+        .map((line) => `${host.id}: ${line.slice(0, 300)}`),
+    );
+    if (errors.length > 0) throw new Error(errors.join("\n"));
+    return `${hosts.length} logs`;
   });
   exitCode = failed === 0 ? 0 : 1;
 } catch (error) {
