@@ -13,7 +13,9 @@
 // client and taken by `dlock acquire`; kill -9 of the leader's server; failover; more locks on
 // the two survivors; restart of the killed node; every acknowledged lock checked (holder and
 // fencing token) and new tokens above every earlier one. Every metric name the guide mentions
-// must be in a node's /metrics, and the firewall must drop the peer port from the root namespace.
+// must be in a node's /metrics, the firewall must drop the peer port from the root namespace,
+// the auth file must refuse what the principals may not do, every node must stop with exit 0 on
+// SIGTERM, and no node may log at error level.
 //
 // Input (environment, set by scripts/test-netns.sh): DLOCK_NETNS_HOSTS="n1=<ns>=<address>,...",
 // DLOCK_NETNS_SUBNET (the first three octets), DLOCK_NETNS_DIR (a fresh folder for files, data
@@ -57,7 +59,7 @@ const hosts = requiredEnv("DLOCK_NETNS_HOSTS")
   .split(",")
   .map((entry) => {
     const [id, ns, address] = entry.split("=");
-    return { id, ns, address, server: null, log: join(dir, `${id}.log`), starts: 0 };
+    return { id, ns, address, server: null, log: join(dir, `${id}.log`) };
   });
 const appHost = `${subnet}.254`;
 let passed = 0;
@@ -260,7 +262,6 @@ function startServer(host) {
   const env = { PATH: `${binDir}:${process.env.PATH}`, ...hostEnvironment(host) };
   const argv = [shim, ...execStart.slice(1)];
   const out = createWriteStream(host.log, { flags: "a" });
-  host.starts += 1;
   const child = spawn("ip", ["netns", "exec", host.ns, ...argv], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
