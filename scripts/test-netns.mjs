@@ -12,7 +12,8 @@
 // Then, from the root namespace with the guide's client settings: locks held by a refreshing
 // client and taken by `dlock acquire`; kill -9 of the leader's server; failover; more locks on
 // the two survivors; restart of the killed node; every acknowledged lock checked (holder and
-// fencing token) and new tokens above every earlier one. Every metric name the guide mentions
+// fencing token) and new tokens above every earlier one; then the leader's host cut off the
+// network (its link down: nobody is told) and reconnected, with the same checks. Every metric name the guide mentions
 // must be in a node's /metrics, the firewall must drop the peer port from the root namespace,
 // the auth file must refuse what the principals may not do, every node must stop with exit 0 on
 // SIGTERM, and no node may log at error level.
@@ -651,6 +652,47 @@ try {
     return `up to ${tokenHigh}`;
   });
 
+  // A host that vanishes without closing its connections (power loss, a cut cable): its peers
+  // and clients hear nothing, so they find out by timeouts, not by a reset.
+  const cutId = await leaderOf(ops);
+  const cut = hosts.find((h) => h.id === cutId);
+  if (!cut) throw new Error(`no host is the leader "${cutId}"`);
+
+  await check(`cut the leader's host off the network (${cut.id}: eth0 down)`, async () => {
+    await run("ip", ["-n", cut.ns, "link", "set", "eth0", "down"]);
+    const next = await waitFor(
+      "a leader on the other side of the cut",
+      FAILOVER_DEADLINE_MS,
+      async () => {
+        const id = await leaderOf(ops);
+        return id && id !== cut.id ? id : undefined;
+      },
+    );
+    return `leader ${next}`;
+  });
+
+  await check("locks held across the cut, and a new one above every earlier token", async () => {
+    await checkHeld(ops, "after the cut");
+    const key = `${APP_PREFIX}during-cut`;
+    const lock = await app.lock(key, "worker-c", { ttl: HELD_TTL });
+    noteToken(key, lock.fencingToken);
+    held.push({ key, value: "worker-c", fencingToken: lock.fencingToken, lock });
+    return `${held.length} held, tokens up to ${tokenHigh}`;
+  });
+
+  await check(`reconnect ${cut.id}: three healthy members, every lock still held`, async () => {
+    await run("ip", ["-n", cut.ns, "link", "set", "eth0", "up"]);
+    const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
+      hosts.forEach(assertRunning);
+      const s = await ops.status();
+      return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
+        ? s
+        : undefined;
+    });
+    await checkHeld(ops, "after the reconnect");
+    return `leader ${status.leader}, term ${status.term}`;
+  });
+
   await check("release every lock", async () => {
     for (const lock of held) {
       const result = lock.lock
@@ -668,16 +710,19 @@ try {
     return undefined;
   });
 
-  await check("no node logged an error (the kill -9 and restart are warnings at most)", () => {
-    const errors = hosts.flatMap((host) =>
-      readFileSync(host.log, "utf8")
-        .split("\n")
-        .filter((line) => /^\{"level":[56]\d,/.test(line))
-        .map((line) => `${host.id}: ${line.slice(0, 300)}`),
-    );
-    if (errors.length > 0) throw new Error(errors.join("\n"));
-    return `${hosts.length} logs`;
-  });
+  await check(
+    "no node logged an error (the kill, the restart and the cut are warnings at most)",
+    () => {
+      const errors = hosts.flatMap((host) =>
+        readFileSync(host.log, "utf8")
+          .split("\n")
+          .filter((line) => /^\{"level":[56]\d,/.test(line))
+          .map((line) => `${host.id}: ${line.slice(0, 300)}`),
+      );
+      if (errors.length > 0) throw new Error(errors.join("\n"));
+      return `${hosts.length} logs`;
+    },
+  );
   exitCode = failed === 0 ? 0 : 1;
 } catch (error) {
   if (failed === 0) {
