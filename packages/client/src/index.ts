@@ -4,6 +4,7 @@ export { Locker } from "./locker.js";
 export {
   DEFAULT_REFRESH_FRACTION,
   DEFAULT_RETRY_INTERVAL_MS,
+  DEFAULT_RETRY_JITTER_FRACTION,
   DEFAULT_RETRY_LIMIT,
   DEFAULT_TTL_MS,
   DEFAULT_WAIT_MS,
@@ -12,6 +13,7 @@ export {
   resolveLockOptions,
   withRefreshInterval,
   withRetryInterval,
+  withRetryJitter,
   withRetryLimit,
   withSignal,
   withTTL,
@@ -62,6 +64,7 @@ export type {
   ValidityParameters,
 } from "./lock-options.js";
 export type { LockerOptions } from "./locker-options.js";
+export type { LockerEventListener, LockerEventName, LockerEvents } from "./locker-events.js";
 export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
