@@ -200,6 +200,8 @@ describe("the packed packages, installed with npm outside the workspace", () => 
     await writeFile(
       join(scratch, "require-probe.cjs"),
       'const client = require("@dlock/client");\n' +
+        // The server's graph too: an embedding CommonJS application loads it the same way.
+        'require("@dlock/server");\n' +
         'console.log(typeof client.Locker, typeof client.LockBusyError, require.resolve("@dlock/client"));\n',
     );
     const result = await mustRun(process.execPath, ["require-probe.cjs"], { cwd: scratch });
