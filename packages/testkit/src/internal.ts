@@ -48,7 +48,6 @@ export { ReadIndexChecker } from "./checkers/read-index.js";
 export { AsyncWorld, drainMicrotasks } from "./lock/async-world.js";
 export { SimProcessClock, wallClockView } from "./lock/sim-process.js";
 export { SimClientNetwork, validateClientNetworkFaults } from "./lock/client-network.js";
-export { SimRaftHost } from "./lock/sim-raft-host.js";
 export { clientAddressOf, LockNodeHost, SIM_CLUSTER_ID } from "./lock/lock-node-host.js";
 export { beliefEndMs, LockHistory } from "./lock/lock-history.js";
 export { SimLockClient } from "./lock/lock-client.js";

@@ -6,7 +6,7 @@ import { livenessBoundMs, MEMBERSHIP_VOTERS_MAX, MEMBERSHIP_VOTERS_MIN } from ".
 import type { Prng } from "./prng.js";
 import type { SimClusterOptions } from "./sim-cluster.js";
 import { SimCluster } from "./sim-cluster.js";
-import type { SimNode } from "./sim-node.js";
+import type { ClusterNode } from "./cluster-node.js";
 
 /** How often the liveness phase looks for a leader and its committed entry, in virtual ms. */
 const LIVENESS_POLL_MS = 5;
@@ -172,7 +172,7 @@ export class ScheduleDriver {
   private readonly heals = new Set<() => void>();
   private proposalNumber = 0;
   /** Faults waiting for the next election winner. */
-  private armed: ((leader: SimNode) => void)[] = [];
+  private armed: ((leader: ClusterNode) => void)[] = [];
 
   constructor(
     private readonly cluster: SimCluster,
@@ -236,7 +236,7 @@ export class ScheduleDriver {
     world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
       case "crash": {
-        const crash = (node: SimNode): void => {
+        const crash = (node: ClusterNode): void => {
           if (!node.isUp) return;
           node.crash();
           this.faultCounts.crash++;
@@ -246,7 +246,7 @@ export class ScheduleDriver {
         return;
       }
       case "pause": {
-        const pause = (node: SimNode): void => {
+        const pause = (node: ClusterNode): void => {
           if (node.status !== "running") return;
           node.pause();
           this.faultCounts.pause++;
@@ -256,7 +256,7 @@ export class ScheduleDriver {
         return;
       }
       case "partition": {
-        const apply = (leader: SimNode | null): void => {
+        const apply = (leader: ClusterNode | null): void => {
           const heal = this.partition(step.shape, step.forMs, leader);
           if (heal === null) return;
           this.faultCounts.partition++;
@@ -290,7 +290,7 @@ export class ScheduleDriver {
   }
 
   /** Applies `fault` to the step's target now, or arms it for the next leader. */
-  private atTarget(target: FaultTarget, fault: (node: SimNode) => void): void {
+  private atTarget(target: FaultTarget, fault: (node: ClusterNode) => void): void {
     if (target === "nextLeader") {
       this.armed.push(fault);
       return;
@@ -299,7 +299,7 @@ export class ScheduleDriver {
     if (node !== undefined) fault(node);
   }
 
-  private pickTarget(target: FaultTarget): SimNode | undefined {
+  private pickTarget(target: FaultTarget): ClusterNode | undefined {
     const up = this.cluster.members().filter((node) => node.isUp);
     if (up.length === 0) return undefined;
     const leader = this.cluster.leader();
@@ -315,7 +315,7 @@ export class ScheduleDriver {
   private partition(
     shape: PartitionShape,
     forMs: number,
-    leader: SimNode | null,
+    leader: ClusterNode | null,
   ): (() => void) | null {
     const network = this.cluster.network;
     const ids = shuffle(

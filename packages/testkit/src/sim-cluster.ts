@@ -6,6 +6,7 @@ import type { Prng } from "./prng.js";
 import { SimNetwork } from "./network.js";
 import type { RaftNodeFactory, SimNodeDeps, SimNodeEvents, SimNodeOptions } from "./sim-node.js";
 import { SimNode } from "./sim-node.js";
+import type { ClusterNode } from "./cluster-node.js";
 import type { SimStateMachineFactory } from "./state-machine.js";
 import { HashChainStateMachine } from "./state-machine.js";
 import { SimWorld } from "./world.js";
@@ -24,7 +25,7 @@ export interface SimClusterOptions {
   /** A joining node's initial membership: the bootstrap voters (default) or empty. */
   joinerBootstrap?: "initial" | "empty";
   /** Builds each node (default: a SimNode; the lock world runs the production RaftHost). */
-  createNode?: (options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) => SimNode;
+  createNode?: (options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) => ClusterNode;
   /** Extra observers (issue 4's lock world hooks in here). */
   events?: SimNodeEvents;
   /**
@@ -46,10 +47,10 @@ export class SimCluster {
   readonly world: SimWorld;
   readonly network: SimNetwork<Message>;
   readonly monitor: SafetyMonitor;
-  readonly nodes = new Map<string, SimNode>();
+  readonly nodes = new Map<string, ClusterNode>();
   readonly bootstrap: ConfState;
   /** Called when a node gains or loses leadership (fault injection reacts to elections). */
-  readonly leadershipListeners: ((node: SimNode, role: Role, term: number) => void)[] = [];
+  readonly leadershipListeners: ((node: ClusterNode, role: Role, term: number) => void)[] = [];
   private readonly options: SimClusterOptions;
   private readonly everMember = new Set<string>();
   private readonly events: SimNodeEvents;
@@ -104,15 +105,15 @@ export class SimCluster {
     for (const node of this.nodes.values()) node.start();
   }
 
-  node(id: string): SimNode {
+  node(id: string): ClusterNode {
     const node = this.nodes.get(id);
     if (node === undefined) throw new RangeError(`no node ${id}`);
     return node;
   }
 
   /** The up node that believes it leads in the highest term, if any. */
-  leader(): SimNode | undefined {
-    let best: SimNode | undefined;
+  leader(): ClusterNode | undefined {
+    let best: ClusterNode | undefined;
     for (const node of this.nodes.values()) {
       if (node.status === "running" && node.role === "leader") {
         if (best === undefined || node.term > best.term) best = node;
@@ -122,7 +123,7 @@ export class SimCluster {
   }
 
   /** Nodes not removed from the cluster (running, paused or crashed). */
-  members(): SimNode[] {
+  members(): ClusterNode[] {
     return [...this.nodes.values()].filter((node) => node.status !== "stopped");
   }
 
@@ -131,7 +132,7 @@ export class SimCluster {
    * membership, like a server started with the same --cluster list: the bootstrap voters are not
    * log entries, so a joiner replaying the log from index 1 could not learn them otherwise.
    */
-  addNode(): SimNode {
+  addNode(): ClusterNode {
     const id = `n${this.nextNodeNumber++}`;
     const bootstrap =
       this.options.joinerBootstrap === "empty" ? { voters: [], learners: [] } : this.bootstrap;
@@ -140,7 +141,7 @@ export class SimCluster {
     return node;
   }
 
-  private createNode(id: string, bootstrap: ConfState): SimNode {
+  private createNode(id: string, bootstrap: ConfState): ClusterNode {
     const options = this.options;
     const random = this.world.random.fork();
     const clockRate =

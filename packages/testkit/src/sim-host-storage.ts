@@ -47,6 +47,7 @@ export interface SimCrashLoss {
 /** Stored bytes of one entry beyond its payload (LevelStorage's key and encoding, roughly). */
 const ENTRY_OVERHEAD_BYTES = 24;
 const SNAPSHOT_MAGIC = 0x53_4e_41_50; // "SNAP"
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A node's data folder in the simulator, shaped like LevelDB under LevelStorage: every batch is
@@ -161,7 +162,9 @@ export class SimHostStorage implements HostStorage, Storage {
     snapshotsTaken: 0,
     snapshotsInstalled: 0,
   };
-  private queue: Promise<unknown> = Promise.resolve();
+  private queue: Promise<unknown> = RESOLVED;
+  /** Operations not settled yet (a write with none ahead of it need not wait its turn). */
+  private queued = 0;
   private snapshotting = false;
   private isClosed = false;
 
@@ -243,20 +246,41 @@ export class SimHostStorage implements HostStorage, Storage {
   }
 
   write(writes: readonly StorageWrite[]): Promise<void> {
-    return this.serialize(async () => {
+    if (this.queued > 0) return this.serialize(() => this.writeNow(writes));
+    return this.writeNow(writes);
+  }
+
+  /**
+   * An unsynced batch is in the page cache at once (no later event, no promise to wait for); a
+   * synced one once its fsync finished. Nothing may be ahead of it in the queue.
+   */
+  private writeNow(writes: readonly StorageWrite[]): Promise<void> {
+    try {
       this.checkOpen();
       checkWrites(this.memory, writes);
-      const sync = writes.some((write) => write.mustSync === true);
-      this.disk.logOp(this.generation, { kind: "writes", writes });
-      await this.wait(sync);
-      applyWrites(this.memory, writes);
-      this.stats.batches++;
-      if (sync) this.stats.syncedBatches++;
-      for (const write of writes) {
-        this.stats.entriesWritten += write.entries?.length ?? 0;
-        if (write.snapshot !== undefined) this.stats.snapshotsInstalled++;
-      }
-    });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.disk.logOp(this.generation, { kind: "writes", writes });
+    if (!writes.some((write) => write.mustSync === true)) {
+      this.written(writes, false);
+      return RESOLVED;
+    }
+    return this.track(
+      this.fsync().then(() => {
+        this.written(writes, true);
+      }),
+    );
+  }
+
+  private written(writes: readonly StorageWrite[], sync: boolean): void {
+    applyWrites(this.memory, writes);
+    this.stats.batches++;
+    if (sync) this.stats.syncedBatches++;
+    for (const write of writes) {
+      this.stats.entriesWritten += write.entries?.length ?? 0;
+      if (write.snapshot !== undefined) this.stats.snapshotsInstalled++;
+    }
   }
 
   createSnapshot(): Promise<SnapshotMetadata | null> {
@@ -273,7 +297,7 @@ export class SimHostStorage implements HostStorage, Storage {
           data: encodeSimSnapshot(index, term, this.memory.records, this.memory.members),
         };
         this.disk.logOp(this.generation, { kind: "compact", snapshot });
-        await this.wait(true);
+        await this.fsync();
         applyOp(this.memory, { kind: "compact", snapshot });
         this.stats.snapshotsTaken++;
         return snapshot.metadata;
@@ -304,22 +328,30 @@ export class SimHostStorage implements HostStorage, Storage {
     if (this.isClosed) throw new StorageError("CLOSED", "storage is closed");
   }
 
-  /** The batch is in the page cache now; a sync one resolves once the fsync finished. */
-  private wait(sync: boolean): Promise<void> {
+  /** Resolves once an fsync of everything written so far finished. */
+  private fsync(): Promise<void> {
     return new Promise<void>((resolve) => {
       // A dead incarnation's writes never finish: the process that waits for them is gone.
       const done = (): void => {
         if (!this.disk.isCurrent(this.generation)) return;
-        if (sync) this.disk.sync(this.generation);
+        this.disk.sync(this.generation);
         resolve();
       };
-      this.timing.after(done, sync ? this.timing.fsyncDelayMs() : 0);
+      this.timing.after(done, this.timing.fsyncDelayMs());
     });
   }
 
   private serialize<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
+    return this.track(this.queue.then(task, task));
+  }
+
+  /** Operations after `run` wait for it to settle. */
+  private track<T>(run: Promise<T>): Promise<T> {
+    this.queued++;
+    const settled = (): void => {
+      this.queued--;
+    };
+    this.queue = run.then(settled, settled);
     return run;
   }
 }

@@ -9,7 +9,6 @@ import type {
   Role,
   Storage,
 } from "@dlock/raft";
-import { RaftError } from "@dlock/raft";
 import { applyChange } from "./checkers/commit-ledger.js";
 import type { SafetyMonitor } from "./checkers/safety-monitor.js";
 import type { LogView } from "./checkers/violation.js";
@@ -19,6 +18,8 @@ import type { SimNetwork } from "./network.js";
 import type { Prng } from "./prng.js";
 import { SimStorage } from "./sim-storage.js";
 import type { SimStateMachine, SimStateMachineFactory } from "./state-machine.js";
+import type { ClusterNode, SimNodeCounters } from "./cluster-node.js";
+import { callCore, emptyNodeCounters, logViewsOf } from "./cluster-node.js";
 import type { SimWorld } from "./world.js";
 
 /** Raft options the simulator passes through to the core (id, random and applied are its own). */
@@ -46,19 +47,19 @@ export interface SimNodeOptions {
 
 /** What a node tells the cluster around it. */
 export interface SimNodeEvents {
-  roleChanged?(node: SimNode, role: Role, term: number): void;
+  roleChanged?(node: ClusterNode, role: Role, term: number): void;
   /** A committed entry was applied (all kinds). */
-  applied?(node: SimNode, entry: Entry): void;
+  applied?(node: ClusterNode, entry: Entry): void;
   /** A committed config entry was reported in a Ready. */
-  configCommitted?(node: SimNode): void;
+  configCommitted?(node: ClusterNode): void;
   /** A Ready carried a new soft state (role, leader or term as this node sees them). */
-  softStateChanged?(node: SimNode, role: Role, leader: string | null, term: number): void;
+  softStateChanged?(node: ClusterNode, role: Role, leader: string | null, term: number): void;
   /** A ReadIndex read started on this node was confirmed at `index` (a Ready's readStates). */
-  readState?(node: SimNode, requestId: number, index: number): void;
+  readState?(node: ClusterNode, requestId: number, index: number): void;
   /** A ReadIndex read started on this node was dropped (a Ready's droppedReads). */
-  readDropped?(node: SimNode, requestId: number): void;
+  readDropped?(node: ClusterNode, requestId: number): void;
   /** The process started, crashed, stopped, paused or resumed (status is the new one). */
-  statusChanged?(node: SimNode, status: SimNodeStatus): void;
+  statusChanged?(node: ClusterNode, status: SimNodeStatus): void;
 }
 
 export interface SimNodeDeps {
@@ -89,7 +90,7 @@ export type SimLogStorage = Pick<
  * restart rebuilds the core from the durable disk and the state machine from the durable
  * snapshot. A paused process neither ticks nor receives: deliveries and disk completions wait.
  */
-export class SimNode {
+export class SimNode implements ClusterNode {
   readonly id: string;
   /** The node's log as the checkers see it (a subclass may keep its log elsewhere). */
   storage: SimLogStorage;
@@ -103,18 +104,7 @@ export class SimNode {
   applied = 0;
   appliedConf: ConfState;
   /** Counts for the run summary. */
-  readonly counters = {
-    crashes: 0,
-    /**
-     * Crashes that lost unsynced writes, and those that kept a torn tail of them (some of the
-     * unsynced writes survived and some did not, possibly cut inside a batch of entries).
-     */
-    crashesLosingWrites: 0,
-    tornWrites: 0,
-    restarts: 0,
-    snapshotsInstalled: 0,
-    compactions: 0,
-  };
+  readonly counters: SimNodeCounters = emptyNodeCounters();
   private raft: RaftNode | null = null;
   private stateMachine: SimStateMachine | null = null;
   /** Bumped on crash/stop/restart: scheduled work of an older incarnation is void. */
@@ -135,14 +125,7 @@ export class SimNode {
     this.simDisk = new SimStorage(bootstrap);
     this.storage = this.simDisk;
     this.appliedConf = bootstrap;
-    this.memoryLog = {
-      chainAt: (index) => this.storage.chainAt(index, "memory"),
-      snapshotIndex: () => this.storage.snapshotIndexOf("memory"),
-    };
-    this.durableLog = {
-      chainAt: (index) => this.storage.chainAt(index, "durable"),
-      snapshotIndex: () => this.storage.snapshotIndexOf("durable"),
-    };
+    ({ memoryLog: this.memoryLog, durableLog: this.durableLog } = logViewsOf(() => this.storage));
   }
 
   get isUp(): boolean {
@@ -261,16 +244,11 @@ export class SimNode {
   }
 
   private call<T>(action: (raft: RaftNode) => T): T | { error: string } {
-    const raft = this.raftNode;
-    if (this.status !== "running" || raft === null) return { error: "DOWN" };
-    try {
+    return callCore(this.raftNode, this.status === "running", (raft) => {
       const result = action(raft);
       this.drain();
       return result;
-    } catch (error) {
-      if (error instanceof RaftError) return { error: error.code };
-      throw error;
-    }
+    });
   }
 
   private halt(status: "crashed" | "stopped"): void {
@@ -378,24 +356,8 @@ export class SimNode {
     deps.world.at(doneMs, () => this.completeReady(incarnation, ready, sequence));
   }
 
-  protected reportCommitted(entries: readonly Entry[]): void {
-    const { monitor } = this.deps;
-    const chained: ChainedEntry[] = [];
-    let config = false;
-    for (const entry of entries) {
-      const chain = monitor.logMatching.chainOf(entry.index, entry.term);
-      if (chain === undefined) {
-        throw new SafetyViolation(
-          "coreContract",
-          `${this.id} reports (index ${entry.index}, term ${entry.term}) committed, ` +
-            `an entry no node ever stored`,
-        );
-      }
-      chained.push({ entry, chain });
-      if (entry.kind === "config") config = true;
-    }
-    monitor.observeCommitted(this.id, this.term, chained);
-    if (config) this.deps.events.configCommitted?.(this);
+  private reportCommitted(entries: readonly Entry[]): void {
+    reportCommitted(this, this.deps, entries);
   }
 
   private completeReady(incarnation: number, ready: Ready, sequence: number): void {
@@ -464,4 +426,29 @@ export class SimNode {
     this.raft!.compacted(applied);
     this.counters.compactions++;
   }
+}
+
+/** Tells the monitor a Ready reported `entries` committed on `node` (and the cluster of configs). */
+export function reportCommitted(
+  node: ClusterNode,
+  deps: Pick<SimNodeDeps, "monitor" | "events">,
+  entries: readonly Entry[],
+): void {
+  const { monitor } = deps;
+  const chained: ChainedEntry[] = [];
+  let config = false;
+  for (const entry of entries) {
+    const chain = monitor.logMatching.chainOf(entry.index, entry.term);
+    if (chain === undefined) {
+      throw new SafetyViolation(
+        "coreContract",
+        `${node.id} reports (index ${entry.index}, term ${entry.term}) committed, ` +
+          `an entry no node ever stored`,
+      );
+    }
+    chained.push({ entry, chain });
+    if (entry.kind === "config") config = true;
+  }
+  monitor.observeCommitted(node.id, node.term, chained);
+  if (config) deps.events.configCommitted?.(node);
 }

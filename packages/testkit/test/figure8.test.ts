@@ -3,7 +3,7 @@ import { withPlantedBugs } from "@dlock/raft/internal";
 import { describe, expect, it } from "vitest";
 import { SafetyViolation } from "../src/checkers/violation.js";
 import { SimCluster } from "../src/sim-cluster.js";
-import type { SimNode } from "../src/sim-node.js";
+import type { ClusterNode } from "../src/cluster-node.js";
 
 // The Raft paper's Figure 8, driven step by step on the simulated cluster with the real core:
 // (a) S1 leads and appends an entry that reaches no one; (b) S1 crashes, S3 is elected and appends
@@ -48,7 +48,7 @@ function figure8(seed: number, plantedBugs: PlantedBugs): { violation: SafetyVio
   });
   const { world, network } = cluster;
   const ids = ["n1", "n2", "n3"];
-  const isolate = (node: SimNode, cut: boolean): void => {
+  const isolate = (node: ClusterNode, cut: boolean): void => {
     for (const other of ids) {
       if (other === node.id) continue;
       if (cut) {

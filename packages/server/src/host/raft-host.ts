@@ -588,7 +588,8 @@ export class RaftHost<Result> {
       this.fail(error as Error);
       return;
     }
-    this.scheduleProcess();
+    // Advancing may have committed entries (a leader's own write counts now): take them soon.
+    if (this.node.hasReady()) this.scheduleProcess();
   }
 
   private afterPersist(ready: Ready): void {

@@ -411,7 +411,8 @@ export class LockService implements ClientRequestHandler {
     // did not propose gives no bound, and the wait counts as 0 (always safe: leases start after
     // the request was received).
     const proposedAtMs = this.proposedAtMs.get(grant.token);
-    const startedAtMs = proposedAtMs === undefined ? null : Math.min(now, proposedAtMs);
+    let startedAtMs = proposedAtMs === undefined ? null : Math.min(now, proposedAtMs);
+    if (this.bugs.waitEndsAtApply) startedAtMs = now; // the deliberate bug: this node's apply
     const proposed = this.proposedAcquires.get(grant.requestId);
     if (proposed !== undefined && proposed.key === key && proposed.value === grant.value) {
       proposed.grant = grant;

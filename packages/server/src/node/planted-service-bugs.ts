@@ -6,6 +6,11 @@ import type { LockServiceOptions } from "./lock-service.js";
 export interface LockServicePlantedBugs {
   /** Serve `get` from the local table without ReadIndex (a stale leader answers stale reads). */
   readWithoutReadIndex?: boolean;
+  /**
+   * End a waiter's wait at this node's apply of its granting entry, not at the entry's proposal:
+   * a late apply stretches the client's validity past a later leader's lease (seed 1049109017).
+   */
+  waitEndsAtApply?: boolean;
 }
 
 const plantedServiceBugsKey = Symbol("dlock.server.plantedServiceBugs");
@@ -25,5 +30,8 @@ export function plantedServiceBugsOf(
   const bugs = (options as { [plantedServiceBugsKey]?: LockServicePlantedBugs })[
     plantedServiceBugsKey
   ];
-  return { readWithoutReadIndex: bugs?.readWithoutReadIndex === true };
+  return {
+    readWithoutReadIndex: bugs?.readWithoutReadIndex === true,
+    waitEndsAtApply: bugs?.waitEndsAtApply === true,
+  };
 }

@@ -1,16 +1,23 @@
 import type { SimWorld } from "../world.js";
 
 /**
- * The lock simulator runs real promise-based code (the Locker, the request handler) on the
- * world's virtual time. A Node process runs every pending promise continuation before its next
- * I/O or timer callback; the simulator does the same: after an event that entered such code
+ * The lock simulator runs real promise-based code (the Locker, the request handler, RaftHost) on
+ * the world's virtual time. A Node process runs every pending promise continuation before its
+ * next I/O or timer callback; the simulator does the same: after an event that entered such code
  * (marked with `touch()`), it lets the microtask queue drain completely before the next event.
- * Virtual time does not move while it drains, and the order of continuations is fixed by the
- * program, so runs stay exactly reproducible.
+ * Work a process hands to `immediate()` (its setImmediate) runs next, at the same instant, each
+ * after the continuations queued before it, and before any later event. Virtual time does not
+ * move meanwhile, and the order of continuations is fixed by the program, so runs stay exactly
+ * reproducible.
  */
 export class AsyncWorld {
   private touched = false;
-  private readonly stopWhenTouched = (): boolean => this.touched;
+  private immediates: (() => void)[] = [];
+  private immediateAt = 0;
+  /** Immediates run so far (they are not world events). */
+  immediatesRun = 0;
+  private readonly pending = (): boolean =>
+    this.touched || this.immediateAt < this.immediates.length;
 
   constructor(readonly world: SimWorld) {}
 
@@ -24,21 +31,47 @@ export class AsyncWorld {
   }
 
   /**
+   * Runs `work` at this instant once the continuations queued so far have run, before the next
+   * world event: Node's setImmediate, without an event of its own.
+   */
+  immediate(work: () => void): void {
+    this.immediates.push(work);
+  }
+
+  /**
    * Runs events until virtual time `untilMs` (or until `stop()` returns true, checked after every
-   * event and every drain). Returns false if stopped.
+   * event, every drain and every immediate). Returns false if stopped.
    */
   async runUntil(untilMs: number, stop?: () => boolean): Promise<boolean> {
     const world = this.world;
-    const predicate = stop === undefined ? this.stopWhenTouched : () => this.touched || stop();
+    const predicate = stop === undefined ? this.pending : () => this.pending() || stop();
     for (;;) {
-      const finished = world.runUntil(untilMs, predicate);
       if (this.touched) {
         this.touched = false;
         await drainMicrotasks();
+        if (stop?.()) return false;
+        continue;
       }
+      if (this.immediateAt < this.immediates.length) {
+        this.runImmediate();
+        if (stop?.()) return false;
+        continue;
+      }
+      const finished = world.runUntil(untilMs, predicate);
+      if (this.touched) continue;
       if (stop?.()) return false;
-      if (finished && !this.touched) return true;
+      if (finished) return true;
     }
+  }
+
+  private runImmediate(): void {
+    const work = this.immediates[this.immediateAt++];
+    if (this.immediateAt === this.immediates.length) {
+      this.immediates = [];
+      this.immediateAt = 0;
+    }
+    this.immediatesRun++;
+    work();
   }
 }
 

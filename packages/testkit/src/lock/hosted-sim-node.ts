@@ -1,10 +1,23 @@
-import type { ConfState, Entry, Message, RaftConfig, RaftNode, Ready, Storage } from "@dlock/raft";
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Message,
+  RaftConfig,
+  RaftNode,
+  Ready,
+  Role,
+  Storage,
+} from "@dlock/raft";
 import type { PeerTransport } from "@dlock/server/internal";
 import { applyChange } from "../checkers/commit-ledger.js";
+import type { LogView } from "../checkers/violation.js";
+import type { ClusterNode, SimNodeCounters, SimRefusal } from "../cluster-node.js";
+import { callCore, emptyNodeCounters, logViewsOf } from "../cluster-node.js";
 import { chainAfter } from "../log-chain.js";
 import type { ChainedEntry } from "../log-chain.js";
-import type { SimLogStorage, SimNodeDeps, SimNodeOptions } from "../sim-node.js";
-import { SimNode } from "../sim-node.js";
+import type { SimLogStorage, SimNodeDeps, SimNodeOptions, SimNodeStatus } from "../sim-node.js";
+import { reportCommitted } from "../sim-node.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
 import { HeldWork } from "../held-work.js";
@@ -18,14 +31,25 @@ type PendingWrite =
   | { readyId: number; kind: "snapshot"; index: number; chain: number };
 
 /**
- * A simulated server whose process runs the production RaftHost instead of SimNode's own Ready
- * loop. The cluster, the fault driver and the checkers see the same node as before: status,
- * crashes (losing what the SimDisk had not synced), pauses, role and term, applied index, and
- * the memory and durable logs as chain values. The core the host builds is wrapped
- * (`createCore`) to feed the safety monitor from every Ready, as SimNode does, and to give reads
- * cluster-wide ids; what the host starts on (storage, transport) comes from here.
+ * A simulated server whose process runs the production RaftHost: the lock simulator's cluster
+ * node (the Raft-level simulator keeps SimNode's own Ready loop). The cluster, the fault driver
+ * and the checkers see it as a ClusterNode: status, crashes (losing what the SimDisk had not
+ * synced), pauses, role and term, applied index, and the memory and durable logs as chain values.
+ * The core the host builds is wrapped (`createCore`) to feed the safety monitor from every Ready
+ * and to give reads cluster-wide ids; what the host starts on (storage, transport) comes from here.
  */
-export class HostedSimNode extends SimNode {
+export class HostedSimNode implements ClusterNode {
+  readonly id: string;
+  readonly storage: SimLogStorage;
+  readonly memoryLog: LogView;
+  readonly durableLog: LogView;
+  status: SimNodeStatus = "crashed";
+  role: Role = "follower";
+  term = 0;
+  leaderHint: string | null = null;
+  applied = 0;
+  appliedConf: ConfState;
+  readonly counters: SimNodeCounters = emptyNodeCounters();
   readonly disk: SimDisk;
   /** The storage the running incarnation opened (null while down). */
   hostStorage: SimHostStorage | null = null;
@@ -36,16 +60,17 @@ export class HostedSimNode extends SimNode {
   private readonly held = new HeldWork();
 
   constructor(
-    options: SimNodeOptions,
+    private readonly options: SimNodeOptions,
     bootstrap: ConfState,
-    deps: SimNodeDeps,
+    private readonly deps: SimNodeDeps,
     private readonly hosting: {
       start: HostStarter;
       /** A read id no other read in the cluster uses (the monitor follows reads by id). */
       readId: () => number;
     },
   ) {
-    super(options, bootstrap, deps);
+    this.id = options.id;
+    this.appliedConf = bootstrap;
     this.disk = new SimDisk({
       voters: [...bootstrap.voters],
       learners: [...bootstrap.learners],
@@ -53,6 +78,15 @@ export class HostedSimNode extends SimNode {
     });
     this.disk.onSync = () => this.deps.monitor.observeDurability();
     this.storage = this.logStorage();
+    ({ memoryLog: this.memoryLog, durableLog: this.durableLog } = logViewsOf(() => this.storage));
+  }
+
+  get isUp(): boolean {
+    return this.status === "running" || this.status === "paused";
+  }
+
+  get clockRate(): number {
+    return this.options.clockRate;
   }
 
   /** This node's randomness (fsync latency, crashes, election jitter). */
@@ -64,11 +98,11 @@ export class HostedSimNode extends SimNode {
     return [this.options.fsyncMinMs, this.options.fsyncMaxMs];
   }
 
-  override get raftNode(): RaftNode | null {
+  get raftNode(): RaftNode | null {
     return this.core;
   }
 
-  /** The RaftHost settings SimNode's options describe. */
+  /** The RaftHost settings the node's options describe. */
   get hostSettings() {
     const { electionTicks, heartbeatTicks, ...raft } = this.options.raft;
     return {
@@ -81,7 +115,7 @@ export class HostedSimNode extends SimNode {
     };
   }
 
-  override start(): void {
+  start(): void {
     if (this.status !== "crashed") return;
     this.hostIncarnation++;
     this.pending = [];
@@ -95,7 +129,7 @@ export class HostedSimNode extends SimNode {
     this.hosting.start(this);
   }
 
-  override crash(): void {
+  crash(): void {
     if (!this.isUp) return;
     this.haltHost("crashed");
     this.counters.crashes++;
@@ -107,22 +141,60 @@ export class HostedSimNode extends SimNode {
     this.deps.monitor.observeDurability();
   }
 
-  override stop(): void {
+  stop(): void {
     if (this.status === "stopped") return;
     this.haltHost("stopped");
   }
 
-  override pause(): void {
+  pause(): void {
     if (this.status !== "running") return;
     this.status = "paused";
     this.deps.events.statusChanged?.(this, "paused");
   }
 
-  override resume(): void {
+  resume(): void {
     if (this.status !== "paused") return;
     this.status = "running";
     this.deps.events.statusChanged?.(this, "running");
     this.held.runWhile(() => this.status === "running");
+  }
+
+  restart(): void {
+    if (this.status !== "crashed") return;
+    this.counters.restarts++;
+    this.start();
+  }
+
+  // ---- the fault driver's calls, straight to the core (the host learns of them at its next Ready)
+
+  propose(data: Uint8Array): { index: number; term: number } | SimRefusal {
+    return this.call((core) => core.propose(data));
+  }
+
+  proposeConfChange(change: ConfChange): { index: number; term: number } | SimRefusal {
+    return this.call((core) => core.proposeConfChange(change));
+  }
+
+  readIndex(requestId: number): SimRefusal | undefined {
+    this.deps.monitor.observeReadStarted(requestId);
+    const refused = this.call((core) => {
+      core.readIndex(requestId);
+      return undefined;
+    });
+    if (refused === undefined) return undefined;
+    this.deps.monitor.observeReadDropped(requestId);
+    return refused;
+  }
+
+  transferLeadership(target: string): SimRefusal | undefined {
+    return this.call((core) => {
+      core.transferLeadership(target);
+      return undefined;
+    });
+  }
+
+  private call<T>(action: (core: RaftNode) => T): T | SimRefusal {
+    return callCore(this.core, this.status === "running", action);
   }
 
   // ---- what the host of this incarnation starts on ----------------------------------------------
@@ -274,7 +346,9 @@ export class HostedSimNode extends SimNode {
       this.pending.push({ readyId: ready.id, kind: "entries", first, chains });
     }
     if (ready.hardState !== undefined) this.term = Math.max(this.term, ready.hardState.term);
-    if (ready.committedEntries.length > 0) this.reportCommitted(ready.committedEntries);
+    if (ready.committedEntries.length > 0) {
+      reportCommitted(this, this.deps, ready.committedEntries);
+    }
     for (const read of ready.readStates) {
       monitor.observeReadState(this.id, read.requestId, read.index);
     }

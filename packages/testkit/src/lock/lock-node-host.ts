@@ -26,8 +26,7 @@ import {
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
-import type { SimNode, SimNodeStatus } from "../sim-node.js";
-import type { SimStateMachine } from "../state-machine.js";
+import type { SimNodeStatus } from "../sim-node.js";
 import type { AsyncWorld } from "./async-world.js";
 import type {
   ServerConnectionHandler,
@@ -37,7 +36,6 @@ import type {
 } from "./client-network.js";
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
-import { SimRaftHost } from "./sim-raft-host.js";
 import type { HostedSimNode } from "./hosted-sim-node.js";
 import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 import { HeldWork } from "../held-work.js";
@@ -75,16 +73,13 @@ export interface LockNodeHostOptions {
 }
 
 /**
- * The lock server on one simulated node, wired as DlockServer wires it: the replicated
- * LockStateMachine is the node's SimStateMachine (rebuilt on restart from the durable snapshot
- * plus the durable log, so what was fsynced survives a crash and nothing else does), and the
- * server's own LockService (request path, queued waiters, the leader's LeaseManager and its
- * expiry timers) runs on the node through SimRaftHost, with the node's monotonic clock and
- * timers. Clients reach it on the node's client port over the simulated client network.
- *
- * With the production host (a HostedSimNode, see startHost) the node runs RaftHost itself, the
- * class DlockServer runs, over the node's SimDisk, the simulated peer network and a
- * HostScheduler on the node's clock; the LockService runs on that RaftHost.
+ * The lock server on one simulated node, wired as DlockServer wires it: every incarnation of
+ * the process (see startHost) runs RaftHost, the class DlockServer runs, over the node's SimDisk
+ * (the lock table is loaded from what was fsynced, so nothing else survives a crash), the
+ * simulated peer network and a HostScheduler on the node's clock; the server's own LockService
+ * (request path, queued waiters, the leader's LeaseManager and its expiry timers) runs on that
+ * RaftHost with the node's monotonic clock and timers. Clients reach it on the node's client port
+ * over the simulated client network.
  */
 export class LockNodeHost implements SimProcess {
   readonly name: string;
@@ -92,11 +87,9 @@ export class LockNodeHost implements SimProcess {
   status: ProcessStatus = "down";
   incarnation = 0;
   private readonly held = new HeldWork();
-  private machine: LockTableMachine | null = null;
-  private simHost: SimRaftHost | null = null;
-  /** The table of the production host's incarnation. */
+  /** The table of the running incarnation. */
   private lockTable: LockStateMachine | null = null;
-  /** The running incarnation's production RaftHost (null while down, starting, or not used). */
+  /** The running incarnation's RaftHost (null while down or starting). */
   raftHost: RaftHost<LockResult> | null = null;
   private service: LockService | null = null;
   private connectionNumber = 0;
@@ -104,7 +97,7 @@ export class LockNodeHost implements SimProcess {
   private leading = false;
 
   constructor(
-    readonly node: SimNode,
+    readonly node: HostedSimNode,
     private readonly options: LockNodeHostOptions,
   ) {
     this.name = node.id;
@@ -117,28 +110,11 @@ export class LockNodeHost implements SimProcess {
   }
 
   get table(): LockStateMachine | null {
-    return this.machine?.table ?? this.lockTable;
+    return this.lockTable;
   }
 
   defer(work: () => void): void {
     this.held.hold(work);
-  }
-
-  /** SimNode.start() asks for its state machine: a new process incarnation begins. */
-  createStateMachine(): SimStateMachine {
-    this.incarnation++;
-    this.held.drop();
-    this.leading = false;
-    const options = this.options;
-    const table = new LockStateMachine(
-      withPlantedLockBugs({ limits: options.limits }, options.lockBugs),
-    );
-    const raftHost = new SimRaftHost(this.node, { nowMs: this.leaseNowMs, readId: options.readId });
-    this.simHost = raftHost;
-    const machine = new LockTableMachine(table, (index) => raftHost.restored(index));
-    this.machine = machine;
-    this.service = this.lockService(raftHost, table);
-    return machine;
   }
 
   /** The lease manager's clock: the monotonic one, or the wall clock when that misuse is planted. */
@@ -258,8 +234,6 @@ export class LockNodeHost implements SimProcess {
     if (this.status === "down" && previous !== "down") {
       this.incarnation++;
       this.leading = false;
-      this.machine = null;
-      this.simHost = null;
       this.lockTable = null;
       this.raftHost = null;
       this.service = null;
@@ -275,34 +249,11 @@ export class LockNodeHost implements SimProcess {
     }
   }
 
-  onSoftState(role: Role, leader: NodeId | null, term: number): void {
-    if (this.simHost === null && this.raftHost === null) return;
-    this.options.world.touch();
+  onSoftState(role: Role, term: number): void {
+    if (this.raftHost === null) return;
     const wasLeader = this.leading;
-    this.simHost?.softStateChanged(role, leader, term);
     this.leading = role === "leader";
     if (this.leading && !wasLeader) this.options.observer.leaderElected(this, term);
-  }
-
-  onApplied(entry: Entry): void {
-    const machine = this.machine;
-    if (machine === null || this.simHost === null) return;
-    // Only normal entries reach the table (SimNode applies no others), so the table's own
-    // applied index, part of its digest, is the same on every node at the same log index.
-    const result = entry.kind === "normal" ? machine.takeResult() : undefined;
-    this.options.observer.applied(this, entry, result);
-    this.options.world.touch();
-    this.simHost.applied(entry, result);
-  }
-
-  onReadState(requestId: number, index: number): void {
-    this.options.world.touch();
-    this.simHost?.readState(requestId, index);
-  }
-
-  onReadDropped(requestId: number): void {
-    this.options.world.touch();
-    this.simHost?.readDropped(requestId);
   }
 
   /** This node's own view, as `status` answers it (other members' figures are not known here). */
@@ -393,52 +344,6 @@ export class LockNodeHost implements SimProcess {
         }
       },
     };
-  }
-}
-
-/**
- * The lock table as the node's replicated state machine. The table is rebuilt on every restart
- * from the durable snapshot and the durable log (SimNode does that), which is what survives a
- * crash of the real server too (the table is written in the same batch as the log).
- */
-class LockTableMachine implements SimStateMachine {
-  private result: LockResult | undefined;
-
-  constructor(
-    readonly table: LockStateMachine,
-    private readonly onRestored: (index: number) => void,
-  ) {}
-
-  apply(entry: Entry): void {
-    this.result = this.table.applyEntry(entry.index, entry.data);
-  }
-
-  /** The result of the entry applied last (once). */
-  takeResult(): LockResult | undefined {
-    const result = this.result;
-    this.result = undefined;
-    return result;
-  }
-
-  snapshot(): Uint8Array {
-    return this.table.snapshot();
-  }
-
-  /** In place: the LockService keeps its reference to the table. */
-  restore(data: Uint8Array): void {
-    if (data.length === 0) {
-      // The initial state; a process starts with a fresh table, so there is nothing to do.
-      if (this.table.appliedIndex !== 0 || this.table.size !== 0) {
-        throw new RangeError("an empty snapshot can only restore a fresh table");
-      }
-      return;
-    }
-    this.table.restoreSnapshot(data);
-    this.onRestored(this.table.appliedIndex);
-  }
-
-  digest(): number {
-    return new Hasher(0x10c).bytes(this.table.snapshot()).digest();
   }
 }
 

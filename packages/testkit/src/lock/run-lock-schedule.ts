@@ -12,7 +12,8 @@ import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
 import { clusterOptionsOf, nodeCountersOf, ScheduleDriver } from "../run-schedule.js";
 import { SimCluster } from "../sim-cluster.js";
-import type { SimNode, SimNodeStatus } from "../sim-node.js";
+import type { SimNodeStatus } from "../sim-node.js";
+import type { ClusterNode } from "../cluster-node.js";
 import { AsyncWorld } from "./async-world.js";
 import { HostedSimNode } from "./hosted-sim-node.js";
 import type { ClientNetworkStats } from "./client-network.js";
@@ -67,16 +68,7 @@ export interface LockScheduleResult {
 export interface RunLockScheduleOptions {
   /** Linearizability search steps per key. Default LINEARIZABILITY_STEPS_PER_KEY. */
   linearizabilityStepsPerKey?: number;
-  /**
-   * Run the production RaftHost on every node (HostedSimNode) instead of SimNode's Ready loop and
-   * SimRaftHost. Default: DLOCK_SIM_PRODUCTION_HOST=1 in the environment, else off (about a third
-   * fewer schedules per minute so far, and two saved regressions no longer reach their case).
-   */
-  productionHost?: boolean;
 }
-
-/** Whether lock schedules run the production RaftHost when the caller does not say. */
-export const PRODUCTION_HOST_DEFAULT = process.env.DLOCK_SIM_PRODUCTION_HOST === "1";
 
 /** Virtual-ms timeouts of the simulated Lockers for a plan. */
 export function lockerTimeoutsOf(plan: LockSchedulePlan): SimLockerTimeouts {
@@ -109,7 +101,7 @@ export async function runLockSchedule(
   plan: LockSchedulePlan,
   options: RunLockScheduleOptions = {},
 ): Promise<LockScheduleResult> {
-  const run = new LockRun(plan, options.productionHost ?? PRODUCTION_HOST_DEFAULT);
+  const run = new LockRun(plan);
   let violation: SafetyViolation | null = null;
   let recoveryMs: number | null = null;
   try {
@@ -147,6 +139,7 @@ class LockRun {
   private readonly driver: ScheduleDriver;
   private readonly clientNetwork: SimClientNetwork;
   private readonly resource: FencedResource;
+  private readonly nodes = new Map<string, HostedSimNode>();
   private readonly hosts = new Map<string, LockNodeHost>();
   private readonly clients: SimLockClient[] = [];
   private readonly clientFaults: ClientFaultDriver;
@@ -157,10 +150,7 @@ class LockRun {
   private readNumber = 0;
   private liveness: LockLivenessObservation | null = null;
 
-  constructor(
-    private readonly plan: LockSchedulePlan,
-    productionHost: boolean,
-  ) {
+  constructor(private readonly plan: LockSchedulePlan) {
     const raftOptions = clusterOptionsOf(plan.raft);
     // The lock world's own randomness, apart from the cluster's (same seed, another stream).
     this.random = new Prng(plan.raft.seed ^ 0x10c5eed);
@@ -175,21 +165,18 @@ class LockRun {
       ...raftOptions,
       clockDriftMax: rateBound,
       clockRateOf: (_id, random) => drawRate(random),
-      createStateMachine: (id) => this.hostOf(id).createStateMachine(),
-      createNode: productionHost
-        ? (options, bootstrap, deps) =>
-            new HostedSimNode(options, bootstrap, deps, {
-              start: (node) => this.hostOf(node.id).startHost(node),
-              readId: () => ++this.readNumber,
-            })
-        : undefined,
+      // Every node runs the production RaftHost (LockNodeHost.startHost builds it).
+      createNode: (options, bootstrap, deps) => {
+        const node = new HostedSimNode(options, bootstrap, deps, {
+          start: (started) => this.hostOf(started.id).startHost(started),
+          readId: () => ++this.readNumber,
+        });
+        this.nodes.set(node.id, node);
+        return node;
+      },
       events: {
-        softStateChanged: (node, role, leader, term) =>
-          this.hosts.get(node.id)?.onSoftState(role, leader, term),
-        applied: (node, entry) => this.hosts.get(node.id)?.onApplied(entry),
-        readState: (node, requestId, index) =>
-          this.hosts.get(node.id)?.onReadState(requestId, index),
-        readDropped: (node, requestId) => this.hosts.get(node.id)?.onReadDropped(requestId),
+        softStateChanged: (node, role, _leader, term) =>
+          this.hosts.get(node.id)?.onSoftState(role, term),
         statusChanged: (node, status) => this.onNodeStatus(node, status),
       },
     });
@@ -399,7 +386,9 @@ class LockRun {
     let host = this.hosts.get(id);
     if (host === undefined) {
       const bugs = this.plan.plantedBugs ?? {};
-      host = new LockNodeHost(this.cluster.node(id), {
+      const node = this.nodes.get(id);
+      if (node === undefined) throw new RangeError(`no node ${id}`);
+      host = new LockNodeHost(node, {
         world: this.world,
         clientNetwork: this.clientNetwork,
         limits: lockLimitsOf(this.plan),
@@ -482,7 +471,7 @@ class LockRun {
     }
   }
 
-  private onNodeStatus(node: SimNode, status: SimNodeStatus): void {
+  private onNodeStatus(node: ClusterNode, status: SimNodeStatus): void {
     this.hostOf(node.id).onStatusChanged(status);
     if (status === "paused") {
       this.pausedSince.set(node.id, this.world.nowMs);

@@ -202,7 +202,7 @@ export class SimHostNode implements SimProcess {
   }
 }
 
-/** Runs work in a later event at the same instant (touching the world if asked), for a process. */
+/** Runs work at this instant after the current event (touching the world if asked), for a process. */
 export type Soon = (work: () => void, touches: boolean) => void;
 
 /**
@@ -221,7 +221,7 @@ export function processSoon(world: AsyncWorld, process: SimProcess): Soon {
       if (touches) world.touch();
       work();
     };
-    world.world.at(world.nowMs, run);
+    world.immediate(run);
   };
 }
 
