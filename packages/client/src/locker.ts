@@ -368,7 +368,9 @@ export class Locker {
           );
         }
         // Jitter: holders that lost the same race do not all come back at the same moment.
-        const jitterMs = this.options.random() * resolved.retryJitterMs;
+        // No draw when jitter is off: the random source's other users see the same sequence.
+        const jitterMs =
+          resolved.retryJitterMs > 0 ? this.options.random() * resolved.retryJitterMs : 0;
         await sleep(clock, resolved.retryIntervalMs + jitterMs, signal);
       }
     }

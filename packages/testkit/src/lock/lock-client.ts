@@ -214,6 +214,7 @@ export class SimLockClient implements SimProcess {
       ttl: op.ttlMs,
       retryLimit: op.retryLimit,
       retryInterval: op.retryIntervalMs,
+      retryJitter: op.retryJitterMs ?? 0,
       signal: this.stopController.signal,
     };
     if (op.waitMs > 0) lockOptions.wait = op.waitMs;

@@ -251,6 +251,8 @@ export function lockPlanArbitrary(
               waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
               retryLimit: op.retryLimit,
               retryIntervalMs: op.retryIntervalMs,
+              // The client's default share (a quarter of the interval).
+              retryJitterMs: Math.floor(op.retryIntervalMs / 4),
               refresh: op.refresh,
               holdMs,
               writeEveryMs: op.writeEveryMs,

@@ -21,6 +21,11 @@ export type ClientOp =
       waitMs: number;
       retryLimit: number;
       retryIntervalMs: number;
+      /**
+       * Random extra wait per retry, up to this. Absent in plans saved before the client had
+       * jitter: they replay as they ran, with none.
+       */
+      retryJitterMs?: number;
       refresh: RefreshMode;
       /** How long the work under the lock lasts; a write to the fenced resource every writeEveryMs. */
       holdMs: number;
