@@ -37,6 +37,7 @@ import { storageWriteFaultOf } from "./storage-write-fault.js";
 import { loadTlsFiles } from "./tls-files.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
+import { snapshotSource } from "./snapshot-source.js";
 import type { MemberAddresses } from "./node-status.js";
 
 export interface DlockServerDependencies {
@@ -276,6 +277,14 @@ export class DlockServer {
           connectionsMax: options.adminConnectionsMax,
           requestsMax: options.adminRequestsMax,
           ...(tls !== null && options.adminTls ? { tls } : {}),
+          snapshot: snapshotSource({
+            clusterId: options.clusterId,
+            nodeId: options.id,
+            authenticator,
+            host,
+            storage,
+            logger: componentLogger(logger, "admin"),
+          }),
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();

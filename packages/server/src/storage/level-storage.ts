@@ -457,6 +457,24 @@ export class LevelStorage implements HostStorage {
   }
 
   /**
+   * The stored state at the durable applied index, as snapshot bytes (for `dlock snapshot save`):
+   * taken in the write order from a LevelDB snapshot, so writes that go on meanwhile do not show
+   * through. Unlike createSnapshot() it changes nothing: no file, no log compaction.
+   */
+  async exportState(): Promise<{ data: Buffer; members: ClusterMembers }> {
+    const point = await this.serialize(async () => {
+      if (this.closed) throw new StorageError("CLOSED", "storage is closed");
+      const index = this.applied;
+      return { index, term: this.term(index), view: this.db.snapshot() };
+    });
+    try {
+      return await this.dump(point);
+    } finally {
+      await point.view.close();
+    }
+  }
+
+  /**
    * Deleted entries stay on disk as tombstones over their older copies until LevelDB's own
    * compaction merges them into the deepest level holding that key range; under steady refresh
    * traffic that waits for level 1 to fill (10 MB), so the folder grew with the traffic until
