@@ -31,6 +31,7 @@ import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
+import { forceNewCluster } from "../storage/force-new-cluster.js";
 import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { storageWriteFaultOf } from "./storage-write-fault.js";
@@ -132,6 +133,13 @@ export class DlockServer {
     try {
       if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
         logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
+      }
+      if (options.forceNewCluster) {
+        const forced = await forceNewCluster(storage, options.id);
+        logger.warn(
+          forced,
+          "--force-new-cluster: this node is now the only member; add the others back with dlock member add, and start it without the flag from now on",
+        );
       }
       // The replicated members decide whom to dial; the command-line list bootstraps a new
       // cluster, tells a joining node whom to reach, and gives members that moved their address.
