@@ -134,6 +134,12 @@ export class DlockServer {
       if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
         logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
       }
+      if (storage.migrations.length > 0) {
+        logger.info(
+          { migrations: storage.migrations },
+          "data folder migrated to the current format",
+        );
+      }
       if (options.forceNewCluster) {
         const forced = await forceNewCluster(storage, options.id);
         logger.warn(

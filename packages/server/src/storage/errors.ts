@@ -24,7 +24,12 @@ export type StorageErrorCode =
   /** A restore was pointed at a data folder that already holds data (restore seeds new ones). */
   | "DATA_EXISTS"
   /** A restore's own arguments do not fit (this node not among the members, an empty backup). */
-  | "RESTORE_REFUSED";
+  | "RESTORE_REFUSED"
+  /**
+   * The data folder's format is newer than this binary reads (written by a later dlock) or older
+   * than any release; the message names the versions this binary supports.
+   */
+  | "FORMAT_UNSUPPORTED";
 
 export class StorageError extends CodedError<StorageErrorCode> {
   constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
