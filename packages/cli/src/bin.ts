@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { dropOutputWhenStdoutCloses } from "./closed-stdout.js";
 import { runCli } from "./program.js";
 
+dropOutputWhenStdoutCloses();
 runCli(process.argv).then(
   (code) => {
     process.exitCode = code;

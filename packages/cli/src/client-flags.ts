@@ -84,9 +84,10 @@ export function addClientOptions(command: Command, { json = true } = {}): Comman
     );
   if (json) {
     command.addOption(
-      new Option("--json", "print one JSON object on stdout instead of text (env: 1 or 0)").env(
-        "DLOCK_JSON",
-      ),
+      new Option(
+        "--json",
+        "print one JSON object on stdout instead of text; DLOCK_JSON=1 or 0",
+      ).env("DLOCK_JSON"),
     );
   }
   return command;

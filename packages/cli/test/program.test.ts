@@ -67,6 +67,11 @@ describe("--help", () => {
       // Commander wraps lines at the terminal width.
       const text = run.stdout.replace(/\s+/g, " ");
       for (const variable of ENV_OF_COMMAND[name]) expect(text).toContain(`env: ${variable}`);
+      // A switch's variable takes 1 or 0, said once next to its name (not "(env: 1 or 0) (env: X)").
+      expect(text).not.toMatch(/\(env: [^)A-Z]/);
+      if (ENV_OF_COMMAND[name].includes("DLOCK_JSON")) {
+        expect(text).toContain("DLOCK_JSON=1 or 0 (env: DLOCK_JSON)");
+      }
       expect(run.stdout).toContain("Exit codes:");
       for (const code of ["1", "2", "5"]) expect(run.stdout).toMatch(new RegExp(`\\n  ${code}  `));
       expect(run.stdout).toContain("Examples:");

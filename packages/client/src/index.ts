@@ -4,6 +4,7 @@ export { Locker } from "./locker.js";
 export {
   DEFAULT_REFRESH_FRACTION,
   DEFAULT_RETRY_INTERVAL_MS,
+  DEFAULT_RETRY_JITTER_FRACTION,
   DEFAULT_RETRY_LIMIT,
   DEFAULT_TTL_MS,
   DEFAULT_WAIT_MS,
@@ -12,6 +13,7 @@ export {
   resolveLockOptions,
   withRefreshInterval,
   withRetryInterval,
+  withRetryJitter,
   withRetryLimit,
   withSignal,
   withTTL,
@@ -27,18 +29,29 @@ export {
   DEFAULT_UNAVAILABLE_TIMEOUT_MS,
   ENDPOINTS_MAX,
 } from "./locker-options.js";
-// The errors a caller handles, re-exported so applications need only this package.
+// Every error a caller can receive (one class per ErrorCode, and the bases they share),
+// re-exported so applications need only this package; the README says what to do about each.
 export {
   AbortedError,
   ClusterUnavailableError,
   ConfigChangeRefusedError,
+  ConfigError,
+  ConnectionClosedError,
   DlockError,
+  FrameTooLargeError,
+  HandshakeFailedError,
+  InternalError,
   InvalidArgumentError,
   LockBusyError,
   LockLostError,
+  MalformedFrameError,
+  NotLeaderError,
   NotOwnerError,
+  OverloadedError,
   PermissionDeniedError,
+  RetryAfterError,
   TimedOutError,
+  TooManyRequestsError,
   UnauthenticatedError,
   parseDuration,
 } from "@dlock/protocol";
@@ -51,6 +64,7 @@ export type {
   ValidityParameters,
 } from "./lock-options.js";
 export type { LockerOptions } from "./locker-options.js";
+export type { LockerEventListener, LockerEventName, LockerEvents } from "./locker-events.js";
 export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
@@ -58,6 +72,8 @@ export type {
   ConfigChangeRefusal,
   Duration,
   ErrorCode,
+  HandshakeFailureReason,
+  LeaderHint,
   ForceReleaseResult,
   GetResult,
   MemberInfo,

@@ -11,6 +11,11 @@ export interface LockOptions {
   refreshInterval?: Duration;
   /** Wait between attempts while the lock is held by someone else. Default 250 ms. */
   retryInterval?: Duration;
+  /**
+   * Up to this much random extra wait is added to each retryInterval, so that clients that lost
+   * the same race spread out. Default retryInterval / 4; 0 turns it off.
+   */
+  retryJitter?: Duration;
   /** Attempts after the first before giving up with LockBusyError. Default 0 (try once). */
   retryLimit?: number;
   /**
@@ -29,6 +34,8 @@ export const DEFAULT_TTL_MS = 30_000;
 export const DEFAULT_RETRY_INTERVAL_MS = 250;
 export const DEFAULT_RETRY_LIMIT = 0;
 export const DEFAULT_WAIT_MS = 0;
+/** The default retry jitter is this fraction of the retry interval. */
+export const DEFAULT_RETRY_JITTER_FRACTION = 1 / 4;
 /** The default refresh interval is this fraction of the ttl. */
 export const DEFAULT_REFRESH_FRACTION = 1 / 3;
 /** Upper bound on retryLimit: every retry loop is bounded. */
@@ -39,6 +46,8 @@ export interface ResolvedLockOptions {
   ttlMs: number;
   refreshIntervalMs: number;
   retryIntervalMs: number;
+  /** The most random extra wait added to each retry interval. */
+  retryJitterMs: number;
   retryLimit: number;
   waitMs: number;
   signal: AbortSignal | null;
@@ -56,6 +65,7 @@ function optionSetter<K extends keyof LockOptions>(
 export const withTTL = optionSetter("ttl");
 export const withRefreshInterval = optionSetter("refreshInterval");
 export const withRetryInterval = optionSetter("retryInterval");
+export const withRetryJitter = optionSetter("retryJitter");
 export const withRetryLimit = optionSetter("retryLimit");
 export const withWait = optionSetter("wait");
 export const withSignal = optionSetter("signal");
@@ -112,6 +122,10 @@ export function resolveLockOptions(
     options.retryInterval === undefined
       ? DEFAULT_RETRY_INTERVAL_MS
       : parseDuration(options.retryInterval, "retryInterval");
+  const retryJitterMs =
+    options.retryJitter === undefined
+      ? Math.floor(retryIntervalMs * DEFAULT_RETRY_JITTER_FRACTION)
+      : parseDuration(options.retryJitter, "retryJitter");
   const retryLimit = options.retryLimit ?? DEFAULT_RETRY_LIMIT;
   if (!Number.isInteger(retryLimit) || retryLimit < 0 || retryLimit > RETRY_LIMIT_MAX) {
     throw new InvalidArgumentError(
@@ -124,7 +138,7 @@ export function resolveLockOptions(
   if (signal !== null && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentError("signal", "must be an AbortSignal");
   }
-  return { ttlMs, refreshIntervalMs, retryIntervalMs, retryLimit, waitMs, signal };
+  return { ttlMs, refreshIntervalMs, retryIntervalMs, retryJitterMs, retryLimit, waitMs, signal };
 }
 
 const NANOSECONDS_PER_MS = 1_000_000;

@@ -1,7 +1,15 @@
 // A held lock: its validity timer, automatic refresh, loss reporting and release.
 import type { Lock, LockState, ReleaseOutcome } from "./types.js";
-import { ClusterUnavailableError, LockLostError, NotOwnerError } from "@dlock/protocol";
+import type { DlockError } from "@dlock/protocol";
+import {
+  ClusterUnavailableError,
+  DlockError as DlockErrorClass,
+  InternalError,
+  LockLostError,
+  NotOwnerError,
+} from "@dlock/protocol";
 import type { Clock, TimerHandle } from "./clock.js";
+import type { LockerEventEmitter } from "./locker-events.js";
 import type { ResolvedLockerOptions } from "./resolve-locker-options.js";
 import type { Router } from "./router.js";
 import { validUntilMs } from "./validity.js";
@@ -20,6 +28,8 @@ export interface LockHandleParameters {
   options: ResolvedLockerOptions;
   /** Called once when the lock stops being held (released or lost). */
   onSettled: (lock: LockHandle) => void;
+  /** The locker's event hook: refresh failures and the loss are reported there too. */
+  events: LockerEventEmitter;
 }
 
 export class LockHandle implements Lock {
@@ -148,6 +158,11 @@ export class LockHandle implements Lock {
       this.scheduleRefresh(sentAtMs + this.parameters.refreshIntervalMs);
     } catch (error) {
       if (error === this.lostError) throw error;
+      this.parameters.events.emit("refreshFailed", {
+        key: this.key,
+        fencingToken: this.fencingToken,
+        error: asDlockError(error),
+      });
       if (error instanceof NotOwnerError || error instanceof LockLostError) {
         throw this.markLost("the cluster no longer holds this grant", error);
       }
@@ -221,6 +236,11 @@ export class LockHandle implements Lock {
       }
     }
     this.lostCallbacks.clear();
+    this.parameters.events.emit("lockLost", {
+      key: this.key,
+      fencingToken: this.fencingToken,
+      error,
+    });
     this.settle();
     return error;
   }
@@ -264,4 +284,10 @@ export class LockHandle implements Lock {
     if (this.lostTimer !== null) this.clock.clearTimeout(this.lostTimer);
     this.lostTimer = null;
   }
+}
+
+function asDlockError(error: unknown): DlockError {
+  return error instanceof DlockErrorClass
+    ? error
+    : new InternalError(String(error), { cause: error });
 }

@@ -9,6 +9,7 @@ import type {
 } from "@dlock/protocol";
 import {
   AbortedError,
+  InvalidArgumentError,
   LockBusyError,
   LockLostError,
   NotOwnerError,
@@ -24,6 +25,8 @@ import { LockHandle } from "./lock.js";
 import type { LockOption, LockOptions, ResolvedLockOptions } from "./lock-options.js";
 import { mergeLockOptions, resolveLockOptions } from "./lock-options.js";
 import type { LockerOptions } from "./locker-options.js";
+import { LockerEventEmitter } from "./locker-events.js";
+import type { LockerEventListener, LockerEventName } from "./locker-events.js";
 import type { ResolvedLockerOptions } from "./resolve-locker-options.js";
 import { resolveLockerOptions } from "./resolve-locker-options.js";
 import { Router } from "./router.js";
@@ -44,12 +47,13 @@ export class Locker {
   private readonly router: Router;
   private readonly locks = new Set<LockHandle>();
   private readonly closeController = new AbortController();
+  private readonly events = new LockerEventEmitter();
   private lockCalls = 0;
 
   /** Throws InvalidArgumentError naming the bad option. Connects lazily, on the first request. */
   constructor(options: LockerOptions) {
     this.options = resolveLockerOptions(options);
-    this.router = new Router(this.options);
+    this.router = new Router(this.options, this.events);
     // Every request in flight listens on this signal: hundreds at once are normal, not a leak
     // (Node warns past 10 listeners otherwise).
     setMaxListeners(0, this.closeController.signal);
@@ -63,6 +67,15 @@ export class Locker {
   /** Whether close() was called. */
   get closed(): boolean {
     return this.closeController.signal.aborted;
+  }
+
+  /**
+   * Listens to what happens inside the locker: `connected`, `leaderChanged`, `refreshFailed`,
+   * `lockLost` (see LockerEvents). For logs and metrics; a throwing listener is ignored. Returns
+   * a function that removes the listener.
+   */
+  on<E extends LockerEventName>(event: E, listener: LockerEventListener<E>): () => void {
+    return this.events.on(event, listener);
   }
 
   /**
@@ -96,6 +109,7 @@ export class Locker {
       router: this.router,
       options: this.options,
       onSettled: (lock) => this.locks.delete(lock),
+      events: this.events,
     });
     if (this.closed) {
       handle.abandon("the locker closed");
@@ -103,6 +117,43 @@ export class Locker {
     }
     this.locks.add(handle);
     return handle;
+  }
+
+  /**
+   * Takes `key` for `value` (as `lock()` does, with the same options), runs `fn` with the lock
+   * and always releases it, also when `fn` throws. Resolves with what `fn` returns.
+   *
+   * `fn` gets the Lock: `lock.fencingToken` for the resource, `lock.signal`, which aborts (with a
+   * LockLostError) if the lock is lost while `fn` runs; stop working then. Errors: the acquire's
+   * (LockBusyError, ...); else `fn`'s error, if it threw (a failed release never masks it); else
+   * the LockLostError when the lock was lost before `fn` finished (its work was not protected
+   * throughout); else the release's error (the lease then ends by its ttl).
+   */
+  async withLock<T>(
+    key: string,
+    value: string,
+    fn: (lock: Lock) => Promise<T> | T,
+    ...options: Array<LockOptions | LockOption>
+  ): Promise<T> {
+    if (typeof fn !== "function") throw new InvalidArgumentError("fn", "must be a function");
+    const lock = await this.lock(key, value, ...options);
+    let result: T;
+    try {
+      result = await fn(lock);
+    } catch (error) {
+      await lock.release().catch(() => {
+        // fn's error is the one to report; an unreleased lease ends by its ttl.
+      });
+      throw error;
+    }
+    const outcome = await lock.release();
+    if (outcome.lost) {
+      const reason: unknown = lock.signal.reason;
+      throw reason instanceof LockLostError
+        ? reason
+        : new LockLostError(key, `lock "${key}" was lost before the work finished`);
+    }
+    return result;
   }
 
   /**
@@ -316,7 +367,9 @@ export class Locker {
             `lock "${key}" is held by another holder (gave up after ${attempt + 1} attempts)`,
           );
         }
-        await sleep(clock, resolved.retryIntervalMs, signal);
+        // Jitter: holders that lost the same race do not all come back at the same moment.
+        const jitterMs = this.options.random() * resolved.retryJitterMs;
+        await sleep(clock, resolved.retryIntervalMs + jitterMs, signal);
       }
     }
   }

@@ -25,6 +25,7 @@ import type { Clock } from "./clock.js";
 import { abortReason, sleep } from "./clock.js";
 import type { RequestWithoutId } from "./connection.js";
 import { ClientConnection } from "./connection.js";
+import type { LockerEventEmitter } from "./locker-events.js";
 import type { ResolvedLockerOptions } from "./resolve-locker-options.js";
 
 export interface CallOptions<T extends ClientRequestType> {
@@ -64,8 +65,13 @@ export class Router {
   private readonly failedConnections = new WeakSet<ClientConnection>();
   private closed = false;
   private readonly hello: HelloFrame;
+  /** The node that last answered a request: the leader as this locker knows it. */
+  private leaderId: string | null = null;
 
-  constructor(private readonly options: ResolvedLockerOptions) {
+  constructor(
+    private readonly options: ResolvedLockerOptions,
+    private readonly events: LockerEventEmitter,
+  ) {
     this.clock = options.clock;
     this.nextEndpointIndex = Math.floor(options.random() * options.endpoints.length);
     this.hello = {
@@ -136,6 +142,8 @@ export class Router {
         const result = await raceAbort(attempt, signal);
         this.consecutiveFailures = 0;
         this.hintsFollowed = 0;
+        // A node without a leader answers status itself: only other answers come from a leader.
+        if (request.type !== "status") this.answeredBy(connection);
         return { result, sentAtMs };
       } catch (error) {
         if (signal?.aborted) {
@@ -207,7 +215,23 @@ export class Router {
       },
     });
     this.connection = created;
+    created.opened.then(
+      () => this.events.emit("connected", { endpoint, nodeId: created.nodeId }),
+      () => {},
+    );
     return created;
+  }
+
+  private answeredBy(connection: ClientConnection): void {
+    const nodeId = connection.nodeId;
+    if (nodeId === null || nodeId === this.leaderId) return;
+    const previousLeaderId = this.leaderId;
+    this.leaderId = nodeId;
+    this.events.emit("leaderChanged", {
+      leaderId: nodeId,
+      previousLeaderId,
+      endpoint: connection.endpoint,
+    });
   }
 
   private followHint(connection: ClientConnection, address: string): void {

@@ -6,6 +6,7 @@ import {
   resolveLockOptions,
   withRefreshInterval,
   withRetryInterval,
+  withRetryJitter,
   withRetryLimit,
   withSignal,
   withTTL,
@@ -22,12 +23,16 @@ describe("lock options", () => {
       ttlMs: DEFAULT_TTL_MS,
       refreshIntervalMs: 10_000,
       retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS,
+      retryJitterMs: 62, // a quarter of the retry interval, whole milliseconds
       retryLimit: 0,
       waitMs: 0,
       signal: null,
     });
     expect(DEFAULT_TTL_MS).toBe(30_000);
     expect(DEFAULT_RETRY_INTERVAL_MS).toBe(250);
+    // The default jitter follows the retry interval; 0 turns it off.
+    expect(resolveLockOptions({ retryInterval: "1s" }, validity).retryJitterMs).toBe(250);
+    expect(resolveLockOptions({ retryJitter: 0 }, validity).retryJitterMs).toBe(0);
     // The default refresh interval follows the ttl.
     expect(resolveLockOptions({ ttl: "3s" }, validity).refreshIntervalMs).toBe(1_000);
   });
@@ -39,6 +44,7 @@ describe("lock options", () => {
       withTTL(60_000),
       withRefreshInterval("5s"),
       withRetryInterval("500ms"),
+      withRetryJitter("40ms"),
       withRetryLimit(3),
       withWait("2s"),
       withSignal(signal),
@@ -47,6 +53,7 @@ describe("lock options", () => {
       ttlMs: 60_000,
       refreshIntervalMs: 5_000,
       retryIntervalMs: 500,
+      retryJitterMs: 40,
       retryLimit: 3,
       waitMs: 2_000,
       signal,

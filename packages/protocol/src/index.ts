@@ -15,6 +15,7 @@ export {
   NotOwnerError,
   OverloadedError,
   PermissionDeniedError,
+  RetryAfterError,
   TimedOutError,
   TooManyRequestsError,
   UnauthenticatedError,

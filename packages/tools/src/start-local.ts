@@ -4,6 +4,7 @@
 // `pnpm start:secure` (--secure, or DLOCK_LOCAL_SECURE=1): the same with TLS on the client port,
 // mutual TLS between the nodes and client authentication, with certificates (./data/certs), an
 // auth file and tokens (./data/secure) made on first start (see secure-local.ts).
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LocalCluster, LocalClusterError } from "./local-cluster.js";
 import {
@@ -20,6 +21,27 @@ const DLOCK = "npx -y pnpm@12.4.2 exec dlock";
 const SECURE =
   process.argv.includes("--secure") ||
   ["1", "true", "yes", "on"].includes((process.env.DLOCK_LOCAL_SECURE ?? "").toLowerCase());
+/** How long the nodes may take to finish the shutdown a terminal's Ctrl-C started in them. */
+const CTRL_C_SHUTDOWN_MS = 20_000;
+
+/**
+ * Whether a Ctrl-C reached the nodes as well as this process: the terminal signals its whole
+ * foreground process group, which the nodes share with us. Then they are already stopping
+ * gracefully, and a SIGTERM now would be their second signal, which makes a node exit at once.
+ * Read from /proc (Linux); elsewhere assume not, and stop them with SIGTERM as for `kill -INT`.
+ */
+function nodesGotCtrlC(): boolean {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // After "pid (comm) ": state, ppid, pgrp, session, tty_nr, tpgid (the terminal's foreground group).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(fields[2]);
+    const foregroundGroup = Number(fields[5]);
+    return foregroundGroup > 0 && pgrp === foregroundGroup;
+  } catch {
+    return false;
+  }
+}
 
 async function main(): Promise<number> {
   const free = await portsFree(
@@ -43,22 +65,51 @@ async function main(): Promise<number> {
     ...(secure === null ? {} : secureLocalClusterOptions(secure)),
   });
   let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
+  const exitCodes = new Map<string, number | null>();
+  const exits = cluster.nodes.map(
+    (node) =>
+      new Promise<void>((done) => {
+        if (node.process === null) return done();
+        node.process.once("exit", (code) => {
+          exitCodes.set(node.id, code);
+          done();
+          if (stopping) return;
+          process.stderr.write(`node ${node.id} exited (code ${code}); see ${node.logFile}\n`);
+        });
+      }),
+  );
+  let stopped: Promise<boolean> | null = null;
+  /**
+   * Stops every node; true when each one exited 0 (a clean, graceful shutdown). A second signal
+   * (pnpm passes Ctrl-C on to its script as well) waits for the same shutdown.
+   */
+  const stop = (signal: NodeJS.Signals | null): Promise<boolean> => (stopped ??= stopAll(signal));
+  const stopAll = async (signal: NodeJS.Signals | null): Promise<boolean> => {
     stopping = true;
     process.stdout.write("\nstopping (each node hands over leadership and flushes)...\n");
-    await cluster.stop();
+    if (signal === "SIGINT" && nodesGotCtrlC()) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(exits),
+        new Promise((done) => (timer = setTimeout(done, CTRL_C_SHUTDOWN_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    await cluster.stop(); // SIGTERM to the nodes still running (SIGKILL past its grace)
+    const unclean = cluster.nodes.filter((node) => exitCodes.get(node.id) !== 0);
+    for (const node of unclean) {
+      process.stderr.write(
+        `node ${node.id} did not stop cleanly (exit code ${exitCodes.get(node.id) ?? "none: killed"}); see ${node.logFile}\n`,
+      );
+    }
     process.stdout.write(
       `stopped; \`pnpm start${SECURE ? ":secure" : ""}\` again reuses the data in ${ROOT}\n`,
     );
+    return unclean.length === 0;
   };
-  process.on("SIGINT", () => void stop().then(() => process.exit(0)));
-  process.on("SIGTERM", () => void stop().then(() => process.exit(0)));
-  for (const node of cluster.nodes) {
-    node.process?.once("exit", (code) => {
-      if (stopping) return;
-      process.stderr.write(`node ${node.id} exited (code ${code}); see ${node.logFile}\n`);
-    });
+  // Ctrl-C is how a person ends `pnpm start`: after a clean shutdown that is success (exit 0).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => void stop(signal).then((clean) => process.exit(clean ? 0 : 1)));
   }
   try {
     const leader = await cluster.waitForLeader(60_000);
@@ -87,7 +138,7 @@ async function main(): Promise<number> {
     );
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
-    await stop();
+    await stop(null);
     return 1;
   }
   await new Promise(() => {

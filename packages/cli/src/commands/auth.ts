@@ -35,7 +35,7 @@ export function registerAuthCommand(program: Command): void {
       ).env("DLOCK_AUTH_GRANTS"),
     )
     .addOption(
-      new Option("--json", "print {name, token, line} as one JSON object (env: 1 or 0)").env(
+      new Option("--json", "print {name, token, line} as one JSON object; DLOCK_JSON=1 or 0").env(
         "DLOCK_JSON",
       ),
     )

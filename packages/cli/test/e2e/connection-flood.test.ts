@@ -5,7 +5,7 @@
 // client from 127.0.0.1.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
-import { startTestCluster, TTL_FLOOR_MS } from "./support/cluster.js";
+import { SHIPPED_TIMING, SHIPPED_TTL_FLOOR_MS, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { eventLoopLags, formatLags, leadership } from "./support/leadership.js";
 import { sumMetric } from "./support/metrics.js";
@@ -19,6 +19,7 @@ let test: TestCluster;
 
 beforeAll(async () => {
   test = await startTestCluster("connection-flood", {
+    ...SHIPPED_TIMING,
     extraArgs: [
       "--shutdown-timeout",
       "1s",
@@ -77,7 +78,9 @@ it("refuses one address's connections beyond its share with OVERLOADED; others s
     // While the flood's connections stay open, a client from another address locks.
     const locker = new Locker({ endpoints: [leader.clientAddress, ...cluster.endpoints()] });
     try {
-      const lock = await locker.lock("connection-flood/normal", "normal", { ttl: TTL_FLOOR_MS });
+      const lock = await locker.lock("connection-flood/normal", "normal", {
+        ttl: SHIPPED_TTL_FLOOR_MS,
+      });
       expect(await lock.release()).toEqual({ released: true, lost: false });
     } finally {
       await locker.close();

@@ -2,7 +2,7 @@
 // election (same leader, same term on every node); the port keeps answering afterwards.
 import http from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestCluster } from "./support/cluster.js";
+import { SHIPPED_TIMING, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { eventLoopLags, formatLags, leadership } from "./support/leadership.js";
 
@@ -11,7 +11,7 @@ const REQUESTS = 1_000;
 let test: TestCluster;
 
 beforeAll(async () => {
-  test = await startTestCluster("admin-flood");
+  test = await startTestCluster("admin-flood", SHIPPED_TIMING);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import net from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { FrameEncoder } from "@dlock/protocol";
 import { Locker } from "@dlock/client";
-import { startTestCluster, TTL_FLOOR_MS } from "./support/cluster.js";
+import { SHIPPED_TIMING, SHIPPED_TTL_FLOOR_MS, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { eventLoopLags, formatLags, leadership } from "./support/leadership.js";
 import { sumMetric } from "./support/metrics.js";
@@ -22,6 +22,7 @@ let test: TestCluster;
 beforeAll(async () => {
   // A stuck connection is closed after 2 s here (default 30 s) so the test sees the close.
   test = await startTestCluster("unread-replies", {
+    ...SHIPPED_TIMING,
     extraArgs: ["--shutdown-timeout", "1s", "--client-stuck-timeout", "2s"],
   });
 });
@@ -103,7 +104,9 @@ it("four connections that never read their replies cost no election and are clos
   let locked = 0;
   try {
     while (performance.now() < stopAtMs) {
-      const lock = await locker.lock("unread-replies/normal", "normal", { ttl: TTL_FLOOR_MS });
+      const lock = await locker.lock("unread-replies/normal", "normal", {
+        ttl: SHIPPED_TTL_FLOOR_MS,
+      });
       expect(await lock.release()).toEqual({ released: true, lost: false });
       locked++;
     }

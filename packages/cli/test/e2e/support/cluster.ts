@@ -24,6 +24,19 @@ export const ELECTION_TIMEOUT_MS = TICK_MS * ELECTION_TICKS;
 /** The server's shortest TTL with these settings (5 election timeouts). */
 export const TTL_FLOOR_MS = 5 * ELECTION_TIMEOUT_MS;
 
+/**
+ * The Raft timing `dlock server` ships with (no --tick/--election-ticks: 50 ms × 10 = 500 ms),
+ * for tests that claim a flood "costs no election". They must judge the product's setting: the
+ * 200 ms timeout above is shorter than the scheduling stalls a loaded 2-core machine produces with
+ * no flood at all (event-loop lag p99 of 190 ms measured before a flood under a CPU hog).
+ */
+export const SHIPPED_TIMING: Partial<LocalClusterOptions> = {
+  tickMs: undefined,
+  electionTicks: undefined,
+};
+/** The shortest TTL under SHIPPED_TIMING (5 election timeouts of 500 ms). */
+export const SHIPPED_TTL_FLOOR_MS = 5 * 500;
+
 export async function loadLocalCluster(): Promise<typeof LocalClusterModule> {
   const bin = join(CLI_DIST, "bin.js");
   if (!existsSync(bin)) {
