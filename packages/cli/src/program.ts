@@ -8,6 +8,7 @@ import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
 import { registerServerCommand } from "./commands/server.js";
+import { registerSnapshotCommand } from "./commands/snapshot.js";
 import { registerStatusCommand } from "./commands/status.js";
 import { CliExit, EXIT } from "./exit-codes.js";
 
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   registerMemberCommand(program);
   registerAuthCommand(program);
   registerCertsCommand(program);
+  registerSnapshotCommand(program);
   return program;
 }
 

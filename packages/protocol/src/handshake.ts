@@ -3,7 +3,7 @@
 import { HandshakeFailedError } from "./errors.js";
 import { AUTH_TOKEN_BYTES_MAX, ID_BYTES_MAX, isAuthToken } from "./limits.js";
 import type { ConnectionRole, HelloFrame } from "./messages.js";
-import { PROTOCOL_VERSION } from "./messages.js";
+import { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN } from "./messages.js";
 
 /** How long a side waits for the other's hello before closing the connection. */
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5_000;
@@ -23,8 +23,20 @@ export function parseHello(body: unknown): HelloFrame {
     throw new HandshakeFailedError("malformed", "the first frame must be a hello");
   }
   const { protocolVersion, clusterId, role, nodeId, clientId, clientAddress, authToken } = body;
+  const { protocolVersionMin } = body;
   if (typeof protocolVersion !== "number" || !Number.isInteger(protocolVersion)) {
     throw new HandshakeFailedError("malformed", "hello.protocolVersion must be an integer");
+  }
+  if (
+    protocolVersionMin !== undefined &&
+    (typeof protocolVersionMin !== "number" ||
+      !Number.isInteger(protocolVersionMin) ||
+      protocolVersionMin > protocolVersion)
+  ) {
+    throw new HandshakeFailedError(
+      "malformed",
+      "hello.protocolVersionMin must be an integer no greater than hello.protocolVersion",
+    );
   }
   if (clusterId !== null && !isId(clusterId)) {
     throw new HandshakeFailedError("malformed", "hello.clusterId must be a short string or null");
@@ -53,6 +65,7 @@ export function parseHello(body: unknown): HelloFrame {
     );
   }
   const hello: HelloFrame = { type: "hello", protocolVersion, clusterId, role };
+  if (protocolVersionMin !== undefined) hello.protocolVersionMin = protocolVersionMin;
   if (nodeId !== undefined) hello.nodeId = nodeId;
   if (clientId !== undefined) hello.clientId = clientId;
   if (clientAddress !== undefined) hello.clientAddress = clientAddress;
@@ -74,15 +87,55 @@ export interface HelloExpectation {
   nodeId?: string;
 }
 
+/** The versions a side speaks, oldest and newest. */
+export interface ProtocolVersionRange {
+  min: number;
+  max: number;
+}
+
+/** What this build speaks. */
+export const PROTOCOL_VERSIONS: ProtocolVersionRange = {
+  min: PROTOCOL_VERSION_MIN,
+  max: PROTOCOL_VERSION,
+};
+
+/** The version fields of our hello: the range only when it is one (so v1 hellos stay as they were). */
+export function helloVersionFields(
+  ours: ProtocolVersionRange = PROTOCOL_VERSIONS,
+): Pick<HelloFrame, "protocolVersion" | "protocolVersionMin"> {
+  return ours.min === ours.max
+    ? { protocolVersion: ours.max }
+    : { protocolVersion: ours.max, protocolVersionMin: ours.min };
+}
+
+/**
+ * The version a connection uses: the newest both sides speak, or null when their ranges do not
+ * overlap. A hello without protocolVersionMin speaks exactly its protocolVersion.
+ */
+export function negotiateProtocolVersion(
+  hello: Pick<HelloFrame, "protocolVersion" | "protocolVersionMin">,
+  ours: ProtocolVersionRange = PROTOCOL_VERSIONS,
+): number | null {
+  const theirMin = hello.protocolVersionMin ?? hello.protocolVersion;
+  const version = Math.min(hello.protocolVersion, ours.max);
+  return version >= Math.max(theirMin, ours.min) ? version : null;
+}
+
 /** The other side's hello checked against ours: null when acceptable, else the error to send. */
 export function checkHello(
   hello: HelloFrame,
   expect: HelloExpectation,
+  ours: ProtocolVersionRange = PROTOCOL_VERSIONS,
 ): HandshakeFailedError | null {
-  if (hello.protocolVersion !== PROTOCOL_VERSION) {
+  if (negotiateProtocolVersion(hello, ours) === null) {
+    const theirs =
+      hello.protocolVersionMin === undefined
+        ? `${hello.protocolVersion}`
+        : `${hello.protocolVersionMin} to ${hello.protocolVersion}`;
+    const mine = ours.min === ours.max ? `${ours.max}` : `${ours.min} to ${ours.max}`;
     return new HandshakeFailedError(
       "protocolVersion",
-      `protocol version ${hello.protocolVersion} is not supported (this side speaks ${PROTOCOL_VERSION})`,
+      `protocol version ${theirs} is not supported (this side speaks ${mine}): run dlock versions whose ranges overlap (see the compatibility policy in docs/operations.md)`,
     );
   }
   if (hello.role !== expect.role) {

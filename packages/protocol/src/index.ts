@@ -52,10 +52,17 @@ export {
 } from "./address.js";
 export { durationMsOption, integerOption, positiveInteger } from "./option-checks.js";
 export { SILENT_LOGGER } from "./logger.js";
-export { PROTOCOL_VERSION } from "./messages.js";
+export { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN } from "./messages.js";
 export { FRAME_HEADER_BYTES, FrameEncoder, decodeBody } from "./codec.js";
 export { FrameDecoder } from "./frame-decoder.js";
-export { HANDSHAKE_TIMEOUT_MS_DEFAULT, checkHello, parseHello } from "./handshake.js";
+export {
+  HANDSHAKE_TIMEOUT_MS_DEFAULT,
+  PROTOCOL_VERSIONS,
+  checkHello,
+  helloVersionFields,
+  negotiateProtocolVersion,
+  parseHello,
+} from "./handshake.js";
 export {
   REQUEST_ID_MAX,
   parseClientRequest,
@@ -84,7 +91,7 @@ export type {
   RaftLogStatus,
 } from "./admin-status.js";
 export type { FrameDecoderOptions } from "./frame-decoder.js";
-export type { HelloExpectation } from "./handshake.js";
+export type { HelloExpectation, ProtocolVersionRange } from "./handshake.js";
 export type {
   AddMemberRequest,
   MemberInfo,

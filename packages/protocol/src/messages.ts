@@ -4,8 +4,14 @@
 // batches in both directions. Optional fields are omitted rather than sent as undefined.
 import type { LeaderHint, WireError } from "./errors.js";
 
-/** Bumped on every incompatible change of the messages in this file. */
+/**
+ * The newest protocol version this build speaks; bumped on every incompatible change of the
+ * messages in this file. A build speaks every version from PROTOCOL_VERSION_MIN to it, and a
+ * connection uses the highest version both sides speak (see negotiateProtocolVersion).
+ */
 export const PROTOCOL_VERSION = 1;
+/** The oldest protocol version this build still speaks (raised only at a major release). */
+export const PROTOCOL_VERSION_MIN = 1;
 
 /** What a connection is for. */
 export type ConnectionRole = "client" | "peer";
@@ -19,7 +25,13 @@ export type ConnectionRole = "client" | "peer";
  */
 export interface HelloFrame {
   type: "hello";
+  /** The newest version the sender speaks. */
   protocolVersion: number;
+  /**
+   * The oldest version the sender speaks, when older than `protocolVersion`. Absent (as in every
+   * hello before version ranges existed) = the sender speaks `protocolVersion` only.
+   */
+  protocolVersionMin?: number;
   clusterId: string | null;
   role: ConnectionRole;
   nodeId?: string;

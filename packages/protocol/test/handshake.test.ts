@@ -4,7 +4,10 @@ import {
   AUTH_TOKEN_BYTES_MAX,
   HandshakeFailedError,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   checkHello,
+  helloVersionFields,
+  negotiateProtocolVersion,
   parseHello,
 } from "../src/index.js";
 
@@ -90,5 +93,54 @@ describe("handshake", () => {
       { role: "client", clusterId: "c1" },
     );
     expect(error?.toWire()).toMatchObject({ code: "HANDSHAKE_FAILED", reason: "clusterId" });
+  });
+
+  describe("protocol version ranges", () => {
+    const peer = { role: "peer", clusterId: "c1" } as const;
+    const v2 = { min: 1, max: 2 };
+
+    it("a hello without a range speaks exactly its version, as every hello did before ranges", () => {
+      expect(helloVersionFields({ min: 1, max: 1 })).toEqual({ protocolVersion: 1 });
+      expect(negotiateProtocolVersion({ protocolVersion: 1 }, { min: 1, max: 1 })).toBe(1);
+      expect(negotiateProtocolVersion({ protocolVersion: 2 }, { min: 1, max: 1 })).toBeNull();
+      expect(negotiateProtocolVersion({ protocolVersion: 1 }, v2)).toBe(1);
+      // This build's own hello is today's: no range while it speaks one version.
+      if (PROTOCOL_VERSIONS.min === PROTOCOL_VERSIONS.max) {
+        expect(helloVersionFields()).toEqual({ protocolVersion: PROTOCOL_VERSION });
+      }
+    });
+
+    it("uses the newest version both sides speak, and refuses ranges that do not overlap", () => {
+      expect(helloVersionFields(v2)).toEqual({ protocolVersion: 2, protocolVersionMin: 1 });
+      expect(negotiateProtocolVersion({ protocolVersion: 2, protocolVersionMin: 1 }, v2)).toBe(2);
+      expect(
+        negotiateProtocolVersion({ protocolVersion: 3, protocolVersionMin: 1 }, { min: 1, max: 1 }),
+      ).toBe(1);
+      expect(
+        negotiateProtocolVersion({ protocolVersion: 3, protocolVersionMin: 2 }, { min: 1, max: 1 }),
+      ).toBeNull();
+      expect(
+        checkHello({ ...peerHello, protocolVersion: 3, protocolVersionMin: 1 }, peer),
+      ).toBeNull();
+      const refused = checkHello(
+        { ...peerHello, protocolVersion: 3, protocolVersionMin: 2 },
+        peer,
+        { min: 1, max: 1 },
+      );
+      expect(refused?.reason).toBe("protocolVersion");
+      expect(refused?.message).toMatch(
+        /protocol version 2 to 3 is not supported \(this side speaks 1\)/,
+      );
+    });
+
+    it("parses the range and refuses a malformed one", () => {
+      const ranged = { ...peerHello, protocolVersion: 2, protocolVersionMin: 1 };
+      expect(parseHello(ranged)).toEqual(ranged);
+      for (const protocolVersionMin of ["1", 1.5, 3, null]) {
+        expect(() => parseHello({ ...peerHello, protocolVersion: 2, protocolVersionMin })).toThrow(
+          /protocolVersionMin/,
+        );
+      }
+    });
   });
 });

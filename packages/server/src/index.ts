@@ -33,3 +33,10 @@ export {
   parseAuthFile,
 } from "./auth/index.js";
 export type { AuthEntry, Grant, Operation, Role } from "./auth/index.js";
+export { readBackup, restoreBackup } from "./storage/backup-restore-exports.js";
+export type {
+  BackupContents,
+  BackupHeader,
+  RestoreOptions,
+  RestoreResult,
+} from "./storage/backup-restore-exports.js";

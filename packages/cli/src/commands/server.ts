@@ -45,6 +45,7 @@ interface ServerFlags {
   tlsClientAuth?: string;
   adminTls?: boolean;
   insecure?: boolean;
+  forceNewCluster?: boolean;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -269,6 +270,12 @@ export function registerServerCommand(program: Command): void {
         "allow ports on non-loopback addresses without TLS (trusted networks only: anyone reaching them can pose as a peer or client); DLOCK_INSECURE=1 or 0",
       ).env("DLOCK_INSECURE"),
     )
+    .addOption(
+      new Option(
+        "--force-new-cluster",
+        "lost quorum: make this surviving voter the only member (its locks and tokens kept), then add the others back with dlock member add; for ONE start only, remove it afterwards; DLOCK_FORCE_NEW_CLUSTER=1 or 0",
+      ).env("DLOCK_FORCE_NEW_CLUSTER"),
+    )
     .action(async (flags: ServerFlags, command: Command) => {
       // Commander turns --no-fsync on whenever DLOCK_NO_FSYNC exists, even "0" or "false": for a
       // durability switch the value must decide, so it is read here.
@@ -278,6 +285,7 @@ export function registerServerCommand(program: Command): void {
       for (const [flag, variable] of [
         ["adminTls", "DLOCK_ADMIN_TLS"],
         ["insecure", "DLOCK_INSECURE"],
+        ["forceNewCluster", "DLOCK_FORCE_NEW_CLUSTER"],
       ] as const) {
         if (command.getOptionValueSource(flag) === "env") {
           flags[flag] = parseBooleanEnvironment(variable, process.env[variable] ?? "");
@@ -336,6 +344,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     tlsClientAuth: flags.tlsClientAuth as ClientCertificateMode | undefined,
     adminTls: flags.adminTls,
     insecure: flags.insecure,
+    forceNewCluster: flags.forceNewCluster,
   };
   return options;
 }

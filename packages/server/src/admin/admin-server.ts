@@ -26,6 +26,8 @@ import type { TlsOptions } from "../transport/tls-options.js";
 import { ReadinessTracker } from "./readiness.js";
 import type { ServerMetrics } from "./server-metrics.js";
 import type { AdminStatusProvider } from "./status-provider.js";
+import { serveSnapshot } from "./snapshot-endpoint.js";
+import type { SnapshotSource } from "./snapshot-endpoint.js";
 
 export const DEFAULT_ADMIN_HOST = "127.0.0.1";
 export const DEFAULT_ADMIN_PORT = 7201;
@@ -50,6 +52,8 @@ export interface AdminServerOptions {
   logger?: Logger;
   /** HTTPS with this key and certificate (client certificates are not asked for). Default: HTTP. */
   tls?: TlsOptions;
+  /** Serves GET /snapshot (the backup of `dlock snapshot save`); 404 without it. */
+  snapshot?: SnapshotSource;
 }
 
 export interface ResolvedAdminServerOptions {
@@ -63,6 +67,7 @@ export interface ResolvedAdminServerOptions {
   metricsRenderIntervalMs: number;
   logger: Logger;
   tls: TlsOptions | null;
+  snapshot: SnapshotSource | null;
 }
 
 export function resolveAdminServerOptions(options: AdminServerOptions): ResolvedAdminServerOptions {
@@ -99,6 +104,7 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
     metricsRenderIntervalMs,
     logger: options.logger ?? SILENT_LOGGER,
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
+    snapshot: options.snapshot ?? null,
   };
 }
 
@@ -201,12 +207,16 @@ export class AdminServer {
         return this.status(response);
       case "/metrics":
         return this.metrics(response);
-      default:
-        sendJson(response, 404, {
-          error: "not found",
-          paths: ["/healthz", "/readyz", "/status", "/metrics"],
-        });
+      case "/snapshot":
+        if (this.options.snapshot !== null) {
+          return serveSnapshot(this.options.snapshot, request, response);
+        }
+        break;
     }
+    sendJson(response, 404, {
+      error: "not found",
+      paths: ["/healthz", "/readyz", "/status", "/metrics", "/snapshot"],
+    });
   }
 
   private async healthz(response: ServerResponse): Promise<void> {

@@ -21,7 +21,7 @@ import {
   parseClientRequest,
   parseHello,
   peekRequestId,
-  PROTOCOL_VERSION,
+  helloVersionFields,
 } from "@dlock/protocol";
 import type { ClientRequest, ErrorFrame, FrameEncoder, OkFrame, WireError } from "@dlock/protocol";
 import type { ClientRequestContext, ClientResult } from "./client-request-handler.js";
@@ -130,7 +130,7 @@ export class ClientConnection {
     this.enqueue(
       host.encoder.encode({
         type: "hello",
-        protocolVersion: PROTOCOL_VERSION,
+        ...helloVersionFields(),
         clusterId: options.clusterId,
         role: "client",
         nodeId: options.nodeId,

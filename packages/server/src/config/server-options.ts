@@ -155,6 +155,12 @@ export interface ServerOptions extends DeprecatedServerOptions {
    * peer or a client: for trusted, isolated networks only.
    */
   insecure?: boolean;
+  /**
+   * Lost quorum: before starting, rewrite the membership to this node alone (config entries that
+   * remove every other member, at a term above the stored one, committed with the rest of its
+   * log). For the one start after a disaster; members are added back with `dlock member add`.
+   */
+  forceNewCluster?: boolean;
 }
 
 export const DEFAULT_SERVER_OPTIONS = {
@@ -195,6 +201,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   tlsClientAuth: "request",
   adminTls: false,
   insecure: false,
+  forceNewCluster: false,
 } as const satisfies Partial<ServerOptions>;
 
 export interface ResolvedServerOptions extends Required<
@@ -367,6 +374,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
   if (typeof merged.fsync !== "boolean") throw new ConfigError("fsync", "must be true or false");
   if (typeof merged.join !== "boolean") throw new ConfigError("join", "must be true or false");
+  if (typeof merged.forceNewCluster !== "boolean") {
+    throw new ConfigError("forceNewCluster", "must be true or false");
+  }
   if (merged.authFile !== null && (typeof merged.authFile !== "string" || merged.authFile === "")) {
     throw new ConfigError("authFile", "must be the path of an auth file, or null");
   }

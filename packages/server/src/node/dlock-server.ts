@@ -31,12 +31,14 @@ import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
+import { forceNewCluster } from "../storage/force-new-cluster.js";
 import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { storageWriteFaultOf } from "./storage-write-fault.js";
 import { loadTlsFiles } from "./tls-files.js";
 import type { TlsOptions } from "../transport/tls-options.js";
 import { nodeStatusSnapshot, statusResult } from "./node-status.js";
+import { snapshotSource } from "./snapshot-source.js";
 import type { MemberAddresses } from "./node-status.js";
 
 export interface DlockServerDependencies {
@@ -131,6 +133,19 @@ export class DlockServer {
     try {
       if (await bootstrapIfNew(storage, { join: options.join, peers: options.peers })) {
         logger.info({ members: Object.keys(options.peers).sort() }, "founded a new cluster");
+      }
+      if (storage.migrations.length > 0) {
+        logger.info(
+          { migrations: storage.migrations },
+          "data folder migrated to the current format",
+        );
+      }
+      if (options.forceNewCluster) {
+        const forced = await forceNewCluster(storage, options.id);
+        logger.warn(
+          forced,
+          "--force-new-cluster: this node is now the only member; add the others back with dlock member add, and start it without the flag from now on",
+        );
       }
       // The replicated members decide whom to dial; the command-line list bootstraps a new
       // cluster, tells a joining node whom to reach, and gives members that moved their address.
@@ -276,6 +291,14 @@ export class DlockServer {
           connectionsMax: options.adminConnectionsMax,
           requestsMax: options.adminRequestsMax,
           ...(tls !== null && options.adminTls ? { tls } : {}),
+          snapshot: snapshotSource({
+            clusterId: options.clusterId,
+            nodeId: options.id,
+            authenticator,
+            host,
+            storage,
+            logger: componentLogger(logger, "admin"),
+          }),
           logger: componentLogger(logger, "admin"),
         });
         await admin.start();

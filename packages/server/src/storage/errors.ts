@@ -20,7 +20,16 @@ export type StorageErrorCode =
   /** The caller broke the write contract (non-contiguous entries, applied index going backwards). */
   | "INVALID_WRITE"
   /** The storage is closed. */
-  | "CLOSED";
+  | "CLOSED"
+  /** A restore was pointed at a data folder that already holds data (restore seeds new ones). */
+  | "DATA_EXISTS"
+  /** A restore's own arguments do not fit (this node not among the members, an empty backup). */
+  | "RESTORE_REFUSED"
+  /**
+   * The data folder's format is newer than this binary reads (written by a later dlock) or older
+   * than any release; the message names the versions this binary supports.
+   */
+  | "FORMAT_UNSUPPORTED";
 
 export class StorageError extends CodedError<StorageErrorCode> {
   constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {

@@ -43,3 +43,6 @@ export function lockKeyName(storedKey: Uint8Array): string {
     "utf8",
   );
 }
+
+/** The data folder's format version (uint64 BE); see data-format.ts. */
+export const META_FORMAT_VERSION = Buffer.from("m:formatVersion");

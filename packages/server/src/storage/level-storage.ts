@@ -32,6 +32,7 @@ import {
 import { confStateOf, copyMembers, decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
+import { DATA_FORMAT_VERSION, formatVersionRecord, migrateDataFormat } from "./data-format.js";
 import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
 import { snapshotContents } from "./snapshot-state.js";
 
@@ -70,8 +71,8 @@ interface Identity {
   formatVersion: number;
 }
 
-/** 2: members record, snapshots in files. Folders of format 1 predate any release. */
-const FORMAT_VERSION = 2;
+/** The identity record's copy of the format version (the m:formatVersion key decides). */
+const FORMAT_VERSION = DATA_FORMAT_VERSION;
 const EMPTY = new Uint8Array(0);
 /** Stored bytes of one log entry beyond its encoded value: the 9-byte key. */
 const ENTRY_KEY_BYTES = 9;
@@ -96,6 +97,8 @@ const DUMP_STEP_RECORDS = 1024;
 export class LevelStorage implements HostStorage {
   readonly dataDir: string;
   readonly stats: StorageStats = zeroStorageStats();
+  /** The format migrations this open ran (empty when the folder was current or new). */
+  migrations: string[] = [];
 
   private readonly db: Level<Buffer, Buffer>;
   private readonly files: SnapshotFiles;
@@ -207,6 +210,7 @@ export class LevelStorage implements HostStorage {
         .put(META_SNAPSHOT_METADATA, encodeJson(snapshot))
         .put(META_HARD_STATE, encodeHardState(hardState))
         .put(META_APPLIED_INDEX, encodeUint64(0))
+        .put(...formatVersionRecord())
         .write({ sync: options.fsync ?? true });
       await files.removeAllBut(null, true);
       return new LevelStorage(db, files, options, {
@@ -220,11 +224,8 @@ export class LevelStorage implements HostStorage {
       });
     }
     const identity = decodeJson(identityBytes, "identity") as Partial<Identity> | null;
-    if (identity?.formatVersion !== FORMAT_VERSION) {
-      throw new StorageError(
-        "CORRUPT",
-        `data folder ${options.dataDir} has format version ${String(identity?.formatVersion)}, expected ${FORMAT_VERSION}`,
-      );
+    if (identity === null) {
+      throw new StorageError("CORRUPT", `data folder ${options.dataDir} has no identity record`);
     }
     if (identity.clusterId !== options.clusterId) {
       throw new StorageError(
@@ -238,6 +239,13 @@ export class LevelStorage implements HostStorage {
         `data folder ${options.dataDir} belongs to node "${identity.nodeId}", not "${options.nodeId}"`,
       );
     }
+    // Before decoding the state records: a newer folder may mean something else by them.
+    const migrations = await migrateDataFormat(
+      db,
+      options.dataDir,
+      identity.formatVersion,
+      options.fsync ?? true,
+    );
     if (
       hardBytes === undefined ||
       appliedBytes === undefined ||
@@ -293,7 +301,7 @@ export class LevelStorage implements HostStorage {
       logSizes.push(ENTRY_KEY_BYTES + value.length);
       expected++;
     }
-    return new LevelStorage(db, files, options, {
+    const storage = new LevelStorage(db, files, options, {
       log,
       logSizes,
       snapshot,
@@ -302,6 +310,8 @@ export class LevelStorage implements HostStorage {
       members,
       applied,
     });
+    storage.migrations = migrations;
+    return storage;
   }
 
   // ---- Storage (the Raft core's synchronous view) ---------------------------------------------
@@ -453,6 +463,24 @@ export class LevelStorage implements HostStorage {
       return metadata;
     } finally {
       this.snapshotting = false;
+    }
+  }
+
+  /**
+   * The stored state at the durable applied index, as snapshot bytes (for `dlock snapshot save`):
+   * taken in the write order from a LevelDB snapshot, so writes that go on meanwhile do not show
+   * through. Unlike createSnapshot() it changes nothing: no file, no log compaction.
+   */
+  async exportState(): Promise<{ data: Buffer; members: ClusterMembers }> {
+    const point = await this.serialize(async () => {
+      if (this.closed) throw new StorageError("CLOSED", "storage is closed");
+      const index = this.applied;
+      return { index, term: this.term(index), view: this.db.snapshot() };
+    });
+    try {
+      return await this.dump(point);
+    } finally {
+      await point.view.close();
     }
   }
 

@@ -10,7 +10,7 @@ import {
   isWildcardHost,
   parseHello,
   parseHostPort,
-  PROTOCOL_VERSION,
+  helloVersionFields,
 } from "@dlock/protocol";
 import type { HelloFrame } from "@dlock/protocol";
 import { NODE_URI_PREFIX } from "./peer-certificate.js";
@@ -22,7 +22,7 @@ export function peerHello(
 ): HelloFrame {
   const hello: HelloFrame = {
     type: "hello",
-    protocolVersion: PROTOCOL_VERSION,
+    ...helloVersionFields(),
     clusterId,
     role: "peer",
     nodeId,
