@@ -17,7 +17,7 @@ import {
   DlockError as DlockErrorClass,
   NotLeaderError,
   OverloadedError,
-  PROTOCOL_VERSION,
+  helloVersionFields,
   TimedOutError,
   TooManyRequestsError,
 } from "@dlock/protocol";
@@ -76,7 +76,7 @@ export class Router {
     this.nextEndpointIndex = Math.floor(options.random() * options.endpoints.length);
     this.hello = {
       type: "hello",
-      protocolVersion: PROTOCOL_VERSION,
+      ...helloVersionFields(),
       clusterId: options.clusterId,
       role: "client",
       clientId: options.clientId,
