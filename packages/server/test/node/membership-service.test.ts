@@ -77,6 +77,25 @@ describe("MembershipService", () => {
     return `${(error as ConfigChangeRefusedError).refusal}: ${(error as Error).message}`;
   };
 
+  /**
+   * Removes a member. On a loaded machine the leader may not have heard lately from a voter that
+   * stays, and it rightly refuses a removal it cannot show is safe (wouldLoseQuorum): retry until
+   * it can. Any other refusal fails at once.
+   */
+  const removeWhenProvablySafe = async (lead: Member, nodeId: string) => {
+    const deadlineMs = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await lead.service.handle({ type: "removeMember", id: 1, nodeId });
+      } catch (error) {
+        const waiting =
+          error instanceof ConfigChangeRefusedError && error.refusal === "wouldLoseQuorum";
+        if (!waiting || Date.now() > deadlineMs) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  };
+
   beforeEach(async () => {
     ({ dir: root, cleanup } = await tempDir("membership"));
     network = new MemoryNetwork();
@@ -181,20 +200,7 @@ describe("MembershipService", () => {
       "invalid: n9 is not a member",
     );
     for (const other of members.filter((m) => m !== lead)) {
-      // On a loaded machine the leader may not have heard from the voter that stays lately, and
-      // it rightly refuses a removal it cannot show is safe (wouldLoseQuorum): retry until it can.
-      const deadlineMs = Date.now() + 30_000;
-      for (;;) {
-        try {
-          await lead.service.handle({ type: "removeMember", id: 1, nodeId: other.id });
-          break;
-        } catch (error) {
-          const waiting =
-            error instanceof ConfigChangeRefusedError && error.refusal === "wouldLoseQuorum";
-          if (!waiting || Date.now() > deadlineMs) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
+      await removeWhenProvablySafe(lead, other.id);
     }
     expect(lead.host.status().confState.voters).toEqual([lead.id]);
     expect(await refusal(lead, { type: "removeMember", id: 1, nodeId: lead.id })).toBe(
@@ -204,7 +210,7 @@ describe("MembershipService", () => {
 
   it("removing the leader makes it step down once the removal is committed", async () => {
     const lead = await leader();
-    const result = await lead.service.handle({ type: "removeMember", id: 1, nodeId: lead.id });
+    const result = await removeWhenProvablySafe(lead, lead.id);
     expect(result.members.map((m) => m.id)).not.toContain(lead.id);
     expect(lead.host.status().role).toBe("follower");
     const rest = members.filter((m) => m !== lead);
