@@ -280,16 +280,11 @@ export class SimLockClient implements SimProcess {
     counters.grantsTaken++;
     let belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
     let holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
+    const hold = (held: NonNullable<typeof grant>) =>
+      this.holdGrant(key, held.fencingToken, held.validUntilMs, holdUntil, op.writeEveryMs, belief);
     if (op.end === "renew") {
       // Work until just around the end of the validity, then acquire again with the same value.
-      await this.holdGrant(
-        key,
-        grant.fencingToken,
-        grant.validUntilMs,
-        holdUntil,
-        op.writeEveryMs,
-        belief,
-      );
+      await hold(grant);
       const renewAt = grant.validUntilMs + op.renewOffsetMs;
       if (this.clock.now() < renewAt) await this.sleep(renewAt - this.clock.now());
       if (this.stopping) return this.releaseGrant(key, value, grant.fencingToken, belief);
@@ -303,14 +298,7 @@ export class SimLockClient implements SimProcess {
       belief = this.believeGrant(key, value, grant.fencingToken, grant.validUntilMs);
       holdUntil = Math.min(this.clock.now() + op.holdMs, grant.validUntilMs);
     }
-    await this.holdGrant(
-      key,
-      grant.fencingToken,
-      grant.validUntilMs,
-      holdUntil,
-      op.writeEveryMs,
-      belief,
-    );
+    await hold(grant);
     if (op.end !== "expire" || this.stopping) {
       await this.releaseGrant(key, value, grant.fencingToken, belief);
     }
