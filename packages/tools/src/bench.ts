@@ -7,10 +7,11 @@
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
 // scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
-// so load that drifts on a shared machine skews both sides alike and the ratio is taken per round).
+// so load that drifts on a shared machine skews both sides alike and the ratio is taken per round),
+// --cpu-prof FOLDER (profile every server).
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "@dlock/client";
 import type { ClientTlsOptions } from "@dlock/client";
@@ -76,6 +77,7 @@ function parseFlags(argv: string[]) {
       scenario: { type: "string", multiple: true },
       json: { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
+      "cpu-prof": { type: "string", default: process.env.DLOCK_BENCH_CPU_PROF },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -105,12 +107,13 @@ function parseFlags(argv: string[]) {
     dir: values.dir ?? tmpdir(),
     json: values.json,
     tls: values.tls,
+    cpuProfDir: values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]),
     help: values.help,
   };
 }
 
 const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial]...
-                  [--rounds 1] [--dir FOLDER] [--json] [--tls]
+                  [--rounds 1] [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
@@ -123,6 +126,9 @@ at the end; the disk's synced-write latency is measured there first, since it bo
 to the clients and mutual TLS between the nodes (certificates from dlock certs); each round runs a
 scenario on both back to back, alternating which goes first, and the TLS/plain ratio is taken per
 round and printed with its median (only ratios from one run mean anything on a shared machine).
+--cpu-prof FOLDER (DLOCK_BENCH_CPU_PROF) runs every server under node --cpu-prof, writing one
+.cpuprofile per server to FOLDER when the run ends; node packages/tools/dist/cpuprofile-top.js
+prints their top frames.
 `;
 
 async function main(): Promise<number> {
@@ -146,7 +152,9 @@ async function main(): Promise<number> {
   const clusters: BenchCluster[] = [];
   try {
     for (const tls of flags.tls ? [false, true] : [false]) {
-      clusters.push(await startCluster(join(root, tls ? "tls" : "plain"), tls, log));
+      clusters.push(
+        await startCluster(join(root, tls ? "tls" : "plain"), tls, log, flags.cpuProfDir),
+      );
     }
     log(
       `${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up, ${flags.rounds} round(s)\n`,
@@ -224,6 +232,7 @@ async function startCluster(
   root: string,
   tls: boolean,
   log: (line: string) => void,
+  cpuProfDir: string | null,
 ): Promise<BenchCluster> {
   let certsDir: string | null = null;
   let clientTls: ClientTlsOptions | null = null;
@@ -237,6 +246,8 @@ async function startCluster(
     fsync: true,
     clusterId: tls ? "dlock-bench-tls" : "dlock-bench",
     ...(certsDir === null ? {} : { tlsCertsDir: certsDir }),
+    // Each server writes its profile when it stops gracefully (at the end of the run).
+    ...(cpuProfDir === null ? {} : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] }),
   });
   try {
     const leader = await cluster.waitForLeader(60_000);
