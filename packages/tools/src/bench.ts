@@ -383,6 +383,13 @@ function formatReport(report: ScenarioReport, rounds: number): string {
           (n.fsyncMeanMs === null ? "" : ` (${n.fsyncMeanMs.toFixed(2)} ms)`),
       )
       .join(", ")}; load average ${report.loadAverage.toFixed(1)}`,
+    `  peer frames/s (messages/s): ${report.nodes
+      .map(
+        (n) =>
+          `${n.id} ${n.peerFramesPerSecond === null ? "?" : n.peerFramesPerSecond.toFixed(0)}` +
+          ` (${n.peerMessagesPerSecond === null ? "?" : n.peerMessagesPerSecond.toFixed(0)})`,
+      )
+      .join(", ")}`,
   ];
   if (report.errors > 0) {
     lines.push(`  errors: ${report.errors} (${report.errorSamples.join("; ")})`);

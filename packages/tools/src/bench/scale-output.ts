@@ -42,7 +42,7 @@ export function scaleTable(report: ScaleReport): string {
   );
   for (const restart of report.restarts) {
     lines.push(
-      `| ${restart.how} (${restart.node}) | /readyz after ${(restart.readyMs / 1000).toFixed(1)} s; RSS ${mib(restart.rssMiBAtReady)} MiB at ready, ${mib(restart.rssMiBAfter)} MiB max 5 s later; longest stall ${ms(restart.lagMaxMs)} ms; snapshot at ${restart.snapshotIndex ?? "?"} |`,
+      `| ${restart.how} (${restart.node}) | /readyz after ${(restart.readyMs / 1000).toFixed(1)} s, caught up (applied ${restart.caughtUpIndex}) after ${(restart.caughtUpMs / 1000).toFixed(1)} s; RSS ${mib(restart.rssMiBAtReady)} MiB when both, ${mib(restart.rssMiBAfter)} MiB max 5 s later; longest stall ${ms(restart.lagMaxMs)} ms; snapshot at ${restart.snapshotIndex ?? "?"} |`,
     );
   }
   for (const install of report.snapshotInstalls) {
