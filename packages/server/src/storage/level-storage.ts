@@ -75,6 +75,8 @@ const EMPTY = new Uint8Array(0);
 const ENTRY_KEY_BYTES = 9;
 /** Records read per step while dumping the table for a snapshot. */
 const DUMP_STEP_RECORDS = 1024;
+/** Records added to an install's batch between two turns of the event loop. */
+const INSTALL_STEP_RECORDS = 2048;
 
 /**
  * The Raft log, hard state, members, snapshot and the lock table of one node, in LevelDB (plus
@@ -742,14 +744,31 @@ export class LevelStorage implements HostStorage {
     batch: ReturnType<Level<Buffer, Buffer>["batch"]>,
     data: Uint8Array,
   ): Promise<ClusterMembers> {
-    for await (const key of this.db.keys(LOCK_RANGE)) batch.del(key);
+    const stored = this.db.keys(LOCK_RANGE);
+    try {
+      for (;;) {
+        const keys = await stored.nextv(INSTALL_STEP_RECORDS);
+        if (keys.length === 0) break;
+        for (const key of keys) batch.del(key);
+      }
+    } finally {
+      await stored.close();
+    }
     let members: ClusterMembers | null = null;
+    let step = 0;
     for (const [key, value] of snapshotRecords(data)) {
       if (key.equals(META_MEMBERS)) members = decodeMembers(value);
       else if (key.length === 0 || key[0] !== LOCK_RANGE.gte[0]) {
         throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
       }
-      batch.put(Buffer.from(key), Buffer.from(value));
+      // The batch copies what it is given: views into the snapshot do.
+      batch.put(key, value);
+      // In one go this loop held the event loop for ~0.3-0.5 s per 75,000 records (seconds for a
+      // million); nothing reads the batch before it is written, so it can be built in steps.
+      if (++step === INSTALL_STEP_RECORDS) {
+        step = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
     return members;

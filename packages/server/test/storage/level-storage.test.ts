@@ -314,6 +314,37 @@ describe("LevelStorage", () => {
     expect(r.entries(21, 23, Infinity)).toEqual(range(21, 22, 3));
   });
 
+  it("installs a snapshot of thousands of records exactly, with writes submitted meanwhile after it", async () => {
+    const s = await open();
+    const old: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 5000; i++) old.push([`old-${String(i).padStart(5, "0")}`, bytes(`o${i}`)]);
+    await s.write([
+      { entries: range(1, 5, 1), mustSync: true },
+      { lockRecords: old, appliedIndex: 5 },
+    ]);
+    // More records than one step of the install, so the batch is built over several turns.
+    const encoder = new SnapshotEncoder(9000, 3);
+    const expected: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 7000; i++) {
+      const key = `new-${String(i).padStart(5, "0")}`;
+      encoder.add(lockKey(key), bytes(`n${i}`));
+      expected.push([key, bytes(`n${i}`)]);
+    }
+    encoder.add(META_MEMBERS, encodeMembers(MEMBERS));
+    const snapshot: Snapshot = {
+      metadata: { index: 9000, term: 3, confState: VOTERS },
+      data: encoder.finish(),
+    };
+    const installing = s.write([{ snapshot, mustSync: true }]);
+    const after = s.write([{ entries: range(9001, 9002, 3) }]);
+    await Promise.all([installing, after]);
+    expect([s.firstIndex(), s.lastIndex(), s.appliedIndex()]).toEqual([9001, 9002, 9000]);
+    expect(await s.readLockRecords()).toEqual(expected);
+    const r = await reopen();
+    expect(await r.readLockRecords()).toEqual(expected);
+    expect(r.entries(9001, 9003, Infinity)).toEqual(range(9001, 9002, 3));
+  });
+
   it("refuses a corrupted snapshot from the leader without touching the stored state", async () => {
     const s = await open();
     await s.write([{ entries: range(1, 3, 1), mustSync: true }, { appliedIndex: 2 }]);
