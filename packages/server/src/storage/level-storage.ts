@@ -75,7 +75,7 @@ const EMPTY = new Uint8Array(0);
 const ENTRY_KEY_BYTES = 9;
 /** Records read per step while dumping the table for a snapshot. */
 const DUMP_STEP_RECORDS = 1024;
-/** Records added to an install's batch between two turns of the event loop. */
+/** Records (or log entries to delete) added to an install's batch between two turns of the event loop. */
 const INSTALL_STEP_RECORDS = 2048;
 
 /**
@@ -645,6 +645,7 @@ export class LevelStorage implements HostStorage {
           // in later appends, and keeping a stale suffix could contradict the leader's log.
           for (let index = snapshotIndex + 1; index <= lastIndex; index++) {
             batch.del(entryKey(index));
+            if ((index - snapshotIndex) % INSTALL_STEP_RECORDS === 0) await nextTurn();
           }
           snapshotIndex = metadata.index;
           lastIndex = metadata.index;
@@ -767,7 +768,7 @@ export class LevelStorage implements HostStorage {
       // million); nothing reads the batch before it is written, so it can be built in steps.
       if (++step === INSTALL_STEP_RECORDS) {
         step = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
     }
     if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
@@ -825,6 +826,11 @@ export class LevelStorage implements HostStorage {
     if (write.members !== undefined) this.members = copyMembers(write.members);
     if (write.appliedIndex !== undefined) this.applied = write.appliedIndex;
   }
+}
+
+/** Lets the event loop run (timers, sockets) before going on. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function copyConfState(state: ConfState): ConfState {

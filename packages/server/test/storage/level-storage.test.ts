@@ -319,10 +319,10 @@ describe("LevelStorage", () => {
     const old: Array<[string, Uint8Array]> = [];
     for (let i = 0; i < 5000; i++) old.push([`old-${String(i).padStart(5, "0")}`, bytes(`o${i}`)]);
     await s.write([
-      { entries: range(1, 5, 1), mustSync: true },
+      { entries: range(1, 5000, 1), mustSync: true },
       { lockRecords: old, appliedIndex: 5 },
     ]);
-    // More records than one step of the install, so the batch is built over several turns.
+    // More records and entries than one step of the install: the batch is built over several turns.
     const encoder = new SnapshotEncoder(9000, 3);
     const expected: Array<[string, Uint8Array]> = [];
     for (let i = 0; i < 7000; i++) {
@@ -340,6 +340,7 @@ describe("LevelStorage", () => {
     await Promise.all([installing, after]);
     expect([s.firstIndex(), s.lastIndex(), s.appliedIndex()]).toEqual([9001, 9002, 9000]);
     expect(await s.readLockRecords()).toEqual(expected);
+    expect(await storedEntryIndexes(s)).toEqual([9001, 9002]);
     const r = await reopen();
     expect(await r.readLockRecords()).toEqual(expected);
     expect(r.entries(9001, 9003, Infinity)).toEqual(range(9001, 9002, 3));
