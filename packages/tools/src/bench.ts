@@ -84,6 +84,7 @@ function parseFlags(argv: string[]) {
       json: { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
       "cpu-prof": { type: "string", default: process.env.DLOCK_BENCH_CPU_PROF },
+      clients: { type: "string", default: process.env.DLOCK_BENCH_CLIENTS },
       "scale-locks": { type: "string", default: process.env.DLOCK_BENCH_SCALE_LOCKS ?? "1000000" },
       "scale-clients": { type: "string", default: process.env.DLOCK_BENCH_SCALE_CLIENTS ?? "64" },
       "scale-hold": { type: "string", default: process.env.DLOCK_BENCH_SCALE_HOLD ?? "30s" },
@@ -107,8 +108,6 @@ function parseFlags(argv: string[]) {
       );
     }
   }
-  const scenarios =
-    names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const wholeNumber = (flag: string, text: string, min: number) => {
     const value = Number(text);
     if (!Number.isSafeInteger(value) || value < min) {
@@ -116,6 +115,14 @@ function parseFlags(argv: string[]) {
     }
     return value;
   };
+  const clients = values.clients === undefined ? null : wholeNumber("clients", values.clients, 1);
+  const scenarios = (
+    names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name))
+  ).map((spec) =>
+    clients === null || spec.clients === 1
+      ? spec
+      : { ...spec, clients, title: spec.title.replace(/^\d+ clients/, `${clients} clients`) },
+  );
   return {
     durationMs,
     warmupMs,
@@ -135,7 +142,7 @@ function parseFlags(argv: string[]) {
 }
 
 const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial|scale]...
-                  [--rounds 1] [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER]
+                  [--rounds 1] [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N]
                   [--scale-locks 1000000] [--scale-clients 64] [--scale-hold 30s] [--out bench-results]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
@@ -156,6 +163,8 @@ at the end; the disk's synced-write latency is measured there first, since it bo
 to the clients and mutual TLS between the nodes (certificates from dlock certs); each round runs a
 scenario on both back to back, alternating which goes first, and the TLS/plain ratio is taken per
 round and printed with its median (only ratios from one run mean anything on a shared machine).
+--clients N (DLOCK_BENCH_CLIENTS) runs the distinct and one-key scenarios with N clients instead
+(e.g. 32, the clients of the side-by-side runs against etcd and Redis).
 --cpu-prof FOLDER (DLOCK_BENCH_CPU_PROF) runs every server under node --cpu-prof, writing one
 .cpuprofile per server to FOLDER when the run ends; node packages/tools/dist/cpuprofile-top.js
 prints their top frames.
