@@ -2,15 +2,17 @@
 // `pnpm bench`: starts a local three-node cluster (real `dlock server` processes, fsync on) in a
 // temporary folder and measures acquire+release cycles per second and cycle latency for
 // (a) 64 clients on distinct keys, (b) 16 clients on one key, queued with `wait` (the FIFO
-// handoff), (c) one client serially. Flags: --duration (per scenario, default 10s), --warmup
+// handoff), (c) one client serially; then (d) the scale scenario on a cluster of its own
+// (bench/scale.ts: a million held locks, memory, compactions, stalls, restarts). Flags: --duration (per scenario, default 10s), --warmup
 // (default 1s), --scenario distinct|one-key|serial (repeatable; default all), --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
 // scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
-// so load that drifts on a shared machine skews both sides alike and the ratio is taken per round).
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+// so load that drifts on a shared machine skews both sides alike and the ratio is taken per round),
+// --cpu-prof FOLDER (profile every server), --scale-locks/--scale-clients/--scale-hold/--out.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseDuration } from "@dlock/client";
 import type { ClientTlsOptions } from "@dlock/client";
@@ -21,8 +23,13 @@ import type { NodeSample, NodeUsage } from "./bench/node-sample.js";
 import { runScenario } from "./bench/scenario.js";
 import type { ScenarioOutcome, ScenarioSpec } from "./bench/scenario.js";
 import { probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
+import { runScale } from "./bench/scale.js";
+import type { ScaleReport } from "./bench/scale.js";
+import { scaleChart, scaleTable } from "./bench/scale-output.js";
 
 const TTL = "30s";
+/** The scale scenario's name (it runs on a cluster of its own, after the others). */
+const SCALE = "scale";
 
 const SCENARIOS: readonly ScenarioSpec[] = [
   {
@@ -76,6 +83,12 @@ function parseFlags(argv: string[]) {
       scenario: { type: "string", multiple: true },
       json: { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
+      "cpu-prof": { type: "string", default: process.env.DLOCK_BENCH_CPU_PROF },
+      clients: { type: "string", default: process.env.DLOCK_BENCH_CLIENTS },
+      "scale-locks": { type: "string", default: process.env.DLOCK_BENCH_SCALE_LOCKS ?? "1000000" },
+      "scale-clients": { type: "string", default: process.env.DLOCK_BENCH_SCALE_CLIENTS ?? "64" },
+      "scale-hold": { type: "string", default: process.env.DLOCK_BENCH_SCALE_HOLD ?? "30s" },
+      out: { type: "string", default: process.env.DLOCK_BENCH_OUT ?? "bench-results" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -89,14 +102,27 @@ function parseFlags(argv: string[]) {
   const rounds = Number(values.rounds);
   const names = (values.scenario ?? []).flatMap((s) => s.split(","));
   for (const name of names) {
-    if (!SCENARIOS.some((s) => s.name === name)) {
+    if (name !== SCALE && !SCENARIOS.some((s) => s.name === name)) {
       throw new UsageError(
-        `--scenario ${name}: unknown (choose from ${SCENARIOS.map((s) => s.name).join(", ")})`,
+        `--scenario ${name}: unknown (choose from ${[...SCENARIOS.map((s) => s.name), SCALE].join(", ")})`,
       );
     }
   }
-  const scenarios =
-    names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
+  const wholeNumber = (flag: string, text: string, min: number) => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new UsageError(`--${flag} ${text}: expected a whole number of at least ${min}`);
+    }
+    return value;
+  };
+  const clients = values.clients === undefined ? null : wholeNumber("clients", values.clients, 1);
+  const scenarios = (
+    names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name))
+  ).map((spec) =>
+    clients === null || spec.clients === 1
+      ? spec
+      : { ...spec, clients, title: spec.title.replace(/^\d+ clients/, `${clients} clients`) },
+  );
   return {
     durationMs,
     warmupMs,
@@ -105,24 +131,43 @@ function parseFlags(argv: string[]) {
     dir: values.dir ?? tmpdir(),
     json: values.json,
     tls: values.tls,
+    cpuProfDir: values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]),
+    scale: names.length === 0 || names.includes(SCALE),
+    scaleLocks: wholeNumber("scale-locks", values["scale-locks"], 1),
+    scaleClients: wholeNumber("scale-clients", values["scale-clients"], 1),
+    scaleHoldMs: parseDuration(values["scale-hold"], "--scale-hold"),
+    out: resolve(values.out),
     help: values.help,
   };
 }
 
-const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial]...
-                  [--rounds 1] [--dir FOLDER] [--json] [--tls]
+const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial|scale]...
+                  [--rounds 1] [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N]
+                  [--scale-locks 1000000] [--scale-clients 64] [--scale-hold 30s] [--out bench-results]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
   distinct  64 clients, each on its own key
   one-key   16 clients on one key, queued with wait (measures the FIFO handoff)
   serial    one client, one cycle at a time
+  scale     on a fresh cluster of its own: --scale-locks locks (DLOCK_BENCH_SCALE_LOCKS, default
+            1,000,000; keys jobs/tenant-T/task-M, TTL 1h) taken by --scale-clients clients
+            (DLOCK_BENCH_SCALE_CLIENTS, 64) and held for --scale-hold (DLOCK_BENCH_SCALE_HOLD, 30s);
+            then a follower restarts, and another is wiped and restarts (a snapshot install).
+            Reports the fill rate, RSS per node, compactions and their durations, the longest
+            event-loop stall per node, leader changes, and each restart's time to /readyz and RSS,
+            as a table, a JSON file and an SVG chart in --out (DLOCK_BENCH_OUT, bench-results).
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
 at the end; the disk's synced-write latency is measured there first, since it bounds every commit.
 --rounds N runs every scenario N times. With --tls a second cluster runs beside the first, with TLS
 to the clients and mutual TLS between the nodes (certificates from dlock certs); each round runs a
 scenario on both back to back, alternating which goes first, and the TLS/plain ratio is taken per
 round and printed with its median (only ratios from one run mean anything on a shared machine).
+--clients N (DLOCK_BENCH_CLIENTS) runs the distinct and one-key scenarios with N clients instead
+(e.g. 32, the clients of the side-by-side runs against etcd and Redis).
+--cpu-prof FOLDER (DLOCK_BENCH_CPU_PROF) runs every server under node --cpu-prof, writing one
+.cpuprofile per server to FOLDER when the run ends; node packages/tools/dist/cpuprofile-top.js
+prints their top frames.
 `;
 
 async function main(): Promise<number> {
@@ -144,13 +189,18 @@ async function main(): Promise<number> {
   const syncedWriteMs = probeSyncedWriteMs(root);
   const reports: ScenarioReport[] = [];
   const clusters: BenchCluster[] = [];
+  let scale: ScaleReport | null = null;
   try {
-    for (const tls of flags.tls ? [false, true] : [false]) {
-      clusters.push(await startCluster(join(root, tls ? "tls" : "plain"), tls, log));
+    for (const tls of flags.scenarios.length === 0 ? [] : flags.tls ? [false, true] : [false]) {
+      clusters.push(
+        await startCluster(join(root, tls ? "tls" : "plain"), tls, log, flags.cpuProfDir),
+      );
     }
-    log(
-      `${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up, ${flags.rounds} round(s)\n`,
-    );
+    if (flags.scenarios.length > 0) {
+      log(
+        `${flags.durationMs} ms per scenario after a ${flags.warmupMs} ms warm-up, ${flags.rounds} round(s)\n`,
+      );
+    }
     for (let round = 1; round <= flags.rounds; round++) {
       for (const spec of flags.scenarios) {
         // Alternate the order so a load that drifts during the run skews both sides alike.
@@ -161,6 +211,24 @@ async function main(): Promise<number> {
           log(formatReport(report, flags.rounds));
         }
       }
+    }
+    await Promise.all(clusters.map((bench) => bench.cluster.stop()));
+    if (flags.scale) {
+      scale = await runScale({
+        root: join(root, SCALE),
+        locks: flags.scaleLocks,
+        clients: flags.scaleClients,
+        holdMs: flags.scaleHoldMs,
+        cpuProfDir: flags.cpuProfDir,
+        log,
+      });
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      await mkdir(flags.out, { recursive: true });
+      const jsonFile = join(flags.out, `scale-${stamp}.json`);
+      const svgFile = join(flags.out, `scale-${stamp}.svg`);
+      await writeFile(jsonFile, `${JSON.stringify(scale, null, 1)}\n`);
+      await writeFile(svgFile, scaleChart(scale));
+      log(`\n${scaleTable(scale)}\nscale results: ${jsonFile}, chart: ${svgFile}\n`);
     }
   } finally {
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));
@@ -200,6 +268,7 @@ async function main(): Promise<number> {
         warmupMs: flags.warmupMs,
         rounds: flags.rounds,
         scenarios: reports,
+        scale,
       })}\n`,
     );
   }
@@ -224,6 +293,7 @@ async function startCluster(
   root: string,
   tls: boolean,
   log: (line: string) => void,
+  cpuProfDir: string | null,
 ): Promise<BenchCluster> {
   let certsDir: string | null = null;
   let clientTls: ClientTlsOptions | null = null;
@@ -237,6 +307,8 @@ async function startCluster(
     fsync: true,
     clusterId: tls ? "dlock-bench-tls" : "dlock-bench",
     ...(certsDir === null ? {} : { tlsCertsDir: certsDir }),
+    // Each server writes its profile when it stops gracefully (at the end of the run).
+    ...(cpuProfDir === null ? {} : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] }),
   });
   try {
     const leader = await cluster.waitForLeader(60_000);
@@ -320,6 +392,13 @@ function formatReport(report: ScenarioReport, rounds: number): string {
           (n.fsyncMeanMs === null ? "" : ` (${n.fsyncMeanMs.toFixed(2)} ms)`),
       )
       .join(", ")}; load average ${report.loadAverage.toFixed(1)}`,
+    `  peer frames/s (messages/s): ${report.nodes
+      .map(
+        (n) =>
+          `${n.id} ${n.peerFramesPerSecond === null ? "?" : n.peerFramesPerSecond.toFixed(0)}` +
+          ` (${n.peerMessagesPerSecond === null ? "?" : n.peerMessagesPerSecond.toFixed(0)})`,
+      )
+      .join(", ")}`,
   ];
   if (report.errors > 0) {
     lines.push(`  errors: ${report.errors} (${report.errorSamples.join("; ")})`);

@@ -66,6 +66,8 @@ export interface LocalClusterOptions {
    * The `dlock` entry point to run (default DLOCK_BIN, the built packages/cli/dist/bin.js).
    */
   bin?: string;
+  /** Flags for node itself, before the entry point (e.g. --cpu-prof to profile every server). */
+  nodeArgs?: readonly string[];
 }
 
 export interface LocalNodePorts {
@@ -107,6 +109,7 @@ export class LocalCluster {
   private readonly ports: LocalClusterOptions["ports"];
   private readonly output: "files" | "inherit";
   private readonly bin: string;
+  private readonly nodeArgv: readonly string[];
   private readonly exits = new Map<string, Promise<number | null>>();
   /** Per-node flags beyond --cluster (--advertise-client). */
   private readonly nodeArgs = new Map<string, string[]>();
@@ -120,7 +123,9 @@ export class LocalCluster {
     output: "files" | "inherit",
     bin: string,
     ports: LocalClusterOptions["ports"],
+    nodeArgv: readonly string[] = [],
   ) {
+    this.nodeArgv = nodeArgv;
     this.root = root;
     this.nodes = nodes;
     this.args = args;
@@ -159,6 +164,7 @@ export class LocalCluster {
       options.output ?? "files",
       options.bin ?? DLOCK_BIN,
       ports,
+      options.nodeArgs,
     );
     const clusterListFor =
       options.clusterListFor ??
@@ -340,6 +346,7 @@ export class LocalCluster {
     const child = spawn(
       process.execPath,
       [
+        ...this.nodeArgv,
         this.bin,
         "server",
         "--id",

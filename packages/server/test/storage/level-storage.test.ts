@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Level } from "level";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, UnavailableError } from "@dlock/raft";
@@ -6,7 +7,8 @@ import type { Snapshot } from "@dlock/raft";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
-import { META_MEMBERS, lockKey } from "../../src/storage/keys.js";
+import { ENTRY_RANGE, META_MEMBERS, entryKey, lockKey } from "../../src/storage/keys.js";
+import { decodeUint64, encodeEntry } from "../../src/storage/codec.js";
 import { encodeMembers } from "../../src/storage/members-record.js";
 import type { ClusterMembers } from "../../src/storage/members-record.js";
 import {
@@ -32,6 +34,23 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Stor
   expect(error).toBeInstanceOf(StorageError);
   expect((error as StorageError).code).toBe(code);
   return error as StorageError;
+}
+
+/** The LevelDB under a LevelStorage, to plant or list raw records. */
+function rawDb(s: LevelStorage): Level<Buffer, Buffer> {
+  return (s as unknown as { db: Level<Buffer, Buffer> }).db;
+}
+
+/** The stored value of the entry range(index, index, 1) holds. */
+function rawEntry(index: number): Buffer {
+  return encodeEntry(range(index, index, 1)[0]);
+}
+
+/** Indexes of the log entries stored in LevelDB (whatever the snapshot index). */
+async function storedEntryIndexes(s: LevelStorage): Promise<number[]> {
+  const out: number[] = [];
+  for await (const key of rawDb(s).keys(ENTRY_RANGE)) out.push(decodeUint64(key, 1));
+  return out;
 }
 
 describe("LevelStorage", () => {
@@ -206,6 +225,26 @@ describe("LevelStorage", () => {
     expect(r.entries(5, 11, Infinity)).toEqual(range(5, 10, 1));
   });
 
+  it("deletes every stored entry a compaction covers, including ones an interrupted compaction left", async () => {
+    const s = await open();
+    await s.write([
+      { entries: range(1, 10, 1), mustSync: true },
+      { lockRecords: [["a", bytes("A")]], appliedIndex: 4 },
+    ]);
+    expect((await s.createSnapshot())?.index).toBe(4);
+    // As if a crash had cut that compaction short before its entries were deleted.
+    await rawDb(s).put(entryKey(2), rawEntry(2));
+    await rawDb(s).put(entryKey(3), rawEntry(3));
+    const r = await reopen();
+    expect([r.firstIndex(), r.lastIndex()]).toEqual([5, 10]);
+    await r.write([{ lockRecords: [["b", bytes("B")]], appliedIndex: 8 }]);
+    expect((await r.createSnapshot())?.index).toBe(8);
+    expect(await storedEntryIndexes(r)).toEqual([9, 10]);
+    const again = await reopen();
+    expect([again.firstIndex(), again.lastIndex()]).toEqual([9, 10]);
+    expect(again.entries(9, 11, Infinity)).toEqual(range(9, 10, 1));
+  });
+
   it("snapshots the state as of the point it was taken while writes go on, and deletes older files", async () => {
     const s = await open();
     const records: Array<[string, Uint8Array]> = [];
@@ -273,6 +312,38 @@ describe("LevelStorage", () => {
     expect(r.appliedMembers()).toEqual(leaderMembers);
     expect(await r.readLockRecords()).toEqual([["new", bytes("y")]]);
     expect(r.entries(21, 23, Infinity)).toEqual(range(21, 22, 3));
+  });
+
+  it("installs a snapshot of thousands of records exactly, with writes submitted meanwhile after it", async () => {
+    const s = await open();
+    const old: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 5000; i++) old.push([`old-${String(i).padStart(5, "0")}`, bytes(`o${i}`)]);
+    await s.write([
+      { entries: range(1, 5000, 1), mustSync: true },
+      { lockRecords: old, appliedIndex: 5 },
+    ]);
+    // More records and entries than one step of the install: the batch is built over several turns.
+    const encoder = new SnapshotEncoder(9000, 3);
+    const expected: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 7000; i++) {
+      const key = `new-${String(i).padStart(5, "0")}`;
+      encoder.add(lockKey(key), bytes(`n${i}`));
+      expected.push([key, bytes(`n${i}`)]);
+    }
+    encoder.add(META_MEMBERS, encodeMembers(MEMBERS));
+    const snapshot: Snapshot = {
+      metadata: { index: 9000, term: 3, confState: VOTERS },
+      data: encoder.finish(),
+    };
+    const installing = s.write([{ snapshot, mustSync: true }]);
+    const after = s.write([{ entries: range(9001, 9002, 3) }]);
+    await Promise.all([installing, after]);
+    expect([s.firstIndex(), s.lastIndex(), s.appliedIndex()]).toEqual([9001, 9002, 9000]);
+    expect(await s.readLockRecords()).toEqual(expected);
+    expect(await storedEntryIndexes(s)).toEqual([9001, 9002]);
+    const r = await reopen();
+    expect(await r.readLockRecords()).toEqual(expected);
+    expect(r.entries(9001, 9003, Infinity)).toEqual(range(9001, 9002, 3));
   });
 
   it("refuses a corrupted snapshot from the leader without touching the stored state", async () => {

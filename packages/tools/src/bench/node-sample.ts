@@ -9,6 +9,9 @@ export interface NodeSample {
   cpuMs: number | null;
   fsyncs: number | null;
   fsyncSeconds: number | null;
+  /** Frames and Raft messages written to peers (all peers summed). */
+  peerFrames: number | null;
+  peerMessages: number | null;
 }
 
 export interface NodeUsage {
@@ -19,6 +22,9 @@ export interface NodeUsage {
   fsyncsPerSecond: number | null;
   /** Mean duration of this node's synced writes in the window (milliseconds). */
   fsyncMeanMs: number | null;
+  /** Frames written to peers per second (each one socket write), and Raft messages in them. */
+  peerFramesPerSecond: number | null;
+  peerMessagesPerSecond: number | null;
 }
 
 export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> {
@@ -35,6 +41,8 @@ export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> 
         cpuMs: pid === undefined ? null : processCpuMs(pid),
         fsyncs: fsync?.count ?? null,
         fsyncSeconds: fsync?.seconds ?? null,
+        peerFrames: fsync?.peerFrames ?? null,
+        peerMessages: fsync?.peerMessages ?? null,
       };
     }),
   );
@@ -52,6 +60,7 @@ export function usageBetween(
     const cpu = delta(start?.cpuMs, end.cpuMs);
     const fsyncs = delta(start?.fsyncs, end.fsyncs);
     const fsyncSeconds = delta(start?.fsyncSeconds, end.fsyncSeconds);
+    const perSecond = (value: number | null) => (value === null ? null : (value * 1000) / windowMs);
     return {
       id: end.id,
       role: end.role,
@@ -61,11 +70,18 @@ export function usageBetween(
         fsyncs === null || fsyncSeconds === null || fsyncs === 0
           ? null
           : (fsyncSeconds * 1000) / fsyncs,
+      peerFramesPerSecond: perSecond(delta(start?.peerFrames, end.peerFrames)),
+      peerMessagesPerSecond: perSecond(delta(start?.peerMessages, end.peerMessages)),
     };
   });
 }
 
-async function readFsyncs(httpAddress: string): Promise<{ count: number; seconds: number } | null> {
+async function readFsyncs(httpAddress: string): Promise<{
+  count: number;
+  seconds: number;
+  peerFrames: number;
+  peerMessages: number;
+} | null> {
   try {
     const response = await fetch(`http://${httpAddress}/metrics`, {
       signal: AbortSignal.timeout(5_000),
@@ -76,9 +92,21 @@ async function readFsyncs(httpAddress: string): Promise<{ count: number; seconds
       const line = lines.find((l) => l.startsWith(name));
       return line === undefined ? null : Number(line.slice(line.lastIndexOf(" ") + 1));
     };
+    /** The sum of a labelled counter over its labels (every peer). */
+    const total = (name: string) =>
+      lines
+        .filter((l) => l.startsWith(`${name}{`))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
     const count = sample("dlock_storage_fsync_duration_seconds_count");
     const seconds = sample("dlock_storage_fsync_duration_seconds_sum");
-    return count === null || seconds === null ? null : { count, seconds };
+    return count === null || seconds === null
+      ? null
+      : {
+          count,
+          seconds,
+          peerFrames: total("dlock_peer_frames_sent_total"),
+          peerMessages: total("dlock_peer_messages_sent_total"),
+        };
   } catch {
     return null;
   }
