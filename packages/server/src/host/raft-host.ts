@@ -117,6 +117,12 @@ export class RaftHost<Result> {
   /** Reads with a read index above applied, in arrival order. */
   private waitingReads: number[] = [];
   private readonly inFlight: InFlightReady[] = [];
+  /**
+   * Appends held while a storage write is in flight: they go out when the next batch starts (or
+   * the committer idles, or at the next tick), so each follower gets one frame per persist cycle
+   * instead of one per event-loop turn that proposed or committed something.
+   */
+  private outbox: Message[] = [];
   private readonly roleListeners = new Set<(change: RoleChange) => void>();
   private readonly applyListeners = new Set<
     (entries: readonly Entry[], results: ReadonlyArray<Result | undefined>) => void
@@ -179,6 +185,12 @@ export class RaftHost<Result> {
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
       scheduler: options.scheduler,
+      onBatchStart: () => this.flushOutbox(),
+      // Not at once: the persisted Readies' follow-ups (commit updates) come a turn later and
+      // would take a frame of their own; process() flushes what it finds held.
+      onIdle: () => {
+        if (this.outbox.length > 0) this.scheduleProcess();
+      },
     });
     const createNode =
       options.createNode ?? ((config, storage) => new RawNode(config, storage) as RaftNode);
@@ -536,6 +548,33 @@ export class RaftHost<Result> {
     } catch (error) {
       this.fail(error as Error);
     }
+    // A write submitted above flushes at its batch start; with none in flight nothing would.
+    if (!this.committer.busy()) this.flushOutbox();
+  }
+
+  /**
+   * Appends wait for the persist cycle while a write is in flight; anything else (heartbeats,
+   * votes, snapshots) goes at once, after what is held, so no peer sees its messages reordered and
+   * no heartbeat waits on the disk.
+   */
+  private sendOrHold(messages: Message[]): void {
+    if (this.committer.busy() && messages.every((message) => message.type === "append")) {
+      for (const message of messages) this.outbox.push(message);
+      return;
+    }
+    this.sendNow(messages);
+  }
+
+  private sendNow(messages: Message[]): void {
+    this.flushOutbox();
+    this.transport.send(messages);
+  }
+
+  private flushOutbox(): void {
+    if (this.outbox.length === 0) return;
+    const held = this.outbox;
+    this.outbox = [];
+    if (this.running()) this.transport.send(held);
   }
 
   private handleReady(ready: Ready): void {
@@ -544,7 +583,7 @@ export class RaftHost<Result> {
       if (entry.kind !== "config" || entry.change === undefined) continue;
       for (const listener of this.appendedChangeListeners) listener(entry.change);
     }
-    if (ready.messages.length > 0) this.transport.send(ready.messages);
+    if (ready.messages.length > 0) this.sendOrHold(ready.messages);
     const item: InFlightReady = { ready, persisted: false };
     this.inFlight.push(item);
     const write = this.storageWriteOf(ready);
@@ -595,7 +634,7 @@ export class RaftHost<Result> {
   private afterPersist(ready: Ready): void {
     if (ready.snapshot !== undefined)
       this.installSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
-    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist);
+    if (ready.messagesAfterPersist.length > 0) this.sendNow(ready.messagesAfterPersist);
     this.node.advance(ready);
     if (ready.snapshot !== undefined) this.node.appliedTo(ready.snapshot.metadata.index);
     if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
@@ -858,6 +897,8 @@ export class RaftHost<Result> {
 
   private startTicking(): void {
     this.tickTimer = this.scheduler.setRepeating(() => {
+      // Bounds how long a slow write holds appends: peers then get them without waiting for it.
+      this.flushOutbox();
       this.node.tick();
       this.process();
       this.checkTransferAbandoned();

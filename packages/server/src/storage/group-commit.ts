@@ -31,6 +31,12 @@ export interface GroupCommitOptions {
   retryDelayMsMax?: number;
   /** Where the retry delay waits: Node's timers by default, the host's scheduler under RaftHost. */
   scheduler?: Pick<HostScheduler, "setTimer" | "clearTimer">;
+  /**
+   * Called as each batch is taken, before its first write attempt, and once the committer has
+   * nothing more to write: the persist cycle's edges, where the host sends what it held for peers.
+   */
+  onBatchStart?: () => void;
+  onIdle?: () => void;
 }
 
 export const DEFAULT_GROUP_COMMIT_OPTIONS = {
@@ -138,6 +144,7 @@ export class GroupCommitter {
       const writes = taken.map((p) => p.write);
       const extra = this.options.collectExtra?.();
       if (extra !== undefined) writes.push(extra);
+      this.options.onBatchStart?.();
       const error = await this.writeUntilDone(writes);
       if (error !== null) {
         this.failure = error;
@@ -154,6 +161,7 @@ export class GroupCommitter {
       for (const p of taken) p.resolve();
     }
     this.inFlight = null;
+    if (this.failure === null) this.options.onIdle?.();
   }
 
   /** Writes the batch, retrying retryable failures; returns the final error, or null. */

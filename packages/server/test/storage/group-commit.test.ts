@@ -25,6 +25,38 @@ function manualWriter() {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe("GroupCommitter", () => {
+  it("tells the persist cycle's edges: each batch as it starts (once, even if retried), then idle", async () => {
+    const writer = manualWriter();
+    const events: string[] = [];
+    const committer = new GroupCommitter(
+      {
+        write: (writes) => {
+          events.push(`write ${writes.length}`);
+          return writer.write(writes);
+        },
+      },
+      {
+        onBatchStart: () => events.push("start"),
+        onIdle: () => events.push("idle"),
+        retryable: () => true,
+        retryDelayMsMin: 1,
+        retryDelayMsMax: 1,
+      },
+    );
+    const first = committer.submit({ appliedIndex: 1 });
+    await tick();
+    const rest = [committer.submit({ appliedIndex: 2 }), committer.submit({ appliedIndex: 3 })];
+    writer.finish(new Error("EIO"));
+    while (writer.batches.length < 2) await tick();
+    writer.finish();
+    await first;
+    while (writer.batches.length < 3) await tick();
+    expect(events).toEqual(["start", "write 1", "write 1", "start", "write 2"]);
+    writer.finish();
+    await Promise.all(rest);
+    expect(events).toEqual(["start", "write 1", "write 1", "start", "write 2", "idle"]);
+  });
+
   it("combines the writes submitted while a batch is in flight into the next batch", async () => {
     const writer = manualWriter();
     const committer = new GroupCommitter(writer);
