@@ -118,9 +118,11 @@ export class RaftHost<Result> {
   private waitingReads: number[] = [];
   private readonly inFlight: InFlightReady[] = [];
   /**
-   * Appends held while a storage write is in flight: they go out when the next batch starts (or
+   * Appends held while a synced write is in flight: they go out when the next batch starts (or
    * the committer idles, or at the next tick), so each follower gets one frame per persist cycle
-   * instead of one per event-loop turn that proposed or committed something.
+   * instead of one per event-loop turn that proposed or committed something. Not behind an
+   * unsynced write: it ends within a turn or two, and holding would only delay the followers'
+   * fsync (a serial client's next proposal often lands just then).
    */
   private outbox: Message[] = [];
   private readonly roleListeners = new Set<(change: RoleChange) => void>();
@@ -553,12 +555,12 @@ export class RaftHost<Result> {
   }
 
   /**
-   * Appends wait for the persist cycle while a write is in flight; anything else (heartbeats,
+   * Appends wait for the persist cycle while a synced write is in flight; anything else (heartbeats,
    * votes, snapshots) goes at once, after what is held, so no peer sees its messages reordered and
    * no heartbeat waits on the disk.
    */
   private sendOrHold(messages: Message[]): void {
-    if (this.committer.busy() && messages.every((message) => message.type === "append")) {
+    if (this.committer.busySyncing() && messages.every((message) => message.type === "append")) {
       for (const message of messages) this.outbox.push(message);
       return;
     }

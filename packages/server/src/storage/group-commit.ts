@@ -85,6 +85,8 @@ export class GroupCommitter {
     Required<Pick<GroupCommitOptions, "writesPerBatchMax" | "retryDelayMsMin" | "retryDelayMsMax">>;
   private queue: Pending[] = [];
   private inFlight: Promise<void> | null = null;
+  /** True while the batch being written asks for an fsync. */
+  private syncing = false;
   private failure: unknown = null;
   /** Set while the batch in flight is being retried after a retryable failure. */
   private failing = false;
@@ -116,6 +118,11 @@ export class GroupCommitter {
     return this.inFlight !== null;
   }
 
+  /** True while the batch being written (or retried) is synced: the slow kind of write. */
+  busySyncing(): boolean {
+    return this.inFlight !== null && this.syncing;
+  }
+
   /** True while a batch failed and is being retried. */
   isFailing(): boolean {
     return this.failing;
@@ -144,6 +151,7 @@ export class GroupCommitter {
       const writes = taken.map((p) => p.write);
       const extra = this.options.collectExtra?.();
       if (extra !== undefined) writes.push(extra);
+      this.syncing = writes.some((write) => write.mustSync === true);
       this.options.onBatchStart?.();
       const error = await this.writeUntilDone(writes);
       if (error !== null) {
@@ -161,6 +169,7 @@ export class GroupCommitter {
       for (const p of taken) p.resolve();
     }
     this.inFlight = null;
+    this.syncing = false;
     if (this.failure === null) this.options.onIdle?.();
   }
 

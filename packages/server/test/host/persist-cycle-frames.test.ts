@@ -75,18 +75,20 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
     const follower = nodes.find((n) => n !== leader) as TestNode;
 
     ticking = false;
-    // Hold the leader's next storage write until released.
+    // Hold the leader's next synced storage write (an fsync in flight) until released.
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let gated = false;
     const write = leader.storage.write.bind(leader.storage);
     leader.storage.write = async (writes: readonly StorageWrite[]) => {
-      await gate;
+      if (writes.some((w) => w.mustSync === true)) {
+        gated = true;
+        await gate;
+      }
       return write(writes);
     };
 
     const first = leader.host.propose(acquire("first"));
-    await nextTurn();
-    await nextTurn();
-    expect(leader.host.status().groupCommit.batches).toBeGreaterThan(0);
+    await waitFor("the leader's synced write in flight", () => gated);
     const indexes: number[] = [];
     const later: Promise<unknown>[] = [];
     for (const key of ["a", "b", "c"]) {

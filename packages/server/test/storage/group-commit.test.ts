@@ -25,6 +25,23 @@ function manualWriter() {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe("GroupCommitter", () => {
+  it("tells whether the batch in flight is synced", async () => {
+    const writer = manualWriter();
+    const committer = new GroupCommitter(writer);
+    const unsynced = committer.submit({ appliedIndex: 1 });
+    await tick();
+    expect(committer.busy()).toBe(true);
+    expect(committer.busySyncing()).toBe(false);
+    const synced = committer.submit({ appliedIndex: 2, mustSync: true });
+    writer.finish();
+    await unsynced;
+    while (writer.batches.length < 2) await tick();
+    expect(committer.busySyncing()).toBe(true);
+    writer.finish();
+    await synced;
+    expect(committer.busySyncing()).toBe(false);
+  });
+
   it("tells the persist cycle's edges: each batch as it starts (once, even if retried), then idle", async () => {
     const writer = manualWriter();
     const events: string[] = [];
