@@ -12,12 +12,18 @@ import type {
 import type { PeerTransport } from "@dlock/server/internal";
 import { applyChange } from "../checkers/commit-ledger.js";
 import type { LogView } from "../checkers/violation.js";
-import type { ClusterNode, SimNodeCounters, SimRefusal } from "../cluster-node.js";
-import { callCore, emptyNodeCounters, logViewsOf } from "../cluster-node.js";
+import type {
+  ClusterNode,
+  SimLogStorage,
+  SimNodeCounters,
+  SimNodeDeps,
+  SimNodeOptions,
+  SimNodeStatus,
+  SimRefusal,
+} from "../cluster-node.js";
+import { callCore, emptyNodeCounters, logViewsOf, reportCommitted } from "../cluster-node.js";
 import { chainAfter } from "../log-chain.js";
 import type { ChainedEntry } from "../log-chain.js";
-import type { SimLogStorage, SimNodeDeps, SimNodeOptions, SimNodeStatus } from "../sim-node.js";
-import { reportCommitted } from "../sim-node.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
 import { HeldWork } from "../held-work.js";
@@ -31,8 +37,8 @@ type PendingWrite =
   | { readyId: number; kind: "snapshot"; index: number; chain: number };
 
 /**
- * A simulated server whose process runs the production RaftHost: the lock simulator's cluster
- * node (the Raft-level simulator keeps SimNode's own Ready loop). The cluster, the fault driver
+ * A simulated server whose process runs the production RaftHost: the cluster node of both the
+ * lock simulator and the Raft-level one (hosted-raft-cluster.ts). The cluster, the fault driver
  * and the checkers see it as a ClusterNode: status, crashes (losing what the SimDisk had not
  * synced), pauses, role and term, applied index, and the memory and durable logs as chain values.
  * The core the host builds is wrapped (`createCore`) to feed the safety monitor from every Ready

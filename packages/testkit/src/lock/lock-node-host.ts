@@ -26,7 +26,7 @@ import {
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
-import type { SimNodeStatus } from "../sim-node.js";
+import type { SimNodeStatus } from "../cluster-node.js";
 import type { AsyncWorld } from "./async-world.js";
 import type {
   ServerConnectionHandler,

@@ -12,7 +12,7 @@ import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
 import { clusterOptionsOf, nodeCountersOf, ScheduleDriver } from "../run-schedule.js";
 import { SimCluster } from "../sim-cluster.js";
-import type { SimNodeStatus } from "../sim-node.js";
+import type { SimNodeStatus } from "../cluster-node.js";
 import type { ClusterNode } from "../cluster-node.js";
 import { AsyncWorld } from "./async-world.js";
 import { HostedSimNode } from "./hosted-sim-node.js";
