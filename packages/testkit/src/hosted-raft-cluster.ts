@@ -35,6 +35,8 @@ export interface HostedRaftCluster {
    * failed host is a broken core contract).
    */
   violation(): SafetyViolation | null;
+  /** The RaftHost node `id` runs now (null while it is down or still starting). */
+  hostOf(id: string): RaftHost<undefined> | null;
 }
 
 /**
@@ -48,7 +50,7 @@ export function hostedRaftCluster(
 ): HostedRaftCluster {
   let world: AsyncWorld | null = null;
   let readNumber = HOST_READ_ID_FIRST;
-  const processes: RaftProcess[] = [];
+  const processes = new Map<string, RaftProcess>();
   const cluster = new SimCluster({
     ...options,
     createNode: (nodeOptions, bootstrap, deps) => {
@@ -76,19 +78,20 @@ export function hostedRaftCluster(
       process = new RaftProcess(node, running, () => deps.createStateMachine(node.id), {
         writesPerBatchMax: nodeOptions.readiesInFlightMax,
       });
-      processes.push(process);
+      processes.set(node.id, process);
       return node;
     },
   });
   const violation = (): SafetyViolation | null => {
     if (cluster.monitor.violation !== null) return cluster.monitor.violation;
-    for (const process of processes) {
+    for (const process of processes.values()) {
       const failure = process.failure();
       if (failure !== null) return cluster.monitor.report(failure);
     }
     return null;
   };
-  return { cluster, world: world ?? new AsyncWorld(cluster.world), violation };
+  const hostOf = (id: string): RaftHost<undefined> | null => processes.get(id)?.running ?? null;
+  return { cluster, world: world ?? new AsyncWorld(cluster.world), violation, hostOf };
 }
 
 /**
@@ -117,6 +120,11 @@ class RaftProcess implements SimProcess {
 
   defer(work: () => void): void {
     this.held.hold(work);
+  }
+
+  /** The host of the running incarnation (null while down or starting). */
+  get running(): RaftHost<undefined> | null {
+    return this.status === "down" ? null : this.host;
   }
 
   /** Why this process's host stopped working (null while it works or is down). */
