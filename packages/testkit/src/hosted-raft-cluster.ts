@@ -1,5 +1,4 @@
-import type { ConfState, Entry } from "@dlock/raft";
-import { SILENT_LOGGER } from "@dlock/protocol";
+import type { Entry } from "@dlock/raft";
 import type { StateMachine } from "@dlock/server/internal";
 import { RaftHost } from "@dlock/server/internal";
 import { SafetyViolation } from "./checkers/violation.js";
@@ -9,12 +8,6 @@ import { AsyncWorld } from "./lock/async-world.js";
 import { HostedSimNode } from "./lock/hosted-sim-node.js";
 import type { ProcessStatus, SimProcess } from "./lock/sim-process.js";
 import { SimProcessClock } from "./lock/sim-process.js";
-import {
-  clockDiskTiming,
-  clockScheduler,
-  processSoon,
-  touchingCore,
-} from "./lock/sim-host-node.js";
 import { SimCluster } from "./sim-cluster.js";
 import type { SimClusterOptions } from "./sim-cluster.js";
 import type { SimStateMachine } from "./state-machine.js";
@@ -162,35 +155,15 @@ class RaftProcess implements SimProcess {
     this.host = null;
     this.status = "running";
     const world = this.world;
-    const soon = processSoon(world, this);
-    const random = node.random;
-    const [fsyncMsMin, fsyncMsMax] = node.fsyncMsRange;
-    const storage = node.openStorage(
-      clockDiskTiming(this.clock, soon, () => random.between(fsyncMsMin, fsyncMsMax)),
-    );
     const machine = this.createStateMachine();
-    const adapter = simStateMachineAdapter(machine, (index, installed) => {
-      const members = node.hostStorage?.appliedMembers();
-      const conf: ConfState =
-        members === undefined
-          ? node.appliedConf
-          : { voters: members.voters, learners: members.learners };
-      node.hostRestored(index, conf, machine.digest(), installed);
-    });
+    const adapter = simStateMachineAdapter(machine, (index, installed) =>
+      node.hostRestored(index, node.storedConf(), machine.digest(), installed),
+    );
     const incarnation = this.incarnation;
     world.touch();
     RaftHost.start<undefined>({
-      ...node.hostSettings,
+      ...node.hostOptions(world, this, this.clock, adapter),
       writesPerBatchMax: this.settings.writesPerBatchMax,
-      id: node.id,
-      storage,
-      transport: node.transport(),
-      stateMachine: adapter,
-      createNode: (config, raftStorage) =>
-        touchingCore(node.createCore(config, raftStorage), world),
-      logger: SILENT_LOGGER,
-      scheduler: clockScheduler(this.clock, soon),
-      now: () => this.clock.now(),
     }).then(
       (host) => {
         if (incarnation !== this.incarnation) return;

@@ -49,34 +49,22 @@ export class SafetyMonitor {
     this.probe = probe;
   }
 
-  observeLeader(leader: LeaderLog): void {
-    try {
-      this.electionSafety.observeLeader(leader.node, leader.term);
-      this.leaderCompleteness.observeLeader(leader);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeLeader = this.keeping((leader: LeaderLog): void => {
+    this.electionSafety.observeLeader(leader.node, leader.term);
+    this.leaderCompleteness.observeLeader(leader);
+  });
 
-  observeEntries(node: string, entries: readonly ChainedEntry[]): void {
-    try {
-      if (entries.length > 0) this.logMatching.observeEntries(node, entries);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeEntries = this.keeping((node: string, entries: readonly ChainedEntry[]): void => {
+    if (entries.length > 0) this.logMatching.observeEntries(node, entries);
+  });
 
   /** Returns the chain value at the snapshot's index. */
-  observeSnapshot(node: string, index: number, term: number): number {
-    try {
-      return this.logMatching.observeSnapshot(node, index, term);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeSnapshot = this.keeping((node: string, index: number, term: number): number => {
+    return this.logMatching.observeSnapshot(node, index, term);
+  });
 
-  observeCommitted(node: string, nodeTerm: number, entries: readonly ChainedEntry[]): void {
-    try {
+  readonly observeCommitted = this.keeping(
+    (node: string, nodeTerm: number, entries: readonly ChainedEntry[]): void => {
       if (entries.length === 0) return;
       this.ledger.observeCommitted(node, nodeTerm, entries);
       if (this.probe) {
@@ -84,51 +72,31 @@ export class SafetyMonitor {
         this.leaderCompleteness.observeCommit(node, nodeTerm, index, this.probe.leaders());
         this.commitDurability.check(this.durableLogOf);
       }
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+    },
+  );
 
-  observeApplied(node: string, index: number, digest: number): void {
-    try {
-      this.stateMachineSafety.observeApplied(node, index, digest);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeApplied = this.keeping((node: string, index: number, digest: number): void => {
+    this.stateMachineSafety.observeApplied(node, index, digest);
+  });
 
-  observeReadStarted(requestId: number): void {
-    try {
-      this.readIndex.observeReadStarted(requestId, this.ledger.maxIndex);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeReadStarted = this.keeping((requestId: number): void => {
+    this.readIndex.observeReadStarted(requestId, this.ledger.maxIndex);
+  });
 
-  observeReadState(node: string, requestId: number, index: number): void {
-    try {
+  readonly observeReadState = this.keeping(
+    (node: string, requestId: number, index: number): void => {
       this.readIndex.observeReadState(node, requestId, index);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+    },
+  );
 
-  observeReadDropped(requestId: number): void {
-    try {
-      this.readIndex.observeReadDropped(requestId);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeReadDropped = this.keeping((requestId: number): void => {
+    this.readIndex.observeReadDropped(requestId);
+  });
 
   /** Something durable changed (a sync, a crash): re-check durability of the commit point. */
-  observeDurability(): void {
-    try {
-      if (this.probe) this.commitDurability.check(this.durableLogOf);
-    } catch (error) {
-      throw this.kept(error);
-    }
-  }
+  readonly observeDurability = this.keeping((): void => {
+    if (this.probe) this.commitDurability.check(this.durableLogOf);
+  });
 
   /** Keeps `violation` if it is the first one; returns it (to throw). */
   report(violation: SafetyViolation): SafetyViolation {
@@ -136,9 +104,15 @@ export class SafetyMonitor {
     return violation;
   }
 
-  /** Keeps the first violation thrown through the monitor; returns what to rethrow. */
-  private kept(error: unknown): unknown {
-    if (error instanceof SafetyViolation) this.violation ??= error;
-    return error;
+  /** `check`, keeping the first violation it throws before rethrowing it. */
+  private keeping<A extends unknown[], R>(check: (...args: A) => R): (...args: A) => R {
+    return (...args) => {
+      try {
+        return check(...args);
+      } catch (error) {
+        if (error instanceof SafetyViolation) this.violation ??= error;
+        throw error;
+      }
+    };
   }
 }

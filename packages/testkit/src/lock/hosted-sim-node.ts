@@ -9,7 +9,8 @@ import type {
   Role,
   Storage,
 } from "@dlock/raft";
-import type { PeerTransport } from "@dlock/server/internal";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { PeerTransport, RaftHostOptions, StateMachine } from "@dlock/server/internal";
 import { applyChange } from "../checkers/commit-ledger.js";
 import type { LogView } from "../checkers/violation.js";
 import type {
@@ -27,6 +28,9 @@ import type { ChainedEntry } from "../log-chain.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
 import { HeldWork } from "../held-work.js";
+import type { AsyncWorld } from "./async-world.js";
+import type { SimProcess, SimProcessClock } from "./sim-process.js";
+import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 
 /** Starts the production host of a new incarnation on the node (the lock world's LockNodeHost). */
 export type HostStarter = (node: HostedSimNode) => void;
@@ -204,6 +208,44 @@ export class HostedSimNode implements ClusterNode {
   }
 
   // ---- what the host of this incarnation starts on ----------------------------------------------
+
+  /**
+   * RaftHost options for a new incarnation of `process` (this node's process, on `clock`): the
+   * disk opened again (fsync latency from the node's options), the simulated network, the
+   * observed core, a scheduler on the clock; the caller adds its state machine.
+   */
+  hostOptions<Result>(
+    world: AsyncWorld,
+    process: SimProcess,
+    clock: SimProcessClock,
+    stateMachine: StateMachine<Result>,
+  ): RaftHostOptions<Result> {
+    const soon = processSoon(world, process);
+    const random = this.deps.random;
+    const [fsyncMsMin, fsyncMsMax] = this.fsyncMsRange;
+    return {
+      ...this.hostSettings,
+      id: this.id,
+      storage: this.openStorage(
+        clockDiskTiming(clock, soon, () => random.between(fsyncMsMin, fsyncMsMax)),
+      ),
+      transport: this.transport(),
+      stateMachine,
+      createNode: (config, raftStorage) =>
+        touchingCore(this.createCore(config, raftStorage), world),
+      logger: SILENT_LOGGER,
+      scheduler: clockScheduler(clock, soon),
+      now: () => clock.now(),
+    };
+  }
+
+  /** The membership the running incarnation's storage applied (the last one seen while down). */
+  storedConf(): ConfState {
+    const members = this.hostStorage?.appliedMembers();
+    return members === undefined
+      ? this.appliedConf
+      : { voters: members.voters, learners: members.learners };
+  }
 
   /** Opens the disk for the new incarnation. */
   openStorage(timing: SimDiskTiming): SimHostStorage {
