@@ -15,6 +15,7 @@ import {
   ClusterUnavailableError,
   ConnectionClosedError,
   DlockError as DlockErrorClass,
+  InvalidArgumentError,
   NotLeaderError,
   OverloadedError,
   helloVersionFields,
@@ -200,9 +201,7 @@ export class Router {
   /** The connection to use: the current one, or a new one to the next endpoint to try. */
   private currentConnection(): ClientConnection {
     if (this.connection !== null && this.connection.state !== "closed") return this.connection;
-    const endpoint =
-      this.preferredEndpoint ??
-      this.options.endpoints[this.nextEndpointIndex % this.options.endpoints.length];
+    const endpoint = this.preferredEndpoint ?? this.nextEndpoint();
     const created: ClientConnection = new ClientConnection({
       endpoint,
       transport: this.options.transport,
@@ -220,6 +219,16 @@ export class Router {
       () => {},
     );
     return created;
+  }
+
+  /** The round-robin's endpoint (resolveLockerOptions refuses an empty list). */
+  private nextEndpoint(): string {
+    const endpoints = this.options.endpoints;
+    const endpoint = endpoints[this.nextEndpointIndex % endpoints.length];
+    if (endpoint === undefined) {
+      throw new InvalidArgumentError("endpoints", "must list at least one host:port");
+    }
+    return endpoint;
   }
 
   private answeredBy(connection: ClientConnection): void {

@@ -5,10 +5,9 @@ export { EventQueue } from "./event-queue.js";
 export { Hasher } from "./hash.js";
 export { SimWorld } from "./world.js";
 export { CALM_NETWORK, SimNetwork, validateNetworkFaults } from "./network.js";
-export { SimStorage, SimStorageError } from "./sim-storage.js";
 export { CHAIN_ORIGIN, chainAfter, entryDigest } from "./log-chain.js";
 export { HashChainStateMachine } from "./state-machine.js";
-export { SimNode } from "./sim-node.js";
+export { hostedRaftCluster, simStateMachineAdapter } from "./hosted-raft-cluster.js";
 export { defaultRaftNodeFactory, SimCluster } from "./sim-cluster.js";
 export {
   ELECTION_TIMEOUT_VOTE_ROUNDS_MIN,
@@ -86,7 +85,6 @@ export { checkAcknowledgements } from "./checkers/lock/acknowledgements.js";
 export { checkLockLiveness } from "./checkers/lock/lock-liveness.js";
 export type { ScheduledEvent } from "./event-queue.js";
 export type { DeliveryHandler, NetworkFaults, NetworkStats } from "./network.js";
-export type { CrashLoss } from "./sim-storage.js";
 export type { ChainedEntry } from "./log-chain.js";
 export type { SimStateMachine, SimStateMachineFactory } from "./state-machine.js";
 export type {
@@ -96,11 +94,12 @@ export type {
   SimNodeOptions,
   SimNodeStatus,
   SimRaftOptions,
-} from "./sim-node.js";
+} from "./cluster-node.js";
+export type { HostedRaftCluster } from "./hosted-raft-cluster.js";
 export type { SimClusterOptions } from "./sim-cluster.js";
 export type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
 export type { PlanArbitraryOptions, PlanProfile } from "./plan-arbitrary.js";
-export type { RunScheduleOptions, ScheduleResult } from "./run-schedule.js";
+export type { ScheduleResult } from "./run-schedule.js";
 export type {
   CheckSchedulesOptions,
   CheckSchedulesResult,

@@ -5,8 +5,10 @@ import type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } 
 import { livenessBoundMs, MEMBERSHIP_VOTERS_MAX, MEMBERSHIP_VOTERS_MIN } from "./plan.js";
 import type { Prng } from "./prng.js";
 import type { SimClusterOptions } from "./sim-cluster.js";
-import { SimCluster } from "./sim-cluster.js";
+import type { SimCluster } from "./sim-cluster.js";
 import type { ClusterNode } from "./cluster-node.js";
+import { hostedRaftCluster } from "./hosted-raft-cluster.js";
+import type { AsyncWorld } from "./lock/async-world.js";
 
 /** How often the liveness phase looks for a leader and its committed entry, in virtual ms. */
 const LIVENESS_POLL_MS = 5;
@@ -40,43 +42,46 @@ export interface ScheduleResult {
   recoveryMs: number | null;
 }
 
-export interface RunScheduleOptions {
-  /** Override cluster construction (issue 4: a lock state machine, extra hooks). */
-  customize?: (options: SimClusterOptions) => SimClusterOptions;
-}
-
 /**
  * Runs one schedule: a fault phase driven by the plan with client load, then a liveness phase
  * (every partition healed, every node restarted or resumed, the network calm) that must elect a
- * leader and commit a new entry within livenessBoundMs(plan). Checkers run on every step; the first
- * violation ends the run.
+ * leader and commit a new entry within livenessBoundMs(plan). Every node runs the production
+ * RaftHost (hosted-raft-cluster.ts). Checkers run on every step; the first violation ends the run.
  */
-export function runSchedule(plan: SchedulePlan, options: RunScheduleOptions = {}): ScheduleResult {
-  let clusterOptions = clusterOptionsOf(plan);
-  if (options.customize) clusterOptions = options.customize(clusterOptions);
-  const cluster = new SimCluster(clusterOptions);
-  const driver = new ScheduleDriver(cluster, plan);
+export async function runSchedule(plan: SchedulePlan): Promise<ScheduleResult> {
+  const hosted = hostedRaftCluster(clusterOptionsOf(plan));
+  const { cluster, world } = hosted;
+  const driver = new ScheduleDriver(cluster, plan, () => hosted.violation() !== null);
   let violation: SafetyViolation | null = null;
   let recoveryMs: number | null = null;
+  // Per event only the monitor (cheap); a failed host also shows at every liveness poll.
+  const failed = (): boolean => cluster.monitor.violation !== null;
   try {
     cluster.start();
     driver.scheduleFaults();
     driver.startLoad();
-    cluster.world.runUntil(plan.faultPhaseMs);
-    recoveryMs = driver.livenessPhase();
+    await world.runUntil(plan.faultPhaseMs, failed);
+    if (!failed()) recoveryMs = await driver.livenessPhase(world, failed);
   } catch (error) {
     violation =
       error instanceof SafetyViolation
         ? error
         : new SafetyViolation("coreContract", `exception: ${describe(error)}`, { cause: error });
-    violation.timeMs = cluster.world.nowMs;
   }
+  // What a host caught in its Ready loop came first (anything after it may be its consequence).
+  const found = hosted.violation();
+  if (found !== null) {
+    recoveryMs = null;
+    violation = found;
+  }
+  if (violation !== null) violation.timeMs ??= world.nowMs;
+  const simWorld = cluster.world;
   return {
     plan,
     violation,
-    traceHash: cluster.world.trace.int(cluster.world.eventCount).digest(),
-    virtualMs: cluster.world.nowMs,
-    events: cluster.world.eventCount,
+    traceHash: simWorld.trace.int(simWorld.eventCount).int(world.immediatesRun).digest(),
+    virtualMs: simWorld.nowMs,
+    events: simWorld.eventCount + world.immediatesRun,
     faults: driver.faultCounts,
     elections: cluster.monitor.electionSafety.elections,
     committedIndex: cluster.monitor.ledger.maxIndex,
@@ -110,7 +115,7 @@ export function nodeCountersOf(cluster: SimCluster): {
 }
 
 /** The cluster a plan describes (network, disks, clocks, Raft options). */
-export function clusterOptionsOf(plan: SchedulePlan): SimClusterOptions {
+export function clusterOptionsOf(plan: SchedulePlan): Omit<SimClusterOptions, "createNode"> {
   return {
     seed: plan.seed,
     nodeCount: plan.nodeCount,
@@ -177,6 +182,8 @@ export class ScheduleDriver {
   constructor(
     private readonly cluster: SimCluster,
     private readonly plan: SchedulePlan,
+    /** True once a node's host failed (the liveness phase stops at its next poll). */
+    private readonly hostFailed: () => boolean = () => false,
   ) {
     this.random = cluster.world.random.fork();
     cluster.leadershipListeners.push((node, role) => {
@@ -451,11 +458,10 @@ export class ScheduleDriver {
 
   /**
    * Faults stop: heal, restart, resume, calm the network; then require a leader and the commit of
-   * a new entry within the bound. Returns the time it took.
+   * a new entry within the bound. Returns the time it took (null: `failed()` stopped the run).
    */
-  livenessPhase(): number {
+  async livenessPhase(world: AsyncWorld, failed: () => boolean): Promise<number | null> {
     const cluster = this.cluster;
-    const world = cluster.world;
     this.healAll();
     const startMs = world.nowMs;
     let backlogEntries = 0;
@@ -481,7 +487,9 @@ export class ScheduleDriver {
         const result = leader.propose(payload(`liveness-${++attempt}`, 8));
         if (!("error" in result)) pending = result;
       }
-      world.runUntil(Math.min(deadlineMs, world.nowMs + LIVENESS_POLL_MS), committed);
+      const stop = (): boolean => committed() || failed();
+      await world.runUntil(Math.min(deadlineMs, world.nowMs + LIVENESS_POLL_MS), stop);
+      if (failed() || this.hostFailed()) return null;
     }
     if (committed()) return world.nowMs - startMs;
     const leader = cluster.leader();

@@ -4,9 +4,13 @@ import { SafetyMonitor } from "./checkers/safety-monitor.js";
 import type { NetworkFaults } from "./network.js";
 import type { Prng } from "./prng.js";
 import { SimNetwork } from "./network.js";
-import type { RaftNodeFactory, SimNodeDeps, SimNodeEvents, SimNodeOptions } from "./sim-node.js";
-import { SimNode } from "./sim-node.js";
-import type { ClusterNode } from "./cluster-node.js";
+import type {
+  ClusterNode,
+  RaftNodeFactory,
+  SimNodeDeps,
+  SimNodeEvents,
+  SimNodeOptions,
+} from "./cluster-node.js";
 import type { SimStateMachineFactory } from "./state-machine.js";
 import { HashChainStateMachine } from "./state-machine.js";
 import { SimWorld } from "./world.js";
@@ -24,8 +28,11 @@ export interface SimClusterOptions {
   createStateMachine?: SimStateMachineFactory;
   /** A joining node's initial membership: the bootstrap voters (default) or empty. */
   joinerBootstrap?: "initial" | "empty";
-  /** Builds each node (default: a SimNode; the lock world runs the production RaftHost). */
-  createNode?: (options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) => ClusterNode;
+  /**
+   * Builds each node: a process running the production RaftHost (hosted-raft-cluster.ts for the
+   * Raft-level simulator, the lock world's LockNodeHost for the lock simulator).
+   */
+  createNode: (options: SimNodeOptions, bootstrap: ConfState, deps: SimNodeDeps) => ClusterNode;
   /** Extra observers (issue 4's lock world hooks in here). */
   events?: SimNodeEvents;
   /**
@@ -89,8 +96,6 @@ export class SimCluster {
       },
       softStateChanged: (node, role, leader, term) =>
         extra.softStateChanged?.(node, role, leader, term),
-      readState: (node, requestId, index) => extra.readState?.(node, requestId, index),
-      readDropped: (node, requestId) => extra.readDropped?.(node, requestId),
       statusChanged: (node, status) => extra.statusChanged?.(node, status),
     };
     for (const id of voters) {
@@ -158,10 +163,7 @@ export class SimCluster {
       events: this.events,
     };
     const nodeOptions = { ...options.node, id, clockRate };
-    const node =
-      options.createNode !== undefined
-        ? options.createNode(nodeOptions, bootstrap, deps)
-        : new SimNode(nodeOptions, bootstrap, deps);
+    const node = options.createNode(nodeOptions, bootstrap, deps);
     this.nodes.set(id, node);
     return node;
   }

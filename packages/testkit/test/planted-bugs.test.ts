@@ -35,7 +35,7 @@ async function expectFound(
   expect(result.failure, `no violation within ${budget} schedules (seed ${seed})`).not.toBeNull();
   expect(properties).toContain(result.failure!.property);
   const { plantedBugs: _bug, ...withoutBug } = result.failure!.plan;
-  expect(runSchedule(withoutBug).violation).toBeNull();
+  expect((await runSchedule(withoutBug)).violation).toBeNull();
 }
 
 describe("planted bugs are found", () => {

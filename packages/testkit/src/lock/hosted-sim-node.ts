@@ -9,18 +9,28 @@ import type {
   Role,
   Storage,
 } from "@dlock/raft";
-import type { PeerTransport } from "@dlock/server/internal";
+import { SILENT_LOGGER } from "@dlock/protocol";
+import type { PeerTransport, RaftHostOptions, StateMachine } from "@dlock/server/internal";
 import { applyChange } from "../checkers/commit-ledger.js";
 import type { LogView } from "../checkers/violation.js";
-import type { ClusterNode, SimNodeCounters, SimRefusal } from "../cluster-node.js";
-import { callCore, emptyNodeCounters, logViewsOf } from "../cluster-node.js";
+import type {
+  ClusterNode,
+  SimLogStorage,
+  SimNodeCounters,
+  SimNodeDeps,
+  SimNodeOptions,
+  SimNodeStatus,
+  SimRefusal,
+} from "../cluster-node.js";
+import { callCore, emptyNodeCounters, logViewsOf, reportCommitted } from "../cluster-node.js";
 import { chainAfter } from "../log-chain.js";
 import type { ChainedEntry } from "../log-chain.js";
-import type { SimLogStorage, SimNodeDeps, SimNodeOptions, SimNodeStatus } from "../sim-node.js";
-import { reportCommitted } from "../sim-node.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
 import { HeldWork } from "../held-work.js";
+import type { AsyncWorld } from "./async-world.js";
+import type { SimProcess, SimProcessClock } from "./sim-process.js";
+import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 
 /** Starts the production host of a new incarnation on the node (the lock world's LockNodeHost). */
 export type HostStarter = (node: HostedSimNode) => void;
@@ -31,8 +41,8 @@ type PendingWrite =
   | { readyId: number; kind: "snapshot"; index: number; chain: number };
 
 /**
- * A simulated server whose process runs the production RaftHost: the lock simulator's cluster
- * node (the Raft-level simulator keeps SimNode's own Ready loop). The cluster, the fault driver
+ * A simulated server whose process runs the production RaftHost: the cluster node of both the
+ * lock simulator and the Raft-level one (hosted-raft-cluster.ts). The cluster, the fault driver
  * and the checkers see it as a ClusterNode: status, crashes (losing what the SimDisk had not
  * synced), pauses, role and term, applied index, and the memory and durable logs as chain values.
  * The core the host builds is wrapped (`createCore`) to feed the safety monitor from every Ready
@@ -198,6 +208,44 @@ export class HostedSimNode implements ClusterNode {
   }
 
   // ---- what the host of this incarnation starts on ----------------------------------------------
+
+  /**
+   * RaftHost options for a new incarnation of `process` (this node's process, on `clock`): the
+   * disk opened again (fsync latency from the node's options), the simulated network, the
+   * observed core, a scheduler on the clock; the caller adds its state machine.
+   */
+  hostOptions<Result>(
+    world: AsyncWorld,
+    process: SimProcess,
+    clock: SimProcessClock,
+    stateMachine: StateMachine<Result>,
+  ): RaftHostOptions<Result> {
+    const soon = processSoon(world, process);
+    const random = this.deps.random;
+    const [fsyncMsMin, fsyncMsMax] = this.fsyncMsRange;
+    return {
+      ...this.hostSettings,
+      id: this.id,
+      storage: this.openStorage(
+        clockDiskTiming(clock, soon, () => random.between(fsyncMsMin, fsyncMsMax)),
+      ),
+      transport: this.transport(),
+      stateMachine,
+      createNode: (config, raftStorage) =>
+        touchingCore(this.createCore(config, raftStorage), world),
+      logger: SILENT_LOGGER,
+      scheduler: clockScheduler(clock, soon),
+      now: () => clock.now(),
+    };
+  }
+
+  /** The membership the running incarnation's storage applied (the last one seen while down). */
+  storedConf(): ConfState {
+    const members = this.hostStorage?.appliedMembers();
+    return members === undefined
+      ? this.appliedConf
+      : { voters: members.voters, learners: members.learners };
+  }
 
   /** Opens the disk for the new incarnation. */
   openStorage(timing: SimDiskTiming): SimHostStorage {

@@ -7,7 +7,6 @@ import {
   parseClientRequest,
   peekRequestId,
 } from "@dlock/protocol";
-import { SILENT_LOGGER } from "@dlock/protocol";
 import type { ConfState, Entry, NodeId, Role } from "@dlock/raft";
 import type {
   LockServiceHost,
@@ -26,7 +25,7 @@ import {
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
 import { Hasher } from "../hash.js";
-import type { SimNodeStatus } from "../sim-node.js";
+import type { SimNodeStatus } from "../cluster-node.js";
 import type { AsyncWorld } from "./async-world.js";
 import type {
   ServerConnectionHandler,
@@ -37,7 +36,6 @@ import type {
 import type { ProcessStatus, SimProcess } from "./sim-process.js";
 import { SimProcessClock } from "./sim-process.js";
 import type { HostedSimNode } from "./hosted-sim-node.js";
-import { clockDiskTiming, clockScheduler, processSoon, touchingCore } from "./sim-host-node.js";
 import { HeldWork } from "../held-work.js";
 
 /** The cluster id every simulated node announces. */
@@ -164,12 +162,6 @@ export class LockNodeHost implements SimProcess {
     this.lockTable = table;
     const digest = (): number => new Hasher(0x10c).bytes(table.snapshot()).digest();
     const adapter = lockStateMachineAdapter(table);
-    const confOf = (): ConfState => {
-      const members = node.hostStorage?.appliedMembers();
-      return members === undefined
-        ? node.appliedConf
-        : { voters: members.voters, learners: members.learners };
-    };
     const stateMachine: StateMachine<LockResult> = {
       apply: (entries) => adapter.apply(entries),
       appliedIndex: () => adapter.appliedIndex(),
@@ -177,32 +169,14 @@ export class LockNodeHost implements SimProcess {
       load: (appliedIndex, records) => adapter.load(appliedIndex, records),
       restore: (appliedIndex, records) => {
         adapter.restore(appliedIndex, records);
-        node.hostRestored(appliedIndex, confOf(), digest(), true);
+        node.hostRestored(appliedIndex, node.storedConf(), digest(), true);
       },
     };
-    const soon = processSoon(world, this);
-    const random = node.random;
-    const storage = node.openStorage(
-      clockDiskTiming(this.clock, soon, () =>
-        random.between(node.fsyncMsRange[0], node.fsyncMsRange[1]),
-      ),
-    );
     world.touch();
-    RaftHost.start<LockResult>({
-      ...node.hostSettings,
-      id: node.id,
-      storage,
-      transport: node.transport(),
-      stateMachine,
-      createNode: (config, raftStorage) =>
-        touchingCore(node.createCore(config, raftStorage), world),
-      logger: SILENT_LOGGER,
-      scheduler: clockScheduler(this.clock, soon),
-      now: () => this.clock.now(),
-    }).then(
+    RaftHost.start<LockResult>(node.hostOptions(world, this, this.clock, stateMachine)).then(
       (host) => {
         if (incarnation !== this.incarnation) return;
-        this.started(node, host, table, digest, confOf());
+        this.started(node, host, table, digest, node.storedConf());
       },
       (error: unknown) => options.observer.internalError(this, error),
     );

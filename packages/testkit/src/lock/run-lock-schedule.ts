@@ -12,7 +12,7 @@ import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
 import { clusterOptionsOf, nodeCountersOf, ScheduleDriver } from "../run-schedule.js";
 import { SimCluster } from "../sim-cluster.js";
-import type { SimNodeStatus } from "../sim-node.js";
+import type { SimNodeStatus } from "../cluster-node.js";
 import type { ClusterNode } from "../cluster-node.js";
 import { AsyncWorld } from "./async-world.js";
 import { HostedSimNode } from "./hosted-sim-node.js";
@@ -113,6 +113,9 @@ export async function runLockSchedule(
         : new SafetyViolation("lockContract", `exception: ${describe(error)}`, { cause: error });
     violation.timeMs = run.world.nowMs;
   }
+  // A Raft property broken inside a host's Ready loop: the host caught the throw, the monitor kept it.
+  const kept = run.cluster.monitor.violation;
+  if (kept !== null) violation = kept;
   violation ??= run.internalError;
   let linearizability = { operations: 0, undecidedKeys: 0, steps: 0 };
   if (violation === null) {
@@ -249,10 +252,10 @@ class LockRun {
     for (const client of workers) client.start();
     const afterEvents = (): boolean => {
       this.history.poll();
-      return this.internalError !== null;
+      return this.internalError !== null || this.cluster.monitor.violation !== null;
     };
     await this.world.runUntil(plan.raft.faultPhaseMs, afterEvents);
-    if (this.internalError !== null) return null;
+    if (this.internalError !== null || this.cluster.monitor.violation !== null) return null;
 
     // Liveness: heal everything, wind the workers down, then take every key with a fresh client.
     this.driver.healAll();
