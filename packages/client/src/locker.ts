@@ -213,6 +213,13 @@ export class Locker {
     return this.acquireResolved(key, value, this.resolve(key, value, options));
   }
 
+  /** Takes permits of the semaphore `key` once, as `acquire()` takes a lock once. */
+  async acquireSemaphore(key: string, value: string, options: SemaphoreOptions): Promise<Grant> {
+    const counts = resolveSemaphoreCounts(options);
+    const { permits: _permits, count: _count, ...lockOptions } = options;
+    return this.acquireResolved(key, value, this.resolve(key, value, [lockOptions]), counts);
+  }
+
   /** A linearizable read of `key`. */
   async get(key: string, options: CallSignalOptions = {}): Promise<GetResult> {
     validateKey(key);
