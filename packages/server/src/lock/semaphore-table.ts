@@ -20,6 +20,8 @@ export interface SemaphoreTableHost {
   /** Whether `key` is an exclusive lock's key now. */
   readonly isLockKey: (key: string) => boolean;
   readonly markDirty: (key: string) => void;
+  /** The planted bug semaphoreOvercommit (planted-lock-bugs.ts); false in production. */
+  readonly overcommit: boolean;
 }
 
 const NOT_OWNER_MESSAGE =
@@ -188,7 +190,8 @@ export class SemaphoreTable {
       this.host.markDirty(c.key);
       return queued(c, waiter, position);
     }
-    if (s.waiters.length === 0 && c.count <= s.permits - s.held && c.renewOnly !== true) {
+    const fits = c.count <= s.permits - s.held || this.host.overcommit;
+    if (s.waiters.length === 0 && fits && c.renewOnly !== true) {
       s.holders.push({
         value: c.value,
         token: index,

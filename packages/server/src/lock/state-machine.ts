@@ -67,12 +67,14 @@ export class LockStateMachine {
 
   constructor(options: LockStateMachineOptions) {
     this.limits = resolveLockLimits(options.limits);
-    this.expireIgnoresRefresh = plantedLockBugsOf(options).expireIgnoresRefresh;
+    const bugs = plantedLockBugsOf(options);
+    this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
     this.semaphores = new SemaphoreTable({
       limits: this.limits,
       keyCount: () => this.size,
       isLockKey: (key) => this.table.has(key),
       markDirty: (key) => this.dirty.add(key),
+      overcommit: bugs.semaphoreOvercommit,
     });
   }
 
