@@ -1,12 +1,16 @@
 // `dlock semaphore KEY --permits N -- command` and `dlock acquire --permits` as real processes
 // against a real three-node cluster: never more than N commands inside at once, the permit
 // environment, and typed refusals when a key is used with another N or as another kind.
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDlock, startDlock, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 let test: TestCluster;
 let dir: string;
@@ -88,5 +92,44 @@ describe("dlock semaphore", () => {
     }
     // Free again: any N is fine now.
     expect((await runDlock(["acquire", "jobs", "w3", "--permits", "4"], test.env)).code).toBe(0);
+  });
+});
+
+describe("examples/semaphore.mjs", () => {
+  const example = join(REPO_ROOT, "examples/semaphore.mjs");
+
+  it("is the example the README shows, character for character", async () => {
+    const [readme, text] = await Promise.all([
+      readFile(join(REPO_ROOT, "README.md"), "utf8"),
+      readFile(example, "utf8"),
+    ]);
+    expect(readme).toContain("```js\n" + text + "```\n");
+  });
+
+  it("runs six workers on two permits and exits 0", async () => {
+    const endpoints = test.cluster.endpoints().join(",");
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, [example], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, DLOCK_ENDPOINTS: endpoints },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        child.once("error", reject);
+        child.once("close", (code) => {
+          clearTimeout(timer);
+          resolve({ code, stdout, stderr });
+        });
+      },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/^worker \d encoding with fencing token \d+$/gm)).toHaveLength(6);
+    expect(result.stdout).toContain("all six workers done");
   });
 });
