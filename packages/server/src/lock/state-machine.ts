@@ -198,6 +198,21 @@ export class LockStateMachine {
     for (const state of this.table.values()) visit(state);
   }
 
+  /** Locks held, semaphore permits held and queued acquires of each kind (a scan: for scrapes). */
+  primitiveGauges(): Record<"lock" | "semaphore", { held: number; waiting: number }> {
+    const lock = { held: 0, waiting: 0 };
+    this.forEachKey((s) => {
+      if (s.holder !== null) lock.held++;
+      lock.waiting += s.waiters.length;
+    });
+    const semaphore = { held: 0, waiting: 0 };
+    this.semaphores.forEach((s) => {
+      semaphore.held += s.held;
+      semaphore.waiting += s.waiters.length;
+    });
+    return { lock, semaphore };
+  }
+
   /** Read-only view of a semaphore key's record, for the lease manager. Do not mutate. */
   semaphoreState(key: string): Readonly<SemaphoreState> | undefined {
     return this.semaphores.state(key);
