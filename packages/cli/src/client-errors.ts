@@ -36,6 +36,8 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   authToken: "--auth-token",
   key: "<key>",
   value: "<value>",
+  permits: "--permits",
+  count: "--count",
 };
 
 /** The CliExit for an error from the client library; anything else is returned unchanged. */

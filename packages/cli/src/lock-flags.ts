@@ -3,12 +3,15 @@
 import { Option } from "commander";
 import type { Command } from "commander";
 import {
+  DEFAULT_SEMAPHORE_COUNT,
+  PERMITS_MAX,
   DEFAULT_RETRY_INTERVAL_MS,
   DEFAULT_RETRY_LIMIT,
   DEFAULT_TTL_MS,
   RETRY_LIMIT_MAX,
 } from "@dlock/client";
 import type { LockOptions } from "@dlock/client";
+import { CliExit, EXIT } from "./exit-codes.js";
 import { formatMs } from "./output.js";
 import { parseCountFlag, parseDurationFlag } from "./parse.js";
 
@@ -56,6 +59,53 @@ export function addLockOptions(command: Command, { refresh }: { refresh: boolean
     );
   }
   return command;
+}
+
+export interface SemaphoreFlags {
+  permits?: string;
+  count?: string;
+}
+
+/** Adds --permits and --count (a counting semaphore's N and k). */
+export function addSemaphoreOptions(
+  command: Command,
+  { required }: { required: boolean },
+): Command {
+  const permits = new Option(
+    "--permits <n>",
+    required
+      ? "N: how many holders' permits the semaphore has; every user of the key must give the same N"
+      : "take permits of a counting semaphore with N permits instead of the lock (every user of the key must give the same N)",
+  ).env("DLOCK_PERMITS");
+  if (required) permits.makeOptionMandatory();
+  return command
+    .addOption(permits)
+    .addOption(
+      new Option(
+        "--count <k>",
+        `how many of the N permits to take at once (default ${DEFAULT_SEMAPHORE_COUNT}; needs --permits)`,
+      ).env("DLOCK_PERMIT_COUNT"),
+    );
+}
+
+/** The semaphore's N and k from the flags; null when --permits is absent. */
+export function semaphoreCountsFromFlags(
+  flags: SemaphoreFlags,
+): { permits: number; count: number } | null {
+  if (flags.permits === undefined) {
+    if (flags.count !== undefined)
+      throw new CliExit(EXIT.USAGE, "--count needs --permits (the semaphore's N)");
+    return null;
+  }
+  const permits = parseCountFlag("--permits", flags.permits, PERMITS_MAX);
+  const count =
+    flags.count === undefined
+      ? DEFAULT_SEMAPHORE_COUNT
+      : parseCountFlag("--count", flags.count, PERMITS_MAX);
+  if (permits < 1) throw new CliExit(EXIT.USAGE, "--permits must be at least 1");
+  if (count < 1 || count > permits)
+    throw new CliExit(EXIT.USAGE, `--count must be between 1 and --permits (${permits})`);
+  return { permits, count };
 }
 
 /** The flags as lock options; absent flags keep the library's defaults. */

@@ -7,6 +7,7 @@ import { registerGetCommand } from "./commands/get.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
+import { registerSemaphoreCommand } from "./commands/semaphore.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSnapshotCommand } from "./commands/snapshot.js";
 import { registerStatusCommand } from "./commands/status.js";
@@ -22,6 +23,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerServerCommand(program);
   registerLockCommand(program);
+  registerSemaphoreCommand(program);
   registerAcquireCommand(program);
   registerReleaseCommand(program);
   registerGetCommand(program);

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { freePort } from "@dlock/tools";
 import { runInProcess } from "./support/run-in-process.js";
 
-const CLIENT_COMMANDS = ["lock", "acquire", "release", "get", "status"] as const;
+const CLIENT_COMMANDS = ["lock", "semaphore", "acquire", "release", "get", "status"] as const;
 
 /** The variables of the flags every client command has: where the cluster is, and credentials. */
 const CLIENT_ENV = [
@@ -27,7 +27,21 @@ const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
     "DLOCK_REFRESH_INTERVAL",
     ...CLIENT_ENV,
   ],
+  semaphore: [
+    "DLOCK_VALUE",
+    "DLOCK_KILL_AFTER",
+    "DLOCK_PERMITS",
+    "DLOCK_PERMIT_COUNT",
+    "DLOCK_TTL",
+    "DLOCK_WAIT",
+    "DLOCK_RETRY_INTERVAL",
+    "DLOCK_RETRY_LIMIT",
+    "DLOCK_REFRESH_INTERVAL",
+    ...CLIENT_ENV,
+  ],
   acquire: [
+    "DLOCK_PERMITS",
+    "DLOCK_PERMIT_COUNT",
     "DLOCK_TTL",
     "DLOCK_WAIT",
     "DLOCK_RETRY_INTERVAL",

@@ -1,6 +1,9 @@
 // @dlock/client: what an application needs to take locks. The simulator's and tests' hooks
 // (injected clock and transport, planted bugs) live in @dlock/client/internal.
 export { Locker } from "./locker.js";
+export { DEFAULT_SEMAPHORE_COUNT } from "./semaphore-options.js";
+export { PERMITS_MAX } from "@dlock/protocol";
+export type { SemaphoreOptions } from "./semaphore-options.js";
 export {
   DEFAULT_REFRESH_FRACTION,
   DEFAULT_RETRY_INTERVAL_MS,
@@ -42,6 +45,7 @@ export {
   HandshakeFailedError,
   InternalError,
   InvalidArgumentError,
+  KindMismatchError,
   LockBusyError,
   LockLostError,
   MalformedFrameError,
@@ -49,6 +53,7 @@ export {
   NotOwnerError,
   OverloadedError,
   PermissionDeniedError,
+  PermitsMismatchError,
   RetryAfterError,
   TimedOutError,
   TooManyRequestsError,

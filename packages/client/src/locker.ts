@@ -24,6 +24,8 @@ import { abortReason, sleep } from "./clock.js";
 import { LockHandle } from "./lock.js";
 import type { LockOption, LockOptions, ResolvedLockOptions } from "./lock-options.js";
 import { mergeLockOptions, resolveLockOptions } from "./lock-options.js";
+import type { SemaphoreOptions } from "./semaphore-options.js";
+import { resolveSemaphoreCounts } from "./semaphore-options.js";
 import type { LockerOptions } from "./locker-options.js";
 import { LockerEventEmitter } from "./locker-events.js";
 import type { LockerEventListener, LockerEventName } from "./locker-events.js";
@@ -32,6 +34,8 @@ import { resolveLockerOptions } from "./resolve-locker-options.js";
 import { Router } from "./router.js";
 import type { Grant, Lock } from "./types.js";
 import { validUntilMs } from "./validity.js";
+
+type SemaphoreCounts = { permits: number; count: number };
 
 export interface CallSignalOptions {
   signal?: AbortSignal;
@@ -90,8 +94,42 @@ export class Locker {
     value: string,
     ...options: Array<LockOptions | LockOption>
   ): Promise<Lock> {
-    const resolved = this.resolve(key, value, options);
-    let grant = await this.acquireResolved(key, value, resolved);
+    return this.hold(key, value, this.resolve(key, value, options), null);
+  }
+
+  /**
+   * Takes `count` (default 1) of the `permits` permits of the counting semaphore `key` for
+   * `value`, and keeps them refreshed until released or lost, exactly as `lock()` keeps a lock:
+   * the same options (ttl, wait, retries, signal) and the same Lock object (fencingToken, signal,
+   * refresh, release). Up to N permits are held at once; waiters are served in FIFO order, a
+   * waiter needing k permits blocking those behind it. Each value holds at most one grant per key.
+   * Rejects with PermitsMismatchError when the key's users use another N, KindMismatchError when
+   * the key is in use as a lock, and else as lock() does.
+   */
+  async semaphore(key: string, value: string, options: SemaphoreOptions): Promise<Lock> {
+    const counts = resolveSemaphoreCounts(options);
+    const { permits: _permits, count: _count, ...lockOptions } = options;
+    return this.hold(key, value, this.resolve(key, value, [lockOptions]), counts);
+  }
+
+  /** Runs `fn` holding permits of `key` (as `withLock` does for a lock) and always releases them. */
+  async withSemaphore<T>(
+    key: string,
+    value: string,
+    options: SemaphoreOptions,
+    fn: (permit: Lock) => Promise<T> | T,
+  ): Promise<T> {
+    if (typeof fn !== "function") throw new InvalidArgumentError("fn", "must be a function");
+    return this.runHolding(key, await this.semaphore(key, value, options), fn);
+  }
+
+  private async hold(
+    key: string,
+    value: string,
+    resolved: ResolvedLockOptions,
+    semaphore: SemaphoreCounts | null,
+  ): Promise<Lock> {
+    let grant = await this.acquireResolved(key, value, resolved, semaphore);
     // A grant that waited in the queue (or a slow answer) may leave little validity that we can
     // prove; refresh at once, from a send time we know, before handing the lock out.
     const fullValidityMs = grant.ttlMs * (1 - this.options.driftFactor) - this.options.marginMs;
@@ -136,7 +174,14 @@ export class Locker {
     ...options: Array<LockOptions | LockOption>
   ): Promise<T> {
     if (typeof fn !== "function") throw new InvalidArgumentError("fn", "must be a function");
-    const lock = await this.lock(key, value, ...options);
+    return this.runHolding(key, await this.lock(key, value, ...options), fn);
+  }
+
+  private async runHolding<T>(
+    key: string,
+    lock: Lock,
+    fn: (lock: Lock) => Promise<T> | T,
+  ): Promise<T> {
     let result: T;
     try {
       result = await fn(lock);
@@ -166,6 +211,13 @@ export class Locker {
     ...options: Array<LockOptions | LockOption>
   ): Promise<Grant> {
     return this.acquireResolved(key, value, this.resolve(key, value, options));
+  }
+
+  /** Takes permits of the semaphore `key` once, as `acquire()` takes a lock once. */
+  async acquireSemaphore(key: string, value: string, options: SemaphoreOptions): Promise<Grant> {
+    const counts = resolveSemaphoreCounts(options);
+    const { permits: _permits, count: _count, ...lockOptions } = options;
+    return this.acquireResolved(key, value, this.resolve(key, value, [lockOptions]), counts);
   }
 
   /** A linearizable read of `key`. */
@@ -311,6 +363,7 @@ export class Locker {
     key: string,
     value: string,
     resolved: ResolvedLockOptions,
+    semaphore: SemaphoreCounts | null = null,
   ): Promise<Grant> {
     const { clock } = this.options;
     const signal = this.signalFor(resolved.signal ?? undefined);
@@ -320,25 +373,23 @@ export class Locker {
       // A fresh id per attempt: a server that remembers answers by request id must not replay
       // an earlier LOCK_BUSY; within an attempt, retries after a lost connection reuse it.
       const requestId = `${this.options.clientId}/${callNumber}.${attempt}`;
+      const base = { key, value, ttlMs: resolved.ttlMs, requestId };
+      const withWait = resolved.waitMs > 0 ? { ...base, waitMs: resolved.waitMs } : base;
       const request =
-        resolved.waitMs > 0
-          ? {
-              type: "acquire" as const,
-              key,
-              value,
-              ttlMs: resolved.ttlMs,
-              waitMs: resolved.waitMs,
-              requestId,
-            }
-          : { type: "acquire" as const, key, value, ttlMs: resolved.ttlMs, requestId };
+        semaphore === null
+          ? { type: "acquire" as const, ...withWait }
+          : { type: "semaphoreAcquire" as const, ...withWait, ...semaphore };
       try {
-        const { result, sentAtMs } = await this.router.call<"acquire">(request, {
-          deadlineMs: this.deadline(resolved.waitMs),
-          attemptTimeoutMs: this.options.requestTimeoutMs + resolved.waitMs,
-          signal,
-          // Granted just as the caller gave up: give it back rather than let it block others.
-          onLateResult: (late) => this.releaseQuietly(key, value, late.fencingToken),
-        });
+        const { result, sentAtMs } = await this.router.call<"acquire" | "semaphoreAcquire">(
+          request,
+          {
+            deadlineMs: this.deadline(resolved.waitMs),
+            attemptTimeoutMs: this.options.requestTimeoutMs + resolved.waitMs,
+            signal,
+            // Granted just as the caller gave up: give it back rather than let it block others.
+            onLateResult: (late) => this.releaseQuietly(key, value, late.fencingToken),
+          },
+        );
         return {
           key,
           value,
@@ -359,6 +410,13 @@ export class Locker {
       } catch (error) {
         if (error instanceof AbortedError && resolved.waitMs > 0) {
           this.cancelQuietly(key, value, requestId);
+        }
+        if (semaphore !== null && error instanceof InvalidArgumentError && error.field === "type") {
+          throw new InvalidArgumentError(
+            "type",
+            "the server does not support semaphores; upgrade every node of the cluster",
+            { cause: error },
+          );
         }
         if (!(error instanceof LockBusyError)) throw error;
         if (attempt >= resolved.retryLimit) {

@@ -27,6 +27,8 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   CONFIG_CHANGE_REFUSED: true,
   UNAUTHENTICATED: true,
   PERMISSION_DENIED: true,
+  KIND_MISMATCH: true,
+  SEMAPHORE_PERMITS_MISMATCH: true,
   INTERNAL: true,
 };
 const CODES = Object.keys(EVERY_CODE) as ErrorCode[];

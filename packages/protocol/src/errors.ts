@@ -21,6 +21,8 @@ export type ErrorCode =
   | "CONFIG_CHANGE_REFUSED"
   | "UNAUTHENTICATED"
   | "PERMISSION_DENIED"
+  | "KIND_MISMATCH"
+  | "SEMAPHORE_PERMITS_MISMATCH"
   | "INTERNAL";
 
 /** Where a follower believes the leader is: its node id and its client-facing address, if known. */
@@ -328,6 +330,40 @@ export class PermissionDeniedError extends DlockError {
   }
 }
 
+/**
+ * The key is in use as another kind of primitive (a lock acquire on a semaphore's key, or the
+ * reverse). Nothing changed; use another key, or the primitive the key is in use as.
+ */
+export class KindMismatchError extends DlockError {
+  readonly key: string;
+  constructor(key: string, message = `key "${key}" is in use as another kind of primitive`) {
+    super("KIND_MISMATCH", message);
+    this.name = "KindMismatchError";
+    this.key = key;
+  }
+
+  override toWire(): WireError {
+    return { code: this.code, message: this.message, key: this.key };
+  }
+}
+
+/**
+ * A semaphore acquire named a permit count other than the one the key's holders and waiters use
+ * (fixed by its first acquirer). Nothing changed; use the same permits.
+ */
+export class PermitsMismatchError extends DlockError {
+  readonly key: string;
+  constructor(key: string, message = `semaphore "${key}" has a different number of permits`) {
+    super("SEMAPHORE_PERMITS_MISMATCH", message);
+    this.name = "PermitsMismatchError";
+    this.key = key;
+  }
+
+  override toWire(): WireError {
+    return { code: this.code, message: this.message, key: this.key };
+  }
+}
+
 /** A bug or an unexpected failure on the other side. */
 export class InternalError extends DlockError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -433,6 +469,10 @@ export function errorFromWire(value: unknown): DlockError {
         typeof value.key === "string" ? value.key : null,
         message,
       );
+    case "KIND_MISMATCH":
+      return new KindMismatchError(typeof value.key === "string" ? value.key : "", message);
+    case "SEMAPHORE_PERMITS_MISMATCH":
+      return new PermitsMismatchError(typeof value.key === "string" ? value.key : "", message);
     case "INTERNAL":
       return new InternalError(message);
     default:

@@ -15,6 +15,8 @@ export {
   NotOwnerError,
   OverloadedError,
   PermissionDeniedError,
+  KindMismatchError,
+  PermitsMismatchError,
   RetryAfterError,
   TimedOutError,
   TooManyRequestsError,
@@ -38,6 +40,8 @@ export {
   validateKey,
   validateRequestId,
   validateToken,
+  validatePermits,
+  PERMITS_MAX,
   validateValue,
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";

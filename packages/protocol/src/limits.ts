@@ -98,3 +98,17 @@ export function validateToken(value: unknown, field = "token"): number {
   }
   return value;
 }
+
+/**
+ * Largest permit count a request may carry (N of a semaphore, or k of an acquire); the server's
+ * own limit (semaphorePermitsMax) may be lower.
+ */
+export const PERMITS_MAX = 1_000_000;
+
+/** A permit count: an integer in [1, PERMITS_MAX]. */
+export function validatePermits(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > PERMITS_MAX) {
+    throw new InvalidArgumentError(field, `must be an integer between 1 and ${PERMITS_MAX}`);
+  }
+  return value;
+}

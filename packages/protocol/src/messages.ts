@@ -70,6 +70,27 @@ export interface AcquireRequest {
   requestId: string;
 }
 
+/**
+ * Take `count` (default 1) of the `permits` permits of the counting semaphore `key` for `value`,
+ * with the lease, wait, retry and fencing rules of `acquire` (answered with an AcquireResult; the
+ * token is the granting Raft index, shared by holders granted in one step). FIFO: a waiter is
+ * granted only after every waiter ahead of it. `permits` is fixed by the first acquirer while the
+ * key has holders or waiters (SEMAPHORE_PERMITS_MISMATCH otherwise); a lock key answers
+ * KIND_MISMATCH. Refresh, release and cancel are the lock requests. A server without semaphores
+ * answers INVALID_ARGUMENT on `type`.
+ */
+export interface SemaphoreAcquireRequest {
+  type: "semaphoreAcquire";
+  id: number;
+  key: string;
+  value: string;
+  ttlMs: number;
+  waitMs?: number;
+  requestId: string;
+  permits: number;
+  count?: number;
+}
+
 /** Extend the lease of the grant `token` held by `value`. NOT_OWNER if that grant is gone. */
 export interface RefreshRequest {
   type: "refresh";
@@ -164,6 +185,7 @@ export interface RemoveMemberRequest {
 
 export type ClientRequest =
   | AcquireRequest
+  | SemaphoreAcquireRequest
   | RefreshRequest
   | ReleaseRequest
   | CancelRequest
@@ -281,6 +303,7 @@ export interface MembersResult {
 /** The result type of each request type. */
 export interface ResultByRequestType {
   acquire: AcquireResult;
+  semaphoreAcquire: AcquireResult;
   refresh: RefreshResult;
   release: ReleaseResult;
   cancel: CancelResult;

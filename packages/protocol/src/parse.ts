@@ -7,6 +7,7 @@ import {
   validateHostPort,
   validateId,
   validateKey,
+  validatePermits,
   validateRequestId,
   validateToken,
   validateValue,
@@ -70,6 +71,24 @@ export function parseClientRequest(body: unknown): ClientRequest {
       };
       if (body.waitMs !== undefined && body.waitMs !== null) {
         request.waitMs = validateDurationMs(body.waitMs, "waitMs");
+      }
+      return request;
+    }
+    case "semaphoreAcquire": {
+      const request: ClientRequest = {
+        type: "semaphoreAcquire",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+        ttlMs: validateDurationMs(body.ttlMs, "ttlMs", 1),
+        requestId: validateRequestId(body.requestId),
+        permits: validatePermits(body.permits, "permits"),
+      };
+      if (body.waitMs !== undefined && body.waitMs !== null) {
+        request.waitMs = validateDurationMs(body.waitMs, "waitMs");
+      }
+      if (body.count !== undefined && body.count !== null) {
+        request.count = validatePermits(body.count, "count");
       }
       return request;
     }
@@ -246,7 +265,8 @@ export function parseResult<T extends ClientRequestType>(
 ): ResultByRequestType[T] {
   if (!isRecord(result)) bad(type);
   switch (type) {
-    case "acquire": {
+    case "acquire":
+    case "semaphoreAcquire": {
       const { fencingToken, ttlMs, waitedMs } = result;
       if (!isCount(fencingToken) || fencingToken < 1 || !isDurationMs(ttlMs)) bad(type);
       const parsed: AcquireResult = {

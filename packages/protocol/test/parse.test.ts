@@ -10,6 +10,23 @@ import {
 } from "../src/index.js";
 
 describe("parseClientRequest", () => {
+  it("reads a semaphore acquire with its permits and optional count and wait", () => {
+    const body = { type: "semaphoreAcquire", id: 4, key: "k", value: "v", ttlMs: 900 };
+    expect(parseClientRequest({ ...body, requestId: "r", permits: 3 })).toEqual({
+      ...body,
+      requestId: "r",
+      permits: 3,
+    });
+    expect(
+      parseClientRequest({ ...body, requestId: "r", permits: 3, count: 2, waitMs: 10 }),
+    ).toEqual({ ...body, requestId: "r", permits: 3, count: 2, waitMs: 10 });
+    expect(parseResult("semaphoreAcquire", { fencingToken: 7, ttlMs: 900 })).toEqual({
+      fencingToken: 7,
+      ttlMs: 900,
+      waitedMs: 0,
+    });
+  });
+
   it("accepts each request type and drops unknown fields", () => {
     expect(
       parseClientRequest({
@@ -87,6 +104,17 @@ describe("parseClientRequest", () => {
       [{ type: "refresh", id: 1, key: "k", value: "v", token: "7", ttlMs: 5 }, "token"],
       [{ type: "get", id: 1, key: "k".repeat(600) }, "key"],
       [{ type: "explode", id: 1 }, "type"],
+      [
+        { type: "semaphoreAcquire", id: 1, key: "k", value: "v", ttlMs: 5, requestId: "r" },
+        "permits",
+      ],
+      [
+        {
+          type: "semaphoreAcquire",
+          ...{ id: 1, key: "k", value: "v", ttlMs: 5, requestId: "r", permits: 2, count: 0 },
+        },
+        "count",
+      ],
     ];
     for (const [body, field] of cases) {
       expect(peekRequestId(body)).toBe(1);

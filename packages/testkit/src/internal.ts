@@ -79,6 +79,8 @@ export {
 } from "./lock/lock-check.js";
 export { committedGrants } from "./checkers/lock/committed-grants.js";
 export { checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
+export { checkSemaphoreCapacity } from "./checkers/lock/semaphore-capacity.js";
+export type { PermitBelief } from "./checkers/lock/semaphore-capacity.js";
 export { checkFencing } from "./checkers/lock/fencing.js";
 export { checkLockLinearizability, lockHistoriesByKey } from "./checkers/lock/lock-model.js";
 export { checkAcknowledgements } from "./checkers/lock/acknowledgements.js";

@@ -7,8 +7,13 @@ import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { EXIT } from "../exit-codes.js";
 import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
-import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
-import type { LockFlags } from "../lock-flags.js";
+import {
+  addLockOptions,
+  addSemaphoreOptions,
+  lockOptionsFromFlags,
+  semaphoreCountsFromFlags,
+} from "../lock-flags.js";
+import type { LockFlags, SemaphoreFlags } from "../lock-flags.js";
 import { acquireJson, acquireText, jsonLine } from "../output.js";
 
 export function registerAcquireCommand(program: Command): void {
@@ -23,6 +28,7 @@ export function registerAcquireCommand(program: Command): void {
       "the holder's value, unique per holder (acquiring again with the same value refreshes the lock)",
     );
   addLockOptions(command, { refresh: false });
+  addSemaphoreOptions(command, { required: false });
   addClientOptions(command);
   command
     .addHelpText(
@@ -39,17 +45,26 @@ export function registerAcquireCommand(program: Command): void {
         examplesHelp([
           "TOKEN=$(dlock acquire deploy ci-42 --ttl 5m)",
           "dlock acquire deploy ci-42 --ttl 5m --wait 1m --json",
+          "dlock acquire encoders worker-7 --permits 4 --ttl 5m --json",
         ]),
     )
     .action(
       namedAction(
         "dlock acquire",
-        async (key: string, value: string, flags: ClientFlags & LockFlags, cmd: Command) => {
+        async (
+          key: string,
+          value: string,
+          flags: ClientFlags & LockFlags & SemaphoreFlags,
+          cmd: Command,
+        ) => {
           const settings = clientSettingsFromFlags(flags);
           const options = lockOptionsFromFlags(flags);
+          const counts = semaphoreCountsFromFlags(flags);
           const json = jsonWanted(cmd);
           const grant = await withLocker("dlock acquire", settings, (locker) =>
-            locker.acquire(key, value, options),
+            counts === null
+              ? locker.acquire(key, value, options)
+              : locker.acquireSemaphore(key, value, { ...options, ...counts }),
           );
           process.stdout.write(json ? jsonLine(acquireJson(grant)) : acquireText(grant));
         },

@@ -18,7 +18,7 @@ import type { LockFlags } from "../lock-flags.js";
 import { formatMs } from "../output.js";
 import { parseDurationFlag } from "../parse.js";
 
-interface LockCommandFlags extends ClientFlags, LockFlags {
+export interface LockCommandFlags extends ClientFlags, LockFlags {
   value?: string;
   killAfter?: string;
 }
@@ -86,15 +86,23 @@ use --wait to queue for a busy lock, or --retry-limit to poll.
     );
 }
 
-async function runLockCommand(
+/** What `dlock semaphore` holds instead of the lock: `count` of the key's `permits`. */
+export interface HeldPermits {
+  permits: number;
+  count: number;
+}
+
+export async function runLockCommand(
   key: string,
   argv: readonly string[],
   flags: LockCommandFlags,
+  semaphore: HeldPermits | null = null,
 ): Promise<number> {
+  const name = semaphore === null ? "dlock lock" : "dlock semaphore";
   if (argv.length === 0) {
     throw new CliExit(
       EXIT.USAGE,
-      `dlock lock: give the command to run after --, e.g. dlock lock ${key} -- ./job.sh`,
+      `${name}: give the command to run after --, e.g. ${name} ${key} -- ./job.sh`,
     );
   }
   const settings = clientSettingsFromFlags(flags);
@@ -106,8 +114,8 @@ async function runLockCommand(
   const value = flags.value ?? defaultHolderValue();
   const relay = new SignalRelay();
   try {
-    return await withLocker("dlock lock", settings, (locker) =>
-      holdWhileRunning({ locker, key, value, options, argv, killAfterMs, relay }),
+    return await withLocker(name, settings, (locker) =>
+      holdWhileRunning({ name, locker, key, value, options, argv, killAfterMs, relay, semaphore }),
     );
   } finally {
     relay.dispose();
@@ -115,6 +123,9 @@ async function runLockCommand(
 }
 
 interface RunParameters {
+  /** "dlock lock" or "dlock semaphore", for messages. */
+  name: string;
+  semaphore: HeldPermits | null;
   locker: Locker;
   key: string;
   value: string;
@@ -125,10 +136,15 @@ interface RunParameters {
 }
 
 async function holdWhileRunning(run: RunParameters): Promise<number> {
-  const { locker, key, value, argv, killAfterMs, relay } = run;
+  const { name, locker, key, value, argv, killAfterMs, relay, semaphore } = run;
+  const what = semaphore === null ? "lock" : "permit";
   let lock: Lock;
   try {
-    lock = await locker.lock(key, value, { ...run.options, signal: relay.beforeStart });
+    const options = { ...run.options, signal: relay.beforeStart };
+    lock =
+      semaphore === null
+        ? await locker.lock(key, value, options)
+        : await locker.semaphore(key, value, { ...options, ...semaphore });
   } catch (error) {
     if (error instanceof AbortedError && relay.received !== null) return interrupted(run);
     throw error;
@@ -140,7 +156,7 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
   if (!lock.isValid()) {
     throw new CliExit(
       EXIT.LOCK_LOST,
-      `dlock lock: the lock "${key}" was lost before the command started; it was not run`,
+      `${name}: the ${what} "${key}" was lost before the command started; it was not run`,
     );
   }
   let child: CommandProcess;
@@ -150,13 +166,16 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
       DLOCK_FENCING_TOKEN: String(lock.fencingToken),
       DLOCK_LOCK_KEY: key,
       DLOCK_LOCK_VALUE: value,
+      ...(semaphore === null
+        ? {}
+        : {
+            DLOCK_PERMITS: String(semaphore.permits),
+            DLOCK_PERMIT_COUNT: String(semaphore.count),
+          }),
     });
   } catch (error) {
     await releaseQuietly(lock);
-    throw new CliExit(
-      EXIT.ERROR,
-      `dlock lock: cannot run "${argv[0]}": ${(error as Error).message}`,
-    );
+    throw new CliExit(EXIT.ERROR, `${name}: cannot run "${argv[0]}": ${(error as Error).message}`);
   }
   relay.forwardTo(child);
 
@@ -165,12 +184,12 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
   const unsubscribe = lock.onLost((error) => {
     lost = error;
     process.stderr.write(
-      `dlock lock: ${error.message} (fencing token ${lock.fencingToken}); stopping the command ` +
+      `${name}: ${error.message} (fencing token ${lock.fencingToken}); stopping the command ` +
         `(SIGTERM to its process group, SIGKILL after ${formatMs(killAfterMs)}): ` +
-        `what it does from now on is not protected by the lock\n`,
+        `what it does from now on is not protected by the ${what}\n`,
     );
     stopping = child.stop(killAfterMs).catch((stopError: unknown) => {
-      process.stderr.write(`dlock lock: could not stop the command: ${String(stopError)}\n`);
+      process.stderr.write(`${name}: could not stop the command: ${String(stopError)}\n`);
     });
   });
   const outcome = await child.exited;
@@ -186,7 +205,7 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
   } catch (error) {
     if (heldToTheEnd) {
       process.stderr.write(
-        `dlock lock: could not release "${key}": ${(error as Error).message}; ` +
+        `${name}: could not release "${key}": ${(error as Error).message}; ` +
           `it ends by itself within its ttl (${formatMs(lock.ttlMs)})\n`,
       );
     }
@@ -195,14 +214,14 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
   if (!heldToTheEnd) {
     throw new CliExit(
       EXIT.LOCK_LOST,
-      `dlock lock: the lock "${key}" was lost before the command ended (status ${status}): ` +
-        `its work was not protected by the lock to the end`,
+      `${name}: the ${what} "${key}" was lost before the command ended (status ${status}): ` +
+        `its work was not protected by the ${what} to the end`,
     );
   }
   if (released === false) {
     throw new CliExit(
       EXIT.LOCK_LOST,
-      `dlock lock: the cluster no longer held the lock "${key}" (fencing token ` +
+      `${name}: the cluster no longer held the ${what} "${key}" (fencing token ` +
         `${lock.fencingToken}) when the command ended (status ${status}): was it released or ` +
         `taken over by another holder with the same value?`,
     );
@@ -222,7 +241,7 @@ async function releaseQuietly(lock: Lock): Promise<void> {
 function interrupted(run: RunParameters): number {
   const signal = run.relay.received!;
   process.stderr.write(
-    `dlock lock: ${signal} while waiting for the lock "${run.key}": the command was not run\n`,
+    `${run.name}: ${signal} while waiting for the ${run.semaphore === null ? "lock" : "permit"} "${run.key}": the command was not run\n`,
   );
   return signalExitStatus(signal);
 }

@@ -5,6 +5,7 @@ import type { NodeId } from "@dlock/raft";
 import type { ClientLimit, ClientServerMetrics } from "../client-server/client-server-metrics.js";
 import type { PeerTransportMetrics } from "../transport/transport-metrics.js";
 import type { NodeStatusSnapshot } from "./status-provider.js";
+import { PrimitiveMetrics } from "./primitive-metrics.js";
 
 const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
 
@@ -22,6 +23,8 @@ export interface ServerMetricsOptions {
 
 export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics {
   readonly registry = new Registry();
+  /** Held, waiting, grants and expiries per primitive (lock, semaphore). */
+  readonly primitives: PrimitiveMetrics;
   private statusSource: (() => NodeStatusSnapshot) | undefined;
 
   private readonly requests: Counter<"type" | "result">;
@@ -48,6 +51,7 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
     this.statusSource = options.statusSource;
     if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
     const registers = [this.registry];
+    this.primitives = new PrimitiveMetrics(this.registry);
 
     this.requests = new Counter({
       name: "dlock_client_requests_total",

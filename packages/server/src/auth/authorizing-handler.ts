@@ -45,7 +45,9 @@ export class AuthorizingHandler implements ClientRequestHandler {
 
   async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
     const principal = context.principal;
-    if (principal !== null && !allows(principal, request.type, keyOf(request))) {
+    // A semaphore's permits are taken under the same grant as a lock.
+    const operation = request.type === "semaphoreAcquire" ? "acquire" : request.type;
+    if (principal !== null && !allows(principal, operation, keyOf(request))) {
       const key = keyOf(request);
       if (this.deniedLogged.first(principal.name, request.type)) {
         this.options.logger.warn(
@@ -57,6 +59,7 @@ export class AuthorizingHandler implements ClientRequestHandler {
     }
     switch (request.type) {
       case "acquire":
+      case "semaphoreAcquire":
       case "refresh":
       case "release":
       case "cancel":

@@ -575,6 +575,7 @@ export class ClientConnection {
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set([
   "acquire",
+  "semaphoreAcquire",
   "refresh",
   "release",
   "cancel",
@@ -591,7 +592,11 @@ function requestTypeOf(body: unknown): string {
 
 /** Server-side limits beyond the protocol's shape checks: lease and wait ranges. */
 function checkServerLimits(request: ClientRequest, options: ResolvedClientServerOptions): void {
-  if (request.type === "acquire" || request.type === "refresh") {
+  if (
+    request.type === "acquire" ||
+    request.type === "semaphoreAcquire" ||
+    request.type === "refresh"
+  ) {
     if (request.ttlMs < options.ttlMsMin || request.ttlMs > options.ttlMsMax) {
       throw new InvalidArgumentError(
         "ttlMs",
@@ -600,7 +605,7 @@ function checkServerLimits(request: ClientRequest, options: ResolvedClientServer
     }
   }
   if (
-    request.type === "acquire" &&
+    (request.type === "acquire" || request.type === "semaphoreAcquire") &&
     request.waitMs !== undefined &&
     request.waitMs > options.waitMsMax
   ) {

@@ -55,6 +55,25 @@ const LAYOUTS: { [T in LockCommand["type"]]: Layout<Extract<LockCommand, { type:
   },
   cancelWait: { tag: 6, fields: [["value", "str"]] },
   clearDelay: { tag: 7, fields: [["delayRevision", "uint"]] },
+  semaphoreAcquire: {
+    tag: 8,
+    fields: [
+      ["value", "str"],
+      ["ttlMs", "uint"],
+      ["waitMs", "uint"],
+      ["requestId", "uint"],
+      ["permits", "uint"],
+      ["count", "uint"],
+    ],
+  },
+  permitExpire: {
+    tag: 9,
+    fields: [
+      ["value", "str"],
+      ["token", "uint"],
+      ["leaseRevision", "uint"],
+    ],
+  },
 };
 
 const TYPE_BY_TAG: ReadonlyMap<unknown, LockCommand["type"]> = new Map(
@@ -70,7 +89,8 @@ export function encodeCommand(command: LockCommand): Uint8Array {
   const array: unknown[] = [layout.tag, command.key];
   for (const [name] of layout.fields) array.push(fields[name]);
   // An acquire's extra field only when set, so entries without it stay as older versions wrote them.
-  if (command.type === "acquire" && command.renewOnly === true) array.push(1);
+  if ((command.type === "acquire" || command.type === "semaphoreAcquire") && command.renewOnly)
+    array.push(1);
   return packr.pack(array);
 }
 
@@ -108,7 +128,10 @@ export function decodeCommand(bytes: Uint8Array): LockCommand {
   if (type === undefined) return malformed(`unknown tag ${String(array[0])}`);
   const layout: AnyLayout = LAYOUTS[type];
   const length = 2 + layout.fields.length;
-  const renewOnly = type === "acquire" && array.length === length + 1 && array[length] === 1;
+  const renewOnly =
+    (type === "acquire" || type === "semaphoreAcquire") &&
+    array.length === length + 1 &&
+    array[length] === 1;
   if (array.length !== length && !renewOnly)
     malformed(`${type} has ${array.length} fields, expected ${length}`);
   const command: Record<string, unknown> = { type, key };

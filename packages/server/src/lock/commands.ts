@@ -73,8 +73,39 @@ export interface ClearDelayCommand {
   delayRevision: number;
 }
 
+/**
+ * Take `count` of the `permits` permits of the semaphore `key` for `value`: granted when the
+ * queue is empty and that many are free (token = this entry's index); a same-value retry renews
+ * the lease; otherwise LOCK_BUSY, or a place in the FIFO queue when waitMs > 0. `permits` must
+ * match the key's while it has holders or waiters. Refresh, release, waiterExpire and cancelWait
+ * work on semaphore keys as on locks; permitExpire ends one holder's lease.
+ */
+export interface SemaphoreAcquireCommand {
+  type: "semaphoreAcquire";
+  key: string;
+  value: string;
+  ttlMs: number;
+  waitMs: number;
+  requestId: number;
+  permits: number;
+  count: number;
+  /** As on AcquireCommand: a leader's keepalive of a long wait never starts one. */
+  renewOnly?: true;
+}
+
+/** Proposed by the leader: end the lease that entry `leaseRevision` set on `value`'s permits. */
+export interface PermitExpireCommand {
+  type: "permitExpire";
+  key: string;
+  value: string;
+  token: number;
+  leaseRevision: number;
+}
+
 export type LockCommand =
   | AcquireCommand
+  | SemaphoreAcquireCommand
+  | PermitExpireCommand
   | RefreshCommand
   | ReleaseCommand
   | ExpireCommand
@@ -85,4 +116,5 @@ export type LockCommand =
 export type LockCommandType = LockCommand["type"];
 
 /** The commands only the leader's lease manager proposes (never accepted from clients). */
-export type LeaseCommand = ExpireCommand | WaiterExpireCommand | ClearDelayCommand;
+export type LeaseCommand =
+  ExpireCommand | WaiterExpireCommand | ClearDelayCommand | PermitExpireCommand;

@@ -15,6 +15,10 @@ export type LockErrorCode =
   | "WAITERS_FULL"
   /** The table already has `locksMax` keys. */
   | "LOCKS_FULL"
+  /** A lock acquire on a semaphore key, or a semaphore acquire on a lock key. */
+  | "KIND_MISMATCH"
+  /** A semaphore acquire whose `permits` differs from the key's (fixed by its first acquirer). */
+  | "SEMAPHORE_PERMITS_MISMATCH"
   /** Bytes that are not a command, a snapshot or a lock record of this version. */
   | "MALFORMED";
 

@@ -27,6 +27,7 @@ export {
 export { encodeCommand, decodeCommand, utf8Bytes } from "./codec.js";
 export { decodeKeyStateRecord as decodeLockRecord } from "./table-codec.js";
 export { waiterLeaseMs } from "./key-state.js";
+export { permitGrantsOf } from "./results.js";
 export { DEFAULT_LOCK_LIMITS, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "./limits.js";
 export { LockError, LockInvariantError } from "./errors.js";
 
@@ -40,6 +41,8 @@ export type {
   WaiterExpireCommand,
   CancelWaitCommand,
   ClearDelayCommand,
+  SemaphoreAcquireCommand,
+  PermitExpireCommand,
   LockCommand,
   LockCommandType,
   LeaseCommand,
@@ -62,5 +65,6 @@ export type {
   LockInfo,
 } from "./results.js";
 export type { KeyState, Waiter } from "./key-state.js";
+export type { SemaphoreState, PermitHolder, PermitWaiter } from "./semaphore-state.js";
 export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";

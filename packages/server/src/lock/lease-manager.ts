@@ -4,6 +4,7 @@ import { waiterLeaseMs } from "./key-state.js";
 import type { PlantedLockBugs } from "./planted-lock-bugs.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
+import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
 import type { HeapItem } from "./timer-heap.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -44,14 +45,18 @@ export function resolveLeaseManagerOptions(
 const KIND_LOCK = 0;
 const KIND_WAITER = 1;
 const KIND_DELAY = 2;
+const KIND_PERMIT = 3;
 
-/** One lease the leader times: a grant's lease, a waiter's queue lease or a lock delay. */
+/**
+ * One lease the leader times: a grant's lease, a waiter's queue lease, a lock delay or the lease
+ * of one semaphore holder.
+ */
 interface LeaseTimer extends HeapItem {
-  kind: typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY;
+  kind: typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof KIND_PERMIT;
   key: string;
-  /** The waiter's value (waiter timers only). */
+  /** The waiter's or permit holder's value (waiter and permit timers only). */
   value: string;
-  /** Fencing token of the grant (lock timers only). */
+  /** Fencing token of the grant (lock and permit timers only). */
   token: number;
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
   revision: number;
@@ -81,6 +86,9 @@ export class LeaseManager {
   private readonly delays = new Map<string, LeaseTimer>();
   private readonly waiters = new Map<string, Map<string, LeaseTimer>>();
   private waiterCount = 0;
+  /** Semaphore holders' leases by key, then value (several holders share a key). */
+  private readonly permits = new Map<string, Map<string, LeaseTimer>>();
+  private permitCount = 0;
 
   constructor(options: LeaseManagerOptions = {}) {
     this.options = resolveLeaseManagerOptions(options);
@@ -94,6 +102,11 @@ export class LeaseManager {
   /** Leases, waiter leases and lock delays currently timed. */
   get trackedCount(): { locks: number; waiters: number; delays: number } {
     return { locks: this.locks.size, waiters: this.waiterCount, delays: this.delays.size };
+  }
+
+  /** Semaphore holders' leases currently timed. */
+  get trackedPermits(): number {
+    return this.permitCount;
   }
 
   /**
@@ -112,6 +125,18 @@ export class LeaseManager {
       for (const w of s.waiters)
         this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
     });
+    table.forEachSemaphore((s) => {
+      for (const h of s.holders)
+        this.setPermit(
+          s.key,
+          h.value,
+          h.token,
+          h.leaseRevision,
+          noExtension ? nowMs : nowMs + h.ttlMs,
+        );
+      for (const w of s.waiters)
+        this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
+    });
   }
 
   /** Call on losing leadership (and after a snapshot restore, then becomeLeader if still leader). */
@@ -122,9 +147,15 @@ export class LeaseManager {
   /** Feed every apply result while leader; ignored on followers. */
   onApplied(result: LockResult, nowMs: number): void {
     if (!this.leader) return;
+    for (const grant of permitGrantsOf(result)) this.grantPermitWaiter(result.key, grant, nowMs);
     switch (result.type) {
       case "granted":
       case "refreshed":
+        if (result.permit === true) {
+          const deadlineMs = nowMs + result.ttlMs;
+          this.setPermit(result.key, result.value, result.token, result.leaseRevision, deadlineMs);
+          return;
+        }
         this.setLock(result.key, result.token, result.leaseRevision, nowMs + result.ttlMs);
         return;
       case "queued":
@@ -139,10 +170,18 @@ export class LeaseManager {
         if (result.dequeued) this.removeWaiter(result.key, result.value);
         return;
       case "released":
+        if (result.permit === true) {
+          this.removePermit(result.key, result.value);
+          return;
+        }
         this.removeLock(result.key);
         if (result.next !== null) this.grantWaiter(result.key, result.next, nowMs);
         return;
       case "expired":
+        if (result.permit === true) {
+          this.removePermit(result.key, result.value);
+          return;
+        }
         this.removeLock(result.key);
         if (result.delayRevision > 0)
           this.setDelay(result.key, result.delayRevision, nowMs + result.lockDelayMs);
@@ -222,6 +261,8 @@ export class LeaseManager {
     this.delays.clear();
     this.waiters.clear();
     this.waiterCount = 0;
+    this.permits.clear();
+    this.permitCount = 0;
   }
 
   private newTimer(kind: LeaseTimer["kind"], key: string, value: string): LeaseTimer {
@@ -306,6 +347,47 @@ export class LeaseManager {
     return timer;
   }
 
+  private setPermit(
+    key: string,
+    value: string,
+    token: number,
+    revision: number,
+    deadlineMs: number,
+  ): void {
+    let byValue = this.permits.get(key);
+    if (byValue === undefined) {
+      byValue = new Map();
+      this.permits.set(key, byValue);
+    }
+    let timer = byValue.get(value);
+    if (timer === undefined) {
+      timer = this.newTimer(KIND_PERMIT, key, value);
+      byValue.set(value, timer);
+      this.permitCount++;
+    }
+    this.arm(timer, token, revision, deadlineMs);
+  }
+
+  private removePermit(key: string, value: string): void {
+    const byValue = this.permits.get(key);
+    const timer = byValue?.get(value);
+    if (byValue === undefined || timer === undefined) return;
+    this.heap.remove(timer);
+    byValue.delete(value);
+    this.permitCount--;
+    if (byValue.size === 0) this.permits.delete(key);
+  }
+
+  /** A semaphore waiter granted in some step: a fresh permit lease from this apply. */
+  private grantPermitWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
+    const waiterTimer = this.removeWaiter(key, grant.value);
+    const deadlineMs =
+      this.bugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
+        ? waiterTimer.deadlineMs
+        : nowMs + grant.ttlMs;
+    this.setPermit(key, grant.value, grant.token, grant.leaseRevision, deadlineMs);
+  }
+
   /** A waiter granted in a release/expire/delay-end step: a fresh lock lease from this apply. */
   private grantWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
     const waiterTimer = this.removeWaiter(key, grant.value);
@@ -320,6 +402,13 @@ export class LeaseManager {
     let timer: LeaseTimer | undefined;
     if (command.type === "expire") {
       timer = this.locks.get(command.key);
+      if (
+        timer !== undefined &&
+        (timer.token !== command.token || timer.revision !== command.leaseRevision)
+      )
+        return undefined;
+    } else if (command.type === "permitExpire") {
+      timer = this.permits.get(command.key)?.get(command.value);
       if (
         timer !== undefined &&
         (timer.token !== command.token || timer.revision !== command.leaseRevision)
@@ -345,12 +434,21 @@ export class LeaseManager {
     if (timer === undefined) return;
     if (timer.kind === KIND_LOCK) this.removeLock(timer.key);
     else if (timer.kind === KIND_WAITER) this.removeWaiter(timer.key, timer.value);
+    else if (timer.kind === KIND_PERMIT) this.removePermit(timer.key, timer.value);
     else this.removeDelay(timer.key);
   }
 
   private commandOf(timer: LeaseTimer): LeaseCommand {
     if (timer.kind === KIND_LOCK)
       return { type: "expire", key: timer.key, token: timer.token, leaseRevision: timer.revision };
+    if (timer.kind === KIND_PERMIT)
+      return {
+        type: "permitExpire",
+        key: timer.key,
+        value: timer.value,
+        token: timer.token,
+        leaseRevision: timer.revision,
+      };
     if (timer.kind === KIND_WAITER)
       return {
         type: "waiterExpire",

@@ -32,6 +32,8 @@ export interface LockLimits {
   locksMax?: number;
   /** Longest lock delay an acquire may ask for; 0 disables lock delay. */
   lockDelayMsMax?: number;
+  /** Largest permit count N of a semaphore (so also its holders per key). */
+  semaphorePermitsMax?: number;
 }
 
 export type ResolvedLockLimits = Required<LockLimits>;
@@ -44,6 +46,7 @@ export const DEFAULT_LOCK_LIMITS = {
   waitersPerKeyMax: 256,
   locksMax: 1_000_000,
   lockDelayMsMax: 60_000,
+  semaphorePermitsMax: 1024,
 } as const;
 
 /** Fills defaults and rejects bad values with a ConfigError naming the limit. */
@@ -80,6 +83,11 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
       DEFAULT_LOCK_LIMITS.lockDelayMsMax,
       "lockDelayMsMax",
       0,
+    ),
+    semaphorePermitsMax: positiveInteger(
+      limits.semaphorePermitsMax,
+      DEFAULT_LOCK_LIMITS.semaphorePermitsMax,
+      "semaphorePermitsMax",
     ),
   };
   if (resolved.ttlMsMin < floor) {

@@ -16,6 +16,8 @@ export interface PlantedLockBugs {
    * of ttlMs from the grant.
    */
   grantWaiterWithoutLeaseCheck?: boolean;
+  /** A semaphore grants a new acquire's permits without counting the permits already held. */
+  semaphoreOvercommit?: boolean;
 }
 
 const plantedLockBugsKey = Symbol("dlock.server.plantedLockBugs");
@@ -37,5 +39,6 @@ export function plantedLockBugsOf(options: LockOptions): Required<PlantedLockBug
     noLeaseExtensionOnElection: bugs?.noLeaseExtensionOnElection === true,
     expireIgnoresRefresh: bugs?.expireIgnoresRefresh === true,
     grantWaiterWithoutLeaseCheck: bugs?.grantWaiterWithoutLeaseCheck === true,
+    semaphoreOvercommit: bugs?.semaphoreOvercommit === true,
   };
 }

@@ -36,6 +36,8 @@ export interface GrantedResult {
   ttlMs: number;
   requestId: number;
   renewed: boolean;
+  /** A semaphore's permits (the lease is timed per holder value, not per key). */
+  permit?: true;
 }
 
 /** Acquire that joined the key's queue, or a queued value's retry (a keepalive of its queue lease). */
@@ -61,6 +63,8 @@ export interface BusyResult {
   dequeued: boolean;
   /** The key is free of holders but in its lock delay. */
   inLockDelay: boolean;
+  /** Semaphore waiters granted because the caller left the queue (same step, token = index). */
+  grants?: WaiterGrant[];
 }
 
 export interface RefreshedResult {
@@ -70,6 +74,7 @@ export interface RefreshedResult {
   token: number;
   leaseRevision: number;
   ttlMs: number;
+  permit?: true;
 }
 
 export interface ReleasedResult {
@@ -78,6 +83,9 @@ export interface ReleasedResult {
   value: string;
   token: number;
   next: WaiterGrant | null;
+  /** A semaphore holder's release: `next` is null and `grants` lists every waiter granted. */
+  permit?: true;
+  grants?: WaiterGrant[];
 }
 
 /** Release of a grant that is not (or no longer) the holder: nothing changed; not an error. */
@@ -97,6 +105,9 @@ export interface ExpiredResult {
   delayRevision: number;
   lockDelayMs: number;
   next: WaiterGrant | null;
+  /** A semaphore holder's expiry (never a lock delay): `grants` lists every waiter granted. */
+  permit?: true;
+  grants?: WaiterGrant[];
 }
 
 export interface WaiterRemovedResult {
@@ -105,6 +116,8 @@ export interface WaiterRemovedResult {
   value: string;
   waiterRevision: number;
   reason: "expired" | "cancelled";
+  /** Semaphore waiters behind it granted now that it no longer blocks them. */
+  grants?: WaiterGrant[];
 }
 
 /** cancelWait of a value that is not queued; heldToken > 0 if it holds the key (e.g. just granted). */
@@ -162,4 +175,19 @@ export interface LockInfo {
   leaseRevision: number;
   waiters: number;
   inLockDelay: boolean;
+  /** Present for a semaphore key: N and the permits held (value is null, token the newest). */
+  semaphore?: { permits: number; held: number; holders: number };
+}
+
+/** Every semaphore waiter a result granted (in FIFO order); empty for lock results. */
+export function permitGrantsOf(result: LockResult): readonly WaiterGrant[] {
+  switch (result.type) {
+    case "released":
+    case "expired":
+    case "waiterRemoved":
+    case "busy":
+      return result.grants ?? [];
+    default:
+      return [];
+  }
 }

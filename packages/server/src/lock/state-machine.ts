@@ -7,6 +7,7 @@ import type {
   LockCommand,
   RefreshCommand,
   ReleaseCommand,
+  SemaphoreAcquireCommand,
   WaiterExpireCommand,
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
@@ -16,6 +17,16 @@ import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import {
+  decodeSemaphoreRecord,
+  decodeSemaphoreSnapshot,
+  encodeSemaphoreRecord,
+  encodeSemaphoreSnapshot,
+  isSemaphoreRecord,
+  isSemaphoreSnapshot,
+} from "./semaphore-codec.js";
+import type { SemaphoreState } from "./semaphore-state.js";
+import { SemaphoreTable } from "./semaphore-table.js";
 import {
   decodeKeyStateRecord,
   decodeTableSnapshot,
@@ -49,12 +60,22 @@ export class LockStateMachine {
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private readonly table = new Map<string, KeyState>();
+  // Counting semaphores live apart from the exclusive locks; a key is in at most one of the two.
+  private readonly semaphores: SemaphoreTable;
   private dirty = new Set<string>();
   private applied = 0;
 
   constructor(options: LockStateMachineOptions) {
     this.limits = resolveLockLimits(options.limits);
-    this.expireIgnoresRefresh = plantedLockBugsOf(options).expireIgnoresRefresh;
+    const bugs = plantedLockBugsOf(options);
+    this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
+    this.semaphores = new SemaphoreTable({
+      limits: this.limits,
+      keyCount: () => this.size,
+      isLockKey: (key) => this.table.has(key),
+      markDirty: (key) => this.dirty.add(key),
+      overcommit: bugs.semaphoreOvercommit,
+    });
   }
 
   /** Index of the last entry applied (or marked applied). */
@@ -62,9 +83,9 @@ export class LockStateMachine {
     return this.applied;
   }
 
-  /** Keys in the table (held, queued on or in lock delay). */
+  /** Keys in the table (held, queued on or in lock delay), semaphores included. */
   get size(): number {
-    return this.table.size;
+    return this.table.size + this.semaphores.size;
   }
 
   /** For entries that carry no lock command (Raft no-ops, membership changes). */
@@ -97,11 +118,20 @@ export class LockStateMachine {
       case "expire":
         return this.expire(index, command);
       case "waiterExpire":
+        if (this.semaphores.has(command.key)) return this.semaphores.waiterExpire(index, command);
         return this.waiterExpire(command);
       case "cancelWait":
+        if (this.semaphores.has(command.key)) {
+          const bad = this.check(command);
+          return bad ?? this.semaphores.cancelWait(index, command);
+        }
         return this.cancelWait(command);
       case "clearDelay":
         return this.clearDelay(index, command);
+      case "semaphoreAcquire":
+        return this.semaphoreAcquire(index, command);
+      case "permitExpire":
+        return this.semaphores.expire(index, command);
       default:
         return {
           type: "rejected",
@@ -126,6 +156,8 @@ export class LockStateMachine {
   }
 
   get(key: string): LockInfo {
+    const semaphore = this.semaphores.info(key);
+    if (semaphore !== undefined) return semaphore;
     const s = this.table.get(key);
     if (s === undefined)
       return {
@@ -166,8 +198,35 @@ export class LockStateMachine {
     for (const state of this.table.values()) visit(state);
   }
 
-  keys(): IterableIterator<string> {
-    return this.table.keys();
+  /** Locks held, semaphore permits held and queued acquires of each kind (a scan: for scrapes). */
+  primitiveGauges(): Record<"lock" | "semaphore", { held: number; waiting: number }> {
+    const lock = { held: 0, waiting: 0 };
+    this.forEachKey((s) => {
+      if (s.holder !== null) lock.held++;
+      lock.waiting += s.waiters.length;
+    });
+    const semaphore = { held: 0, waiting: 0 };
+    this.semaphores.forEach((s) => {
+      semaphore.held += s.held;
+      semaphore.waiting += s.waiters.length;
+    });
+    return { lock, semaphore };
+  }
+
+  /** Read-only view of a semaphore key's record, for the lease manager. Do not mutate. */
+  semaphoreState(key: string): Readonly<SemaphoreState> | undefined {
+    return this.semaphores.state(key);
+  }
+
+  /** Visits every semaphore key's record. The callback must not mutate or apply. */
+  forEachSemaphore(visit: (state: Readonly<SemaphoreState>) => void): void {
+    this.semaphores.forEach(visit);
+  }
+
+  /** Every key of both kinds (locks first). */
+  *keys(): IterableIterator<string> {
+    yield* this.table.keys();
+    for (const s of this.semaphores.sortedStates()) yield s.key;
   }
 
   // ---- persistence --------------------------------------------------------------------------
@@ -186,30 +245,30 @@ export class LockStateMachine {
   /** The record to store for `key`, or null when the key is free (delete it). */
   encodeLockRecord(key: string): Uint8Array | null {
     const s = this.table.get(key);
-    return s === undefined ? null : encodeKeyStateRecord(s);
+    if (s !== undefined) return encodeKeyStateRecord(s);
+    const semaphore = this.semaphores.state(key);
+    return semaphore === undefined ? null : encodeSemaphoreRecord(semaphore);
   }
 
   /** Rebuilds an empty table from stored records (any order) and the applied index stored with them. */
   loadRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     if (this.table.size !== 0 || this.applied !== 0)
       throw new LockInvariantError("loadRecords needs an empty state machine");
-    const states: KeyState[] = [];
-    for (const bytes of records) states.push(decodeKeyStateRecord(bytes));
-    this.install(appliedIndex, states);
+    this.installRecords(appliedIndex, records);
   }
 
   /** Replaces the whole table by stored records (a snapshot install); the dirty set is cleared. */
   replaceRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
-    const states: KeyState[] = [];
-    for (const bytes of records) states.push(decodeKeyStateRecord(bytes));
-    this.install(appliedIndex, states);
+    this.installRecords(appliedIndex, records);
   }
 
   /** Canonical bytes of the whole table (+ waiters) and the applied index: equal tables, equal bytes. */
   snapshot(): Uint8Array {
     const states = Array.from(this.table.values());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return encodeTableSnapshot(this.applied, states);
+    const lockSnapshot = encodeTableSnapshot(this.applied, states);
+    if (this.semaphores.size === 0) return lockSnapshot;
+    return encodeSemaphoreSnapshot(lockSnapshot, this.semaphores.sortedStates());
   }
 
   /**
@@ -217,8 +276,13 @@ export class LockStateMachine {
    * of keys()); the dirty set is cleared.
    */
   restoreSnapshot(bytes: Uint8Array): void {
-    const { appliedIndex, states } = decodeTableSnapshot(bytes);
-    this.install(appliedIndex, states);
+    let semaphores: SemaphoreState[] = [];
+    let lockSnapshot = bytes;
+    if (isSemaphoreSnapshot(bytes)) {
+      ({ lockSnapshot, states: semaphores } = decodeSemaphoreSnapshot(bytes));
+    }
+    const { appliedIndex, states } = decodeTableSnapshot(lockSnapshot);
+    this.install(appliedIndex, states, semaphores);
   }
 
   /** FNV-1a (32-bit, hex) of snapshot(): a cheap equality check for tests and diagnostics. */
@@ -232,8 +296,37 @@ export class LockStateMachine {
     return hash.toString(16).padStart(8, "0");
   }
 
-  private install(appliedIndex: number, states: KeyState[]): void {
+  private installRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
+    const states: KeyState[] = [];
+    const semaphores: SemaphoreState[] = [];
+    for (const bytes of records) {
+      if (isSemaphoreRecord(bytes)) semaphores.push(decodeSemaphoreRecord(bytes));
+      else states.push(decodeKeyStateRecord(bytes));
+    }
+    this.install(appliedIndex, states, semaphores);
+  }
+
+  private install(
+    appliedIndex: number,
+    states: KeyState[],
+    semaphores: SemaphoreState[] = [],
+  ): void {
     const limits = this.limits;
+    const lockKeys = new Set<string>();
+    for (const s of states) lockKeys.add(s.key);
+    for (const s of semaphores) {
+      if (lockKeys.has(s.key))
+        throw new LockError("MALFORMED", `key ${s.key} is both a lock and a semaphore`);
+      for (const h of s.holders)
+        if (h.leaseRevision > appliedIndex)
+          throw new LockError("MALFORMED", `semaphore ${s.key} is newer than the applied index`);
+      for (const w of s.waiters)
+        if (w.waiterRevision > appliedIndex)
+          throw new LockError(
+            "MALFORMED",
+            `semaphore ${s.key} has a waiter newer than the applied index`,
+          );
+    }
     for (const s of states) {
       if (
         s.token > appliedIndex ||
@@ -250,6 +343,7 @@ export class LockStateMachine {
       if (s.waiters.length > limits.waitersPerKeyMax)
         throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
     }
+    this.semaphores.install(semaphores);
     this.table.clear();
     this.dirty = new Set();
     for (const s of states) {
@@ -326,6 +420,19 @@ export class LockStateMachine {
       case "release":
       case "cancelWait":
         return this.checkKeyValue(command.key, command.value);
+      case "semaphoreAcquire": {
+        const bad =
+          this.checkKeyValue(command.key, command.value) ??
+          this.checkTtl(command.key, command.ttlMs);
+        if (bad !== null) return bad;
+        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
+          return this.invalid(
+            command.key,
+            "waitMs",
+            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
+          );
+        return this.semaphores.check(command);
+      }
       default:
         // Lease commands name existing state; a stale or odd one simply does not match.
         return null;
@@ -336,14 +443,26 @@ export class LockStateMachine {
     return { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay };
   }
 
+  private semaphoreAcquire(index: number, c: SemaphoreAcquireCommand): LockResult {
+    const bad = this.check(c);
+    if (bad !== null) return bad;
+    return this.semaphores.acquire(index, c);
+  }
+
   private acquire(index: number, c: AcquireCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
+    if (this.semaphores.has(c.key))
+      return this.refused(
+        c.key,
+        "KIND_MISMATCH",
+        `key "${c.key}" is in use as a semaphore; use another key for the lock, or semaphore() for this one`,
+      );
     const s = this.table.get(c.key);
     // A keepalive whose wait already ended (expired, cancelled) must not start a new one.
     if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
     if (s === undefined) {
-      if (this.table.size >= this.limits.locksMax)
+      if (this.size >= this.limits.locksMax)
         return this.refused(
           c.key,
           "LOCKS_FULL",
@@ -445,6 +564,7 @@ export class LockStateMachine {
   private refresh(index: number, c: RefreshCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
+    if (this.semaphores.has(c.key)) return this.semaphores.refresh(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || s.token !== c.token)
       return this.refused(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
@@ -464,6 +584,7 @@ export class LockStateMachine {
   private release(index: number, c: ReleaseCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
+    if (this.semaphores.has(c.key)) return this.semaphores.release(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || (c.token !== 0 && s.token !== c.token))
       return { type: "notHeld", key: c.key, value: c.value, token: c.token };

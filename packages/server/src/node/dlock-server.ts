@@ -220,6 +220,9 @@ export class DlockServer {
         status: oncePerTurn(() => statusResult(host.status(), addressBook)),
       });
 
+      metrics.primitives.setSource(() => table.primitiveGauges());
+      host.onApply((_entries, results) => metrics.primitives.observe(results));
+
       const membership = new MembershipService({
         host,
         peerAddressOf: (id) => directory.addressOf(id),

@@ -23,7 +23,7 @@ import type {
   ClientRequestHandler,
   ClientResult,
 } from "../client-server/client-request-handler.js";
-import { encodeCommand } from "../lock/index.js";
+import { encodeCommand, permitGrantsOf } from "../lock/index.js";
 import type {
   LeaseCommand,
   LeaseManager,
@@ -87,6 +87,8 @@ interface Waiting {
   waitMs: number;
   requestId: number;
   receivedAtMs: number;
+  /** For a semaphore acquire: its permits and count (null: an exclusive lock). */
+  semaphore: { permits: number; count: number } | null;
   resolve: (result: AcquireResult) => void;
   reject: (error: DlockError) => void;
   /** Fires when waitMs ran out. */
@@ -177,6 +179,7 @@ export class LockService implements ClientRequestHandler {
       case "get":
         return this.get(request.key);
       case "acquire":
+      case "semaphoreAcquire":
         return this.acquire(request, context);
       case "refresh": {
         const result = await this.propose({
@@ -261,25 +264,30 @@ export class LockService implements ClientRequestHandler {
   }
 
   private async acquire(
-    request: Extract<ClientRequest, { type: "acquire" }>,
+    request: Extract<ClientRequest, { type: "acquire" | "semaphoreAcquire" }>,
     context: ClientRequestContext,
   ): Promise<AcquireResult> {
     const waitMs = request.waitMs ?? 0;
+    const semaphore =
+      request.type === "semaphoreAcquire"
+        ? { permits: request.permits, count: request.count ?? 1 }
+        : null;
     const requestId = this.nextRequestId++;
     const term = this.term;
     const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: null };
     this.proposedAcquires.set(requestId, proposed);
     let result: LockResult;
     try {
-      result = await this.propose({
-        type: "acquire",
-        key: request.key,
-        value: request.value,
-        ttlMs: request.ttlMs,
-        waitMs,
-        lockDelayMs: this.options.lockDelayMs ?? 0,
-        requestId,
-      });
+      result = await this.propose(
+        this.acquireCommand(
+          request.key,
+          request.value,
+          request.ttlMs,
+          waitMs,
+          requestId,
+          semaphore,
+        ),
+      );
     } finally {
       this.proposedAcquires.delete(requestId);
     }
@@ -308,6 +316,7 @@ export class LockService implements ClientRequestHandler {
         ttlMs: request.ttlMs,
         waitMs,
         requestId,
+        semaphore,
         receivedAtMs: context.receivedAtMs,
         resolve,
         reject,
@@ -335,13 +344,7 @@ export class LockService implements ClientRequestHandler {
         w.keepaliveTimer = null;
         if (!this.isWaiting(w) || w.cancelling) return;
         this.propose({
-          type: "acquire",
-          key: w.key,
-          value: w.value,
-          ttlMs: w.ttlMs,
-          waitMs: w.waitMs,
-          lockDelayMs: this.options.lockDelayMs ?? 0,
-          requestId: w.requestId,
+          ...this.acquireCommand(w.key, w.value, w.ttlMs, w.waitMs, w.requestId, w.semaphore),
           renewOnly: true,
         }).then(
           (result) => {
@@ -363,6 +366,22 @@ export class LockService implements ClientRequestHandler {
     );
   }
 
+  /** The command of a lock or semaphore acquire (semaphores have no lock delay). */
+  private acquireCommand(
+    key: string,
+    value: string,
+    ttlMs: number,
+    waitMs: number,
+    requestId: number,
+    semaphore: { permits: number; count: number } | null,
+  ): LockCommand & { type: "acquire" | "semaphoreAcquire" } {
+    if (semaphore !== null) {
+      return { type: "semaphoreAcquire", key, value, ttlMs, waitMs, requestId, ...semaphore };
+    }
+    const lockDelayMs = this.options.lockDelayMs ?? 0;
+    return { type: "acquire", key, value, ttlMs, waitMs, lockDelayMs, requestId };
+  }
+
   private waitRanOut(w: Waiting): void {
     w.deadlineTimer = null;
     if (!this.isWaiting(w) || w.cancelling) return;
@@ -382,6 +401,7 @@ export class LockService implements ClientRequestHandler {
     for (const result of results) {
       if (result === undefined) continue;
       this.leases.onApplied(result, now);
+      for (const grant of permitGrantsOf(result)) this.granted(result.key, grant, now);
       switch (result.type) {
         case "released":
         case "expired":

@@ -6,10 +6,12 @@ import {
   DlockError,
   InternalError,
   InvalidArgumentError,
+  KindMismatchError,
   LockBusyError,
   NotLeaderError,
   NotOwnerError,
   OverloadedError,
+  PermitsMismatchError,
 } from "@dlock/protocol";
 import type { LeaderHint } from "@dlock/protocol";
 import { HostError } from "../host/errors.js";
@@ -80,6 +82,10 @@ export function lockRefusalToWire(refusal: LockError | RejectedResult, key: stri
       return new LockBusyError(key, `lock "${key}": ${refusal.message}`);
     case "LOCKS_FULL":
       return new OverloadedError(refusal.message, 1_000);
+    case "KIND_MISMATCH":
+      return new KindMismatchError(key, refusal.message);
+    case "SEMAPHORE_PERMITS_MISMATCH":
+      return new PermitsMismatchError(key, refusal.message);
     default:
       return new InternalError(`${refusal.code}: ${refusal.message}`);
   }

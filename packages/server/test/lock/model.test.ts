@@ -23,7 +23,9 @@ const LIMITS = {
 const KEYS = ["a", "b", "c", "d"];
 const VALUES = ["x", "y", "z", "w", "v"];
 
-type OpKind = LockCommand["type"];
+// The exclusive lock's commands; semaphores have their own model test.
+type ExclusiveCommand = Exclude<LockCommand, { type: "semaphoreAcquire" | "permitExpire" }>;
+type OpKind = ExclusiveCommand["type"];
 interface Op {
   kind: OpKind;
   key: number;
@@ -86,7 +88,7 @@ class Seen {
   }
 }
 
-function commandOf(op: Op, seen: Seen, requestId: number): LockCommand {
+function commandOf(op: Op, seen: Seen, requestId: number): ExclusiveCommand {
   const key = KEYS[op.key];
   const value = VALUES[op.value];
   switch (op.kind) {

@@ -61,7 +61,10 @@ export class ReferenceModel {
     return head;
   }
 
-  apply(index: number, c: LockCommand): Summary {
+  apply(
+    index: number,
+    c: Exclude<LockCommand, { type: "semaphoreAcquire" | "permitExpire" }>,
+  ): Summary {
     const l = this.limits;
     switch (c.type) {
       case "acquire": {

@@ -21,7 +21,9 @@ export type PropertyName =
   /** After faults stopped, a request hung or a key could not be taken within the bound. */
   | "lockLiveness"
   /** The request path or the client failed with an untyped error. */
-  | "lockContract";
+  | "lockContract"
+  /** More permits of a semaphore were believed held at one instant than it has, in true time. */
+  | "semaphoreCapacity";
 
 /** A property of Raft was broken. Carries enough to understand the run without re-running it. */
 export class SafetyViolation extends Error {

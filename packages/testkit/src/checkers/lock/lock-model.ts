@@ -231,6 +231,9 @@ export function lockOpOf(op: WireOp): LockOp | null {
         return { kind: "acquire", value: request.value, outcome: "busy" };
       }
       return null;
+    case "semaphoreAcquire":
+      // Semaphore keys are checked by the semaphore checker, never by the lock model.
+      return null;
     case "refresh":
       if (unknown) return null;
       if (answer!.kind === "ok") {

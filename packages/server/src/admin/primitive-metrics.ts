@@ -1,0 +1,99 @@
+// Metrics per primitive (exclusive lock, counting semaphore): how many are held and waiting now,
+// and how many grants and expiries this node applied. Every member applies every entry, so each
+// node's counters tell the cluster's story; the gauges are read from the table at scrape time.
+import { Counter, Gauge } from "prom-client";
+import type { Registry } from "prom-client";
+import type { LockResult } from "../lock/index.js";
+import { permitGrantsOf } from "../lock/index.js";
+
+export const PRIMITIVES = ["lock", "semaphore"] as const;
+export type Primitive = (typeof PRIMITIVES)[number];
+
+/** Held and waiting now, per primitive: locks held, semaphore permits held, queued acquires. */
+export type PrimitiveGauges = Record<Primitive, { held: number; waiting: number }>;
+
+export class PrimitiveMetrics {
+  private readonly grants: Counter<"primitive">;
+  private readonly expiries: Counter<"primitive">;
+  private source: (() => PrimitiveGauges) | undefined;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const read = (): PrimitiveGauges | undefined => {
+      try {
+        return this.source?.();
+      } catch {
+        return undefined; // A failing source leaves the gauges out of this scrape.
+      }
+    };
+    new Gauge<"primitive">({
+      name: "dlock_primitive_held",
+      help: "Held now, by primitive: locks held, semaphore permits held.",
+      labelNames: ["primitive"],
+      registers,
+      collect() {
+        const gauges = read();
+        if (gauges) for (const p of PRIMITIVES) this.set({ primitive: p }, gauges[p].held);
+      },
+    });
+    new Gauge<"primitive">({
+      name: "dlock_primitive_waiting",
+      help: "Acquires queued now, by primitive.",
+      labelNames: ["primitive"],
+      registers,
+      collect() {
+        const gauges = read();
+        if (gauges) for (const p of PRIMITIVES) this.set({ primitive: p }, gauges[p].waiting);
+      },
+    });
+    this.grants = new Counter({
+      name: "dlock_primitive_grants_total",
+      help: "Grants applied by this node, by primitive (a holder's renewal is not a grant).",
+      labelNames: ["primitive"],
+      registers,
+    });
+    this.expiries = new Counter({
+      name: "dlock_primitive_expiries_total",
+      help: "Leases ended by expiry applied by this node, by primitive.",
+      labelNames: ["primitive"],
+      registers,
+    });
+    for (const p of PRIMITIVES) {
+      this.grants.inc({ primitive: p }, 0);
+      this.expiries.inc({ primitive: p }, 0);
+    }
+  }
+
+  /** Wire the table after construction (it is built after the metrics). */
+  setSource(source: () => PrimitiveGauges): void {
+    this.source = source;
+  }
+
+  /** Counts the grants and expiries among applied results. */
+  observe(results: ReadonlyArray<LockResult | undefined>): void {
+    for (const result of results) {
+      if (result === undefined) continue;
+      const permitGrants = permitGrantsOf(result).length;
+      if (permitGrants > 0) this.grants.inc({ primitive: "semaphore" }, permitGrants);
+      switch (result.type) {
+        case "granted":
+          if (!result.renewed) this.grants.inc({ primitive: primitiveOf(result.permit) });
+          break;
+        case "released":
+        case "delayCleared":
+          if (result.next !== null) this.grants.inc({ primitive: "lock" });
+          break;
+        case "expired":
+          this.expiries.inc({ primitive: primitiveOf(result.permit) });
+          if (result.next !== null) this.grants.inc({ primitive: "lock" });
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+function primitiveOf(permit: true | undefined): Primitive {
+  return permit === true ? "semaphore" : "lock";
+}
