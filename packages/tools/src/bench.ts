@@ -29,6 +29,8 @@ import type { ScaleReport } from "./bench/scale.js";
 import { scaleChart, scaleTable } from "./bench/scale-output.js";
 
 const TTL = "30s";
+/** How long the servers get to stop gracefully when the bench is killed, before SIGKILL. */
+const SIGNAL_STOP_GRACE_MS = 5_000;
 /** The scale scenario's name (it runs on a cluster of its own, after the others). */
 const SCALE = "scale";
 
@@ -194,6 +196,15 @@ async function main(): Promise<number> {
     if (!flags.json) process.stdout.write(`${line}\n`);
   };
   const root = await mkdtemp(join(flags.dir, "dlock-bench-"));
+  // Killed (Ctrl-C, kill): stop every server this run started, then leave with the signal's code.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`pnpm bench: ${signal}: stopping the servers\n`);
+    void LocalCluster.stopAll(SIGNAL_STOP_GRACE_MS)
+      .then(() => rm(root, { recursive: true, force: true }))
+      .finally(() => process.exit(128 + (signal === "SIGINT" ? 2 : 15)));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const syncedWriteMs = probeSyncedWriteMs(root);
   const reports: ScenarioReport[] = [];
   const clusters: BenchCluster[] = [];
