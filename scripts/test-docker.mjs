@@ -18,6 +18,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { promisify } from "node:util";
+import { Checks, describe, requiredEnv, waitFor as waitForCondition } from "./test-harness.mjs";
 
 const run = promisify(execFile);
 
@@ -43,20 +44,15 @@ const REFUSED_CLIENT_TIMEOUT_MS = 10_000;
 // The worker's grants (docker/certs-init.mjs): lock:jobs/* and read:*. Its locks live here.
 const WORKER_PREFIX = "jobs/";
 
-const ca = readFileSync(requiredEnv("DLOCK_TEST_TLS_CA"));
-const adminToken = readFileSync(requiredEnv("DLOCK_TEST_ADMIN_TOKEN_FILE"), "utf8").trim();
-const workerToken = readFileSync(requiredEnv("DLOCK_TEST_WORKER_TOKEN_FILE"), "utf8").trim();
+const SET_BY = "scripts/test-docker.sh";
+const ca = readFileSync(requiredEnv("DLOCK_TEST_TLS_CA", SET_BY));
+const adminToken = readFileSync(requiredEnv("DLOCK_TEST_ADMIN_TOKEN_FILE", SET_BY), "utf8").trim();
+const workerToken = readFileSync(
+  requiredEnv("DLOCK_TEST_WORKER_TOKEN_FILE", SET_BY),
+  "utf8",
+).trim();
 
 const containers = parseContainers(process.env.DLOCK_TEST_CONTAINERS ?? "");
-let passed = 0;
-let failed = 0;
-const reported = new WeakSet();
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/test-docker.sh sets it)`);
-  return value;
-}
 
 function parseContainers(text) {
   const map = new Map();
@@ -72,62 +68,13 @@ function parseContainers(text) {
   return map;
 }
 
-function log(message) {
-  console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function check(name, body) {
-  const startedMs = performance.now();
-  try {
-    const detail = await body();
-    passed += 1;
-    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
-    log(`ok   ${name} (${seconds} s)${detail ? `: ${detail}` : ""}`);
-  } catch (error) {
-    failed += 1;
-    log(`FAIL ${name}: ${describe(error)}`);
-    if (error instanceof Error) reported.add(error);
-    throw error;
-  }
-}
-
-function describe(error) {
-  if (error instanceof Error) {
-    const code = "code" in error && error.code ? ` [${String(error.code)}]` : "";
-    return `${error.name}${code}: ${error.message}`;
-  }
-  return String(error);
-}
-
-// Polls `probe` until it returns a value other than undefined, printing progress now and then.
-async function waitFor(what, deadlineMs, probe) {
-  const startedMs = performance.now();
-  let lastProgressMs = startedMs;
-  let lastNote = "";
-  while (true) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastNote = describe(error);
-    }
-    const nowMs = performance.now();
-    if (nowMs - startedMs > deadlineMs) {
-      throw new Error(
-        `${what}: not within ${deadlineMs / 1000} s${lastNote ? ` (last: ${lastNote})` : ""}`,
-      );
-    }
-    if (nowMs - lastProgressMs >= PROGRESS_INTERVAL_MS) {
-      lastProgressMs = nowMs;
-      log(
-        `  ... waiting for ${what} (${((nowMs - startedMs) / 1000).toFixed(0)} s)${lastNote ? `: ${lastNote}` : ""}`,
-      );
-    }
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
+const checks = new Checks();
+const check = (name, body) => checks.check(name, body);
+const waitFor = (what, deadlineMs, probe) =>
+  waitForCondition(what, deadlineMs, probe, {
+    intervalMs: POLL_INTERVAL_MS,
+    progressIntervalMs: PROGRESS_INTERVAL_MS,
+  });
 
 // The admin port speaks HTTPS with the node's certificate: verified against the cluster's CA (the
 // node certificates name 127.0.0.1, the address the host reaches the published ports by).
@@ -510,11 +457,7 @@ async function main() {
 try {
   await main();
 } catch (error) {
-  // A failed check has reported itself; anything else thrown is reported here.
-  if (!(error instanceof Error && reported.has(error))) {
-    failed += 1;
-    log(`FAIL ${describe(error)}`);
-  }
+  checks.fail(error);
 }
-console.log(`docker: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+console.log(`docker: ${checks.summary()}`);
+process.exit(checks.exitCode());

@@ -28,6 +28,15 @@ import { get as httpsGet } from "node:https";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  Checks,
+  describe,
+  log,
+  requiredEnv,
+  sleep,
+  StopWaiting,
+  waitFor as waitForCondition,
+} from "./test-harness.mjs";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GUIDE = join(REPO, "docs", "production.md");
@@ -54,54 +63,23 @@ const COMMAND_DEADLINE_MS = 120_000;
 // or an answer would come at once on a bridge: there is no timing assertion in "not connected").
 const FIREWALL_PROBE_MS = 5_000;
 
-const dir = requiredEnv("DLOCK_NETNS_DIR");
-const subnet = requiredEnv("DLOCK_NETNS_SUBNET");
-const hosts = requiredEnv("DLOCK_NETNS_HOSTS")
+const SET_BY = "scripts/test-netns.sh";
+const dir = requiredEnv("DLOCK_NETNS_DIR", SET_BY);
+const subnet = requiredEnv("DLOCK_NETNS_SUBNET", SET_BY);
+const hosts = requiredEnv("DLOCK_NETNS_HOSTS", SET_BY)
   .split(",")
   .map((entry) => {
     const [id, ns, address] = entry.split("=");
     return { id, ns, address, server: null, log: join(dir, `${id}.log`) };
   });
 const appHost = `${subnet}.254`;
-let passed = 0;
-let failed = 0;
-
-function requiredEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (scripts/test-netns.sh sets it)`);
-  return value;
-}
-
-function log(message) {
-  console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function check(name, body) {
-  const startedMs = performance.now();
-  try {
-    const detail = await body();
-    passed += 1;
-    const seconds = ((performance.now() - startedMs) / 1000).toFixed(1);
-    log(`ok   ${name} (${seconds} s)${detail ? `: ${detail}` : ""}`);
-  } catch (error) {
-    failed += 1;
-    log(`FAIL ${name}: ${describe(error)}`);
-    throw error;
-  }
-}
-
-function describe(error) {
-  if (error instanceof Error) {
-    const code = "code" in error && error.code ? ` [${String(error.code)}]` : "";
-    return `${error.name}${code}: ${error.message}`;
-  }
-  return String(error);
-}
-
-/** Thrown by a probe when waiting longer cannot help (a server exited). */
-class StopWaiting extends Error {}
+const checks = new Checks();
+const check = (name, body) => checks.check(name, body);
+const waitFor = (what, deadlineMs, probe) =>
+  waitForCondition(what, deadlineMs, probe, {
+    intervalMs: POLL_INTERVAL_MS,
+    progressIntervalMs: PROGRESS_INTERVAL_MS,
+  });
 
 /** Throws StopWaiting when `host`'s server has exited. */
 function assertRunning(host) {
@@ -110,34 +88,6 @@ function assertRunning(host) {
     throw new StopWaiting(
       `${host.id} exited (${exitCode ?? signalCode}); its last log lines:\n${lastLines(host.log, 20)}`,
     );
-  }
-}
-
-/**
- * Polls `probe` until it returns a value other than undefined; prints progress now and then.
- * Other errors of the probe are retried until the deadline, StopWaiting at once.
- */
-async function waitFor(what, deadlineMs, probe) {
-  const startedMs = performance.now();
-  let lastProgressMs = startedMs;
-  let lastNote = "";
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof StopWaiting) throw error;
-      lastNote = describe(error);
-    }
-    const nowMs = performance.now();
-    if (nowMs - startedMs > deadlineMs) {
-      throw new Error(`${what}: not within ${deadlineMs / 1000} s (last: ${lastNote || "none"})`);
-    }
-    if (nowMs - lastProgressMs > PROGRESS_INTERVAL_MS) {
-      log(`  ... still waiting for ${what}${lastNote ? ` (last: ${lastNote})` : ""}`);
-      lastProgressMs = nowMs;
-    }
-    await sleep(POLL_INTERVAL_MS);
   }
 }
 
@@ -406,6 +356,63 @@ async function checkHeld(ops, what) {
   return `${held.length} locks held by their holders with their tokens`;
 }
 
+/**
+ * One fault of the leader's host and its repair: `inject` it, and another host must lead; every
+ * acknowledged lock must still be held, and `newLocks` more are taken on the survivors; then
+ * `heal` it, and all three members must be healthy again with every lock still held.
+ */
+async function survivesLeaderFault(ops, app, fault) {
+  const victimId = await leaderOf(ops);
+  const victim = hosts.find((h) => h.id === victimId);
+  if (!victim) throw new Error(`no host is the leader "${victimId}"`);
+  await check(`${fault.inject.what} (${victim.id} in ${victim.ns})`, () =>
+    fault.inject.run(victim),
+  );
+  await check("failover: another host leads", async () => {
+    const next = await waitFor(
+      `a leader other than ${victim.id}`,
+      FAILOVER_DEADLINE_MS,
+      async () => {
+        const id = await leaderOf(ops);
+        return id && id !== victim.id ? id : undefined;
+      },
+    );
+    return `leader ${next}`;
+  });
+  await check(
+    `locks held across the ${fault.name}, and ${fault.newLocks} more taken on the survivors`,
+    async () => {
+      await checkHeld(ops, `after the ${fault.name}`);
+      for (let i = 1; i <= fault.newLocks; i++) {
+        const key = `${APP_PREFIX}during-${fault.name}-${i}`;
+        const value = `worker-${fault.name}-${i}`;
+        const lock = await app.lock(key, value, { ttl: HELD_TTL });
+        noteToken(key, lock.fencingToken);
+        held.push({ key, value, fencingToken: lock.fencingToken, lock });
+      }
+      // Everything acknowledged so far is at or below this index on a majority.
+      commitAtLastAck = (await ops.status()).members.find((m) => m.role === "leader")?.commitIndex;
+      if (!commitAtLastAck) throw new Error("no commit index from the leader");
+      return `${held.length} held, tokens up to ${tokenHigh}, commit index ${commitAtLastAck}`;
+    },
+  );
+  await check(
+    `${fault.heal.what(victim)}: three healthy members, every lock still held`,
+    async () => {
+      const detail = await fault.heal.run(victim);
+      const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
+        hosts.forEach(assertRunning);
+        const s = await ops.status();
+        return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
+          ? s
+          : undefined;
+      });
+      await checkHeld(ops, `after the ${fault.name} was healed`);
+      return `${detail ? `${detail}; ` : ""}leader ${status.leader}, term ${status.term}`;
+    },
+  );
+}
+
 let exitCode = 1;
 try {
   await check("systemd-analyze verify deploy/systemd/dlock.service", async () => {
@@ -578,69 +585,37 @@ try {
     return "PERMISSION_DENIED, UNAUTHENTICATED";
   });
 
-  const leaderId = await leaderOf(ops);
-  const leader = hosts.find((h) => h.id === leaderId);
-  if (!leader) throw new Error(`no host is the leader "${leaderId}"`);
-
-  await check(`kill -9 the leader's server (${leader.id} in ${leader.ns})`, async () => {
-    const result = await stopServer(leader, "SIGKILL");
-    if (result?.signal !== "SIGKILL") throw new Error(`exited with ${JSON.stringify(result)}`);
-    return undefined;
-  });
-
-  await check("failover: another host leads", async () => {
-    const next = await waitFor(
-      "a leader other than the killed one",
-      FAILOVER_DEADLINE_MS,
-      async () => {
-        const id = await leaderOf(ops);
-        return id && id !== leader.id ? id : undefined;
+  await survivesLeaderFault(ops, app, {
+    name: "kill",
+    newLocks: 2,
+    inject: {
+      what: "kill -9 the leader's server",
+      run: async (victim) => {
+        const result = await stopServer(victim, "SIGKILL");
+        if (result?.signal !== "SIGKILL") throw new Error(`exited with ${JSON.stringify(result)}`);
+        return undefined;
       },
-    );
-    return `leader ${next}`;
-  });
-
-  await check("locks held across the failover, and new ones on the two survivors", async () => {
-    await checkHeld(ops, "after the failover");
-    for (let i = 1; i <= 2; i++) {
-      const key = `${APP_PREFIX}during-${i}`;
-      const lock = await app.lock(key, `worker-d${i}`, { ttl: HELD_TTL });
-      noteToken(key, lock.fencingToken);
-      held.push({ key, value: `worker-d${i}`, fencingToken: lock.fencingToken, lock });
-    }
-    // Everything acknowledged so far is at or below this index on a majority.
-    commitAtLastAck = (await ops.status()).members.find((m) => m.role === "leader")?.commitIndex;
-    if (!commitAtLastAck) throw new Error("no commit index from the leader");
-    return `${held.length} held, tokens up to ${tokenHigh}, commit index ${commitAtLastAck}`;
-  });
-
-  await check(`restart ${leader.id} with the same ExecStart and environment file`, async () => {
-    startServer(leader);
-    const ca = readFileSync(join(certsDir, "ca.pem"));
-    // Its own word: it has applied every acknowledged lock to its table.
-    const own = await waitFor(
-      `${leader.id} to apply index ${commitAtLastAck}`,
-      REJOIN_DEADLINE_MS,
-      async () => {
-        assertRunning(leader);
-        const status = JSON.parse(await httpsText(`https://${leader.address}:7201/status`, ca));
-        return status.leader && status.appliedIndex >= commitAtLastAck ? status : undefined;
+    },
+    heal: {
+      what: (victim) => `restart ${victim.id} with the same ExecStart and environment file`,
+      run: async (victim) => {
+        startServer(victim);
+        const ca = readFileSync(join(certsDir, "ca.pem"));
+        // Its own word: it has applied every acknowledged lock to its table.
+        const own = await waitFor(
+          `${victim.id} to apply index ${commitAtLastAck}`,
+          REJOIN_DEADLINE_MS,
+          async () => {
+            assertRunning(victim);
+            const url = `https://${victim.address}:7201/status`;
+            const status = JSON.parse(await httpsText(url, ca));
+            return status.leader && status.appliedIndex >= commitAtLastAck ? status : undefined;
+          },
+        );
+        return `${victim.id} is a ${own.role} at applied index ${own.appliedIndex}`;
       },
-    );
-    // The leader's word: all three members answer again.
-    const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
-      hosts.forEach(assertRunning);
-      const s = await ops.status();
-      return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
-        ? s
-        : undefined;
-    });
-    return `${leader.id} is a ${own.role} at applied index ${own.appliedIndex}; leader ${status.leader}`;
+    },
   });
-
-  await check("every acknowledged lock survived with its holder and token", () =>
-    checkHeld(ops, "after the restart"),
-  );
 
   await check("tokens only grew: new grants are above every earlier one", async () => {
     const again = await app.lock(`${APP_PREFIX}released`, "worker-r2", { ttl: HELD_TTL });
@@ -654,43 +629,23 @@ try {
 
   // A host that vanishes without closing its connections (power loss, a cut cable): its peers
   // and clients hear nothing, so they find out by timeouts, not by a reset.
-  const cutId = await leaderOf(ops);
-  const cut = hosts.find((h) => h.id === cutId);
-  if (!cut) throw new Error(`no host is the leader "${cutId}"`);
-
-  await check(`cut the leader's host off the network (${cut.id}: eth0 down)`, async () => {
-    await run("ip", ["-n", cut.ns, "link", "set", "eth0", "down"]);
-    const next = await waitFor(
-      "a leader on the other side of the cut",
-      FAILOVER_DEADLINE_MS,
-      async () => {
-        const id = await leaderOf(ops);
-        return id && id !== cut.id ? id : undefined;
+  await survivesLeaderFault(ops, app, {
+    name: "cut",
+    newLocks: 1,
+    inject: {
+      what: "cut the leader's host off the network (eth0 down)",
+      run: async (victim) => {
+        await run("ip", ["-n", victim.ns, "link", "set", "eth0", "down"]);
+        return undefined;
       },
-    );
-    return `leader ${next}`;
-  });
-
-  await check("locks held across the cut, and a new one above every earlier token", async () => {
-    await checkHeld(ops, "after the cut");
-    const key = `${APP_PREFIX}during-cut`;
-    const lock = await app.lock(key, "worker-c", { ttl: HELD_TTL });
-    noteToken(key, lock.fencingToken);
-    held.push({ key, value: "worker-c", fencingToken: lock.fencingToken, lock });
-    return `${held.length} held, tokens up to ${tokenHigh}`;
-  });
-
-  await check(`reconnect ${cut.id}: three healthy members, every lock still held`, async () => {
-    await run("ip", ["-n", cut.ns, "link", "set", "eth0", "up"]);
-    const status = await waitFor("three healthy members", REJOIN_DEADLINE_MS, async () => {
-      hosts.forEach(assertRunning);
-      const s = await ops.status();
-      return s.leader && s.members.length === 3 && s.members.every((m) => m.healthy)
-        ? s
-        : undefined;
-    });
-    await checkHeld(ops, "after the reconnect");
-    return `leader ${status.leader}, term ${status.term}`;
+    },
+    heal: {
+      what: (victim) => `reconnect ${victim.id} (eth0 up)`,
+      run: async (victim) => {
+        await run("ip", ["-n", victim.ns, "link", "set", "eth0", "up"]);
+        return undefined;
+      },
+    },
   });
 
   await check("release every lock", async () => {
@@ -723,12 +678,9 @@ try {
       return `${hosts.length} logs`;
     },
   );
-  exitCode = failed === 0 ? 0 : 1;
+  exitCode = checks.exitCode();
 } catch (error) {
-  if (failed === 0) {
-    failed += 1;
-    log(`FAIL ${describe(error)}`);
-  }
+  checks.fail(error);
   for (const host of hosts) {
     log(`last log lines of ${host.id} (${host.log}):\n${lastLines(host.log, 30)}`);
   }
@@ -736,6 +688,6 @@ try {
   await Promise.allSettled(lockers.map((locker) => locker.close()));
   // SIGTERM, as `systemctl stop` sends it; the shell's trap kills whatever is left.
   await Promise.allSettled(hosts.map((host) => stopServer(host, "SIGTERM")));
-  log(`netns: ${passed} passed, ${failed} failed`);
+  log(`netns: ${checks.summary()}`);
 }
 process.exit(exitCode);

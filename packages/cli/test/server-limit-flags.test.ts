@@ -1,5 +1,6 @@
 // The limit flags of `dlock server` map 1:1 onto ServerOptions, and each has its variable.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SERVER_OPTIONS } from "@dlock/server";
 import { serverOptionsFromFlags } from "../src/commands/server.js";
 import { runInProcess } from "./support/run-in-process.js";
 
@@ -62,8 +63,24 @@ describe("dlock server limit flags", () => {
       "DLOCK_ADMIN_CONNECTIONS_MAX",
       "DLOCK_ADMIN_REQUESTS_MAX",
       "DLOCK_PEER_SEND_QUEUE",
+      "DLOCK_WAITERS_PER_KEY_MAX",
+      "DLOCK_LOCKS_MAX",
     ]) {
       expect(text).toContain(`env: ${variable}`);
     }
+  });
+
+  it("maps the replicated table limits, and states their defaults as the server has them", async () => {
+    const options = serverOptionsFromFlags({
+      ...REQUIRED,
+      waitersPerKeyMax: "8",
+      locksMax: "5000",
+    });
+    expect(options).toMatchObject({ waitersPerKeyMax: 8, locksMax: 5_000 });
+    const bare = serverOptionsFromFlags(REQUIRED);
+    expect([bare.waitersPerKeyMax, bare.locksMax]).toEqual([undefined, undefined]);
+    const text = (await runInProcess(["server", "--help"])).stdout.replace(/\s+/g, " ");
+    expect(text).toContain(`LOCK_BUSY (default ${DEFAULT_SERVER_OPTIONS.waitersPerKeyMax};`);
+    expect(text).toContain(`OVERLOADED (default ${DEFAULT_SERVER_OPTIONS.locksMax};`);
   });
 });

@@ -47,7 +47,14 @@ export type ConfigChangeRefusal =
 
 /** Why a handshake was refused. */
 export type HandshakeFailureReason =
-  "protocolVersion" | "clusterId" | "role" | "nodeId" | "malformed" | "timeout";
+  | "protocolVersion"
+  | "clusterId"
+  | "role"
+  | "nodeId"
+  | "malformed"
+  | "timeout"
+  /** A voter came back with another data folder than the one it voted with (its disk was lost). */
+  | "dataReplaced";
 
 /**
  * An error as it travels in a frame. `code` and `message` are always present; the other fields
@@ -399,6 +406,7 @@ const HANDSHAKE_REASONS: ReadonlySet<string> = new Set([
   "nodeId",
   "malformed",
   "timeout",
+  "dataReplaced",
 ]);
 
 /**

@@ -23,6 +23,7 @@ export function parseHello(body: unknown): HelloFrame {
     throw new HandshakeFailedError("malformed", "the first frame must be a hello");
   }
   const { protocolVersion, clusterId, role, nodeId, clientId, clientAddress, authToken } = body;
+  const { dataId } = body;
   const { protocolVersionMin } = body;
   if (typeof protocolVersion !== "number" || !Number.isInteger(protocolVersion)) {
     throw new HandshakeFailedError("malformed", "hello.protocolVersion must be an integer");
@@ -58,6 +59,9 @@ export function parseHello(body: unknown): HelloFrame {
   ) {
     throw new HandshakeFailedError("malformed", "hello.clientAddress must be a short host:port");
   }
+  if (dataId !== undefined && !isId(dataId)) {
+    throw new HandshakeFailedError("malformed", "hello.dataId must be a short string");
+  }
   if (authToken !== undefined && !isAuthToken(authToken)) {
     throw new HandshakeFailedError(
       "malformed",
@@ -69,6 +73,7 @@ export function parseHello(body: unknown): HelloFrame {
   if (nodeId !== undefined) hello.nodeId = nodeId;
   if (clientId !== undefined) hello.clientId = clientId;
   if (clientAddress !== undefined) hello.clientAddress = clientAddress;
+  if (dataId !== undefined) hello.dataId = dataId;
   if (authToken !== undefined) hello.authToken = authToken;
   return hello;
 }

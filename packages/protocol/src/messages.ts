@@ -42,6 +42,11 @@ export interface HelloFrame {
    */
   clientAddress?: string;
   /**
+   * Peers only: the id the sender's data folder got when it was created. A voter that comes back
+   * with another one lost its disk (its votes and acknowledged entries); peers refuse it.
+   */
+  dataId?: string;
+  /**
    * Clients only: the auth token (`dlock auth token` makes one) when the server runs with an auth
    * file. A server refuses a missing or unknown one with UNAUTHENTICATED (unless the TLS client
    * certificate names a principal). Sent in clear text without TLS.

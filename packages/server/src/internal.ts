@@ -89,6 +89,7 @@ export type { ClientCredentials, Principal } from "./auth/index.js";
 
 // ---- planted bugs ----
 export { withPlantedLockBugs } from "./lock/planted-lock-bugs.js";
+export { resolveLockLimits } from "./lock/index.js";
 export type { PlantedLockBugs } from "./lock/planted-lock-bugs.js";
 export { withPlantedServiceBugs } from "./node/planted-service-bugs.js";
 export type { LockServicePlantedBugs } from "./node/planted-service-bugs.js";

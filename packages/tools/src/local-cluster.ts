@@ -100,6 +100,8 @@ export class LocalClusterError extends Error {
 const HOST = "127.0.0.1";
 
 export class LocalCluster {
+  /** Every cluster this process started, so a signal handler can stop them all (stopAll). */
+  private static readonly started = new Set<LocalCluster>();
   readonly nodes: LocalNode[];
   readonly root: string;
   /** Flags of every node but --cluster (see clusterLists). */
@@ -184,7 +186,16 @@ export class LocalCluster {
       if (nodeArgs.length > 0) cluster.nodeArgs.set(node.id, nodeArgs);
     }
     for (const node of nodes) cluster.spawnNode(node);
+    LocalCluster.started.add(cluster);
     return cluster;
+  }
+
+  /**
+   * Stops every node of every cluster this process started (e.g. when the process is told to
+   * end: its servers must not outlive it).
+   */
+  static async stopAll(graceMs = 15_000): Promise<void> {
+    await Promise.all([...LocalCluster.started].map((cluster) => cluster.stop(graceMs)));
   }
 
   /** Client endpoints of every node, in node order. */

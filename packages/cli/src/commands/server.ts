@@ -21,6 +21,8 @@ interface ServerFlags {
   ttlMin?: string;
   ttlMax?: string;
   waitMax?: string;
+  waitersPerKeyMax?: string;
+  locksMax?: string;
   compactionEntries?: string;
   compactionBytes?: string;
   fsync: boolean;
@@ -129,6 +131,18 @@ export function registerServerCommand(program: Command): void {
       new Option("--wait-max <duration>", "longest queue wait accepted (default 24h)").env(
         "DLOCK_WAIT_MAX",
       ),
+    )
+    .addOption(
+      new Option(
+        "--waiters-per-key-max <n>",
+        "queued acquires per key; one more is refused as LOCK_BUSY (default 256; a replicated limit: give every member the same)",
+      ).env("DLOCK_WAITERS_PER_KEY_MAX"),
+    )
+    .addOption(
+      new Option(
+        "--locks-max <n>",
+        "keys in the lock table (held, queued on or delayed); a new key beyond it is refused as OVERLOADED (default 1000000; a replicated limit: give every member the same)",
+      ).env("DLOCK_LOCKS_MAX"),
     )
     .addOption(
       new Option(
@@ -314,6 +328,8 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     ttlMsMin: duration("--ttl-min", flags.ttlMin),
     ttlMsMax: duration("--ttl-max", flags.ttlMax),
     waitMsMax: duration("--wait-max", flags.waitMax),
+    waitersPerKeyMax: integer("--waiters-per-key-max", flags.waitersPerKeyMax),
+    locksMax: integer("--locks-max", flags.locksMax),
     compactionEntries: integer("--compaction-entries", flags.compactionEntries),
     compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,

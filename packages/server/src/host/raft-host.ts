@@ -692,11 +692,15 @@ export class RaftHost<Result> {
 
   private apply(entries: Entry[]): void {
     const results = this.stateMachine.apply(entries);
+    // Listeners hear the members once per batch: a founder applies its founding entries (one per
+    // member) together, and the peer transport must not drop and redial members in between.
+    let members = this.members;
     for (const entry of entries) {
       if (entry.kind === "config" && entry.change !== undefined) {
-        this.setMembers(applyMemberChange(this.members, entry.change), true);
+        members = applyMemberChange(members, entry.change);
       }
     }
+    if (members !== this.members) this.setMembers(members, true);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const proposal = this.proposals.get(entry.index);

@@ -31,6 +31,7 @@ import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
 import { bootstrapIfNew } from "./bootstrap.js";
+import { dataFolderId, PeerDataIds } from "./peer-data-ids.js";
 import { forceNewCluster } from "../storage/force-new-cluster.js";
 import { oncePerTurn } from "./once-per-turn.js";
 import { PeerDirectory } from "./peer-directory.js";
@@ -162,6 +163,14 @@ export class DlockServer {
           "a member's peer address on the command line differs from the replicated one; dialing the command line's",
         );
       }
+      // A voter that lost its disk must not come back as the same voter (peer-data-ids.ts).
+      const dataCheck = await PeerDataIds.load({
+        storage,
+        dataId: await dataFolderId(storage),
+        peerIds: [...new Set([...Object.keys(options.peers), ...Object.keys(directory.peers())])],
+        isVoter: (id) => storage.appliedMembers().voters.includes(id),
+        logger: componentLogger(logger, "peer"),
+      });
       transport = new TcpPeerTransport({
         nodeId: options.id,
         clusterId: options.clusterId,
@@ -173,6 +182,7 @@ export class DlockServer {
         ...(tls === null ? {} : { tls }),
         logger: componentLogger(logger, "peer"),
         metrics,
+        dataCheck,
       });
       await transport.start();
       started.push(transport);

@@ -46,3 +46,11 @@ export function lockKeyName(storedKey: Uint8Array): string {
 
 /** The data folder's format version (uint64 BE); see data-format.ts. */
 export const META_FORMAT_VERSION = Buffer.from("m:formatVersion");
+
+/** This data folder's id (utf8), made once when the folder is first opened; see peer-data-ids.ts. */
+export const META_DATA_ID = Buffer.from("m:dataId");
+
+/** The data folder id a peer last showed in its hello (utf8). */
+export function peerDataIdKey(nodeId: string): Buffer {
+  return Buffer.from(`m:peerDataId:${nodeId}`, "utf8");
+}

@@ -524,6 +524,16 @@ export class LevelStorage implements HostStorage {
     }
   }
 
+  /** Reads a record of this node alone (not replicated, not in snapshots), e.g. its data folder id. */
+  async readLocalRecord(key: Buffer): Promise<Buffer | undefined> {
+    return this.db.get(key);
+  }
+
+  /** Writes (synced) a record of this node alone; see readLocalRecord. */
+  async writeLocalRecord(key: Buffer, value: Buffer): Promise<void> {
+    await this.db.put(key, value, { sync: this.fsync });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -103,13 +103,19 @@ export class InboundPeerConnection {
             ),
           }),
     });
+    options.dataCheck?.admit(identity.nodeId, identity.dataId);
     this.remoteNodeId = identity.nodeId;
     this.remoteClientAddress = options.tls === null ? null : identity.clientAddress;
     this.clearHandshakeTimer();
     this.state = "open";
     this.socket.write(
       this.context.encoder.encode(
-        peerHello(options.clusterId, options.nodeId, options.advertisedClientAddress),
+        peerHello(
+          options.clusterId,
+          options.nodeId,
+          options.advertisedClientAddress,
+          options.dataCheck?.dataId ?? null,
+        ),
       ),
     );
     this.context.onIdentified(this);

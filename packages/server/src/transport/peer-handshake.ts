@@ -19,6 +19,7 @@ export function peerHello(
   clusterId: string,
   nodeId: NodeId,
   clientAddress: string | null = null,
+  dataId: string | null = null,
 ): HelloFrame {
   const hello: HelloFrame = {
     type: "hello",
@@ -28,6 +29,7 @@ export function peerHello(
     nodeId,
   };
   if (clientAddress !== null) hello.clientAddress = clientAddress;
+  if (dataId !== null) hello.dataId = dataId;
   return hello;
 }
 
@@ -36,6 +38,8 @@ export interface PeerIdentity {
   nodeId: NodeId;
   /** The peer's advertised client address, if it sent one. */
   clientAddress: string | null;
+  /** The peer's data folder id, if it sent one. */
+  dataId: string | null;
 }
 
 export interface PeerHelloExpectation {
@@ -96,5 +100,5 @@ export function checkPeerHello(frame: unknown, expectation: PeerHelloExpectation
       `hello.clientAddress ${JSON.stringify(clientAddress)} must be a reachable host:port`,
     );
   }
-  return { nodeId, clientAddress };
+  return { nodeId, clientAddress, dataId: hello.dataId ?? null };
 }

@@ -211,7 +211,12 @@ export class PeerLink {
     socket.once(options.tls === null ? "connect" : "secureConnect", () => {
       socket.write(
         this.context.encoder.encode(
-          peerHello(options.clusterId, options.nodeId, options.advertisedClientAddress),
+          peerHello(
+            options.clusterId,
+            options.nodeId,
+            options.advertisedClientAddress,
+            options.dataCheck?.dataId ?? null,
+          ),
         ),
       );
     });
@@ -262,6 +267,7 @@ export class PeerLink {
               certificateNodeId: nodeIdFromCertificate((socket as TLSSocket).getPeerCertificate()),
             }),
       });
+      options.dataCheck?.admit(identity.nodeId, identity.dataId);
       if (identity.clientAddress !== null) {
         this.context.onPeerClientAddress(identity.nodeId, identity.clientAddress);
       }

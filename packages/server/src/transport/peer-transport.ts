@@ -49,6 +49,14 @@ export const DEFAULT_WRITE_STALL_TIMEOUT_MS = 10_000;
 /** Inbound connections accepted at once; beyond it new ones are closed (garbage floods). */
 export const DEFAULT_INBOUND_CONNECTIONS_MAX = 64;
 
+/** Who may come back with another data folder (see node/peer-data-ids.ts). */
+export interface PeerDataCheck {
+  /** This node's data folder id, sent in its hello. */
+  readonly dataId: string;
+  /** Throws HandshakeFailedError ("dataReplaced") to refuse `nodeId`; null: it sent no id. */
+  admit(nodeId: NodeId, dataId: string | null): void;
+}
+
 export interface TcpPeerTransportOptions {
   nodeId: NodeId;
   clusterId: string;
@@ -74,6 +82,8 @@ export interface TcpPeerTransportOptions {
   random?: () => number;
   logger?: Logger;
   metrics?: PeerTransportMetrics;
+  /** Sends this node's data folder id and checks the peers'. Default: neither. */
+  dataCheck?: PeerDataCheck;
 }
 
 export interface ResolvedTcpPeerTransportOptions {
@@ -95,6 +105,7 @@ export interface ResolvedTcpPeerTransportOptions {
   random: () => number;
   logger: Logger;
   metrics: PeerTransportMetrics;
+  dataCheck: PeerDataCheck | null;
 }
 
 function toHostPort(address: string | HostPort, option: string, portZero: boolean): HostPort {
@@ -180,5 +191,6 @@ export function resolveTcpPeerTransportOptions(
     random: options.random ?? Math.random,
     logger: options.logger ?? SILENT_LOGGER,
     metrics: options.metrics ?? NOOP_PEER_TRANSPORT_METRICS,
+    dataCheck: options.dataCheck ?? null,
   };
 }

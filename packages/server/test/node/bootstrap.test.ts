@@ -4,6 +4,11 @@ import { decodeMemberContext } from "../../src/host/cluster-members.js";
 import { bootstrapEntries, bootstrapIfNew } from "../../src/node/bootstrap.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import { EMPTY_MEMBERS } from "../../src/storage/members-record.js";
+import type { ClusterMembers } from "../../src/storage/members-record.js";
+import { lockStateMachineAdapter } from "../../src/host/lock-state-machine-adapter.js";
+import { RaftHost } from "../../src/host/raft-host.js";
+import { LockStateMachine } from "../../src/lock/index.js";
+import { MemoryNetwork, silentLogger, waitFor } from "../host/cluster.js";
 import { tempDir } from "../storage/helpers.js";
 
 const PEERS = { n3: "10.0.0.3:7101", n1: "10.0.0.1:7101", n2: "10.0.0.2:7101" };
@@ -62,5 +67,27 @@ describe("bootstrap: the founding members are the first log entries", () => {
     expect(s.lastIndex()).toBe(0);
     const node = new RawNode({ id: "n1", random: () => 0.5 }, s);
     expect(node.status().confState).toEqual({ voters: [], learners: [] });
+  });
+
+  it("reach the host's members listeners once, with every founder (no drop and redial between)", async () => {
+    const s = await open();
+    await bootstrapIfNew(s, { join: false, peers: PEERS });
+    const host = await RaftHost.start({
+      id: "n1",
+      storage: s,
+      transport: new MemoryNetwork().transport("n1"),
+      stateMachine: lockStateMachineAdapter(
+        new LockStateMachine({ limits: { electionTimeoutMs: 1_000 } }),
+      ),
+      logger: silentLogger,
+    });
+    const heard: ClusterMembers[] = [];
+    host.onMembersChange((members) => heard.push(members));
+    try {
+      await waitFor("the founding entries applied", () => s.appliedMembers().voters.length === 3);
+      expect(heard.map((m) => m.voters)).toEqual([["n1", "n2", "n3"]]);
+    } finally {
+      await host.stop();
+    }
   });
 });

@@ -4,8 +4,7 @@
 // versions this binary reads.
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Level } from "level";
 import { afterEach, describe, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
@@ -17,8 +16,12 @@ import { StorageError } from "../../src/storage/errors.js";
 import { decodeUint64, encodeUint64 } from "../../src/storage/codec.js";
 import { DATA_FORMAT_VERSION } from "../../src/storage/data-format.js";
 import { META_FORMAT_VERSION } from "../../src/storage/keys.js";
-
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "../fixtures/data-format-2");
+import {
+  FIXTURE_DATA_DIR,
+  FIXTURE_EXPECTED_FILE,
+  FIXTURE_LOCKS,
+  FIXTURE_SERVER_OPTIONS,
+} from "../fixtures/data-format-fixture.mjs";
 
 async function storedVersion(dataDir: string): Promise<number | null> {
   const db = new Level<Buffer, Buffer>(dataDir, { keyEncoding: "buffer", valueEncoding: "buffer" });
@@ -40,38 +43,38 @@ describe("data folder format", () => {
     const root = await mkdtemp(join(tmpdir(), "dlock-format-"));
     folders.push(root);
     const dataDir = join(root, "folder");
-    await cp(join(FIXTURE, "folder"), dataDir, { recursive: true });
+    await cp(FIXTURE_DATA_DIR, dataDir, { recursive: true });
     return dataDir;
   }
 
   it("a node starts on a folder of the previous layout, serves its locks and writes the version key", async () => {
     const dataDir = await fixtureCopy();
     expect(await storedVersion(dataDir)).toBeNull();
-    const expected = JSON.parse(await readFile(join(FIXTURE, "expected.json"), "utf8")) as {
+    const expected = JSON.parse(await readFile(FIXTURE_EXPECTED_FILE, "utf8")) as {
       locks: Array<{ key: string; value: string; token: number }>;
     };
+    // The tokens are what the writer was granted; the locks are the ones it declares.
+    expect(expected.locks.map(({ key, value }) => ({ key, value }))).toEqual(FIXTURE_LOCKS);
     const logs: string[] = [];
     const server = await DlockServer.start(
       {
-        id: "n1",
-        clusterId: "fixture",
+        ...FIXTURE_SERVER_OPTIONS,
+        peers: { ...FIXTURE_SERVER_OPTIONS.peers },
         dataDir,
-        peers: { n1: "127.0.0.1:7101" },
-        peerListen: "127.0.0.1:0",
-        clientListen: "127.0.0.1:0",
-        advertisedClientAddress: "127.0.0.1:7001",
-        httpListen: null,
         fsync: false,
       },
       {
         logger: createLogger({
           level: "info",
-          nodeId: "n1",
+          nodeId: FIXTURE_SERVER_OPTIONS.id,
           destination: { write: (line: string) => void logs.push(line) },
         }),
       },
     );
-    const locker = new Locker({ endpoints: [server.addresses().client], clusterId: "fixture" });
+    const locker = new Locker({
+      endpoints: [server.addresses().client],
+      clusterId: FIXTURE_SERVER_OPTIONS.clusterId,
+    });
     try {
       for (const lock of expected.locks) {
         const got = await locker.get(lock.key);
@@ -97,8 +100,8 @@ describe("data folder format", () => {
     await db.close();
     const opened = LevelStorage.open({
       dataDir,
-      clusterId: "fixture",
-      nodeId: "n1",
+      clusterId: FIXTURE_SERVER_OPTIONS.clusterId,
+      nodeId: FIXTURE_SERVER_OPTIONS.id,
       initialMembers: EMPTY_MEMBERS,
     });
     await expect(opened).rejects.toBeInstanceOf(StorageError);

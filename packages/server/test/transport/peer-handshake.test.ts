@@ -26,7 +26,19 @@ describe("checkPeerHello with certificate identity", () => {
         ...expectation,
         certificateNodeId: "n1",
       }),
-    ).toEqual({ nodeId: "n1", clientAddress: "10.0.0.1:7001" });
+    ).toEqual({ nodeId: "n1", clientAddress: "10.0.0.1:7001", dataId: null });
+  });
+
+  it("passes on the sender's data folder id, and refuses a malformed one", () => {
+    expect(
+      checkPeerHello(peerHello("c", "n1", null, "folder-1"), {
+        ...expectation,
+        certificateNodeId: "n1",
+      }),
+    ).toEqual({ nodeId: "n1", clientAddress: null, dataId: "folder-1" });
+    expect(
+      refusal(() => checkPeerHello({ ...peerHello("c", "n1"), dataId: 7 }, expectation))?.reason,
+    ).toBe("malformed");
   });
 
   it("refuses a hello claiming another node than the certificate, or a certificate naming none", () => {

@@ -6,6 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_SERVER_OPTIONS } from "@dlock/server";
+import { resolveLockLimits } from "@dlock/server/internal";
 import * as LocalClusterModule from "@dlock/tools";
 
 export type LocalCluster = LocalClusterModule.LocalCluster;
@@ -21,8 +23,13 @@ export const TICK_MS = 20;
 /** Election timeout in ticks: 200 ms, so the TTL floor is 1 s. */
 export const ELECTION_TICKS = 10;
 export const ELECTION_TIMEOUT_MS = TICK_MS * ELECTION_TICKS;
-/** The server's shortest TTL with these settings (5 election timeouts). */
-export const TTL_FLOOR_MS = 5 * ELECTION_TIMEOUT_MS;
+/** The server's shortest TTL for an election timeout, as the server derives it. */
+function ttlFloorMs(electionTimeoutMs: number): number {
+  return resolveLockLimits({ electionTimeoutMs }).ttlMsMin;
+}
+
+/** The server's shortest TTL with these settings (5 election timeouts: 1 s). */
+export const TTL_FLOOR_MS = ttlFloorMs(ELECTION_TIMEOUT_MS);
 
 /**
  * The Raft timing `dlock server` ships with (no --tick/--election-ticks: 50 ms × 10 = 500 ms),
@@ -34,8 +41,10 @@ export const SHIPPED_TIMING: Partial<LocalClusterOptions> = {
   tickMs: undefined,
   electionTicks: undefined,
 };
-/** The shortest TTL under SHIPPED_TIMING (5 election timeouts of 500 ms). */
-export const SHIPPED_TTL_FLOOR_MS = 5 * 500;
+/** The shortest TTL under SHIPPED_TIMING (the server's default tick and election ticks). */
+export const SHIPPED_TTL_FLOOR_MS = ttlFloorMs(
+  DEFAULT_SERVER_OPTIONS.tickMs * DEFAULT_SERVER_OPTIONS.electionTicks,
+);
 
 export async function loadLocalCluster(): Promise<typeof LocalClusterModule> {
   const bin = join(CLI_DIST, "bin.js");
