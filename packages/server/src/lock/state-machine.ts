@@ -12,6 +12,7 @@ import type {
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
+import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
@@ -48,7 +49,7 @@ export class LockStateMachine {
   readonly limits: ResolvedLockLimits;
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
-  private readonly table = new Map<string, KeyState>();
+  private readonly table = new KeyTable();
   private dirty = new Set<string>();
   private applied = 0;
 
@@ -163,7 +164,7 @@ export class LockStateMachine {
 
   /** Visits every key's record (insertion order). The callback must not mutate or apply. */
   forEachKey(visit: (state: Readonly<KeyState>) => void): void {
-    for (const state of this.table.values()) visit(state);
+    for (const state of this.table.states()) visit(state);
   }
 
   keys(): IterableIterator<string> {
@@ -207,7 +208,7 @@ export class LockStateMachine {
 
   /** Canonical bytes of the whole table (+ waiters) and the applied index: equal tables, equal bytes. */
   snapshot(): Uint8Array {
-    const states = Array.from(this.table.values());
+    const states = Array.from(this.table.states());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return encodeTableSnapshot(this.applied, states);
   }
@@ -407,7 +408,7 @@ export class LockStateMachine {
       lockDelayMs: c.lockDelayMs,
       requestId: c.requestId,
     };
-    s.waiters.push(waiter);
+    this.table.pushWaiter(c.key, waiter);
     this.dirty.add(c.key);
     return this.queued(c, waiter, s.waiters.length - 1);
   }
