@@ -5,7 +5,6 @@ import type { PlantedLockBugs } from "./planted-lock-bugs.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
-import type { HeapItem } from "./timer-heap.js";
 import { TimerHeap } from "./timer-heap.js";
 
 export interface LeaseManagerOptions {
@@ -44,23 +43,69 @@ export function resolveLeaseManagerOptions(
 const KIND_LOCK = 0;
 const KIND_WAITER = 1;
 const KIND_DELAY = 2;
+type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY;
 
-/** One lease the leader times: a grant's lease, a waiter's queue lease or a lock delay. */
-interface LeaseTimer extends HeapItem {
-  kind: typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY;
-  key: string;
-  /** The waiter's value (waiter timers only). */
-  value: string;
+/** Timer ids the manager has room for at first; it doubles when full. */
+const TIMERS_INITIAL = 1024;
+
+/**
+ * The leases the leader times (a grant's lease, a waiter's queue lease or a lock delay), one id
+ * each, their fields in typed arrays: a million held locks are a few arrays, not a million
+ * objects. The due time (deadlineMs, or the retry time while an expiry is pending) is the heap's.
+ */
+class LeaseTimers {
+  readonly heap = new TimerHeap();
+  kind = new Uint8Array(TIMERS_INITIAL);
   /** Fencing token of the grant (lock timers only). */
-  token: number;
+  token = new Float64Array(TIMERS_INITIAL);
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
-  revision: number;
+  revision = new Float64Array(TIMERS_INITIAL);
   /** When the lease ends on this leader's monotonic clock. */
-  deadlineMs: number;
-  /** When dueExpiries next returns it: deadlineMs, or the retry time while an expiry is pending. */
-  dueMs: number;
+  deadlineMs = new Float64Array(TIMERS_INITIAL);
   /** An expiry for this exact revision was handed out and has not been applied yet. */
-  pending: boolean;
+  pending = new Uint8Array(TIMERS_INITIAL);
+  key: string[] = [];
+  /** The waiter's value (waiter timers only). */
+  value: string[] = [];
+  private readonly freeIds: number[] = [];
+  private idsUsed = 0;
+
+  allocate(kind: Kind, key: string, value: string): number {
+    const id = this.freeIds.pop() ?? this.idsUsed++;
+    if (id >= this.kind.length) this.grow();
+    this.kind[id] = kind;
+    this.key[id] = key;
+    this.value[id] = value;
+    return id;
+  }
+
+  free(id: number): void {
+    this.heap.remove(id);
+    this.key[id] = "";
+    this.value[id] = "";
+    this.freeIds.push(id);
+  }
+
+  clear(): void {
+    this.heap.clear();
+    this.key = [];
+    this.value = [];
+    this.freeIds.length = 0;
+    this.idsUsed = 0;
+  }
+
+  private grow(): void {
+    const capacity = this.kind.length * 2;
+    const grown = <T extends Uint8Array | Float64Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.kind = grown(this.kind, new Uint8Array(capacity));
+    this.token = grown(this.token, new Float64Array(capacity));
+    this.revision = grown(this.revision, new Float64Array(capacity));
+    this.deadlineMs = grown(this.deadlineMs, new Float64Array(capacity));
+    this.pending = grown(this.pending, new Uint8Array(capacity));
+  }
 }
 
 /**
@@ -76,10 +121,10 @@ export class LeaseManager {
   // Deliberate bugs (planted-lock-bugs.ts): only @dlock/server/internal can switch them on.
   private readonly bugs: Required<PlantedLockBugs>;
   private leader = false;
-  private readonly heap = new TimerHeap<LeaseTimer>();
-  private readonly locks = new Map<string, LeaseTimer>();
-  private readonly delays = new Map<string, LeaseTimer>();
-  private readonly waiters = new Map<string, Map<string, LeaseTimer>>();
+  private readonly timers = new LeaseTimers();
+  private readonly locks = new Map<string, number>();
+  private readonly delays = new Map<string, number>();
+  private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
 
   constructor(options: LeaseManagerOptions = {}) {
@@ -172,30 +217,29 @@ export class LeaseManager {
     const limit = Math.min(maxBatch, this.options.expireBatchMax);
     const out: LeaseCommand[] = [];
     if (!this.leader) return out;
+    const { heap, pending } = this.timers;
     while (out.length < limit) {
-      const timer = this.heap.peek();
-      if (timer === undefined || timer.dueMs > nowMs) break;
-      out.push(this.commandOf(timer));
-      timer.pending = true;
-      timer.dueMs = nowMs + this.options.expireRetryMs;
-      this.heap.upsert(timer);
+      const id = heap.peek();
+      if (id < 0 || heap.dueMsOf(id) > nowMs) break;
+      out.push(this.commandOf(id));
+      pending[id] = 1;
+      heap.upsert(id, nowMs + this.options.expireRetryMs);
     }
     return out;
   }
 
   /** The proposal of `command` was refused: make it due again at once. */
   proposalFailed(command: LeaseCommand): void {
-    const timer = this.timerOf(command);
-    if (timer === undefined || !timer.pending) return;
-    timer.pending = false;
-    timer.dueMs = timer.deadlineMs;
-    this.heap.upsert(timer);
+    const id = this.timerOf(command);
+    if (id === undefined || this.timers.pending[id] === 0) return;
+    this.timers.pending[id] = 0;
+    this.timers.heap.upsert(id, this.timers.deadlineMs[id]!);
   }
 
   /** When the host should call dueExpiries next (null: nothing timed). */
   nextDueMs(): number | null {
-    const timer = this.heap.peek();
-    return timer === undefined ? null : timer.dueMs;
+    const id = this.timers.heap.peek();
+    return id < 0 ? null : this.timers.heap.dueMsOf(id);
   }
 
   /**
@@ -203,79 +247,66 @@ export class LeaseManager {
    * (`get`'s ttlRemainingMs): a client must never count a validity from it (see WaiterGrant).
    */
   remainingMs(key: string, nowMs: number): number | null {
-    const timer = this.locks.get(key);
-    if (timer === undefined) return null;
-    return Math.max(0, timer.deadlineMs - nowMs);
+    const id = this.locks.get(key);
+    if (id === undefined) return null;
+    return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
   }
 
   /** Deadline of a waiter's queue lease on this leader's clock (null if not timed). */
   waiterDeadlineMs(key: string, value: string): number | null {
-    return this.waiters.get(key)?.get(value)?.deadlineMs ?? null;
+    const id = this.waiters.get(key)?.get(value);
+    return id === undefined ? null : this.timers.deadlineMs[id]!;
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
   private reset(): void {
     this.leader = false;
-    this.heap.clear();
+    this.timers.clear();
     this.locks.clear();
     this.delays.clear();
     this.waiters.clear();
     this.waiterCount = 0;
   }
 
-  private newTimer(kind: LeaseTimer["kind"], key: string, value: string): LeaseTimer {
-    return {
-      kind,
-      key,
-      value,
-      token: 0,
-      revision: 0,
-      deadlineMs: 0,
-      dueMs: 0,
-      pending: false,
-      heapIndex: -1,
-    };
-  }
-
-  private arm(timer: LeaseTimer, token: number, revision: number, deadlineMs: number): void {
-    timer.token = token;
-    timer.revision = revision;
-    timer.deadlineMs = deadlineMs;
-    timer.dueMs = deadlineMs;
-    timer.pending = false;
-    this.heap.upsert(timer);
+  private arm(id: number, token: number, revision: number, deadlineMs: number): void {
+    const timers = this.timers;
+    timers.token[id] = token;
+    timers.revision[id] = revision;
+    timers.deadlineMs[id] = deadlineMs;
+    timers.pending[id] = 0;
+    timers.heap.upsert(id, deadlineMs);
   }
 
   private setLock(key: string, token: number, revision: number, deadlineMs: number): void {
-    let timer = this.locks.get(key);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_LOCK, key, "");
-      this.locks.set(key, timer);
+    let id = this.locks.get(key);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_LOCK, key, "");
+      this.locks.set(key, id);
     }
-    this.arm(timer, token, revision, deadlineMs);
+    this.arm(id, token, revision, deadlineMs);
   }
 
   private removeLock(key: string): void {
-    const timer = this.locks.get(key);
-    if (timer === undefined) return;
-    this.heap.remove(timer);
+    const id = this.locks.get(key);
+    if (id === undefined) return;
+    this.timers.free(id);
     this.locks.delete(key);
   }
 
   private setDelay(key: string, revision: number, deadlineMs: number): void {
-    let timer = this.delays.get(key);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_DELAY, key, "");
-      this.delays.set(key, timer);
+    let id = this.delays.get(key);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_DELAY, key, "");
+      this.delays.set(key, id);
     }
-    this.arm(timer, 0, revision, deadlineMs);
+    this.arm(id, 0, revision, deadlineMs);
   }
 
   private removeDelay(key: string): void {
-    const timer = this.delays.get(key);
-    if (timer === undefined) return;
-    this.heap.remove(timer);
+    const id = this.delays.get(key);
+    if (id === undefined) return;
+    this.timers.free(id);
     this.delays.delete(key);
   }
 
@@ -285,54 +316,56 @@ export class LeaseManager {
       byValue = new Map();
       this.waiters.set(key, byValue);
     }
-    let timer = byValue.get(value);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_WAITER, key, value);
-      byValue.set(value, timer);
+    let id = byValue.get(value);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_WAITER, key, value);
+      byValue.set(value, id);
       this.waiterCount++;
     }
-    this.arm(timer, 0, revision, deadlineMs);
+    this.arm(id, 0, revision, deadlineMs);
   }
 
-  /** Removes and returns the waiter's timer. */
-  private removeWaiter(key: string, value: string): LeaseTimer | undefined {
+  /** Removes the waiter's timer; returns its deadline (undefined if it was not timed). */
+  private removeWaiter(key: string, value: string): number | undefined {
     const byValue = this.waiters.get(key);
-    const timer = byValue?.get(value);
-    if (byValue === undefined || timer === undefined) return undefined;
-    this.heap.remove(timer);
+    const id = byValue?.get(value);
+    if (byValue === undefined || id === undefined) return undefined;
+    const deadlineMs = this.timers.deadlineMs[id]!;
+    this.timers.free(id);
     byValue.delete(value);
     this.waiterCount--;
     if (byValue.size === 0) this.waiters.delete(key);
-    return timer;
+    return deadlineMs;
   }
 
   /** A waiter granted in a release/expire/delay-end step: a fresh lock lease from this apply. */
   private grantWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
-    const waiterTimer = this.removeWaiter(key, grant.value);
+    const waiterDeadlineMs = this.removeWaiter(key, grant.value);
     const deadlineMs =
-      this.bugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
-        ? waiterTimer.deadlineMs
+      this.bugs.grantWaiterWithoutLeaseCheck && waiterDeadlineMs !== undefined
+        ? waiterDeadlineMs
         : nowMs + grant.ttlMs;
     this.setLock(key, grant.token, grant.leaseRevision, deadlineMs);
   }
 
-  private timerOf(command: LeaseCommand): LeaseTimer | undefined {
-    let timer: LeaseTimer | undefined;
+  private timerOf(command: LeaseCommand): number | undefined {
+    const { token, revision } = this.timers;
+    let id: number | undefined;
     if (command.type === "expire") {
-      timer = this.locks.get(command.key);
+      id = this.locks.get(command.key);
       if (
-        timer !== undefined &&
-        (timer.token !== command.token || timer.revision !== command.leaseRevision)
+        id !== undefined &&
+        (token[id] !== command.token || revision[id] !== command.leaseRevision)
       )
         return undefined;
     } else if (command.type === "waiterExpire") {
-      timer = this.waiters.get(command.key)?.get(command.value);
-      if (timer !== undefined && timer.revision !== command.waiterRevision) return undefined;
+      id = this.waiters.get(command.key)?.get(command.value);
+      if (id !== undefined && revision[id] !== command.waiterRevision) return undefined;
     } else {
-      timer = this.delays.get(command.key);
-      if (timer !== undefined && timer.revision !== command.delayRevision) return undefined;
+      id = this.delays.get(command.key);
+      if (id !== undefined && revision[id] !== command.delayRevision) return undefined;
     }
-    return timer;
+    return id;
   }
 
   /**
@@ -341,23 +374,25 @@ export class LeaseManager {
    * not see), so the table wins and the timer goes.
    */
   private dropStale(command: LeaseCommand): void {
-    const timer = this.timerOf(command);
-    if (timer === undefined) return;
-    if (timer.kind === KIND_LOCK) this.removeLock(timer.key);
-    else if (timer.kind === KIND_WAITER) this.removeWaiter(timer.key, timer.value);
-    else this.removeDelay(timer.key);
+    const id = this.timerOf(command);
+    if (id === undefined) return;
+    const { kind, key, value } = this.timers;
+    if (kind[id] === KIND_LOCK) this.removeLock(key[id]!);
+    else if (kind[id] === KIND_WAITER) this.removeWaiter(key[id]!, value[id]!);
+    else this.removeDelay(key[id]!);
   }
 
-  private commandOf(timer: LeaseTimer): LeaseCommand {
-    if (timer.kind === KIND_LOCK)
-      return { type: "expire", key: timer.key, token: timer.token, leaseRevision: timer.revision };
-    if (timer.kind === KIND_WAITER)
+  private commandOf(id: number): LeaseCommand {
+    const { kind, key, value, token, revision } = this.timers;
+    if (kind[id] === KIND_LOCK)
+      return { type: "expire", key: key[id]!, token: token[id]!, leaseRevision: revision[id]! };
+    if (kind[id] === KIND_WAITER)
       return {
         type: "waiterExpire",
-        key: timer.key,
-        value: timer.value,
-        waiterRevision: timer.revision,
+        key: key[id]!,
+        value: value[id]!,
+        waiterRevision: revision[id]!,
       };
-    return { type: "clearDelay", key: timer.key, delayRevision: timer.revision };
+    return { type: "clearDelay", key: key[id]!, delayRevision: revision[id]! };
   }
 }
