@@ -25,6 +25,11 @@ export interface StateMachine<Result> {
   /** Rebuilds an empty state machine from the records stored with `appliedIndex`. */
   load(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
   /**
+   * Like load(), from the stored records' values read in pieces (HostStorage.lockRecordChunks):
+   * each piece is decoded before the next is read. Optional: load() otherwise.
+   */
+  loadChunks?(appliedIndex: number, chunks: AsyncIterable<Uint8Array[]>): Promise<void>;
+  /**
    * Replaces the whole state by the records of a snapshot taken at `appliedIndex` (installed from
    * the leader; the storage already holds the same records). Pending changes are dropped.
    */

@@ -28,6 +28,7 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
         records.map(([, record]) => record),
       );
     },
+    loadChunks: (appliedIndex, chunks) => table.loadRecordChunks(appliedIndex, chunks),
     restore(appliedIndex, records): void {
       table.replaceRecords(
         appliedIndex,

@@ -206,7 +206,9 @@ export class RaftHost<Result> {
   static async start<Result>(options: RaftHostOptions<Result>): Promise<RaftHost<Result>> {
     const resolved = resolveRaftHostOptions(options);
     const { storage, stateMachine } = resolved;
-    stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
+    if (stateMachine.loadChunks !== undefined && storage.lockRecordChunks !== undefined)
+      await stateMachine.loadChunks(storage.appliedIndex(), storage.lockRecordChunks());
+    else stateMachine.load(storage.appliedIndex(), await storage.readLockRecords());
     const host = new RaftHost(resolved, hostPlantedBugsOf(options));
     host.run();
     return host;

@@ -199,6 +199,35 @@ export class LockStateMachine {
     this.install(appliedIndex, states);
   }
 
+  /**
+   * loadRecords() from records that arrive in pieces (a restart reading LevelDB step by step):
+   * each piece is decoded into the table before the next is awaited. On a bad record the table
+   * is left empty and the error thrown.
+   */
+  async loadRecordChunks(
+    appliedIndex: number,
+    chunks: AsyncIterable<readonly Uint8Array[]>,
+  ): Promise<void> {
+    if (this.table.size !== 0 || this.applied !== 0)
+      throw new LockInvariantError("loadRecordChunks needs an empty state machine");
+    try {
+      for await (const chunk of chunks) {
+        for (const bytes of chunk) {
+          const s = decodeKeyStateRecord(bytes);
+          this.checkLoadable(appliedIndex, s);
+          if (this.table.has(s.key))
+            throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
+          this.table.set(s.key, s);
+        }
+      }
+    } catch (error) {
+      this.table.clear();
+      throw error;
+    }
+    this.dirty = new Set();
+    this.applied = appliedIndex;
+  }
+
   /** Replaces the whole table by stored records (a snapshot install); the dirty set is cleared. */
   replaceRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     const states: KeyState[] = [];
@@ -233,24 +262,22 @@ export class LockStateMachine {
     return hash.toString(16).padStart(8, "0");
   }
 
+  /** Rejects a stored record that cannot belong to a table applied up to `appliedIndex`. */
+  private checkLoadable(appliedIndex: number, s: KeyState): void {
+    if (s.token > appliedIndex || s.leaseRevision > appliedIndex || s.delayRevision > appliedIndex)
+      throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
+    for (const w of s.waiters)
+      if (w.waiterRevision > appliedIndex)
+        throw new LockError(
+          "MALFORMED",
+          `lock record ${s.key} has a waiter newer than the applied index`,
+        );
+    if (s.waiters.length > this.limits.waitersPerKeyMax)
+      throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
+  }
+
   private install(appliedIndex: number, states: KeyState[]): void {
-    const limits = this.limits;
-    for (const s of states) {
-      if (
-        s.token > appliedIndex ||
-        s.leaseRevision > appliedIndex ||
-        s.delayRevision > appliedIndex
-      )
-        throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
-      for (const w of s.waiters)
-        if (w.waiterRevision > appliedIndex)
-          throw new LockError(
-            "MALFORMED",
-            `lock record ${s.key} has a waiter newer than the applied index`,
-          );
-      if (s.waiters.length > limits.waitersPerKeyMax)
-        throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
-    }
+    for (const s of states) this.checkLoadable(appliedIndex, s);
     this.table.clear();
     this.dirty = new Set();
     for (const s of states) {

@@ -77,6 +77,11 @@ export interface HostStorage extends Storage {
   /** Every stored state-machine record, in key order (loads the state machine at start). */
   readLockRecords(): Promise<Array<[string, Uint8Array]>>;
   /**
+   * The stored state-machine records (values only) in pieces read one after another, so that a
+   * large table loads without holding all of it twice. Optional: readLockRecords() otherwise.
+   */
+  lockRecordChunks?(): AsyncIterable<Uint8Array[]>;
+  /**
    * Snapshots the stored state at appliedIndex() and drops the log up to it; null when there is
    * nothing to compact or a compaction already runs.
    */

@@ -78,6 +78,8 @@ const EMPTY = new Uint8Array(0);
 const ENTRY_KEY_BYTES = 9;
 /** Records read per step while dumping the table for a snapshot. */
 const DUMP_STEP_RECORDS = 1024;
+/** Lock records read per step while loading the table at start. */
+const LOAD_STEP_RECORDS = 4096;
 /** Records (or log entries to delete) added to an install's batch between two turns of the event loop. */
 const INSTALL_STEP_RECORDS = 2048;
 
@@ -411,6 +413,24 @@ export class LevelStorage implements HostStorage {
       out.push([lockKeyName(key), new Uint8Array(value)]);
     }
     return out;
+  }
+
+  /**
+   * Every stored lock record, in key order, LOAD_STEP_RECORDS at a time: restart decodes each
+   * piece into the table before the next is read, so a million records are never all in memory
+   * as buffers, key strings and pairs at once.
+   */
+  async *lockRecordChunks(): AsyncGenerator<Uint8Array[]> {
+    const iterator = this.db.values(LOCK_RANGE);
+    try {
+      for (;;) {
+        const values = await iterator.nextv(LOAD_STEP_RECORDS);
+        if (values.length === 0) return;
+        yield values;
+      }
+    } finally {
+      await iterator.close();
+    }
   }
 
   /**
