@@ -34,4 +34,12 @@ export interface StateMachine<Result> {
    * the leader; the storage already holds the same records). Pending changes are dropped.
    */
   restore(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
+  /**
+   * restore() in two parts: decode a snapshot's records (values, in pieces) into a new state
+   * beside the current one, then swap it in at once with install(). Optional: restore() otherwise.
+   */
+  prepareRestore?(
+    appliedIndex: number,
+    chunks: AsyncIterable<Uint8Array[]>,
+  ): Promise<{ install(): void; records: number }>;
 }

@@ -29,6 +29,7 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
       );
     },
     loadChunks: (appliedIndex, chunks) => table.loadRecordChunks(appliedIndex, chunks),
+    prepareRestore: (appliedIndex, chunks) => table.prepareRecordChunks(appliedIndex, chunks),
     restore(appliedIndex, records): void {
       table.replaceRecords(
         appliedIndex,

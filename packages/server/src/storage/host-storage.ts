@@ -94,5 +94,11 @@ export interface HostStorage extends Storage {
   snapshotProblem(snapshot: Snapshot): string | null;
   /** The records and members in a snapshot's bytes (which snapshotProblem accepted). */
   snapshotContents(data: Uint8Array): SnapshotContents;
+  /**
+   * A snapshot's lock records (values only) in pieces, yielding the event loop between pieces,
+   * and its members: what a stepped install decodes. Optional: snapshotContents() otherwise.
+   */
+  snapshotLockRecordChunks?(data: Uint8Array): AsyncIterable<Uint8Array[]>;
+  snapshotMembers?(data: Uint8Array): ClusterMembers | null;
   close(): Promise<void>;
 }

@@ -34,7 +34,7 @@ import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
 import { DATA_FORMAT_VERSION, formatVersionRecord, migrateDataFormat } from "./data-format.js";
 import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
-import { snapshotContents } from "./snapshot-state.js";
+import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
 
 export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
 
@@ -399,6 +399,14 @@ export class LevelStorage implements HostStorage {
   /** The lock records (by lock key) and the members record of a snapshot in this format. */
   snapshotContents(data: Uint8Array): SnapshotContents {
     return snapshotContents(data);
+  }
+
+  snapshotLockRecordChunks(data: Uint8Array): AsyncIterable<Uint8Array[]> {
+    return snapshotLockValueChunks(data);
+  }
+
+  snapshotMembers(data: Uint8Array): ClusterMembers | null {
+    return snapshotMembers(data);
   }
 
   /** Why the last write failed, while no write has succeeded since; null while healthy. */

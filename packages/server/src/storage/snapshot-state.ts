@@ -18,6 +18,44 @@ export function snapshotContents(data: Uint8Array): SnapshotContents {
   return { records, members };
 }
 
+/** Lock records read from a snapshot between two turns of the event loop. */
+const RESTORE_STEP_RECORDS = 4096;
+
+/**
+ * The lock records' values of a well-formed snapshot, a piece at a time with a turn of the event
+ * loop between pieces: a follower installing a million records decodes them without holding the
+ * event loop for seconds (and missing the leader's heartbeats meanwhile).
+ */
+export async function* snapshotLockValueChunks(
+  data: Uint8Array,
+  stepRecords: number = RESTORE_STEP_RECORDS,
+): AsyncGenerator<Uint8Array[]> {
+  let chunk: Uint8Array[] = [];
+  for (const [key, value] of snapshotRecords(data)) {
+    if (key[0] !== LOCK_RANGE.gte[0]) continue;
+    chunk.push(value);
+    if (chunk.length === stepRecords) {
+      yield chunk;
+      chunk = [];
+      await nextTurn();
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** The members record of a well-formed snapshot (null if it has none), without the lock records. */
+export function snapshotMembers(data: Uint8Array): ClusterMembers | null {
+  let members: ClusterMembers | null = null;
+  for (const [key, value] of snapshotRecords(data)) {
+    if (key.equals(META_MEMBERS)) members = decodeMembers(value);
+  }
+  return members;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /**
  * The bytes of a snapshot at (index, term) holding `records` and `members`, in LevelDB's key
  * order as LevelStorage dumps them.
