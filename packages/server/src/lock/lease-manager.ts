@@ -1,5 +1,6 @@
 import type { LeaseCommand } from "./commands.js";
 import { positiveInteger } from "@dlock/protocol";
+import type { KeyState } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
 import type { PlantedLockBugs } from "./planted-lock-bugs.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
@@ -126,6 +127,8 @@ export class LeaseManager {
   private readonly delays = new Map<string, number>();
   private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
+  /** The table's keys still to time after startAdoption(), and the election time. */
+  private adoption: { nowMs: number; states: Iterator<Readonly<KeyState>> } | null = null;
 
   constructor(options: LeaseManagerOptions = {}) {
     this.options = resolveLeaseManagerOptions(options);
@@ -147,16 +150,46 @@ export class LeaseManager {
    * is expired; entries applied later arrive through onApplied as usual.
    */
   becomeLeader(nowMs: number, table: LockStateMachine): void {
+    this.startAdoption(nowMs, table);
+    this.adoptStep(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * becomeLeader() in steps: a new leader of a million locks timed them all in one synchronous
+   * step of seconds, long enough for its followers to elect another. This makes it leader; each
+   * adoptStep() then times the leases of up to `maxKeys` more keys, from the same `nowMs`, so the
+   * deadlines are exactly becomeLeader()'s. Meanwhile a lease not yet timed is merely not expired
+   * yet (late is safe), and a key that an applied entry timed since is left as that entry set it.
+   */
+  startAdoption(nowMs: number, table: LockStateMachine): void {
     this.reset();
     this.leader = true;
+    this.adoption = { nowMs, states: table.states() };
+  }
+
+  /** Times up to `maxKeys` more keys of the adoption; true once every key is timed. */
+  adoptStep(maxKeys: number): boolean {
+    const adoption = this.adoption;
+    if (adoption === null) return true;
+    const { nowMs, states } = adoption;
     const noExtension = this.bugs.noLeaseExtensionOnElection;
-    table.forEachKey((s) => {
-      if (s.holder !== null)
+    for (let visited = 0; visited < maxKeys; visited++) {
+      const next = states.next();
+      if (next.done === true) {
+        this.adoption = null;
+        return true;
+      }
+      const s = next.value;
+      if (s.holder !== null && !this.locks.has(s.key))
         this.setLock(s.key, s.token, s.leaseRevision, noExtension ? nowMs : nowMs + s.ttlMs);
-      if (s.delayRevision > 0) this.setDelay(s.key, s.delayRevision, nowMs + s.delayMs);
-      for (const w of s.waiters)
+      if (s.delayRevision > 0 && !this.delays.has(s.key))
+        this.setDelay(s.key, s.delayRevision, nowMs + s.delayMs);
+      for (const w of s.waiters) {
+        if (this.waiters.get(s.key)?.has(w.value) === true) continue;
         this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
-    });
+      }
+    }
+    return false;
   }
 
   /** Call on losing leadership (and after a snapshot restore, then becomeLeader if still leader). */
@@ -263,6 +296,7 @@ export class LeaseManager {
   private reset(): void {
     this.leader = false;
     this.timers.clear();
+    this.adoption = null;
     this.locks.clear();
     this.delays.clear();
     this.waiters.clear();

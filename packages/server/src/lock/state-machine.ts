@@ -171,6 +171,14 @@ export class LockStateMachine {
     return this.table.keys();
   }
 
+  /**
+   * Every key's record (insertion order) as a live iterator: it may be advanced across applies
+   * (keys deleted meanwhile are skipped, keys added meanwhile are visited). Do not mutate.
+   */
+  states(): Iterator<Readonly<KeyState>> {
+    return this.table.states();
+  }
+
   // ---- persistence --------------------------------------------------------------------------
 
   /**
