@@ -5,7 +5,7 @@ import { LOCK_RANGE, META_MEMBERS, lockKey, lockKeyName } from "./keys.js";
 import { decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import type { SnapshotContents } from "./host-storage.js";
-import { SnapshotEncoder, snapshotRecords } from "./snapshot-format.js";
+import { SnapshotEncoder, findSnapshotRecord, snapshotRecords } from "./snapshot-format.js";
 
 /** The lock records (by lock key) and the members record of a snapshot that is well formed. */
 export function snapshotContents(data: Uint8Array): SnapshotContents {
@@ -45,11 +45,8 @@ export async function* snapshotLockValueChunks(
 
 /** The members record of a well-formed snapshot (null if it has none), without the lock records. */
 export function snapshotMembers(data: Uint8Array): ClusterMembers | null {
-  let members: ClusterMembers | null = null;
-  for (const [key, value] of snapshotRecords(data)) {
-    if (key.equals(META_MEMBERS)) members = decodeMembers(value);
-  }
-  return members;
+  const value = findSnapshotRecord(data, META_MEMBERS);
+  return value === null ? null : decodeMembers(value);
 }
 
 function nextTurn(): Promise<void> {
