@@ -141,7 +141,7 @@ export class RaftHost<Result> {
   private processScheduled = false;
   private compacting = false;
   /** A leader's snapshot decoded while it was written, for installSnapshot() to swap in. */
-  private preparedRestore: { index: number; records: number; install(): void } | null = null;
+  private readonly preparedRestores = new Map<number, { records: number; install(): void }>();
   /** The compaction in progress, which stop() waits for before closing the storage. */
   private compaction: Promise<number | null> | null = null;
   private transfer: Transfer | null = null;
@@ -581,7 +581,7 @@ export class RaftHost<Result> {
     const prepared = prepare
       .call(this.stateMachine, index, chunks.call(this.storage, snapshot.data))
       .then((restore) => {
-        this.preparedRestore = { index, ...restore };
+        this.preparedRestores.set(index, restore);
       });
     return Promise.all([this.committer.submit(write), prepared]);
   }
@@ -650,9 +650,11 @@ export class RaftHost<Result> {
   private installSnapshot(index: number, data: Uint8Array): void {
     let locks: number;
     let members: ClusterMembers | null;
-    const prepared = this.preparedRestore;
-    this.preparedRestore = null;
-    if (prepared !== null && prepared.index === index && this.storage.snapshotMembers) {
+    // Snapshots are installed in index order: any prepared at or below this one is done with.
+    const prepared = this.preparedRestores.get(index);
+    for (const at of this.preparedRestores.keys())
+      if (at <= index) this.preparedRestores.delete(at);
+    if (prepared !== undefined && this.storage.snapshotMembers) {
       prepared.install();
       locks = prepared.records;
       members = this.storage.snapshotMembers(data);
