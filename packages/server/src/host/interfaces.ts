@@ -25,8 +25,21 @@ export interface StateMachine<Result> {
   /** Rebuilds an empty state machine from the records stored with `appliedIndex`. */
   load(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
   /**
+   * Like load(), from the stored records' values read in pieces (HostStorage.lockRecordChunks):
+   * each piece is decoded before the next is read. Optional: load() otherwise.
+   */
+  loadChunks?(appliedIndex: number, chunks: AsyncIterable<Uint8Array[]>): Promise<void>;
+  /**
    * Replaces the whole state by the records of a snapshot taken at `appliedIndex` (installed from
    * the leader; the storage already holds the same records). Pending changes are dropped.
    */
   restore(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
+  /**
+   * restore() in two parts: decode a snapshot's records (values, in pieces) into a new state
+   * beside the current one, then swap it in at once with install(). Optional: restore() otherwise.
+   */
+  prepareRestore?(
+    appliedIndex: number,
+    chunks: AsyncIterable<Uint8Array[]>,
+  ): Promise<{ install(): void; records: number }>;
 }

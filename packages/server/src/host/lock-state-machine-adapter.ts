@@ -28,6 +28,8 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
         records.map(([, record]) => record),
       );
     },
+    loadChunks: (appliedIndex, chunks) => table.loadRecordChunks(appliedIndex, chunks),
+    prepareRestore: (appliedIndex, chunks) => table.prepareRecordChunks(appliedIndex, chunks),
     restore(appliedIndex, records): void {
       table.replaceRecords(
         appliedIndex,

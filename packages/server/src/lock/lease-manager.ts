@@ -1,12 +1,12 @@
 import type { LeaseCommand } from "./commands.js";
 import { positiveInteger } from "@dlock/protocol";
+import type { KeyState } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
 import type { PlantedLockBugs } from "./planted-lock-bugs.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
-import type { HeapItem } from "./timer-heap.js";
 import { TimerHeap } from "./timer-heap.js";
 
 export interface LeaseManagerOptions {
@@ -46,26 +46,69 @@ const KIND_LOCK = 0;
 const KIND_WAITER = 1;
 const KIND_DELAY = 2;
 const KIND_PERMIT = 3;
+type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof KIND_PERMIT;
+
+/** Timer ids the manager has room for at first; it doubles when full. */
+const TIMERS_INITIAL = 1024;
 
 /**
- * One lease the leader times: a grant's lease, a waiter's queue lease, a lock delay or the lease
- * of one semaphore holder.
+ * The leases the leader times (a grant's lease, a waiter's queue lease or a lock delay), one id
+ * each, their fields in typed arrays: a million held locks are a few arrays, not a million
+ * objects. The due time (deadlineMs, or the retry time while an expiry is pending) is the heap's.
  */
-interface LeaseTimer extends HeapItem {
-  kind: typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof KIND_PERMIT;
-  key: string;
-  /** The waiter's or permit holder's value (waiter and permit timers only). */
-  value: string;
+class LeaseTimers {
+  readonly heap = new TimerHeap();
+  kind = new Uint8Array(TIMERS_INITIAL);
   /** Fencing token of the grant (lock and permit timers only). */
-  token: number;
+  token = new Float64Array(TIMERS_INITIAL);
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
-  revision: number;
+  revision = new Float64Array(TIMERS_INITIAL);
   /** When the lease ends on this leader's monotonic clock. */
-  deadlineMs: number;
-  /** When dueExpiries next returns it: deadlineMs, or the retry time while an expiry is pending. */
-  dueMs: number;
+  deadlineMs = new Float64Array(TIMERS_INITIAL);
   /** An expiry for this exact revision was handed out and has not been applied yet. */
-  pending: boolean;
+  pending = new Uint8Array(TIMERS_INITIAL);
+  key: string[] = [];
+  /** The waiter's or permit holder's value (waiter and permit timers only). */
+  value: string[] = [];
+  private readonly freeIds: number[] = [];
+  private idsUsed = 0;
+
+  allocate(kind: Kind, key: string, value: string): number {
+    const id = this.freeIds.pop() ?? this.idsUsed++;
+    if (id >= this.kind.length) this.grow();
+    this.kind[id] = kind;
+    this.key[id] = key;
+    this.value[id] = value;
+    return id;
+  }
+
+  free(id: number): void {
+    this.heap.remove(id);
+    this.key[id] = "";
+    this.value[id] = "";
+    this.freeIds.push(id);
+  }
+
+  clear(): void {
+    this.heap.clear();
+    this.key = [];
+    this.value = [];
+    this.freeIds.length = 0;
+    this.idsUsed = 0;
+  }
+
+  private grow(): void {
+    const capacity = this.kind.length * 2;
+    const grown = <T extends Uint8Array | Float64Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.kind = grown(this.kind, new Uint8Array(capacity));
+    this.token = grown(this.token, new Float64Array(capacity));
+    this.revision = grown(this.revision, new Float64Array(capacity));
+    this.deadlineMs = grown(this.deadlineMs, new Float64Array(capacity));
+    this.pending = grown(this.pending, new Uint8Array(capacity));
+  }
 }
 
 /**
@@ -81,14 +124,16 @@ export class LeaseManager {
   // Deliberate bugs (planted-lock-bugs.ts): only @dlock/server/internal can switch them on.
   private readonly bugs: Required<PlantedLockBugs>;
   private leader = false;
-  private readonly heap = new TimerHeap<LeaseTimer>();
-  private readonly locks = new Map<string, LeaseTimer>();
-  private readonly delays = new Map<string, LeaseTimer>();
-  private readonly waiters = new Map<string, Map<string, LeaseTimer>>();
+  private readonly timers = new LeaseTimers();
+  private readonly locks = new Map<string, number>();
+  private readonly delays = new Map<string, number>();
+  private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
   /** Semaphore holders' leases by key, then value (several holders share a key). */
-  private readonly permits = new Map<string, Map<string, LeaseTimer>>();
+  private readonly permits = new Map<string, Map<string, number>>();
   private permitCount = 0;
+  /** The table's keys still to time after startAdoption(), and the election time. */
+  private adoption: { nowMs: number; states: Iterator<Readonly<KeyState>> } | null = null;
 
   constructor(options: LeaseManagerOptions = {}) {
     this.options = resolveLeaseManagerOptions(options);
@@ -115,16 +160,23 @@ export class LeaseManager {
    * is expired; entries applied later arrive through onApplied as usual.
    */
   becomeLeader(nowMs: number, table: LockStateMachine): void {
+    this.startAdoption(nowMs, table);
+    this.adoptStep(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * becomeLeader() in steps: a new leader of a million locks timed them all in one synchronous
+   * step of seconds, long enough for its followers to elect another. This makes it leader; each
+   * adoptStep() then times the leases of up to `maxKeys` more keys, from the same `nowMs`, so the
+   * deadlines are exactly becomeLeader()'s. Meanwhile a lease not yet timed is merely not expired
+   * yet (late is safe), and a key that an applied entry timed since is left as that entry set it.
+   */
+  startAdoption(nowMs: number, table: LockStateMachine): void {
     this.reset();
     this.leader = true;
+    this.adoption = { nowMs, states: table.states() };
+    // Semaphore keys are few next to a lock table; they are timed at once, before any entry.
     const noExtension = this.bugs.noLeaseExtensionOnElection;
-    table.forEachKey((s) => {
-      if (s.holder !== null)
-        this.setLock(s.key, s.token, s.leaseRevision, noExtension ? nowMs : nowMs + s.ttlMs);
-      if (s.delayRevision > 0) this.setDelay(s.key, s.delayRevision, nowMs + s.delayMs);
-      for (const w of s.waiters)
-        this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
-    });
     table.forEachSemaphore((s) => {
       for (const h of s.holders)
         this.setPermit(
@@ -137,6 +189,31 @@ export class LeaseManager {
       for (const w of s.waiters)
         this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
     });
+  }
+
+  /** Times up to `maxKeys` more keys of the adoption; true once every key is timed. */
+  adoptStep(maxKeys: number): boolean {
+    const adoption = this.adoption;
+    if (adoption === null) return true;
+    const { nowMs, states } = adoption;
+    const noExtension = this.bugs.noLeaseExtensionOnElection;
+    for (let visited = 0; visited < maxKeys; visited++) {
+      const next = states.next();
+      if (next.done === true) {
+        this.adoption = null;
+        return true;
+      }
+      const s = next.value;
+      if (s.holder !== null && !this.locks.has(s.key))
+        this.setLock(s.key, s.token, s.leaseRevision, noExtension ? nowMs : nowMs + s.ttlMs);
+      if (s.delayRevision > 0 && !this.delays.has(s.key))
+        this.setDelay(s.key, s.delayRevision, nowMs + s.delayMs);
+      for (const w of s.waiters) {
+        if (this.waiters.get(s.key)?.has(w.value) === true) continue;
+        this.setWaiter(s.key, w.value, w.waiterRevision, nowMs + waiterLeaseMs(w));
+      }
+    }
+    return false;
   }
 
   /** Call on losing leadership (and after a snapshot restore, then becomeLeader if still leader). */
@@ -211,30 +288,29 @@ export class LeaseManager {
     const limit = Math.min(maxBatch, this.options.expireBatchMax);
     const out: LeaseCommand[] = [];
     if (!this.leader) return out;
+    const { heap, pending } = this.timers;
     while (out.length < limit) {
-      const timer = this.heap.peek();
-      if (timer === undefined || timer.dueMs > nowMs) break;
-      out.push(this.commandOf(timer));
-      timer.pending = true;
-      timer.dueMs = nowMs + this.options.expireRetryMs;
-      this.heap.upsert(timer);
+      const id = heap.peek();
+      if (id < 0 || heap.dueMsOf(id) > nowMs) break;
+      out.push(this.commandOf(id));
+      pending[id] = 1;
+      heap.upsert(id, nowMs + this.options.expireRetryMs);
     }
     return out;
   }
 
   /** The proposal of `command` was refused: make it due again at once. */
   proposalFailed(command: LeaseCommand): void {
-    const timer = this.timerOf(command);
-    if (timer === undefined || !timer.pending) return;
-    timer.pending = false;
-    timer.dueMs = timer.deadlineMs;
-    this.heap.upsert(timer);
+    const id = this.timerOf(command);
+    if (id === undefined || this.timers.pending[id] === 0) return;
+    this.timers.pending[id] = 0;
+    this.timers.heap.upsert(id, this.timers.deadlineMs[id]!);
   }
 
   /** When the host should call dueExpiries next (null: nothing timed). */
   nextDueMs(): number | null {
-    const timer = this.heap.peek();
-    return timer === undefined ? null : timer.dueMs;
+    const id = this.timers.heap.peek();
+    return id < 0 ? null : this.timers.heap.dueMsOf(id);
   }
 
   /**
@@ -242,21 +318,23 @@ export class LeaseManager {
    * (`get`'s ttlRemainingMs): a client must never count a validity from it (see WaiterGrant).
    */
   remainingMs(key: string, nowMs: number): number | null {
-    const timer = this.locks.get(key);
-    if (timer === undefined) return null;
-    return Math.max(0, timer.deadlineMs - nowMs);
+    const id = this.locks.get(key);
+    if (id === undefined) return null;
+    return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
   }
 
   /** Deadline of a waiter's queue lease on this leader's clock (null if not timed). */
   waiterDeadlineMs(key: string, value: string): number | null {
-    return this.waiters.get(key)?.get(value)?.deadlineMs ?? null;
+    const id = this.waiters.get(key)?.get(value);
+    return id === undefined ? null : this.timers.deadlineMs[id]!;
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
   private reset(): void {
     this.leader = false;
-    this.heap.clear();
+    this.timers.clear();
+    this.adoption = null;
     this.locks.clear();
     this.delays.clear();
     this.waiters.clear();
@@ -265,58 +343,44 @@ export class LeaseManager {
     this.permitCount = 0;
   }
 
-  private newTimer(kind: LeaseTimer["kind"], key: string, value: string): LeaseTimer {
-    return {
-      kind,
-      key,
-      value,
-      token: 0,
-      revision: 0,
-      deadlineMs: 0,
-      dueMs: 0,
-      pending: false,
-      heapIndex: -1,
-    };
-  }
-
-  private arm(timer: LeaseTimer, token: number, revision: number, deadlineMs: number): void {
-    timer.token = token;
-    timer.revision = revision;
-    timer.deadlineMs = deadlineMs;
-    timer.dueMs = deadlineMs;
-    timer.pending = false;
-    this.heap.upsert(timer);
+  private arm(id: number, token: number, revision: number, deadlineMs: number): void {
+    const timers = this.timers;
+    timers.token[id] = token;
+    timers.revision[id] = revision;
+    timers.deadlineMs[id] = deadlineMs;
+    timers.pending[id] = 0;
+    timers.heap.upsert(id, deadlineMs);
   }
 
   private setLock(key: string, token: number, revision: number, deadlineMs: number): void {
-    let timer = this.locks.get(key);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_LOCK, key, "");
-      this.locks.set(key, timer);
+    let id = this.locks.get(key);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_LOCK, key, "");
+      this.locks.set(key, id);
     }
-    this.arm(timer, token, revision, deadlineMs);
+    this.arm(id, token, revision, deadlineMs);
   }
 
   private removeLock(key: string): void {
-    const timer = this.locks.get(key);
-    if (timer === undefined) return;
-    this.heap.remove(timer);
+    const id = this.locks.get(key);
+    if (id === undefined) return;
+    this.timers.free(id);
     this.locks.delete(key);
   }
 
   private setDelay(key: string, revision: number, deadlineMs: number): void {
-    let timer = this.delays.get(key);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_DELAY, key, "");
-      this.delays.set(key, timer);
+    let id = this.delays.get(key);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_DELAY, key, "");
+      this.delays.set(key, id);
     }
-    this.arm(timer, 0, revision, deadlineMs);
+    this.arm(id, 0, revision, deadlineMs);
   }
 
   private removeDelay(key: string): void {
-    const timer = this.delays.get(key);
-    if (timer === undefined) return;
-    this.heap.remove(timer);
+    const id = this.delays.get(key);
+    if (id === undefined) return;
+    this.timers.free(id);
     this.delays.delete(key);
   }
 
@@ -326,25 +390,26 @@ export class LeaseManager {
       byValue = new Map();
       this.waiters.set(key, byValue);
     }
-    let timer = byValue.get(value);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_WAITER, key, value);
-      byValue.set(value, timer);
+    let id = byValue.get(value);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_WAITER, key, value);
+      byValue.set(value, id);
       this.waiterCount++;
     }
-    this.arm(timer, 0, revision, deadlineMs);
+    this.arm(id, 0, revision, deadlineMs);
   }
 
-  /** Removes and returns the waiter's timer. */
-  private removeWaiter(key: string, value: string): LeaseTimer | undefined {
+  /** Removes the waiter's timer; returns its deadline (undefined if it was not timed). */
+  private removeWaiter(key: string, value: string): number | undefined {
     const byValue = this.waiters.get(key);
-    const timer = byValue?.get(value);
-    if (byValue === undefined || timer === undefined) return undefined;
-    this.heap.remove(timer);
+    const id = byValue?.get(value);
+    if (byValue === undefined || id === undefined) return undefined;
+    const deadlineMs = this.timers.deadlineMs[id]!;
+    this.timers.free(id);
     byValue.delete(value);
     this.waiterCount--;
     if (byValue.size === 0) this.waiters.delete(key);
-    return timer;
+    return deadlineMs;
   }
 
   private setPermit(
@@ -359,20 +424,20 @@ export class LeaseManager {
       byValue = new Map();
       this.permits.set(key, byValue);
     }
-    let timer = byValue.get(value);
-    if (timer === undefined) {
-      timer = this.newTimer(KIND_PERMIT, key, value);
-      byValue.set(value, timer);
+    let id = byValue.get(value);
+    if (id === undefined) {
+      id = this.timers.allocate(KIND_PERMIT, key, value);
+      byValue.set(value, id);
       this.permitCount++;
     }
-    this.arm(timer, token, revision, deadlineMs);
+    this.arm(id, token, revision, deadlineMs);
   }
 
   private removePermit(key: string, value: string): void {
     const byValue = this.permits.get(key);
-    const timer = byValue?.get(value);
-    if (byValue === undefined || timer === undefined) return;
-    this.heap.remove(timer);
+    const id = byValue?.get(value);
+    if (byValue === undefined || id === undefined) return;
+    this.timers.free(id);
     byValue.delete(value);
     this.permitCount--;
     if (byValue.size === 0) this.permits.delete(key);
@@ -380,48 +445,49 @@ export class LeaseManager {
 
   /** A semaphore waiter granted in some step: a fresh permit lease from this apply. */
   private grantPermitWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
-    const waiterTimer = this.removeWaiter(key, grant.value);
+    const waiterDeadlineMs = this.removeWaiter(key, grant.value);
     const deadlineMs =
-      this.bugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
-        ? waiterTimer.deadlineMs
+      this.bugs.grantWaiterWithoutLeaseCheck && waiterDeadlineMs !== undefined
+        ? waiterDeadlineMs
         : nowMs + grant.ttlMs;
     this.setPermit(key, grant.value, grant.token, grant.leaseRevision, deadlineMs);
   }
 
   /** A waiter granted in a release/expire/delay-end step: a fresh lock lease from this apply. */
   private grantWaiter(key: string, grant: WaiterGrant, nowMs: number): void {
-    const waiterTimer = this.removeWaiter(key, grant.value);
+    const waiterDeadlineMs = this.removeWaiter(key, grant.value);
     const deadlineMs =
-      this.bugs.grantWaiterWithoutLeaseCheck && waiterTimer !== undefined
-        ? waiterTimer.deadlineMs
+      this.bugs.grantWaiterWithoutLeaseCheck && waiterDeadlineMs !== undefined
+        ? waiterDeadlineMs
         : nowMs + grant.ttlMs;
     this.setLock(key, grant.token, grant.leaseRevision, deadlineMs);
   }
 
-  private timerOf(command: LeaseCommand): LeaseTimer | undefined {
-    let timer: LeaseTimer | undefined;
+  private timerOf(command: LeaseCommand): number | undefined {
+    const { token, revision } = this.timers;
+    let id: number | undefined;
     if (command.type === "expire") {
-      timer = this.locks.get(command.key);
+      id = this.locks.get(command.key);
       if (
-        timer !== undefined &&
-        (timer.token !== command.token || timer.revision !== command.leaseRevision)
+        id !== undefined &&
+        (token[id] !== command.token || revision[id] !== command.leaseRevision)
       )
         return undefined;
     } else if (command.type === "permitExpire") {
-      timer = this.permits.get(command.key)?.get(command.value);
+      id = this.permits.get(command.key)?.get(command.value);
       if (
-        timer !== undefined &&
-        (timer.token !== command.token || timer.revision !== command.leaseRevision)
+        id !== undefined &&
+        (token[id] !== command.token || revision[id] !== command.leaseRevision)
       )
         return undefined;
     } else if (command.type === "waiterExpire") {
-      timer = this.waiters.get(command.key)?.get(command.value);
-      if (timer !== undefined && timer.revision !== command.waiterRevision) return undefined;
+      id = this.waiters.get(command.key)?.get(command.value);
+      if (id !== undefined && revision[id] !== command.waiterRevision) return undefined;
     } else {
-      timer = this.delays.get(command.key);
-      if (timer !== undefined && timer.revision !== command.delayRevision) return undefined;
+      id = this.delays.get(command.key);
+      if (id !== undefined && revision[id] !== command.delayRevision) return undefined;
     }
-    return timer;
+    return id;
   }
 
   /**
@@ -430,32 +496,34 @@ export class LeaseManager {
    * not see), so the table wins and the timer goes.
    */
   private dropStale(command: LeaseCommand): void {
-    const timer = this.timerOf(command);
-    if (timer === undefined) return;
-    if (timer.kind === KIND_LOCK) this.removeLock(timer.key);
-    else if (timer.kind === KIND_WAITER) this.removeWaiter(timer.key, timer.value);
-    else if (timer.kind === KIND_PERMIT) this.removePermit(timer.key, timer.value);
-    else this.removeDelay(timer.key);
+    const id = this.timerOf(command);
+    if (id === undefined) return;
+    const { kind, key, value } = this.timers;
+    if (kind[id] === KIND_LOCK) this.removeLock(key[id]!);
+    else if (kind[id] === KIND_WAITER) this.removeWaiter(key[id]!, value[id]!);
+    else if (kind[id] === KIND_PERMIT) this.removePermit(key[id]!, value[id]!);
+    else this.removeDelay(key[id]!);
   }
 
-  private commandOf(timer: LeaseTimer): LeaseCommand {
-    if (timer.kind === KIND_LOCK)
-      return { type: "expire", key: timer.key, token: timer.token, leaseRevision: timer.revision };
-    if (timer.kind === KIND_PERMIT)
+  private commandOf(id: number): LeaseCommand {
+    const { kind, key, value, token, revision } = this.timers;
+    if (kind[id] === KIND_LOCK)
+      return { type: "expire", key: key[id]!, token: token[id]!, leaseRevision: revision[id]! };
+    if (kind[id] === KIND_PERMIT)
       return {
         type: "permitExpire",
-        key: timer.key,
-        value: timer.value,
-        token: timer.token,
-        leaseRevision: timer.revision,
+        key: key[id]!,
+        value: value[id]!,
+        token: token[id]!,
+        leaseRevision: revision[id]!,
       };
-    if (timer.kind === KIND_WAITER)
+    if (kind[id] === KIND_WAITER)
       return {
         type: "waiterExpire",
-        key: timer.key,
-        value: timer.value,
-        waiterRevision: timer.revision,
+        key: key[id]!,
+        value: value[id]!,
+        waiterRevision: revision[id]!,
       };
-    return { type: "clearDelay", key: timer.key, delayRevision: timer.revision };
+    return { type: "clearDelay", key: key[id]!, delayRevision: revision[id]! };
   }
 }

@@ -13,6 +13,7 @@ import type {
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
+import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
@@ -59,7 +60,7 @@ export class LockStateMachine {
   readonly limits: ResolvedLockLimits;
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
-  private readonly table = new Map<string, KeyState>();
+  private table = new KeyTable();
   // Counting semaphores live apart from the exclusive locks; a key is in at most one of the two.
   private readonly semaphores: SemaphoreTable;
   private dirty = new Set<string>();
@@ -195,7 +196,7 @@ export class LockStateMachine {
 
   /** Visits every key's record (insertion order). The callback must not mutate or apply. */
   forEachKey(visit: (state: Readonly<KeyState>) => void): void {
-    for (const state of this.table.values()) visit(state);
+    for (const state of this.table.states()) visit(state);
   }
 
   /** Locks held, semaphore permits held and queued acquires of each kind (a scan: for scrapes). */
@@ -229,6 +230,14 @@ export class LockStateMachine {
     for (const s of this.semaphores.sortedStates()) yield s.key;
   }
 
+  /**
+   * Every key's record (insertion order) as a live iterator: it may be advanced across applies
+   * (keys deleted meanwhile are skipped, keys added meanwhile are visited). Do not mutate.
+   */
+  states(): Iterator<Readonly<KeyState>> {
+    return this.table.states();
+  }
+
   // ---- persistence --------------------------------------------------------------------------
 
   /**
@@ -257,6 +266,57 @@ export class LockStateMachine {
     this.installRecords(appliedIndex, records);
   }
 
+  /**
+   * loadRecords() from records that arrive in pieces (a restart reading LevelDB step by step):
+   * each piece is decoded into the table before the next is awaited. On a bad record the table
+   * is left empty and the error thrown.
+   */
+  async loadRecordChunks(
+    appliedIndex: number,
+    chunks: AsyncIterable<readonly Uint8Array[]>,
+  ): Promise<void> {
+    if (this.table.size !== 0 || this.applied !== 0)
+      throw new LockInvariantError("loadRecordChunks needs an empty state machine");
+    (await this.prepareRecordChunks(appliedIndex, chunks)).install();
+  }
+
+  /**
+   * Decodes stored records arriving in pieces into a new table beside the current one, which
+   * stays in use (entries may still be applied to it) until install() replaces it, the dirty set
+   * cleared: a snapshot install decodes a million records without one long synchronous step.
+   * Rejects with MALFORMED on a bad record, changing nothing.
+   */
+  async prepareRecordChunks(
+    appliedIndex: number,
+    chunks: AsyncIterable<readonly Uint8Array[]>,
+  ): Promise<{ install(): void; records: number }> {
+    const table = new KeyTable();
+    const semaphores: SemaphoreState[] = [];
+    for await (const chunk of chunks) {
+      for (const bytes of chunk) {
+        if (isSemaphoreRecord(bytes)) {
+          semaphores.push(decodeSemaphoreRecord(bytes));
+          continue;
+        }
+        const s = decodeKeyStateRecord(bytes);
+        this.checkLoadable(appliedIndex, s);
+        if (table.has(s.key)) throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
+        table.set(s.key, s);
+      }
+    }
+    for (const s of semaphores)
+      this.checkSemaphoreLoadable(appliedIndex, s, (key) => table.has(key));
+    return {
+      records: table.size + semaphores.length,
+      install: () => {
+        this.semaphores.install(semaphores);
+        this.table = table;
+        this.dirty = new Set();
+        this.applied = appliedIndex;
+      },
+    };
+  }
+
   /** Replaces the whole table by stored records (a snapshot install); the dirty set is cleared. */
   replaceRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     this.installRecords(appliedIndex, records);
@@ -264,7 +324,7 @@ export class LockStateMachine {
 
   /** Canonical bytes of the whole table (+ waiters) and the applied index: equal tables, equal bytes. */
   snapshot(): Uint8Array {
-    const states = Array.from(this.table.values());
+    const states = Array.from(this.table.states());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const lockSnapshot = encodeTableSnapshot(this.applied, states);
     if (this.semaphores.size === 0) return lockSnapshot;
@@ -306,43 +366,51 @@ export class LockStateMachine {
     this.install(appliedIndex, states, semaphores);
   }
 
+  /** Rejects a stored record that cannot belong to a table applied up to `appliedIndex`. */
+  private checkLoadable(appliedIndex: number, s: KeyState): void {
+    if (s.token > appliedIndex || s.leaseRevision > appliedIndex || s.delayRevision > appliedIndex)
+      throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
+    for (const w of s.waiters)
+      if (w.waiterRevision > appliedIndex)
+        throw new LockError(
+          "MALFORMED",
+          `lock record ${s.key} has a waiter newer than the applied index`,
+        );
+    if (s.waiters.length > this.limits.waitersPerKeyMax)
+      throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
+  }
+
+  /** The same for a semaphore record; `isLockKey` tells whether the key is also a lock's. */
+  private checkSemaphoreLoadable(
+    appliedIndex: number,
+    s: SemaphoreState,
+    isLockKey: (key: string) => boolean,
+  ): void {
+    if (isLockKey(s.key))
+      throw new LockError("MALFORMED", `key ${s.key} is both a lock and a semaphore`);
+    for (const h of s.holders)
+      if (h.leaseRevision > appliedIndex)
+        throw new LockError("MALFORMED", `semaphore ${s.key} is newer than the applied index`);
+    for (const w of s.waiters)
+      if (w.waiterRevision > appliedIndex)
+        throw new LockError(
+          "MALFORMED",
+          `semaphore ${s.key} has a waiter newer than the applied index`,
+        );
+  }
+
   private install(
     appliedIndex: number,
     states: KeyState[],
     semaphores: SemaphoreState[] = [],
   ): void {
-    const limits = this.limits;
     const lockKeys = new Set<string>();
-    for (const s of states) lockKeys.add(s.key);
-    for (const s of semaphores) {
-      if (lockKeys.has(s.key))
-        throw new LockError("MALFORMED", `key ${s.key} is both a lock and a semaphore`);
-      for (const h of s.holders)
-        if (h.leaseRevision > appliedIndex)
-          throw new LockError("MALFORMED", `semaphore ${s.key} is newer than the applied index`);
-      for (const w of s.waiters)
-        if (w.waiterRevision > appliedIndex)
-          throw new LockError(
-            "MALFORMED",
-            `semaphore ${s.key} has a waiter newer than the applied index`,
-          );
-    }
     for (const s of states) {
-      if (
-        s.token > appliedIndex ||
-        s.leaseRevision > appliedIndex ||
-        s.delayRevision > appliedIndex
-      )
-        throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
-      for (const w of s.waiters)
-        if (w.waiterRevision > appliedIndex)
-          throw new LockError(
-            "MALFORMED",
-            `lock record ${s.key} has a waiter newer than the applied index`,
-          );
-      if (s.waiters.length > limits.waitersPerKeyMax)
-        throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
+      this.checkLoadable(appliedIndex, s);
+      lockKeys.add(s.key);
     }
+    for (const s of semaphores)
+      this.checkSemaphoreLoadable(appliedIndex, s, (key) => lockKeys.has(key));
     this.semaphores.install(semaphores);
     this.table.clear();
     this.dirty = new Set();
@@ -526,7 +594,7 @@ export class LockStateMachine {
       lockDelayMs: c.lockDelayMs,
       requestId: c.requestId,
     };
-    s.waiters.push(waiter);
+    this.table.pushWaiter(c.key, waiter);
     this.dirty.add(c.key);
     return this.queued(c, waiter, s.waiters.length - 1);
   }

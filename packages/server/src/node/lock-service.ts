@@ -48,6 +48,9 @@ export interface LockServiceHost {
   ): () => void;
 }
 
+/** Keys whose leases a new leader times per turn of the event loop (see adoptLeases). */
+const ADOPT_STEP_KEYS = 16_384;
+
 /** One-shot timers; setTimeout/clearTimeout in production, virtual ones in the simulator. */
 export interface ServiceTimers {
   set(callback: () => void, delayMs: number): unknown;
@@ -454,14 +457,25 @@ export class LockService implements ClientRequestHandler {
     this.leader = change.leader;
     this.term = change.term;
     if (change.role === "leader" && (!wasLeader || termChanged)) {
-      this.leases.becomeLeader(change.atMs, this.table);
-      this.scheduleExpiries();
+      this.leases.startAdoption(change.atMs, this.table);
+      this.adoptLeases();
     } else if (change.role !== "leader" && wasLeader) {
       this.leases.becomeFollower();
       this.clearExpiryTimer();
       const hint = this.hintOf(change.leader);
       this.failAllWaiting(() => new NotLeaderError(hint, "leadership moved; retry on the leader"));
     }
+  }
+
+  /**
+   * Times the table's leases on a new leader, ADOPT_STEP_KEYS keys per turn of the event loop:
+   * a million in one go held the new leader for seconds, and its followers elected another.
+   */
+  private adoptLeases(): void {
+    if (this.stopped || this.role !== "leader") return;
+    const done = this.leases.adoptStep(ADOPT_STEP_KEYS);
+    this.scheduleExpiries();
+    if (!done) this.timers.set(() => this.adoptLeases(), 0);
   }
 
   /** Arms the timer for the earliest lease command due, if earlier than the one armed. */

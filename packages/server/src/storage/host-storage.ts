@@ -77,6 +77,11 @@ export interface HostStorage extends Storage {
   /** Every stored state-machine record, in key order (loads the state machine at start). */
   readLockRecords(): Promise<Array<[string, Uint8Array]>>;
   /**
+   * The stored state-machine records (values only) in pieces read one after another, so that a
+   * large table loads without holding all of it twice. Optional: readLockRecords() otherwise.
+   */
+  lockRecordChunks?(): AsyncIterable<Uint8Array[]>;
+  /**
    * Snapshots the stored state at appliedIndex() and drops the log up to it; null when there is
    * nothing to compact or a compaction already runs.
    */
@@ -89,5 +94,11 @@ export interface HostStorage extends Storage {
   snapshotProblem(snapshot: Snapshot): string | null;
   /** The records and members in a snapshot's bytes (which snapshotProblem accepted). */
   snapshotContents(data: Uint8Array): SnapshotContents;
+  /**
+   * A snapshot's lock records (values only) in pieces, yielding the event loop between pieces,
+   * and its members: what a stepped install decodes. Optional: snapshotContents() otherwise.
+   */
+  snapshotLockRecordChunks?(data: Uint8Array): AsyncIterable<Uint8Array[]>;
+  snapshotMembers?(data: Uint8Array): ClusterMembers | null;
   close(): Promise<void>;
 }

@@ -34,7 +34,7 @@ import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
 import { DATA_FORMAT_VERSION, formatVersionRecord, migrateDataFormat } from "./data-format.js";
 import { SnapshotEncoder, snapshotProblem, snapshotRecords } from "./snapshot-format.js";
-import { snapshotContents } from "./snapshot-state.js";
+import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
 
 export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
 
@@ -78,6 +78,8 @@ const EMPTY = new Uint8Array(0);
 const ENTRY_KEY_BYTES = 9;
 /** Records read per step while dumping the table for a snapshot. */
 const DUMP_STEP_RECORDS = 1024;
+/** Lock records read per step while loading the table at start. */
+const LOAD_STEP_RECORDS = 4096;
 /** Records (or log entries to delete) added to an install's batch between two turns of the event loop. */
 const INSTALL_STEP_RECORDS = 2048;
 
@@ -399,6 +401,14 @@ export class LevelStorage implements HostStorage {
     return snapshotContents(data);
   }
 
+  snapshotLockRecordChunks(data: Uint8Array): AsyncIterable<Uint8Array[]> {
+    return snapshotLockValueChunks(data);
+  }
+
+  snapshotMembers(data: Uint8Array): ClusterMembers | null {
+    return snapshotMembers(data);
+  }
+
   /** Why the last write failed, while no write has succeeded since; null while healthy. */
   failed(): StorageError | null {
     return this.failure;
@@ -411,6 +421,24 @@ export class LevelStorage implements HostStorage {
       out.push([lockKeyName(key), new Uint8Array(value)]);
     }
     return out;
+  }
+
+  /**
+   * Every stored lock record, in key order, LOAD_STEP_RECORDS at a time: restart decodes each
+   * piece into the table before the next is read, so a million records are never all in memory
+   * as buffers, key strings and pairs at once.
+   */
+  async *lockRecordChunks(): AsyncGenerator<Uint8Array[]> {
+    const iterator = this.db.values(LOCK_RANGE);
+    try {
+      for (;;) {
+        const values = await iterator.nextv(LOAD_STEP_RECORDS);
+        if (values.length === 0) return;
+        yield values;
+      }
+    } finally {
+      await iterator.close();
+    }
   }
 
   /**

@@ -5,7 +5,7 @@ import { LOCK_RANGE, META_MEMBERS, lockKey, lockKeyName } from "./keys.js";
 import { decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import type { SnapshotContents } from "./host-storage.js";
-import { SnapshotEncoder, snapshotRecords } from "./snapshot-format.js";
+import { SnapshotEncoder, findSnapshotRecord, snapshotRecords } from "./snapshot-format.js";
 
 /** The lock records (by lock key) and the members record of a snapshot that is well formed. */
 export function snapshotContents(data: Uint8Array): SnapshotContents {
@@ -16,6 +16,41 @@ export function snapshotContents(data: Uint8Array): SnapshotContents {
     else if (key[0] === LOCK_RANGE.gte[0]) records.push([lockKeyName(key), value]);
   }
   return { records, members };
+}
+
+/** Lock records read from a snapshot between two turns of the event loop. */
+const RESTORE_STEP_RECORDS = 4096;
+
+/**
+ * The lock records' values of a well-formed snapshot, a piece at a time with a turn of the event
+ * loop between pieces: a follower installing a million records decodes them without holding the
+ * event loop for seconds (and missing the leader's heartbeats meanwhile).
+ */
+export async function* snapshotLockValueChunks(
+  data: Uint8Array,
+  stepRecords: number = RESTORE_STEP_RECORDS,
+): AsyncGenerator<Uint8Array[]> {
+  let chunk: Uint8Array[] = [];
+  for (const [key, value] of snapshotRecords(data)) {
+    if (key[0] !== LOCK_RANGE.gte[0]) continue;
+    chunk.push(value);
+    if (chunk.length === stepRecords) {
+      yield chunk;
+      chunk = [];
+      await nextTurn();
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** The members record of a well-formed snapshot (null if it has none), without the lock records. */
+export function snapshotMembers(data: Uint8Array): ClusterMembers | null {
+  const value = findSnapshotRecord(data, META_MEMBERS);
+  return value === null ? null : decodeMembers(value);
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**

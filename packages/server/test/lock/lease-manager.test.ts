@@ -132,6 +132,50 @@ describe("LeaseManager", () => {
     );
   });
 
+  it("adoption in steps times what becomeLeader times, and keeps what entries applied meanwhile timed", () => {
+    const node = new Node({ expireRetryMs: 1_000_000 }); // handed-out expiries stay pending
+    node.acquire("a", "x", 0); // 1
+    node.acquire("a", "y", 0, { waitMs: 5000 }); // 2
+    node.acquire("b", "x", 0); // 3
+    node.acquire("c", "x", 0, { lockDelayMs: 700 }); // 4
+    node.apply({ type: "expire", key: "c", token: 4, leaseRevision: 4 }, 0); // 5: c in delay
+    node.acquire("e", "x", 0); // 6
+    node.leases.startAdoption(50_000, node.machine);
+    expect(node.leases.adoptStep(1)).toBe(false);
+    expect(node.leases.trackedCount).toEqual({ locks: 1, waiters: 1, delays: 0 });
+    // Applied while adopting: b refreshed later than the election (kept), e released.
+    node.apply({ type: "refresh", key: "b", value: "x", token: 3, ttlMs: 3000 }, 60_000); // 7
+    node.apply({ type: "release", key: "e", value: "x", token: 6 }, 60_000); // 8
+    expect(node.leases.adoptStep(1)).toBe(false);
+    expect(node.leases.adoptStep(5)).toBe(true);
+    expect(node.leases.adoptStep(5)).toBe(true);
+    expect(node.leases.trackedCount).toEqual({ locks: 2, waiters: 1, delays: 1 });
+    expect(node.leases.dueExpiries(50_700)).toEqual([
+      { type: "clearDelay", key: "c", delayRevision: 5 },
+    ]);
+    expect(node.leases.dueExpiries(51_000)).toEqual(
+      expect.arrayContaining([
+        { type: "expire", key: "a", token: 1, leaseRevision: 1 },
+        { type: "waiterExpire", key: "a", value: "y", waiterRevision: 2 },
+      ]),
+    );
+    expect(node.leases.dueExpiries(62_999)).toEqual([]);
+    expect(node.leases.dueExpiries(63_000)).toEqual([
+      { type: "expire", key: "b", token: 3, leaseRevision: 7 },
+    ]);
+    expect(node.leases.nextDueMs()).toBeGreaterThan(63_000);
+  });
+
+  it("an adoption ends with leadership: a follower's steps time nothing", () => {
+    const node = new Node();
+    node.acquire("a", "x", 0);
+    node.acquire("b", "x", 0);
+    node.leases.startAdoption(0, node.machine);
+    node.leases.becomeFollower();
+    expect(node.leases.adoptStep(10)).toBe(true);
+    expect(node.leases.trackedCount).toEqual({ locks: 0, waiters: 0, delays: 0 });
+  });
+
   it("planted bug noLeaseExtensionOnElection: existing leases are due at the election moment", () => {
     const node = new Node({ plantedBugs: { noLeaseExtensionOnElection: true } });
     node.acquire("k", "a", 0);

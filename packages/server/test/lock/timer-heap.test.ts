@@ -3,12 +3,6 @@ import { describe, expect, it } from "vitest";
 import { TimerHeap } from "../../src/lock/timer-heap.js";
 import { propertySeed } from "./helpers.js";
 
-interface Item {
-  id: number;
-  dueMs: number;
-  heapIndex: number;
-}
-
 describe("TimerHeap", () => {
   it("always peeks the smallest dueMs under random upserts, re-keys and removals", () => {
     const seed = propertySeed("timer heap");
@@ -17,7 +11,7 @@ describe("TimerHeap", () => {
         fc.array(
           fc.tuple(
             fc.constantFrom("upsert", "remove"),
-            fc.nat(20),
+            fc.nat(2100),
             fc.integer({ min: 0, max: 1000 }),
           ),
           {
@@ -26,30 +20,27 @@ describe("TimerHeap", () => {
           },
         ),
         (ops) => {
-          const heap = new TimerHeap<Item>();
-          const items = new Map<number, Item>();
-          const live = new Set<number>();
+          const heap = new TimerHeap();
+          const due = new Map<number, number>();
           for (const [op, id, dueMs] of ops) {
-            let item = items.get(id);
-            if (item === undefined) {
-              item = { id, dueMs, heapIndex: -1 };
-              items.set(id, item);
-            }
             if (op === "upsert") {
-              item.dueMs = dueMs;
-              heap.upsert(item);
-              live.add(id);
+              heap.upsert(id, dueMs);
+              due.set(id, dueMs);
+              expect(heap.has(id)).toBe(true);
             } else {
-              heap.remove(item);
-              live.delete(id);
-              expect(item.heapIndex).toBe(-1);
+              heap.remove(id);
+              due.delete(id);
+              expect(heap.has(id)).toBe(false);
             }
-            expect(heap.size).toBe(live.size);
-            const minimum = Math.min(...[...live].map((i) => (items.get(i) as Item).dueMs));
-            expect(heap.peek()?.dueMs ?? Infinity).toBe(minimum);
+            expect(heap.size).toBe(due.size);
+            const minimum = Math.min(...due.values());
+            const first = heap.peek();
+            expect(first < 0 ? Infinity : heap.dueMsOf(first)).toBe(minimum);
           }
           heap.clear();
           expect(heap.size).toBe(0);
+          expect(heap.peek()).toBe(-1);
+          for (const id of due.keys()) expect(heap.has(id)).toBe(false);
         },
       ),
       { seed, numRuns: 200 },

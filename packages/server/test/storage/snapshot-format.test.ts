@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   SnapshotEncoder,
+  findSnapshotRecord,
   readSnapshotHeader,
   snapshotProblem,
   snapshotRecords,
@@ -31,6 +32,19 @@ describe("snapshot format", () => {
     expect(records[0][0].toString()).toBe("lsmall");
     expect(Buffer.from(records[1][1]).equals(Buffer.from(big))).toBe(true);
     expect(records[20_001].map((b) => b.toString())).toEqual(["lk19999", "value-19999"]);
+  });
+
+  it("finds one record by key without listing the others, or null", () => {
+    const encoder = new SnapshotEncoder(9, 2);
+    encoder.add(text("lm:members"), text("lock"));
+    encoder.add(text("lz"), text("z"));
+    encoder.add(text("m:member"), text("shorter key"));
+    encoder.add(text("m:members"), text("the members"));
+    const data = encoder.finish();
+    expect(findSnapshotRecord(data, text("m:members"))?.toString()).toBe("the members");
+    expect(findSnapshotRecord(data, text("lz"))?.toString()).toBe("z");
+    expect(findSnapshotRecord(data, text("m:membersX"))).toBeNull();
+    expect(findSnapshotRecord(new SnapshotEncoder(5, 1).finish(), text("lz"))).toBeNull();
   });
 
   it("an empty dump (no locks) is well formed", () => {

@@ -1,0 +1,111 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { KeyState, Waiter } from "../../src/lock/key-state.js";
+import { KeyTable } from "../../src/lock/key-table.js";
+import { propertySeed } from "./helpers.js";
+
+function held(key: string, holder: string | null, token: number, waiters: Waiter[] = []): KeyState {
+  return {
+    key,
+    holder,
+    token,
+    leaseRevision: token,
+    ttlMs: 1000 + token,
+    lockDelayMs: holder === null ? 0 : 7,
+    delayRevision: holder === null ? token : 0,
+    delayMs: holder === null ? 300 : 0,
+    waiters,
+  };
+}
+
+function plain(state: KeyState | undefined): KeyState | undefined {
+  if (state === undefined) return undefined;
+  const { key, holder, token, leaseRevision, ttlMs, lockDelayMs, delayRevision, delayMs } = state;
+  return {
+    key,
+    holder,
+    token,
+    leaseRevision,
+    ttlMs,
+    lockDelayMs,
+    delayRevision,
+    delayMs,
+    waiters: state.waiters.map((w) => ({ ...w })),
+  };
+}
+
+describe("KeyTable", () => {
+  it("behaves like a Map of KeyState records under random sets, edits, deletes and queues", () => {
+    const seed = propertySeed("key table");
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom("set", "delete", "holder", "token", "queue"),
+            fc.nat(2100),
+            fc.constantFrom(null, "a", "b", "c"),
+            fc.nat(1_000_000),
+          ),
+          { maxLength: 300, size: "max" },
+        ),
+        (ops) => {
+          const table = new KeyTable();
+          const model = new Map<string, KeyState>();
+          for (const [op, n, holder, number] of ops) {
+            const key = `k${n}`;
+            const state = table.get(key);
+            const expected = model.get(key);
+            if (op === "set") {
+              table.set(key, held(key, holder, number));
+              model.set(key, held(key, holder, number));
+            } else if (op === "delete") {
+              expect(table.delete(key)).toBe(model.delete(key));
+            } else if (state !== undefined && expected !== undefined) {
+              if (op === "holder") {
+                state.holder = holder;
+                expected.holder = holder;
+              } else if (op === "token") {
+                state.token = number;
+                expected.token = number;
+              } else {
+                const waiter: Waiter = {
+                  value: `w${number}`,
+                  waiterId: number,
+                  waiterRevision: number,
+                  ttlMs: 1,
+                  waitMs: 2,
+                  lockDelayMs: 3,
+                  requestId: 4,
+                };
+                table.pushWaiter(key, waiter);
+                expected.waiters.push({ ...waiter });
+              }
+            }
+            expect(table.size).toBe(model.size);
+            expect(table.has(key)).toBe(model.has(key));
+            expect(plain(table.get(key))).toEqual(model.get(key));
+          }
+          expect([...table.keys()].sort()).toEqual([...model.keys()].sort());
+          expect([...table.states()].map(plain)).toEqual(
+            [...table.keys()].map((key) => model.get(key)),
+          );
+          table.clear();
+          expect(table.size).toBe(0);
+          expect(table.get("k0")).toBeUndefined();
+        },
+      ),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it("a view keeps reading its own key's slot while other keys come and go", () => {
+    const table = new KeyTable();
+    table.set("x", held("x", "a", 5));
+    const view = table.get("x") as KeyState;
+    for (let i = 0; i < 3000; i++) table.set(`y${i}`, held(`y${i}`, "b", i + 1));
+    for (let i = 0; i < 3000; i += 2) table.delete(`y${i}`);
+    view.token = 9;
+    expect(plain(table.get("x"))).toEqual({ ...held("x", "a", 5), token: 9 });
+    expect(table.get("y1")?.holder).toBe("b");
+  });
+});
