@@ -53,6 +53,7 @@ export {
   TimedOutError,
   TooManyRequestsError,
   UnauthenticatedError,
+  WatchRevisionCompactedError,
   parseDuration,
 } from "@dlock/protocol";
 

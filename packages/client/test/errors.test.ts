@@ -27,6 +27,7 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   CONFIG_CHANGE_REFUSED: true,
   UNAUTHENTICATED: true,
   PERMISSION_DENIED: true,
+  WATCH_REVISION_COMPACTED: true,
   INTERNAL: true,
 };
 const CODES = Object.keys(EVERY_CODE) as ErrorCode[];

@@ -19,6 +19,7 @@ export {
   TimedOutError,
   TooManyRequestsError,
   UnauthenticatedError,
+  WatchRevisionCompactedError,
   errorFromWire,
   errorToWire,
 } from "./errors.js";
@@ -39,6 +40,7 @@ export {
   validateRequestId,
   validateToken,
   validateValue,
+  validateKeyPrefix,
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { ConfigError } from "./config-error.js";
@@ -125,4 +127,18 @@ export type {
   ResultByRequestType,
   StatusRequest,
   StatusResult,
+  ListedLock,
+  ListRequest,
+  ListResult,
+  WatchEvent,
+  WatchEventType,
+  WatchRequest,
+  WatchResult,
 } from "./messages.js";
+export {
+  LIST_LIMIT_DEFAULT,
+  LIST_LIMIT_MAX,
+  LIST_PAGE_BYTES_MAX,
+  WATCH_EVENTS_MAX,
+  WATCH_WAIT_MS_MAX,
+} from "./watch-limits.js";
