@@ -4,6 +4,8 @@ import { registerAcquireCommand } from "./commands/acquire.js";
 import { registerAuthCommand } from "./commands/auth.js";
 import { registerCertsCommand } from "./commands/certs.js";
 import { registerGetCommand } from "./commands/get.js";
+import { registerListCommand } from "./commands/list.js";
+import { registerWatchCommand } from "./commands/watch.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
@@ -25,6 +27,8 @@ export function createProgram(): Command {
   registerAcquireCommand(program);
   registerReleaseCommand(program);
   registerGetCommand(program);
+  registerListCommand(program);
+  registerWatchCommand(program);
   registerStatusCommand(program);
   registerMemberCommand(program);
   registerAuthCommand(program);

@@ -66,7 +66,9 @@ export type {
 } from "./lock-options.js";
 export type { LockerOptions } from "./locker-options.js";
 export type { LockerEventListener, LockerEventName, LockerEvents } from "./locker-events.js";
-export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
+export type { CallSignalOptions, ListOptions, ReleaseKeyOptions } from "./locker.js";
+export type { WatchOptions } from "./watch-stream.js";
+export { DEFAULT_WATCH_POLL_MS } from "./watch-stream.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
 export type {
@@ -77,6 +79,10 @@ export type {
   LeaderHint,
   ForceReleaseResult,
   GetResult,
+  ListedLock,
+  ListResult,
+  WatchEvent,
+  WatchEventType,
   MemberInfo,
   MembersResult,
   ReleaseResult,

@@ -3,19 +3,23 @@ import { setMaxListeners } from "node:events";
 import type {
   ForceReleaseResult,
   GetResult,
+  ListResult,
   MembersResult,
   ReleaseResult,
   StatusResult,
+  WatchEvent,
 } from "@dlock/protocol";
 import {
   AbortedError,
   InvalidArgumentError,
+  LIST_LIMIT_MAX,
   LockBusyError,
   LockLostError,
   NotOwnerError,
   validateHostPort,
   validateId,
   validateKey,
+  validateKeyPrefix,
   validateToken,
   validateValue,
 } from "@dlock/protocol";
@@ -32,6 +36,8 @@ import { resolveLockerOptions } from "./resolve-locker-options.js";
 import { Router } from "./router.js";
 import type { Grant, Lock } from "./types.js";
 import { validUntilMs } from "./validity.js";
+import type { WatchOptions } from "./watch-stream.js";
+import { watchRequestOf, watchStream } from "./watch-stream.js";
 
 export interface CallSignalOptions {
   signal?: AbortSignal;
@@ -40,6 +46,13 @@ export interface CallSignalOptions {
 export interface ReleaseKeyOptions extends CallSignalOptions {
   /** Release only this grant; without it, whatever grant `value` holds. */
   token?: number;
+}
+
+export interface ListOptions extends CallSignalOptions {
+  /** Most locks in the page (1..1000). Default 100. */
+  limit?: number;
+  /** Start after this key (the last key of the previous page). */
+  after?: string;
 }
 
 export class Locker {
@@ -176,6 +189,47 @@ export class Locker {
       { deadlineMs: this.deadline(0), signal: this.signalFor(options.signal) },
     );
     return result;
+  }
+
+  /**
+   * A linearizable page of the locks whose keys start with `prefix` ("" = all), in key order:
+   * holders, tokens, waiters, and the `revision` it was read at. `more`: ask again with `after`
+   * = the last key. To follow the keys from there, `watch(prefix, { prefix: true,
+   * fromRevision: revision + 1 })`.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    validateKeyPrefix(prefix);
+    const request: RequestWithoutId<"list"> = { type: "list", prefix };
+    if (options.after !== undefined) request.after = validateKey(options.after, "after");
+    if (options.limit !== undefined) {
+      if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > LIST_LIMIT_MAX) {
+        throw new InvalidArgumentError("limit", `must be a whole number in [1, ${LIST_LIMIT_MAX}]`);
+      }
+      request.limit = options.limit;
+    }
+    const { result } = await this.router.call<"list">(request, {
+      deadlineMs: this.deadline(0),
+      signal: this.signalFor(options.signal),
+    });
+    return result;
+  }
+
+  /**
+   * The changes of `key` (or, with `prefix: true`, of every key starting with it) as an async
+   * iterable, in committed order: granted, released, expired, queued, dequeued, delayEnded, each
+   * with its `revision`. Follows the leader and resumes after reconnects without a gap or a
+   * duplicate; ends when `signal` aborts or the locker closes. Throws
+   * WatchRevisionCompactedError when `fromRevision` is older than the leader's history (list,
+   * then watch from the list's revision + 1), ClusterUnavailableError when no leader answers.
+   */
+  watch(key: string, options: WatchOptions = {}): AsyncIterable<WatchEvent> {
+    const request = watchRequestOf(key, options);
+    return watchStream(request, {
+      router: this.router,
+      deadline: (waitMs) => this.deadline(waitMs),
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      signal: this.signalFor(options.signal),
+    });
   }
 
   /** The cluster's members, roles, leader and indexes, as the answering node sees them. */
