@@ -44,6 +44,7 @@ describe("dlock server limit flags", () => {
     expect(options.clientConnectionsPerSourceMax).toBeUndefined();
     expect(options.clientIdleTimeoutMs).toBeUndefined();
     expect(options.adminRequestsMax).toBeUndefined();
+    expect(options.watchHistoryEventsMax).toBeUndefined();
   });
 
   it("lists the variable of each limit flag in --help", async () => {
@@ -62,6 +63,7 @@ describe("dlock server limit flags", () => {
       "DLOCK_ADMIN_CONNECTIONS_MAX",
       "DLOCK_ADMIN_REQUESTS_MAX",
       "DLOCK_PEER_SEND_QUEUE",
+      "DLOCK_WATCH_HISTORY",
     ]) {
       expect(text).toContain(`env: ${variable}`);
     }

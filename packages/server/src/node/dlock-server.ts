@@ -218,6 +218,7 @@ export class DlockServer {
         clientAddressOf: addressBook.clientAddress,
         // A flood of `status` requests costs one status per event-loop turn, not one each.
         status: oncePerTurn(() => statusResult(host.status(), addressBook)),
+        watch: { historyEventsMax: options.watchHistoryEventsMax },
       });
 
       const membership = new MembershipService({
