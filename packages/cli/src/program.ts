@@ -6,6 +6,7 @@ import { registerCertsCommand } from "./commands/certs.js";
 import { registerGetCommand } from "./commands/get.js";
 import { registerListCommand } from "./commands/list.js";
 import { registerWatchCommand } from "./commands/watch.js";
+import { registerElectCommand } from "./commands/elect.js";
 import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerGetCommand(program);
   registerListCommand(program);
   registerWatchCommand(program);
+  registerElectCommand(program);
   registerStatusCommand(program);
   registerMemberCommand(program);
   registerAuthCommand(program);

@@ -128,4 +128,49 @@ describe("watch and list", () => {
       `released cli/k v1 #${grant.fencingToken}`,
     ]);
   });
+
+  it("campaign waits in line, leadership tokens grow, observe sees each leader once", async () => {
+    const stop = new AbortController();
+    const seen: Array<string | null> = [];
+    const observing = (async () => {
+      for await (const leader of locker.observe("svc", { signal: stop.signal })) {
+        seen.push(leader === null ? null : `${leader.value}#${leader.fencingToken}`);
+      }
+    })();
+    await waitFor("the first observation", () => (seen.length >= 1 ? true : null), 30_000);
+    const a = await locker.campaign("svc", "A", { ttl: "1m" });
+    const second = locker.campaign("svc", "B", { ttl: "1m" });
+    await waitFor("B in line", async () =>
+      (await locker.get("election/svc")).waiters === 1 ? true : null,
+    );
+    expect(a.state).toBe("held");
+    await a.resign();
+    const b = await second;
+    expect(b.fencingToken).toBeGreaterThan(a.fencingToken);
+    await waitFor("4 observations", () => (seen.length >= 4 ? true : null), 30_000);
+    await b.resign();
+    await waitFor("5 observations", () => (seen.length >= 5 ? true : null), 30_000);
+    stop.abort();
+    await observing;
+    expect(seen).toEqual([null, `A#${a.fencingToken}`, null, `B#${b.fencingToken}`, null]);
+  });
+
+  it("dlock elect runs the command as leader with the leadership's token", async () => {
+    const run = await runDlock(
+      [
+        "elect",
+        "cli-svc",
+        "me",
+        "--",
+        "sh",
+        "-c",
+        "echo token=$DLOCK_FENCING_TOKEN key=$DLOCK_LOCK_KEY",
+      ],
+      test.env,
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^token=[1-9]\d* key=election\/cli-svc\n$/);
+    expect((await locker.get("election/cli-svc")).held).toBe(false);
+  });
 });

@@ -37,6 +37,8 @@ import { Router } from "./router.js";
 import type { Grant, Lock } from "./types.js";
 import { validUntilMs } from "./validity.js";
 import type { WatchOptions } from "./watch-stream.js";
+import type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./election.js";
+import { DEFAULT_CAMPAIGN_WAIT_MS, electionKey, leadershipOf } from "./election.js";
 import { watchRequestOf, watchStream } from "./watch-stream.js";
 
 export interface CallSignalOptions {
@@ -230,6 +232,59 @@ export class Locker {
       requestTimeoutMs: this.options.requestTimeoutMs,
       signal: this.signalFor(options.signal),
     });
+  }
+
+  /**
+   * Waits to lead election `name` (the lock `election/<name>`, queued FIFO) and returns the
+   * leadership: a Lock with its fencing token (tokens of later leaderships are greater), refreshed
+   * until `resign()`, or lost (its `signal` aborts). `value` says who leads to observers and must
+   * be unique per candidate (two candidates with one value would share the leadership).
+   */
+  async campaign(name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+    const key = electionKey(name);
+    validateValue(value);
+    const lockOptions: LockOptions = { wait: options.wait ?? DEFAULT_CAMPAIGN_WAIT_MS };
+    if (options.ttl !== undefined) lockOptions.ttl = options.ttl;
+    if (options.signal !== undefined) lockOptions.signal = options.signal;
+    for (;;) {
+      try {
+        return leadershipOf(name, await this.lock(key, value, lockOptions));
+      } catch (error) {
+        // The wait of one attempt ran out: stay in the race.
+        if (error instanceof LockBusyError && !(options.signal?.aborted ?? false)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * The leaders of election `name` as an async iterable: first who leads now (null: nobody),
+   * then each change in committed order (null between a leader's end and the next one's start
+   * when they are not one step). Ends when `signal` aborts or the locker closes.
+   */
+  async *observe(name: string, options: ObserveOptions = {}): AsyncGenerator<Leader | null> {
+    const key = electionKey(name);
+    const signal = this.signalFor(options.signal);
+    let page;
+    try {
+      page = await this.list(key, { limit: 1, signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    const lock = page.locks[0]?.key === key ? page.locks[0] : undefined;
+    let current: Leader | null =
+      lock !== undefined && lock.fencingToken !== null
+        ? { value: lock.value, fencingToken: lock.fencingToken }
+        : null;
+    yield current;
+    const events = this.watch(key, { fromRevision: page.revision + 1, signal });
+    for await (const event of events) {
+      if (event.type === "granted") current = { value: event.value, fencingToken: event.token };
+      else if (event.type === "released" || event.type === "expired") current = null;
+      else continue;
+      yield current;
+    }
   }
 
   /** The cluster's members, roles, leader and indexes, as the answering node sees them. */

@@ -86,7 +86,8 @@ use --wait to queue for a busy lock, or --retry-limit to poll.
     );
 }
 
-async function runLockCommand(
+/** Runs `argv` while holding `key` (also what `dlock elect` does with an election's key). */
+export async function runLockCommand(
   key: string,
   argv: readonly string[],
   flags: LockCommandFlags,
