@@ -2,6 +2,8 @@
 // committed order with no gap or duplicate across the leader's crash, and `dlock list` /
 // `dlock watch` print the same facts for scripts.
 import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
 import type { WatchEvent } from "@dlock/client";
@@ -9,6 +11,8 @@ import { DLOCK_BIN } from "@dlock/tools";
 import { runDlock, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { waitFor } from "./support/processes.js";
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 let test: TestCluster;
 let locker: Locker;
@@ -172,5 +176,40 @@ describe("watch and list", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^token=[1-9]\d* key=election\/cli-svc\n$/);
     expect((await locker.get("election/cli-svc")).held).toBe(false);
+  });
+
+  it("the README's watch and election example runs as shown", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const example = join(REPO_ROOT, "examples/watch-elect.mjs");
+    const [readme, text] = await Promise.all([
+      readFile(join(REPO_ROOT, "README.md"), "utf8"),
+      readFile(example, "utf8"),
+    ]);
+    expect(readme).toContain("```js\n" + text + "```\n");
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        const child = spawn(process.execPath, [example], {
+          cwd: REPO_ROOT,
+          env: test.env,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.once("error", reject);
+        child.once("close", (code) => resolve({ code, stdout, stderr }));
+      },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const token = /leading with fencing token (\d+)/.exec(run.stdout)?.[1];
+    expect(Number(token)).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^0 lock\\(s\\) at revision \\d+\\nleading with fencing token ${token}\\n` +
+          `granted worker-\\d+ token ${token}\\nreleased worker-\\d+ token ${token}\\n$`,
+      ),
+    );
   });
 });
