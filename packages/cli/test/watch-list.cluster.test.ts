@@ -157,6 +157,21 @@ describe("watch and list", () => {
     stop.abort();
     await observing;
     expect(seen).toEqual([null, `A#${a.fencingToken}`, null, `B#${b.fencingToken}`, null]);
+    // The leader applied both leaderships (followers may still be applying) and answered the watches.
+    const figures = await Promise.all(
+      test.cluster.nodes.map(async (node) => {
+        const text = await (await fetch(`http://${node.httpAddress}/metrics`)).text();
+        const figure = (name: string): number =>
+          Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+        return {
+          leaderships: figure("dlock_election_leaderships"),
+          sent: figure("dlock_watch_events_sent"),
+        };
+      }),
+    );
+    const leadersNow = figures.filter((f) => f.leaderships >= 2);
+    expect(leadersNow.length).toBeGreaterThanOrEqual(1);
+    expect(figures.reduce((sum, f) => sum + f.sent, 0)).toBeGreaterThan(0);
   });
 
   it("dlock elect runs the command as leader with the leadership's token", async () => {

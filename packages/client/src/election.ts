@@ -3,11 +3,11 @@
 // fencing token, lost when the lease cannot be vouched for), and observing is a list followed by
 // a watch of the key from the list's revision: no leader change is missed or seen twice.
 import type { Duration, LockLostError } from "@dlock/protocol";
-import { validateKey } from "@dlock/protocol";
+import { ELECTION_KEY_PREFIX, validateKey } from "@dlock/protocol";
 import type { Lock, LockState, ReleaseOutcome } from "./types.js";
 
 /** Elections live under this key prefix: grant `election/*` (or `election/<name>`) to campaign. */
-export const ELECTION_KEY_PREFIX = "election/";
+export { ELECTION_KEY_PREFIX };
 
 /** How long one queued campaign attempt waits before it queues again (within the server's max). */
 export const DEFAULT_CAMPAIGN_WAIT_MS = 60 * 60 * 1000;

@@ -136,6 +136,7 @@ export type {
   WatchResult,
 } from "./messages.js";
 export {
+  ELECTION_KEY_PREFIX,
   LIST_LIMIT_DEFAULT,
   LIST_LIMIT_MAX,
   LIST_PAGE_BYTES_MAX,

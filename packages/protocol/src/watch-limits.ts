@@ -1,5 +1,8 @@
 // Bounds of the watch and list requests, shared by client and server.
 
+/** Elections live under this key prefix: the lock `election/<name>` is its leadership. */
+export const ELECTION_KEY_PREFIX = "election/";
+
 /** Locks in one list page when the request names no limit. */
 export const LIST_LIMIT_DEFAULT = 100;
 /** Most locks in one list page; the server also ends a page early at LIST_PAGE_BYTES_MAX. */

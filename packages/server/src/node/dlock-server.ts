@@ -278,6 +278,12 @@ export class DlockServer {
         eventLoopLag: lag.snapshot(),
       });
       metrics.setStatusSource(snapshot);
+      metrics.setWatchSource(() => ({
+        watchers: service.watches.watchersCount,
+        eventsSent: service.watches.eventsSent,
+        historyEvents: service.watches.historySize,
+        leaderships: service.watches.leaderships,
+      }));
       let admin: AdminServer | null = null;
       if (options.httpListen !== null) {
         const http = parseHostPort(options.httpListen, "httpListen", {

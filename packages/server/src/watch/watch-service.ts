@@ -5,6 +5,7 @@
 // (WATCH_REVISION_COMPACTED) instead of being buffered without bound.
 import type { Entry } from "@dlock/raft";
 import {
+  ELECTION_KEY_PREFIX,
   LIST_LIMIT_DEFAULT,
   LIST_PAGE_BYTES_MAX,
   TooManyRequestsError,
@@ -59,6 +60,7 @@ export class WatchService {
   private readonly history: EventHistory;
   private readonly pending = new Set<PendingWatch>();
   private eventsSentCount = 0;
+  private leadershipsCount = 0;
 
   constructor(options: WatchServiceOptions) {
     this.options = resolveWatchOptions(options.watch);
@@ -77,6 +79,11 @@ export class WatchService {
     return this.eventsSentCount;
   }
 
+  /** Grants of election keys applied since start (leaderships begun). */
+  get leaderships(): number {
+    return this.leadershipsCount;
+  }
+
   /** Events held for resuming watchers. */
   get historySize(): number {
     return this.history.size;
@@ -87,7 +94,13 @@ export class WatchService {
     for (let i = 0; i < entries.length; i++) {
       const index = entries[i]!.index;
       const result = results[i];
-      this.history.append(index, result === undefined ? [] : lockEventsOf(index, result));
+      const events = result === undefined ? [] : lockEventsOf(index, result);
+      for (const event of events) {
+        if (event.type === "granted" && event.key.startsWith(ELECTION_KEY_PREFIX)) {
+          this.leadershipsCount++;
+        }
+      }
+      this.history.append(index, events);
     }
     for (const watch of Array.from(this.pending)) {
       const read = this.read(watch.fromRevision, watch.matches, watch.eventsMax);
