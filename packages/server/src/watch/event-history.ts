@@ -24,6 +24,11 @@ export class EventHistory {
   constructor(
     readonly eventsMax: number,
     appliedIndex = 0,
+    // Deliberate bugs (planted-watch-bugs.ts), for the simulator's checker tests only.
+    private readonly bugs: { splitsRevision: boolean; coversOneShort: boolean } = {
+      splitsRevision: false,
+      coversOneShort: false,
+    },
   ) {
     this.floorRevision = appliedIndex;
     this.appliedRevision = appliedIndex;
@@ -73,8 +78,11 @@ export class EventHistory {
     for (let i = this.firstAtOrAfter(fromRevision); i < this.events.length; i++) {
       const event = this.events[i]!;
       if (!matches(event.key)) continue;
+      if (out.length >= eventsMax && this.bugs.splitsRevision) {
+        return { events: out, revision: out[out.length - 1]!.revision };
+      }
       if (out.length >= eventsMax && out[out.length - 1]!.revision !== event.revision) {
-        return { events: out, revision: event.revision - 1 };
+        return { events: out, revision: event.revision - 1 - (this.bugs.coversOneShort ? 1 : 0) };
       }
       out.push(event);
     }

@@ -24,6 +24,7 @@ import type {
 import { lockEventsOf } from "../lock/index.js";
 import type { LockEvent, LockResult, LockStateMachine } from "../lock/index.js";
 import { EventHistory } from "./event-history.js";
+import { plantedWatchBugsOf } from "./planted-watch-bugs.js";
 import type { WatchOptions } from "./watch-options.js";
 import { resolveWatchOptions } from "./watch-options.js";
 import type { ResolvedWatchOptions } from "./watch-options.js";
@@ -66,7 +67,11 @@ export class WatchService {
     this.options = resolveWatchOptions(options.watch);
     this.table = options.table;
     this.timers = options.timers;
-    this.history = new EventHistory(this.options.historyEventsMax, this.table.appliedIndex);
+    this.history = new EventHistory(
+      this.options.historyEventsMax,
+      this.table.appliedIndex,
+      plantedWatchBugsOf(options),
+    );
   }
 
   /** Watch long-polls waiting now. */
