@@ -67,10 +67,10 @@ export type {
 export type { LockerOptions } from "./locker-options.js";
 export type { LockerEventListener, LockerEventName, LockerEvents } from "./locker-events.js";
 export type { CallSignalOptions, ListOptions, ReleaseKeyOptions } from "./locker.js";
-export type { WatchOptions } from "./watch-stream.js";
+export type { WatchOptions } from "./watch-options.js";
 export type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./election.js";
 export { DEFAULT_CAMPAIGN_WAIT_MS, ELECTION_KEY_PREFIX, electionKey } from "./election.js";
-export { DEFAULT_WATCH_POLL_MS } from "./watch-stream.js";
+export { DEFAULT_WATCH_POLL_MS } from "./watch-options.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
 export type {

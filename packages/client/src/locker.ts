@@ -36,7 +36,7 @@ import { resolveLockerOptions } from "./resolve-locker-options.js";
 import { Router } from "./router.js";
 import type { Grant, Lock } from "./types.js";
 import { validUntilMs } from "./validity.js";
-import type { WatchOptions } from "./watch-stream.js";
+import type { WatchOptions } from "./watch-options.js";
 import type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./election.js";
 import { DEFAULT_CAMPAIGN_WAIT_MS, electionKey, leadershipOf } from "./election.js";
 import { watchRequestOf, watchStream } from "./watch-stream.js";
