@@ -16,6 +16,7 @@ import { RecordingTransport } from "./wire-recorder.js";
 import { Nemesis } from "./nemesis.js";
 import type { FaultKind } from "./nemesis.js";
 import { Workload } from "./workload.js";
+import { ChaosWatcher, checkWatch } from "./watch-check.js";
 
 export interface ChaosOptions {
   durationMs: number;
@@ -90,6 +91,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       faultMs: [500, 3_000],
       calmMs: [300, 1_500],
     });
+    const watcher = new ChaosWatcher(chaos.endpoints(), "key-");
+    await watcher.start();
     const started = performance.now();
     workload.start();
     nemesis.start();
@@ -113,6 +116,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     await workload.stop();
     const runMs = performance.now() - started;
     const liveness = await finalAcquires(chaos, history, options.keys ?? 4);
+    await watcher.stop(history, 30_000);
 
     const endMs = history.now();
     const checks = [
@@ -120,6 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       checkFencing(history),
       checkAcknowledged(history),
       checkLinearizability(history, options.stepBudget),
+      checkWatch(history, watcher),
     ];
     const outcomes: Record<string, number> = {};
     for (const op of history.ops) {

@@ -4,7 +4,17 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { freePort } from "@dlock/tools";
 import { runInProcess } from "./support/run-in-process.js";
 
-const CLIENT_COMMANDS = ["lock", "semaphore", "acquire", "release", "get", "status"] as const;
+const CLIENT_COMMANDS = [
+  "lock",
+  "semaphore",
+  "acquire",
+  "release",
+  "get",
+  "status",
+  "list",
+  "watch",
+  "elect",
+] as const;
 
 /** The variables of the flags every client command has: where the cluster is, and credentials. */
 const CLIENT_ENV = [
@@ -52,6 +62,16 @@ const ENV_OF_COMMAND: Record<(typeof CLIENT_COMMANDS)[number], string[]> = {
   release: ["DLOCK_TOKEN", "DLOCK_FORCE", "DLOCK_JSON", ...CLIENT_ENV],
   get: ["DLOCK_JSON", ...CLIENT_ENV],
   status: ["DLOCK_JSON", ...CLIENT_ENV],
+  list: ["DLOCK_LIST_LIMIT", "DLOCK_LIST_AFTER", "DLOCK_JSON", ...CLIENT_ENV],
+  watch: ["DLOCK_FROM_REVISION", "DLOCK_JSON", ...CLIENT_ENV],
+  elect: [
+    "DLOCK_TTL",
+    "DLOCK_WAIT",
+    "DLOCK_RETRY_INTERVAL",
+    "DLOCK_RETRY_LIMIT",
+    "DLOCK_REFRESH_INTERVAL",
+    ...CLIENT_ENV,
+  ],
 };
 
 let deadEndpoint: string;

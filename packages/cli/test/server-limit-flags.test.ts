@@ -45,6 +45,7 @@ describe("dlock server limit flags", () => {
     expect(options.clientConnectionsPerSourceMax).toBeUndefined();
     expect(options.clientIdleTimeoutMs).toBeUndefined();
     expect(options.adminRequestsMax).toBeUndefined();
+    expect(options.watchHistoryEventsMax).toBeUndefined();
   });
 
   it("lists the variable of each limit flag in --help", async () => {
@@ -65,6 +66,7 @@ describe("dlock server limit flags", () => {
       "DLOCK_PEER_SEND_QUEUE",
       "DLOCK_WAITERS_PER_KEY_MAX",
       "DLOCK_LOCKS_MAX",
+      "DLOCK_WATCH_HISTORY",
     ]) {
       expect(text).toContain(`env: ${variable}`);
     }

@@ -58,6 +58,7 @@ export {
   TimedOutError,
   TooManyRequestsError,
   UnauthenticatedError,
+  WatchRevisionCompactedError,
   parseDuration,
 } from "@dlock/protocol";
 
@@ -70,7 +71,11 @@ export type {
 } from "./lock-options.js";
 export type { LockerOptions } from "./locker-options.js";
 export type { LockerEventListener, LockerEventName, LockerEvents } from "./locker-events.js";
-export type { CallSignalOptions, ReleaseKeyOptions } from "./locker.js";
+export type { CallSignalOptions, ListOptions, ReleaseKeyOptions } from "./locker.js";
+export type { WatchOptions } from "./watch-options.js";
+export type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./election.js";
+export { DEFAULT_CAMPAIGN_WAIT_MS, ELECTION_KEY_PREFIX, electionKey } from "./election.js";
+export { DEFAULT_WATCH_POLL_MS } from "./watch-options.js";
 export { validateClientTlsOptions } from "./tls-options.js";
 export type { ClientTlsOptions } from "./tls-options.js";
 export type {
@@ -81,6 +86,10 @@ export type {
   LeaderHint,
   ForceReleaseResult,
   GetResult,
+  ListedLock,
+  ListResult,
+  WatchEvent,
+  WatchEventType,
   MemberInfo,
   MembersResult,
   ReleaseResult,

@@ -3,19 +3,23 @@ import { setMaxListeners } from "node:events";
 import type {
   ForceReleaseResult,
   GetResult,
+  ListResult,
   MembersResult,
   ReleaseResult,
   StatusResult,
+  WatchEvent,
 } from "@dlock/protocol";
 import {
   AbortedError,
   InvalidArgumentError,
+  LIST_LIMIT_MAX,
   LockBusyError,
   LockLostError,
   NotOwnerError,
   validateHostPort,
   validateId,
   validateKey,
+  validateKeyPrefix,
   validateToken,
   validateValue,
 } from "@dlock/protocol";
@@ -34,6 +38,10 @@ import { resolveLockerOptions } from "./resolve-locker-options.js";
 import { Router } from "./router.js";
 import type { Grant, Lock } from "./types.js";
 import { validUntilMs } from "./validity.js";
+import type { WatchOptions } from "./watch-options.js";
+import type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./election.js";
+import { DEFAULT_CAMPAIGN_WAIT_MS, electionKey, leadershipOf } from "./election.js";
+import { watchRequestOf, watchStream } from "./watch-stream.js";
 
 type SemaphoreCounts = { permits: number; count: number };
 
@@ -44,6 +52,13 @@ export interface CallSignalOptions {
 export interface ReleaseKeyOptions extends CallSignalOptions {
   /** Release only this grant; without it, whatever grant `value` holds. */
   token?: number;
+}
+
+export interface ListOptions extends CallSignalOptions {
+  /** Most locks in the page (1..1000). Default 100. */
+  limit?: number;
+  /** Start after this key (the last key of the previous page). */
+  after?: string;
 }
 
 export class Locker {
@@ -228,6 +243,100 @@ export class Locker {
       { deadlineMs: this.deadline(0), signal: this.signalFor(options.signal) },
     );
     return result;
+  }
+
+  /**
+   * A linearizable page of the locks whose keys start with `prefix` ("" = all), in key order:
+   * holders, tokens, waiters, and the `revision` it was read at. `more`: ask again with `after`
+   * = the last key. To follow the keys from there, `watch(prefix, { prefix: true,
+   * fromRevision: revision + 1 })`.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    validateKeyPrefix(prefix);
+    const request: RequestWithoutId<"list"> = { type: "list", prefix };
+    if (options.after !== undefined) request.after = validateKey(options.after, "after");
+    if (options.limit !== undefined) {
+      if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > LIST_LIMIT_MAX) {
+        throw new InvalidArgumentError("limit", `must be a whole number in [1, ${LIST_LIMIT_MAX}]`);
+      }
+      request.limit = options.limit;
+    }
+    const { result } = await this.router.call<"list">(request, {
+      deadlineMs: this.deadline(0),
+      signal: this.signalFor(options.signal),
+    });
+    return result;
+  }
+
+  /**
+   * The changes of `key` (or, with `prefix: true`, of every key starting with it) as an async
+   * iterable, in committed order: granted, released, expired, queued, dequeued, delayEnded, each
+   * with its `revision`. Follows the leader and resumes after reconnects without a gap or a
+   * duplicate; ends when `signal` aborts or the locker closes. Throws
+   * WatchRevisionCompactedError when `fromRevision` is older than the leader's history (list,
+   * then watch from the list's revision + 1), ClusterUnavailableError when no leader answers.
+   */
+  watch(key: string, options: WatchOptions = {}): AsyncIterable<WatchEvent> {
+    const request = watchRequestOf(key, options);
+    return watchStream(request, {
+      router: this.router,
+      deadline: (waitMs) => this.deadline(waitMs),
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      signal: this.signalFor(options.signal),
+    });
+  }
+
+  /**
+   * Waits to lead election `name` (the lock `election/<name>`, queued FIFO) and returns the
+   * leadership: a Lock with its fencing token (tokens of later leaderships are greater), refreshed
+   * until `resign()`, or lost (its `signal` aborts). `value` says who leads to observers and must
+   * be unique per candidate (two candidates with one value would share the leadership).
+   */
+  async campaign(name: string, value: string, options: CampaignOptions = {}): Promise<Leadership> {
+    const key = electionKey(name);
+    validateValue(value);
+    const lockOptions: LockOptions = { wait: options.wait ?? DEFAULT_CAMPAIGN_WAIT_MS };
+    if (options.ttl !== undefined) lockOptions.ttl = options.ttl;
+    if (options.signal !== undefined) lockOptions.signal = options.signal;
+    for (;;) {
+      try {
+        return leadershipOf(name, await this.lock(key, value, lockOptions));
+      } catch (error) {
+        // The wait of one attempt ran out: stay in the race.
+        if (error instanceof LockBusyError && !(options.signal?.aborted ?? false)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * The leaders of election `name` as an async iterable: first who leads now (null: nobody),
+   * then each change in committed order (null between a leader's end and the next one's start
+   * when they are not one step). Ends when `signal` aborts or the locker closes.
+   */
+  async *observe(name: string, options: ObserveOptions = {}): AsyncGenerator<Leader | null> {
+    const key = electionKey(name);
+    const signal = this.signalFor(options.signal);
+    let page;
+    try {
+      page = await this.list(key, { limit: 1, signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    const lock = page.locks[0]?.key === key ? page.locks[0] : undefined;
+    let current: Leader | null =
+      lock !== undefined && lock.fencingToken !== null
+        ? { value: lock.value, fencingToken: lock.fencingToken }
+        : null;
+    yield current;
+    const events = this.watch(key, { fromRevision: page.revision + 1, signal });
+    for await (const event of events) {
+      if (event.type === "granted") current = { value: event.value, fencingToken: event.token };
+      else if (event.type === "released" || event.type === "expired") current = null;
+      else continue;
+      yield current;
+    }
   }
 
   /** The cluster's members, roles, leader and indexes, as the answering node sees them. */

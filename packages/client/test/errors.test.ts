@@ -29,6 +29,7 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   PERMISSION_DENIED: true,
   KIND_MISMATCH: true,
   SEMAPHORE_PERMITS_MISMATCH: true,
+  WATCH_REVISION_COMPACTED: true,
   INTERNAL: true,
 };
 const CODES = Object.keys(EVERY_CODE) as ErrorCode[];

@@ -23,6 +23,7 @@ export type ErrorCode =
   | "PERMISSION_DENIED"
   | "KIND_MISMATCH"
   | "SEMAPHORE_PERMITS_MISMATCH"
+  | "WATCH_REVISION_COMPACTED"
   | "INTERNAL";
 
 /** Where a follower believes the leader is: its node id and its client-facing address, if known. */
@@ -85,6 +86,8 @@ export interface WireError {
   refusal?: ConfigChangeRefusal;
   /** PERMISSION_DENIED: the request type refused (e.g. "acquire", "addMember"). */
   operation?: string;
+  /** WATCH_REVISION_COMPACTED: the oldest revision the server's event history still holds. */
+  oldestRevision?: number;
 }
 
 /** The base class of every dlock error. */
@@ -371,6 +374,29 @@ export class PermitsMismatchError extends DlockError {
   }
 }
 
+/**
+ * A watch asked for events older than the server's bounded event history (it fell behind, or the
+ * leader restarted or installed a snapshot). Nothing is lost from the table: list the keys to
+ * learn their state and the revision it was read at, then watch again from that revision + 1.
+ */
+export class WatchRevisionCompactedError extends DlockError {
+  /** The oldest revision still in the history (0: unknown). */
+  readonly oldestRevision: number;
+  constructor(oldestRevision: number, message?: string) {
+    super(
+      "WATCH_REVISION_COMPACTED",
+      message ??
+        `the events asked for are no longer in the server's history (it starts at revision ${oldestRevision}); list the keys and watch again from the list's revision + 1`,
+    );
+    this.name = "WatchRevisionCompactedError";
+    this.oldestRevision = oldestRevision;
+  }
+
+  override toWire(): WireError {
+    return { code: this.code, message: this.message, oldestRevision: this.oldestRevision };
+  }
+}
+
 /** A bug or an unexpected failure on the other side. */
 export class InternalError extends DlockError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -481,6 +507,8 @@ export function errorFromWire(value: unknown): DlockError {
       return new KindMismatchError(typeof value.key === "string" ? value.key : "", message);
     case "SEMAPHORE_PERMITS_MISMATCH":
       return new PermitsMismatchError(typeof value.key === "string" ? value.key : "", message);
+    case "WATCH_REVISION_COMPACTED":
+      return new WatchRevisionCompactedError(optionalNumber(value.oldestRevision) ?? 0, message);
     case "INTERNAL":
       return new InternalError(message);
     default:

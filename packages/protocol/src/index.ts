@@ -21,6 +21,7 @@ export {
   TimedOutError,
   TooManyRequestsError,
   UnauthenticatedError,
+  WatchRevisionCompactedError,
   errorFromWire,
   errorToWire,
 } from "./errors.js";
@@ -43,6 +44,7 @@ export {
   validatePermits,
   PERMITS_MAX,
   validateValue,
+  validateKeyPrefix,
 } from "./limits.js";
 export { formatDuration, parseDuration } from "./duration.js";
 export { ConfigError } from "./config-error.js";
@@ -129,4 +131,19 @@ export type {
   ResultByRequestType,
   StatusRequest,
   StatusResult,
+  ListedLock,
+  ListRequest,
+  ListResult,
+  WatchEvent,
+  WatchEventType,
+  WatchRequest,
+  WatchResult,
 } from "./messages.js";
+export {
+  ELECTION_KEY_PREFIX,
+  LIST_LIMIT_DEFAULT,
+  LIST_LIMIT_MAX,
+  LIST_PAGE_BYTES_MAX,
+  WATCH_EVENTS_MAX,
+  WATCH_WAIT_MS_MAX,
+} from "./watch-limits.js";

@@ -59,6 +59,12 @@ export function validateKey(key: unknown, field = "key"): string {
   return validateString(key, field, KEY_BYTES_MAX);
 }
 
+/** A key prefix (watch, list): a string of at most KEY_BYTES_MAX UTF-8 bytes; "" = every key. */
+export function validateKeyPrefix(prefix: unknown, field = "prefix"): string {
+  if (prefix === "") return prefix;
+  return validateString(prefix, field, KEY_BYTES_MAX);
+}
+
 /** A holder value: a non-empty string of at most VALUE_BYTES_MAX UTF-8 bytes. */
 export function validateValue(value: unknown, field = "value"): string {
   return validateString(value, field, VALUE_BYTES_MAX);

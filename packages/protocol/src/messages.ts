@@ -149,6 +149,36 @@ export interface GetRequest {
   key: string;
 }
 
+/**
+ * Long-polls the events of `key` (with `prefix`, of every key starting with `key`; "" = all keys)
+ * from `fromRevision` on (absent: from the leader's applied revision + 1). Served by the leader
+ * from its bounded event history: answered as soon as a matching event exists, or after `waitMs`
+ * with none. Resume with `fromRevision` = the result's `revision` + 1: no gap, no duplicate.
+ * WATCH_REVISION_COMPACTED when `fromRevision` is older than the history.
+ */
+export interface WatchRequest {
+  type: "watch";
+  id: number;
+  key: string;
+  prefix?: boolean;
+  fromRevision?: number;
+  waitMs?: number;
+  /** Most events in one answer (the events of one revision are never split). */
+  eventsMax?: number;
+}
+
+/**
+ * A linearizable page of the locks whose keys start with `prefix` ("" = all), in key order,
+ * after the key `after` (exclusive); at most `limit` locks.
+ */
+export interface ListRequest {
+  type: "list";
+  id: number;
+  prefix: string;
+  after?: string;
+  limit?: number;
+}
+
 /** The cluster as the receiving node sees it. */
 export interface StatusRequest {
   type: "status";
@@ -196,6 +226,8 @@ export type ClientRequest =
   | CancelRequest
   | ForceReleaseRequest
   | GetRequest
+  | WatchRequest
+  | ListRequest
   | StatusRequest
   | MembersRequest
   | AddMemberRequest
@@ -260,6 +292,47 @@ export interface GetResult {
   waiters: number;
 }
 
+/** What happened to a key; see the server's LockEvent for each type. */
+export type WatchEventType =
+  "granted" | "released" | "expired" | "queued" | "dequeued" | "delayEnded";
+
+export interface WatchEvent {
+  /** The Raft index of the entry that caused it (events of one entry share it, in fixed order). */
+  revision: number;
+  type: WatchEventType;
+  key: string;
+  /** The holder or waiter concerned; null for delayEnded (and, with auth, for others' values). */
+  value: string | null;
+  /** The grant's fencing token (granted, released, expired); 0 otherwise. */
+  token: number;
+  /** dequeued only: why the waiter left the queue. */
+  reason?: "expired" | "cancelled" | "left";
+}
+
+export interface WatchResult {
+  events: WatchEvent[];
+  /** Every matching event up to this revision has been delivered: resume from revision + 1. */
+  revision: number;
+}
+
+export interface ListedLock {
+  key: string;
+  /** The holder's value, or null when the key has no holder (queued behind a lock delay). */
+  value: string | null;
+  fencingToken: number | null;
+  /** The waiters' values, in queue order. */
+  waiters: Array<string | null>;
+  inLockDelay: boolean;
+}
+
+export interface ListResult {
+  locks: ListedLock[];
+  /** The applied revision the page was read at: watch from revision + 1 to follow it. */
+  revision: number;
+  /** More locks follow: ask again with `after` = the last key of this page. */
+  more: boolean;
+}
+
 export type MemberRole =
   "leader" | "follower" | "candidate" | "preCandidate" | "learner" | "unknown";
 
@@ -314,6 +387,8 @@ export interface ResultByRequestType {
   cancel: CancelResult;
   forceRelease: ForceReleaseResult;
   get: GetResult;
+  watch: WatchResult;
+  list: ListResult;
   status: StatusResult;
   members: MembersResult;
   addMember: MembersResult;

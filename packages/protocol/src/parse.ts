@@ -8,6 +8,7 @@ import {
   validateId,
   validateKey,
   validatePermits,
+  validateKeyPrefix,
   validateRequestId,
   validateToken,
   validateValue,
@@ -20,6 +21,8 @@ import type {
   ClientRequestType,
   ClientResponse,
   GetResult,
+  ListedLock,
+  ListResult,
   MemberInfo,
   MembersResult,
   MemberRole,
@@ -29,7 +32,11 @@ import type {
   ReleaseResult,
   ResultByRequestType,
   StatusResult,
+  WatchEvent,
+  WatchEventType,
+  WatchResult,
 } from "./messages.js";
+import { LIST_LIMIT_MAX, WATCH_EVENTS_MAX, WATCH_WAIT_MS_MAX } from "./watch-limits.js";
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -130,6 +137,10 @@ export function parseClientRequest(body: unknown): ClientRequest {
     }
     case "get":
       return { type: "get", id, key: validateKey(body.key) };
+    case "watch":
+      return parseWatchRequest(id, body);
+    case "list":
+      return parseListRequest(id, body);
     case "status":
       return { type: "status", id };
     case "members":
@@ -148,6 +159,45 @@ export function parseClientRequest(body: unknown): ClientRequest {
     default:
       throw new InvalidArgumentError("type", "unknown request type");
   }
+}
+
+const isAbsent = (value: unknown): boolean => value === undefined || value === null;
+
+function integerIn(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be a whole number in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+function parseWatchRequest(id: number, body: Record<string, unknown>): ClientRequest {
+  const prefix = body.prefix === true;
+  if (!isAbsent(body.prefix) && typeof body.prefix !== "boolean") {
+    throw new InvalidArgumentError("prefix", "must be a boolean");
+  }
+  const request: ClientRequest = {
+    type: "watch",
+    id,
+    key: prefix ? validateKeyPrefix(body.key, "key") : validateKey(body.key),
+  };
+  if (prefix) request.prefix = true;
+  if (!isAbsent(body.fromRevision)) {
+    request.fromRevision = integerIn(body.fromRevision, "fromRevision", 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (!isAbsent(body.waitMs)) {
+    request.waitMs = integerIn(body.waitMs, "waitMs", 0, WATCH_WAIT_MS_MAX);
+  }
+  if (!isAbsent(body.eventsMax)) {
+    request.eventsMax = integerIn(body.eventsMax, "eventsMax", 1, WATCH_EVENTS_MAX);
+  }
+  return request;
+}
+
+function parseListRequest(id: number, body: Record<string, unknown>): ClientRequest {
+  const request: ClientRequest = { type: "list", id, prefix: validateKeyPrefix(body.prefix) };
+  if (!isAbsent(body.after)) request.after = validateKey(body.after, "after");
+  if (!isAbsent(body.limit)) request.limit = integerIn(body.limit, "limit", 1, LIST_LIMIT_MAX);
+  return request;
 }
 
 /** Reads a server's answer frame (ok or error). Throws MalformedFrameError for anything else. */
@@ -258,6 +308,64 @@ function parseMembersResult(
   };
 }
 
+const WATCH_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>([
+  "granted",
+  "released",
+  "expired",
+  "queued",
+  "dequeued",
+  "delayEnded",
+]);
+
+const isNullableString = (value: unknown): value is string | null =>
+  value === null || typeof value === "string";
+
+function parseWatchEvent(value: unknown): WatchEvent {
+  if (
+    !isRecord(value) ||
+    !isCount(value.revision) ||
+    typeof value.type !== "string" ||
+    !WATCH_EVENT_TYPES.has(value.type) ||
+    typeof value.key !== "string" ||
+    !isNullableString(value.value) ||
+    !isCount(value.token)
+  ) {
+    bad("watch");
+  }
+  const event: WatchEvent = {
+    revision: value.revision,
+    type: value.type as WatchEventType,
+    key: value.key,
+    value: value.value,
+    token: value.token,
+  };
+  if (value.reason === "expired" || value.reason === "cancelled" || value.reason === "left") {
+    event.reason = value.reason;
+  }
+  return event;
+}
+
+function parseListedLock(value: unknown): ListedLock {
+  if (
+    !isRecord(value) ||
+    typeof value.key !== "string" ||
+    !isNullableString(value.value) ||
+    !(value.fencingToken === null || isCount(value.fencingToken)) ||
+    !Array.isArray(value.waiters) ||
+    !value.waiters.every(isNullableString) ||
+    typeof value.inLockDelay !== "boolean"
+  ) {
+    bad("list");
+  }
+  return {
+    key: value.key,
+    value: value.value,
+    fencingToken: value.fencingToken,
+    waiters: value.waiters as Array<string | null>,
+    inLockDelay: value.inLockDelay,
+  };
+}
+
 /** Checks the result of an ok response against the type of the request it answers. */
 export function parseResult<T extends ClientRequestType>(
   type: T,
@@ -318,6 +426,18 @@ export function parseResult<T extends ClientRequestType>(
         bad(type);
       }
       const parsed: GetResult = { held, value, fencingToken, ttlRemainingMs, waiters };
+      return parsed as ResultByRequestType[T];
+    }
+    case "watch": {
+      const { events, revision } = result;
+      if (!Array.isArray(events) || !isCount(revision)) bad(type);
+      const parsed: WatchResult = { events: events.map(parseWatchEvent), revision };
+      return parsed as ResultByRequestType[T];
+    }
+    case "list": {
+      const { locks, revision, more } = result;
+      if (!Array.isArray(locks) || !isCount(revision) || typeof more !== "boolean") bad(type);
+      const parsed: ListResult = { locks: locks.map(parseListedLock), revision, more };
       return parsed as ResultByRequestType[T];
     }
     case "status": {

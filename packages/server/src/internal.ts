@@ -97,3 +97,7 @@ export { withHostPlantedBugs } from "./host/planted-bugs.js";
 export type { HostPlantedBugs } from "./host/planted-bugs.js";
 export { withStorageWriteFault } from "./node/storage-write-fault.js";
 export type { StorageWriteFault } from "./node/storage-write-fault.js";
+export { WatchService } from "./watch/watch-service.js";
+export type { WatchServiceOptions } from "./watch/watch-service.js";
+export { withPlantedWatchBugs } from "./watch/planted-watch-bugs.js";
+export type { PlantedWatchBugs } from "./watch/planted-watch-bugs.js";

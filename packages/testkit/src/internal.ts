@@ -146,3 +146,5 @@ export type {
 export type { CommittedGrant } from "./checkers/lock/committed-grants.js";
 export type { LockLinearizabilityReport } from "./checkers/lock/lock-model.js";
 export type { LockLivenessObservation } from "./checkers/lock/lock-liveness.js";
+export { runWatchSchedule } from "./lock/watch-schedule.js";
+export type { WatchScheduleOptions, WatchViolation } from "./lock/watch-schedule.js";

@@ -92,6 +92,7 @@ export interface HeldPermits {
   count: number;
 }
 
+/** Runs `argv` while holding `key` (also what `dlock elect` does with an election's key). */
 export async function runLockCommand(
   key: string,
   argv: readonly string[],

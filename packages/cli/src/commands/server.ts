@@ -39,6 +39,7 @@ interface ServerFlags {
   clientBurst?: string;
   adminConnectionsMax?: string;
   adminRequestsMax?: string;
+  watchHistory?: string;
   logLevel?: string;
   authFile?: string;
   tlsCert?: string;
@@ -241,6 +242,12 @@ export function registerServerCommand(program: Command): void {
       ).env("DLOCK_ADMIN_REQUESTS_MAX"),
     )
     .addOption(
+      new Option(
+        "--watch-history <n>",
+        "lock events the leader keeps for watchers to resume from (default 100000); a watcher further behind lists again",
+      ).env("DLOCK_WATCH_HISTORY"),
+    )
+    .addOption(
       new Option("--log-level <level>", "log level of the JSON logs on stdout (default info)")
         .choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
         .env("DLOCK_LOG_LEVEL"),
@@ -352,6 +359,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     clientRequestBurst: integer("--client-burst", flags.clientBurst),
     adminConnectionsMax: integer("--admin-connections-max", flags.adminConnectionsMax),
     adminRequestsMax: integer("--admin-requests-max", flags.adminRequestsMax),
+    watchHistoryEventsMax: integer("--watch-history", flags.watchHistory),
     logLevel: flags.logLevel as LogLevel | undefined,
     authFile: flags.authFile,
     tlsCertFile: flags.tlsCert,

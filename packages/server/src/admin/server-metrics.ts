@@ -14,6 +14,14 @@ const LATENCY_BUCKETS_SECONDS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5,
 ];
 
+/** The watch service's figures for the metrics. */
+export interface WatchStats {
+  watchers: number;
+  eventsSent: number;
+  historyEvents: number;
+  leaderships: number;
+}
+
 export interface ServerMetricsOptions {
   /** Read at scrape time for the raft gauges; absent until the host is wired. */
   statusSource?: () => NodeStatusSnapshot;
@@ -26,6 +34,7 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   /** Held, waiting, grants and expiries per primitive (lock, semaphore). */
   readonly primitives: PrimitiveMetrics;
   private statusSource: (() => NodeStatusSnapshot) | undefined;
+  private watchSource: (() => WatchStats) | undefined;
 
   private readonly requests: Counter<"type" | "result">;
   private readonly requestSeconds: Histogram<"type">;
@@ -156,6 +165,37 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
           if (current !== undefined) this.set(current);
         },
       });
+    const readWatch = () => this.watchSource?.();
+    const watchGauge = (name: string, help: string, value: (stats: WatchStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = readWatch();
+          if (stats !== undefined) this.set(value(stats));
+        },
+      });
+    for (const [name, help, value] of [
+      ["dlock_watchers", "Watch long-polls waiting on this node.", (s: WatchStats) => s.watchers],
+      [
+        "dlock_watch_events_sent",
+        "Events answered to watchers by this node since it started.",
+        (s: WatchStats) => s.eventsSent,
+      ],
+      [
+        "dlock_watch_history_events",
+        "Events held for watchers to resume from.",
+        (s: WatchStats) => s.historyEvents,
+      ],
+      [
+        "dlock_election_leaderships",
+        "Leaderships begun (grants of election/ keys) applied since this node started.",
+        (s: WatchStats) => s.leaderships,
+      ],
+    ] as const) {
+      watchGauge(name, help, value);
+    }
     statusGauge("dlock_raft_term", "Current Raft term.", (status) => status.term);
     statusGauge(
       "dlock_raft_commit_index",
@@ -220,6 +260,11 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
         for (const role of ROLES) this.set({ role }, status.role === role ? 1 : 0);
       },
     });
+  }
+
+  /** Wire the watch service's figures (read at scrape time). */
+  setWatchSource(source: () => WatchStats): void {
+    this.watchSource = source;
   }
 
   /** Wire the node's status after construction (the host is built after the metrics). */

@@ -8,7 +8,9 @@ import type {
   ForceReleaseRequest,
   ForceReleaseResult,
   GetResult,
+  ListResult,
   ReleaseResult,
+  WatchResult,
 } from "@dlock/protocol";
 import type {
   ClientRequestContext,
@@ -17,7 +19,7 @@ import type {
 } from "../client-server/client-request-handler.js";
 import { LogOnce } from "../transport/log-once.js";
 import type { Logger } from "@dlock/protocol";
-import { allows, isAdmin } from "./grants.js";
+import { allows, allowsPrefix, isAdmin } from "./grants.js";
 import type { Principal } from "./grants.js";
 import { bindValue, holderOf } from "./holder-binding.js";
 
@@ -32,7 +34,19 @@ export interface AuthorizingHandlerOptions {
 const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
 function keyOf(request: ClientRequest): string | null {
+  if (request.type === "list") return request.prefix;
   return "key" in request ? request.key : null;
+}
+
+/** Whether `principal` may make `request`: prefix requests need the whole prefix in scope. */
+function permitted(principal: Principal, request: ClientRequest): boolean {
+  if (request.type === "list") return allowsPrefix(principal, "list", request.prefix);
+  if (request.type === "watch" && request.prefix === true) {
+    return allowsPrefix(principal, "watch", request.key);
+  }
+  // A semaphore's permits are taken under the same grant as a lock.
+  const operation = request.type === "semaphoreAcquire" ? "acquire" : request.type;
+  return allows(principal, operation, keyOf(request));
 }
 
 export class AuthorizingHandler implements ClientRequestHandler {
@@ -45,9 +59,7 @@ export class AuthorizingHandler implements ClientRequestHandler {
 
   async handle(request: ClientRequest, context: ClientRequestContext): Promise<ClientResult> {
     const principal = context.principal;
-    // A semaphore's permits are taken under the same grant as a lock.
-    const operation = request.type === "semaphoreAcquire" ? "acquire" : request.type;
-    if (principal !== null && !allows(principal, operation, keyOf(request))) {
+    if (principal !== null && !permitted(principal, request)) {
       const key = keyOf(request);
       if (this.deniedLogged.first(principal.name, request.type)) {
         this.options.logger.warn(
@@ -75,6 +87,25 @@ export class AuthorizingHandler implements ClientRequestHandler {
       }
       case "forceRelease":
         return this.forceRelease(request, context);
+      case "watch": {
+        const result = (await this.options.inner.handle(request, context)) as WatchResult;
+        if (principal === null) return result;
+        const events = result.events.map((e) => ({
+          ...e,
+          value: visibleValue(e.value, principal),
+        }));
+        return { ...result, events };
+      }
+      case "list": {
+        const result = (await this.options.inner.handle(request, context)) as ListResult;
+        if (principal === null) return result;
+        const locks = result.locks.map((lock) => ({
+          ...lock,
+          value: visibleValue(lock.value, principal),
+          waiters: lock.waiters.map((w) => visibleValue(w, principal)),
+        }));
+        return { ...result, locks };
+      }
       default:
         return this.options.inner.handle(request, context);
     }
@@ -136,6 +167,13 @@ export class AuthorizingHandler implements ClientRequestHandler {
     );
     return { released: released.released, fencingToken: released.released ? token : null };
   }
+}
+
+/** A stored holder value as `principal` may see it: its own (or any, for an admin), else null. */
+function visibleValue(stored: string | null, principal: Principal): string | null {
+  if (stored === null) return null;
+  const holder = holderOf(stored);
+  return isAdmin(principal) || holder.principal === principal.name ? holder.value : null;
 }
 
 /** A get result as `principal` may see it: the value only for its own grant (or for an admin). */

@@ -3,7 +3,8 @@
 
 /**
  * - `lock`: acquire (also waiting), refresh, release, cancel and get on keys in scope.
- * - `read`: get on keys in scope.
+ * - `read`: get, watch and list on keys in scope (a prefix watch or list needs a `prefix*` scope
+ *   covering the whole prefix, or `*`).
  * - `admin`: everything, on every key: membership changes, force release, values of any holder.
  * Every authenticated principal may ask `status` and list `members` (no key, no value in them).
  */
@@ -35,7 +36,9 @@ export type Operation =
   | "addMember"
   | "promoteMember"
   | "removeMember"
-  | "forceRelease";
+  | "forceRelease"
+  | "watch"
+  | "list";
 
 const ROLES_OF: Readonly<Record<Operation, readonly Role[] | "anyone">> = {
   acquire: ["lock"],
@@ -49,6 +52,8 @@ const ROLES_OF: Readonly<Record<Operation, readonly Role[] | "anyone">> = {
   promoteMember: [],
   removeMember: [],
   forceRelease: [],
+  watch: ["lock", "read"],
+  list: ["lock", "read"],
 };
 
 /** Whether `scope` covers `key`. */
@@ -64,6 +69,21 @@ export function allows(principal: Principal, operation: Operation, key: string |
   if (roles === "anyone") return true;
   return principal.grants.some(
     (grant) => roles.includes(grant.role) && (key === null || scopeCovers(grant.scope, key)),
+  );
+}
+
+/** Whether `scope` covers every key that starts with `prefix`. */
+export function scopeCoversPrefix(scope: string, prefix: string): boolean {
+  return scope.endsWith("*") && prefix.startsWith(scope.slice(0, -1));
+}
+
+/** Whether `principal` may run `operation` on every key starting with `prefix`. */
+export function allowsPrefix(principal: Principal, operation: Operation, prefix: string): boolean {
+  if (isAdmin(principal)) return true;
+  const roles = ROLES_OF[operation];
+  if (roles === "anyone") return true;
+  return principal.grants.some(
+    (grant) => roles.includes(grant.role) && scopeCoversPrefix(grant.scope, prefix),
   );
 }
 

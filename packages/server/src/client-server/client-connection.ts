@@ -582,6 +582,8 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set([
   "get",
   "status",
   "forceRelease",
+  "watch",
+  "list",
 ]);
 
 /** The request type for metrics labels; unknown types collapse into one label. */

@@ -9,6 +9,7 @@ import {
   DEFAULT_CONNECTION_REQUESTS_PER_SECOND,
   DEFAULT_SERVER_REPLY_BACKLOG_BYTES_MAX,
 } from "../client-server/client-server-options.js";
+import { DEFAULT_WATCH_OPTIONS } from "../watch/watch-options.js";
 import {
   DEFAULT_ADMIN_CONNECTIONS_MAX,
   DEFAULT_ADMIN_REQUESTS_MAX,
@@ -89,6 +90,11 @@ export interface ServerOptions extends DeprecatedServerOptions {
   waitersPerKeyMax?: number;
   /** Keys in the lock table (held, queued on or delayed). */
   locksMax?: number;
+  /**
+   * Recent lock events the leader keeps for watchers to resume from; one further behind gets
+   * WATCH_REVISION_COMPACTED and lists again.
+   */
+  watchHistoryEventsMax?: number;
   /** Largest frame on the peer port (Raft appends and snapshot chunks). */
   peerFrameBytesMax?: number;
   /**
@@ -172,6 +178,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   heartbeatTicks: 1,
   // ttlMsMax, waitMsMax, lockDelayMsMax, keyBytesMax, valueBytesMax, waitersPerKeyMax, locksMax
   ...DEFAULT_LOCK_LIMITS,
+  watchHistoryEventsMax: DEFAULT_WATCH_OPTIONS.historyEventsMax,
   peerFrameBytesMax: 4 * 1024 * 1024,
   peerSendQueueBytesMax: DEFAULT_SEND_QUEUE_BYTES_MAX,
   clientFrameBytesMax: 64 * 1024,
@@ -338,6 +345,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "valueBytesMax",
     "waitersPerKeyMax",
     "locksMax",
+    "watchHistoryEventsMax",
     "peerFrameBytesMax",
     "peerSendQueueBytesMax",
     "clientFrameBytesMax",

@@ -30,6 +30,7 @@ export { waiterLeaseMs } from "./key-state.js";
 export { permitGrantsOf } from "./results.js";
 export { DEFAULT_LOCK_LIMITS, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "./limits.js";
 export { LockError, LockInvariantError } from "./errors.js";
+export { lockEventsOf } from "./lock-events.js";
 
 export type { LockStateMachineOptions } from "./state-machine.js";
 export type { LeaseManagerOptions, ResolvedLeaseManagerOptions } from "./lease-manager.js";
@@ -68,3 +69,4 @@ export type { KeyState, Waiter } from "./key-state.js";
 export type { SemaphoreState, PermitHolder, PermitWaiter } from "./semaphore-state.js";
 export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";
+export type { LockEvent, LockEventType } from "./lock-events.js";

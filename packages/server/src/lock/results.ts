@@ -51,6 +51,8 @@ export interface QueuedResult {
   /** 0-based place in the queue. */
   position: number;
   requestId: number;
+  /** This entry put the value in the queue (false: a queued value's retry or keepalive). */
+  joined: boolean;
 }
 
 /** Acquire without waitMs of a key held by another value or in its lock delay. */

@@ -418,5 +418,6 @@ function queued(c: SemaphoreAcquireCommand, waiter: PermitWaiter, position: numb
     waiterLeaseMs: waiterLeaseMs(waiter),
     position,
     requestId: c.requestId,
+    joined: waiter.waiterId === waiter.waiterRevision,
   };
 }

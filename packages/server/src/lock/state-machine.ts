@@ -626,6 +626,7 @@ export class LockStateMachine {
       waiterLeaseMs: waiterLeaseMs(waiter),
       position,
       requestId: c.requestId,
+      joined: waiter.waiterId === waiter.waiterRevision,
     };
   }
 

@@ -228,6 +228,7 @@ export class DlockServer {
         clientAddressOf: addressBook.clientAddress,
         // A flood of `status` requests costs one status per event-loop turn, not one each.
         status: oncePerTurn(() => statusResult(host.status(), addressBook)),
+        watch: { historyEventsMax: options.watchHistoryEventsMax },
       });
 
       metrics.primitives.setSource(() => table.primitiveGauges());
@@ -290,6 +291,12 @@ export class DlockServer {
         eventLoopLag: lag.snapshot(),
       });
       metrics.setStatusSource(snapshot);
+      metrics.setWatchSource(() => ({
+        watchers: service.watches.watchersCount,
+        eventsSent: service.watches.eventsSent,
+        historyEvents: service.watches.historySize,
+        leaderships: service.watches.leaderships,
+      }));
       let admin: AdminServer | null = null;
       if (options.httpListen !== null) {
         const http = parseHostPort(options.httpListen, "httpListen", {

@@ -35,6 +35,8 @@ import type {
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
 import type { LockServicePlantedBugs } from "./planted-service-bugs.js";
 import { plantedServiceBugsOf } from "./planted-service-bugs.js";
+import { WatchService } from "../watch/watch-service.js";
+import type { WatchOptions } from "../watch/watch-options.js";
 
 /** What the service needs of the Raft host (RaftHost in production, a simulated node in tests). */
 export interface LockServiceHost {
@@ -79,6 +81,8 @@ export interface LockServiceOptions {
   status: () => StatusResult;
   /** Lock delay applied to every grant's involuntary loss (0 = off). */
   lockDelayMs?: number;
+  /** Event history and watch limits (defaults in watch-options.ts). */
+  watch?: WatchOptions;
 }
 
 /** An acquire that joined a key's queue and waits for its grant on this leader. */
@@ -135,6 +139,8 @@ export class LockService implements ClientRequestHandler {
   private expiryTimer: unknown = null;
   private expiryDueMs = Number.POSITIVE_INFINITY;
   private stopped = false;
+  /** Watch and list (events derived from the applied results). */
+  readonly watches: WatchService;
 
   constructor(options: LockServiceOptions) {
     this.options = options;
@@ -144,10 +150,16 @@ export class LockService implements ClientRequestHandler {
     this.leases = options.leases;
     this.nowMs = options.nowMs;
     this.timers = options.timers ?? REAL_TIMERS;
+    this.watches = new WatchService({
+      table: this.table,
+      timers: this.timers,
+      ...(options.watch === undefined ? {} : { watch: options.watch }),
+    });
     this.unsubscribe.push(
       this.host.onRoleChange((change) => this.onRoleChange(change)),
       this.host.onApply((entries, results) => {
         this.onApplied(results);
+        this.watches.onApplied(entries, results);
         for (const entry of entries) this.proposedAtMs.delete(entry.index);
       }),
     );
@@ -160,6 +172,7 @@ export class LockService implements ClientRequestHandler {
     for (const off of this.unsubscribe) off();
     this.clearExpiryTimer();
     this.failAllWaiting(() => new NotLeaderError(null, "the node is shutting down; retry"));
+    this.watches.failAll(() => new NotLeaderError(null, "the node is shutting down; retry"));
   }
 
   get waitingCount(): number {
@@ -181,6 +194,12 @@ export class LockService implements ClientRequestHandler {
       }
       case "get":
         return this.get(request.key);
+      case "watch":
+        if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
+        return this.watches.watch(request, context.connectionId);
+      case "list":
+        await this.linearizableRead();
+        return this.watches.list(request);
       case "acquire":
       case "semaphoreAcquire":
         return this.acquire(request, context);
@@ -232,6 +251,7 @@ export class LockService implements ClientRequestHandler {
   }
 
   connectionClosed(connectionId: number): void {
+    this.watches.connectionClosed(connectionId);
     for (const [id, set] of this.waiting) {
       for (const w of set) {
         if (w.connectionId !== connectionId) continue;
@@ -246,14 +266,7 @@ export class LockService implements ClientRequestHandler {
 
   private async get(key: string): Promise<GetResult> {
     if (key.length === 0) throw new InvalidArgumentError("key", "must not be empty");
-    if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
-    if (!this.bugs.readWithoutReadIndex) {
-      try {
-        await this.host.readIndex();
-      } catch (error) {
-        throw hostFailureToWire(error, (leader) => this.hintOf(leader ?? this.leader));
-      }
-    }
+    await this.linearizableRead();
     const info = this.table.get(key);
     return {
       held: info.held,
@@ -264,6 +277,17 @@ export class LockService implements ClientRequestHandler {
         : null,
       waiters: info.waiters,
     };
+  }
+
+  /** On the leader, once a read of the table is linearizable (ReadIndex); else NOT_LEADER. */
+  private async linearizableRead(): Promise<void> {
+    if (this.role !== "leader") throw new NotLeaderError(this.hintOf(this.leader));
+    if (this.bugs.readWithoutReadIndex) return;
+    try {
+      await this.host.readIndex();
+    } catch (error) {
+      throw hostFailureToWire(error, (leader) => this.hintOf(leader ?? this.leader));
+    }
   }
 
   private async acquire(
@@ -464,6 +488,7 @@ export class LockService implements ClientRequestHandler {
       this.clearExpiryTimer();
       const hint = this.hintOf(change.leader);
       this.failAllWaiting(() => new NotLeaderError(hint, "leadership moved; retry on the leader"));
+      this.watches.failAll(() => new NotLeaderError(hint, "leadership moved; watch on the leader"));
     }
   }
 

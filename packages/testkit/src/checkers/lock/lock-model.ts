@@ -270,6 +270,9 @@ export function lockOpOf(op: WireOp): LockOp | null {
     case "forceRelease":
       // Admin only; no workload checked by this model sends it (it has no holder value to model).
       return null;
+    case "watch":
+      // A read of events: it changes no holder.
+      return null;
   }
 }
 

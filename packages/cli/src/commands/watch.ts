@@ -1,0 +1,72 @@
+// `dlock watch <prefix>`: prints the changes of the locks under a prefix as they are committed,
+// one line each, until interrupted; resumes across reconnects and leader changes.
+import type { Command } from "commander";
+import { Option } from "commander";
+import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
+import type { ClientFlags } from "../client-flags.js";
+import { namedAction, withLocker } from "../client-command.js";
+import { EXIT } from "../exit-codes.js";
+import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { jsonLine } from "../output.js";
+import { watchEventText } from "../watch-output.js";
+import { parseCountFlag } from "../parse.js";
+
+interface WatchFlags extends ClientFlags {
+  fromRevision?: string;
+}
+
+export function registerWatchCommand(program: Command): void {
+  const command = program
+    .command("watch")
+    .description(
+      "print every change (granted, released, expired, queued, dequeued, delayEnded) of the locks whose keys start with PREFIX, in committed order, until interrupted",
+    )
+    .argument("[prefix]", 'key prefix ("" or absent: every key)', "");
+  addClientOptions(command);
+  command
+    .addOption(
+      new Option(
+        "--from-revision <n>",
+        "start at this revision (e.g. a list's revision + 1) instead of now",
+      ).env("DLOCK_FROM_REVISION"),
+    )
+    .addHelpText(
+      "after",
+      `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued).\n` +
+        `Stops on SIGINT/SIGTERM (exit 0). A revision older than the leader's event history fails\n` +
+        `with WATCH_REVISION_COMPACTED: run dlock list and watch from its revision + 1.\n` +
+        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
+        examplesHelp(["dlock watch jobs/", "dlock watch jobs/ --json --from-revision 120"]),
+    )
+    .action(
+      namedAction("dlock watch", async (prefix: string, flags: WatchFlags, cmd: Command) => {
+        const settings = clientSettingsFromFlags(flags);
+        const json = jsonWanted(cmd);
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        const options: { prefix: boolean; fromRevision?: number; signal: AbortSignal } = {
+          prefix: true,
+          signal: stop.signal,
+        };
+        if (flags.fromRevision !== undefined) {
+          options.fromRevision = parseCountFlag(
+            "--from-revision",
+            flags.fromRevision,
+            Number.MAX_SAFE_INTEGER,
+          );
+        }
+        try {
+          await withLocker("dlock watch", settings, async (locker) => {
+            for await (const event of locker.watch(prefix, options)) {
+              process.stdout.write(json ? jsonLine(event) : watchEventText(event));
+            }
+          });
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import {
+  InvalidArgumentError,
+  MalformedFrameError,
+  WatchRevisionCompactedError,
+  errorFromWire,
+  parseClientRequest,
+  parseResult,
+} from "../src/index.js";
+
+describe("watch and list messages", () => {
+  it("parses well-formed requests, keeping only the fields given", () => {
+    expect(parseClientRequest({ type: "watch", id: 1, key: "", prefix: true })).toEqual({
+      type: "watch",
+      id: 1,
+      key: "",
+      prefix: true,
+    });
+    expect(
+      parseClientRequest({
+        type: "watch",
+        id: 2,
+        key: "k",
+        fromRevision: 7,
+        waitMs: 0,
+        eventsMax: 3,
+      }),
+    ).toEqual({ type: "watch", id: 2, key: "k", fromRevision: 7, waitMs: 0, eventsMax: 3 });
+    expect(
+      parseClientRequest({ type: "list", id: 3, prefix: "a/", after: "a/1", limit: 5 }),
+    ).toEqual({ type: "list", id: 3, prefix: "a/", after: "a/1", limit: 5 });
+  });
+
+  it.each([
+    [{ type: "watch", id: 1, key: "" }, "key"],
+    [{ type: "watch", id: 1, key: "k", prefix: "yes" }, "prefix"],
+    [{ type: "watch", id: 1, key: "k", fromRevision: 0 }, "fromRevision"],
+    [{ type: "watch", id: 1, key: "k", fromRevision: 1.5 }, "fromRevision"],
+    [{ type: "watch", id: 1, key: "k", waitMs: 60_001 }, "waitMs"],
+    [{ type: "watch", id: 1, key: "k", eventsMax: 1001 }, "eventsMax"],
+    [{ type: "list", id: 1, prefix: 5 }, "prefix"],
+    [{ type: "list", id: 1, prefix: "", limit: 0 }, "limit"],
+    [{ type: "list", id: 1, prefix: "", after: "" }, "after"],
+    [{ type: "list", id: 1, prefix: "x".repeat(513) }, "prefix"],
+  ])("refuses %o naming %s", (body, field) => {
+    expect(() => parseClientRequest(body)).toThrow(InvalidArgumentError);
+    try {
+      parseClientRequest(body);
+    } catch (error) {
+      expect((error as InvalidArgumentError).field).toBe(field);
+    }
+  });
+
+  it("checks results and rebuilds the compacted error", () => {
+    expect(() => parseResult("watch", { events: [{ revision: 1 }], revision: 1 })).toThrow(
+      MalformedFrameError,
+    );
+    expect(() => parseResult("list", { locks: [], revision: -1, more: false })).toThrow(
+      MalformedFrameError,
+    );
+    const error = errorFromWire(new WatchRevisionCompactedError(9).toWire());
+    expect(error).toBeInstanceOf(WatchRevisionCompactedError);
+    expect((error as WatchRevisionCompactedError).oldestRevision).toBe(9);
+  });
+});
