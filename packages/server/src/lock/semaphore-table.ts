@@ -8,6 +8,7 @@ import type {
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import { waiterLeaseMs } from "./key-state.js";
+import { grantedResult, invalidArgument, queuedResult, refusedResult } from "./result-builders.js";
 import type { ResolvedLockLimits } from "./limits.js";
 import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import type { PermitHolder, PermitWaiter, SemaphoreState } from "./semaphore-state.js";
@@ -108,15 +109,15 @@ export class SemaphoreTable {
   check(c: SemaphoreAcquireCommand): RejectedResult | null {
     const max = this.host.limits.semaphorePermitsMax;
     if (!(c.permits >= 1 && c.permits <= max))
-      return invalid(c.key, "permits", `permits must be in [1, ${max}]`);
+      return invalidArgument(c.key, "permits", `permits must be in [1, ${max}]`);
     if (!(c.count >= 1 && c.count <= c.permits))
-      return invalid(c.key, "count", `count must be in [1, permits (${c.permits})]`);
+      return invalidArgument(c.key, "count", `count must be in [1, permits (${c.permits})]`);
     return null;
   }
 
   acquire(index: number, c: SemaphoreAcquireCommand): LockResult {
     if (this.host.isLockKey(c.key))
-      return refused(
+      return refusedResult(
         c.key,
         "KIND_MISMATCH",
         `key "${c.key}" is held as an exclusive lock; use another key for the semaphore, or lock() for this one`,
@@ -125,7 +126,7 @@ export class SemaphoreTable {
     if (s === undefined) {
       if (c.renewOnly === true) return busy(c.key, c.value, false, []);
       if (this.host.keyCount() >= this.host.limits.locksMax)
-        return refused(
+        return refusedResult(
           c.key,
           "LOCKS_FULL",
           `the lock table is full (${this.host.limits.locksMax} keys)`,
@@ -145,10 +146,10 @@ export class SemaphoreTable {
         waiters: [],
       });
       this.host.markDirty(c.key);
-      return granted(c, index, index, false);
+      return grantedResult(c, index, index, false, true);
     }
     if (s.permits !== c.permits)
-      return refused(
+      return refusedResult(
         c.key,
         "SEMAPHORE_PERMITS_MISMATCH",
         `semaphore "${c.key}" has ${s.permits} permits, not ${c.permits}; use the same permits as its other users (it is fixed while the key has holders or waiters)`,
@@ -156,7 +157,7 @@ export class SemaphoreTable {
     const holder = s.holders.find((h) => h.value === c.value);
     if (holder !== undefined) {
       if (holder.count !== c.count)
-        return invalid(
+        return invalidArgument(
           c.key,
           "count",
           `value already holds ${holder.count} permits of "${c.key}"; release them before asking for ${c.count}`,
@@ -165,7 +166,7 @@ export class SemaphoreTable {
       holder.leaseRevision = index;
       holder.ttlMs = c.ttlMs;
       this.host.markDirty(c.key);
-      return granted(c, holder.token, index, true);
+      return grantedResult(c, holder.token, index, true, true);
     }
     const position = s.waiters.findIndex((w) => w.value === c.value);
     if (position >= 0) {
@@ -177,7 +178,7 @@ export class SemaphoreTable {
         return busy(c.key, c.value, true, grants);
       }
       if (waiter.count !== c.count)
-        return invalid(
+        return invalidArgument(
           c.key,
           "count",
           `value already waits for ${waiter.count} permits of "${c.key}"; cancel before asking for ${c.count}`,
@@ -188,7 +189,7 @@ export class SemaphoreTable {
       waiter.waitMs = c.waitMs;
       waiter.requestId = c.requestId;
       this.host.markDirty(c.key);
-      return queued(c, waiter, position);
+      return queuedResult(c, waiter, position);
     }
     const fits = c.count <= s.permits - s.held || this.host.overcommit;
     if (s.waiters.length === 0 && fits && c.renewOnly !== true) {
@@ -201,11 +202,11 @@ export class SemaphoreTable {
       });
       s.held += c.count;
       this.host.markDirty(c.key);
-      return granted(c, index, index, false);
+      return grantedResult(c, index, index, false, true);
     }
     if (c.waitMs === 0 || c.renewOnly === true) return busy(c.key, c.value, false, []);
     if (s.waiters.length >= this.host.limits.waitersPerKeyMax)
-      return refused(
+      return refusedResult(
         c.key,
         "WAITERS_FULL",
         `the key already has ${this.host.limits.waitersPerKeyMax} waiters`,
@@ -221,13 +222,13 @@ export class SemaphoreTable {
     };
     s.waiters.push(waiter);
     this.host.markDirty(c.key);
-    return queued(c, waiter, s.waiters.length - 1);
+    return queuedResult(c, waiter, s.waiters.length - 1);
   }
 
   refresh(index: number, c: RefreshCommand): LockResult {
     const s = this.table.get(c.key);
     const holder = s?.holders.find((h) => h.value === c.value && h.token === c.token);
-    if (holder === undefined) return refused(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
+    if (holder === undefined) return refusedResult(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
     holder.leaseRevision = index;
     holder.ttlMs = c.ttlMs;
     this.host.markDirty(c.key);
@@ -378,46 +379,6 @@ export class SemaphoreTable {
   }
 }
 
-function invalid(key: string, field: string, message: string): RejectedResult {
-  return { type: "rejected", code: "INVALID_ARGUMENT", key, field, message };
-}
-
-function refused(key: string, code: RejectedResult["code"], message: string): RejectedResult {
-  return { type: "rejected", code, key, field: null, message };
-}
-
 function busy(key: string, value: string, dequeued: boolean, grants: WaiterGrant[]): LockResult {
   return { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay: false, grants };
-}
-
-function granted(
-  c: SemaphoreAcquireCommand,
-  token: number,
-  leaseRevision: number,
-  renewed: boolean,
-): LockResult {
-  return {
-    type: "granted",
-    key: c.key,
-    value: c.value,
-    token,
-    leaseRevision,
-    ttlMs: c.ttlMs,
-    requestId: c.requestId,
-    renewed,
-    permit: true,
-  };
-}
-
-function queued(c: SemaphoreAcquireCommand, waiter: PermitWaiter, position: number): LockResult {
-  return {
-    type: "queued",
-    key: c.key,
-    value: c.value,
-    waiterRevision: waiter.waiterRevision,
-    waiterLeaseMs: waiterLeaseMs(waiter),
-    position,
-    requestId: c.requestId,
-    joined: waiter.waiterId === waiter.waiterRevision,
-  };
 }

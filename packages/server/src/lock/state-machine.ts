@@ -16,6 +16,7 @@ import { waiterLeaseMs } from "./key-state.js";
 import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
+import { grantedResult, invalidArgument, queuedResult, refusedResult } from "./result-builders.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import {
@@ -431,31 +432,22 @@ export class LockStateMachine {
     this.applied = index;
   }
 
-  private invalid(key: string, field: string, message: string): RejectedResult {
-    return { type: "rejected", code: "INVALID_ARGUMENT", key, field, message };
-  }
-
-  /** A well-formed command refused by the table's state or limits (no field is at fault). */
-  private refused(key: string, code: RejectedResult["code"], message: string): RejectedResult {
-    return { type: "rejected", code, key, field: null, message };
-  }
-
   private checkKeyValue(key: string, value: string | null): RejectedResult | null {
     const { keyBytesMax, valueBytesMax } = this.limits;
     if (key.length === 0 || (key.length * 3 > keyBytesMax && utf8Bytes(key) > keyBytesMax))
-      return this.invalid(key, "key", `key must be 1..${keyBytesMax} UTF-8 bytes`);
+      return invalidArgument(key, "key", `key must be 1..${keyBytesMax} UTF-8 bytes`);
     if (
       value !== null &&
       (value.length === 0 || (value.length * 3 > valueBytesMax && utf8Bytes(value) > valueBytesMax))
     )
-      return this.invalid(key, "value", `value must be 1..${valueBytesMax} UTF-8 bytes`);
+      return invalidArgument(key, "value", `value must be 1..${valueBytesMax} UTF-8 bytes`);
     return null;
   }
 
   private checkTtl(key: string, ttlMs: number): RejectedResult | null {
     const { ttlMsMin, ttlMsMax } = this.limits;
     if (!(ttlMs >= ttlMsMin && ttlMs <= ttlMsMax))
-      return this.invalid(key, "ttlMs", `ttlMs must be in [${ttlMsMin}, ${ttlMsMax}]`);
+      return invalidArgument(key, "ttlMs", `ttlMs must be in [${ttlMsMin}, ${ttlMsMax}]`);
     return null;
   }
 
@@ -467,13 +459,13 @@ export class LockStateMachine {
           this.checkTtl(command.key, command.ttlMs);
         if (bad !== null) return bad;
         if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return this.invalid(
+          return invalidArgument(
             command.key,
             "waitMs",
             `waitMs must be in [0, ${this.limits.waitMsMax}]`,
           );
         if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMsMax))
-          return this.invalid(
+          return invalidArgument(
             command.key,
             "lockDelayMs",
             `lockDelayMs must be in [0, ${this.limits.lockDelayMsMax}]`,
@@ -494,7 +486,7 @@ export class LockStateMachine {
           this.checkTtl(command.key, command.ttlMs);
         if (bad !== null) return bad;
         if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return this.invalid(
+          return invalidArgument(
             command.key,
             "waitMs",
             `waitMs must be in [0, ${this.limits.waitMsMax}]`,
@@ -521,7 +513,7 @@ export class LockStateMachine {
     const bad = this.check(c);
     if (bad !== null) return bad;
     if (this.semaphores.has(c.key))
-      return this.refused(
+      return refusedResult(
         c.key,
         "KIND_MISMATCH",
         `key "${c.key}" is in use as a semaphore; use another key for the lock, or semaphore() for this one`,
@@ -531,7 +523,7 @@ export class LockStateMachine {
     if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
     if (s === undefined) {
       if (this.size >= this.limits.locksMax)
-        return this.refused(
+        return refusedResult(
           c.key,
           "LOCKS_FULL",
           `the lock table is full (${this.limits.locksMax} keys)`,
@@ -548,7 +540,7 @@ export class LockStateMachine {
         waiters: [],
       });
       this.dirty.add(c.key);
-      return this.granted(c, index, index, false);
+      return grantedResult(c, index, index, false);
     }
     if (s.holder === c.value) {
       // A retried (or repeated) acquire by the holder: same grant, fresh lease from this entry.
@@ -556,7 +548,7 @@ export class LockStateMachine {
       s.ttlMs = c.ttlMs;
       s.lockDelayMs = c.lockDelayMs;
       this.dirty.add(c.key);
-      return this.granted(c, s.token, index, true);
+      return grantedResult(c, s.token, index, true);
     }
     // Held by another value, or in lock delay.
     const position = findWaiter(s.waiters, c.value);
@@ -574,13 +566,13 @@ export class LockStateMachine {
       waiter.lockDelayMs = c.lockDelayMs;
       waiter.requestId = c.requestId;
       this.dirty.add(c.key);
-      return this.queued(c, waiter, position);
+      return queuedResult(c, waiter, position);
     }
     if (c.waitMs === 0 || c.renewOnly === true) {
       return this.busy(c.key, c.value, false, s.delayRevision > 0);
     }
     if (s.waiters.length >= this.limits.waitersPerKeyMax)
-      return this.refused(
+      return refusedResult(
         c.key,
         "WAITERS_FULL",
         `the key already has ${this.limits.waitersPerKeyMax} waiters`,
@@ -596,38 +588,7 @@ export class LockStateMachine {
     };
     this.table.pushWaiter(c.key, waiter);
     this.dirty.add(c.key);
-    return this.queued(c, waiter, s.waiters.length - 1);
-  }
-
-  private granted(
-    c: AcquireCommand,
-    token: number,
-    leaseRevision: number,
-    renewed: boolean,
-  ): LockResult {
-    return {
-      type: "granted",
-      key: c.key,
-      value: c.value,
-      token,
-      leaseRevision,
-      ttlMs: c.ttlMs,
-      requestId: c.requestId,
-      renewed,
-    };
-  }
-
-  private queued(c: AcquireCommand, waiter: Waiter, position: number): LockResult {
-    return {
-      type: "queued",
-      key: c.key,
-      value: c.value,
-      waiterRevision: waiter.waiterRevision,
-      waiterLeaseMs: waiterLeaseMs(waiter),
-      position,
-      requestId: c.requestId,
-      joined: waiter.waiterId === waiter.waiterRevision,
-    };
+    return queuedResult(c, waiter, s.waiters.length - 1);
   }
 
   private refresh(index: number, c: RefreshCommand): LockResult {
@@ -636,7 +597,7 @@ export class LockStateMachine {
     if (this.semaphores.has(c.key)) return this.semaphores.refresh(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || s.token !== c.token)
-      return this.refused(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
+      return refusedResult(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
     s.leaseRevision = index;
     s.ttlMs = c.ttlMs;
     this.dirty.add(c.key);
