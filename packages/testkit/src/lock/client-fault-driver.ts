@@ -10,6 +10,11 @@ import type { ClientFaultKind, ClientFaultStep } from "./lock-plan.js";
 export interface ClientFaultDriverOptions {
   world: AsyncWorld;
   random: Prng;
+  /**
+   * Client clock jumps hit one of the first this many clients (default all): the lock clients,
+   * not the semaphore clients after them, so those draw no jump away from the lock keys.
+   */
+  clockJumpClients?: number;
   cluster: SimCluster;
   clients: SimLockClient[];
   network: SimClientNetwork;
@@ -120,7 +125,9 @@ export class ClientFaultDriver {
           if (up.length === 0) return;
           random.pick(up).clock.jumpWall(step.deltaMs);
         } else {
-          random.pick(clients).clock.jumpWall(step.deltaMs);
+          random
+            .pick(clients.slice(0, this.options.clockJumpClients ?? clients.length))
+            .clock.jumpWall(step.deltaMs);
         }
         this.counts.clockJump++;
         return;

@@ -11,6 +11,7 @@ import {
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
 import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
+import { hasSemaphoreOps } from "./lock-plan.js";
 import type { LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
@@ -42,6 +43,9 @@ export interface LockSimSummary {
   requests: number;
   requestsUnanswered: number;
   beliefs: number;
+  /** Schedules whose clients take semaphore permits, and the permit beliefs checked. */
+  semaphoreSchedules: number;
+  permitBeliefs: number;
   writesAccepted: number;
   writesRejected: number;
   linearizedOperations: number;
@@ -70,6 +74,8 @@ export function emptyLockSummary(): LockSimSummary {
     requests: 0,
     requestsUnanswered: 0,
     beliefs: 0,
+    semaphoreSchedules: 0,
+    permitBeliefs: 0,
     writesAccepted: 0,
     writesRejected: 0,
     linearizedOperations: 0,
@@ -103,6 +109,8 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.requests += result.requests;
   summary.requestsUnanswered += result.requestsUnanswered;
   summary.beliefs += result.beliefs;
+  if (hasSemaphoreOps(result.plan)) summary.semaphoreSchedules++;
+  summary.permitBeliefs += result.permitBeliefs;
   summary.writesAccepted += result.writes.accepted;
   summary.writesRejected += result.writes.rejected;
   summary.linearizedOperations += result.linearizability.operations;
@@ -137,6 +145,8 @@ export function mergeLockSummaries(into: LockSimSummary, from: LockSimSummary): 
     "requests",
     "requestsUnanswered",
     "beliefs",
+    "semaphoreSchedules",
+    "permitBeliefs",
     "writesAccepted",
     "writesRejected",
     "linearizedOperations",
@@ -163,6 +173,7 @@ export const LOCK_PLANTED_BUG_NAMES = [
   "commitPreviousTermByCounting",
   "clientUsesWallClock",
   "leasesUseWallClock",
+  "semaphoreOvercommit",
 ] as const;
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
@@ -183,6 +194,7 @@ const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
   commitPreviousTermByCounting: "raft",
   clientUsesWallClock: "misuse",
   leasesUseWallClock: "misuse",
+  semaphoreOvercommit: "lock",
 };
 
 /** The generator's planted-bug option for a set of bug names. */

@@ -146,6 +146,11 @@ function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
       `${clients.staleReleasesRefused} stale releases refused`,
   );
   add(
+    `semaphores:         ${summary.semaphoreSchedules} schedules with semaphore clients, ` +
+      `${clients.permitGrantsTaken} permit grants taken, ${summary.permitBeliefs} permit ` +
+      `beliefs checked against N`,
+  );
+  add(
     `requests:           ${summary.requests} on the wire, ${summary.requestsUnanswered} never ` +
       `answered, ${summary.clientResets} connection resets`,
   );

@@ -34,6 +34,8 @@ export interface LockClientOptions {
   clockOriginMs: number;
   endpoints: string[];
   keyName: (key: number) => string;
+  /** N of a key: 0 for a lock key, else the semaphore's permits. */
+  permitsOf: (key: number) => number;
   driftFactor: number;
   marginMs: number;
   timeouts: SimLockerTimeouts;
@@ -57,6 +59,8 @@ export interface LockClientCounters {
   lateRefreshes: number;
   writesIssued: number;
   renewals: number;
+  /** Semaphore grants (each of one or more permits) handed to the application. */
+  permitGrantsTaken: number;
 }
 
 export function emptyClientCounters(): LockClientCounters {
@@ -72,6 +76,7 @@ export function emptyClientCounters(): LockClientCounters {
     lateRefreshes: 0,
     writesIssued: 0,
     renewals: 0,
+    permitGrantsTaken: 0,
   };
 }
 
@@ -197,6 +202,8 @@ export class SimLockClient implements SimProcess {
         return this.lockAndWork(op);
       case "acquire":
         return this.acquireAndWork(op);
+      case "semaphore":
+        return this.lockAndWork(op);
       case "get":
         await this.call(`get ${op.key}`, () => this.locker!.get(this.options.keyName(op.key)));
         this.options.counters.reads++;
@@ -206,9 +213,17 @@ export class SimLockClient implements SimProcess {
     }
   }
 
-  private async lockAndWork(op: Extract<ClientOp, { kind: "lock" }>): Promise<void> {
+  /**
+   * Holds a lock, or `count` permits of a semaphore key, for holdMs. Only a lock's holder writes
+   * to the fenced resource: semaphore holders overlap by design, so tokens cannot order them.
+   */
+  private async lockAndWork(op: Extract<ClientOp, { kind: "lock" | "semaphore" }>): Promise<void> {
     const { history, keyName, counters } = this.options;
     const key = keyName(op.key);
+    const permit =
+      op.kind === "semaphore"
+        ? { permits: this.options.permitsOf(op.key), count: op.count }
+        : undefined;
     const value = this.newValue();
     const lockOptions: LockOptions = {
       ttl: op.ttlMs,
@@ -219,9 +234,14 @@ export class SimLockClient implements SimProcess {
     };
     if (op.waitMs > 0) lockOptions.wait = op.waitMs;
     if (op.refresh !== "auto") lockOptions.refreshInterval = 0;
-    const lock = await this.call(`lock ${key}`, () => this.locker!.lock(key, value, lockOptions));
+    const lock = await this.call(`${op.kind} ${key}`, () =>
+      permit === undefined
+        ? this.locker!.lock(key, value, lockOptions)
+        : this.locker!.semaphore(key, value, { ...lockOptions, ...permit }),
+    );
     if (lock === null) return;
-    counters.locksTaken++;
+    if (permit === undefined) counters.locksTaken++;
+    else counters.permitGrantsTaken++;
     const belief = history.beginBelief({
       client: this.name,
       key,
@@ -230,29 +250,32 @@ export class SimLockClient implements SimProcess {
       clock: this.clock,
       lock,
       validUntilMs: lock.validUntilMs,
+      permit,
     });
     this.lastGrant.set(key, { value, token: lock.fencingToken, belief });
     lock.onLost(() => {
-      counters.locksLost++;
+      if (permit === undefined) counters.locksLost++;
     });
     const holdUntil = this.clock.now() + op.holdMs;
     let lateRefreshAt = op.refresh === "late" ? this.lateRefreshTime(lock) : Infinity;
     while (!this.stopping && this.clock.now() < holdUntil && lock.state === "held") {
       const now = this.clock.now();
-      const wakeAt = Math.min(now + op.writeEveryMs, holdUntil, lateRefreshAt);
+      const writeEveryMs = op.kind === "lock" ? op.writeEveryMs : Infinity;
+      const wakeAt = Math.min(now + writeEveryMs, holdUntil, lateRefreshAt);
       await this.sleep(Math.max(0, wakeAt - now));
       if (this.clock.now() >= lateRefreshAt && lock.state === "held") {
         counters.lateRefreshes++;
         await this.call(`refresh ${key}`, () => lock.refresh());
         lateRefreshAt = this.lateRefreshTime(lock);
       }
-      if (lock.isValid()) this.write(key, lock.fencingToken, belief);
+      if (lock.isValid() && permit === undefined) this.write(key, lock.fencingToken, belief);
     }
     if (op.end === "release" || op.refresh === "auto" || this.stopping) {
       await this.call(`release ${key}`, () => lock.release());
     }
     // "expire": walk away; the lease runs out and the client's validity timer reports the loss.
-    if (op.zombieWrite) await this.zombieWrite(key, lock.fencingToken, belief, op.ttlMs);
+    if (op.kind === "lock" && op.zombieWrite)
+      await this.zombieWrite(key, lock.fencingToken, belief, op.ttlMs);
   }
 
   /** Later, one more write with the old token and no check: the resource must fence it off. */
@@ -389,12 +412,17 @@ export class SimLockClient implements SimProcess {
   async probeKeys(keys: string[], ttlMs: number, giveUpAtMs: number): Promise<(number | null)[]> {
     const world = this.options.world;
     const grantedAt: (number | null)[] = [];
-    for (const key of keys) {
+    for (const [keyNumber, key] of keys.entries()) {
+      // A semaphore key is taken whole (all N permits): every other holder must be gone.
+      const permits = this.options.permitsOf(keyNumber);
+      const permit = permits > 0 ? { permits, count: permits } : undefined;
       let at: number | null = null;
       while (at === null && world.nowMs < giveUpAtMs && this.locker !== null) {
         const value = this.newValue();
         const grant = await this.call(`probe ${key}`, () =>
-          this.locker!.acquire(key, value, { ttl: ttlMs }),
+          permit === undefined
+            ? this.locker!.acquire(key, value, { ttl: ttlMs })
+            : this.locker!.acquireSemaphore(key, value, { ttl: ttlMs, ...permit }),
         );
         if (grant === null) {
           await this.sleep(PROBE_RETRY_MS);
@@ -409,6 +437,7 @@ export class SimLockClient implements SimProcess {
           clock: this.clock,
           lock: null,
           validUntilMs: grant.validUntilMs,
+          permit,
         });
         this.options.history.endBelief(belief, "released");
         await this.call(`release ${key}`, () =>

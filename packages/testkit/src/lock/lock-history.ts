@@ -60,6 +60,8 @@ export interface Belief {
   extensions: { atMs: number; validUntilMs: number }[];
   endMs: number | null;
   endReason: string | null;
+  /** Set for permits of a semaphore key: its N and how many of them this belief holds. */
+  permit?: { permits: number; count: number };
 }
 
 /**
@@ -162,6 +164,7 @@ export class LockHistory implements ClientWireObserver {
     clock: SimProcessClock;
     lock: Lock | null;
     validUntilMs: number;
+    permit?: { permits: number; count: number };
   }): Belief {
     const now = this.nowMs();
     const belief: Belief = {
@@ -175,6 +178,7 @@ export class LockHistory implements ClientWireObserver {
       endMs: null,
       endReason: null,
     };
+    if (options.permit !== undefined) belief.permit = { ...options.permit };
     this.beliefs.push(belief);
     const entry: ActiveBelief = {
       belief,

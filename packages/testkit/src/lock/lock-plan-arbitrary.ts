@@ -54,7 +54,7 @@ export const LOCK_MARGIN_MS = 5;
 
 /** Durations in the workload are drawn relative to the TTL floor, then made concrete. */
 interface RawOp {
-  kind: ClientOp["kind"];
+  kind: Exclude<ClientOp["kind"], "semaphore">;
   gapMs: number;
   key: number;
   /** TTL as a multiple of the floor, in per mille (1000 = the floor). */
@@ -71,6 +71,24 @@ interface RawOp {
   renewOffsetMs: number;
   zombieWrite: boolean;
 }
+
+/** A semaphore client's op, drawn like RawOp (durations relative to the TTL floor). */
+interface RawSemaphoreOp {
+  kind: "semaphore" | "get" | "staleRelease";
+  gapMs: number;
+  /** Permits taken, reduced modulo the key's N. */
+  count: number;
+  ttlPermille: number;
+  waitPermille: number;
+  retryLimit: number;
+  retryIntervalMs: number;
+  refresh: RefreshMode;
+  holdPermille: number;
+  end: "release" | "expire";
+}
+
+/** Share of schedules with a semaphore key and its clients, in per mille. */
+export const SEMAPHORE_SCHEDULE_PERMILLE = 750;
 
 /** Omit over each member of a union (Omit of a union would merge its members). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -137,6 +155,32 @@ export function lockPlanArbitrary(
     renewOffsetMs: fc.integer({ min: -10, max: 30 }),
     zombieWrite: fc.boolean(),
   });
+  // Semaphore clients: an extra key with N permits and clients of their own, so the lock keys'
+  // workload stays as it was; they share the cluster, the client network and the faults.
+  const semaphoreOpArbitrary: fc.Arbitrary<RawSemaphoreOp> = fc.record({
+    kind: fc.oneof(
+      { weight: 6, arbitrary: fc.constant("semaphore" as const) },
+      { weight: 1, arbitrary: fc.constant("get" as const) },
+      { weight: 1, arbitrary: fc.constant("staleRelease" as const) },
+    ),
+    gapMs: fc.integer({ min: 0, max: crowded ? 50 : 200 }),
+    count: fc.integer({ min: 1, max: 4 }),
+    ttlPermille: fc.integer({ min: 1000, max: 3000 }),
+    waitPermille: fc.oneof(
+      { weight: 1, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.integer({ min: 200, max: 2000 }) },
+    ),
+    retryLimit: fc.integer({ min: 0, max: 3 }),
+    retryIntervalMs: fc.integer({ min: 10, max: 100 }),
+    refresh: fc.oneof(
+      { weight: 2, arbitrary: fc.constant<RefreshMode>("auto") },
+      { weight: 1, arbitrary: fc.constant<RefreshMode>("none") },
+      { weight: races ? 3 : 1, arbitrary: fc.constant<RefreshMode>("late") },
+    ),
+    holdPermille: fc.integer({ min: 0, max: 2000 }),
+    end: fc.constantFrom("release" as const, "expire" as const),
+  });
+
   const clientArbitrary = fc.record({
     ops: fc.array(opArbitrary, { minLength: 1, maxLength: 12 }),
     // Stale profile: some clients only read, so they stay with whichever node answers reads.
@@ -185,6 +229,20 @@ export function lockPlanArbitrary(
     },
   );
 
+  const semaphoreArbitrary = fc.record({
+    drawPermille: fc.integer({ min: 0, max: 999 }),
+    permits: fc.integer({ min: 1, max: 4 }),
+    clients: fc.array(fc.array(semaphoreOpArbitrary, { minLength: 1, maxLength: 6 }), {
+      minLength: 2,
+      maxLength: 3,
+    }),
+    // Their own pauses, crashes and partitions (clock jumps stay with the lock clients).
+    clientFaults: fc.array(
+      clientFaultArbitrary.filter((fault) => fault.kind !== "clockJump"),
+      { maxLength: Math.ceil((options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX) / 2) },
+    ),
+  });
+
   return fc
     .record({
       raft: raftArbitrary,
@@ -203,6 +261,8 @@ export function lockPlanArbitrary(
       clientFaults: fc.array(clientFaultArbitrary, {
         maxLength: options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX,
       }),
+      // Drawn last, so every field above comes out as it did before semaphores existed.
+      semaphore: semaphoreArbitrary,
     })
     .map((raw): LockSchedulePlan => {
       const raft = {
@@ -234,11 +294,15 @@ export function lockPlanArbitrary(
         );
       }
       raft.electionTicks = Math.max(raft.electionTicks, electionTicksMin(raft));
-      const keys = raw.keys;
+      const lockKeys = raw.keys;
+      const semaphore =
+        raw.semaphore.drawPermille < SEMAPHORE_SCHEDULE_PERMILLE ? raw.semaphore : null;
+      // The semaphore key comes after the lock keys (lock ops name keys below lockKeys only).
+      const keys = lockKeys + (semaphore === null ? 0 : 1);
       const ttlFloorMs = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMsOf(raft);
       const ops = (rawOps: RawOp[]): ClientOp[] => rawOps.map((op) => concreteOp(op));
       const concreteOp = (op: RawOp): ClientOp => {
-        const key = op.key % keys;
+        const key = op.key % lockKeys;
         const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
         const holdMs = Math.floor((ttlMs * op.holdPermille) / 1000);
         switch (op.kind) {
@@ -282,13 +346,28 @@ export function lockPlanArbitrary(
           ? [...client.ops, ...client.ops, ...client.ops].map((op) => ({
               kind: "get",
               gapMs: op.gapMs,
-              key: op.key % keys,
+              key: op.key % lockKeys,
             }))
           : ops(client.ops),
       }));
+      if (semaphore !== null) {
+        const key = lockKeys;
+        const permits = semaphore.permits;
+        for (const rawOps of semaphore.clients) {
+          clients.push({ ops: rawOps.map((op) => semaphoreOpOf(op, key, permits, ttlFloorMs)) });
+        }
+      }
       const ttlMsMax = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
-      const clientFaults: ClientFaultStep[] = raw.clientFaults
-        .map((fault): ClientFaultStep => {
+      const lockClients = clients.length - (semaphore?.clients.length ?? 0);
+      // Lock clients' faults name lock clients only; the semaphore clients' name theirs.
+      const lockFaults = raw.clientFaults.map((fault) => ({ fault, first: 0, count: lockClients }));
+      const semaphoreFaults = (semaphore?.clientFaults ?? []).map((fault) => ({
+        fault,
+        first: lockClients,
+        count: clients.length - lockClients,
+      }));
+      const clientFaults: ClientFaultStep[] = [...lockFaults, ...semaphoreFaults]
+        .map(({ fault, first, count }): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
           const { at: _at, ...step } = fault;
           switch (step.kind) {
@@ -296,13 +375,13 @@ export function lockPlanArbitrary(
               return {
                 atMs,
                 kind: "clientPause",
-                client: step.client % clients.length,
+                client: first + (step.client % count),
                 forMs: Math.floor((ttlMsMax * step.forPermille) / 1000),
               };
             case "clockJump":
               return { atMs, ...step };
             default:
-              return { atMs, ...step, client: step.client % clients.length };
+              return { atMs, ...step, client: first + (step.client % count) };
           }
         })
         .sort((a, b) => a.atMs - b.atMs);
@@ -312,6 +391,14 @@ export function lockPlanArbitrary(
         marginMs: LOCK_MARGIN_MS,
         keys,
         clients,
+        ...(semaphore === null
+          ? {}
+          : {
+              semaphorePermits: Array.from({ length: keys }, (_, i) =>
+                i === lockKeys ? semaphore.permits : 0,
+              ),
+              semaphoreClients: semaphore.clients.length,
+            }),
         clientDelayMsMin: raw.clientDelayMsMin,
         clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
@@ -326,4 +413,29 @@ export function lockPlanArbitrary(
       }
       return plan;
     });
+}
+
+/** A semaphore client's op, made concrete for the semaphore key `key` with N = `permits`. */
+function semaphoreOpOf(
+  op: RawSemaphoreOp,
+  key: number,
+  permits: number,
+  ttlFloorMs: number,
+): ClientOp {
+  if (op.kind !== "semaphore") return { kind: op.kind, gapMs: op.gapMs, key };
+  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  return {
+    kind: "semaphore",
+    gapMs: op.gapMs,
+    key,
+    count: 1 + ((op.count - 1) % permits),
+    ttlMs,
+    waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+    retryLimit: op.retryLimit,
+    retryIntervalMs: op.retryIntervalMs,
+    retryJitterMs: Math.floor(op.retryIntervalMs / 4),
+    refresh: op.refresh,
+    holdMs: Math.floor((ttlMs * op.holdPermille) / 1000),
+    end: op.end,
+  };
 }

@@ -51,6 +51,25 @@ export type ClientOp =
       renewOffsetMs: number;
       zombieWrite: boolean;
     }
+  /**
+   * Locker.semaphore(): `count` of the key's N permits (plan.semaphorePermits), held and kept alive
+   * as a lock is (refresh, wait, release or walk away), with no fenced writes: several holders
+   * overlap by design, so their tokens do not order them.
+   */
+  | {
+      kind: "semaphore";
+      gapMs: number;
+      key: number;
+      count: number;
+      ttlMs: number;
+      waitMs: number;
+      retryLimit: number;
+      retryIntervalMs: number;
+      retryJitterMs: number;
+      refresh: RefreshMode;
+      holdMs: number;
+      end: "release" | "expire";
+    }
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
   | { kind: "staleRelease"; gapMs: number; key: number };
@@ -110,6 +129,13 @@ export interface LockSchedulePlan {
   marginMs: number;
   keys: number;
   clients: ClientPlan[];
+  /**
+   * N of each key: 0 for a lock key, N > 0 for a semaphore key with N permits (for the whole
+   * schedule). Absent in plans saved before the simulator had semaphores: every key is a lock.
+   */
+  semaphorePermits?: number[];
+  /** How many clients, at the end of `clients`, use the semaphore key (absent: none). */
+  semaphoreClients?: number;
   /** Client links: delay range and per-mille rates of resets and stalls. */
   clientDelayMsMin: number;
   clientDelayMsMax: number;
@@ -159,7 +185,38 @@ export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0):
 }
 
 const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
-const OP_KINDS = new Set(["lock", "acquire", "get", "staleRelease"]);
+const OP_KINDS = new Set(["lock", "acquire", "semaphore", "get", "staleRelease"]);
+
+/** N of a key of the plan: 0 for a lock key, else the semaphore's permits. */
+export function permitsOfKey(plan: LockSchedulePlan, key: number): number {
+  return plan.semaphorePermits?.[key] ?? 0;
+}
+
+/**
+ * The plan's lock part alone: without its semaphore clients, their faults and the semaphore key.
+ * For a generated plan, this is the plan the same seed gave before semaphores existed.
+ */
+export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
+  const semaphoreClients = plan.semaphoreClients ?? 0;
+  if (plan.semaphorePermits === undefined && semaphoreClients === 0) return structuredClone(plan);
+  const { semaphorePermits: _permits, semaphoreClients: _clients, ...rest } = structuredClone(plan);
+  const lockClients = plan.clients.length - semaphoreClients;
+  let keys = plan.keys;
+  while (keys > 1 && permitsOfKey(plan, keys - 1) > 0) keys--;
+  return {
+    ...rest,
+    keys,
+    clients: rest.clients.slice(0, lockClients),
+    clientFaults: rest.clientFaults.filter(
+      (step) => !("client" in step) || step.client < lockClients,
+    ),
+  };
+}
+
+/** Does any client of the plan take semaphore permits? */
+export function hasSemaphoreOps(plan: LockSchedulePlan): boolean {
+  return plan.clients.some((client) => client.ops.some((op) => op.kind === "semaphore"));
+}
 
 /** Lock plan fields renamed to the `<noun><Unit><Qualifier>` rule (see PLAN_FIELD_RENAMES). */
 export const LOCK_PLAN_FIELD_RENAMES: Readonly<Record<string, string>> = {
@@ -204,6 +261,26 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
   if (!Array.isArray(plan.clients) || plan.clients.length === 0) {
     throw new PlanError("plan.clients must be a non-empty array");
   }
+  const permits = plan.semaphorePermits;
+  if (permits !== undefined) {
+    if (
+      !Array.isArray(permits) ||
+      permits.length !== plan.keys ||
+      !permits.every((n) => Number.isInteger(n) && (n as number) >= 0)
+    ) {
+      throw new PlanError("plan.semaphorePermits must list an integer N ≥ 0 for every key");
+    }
+  }
+  const semaphoreClients = plan.semaphoreClients;
+  if (
+    semaphoreClients !== undefined &&
+    (!Number.isInteger(semaphoreClients) ||
+      (semaphoreClients as number) < 0 ||
+      (semaphoreClients as number) > (plan.clients as unknown[]).length)
+  ) {
+    throw new PlanError("plan.semaphoreClients must be an integer in [0, clients]");
+  }
+  const permitsOf = (key: number): number => (permits as number[] | undefined)?.[key] ?? 0;
   for (const client of plan.clients as unknown[]) {
     const ops = (client as { ops?: unknown }).ops;
     if (!Array.isArray(ops)) throw new PlanError("every client needs an ops array");
@@ -218,6 +295,17 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
         (key as number) >= (plan.keys as number)
       ) {
         throw new PlanError(`client op ${JSON.stringify(op)} names a key outside [0, keys)`);
+      }
+      const n = permitsOf(key as number);
+      if (op.kind === "semaphore") {
+        const count = op.count;
+        if (n === 0 || !Number.isInteger(count) || (count as number) < 1 || (count as number) > n) {
+          throw new PlanError(
+            `client op ${JSON.stringify(op)} needs a semaphore key and 1 ≤ count ≤ its permits`,
+          );
+        }
+      } else if ((op.kind === "lock" || op.kind === "acquire") && n > 0) {
+        throw new PlanError(`client op ${JSON.stringify(op)} takes a semaphore key as a lock`);
       }
     }
   }

@@ -7,6 +7,8 @@ import type { LockLivenessObservation } from "../checkers/lock/lock-liveness.js"
 import { checkLockLiveness } from "../checkers/lock/lock-liveness.js";
 import { checkLockLinearizability } from "../checkers/lock/lock-model.js";
 import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
+import type { PermitBelief } from "../checkers/lock/semaphore-capacity.js";
+import { checkSemaphoreCapacity } from "../checkers/lock/semaphore-capacity.js";
 import { SafetyViolation } from "../checkers/violation.js";
 import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
@@ -28,7 +30,13 @@ import { LockHistory } from "./lock-history.js";
 import type { LockNodeObserver } from "./lock-node-host.js";
 import { clientAddressOf, commandOf, LockNodeHost } from "./lock-node-host.js";
 import type { ClientFaultKind, LockSchedulePlan } from "./lock-plan.js";
-import { clockRateBound, electionTimeoutMsOf, lockLivenessBoundMs, ttlMaxOf } from "./lock-plan.js";
+import {
+  clockRateBound,
+  electionTimeoutMsOf,
+  lockLivenessBoundMs,
+  permitsOfKey,
+  ttlMaxOf,
+} from "./lock-plan.js";
 
 /** Search steps per key for the linearizability check (deterministic, unlike a time budget). */
 export const LINEARIZABILITY_STEPS_PER_KEY = 200_000;
@@ -57,6 +65,8 @@ export interface LockScheduleResult {
   requests: number;
   requestsUnanswered: number;
   beliefs: number;
+  /** Of those, beliefs in semaphore permits (checked by the semaphore-capacity checker). */
+  permitBeliefs: number;
   writes: { accepted: number; rejected: number };
   linearizability: { operations: number; undecidedKeys: number; steps: number };
   /** From the heal to the last probe's grant, in virtual ms (null: not reached). */
@@ -201,10 +211,14 @@ class LockRun {
     const timeouts = lockerTimeoutsOf(plan);
     const bugs = plan.plantedBugs ?? {};
     const clientCount = plan.clients.length;
+    // Semaphore clients draw from a stream of their own, so the lock clients, the probe, the
+    // fault driver and the nodes draw what they drew before semaphores existed.
+    const lockClientCount = clientCount - (plan.semaphoreClients ?? 0);
+    const semaphoreRandom = new Prng(plan.raft.seed ^ 0x5e3a4);
     for (let i = 0; i <= clientCount; i++) {
       // The last one is the liveness probe: a fresh client that starts after the heal.
       const probe = i === clientCount;
-      const random = this.random.fork();
+      const random = i >= lockClientCount && !probe ? semaphoreRandom.fork() : this.random.fork();
       this.clients.push(
         new SimLockClient({
           name: probe ? "probe" : `c${i + 1}`,
@@ -218,6 +232,7 @@ class LockRun {
           clockOriginMs: random.between(0, 1e6),
           endpoints,
           keyName: (key) => this.keys[key],
+          permitsOf: (key) => permitsOfKey(plan, key),
           driftFactor: plan.driftFactor,
           marginMs: plan.marginMs,
           timeouts,
@@ -236,6 +251,7 @@ class LockRun {
       network: this.clientNetwork,
       hosts: this.hosts,
       faults: plan.clientFaults,
+      clockJumpClients: lockClientCount,
       faultPhaseMs: plan.raft.faultPhaseMs,
       ttlMsMax: this.ttlMsMax,
       events: this.events,
@@ -307,23 +323,36 @@ class LockRun {
     return granted.length === this.keys.length ? Math.max(...granted) - healMs : null;
   }
 
-  /** The lock checkers, on the history of the finished run. */
+  /**
+   * The lock checkers, on the history of the finished run. Semaphore keys have many holders at
+   * once: the semaphore-capacity checker covers them, and mutual exclusion, fencing and the lock
+   * model see the lock keys only. Acknowledgements and liveness cover every key.
+   */
   check(stepsPerKey: number): {
     violation: SafetyViolation | null;
     linearizability: { operations: number; undecidedKeys: number; steps: number };
   } {
-    const grants = committedGrants(this.history.committed);
+    const semaphoreKeys = new Set(this.keys.filter((_key, i) => permitsOfKey(this.plan, i) > 0));
+    const isLockKey = (key: string): boolean => !semaphoreKeys.has(key);
+    const grants = new Map(
+      [...committedGrants(this.history.committed)].filter(([key]) => isLockKey(key)),
+    );
+    const lockBeliefs = this.history.beliefs.filter((belief) => isLockKey(belief.key));
+    const permitBeliefs: PermitBelief[] = this.history.beliefs.flatMap((belief) =>
+      belief.permit === undefined ? [] : [{ ...belief, ...belief.permit }],
+    );
     const lin = { operations: 0, undecidedKeys: 0, steps: 0 };
     const first =
-      checkMutualExclusion(grants, this.history.beliefs) ??
+      checkMutualExclusion(grants, lockBeliefs) ??
+      checkSemaphoreCapacity(permitBeliefs) ??
       checkFencing(grants, this.history.writes) ??
       checkAcknowledgements(this.history.ops, this.history.committed, (index) =>
         this.finalChainAt(index),
       );
     if (first !== null) return { violation: first, linearizability: lin };
     const report = checkLockLinearizability(
-      this.history.ops,
-      this.history.committed.values(),
+      this.history.ops.filter((op) => isLockKey(op.key)),
+      [...this.history.committed.values()].filter((entry) => isLockKey(entry.result.key)),
       stepsPerKey,
     );
     lin.operations = report.operations;
@@ -365,6 +394,7 @@ class LockRun {
       requests: this.history.ops.length,
       requestsUnanswered: unanswered,
       beliefs: this.history.beliefs.length,
+      permitBeliefs: this.history.beliefs.filter((belief) => belief.permit !== undefined).length,
       writes: { accepted: this.resource.accepted, rejected: this.resource.rejected },
       linearizability,
       recoveryMs,

@@ -24,6 +24,8 @@ function describeCounts(summary: LockSimSummary): string {
       `beliefs ${summary.beliefs}, writes ${summary.writesAccepted} accepted / ` +
       `${summary.writesRejected} rejected, operations linearized ${summary.linearizedOperations}, ` +
       `undecided keys ${summary.undecidedKeys}, slowest recovery ${summary.recoveryMsMax.toFixed(0)} ms`,
+    `semaphores: ${summary.semaphoreSchedules} schedules with semaphore clients, ` +
+      `${summary.clients.permitGrantsTaken} permit grants, ${summary.permitBeliefs} permit beliefs`,
   ].join("\n  ");
 }
 
@@ -83,6 +85,9 @@ export function describeLockScheduleShare(
         expect(total.clients.staleReleasesRefused).toBeGreaterThan(0);
         expect(total.writesAccepted).toBeGreaterThan(schedules * 10);
         expect(total.linearizedOperations).toBeGreaterThan(schedules * 10);
+        // Semaphore clients run in about 3 of 4 schedules (SEMAPHORE_SCHEDULE_PERMILLE).
+        expect(total.semaphoreSchedules).toBeGreaterThan(schedules / 2);
+        expect(total.clients.permitGrantsTaken).toBeGreaterThan(schedules / 2);
         // A key whose search ran out of steps proves nothing: they must stay rare.
         expect(total.undecidedKeys).toBeLessThanOrEqual(schedules / 50);
       },
