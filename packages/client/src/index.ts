@@ -2,7 +2,7 @@
 // (injected clock and transport, planted bugs) live in @dlock/client/internal.
 export { Locker } from "./locker.js";
 export { DEFAULT_SEMAPHORE_COUNT } from "./semaphore-options.js";
-export { PERMITS_MAX } from "@dlock/protocol";
+export { LIST_LIMIT_MAX, PERMITS_MAX } from "@dlock/protocol";
 export type { SemaphoreOptions } from "./semaphore-options.js";
 export {
   DEFAULT_REFRESH_FRACTION,

@@ -1,7 +1,7 @@
 // `dlock list <prefix>`: the locks whose keys start with a prefix (linearizable, paginated).
 import type { Command } from "commander";
 import { Option } from "commander";
-import { LIST_LIMIT_MAX } from "@dlock/protocol";
+import { LIST_LIMIT_MAX } from "@dlock/client";
 import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
