@@ -1,7 +1,7 @@
 // docs/cli.md works as written: every ```sh block (except those marked `docs-test: skip`) runs,
 // in order, in one `sh -e` from the repository root against a real cluster, and a ```text block
 // right after an sh block matches what that block printed (numbers, durations, roles and the
-// status table's health column aside).
+// health of each member aside, in the status table and in its JSON).
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -53,6 +53,7 @@ function normalize(text: string): string {
       line
         .replace(/\b(leader|follower)\b/g, "ROLE")
         .replace(/ (yes|no) /g, " HEALTHY ")
+        .replace(/"healthy":(true|false)/g, '"healthy":HEALTHY')
         .replace(/\b\d+(\.\d+)?(ms|h|m|s)(\d+(ms|m|s))*\b/g, "DURATION")
         .replace(/\d+/g, "N")
         .replace(/\s+/g, " ")
