@@ -193,6 +193,21 @@ describe("watch and list", () => {
     expect((await locker.get("election/cli-svc")).held).toBe(false);
   });
 
+  it("dlock elect names itself and the leadership in its errors, never dlock lock", async () => {
+    const leader = await locker.campaign("cli-busy", "first", { ttl: "1m" });
+    const busy = await runDlock(
+      ["elect", "cli-busy", "second", "--wait", "1s", "--", "true"],
+      test.env,
+    );
+    expect(busy.code).toBe(3);
+    expect(busy.stderr).toMatch(/^dlock elect: /);
+    expect(busy.stderr).not.toContain("dlock lock");
+    await leader.resign();
+    const usage = await runDlock(["elect", "cli-busy", "second"], test.env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("dlock elect: give the command to run after --");
+  });
+
   it("the README's watch and election example runs as shown", async () => {
     const { readFile } = await import("node:fs/promises");
     const example = join(REPO_ROOT, "examples/watch-elect.mjs");
