@@ -86,6 +86,8 @@ export type {
   LeaderHint,
   ForceReleaseResult,
   GetResult,
+  PermitHolderInfo,
+  SemaphoreInfo,
   ListedLock,
   ListResult,
   WatchEvent,
