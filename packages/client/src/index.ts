@@ -48,6 +48,7 @@ export {
   KindMismatchError,
   LockBusyError,
   LockLostError,
+  LocksFullError,
   MalformedFrameError,
   NotLeaderError,
   NotOwnerError,

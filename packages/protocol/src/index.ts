@@ -10,6 +10,7 @@ export {
   InvalidArgumentError,
   LockBusyError,
   LockLostError,
+  LocksFullError,
   MalformedFrameError,
   NotLeaderError,
   NotOwnerError,

@@ -18,12 +18,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(name: string): Promise<TestCluster> {
+export async function startTestCluster(
+  name: string,
+  extraArgs: readonly string[] = [],
+): Promise<TestCluster> {
   if (!existsSync(DLOCK_BIN)) {
     throw new Error(`${DLOCK_BIN} is missing: build first (npx -y pnpm@12.4.2 run build)`);
   }
   const root = await mkdtemp(join(tmpdir(), `dlock-${name}-`));
-  const cluster = await LocalCluster.start({ root, tickMs: TEST_TICK_MS, logLevel: "warn" });
+  const cluster = await LocalCluster.start({
+    root,
+    tickMs: TEST_TICK_MS,
+    logLevel: "warn",
+    extraArgs: [...extraArgs],
+  });
   try {
     await cluster.waitForLeader(30_000);
     await cluster.waitForReady(30_000);
