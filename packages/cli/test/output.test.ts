@@ -140,23 +140,16 @@ describe("get output", () => {
         { value: null, fencingToken: 35, count: 1, ttlRemainingMs: 1_500 },
       ],
     };
-    const get = getJson("pool", {
+    const result = {
       held: true,
       value: null,
       fencingToken: 35,
       ttlRemainingMs: 300_000,
       waiters: 1,
       semaphore,
-    });
-    expect(JSON.parse(jsonLine(get))).toStrictEqual({
-      key: "pool",
-      held: true,
-      value: null,
-      fencingToken: 35,
-      ttlRemainingMs: 300_000,
-      waiters: 1,
-      semaphore,
-    });
+    };
+    const get = getJson("pool", result);
+    expect(JSON.parse(jsonLine(get))).toStrictEqual({ key: "pool", ...result });
     expect(getText(get)).toBe(
       [
         "key:      pool",

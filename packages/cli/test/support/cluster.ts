@@ -71,9 +71,23 @@ export interface DlockRun {
 
 /** Starts the built `dlock` with `args`; `done` resolves when it has exited and closed its pipes. */
 export function startDlock(args: readonly string[], env: NodeJS.ProcessEnv): DlockRun {
-  const child = spawn(process.execPath, [DLOCK_BIN, ...args], {
+  return startNode([DLOCK_BIN, ...args], env);
+}
+
+/** Runs a script (an example) with node from `cwd`, as a reader would: `node examples/x.mjs`. */
+export function runNodeScript(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<DlockResult> {
+  return startNode([script], env, cwd).done;
+}
+
+function startNode(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): DlockRun {
+  const child = spawn(process.execPath, argv, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   let stdout = "";
   let stderr = "";

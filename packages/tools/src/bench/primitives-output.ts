@@ -134,13 +134,8 @@ export function primitivesChart(
     );
   }
   const height = top + panels * (panelHeight + gap);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    ...parts,
-    "</svg>",
-    "",
-  ].join("\n");
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`;
+  return `${svg}\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
 }
 
 function escapeXml(text: string): string {
