@@ -1,6 +1,12 @@
 // What each client command prints: one JSON object (--json, a contract scripts rely on) or text
 // for people. Pure functions of the results, so the shapes are tested without a cluster.
-import type { GetResult, Grant, ReleaseResult, StatusResult } from "@dlock/client";
+import type {
+  ForceReleaseResult,
+  GetResult,
+  Grant,
+  ReleaseResult,
+  StatusResult,
+} from "@dlock/client";
 
 export interface AcquireJson {
   key: string;
@@ -45,11 +51,13 @@ export function releaseText(release: ReleaseJson, token: number | undefined): st
     : `"${release.key}" was not held by ${grant}: nothing changed\n`;
 }
 
-export function forceReleaseText(result: {
-  key: string;
-  released: boolean;
-  fencingToken: number | null;
-}): string {
+export function forceReleaseText(result: ForceReleaseResult & { key: string }): string {
+  const freed = result.semaphore;
+  if (freed !== undefined) {
+    return freed.fencingTokens.length > 0
+      ? `force-released ${freed.permitsFreed} permit(s) of "${result.key}" (fencing token(s) ${freed.fencingTokens.join(", ")})\n`
+      : `"${result.key}" had no holder (of that grant): nothing changed\n`;
+  }
   return result.released
     ? `force-released "${result.key}" (grant with fencing token ${result.fencingToken})\n`
     : `"${result.key}" was not held (by that grant): nothing changed\n`;
@@ -63,6 +71,7 @@ export function getJson(key: string, result: GetResult): GetJson {
     fencingToken: result.fencingToken,
     ttlRemainingMs: result.ttlRemainingMs,
     waiters: result.waiters,
+    ...(result.semaphore === undefined ? {} : { semaphore: result.semaphore }),
   };
 }
 
@@ -77,6 +86,19 @@ export function getText(get: GetJson): string {
     );
   } else {
     rows.push(["held", "no"]);
+  }
+  const semaphore = get.semaphore;
+  if (semaphore !== undefined) {
+    // A semaphore has holders, not one value: say how many permits each holds.
+    rows.splice(2, 3, ["permits", `${semaphore.held} of ${semaphore.permits} held`]);
+    for (const h of semaphore.holders) {
+      rows.push([
+        "holder",
+        `${h.value ?? "(hidden: not your grant)"}: ${h.count} permit(s), token ${h.fencingToken}, ttl left ${
+          h.ttlRemainingMs === null ? "unknown" : formatMs(h.ttlRemainingMs)
+        }`,
+      ]);
+    }
   }
   rows.push(["waiters", String(get.waiters)]);
   return table(rows.map(([name, value]) => [`${name}:`, value]));

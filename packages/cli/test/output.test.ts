@@ -3,6 +3,7 @@ import type { Grant, StatusResult } from "@dlock/client";
 import {
   acquireJson,
   acquireText,
+  forceReleaseText,
   formatMs,
   getJson,
   getText,
@@ -128,6 +129,53 @@ describe("get output", () => {
   it("text of a free lock has no holder lines", () => {
     const free = getJson("k", FREE_LOCK);
     expect(getText(free)).toBe("key:      k\nheld:     no\nwaiters:  0\n");
+  });
+
+  it("a semaphore's key shows its permits and each holder, in text and JSON", () => {
+    const semaphore = {
+      permits: 3,
+      held: 3,
+      holders: [
+        { value: "w1", fencingToken: 34, count: 2, ttlRemainingMs: 300_000 },
+        { value: null, fencingToken: 35, count: 1, ttlRemainingMs: 1_500 },
+      ],
+    };
+    const result = {
+      held: true,
+      value: null,
+      fencingToken: 35,
+      ttlRemainingMs: 300_000,
+      waiters: 1,
+      semaphore,
+    };
+    const get = getJson("pool", result);
+    expect(JSON.parse(jsonLine(get))).toStrictEqual({ key: "pool", ...result });
+    expect(getText(get)).toBe(
+      [
+        "key:      pool",
+        "held:     yes",
+        "permits:  3 of 3 held",
+        "holder:   w1: 2 permit(s), token 34, ttl left 5m",
+        "holder:   (hidden: not your grant): 1 permit(s), token 35, ttl left 1.5s",
+        "waiters:  1",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("a forced release of a semaphore says how many permits and which grants it freed", () => {
+    const freed = { key: "pool", released: true, fencingToken: 35 };
+    expect(
+      forceReleaseText({ ...freed, semaphore: { permitsFreed: 3, fencingTokens: [34, 35] } }),
+    ).toBe('force-released 3 permit(s) of "pool" (fencing token(s) 34, 35)\n');
+    expect(
+      forceReleaseText({
+        key: "pool",
+        released: false,
+        fencingToken: null,
+        semaphore: { permitsFreed: 0, fencingTokens: [] },
+      }),
+    ).toBe('"pool" had no holder (of that grant): nothing changed\n');
   });
 });
 

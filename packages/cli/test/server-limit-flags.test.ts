@@ -66,6 +66,7 @@ describe("dlock server limit flags", () => {
       "DLOCK_PEER_SEND_QUEUE",
       "DLOCK_WAITERS_PER_KEY_MAX",
       "DLOCK_LOCKS_MAX",
+      "DLOCK_SEMAPHORE_PERMITS_MAX",
       "DLOCK_WATCH_HISTORY",
     ]) {
       expect(text).toContain(`env: ${variable}`);
@@ -77,12 +78,24 @@ describe("dlock server limit flags", () => {
       ...REQUIRED,
       waitersPerKeyMax: "8",
       locksMax: "5000",
+      semaphorePermitsMax: "16",
     });
-    expect(options).toMatchObject({ waitersPerKeyMax: 8, locksMax: 5_000 });
+    expect(options).toMatchObject({
+      waitersPerKeyMax: 8,
+      locksMax: 5_000,
+      semaphorePermitsMax: 16,
+    });
     const bare = serverOptionsFromFlags(REQUIRED);
-    expect([bare.waitersPerKeyMax, bare.locksMax]).toEqual([undefined, undefined]);
+    expect([bare.waitersPerKeyMax, bare.locksMax, bare.semaphorePermitsMax]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
     const text = (await runInProcess(["server", "--help"])).stdout.replace(/\s+/g, " ");
     expect(text).toContain(`LOCK_BUSY (default ${DEFAULT_SERVER_OPTIONS.waitersPerKeyMax};`);
-    expect(text).toContain(`OVERLOADED (default ${DEFAULT_SERVER_OPTIONS.locksMax};`);
+    expect(text).toContain(`LOCKS_FULL (default ${DEFAULT_SERVER_OPTIONS.locksMax};`);
+    expect(text).toContain(
+      `INVALID_ARGUMENT (default ${DEFAULT_SERVER_OPTIONS.semaphorePermitsMax}, at most`,
+    );
   });
 });

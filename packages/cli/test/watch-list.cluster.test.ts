@@ -2,13 +2,14 @@
 // committed order with no gap or duplicate across the leader's crash, and `dlock list` /
 // `dlock watch` print the same facts for scripts.
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Locker } from "@dlock/client";
 import type { WatchEvent } from "@dlock/client";
 import { DLOCK_BIN } from "@dlock/tools";
-import { runDlock, startTestCluster } from "./support/cluster.js";
+import { runDlock, runNodeScript, startTestCluster } from "./support/cluster.js";
 import type { TestCluster } from "./support/cluster.js";
 import { waitFor } from "./support/processes.js";
 
@@ -42,6 +43,20 @@ function collect(prefix: string, fromRevision: number) {
     }
   })();
   return { events, stop, done };
+}
+
+/** Checks that README.md shows `file` as written, runs it against the cluster, returns its output. */
+async function runReadmeExample(file: string): Promise<string> {
+  const example = join(REPO_ROOT, file);
+  const [readme, text] = await Promise.all([
+    readFile(join(REPO_ROOT, "README.md"), "utf8"),
+    readFile(example, "utf8"),
+  ]);
+  expect(readme).toContain("```js\n" + text + "```\n");
+  const run = await runNodeScript(example, test.env, REPO_ROOT);
+  expect(run.stderr).toBe("");
+  expect(run.code).toBe(0);
+  return run.stdout;
 }
 
 const shape = (e: WatchEvent): string =>
@@ -193,34 +208,41 @@ describe("watch and list", () => {
     expect((await locker.get("election/cli-svc")).held).toBe(false);
   });
 
-  it("the README's watch and election example runs as shown", async () => {
-    const { readFile } = await import("node:fs/promises");
-    const example = join(REPO_ROOT, "examples/watch-elect.mjs");
-    const [readme, text] = await Promise.all([
-      readFile(join(REPO_ROOT, "README.md"), "utf8"),
-      readFile(example, "utf8"),
-    ]);
-    expect(readme).toContain("```js\n" + text + "```\n");
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(process.execPath, [example], {
-          cwd: REPO_ROOT,
-          env: test.env,
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-        child.once("error", reject);
-        child.once("close", (code) => resolve({ code, stdout, stderr }));
-      },
+  it("dlock elect names itself and the leadership in its errors, never dlock lock", async () => {
+    const leader = await locker.campaign("cli-busy", "first", { ttl: "1m" });
+    const busy = await runDlock(
+      ["elect", "cli-busy", "second", "--wait", "1s", "--", "true"],
+      test.env,
     );
-    expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
-    const token = /leading with fencing token (\d+)/.exec(run.stdout)?.[1];
+    expect(busy.code).toBe(3);
+    expect(busy.stderr).toMatch(/^dlock elect: /);
+    expect(busy.stderr).not.toContain("dlock lock");
+    await leader.resign();
+    const usage = await runDlock(["elect", "cli-busy", "second"], test.env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("dlock elect: give the command to run after --");
+  });
+
+  it("the README's election example (campaign, observe, resign) runs as shown", async () => {
+    const stdout = await runReadmeExample("examples/election.mjs");
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(5);
+    expect([lines[0], lines[2], lines[4]]).toEqual([
+      "leader: nobody",
+      "leader: nobody",
+      "leader: nobody",
+    ]);
+    const alice = /^leader: alice, fencing token (\d+)$/.exec(lines[1]!)?.[1];
+    const bob = /^leader: bob, fencing token (\d+)$/.exec(lines[3]!)?.[1];
+    expect(Number(alice)).toBeGreaterThan(0);
+    expect(Number(bob)).toBeGreaterThan(Number(alice));
+  });
+
+  it("the README's watch and election example runs as shown", async () => {
+    const stdout = await runReadmeExample("examples/watch-elect.mjs");
+    const token = /leading with fencing token (\d+)/.exec(stdout)?.[1];
     expect(Number(token)).toBeGreaterThan(0);
-    expect(run.stdout).toMatch(
+    expect(stdout).toMatch(
       new RegExp(
         `^0 lock\\(s\\) at revision \\d+\\nleading with fencing token ${token}\\n` +
           `granted worker-\\d+ token ${token}\\nreleased worker-\\d+ token ${token}\\n$`,

@@ -529,10 +529,11 @@ export class Locker {
         }
         if (!(error instanceof LockBusyError)) throw error;
         if (attempt >= resolved.retryLimit) {
-          throw new LockBusyError(
-            key,
-            `lock "${key}" is held by another holder (gave up after ${attempt + 1} attempts)`,
-          );
+          const busy =
+            semaphore === null
+              ? `lock "${key}" is held by another holder`
+              : `semaphore "${key}" has ${semaphore.count === 1 ? "no free permit" : `fewer than ${semaphore.count} free permits`}`;
+          throw new LockBusyError(key, `${busy} (gave up after ${attempt + 1} attempts)`);
         }
         // Jitter: holders that lost the same race do not all come back at the same moment.
         // No draw when jitter is off: the random source's other users see the same sequence.

@@ -30,6 +30,7 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   KIND_MISMATCH: true,
   SEMAPHORE_PERMITS_MISMATCH: true,
   WATCH_REVISION_COMPACTED: true,
+  LOCKS_FULL: true,
   INTERNAL: true,
 };
 const CODES = Object.keys(EVERY_CODE) as ErrorCode[];

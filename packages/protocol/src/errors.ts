@@ -24,6 +24,7 @@ export type ErrorCode =
   | "KIND_MISMATCH"
   | "SEMAPHORE_PERMITS_MISMATCH"
   | "WATCH_REVISION_COMPACTED"
+  | "LOCKS_FULL"
   | "INTERNAL";
 
 /** Where a follower believes the leader is: its node id and its client-facing address, if known. */
@@ -375,6 +376,18 @@ export class PermitsMismatchError extends DlockError {
 }
 
 /**
+ * The lock table holds as many keys as the cluster's --locks-max allows, so a new key was refused.
+ * Nothing changed, and retrying soon cannot help: release keys that are no longer needed, or raise
+ * --locks-max on every member. Acquires of keys already in the table still work.
+ */
+export class LocksFullError extends DlockError {
+  constructor(message = "the lock table is full") {
+    super("LOCKS_FULL", message);
+    this.name = "LocksFullError";
+  }
+}
+
+/**
  * A watch asked for events older than the server's bounded event history (it fell behind, or the
  * leader restarted or installed a snapshot). Nothing is lost from the table: list the keys to
  * learn their state and the revision it was read at, then watch again from that revision + 1.
@@ -509,6 +522,8 @@ export function errorFromWire(value: unknown): DlockError {
       return new PermitsMismatchError(typeof value.key === "string" ? value.key : "", message);
     case "WATCH_REVISION_COMPACTED":
       return new WatchRevisionCompactedError(optionalNumber(value.oldestRevision) ?? 0, message);
+    case "LOCKS_FULL":
+      return new LocksFullError(message);
     case "INTERNAL":
       return new InternalError(message);
     default:

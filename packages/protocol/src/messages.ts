@@ -274,8 +274,28 @@ export interface CancelResult {
 export interface ForceReleaseResult {
   /** true: this call freed the grant `fencingToken`. false: the key was not held (by `token`). */
   released: boolean;
-  /** The fencing token of the grant freed, or null when nothing was freed. */
+  /** The fencing token of the grant freed (a semaphore's: the newest freed), or null when nothing was freed. */
   fencingToken: number | null;
+  /** Present for a semaphore key: the holders this call freed (all, or those of `token`). */
+  semaphore?: { permitsFreed: number; fencingTokens: number[] };
+}
+
+/** One holder of a semaphore's permits, as `get` shows it. */
+export interface PermitHolderInfo {
+  /** The holder's value (null when an auth file hides other principals' values). */
+  value: string | null;
+  fencingToken: number;
+  /** How many of the permits it holds. */
+  count: number;
+  /** Its lease time left on the leader's clock. */
+  ttlRemainingMs: number | null;
+}
+
+/** What `get` adds for a semaphore key: N, the permits held and who holds them. */
+export interface SemaphoreInfo {
+  permits: number;
+  held: number;
+  holders: PermitHolderInfo[];
 }
 
 export interface GetResult {
@@ -290,6 +310,11 @@ export interface GetResult {
   ttlRemainingMs: number | null;
   /** Clients queued for the key. */
   waiters: number;
+  /**
+   * Present for a semaphore key (then `held` is true, `value` null, `fencingToken` the newest
+   * holder's and `ttlRemainingMs` the longest lease left).
+   */
+  semaphore?: SemaphoreInfo;
 }
 
 /** What happened to a key; see the server's LockEvent for each type. */

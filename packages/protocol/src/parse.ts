@@ -27,10 +27,12 @@ import type {
   MembersResult,
   MemberRole,
   MemberStatus,
+  PermitHolderInfo,
   RaftBatchFrame,
   RefreshResult,
   ReleaseResult,
   ResultByRequestType,
+  SemaphoreInfo,
   StatusResult,
   WatchEvent,
   WatchEventType,
@@ -345,6 +347,36 @@ function parseWatchEvent(value: unknown): WatchEvent {
   return event;
 }
 
+function parseSemaphoreInfo(value: unknown): SemaphoreInfo {
+  if (
+    !isRecord(value) ||
+    !isCount(value.permits) ||
+    !isCount(value.held) ||
+    !Array.isArray(value.holders)
+  ) {
+    bad("get");
+  }
+  const holders = value.holders.map((holder: unknown): PermitHolderInfo => {
+    if (
+      !isRecord(holder) ||
+      !isNullableString(holder.value) ||
+      !isCount(holder.fencingToken) ||
+      !isCount(holder.count)
+    ) {
+      bad("get");
+    }
+    const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
+    if (ttlRemainingMs === undefined) bad("get");
+    return {
+      value: holder.value,
+      fencingToken: holder.fencingToken,
+      count: holder.count,
+      ttlRemainingMs,
+    };
+  });
+  return { permits: value.permits, held: value.held, holders };
+}
+
 function parseListedLock(value: unknown): ListedLock {
   if (
     !isRecord(value) ||
@@ -411,6 +443,21 @@ export function parseResult<T extends ClientRequestType>(
         bad(type);
       }
       const parsed: ForceReleaseResult = { released, fencingToken };
+      if (result.semaphore !== undefined) {
+        const freed = result.semaphore;
+        if (
+          !isRecord(freed) ||
+          !isCount(freed.permitsFreed) ||
+          !Array.isArray(freed.fencingTokens) ||
+          !freed.fencingTokens.every((token) => isCount(token) && token >= 1)
+        ) {
+          bad(type);
+        }
+        parsed.semaphore = {
+          permitsFreed: freed.permitsFreed,
+          fencingTokens: freed.fencingTokens as number[],
+        };
+      }
       return parsed as ResultByRequestType[T];
     }
     case "get": {
@@ -426,6 +473,7 @@ export function parseResult<T extends ClientRequestType>(
         bad(type);
       }
       const parsed: GetResult = { held, value, fencingToken, ttlRemainingMs, waiters };
+      if (result.semaphore !== undefined) parsed.semaphore = parseSemaphoreInfo(result.semaphore);
       return parsed as ResultByRequestType[T];
     }
     case "watch": {

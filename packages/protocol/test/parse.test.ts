@@ -130,6 +130,30 @@ describe("parseClientRequest", () => {
 });
 
 describe("parseClientResponse and parseResult", () => {
+  it("reads a semaphore's holders in get and what a forced release freed, refusing bad ones", () => {
+    const holder = { value: "w1", fencingToken: 4, count: 2, ttlRemainingMs: 900 };
+    const get = { held: true, value: null, fencingToken: 4, ttlRemainingMs: 900, waiters: 0 };
+    const semaphore = { permits: 3, held: 2, holders: [holder] };
+    expect(parseResult("get", { ...get, semaphore, junk: 1 })).toEqual({ ...get, semaphore });
+    for (const bad of [
+      { ...semaphore, holders: [{ ...holder, count: -1 }] },
+      { ...semaphore, holders: [{ ...holder, value: 5 }] },
+      { ...semaphore, holders: "w1" },
+      { permits: "3", held: 2, holders: [] },
+    ]) {
+      expect(() => parseResult("get", { ...get, semaphore: bad })).toThrow(MalformedFrameError);
+    }
+    const freed = { permitsFreed: 2, fencingTokens: [4] };
+    const force = { released: true, fencingToken: 4 };
+    expect(parseResult("forceRelease", { ...force, semaphore: freed })).toEqual({
+      ...force,
+      semaphore: freed,
+    });
+    expect(() =>
+      parseResult("forceRelease", { ...force, semaphore: { permitsFreed: 2, fencingTokens: [0] } }),
+    ).toThrow(MalformedFrameError);
+  });
+
   it("reads ok and error frames", () => {
     expect(parseClientResponse({ type: "ok", id: 3, result: { released: true } })).toEqual({
       type: "ok",

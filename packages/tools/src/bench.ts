@@ -2,10 +2,13 @@
 // `pnpm bench`: starts a local three-node cluster (real `dlock server` processes, fsync on) in a
 // temporary folder and measures acquire+release cycles per second and cycle latency for
 // (a) 64 clients on distinct keys, (b) 16 clients on one key, queued with `wait` (the FIFO
-// handoff), (c) one client serially; then (d) the scale scenario on a cluster of its own
-// (bench/scale.ts: a million held locks, memory, compactions, stalls, restarts). Flags: --duration (per scenario, default 10s), --warmup
-// (default 1s), --scenario distinct|one-key|serial|scale (repeatable; default all; --quick: all
-// but scale, which takes ~10 minutes), --dir (where the
+// handoff), (c) one client serially, (d) 4N clients on a semaphore of N permits; then (e) the
+// election fail-over (bench/election-failover.ts: kill the leading candidate's process, or the
+// Raft leader node, and time the next campaign's return); then (f) the scale scenario on a
+// cluster of its own (bench/scale.ts: a million held locks, memory, compactions, stalls,
+// restarts). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
+// distinct|one-key|serial|semaphore|election-failover|scale (repeatable; default all; --quick:
+// all but scale, which takes ~10 minutes), --permits, --failover-rounds, --failover-ttl, --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
 // scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
@@ -27,12 +30,37 @@ import { probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
 import { runScale } from "./bench/scale.js";
 import type { ScaleReport } from "./bench/scale.js";
 import { scaleChart, scaleTable } from "./bench/scale-output.js";
+import { runElectionFailover } from "./bench/election-failover.js";
+import type { FailoverReport } from "./bench/election-failover.js";
+import { primitivesChart, primitivesTable } from "./bench/primitives-output.js";
 
 const TTL = "30s";
 /** How long the servers get to stop gracefully when the bench is killed, before SIGKILL. */
 const SIGNAL_STOP_GRACE_MS = 5_000;
 /** The scale scenario's name (it runs on a cluster of its own, after the others). */
 const SCALE = "scale";
+/** The election fail-over scenario's name (it runs on the plain cluster, after the others). */
+const ELECTION_FAILOVER = "election-failover";
+/** Scenarios that are not acquire/release windows. */
+const SPECIAL_SCENARIOS = [ELECTION_FAILOVER, SCALE];
+/** N of the semaphore scenario, which runs 4N clients. */
+const DEFAULT_PERMITS = 8;
+const DEFAULT_FAILOVER_ROUNDS = 5;
+const QUICK_FAILOVER_ROUNDS = 2;
+/** The candidates' lease: the process-kill figure is bound by it (the server's minimum is 2.5 s). */
+const DEFAULT_FAILOVER_TTL = "3s";
+
+/** The semaphore scenario: 4N clients on one key of N permits, queued with `wait`. */
+function semaphoreSpec(permits: number): ScenarioSpec {
+  return {
+    name: "semaphore",
+    title: `${4 * permits} clients, ${permits} permits (wait)`,
+    clients: 4 * permits,
+    keyOf: () => "bench/semaphore",
+    options: { ttl: TTL, wait: "1m" },
+    permits,
+  };
+}
 
 const SCENARIOS: readonly ScenarioSpec[] = [
   {
@@ -56,6 +84,7 @@ const SCENARIOS: readonly ScenarioSpec[] = [
     keyOf: () => "bench/serial",
     options: { ttl: TTL },
   },
+  semaphoreSpec(DEFAULT_PERMITS),
 ];
 
 interface ScenarioReport extends ScenarioOutcome {
@@ -66,6 +95,8 @@ interface ScenarioReport extends ScenarioOutcome {
   tls: boolean;
   title: string;
   clients: number;
+  /** N of a semaphore scenario; null for the lock scenarios. */
+  permits: number | null;
   nodes: NodeUsage[];
   /** CPU of this process (all the clients) as a percentage of one core. */
   clientCpuPercent: number | null;
@@ -89,6 +120,15 @@ function parseFlags(argv: string[]) {
       tls: { type: "boolean", default: false },
       "cpu-prof": { type: "string", default: process.env.DLOCK_BENCH_CPU_PROF },
       clients: { type: "string", default: process.env.DLOCK_BENCH_CLIENTS },
+      permits: {
+        type: "string",
+        default: process.env.DLOCK_BENCH_PERMITS ?? String(DEFAULT_PERMITS),
+      },
+      "failover-rounds": { type: "string", default: process.env.DLOCK_BENCH_FAILOVER_ROUNDS },
+      "failover-ttl": {
+        type: "string",
+        default: process.env.DLOCK_BENCH_FAILOVER_TTL ?? DEFAULT_FAILOVER_TTL,
+      },
       "scale-locks": { type: "string", default: process.env.DLOCK_BENCH_SCALE_LOCKS ?? "1000000" },
       "scale-clients": { type: "string", default: process.env.DLOCK_BENCH_SCALE_CLIENTS ?? "64" },
       "scale-hold": { type: "string", default: process.env.DLOCK_BENCH_SCALE_HOLD ?? "30s" },
@@ -106,9 +146,9 @@ function parseFlags(argv: string[]) {
   const rounds = Number(values.rounds);
   const names = (values.scenario ?? []).flatMap((s) => s.split(","));
   for (const name of names) {
-    if (name !== SCALE && !SCENARIOS.some((s) => s.name === name)) {
+    if (!SPECIAL_SCENARIOS.includes(name) && !SCENARIOS.some((s) => s.name === name)) {
       throw new UsageError(
-        `--scenario ${name}: unknown (choose from ${[...SCENARIOS.map((s) => s.name), SCALE].join(", ")})`,
+        `--scenario ${name}: unknown (choose from ${[...SCENARIOS.map((s) => s.name), ...SPECIAL_SCENARIOS].join(", ")})`,
       );
     }
   }
@@ -123,13 +163,24 @@ function parseFlags(argv: string[]) {
     return value;
   };
   const clients = values.clients === undefined ? null : wholeNumber("clients", values.clients, 1);
+  const permits = wholeNumber("permits", values.permits, 1);
+  const failoverTtl = values["failover-ttl"];
+  parseDuration(failoverTtl, "--failover-ttl");
+  const failoverRounds =
+    values["failover-rounds"] === undefined
+      ? values.quick
+        ? QUICK_FAILOVER_ROUNDS
+        : DEFAULT_FAILOVER_ROUNDS
+      : wholeNumber("failover-rounds", values["failover-rounds"], 1);
   const scenarios = (
     names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name))
-  ).map((spec) =>
-    clients === null || spec.clients === 1
+  ).map((spec) => {
+    // The semaphore scenario's clients follow --permits (4N), not --clients.
+    if (spec.permits !== undefined) return semaphoreSpec(permits);
+    return clients === null || spec.clients === 1
       ? spec
-      : { ...spec, clients, title: spec.title.replace(/^\d+ clients/, `${clients} clients`) },
-  );
+      : { ...spec, clients, title: spec.title.replace(/^\d+ clients/, `${clients} clients`) };
+  });
   return {
     durationMs,
     warmupMs,
@@ -139,6 +190,9 @@ function parseFlags(argv: string[]) {
     json: values.json,
     tls: values.tls,
     cpuProfDir: values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]),
+    electionFailover: names.length === 0 || names.includes(ELECTION_FAILOVER),
+    failoverRounds,
+    failoverTtl,
     scale: !values.quick && (names.length === 0 || names.includes(SCALE)),
     scaleLocks: wholeNumber("scale-locks", values["scale-locks"], 1),
     scaleClients: wholeNumber("scale-clients", values["scale-clients"], 1),
@@ -148,8 +202,9 @@ function parseFlags(argv: string[]) {
   };
 }
 
-const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario distinct|one-key|serial|scale]...
-                  [--quick] [--rounds 1] [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N]
+const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario NAME]... [--quick] [--rounds 1]
+                  [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N] [--permits 8]
+                  [--failover-rounds 5] [--failover-ttl 3s]
                   [--scale-locks 1000000] [--scale-clients 64] [--scale-hold 30s] [--out bench-results]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
@@ -157,6 +212,17 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
   distinct  64 clients, each on its own key
   one-key   16 clients on one key, queued with wait (measures the FIFO handoff)
   serial    one client, one cycle at a time
+  semaphore 4N clients on one semaphore of N = --permits (DLOCK_BENCH_PERMITS, default 8) permits,
+            queued with wait: permit cycles/s, cycle latency, the wait for a permit (p50/p99),
+            and the most holders the clients saw at once (never more than N: else exit 1)
+  election-failover
+            candidates campaign from processes of their own; with one leading and one queued,
+            (process) SIGKILL the leader's process: its lease must run out, so the time to the
+            next leader is bound by --failover-ttl (DLOCK_BENCH_FAILOVER_TTL, 3s); (node) SIGKILL
+            the Raft leader node while the leading candidate resigns: a hand-off across a Raft
+            election, no lease expiry. --failover-rounds (DLOCK_BENCH_FAILOVER_ROUNDS) rounds of
+            each (default 5, 2 with --quick); reports the time from the kill to the next
+            leader's campaign() returning per round, p50 and max. On the plain cluster only.
   scale     on a fresh cluster of its own: --scale-locks locks (DLOCK_BENCH_SCALE_LOCKS, default
             1,000,000; keys jobs/tenant-T/task-M, TTL 1h) taken by --scale-clients clients
             (DLOCK_BENCH_SCALE_CLIENTS, 64) and held for --scale-hold (DLOCK_BENCH_SCALE_HOLD, 30s);
@@ -165,8 +231,9 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
             event-loop stall per node, leader changes, and each restart's time to /readyz and RSS,
             as a table, a JSON file and an SVG chart in --out (DLOCK_BENCH_OUT, bench-results).
             With the default million locks it takes about 10 minutes on a 2-core machine (the
-            fill alone runs at ~1,900 locks/s); the other three take ~40 s together.
---quick (DLOCK_BENCH_QUICK=1) runs every scenario but scale.
+            fill alone runs at ~1,900 locks/s); the others take about 2 minutes together.
+--quick (DLOCK_BENCH_QUICK=1) runs every scenario but scale, with 2 fail-over rounds.
+The semaphore and fail-over results also go to --out as a table, a JSON file and an SVG chart.
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
 at the end; the disk's synced-write latency is measured there first, since it bounds every commit.
 --rounds N runs every scenario N times. With --tls a second cluster runs beside the first, with TLS
@@ -208,9 +275,11 @@ async function main(): Promise<number> {
   const syncedWriteMs = probeSyncedWriteMs(root);
   const reports: ScenarioReport[] = [];
   const clusters: BenchCluster[] = [];
+  const failovers: FailoverReport[] = [];
   let scale: ScaleReport | null = null;
+  const needsCluster = flags.scenarios.length > 0 || flags.electionFailover;
   try {
-    for (const tls of flags.scenarios.length === 0 ? [] : flags.tls ? [false, true] : [false]) {
+    for (const tls of !needsCluster ? [] : flags.tls ? [false, true] : [false]) {
       clusters.push(
         await startCluster(join(root, tls ? "tls" : "plain"), tls, log, flags.cpuProfDir),
       );
@@ -230,6 +299,38 @@ async function main(): Promise<number> {
           log(formatReport(report, flags.rounds));
         }
       }
+    }
+    const plain = clusters.find((bench) => !bench.tls);
+    if (flags.electionFailover && plain !== undefined) {
+      log(
+        `election fail-over: ${flags.failoverRounds} round(s) per kill, candidates' TTL ${flags.failoverTtl}`,
+      );
+      for (const kill of ["process", "node"] as const) {
+        const report = await runElectionFailover({
+          cluster: plain.cluster,
+          kill,
+          rounds: flags.failoverRounds,
+          ttl: flags.failoverTtl,
+          log,
+        });
+        failovers.push(report);
+        log(formatFailover(report));
+      }
+    }
+    const semaphores = reports.filter((r) => r.permits !== null);
+    if (semaphores.length > 0 || failovers.length > 0) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      await mkdir(flags.out, { recursive: true });
+      const jsonFile = join(flags.out, `primitives-${stamp}.json`);
+      const svgFile = join(flags.out, `primitives-${stamp}.svg`);
+      await writeFile(
+        jsonFile,
+        `${JSON.stringify({ semaphore: semaphores, electionFailover: failovers }, null, 1)}\n`,
+      );
+      await writeFile(svgFile, primitivesChart(semaphores, failovers));
+      log(
+        `${primitivesTable(semaphores, failovers)}\nprimitive results: ${jsonFile}, chart: ${svgFile}\n`,
+      );
     }
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));
     if (flags.scale) {
@@ -287,11 +388,22 @@ async function main(): Promise<number> {
         warmupMs: flags.warmupMs,
         rounds: flags.rounds,
         scenarios: reports,
+        electionFailover: failovers,
         scale,
       })}\n`,
     );
   }
-  return reports.some((r) => r.cycles === 0) ? 1 : 0;
+  const broken = reports.filter((r) => r.holdersMax > (r.permits ?? 1));
+  for (const r of broken) {
+    process.stderr.write(
+      `pnpm bench: ${r.title}: ${r.holdersMax} clients held one key at once (at most ${r.permits ?? 1} may)\n`,
+    );
+  }
+  const failed =
+    reports.some((r) => r.cycles === 0) ||
+    broken.length > 0 ||
+    failovers.some((f) => f.errors.length > 0);
+  return failed ? 1 : 0;
 }
 
 interface BenchCluster {
@@ -381,6 +493,7 @@ async function runOne(
     tls: bench.tls,
     title: spec.title,
     clients: spec.clients,
+    permits: spec.permits ?? null,
     ...outcome,
     nodes: usageBetween(before, after, outcome.windowMs),
     clientCpuPercent:
@@ -402,6 +515,7 @@ function formatReport(report: ScenarioReport, rounds: number): string {
     `  cycle latency ms: p50 ${ms(latency?.p50)}  p90 ${ms(latency?.p90)}  p99 ${ms(
       latency?.p99,
     )}  max ${ms(latency?.max)}  mean ${ms(latency?.mean)}`,
+    `  acquire wait ms: p50 ${ms(report.waitMs?.p50)}  p99 ${ms(report.waitMs?.p99)}; most holders of one key at once: ${report.holdersMax} (at most ${report.permits ?? 1})`,
     `  CPU: ${report.nodes
       .map((n) => `${n.id}${n.role === "leader" ? " (leader)" : ""} ${percent(n.cpuPercent)}`)
       .join(", ")}, clients ${percent(report.clientCpuPercent)}; fsyncs/s: ${report.nodes
@@ -423,6 +537,16 @@ function formatReport(report: ScenarioReport, rounds: number): string {
     lines.push(`  errors: ${report.errors} (${report.errorSamples.join("; ")})`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+function formatFailover(report: FailoverReport): string {
+  const summary = report.summaryMs;
+  const figures =
+    summary === null
+      ? "no round completed"
+      : `p50 ${summary.p50.toFixed(0)} ms, max ${summary.max.toFixed(0)} ms over ${report.failoverMs.length} round(s)`;
+  const errors = report.errors.length === 0 ? "" : `; errors: ${report.errors.join("; ")}`;
+  return `election fail-over, ${report.kill} kill (TTL ${report.ttl}): kill to the next leader's campaign() ${figures}${errors}\n`;
 }
 
 main().then(

@@ -34,7 +34,7 @@ export function registerElectCommand(program: Command): void {
       `
 Candidates lead in the order they campaigned. Default --wait ${DEFAULT_ELECT_WAIT}: exit 3 if not leader by then.
 The command gets DLOCK_FENCING_TOKEN (greater for every later leadership), DLOCK_LOCK_KEY and
-DLOCK_LOCK_VALUE; signals and loss are handled as by dlock lock (messages name dlock lock).
+DLOCK_LOCK_VALUE; signals and a lost leadership are handled as by dlock lock.
 Observe the leader with: dlock watch election/<name>
 ` +
         exitCodesHelp(
@@ -59,11 +59,13 @@ Observe the leader with: dlock watch election/<name>
               `dlock elect: give the command to run after --, e.g. dlock elect ${name} ${value} -- ./job.sh`,
             );
           }
-          process.exitCode = await runLockCommand(key, argv, {
-            ...flags,
-            value,
-            wait: flags.wait ?? DEFAULT_ELECT_WAIT,
-          });
+          process.exitCode = await runLockCommand(
+            key,
+            argv,
+            { ...flags, value, wait: flags.wait ?? DEFAULT_ELECT_WAIT },
+            null,
+            { name: "dlock elect", what: "leadership" },
+          );
         },
       ),
     );

@@ -11,16 +11,16 @@ export function registerGetCommand(program: Command): void {
   const command = program
     .command("get")
     .description(
-      "show a lock: whether it is held, by which value, its fencing token, the ttl left and the waiters queued (a linearizable read through the leader)",
+      "show a lock: whether it is held, by which value, its fencing token, the ttl left and the waiters queued; for a semaphore, the permits held and each holder (a linearizable read through the leader)",
     )
     .argument("<key>", "the lock's name");
   addClientOptions(command);
   command
     .addHelpText(
       "after",
-      `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free).\n` +
+      `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free). A semaphore's key adds\n"semaphore":{"permits","held","holders":[{"value","fencingToken","count","ttlRemainingMs"}]}.\n` +
         exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
-        examplesHelp(["dlock get deploy", "dlock get deploy --json"]),
+        examplesHelp(["dlock get deploy", "dlock get deploy --json", "dlock get encoders"]),
     )
     .action(
       namedAction("dlock get", async (key: string, flags: ClientFlags, cmd: Command) => {

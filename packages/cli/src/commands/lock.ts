@@ -92,14 +92,25 @@ export interface HeldPermits {
   count: number;
 }
 
+/** Which command runs a command while holding: the words of its messages. */
+export interface HoldingCommand {
+  /** "dlock lock", "dlock semaphore", "dlock elect": the prefix of every message. */
+  name: string;
+  /** What is held, as messages name it: "lock", "permit", "leadership". */
+  what: string;
+}
+
 /** Runs `argv` while holding `key` (also what `dlock elect` does with an election's key). */
 export async function runLockCommand(
   key: string,
   argv: readonly string[],
   flags: LockCommandFlags,
   semaphore: HeldPermits | null = null,
+  command: HoldingCommand = semaphore === null
+    ? { name: "dlock lock", what: "lock" }
+    : { name: "dlock semaphore", what: "permit" },
 ): Promise<number> {
-  const name = semaphore === null ? "dlock lock" : "dlock semaphore";
+  const { name, what } = command;
   if (argv.length === 0) {
     throw new CliExit(
       EXIT.USAGE,
@@ -116,16 +127,25 @@ export async function runLockCommand(
   const relay = new SignalRelay();
   try {
     return await withLocker(name, settings, (locker) =>
-      holdWhileRunning({ name, locker, key, value, options, argv, killAfterMs, relay, semaphore }),
+      holdWhileRunning({
+        name,
+        what,
+        locker,
+        key,
+        value,
+        options,
+        argv,
+        killAfterMs,
+        relay,
+        semaphore,
+      }),
     );
   } finally {
     relay.dispose();
   }
 }
 
-interface RunParameters {
-  /** "dlock lock" or "dlock semaphore", for messages. */
-  name: string;
+interface RunParameters extends HoldingCommand {
   semaphore: HeldPermits | null;
   locker: Locker;
   key: string;
@@ -137,8 +157,7 @@ interface RunParameters {
 }
 
 async function holdWhileRunning(run: RunParameters): Promise<number> {
-  const { name, locker, key, value, argv, killAfterMs, relay, semaphore } = run;
-  const what = semaphore === null ? "lock" : "permit";
+  const { name, what, locker, key, value, argv, killAfterMs, relay, semaphore } = run;
   let lock: Lock;
   try {
     const options = { ...run.options, signal: relay.beforeStart };
@@ -242,7 +261,7 @@ async function releaseQuietly(lock: Lock): Promise<void> {
 function interrupted(run: RunParameters): number {
   const signal = run.relay.received!;
   process.stderr.write(
-    `${run.name}: ${signal} while waiting for the ${run.semaphore === null ? "lock" : "permit"} "${run.key}": the command was not run\n`,
+    `${run.name}: ${signal} while waiting for the ${run.what} "${run.key}": the command was not run\n`,
   );
   return signalExitStatus(signal);
 }

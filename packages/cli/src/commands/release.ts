@@ -33,14 +33,14 @@ export function registerReleaseCommand(program: Command): void {
     .addOption(
       new Option(
         "--force",
-        "admin only: free the lock whoever holds it (no <value>); prints the fencing token freed, audited in the leader's log; DLOCK_FORCE=1 or 0",
+        "admin only: free the lock whoever holds it (no <value>; a semaphore's key: every holder, or those of --token); prints the fencing token(s) freed, audited in the leader's log; DLOCK_FORCE=1 or 0",
       ).env("DLOCK_FORCE"),
     );
   addClientOptions(command);
   command
     .addHelpText(
       "after",
-      `\nWith --json: {"key","value","released"}; "released": false means the lock was not held by\n<value> (and --token): nothing changed. With --force: {"key","released","fencingToken"}.\n` +
+      `\nWith --json: {"key","value","released"}; "released": false means the lock was not held by\n<value> (and --token): nothing changed. With --force: {"key","released","fencingToken"}, plus "semaphore":{"permitsFreed","fencingTokens"}\non a semaphore's key.\n` +
         exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
         examplesHelp([
           'dlock release deploy ci-42 --token "$TOKEN"',

@@ -1,7 +1,7 @@
 // `dlock server`: one member of a cluster. Every flag has an environment variable (containers).
 import { Option } from "commander";
 import type { Command } from "commander";
-import { parseDuration } from "@dlock/client";
+import { PERMITS_MAX, parseDuration } from "@dlock/client";
 import type { ClientCertificateMode, DlockServer, LogLevel, ServerOptions } from "@dlock/server";
 import { CliExit, EXIT } from "../exit-codes.js";
 import { parseBooleanEnvironment, parseClusterList } from "../parse.js";
@@ -23,6 +23,7 @@ interface ServerFlags {
   waitMax?: string;
   waitersPerKeyMax?: string;
   locksMax?: string;
+  semaphorePermitsMax?: string;
   compactionEntries?: string;
   compactionBytes?: string;
   fsync: boolean;
@@ -142,8 +143,14 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--locks-max <n>",
-        "keys in the lock table (held, queued on or delayed); a new key beyond it is refused as OVERLOADED (default 1000000; a replicated limit: give every member the same)",
+        "keys in the lock table (held, queued on or delayed); a new key beyond it is refused as LOCKS_FULL (default 1000000; a replicated limit: give every member the same)",
       ).env("DLOCK_LOCKS_MAX"),
+    )
+    .addOption(
+      new Option(
+        "--semaphore-permits-max <n>",
+        `largest N (--permits) a semaphore may have; a larger one is refused as INVALID_ARGUMENT (default 1024, at most ${PERMITS_MAX}; a replicated limit: give every member the same)`,
+      ).env("DLOCK_SEMAPHORE_PERMITS_MAX"),
     )
     .addOption(
       new Option(
@@ -337,6 +344,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ServerOptions {
     waitMsMax: duration("--wait-max", flags.waitMax),
     waitersPerKeyMax: integer("--waiters-per-key-max", flags.waitersPerKeyMax),
     locksMax: integer("--locks-max", flags.locksMax),
+    semaphorePermitsMax: integer("--semaphore-permits-max", flags.semaphorePermitsMax),
     compactionEntries: integer("--compaction-entries", flags.compactionEntries),
     compactionBytes: byteSize("--compaction-bytes", flags.compactionBytes),
     fsync: flags.fsync,

@@ -13,7 +13,11 @@ import { parseCountFlag } from "../parse.js";
 
 interface WatchFlags extends ClientFlags {
   fromRevision?: string;
+  events?: string;
 }
+
+/** Most events `--events` may ask for (any more is "until interrupted"). */
+const WATCH_EVENTS_FLAG_MAX = 1_000_000_000;
 
 export function registerWatchCommand(program: Command): void {
   const command = program
@@ -30,18 +34,32 @@ export function registerWatchCommand(program: Command): void {
         "start at this revision (e.g. a list's revision + 1) instead of now",
       ).env("DLOCK_FROM_REVISION"),
     )
+    .addOption(
+      new Option(
+        "--events <n>",
+        "exit 0 after printing this many events (default: until interrupted)",
+      ).env("DLOCK_WATCH_EVENTS"),
+    )
     .addHelpText(
       "after",
       `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued).\n` +
         `Stops on SIGINT/SIGTERM (exit 0). A revision older than the leader's event history fails\n` +
         `with WATCH_REVISION_COMPACTED: run dlock list and watch from its revision + 1.\n` +
         exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
-        examplesHelp(["dlock watch jobs/", "dlock watch jobs/ --json --from-revision 120"]),
+        examplesHelp([
+          "dlock watch jobs/",
+          "dlock watch jobs/ --json --from-revision 120",
+          "dlock watch election/reports --events 1",
+        ]),
     )
     .action(
       namedAction("dlock watch", async (prefix: string, flags: WatchFlags, cmd: Command) => {
         const settings = clientSettingsFromFlags(flags);
         const json = jsonWanted(cmd);
+        const eventsMax =
+          flags.events === undefined
+            ? null
+            : parseCountFlag("--events", flags.events, WATCH_EVENTS_FLAG_MAX);
         const stop = new AbortController();
         const onSignal = (): void => stop.abort();
         process.once("SIGINT", onSignal);
@@ -59,8 +77,11 @@ export function registerWatchCommand(program: Command): void {
         }
         try {
           await withLocker("dlock watch", settings, async (locker) => {
+            let printed = 0;
+            if (eventsMax === 0) return;
             for await (const event of locker.watch(prefix, options)) {
               process.stdout.write(json ? jsonLine(event) : watchEventText(event));
+              if (++printed === eventsMax) break; // Leaving the loop ends the watch.
             }
           });
         } finally {

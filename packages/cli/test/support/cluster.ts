@@ -18,12 +18,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(name: string): Promise<TestCluster> {
+export async function startTestCluster(
+  name: string,
+  extraArgs: readonly string[] = [],
+): Promise<TestCluster> {
   if (!existsSync(DLOCK_BIN)) {
     throw new Error(`${DLOCK_BIN} is missing: build first (npx -y pnpm@12.4.2 run build)`);
   }
   const root = await mkdtemp(join(tmpdir(), `dlock-${name}-`));
-  const cluster = await LocalCluster.start({ root, tickMs: TEST_TICK_MS, logLevel: "warn" });
+  const cluster = await LocalCluster.start({
+    root,
+    tickMs: TEST_TICK_MS,
+    logLevel: "warn",
+    extraArgs: [...extraArgs],
+  });
   try {
     await cluster.waitForLeader(30_000);
     await cluster.waitForReady(30_000);
@@ -63,9 +71,23 @@ export interface DlockRun {
 
 /** Starts the built `dlock` with `args`; `done` resolves when it has exited and closed its pipes. */
 export function startDlock(args: readonly string[], env: NodeJS.ProcessEnv): DlockRun {
-  const child = spawn(process.execPath, [DLOCK_BIN, ...args], {
+  return startNode([DLOCK_BIN, ...args], env);
+}
+
+/** Runs a script (an example) with node from `cwd`, as a reader would: `node examples/x.mjs`. */
+export function runNodeScript(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<DlockResult> {
+  return startNode([script], env, cwd).done;
+}
+
+function startNode(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): DlockRun {
+  const child = spawn(process.execPath, argv, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd === undefined ? {} : { cwd }),
   });
   let stdout = "";
   let stderr = "";

@@ -1,7 +1,8 @@
 // Authorization in front of the lock and membership services: every request is checked against
 // the connection's principal (PERMISSION_DENIED naming the operation and the key), holder values
 // are bound to the principal (see holder-binding.ts), `get` hides values from everyone but the
-// holder's principal and admins, and an admin's force release is served and audited here.
+// holder's principal and admins, and an admin's force release (of a lock, or of a semaphore's
+// permits) is served and audited here.
 import { InvalidArgumentError, PermissionDeniedError } from "@dlock/protocol";
 import type {
   ClientRequest,
@@ -9,6 +10,7 @@ import type {
   ForceReleaseResult,
   GetResult,
   ListResult,
+  SemaphoreInfo,
   ReleaseResult,
   WatchResult,
 } from "@dlock/protocol";
@@ -140,6 +142,8 @@ export class AuthorizingHandler implements ClientRequestHandler {
       { type: "get", id: request.id, key: request.key },
       context,
     )) as GetResult;
+    if (info.semaphore !== undefined)
+      return this.forceReleasePermits(request, context, info.semaphore);
     const token = info.fencingToken;
     if (!info.held || info.value === null || token === null) {
       return { released: false, fencingToken: null };
@@ -167,6 +171,59 @@ export class AuthorizingHandler implements ClientRequestHandler {
     );
     return { released: released.released, fencingToken: released.released ? token : null };
   }
+
+  /**
+   * Releases every holder of a semaphore key (with `token`, those of that grant) through the log,
+   * as each holder would; a holder that changed in between is not touched. Audited in one line.
+   */
+  private async forceReleasePermits(
+    request: ForceReleaseRequest,
+    context: ClientRequestContext,
+    semaphore: SemaphoreInfo,
+  ): Promise<ForceReleaseResult> {
+    const { inner, logger } = this.options;
+    const chosen = semaphore.holders.filter(
+      (h) => h.value !== null && (request.token === undefined || h.fencingToken === request.token),
+    );
+    const freed: typeof chosen = [];
+    for (const holder of chosen) {
+      const released = (await inner.handle(
+        {
+          type: "release",
+          id: request.id,
+          key: request.key,
+          value: holder.value!,
+          token: holder.fencingToken,
+        },
+        context,
+      )) as ReleaseResult;
+      if (released.released) freed.push(holder);
+    }
+    const fencingTokens = [...new Set(freed.map((h) => h.fencingToken))].sort((a, b) => a - b);
+    const permitsFreed = freed.reduce((sum, h) => sum + h.count, 0);
+    logger.warn(
+      {
+        audit: "forceRelease",
+        principal: context.principal?.name ?? null,
+        clientId: context.clientId,
+        key: request.key,
+        token: request.token ?? null,
+        holders: freed.map((h) => {
+          const holder = holderOf(h.value!);
+          return { principal: holder.principal, value: holder.value, token: h.fencingToken };
+        }),
+        permitsFreed,
+      },
+      freed.length > 0
+        ? "force release freed semaphore permits"
+        : "force release found no semaphore holder to free",
+    );
+    return {
+      released: freed.length > 0,
+      fencingToken: fencingTokens.length === 0 ? null : fencingTokens[fencingTokens.length - 1]!,
+      semaphore: { permitsFreed, fencingTokens },
+    };
+  }
 }
 
 /** A stored holder value as `principal` may see it: its own (or any, for an admin), else null. */
@@ -178,6 +235,14 @@ function visibleValue(stored: string | null, principal: Principal): string | nul
 
 /** A get result as `principal` may see it: the value only for its own grant (or for an admin). */
 function redacted(result: GetResult, principal: Principal): GetResult {
+  const semaphore = result.semaphore;
+  if (semaphore !== undefined) {
+    const holders = semaphore.holders.map((h) => ({
+      ...h,
+      value: visibleValue(h.value, principal),
+    }));
+    return { ...result, semaphore: { ...semaphore, holders } };
+  }
   if (result.value === null) return result;
   const holder = holderOf(result.value);
   const visible = isAdmin(principal) || holder.principal === principal.name;

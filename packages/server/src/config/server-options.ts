@@ -90,6 +90,8 @@ export interface ServerOptions extends DeprecatedServerOptions {
   waitersPerKeyMax?: number;
   /** Keys in the lock table (held, queued on or delayed). */
   locksMax?: number;
+  /** Largest N a semaphore may have (PERMITS_MAX at most); a larger one is INVALID_ARGUMENT. */
+  semaphorePermitsMax?: number;
   /**
    * Recent lock events the leader keeps for watchers to resume from; one further behind gets
    * WATCH_REVISION_COMPACTED and lists again.
@@ -176,7 +178,8 @@ export const DEFAULT_SERVER_OPTIONS = {
   tickMs: 50,
   electionTicks: 10,
   heartbeatTicks: 1,
-  // ttlMsMax, waitMsMax, lockDelayMsMax, keyBytesMax, valueBytesMax, waitersPerKeyMax, locksMax
+  // ttlMsMax, waitMsMax, lockDelayMsMax, keyBytesMax, valueBytesMax, waitersPerKeyMax, locksMax,
+  // semaphorePermitsMax
   ...DEFAULT_LOCK_LIMITS,
   watchHistoryEventsMax: DEFAULT_WATCH_OPTIONS.historyEventsMax,
   peerFrameBytesMax: 4 * 1024 * 1024,
@@ -345,6 +348,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     "valueBytesMax",
     "waitersPerKeyMax",
     "locksMax",
+    "semaphorePermitsMax",
     "watchHistoryEventsMax",
     "peerFrameBytesMax",
     "peerSendQueueBytesMax",
@@ -404,6 +408,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     waitersPerKeyMax: merged.waitersPerKeyMax,
     locksMax: merged.locksMax,
     lockDelayMsMax: merged.lockDelayMsMax,
+    semaphorePermitsMax: merged.semaphorePermitsMax,
   });
   const ttlMsMin = lockLimits.ttlMsMin;
 

@@ -323,6 +323,13 @@ export class LeaseManager {
     return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
   }
 
+  /** Lease time left of the semaphore holder `value` of `key` (null if not timed). */
+  permitRemainingMs(key: string, value: string, nowMs: number): number | null {
+    const id = this.permits.get(key)?.get(value);
+    if (id === undefined) return null;
+    return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
+  }
+
   /** Deadline of a waiter's queue lease on this leader's clock (null if not timed). */
   waiterDeadlineMs(key: string, value: string): number | null {
     const id = this.waiters.get(key)?.get(value);

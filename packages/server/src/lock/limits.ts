@@ -1,4 +1,4 @@
-import { ConfigError, integerOption, positiveInteger } from "@dlock/protocol";
+import { ConfigError, PERMITS_MAX, integerOption, positiveInteger } from "@dlock/protocol";
 
 /**
  * TTLs must be at least this many election timeouts. A client refreshes every ttl/3, so with a
@@ -94,6 +94,12 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
     throw new ConfigError(
       "ttlMsMin",
       `${resolved.ttlMsMin} must be ≥ ${TTL_MIN_ELECTION_TIMEOUTS} election timeouts (${floor} ms) so a lease survives a leader change`,
+    );
+  }
+  if (resolved.semaphorePermitsMax > PERMITS_MAX) {
+    throw new ConfigError(
+      "semaphorePermitsMax",
+      `${resolved.semaphorePermitsMax} must be ≤ ${PERMITS_MAX}, the most permits a client may ask for`,
     );
   }
   if (resolved.ttlMsMax < resolved.ttlMsMin) {

@@ -30,6 +30,7 @@ import type {
   LockCommand,
   LockResult,
   LockStateMachine,
+  SemaphoreState,
   WaiterGrant,
 } from "../lock/index.js";
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
@@ -268,6 +269,8 @@ export class LockService implements ClientRequestHandler {
     if (key.length === 0) throw new InvalidArgumentError("key", "must not be empty");
     await this.linearizableRead();
     const info = this.table.get(key);
+    const semaphore = this.table.semaphoreState(key);
+    if (semaphore !== undefined) return this.semaphoreGet(semaphore, info.waiters);
     return {
       held: info.held,
       value: info.value,
@@ -276,6 +279,25 @@ export class LockService implements ClientRequestHandler {
         ? Math.round(this.leases.remainingMs(key, this.nowMs()) ?? info.ttlMs)
         : null,
       waiters: info.waiters,
+    };
+  }
+
+  /** A semaphore key's get: every holder with its permits and lease left, the newest token. */
+  private semaphoreGet(s: Readonly<SemaphoreState>, waiters: number): GetResult {
+    const nowMs = this.nowMs();
+    const holders = s.holders.map((h) => ({
+      value: h.value,
+      fencingToken: h.token,
+      count: h.count,
+      ttlRemainingMs: Math.round(this.leases.permitRemainingMs(s.key, h.value, nowMs) ?? h.ttlMs),
+    }));
+    return {
+      held: true,
+      value: null,
+      fencingToken: Math.max(...holders.map((h) => h.fencingToken)),
+      ttlRemainingMs: Math.max(...holders.map((h) => h.ttlRemainingMs)),
+      waiters,
+      semaphore: { permits: s.permits, held: s.held, holders },
     };
   }
 

@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   KindMismatchError,
   LockBusyError,
+  LocksFullError,
   NotLeaderError,
   NotOwnerError,
   OverloadedError,
@@ -81,7 +82,10 @@ export function lockRefusalToWire(refusal: LockError | RejectedResult, key: stri
     case "WAITERS_FULL":
       return new LockBusyError(key, `lock "${key}": ${refusal.message}`);
     case "LOCKS_FULL":
-      return new OverloadedError(refusal.message, 1_000);
+      // Not OVERLOADED: clients retry that until their deadline and then report no leader.
+      return new LocksFullError(
+        `${refusal.message}: release keys no longer needed, or raise --locks-max on every member`,
+      );
     case "KIND_MISMATCH":
       return new KindMismatchError(key, refusal.message);
     case "SEMAPHORE_PERMITS_MISMATCH":

@@ -143,4 +143,59 @@ describe("AuthorizingHandler", () => {
     ).toEqual({ released: false, fencingToken: null });
     expect(seen.filter((r) => r.type === "release")).toHaveLength(1);
   });
+
+  const permitsHeld: GetResult = {
+    held: true,
+    value: null,
+    fencingToken: 9,
+    ttlRemainingMs: 900,
+    waiters: 0,
+    semaphore: {
+      permits: 3,
+      held: 3,
+      holders: [
+        { value: "ci\u0000a", fencingToken: 8, count: 2, ttlRemainingMs: 800 },
+        { value: "ops\u0000b", fencingToken: 9, count: 1, ttlRemainingMs: 900 },
+      ],
+    },
+  };
+
+  it("shows each semaphore holder's value to its principal and admins only", async () => {
+    const { handler } = setup(permitsHeld);
+    const get = { type: "get", id: 1, key: "jobs/s" } as const;
+    const values = async (principal: Principal) =>
+      ((await handler.handle(get, context(principal))) as GetResult).semaphore?.holders.map(
+        (h) => h.value,
+      );
+    expect(await values(ci)).toEqual(["a", null]);
+    expect(await values(reader)).toEqual([null, null]);
+    expect(await values(ops)).toEqual(["a", "b"]);
+  });
+
+  it("force-releases every holder of a semaphore's key, or those of --token", async () => {
+    const all = setup(permitsHeld);
+    expect(
+      await all.handler.handle({ type: "forceRelease", id: 1, key: "jobs/s" }, context(ops)),
+    ).toEqual({
+      released: true,
+      fencingToken: 9,
+      semaphore: { permitsFreed: 3, fencingTokens: [8, 9] },
+    });
+    expect(all.seen.filter((r) => r.type === "release")).toEqual([
+      { type: "release", id: 1, key: "jobs/s", value: "ci\u0000a", token: 8 },
+      { type: "release", id: 1, key: "jobs/s", value: "ops\u0000b", token: 9 },
+    ]);
+    const one = setup(permitsHeld);
+    expect(
+      await one.handler.handle(
+        { type: "forceRelease", id: 2, key: "jobs/s", token: 8 },
+        context(ops),
+      ),
+    ).toEqual({
+      released: true,
+      fencingToken: 8,
+      semaphore: { permitsFreed: 2, fencingTokens: [8] },
+    });
+    expect(one.seen.filter((r) => r.type === "release")).toHaveLength(1);
+  });
 });

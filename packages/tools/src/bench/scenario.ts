@@ -1,8 +1,8 @@
 // One `pnpm bench` scenario: N clients, each with its own Locker (its own connection), running
-// acquire+release cycles (locker.lock() then lock.release(), as an application does) as fast as
-// they can for a warm-up and then a measured window.
+// acquire+release cycles (locker.lock() or locker.semaphore(), then lock.release(), as an
+// application does) as fast as they can for a warm-up and then a measured window.
 import { Locker } from "@dlock/client";
-import type { ClientTlsOptions } from "@dlock/client";
+import type { ClientTlsOptions, Lock } from "@dlock/client";
 import type { LockOptions } from "@dlock/client";
 import { summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
@@ -14,6 +14,8 @@ export interface ScenarioSpec {
   /** The key client `index` locks. */
   keyOf: (index: number) => string;
   options: LockOptions;
+  /** Present: every client takes one of these many permits of its key (a counting semaphore). */
+  permits?: number;
 }
 
 export interface ScenarioWindow {
@@ -32,6 +34,14 @@ export interface ScenarioOutcome {
   cyclesPerSecond: number;
   /** Latency of the cycles that completed inside the window, in milliseconds. */
   latencyMs: LatencySummary | null;
+  /** How long the acquires of those cycles took (queueing included), in milliseconds. */
+  waitMs: LatencySummary | null;
+  /**
+   * The most clients that held one key at once, as the clients saw it (from the grant's arrival
+   * to the release's sending, inside the server's holding interval): at most 1 for a lock, at
+   * most `permits` for a semaphore, or the cluster broke its contract.
+   */
+  holdersMax: number;
   errors: number;
   /** The first few distinct error messages. */
   errorSamples: string[];
@@ -50,6 +60,9 @@ export async function runScenario(
     () => new Locker({ endpoints, ...(tls === null ? {} : { tls }) }),
   );
   const latencies: number[] = [];
+  const waits: number[] = [];
+  const holders = new Map<string, number>();
+  let holdersMax = 0;
   const errorSamples = new Set<string>();
   let errors = 0;
   let measuring = false;
@@ -61,12 +74,26 @@ export async function runScenario(
       const locker = lockers[index];
       const key = spec.keyOf(index);
       const value = `${spec.name}-client-${index}`;
+      const take = (): Promise<Lock> =>
+        spec.permits === undefined
+          ? locker.lock(key, value, spec.options)
+          : locker.semaphore(key, value, { ...spec.options, permits: spec.permits });
       while (!stopping) {
         const startedAt = performance.now();
         try {
-          const lock = await locker.lock(key, value, spec.options);
+          const lock = await take();
+          const grantedAt = performance.now();
+          const inside = (holders.get(key) ?? 0) + 1;
+          holders.set(key, inside);
+          if (inside > holdersMax) holdersMax = inside;
+          // Hold across one turn of the event loop, so other clients' grants can arrive meanwhile.
+          await new Promise((resolve) => setImmediate(resolve));
+          holders.set(key, (holders.get(key) ?? 1) - 1);
           await lock.release();
-          if (measuring) latencies.push(performance.now() - startedAt);
+          if (measuring) {
+            latencies.push(performance.now() - startedAt);
+            waits.push(grantedAt - startedAt);
+          }
         } catch (error) {
           errors++;
           if (errorSamples.size < ERROR_SAMPLES_MAX) errorSamples.add(String(error));
@@ -91,6 +118,8 @@ export async function runScenario(
       windowMs,
       cyclesPerSecond: (latencies.length * 1000) / windowMs,
       latencyMs: summarize(latencies),
+      waitMs: summarize(waits),
+      holdersMax,
       errors: errorsInWindow,
       errorSamples: [...errorSamples],
     };
