@@ -1,5 +1,8 @@
 import type { SimWorld } from "../world.js";
 
+/** How often a drain lets the real event loop turn (its timers, I/O) as well. */
+const DRAINS_PER_EVENT_LOOP_TURN = 1024;
+
 /**
  * The lock simulator runs real promise-based code (the Locker, the request handler, RaftHost) on
  * the world's virtual time. A Node process runs every pending promise continuation before its
@@ -9,6 +12,12 @@ import type { SimWorld } from "../world.js";
  * after the continuations queued before it, and before any later event. Virtual time does not
  * move meanwhile, and the order of continuations is fixed by the program, so runs stay exactly
  * reproducible.
+ *
+ * A drain is one process.nextTick, not a turn of the event loop: Node runs a tick only once the
+ * microtask queue is empty, and a turn (setImmediate) costs several times as much and, on a
+ * loaded machine, often the CPU too. That is exact as long as the simulated code queues no ticks
+ * of its own (none does: its deferred work goes through `immediate()`). Every
+ * DRAINS_PER_EVENT_LOOP_TURN-th drain is a turn (as exact), so real I/O is not starved.
  */
 export class AsyncWorld {
   private touched = false;
@@ -16,6 +25,7 @@ export class AsyncWorld {
   private immediateAt = 0;
   /** Immediates run so far (they are not world events). */
   immediatesRun = 0;
+  private drains = 0;
   private readonly pending = (): boolean =>
     this.touched || this.immediateAt < this.immediates.length;
 
@@ -48,7 +58,9 @@ export class AsyncWorld {
     for (;;) {
       if (this.touched) {
         this.touched = false;
-        await drainMicrotasks();
+        await (++this.drains % DRAINS_PER_EVENT_LOOP_TURN === 0
+          ? eventLoopTurn()
+          : drainMicrotasks());
         if (stop?.()) return false;
         continue;
       }
@@ -75,7 +87,15 @@ export class AsyncWorld {
   }
 }
 
-/** Resolves after every queued promise continuation (and those they queue) has run. */
+/**
+ * Resolves after every queued promise continuation (and those they queue) has run: Node runs
+ * ticks only when the microtask queue is empty (exact unless the code queues ticks itself).
+ */
 export function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
+/** Resolves in the event loop's next turn: a drain that also lets timers and I/O run. */
+function eventLoopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
