@@ -52,28 +52,53 @@ export class AsyncWorld {
    * Runs events until virtual time `untilMs` (or until `stop()` returns true, checked after every
    * event, every drain and every immediate). Returns false if stopped.
    */
-  async runUntil(untilMs: number, stop?: () => boolean): Promise<boolean> {
-    const world = this.world;
-    const predicate = stop === undefined ? this.pending : () => this.pending() || stop();
-    for (;;) {
-      if (this.touched) {
-        this.touched = false;
-        await (++this.drains % DRAINS_PER_EVENT_LOOP_TURN === 0
-          ? eventLoopTurn()
-          : drainMicrotasks());
-        if (stop?.()) return false;
-        continue;
+  runUntil(untilMs: number, stop?: () => boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const world = this.world;
+      const predicate = stop === undefined ? this.pending : () => this.pending() || stop();
+      // Runs until a touched event, then returns: the continuations it started run first, and
+      // `resume` carries on once they all did (a loop, not an await: no promise per drain).
+      const step = (): void => {
+        for (;;) {
+          if (this.touched) {
+            this.touched = false;
+            if (++this.drains % DRAINS_PER_EVENT_LOOP_TURN === 0) setImmediate(resume);
+            // Queued as a microtask behind those the event queued: a tick queued from a tick
+            // would run before them.
+            else queueMicrotask(tickResume);
+            return;
+          }
+          if (this.immediateAt < this.immediates.length) {
+            this.runImmediate();
+            if (stop?.()) break;
+            continue;
+          }
+          const finished = world.runUntil(untilMs, predicate);
+          if (this.touched) continue;
+          if (stop?.()) break;
+          if (finished) {
+            resolve(true);
+            return;
+          }
+        }
+        resolve(false);
+      };
+      const resume = (): void => {
+        try {
+          if (stop?.()) resolve(false);
+          else step();
+        } catch (error) {
+          reject(error as Error);
+        }
+      };
+      // Node runs ticks only once the microtask queue is empty.
+      const tickResume = (): void => process.nextTick(resume);
+      try {
+        step();
+      } catch (error) {
+        reject(error as Error);
       }
-      if (this.immediateAt < this.immediates.length) {
-        this.runImmediate();
-        if (stop?.()) return false;
-        continue;
-      }
-      const finished = world.runUntil(untilMs, predicate);
-      if (this.touched) continue;
-      if (stop?.()) return false;
-      if (finished) return true;
-    }
+    });
   }
 
   private runImmediate(): void {
@@ -93,9 +118,4 @@ export class AsyncWorld {
  */
 export function drainMicrotasks(): Promise<void> {
   return new Promise((resolve) => process.nextTick(resolve));
-}
-
-/** Resolves in the event loop's next turn: a drain that also lets timers and I/O run. */
-function eventLoopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
