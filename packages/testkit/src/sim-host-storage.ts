@@ -262,7 +262,7 @@ export class SimHostStorage implements HostStorage, Storage {
       return Promise.reject(error as Error);
     }
     this.disk.logOp(this.generation, { kind: "writes", writes });
-    if (!writes.some((write) => write.mustSync === true)) {
+    if (!mustSync(writes)) {
       this.written(writes, false);
       return RESOLVED;
     }
@@ -354,6 +354,11 @@ export class SimHostStorage implements HostStorage, Storage {
     this.queue = run.then(settled, settled);
     return run;
   }
+}
+
+function mustSync(writes: readonly StorageWrite[]): boolean {
+  for (const write of writes) if (write.mustSync === true) return true;
+  return false;
 }
 
 function cloneImage(image: DiskImage): DiskImage {

@@ -3,6 +3,8 @@ import type { SimWorld } from "../world.js";
 /** How often a drain lets the real event loop turn (its timers, I/O) as well. */
 const DRAINS_PER_EVENT_LOOP_TURN = 1024;
 
+const RESOLVED = Promise.resolve();
+
 /**
  * The lock simulator runs real promise-based code (the Locker, the request handler, RaftHost) on
  * the world's virtual time. A Node process runs every pending promise continuation before its
@@ -63,9 +65,9 @@ export class AsyncWorld {
           if (this.touched) {
             this.touched = false;
             if (++this.drains % DRAINS_PER_EVENT_LOOP_TURN === 0) setImmediate(resume);
-            // Queued as a microtask behind those the event queued: a tick queued from a tick
-            // would run before them.
-            else queueMicrotask(tickResume);
+            // A reaction queued behind those the event queued (a tick queued from a tick would
+            // run before them); a promise reaction costs less than Node's queueMicrotask.
+            else void RESOLVED.then(tickResume);
             return;
           }
           if (this.immediateAt < this.immediates.length) {
