@@ -98,7 +98,13 @@ export class GroupCommitter {
   constructor(writer: BatchWriter, options: GroupCommitOptions = {}) {
     this.writer = writer;
     this.scheduler = options.scheduler ?? NODE_SCHEDULER;
-    this.options = { ...DEFAULT_GROUP_COMMIT_OPTIONS, ...stripUndefined(options) };
+    const defaults = DEFAULT_GROUP_COMMIT_OPTIONS;
+    this.options = {
+      ...options,
+      writesPerBatchMax: options.writesPerBatchMax ?? defaults.writesPerBatchMax,
+      retryDelayMsMin: options.retryDelayMsMin ?? defaults.retryDelayMsMin,
+      retryDelayMsMax: options.retryDelayMsMax ?? defaults.retryDelayMsMax,
+    };
     for (const key of ["writesPerBatchMax", "retryDelayMsMin", "retryDelayMsMax"] as const) {
       positiveInteger(this.options[key], undefined, key);
     }
@@ -222,8 +228,4 @@ export class GroupCommitter {
       delayMs = Math.min(delayMs * 2, this.options.retryDelayMsMax);
     }
   }
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
