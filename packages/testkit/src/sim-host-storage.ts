@@ -459,8 +459,10 @@ function applyWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
     const entries = write.entries;
     if (entries !== undefined && entries.length > 0) {
       const offset = entries[0].index - image.snapshot.metadata.index - 1;
-      for (let i = offset; i < image.log.length; i++) image.logBytes -= storedBytes(image.log[i]);
-      image.log.length = offset;
+      if (offset < image.log.length) {
+        for (let i = offset; i < image.log.length; i++) image.logBytes -= storedBytes(image.log[i]);
+        image.log.length = offset;
+      }
       for (const entry of entries) {
         image.log.push(entry);
         image.logBytes += storedBytes(entry);

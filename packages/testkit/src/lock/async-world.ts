@@ -23,13 +23,17 @@ const RESOLVED = Promise.resolve();
  */
 export class AsyncWorld {
   private touched = false;
-  private immediates: (() => void)[] = [];
+  /**
+   * Immediates waiting: immediates[immediateAt .. immediateEnd). The array is reused once it
+   * runs empty (a new one would grow its storage again with the next few pushes).
+   */
+  private readonly immediates: ((() => void) | undefined)[] = [];
   private immediateAt = 0;
+  private immediateEnd = 0;
   /** Immediates run so far (they are not world events). */
   immediatesRun = 0;
   private drains = 0;
-  private readonly pending = (): boolean =>
-    this.touched || this.immediateAt < this.immediates.length;
+  private readonly pending = (): boolean => this.touched || this.immediateAt < this.immediateEnd;
 
   constructor(readonly world: SimWorld) {}
 
@@ -47,7 +51,9 @@ export class AsyncWorld {
    * world event: Node's setImmediate, without an event of its own.
    */
   immediate(work: () => void): void {
-    this.immediates.push(work);
+    if (this.immediateEnd === this.immediates.length) this.immediates.push(work);
+    else this.immediates[this.immediateEnd] = work;
+    this.immediateEnd++;
   }
 
   /**
@@ -70,7 +76,7 @@ export class AsyncWorld {
             else void RESOLVED.then(tickResume);
             return;
           }
-          if (this.immediateAt < this.immediates.length) {
+          if (this.immediateAt < this.immediateEnd) {
             this.runImmediate();
             if (stop?.()) break;
             continue;
@@ -104,10 +110,11 @@ export class AsyncWorld {
   }
 
   private runImmediate(): void {
-    const work = this.immediates[this.immediateAt++];
-    if (this.immediateAt === this.immediates.length) {
-      this.immediates = [];
+    const work = this.immediates[this.immediateAt] as () => void;
+    this.immediates[this.immediateAt++] = undefined;
+    if (this.immediateAt === this.immediateEnd) {
       this.immediateAt = 0;
+      this.immediateEnd = 0;
     }
     this.immediatesRun++;
     work();
