@@ -9,19 +9,24 @@ export interface ScheduledEvent {
 }
 
 export class EventQueue {
-  private readonly heap: ScheduledEvent[] = [];
+  /**
+   * heap[0 .. count) is the heap; the array never shrinks (slots past `count` are cleared), so a
+   * queue whose size goes up and down does not reallocate it again and again.
+   */
+  private readonly heap: (ScheduledEvent | undefined)[] = [];
+  private count = 0;
   private nextSequence = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.count;
   }
 
   push(timeMs: number, run: () => void): void {
     if (!Number.isFinite(timeMs)) throw new RangeError(`event time must be finite, got ${timeMs}`);
     const event: ScheduledEvent = { timeMs, sequence: this.nextSequence++, run };
-    const heap = this.heap;
-    heap.push(event);
-    let i = heap.length - 1;
+    const heap = this.heap as ScheduledEvent[];
+    let i = this.count++;
+    if (i === heap.length) heap.push(event);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!before(event, heap[parent])) break;
@@ -32,17 +37,18 @@ export class EventQueue {
   }
 
   peekTime(): number | undefined {
-    return this.heap.length > 0 ? this.heap[0].timeMs : undefined;
+    return this.count > 0 ? (this.heap[0] as ScheduledEvent).timeMs : undefined;
   }
 
   pop(): ScheduledEvent | undefined {
-    const heap = this.heap;
-    if (heap.length === 0) return undefined;
+    if (this.count === 0) return undefined;
+    const heap = this.heap as ScheduledEvent[];
     const top = heap[0];
-    const last = heap.pop() as ScheduledEvent;
-    if (heap.length > 0) {
+    const n = --this.count;
+    const last = heap[n];
+    this.heap[n] = undefined;
+    if (n > 0) {
       let i = 0;
-      const n = heap.length;
       while (true) {
         const left = 2 * i + 1;
         if (left >= n) break;

@@ -503,14 +503,16 @@ export class ScheduleDriver {
   }
 }
 
-const encoder = new TextEncoder();
-
+/** The ASCII `label`'s bytes, padded with dots to `size` bytes. */
 function payload(label: string, size: number): Uint8Array {
-  const text = encoder.encode(label);
-  if (text.length >= size) return text;
-  const data = new Uint8Array(size);
-  data.set(text);
-  for (let i = text.length; i < size; i++) data[i] = 0x2e;
+  // Char codes, not a TextEncoder call: that costs an off-heap buffer for every entry.
+  const data = new Uint8Array(Math.max(size, label.length));
+  for (let i = 0; i < label.length; i++) {
+    const code = label.charCodeAt(i);
+    if (code > 0x7f) throw new RangeError(`payload label "${label}" is not ASCII`);
+    data[i] = code;
+  }
+  data.fill(0x2e, label.length);
   return data;
 }
 

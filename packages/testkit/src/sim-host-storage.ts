@@ -262,7 +262,7 @@ export class SimHostStorage implements HostStorage, Storage {
       return Promise.reject(error as Error);
     }
     this.disk.logOp(this.generation, { kind: "writes", writes });
-    if (!writes.some((write) => write.mustSync === true)) {
+    if (!mustSync(writes)) {
       this.written(writes, false);
       return RESOLVED;
     }
@@ -354,6 +354,11 @@ export class SimHostStorage implements HostStorage, Storage {
     this.queue = run.then(settled, settled);
     return run;
   }
+}
+
+function mustSync(writes: readonly StorageWrite[]): boolean {
+  for (const write of writes) if (write.mustSync === true) return true;
+  return false;
 }
 
 function cloneImage(image: DiskImage): DiskImage {
@@ -454,8 +459,10 @@ function applyWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
     const entries = write.entries;
     if (entries !== undefined && entries.length > 0) {
       const offset = entries[0].index - image.snapshot.metadata.index - 1;
-      for (let i = offset; i < image.log.length; i++) image.logBytes -= storedBytes(image.log[i]);
-      image.log.length = offset;
+      if (offset < image.log.length) {
+        for (let i = offset; i < image.log.length; i++) image.logBytes -= storedBytes(image.log[i]);
+        image.log.length = offset;
+      }
       for (const entry of entries) {
         image.log.push(entry);
         image.logBytes += storedBytes(entry);

@@ -20,6 +20,14 @@ export interface SimStateMachine {
 export type SimStateMachineFactory = (nodeId: string) => SimStateMachine;
 
 /**
+ * Where snapshot() and restore() encode the two numbers: a 16-byte array V8 keeps on its heap
+ * until someone reads its `.buffer`, which then costs an off-heap allocation, so each snapshot
+ * is a copy of these bytes, never a view of its own.
+ */
+const SCRATCH_BYTES = new Uint8Array(16);
+const SCRATCH_VIEW = new DataView(SCRATCH_BYTES.buffer);
+
+/**
  * The default application: a hash chain over the data of every applied entry and a count of
  * them. Any difference in what or in which order a node applied shows up in its digest.
  */
@@ -33,11 +41,9 @@ export class HashChainStateMachine implements SimStateMachine {
   }
 
   snapshot(): Uint8Array {
-    const bytes = new Uint8Array(16);
-    const view = new DataView(bytes.buffer);
-    view.setFloat64(0, this.chain);
-    view.setFloat64(8, this.count);
-    return bytes;
+    SCRATCH_VIEW.setFloat64(0, this.chain);
+    SCRATCH_VIEW.setFloat64(8, this.count);
+    return SCRATCH_BYTES.slice();
   }
 
   restore(data: Uint8Array): void {
@@ -47,9 +53,9 @@ export class HashChainStateMachine implements SimStateMachine {
       return;
     }
     if (data.length !== 16) throw new RangeError(`bad hash-chain snapshot of ${data.length} bytes`);
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    this.chain = view.getFloat64(0);
-    this.count = view.getFloat64(8);
+    SCRATCH_BYTES.set(data);
+    this.chain = SCRATCH_VIEW.getFloat64(0);
+    this.count = SCRATCH_VIEW.getFloat64(8);
   }
 
   digest(): number {

@@ -31,6 +31,28 @@ describe("EventQueue", () => {
     }
   });
 
+  it("pops what a sorted list would while it grows and shrinks (seed 12)", () => {
+    const queue = new EventQueue();
+    const model: { timeMs: number; sequence: number }[] = [];
+    const random = new Prng(12);
+    let sequence = 0;
+    for (let step = 0; step < 20_000; step++) {
+      // Phases of mostly pushes and mostly pops, so the queue's size swings up and down.
+      const pushShare = Math.floor(step / 1000) % 2 === 0 ? 0.7 : 0.3;
+      if (model.length === 0 || random.chance(pushShare)) {
+        const timeMs = random.int(0, 50);
+        queue.push(timeMs, () => {});
+        model.push({ timeMs, sequence: sequence++ });
+        continue;
+      }
+      model.sort((x, y) => x.timeMs - y.timeMs || x.sequence - y.sequence);
+      const expected = model.shift()!;
+      const event = queue.pop()!;
+      expect([event.timeMs, event.sequence]).toEqual([expected.timeMs, expected.sequence]);
+      expect(queue.size).toBe(model.length);
+    }
+  });
+
   it("rejects non-finite times", () => {
     expect(() => new EventQueue().push(Number.NaN, () => {})).toThrow(RangeError);
   });

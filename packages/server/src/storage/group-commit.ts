@@ -98,7 +98,13 @@ export class GroupCommitter {
   constructor(writer: BatchWriter, options: GroupCommitOptions = {}) {
     this.writer = writer;
     this.scheduler = options.scheduler ?? NODE_SCHEDULER;
-    this.options = { ...DEFAULT_GROUP_COMMIT_OPTIONS, ...stripUndefined(options) };
+    const defaults = DEFAULT_GROUP_COMMIT_OPTIONS;
+    this.options = {
+      ...options,
+      writesPerBatchMax: options.writesPerBatchMax ?? defaults.writesPerBatchMax,
+      retryDelayMsMin: options.retryDelayMsMin ?? defaults.retryDelayMsMin,
+      retryDelayMsMax: options.retryDelayMsMax ?? defaults.retryDelayMsMax,
+    };
     for (const key of ["writesPerBatchMax", "retryDelayMsMin", "retryDelayMsMax"] as const) {
       positiveInteger(this.options[key], undefined, key);
     }
@@ -147,11 +153,20 @@ export class GroupCommitter {
     // Let the current macrotask's submissions join the first batch too.
     await Promise.resolve();
     while (this.queue.length > 0 && this.failure === null) {
-      const taken = this.queue.splice(0, this.options.writesPerBatchMax);
-      const writes = taken.map((p) => p.write);
+      const taken = this.take();
+      // Loops, not map() and some(): this runs for every batch, and what it allocates adds up.
+      const writes: StorageWrite[] = [];
+      let syncing = false;
+      for (const p of taken) {
+        writes.push(p.write);
+        if (p.write.mustSync === true) syncing = true;
+      }
       const extra = this.options.collectExtra?.();
-      if (extra !== undefined) writes.push(extra);
-      this.syncing = writes.some((write) => write.mustSync === true);
+      if (extra !== undefined) {
+        writes.push(extra);
+        if (extra.mustSync === true) syncing = true;
+      }
+      this.syncing = syncing;
       this.options.onBatchStart?.();
       const error = await this.writeUntilDone(writes);
       if (error !== null) {
@@ -171,6 +186,16 @@ export class GroupCommitter {
     this.inFlight = null;
     this.syncing = false;
     if (this.failure === null) this.options.onIdle?.();
+  }
+
+  /** The next batch's writes, at most writesPerBatchMax of them (all of them, usually). */
+  private take(): Pending[] {
+    if (this.queue.length > this.options.writesPerBatchMax) {
+      return this.queue.splice(0, this.options.writesPerBatchMax);
+    }
+    const taken = this.queue;
+    this.queue = [];
+    return taken;
   }
 
   /** Writes the batch, retrying retryable failures; returns the final error, or null. */
@@ -203,8 +228,4 @@ export class GroupCommitter {
       delayMs = Math.min(delayMs * 2, this.options.retryDelayMsMax);
     }
   }
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -255,12 +255,13 @@ export function clockScheduler(clock: SimProcessClock, soon: Soon): HostSchedule
   return {
     setRepeating: (callback, periodMs) => {
       const repeating: Repeating = { timer: null, cleared: false };
+      const fire = (): void => {
+        if (repeating.cleared) return;
+        arm();
+        callback();
+      };
       const arm = (): void => {
-        repeating.timer = clock.setQuietTimeout(() => {
-          if (repeating.cleared) return;
-          arm();
-          callback();
-        }, periodMs);
+        repeating.timer = clock.setQuietTimeout(fire, periodMs);
       };
       arm();
       return repeating;
