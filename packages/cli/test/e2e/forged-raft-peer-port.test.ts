@@ -81,6 +81,26 @@ function sendRaft(connection: RawConnection, messages: object[]): void {
   connection.sendFrame({ type: "raft", messages });
 }
 
+/**
+ * How `to` answers `messages` sent as `as` on a fresh peer connection. The real `as` redials when
+ * its own connection is replaced, and its redial in turn replaces (closes) ours; on a loaded
+ * machine that can happen before our frame is read, which is no answer to the frame, so such a
+ * connection is tried again (a few times at most).
+ */
+async function refusalOfFirstFrame(
+  to: string,
+  as: string,
+  messages: object[],
+): Promise<{ error: { code: string } | null; closed: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const connection = await peerAs(to, as);
+    sendRaft(connection, messages);
+    const refusal = await connection.refusal();
+    const replacedUnread = refusal.closed && refusal.error === null;
+    if (!replacedUnread || attempt === 5) return refusal;
+  }
+}
+
 describe("forged raft messages on the peer port", () => {
   it("a message that names another sender than the connection's member closes the connection", async () => {
     const { leader } = await view();
@@ -89,12 +109,11 @@ describe("forged raft messages on the peer port", () => {
       reason: "MALFORMED_FRAME",
     });
     const term = (await view()).term;
-    const connection = await peerAs(target, forger);
     // The connection said it is `forger`; the message says it comes from the leader.
-    sendRaft(connection, [
+    const refusal = await refusalOfFirstFrame(target, forger, [
       { type: "heartbeat", from: leader, to: target, term: term + 1, commit: 0, readContext: 0 },
     ]);
-    expect(await connection.refusal()).toMatchObject({
+    expect(refusal).toMatchObject({
       error: { code: "MALFORMED_FRAME" },
       closed: true,
     });
