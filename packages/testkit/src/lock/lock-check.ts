@@ -20,6 +20,7 @@ import type {
   ScheduleFailure,
   ScheduleSimulator,
 } from "../schedule-runner.js";
+import { mergeCounts } from "../counts.js";
 import {
   checkSchedulesWith,
   commonGeneratorFlags,
@@ -91,16 +92,10 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.schedules++;
   const n = result.plan.raft.nodeCount;
   summary.byNodeCount[n] = (summary.byNodeCount[n] ?? 0) + 1;
-  for (const kind of Object.keys(result.faults) as FaultKind[]) {
-    summary.faults[kind] += result.faults[kind];
-  }
-  for (const kind of Object.keys(result.clientFaults) as ClientFaultKind[]) {
-    summary.clientFaults[kind] += result.clientFaults[kind];
-  }
+  mergeCounts(summary.faults, result.faults);
+  mergeCounts(summary.clientFaults, result.clientFaults);
   addLockEvents(summary.events, result.lockEvents);
-  for (const key of Object.keys(result.clients) as (keyof LockClientCounters)[]) {
-    summary.clients[key] += result.clients[key];
-  }
+  mergeCounts(summary.clients, result.clients);
   summary.elections += result.elections;
   summary.entriesCommitted += result.committedIndex;
   summary.crashes += result.crashes;
@@ -123,40 +118,7 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
 
 /** Adds one summary into another (batches of a --duration run). */
 export function mergeLockSummaries(into: LockSimSummary, from: LockSimSummary): void {
-  into.schedules += from.schedules;
-  for (const [n, count] of Object.entries(from.byNodeCount)) {
-    into.byNodeCount[Number(n)] = (into.byNodeCount[Number(n)] ?? 0) + count;
-  }
-  for (const kind of Object.keys(from.faults) as FaultKind[])
-    into.faults[kind] += from.faults[kind];
-  for (const kind of Object.keys(from.clientFaults) as ClientFaultKind[]) {
-    into.clientFaults[kind] += from.clientFaults[kind];
-  }
-  addLockEvents(into.events, from.events);
-  for (const key of Object.keys(from.clients) as (keyof LockClientCounters)[]) {
-    into.clients[key] += from.clients[key];
-  }
-  const sums = [
-    "elections",
-    "entriesCommitted",
-    "crashes",
-    "crashesLosingWrites",
-    "snapshotsInstalled",
-    "requests",
-    "requestsUnanswered",
-    "beliefs",
-    "semaphoreSchedules",
-    "permitBeliefs",
-    "writesAccepted",
-    "writesRejected",
-    "linearizedOperations",
-    "undecidedKeys",
-    "clientResets",
-    "virtualMs",
-    "worldEvents",
-  ] as const;
-  for (const key of sums) into[key] += from[key];
-  into.recoveryMsMax = Math.max(into.recoveryMsMax, from.recoveryMsMax);
+  mergeCounts(into, from);
 }
 
 /** Every planted bug the lock simulator knows, by its command-line name. */
