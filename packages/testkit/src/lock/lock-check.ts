@@ -1,4 +1,3 @@
-import type { FaultKind } from "../plan.js";
 import type { LockClientCounters } from "./lock-client.js";
 import { emptyClientCounters } from "./lock-client.js";
 import type { LockEventCounts } from "./lock-events.js";
@@ -10,9 +9,9 @@ import {
   DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
-import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
+import type { LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
 import { hasSemaphoreOps } from "./lock-plan.js";
-import type { LockScheduleResult } from "./run-lock-schedule.js";
+import type { LockFaultCounts, LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
   CheckOptions,
@@ -29,18 +28,12 @@ import {
 } from "../schedule-runner.js";
 
 /** Totals over many lock schedules (shrinking runs excluded). */
-export interface LockSimSummary {
+export interface LockSimSummary extends LockFaultCounts {
   schedules: number;
   byNodeCount: Record<number, number>;
-  faults: Record<FaultKind, number>;
-  clientFaults: Record<ClientFaultKind, number>;
   events: LockEventCounts;
   clients: LockClientCounters;
-  elections: number;
   entriesCommitted: number;
-  crashes: number;
-  crashesLosingWrites: number;
-  snapshotsInstalled: number;
   requests: number;
   requestsUnanswered: number;
   beliefs: number;
