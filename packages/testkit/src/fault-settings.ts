@@ -38,12 +38,20 @@ export function faultValidator<F extends DelayRange>(keys: FaultKeys<F>): (fault
  */
 export abstract class FaultyNetwork<F extends DelayRange> {
   protected faults: F;
+  private readonly validate: (faults: F) => F;
 
   protected constructor(
     faults: F,
-    private readonly validate: (faults: F) => F,
+    private readonly keys: FaultKeys<F>,
   ) {
-    this.faults = validate({ ...faults });
+    this.validate = faultValidator(keys);
+    this.faults = this.validate({ ...faults });
+  }
+
+  /** Faults are over: every probability drops to 0 (delays stay as they are). */
+  calm(): void {
+    const zeros = Object.fromEntries(this.keys.rates.map((key) => [key, 0]));
+    this.faults = { ...this.faults, ...zeros };
   }
 
   setFaults(faults: F): void {

@@ -2,6 +2,7 @@ import type { Prng } from "./prng.js";
 import type { SimWorld } from "./world.js";
 import { LinkCuts } from "./link-cuts.js";
 import { FaultyNetwork, faultValidator } from "./fault-settings.js";
+import type { FaultKeys } from "./fault-settings.js";
 
 /** How the network treats every message while no partition blocks its link. */
 export interface NetworkFaults {
@@ -27,11 +28,13 @@ export const CALM_NETWORK: NetworkFaults = {
   reorderDelayMaxMs: 0,
 };
 
-export const validateNetworkFaults = faultValidator<NetworkFaults>({
+const NETWORK_FAULT_KEYS: FaultKeys<NetworkFaults> = {
   delays: "delays",
   rates: ["dropRate", "duplicateRate", "reorderRate"],
   delayBounds: ["reorderDelayMaxMs"],
-});
+};
+
+export const validateNetworkFaults = faultValidator(NETWORK_FAULT_KEYS);
 
 export interface NetworkStats {
   sent: number;
@@ -68,7 +71,7 @@ export class SimNetwork<T> extends FaultyNetwork<NetworkFaults> {
     private readonly random: Prng,
     faults: NetworkFaults,
   ) {
-    super(faults, validateNetworkFaults);
+    super(faults, NETWORK_FAULT_KEYS);
   }
 
   /** Messages to an address without a handler are lost (a process that is not running). */

@@ -10,6 +10,7 @@ import type { AsyncWorld } from "./async-world.js";
 import type { SimProcess } from "./sim-process.js";
 import { LinkCuts } from "../link-cuts.js";
 import { FaultyNetwork, faultValidator } from "../fault-settings.js";
+import type { FaultKeys } from "../fault-settings.js";
 
 /** How client links behave while no partition cuts them. */
 export interface ClientNetworkFaults {
@@ -26,11 +27,13 @@ export interface ClientNetworkFaults {
   stallDelayMaxMs: number;
 }
 
-export const validateClientNetworkFaults = faultValidator<ClientNetworkFaults>({
+const CLIENT_NETWORK_FAULT_KEYS: FaultKeys<ClientNetworkFaults> = {
   delays: "client link delays",
   rates: ["resetRate", "stallRate"],
   delayBounds: ["stallDelayMaxMs"],
-});
+};
+
+export const validateClientNetworkFaults = faultValidator(CLIENT_NETWORK_FAULT_KEYS);
 
 /** The server's side of one accepted connection. */
 export interface ServerSideConnection {
@@ -155,7 +158,7 @@ export class SimClientNetwork extends FaultyNetwork<ClientNetworkFaults> {
     private readonly random: Prng,
     faults: ClientNetworkFaults,
   ) {
-    super(faults, validateClientNetworkFaults);
+    super(faults, CLIENT_NETWORK_FAULT_KEYS);
   }
 
   /** A server listens on `address` ("host:port"). */

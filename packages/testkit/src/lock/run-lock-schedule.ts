@@ -281,11 +281,7 @@ class LockRun {
     this.driver.healAll();
     this.clientFaults.healAll();
     this.clientNetwork.mendAll();
-    this.clientNetwork.setFaults({
-      ...this.clientNetwork.getFaults(),
-      resetRate: 0,
-      stallRate: 0,
-    });
+    this.clientNetwork.calm();
     const healMs = this.world.nowMs;
     const calls: PendingCall[] = [];
     for (const client of workers) {
