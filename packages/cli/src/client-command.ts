@@ -1,9 +1,11 @@
 // Runs one client command against the cluster: a Locker for its duration, and the client's
 // typed errors turned into an exit code and one line on stderr.
+import type { Command } from "commander";
 import { Locker } from "@dlock/client";
 import { cliExitFor } from "./client-errors.js";
 import { CliExit } from "./exit-codes.js";
-import type { ClientSettings } from "./client-flags.js";
+import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "./client-flags.js";
+import type { ClientFlags, ClientSettings } from "./client-flags.js";
 
 export async function withLocker<T>(
   command: string,
@@ -44,4 +46,32 @@ export function namedAction<A extends unknown[]>(
       throw error;
     }
   };
+}
+
+/** What a client command's action starts from: the resolved client flags and --json. */
+export interface ClientRun {
+  settings: ClientSettings;
+  json: boolean;
+}
+
+/**
+ * The action of a client command with one argument (a key or a prefix): named errors as
+ * namedAction gives them, run with the client flags resolved and --json read.
+ */
+export function clientAction<F extends ClientFlags>(
+  command: string,
+  action: (argument: string, flags: F, run: ClientRun) => Promise<void>,
+): (argument: string, flags: F, cmd: Command) => Promise<void> {
+  return namedAction(command, (argument: string, flags: F, cmd: Command) =>
+    action(argument, flags, { settings: clientSettingsFromFlags(flags), json: jsonWanted(cmd) }),
+  );
+}
+
+/** `dlock NAME [prefix]` with the client options: a command over the locks under a prefix. */
+export function prefixCommand(program: Command, name: string, description: string): Command {
+  const command = program
+    .command(name)
+    .description(description)
+    .argument("[prefix]", 'key prefix ("" or absent: every key)', "");
+  return addClientOptions(command);
 }

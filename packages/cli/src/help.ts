@@ -15,6 +15,19 @@ const LINES: Readonly<Record<number, string>> = {
 /** The exit codes of a server with an auth file: refused credentials, a missing grant. */
 export const AUTH_EXITS = [EXIT.UNAUTHENTICATED, EXIT.PERMISSION_DENIED] as const;
 
+/** The exit codes of a client command that waits for no lock: done, or why not. */
+export const CLIENT_EXITS = [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS];
+
+/** The exit codes of a command run under a lock, besides the command's own exit status. */
+export const LOCKED_RUN_EXITS = [
+  EXIT.ERROR,
+  EXIT.USAGE,
+  EXIT.LOCK_BUSY,
+  EXIT.LOCK_LOST,
+  EXIT.UNAVAILABLE,
+  ...AUTH_EXITS,
+];
+
 /** "Exit codes:" followed by one line per code in `codes`, and `extra` lines after them. */
 export function exitCodesHelp(codes: readonly number[], extra: readonly string[] = []): string {
   const lines = codes.map((code) => `  ${code}  ${LINES[code]}`);
@@ -23,4 +36,9 @@ export function exitCodesHelp(codes: readonly number[], extra: readonly string[]
 
 export function examplesHelp(examples: readonly string[]): string {
   return `\nExamples:\n${examples.map((line) => `  $ ${line}`).join("\n")}\n`;
+}
+
+/** What a client command's --help ends with: its --json shape, CLIENT_EXITS, its examples. */
+export function clientCommandHelp(jsonHelp: string, examples: readonly string[]): string {
+  return jsonHelp + exitCodesHelp(CLIENT_EXITS) + examplesHelp(examples);
 }

@@ -2,9 +2,9 @@
 // so candidates lead in the order they asked), the leadership is that lock (refreshed, with its
 // fencing token, lost when the lease cannot be vouched for), and observing is a list followed by
 // a watch of the key from the list's revision: no leader change is missed or seen twice.
-import type { Duration, LockLostError } from "@dlock/protocol";
+import type { Duration } from "@dlock/protocol";
 import { ELECTION_KEY_PREFIX, validateKey } from "@dlock/protocol";
-import type { Lock, LockState, ReleaseOutcome } from "./types.js";
+import type { Lock, ReleaseOutcome } from "./types.js";
 
 /** Elections live under this key prefix: grant `election/*` (or `election/<name>`) to campaign. */
 export { ELECTION_KEY_PREFIX };
@@ -47,53 +47,11 @@ export interface Leadership extends Lock {
   resign(): Promise<ReleaseOutcome>;
 }
 
+/**
+ * The lock of election `name` as its leadership: the lock itself (its state stays the lock's own,
+ * refreshed as the lock is), given the election's name and resign() (a release).
+ */
 export function leadershipOf(name: string, lock: Lock): Leadership {
-  return new ElectionLeadership(name, lock);
-}
-
-/** Delegates to the lock (never a copy of its state: the lock keeps refreshing it). */
-class ElectionLeadership implements Leadership {
-  constructor(
-    readonly name: string,
-    private readonly lock: Lock,
-  ) {}
-  get key(): string {
-    return this.lock.key;
-  }
-  get value(): string {
-    return this.lock.value;
-  }
-  get fencingToken(): number {
-    return this.lock.fencingToken;
-  }
-  get ttlMs(): number {
-    return this.lock.ttlMs;
-  }
-  get signal(): AbortSignal {
-    return this.lock.signal;
-  }
-  get state(): LockState {
-    return this.lock.state;
-  }
-  get validUntilMs(): number {
-    return this.lock.validUntilMs;
-  }
-  isValid(): boolean {
-    return this.lock.isValid();
-  }
-  onLost(callback: (error: LockLostError) => void): () => void {
-    return this.lock.onLost(callback);
-  }
-  refresh(): Promise<void> {
-    return this.lock.refresh();
-  }
-  release(): Promise<ReleaseOutcome> {
-    return this.lock.release();
-  }
-  resign(): Promise<ReleaseOutcome> {
-    return this.lock.release();
-  }
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.lock[Symbol.asyncDispose]();
-  }
+  const resign = (): Promise<ReleaseOutcome> => lock.release();
+  return Object.assign(lock, { name, resign });
 }

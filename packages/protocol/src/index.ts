@@ -57,7 +57,14 @@ export {
   isWildcardHost,
   parseHostPort,
 } from "./address.js";
-export { durationMsOption, integerOption, positiveInteger } from "./option-checks.js";
+export {
+  durationMsOption,
+  integerOption,
+  nodeIdentityOptions,
+  nonEmptyStringOption,
+  positiveInteger,
+} from "./option-checks.js";
+export type { NodeIdentity } from "./option-checks.js";
 export { SILENT_LOGGER } from "./logger.js";
 export { PROTOCOL_VERSION, PROTOCOL_VERSION_MIN } from "./messages.js";
 export { FRAME_HEADER_BYTES, FrameEncoder, decodeBody } from "./codec.js";

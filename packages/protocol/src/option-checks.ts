@@ -1,5 +1,5 @@
 // The checks every options resolver (server, peer transport, client port, admin port, client)
-// applies to numeric options: (value, default, option name). Each throws ConfigError naming the
+// applies to its options: (value, default, option name). Each throws ConfigError naming the
 // option and the range it needs; the default stands in for an undefined value.
 import { ConfigError } from "./config-error.js";
 import { DURATION_MS_MAX } from "./limits.js";
@@ -42,4 +42,26 @@ export function durationMsOption(
   min = 1,
 ): number {
   return integerOption(value, fallback, option, min, DURATION_MS_MAX);
+}
+
+/** A string of at least one character (a name, an id). */
+export function nonEmptyStringOption(value: unknown, option: string): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ConfigError(option, "must be a non-empty string");
+  }
+  return value;
+}
+
+/** A node's identity in a cluster, as every server-side component is told it. */
+export interface NodeIdentity {
+  nodeId: string;
+  clusterId: string;
+}
+
+/** `nodeId` and `clusterId`, each a non-empty string. */
+export function nodeIdentityOptions(options: Partial<NodeIdentity>): NodeIdentity {
+  return {
+    nodeId: nonEmptyStringOption(options.nodeId, "nodeId"),
+    clusterId: nonEmptyStringOption(options.clusterId, "clusterId"),
+  };
 }

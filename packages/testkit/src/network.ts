@@ -1,6 +1,8 @@
 import type { Prng } from "./prng.js";
 import type { SimWorld } from "./world.js";
 import { LinkCuts } from "./link-cuts.js";
+import { FaultyNetwork, faultValidator } from "./fault-settings.js";
+import type { FaultKeys } from "./fault-settings.js";
 
 /** How the network treats every message while no partition blocks its link. */
 export interface NetworkFaults {
@@ -26,18 +28,13 @@ export const CALM_NETWORK: NetworkFaults = {
   reorderDelayMaxMs: 0,
 };
 
-export function validateNetworkFaults(faults: NetworkFaults): NetworkFaults {
-  const rates = ["dropRate", "duplicateRate", "reorderRate"] as const;
-  for (const key of rates) {
-    const value = faults[key];
-    if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
-  }
-  if (!(faults.delayMsMin >= 0 && faults.delayMsMax >= faults.delayMsMin)) {
-    throw new RangeError(`delays must satisfy 0 ≤ delayMsMin ≤ delayMsMax`);
-  }
-  if (!(faults.reorderDelayMaxMs >= 0)) throw new RangeError(`reorderDelayMaxMs must be ≥ 0`);
-  return faults;
-}
+const NETWORK_FAULT_KEYS: FaultKeys<NetworkFaults> = {
+  delays: "delays",
+  rates: ["dropRate", "duplicateRate", "reorderRate"],
+  delayBounds: ["reorderDelayMaxMs"],
+};
+
+export const validateNetworkFaults = faultValidator(NETWORK_FAULT_KEYS);
 
 export interface NetworkStats {
   sent: number;
@@ -57,7 +54,7 @@ export type DeliveryHandler<T> = (payload: T, from: string) => void;
  * partition cuts its directed link at send time or at delivery time. Partitions are counted per
  * directed link so overlapping partitions heal independently.
  */
-export class SimNetwork<T> {
+export class SimNetwork<T> extends FaultyNetwork<NetworkFaults> {
   readonly stats: NetworkStats = {
     sent: 0,
     delivered: 0,
@@ -66,7 +63,6 @@ export class SimNetwork<T> {
     reordered: 0,
     blocked: 0,
   };
-  private faults: NetworkFaults;
   private readonly handlers = new Map<string, DeliveryHandler<T>>();
   private readonly cuts = new LinkCuts();
 
@@ -75,15 +71,7 @@ export class SimNetwork<T> {
     private readonly random: Prng,
     faults: NetworkFaults,
   ) {
-    this.faults = validateNetworkFaults({ ...faults });
-  }
-
-  setFaults(faults: NetworkFaults): void {
-    this.faults = validateNetworkFaults({ ...faults });
-  }
-
-  getFaults(): NetworkFaults {
-    return { ...this.faults };
+    super(faults, NETWORK_FAULT_KEYS);
   }
 
   /** Messages to an address without a handler are lost (a process that is not running). */

@@ -17,6 +17,20 @@ const READ_SHARE = 0.25;
 /** A "nextLeader" fault fires within this many round trips of the election. */
 const NEXT_LEADER_FAULT_ROUND_TRIPS_MAX = 4;
 
+/** The faults that take a node out for a while: when they apply, how they begin and end. */
+const INTERRUPTIONS = {
+  crash: {
+    applies: (node: ClusterNode) => node.isUp,
+    begin: (node: ClusterNode) => node.crash(),
+    end: (node: ClusterNode) => node.restart(),
+  },
+  pause: {
+    applies: (node: ClusterNode) => node.status === "running",
+    begin: (node: ClusterNode) => node.pause(),
+    end: (node: ClusterNode) => node.resume(),
+  },
+} as const;
+
 export interface ScheduleResult {
   plan: SchedulePlan;
   violation: SafetyViolation | null;
@@ -242,26 +256,12 @@ export class ScheduleDriver {
     const world = cluster.world;
     world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
-      case "crash": {
-        const crash = (node: ClusterNode): void => {
-          if (!node.isUp) return;
-          node.crash();
-          this.faultCounts.crash++;
-          world.after(step.downMs, () => node.restart());
-        };
-        this.atTarget(step.target, crash);
+      case "crash":
+        this.atTarget(step.target, (node) => this.interrupt(node, "crash", step.downMs));
         return;
-      }
-      case "pause": {
-        const pause = (node: ClusterNode): void => {
-          if (node.status !== "running") return;
-          node.pause();
-          this.faultCounts.pause++;
-          world.after(step.forMs, () => node.resume());
-        };
-        this.atTarget(step.target, pause);
+      case "pause":
+        this.atTarget(step.target, (node) => this.interrupt(node, "pause", step.forMs));
         return;
-      }
       case "partition": {
         const apply = (leader: ClusterNode | null): void => {
           const heal = this.partition(step.shape, step.forMs, leader);
@@ -294,6 +294,15 @@ export class ScheduleDriver {
         return;
       }
     }
+  }
+
+  /** Crashes or pauses `node` if it can be, and restarts or resumes it `forMs` later. */
+  private interrupt(node: ClusterNode, kind: keyof typeof INTERRUPTIONS, forMs: number): void {
+    const interruption = INTERRUPTIONS[kind];
+    if (!interruption.applies(node)) return;
+    interruption.begin(node);
+    this.faultCounts[kind]++;
+    this.cluster.world.after(forMs, () => interruption.end(node));
   }
 
   /** Applies `fault` to the step's target now, or arms it for the next leader. */
@@ -444,12 +453,7 @@ export class ScheduleDriver {
     for (const heal of this.heals) heal();
     this.heals.clear();
     cluster.network.mendAll();
-    cluster.network.setFaults({
-      ...cluster.network.getFaults(),
-      dropRate: 0,
-      duplicateRate: 0,
-      reorderRate: 0,
-    });
+    cluster.network.calm();
     for (const node of cluster.members()) {
       if (node.status === "crashed") node.restart();
       else if (node.status === "paused") node.resume();

@@ -8,6 +8,7 @@ import {
 } from "./plan-arbitrary.js";
 import type { ScheduleResult } from "./run-schedule.js";
 import { runSchedule } from "./run-schedule.js";
+import { mergeCounts } from "./counts.js";
 import type {
   CheckOptions,
   CheckResult,
@@ -93,30 +94,7 @@ export function addToSummary(summary: SimSummary, result: ScheduleResult): void 
 
 /** Adds one summary into another (batches of a --duration run). */
 export function mergeSummaries(into: SimSummary, from: SimSummary): void {
-  into.schedules += from.schedules;
-  for (const kind of Object.keys(from.faults) as FaultKind[])
-    into.faults[kind] += from.faults[kind];
-  const sums = [
-    "elections",
-    "entriesCommitted",
-    "proposalsAccepted",
-    "readsServed",
-    "snapshotsInstalled",
-    "compactions",
-    "crashes",
-    "crashesLosingWrites",
-    "tornWrites",
-    "messagesSent",
-    "messagesDropped",
-    "messagesDuplicated",
-    "virtualMs",
-    "events",
-  ] as const;
-  for (const key of sums) into[key] += from[key];
-  into.recoveryMsMax = Math.max(into.recoveryMsMax, from.recoveryMsMax);
-  for (const [n, count] of Object.entries(from.byNodeCount)) {
-    into.byNodeCount[Number(n)] = (into.byNodeCount[Number(n)] ?? 0) + count;
-  }
+  mergeCounts(into, from);
 }
 
 export type CheckSchedulesOptions = PlanArbitraryOptions & CheckOptions<ScheduleResult>;

@@ -8,15 +8,12 @@
 //
 //   node packages/tools/dist/catchup-measure.js [--rounds 10] [--clients 8] [--down-ms 3000]
 //        [--budget-s 900] [--keep]
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkCatchUpBounds } from "./catchup-bounds.js";
 import { CATCH_UP_ROUND_DEFAULTS, runCatchUpRounds } from "./catchup-rounds.js";
 import type { CatchUpRound } from "./catchup-rounds.js";
 import { LocalCluster } from "./local-cluster.js";
-import { positiveInteger, say } from "./measure-script.js";
+import { inScratchFolder, positiveInteger, runMeasureScript, say } from "./measure-script.js";
 
 const USAGE = `usage: node packages/tools/dist/catchup-measure.js [--rounds N] [--clients N]
        [--down-ms N] [--budget-s N] [--keep]
@@ -73,48 +70,41 @@ function summarize(rounds: CatchUpRound[]): void {
 }
 
 async function main(): Promise<void> {
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
   const rounds = positiveInteger("rounds", values.rounds, USAGE);
   const clients = positiveInteger("clients", values.clients, USAGE);
   const downMs = positiveInteger("down-ms", values["down-ms"], USAGE);
   const budgetS = positiveInteger("budget-s", values["budget-s"], USAGE);
-  const root = await mkdtemp(join(tmpdir(), "dlock-catchup-"));
-  say(`three nodes (fsync on) in ${root}; ${rounds} rounds, ${clients} clients, down ${downMs} ms`);
-  const budget = setTimeout(() => {
-    process.stderr.write(`budget of ${budgetS} s spent; stopping (data in ${root})\n`);
-    process.exit(2);
-  }, budgetS * 1000);
-  budget.unref();
-  const cluster = await LocalCluster.start({ root, clusterId: CLUSTER_ID, fsync: true });
-  let ok = false;
-  try {
-    const report = await runCatchUpRounds({
-      cluster,
-      clusterId: CLUSTER_ID,
-      rounds,
-      clients,
-      downMs,
-      say,
-    });
-    summarize(report.rounds);
-    say(`${report.grants} grants; ${report.failures.length} failed client operations`);
-    for (const failure of report.failures.slice(0, 20)) say(`  ${failure}`);
-    const problems = checkCatchUpBounds(report);
-    for (const problem of problems) say(`BOUND BROKEN: ${problem}`);
-    ok = problems.length === 0;
-  } finally {
-    clearTimeout(budget);
-    await cluster.stop();
-    if (values.keep) say(`data and logs kept in ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+  const ok = await inScratchFolder("dlock-catchup-", values.keep, async (root) => {
+    say(
+      `three nodes (fsync on) in ${root}; ${rounds} rounds, ${clients} clients, down ${downMs} ms`,
+    );
+    const budget = setTimeout(() => {
+      process.stderr.write(`budget of ${budgetS} s spent; stopping (data in ${root})\n`);
+      process.exit(2);
+    }, budgetS * 1000);
+    budget.unref();
+    const cluster = await LocalCluster.start({ root, clusterId: CLUSTER_ID, fsync: true });
+    try {
+      const report = await runCatchUpRounds({
+        cluster,
+        clusterId: CLUSTER_ID,
+        rounds,
+        clients,
+        downMs,
+        say,
+      });
+      summarize(report.rounds);
+      say(`${report.grants} grants; ${report.failures.length} failed client operations`);
+      for (const failure of report.failures.slice(0, 20)) say(`  ${failure}`);
+      const problems = checkCatchUpBounds(report);
+      for (const problem of problems) say(`BOUND BROKEN: ${problem}`);
+      return problems.length === 0;
+    } finally {
+      clearTimeout(budget);
+      await cluster.stop();
+    }
+  });
   if (!ok) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runMeasureScript(USAGE, values.help, main);

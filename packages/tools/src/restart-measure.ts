@@ -6,15 +6,12 @@
 //
 //   node packages/tools/dist/restart-measure.js [--locks 100000] [--concurrency 256]
 //        [--compaction-entries 100000] [--keep]
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Locker } from "@dlock/client";
 import { LocalCluster } from "./local-cluster.js";
 import type { LocalNodeStatus } from "./local-cluster.js";
 import { folderBytes } from "./ops/disk-usage.js";
-import { positiveInteger, say } from "./measure-script.js";
+import { inScratchFolder, positiveInteger, runMeasureScript, say } from "./measure-script.js";
 
 const USAGE = `usage: node packages/tools/dist/restart-measure.js [--locks N] [--concurrency N]
        [--compaction-entries N] [--keep]
@@ -38,10 +35,6 @@ const CLUSTER_ID = "dlock-restart-measure";
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
   const locks = positiveInteger("locks", values.locks, USAGE);
   const concurrency = positiveInteger("concurrency", values.concurrency, USAGE);
   const extraArgs: string[] = [];
@@ -49,33 +42,38 @@ async function main(): Promise<void> {
     positiveInteger("compaction-entries", values["compaction-entries"], USAGE);
     extraArgs.push("--compaction-entries", values["compaction-entries"]);
   }
-  const root = await mkdtemp(join(tmpdir(), "dlock-restart-"));
-  say(`three nodes (fsync on) in ${root}`);
-  const cluster = await LocalCluster.start({ root, clusterId: CLUSTER_ID, fsync: true, extraArgs });
-  try {
-    await cluster.waitForLeader(60_000);
-    await cluster.waitForReady(60_000);
-    await takeLocks(cluster, locks, concurrency);
-    await cluster.waitForReady(60_000);
-
-    const leader = await cluster.waitForLeader();
-    const follower = ["n1", "n2", "n3"].find((id) => id !== leader) as string;
-    await restart(cluster, "follower, graceful", follower, "SIGTERM");
-    await restart(cluster, "follower, crash", follower, "SIGKILL");
-    await restart(cluster, "leader, graceful (hands over first)", leader, "SIGTERM");
-    const check = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
+  await inScratchFolder("dlock-restart-", values.keep, async (root) => {
+    say(`three nodes (fsync on) in ${root}`);
+    const cluster = await LocalCluster.start({
+      root,
+      clusterId: CLUSTER_ID,
+      fsync: true,
+      extraArgs,
+    });
     try {
-      const last = await check.get(`restart/${locks - 1}`);
-      if (!last.held) throw new Error(`restart/${locks - 1} is no longer held after the restarts`);
+      await cluster.waitForLeader(60_000);
+      await cluster.waitForReady(60_000);
+      await takeLocks(cluster, locks, concurrency);
+      await cluster.waitForReady(60_000);
+
+      const leader = await cluster.waitForLeader();
+      const follower = ["n1", "n2", "n3"].find((id) => id !== leader) as string;
+      await restart(cluster, "follower, graceful", follower, "SIGTERM");
+      await restart(cluster, "follower, crash", follower, "SIGKILL");
+      await restart(cluster, "leader, graceful (hands over first)", leader, "SIGTERM");
+      const check = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
+      try {
+        const last = await check.get(`restart/${locks - 1}`);
+        if (!last.held)
+          throw new Error(`restart/${locks - 1} is no longer held after the restarts`);
+      } finally {
+        await check.close();
+      }
+      say(`every lock still held after the restarts (restart/${locks - 1} checked)`);
     } finally {
-      await check.close();
+      await cluster.stop();
     }
-    say(`every lock still held after the restarts (restart/${locks - 1} checked)`);
-  } finally {
-    await cluster.stop();
-    if (values.keep) say(`data and logs kept in ${root}`);
-    else await rm(root, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Takes `count` locks with `concurrency` acquires in flight, printing progress every 5 s. */
@@ -149,7 +147,4 @@ async function restart(
   );
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runMeasureScript(USAGE, values.help, main);

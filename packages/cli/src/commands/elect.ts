@@ -6,7 +6,7 @@ import { electionKey } from "@dlock/client";
 import { addClientOptions } from "../client-flags.js";
 import { namedAction } from "../client-command.js";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { examplesHelp, exitCodesHelp, LOCKED_RUN_EXITS } from "../help.js";
 import { addLockOptions } from "../lock-flags.js";
 import type { LockFlags } from "../lock-flags.js";
 import type { ClientFlags } from "../client-flags.js";
@@ -37,10 +37,7 @@ The command gets DLOCK_FENCING_TOKEN (greater for every later leadership), DLOCK
 DLOCK_LOCK_VALUE; signals and a lost leadership are handled as by dlock lock.
 Observe the leader with: dlock watch election/<name>
 ` +
-        exitCodesHelp(
-          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE, ...AUTH_EXITS],
-          ["otherwise the command's exit status"],
-        ) +
+        exitCodesHelp(LOCKED_RUN_EXITS, ["otherwise the command's exit status"]) +
         examplesHelp(['dlock elect scheduler "$(hostname)" -- ./run-scheduler.sh']),
     )
     .action(

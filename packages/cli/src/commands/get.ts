@@ -1,10 +1,9 @@
 // `dlock get <key>`: a linearizable read of one lock (holder, fencing token, ttl left, waiters).
 import type { Command } from "commander";
-import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
+import { addClientOptions } from "../client-flags.js";
 import type { ClientFlags } from "../client-flags.js";
-import { namedAction, withLocker } from "../client-command.js";
-import { EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { clientAction, withLocker } from "../client-command.js";
+import { clientCommandHelp } from "../help.js";
 import { getJson, getText, jsonLine } from "../output.js";
 
 export function registerGetCommand(program: Command): void {
@@ -18,14 +17,13 @@ export function registerGetCommand(program: Command): void {
   command
     .addHelpText(
       "after",
-      `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free). A semaphore's key adds\n"semaphore":{"permits","held","holders":[{"value","fencingToken","count","ttlRemainingMs"}]}.\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
-        examplesHelp(["dlock get deploy", "dlock get deploy --json", "dlock get encoders"]),
+      clientCommandHelp(
+        `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free). A semaphore's key adds\n"semaphore":{"permits","held","holders":[{"value","fencingToken","count","ttlRemainingMs"}]}.\n`,
+        ["dlock get deploy", "dlock get deploy --json", "dlock get encoders"],
+      ),
     )
     .action(
-      namedAction("dlock get", async (key: string, flags: ClientFlags, cmd: Command) => {
-        const settings = clientSettingsFromFlags(flags);
-        const json = jsonWanted(cmd);
+      clientAction("dlock get", async (key: string, _flags: ClientFlags, { settings, json }) => {
         const result = await withLocker("dlock get", settings, (locker) => locker.get(key));
         const get = getJson(key, result);
         process.stdout.write(json ? jsonLine(get) : getText(get));

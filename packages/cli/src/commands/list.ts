@@ -2,11 +2,9 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { LIST_LIMIT_MAX } from "@dlock/client";
-import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
 import type { ClientFlags } from "../client-flags.js";
-import { namedAction, withLocker } from "../client-command.js";
-import { EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { clientAction, prefixCommand, withLocker } from "../client-command.js";
+import { clientCommandHelp } from "../help.js";
 import { jsonLine } from "../output.js";
 import { listText } from "../watch-output.js";
 import { parseCountFlag } from "../parse.js";
@@ -17,14 +15,11 @@ interface ListFlags extends ClientFlags {
 }
 
 export function registerListCommand(program: Command): void {
-  const command = program
-    .command("list")
-    .description(
-      "list the locks whose keys start with PREFIX, in key order: holder, fencing token, waiters (a linearizable read through the leader)",
-    )
-    .argument("[prefix]", 'key prefix ("" or absent: every key)', "");
-  addClientOptions(command);
-  command
+  prefixCommand(
+    program,
+    "list",
+    "list the locks whose keys start with PREFIX, in key order: holder, fencing token, waiters (a linearizable read through the leader)",
+  )
     .addOption(
       new Option("--limit <n>", `most locks in the page (1..${LIST_LIMIT_MAX}, default 100)`).env(
         "DLOCK_LIST_LIMIT",
@@ -37,16 +32,15 @@ export function registerListCommand(program: Command): void {
     )
     .addHelpText(
       "after",
-      `\nWith --json: {"locks":[{"key","value","fencingToken","waiters","inLockDelay"}],"revision","more"}\n` +
-        `(revision: the applied revision the page was read at; watch from revision + 1 to follow it;\n` +
-        `more: ask again with --after the last key).\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
-        examplesHelp(["dlock list jobs/", "dlock list jobs/ --json --limit 10"]),
+      clientCommandHelp(
+        `\nWith --json: {"locks":[{"key","value","fencingToken","waiters","inLockDelay"}],"revision","more"}\n` +
+          `(revision: the applied revision the page was read at; watch from revision + 1 to follow it;\n` +
+          `more: ask again with --after the last key).\n`,
+        ["dlock list jobs/", "dlock list jobs/ --json --limit 10"],
+      ),
     )
     .action(
-      namedAction("dlock list", async (prefix: string, flags: ListFlags, cmd: Command) => {
-        const settings = clientSettingsFromFlags(flags);
-        const json = jsonWanted(cmd);
+      clientAction("dlock list", async (prefix: string, flags: ListFlags, { settings, json }) => {
         const options: { limit?: number; after?: string } = {};
         if (flags.limit !== undefined) {
           options.limit = parseCountFlag("--limit", flags.limit, LIST_LIMIT_MAX);

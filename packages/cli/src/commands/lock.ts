@@ -12,7 +12,7 @@ import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { CommandProcess, exitStatusOf, signalExitStatus } from "../command-process.js";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { examplesHelp, exitCodesHelp, LOCKED_RUN_EXITS } from "../help.js";
 import { addLockOptions, lockOptionsFromFlags } from "../lock-flags.js";
 import type { LockFlags } from "../lock-flags.js";
 import { formatMs } from "../output.js";
@@ -36,25 +36,15 @@ export function defaultHolderValue(): string {
 }
 
 export function registerLockCommand(program: Command): void {
-  const command = program
-    .command("lock")
-    .description(
+  const command = lockedRunCommand(program, {
+    name: "lock",
+    description:
       "run a command while holding a lock: the lock is refreshed while it runs and released when it exits; if the lock is lost, the command is stopped",
-    )
-    .argument("<key>", "the lock's name")
-    .argument("[command...]", "the command and its arguments, after --")
-    .addOption(
-      new Option(
-        "--value <value>",
-        "the holder's value; must be unique per holder: two runs with the same value share the lock (default host:pid:random)",
-      ).env("DLOCK_VALUE"),
-    )
-    .addOption(
-      new Option(
-        "--kill-after <duration>",
-        `when the lock is lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
-      ).env("DLOCK_KILL_AFTER"),
-    );
+    keyHelp: "the lock's name",
+    held: "the lock",
+    valueHelp:
+      "the holder's value; must be unique per holder: two runs with the same value share the lock (default host:pid:random)",
+  });
   addLockOptions(command, { refresh: true });
   addClientOptions(command, { json: false });
   command
@@ -67,13 +57,10 @@ SIGHUP are forwarded to its process group. When the lock is lost, dlock says so 
 SIGTERM to the group, SIGKILL after --kill-after, and exits 4. By default one attempt is made:
 use --wait to queue for a busy lock, or --retry-limit to poll.
 ` +
-        exitCodesHelp(
-          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE, ...AUTH_EXITS],
-          [
-            "otherwise the command's exit status (128+N if signal N ended it; 128+N also if",
-            "signal N interrupted dlock while it waited for the lock)",
-          ],
-        ) +
+        exitCodesHelp(LOCKED_RUN_EXITS, [
+          "otherwise the command's exit status (128+N if signal N ended it; 128+N also if",
+          "signal N interrupted dlock while it waited for the lock)",
+        ]) +
         examplesHelp([
           "dlock lock nightly-backup --ttl 1m -- ./backup.sh --full",
           "dlock lock deploy --wait 10m -- sh -c 'echo token $DLOCK_FENCING_TOKEN; make deploy'",
@@ -83,6 +70,28 @@ use --wait to queue for a busy lock, or --retry-limit to poll.
       namedAction("dlock lock", async (key: string, argv: string[], flags: LockCommandFlags) => {
         process.exitCode = await runLockCommand(key, argv, flags);
       }),
+    );
+}
+
+/**
+ * `dlock NAME <key> [command...]` with --value and --kill-after: a command that runs another while
+ * holding something (`held`: "the lock", "the permits").
+ */
+export function lockedRunCommand(
+  program: Command,
+  spec: { name: string; description: string; keyHelp: string; held: string; valueHelp: string },
+): Command {
+  return program
+    .command(spec.name)
+    .description(spec.description)
+    .argument("<key>", spec.keyHelp)
+    .argument("[command...]", "the command and its arguments, after --")
+    .addOption(new Option("--value <value>", spec.valueHelp).env("DLOCK_VALUE"))
+    .addOption(
+      new Option(
+        "--kill-after <duration>",
+        `when ${spec.held} is lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
+      ).env("DLOCK_KILL_AFTER"),
     );
 }
 

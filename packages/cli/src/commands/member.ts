@@ -8,13 +8,12 @@ import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { examplesHelp, CLIENT_EXITS, exitCodesHelp } from "../help.js";
 import { jsonLine, table } from "../output.js";
 
-const EXIT_CODES = exitCodesHelp(
-  [EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS],
-  ["   (1 also when the leader refused the change: the message says why and what to do)"],
-);
+const EXIT_CODES = exitCodesHelp(CLIENT_EXITS, [
+  "   (1 also when the leader refused the change: the message says why and what to do)",
+]);
 
 export function registerMemberCommand(program: Command): void {
   const member = program

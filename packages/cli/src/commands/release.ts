@@ -7,7 +7,7 @@ import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
 import { CliExit, EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { examplesHelp, CLIENT_EXITS, exitCodesHelp } from "../help.js";
 import { forceReleaseText, jsonLine, releaseJson, releaseText } from "../output.js";
 import { parseBooleanEnvironment, parseCountFlag } from "../parse.js";
 
@@ -41,7 +41,7 @@ export function registerReleaseCommand(program: Command): void {
     .addHelpText(
       "after",
       `\nWith --json: {"key","value","released"}; "released": false means the lock was not held by\n<value> (and --token): nothing changed. With --force: {"key","released","fencingToken"}, plus "semaphore":{"permitsFreed","fencingTokens"}\non a semaphore's key.\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
+        exitCodesHelp(CLIENT_EXITS) +
         examplesHelp([
           'dlock release deploy ci-42 --token "$TOKEN"',
           "dlock release --force deploy",

@@ -2,11 +2,9 @@
 // one line each, until interrupted; resumes across reconnects and leader changes.
 import type { Command } from "commander";
 import { Option } from "commander";
-import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
 import type { ClientFlags } from "../client-flags.js";
-import { namedAction, withLocker } from "../client-command.js";
-import { EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
+import { clientAction, prefixCommand, withLocker } from "../client-command.js";
+import { clientCommandHelp } from "../help.js";
 import { jsonLine } from "../output.js";
 import { watchEventText } from "../watch-output.js";
 import { parseCountFlag } from "../parse.js";
@@ -20,14 +18,11 @@ interface WatchFlags extends ClientFlags {
 const WATCH_EVENTS_FLAG_MAX = 1_000_000_000;
 
 export function registerWatchCommand(program: Command): void {
-  const command = program
-    .command("watch")
-    .description(
-      "print every change (granted, released, expired, queued, dequeued, delayEnded) of the locks whose keys start with PREFIX, in committed order, until interrupted",
-    )
-    .argument("[prefix]", 'key prefix ("" or absent: every key)', "");
-  addClientOptions(command);
-  command
+  prefixCommand(
+    program,
+    "watch",
+    "print every change (granted, released, expired, queued, dequeued, delayEnded) of the locks whose keys start with PREFIX, in committed order, until interrupted",
+  )
     .addOption(
       new Option(
         "--from-revision <n>",
@@ -42,20 +37,19 @@ export function registerWatchCommand(program: Command): void {
     )
     .addHelpText(
       "after",
-      `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued).\n` +
-        `Stops on SIGINT/SIGTERM (exit 0). A revision older than the leader's event history fails\n` +
-        `with WATCH_REVISION_COMPACTED: run dlock list and watch from its revision + 1.\n` +
-        exitCodesHelp([EXIT.OK, EXIT.ERROR, EXIT.USAGE, EXIT.UNAVAILABLE, ...AUTH_EXITS]) +
-        examplesHelp([
+      clientCommandHelp(
+        `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued).\n` +
+          `Stops on SIGINT/SIGTERM (exit 0). A revision older than the leader's event history fails\n` +
+          `with WATCH_REVISION_COMPACTED: run dlock list and watch from its revision + 1.\n`,
+        [
           "dlock watch jobs/",
           "dlock watch jobs/ --json --from-revision 120",
           "dlock watch election/reports --events 1",
-        ]),
+        ],
+      ),
     )
     .action(
-      namedAction("dlock watch", async (prefix: string, flags: WatchFlags, cmd: Command) => {
-        const settings = clientSettingsFromFlags(flags);
-        const json = jsonWanted(cmd);
+      clientAction("dlock watch", async (prefix: string, flags: WatchFlags, { settings, json }) => {
         const eventsMax =
           flags.events === undefined
             ? null

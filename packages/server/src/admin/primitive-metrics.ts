@@ -12,6 +12,16 @@ export type Primitive = (typeof PRIMITIVES)[number];
 /** Held and waiting now, per primitive: locks held, semaphore permits held, queued acquires. */
 export type PrimitiveGauges = Record<Primitive, { held: number; waiting: number }>;
 
+/** The gauges read from the table at scrape time, one series per primitive. */
+const GAUGES = [
+  {
+    name: "dlock_primitive_held",
+    help: "Held now, by primitive: locks held, semaphore permits held.",
+    field: "held",
+  },
+  { name: "dlock_primitive_waiting", help: "Acquires queued now, by primitive.", field: "waiting" },
+] as const;
+
 export class PrimitiveMetrics {
   private readonly grants: Counter<"primitive">;
   private readonly expiries: Counter<"primitive">;
@@ -26,26 +36,19 @@ export class PrimitiveMetrics {
         return undefined; // A failing source leaves the gauges out of this scrape.
       }
     };
-    new Gauge<"primitive">({
-      name: "dlock_primitive_held",
-      help: "Held now, by primitive: locks held, semaphore permits held.",
-      labelNames: ["primitive"],
-      registers,
-      collect() {
-        const gauges = read();
-        if (gauges) for (const p of PRIMITIVES) this.set({ primitive: p }, gauges[p].held);
-      },
-    });
-    new Gauge<"primitive">({
-      name: "dlock_primitive_waiting",
-      help: "Acquires queued now, by primitive.",
-      labelNames: ["primitive"],
-      registers,
-      collect() {
-        const gauges = read();
-        if (gauges) for (const p of PRIMITIVES) this.set({ primitive: p }, gauges[p].waiting);
-      },
-    });
+    for (const gauge of GAUGES) {
+      new Gauge<"primitive">({
+        name: gauge.name,
+        help: gauge.help,
+        labelNames: ["primitive"],
+        registers,
+        collect() {
+          const gauges = read();
+          if (gauges)
+            for (const p of PRIMITIVES) this.set({ primitive: p }, gauges[p][gauge.field]);
+        },
+      });
+    }
     this.grants = new Counter({
       name: "dlock_primitive_grants_total",
       help: "Grants applied by this node, by primitive (a holder's renewal is not a grant).",

@@ -83,31 +83,14 @@ export class AuthorizingHandler implements ClientRequestHandler {
             : { ...request, value: this.bound(principal, request.value) },
           context,
         );
-      case "get": {
-        const result = (await this.options.inner.handle(request, context)) as GetResult;
-        return principal === null ? result : redacted(result, principal);
+      case "get":
+      case "watch":
+      case "list": {
+        const result = await this.options.inner.handle(request, context);
+        return principal === null ? result : redacted(request.type, result, principal);
       }
       case "forceRelease":
         return this.forceRelease(request, context);
-      case "watch": {
-        const result = (await this.options.inner.handle(request, context)) as WatchResult;
-        if (principal === null) return result;
-        const events = result.events.map((e) => ({
-          ...e,
-          value: visibleValue(e.value, principal),
-        }));
-        return { ...result, events };
-      }
-      case "list": {
-        const result = (await this.options.inner.handle(request, context)) as ListResult;
-        if (principal === null) return result;
-        const locks = result.locks.map((lock) => ({
-          ...lock,
-          value: visibleValue(lock.value, principal),
-          waiters: lock.waiters.map((w) => visibleValue(w, principal)),
-        }));
-        return { ...result, locks };
-      }
       default:
         return this.options.inner.handle(request, context);
     }
@@ -233,18 +216,33 @@ function visibleValue(stored: string | null, principal: Principal): string | nul
   return isAdmin(principal) || holder.principal === principal.name ? holder.value : null;
 }
 
-/** A get result as `principal` may see it: the value only for its own grant (or for an admin). */
-function redacted(result: GetResult, principal: Principal): GetResult {
-  const semaphore = result.semaphore;
-  if (semaphore !== undefined) {
-    const holders = semaphore.holders.map((h) => ({
-      ...h,
-      value: visibleValue(h.value, principal),
-    }));
-    return { ...result, semaphore: { ...semaphore, holders } };
+/** A read's result as `principal` may see it: holder values only of its own grants (any, for an admin). */
+function redacted(
+  type: "get" | "watch" | "list",
+  result: ClientResult,
+  principal: Principal,
+): ClientResult {
+  const visible = (stored: string | null): string | null => visibleValue(stored, principal);
+  switch (type) {
+    case "get": {
+      const get = result as GetResult;
+      const semaphore = get.semaphore;
+      if (semaphore === undefined) return { ...get, value: visible(get.value) };
+      const holders = semaphore.holders.map((h) => ({ ...h, value: visible(h.value) }));
+      return { ...get, value: visible(get.value), semaphore: { ...semaphore, holders } };
+    }
+    case "watch": {
+      const watch = result as WatchResult;
+      return { ...watch, events: watch.events.map((e) => ({ ...e, value: visible(e.value) })) };
+    }
+    case "list": {
+      const list = result as ListResult;
+      const locks = list.locks.map((lock) => ({
+        ...lock,
+        value: visible(lock.value),
+        waiters: lock.waiters.map(visible),
+      }));
+      return { ...list, locks };
+    }
   }
-  if (result.value === null) return result;
-  const holder = holderOf(result.value);
-  const visible = isAdmin(principal) || holder.principal === principal.name;
-  return { ...result, value: visible ? holder.value : null };
 }

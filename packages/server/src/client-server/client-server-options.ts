@@ -2,6 +2,7 @@ import {
   ConfigError,
   HANDSHAKE_TIMEOUT_MS_DEFAULT,
   IN_FLIGHT_REQUESTS_MAX,
+  nodeIdentityOptions,
   parseHostPort,
   positiveInteger,
 } from "@dlock/protocol";
@@ -139,12 +140,7 @@ export interface ResolvedClientServerOptions {
 export function resolveClientServerOptions(
   options: ClientServerOptions,
 ): ResolvedClientServerOptions {
-  if (typeof options.nodeId !== "string" || options.nodeId.length === 0) {
-    throw new ConfigError("nodeId", "must be a non-empty string");
-  }
-  if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
-    throw new ConfigError("clusterId", "must be a non-empty string");
-  }
+  const { nodeId, clusterId } = nodeIdentityOptions(options);
   if (typeof options.handler?.handle !== "function") {
     throw new ConfigError("handler", "must implement handle(request, context)");
   }
@@ -153,8 +149,8 @@ export function resolveClientServerOptions(
   const ttlMsMax = positiveInteger(options.ttlMsMax, DEFAULT_TTL_MS_MAX, "ttlMsMax");
   if (ttlMsMax < ttlMsMin) throw new ConfigError("ttlMsMax", "must be ≥ ttlMsMin");
   return {
-    nodeId: options.nodeId,
-    clusterId: options.clusterId,
+    nodeId,
+    clusterId,
     listen,
     handler: options.handler,
     connectionsMax: positiveInteger(

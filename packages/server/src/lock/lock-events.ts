@@ -1,3 +1,4 @@
+import type { WatchEvent, WatchEventType } from "@dlock/protocol";
 import type { LockResult } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 
@@ -10,21 +11,13 @@ import { permitGrantsOf } from "./results.js";
  * - `dequeued`: `value` left the queue without a grant (`reason`: expired, cancelled or left).
  * - `delayEnded`: the key's lock delay ended and nobody was waiting: the key is free.
  */
-export type LockEventType =
-  "granted" | "released" | "expired" | "queued" | "dequeued" | "delayEnded";
+export type LockEventType = WatchEventType;
 
-export interface LockEvent {
-  /** The Raft index of the entry that caused it. Several events may share one revision. */
-  revision: number;
-  type: LockEventType;
-  key: string;
-  /** The holder or waiter concerned (null for delayEnded). */
-  value: string | null;
-  /** The grant's fencing token (granted, released, expired); 0 otherwise. */
-  token: number;
-  /** dequeued only: why the waiter left the queue. */
-  reason?: "expired" | "cancelled" | "left";
-}
+/**
+ * One event of a key. A watcher receives the events as they are (the wire's WatchEvent is this
+ * type); several events may share one revision, the Raft index of the entry that caused them.
+ */
+export type LockEvent = WatchEvent;
 
 /**
  * The events one applied entry caused, derived from its result alone: pure and deterministic,

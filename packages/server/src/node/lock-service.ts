@@ -35,7 +35,7 @@ import type {
 } from "../lock/index.js";
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
 import type { LockServicePlantedBugs } from "./planted-service-bugs.js";
-import { plantedServiceBugsOf } from "./planted-service-bugs.js";
+import { plantedServiceBugs } from "./planted-service-bugs.js";
 import { WatchService } from "../watch/watch-service.js";
 import type { WatchOptions } from "../watch/watch-options.js";
 
@@ -145,7 +145,7 @@ export class LockService implements ClientRequestHandler {
 
   constructor(options: LockServiceOptions) {
     this.options = options;
-    this.bugs = plantedServiceBugsOf(options);
+    this.bugs = plantedServiceBugs.of(options);
     this.host = options.host;
     this.table = options.table;
     this.leases = options.leases;

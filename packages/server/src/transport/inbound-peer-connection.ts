@@ -108,16 +108,7 @@ export class InboundPeerConnection {
     this.remoteClientAddress = options.tls === null ? null : identity.clientAddress;
     this.clearHandshakeTimer();
     this.state = "open";
-    this.socket.write(
-      this.context.encoder.encode(
-        peerHello(
-          options.clusterId,
-          options.nodeId,
-          options.advertisedClientAddress,
-          options.dataCheck?.dataId ?? null,
-        ),
-      ),
-    );
+    this.socket.write(this.context.encoder.encode(peerHello(options)));
     this.context.onIdentified(this);
   }
 

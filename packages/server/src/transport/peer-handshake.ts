@@ -14,22 +14,27 @@ import {
 } from "@dlock/protocol";
 import type { HelloFrame } from "@dlock/protocol";
 import { NODE_URI_PREFIX } from "./peer-certificate.js";
+import type { ResolvedTcpPeerTransportOptions } from "./peer-transport.js";
 
-export function peerHello(
-  clusterId: string,
-  nodeId: NodeId,
-  clientAddress: string | null = null,
-  dataId: string | null = null,
-): HelloFrame {
+/** What a node's own peer hello says, from its transport options. */
+export type PeerHelloSource = Pick<
+  ResolvedTcpPeerTransportOptions,
+  "clusterId" | "nodeId" | "advertisedClientAddress" | "dataCheck"
+>;
+
+/** This node's hello, the same for every connection: sent first by a dialer, in answer by an acceptor. */
+export function peerHello(source: PeerHelloSource): HelloFrame {
   const hello: HelloFrame = {
     type: "hello",
     ...helloVersionFields(),
-    clusterId,
+    clusterId: source.clusterId,
     role: "peer",
-    nodeId,
+    nodeId: source.nodeId,
   };
-  if (clientAddress !== null) hello.clientAddress = clientAddress;
-  if (dataId !== null) hello.dataId = dataId;
+  if (source.advertisedClientAddress !== null) {
+    hello.clientAddress = source.advertisedClientAddress;
+  }
+  if (source.dataCheck !== null) hello.dataId = source.dataCheck.dataId;
   return hello;
 }
 

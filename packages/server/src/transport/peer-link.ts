@@ -209,16 +209,7 @@ export class PeerLink {
       );
     }, options.handshakeTimeoutMs);
     socket.once(options.tls === null ? "connect" : "secureConnect", () => {
-      socket.write(
-        this.context.encoder.encode(
-          peerHello(
-            options.clusterId,
-            options.nodeId,
-            options.advertisedClientAddress,
-            options.dataCheck?.dataId ?? null,
-          ),
-        ),
-      );
+      socket.write(this.context.encoder.encode(peerHello(options)));
     });
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {

@@ -1,7 +1,13 @@
 // The contract between the Raft host and whatever carries Raft messages between nodes. The host
 // accepts it structurally, so tests and the simulator can plug in their own.
 import type { Message, NodeId } from "@dlock/raft";
-import { ConfigError, FRAME_BYTES_MAX, parseHostPort, positiveInteger } from "@dlock/protocol";
+import {
+  ConfigError,
+  FRAME_BYTES_MAX,
+  nodeIdentityOptions,
+  parseHostPort,
+  positiveInteger,
+} from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
 import { SILENT_LOGGER } from "@dlock/protocol";
 import type { Logger } from "@dlock/protocol";
@@ -129,12 +135,7 @@ export function resolvePeerMap(
 export function resolveTcpPeerTransportOptions(
   options: TcpPeerTransportOptions,
 ): ResolvedTcpPeerTransportOptions {
-  if (typeof options.nodeId !== "string" || options.nodeId.length === 0) {
-    throw new ConfigError("nodeId", "must be a non-empty string");
-  }
-  if (typeof options.clusterId !== "string" || options.clusterId.length === 0) {
-    throw new ConfigError("clusterId", "must be a non-empty string");
-  }
+  const { nodeId, clusterId } = nodeIdentityOptions(options);
   const reconnectDelayMsMin = positiveInteger(
     options.reconnectDelayMsMin,
     DEFAULT_RECONNECT_DELAY_MS_MIN,
@@ -149,11 +150,11 @@ export function resolveTcpPeerTransportOptions(
     throw new ConfigError("reconnectDelayMsMax", "must be ≥ reconnectDelayMsMin");
   }
   return {
-    nodeId: options.nodeId,
-    clusterId: options.clusterId,
+    nodeId,
+    clusterId,
     listen: toHostPort(options.listen, "listen", true),
     advertisedClientAddress: options.advertisedClientAddress ?? null,
-    peers: resolvePeerMap(options.nodeId, options.peers),
+    peers: resolvePeerMap(nodeId, options.peers),
     frameBytesMax: positiveInteger(options.frameBytesMax, FRAME_BYTES_MAX, "frameBytesMax"),
     sendQueueMessagesMax: positiveInteger(
       options.sendQueueMessagesMax,

@@ -1,28 +1,15 @@
 // Deliberate watch bugs that the simulator's tests switch on to prove the watch checker catches
-// them. Reachable only through @dlock/server/internal (a symbol key on the options object).
-import type { WatchServiceOptions } from "./watch-service.js";
+// them (see ../planted-bugs.ts).
+import { plantedBugChannel } from "../planted-bugs.js";
+import type { PlantedBugsOf } from "../planted-bugs.js";
 
-/** Every flag defaults to false. Never set in production. */
-export interface PlantedWatchBugs {
+export const plantedWatchBugs = plantedBugChannel("dlock.server.plantedWatchBugs", {
   /** A page cut at eventsMax may end inside a revision, and says that revision is complete. */
-  splitsRevision?: boolean;
+  splitsRevision: true,
   /** An answer says it is complete one revision short, so the next poll repeats that revision. */
-  coversOneShort?: boolean;
-}
+  coversOneShort: true,
+});
 
-const plantedWatchBugsKey = Symbol("dlock.server.plantedWatchBugs");
+export type PlantedWatchBugs = PlantedBugsOf<typeof plantedWatchBugs>;
 
-export function withPlantedWatchBugs<T extends WatchServiceOptions>(
-  options: T,
-  bugs: PlantedWatchBugs | undefined,
-): T {
-  return bugs === undefined ? { ...options } : { ...options, [plantedWatchBugsKey]: { ...bugs } };
-}
-
-export function plantedWatchBugsOf(options: WatchServiceOptions): Required<PlantedWatchBugs> {
-  const bugs = (options as { [plantedWatchBugsKey]?: PlantedWatchBugs })[plantedWatchBugsKey];
-  return {
-    splitsRevision: bugs?.splitsRevision === true,
-    coversOneShort: bugs?.coversOneShort === true,
-  };
-}
+export const withPlantedWatchBugs = plantedWatchBugs.with;

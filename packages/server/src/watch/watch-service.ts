@@ -24,7 +24,7 @@ import type {
 import { lockEventsOf } from "../lock/index.js";
 import type { LockEvent, LockResult, LockStateMachine } from "../lock/index.js";
 import { EventHistory } from "./event-history.js";
-import { plantedWatchBugsOf } from "./planted-watch-bugs.js";
+import { plantedWatchBugs } from "./planted-watch-bugs.js";
 import type { WatchOptions } from "./watch-options.js";
 import { resolveWatchOptions } from "./watch-options.js";
 import type { ResolvedWatchOptions } from "./watch-options.js";
@@ -70,7 +70,7 @@ export class WatchService {
     this.history = new EventHistory(
       this.options.historyEventsMax,
       this.table.appliedIndex,
-      plantedWatchBugsOf(options),
+      plantedWatchBugs.of(options),
     );
   }
 

@@ -9,6 +9,17 @@ const known = new Map([
 ]);
 const expectation = { clusterId: "c", expectedNodeId: null, knownNodeIds: known, selfNodeId: "n3" };
 
+/** The hello of node `nodeId` of cluster `clusterId`, advertising what it is given. */
+function hello(
+  clusterId: string,
+  nodeId: string,
+  advertisedClientAddress: string | null = null,
+  dataId: string | null = null,
+) {
+  const dataCheck = dataId === null ? null : { dataId, admit: () => undefined };
+  return peerHello({ clusterId, nodeId, advertisedClientAddress, dataCheck });
+}
+
 function refusal(run: () => unknown): { reason: string; message: string } | null {
   try {
     run();
@@ -22,7 +33,7 @@ function refusal(run: () => unknown): { reason: string; message: string } | null
 describe("checkPeerHello with certificate identity", () => {
   it("accepts a hello whose node id is the certificate's", () => {
     expect(
-      checkPeerHello(peerHello("c", "n1", "10.0.0.1:7001"), {
+      checkPeerHello(hello("c", "n1", "10.0.0.1:7001"), {
         ...expectation,
         certificateNodeId: "n1",
       }),
@@ -31,26 +42,22 @@ describe("checkPeerHello with certificate identity", () => {
 
   it("passes on the sender's data folder id, and refuses a malformed one", () => {
     expect(
-      checkPeerHello(peerHello("c", "n1", null, "folder-1"), {
+      checkPeerHello(hello("c", "n1", null, "folder-1"), {
         ...expectation,
         certificateNodeId: "n1",
       }),
     ).toEqual({ nodeId: "n1", clientAddress: null, dataId: "folder-1" });
     expect(
-      refusal(() => checkPeerHello({ ...peerHello("c", "n1"), dataId: 7 }, expectation))?.reason,
+      refusal(() => checkPeerHello({ ...hello("c", "n1"), dataId: 7 }, expectation))?.reason,
     ).toBe("malformed");
   });
 
   it("refuses a hello claiming another node than the certificate, or a certificate naming none", () => {
     expect(
-      refusal(() =>
-        checkPeerHello(peerHello("c", "n1"), { ...expectation, certificateNodeId: "n2" }),
-      ),
+      refusal(() => checkPeerHello(hello("c", "n1"), { ...expectation, certificateNodeId: "n2" })),
     ).toMatchObject({ reason: "nodeId", message: expect.stringContaining('node "n2"') as string });
     expect(
-      refusal(() =>
-        checkPeerHello(peerHello("c", "n1"), { ...expectation, certificateNodeId: null }),
-      ),
+      refusal(() => checkPeerHello(hello("c", "n1"), { ...expectation, certificateNodeId: null })),
     ).toMatchObject({
       reason: "nodeId",
       message: expect.stringContaining("names no node") as string,
@@ -58,7 +65,7 @@ describe("checkPeerHello with certificate identity", () => {
     // On the dialing side too.
     expect(
       refusal(() =>
-        checkPeerHello(peerHello("c", "n2"), {
+        checkPeerHello(hello("c", "n2"), {
           ...expectation,
           expectedNodeId: "n2",
           certificateNodeId: "n1",
@@ -78,14 +85,12 @@ describe("checkPeerHello with certificate identity", () => {
       "a b:1",
     ]) {
       expect(
-        refusal(() => checkPeerHello(peerHello("c", "n1", address), expectation)),
+        refusal(() => checkPeerHello(hello("c", "n1", address), expectation)),
         address,
       ).toMatchObject({ reason: "malformed" });
     }
     for (const address of ["db1.internal:7001", "10.0.0.1:7001", "[fd00::1]:7001"]) {
-      expect(checkPeerHello(peerHello("c", "n1", address), expectation).clientAddress).toBe(
-        address,
-      );
+      expect(checkPeerHello(hello("c", "n1", address), expectation).clientAddress).toBe(address);
     }
   });
 });

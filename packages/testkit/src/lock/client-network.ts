@@ -9,6 +9,8 @@ import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
 import type { SimProcess } from "./sim-process.js";
 import { LinkCuts } from "../link-cuts.js";
+import { FaultyNetwork, faultValidator } from "../fault-settings.js";
+import type { FaultKeys } from "../fault-settings.js";
 
 /** How client links behave while no partition cuts them. */
 export interface ClientNetworkFaults {
@@ -25,17 +27,13 @@ export interface ClientNetworkFaults {
   stallDelayMaxMs: number;
 }
 
-export function validateClientNetworkFaults(faults: ClientNetworkFaults): ClientNetworkFaults {
-  for (const key of ["resetRate", "stallRate"] as const) {
-    const value = faults[key];
-    if (!(value >= 0 && value <= 1)) throw new RangeError(`${key} must be in [0, 1], got ${value}`);
-  }
-  if (!(faults.delayMsMin >= 0 && faults.delayMsMax >= faults.delayMsMin)) {
-    throw new RangeError("client link delays must satisfy 0 ≤ delayMsMin ≤ delayMsMax");
-  }
-  if (!(faults.stallDelayMaxMs >= 0)) throw new RangeError("stallDelayMaxMs must be ≥ 0");
-  return faults;
-}
+const CLIENT_NETWORK_FAULT_KEYS: FaultKeys<ClientNetworkFaults> = {
+  delays: "client link delays",
+  rates: ["resetRate", "stallRate"],
+  delayBounds: ["stallDelayMaxMs"],
+};
+
+export const validateClientNetworkFaults = faultValidator(CLIENT_NETWORK_FAULT_KEYS);
 
 /** The server's side of one accepted connection. */
 export interface ServerSideConnection {
@@ -140,7 +138,7 @@ class SimConnection {
  * process is refused; a crashed server resets its connections; a paused process leaves its
  * segments waiting.
  */
-export class SimClientNetwork {
+export class SimClientNetwork extends FaultyNetwork<ClientNetworkFaults> {
   readonly stats: ClientNetworkStats = {
     connections: 0,
     refused: 0,
@@ -150,7 +148,6 @@ export class SimClientNetwork {
     heldBack: 0,
   };
   observer: ClientWireObserver | null = null;
-  private faults: ClientNetworkFaults;
   private readonly servers = new Map<string, ServerEndpoint>();
   private readonly cuts = new LinkCuts();
   private readonly stalled = new Set<Stream>();
@@ -161,15 +158,7 @@ export class SimClientNetwork {
     private readonly random: Prng,
     faults: ClientNetworkFaults,
   ) {
-    this.faults = validateClientNetworkFaults({ ...faults });
-  }
-
-  setFaults(faults: ClientNetworkFaults): void {
-    this.faults = validateClientNetworkFaults({ ...faults });
-  }
-
-  getFaults(): ClientNetworkFaults {
-    return { ...this.faults };
+    super(faults, CLIENT_NETWORK_FAULT_KEYS);
   }
 
   /** A server listens on `address` ("host:port"). */

@@ -1,4 +1,3 @@
-import type { FaultKind } from "../plan.js";
 import type { LockClientCounters } from "./lock-client.js";
 import { emptyClientCounters } from "./lock-client.js";
 import type { LockEventCounts } from "./lock-events.js";
@@ -10,9 +9,9 @@ import {
   DEFAULT_LOCK_FAULT_PHASE_MS_MIN,
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
-import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
+import type { LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
 import { hasSemaphoreOps } from "./lock-plan.js";
-import type { LockScheduleResult } from "./run-lock-schedule.js";
+import type { LockFaultCounts, LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
   CheckOptions,
@@ -20,6 +19,7 @@ import type {
   ScheduleFailure,
   ScheduleSimulator,
 } from "../schedule-runner.js";
+import { mergeCounts } from "../counts.js";
 import {
   checkSchedulesWith,
   commonGeneratorFlags,
@@ -28,18 +28,12 @@ import {
 } from "../schedule-runner.js";
 
 /** Totals over many lock schedules (shrinking runs excluded). */
-export interface LockSimSummary {
+export interface LockSimSummary extends LockFaultCounts {
   schedules: number;
   byNodeCount: Record<number, number>;
-  faults: Record<FaultKind, number>;
-  clientFaults: Record<ClientFaultKind, number>;
   events: LockEventCounts;
   clients: LockClientCounters;
-  elections: number;
   entriesCommitted: number;
-  crashes: number;
-  crashesLosingWrites: number;
-  snapshotsInstalled: number;
   requests: number;
   requestsUnanswered: number;
   beliefs: number;
@@ -91,16 +85,10 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.schedules++;
   const n = result.plan.raft.nodeCount;
   summary.byNodeCount[n] = (summary.byNodeCount[n] ?? 0) + 1;
-  for (const kind of Object.keys(result.faults) as FaultKind[]) {
-    summary.faults[kind] += result.faults[kind];
-  }
-  for (const kind of Object.keys(result.clientFaults) as ClientFaultKind[]) {
-    summary.clientFaults[kind] += result.clientFaults[kind];
-  }
+  mergeCounts(summary.faults, result.faults);
+  mergeCounts(summary.clientFaults, result.clientFaults);
   addLockEvents(summary.events, result.lockEvents);
-  for (const key of Object.keys(result.clients) as (keyof LockClientCounters)[]) {
-    summary.clients[key] += result.clients[key];
-  }
+  mergeCounts(summary.clients, result.clients);
   summary.elections += result.elections;
   summary.entriesCommitted += result.committedIndex;
   summary.crashes += result.crashes;
@@ -123,40 +111,7 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
 
 /** Adds one summary into another (batches of a --duration run). */
 export function mergeLockSummaries(into: LockSimSummary, from: LockSimSummary): void {
-  into.schedules += from.schedules;
-  for (const [n, count] of Object.entries(from.byNodeCount)) {
-    into.byNodeCount[Number(n)] = (into.byNodeCount[Number(n)] ?? 0) + count;
-  }
-  for (const kind of Object.keys(from.faults) as FaultKind[])
-    into.faults[kind] += from.faults[kind];
-  for (const kind of Object.keys(from.clientFaults) as ClientFaultKind[]) {
-    into.clientFaults[kind] += from.clientFaults[kind];
-  }
-  addLockEvents(into.events, from.events);
-  for (const key of Object.keys(from.clients) as (keyof LockClientCounters)[]) {
-    into.clients[key] += from.clients[key];
-  }
-  const sums = [
-    "elections",
-    "entriesCommitted",
-    "crashes",
-    "crashesLosingWrites",
-    "snapshotsInstalled",
-    "requests",
-    "requestsUnanswered",
-    "beliefs",
-    "semaphoreSchedules",
-    "permitBeliefs",
-    "writesAccepted",
-    "writesRejected",
-    "linearizedOperations",
-    "undecidedKeys",
-    "clientResets",
-    "virtualMs",
-    "worldEvents",
-  ] as const;
-  for (const key of sums) into[key] += from[key];
-  into.recoveryMsMax = Math.max(into.recoveryMsMax, from.recoveryMsMax);
+  mergeCounts(into, from);
 }
 
 /** Every planted bug the lock simulator knows, by its command-line name. */

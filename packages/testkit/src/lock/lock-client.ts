@@ -8,10 +8,8 @@ import type { SimClientNetwork } from "./client-network.js";
 import type { FencedResource } from "./fenced-resource.js";
 import type { Belief, LockHistory } from "./lock-history.js";
 import type { ClientOp, ClientPlan } from "./lock-plan.js";
-import type { ProcessStatus, SimProcess } from "./sim-process.js";
-import { SimProcessClock, wallClockView } from "./sim-process.js";
+import { SimProcessBase, SimProcessClock, wallClockView } from "./sim-process.js";
 import { createLocker } from "@dlock/client/internal";
-import { HeldWork } from "../held-work.js";
 
 /** Timeouts of the simulated Lockers (virtual ms), scaled to the simulated cluster. */
 export interface SimLockerTimeouts {
@@ -98,16 +96,13 @@ export interface PendingCall {
  * valid, as an application should. A crash kills the process (its Locker, timers and
  * connections); after a restart a new Locker continues with the next operation.
  */
-export class SimLockClient implements SimProcess {
+export class SimLockClient extends SimProcessBase {
   readonly name: string;
   readonly clock: SimProcessClock;
-  status: ProcessStatus = "down";
-  incarnation = 0;
   /** Calls into the Locker in progress. */
   readonly pending = new Set<PendingCall>();
   /** When set, every call started is appended (the liveness phase follows them all). */
   trackedCalls: PendingCall[] | null = null;
-  private readonly held = new HeldWork();
   private locker: Locker | null = null;
   private nextOp = 0;
   private valueNumber = 0;
@@ -118,6 +113,7 @@ export class SimLockClient implements SimProcess {
   private programDone = true;
 
   constructor(private readonly options: LockClientOptions) {
+    super();
     this.name = options.name;
     this.clock = new SimProcessClock(options.world, this, options.rate, options.clockOriginMs);
   }
@@ -127,15 +123,9 @@ export class SimLockClient implements SimProcess {
     return this.programDone && this.pending.size === 0;
   }
 
-  defer(work: () => void): void {
-    this.held.hold(work);
-  }
-
   start(): void {
     if (this.status !== "down") return;
-    this.incarnation++;
-    this.status = "running";
-    this.held.drop();
+    const incarnation = this.beginIncarnation();
     this.lastGrant.clear();
     this.stopController = new AbortController();
     const options = this.options;
@@ -152,31 +142,18 @@ export class SimLockClient implements SimProcess {
       ...options.timeouts,
     });
     this.programDone = false;
-    const incarnation = this.incarnation;
     this.options.world.touch();
     void this.run(incarnation);
   }
 
   crash(): void {
     if (this.status === "down") return;
-    this.status = "down";
-    this.incarnation++;
+    this.endIncarnation();
     this.locker = null;
-    this.held.drop();
     this.pending.clear();
     this.programDone = true;
     this.options.network.clientDown(this.name);
     this.options.history.forgetClient(this.name);
-  }
-
-  pause(): void {
-    if (this.status === "running") this.status = "paused";
-  }
-
-  resume(): void {
-    if (this.status !== "paused") return;
-    this.status = "running";
-    this.held.runWhile(() => this.status === "running");
   }
 
   /** Faults are over: finish the current operation quickly, release, start nothing new. */

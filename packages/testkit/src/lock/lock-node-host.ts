@@ -33,10 +33,8 @@ import type {
   ServerSideConnection,
   SimClientNetwork,
 } from "./client-network.js";
-import type { ProcessStatus, SimProcess } from "./sim-process.js";
-import { SimProcessClock } from "./sim-process.js";
+import { SimProcessBase, SimProcessClock } from "./sim-process.js";
 import type { HostedSimNode } from "./hosted-sim-node.js";
-import { HeldWork } from "../held-work.js";
 
 /** The cluster id every simulated node announces. */
 export const SIM_CLUSTER_ID = "sim";
@@ -79,12 +77,9 @@ export interface LockNodeHostOptions {
  * RaftHost with the node's monotonic clock and timers. Clients reach it on the node's client port
  * over the simulated client network.
  */
-export class LockNodeHost implements SimProcess {
+export class LockNodeHost extends SimProcessBase {
   readonly name: string;
   readonly clock: SimProcessClock;
-  status: ProcessStatus = "down";
-  incarnation = 0;
-  private readonly held = new HeldWork();
   /** The table of the running incarnation. */
   private lockTable: LockStateMachine | null = null;
   /** The running incarnation's RaftHost (null while down or starting). */
@@ -98,6 +93,7 @@ export class LockNodeHost implements SimProcess {
     readonly node: HostedSimNode,
     private readonly options: LockNodeHostOptions,
   ) {
+    super();
     this.name = node.id;
     this.clock = new SimProcessClock(options.world, this, node.clockRate, options.clockOriginMs);
     const endpoint: ServerEndpoint = {
@@ -109,10 +105,6 @@ export class LockNodeHost implements SimProcess {
 
   get table(): LockStateMachine | null {
     return this.lockTable;
-  }
-
-  defer(work: () => void): void {
-    this.held.hold(work);
   }
 
   /** The lease manager's clock: the monotonic one, or the wall clock when that misuse is planted. */
@@ -150,10 +142,8 @@ export class LockNodeHost implements SimProcess {
 
   /** The node (re)started: a new process incarnation starts its RaftHost and LockService. */
   startHost(node: HostedSimNode): void {
-    this.incarnation++;
-    this.held.drop();
+    const incarnation = this.beginIncarnation();
     this.leading = false;
-    const incarnation = this.incarnation;
     const options = this.options;
     const world = options.world;
     const table = new LockStateMachine(
@@ -206,12 +196,11 @@ export class LockNodeHost implements SimProcess {
     const previous = this.status;
     this.status = status === "running" ? "running" : status === "paused" ? "paused" : "down";
     if (this.status === "down" && previous !== "down") {
-      this.incarnation++;
+      this.endIncarnation();
       this.leading = false;
       this.lockTable = null;
       this.raftHost = null;
       this.service = null;
-      this.held.drop();
       this.options.clientNetwork.serverDown(this.name);
       if (status === "crashed") {
         this.options.observer.crashed(this, this.node.storage.unsyncedWrites);

@@ -52,11 +52,12 @@ export const DEFAULT_DRIFT_FACTOR = 0.01;
 /** The clients' validity margin (the Locker's default). */
 export const LOCK_MARGIN_MS = 5;
 
-/** Durations in the workload are drawn relative to the TTL floor, then made concrete. */
-interface RawOp {
-  kind: Exclude<ClientOp["kind"], "semaphore">;
+/**
+ * What every raw op draws about its timing. Durations in the workload are drawn relative to the
+ * TTL floor, then made concrete.
+ */
+interface RawTiming {
   gapMs: number;
-  key: number;
   /** TTL as a multiple of the floor, in per mille (1000 = the floor). */
   ttlPermille: number;
   /** Wait as a share of the TTL in per mille; 0 = no queueing. */
@@ -66,24 +67,23 @@ interface RawOp {
   refresh: RefreshMode;
   /** Hold as a share of the TTL in per mille. */
   holdPermille: number;
+}
+
+/** A lock client's op. */
+interface RawOp extends RawTiming {
+  kind: Exclude<ClientOp["kind"], "semaphore">;
+  key: number;
   writeEveryMs: number;
   end: "release" | "expire" | "renew";
   renewOffsetMs: number;
   zombieWrite: boolean;
 }
 
-/** A semaphore client's op, drawn like RawOp (durations relative to the TTL floor). */
-interface RawSemaphoreOp {
+/** A semaphore client's op. */
+interface RawSemaphoreOp extends RawTiming {
   kind: "semaphore" | "get" | "staleRelease";
-  gapMs: number;
   /** Permits taken, reduced modulo the key's N. */
   count: number;
-  ttlPermille: number;
-  waitPermille: number;
-  retryLimit: number;
-  retryIntervalMs: number;
-  refresh: RefreshMode;
-  holdPermille: number;
   end: "release" | "expire";
 }
 
@@ -311,14 +311,7 @@ export function lockPlanArbitrary(
               kind: "lock",
               gapMs: op.gapMs,
               key,
-              ttlMs,
-              waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
-              retryLimit: op.retryLimit,
-              retryIntervalMs: op.retryIntervalMs,
-              // The client's default share (a quarter of the interval).
-              retryJitterMs: Math.floor(op.retryIntervalMs / 4),
-              refresh: op.refresh,
-              holdMs,
+              ...queuedTiming(op, ttlFloorMs),
               writeEveryMs: op.writeEveryMs,
               end: op.end === "renew" ? "expire" : op.end,
               zombieWrite: op.zombieWrite,
@@ -423,19 +416,27 @@ function semaphoreOpOf(
   ttlFloorMs: number,
 ): ClientOp {
   if (op.kind !== "semaphore") return { kind: op.kind, gapMs: op.gapMs, key };
-  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
   return {
     kind: "semaphore",
     gapMs: op.gapMs,
     key,
     count: 1 + ((op.count - 1) % permits),
+    ...queuedTiming(op, ttlFloorMs),
+    end: op.end,
+  };
+}
+
+/** The TTL, wait, retries and hold of a queued acquire (lock or semaphore), made concrete. */
+function queuedTiming(op: RawTiming, ttlFloorMs: number) {
+  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  return {
     ttlMs,
     waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
     retryLimit: op.retryLimit,
     retryIntervalMs: op.retryIntervalMs,
+    // The client's default share (a quarter of the interval).
     retryJitterMs: Math.floor(op.retryIntervalMs / 4),
     refresh: op.refresh,
     holdMs: Math.floor((ttlMs * op.holdPermille) / 1000),
-    end: op.end,
   };
 }

@@ -45,19 +45,23 @@ const EXTREME_RATE_SHARE = 2 / 3;
 /** How often the liveness phase checks whether it is done, in virtual ms. */
 const LIVENESS_POLL_MS = 10;
 
-export interface LockScheduleResult {
+/** The faults a lock schedule injected and what the nodes went through (summaries add them up). */
+export interface LockFaultCounts {
+  faults: Record<FaultKind, number>;
+  clientFaults: Record<ClientFaultKind, number>;
+  elections: number;
+  crashes: number;
+  crashesLosingWrites: number;
+  snapshotsInstalled: number;
+}
+
+export interface LockScheduleResult extends LockFaultCounts {
   plan: LockSchedulePlan;
   violation: SafetyViolation | null;
   traceHash: number;
   virtualMs: number;
   events: number;
-  faults: Record<FaultKind, number>;
-  clientFaults: Record<ClientFaultKind, number>;
-  elections: number;
   committedIndex: number;
-  crashes: number;
-  crashesLosingWrites: number;
-  snapshotsInstalled: number;
   lockEvents: LockEventCounts;
   clients: LockClientCounters;
   clientNetwork: ClientNetworkStats;
@@ -277,11 +281,7 @@ class LockRun {
     this.driver.healAll();
     this.clientFaults.healAll();
     this.clientNetwork.mendAll();
-    this.clientNetwork.setFaults({
-      ...this.clientNetwork.getFaults(),
-      resetRate: 0,
-      stallRate: 0,
-    });
+    this.clientNetwork.calm();
     const healMs = this.world.nowMs;
     const calls: PendingCall[] = [];
     for (const client of workers) {

@@ -17,9 +17,8 @@ import type { Prng } from "../prng.js";
 import { SimDisk } from "../sim-host-storage.js";
 import type { SimCrashLoss, SimDiskTiming, SimHostStorage } from "../sim-host-storage.js";
 import type { AsyncWorld } from "./async-world.js";
-import type { ProcessStatus, SimProcess } from "./sim-process.js";
-import { SimProcessClock } from "./sim-process.js";
-import { HeldWork } from "../held-work.js";
+import { SimProcessBase, SimProcessClock } from "./sim-process.js";
+import type { SimProcess } from "./sim-process.js";
 
 /** How a simulated server runs its production RaftHost. */
 export interface SimHostNodeOptions {
@@ -63,12 +62,10 @@ interface Repeating {
  * A crash drops the process (the RaftHost object, its timers, writes it waits for) and whatever
  * the disk had not synced; a restart opens the disk again and starts a new RaftHost.
  */
-export class SimHostNode implements SimProcess {
+export class SimHostNode extends SimProcessBase {
   readonly name: NodeId;
   readonly clock: SimProcessClock;
   readonly disk: SimDisk;
-  status: ProcessStatus = "down";
-  incarnation = 0;
   /** The running host (null while down or still starting). */
   raftHost: RaftHost<LockResult> | null = null;
   table: LockStateMachine | null = null;
@@ -76,11 +73,11 @@ export class SimHostNode implements SimProcess {
   readonly counters = { crashes: 0, crashesLosingWrites: 0, restarts: 0 };
   /** Why a RaftHost did not start (a bug: the simulated disk always opens). */
   startFailure: unknown = null;
-  private readonly held = new HeldWork();
   private handler: ((message: Message) => void) | null = null;
   private readonly startedListeners: ((host: RaftHost<LockResult>) => void)[] = [];
 
   constructor(private readonly options: SimHostNodeOptions) {
+    super();
     this.name = options.id;
     this.clock = new SimProcessClock(options.world, this, options.clockRate, options.clockOriginMs);
     this.disk = new SimDisk({ voters: [...options.voters], learners: [], peerAddresses: {} });
@@ -91,17 +88,10 @@ export class SimHostNode implements SimProcess {
     this.startedListeners.push(listener);
   }
 
-  defer(work: () => void): void {
-    this.held.hold(work);
-  }
-
   start(): void {
     if (this.status !== "down") return;
     const options = this.options;
-    this.incarnation++;
-    const incarnation = this.incarnation;
-    this.status = "running";
-    this.held.drop();
+    const incarnation = this.beginIncarnation();
     const soon = processSoon(options.world, this);
     const storage = this.disk.open(
       clockDiskTiming(this.clock, soon, () =>
@@ -154,24 +144,12 @@ export class SimHostNode implements SimProcess {
     this.start();
   }
 
-  pause(): void {
-    if (this.status === "running") this.status = "paused";
-  }
-
-  resume(): void {
-    if (this.status !== "paused") return;
-    this.status = "running";
-    this.held.runWhile(() => this.status === "running");
-  }
-
   private halt(): void {
-    this.status = "down";
-    this.incarnation++;
+    this.endIncarnation();
     this.raftHost = null;
     this.table = null;
     this.storage = null;
     this.handler = null;
-    this.held.drop();
     this.options.network.unregister(this.name);
   }
 

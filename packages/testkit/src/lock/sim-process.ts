@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "@dlock/client/internal";
+import { HeldWork } from "../held-work.js";
 import type { AsyncWorld } from "./async-world.js";
 
 /**
@@ -16,6 +17,46 @@ export interface SimProcess {
   readonly incarnation: number;
   /** Runs `work` when the process runs again (only called while paused), in call order. */
   defer(work: () => void): void;
+}
+
+/**
+ * The run state every simulated process keeps: its status, its incarnation and the work held while
+ * it is paused. Subclasses start and end incarnations; pause and resume are the same for all.
+ */
+export abstract class SimProcessBase implements SimProcess {
+  abstract readonly name: string;
+  status: ProcessStatus = "down";
+  incarnation = 0;
+  protected readonly held = new HeldWork();
+
+  defer(work: () => void): void {
+    this.held.hold(work);
+  }
+
+  pause(): void {
+    if (this.status === "running") this.status = "paused";
+  }
+
+  resume(): void {
+    if (this.status !== "paused") return;
+    this.status = "running";
+    this.held.runWhile(() => this.status === "running");
+  }
+
+  /** A new incarnation runs (nothing held for an older one survives); returns its number. */
+  protected beginIncarnation(): number {
+    this.incarnation++;
+    this.status = "running";
+    this.held.drop();
+    return this.incarnation;
+  }
+
+  /** The process crashed or stopped: nothing its incarnation scheduled runs any more. */
+  protected endIncarnation(): void {
+    this.status = "down";
+    this.incarnation++;
+    this.held.drop();
+  }
 }
 
 /** Node's largest timer delay; longer (or invalid) delays become 1 ms, as in Node. */
