@@ -11,24 +11,36 @@ import type {
   WaiterExpireCommand,
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
-import type { KeyState, Waiter } from "./key-state.js";
-import { waiterLeaseMs } from "./key-state.js";
+import type { KeyState, QueuedAcquire, Waiter } from "./key-state.js";
 import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
-import { grantedResult, invalidArgument, queuedResult, refusedResult } from "./result-builders.js";
-import { plantedLockBugsOf } from "./planted-lock-bugs.js";
-import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import {
-  decodeSemaphoreRecord,
-  decodeSemaphoreSnapshot,
-  encodeSemaphoreRecord,
-  encodeSemaphoreSnapshot,
-  isSemaphoreRecord,
-  isSemaphoreSnapshot,
-} from "./semaphore-codec.js";
-import type { SemaphoreState } from "./semaphore-state.js";
-import { SemaphoreTable } from "./semaphore-table.js";
+  busyResult,
+  grantedResult,
+  invalidArgument,
+  locksFullResult,
+  queuedResult,
+  refreshedResult,
+  refusedResult,
+  staleResult,
+  waiterGrant,
+  waiterRemovedResult,
+  waitersFullResult,
+} from "./result-builders.js";
+import { plantedLockBugsOf } from "./planted-lock-bugs.js";
+import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import {
+  decodeMultiHolderRecord,
+  decodeMultiHolderSnapshot,
+  encodeMultiHolderRecord,
+  encodeMultiHolderSnapshot,
+  isMultiHolderRecord,
+  isMultiHolderSnapshot,
+} from "./multi-holder-codec.js";
+import type { MultiHolderState } from "./multi-holder-state.js";
+import { MultiHolderTable } from "./multi-holder-table.js";
+import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 import {
   decodeKeyStateRecord,
   decodeTableSnapshot,
@@ -62,8 +74,8 @@ export class LockStateMachine {
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private table = new KeyTable();
-  // Counting semaphores live apart from the exclusive locks; a key is in at most one of the two.
-  private readonly semaphores: SemaphoreTable;
+  // Multi-holder keys live apart from the exclusive locks; a key is in at most one of the two.
+  private readonly semaphores: MultiHolderTable;
   private dirty = new Set<string>();
   private applied = 0;
 
@@ -71,7 +83,7 @@ export class LockStateMachine {
     this.limits = resolveLockLimits(options.limits);
     const bugs = plantedLockBugsOf(options);
     this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
-    this.semaphores = new SemaphoreTable({
+    this.semaphores = new MultiHolderTable({
       limits: this.limits,
       keyCount: () => this.size,
       isLockKey: (key) => this.table.has(key),
@@ -216,12 +228,12 @@ export class LockStateMachine {
   }
 
   /** Read-only view of a semaphore key's record, for the lease manager. Do not mutate. */
-  semaphoreState(key: string): Readonly<SemaphoreState> | undefined {
+  semaphoreState(key: string): Readonly<MultiHolderState> | undefined {
     return this.semaphores.state(key);
   }
 
   /** Visits every semaphore key's record. The callback must not mutate or apply. */
-  forEachSemaphore(visit: (state: Readonly<SemaphoreState>) => void): void {
+  forEachSemaphore(visit: (state: Readonly<MultiHolderState>) => void): void {
     this.semaphores.forEach(visit);
   }
 
@@ -257,7 +269,7 @@ export class LockStateMachine {
     const s = this.table.get(key);
     if (s !== undefined) return encodeKeyStateRecord(s);
     const semaphore = this.semaphores.state(key);
-    return semaphore === undefined ? null : encodeSemaphoreRecord(semaphore);
+    return semaphore === undefined ? null : encodeMultiHolderRecord(semaphore);
   }
 
   /** Rebuilds an empty table from stored records (any order) and the applied index stored with them. */
@@ -292,11 +304,11 @@ export class LockStateMachine {
     chunks: AsyncIterable<readonly Uint8Array[]>,
   ): Promise<{ install(): void; records: number }> {
     const table = new KeyTable();
-    const semaphores: SemaphoreState[] = [];
+    const semaphores: MultiHolderState[] = [];
     for await (const chunk of chunks) {
       for (const bytes of chunk) {
-        if (isSemaphoreRecord(bytes)) {
-          semaphores.push(decodeSemaphoreRecord(bytes));
+        if (isMultiHolderRecord(bytes)) {
+          semaphores.push(decodeMultiHolderRecord(bytes));
           continue;
         }
         const s = decodeKeyStateRecord(bytes);
@@ -329,7 +341,7 @@ export class LockStateMachine {
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const lockSnapshot = encodeTableSnapshot(this.applied, states);
     if (this.semaphores.size === 0) return lockSnapshot;
-    return encodeSemaphoreSnapshot(lockSnapshot, this.semaphores.sortedStates());
+    return encodeMultiHolderSnapshot(lockSnapshot, this.semaphores.sortedStates());
   }
 
   /**
@@ -337,10 +349,10 @@ export class LockStateMachine {
    * of keys()); the dirty set is cleared.
    */
   restoreSnapshot(bytes: Uint8Array): void {
-    let semaphores: SemaphoreState[] = [];
+    let semaphores: MultiHolderState[] = [];
     let lockSnapshot = bytes;
-    if (isSemaphoreSnapshot(bytes)) {
-      ({ lockSnapshot, states: semaphores } = decodeSemaphoreSnapshot(bytes));
+    if (isMultiHolderSnapshot(bytes)) {
+      ({ lockSnapshot, states: semaphores } = decodeMultiHolderSnapshot(bytes));
     }
     const { appliedIndex, states } = decodeTableSnapshot(lockSnapshot);
     this.install(appliedIndex, states, semaphores);
@@ -359,9 +371,9 @@ export class LockStateMachine {
 
   private installRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     const states: KeyState[] = [];
-    const semaphores: SemaphoreState[] = [];
+    const semaphores: MultiHolderState[] = [];
     for (const bytes of records) {
-      if (isSemaphoreRecord(bytes)) semaphores.push(decodeSemaphoreRecord(bytes));
+      if (isMultiHolderRecord(bytes)) semaphores.push(decodeMultiHolderRecord(bytes));
       else states.push(decodeKeyStateRecord(bytes));
     }
     this.install(appliedIndex, states, semaphores);
@@ -371,12 +383,7 @@ export class LockStateMachine {
   private checkLoadable(appliedIndex: number, s: KeyState): void {
     if (s.token > appliedIndex || s.leaseRevision > appliedIndex || s.delayRevision > appliedIndex)
       throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
-    for (const w of s.waiters)
-      if (w.waiterRevision > appliedIndex)
-        throw new LockError(
-          "MALFORMED",
-          `lock record ${s.key} has a waiter newer than the applied index`,
-        );
+    checkWaitersLoadable(`lock record ${s.key}`, s.waiters, appliedIndex);
     if (s.waiters.length > this.limits.waitersPerKeyMax)
       throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
   }
@@ -384,7 +391,7 @@ export class LockStateMachine {
   /** The same for a semaphore record; `isLockKey` tells whether the key is also a lock's. */
   private checkSemaphoreLoadable(
     appliedIndex: number,
-    s: SemaphoreState,
+    s: MultiHolderState,
     isLockKey: (key: string) => boolean,
   ): void {
     if (isLockKey(s.key))
@@ -392,18 +399,13 @@ export class LockStateMachine {
     for (const h of s.holders)
       if (h.leaseRevision > appliedIndex)
         throw new LockError("MALFORMED", `semaphore ${s.key} is newer than the applied index`);
-    for (const w of s.waiters)
-      if (w.waiterRevision > appliedIndex)
-        throw new LockError(
-          "MALFORMED",
-          `semaphore ${s.key} has a waiter newer than the applied index`,
-        );
+    checkWaitersLoadable(`semaphore ${s.key}`, s.waiters, appliedIndex);
   }
 
   private install(
     appliedIndex: number,
     states: KeyState[],
-    semaphores: SemaphoreState[] = [],
+    semaphores: MultiHolderState[] = [],
   ): void {
     const lockKeys = new Set<string>();
     for (const s of states) {
@@ -451,19 +453,20 @@ export class LockStateMachine {
     return null;
   }
 
+  /** The key, value, TTL and wait of an acquire of any kind. */
+  private checkAcquire(c: AcquireCommand | SemaphoreAcquireCommand): RejectedResult | null {
+    const bad = this.checkKeyValue(c.key, c.value) ?? this.checkTtl(c.key, c.ttlMs);
+    if (bad !== null) return bad;
+    if (!(c.waitMs >= 0 && c.waitMs <= this.limits.waitMsMax))
+      return invalidArgument(c.key, "waitMs", `waitMs must be in [0, ${this.limits.waitMsMax}]`);
+    return null;
+  }
+
   private check(command: LockCommand): RejectedResult | null {
     switch (command.type) {
       case "acquire": {
-        const bad =
-          this.checkKeyValue(command.key, command.value) ??
-          this.checkTtl(command.key, command.ttlMs);
+        const bad = this.checkAcquire(command);
         if (bad !== null) return bad;
-        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return invalidArgument(
-            command.key,
-            "waitMs",
-            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
-          );
         if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMsMax))
           return invalidArgument(
             command.key,
@@ -480,27 +483,12 @@ export class LockStateMachine {
       case "release":
       case "cancelWait":
         return this.checkKeyValue(command.key, command.value);
-      case "semaphoreAcquire": {
-        const bad =
-          this.checkKeyValue(command.key, command.value) ??
-          this.checkTtl(command.key, command.ttlMs);
-        if (bad !== null) return bad;
-        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return invalidArgument(
-            command.key,
-            "waitMs",
-            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
-          );
-        return this.semaphores.check(command);
-      }
+      case "semaphoreAcquire":
+        return this.checkAcquire(command) ?? this.semaphores.check(command);
       default:
         // Lease commands name existing state; a stale or odd one simply does not match.
         return null;
     }
-  }
-
-  private busy(key: string, value: string, dequeued: boolean, inLockDelay: boolean): BusyResult {
-    return { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay };
   }
 
   private semaphoreAcquire(index: number, c: SemaphoreAcquireCommand): LockResult {
@@ -520,14 +508,9 @@ export class LockStateMachine {
       );
     const s = this.table.get(c.key);
     // A keepalive whose wait already ended (expired, cancelled) must not start a new one.
-    if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
+    if (s === undefined && c.renewOnly === true) return busyResult(c.key, c.value, false, false);
     if (s === undefined) {
-      if (this.size >= this.limits.locksMax)
-        return refusedResult(
-          c.key,
-          "LOCKS_FULL",
-          `the lock table is full (${this.limits.locksMax} keys)`,
-        );
+      if (this.size >= this.limits.locksMax) return locksFullResult(c.key, this.limits.locksMax);
       this.table.set(c.key, {
         key: c.key,
         holder: c.value,
@@ -557,35 +540,19 @@ export class LockStateMachine {
       if (c.waitMs === 0) {
         s.waiters.splice(position, 1);
         this.dirty.add(c.key);
-        return this.busy(c.key, c.value, true, s.delayRevision > 0);
+        return busyResult(c.key, c.value, true, s.delayRevision > 0);
       }
-      // A queued value's retry keeps its place and renews its queue lease.
-      waiter.waiterRevision = index;
-      waiter.ttlMs = c.ttlMs;
-      waiter.waitMs = c.waitMs;
+      renewWaiter(waiter, index, c);
       waiter.lockDelayMs = c.lockDelayMs;
-      waiter.requestId = c.requestId;
       this.dirty.add(c.key);
       return queuedResult(c, waiter, position);
     }
     if (c.waitMs === 0 || c.renewOnly === true) {
-      return this.busy(c.key, c.value, false, s.delayRevision > 0);
+      return busyResult(c.key, c.value, false, s.delayRevision > 0);
     }
     if (s.waiters.length >= this.limits.waitersPerKeyMax)
-      return refusedResult(
-        c.key,
-        "WAITERS_FULL",
-        `the key already has ${this.limits.waitersPerKeyMax} waiters`,
-      );
-    const waiter: Waiter = {
-      value: c.value,
-      waiterId: index,
-      waiterRevision: index,
-      ttlMs: c.ttlMs,
-      waitMs: c.waitMs,
-      lockDelayMs: c.lockDelayMs,
-      requestId: c.requestId,
-    };
+      return waitersFullResult(c.key, this.limits.waitersPerKeyMax);
+    const waiter: Waiter = { ...newWaiter(index, c), lockDelayMs: c.lockDelayMs };
     this.table.pushWaiter(c.key, waiter);
     this.dirty.add(c.key);
     return queuedResult(c, waiter, s.waiters.length - 1);
@@ -601,14 +568,7 @@ export class LockStateMachine {
     s.leaseRevision = index;
     s.ttlMs = c.ttlMs;
     this.dirty.add(c.key);
-    return {
-      type: "refreshed",
-      key: c.key,
-      value: c.value,
-      token: s.token,
-      leaseRevision: index,
-      ttlMs: c.ttlMs,
-    };
+    return refreshedResult(c, s.token, index);
   }
 
   private release(index: number, c: ReleaseCommand): LockResult {
@@ -633,7 +593,7 @@ export class LockStateMachine {
       s.token !== c.token ||
       (s.leaseRevision !== c.leaseRevision && !this.expireIgnoresRefresh)
     )
-      return { type: "stale", key: c.key, command: c };
+      return staleResult(c);
     const value = s.holder;
     const lockDelayMs = s.lockDelayMs;
     this.clearHolder(s);
@@ -659,7 +619,7 @@ export class LockStateMachine {
   private clearDelay(index: number, c: ClearDelayCommand): LockResult {
     const s = this.table.get(c.key);
     if (s === undefined || s.delayRevision === 0 || s.delayRevision !== c.delayRevision)
-      return { type: "stale", key: c.key, command: c };
+      return staleResult(c);
     s.delayRevision = 0;
     s.delayMs = 0;
     const next = this.grantNext(s, index);
@@ -669,41 +629,26 @@ export class LockStateMachine {
 
   private waiterExpire(c: WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
-    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0 || s.waiters[position]!.waiterRevision !== c.waiterRevision)
-      return { type: "stale", key: c.key, command: c };
-    s.waiters.splice(position, 1);
+    if (s === undefined || takeWaiter(s.waiters, c.value, c.waiterRevision) === undefined)
+      return staleResult(c);
     this.dirty.add(c.key);
-    return {
-      type: "waiterRemoved",
-      key: c.key,
-      value: c.value,
-      waiterRevision: c.waiterRevision,
-      reason: "expired",
-    };
+    return waiterRemovedResult(c.key, c.value, c.waiterRevision, "expired");
   }
 
   private cancelWait(c: CancelWaitCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
     const s = this.table.get(c.key);
-    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0)
+    const waiter = s === undefined ? undefined : takeWaiter(s.waiters, c.value, null);
+    if (s === undefined || waiter === undefined)
       return {
         type: "notQueued",
         key: c.key,
         value: c.value,
         heldToken: s !== undefined && s.holder === c.value ? s.token : 0,
       };
-    const waiter = s.waiters.splice(position, 1)[0]!;
     this.dirty.add(c.key);
-    return {
-      type: "waiterRemoved",
-      key: c.key,
-      value: c.value,
-      waiterRevision: waiter.waiterRevision,
-      reason: "cancelled",
-    };
+    return waiterRemovedResult(c.key, c.value, waiter.waiterRevision, "cancelled");
   }
 
   private clearHolder(s: KeyState): void {
@@ -723,15 +668,7 @@ export class LockStateMachine {
     s.leaseRevision = index;
     s.ttlMs = waiter.ttlMs;
     s.lockDelayMs = waiter.lockDelayMs;
-    return {
-      value: waiter.value,
-      token: index,
-      leaseRevision: index,
-      ttlMs: waiter.ttlMs,
-      requestId: waiter.requestId,
-      waiterRevision: waiter.waiterRevision,
-      waiterLeaseMs: waiterLeaseMs(waiter),
-    };
+    return waiterGrant(waiter, index);
   }
 
   /** Marks the key dirty and deletes it once it has no holder, no delay and no waiters. */
@@ -745,7 +682,13 @@ export class LockStateMachine {
   }
 }
 
-function findWaiter(waiters: Waiter[], value: string): number {
-  for (let i = 0; i < waiters.length; i++) if (waiters[i]!.value === value) return i;
-  return -1;
+/** Rejects a stored queue with a waiter newer than the applied index (`what` names the record). */
+function checkWaitersLoadable(
+  what: string,
+  waiters: readonly QueuedAcquire[],
+  appliedIndex: number,
+): void {
+  for (const w of waiters)
+    if (w.waiterRevision > appliedIndex)
+      throw new LockError("MALFORMED", `${what} has a waiter newer than the applied index`);
 }

@@ -1,8 +1,9 @@
-// The table's record of one counting-semaphore key: up to `permits` permits shared by several
-// holders, and a FIFO queue. Kept apart from the exclusive lock's KeyState: a key is one kind
-// for as long as it has holders or waiters.
+// The table's record of one multi-holder key (a counting semaphore): up to `permits` slots
+// shared by several holders, and a FIFO queue. Kept apart from the exclusive lock's KeyState: a
+// key is one kind for as long as it has holders or waiters.
+import type { QueuedAcquire } from "./key-state.js";
 
-/** One holder of `count` permits. At most one per (key, value). */
+/** One holder of `count` slots. At most one per (key, value). */
 export interface PermitHolder {
   value: string;
   /** Fencing token: the index of the granting entry (holders granted in one step share it). */
@@ -13,16 +14,8 @@ export interface PermitHolder {
   count: number;
 }
 
-/** One queued semaphore acquire. At most one per (key, value); never also a holder. */
-export interface PermitWaiter {
-  value: string;
-  /** Index of the entry that queued it: its FIFO identity. */
-  waiterId: number;
-  /** Index of the entry that last set its queue lease (the enqueue or a keepalive retry). */
-  waiterRevision: number;
-  ttlMs: number;
-  waitMs: number;
-  requestId: number;
+/** One queued acquire of `count` slots; never also a holder. */
+export interface PermitWaiter extends QueuedAcquire {
   count: number;
 }
 
@@ -30,9 +23,9 @@ export interface PermitWaiter {
  * Invariants: holders.length > 0 (a key with none is deleted; waiters alone would be granted);
  * the holders' counts sum to `held` ≤ `permits`; the head waiter needs more than permits − held
  * (else it would have been granted); waiters are in waiterId order; values are distinct across
- * holders and waiters. There is no lock delay: a permit that expires is free at once.
+ * holders and waiters. There is no lock delay: a slot that expires is free at once.
  */
-export interface SemaphoreState {
+export interface MultiHolderState {
   key: string;
   /** N, fixed by the first acquirer while the key has holders or waiters. */
   permits: number;
@@ -40,3 +33,6 @@ export interface SemaphoreState {
   holders: PermitHolder[];
   waiters: PermitWaiter[];
 }
+
+/** A counting semaphore's record (the only multi-holder kind before reader-writer locks). */
+export type SemaphoreState = MultiHolderState;
