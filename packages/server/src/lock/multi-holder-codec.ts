@@ -4,11 +4,15 @@ import type { MultiHolderState, PermitHolder, PermitWaiter } from "./multi-holde
 import * as stored from "./record-rows.js";
 
 // Persistent format of a multi-holder key: [MULTI_HOLDER_RECORD_FORMAT, key, permits, holders,
-// waiters], a holder [value, token, leaseRevision, ttlMs, count], a waiter
+// waiters] for a semaphore, with a 6th field RW_KIND for a reader-writer key (so semaphore
+// records keep their bytes); a holder [value, token, leaseRevision, ttlMs, count], a waiter
 // [value, waiterId, waiterRevision, ttlMs, waitMs, requestId, count]. The exclusive lock records
 // are 10-field arrays starting with format 1, so the first two bytes tell the kinds apart.
 const MULTI_HOLDER_RECORD_FORMAT = 2;
-const MULTI_HOLDER_RECORD_HEAD = [0x95, MULTI_HOLDER_RECORD_FORMAT] as const;
+/** msgpack heads of a 5-field (semaphore) and a 6-field (reader-writer) record. */
+const FIXARRAY_5 = 0x95;
+const FIXARRAY_6 = 0x96;
+const RW_KIND = "rw";
 const HOLDER_FIELDS = [
   "value",
   "token",
@@ -32,16 +36,19 @@ function malformed(message: string): never {
 }
 
 function rowOf(s: MultiHolderState): unknown[] {
-  return [
+  const row = [
     s.key,
     s.permits,
     s.holders.map((h) => stored.tupleOf(h, HOLDER_FIELDS)),
     s.waiters.map((w) => stored.tupleOf(w, WAITER_FIELDS)),
   ];
+  if (s.kind === "rw") row.push(RW_KIND);
+  return row;
 }
 
 function stateOf(row: unknown[], offset: number): MultiHolderState {
-  if (row.length !== offset + 4) malformed("row is not a 4-field array");
+  const rw = row.length === offset + 5 && row[offset + 4] === RW_KIND;
+  if (row.length !== offset + 4 && !rw) malformed("row is not a 4-field (or reader-writer) array");
   const key = str(row[offset], "key");
   const permits = uint(row[offset + 1], "permits");
   const rawHolders = row[offset + 2];
@@ -56,7 +63,8 @@ function stateOf(row: unknown[], offset: number): MultiHolderState {
   );
   let held = 0;
   for (const h of holders) held += h.count;
-  const state: MultiHolderState = { key, permits, held, holders, waiters };
+  const kind = rw ? "rw" : "semaphore";
+  const state: MultiHolderState = { key, kind, permits, held, holders, waiters };
   checkMultiHolderState(state);
   return state;
 }
@@ -74,6 +82,13 @@ function checkMultiHolderState(s: MultiHolderState): void {
   }
   for (const w of s.waiters)
     if (w.count < 1 || w.count > s.permits) malformed(`${s.key}: bad waiter count`);
+  // A reader takes 1 slot of a reader-writer key and a writer all of them (held ≤ permits then
+  // keeps a writer alone).
+  if (s.kind === "rw") {
+    if (s.permits < 2) malformed(`${s.key}: a reader-writer key needs 2 slots or more`);
+    for (const x of [...s.holders, ...s.waiters])
+      if (x.count !== 1 && x.count !== s.permits) malformed(`${s.key}: neither reader nor writer`);
+  }
   stored.checkQueue(s.key, s.waiters, values, malformed);
   const head = s.waiters[0];
   if (head !== undefined && head.count <= s.permits - s.held)
@@ -82,7 +97,9 @@ function checkMultiHolderState(s: MultiHolderState): void {
 
 /** Whether a stored record is a multi-holder key's (else it is an exclusive lock's). */
 export function isMultiHolderRecord(bytes: Uint8Array): boolean {
-  return bytes[0] === MULTI_HOLDER_RECORD_HEAD[0] && bytes[1] === MULTI_HOLDER_RECORD_HEAD[1];
+  return (
+    (bytes[0] === FIXARRAY_5 || bytes[0] === FIXARRAY_6) && bytes[1] === MULTI_HOLDER_RECORD_FORMAT
+  );
 }
 
 export function encodeMultiHolderRecord(state: MultiHolderState): Uint8Array {

@@ -1,6 +1,6 @@
-// The table's record of one multi-holder key (a counting semaphore): up to `permits` slots
-// shared by several holders, and a FIFO queue. Kept apart from the exclusive lock's KeyState: a
-// key is one kind for as long as it has holders or waiters.
+// The table's record of one multi-holder key (a counting semaphore or a reader-writer lock): up
+// to `permits` slots shared by several holders, and a FIFO queue. Kept apart from the exclusive
+// lock's KeyState: a key is one kind for as long as it has holders or waiters.
 import type { QueuedAcquire } from "./key-state.js";
 
 /** One holder of `count` slots. At most one per (key, value). */
@@ -27,12 +27,20 @@ export interface PermitWaiter extends QueuedAcquire {
  */
 export interface MultiHolderState {
   key: string;
+  /**
+   * A semaphore's holders take the `count` they ask for. A reader-writer key ("rw") has
+   * semaphorePermitsMax slots (its readers max): a reader takes 1 and a writer all of them, so
+   * the semaphore's FIFO rule is the rw lock's fairness (a queued writer blocks later readers).
+   */
+  kind: MultiHolderKind;
   /** N, fixed by the first acquirer while the key has holders or waiters. */
   permits: number;
   held: number;
   holders: PermitHolder[];
   waiters: PermitWaiter[];
 }
+
+export type MultiHolderKind = "semaphore" | "rw";
 
 /** A counting semaphore's record (the only multi-holder kind before reader-writer locks). */
 export type SemaphoreState = MultiHolderState;

@@ -3,6 +3,7 @@ import type {
   PermitExpireCommand,
   RefreshCommand,
   ReleaseCommand,
+  RwAcquireCommand,
   SemaphoreAcquireCommand,
   WaiterExpireCommand,
 } from "./commands.js";
@@ -10,7 +11,12 @@ import { LockError, LockInvariantError } from "./errors.js";
 import * as build from "./result-builders.js";
 import type { ResolvedLockLimits } from "./limits.js";
 import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
-import type { MultiHolderState, PermitHolder, PermitWaiter } from "./multi-holder-state.js";
+import type {
+  MultiHolderKind,
+  MultiHolderState,
+  PermitHolder,
+  PermitWaiter,
+} from "./multi-holder-state.js";
 import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 
 /** What the multi-holder table needs of the lock state machine that owns it. */
@@ -23,10 +29,35 @@ export interface MultiHolderTableHost {
   readonly markDirty: (key: string) => void;
   /** The planted bug semaphoreOvercommit (planted-lock-bugs.ts); false in production. */
   readonly overcommit: boolean;
+  /** The planted bug rwReaderJoinsWriter (planted-lock-bugs.ts); false in production. */
+  readonly readerJoinsWriter: boolean;
 }
 
+/** An acquire of either kind, as the slots it takes of the key's `permits`. */
+interface SlotsAcquire {
+  key: string;
+  value: string;
+  ttlMs: number;
+  waitMs: number;
+  requestId: number;
+  renewOnly?: true;
+  kind: MultiHolderKind;
+  permits: number;
+  count: number;
+}
+
+/** How messages name each kind, and the client call that takes it. */
+export const KIND_NOUN: Record<MultiHolderKind, string> = {
+  semaphore: "semaphore",
+  rw: "reader-writer lock",
+};
+export const KIND_CALL: Record<MultiHolderKind, string> = {
+  semaphore: "semaphore()",
+  rw: "readLock() / writeLock()",
+};
+
 const NOT_OWNER_MESSAGE =
-  "not a holder: the value and token do not name a current grant of this semaphore";
+  "not a holder: the value and token do not name a current grant of this key";
 
 /**
  * The keys with several holders (counting semaphores) of the replicated table: deterministic,
@@ -70,7 +101,9 @@ export class MultiHolderTable {
     const next = new Map<string, MultiHolderState>();
     for (const s of states) {
       if (next.has(s.key)) throw new LockError("MALFORMED", `duplicate semaphore record ${s.key}`);
-      if (s.permits > this.host.limits.semaphorePermitsMax)
+      const permitsMax =
+        s.kind === "rw" ? rwSlots(this.host.limits) : this.host.limits.semaphorePermitsMax;
+      if (s.permits > permitsMax)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more permits than allowed`);
       if (s.waiters.length > this.host.limits.waitersPerKeyMax)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more waiters than allowed`);
@@ -93,21 +126,28 @@ export class MultiHolderTable {
         ttlMs = h.ttlMs;
       }
     }
+    const writer = s.kind === "rw" ? (s.holders.find((h) => h.count === s.permits) ?? null) : null;
     return {
       key,
       held: true,
-      value: null,
+      value: writer === null ? null : writer.value,
       fencingToken: newest,
       ttlMs,
       leaseRevision,
       waiters: s.waiters.length,
       inLockDelay: false,
-      semaphore: { permits: s.permits, held: s.held, holders: s.holders.length },
+      ...(s.kind === "rw"
+        ? { rw: { readers: writer === null ? s.holders.length : 0, writer: writer?.value ?? null } }
+        : { semaphore: { permits: s.permits, held: s.held, holders: s.holders.length } }),
     };
   }
 
   /** Argument checks beyond the shared key/value/ttl/wait ones. */
-  check(c: SemaphoreAcquireCommand): RejectedResult | null {
+  check(c: SemaphoreAcquireCommand | RwAcquireCommand): RejectedResult | null {
+    if (c.type === "rwAcquire")
+      return c.mode === "read" || c.mode === "write"
+        ? null
+        : build.invalidArgument(c.key, "mode", `mode must be "read" or "write"`);
     const max = this.host.limits.semaphorePermitsMax;
     if (!(c.permits >= 1 && c.permits <= max))
       return build.invalidArgument(c.key, "permits", `permits must be in [1, ${max}]`);
@@ -116,21 +156,44 @@ export class MultiHolderTable {
     return null;
   }
 
-  acquire(index: number, c: SemaphoreAcquireCommand): LockResult {
+  /** A semaphore acquire: `count` of the key's `permits` slots. */
+  acquireSemaphore(index: number, c: SemaphoreAcquireCommand): LockResult {
+    return this.acquire(index, { ...c, kind: "semaphore" });
+  }
+
+  /**
+   * A reader-writer acquire: a reader takes one of the key's slots, a writer all of them. A new
+   * key gets rwSlots() slots (so that many readers at most hold it at once).
+   */
+  acquireRw(index: number, c: RwAcquireCommand): LockResult {
+    const s = this.table.get(c.key);
+    const permits = s !== undefined && s.kind === "rw" ? s.permits : rwSlots(this.host.limits);
+    const count = c.mode === "write" ? permits : 1;
+    return this.acquire(index, { ...c, kind: "rw", permits, count });
+  }
+
+  private acquire(index: number, c: SlotsAcquire): LockResult {
     if (this.host.isLockKey(c.key))
       return build.refusedResult(
         c.key,
         "KIND_MISMATCH",
-        `key "${c.key}" is held as an exclusive lock; use another key for the semaphore, or lock() for this one`,
+        `key "${c.key}" is held as an exclusive lock; use another key for the ${KIND_NOUN[c.kind]}, or lock() for this one`,
       );
     const s = this.table.get(c.key);
     if (s === undefined) {
       if (c.renewOnly === true) return build.busyResult(c.key, c.value, false, false, []);
       if (this.host.keyCount() >= this.host.limits.locksMax)
         return build.locksFullResult(c.key, this.host.limits.locksMax);
-      this.table.set(c.key, { key: c.key, permits: c.permits, held: 0, holders: [], waiters: [] });
+      const state = { key: c.key, kind: c.kind, permits: c.permits, held: 0 };
+      this.table.set(c.key, { ...state, holders: [], waiters: [] });
       return this.grant(this.table.get(c.key)!, index, c);
     }
+    if (s.kind !== c.kind)
+      return build.refusedResult(
+        c.key,
+        "KIND_MISMATCH",
+        `key "${c.key}" is in use as a ${KIND_NOUN[s.kind]}; use another key for the ${KIND_NOUN[c.kind]}, or ${KIND_CALL[s.kind]} for this one`,
+      );
     if (s.permits !== c.permits)
       return build.refusedResult(
         c.key,
@@ -139,17 +202,12 @@ export class MultiHolderTable {
       );
     const holder = s.holders.find((h) => h.value === c.value);
     if (holder !== undefined) {
-      if (holder.count !== c.count)
-        return build.invalidArgument(
-          c.key,
-          "count",
-          `value already holds ${holder.count} permits of "${c.key}"; release them before asking for ${c.count}`,
-        );
+      if (holder.count !== c.count) return countMismatch(s, c, holder.count, "holds");
       // A retried (or repeated) acquire by a holder: same grant, fresh lease from this entry.
       holder.leaseRevision = index;
       holder.ttlMs = c.ttlMs;
       this.host.markDirty(c.key);
-      return build.grantedResult(c, holder.token, index, true, true);
+      return tagged(s, build.grantedResult(c, holder.token, index, true, true));
     }
     const position = findWaiter(s.waiters, c.value);
     if (position >= 0) {
@@ -158,20 +216,15 @@ export class MultiHolderTable {
         s.waiters.splice(position, 1);
         const grants = this.grantWaiters(s, index);
         this.host.markDirty(c.key);
-        return build.busyResult(c.key, c.value, true, false, grants);
+        return tagged(s, build.busyResult(c.key, c.value, true, false, grants));
       }
-      if (waiter.count !== c.count)
-        return build.invalidArgument(
-          c.key,
-          "count",
-          `value already waits for ${waiter.count} permits of "${c.key}"; cancel before asking for ${c.count}`,
-        );
+      if (waiter.count !== c.count) return countMismatch(s, c, waiter.count, "waits for");
       renewWaiter(waiter, index, c);
       this.host.markDirty(c.key);
       return build.queuedResult(c, waiter, position);
     }
-    const fits = c.count <= s.permits - s.held || this.host.overcommit;
-    if (s.waiters.length === 0 && fits && c.renewOnly !== true) return this.grant(s, index, c);
+    if (s.waiters.length === 0 && this.fits(s, c.count) && c.renewOnly !== true)
+      return this.grant(s, index, c);
     if (c.waitMs === 0 || c.renewOnly === true)
       return build.busyResult(c.key, c.value, false, false, []);
     if (s.waiters.length >= this.host.limits.waitersPerKeyMax)
@@ -182,6 +235,13 @@ export class MultiHolderTable {
     return build.queuedResult(c, waiter, s.waiters.length - 1);
   }
 
+  /** Whether `count` more slots are free now (or a planted bug says so). */
+  private fits(s: MultiHolderState, count: number): boolean {
+    if (count <= s.permits - s.held) return true;
+    if (s.kind === "semaphore") return this.host.overcommit;
+    return this.host.readerJoinsWriter && count === 1;
+  }
+
   refresh(index: number, c: RefreshCommand): LockResult {
     const s = this.table.get(c.key);
     const holder = s?.holders.find((h) => h.value === c.value && h.token === c.token);
@@ -189,7 +249,7 @@ export class MultiHolderTable {
     holder.leaseRevision = index;
     holder.ttlMs = c.ttlMs;
     this.host.markDirty(c.key);
-    return build.refreshedResult(c, holder.token, index, true);
+    return tagged(s!, build.refreshedResult(c, holder.token, index, true));
   }
 
   release(index: number, c: ReleaseCommand): LockResult {
@@ -240,11 +300,11 @@ export class MultiHolderTable {
   ): LockResult {
     const grants = this.grantWaiters(s, index);
     this.host.markDirty(s.key);
-    return build.waiterRemovedResult(s.key, value, waiterRevision, reason, grants);
+    return tagged(s, build.waiterRemovedResult(s.key, value, waiterRevision, reason, grants));
   }
 
   /** Grants the acquire `c` at once (token = this entry's index). */
-  private grant(s: MultiHolderState, index: number, c: SemaphoreAcquireCommand): LockResult {
+  private grant(s: MultiHolderState, index: number, c: SlotsAcquire): LockResult {
     s.holders.push({
       value: c.value,
       token: index,
@@ -254,7 +314,7 @@ export class MultiHolderTable {
     });
     s.held += c.count;
     this.host.markDirty(c.key);
-    return build.grantedResult(c, index, index, false, true);
+    return tagged(s, build.grantedResult(c, index, index, false, true));
   }
 
   /**
@@ -291,9 +351,12 @@ export class MultiHolderTable {
     const { key } = s;
     const { value, token } = holder;
     const ended = { key, value, token, next: null, permit: true as const, grants };
-    return type === "released"
-      ? { type, ...ended }
-      : { type, ...ended, delayRevision: 0, lockDelayMs: 0 };
+    return tagged(
+      s,
+      type === "released"
+        ? { type, ...ended }
+        : { type, ...ended, delayRevision: 0, lockDelayMs: 0 },
+    );
   }
 
   /** Grants waiters from the head while their slots fit (token = this entry's index). */
@@ -325,4 +388,42 @@ export class MultiHolderTable {
       this.table.delete(s.key);
     }
   }
+}
+
+/** Marks a result of a reader-writer key (`rw`), for metrics and the client's handle. */
+function tagged(s: MultiHolderState, result: LockResult): LockResult {
+  if (s.kind === "rw") (result as { rw?: true }).rw = true;
+  return result;
+}
+
+/** A holder or waiter asked again for a different share of the key: refused, nothing changed. */
+function countMismatch(
+  s: MultiHolderState,
+  c: SlotsAcquire,
+  count: number,
+  verb: "holds" | "waits for",
+): RejectedResult {
+  if (s.kind === "rw") {
+    const mode = (slots: number): string => (slots === s.permits ? "write" : "read");
+    return build.invalidArgument(
+      c.key,
+      "mode",
+      `value already ${verb} a ${mode(count)} lock on "${c.key}"; ${verb === "holds" ? "release" : "cancel"} it before asking for a ${mode(c.count)} lock`,
+    );
+  }
+  return build.invalidArgument(
+    c.key,
+    "count",
+    verb === "holds"
+      ? `value already holds ${count} permits of "${c.key}"; release them before asking for ${c.count}`
+      : `value already waits for ${count} permits of "${c.key}"; cancel before asking for ${c.count}`,
+  );
+}
+
+/**
+ * The slots of a reader-writer key: its readers max, semaphorePermitsMax (at least 2, so a reader
+ * and a writer never take the same number of slots).
+ */
+export function rwSlots(limits: ResolvedLockLimits): number {
+  return Math.max(2, limits.semaphorePermitsMax);
 }

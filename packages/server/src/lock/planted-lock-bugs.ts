@@ -18,6 +18,8 @@ export interface PlantedLockBugs {
   grantWaiterWithoutLeaseCheck?: boolean;
   /** A semaphore grants a new acquire's permits without counting the permits already held. */
   semaphoreOvercommit?: boolean;
+  /** A reader-writer key grants a reader at once while a writer holds it (queue empty). */
+  rwReaderJoinsWriter?: boolean;
 }
 
 const plantedLockBugsKey = Symbol("dlock.server.plantedLockBugs");
@@ -40,5 +42,6 @@ export function plantedLockBugsOf(options: LockOptions): Required<PlantedLockBug
     expireIgnoresRefresh: bugs?.expireIgnoresRefresh === true,
     grantWaiterWithoutLeaseCheck: bugs?.grantWaiterWithoutLeaseCheck === true,
     semaphoreOvercommit: bugs?.semaphoreOvercommit === true,
+    rwReaderJoinsWriter: bugs?.rwReaderJoinsWriter === true,
   };
 }

@@ -7,6 +7,7 @@ import type {
   LockCommand,
   RefreshCommand,
   ReleaseCommand,
+  RwAcquireCommand,
   SemaphoreAcquireCommand,
   WaiterExpireCommand,
 } from "./commands.js";
@@ -39,7 +40,7 @@ import {
   isMultiHolderSnapshot,
 } from "./multi-holder-codec.js";
 import type { MultiHolderState } from "./multi-holder-state.js";
-import { MultiHolderTable } from "./multi-holder-table.js";
+import { KIND_CALL, KIND_NOUN, MultiHolderTable } from "./multi-holder-table.js";
 import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 import {
   decodeKeyStateRecord,
@@ -75,7 +76,7 @@ export class LockStateMachine {
   private readonly expireIgnoresRefresh: boolean;
   private table = new KeyTable();
   // Multi-holder keys live apart from the exclusive locks; a key is in at most one of the two.
-  private readonly semaphores: MultiHolderTable;
+  private readonly multiHolders: MultiHolderTable;
   private dirty = new Set<string>();
   private applied = 0;
 
@@ -83,12 +84,13 @@ export class LockStateMachine {
     this.limits = resolveLockLimits(options.limits);
     const bugs = plantedLockBugsOf(options);
     this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
-    this.semaphores = new MultiHolderTable({
+    this.multiHolders = new MultiHolderTable({
       limits: this.limits,
       keyCount: () => this.size,
       isLockKey: (key) => this.table.has(key),
       markDirty: (key) => this.dirty.add(key),
       overcommit: bugs.semaphoreOvercommit,
+      readerJoinsWriter: bugs.rwReaderJoinsWriter,
     });
   }
 
@@ -99,7 +101,7 @@ export class LockStateMachine {
 
   /** Keys in the table (held, queued on or in lock delay), semaphores included. */
   get size(): number {
-    return this.table.size + this.semaphores.size;
+    return this.table.size + this.multiHolders.size;
   }
 
   /** For entries that carry no lock command (Raft no-ops, membership changes). */
@@ -132,20 +134,23 @@ export class LockStateMachine {
       case "expire":
         return this.expire(index, command);
       case "waiterExpire":
-        if (this.semaphores.has(command.key)) return this.semaphores.waiterExpire(index, command);
+        if (this.multiHolders.has(command.key))
+          return this.multiHolders.waiterExpire(index, command);
         return this.waiterExpire(command);
       case "cancelWait":
-        if (this.semaphores.has(command.key)) {
+        if (this.multiHolders.has(command.key)) {
           const bad = this.check(command);
-          return bad ?? this.semaphores.cancelWait(index, command);
+          return bad ?? this.multiHolders.cancelWait(index, command);
         }
         return this.cancelWait(command);
       case "clearDelay":
         return this.clearDelay(index, command);
       case "semaphoreAcquire":
-        return this.semaphoreAcquire(index, command);
+        return this.check(command) ?? this.multiHolders.acquireSemaphore(index, command);
+      case "rwAcquire":
+        return this.check(command) ?? this.multiHolders.acquireRw(index, command);
       case "permitExpire":
-        return this.semaphores.expire(index, command);
+        return this.multiHolders.expire(index, command);
       default:
         return {
           type: "rejected",
@@ -170,7 +175,7 @@ export class LockStateMachine {
   }
 
   get(key: string): LockInfo {
-    const semaphore = this.semaphores.info(key);
+    const semaphore = this.multiHolders.info(key);
     if (semaphore !== undefined) return semaphore;
     const s = this.table.get(key);
     if (s === undefined)
@@ -212,35 +217,40 @@ export class LockStateMachine {
     for (const state of this.table.states()) visit(state);
   }
 
-  /** Locks held, semaphore permits held and queued acquires of each kind (a scan: for scrapes). */
-  primitiveGauges(): Record<"lock" | "semaphore", { held: number; waiting: number }> {
+  /**
+   * Locks held, semaphore permits held, reader-writer holders (readers and writers) and queued
+   * acquires of each kind (a scan: for scrapes).
+   */
+  primitiveGauges(): Record<"lock" | "semaphore" | "rw", { held: number; waiting: number }> {
     const lock = { held: 0, waiting: 0 };
     this.forEachKey((s) => {
       if (s.holder !== null) lock.held++;
       lock.waiting += s.waiters.length;
     });
     const semaphore = { held: 0, waiting: 0 };
-    this.semaphores.forEach((s) => {
-      semaphore.held += s.held;
-      semaphore.waiting += s.waiters.length;
+    const rw = { held: 0, waiting: 0 };
+    this.multiHolders.forEach((s) => {
+      const gauges = s.kind === "rw" ? rw : semaphore;
+      gauges.held += s.kind === "rw" ? s.holders.length : s.held;
+      gauges.waiting += s.waiters.length;
     });
-    return { lock, semaphore };
+    return { lock, semaphore, rw };
   }
 
   /** Read-only view of a semaphore key's record, for the lease manager. Do not mutate. */
   semaphoreState(key: string): Readonly<MultiHolderState> | undefined {
-    return this.semaphores.state(key);
+    return this.multiHolders.state(key);
   }
 
   /** Visits every semaphore key's record. The callback must not mutate or apply. */
   forEachSemaphore(visit: (state: Readonly<MultiHolderState>) => void): void {
-    this.semaphores.forEach(visit);
+    this.multiHolders.forEach(visit);
   }
 
   /** Every key of both kinds (locks first). */
   *keys(): IterableIterator<string> {
     yield* this.table.keys();
-    for (const s of this.semaphores.sortedStates()) yield s.key;
+    for (const s of this.multiHolders.sortedStates()) yield s.key;
   }
 
   /**
@@ -268,7 +278,7 @@ export class LockStateMachine {
   encodeLockRecord(key: string): Uint8Array | null {
     const s = this.table.get(key);
     if (s !== undefined) return encodeKeyStateRecord(s);
-    const semaphore = this.semaphores.state(key);
+    const semaphore = this.multiHolders.state(key);
     return semaphore === undefined ? null : encodeMultiHolderRecord(semaphore);
   }
 
@@ -322,7 +332,7 @@ export class LockStateMachine {
     return {
       records: table.size + semaphores.length,
       install: () => {
-        this.semaphores.install(semaphores);
+        this.multiHolders.install(semaphores);
         this.table = table;
         this.dirty = new Set();
         this.applied = appliedIndex;
@@ -340,8 +350,8 @@ export class LockStateMachine {
     const states = Array.from(this.table.states());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const lockSnapshot = encodeTableSnapshot(this.applied, states);
-    if (this.semaphores.size === 0) return lockSnapshot;
-    return encodeMultiHolderSnapshot(lockSnapshot, this.semaphores.sortedStates());
+    if (this.multiHolders.size === 0) return lockSnapshot;
+    return encodeMultiHolderSnapshot(lockSnapshot, this.multiHolders.sortedStates());
   }
 
   /**
@@ -414,7 +424,7 @@ export class LockStateMachine {
     }
     for (const s of semaphores)
       this.checkSemaphoreLoadable(appliedIndex, s, (key) => lockKeys.has(key));
-    this.semaphores.install(semaphores);
+    this.multiHolders.install(semaphores);
     this.table.clear();
     this.dirty = new Set();
     for (const s of states) {
@@ -454,7 +464,9 @@ export class LockStateMachine {
   }
 
   /** The key, value, TTL and wait of an acquire of any kind. */
-  private checkAcquire(c: AcquireCommand | SemaphoreAcquireCommand): RejectedResult | null {
+  private checkAcquire(
+    c: AcquireCommand | SemaphoreAcquireCommand | RwAcquireCommand,
+  ): RejectedResult | null {
     const bad = this.checkKeyValue(c.key, c.value) ?? this.checkTtl(c.key, c.ttlMs);
     if (bad !== null) return bad;
     if (!(c.waitMs >= 0 && c.waitMs <= this.limits.waitMsMax))
@@ -484,27 +496,23 @@ export class LockStateMachine {
       case "cancelWait":
         return this.checkKeyValue(command.key, command.value);
       case "semaphoreAcquire":
-        return this.checkAcquire(command) ?? this.semaphores.check(command);
+      case "rwAcquire":
+        return this.checkAcquire(command) ?? this.multiHolders.check(command);
       default:
         // Lease commands name existing state; a stale or odd one simply does not match.
         return null;
     }
   }
 
-  private semaphoreAcquire(index: number, c: SemaphoreAcquireCommand): LockResult {
-    const bad = this.check(c);
-    if (bad !== null) return bad;
-    return this.semaphores.acquire(index, c);
-  }
-
   private acquire(index: number, c: AcquireCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key))
+    const other = this.multiHolders.state(c.key);
+    if (other !== undefined)
       return refusedResult(
         c.key,
         "KIND_MISMATCH",
-        `key "${c.key}" is in use as a semaphore; use another key for the lock, or semaphore() for this one`,
+        `key "${c.key}" is in use as a ${KIND_NOUN[other.kind]}; use another key for the lock, or ${KIND_CALL[other.kind]} for this one`,
       );
     const s = this.table.get(c.key);
     // A keepalive whose wait already ended (expired, cancelled) must not start a new one.
@@ -561,7 +569,7 @@ export class LockStateMachine {
   private refresh(index: number, c: RefreshCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key)) return this.semaphores.refresh(index, c);
+    if (this.multiHolders.has(c.key)) return this.multiHolders.refresh(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || s.token !== c.token)
       return refusedResult(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
@@ -574,7 +582,7 @@ export class LockStateMachine {
   private release(index: number, c: ReleaseCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key)) return this.semaphores.release(index, c);
+    if (this.multiHolders.has(c.key)) return this.multiHolders.release(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || (c.token !== 0 && s.token !== c.token))
       return { type: "notHeld", key: c.key, value: c.value, token: c.token };
