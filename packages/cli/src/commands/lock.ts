@@ -23,6 +23,9 @@ export interface LockCommandFlags extends ClientFlags, LockFlags {
   killAfter?: string;
 }
 
+/** --value's help for a key several holders share at once (semaphore, rwlock). */
+export const HOLDER_VALUE_HELP =
+  "the holder's value; must be unique per holder (default host:pid:random)";
 /** Default grace between SIGTERM and SIGKILL when the lock is lost. */
 export const DEFAULT_KILL_AFTER_MS = 10_000;
 /** Signals passed on to the command instead of ending dlock (which must release first). */
@@ -35,6 +38,34 @@ export function defaultHolderValue(): string {
   return `${hostname().slice(0, HOSTNAME_CHARS_MAX)}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
+/**
+ * The options of every command that runs a command while holding something (lock, semaphore,
+ * rwlock): --value, --kill-after, the lock options with refresh, and the client options.
+ */
+export function addRunCommandOptions(
+  command: Command,
+  help: { valueHelp: string; lostWhat: string },
+): void {
+  command
+    .addOption(new Option("--value <value>", help.valueHelp).env("DLOCK_VALUE"))
+    .addOption(
+      new Option(
+        "--kill-after <duration>",
+        `when ${help.lostWhat} lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
+      ).env("DLOCK_KILL_AFTER"),
+    );
+  addLockOptions(command, { refresh: true });
+  addClientOptions(command, { json: false });
+}
+
+/** The exit codes of a command run while holding a shared key (semaphore, rwlock). */
+export function sharedRunExitsHelp(): string {
+  return exitCodesHelp(
+    [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE, ...AUTH_EXITS],
+    ["otherwise the command's exit status (128+N if signal N ended it)"],
+  );
+}
+
 export function registerLockCommand(program: Command): void {
   const command = program
     .command("lock")
@@ -42,21 +73,12 @@ export function registerLockCommand(program: Command): void {
       "run a command while holding a lock: the lock is refreshed while it runs and released when it exits; if the lock is lost, the command is stopped",
     )
     .argument("<key>", "the lock's name")
-    .argument("[command...]", "the command and its arguments, after --")
-    .addOption(
-      new Option(
-        "--value <value>",
-        "the holder's value; must be unique per holder: two runs with the same value share the lock (default host:pid:random)",
-      ).env("DLOCK_VALUE"),
-    )
-    .addOption(
-      new Option(
-        "--kill-after <duration>",
-        `when the lock is lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
-      ).env("DLOCK_KILL_AFTER"),
-    );
-  addLockOptions(command, { refresh: true });
-  addClientOptions(command, { json: false });
+    .argument("[command...]", "the command and its arguments, after --");
+  addRunCommandOptions(command, {
+    valueHelp:
+      "the holder's value; must be unique per holder: two runs with the same value share the lock (default host:pid:random)",
+    lostWhat: "the lock is",
+  });
   command
     .addHelpText(
       "after",
@@ -92,14 +114,29 @@ export interface HeldPermits {
   count: number;
 }
 
+/** What `dlock rwlock` holds instead of the lock: the reader-writer key as a reader or writer. */
+export interface HeldRw {
+  mode: "read" | "write";
+}
+
+/** The share of a key a command holds instead of an exclusive lock (null: the lock). */
+export type HeldShare = HeldPermits | HeldRw | null;
+
+/** The command's name and what its messages call the thing held. */
+function namesOf(share: HeldShare): { name: string; what: string } {
+  if (share === null) return { name: "dlock lock", what: "lock" };
+  if ("mode" in share) return { name: "dlock rwlock", what: `${share.mode} lock` };
+  return { name: "dlock semaphore", what: "permit" };
+}
+
 /** Runs `argv` while holding `key` (also what `dlock elect` does with an election's key). */
 export async function runLockCommand(
   key: string,
   argv: readonly string[],
   flags: LockCommandFlags,
-  semaphore: HeldPermits | null = null,
+  share: HeldShare = null,
 ): Promise<number> {
-  const name = semaphore === null ? "dlock lock" : "dlock semaphore";
+  const { name } = namesOf(share);
   if (argv.length === 0) {
     throw new CliExit(
       EXIT.USAGE,
@@ -116,7 +153,7 @@ export async function runLockCommand(
   const relay = new SignalRelay();
   try {
     return await withLocker(name, settings, (locker) =>
-      holdWhileRunning({ name, locker, key, value, options, argv, killAfterMs, relay, semaphore }),
+      holdWhileRunning({ name, locker, key, value, options, argv, killAfterMs, relay, share }),
     );
   } finally {
     relay.dispose();
@@ -124,9 +161,9 @@ export async function runLockCommand(
 }
 
 interface RunParameters {
-  /** "dlock lock" or "dlock semaphore", for messages. */
+  /** "dlock lock", "dlock semaphore" or "dlock rwlock", for messages. */
   name: string;
-  semaphore: HeldPermits | null;
+  share: HeldShare;
   locker: Locker;
   key: string;
   value: string;
@@ -137,15 +174,19 @@ interface RunParameters {
 }
 
 async function holdWhileRunning(run: RunParameters): Promise<number> {
-  const { name, locker, key, value, argv, killAfterMs, relay, semaphore } = run;
-  const what = semaphore === null ? "lock" : "permit";
+  const { name, locker, key, value, argv, killAfterMs, relay, share } = run;
+  const { what } = namesOf(share);
   let lock: Lock;
   try {
     const options = { ...run.options, signal: relay.beforeStart };
     lock =
-      semaphore === null
+      share === null
         ? await locker.lock(key, value, options)
-        : await locker.semaphore(key, value, { ...options, ...semaphore });
+        : "mode" in share
+          ? share.mode === "read"
+            ? await locker.readLock(key, value, options)
+            : await locker.writeLock(key, value, options)
+          : await locker.semaphore(key, value, { ...options, ...share });
   } catch (error) {
     if (error instanceof AbortedError && relay.received !== null) return interrupted(run);
     throw error;
@@ -167,12 +208,14 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
       DLOCK_FENCING_TOKEN: String(lock.fencingToken),
       DLOCK_LOCK_KEY: key,
       DLOCK_LOCK_VALUE: value,
-      ...(semaphore === null
+      ...(share === null
         ? {}
-        : {
-            DLOCK_PERMITS: String(semaphore.permits),
-            DLOCK_PERMIT_COUNT: String(semaphore.count),
-          }),
+        : "mode" in share
+          ? { DLOCK_RW_MODE: share.mode }
+          : {
+              DLOCK_PERMITS: String(share.permits),
+              DLOCK_PERMIT_COUNT: String(share.count),
+            }),
     });
   } catch (error) {
     await releaseQuietly(lock);
@@ -242,7 +285,7 @@ async function releaseQuietly(lock: Lock): Promise<void> {
 function interrupted(run: RunParameters): number {
   const signal = run.relay.received!;
   process.stderr.write(
-    `${run.name}: ${signal} while waiting for the ${run.semaphore === null ? "lock" : "permit"} "${run.key}": the command was not run\n`,
+    `${run.name}: ${signal} while waiting for the ${namesOf(run.share).what} "${run.key}": the command was not run\n`,
   );
   return signalExitStatus(signal);
 }

@@ -1,16 +1,17 @@
 // `dlock semaphore <key> --permits N -- <command...>`: runs a command while holding permits of a
 // counting semaphore (as `consul lock -n N` does): at most N permits are held at once across
 // every holder; the permits are refreshed while the command runs and released when it exits.
-import { Option } from "commander";
 import type { Command } from "commander";
-import { addClientOptions } from "../client-flags.js";
 import { namedAction } from "../client-command.js";
-import { EXIT } from "../exit-codes.js";
-import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
-import { addLockOptions, addSemaphoreOptions, semaphoreCountsFromFlags } from "../lock-flags.js";
+import { examplesHelp } from "../help.js";
+import { addSemaphoreOptions, semaphoreCountsFromFlags } from "../lock-flags.js";
 import type { SemaphoreFlags } from "../lock-flags.js";
-import { formatMs } from "../output.js";
-import { DEFAULT_KILL_AFTER_MS, runLockCommand } from "./lock.js";
+import {
+  HOLDER_VALUE_HELP,
+  addRunCommandOptions,
+  runLockCommand,
+  sharedRunExitsHelp,
+} from "./lock.js";
 import type { LockCommandFlags } from "./lock.js";
 
 export function registerSemaphoreCommand(program: Command): void {
@@ -20,22 +21,12 @@ export function registerSemaphoreCommand(program: Command): void {
       "run a command while holding permits of a counting semaphore (at most N at once across all holders): refreshed while it runs, released when it exits; stopped if they are lost",
     )
     .argument("<key>", "the semaphore's name")
-    .argument("[command...]", "the command and its arguments, after --")
-    .addOption(
-      new Option(
-        "--value <value>",
-        "the holder's value; must be unique per holder (default host:pid:random)",
-      ).env("DLOCK_VALUE"),
-    )
-    .addOption(
-      new Option(
-        "--kill-after <duration>",
-        `when the permits are lost, SIGKILL the command this long after SIGTERM (default ${formatMs(DEFAULT_KILL_AFTER_MS)})`,
-      ).env("DLOCK_KILL_AFTER"),
-    );
+    .argument("[command...]", "the command and its arguments, after --");
   addSemaphoreOptions(command, { required: true });
-  addLockOptions(command, { refresh: true });
-  addClientOptions(command, { json: false });
+  addRunCommandOptions(command, {
+    valueHelp: HOLDER_VALUE_HELP,
+    lostWhat: "the permits are",
+  });
   command
     .addHelpText(
       "after",
@@ -45,10 +36,7 @@ same step share it), DLOCK_LOCK_KEY, DLOCK_LOCK_VALUE, DLOCK_PERMITS and DLOCK_P
 Waiters (--wait) are served first come, first served: one that needs more permits than are free
 holds back those behind it. Every user of a key must give the same --permits while it is in use.
 ` +
-        exitCodesHelp(
-          [EXIT.ERROR, EXIT.USAGE, EXIT.LOCK_BUSY, EXIT.LOCK_LOST, EXIT.UNAVAILABLE, ...AUTH_EXITS],
-          ["otherwise the command's exit status (128+N if signal N ended it)"],
-        ) +
+        sharedRunExitsHelp() +
         examplesHelp([
           "dlock semaphore encoders --permits 4 --wait 10m -- ./encode.sh video.mp4",
           "dlock semaphore db-migrations --permits 10 --count 5 -- ./heavy-job.sh",

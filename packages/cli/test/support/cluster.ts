@@ -63,10 +63,16 @@ export interface DlockRun {
 
 /** Starts the built `dlock` with `args`; `done` resolves when it has exited and closed its pipes. */
 export function startDlock(args: readonly string[], env: NodeJS.ProcessEnv): DlockRun {
-  const child = spawn(process.execPath, [DLOCK_BIN, ...args], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return startNode([DLOCK_BIN, ...args], env);
+}
+
+/** Runs a Node script (e.g. a README example) with `env`; resolves when it has exited. */
+export function runNodeScript(script: string, env: NodeJS.ProcessEnv): Promise<DlockResult> {
+  return startNode([script], env).done;
+}
+
+function startNode(argv: readonly string[], env: NodeJS.ProcessEnv): DlockRun {
+  const child = spawn(process.execPath, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
