@@ -1,12 +1,4 @@
-import type {
-  CancelWaitCommand,
-  PermitExpireCommand,
-  RefreshCommand,
-  ReleaseCommand,
-  RwAcquireCommand,
-  SemaphoreAcquireCommand,
-  WaiterExpireCommand,
-} from "./commands.js";
+import type * as cmd from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import * as build from "./result-builders.js";
 import type { ResolvedLockLimits } from "./limits.js";
@@ -143,7 +135,7 @@ export class MultiHolderTable {
   }
 
   /** Argument checks beyond the shared key/value/ttl/wait ones. */
-  check(c: SemaphoreAcquireCommand | RwAcquireCommand): RejectedResult | null {
+  check(c: cmd.SemaphoreAcquireCommand | cmd.RwAcquireCommand): RejectedResult | null {
     if (c.type === "rwAcquire")
       return c.mode === "read" || c.mode === "write"
         ? null
@@ -157,7 +149,7 @@ export class MultiHolderTable {
   }
 
   /** A semaphore acquire: `count` of the key's `permits` slots. */
-  acquireSemaphore(index: number, c: SemaphoreAcquireCommand): LockResult {
+  acquireSemaphore(index: number, c: cmd.SemaphoreAcquireCommand): LockResult {
     return this.acquire(index, { ...c, kind: "semaphore" });
   }
 
@@ -165,7 +157,7 @@ export class MultiHolderTable {
    * A reader-writer acquire: a reader takes one of the key's slots, a writer all of them. A new
    * key gets rwSlots() slots (so that many readers at most hold it at once).
    */
-  acquireRw(index: number, c: RwAcquireCommand): LockResult {
+  acquireRw(index: number, c: cmd.RwAcquireCommand): LockResult {
     const s = this.table.get(c.key);
     const permits = s !== undefined && s.kind === "rw" ? s.permits : rwSlots(this.host.limits);
     const count = c.mode === "write" ? permits : 1;
@@ -242,7 +234,7 @@ export class MultiHolderTable {
     return this.host.readerJoinsWriter && count === 1;
   }
 
-  refresh(index: number, c: RefreshCommand): LockResult {
+  refresh(index: number, c: cmd.RefreshCommand): LockResult {
     const s = this.table.get(c.key);
     const holder = s?.holders.find((h) => h.value === c.value && h.token === c.token);
     if (holder === undefined) return build.refusedResult(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
@@ -252,7 +244,7 @@ export class MultiHolderTable {
     return tagged(s!, build.refreshedResult(c, holder.token, index, true));
   }
 
-  release(index: number, c: ReleaseCommand): LockResult {
+  release(index: number, c: cmd.ReleaseCommand): LockResult {
     const s = this.table.get(c.key);
     const holder = s === undefined ? undefined : this.takeHolder(s, c.value, c.token, null);
     if (s === undefined || holder === undefined)
@@ -260,7 +252,7 @@ export class MultiHolderTable {
     return this.holderLeft(s, index, "released", holder);
   }
 
-  expire(index: number, c: PermitExpireCommand): LockResult {
+  expire(index: number, c: cmd.PermitExpireCommand): LockResult {
     const s = this.table.get(c.key);
     const holder =
       s === undefined ? undefined : this.takeHolder(s, c.value, c.token, c.leaseRevision);
@@ -268,14 +260,14 @@ export class MultiHolderTable {
     return this.holderLeft(s, index, "expired", holder);
   }
 
-  waiterExpire(index: number, c: WaiterExpireCommand): LockResult {
+  waiterExpire(index: number, c: cmd.WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
     if (s === undefined || takeWaiter(s.waiters, c.value, c.waiterRevision) === undefined)
       return build.staleResult(c);
     return this.waiterLeft(s, index, c.value, c.waiterRevision, "expired");
   }
 
-  cancelWait(index: number, c: CancelWaitCommand): LockResult {
+  cancelWait(index: number, c: cmd.CancelWaitCommand): LockResult {
     const s = this.table.get(c.key);
     const waiter = s === undefined ? undefined : takeWaiter(s.waiters, c.value, null);
     if (s === undefined || waiter === undefined) {

@@ -12,29 +12,18 @@ export type RefreshMode = "auto" | "none" | "late";
 
 /** One thing a client does, after `gapMs` of think time on its own clock. */
 export type ClientOp =
-  | {
+  | ({
       kind: "lock";
-      gapMs: number;
-      key: number;
-      ttlMs: number;
-      /** 0: no queueing (busy answers at once); > 0: wait in the key's FIFO queue. */
-      waitMs: number;
-      retryLimit: number;
-      retryIntervalMs: number;
       /**
        * Random extra wait per retry, up to this. Absent in plans saved before the client had
        * jitter: they replay as they ran, with none.
        */
       retryJitterMs?: number;
-      refresh: RefreshMode;
-      /** How long the work under the lock lasts; a write to the fenced resource every writeEveryMs. */
-      holdMs: number;
+      /** A write to the fenced resource every writeEveryMs while held. */
       writeEveryMs: number;
-      /** release: release when done. expire: walk away and let the lease run out. */
-      end: "release" | "expire";
       /** Afterwards, write once more with the old token without checking (a zombie). */
       zombieWrite: boolean;
-    }
+    } & Omit<HeldOpFields, "retryJitterMs">)
   /**
    * Locker.acquire(): a bare grant, never refreshed; released by token, left to expire, or renewed
    * by acquiring again with the same value `renewOffsetMs` around the end of its validity (which
@@ -56,29 +45,32 @@ export type ClientOp =
    * as a lock is (refresh, wait, release or walk away), with no fenced writes: several holders
    * overlap by design, so their tokens do not order them.
    */
-  | ({ kind: "semaphore"; count: number } & SharedHoldFields)
+  | ({ kind: "semaphore"; count: number } & HeldOpFields)
   /**
    * Locker.readLock() / writeLock() of the reader-writer key (plan.rwKey), held and kept alive as
    * a lock is, with no fenced writes (readers overlap by design).
    */
-  | ({ kind: "rw"; mode: "read" | "write" } & SharedHoldFields)
+  | ({ kind: "rw"; mode: "read" | "write" } & HeldOpFields)
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
   | { kind: "staleRelease"; gapMs: number; key: number };
 
 export type ClientOpKind = ClientOp["kind"];
 
-/** What a semaphore's and a reader-writer lock's held op draw alike. */
-interface SharedHoldFields {
+/** What the ops that hold a key and keep it alive (lock, semaphore, rw) have alike. */
+interface HeldOpFields {
   gapMs: number;
   key: number;
   ttlMs: number;
+  /** 0: no queueing (busy answers at once); > 0: wait in the key's FIFO queue. */
   waitMs: number;
   retryLimit: number;
   retryIntervalMs: number;
   retryJitterMs: number;
   refresh: RefreshMode;
+  /** How long the work under the key lasts. */
   holdMs: number;
+  /** release: release when done. expire: walk away and let the lease run out. */
   end: "release" | "expire";
 }
 
