@@ -124,3 +124,30 @@ export function lockOptionsFromFlags(flags: LockFlags): LockOptions {
   }
   return options;
 }
+
+export interface RwFlags {
+  read?: boolean;
+  write?: boolean;
+}
+
+/** Adds --read and --write (a reader-writer lock's mode). */
+export function addRwOptions(command: Command, what = "hold"): Command {
+  return command
+    .addOption(
+      new Option(
+        "--read",
+        `${what} the key as a reader-writer lock's reader, beside other readers`,
+      ),
+    )
+    .addOption(
+      new Option("--write", `${what} the key as a reader-writer lock's writer, alone`).conflicts(
+        "read",
+      ),
+    );
+}
+
+/** The reader-writer mode from --read / --write; null when neither is given. */
+export function rwModeFromFlags(flags: RwFlags): "read" | "write" | null {
+  if (flags.read === true) return "read";
+  return flags.write === true ? "write" : null;
+}

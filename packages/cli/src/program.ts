@@ -11,6 +11,7 @@ import { registerLockCommand } from "./commands/lock.js";
 import { registerMemberCommand } from "./commands/member.js";
 import { registerReleaseCommand } from "./commands/release.js";
 import { registerSemaphoreCommand } from "./commands/semaphore.js";
+import { registerRwlockCommand } from "./commands/rwlock.js";
 import { registerServerCommand } from "./commands/server.js";
 import { registerSnapshotCommand } from "./commands/snapshot.js";
 import { registerStatusCommand } from "./commands/status.js";
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerServerCommand(program);
   registerLockCommand(program);
   registerSemaphoreCommand(program);
+  registerRwlockCommand(program);
   registerAcquireCommand(program);
   registerReleaseCommand(program);
   registerGetCommand(program);

@@ -43,7 +43,18 @@ import type { CampaignOptions, Leader, Leadership, ObserveOptions } from "./elec
 import { DEFAULT_CAMPAIGN_WAIT_MS, electionKey, leadershipOf } from "./election.js";
 import { watchRequestOf, watchStream } from "./watch-stream.js";
 
-type SemaphoreCounts = { permits: number; count: number };
+/** What a semaphore's or reader-writer lock's acquire request adds to a lock's. */
+type SharedAcquire =
+  | { type: "semaphoreAcquire"; permits: number; count: number }
+  | { type: "rwAcquire"; mode: "read" | "write" };
+
+/** The options of a lock call: objects, option functions (`withTTL(...)`), or both. */
+type LockArgs = Array<LockOptions | LockOption>;
+/** Work run while holding a lock (withLock and its kin). */
+type Holding<T> = (lock: Lock) => Promise<T> | T;
+
+const RW_READ = { type: "rwAcquire", mode: "read" } as const;
+const RW_WRITE = { type: "rwAcquire", mode: "write" } as const;
 
 export interface CallSignalOptions {
   signal?: AbortSignal;
@@ -124,7 +135,8 @@ export class Locker {
   async semaphore(key: string, value: string, options: SemaphoreOptions): Promise<Lock> {
     const counts = resolveSemaphoreCounts(options);
     const { permits: _permits, count: _count, ...lockOptions } = options;
-    return this.hold(key, value, this.resolve(key, value, [lockOptions]), counts);
+    const shared = { type: "semaphoreAcquire" as const, ...counts };
+    return this.hold(key, value, this.resolve(key, value, [lockOptions]), shared);
   }
 
   /** Runs `fn` holding permits of `key` (as `withLock` does for a lock) and always releases them. */
@@ -138,13 +150,57 @@ export class Locker {
     return this.runHolding(key, await this.semaphore(key, value, options), fn);
   }
 
+  /**
+   * Takes the reader-writer lock `key` for `value` as a reader, and keeps it refreshed until
+   * released or lost, exactly as `lock()` keeps a lock (same options, same Lock object). Readers
+   * share the key; a writer holds it alone. FIFO fair: a reader arriving while a writer waits
+   * queues behind that writer (with `wait`; else LockBusyError), so writers are never starved.
+   * The fencing token is greater than every earlier grant's on the key (readers granted together
+   * share one). Rejects with KindMismatchError when the key is in use as a lock or semaphore,
+   * InvalidArgumentError (field `mode`) when `value` already holds or waits for it as a writer,
+   * and else as lock() does.
+   */
+  readLock(key: string, value: string, ...options: LockArgs): Promise<Lock> {
+    return this.hold(key, value, this.resolve(key, value, options), RW_READ);
+  }
+
+  /**
+   * Takes the reader-writer lock `key` for `value` as its writer: alone, no reader or other
+   * writer holds it meanwhile. Otherwise as `readLock()`.
+   */
+  writeLock(key: string, value: string, ...options: LockArgs): Promise<Lock> {
+    return this.hold(key, value, this.resolve(key, value, options), RW_WRITE);
+  }
+
+  /** Runs `fn` holding `key` as a reader (as `withLock` does for a lock) and always releases it. */
+  withReadLock<T>(key: string, value: string, fn: Holding<T>, ...options: LockArgs): Promise<T> {
+    return this.withRw(RW_READ, key, value, fn, options);
+  }
+
+  /** Runs `fn` holding `key` as its writer and always releases it. */
+  withWriteLock<T>(key: string, value: string, fn: Holding<T>, ...options: LockArgs): Promise<T> {
+    return this.withRw(RW_WRITE, key, value, fn, options);
+  }
+
+  private async withRw<T>(
+    mode: typeof RW_READ | typeof RW_WRITE,
+    key: string,
+    value: string,
+    fn: Holding<T>,
+    options: LockArgs,
+  ): Promise<T> {
+    if (typeof fn !== "function") throw new InvalidArgumentError("fn", "must be a function");
+    const lock = await this.hold(key, value, this.resolve(key, value, options), mode);
+    return this.runHolding(key, lock, fn);
+  }
+
   private async hold(
     key: string,
     value: string,
     resolved: ResolvedLockOptions,
-    semaphore: SemaphoreCounts | null,
+    shared: SharedAcquire | null,
   ): Promise<Lock> {
-    let grant = await this.acquireResolved(key, value, resolved, semaphore);
+    let grant = await this.acquireResolved(key, value, resolved, shared);
     // A grant that waited in the queue (or a slow answer) may leave little validity that we can
     // prove; refresh at once, from a send time we know, before handing the lock out.
     const fullValidityMs = grant.ttlMs * (1 - this.options.driftFactor) - this.options.marginMs;
@@ -232,7 +288,21 @@ export class Locker {
   async acquireSemaphore(key: string, value: string, options: SemaphoreOptions): Promise<Grant> {
     const counts = resolveSemaphoreCounts(options);
     const { permits: _permits, count: _count, ...lockOptions } = options;
-    return this.acquireResolved(key, value, this.resolve(key, value, [lockOptions]), counts);
+    const shared = { type: "semaphoreAcquire" as const, ...counts };
+    return this.acquireResolved(key, value, this.resolve(key, value, [lockOptions]), shared);
+  }
+
+  /** Takes the reader-writer lock `key` once in `mode`, as `acquire()` takes a lock once. */
+  async acquireRw(
+    key: string,
+    value: string,
+    mode: "read" | "write",
+    ...options: LockArgs
+  ): Promise<Grant> {
+    if (mode !== "read" && mode !== "write")
+      throw new InvalidArgumentError("mode", `must be "read" or "write", got ${String(mode)}`);
+    const shared = mode === "read" ? RW_READ : RW_WRITE;
+    return this.acquireResolved(key, value, this.resolve(key, value, options), shared);
   }
 
   /** A linearizable read of `key`. */
@@ -472,7 +542,7 @@ export class Locker {
     key: string,
     value: string,
     resolved: ResolvedLockOptions,
-    semaphore: SemaphoreCounts | null = null,
+    shared: SharedAcquire | null = null,
   ): Promise<Grant> {
     const { clock } = this.options;
     const signal = this.signalFor(resolved.signal ?? undefined);
@@ -485,20 +555,17 @@ export class Locker {
       const base = { key, value, ttlMs: resolved.ttlMs, requestId };
       const withWait = resolved.waitMs > 0 ? { ...base, waitMs: resolved.waitMs } : base;
       const request =
-        semaphore === null
-          ? { type: "acquire" as const, ...withWait }
-          : { type: "semaphoreAcquire" as const, ...withWait, ...semaphore };
+        shared === null ? { type: "acquire" as const, ...withWait } : { ...withWait, ...shared };
       try {
-        const { result, sentAtMs } = await this.router.call<"acquire" | "semaphoreAcquire">(
-          request,
-          {
-            deadlineMs: this.deadline(resolved.waitMs),
-            attemptTimeoutMs: this.options.requestTimeoutMs + resolved.waitMs,
-            signal,
-            // Granted just as the caller gave up: give it back rather than let it block others.
-            onLateResult: (late) => this.releaseQuietly(key, value, late.fencingToken),
-          },
-        );
+        const { result, sentAtMs } = await this.router.call<
+          "acquire" | "semaphoreAcquire" | "rwAcquire"
+        >(request, {
+          deadlineMs: this.deadline(resolved.waitMs),
+          attemptTimeoutMs: this.options.requestTimeoutMs + resolved.waitMs,
+          signal,
+          // Granted just as the caller gave up: give it back rather than let it block others.
+          onLateResult: (late) => this.releaseQuietly(key, value, late.fencingToken),
+        });
         return {
           key,
           value,
@@ -520,19 +587,17 @@ export class Locker {
         if (error instanceof AbortedError && resolved.waitMs > 0) {
           this.cancelQuietly(key, value, requestId);
         }
-        if (semaphore !== null && error instanceof InvalidArgumentError && error.field === "type") {
+        if (shared !== null && error instanceof InvalidArgumentError && error.field === "type") {
+          const what = shared.type === "rwAcquire" ? "reader-writer locks" : "semaphores";
           throw new InvalidArgumentError(
             "type",
-            "the server does not support semaphores; upgrade every node of the cluster",
+            `the server does not support ${what}; upgrade every node of the cluster`,
             { cause: error },
           );
         }
         if (!(error instanceof LockBusyError)) throw error;
         if (attempt >= resolved.retryLimit) {
-          const busy =
-            semaphore === null
-              ? `lock "${key}" is held by another holder`
-              : `semaphore "${key}" has ${semaphore.count === 1 ? "no free permit" : `fewer than ${semaphore.count} free permits`}`;
+          const busy = busyMessage(key, shared);
           throw new LockBusyError(key, `${busy} (gave up after ${attempt + 1} attempts)`);
         }
         // Jitter: holders that lost the same race do not all come back at the same moment.
@@ -611,4 +676,15 @@ export class Locker {
         // Best effort: otherwise the server drops the waiter when its wait runs out.
       });
   }
+}
+
+/** Why an acquire of `key` gave up, in the words of what it asked for. */
+function busyMessage(key: string, shared: SharedAcquire | null): string {
+  if (shared === null) return `lock "${key}" is held by another holder`;
+  if (shared.type === "rwAcquire") {
+    return shared.mode === "read"
+      ? `reader-writer lock "${key}" admits no reader now (a writer holds it or waits, or the readers are at their limit)`
+      : `reader-writer lock "${key}" is held`;
+  }
+  return `semaphore "${key}" has ${shared.count === 1 ? "no free permit" : `fewer than ${shared.count} free permits`}`;
 }

@@ -96,6 +96,20 @@ export interface SemaphoreAcquireRequest {
   count?: number;
 }
 
+/**
+ * Take the reader-writer lock `key` for `value`: `read` shares it with other readers, `write`
+ * holds it alone; with the lease, wait, retry and fencing rules of `acquire` (answered with an
+ * AcquireResult; every grant's token is greater than every earlier grant's on the key, readers
+ * granted in one step share theirs). FIFO fair: a queued writer blocks later readers. A lock or
+ * semaphore key answers KIND_MISMATCH; a holder or waiter asking again in the other mode,
+ * INVALID_ARGUMENT on `mode`. Refresh, release and cancel are the lock requests. A server
+ * without reader-writer locks answers INVALID_ARGUMENT on `type`.
+ */
+export interface RwAcquireRequest extends Omit<AcquireRequest, "type"> {
+  type: "rwAcquire";
+  mode: "read" | "write";
+}
+
 /** Extend the lease of the grant `token` held by `value`. NOT_OWNER if that grant is gone. */
 export interface RefreshRequest {
   type: "refresh";
@@ -221,6 +235,7 @@ export interface RemoveMemberRequest {
 export type ClientRequest =
   | AcquireRequest
   | SemaphoreAcquireRequest
+  | RwAcquireRequest
   | RefreshRequest
   | ReleaseRequest
   | CancelRequest
@@ -407,6 +422,7 @@ export interface MembersResult {
 export interface ResultByRequestType {
   acquire: AcquireResult;
   semaphoreAcquire: AcquireResult;
+  rwAcquire: AcquireResult;
   refresh: RefreshResult;
   release: ReleaseResult;
   cancel: CancelResult;

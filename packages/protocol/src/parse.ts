@@ -101,6 +101,23 @@ export function parseClientRequest(body: unknown): ClientRequest {
       }
       return request;
     }
+    case "rwAcquire": {
+      if (body.mode !== "read" && body.mode !== "write")
+        throw new InvalidArgumentError("mode", 'must be "read" or "write"');
+      const request: ClientRequest = {
+        type: "rwAcquire",
+        id,
+        key: validateKey(body.key),
+        value: validateValue(body.value),
+        ttlMs: validateDurationMs(body.ttlMs, "ttlMs", 1),
+        requestId: validateRequestId(body.requestId),
+        mode: body.mode,
+      };
+      if (body.waitMs !== undefined && body.waitMs !== null) {
+        request.waitMs = validateDurationMs(body.waitMs, "waitMs");
+      }
+      return request;
+    }
     case "refresh":
       return {
         type: "refresh",
@@ -406,7 +423,8 @@ export function parseResult<T extends ClientRequestType>(
   if (!isRecord(result)) bad(type);
   switch (type) {
     case "acquire":
-    case "semaphoreAcquire": {
+    case "semaphoreAcquire":
+    case "rwAcquire": {
       const { fencingToken, ttlMs, waitedMs } = result;
       if (!isCount(fencingToken) || fencingToken < 1 || !isDurationMs(ttlMs)) bad(type);
       const parsed: AcquireResult = {

@@ -27,6 +27,22 @@ describe("parseClientRequest", () => {
     });
   });
 
+  it("reads a reader-writer acquire with its mode and optional wait", () => {
+    const body = { type: "rwAcquire", id: 4, key: "k", value: "v", ttlMs: 900, requestId: "r" };
+    expect(parseClientRequest({ ...body, mode: "read" })).toEqual({ ...body, mode: "read" });
+    expect(parseClientRequest({ ...body, mode: "write", waitMs: 10 })).toEqual({
+      ...body,
+      mode: "write",
+      waitMs: 10,
+    });
+    expect(() => parseClientRequest({ ...body, mode: "upgrade" })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", field: "mode" }),
+    );
+    expect(parseResult("rwAcquire", { fencingToken: 7, ttlMs: 900 })).toMatchObject({
+      fencingToken: 7,
+    });
+  });
+
   it("accepts each request type and drops unknown fields", () => {
     expect(
       parseClientRequest({

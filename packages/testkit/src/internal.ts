@@ -80,6 +80,8 @@ export {
 export { committedGrants } from "./checkers/lock/committed-grants.js";
 export { checkMutualExclusion } from "./checkers/lock/mutual-exclusion.js";
 export { checkSemaphoreCapacity } from "./checkers/lock/semaphore-capacity.js";
+export { checkReaderWriterExclusion } from "./checkers/lock/reader-writer-exclusion.js";
+export type { RwBelief } from "./checkers/lock/reader-writer-exclusion.js";
 export type { PermitBelief } from "./checkers/lock/semaphore-capacity.js";
 export { checkFencing } from "./checkers/lock/fencing.js";
 export { checkLockLinearizability, lockHistoriesByKey } from "./checkers/lock/lock-model.js";

@@ -5,15 +5,17 @@ import type { Command } from "commander";
 import { addClientOptions, clientSettingsFromFlags, jsonWanted } from "../client-flags.js";
 import type { ClientFlags } from "../client-flags.js";
 import { namedAction, withLocker } from "../client-command.js";
-import { EXIT } from "../exit-codes.js";
+import { CliExit, EXIT } from "../exit-codes.js";
 import { examplesHelp, AUTH_EXITS, exitCodesHelp } from "../help.js";
 import {
   addLockOptions,
+  addRwOptions,
   addSemaphoreOptions,
   lockOptionsFromFlags,
+  rwModeFromFlags,
   semaphoreCountsFromFlags,
 } from "../lock-flags.js";
-import type { LockFlags, SemaphoreFlags } from "../lock-flags.js";
+import type { LockFlags, RwFlags, SemaphoreFlags } from "../lock-flags.js";
 import { acquireJson, acquireText, jsonLine } from "../output.js";
 
 export function registerAcquireCommand(program: Command): void {
@@ -29,6 +31,7 @@ export function registerAcquireCommand(program: Command): void {
     );
   addLockOptions(command, { refresh: false });
   addSemaphoreOptions(command, { required: false });
+  addRwOptions(command, "take");
   addClientOptions(command);
   command
     .addHelpText(
@@ -46,6 +49,7 @@ export function registerAcquireCommand(program: Command): void {
           "TOKEN=$(dlock acquire deploy ci-42 --ttl 5m)",
           "dlock acquire deploy ci-42 --ttl 5m --wait 1m --json",
           "dlock acquire encoders worker-7 --permits 4 --ttl 5m --json",
+          "dlock acquire catalog reindex-1 --write --ttl 5m --json",
         ]),
     )
     .action(
@@ -54,17 +58,25 @@ export function registerAcquireCommand(program: Command): void {
         async (
           key: string,
           value: string,
-          flags: ClientFlags & LockFlags & SemaphoreFlags,
+          flags: ClientFlags & LockFlags & SemaphoreFlags & RwFlags,
           cmd: Command,
         ) => {
           const settings = clientSettingsFromFlags(flags);
           const options = lockOptionsFromFlags(flags);
           const counts = semaphoreCountsFromFlags(flags);
+          const mode = rwModeFromFlags(flags);
+          if (mode !== null && counts !== null)
+            throw new CliExit(
+              EXIT.USAGE,
+              "dlock acquire: --read/--write and --permits exclude each other",
+            );
           const json = jsonWanted(cmd);
           const grant = await withLocker("dlock acquire", settings, (locker) =>
-            counts === null
-              ? locker.acquire(key, value, options)
-              : locker.acquireSemaphore(key, value, { ...options, ...counts }),
+            mode !== null
+              ? locker.acquireRw(key, value, mode, options)
+              : counts === null
+                ? locker.acquire(key, value, options)
+                : locker.acquireSemaphore(key, value, { ...options, ...counts }),
           );
           process.stdout.write(json ? jsonLine(acquireJson(grant)) : acquireText(grant));
         },

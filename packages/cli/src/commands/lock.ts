@@ -101,6 +101,14 @@ export interface HeldPermits {
   count: number;
 }
 
+/** What `dlock rwlock` holds instead of the lock: the reader-writer key as a reader or writer. */
+export interface HeldRw {
+  mode: "read" | "write";
+}
+
+/** The share of a key a command holds instead of an exclusive lock (null: the lock). */
+export type HeldShare = HeldPermits | HeldRw | null;
+
 /** Which command runs a command while holding: the words of its messages. */
 export interface HoldingCommand {
   /** "dlock lock", "dlock semaphore", "dlock elect": the prefix of every message. */
@@ -114,10 +122,8 @@ export async function runLockCommand(
   key: string,
   argv: readonly string[],
   flags: LockCommandFlags,
-  semaphore: HeldPermits | null = null,
-  command: HoldingCommand = semaphore === null
-    ? { name: "dlock lock", what: "lock" }
-    : { name: "dlock semaphore", what: "permit" },
+  share: HeldShare = null,
+  command: HoldingCommand = holdingCommandOf(share),
 ): Promise<number> {
   const { name, what } = command;
   if (argv.length === 0) {
@@ -146,7 +152,7 @@ export async function runLockCommand(
         argv,
         killAfterMs,
         relay,
-        semaphore,
+        share,
       }),
     );
   } finally {
@@ -154,8 +160,15 @@ export async function runLockCommand(
   }
 }
 
+/** The command's name and what its messages call the thing held. */
+function holdingCommandOf(share: HeldShare): HoldingCommand {
+  if (share === null) return { name: "dlock lock", what: "lock" };
+  if ("mode" in share) return { name: "dlock rwlock", what: `${share.mode} lock` };
+  return { name: "dlock semaphore", what: "permit" };
+}
+
 interface RunParameters extends HoldingCommand {
-  semaphore: HeldPermits | null;
+  share: HeldShare;
   locker: Locker;
   key: string;
   value: string;
@@ -166,14 +179,18 @@ interface RunParameters extends HoldingCommand {
 }
 
 async function holdWhileRunning(run: RunParameters): Promise<number> {
-  const { name, what, locker, key, value, argv, killAfterMs, relay, semaphore } = run;
+  const { name, what, locker, key, value, argv, killAfterMs, relay, share } = run;
   let lock: Lock;
   try {
     const options = { ...run.options, signal: relay.beforeStart };
     lock =
-      semaphore === null
+      share === null
         ? await locker.lock(key, value, options)
-        : await locker.semaphore(key, value, { ...options, ...semaphore });
+        : "mode" in share
+          ? share.mode === "read"
+            ? await locker.readLock(key, value, options)
+            : await locker.writeLock(key, value, options)
+          : await locker.semaphore(key, value, { ...options, ...share });
   } catch (error) {
     if (error instanceof AbortedError && relay.received !== null) return interrupted(run);
     throw error;
@@ -195,12 +212,14 @@ async function holdWhileRunning(run: RunParameters): Promise<number> {
       DLOCK_FENCING_TOKEN: String(lock.fencingToken),
       DLOCK_LOCK_KEY: key,
       DLOCK_LOCK_VALUE: value,
-      ...(semaphore === null
+      ...(share === null
         ? {}
-        : {
-            DLOCK_PERMITS: String(semaphore.permits),
-            DLOCK_PERMIT_COUNT: String(semaphore.count),
-          }),
+        : "mode" in share
+          ? { DLOCK_RW_MODE: share.mode }
+          : {
+              DLOCK_PERMITS: String(share.permits),
+              DLOCK_PERMIT_COUNT: String(share.count),
+            }),
     });
   } catch (error) {
     await releaseQuietly(lock);

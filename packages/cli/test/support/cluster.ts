@@ -78,7 +78,7 @@ export function startDlock(args: readonly string[], env: NodeJS.ProcessEnv): Dlo
 export function runNodeScript(
   script: string,
   env: NodeJS.ProcessEnv,
-  cwd: string,
+  cwd?: string,
 ): Promise<DlockResult> {
   return startNode([script], env, cwd).done;
 }

@@ -1,4 +1,5 @@
-// Metrics per primitive (exclusive lock, counting semaphore): how many are held and waiting now,
+// Metrics per primitive (exclusive lock, counting semaphore, reader-writer lock "rw"): how many
+// are held and waiting now,
 // and how many grants and expiries this node applied. Every member applies every entry, so each
 // node's counters tell the cluster's story; the gauges are read from the table at scrape time.
 import { Counter, Gauge } from "prom-client";
@@ -6,17 +7,20 @@ import type { Registry } from "prom-client";
 import type { LockResult } from "../lock/index.js";
 import { permitGrantsOf } from "../lock/index.js";
 
-export const PRIMITIVES = ["lock", "semaphore"] as const;
+export const PRIMITIVES = ["lock", "semaphore", "rw"] as const;
 export type Primitive = (typeof PRIMITIVES)[number];
 
-/** Held and waiting now, per primitive: locks held, semaphore permits held, queued acquires. */
+/**
+ * Held and waiting now, per primitive: locks held, semaphore permits held, reader-writer holders
+ * (each reader and each writer counts 1), queued acquires.
+ */
 export type PrimitiveGauges = Record<Primitive, { held: number; waiting: number }>;
 
 /** The gauges read from the table at scrape time, one series per primitive. */
 const GAUGES = [
   {
     name: "dlock_primitive_held",
-    help: "Held now, by primitive: locks held, semaphore permits held.",
+    help: "Held now, by primitive: locks held, semaphore permits held, reader-writer holders.",
     field: "held",
   },
   { name: "dlock_primitive_waiting", help: "Acquires queued now, by primitive.", field: "waiting" },
@@ -77,17 +81,21 @@ export class PrimitiveMetrics {
     for (const result of results) {
       if (result === undefined) continue;
       const permitGrants = permitGrantsOf(result).length;
-      if (permitGrants > 0) this.grants.inc({ primitive: "semaphore" }, permitGrants);
+      if (permitGrants > 0)
+        this.grants.inc(
+          { primitive: (result as { rw?: true }).rw ? "rw" : "semaphore" },
+          permitGrants,
+        );
       switch (result.type) {
         case "granted":
-          if (!result.renewed) this.grants.inc({ primitive: primitiveOf(result.permit) });
+          if (!result.renewed) this.grants.inc({ primitive: primitiveOf(result) });
           break;
         case "released":
         case "delayCleared":
           if (result.next !== null) this.grants.inc({ primitive: "lock" });
           break;
         case "expired":
-          this.expiries.inc({ primitive: primitiveOf(result.permit) });
+          this.expiries.inc({ primitive: primitiveOf(result) });
           if (result.next !== null) this.grants.inc({ primitive: "lock" });
           break;
         default:
@@ -97,6 +105,7 @@ export class PrimitiveMetrics {
   }
 }
 
-function primitiveOf(permit: true | undefined): Primitive {
-  return permit === true ? "semaphore" : "lock";
+function primitiveOf(result: { permit?: true; rw?: true }): Primitive {
+  if (result.rw === true) return "rw";
+  return result.permit === true ? "semaphore" : "lock";
 }

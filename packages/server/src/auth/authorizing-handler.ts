@@ -46,8 +46,9 @@ function permitted(principal: Principal, request: ClientRequest): boolean {
   if (request.type === "watch" && request.prefix === true) {
     return allowsPrefix(principal, "watch", request.key);
   }
-  // A semaphore's permits are taken under the same grant as a lock.
-  const operation = request.type === "semaphoreAcquire" ? "acquire" : request.type;
+  // A semaphore's permits and a reader-writer lock are taken under the same grant as a lock.
+  const operation =
+    request.type === "semaphoreAcquire" || request.type === "rwAcquire" ? "acquire" : request.type;
   return allows(principal, operation, keyOf(request));
 }
 
@@ -74,6 +75,7 @@ export class AuthorizingHandler implements ClientRequestHandler {
     switch (request.type) {
       case "acquire":
       case "semaphoreAcquire":
+      case "rwAcquire":
       case "refresh":
       case "release":
       case "cancel":

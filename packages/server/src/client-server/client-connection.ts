@@ -576,6 +576,7 @@ export class ClientConnection {
 const REQUEST_TYPES: ReadonlySet<string> = new Set([
   "acquire",
   "semaphoreAcquire",
+  "rwAcquire",
   "refresh",
   "release",
   "cancel",
@@ -594,11 +595,11 @@ function requestTypeOf(body: unknown): string {
 
 /** Server-side limits beyond the protocol's shape checks: lease and wait ranges. */
 function checkServerLimits(request: ClientRequest, options: ResolvedClientServerOptions): void {
-  if (
+  const acquire =
     request.type === "acquire" ||
     request.type === "semaphoreAcquire" ||
-    request.type === "refresh"
-  ) {
+    request.type === "rwAcquire";
+  if (acquire || request.type === "refresh") {
     if (request.ttlMs < options.ttlMsMin || request.ttlMs > options.ttlMsMax) {
       throw new InvalidArgumentError(
         "ttlMs",
@@ -606,11 +607,7 @@ function checkServerLimits(request: ClientRequest, options: ResolvedClientServer
       );
     }
   }
-  if (
-    (request.type === "acquire" || request.type === "semaphoreAcquire") &&
-    request.waitMs !== undefined &&
-    request.waitMs > options.waitMsMax
-  ) {
+  if (acquire && request.waitMs !== undefined && request.waitMs > options.waitMsMax) {
     throw new InvalidArgumentError(
       "waitMs",
       `must be at most ${options.waitMsMax} ms, got ${request.waitMs}`,

@@ -66,6 +66,16 @@ const LAYOUTS: { [T in LockCommand["type"]]: Layout<Extract<LockCommand, { type:
       ["count", "uint"],
     ],
   },
+  rwAcquire: {
+    tag: 10,
+    fields: [
+      ["value", "str"],
+      ["ttlMs", "uint"],
+      ["waitMs", "uint"],
+      ["requestId", "uint"],
+      ["mode", "str"],
+    ],
+  },
   permitExpire: {
     tag: 9,
     fields: [
@@ -75,6 +85,13 @@ const LAYOUTS: { [T in LockCommand["type"]]: Layout<Extract<LockCommand, { type:
     ],
   },
 };
+
+/** The acquires a leader's keepalive may mark renewOnly (an optional trailing field). */
+const RENEWABLE: ReadonlySet<LockCommand["type"]> = new Set([
+  "acquire",
+  "semaphoreAcquire",
+  "rwAcquire",
+]);
 
 const TYPE_BY_TAG: ReadonlyMap<unknown, LockCommand["type"]> = new Map(
   (Object.keys(LAYOUTS) as LockCommand["type"][]).map((type) => [LAYOUTS[type].tag, type]),
@@ -89,8 +106,7 @@ export function encodeCommand(command: LockCommand): Uint8Array {
   const array: unknown[] = [layout.tag, command.key];
   for (const [name] of layout.fields) array.push(fields[name]);
   // An acquire's extra field only when set, so entries without it stay as older versions wrote them.
-  if ((command.type === "acquire" || command.type === "semaphoreAcquire") && command.renewOnly)
-    array.push(1);
+  if (RENEWABLE.has(command.type) && (command as { renewOnly?: true }).renewOnly) array.push(1);
   return packr.pack(array);
 }
 
@@ -128,10 +144,7 @@ export function decodeCommand(bytes: Uint8Array): LockCommand {
   if (type === undefined) return malformed(`unknown tag ${String(array[0])}`);
   const layout: AnyLayout = LAYOUTS[type];
   const length = 2 + layout.fields.length;
-  const renewOnly =
-    (type === "acquire" || type === "semaphoreAcquire") &&
-    array.length === length + 1 &&
-    array[length] === 1;
+  const renewOnly = RENEWABLE.has(type) && array.length === length + 1 && array[length] === 1;
   if (array.length !== length && !renewOnly)
     malformed(`${type} has ${array.length} fields, expected ${length}`);
   const command: Record<string, unknown> = { type, key };

@@ -93,6 +93,30 @@ export interface SemaphoreAcquireCommand {
   renewOnly?: true;
 }
 
+/**
+ * Take the reader-writer lock `key` for `value`: `read` shares the key with other readers, `write`
+ * holds it alone (token = this entry's index, greater than every earlier grant's on the key). FIFO
+ * fair: an acquire is granted at once only when nobody waits and it fits; a queued writer blocks
+ * later readers (no writer starvation) and consecutive queued readers are granted together in
+ * one step. A same-value retry in the same mode renews the lease; otherwise LOCK_BUSY, or a place
+ * in the queue when waitMs > 0. Refresh, release, waiterExpire and cancelWait work on rw keys as
+ * on locks; permitExpire ends one holder's lease.
+ */
+export interface RwAcquireCommand {
+  type: "rwAcquire";
+  key: string;
+  value: string;
+  ttlMs: number;
+  waitMs: number;
+  requestId: number;
+  mode: RwMode;
+  /** As on AcquireCommand: a leader's keepalive of a long wait never starts one. */
+  renewOnly?: true;
+}
+
+/** A reader shares a reader-writer key; a writer holds it alone. */
+export type RwMode = "read" | "write";
+
 /** Proposed by the leader: end the lease that entry `leaseRevision` set on `value`'s permits. */
 export interface PermitExpireCommand {
   type: "permitExpire";
@@ -105,6 +129,7 @@ export interface PermitExpireCommand {
 export type LockCommand =
   | AcquireCommand
   | SemaphoreAcquireCommand
+  | RwAcquireCommand
   | PermitExpireCommand
   | RefreshCommand
   | ReleaseCommand

@@ -43,6 +43,8 @@ export type {
   CancelWaitCommand,
   ClearDelayCommand,
   SemaphoreAcquireCommand,
+  RwAcquireCommand,
+  RwMode,
   PermitExpireCommand,
   LockCommand,
   LockCommandType,
@@ -66,7 +68,8 @@ export type {
   LockInfo,
 } from "./results.js";
 export type { KeyState, Waiter } from "./key-state.js";
-export type { SemaphoreState, PermitHolder, PermitWaiter } from "./semaphore-state.js";
+export type { MultiHolderKind, MultiHolderState, SemaphoreState } from "./multi-holder-state.js";
+export type { PermitHolder, PermitWaiter } from "./multi-holder-state.js";
 export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";
 export type { LockEvent, LockEventType } from "./lock-events.js";

@@ -1,5 +1,5 @@
-/** One queued acquire. At most one per (key, value). */
-export interface Waiter {
+/** What every queued acquire records, whichever table it waits in. At most one per (key, value). */
+export interface QueuedAcquire {
   value: string;
   /** Index of the entry that queued it: its FIFO identity. */
   waiterId: number;
@@ -7,8 +7,12 @@ export interface Waiter {
   waiterRevision: number;
   ttlMs: number;
   waitMs: number;
-  lockDelayMs: number;
   requestId: number;
+}
+
+/** One queued acquire of an exclusive lock. */
+export interface Waiter extends QueuedAcquire {
+  lockDelayMs: number;
 }
 
 /**
@@ -36,6 +40,6 @@ export interface KeyState {
 }
 
 /** The queue lease of a waiter: a waiter shows life at least once per TTL, like a holder. */
-export function waiterLeaseMs(waiter: Pick<Waiter, "waitMs" | "ttlMs">): number {
+export function waiterLeaseMs(waiter: Pick<QueuedAcquire, "waitMs" | "ttlMs">): number {
   return waiter.waitMs < waiter.ttlMs ? waiter.waitMs : waiter.ttlMs;
 }

@@ -32,7 +32,10 @@ export interface LockLimits {
   locksMax?: number;
   /** Longest lock delay an acquire may ask for; 0 disables lock delay. */
   lockDelayMsMax?: number;
-  /** Largest permit count N of a semaphore (so also its holders per key). */
+  /**
+   * Largest permit count N of a semaphore (so also its holders per key), and the most readers
+   * that hold one reader-writer key at once (later readers wait, or get LOCK_BUSY).
+   */
   semaphorePermitsMax?: number;
 }
 

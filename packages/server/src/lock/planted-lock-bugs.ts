@@ -16,6 +16,8 @@ const lockBugs = plantedBugChannel("dlock.server.plantedLockBugs", {
   grantWaiterWithoutLeaseCheck: true,
   /** A semaphore grants a new acquire's permits without counting the permits already held. */
   semaphoreOvercommit: true,
+  /** A reader-writer key grants a reader at once while a writer holds it (queue empty). */
+  rwReaderJoinsWriter: true,
 });
 
 export type PlantedLockBugs = PlantedBugsOf<typeof lockBugs>;

@@ -1,8 +1,9 @@
-// The results both tables (exclusive locks and semaphores) build the same way, in one place so
+// The results both tables (exclusive locks and multi-holder keys) build the same way, in one place so
 // that a field added to a result type is set for every primitive.
-import type { Waiter } from "./key-state.js";
+import type { QueuedAcquire } from "./key-state.js";
 import { waiterLeaseMs } from "./key-state.js";
-import type { LockResult, RejectedResult } from "./results.js";
+import type { LeaseCommand } from "./commands.js";
+import type { LockResult, RejectedResult, WaiterGrant } from "./results.js";
 
 /** What an acquire of either kind names. */
 interface AcquireFields {
@@ -26,6 +27,16 @@ export function refusedResult(
   return { type: "rejected", code, key, field: null, message };
 }
 
+/** The table already has `locksMax` keys. */
+export function locksFullResult(key: string, locksMax: number): RejectedResult {
+  return refusedResult(key, "LOCKS_FULL", `the lock table is full (${locksMax} keys)`);
+}
+
+/** The key's queue already has `waitersPerKeyMax` waiters. */
+export function waitersFullResult(key: string, waitersPerKeyMax: number): RejectedResult {
+  return refusedResult(key, "WAITERS_FULL", `the key already has ${waitersPerKeyMax} waiters`);
+}
+
 /** A grant (or a renewal of one) by the acquire `c`; `permit` marks a semaphore's. */
 export function grantedResult(
   c: AcquireFields,
@@ -47,10 +58,29 @@ export function grantedResult(
   };
 }
 
+/** The refresh `c` set a new lease on grant `token` at entry `index`; `permit`: a holder's of several. */
+export function refreshedResult(
+  c: { key: string; value: string; ttlMs: number },
+  token: number,
+  index: number,
+  permit?: true,
+): LockResult {
+  const result: LockResult = {
+    type: "refreshed",
+    key: c.key,
+    value: c.value,
+    token,
+    leaseRevision: index,
+    ttlMs: c.ttlMs,
+  };
+  if (permit !== undefined) result.permit = permit;
+  return result;
+}
+
 /** The acquire `c` waits at `position` of the key's queue (joined now, or a keepalive). */
 export function queuedResult(
   c: AcquireFields,
-  waiter: Pick<Waiter, "waiterId" | "waiterRevision" | "waitMs" | "ttlMs">,
+  waiter: Pick<QueuedAcquire, "waiterId" | "waiterRevision" | "waitMs" | "ttlMs">,
   position: number,
 ): LockResult {
   return {
@@ -62,5 +92,52 @@ export function queuedResult(
     position,
     requestId: c.requestId,
     joined: waiter.waiterId === waiter.waiterRevision,
+  };
+}
+
+/** An acquire without a wait found the key taken (`dequeued`: it also left the queue). */
+export function busyResult(
+  key: string,
+  value: string,
+  dequeued: boolean,
+  inLockDelay: boolean,
+  grants?: WaiterGrant[],
+): LockResult {
+  const result: LockResult = { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay };
+  if (grants !== undefined) result.grants = grants;
+  return result;
+}
+
+/** A waiter left the queue without a grant; `grants`: the waiters behind it granted now. */
+export function waiterRemovedResult(
+  key: string,
+  value: string,
+  waiterRevision: number,
+  reason: "expired" | "cancelled",
+  grants?: WaiterGrant[],
+): LockResult {
+  const result: LockResult = { type: "waiterRemoved", key, value, waiterRevision, reason };
+  if (grants !== undefined) result.grants = grants;
+  return result;
+}
+
+/** A lease command naming a lease, waiter or delay that no longer exists in that form. */
+export function staleResult(command: LeaseCommand): LockResult {
+  return { type: "stale", key: command.key, command };
+}
+
+/** The grant of a queued waiter in the step `index` (its token and first lease revision). */
+export function waiterGrant(
+  waiter: Pick<QueuedAcquire, "value" | "ttlMs" | "waitMs" | "requestId" | "waiterRevision">,
+  index: number,
+): WaiterGrant {
+  return {
+    value: waiter.value,
+    token: index,
+    leaseRevision: index,
+    ttlMs: waiter.ttlMs,
+    requestId: waiter.requestId,
+    waiterRevision: waiter.waiterRevision,
+    waiterLeaseMs: waiterLeaseMs(waiter),
   };
 }

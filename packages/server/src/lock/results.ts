@@ -38,6 +38,8 @@ export interface GrantedResult {
   renewed: boolean;
   /** A semaphore's permits (the lease is timed per holder value, not per key). */
   permit?: true;
+  /** A reader-writer key's grant (with `permit`: its holders are timed like a semaphore's). */
+  rw?: true;
 }
 
 /** Acquire that joined the key's queue, or a queued value's retry (a keepalive of its queue lease). */
@@ -67,6 +69,8 @@ export interface BusyResult {
   inLockDelay: boolean;
   /** Semaphore waiters granted because the caller left the queue (same step, token = index). */
   grants?: WaiterGrant[];
+  /** A reader-writer key's. */
+  rw?: true;
 }
 
 export interface RefreshedResult {
@@ -77,6 +81,7 @@ export interface RefreshedResult {
   leaseRevision: number;
   ttlMs: number;
   permit?: true;
+  rw?: true;
 }
 
 export interface ReleasedResult {
@@ -88,6 +93,8 @@ export interface ReleasedResult {
   /** A semaphore holder's release: `next` is null and `grants` lists every waiter granted. */
   permit?: true;
   grants?: WaiterGrant[];
+  /** A reader-writer key's. */
+  rw?: true;
 }
 
 /** Release of a grant that is not (or no longer) the holder: nothing changed; not an error. */
@@ -110,6 +117,8 @@ export interface ExpiredResult {
   /** A semaphore holder's expiry (never a lock delay): `grants` lists every waiter granted. */
   permit?: true;
   grants?: WaiterGrant[];
+  /** A reader-writer key's. */
+  rw?: true;
 }
 
 export interface WaiterRemovedResult {
@@ -120,6 +129,8 @@ export interface WaiterRemovedResult {
   reason: "expired" | "cancelled";
   /** Semaphore waiters behind it granted now that it no longer blocks them. */
   grants?: WaiterGrant[];
+  /** A reader-writer key's. */
+  rw?: true;
 }
 
 /** cancelWait of a value that is not queued; heldToken > 0 if it holds the key (e.g. just granted). */
@@ -179,9 +190,14 @@ export interface LockInfo {
   inLockDelay: boolean;
   /** Present for a semaphore key: N and the permits held (value is null, token the newest). */
   semaphore?: { permits: number; held: number; holders: number };
+  /**
+   * Present for a reader-writer key: its readers, or its writer (then also `value`); the token is
+   * the newest grant's.
+   */
+  rw?: { readers: number; writer: string | null };
 }
 
-/** Every semaphore waiter a result granted (in FIFO order); empty for lock results. */
+/** Every multi-holder waiter a result granted (in FIFO order); empty for lock results. */
 export function permitGrantsOf(result: LockResult): readonly WaiterGrant[] {
   switch (result.type) {
     case "released":

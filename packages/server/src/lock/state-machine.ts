@@ -7,28 +7,41 @@ import type {
   LockCommand,
   RefreshCommand,
   ReleaseCommand,
+  RwAcquireCommand,
   SemaphoreAcquireCommand,
   WaiterExpireCommand,
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
-import type { KeyState, Waiter } from "./key-state.js";
-import { waiterLeaseMs } from "./key-state.js";
+import type { KeyState, QueuedAcquire, Waiter } from "./key-state.js";
 import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits } from "./limits.js";
 import { resolveLockLimits } from "./limits.js";
-import { grantedResult, invalidArgument, queuedResult, refusedResult } from "./result-builders.js";
-import { plantedLockBugsOf } from "./planted-lock-bugs.js";
-import type { BusyResult, LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import {
-  decodeSemaphoreRecord,
-  decodeSemaphoreSnapshot,
-  encodeSemaphoreRecord,
-  encodeSemaphoreSnapshot,
-  isSemaphoreRecord,
-  isSemaphoreSnapshot,
-} from "./semaphore-codec.js";
-import type { SemaphoreState } from "./semaphore-state.js";
-import { SemaphoreTable } from "./semaphore-table.js";
+  busyResult,
+  grantedResult,
+  invalidArgument,
+  locksFullResult,
+  queuedResult,
+  refreshedResult,
+  refusedResult,
+  staleResult,
+  waiterGrant,
+  waiterRemovedResult,
+  waitersFullResult,
+} from "./result-builders.js";
+import { plantedLockBugsOf } from "./planted-lock-bugs.js";
+import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import {
+  decodeMultiHolderRecord,
+  decodeMultiHolderSnapshot,
+  encodeMultiHolderRecord,
+  encodeMultiHolderSnapshot,
+  isMultiHolderRecord,
+  isMultiHolderSnapshot,
+} from "./multi-holder-codec.js";
+import type { MultiHolderState } from "./multi-holder-state.js";
+import { KIND_CALL, KIND_NOUN, MultiHolderTable } from "./multi-holder-table.js";
+import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 import {
   decodeKeyStateRecord,
   decodeTableSnapshot,
@@ -62,8 +75,8 @@ export class LockStateMachine {
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private table = new KeyTable();
-  // Counting semaphores live apart from the exclusive locks; a key is in at most one of the two.
-  private readonly semaphores: SemaphoreTable;
+  // Multi-holder keys live apart from the exclusive locks; a key is in at most one of the two.
+  private readonly multiHolders: MultiHolderTable;
   private dirty = new Set<string>();
   private applied = 0;
 
@@ -71,12 +84,13 @@ export class LockStateMachine {
     this.limits = resolveLockLimits(options.limits);
     const bugs = plantedLockBugsOf(options);
     this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
-    this.semaphores = new SemaphoreTable({
+    this.multiHolders = new MultiHolderTable({
       limits: this.limits,
       keyCount: () => this.size,
       isLockKey: (key) => this.table.has(key),
       markDirty: (key) => this.dirty.add(key),
       overcommit: bugs.semaphoreOvercommit,
+      readerJoinsWriter: bugs.rwReaderJoinsWriter,
     });
   }
 
@@ -87,7 +101,7 @@ export class LockStateMachine {
 
   /** Keys in the table (held, queued on or in lock delay), semaphores included. */
   get size(): number {
-    return this.table.size + this.semaphores.size;
+    return this.table.size + this.multiHolders.size;
   }
 
   /** For entries that carry no lock command (Raft no-ops, membership changes). */
@@ -120,20 +134,23 @@ export class LockStateMachine {
       case "expire":
         return this.expire(index, command);
       case "waiterExpire":
-        if (this.semaphores.has(command.key)) return this.semaphores.waiterExpire(index, command);
+        if (this.multiHolders.has(command.key))
+          return this.multiHolders.waiterExpire(index, command);
         return this.waiterExpire(command);
       case "cancelWait":
-        if (this.semaphores.has(command.key)) {
+        if (this.multiHolders.has(command.key)) {
           const bad = this.check(command);
-          return bad ?? this.semaphores.cancelWait(index, command);
+          return bad ?? this.multiHolders.cancelWait(index, command);
         }
         return this.cancelWait(command);
       case "clearDelay":
         return this.clearDelay(index, command);
       case "semaphoreAcquire":
-        return this.semaphoreAcquire(index, command);
+        return this.check(command) ?? this.multiHolders.acquireSemaphore(index, command);
+      case "rwAcquire":
+        return this.check(command) ?? this.multiHolders.acquireRw(index, command);
       case "permitExpire":
-        return this.semaphores.expire(index, command);
+        return this.multiHolders.expire(index, command);
       default:
         return {
           type: "rejected",
@@ -158,7 +175,7 @@ export class LockStateMachine {
   }
 
   get(key: string): LockInfo {
-    const semaphore = this.semaphores.info(key);
+    const semaphore = this.multiHolders.info(key);
     if (semaphore !== undefined) return semaphore;
     const s = this.table.get(key);
     if (s === undefined)
@@ -200,35 +217,40 @@ export class LockStateMachine {
     for (const state of this.table.states()) visit(state);
   }
 
-  /** Locks held, semaphore permits held and queued acquires of each kind (a scan: for scrapes). */
-  primitiveGauges(): Record<"lock" | "semaphore", { held: number; waiting: number }> {
+  /**
+   * Locks held, semaphore permits held, reader-writer holders (readers and writers) and queued
+   * acquires of each kind (a scan: for scrapes).
+   */
+  primitiveGauges(): Record<"lock" | "semaphore" | "rw", { held: number; waiting: number }> {
     const lock = { held: 0, waiting: 0 };
     this.forEachKey((s) => {
       if (s.holder !== null) lock.held++;
       lock.waiting += s.waiters.length;
     });
     const semaphore = { held: 0, waiting: 0 };
-    this.semaphores.forEach((s) => {
-      semaphore.held += s.held;
-      semaphore.waiting += s.waiters.length;
+    const rw = { held: 0, waiting: 0 };
+    this.multiHolders.forEach((s) => {
+      const gauges = s.kind === "rw" ? rw : semaphore;
+      gauges.held += s.kind === "rw" ? s.holders.length : s.held;
+      gauges.waiting += s.waiters.length;
     });
-    return { lock, semaphore };
+    return { lock, semaphore, rw };
   }
 
   /** Read-only view of a semaphore key's record, for the lease manager. Do not mutate. */
-  semaphoreState(key: string): Readonly<SemaphoreState> | undefined {
-    return this.semaphores.state(key);
+  semaphoreState(key: string): Readonly<MultiHolderState> | undefined {
+    return this.multiHolders.state(key);
   }
 
   /** Visits every semaphore key's record. The callback must not mutate or apply. */
-  forEachSemaphore(visit: (state: Readonly<SemaphoreState>) => void): void {
-    this.semaphores.forEach(visit);
+  forEachSemaphore(visit: (state: Readonly<MultiHolderState>) => void): void {
+    this.multiHolders.forEach(visit);
   }
 
   /** Every key of both kinds (locks first). */
   *keys(): IterableIterator<string> {
     yield* this.table.keys();
-    for (const s of this.semaphores.sortedStates()) yield s.key;
+    for (const s of this.multiHolders.sortedStates()) yield s.key;
   }
 
   /**
@@ -256,8 +278,8 @@ export class LockStateMachine {
   encodeLockRecord(key: string): Uint8Array | null {
     const s = this.table.get(key);
     if (s !== undefined) return encodeKeyStateRecord(s);
-    const semaphore = this.semaphores.state(key);
-    return semaphore === undefined ? null : encodeSemaphoreRecord(semaphore);
+    const semaphore = this.multiHolders.state(key);
+    return semaphore === undefined ? null : encodeMultiHolderRecord(semaphore);
   }
 
   /** Rebuilds an empty table from stored records (any order) and the applied index stored with them. */
@@ -292,11 +314,11 @@ export class LockStateMachine {
     chunks: AsyncIterable<readonly Uint8Array[]>,
   ): Promise<{ install(): void; records: number }> {
     const table = new KeyTable();
-    const semaphores: SemaphoreState[] = [];
+    const semaphores: MultiHolderState[] = [];
     for await (const chunk of chunks) {
       for (const bytes of chunk) {
-        if (isSemaphoreRecord(bytes)) {
-          semaphores.push(decodeSemaphoreRecord(bytes));
+        if (isMultiHolderRecord(bytes)) {
+          semaphores.push(decodeMultiHolderRecord(bytes));
           continue;
         }
         const s = decodeKeyStateRecord(bytes);
@@ -310,7 +332,7 @@ export class LockStateMachine {
     return {
       records: table.size + semaphores.length,
       install: () => {
-        this.semaphores.install(semaphores);
+        this.multiHolders.install(semaphores);
         this.table = table;
         this.dirty = new Set();
         this.applied = appliedIndex;
@@ -328,8 +350,8 @@ export class LockStateMachine {
     const states = Array.from(this.table.states());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const lockSnapshot = encodeTableSnapshot(this.applied, states);
-    if (this.semaphores.size === 0) return lockSnapshot;
-    return encodeSemaphoreSnapshot(lockSnapshot, this.semaphores.sortedStates());
+    if (this.multiHolders.size === 0) return lockSnapshot;
+    return encodeMultiHolderSnapshot(lockSnapshot, this.multiHolders.sortedStates());
   }
 
   /**
@@ -337,10 +359,10 @@ export class LockStateMachine {
    * of keys()); the dirty set is cleared.
    */
   restoreSnapshot(bytes: Uint8Array): void {
-    let semaphores: SemaphoreState[] = [];
+    let semaphores: MultiHolderState[] = [];
     let lockSnapshot = bytes;
-    if (isSemaphoreSnapshot(bytes)) {
-      ({ lockSnapshot, states: semaphores } = decodeSemaphoreSnapshot(bytes));
+    if (isMultiHolderSnapshot(bytes)) {
+      ({ lockSnapshot, states: semaphores } = decodeMultiHolderSnapshot(bytes));
     }
     const { appliedIndex, states } = decodeTableSnapshot(lockSnapshot);
     this.install(appliedIndex, states, semaphores);
@@ -359,9 +381,9 @@ export class LockStateMachine {
 
   private installRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     const states: KeyState[] = [];
-    const semaphores: SemaphoreState[] = [];
+    const semaphores: MultiHolderState[] = [];
     for (const bytes of records) {
-      if (isSemaphoreRecord(bytes)) semaphores.push(decodeSemaphoreRecord(bytes));
+      if (isMultiHolderRecord(bytes)) semaphores.push(decodeMultiHolderRecord(bytes));
       else states.push(decodeKeyStateRecord(bytes));
     }
     this.install(appliedIndex, states, semaphores);
@@ -371,12 +393,7 @@ export class LockStateMachine {
   private checkLoadable(appliedIndex: number, s: KeyState): void {
     if (s.token > appliedIndex || s.leaseRevision > appliedIndex || s.delayRevision > appliedIndex)
       throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
-    for (const w of s.waiters)
-      if (w.waiterRevision > appliedIndex)
-        throw new LockError(
-          "MALFORMED",
-          `lock record ${s.key} has a waiter newer than the applied index`,
-        );
+    checkWaitersLoadable(`lock record ${s.key}`, s.waiters, appliedIndex);
     if (s.waiters.length > this.limits.waitersPerKeyMax)
       throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
   }
@@ -384,7 +401,7 @@ export class LockStateMachine {
   /** The same for a semaphore record; `isLockKey` tells whether the key is also a lock's. */
   private checkSemaphoreLoadable(
     appliedIndex: number,
-    s: SemaphoreState,
+    s: MultiHolderState,
     isLockKey: (key: string) => boolean,
   ): void {
     if (isLockKey(s.key))
@@ -392,18 +409,13 @@ export class LockStateMachine {
     for (const h of s.holders)
       if (h.leaseRevision > appliedIndex)
         throw new LockError("MALFORMED", `semaphore ${s.key} is newer than the applied index`);
-    for (const w of s.waiters)
-      if (w.waiterRevision > appliedIndex)
-        throw new LockError(
-          "MALFORMED",
-          `semaphore ${s.key} has a waiter newer than the applied index`,
-        );
+    checkWaitersLoadable(`semaphore ${s.key}`, s.waiters, appliedIndex);
   }
 
   private install(
     appliedIndex: number,
     states: KeyState[],
-    semaphores: SemaphoreState[] = [],
+    semaphores: MultiHolderState[] = [],
   ): void {
     const lockKeys = new Set<string>();
     for (const s of states) {
@@ -412,7 +424,7 @@ export class LockStateMachine {
     }
     for (const s of semaphores)
       this.checkSemaphoreLoadable(appliedIndex, s, (key) => lockKeys.has(key));
-    this.semaphores.install(semaphores);
+    this.multiHolders.install(semaphores);
     this.table.clear();
     this.dirty = new Set();
     for (const s of states) {
@@ -451,19 +463,22 @@ export class LockStateMachine {
     return null;
   }
 
+  /** The key, value, TTL and wait of an acquire of any kind. */
+  private checkAcquire(
+    c: AcquireCommand | SemaphoreAcquireCommand | RwAcquireCommand,
+  ): RejectedResult | null {
+    const bad = this.checkKeyValue(c.key, c.value) ?? this.checkTtl(c.key, c.ttlMs);
+    if (bad !== null) return bad;
+    if (!(c.waitMs >= 0 && c.waitMs <= this.limits.waitMsMax))
+      return invalidArgument(c.key, "waitMs", `waitMs must be in [0, ${this.limits.waitMsMax}]`);
+    return null;
+  }
+
   private check(command: LockCommand): RejectedResult | null {
     switch (command.type) {
       case "acquire": {
-        const bad =
-          this.checkKeyValue(command.key, command.value) ??
-          this.checkTtl(command.key, command.ttlMs);
+        const bad = this.checkAcquire(command);
         if (bad !== null) return bad;
-        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return invalidArgument(
-            command.key,
-            "waitMs",
-            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
-          );
         if (!(command.lockDelayMs >= 0 && command.lockDelayMs <= this.limits.lockDelayMsMax))
           return invalidArgument(
             command.key,
@@ -480,54 +495,30 @@ export class LockStateMachine {
       case "release":
       case "cancelWait":
         return this.checkKeyValue(command.key, command.value);
-      case "semaphoreAcquire": {
-        const bad =
-          this.checkKeyValue(command.key, command.value) ??
-          this.checkTtl(command.key, command.ttlMs);
-        if (bad !== null) return bad;
-        if (!(command.waitMs >= 0 && command.waitMs <= this.limits.waitMsMax))
-          return invalidArgument(
-            command.key,
-            "waitMs",
-            `waitMs must be in [0, ${this.limits.waitMsMax}]`,
-          );
-        return this.semaphores.check(command);
-      }
+      case "semaphoreAcquire":
+      case "rwAcquire":
+        return this.checkAcquire(command) ?? this.multiHolders.check(command);
       default:
         // Lease commands name existing state; a stale or odd one simply does not match.
         return null;
     }
   }
 
-  private busy(key: string, value: string, dequeued: boolean, inLockDelay: boolean): BusyResult {
-    return { type: "busy", code: "LOCK_BUSY", key, value, dequeued, inLockDelay };
-  }
-
-  private semaphoreAcquire(index: number, c: SemaphoreAcquireCommand): LockResult {
-    const bad = this.check(c);
-    if (bad !== null) return bad;
-    return this.semaphores.acquire(index, c);
-  }
-
   private acquire(index: number, c: AcquireCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key))
+    const other = this.multiHolders.state(c.key);
+    if (other !== undefined)
       return refusedResult(
         c.key,
         "KIND_MISMATCH",
-        `key "${c.key}" is in use as a semaphore; use another key for the lock, or semaphore() for this one`,
+        `key "${c.key}" is in use as a ${KIND_NOUN[other.kind]}; use another key for the lock, or ${KIND_CALL[other.kind]} for this one`,
       );
     const s = this.table.get(c.key);
     // A keepalive whose wait already ended (expired, cancelled) must not start a new one.
-    if (s === undefined && c.renewOnly === true) return this.busy(c.key, c.value, false, false);
+    if (s === undefined && c.renewOnly === true) return busyResult(c.key, c.value, false, false);
     if (s === undefined) {
-      if (this.size >= this.limits.locksMax)
-        return refusedResult(
-          c.key,
-          "LOCKS_FULL",
-          `the lock table is full (${this.limits.locksMax} keys)`,
-        );
+      if (this.size >= this.limits.locksMax) return locksFullResult(c.key, this.limits.locksMax);
       this.table.set(c.key, {
         key: c.key,
         holder: c.value,
@@ -557,35 +548,19 @@ export class LockStateMachine {
       if (c.waitMs === 0) {
         s.waiters.splice(position, 1);
         this.dirty.add(c.key);
-        return this.busy(c.key, c.value, true, s.delayRevision > 0);
+        return busyResult(c.key, c.value, true, s.delayRevision > 0);
       }
-      // A queued value's retry keeps its place and renews its queue lease.
-      waiter.waiterRevision = index;
-      waiter.ttlMs = c.ttlMs;
-      waiter.waitMs = c.waitMs;
+      renewWaiter(waiter, index, c);
       waiter.lockDelayMs = c.lockDelayMs;
-      waiter.requestId = c.requestId;
       this.dirty.add(c.key);
       return queuedResult(c, waiter, position);
     }
     if (c.waitMs === 0 || c.renewOnly === true) {
-      return this.busy(c.key, c.value, false, s.delayRevision > 0);
+      return busyResult(c.key, c.value, false, s.delayRevision > 0);
     }
     if (s.waiters.length >= this.limits.waitersPerKeyMax)
-      return refusedResult(
-        c.key,
-        "WAITERS_FULL",
-        `the key already has ${this.limits.waitersPerKeyMax} waiters`,
-      );
-    const waiter: Waiter = {
-      value: c.value,
-      waiterId: index,
-      waiterRevision: index,
-      ttlMs: c.ttlMs,
-      waitMs: c.waitMs,
-      lockDelayMs: c.lockDelayMs,
-      requestId: c.requestId,
-    };
+      return waitersFullResult(c.key, this.limits.waitersPerKeyMax);
+    const waiter: Waiter = { ...newWaiter(index, c), lockDelayMs: c.lockDelayMs };
     this.table.pushWaiter(c.key, waiter);
     this.dirty.add(c.key);
     return queuedResult(c, waiter, s.waiters.length - 1);
@@ -594,27 +569,20 @@ export class LockStateMachine {
   private refresh(index: number, c: RefreshCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key)) return this.semaphores.refresh(index, c);
+    if (this.multiHolders.has(c.key)) return this.multiHolders.refresh(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || s.token !== c.token)
       return refusedResult(c.key, "NOT_OWNER", NOT_OWNER_MESSAGE);
     s.leaseRevision = index;
     s.ttlMs = c.ttlMs;
     this.dirty.add(c.key);
-    return {
-      type: "refreshed",
-      key: c.key,
-      value: c.value,
-      token: s.token,
-      leaseRevision: index,
-      ttlMs: c.ttlMs,
-    };
+    return refreshedResult(c, s.token, index);
   }
 
   private release(index: number, c: ReleaseCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
-    if (this.semaphores.has(c.key)) return this.semaphores.release(index, c);
+    if (this.multiHolders.has(c.key)) return this.multiHolders.release(index, c);
     const s = this.table.get(c.key);
     if (s === undefined || s.holder !== c.value || (c.token !== 0 && s.token !== c.token))
       return { type: "notHeld", key: c.key, value: c.value, token: c.token };
@@ -633,7 +601,7 @@ export class LockStateMachine {
       s.token !== c.token ||
       (s.leaseRevision !== c.leaseRevision && !this.expireIgnoresRefresh)
     )
-      return { type: "stale", key: c.key, command: c };
+      return staleResult(c);
     const value = s.holder;
     const lockDelayMs = s.lockDelayMs;
     this.clearHolder(s);
@@ -659,7 +627,7 @@ export class LockStateMachine {
   private clearDelay(index: number, c: ClearDelayCommand): LockResult {
     const s = this.table.get(c.key);
     if (s === undefined || s.delayRevision === 0 || s.delayRevision !== c.delayRevision)
-      return { type: "stale", key: c.key, command: c };
+      return staleResult(c);
     s.delayRevision = 0;
     s.delayMs = 0;
     const next = this.grantNext(s, index);
@@ -669,41 +637,26 @@ export class LockStateMachine {
 
   private waiterExpire(c: WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
-    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0 || s.waiters[position]!.waiterRevision !== c.waiterRevision)
-      return { type: "stale", key: c.key, command: c };
-    s.waiters.splice(position, 1);
+    if (s === undefined || takeWaiter(s.waiters, c.value, c.waiterRevision) === undefined)
+      return staleResult(c);
     this.dirty.add(c.key);
-    return {
-      type: "waiterRemoved",
-      key: c.key,
-      value: c.value,
-      waiterRevision: c.waiterRevision,
-      reason: "expired",
-    };
+    return waiterRemovedResult(c.key, c.value, c.waiterRevision, "expired");
   }
 
   private cancelWait(c: CancelWaitCommand): LockResult {
     const bad = this.check(c);
     if (bad !== null) return bad;
     const s = this.table.get(c.key);
-    const position = s === undefined ? -1 : findWaiter(s.waiters, c.value);
-    if (s === undefined || position < 0)
+    const waiter = s === undefined ? undefined : takeWaiter(s.waiters, c.value, null);
+    if (s === undefined || waiter === undefined)
       return {
         type: "notQueued",
         key: c.key,
         value: c.value,
         heldToken: s !== undefined && s.holder === c.value ? s.token : 0,
       };
-    const waiter = s.waiters.splice(position, 1)[0]!;
     this.dirty.add(c.key);
-    return {
-      type: "waiterRemoved",
-      key: c.key,
-      value: c.value,
-      waiterRevision: waiter.waiterRevision,
-      reason: "cancelled",
-    };
+    return waiterRemovedResult(c.key, c.value, waiter.waiterRevision, "cancelled");
   }
 
   private clearHolder(s: KeyState): void {
@@ -723,15 +676,7 @@ export class LockStateMachine {
     s.leaseRevision = index;
     s.ttlMs = waiter.ttlMs;
     s.lockDelayMs = waiter.lockDelayMs;
-    return {
-      value: waiter.value,
-      token: index,
-      leaseRevision: index,
-      ttlMs: waiter.ttlMs,
-      requestId: waiter.requestId,
-      waiterRevision: waiter.waiterRevision,
-      waiterLeaseMs: waiterLeaseMs(waiter),
-    };
+    return waiterGrant(waiter, index);
   }
 
   /** Marks the key dirty and deletes it once it has no holder, no delay and no waiters. */
@@ -745,7 +690,13 @@ export class LockStateMachine {
   }
 }
 
-function findWaiter(waiters: Waiter[], value: string): number {
-  for (let i = 0; i < waiters.length; i++) if (waiters[i]!.value === value) return i;
-  return -1;
+/** Rejects a stored queue with a waiter newer than the applied index (`what` names the record). */
+function checkWaitersLoadable(
+  what: string,
+  waiters: readonly QueuedAcquire[],
+  appliedIndex: number,
+): void {
+  for (const w of waiters)
+    if (w.waiterRevision > appliedIndex)
+      throw new LockError("MALFORMED", `${what} has a waiter newer than the applied index`);
 }

@@ -1,6 +1,16 @@
 import { packr, str, uint } from "./codec.js";
 import { LockError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
+import {
+  checkQueue,
+  fromTuple,
+  packRecord,
+  QUEUED_FIELDS,
+  sortedRows,
+  tupleOf,
+  unpackRecord,
+  unpackStored,
+} from "./record-rows.js";
 
 // Persistent formats of the lock table. A snapshot is [SNAPSHOT_FORMAT, appliedIndex, rows] with
 // rows sorted by key, so equal tables give equal bytes on every member. A lock record (one LevelDB
@@ -9,6 +19,11 @@ import type { KeyState, Waiter } from "./key-state.js";
 // and a waiter is [value, waiterId, waiterRevision, ttlMs, waitMs, lockDelayMs, requestId].
 const SNAPSHOT_FORMAT = 1;
 const RECORD_FORMAT = 1;
+const WAITER_FIELDS = [
+  ...QUEUED_FIELDS,
+  "lockDelayMs",
+  "requestId",
+] as const satisfies readonly (keyof Waiter)[];
 
 function malformed(message: string): never {
   throw new LockError("MALFORMED", `malformed lock table data: ${message}`);
@@ -16,17 +31,7 @@ function malformed(message: string): never {
 
 function rowOf(state: KeyState): unknown[] {
   const waiters = new Array<unknown[]>(state.waiters.length);
-  for (const [i, w] of state.waiters.entries()) {
-    waiters[i] = [
-      w.value,
-      w.waiterId,
-      w.waiterRevision,
-      w.ttlMs,
-      w.waitMs,
-      w.lockDelayMs,
-      w.requestId,
-    ];
-  }
+  for (const [i, w] of state.waiters.entries()) waiters[i] = tupleOf(w, WAITER_FIELDS);
   return [
     state.key,
     state.holder,
@@ -48,19 +53,8 @@ function stateOf(row: unknown, offset: number): KeyState {
   const rawWaiters = f[offset + 8];
   if (!Array.isArray(rawWaiters)) malformed("waiters must be an array");
   const waiters: Waiter[] = [];
-  for (const raw of rawWaiters as unknown[]) {
-    if (!Array.isArray(raw) || raw.length !== 7) malformed("waiter is not a 7-field array");
-    const w = raw as unknown[];
-    waiters.push({
-      value: str(w[0], "waiter.value"),
-      waiterId: uint(w[1], "waiter.waiterId"),
-      waiterRevision: uint(w[2], "waiter.waiterRevision"),
-      ttlMs: uint(w[3], "waiter.ttlMs"),
-      waitMs: uint(w[4], "waiter.waitMs"),
-      lockDelayMs: uint(w[5], "waiter.lockDelayMs"),
-      requestId: uint(w[6], "waiter.requestId"),
-    });
-  }
+  for (const raw of rawWaiters as unknown[])
+    waiters.push(fromTuple<Waiter>(raw, WAITER_FIELDS, "waiter", malformed));
   const state: KeyState = {
     key: str(f[offset], "key"),
     holder: holder as string | null,
@@ -83,32 +77,15 @@ function checkKeyState(s: KeyState): void {
     malformed(`${s.key}: bad lease or delay revision`);
   // A key with neither a holder nor a running delay must not exist (waiters alone cannot wait).
   if (s.holder === null && s.delayRevision === 0) malformed(`${s.key}: no holder and no delay`);
-  const seen = new Set<string>();
-  let previousId = 0;
-  for (const w of s.waiters) {
-    if (w.value === s.holder || seen.has(w.value)) malformed(`${s.key}: duplicate waiter value`);
-    if (w.waiterId <= previousId || w.waiterRevision < w.waiterId)
-      malformed(`${s.key}: waiters out of order`);
-    seen.add(w.value);
-    previousId = w.waiterId;
-  }
+  checkQueue(s.key, s.waiters, new Set(s.holder === null ? [] : [s.holder]), malformed);
 }
 
 export function encodeKeyStateRecord(state: KeyState): Uint8Array {
-  const row = rowOf(state);
-  row.unshift(RECORD_FORMAT);
-  return packr.pack(row);
+  return packRecord(RECORD_FORMAT, rowOf(state));
 }
 
 export function decodeKeyStateRecord(bytes: Uint8Array): KeyState {
-  let decoded: unknown;
-  try {
-    decoded = packr.unpack(bytes);
-  } catch {
-    malformed("record is not msgpack");
-  }
-  if (!Array.isArray(decoded) || decoded[0] !== RECORD_FORMAT) malformed("unknown record format");
-  return stateOf(decoded, 1);
+  return stateOf(unpackRecord(bytes, RECORD_FORMAT, malformed), 1);
 }
 
 /** States must be sorted by key by the caller (the snapshot's determinism depends on it). */
@@ -122,23 +99,10 @@ export function decodeTableSnapshot(bytes: Uint8Array): {
   appliedIndex: number;
   states: KeyState[];
 } {
-  let decoded: unknown;
-  try {
-    decoded = packr.unpack(bytes);
-  } catch {
-    malformed("snapshot is not msgpack");
-  }
+  const decoded = unpackStored(bytes, "snapshot", malformed);
   if (!Array.isArray(decoded) || decoded.length !== 3 || decoded[0] !== SNAPSHOT_FORMAT)
     malformed("unknown snapshot format");
   const appliedIndex = uint(decoded[1], "appliedIndex");
-  if (!Array.isArray(decoded[2])) malformed("rows must be an array");
-  const states: KeyState[] = [];
-  let previous: string | null = null;
-  for (const row of decoded[2] as unknown[]) {
-    const state = stateOf(row, 0);
-    if (previous !== null && !(previous < state.key)) malformed("rows not sorted by key");
-    previous = state.key;
-    states.push(state);
-  }
+  const states = sortedRows(decoded[2], (row) => stateOf(row, 0), malformed);
   return { appliedIndex, states };
 }

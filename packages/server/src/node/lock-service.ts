@@ -95,8 +95,8 @@ interface Waiting {
   waitMs: number;
   requestId: number;
   receivedAtMs: number;
-  /** For a semaphore acquire: its permits and count (null: an exclusive lock). */
-  semaphore: { permits: number; count: number } | null;
+  /** What a semaphore or reader-writer acquire adds to a lock's (null: an exclusive lock). */
+  shared: SharedAcquire | null;
   resolve: (result: AcquireResult) => void;
   reject: (error: DlockError) => void;
   /** Fires when waitMs ran out. */
@@ -107,6 +107,11 @@ interface Waiting {
 }
 
 const waitKey = (key: string, value: string): string => `${key}\u0000${value}`;
+
+/** The fields of a semaphore's or reader-writer lock's acquire beyond a lock's. */
+type SharedAcquire =
+  | { type: "semaphoreAcquire"; permits: number; count: number }
+  | { type: "rwAcquire"; mode: "read" | "write" };
 
 export class LockService implements ClientRequestHandler {
   private readonly host: LockServiceHost;
@@ -203,6 +208,7 @@ export class LockService implements ClientRequestHandler {
         return this.watches.list(request);
       case "acquire":
       case "semaphoreAcquire":
+      case "rwAcquire":
         return this.acquire(request, context);
       case "refresh": {
         const result = await this.propose({
@@ -313,14 +319,16 @@ export class LockService implements ClientRequestHandler {
   }
 
   private async acquire(
-    request: Extract<ClientRequest, { type: "acquire" | "semaphoreAcquire" }>,
+    request: Extract<ClientRequest, { type: "acquire" | "semaphoreAcquire" | "rwAcquire" }>,
     context: ClientRequestContext,
   ): Promise<AcquireResult> {
     const waitMs = request.waitMs ?? 0;
-    const semaphore =
+    const shared: SharedAcquire | null =
       request.type === "semaphoreAcquire"
-        ? { permits: request.permits, count: request.count ?? 1 }
-        : null;
+        ? { type: request.type, permits: request.permits, count: request.count ?? 1 }
+        : request.type === "rwAcquire"
+          ? { type: request.type, mode: request.mode }
+          : null;
     const requestId = this.nextRequestId++;
     const term = this.term;
     const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: null };
@@ -328,14 +336,7 @@ export class LockService implements ClientRequestHandler {
     let result: LockResult;
     try {
       result = await this.propose(
-        this.acquireCommand(
-          request.key,
-          request.value,
-          request.ttlMs,
-          waitMs,
-          requestId,
-          semaphore,
-        ),
+        this.acquireCommand(request.key, request.value, request.ttlMs, waitMs, requestId, shared),
       );
     } finally {
       this.proposedAcquires.delete(requestId);
@@ -365,7 +366,7 @@ export class LockService implements ClientRequestHandler {
         ttlMs: request.ttlMs,
         waitMs,
         requestId,
-        semaphore,
+        shared,
         receivedAtMs: context.receivedAtMs,
         resolve,
         reject,
@@ -393,7 +394,7 @@ export class LockService implements ClientRequestHandler {
         w.keepaliveTimer = null;
         if (!this.isWaiting(w) || w.cancelling) return;
         this.propose({
-          ...this.acquireCommand(w.key, w.value, w.ttlMs, w.waitMs, w.requestId, w.semaphore),
+          ...this.acquireCommand(w.key, w.value, w.ttlMs, w.waitMs, w.requestId, w.shared),
           renewOnly: true,
         }).then(
           (result) => {
@@ -415,18 +416,16 @@ export class LockService implements ClientRequestHandler {
     );
   }
 
-  /** The command of a lock or semaphore acquire (semaphores have no lock delay). */
+  /** The command of an acquire of any kind (only locks have a lock delay). */
   private acquireCommand(
     key: string,
     value: string,
     ttlMs: number,
     waitMs: number,
     requestId: number,
-    semaphore: { permits: number; count: number } | null,
-  ): LockCommand & { type: "acquire" | "semaphoreAcquire" } {
-    if (semaphore !== null) {
-      return { type: "semaphoreAcquire", key, value, ttlMs, waitMs, requestId, ...semaphore };
-    }
+    shared: SharedAcquire | null,
+  ): LockCommand & { type: "acquire" | "semaphoreAcquire" | "rwAcquire" } {
+    if (shared !== null) return { ...shared, key, value, ttlMs, waitMs, requestId };
     const lockDelayMs = this.options.lockDelayMs ?? 0;
     return { type: "acquire", key, value, ttlMs, waitMs, lockDelayMs, requestId };
   }

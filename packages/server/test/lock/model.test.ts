@@ -24,7 +24,10 @@ const KEYS = ["a", "b", "c", "d"];
 const VALUES = ["x", "y", "z", "w", "v"];
 
 // The exclusive lock's commands; semaphores have their own model test.
-type ExclusiveCommand = Exclude<LockCommand, { type: "semaphoreAcquire" | "permitExpire" }>;
+type ExclusiveCommand = Exclude<
+  LockCommand,
+  { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" }
+>;
 type OpKind = ExclusiveCommand["type"];
 interface Op {
   kind: OpKind;

@@ -63,7 +63,7 @@ export class ReferenceModel {
 
   apply(
     index: number,
-    c: Exclude<LockCommand, { type: "semaphoreAcquire" | "permitExpire" }>,
+    c: Exclude<LockCommand, { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" }>,
   ): Summary {
     const l = this.limits;
     switch (c.type) {

@@ -1,8 +1,13 @@
-import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { LockCommand, LockResult, SemaphoreAcquireCommand } from "@dlock/server/lock";
-import { LeaseManager, LockStateMachine, decodeCommand, encodeCommand } from "@dlock/server/lock";
-import { Log, TEST_LIMITS, propertySeed } from "./helpers.js";
+import { LeaseManager } from "@dlock/server/lock";
+import {
+  Log,
+  TEST_LIMITS,
+  checkRandomRuns,
+  pickedPermitExpire,
+  pickedWaiterExpire,
+} from "./helpers.js";
 
 function semaphore(
   log: Log,
@@ -205,137 +210,40 @@ describe("semaphore leases", () => {
 
 // ---- randomized: the invariants hold and persistence round-trips ---------------------------
 
-const KEYS = ["s", "t", "l"];
-const VALUES = ["a", "b", "c", "d", "e"];
-type Op = { kind: number; key: number; value: number; n: number; pick: number };
-const opArbitrary: fc.Arbitrary<Op> = fc.record({
-  kind: fc.nat(7),
-  key: fc.nat(KEYS.length - 1),
-  value: fc.nat(VALUES.length - 1),
-  n: fc.nat(3),
-  pick: fc.nat(8),
-});
-
 describe("semaphore state machine (randomized)", () => {
   it("never more than N held, FIFO holds, snapshots and records round-trip", () => {
-    const seed = propertySeed("semaphore model");
-    fc.assert(
-      fc.property(fc.array(opArbitrary, { minLength: 1, maxLength: 100 }), (ops) => {
-        const real = new LockStateMachine({ limits: TEST_LIMITS });
-        const stored = new Map<string, Uint8Array>();
-        let index = 0;
-        const tokens: Array<[string, string, number, number]> = [];
-        const waiterRevisions: Array<[string, string, number]> = [];
-        let lastGrantToken = new Map<string, number>();
-        for (const op of ops) {
-          const key = KEYS[op.key]!;
-          const value = VALUES[op.value]!;
-          const permits = op.n === 3 ? 3 : 2;
-          const pickToken = tokens[op.pick % Math.max(1, tokens.length)];
-          let command: LockCommand;
-          switch (op.kind) {
-            case 0:
-            case 1:
-              command = {
-                type: "semaphoreAcquire",
-                key,
-                value,
-                ttlMs: 1000,
-                waitMs: op.kind === 0 ? 0 : 500,
-                requestId: index,
-                permits,
-                count: 1 + (op.n % permits),
-              };
-              break;
-            case 2:
-              command = {
-                type: "acquire",
-                key,
-                value,
-                ttlMs: 1000,
-                waitMs: 0,
-                lockDelayMs: 0,
-                requestId: index,
-              };
-              break;
-            case 3:
-              command = { type: "release", key, value, token: pickToken?.[2] ?? 0 };
-              break;
-            case 4:
-              command =
-                pickToken === undefined
-                  ? { type: "cancelWait", key, value }
-                  : {
-                      type: "permitExpire",
-                      key: pickToken[0],
-                      value: pickToken[1],
-                      token: pickToken[2],
-                      leaseRevision: pickToken[3],
-                    };
-              break;
-            case 5: {
-              const w = waiterRevisions[op.pick % Math.max(1, waiterRevisions.length)];
-              command =
-                w === undefined
-                  ? { type: "cancelWait", key, value }
-                  : { type: "waiterExpire", key: w[0], value: w[1], waiterRevision: w[2] };
-              break;
-            }
-            case 6:
-              command = { type: "cancelWait", key, value };
-              break;
-            default:
-              command = {
-                type: "refresh",
-                key: pickToken?.[0] ?? key,
-                value: pickToken?.[1] ?? value,
-                token: pickToken?.[2] ?? 1,
-                ttlMs: 1000,
-              };
-          }
-          index++;
-          expect(decodeCommand(encodeCommand(command))).toEqual(command);
-          const result = real.apply(index, command);
-          const granted: Array<[string, number, number]> = [];
-          if (result.type === "granted" && !result.renewed)
-            granted.push([result.value, result.token, result.leaseRevision]);
-          if (result.type === "granted" || result.type === "refreshed")
-            tokens.push([result.key, result.value, result.token, result.leaseRevision]);
-          if (result.type === "queued")
-            waiterRevisions.push([result.key, result.value, result.waiterRevision]);
-          if ("grants" in result)
-            for (const g of result.grants ?? []) granted.push([g.value, g.token, g.leaseRevision]);
-          for (const [v, token, rev] of granted) {
-            tokens.push([result.key, v, token, rev]);
-            // Fencing tokens never go backwards on a key.
-            expect(token).toBeGreaterThanOrEqual(lastGrantToken.get(result.key) ?? 0);
-            lastGrantToken.set(result.key, token);
-          }
-          for (const k of real.takeDirtyKeys()) {
-            const bytes = real.encodeLockRecord(k);
-            if (bytes === null) stored.delete(k);
-            else stored.set(k, bytes);
-          }
-          // Invariants of every semaphore key.
-          real.forEachSemaphore((s) => {
-            const held = s.holders.reduce((sum, h) => sum + h.count, 0);
-            expect(held).toBe(s.held);
-            expect(held).toBeLessThanOrEqual(s.permits);
-            expect(s.holders.length).toBeGreaterThan(0);
-            if (s.waiters.length > 0)
-              expect(s.waiters[0]!.count).toBeGreaterThan(s.permits - s.held);
-            expect(real.keyState(s.key)).toBeUndefined();
-          });
-        }
-        const fromSnapshot = new LockStateMachine({ limits: TEST_LIMITS });
-        fromSnapshot.restoreSnapshot(real.snapshot());
-        expect(fromSnapshot.snapshot()).toEqual(real.snapshot());
-        const fromRecords = new LockStateMachine({ limits: TEST_LIMITS });
-        fromRecords.loadRecords(real.appliedIndex, stored.values());
-        expect(fromRecords.stateHash()).toBe(real.stateHash());
-        lastGrantToken = new Map();
-      }),
-      { seed, numRuns: 300 },
-    );
+    const options = { limits: TEST_LIMITS, keys: ["s", "t", "l"], kinds: 8 };
+    checkRandomRuns("semaphore model", options, (run, op) => {
+      const { key, value } = op;
+      const permits = op.n === 3 ? 3 : 2;
+      const pickToken = run.tokens[op.pick % Math.max(1, run.tokens.length)];
+      const acquire = { key, value, ttlMs: 1000, requestId: run.index };
+      const commands: LockCommand[] = [
+        { ...acquire, type: "semaphoreAcquire", waitMs: 0, permits, count: 1 + (op.n % permits) },
+        { ...acquire, type: "semaphoreAcquire", waitMs: 500, permits, count: 1 + (op.n % permits) },
+        { ...acquire, type: "acquire", waitMs: 0, lockDelayMs: 0 },
+        { type: "release", key, value, token: pickToken?.[2] ?? 0 },
+        pickedPermitExpire(run, op),
+        pickedWaiterExpire(run, op),
+        { type: "cancelWait", key, value },
+        {
+          type: "refresh",
+          key: pickToken?.[0] ?? key,
+          value: pickToken?.[1] ?? value,
+          token: pickToken?.[2] ?? 1,
+          ttlMs: 1000,
+        },
+      ];
+      run.apply(commands[op.kind]!);
+      // Invariants of every semaphore key.
+      run.machine.forEachSemaphore((s) => {
+        const held = s.holders.reduce((sum, h) => sum + h.count, 0);
+        expect(held).toBe(s.held);
+        expect(held).toBeLessThanOrEqual(s.permits);
+        expect(s.holders.length).toBeGreaterThan(0);
+        if (s.waiters.length > 0) expect(s.waiters[0]!.count).toBeGreaterThan(s.permits - s.held);
+        expect(run.machine.keyState(s.key)).toBeUndefined();
+      });
+    });
   });
 });

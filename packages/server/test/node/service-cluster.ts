@@ -1,3 +1,4 @@
+import type { ClientRequestContext } from "../../src/client-server/client-request-handler.js";
 // LockService over the production RaftHost: three hosts on MemoryHostStorage and an in-memory
 // network, whose ticks and timers, and the service's, run on one virtual clock that moves only
 // in advance(). Work that takes no time (deferred Ready processing, message delivery, storage
@@ -346,4 +347,9 @@ export async function stopServices(): Promise<void> {
     service.stop();
     await cluster.stop();
   }
+}
+
+/** The context of a request received now on connection `connectionId` (no principal). */
+export function contextAt(timers: { now: number }, connectionId = 1): ClientRequestContext {
+  return { connectionId, clientId: `c${connectionId}`, principal: null, receivedAtMs: timers.now };
 }

@@ -23,7 +23,9 @@ export type PropertyName =
   /** The request path or the client failed with an untyped error. */
   | "lockContract"
   /** More permits of a semaphore were believed held at one instant than it has, in true time. */
-  | "semaphoreCapacity";
+  | "semaphoreCapacity"
+  /** A reader-writer key's writer overlapped another holder, or its fencing went backwards. */
+  | "readerWriterExclusion";
 
 /** A property of Raft was broken. Carries enough to understand the run without re-running it. */
 export class SafetyViolation extends Error {

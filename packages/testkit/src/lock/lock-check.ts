@@ -10,7 +10,7 @@ import {
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
 import type { LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
-import { hasSemaphoreOps } from "./lock-plan.js";
+import { hasRwOps, hasSemaphoreOps } from "./lock-plan.js";
 import type { LockFaultCounts, LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
@@ -39,6 +39,9 @@ export interface LockSimSummary extends LockFaultCounts {
   beliefs: number;
   /** Schedules whose clients take semaphore permits, and the permit beliefs checked. */
   semaphoreSchedules: number;
+  /** Schedules whose clients take the reader-writer key, and the rw beliefs checked. */
+  rwSchedules: number;
+  rwBeliefs: number;
   permitBeliefs: number;
   writesAccepted: number;
   writesRejected: number;
@@ -69,6 +72,8 @@ export function emptyLockSummary(): LockSimSummary {
     requestsUnanswered: 0,
     beliefs: 0,
     semaphoreSchedules: 0,
+    rwSchedules: 0,
+    rwBeliefs: 0,
     permitBeliefs: 0,
     writesAccepted: 0,
     writesRejected: 0,
@@ -99,6 +104,8 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.beliefs += result.beliefs;
   if (hasSemaphoreOps(result.plan)) summary.semaphoreSchedules++;
   summary.permitBeliefs += result.permitBeliefs;
+  if (hasRwOps(result.plan)) summary.rwSchedules++;
+  summary.rwBeliefs += result.rwBeliefs;
   summary.writesAccepted += result.writes.accepted;
   summary.writesRejected += result.writes.rejected;
   summary.linearizedOperations += result.linearizability.operations;
@@ -129,6 +136,7 @@ export const LOCK_PLANTED_BUG_NAMES = [
   "clientUsesWallClock",
   "leasesUseWallClock",
   "semaphoreOvercommit",
+  "rwReaderJoinsWriter",
 ] as const;
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
@@ -150,6 +158,7 @@ const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
   clientUsesWallClock: "misuse",
   leasesUseWallClock: "misuse",
   semaphoreOvercommit: "lock",
+  rwReaderJoinsWriter: "lock",
 };
 
 /** The generator's planted-bug option for a set of bug names. */

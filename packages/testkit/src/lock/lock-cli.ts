@@ -151,6 +151,11 @@ function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
       `beliefs checked against N`,
   );
   add(
+    `rw locks:           ${summary.rwSchedules} schedules with reader-writer clients, ` +
+      `${clients.rwGrantsTaken} read/write grants taken, ${summary.rwBeliefs} beliefs checked ` +
+      `for writer exclusion`,
+  );
+  add(
     `requests:           ${summary.requests} on the wire, ${summary.requestsUnanswered} never ` +
       `answered, ${summary.clientResets} connection resets`,
   );

@@ -34,6 +34,8 @@ export interface LockClientOptions {
   keyName: (key: number) => string;
   /** N of a key: 0 for a lock key, else the semaphore's permits. */
   permitsOf: (key: number) => number;
+  /** Is the key the reader-writer key? */
+  isRwKey: (key: number) => boolean;
   driftFactor: number;
   marginMs: number;
   timeouts: SimLockerTimeouts;
@@ -59,6 +61,8 @@ export interface LockClientCounters {
   renewals: number;
   /** Semaphore grants (each of one or more permits) handed to the application. */
   permitGrantsTaken: number;
+  /** Reader-writer grants (as a reader or as the writer) handed to the application. */
+  rwGrantsTaken: number;
 }
 
 export function emptyClientCounters(): LockClientCounters {
@@ -75,6 +79,7 @@ export function emptyClientCounters(): LockClientCounters {
     writesIssued: 0,
     renewals: 0,
     permitGrantsTaken: 0,
+    rwGrantsTaken: 0,
   };
 }
 
@@ -180,6 +185,7 @@ export class SimLockClient extends SimProcessBase {
       case "acquire":
         return this.acquireAndWork(op);
       case "semaphore":
+      case "rw":
         return this.lockAndWork(op);
       case "get":
         await this.call(`get ${op.key}`, () => this.locker!.get(this.options.keyName(op.key)));
@@ -194,7 +200,9 @@ export class SimLockClient extends SimProcessBase {
    * Holds a lock, or `count` permits of a semaphore key, for holdMs. Only a lock's holder writes
    * to the fenced resource: semaphore holders overlap by design, so tokens cannot order them.
    */
-  private async lockAndWork(op: Extract<ClientOp, { kind: "lock" | "semaphore" }>): Promise<void> {
+  private async lockAndWork(
+    op: Extract<ClientOp, { kind: "lock" | "semaphore" | "rw" }>,
+  ): Promise<void> {
     const { history, keyName, counters } = this.options;
     const key = keyName(op.key);
     const permit =
@@ -211,13 +219,19 @@ export class SimLockClient extends SimProcessBase {
     };
     if (op.waitMs > 0) lockOptions.wait = op.waitMs;
     if (op.refresh !== "auto") lockOptions.refreshInterval = 0;
+    const rw = op.kind === "rw" ? op.mode : undefined;
     const lock = await this.call(`${op.kind} ${key}`, () =>
-      permit === undefined
-        ? this.locker!.lock(key, value, lockOptions)
-        : this.locker!.semaphore(key, value, { ...lockOptions, ...permit }),
+      rw !== undefined
+        ? rw === "read"
+          ? this.locker!.readLock(key, value, lockOptions)
+          : this.locker!.writeLock(key, value, lockOptions)
+        : permit === undefined
+          ? this.locker!.lock(key, value, lockOptions)
+          : this.locker!.semaphore(key, value, { ...lockOptions, ...permit }),
     );
     if (lock === null) return;
-    if (permit === undefined) counters.locksTaken++;
+    if (rw !== undefined) counters.rwGrantsTaken++;
+    else if (permit === undefined) counters.locksTaken++;
     else counters.permitGrantsTaken++;
     const belief = history.beginBelief({
       client: this.name,
@@ -228,10 +242,11 @@ export class SimLockClient extends SimProcessBase {
       lock,
       validUntilMs: lock.validUntilMs,
       permit,
+      rw,
     });
     this.lastGrant.set(key, { value, token: lock.fencingToken, belief });
     lock.onLost(() => {
-      if (permit === undefined) counters.locksLost++;
+      if (op.kind === "lock") counters.locksLost++;
     });
     const holdUntil = this.clock.now() + op.holdMs;
     let lateRefreshAt = op.refresh === "late" ? this.lateRefreshTime(lock) : Infinity;
@@ -245,7 +260,7 @@ export class SimLockClient extends SimProcessBase {
         await this.call(`refresh ${key}`, () => lock.refresh());
         lateRefreshAt = this.lateRefreshTime(lock);
       }
-      if (lock.isValid() && permit === undefined) this.write(key, lock.fencingToken, belief);
+      if (lock.isValid() && op.kind === "lock") this.write(key, lock.fencingToken, belief);
     }
     if (op.end === "release" || op.refresh === "auto" || this.stopping) {
       await this.call(`release ${key}`, () => lock.release());
@@ -393,13 +408,17 @@ export class SimLockClient extends SimProcessBase {
       // A semaphore key is taken whole (all N permits): every other holder must be gone.
       const permits = this.options.permitsOf(keyNumber);
       const permit = permits > 0 ? { permits, count: permits } : undefined;
+      // The rw key is taken by a writer: every reader and writer must be gone.
+      const rw = this.options.isRwKey(keyNumber) ? ("write" as const) : undefined;
       let at: number | null = null;
       while (at === null && world.nowMs < giveUpAtMs && this.locker !== null) {
         const value = this.newValue();
         const grant = await this.call(`probe ${key}`, () =>
-          permit === undefined
-            ? this.locker!.acquire(key, value, { ttl: ttlMs })
-            : this.locker!.acquireSemaphore(key, value, { ttl: ttlMs, ...permit }),
+          rw !== undefined
+            ? this.locker!.acquireRw(key, value, rw, { ttl: ttlMs })
+            : permit === undefined
+              ? this.locker!.acquire(key, value, { ttl: ttlMs })
+              : this.locker!.acquireSemaphore(key, value, { ttl: ttlMs, ...permit }),
         );
         if (grant === null) {
           await this.sleep(PROBE_RETRY_MS);
@@ -415,6 +434,7 @@ export class SimLockClient extends SimProcessBase {
           lock: null,
           validUntilMs: grant.validUntilMs,
           permit,
+          rw,
         });
         this.options.history.endBelief(belief, "released");
         await this.call(`release ${key}`, () =>

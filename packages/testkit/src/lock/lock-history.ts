@@ -62,6 +62,8 @@ export interface Belief {
   endReason: string | null;
   /** Set for permits of a semaphore key: its N and how many of them this belief holds. */
   permit?: { permits: number; count: number };
+  /** Set for a reader-writer key: held as a reader or as its writer. */
+  rw?: "read" | "write";
 }
 
 /**
@@ -165,6 +167,7 @@ export class LockHistory implements ClientWireObserver {
     lock: Lock | null;
     validUntilMs: number;
     permit?: { permits: number; count: number };
+    rw?: "read" | "write";
   }): Belief {
     const now = this.nowMs();
     const belief: Belief = {
@@ -179,6 +182,7 @@ export class LockHistory implements ClientWireObserver {
       endReason: null,
     };
     if (options.permit !== undefined) belief.permit = { ...options.permit };
+    if (options.rw !== undefined) belief.rw = options.rw;
     this.beliefs.push(belief);
     const entry: ActiveBelief = {
       belief,

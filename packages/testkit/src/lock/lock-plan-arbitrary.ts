@@ -71,7 +71,7 @@ interface RawTiming {
 
 /** A lock client's op. */
 interface RawOp extends RawTiming {
-  kind: Exclude<ClientOp["kind"], "semaphore">;
+  kind: Exclude<ClientOp["kind"], "semaphore" | "rw">;
   key: number;
   writeEveryMs: number;
   end: "release" | "expire" | "renew";
@@ -89,6 +89,9 @@ interface RawSemaphoreOp extends RawTiming {
 
 /** Share of schedules with a semaphore key and its clients, in per mille. */
 export const SEMAPHORE_SCHEDULE_PERMILLE = 750;
+
+/** Share of schedules with a reader-writer key and its clients, in per mille. */
+export const RW_SCHEDULE_PERMILLE = 750;
 
 /** Omit over each member of a union (Omit of a union would merge its members). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -229,19 +232,24 @@ export function lockPlanArbitrary(
     },
   );
 
-  const semaphoreArbitrary = fc.record({
-    drawPermille: fc.integer({ min: 0, max: 999 }),
-    permits: fc.integer({ min: 1, max: 4 }),
-    clients: fc.array(fc.array(semaphoreOpArbitrary, { minLength: 1, maxLength: 6 }), {
-      minLength: 2,
-      maxLength: 3,
-    }),
-    // Their own pauses, crashes and partitions (clock jumps stay with the lock clients).
-    clientFaults: fc.array(
-      clientFaultArbitrary.filter((fault) => fault.kind !== "clockJump"),
-      { maxLength: Math.ceil((options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX) / 2) },
-    ),
-  });
+  // A group of clients of one extra key: N, the clients' ops, and their own pauses, crashes and
+  // partitions (clock jumps stay with the lock clients).
+  const sharedKeyArbitrary = (clientsMax: number) =>
+    fc.record({
+      drawPermille: fc.integer({ min: 0, max: 999 }),
+      permits: fc.integer({ min: 1, max: 4 }),
+      clients: fc.array(fc.array(semaphoreOpArbitrary, { minLength: 1, maxLength: 6 }), {
+        minLength: 2,
+        maxLength: clientsMax,
+      }),
+      clientFaults: fc.array(
+        clientFaultArbitrary.filter((fault) => fault.kind !== "clockJump"),
+        { maxLength: Math.ceil((options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX) / 2) },
+      ),
+    });
+  const semaphoreArbitrary = sharedKeyArbitrary(3);
+  // Reader-writer clients draw their ops like a semaphore's: `count` 1-2 reads, 3-4 writes.
+  const rwArbitrary = sharedKeyArbitrary(4);
 
   return fc
     .record({
@@ -263,6 +271,8 @@ export function lockPlanArbitrary(
       }),
       // Drawn last, so every field above comes out as it did before semaphores existed.
       semaphore: semaphoreArbitrary,
+      // And after it, so the semaphore part is as it was before reader-writer locks.
+      rw: rwArbitrary,
     })
     .map((raw): LockSchedulePlan => {
       const raft = {
@@ -297,8 +307,11 @@ export function lockPlanArbitrary(
       const lockKeys = raw.keys;
       const semaphore =
         raw.semaphore.drawPermille < SEMAPHORE_SCHEDULE_PERMILLE ? raw.semaphore : null;
-      // The semaphore key comes after the lock keys (lock ops name keys below lockKeys only).
-      const keys = lockKeys + (semaphore === null ? 0 : 1);
+      const rw = raw.rw.drawPermille < RW_SCHEDULE_PERMILLE ? raw.rw : null;
+      // The rw key, then the semaphore key, come after the lock keys (lock ops name keys below
+      // lockKeys only); their clients after the lock clients, in the same order.
+      const rwKey = rw === null ? null : lockKeys;
+      const keys = lockKeys + (rw === null ? 0 : 1) + (semaphore === null ? 0 : 1);
       const ttlFloorMs = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMsOf(raft);
       const ops = (rawOps: RawOp[]): ClientOp[] => rawOps.map((op) => concreteOp(op));
       const concreteOp = (op: RawOp): ClientOp => {
@@ -343,23 +356,33 @@ export function lockPlanArbitrary(
             }))
           : ops(client.ops),
       }));
+      if (rw !== null) {
+        for (const rawOps of rw.clients)
+          clients.push({ ops: rawOps.map((op) => rwOpOf(op, rwKey!, ttlFloorMs)) });
+      }
       if (semaphore !== null) {
-        const key = lockKeys;
+        const key = keys - 1;
         const permits = semaphore.permits;
         for (const rawOps of semaphore.clients) {
           clients.push({ ops: rawOps.map((op) => semaphoreOpOf(op, key, permits, ttlFloorMs)) });
         }
       }
       const ttlMsMax = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
-      const lockClients = clients.length - (semaphore?.clients.length ?? 0);
-      // Lock clients' faults name lock clients only; the semaphore clients' name theirs.
+      const rwClients = rw?.clients.length ?? 0;
+      const lockClients = clients.length - rwClients - (semaphore?.clients.length ?? 0);
+      // Lock clients' faults name lock clients only; the rw and semaphore clients' name theirs.
       const lockFaults = raw.clientFaults.map((fault) => ({ fault, first: 0, count: lockClients }));
-      const semaphoreFaults = (semaphore?.clientFaults ?? []).map((fault) => ({
+      const rwFaults = (rw?.clientFaults ?? []).map((fault) => ({
         fault,
         first: lockClients,
-        count: clients.length - lockClients,
+        count: rwClients,
       }));
-      const clientFaults: ClientFaultStep[] = [...lockFaults, ...semaphoreFaults]
+      const semaphoreFaults = (semaphore?.clientFaults ?? []).map((fault) => ({
+        fault,
+        first: lockClients + rwClients,
+        count: clients.length - lockClients - rwClients,
+      }));
+      const clientFaults: ClientFaultStep[] = [...lockFaults, ...semaphoreFaults, ...rwFaults]
         .map(({ fault, first, count }): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
           const { at: _at, ...step } = fault;
@@ -388,10 +411,11 @@ export function lockPlanArbitrary(
           ? {}
           : {
               semaphorePermits: Array.from({ length: keys }, (_, i) =>
-                i === lockKeys ? semaphore.permits : 0,
+                i === keys - 1 ? semaphore.permits : 0,
               ),
               semaphoreClients: semaphore.clients.length,
             }),
+        ...(rw === null ? {} : { rwKey: rwKey!, rwClients }),
         clientDelayMsMin: raw.clientDelayMsMin,
         clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
@@ -406,6 +430,14 @@ export function lockPlanArbitrary(
       }
       return plan;
     });
+}
+
+/** A reader-writer client's op (drawn as a semaphore's), made concrete for the rw key `key`. */
+function rwOpOf(op: RawSemaphoreOp, key: number, ttlFloorMs: number): ClientOp {
+  const drawn = semaphoreOpOf(op, key, 1, ttlFloorMs);
+  if (drawn.kind !== "semaphore") return drawn;
+  const { count: _count, ...rest } = drawn;
+  return { ...rest, kind: "rw", mode: op.count <= 2 ? "read" : "write" };
 }
 
 /** A semaphore client's op, made concrete for the semaphore key `key` with N = `permits`. */

@@ -12,29 +12,18 @@ export type RefreshMode = "auto" | "none" | "late";
 
 /** One thing a client does, after `gapMs` of think time on its own clock. */
 export type ClientOp =
-  | {
+  | ({
       kind: "lock";
-      gapMs: number;
-      key: number;
-      ttlMs: number;
-      /** 0: no queueing (busy answers at once); > 0: wait in the key's FIFO queue. */
-      waitMs: number;
-      retryLimit: number;
-      retryIntervalMs: number;
       /**
        * Random extra wait per retry, up to this. Absent in plans saved before the client had
        * jitter: they replay as they ran, with none.
        */
       retryJitterMs?: number;
-      refresh: RefreshMode;
-      /** How long the work under the lock lasts; a write to the fenced resource every writeEveryMs. */
-      holdMs: number;
+      /** A write to the fenced resource every writeEveryMs while held. */
       writeEveryMs: number;
-      /** release: release when done. expire: walk away and let the lease run out. */
-      end: "release" | "expire";
       /** Afterwards, write once more with the old token without checking (a zombie). */
       zombieWrite: boolean;
-    }
+    } & Omit<HeldOpFields, "retryJitterMs">)
   /**
    * Locker.acquire(): a bare grant, never refreshed; released by token, left to expire, or renewed
    * by acquiring again with the same value `renewOffsetMs` around the end of its validity (which
@@ -56,25 +45,34 @@ export type ClientOp =
    * as a lock is (refresh, wait, release or walk away), with no fenced writes: several holders
    * overlap by design, so their tokens do not order them.
    */
-  | {
-      kind: "semaphore";
-      gapMs: number;
-      key: number;
-      count: number;
-      ttlMs: number;
-      waitMs: number;
-      retryLimit: number;
-      retryIntervalMs: number;
-      retryJitterMs: number;
-      refresh: RefreshMode;
-      holdMs: number;
-      end: "release" | "expire";
-    }
+  | ({ kind: "semaphore"; count: number } & HeldOpFields)
+  /**
+   * Locker.readLock() / writeLock() of the reader-writer key (plan.rwKey), held and kept alive as
+   * a lock is, with no fenced writes (readers overlap by design).
+   */
+  | ({ kind: "rw"; mode: "read" | "write" } & HeldOpFields)
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
   | { kind: "staleRelease"; gapMs: number; key: number };
 
 export type ClientOpKind = ClientOp["kind"];
+
+/** What the ops that hold a key and keep it alive (lock, semaphore, rw) have alike. */
+interface HeldOpFields {
+  gapMs: number;
+  key: number;
+  ttlMs: number;
+  /** 0: no queueing (busy answers at once); > 0: wait in the key's FIFO queue. */
+  waitMs: number;
+  retryLimit: number;
+  retryIntervalMs: number;
+  retryJitterMs: number;
+  refresh: RefreshMode;
+  /** How long the work under the key lasts. */
+  holdMs: number;
+  /** release: release when done. expire: walk away and let the lease run out. */
+  end: "release" | "expire";
+}
 
 export interface ClientPlan {
   ops: ClientOp[];
@@ -136,6 +134,13 @@ export interface LockSchedulePlan {
   semaphorePermits?: number[];
   /** How many clients, at the end of `clients`, use the semaphore key (absent: none). */
   semaphoreClients?: number;
+  /**
+   * The reader-writer key (absent: none): after the lock keys, before a semaphore key. Absent in
+   * plans saved before the simulator had reader-writer locks.
+   */
+  rwKey?: number;
+  /** How many clients, just before the semaphore clients, use the rw key (absent: none). */
+  rwClients?: number;
   /** Client links: delay range and per-mille rates of resets and stalls. */
   clientDelayMsMin: number;
   clientDelayMsMax: number;
@@ -185,7 +190,12 @@ export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0):
 }
 
 const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
-const OP_KINDS = new Set(["lock", "acquire", "semaphore", "get", "staleRelease"]);
+const OP_KINDS = new Set(["lock", "acquire", "semaphore", "rw", "get", "staleRelease"]);
+
+/** Is `key` the plan's reader-writer key? */
+export function isRwKey(plan: LockSchedulePlan, key: number): boolean {
+  return plan.rwKey === key;
+}
 
 /** N of a key of the plan: 0 for a lock key, else the semaphore's permits. */
 export function permitsOfKey(plan: LockSchedulePlan, key: number): number {
@@ -193,16 +203,23 @@ export function permitsOfKey(plan: LockSchedulePlan, key: number): number {
 }
 
 /**
- * The plan's lock part alone: without its semaphore clients, their faults and the semaphore key.
- * For a generated plan, this is the plan the same seed gave before semaphores existed.
+ * The plan's lock part alone: without its semaphore and reader-writer clients, their faults and
+ * keys. For a generated plan, this is the plan the same seed gave before those primitives existed.
  */
 export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
-  const semaphoreClients = plan.semaphoreClients ?? 0;
-  if (plan.semaphorePermits === undefined && semaphoreClients === 0) return structuredClone(plan);
-  const { semaphorePermits: _permits, semaphoreClients: _clients, ...rest } = structuredClone(plan);
-  const lockClients = plan.clients.length - semaphoreClients;
+  const sharedClients = (plan.semaphoreClients ?? 0) + (plan.rwClients ?? 0);
+  if (plan.semaphorePermits === undefined && plan.rwKey === undefined && sharedClients === 0)
+    return structuredClone(plan);
+  const {
+    semaphorePermits: _permits,
+    semaphoreClients: _clients,
+    rwKey: _rwKey,
+    rwClients: _rwClients,
+    ...rest
+  } = structuredClone(plan);
+  const lockClients = plan.clients.length - sharedClients;
   let keys = plan.keys;
-  while (keys > 1 && permitsOfKey(plan, keys - 1) > 0) keys--;
+  while (keys > 1 && (permitsOfKey(plan, keys - 1) > 0 || isRwKey(plan, keys - 1))) keys--;
   return {
     ...rest,
     keys,
@@ -211,6 +228,11 @@ export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
       (step) => !("client" in step) || step.client < lockClients,
     ),
   };
+}
+
+/** Does any client of the plan take the reader-writer key? */
+export function hasRwOps(plan: LockSchedulePlan): boolean {
+  return plan.clients.some((client) => client.ops.some((op) => op.kind === "rw"));
 }
 
 /** Does any client of the plan take semaphore permits? */
@@ -271,15 +293,18 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
       throw new PlanError("plan.semaphorePermits must list an integer N ≥ 0 for every key");
     }
   }
-  const semaphoreClients = plan.semaphoreClients;
-  if (
-    semaphoreClients !== undefined &&
-    (!Number.isInteger(semaphoreClients) ||
-      (semaphoreClients as number) < 0 ||
-      (semaphoreClients as number) > (plan.clients as unknown[]).length)
-  ) {
+  const clientCount = (plan.clients as unknown[]).length;
+  const semaphoreClients = optionalIntegerIn(plan.semaphoreClients, 0, clientCount);
+  if (semaphoreClients === null)
     throw new PlanError("plan.semaphoreClients must be an integer in [0, clients]");
-  }
+  const rwKey = optionalIntegerIn(plan.rwKey, 0, (plan.keys as number) - 1);
+  if (
+    rwKey === null ||
+    (rwKey !== undefined && permitsOfKey(plan as unknown as LockSchedulePlan, rwKey) > 0)
+  )
+    throw new PlanError("plan.rwKey must be a key in [0, keys) that is not a semaphore's");
+  if (optionalIntegerIn(plan.rwClients, 0, clientCount - (semaphoreClients ?? 0)) === null)
+    throw new PlanError("plan.rwClients must be an integer in [0, clients − semaphoreClients]");
   const permitsOf = (key: number): number => (permits as number[] | undefined)?.[key] ?? 0;
   for (const client of plan.clients as unknown[]) {
     const ops = (client as { ops?: unknown }).ops;
@@ -307,6 +332,16 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
       } else if ((op.kind === "lock" || op.kind === "acquire") && n > 0) {
         throw new PlanError(`client op ${JSON.stringify(op)} takes a semaphore key as a lock`);
       }
+      if (
+        (op.kind === "rw") !== (key === rwKey) &&
+        op.kind !== "get" &&
+        op.kind !== "staleRelease"
+      ) {
+        throw new PlanError(`client op ${JSON.stringify(op)} does not fit the kind of its key`);
+      }
+      if (op.kind === "rw" && op.mode !== "read" && op.mode !== "write") {
+        throw new PlanError(`client op ${JSON.stringify(op)} needs mode read or write`);
+      }
     }
   }
   if (!Array.isArray(plan.clientFaults)) throw new PlanError("plan.clientFaults must be an array");
@@ -319,4 +354,12 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
     }
   }
   return plan as unknown as LockSchedulePlan;
+}
+
+/** An optional integer field: undefined if absent, null if not an integer in [min, max]. */
+function optionalIntegerIn(value: unknown, min: number, max: number): number | undefined | null {
+  if (value === undefined) return undefined;
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max
+    ? (value as number)
+    : null;
 }

@@ -9,6 +9,8 @@ import { checkLockLinearizability } from "../checkers/lock/lock-model.js";
 import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
 import type { PermitBelief } from "../checkers/lock/semaphore-capacity.js";
 import { checkSemaphoreCapacity } from "../checkers/lock/semaphore-capacity.js";
+import type { RwBelief } from "../checkers/lock/reader-writer-exclusion.js";
+import { checkReaderWriterExclusion } from "../checkers/lock/reader-writer-exclusion.js";
 import { SafetyViolation } from "../checkers/violation.js";
 import type { FaultKind } from "../plan.js";
 import { Prng } from "../prng.js";
@@ -34,6 +36,7 @@ import {
   clockRateBound,
   electionTimeoutMsOf,
   lockLivenessBoundMs,
+  isRwKey,
   permitsOfKey,
   ttlMaxOf,
 } from "./lock-plan.js";
@@ -71,6 +74,8 @@ export interface LockScheduleResult extends LockFaultCounts {
   beliefs: number;
   /** Of those, beliefs in semaphore permits (checked by the semaphore-capacity checker). */
   permitBeliefs: number;
+  /** Of those, beliefs in the rw key (checked by the reader-writer-exclusion checker). */
+  rwBeliefs: number;
   writes: { accepted: number; rejected: number };
   linearizability: { operations: number; undecidedKeys: number; steps: number };
   /** From the heal to the last probe's grant, in virtual ms (null: not reached). */
@@ -215,14 +220,21 @@ class LockRun {
     const timeouts = lockerTimeoutsOf(plan);
     const bugs = plan.plantedBugs ?? {};
     const clientCount = plan.clients.length;
-    // Semaphore clients draw from a stream of their own, so the lock clients, the probe, the
-    // fault driver and the nodes draw what they drew before semaphores existed.
-    const lockClientCount = clientCount - (plan.semaphoreClients ?? 0);
+    // Semaphore and rw clients draw from streams of their own, so the lock clients, the probe,
+    // the fault driver and the nodes draw what they drew before those primitives existed.
+    const rwClientCount = plan.rwClients ?? 0;
+    const lockClientCount = clientCount - (plan.semaphoreClients ?? 0) - rwClientCount;
     const semaphoreRandom = new Prng(plan.raft.seed ^ 0x5e3a4);
+    const rwRandom = new Prng(plan.raft.seed ^ 0x7e4d1);
     for (let i = 0; i <= clientCount; i++) {
       // The last one is the liveness probe: a fresh client that starts after the heal.
       const probe = i === clientCount;
-      const random = i >= lockClientCount && !probe ? semaphoreRandom.fork() : this.random.fork();
+      const random =
+        probe || i < lockClientCount
+          ? this.random.fork()
+          : i < lockClientCount + rwClientCount
+            ? rwRandom.fork()
+            : semaphoreRandom.fork();
       this.clients.push(
         new SimLockClient({
           name: probe ? "probe" : `c${i + 1}`,
@@ -237,6 +249,7 @@ class LockRun {
           endpoints,
           keyName: (key) => this.keys[key],
           permitsOf: (key) => permitsOfKey(plan, key),
+          isRwKey: (key) => isRwKey(plan, key),
           driftFactor: plan.driftFactor,
           marginMs: plan.marginMs,
           timeouts,
@@ -332,8 +345,10 @@ class LockRun {
     violation: SafetyViolation | null;
     linearizability: { operations: number; undecidedKeys: number; steps: number };
   } {
-    const semaphoreKeys = new Set(this.keys.filter((_key, i) => permitsOfKey(this.plan, i) > 0));
-    const isLockKey = (key: string): boolean => !semaphoreKeys.has(key);
+    const sharedKeys = new Set(
+      this.keys.filter((_key, i) => permitsOfKey(this.plan, i) > 0 || isRwKey(this.plan, i)),
+    );
+    const isLockKey = (key: string): boolean => !sharedKeys.has(key);
     const grants = new Map(
       [...committedGrants(this.history.committed)].filter(([key]) => isLockKey(key)),
     );
@@ -341,10 +356,14 @@ class LockRun {
     const permitBeliefs: PermitBelief[] = this.history.beliefs.flatMap((belief) =>
       belief.permit === undefined ? [] : [{ ...belief, ...belief.permit }],
     );
+    const rwBeliefs: RwBelief[] = this.history.beliefs.flatMap((belief) =>
+      belief.rw === undefined ? [] : [{ ...belief, mode: belief.rw }],
+    );
     const lin = { operations: 0, undecidedKeys: 0, steps: 0 };
     const first =
       checkMutualExclusion(grants, lockBeliefs) ??
       checkSemaphoreCapacity(permitBeliefs) ??
+      checkReaderWriterExclusion(rwBeliefs) ??
       checkFencing(grants, this.history.writes) ??
       checkAcknowledgements(this.history.ops, this.history.committed, (index) =>
         this.finalChainAt(index),
@@ -395,6 +414,7 @@ class LockRun {
       requestsUnanswered: unanswered,
       beliefs: this.history.beliefs.length,
       permitBeliefs: this.history.beliefs.filter((belief) => belief.permit !== undefined).length,
+      rwBeliefs: this.history.beliefs.filter((belief) => belief.rw !== undefined).length,
       writes: { accepted: this.resource.accepted, rejected: this.resource.rejected },
       linearizability,
       recoveryMs,

@@ -26,6 +26,8 @@ function describeCounts(summary: LockSimSummary): string {
       `undecided keys ${summary.undecidedKeys}, slowest recovery ${summary.recoveryMsMax.toFixed(0)} ms`,
     `semaphores: ${summary.semaphoreSchedules} schedules with semaphore clients, ` +
       `${summary.clients.permitGrantsTaken} permit grants, ${summary.permitBeliefs} permit beliefs`,
+    `rw locks: ${summary.rwSchedules} schedules with reader-writer clients, ` +
+      `${summary.clients.rwGrantsTaken} read/write grants, ${summary.rwBeliefs} rw beliefs`,
   ].join("\n  ");
 }
 
@@ -88,6 +90,9 @@ export function describeLockScheduleShare(
         // Semaphore clients run in about 3 of 4 schedules (SEMAPHORE_SCHEDULE_PERMILLE).
         expect(total.semaphoreSchedules).toBeGreaterThan(schedules / 2);
         expect(total.clients.permitGrantsTaken).toBeGreaterThan(schedules / 2);
+        // Reader-writer clients too (RW_SCHEDULE_PERMILLE), each checked for writer exclusion.
+        expect(total.rwSchedules).toBeGreaterThan(schedules / 2);
+        expect(total.clients.rwGrantsTaken).toBeGreaterThan(schedules / 2);
         // A key whose search ran out of steps proves nothing: they must stay rare.
         expect(total.undecidedKeys).toBeLessThanOrEqual(schedules / 50);
       },

@@ -232,7 +232,8 @@ export function lockOpOf(op: WireOp): LockOp | null {
       }
       return null;
     case "semaphoreAcquire":
-      // Semaphore keys are checked by the semaphore checker, never by the lock model.
+    case "rwAcquire":
+      // Semaphore and rw keys are checked by their own checkers, never by the lock model.
       return null;
     case "refresh":
       if (unknown) return null;
