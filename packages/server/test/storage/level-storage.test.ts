@@ -17,6 +17,7 @@ import {
   snapshotRecords,
 } from "../../src/storage/snapshot-format.js";
 import { SNAPSHOT_FOLDER } from "../../src/storage/snapshot-files.js";
+import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
 import { normal, range, tempDir } from "./helpers.js";
 
 const VOTERS = { voters: ["n1", "n2", "n3"], learners: [] };
@@ -210,7 +211,7 @@ describe("LevelStorage", () => {
     expect([s.firstIndex(), s.lastIndex(), s.term(4), s.logEntries()]).toEqual([5, 10, 1, 6]);
     expect(() => s.term(3)).toThrowError(CompactedError);
     expect(() => s.entries(4, 6, 100)).toThrowError(CompactedError);
-    const data = s.snapshot().data;
+    const data = wholeSnapshot(s.snapshot()).data;
     expect(snapshotProblem(data, { index: 4, term: 1 })).toBeNull();
     expect([...snapshotRecords(data)].map(([k, v]) => [k.toString(), v.toString()])).toEqual([
       [lockKey("a").toString(), "A"],
@@ -221,7 +222,7 @@ describe("LevelStorage", () => {
     const r = await reopen();
     expect([r.firstIndex(), r.lastIndex(), r.appliedIndex()]).toEqual([5, 10, 4]);
     expect(r.snapshot().metadata).toEqual(metadata);
-    expect(Buffer.from(r.snapshot().data).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(wholeSnapshot(r.snapshot()).data).equals(Buffer.from(data))).toBe(true);
     expect(r.entries(5, 11, Infinity)).toEqual(range(5, 10, 1));
   });
 
@@ -271,7 +272,9 @@ describe("LevelStorage", () => {
     ]);
     await Promise.all([taking, during]);
     expect((await taking)?.index).toBe(15);
-    const keys = [...snapshotRecords(s.snapshot().data)].map(([k]) => k.toString().slice(1));
+    const keys = [...snapshotRecords(wholeSnapshot(s.snapshot()).data)].map(([k]) =>
+      k.toString().slice(1),
+    );
     expect(keys).toContain("late");
     expect(keys).toContain("key-00001");
     expect(keys).not.toContain("key-00000");
