@@ -443,13 +443,20 @@ export class LevelStorage implements HostStorage {
    */
   async *lockRecordChunks(): AsyncGenerator<Uint8Array[]> {
     const iterator = this.db.values(LOCK_RANGE);
+    let reading: Promise<Buffer[]> | null = null;
     try {
+      reading = iterator.nextv(LOAD_STEP_RECORDS);
       for (;;) {
-        const values = await iterator.nextv(LOAD_STEP_RECORDS);
+        const values = await reading;
+        reading = null;
         if (values.length === 0) return;
+        // LevelDB reads the next piece on its own thread while the caller decodes this one.
+        reading = iterator.nextv(LOAD_STEP_RECORDS);
         yield values;
       }
     } finally {
+      // A read in flight must end before the iterator closes.
+      await reading?.catch(() => undefined);
       await iterator.close();
     }
   }

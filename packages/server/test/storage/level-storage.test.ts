@@ -349,6 +349,52 @@ describe("LevelStorage", () => {
     expect(r.entries(9001, 9003, Infinity)).toEqual(range(9001, 9002, 3));
   });
 
+  it("keeps its snapshot in the file and reads the chunks a follower is sent from there", async () => {
+    const s = await open();
+    // Over a megabyte: the check at open reads the file in several steps.
+    const records: Array<[string, Uint8Array]> = [];
+    for (let i = 0; i < 20_000; i++) records.push([`key-${i}`, new Uint8Array(60).fill(i % 251)]);
+    await s.write([
+      { entries: range(1, 3, 1), mustSync: true },
+      { lockRecords: records, appliedIndex: 3 },
+    ]);
+    await s.createSnapshot();
+    const readBack = (from: LevelStorage): Buffer => {
+      const { data } = from.snapshot();
+      // Not held as one buffer; read in the chunks the Raft core asks for.
+      expect(data).not.toBeInstanceOf(Uint8Array);
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < data.byteLength; at += 300_000) {
+        chunks.push(data.subarray(at, Math.min(data.byteLength, at + 300_000)));
+      }
+      return Buffer.concat(chunks);
+    };
+    const data = readBack(s);
+    expect(data.length).toBeGreaterThan(1024 * 1024);
+    const [file] = await readdir(join(dir, SNAPSHOT_FOLDER));
+    const { readFile } = await import("node:fs/promises");
+    expect(data.equals(await readFile(join(dir, SNAPSHOT_FOLDER, file)))).toBe(true);
+    expect(snapshotProblem(data, { index: 3, term: 1 })).toBeNull();
+    expect(readBack(await reopen()).equals(data)).toBe(true);
+    // A follower's installed snapshot, too, is read from its file after the install.
+    const { dir: otherDir, cleanup: cleanupOther } = await tempDir("storage-follower");
+    const follower = await LevelStorage.open({
+      dataDir: otherDir,
+      clusterId: "c1",
+      nodeId: "n2",
+      initialMembers: MEMBERS,
+    });
+    try {
+      await follower.write([
+        { snapshot: { metadata: s.snapshot().metadata, data }, mustSync: true },
+      ]);
+      expect(readBack(follower).equals(data)).toBe(true);
+    } finally {
+      await follower.close();
+      await cleanupOther();
+    }
+  });
+
   it("refuses a corrupted snapshot from the leader without touching the stored state", async () => {
     const s = await open();
     await s.write([{ entries: range(1, 3, 1), mustSync: true }, { appliedIndex: 2 }]);
