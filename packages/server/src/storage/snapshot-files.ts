@@ -5,14 +5,12 @@
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { SnapshotScan } from "./snapshot-format.js";
+import { SNAPSHOT_SCAN_STEP_BYTES, SnapshotScan } from "./snapshot-format.js";
 import { SnapshotFileBytes } from "./snapshot-file-bytes.js";
 
 export const SNAPSHOT_FOLDER = "snapshots";
 const SUFFIX = ".snap";
 const TEMPORARY_SUFFIX = ".tmp";
-/** Bytes read per step while checking a file: one piece of the scan at a time, never the whole. */
-const CHECK_STEP_BYTES = 1024 * 1024;
 
 /** Appends bytes to a snapshot file being written. */
 export type AppendSnapshotBytes = (pieces: readonly Uint8Array[]) => Promise<void>;
@@ -88,7 +86,7 @@ export class SnapshotFiles {
     try {
       const { size } = await handle.stat();
       const scan = new SnapshotScan(size, expected);
-      const step = Buffer.allocUnsafe(Math.min(size, CHECK_STEP_BYTES));
+      const step = Buffer.allocUnsafe(Math.min(size, SNAPSHOT_SCAN_STEP_BYTES));
       for (let at = 0; at < size;) {
         const { bytesRead } = await handle.read(step, 0, Math.min(step.length, size - at), at);
         if (bytesRead === 0) return { problem: `the file ends at byte ${at} of ${size}` };

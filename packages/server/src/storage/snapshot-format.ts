@@ -15,6 +15,8 @@ const MAGIC = Buffer.from("DLSNAP01", "latin1");
 const HEADER_BYTES = MAGIC.length + 16;
 const END_MARKER = 0xffff_ffff;
 const TRAILER_BYTES = 4 + 8 + 4;
+/** Bytes a stepped check (of a file, or of a leader's snapshot) passes to SnapshotScan at a time. */
+export const SNAPSHOT_SCAN_STEP_BYTES = 1024 * 1024;
 /** Records are gathered into pieces of about this size before the final copy into one buffer. */
 const PIECE_BYTES = 256 * 1024;
 

@@ -385,6 +385,15 @@ describe("LevelStorage", () => {
       initialMembers: MEMBERS,
     });
     try {
+      // Checked a megabyte at a time: damage past the first one is found too.
+      const damaged = Buffer.from(data);
+      damaged[1024 * 1024 + 100] ^= 0x01;
+      await expectCode(
+        follower.write([
+          { snapshot: { metadata: s.snapshot().metadata, data: damaged }, mustSync: true },
+        ]),
+        "INVALID_WRITE",
+      );
       await follower.write([
         { snapshot: { metadata: s.snapshot().metadata, data }, mustSync: true },
       ]);
