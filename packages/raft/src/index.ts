@@ -13,6 +13,8 @@ export type {
   Ready,
   Role,
   Snapshot,
+  SnapshotBytes,
+  StoredSnapshot,
   SnapshotMetadata,
   SoftState,
   Status,

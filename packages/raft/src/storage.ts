@@ -1,4 +1,4 @@
-import type { ConfState, Entry, HardState, Snapshot } from "./types.js";
+import type { ConfState, Entry, HardState, StoredSnapshot } from "./types.js";
 
 /**
  * The core's read-only view of what the host has made durable. The core never writes through
@@ -30,5 +30,5 @@ export interface Storage {
    * firstIndex() - 1 ≤ snapshot().metadata.index, so a follower that needs entries that are gone
    * can always be sent this snapshot instead.
    */
-  snapshot(): Snapshot;
+  snapshot(): StoredSnapshot;
 }

@@ -63,6 +63,22 @@ export interface Snapshot {
   data: Uint8Array;
 }
 
+/**
+ * The bytes of a stored snapshot, which the core only measures and sends a chunk at a time. A
+ * Uint8Array is one; a store may read the chunks from a file instead of holding the whole.
+ */
+export interface SnapshotBytes {
+  readonly byteLength: number;
+  /** The bytes in [begin, end) (0 ≤ begin ≤ end ≤ byteLength). */
+  subarray(begin: number, end: number): Uint8Array;
+}
+
+/** The snapshot a Storage holds: a Snapshot whose bytes may be read on demand. */
+export interface StoredSnapshot {
+  metadata: SnapshotMetadata;
+  data: SnapshotBytes;
+}
+
 /** A completed ReadIndex: once the host has applied `index`, reads for `requestId` are linearizable. */
 export interface ReadState {
   requestId: number;

@@ -381,7 +381,7 @@ export class RaftHost<Result> {
       heardFromMsAgo: this.heardFromMsAgo(),
       durableAppliedIndex: this.storage.appliedIndex(),
       snapshotIndex: this.storage.snapshot().metadata.index,
-      snapshotBytes: this.storage.snapshot().data.length,
+      snapshotBytes: this.storage.snapshot().data.byteLength,
       logEntries: this.storage.logEntries(),
       logBytes: this.storage.logBytes(),
       pendingProposals: this.proposals.size,
@@ -480,7 +480,7 @@ export class RaftHost<Result> {
       {
         index: metadata.index,
         term: metadata.term,
-        snapshotBytes: this.storage.snapshot().data.length,
+        snapshotBytes: this.storage.snapshot().data.byteLength,
         droppedEntries: before.entries - this.storage.logEntries(),
         logBytesBefore: before.bytes,
         durationMs: Math.round(this.options.now() - started),

@@ -2,12 +2,18 @@
 // bytes are on disk (written to a temporary name, fsynced, renamed, folder fsynced), so a crash
 // leaves either the whole file or a temporary one that the next start deletes. LevelDB ignores
 // the folder: it only touches files whose names it generated.
-import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { SNAPSHOT_SCAN_STEP_BYTES, SnapshotScan } from "./snapshot-format.js";
+import { SnapshotFileBytes } from "./snapshot-file-bytes.js";
 
 export const SNAPSHOT_FOLDER = "snapshots";
 const SUFFIX = ".snap";
 const TEMPORARY_SUFFIX = ".tmp";
+
+/** Appends bytes to a snapshot file being written. */
+export type AppendSnapshotBytes = (pieces: readonly Uint8Array[]) => Promise<void>;
 
 /** The file name of the snapshot at (index, term): sortable, one per snapshot. */
 export function snapshotFileName(index: number, term: number): string {
@@ -34,15 +40,26 @@ export class SnapshotFiles {
 
   /** Writes `data` durably under `name` (replacing a file of that name). */
   async write(name: string, data: Uint8Array): Promise<void> {
+    await this.writeStreamed(name, (append) => append([data]));
+  }
+
+  /**
+   * Writes durably under `name` (replacing a file of that name) what `produce` appends, as it
+   * appends it: a snapshot is dumped to disk a piece at a time, never whole in memory. Returns the
+   * file's size.
+   */
+  async writeStreamed(
+    name: string,
+    produce: (append: AppendSnapshotBytes) => Promise<void>,
+  ): Promise<number> {
     const temporary = join(this.folder, `${name}.${++this.sequence}${TEMPORARY_SUFFIX}`);
+    let bytes = 0;
     try {
       const handle = await open(temporary, "w");
       try {
-        let at = 0;
-        while (at < data.length) {
-          const { bytesWritten } = await handle.write(data, at, data.length - at);
-          at += bytesWritten;
-        }
+        await produce(async (pieces) => {
+          for (const piece of pieces) bytes += await writeAll(handle, piece);
+        });
         if (this.fsync) await handle.sync();
       } finally {
         await handle.close();
@@ -53,10 +70,39 @@ export class SnapshotFiles {
       throw error;
     }
     if (this.fsync) await this.syncFolder();
+    return bytes;
   }
 
-  async read(name: string): Promise<Buffer> {
-    return readFile(join(this.folder, name));
+  /**
+   * Checks the file `name` as snapshotProblem() checks bytes, reading it a step at a time. Returns
+   * why it is not a well-formed snapshot of (index, term), or its bytes to read on demand.
+   */
+  async check(
+    name: string,
+    expected: { index: number; term: number },
+  ): Promise<{ problem: string } | { bytes: SnapshotFileBytes }> {
+    const path = join(this.folder, name);
+    const handle = await open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      const scan = new SnapshotScan(size, expected);
+      const step = Buffer.allocUnsafe(Math.min(size, SNAPSHOT_SCAN_STEP_BYTES));
+      for (let at = 0; at < size;) {
+        const { bytesRead } = await handle.read(step, 0, Math.min(step.length, size - at), at);
+        if (bytesRead === 0) return { problem: `the file ends at byte ${at} of ${size}` };
+        scan.update(step.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      const problem = scan.problem();
+      return problem === null ? { bytes: new SnapshotFileBytes(path, size) } : { problem };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The bytes of the file `name`, `byteLength` long, which were checked: read on demand. */
+  bytesOf(name: string, byteLength: number): SnapshotFileBytes {
+    return new SnapshotFileBytes(join(this.folder, name), byteLength);
   }
 
   /**
@@ -83,4 +129,13 @@ export class SnapshotFiles {
       await handle.close();
     }
   }
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<number> {
+  let at = 0;
+  while (at < data.length) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at);
+    at += bytesWritten;
+  }
+  return data.length;
 }

@@ -15,6 +15,8 @@ const MAGIC = Buffer.from("DLSNAP01", "latin1");
 const HEADER_BYTES = MAGIC.length + 16;
 const END_MARKER = 0xffff_ffff;
 const TRAILER_BYTES = 4 + 8 + 4;
+/** Bytes a stepped check (of a file, or of a leader's snapshot) passes to SnapshotScan at a time. */
+export const SNAPSHOT_SCAN_STEP_BYTES = 1024 * 1024;
 /** Records are gathered into pieces of about this size before the final copy into one buffer. */
 const PIECE_BYTES = 256 * 1024;
 
@@ -34,7 +36,10 @@ function readUint64(buf: Buffer, at: number): number {
   return buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 
-/** Builds snapshot bytes record by record; finish() returns them as one contiguous buffer. */
+/**
+ * Builds snapshot bytes record by record: finish() returns them as one contiguous buffer, or
+ * takePieces() and finishPieces() hand them out as they are completed.
+ */
 export class SnapshotEncoder {
   private readonly pieces: Buffer[] = [];
   private piece: Buffer = Buffer.allocUnsafe(PIECE_BYTES);
@@ -64,6 +69,19 @@ export class SnapshotEncoder {
 
   /** Closes the dump with its trailer and returns the whole of it. */
   finish(): Buffer {
+    return Buffer.concat(this.finishPieces());
+  }
+
+  /**
+   * The bytes completed since the last call, in order, for a caller that writes them out as the
+   * dump goes (a snapshot file): they are no longer kept here.
+   */
+  takePieces(): Buffer[] {
+    return this.pieces.splice(0);
+  }
+
+  /** Closes the dump with its trailer and returns the bytes takePieces() did not take. */
+  finishPieces(): Buffer[] {
     if (this.finished) throw new Error("snapshot encoder already finished");
     this.finished = true;
     const trailerHead = Buffer.allocUnsafe(12);
@@ -71,15 +89,15 @@ export class SnapshotEncoder {
     writeUint64(trailerHead, this.records, 4);
     this.push(trailerHead);
     this.flushPiece();
-    const out = Buffer.allocUnsafe(this.bytes + 4);
-    let at = 0;
-    for (const piece of this.pieces) {
-      piece.copy(out, at);
-      at += piece.length;
-    }
-    out.writeUInt32BE(this.crc, at);
-    this.pieces.length = 0;
-    return out;
+    const checksum = Buffer.allocUnsafe(4);
+    checksum.writeUInt32BE(this.crc, 0);
+    this.bytes += 4;
+    return [...this.pieces.splice(0), checksum];
+  }
+
+  /** Bytes of the dump so far (all of it once finished). */
+  get byteLength(): number {
+    return this.bytes;
   }
 
   private pushLength(length: number): void {
@@ -119,35 +137,145 @@ export function snapshotProblem(
   data: Uint8Array,
   expected?: { index: number; term: number },
 ): string | null {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
-  if (buf.length < HEADER_BYTES + TRAILER_BYTES) return `${buf.length} bytes is too short`;
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) return "unknown format (bad magic)";
-  const checksumAt = buf.length - 4;
-  const stored = buf.readUInt32BE(checksumAt);
-  const actual = crc32(buf.subarray(0, checksumAt));
-  if (stored !== actual) {
-    return `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`;
+  const scan = new SnapshotScan(data.length, expected);
+  scan.update(data);
+  return scan.problem();
+}
+
+/**
+ * snapshotProblem() over bytes that arrive in order, in pieces of any size (a file read a chunk
+ * at a time): the structure is walked and the checksum computed as they come, and nothing is kept
+ * but the few bytes of a field cut between two pieces. `totalBytes` is the size of the whole.
+ */
+export class SnapshotScan {
+  private readonly totalBytes: number;
+  private readonly checksumAt: number;
+  private readonly expected: { index: number; term: number } | undefined;
+  /** Bytes passed to update() so far. */
+  private seen = 0;
+  private crc = 0;
+  /** The stored checksum: the last four bytes. */
+  private readonly storedCrc = Buffer.alloc(4);
+  /** Absolute offset of the next field the walk reads, and what it is. */
+  private next = 0;
+  private field: "header" | "key" | "value" | "trailer" | "done" = "header";
+  /** The start of the field at `next` when a piece ended inside it. */
+  private carry: Buffer | null = null;
+  private records = 0;
+  private header: { magicOk: boolean; index: number; term: number } | null = null;
+  private structure: string | null = null;
+
+  constructor(totalBytes: number, expected?: { index: number; term: number }) {
+    this.totalBytes = totalBytes;
+    this.checksumAt = totalBytes - 4;
+    this.expected = expected;
+    if (totalBytes < HEADER_BYTES + TRAILER_BYTES) this.field = "done";
   }
-  const index = readUint64(buf, MAGIC.length);
-  const term = readUint64(buf, MAGIC.length + 8);
-  if (expected !== undefined && (index !== expected.index || term !== expected.term)) {
-    return `dump is of (${index}, ${term}), metadata says (${expected.index}, ${expected.term})`;
+
+  update(piece: Uint8Array): void {
+    const pieceAt = this.seen;
+    this.seen += piece.length;
+    if (this.seen > this.totalBytes) throw new Error("snapshot scan got more bytes than announced");
+    const bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.length);
+    const crcEnd = Math.max(0, Math.min(bytes.length, this.checksumAt - pieceAt));
+    if (crcEnd > 0) this.crc = crc32(bytes.subarray(0, crcEnd), this.crc);
+    if (crcEnd < bytes.length && this.checksumAt >= 0)
+      bytes.copy(this.storedCrc, Math.max(0, pieceAt - this.checksumAt), crcEnd);
+    if (this.field === "done") return;
+    if (this.carry === null) this.walk(bytes, pieceAt);
+    else {
+      const carried = this.carry;
+      this.carry = null;
+      this.walk(Buffer.concat([carried, bytes]), pieceAt - carried.length);
+    }
   }
-  let at = HEADER_BYTES;
-  let records = 0;
-  for (;;) {
-    if (at + 4 > checksumAt) return "truncated record";
-    const keyLength = buf.readUInt32BE(at);
-    if (keyLength === END_MARKER) break;
-    at += 4 + keyLength;
-    if (at + 4 > checksumAt) return "truncated record";
-    at += 4 + buf.readUInt32BE(at);
-    if (at > checksumAt) return "truncated record";
-    records++;
+
+  /** Why the bytes are not a well-formed snapshot, or null; once every byte was passed. */
+  problem(): string | null {
+    if (this.totalBytes < HEADER_BYTES + TRAILER_BYTES)
+      return `${this.totalBytes} bytes is too short`;
+    if (this.seen !== this.totalBytes) throw new Error("snapshot scan has not seen every byte");
+    const { header, expected } = this;
+    if (header === null || !header.magicOk) return "unknown format (bad magic)";
+    const stored = this.storedCrc.readUInt32BE(0);
+    if (stored !== this.crc) {
+      return `checksum mismatch (stored ${stored.toString(16)}, computed ${this.crc.toString(16)})`;
+    }
+    if (
+      expected !== undefined &&
+      (header.index !== expected.index || header.term !== expected.term)
+    ) {
+      return `dump is of (${header.index}, ${header.term}), metadata says (${expected.index}, ${expected.term})`;
+    }
+    return this.structure ?? (this.field === "done" ? null : "truncated record");
   }
-  if (at + TRAILER_BYTES !== buf.length) return "bytes after the trailer";
-  if (readUint64(buf, at + 4) !== records) return "record count mismatch";
-  return null;
+
+  /** Walks the fields that `buf` (starting at absolute offset `bufAt`) holds. */
+  private walk(buf: Buffer, bufAt: number): void {
+    if (this.field === "header") {
+      if (!this.have(buf, bufAt, HEADER_BYTES)) return;
+      const at = this.next - bufAt;
+      this.header = {
+        magicOk: buf.subarray(at, at + MAGIC.length).equals(MAGIC),
+        index: readUint64(buf, at + MAGIC.length),
+        term: readUint64(buf, at + MAGIC.length + 8),
+      };
+      this.next += HEADER_BYTES;
+      this.field = "key";
+    }
+    // The records, in locals: a million of them are walked in one call when checked whole.
+    const { checksumAt } = this;
+    const end = bufAt + buf.length;
+    let next = this.next;
+    let records = this.records;
+    let field = this.field;
+    while (field === "key" || field === "value") {
+      if (next + 4 > checksumAt) {
+        this.stop("truncated record");
+        return;
+      }
+      if (next + 4 > end) break;
+      const length = buf.readUInt32BE(next - bufAt);
+      if (field === "value") {
+        next += 4 + length;
+        if (next > checksumAt) {
+          this.stop("truncated record");
+          return;
+        }
+        records++;
+        field = "key";
+      } else if (length !== END_MARKER) {
+        next += 4 + length;
+        field = "value";
+      } else if (next + TRAILER_BYTES !== this.totalBytes) {
+        this.stop("bytes after the trailer");
+        return;
+      } else field = "trailer";
+    }
+    this.next = next;
+    this.records = records;
+    this.field = field;
+    if (field === "trailer") {
+      if (!this.have(buf, bufAt, 12)) return;
+      const at = next - bufAt;
+      this.stop(readUint64(buf, at + 4) === records ? null : "record count mismatch");
+      return;
+    }
+    if (field !== "done") this.have(buf, bufAt, 4);
+  }
+
+  /** Whether `bytes` from `next` are in `buf`; if not, keeps the part it holds for the next piece. */
+  private have(buf: Buffer, bufAt: number, bytes: number): boolean {
+    const at = this.next - bufAt;
+    if (at + bytes <= buf.length) return true;
+    if (at < buf.length) this.carry = Buffer.from(buf.subarray(at));
+    return false;
+  }
+
+  private stop(problem: string | null): void {
+    this.structure = problem;
+    this.field = "done";
+  }
 }
 
 /** The header of a snapshot that snapshotProblem() accepted. */

@@ -3,6 +3,7 @@ import { LevelStorage } from "../../src/storage/level-storage.js";
 import { MemoryHostStorage } from "../../src/storage/memory-host-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
 import { range, tempDir } from "./helpers.js";
+import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
 
 const MEMBERS = { voters: ["n1", "n2", "n3"], learners: [], peerAddresses: {} };
 const record = (byte: number) => new Uint8Array([byte]);
@@ -79,9 +80,11 @@ describe("MemoryHostStorage", () => {
     await level.createSnapshot();
     await memory.write([{ entries: range(5, 6, 2), appliedIndex: 6 }]);
     await memory.createSnapshot();
-    expect(Buffer.from(memory.snapshot().data).equals(level.snapshot().data)).toBe(true);
+    expect(Buffer.from(memory.snapshot().data).equals(wholeSnapshot(level.snapshot()).data)).toBe(
+      true,
+    );
     const other = MemoryHostStorage.open({ initialMembers: MEMBERS });
-    await other.write([{ snapshot: level.snapshot() }]);
+    await other.write([{ snapshot: wholeSnapshot(level.snapshot()) }]);
     expect(other.appliedIndex()).toBe(6);
     expect(other.appliedMembers()).toEqual(MEMBERS);
     expect((await other.readLockRecords()).map(([, value]) => value[0])).toEqual([1, 2, 4, 3]);

@@ -1,6 +1,8 @@
+import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   SnapshotEncoder,
+  SnapshotScan,
   findSnapshotRecord,
   readSnapshotHeader,
   snapshotProblem,
@@ -63,5 +65,62 @@ describe("snapshot format", () => {
     expect(snapshotProblem(data.subarray(0, data.length - 1))).not.toBeNull();
     expect(snapshotProblem(data.subarray(0, 10))).toMatch(/too short/);
     expect(snapshotProblem(data, { index: 1234, term: 8 })).toMatch(/metadata says/);
+  });
+
+  it("hands out the same bytes piece by piece as whole", () => {
+    const fill = (encoder: SnapshotEncoder, step: (i: number) => void) => {
+      encoder.add(text("lbig"), new Uint8Array(300_000).fill(3));
+      for (let i = 0; i < 30_000; i++) {
+        encoder.add(text(`lk${i}`), text(`value-${i}`));
+        step(i);
+      }
+    };
+    const whole = new SnapshotEncoder(42, 6);
+    fill(whole, () => undefined);
+    const streamed = new SnapshotEncoder(42, 6);
+    const pieces: Buffer[] = [];
+    fill(streamed, (i) => {
+      if (i % 1000 === 0) pieces.push(...streamed.takePieces());
+    });
+    pieces.push(...streamed.finishPieces());
+    const data = whole.finish();
+    expect(Buffer.concat(pieces).equals(data)).toBe(true);
+    expect(streamed.byteLength).toBe(data.length);
+  });
+
+  it("checks bytes arriving in pieces of any size as it checks them whole", () => {
+    const data = sample(40);
+    // Damage that the checksum alone would catch, and damage to the structure under a valid one.
+    const resealed = (damage: (bytes: Buffer) => void): Buffer => {
+      const bytes = Buffer.from(data);
+      damage(bytes);
+      bytes.writeUInt32BE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
+      return bytes;
+    };
+    const header = 24;
+    const cases: Array<[string, Buffer]> = [
+      ["intact", data],
+      ["flipped value byte", Buffer.from(data).fill(0x55, 40, 41)],
+      ["flipped checksum", Buffer.from(data).fill(0, data.length - 1)],
+      ["truncated", data.subarray(0, data.length - 7)],
+      ["too short", data.subarray(0, 20)],
+      ["key length past the end", resealed((b) => b.writeUInt32BE(1_000_000, header))],
+      ["value length past the end", resealed((b) => b.writeUInt32BE(1_000_000, header + 4 + 7))],
+      ["record count", resealed((b) => b.writeUInt32BE(41, b.length - 8))],
+      ["early end marker", resealed((b) => b.writeUInt32BE(0xffff_ffff, header))],
+      ["bad magic", resealed((b) => b.fill(0x41, 0, 1))],
+    ];
+    for (const [name, bytes] of cases) {
+      const expected = snapshotProblem(bytes, { index: 1234, term: 7 });
+      if (name === "intact") expect(expected).toBeNull();
+      else expect(expected, name).not.toBeNull();
+      for (const pieceBytes of [1, 2, 3, 5, 11, 17, 64, 1000]) {
+        const scan = new SnapshotScan(bytes.length, { index: 1234, term: 7 });
+        for (let at = 0; at < bytes.length; at += pieceBytes) {
+          scan.update(bytes.subarray(at, Math.min(bytes.length, at + pieceBytes)));
+        }
+        expect(scan.problem(), `${name} in pieces of ${pieceBytes}`).toBe(expected);
+      }
+    }
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { HostStorage } from "../../src/storage/host-storage.js";
 import type { ClusterMembers } from "../../src/storage/members-record.js";
 import { range } from "./helpers.js";
+import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
 
 export const COMPLIANCE_MEMBERS: ClusterMembers = {
   voters: ["n1", "n2", "n3"],
@@ -62,7 +63,7 @@ async function snapshotFor(
       await source.host.write([{ lockRecords: records, appliedIndex: index, mustSync: true }]);
     }
     await source.compact(index);
-    return source.storage.snapshot();
+    return wholeSnapshot(source.storage.snapshot());
   } finally {
     await source.close();
   }
