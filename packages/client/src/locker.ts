@@ -330,7 +330,8 @@ export class Locker {
         ? { value: lock.value, fencingToken: lock.fencingToken }
         : null;
     yield current;
-    const events = this.watch(key, { fromRevision: page.revision + 1, signal });
+    const skew = this.options.plantedBugs.observeFromListRevision ? 0 : 1;
+    const events = this.watch(key, { fromRevision: page.revision + skew, signal });
     for await (const event of events) {
       if (event.type === "granted") current = { value: event.value, fencingToken: event.token };
       else if (event.type === "released" || event.type === "expired") current = null;

@@ -36,6 +36,11 @@ export interface ClientPlantedBugs {
   ignoreDrift?: boolean;
   /** Start the validity timer when the answer arrives instead of when the request was sent. */
   timerFromReply?: boolean;
+  /**
+   * observe() watches from the list's revision instead of the one after it, so a change at that
+   * revision is reported twice (once by the list, once by the watch).
+   */
+  observeFromListRevision?: boolean;
 }
 
 /**
@@ -188,6 +193,7 @@ export function resolveLockerOptions(options: InternalLockerOptions): ResolvedLo
     plantedBugs: {
       ignoreDrift: options.plantedBugs?.ignoreDrift ?? false,
       timerFromReply: options.plantedBugs?.timerFromReply ?? false,
+      observeFromListRevision: options.plantedBugs?.observeFromListRevision ?? false,
     },
   };
 }

@@ -18,6 +18,12 @@ export interface PlantedLockBugs {
   grantWaiterWithoutLeaseCheck?: boolean;
   /** A semaphore grants a new acquire's permits without counting the permits already held. */
   semaphoreOvercommit?: boolean;
+  /**
+   * LeaseManager times the lease of an election key's holder (`election/*`) at a quarter of its
+   * TTL: it expires before the leader's first refresh, and a queued campaigner leads while the
+   * old leader still holds a live lease.
+   */
+  electionLeaseCutShort?: boolean;
 }
 
 const plantedLockBugsKey = Symbol("dlock.server.plantedLockBugs");
@@ -40,5 +46,6 @@ export function plantedLockBugsOf(options: LockOptions): Required<PlantedLockBug
     expireIgnoresRefresh: bugs?.expireIgnoresRefresh === true,
     grantWaiterWithoutLeaseCheck: bugs?.grantWaiterWithoutLeaseCheck === true,
     semaphoreOvercommit: bugs?.semaphoreOvercommit === true,
+    electionLeaseCutShort: bugs?.electionLeaseCutShort === true,
   };
 }

@@ -11,7 +11,7 @@ import {
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
 import type { ClientFaultKind, LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
-import { hasSemaphoreOps } from "./lock-plan.js";
+import { hasCampaigns, hasSemaphoreOps } from "./lock-plan.js";
 import type { LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
@@ -46,6 +46,9 @@ export interface LockSimSummary {
   /** Schedules whose clients take semaphore permits, and the permit beliefs checked. */
   semaphoreSchedules: number;
   permitBeliefs: number;
+  /** Schedules whose clients campaign in an election, and the observe() calls checked. */
+  electionSchedules: number;
+  observations: number;
   writesAccepted: number;
   writesRejected: number;
   linearizedOperations: number;
@@ -76,6 +79,8 @@ export function emptyLockSummary(): LockSimSummary {
     beliefs: 0,
     semaphoreSchedules: 0,
     permitBeliefs: 0,
+    electionSchedules: 0,
+    observations: 0,
     writesAccepted: 0,
     writesRejected: 0,
     linearizedOperations: 0,
@@ -111,6 +116,8 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.beliefs += result.beliefs;
   if (hasSemaphoreOps(result.plan)) summary.semaphoreSchedules++;
   summary.permitBeliefs += result.permitBeliefs;
+  if (hasCampaigns(result.plan)) summary.electionSchedules++;
+  summary.observations += result.observations;
   summary.writesAccepted += result.writes.accepted;
   summary.writesRejected += result.writes.rejected;
   summary.linearizedOperations += result.linearizability.operations;
@@ -147,6 +154,8 @@ export function mergeLockSummaries(into: LockSimSummary, from: LockSimSummary): 
     "beliefs",
     "semaphoreSchedules",
     "permitBeliefs",
+    "electionSchedules",
+    "observations",
     "writesAccepted",
     "writesRejected",
     "linearizedOperations",
@@ -174,6 +183,8 @@ export const LOCK_PLANTED_BUG_NAMES = [
   "clientUsesWallClock",
   "leasesUseWallClock",
   "semaphoreOvercommit",
+  "electionLeaseCutShort",
+  "observeFromListRevision",
 ] as const;
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
@@ -195,6 +206,8 @@ const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
   clientUsesWallClock: "misuse",
   leasesUseWallClock: "misuse",
   semaphoreOvercommit: "lock",
+  electionLeaseCutShort: "lock",
+  observeFromListRevision: "client",
 };
 
 /** The generator's planted-bug option for a set of bug names. */

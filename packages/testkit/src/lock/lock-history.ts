@@ -80,6 +80,24 @@ export interface ResourceWrite {
   accepted: boolean | null;
 }
 
+/** A leader as observe() reports it: the leadership's value and fencing token. */
+export interface ObservedLeader {
+  value: string | null;
+  token: number;
+}
+
+/**
+ * One observe() of an election by `client`: every leader it reported (null: nobody leads), in
+ * order, each with the true time it reached the application.
+ */
+export interface Observation {
+  id: number;
+  client: string;
+  /** The election's lock key (`election/<name>`). */
+  key: string;
+  reports: { atMs: number; leader: ObservedLeader | null }[];
+}
+
 interface ActiveBelief {
   belief: Belief;
   clock: SimProcessClock;
@@ -92,6 +110,7 @@ export class LockHistory implements ClientWireObserver {
   readonly committed = new Map<number, CommittedLockEntry>();
   readonly beliefs: Belief[] = [];
   readonly writes: ResourceWrite[] = [];
+  readonly observations: Observation[] = [];
   private readonly inFlight = new Map<string, WireOp>();
   private readonly active = new Set<ActiveBelief>();
   private readonly activeByClient = new Map<string, Set<ActiveBelief>>();
@@ -221,6 +240,13 @@ export class LockHistory implements ClientWireObserver {
       }
       if (lock.state !== "held") this.endActive(entry, lock.state);
     }
+  }
+
+  /** A client starts observing an election: push its reports onto the returned record. */
+  beginObservation(client: string, key: string): Observation {
+    const observation: Observation = { id: this.observations.length, client, key, reports: [] };
+    this.observations.push(observation);
+    return observation;
   }
 
   recordWrite(write: ResourceWrite): void {

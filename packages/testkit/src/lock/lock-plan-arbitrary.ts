@@ -54,7 +54,7 @@ export const LOCK_MARGIN_MS = 5;
 
 /** Durations in the workload are drawn relative to the TTL floor, then made concrete. */
 interface RawOp {
-  kind: Exclude<ClientOp["kind"], "semaphore">;
+  kind: Exclude<ClientOp["kind"], "semaphore" | "campaign" | "observe">;
   gapMs: number;
   key: number;
   /** TTL as a multiple of the floor, in per mille (1000 = the floor). */
@@ -89,6 +89,20 @@ interface RawSemaphoreOp {
 
 /** Share of schedules with a semaphore key and its clients, in per mille. */
 export const SEMAPHORE_SCHEDULE_PERMILLE = 750;
+
+/** An election client's op, drawn like RawOp (durations relative to the TTL floor). */
+interface RawElectionOp {
+  kind: "campaign" | "observe";
+  gapMs: number;
+  ttlPermille: number;
+  waitPermille: number;
+  holdPermille: number;
+  /** How long an observe lasts, as a share of the fault phase in per mille. */
+  forPermille: number;
+}
+
+/** Share of schedules with an election (campaigners and an observer), in per mille. */
+export const ELECTION_SCHEDULE_PERMILLE = 700;
 
 /** Omit over each member of a union (Omit of a union would merge its members). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -181,6 +195,25 @@ export function lockPlanArbitrary(
     end: fc.constantFrom("release" as const, "expire" as const),
   });
 
+  // Election clients: campaigners (which observe now and then) and one observer, on an election
+  // key of their own after the other keys; like the semaphore clients, drawn after everything else.
+  const electionOpArbitrary = (observeWeight: number): fc.Arbitrary<RawElectionOp> =>
+    fc.record({
+      kind: fc.oneof(
+        { weight: 4, arbitrary: fc.constant("campaign" as const) },
+        { weight: observeWeight, arbitrary: fc.constant("observe" as const) },
+      ),
+      gapMs: fc.integer({ min: 0, max: crowded ? 50 : 200 }),
+      ttlPermille: fc.integer({ min: 1000, max: 3000 }),
+      waitPermille: fc.integer({ min: 200, max: 2000 }),
+      holdPermille: fc.integer({ min: 0, max: 3000 }),
+      forPermille: fc.integer({ min: 200, max: 1000 }),
+    });
+  const observerOpArbitrary = electionOpArbitrary(0).map((op) => ({
+    ...op,
+    kind: "observe" as const,
+  }));
+
   const clientArbitrary = fc.record({
     ops: fc.array(opArbitrary, { minLength: 1, maxLength: 12 }),
     // Stale profile: some clients only read, so they stay with whichever node answers reads.
@@ -243,6 +276,19 @@ export function lockPlanArbitrary(
     ),
   });
 
+  const electionArbitrary = fc.record({
+    drawPermille: fc.integer({ min: 0, max: 999 }),
+    campaigners: fc.array(fc.array(electionOpArbitrary(1), { minLength: 1, maxLength: 5 }), {
+      minLength: 2,
+      maxLength: 3,
+    }),
+    observer: fc.array(observerOpArbitrary, { minLength: 1, maxLength: 3 }),
+    clientFaults: fc.array(
+      clientFaultArbitrary.filter((fault) => fault.kind !== "clockJump"),
+      { maxLength: Math.ceil((options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX) / 2) },
+    ),
+  });
+
   return fc
     .record({
       raft: raftArbitrary,
@@ -263,6 +309,8 @@ export function lockPlanArbitrary(
       }),
       // Drawn last, so every field above comes out as it did before semaphores existed.
       semaphore: semaphoreArbitrary,
+      // And after it, so semaphore plans come out as they did before elections existed.
+      election: electionArbitrary,
     })
     .map((raw): LockSchedulePlan => {
       const raft = {
@@ -297,14 +345,16 @@ export function lockPlanArbitrary(
       const lockKeys = raw.keys;
       const semaphore =
         raw.semaphore.drawPermille < SEMAPHORE_SCHEDULE_PERMILLE ? raw.semaphore : null;
-      // The semaphore key comes after the lock keys (lock ops name keys below lockKeys only).
-      const keys = lockKeys + (semaphore === null ? 0 : 1);
+      const election = raw.election.drawPermille < ELECTION_SCHEDULE_PERMILLE ? raw.election : null;
+      // The semaphore key comes after the lock keys (lock ops name keys below lockKeys only), the
+      // election key after both.
+      const electionKey = lockKeys + (semaphore === null ? 0 : 1);
+      const keys = electionKey + (election === null ? 0 : 1);
       const ttlFloorMs = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMsOf(raft);
       const ops = (rawOps: RawOp[]): ClientOp[] => rawOps.map((op) => concreteOp(op));
       const concreteOp = (op: RawOp): ClientOp => {
         const key = op.key % lockKeys;
-        const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
-        const holdMs = Math.floor((ttlMs * op.holdPermille) / 1000);
+        const { ttlMs, waitMs, holdMs } = leaseDurationsOf(op, ttlFloorMs);
         switch (op.kind) {
           case "lock":
             return {
@@ -312,7 +362,7 @@ export function lockPlanArbitrary(
               gapMs: op.gapMs,
               key,
               ttlMs,
-              waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+              waitMs,
               retryLimit: op.retryLimit,
               retryIntervalMs: op.retryIntervalMs,
               // The client's default share (a quarter of the interval).
@@ -357,16 +407,25 @@ export function lockPlanArbitrary(
           clients.push({ ops: rawOps.map((op) => semaphoreOpOf(op, key, permits, ttlFloorMs)) });
         }
       }
+      const semaphoreClientsEnd = clients.length;
+      if (election !== null) {
+        const phaseMs = raft.faultPhaseMs;
+        for (const rawOps of [...election.campaigners, election.observer]) {
+          clients.push({
+            ops: rawOps.map((op) => electionOpOf(op, electionKey, ttlFloorMs, phaseMs)),
+          });
+        }
+      }
       const ttlMsMax = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
-      const lockClients = clients.length - (semaphore?.clients.length ?? 0);
-      // Lock clients' faults name lock clients only; the semaphore clients' name theirs.
-      const lockFaults = raw.clientFaults.map((fault) => ({ fault, first: 0, count: lockClients }));
-      const semaphoreFaults = (semaphore?.clientFaults ?? []).map((fault) => ({
-        fault,
-        first: lockClients,
-        count: clients.length - lockClients,
-      }));
-      const clientFaults: ClientFaultStep[] = [...lockFaults, ...semaphoreFaults]
+      const lockClients = semaphoreClientsEnd - (semaphore?.clients.length ?? 0);
+      // Lock clients' faults name lock clients only; the semaphore and election clients' theirs.
+      const faultsOf = (faults: RawClientFault[], first: number, end: number) =>
+        faults.map((fault) => ({ fault, first, count: end - first }));
+      const clientFaults: ClientFaultStep[] = [
+        ...faultsOf(raw.clientFaults, 0, lockClients),
+        ...faultsOf(semaphore?.clientFaults ?? [], lockClients, semaphoreClientsEnd),
+        ...faultsOf(election?.clientFaults ?? [], semaphoreClientsEnd, clients.length),
+      ]
         .map(({ fault, first, count }): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
           const { at: _at, ...step } = fault;
@@ -399,6 +458,9 @@ export function lockPlanArbitrary(
               ),
               semaphoreClients: semaphore.clients.length,
             }),
+        ...(election === null
+          ? {}
+          : { electionKey, electionClients: clients.length - semaphoreClientsEnd }),
         clientDelayMsMin: raw.clientDelayMsMin,
         clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
@@ -423,19 +485,50 @@ function semaphoreOpOf(
   ttlFloorMs: number,
 ): ClientOp {
   if (op.kind !== "semaphore") return { kind: op.kind, gapMs: op.gapMs, key };
-  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  const { ttlMs, waitMs, holdMs } = leaseDurationsOf(op, ttlFloorMs);
   return {
     kind: "semaphore",
     gapMs: op.gapMs,
     key,
     count: 1 + ((op.count - 1) % permits),
     ttlMs,
-    waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+    waitMs,
     retryLimit: op.retryLimit,
     retryIntervalMs: op.retryIntervalMs,
     retryJitterMs: Math.floor(op.retryIntervalMs / 4),
     refresh: op.refresh,
-    holdMs: Math.floor((ttlMs * op.holdPermille) / 1000),
+    holdMs,
     end: op.end,
+  };
+}
+
+/** An election client's op, made concrete for the election key `key`. */
+function electionOpOf(
+  op: RawElectionOp,
+  key: number,
+  ttlFloorMs: number,
+  faultPhaseMs: number,
+): ClientOp {
+  if (op.kind === "observe") {
+    return {
+      kind: "observe",
+      gapMs: op.gapMs,
+      key,
+      forMs: Math.floor((faultPhaseMs * op.forPermille) / 1000),
+    };
+  }
+  return { kind: "campaign", gapMs: op.gapMs, key, ...leaseDurationsOf(op, ttlFloorMs) };
+}
+
+/** An op's TTL (a share of the TTL floor), wait and hold (shares of that TTL), in ms. */
+function leaseDurationsOf(
+  op: { ttlPermille: number; waitPermille: number; holdPermille: number },
+  ttlFloorMs: number,
+): { ttlMs: number; waitMs: number; holdMs: number } {
+  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  return {
+    ttlMs,
+    waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+    holdMs: Math.floor((ttlMs * op.holdPermille) / 1000),
   };
 }

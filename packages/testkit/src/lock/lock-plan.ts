@@ -1,6 +1,7 @@
 import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { LockServicePlantedBugs, PlantedLockBugs } from "@dlock/server/internal";
 import type { SchedulePlan } from "../plan.js";
+import { ELECTION_KEY_PREFIX } from "@dlock/protocol";
 import { PlanError, livenessBoundMs, renameFields, validatePlan } from "../plan.js";
 
 /**
@@ -70,6 +71,20 @@ export type ClientOp =
       holdMs: number;
       end: "release" | "expire";
     }
+  /**
+   * Locker.campaign() on the election key (plan.electionKey), each queued attempt waiting waitMs;
+   * once leading, holds the leadership (refreshed by the Locker) for holdMs, then resigns.
+   */
+  | {
+      kind: "campaign";
+      gapMs: number;
+      key: number;
+      ttlMs: number;
+      waitMs: number;
+      holdMs: number;
+    }
+  /** Locker.observe() of the election key for forMs: every leader it reports is recorded. */
+  | { kind: "observe"; gapMs: number; key: number; forMs: number }
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
   | { kind: "staleRelease"; gapMs: number; key: number };
@@ -136,6 +151,12 @@ export interface LockSchedulePlan {
   semaphorePermits?: number[];
   /** How many clients, at the end of `clients`, use the semaphore key (absent: none). */
   semaphoreClients?: number;
+  /**
+   * The election key (named `election/key-<n>`), after the lock and semaphore keys, and how many
+   * clients, at the very end of `clients`, campaign for it or observe it. Absent: no election.
+   */
+  electionKey?: number;
+  electionClients?: number;
   /** Client links: delay range and per-mille rates of resets and stalls. */
   clientDelayMsMin: number;
   clientDelayMsMax: number;
@@ -185,24 +206,50 @@ export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0):
 }
 
 const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
-const OP_KINDS = new Set(["lock", "acquire", "semaphore", "get", "staleRelease"]);
+const OP_KINDS = new Set([
+  "lock",
+  "acquire",
+  "semaphore",
+  "campaign",
+  "observe",
+  "get",
+  "staleRelease",
+]);
 
 /** N of a key of the plan: 0 for a lock key, else the semaphore's permits. */
 export function permitsOfKey(plan: LockSchedulePlan, key: number): number {
   return plan.semaphorePermits?.[key] ?? 0;
 }
 
+/** Is key `key` of the plan its election key? */
+export function isElectionKey(plan: LockSchedulePlan, key: number): boolean {
+  return plan.electionKey === key;
+}
+
+/** The name of key `key` of the plan: `key-<n>`, or `election/key-<n>` for the election key. */
+export function keyNameOf(plan: LockSchedulePlan, key: number): string {
+  return isElectionKey(plan, key) ? `${ELECTION_KEY_PREFIX}key-${key}` : `key-${key}`;
+}
+
 /**
- * The plan's lock part alone: without its semaphore clients, their faults and the semaphore key.
- * For a generated plan, this is the plan the same seed gave before semaphores existed.
+ * The plan's lock part alone: without its semaphore and election clients, their faults and their
+ * keys. For a generated plan, this is the plan the same seed gave before semaphores existed.
  */
-export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
-  const semaphoreClients = plan.semaphoreClients ?? 0;
-  if (plan.semaphorePermits === undefined && semaphoreClients === 0) return structuredClone(plan);
-  const { semaphorePermits: _permits, semaphoreClients: _clients, ...rest } = structuredClone(plan);
-  const lockClients = plan.clients.length - semaphoreClients;
+export function lockPartOf(plan: LockSchedulePlan): LockSchedulePlan {
+  const otherClients = (plan.semaphoreClients ?? 0) + (plan.electionClients ?? 0);
+  if (plan.semaphorePermits === undefined && plan.electionKey === undefined && otherClients === 0) {
+    return structuredClone(plan);
+  }
+  const {
+    semaphorePermits: _permits,
+    semaphoreClients: _clients,
+    electionKey: _electionKey,
+    electionClients: _electionClients,
+    ...rest
+  } = structuredClone(plan);
+  const lockClients = plan.clients.length - otherClients;
   let keys = plan.keys;
-  while (keys > 1 && permitsOfKey(plan, keys - 1) > 0) keys--;
+  while (keys > 1 && (permitsOfKey(plan, keys - 1) > 0 || isElectionKey(plan, keys - 1))) keys--;
   return {
     ...rest,
     keys,
@@ -213,9 +260,19 @@ export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
   };
 }
 
+/** Does any client of the plan campaign in an election? */
+export function hasCampaigns(plan: LockSchedulePlan): boolean {
+  return plan.clients.some((client) => client.ops.some((op) => op.kind === "campaign"));
+}
+
 /** Does any client of the plan take semaphore permits? */
 export function hasSemaphoreOps(plan: LockSchedulePlan): boolean {
   return plan.clients.some((client) => client.ops.some((op) => op.kind === "semaphore"));
+}
+
+/** Is `value` an integer in [min, max]? */
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 
 /** Lock plan fields renamed to the `<noun><Unit><Qualifier>` rule (see PLAN_FIELD_RENAMES). */
@@ -271,14 +328,27 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
       throw new PlanError("plan.semaphorePermits must list an integer N ≥ 0 for every key");
     }
   }
+  const clientCount = (plan.clients as unknown[]).length;
   const semaphoreClients = plan.semaphoreClients;
-  if (
-    semaphoreClients !== undefined &&
-    (!Number.isInteger(semaphoreClients) ||
-      (semaphoreClients as number) < 0 ||
-      (semaphoreClients as number) > (plan.clients as unknown[]).length)
-  ) {
+  if (semaphoreClients !== undefined && !isIntegerIn(semaphoreClients, 0, clientCount)) {
     throw new PlanError("plan.semaphoreClients must be an integer in [0, clients]");
+  }
+  const electionKey = plan.electionKey;
+  if (
+    electionKey !== undefined &&
+    (!isIntegerIn(electionKey, 0, (plan.keys as number) - 1) ||
+      ((permits as number[] | undefined)?.[electionKey as number] ?? 0) > 0)
+  ) {
+    throw new PlanError("plan.electionKey must be a key in [0, keys) that is not a semaphore key");
+  }
+  const electionClientsMax = clientCount - ((semaphoreClients as number | undefined) ?? 0);
+  if (
+    plan.electionClients !== undefined &&
+    !isIntegerIn(plan.electionClients, 0, electionClientsMax)
+  ) {
+    throw new PlanError(
+      "plan.electionClients must be an integer in [0, clients − semaphoreClients]",
+    );
   }
   const permitsOf = (key: number): number => (permits as number[] | undefined)?.[key] ?? 0;
   for (const client of plan.clients as unknown[]) {
@@ -306,6 +376,11 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
         }
       } else if ((op.kind === "lock" || op.kind === "acquire") && n > 0) {
         throw new PlanError(`client op ${JSON.stringify(op)} takes a semaphore key as a lock`);
+      }
+      if ((op.kind === "campaign" || op.kind === "observe") !== (key === electionKey)) {
+        throw new PlanError(
+          `client op ${JSON.stringify(op)}: only campaign and observe, and they only, use the election key`,
+        );
       }
     }
   }

@@ -7,6 +7,8 @@ import type { LockLivenessObservation } from "../checkers/lock/lock-liveness.js"
 import { checkLockLiveness } from "../checkers/lock/lock-liveness.js";
 import { checkLockLinearizability } from "../checkers/lock/lock-model.js";
 import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
+import type { ElectionHistory } from "../checkers/lock/election-leadership.js";
+import { checkElectionLeadership } from "../checkers/lock/election-leadership.js";
 import type { PermitBelief } from "../checkers/lock/semaphore-capacity.js";
 import { checkSemaphoreCapacity } from "../checkers/lock/semaphore-capacity.js";
 import { SafetyViolation } from "../checkers/violation.js";
@@ -33,6 +35,8 @@ import type { ClientFaultKind, LockSchedulePlan } from "./lock-plan.js";
 import {
   clockRateBound,
   electionTimeoutMsOf,
+  isElectionKey,
+  keyNameOf,
   lockLivenessBoundMs,
   permitsOfKey,
   ttlMaxOf,
@@ -67,6 +71,8 @@ export interface LockScheduleResult {
   beliefs: number;
   /** Of those, beliefs in semaphore permits (checked by the semaphore-capacity checker). */
   permitBeliefs: number;
+  /** observe() calls of election observers (checked by the election checker). */
+  observations: number;
   writes: { accepted: number; rejected: number };
   linearizability: { operations: number; undecidedKeys: number; steps: number };
   /** From the heal to the last probe's grant, in virtual ms (null: not reached). */
@@ -205,20 +211,28 @@ class LockRun {
     });
     this.clientNetwork.observer = this.history;
     this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceDelayMsMax);
-    this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
+    this.keys = Array.from({ length: plan.keys }, (_, i) => keyNameOf(plan, i));
     this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
     const timeouts = lockerTimeoutsOf(plan);
     const bugs = plan.plantedBugs ?? {};
     const clientCount = plan.clients.length;
-    // Semaphore clients draw from a stream of their own, so the lock clients, the probe, the
-    // fault driver and the nodes draw what they drew before semaphores existed.
-    const lockClientCount = clientCount - (plan.semaphoreClients ?? 0);
+    // Semaphore and election clients draw from streams of their own, so the lock clients, the
+    // probe, the fault driver and the nodes draw what they drew before those clients existed.
+    const electionClientsFirst = clientCount - (plan.electionClients ?? 0);
+    const lockClientCount = electionClientsFirst - (plan.semaphoreClients ?? 0);
     const semaphoreRandom = new Prng(plan.raft.seed ^ 0x5e3a4);
+    const electionRandom = new Prng(plan.raft.seed ^ 0xe1ec7);
     for (let i = 0; i <= clientCount; i++) {
       // The last one is the liveness probe: a fresh client that starts after the heal.
       const probe = i === clientCount;
-      const random = i >= lockClientCount && !probe ? semaphoreRandom.fork() : this.random.fork();
+      const random = probe
+        ? this.random.fork()
+        : i >= electionClientsFirst
+          ? electionRandom.fork()
+          : i >= lockClientCount
+            ? semaphoreRandom.fork()
+            : this.random.fork();
       this.clients.push(
         new SimLockClient({
           name: probe ? "probe" : `c${i + 1}`,
@@ -326,7 +340,9 @@ class LockRun {
   /**
    * The lock checkers, on the history of the finished run. Semaphore keys have many holders at
    * once: the semaphore-capacity checker covers them, and mutual exclusion, fencing and the lock
-   * model see the lock keys only. Acknowledgements and liveness cover every key.
+   * model see the lock keys only. The election key is a lock key to fencing and the lock model;
+   * one leader at a time on it is the election checker's (with its observers). Acknowledgements
+   * and liveness cover every key.
    */
   check(stepsPerKey: number): {
     violation: SafetyViolation | null;
@@ -337,7 +353,15 @@ class LockRun {
     const grants = new Map(
       [...committedGrants(this.history.committed)].filter(([key]) => isLockKey(key)),
     );
-    const lockBeliefs = this.history.beliefs.filter((belief) => isLockKey(belief.key));
+    const electionKeys = new Set(this.keys.filter((_key, i) => isElectionKey(this.plan, i)));
+    const lockBeliefs = this.history.beliefs.filter(
+      (belief) => isLockKey(belief.key) && !electionKeys.has(belief.key),
+    );
+    const election: ElectionHistory = {
+      leaderships: this.history.beliefs.filter((belief) => electionKeys.has(belief.key)),
+      observations: this.history.observations,
+      committed: new Map([...grants].filter(([key]) => electionKeys.has(key))),
+    };
     const permitBeliefs: PermitBelief[] = this.history.beliefs.flatMap((belief) =>
       belief.permit === undefined ? [] : [{ ...belief, ...belief.permit }],
     );
@@ -345,6 +369,7 @@ class LockRun {
     const first =
       checkMutualExclusion(grants, lockBeliefs) ??
       checkSemaphoreCapacity(permitBeliefs) ??
+      checkElectionLeadership(election, 1)[0] ??
       checkFencing(grants, this.history.writes) ??
       checkAcknowledgements(this.history.ops, this.history.committed, (index) =>
         this.finalChainAt(index),
@@ -395,6 +420,7 @@ class LockRun {
       requestsUnanswered: unanswered,
       beliefs: this.history.beliefs.length,
       permitBeliefs: this.history.beliefs.filter((belief) => belief.permit !== undefined).length,
+      observations: this.history.observations.length,
       writes: { accepted: this.resource.accepted, rejected: this.resource.rejected },
       linearizability,
       recoveryMs,

@@ -26,6 +26,9 @@ function describeCounts(summary: LockSimSummary): string {
       `undecided keys ${summary.undecidedKeys}, slowest recovery ${summary.recoveryMsMax.toFixed(0)} ms`,
     `semaphores: ${summary.semaphoreSchedules} schedules with semaphore clients, ` +
       `${summary.clients.permitGrantsTaken} permit grants, ${summary.permitBeliefs} permit beliefs`,
+    `elections: ${summary.electionSchedules} schedules with campaigners, ` +
+      `${summary.clients.leadershipsTaken} leaderships, ${summary.observations} observers ` +
+      `reporting ${summary.clients.leadersObserved} leaders`,
   ].join("\n  ");
 }
 
@@ -88,6 +91,11 @@ export function describeLockScheduleShare(
         // Semaphore clients run in about 3 of 4 schedules (SEMAPHORE_SCHEDULE_PERMILLE).
         expect(total.semaphoreSchedules).toBeGreaterThan(schedules / 2);
         expect(total.clients.permitGrantsTaken).toBeGreaterThan(schedules / 2);
+        // Campaigners and an observer run in about 7 of 10 (ELECTION_SCHEDULE_PERMILLE).
+        expect(total.electionSchedules).toBeGreaterThan(schedules / 2);
+        expect(total.clients.leadershipsTaken).toBeGreaterThan(schedules / 2);
+        expect(total.observations).toBeGreaterThan(schedules / 2);
+        expect(total.clients.leadersObserved).toBeGreaterThan(schedules);
         // A key whose search ran out of steps proves nothing: they must stay rare.
         expect(total.undecidedKeys).toBeLessThanOrEqual(schedules / 50);
       },
