@@ -105,7 +105,13 @@ export class History {
 
   /** A client starts observing an election (`key`): push its reports onto the returned record. */
   beginObservation(client: string, key: string): Observation {
-    const observation: Observation = { id: this.observations.length, client, key, reports: [] };
+    const observation: Observation = {
+      id: this.observations.length,
+      client,
+      key,
+      startMs: this.now(),
+      reports: [],
+    };
     this.observations.push(observation);
     return observation;
   }

@@ -41,6 +41,11 @@ export interface ClientPlantedBugs {
    * revision is reported twice (once by the list, once by the watch).
    */
   observeFromListRevision?: boolean;
+  /**
+   * observe() reports one change per revision, so when one entry ends a leadership and grants the
+   * next campaigner (a handoff), the new leader is never reported.
+   */
+  observeOneChangePerRevision?: boolean;
 }
 
 /**
@@ -194,6 +199,7 @@ export function resolveLockerOptions(options: InternalLockerOptions): ResolvedLo
       ignoreDrift: options.plantedBugs?.ignoreDrift ?? false,
       timerFromReply: options.plantedBugs?.timerFromReply ?? false,
       observeFromListRevision: options.plantedBugs?.observeFromListRevision ?? false,
+      observeOneChangePerRevision: options.plantedBugs?.observeOneChangePerRevision ?? false,
     },
   };
 }

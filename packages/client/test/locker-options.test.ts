@@ -22,6 +22,7 @@ describe("locker options", () => {
       ignoreDrift: false,
       timerFromReply: false,
       observeFromListRevision: false,
+      observeOneChangePerRevision: false,
     });
   });
 

@@ -185,6 +185,7 @@ export const LOCK_PLANTED_BUG_NAMES = [
   "semaphoreOvercommit",
   "electionLeaseCutShort",
   "observeFromListRevision",
+  "observeOneChangePerRevision",
 ] as const;
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
@@ -208,6 +209,7 @@ const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
   semaphoreOvercommit: "lock",
   electionLeaseCutShort: "lock",
   observeFromListRevision: "client",
+  observeOneChangePerRevision: "client",
 };
 
 /** The generator's planted-bug option for a set of bug names. */

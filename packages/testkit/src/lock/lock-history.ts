@@ -95,6 +95,8 @@ export interface Observation {
   client: string;
   /** The election's lock key (`election/<name>`). */
   key: string;
+  /** When observe() was called (true ms). */
+  startMs: number;
   reports: { atMs: number; leader: ObservedLeader | null }[];
 }
 
@@ -244,7 +246,13 @@ export class LockHistory implements ClientWireObserver {
 
   /** A client starts observing an election: push its reports onto the returned record. */
   beginObservation(client: string, key: string): Observation {
-    const observation: Observation = { id: this.observations.length, client, key, reports: [] };
+    const observation: Observation = {
+      id: this.observations.length,
+      client,
+      key,
+      startMs: this.nowMs(),
+      reports: [],
+    };
     this.observations.push(observation);
     return observation;
   }

@@ -1,7 +1,7 @@
 import type { Entry } from "@dlock/raft";
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { checkAcknowledgements } from "../checkers/lock/acknowledgements.js";
-import { committedGrants } from "../checkers/lock/committed-grants.js";
+import { committedGrants, holderChanges } from "../checkers/lock/committed-grants.js";
 import { checkFencing } from "../checkers/lock/fencing.js";
 import type { LockLivenessObservation } from "../checkers/lock/lock-liveness.js";
 import { checkLockLiveness } from "../checkers/lock/lock-liveness.js";
@@ -361,6 +361,7 @@ class LockRun {
       leaderships: this.history.beliefs.filter((belief) => electionKeys.has(belief.key)),
       observations: this.history.observations,
       committed: new Map([...grants].filter(([key]) => electionKeys.has(key))),
+      holders: holderChanges(this.history.committed, electionKeys),
     };
     const permitBeliefs: PermitBelief[] = this.history.beliefs.flatMap((belief) =>
       belief.permit === undefined ? [] : [{ ...belief, ...belief.permit }],

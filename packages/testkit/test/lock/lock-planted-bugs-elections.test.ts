@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkLockSchedules, formatLockFailure } from "../../src/lock/lock-check.js";
 import { expectLockBugFound } from "./lock-planted-bug-helpers.js";
 
-// Planted election bugs, one in the server's leases and one in the client's observe(), found by
+// Planted election bugs, one in the server's leases and two in the client's observe(), found by
 // generated lock schedules with campaigners and observers.
 describe("planted election bugs are found", () => {
   it("electionLeaseCutShort: a queued campaigner leads while the leader's lease is live", async () => {
@@ -18,6 +18,16 @@ describe("planted election bugs are found", () => {
   it("observeFromListRevision: an observer reports a leader change twice", async () => {
     await expectLockBugFound({
       bug: "observeFromListRevision",
+      lockProfile: "default",
+      budget: 40,
+      seed: 1,
+      properties: ["electionLeadership"],
+    });
+  });
+
+  it("observeOneChangePerRevision: an observer misses the leader a handoff made", async () => {
+    await expectLockBugFound({
+      bug: "observeOneChangePerRevision",
       lockProfile: "default",
       budget: 40,
       seed: 1,

@@ -1,7 +1,7 @@
 import type { Belief, Observation, ObservedLeader } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
 import { beliefOutlivingNextGrant, overlappingBeliefs } from "./belief-overlaps.js";
-import type { CommittedGrant } from "./committed-grants.js";
+import type { CommittedGrant, HolderChange } from "./committed-grants.js";
 import { regressingBeliefs } from "./fencing.js";
 
 /** What the election checker looks at; every key is an election's lock key (`election/<name>`). */
@@ -15,6 +15,11 @@ export interface ElectionHistory {
    * run of real processes): the leaderships the campaigners learned of are all that is known.
    */
   committed?: ReadonlyMap<string, readonly CommittedGrant[]>;
+  /**
+   * With the log: every change of each election's leader (grant, or freed), in commit order. An
+   * observer's first report must be the leader at some moment between its call and that report.
+   */
+  holders?: ReadonlyMap<string, readonly HolderChange[]>;
 }
 
 /**
@@ -26,7 +31,8 @@ export interface ElectionHistory {
  *    another one ended has a greater token;
  * 3. each observer's reports follow the leader sequence: no report repeated (the same leader, or
  *    "nobody", twice in a row), tokens only grow, and no leadership is skipped between two
- *    reported ones. With the log, every reported leader is a committed grant, with its value.
+ *    reported ones. With the log, every reported leader is a committed grant, with its value, and
+ *    the first report is the leader (or nobody) at some moment between the call and that report.
  *
  * Returns up to `max` violations (property electionLeadership).
  */
@@ -80,6 +86,9 @@ export function checkElectionLeadership(
     for (const message of observationFaults(observation, leaders, complete)) {
       if (add(message)) return found;
     }
+    const changes = history.holders?.get(observation.key);
+    const first = changes === undefined ? null : firstReportFault(observation, changes);
+    if (first !== null && add(first)) return found;
   }
   return found;
 }
@@ -149,4 +158,40 @@ function* observationFaults(
     }
     lastToken = Math.max(lastToken ?? leader.token, leader.token);
   }
+}
+
+/**
+ * With the log: the first report of an observation must be the election's state after some index
+ * R its list could have read: R is at least every entry first applied before observe() was called
+ * (those were committed, and the list is a linearizable read) and at most every entry first
+ * applied by the time of the report. Returns what is wrong, or null.
+ */
+function firstReportFault(
+  observation: Observation,
+  changes: readonly HolderChange[],
+): string | null {
+  const first = observation.reports[0];
+  if (first === undefined) return null;
+  let state: HolderChange["holder"] = null;
+  const candidates: HolderChange["holder"][] = [];
+  for (const change of changes) {
+    if (change.appliedMs > first.atMs) break;
+    if (change.appliedMs < observation.startMs) {
+      state = change.holder;
+      continue;
+    }
+    candidates.push(change.holder);
+  }
+  candidates.push(state);
+  const token = first.leader?.token ?? null;
+  if (candidates.some((holder) => (holder?.token ?? null) === token)) return null;
+  const said = first.leader === null ? "no leader" : `token ${first.leader.token}`;
+  const possible = candidates.map((holder) =>
+    holder === null ? "nobody" : `token ${holder.token}`,
+  );
+  return (
+    `"${observation.key}": ${observation.client}'s observer, called at ` +
+    `${observation.startMs.toFixed(3)} ms, first reported ${said} at ${first.atMs.toFixed(3)} ms; ` +
+    `the leader in between was ${[...new Set(possible)].join(" or ")}`
+  );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkElectionLeadership } from "../../../src/checkers/lock/election-leadership.js";
 import type { Observation, ObservedLeader } from "../../../src/lock/lock-history.js";
+import type { HolderChange } from "../../../src/checkers/lock/committed-grants.js";
 import { belief, grant, grantsOf } from "./helpers.js";
 
 let observationId = 0;
@@ -11,6 +12,7 @@ function observer(...leaders: (number | null)[]): Observation {
     id: observationId++,
     client: "o",
     key: "k",
+    startMs: 0,
     reports: leaders.map((token, i) => ({
       atMs: 10 * i,
       leader: token === null ? null : ({ value: `c${token}.1.1`, token } as ObservedLeader),
@@ -88,6 +90,35 @@ describe("checkElectionLeadership", () => {
     // Without the log, a skipped leadership is still one some campaigner learned of.
     expect(messages({ leaderships, observations: [observer(1, null, 3)] })).toEqual([
       expect.stringMatching(/missing the leadership of token 2/),
+    ]);
+  });
+
+  it("holds an observer's first report to the leader between its call and that report", () => {
+    // c1 leads from 0, nobody from 100, c2 from 150.
+    const changes: HolderChange[] = [
+      { index: 1, appliedMs: 0, holder: { value: "c1.1.1", token: 1 } },
+      { index: 4, appliedMs: 100, holder: null },
+      { index: 6, appliedMs: 150, holder: { value: "c2.1.1", token: 6 } },
+    ];
+    const holders = new Map([["k", changes]]);
+    const reportAt = (startMs: number, atMs: number, token: number | null): Observation => ({
+      ...observer(token),
+      startMs,
+      reports: [{ atMs, leader: token === null ? null : { value: `c${token}.1.1`, token } }],
+    });
+    const check = (observation: Observation) =>
+      messages({ leaderships: [], observations: [observation], holders });
+    expect(check(reportAt(50, 60, 1))).toEqual([]);
+    expect(check(reportAt(50, 120, null))).toEqual([]);
+    expect(check(reportAt(90, 160, 6))).toEqual([]);
+    // Called while c1 led and answered before anything changed: c2 (or nobody) is a skip.
+    expect(check(reportAt(50, 90, 6))).toEqual([
+      expect.stringMatching(
+        /first reported token 6 at 90\.000 ms; the leader in between was token 1/,
+      ),
+    ]);
+    expect(check(reportAt(120, 130, 1))).toEqual([
+      expect.stringMatching(/first reported token 1 .* the leader in between was nobody/),
     ]);
   });
 
