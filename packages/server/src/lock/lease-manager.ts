@@ -458,7 +458,8 @@ export class LeaseManager {
     this.setPermit(key, grant.value, grant.token, grant.leaseRevision, deadlineMs);
   }
 
-  /** A lock holder's lease from this apply: its TTL (a quarter of it under a planted bug). */
+  // A lock holder's lease from this apply: its TTL (a quarter of it under electionLeaseCutShort,
+  // a line comment so that the public declaration does not mention the bug).
   private leaseMsOf(result: { key: string; ttlMs: number }): number {
     const cut = this.bugs.electionLeaseCutShort && result.key.startsWith(ELECTION_KEY_PREFIX);
     return cut ? result.ttlMs / 4 : result.ttlMs;
