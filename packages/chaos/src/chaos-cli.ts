@@ -21,7 +21,9 @@ const program = new Command("dlock-chaos")
     new Option("--seed <n>", "seed of the fault schedule and the workload (random if absent)"),
   )
   .addOption(new Option("--nodes <n>", "cluster size").default("3"))
-  .addOption(new Option("--clients <n>", "concurrent clients").default("12"))
+  .addOption(
+    new Option("--clients <n>", "concurrent clients, split over the client kinds").default("12"),
+  )
   .addOption(new Option("--keys <n>", "keys the clients contend for").default("4"))
   .option("--json", "print the summary as JSON")
   .addOption(

@@ -2,7 +2,14 @@
 // client of the run, so "at the same real moment" is well defined. Mutual exclusion and token
 // order are the simulator's checkers (@dlock/testkit) on the same history format; what stays
 // here is about the real processes: their operations' outcomes and the run's fenced resource.
-import { beliefOverlaps, tokenRegressions } from "@dlock/testkit";
+import { ELECTION_KEY_PREFIX } from "@dlock/client";
+import {
+  beliefOverlaps,
+  checkElectionLeadership,
+  checkSemaphoreCapacity,
+  tokenRegressions,
+} from "@dlock/testkit";
+import type { Belief, PermitBelief } from "@dlock/testkit";
 import type { History } from "./history.js";
 
 export interface CheckResult {
@@ -13,15 +20,81 @@ export interface CheckResult {
 }
 
 /**
+ * The checks of every primitive's grants: locks (mutual exclusion, fencing, acknowledged
+ * releases), semaphores (capacity) and elections (leadership and observers). Grants still
+ * believed in at the end of the run count as held until `endMs`.
+ */
+export function checkEveryPrimitive(history: History, endMs: number): CheckResult[] {
+  return [
+    checkMutualExclusion(history, endMs),
+    checkFencing(history),
+    checkAcknowledged(history),
+    checkSemaphores(history, endMs),
+    checkElections(history, endMs),
+  ];
+}
+
+/**
  * No two clients believe they hold the same key at the same moment: the simulator's checker of
  * overlapping beliefs (@dlock/testkit), on this run's beliefs. Beliefs still held end at `endMs`.
  */
 export function checkMutualExclusion(history: History, endMs: number): CheckResult {
-  const beliefs = history.beliefs.map((belief) =>
+  const beliefs = endedBy(lockBeliefs(history), endMs);
+  const violations = beliefOverlaps(beliefs).map((violation) => violation.message);
+  return { name: "locks: mutual exclusion in real time", violations, examined: beliefs.length };
+}
+
+/**
+ * No semaphore has more permits believed held at one moment than its N: the simulator's checker
+ * (@dlock/testkit) on this run's permit beliefs. Beliefs still held end at `endMs`.
+ */
+export function checkSemaphores(history: History, endMs: number): CheckResult {
+  const beliefs: PermitBelief[] = endedBy(
+    history.beliefs.filter((belief) => belief.permit !== undefined),
+    endMs,
+  ).map((belief) => ({ ...belief, ...belief.permit! }));
+  const violation = checkSemaphoreCapacity(beliefs);
+  return {
+    name: "semaphores: at most N permits held at any moment",
+    violations: violation === null ? [] : [violation.message],
+    examined: beliefs.length,
+  };
+}
+
+/**
+ * One leader per election at any moment, growing leadership tokens, and observers that repeat,
+ * reorder or skip no leader: the simulator's checker (@dlock/testkit) without the log, so the
+ * leaderships campaigners learned of are the reference. Leaderships still held end at `endMs`.
+ */
+export function checkElections(history: History, endMs: number): CheckResult {
+  const leaderships = endedBy(
+    history.beliefs.filter((belief) => belief.key.startsWith(ELECTION_KEY_PREFIX)),
+    endMs,
+  );
+  const violations = checkElectionLeadership({
+    leaderships,
+    observations: history.observations,
+  }).map((violation) => violation.message);
+  const reports = history.observations.reduce((sum, o) => sum + o.reports.length, 0);
+  return {
+    name: `elections: one leader at a time, growing tokens, ${history.observations.length} observations in order`,
+    violations,
+    examined: leaderships.length + reports,
+  };
+}
+
+/** The beliefs of plain locks (not permits, not leaderships). */
+function lockBeliefs(history: History): Belief[] {
+  return history.beliefs.filter(
+    (belief) => belief.permit === undefined && !belief.key.startsWith(ELECTION_KEY_PREFIX),
+  );
+}
+
+/** `beliefs`, those still held ending at `endMs`. */
+function endedBy<T extends Belief>(beliefs: readonly T[], endMs: number): T[] {
+  return beliefs.map((belief) =>
     belief.endMs === null ? { ...belief, endMs, endReason: "running" } : belief,
   );
-  const violations = beliefOverlaps(beliefs).map((violation) => violation.message);
-  return { name: "mutual exclusion in real time", violations, examined: history.beliefs.length };
 }
 
 /**
@@ -32,7 +105,8 @@ export function checkMutualExclusion(history: History, endMs: number): CheckResu
  * holder still believed in its lock.
  */
 export function checkFencing(history: History): CheckResult {
-  const violations = tokenRegressions(history.beliefs).map((violation) => violation.message);
+  const beliefs = lockBeliefs(history);
+  const violations = tokenRegressions(beliefs).map((violation) => violation.message);
   for (const write of history.writes) {
     if (write.believed && write.accepted === false) {
       violations.push(
@@ -42,9 +116,9 @@ export function checkFencing(history: History): CheckResult {
     }
   }
   return {
-    name: "fencing tokens",
+    name: "locks: fencing tokens",
     violations,
-    examined: history.beliefs.length + history.writes.length,
+    examined: beliefs.length + history.writes.length,
   };
 }
 
@@ -72,7 +146,7 @@ export function checkAcknowledged(history: History): CheckResult {
       }
     }
   }
-  return { name: "acknowledged releases kept", violations, examined };
+  return { name: "locks: acknowledged releases kept", violations, examined };
 }
 
 function rel(history: History, ms: number): string {

@@ -1,14 +1,19 @@
 // What a chaos run records: every client operation (call and return time on the runner's
 // monotonic clock, which every client in the run shares: it is the "true time" of the checks),
 // every fault, and, in the history format the simulator records too (@dlock/testkit's
-// lock-history: WireOp, Belief, ResourceWrite), every request on the wire, every grant as its
-// holder believed in it and every write to the fenced resource. Saved as a readable timeline on
+// lock-history: WireOp, Belief, ResourceWrite, Observation), every request on the wire, every
+// grant as its holder believed in it, every write to the fenced resource and every leader an
+// election observer reported. Saved as a readable timeline on
 // failure.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Belief, ResourceWrite, WireOp } from "@dlock/testkit";
+import type { Belief, Observation, ResourceWrite, WireOp } from "@dlock/testkit";
 
-export type OpKind = "acquire" | "release" | "get";
+/**
+ * acquire: a lock; semaphore: permits; campaign: an election's leadership; release: any of them;
+ * observe: one observe() of an election, from its start until it ended.
+ */
+export type OpKind = "acquire" | "semaphore" | "campaign" | "release" | "get" | "observe";
 
 export interface OpRecord {
   kind: OpKind;
@@ -39,6 +44,8 @@ export class History {
   readonly faults: FaultRecord[] = [];
   /** Every request on the wire with its answer (see wire-recorder.ts). */
   readonly wire: WireOp[] = [];
+  /** Every observe() of an election and the leaders it reported. */
+  readonly observations: Observation[] = [];
   readonly startMs = performance.now();
 
   now(): number {
@@ -72,7 +79,13 @@ export class History {
    * The client learned of a grant: it believes it holds (key, token) from now until endBelief.
    * Its validity is the client's own business: endBelief is called no later than it runs out.
    */
-  beginBelief(client: string, key: string, value: string, token: number): Belief {
+  beginBelief(
+    client: string,
+    key: string,
+    value: string,
+    token: number,
+    permit?: { permits: number; count: number },
+  ): Belief {
     const startMs = this.now();
     const belief: Belief = {
       id: this.beliefs.length,
@@ -85,8 +98,22 @@ export class History {
       endMs: null,
       endReason: null,
     };
+    if (permit !== undefined) belief.permit = { ...permit };
     this.beliefs.push(belief);
     return belief;
+  }
+
+  /** A client starts observing an election (`key`): push its reports onto the returned record. */
+  beginObservation(client: string, key: string): Observation {
+    const observation: Observation = {
+      id: this.observations.length,
+      client,
+      key,
+      startMs: this.now(),
+      reports: [],
+    };
+    this.observations.push(observation);
+    return observation;
   }
 
   /** The holder stopped vouching at `atMs` (released, lost, or its validity ran out). */
@@ -117,8 +144,14 @@ export class History {
       const until = b.endMs === null ? "running" : t(b.endMs);
       lines.push([
         b.startMs,
-        `${t(b.startMs)}  GRANT   ${b.client} ${b.key} token=${b.token} believed until ${until} (${b.endReason ?? "running"})`,
+        `${t(b.startMs)}  GRANT   ${b.client} ${b.key} token=${b.token}${b.permit === undefined ? "" : ` ×${b.permit.count}/${b.permit.permits}`} believed until ${until} (${b.endReason ?? "running"})`,
       ]);
+    }
+    for (const o of this.observations) {
+      for (const { atMs, leader } of o.reports) {
+        const who = leader === null ? "no leader" : `${leader.value} token=${leader.token}`;
+        lines.push([atMs, `${t(atMs)}  LEADER  ${o.client} observes ${o.key}: ${who}`]);
+      }
     }
     for (const w of this.writes) {
       lines.push([

@@ -4,10 +4,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ELECTION_KEY_PREFIX } from "@dlock/client";
 import { TcpTransport, createLocker } from "@dlock/client/internal";
 import { FencedResource, Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
-import { checkAcknowledged, checkFencing, checkMutualExclusion } from "./checks.js";
+import { checkEveryPrimitive } from "./checks.js";
 import { checkLinearizability } from "./linearizability-check.js";
 import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
@@ -15,6 +16,7 @@ import { History } from "./history.js";
 import { RecordingTransport } from "./wire-recorder.js";
 import { Nemesis } from "./nemesis.js";
 import type { FaultKind } from "./nemesis.js";
+import type { ClientMixEntry } from "./workload.js";
 import { Workload } from "./workload.js";
 import { ChaosWatcher, checkWatch } from "./watch-check.js";
 
@@ -24,6 +26,8 @@ export interface ChaosOptions {
   nodes?: number;
   clients?: number;
   keys?: number;
+  /** The kinds of clients and their shares (default DEFAULT_CLIENT_MIX: every primitive). */
+  mix?: readonly ClientMixEntry[];
   /** Linearizability search steps per key (default STEP_BUDGET_PER_KEY). */
   stepBudget?: number;
   /** Where failing runs' timelines go. */
@@ -39,6 +43,13 @@ export interface ChaosSummary {
   operationsPerSecond: number;
   outcomes: Record<string, number>;
   grants: number;
+  /** Clients of each kind (lock, semaphore, campaign, observe, …). */
+  clientsByKind: Record<string, number>;
+  /** Of the grants: lock grants, semaphore permit grants, election leaderships. */
+  grantsByPrimitive: { lock: number; semaphore: number; election: number };
+  /** Leaders reported by election observers, over how many observe() calls. */
+  leadersObserved: number;
+  observations: number;
   /** Grants whose holder declared them lost (refresh refused or validity ran out) during faults. */
   lostGrants: number;
   writes: { accepted: number; rejected: number };
@@ -83,6 +94,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       prng: prng.fork(),
       history,
       resource,
+      ...(options.mix === undefined ? {} : { mix: options.mix }),
     });
     const nemesis = new Nemesis(chaos, {
       prng: prng.fork(),
@@ -120,9 +132,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
     const endMs = history.now();
     const checks = [
-      checkMutualExclusion(history, endMs),
-      checkFencing(history),
-      checkAcknowledged(history),
+      ...checkEveryPrimitive(history, endMs),
       checkLinearizability(history, options.stepBudget),
       checkWatch(history, watcher),
     ];
@@ -144,6 +154,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       operationsPerSecond: Math.round(history.ops.length / (runMs / 1000)),
       outcomes,
       grants: history.beliefs.length,
+      clientsByKind: { ...workload.clientsByKind },
+      grantsByPrimitive: grantsByPrimitive(history),
+      leadersObserved: history.observations.reduce((sum, o) => sum + o.reports.length, 0),
+      observations: history.observations.length,
       lostGrants: history.beliefs.filter((belief) => belief.endReason === "lost").length,
       writes: {
         accepted: history.writes.filter((w) => w.accepted).length,
@@ -177,6 +191,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       await rm(root, { recursive: true, force: true });
     else progress(`node data and logs kept in ${root}`);
   }
+}
+
+function grantsByPrimitive(history: History): ChaosSummary["grantsByPrimitive"] {
+  const counts = { lock: 0, semaphore: 0, election: 0 };
+  for (const belief of history.beliefs) {
+    if (belief.permit !== undefined) counts.semaphore++;
+    else if (belief.key.startsWith(ELECTION_KEY_PREFIX)) counts.election++;
+    else counts.lock++;
+  }
+  return counts;
 }
 
 /** After the heal every key must be takeable within an election plus a TTL plus a margin. */

@@ -5,6 +5,11 @@ import type { ChaosSummary } from "./run-chaos.js";
 export function formatSummary(s: ChaosSummary): string {
   const lines = [
     `seed ${s.seed}: ${s.operations} operations in ${(s.durationMs / 1000).toFixed(1)}s (${s.operationsPerSecond}/s), ${s.grants} grants (${s.lostGrants} lost by their holder), writes ${s.writes.accepted} accepted / ${s.writes.rejected} rejected`,
+    `clients: ${Object.entries(s.clientsByKind)
+      .map(([kind, count]) => `${kind}=${count}`)
+      .join(
+        " ",
+      )}; grants: locks ${s.grantsByPrimitive.lock}, semaphore permits ${s.grantsByPrimitive.semaphore}, leaderships ${s.grantsByPrimitive.election}; ${s.observations} observations reported ${s.leadersObserved} leaders`,
     `outcomes: ${Object.entries(s.outcomes)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,

@@ -8,7 +8,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 
 describe("chaos against real processes", () => {
   it(
-    `keeps every lock exclusive and fenced under faults (seed ${SEED}; replay: CHAOS_SEED=${SEED})`,
+    `keeps every lock exclusive and fenced, every semaphore within N, one leader per election, under faults (seed ${SEED}; replay: CHAOS_SEED=${SEED})`,
     async () => {
       console.log(
         `chaos run seed ${SEED} (replay the fault schedule: pnpm test:chaos --seed ${SEED})`,
@@ -25,6 +25,18 @@ describe("chaos against real processes", () => {
       // The hard cases happened: holders lost locks, and stale (zombie) writes were refused.
       expect(summary.lostGrants).toBeGreaterThan(0);
       expect(summary.writes.rejected).toBeGreaterThan(0);
+      // Every primitive ran, and its check saw its grants.
+      expect(Object.keys(summary.clientsByKind)).toEqual([
+        "lock",
+        "semaphore",
+        "campaign",
+        "observe",
+      ]);
+      expect(summary.grantsByPrimitive.semaphore).toBeGreaterThan(10);
+      expect(summary.grantsByPrimitive.election).toBeGreaterThan(5);
+      expect(summary.leadersObserved).toBeGreaterThan(summary.grantsByPrimitive.election);
+      const checked = summary.checks.map((check) => check.name.split(":")[0]);
+      expect(checked).toEqual(expect.arrayContaining(["locks", "semaphores", "elections"]));
     },
     DURATION_MS + 180_000,
   );

@@ -400,11 +400,16 @@ export class Locker {
         ? { value: lock.value, fencingToken: lock.fencingToken }
         : null;
     yield current;
-    const events = this.watch(key, { fromRevision: page.revision + 1, signal });
+    const skew = this.options.plantedBugs.observeFromListRevision ? 0 : 1;
+    const events = this.watch(key, { fromRevision: page.revision + skew, signal });
+    const oneChangePerRevision = this.options.plantedBugs.observeOneChangePerRevision;
+    let reportedRevision = page.revision;
     for await (const event of events) {
+      if (oneChangePerRevision && event.revision === reportedRevision) continue;
       if (event.type === "granted") current = { value: event.value, fencingToken: event.token };
       else if (event.type === "released" || event.type === "expired") current = null;
       else continue;
+      reportedRevision = event.revision;
       yield current;
     }
   }

@@ -36,6 +36,16 @@ export interface ClientPlantedBugs {
   ignoreDrift?: boolean;
   /** Start the validity timer when the answer arrives instead of when the request was sent. */
   timerFromReply?: boolean;
+  /**
+   * observe() watches from the list's revision instead of the one after it, so a change at that
+   * revision is reported twice (once by the list, once by the watch).
+   */
+  observeFromListRevision?: boolean;
+  /**
+   * observe() reports one change per revision, so when one entry ends a leadership and grants the
+   * next campaigner (a handoff), the new leader is never reported.
+   */
+  observeOneChangePerRevision?: boolean;
 }
 
 /**
@@ -188,6 +198,8 @@ export function resolveLockerOptions(options: InternalLockerOptions): ResolvedLo
     plantedBugs: {
       ignoreDrift: options.plantedBugs?.ignoreDrift ?? false,
       timerFromReply: options.plantedBugs?.timerFromReply ?? false,
+      observeFromListRevision: options.plantedBugs?.observeFromListRevision ?? false,
+      observeOneChangePerRevision: options.plantedBugs?.observeOneChangePerRevision ?? false,
     },
   };
 }

@@ -18,7 +18,12 @@ describe("locker options", () => {
     expect(resolved.clusterId).toBeNull();
     expect(resolved.clock).toBe(systemClock);
     expect(resolved.clientId).toMatch(/^c-[0-9a-z]{12}$/);
-    expect(resolved.plantedBugs).toEqual({ ignoreDrift: false, timerFromReply: false });
+    expect(resolved.plantedBugs).toEqual({
+      ignoreDrift: false,
+      timerFromReply: false,
+      observeFromListRevision: false,
+      observeOneChangePerRevision: false,
+    });
   });
 
   it("accepts IPv6 and host names", () => {

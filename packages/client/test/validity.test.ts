@@ -20,7 +20,12 @@ describe("validUntilMs", () => {
   });
 
   it("is later with each planted bug (so the simulator can catch them)", () => {
-    const none = { ignoreDrift: false, timerFromReply: false };
+    const none = {
+      ignoreDrift: false,
+      timerFromReply: false,
+      observeFromListRevision: false,
+      observeOneChangePerRevision: false,
+    };
     const honest = validUntilMs({ ...base, plantedBugs: none });
     expect(validUntilMs({ ...base, plantedBugs: { ...none, ignoreDrift: true } })).toBe(11_000);
     expect(validUntilMs({ ...base, plantedBugs: { ...none, timerFromReply: true } })).toBe(

@@ -18,6 +18,12 @@ const lockBugs = plantedBugChannel("dlock.server.plantedLockBugs", {
   semaphoreOvercommit: true,
   /** A reader-writer key grants a reader at once while a writer holds it (queue empty). */
   rwReaderJoinsWriter: true,
+  /**
+   * LeaseManager times the lease of an election key's holder (`election/*`) at a quarter of its
+   * TTL: it expires before the leader's first refresh, and a queued campaigner leads while the
+   * old leader still holds a live lease.
+   */
+  electionLeaseCutShort: true,
 });
 
 export type PlantedLockBugs = PlantedBugsOf<typeof lockBugs>;

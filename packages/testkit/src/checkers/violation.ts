@@ -25,7 +25,12 @@ export type PropertyName =
   /** More permits of a semaphore were believed held at one instant than it has, in true time. */
   | "semaphoreCapacity"
   /** A reader-writer key's writer overlapped another holder, or its fencing went backwards. */
-  | "readerWriterExclusion";
+  | "readerWriterExclusion"
+  /**
+   * Two campaigners led one election at once (in true time), leadership tokens did not grow, or an
+   * observer repeated, reordered or skipped a leader.
+   */
+  | "electionLeadership";
 
 /** A property of Raft was broken. Carries enough to understand the run without re-running it. */
 export class SafetyViolation extends Error {

@@ -10,7 +10,7 @@ import {
   lockPlanArbitrary,
 } from "./lock-plan-arbitrary.js";
 import type { LockPlantedBugs, LockSchedulePlan } from "./lock-plan.js";
-import { hasRwOps, hasSemaphoreOps } from "./lock-plan.js";
+import { hasCampaigns, hasRwOps, hasSemaphoreOps } from "./lock-plan.js";
 import type { LockFaultCounts, LockScheduleResult } from "./run-lock-schedule.js";
 import { runLockSchedule } from "./run-lock-schedule.js";
 import type {
@@ -43,6 +43,9 @@ export interface LockSimSummary extends LockFaultCounts {
   rwSchedules: number;
   rwBeliefs: number;
   permitBeliefs: number;
+  /** Schedules whose clients campaign in an election, and the observe() calls checked. */
+  electionSchedules: number;
+  observations: number;
   writesAccepted: number;
   writesRejected: number;
   linearizedOperations: number;
@@ -75,6 +78,8 @@ export function emptyLockSummary(): LockSimSummary {
     rwSchedules: 0,
     rwBeliefs: 0,
     permitBeliefs: 0,
+    electionSchedules: 0,
+    observations: 0,
     writesAccepted: 0,
     writesRejected: 0,
     linearizedOperations: 0,
@@ -106,6 +111,8 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.permitBeliefs += result.permitBeliefs;
   if (hasRwOps(result.plan)) summary.rwSchedules++;
   summary.rwBeliefs += result.rwBeliefs;
+  if (hasCampaigns(result.plan)) summary.electionSchedules++;
+  summary.observations += result.observations;
   summary.writesAccepted += result.writes.accepted;
   summary.writesRejected += result.writes.rejected;
   summary.linearizedOperations += result.linearizability.operations;
@@ -137,6 +144,9 @@ export const LOCK_PLANTED_BUG_NAMES = [
   "leasesUseWallClock",
   "semaphoreOvercommit",
   "rwReaderJoinsWriter",
+  "electionLeaseCutShort",
+  "observeFromListRevision",
+  "observeOneChangePerRevision",
 ] as const;
 
 export type LockPlantedBugName = (typeof LOCK_PLANTED_BUG_NAMES)[number];
@@ -159,6 +169,9 @@ const LOCK_BUG_GROUP: Record<LockPlantedBugName, LockBugGroup> = {
   leasesUseWallClock: "misuse",
   semaphoreOvercommit: "lock",
   rwReaderJoinsWriter: "lock",
+  electionLeaseCutShort: "lock",
+  observeFromListRevision: "client",
+  observeOneChangePerRevision: "client",
 };
 
 /** The generator's planted-bug option for a set of bug names. */

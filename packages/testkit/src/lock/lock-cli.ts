@@ -156,6 +156,11 @@ function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
       `for writer exclusion`,
   );
   add(
+    `leader elections:   ${summary.electionSchedules} schedules with campaigners, ` +
+      `${clients.leadershipsTaken} leaderships won, ${summary.observations} observers reporting ` +
+      `${clients.leadersObserved} leaders, checked against the committed leader sequence`,
+  );
+  add(
     `requests:           ${summary.requests} on the wire, ${summary.requestsUnanswered} never ` +
       `answered, ${summary.clientResets} connection resets`,
   );

@@ -1,7 +1,7 @@
 import type { Lock, LockOptions } from "@dlock/client";
 import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { Locker } from "@dlock/client";
-import { DlockError } from "@dlock/protocol";
+import { DlockError, ELECTION_KEY_PREFIX } from "@dlock/protocol";
 import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
 import type { SimClientNetwork } from "./client-network.js";
@@ -63,6 +63,9 @@ export interface LockClientCounters {
   permitGrantsTaken: number;
   /** Reader-writer grants (as a reader or as the writer) handed to the application. */
   rwGrantsTaken: number;
+  /** Leaderships won by campaigning, and leaders reported by observers. */
+  leadershipsTaken: number;
+  leadersObserved: number;
 }
 
 export function emptyClientCounters(): LockClientCounters {
@@ -80,6 +83,8 @@ export function emptyClientCounters(): LockClientCounters {
     renewals: 0,
     permitGrantsTaken: 0,
     rwGrantsTaken: 0,
+    leadershipsTaken: 0,
+    leadersObserved: 0,
   };
 }
 
@@ -187,6 +192,10 @@ export class SimLockClient extends SimProcessBase {
       case "semaphore":
       case "rw":
         return this.lockAndWork(op);
+      case "campaign":
+        return this.campaignAndLead(op);
+      case "observe":
+        return this.observe(op);
       case "get":
         await this.call(`get ${op.key}`, () => this.locker!.get(this.options.keyName(op.key)));
         this.options.counters.reads++;
@@ -268,6 +277,61 @@ export class SimLockClient extends SimProcessBase {
     // "expire": walk away; the lease runs out and the client's validity timer reports the loss.
     if (op.kind === "lock" && op.zombieWrite)
       await this.zombieWrite(key, lock.fencingToken, belief, op.ttlMs);
+  }
+
+  /**
+   * Campaigns for the election (Locker.campaign: a queued acquire of its key, queued again each
+   * time an attempt's wait runs out) and leads for holdMs, or until the leadership is lost, then
+   * resigns. The leadership is a Lock: the history follows its validity as for any lock.
+   */
+  private async campaignAndLead(op: Extract<ClientOp, { kind: "campaign" }>): Promise<void> {
+    const key = this.options.keyName(op.key);
+    const name = key.slice(ELECTION_KEY_PREFIX.length);
+    const value = this.newValue();
+    const options = { ttl: op.ttlMs, wait: op.waitMs, signal: this.stopController.signal };
+    const leadership = await this.call(`campaign ${name}`, () =>
+      this.locker!.campaign(name, value, options),
+    );
+    if (leadership === null) return;
+    this.options.counters.leadershipsTaken++;
+    this.options.history.beginBelief({
+      client: this.name,
+      key,
+      value,
+      token: leadership.fencingToken,
+      clock: this.clock,
+      lock: leadership,
+      validUntilMs: leadership.validUntilMs,
+    });
+    const leadUntil = this.clock.now() + op.holdMs;
+    while (!this.stopping && this.clock.now() < leadUntil && leadership.state === "held") {
+      await this.sleep(Math.min(leadUntil - this.clock.now(), op.ttlMs / 4));
+    }
+    await this.call(`resign ${name}`, () => leadership.resign());
+  }
+
+  /** Observes the election for forMs (of this process's clock), recording every leader reported. */
+  private async observe(op: Extract<ClientOp, { kind: "observe" }>): Promise<void> {
+    const key = this.options.keyName(op.key);
+    const name = key.slice(ELECTION_KEY_PREFIX.length);
+    const stop = new AbortController();
+    const incarnation = this.incarnation;
+    const abort = (): void => stop.abort();
+    this.stopController.signal.addEventListener("abort", abort, { once: true });
+    this.clock.setTimeout(abort, op.forMs);
+    const observation = this.options.history.beginObservation(this.name, key);
+    await this.call(`observe ${name}`, async () => {
+      for await (const leader of this.locker!.observe(name, { signal: stop.signal })) {
+        // A crashed incarnation reports nothing more (its process is gone).
+        if (incarnation !== this.incarnation) return;
+        this.options.counters.leadersObserved++;
+        observation.reports.push({
+          atMs: this.options.world.nowMs,
+          leader: leader === null ? null : { value: leader.value, token: leader.fencingToken },
+        });
+      }
+    });
+    this.stopController.signal.removeEventListener("abort", abort);
   }
 
   /** Later, one more write with the old token and no check: the resource must fence it off. */

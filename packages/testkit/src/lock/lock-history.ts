@@ -82,6 +82,26 @@ export interface ResourceWrite {
   accepted: boolean | null;
 }
 
+/** A leader as observe() reports it: the leadership's value and fencing token. */
+export interface ObservedLeader {
+  value: string | null;
+  token: number;
+}
+
+/**
+ * One observe() of an election by `client`: every leader it reported (null: nobody leads), in
+ * order, each with the true time it reached the application.
+ */
+export interface Observation {
+  id: number;
+  client: string;
+  /** The election's lock key (`election/<name>`). */
+  key: string;
+  /** When observe() was called (true ms). */
+  startMs: number;
+  reports: { atMs: number; leader: ObservedLeader | null }[];
+}
+
 interface ActiveBelief {
   belief: Belief;
   clock: SimProcessClock;
@@ -94,6 +114,7 @@ export class LockHistory implements ClientWireObserver {
   readonly committed = new Map<number, CommittedLockEntry>();
   readonly beliefs: Belief[] = [];
   readonly writes: ResourceWrite[] = [];
+  readonly observations: Observation[] = [];
   private readonly inFlight = new Map<string, WireOp>();
   private readonly active = new Set<ActiveBelief>();
   private readonly activeByClient = new Map<string, Set<ActiveBelief>>();
@@ -225,6 +246,19 @@ export class LockHistory implements ClientWireObserver {
       }
       if (lock.state !== "held") this.endActive(entry, lock.state);
     }
+  }
+
+  /** A client starts observing an election: push its reports onto the returned record. */
+  beginObservation(client: string, key: string): Observation {
+    const observation: Observation = {
+      id: this.observations.length,
+      client,
+      key,
+      startMs: this.nowMs(),
+      reports: [],
+    };
+    this.observations.push(observation);
+    return observation;
   }
 
   recordWrite(write: ResourceWrite): void {

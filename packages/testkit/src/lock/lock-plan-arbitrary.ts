@@ -71,7 +71,7 @@ interface RawTiming {
 
 /** A lock client's op. */
 interface RawOp extends RawTiming {
-  kind: Exclude<ClientOp["kind"], "semaphore" | "rw">;
+  kind: Exclude<ClientOp["kind"], "semaphore" | "rw" | "campaign" | "observe">;
   key: number;
   writeEveryMs: number;
   end: "release" | "expire" | "renew";
@@ -92,6 +92,20 @@ export const SEMAPHORE_SCHEDULE_PERMILLE = 750;
 
 /** Share of schedules with a reader-writer key and its clients, in per mille. */
 export const RW_SCHEDULE_PERMILLE = 750;
+
+/** An election client's op, drawn like RawOp (durations relative to the TTL floor). */
+interface RawElectionOp {
+  kind: "campaign" | "observe";
+  gapMs: number;
+  ttlPermille: number;
+  waitPermille: number;
+  holdPermille: number;
+  /** How long an observe lasts, as a share of the fault phase in per mille. */
+  forPermille: number;
+}
+
+/** Share of schedules with an election (campaigners and an observer), in per mille. */
+export const ELECTION_SCHEDULE_PERMILLE = 700;
 
 /** Omit over each member of a union (Omit of a union would merge its members). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -184,6 +198,25 @@ export function lockPlanArbitrary(
     end: fc.constantFrom("release" as const, "expire" as const),
   });
 
+  // Election clients: campaigners (which observe now and then) and one observer, on an election
+  // key of their own after the other keys; like the semaphore clients, drawn after everything else.
+  const electionOpArbitrary = (observeWeight: number): fc.Arbitrary<RawElectionOp> =>
+    fc.record({
+      kind: fc.oneof(
+        { weight: 4, arbitrary: fc.constant("campaign" as const) },
+        { weight: observeWeight, arbitrary: fc.constant("observe" as const) },
+      ),
+      gapMs: fc.integer({ min: 0, max: crowded ? 50 : 200 }),
+      ttlPermille: fc.integer({ min: 1000, max: 3000 }),
+      waitPermille: fc.integer({ min: 200, max: 2000 }),
+      holdPermille: fc.integer({ min: 0, max: 3000 }),
+      forPermille: fc.integer({ min: 200, max: 1000 }),
+    });
+  const observerOpArbitrary = electionOpArbitrary(0).map((op) => ({
+    ...op,
+    kind: "observe" as const,
+  }));
+
   const clientArbitrary = fc.record({
     ops: fc.array(opArbitrary, { minLength: 1, maxLength: 12 }),
     // Stale profile: some clients only read, so they stay with whichever node answers reads.
@@ -251,6 +284,19 @@ export function lockPlanArbitrary(
   // Reader-writer clients draw their ops like a semaphore's: `count` 1-2 reads, 3-4 writes.
   const rwArbitrary = sharedKeyArbitrary(4);
 
+  const electionArbitrary = fc.record({
+    drawPermille: fc.integer({ min: 0, max: 999 }),
+    campaigners: fc.array(fc.array(electionOpArbitrary(1), { minLength: 1, maxLength: 5 }), {
+      minLength: 2,
+      maxLength: 3,
+    }),
+    observer: fc.array(observerOpArbitrary, { minLength: 1, maxLength: 3 }),
+    clientFaults: fc.array(
+      clientFaultArbitrary.filter((fault) => fault.kind !== "clockJump"),
+      { maxLength: Math.ceil((options.clientFaultsMax ?? DEFAULT_CLIENT_FAULTS_MAX) / 2) },
+    ),
+  });
+
   return fc
     .record({
       raft: raftArbitrary,
@@ -273,6 +319,8 @@ export function lockPlanArbitrary(
       semaphore: semaphoreArbitrary,
       // And after it, so the semaphore part is as it was before reader-writer locks.
       rw: rwArbitrary,
+      // And after it, so semaphore plans come out as they did before elections existed.
+      election: electionArbitrary,
     })
     .map((raw): LockSchedulePlan => {
       const raft = {
@@ -308,16 +356,19 @@ export function lockPlanArbitrary(
       const semaphore =
         raw.semaphore.drawPermille < SEMAPHORE_SCHEDULE_PERMILLE ? raw.semaphore : null;
       const rw = raw.rw.drawPermille < RW_SCHEDULE_PERMILLE ? raw.rw : null;
-      // The rw key, then the semaphore key, come after the lock keys (lock ops name keys below
-      // lockKeys only); their clients after the lock clients, in the same order.
+      const election = raw.election.drawPermille < ELECTION_SCHEDULE_PERMILLE ? raw.election : null;
+      // After the lock keys (lock ops name keys below lockKeys only) come the rw key, the
+      // semaphore key and the election key, each when drawn; their clients come after the lock
+      // clients, in the same order.
       const rwKey = rw === null ? null : lockKeys;
-      const keys = lockKeys + (rw === null ? 0 : 1) + (semaphore === null ? 0 : 1);
+      const semaphoreKey = lockKeys + (rw === null ? 0 : 1);
+      const electionKey = semaphoreKey + (semaphore === null ? 0 : 1);
+      const keys = electionKey + (election === null ? 0 : 1);
       const ttlFloorMs = TTL_MIN_ELECTION_TIMEOUTS * electionTimeoutMsOf(raft);
       const ops = (rawOps: RawOp[]): ClientOp[] => rawOps.map((op) => concreteOp(op));
       const concreteOp = (op: RawOp): ClientOp => {
         const key = op.key % lockKeys;
-        const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
-        const holdMs = Math.floor((ttlMs * op.holdPermille) / 1000);
+        const { ttlMs, holdMs } = leaseDurationsOf(op, ttlFloorMs);
         switch (op.kind) {
           case "lock":
             return {
@@ -361,28 +412,34 @@ export function lockPlanArbitrary(
           clients.push({ ops: rawOps.map((op) => rwOpOf(op, rwKey!, ttlFloorMs)) });
       }
       if (semaphore !== null) {
-        const key = keys - 1;
         const permits = semaphore.permits;
         for (const rawOps of semaphore.clients) {
-          clients.push({ ops: rawOps.map((op) => semaphoreOpOf(op, key, permits, ttlFloorMs)) });
+          clients.push({
+            ops: rawOps.map((op) => semaphoreOpOf(op, semaphoreKey, permits, ttlFloorMs)),
+          });
+        }
+      }
+      const semaphoreClientsEnd = clients.length;
+      if (election !== null) {
+        const phaseMs = raft.faultPhaseMs;
+        for (const rawOps of [...election.campaigners, election.observer]) {
+          clients.push({
+            ops: rawOps.map((op) => electionOpOf(op, electionKey, ttlFloorMs, phaseMs)),
+          });
         }
       }
       const ttlMsMax = Math.ceil(ttlFloorMs * (contention ? 5 : 3));
       const rwClients = rw?.clients.length ?? 0;
-      const lockClients = clients.length - rwClients - (semaphore?.clients.length ?? 0);
-      // Lock clients' faults name lock clients only; the rw and semaphore clients' name theirs.
-      const lockFaults = raw.clientFaults.map((fault) => ({ fault, first: 0, count: lockClients }));
-      const rwFaults = (rw?.clientFaults ?? []).map((fault) => ({
-        fault,
-        first: lockClients,
-        count: rwClients,
-      }));
-      const semaphoreFaults = (semaphore?.clientFaults ?? []).map((fault) => ({
-        fault,
-        first: lockClients + rwClients,
-        count: clients.length - lockClients - rwClients,
-      }));
-      const clientFaults: ClientFaultStep[] = [...lockFaults, ...semaphoreFaults, ...rwFaults]
+      const lockClients = semaphoreClientsEnd - rwClients - (semaphore?.clients.length ?? 0);
+      // Lock clients' faults name lock clients only; the other primitives' clients name theirs.
+      const faultsOf = (faults: RawClientFault[], first: number, end: number) =>
+        faults.map((fault) => ({ fault, first, count: end - first }));
+      const clientFaults: ClientFaultStep[] = [
+        ...faultsOf(raw.clientFaults, 0, lockClients),
+        ...faultsOf(semaphore?.clientFaults ?? [], lockClients + rwClients, semaphoreClientsEnd),
+        ...faultsOf(rw?.clientFaults ?? [], lockClients, lockClients + rwClients),
+        ...faultsOf(election?.clientFaults ?? [], semaphoreClientsEnd, clients.length),
+      ]
         .map(({ fault, first, count }): ClientFaultStep => {
           const atMs = Math.floor((fault.at * raft.faultPhaseMs) / 1000);
           const { at: _at, ...step } = fault;
@@ -411,11 +468,14 @@ export function lockPlanArbitrary(
           ? {}
           : {
               semaphorePermits: Array.from({ length: keys }, (_, i) =>
-                i === keys - 1 ? semaphore.permits : 0,
+                i === semaphoreKey ? semaphore.permits : 0,
               ),
               semaphoreClients: semaphore.clients.length,
             }),
         ...(rw === null ? {} : { rwKey: rwKey!, rwClients }),
+        ...(election === null
+          ? {}
+          : { electionKey, electionClients: clients.length - semaphoreClientsEnd }),
         clientDelayMsMin: raw.clientDelayMsMin,
         clientDelayMsMax: raw.clientDelayMsMin + raw.clientDelaySpreadMs,
         clientResetPermille: raw.clientResetPermille,
@@ -460,15 +520,46 @@ function semaphoreOpOf(
 
 /** The TTL, wait, retries and hold of a queued acquire (lock or semaphore), made concrete. */
 function queuedTiming(op: RawTiming, ttlFloorMs: number) {
-  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  const { ttlMs, waitMs, holdMs } = leaseDurationsOf(op, ttlFloorMs);
   return {
     ttlMs,
-    waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
+    waitMs,
     retryLimit: op.retryLimit,
     retryIntervalMs: op.retryIntervalMs,
     // The client's default share (a quarter of the interval).
     retryJitterMs: Math.floor(op.retryIntervalMs / 4),
     refresh: op.refresh,
+    holdMs,
+  };
+}
+
+/** An election client's op, made concrete for the election key `key`. */
+function electionOpOf(
+  op: RawElectionOp,
+  key: number,
+  ttlFloorMs: number,
+  faultPhaseMs: number,
+): ClientOp {
+  if (op.kind === "observe") {
+    return {
+      kind: "observe",
+      gapMs: op.gapMs,
+      key,
+      forMs: Math.floor((faultPhaseMs * op.forPermille) / 1000),
+    };
+  }
+  return { kind: "campaign", gapMs: op.gapMs, key, ...leaseDurationsOf(op, ttlFloorMs) };
+}
+
+/** An op's TTL (a share of the TTL floor), wait and hold (shares of that TTL), in ms. */
+function leaseDurationsOf(
+  op: { ttlPermille: number; waitPermille: number; holdPermille: number },
+  ttlFloorMs: number,
+): { ttlMs: number; waitMs: number; holdMs: number } {
+  const ttlMs = Math.ceil((ttlFloorMs * op.ttlPermille) / 1000);
+  return {
+    ttlMs,
+    waitMs: Math.floor((ttlMs * op.waitPermille) / 1000),
     holdMs: Math.floor((ttlMs * op.holdPermille) / 1000),
   };
 }

@@ -1,6 +1,7 @@
 import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { LockServicePlantedBugs, PlantedLockBugs } from "@dlock/server/internal";
 import type { SchedulePlan } from "../plan.js";
+import { ELECTION_KEY_PREFIX } from "@dlock/protocol";
 import { PlanError, livenessBoundMs, renameFields, validatePlan } from "../plan.js";
 
 /**
@@ -51,6 +52,20 @@ export type ClientOp =
    * a lock is, with no fenced writes (readers overlap by design).
    */
   | ({ kind: "rw"; mode: "read" | "write" } & HeldOpFields)
+  /**
+   * Locker.campaign() on the election key (plan.electionKey), each queued attempt waiting waitMs;
+   * once leading, holds the leadership (refreshed by the Locker) for holdMs, then resigns.
+   */
+  | {
+      kind: "campaign";
+      gapMs: number;
+      key: number;
+      ttlMs: number;
+      waitMs: number;
+      holdMs: number;
+    }
+  /** Locker.observe() of the election key for forMs: every leader it reports is recorded. */
+  | { kind: "observe"; gapMs: number; key: number; forMs: number }
   | { kind: "get"; gapMs: number; key: number }
   /** Release again, by token, the client's previous grant of the key (a late retry). */
   | { kind: "staleRelease"; gapMs: number; key: number };
@@ -141,6 +156,12 @@ export interface LockSchedulePlan {
   rwKey?: number;
   /** How many clients, just before the semaphore clients, use the rw key (absent: none). */
   rwClients?: number;
+  /**
+   * The election key (named `election/key-<n>`), after the lock, rw and semaphore keys, and how
+   * many clients, at the very end of `clients`, campaign for it or observe it. Absent: no election.
+   */
+  electionKey?: number;
+  electionClients?: number;
   /** Client links: delay range and per-mille rates of resets and stalls. */
   clientDelayMsMin: number;
   clientDelayMsMax: number;
@@ -190,7 +211,16 @@ export function lockLivenessBoundMs(plan: LockSchedulePlan, backlogEntries = 0):
 }
 
 const CLIENT_FAULT_KINDS = new Set(["clientPause", "clientCrash", "clientPartition", "clockJump"]);
-const OP_KINDS = new Set(["lock", "acquire", "semaphore", "rw", "get", "staleRelease"]);
+const OP_KINDS = new Set([
+  "lock",
+  "acquire",
+  "semaphore",
+  "rw",
+  "campaign",
+  "observe",
+  "get",
+  "staleRelease",
+]);
 
 /** Is `key` the plan's reader-writer key? */
 export function isRwKey(plan: LockSchedulePlan, key: number): boolean {
@@ -202,24 +232,47 @@ export function permitsOfKey(plan: LockSchedulePlan, key: number): number {
   return plan.semaphorePermits?.[key] ?? 0;
 }
 
+/** Is key `key` of the plan its election key? */
+export function isElectionKey(plan: LockSchedulePlan, key: number): boolean {
+  return plan.electionKey === key;
+}
+
+/** The name of key `key` of the plan: `key-<n>`, or `election/key-<n>` for the election key. */
+export function keyNameOf(plan: LockSchedulePlan, key: number): string {
+  return isElectionKey(plan, key) ? `${ELECTION_KEY_PREFIX}key-${key}` : `key-${key}`;
+}
+
 /**
- * The plan's lock part alone: without its semaphore and reader-writer clients, their faults and
- * keys. For a generated plan, this is the plan the same seed gave before those primitives existed.
+/**
+ * The plan's lock part alone: without its semaphore, reader-writer and election clients, their
+ * faults and their keys. For a generated plan, this is the plan the same seed gave before those
+ * primitives existed.
  */
-export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
-  const sharedClients = (plan.semaphoreClients ?? 0) + (plan.rwClients ?? 0);
-  if (plan.semaphorePermits === undefined && plan.rwKey === undefined && sharedClients === 0)
+export function lockPartOf(plan: LockSchedulePlan): LockSchedulePlan {
+  const otherClients =
+    (plan.semaphoreClients ?? 0) + (plan.rwClients ?? 0) + (plan.electionClients ?? 0);
+  if (
+    plan.semaphorePermits === undefined &&
+    plan.rwKey === undefined &&
+    plan.electionKey === undefined &&
+    otherClients === 0
+  ) {
     return structuredClone(plan);
+  }
   const {
     semaphorePermits: _permits,
     semaphoreClients: _clients,
     rwKey: _rwKey,
     rwClients: _rwClients,
+    electionKey: _electionKey,
+    electionClients: _electionClients,
     ...rest
   } = structuredClone(plan);
-  const lockClients = plan.clients.length - sharedClients;
+  const lockClients = plan.clients.length - otherClients;
   let keys = plan.keys;
-  while (keys > 1 && (permitsOfKey(plan, keys - 1) > 0 || isRwKey(plan, keys - 1))) keys--;
+  const isOtherKey = (key: number): boolean =>
+    permitsOfKey(plan, key) > 0 || isRwKey(plan, key) || isElectionKey(plan, key);
+  while (keys > 1 && isOtherKey(keys - 1)) keys--;
   return {
     ...rest,
     keys,
@@ -233,6 +286,11 @@ export function withoutSemaphores(plan: LockSchedulePlan): LockSchedulePlan {
 /** Does any client of the plan take the reader-writer key? */
 export function hasRwOps(plan: LockSchedulePlan): boolean {
   return plan.clients.some((client) => client.ops.some((op) => op.kind === "rw"));
+}
+
+/** Does any client of the plan campaign in an election? */
+export function hasCampaigns(plan: LockSchedulePlan): boolean {
+  return plan.clients.some((client) => client.ops.some((op) => op.kind === "campaign"));
 }
 
 /** Does any client of the plan take semaphore permits? */
@@ -305,6 +363,21 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
     throw new PlanError("plan.rwKey must be a key in [0, keys) that is not a semaphore's");
   if (optionalIntegerIn(plan.rwClients, 0, clientCount - (semaphoreClients ?? 0)) === null)
     throw new PlanError("plan.rwClients must be an integer in [0, clients − semaphoreClients]");
+  const electionKey = optionalIntegerIn(plan.electionKey, 0, (plan.keys as number) - 1);
+  if (
+    electionKey === null ||
+    (electionKey !== undefined &&
+      (permitsOfKey(plan as unknown as LockSchedulePlan, electionKey) > 0 || electionKey === rwKey))
+  )
+    throw new PlanError(
+      "plan.electionKey must be a key in [0, keys) that is not a semaphore's or the rw key",
+    );
+  const electionClientsMax =
+    clientCount - ((semaphoreClients ?? 0) + ((plan.rwClients as number | undefined) ?? 0));
+  if (optionalIntegerIn(plan.electionClients, 0, electionClientsMax) === null)
+    throw new PlanError(
+      "plan.electionClients must be an integer in [0, clients − semaphoreClients − rwClients]",
+    );
   const permitsOf = (key: number): number => (permits as number[] | undefined)?.[key] ?? 0;
   for (const client of plan.clients as unknown[]) {
     const ops = (client as { ops?: unknown }).ops;
@@ -331,6 +404,11 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
         }
       } else if ((op.kind === "lock" || op.kind === "acquire") && n > 0) {
         throw new PlanError(`client op ${JSON.stringify(op)} takes a semaphore key as a lock`);
+      }
+      if ((op.kind === "campaign" || op.kind === "observe") !== (key === electionKey)) {
+        throw new PlanError(
+          `client op ${JSON.stringify(op)}: only campaign and observe, and they only, use the election key`,
+        );
       }
       if (
         (op.kind === "rw") !== (key === rwKey) &&

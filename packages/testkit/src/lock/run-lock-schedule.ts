@@ -1,12 +1,14 @@
 import type { Entry } from "@dlock/raft";
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { checkAcknowledgements } from "../checkers/lock/acknowledgements.js";
-import { committedGrants } from "../checkers/lock/committed-grants.js";
+import { committedGrants, holderChanges } from "../checkers/lock/committed-grants.js";
 import { checkFencing } from "../checkers/lock/fencing.js";
 import type { LockLivenessObservation } from "../checkers/lock/lock-liveness.js";
 import { checkLockLiveness } from "../checkers/lock/lock-liveness.js";
 import { checkLockLinearizability } from "../checkers/lock/lock-model.js";
 import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
+import type { ElectionHistory } from "../checkers/lock/election-leadership.js";
+import { checkElectionLeadership } from "../checkers/lock/election-leadership.js";
 import type { PermitBelief } from "../checkers/lock/semaphore-capacity.js";
 import { checkSemaphoreCapacity } from "../checkers/lock/semaphore-capacity.js";
 import type { RwBelief } from "../checkers/lock/reader-writer-exclusion.js";
@@ -35,6 +37,8 @@ import type { ClientFaultKind, LockSchedulePlan } from "./lock-plan.js";
 import {
   clockRateBound,
   electionTimeoutMsOf,
+  isElectionKey,
+  keyNameOf,
   lockLivenessBoundMs,
   isRwKey,
   permitsOfKey,
@@ -76,6 +80,8 @@ export interface LockScheduleResult extends LockFaultCounts {
   permitBeliefs: number;
   /** Of those, beliefs in the rw key (checked by the reader-writer-exclusion checker). */
   rwBeliefs: number;
+  /** observe() calls of election observers (checked by the election checker). */
+  observations: number;
   writes: { accepted: number; rejected: number };
   linearizability: { operations: number; undecidedKeys: number; steps: number };
   /** From the heal to the last probe's grant, in virtual ms (null: not reached). */
@@ -214,18 +220,20 @@ class LockRun {
     });
     this.clientNetwork.observer = this.history;
     this.resource = FencedResource.delayed(this.world, this.random.fork(), plan.resourceDelayMsMax);
-    this.keys = Array.from({ length: plan.keys }, (_, i) => `key-${i}`);
+    this.keys = Array.from({ length: plan.keys }, (_, i) => keyNameOf(plan, i));
     this.ttlMsMax = ttlMaxOf(plan);
     const endpoints = this.cluster.bootstrap.voters.map(clientAddressOf);
     const timeouts = lockerTimeoutsOf(plan);
     const bugs = plan.plantedBugs ?? {};
     const clientCount = plan.clients.length;
-    // Semaphore and rw clients draw from streams of their own, so the lock clients, the probe,
-    // the fault driver and the nodes draw what they drew before those primitives existed.
+    // Semaphore, rw and election clients draw from streams of their own, so the lock clients, the
+    // probe, the fault driver and the nodes draw what they drew before those primitives existed.
+    const electionClientsFirst = clientCount - (plan.electionClients ?? 0);
     const rwClientCount = plan.rwClients ?? 0;
-    const lockClientCount = clientCount - (plan.semaphoreClients ?? 0) - rwClientCount;
+    const lockClientCount = electionClientsFirst - (plan.semaphoreClients ?? 0) - rwClientCount;
     const semaphoreRandom = new Prng(plan.raft.seed ^ 0x5e3a4);
     const rwRandom = new Prng(plan.raft.seed ^ 0x7e4d1);
+    const electionRandom = new Prng(plan.raft.seed ^ 0xe1ec7);
     for (let i = 0; i <= clientCount; i++) {
       // The last one is the liveness probe: a fresh client that starts after the heal.
       const probe = i === clientCount;
@@ -234,7 +242,9 @@ class LockRun {
           ? this.random.fork()
           : i < lockClientCount + rwClientCount
             ? rwRandom.fork()
-            : semaphoreRandom.fork();
+            : i < electionClientsFirst
+              ? semaphoreRandom.fork()
+              : electionRandom.fork();
       this.clients.push(
         new SimLockClient({
           name: probe ? "probe" : `c${i + 1}`,
@@ -337,9 +347,11 @@ class LockRun {
   }
 
   /**
-   * The lock checkers, on the history of the finished run. Semaphore keys have many holders at
-   * once: the semaphore-capacity checker covers them, and mutual exclusion, fencing and the lock
-   * model see the lock keys only. Acknowledgements and liveness cover every key.
+   * The lock checkers, on the history of the finished run. Semaphore and reader-writer keys have
+   * many holders at once: the semaphore-capacity and reader-writer-exclusion checkers cover them,
+   * and mutual exclusion, fencing and the lock model see the lock keys only. The election key is a lock key to fencing and the lock model;
+   * one leader at a time on it is the election checker's (with its observers). Acknowledgements
+   * and liveness cover every key.
    */
   check(stepsPerKey: number): {
     violation: SafetyViolation | null;
@@ -352,7 +364,16 @@ class LockRun {
     const grants = new Map(
       [...committedGrants(this.history.committed)].filter(([key]) => isLockKey(key)),
     );
-    const lockBeliefs = this.history.beliefs.filter((belief) => isLockKey(belief.key));
+    const electionKeys = new Set(this.keys.filter((_key, i) => isElectionKey(this.plan, i)));
+    const lockBeliefs = this.history.beliefs.filter(
+      (belief) => isLockKey(belief.key) && !electionKeys.has(belief.key),
+    );
+    const election: ElectionHistory = {
+      leaderships: this.history.beliefs.filter((belief) => electionKeys.has(belief.key)),
+      observations: this.history.observations,
+      committed: new Map([...grants].filter(([key]) => electionKeys.has(key))),
+      holders: holderChanges(this.history.committed, electionKeys),
+    };
     const permitBeliefs: PermitBelief[] = this.history.beliefs.flatMap((belief) =>
       belief.permit === undefined ? [] : [{ ...belief, ...belief.permit }],
     );
@@ -364,6 +385,7 @@ class LockRun {
       checkMutualExclusion(grants, lockBeliefs) ??
       checkSemaphoreCapacity(permitBeliefs) ??
       checkReaderWriterExclusion(rwBeliefs) ??
+      checkElectionLeadership(election, 1)[0] ??
       checkFencing(grants, this.history.writes) ??
       checkAcknowledgements(this.history.ops, this.history.committed, (index) =>
         this.finalChainAt(index),
@@ -415,6 +437,7 @@ class LockRun {
       beliefs: this.history.beliefs.length,
       permitBeliefs: this.history.beliefs.filter((belief) => belief.permit !== undefined).length,
       rwBeliefs: this.history.beliefs.filter((belief) => belief.rw !== undefined).length,
+      observations: this.history.observations.length,
       writes: { accepted: this.resource.accepted, rejected: this.resource.rejected },
       linearizability,
       recoveryMs,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockPlanArbitrary } from "../../src/lock/lock-plan-arbitrary.js";
-import { withoutSemaphores } from "../../src/lock/lock-plan.js";
+import { lockPartOf } from "../../src/lock/lock-plan.js";
 import { cli } from "../../src/sim-cli.js";
 
 async function capture(argv: string[]): Promise<{ code: number; output: string }> {
@@ -45,7 +45,7 @@ describe("sim CLI, lock subcommand", () => {
   });
 
   it("replays a saved lock plan and exits 1 on its violation", async () => {
-    // The 7th contention schedule of seed 1, its lock part only (withoutSemaphores keeps it the
+    // The 7th contention schedule of seed 1, its lock part only (lockPartOf keeps it the
     // same whatever the semaphore clients become): one in which this planted bug shows.
     const [plan] = fc
       .sample(lockPlanArbitrary({ lockProfile: "contention" }), {
@@ -53,7 +53,7 @@ describe("sim CLI, lock subcommand", () => {
         numRuns: 7,
       })
       .slice(6)
-      .map(withoutSemaphores);
+      .map(lockPartOf);
     const dir = mkdtempSync(join(tmpdir(), "dlock-lock-sim-"));
     const good = join(dir, "good.json");
     const bad = join(dir, "bad.json");

@@ -2,12 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockPlanArbitrary } from "../../src/lock/lock-plan-arbitrary.js";
 import type { ClientOp } from "../../src/lock/lock-plan.js";
-import {
-  hasRwOps,
-  permitsOfKey,
-  validateLockPlan,
-  withoutSemaphores,
-} from "../../src/lock/lock-plan.js";
+import { hasRwOps, permitsOfKey, validateLockPlan, lockPartOf } from "../../src/lock/lock-plan.js";
 import { PlanError } from "../../src/plan.js";
 
 describe("lock plans with a reader-writer key", () => {
@@ -20,14 +15,19 @@ describe("lock plans with a reader-writer key", () => {
     for (const plan of withRw) {
       const rwKey = plan.rwKey!;
       expect(permitsOfKey(plan, rwKey)).toBe(0);
-      const first = plan.clients.length - (plan.semaphoreClients ?? 0) - plan.rwClients!;
+      // The rw clients come right after the lock clients; semaphore and election clients follow.
+      const first =
+        plan.clients.length -
+        (plan.electionClients ?? 0) -
+        (plan.semaphoreClients ?? 0) -
+        plan.rwClients!;
       for (const [i, client] of plan.clients.entries()) {
         const isRwClient = i >= first && i < first + plan.rwClients!;
         for (const op of client.ops) expect(op.key === rwKey).toBe(isRwClient);
       }
       expect(validateLockPlan(structuredClone(plan))).toEqual(plan);
       // The lock part alone has neither the rw key nor its clients.
-      const lockPart = withoutSemaphores(plan);
+      const lockPart = lockPartOf(plan);
       expect(lockPart.rwKey).toBeUndefined();
       expect(lockPart.keys).toBe(rwKey);
       expect(hasRwOps(lockPart)).toBe(false);

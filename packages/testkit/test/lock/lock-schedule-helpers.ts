@@ -28,6 +28,9 @@ function describeCounts(summary: LockSimSummary): string {
       `${summary.clients.permitGrantsTaken} permit grants, ${summary.permitBeliefs} permit beliefs`,
     `rw locks: ${summary.rwSchedules} schedules with reader-writer clients, ` +
       `${summary.clients.rwGrantsTaken} read/write grants, ${summary.rwBeliefs} rw beliefs`,
+    `elections: ${summary.electionSchedules} schedules with campaigners, ` +
+      `${summary.clients.leadershipsTaken} leaderships, ${summary.observations} observers ` +
+      `reporting ${summary.clients.leadersObserved} leaders`,
   ].join("\n  ");
 }
 
@@ -93,6 +96,11 @@ export function describeLockScheduleShare(
         // Reader-writer clients too (RW_SCHEDULE_PERMILLE), each checked for writer exclusion.
         expect(total.rwSchedules).toBeGreaterThan(schedules / 2);
         expect(total.clients.rwGrantsTaken).toBeGreaterThan(schedules / 2);
+        // Campaigners and an observer run in about 7 of 10 (ELECTION_SCHEDULE_PERMILLE).
+        expect(total.electionSchedules).toBeGreaterThan(schedules / 2);
+        expect(total.clients.leadershipsTaken).toBeGreaterThan(schedules / 2);
+        expect(total.observations).toBeGreaterThan(schedules / 2);
+        expect(total.clients.leadersObserved).toBeGreaterThan(schedules);
         // A key whose search ran out of steps proves nothing: they must stay rare.
         expect(total.undecidedKeys).toBeLessThanOrEqual(schedules / 50);
       },

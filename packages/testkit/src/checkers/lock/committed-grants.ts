@@ -58,3 +58,37 @@ function grantOf(
       return null;
   }
 }
+
+/** Who holds a lock key after a committed entry changed it (null: nobody). */
+export interface HolderChange {
+  index: number;
+  appliedMs: number;
+  holder: { value: string; token: number } | null;
+}
+
+/**
+ * Every change of holder of each of `keys` (exclusive lock keys) in the committed entries, in
+ * index order: a grant, or a release or expiry that frees the key or hands it on.
+ */
+export function holderChanges(
+  committed: ReadonlyMap<number, CommittedLockEntry> | readonly CommittedLockEntry[],
+  keys: ReadonlySet<string>,
+): Map<string, HolderChange[]> {
+  const entries = [...committed.values()].sort((a, b) => a.index - b.index);
+  const byKey = new Map<string, HolderChange[]>();
+  for (const entry of entries) {
+    const result = entry.result;
+    if (!("key" in result) || !keys.has(result.key)) continue;
+    const grant = grantOf(result);
+    const freed = (result.type === "released" || result.type === "expired") && result.next === null;
+    if (grant === null && !freed) continue;
+    let list = byKey.get(result.key);
+    if (list === undefined) byKey.set(result.key, (list = []));
+    list.push({
+      index: entry.index,
+      appliedMs: entry.appliedMs,
+      holder: grant === null ? null : { value: grant.value, token: grant.token },
+    });
+  }
+  return byKey;
+}

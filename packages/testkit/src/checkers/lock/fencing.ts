@@ -73,17 +73,24 @@ export function checkFencing(
   return null;
 }
 
+/** A belief that started after a belief of its key with a token as high or higher had ended. */
+export interface TokenRegression {
+  key: string;
+  belief: Belief;
+  /** The highest-token belief of the key that had ended before `belief` started. */
+  highest: Belief;
+}
+
 /**
- * Fencing from the clients' side alone (what a history of real processes can show): a belief that
- * starts after another belief of the key has ended carries a higher token, or the same grant
- * renewed by the same client. The simulator gets this from commit order (checkFencing and
- * checkMutualExclusion); the chaos runs, which see no commits, from this. Returns up to `max`.
+ * Token order from the clients' side alone: up to `max` beliefs that start after another belief
+ * of their key has ended but carry a token not above it (the same grant renewed by the same
+ * client is no regression).
  */
-export function tokenRegressions(
+export function regressingBeliefs(
   beliefs: readonly Belief[],
   max = Number.POSITIVE_INFINITY,
-): SafetyViolation[] {
-  const found: SafetyViolation[] = [];
+): TokenRegression[] {
+  const found: TokenRegression[] = [];
   for (const [key, list] of beliefsByKey(beliefs)) {
     const started = [...list].sort((a, b) => a.startMs - b.startMs);
     const ended = list
@@ -102,16 +109,30 @@ export function tokenRegressions(
       }
       if (highest === null || highest === belief || belief.token > highest.token) continue;
       if (belief.token === highest.token && belief.client === highest.client) continue;
-      found.push(
-        new SafetyViolation(
-          "fencing",
-          `key "${key}": token ${belief.token} was granted to ${belief.client} at ` +
-            `${belief.startMs.toFixed(3)} ms, after token ${highest.token} of ${highest.client} ` +
-            `had ended`,
-        ),
-      );
+      found.push({ key, belief, highest });
       if (found.length >= max) return found;
     }
   }
   return found;
+}
+
+/**
+ * Fencing from the clients' side alone (what a history of real processes can show): a belief that
+ * starts after another belief of the key has ended carries a higher token, or the same grant
+ * renewed by the same client. The simulator gets this from commit order (checkFencing and
+ * checkMutualExclusion); the chaos runs, which see no commits, from this. Returns up to `max`.
+ */
+export function tokenRegressions(
+  beliefs: readonly Belief[],
+  max = Number.POSITIVE_INFINITY,
+): SafetyViolation[] {
+  return regressingBeliefs(beliefs, max).map(
+    ({ key, belief, highest }) =>
+      new SafetyViolation(
+        "fencing",
+        `key "${key}": token ${belief.token} was granted to ${belief.client} at ` +
+          `${belief.startMs.toFixed(3)} ms, after token ${highest.token} of ${highest.client} ` +
+          `had ended`,
+      ),
+  );
 }

@@ -1,6 +1,6 @@
 import type { Belief } from "../../lock/lock-history.js";
-import { beliefEndMs, beliefsByKey } from "../../lock/lock-history.js";
 import { SafetyViolation } from "../violation.js";
+import { beliefOutlivingNextGrant, overlappingBeliefs } from "./belief-overlaps.js";
 import type { CommittedGrant } from "./committed-grants.js";
 
 /**
@@ -15,30 +15,16 @@ export function checkMutualExclusion(
   grantsByKey: ReadonlyMap<string, readonly CommittedGrant[]>,
   beliefs: readonly Belief[],
 ): SafetyViolation | null {
-  const beliefsByGrant = new Map<string, Belief[]>();
-  for (const belief of beliefs) {
-    const id = `${belief.key}\u0000${belief.token}`;
-    let list = beliefsByGrant.get(id);
-    if (list === undefined) beliefsByGrant.set(id, (list = []));
-    list.push(belief);
-  }
-  for (const [key, grants] of grantsByKey) {
-    for (let i = 0; i + 1 < grants.length; i++) {
-      const earlier = grants[i];
-      const later = grants[i + 1];
-      for (const belief of beliefsByGrant.get(`${key}\u0000${earlier.token}`) ?? []) {
-        const endMs = beliefEndMs(belief);
-        if (endMs > later.appliedMs) {
-          return new SafetyViolation(
-            "mutualExclusion",
-            `key "${key}": ${belief.client} believed it held token ${earlier.token} ` +
-              `until ${endMs.toFixed(3)} ms (true time), but token ${later.token} was granted to ` +
-              `"${later.value}" at ${later.appliedMs.toFixed(3)} ms ` +
-              `(${(endMs - later.appliedMs).toFixed(3)} ms of overlap)`,
-          );
-        }
-      }
-    }
+  const outliving = beliefOutlivingNextGrant(grantsByKey, beliefs);
+  if (outliving !== null) {
+    const { key, belief, earlier, later, endMs } = outliving;
+    return new SafetyViolation(
+      "mutualExclusion",
+      `key "${key}": ${belief.client} believed it held token ${earlier.token} ` +
+        `until ${endMs.toFixed(3)} ms (true time), but token ${later.token} was granted to ` +
+        `"${later.value}" at ${later.appliedMs.toFixed(3)} ms ` +
+        `(${(endMs - later.appliedMs).toFixed(3)} ms of overlap)`,
+    );
   }
   return beliefOverlaps(beliefs, 1)[0] ?? null;
 }
@@ -52,32 +38,13 @@ export function beliefOverlaps(
   beliefs: readonly Belief[],
   max = Number.POSITIVE_INFINITY,
 ): SafetyViolation[] {
-  const found: SafetyViolation[] = [];
-  for (const [key, list] of beliefsByKey(beliefs)) {
-    const intervals = list
-      .map((belief) => ({ belief, startMs: belief.startMs, endMs: beliefEndMs(belief) }))
-      .filter((interval) => interval.endMs > interval.startMs)
-      .sort((a, b) => a.startMs - b.startMs);
-    let latest: (typeof intervals)[number] | null = null;
-    for (const interval of intervals) {
-      if (
-        latest !== null &&
-        interval.startMs < latest.endMs &&
-        interval.belief.token !== latest.belief.token
-      ) {
-        found.push(
-          new SafetyViolation(
-            "mutualExclusion",
-            `key "${key}": ${latest.belief.client} (token ${latest.belief.token}) and ` +
-              `${interval.belief.client} (token ${interval.belief.token}) both believed they held ` +
-              `it from ${interval.startMs.toFixed(3)} to ` +
-              `${Math.min(latest.endMs, interval.endMs).toFixed(3)} ms (true time)`,
-          ),
-        );
-        if (found.length >= max) return found;
-      }
-      if (latest === null || interval.endMs > latest.endMs) latest = interval;
-    }
-  }
-  return found;
+  return overlappingBeliefs(beliefs, max).map(
+    ({ key, first, second, fromMs, toMs }) =>
+      new SafetyViolation(
+        "mutualExclusion",
+        `key "${key}": ${first.client} (token ${first.token}) and ` +
+          `${second.client} (token ${second.token}) both believed they held ` +
+          `it from ${fromMs.toFixed(3)} to ${toMs.toFixed(3)} ms (true time)`,
+      ),
+  );
 }
