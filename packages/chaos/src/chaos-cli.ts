@@ -7,6 +7,7 @@ import { STEP_BUDGET_PER_KEY } from "./linearizability-check.js";
 import { ChaosInputError, formatRecheck, recheckWireFile } from "./recheck.js";
 import { runChaos } from "./run-chaos.js";
 import { formatSummary } from "./summary-format.js";
+import { DEFAULT_CHAOS_CLIENTS } from "./workload.js";
 
 const program = new Command("dlock-chaos")
   .description(
@@ -22,7 +23,9 @@ const program = new Command("dlock-chaos")
   )
   .addOption(new Option("--nodes <n>", "cluster size").default("3"))
   .addOption(
-    new Option("--clients <n>", "concurrent clients, split over the client kinds").default("12"),
+    new Option("--clients <n>", "concurrent clients, split over the client kinds").default(
+      String(DEFAULT_CHAOS_CLIENTS),
+    ),
   )
   .addOption(new Option("--keys <n>", "keys the clients contend for").default("4"))
   .option("--json", "print the summary as JSON")

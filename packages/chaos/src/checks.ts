@@ -6,10 +6,11 @@ import { ELECTION_KEY_PREFIX } from "@dlock/client";
 import {
   beliefOverlaps,
   checkElectionLeadership,
+  checkReaderWriterExclusion,
   checkSemaphoreCapacity,
   tokenRegressions,
 } from "@dlock/testkit";
-import type { Belief, PermitBelief } from "@dlock/testkit";
+import type { Belief, PermitBelief, RwBelief } from "@dlock/testkit";
 import type { History } from "./history.js";
 
 export interface CheckResult {
@@ -21,7 +22,8 @@ export interface CheckResult {
 
 /**
  * The checks of every primitive's grants: locks (mutual exclusion, fencing, acknowledged
- * releases), semaphores (capacity) and elections (leadership and observers). Grants still
+ * releases), semaphores (capacity), reader-writer locks (writer exclusion) and elections
+ * (leadership and observers). Grants still
  * believed in at the end of the run count as held until `endMs`.
  */
 export function checkEveryPrimitive(history: History, endMs: number): CheckResult[] {
@@ -30,6 +32,7 @@ export function checkEveryPrimitive(history: History, endMs: number): CheckResul
     checkFencing(history),
     checkAcknowledged(history),
     checkSemaphores(history, endMs),
+    checkReaderWriters(history, endMs),
     checkElections(history, endMs),
   ];
 }
@@ -62,6 +65,24 @@ export function checkSemaphores(history: History, endMs: number): CheckResult {
 }
 
 /**
+ * No writer's belief overlaps another belief of its reader-writer key (a reader's or a writer's),
+ * and tokens grow across beliefs that do not overlap: the simulator's checker (@dlock/testkit) on
+ * this run's rw beliefs. Beliefs still held end at `endMs`.
+ */
+export function checkReaderWriters(history: History, endMs: number): CheckResult {
+  const beliefs: RwBelief[] = endedBy(
+    history.beliefs.filter((belief) => belief.rw !== undefined),
+    endMs,
+  ).map((belief) => ({ ...belief, mode: belief.rw! }));
+  const violation = checkReaderWriterExclusion(beliefs);
+  return {
+    name: "rw locks: a writer alone, readers only with readers, growing tokens",
+    violations: violation === null ? [] : [violation.message],
+    examined: beliefs.length,
+  };
+}
+
+/**
  * One leader per election at any moment, growing leadership tokens, and observers that repeat,
  * reorder or skip no leader: the simulator's checker (@dlock/testkit) without the log, so the
  * leaderships campaigners learned of are the reference. Leaderships still held end at `endMs`.
@@ -83,10 +104,13 @@ export function checkElections(history: History, endMs: number): CheckResult {
   };
 }
 
-/** The beliefs of plain locks (not permits, not leaderships). */
+/** The beliefs of plain locks (not permits, not rw holds, not leaderships). */
 function lockBeliefs(history: History): Belief[] {
   return history.beliefs.filter(
-    (belief) => belief.permit === undefined && !belief.key.startsWith(ELECTION_KEY_PREFIX),
+    (belief) =>
+      belief.permit === undefined &&
+      belief.rw === undefined &&
+      !belief.key.startsWith(ELECTION_KEY_PREFIX),
   );
 }
 

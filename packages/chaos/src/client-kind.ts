@@ -1,8 +1,8 @@
 // What every kind of chaos client shares: the context its loop runs in, and how a grant it holds
-// (a lock, permits, a leadership) is recorded as a belief that ends no later than its validity.
-import type { Lock, Locker, ReleaseOutcome } from "@dlock/client";
+// (a lock, permits, a read or write lock, a leadership) is recorded as a belief that ends no later than its validity.
+import type { Lock, LockOptions, Locker, ReleaseOutcome } from "@dlock/client";
 import type { Belief, FencedResource, Prng } from "@dlock/testkit";
-import type { History } from "./history.js";
+import type { History, OpKind } from "./history.js";
 
 /** What one chaos client's loop gets. */
 export interface ChaosClientContext {
@@ -39,6 +39,7 @@ export function believe(
     key: string;
     value: string;
     permit?: { permits: number; count: number };
+    rw?: "read" | "write";
   },
 ): { belief: Belief; end: (reason: string) => void } {
   const belief = history.beginBelief(
@@ -47,6 +48,7 @@ export function believe(
     grant.value,
     lock.fencingToken,
     grant.permit,
+    grant.rw,
   );
   const end = (reason: string): void =>
     history.endBelief(belief, reason, Math.min(history.now(), lock.validUntilMs));
@@ -88,4 +90,54 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/** One acquire of a shared key (a semaphore's permits, a reader-writer key in a mode). */
+export interface SharedAcquire {
+  take(value: string, options: LockOptions & { signal: AbortSignal }): Promise<Lock>;
+  /** The op's detail when granted ("×2", "read"). */
+  detail: string;
+  /** What the holder believes it holds beyond the key. */
+  grant: { permit?: { permits: number; count: number }; rw?: "read" | "write" };
+}
+
+/**
+ * The loop of a client of a shared key: draw an acquire, take it (queueing a while half the
+ * time), believe in it for a random time while it stays valid, release it; again until stopped.
+ */
+export async function runSharedKeyClient(
+  context: ChaosClientContext,
+  kind: OpKind,
+  key: string,
+  draw: () => SharedAcquire,
+): Promise<void> {
+  const { client, prng, history, ttlMs, signal } = context;
+  let n = 0;
+  while (!signal.aborted) {
+    const value = `${client}-${++n}`;
+    const acquire = draw();
+    const op = history.begin(kind, client, key, value);
+    let lock: Lock;
+    try {
+      lock = await acquire.take(value, {
+        ttl: ttlMs,
+        retryLimit: 2,
+        retryInterval: prng.int(20, 80),
+        ...(prng.chance(0.5) ? { wait: prng.int(ttlMs / 2, 2 * ttlMs) } : {}),
+        signal,
+      });
+    } catch (error) {
+      const code = errorCode(error);
+      history.end(op, code === "LOCK_BUSY" ? "busy" : "error", null, code);
+      await sleep(prng.int(5, 50), signal);
+      continue;
+    }
+    history.end(op, "ok", lock.fencingToken, acquire.detail);
+    const { end } = believe(history, lock, { client, key, value, ...acquire.grant });
+    await sleep(prng.int(10, 2 * ttlMs), signal);
+    end("released");
+    await recordedRelease(history, { client, key, value, token: lock.fencingToken }, () =>
+      lock.release(),
+    );
+  }
 }

@@ -10,10 +10,11 @@ import { join } from "node:path";
 import type { Belief, Observation, ResourceWrite, WireOp } from "@dlock/testkit";
 
 /**
- * acquire: a lock; semaphore: permits; campaign: an election's leadership; release: any of them;
+ * acquire: a lock; semaphore: permits; rw: a reader-writer key as a reader or its writer;
+ * campaign: an election's leadership; release: any of them;
  * observe: one observe() of an election, from its start until it ended.
  */
-export type OpKind = "acquire" | "semaphore" | "campaign" | "release" | "get" | "observe";
+export type OpKind = "acquire" | "semaphore" | "rw" | "campaign" | "release" | "get" | "observe";
 
 export interface OpRecord {
   kind: OpKind;
@@ -85,6 +86,7 @@ export class History {
     value: string,
     token: number,
     permit?: { permits: number; count: number },
+    rw?: "read" | "write",
   ): Belief {
     const startMs = this.now();
     const belief: Belief = {
@@ -99,6 +101,7 @@ export class History {
       endReason: null,
     };
     if (permit !== undefined) belief.permit = { ...permit };
+    if (rw !== undefined) belief.rw = rw;
     this.beliefs.push(belief);
     return belief;
   }
@@ -144,7 +147,7 @@ export class History {
       const until = b.endMs === null ? "running" : t(b.endMs);
       lines.push([
         b.startMs,
-        `${t(b.startMs)}  GRANT   ${b.client} ${b.key} token=${b.token}${b.permit === undefined ? "" : ` ×${b.permit.count}/${b.permit.permits}`} believed until ${until} (${b.endReason ?? "running"})`,
+        `${t(b.startMs)}  GRANT   ${b.client} ${b.key} token=${b.token}${b.permit === undefined ? "" : ` ×${b.permit.count}/${b.permit.permits}`}${b.rw === undefined ? "" : ` ${b.rw}`} believed until ${until} (${b.endReason ?? "running"})`,
       ]);
     }
     for (const o of this.observations) {

@@ -10,16 +10,18 @@ export {
   checkEveryPrimitive,
   checkFencing,
   checkMutualExclusion,
+  checkReaderWriters,
   checkSemaphores,
 } from "./checks.js";
 export type { CheckResult } from "./checks.js";
 export { FAULT_KINDS, Nemesis } from "./nemesis.js";
 export type { FaultKind, NemesisOptions } from "./nemesis.js";
-export { DEFAULT_CLIENT_MIX, Workload, clientsPerKind } from "./workload.js";
+export { DEFAULT_CHAOS_CLIENTS, DEFAULT_CLIENT_MIX, Workload, clientsPerKind } from "./workload.js";
 export type { ClientMixEntry, WorkloadOptions } from "./workload.js";
 export type { ChaosClientContext, ChaosClientKind } from "./client-kind.js";
 export { lockClients } from "./lock-clients.js";
 export { SEMAPHORE_KEY, SEMAPHORE_PERMITS, semaphoreClients } from "./semaphore-clients.js";
+export { RW_KEY, rwClients } from "./rw-clients.js";
 export { ELECTION_NAME, campaigners, observers } from "./election-clients.js";
 export { runChaos } from "./run-chaos.js";
 export type { ChaosOptions, ChaosSummary } from "./run-chaos.js";

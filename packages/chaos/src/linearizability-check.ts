@@ -122,12 +122,14 @@ export function wireHistoriesByKey(wire: readonly WireOp[]): Map<string, TimedOp
 
 /**
  * The requests of plain lock keys: the lock model knows neither semaphores (a key any request took
- * permits of) nor elections (their queued campaigns are the election checker's).
+ * permits of), reader-writer keys (a key any request took in a mode) nor elections (their queued
+ * campaigns are the election checker's).
  */
 export function lockKeyRequests(wire: readonly WireOp[]): WireOp[] {
-  const semaphoreKeys = new Set<string>();
-  for (const op of wire) if ("permits" in op.request) semaphoreKeys.add(op.key);
-  return wire.filter((op) => !semaphoreKeys.has(op.key) && !op.key.startsWith(ELECTION_KEY_PREFIX));
+  const sharedKeys = new Set<string>();
+  for (const op of wire)
+    if ("permits" in op.request || "mode" in op.request) sharedKeys.add(op.key);
+  return wire.filter((op) => !sharedKeys.has(op.key) && !op.key.startsWith(ELECTION_KEY_PREFIX));
 }
 
 function grantId(key: string, value: string, token: number): string {

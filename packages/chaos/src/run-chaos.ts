@@ -17,7 +17,7 @@ import { RecordingTransport } from "./wire-recorder.js";
 import { Nemesis } from "./nemesis.js";
 import type { FaultKind } from "./nemesis.js";
 import type { ClientMixEntry } from "./workload.js";
-import { Workload } from "./workload.js";
+import { DEFAULT_CHAOS_CLIENTS, Workload } from "./workload.js";
 import { ChaosWatcher, checkWatch } from "./watch-check.js";
 
 export interface ChaosOptions {
@@ -45,8 +45,8 @@ export interface ChaosSummary {
   grants: number;
   /** Clients of each kind (lock, semaphore, campaign, observe, …). */
   clientsByKind: Record<string, number>;
-  /** Of the grants: lock grants, semaphore permit grants, election leaderships. */
-  grantsByPrimitive: { lock: number; semaphore: number; election: number };
+  /** Of the grants: lock grants, semaphore permit grants, rw grants, election leaderships. */
+  grantsByPrimitive: { lock: number; semaphore: number; rw: number; election: number };
   /** Leaders reported by election observers, over how many observe() calls. */
   leadersObserved: number;
   observations: number;
@@ -88,7 +88,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const resource = new FencedResource(() => history.now());
     const workload = new Workload({
       endpoints: chaos.endpoints(),
-      clients: options.clients ?? 12,
+      clients: options.clients ?? DEFAULT_CHAOS_CLIENTS,
       keys: options.keys ?? 4,
       ttlMs: TTL_MS,
       prng: prng.fork(),
@@ -194,9 +194,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 }
 
 function grantsByPrimitive(history: History): ChaosSummary["grantsByPrimitive"] {
-  const counts = { lock: 0, semaphore: 0, election: 0 };
+  const counts = { lock: 0, semaphore: 0, rw: 0, election: 0 };
   for (const belief of history.beliefs) {
     if (belief.permit !== undefined) counts.semaphore++;
+    else if (belief.rw !== undefined) counts.rw++;
     else if (belief.key.startsWith(ELECTION_KEY_PREFIX)) counts.election++;
     else counts.lock++;
   }

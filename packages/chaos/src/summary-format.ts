@@ -9,7 +9,7 @@ export function formatSummary(s: ChaosSummary): string {
       .map(([kind, count]) => `${kind}=${count}`)
       .join(
         " ",
-      )}; grants: locks ${s.grantsByPrimitive.lock}, semaphore permits ${s.grantsByPrimitive.semaphore}, leaderships ${s.grantsByPrimitive.election}; ${s.observations} observations reported ${s.leadersObserved} leaders`,
+      )}; grants: locks ${s.grantsByPrimitive.lock}, semaphore permits ${s.grantsByPrimitive.semaphore}, rw ${s.grantsByPrimitive.rw}, leaderships ${s.grantsByPrimitive.election}; ${s.observations} observations reported ${s.leadersObserved} leaders`,
     `outcomes: ${Object.entries(s.outcomes)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,

@@ -9,6 +9,7 @@ import { campaigners, observers } from "./election-clients.js";
 import type { History } from "./history.js";
 import { lockClients } from "./lock-clients.js";
 import { semaphoreClients } from "./semaphore-clients.js";
+import { rwClients } from "./rw-clients.js";
 import { ChaosInputError } from "./recheck.js";
 import { RecordingTransport } from "./wire-recorder.js";
 
@@ -19,15 +20,20 @@ export interface ClientMixEntry {
 }
 
 /**
- * Every primitive, locks first: of the default 12 clients, 5 lock clients, 2 semaphore clients,
- * 3 campaigners and 2 observers (see clientsPerKind). A new primitive is one more entry.
+ * Every primitive, locks first: of the default 14 clients, 5 lock clients, 2 semaphore clients,
+ * 2 reader-writer clients, 3 campaigners and 2 observers (see clientsPerKind). A new primitive is
+ * one more entry.
  */
 export const DEFAULT_CLIENT_MIX: readonly ClientMixEntry[] = [
   { kind: lockClients, share: 6 },
   { kind: semaphoreClients, share: 2 },
+  { kind: rwClients, share: 2 },
   { kind: campaigners, share: 3 },
   { kind: observers, share: 1 },
 ];
+
+/** Clients of a chaos run unless told otherwise: enough for two of most kinds in the mix. */
+export const DEFAULT_CHAOS_CLIENTS = 14;
 
 export interface WorkloadOptions {
   endpoints: string[];

@@ -8,7 +8,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 
 describe("chaos against real processes", () => {
   it(
-    `keeps every lock exclusive and fenced, every semaphore within N, one leader per election, under faults (seed ${SEED}; replay: CHAOS_SEED=${SEED})`,
+    `keeps every lock exclusive and fenced, every semaphore within N, every writer alone, one leader per election, under faults (seed ${SEED}; replay: CHAOS_SEED=${SEED})`,
     async () => {
       console.log(
         `chaos run seed ${SEED} (replay the fault schedule: pnpm test:chaos --seed ${SEED})`,
@@ -29,14 +29,18 @@ describe("chaos against real processes", () => {
       expect(Object.keys(summary.clientsByKind)).toEqual([
         "lock",
         "semaphore",
+        "rw",
         "campaign",
         "observe",
       ]);
       expect(summary.grantsByPrimitive.semaphore).toBeGreaterThan(10);
+      expect(summary.grantsByPrimitive.rw).toBeGreaterThan(10);
       expect(summary.grantsByPrimitive.election).toBeGreaterThan(5);
       expect(summary.leadersObserved).toBeGreaterThan(summary.grantsByPrimitive.election);
       const checked = summary.checks.map((check) => check.name.split(":")[0]);
-      expect(checked).toEqual(expect.arrayContaining(["locks", "semaphores", "elections"]));
+      expect(checked).toEqual(
+        expect.arrayContaining(["locks", "semaphores", "rw locks", "elections"]),
+      );
     },
     DURATION_MS + 180_000,
   );

@@ -4,6 +4,7 @@ import {
   checkElections,
   checkFencing,
   checkMutualExclusion,
+  checkReaderWriters,
   checkSemaphores,
 } from "../src/checks.js";
 import { History } from "../src/history.js";
@@ -11,7 +12,8 @@ import { lockKeyRequests } from "../src/linearizability-check.js";
 import { campaigners, observers } from "../src/election-clients.js";
 import { lockClients } from "../src/lock-clients.js";
 import { semaphoreClients } from "../src/semaphore-clients.js";
-import { clientsPerKind, DEFAULT_CLIENT_MIX } from "../src/workload.js";
+import { rwClients } from "../src/rw-clients.js";
+import { clientsPerKind, DEFAULT_CHAOS_CLIENTS, DEFAULT_CLIENT_MIX } from "../src/workload.js";
 import { ChaosInputError } from "../src/recheck.js";
 
 const ELECTION = "election/chaos";
@@ -25,8 +27,9 @@ function held(
   fromMs: number,
   toMs: number,
   permit?: { permits: number; count: number },
+  rw?: "read" | "write",
 ): Belief {
-  const belief = history.beginBelief(client, key, `${client}-${token}`, token, permit);
+  const belief = history.beginBelief(client, key, `${client}-${token}`, token, permit, rw);
   belief.startMs = history.startMs + fromMs;
   belief.extensions[0].atMs = belief.startMs;
   history.endBelief(belief, "released", history.startMs + toMs);
@@ -45,7 +48,7 @@ function observed(history: History, ...tokens: (number | null)[]): void {
 }
 
 describe("chaos checks of every primitive", () => {
-  it("keep locks, permits and leaderships apart: each check sees its own grants only", () => {
+  it("keep locks, permits, rw holds and leaderships apart: each check sees its own grants only", () => {
     const h = new History();
     // Overlapping permits and leaderships are not lock overlaps, and vice versa.
     held(h, "s1", "sem-1", 4, 0, 100, { permits: 2, count: 1 });
@@ -53,11 +56,16 @@ describe("chaos checks of every primitive", () => {
     held(h, "c1", ELECTION, 2, 0, 100);
     held(h, "c2", ELECTION, 3, 100, 200);
     held(h, "l1", "key-1", 7, 0, 100);
+    // Readers overlap by design, and share a token when granted together.
+    held(h, "r1", "rw-1", 9, 0, 100, undefined, "read");
+    held(h, "r2", "rw-1", 9, 20, 120, undefined, "read");
+    held(h, "w1", "rw-1", 12, 120, 200, undefined, "write");
     observed(h, null, 2, null, 3);
     const endMs = h.startMs + 300;
     expect(checkMutualExclusion(h, endMs)).toMatchObject({ violations: [], examined: 1 });
     expect(checkFencing(h).violations).toEqual([]);
     expect(checkSemaphores(h, endMs)).toMatchObject({ violations: [], examined: 2 });
+    expect(checkReaderWriters(h, endMs)).toMatchObject({ violations: [], examined: 3 });
     expect(checkElections(h, endMs)).toMatchObject({ violations: [], examined: 6 });
   });
 
@@ -67,6 +75,14 @@ describe("chaos checks of every primitive", () => {
     held(h, "s2", "sem-1", 5, 50, 150, { permits: 2, count: 2 });
     const result = checkSemaphores(h, h.startMs + 300);
     expect(result.violations).toEqual([expect.stringMatching(/3 of 2 permits believed held/)]);
+  });
+
+  it("flag a writer that overlaps a reader", () => {
+    const h = new History();
+    held(h, "r1", "rw-1", 4, 0, 100, undefined, "read");
+    held(h, "w1", "rw-1", 5, 50, 150, undefined, "write");
+    const result = checkReaderWriters(h, h.startMs + 300);
+    expect(result.violations).toEqual([expect.stringMatching(/both believed held/)]);
   });
 
   it("flag two leaders at once, and an observer that repeats or skips a leader", () => {
@@ -98,6 +114,7 @@ describe("chaos checks of every primitive", () => {
       op("key-1", { type: "acquire", value: "a", ttlMs: 500 }),
       op("sem-1", { type: "acquire", value: "a", ttlMs: 500, permits: 2, count: 1 }),
       op("sem-1", { type: "release", value: "a", token: 3 }),
+      op("rw-1", { type: "rwAcquire", value: "a", ttlMs: 500, mode: "read" }),
       op(ELECTION, { type: "acquire", value: "a", ttlMs: 500, waitMs: 100 }),
     ];
     expect(lockKeyRequests(wire).map((request) => request.key)).toEqual(["key-1"]);
@@ -107,12 +124,13 @@ describe("chaos checks of every primitive", () => {
     expect(DEFAULT_CLIENT_MIX.map((entry) => entry.kind)).toEqual([
       lockClients,
       semaphoreClients,
+      rwClients,
       campaigners,
       observers,
     ]);
-    expect(clientsPerKind(DEFAULT_CLIENT_MIX, 12)).toEqual([5, 2, 3, 2]);
-    expect(clientsPerKind(DEFAULT_CLIENT_MIX, 4)).toEqual([1, 1, 1, 1]);
+    expect(clientsPerKind(DEFAULT_CLIENT_MIX, DEFAULT_CHAOS_CLIENTS)).toEqual([5, 2, 2, 3, 2]);
+    expect(clientsPerKind(DEFAULT_CLIENT_MIX, 5)).toEqual([1, 1, 1, 1, 1]);
     expect(clientsPerKind(DEFAULT_CLIENT_MIX, 28).reduce((a, b) => a + b)).toBe(28);
-    expect(() => clientsPerKind(DEFAULT_CLIENT_MIX, 3)).toThrow(ChaosInputError);
+    expect(() => clientsPerKind(DEFAULT_CLIENT_MIX, 4)).toThrow(ChaosInputError);
   });
 });
