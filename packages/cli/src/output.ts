@@ -72,6 +72,7 @@ export function getJson(key: string, result: GetResult): GetJson {
     ttlRemainingMs: result.ttlRemainingMs,
     waiters: result.waiters,
     ...(result.semaphore === undefined ? {} : { semaphore: result.semaphore }),
+    ...(result.rw === undefined ? {} : { rw: result.rw }),
   };
 }
 
@@ -95,6 +96,19 @@ export function getText(get: GetJson): string {
       rows.push([
         "holder",
         `${h.value ?? "(hidden: not your grant)"}: ${h.count} permit(s), token ${h.fencingToken}, ttl left ${
+          h.ttlRemainingMs === null ? "unknown" : formatMs(h.ttlRemainingMs)
+        }`,
+      ]);
+    }
+  }
+  const rw = get.rw;
+  if (rw !== undefined) {
+    // A reader-writer key has its writer or its readers: one row each.
+    rows.splice(2, 3, ["mode", rw.mode === "write" ? "held by its writer" : "held by readers"]);
+    for (const h of rw.holders) {
+      rows.push([
+        h.mode === "write" ? "writer" : "reader",
+        `${h.value ?? "(hidden: not your grant)"}: token ${h.fencingToken}, ttl left ${
           h.ttlRemainingMs === null ? "unknown" : formatMs(h.ttlRemainingMs)
         }`,
       ]);

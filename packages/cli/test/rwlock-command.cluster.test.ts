@@ -74,6 +74,20 @@ describe("dlock rwlock", () => {
     expect(JSON.parse(read.stdout)).toMatchObject({ key: "docs", value: "r1" });
     expect((await runDlock(["acquire", "docs", "r2", "--read"], test.env)).code).toBe(0);
     expect((await runDlock(["acquire", "docs", "w", "--write"], test.env)).code).toBe(3);
+    // get shows the readers, each in its mode, not a semaphore's permits.
+    const readers = await runDlock(["get", "docs", "--json"], test.env);
+    expect(readers.code).toBe(0);
+    const shown = JSON.parse(readers.stdout) as {
+      semaphore?: unknown;
+      rw: { mode: string; holders: { value: string; mode: string }[] };
+    };
+    expect(shown.semaphore).toBeUndefined();
+    expect(shown.rw.mode).toBe("read");
+    expect(shown.rw.holders.map((h) => [h.value, h.mode]).sort()).toEqual([
+      ["r1", "read"],
+      ["r2", "read"],
+    ]);
+    expect((await runDlock(["get", "docs"], test.env)).stdout).toMatch(/held by readers/);
     const kind = await runDlock(["lock", "docs", "--", "true"], test.env);
     expect(kind.code).toBe(1);
     expect(kind.stderr).toContain("KIND_MISMATCH");
@@ -82,6 +96,11 @@ describe("dlock rwlock", () => {
     for (const value of ["r1", "r2"])
       expect((await runDlock(["release", "docs", value], test.env)).code).toBe(0);
     expect((await runDlock(["acquire", "docs", "w", "--write"], test.env)).code).toBe(0);
+    const writer = JSON.parse((await runDlock(["get", "docs", "--json"], test.env)).stdout);
+    expect(writer).toMatchObject({
+      value: "w",
+      rw: { mode: "write", holders: [{ value: "w", mode: "write" }] },
+    });
   });
 });
 

@@ -88,6 +88,8 @@ export type {
   ForceReleaseResult,
   GetResult,
   PermitHolderInfo,
+  RwHolderInfo,
+  RwInfo,
   SemaphoreInfo,
   ListedLock,
   ListResult,

@@ -132,6 +132,8 @@ export type {
   MemberStatus,
   OkFrame,
   PermitHolderInfo,
+  RwHolderInfo,
+  RwInfo,
   RaftBatchFrame,
   RefreshRequest,
   RefreshResult,

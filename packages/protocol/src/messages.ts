@@ -313,6 +313,22 @@ export interface SemaphoreInfo {
   holders: PermitHolderInfo[];
 }
 
+/** One holder of a reader-writer key, as `get` shows it. */
+export interface RwHolderInfo {
+  /** The holder's value (null when an auth file hides other principals' values). */
+  value: string | null;
+  fencingToken: number;
+  mode: "read" | "write";
+  /** Its lease time left on the leader's clock. */
+  ttlRemainingMs: number | null;
+}
+
+export interface RwInfo {
+  /** "write" while its writer holds the key, else "read" (one or more readers). */
+  mode: "read" | "write";
+  holders: RwHolderInfo[];
+}
+
 export interface GetResult {
   held: boolean;
   /**
@@ -330,6 +346,11 @@ export interface GetResult {
    * holder's and `ttlRemainingMs` the longest lease left).
    */
   semaphore?: SemaphoreInfo;
+  /**
+   * Present for a reader-writer key (then `held` is true, `value` the writer's or null while
+   * readers hold it, `fencingToken` the newest holder's, `ttlRemainingMs` the longest lease left).
+   */
+  rw?: RwInfo;
 }
 
 /** What happened to a key; see the server's LockEvent for each type. */

@@ -28,6 +28,8 @@ import type {
   MemberRole,
   MemberStatus,
   PermitHolderInfo,
+  RwHolderInfo,
+  RwInfo,
   RaftBatchFrame,
   RefreshResult,
   ReleaseResult,
@@ -394,6 +396,33 @@ function parseSemaphoreInfo(value: unknown): SemaphoreInfo {
   return { permits: value.permits, held: value.held, holders };
 }
 
+function parseRwInfo(value: unknown): RwInfo {
+  if (!isRecord(value) || !isRwMode(value.mode) || !Array.isArray(value.holders)) bad("get");
+  const holders = value.holders.map((holder: unknown): RwHolderInfo => {
+    if (
+      !isRecord(holder) ||
+      !isNullableString(holder.value) ||
+      !isCount(holder.fencingToken) ||
+      !isRwMode(holder.mode)
+    ) {
+      bad("get");
+    }
+    const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
+    if (ttlRemainingMs === undefined) bad("get");
+    return {
+      value: holder.value,
+      fencingToken: holder.fencingToken,
+      mode: holder.mode,
+      ttlRemainingMs,
+    };
+  });
+  return { mode: value.mode, holders };
+}
+
+function isRwMode(value: unknown): value is "read" | "write" {
+  return value === "read" || value === "write";
+}
+
 function parseListedLock(value: unknown): ListedLock {
   if (
     !isRecord(value) ||
@@ -492,6 +521,7 @@ export function parseResult<T extends ClientRequestType>(
       }
       const parsed: GetResult = { held, value, fencingToken, ttlRemainingMs, waiters };
       if (result.semaphore !== undefined) parsed.semaphore = parseSemaphoreInfo(result.semaphore);
+      if (result.rw !== undefined) parsed.rw = parseRwInfo(result.rw);
       return parsed as ResultByRequestType[T];
     }
     case "watch": {

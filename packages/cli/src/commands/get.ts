@@ -18,7 +18,7 @@ export function registerGetCommand(program: Command): void {
     .addHelpText(
       "after",
       clientCommandHelp(
-        `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free). A semaphore's key adds\n"semaphore":{"permits","held","holders":[{"value","fencingToken","count","ttlRemainingMs"}]}.\n`,
+        `\nWith --json: {"key","held","value","fencingToken","ttlRemainingMs","waiters"}\n(value, fencingToken and ttlRemainingMs are null when the lock is free). A semaphore's key adds\n"semaphore":{"permits","held","holders":[{"value","fencingToken","count","ttlRemainingMs"}]}, a\nreader-writer key "rw":{"mode","holders":[{"value","fencingToken","mode","ttlRemainingMs"}]}.\n`,
         ["dlock get deploy", "dlock get deploy --json", "dlock get encoders"],
       ),
     )

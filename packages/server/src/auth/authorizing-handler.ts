@@ -228,10 +228,16 @@ function redacted(
   switch (type) {
     case "get": {
       const get = result as GetResult;
-      const semaphore = get.semaphore;
-      if (semaphore === undefined) return { ...get, value: visible(get.value) };
-      const holders = semaphore.holders.map((h) => ({ ...h, value: visible(h.value) }));
-      return { ...get, value: visible(get.value), semaphore: { ...semaphore, holders } };
+      const { semaphore, rw } = get;
+      const shown: GetResult = { ...get, value: visible(get.value) };
+      if (semaphore !== undefined) {
+        const holders = semaphore.holders.map((h) => ({ ...h, value: visible(h.value) }));
+        shown.semaphore = { ...semaphore, holders };
+      }
+      if (rw !== undefined) {
+        shown.rw = { ...rw, holders: rw.holders.map((h) => ({ ...h, value: visible(h.value) })) };
+      }
+      return shown;
     }
     case "watch": {
       const watch = result as WatchResult;

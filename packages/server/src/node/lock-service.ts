@@ -280,7 +280,11 @@ export class LockService implements ClientRequestHandler {
     await this.linearizableRead();
     const info = this.table.get(key);
     const semaphore = this.table.semaphoreState(key);
-    if (semaphore !== undefined) return this.semaphoreGet(semaphore, info.waiters);
+    if (semaphore !== undefined) {
+      return semaphore.kind === "rw"
+        ? this.rwGet(semaphore, info.waiters)
+        : this.semaphoreGet(semaphore, info.waiters);
+    }
     return {
       held: info.held,
       value: info.value,
@@ -308,6 +312,27 @@ export class LockService implements ClientRequestHandler {
       ttlRemainingMs: Math.max(...holders.map((h) => h.ttlRemainingMs)),
       waiters,
       semaphore: { permits: s.permits, held: s.held, holders },
+    };
+  }
+
+  /** A reader-writer key's get: its writer or readers, each with its lease left. */
+  private rwGet(s: Readonly<SemaphoreState>, waiters: number): GetResult {
+    const nowMs = this.nowMs();
+    const holders = s.holders.map((h) => ({
+      value: h.value,
+      fencingToken: h.token,
+      // A writer takes every slot of the key, a reader one.
+      mode: h.count === s.permits ? ("write" as const) : ("read" as const),
+      ttlRemainingMs: Math.round(this.leases.permitRemainingMs(s.key, h.value, nowMs) ?? h.ttlMs),
+    }));
+    const writer = holders.find((h) => h.mode === "write");
+    return {
+      held: true,
+      value: writer?.value ?? null,
+      fencingToken: Math.max(...holders.map((h) => h.fencingToken)),
+      ttlRemainingMs: Math.max(...holders.map((h) => h.ttlRemainingMs)),
+      waiters,
+      rw: { mode: writer === undefined ? "read" : "write", holders },
     };
   }
 
