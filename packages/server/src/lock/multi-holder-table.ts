@@ -1,3 +1,4 @@
+import { PERMITS_MAX } from "@dlock/protocol";
 import type * as cmd from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import * as build from "./result-builders.js";
@@ -93,9 +94,10 @@ export class MultiHolderTable {
     const next = new Map<string, MultiHolderState>();
     for (const s of states) {
       if (next.has(s.key)) throw new LockError("MALFORMED", `duplicate semaphore record ${s.key}`);
-      const permitsMax =
-        s.kind === "rw" ? rwSlots(this.host.limits) : this.host.limits.semaphorePermitsMax;
-      if (s.permits > permitsMax)
+      // Against the protocol's bound, not this node's limit: a key's N (an rw key's slots, which
+      // are the limit at its first acquire) was valid when written, and lowering the limit must
+      // not keep a node from loading its own data; the lower limit applies to new keys.
+      if (s.permits > PERMITS_MAX)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more permits than allowed`);
       if (s.waiters.length > this.host.limits.waitersPerKeyMax)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more waiters than allowed`);

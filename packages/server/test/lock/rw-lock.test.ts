@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LockCommand, LockResult, RwAcquireCommand } from "@dlock/server/lock";
-import { LeaseManager, decodeCommand, encodeCommand } from "@dlock/server/lock";
+import { LeaseManager, LockStateMachine, decodeCommand, encodeCommand } from "@dlock/server/lock";
 import {
   Log,
   TEST_LIMITS,
@@ -188,6 +188,39 @@ describe("reader-writer leases", () => {
     expect(leases.trackedPermits).toBe(1);
     expect(leases.dueExpiries(1899)).toEqual([]);
     expect(leases.dueExpiries(1900)).toMatchObject([{ type: "permitExpire", value: "r" }]);
+  });
+});
+
+describe("a lower semaphorePermitsMax after a restart", () => {
+  it("still loads the keys written under the higher one; new keys get the lower one", () => {
+    const log = new Log({ ...TEST_LIMITS, semaphorePermitsMax: 8 });
+    rw(log, "rw", "r1", "read");
+    log.machine.apply(++log.index, {
+      type: "semaphoreAcquire",
+      key: "sem",
+      value: "s1",
+      ttlMs: 1000,
+      waitMs: 0,
+      requestId: log.index,
+      permits: 8,
+      count: 3,
+    });
+    const lowered = new LockStateMachine({ limits: { ...TEST_LIMITS, semaphorePermitsMax: 4 } });
+    lowered.restoreSnapshot(log.machine.snapshot());
+    expect(lowered.snapshot()).toEqual(log.machine.snapshot());
+    expect(lowered.semaphoreState("rw")).toMatchObject({ kind: "rw", permits: 8 });
+    expect(lowered.semaphoreState("sem")).toMatchObject({ permits: 8, held: 3 });
+    const fresh = lowered.apply(log.index + 1, {
+      type: "rwAcquire",
+      key: "rw2",
+      value: "r",
+      ttlMs: 1000,
+      waitMs: 0,
+      requestId: log.index + 1,
+      mode: "read",
+    });
+    expect(fresh).toMatchObject({ type: "granted" });
+    expect(lowered.semaphoreState("rw2")).toMatchObject({ permits: 4 });
   });
 });
 
