@@ -376,22 +376,10 @@ function parseSemaphoreInfo(value: unknown): SemaphoreInfo {
     bad("get");
   }
   const holders = value.holders.map((holder: unknown): PermitHolderInfo => {
-    if (
-      !isRecord(holder) ||
-      !isNullableString(holder.value) ||
-      !isCount(holder.fencingToken) ||
-      !isCount(holder.count)
-    ) {
-      bad("get");
-    }
-    const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
-    if (ttlRemainingMs === undefined) bad("get");
-    return {
-      value: holder.value,
-      fencingToken: holder.fencingToken,
-      count: holder.count,
-      ttlRemainingMs,
-    };
+    const common = parseHolderInfo(holder);
+    const { count } = holder as { count: unknown };
+    if (!isCount(count)) bad("get");
+    return { ...common, count };
   });
   return { permits: value.permits, held: value.held, holders };
 }
@@ -399,24 +387,26 @@ function parseSemaphoreInfo(value: unknown): SemaphoreInfo {
 function parseRwInfo(value: unknown): RwInfo {
   if (!isRecord(value) || !isRwMode(value.mode) || !Array.isArray(value.holders)) bad("get");
   const holders = value.holders.map((holder: unknown): RwHolderInfo => {
-    if (
-      !isRecord(holder) ||
-      !isNullableString(holder.value) ||
-      !isCount(holder.fencingToken) ||
-      !isRwMode(holder.mode)
-    ) {
-      bad("get");
-    }
-    const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
-    if (ttlRemainingMs === undefined) bad("get");
-    return {
-      value: holder.value,
-      fencingToken: holder.fencingToken,
-      mode: holder.mode,
-      ttlRemainingMs,
-    };
+    const common = parseHolderInfo(holder);
+    const { mode } = holder as { mode: unknown };
+    if (!isRwMode(mode)) bad("get");
+    return { ...common, mode };
   });
   return { mode: value.mode, holders };
+}
+
+/** What every holder `get` shows (a semaphore's or a reader-writer key's) has: value, token, lease. */
+function parseHolderInfo(holder: unknown): {
+  value: string | null;
+  fencingToken: number;
+  ttlRemainingMs: number | null;
+} {
+  if (!isRecord(holder) || !isNullableString(holder.value) || !isCount(holder.fencingToken)) {
+    bad("get");
+  }
+  const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
+  if (ttlRemainingMs === undefined) bad("get");
+  return { value: holder.value, fencingToken: holder.fencingToken, ttlRemainingMs };
 }
 
 function isRwMode(value: unknown): value is "read" | "write" {

@@ -69,6 +69,7 @@ export type {
 } from "./results.js";
 export type { KeyState, Waiter } from "./key-state.js";
 export type { MultiHolderKind, MultiHolderState, SemaphoreState } from "./multi-holder-state.js";
+export { isRwWriter } from "./multi-holder-state.js";
 export type { PermitHolder, PermitWaiter } from "./multi-holder-state.js";
 export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";

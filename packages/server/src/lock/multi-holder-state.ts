@@ -42,5 +42,10 @@ export interface MultiHolderState {
 
 export type MultiHolderKind = "semaphore" | "rw";
 
+/** Is `holder` the writer of `s`, a reader-writer key (a writer takes every slot, a reader one)? */
+export function isRwWriter(s: Readonly<MultiHolderState>, holder: Readonly<PermitHolder>): boolean {
+  return s.kind === "rw" && holder.count === s.permits;
+}
+
 /** A counting semaphore's record (the only multi-holder kind before reader-writer locks). */
 export type SemaphoreState = MultiHolderState;

@@ -10,6 +10,7 @@ import type {
   PermitHolder,
   PermitWaiter,
 } from "./multi-holder-state.js";
+import { isRwWriter } from "./multi-holder-state.js";
 import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 
 /** What the multi-holder table needs of the lock state machine that owns it. */
@@ -120,7 +121,7 @@ export class MultiHolderTable {
         ttlMs = h.ttlMs;
       }
     }
-    const writer = s.kind === "rw" ? (s.holders.find((h) => h.count === s.permits) ?? null) : null;
+    const writer = s.holders.find((h) => isRwWriter(s, h)) ?? null;
     return {
       key,
       held: true,

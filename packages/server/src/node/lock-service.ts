@@ -23,7 +23,7 @@ import type {
   ClientRequestHandler,
   ClientResult,
 } from "../client-server/client-request-handler.js";
-import { encodeCommand, permitGrantsOf } from "../lock/index.js";
+import { encodeCommand, isRwWriter, permitGrantsOf } from "../lock/index.js";
 import type {
   LeaseCommand,
   LeaseManager,
@@ -280,11 +280,7 @@ export class LockService implements ClientRequestHandler {
     await this.linearizableRead();
     const info = this.table.get(key);
     const semaphore = this.table.semaphoreState(key);
-    if (semaphore !== undefined) {
-      return semaphore.kind === "rw"
-        ? this.rwGet(semaphore, info.waiters)
-        : this.semaphoreGet(semaphore, info.waiters);
-    }
+    if (semaphore !== undefined) return this.multiHolderGet(semaphore, info.waiters);
     return {
       held: info.held,
       value: info.value,
@@ -296,44 +292,41 @@ export class LockService implements ClientRequestHandler {
     };
   }
 
-  /** A semaphore key's get: every holder with its permits and lease left, the newest token. */
-  private semaphoreGet(s: Readonly<SemaphoreState>, waiters: number): GetResult {
+  /**
+   * A semaphore's or reader-writer key's get: every holder with its lease left (and its permits,
+   * or its mode), the newest token, the longest lease; an rw key's value is its writer's.
+   */
+  private multiHolderGet(s: Readonly<SemaphoreState>, waiters: number): GetResult {
     const nowMs = this.nowMs();
-    const holders = s.holders.map((h) => ({
-      value: h.value,
-      fencingToken: h.token,
-      count: h.count,
-      ttlRemainingMs: Math.round(this.leases.permitRemainingMs(s.key, h.value, nowMs) ?? h.ttlMs),
-    }));
-    return {
-      held: true,
-      value: null,
-      fencingToken: Math.max(...holders.map((h) => h.fencingToken)),
-      ttlRemainingMs: Math.max(...holders.map((h) => h.ttlRemainingMs)),
-      waiters,
-      semaphore: { permits: s.permits, held: s.held, holders },
-    };
-  }
-
-  /** A reader-writer key's get: its writer or readers, each with its lease left. */
-  private rwGet(s: Readonly<SemaphoreState>, waiters: number): GetResult {
-    const nowMs = this.nowMs();
-    const holders = s.holders.map((h) => ({
-      value: h.value,
-      fencingToken: h.token,
-      // A writer takes every slot of the key, a reader one.
-      mode: h.count === s.permits ? ("write" as const) : ("read" as const),
-      ttlRemainingMs: Math.round(this.leases.permitRemainingMs(s.key, h.value, nowMs) ?? h.ttlMs),
-    }));
-    const writer = holders.find((h) => h.mode === "write");
-    return {
+    const ttlsRemainingMs = s.holders.map((h) =>
+      Math.round(this.leases.permitRemainingMs(s.key, h.value, nowMs) ?? h.ttlMs),
+    );
+    const writer = s.holders.find((h) => isRwWriter(s, h));
+    const result: GetResult = {
       held: true,
       value: writer?.value ?? null,
-      fencingToken: Math.max(...holders.map((h) => h.fencingToken)),
-      ttlRemainingMs: Math.max(...holders.map((h) => h.ttlRemainingMs)),
+      fencingToken: Math.max(...s.holders.map((h) => h.token)),
+      ttlRemainingMs: Math.max(...ttlsRemainingMs),
       waiters,
-      rw: { mode: writer === undefined ? "read" : "write", holders },
     };
+    if (s.kind === "rw") {
+      const holders = s.holders.map((h, i) => ({
+        value: h.value,
+        fencingToken: h.token,
+        mode: isRwWriter(s, h) ? ("write" as const) : ("read" as const),
+        ttlRemainingMs: ttlsRemainingMs[i]!,
+      }));
+      result.rw = { mode: writer === undefined ? "read" : "write", holders };
+    } else {
+      const holders = s.holders.map((h, i) => ({
+        value: h.value,
+        fencingToken: h.token,
+        count: h.count,
+        ttlRemainingMs: ttlsRemainingMs[i]!,
+      }));
+      result.semaphore = { permits: s.permits, held: s.held, holders };
+    }
+    return result;
   }
 
   /** On the leader, once a read of the table is linearizable (ReadIndex); else NOT_LEADER. */
