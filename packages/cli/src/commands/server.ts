@@ -227,7 +227,7 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option(
         "--client-rate <n>",
-        "sustained requests per second on one client connection; more get TOO_MANY_REQUESTS with retryAfterMs (default 2000)",
+        "sustained requests per second on one client connection; more get TOO_MANY_REQUESTS with retryAfterMs (default 100000)",
       ).env("DLOCK_CLIENT_RATE"),
     )
     .addOption(

@@ -578,6 +578,42 @@ describe("ClientServer fairness within a connection", () => {
     expect(metrics.limited).toContain("request_rate");
   });
 
+  it("lets one multiplexing client run at Redis's lock rate under the default request rate", async () => {
+    // Issue #13: a Locker sends every lock of its application over one connection per node; the
+    // default rate once capped that at 1,000 cycles/s. 80,000 requests/s = the Redis anchor's
+    // ~40,000 acquire+release cycles/s, kept up for a virtual second (20 times the burst).
+    const requestsPerSecond = 80_000;
+    const batch = 800;
+    const batches = 100;
+    let now = 0;
+    const handler: ClientRequestHandler = {
+      handle: () => Promise.resolve({ leader: null, term: 1, members: [] }),
+    };
+    const { port, metrics } = await startServer(handler, { nowMs: () => now });
+    const client = await connectClient(port);
+    const encoder = new FrameEncoder();
+    let id = 0;
+    for (let b = 0; b < batches; b++) {
+      client.sendBytes(
+        Buffer.concat(
+          Array.from({ length: batch }, () => encoder.encode({ type: "status", id: ++id })),
+        ),
+      );
+      // A refusal stops the batch short: the requests after it wait for a refill that virtual
+      // time never brings.
+      await waitFor(
+        () => client.frames.length === 1 + id || metrics.limited.length > 0,
+        `batch ${b + 1} answered`,
+      );
+      if (metrics.limited.length > 0) break;
+      now += (batch * 1_000) / requestsPerSecond;
+    }
+    expect(metrics.limited).toEqual([]);
+    expect(client.frames.filter((frame) => (frame as { type: string }).type === "error")).toEqual(
+      [],
+    );
+  });
+
   it("leaves the requests after a refusal unread until the bucket refills, then serves them", async () => {
     const handler = new DeferredHandler();
     let now = 0;

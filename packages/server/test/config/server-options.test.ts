@@ -118,7 +118,7 @@ describe("resolveServerOptions", () => {
       clientReplyBacklogBytesMax: 256 * 1024,
       clientReplyBacklogTotalBytesMax: 64 * 1024 * 1024,
       clientStuckTimeoutMs: 30_000,
-      clientRequestsPerSecond: 2_000,
+      clientRequestsPerSecond: 100_000,
       clientRequestBurst: 4_096,
       adminConnectionsMax: 64,
       adminRequestsMax: 16,
