@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `pnpm bench`: starts a local three-node cluster (real `dlock server` processes, fsync on) in a
 // temporary folder and measures acquire+release cycles per second and cycle latency for
-// (a) 64 clients on distinct keys, (b) 16 clients on one key, queued with `wait` (the FIFO
-// handoff), (c) one client serially, (d) 4N clients on a semaphore of N permits; then (e) the
+// (a) 64 clients on distinct keys, (a') 32 clients on distinct keys sharing one Locker (one
+// connection per node), (b) 16 clients on one key, queued with `wait` (the FIFO handoff), (c) one
+// client serially, (d) 4N clients on a semaphore of N permits; then (e) the
 // election fail-over (bench/election-failover.ts: kill the leading candidate's process, or the
 // Raft leader node, and time the next campaign's return); then (f) the scale scenario on a
 // cluster of its own (bench/scale.ts: a million held locks, memory, compactions, stalls,
 // restarts). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
-// distinct|one-key|serial|semaphore|election-failover|scale (repeatable; default all; --quick:
+// distinct|shared|one-key|serial|semaphore|election-failover|scale (repeatable; default all; --quick:
 // all but scale, which takes ~10 minutes), --permits, --failover-rounds, --failover-ttl, --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
@@ -69,6 +70,16 @@ const SCENARIOS: readonly ScenarioSpec[] = [
     clients: 64,
     keyOf: (index) => `bench/distinct/${index}`,
     options: { ttl: TTL },
+  },
+  {
+    // One application's workers share a Locker: all requests go over one connection per node,
+    // as in the side-by-side runs against Redis and etcd.
+    name: "shared",
+    title: "32 clients, distinct keys, one connection",
+    clients: 32,
+    keyOf: (index) => `bench/shared/${index}`,
+    options: { ttl: TTL },
+    sharedLocker: true,
   },
   {
     name: "one-key",
@@ -210,6 +221,8 @@ const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario NAME]
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
   distinct  64 clients, each on its own key
+  shared    32 clients, each on its own key, all on one Locker (one connection per node, as one
+            application's workers share it); a server limit that throttles a connection shows here
   one-key   16 clients on one key, queued with wait (measures the FIFO handoff)
   serial    one client, one cycle at a time
   semaphore 4N clients on one semaphore of N = --permits (DLOCK_BENCH_PERMITS, default 8) permits,
@@ -240,7 +253,7 @@ at the end; the disk's synced-write latency is measured there first, since it bo
 to the clients and mutual TLS between the nodes (certificates from dlock certs); each round runs a
 scenario on both back to back, alternating which goes first, and the TLS/plain ratio is taken per
 round and printed with its median (only ratios from one run mean anything on a shared machine).
---clients N (DLOCK_BENCH_CLIENTS) runs the distinct and one-key scenarios with N clients instead
+--clients N (DLOCK_BENCH_CLIENTS) runs the distinct, shared and one-key scenarios with N clients instead
 (e.g. 32, the clients of the side-by-side runs against etcd and Redis).
 --cpu-prof FOLDER (DLOCK_BENCH_CPU_PROF) runs every server under node --cpu-prof, writing one
 .cpuprofile per server to FOLDER when the run ends; node packages/tools/dist/cpuprofile-top.js
@@ -525,6 +538,7 @@ function formatReport(report: ScenarioReport, rounds: number): string {
           (n.fsyncMeanMs === null ? "" : ` (${n.fsyncMeanMs.toFixed(2)} ms)`),
       )
       .join(", ")}; load average ${report.loadAverage.toFixed(1)}`,
+    ...clientLimitsLine(report.nodes),
     `  peer frames/s (messages/s): ${report.nodes
       .map(
         (n) =>
@@ -537,6 +551,17 @@ function formatReport(report: ScenarioReport, rounds: number): string {
     lines.push(`  errors: ${report.errors} (${report.errorSamples.join("; ")})`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A client-port limit (request rate, in-flight, backlog) acting in a window means the figures are
+ * the limit's, not the server's speed: said loudly, never silently (issue #13's own-key figure fell
+ * to a fifth behind a per-connection rate nobody saw).
+ */
+function clientLimitsLine(nodes: readonly NodeUsage[]): string[] {
+  if (!nodes.some((n) => (n.clientLimited ?? 0) > 0)) return [];
+  const counts = nodes.map((n) => `${n.id} ${n.clientLimited ?? "?"}`).join(", ");
+  return [`  CLIENT LIMITS APPLIED (the figures are the limits', not the servers'): ${counts}`];
 }
 
 function formatFailover(report: FailoverReport): string {

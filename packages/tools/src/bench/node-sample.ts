@@ -12,6 +12,8 @@ export interface NodeSample {
   /** Frames and Raft messages written to peers (all peers summed). */
   peerFrames: number | null;
   peerMessages: number | null;
+  /** Times a client-port limit acted (dlock_client_limited_total, every limit). */
+  clientLimited: number | null;
 }
 
 export interface NodeUsage {
@@ -25,6 +27,8 @@ export interface NodeUsage {
   /** Frames written to peers per second (each one socket write), and Raft messages in them. */
   peerFramesPerSecond: number | null;
   peerMessagesPerSecond: number | null;
+  /** Times a client-port limit acted in the window. */
+  clientLimited: number | null;
 }
 
 export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> {
@@ -43,6 +47,7 @@ export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> 
         fsyncSeconds: fsync?.seconds ?? null,
         peerFrames: fsync?.peerFrames ?? null,
         peerMessages: fsync?.peerMessages ?? null,
+        clientLimited: fsync?.clientLimited ?? null,
       };
     }),
   );
@@ -72,6 +77,7 @@ export function usageBetween(
           : (fsyncSeconds * 1000) / fsyncs,
       peerFramesPerSecond: perSecond(delta(start?.peerFrames, end.peerFrames)),
       peerMessagesPerSecond: perSecond(delta(start?.peerMessages, end.peerMessages)),
+      clientLimited: delta(start?.clientLimited, end.clientLimited),
     };
   });
 }
@@ -81,6 +87,7 @@ async function readFsyncs(httpAddress: string): Promise<{
   seconds: number;
   peerFrames: number;
   peerMessages: number;
+  clientLimited: number;
 } | null> {
   try {
     const response = await fetch(`http://${httpAddress}/metrics`, {
@@ -106,6 +113,7 @@ async function readFsyncs(httpAddress: string): Promise<{
           seconds,
           peerFrames: total("dlock_peer_frames_sent_total"),
           peerMessages: total("dlock_peer_messages_sent_total"),
+          clientLimited: total("dlock_client_limited_total"),
         };
   } catch {
     return null;

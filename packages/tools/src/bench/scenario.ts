@@ -1,6 +1,7 @@
-// One `pnpm bench` scenario: N clients, each with its own Locker (its own connection), running
-// acquire+release cycles (locker.lock() or locker.semaphore(), then lock.release(), as an
-// application does) as fast as they can for a warm-up and then a measured window.
+// One `pnpm bench` scenario: N clients, each with its own Locker (its own connection) or all on
+// one (as one application's workers share it), running acquire+release cycles (locker.lock() or
+// locker.semaphore(), then lock.release(), as an application does) as fast as they can for a
+// warm-up and then a measured window.
 import { Locker } from "@dlock/client";
 import type { ClientTlsOptions, Lock } from "@dlock/client";
 import type { LockOptions } from "@dlock/client";
@@ -16,6 +17,8 @@ export interface ScenarioSpec {
   options: LockOptions;
   /** Present: every client takes one of these many permits of its key (a counting semaphore). */
   permits?: number;
+  /** True: every client uses one Locker, so all requests share one connection per node. */
+  sharedLocker?: boolean;
 }
 
 export interface ScenarioWindow {
@@ -56,7 +59,7 @@ export async function runScenario(
   tls: ClientTlsOptions | null = null,
 ): Promise<ScenarioOutcome> {
   const lockers = Array.from(
-    { length: spec.clients },
+    { length: spec.sharedLocker === true ? 1 : spec.clients },
     () => new Locker({ endpoints, ...(tls === null ? {} : { tls }) }),
   );
   const latencies: number[] = [];
@@ -71,7 +74,7 @@ export async function runScenario(
     // Connect every client (and find the leader) before the clock starts.
     await Promise.all(lockers.map((locker) => locker.status()));
     const loop = async (index: number) => {
-      const locker = lockers[index];
+      const locker = lockers[spec.sharedLocker === true ? 0 : index];
       const key = spec.keyOf(index);
       const value = `${spec.name}-client-${index}`;
       const take = (): Promise<Lock> =>
@@ -100,7 +103,7 @@ export async function runScenario(
         }
       }
     };
-    const loops = lockers.map((_, index) => loop(index));
+    const loops = Array.from({ length: spec.clients }, (_, index) => loop(index));
     await sleep(window.warmupMs);
     await window.onWindowOpen();
     const openedAt = performance.now();
