@@ -1,11 +1,10 @@
 // One chaos run: start the proxied cluster, run the workload and the nemesis for the duration,
-// heal everything, let every client finish, take every key once more (liveness), then check the
+// heal everything, let every client finish, use every primitive once more (liveness), then check the
 // history. Failing runs save their timeline under `runsDir`.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ELECTION_KEY_PREFIX } from "@dlock/client";
-import { TcpTransport, createLocker } from "@dlock/client/internal";
 import { FencedResource, Prng } from "@dlock/testkit";
 import { ChaosCluster } from "./chaos-cluster.js";
 import { checkEveryPrimitive } from "./checks.js";
@@ -13,7 +12,8 @@ import { checkLinearizability } from "./linearizability-check.js";
 import type { LinearizabilityCheckResult } from "./linearizability-check.js";
 import type { CheckResult } from "./checks.js";
 import { History } from "./history.js";
-import { RecordingTransport } from "./wire-recorder.js";
+import { probeLiveness } from "./liveness.js";
+import type { LivenessResult } from "./liveness.js";
 import { Nemesis } from "./nemesis.js";
 import type { FaultKind } from "./nemesis.js";
 import type { ClientMixEntry } from "./workload.js";
@@ -55,8 +55,8 @@ export interface ChaosSummary {
   writes: { accepted: number; rejected: number };
   faults: Partial<Record<FaultKind, number>>;
   faultsTotal: number;
-  /** Time the final acquires of every key took after the heal, and the bound they had. */
-  liveness: { worstMs: number; boundMs: number; failures: string[] };
+  /** Time the final acquires of every primitive took after the heal, and the bound they had. */
+  liveness: LivenessResult;
   checks: CheckResult[];
   violations: number;
   /** Keys whose linearizability search ran out of steps: neither proven nor refuted. */
@@ -127,7 +127,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     history.fault("heal: every fault removed");
     await workload.stop();
     const runMs = performance.now() - started;
-    const liveness = await finalAcquires(chaos, history, options.keys ?? 4);
+    const liveness = await probeLiveness(chaos, history, {
+      keys: options.keys ?? 4,
+      ttlMs: TTL_MS,
+      electionMs: 2 * TICK_MS * ELECTION_TICKS,
+    });
     await watcher.stop(history, 30_000);
 
     const endMs = history.now();
@@ -202,51 +206,6 @@ function grantsByPrimitive(history: History): ChaosSummary["grantsByPrimitive"] 
     else counts.lock++;
   }
   return counts;
-}
-
-/** After the heal every key must be takeable within an election plus a TTL plus a margin. */
-async function finalAcquires(
-  chaos: ChaosCluster,
-  history: History,
-  keys: number,
-): Promise<ChaosSummary["liveness"]> {
-  const boundMs = TTL_MS + 2 * 2 * TICK_MS * ELECTION_TICKS + 5_000;
-  const locker = createLocker({
-    endpoints: chaos.endpoints(),
-    clusterId: "dlock-chaos",
-    clientId: "final",
-    unavailableTimeoutMs: boundMs,
-    transport: new RecordingTransport(new TcpTransport(), "final", history.wire, () =>
-      history.now(),
-    ),
-  });
-  const failures: string[] = [];
-  let worstMs = 0;
-  try {
-    await Promise.all(
-      Array.from({ length: keys }, async (_, i) => {
-        const key = `key-${i + 1}`;
-        const op = history.begin("acquire", "final", key, "final");
-        const started = performance.now();
-        try {
-          const lock = await locker.lock(key, "final", { ttl: TTL_MS, wait: boundMs });
-          history.end(op, "ok", lock.fencingToken);
-          worstMs = Math.max(worstMs, performance.now() - started);
-          const belief = history.beginBelief("final", key, "final", lock.fencingToken);
-          history.endBelief(belief, "released");
-          await lock.release();
-        } catch (error) {
-          history.end(op, "error", null, String(error));
-          failures.push(
-            `${key} could not be taken within ${boundMs} ms after the heal: ${String(error)}`,
-          );
-        }
-      }),
-    );
-  } finally {
-    await locker.close();
-  }
-  return { worstMs: Math.round(worstMs), boundMs, failures };
 }
 
 function sleep(ms: number): Promise<void> {

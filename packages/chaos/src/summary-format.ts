@@ -16,7 +16,11 @@ export function formatSummary(s: ChaosSummary): string {
     `faults (${s.faultsTotal}): ${Object.entries(s.faults)
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,
-    `liveness after heal: every key taken within ${s.liveness.worstMs} ms (bound ${s.liveness.boundMs} ms)`,
+    `liveness after heal (bound ${s.liveness.boundMs} ms): ${Object.entries(
+      s.liveness.worstMsByPrimitive,
+    )
+      .map(([primitive, ms]) => `${primitive} ${ms === null ? "FAILED" : `${ms} ms`}`)
+      .join(", ")}`,
     ...s.checks.map((c) => {
       const search = c as Partial<LinearizabilityCheckResult>;
       const undecided = search.undecidedKeys ?? [];

@@ -37,6 +37,13 @@ describe("chaos against real processes", () => {
       expect(summary.grantsByPrimitive.rw).toBeGreaterThan(10);
       expect(summary.grantsByPrimitive.election).toBeGreaterThan(5);
       expect(summary.leadersObserved).toBeGreaterThan(summary.grantsByPrimitive.election);
+      // After the heal every primitive was usable again within the bound (a failure is a violation).
+      expect(summary.liveness.worstMsByPrimitive).toEqual({
+        lock: expect.any(Number),
+        semaphore: expect.any(Number),
+        rw: expect.any(Number),
+        election: expect.any(Number),
+      });
       const checked = summary.checks.map((check) => check.name.split(":")[0]);
       expect(checked).toEqual(
         expect.arrayContaining(["locks", "semaphores", "rw locks", "elections"]),

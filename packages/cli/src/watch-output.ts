@@ -1,12 +1,12 @@
 // What `dlock list` and `dlock watch` print for people (their --json is the result as it came).
-import type { ListResult, WatchEvent } from "@dlock/client";
+import type { ListedLock, ListResult, WatchEvent } from "@dlock/client";
 
 export function listText(result: ListResult): string {
   const rows = [
     ["KEY", "VALUE", "TOKEN", "WAITERS"],
     ...result.locks.map((lock) => [
       lock.key,
-      lock.value === null ? (lock.inLockDelay ? "(lock delay)" : "(hidden)") : lock.value,
+      listedValue(lock),
       lock.fencingToken === null ? "-" : String(lock.fencingToken),
       String(lock.waiters.length),
     ]),
@@ -22,6 +22,25 @@ export function listText(result: ListResult): string {
     `revision ${result.revision}${result.more ? `; more: --after "${result.locks[result.locks.length - 1]?.key ?? ""}"` : ""}`,
   );
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The VALUE cell: the holder's value; for a semaphore its permits held and each holder's count,
+ * for a reader-writer key its mode and holders ("(hidden)" for values an auth file hides).
+ */
+function listedValue(lock: ListedLock): string {
+  const shown = (value: string | null): string => value ?? "(hidden)";
+  if (lock.semaphore !== undefined) {
+    const { permits, held, holders } = lock.semaphore;
+    const who = holders.map((h) => `${shown(h.value)}×${h.count}`).join(", ");
+    return `semaphore ${held}/${permits}: ${who}`;
+  }
+  if (lock.rw !== undefined) {
+    const who = lock.rw.holders.map((h) => shown(h.value)).join(", ");
+    return `${lock.rw.mode === "write" ? "writer" : "readers"}: ${who}`;
+  }
+  if (lock.value === null) return lock.inLockDelay ? "(lock delay)" : "(hidden)";
+  return lock.value;
 }
 
 export function watchEventText(event: WatchEvent): string {

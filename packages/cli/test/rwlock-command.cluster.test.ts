@@ -88,6 +88,17 @@ describe("dlock rwlock", () => {
       ["r2", "read"],
     ]);
     expect((await runDlock(["get", "docs"], test.env)).stdout).toMatch(/held by readers/);
+    // list shows the same readers, in the table and in --json.
+    const listed = await runDlock(["list", "docs", "--json"], test.env);
+    expect(listed.code).toBe(0);
+    const page = JSON.parse(listed.stdout) as {
+      locks: Array<{ key: string; rw?: { mode: string; holders: { value: string }[] } }>;
+    };
+    expect(page.locks.map((l) => [l.key, l.rw?.mode])).toEqual([["docs", "read"]]);
+    expect(page.locks[0]?.rw?.holders.map((h) => h.value).sort()).toEqual(["r1", "r2"]);
+    expect((await runDlock(["list", "docs"], test.env)).stdout).toMatch(
+      /^docs +readers: r[12], r[12] +\d+ +0$/m,
+    );
     const kind = await runDlock(["lock", "docs", "--", "true"], test.env);
     expect(kind.code).toBe(1);
     expect(kind.stderr).toContain("KIND_MISMATCH");

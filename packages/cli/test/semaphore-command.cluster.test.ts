@@ -78,6 +78,21 @@ describe("dlock semaphore", () => {
     expect(busy.code).toBe(3);
     const second = await runDlock(["acquire", "jobs", "w2", "--permits", "3"], test.env);
     expect(second.code).toBe(0);
+    // list shows the permits held and who holds how many, in the table and in --json.
+    const listed = await runDlock(["list", "jobs", "--json"], test.env);
+    expect(listed.code).toBe(0);
+    const [shown] = (JSON.parse(listed.stdout) as { locks: Array<{ semaphore?: unknown }> }).locks;
+    expect(shown?.semaphore).toMatchObject({
+      permits: 3,
+      held: 3,
+      holders: [
+        { value: "w1", count: 2 },
+        { value: "w2", count: 1 },
+      ],
+    });
+    expect((await runDlock(["list", "jobs"], test.env)).stdout).toMatch(
+      /^jobs +semaphore 3\/3: w1×2, w2×1 +\d+ +0$/m,
+    );
     const mismatch = await runDlock(["acquire", "jobs", "w3", "--permits", "4"], test.env);
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toContain("SEMAPHORE_PERMITS_MISMATCH");

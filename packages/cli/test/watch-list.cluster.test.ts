@@ -102,8 +102,12 @@ describe("watch and list", () => {
     }
     expect(watch.events[0]!.revision).toBe(x.fencingToken);
     expect(watch.events[2]!.revision).toBe(watch.events[3]!.revision);
+    // The later tests use every node (the election test reads each one's /metrics): a node only
+    // spawned may not listen yet on a loaded machine, which once failed that fetch with
+    // ECONNREFUSED. Wait until it serves again.
     test.cluster.restart(leader);
-  });
+    await test.cluster.waitForReady(60_000, [leader]);
+  }, 180_000);
 
   it("dlock list and dlock watch --json print the locks and the events", async () => {
     const grant = await locker.acquire("cli/k", "v1", { ttl: "5m" });

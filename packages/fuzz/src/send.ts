@@ -4,7 +4,7 @@ import { FrameDecoder } from "@dlock/protocol";
 import type { Connect } from "./connection.js";
 
 export interface Outcome {
-  /** The server closed the connection (or reset it) before the fuzzer gave up. */
+  /** The server closed (ended or reset) the connection before the fuzzer gave up. */
   closed: boolean;
   /** Frames the server sent (framed ports) or the response bytes (admin). */
   frames: unknown[];
@@ -74,16 +74,22 @@ export async function sendInput(options: SendOptions): Promise<Outcome> {
     socket.on("error", () => {
       // A reset is one way of closing.
     });
-    socket.once("close", () => {
+    // The server's FIN is its close: the socket's own 'close' follows only after ours.
+    const markClosed = () => {
       outcome.closed = true;
       resolve();
-    });
+    };
+    socket.once("end", markClosed);
+    socket.once("close", markClosed);
   });
   const timer = pause(options.timeoutMs).then(async () => {
     const graceMs = options.closeAfterReplyMs ?? 0;
     if (graceMs > 0 && outcome.bytes > 0 && !outcome.closed) {
       await Promise.race([closed, pause(graceMs)]);
     }
+    // A fuzzer starved of CPU past a deadline runs its expired timers before the I/O that came
+    // in meanwhile: read that first, so a close that arrived in time is not taken for none.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     outcome.timedOut = !outcome.closed;
   });
   for (const [i, chunk] of options.chunks.entries()) {

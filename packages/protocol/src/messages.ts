@@ -384,6 +384,16 @@ export interface ListedLock {
   /** The waiters' values, in queue order. */
   waiters: Array<string | null>;
   inLockDelay: boolean;
+  /**
+   * Present for a semaphore key (then `value` is null): N, the permits held and each holder's
+   * count. A list reads the table, not the leases: every holder's ttlRemainingMs is null.
+   */
+  semaphore?: SemaphoreInfo;
+  /**
+   * Present for a reader-writer key (then `value` is its writer's, null while readers hold it):
+   * the mode and each holder's; ttlRemainingMs null as for a semaphore.
+   */
+  rw?: RwInfo;
 }
 
 export interface ListResult {

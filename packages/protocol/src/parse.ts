@@ -366,46 +366,49 @@ function parseWatchEvent(value: unknown): WatchEvent {
   return event;
 }
 
-function parseSemaphoreInfo(value: unknown): SemaphoreInfo {
+function parseSemaphoreInfo(value: unknown, type: "get" | "list" = "get"): SemaphoreInfo {
   if (
     !isRecord(value) ||
     !isCount(value.permits) ||
     !isCount(value.held) ||
     !Array.isArray(value.holders)
   ) {
-    bad("get");
+    bad(type);
   }
   const holders = value.holders.map((holder: unknown): PermitHolderInfo => {
-    const common = parseHolderInfo(holder);
+    const common = parseHolderInfo(holder, type);
     const { count } = holder as { count: unknown };
-    if (!isCount(count)) bad("get");
+    if (!isCount(count)) bad(type);
     return { ...common, count };
   });
   return { permits: value.permits, held: value.held, holders };
 }
 
-function parseRwInfo(value: unknown): RwInfo {
-  if (!isRecord(value) || !isRwMode(value.mode) || !Array.isArray(value.holders)) bad("get");
+function parseRwInfo(value: unknown, type: "get" | "list" = "get"): RwInfo {
+  if (!isRecord(value) || !isRwMode(value.mode) || !Array.isArray(value.holders)) bad(type);
   const holders = value.holders.map((holder: unknown): RwHolderInfo => {
-    const common = parseHolderInfo(holder);
+    const common = parseHolderInfo(holder, type);
     const { mode } = holder as { mode: unknown };
-    if (!isRwMode(mode)) bad("get");
+    if (!isRwMode(mode)) bad(type);
     return { ...common, mode };
   });
   return { mode: value.mode, holders };
 }
 
 /** What every holder `get` shows (a semaphore's or a reader-writer key's) has: value, token, lease. */
-function parseHolderInfo(holder: unknown): {
+function parseHolderInfo(
+  holder: unknown,
+  type: "get" | "list",
+): {
   value: string | null;
   fencingToken: number;
   ttlRemainingMs: number | null;
 } {
   if (!isRecord(holder) || !isNullableString(holder.value) || !isCount(holder.fencingToken)) {
-    bad("get");
+    bad(type);
   }
   const ttlRemainingMs = optionalDurationMs(holder.ttlRemainingMs);
-  if (ttlRemainingMs === undefined) bad("get");
+  if (ttlRemainingMs === undefined) bad(type);
   return { value: holder.value, fencingToken: holder.fencingToken, ttlRemainingMs };
 }
 
@@ -425,13 +428,16 @@ function parseListedLock(value: unknown): ListedLock {
   ) {
     bad("list");
   }
-  return {
+  const listed: ListedLock = {
     key: value.key,
     value: value.value,
     fencingToken: value.fencingToken,
     waiters: value.waiters as Array<string | null>,
     inLockDelay: value.inLockDelay,
   };
+  if (value.semaphore !== undefined) listed.semaphore = parseSemaphoreInfo(value.semaphore, "list");
+  if (value.rw !== undefined) listed.rw = parseRwInfo(value.rw, "list");
+  return listed;
 }
 
 /** Checks the result of an ok response against the type of the request it answers. */

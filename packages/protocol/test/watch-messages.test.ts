@@ -62,4 +62,29 @@ describe("watch and list messages", () => {
     expect(error).toBeInstanceOf(WatchRevisionCompactedError);
     expect((error as WatchRevisionCompactedError).oldestRevision).toBe(9);
   });
+
+  it("reads a listed semaphore's and reader-writer key's holders, refusing malformed ones", () => {
+    const lock = { key: "k", value: null, fencingToken: 4, waiters: [], inLockDelay: false };
+    const semaphore = {
+      permits: 3,
+      held: 2,
+      holders: [{ value: null, fencingToken: 4, count: 2, ttlRemainingMs: null }],
+    };
+    const rw = {
+      mode: "read",
+      holders: [{ value: "r", fencingToken: 4, mode: "read", ttlRemainingMs: null }],
+    };
+    const page = (locks: unknown[]) => ({ locks, revision: 5, more: false });
+    expect(parseResult("list", page([lock, { ...lock, semaphore }, { ...lock, rw }]))).toEqual(
+      page([lock, { ...lock, semaphore }, { ...lock, rw }]),
+    );
+    for (const broken of [
+      { ...lock, semaphore: { ...semaphore, permits: -1 } },
+      { ...lock, semaphore: { ...semaphore, holders: [{ value: 1, fencingToken: 4, count: 1 }] } },
+      { ...lock, rw: { ...rw, mode: "both" } },
+      { ...lock, rw: { ...rw, holders: [{ ...rw.holders[0], mode: "x" }] } },
+    ]) {
+      expect(() => parseResult("list", page([broken]))).toThrow(/malformed list result/);
+    }
+  });
 });

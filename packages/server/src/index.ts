@@ -33,7 +33,7 @@ export {
   parseAuthFile,
 } from "./auth/index.js";
 export type { AuthEntry, Grant, Operation, Role } from "./auth/index.js";
-export { readBackup, restoreBackup } from "./storage/backup-restore-exports.js";
+export { checkBackupFile, readBackup, restoreBackup } from "./storage/backup-restore-exports.js";
 export type {
   BackupContents,
   BackupHeader,

@@ -11,7 +11,13 @@ import { Locker } from "@dlock/client";
 import { LocalCluster } from "./local-cluster.js";
 import type { LocalNodeStatus } from "./local-cluster.js";
 import { folderBytes } from "./ops/disk-usage.js";
-import { inScratchFolder, positiveInteger, runMeasureScript, say } from "./measure-script.js";
+import {
+  inScratchFolder,
+  positiveInteger,
+  runMeasureScript,
+  say,
+  takeLocks,
+} from "./measure-script.js";
 
 const USAGE = `usage: node packages/tools/dist/restart-measure.js [--locks N] [--concurrency N]
        [--compaction-entries N] [--keep]
@@ -53,7 +59,12 @@ async function main(): Promise<void> {
     try {
       await cluster.waitForLeader(60_000);
       await cluster.waitForReady(60_000);
-      await takeLocks(cluster, locks, concurrency);
+      await takeLocks(cluster, {
+        clusterId: CLUSTER_ID,
+        prefix: "restart/",
+        count: locks,
+        concurrency,
+      });
       await cluster.waitForReady(60_000);
 
       const leader = await cluster.waitForLeader();
@@ -74,34 +85,6 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
   });
-}
-
-/** Takes `count` locks with `concurrency` acquires in flight, printing progress every 5 s. */
-async function takeLocks(cluster: LocalCluster, count: number, concurrency: number): Promise<void> {
-  const locker = new Locker({ endpoints: cluster.endpoints(), clusterId: CLUSTER_ID });
-  const started = performance.now();
-  let next = 0;
-  let done = 0;
-  const progress = setInterval(() => {
-    const seconds = (performance.now() - started) / 1000;
-    say(`  ${done} of ${count} locks taken (${seconds.toFixed(0)} s)`);
-  }, 5_000);
-  try {
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < count) {
-          const i = next++;
-          await locker.acquire(`restart/${i}`, `holder-${i}`, { ttl: "2h" });
-          done++;
-        }
-      }),
-    );
-  } finally {
-    clearInterval(progress);
-    await locker.close();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  say(`${count} locks taken in ${seconds.toFixed(1)} s (${Math.round(count / seconds)}/s)`);
 }
 
 /** Stops `id` with `signal`, starts it again and prints how long it took to answer /readyz 200. */

@@ -18,7 +18,7 @@ export function registerListCommand(program: Command): void {
   prefixCommand(
     program,
     "list",
-    "list the locks whose keys start with PREFIX, in key order: holder, fencing token, waiters (a linearizable read through the leader)",
+    "list the locks whose keys start with PREFIX, in key order: holder (a semaphore's permits, a reader-writer key's mode and holders), fencing token, waiters (a linearizable read through the leader)",
   )
     .addOption(
       new Option("--limit <n>", `most locks in the page (1..${LIST_LIMIT_MAX}, default 100)`).env(
@@ -33,7 +33,9 @@ export function registerListCommand(program: Command): void {
     .addHelpText(
       "after",
       clientCommandHelp(
-        `\nWith --json: {"locks":[{"key","value","fencingToken","waiters","inLockDelay"}],"revision","more"}\n` +
+        `\nWith --json: {"locks":[{"key","value","fencingToken","waiters","inLockDelay"}],"revision","more"};\n` +
+          `a semaphore key adds "semaphore":{"permits","held","holders":[{"value","fencingToken","count"}]},\n` +
+          `a reader-writer key "rw":{"mode","holders":[{"value","fencingToken","mode"}]}\n` +
           `(revision: the applied revision the page was read at; watch from revision + 1 to follow it;\n` +
           `more: ask again with --after the last key).\n`,
         ["dlock list jobs/", "dlock list jobs/ --json --limit 10"],

@@ -111,10 +111,10 @@ export function registerSnapshotCommand(program: Command): void {
             `no leader served a snapshot; give every member's admin address (--admin) and an admin token:\n${lines.join("\n")}`,
           );
         }
-        const { readBackup } = await import("@dlock/server");
+        const { checkBackupFile } = await import("@dlock/server");
         let header: BackupHeader;
         try {
-          ({ header } = readBackup(await readFile(temporary)));
+          header = await checkBackupFile(temporary);
         } catch (error) {
           await rm(temporary, { force: true });
           throw new CliExit(
@@ -208,9 +208,9 @@ export function registerSnapshotCommand(program: Command): void {
     .addOption(jsonOption())
     .action(
       namedAction("dlock snapshot inspect", async (file: string, _flags: unknown, cmd: Command) => {
-        const { readBackup } = await import("@dlock/server");
+        const { checkBackupFile } = await import("@dlock/server");
         try {
-          report(cmd, readBackup(await readFileOrExit(file)).header, `${file} verifies`);
+          report(cmd, await checkBackupFile(file), `${file} verifies`);
         } catch (error) {
           if (error instanceof CliExit) throw error;
           throw new CliExit(EXIT.ERROR, (error as Error).message);

@@ -1,20 +1,17 @@
 // GET /snapshot on the admin port: the backup file of `dlock snapshot save`, served by the leader
 // to an admin. The node side (who may, which state) is a SnapshotSource; this file only speaks
-// HTTP: the answer's status and the file's pieces, written with backpressure.
+// HTTP: the answer's status and the file's bytes, written with backpressure as they are dumped.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { BackupPieces } from "../storage/backup-file.js";
+import type { BackupStream } from "../storage/backup-file.js";
 
 export type SnapshotAnswer =
-  | { status: 200; pieces: BackupPieces }
+  | { status: 200; backup: BackupStream }
   | { status: 401 | 403 | 409 | 503; error: string; leader?: string | null };
 
 export interface SnapshotSource {
   /** The backup of the state as of this call, or why not (credentials, not the leader). */
   save(credentials: { authToken: string | null }): Promise<SnapshotAnswer>;
 }
-
-/** Bytes handed to the socket per write: a large table is not one giant write. */
-const CHUNK_BYTES = 1024 * 1024;
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerToken(request: IncomingMessage): string | null {
@@ -38,20 +35,21 @@ export async function serveSnapshot(
     response.end(JSON.stringify({ error: answer.error, leader: answer.leader ?? null }));
     return;
   }
-  const { head, body, trailer, header } = answer.pieces;
-  response.statusCode = 200;
-  response.setHeader("content-type", "application/octet-stream");
-  response.setHeader("content-length", String(head.length + body.length + trailer.length));
-  response.setHeader("x-dlock-snapshot-index", String(header.index));
-  if (request.method === "HEAD") {
+  const { backup } = answer;
+  try {
+    response.statusCode = 200;
+    response.setHeader("content-type", "application/octet-stream");
+    response.setHeader("content-length", String(backup.byteLength));
+    response.setHeader("x-dlock-snapshot-index", String(backup.header.index));
+    if (request.method === "HEAD") {
+      response.end();
+      return;
+    }
+    await backup.writeTo((bytes) => writeAll(response, bytes));
     response.end();
-    return;
+  } finally {
+    await backup.close();
   }
-  await writeAll(response, head);
-  for (let at = 0; at < body.length; at += CHUNK_BYTES) {
-    await writeAll(response, body.subarray(at, at + CHUNK_BYTES));
-  }
-  response.end(trailer);
 }
 
 function writeAll(response: ServerResponse, bytes: Uint8Array): Promise<void> {

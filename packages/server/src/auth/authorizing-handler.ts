@@ -10,6 +10,7 @@ import type {
   ForceReleaseResult,
   GetResult,
   ListResult,
+  RwInfo,
   SemaphoreInfo,
   ReleaseResult,
   WatchResult,
@@ -228,16 +229,7 @@ function redacted(
   switch (type) {
     case "get": {
       const get = result as GetResult;
-      const { semaphore, rw } = get;
-      const shown: GetResult = { ...get, value: visible(get.value) };
-      if (semaphore !== undefined) {
-        const holders = semaphore.holders.map((h) => ({ ...h, value: visible(h.value) }));
-        shown.semaphore = { ...semaphore, holders };
-      }
-      if (rw !== undefined) {
-        shown.rw = { ...rw, holders: rw.holders.map((h) => ({ ...h, value: visible(h.value) })) };
-      }
-      return shown;
+      return shownHolders({ ...get, value: visible(get.value) }, visible);
     }
     case "watch": {
       const watch = result as WatchResult;
@@ -245,12 +237,29 @@ function redacted(
     }
     case "list": {
       const list = result as ListResult;
-      const locks = list.locks.map((lock) => ({
-        ...lock,
-        value: visible(lock.value),
-        waiters: lock.waiters.map(visible),
-      }));
+      const locks = list.locks.map((lock) =>
+        shownHolders(
+          { ...lock, value: visible(lock.value), waiters: lock.waiters.map(visible) },
+          visible,
+        ),
+      );
       return { ...list, locks };
     }
   }
+}
+
+/** A semaphore's or reader-writer key's holders (of `get` or `list`) with only visible values. */
+function shownHolders<T extends { semaphore?: SemaphoreInfo; rw?: RwInfo }>(
+  shown: T,
+  visible: (stored: string | null) => string | null,
+): T {
+  const { semaphore, rw } = shown;
+  if (semaphore !== undefined) {
+    const holders = semaphore.holders.map((h) => ({ ...h, value: visible(h.value) }));
+    shown.semaphore = { ...semaphore, holders };
+  }
+  if (rw !== undefined) {
+    shown.rw = { ...rw, holders: rw.holders.map((h) => ({ ...h, value: visible(h.value) })) };
+  }
+  return shown;
 }

@@ -70,6 +70,7 @@ export type {
 export type { KeyState, Waiter } from "./key-state.js";
 export type { MultiHolderKind, MultiHolderState, SemaphoreState } from "./multi-holder-state.js";
 export { isRwWriter } from "./multi-holder-state.js";
+export { multiHolderInfo } from "./multi-holder-info.js";
 export type { PermitHolder, PermitWaiter } from "./multi-holder-state.js";
 export type { LockLimits, ResolvedLockLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";

@@ -23,7 +23,7 @@ import type {
   ClientRequestHandler,
   ClientResult,
 } from "../client-server/client-request-handler.js";
-import { encodeCommand, isRwWriter, permitGrantsOf } from "../lock/index.js";
+import { encodeCommand, isRwWriter, multiHolderInfo, permitGrantsOf } from "../lock/index.js";
 import type {
   LeaseCommand,
   LeaseManager,
@@ -309,23 +309,7 @@ export class LockService implements ClientRequestHandler {
       ttlRemainingMs: Math.max(...ttlsRemainingMs),
       waiters,
     };
-    if (s.kind === "rw") {
-      const holders = s.holders.map((h, i) => ({
-        value: h.value,
-        fencingToken: h.token,
-        mode: isRwWriter(s, h) ? ("write" as const) : ("read" as const),
-        ttlRemainingMs: ttlsRemainingMs[i]!,
-      }));
-      result.rw = { mode: writer === undefined ? "read" : "write", holders };
-    } else {
-      const holders = s.holders.map((h, i) => ({
-        value: h.value,
-        fencingToken: h.token,
-        count: h.count,
-        ttlRemainingMs: ttlsRemainingMs[i]!,
-      }));
-      result.semaphore = { permits: s.permits, held: s.held, holders };
-    }
+    Object.assign(result, multiHolderInfo(s, ttlsRemainingMs));
     return result;
   }
 

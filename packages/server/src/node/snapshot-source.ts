@@ -1,13 +1,14 @@
 // Who may save a backup and of which state: an admin (when the server has an auth file; without
 // one the admin port is as open as /status), from the leader, at an applied index that includes
 // everything committed before the request (ReadIndex, then a synced write that carries the state
-// machine's pending changes, then a read of the stored table at its applied index).
+// machine's pending changes, then a read of the stored table at its applied index). The state is
+// held (a LevelDB snapshot) until the endpoint has sent it and closes the backup.
 import type { NodeId } from "@dlock/raft";
 import type { SnapshotAnswer, SnapshotSource } from "../admin/snapshot-endpoint.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { isAdmin } from "../auth/grants.js";
-import { backupPieces } from "../storage/backup-file.js";
-import type { ClusterMembers } from "../storage/members-record.js";
+import { backupOf } from "../storage/backup-file.js";
+import type { StateExport } from "../storage/state-export.js";
 import type { Logger } from "@dlock/protocol";
 
 export interface SnapshotSourceOptions {
@@ -20,7 +21,7 @@ export interface SnapshotSourceOptions {
     readIndex(): Promise<void>;
     checkStorageWritable(): Promise<void>;
   };
-  storage: { exportState(): Promise<{ data: Uint8Array; members: ClusterMembers }> };
+  storage: { exportState(): Promise<StateExport> };
   logger: Logger;
   /** Wall-clock time for the file's savedAt field (the operator's information only). */
   now?: () => Date;
@@ -67,18 +68,24 @@ export function snapshotSource(options: SnapshotSourceOptions): SnapshotSource {
           error: `cannot reach a consistent state: ${(error as Error).message}`,
         };
       }
-      const { data, members } = await options.storage.exportState();
-      const pieces = backupPieces(data, {
-        clusterId: options.clusterId,
-        members,
-        savedBy: options.nodeId,
-        savedAt: (options.now ?? (() => new Date()))().toISOString(),
-      });
+      const state = await options.storage.exportState();
+      let backup;
+      try {
+        backup = await backupOf(state, {
+          clusterId: options.clusterId,
+          savedBy: options.nodeId,
+          savedAt: (options.now ?? (() => new Date()))().toISOString(),
+        });
+      } catch (error) {
+        await state.close();
+        throw error;
+      }
+      const { header } = backup;
       options.logger.info(
-        { index: pieces.header.index, records: pieces.header.records, bytes: data.length },
+        { index: header.index, records: header.records, bytes: header.snapshotBytes },
         "snapshot saved for a backup",
       );
-      return { status: 200, pieces };
+      return { status: 200, backup };
     },
   };
 }

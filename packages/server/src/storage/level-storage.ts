@@ -49,6 +49,7 @@ import {
   snapshotRecords,
 } from "./snapshot-format.js";
 import type { AppendSnapshotBytes } from "./snapshot-files.js";
+import type { StateExport } from "./state-export.js";
 import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
 
 export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
@@ -531,25 +532,23 @@ export class LevelStorage implements HostStorage {
   }
 
   /**
-   * The stored state at the durable applied index, as snapshot bytes (for `dlock snapshot save`):
-   * taken in the write order from a LevelDB snapshot, so writes that go on meanwhile do not show
-   * through. Unlike createSnapshot() it changes nothing: no file, no log compaction.
+   * The stored state at the durable applied index, for `dlock snapshot save`: a LevelDB snapshot
+   * taken in the write order, so writes that go on meanwhile do not show through, and dumped as
+   * snapshot bytes a piece at a time (as often as asked, the same bytes each time) until closed.
+   * Unlike createSnapshot() it changes nothing: no file, no log compaction.
    */
-  async exportState(): Promise<{ data: Buffer; members: ClusterMembers }> {
+  async exportState(): Promise<StateExport> {
     const point = await this.serialize(async () => {
       if (this.closed) throw new StorageError("CLOSED", "storage is closed");
       const index = this.applied;
       return { index, term: this.term(index), view: this.db.snapshot() };
     });
-    try {
-      const pieces: Uint8Array[] = [];
-      const members = await this.dumpTo(point, async (more) => {
-        pieces.push(...more);
-      });
-      return { data: Buffer.concat(pieces), members };
-    } finally {
-      await point.view.close();
-    }
+    return {
+      index: point.index,
+      term: point.term,
+      dump: (append, onRecord) => this.dumpTo(point, append, onRecord),
+      close: () => point.view.close(),
+    };
   }
 
   /**
@@ -645,14 +644,21 @@ export class LevelStorage implements HostStorage {
    * Encodes the stored state at `point` as snapshot bytes, handing them to `append` a piece at a
    * time as the table is read. Returns the members record.
    */
-  private async dumpTo(point: SnapshotPoint, append: AppendSnapshotBytes): Promise<ClusterMembers> {
+  private async dumpTo(
+    point: SnapshotPoint,
+    append: AppendSnapshotBytes,
+    onLockRecord?: (key: Buffer, value: Buffer) => void,
+  ): Promise<ClusterMembers> {
     const encoder = new SnapshotEncoder(point.index, point.term);
     const iterator = this.db.iterator({ ...LOCK_RANGE, snapshot: point.view });
     try {
       for (;;) {
         const rows = await iterator.nextv(DUMP_STEP_RECORDS);
         if (rows.length === 0) break;
-        for (const [key, value] of rows) encoder.add(key, value);
+        for (const [key, value] of rows) {
+          encoder.add(key, value);
+          onLockRecord?.(key, value);
+        }
         await append(encoder.takePieces());
       }
     } finally {

@@ -21,7 +21,7 @@ import type {
   WatchRequest,
   WatchResult,
 } from "@dlock/protocol";
-import { lockEventsOf } from "../lock/index.js";
+import { lockEventsOf, multiHolderInfo } from "../lock/index.js";
 import type { LockEvent, LockResult, LockStateMachine } from "../lock/index.js";
 import { EventHistory } from "./event-history.js";
 import { plantedWatchBugs } from "./planted-watch-bugs.js";
@@ -177,14 +177,22 @@ export class WatchService {
     for (const key of keys) {
       if (locks.length >= limit || (locks.length > 0 && bytes >= LIST_PAGE_BYTES_MAX)) break;
       const info = this.table.get(key);
-      const waiters = this.table.waiters(key).map((w) => w.value);
-      locks.push({
+      const multi = this.table.semaphoreState(key);
+      // A multi-holder key's queue is its own (the lock table's waiters are exclusive locks').
+      const waiters = (multi?.waiters ?? this.table.waiters(key)).map((w) => w.value);
+      const listed: ListedLock = {
         key,
         value: info.value,
         fencingToken: info.held ? info.fencingToken : null,
         waiters,
         inLockDelay: info.inLockDelay,
-      });
+      };
+      // A semaphore's or reader-writer key's holders, as `get` shows them but without leases.
+      if (multi !== undefined) {
+        Object.assign(listed, multiHolderInfo(multi, []));
+        for (const holder of multi.holders) bytes += 48 + holder.value.length * 3;
+      }
+      locks.push(listed);
       bytes += 64 + key.length * 3 + (info.value?.length ?? 0) * 3;
       for (const value of waiters) bytes += 8 + value.length * 3;
     }

@@ -1,12 +1,13 @@
 // GET /snapshot over HTTP: the bearer token reaches the source, refusals come back as JSON with
-// their status (401 asks for a bearer token), and a backup arrives whole, in its pieces' order.
+// their status (401 asks for a bearer token), and a backup arrives whole and verifies.
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer } from "../../src/admin/admin-server.js";
 import { ServerMetrics } from "../../src/admin/server-metrics.js";
 import type { SnapshotAnswer, SnapshotSource } from "../../src/admin/snapshot-endpoint.js";
 import type { NodeStatusSnapshot } from "../../src/admin/status-provider.js";
-import { backupPieces, readBackup } from "../../src/storage/backup-file.js";
+import { backupOf, readBackup } from "../../src/storage/backup-file.js";
 import { encodeStateSnapshot } from "../../src/storage/snapshot-state.js";
+import { heldKeyRecord, stateExportOf } from "../storage/helpers.js";
 
 const status: NodeStatusSnapshot = {
   nodeId: "n1",
@@ -59,29 +60,40 @@ describe("AdminServer /snapshot", () => {
     expect(seen).toEqual([null, "dlk_secret"]);
   });
 
-  it("sends a backup that verifies", async () => {
+  it("sends a backup that verifies, releasing the exported state after", async () => {
     const records: Array<[string, Uint8Array]> = [];
-    // Bigger than one write chunk, so the body goes out in several writes.
-    for (let i = 0; i < 3000; i++) records.push([`k${i}`, new Uint8Array(600)]);
-    const data = encodeStateSnapshot(9, 2, [], members);
-    const big = encodeStateSnapshot(9, 2, records, members);
-    expect(big.length).toBeGreaterThan(1024 * 1024);
-    const pieces = backupPieces(data, {
-      clusterId: "c",
-      members,
-      savedBy: "n1",
-      savedAt: "2026-01-01T00:00:00.000Z",
-    });
-    // The lock records are not key states here: only the file's framing is under test.
-    const bigPieces = { ...pieces, body: big };
-    const url = await start({ save: async () => ({ status: 200, pieces: bigPieces }) });
+    // Bigger than the socket takes at once, so the body goes out in several paced writes.
+    for (let i = 1; i <= 3000; i++)
+      records.push([`k${i}`, heldKeyRecord(`k${i}`, `holder-${"h".repeat(600)}`, i)]);
+    const data = encodeStateSnapshot(9, 2, records, members);
+    expect(data.length).toBeGreaterThan(1024 * 1024);
+    let closes = 0;
+    const save = async (): Promise<SnapshotAnswer> => {
+      const state = stateExportOf(data);
+      const backup = await backupOf(
+        {
+          ...state,
+          close: async () => {
+            closes++;
+            await state.close();
+          },
+        },
+        { clusterId: "c", savedBy: "n1", savedAt: "2026-01-01T00:00:00.000Z" },
+      );
+      return { status: 200, backup };
+    };
+    const url = await start({ save });
     const response = await fetch(url);
     expect(response.status).toBe(200);
     const body = Buffer.from(await response.arrayBuffer());
-    expect(body.length).toBe(pieces.head.length + big.length + pieces.trailer.length);
-    expect(body.equals(Buffer.concat([pieces.head, big, pieces.trailer]))).toBe(true);
-    const small = await fetch(await start({ save: async () => ({ status: 200, pieces }) }));
-    const { header } = readBackup(Buffer.from(await small.arrayBuffer()));
-    expect(header).toMatchObject({ clusterId: "c", index: 9, term: 2, records: 0 });
+    expect(Number(response.headers.get("content-length"))).toBe(body.length);
+    const { header, snapshot } = readBackup(body);
+    expect(header).toMatchObject({ clusterId: "c", index: 9, term: 2, records: 3000 });
+    expect(Buffer.from(snapshot).equals(data)).toBe(true);
+    expect(closes).toBe(1);
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get("content-length"))).toBe(body.length);
+    expect(closes).toBe(2);
   });
 });

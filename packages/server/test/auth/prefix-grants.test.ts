@@ -52,6 +52,49 @@ describe("watch and list authorization", () => {
                   waiters: [bindValue("r", "mine")],
                   inLockDelay: false,
                 },
+                {
+                  key: "jobs/pool",
+                  value: null,
+                  fencingToken: 4,
+                  waiters: [],
+                  inLockDelay: false,
+                  semaphore: {
+                    permits: 2,
+                    held: 2,
+                    holders: [
+                      {
+                        value: bindValue("x", "theirs"),
+                        fencingToken: 3,
+                        count: 1,
+                        ttlRemainingMs: null,
+                      },
+                      {
+                        value: bindValue("r", "mine"),
+                        fencingToken: 4,
+                        count: 1,
+                        ttlRemainingMs: null,
+                      },
+                    ],
+                  },
+                },
+                {
+                  key: "jobs/rw",
+                  value: bindValue("x", "writer"),
+                  fencingToken: 5,
+                  waiters: [],
+                  inLockDelay: false,
+                  rw: {
+                    mode: "write",
+                    holders: [
+                      {
+                        value: bindValue("x", "writer"),
+                        fencingToken: 5,
+                        mode: "write",
+                        ttlRemainingMs: null,
+                      },
+                    ],
+                  },
+                },
               ],
               revision: 3,
               more: false,
@@ -75,5 +118,9 @@ describe("watch and list authorization", () => {
       context,
     )) as ListResult;
     expect(listed.locks[0]).toMatchObject({ value: null, waiters: ["mine"] });
+    // A semaphore's and a reader-writer key's holders are hidden as `get` hides them.
+    expect(listed.locks[1]?.semaphore?.holders.map((h) => h.value)).toEqual([null, "mine"]);
+    expect(listed.locks[2]?.value).toBeNull();
+    expect(listed.locks[2]?.rw?.holders.map((h) => h.value)).toEqual([null]);
   });
 });

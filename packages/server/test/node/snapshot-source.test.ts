@@ -7,25 +7,11 @@ import { Authenticator } from "../../src/auth/authenticator.js";
 import { SILENT_LOGGER } from "@dlock/protocol";
 import { readBackup } from "../../src/storage/backup-file.js";
 import { encodeStateSnapshot } from "../../src/storage/snapshot-state.js";
-import { encodeKeyStateRecord } from "../../src/lock/table-codec.js";
 import { snapshotSource } from "../../src/node/snapshot-source.js";
+import { heldKeyRecord, stateExportOf } from "../storage/helpers.js";
 import type { SnapshotAnswer } from "../../src/admin/snapshot-endpoint.js";
 
 const members = { voters: ["n1"], learners: [], peerAddresses: { n1: "127.0.0.1:7101" } };
-
-function record(key: string, holder: string, token: number): Uint8Array {
-  return encodeKeyStateRecord({
-    key,
-    holder,
-    token,
-    leaseRevision: token,
-    ttlMs: 10_000,
-    lockDelayMs: 0,
-    delayRevision: 0,
-    delayMs: 0,
-    waiters: [],
-  });
-}
 
 function setup(options: { leader: boolean; auth: boolean }) {
   const adminToken = generateAuthToken();
@@ -42,8 +28,8 @@ function setup(options: { leader: boolean; auth: boolean }) {
     42,
     3,
     [
-      ["a", record("a", "x", 17)],
-      ["b", record("b", "y", 40)],
+      ["a", heldKeyRecord("a", "x", 17)],
+      ["b", heldKeyRecord("b", "y", 40)],
     ],
     members,
   );
@@ -59,7 +45,7 @@ function setup(options: { leader: boolean; auth: boolean }) {
     storage: {
       exportState: async () => {
         calls.push("export");
-        return { data, members };
+        return stateExportOf(data);
       },
     },
     logger: SILENT_LOGGER,
@@ -92,8 +78,10 @@ describe("snapshotSource", () => {
     const answer = await source.save({ authToken: adminToken });
     if (answer.status !== 200) throw new Error(`refused: ${answer.error}`);
     expect(calls).toEqual(["readIndex", "sync", "export"]);
-    const { head, body, trailer } = answer.pieces;
-    const { header } = readBackup(Buffer.concat([head, body, trailer]));
+    const writes: Uint8Array[] = [];
+    await answer.backup.writeTo(async (bytes) => void writes.push(bytes));
+    await answer.backup.close();
+    const { header } = readBackup(Buffer.concat(writes));
     expect(header).toMatchObject({ index: 42, term: 3, records: 2, maxFencingToken: 40 });
   });
 

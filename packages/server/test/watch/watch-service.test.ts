@@ -162,4 +162,61 @@ describe("WatchService", () => {
     expect(second.locks.map((l) => l.key)).toEqual(["p/b"]);
     expect(second.more).toBe(false);
   });
+
+  it("lists a semaphore's permits and holders, and a reader-writer key's mode and holders", () => {
+    const { service, apply } = setup();
+    const take = (key: string, value: string, count: number): LockCommand => ({
+      type: "semaphoreAcquire",
+      key,
+      value,
+      ttlMs: 1000,
+      waitMs: 0,
+      requestId: 1,
+      permits: 3,
+      count,
+    });
+    const rw = (key: string, value: string, mode: "read" | "write"): LockCommand => ({
+      type: "rwAcquire",
+      key,
+      value,
+      ttlMs: 1000,
+      waitMs: mode === "write" ? 5000 : 0,
+      requestId: 1,
+      mode,
+    });
+    apply(take("m/pool", "a", 2), take("m/pool", "b", 1), rw("m/rw", "r1", "read"));
+    apply(rw("m/rw", "r2", "read"), rw("m/rw", "w", "write"));
+    const { locks } = service.list({ type: "list", id: 1, prefix: "m/" });
+    expect(locks).toEqual([
+      {
+        key: "m/pool",
+        value: null,
+        fencingToken: 2,
+        waiters: [],
+        inLockDelay: false,
+        semaphore: {
+          permits: 3,
+          held: 3,
+          holders: [
+            { value: "a", fencingToken: 1, count: 2, ttlRemainingMs: null },
+            { value: "b", fencingToken: 2, count: 1, ttlRemainingMs: null },
+          ],
+        },
+      },
+      {
+        key: "m/rw",
+        value: null,
+        fencingToken: 4,
+        waiters: ["w"],
+        inLockDelay: false,
+        rw: {
+          mode: "read",
+          holders: [
+            { value: "r1", fencingToken: 3, mode: "read", ttlRemainingMs: null },
+            { value: "r2", fencingToken: 4, mode: "read", ttlRemainingMs: null },
+          ],
+        },
+      },
+    ]);
+  });
 });
