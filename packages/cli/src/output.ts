@@ -120,7 +120,9 @@ export function getText(get: GetJson): string {
 
 /** The status answer as it came (extra member fields such as clientAddress included). */
 export function statusJson(result: StatusResult): StatusResult {
-  return { leader: result.leader, term: result.term, members: result.members };
+  const json: StatusResult = { leader: result.leader, term: result.term, members: result.members };
+  if (result.tableLimits !== undefined) json.tableLimits = result.tableLimits;
+  return json;
 }
 
 export function statusText(result: StatusResult): string {
@@ -137,7 +139,15 @@ export function statusText(result: StatusResult): string {
       member.clientAddress ?? "-",
     ]),
   ];
-  return `${header} (term ${result.term})\n${table(rows)}`;
+  const limits = result.tableLimits;
+  const limitsLine =
+    limits === undefined
+      ? ""
+      : `\ntable limits${limits.replicated ? "" : " (not yet replicated)"}: ${Object.entries(limits)
+          .filter(([, limit]) => typeof limit === "number")
+          .map(([name, limit]) => `${name}=${String(limit)}`)
+          .join(" ")}`;
+  return `${header} (term ${result.term})\n${table(rows)}${limitsLine}`;
 }
 
 export function jsonLine(value: unknown): string {

@@ -9,7 +9,7 @@
 //   trailer  "sha256 " + 64 hex digits + "\n"    (of every byte before the trailer)
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { decodeKeyStateRecord } from "../lock/table-codec.js";
+import { storedRecordTokenMax } from "../lock/stored-record.js";
 import { StorageError } from "./errors.js";
 import type { ClusterMembers } from "./members-record.js";
 import { readSnapshotHeader, snapshotProblem } from "./snapshot-format.js";
@@ -50,7 +50,7 @@ export interface BackupPieces {
 /** The highest fencing token among the lock records of snapshot bytes. */
 export function maxFencingTokenOf(records: Iterable<readonly [string, Uint8Array]>): number {
   let max = 0;
-  for (const [, record] of records) max = Math.max(max, decodeKeyStateRecord(record).token);
+  for (const [, record] of records) max = Math.max(max, storedRecordTokenMax(record));
   return max;
 }
 
