@@ -164,7 +164,10 @@ export interface RejectedResult {
   message: string;
 }
 
-/** A setLimits entry applied: `limits` are in force from it on (`changed`: they differ from before). */
+/**
+ * A setLimits entry applied: `limits` are in force from it on. `changed`: the table held no
+ * replicated limits, or other ones.
+ */
 export interface LimitsSetResult {
   type: "limitsSet";
   key: "";

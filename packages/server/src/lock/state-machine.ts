@@ -536,7 +536,8 @@ export class LockStateMachine {
     const limits = tableLimitsOf(c);
     const problem = tableLimitsProblem(limits);
     if (problem !== null) return invalidArgument("", "limits", problem);
-    const changed = !sameTableLimits(limits, this.inForce);
+    // Against the replicated limits only: the configured ones in force before differ by member.
+    const changed = !this.limitsFromLog || !sameTableLimits(limits, this.inForce);
     this.installLimits(limits);
     this.dirty.add(LIMITS_RECORD_KEY);
     return { type: "limitsSet", key: LIMITS_RECORD_KEY, limits, changed };

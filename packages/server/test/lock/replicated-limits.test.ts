@@ -111,6 +111,9 @@ describe("replicated table limits", () => {
     expect(a.results).toEqual(b.results);
     expect(Buffer.from(a.machine.snapshot()).equals(Buffer.from(b.machine.snapshot()))).toBe(true);
     expect(a.machine.stateHash()).toBe(b.machine.stateHash());
+    // A member whose flags already are the replicated limits gets the very same results too.
+    const same = run({ electionTimeoutMs: 100, ...REPLICATED }, entries);
+    expect(same.results).toEqual(a.results);
     // And the table is the one the replicated limits give, not either member's flags.
     expect(a.results[0]).toMatchObject({ type: "limitsSet", limits: REPLICATED });
     expect(a.machine.semaphoreState("rw")?.permits).toBe(REPLICATED.semaphorePermitsMax);
@@ -176,12 +179,14 @@ describe("replicated table limits", () => {
     });
     // Its own limits, once applied, are replicated: nothing more to propose.
     const result = machine.applyEntry(1, encodeCommand(proposal!));
-    expect(result).toMatchObject({ type: "limitsSet", changed: false });
+    expect(result).toMatchObject({ type: "limitsSet", changed: true });
     expect(machine.tableLimits.replicated).toBe(true);
     expect(machine.limitsProposal()).toBeNull();
     expect(machine.takeDirtyKeys()).toEqual([""]);
+    // The same again changes nothing (`changed` never depends on a member's flags).
+    expect(machine.applyEntry(2, encodeCommand(proposal!))).toMatchObject({ changed: false });
     // Another member's limits applied: this node would propose its own again when it leads.
-    expect(machine.applyEntry(2, setLimitsEntry(REPLICATED))).toMatchObject({ changed: true });
+    expect(machine.applyEntry(3, setLimitsEntry(REPLICATED))).toMatchObject({ changed: true });
     expect(machine.limitsProposal()).toMatchObject({ locksMax: 4 });
   });
 
