@@ -139,15 +139,7 @@ export function statusText(result: StatusResult): string {
       member.clientAddress ?? "-",
     ]),
   ];
-  const limits = result.tableLimits;
-  const limitsLine =
-    limits === undefined
-      ? ""
-      : `\ntable limits${limits.replicated ? "" : " (not yet replicated)"}: ${Object.entries(limits)
-          .filter(([, limit]) => typeof limit === "number")
-          .map(([name, limit]) => `${name}=${String(limit)}`)
-          .join(" ")}`;
-  return `${header} (term ${result.term})\n${table(rows)}${limitsLine}`;
+  return `${header} (term ${result.term})\n${table(rows)}`;
 }
 
 export function jsonLine(value: unknown): string {

@@ -267,22 +267,18 @@ const MEMBER_ROLES: ReadonlySet<string> = new Set<MemberRole>([
 ]);
 
 function parseTableLimitsStatus(value: unknown): TableLimitsStatus {
-  if (
-    !isRecord(value) ||
-    typeof value.replicated !== "boolean" ||
-    typeof value.configuredDiffers !== "boolean"
-  )
-    bad("status");
+  if (!isRecord(value)) bad("status");
   const limits = value as Record<string, unknown>;
-  const parsed = {
-    replicated: limits.replicated,
-    configuredDiffers: limits.configuredDiffers,
-  } as TableLimitsStatus;
+  const { replicated, configuredDiffers } = limits;
+  if (typeof replicated !== "boolean" || typeof configuredDiffers !== "boolean") bad("status");
+  const parsed = {} as TableLimitsStatus;
   for (const name of TABLE_LIMIT_NAMES) {
     const limit = limits[name];
     if (!isCount(limit)) bad("status");
     parsed[name] = limit;
   }
+  parsed.replicated = replicated as boolean;
+  parsed.configuredDiffers = configuredDiffers as boolean;
   return parsed;
 }
 
