@@ -9,6 +9,7 @@
 //   trailer  "sha256 " + 64 hex digits + "\n"    (of every byte before the trailer)
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
+import { LIMITS_RECORD_KEY } from "../lock/limits-codec.js";
 import { storedRecordTokenMax } from "../lock/stored-record.js";
 import { StorageError } from "./errors.js";
 import type { ClusterMembers } from "./members-record.js";
@@ -31,7 +32,7 @@ export interface BackupHeader {
   members: ClusterMembers;
   /** Highest fencing token held in the saved table (0 when none): restored tokens stay below. */
   maxFencingToken: number;
-  /** Lock table records (held keys and keys with waiters). */
+  /** Keys of the lock table (held, queued on or in lock delay; the limits record not counted). */
   records: number;
   snapshotBytes: number;
   /** The saving node, and when (ISO time, for the operator only). */
@@ -67,7 +68,8 @@ export function backupPieces(
     term,
     members: about.members,
     maxFencingToken: maxFencingTokenOf(records),
-    records: records.length,
+    // Keys, not the table-limits record stored beside them.
+    records: records.filter(([key]) => key !== LIMITS_RECORD_KEY).length,
     snapshotBytes: snapshot.length,
     savedBy: about.savedBy,
     savedAt: about.savedAt,
