@@ -120,7 +120,9 @@ export function getText(get: GetJson): string {
 
 /** The status answer as it came (extra member fields such as clientAddress included). */
 export function statusJson(result: StatusResult): StatusResult {
-  return { leader: result.leader, term: result.term, members: result.members };
+  const json: StatusResult = { leader: result.leader, term: result.term, members: result.members };
+  if (result.tableLimits !== undefined) json.tableLimits = result.tableLimits;
+  return json;
 }
 
 export function statusText(result: StatusResult): string {

@@ -29,7 +29,14 @@ function json(result: DlockResult): Record<string, unknown> {
 describe("dlock status", () => {
   it("--json: leader, term and every member with role, term, indexes and health", async () => {
     const status = json(await dlock("status", "--json"));
-    expect(Object.keys(status).sort()).toStrictEqual(["leader", "members", "term"]);
+    expect(Object.keys(status).sort()).toStrictEqual(["leader", "members", "tableLimits", "term"]);
+    // The limits in force, replicated by the first leader (the test cluster runs default flags).
+    expect(status.tableLimits).toMatchObject({
+      waitersPerKeyMax: 256,
+      semaphorePermitsMax: 1024,
+      replicated: true,
+      configuredDiffers: false,
+    });
     const members = status.members as Array<Record<string, unknown>>;
     expect(members.map((m) => m.id).sort()).toStrictEqual(["n1", "n2", "n3"]);
     for (const member of members) {

@@ -381,8 +381,10 @@ export class Locker {
 
   /**
    * The leaders of election `name` as an async iterable: first who leads now (null: nobody),
-   * then each change in committed order (null between a leader's end and the next one's start
-   * when they are not one step). Ends when `signal` aborts or the locker closes.
+   * then each change in committed order. Every end of a leadership yields null, also when the
+   * next leader starts in the same step (a release or expiry that grants the next candidate
+   * yields null, then that leader, both at one revision). Ends when `signal` aborts or the locker
+   * closes.
    */
   async *observe(name: string, options: ObserveOptions = {}): AsyncGenerator<Leader | null> {
     const key = electionKey(name);

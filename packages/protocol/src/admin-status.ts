@@ -1,5 +1,6 @@
 // The JSON a node's admin port answers on /status: the server builds it, the CLI, the local
 // cluster and tools read it. Declared once here so that both sides cannot drift apart.
+import type { TableLimitsStatus } from "./messages.js";
 
 /** A node's Raft role (the same names as the Raft core's). */
 export type NodeRole = "follower" | "preCandidate" | "candidate" | "leader";
@@ -69,6 +70,8 @@ export interface NodeStatusSnapshot {
   failure?: string | null;
   raftLog?: RaftLogStatus;
   eventLoopLag?: EventLoopLagSnapshot;
+  /** The lock table's limits in force on this node. */
+  tableLimits?: TableLimitsStatus;
 }
 
 /** The body of GET /status: the snapshot and whether /readyz would answer ready. */

@@ -44,6 +44,8 @@ export {
   validateToken,
   validatePermits,
   PERMITS_MAX,
+  WAITERS_PER_KEY_MAX,
+  TABLE_LIMIT_NAMES,
   validateValue,
   validateKeyPrefix,
 } from "./limits.js";
@@ -94,6 +96,7 @@ export type {
   WireError,
 } from "./errors.js";
 export type { Duration } from "./duration.js";
+export type { TableLimitName } from "./limits.js";
 export type { HostPort, HostPortRules } from "./address.js";
 export type { Logger } from "./logger.js";
 export type {
@@ -143,6 +146,7 @@ export type {
   SemaphoreInfo,
   StatusRequest,
   StatusResult,
+  TableLimitsStatus,
   ListedLock,
   ListRequest,
   ListResult,

@@ -118,3 +118,27 @@ export function validatePermits(value: unknown, field: string): number {
   }
   return value;
 }
+
+/**
+ * Most waiters one key's queue may hold under any server configuration; the server's own limit
+ * (waitersPerKeyMax) may be lower. A stored queue longer than this is corrupt data.
+ */
+export const WAITERS_PER_KEY_MAX = 65_536;
+
+/**
+ * The lock table's limits that the cluster replicates through its log, in their log and record
+ * order (a format: never reordered).
+ */
+export const TABLE_LIMIT_NAMES = [
+  "keyBytesMax",
+  "valueBytesMax",
+  "ttlMsMin",
+  "ttlMsMax",
+  "waitMsMax",
+  "waitersPerKeyMax",
+  "locksMax",
+  "lockDelayMsMax",
+  "semaphorePermitsMax",
+] as const;
+
+export type TableLimitName = (typeof TABLE_LIMIT_NAMES)[number];

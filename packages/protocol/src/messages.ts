@@ -3,6 +3,7 @@
 // requests (client → server) and responses (server → client), a peer connection carries `raft`
 // batches in both directions. Optional fields are omitted rather than sent as undefined.
 import type { LeaderHint, WireError } from "./errors.js";
+import type { TableLimitName } from "./limits.js";
 
 /**
  * The newest protocol version this build speaks; bumped on every incompatible change of the
@@ -424,7 +425,20 @@ export interface StatusResult {
   leader: string | null;
   term: number;
   members: MemberStatus[];
+  /** The lock table's limits in force on the answering node (absent from older servers). */
+  tableLimits?: TableLimitsStatus;
 }
+
+/**
+ * The lock table's limits in force (replicated through the log, so equal on every member that
+ * applied as far), by the names of TABLE_LIMIT_NAMES.
+ */
+export type TableLimitsStatus = Record<TableLimitName, number> & {
+  /** Set by a log entry (false: none applied yet, and these are the node's own flags). */
+  replicated: boolean;
+  /** The answering node's flags differ from these (as leader it would propose its own). */
+  configuredDiffers: boolean;
+};
 
 /** One member of the configuration, as the leader sees it. */
 export interface MemberInfo {

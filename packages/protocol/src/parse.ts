@@ -3,6 +3,7 @@
 import type { WireError } from "./errors.js";
 import { InvalidArgumentError, MalformedFrameError } from "./errors.js";
 import {
+  TABLE_LIMIT_NAMES,
   validateDurationMs,
   validateHostPort,
   validateId,
@@ -36,6 +37,7 @@ import type {
   ResultByRequestType,
   SemaphoreInfo,
   StatusResult,
+  TableLimitsStatus,
   WatchEvent,
   WatchEventType,
   WatchResult,
@@ -263,6 +265,22 @@ const MEMBER_ROLES: ReadonlySet<string> = new Set<MemberRole>([
   "learner",
   "unknown",
 ]);
+
+function parseTableLimitsStatus(value: unknown): TableLimitsStatus {
+  if (!isRecord(value)) bad("status");
+  const limits = value as Record<string, unknown>;
+  const { replicated, configuredDiffers } = limits;
+  if (typeof replicated !== "boolean" || typeof configuredDiffers !== "boolean") bad("status");
+  const parsed = {} as TableLimitsStatus;
+  for (const name of TABLE_LIMIT_NAMES) {
+    const limit = limits[name];
+    if (!isCount(limit)) bad("status");
+    parsed[name] = limit;
+  }
+  parsed.replicated = replicated as boolean;
+  parsed.configuredDiffers = configuredDiffers as boolean;
+  return parsed;
+}
 
 function parseMember(value: unknown): MemberStatus {
   if (
@@ -537,6 +555,8 @@ export function parseResult<T extends ClientRequestType>(
       if (!(leader === null || typeof leader === "string") || !isCount(term)) bad(type);
       if (!Array.isArray(members)) bad(type);
       const parsed: StatusResult = { leader, term, members: members.map(parseMember) };
+      if (result.tableLimits !== undefined)
+        parsed.tableLimits = parseTableLimitsStatus(result.tableLimits);
       return parsed as ResultByRequestType[T];
     }
     case "members":

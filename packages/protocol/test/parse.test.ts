@@ -235,6 +235,33 @@ describe("parseClientResponse and parseResult", () => {
     expect(() => parseResult("get", null)).toThrow(MalformedFrameError);
   });
 
+  it("reads the table limits of a status, refusing a missing or bad limit", () => {
+    const base = { leader: null, term: 1, members: [] };
+    const tableLimits = {
+      keyBytesMax: 512,
+      valueBytesMax: 256,
+      ttlMsMin: 2500,
+      ttlMsMax: 60_000,
+      waitMsMax: 60_000,
+      waitersPerKeyMax: 8,
+      locksMax: 100,
+      lockDelayMsMax: 0,
+      semaphorePermitsMax: 4,
+      replicated: true,
+      configuredDiffers: false,
+    };
+    expect(parseResult("status", { ...base, tableLimits }).tableLimits).toEqual(tableLimits);
+    expect(parseResult("status", base).tableLimits).toBeUndefined();
+    for (const bad of [
+      { ...tableLimits, locksMax: -1 },
+      { ...tableLimits, replicated: "yes" },
+      { ...tableLimits, semaphorePermitsMax: undefined },
+    ])
+      expect(() => parseResult("status", { ...base, tableLimits: bad })).toThrow(
+        MalformedFrameError,
+      );
+  });
+
   it("reads forceRelease requests and results", () => {
     expect(parseClientRequest({ type: "forceRelease", id: 1, key: "k", junk: 1 })).toEqual({
       type: "forceRelease",

@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import type { LockCommand } from "./commands.js";
 import { LockError } from "./errors.js";
+import { TABLE_LIMIT_NAMES } from "./limits.js";
 
 // Commands are msgpack arrays [tag, key, ...fields] with a numeric tag: positional, no field
 // names, a few bytes over the strings themselves. This table is the log format: tags are never
@@ -75,6 +76,10 @@ const LAYOUTS: { [T in LockCommand["type"]]: Layout<Extract<LockCommand, { type:
       ["requestId", "uint"],
       ["mode", "str"],
     ],
+  },
+  setLimits: {
+    tag: 11,
+    fields: TABLE_LIMIT_NAMES.map((name) => [name, "uint"] as const),
   },
   permitExpire: {
     tag: 9,

@@ -1,3 +1,5 @@
+import type { TableLimits } from "./limits.js";
+
 // The commands of the replicated lock state machine: the data of normal Raft entries. They carry
 // durations, never instants, so applying them needs no clock. Tokens and revisions are Raft indexes.
 
@@ -126,8 +128,19 @@ export interface PermitExpireCommand {
   leaseRevision: number;
 }
 
+/**
+ * Proposed by a leader whose configured limits differ from the ones in force: from this entry on,
+ * every member enforces `limits` (the key is always "", which no lock key can be). Invalid limits
+ * are refused (INVALID_ARGUMENT) and change nothing.
+ */
+export interface SetLimitsCommand extends TableLimits {
+  type: "setLimits";
+  key: "";
+}
+
 export type LockCommand =
   | AcquireCommand
+  | SetLimitsCommand
   | SemaphoreAcquireCommand
   | RwAcquireCommand
   | PermitExpireCommand

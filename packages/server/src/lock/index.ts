@@ -1,7 +1,7 @@
 // @dlock/server/lock: the pure, deterministic lock state machine and the leader's lease clock.
 // No clock, no timers, no I/O: the server host and the simulator drive both, like this:
 //
-// - start: table = new LockStateMachine({ limits }) (same limits on every member), then
+// - start: table = new LockStateMachine({ limits }) (this node's configured limits), then
 //   table.loadRecords(storedAppliedIndex, storedRecords); leases = new LeaseManager(options).
 // - client request: error = table.validate(command); if none, propose(encodeCommand(command)).
 //   Never accept expire / waiterExpire / clearDelay from clients: only the lease manager makes them.
@@ -12,7 +12,9 @@
 //   what to tell the waiter about its validity).
 // - after each applied batch: for key of table.takeDirtyKeys(), put encodeLockRecord(key) or
 //   delete it (null) in the SAME LevelDB batch as appliedIndex.
-// - role change: leases.becomeLeader(monotonicNowMs, table) / leases.becomeFollower().
+// - role change: leases.becomeLeader(monotonicNowMs, table) / leases.becomeFollower(); a new
+//   leader proposes table.limitsProposal() (if not null) before any client command, and again
+//   after an apply if the limits in force no longer match its own.
 // - timer at leases.nextDueMs(): propose encodeCommand(c) for c of leases.dueExpiries(now);
 //   on a refused proposal call leases.proposalFailed(c).
 // - Raft snapshot: table.snapshot() / table.restoreSnapshot(bytes); after a restore rewrite the
@@ -28,7 +30,14 @@ export { encodeCommand, decodeCommand, utf8Bytes } from "./codec.js";
 export { decodeKeyStateRecord as decodeLockRecord } from "./table-codec.js";
 export { waiterLeaseMs } from "./key-state.js";
 export { permitGrantsOf } from "./results.js";
-export { DEFAULT_LOCK_LIMITS, TTL_MIN_ELECTION_TIMEOUTS, resolveLockLimits } from "./limits.js";
+export {
+  DEFAULT_LOCK_LIMITS,
+  TABLE_LIMIT_NAMES,
+  TTL_MIN_ELECTION_TIMEOUTS,
+  resolveLockLimits,
+  sameTableLimits,
+  tableLimitsOf,
+} from "./limits.js";
 export { LockError, LockInvariantError } from "./errors.js";
 export { lockEventsOf } from "./lock-events.js";
 
@@ -46,6 +55,7 @@ export type {
   RwAcquireCommand,
   RwMode,
   PermitExpireCommand,
+  SetLimitsCommand,
   LockCommand,
   LockCommandType,
   LeaseCommand,
@@ -64,6 +74,7 @@ export type {
   DelayClearedResult,
   StaleResult,
   RejectedResult,
+  LimitsSetResult,
   WaiterGrant,
   LockInfo,
 } from "./results.js";
@@ -72,6 +83,6 @@ export type { MultiHolderKind, MultiHolderState, SemaphoreState } from "./multi-
 export { isRwWriter } from "./multi-holder-state.js";
 export { multiHolderInfo } from "./multi-holder-info.js";
 export type { PermitHolder, PermitWaiter } from "./multi-holder-state.js";
-export type { LockLimits, ResolvedLockLimits } from "./limits.js";
+export type { LockLimits, ResolvedLockLimits, TableLimits } from "./limits.js";
 export type { LockErrorCode } from "./errors.js";
 export type { LockEvent, LockEventType } from "./lock-events.js";

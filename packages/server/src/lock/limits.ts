@@ -1,4 +1,12 @@
-import { ConfigError, PERMITS_MAX, integerOption, positiveInteger } from "@dlock/protocol";
+import {
+  ConfigError,
+  PERMITS_MAX,
+  TABLE_LIMIT_NAMES,
+  WAITERS_PER_KEY_MAX,
+  integerOption,
+  positiveInteger,
+} from "@dlock/protocol";
+import type { TableLimitName } from "@dlock/protocol";
 
 /**
  * TTLs must be at least this many election timeouts. A client refreshes every ttl/3, so with a
@@ -9,9 +17,10 @@ import { ConfigError, PERMITS_MAX, integerOption, positiveInteger } from "@dlock
 export const TTL_MIN_ELECTION_TIMEOUTS = 5;
 
 /**
- * Limits of the replicated lock table. The state machine enforces them inside apply(), so every
- * member of a cluster MUST run with the same limits (the server takes them from the cluster
- * config); otherwise two members could give different answers to the same entry.
+ * Limits of the replicated lock table, as configured on one node. apply() never reads these
+ * directly: the limits in force are replicated state (TableLimits, set by `setLimits` entries
+ * that a leader proposes when its configured limits differ from the cluster's), so members
+ * started with different flags still apply the log alike.
  */
 export interface LockLimits {
   /** The election timeout of the Raft group; ttlMsMin defaults to TTL_MIN_ELECTION_TIMEOUTS × it. */
@@ -105,6 +114,12 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
       `${resolved.semaphorePermitsMax} must be ≤ ${PERMITS_MAX}, the most permits a client may ask for`,
     );
   }
+  if (resolved.waitersPerKeyMax > WAITERS_PER_KEY_MAX) {
+    throw new ConfigError(
+      "waitersPerKeyMax",
+      `${resolved.waitersPerKeyMax} must be ≤ ${WAITERS_PER_KEY_MAX}, the most waiters a stored queue may hold`,
+    );
+  }
   if (resolved.ttlMsMax < resolved.ttlMsMin) {
     throw new ConfigError(
       "ttlMsMax",
@@ -112,4 +127,41 @@ export function resolveLockLimits(limits: LockLimits): ResolvedLockLimits {
     );
   }
   return resolved;
+}
+
+/** The limits the lock table enforces in apply(): replicated through the log, equal on every member. */
+export type TableLimits = Omit<ResolvedLockLimits, "electionTimeoutMs">;
+
+// Every table limit is replicated, and nothing else is: the two lists must name the same fields.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const NAMES_ARE_THE_TABLE_LIMITS: Same<TableLimitName, keyof TableLimits> = true;
+void NAMES_ARE_THE_TABLE_LIMITS;
+
+/** The fields of TableLimits in their log and record order (the protocol's list). */
+export { TABLE_LIMIT_NAMES };
+
+/** The table limits of a node's resolved configuration. */
+export function tableLimitsOf(limits: TableLimits): TableLimits {
+  const out = {} as Record<keyof TableLimits, number>;
+  for (const name of TABLE_LIMIT_NAMES) out[name] = limits[name];
+  return out;
+}
+
+export function sameTableLimits(a: TableLimits, b: TableLimits): boolean {
+  return TABLE_LIMIT_NAMES.every((name) => a[name] === b[name]);
+}
+
+/**
+ * Why a replicated set of limits is unusable, or null. The same rules as resolveLockLimits but
+ * the TTL floor, which depends on the proposing leader's election timeout (its own flags were
+ * checked against it; the floor protects liveness, not safety).
+ */
+export function tableLimitsProblem(limits: TableLimits): string | null {
+  try {
+    resolveLockLimits({ ...limits, electionTimeoutMs: 1 });
+    return null;
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
 }

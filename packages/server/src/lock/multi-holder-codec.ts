@@ -127,21 +127,18 @@ export function decodeMultiHolderSnapshot(bytes: Uint8Array): {
   lockSnapshot: Uint8Array;
   states: MultiHolderState[];
 } {
-  const decoded = stored.unpackStored(bytes, "snapshot", malformed);
-  if (
-    !Array.isArray(decoded) ||
-    decoded.length !== 3 ||
-    decoded[0] !== MULTI_HOLDER_SNAPSHOT_FORMAT ||
-    !(decoded[1] instanceof Uint8Array)
-  )
-    malformed("unknown snapshot format");
+  const { inner, rows } = stored.unpackWrappedSnapshot(
+    bytes,
+    MULTI_HOLDER_SNAPSHOT_FORMAT,
+    malformed,
+  );
   const states = stored.sortedRows(
-    decoded[2],
+    rows,
     (row) => {
       if (!Array.isArray(row)) malformed("row is not an array");
       return stateOf(row as unknown[], 0);
     },
     malformed,
   );
-  return { lockSnapshot: decoded[1] as Uint8Array, states };
+  return { lockSnapshot: inner, states };
 }

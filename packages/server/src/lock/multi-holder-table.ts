@@ -1,8 +1,8 @@
-import { PERMITS_MAX } from "@dlock/protocol";
+import { PERMITS_MAX, WAITERS_PER_KEY_MAX } from "@dlock/protocol";
 import type * as cmd from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import * as build from "./result-builders.js";
-import type { ResolvedLockLimits } from "./limits.js";
+import type { TableLimits } from "./limits.js";
 import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
 import type {
   MultiHolderKind,
@@ -15,7 +15,8 @@ import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js"
 
 /** What the multi-holder table needs of the lock state machine that owns it. */
 export interface MultiHolderTableHost {
-  readonly limits: ResolvedLockLimits;
+  /** The limits in force (replicated: they may change between two applies). */
+  readonly limits: TableLimits;
   /** Keys of every kind, for locksMax. */
   readonly keyCount: () => number;
   /** Whether `key` is an exclusive lock's key now. */
@@ -95,12 +96,13 @@ export class MultiHolderTable {
     const next = new Map<string, MultiHolderState>();
     for (const s of states) {
       if (next.has(s.key)) throw new LockError("MALFORMED", `duplicate semaphore record ${s.key}`);
-      // Against the protocol's bound, not this node's limit: a key's N (an rw key's slots, which
-      // are the limit at its first acquire) was valid when written, and lowering the limit must
-      // not keep a node from loading its own data; the lower limit applies to new keys.
+      // Against the protocol's bounds, not the limits in force: a key's N (an rw key's slots,
+      // which are the limit at its first acquire) and its queue were valid when written, and
+      // lowering a limit must not keep a node from loading its own data; the lower limit applies
+      // to new keys and new waiters.
       if (s.permits > PERMITS_MAX)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more permits than allowed`);
-      if (s.waiters.length > this.host.limits.waitersPerKeyMax)
+      if (s.waiters.length > WAITERS_PER_KEY_MAX)
         throw new LockError("MALFORMED", `semaphore record ${s.key} has more waiters than allowed`);
       next.set(s.key, s);
     }
@@ -419,6 +421,6 @@ function countMismatch(
  * The slots of a reader-writer key: its readers max, semaphorePermitsMax (at least 2, so a reader
  * and a writer never take the same number of slots).
  */
-export function rwSlots(limits: ResolvedLockLimits): number {
+export function rwSlots(limits: TableLimits): number {
   return Math.max(2, limits.semaphorePermitsMax);
 }

@@ -100,3 +100,24 @@ export function unpackRecord(bytes: Uint8Array, format: number, malformed: Malfo
   if (!Array.isArray(decoded) || decoded[0] !== format) malformed("unknown record format");
   return decoded as unknown[];
 }
+
+/**
+ * Reads a snapshot that wraps another table's snapshot: [format, innerBytes, rows]. Anything else
+ * is MALFORMED.
+ */
+export function unpackWrappedSnapshot(
+  bytes: Uint8Array,
+  format: number,
+  malformed: Malformed,
+): { inner: Uint8Array; rows: unknown } {
+  const decoded = unpackStored(bytes, "snapshot", malformed);
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 3 ||
+    decoded[0] !== format ||
+    !(decoded[1] instanceof Uint8Array)
+  )
+    malformed("unknown snapshot format");
+  const [, inner, rows] = decoded as [number, Uint8Array, unknown];
+  return { inner, rows };
+}

@@ -1,5 +1,6 @@
 import type { LeaseCommand } from "./commands.js";
 import type { LockErrorCode } from "./errors.js";
+import type { TableLimits } from "./limits.js";
 
 /**
  * A queued waiter granted in the same apply step as a release, an expire or the end of a lock
@@ -163,8 +164,20 @@ export interface RejectedResult {
   message: string;
 }
 
+/**
+ * A setLimits entry applied: `limits` are in force from it on. `changed`: the table held no
+ * replicated limits, or other ones.
+ */
+export interface LimitsSetResult {
+  type: "limitsSet";
+  key: "";
+  limits: TableLimits;
+  changed: boolean;
+}
+
 export type LockResult =
   | GrantedResult
+  | LimitsSetResult
   | QueuedResult
   | BusyResult
   | RefreshedResult

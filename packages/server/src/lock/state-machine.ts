@@ -1,3 +1,4 @@
+import { WAITERS_PER_KEY_MAX } from "@dlock/protocol";
 import { decodeCommand, utf8Bytes } from "./codec.js";
 import type {
   AcquireCommand,
@@ -9,13 +10,23 @@ import type {
   ReleaseCommand,
   RwAcquireCommand,
   SemaphoreAcquireCommand,
+  SetLimitsCommand,
   WaiterExpireCommand,
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, QueuedAcquire, Waiter } from "./key-state.js";
 import { KeyTable } from "./key-table.js";
-import type { LockLimits, ResolvedLockLimits } from "./limits.js";
-import { resolveLockLimits } from "./limits.js";
+import type { LockLimits, ResolvedLockLimits, TableLimits } from "./limits.js";
+import { resolveLockLimits, sameTableLimits, tableLimitsOf, tableLimitsProblem } from "./limits.js";
+import {
+  LIMITS_RECORD_KEY,
+  decodeLimitsRecord,
+  decodeLimitsSnapshot,
+  encodeLimitsRecord,
+  encodeLimitsSnapshot,
+  isLimitsRecord,
+  isLimitsSnapshot,
+} from "./limits-codec.js";
 import {
   busyResult,
   grantedResult,
@@ -30,7 +41,13 @@ import {
   waitersFullResult,
 } from "./result-builders.js";
 import { plantedLockBugsOf } from "./planted-lock-bugs.js";
-import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import type {
+  LimitsSetResult,
+  LockInfo,
+  LockResult,
+  RejectedResult,
+  WaiterGrant,
+} from "./results.js";
 import {
   decodeMultiHolderRecord,
   decodeMultiHolderSnapshot,
@@ -50,6 +67,10 @@ import {
 } from "./table-codec.js";
 
 export interface LockStateMachineOptions {
+  /**
+   * This node's configured limits: what its leader proposes (setLimits), and the limits in force
+   * until the table holds replicated ones (see LockStateMachine).
+   */
   limits: LockLimits;
 }
 
@@ -67,11 +88,22 @@ const NOT_OWNER_MESSAGE = "not the holder: the value and token do not name the c
  * applied the expiry on its clock (a new leader counts a full delay from its election). The head
  * waiter is granted in that clearDelay step.
  *
+ * Limits (docs/design.md, "Table limits"): apply() enforces the limits in force, which are
+ * replicated state: a `setLimits` entry replaces them for every member from that entry on, and
+ * they are stored (a record under the key "") and carried in snapshots. Until the table holds
+ * replicated limits (a log or data written before they existed) the configured ones are in
+ * force: that is how those entries were first applied, under the old rule that every member runs
+ * the same flags. A cluster started on this version never applies a lock command before its first
+ * setLimits entry: its leader proposes one on election, ahead of any client command.
+ *
  * Results are returned, never thrown: an entry that is bad input must still be applied the same
  * way everywhere. Only host misuse (an index applied out of order) throws LockInvariantError.
  */
 export class LockStateMachine {
-  readonly limits: ResolvedLockLimits;
+  /** This node's configured limits (its flags), resolved. */
+  readonly configuredLimits: ResolvedLockLimits;
+  private inForce: ResolvedLockLimits;
+  private limitsFromLog = false;
   // A deliberate bug (planted-lock-bugs.ts): only @dlock/server/internal can switch it on.
   private readonly expireIgnoresRefresh: boolean;
   private table = new KeyTable();
@@ -81,17 +113,50 @@ export class LockStateMachine {
   private applied = 0;
 
   constructor(options: LockStateMachineOptions) {
-    this.limits = resolveLockLimits(options.limits);
+    this.configuredLimits = resolveLockLimits(options.limits);
+    this.inForce = this.configuredLimits;
     const bugs = plantedLockBugsOf(options);
     this.expireIgnoresRefresh = bugs.expireIgnoresRefresh;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter reads the live limits
+    const machine = this;
     this.multiHolders = new MultiHolderTable({
-      limits: this.limits,
+      get limits() {
+        return machine.limits;
+      },
       keyCount: () => this.size,
       isLockKey: (key) => this.table.has(key),
       markDirty: (key) => this.dirty.add(key),
       overcommit: bugs.semaphoreOvercommit,
       readerJoinsWriter: bugs.rwReaderJoinsWriter,
     });
+  }
+
+  /** The limits apply() enforces now (replicated, or the configured ones until then). */
+  get limits(): ResolvedLockLimits {
+    return this.inForce;
+  }
+
+  /**
+   * The table limits in force and whether they came through the log (false: the configured ones,
+   * in force until the first setLimits entry).
+   */
+  get tableLimits(): { limits: TableLimits; replicated: boolean } {
+    return { limits: tableLimitsOf(this.inForce), replicated: this.limitsFromLog };
+  }
+
+  /** Whether the limits in force came through the log (a setLimits entry, or stored with the table). */
+  get limitsReplicated(): boolean {
+    return this.limitsFromLog;
+  }
+
+  /**
+   * The setLimits command a leader proposes, or null when the limits in force are replicated and
+   * equal this node's configured ones.
+   */
+  limitsProposal(): SetLimitsCommand | null {
+    const configured = tableLimitsOf(this.configuredLimits);
+    if (this.limitsReplicated && sameTableLimits(configured, this.inForce)) return null;
+    return { type: "setLimits", key: LIMITS_RECORD_KEY, ...configured };
   }
 
   /** Index of the last entry applied (or marked applied). */
@@ -127,6 +192,8 @@ export class LockStateMachine {
     switch (command.type) {
       case "acquire":
         return this.acquire(index, command);
+      case "setLimits":
+        return this.setLimits(command);
       case "refresh":
         return this.refresh(index, command);
       case "release":
@@ -276,6 +343,8 @@ export class LockStateMachine {
 
   /** The record to store for `key`, or null when the key is free (delete it). */
   encodeLockRecord(key: string): Uint8Array | null {
+    if (key === LIMITS_RECORD_KEY)
+      return this.limitsReplicated ? encodeLimitsRecord(tableLimitsOf(this.inForce)) : null;
     const s = this.table.get(key);
     if (s !== undefined) return encodeKeyStateRecord(s);
     const semaphore = this.multiHolders.state(key);
@@ -315,8 +384,13 @@ export class LockStateMachine {
   ): Promise<{ install(): void; records: number }> {
     const table = new KeyTable();
     const semaphores: MultiHolderState[] = [];
+    let limits: TableLimits | null = null;
     for await (const chunk of chunks) {
       for (const bytes of chunk) {
+        if (isLimitsRecord(bytes)) {
+          limits = decodeLimitsRecord(bytes);
+          continue;
+        }
         if (isMultiHolderRecord(bytes)) {
           semaphores.push(decodeMultiHolderRecord(bytes));
           continue;
@@ -332,6 +406,7 @@ export class LockStateMachine {
     return {
       records: table.size + semaphores.length,
       install: () => {
+        this.installLimits(limits);
         this.multiHolders.install(semaphores);
         this.table = table;
         this.dirty = new Set();
@@ -350,8 +425,11 @@ export class LockStateMachine {
     const states = Array.from(this.table.states());
     states.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const lockSnapshot = encodeTableSnapshot(this.applied, states);
-    if (this.multiHolders.size === 0) return lockSnapshot;
-    return encodeMultiHolderSnapshot(lockSnapshot, this.multiHolders.sortedStates());
+    const table =
+      this.multiHolders.size === 0
+        ? lockSnapshot
+        : encodeMultiHolderSnapshot(lockSnapshot, this.multiHolders.sortedStates());
+    return this.limitsReplicated ? encodeLimitsSnapshot(table, tableLimitsOf(this.inForce)) : table;
   }
 
   /**
@@ -360,12 +438,14 @@ export class LockStateMachine {
    */
   restoreSnapshot(bytes: Uint8Array): void {
     let semaphores: MultiHolderState[] = [];
+    let limits: TableLimits | null = null;
     let lockSnapshot = bytes;
-    if (isMultiHolderSnapshot(bytes)) {
-      ({ lockSnapshot, states: semaphores } = decodeMultiHolderSnapshot(bytes));
+    if (isLimitsSnapshot(bytes)) ({ inner: lockSnapshot, limits } = decodeLimitsSnapshot(bytes));
+    if (isMultiHolderSnapshot(lockSnapshot)) {
+      ({ lockSnapshot, states: semaphores } = decodeMultiHolderSnapshot(lockSnapshot));
     }
     const { appliedIndex, states } = decodeTableSnapshot(lockSnapshot);
-    this.install(appliedIndex, states, semaphores);
+    this.install(appliedIndex, states, semaphores, limits);
   }
 
   /** FNV-1a (32-bit, hex) of snapshot(): a cheap equality check for tests and diagnostics. */
@@ -382,11 +462,13 @@ export class LockStateMachine {
   private installRecords(appliedIndex: number, records: Iterable<Uint8Array>): void {
     const states: KeyState[] = [];
     const semaphores: MultiHolderState[] = [];
+    let limits: TableLimits | null = null;
     for (const bytes of records) {
-      if (isMultiHolderRecord(bytes)) semaphores.push(decodeMultiHolderRecord(bytes));
+      if (isLimitsRecord(bytes)) limits = decodeLimitsRecord(bytes);
+      else if (isMultiHolderRecord(bytes)) semaphores.push(decodeMultiHolderRecord(bytes));
       else states.push(decodeKeyStateRecord(bytes));
     }
-    this.install(appliedIndex, states, semaphores);
+    this.install(appliedIndex, states, semaphores, limits);
   }
 
   /** Rejects a stored record that cannot belong to a table applied up to `appliedIndex`. */
@@ -394,7 +476,9 @@ export class LockStateMachine {
     if (s.token > appliedIndex || s.leaseRevision > appliedIndex || s.delayRevision > appliedIndex)
       throw new LockError("MALFORMED", `lock record ${s.key} is newer than the applied index`);
     checkWaitersLoadable(`lock record ${s.key}`, s.waiters, appliedIndex);
-    if (s.waiters.length > this.limits.waitersPerKeyMax)
+    // The protocol's bound, not the limit in force: a queue stored under a higher limit loads,
+    // and a lower limit only refuses new waiters.
+    if (s.waiters.length > WAITERS_PER_KEY_MAX)
       throw new LockError("MALFORMED", `lock record ${s.key} has more waiters than allowed`);
   }
 
@@ -415,7 +499,8 @@ export class LockStateMachine {
   private install(
     appliedIndex: number,
     states: KeyState[],
-    semaphores: MultiHolderState[] = [],
+    semaphores: MultiHolderState[],
+    limits: TableLimits | null,
   ): void {
     const lockKeys = new Set<string>();
     for (const s of states) {
@@ -424,6 +509,7 @@ export class LockStateMachine {
     }
     for (const s of semaphores)
       this.checkSemaphoreLoadable(appliedIndex, s, (key) => lockKeys.has(key));
+    this.installLimits(limits);
     this.multiHolders.install(semaphores);
     this.table.clear();
     this.dirty = new Set();
@@ -434,7 +520,28 @@ export class LockStateMachine {
     this.applied = appliedIndex;
   }
 
+  /** Loaded limits, or the configured ones for data that holds none (see the class comment). */
+  private installLimits(limits: TableLimits | null): void {
+    this.limitsFromLog = limits !== null;
+    this.inForce =
+      limits === null
+        ? this.configuredLimits
+        : { electionTimeoutMs: this.configuredLimits.electionTimeoutMs, ...limits };
+  }
+
   // ---- commands -----------------------------------------------------------------------------
+
+  private setLimits(c: SetLimitsCommand): LimitsSetResult | RejectedResult {
+    if (c.key !== LIMITS_RECORD_KEY) return invalidArgument(c.key, "key", "setLimits names no key");
+    const limits = tableLimitsOf(c);
+    const problem = tableLimitsProblem(limits);
+    if (problem !== null) return invalidArgument("", "limits", problem);
+    // Against the replicated limits only: the configured ones in force before differ by member.
+    const changed = !this.limitsFromLog || !sameTableLimits(limits, this.inForce);
+    this.installLimits(limits);
+    this.dirty.add(LIMITS_RECORD_KEY);
+    return { type: "limitsSet", key: LIMITS_RECORD_KEY, limits, changed };
+  }
 
   private advance(index: number): void {
     if (!Number.isSafeInteger(index) || index <= this.applied)

@@ -38,7 +38,12 @@ import { PeerDirectory } from "./peer-directory.js";
 import { storageWriteFaultOf } from "./storage-write-fault.js";
 import { loadTlsFiles } from "./tls-files.js";
 import type { TlsOptions } from "../transport/tls-options.js";
-import { nodeStatusSnapshot, statusResult } from "./node-status.js";
+import {
+  logTableLimitsAtStart,
+  nodeStatusSnapshot,
+  statusResult,
+  tableLimitsStatus,
+} from "./node-status.js";
 import { snapshotSource } from "./snapshot-source.js";
 import type { MemberAddresses } from "./node-status.js";
 
@@ -63,6 +68,7 @@ export class DlockServer {
   private readonly admin: AdminServer | null;
   private readonly addressBook: MemberAddresses;
   private readonly lag: EventLoopLag;
+  private readonly table: LockStateMachine;
   /** Null without --auth-file. */
   private readonly authenticator: Authenticator | null;
   private stopping: Promise<void> | null = null;
@@ -77,6 +83,7 @@ export class DlockServer {
     admin: AdminServer | null;
     addressBook: MemberAddresses;
     lag: EventLoopLag;
+    table: LockStateMachine;
     authenticator: Authenticator | null;
   }) {
     this.options = parts.options;
@@ -88,6 +95,7 @@ export class DlockServer {
     this.admin = parts.admin;
     this.addressBook = parts.addressBook;
     this.lag = parts.lag;
+    this.table = parts.table;
     this.authenticator = parts.authenticator;
   }
 
@@ -205,6 +213,8 @@ export class DlockServer {
         onRaftRefused: (reason) => metrics.raftMessageRefused(reason),
       });
       started.push(host);
+      const lockLogger = componentLogger(logger, "lock");
+      logTableLimitsAtStart(lockLogger, table);
       // Registered before the first Ready (the host processes on a later macrotask).
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
@@ -227,8 +237,13 @@ export class DlockServer {
         nowMs,
         clientAddressOf: addressBook.clientAddress,
         // A flood of `status` requests costs one status per event-loop turn, not one each.
-        status: oncePerTurn(() => statusResult(host.status(), addressBook)),
+        status: oncePerTurn(() => ({
+          ...statusResult(host.status(), addressBook),
+          tableLimits: tableLimitsStatus(table),
+        })),
         watch: { historyEventsMax: options.watchHistoryEventsMax },
+        onLimitsChanged: (limits) =>
+          lockLogger.info({ limits }, "the log changed the table limits in force"),
       });
 
       metrics.primitives.setSource(() => table.primitiveGauges());
@@ -289,6 +304,7 @@ export class DlockServer {
       const snapshot = (): NodeStatusSnapshot => ({
         ...nodeStatusSnapshot(host.status(), addressBook),
         eventLoopLag: lag.snapshot(),
+        tableLimits: tableLimitsStatus(table),
       });
       metrics.setStatusSource(snapshot);
       metrics.setWatchSource(() => ({
@@ -334,6 +350,7 @@ export class DlockServer {
         admin,
         addressBook,
         lag,
+        table,
         authenticator,
       });
       const addresses = server.addresses();
@@ -401,6 +418,7 @@ export class DlockServer {
     return {
       ...nodeStatusSnapshot(this.host.status(), this.addressBook),
       eventLoopLag: this.lag.snapshot(),
+      tableLimits: tableLimitsStatus(this.table),
     };
   }
 

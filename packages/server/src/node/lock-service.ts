@@ -31,6 +31,7 @@ import type {
   LockResult,
   LockStateMachine,
   SemaphoreState,
+  TableLimits,
   WaiterGrant,
 } from "../lock/index.js";
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
@@ -88,6 +89,8 @@ export interface LockServiceOptions {
   lockDelayMs?: number;
   /** Event history and watch limits (defaults in watch-options.ts). */
   watch?: WatchOptions;
+  /** Told when an applied setLimits entry changes the table limits in force (to log it). */
+  onLimitsChanged?: (limits: TableLimits) => void;
 }
 
 /** An acquire that joined a key's queue and waits for its grant on this leader. */
@@ -148,6 +151,10 @@ export class LockService implements ClientRequestHandler {
   private readonly proposedAtMs = new Map<number, number>();
   private expiryTimer: unknown = null;
   private expiryDueMs = Number.POSITIVE_INFINITY;
+  /** The term in which this leader proposed setLimits (0: none pending or done this term). */
+  private limitsProposedTerm = 0;
+  /** The term in which that proposal got a log index: later proposals follow it in the log. */
+  private limitsInLogTerm = 0;
   private stopped = false;
   /** Watch and list (events derived from the applied results). */
   readonly watches: WatchService;
@@ -454,6 +461,8 @@ export class LockService implements ClientRequestHandler {
     const now = this.nowMs();
     for (const result of results) {
       if (result === undefined) continue;
+      if (result.type === "limitsSet" && result.changed)
+        this.options.onLimitsChanged?.(result.limits);
       this.leases.onApplied(result, now);
       for (const grant of permitGrantsOf(result)) this.granted(result.key, grant, now);
       switch (result.type) {
@@ -473,7 +482,33 @@ export class LockService implements ClientRequestHandler {
           break;
       }
     }
-    if (this.role === "leader") this.scheduleExpiries();
+    if (this.role === "leader") {
+      this.proposeLimits();
+      this.scheduleExpiries();
+    }
+  }
+
+  /**
+   * On the leader: proposes this node's configured limits when the ones in force differ (or were
+   * never replicated), once a term. Also run after applies, as the table of a new leader may not
+   * yet have applied an older leader's setLimits when it is elected.
+   */
+  private proposeLimits(): void {
+    if (this.role !== "leader" || this.stopped || this.limitsProposedTerm === this.term) return;
+    const command = this.table.limitsProposal();
+    if (command === null) return;
+    const term = this.term;
+    this.limitsProposedTerm = term;
+    this.host
+      .propose(encodeCommand(command), () => {
+        this.limitsInLogTerm = term;
+      })
+      .catch(() => {
+        if (this.term !== term || this.role !== "leader") return;
+        // Refused (a full queue, a storage fault): try again a little later, still this term.
+        this.limitsProposedTerm = 0;
+        this.timers.set(() => this.proposeLimits(), this.table.configuredLimits.electionTimeoutMs);
+      });
   }
 
   private granted(key: string, grant: WaiterGrant, now: number): void {
@@ -508,6 +543,8 @@ export class LockService implements ClientRequestHandler {
     this.leader = change.leader;
     this.term = change.term;
     if (change.role === "leader" && (!wasLeader || termChanged)) {
+      // Ahead of every lease and client command of this term in the log.
+      this.proposeLimits();
       this.leases.startAdoption(change.atMs, this.table);
       this.adoptLeases();
     } else if (change.role !== "leader" && wasLeader) {
@@ -590,6 +627,13 @@ export class LockService implements ClientRequestHandler {
     if (refusal !== null) throw lockRefusalToWire(refusal, command.key);
     if (this.role !== "leader") {
       throw new NotLeaderError(this.hintOf(this.leader), undefined, { notApplied: true });
+    }
+    // A table without replicated limits applies by this node's flags: no client command goes
+    // into the log before this leader's setLimits does (see LockStateMachine).
+    if (!this.table.limitsReplicated && this.limitsInLogTerm !== this.term) {
+      throw new NotLeaderError(null, "the leader is setting the table limits; retry", {
+        notApplied: true,
+      });
     }
     let result: LockResult | undefined;
     try {

@@ -1,9 +1,11 @@
 // This node's view of the cluster, in the two shapes it is asked for: the admin port's
 // NodeStatusSnapshot and the protocol's `status` result (also what `dlock status --json` prints).
-import type { MemberStatus, StatusResult } from "@dlock/protocol";
+import type { Logger, MemberStatus, StatusResult, TableLimitsStatus } from "@dlock/protocol";
 import type { NodeId } from "@dlock/raft";
 import type { NodeMemberStatus, NodeStatusSnapshot } from "../admin/status-provider.js";
 import type { HostStatus } from "../host/raft-host.js";
+import type { LockStateMachine } from "../lock/index.js";
+import { TABLE_LIMIT_NAMES, sameTableLimits, tableLimitsOf } from "../lock/index.js";
 
 export interface MemberAddresses {
   peerAddress(id: NodeId): string | undefined;
@@ -86,4 +88,29 @@ export function statusResult(status: HostStatus, addresses: MemberAddresses): St
     };
   });
   return { leader: status.leader, term: status.term, members };
+}
+
+/** The table limits in force on this node, for `status` and /status. */
+export function tableLimitsStatus(table: LockStateMachine): TableLimitsStatus {
+  const { limits, replicated } = table.tableLimits;
+  const configuredDiffers = !sameTableLimits(limits, tableLimitsOf(table.configuredLimits));
+  return { ...limits, replicated, configuredDiffers };
+}
+
+/**
+ * Says at startup which table limits the stored table holds when this node's flags differ: the
+ * cluster's are in force until this node leads and proposes its own.
+ */
+export function logTableLimitsAtStart(logger: Logger, table: LockStateMachine): void {
+  const { limits, replicated } = table.tableLimits;
+  const configured = tableLimitsOf(table.configuredLimits);
+  if (!replicated || sameTableLimits(limits, configured)) return;
+  const differ: Record<string, { flag: number; cluster: number }> = {};
+  for (const name of TABLE_LIMIT_NAMES)
+    if (limits[name] !== configured[name])
+      differ[name] = { flag: configured[name], cluster: limits[name] };
+  logger.info(
+    { differ },
+    "this node's limit flags differ from the cluster's: the cluster's stay in force until this node leads and proposes its own",
+  );
 }

@@ -9,7 +9,8 @@
 //   trailer  "sha256 " + 64 hex digits + "\n"    (of every byte before the trailer)
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { decodeKeyStateRecord } from "../lock/table-codec.js";
+import { LIMITS_RECORD_KEY } from "../lock/limits-codec.js";
+import { storedRecordTokenMax } from "../lock/stored-record.js";
 import { StorageError } from "./errors.js";
 import type { ClusterMembers } from "./members-record.js";
 import { SnapshotScan } from "./snapshot-format.js";
@@ -31,7 +32,7 @@ export interface BackupHeader {
   members: ClusterMembers;
   /** Highest fencing token held in the saved table (0 when none): restored tokens stay below. */
   maxFencingToken: number;
-  /** Lock table records (held keys and keys with waiters). */
+  /** Keys of the lock table (held, queued on or in lock delay; the limits record not counted). */
   records: number;
   snapshotBytes: number;
   /** The saving node, and when (ISO time, for the operator only). */
@@ -60,6 +61,13 @@ export interface BackupStream {
   close(): Promise<void>;
 }
 
+/** The highest fencing token among the lock records of snapshot bytes. */
+export function maxFencingTokenOf(records: Iterable<readonly [string, Uint8Array]>): number {
+  let max = 0;
+  for (const [, record] of records) max = Math.max(max, storedRecordTokenMax(record));
+  return max;
+}
+
 /**
  * The backup of `state`: a first dump sizes and summarises it (the header, which comes before
  * the snapshot, holds its size, record count and highest token), and writeTo() dumps it again
@@ -73,9 +81,11 @@ export async function backupOf(state: StateExport, about: BackupAbout): Promise<
     async (pieces) => {
       for (const piece of pieces) snapshotBytes += piece.length;
     },
-    (_key, value) => {
+    (key, value) => {
+      // Keys, not the table-limits record stored beside them.
+      if (key === LIMITS_RECORD_KEY) return;
       records++;
-      maxFencingToken = Math.max(maxFencingToken, decodeKeyStateRecord(value).token);
+      maxFencingToken = Math.max(maxFencingToken, storedRecordTokenMax(value));
     },
   );
   const header: BackupHeader = {

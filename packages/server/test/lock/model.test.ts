@@ -26,7 +26,7 @@ const VALUES = ["x", "y", "z", "w", "v"];
 // The exclusive lock's commands; semaphores have their own model test.
 type ExclusiveCommand = Exclude<
   LockCommand,
-  { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" }
+  { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" | "setLimits" }
 >;
 type OpKind = ExclusiveCommand["type"];
 interface Op {

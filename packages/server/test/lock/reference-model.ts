@@ -63,7 +63,10 @@ export class ReferenceModel {
 
   apply(
     index: number,
-    c: Exclude<LockCommand, { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" }>,
+    c: Exclude<
+      LockCommand,
+      { type: "semaphoreAcquire" | "rwAcquire" | "permitExpire" | "setLimits" }
+    >,
   ): Summary {
     const l = this.limits;
     switch (c.type) {

@@ -37,13 +37,14 @@ describe("LockService", () => {
   it("grants a free key with the entry index as fencing token and refuses another value", async () => {
     const { service, timers } = await leaderService();
     const first = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
-    expect(first).toEqual({ fencingToken: 2, ttlMs: TTL_MS, waitedMs: 0 });
+    // Entry 1 is the leader's no-op, 2 its setLimits (the table held no replicated limits).
+    expect(first).toEqual({ fencingToken: 3, ttlMs: TTL_MS, waitedMs: 0 });
     await expect(service.handle(acquire("k", "b"), ctx(timers))).rejects.toBeInstanceOf(
       LockBusyError,
     );
     // The same value again is a harmless retry: same token, fresh lease.
     const again = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
-    expect(again.fencingToken).toBe(2);
+    expect(again.fencingToken).toBe(3);
   });
 
   it("answers NOT_LEADER with the leader's id and client address on a follower", async () => {
@@ -65,7 +66,8 @@ describe("LockService", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as InvalidArgumentError).field).toBe("ttlMs");
-    expect(host.proposed).toHaveLength(0);
+    // Only what the leader proposes on its own at election.
+    expect(host.proposed.map((c) => c.type)).toEqual(["setLimits"]);
     expect(host.refused).toHaveLength(0);
   });
 
@@ -283,7 +285,7 @@ describe("LockService", () => {
     expect(read).toEqual({
       held: true,
       value: "a",
-      fencingToken: 2,
+      fencingToken: 3,
       ttlRemainingMs: TTL_MS,
       waiters: 0,
     });

@@ -171,7 +171,23 @@ export interface LockSchedulePlan {
   resourceDelayMsMax: number;
   clientFaults: ClientFaultStep[];
   plantedBugs?: LockPlantedBugs;
+  /**
+   * Limit flags of single nodes (by node id) over the ones every node runs with (absent: all
+   * alike). The table limits are replicated through the log, so members started with different
+   * flags must still apply every entry to the same result.
+   */
+  nodeLimits?: Record<string, NodeLimitFlags>;
 }
+
+/** The table limits a plan may set per node. */
+export type NodeLimitFlags = Partial<
+  Record<"waitersPerKeyMax" | "locksMax" | "semaphorePermitsMax", number>
+>;
+const NODE_LIMIT_NAMES: ReadonlySet<string> = new Set([
+  "waitersPerKeyMax",
+  "locksMax",
+  "semaphorePermitsMax",
+]);
 
 /** Election timeout of a plan, the base of the TTL floor (TTL_MIN_ELECTION_TIMEOUTS × it). */
 export function electionTimeoutMsOf(plan: SchedulePlan): number {
@@ -378,6 +394,7 @@ export function validateLockPlan(value: unknown): LockSchedulePlan {
     throw new PlanError(
       "plan.electionClients must be an integer in [0, clients − semaphoreClients − rwClients]",
     );
+  validateNodeLimits(plan.nodeLimits);
   const permitsOf = (key: number): number => (permits as number[] | undefined)?.[key] ?? 0;
   for (const client of plan.clients as unknown[]) {
     const ops = (client as { ops?: unknown }).ops;
@@ -440,4 +457,17 @@ function optionalIntegerIn(value: unknown, min: number, max: number): number | u
   return Number.isInteger(value) && (value as number) >= min && (value as number) <= max
     ? (value as number)
     : null;
+}
+
+function validateNodeLimits(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "object" || value === null)
+    throw new PlanError("plan.nodeLimits must map node ids to limit flags");
+  for (const flags of Object.values(value as Record<string, unknown>)) {
+    if (typeof flags !== "object" || flags === null)
+      throw new PlanError("plan.nodeLimits must map node ids to limit flags");
+    for (const [name, limit] of Object.entries(flags as Record<string, unknown>))
+      if (!NODE_LIMIT_NAMES.has(name) || !Number.isInteger(limit) || (limit as number) < 2)
+        throw new PlanError(`plan.nodeLimits: ${name} must be a known limit, an integer ≥ 2`);
+  }
 }

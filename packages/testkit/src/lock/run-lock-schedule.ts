@@ -110,9 +110,10 @@ export function lockerTimeoutsOf(plan: LockSchedulePlan): SimLockerTimeouts {
   };
 }
 
-/** The lock limits every simulated node runs with. */
-export function lockLimitsOf(plan: LockSchedulePlan): LockLimits {
-  return { electionTimeoutMs: electionTimeoutMsOf(plan.raft), waitersPerKeyMax: 16 };
+/** The lock limits a simulated node runs with (every node alike unless plan.nodeLimits says). */
+export function lockLimitsOf(plan: LockSchedulePlan, nodeId?: string): LockLimits {
+  const flags = nodeId === undefined ? undefined : plan.nodeLimits?.[nodeId];
+  return { electionTimeoutMs: electionTimeoutMsOf(plan.raft), waitersPerKeyMax: 16, ...flags };
 }
 
 /**
@@ -467,7 +468,7 @@ class LockRun {
       host = new LockNodeHost(node, {
         world: this.world,
         clientNetwork: this.clientNetwork,
-        limits: lockLimitsOf(this.plan),
+        limits: lockLimitsOf(this.plan, id),
         lockBugs: bugs.lock ?? {},
         serviceBugs: bugs.service ?? {},
         leasesUseWallClock: bugs.misuse?.leasesUseWallClock === true,
@@ -501,7 +502,18 @@ class LockRun {
       commandOf(entry),
       result,
     );
-    if (recorded === null) return;
+    if (recorded === null) {
+      // Apply is a function of the log alone: every member gets the first one's result.
+      const first = this.history.committed.get(entry.index)!.result;
+      if (this.internalError === null && JSON.stringify(first) !== JSON.stringify(result)) {
+        this.internalError = new SafetyViolation(
+          "stateMachineSafety",
+          `${host.name} applied entry ${entry.index} to ${JSON.stringify(result)}, another member to ${JSON.stringify(first)}`,
+        );
+        this.internalError.timeMs = this.world.nowMs;
+      }
+      return;
+    }
     const events = this.events;
     const commandType = recorded.command?.type;
     if (

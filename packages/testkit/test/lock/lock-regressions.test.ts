@@ -70,19 +70,20 @@ describe("lock simulator regressions", () => {
   // c3 took a bare grant (token 4), acquired again with the same value 8 ms before its validity
   // ended (a renewal), then released; the release granted token 12 to c1's queued waiter. The
   // cluster was right. The simulated client began a belief for the renewal but never ended the
-  // first one, so the checker held c3 to a validity it had given up and saw an overlap.
+  // first one, so the checker held c3 to a validity it had given up and saw an overlap. (Since
+  // the table limits are replicated, each leader's setLimits entry comes first: tokens 5 and 13.)
   it("seed 721948071: a renewed grant's first belief ends at the renewal", async () => {
     const result = await runLockSchedule(loadPlan("renewed-belief-seed-721948071.json"));
     expect(result.violation?.message ?? null).toBeNull();
-    const c3 = result.history.beliefs.filter((b) => b.client === "c3" && b.token === 4);
+    const c3 = result.history.beliefs.filter((b) => b.client === "c3" && b.token === 5);
     expect(c3.map((b) => b.endReason)).toEqual(["renewed", "released"]);
     const [first, renewal] = c3;
     expect(first.endMs).toBe(renewal.startMs);
     // The situation it was kept for: the first belief's validity outlasted the next grant.
     const next = [...result.history.committed.values()].find(
-      (entry) => entry.result.type === "released" && entry.result.token === 4,
+      (entry) => entry.result.type === "released" && entry.result.token === 5,
     );
-    expect(next?.result).toMatchObject({ next: { value: "c1.1.2", token: 12 } });
+    expect(next?.result).toMatchObject({ next: { value: "c1.1.2", token: 13 } });
     expect(first.extensions[0].validUntilMs).toBeGreaterThan(next!.appliedMs);
   });
   // pnpm sim replay packages/testkit/test/lock/regressions/waiter-grant-applied-late-seed-1049109017.json
@@ -94,16 +95,17 @@ describe("lock simulator regressions", () => {
   // expired it and granted the lock again. The service was wrong: the wait must end no later than
   // the granting entry's proposal (every leader's lease for the grant starts after the entry
   // committed), not at this node's apply. The plan was edited for the production host (see its
-  // "edited" note); waitEndsAtApply plants the old rule back.
+  // "edited" note); waitEndsAtApply plants the old rule back. Tokens are one higher since a
+  // leader's setLimits entry precedes the clients' (33 became 34).
   it("seed 1049109017: a waiter's wait ends at the proposal of its granting entry", async () => {
     const plan = loadPlan("waiter-grant-applied-late-seed-1049109017.json");
     const buggy = await runLockSchedule({
       ...structuredClone(plan),
       plantedBugs: { service: { waitEndsAtApply: true } },
     });
-    // The old rule breaks mutual exclusion here: c3 trusts token 33 after another grant.
+    // The old rule breaks mutual exclusion here: c3 trusts token 34 after another grant.
     expect(buggy.violation?.property).toBe("mutualExclusion");
-    expect(buggy.violation?.message).toMatch(/c3 believed it held token 33 until/);
+    expect(buggy.violation?.message).toMatch(/c3 believed it held token 34 until/);
 
     const result = await runLockSchedule(plan);
     expect(result.violation?.message ?? null).toBeNull();
@@ -111,11 +113,11 @@ describe("lock simulator regressions", () => {
       (op) =>
         op.client === "c3" &&
         op.request.type === "acquire" &&
-        (answerOf(op) as { fencingToken?: number } | undefined)?.fencingToken === 33,
+        (answerOf(op) as { fencingToken?: number } | undefined)?.fencingToken === 34,
     );
     const grant = answerOf(acquire!) as { fencingToken: number; waitedMs: number };
-    const entry = result.history.committed.get(33);
-    expect(entry?.result).toMatchObject({ type: "released", next: { value: "c3.1.3", token: 33 } });
+    const entry = result.history.committed.get(34);
+    expect(entry?.result).toMatchObject({ type: "released", next: { value: "c3.1.3", token: 34 } });
     // The situation it was kept for: c3 was answered after the granting entry was first applied.
     expect(acquire!.returnMs!).toBeGreaterThan(entry!.appliedMs);
     // And its wait ends no later than that apply (true time), so its validity does too.
