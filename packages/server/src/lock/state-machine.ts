@@ -212,7 +212,7 @@ export class LockStateMachine {
     return this.table.get(key);
   }
 
-  /** Visits every key's record (insertion order). The callback must not mutate or apply. */
+  /** Visits every key's record (KeyTable order). The callback must not mutate or apply. */
   forEachKey(visit: (state: Readonly<KeyState>) => void): void {
     for (const state of this.table.states()) visit(state);
   }
@@ -254,8 +254,9 @@ export class LockStateMachine {
   }
 
   /**
-   * Every key's record (insertion order) as a live iterator: it may be advanced across applies
-   * (keys deleted meanwhile are skipped, keys added meanwhile are visited). Do not mutate.
+   * Every key's record (KeyTable order) as a live iterator: it may be advanced across applies
+   * (keys deleted meanwhile are skipped, keys added meanwhile may or may not be visited). Do not
+   * mutate.
    */
   states(): Iterator<Readonly<KeyState>> {
     return this.table.states();

@@ -109,3 +109,19 @@ describe("KeyTable", () => {
     expect(table.get("y1")?.holder).toBe("b");
   });
 });
+
+describe("KeyTable across pages", () => {
+  it("keeps every key's fields when the table grows past many pages and slots are reused", () => {
+    const table = new KeyTable();
+    const count = 20_000;
+    for (let i = 0; i < count; i++) table.set(`k${i}`, held(`k${i}`, i % 3 === 0 ? null : "a", i));
+    for (let i = 0; i < count; i += 2) table.delete(`k${i}`);
+    for (let i = 0; i < count; i += 4) table.set(`r${i}`, held(`r${i}`, "b", count + i));
+    expect(table.size).toBe(count / 2 + count / 4);
+    for (let i = 1; i < count; i += 2)
+      expect(plain(table.get(`k${i}`))).toEqual(held(`k${i}`, i % 3 === 0 ? null : "a", i));
+    for (let i = 0; i < count; i += 4)
+      expect(plain(table.get(`r${i}`))).toEqual(held(`r${i}`, "b", count + i));
+    expect(new Set(table.keys()).size).toBe(table.size);
+  });
+});
