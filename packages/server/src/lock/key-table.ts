@@ -50,15 +50,19 @@ export class KeyTable {
       slot = this.allocate(key);
       this.slotOf.set(key, slot);
     }
-    const view = new KeySlot(this, slot);
-    view.holder = state.holder;
-    view.token = state.token;
-    view.leaseRevision = state.leaseRevision;
-    view.ttlMs = state.ttlMs;
-    view.lockDelayMs = state.lockDelayMs;
-    view.delayRevision = state.delayRevision;
-    view.delayMs = state.delayMs;
-    this.setWaiters(slot, state.waiters);
+    this.write(slot, state);
+  }
+
+  /**
+   * Adds `key` with a copy of `state`, like set(); false, changing nothing, if the key is there
+   * already. A load adds a million keys: one hash and lookup each, not three (has, get, set).
+   */
+  insert(key: string, state: KeyState): boolean {
+    const slot = this.freeSlots.at(-1) ?? this.slotsUsed;
+    if (!this.slotOf.setIfAbsent(key, slot)) return false;
+    this.allocate(key); // takes `slot`: the free slot on top, or the next unused one
+    this.write(slot, state);
+    return true;
   }
 
   delete(key: string): boolean {
@@ -128,6 +132,17 @@ export class KeyTable {
   /** @internal */ setWaiters(slot: number, waiters: Waiter[]): void {
     if (waiters.length === 0) this.waitersOf.delete(slot);
     else this.waitersOf.set(slot, waiters);
+  }
+
+  private write(slot: number, state: KeyState): void {
+    this.setHolder(slot, state.holder);
+    this.token.put(slot, state.token);
+    this.leaseRevision.put(slot, state.leaseRevision);
+    this.ttlMs.put(slot, state.ttlMs);
+    this.lockDelayMs.put(slot, state.lockDelayMs);
+    this.delayRevision.put(slot, state.delayRevision);
+    this.delayMs.put(slot, state.delayMs);
+    this.setWaiters(slot, state.waiters);
   }
 
   private allocate(key: string): number {

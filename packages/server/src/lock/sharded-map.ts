@@ -39,6 +39,15 @@ export class ShardedMap<V> {
     this.count += shard.size - before;
   }
 
+  /** Sets `key` to `value` unless it is there already (then false, changing nothing): one hash. */
+  setIfAbsent(key: string, value: V): boolean {
+    const shard = this.shardOf(key);
+    if (shard.has(key)) return false;
+    shard.set(key, value);
+    this.count++;
+    return true;
+  }
+
   delete(key: string): boolean {
     const deleted = this.shardOf(key).delete(key);
     if (deleted) this.count--;
@@ -60,7 +69,7 @@ export class ShardedMap<V> {
 
   private shardOf(key: string): Map<string, V> {
     // FNV-1a over the UTF-16 code units: cheap, and it spreads keys that differ in any place.
-    let hash = 0x811c9dc5;
+    let hash = 0x811c9dc5 | 0; // an int32 from the start: the loop stays in integer arithmetic
     for (let i = 0; i < key.length; i++) {
       hash ^= key.charCodeAt(i);
       hash = Math.imul(hash, 0x01000193);

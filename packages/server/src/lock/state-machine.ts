@@ -324,8 +324,8 @@ export class LockStateMachine {
         }
         const s = decodeKeyStateRecord(bytes);
         this.checkLoadable(appliedIndex, s);
-        if (table.has(s.key)) throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
-        table.set(s.key, s);
+        if (!table.insert(s.key, s))
+          throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
       }
     }
     for (const s of semaphores)

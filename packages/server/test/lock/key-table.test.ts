@@ -125,3 +125,21 @@ describe("KeyTable across pages", () => {
     expect(new Set(table.keys()).size).toBe(table.size);
   });
 });
+
+describe("KeyTable.insert", () => {
+  it("adds a key like set(), and refuses a key that is there, changing nothing", () => {
+    const table = new KeyTable();
+    table.set("a", held("a", "x", 1));
+    table.set("b", held("b", "y", 2));
+    table.delete("a"); // a free slot: insert must take it exactly as set() would
+    expect(table.insert("c", held("c", "z", 3))).toBe(true);
+    expect(table.insert("b", held("b", "w", 9))).toBe(false);
+    expect(plain(table.get("b"))).toEqual(held("b", "y", 2));
+    expect(plain(table.get("c"))).toEqual(held("c", "z", 3));
+    expect(table.insert("d", held("d", null, 4))).toBe(true);
+    table.set("c", held("c", "x", 5));
+    expect(plain(table.get("c"))).toEqual(held("c", "x", 5));
+    expect(plain(table.get("d"))).toEqual(held("d", null, 4));
+    expect(table.size).toBe(3);
+  });
+});
