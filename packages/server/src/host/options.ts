@@ -36,6 +36,12 @@ export interface RaftHostOptions<Result> {
   pendingReadsMax?: number;
   /** Readies combined into one storage batch (group commit), at most. */
   writesPerBatchMax?: number;
+  /**
+   * Committed entries applied in one turn of the event loop, about: once past it the host yields
+   * (ticks, heartbeats and messages run) before it applies more. A follower catching up 25k
+   * entries applied them in one step of a second, longer than an election timeout.
+   */
+  applyEntriesPerTurnMax?: number;
   /** A leadership transfer that has not finished after this long fails with TRANSFER_FAILED. */
   transferTimeoutMs?: number;
   /** Compact the log behind a snapshot once it holds this many entries above the last one; 0 = no entry limit. */
@@ -62,6 +68,9 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   pendingProposalsMax: 65_536,
   pendingReadsMax: 65_536,
   writesPerBatchMax: 1024,
+  applyEntriesPerTurnMax: 1024,
+  /** The core's page of committed entries per Ready (its own default is 16 MiB): some 1k entries. */
+  committedBytesPerReadyMax: 128 * 1024,
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,
@@ -92,10 +101,15 @@ export function resolveRaftHostOptions<Result>(
     tickMs: options.tickMs ?? defaults.tickMs,
     electionTicks: options.electionTicks ?? defaults.electionTicks,
     heartbeatTicks: options.heartbeatTicks ?? defaults.heartbeatTicks,
-    raft: options.raft ?? {},
+    raft: {
+      ...options.raft,
+      committedBytesPerReadyMax:
+        options.raft?.committedBytesPerReadyMax ?? defaults.committedBytesPerReadyMax,
+    },
     pendingProposalsMax: options.pendingProposalsMax ?? defaults.pendingProposalsMax,
     pendingReadsMax: options.pendingReadsMax ?? defaults.pendingReadsMax,
     writesPerBatchMax: options.writesPerBatchMax ?? defaults.writesPerBatchMax,
+    applyEntriesPerTurnMax: options.applyEntriesPerTurnMax ?? defaults.applyEntriesPerTurnMax,
     transferTimeoutMs: options.transferTimeoutMs ?? defaults.transferTimeoutMs,
     compactionEntries: options.compactionEntries ?? defaults.compactionEntries,
     compactionBytes: options.compactionBytes ?? defaults.compactionBytes,
@@ -113,6 +127,7 @@ export function resolveRaftHostOptions<Result>(
     "pendingProposalsMax",
     "pendingReadsMax",
     "writesPerBatchMax",
+    "applyEntriesPerTurnMax",
     "transferTimeoutMs",
     "storageRetryDelayMsMin",
     "storageRetryDelayMsMax",

@@ -147,6 +147,10 @@ export class RaftHost<Result> {
   private installingSnapshotIndex = 0;
   private lastWrittenApplied: number;
   private processScheduled = false;
+  /** Committed entries applied since this turn of the event loop began (apply pacing). */
+  private appliedThisTurn = 0;
+  /** drainPersisted() yielded: it resumes in a later turn, and waits until then. */
+  private drainDeferred = false;
   private compacting = false;
   /** A leader's snapshot decoded while it was written, for installSnapshot() to swap in. */
   private readonly preparedRestores = new Map<number, { records: number; install(): void }>();
@@ -549,6 +553,8 @@ export class RaftHost<Result> {
 
   private process(): void {
     if (!this.running()) return;
+    // process() runs in a turn of its own (a tick or a deferred call): a fresh apply budget.
+    this.appliedThisTurn = 0;
     try {
       while (this.node.hasReady()) this.handleReady(this.node.ready());
     } catch (error) {
@@ -640,13 +646,22 @@ export class RaftHost<Result> {
     return write;
   }
 
-  /** Finishes persisted Readies from the head, in order. */
+  /**
+   * Finishes persisted Readies from the head, in order, applying about applyEntriesPerTurnMax
+   * committed entries per turn of the event loop: past that it yields through the scheduler and
+   * goes on in a later turn, so ticks (heartbeats) and messages are not held up by a long catch-up.
+   */
   private drainPersisted(): void {
-    if (this.stopped || this.failure !== null) return;
+    if (this.stopped || this.failure !== null || this.drainDeferred) return;
     // Persisted Readies are finished even right after a recovery: they were written.
     try {
       while (this.inFlight.length > 0 && this.inFlight[0].persisted) {
+        if (this.appliedThisTurn >= this.options.applyEntriesPerTurnMax) {
+          this.deferDrain();
+          return;
+        }
         const { ready } = this.inFlight.shift() as InFlightReady;
+        this.appliedThisTurn += ready.committedEntries.length;
         this.afterPersist(ready);
       }
     } catch (error) {
@@ -655,6 +670,15 @@ export class RaftHost<Result> {
     }
     // Advancing may have committed entries (a leader's own write counts now): take them soon.
     if (this.node.hasReady()) this.scheduleProcess();
+  }
+
+  private deferDrain(): void {
+    this.drainDeferred = true;
+    this.scheduler.defer(() => {
+      this.drainDeferred = false;
+      this.appliedThisTurn = 0;
+      this.drainPersisted();
+    });
   }
 
   private afterPersist(ready: Ready): void {

@@ -1,7 +1,6 @@
 import type { KeyState, Waiter } from "./key-state.js";
-
-/** Slots the table starts with; it doubles when full (never shrinks: freed slots are reused). */
-const SLOTS_INITIAL = 1024;
+import { PagedArray, pagedValues } from "./paged-array.js";
+import { ShardedMap } from "./sharded-map.js";
 
 /**
  * The exclusive lock table, stored compactly: one slot per key, its numbers in typed arrays, its
@@ -9,22 +8,23 @@ const SLOTS_INITIAL = 1024;
  * their locks under one value). With a JS object, a waiter array and two strings per lock, a
  * million locks were millions of heap objects, and every full GC had to walk all of them.
  * Waiters are rare; a key's queue is an ordinary array, kept only while it is not empty.
+ * Nothing grows in one big step: the key index is sharded and the arrays grow a page at a time.
  *
  * Map-like so the state machine reads as before: get() returns a KeyState view of a slot that
  * reads and writes the arrays. A view is valid until its key is deleted (its slot is reused).
- * Deterministic: slots and value ids are reused in LIFO order, iteration is in key insertion
- * order like a Map's.
+ * Deterministic: slots and value ids are reused in LIFO order, iteration is in ShardedMap order
+ * (the same operations, the same order).
  */
 export class KeyTable {
-  private readonly slotOf = new Map<string, number>();
-  private keyOf: Array<string | undefined> = [];
-  private holderId = new Int32Array(SLOTS_INITIAL);
-  private token = new Float64Array(SLOTS_INITIAL);
-  private leaseRevision = new Float64Array(SLOTS_INITIAL);
-  private delayRevision = new Float64Array(SLOTS_INITIAL);
-  private ttlMs = new Float64Array(SLOTS_INITIAL);
-  private lockDelayMs = new Float64Array(SLOTS_INITIAL);
-  private delayMs = new Float64Array(SLOTS_INITIAL);
+  private readonly slotOf = new ShardedMap<number>();
+  private readonly keyOf = pagedValues<string | undefined>(undefined);
+  private readonly holderId = new PagedArray<number>((slots) => new Int32Array(slots));
+  private readonly token = pagedNumbers();
+  private readonly leaseRevision = pagedNumbers();
+  private readonly delayRevision = pagedNumbers();
+  private readonly ttlMs = pagedNumbers();
+  private readonly lockDelayMs = pagedNumbers();
+  private readonly delayMs = pagedNumbers();
   private readonly waitersOf = new Map<number, Waiter[]>();
   private readonly freeSlots: number[] = [];
   private slotsUsed = 0;
@@ -50,15 +50,19 @@ export class KeyTable {
       slot = this.allocate(key);
       this.slotOf.set(key, slot);
     }
-    const view = new KeySlot(this, slot);
-    view.holder = state.holder;
-    view.token = state.token;
-    view.leaseRevision = state.leaseRevision;
-    view.ttlMs = state.ttlMs;
-    view.lockDelayMs = state.lockDelayMs;
-    view.delayRevision = state.delayRevision;
-    view.delayMs = state.delayMs;
-    this.setWaiters(slot, state.waiters);
+    this.write(slot, state);
+  }
+
+  /**
+   * Adds `key` with a copy of `state`, like set(); false, changing nothing, if the key is there
+   * already. A load adds a million keys: one hash and lookup each, not three (has, get, set).
+   */
+  insert(key: string, state: KeyState): boolean {
+    const slot = this.freeSlots.at(-1) ?? this.slotsUsed;
+    if (!this.slotOf.setIfAbsent(key, slot)) return false;
+    this.allocate(key); // takes `slot`: the free slot on top, or the next unused one
+    this.write(slot, state);
+    return true;
   }
 
   delete(key: string): boolean {
@@ -67,19 +71,20 @@ export class KeyTable {
     this.slotOf.delete(key);
     this.setHolder(slot, null);
     this.waitersOf.delete(slot);
-    this.keyOf[slot] = undefined;
+    this.keyOf.put(slot, undefined);
     this.freeSlots.push(slot);
     return true;
   }
 
   clear(): void {
     this.slotOf.clear();
-    this.keyOf = [];
+    this.keyOf.clear();
+    this.holderId.clear();
+    for (const field of NUMBER_FIELDS) this[field].clear();
     this.waitersOf.clear();
     this.freeSlots.length = 0;
     this.slotsUsed = 0;
     this.values.clear();
-    this.holderId.fill(0);
   }
 
   /** Appends a waiter to the key's queue (the key must exist). */
@@ -95,7 +100,7 @@ export class KeyTable {
     return this.slotOf.keys();
   }
 
-  /** A fresh view per key, in insertion order. */
+  /** A fresh view per key, in ShardedMap order (see there for changes during iteration). */
   *states(): Generator<KeyState> {
     for (const slot of this.slotOf.values()) yield new KeySlot(this, slot);
   }
@@ -103,22 +108,22 @@ export class KeyTable {
   // ---- slot fields (for KeySlot) ------------------------------------------------------------
 
   /** @internal */ keyAt(slot: number): string {
-    return this.keyOf[slot] as string;
+    return this.keyOf.at(slot) as string;
   }
   /** @internal */ holderAt(slot: number): string | null {
-    return this.values.valueOf(this.holderId[slot]!);
+    return this.values.valueOf(this.holderId.at(slot));
   }
   /** @internal */ setHolder(slot: number, holder: string | null): void {
-    const previous = this.holderId[slot]!;
+    const previous = this.holderId.at(slot);
     const next = holder === null ? 0 : this.values.acquire(holder);
-    this.holderId[slot] = next;
+    this.holderId.put(slot, next);
     this.values.release(previous);
   }
   /** @internal */ numberAt(field: NumberField, slot: number): number {
-    return this[field][slot]!;
+    return this[field].at(slot);
   }
   /** @internal */ setNumber(field: NumberField, slot: number, value: number): void {
-    this[field][slot] = value;
+    this[field].put(slot, value);
   }
   /** @internal */ waitersAt(slot: number): Waiter[] {
     // No queue: a fresh empty array (waiters are added through pushWaiter).
@@ -129,30 +134,34 @@ export class KeyTable {
     else this.waitersOf.set(slot, waiters);
   }
 
+  private write(slot: number, state: KeyState): void {
+    this.setHolder(slot, state.holder);
+    this.token.put(slot, state.token);
+    this.leaseRevision.put(slot, state.leaseRevision);
+    this.ttlMs.put(slot, state.ttlMs);
+    this.lockDelayMs.put(slot, state.lockDelayMs);
+    this.delayRevision.put(slot, state.delayRevision);
+    this.delayMs.put(slot, state.delayMs);
+    this.setWaiters(slot, state.waiters);
+  }
+
   private allocate(key: string): number {
     const reused = this.freeSlots.pop();
     const slot = reused ?? this.slotsUsed++;
-    if (slot >= this.token.length) this.grow();
-    this.keyOf[slot] = key;
-    this.holderId[slot] = 0;
-    for (const field of NUMBER_FIELDS) this[field][slot] = 0;
+    if (slot >= this.token.capacity) {
+      this.keyOf.reserve(slot);
+      this.holderId.reserve(slot);
+      for (const field of NUMBER_FIELDS) this[field].reserve(slot);
+    }
+    this.keyOf.put(slot, key);
+    this.holderId.put(slot, 0);
+    for (const field of NUMBER_FIELDS) this[field].put(slot, 0);
     return slot;
   }
+}
 
-  private grow(): void {
-    const capacity = this.token.length * 2;
-    const grown = <T extends Int32Array | Float64Array>(from: T, to: T): T => {
-      to.set(from);
-      return to;
-    };
-    this.holderId = grown(this.holderId, new Int32Array(capacity));
-    this.token = grown(this.token, new Float64Array(capacity));
-    this.leaseRevision = grown(this.leaseRevision, new Float64Array(capacity));
-    this.delayRevision = grown(this.delayRevision, new Float64Array(capacity));
-    this.ttlMs = grown(this.ttlMs, new Float64Array(capacity));
-    this.lockDelayMs = grown(this.lockDelayMs, new Float64Array(capacity));
-    this.delayMs = grown(this.delayMs, new Float64Array(capacity));
-  }
+function pagedNumbers(): PagedArray<number> {
+  return new PagedArray<number>((slots) => new Float64Array(slots));
 }
 
 const NUMBER_FIELDS = [

@@ -7,6 +7,8 @@ import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
+import { PagedArray, pagedValues } from "./paged-array.js";
+import { ShardedMap } from "./sharded-map.js";
 import { TimerHeap } from "./timer-heap.js";
 
 export interface LeaseManagerOptions {
@@ -48,66 +50,58 @@ const KIND_DELAY = 2;
 const KIND_PERMIT = 3;
 type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof KIND_PERMIT;
 
-/** Timer ids the manager has room for at first; it doubles when full. */
-const TIMERS_INITIAL = 1024;
-
 /**
  * The leases the leader times (a grant's lease, a waiter's queue lease or a lock delay), one id
- * each, their fields in typed arrays: a million held locks are a few arrays, not a million
- * objects. The due time (deadlineMs, or the retry time while an expiry is pending) is the heap's.
+ * each, their fields in paged typed arrays: a million held locks are a few arrays, not a million
+ * objects, and they grow a page at a time. The due time (deadlineMs, or the retry time while an
+ * expiry is pending) is the heap's.
  */
 class LeaseTimers {
   readonly heap = new TimerHeap();
-  kind = new Uint8Array(TIMERS_INITIAL);
+  readonly kind = new PagedArray<number>((slots) => new Uint8Array(slots));
   /** Fencing token of the grant (lock and permit timers only). */
-  token = new Float64Array(TIMERS_INITIAL);
+  readonly token = new PagedArray<number>((slots) => new Float64Array(slots));
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
-  revision = new Float64Array(TIMERS_INITIAL);
+  readonly revision = new PagedArray<number>((slots) => new Float64Array(slots));
   /** When the lease ends on this leader's monotonic clock. */
-  deadlineMs = new Float64Array(TIMERS_INITIAL);
-  /** An expiry for this exact revision was handed out and has not been applied yet. */
-  pending = new Uint8Array(TIMERS_INITIAL);
-  key: string[] = [];
+  readonly deadlineMs = new PagedArray<number>((slots) => new Float64Array(slots));
+  /** An expiry for this exact revision was handed out and has not been applied yet (1). */
+  readonly pending = new PagedArray<number>((slots) => new Uint8Array(slots));
+  readonly key = pagedValues("");
   /** The waiter's or permit holder's value (waiter and permit timers only). */
-  value: string[] = [];
+  readonly value = pagedValues("");
   private readonly freeIds: number[] = [];
   private idsUsed = 0;
 
   allocate(kind: Kind, key: string, value: string): number {
     const id = this.freeIds.pop() ?? this.idsUsed++;
-    if (id >= this.kind.length) this.grow();
-    this.kind[id] = kind;
-    this.key[id] = key;
-    this.value[id] = value;
+    if (id >= this.kind.capacity) {
+      for (const field of [this.kind, this.token, this.revision, this.deadlineMs, this.pending])
+        field.reserve(id);
+      this.key.reserve(id);
+      this.value.reserve(id);
+    }
+    this.kind.put(id, kind);
+    this.key.put(id, key);
+    this.value.put(id, value);
     return id;
   }
 
   free(id: number): void {
     this.heap.remove(id);
-    this.key[id] = "";
-    this.value[id] = "";
+    this.key.put(id, "");
+    this.value.put(id, "");
     this.freeIds.push(id);
   }
 
   clear(): void {
     this.heap.clear();
-    this.key = [];
-    this.value = [];
+    this.key.clear();
+    this.value.clear();
+    for (const field of [this.kind, this.token, this.revision, this.deadlineMs, this.pending])
+      field.clear();
     this.freeIds.length = 0;
     this.idsUsed = 0;
-  }
-
-  private grow(): void {
-    const capacity = this.kind.length * 2;
-    const grown = <T extends Uint8Array | Float64Array>(from: T, to: T): T => {
-      to.set(from);
-      return to;
-    };
-    this.kind = grown(this.kind, new Uint8Array(capacity));
-    this.token = grown(this.token, new Float64Array(capacity));
-    this.revision = grown(this.revision, new Float64Array(capacity));
-    this.deadlineMs = grown(this.deadlineMs, new Float64Array(capacity));
-    this.pending = grown(this.pending, new Uint8Array(capacity));
   }
 }
 
@@ -125,8 +119,8 @@ export class LeaseManager {
   private readonly bugs: Required<PlantedLockBugs>;
   private leader = false;
   private readonly timers = new LeaseTimers();
-  private readonly locks = new Map<string, number>();
-  private readonly delays = new Map<string, number>();
+  private readonly locks = new ShardedMap<number>();
+  private readonly delays = new ShardedMap<number>();
   private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
   /** Semaphore holders' leases by key, then value (several holders share a key). */
@@ -298,7 +292,7 @@ export class LeaseManager {
       const id = heap.peek();
       if (id < 0 || heap.dueMsOf(id) > nowMs) break;
       out.push(this.commandOf(id));
-      pending[id] = 1;
+      pending.put(id, 1);
       heap.upsert(id, nowMs + this.options.expireRetryMs);
     }
     return out;
@@ -307,9 +301,9 @@ export class LeaseManager {
   /** The proposal of `command` was refused: make it due again at once. */
   proposalFailed(command: LeaseCommand): void {
     const id = this.timerOf(command);
-    if (id === undefined || this.timers.pending[id] === 0) return;
-    this.timers.pending[id] = 0;
-    this.timers.heap.upsert(id, this.timers.deadlineMs[id]!);
+    if (id === undefined || this.timers.pending.at(id) === 0) return;
+    this.timers.pending.put(id, 0);
+    this.timers.heap.upsert(id, this.timers.deadlineMs.at(id));
   }
 
   /** When the host should call dueExpiries next (null: nothing timed). */
@@ -325,20 +319,20 @@ export class LeaseManager {
   remainingMs(key: string, nowMs: number): number | null {
     const id = this.locks.get(key);
     if (id === undefined) return null;
-    return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
+    return Math.max(0, this.timers.deadlineMs.at(id) - nowMs);
   }
 
   /** Lease time left of the semaphore holder `value` of `key` (null if not timed). */
   permitRemainingMs(key: string, value: string, nowMs: number): number | null {
     const id = this.permits.get(key)?.get(value);
     if (id === undefined) return null;
-    return Math.max(0, this.timers.deadlineMs[id]! - nowMs);
+    return Math.max(0, this.timers.deadlineMs.at(id) - nowMs);
   }
 
   /** Deadline of a waiter's queue lease on this leader's clock (null if not timed). */
   waiterDeadlineMs(key: string, value: string): number | null {
     const id = this.waiters.get(key)?.get(value);
-    return id === undefined ? null : this.timers.deadlineMs[id]!;
+    return id === undefined ? null : this.timers.deadlineMs.at(id);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -357,10 +351,10 @@ export class LeaseManager {
 
   private arm(id: number, token: number, revision: number, deadlineMs: number): void {
     const timers = this.timers;
-    timers.token[id] = token;
-    timers.revision[id] = revision;
-    timers.deadlineMs[id] = deadlineMs;
-    timers.pending[id] = 0;
+    timers.token.put(id, token);
+    timers.revision.put(id, revision);
+    timers.deadlineMs.put(id, deadlineMs);
+    timers.pending.put(id, 0);
     timers.heap.upsert(id, deadlineMs);
   }
 
@@ -416,7 +410,7 @@ export class LeaseManager {
     const byValue = this.waiters.get(key);
     const id = byValue?.get(value);
     if (byValue === undefined || id === undefined) return undefined;
-    const deadlineMs = this.timers.deadlineMs[id]!;
+    const deadlineMs = this.timers.deadlineMs.at(id);
     this.timers.free(id);
     byValue.delete(value);
     this.waiterCount--;
@@ -489,22 +483,22 @@ export class LeaseManager {
       id = this.locks.get(command.key);
       if (
         id !== undefined &&
-        (token[id] !== command.token || revision[id] !== command.leaseRevision)
+        (token.at(id) !== command.token || revision.at(id) !== command.leaseRevision)
       )
         return undefined;
     } else if (command.type === "permitExpire") {
       id = this.permits.get(command.key)?.get(command.value);
       if (
         id !== undefined &&
-        (token[id] !== command.token || revision[id] !== command.leaseRevision)
+        (token.at(id) !== command.token || revision.at(id) !== command.leaseRevision)
       )
         return undefined;
     } else if (command.type === "waiterExpire") {
       id = this.waiters.get(command.key)?.get(command.value);
-      if (id !== undefined && revision[id] !== command.waiterRevision) return undefined;
+      if (id !== undefined && revision.at(id) !== command.waiterRevision) return undefined;
     } else {
       id = this.delays.get(command.key);
-      if (id !== undefined && revision[id] !== command.delayRevision) return undefined;
+      if (id !== undefined && revision.at(id) !== command.delayRevision) return undefined;
     }
     return id;
   }
@@ -518,31 +512,36 @@ export class LeaseManager {
     const id = this.timerOf(command);
     if (id === undefined) return;
     const { kind, key, value } = this.timers;
-    if (kind[id] === KIND_LOCK) this.removeLock(key[id]!);
-    else if (kind[id] === KIND_WAITER) this.removeWaiter(key[id]!, value[id]!);
-    else if (kind[id] === KIND_PERMIT) this.removePermit(key[id]!, value[id]!);
-    else this.removeDelay(key[id]!);
+    if (kind.at(id) === KIND_LOCK) this.removeLock(key.at(id));
+    else if (kind.at(id) === KIND_WAITER) this.removeWaiter(key.at(id), value.at(id));
+    else if (kind.at(id) === KIND_PERMIT) this.removePermit(key.at(id), value.at(id));
+    else this.removeDelay(key.at(id));
   }
 
   private commandOf(id: number): LeaseCommand {
     const { kind, key, value, token, revision } = this.timers;
-    if (kind[id] === KIND_LOCK)
-      return { type: "expire", key: key[id]!, token: token[id]!, leaseRevision: revision[id]! };
-    if (kind[id] === KIND_PERMIT)
+    if (kind.at(id) === KIND_LOCK)
+      return {
+        type: "expire",
+        key: key.at(id),
+        token: token.at(id),
+        leaseRevision: revision.at(id),
+      };
+    if (kind.at(id) === KIND_PERMIT)
       return {
         type: "permitExpire",
-        key: key[id]!,
-        value: value[id]!,
-        token: token[id]!,
-        leaseRevision: revision[id]!,
+        key: key.at(id),
+        value: value.at(id),
+        token: token.at(id),
+        leaseRevision: revision.at(id),
       };
-    if (kind[id] === KIND_WAITER)
+    if (kind.at(id) === KIND_WAITER)
       return {
         type: "waiterExpire",
-        key: key[id]!,
-        value: value[id]!,
-        waiterRevision: revision[id]!,
+        key: key.at(id),
+        value: value.at(id),
+        waiterRevision: revision.at(id),
       };
-    return { type: "clearDelay", key: key[id]!, delayRevision: revision[id]! };
+    return { type: "clearDelay", key: key.at(id), delayRevision: revision.at(id) };
   }
 }

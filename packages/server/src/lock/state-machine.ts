@@ -279,7 +279,7 @@ export class LockStateMachine {
     return this.table.get(key);
   }
 
-  /** Visits every key's record (insertion order). The callback must not mutate or apply. */
+  /** Visits every key's record (KeyTable order). The callback must not mutate or apply. */
   forEachKey(visit: (state: Readonly<KeyState>) => void): void {
     for (const state of this.table.states()) visit(state);
   }
@@ -321,8 +321,9 @@ export class LockStateMachine {
   }
 
   /**
-   * Every key's record (insertion order) as a live iterator: it may be advanced across applies
-   * (keys deleted meanwhile are skipped, keys added meanwhile are visited). Do not mutate.
+   * Every key's record (KeyTable order) as a live iterator: it may be advanced across applies
+   * (keys deleted meanwhile are skipped, keys added meanwhile may or may not be visited). Do not
+   * mutate.
    */
   states(): Iterator<Readonly<KeyState>> {
     return this.table.states();
@@ -397,8 +398,8 @@ export class LockStateMachine {
         }
         const s = decodeKeyStateRecord(bytes);
         this.checkLoadable(appliedIndex, s);
-        if (table.has(s.key)) throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
-        table.set(s.key, s);
+        if (!table.insert(s.key, s))
+          throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);
       }
     }
     for (const s of semaphores)

@@ -30,6 +30,9 @@ class ManualScheduler implements HostScheduler {
     this.deferred.push(callback);
   }
 
+  /** Called as each deferred callback starts (a new turn of the event loop, in production). */
+  onTurn: () => void = () => undefined;
+
   /** One tick of every live repeating timer, then the work deferred so far. */
   step(): void {
     for (const tick of this.ticks) if (!tick.cleared) tick.callback();
@@ -39,7 +42,10 @@ class ManualScheduler implements HostScheduler {
   flush(): void {
     const work = this.deferred;
     this.deferred = [];
-    for (const run of work) run();
+    for (const run of work) {
+      this.onTurn();
+      run();
+    }
   }
 }
 
@@ -96,5 +102,59 @@ describe("RaftHost runs on the scheduler it is given", () => {
     await host.stop();
     expect(scheduler.ticks[0].cleared).toBe(true);
     node = null;
+  });
+
+  it("applies a long run of committed entries a bounded number per turn, yielding in between", async () => {
+    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
+    const scheduler = new ManualScheduler();
+    let nowMs = 0;
+    const perTurnMax = 8;
+    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+      scheduler,
+      now: () => nowMs,
+      applyEntriesPerTurnMax: perTurnMax,
+      // One entry per Ready: the budget is then exact, not "about".
+      raft: { committedBytesPerReadyMax: 1 },
+    });
+    const host = node.host;
+    await waitFor("leadership from manual ticks", () => {
+      nowMs += TICK_MS;
+      scheduler.step();
+      return host.status().role === "leader";
+    });
+    let appliedThisTurn = 0;
+    const appliedPerTurn: number[] = [];
+    scheduler.onTurn = () => {
+      if (appliedThisTurn > 0) appliedPerTurn.push(appliedThisTurn);
+      appliedThisTurn = 0;
+    };
+    const appliedBefore = node.table.appliedIndex;
+    host.onApply((entries) => {
+      appliedThisTurn += entries.length;
+    });
+    const count = 100;
+    let settled = 0;
+    for (let i = 0; i < count; i++) {
+      const command = encodeCommand({
+        type: "acquire",
+        key: `k${i}`,
+        value: "v",
+        ttlMs: 10_000,
+        waitMs: 0,
+        lockDelayMs: 0,
+        requestId: i + 1,
+      });
+      void host.propose(command).then(() => settled++);
+    }
+    await waitFor("every proposal to apply", () => {
+      scheduler.flush();
+      return settled === count;
+    });
+    scheduler.onTurn();
+    expect(node.table.size).toBe(count);
+    // Applied in several turns, none over the budget.
+    expect(appliedPerTurn.reduce((a, b) => a + b, 0)).toBe(node.table.appliedIndex - appliedBefore);
+    expect(Math.max(...appliedPerTurn)).toBeLessThanOrEqual(perTurnMax);
+    expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / perTurnMax);
   });
 });

@@ -109,3 +109,37 @@ describe("KeyTable", () => {
     expect(table.get("y1")?.holder).toBe("b");
   });
 });
+
+describe("KeyTable across pages", () => {
+  it("keeps every key's fields when the table grows past many pages and slots are reused", () => {
+    const table = new KeyTable();
+    const count = 20_000;
+    for (let i = 0; i < count; i++) table.set(`k${i}`, held(`k${i}`, i % 3 === 0 ? null : "a", i));
+    for (let i = 0; i < count; i += 2) table.delete(`k${i}`);
+    for (let i = 0; i < count; i += 4) table.set(`r${i}`, held(`r${i}`, "b", count + i));
+    expect(table.size).toBe(count / 2 + count / 4);
+    for (let i = 1; i < count; i += 2)
+      expect(plain(table.get(`k${i}`))).toEqual(held(`k${i}`, i % 3 === 0 ? null : "a", i));
+    for (let i = 0; i < count; i += 4)
+      expect(plain(table.get(`r${i}`))).toEqual(held(`r${i}`, "b", count + i));
+    expect(new Set(table.keys()).size).toBe(table.size);
+  });
+});
+
+describe("KeyTable.insert", () => {
+  it("adds a key like set(), and refuses a key that is there, changing nothing", () => {
+    const table = new KeyTable();
+    table.set("a", held("a", "x", 1));
+    table.set("b", held("b", "y", 2));
+    table.delete("a"); // a free slot: insert must take it exactly as set() would
+    expect(table.insert("c", held("c", "z", 3))).toBe(true);
+    expect(table.insert("b", held("b", "w", 9))).toBe(false);
+    expect(plain(table.get("b"))).toEqual(held("b", "y", 2));
+    expect(plain(table.get("c"))).toEqual(held("c", "z", 3));
+    expect(table.insert("d", held("d", null, 4))).toBe(true);
+    table.set("c", held("c", "x", 5));
+    expect(plain(table.get("c"))).toEqual(held("c", "x", 5));
+    expect(plain(table.get("d"))).toEqual(held("d", null, 4));
+    expect(table.size).toBe(3);
+  });
+});

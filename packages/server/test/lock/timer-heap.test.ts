@@ -47,3 +47,24 @@ describe("TimerHeap", () => {
     );
   });
 });
+
+describe("TimerHeap across pages", () => {
+  it("pops ids spread over many pages in due order", () => {
+    const heap = new TimerHeap();
+    const count = 30_000;
+    // A fixed permutation of due times (7919 is prime, coprime with count).
+    for (let id = 0; id < count; id++) heap.upsert(id, (id * 7919) % count);
+    for (let id = 0; id < count; id += 5) heap.remove(id);
+    let previous = -1;
+    let popped = 0;
+    while (heap.size > 0) {
+      const id = heap.peek();
+      expect(id % 5).not.toBe(0);
+      expect(heap.dueMsOf(id)).toBeGreaterThan(previous);
+      previous = heap.dueMsOf(id);
+      heap.remove(id);
+      popped++;
+    }
+    expect(popped).toBe(count - count / 5);
+  });
+});

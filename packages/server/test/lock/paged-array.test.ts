@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { PagedArray, pagedValues } from "../../src/lock/paged-array.js";
+
+describe("PagedArray", () => {
+  it("keeps every slot's value across many pages, and a new page holds its initial value", () => {
+    const numbers = new PagedArray<number>((slots) => new Int32Array(slots).fill(-1), 3);
+    expect(numbers.capacity).toBe(0);
+    numbers.reserve(0);
+    expect(numbers.capacity).toBe(8);
+    numbers.reserve(99);
+    expect(numbers.capacity).toBe(104);
+    for (let slot = 0; slot < 100; slot += 2) numbers.put(slot, slot * 3);
+    for (let slot = 0; slot < 100; slot++)
+      expect(numbers.at(slot)).toBe(slot % 2 === 0 ? slot * 3 : -1);
+    numbers.clear();
+    expect(numbers.capacity).toBe(0);
+    numbers.reserve(5);
+    expect(numbers.at(4)).toBe(-1);
+  });
+
+  it("pages of plain values hold strings", () => {
+    const keys = pagedValues<string | undefined>(undefined, 2);
+    keys.reserve(10);
+    keys.put(9, "k9");
+    expect(keys.at(9)).toBe("k9");
+    expect(keys.at(8)).toBeUndefined();
+  });
+});
