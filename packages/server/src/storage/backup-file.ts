@@ -9,7 +9,7 @@
 //   trailer  "sha256 " + 64 hex digits + "\n"    (of every byte before the trailer)
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { LIMITS_RECORD_KEY } from "../lock/limits-codec.js";
+import { isLimitsRecord } from "../lock/limits-codec.js";
 import { storedRecordTokenMax } from "../lock/stored-record.js";
 import { StorageError } from "./errors.js";
 import type { ClusterMembers } from "./members-record.js";
@@ -81,9 +81,9 @@ export async function backupOf(state: StateExport, about: BackupAbout): Promise<
     async (pieces) => {
       for (const piece of pieces) snapshotBytes += piece.length;
     },
-    (key, value) => {
+    (_key, value) => {
       // Keys, not the table-limits record stored beside them.
-      if (key === LIMITS_RECORD_KEY) return;
+      if (isLimitsRecord(value)) return;
       records++;
       maxFencingToken = Math.max(maxFencingToken, storedRecordTokenMax(value));
     },
