@@ -1,7 +1,12 @@
 import type { KeyState, Waiter } from "./key-state.js";
 
-/** Slots the table starts with; it doubles when full (never shrinks: freed slots are reused). */
-const SLOTS_INITIAL = 1024;
+/**
+ * Slots the table starts with; it doubles when full (never shrinks: freed slots are reused).
+ * Small: up to 8 numbers live in V8's heap, with no backing store to allocate and count as
+ * external memory (which brings GCs forward); a node starts with an empty table, and the
+ * simulator starts thousands of them.
+ */
+const SLOTS_INITIAL = 8;
 
 /**
  * The exclusive lock table, stored compactly: one slot per key, its numbers in typed arrays, its

@@ -48,8 +48,13 @@ const KIND_DELAY = 2;
 const KIND_PERMIT = 3;
 type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof KIND_PERMIT;
 
-/** Timer ids the manager has room for at first; it doubles when full. */
-const TIMERS_INITIAL = 1024;
+/**
+ * Timer ids the manager has room for at first; it doubles when full.
+ * Small: up to 8 numbers live in V8's heap, with no backing store to allocate and count as
+ * external memory (which brings GCs forward); a node starts with an empty table, and the
+ * simulator starts thousands of them.
+ */
+const TIMERS_INITIAL = 8;
 
 /**
  * The leases the leader times (a grant's lease, a waiter's queue lease or a lock delay), one id

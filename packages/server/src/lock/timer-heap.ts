@@ -1,5 +1,10 @@
-/** Ids the heap has room for at first; it doubles when an id does not fit. */
-const IDS_INITIAL = 1024;
+/**
+ * Ids the heap has room for at first; it doubles when an id does not fit.
+ * Small: up to 8 numbers live in V8's heap, with no backing store to allocate and count as
+ * external memory (which brings GCs forward); a node starts with an empty table, and the
+ * simulator starts thousands of them.
+ */
+const IDS_INITIAL = 8;
 
 /**
  * A binary min-heap of small integer ids on their due times, all in typed arrays: a million
