@@ -5,7 +5,18 @@
 export interface ScheduledEvent {
   readonly timeMs: number;
   readonly sequence: number;
-  readonly run: () => void;
+  run(): void;
+}
+
+/**
+ * An event object that carries its own work (a timer, a message in flight): queued as it is, so
+ * the hot kinds of event cost one object each, not an object and a closure. The queue sets
+ * `timeMs` and `sequence` when it is pushed.
+ */
+export abstract class QueuedEvent implements ScheduledEvent {
+  timeMs = 0;
+  sequence = 0;
+  abstract run(): void;
 }
 
 export class EventQueue {
@@ -22,8 +33,19 @@ export class EventQueue {
   }
 
   push(timeMs: number, run: () => void): void {
-    if (!Number.isFinite(timeMs)) throw new RangeError(`event time must be finite, got ${timeMs}`);
-    const event: ScheduledEvent = { timeMs, sequence: this.nextSequence++, run };
+    checkTime(timeMs);
+    this.insert({ timeMs, sequence: this.nextSequence++, run });
+  }
+
+  /** Queues `event` itself at `timeMs` (in the same order as push would). */
+  pushEvent(timeMs: number, event: QueuedEvent): void {
+    checkTime(timeMs);
+    event.timeMs = timeMs;
+    event.sequence = this.nextSequence++;
+    this.insert(event);
+  }
+
+  private insert(event: ScheduledEvent): void {
     const heap = this.heap as ScheduledEvent[];
     let i = this.count++;
     if (i === heap.length) heap.push(event);
@@ -62,6 +84,10 @@ export class EventQueue {
     }
     return top;
   }
+}
+
+function checkTime(timeMs: number): void {
+  if (!Number.isFinite(timeMs)) throw new RangeError(`event time must be finite, got ${timeMs}`);
 }
 
 function before(x: ScheduledEvent, y: ScheduledEvent): boolean {

@@ -1,5 +1,6 @@
 import type { Prng } from "./prng.js";
 import type { SimWorld } from "./world.js";
+import { QueuedEvent } from "./event-queue.js";
 import { LinkCuts } from "./link-cuts.js";
 import { FaultyNetwork, faultValidator } from "./fault-settings.js";
 import type { FaultKeys } from "./fault-settings.js";
@@ -131,10 +132,11 @@ export class SimNetwork<T> extends FaultyNetwork<NetworkFaults> {
       this.stats.reordered++;
       delayMs += this.random.between(0, faults.reorderDelayMaxMs);
     }
-    this.world.after(delayMs, () => this.deliver(from, to, payload));
+    this.world.afterEvent(delayMs, new Delivery(this, from, to, payload));
   }
 
-  private deliver(from: string, to: string, payload: T): void {
+  /** A message arrives (or is lost to a partition or a missing handler). */
+  deliver(from: string, to: string, payload: T): void {
     if (this.isCut(from, to)) {
       this.stats.blocked++;
       return;
@@ -146,5 +148,21 @@ export class SimNetwork<T> extends FaultyNetwork<NetworkFaults> {
     }
     this.stats.delivered++;
     handler(payload, from);
+  }
+}
+
+/** A message in flight, queued as its own world event. */
+class Delivery<T> extends QueuedEvent {
+  constructor(
+    private readonly network: SimNetwork<T>,
+    private readonly from: string,
+    private readonly to: string,
+    private readonly payload: T,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.network.deliver(this.from, this.to, this.payload);
   }
 }

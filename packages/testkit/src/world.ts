@@ -1,3 +1,4 @@
+import type { QueuedEvent } from "./event-queue.js";
 import { EventQueue } from "./event-queue.js";
 import { Hasher } from "./hash.js";
 import { Prng } from "./prng.js";
@@ -34,6 +35,17 @@ export class SimWorld {
 
   at(timeMs: number, fn: () => void): void {
     this.queue.push(Math.max(timeMs, this.currentMs), fn);
+  }
+
+  /** Like after(), for an event object that runs itself (no closure per event). */
+  afterEvent(delayMs: number, event: QueuedEvent): void {
+    if (!(delayMs >= 0)) throw new RangeError(`delay must be ≥ 0, got ${delayMs}`);
+    this.queue.pushEvent(this.currentMs + delayMs, event);
+  }
+
+  /** Like at(), for an event object that runs itself. */
+  atEvent(timeMs: number, event: QueuedEvent): void {
+    this.queue.pushEvent(Math.max(timeMs, this.currentMs), event);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EventQueue } from "../src/event-queue.js";
+import { EventQueue, QueuedEvent } from "../src/event-queue.js";
 import { Prng } from "../src/prng.js";
 import { SimWorld } from "../src/world.js";
 
@@ -14,6 +14,27 @@ describe("EventQueue", () => {
     queue.push(5, () => order.push("e"));
     while (queue.size > 0) queue.pop()!.run();
     expect(order).toEqual(["a", "b", "c", "e", "d"]);
+  });
+
+  it("orders event objects and closures alike, by time and then by when they were queued", () => {
+    const queue = new EventQueue();
+    const order: string[] = [];
+    class Named extends QueuedEvent {
+      constructor(private readonly name: string) {
+        super();
+      }
+      run(): void {
+        order.push(this.name);
+      }
+    }
+    queue.push(5, () => order.push("b"));
+    queue.pushEvent(5, new Named("c"));
+    queue.pushEvent(1, new Named("a"));
+    queue.push(5, () => order.push("d"));
+    queue.pushEvent(9, new Named("e"));
+    while (queue.size > 0) queue.pop()!.run();
+    expect(order).toEqual(["a", "b", "c", "d", "e"]);
+    expect(() => queue.pushEvent(Number.POSITIVE_INFINITY, new Named("x"))).toThrow(RangeError);
   });
 
   it("keeps order over many random insertions", () => {

@@ -1,6 +1,9 @@
 /** Slots per page by default (2^12): a page of doubles is 32 KiB. */
 export const PAGE_BITS_DEFAULT = 12;
 
+/** Slots of the first page when it is allocated; it doubles up to a whole page. */
+const FIRST_PAGE_SLOTS = 8;
+
 /** One page of a PagedArray: a typed array or a plain array of the page's length. */
 export interface Page<V> {
   [slot: number]: V;
@@ -14,6 +17,7 @@ export interface Page<V> {
  */
 export class PagedArray<V> {
   private pages: Array<Page<V>> = [];
+  private slots = 0;
   private readonly mask: number;
 
   constructor(
@@ -25,7 +29,7 @@ export class PagedArray<V> {
 
   /** Slots addressable without reserve(). */
   get capacity(): number {
-    return this.pages.length << this.pageBits;
+    return this.slots;
   }
 
   /** The value at `slot` (which must be below capacity). */
@@ -37,14 +41,34 @@ export class PagedArray<V> {
     this.pages[slot >>> this.pageBits]![slot & this.mask] = value;
   }
 
-  /** Adds pages until `slot` is addressable. */
+  /**
+   * Adds room until `slot` is addressable. The first page starts at FIRST_PAGE_SLOTS and doubles
+   * up to a whole page (a copy of at most one page): most tables are small, and the simulator
+   * starts thousands of nodes whose tables hold a few keys.
+   */
   reserve(slot: number): void {
-    while (slot >= this.capacity) this.pages.push(this.newPage(1 << this.pageBits));
+    const pageSlots = 1 << this.pageBits;
+    while (slot >= this.slots) {
+      const first = this.pages[0];
+      if (first === undefined) {
+        this.slots = Math.min(FIRST_PAGE_SLOTS, pageSlots);
+        this.pages.push(this.newPage(this.slots));
+      } else if (this.slots < pageSlots) {
+        const grown = this.newPage(Math.min(this.slots * 2, pageSlots));
+        for (let i = 0; i < this.slots; i++) grown[i] = first[i] as V;
+        this.pages[0] = grown;
+        this.slots = Math.min(this.slots * 2, pageSlots);
+      } else {
+        this.pages.push(this.newPage(pageSlots));
+        this.slots += pageSlots;
+      }
+    }
   }
 
   /** Drops every page (capacity 0). */
   clear(): void {
     this.pages = [];
+    this.slots = 0;
   }
 }
 

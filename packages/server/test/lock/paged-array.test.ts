@@ -18,6 +18,19 @@ describe("PagedArray", () => {
     expect(numbers.at(4)).toBe(-1);
   });
 
+  it("starts the first page small and doubles it to a whole page, keeping its values", () => {
+    const numbers = new PagedArray<number>((slots) => new Float64Array(slots).fill(-1), 6);
+    numbers.reserve(0);
+    expect(numbers.capacity).toBe(8);
+    for (let slot = 0; slot < 8; slot++) numbers.put(slot, slot + 0.5);
+    numbers.reserve(20);
+    expect(numbers.capacity).toBe(32);
+    numbers.reserve(100);
+    expect(numbers.capacity).toBe(128);
+    for (let slot = 0; slot < 128; slot++)
+      expect(numbers.at(slot)).toBe(slot < 8 ? slot + 0.5 : -1);
+  });
+
   it("pages of plain values hold strings", () => {
     const keys = pagedValues<string | undefined>(undefined, 2);
     keys.reserve(10);

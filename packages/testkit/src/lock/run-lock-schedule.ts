@@ -493,7 +493,8 @@ class LockRun {
   };
 
   private onApplied(host: LockNodeHost, entry: Entry, result: LockResult | undefined): void {
-    if (result === undefined) return;
+    // Every node applies every entry; the history keeps the first, so the others need no decoding.
+    if (result === undefined || this.history.committed.has(entry.index)) return;
     const chain = this.cluster.monitor.logMatching.chainOf(entry.index, entry.term) ?? 0;
     const recorded = this.history.observeApplied(
       entry.index,

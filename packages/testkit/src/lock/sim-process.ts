@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "@dlock/client/internal";
+import { QueuedEvent } from "../event-queue.js";
 import { HeldWork } from "../held-work.js";
 import type { AsyncWorld } from "./async-world.js";
 
@@ -62,13 +63,23 @@ export abstract class SimProcessBase implements SimProcess {
 /** Node's largest timer delay; longer (or invalid) delays become 1 ms, as in Node. */
 const TIMER_DELAY_MS_MAX = 2_147_483_647;
 
-/** A timer of a process clock; `done` once it fired or was cleared. */
-interface SimTimer {
-  callback: () => void;
-  incarnation: number;
-  done: boolean;
-  /** The callback may enter promise-based code: drain continuations after it. */
-  touches: boolean;
+/** A timer of a process clock, queued as its own world event; `done` once it fired or was cleared. */
+class SimTimer extends QueuedEvent {
+  done = false;
+
+  constructor(
+    private readonly clock: SimProcessClock,
+    readonly callback: () => void,
+    readonly incarnation: number,
+    /** The callback may enter promise-based code: drain continuations after it. */
+    readonly touches: boolean,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.clock.fire(this);
+  }
 }
 
 /**
@@ -132,29 +143,23 @@ export class SimProcessClock implements Clock {
   }
 
   private schedule(callback: () => void, delayMs: number, touches: boolean): TimerHandle {
-    const timer: SimTimer = {
-      callback,
-      incarnation: this.process.incarnation,
-      done: false,
-      touches,
-    };
+    const timer = new SimTimer(this, callback, this.process.incarnation, touches);
     const clockDelayMs = delayMs >= 1 && delayMs <= TIMER_DELAY_MS_MAX ? delayMs : 1;
     const targetMs = this.now() + clockDelayMs;
     let atMs = this.toTrueMs(targetMs);
     for (let nudge = 1e-9; this.originMs + atMs * this.rate < targetMs; nudge *= 2) {
       atMs += nudge;
     }
-    this.world.world.at(atMs, () => this.fire(timer));
+    this.world.world.atEvent(atMs, timer);
     return timer;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    if (handle !== null && typeof handle === "object" && "done" in handle) {
-      (handle as SimTimer).done = true;
-    }
+    if (handle instanceof SimTimer) handle.done = true;
   }
 
-  private fire(timer: SimTimer): void {
+  /** A timer came due (or a paused process resumed with it held). */
+  fire(timer: SimTimer): void {
     if (timer.done || timer.incarnation !== this.process.incarnation) return;
     switch (this.process.status) {
       case "down":
