@@ -70,8 +70,7 @@ export async function runScenario(
   try {
     // Connect every client (and find the leader) before the clock starts.
     await Promise.all(lockers.map((locker) => locker.status()));
-    const loop = async (index: number) => {
-      const locker = lockers[index];
+    const loop = async (locker: Locker, index: number) => {
       const key = spec.keyOf(index);
       const value = `${spec.name}-client-${index}`;
       const take = (): Promise<Lock> =>
@@ -100,7 +99,7 @@ export async function runScenario(
         }
       }
     };
-    const loops = lockers.map((_, index) => loop(index));
+    const loops = lockers.map((locker, index) => loop(locker, index));
     await sleep(window.warmupMs);
     await window.onWindowOpen();
     const openedAt = performance.now();
