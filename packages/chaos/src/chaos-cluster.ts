@@ -36,25 +36,28 @@ export class ChaosCluster {
     // The servers' ports stay bound until the proxies have theirs: a proxy listening on port 0
     // could otherwise be given a port picked for a server, which then cannot start.
     const reservation = await reservePorts(3 * options.nodes);
-    const ports: LocalNodePorts[] = ids.map((_, i) => {
+    const nodes = ids.map((id, i): { id: string; ports: LocalNodePorts } => {
       const [client, peer, http] = reservation.ports.slice(3 * i, 3 * i + 3);
-      return { client, peer, http };
+      if (client === undefined || peer === undefined || http === undefined) {
+        throw new Error(`reservePorts gave fewer ports than asked: none left for ${id}`);
+      }
+      return { id, ports: { client, peer, http } };
     });
     const peerLinks = new Map<string, FaultProxy>();
     const clientLinks = new Map<string, FaultProxy>();
     const proxies: FaultProxy[] = [];
-    for (const [i, from] of ids.entries()) {
-      for (const [j, to] of ids.entries()) {
-        if (i === j) continue;
+    for (const { id: from, ports: fromPorts } of nodes) {
+      for (const { id: to, ports: toPorts } of nodes) {
+        if (from === to) continue;
         const proxy = new FaultProxy({
-          target: { host: "127.0.0.1", port: ports[j].peer },
+          target: { host: "127.0.0.1", port: toPorts.peer },
           random: options.random,
         });
         peerLinks.set(`${from}->${to}`, proxy);
         proxies.push(proxy);
       }
       const client = new FaultProxy({
-        target: { host: "127.0.0.1", port: ports[i].client },
+        target: { host: "127.0.0.1", port: fromPorts.client },
         random: options.random,
       });
       clientLinks.set(from, client);
@@ -68,7 +71,7 @@ export class ChaosCluster {
     const cluster = await LocalCluster.start({
       root: options.root,
       nodes: options.nodes,
-      ports,
+      ports: nodes.map((node) => node.ports),
       clusterId: "dlock-chaos",
       tickMs: options.tickMs,
       electionTicks: options.electionTicks,

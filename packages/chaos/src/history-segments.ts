@@ -61,12 +61,12 @@ export function splitAtPins(ops: readonly TimedOp<LockOp>[]): HistorySegment[] {
   /** Pin return times, one per closed segment. */
   const pinReturns: number[] = [];
   let latestReturn = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < known.length; i++) {
-    const op = known[i];
+  for (const [i, op] of known.entries()) {
     current.known.push(op);
     // Strict comparisons: operations that touch in time count as concurrent (as in the search).
     const clearBefore = latestReturn < op.callMs;
-    const clearAfter = i + 1 === known.length || known[i + 1].callMs > op.returnMs;
+    const next = known[i + 1];
+    const clearAfter = next === undefined || next.callMs > op.returnMs;
     latestReturn = Math.max(latestReturn, op.returnMs);
     const end = clearBefore && clearAfter ? pinnedState(op.op) : null;
     if (end === null) continue;
@@ -78,10 +78,11 @@ export function splitAtPins(ops: readonly TimedOp<LockOp>[]): HistorySegment[] {
   segments.push(current);
   // An unknown operation called before a pin returned may take effect before that pin: it joins
   // the first segment whose pin returned at or after its call.
+  // One segment per pin, and the last (open) one: s stays below segments.length.
   let s = 0;
   for (const op of unknown) {
-    while (s < pinReturns.length && pinReturns[s] < op.callMs) s++;
-    segments[s].unknown.push(op);
+    while (s < pinReturns.length && pinReturns[s]! < op.callMs) s++;
+    segments[s]!.unknown.push(op);
   }
   return segments;
 }

@@ -236,7 +236,8 @@ function checkSegmented(ops: readonly TimedOp<LockOp>[], stepBudget: number): Se
       // anonymize): those two are gone, whichever expiry of the class the search placed.
       live.forEach((t, i) => {
         if (!used.has(i)) return;
-        if (offered[i].op.value !== PHANTOM) gone.add(t);
+        if (offered[i]!.op.value !== PHANTOM)
+          gone.add(t); // offered maps live one to one
         else if (t.op.kind === "acquire") {
           gone.add(t);
           const expiry = live.find(
@@ -256,13 +257,17 @@ function checkSegmented(ops: readonly TimedOp<LockOp>[], stepBudget: number): Se
     return { result, left };
   };
   while (last < segments.length) {
-    const { state, pool } = starts[first];
+    const start = starts[first];
+    // A search that ends "ok" sets the next start; a merge steps back to one already set.
+    if (start === undefined)
+      throw new Error(`linearizability check: segment ${first} has no start`);
+    const { state, pool } = start;
     const own = segments.slice(first, last + 1).flatMap((s) => [...s.known, ...s.unknown]);
     const { result, left } = search(state, pool, own);
     if (result.outcome === "unknown") return { outcome: "unknown", steps, segments: searched };
     if (result.outcome === "ok") {
       searched++;
-      const end = segments[last].end;
+      const end = segments[last]!.end; // last < segments.length: the loop's test
       if (end !== null) starts[last + 1] = { state: end, pool: left() };
       first = last = last + 1;
       continue;

@@ -63,16 +63,13 @@ export function clientsPerKind(mix: readonly ClientMixEntry[], clients: number):
   const spare = clients - mix.length;
   const exact = mix.map((entry) => (spare * entry.share) / total);
   const counts = exact.map((share) => 1 + Math.floor(share));
-  let left = clients - counts.reduce((sum, count) => sum + count, 0);
+  const left = clients - counts.reduce((sum, count) => sum + count, 0);
   const byRemainder = exact
     .map((share, i) => ({ i, remainder: share - Math.floor(share) }))
     .sort((a, b) => b.remainder - a.remainder || a.i - b.i);
-  for (const { i } of byRemainder) {
-    if (left === 0) break;
-    counts[i]++;
-    left--;
-  }
-  return counts;
+  // The `left` (0 ≤ left < mix.length) largest remainders get one more client each.
+  const bumped = new Set(byRemainder.slice(0, left).map(({ i }) => i));
+  return counts.map((count, i) => (bumped.has(i) ? count + 1 : count));
 }
 
 export class Workload {
@@ -89,8 +86,9 @@ export class Workload {
     const mix = this.options.mix ?? DEFAULT_CLIENT_MIX;
     const counts = clientsPerKind(mix, this.options.clients);
     for (const [i, { kind }] of mix.entries()) {
-      this.clientsByKind[kind.name] = counts[i];
-      for (let n = 1; n <= counts[i]; n++) {
+      const count = counts[i]!; // clientsPerKind: one count per mix entry
+      this.clientsByKind[kind.name] = count;
+      for (let n = 1; n <= count; n++) {
         const client = `${kind.name}${n}`;
         const locker = createLocker({
           endpoints: this.options.endpoints,

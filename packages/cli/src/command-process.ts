@@ -47,8 +47,12 @@ export class CommandProcess {
    * Starts `argv` with inherited stdio and `env`. Rejects (e.g. ENOENT) if it cannot be started.
    */
   static start(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandProcess> {
+    const [command, ...args] = argv;
+    if (command === undefined) {
+      return Promise.reject(new RangeError("CommandProcess.start: argv is empty (no command)"));
+    }
     return new Promise((resolve, reject) => {
-      const child = spawn(argv[0], argv.slice(1), { stdio: "inherit", env, detached: true });
+      const child = spawn(command, args, { stdio: "inherit", env, detached: true });
       child.once("error", reject);
       child.once("spawn", () => {
         child.off("error", reject);

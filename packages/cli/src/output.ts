@@ -168,7 +168,9 @@ export function table(rows: ReadonlyArray<readonly string[]>): string {
   return rows
     .map((row) =>
       row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column])))
+        .map((cell, column) =>
+          column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
+        )
         .join("  "),
     )
     .join("\n")

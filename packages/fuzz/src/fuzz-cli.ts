@@ -147,9 +147,11 @@ async function devTls(): Promise<{ dir: string; ca: string; connectors: Connecto
   const dir = await mkdtemp(join(tmpdir(), "dlock-fuzz-certs-"));
   const files = await makeDevCertificates({ dir, nodes: ["n1", "n2", "n3"], clients: ["fuzzer"] });
   const ca = await readFile(files.ca, "utf8");
+  const fuzzer = files.clients.fuzzer;
+  if (fuzzer === undefined) throw new Error(`no client certificate for "fuzzer" in ${dir}`);
   const clientCert = {
-    cert: await readFile(files.clients.fuzzer.cert, "utf8"),
-    key: await readFile(files.clients.fuzzer.key, "utf8"),
+    cert: await readFile(fuzzer.cert, "utf8"),
+    key: await readFile(fuzzer.key, "utf8"),
   };
   const withoutCert = connectTls({ ca, servername: "localhost" });
   const withClientCert = connectTls({ ca, ...clientCert, servername: "localhost" });

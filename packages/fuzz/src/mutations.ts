@@ -116,7 +116,8 @@ function setAt(
 ): void {
   let parent: unknown = root;
   for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[key];
-  const last = path[path.length - 1];
+  const last = path.at(-1);
+  if (last === undefined) throw new RangeError("setAt: an empty path names no field");
   const container = parent as Record<string | number, unknown>;
   const next = replace(container[last]);
   if (next === DELETE) {
@@ -126,6 +127,13 @@ function setAt(
 }
 
 const DELETE = Symbol("delete");
+
+/** items[n mod length]: how a drawn number picks from a list. Throws on an empty list. */
+export function nthOf<T>(items: readonly T[], n: number): T {
+  const item = items[n % items.length];
+  if (item === undefined) throw new RangeError(`cannot pick item ${n} of an empty list`);
+  return item;
+}
 
 /** `message` with `mutations` applied in order (the input is not modified). */
 export function applyMutations(
@@ -146,7 +154,7 @@ export function applyMutations(
       continue;
     }
     if (paths.length === 0) continue;
-    const path = paths[mutation.at % paths.length];
+    const path = nthOf(paths, mutation.at);
     setAt(result, path, (old) => {
       switch (mutation.kind) {
         case "wrongType": {

@@ -1,6 +1,7 @@
 // What fuzzing one port means: its inputs, how one is sent, and what the fuzzer requires of the
 // server's answer to it alone. The cluster-wide properties are checked per batch (run-fuzz.ts).
 import fc from "fast-check";
+import type { LocalNode } from "@dlock/tools";
 import type { AdminInput } from "./admin-inputs.js";
 import { adminInputArb, renderAdminInput } from "./admin-inputs.js";
 import type { ClientInput } from "./client-inputs.js";
@@ -61,6 +62,17 @@ export const PLAIN_CONNECTORS: Connectors = {
 
 function targeted<I>(arb: fc.Arbitrary<I>): fc.Arbitrary<Targeted<I>> {
   return fc.record({ node: fc.nat({ max: 2 }), input: arb });
+}
+
+/** The node an input is aimed at; `targeted` draws indexes of a three-node cluster. */
+function targetNode(fuzz: FuzzCluster, node: number): LocalNode {
+  const target = fuzz.cluster.nodes[node];
+  if (target === undefined) {
+    throw new RangeError(
+      `an input aimed at node ${node}; the cluster has ${fuzz.cluster.nodes.length}`,
+    );
+  }
+  return target;
 }
 
 /** Whether the byte stream reaches the server intact (no damage that could leave a frame open). */
@@ -145,7 +157,7 @@ export function clientPortFuzzer(
         clusterId: CLUSTER_ID,
         ...(options.authToken === undefined ? {} : { authToken: options.authToken }),
       });
-      const target = fuzz.cluster.nodes[node];
+      const target = targetNode(fuzz, node);
       const outcome = await sendFramed(connect, target.clientAddress, rendered.chunks, input);
       return framedResult(outcome, input, target.id, "client", false);
     },
@@ -174,7 +186,7 @@ export function peerPortFuzzer(
     name: "peer",
     arb: targeted(peerInputArb),
     async send({ node, input }, { fuzz, views }) {
-      const target = fuzz.cluster.nodes[node];
+      const target = targetNode(fuzz, node);
       const term = views.find((v) => v.id === target.id)?.term ?? 0;
       const rendered = renderPeerInput(input, {
         clusterId: CLUSTER_ID,
@@ -216,7 +228,7 @@ export function adminPortFuzzer(connect: Connect): PortFuzzer<AdminInput> {
     name: "admin",
     arb: targeted(adminInputArb),
     async send({ node, input }, { fuzz }) {
-      const target = fuzz.cluster.nodes[node];
+      const target = targetNode(fuzz, node);
       const bytes = renderAdminInput(input);
       const chunks = input.trickle
         ? Array.from(bytes.subarray(0, 40), (b) => Buffer.from([b]))

@@ -71,7 +71,7 @@ async function runPool<T, R>(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        results[i] = await work(items[i]);
+        results[i] = await work(items[i]!); // i < items.length: the loop's test, just before
       }
     }),
   );

@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { FrameEncoder } from "@dlock/protocol";
 import type { Mutation } from "./mutations.js";
-import { applyMutations, mutationArb, mutationsKeepValidity } from "./mutations.js";
+import { applyMutations, mutationArb, mutationsKeepValidity, nthOf } from "./mutations.js";
 
 /** The fuzzer's own encoder sends frames over the servers' limit (up to 16 MiB) as they are. */
 const FUZZ_FRAME_BYTES_MAX = 16 * 1024 * 1024;
@@ -159,7 +159,7 @@ export function renderFramed<M>(
   if (input.prelude !== null) head.push(Buffer.from(input.prelude));
   if (input.hello === "omit") valid = false;
   else {
-    const template = hellos[input.hello.variant % hellos.length];
+    const template = nthOf(hellos, input.hello.variant);
     if (input.hello.variant % hellos.length !== 0 || !mutationsKeepValidity(input.hello.mutations))
       valid = false;
     head.push(encodeFrame(applyMutations(template, input.hello.mutations)));
@@ -172,15 +172,15 @@ export function renderFramed<M>(
     frames.push(encodeFrame(applyMutations(rendered.message, frame.mutations)));
   }
   // A flood repeats a small frame only: the point is many frames, not many bytes.
-  if (input.flood > 0 && frames.length > 0 && frames[frames.length - 1].length <= 1024) {
-    const last = frames[frames.length - 1];
+  const last = frames.at(-1);
+  if (input.flood > 0 && last !== undefined && last.length <= 1024) {
     for (let i = 0; i < input.flood; i++) frames.push(last);
   }
   // Length faults rewrite a frame's prefix before the frames are joined.
   for (const fault of input.faults) {
     if (fault.kind !== "length" || frames.length === 0) continue;
     const index = fault.frame % frames.length;
-    const copy = Buffer.from(frames[index]);
+    const copy = Buffer.from(nthOf(frames, index));
     copy.writeUInt32BE(fault.length >>> 0, 0);
     frames[index] = copy;
   }
@@ -188,7 +188,8 @@ export function renderFramed<M>(
   for (const fault of input.faults) {
     if (fault.kind === "flip" && stream.length > 0) {
       const copy = Buffer.from(stream);
-      copy[fault.at % copy.length] ^= 1 << fault.bit;
+      const at = fault.at % copy.length;
+      copy.writeUInt8(copy.readUInt8(at) ^ (1 << fault.bit), at); // bit is 0..7 (byteFaultArb)
       stream = copy;
     } else if (fault.kind === "truncate" && stream.length > 0) {
       stream = stream.subarray(0, fault.at % stream.length);

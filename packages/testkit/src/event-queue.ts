@@ -51,8 +51,9 @@ export class EventQueue {
     if (i === heap.length) heap.push(event);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(event, heap[parent])) break;
-      heap[i] = heap[parent];
+      const above = heap[parent]!; // parent < i < count: a heap slot
+      if (!before(event, above)) break;
+      heap[i] = above;
       i = parent;
     }
     heap[i] = event;
@@ -65,9 +66,10 @@ export class EventQueue {
   pop(): ScheduledEvent | undefined {
     if (this.count === 0) return undefined;
     const heap = this.heap as ScheduledEvent[];
-    const top = heap[0];
+    // Slots 0..count - 1 hold events, and count > 0 here.
+    const top = heap[0]!;
     const n = --this.count;
-    const last = heap[n];
+    const last = heap[n]!;
     this.heap[n] = undefined;
     if (n > 0) {
       let i = 0;
@@ -75,9 +77,10 @@ export class EventQueue {
         const left = 2 * i + 1;
         if (left >= n) break;
         const right = left + 1;
-        const child = right < n && before(heap[right], heap[left]) ? right : left;
-        if (!before(heap[child], last)) break;
-        heap[i] = heap[child];
+        const child = right < n && before(heap[right]!, heap[left]!) ? right : left;
+        const below = heap[child]!; // child < n: a heap slot
+        if (!before(below, last)) break;
+        heap[i] = below;
         i = child;
       }
       heap[i] = last;

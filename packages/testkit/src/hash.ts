@@ -34,12 +34,13 @@ export class Hasher {
     this.int(data.length);
     let i = 0;
     for (; i + 4 <= data.length; i += 4) {
-      const word = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
+      // i + 3 < data.length: the loop's test.
+      const word = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
       this.lo = round(this.lo, word);
       this.hi = round(this.hi, word ^ 0x0f0f_0f0f);
     }
     let tail = 0;
-    for (let shift = 0; i < data.length; i++, shift += 8) tail |= data[i] << shift;
+    for (let shift = 0; i < data.length; i++, shift += 8) tail |= data[i]! << shift;
     this.lo = round(this.lo, tail);
     this.hi = round(this.hi, tail ^ 0x0f0f_0f0f);
     return this;

@@ -61,7 +61,7 @@ export class Prng {
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError("pick() from an empty list");
-    return items[Math.floor(this.float() * items.length)];
+    return items[Math.floor(this.float() * items.length)]!; // float() < 1: index < length
   }
 
   /** An independent generator derived from this one (consumes one draw). */

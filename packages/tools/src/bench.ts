@@ -425,11 +425,18 @@ interface BenchCluster {
   clientTls: ClientTlsOptions | null;
 }
 
+/** The one-minute load average (os.loadavg() always has three; NaN if a platform had none). */
+function loadAverage1m(): number {
+  return loadavg()[0] ?? Number.NaN;
+}
+
 function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  const high = sorted[middle] ?? Number.NaN;
+  const low = sorted[middle - 1] ?? high;
+  return sorted.length % 2 === 1 ? high : (low + high) / 2;
 }
 
 /** Starts a cluster under `root` (with TLS or not) and waits until it is ready. */
@@ -462,7 +469,7 @@ async function startCluster(
     );
     log(
       `disk: a small synced write (write + fdatasync) takes ${probeSyncedWriteMs(root).toFixed(2)} ms (median); ` +
-        `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`,
+        `load average ${loadAverage1m().toFixed(1)} on ${availableParallelism()} CPUs`,
     );
   } catch (error) {
     await cluster.stop();
@@ -513,7 +520,7 @@ async function runOne(
       clientCpuBefore === null || clientCpuAfter === null
         ? null
         : ((clientCpuAfter - clientCpuBefore) * 100) / outcome.windowMs,
-    loadAverage: loadavg()[0],
+    loadAverage: loadAverage1m(),
   };
 }
 

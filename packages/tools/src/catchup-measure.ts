@@ -46,8 +46,7 @@ const { values } = parseArgs({
 const CLUSTER_ID = "dlock-catchup-measure";
 
 function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
 function summarize(rounds: CatchUpRound[]): void {

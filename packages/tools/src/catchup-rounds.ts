@@ -76,10 +76,10 @@ async function sentBytesByPeer(
     if (!response.ok) return null;
     const text = await response.text();
     const sent = new Map<string, number>();
-    for (const match of text.matchAll(
+    for (const [, peer = "", value] of text.matchAll(
       /^dlock_peer_sent_bytes_total\{peer="([^"]+)"[^}]*\} (\S+)$/gm,
     )) {
-      sent.set(match[1], Number(match[2]));
+      sent.set(peer, Number(value));
     }
     return sent;
   } catch {
@@ -216,7 +216,9 @@ export async function runCatchUpRounds(options: CatchUpRoundsOptions): Promise<C
       // The first grant asked for after the kill: one already on its way from the old leader
       // says nothing about the failover.
       const requests = load.requestTimes.slice(grantsBefore);
-      const firstGrant = grants.filter((_, i) => requests[i] > killAt).sort((a, b) => a - b)[0];
+      const firstGrant = grants
+        .filter((_, i) => (requests[i] ?? -Infinity) > killAt)
+        .sort((a, b) => a - b)[0];
       let longestOutageMs = 0;
       let previous = lastGrantBeforeKill;
       for (const t of [...grants, performance.now()]) {

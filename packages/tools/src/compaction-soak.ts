@@ -121,10 +121,12 @@ async function main(): Promise<void> {
       );
       const max = (pick: (n: Sample["nodes"][number]) => number) => Math.max(...rows.map(pick));
       const half = rows.slice(Math.floor(rows.length / 2));
+      const last = rows.at(-1);
+      if (last === undefined) throw new Error("compaction-soak: no samples were taken");
       process.stdout.write(
         `${node.id}: peak log ${max((n) => n.entries)} entries / ${mib(max((n) => n.bytes))} MiB; ` +
-          `disk peak ${mib(max((n) => n.diskBytes))} MiB (second half ${mib(Math.max(...half.map((n) => n.diskBytes)))} MiB), final ${mib(rows[rows.length - 1].diskBytes)} MiB; ` +
-          `last snapshot at ${rows[rows.length - 1].snapshotIndex}\n`,
+          `disk peak ${mib(max((n) => n.diskBytes))} MiB (second half ${mib(Math.max(...half.map((n) => n.diskBytes)))} MiB), final ${mib(last.diskBytes)} MiB; ` +
+          `last snapshot at ${last.snapshotIndex}\n`,
       );
     }
   } finally {

@@ -51,10 +51,10 @@ function summarizeProfile(profile: CpuProfile): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfById = new Map<number, number>();
   let sampledMs = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
+  for (const [i, sample] of profile.samples.entries()) {
     // timeDeltas[i] is the time before sample i; the next delta is the sample's own duration.
     const ms = (profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0) / 1000;
-    selfById.set(profile.samples[i], (selfById.get(profile.samples[i]) ?? 0) + ms);
+    selfById.set(sample, (selfById.get(sample) ?? 0) + ms);
     sampledMs += ms;
   }
   const frames = new Map<string, FrameTime>();
@@ -87,7 +87,7 @@ function summarizeProfile(profile: CpuProfile): ProfileSummary {
     if (depth === 0) onStack.delete(name);
     else onStack.set(name, depth);
   };
-  visit(root);
+  if (root !== undefined) visit(root); // a profile without nodes has no time to attribute
   return {
     sampledMs,
     idleMs: frames.get("(idle)")?.selfMs ?? 0,
@@ -119,8 +119,8 @@ function areaOf(frame: CallFrame): string {
   if (url.startsWith("node:")) return "node internals";
   const modules = url.lastIndexOf("/node_modules/");
   if (modules >= 0) {
-    const rest = url.slice(modules + "/node_modules/".length).split("/");
-    return `dep ${rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]}`;
+    const [scope = "", name = ""] = url.slice(modules + "/node_modules/".length).split("/");
+    return `dep ${scope.startsWith("@") ? `${scope}/${name}` : scope}`;
   }
   const packages = url.lastIndexOf("/packages/");
   if (packages >= 0) return `@dlock/${url.slice(packages + "/packages/".length).split("/")[0]}`;

@@ -144,11 +144,12 @@ export class LocalCluster {
     const autoPorts = ports === "auto" ? await freePorts(3 * count) : [];
     for (let i = 0; i < count; i++) {
       const id = `n${i + 1}`;
-      let client: number, peer: number, http: number;
-      if (ports === "auto") [client, peer, http] = autoPorts.slice(3 * i, 3 * i + 3);
-      else if (isPortList(ports)) ({ client, peer, http } = ports[i]);
-      else [client, peer, http] = [ports.client + i, ports.peer + i, ports.http + i];
-      nodes.push(localNode(options.root, id, { client, peer, http }));
+      const [client, peer, http] = autoPorts.slice(3 * i, 3 * i + 3);
+      const nodePorts =
+        ports === "auto"
+          ? { client: portOrThrow(client), peer: portOrThrow(peer), http: portOrThrow(http) }
+          : portsAt(ports, i, id);
+      nodes.push(localNode(options.root, id, nodePorts));
     }
     const args = ["--cluster-id", options.clusterId ?? "dlock-local"];
     if (options.fsync === false) args.push("--no-fsync");
@@ -224,16 +225,13 @@ export class LocalCluster {
     if (this.nodes.some((n) => n.id === id)) throw new LocalClusterError(`${id} exists already`);
     const index = this.nodes.length;
     const ports = this.ports ?? "auto";
-    let client: number, peer: number, http: number;
-    if (ports === "auto")
-      [client, peer, http] = [await freePort(), await freePort(), await freePort()];
-    else if (isPortList(ports)) {
-      if (index >= ports.length) throw new LocalClusterError(`no ports listed for node ${id}`);
-      ({ client, peer, http } = ports[index]);
-    } else [client, peer, http] = [ports.client + index, ports.peer + index, ports.http + index];
-    const node = localNode(this.root, id, { client, peer, http });
+    const nodePorts =
+      ports === "auto"
+        ? { client: await freePort(), peer: await freePort(), http: await freePort() }
+        : portsAt(ports, index, id);
+    const node = localNode(this.root, id, nodePorts);
     this.nodes.push(node);
-    const initial = this.clusterLists.get(this.nodes[0].id) as string;
+    const initial = this.clusterLists.get(this.nodes[0]!.id) as string; // node was just pushed
     const advertised = new Map(
       initial.split(",").map((item) => item.split("=") as [string, string]),
     );
@@ -300,7 +298,7 @@ export class LocalCluster {
       if (statuses.some((s) => s === null)) return null;
       const leaders = new Set(statuses.map((s) => s?.leader ?? null));
       if (leaders.size !== 1) return null;
-      const leader = [...leaders][0];
+      const [leader = null] = leaders;
       if (leader === null) return null;
       const leaderStatus = statuses.find((s) => s?.nodeId === leader);
       return leaderStatus?.role === "leader" ? leader : null;
@@ -439,10 +437,29 @@ function isPortList(
   return Array.isArray(ports);
 }
 
+/** The ports of the node at `index`: listed, or counted up from the base ports. */
+function portsAt(
+  ports: LocalNodePorts | readonly LocalNodePorts[],
+  index: number,
+  id: string,
+): LocalNodePorts {
+  if (!isPortList(ports)) {
+    return { client: ports.client + index, peer: ports.peer + index, http: ports.http + index };
+  }
+  const listed = ports[index];
+  if (listed === undefined) throw new LocalClusterError(`no ports listed for node ${id}`);
+  return listed;
+}
+
+function portOrThrow(port: number | undefined): number {
+  if (port === undefined) throw new LocalClusterError("freePorts gave fewer ports than asked");
+  return port;
+}
+
 /** A port that was free a moment ago (bound to 0, then closed). */
 export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
-  return port;
+  return portOrThrow(port);
 }
 
 /** `count` distinct ports that were free a moment ago (all bound at once, then closed). */

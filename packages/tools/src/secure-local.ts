@@ -71,10 +71,10 @@ export async function prepareSecureLocal(
   } else {
     const { generateAuthToken, hashAuthToken } = await import("@dlock/server");
     const lines = ["# pnpm start:secure: NAME TOKEN-HASH GRANT... (docs/security.md)"];
-    for (const name of principals) {
+    for (const [name, grants] of Object.entries(SECURE_LOCAL_PRINCIPALS)) {
       const token = generateAuthToken();
-      await writeFile(tokenFiles[name], `${token}\n`, { mode: 0o600 });
-      lines.push(`${name} ${hashAuthToken(token)} ${SECURE_LOCAL_PRINCIPALS[name].join(" ")}`);
+      await writeFile(tokenFileOf(tokenFiles, name), `${token}\n`, { mode: 0o600 });
+      lines.push(`${name} ${hashAuthToken(token)} ${grants.join(" ")}`);
     }
     await writeFile(authFile, `${lines.join("\n")}\n`, { mode: 0o600 });
     made.push(`an auth file and tokens in ${secureDir}`);
@@ -111,7 +111,20 @@ export function secureLocalClientEnv(
   files: SecureLocalFiles,
   principal: string,
 ): Record<string, string> {
-  return { DLOCK_TLS_CA: files.ca, DLOCK_AUTH_TOKEN_FILE: files.tokenFiles[principal] };
+  return {
+    DLOCK_TLS_CA: files.ca,
+    DLOCK_AUTH_TOKEN_FILE: tokenFileOf(files.tokenFiles, principal),
+  };
+}
+
+function tokenFileOf(tokenFiles: Readonly<Record<string, string>>, principal: string): string {
+  const file = tokenFiles[principal];
+  if (file === undefined) {
+    throw new LocalClusterError(
+      `no token file for principal ${principal}; there are: ${Object.keys(tokenFiles).join(", ")}`,
+    );
+  }
+  return file;
 }
 
 /** What `pnpm start:secure` prints once the cluster is up: how to use it, command by command. */
@@ -121,6 +134,7 @@ export function secureLocalUsageLines(files: SecureLocalFiles, dlock: string): s
       .map(([name, value]) => `${name}=${value}`)
       .join(" ");
   const worker = files.clientCerts.worker;
+  if (worker === undefined) throw new LocalClusterError("no client certificate for worker");
   return [
     "TLS on every client connection, mutual TLS between the nodes, and clients must authenticate:",
     `  admin (every key, membership, release --force): token in ${files.tokenFiles.admin}`,

@@ -43,7 +43,7 @@ export class CertificateError extends Error {
 function serialNumber(): string {
   // Positive (high bit clear), unique enough for a development CA.
   const bytes = randomBytes(16);
-  bytes[0] &= 0x7f;
+  bytes.writeUInt8(bytes.readUInt8(0) & 0x7f, 0);
   return bytes.toString("hex");
 }
 
@@ -270,15 +270,15 @@ export async function writeDevCertificates(
     await writePem(paths.caKey, ca.key, true);
     await writePem(paths.ca, ca.cert, false);
   }
-  for (const id of options.nodes) {
+  for (const [id, files] of Object.entries(paths.nodes)) {
     const pair = await issueNodeCertificate(ca, id, options.hosts ?? DEFAULT_CERT_HOSTS, days);
-    await writePem(paths.nodes[id].key, pair.key, true);
-    await writePem(paths.nodes[id].cert, pair.cert, false);
+    await writePem(files.key, pair.key, true);
+    await writePem(files.cert, pair.cert, false);
   }
-  for (const name of clients) {
+  for (const [name, files] of Object.entries(paths.clients)) {
     const pair = await issueClientCertificate(ca, name, days);
-    await writePem(paths.clients[name].key, pair.key, true);
-    await writePem(paths.clients[name].cert, pair.cert, false);
+    await writePem(files.key, pair.key, true);
+    await writePem(files.cert, pair.cert, false);
   }
   return paths;
 }

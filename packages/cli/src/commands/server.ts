@@ -459,10 +459,11 @@ const BYTE_UNITS: Record<string, number> = { "": 1, kib: 1024, mib: 1024 ** 2, g
 function byteSize(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+)\s*(kib|mib|gib)?$/i.exec(value.trim());
-  if (match === null) {
+  const unitBytes = match === null ? undefined : BYTE_UNITS[(match[2] ?? "").toLowerCase()];
+  if (match === null || unitBytes === undefined) {
     throw new CliExit(EXIT.USAGE, `${flag}: "${value}" is not a size (bytes, or e.g. 64MiB)`);
   }
-  return Number(match[1]) * BYTE_UNITS[(match[2] ?? "").toLowerCase()];
+  return Number(match[1]) * unitBytes;
 }
 
 function integer(flag: string, value: string | undefined): number | undefined {

@@ -18,7 +18,7 @@ export function bearerToken(request: IncomingMessage): string | null {
   const header = request.headers.authorization;
   if (header === undefined) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match === null ? null : match[1];
+  return match?.[1] ?? null;
 }
 
 export async function serveSnapshot(

@@ -48,12 +48,13 @@ export function parseAuthFile(text: string, source = "auth file"): AuthEntry[] {
   const names = new Set<string>();
   const hashes = new Set<string>();
   const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
+  for (const [i, line] of lines.entries()) {
     const where = `${source} line ${i + 1}`;
-    const hash = lines[i].indexOf("#");
-    const fields = (hash === -1 ? lines[i] : lines[i].slice(0, hash)).trim().split(/\s+/);
+    const hash = line.indexOf("#");
+    const fields = (hash === -1 ? line : line.slice(0, hash)).trim().split(/\s+/);
     if (fields.length === 1 && fields[0] === "") continue;
-    const [name, tokenHash, ...grantTexts] = fields;
+    // split() yields at least one field; "" fails NAME_PATTERN like any other bad name.
+    const [name = "", tokenHash, ...grantTexts] = fields;
     if (!NAME_PATTERN.test(name)) {
       throw new ConfigError(
         "authFile",

@@ -165,7 +165,7 @@ export class ClientConnection {
     this.outboxBytes = 0;
     // One buffer per flush, not one write per answer: a socket destroyed with answers unread
     // fails every buffered write separately, and thousands of those stall the loop.
-    socket.write(outbox.length === 1 ? outbox[0] : Buffer.concat(outbox, bytes));
+    socket.write(outbox.length === 1 ? outbox[0]! : Buffer.concat(outbox, bytes));
     this.setBacklog(socket.writableLength);
   }
 
@@ -246,7 +246,7 @@ export class ClientConnection {
       this.throttleTimer === null
     ) {
       if (this.state !== "hello" && this.state !== "open") break;
-      const item = this.queue[this.queueHead++];
+      const item = this.queue[this.queueHead++]!; // the loop's first test: queueHead < length
       budget--;
       try {
         if ("failure" in item) throw item.failure;

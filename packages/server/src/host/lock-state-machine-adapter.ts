@@ -14,7 +14,7 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
     apply(entries: readonly Entry[]): Array<LockResult | undefined> {
       const results = new Array<LockResult | undefined>(entries.length);
       for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i];
+        const entry = entries[i]!;
         if (entry.kind === "normal") results[i] = table.applyEntry(entry.index, entry.data);
         else table.markApplied(entry.index);
       }

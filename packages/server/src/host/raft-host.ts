@@ -655,7 +655,7 @@ export class RaftHost<Result> {
     if (this.stopped || this.failure !== null || this.drainDeferred) return;
     // Persisted Readies are finished even right after a recovery: they were written.
     try {
-      while (this.inFlight.length > 0 && this.inFlight[0].persisted) {
+      while (this.inFlight[0]?.persisted === true) {
         if (this.appliedThisTurn >= this.options.applyEntriesPerTurnMax) {
           this.deferDrain();
           return;
@@ -750,6 +750,8 @@ export class RaftHost<Result> {
   }
 
   private apply(entries: Entry[]): void {
+    const last = entries.at(-1);
+    if (last === undefined) return;
     const results = this.stateMachine.apply(entries);
     // Listeners hear the members once per batch: a founder applies its founding entries (one per
     // member) together, and the peer transport must not drop and redial members in between.
@@ -760,12 +762,13 @@ export class RaftHost<Result> {
       }
     }
     if (members !== this.members) this.setMembers(members, true);
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
+    let position = 0;
+    for (const entry of entries) {
+      const result = results[position++];
       const proposal = this.proposals.get(entry.index);
       if (proposal === undefined) continue;
       this.proposals.delete(entry.index);
-      if (proposal.term === entry.term) proposal.resolve(results[i]);
+      if (proposal.term === entry.term) proposal.resolve(result);
       else {
         proposal.reject(
           new HostError(
@@ -775,8 +778,7 @@ export class RaftHost<Result> {
         );
       }
     }
-    const last = entries[entries.length - 1].index;
-    this.node.appliedTo(last);
+    this.node.appliedTo(last.index);
     for (const listener of this.applyListeners) listener(entries, results);
     this.serveReads();
     this.maybeCompact();
@@ -821,7 +823,7 @@ export class RaftHost<Result> {
   private sendingSnapshot(): boolean {
     const progress = this.node.status().progress;
     if (progress === undefined) return false;
-    for (const id in progress) if (progress[id].state === "snapshot") return true;
+    for (const id in progress) if (progress[id]?.state === "snapshot") return true;
     return false;
   }
 

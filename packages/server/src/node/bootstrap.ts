@@ -16,8 +16,10 @@ export const BOOTSTRAP_TERM = 1;
 
 /** The founding entries for `peers` (id → peer address). */
 export function bootstrapEntries(peers: Readonly<Record<NodeId, string>>): Entry[] {
-  const ids = Object.keys(peers).sort();
-  return ids.map((id, i): Entry => ({
+  // In code-unit order of the ids (unique), as sort() without a comparator orders them: every
+  // founder, of any version, must write the same entries.
+  const byId = Object.entries(peers).sort(([a], [b]) => (a < b ? -1 : 1));
+  return byId.map(([id, peerAddress], i): Entry => ({
     index: i + 1,
     term: BOOTSTRAP_TERM,
     kind: "config",
@@ -25,7 +27,7 @@ export function bootstrapEntries(peers: Readonly<Record<NodeId, string>>): Entry
     change: {
       type: "promote",
       nodeId: id,
-      context: encodeMemberContext({ peerAddress: peers[id] }),
+      context: encodeMemberContext({ peerAddress }),
     },
   }));
 }

@@ -83,7 +83,7 @@ export function decodeEntry(index: number, bytes: Uint8Array): Entry {
   if (kindByte !== KIND_CONFIG) corrupt("entry kind");
   let at = ENTRY_HEADER_BYTES;
   if (buf.length < at + 3) corrupt("config entry");
-  const type = CHANGE_TYPES[buf[at]] ?? corrupt("conf change type");
+  const type = CHANGE_TYPES[buf.readUInt8(at)] ?? corrupt("conf change type");
   const nodeLength = buf.readUInt16BE(at + 1);
   at += 3;
   if (buf.length < at + nodeLength + 4) corrupt("config entry");

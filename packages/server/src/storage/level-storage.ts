@@ -361,7 +361,7 @@ export class LevelStorage implements HostStorage {
     const out: Entry[] = [];
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
-      const entry = this.log[index - first];
+      const entry = this.log[index - first]!; // first <= lo < hi <= last + 1
       bytes += entryBytes(entry);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
@@ -375,7 +375,7 @@ export class LevelStorage implements HostStorage {
     if (index < snapshotIndex) throw new CompactedError(index, snapshotIndex + 1);
     const last = this.lastIndex();
     if (index > last) throw new UnavailableError(index, last);
-    return this.log[index - snapshotIndex - 1].term;
+    return this.log[index - snapshotIndex - 1]!.term;
   }
 
   firstIndex(): number {
@@ -700,8 +700,7 @@ export class LevelStorage implements HostStorage {
     }
     const dropped = index - this.snapshotMetadata.index;
     this.log = this.log.slice(dropped);
-    for (let i = 0; i < dropped; i++) this.logBytesTotal -= this.logSizes[i];
-    this.logSizes = this.logSizes.slice(dropped);
+    for (const size of this.logSizes.splice(0, dropped)) this.logBytesTotal -= size;
     const previousFile = this.snapshotFile;
     this.snapshotMetadata = metadata;
     this.snapshotBytes = bytes;
@@ -759,8 +758,8 @@ export class LevelStorage implements HostStorage {
           installed.push({ file, members });
         }
         const entries = write.entries;
-        if (entries !== undefined && entries.length > 0) {
-          const first = entries[0].index;
+        const first = entries?.[0]?.index;
+        if (entries !== undefined && first !== undefined) {
           if (first <= snapshotIndex || first > lastIndex + 1) {
             throw new StorageError(
               "INVALID_WRITE",
@@ -769,9 +768,9 @@ export class LevelStorage implements HostStorage {
           }
           const newLast = first + entries.length - 1;
           for (let index = newLast + 1; index <= lastIndex; index++) batch.del(entryKey(index));
-          for (let i = 0; i < entries.length; i++) {
-            const entry = entries[i];
-            if (entry.index !== first + i) {
+          let expected = first;
+          for (const entry of entries) {
+            if (entry.index !== expected++) {
               throw new StorageError(
                 "INVALID_WRITE",
                 `entries are not contiguous at ${entry.index}`,
@@ -911,12 +910,12 @@ export class LevelStorage implements HostStorage {
       this.applied = write.snapshot.metadata.index;
     }
     const entries = write.entries;
-    if (entries !== undefined && entries.length > 0) {
-      const offset = entries[0].index - this.snapshotMetadata.index - 1;
+    const first = entries?.[0]?.index;
+    if (entries !== undefined && first !== undefined) {
+      const offset = first - this.snapshotMetadata.index - 1;
       if (offset < this.log.length) {
-        for (let i = offset; i < this.log.length; i++) this.logBytesTotal -= this.logSizes[i];
+        for (const size of this.logSizes.splice(offset)) this.logBytesTotal -= size;
         this.log.length = offset;
-        this.logSizes.length = offset;
       }
       for (const entry of entries) {
         const size = ENTRY_KEY_BYTES + encodedEntryBytes(entry);

@@ -219,13 +219,13 @@ function applyWrite(image: MemoryImage, write: StorageWrite): void {
     image.applied = metadata.index;
   }
   const entries = write.entries ?? [];
-  if (entries.length > 0) {
-    const first = entries[0].index;
+  const first = entries[0]?.index;
+  if (first !== undefined) {
     if (first < log.firstIndex() || first > log.lastIndex() + 1) {
       invalid(`entries start at ${first}; the log holds ${log.firstIndex()}..${log.lastIndex()}`);
     }
-    const gap = entries.findIndex((entry, i) => entry.index !== first + i);
-    if (gap >= 0) invalid(`entries are not contiguous at ${entries[gap].index}`);
+    const gap = entries.find((entry, i) => entry.index !== first + i);
+    if (gap !== undefined) invalid(`entries are not contiguous at ${gap.index}`);
     log.append(entries);
   }
   if (write.hardState !== undefined) log.setHardState(write.hardState);

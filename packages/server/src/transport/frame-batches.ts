@@ -23,7 +23,7 @@ export function encodeRaftBatches(
   } catch (error) {
     if (!(error instanceof FrameTooLargeError)) throw error;
     if (messages.length === 1) {
-      onUnsendable(messages[0], error);
+      onUnsendable(messages[0]!, error);
       return out;
     }
     const middle = messages.length >>> 1;

@@ -17,7 +17,8 @@ export function nodeIdFromSubjectAltName(names: string | undefined): string | nu
     .split(", ")
     .filter((name) => name.startsWith(`URI:${NODE_URI_PREFIX}`))
     .map((name) => name.slice(`URI:${NODE_URI_PREFIX}`.length));
-  return ids.length === 1 && ids[0].length > 0 ? ids[0] : null;
+  const id = ids.length === 1 ? ids[0] : undefined;
+  return id !== undefined && id.length > 0 ? id : null;
 }
 
 /** The node id a peer's certificate names, or null. */

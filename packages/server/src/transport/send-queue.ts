@@ -48,7 +48,7 @@ export class SendQueue {
       (this.count > 0 && this.queuedBytes + bytes > this.bytesMax)
     ) {
       this.items[this.head] = undefined;
-      this.queuedBytes -= this.sizes[this.head];
+      this.queuedBytes -= this.sizes[this.head]!; // head < capacity, the length of sizes
       this.head = (this.head + 1) % this.capacity;
       this.count--;
       dropped++;

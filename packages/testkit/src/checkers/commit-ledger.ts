@@ -43,7 +43,7 @@ export class CommitLedger {
    */
   committedBeforeTerm(term: number): number {
     for (let index = this.reportTerms.length - 1; index > 0; index--) {
-      if (this.reportTerms[index] < term) return index;
+      if (this.reportTerms[index]! < term) return index; // 0 < index < length
     }
     return 0;
   }
@@ -53,7 +53,8 @@ export class CommitLedger {
     for (const { entry, chain } of entries) {
       const index = entry.index;
       if (index < this.chains.length) {
-        if (term < this.reportTerms[index]) this.reportTerms[index] = term;
+        // reportTerms has one term per chain (pushed together below).
+        if (term < this.reportTerms[index]!) this.reportTerms[index] = term;
         if (this.chains[index] !== chain) {
           throw new SafetyViolation(
             "stateMachineSafety",

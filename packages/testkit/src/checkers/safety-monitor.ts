@@ -65,10 +65,11 @@ export class SafetyMonitor {
 
   readonly observeCommitted = this.keeping(
     (node: string, nodeTerm: number, entries: readonly ChainedEntry[]): void => {
-      if (entries.length === 0) return;
+      const last = entries.at(-1);
+      if (last === undefined) return;
       this.ledger.observeCommitted(node, nodeTerm, entries);
       if (this.probe) {
-        const index = entries[entries.length - 1].entry.index;
+        const index = last.entry.index;
         this.leaderCompleteness.observeCommit(node, nodeTerm, index, this.probe.leaders());
         this.commitDurability.check(this.durableLogOf);
       }

@@ -60,12 +60,20 @@ export class ClientFaultDriver {
     }
   }
 
+  /** The client a step names: steps draw any number, taken modulo the client count. */
+  private clientOf(drawn: number): SimLockClient {
+    const { clients } = this.options;
+    const client = clients[drawn % clients.length];
+    if (client === undefined) throw new RangeError("a client fault step, but there are no clients");
+    return client;
+  }
+
   private inject(step: ClientFaultStep): void {
     const { world, clients, random, network, cluster, hosts } = this.options;
     world.world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
       case "clientPause": {
-        const client = clients[step.client % clients.length];
+        const client = this.clientOf(step.client);
         if (client.status !== "running") return;
         client.pause();
         this.pausedSince.set(client, world.nowMs);
@@ -74,7 +82,7 @@ export class ClientFaultDriver {
         return;
       }
       case "clientCrash": {
-        const client = clients[step.client % clients.length];
+        const client = this.clientOf(step.client);
         if (client.status === "down") return;
         client.crash();
         this.counts.clientCrash++;
@@ -82,7 +90,7 @@ export class ClientFaultDriver {
         return;
       }
       case "clientPartition": {
-        const client = clients[step.client % clients.length];
+        const client = this.clientOf(step.client);
         const members = cluster.members().map((node) => node.id);
         let nodes: string[];
         if (step.nodes === "leader") {

@@ -288,8 +288,9 @@ export class SimClientNetwork extends FaultyNetwork<ClientNetworkFaults> {
   }
 
   private pump(stream: Stream): void {
-    while (!stream.dead && stream.queue.length > 0) {
+    while (!stream.dead) {
       const head = stream.queue[0];
+      if (head === undefined) break;
       if (head.atMs > this.world.nowMs) {
         this.schedulePump(stream, head.atMs);
         return;

@@ -156,7 +156,7 @@ export function scaleChart(report: ScaleReport): string {
 
 function colorOf(ids: string[], id: string): string {
   const index = ids.indexOf(id);
-  return NODE_COLORS[(index < 0 ? 0 : index) % NODE_COLORS.length];
+  return NODE_COLORS[(index < 0 ? 0 : index) % NODE_COLORS.length]!; // a non-empty constant
 }
 
 function niceMax(value: number): number {

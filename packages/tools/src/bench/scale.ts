@@ -131,11 +131,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     const rssMiBAfterHold = await rssByNode(cluster);
     const leader = await cluster.waitForLeader(60_000);
     const followers = cluster.nodes.map((n) => n.id).filter((id) => id !== leader);
+    const [first, second] = followers;
+    if (first === undefined) throw new Error("scale: needs a follower to restart (--nodes >= 2)");
     const restarts: RestartOutcome[] = [];
     phase = "restart";
-    restarts.push(await restartNode(cluster, followers[0], false, log));
+    restarts.push(await restartNode(cluster, first, false, log));
     phase = "wiped";
-    restarts.push(await restartNode(cluster, followers[1] ?? followers[0], true, log));
+    restarts.push(await restartNode(cluster, second ?? first, true, log));
     phase = "end";
     await checkHeld(cluster, options.locks);
     sampling = false;
@@ -372,7 +374,7 @@ function phaseOutcome(samples: WatchSample[], phase: string): PhaseOutcome {
   }
   return {
     phase,
-    seconds: rows.length === 0 ? 0 : rows[rows.length - 1].atS - rows[0].atS,
+    seconds: (rows.at(-1)?.atS ?? 0) - (rows[0]?.atS ?? 0),
     leaderChanges,
     termFrom: terms[0] ?? null,
     termTo: terms[terms.length - 1] ?? null,

@@ -62,6 +62,9 @@ export async function runScenario(
     { length: spec.sharedLocker === true ? 1 : spec.clients },
     () => new Locker({ endpoints, ...(tls === null ? {} : { tls }) }),
   );
+  const [shared] = lockers;
+  if (shared === undefined)
+    throw new RangeError(`scenario ${spec.name}: it needs at least one client`);
   const latencies: number[] = [];
   const waits: number[] = [];
   const holders = new Map<string, number>();
@@ -73,8 +76,7 @@ export async function runScenario(
   try {
     // Connect every client (and find the leader) before the clock starts.
     await Promise.all(lockers.map((locker) => locker.status()));
-    const loop = async (index: number) => {
-      const locker = lockers[spec.sharedLocker === true ? 0 : index];
+    const loop = async (locker: Locker, index: number) => {
       const key = spec.keyOf(index);
       const value = `${spec.name}-client-${index}`;
       const take = (): Promise<Lock> =>
@@ -103,7 +105,10 @@ export async function runScenario(
         }
       }
     };
-    const loops = Array.from({ length: spec.clients }, (_, index) => loop(index));
+    // One Locker per client, or every client on the one shared Locker.
+    const loops = Array.from({ length: spec.clients }, (_, index) =>
+      loop(lockers[index] ?? shared, index),
+    );
     await sleep(window.warmupMs);
     await window.onWindowOpen();
     const openedAt = performance.now();

@@ -14,15 +14,16 @@ export interface LatencySummary {
 export function summarize(samples: number[]): LatencySummary | null {
   if (samples.length === 0) return null;
   const sorted = Float64Array.from(samples).sort();
+  // The rank is clamped into 0..length - 1, and length > 0.
   const at = (fraction: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
   let sum = 0;
   for (const sample of sorted) sum += sample;
   return {
     p50: at(0.5),
     p90: at(0.9),
     p99: at(0.99),
-    max: sorted[sorted.length - 1],
+    max: at(1),
     mean: sum / sorted.length,
   };
 }

@@ -73,7 +73,8 @@ export async function runRefreshLoad(options: RefreshLoadOptions): Promise<Refre
       while (issued < refreshes) {
         issued++;
         try {
-          await locks[at].refresh();
+          // at < locks.length: first < concurrency ≤ locks, and at wraps below.
+          await locks[at]!.refresh();
         } catch {
           failures++;
         }

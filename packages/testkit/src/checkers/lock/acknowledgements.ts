@@ -65,14 +65,16 @@ export function checkAcknowledgements(
     }
     const candidates = (byKey.get(request.key) ?? []).filter((entry) => matches(entry.result));
     const applied = candidates.filter((entry) => entry.appliedMs <= op.returnMs!);
-    if (applied.length === 0) {
+    const [firstApplied] = applied;
+    if (firstApplied === undefined) {
+      const [first] = candidates;
       return new SafetyViolation(
         "acknowledgement",
         `${op.client} was told its ${what} succeeded at ${op.returnMs.toFixed(3)} ms, but ` +
-          (candidates.length === 0
+          (first === undefined
             ? "no committed entry has that result"
             : `the entry with that result was first applied only at ` +
-              `${candidates[0].appliedMs.toFixed(3)} ms`),
+              `${first.appliedMs.toFixed(3)} ms`),
       );
     }
     const survived = applied.some((entry) => {
@@ -82,7 +84,7 @@ export function checkAcknowledgements(
     if (!survived) {
       return new SafetyViolation(
         "acknowledgement",
-        `${op.client}'s acknowledged ${what} (index ${applied[0].index}) is not in the final log`,
+        `${op.client}'s acknowledged ${what} (index ${firstApplied.index}) is not in the final log`,
       );
     }
   }

@@ -34,8 +34,8 @@ export function beliefOutlivingNextGrant(
   }
   for (const [key, grants] of grantsByKey) {
     for (let i = 0; i + 1 < grants.length; i++) {
-      const earlier = grants[i];
-      const later = grants[i + 1];
+      const earlier = grants[i]!; // i + 1 < grants.length
+      const later = grants[i + 1]!;
       for (const belief of beliefsByGrant.get(`${key}\u0000${earlier.token}`) ?? []) {
         const endMs = beliefEndMs(belief);
         if (endMs > later.appliedMs) return { key, belief, earlier, later, endMs };

@@ -58,10 +58,12 @@ export function checkElectionLeadership(
     }
     for (const [key, grants] of committed) {
       for (let i = 1; i < grants.length; i++) {
-        if (grants[i].token > grants[i - 1].token) continue;
+        const grant = grants[i]!; // 0 < i < grants.length
+        const previous = grants[i - 1]!;
+        if (grant.token > previous.token) continue;
         const message =
-          `"${key}": the leadership committed at index ${grants[i].index} has token ` +
-          `${grants[i].token}, not above the previous one's ${grants[i - 1].token}`;
+          `"${key}": the leadership committed at index ${grant.index} has token ` +
+          `${grant.token}, not above the previous one's ${previous.token}`;
         if (add(message)) return found;
       }
     }
@@ -146,8 +148,9 @@ function* observationFaults(
       const missed = known.filter(
         (grant) => grant.token < leader.token && lastToken !== null && grant.token > lastToken,
       );
-      if (missed.length > 0) {
-        yield `${who} went from token ${lastToken} to ${leader.token} at ${at(report.atMs)}, missing the leadership of token ${missed[0].token} ("${missed[0].value}")`;
+      const [firstMissed] = missed;
+      if (firstMissed !== undefined) {
+        yield `${who} went from token ${lastToken} to ${leader.token} at ${at(report.atMs)}, missing the leadership of token ${firstMissed.token} ("${firstMissed.value}")`;
       }
       const grant = known.find((candidate) => candidate.token === leader.token);
       if (grant === undefined && complete) {

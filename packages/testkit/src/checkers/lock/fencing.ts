@@ -18,13 +18,13 @@ export function checkFencing(
 ): SafetyViolation | null {
   const rankOf = new Map<string, number>();
   for (const [key, grants] of grantsByKey) {
-    for (let i = 0; i < grants.length; i++) {
-      const grant = grants[i];
-      if (i > 0 && grant.token <= grants[i - 1].token) {
+    for (const [i, grant] of grants.entries()) {
+      const previous = grants[i - 1];
+      if (previous !== undefined && grant.token <= previous.token) {
         return new SafetyViolation(
           "fencing",
           `key "${key}": grant at index ${grant.index} has token ${grant.token}, not above ` +
-            `the earlier grant's ${grants[i - 1].token} (index ${grants[i - 1].index})`,
+            `the earlier grant's ${previous.token} (index ${previous.index})`,
         );
       }
       rankOf.set(`${key}\u0000${grant.token}`, i);
@@ -101,11 +101,9 @@ export function regressingBeliefs(
     // The highest-token belief among those that ended before the current one started.
     let highest: Belief | null = null;
     for (const belief of started) {
-      while (next < ended.length && ended[next].endMs <= belief.startMs) {
-        if (highest === null || ended[next].belief.token > highest.token) {
-          highest = ended[next].belief;
-        }
-        next++;
+      for (let end = ended[next]; end !== undefined && end.endMs <= belief.startMs;) {
+        if (highest === null || end.belief.token > highest.token) highest = end.belief;
+        end = ended[++next];
       }
       if (highest === null || highest === belief || belief.token > highest.token) continue;
       if (belief.token === highest.token && belief.client === highest.client) continue;

@@ -92,8 +92,7 @@ export function checkLinearizable<State, Op>(
 
   // Calls before returns at equal times: operations that touch in time count as concurrent.
   const events: Entry<Op>[] = [];
-  for (let id = 0; id < n; id++) {
-    const op = history[id];
+  for (const [id, op] of history.entries()) {
     const call: Entry<Op> = {
       id,
       isCall: true,
@@ -144,15 +143,26 @@ export function checkLinearizable<State, Op>(
     if (call.next !== null) call.next.prev = call;
   };
 
+  // Bit sets of operation ids: word id >>> 5 of every one below exists, as id < n. Entry ids
+  // index history, and every word array has words.length words.
   const words = new Uint32Array(Math.ceil(n / 32));
+  const setBit = (bits: Uint32Array, id: number): void => {
+    bits[id >>> 5]! |= 1 << (id & 31);
+  };
+  const clearBit = (bits: Uint32Array, id: number): void => {
+    bits[id >>> 5]! &= ~(1 << (id & 31));
+  };
+  const opOf = (id: number): TimedOp<Op> => history[id]!;
   /** The bits of operations of unknown outcome. */
   const unknownMask = new Uint32Array(words.length);
   history.forEach((timed, id) => {
-    if (!Number.isFinite(timed.returnMs)) unknownMask[id >>> 5] |= 1 << (id & 31);
+    if (!Number.isFinite(timed.returnMs)) setBit(unknownMask, id);
   });
   const knownBitsKey = (): string => {
     let text = "";
-    for (let i = 0; i < words.length; i++) text += (words[i] & ~unknownMask[i]).toString(36) + ",";
+    for (let i = 0; i < words.length; i++) {
+      text += (words[i]! & ~unknownMask[i]!).toString(36) + ",";
+    }
     return text;
   };
   /** Unknown-outcome operations used up by each (known set, state) visited. */
@@ -162,19 +172,19 @@ export function checkLinearizable<State, Op>(
   const visit = (stateKey: string): boolean => {
     const key = knownBitsKey() + stateKey;
     const used = new Uint32Array(words.length);
-    for (let i = 0; i < words.length; i++) used[i] = words[i] & unknownMask[i];
+    for (let i = 0; i < words.length; i++) used[i] = words[i]! & unknownMask[i]!;
     let seen = visited.get(key);
     if (seen === undefined) visited.set(key, (seen = []));
     for (const earlier of seen) {
       let subset = true;
-      for (let i = 0; i < used.length && subset; i++) subset = (earlier[i] & ~used[i]) === 0;
+      for (let i = 0; i < used.length && subset; i++) subset = (earlier[i]! & ~used[i]!) === 0;
       if (subset) return false;
     }
     if (seen.length >= VISITS_KEPT) seen.shift();
     seen.push(used);
     return true;
   };
-  const isKnown = (entry: Entry<Op>): boolean => Number.isFinite(history[entry.id].returnMs);
+  const isKnown = (entry: Entry<Op>): boolean => Number.isFinite(opOf(entry.id).returnMs);
   // The operations that may take effect next: those called before the earliest pending return.
   // Known outcomes first: an operation of unknown outcome can always wait (even to the end).
   const equivalence = model.equivalence;
@@ -186,7 +196,7 @@ export function checkLinearizable<State, Op>(
     const unknown: Entry<Op>[] = [];
     let seen: Set<string> | null = null;
     for (let entry = head.next; entry !== null && entry.isCall; entry = entry.next) {
-      const id = classOf[entry.id];
+      const id = classOf[entry.id] ?? null;
       if (id === null) {
         (isKnown(entry) ? known : unknown).push(entry);
         continue;
@@ -213,12 +223,12 @@ export function checkLinearizable<State, Op>(
     let entry = head.next;
     while (entry !== null && entry.isCall) {
       const following: Entry<Op> | null = entry.next;
-      if (dead(state, history[entry.id].op)) {
+      if (dead(state, opOf(entry.id).op)) {
         if (isKnown(entry)) {
           doomedBy = entry;
           break;
         }
-        words[entry.id >>> 5] |= 1 << (entry.id & 31);
+        setBit(words, entry.id);
         lift(entry);
         buried.push(entry);
       }
@@ -228,9 +238,9 @@ export function checkLinearizable<State, Op>(
   };
   const unbury = (buried: Entry<Op>[]): void => {
     for (let i = buried.length - 1; i >= 0; i--) {
-      const entry = buried[i];
+      const entry = buried[i]!;
       unlift(entry);
-      words[entry.id >>> 5] &= ~(1 << (entry.id & 31));
+      clearBit(words, entry.id);
     }
   };
   interface Frame {
@@ -244,24 +254,28 @@ export function checkLinearizable<State, Op>(
   }
   let state = model.init();
   const rootBuried = buryDead();
-  const stack: Frame[] = [
-    { candidates: candidates(), next: 0, via: null, stateBefore: state, buried: rootBuried },
-  ];
+  const root: Frame = {
+    candidates: candidates(),
+    next: 0,
+    via: null,
+    stateBefore: state,
+    buried: rootBuried,
+  };
+  const stack: Frame[] = [root];
   let knownLinearized = 0;
   let steps = 0;
   let longest: number[] = [];
-  let stuckAt: number[] = stack[0].candidates.map((entry) => entry.id);
+  let stuckAt: number[] = root.candidates.map((entry) => entry.id);
 
   while (knownLinearized < known) {
     if (++steps > options.stepBudget) return { outcome: "unknown", steps };
-    const frame = stack[stack.length - 1];
+    // Never empty here: popping the root returns a violation.
+    const frame = stack[stack.length - 1]!;
     if (frame.next < frame.candidates.length) {
-      const entry = frame.candidates[frame.next++];
-      const next = model.step(state, history[entry.id].op);
+      const entry = frame.candidates[frame.next++]!;
+      const next = model.step(state, opOf(entry.id).op);
       if (next === null) continue;
-      const word = entry.id >>> 5;
-      const bit = 1 << (entry.id & 31);
-      words[word] |= bit;
+      setBit(words, entry.id);
       lift(entry);
       const before = state;
       state = next; // buryDead() and candidates() read the state of the new node
@@ -271,7 +285,7 @@ export function checkLinearizable<State, Op>(
         unbury(buried);
         state = before;
         unlift(entry);
-        words[word] &= ~bit;
+        clearBit(words, entry.id);
         continue;
       }
       if (isKnown(entry)) knownLinearized++;
@@ -294,7 +308,7 @@ export function checkLinearizable<State, Op>(
     const via = frame.via;
     if (via === null) return violation();
     unbury(frame.buried);
-    words[via.id >>> 5] &= ~(1 << (via.id & 31));
+    clearBit(words, via.id);
     if (isKnown(via)) knownLinearized--;
     unlift(via);
     state = frame.stateBefore;
@@ -305,8 +319,8 @@ export function checkLinearizable<State, Op>(
     return {
       outcome: "violation",
       steps,
-      longestPrefix: longest.map((id) => history[id]),
-      stuck: stuckAt.map((id) => history[id]),
+      longestPrefix: longest.map(opOf),
+      stuck: stuckAt.map(opOf),
     };
   }
 }

@@ -81,8 +81,8 @@ export function tokenOrderConflict(
   let next = 0;
   for (const later of byCall) {
     // Strictly before the call: operations that touch in time count as concurrent.
-    while (next < byReturn.length && byReturn[next].returnMs < later.callMs) {
-      const done = byReturn[next++];
+    while (next < byReturn.length && byReturn[next]!.returnMs < later.callMs) {
+      const done = byReturn[next++]!; // next < byReturn.length: the loop's test
       if (highest === null || tokenNeeded(done.op) > tokenNeeded(highest.op)) highest = done;
     }
     if (highest !== null && tokenNeeded(highest.op) > tokenNeeded(later.op)) {
