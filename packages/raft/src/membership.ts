@@ -84,12 +84,16 @@ export class Membership {
     return this.history.at(-1)?.index ?? 0;
   }
 
+  /** The voters of the configuration before the newest change still in the log. */
+  previousVoters(): readonly NodeId[] {
+    const n = this.history.length;
+    if (n === 0) return [];
+    return (n >= 2 ? this.history[n - 2]!.conf : this.base).voters;
+  }
+
   /** Was `id` a voter in the configuration before the newest change still in the log? */
   wasVoterBeforeLastChange(id: NodeId): boolean {
-    const n = this.history.length;
-    if (n === 0) return false;
-    const previous = n >= 2 ? this.history[n - 2]!.conf : this.base;
-    return previous.voters.includes(id);
+    return this.previousVoters().includes(id);
   }
 
   /** A config entry at `index` was appended. */

@@ -550,7 +550,7 @@ export class RawNode implements RaftNode {
     this.role = "leader";
     this.leader = this.id;
     const last = this.log.lastIndex();
-    for (const id of this.membership.members()) this.addProgress(id, last + 1);
+    for (const id of this.replicationTargets()) this.addProgress(id, last + 1);
     const self = this.progress.get(this.id);
     if (self !== undefined) {
       self.becomeReplicate();
@@ -1089,21 +1089,41 @@ export class RawNode implements RaftNode {
     }
   }
 
+  /**
+   * Whom a leader replicates to: the members, and a voter the newest, uncommitted change removed.
+   * Without our heartbeats that voter's election timer runs out every timeout and (promotable())
+   * it campaigns in ever higher terms, deposing every leader of the new configuration (Raft
+   * thesis §4.2.3); without pre-vote or check-quorum nothing stops it, and the removal may never
+   * commit. It hears from us until the removal commits (and it may learn so), and is never counted.
+   */
+  private replicationTargets(): NodeId[] {
+    const targets = this.membership.members();
+    for (const id of this.membership.previousVoters()) {
+      if (!targets.includes(id) && this.mayHearFrom(id)) targets.push(id);
+    }
+    return targets;
+  }
+
   private onMembershipChanged(): void {
     if (this.role !== "leader") return;
     const next = this.log.lastIndex() + 1;
-    for (const id of this.membership.members()) {
+    for (const id of this.replicationTargets()) {
       const pr = this.progress.get(id);
       if (pr === undefined) this.addProgress(id, next);
       else pr.learner = this.membership.isLearner(id);
     }
+    this.dropFormerMembers();
+    this.broadcastPending = true;
+  }
+
+  /** Forgets the progress of nodes no longer replicated to (removed, and the removal committed). */
+  private dropFormerMembers(): void {
     for (const id of [...this.progress.keys()]) {
-      if (!this.membership.isMember(id)) {
+      if (!this.mayHearFrom(id)) {
         this.progress.delete(id);
         if (this.leadTransferee === id) this.leadTransferee = null;
       }
     }
-    this.broadcastPending = true;
   }
 
   private addProgress(id: NodeId, next: number): void {
@@ -1142,8 +1162,15 @@ export class RawNode implements RaftNode {
       this.readOnly.held = [];
       for (const requestId of held) this.serveRead(requestId);
     }
+    const configIndex = this.membership.lastConfigIndex();
+    const leadsOn = this.role === "leader" && this.membership.isVoter(this.id);
+    if (leadsOn && previous < configIndex && committed >= configIndex) {
+      // A voter the change removed hears that it committed (and stops campaigning), then no more.
+      this.flushBroadcast();
+      this.dropFormerMembers();
+    }
     // A leader that removed itself leads until the removal commits, then steps down.
-    if (!this.membership.isVoter(this.id) && committed >= this.membership.lastConfigIndex()) {
+    if (!this.membership.isVoter(this.id) && committed >= configIndex) {
       this.flushBroadcast();
       this.becomeFollower(this.term, null);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyConfChange, MemoryStorage, RawNode } from "../src/index.js";
-import type { AppendRequest, Entry, RaftError } from "../src/index.js";
+import type { AppendRequest, Entry, Message, RaftError } from "../src/index.js";
 import { Network, seededRandom } from "./helpers/network.js";
 
 const EMPTY = { voters: [], learners: [] };
@@ -107,6 +107,41 @@ describe("membership changes", () => {
     expect(net.get("s1").node.status().role).toBe("follower");
     net.propose("s2", "after");
     expect(net.appliedData("s2").at(-1)).toBe("after");
+  });
+
+  it("a leader keeps a voter it removed quiet with heartbeats until the removal commits", () => {
+    // Without pre-vote or check-quorum nothing stops a removed voter's elections but our
+    // heartbeats: one left unheard would depose every leader while its removal is uncommitted.
+    const net = new Network(["n1", "n2", "n3", "n4", "n5"], {
+      config: { preVote: false, checkQuorum: false },
+    });
+    net.elect("n1");
+    const n1 = net.get("n1").node;
+    const n5 = net.get("n5").node;
+    const term = n1.status().term;
+    // n3 and n4 hear nothing and stand still (their clocks too, so they do not campaign): the
+    // removal reaches n2 and n5, not a quorum of {n1, n2, n3, n4}.
+    const reachable = (m: Message): boolean => !["n3", "n4"].includes(m.to);
+    const { index } = n1.proposeConfChange({ type: "remove", nodeId: "n5" });
+    net.stabilize(reachable);
+    expect(n5.status().confState.voters).not.toContain("n5");
+    let n5Campaigned = false;
+    for (let i = 0; i < 60; i++) {
+      for (const id of ["n1", "n2", "n5"]) net.tick(id);
+      net.stabilize(reachable);
+      if (n5.status().role !== "follower") n5Campaigned = true;
+    }
+    expect(n1.status().commit).toBeLessThan(index);
+    expect(n5Campaigned).toBe(false);
+    expect(n1.status()).toMatchObject({ role: "leader", term });
+    net.tickAll(3);
+    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+    // n5 heard that its removal committed: it no longer campaigns, and the leader lets it go.
+    expect(n5.status().commit).toBeGreaterThanOrEqual(index);
+    expect(Object.keys(n1.status().progress ?? {})).not.toContain("n5");
+    net.tickAll(60);
+    expect(n5.status().role).toBe("follower");
+    expect(n1.status()).toMatchObject({ role: "leader", term });
   });
 
   it("a config takes effect on append and rolls back if that entry is overwritten", () => {
