@@ -6,12 +6,16 @@ import { checkSchedules, formatFailure } from "../src/sim-check.js";
 export const SHARE_TIMEOUT_MS = 600_000;
 
 /**
- * Seed of the generated-schedule tests: SIM_SEED when set (to replay a CI run), otherwise a new
- * one per run so CI keeps exploring. It is printed either way.
+ * Base seed of the generated-schedule tests: SIM_SEED when set (to replay a CI run), otherwise a
+ * new one per run so CI keeps exploring. A replay needs this base, not a seed derived from it.
  */
-export function scheduleSeed(offset: number): number {
+export function scheduleBaseSeed(): number {
   const fromEnv = process.env.SIM_SEED;
-  const base = fromEnv !== undefined ? Number(fromEnv) : Date.now() & 0x3fffffff;
+  return fromEnv !== undefined ? Number(fromEnv) : Date.now() & 0x3fffffff;
+}
+
+/** One test's seed, derived from the base (printed either way). */
+export function scheduleSeed(offset: number, base = scheduleBaseSeed()): number {
   return (base + offset * 7919) & 0x7fffffff;
 }
 

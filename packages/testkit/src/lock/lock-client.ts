@@ -1,7 +1,7 @@
 import type { Lock, LockOptions } from "@dlock/client";
 import type { ClientPlantedBugs } from "@dlock/client/internal";
 import type { Locker } from "@dlock/client";
-import { DlockError, ELECTION_KEY_PREFIX } from "@dlock/protocol";
+import { DlockError, ELECTION_KEY_PREFIX, InvalidArgumentError } from "@dlock/protocol";
 import type { Prng } from "../prng.js";
 import type { AsyncWorld } from "./async-world.js";
 import type { SimClientNetwork } from "./client-network.js";
@@ -90,6 +90,18 @@ export function emptyClientCounters(): LockClientCounters {
 
 /** Pause between a liveness probe's attempts on a busy key. */
 const PROBE_RETRY_MS = 20;
+
+/** How a liveness probe of one key ended. */
+export interface ProbeOutcome {
+  /** True time the key was granted (null: never). */
+  grantedMs: number | null;
+  /**
+   * A semaphore acquire the cluster refused on its permit count (INVALID_ARGUMENT, field
+   * "permits"): the table limits in force allow fewer permits than the key is used with, so no
+   * retry can take it. The checker confirms the refusal against the replicated limits.
+   */
+  refused: { permits: number; atMs: number } | null;
+}
 
 /** A call into the Locker that has not settled yet (liveness after heal checks these). */
 export interface PendingCall {
@@ -463,11 +475,11 @@ export class SimLockClient extends SimProcessBase {
 
   /**
    * After faults stopped: take every key once (retrying while it is held or the cluster is still
-   * recovering) and release it. Returns, per key, the true time it was granted (null: never).
+   * recovering) and release it. Returns, per key, when it was granted or the refused acquire.
    */
-  async probeKeys(keys: string[], ttlMs: number, giveUpAtMs: number): Promise<(number | null)[]> {
+  async probeKeys(keys: string[], ttlMs: number, giveUpAtMs: number): Promise<ProbeOutcome[]> {
     const world = this.options.world;
-    const grantedAt: (number | null)[] = [];
+    const outcomes: ProbeOutcome[] = [];
     for (const [keyNumber, key] of keys.entries()) {
       // A semaphore key is taken whole (all N permits): every other holder must be gone.
       const permits = this.options.permitsOf(keyNumber);
@@ -475,15 +487,24 @@ export class SimLockClient extends SimProcessBase {
       // The rw key is taken by a writer: every reader and writer must be gone.
       const rw = this.options.isRwKey(keyNumber) ? ("write" as const) : undefined;
       let at: number | null = null;
-      while (at === null && world.nowMs < giveUpAtMs && this.locker !== null) {
+      let refused: ProbeOutcome["refused"] = null;
+      while (at === null && refused === null && world.nowMs < giveUpAtMs && this.locker) {
         const value = this.newValue();
-        const grant = await this.call(`probe ${key}`, () =>
-          rw !== undefined
-            ? this.locker!.acquireRw(key, value, rw, { ttl: ttlMs })
-            : permit === undefined
-              ? this.locker!.acquire(key, value, { ttl: ttlMs })
-              : this.locker!.acquireSemaphore(key, value, { ttl: ttlMs, ...permit }),
+        const grant = await this.call(
+          `probe ${key}`,
+          () =>
+            rw !== undefined
+              ? this.locker!.acquireRw(key, value, rw, { ttl: ttlMs })
+              : permit === undefined
+                ? this.locker!.acquire(key, value, { ttl: ttlMs })
+                : this.locker!.acquireSemaphore(key, value, { ttl: ttlMs, ...permit }),
+          (error) => {
+            if (permit !== undefined && refusesPermits(error)) {
+              refused = { permits: permit.permits, atMs: world.nowMs };
+            }
+          },
         );
+        if (refused !== null) break;
         if (grant === null) {
           await this.sleep(PROBE_RETRY_MS);
           continue;
@@ -505,17 +526,21 @@ export class SimLockClient extends SimProcessBase {
           this.locker!.release(key, value, { token: grant.fencingToken }),
         );
       }
-      grantedAt.push(at);
+      outcomes.push({ grantedMs: at, refused });
     }
-    return grantedAt;
+    return outcomes;
   }
 
   private newValue(): string {
     return `${this.name}.${this.incarnation}.${++this.valueNumber}`;
   }
 
-  /** Runs a Locker call; typed failures are counted and give null. */
-  private async call<T>(what: string, action: () => Promise<T>): Promise<T | null> {
+  /** Runs a Locker call; typed failures are counted (and shown to onRefused) and give null. */
+  private async call<T>(
+    what: string,
+    action: () => Promise<T>,
+    onRefused?: (error: DlockError) => void,
+  ): Promise<T | null> {
     const pending: PendingCall = {
       client: this.name,
       what,
@@ -531,6 +556,7 @@ export class SimLockClient extends SimProcessBase {
         this.options.onUnexpectedError(this.name, error);
         return null;
       }
+      onRefused?.(error);
       const counters = this.options.counters;
       if (error.code === "LOCK_BUSY") counters.busy++;
       else if (error.code === "CLUSTER_UNAVAILABLE") counters.unavailable++;
@@ -547,4 +573,9 @@ export class SimLockClient extends SimProcessBase {
       this.clock.setTimeout(resolve, delayMs);
     });
   }
+}
+
+/** A refusal no retry can change: the permit count is over the table limits in force. */
+function refusesPermits(error: DlockError): boolean {
+  return error instanceof InvalidArgumentError && error.field === "permits";
 }

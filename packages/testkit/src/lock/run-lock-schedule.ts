@@ -3,7 +3,7 @@ import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { checkAcknowledgements } from "../checkers/lock/acknowledgements.js";
 import { committedGrants, holderChanges } from "../checkers/lock/committed-grants.js";
 import { checkFencing } from "../checkers/lock/fencing.js";
-import type { LockLivenessObservation } from "../checkers/lock/lock-liveness.js";
+import type { LockLivenessObservation, PermitsRefusal } from "../checkers/lock/lock-liveness.js";
 import { checkLockLiveness } from "../checkers/lock/lock-liveness.js";
 import { checkLockLinearizability } from "../checkers/lock/lock-model.js";
 import { checkMutualExclusion } from "../checkers/lock/mutual-exclusion.js";
@@ -26,7 +26,12 @@ import type { ClientNetworkStats } from "./client-network.js";
 import { SimClientNetwork } from "./client-network.js";
 import { ClientFaultDriver } from "./client-fault-driver.js";
 import { FencedResource } from "./fenced-resource.js";
-import type { LockClientCounters, PendingCall, SimLockerTimeouts } from "./lock-client.js";
+import type {
+  LockClientCounters,
+  PendingCall,
+  ProbeOutcome,
+  SimLockerTimeouts,
+} from "./lock-client.js";
 import { emptyClientCounters, SimLockClient } from "./lock-client.js";
 import type { LockEventCounts } from "./lock-events.js";
 import { emptyLockEvents } from "./lock-events.js";
@@ -322,7 +327,7 @@ class LockRun {
     const probe = this.clients[this.clients.length - 1];
     probe.start();
     probe.trackedCalls = calls;
-    let probes: (number | null)[] | null = null;
+    let probes: ProbeOutcome[] | null = null;
     void probe
       .probeKeys(this.keys, electionTimeoutMsOf(plan.raft) * 5, healMs + boundMs)
       .then((granted) => {
@@ -336,15 +341,23 @@ class LockRun {
         done,
       );
     }
-    const probeTimes: (number | null)[] = probes ?? this.keys.map(() => null);
+    const outcomes: (ProbeOutcome | null)[] = probes ?? this.keys.map(() => null);
     this.liveness = {
       healMs,
       boundMs,
       calls: calls.map((call) => ({ ...call })),
-      probes: this.keys.map((key, i) => ({ key, grantedMs: probeTimes[i] })),
+      probes: this.keys.map((key, i) => ({
+        key,
+        grantedMs: outcomes[i]?.grantedMs ?? null,
+        permitsRefusal: permitsRefusalOf(this.history, outcomes[i]?.refused),
+      })),
     };
-    const granted = probeTimes.filter((at): at is number => at !== null);
-    return granted.length === this.keys.length ? Math.max(...granted) - healMs : null;
+    // A key refused on its permit count is settled too (the checker judges that refusal).
+    const settled = outcomes.every((o) => o !== null && (o.grantedMs !== null || o.refused));
+    const granted = outcomes
+      .map((outcome) => outcome?.grantedMs ?? null)
+      .filter((at): at is number => at !== null);
+    return settled && granted.length > 0 ? Math.max(...granted) - healMs : null;
   }
 
   /**
@@ -577,4 +590,25 @@ class LockRun {
     const name = value.slice(0, value.indexOf("."));
     return this.clients.find((client) => client.name === name);
   }
+}
+
+/**
+ * A probe's semaphore acquire refused on its permit count, with the semaphorePermitsMax of the
+ * replicated limits in force then: the last setLimits entry applied before the refusal (the
+ * leader checks a request against its applied limits before proposing it, so the refusal itself
+ * never reaches the log).
+ */
+function permitsRefusalOf(
+  history: LockHistory,
+  refused: ProbeOutcome["refused"] | undefined,
+): PermitsRefusal | null {
+  if (refused === null || refused === undefined) return null;
+  let permitsMaxInForce: number | null = null;
+  let lastIndex = 0;
+  for (const { index, result, appliedMs } of history.committed.values()) {
+    if (result.type !== "limitsSet" || appliedMs > refused.atMs || index < lastIndex) continue;
+    lastIndex = index;
+    permitsMaxInForce = result.limits.semaphorePermitsMax;
+  }
+  return { permits: refused.permits, atMs: refused.atMs, permitsMaxInForce };
 }

@@ -4,7 +4,7 @@ import { lockPlanArbitrary } from "../../src/lock/lock-plan-arbitrary.js";
 import type { NodeLimitFlags } from "../../src/lock/lock-plan.js";
 import { hasRwOps, validateLockPlan } from "../../src/lock/lock-plan.js";
 import { runLockSchedule } from "../../src/lock/run-lock-schedule.js";
-import { scheduleSeed } from "../schedule-helpers.js";
+import { scheduleBaseSeed, scheduleSeed } from "../schedule-helpers.js";
 
 // Members started with different limit flags: the table limits in force come through the log,
 // so every member applies every entry to the same result (the run checks each apply against the
@@ -18,8 +18,10 @@ const NODE_LIMITS: Record<string, NodeLimitFlags> = {
 
 describe("lock schedules on members with different limit flags", () => {
   it("apply alike, keep rw exclusion and survive leader changes", async () => {
-    const seed = scheduleSeed(4242);
-    console.log(`mixed-limits seed ${seed} (replay with SIM_SEED)`);
+    const baseSeed = scheduleBaseSeed();
+    const seed = scheduleSeed(4242, baseSeed);
+    const replay = `replay with SIM_SEED=${baseSeed}`;
+    console.log(`mixed-limits seed ${seed} (${replay})`);
     const plans = fc
       .sample(lockPlanArbitrary(), { seed, numRuns: 40 })
       .filter(hasRwOps)
@@ -30,7 +32,8 @@ describe("lock schedules on members with different limit flags", () => {
     for (const [i, generated] of plans.entries()) {
       const plan = validateLockPlan({ ...structuredClone(generated), nodeLimits: NODE_LIMITS });
       const result = await runLockSchedule(plan);
-      expect(result.violation, `seed ${seed}, plan ${i}: ${String(result.violation)}`).toBeNull();
+      const where = `seed ${seed} (${replay}), plan ${i}`;
+      expect(result.violation, `${where}: ${String(result.violation)}`).toBeNull();
       elections += result.elections;
       rwBeliefs += result.rwBeliefs;
     }

@@ -159,4 +159,36 @@ describe("lock simulator regressions", () => {
     );
     expect(grantedToC5).toEqual([]);
   });
+
+  // lock-mixed-limits.test.ts under SIM_SEED=50078684 (seed 83671082, plan 2). n1 (flags
+  // semaphorePermitsMax 2) led after the heal, so its setLimits put a 2-permit maximum in force on
+  // every member. The probe takes a semaphore key whole, with the 3 permits the workers used
+  // (granted while n3's limits, max 3, were in force); the leader refused that as INVALID_ARGUMENT
+  // (field permits), as §2.6 says, and the probe retried the refusal until the liveness bound ran
+  // out. The checker was wrong, not the service: liveness cannot be asked of a request the
+  // replicated limits make invalid. The probe now stops at that refusal, and the checker excuses
+  // the key only if the limits replicated by then forbid the permits asked.
+  it("seed 83671082: a probe refused by the replicated permit limit is judged against it", async () => {
+    const result = await runLockSchedule(
+      loadPlan("probe-permits-over-replicated-limit-seed-50078684.json"),
+    );
+    expect(result.violation?.message ?? null).toBeNull();
+    const probeOps = result.history.ops.filter((op) => op.client === "probe");
+    const refused = probeOps.filter((op) => op.request.type === "semaphoreAcquire");
+    // One attempt: the refusal is final, not retried until the bound.
+    expect(refused).toHaveLength(1);
+    expect(refused[0].request).toMatchObject({ key: "key-3", permits: 3, count: 3 });
+    expect(answerOf(refused[0])).toMatchObject({ code: "INVALID_ARGUMENT", field: "permits" });
+    // The situation it was kept for: the limits in force then were a leader's with max 2.
+    const limits = [...result.history.committed.values()]
+      .filter((entry) => entry.result.type === "limitsSet")
+      .sort((a, b) => a.index - b.index);
+    const inForce = limits.filter((entry) => entry.appliedMs <= refused[0].returnMs!).at(-1);
+    expect(inForce?.result).toMatchObject({ limits: { semaphorePermitsMax: 2 } });
+    // Every other key was probed and taken.
+    const granted = probeOps.filter(
+      (op) => op.request.type !== "release" && op.response?.type === "ok",
+    );
+    expect(new Set(granted.map((op) => op.key)).size).toBe(result.plan.keys - 1);
+  });
 });

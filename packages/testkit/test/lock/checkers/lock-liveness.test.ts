@@ -38,4 +38,23 @@ describe("liveness after heal", () => {
     });
     expect(never?.property).toBe("lockLiveness");
   });
+
+  it("excuses a semaphore key only when the replicated limits forbid the probe's permits", () => {
+    const refusedProbe = (permitsMaxInForce: number | null) => ({
+      ...base,
+      calls: [{ client: "probe", what: "probe s", startedMs: 1100, settledMs: 1120 }],
+      probes: [
+        {
+          key: "s",
+          grantedMs: null,
+          permitsRefusal: { permits: 3, atMs: 1120, permitsMaxInForce },
+        },
+      ],
+    });
+    expect(checkLockLiveness(refusedProbe(2))).toBeNull();
+    expect(checkLockLiveness(refusedProbe(3))?.message).toMatch(
+      /key "s": the probe's semaphore acquire of 3 permits was refused at 1120.0 ms, though the replicated limits in force allowed 3/,
+    );
+    expect(checkLockLiveness(refusedProbe(null))?.message).toMatch(/no setLimits entry applied/);
+  });
 });
