@@ -338,12 +338,14 @@ export class ScheduleDriver {
       this.cluster.members().map((node) => node.id),
       this.random,
     );
-    if (leader !== null) {
-      // Put the just-elected leader first: "isolate" cuts ids[0] off.
-      const position = ids.indexOf(leader.id);
-      if (position < 0) return null;
-      [ids[0], ids[position]] = [ids[position], ids[0]];
-    }
+    const [first] = ids;
+    if (first === undefined) return null;
+    // Put the just-elected leader first: "isolate" cuts the head off.
+    const head = leader?.id ?? first;
+    const position = ids.indexOf(head);
+    if (position < 0) return null;
+    ids[position] = first;
+    ids[0] = head;
     const n = ids.length;
     if (n < 2) return null;
     const cuts: [string, string][] = [];
@@ -354,15 +356,15 @@ export class ScheduleDriver {
       case "isolate":
       case "isolateNextLeader":
       case "isolateLeader":
-        for (let i = 1; i < n; i++) cutBoth(ids[0], ids[i]);
+        for (const id of ids.slice(1)) cutBoth(head, id);
         break;
       case "split":
       case "oneWay": {
         const k = this.random.int(1, Math.floor(n / 2));
-        for (let i = 0; i < k; i++) {
-          for (let j = k; j < n; j++) {
-            if (shape === "split") cutBoth(ids[i], ids[j]);
-            else cuts.push([ids[i], ids[j]]);
+        for (const a of ids.slice(0, k)) {
+          for (const b of ids.slice(k)) {
+            if (shape === "split") cutBoth(a, b);
+            else cuts.push([a, b]);
           }
         }
         break;
@@ -370,14 +372,14 @@ export class ScheduleDriver {
       case "bridge": {
         if (n < 3) return null;
         const half = 1 + Math.floor((n - 1) / 2);
-        for (let i = 1; i < half; i++) for (let j = half; j < n; j++) cutBoth(ids[i], ids[j]);
+        for (const a of ids.slice(1, half)) for (const b of ids.slice(half)) cutBoth(a, b);
         break;
       }
       case "ring":
-        for (let i = 0; i < n; i++) {
-          for (let j = i + 1; j < n; j++) {
+        for (const [i, a] of ids.entries()) {
+          for (const [j, b] of ids.entries()) {
             const distance = Math.min(j - i, n - (j - i));
-            if (distance > 1) cutBoth(ids[i], ids[j]);
+            if (j > i && distance > 1) cutBoth(a, b);
           }
         }
         break;
@@ -390,10 +392,9 @@ export class ScheduleDriver {
         const isolate = (position: number): void => {
           for (const [a, b] of current) network.mend(a, b);
           current = [];
-          if (stopped || position >= n) return;
-          for (let i = 0; i < n; i++) {
-            if (i !== position) current.push([ids[position], ids[i]], [ids[i], ids[position]]);
-          }
+          const isolated = ids[position];
+          if (stopped || isolated === undefined) return;
+          for (const id of ids) if (id !== isolated) current.push([isolated, id], [id, isolated]);
           for (const [a, b] of current) network.cut(a, b);
           world.after(stepMs, () => isolate(position + 1));
         };
@@ -419,8 +420,8 @@ export class ScheduleDriver {
     const status = leader?.raftNode?.status();
     if (leader === undefined || status === undefined) return false;
     const conf = status.confState;
-    if (conf.learners.length > 0) {
-      const learner = conf.learners[0];
+    const [learner] = conf.learners;
+    if (learner !== undefined) {
       const progress = status.progress?.[learner];
       if (progress === undefined || progress.match < status.commit) return false;
       return !("error" in leader.proposeConfChange({ type: "promote", nodeId: learner }));
@@ -523,7 +524,7 @@ function payload(label: string, size: number): Uint8Array {
 function shuffle<T>(items: T[], random: Prng): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = random.int(0, i);
-    [items[i], items[j]] = [items[j], items[i]];
+    [items[i], items[j]] = [items[j]!, items[i]!]; // 0 <= j <= i < length
   }
   return items;
 }

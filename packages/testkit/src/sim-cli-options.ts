@@ -37,7 +37,8 @@ export function parseDurationMs(text: string): number {
 
 /** An option with its environment variable, DLOCK_SIM_<FLAG>. */
 export function simOption(flags: string, description: string): Option {
-  const name = /--([a-z-]+)/.exec(flags)![1];
+  const name = /--([a-z-]+)/.exec(flags)?.[1];
+  if (name === undefined) throw new RangeError(`simOption("${flags}"): give it a --long flag`);
   return new Option(flags, description).env(`DLOCK_SIM_${name.toUpperCase().replace(/-/g, "_")}`);
 }
 

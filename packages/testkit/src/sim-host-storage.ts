@@ -48,6 +48,7 @@ export interface SimCrashLoss {
 const ENTRY_OVERHEAD_BYTES = 24;
 const SNAPSHOT_MAGIC = 0x53_4e_41_50; // "SNAP"
 const RESOLVED: Promise<void> = Promise.resolve();
+const NO_ENTRIES: readonly Entry[] = [];
 
 /**
  * A node's data folder in the simulator, shaped like LevelDB under LevelStorage: every batch is
@@ -99,7 +100,7 @@ export class SimDisk {
     let survivedWrites = 0;
     if (unsyncedWrites > 0 && random.chance(tornRate)) {
       survivedWrites = random.int(1, unsyncedWrites);
-      for (let i = 0; i < survivedWrites; i++) applyOp(this.durable, this.pending[i]);
+      for (const op of this.pending.slice(0, survivedWrites)) applyOp(this.durable, op);
     }
     this.pending = [];
     return { unsyncedWrites, survivedWrites };
@@ -194,7 +195,7 @@ export class SimHostStorage implements HostStorage, Storage {
     const out: Entry[] = [];
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
-      const entry = this.memory.log[index - first];
+      const entry = this.memory.log[index - first]!; // first <= index <= last, checked above
       bytes += entryBytes(entry);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
@@ -208,7 +209,7 @@ export class SimHostStorage implements HostStorage, Storage {
     if (index < metadata.index) throw new CompactedError(index, metadata.index + 1);
     const last = this.lastIndex();
     if (index > last) throw new UnavailableError(index, last);
-    return this.memory.log[index - metadata.index - 1].term;
+    return this.memory.log[index - metadata.index - 1]!.term; // snapshot < index <= last
   }
 
   firstIndex(): number {
@@ -397,21 +398,20 @@ function checkWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
       lastIndex = metadata.index;
       applied = metadata.index;
     }
-    const entries = write.entries;
-    if (entries !== undefined && entries.length > 0) {
-      const first = entries[0].index;
+    const entries = write.entries ?? NO_ENTRIES;
+    const [firstEntry] = entries;
+    if (firstEntry !== undefined) {
+      const first = firstEntry.index;
       if (first <= snapshotIndex || first > lastIndex + 1) {
         throw new StorageError(
           "INVALID_WRITE",
           `entries start at ${first}; the log holds ${snapshotIndex + 1}..${lastIndex}`,
         );
       }
-      for (let i = 0; i < entries.length; i++) {
-        if (entries[i].index !== first + i) {
-          throw new StorageError(
-            "INVALID_WRITE",
-            `entries are not contiguous at ${entries[i].index}`,
-          );
+      let expected = first;
+      for (const entry of entries) {
+        if (entry.index !== expected++) {
+          throw new StorageError("INVALID_WRITE", `entries are not contiguous at ${entry.index}`);
         }
       }
       lastIndex = first + entries.length - 1;
@@ -437,9 +437,7 @@ function applyOp(image: DiskImage, op: DiskOp): void {
   const snapshotIndex = image.snapshot.metadata.index;
   if (index <= snapshotIndex) return;
   const dropped = index - snapshotIndex;
-  for (let i = 0; i < dropped && i < image.log.length; i++) {
-    image.logBytes -= storedBytes(image.log[i]);
-  }
+  for (const entry of image.log.slice(0, dropped)) image.logBytes -= storedBytes(entry);
   image.log = image.log.slice(dropped);
   image.snapshot = op.snapshot;
 }
@@ -456,13 +454,12 @@ function applyWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
       if (members !== null) image.members = members;
       image.applied = write.snapshot.metadata.index;
     }
-    const entries = write.entries;
-    if (entries !== undefined && entries.length > 0) {
-      const offset = entries[0].index - image.snapshot.metadata.index - 1;
-      if (offset < image.log.length) {
-        for (let i = offset; i < image.log.length; i++) image.logBytes -= storedBytes(image.log[i]);
-        image.log.length = offset;
-      }
+    const entries = write.entries ?? NO_ENTRIES;
+    const [firstEntry] = entries;
+    if (firstEntry !== undefined) {
+      // checkWrites let entries start inside the log or right after it: what they overwrite goes.
+      const offset = firstEntry.index - image.snapshot.metadata.index - 1;
+      for (const entry of image.log.splice(offset)) image.logBytes -= storedBytes(entry);
       for (const entry of entries) {
         image.log.push(entry);
         image.logBytes += storedBytes(entry);
@@ -497,11 +494,12 @@ export function encodeSimSnapshot(
   records: Map<string, Uint8Array>,
   members: ClusterMembers,
 ): Uint8Array {
-  const sorted = sortedRecords(records);
+  const encoded = sortedRecords(records).map(
+    ([key, value]) => [textEncoder.encode(key), value] as const,
+  );
   const membersBytes = textEncoder.encode(JSON.stringify(members));
-  const keys = sorted.map(([key]) => textEncoder.encode(key));
   let size = 4 + 8 + 8 + 4 + membersBytes.length + 4 + 8;
-  for (let i = 0; i < sorted.length; i++) size += 8 + keys[i].length + sorted[i][1].length;
+  for (const [key, value] of encoded) size += 8 + key.length + value.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let at = 0;
@@ -510,13 +508,12 @@ export function encodeSimSnapshot(
   view.setFloat64((at += 8), term);
   view.setUint32((at += 8), membersBytes.length);
   out.set(membersBytes, (at += 4));
-  view.setUint32((at += membersBytes.length), sorted.length);
+  view.setUint32((at += membersBytes.length), encoded.length);
   at += 4;
-  for (let i = 0; i < sorted.length; i++) {
-    view.setUint32(at, keys[i].length);
-    out.set(keys[i], (at += 4));
-    const value = sorted[i][1];
-    view.setUint32((at += keys[i].length), value.length);
+  for (const [key, value] of encoded) {
+    view.setUint32(at, key.length);
+    out.set(key, (at += 4));
+    view.setUint32((at += key.length), value.length);
     out.set(value, (at += 4));
     at += value.length;
   }

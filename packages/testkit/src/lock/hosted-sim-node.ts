@@ -380,8 +380,9 @@ export class HostedSimNode implements ClusterNode {
       const chain = monitor.observeSnapshot(this.id, index, term);
       this.pending.push({ readyId: ready.id, kind: "snapshot", index, chain });
     }
-    if (ready.entries.length > 0) {
-      const first = ready.entries[0].index;
+    const [firstEntry] = ready.entries;
+    if (firstEntry !== undefined) {
+      const first = firstEntry.index;
       let previous = this.chainAt(first - 1) ?? 0;
       const chained: ChainedEntry[] = [];
       const chains: number[] = [];
@@ -405,8 +406,9 @@ export class HostedSimNode implements ClusterNode {
 
   /** The chain at `index` in the log as the core handed it to the host (pending writes on top). */
   private chainAt(index: number): number | undefined {
+    // Newest first, without the copy a reversed for..of would make: checkers ask per entry.
     for (let i = this.pending.length - 1; i >= 0; i--) {
-      const write = this.pending[i];
+      const write = this.pending[i]!; // 0 <= i < length
       if (write.kind === "snapshot") return index === write.index ? write.chain : undefined;
       if (index >= write.first) return write.chains[index - write.first];
     }
@@ -435,10 +437,8 @@ export class HostedSimNode implements ClusterNode {
   }
 
   private memorySnapshotIndex(): number {
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const write = this.pending[i];
-      if (write.kind === "snapshot") return write.index;
-    }
+    const snapshot = this.pending.findLast((write) => write.kind === "snapshot");
+    if (snapshot !== undefined) return snapshot.index;
     return this.hostStorage !== null
       ? this.hostStorage.firstIndex() - 1
       : this.disk.durableSnapshotIndex();

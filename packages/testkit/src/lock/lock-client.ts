@@ -186,8 +186,10 @@ export class SimLockClient extends SimProcessBase {
 
   private async run(incarnation: number): Promise<void> {
     const ops = this.options.plan.ops;
-    while (!this.stopping && this.nextOp < ops.length && incarnation === this.incarnation) {
-      const op = ops[this.nextOp++];
+    while (!this.stopping && incarnation === this.incarnation) {
+      const op = ops[this.nextOp];
+      if (op === undefined) break; // the plan is done
+      this.nextOp++;
       if (op.gapMs > 0) await this.sleep(op.gapMs);
       if (this.stopping || incarnation !== this.incarnation) break;
       await this.runOp(op);
@@ -442,7 +444,8 @@ export class SimLockClient extends SimProcessBase {
     const last = this.lastGrant.get(key);
     if (last === undefined) return;
     const belief = last.belief;
-    const validUntilTrue = belief.extensions[belief.extensions.length - 1].validUntilMs;
+    // A belief starts with one validity; one without any was never valid.
+    const validUntilTrue = belief.extensions.at(-1)?.validUntilMs ?? -Infinity;
     const over = belief.endMs !== null || this.options.world.nowMs >= validUntilTrue;
     if (!over) return;
     const result = await this.call(`stale release ${key}`, () =>

@@ -184,7 +184,7 @@ export class LockNodeHost extends SimProcessBase {
     node.hostRestored(table.appliedIndex, conf, digest(), false);
     host.onApply((entries, results) => {
       for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i];
+        const entry = entries[i]!; // i < length; runs per applied entry, so no entries() iterator
         if (entry.kind === "normal") options.observer.applied(this, entry, results[i]);
       }
       node.hostApplied(entries, digest());

@@ -241,8 +241,10 @@ class LockRun {
     const rwRandom = new Prng(plan.raft.seed ^ 0x7e4d1);
     const electionRandom = new Prng(plan.raft.seed ^ 0xe1ec7);
     for (let i = 0; i <= clientCount; i++) {
-      // The last one is the liveness probe: a fresh client that starts after the heal.
-      const probe = i === clientCount;
+      // The last one, past the plan's clients, is the liveness probe: a fresh client that starts
+      // after the heal.
+      const clientPlan = plan.clients[i];
+      const probe = clientPlan === undefined;
       const random =
         probe || i < lockClientCount
           ? this.random.fork()
@@ -254,7 +256,7 @@ class LockRun {
       this.clients.push(
         new SimLockClient({
           name: probe ? "probe" : `c${i + 1}`,
-          plan: probe ? { ops: [] } : plan.clients[i],
+          plan: clientPlan ?? { ops: [] },
           world: this.world,
           network: this.clientNetwork,
           history: this.history,
@@ -263,7 +265,11 @@ class LockRun {
           rate: drawRate(random),
           clockOriginMs: random.between(0, 1e6),
           endpoints,
-          keyName: (key) => this.keys[key],
+          keyName: (key) => {
+            const name = this.keys[key];
+            if (name === undefined) throw new RangeError(`key ${key} is not one of the plan's`);
+            return name;
+          },
           permitsOf: (key) => permitsOfKey(plan, key),
           isRwKey: (key) => isRwKey(plan, key),
           driftFactor: plan.driftFactor,
@@ -324,7 +330,8 @@ class LockRun {
       backlogEntries = Math.max(backlogEntries, uncommitted);
     }
     const boundMs = lockLivenessBoundMs(plan, backlogEntries);
-    const probe = this.clients[this.clients.length - 1];
+    const probe = this.clients.at(-1);
+    if (probe === undefined) throw new Error("no liveness probe: the constructor adds it last");
     probe.start();
     probe.trackedCalls = calls;
     let probes: ProbeOutcome[] | null = null;
