@@ -513,8 +513,20 @@ class LockRun {
   };
 
   private onApplied(host: LockNodeHost, entry: Entry, result: LockResult | undefined): void {
-    // Every node applies every entry; the history keeps the first, so the others need no decoding.
-    if (result === undefined || this.history.committed.has(entry.index)) return;
+    if (result === undefined) return;
+    const first = this.history.committed.get(entry.index);
+    if (first !== undefined) {
+      // Every node applies every entry; the history keeps the first, so the others need no
+      // decoding. Apply is a function of the log alone: every member gets the first one's result.
+      if (this.internalError === null && JSON.stringify(first.result) !== JSON.stringify(result)) {
+        this.internalError = new SafetyViolation(
+          "stateMachineSafety",
+          `${host.name} applied entry ${entry.index} to ${JSON.stringify(result)}, another member to ${JSON.stringify(first.result)}`,
+        );
+        this.internalError.timeMs = this.world.nowMs;
+      }
+      return;
+    }
     const chain = this.cluster.monitor.logMatching.chainOf(entry.index, entry.term) ?? 0;
     const recorded = this.history.observeApplied(
       entry.index,
@@ -523,18 +535,8 @@ class LockRun {
       commandOf(entry),
       result,
     );
-    if (recorded === null) {
-      // Apply is a function of the log alone: every member gets the first one's result.
-      const first = this.history.committed.get(entry.index)!.result;
-      if (this.internalError === null && JSON.stringify(first) !== JSON.stringify(result)) {
-        this.internalError = new SafetyViolation(
-          "stateMachineSafety",
-          `${host.name} applied entry ${entry.index} to ${JSON.stringify(result)}, another member to ${JSON.stringify(first)}`,
-        );
-        this.internalError.timeMs = this.world.nowMs;
-      }
-      return;
-    }
+    // Not reached (the index was not recorded above); observeApplied keeps the first only.
+    if (recorded === null) return;
     const events = this.events;
     const commandType = recorded.command?.type;
     if (
