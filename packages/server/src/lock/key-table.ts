@@ -232,42 +232,51 @@ class KeySlot implements KeyState {
 
 /**
  * Holder values by id (0 = no holder), counted by the slots that hold them: a value is stored
- * once however many locks it holds, and forgotten when it holds none.
+ * once however many locks it holds, and forgotten when it holds none. Sharded and paged like the
+ * table: when every lock has its own holder, one Map of values rehashed past 2^19 of them, a
+ * 0.4 s stall on every node at once (at 524k locks).
  */
 class ValueInterner {
-  private readonly idOf = new Map<string, number>();
-  private valueById: Array<string | null> = [null];
-  private refs: number[] = [0];
+  private readonly idOf = new ShardedMap<number>();
+  private readonly valueById = pagedValues<string | null>(null);
+  private readonly refs = new PagedArray<number>((slots) => new Uint32Array(slots));
   private readonly freeIds: number[] = [];
+  /** Ids handed out so far, 0 included (it stands for no holder and is never handed out). */
+  private idsUsed = 1;
 
   valueOf(id: number): string | null {
-    return this.valueById[id]!;
+    return id === 0 ? null : this.valueById.at(id);
   }
 
   acquire(value: string): number {
     let id = this.idOf.get(value);
     if (id === undefined) {
-      id = this.freeIds.pop() ?? this.valueById.length;
+      id = this.freeIds.pop() ?? this.idsUsed++;
       this.idOf.set(value, id);
-      this.valueById[id] = value;
-      this.refs[id] = 0;
+      this.valueById.reserve(id);
+      this.refs.reserve(id);
+      this.valueById.put(id, value);
+      this.refs.put(id, 0);
     }
-    this.refs[id]!++;
+    this.refs.put(id, this.refs.at(id) + 1);
     return id;
   }
 
   release(id: number): void {
     if (id === 0) return;
-    if (--this.refs[id]! > 0) return;
-    this.idOf.delete(this.valueById[id] as string);
-    this.valueById[id] = null;
+    const refs = this.refs.at(id) - 1;
+    this.refs.put(id, refs);
+    if (refs > 0) return;
+    this.idOf.delete(this.valueById.at(id) as string);
+    this.valueById.put(id, null);
     this.freeIds.push(id);
   }
 
   clear(): void {
     this.idOf.clear();
-    this.valueById = [null];
-    this.refs = [0];
+    this.valueById.clear();
+    this.refs.clear();
     this.freeIds.length = 0;
+    this.idsUsed = 1;
   }
 }
