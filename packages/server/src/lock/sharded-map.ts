@@ -5,6 +5,10 @@ export const SHARD_BITS_DEFAULT = 6;
  * A Map from string keys, split into shards by a hash of the key. One Map of a million keys
  * rehashes all of them when it outgrows its table (past 2^19 keys: a second-long stall on every
  * node at once); a shard rehashes only its own share, so the longest step stays small.
+ * Shards of equal shares would still all double within a few thousand keys of each other (64
+ * rehashes of 8k keys in one apply turn at 524k keys: 150 ms), so shard i takes a share in
+ * proportion to 2^(i/shards): their sizes span a factor of two and they cross each power of two
+ * one after another, at totals about 1% apart.
  * Deterministic: iteration visits the shards in order, each in its insertion order, so the same
  * operations always iterate the same way. An iterator advanced across changes skips keys deleted
  * meanwhile (as a Map's does), but a key added meanwhile is visited only if it lands in a shard
@@ -12,11 +16,12 @@ export const SHARD_BITS_DEFAULT = 6;
  */
 export class ShardedMap<V> {
   private readonly shards: Array<Map<string, V>>;
-  private readonly mask: number;
+  /** The shard of each value of a hash's top SHARD_TABLE_BITS bits. */
+  private readonly shardOfTop: Uint8Array;
   private count = 0;
 
   constructor(shardBits: number = SHARD_BITS_DEFAULT) {
-    this.mask = (1 << shardBits) - 1;
+    this.shardOfTop = shardTable(shardBits);
     this.shards = Array.from({ length: 1 << shardBits }, () => new Map<string, V>());
   }
 
@@ -59,6 +64,11 @@ export class ShardedMap<V> {
     this.count = 0;
   }
 
+  /** Keys per shard, in shard order (for diagnostics and tests). */
+  shardSizes(): number[] {
+    return this.shards.map((shard) => shard.size);
+  }
+
   *keys(): Generator<string> {
     for (const shard of this.shards) yield* shard.keys();
   }
@@ -74,6 +84,38 @@ export class ShardedMap<V> {
       hash ^= key.charCodeAt(i);
       hash = Math.imul(hash, 0x01000193);
     }
-    return this.shards[(hash ^ (hash >>> 16)) & this.mask]!;
+    // Murmur3's finalizer: every key character then moves the top bits the table reads.
+    hash ^= hash >>> 16;
+    hash = Math.imul(hash, 0x85ebca6b);
+    hash ^= hash >>> 13;
+    hash = Math.imul(hash, 0xc2b2ae35);
+    hash ^= hash >>> 16;
+    return this.shards[this.shardOfTop[hash >>> (32 - SHARD_TABLE_BITS)]!]!;
   }
+}
+
+/** Bits of the hash that pick a shard: 65,536 slots, so a shard's share is exact to 0.1%. */
+const SHARD_TABLE_BITS = 16;
+const shardTables = new Map<number, Uint8Array>();
+
+/** Slots of the top-bits table per shard in proportion to 2^(i/shards) (see ShardedMap). */
+function shardTable(shardBits: number): Uint8Array {
+  if (shardBits < 0 || shardBits > 8) throw new RangeError(`shardBits ${shardBits} is not 0..8`);
+  let table = shardTables.get(shardBits);
+  if (table !== undefined) return table;
+  const shards = 1 << shardBits;
+  const slots = 1 << SHARD_TABLE_BITS;
+  const weights = Array.from({ length: shards }, (_, i) => 2 ** (i / shards));
+  const weightTotal = weights.reduce((sum, w) => sum + w, 0);
+  table = new Uint8Array(slots);
+  let cumulative = 0;
+  let from = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    cumulative += weights[shard]!;
+    const to = shard === shards - 1 ? slots : Math.round((cumulative / weightTotal) * slots);
+    table.fill(shard, from, to);
+    from = to;
+  }
+  shardTables.set(shardBits, table);
+  return table;
 }

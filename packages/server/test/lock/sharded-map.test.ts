@@ -59,4 +59,24 @@ describe("ShardedMap", () => {
     expect(perShard.size).toBeGreaterThanOrEqual(15);
     for (const count of perShard.values()) expect(count).toBeLessThan(500);
   });
+
+  it("grows its shards one after another, not all at once", () => {
+    // A Map doubles its table at powers of two; equal shards would all cross 2048 keys within a
+    // few thousand inserts of each other (the 524k-lock stall, 64 rehashes in one apply turn).
+    const map = new ShardedMap<number>(6);
+    const reachedAt: number[] = [];
+    let sizes = map.shardSizes();
+    for (let i = 1; reachedAt.length < 64; i++) {
+      map.set(`jobs/tenant-${Math.floor(i / 1000)}/task-${i % 1000}`, i);
+      const next = map.shardSizes();
+      for (let s = 0; s < 64; s++) if (sizes[s] === 2047 && next[s] === 2048) reachedAt.push(i);
+      sizes = next;
+    }
+    reachedAt.sort((a, b) => a - b);
+    // Spread over a factor of two of the total: at most 3 in any 1024 inserts (an apply turn).
+    // Equal shards crossed 10-12 times in some 1024 inserts here.
+    expect(reachedAt.at(-1)! / reachedAt[0]!).toBeGreaterThan(1.7);
+    for (let k = 3; k < reachedAt.length; k++)
+      expect(reachedAt[k]! - reachedAt[k - 3]!).toBeGreaterThanOrEqual(1024);
+  });
 });
