@@ -78,28 +78,40 @@ export class ShardedMap<V> {
   }
 
   private shardOf(key: string): Map<string, V> {
-    // FNV-1a over the UTF-16 code units: cheap, and it spreads keys that differ in any place.
-    let hash = 0x811c9dc5 | 0; // an int32 from the start: the loop stays in integer arithmetic
-    for (let i = 0; i < key.length; i++) {
-      hash ^= key.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193);
-    }
-    // Murmur3's finalizer: every key character then moves the top bits the table reads.
-    hash ^= hash >>> 16;
-    hash = Math.imul(hash, 0x85ebca6b);
-    hash ^= hash >>> 13;
-    hash = Math.imul(hash, 0xc2b2ae35);
-    hash ^= hash >>> 16;
-    return this.shards[this.shardOfTop[hash >>> (32 - SHARD_TABLE_BITS)]!]!;
+    return this.shards[shardOfHash(this.shardOfTop, stringHash(key))]!;
   }
+}
+
+/** A 32-bit hash of `key` whose every bit depends on every character. */
+export function stringHash(key: string): number {
+  // FNV-1a over the UTF-16 code units: cheap, and it spreads keys that differ in any place.
+  let hash = 0x811c9dc5 | 0; // an int32 from the start: the loop stays in integer arithmetic
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  // Murmur3's finalizer: every key character then moves the top bits the shard table reads.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
+}
+
+/** The shard of `hash` (a stringHash) by a shardTable() (see ShardedMap). */
+export function shardOfHash(table: Uint8Array, hash: number): number {
+  return table[hash >>> (32 - SHARD_TABLE_BITS)]!;
 }
 
 /** Bits of the hash that pick a shard: 65,536 slots, so a shard's share is exact to 0.1%. */
 const SHARD_TABLE_BITS = 16;
 const shardTables = new Map<number, Uint8Array>();
 
-/** Slots of the top-bits table per shard in proportion to 2^(i/shards) (see ShardedMap). */
-function shardTable(shardBits: number): Uint8Array {
+/**
+ * The shard of each value of a hash's top bits, for 2^shardBits shards: each has slots in
+ * proportion to 2^(i/shards) (see ShardedMap). Built once per shardBits and shared.
+ */
+export function shardTable(shardBits: number): Uint8Array {
   if (shardBits < 0 || shardBits > 8) throw new RangeError(`shardBits ${shardBits} is not 0..8`);
   let table = shardTables.get(shardBits);
   if (table !== undefined) return table;

@@ -1,0 +1,100 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { stringHash } from "../../src/lock/sharded-map.js";
+import { SlotIndex } from "../../src/lock/slot-index.js";
+import { propertySeed } from "./helpers.js";
+
+/** A table of slots the way KeyTable keeps them: keys by slot, freed slots reused LIFO. */
+class Slots {
+  readonly keyOf: Array<string | undefined> = [];
+  readonly free: number[] = [];
+  take(key: string): number {
+    const slot = this.free.pop() ?? this.keyOf.length;
+    this.keyOf[slot] = key;
+    return slot;
+  }
+  release(slot: number): void {
+    this.keyOf[slot] = undefined;
+    this.free.push(slot);
+  }
+}
+
+describe("SlotIndex", () => {
+  it("finds every key's slot like a Map under random adds and deletes, through growth", () => {
+    const seed = propertySeed("slot index");
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.nat(700)), { maxLength: 1500 }),
+        fc.integer({ min: 0, max: 3 }),
+        (ops, shardBits) => {
+          const slots = new Slots();
+          const index = new SlotIndex((slot) => slots.keyOf[slot], shardBits);
+          const model = new Map<string, number>();
+          for (const [add, n] of ops) {
+            const key = `jobs/tenant-${n % 7}/task-${n}`;
+            if (add) {
+              const existing = model.get(key);
+              if (existing !== undefined) {
+                expect(index.addIfAbsent(key, 99_999)).toBe(existing);
+              } else {
+                const slot = slots.take(key);
+                expect(index.addIfAbsent(key, slot)).toBe(-1);
+                model.set(key, slot);
+              }
+            } else {
+              const slot = model.get(key);
+              expect(index.delete(key)).toBe(slot !== undefined);
+              if (slot !== undefined) {
+                model.delete(key);
+                slots.release(slot);
+              }
+            }
+            expect(index.size).toBe(model.size);
+            expect(index.get(key)).toBe(model.get(key) ?? -1);
+          }
+          for (let n = 0; n <= 700; n++) {
+            const key = `jobs/tenant-${n % 7}/task-${n}`;
+            expect(index.get(key)).toBe(model.get(key) ?? -1);
+          }
+          index.clear();
+          expect(index.size).toBe(0);
+          expect(index.get("jobs/tenant-0/task-0")).toBe(-1);
+        },
+      ),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it("tells keys of equal hash apart by the key itself", () => {
+    // One shard and keys that collide in a 16-cell table: probing must compare keys, not cells.
+    const slots = new Slots();
+    const index = new SlotIndex((slot) => slots.keyOf[slot], 0);
+    const keys = Array.from({ length: 7 }, (_, i) => `k${i * 16}`);
+    for (const key of keys) expect(index.addIfAbsent(key, slots.take(key))).toBe(-1);
+    expect(index.delete(keys[2]!)).toBe(true);
+    slots.release(2);
+    keys.forEach((key, slot) => expect(index.get(key)).toBe(slot === 2 ? -1 : slot));
+  });
+
+  it("keeps a key reachable when a deletion shifts it past a key at its own home", () => {
+    // In one 16-cell shard: a and c want cell 3, b wants cell 4, so c lands in 5. Deleting a must
+    // move c back to 3 even though b, between them, stays.
+    const homeOf = (key: string): number => stringHash(key) & 15;
+    const named = (home: number, skip: string[]): string => {
+      for (let i = 0; ; i++) {
+        const key = `key-${i}`;
+        if (homeOf(key) === home && !skip.includes(key)) return key;
+      }
+    };
+    const a = named(3, []);
+    const b = named(4, []);
+    const c = named(3, [a]);
+    const slots = new Slots();
+    const index = new SlotIndex((slot) => slots.keyOf[slot], 0);
+    for (const key of [a, b, c]) index.addIfAbsent(key, slots.take(key));
+    expect(index.delete(a)).toBe(true);
+    slots.release(0);
+    expect(index.get(b)).toBe(1);
+    expect(index.get(c)).toBe(2);
+  });
+});
