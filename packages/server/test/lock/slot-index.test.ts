@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { stringHash } from "../../src/lock/sharded-map.js";
-import { SlotIndex } from "../../src/lock/slot-index.js";
+import { SlotIndex, stringHash } from "../../src/lock/slot-index.js";
 import { propertySeed } from "./helpers.js";
 
 /** A table of slots the way KeyTable keeps them: keys by slot, freed slots reused LIFO. */
@@ -96,5 +95,33 @@ describe("SlotIndex", () => {
     slots.release(0);
     expect(index.get(b)).toBe(1);
     expect(index.get(c)).toBe(2);
+  });
+
+  it("spreads keys over its shards, and grows them one after another, not all at once", () => {
+    // A shard doubles its table at powers of two; equal shards all crossed 2048 keys within a
+    // few thousand inserts of each other (the 524k-lock stall: 64 rehashes in one apply turn).
+    const slots = new Slots();
+    const index = new SlotIndex((slot) => slots.keyOf[slot], 6);
+    const reachedAt: number[] = [];
+    let sizes = index.shardSizes();
+    for (let i = 1; reachedAt.length < 64; i++) {
+      const key = `jobs/tenant-${Math.floor(i / 1000)}/task-${i % 1000}`;
+      index.addIfAbsent(key, slots.take(key));
+      const next = index.shardSizes();
+      for (let s = 0; s < 64; s++) if (sizes[s] === 2047 && next[s] === 2048) reachedAt.push(i);
+      sizes = next;
+    }
+    reachedAt.sort((a, b) => a - b);
+    // Spread over a factor of two of the total: at most 3 in any 1024 inserts (an apply turn).
+    // Equal shards crossed 10-12 times in some 1024 inserts here.
+    expect(reachedAt.at(-1)! / reachedAt[0]!).toBeGreaterThan(1.7);
+    for (let k = 3; k < reachedAt.length; k++)
+      expect(reachedAt[k]! - reachedAt[k - 3]!).toBeGreaterThanOrEqual(1024);
+    // Every shard got keys, none more than twice its share of an equal split.
+    const total = index.size;
+    for (const size of index.shardSizes()) {
+      expect(size).toBeGreaterThan(0);
+      expect(size).toBeLessThan((2 * total) / 64);
+    }
   });
 });
