@@ -1,6 +1,6 @@
 import type { KeyState, Waiter } from "./key-state.js";
 import { PagedArray, pagedValues } from "./paged-array.js";
-import { ShardedMap } from "./sharded-map.js";
+import { SlotIndex } from "./slot-index.js";
 
 /**
  * The exclusive lock table, stored compactly: one slot per key, its numbers in typed arrays, its
@@ -8,16 +8,17 @@ import { ShardedMap } from "./sharded-map.js";
  * their locks under one value). With a JS object, a waiter array and two strings per lock, a
  * million locks were millions of heap objects, and every full GC had to walk all of them.
  * Waiters are rare; a key's queue is an ordinary array, kept only while it is not empty.
- * Nothing grows in one big step: the key index is sharded and the arrays grow a page at a time.
+ * Nothing grows in one big step: the key index (numbers only: see SlotIndex) is sharded and the
+ * arrays grow a page at a time.
  *
  * Map-like so the state machine reads as before: get() returns a KeyState view of a slot that
  * reads and writes the arrays. A view is valid until its key is deleted (its slot is reused).
- * Deterministic: slots and value ids are reused in LIFO order, iteration is in ShardedMap order
- * (the same operations, the same order).
+ * Deterministic: slots and value ids are reused in LIFO order, iteration is in slot order (the
+ * same operations, the same order).
  */
 export class KeyTable {
-  private readonly slotOf = new ShardedMap<number>();
   private readonly keyOf = pagedValues<string | undefined>(undefined);
+  private readonly slotOf = new SlotIndex((slot) => this.keyOf.at(slot));
   private readonly holderId = new PagedArray<number>((slots) => new Int32Array(slots));
   private readonly token = pagedNumbers();
   private readonly leaseRevision = pagedNumbers();
@@ -35,20 +36,20 @@ export class KeyTable {
   }
 
   has(key: string): boolean {
-    return this.slotOf.has(key);
+    return this.slotOf.get(key) >= 0;
   }
 
   get(key: string): KeyState | undefined {
     const slot = this.slotOf.get(key);
-    return slot === undefined ? undefined : new KeySlot(this, slot);
+    return slot < 0 ? undefined : new KeySlot(this, slot);
   }
 
   /** Stores a copy of `state` under `key` (its waiters array is taken over, not copied). */
   set(key: string, state: KeyState): void {
     let slot = this.slotOf.get(key);
-    if (slot === undefined) {
+    if (slot < 0) {
       slot = this.allocate(key);
-      this.slotOf.set(key, slot);
+      this.slotOf.addIfAbsent(key, slot);
     }
     this.write(slot, state);
   }
@@ -59,16 +60,18 @@ export class KeyTable {
    */
   insert(key: string, state: KeyState): boolean {
     const slot = this.freeSlots.at(-1) ?? this.slotsUsed;
-    if (!this.slotOf.setIfAbsent(key, slot)) return false;
-    this.allocate(key); // takes `slot`: the free slot on top, or the next unused one
+    if (this.slotOf.addIfAbsent(key, slot) >= 0) return false;
+    // Takes `slot` (the free slot on top, or the next unused one) and stores its key, which the
+    // index compares from now on.
+    this.allocate(key);
     this.write(slot, state);
     return true;
   }
 
   delete(key: string): boolean {
     const slot = this.slotOf.get(key);
-    if (slot === undefined) return false;
-    this.slotOf.delete(key);
+    if (slot < 0) return false;
+    this.slotOf.delete(key); // before the slot forgets its key, which the index compares
     this.setHolder(slot, null);
     this.waitersOf.delete(slot);
     this.keyOf.put(slot, undefined);
@@ -90,19 +93,28 @@ export class KeyTable {
   /** Appends a waiter to the key's queue (the key must exist). */
   pushWaiter(key: string, waiter: Waiter): void {
     const slot = this.slotOf.get(key);
-    if (slot === undefined) throw new Error(`pushWaiter: no key ${key}`);
+    if (slot < 0) throw new Error(`pushWaiter: no key ${key}`);
     const queue = this.waitersOf.get(slot);
     if (queue === undefined) this.waitersOf.set(slot, [waiter]);
     else queue.push(waiter);
   }
 
-  keys(): IterableIterator<string> {
-    return this.slotOf.keys();
+  /**
+   * The keys in slot order. An iteration across changes skips keys deleted meanwhile; a key
+   * added meanwhile is visited if its slot is one not reached yet.
+   */
+  *keys(): Generator<string> {
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      const key = this.keyOf.at(slot);
+      if (key !== undefined) yield key;
+    }
   }
 
-  /** A fresh view per key, in ShardedMap order (see there for changes during iteration). */
+  /** A fresh view per key, in slot order (as keys()). */
   *states(): Generator<KeyState> {
-    for (const slot of this.slotOf.values()) yield new KeySlot(this, slot);
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      if (this.keyOf.at(slot) !== undefined) yield new KeySlot(this, slot);
+    }
   }
 
   // ---- slot fields (for KeySlot) ------------------------------------------------------------
@@ -232,42 +244,51 @@ class KeySlot implements KeyState {
 
 /**
  * Holder values by id (0 = no holder), counted by the slots that hold them: a value is stored
- * once however many locks it holds, and forgotten when it holds none.
+ * once however many locks it holds, and forgotten when it holds none. Indexed and paged like the
+ * table: when every lock has its own holder, one Map of values rehashed past 2^19 of them, a
+ * 0.4 s stall on every node at once (at 524k locks).
  */
 class ValueInterner {
-  private readonly idOf = new Map<string, number>();
-  private valueById: Array<string | null> = [null];
-  private refs: number[] = [0];
+  private readonly valueById = pagedValues<string | null>(null);
+  private readonly idOf = new SlotIndex((id) => this.valueById.at(id));
+  private readonly refs = new PagedArray<number>((slots) => new Uint32Array(slots));
   private readonly freeIds: number[] = [];
+  /** Ids handed out so far, 0 included (it stands for no holder and is never handed out). */
+  private idsUsed = 1;
 
   valueOf(id: number): string | null {
-    return this.valueById[id]!;
+    return id === 0 ? null : this.valueById.at(id);
   }
 
   acquire(value: string): number {
     let id = this.idOf.get(value);
-    if (id === undefined) {
-      id = this.freeIds.pop() ?? this.valueById.length;
-      this.idOf.set(value, id);
-      this.valueById[id] = value;
-      this.refs[id] = 0;
+    if (id < 0) {
+      id = this.freeIds.pop() ?? this.idsUsed++;
+      this.valueById.reserve(id);
+      this.refs.reserve(id);
+      this.valueById.put(id, value); // first: the index compares it
+      this.refs.put(id, 0);
+      this.idOf.addIfAbsent(value, id);
     }
-    this.refs[id]!++;
+    this.refs.put(id, this.refs.at(id) + 1);
     return id;
   }
 
   release(id: number): void {
     if (id === 0) return;
-    if (--this.refs[id]! > 0) return;
-    this.idOf.delete(this.valueById[id] as string);
-    this.valueById[id] = null;
+    const refs = this.refs.at(id) - 1;
+    this.refs.put(id, refs);
+    if (refs > 0) return;
+    this.idOf.delete(this.valueById.at(id) as string); // while the id still has its value
+    this.valueById.put(id, null);
     this.freeIds.push(id);
   }
 
   clear(): void {
     this.idOf.clear();
-    this.valueById = [null];
-    this.refs = [0];
+    this.valueById.clear();
+    this.refs.clear();
     this.freeIds.length = 0;
+    this.idsUsed = 1;
   }
 }

@@ -8,7 +8,7 @@ import type { LockResult, WaiterGrant } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
 import { PagedArray, pagedValues } from "./paged-array.js";
-import { ShardedMap } from "./sharded-map.js";
+import { SlotIndex } from "./slot-index.js";
 import { TimerHeap } from "./timer-heap.js";
 
 export interface LeaseManagerOptions {
@@ -119,8 +119,9 @@ export class LeaseManager {
   private readonly bugs: Required<PlantedLockBugs>;
   private leader = false;
   private readonly timers = new LeaseTimers();
-  private readonly locks = new ShardedMap<number>();
-  private readonly delays = new ShardedMap<number>();
+  /** Lock and delay timers by key: ids whose keys the timers hold (see SlotIndex). */
+  private readonly locks = new SlotIndex((id) => this.timers.key.at(id));
+  private readonly delays = new SlotIndex((id) => this.timers.key.at(id));
   private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
   /** Semaphore holders' leases by key, then value (several holders share a key). */
@@ -318,7 +319,7 @@ export class LeaseManager {
    */
   remainingMs(key: string, nowMs: number): number | null {
     const id = this.locks.get(key);
-    if (id === undefined) return null;
+    if (id < 0) return null;
     return Math.max(0, this.timers.deadlineMs.at(id) - nowMs);
   }
 
@@ -360,34 +361,34 @@ export class LeaseManager {
 
   private setLock(key: string, token: number, revision: number, deadlineMs: number): void {
     let id = this.locks.get(key);
-    if (id === undefined) {
+    if (id < 0) {
       id = this.timers.allocate(KIND_LOCK, key, "");
-      this.locks.set(key, id);
+      this.locks.addIfAbsent(key, id);
     }
     this.arm(id, token, revision, deadlineMs);
   }
 
   private removeLock(key: string): void {
     const id = this.locks.get(key);
-    if (id === undefined) return;
+    if (id < 0) return;
+    this.locks.delete(key); // while the timer still holds the key, which the index compares
     this.timers.free(id);
-    this.locks.delete(key);
   }
 
   private setDelay(key: string, revision: number, deadlineMs: number): void {
     let id = this.delays.get(key);
-    if (id === undefined) {
+    if (id < 0) {
       id = this.timers.allocate(KIND_DELAY, key, "");
-      this.delays.set(key, id);
+      this.delays.addIfAbsent(key, id);
     }
     this.arm(id, 0, revision, deadlineMs);
   }
 
   private removeDelay(key: string): void {
     const id = this.delays.get(key);
-    if (id === undefined) return;
+    if (id < 0) return;
+    this.delays.delete(key); // before the timer forgets its key
     this.timers.free(id);
-    this.delays.delete(key);
   }
 
   private setWaiter(key: string, value: string, revision: number, deadlineMs: number): void {
@@ -480,7 +481,7 @@ export class LeaseManager {
     const { token, revision } = this.timers;
     let id: number | undefined;
     if (command.type === "expire") {
-      id = this.locks.get(command.key);
+      id = idOrUndefined(this.locks.get(command.key));
       if (
         id !== undefined &&
         (token.at(id) !== command.token || revision.at(id) !== command.leaseRevision)
@@ -497,7 +498,7 @@ export class LeaseManager {
       id = this.waiters.get(command.key)?.get(command.value);
       if (id !== undefined && revision.at(id) !== command.waiterRevision) return undefined;
     } else {
-      id = this.delays.get(command.key);
+      id = idOrUndefined(this.delays.get(command.key));
       if (id !== undefined && revision.at(id) !== command.delayRevision) return undefined;
     }
     return id;
@@ -544,4 +545,9 @@ export class LeaseManager {
       };
     return { type: "clearDelay", key: key.at(id), delayRevision: revision.at(id) };
   }
+}
+
+/** A SlotIndex lookup (-1: none) as the other timer lookups give it. */
+function idOrUndefined(id: number): number | undefined {
+  return id < 0 ? undefined : id;
 }

@@ -124,6 +124,28 @@ describe("KeyTable across pages", () => {
       expect(plain(table.get(`r${i}`))).toEqual(held(`r${i}`, "b", count + i));
     expect(new Set(table.keys()).size).toBe(table.size);
   });
+
+  it("keeps every holder when each key has its own, past many pages of holder ids, ids reused", () => {
+    const table = new KeyTable();
+    const count = 20_000;
+    for (let i = 0; i < count; i++) table.set(`k${i}`, held(`k${i}`, `h${i}`, i));
+    // Frees the ids of the even holders; new holders then take them.
+    for (let i = 0; i < count; i += 2) table.set(`k${i}`, held(`k${i}`, null, i));
+    for (let i = 0; i < count; i += 4) table.set(`r${i}`, held(`r${i}`, `g${i}`, count + i));
+    // A holder of two keys keeps its value while it still holds one of them.
+    table.set("twice", held("twice", "h1", 1));
+    table.delete("k1");
+    for (let i = 0; i < count; i++) {
+      const holder = i % 2 === 0 ? null : `h${i}`;
+      if (i !== 1) expect(plain(table.get(`k${i}`))).toEqual(held(`k${i}`, holder, i));
+    }
+    for (let i = 0; i < count; i += 4)
+      expect(plain(table.get(`r${i}`))).toEqual(held(`r${i}`, `g${i}`, count + i));
+    expect(table.get("twice")?.holder).toBe("h1");
+    table.clear();
+    table.set("a", held("a", "h1", 1));
+    expect(plain(table.get("a"))).toEqual(held("a", "h1", 1));
+  });
 });
 
 describe("KeyTable.insert", () => {
