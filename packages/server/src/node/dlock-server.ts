@@ -265,7 +265,7 @@ export class DlockServer {
       };
       const handler = new AuthorizingHandler({
         inner: services,
-        valueBytesMax: options.lockLimits.valueBytesMax,
+        table,
         logger: authLogger,
       });
 
