@@ -12,15 +12,8 @@ const machine = (waitersPerKeyMax: number) =>
 /** The setLimits entry a leader whose flag is `waitersPerKeyMax` proposes. */
 const limitsOf = (waitersPerKeyMax: number): LockCommand =>
   machine(waitersPerKeyMax).limitsProposal()!;
-const acquire: LockCommand = {
-  type: "acquire",
-  key: "k",
-  value: "v",
-  ttlMs: 1000,
-  waitMs: 0,
-  lockDelayMs: 0,
-  requestId: 1,
-};
+/** Any entry other than setLimits. */
+const other: LockCommand = { type: "release", key: "k", value: "v", token: 1 };
 
 /** Applies `commands` from index `first` on, handing each batch to `log` as the host does. */
 function applyAll(
@@ -54,7 +47,7 @@ describe("LimitsChangeLog", () => {
       loaded: before.tableLimits.limits,
       replayThroughIndex: 0,
     });
-    applyAll(before, beforeLog, 1, [limitsOf(16), acquire]);
+    applyAll(before, beforeLog, 1, [limitsOf(16), other]);
     const storedAt2 = before.snapshot();
     applyAll(before, beforeLog, 3, [limitsOf(32), limitsOf(32)]);
     expect(infoLines(firstRun)).toEqual([
