@@ -1153,8 +1153,12 @@ export class RawNode implements RaftNode {
     if (this.role !== "leader") return;
     const next = this.log.lastIndex() + 1;
     for (const id of this.replicationTargets()) {
-      // A departing voter added back is a member again: nothing to confirm.
-      this.departures.finish(id);
+      if (this.departures.has(id)) {
+        // A departing voter added back is a member again, and may be a new incarnation (a wiped
+        // data folder rejoining): what we knew of its log means nothing now.
+        this.departures.finish(id);
+        this.progress.delete(id);
+      }
       const pr = this.progress.get(id);
       if (pr === undefined) this.addProgress(id, next);
       else pr.learner = this.membership.isLearner(id);

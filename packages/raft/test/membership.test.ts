@@ -203,18 +203,28 @@ describe("membership changes", () => {
     expect(sentToN5).toBe(0);
   });
 
-  it("a removed voter added back as a learner is a member again, not a departure", () => {
-    const { net, index, n1 } = removalAwaitingCommit();
-    net.isolate("n5");
-    net.tickAll(3);
-    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
-    n1.proposeConfChange({ type: "addLearner", nodeId: "n5" });
-    net.heal();
-    net.tickAll(120);
-    expect(n1.status().progress?.n5?.learner).toBe(true);
-    net.propose("n1", "back");
-    expect(net.appliedData("n5").at(-1)).toBe("back");
-  });
+  it.each([
+    ["with its log", false],
+    ["on a wiped data folder", true],
+  ])(
+    "a removed voter added back as a learner %s is a member again, not a departure",
+    (_, wiped) => {
+      const { net, index, n1 } = removalAwaitingCommit();
+      net.isolate("n5");
+      net.tickAll(3);
+      expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+      expect(Object.keys(n1.status().progress ?? {})).toContain("n5");
+      n1.proposeConfChange({ type: "addLearner", nodeId: "n5" });
+      net.tickAll(3);
+      // What the leader knew of the departed node's log must not be kept for the new one.
+      if (wiped) net.add("n5", EMPTY, { preVote: false, checkQuorum: false });
+      net.heal();
+      net.tickAll(120);
+      expect(n1.status().progress?.n5?.learner).toBe(true);
+      net.propose("n1", "back");
+      expect(net.appliedData("n5").at(-1)).toBe("back");
+    },
+  );
 
   it("a config takes effect on append and rolls back if that entry is overwritten", () => {
     const storage = new MemoryStorage({ voters: ["l", "f", "x"], learners: [] });
