@@ -43,9 +43,17 @@ function listedValue(lock: ListedLock): string {
   return lock.value;
 }
 
+/**
+ * One event: revision, type, key, value, then what the value holds or waits for (a reader-writer
+ * key's mode, or k of a semaphore's N permits), its token and, for dequeued, why.
+ */
 export function watchEventText(event: WatchEvent): string {
   const who = event.value === null ? "" : ` "${event.value}"`;
+  let share = "";
+  if (event.mode !== undefined) share = ` ${event.mode}`;
+  else if (event.permits !== undefined && event.count !== undefined)
+    share = ` ${event.count} of ${event.permits} permits`;
   const token = event.token > 0 ? ` token ${event.token}` : "";
   const reason = event.reason === undefined ? "" : ` (${event.reason})`;
-  return `${event.revision} ${event.type} "${event.key}"${who}${token}${reason}\n`;
+  return `${event.revision} ${event.type} "${event.key}"${who}${share}${token}${reason}\n`;
 }

@@ -1,8 +1,9 @@
 // What `dlock list` prints for people: a lock's holder, a semaphore's permits and holders, a
-// reader-writer key's mode and holders, with values an auth file hides shown as hidden.
+// reader-writer key's mode and holders, with values an auth file hides shown as hidden; and what
+// `dlock watch` prints for an event of each kind of key.
 import { describe, expect, it } from "vitest";
-import type { ListResult } from "@dlock/client";
-import { listText } from "../src/watch-output.js";
+import type { ListResult, WatchEvent } from "@dlock/client";
+import { listText, watchEventText } from "../src/watch-output.js";
 
 const page: ListResult = {
   locks: [
@@ -67,5 +68,20 @@ describe("listText", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("watchEventText", () => {
+  const event = (fields: Partial<WatchEvent>): string =>
+    watchEventText({ revision: 45, type: "granted", key: "k", value: "v", token: 45, ...fields });
+
+  it("says a reader-writer event's mode and a semaphore event's share of its permits", () => {
+    expect(event({})).toBe('45 granted "k" "v" token 45\n');
+    expect(event({ mode: "write" })).toBe('45 granted "k" "v" write token 45\n');
+    expect(event({ type: "queued", token: 0, mode: "read" })).toBe('45 queued "k" "v" read\n');
+    expect(event({ permits: 3, count: 2 })).toBe('45 granted "k" "v" 2 of 3 permits token 45\n');
+    expect(
+      event({ type: "dequeued", token: 0, value: null, permits: 3, count: 1, reason: "cancelled" }),
+    ).toBe('45 dequeued "k" 1 of 3 permits (cancelled)\n');
   });
 });

@@ -369,6 +369,15 @@ export interface WatchEvent {
   token: number;
   /** dequeued only: why the waiter left the queue. */
   reason?: "expired" | "cancelled" | "left";
+  /**
+   * A reader-writer key's event (not delayEnded): whether the holder or waiter concerned reads or
+   * writes. Absent for other keys, and from servers older than this field.
+   */
+  mode?: "read" | "write";
+  /** A semaphore key's event (not delayEnded): the key's N. Absent as `mode` is. */
+  permits?: number;
+  /** With `permits`: how many of them the holder or waiter concerned holds or asks for. */
+  count?: number;
 }
 
 export interface WatchResult {

@@ -381,6 +381,12 @@ function parseWatchEvent(value: unknown): WatchEvent {
   if (value.reason === "expired" || value.reason === "cancelled" || value.reason === "left") {
     event.reason = value.reason;
   }
+  // Added later, and optional: kept when well-formed, ignored otherwise (as unknown fields are).
+  if (value.mode === "read" || value.mode === "write") event.mode = value.mode;
+  if (isCount(value.permits) && isCount(value.count) && value.count <= value.permits) {
+    event.permits = value.permits;
+    event.count = value.count;
+  }
   return event;
 }
 

@@ -63,6 +63,28 @@ describe("watch and list messages", () => {
     expect((error as WatchRevisionCompactedError).oldestRevision).toBe(9);
   });
 
+  it("reads an event's mode, permits and count when well-formed, and events without them", () => {
+    const base = { revision: 3, type: "granted", key: "k", value: "v", token: 3 };
+    const events = (...list: unknown[]) => ({ events: list, revision: 3 });
+    expect(parseResult("watch", events(base))).toEqual(events(base));
+    expect(parseResult("watch", events({ ...base, mode: "write" }))).toEqual(
+      events({ ...base, mode: "write" }),
+    );
+    expect(parseResult("watch", events({ ...base, permits: 3, count: 2 }))).toEqual(
+      events({ ...base, permits: 3, count: 2 }),
+    );
+    // Malformed additions are dropped like unknown fields (the event itself is well-formed).
+    for (const odd of [
+      { mode: "upgrade" },
+      { permits: 3 },
+      { permits: 2, count: 3 },
+      { permits: -1, count: 0 },
+      { permits: "3", count: 1 },
+    ]) {
+      expect(parseResult("watch", events({ ...base, ...odd }))).toEqual(events(base));
+    }
+  });
+
   it("reads a listed semaphore's and reader-writer key's holders, refusing malformed ones", () => {
     const lock = { key: "k", value: null, fencingToken: 4, waiters: [], inLockDelay: false };
     const semaphore = {

@@ -4,6 +4,7 @@ import type { PlantedBugs } from "./planted-bugs.js";
 import { plantedBugsOf } from "./planted-bugs.js";
 import { EMPTY_BYTES, EMPTY_ENTRIES, entriesBytes } from "./entry-size.js";
 import { ProposalDroppedError, RaftError, notLeaderError } from "./errors.js";
+import { Departures } from "./departures.js";
 import { confChangeProblem, Membership } from "./membership.js";
 import type { RaftNode } from "./node-api.js";
 import { Progress } from "./progress.js";
@@ -88,6 +89,8 @@ export class RawNode implements RaftNode {
   /** Leader only: new entries or a new commit index wait to be broadcast at the next ready(). */
   private broadcastPending = false;
   private readonly readOnly = new ReadOnly();
+  /** Leader only: removed voters heartbeated until they show they know their removal committed. */
+  private readonly departures = new Departures();
   private snapshotAssembler: SnapshotAssembler | null = null;
 
   private messages: Message[] = [];
@@ -382,7 +385,14 @@ export class RawNode implements RaftNode {
   private refusalOf(m: Message): RefusalReason | null {
     if (m.term > TERM_MAX) return "termAboveCeiling";
     const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
-    if (!fromLeader && m.type !== "timeoutNow" && !this.mayHearFrom(m.from)) return "notMember";
+    if (
+      !fromLeader &&
+      m.type !== "timeoutNow" &&
+      !this.mayHearFrom(m.from) &&
+      !this.isDepartureAnswer(m)
+    ) {
+      return "notMember";
+    }
     if (this.quarantined) return null;
     const inLease = this.inLease();
     if (m.term - this.term > this.config.termAheadMax && this.refuseFarAhead(m, inLease)) {
@@ -424,6 +434,19 @@ export class RawNode implements RaftNode {
     return (
       this.membership.lastConfigIndex() > this.log.committed &&
       this.membership.wasVoterBeforeLastChange(id)
+    );
+  }
+
+  /**
+   * A departing voter's answer to our appends and heartbeats, in our term or older (a higher one
+   * is a campaign of a non-member, which must not depose us).
+   */
+  private isDepartureAnswer(m: Message): boolean {
+    return (
+      this.role === "leader" &&
+      this.departures.has(m.from) &&
+      m.term <= this.term &&
+      (m.type === "appendResp" || m.type === "heartbeatResp" || m.type === "snapshotResp")
     );
   }
 
@@ -510,6 +533,7 @@ export class RawNode implements RaftNode {
     this.sentIndexMax.clear();
     this.votes.clear();
     this.progress.clear();
+    this.departures.clear();
     this.uncommittedBytes = 0;
     this.committedInTerm = false;
     this.broadcastPending = false;
@@ -616,6 +640,22 @@ export class RawNode implements RaftNode {
     }
     this.tickSnapshotTransfers();
     for (const [id, pr] of this.progress) if (id !== this.id) pr.tickStalled();
+    for (const id of this.departures.tick()) {
+      this.config.logger?.info(
+        { id: this.id, removed: id, ticks: this.departureTicks() },
+        "stopped heartbeating a removed voter that never confirmed its removal",
+      );
+      this.progress.delete(id);
+    }
+  }
+
+  /**
+   * How long a leader heartbeats a removed voter that has not confirmed its removal: ten election
+   * timeouts, time for a live node to catch up (even through a snapshot) and for many heartbeats
+   * to be lost; a node silent that long is taken to be gone.
+   */
+  private departureTicks(): number {
+    return 10 * this.config.electionTicks;
   }
 
   /**
@@ -1014,6 +1054,11 @@ export class RawNode implements RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    if (m.readContext > 0 && this.departures.get(m.from)?.context === m.readContext) {
+      // It holds the removal entry and heard a commit index past it: it knows, and is quiet.
+      this.finishDeparture(m.from);
+      return;
+    }
     if (pr.state === "snapshot") {
       // Reachable: a chunk that stays unacknowledged may be resent (see tickSnapshotTransfers).
       pr.snapshotHeardFrom = true;
@@ -1108,6 +1153,12 @@ export class RawNode implements RaftNode {
     if (this.role !== "leader") return;
     const next = this.log.lastIndex() + 1;
     for (const id of this.replicationTargets()) {
+      if (this.departures.has(id)) {
+        // A departing voter added back is a member again, and may be a new incarnation (a wiped
+        // data folder rejoining): what we knew of its log means nothing now.
+        this.departures.finish(id);
+        this.progress.delete(id);
+      }
       const pr = this.progress.get(id);
       if (pr === undefined) this.addProgress(id, next);
       else pr.learner = this.membership.isLearner(id);
@@ -1116,14 +1167,46 @@ export class RawNode implements RaftNode {
     this.broadcastPending = true;
   }
 
-  /** Forgets the progress of nodes no longer replicated to (removed, and the removal committed). */
+  /**
+   * Forgets the progress of nodes no longer replicated to (removed, and the removal committed),
+   * except departing voters, which keep theirs until they confirm (see Departures).
+   */
   private dropFormerMembers(): void {
     for (const id of [...this.progress.keys()]) {
-      if (!this.mayHearFrom(id)) {
+      if (!this.mayHearFrom(id) && !this.departures.has(id)) {
         this.progress.delete(id);
         if (this.leadTransferee === id) this.leadTransferee = null;
       }
     }
+  }
+
+  /**
+   * The change at `configIndex` committed: each voter it removed is told so (by our appends and
+   * heartbeats) until it echoes a heartbeat that carried a commit index ≥ configIndex. Then it
+   * knows, is no longer promotable and goes quiet; we forget it (finishDeparture).
+   */
+  private startDepartures(configIndex: number): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || this.membership.isMember(id)) continue;
+      if (!this.membership.wasVoterBeforeLastChange(id)) continue;
+      const context = this.readOnly.newContext();
+      this.departures.start(id, { configIndex, context, ticksLeft: this.departureTicks() });
+      this.sendDepartureHeartbeat(id, pr);
+    }
+  }
+
+  /** A heartbeat carrying the departure's context, once we know it holds the removal entry. */
+  private sendDepartureHeartbeat(id: NodeId, pr: Progress): boolean {
+    const departure = this.departures.get(id);
+    if (departure === undefined || pr.match < departure.configIndex) return false;
+    this.sendHeartbeat(id, pr, departure.context);
+    return true;
+  }
+
+  private finishDeparture(id: NodeId): void {
+    this.departures.finish(id);
+    this.progress.delete(id);
+    if (this.leadTransferee === id) this.leadTransferee = null;
   }
 
   private addProgress(id: NodeId, next: number): void {
@@ -1165,8 +1248,9 @@ export class RawNode implements RaftNode {
     const configIndex = this.membership.lastConfigIndex();
     const leadsOn = this.role === "leader" && this.membership.isVoter(this.id);
     if (leadsOn && previous < configIndex && committed >= configIndex) {
-      // A voter the change removed hears that it committed (and stops campaigning), then no more.
+      // A voter the change removed is told it committed (and stops campaigning), then no more.
       this.flushBroadcast();
+      this.startDepartures(configIndex);
       this.dropFormerMembers();
     }
     // A leader that removed itself leads until the removal commits, then steps down.
@@ -1198,17 +1282,22 @@ export class RawNode implements RaftNode {
   private broadcastHeartbeat(readContext: number): void {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      const heartbeat: Heartbeat = {
-        type: "heartbeat",
-        from: this.id,
-        to: id,
-        term: this.term,
-        commit: Math.min(pr.match, this.log.committed),
-        readContext,
-      };
-      if (this.leadTransferee !== null) heartbeat.transferee = this.leadTransferee;
-      this.send(heartbeat);
+      if (this.departures.has(id) && this.sendDepartureHeartbeat(id, pr)) continue;
+      this.sendHeartbeat(id, pr, readContext);
     }
+  }
+
+  private sendHeartbeat(to: NodeId, pr: Progress, readContext: number): void {
+    const heartbeat: Heartbeat = {
+      type: "heartbeat",
+      from: this.id,
+      to,
+      term: this.term,
+      commit: Math.min(pr.match, this.log.committed),
+      readContext,
+    };
+    if (this.leadTransferee !== null) heartbeat.transferee = this.leadTransferee;
+    this.send(heartbeat);
   }
 
   /**

@@ -32,7 +32,7 @@ export class ReadOnly {
       return { round: this.open, isNew: false };
     }
     const round: ReadRound = {
-      context: this.nextContext++,
+      context: this.newContext(),
       index,
       requestIds: [requestId],
       acks: new Set([self]),
@@ -40,6 +40,11 @@ export class ReadOnly {
     this.rounds.push(round);
     this.open = round;
     return { round, isNew: true };
+  }
+
+  /** A readContext no round of this node uses; heartbeats that must be told apart take one. */
+  newContext(): number {
+    return this.nextContext++;
   }
 
   /** The open round's heartbeats are leaving: later requests start a new round. */

@@ -144,6 +144,88 @@ describe("membership changes", () => {
     expect(n1.status()).toMatchObject({ role: "leader", term });
   });
 
+  /** Five voters; n1 leads and removes n5 while n3 and n4 hear nothing (so it cannot commit). */
+  function removalAwaitingCommit() {
+    const net = new Network(["n1", "n2", "n3", "n4", "n5"], {
+      config: { preVote: false, checkQuorum: false },
+    });
+    net.elect("n1");
+    const reachable = (m: Message): boolean => !["n3", "n4"].includes(m.to);
+    const { index } = net.get("n1").node.proposeConfChange({ type: "remove", nodeId: "n5" });
+    net.stabilize(reachable);
+    return { net, index, n1: net.get("n1").node, n5: net.get("n5").node };
+  }
+
+  /** Ticks every node `ticks` times; returns whether n5 ever left the follower role. */
+  function n5CampaignsWithin(net: Network, ticks: number): boolean {
+    let campaigned = false;
+    for (let i = 0; i < ticks; i++) {
+      net.tickAll(1);
+      if (net.get("n5").node.status().role !== "follower") campaigned = true;
+    }
+    return campaigned;
+  }
+
+  it("a removed voter that missed the round carrying the commit is told again until it confirms", () => {
+    const { net, index, n1, n5 } = removalAwaitingCommit();
+    const term = n1.status().term;
+    // n3 and n4 come back; in the round that commits the removal, everything to n5 is lost.
+    for (const t of net.nodes.values()) t.node.tick();
+    net.stabilize((m) => m.to !== "n5");
+    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+    expect(n5.status().commit).toBeLessThan(index);
+    // Without the leader's further heartbeats n5 never learns, and campaigns for ever.
+    expect(n5CampaignsWithin(net, 60)).toBe(false);
+    expect(n5.status().commit).toBeGreaterThanOrEqual(index);
+    expect(Object.keys(n1.status().progress ?? {})).not.toContain("n5");
+    expect(n1.status()).toMatchObject({ role: "leader", term });
+  });
+
+  it("a leader stops heartbeating a removed voter that never confirms, after ten election timeouts", () => {
+    const { net, index, n1 } = removalAwaitingCommit();
+    net.isolate("n5");
+    for (let i = 0; i < 10 && n1.status().commit < index; i++) net.tickAll(1);
+    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+    expect(Object.keys(n1.status().progress ?? {})).toContain("n5");
+    let sentToN5 = 0;
+    const countToN5 = (m: Message): Message => {
+      if (m.to === "n5") sentToN5++;
+      return m;
+    };
+    // electionTicks is 10 in these tests: 100 ticks after the commit.
+    net.tickAll(99, undefined, countToN5);
+    expect(sentToN5).toBeGreaterThan(0);
+    expect(Object.keys(n1.status().progress ?? {})).toContain("n5");
+    net.tickAll(1);
+    expect(Object.keys(n1.status().progress ?? {})).not.toContain("n5");
+    sentToN5 = 0;
+    net.tickAll(20, undefined, countToN5);
+    expect(sentToN5).toBe(0);
+  });
+
+  it.each([
+    ["with its log", false],
+    ["on a wiped data folder", true],
+  ])(
+    "a removed voter added back as a learner %s is a member again, not a departure",
+    (_, wiped) => {
+      const { net, index, n1 } = removalAwaitingCommit();
+      net.isolate("n5");
+      net.tickAll(3);
+      expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+      expect(Object.keys(n1.status().progress ?? {})).toContain("n5");
+      n1.proposeConfChange({ type: "addLearner", nodeId: "n5" });
+      net.tickAll(3);
+      // What the leader knew of the departed node's log must not be kept for the new one.
+      if (wiped) net.add("n5", EMPTY, { preVote: false, checkQuorum: false });
+      net.heal();
+      net.tickAll(120);
+      expect(n1.status().progress?.n5?.learner).toBe(true);
+      net.propose("n1", "back");
+      expect(net.appliedData("n5").at(-1)).toBe("back");
+    },
+  );
+
   it("a config takes effect on append and rolls back if that entry is overwritten", () => {
     const storage = new MemoryStorage({ voters: ["l", "f", "x"], learners: [] });
     const f = new RawNode({ id: "f", random: seededRandom(2) }, storage);

@@ -38,7 +38,8 @@ export function registerWatchCommand(program: Command): void {
     .addHelpText(
       "after",
       clientCommandHelp(
-        `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued).\n` +
+        `\nWith --json: one line per event: {"revision","type","key","value","token"} (+ "reason" for dequeued,\n` +
+          `"mode" for a reader-writer key, "permits" and "count" for a semaphore).\n` +
           `Stops on SIGINT/SIGTERM (exit 0). A revision older than the leader's event history fails\n` +
           `with WATCH_REVISION_COMPACTED: run dlock list and watch from its revision + 1.\n`,
         [

@@ -29,8 +29,11 @@ import { bindValue, holderOf } from "./holder-binding.js";
 export interface AuthorizingHandlerOptions {
   /** The services that serve what is allowed. */
   inner: ClientRequestHandler;
-  /** The lock table's value limit: a bound value (principal + value) must fit it. */
-  valueBytesMax: number;
+  /**
+   * The lock table (a LockStateMachine): a bound value (principal + value) must fit the value
+   * limit in force, which is replicated state (design §2.6), not this node's flag.
+   */
+  table: { readonly limits: { readonly valueBytesMax: number } };
   logger: Logger;
 }
 
@@ -105,7 +108,7 @@ export class AuthorizingHandler implements ClientRequestHandler {
 
   private bound(principal: Principal, value: string): string {
     const bound = bindValue(principal.name, value);
-    const max = this.options.valueBytesMax;
+    const max = this.options.table.limits.valueBytesMax;
     if (utf8Bytes(bound) > max) {
       throw new InvalidArgumentError(
         "value",

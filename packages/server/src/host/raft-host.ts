@@ -762,13 +762,12 @@ export class RaftHost<Result> {
       }
     }
     if (members !== this.members) this.setMembers(members, true);
-    let position = 0;
-    for (const entry of entries) {
-      const result = results[position++];
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       const proposal = this.proposals.get(entry.index);
       if (proposal === undefined) continue;
       this.proposals.delete(entry.index);
-      if (proposal.term === entry.term) proposal.resolve(result);
+      if (proposal.term === entry.term) proposal.resolve(results[i]);
       else {
         proposal.reject(
           new HostError(

@@ -1,5 +1,5 @@
 import type { WatchEvent, WatchEventType } from "@dlock/protocol";
-import type { LockResult } from "./results.js";
+import type { LockResult, SlotsShare } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 
 /**
@@ -10,6 +10,9 @@ import { permitGrantsOf } from "./results.js";
  * - `queued`: `value` joined the key's wait queue (keepalives of a wait are not events).
  * - `dequeued`: `value` left the queue without a grant (`reason`: expired, cancelled or left).
  * - `delayEnded`: the key's lock delay ended and nobody was waiting: the key is free.
+ *
+ * The events of a reader-writer key carry the `mode` of the value concerned; those of a semaphore
+ * its N (`permits`) and the value's share (`count`).
  */
 export type LockEventType = WatchEventType;
 
@@ -31,8 +34,22 @@ export function lockEventsOf(revision: number, result: LockResult): LockEvent[] 
   // A semaphore step may hand permits to several waiters at once: each is granted after the
   // ending (or departure) that freed the permits.
   for (const grant of permitGrantsOf(result))
-    events.push(event(revision, "granted", result.key, grant.value, grant.token));
+    events.push(
+      shared(event(revision, "granted", result.key, grant.value, grant.token), result, grant.count),
+    );
   return events;
+}
+
+/** Gives `e` the share of a semaphore's or rw key's value (see SlotsShare); others unchanged. */
+function shared(e: LockEvent, result: LockResult, count: number | undefined): LockEvent {
+  const permits = "permits" in result ? result.permits : undefined;
+  if (permits === undefined || count === undefined) return e;
+  if ("rw" in result && result.rw === true) e.mode = count === permits ? "write" : "read";
+  else {
+    e.permits = permits;
+    e.count = count;
+  }
+  return e;
 }
 
 function keyEventsOf(revision: number, result: LockResult): LockEvent[] {
@@ -40,14 +57,20 @@ function keyEventsOf(revision: number, result: LockResult): LockEvent[] {
     case "granted":
       return result.renewed
         ? []
-        : [event(revision, "granted", result.key, result.value, result.token)];
+        : [own(event(revision, "granted", result.key, result.value, result.token), result)];
     case "queued":
-      return result.joined ? [event(revision, "queued", result.key, result.value, 0)] : [];
+      return result.joined
+        ? [own(event(revision, "queued", result.key, result.value, 0), result)]
+        : [];
     case "busy":
-      return result.dequeued ? [dequeued(revision, result.key, result.value, "left")] : [];
+      return result.dequeued
+        ? [own(dequeued(revision, result.key, result.value, "left"), result)]
+        : [];
     case "released":
     case "expired": {
-      const out = [event(revision, result.type, result.key, result.value, result.token)];
+      const out = [
+        own(event(revision, result.type, result.key, result.value, result.token), result),
+      ];
       if (result.next !== null)
         out.push(event(revision, "granted", result.key, result.next.value, result.next.token));
       return out;
@@ -57,10 +80,15 @@ function keyEventsOf(revision: number, result: LockResult): LockEvent[] {
         ? [event(revision, "delayEnded", result.key, null, 0)]
         : [event(revision, "granted", result.key, result.next.value, result.next.token)];
     case "waiterRemoved":
-      return [dequeued(revision, result.key, result.value, result.reason)];
+      return [own(dequeued(revision, result.key, result.value, result.reason), result)];
     default:
       return [];
   }
+}
+
+/** The event of the value `result` itself concerns. */
+function own(e: LockEvent, result: LockResult & SlotsShare): LockEvent {
+  return shared(e, result, result.count);
 }
 
 function event(

@@ -3,7 +3,7 @@ import type * as cmd from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import * as build from "./result-builders.js";
 import type { TableLimits } from "./limits.js";
-import type { LockInfo, LockResult, RejectedResult, WaiterGrant } from "./results.js";
+import type { LockInfo, LockResult, RejectedResult, SlotsShare, WaiterGrant } from "./results.js";
 import type {
   MultiHolderKind,
   MultiHolderState,
@@ -204,7 +204,7 @@ export class MultiHolderTable {
       holder.leaseRevision = index;
       holder.ttlMs = c.ttlMs;
       this.host.markDirty(c.key);
-      return tagged(s, build.grantedResult(c, holder.token, index, true, true));
+      return tagged(s, build.grantedResult(c, holder.token, index, true, true), holder.count);
     }
     const position = findWaiter(s.waiters, c.value);
     if (position >= 0) {
@@ -213,12 +213,12 @@ export class MultiHolderTable {
         s.waiters.splice(position, 1);
         const grants = this.grantWaiters(s, index);
         this.host.markDirty(c.key);
-        return tagged(s, build.busyResult(c.key, c.value, true, false, grants));
+        return tagged(s, build.busyResult(c.key, c.value, true, false, grants), waiter.count);
       }
       if (waiter.count !== c.count) return countMismatch(s, c, waiter.count, "waits for");
       renewWaiter(waiter, index, c);
       this.host.markDirty(c.key);
-      return build.queuedResult(c, waiter, position);
+      return tagged(s, build.queuedResult(c, waiter, position), waiter.count);
     }
     if (s.waiters.length === 0 && this.fits(s, c.count) && c.renewOnly !== true)
       return this.grant(s, index, c);
@@ -229,7 +229,7 @@ export class MultiHolderTable {
     const waiter: PermitWaiter = { ...newWaiter(index, c), count: c.count };
     s.waiters.push(waiter);
     this.host.markDirty(c.key);
-    return build.queuedResult(c, waiter, s.waiters.length - 1);
+    return tagged(s, build.queuedResult(c, waiter, s.waiters.length - 1), waiter.count);
   }
 
   /** Whether `count` more slots are free now (or a planted bug says so). */
@@ -246,7 +246,7 @@ export class MultiHolderTable {
     holder.leaseRevision = index;
     holder.ttlMs = c.ttlMs;
     this.host.markDirty(c.key);
-    return tagged(s!, build.refreshedResult(c, holder.token, index, true));
+    return tagged(s!, build.refreshedResult(c, holder.token, index, true), holder.count);
   }
 
   release(index: number, c: cmd.ReleaseCommand): LockResult {
@@ -267,9 +267,9 @@ export class MultiHolderTable {
 
   waiterExpire(index: number, c: cmd.WaiterExpireCommand): LockResult {
     const s = this.table.get(c.key);
-    if (s === undefined || takeWaiter(s.waiters, c.value, c.waiterRevision) === undefined)
-      return build.staleResult(c);
-    return this.waiterLeft(s, index, c.value, c.waiterRevision, "expired");
+    const waiter = s === undefined ? undefined : takeWaiter(s.waiters, c.value, c.waiterRevision);
+    if (s === undefined || waiter === undefined) return build.staleResult(c);
+    return this.waiterLeft(s, index, waiter, "expired");
   }
 
   cancelWait(index: number, c: cmd.CancelWaitCommand): LockResult {
@@ -284,20 +284,21 @@ export class MultiHolderTable {
         heldToken: holder === undefined ? 0 : holder.token,
       };
     }
-    return this.waiterLeft(s, index, c.value, waiter.waiterRevision, "cancelled");
+    return this.waiterLeft(s, index, waiter, "cancelled");
   }
 
   /** A waiter left: those behind it that now fit are granted in the same step. */
   private waiterLeft(
     s: MultiHolderState,
     index: number,
-    value: string,
-    waiterRevision: number,
+    waiter: PermitWaiter,
     reason: "expired" | "cancelled",
   ): LockResult {
     const grants = this.grantWaiters(s, index);
     this.host.markDirty(s.key);
-    return tagged(s, build.waiterRemovedResult(s.key, value, waiterRevision, reason, grants));
+    const { value, waiterRevision } = waiter;
+    const removed = build.waiterRemovedResult(s.key, value, waiterRevision, reason, grants);
+    return tagged(s, removed, waiter.count);
   }
 
   /** Grants the acquire `c` at once (token = this entry's index). */
@@ -311,7 +312,7 @@ export class MultiHolderTable {
     });
     s.held += c.count;
     this.host.markDirty(c.key);
-    return tagged(s, build.grantedResult(c, index, index, false, true));
+    return tagged(s, build.grantedResult(c, index, index, false, true), c.count);
   }
 
   /**
@@ -353,6 +354,7 @@ export class MultiHolderTable {
       type === "released"
         ? { type, ...ended }
         : { type, ...ended, delayRevision: 0, lockDelayMs: 0 },
+      holder.count,
     );
   }
 
@@ -371,7 +373,9 @@ export class MultiHolderTable {
         count: head.count,
       });
       s.held += head.count;
-      grants.push(build.waiterGrant(head, index));
+      const grant = build.waiterGrant(head, index);
+      grant.count = head.count;
+      grants.push(grant);
     }
     return grants;
   }
@@ -387,9 +391,15 @@ export class MultiHolderTable {
   }
 }
 
-/** Marks a result of a reader-writer key (`rw`), for metrics and the client's handle. */
-function tagged(s: MultiHolderState, result: LockResult): LockResult {
-  if (s.kind === "rw") (result as { rw?: true }).rw = true;
+/**
+ * Marks a result of a reader-writer key (`rw`), for metrics and the client's handle, and gives it
+ * the key's N and the share `count` of the value it concerns (SlotsShare, for watch events).
+ */
+function tagged(s: MultiHolderState, result: LockResult, count: number): LockResult {
+  const shared = result as SlotsShare & { rw?: true };
+  if (s.kind === "rw") shared.rw = true;
+  shared.permits = s.permits;
+  shared.count = count;
   return result;
 }
 

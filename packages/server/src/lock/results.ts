@@ -25,10 +25,22 @@ export interface WaiterGrant {
   waiterRevision: number;
   /** Length of that queue lease (min(waitMs, ttlMs)). */
   waiterLeaseMs: number;
+  /** A semaphore's or reader-writer key's grant: the slots it takes (of the result's `permits`). */
+  count?: number;
+}
+
+/**
+ * On the results of a semaphore or reader-writer key that concern one value: the key's N
+ * (`permits`; an rw key's slots) and the value's share (`count`; an rw writer takes all N, a
+ * reader 1). Watch events carry them (lockEventsOf).
+ */
+export interface SlotsShare {
+  permits?: number;
+  count?: number;
 }
 
 /** Acquire of a free key, or by the value that already holds it (`renewed`: same token, new lease). */
-export interface GrantedResult {
+export interface GrantedResult extends SlotsShare {
   type: "granted";
   key: string;
   value: string;
@@ -44,7 +56,7 @@ export interface GrantedResult {
 }
 
 /** Acquire that joined the key's queue, or a queued value's retry (a keepalive of its queue lease). */
-export interface QueuedResult {
+export interface QueuedResult extends SlotsShare {
   type: "queued";
   key: string;
   value: string;
@@ -59,7 +71,7 @@ export interface QueuedResult {
 }
 
 /** Acquire without waitMs of a key held by another value or in its lock delay. */
-export interface BusyResult {
+export interface BusyResult extends SlotsShare {
   type: "busy";
   code: "LOCK_BUSY";
   key: string;
@@ -74,7 +86,7 @@ export interface BusyResult {
   rw?: true;
 }
 
-export interface RefreshedResult {
+export interface RefreshedResult extends SlotsShare {
   type: "refreshed";
   key: string;
   value: string;
@@ -85,7 +97,7 @@ export interface RefreshedResult {
   rw?: true;
 }
 
-export interface ReleasedResult {
+export interface ReleasedResult extends SlotsShare {
   type: "released";
   key: string;
   value: string;
@@ -106,7 +118,7 @@ export interface NotHeldResult {
   token: number;
 }
 
-export interface ExpiredResult {
+export interface ExpiredResult extends SlotsShare {
   type: "expired";
   key: string;
   value: string;
@@ -122,7 +134,7 @@ export interface ExpiredResult {
   rw?: true;
 }
 
-export interface WaiterRemovedResult {
+export interface WaiterRemovedResult extends SlotsShare {
   type: "waiterRemoved";
   key: string;
   value: string;

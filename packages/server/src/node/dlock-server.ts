@@ -27,6 +27,7 @@ import { AuthorizingHandler } from "../auth/authorizing-handler.js";
 import { startAuthentication } from "../auth/auth-startup.js";
 import { loadAuthFile } from "../auth/auth-file.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { LimitsChangeLog } from "./limits-change-log.js";
 import { LockService } from "./lock-service.js";
 import { MembershipService } from "./membership-service.js";
 import type { MembershipRequest } from "./membership-service.js";
@@ -215,6 +216,12 @@ export class DlockServer {
       started.push(host);
       const lockLogger = componentLogger(logger, "lock");
       logTableLimitsAtStart(lockLogger, table);
+      const limitsLog = new LimitsChangeLog({
+        logger: lockLogger,
+        loaded: table.tableLimits.limits,
+        replayThroughIndex: host.status().commit,
+      });
+      host.onApply((entries, results) => limitsLog.onApplied(entries, results));
       // Registered before the first Ready (the host processes on a later macrotask).
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
@@ -242,8 +249,6 @@ export class DlockServer {
           tableLimits: tableLimitsStatus(table),
         })),
         watch: { historyEventsMax: options.watchHistoryEventsMax },
-        onLimitsChanged: (limits) =>
-          lockLogger.info({ limits }, "the log changed the table limits in force"),
       });
 
       metrics.primitives.setSource(() => table.primitiveGauges());
@@ -265,7 +270,7 @@ export class DlockServer {
       };
       const handler = new AuthorizingHandler({
         inner: services,
-        valueBytesMax: options.lockLimits.valueBytesMax,
+        table,
         logger: authLogger,
       });
 

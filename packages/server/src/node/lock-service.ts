@@ -31,7 +31,6 @@ import type {
   LockResult,
   LockStateMachine,
   SemaphoreState,
-  TableLimits,
   WaiterGrant,
 } from "../lock/index.js";
 import { failureAfterApplied, hostFailureToWire, lockRefusalToWire } from "./wire-errors.js";
@@ -89,8 +88,6 @@ export interface LockServiceOptions {
   lockDelayMs?: number;
   /** Event history and watch limits (defaults in watch-options.ts). */
   watch?: WatchOptions;
-  /** Told when an applied setLimits entry changes the table limits in force (to log it). */
-  onLimitsChanged?: (limits: TableLimits) => void;
 }
 
 /** An acquire that joined a key's queue and waits for its grant on this leader. */
@@ -461,8 +458,6 @@ export class LockService implements ClientRequestHandler {
     const now = this.nowMs();
     for (const result of results) {
       if (result === undefined) continue;
-      if (result.type === "limitsSet" && result.changed)
-        this.options.onLimitsChanged?.(result.limits);
       this.leases.onApplied(result, now);
       for (const grant of permitGrantsOf(result)) this.granted(result.key, grant, now);
       switch (result.type) {

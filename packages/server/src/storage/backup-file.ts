@@ -61,13 +61,6 @@ export interface BackupStream {
   close(): Promise<void>;
 }
 
-/** The highest fencing token among the lock records of snapshot bytes. */
-export function maxFencingTokenOf(records: Iterable<readonly [string, Uint8Array]>): number {
-  let max = 0;
-  for (const [, record] of records) max = Math.max(max, storedRecordTokenMax(record));
-  return max;
-}
-
 /**
  * The backup of `state`: a first dump sizes and summarises it (the header, which comes before
  * the snapshot, holds its size, record count and highest token), and writeTo() dumps it again

@@ -255,5 +255,8 @@ function toWire(event: LockEvent): WatchEvent {
     token: event.token,
   };
   if (event.reason !== undefined) out.reason = event.reason;
+  if (event.mode !== undefined) out.mode = event.mode;
+  if (event.permits !== undefined) out.permits = event.permits;
+  if (event.count !== undefined) out.count = event.count;
   return out;
 }

@@ -8,6 +8,7 @@ import { AuthorizingHandler } from "../../src/auth/authorizing-handler.js";
 import type { Principal } from "../../src/auth/grants.js";
 import type { ClientRequestContext } from "../../src/client-server/client-request-handler.js";
 import { SILENT_LOGGER } from "@dlock/protocol";
+import { LockStateMachine } from "@dlock/server/lock";
 
 const ci: Principal = { name: "ci", grants: [{ role: "lock", scope: "jobs/*" }] };
 const reader: Principal = { name: "reader", grants: [{ role: "read", scope: "*" }] };
@@ -20,7 +21,7 @@ const context = (principal: Principal | null): ClientRequestContext => ({
   receivedAtMs: 0,
 });
 
-function setup(held: GetResult) {
+function setup(held: GetResult, table = { limits: { valueBytesMax: 32 } }) {
   const seen: ClientRequest[] = [];
   const handler = new AuthorizingHandler({
     inner: {
@@ -31,7 +32,7 @@ function setup(held: GetResult) {
         return Promise.resolve({ fencingToken: 7, ttlMs: 1_000, waitedMs: 0 });
       },
     },
-    valueBytesMax: 32,
+    table,
     logger: SILENT_LOGGER,
   });
   return { handler, seen };
@@ -106,6 +107,26 @@ describe("AuthorizingHandler", () => {
       message: expect.stringContaining("at most 29 bytes"),
     });
     expect(seen).toEqual([]);
+  });
+
+  it("checks a bound value against the replicated value limit, not this node's flag", async () => {
+    // This node's flag says 32 bytes; the leader's setLimits entry said 64, then 16.
+    const table = new LockStateMachine({ limits: { electionTimeoutMs: 100, valueBytesMax: 32 } });
+    const proposal = (valueBytesMax: number) =>
+      new LockStateMachine({ limits: { electionTimeoutMs: 100, valueBytesMax } }).limitsProposal()!;
+    table.apply(1, proposal(64));
+    const { handler, seen } = setup(heldBy("x"), table);
+    const release = (value: string) =>
+      handler.handle({ type: "release", id: 1, key: "jobs/a", value }, context(ci));
+    await release("v".repeat(40)); // 2 + 1 + 40 ≤ 64
+    expect(seen).toHaveLength(1);
+    table.apply(2, proposal(16));
+    await expect(release("v".repeat(14))).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      field: "value",
+      message: expect.stringContaining("at most 13 bytes"),
+    });
+    expect(seen).toHaveLength(1);
   });
 
   it("shows a value to its principal and admins only; an unbound one to admins only", async () => {

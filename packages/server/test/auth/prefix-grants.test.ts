@@ -100,7 +100,11 @@ describe("watch and list authorization", () => {
               more: false,
             },
     };
-    const handler = new AuthorizingHandler({ inner, valueBytesMax: 256, logger: SILENT_LOGGER });
+    const handler = new AuthorizingHandler({
+      inner,
+      table: { limits: { valueBytesMax: 256 } },
+      logger: SILENT_LOGGER,
+    });
     const context = { connectionId: 1, clientId: "c", principal: reader, receivedAtMs: 0 };
     await expect(
       handler.handle({ type: "list", id: 1, prefix: "" }, context),

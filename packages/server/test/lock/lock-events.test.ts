@@ -93,19 +93,73 @@ describe("lock events", () => {
           permits: 2,
           count,
         });
+    // Each event says the semaphore's N and the share of the value it concerns.
+    const n = { permits: 2 };
     expect(eventsOf(log, take("a", 2))).toEqual([
-      { type: "granted", key: "s", value: "a", token: 1 },
+      { type: "granted", key: "s", value: "a", token: 1, ...n, count: 2 },
     ]);
     expect(eventsOf(log, take("b", 1, 5000))).toEqual([
-      { type: "queued", key: "s", value: "b", token: 0 },
+      { type: "queued", key: "s", value: "b", token: 0, ...n, count: 1 },
     ]);
     expect(eventsOf(log, take("c", 1, 5000))).toEqual([
-      { type: "queued", key: "s", value: "c", token: 0 },
+      { type: "queued", key: "s", value: "c", token: 0, ...n, count: 1 },
     ]);
     expect(eventsOf(log, (l) => l.release("s", "a", 1))).toEqual([
-      { type: "released", key: "s", value: "a", token: 1 },
-      { type: "granted", key: "s", value: "b", token: 4 },
-      { type: "granted", key: "s", value: "c", token: 4 },
+      { type: "released", key: "s", value: "a", token: 1, ...n, count: 2 },
+      { type: "granted", key: "s", value: "b", token: 4, ...n, count: 1 },
+      { type: "granted", key: "s", value: "c", token: 4, ...n, count: 1 },
     ]);
+    expect(eventsOf(log, take("d", 2, 5000))).toEqual([
+      { type: "queued", key: "s", value: "d", token: 0, ...n, count: 2 },
+    ]);
+    expect(eventsOf(log, (l) => l.cancelWait("s", "d"))).toEqual([
+      { type: "dequeued", key: "s", value: "d", token: 0, reason: "cancelled", ...n, count: 2 },
+    ]);
+  });
+
+  it("a reader-writer key's events say whether the value concerned reads or writes", () => {
+    const log = new Log();
+    const rw =
+      (value: string, mode: "read" | "write", waitMs = 0) =>
+      (l: Log) =>
+        l.machine.apply(++l.index, {
+          type: "rwAcquire",
+          key: "r",
+          value,
+          ttlMs: 1000,
+          waitMs,
+          requestId: l.index,
+          mode,
+        });
+    expect(eventsOf(log, rw("w", "write"))).toEqual([
+      { type: "granted", key: "r", value: "w", token: 1, mode: "write" },
+    ]);
+    expect(eventsOf(log, rw("r1", "read", 5000))).toEqual([
+      { type: "queued", key: "r", value: "r1", token: 0, mode: "read" },
+    ]);
+    expect(eventsOf(log, rw("r2", "read", 5000))).toEqual([
+      { type: "queued", key: "r", value: "r2", token: 0, mode: "read" },
+    ]);
+    expect(eventsOf(log, rw("w2", "write", 5000))).toEqual([
+      { type: "queued", key: "r", value: "w2", token: 0, mode: "write" },
+    ]);
+    expect(eventsOf(log, (l) => l.release("r", "w", 1))).toEqual([
+      { type: "released", key: "r", value: "w", token: 1, mode: "write" },
+      { type: "granted", key: "r", value: "r1", token: 5, mode: "read" },
+      { type: "granted", key: "r", value: "r2", token: 5, mode: "read" },
+    ]);
+    expect(eventsOf(log, (l) => l.release("r", "r1", 5))).toEqual([
+      { type: "released", key: "r", value: "r1", token: 5, mode: "read" },
+    ]);
+    expect(eventsOf(log, (l) => l.release("r", "r2", 5))).toEqual([
+      { type: "released", key: "r", value: "r2", token: 5, mode: "read" },
+      { type: "granted", key: "r", value: "w2", token: 7, mode: "write" },
+    ]);
+  });
+
+  it("a plain lock's events carry no mode and no permits", () => {
+    const log = new Log();
+    const [granted] = lockEventsOf(1, log.acquire("k", "a"));
+    expect(granted).toEqual({ revision: 1, type: "granted", key: "k", value: "a", token: 1 });
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { LockCommand, LockLimits, LockResult, TableLimits } from "@dlock/server/lock";
 import { TABLE_LIMIT_NAMES } from "@dlock/protocol";
 import { LockStateMachine, encodeCommand } from "@dlock/server/lock";
-import { maxFencingTokenOf } from "../../src/storage/backup-file.js";
+import { backupOf } from "../../src/storage/backup-file.js";
+import type { StateExport } from "../../src/storage/state-export.js";
 
 // The table limits are replicated state: members started with different flags apply the same log
 // alike once a setLimits entry is in it.
@@ -152,9 +153,19 @@ describe("replicated table limits", () => {
     expect(results[2]).toEqual(results[0]);
   });
 
-  it("a backup header's highest fencing token reads every kind of record, the limits one too", () => {
+  it("a backup header's highest fencing token reads every kind of record, the limits one too", async () => {
     const a = run(FLAGS_A, entries);
-    const records = storedRecords(a.machine).map((bytes): [string, Uint8Array] => ["", bytes]);
+    const records = storedRecords(a.machine);
+    // The state as LevelStorage exports it: here only its lock records matter.
+    const state: StateExport = {
+      index: entries.length,
+      term: 1,
+      dump: (_append, onLockRecord) => {
+        for (const record of records) onLockRecord?.(Buffer.from("l"), Buffer.from(record));
+        return Promise.resolve({ voters: ["n1"], learners: [], peerAddresses: {} });
+      },
+      close: () => Promise.resolve(),
+    };
     let highest = 0;
     for (const key of a.machine.keys()) {
       highest = Math.max(highest, a.machine.get(key).fencingToken);
@@ -162,7 +173,10 @@ describe("replicated table limits", () => {
         highest = Math.max(highest, h.token);
     }
     expect(highest).toBeGreaterThan(0);
-    expect(maxFencingTokenOf(records)).toBe(highest);
+    const { header } = await backupOf(state, { clusterId: "c", savedBy: "n1", savedAt: "now" });
+    expect(header.maxFencingToken).toBe(highest);
+    // The limits record is stored beside the keys, not counted as one.
+    expect(header.records).toBe(records.length - 1);
   });
 
   it("until a setLimits entry is applied the configured limits are in force, and a leader proposes its own", () => {

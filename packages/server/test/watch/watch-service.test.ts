@@ -163,6 +163,36 @@ describe("WatchService", () => {
     expect(second.more).toBe(false);
   });
 
+  it("sends a reader-writer event's mode and a semaphore event's permits and count", async () => {
+    const { service, apply } = setup();
+    apply(
+      {
+        type: "semaphoreAcquire",
+        key: "m/pool",
+        value: "a",
+        ttlMs: 1000,
+        waitMs: 0,
+        requestId: 1,
+        permits: 3,
+        count: 2,
+      },
+      {
+        type: "rwAcquire",
+        key: "m/rw",
+        value: "r",
+        ttlMs: 1000,
+        waitMs: 0,
+        requestId: 1,
+        mode: "read",
+      },
+    );
+    const { events } = await service.watch(watch("m/", 1), 1);
+    expect(events).toEqual([
+      { revision: 1, type: "granted", key: "m/pool", value: "a", token: 1, permits: 3, count: 2 },
+      { revision: 2, type: "granted", key: "m/rw", value: "r", token: 2, mode: "read" },
+    ]);
+  });
+
   it("lists a semaphore's permits and holders, and a reader-writer key's mode and holders", () => {
     const { service, apply } = setup();
     const take = (key: string, value: string, count: number): LockCommand => ({
