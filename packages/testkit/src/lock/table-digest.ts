@@ -62,6 +62,17 @@ class KeySum {
   }
 }
 
+/** The fields every queued acquire has, whichever table it waits in. */
+function hashQueued(h: Hasher, w: Readonly<Omit<Waiter, "lockDelayMs">>): Hasher {
+  return h
+    .string(w.value)
+    .int(w.waiterId)
+    .int(w.waiterRevision)
+    .int(w.ttlMs)
+    .int(w.waitMs)
+    .int(w.requestId);
+}
+
 function lockKeyHash(s: Readonly<KeyState>): number {
   const h = new Hasher(0x10d)
     .string(s.key)
@@ -74,10 +85,7 @@ function lockKeyHash(s: Readonly<KeyState>): number {
     .int(s.delayRevision)
     .int(s.delayMs)
     .int(s.waiters.length);
-  for (const w of s.waiters) {
-    h.string(w.value).int(w.waiterId).int(w.waiterRevision).int(w.ttlMs).int(w.waitMs);
-    h.int(w.requestId).int(w.lockDelayMs);
-  }
+  for (const w of s.waiters) hashQueued(h, w).int(w.lockDelayMs);
   return h.digest();
 }
 
@@ -92,10 +100,7 @@ function multiHolderKeyHash(s: Readonly<MultiHolderState>): number {
     h.string(x.value).int(x.token).int(x.leaseRevision).int(x.ttlMs).int(x.count);
   }
   h.int(s.waiters.length);
-  for (const w of s.waiters) {
-    h.string(w.value).int(w.waiterId).int(w.waiterRevision).int(w.ttlMs).int(w.waitMs);
-    h.int(w.requestId).int(w.count);
-  }
+  for (const w of s.waiters) hashQueued(h, w).int(w.count);
   return h.digest();
 }
 
