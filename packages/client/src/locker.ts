@@ -77,6 +77,8 @@ export class Locker {
   private readonly router: Router;
   private readonly locks = new Set<LockHandle>();
   private readonly closeController = new AbortController();
+  /** signalFor's combined signals, by the caller's signal. */
+  private readonly combinedSignals = new WeakMap<AbortSignal, AbortSignal>();
   private readonly events = new LockerEventEmitter();
   private lockCalls = 0;
 
@@ -656,7 +658,17 @@ export class Locker {
 
   private signalFor(signal: AbortSignal | undefined): AbortSignal {
     const closeSignal = this.closeController.signal;
-    return signal === undefined ? closeSignal : AbortSignal.any([signal, closeSignal]);
+    if (signal === undefined) return closeSignal;
+    // One combined signal per caller signal, made on its first use: AbortSignal.any is costly
+    // (it tracks its sources weakly), and a caller tends to pass one signal to many calls.
+    let combined = this.combinedSignals.get(signal);
+    if (combined === undefined) {
+      combined = AbortSignal.any([signal, closeSignal]);
+      // Every call in flight under the caller's signal listens on it (see the constructor).
+      setMaxListeners(0, combined);
+      this.combinedSignals.set(signal, combined);
+    }
+    return combined;
   }
 
   private releaseQuietly(key: string, value: string, token: number): void {

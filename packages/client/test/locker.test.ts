@@ -429,6 +429,37 @@ describe("Locker.lock on virtual time", () => {
     await locker.close();
   });
 
+  it("serves many calls under one caller signal: its abort and the locker's close end them all", async () => {
+    const { clock, cluster, locker } = harness();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+      for (const key of keys) cluster.seize(key, "first", 60_000);
+      const queue = (signal: AbortSignal) =>
+        keys.map((key) => track(locker.lock(key, "worker-1", { wait: "30s", signal })));
+      const aborted = new AbortController();
+      const first = queue(aborted.signal);
+      await clock.advance(1_000);
+      expect(keys.map((key) => cluster.waiterCount(key))).toEqual(keys.map(() => 1));
+      aborted.abort();
+      await clock.advanceUntil(() => first.every((call) => call.done));
+      expect(first.map((call) => call.error)).toEqual(keys.map(() => expect.any(AbortedError)));
+      // A second signal, still live: the locker's close ends its calls.
+      const second = queue(new AbortController().signal);
+      await clock.advance(1_000);
+      const closed = track(locker.close());
+      await clock.advanceUntil(() => closed.done && second.every((call) => call.done));
+      expect(second.map((call) => call.error)).toEqual(keys.map(() => expect.any(AbortedError)));
+      // Twelve calls listening on one signal at once are normal, not a leak to warn about.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("releases a grant that arrives after the caller aborted", async () => {
     const { clock, cluster, transport, locker } = harness();
     transport.delayMs = 50;

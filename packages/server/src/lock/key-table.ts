@@ -117,6 +117,13 @@ export class KeyTable {
     }
   }
 
+  /** states() without a generator's result object per key, for a scan that changes nothing. */
+  forEachState(visit: (state: KeyState) => void): void {
+    for (let slot = 0; slot < this.slotsUsed; slot++) {
+      if (this.keyOf.at(slot) !== undefined) visit(new KeySlot(this, slot));
+    }
+  }
+
   // ---- slot fields (for KeySlot) ------------------------------------------------------------
 
   /** @internal */ keyAt(slot: number): string {

@@ -281,7 +281,7 @@ export class LockStateMachine {
 
   /** Visits every key's record (KeyTable order). The callback must not mutate or apply. */
   forEachKey(visit: (state: Readonly<KeyState>) => void): void {
-    for (const state of this.table.states()) visit(state);
+    this.table.forEachState(visit);
   }
 
   /**

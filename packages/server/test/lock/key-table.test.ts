@@ -89,6 +89,9 @@ describe("KeyTable", () => {
           expect([...table.states()].map(plain)).toEqual(
             [...table.keys()].map((key) => model.get(key)),
           );
+          const visited: unknown[] = [];
+          table.forEachState((state) => visited.push(plain(state)));
+          expect(visited).toEqual([...table.states()].map(plain));
           table.clear();
           expect(table.size).toBe(0);
           expect(table.get("k0")).toBeUndefined();

@@ -24,7 +24,7 @@ import {
 } from "@dlock/server/internal";
 import type { LockLimits, LockResult } from "@dlock/server/lock";
 import { LeaseManager, LockStateMachine, decodeCommand } from "@dlock/server/lock";
-import { Hasher } from "../hash.js";
+import { lockTableDigest } from "./table-digest.js";
 import type { SimNodeStatus } from "../cluster-node.js";
 import type { AsyncWorld } from "./async-world.js";
 import type {
@@ -150,7 +150,7 @@ export class LockNodeHost extends SimProcessBase {
       withPlantedLockBugs({ limits: options.limits }, options.lockBugs),
     );
     this.lockTable = table;
-    const digest = (): number => new Hasher(0x10c).bytes(table.snapshot()).digest();
+    const digest = (): number => lockTableDigest(table);
     const adapter = lockStateMachineAdapter(table);
     const stateMachine: StateMachine<LockResult> = {
       apply: (entries) => adapter.apply(entries),

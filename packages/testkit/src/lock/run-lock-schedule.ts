@@ -49,6 +49,7 @@ import {
   permitsOfKey,
   ttlMaxOf,
 } from "./lock-plan.js";
+import { samePlainData } from "./same-data.js";
 
 /** Search steps per key for the linearizability check (deterministic, unlike a time budget). */
 export const LINEARIZABILITY_STEPS_PER_KEY = 200_000;
@@ -518,7 +519,7 @@ class LockRun {
     if (first !== undefined) {
       // Every node applies every entry; the history keeps the first, so the others need no
       // decoding. Apply is a function of the log alone: every member gets the first one's result.
-      if (this.internalError === null && JSON.stringify(first.result) !== JSON.stringify(result)) {
+      if (this.internalError === null && !samePlainData(first.result, result)) {
         this.internalError = new SafetyViolation(
           "stateMachineSafety",
           `${host.name} applied entry ${entry.index} to ${JSON.stringify(result)}, another member to ${JSON.stringify(first.result)}`,
