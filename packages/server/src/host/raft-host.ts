@@ -989,6 +989,8 @@ export class RaftHost<Result> {
 
   /** The core forgets a departing node when it confirms, times out, or we stop leading. */
   private publishDeparting(): void {
+    // Only a leader has departing nodes: a follower need not build its status every tick.
+    if (this.role !== "leader" && this.departing.length === 0) return;
     const departing = departingPeersOf(this.node.status());
     if (sameIds(departing, this.departing)) return;
     this.departing = departing;
