@@ -2,25 +2,14 @@
 // requests with a typed error that sends clients to another node, /healthz and /readyz fail with
 // the reason, nothing it could not write is acknowledged, and it resumes once writes work again.
 // Three DlockServers run in this process over real TCP (peer, client and admin ports).
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterUnavailableError, Locker } from "@dlock/client";
-import { DlockServer } from "@dlock/server";
 import { withStorageWriteFault } from "@dlock/server/internal";
-import { freePorts } from "@dlock/tools";
+import { InProcessCluster } from "./in-process-cluster.js";
+import type { InProcessNode as Node } from "./in-process-cluster.js";
 import { waitUntil } from "./support.js";
 
-const IDS = ["n1", "n2", "n3"];
 const CLUSTER = "dlock-disk-test";
-
-interface Node {
-  id: string;
-  server: DlockServer;
-  client: string;
-  http: string;
-}
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
@@ -28,65 +17,23 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
 }
 
 describe("a disk that stops taking writes (in-process servers, real sockets)", () => {
-  let root = "";
-  let nodes: Node[] = [];
-  afterEach(async () => {
-    await Promise.all(nodes.map((n) => n.server.stop()));
-    nodes = [];
-    if (root !== "") await rm(root, { recursive: true, force: true });
-  });
+  const cluster = new InProcessCluster();
+  afterEach(() => cluster.stop());
 
   it("refuses with a typed error, fails /healthz and /readyz, acknowledges nothing unwritten, and resumes", async () => {
-    root = await mkdtemp(join(tmpdir(), "dlock-disk-"));
     let broken = "";
-    // Ports are picked free, then bound by the servers: another test may take one in between
-    // (EADDRINUSE). That race is not under test: start again on fresh ports.
-    const startAll = async (): Promise<Array<Promise<Node>>> => {
-      const picked = await freePorts(3 * IDS.length);
-      const ports: Record<string, { client: number; peer: number; http: number }> = {};
-      IDS.forEach((id, i) => {
-        const [client, peer, http] = picked.slice(3 * i, 3 * i + 3);
-        ports[id] = { client, peer, http };
-      });
-      const peers = Object.fromEntries(IDS.map((id) => [id, `127.0.0.1:${ports[id].peer}`]));
-      return IDS.map(async (id): Promise<Node> => {
-        const server = await DlockServer.start(
-          {
-            id,
-            dataDir: join(root, id),
-            clusterId: CLUSTER,
-            peers,
-            clientListen: `127.0.0.1:${ports[id].client}`,
-            peerListen: `127.0.0.1:${ports[id].peer}`,
-            httpListen: `127.0.0.1:${ports[id].http}`,
-            logLevel: "silent",
-          },
-          withStorageWriteFault({}, () =>
-            broken === id
-              ? Object.assign(new Error("ENOSPC: no space left on device, write"), {
-                  code: "ENOSPC",
-                })
-              : undefined,
-          ),
-        );
-        return {
-          id,
-          server,
-          client: `127.0.0.1:${ports[id].client}`,
-          http: `http://127.0.0.1:${ports[id].http}`,
-        };
-      });
-    };
-    for (let attempt = 1; ; attempt++) {
-      const started = await Promise.allSettled(await startAll());
-      nodes = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-      const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed === undefined) break;
-      await Promise.all(nodes.map((n) => n.server.stop()));
-      nodes = [];
-      await rm(root, { recursive: true, force: true });
-      if (!String(failed.reason).includes("EADDRINUSE") || attempt === 3) throw failed.reason;
-    }
+    const nodes = await cluster.start({
+      prefix: "disk",
+      clusterId: CLUSTER,
+      dependenciesOf: (id) =>
+        withStorageWriteFault({}, () =>
+          broken === id
+            ? Object.assign(new Error("ENOSPC: no space left on device, write"), {
+                code: "ENOSPC",
+              })
+            : undefined,
+        ),
+    });
     const leaderOf = () =>
       nodes.find((n) => n.server.status().role === "leader" && n.server.status().healthy);
     const leader = await waitUntil("a leader", async () => leaderOf() ?? null);

@@ -20,6 +20,7 @@ import type { HostStorage, StorageStats, StorageWrite } from "../storage/host-st
 import { copyMembers } from "../storage/members-record.js";
 import type { ClusterMembers } from "../storage/members-record.js";
 import { applyMemberChange } from "./cluster-members.js";
+import { departingPeersOf, sameIds } from "./departing-peers.js";
 import { HostError } from "./errors.js";
 import type { PeerTransport, StateMachine } from "./interfaces.js";
 import { resolveRaftHostOptions } from "./options.js";
@@ -138,6 +139,9 @@ export class RaftHost<Result> {
   private membersChanged = false;
   private readonly membersListeners = new Set<(members: ClusterMembers) => void>();
   private readonly appendedChangeListeners = new Set<(change: ConfChange) => void>();
+  private readonly departingListeners = new Set<(ids: readonly NodeId[]) => void>();
+  /** Last departingPeersOf() the listeners heard. */
+  private departing: NodeId[] = [];
   /** When (options.now) a message from each peer last arrived. */
   private readonly heardAt = new Map<NodeId, number>();
   /**
@@ -444,6 +448,15 @@ export class RaftHost<Result> {
     return () => this.appendedChangeListeners.delete(listener);
   }
 
+  /**
+   * Called with the removed nodes the leader still heartbeats (departingPeersOf) each time they
+   * change: the transport must keep their links though the members no longer list them.
+   */
+  onDepartingChange(listener: (ids: readonly NodeId[]) => void): () => void {
+    this.departingListeners.add(listener);
+    return () => this.departingListeners.delete(listener);
+  }
+
   /** Called with the members each time applied config entries (or a snapshot) change them. */
   onMembersChange(listener: (members: ClusterMembers) => void): () => void {
     this.membersListeners.add(listener);
@@ -744,6 +757,8 @@ export class RaftHost<Result> {
   }
 
   private setMembers(members: ClusterMembers, changed: boolean): void {
+    // First: a removal that committed made its node departing before the members drop it.
+    this.publishDeparting();
     this.members = members;
     this.membersChanged = changed;
     for (const listener of this.membersListeners) listener(copyMembers(members));
@@ -968,7 +983,18 @@ export class RaftHost<Result> {
       this.node.tick();
       this.process();
       this.checkTransferAbandoned();
+      this.publishDeparting();
     }, this.options.tickMs);
+  }
+
+  /** The core forgets a departing node when it confirms, times out, or we stop leading. */
+  private publishDeparting(): void {
+    // Only a leader has departing nodes: a follower need not build its status every tick.
+    if (this.role !== "leader" && this.departing.length === 0) return;
+    const departing = departingPeersOf(this.node.status());
+    if (sameIds(departing, this.departing)) return;
+    this.departing = departing;
+    for (const listener of this.departingListeners) listener(departing);
   }
 
   /**

@@ -225,6 +225,7 @@ export class DlockServer {
       // Registered before the first Ready (the host processes on a later macrotask).
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
+      host.onDepartingChange((ids) => directory.departingChanged(ids));
       const peerTransport = transport;
 
       const addressBook: MemberAddresses = {

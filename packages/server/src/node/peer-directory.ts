@@ -4,7 +4,8 @@
 // command-line list it was given. For a member that the command line names too, the command
 // line's address wins: it is how an operator restarts a cluster whose machines or ports moved
 // (the replicated record has no other way to learn a new address). Ids that are no longer members
-// are ignored. Every change is pushed to the peer transport.
+// are ignored, except removed voters the leader still tells of their removal (departing, below).
+// Every change is pushed to the peer transport.
 import type { ConfChange, NodeId } from "@dlock/raft";
 import { decodeMemberContext } from "../host/cluster-members.js";
 import type { ClusterMembers } from "../storage/members-record.js";
@@ -21,6 +22,11 @@ export class PeerDirectory {
   /** Members appended to the log (addLearner) and not applied yet. */
   private readonly appended = new Map<NodeId, string>();
   private current: Record<NodeId, string> = {};
+  /**
+   * Removed nodes the leader's Raft core still heartbeats until they confirm their removal, with
+   * the address they had as members: without a link they would never hear it, and campaign.
+   */
+  private departing = new Map<NodeId, string>();
 
   constructor(options: {
     self: NodeId;
@@ -66,6 +72,21 @@ export class PeerDirectory {
     this.publish();
   }
 
+  /**
+   * The leader's departing nodes changed (RaftHost.onDepartingChange). Called before the members
+   * that drop a node are applied, so its address is still known; an id whose address is unknown
+   * (it never was a member here) is skipped.
+   */
+  departingChanged(ids: readonly NodeId[]): void {
+    const next = new Map<NodeId, string>();
+    for (const id of ids) {
+      const address = this.departing.get(id) ?? this.current[id];
+      if (address !== undefined) next.set(id, address);
+    }
+    this.departing = next;
+    this.publish();
+  }
+
   /** Members whose command-line address differs from the replicated one (it is used instead). */
   movedMembers(): Array<{ id: NodeId; replicated: string; commandLine: string }> {
     const moved = [];
@@ -86,7 +107,11 @@ export class PeerDirectory {
       const commandLine = this.seeds[id];
       if (commandLine !== undefined) members[id] = commandLine;
     }
-    return { ...members, ...Object.fromEntries(this.appended) };
+    return {
+      ...Object.fromEntries(this.departing),
+      ...members,
+      ...Object.fromEntries(this.appended),
+    };
   }
 
   private publish(): void {

@@ -64,6 +64,33 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     expect(becameLeader?.atMs).toBeGreaterThan(0);
   });
 
+  it("publishes a removed voter as departing before it applies the members without it, until it confirms", async () => {
+    await startAll();
+    const leader = await electedLeader();
+    const removed = nodes.find((n) => n !== leader) as TestNode;
+    const events: string[] = [];
+    leader.host.onDepartingChange((ids) => events.push(`departing ${ids.join(",")}`));
+    leader.host.onMembersChange((m) => events.push(`members ${m.voters.join(",")}`));
+    await leader.host.proposeConfChange({ type: "remove", nodeId: removed.id });
+    const commit = leader.host.status().commit;
+    await waitFor(`${removed.id} learns its removal committed`, () => {
+      return removed.host.status().commit >= commit;
+    });
+    const voters = IDS.filter((id) => id !== removed.id).join(",");
+    await waitFor(
+      `${leader.id} applies the removal and forgets ${removed.id}`,
+      () => events.includes(`members ${voters}`) && events.includes("departing "),
+    );
+    // The transport must keep its link from before the members drop it until it confirmed.
+    const departing = events.indexOf(`departing ${removed.id}`);
+    expect(departing).toBeGreaterThanOrEqual(0);
+    expect(departing).toBeLessThan(events.indexOf(`members ${voters}`));
+    expect(events.filter((e) => e.startsWith("departing"))).toEqual([
+      `departing ${removed.id}`,
+      "departing ",
+    ]);
+  });
+
   it("refuses proposals and reads on a follower with a leader hint; ReadIndex works on the leader", async () => {
     await startAll();
     const leader = await electedLeader();

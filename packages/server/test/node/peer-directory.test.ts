@@ -73,4 +73,28 @@ describe("PeerDirectory", () => {
     // Nothing changed for the transport: it is told once.
     expect(published).toHaveLength(1);
   });
+
+  it("keeps a removed voter's link while the leader tells it of its removal, then drops it", () => {
+    const { dir, published } = directory({
+      voters: ["n1", "n2", "n4"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n4: "h4:1" },
+    });
+    // The removal of n4 committed: the host says so before it applies the members without n4.
+    dir.departingChanged(["n4"]);
+    expect(published).toEqual([]);
+    dir.membersApplied({
+      voters: ["n1", "n2"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1" },
+    });
+    expect(published).toEqual([]);
+    expect(dir.peers()).toEqual({ n2: "h2:1", n4: "h4:1" });
+    // An id it never knew an address for is not dialed.
+    dir.departingChanged(["n4", "n9"]);
+    expect(published).toEqual([]);
+    // n4 confirmed (or the leader gave up on it): its link goes.
+    dir.departingChanged([]);
+    expect(published).toEqual([{ n2: "h2:1" }]);
+  });
 });
