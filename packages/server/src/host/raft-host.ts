@@ -76,6 +76,8 @@ interface PendingRead {
 interface InFlightReady {
   ready: Ready;
   persisted: boolean;
+  /** Its committed entries were applied before its write finished (see applyEarly). */
+  applied: boolean;
 }
 
 interface Transfer {
@@ -596,9 +598,10 @@ export class RaftHost<Result> {
       for (const listener of this.appendedChangeListeners) listener(entry.change);
     }
     if (ready.messages.length > 0) this.sendOrHold(ready.messages);
-    const item: InFlightReady = { ready, persisted: false };
+    const item: InFlightReady = { ready, persisted: false, applied: false };
     this.inFlight.push(item);
     const write = this.storageWriteOf(ready);
+    if (write !== null) this.applyEarly(item);
     if (write === null) {
       item.persisted = true;
       this.drainPersisted();
@@ -660,9 +663,9 @@ export class RaftHost<Result> {
           this.deferDrain();
           return;
         }
-        const { ready } = this.inFlight.shift() as InFlightReady;
-        this.appliedThisTurn += ready.committedEntries.length;
-        this.afterPersist(ready);
+        const item = this.inFlight.shift() as InFlightReady;
+        if (!item.applied) this.appliedThisTurn += item.ready.committedEntries.length;
+        this.afterPersist(item);
       }
     } catch (error) {
       this.fail(error as Error);
@@ -681,13 +684,46 @@ export class RaftHost<Result> {
     });
   }
 
-  private afterPersist(ready: Ready): void {
+  /**
+   * A leader applies a Ready's committed entries at once instead of after the Ready's own write
+   * (which carries the next proposals and takes a whole fsync): they are durable already. Its
+   * commit index counts its own copy only once that copy is durable (advance), so every committed
+   * entry came in an earlier, written Ready and is on a majority's disks; the applied index rides
+   * in a later batch than those entries. Only in order: never past a Ready whose entries wait,
+   * never with a snapshot or a config entry (they change members when applied), never over the
+   * turn's apply budget; otherwise the entries are applied after the write as before.
+   */
+  private applyEarly(item: InFlightReady): void {
+    const { ready } = item;
+    const entries = ready.committedEntries;
+    if (
+      entries.length === 0 ||
+      this.role !== "leader" ||
+      ready.snapshot !== undefined ||
+      this.installingSnapshotIndex !== 0 ||
+      this.drainDeferred ||
+      this.appliedThisTurn + entries.length > this.options.applyEntriesPerTurnMax
+    )
+      return;
+    for (const earlier of this.inFlight) {
+      if (earlier === item) break;
+      if (!earlier.applied && earlier.ready.committedEntries.length > 0) return;
+      if (earlier.ready.snapshot !== undefined) return;
+    }
+    for (const entry of entries) if (entry.kind === "config") return;
+    item.applied = true;
+    this.appliedThisTurn += entries.length;
+    this.apply(entries);
+  }
+
+  private afterPersist(item: InFlightReady): void {
+    const { ready } = item;
     if (ready.snapshot !== undefined)
       this.installSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
     if (ready.messagesAfterPersist.length > 0) this.sendNow(ready.messagesAfterPersist);
     this.node.advance(ready);
     if (ready.snapshot !== undefined) this.node.appliedTo(ready.snapshot.metadata.index);
-    if (ready.committedEntries.length > 0) this.apply(ready.committedEntries);
+    if (ready.committedEntries.length > 0 && !item.applied) this.apply(ready.committedEntries);
     for (const state of ready.readStates) {
       const read = this.reads.get(state.requestId);
       if (read === undefined) continue;
