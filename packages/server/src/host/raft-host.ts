@@ -601,7 +601,7 @@ export class RaftHost<Result> {
     const item: InFlightReady = { ready, persisted: false, applied: false };
     this.inFlight.push(item);
     const write = this.storageWriteOf(ready);
-    if (write !== null) this.applyEarly(item);
+    this.applyEarly();
     if (write === null) {
       item.persisted = true;
       this.drainPersisted();
@@ -667,6 +667,8 @@ export class RaftHost<Result> {
         if (!item.applied) this.appliedThisTurn += item.ready.committedEntries.length;
         this.afterPersist(item);
       }
+      // Entries whose write just finished may be applied now, ahead of the Readies carrying them.
+      this.applyEarly();
     } catch (error) {
       this.fail(error as Error);
       return;
@@ -685,35 +687,36 @@ export class RaftHost<Result> {
   }
 
   /**
-   * A leader applies a Ready's committed entries at once instead of after the Ready's own write
-   * (which carries the next proposals and takes a whole fsync): they are durable already. Its
-   * commit index counts its own copy only once that copy is durable (advance), so every committed
-   * entry came in an earlier, written Ready and is on a majority's disks; the applied index rides
-   * in a later batch than those entries. Only in order: never past a Ready whose entries wait,
-   * never with a snapshot or a config entry (they change members when applied), never over the
-   * turn's apply budget; otherwise the entries are applied after the write as before.
+   * A leader applies committed entries as soon as its own copies are durable, instead of after the
+   * write of the Ready that carries them (which also carries the proposals that came meanwhile,
+   * and takes a whole fsync). The entries are on a majority's disks (they are committed), every
+   * one of them up to the last applied here was written by a finished write (none is in a Ready
+   * still being written), and the applied index rides in a batch after those writes. In order
+   * only; never across a snapshot or a config entry (they change members when applied), never
+   * over the turn's apply budget: those wait for afterPersist, as everything did before.
    */
-  private applyEarly(item: InFlightReady): void {
-    const { ready } = item;
-    const entries = ready.committedEntries;
-    if (
-      entries.length === 0 ||
-      this.role !== "leader" ||
-      ready.snapshot !== undefined ||
-      this.installingSnapshotIndex !== 0 ||
-      this.drainDeferred ||
-      this.appliedThisTurn + entries.length > this.options.applyEntriesPerTurnMax
-    )
-      return;
-    for (const earlier of this.inFlight) {
-      if (earlier === item) break;
-      if (!earlier.applied && earlier.ready.committedEntries.length > 0) return;
-      if (earlier.ready.snapshot !== undefined) return;
+  private applyEarly(): void {
+    if (this.role !== "leader" || this.installingSnapshotIndex !== 0 || this.drainDeferred) return;
+    // The lowest index a write still in flight carries: entries from it on are not durable here.
+    let writingIndexMin = Number.MAX_SAFE_INTEGER;
+    for (const item of this.inFlight) {
+      if (item.persisted) continue;
+      if (item.ready.snapshot !== undefined) return;
+      const first = item.ready.entries[0];
+      if (first !== undefined && first.index < writingIndexMin) writingIndexMin = first.index;
     }
-    for (const entry of entries) if (entry.kind === "config") return;
-    item.applied = true;
-    this.appliedThisTurn += entries.length;
-    this.apply(entries);
+    for (const item of this.inFlight) {
+      const entries = item.ready.committedEntries;
+      if (item.ready.snapshot !== undefined) return;
+      if (item.applied || entries.length === 0) continue;
+      const last = entries[entries.length - 1]!;
+      if (last.index >= writingIndexMin) return;
+      if (this.appliedThisTurn + entries.length > this.options.applyEntriesPerTurnMax) return;
+      for (const entry of entries) if (entry.kind === "config") return;
+      item.applied = true;
+      this.appliedThisTurn += entries.length;
+      this.apply(entries);
+    }
   }
 
   private afterPersist(item: InFlightReady): void {
