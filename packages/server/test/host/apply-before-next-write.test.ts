@@ -21,27 +21,31 @@ const acquire = (key: string): Uint8Array =>
     requestId: 1,
   });
 
-/** Holds every message addressed to `holdFor` while `holding`, and delivers them on release. */
+/** Holds the messages `holdIf` picks, until released. */
 class HoldingNetwork extends MemoryNetwork {
-  holdFor: NodeId | null = null;
+  holdIf: (message: Message) => boolean = () => false;
   private held: { inner: PeerTransport; message: Message }[] = [];
   override transport(id: NodeId): PeerTransport {
     const inner = super.transport(id);
     return {
       send: (messages) => {
         for (const message of messages) {
-          if (message.to === this.holdFor) this.held.push({ inner, message });
+          if (this.holdIf(message)) this.held.push({ inner, message });
           else inner.send([message]);
         }
       },
       onMessage: (handler) => inner.onMessage(handler),
     };
   }
-  releaseHeld(): void {
-    this.holdFor = null;
+  /** Delivers the held messages `which` picks; holds what is picked by `holdIf` from now on. */
+  release(which: (message: Message) => boolean, holdIf: (message: Message) => boolean): void {
+    this.holdIf = holdIf;
     const held = this.held;
     this.held = [];
-    for (const { inner, message } of held) inner.send([message]);
+    for (const item of held) {
+      if (which(item.message)) item.inner.send([item.message]);
+      else this.held.push(item);
+    }
   }
 }
 
@@ -90,7 +94,8 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
 
     ticking = false;
     // The followers' acknowledgements wait until the next proposal's write is in flight.
-    network.holdFor = leader.id;
+    const toLeader = (m: Message): boolean => m.to === leader.id;
+    network.holdIf = toLeader;
     let firstIndex = Number.MAX_SAFE_INTEGER;
     let durableIndex = 0;
     let gated = false;
@@ -109,14 +114,18 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     let firstSettled = false;
     const first = leader.host.propose(acquire("first"), (index) => (firstIndex = index));
     void first.then(() => (firstSettled = true));
+    const followers = nodes.filter((n) => n !== leader);
     await waitFor(
-      "the leader's own copy of the first entry is durable",
-      () => durableIndex >= firstIndex,
+      "the first entry durable on every node",
+      () =>
+        durableIndex >= firstIndex && followers.every((n) => n.storage.lastIndex() >= firstIndex),
     );
+    // The second entry reaches no follower (else it might commit with the first).
+    network.holdIf = () => true;
     const second = leader.host.propose(acquire("second"));
     await waitFor("the second entry's write in flight", () => gated);
 
-    network.releaseHeld();
+    network.release(toLeader, (m) => !toLeader(m));
     // The first entry commits now; its answer must not wait for the second entry's fsync.
     await waitFor(
       "the first proposal answered while the second's write is held",
@@ -126,6 +135,10 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     expect(durableIndex).toBe(firstIndex);
     expect(leader.table.get("first").held).toBe(true);
 
+    network.release(
+      () => true,
+      () => false,
+    );
     release();
     ticking = true;
     await second;
