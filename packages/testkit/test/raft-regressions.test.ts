@@ -34,4 +34,19 @@ describe("Raft simulator regressions", () => {
     expect(result.violation?.message ?? null).toBeNull();
     expect(result.recoveryMs).not.toBeNull();
   });
+  // pnpm sim replay packages/testkit/test/regressions/leader-applies-before-own-write-seed-1129355557.json
+  // Found by `sim raft --schedules 200` (fast-check seed 1129355557, shrunk from schedule 32) on
+  // a change of the service, not the checker: a leader applied committed entries before its own
+  // copies were written (its two followers made the majority without it), and the applied index
+  // rode in a batch ahead of the last entry's (writesPerBatchMax split them). A crash that lost
+  // the unsynced rest left applied 523 above the last stored index 522, and the host would not
+  // start. A leader now applies early only entries no write in flight carries.
+  it("seed 1129355557: a leader never makes its applied index durable ahead of its log", async () => {
+    const plan = loadPlan("leader-applies-before-own-write-seed-1129355557.json");
+    const result = await runSchedule(plan);
+    // The situation it was kept for: one crash that lost unsynced writes.
+    expect(result.faults.crash).toBe(1);
+    expect(result.crashesLosingWrites).toBe(1);
+    expect(result.violation?.message ?? null).toBeNull();
+  });
 });

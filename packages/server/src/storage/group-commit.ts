@@ -57,7 +57,6 @@ export interface GroupCommitStats {
 }
 
 interface Pending {
-  write: StorageWrite;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -84,6 +83,13 @@ export class GroupCommitter {
   private readonly options: GroupCommitOptions &
     Required<Pick<GroupCommitOptions, "writesPerBatchMax" | "retryDelayMsMin" | "retryDelayMsMax">>;
   private queue: Pending[] = [];
+  /**
+   * The queued writes, index for index with `queue`: the next batch's array as it is, so taking a
+   * batch copies nothing (this runs for every batch, in the simulator too).
+   */
+  private queuedWrites: StorageWrite[] = [];
+  /** Whether a queued write asks for an fsync. */
+  private queuedSync = false;
   private inFlight: Promise<void> | null = null;
   /** True while the batch being written asks for an fsync. */
   private syncing = false;
@@ -114,7 +120,9 @@ export class GroupCommitter {
   submit(write: StorageWrite): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
+      this.queue.push({ resolve, reject });
+      this.queuedWrites.push(write);
+      if (write.mustSync === true) this.queuedSync = true;
       if (this.inFlight === null) this.inFlight = this.drain();
     });
   }
@@ -153,27 +161,27 @@ export class GroupCommitter {
     // Let the current macrotask's submissions join the first batch too.
     await Promise.resolve();
     while (this.queue.length > 0 && this.failure === null) {
-      const taken = this.take();
-      // Loops, not map() and some(): this runs for every batch, and what it allocates adds up.
-      const writes: StorageWrite[] = [];
-      let syncing = false;
-      for (const p of taken) {
-        writes.push(p.write);
-        if (p.write.mustSync === true) syncing = true;
-      }
+      const { taken, writes, syncing } = this.take();
       const extra = this.options.collectExtra?.();
-      if (extra !== undefined) {
-        writes.push(extra);
-        if (extra.mustSync === true) syncing = true;
-      }
-      this.syncing = syncing;
+      if (extra !== undefined) writes.push(extra);
+      this.syncing = syncing || extra?.mustSync === true;
       this.options.onBatchStart?.();
-      const error = await this.writeUntilDone(writes);
+      // The first attempt inline: the retry loop (and its promise) only after a failure.
+      let error: unknown = this.aborted;
+      if (error === null) {
+        try {
+          await this.writer.write(writes);
+        } catch (failed) {
+          error = await this.retryUntilDone(writes, failed);
+        }
+      }
       if (error !== null) {
         this.failure = error;
-        const rejected = [...taken, ...this.queue];
+        for (const p of taken) p.reject(error);
+        for (const p of this.queue) p.reject(error);
         this.queue = [];
-        for (const p of rejected) p.reject(error);
+        this.queuedWrites = [];
+        this.queuedSync = false;
         break;
       }
       this.stats.batches++;
@@ -188,36 +196,38 @@ export class GroupCommitter {
     if (this.failure === null) this.options.onIdle?.();
   }
 
-  /** The next batch's writes, at most writesPerBatchMax of them (all of them, usually). */
-  private take(): Pending[] {
-    if (this.queue.length > this.options.writesPerBatchMax) {
-      return this.queue.splice(0, this.options.writesPerBatchMax);
+  /** The next batch, at most writesPerBatchMax writes (all of them, usually). */
+  private take(): { taken: Pending[]; writes: StorageWrite[]; syncing: boolean } {
+    const max = this.options.writesPerBatchMax;
+    if (this.queue.length > max) {
+      const writes = this.queuedWrites.splice(0, max);
+      let syncing = false;
+      for (const write of writes) if (write.mustSync === true) syncing = true;
+      let queuedSync = false;
+      for (const write of this.queuedWrites) if (write.mustSync === true) queuedSync = true;
+      this.queuedSync = queuedSync;
+      return { taken: this.queue.splice(0, max), writes, syncing };
     }
-    const taken = this.queue;
+    const batch = { taken: this.queue, writes: this.queuedWrites, syncing: this.queuedSync };
     this.queue = [];
-    return taken;
+    this.queuedWrites = [];
+    this.queuedSync = false;
+    return batch;
   }
 
-  /** Writes the batch, retrying retryable failures; returns the final error, or null. */
-  private async writeUntilDone(writes: StorageWrite[]): Promise<unknown> {
+  /**
+   * After the batch's first attempt failed with `error`: retries retryable failures until the
+   * batch is written; returns the final error, or null.
+   */
+  private async retryUntilDone(writes: StorageWrite[], error: unknown): Promise<unknown> {
     let delayMs: number = this.options.retryDelayMsMin;
     for (;;) {
+      this.stats.failedAttempts++;
       if (this.aborted !== null) return this.aborted;
-      try {
-        await this.writer.write(writes);
-        if (this.failing) {
-          this.failing = false;
-          this.options.onRecovered?.();
-        }
-        return null;
-      } catch (error) {
-        this.stats.failedAttempts++;
-        if (this.aborted !== null) return this.aborted;
-        if (this.options.retryable?.(error) !== true) return error;
-        if (!this.failing) {
-          this.failing = true;
-          this.options.onFailing?.(error);
-        }
+      if (this.options.retryable?.(error) !== true) return error;
+      if (!this.failing) {
+        this.failing = true;
+        this.options.onFailing?.(error);
       }
       await new Promise<void>((resolve) => {
         this.wakeRetry = resolve;
@@ -226,6 +236,15 @@ export class GroupCommitter {
       this.wakeRetry = null;
       this.retryTimer = null;
       delayMs = Math.min(delayMs * 2, this.options.retryDelayMsMax);
+      if (this.aborted !== null) return this.aborted;
+      try {
+        await this.writer.write(writes);
+        this.failing = false;
+        this.options.onRecovered?.();
+        return null;
+      } catch (failed) {
+        error = failed;
+      }
     }
   }
 }

@@ -95,17 +95,21 @@ describe("lock simulator regressions", () => {
   // expired it and granted the lock again. The service was wrong: the wait must end no later than
   // the granting entry's proposal (every leader's lease for the grant starts after the entry
   // committed), not at this node's apply. The plan was edited for the production host (see its
-  // "edited" note); waitEndsAtApply plants the old rule back. Tokens are one higher since a
-  // leader's setLimits entry precedes the clients' (33 became 34).
+  // "edited" note); waitEndsAtApply plants the old rule back. It was edited again when the leader
+  // began applying entries as soon as its own copies are written (early apply): the leader holding
+  // the wait then applied the granting entry at once and the planted rule broke nothing. With the
+  // second edit (slower fsyncs, a leader crash and a oneWay partition before the grant) it applies
+  // it ~230 ms after another node under the planted rule. Fewer entries precede the grant, so c3's
+  // token is 28 (it was 34, and 33 before each leader's setLimits entry came first).
   it("seed 1049109017: a waiter's wait ends at the proposal of its granting entry", async () => {
     const plan = loadPlan("waiter-grant-applied-late-seed-1049109017.json");
     const buggy = await runLockSchedule({
       ...structuredClone(plan),
       plantedBugs: { service: { waitEndsAtApply: true } },
     });
-    // The old rule breaks mutual exclusion here: c3 trusts token 34 after another grant.
+    // The old rule breaks mutual exclusion here: c3 trusts token 28 after another grant.
     expect(buggy.violation?.property).toBe("mutualExclusion");
-    expect(buggy.violation?.message).toMatch(/c3 believed it held token 34 until/);
+    expect(buggy.violation?.message).toMatch(/c3 believed it held token 28 until/);
 
     const result = await runLockSchedule(plan);
     expect(result.violation?.message ?? null).toBeNull();
@@ -113,11 +117,11 @@ describe("lock simulator regressions", () => {
       (op) =>
         op.client === "c3" &&
         op.request.type === "acquire" &&
-        (answerOf(op) as { fencingToken?: number } | undefined)?.fencingToken === 34,
+        (answerOf(op) as { fencingToken?: number } | undefined)?.fencingToken === 28,
     );
     const grant = answerOf(acquire!) as { fencingToken: number; waitedMs: number };
-    const entry = result.history.committed.get(34);
-    expect(entry?.result).toMatchObject({ type: "released", next: { value: "c3.1.3", token: 34 } });
+    const entry = result.history.committed.get(28);
+    expect(entry?.result).toMatchObject({ type: "released", next: { value: "c3.1.3", token: 28 } });
     // The situation it was kept for: c3 was answered after the granting entry was first applied.
     expect(acquire!.returnMs!).toBeGreaterThan(entry!.appliedMs);
     // And its wait ends no later than that apply (true time), so its validity does too.

@@ -1,0 +1,147 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Message, NodeId } from "@dlock/raft";
+import { encodeCommand } from "../../src/lock/index.js";
+import { NODE_SCHEDULER } from "../../src/host/node-edges.js";
+import type { HostScheduler } from "../../src/host/scheduler.js";
+import type { PeerTransport } from "../../src/host/interfaces.js";
+import type { StorageWrite } from "../../src/storage/host-storage.js";
+import { tempDir } from "../storage/helpers.js";
+import { MemoryNetwork, leaderOf, startNode, waitFor } from "./cluster.js";
+import type { TestNode } from "./cluster.js";
+
+const IDS = ["n1", "n2", "n3"];
+const acquire = (key: string): Uint8Array =>
+  encodeCommand({
+    type: "acquire",
+    key,
+    value: "v",
+    ttlMs: 60_000,
+    waitMs: 0,
+    lockDelayMs: 0,
+    requestId: 1,
+  });
+
+/** Holds the messages `holdIf` picks, until released. */
+class HoldingNetwork extends MemoryNetwork {
+  holdIf: (message: Message) => boolean = () => false;
+  private held: { inner: PeerTransport; message: Message }[] = [];
+  override transport(id: NodeId): PeerTransport {
+    const inner = super.transport(id);
+    return {
+      send: (messages) => {
+        for (const message of messages) {
+          if (this.holdIf(message)) this.held.push({ inner, message });
+          else inner.send([message]);
+        }
+      },
+      onMessage: (handler) => inner.onMessage(handler),
+    };
+  }
+  /** Delivers the held messages `which` picks; holds what is picked by `holdIf` from now on. */
+  release(which: (message: Message) => boolean, holdIf: (message: Message) => boolean): void {
+    this.holdIf = holdIf;
+    const held = this.held;
+    this.held = [];
+    for (const item of held) {
+      if (which(item.message)) item.inner.send([item.message]);
+      else this.held.push(item);
+    }
+  }
+}
+
+const maxEntryIndex = (writes: readonly StorageWrite[]): number => {
+  let top = 0;
+  for (const write of writes)
+    for (const entry of write.entries ?? []) top = Math.max(top, entry.index);
+  return top;
+};
+
+describe("RaftHost: a leader applies committed entries without waiting for its next write", () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let nodes: TestNode[] = [];
+  // No ticks while messages are held: no heartbeat round, no election, no check-quorum step-down.
+  let ticking = true;
+  let release = (): void => {};
+  const scheduler: HostScheduler = {
+    ...NODE_SCHEDULER,
+    setRepeating: (callback, periodMs) =>
+      NODE_SCHEDULER.setRepeating(() => {
+        if (ticking) callback();
+      }, periodMs),
+  };
+
+  beforeEach(async () => {
+    ({ dir: root, cleanup } = await tempDir("apply-early"));
+    ticking = true;
+  });
+  afterEach(async () => {
+    ticking = true;
+    release();
+    await Promise.all(nodes.map((n) => n.host.stop()));
+    nodes = [];
+    await cleanup();
+  });
+
+  it("answers a committed proposal while the write of the next proposal is in flight", async () => {
+    const network = new HoldingNetwork();
+    nodes = await Promise.all(
+      IDS.map((id) => startNode(network, id, `${root}/${id}`, IDS, { scheduler })),
+    );
+    await waitFor("a leader", () => leaderOf(nodes) !== undefined);
+    const leader = leaderOf(nodes) as TestNode;
+    await leader.host.propose(acquire("warm"));
+
+    ticking = false;
+    // The followers' acknowledgements wait until the next proposal's write is in flight.
+    const toLeader = (m: Message): boolean => m.to === leader.id;
+    network.holdIf = toLeader;
+    let firstIndex = Number.MAX_SAFE_INTEGER;
+    let durableIndex = 0;
+    let gated = false;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const write = leader.storage.write.bind(leader.storage);
+    leader.storage.write = async (writes: readonly StorageWrite[]) => {
+      const top = maxEntryIndex(writes);
+      if (top > firstIndex) {
+        gated = true;
+        await gate;
+      }
+      await write(writes);
+      durableIndex = Math.max(durableIndex, top);
+    };
+
+    let firstSettled = false;
+    const first = leader.host.propose(acquire("first"), (index) => (firstIndex = index));
+    void first.then(() => (firstSettled = true));
+    const followers = nodes.filter((n) => n !== leader);
+    await waitFor(
+      "the first entry durable on every node",
+      () =>
+        durableIndex >= firstIndex && followers.every((n) => n.storage.lastIndex() >= firstIndex),
+    );
+    // The second entry reaches no follower (else it might commit with the first).
+    network.holdIf = () => true;
+    const second = leader.host.propose(acquire("second"));
+    await waitFor("the second entry's write in flight", () => gated);
+
+    network.release(toLeader, (m) => !toLeader(m));
+    // The first entry commits now; its answer must not wait for the second entry's fsync.
+    await waitFor(
+      "the first proposal answered while the second's write is held",
+      () => firstSettled,
+    );
+    expect(gated).toBe(true);
+    expect(durableIndex).toBe(firstIndex);
+    expect(leader.table.get("first").held).toBe(true);
+
+    network.release(
+      () => true,
+      () => false,
+    );
+    release();
+    ticking = true;
+    await second;
+    expect(leader.table.get("second").held).toBe(true);
+  });
+});
