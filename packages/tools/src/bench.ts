@@ -243,8 +243,8 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
             Reports the fill rate, RSS per node, compactions and their durations, the longest
             event-loop stall per node, leader changes, and each restart's time to /readyz and RSS,
             as a table, a JSON file and an SVG chart in --out (DLOCK_BENCH_OUT, bench-results).
-            With the default million locks it takes about 10 minutes on a 2-core machine (the
-            fill alone runs at ~1,900 locks/s); the others take about 2 minutes together.
+            With the default million locks it takes about 4 minutes on a quiet 2-core machine
+            (the fill runs at ~11,000 locks/s); the others take about 2 minutes together.
 --quick (DLOCK_BENCH_QUICK=1) runs every scenario but scale, with 2 fail-over rounds.
 The semaphore and fail-over results also go to --out as a table, a JSON file and an SVG chart.
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
