@@ -189,7 +189,10 @@ describe("a TLS cluster of real processes", () => {
     expect(newSerial).not.toBe(oldSerial);
     secure.cluster.signal("n1", "SIGHUP");
     await waitFor("the new certificate served", async () => (await serialSeen()) === newSerial);
-    expect(await logOf("n1")).toContain("reloaded the TLS certificate");
+    // The log line is written after the new context serves (the logger flushes asynchronously).
+    await waitFor("the reload logged", async () =>
+      (await logOf("n1")).includes("reloaded the TLS certificate"),
+    );
     // The peer port too (a member's certificate is needed to get through its mutual TLS).
     const peer = await RawConnection.openTls(node.peerAddress, {
       ca,
