@@ -1,25 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, NodeId } from "@dlock/raft";
-import { encodeCommand } from "../../src/lock/index.js";
-import { NODE_SCHEDULER } from "../../src/host/node-edges.js";
-import type { HostScheduler } from "../../src/host/scheduler.js";
 import type { PeerTransport } from "../../src/host/interfaces.js";
 import type { StorageWrite } from "../../src/storage/host-storage.js";
 import { tempDir } from "../storage/helpers.js";
-import { MemoryNetwork, leaderOf, startNode, waitFor } from "./cluster.js";
+import {
+  MemoryNetwork,
+  acquireCommand,
+  leaderOf,
+  pausableTicks,
+  startNode,
+  waitFor,
+} from "./cluster.js";
 import type { TestNode } from "./cluster.js";
 
 const IDS = ["n1", "n2", "n3"];
-const acquire = (key: string): Uint8Array =>
-  encodeCommand({
-    type: "acquire",
-    key,
-    value: "v",
-    ttlMs: 60_000,
-    waitMs: 0,
-    lockDelayMs: 0,
-    requestId: 1,
-  });
 
 /** Holds the messages `holdIf` picks, until released. */
 class HoldingNetwork extends MemoryNetwork {
@@ -61,22 +55,15 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
   let cleanup: () => Promise<void>;
   let nodes: TestNode[] = [];
   // No ticks while messages are held: no heartbeat round, no election, no check-quorum step-down.
-  let ticking = true;
   let release = (): void => {};
-  const scheduler: HostScheduler = {
-    ...NODE_SCHEDULER,
-    setRepeating: (callback, periodMs) =>
-      NODE_SCHEDULER.setRepeating(() => {
-        if (ticking) callback();
-      }, periodMs),
-  };
+  const { scheduler, ticks } = pausableTicks();
 
   beforeEach(async () => {
     ({ dir: root, cleanup } = await tempDir("apply-early"));
-    ticking = true;
+    ticks.on = true;
   });
   afterEach(async () => {
-    ticking = true;
+    ticks.on = true;
     release();
     await Promise.all(nodes.map((n) => n.host.stop()));
     nodes = [];
@@ -90,9 +77,9 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     );
     await waitFor("a leader", () => leaderOf(nodes) !== undefined);
     const leader = leaderOf(nodes) as TestNode;
-    await leader.host.propose(acquire("warm"));
+    await leader.host.propose(acquireCommand("warm"));
 
-    ticking = false;
+    ticks.on = false;
     // The followers' acknowledgements wait until the next proposal's write is in flight.
     const toLeader = (m: Message): boolean => m.to === leader.id;
     network.holdIf = toLeader;
@@ -112,7 +99,7 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     };
 
     let firstSettled = false;
-    const first = leader.host.propose(acquire("first"), (index) => (firstIndex = index));
+    const first = leader.host.propose(acquireCommand("first"), (index) => (firstIndex = index));
     void first.then(() => (firstSettled = true));
     const followers = nodes.filter((n) => n !== leader);
     await waitFor(
@@ -122,7 +109,7 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     );
     // The second entry reaches no follower (else it might commit with the first).
     network.holdIf = () => true;
-    const second = leader.host.propose(acquire("second"));
+    const second = leader.host.propose(acquireCommand("second"));
     await waitFor("the second entry's write in flight", () => gated);
 
     network.release(toLeader, (m) => !toLeader(m));
@@ -140,7 +127,7 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
       () => false,
     );
     release();
-    ticking = true;
+    ticks.on = true;
     await second;
     expect(leader.table.get("second").held).toBe(true);
   });

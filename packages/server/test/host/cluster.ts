@@ -1,11 +1,13 @@
 import type { Message, NodeId } from "@dlock/raft";
 import pino from "pino";
-import { LockStateMachine } from "../../src/lock/index.js";
+import { LockStateMachine, encodeCommand } from "../../src/lock/index.js";
 import type { LockResult } from "../../src/lock/index.js";
 import { lockStateMachineAdapter } from "../../src/host/lock-state-machine-adapter.js";
 import { RaftHost } from "../../src/host/raft-host.js";
 import type { RaftHostOptions } from "../../src/host/options.js";
 import type { PeerTransport } from "../../src/host/interfaces.js";
+import { NODE_SCHEDULER } from "../../src/host/node-edges.js";
+import type { HostScheduler } from "../../src/host/scheduler.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
 
@@ -105,4 +107,32 @@ export async function waitFor(
 
 export function leaderOf(nodes: readonly TestNode[]): TestNode | undefined {
   return nodes.find((n) => n.host.healthy() && n.host.status().role === "leader");
+}
+
+/** A proposal's bytes: acquire `key` with a 60 s TTL and no wait. */
+export const acquireCommand = (key: string): Uint8Array =>
+  encodeCommand({
+    type: "acquire",
+    key,
+    value: "v",
+    ttlMs: 60_000,
+    waitMs: 0,
+    lockDelayMs: 0,
+    requestId: 1,
+  });
+
+/**
+ * Node's scheduler, except that repeating timers (the hosts' ticks) do nothing while
+ * `ticks.on` is false: no heartbeat round, election or check-quorum step-down happens then.
+ */
+export function pausableTicks(): { scheduler: HostScheduler; ticks: { on: boolean } } {
+  const ticks = { on: true };
+  const scheduler: HostScheduler = {
+    ...NODE_SCHEDULER,
+    setRepeating: (callback, periodMs) =>
+      NODE_SCHEDULER.setRepeating(() => {
+        if (ticks.on) callback();
+      }, periodMs),
+  };
+  return { scheduler, ticks };
 }

@@ -1,24 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, NodeId } from "@dlock/raft";
-import { encodeCommand } from "../../src/lock/index.js";
-import { NODE_SCHEDULER } from "../../src/host/node-edges.js";
-import type { HostScheduler } from "../../src/host/scheduler.js";
 import type { StorageWrite } from "../../src/storage/host-storage.js";
 import { tempDir } from "../storage/helpers.js";
-import { MemoryNetwork, leaderOf, startNode, waitFor } from "./cluster.js";
+import {
+  MemoryNetwork,
+  acquireCommand,
+  leaderOf,
+  pausableTicks,
+  startNode,
+  waitFor,
+} from "./cluster.js";
 import type { TestNode } from "./cluster.js";
 
 const IDS = ["n1", "n2", "n3"];
-const acquire = (key: string): Uint8Array =>
-  encodeCommand({
-    type: "acquire",
-    key,
-    value: "v",
-    ttlMs: 60_000,
-    waitMs: 0,
-    lockDelayMs: 0,
-    requestId: 1,
-  });
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Records every send() call of each node: which peer got which entry indexes in it. */
@@ -42,22 +36,15 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
   let nodes: TestNode[] = [];
   // Ticks are switched off while the leader's write is held, so no heartbeat or tick flush can
   // split the batch (and no election starts: no node ticks).
-  let ticking = true;
   let release = (): void => {};
-  const scheduler: HostScheduler = {
-    ...NODE_SCHEDULER,
-    setRepeating: (callback, periodMs) =>
-      NODE_SCHEDULER.setRepeating(() => {
-        if (ticking) callback();
-      }, periodMs),
-  };
+  const { scheduler, ticks } = pausableTicks();
 
   beforeEach(async () => {
     ({ dir: root, cleanup } = await tempDir("frames"));
-    ticking = true;
+    ticks.on = true;
   });
   afterEach(async () => {
-    ticking = true;
+    ticks.on = true;
     release();
     await Promise.all(nodes.map((n) => n.host.stop()));
     nodes = [];
@@ -71,10 +58,10 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
     );
     await waitFor("a leader", () => leaderOf(nodes) !== undefined);
     const leader = leaderOf(nodes) as TestNode;
-    await leader.host.propose(acquire("warm"));
+    await leader.host.propose(acquireCommand("warm"));
     const follower = nodes.find((n) => n !== leader) as TestNode;
 
-    ticking = false;
+    ticks.on = false;
     // Hold the leader's next synced storage write (an fsync in flight) until released.
     const gate = new Promise<void>((resolve) => (release = resolve));
     let gated = false;
@@ -87,12 +74,12 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
       return write(writes);
     };
 
-    const first = leader.host.propose(acquire("first"));
+    const first = leader.host.propose(acquireCommand("first"));
     await waitFor("the leader's synced write in flight", () => gated);
     const indexes: number[] = [];
     const later: Promise<unknown>[] = [];
     for (const key of ["a", "b", "c"]) {
-      later.push(leader.host.propose(acquire(key), (index) => indexes.push(index)));
+      later.push(leader.host.propose(acquireCommand(key), (index) => indexes.push(index)));
       await nextTurn();
       await nextTurn();
     }
@@ -113,7 +100,7 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
 
     release();
     await Promise.all([first, ...later]);
-    ticking = true;
+    ticks.on = true;
     const sends = new Set(indexes.map(carrying));
     // All three, proposed in three turns, left in one send call, after the held write.
     expect(sends.size).toBe(1);
