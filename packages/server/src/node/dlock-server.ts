@@ -164,7 +164,10 @@ export class DlockServer {
         self: options.id,
         seeds: options.peers,
         applied: storage.appliedMembers(),
-        transport: { setPeers: (peers) => transport?.setPeers(peers) },
+        transport: {
+          setPeers: (peers) => transport?.setPeers(peers),
+          setFormerPeers: (ids) => transport?.setFormerPeers(ids),
+        },
       });
       for (const moved of directory.movedMembers()) {
         logger.warn(
@@ -193,6 +196,7 @@ export class DlockServer {
         metrics,
         dataCheck,
       });
+      transport.setFormerPeers(directory.acceptedFormerPeers());
       await transport.start();
       started.push(transport);
 
