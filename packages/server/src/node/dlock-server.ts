@@ -295,9 +295,7 @@ export class DlockServer {
         connectionRequestBurst: options.clientRequestBurst,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
-        ttlMsMin: options.ttlMsMin,
-        ttlMsMax: options.ttlMsMax,
-        waitMsMax: options.waitMsMax,
+        durationLimits: table,
         ...(authenticator === null
           ? {}
           : { authenticate: (credentials) => authenticator.authenticate(credentials) }),
