@@ -226,6 +226,9 @@ export class DlockServer {
         replayThroughIndex: host.status().commit,
       });
       host.onApply((entries, results) => limitsLog.onApplied(entries, results));
+      host.onSnapshotInstalled((index) =>
+        limitsLog.snapshotInstalled(index, table.tableLimits.limits),
+      );
       // Registered before the first Ready (the host processes on a later macrotask).
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
