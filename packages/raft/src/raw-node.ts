@@ -143,7 +143,9 @@ export class RawNode implements RaftNode {
     if (m.to !== this.id) return;
     const refusal = this.refusalOf(m);
     if (refusal !== null) {
-      if (refusal === "notMember") this.noticeRemovedVoter(m.from);
+      if (refusal === "notMember" && (m.type === "preVote" || m.type === "vote")) {
+        this.noticeRemovedVoter(m.from);
+      }
       this.config.onRefused?.(m, refusal);
       return;
     }
@@ -452,11 +454,13 @@ export class RawNode implements RaftNode {
   }
 
   /**
-   * A node whose removal committed talks to us, the leader, and is not departing: the leader that
-   * committed the removal may have died before telling it, and it would campaign for ever (members
+   * A voter whose removal committed asks us, the leader, for votes: it does not know (the leader
+   * that committed the removal died before telling it), and would campaign for ever (members
    * refuse it, but a member that lags behind the removal could take its term). Tell it as that
-   * leader would have (startDepartures), from a fresh progress: its log is unknown to us. Its
-   * message itself stays refused: it never moves our term.
+   * leader would have (startDepartures), from a fresh progress: its log is unknown to us. Only a
+   * vote request shows it does not know; its other messages (late answers to a departure we
+   * finished) would start tracking a node that already knows, again and again. The request itself
+   * stays refused: it never moves our term.
    */
   private noticeRemovedVoter(id: NodeId): void {
     if (this.role !== "leader" || id === this.id || this.departures.has(id)) return;

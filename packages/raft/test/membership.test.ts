@@ -237,6 +237,9 @@ describe("membership changes", () => {
     expect(newLeader.status()).toMatchObject({ role: "leader", term });
     expect(n5.status().term).toBe(term);
     expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
+    // A late answer of n5's is no sign that it does not know: it does not start tracking again.
+    newLeader.step({ type: "heartbeatResp", from: "n5", to: leader!, term, readContext: 0 });
+    expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
   });
 
   it("remembers which change removed a voter, also once that change is compacted", () => {
