@@ -8,7 +8,6 @@
 // Every change is pushed to the peer transport. Former members (removed while this node ran, or
 // named on the command line and no longer members) are not dialed, but may connect: a removed
 // voter that missed its removal asks them for votes, and the leader among them must answer it.
-
 import type { ConfChange, NodeId } from "@dlock/raft";
 import { decodeMemberContext } from "../host/cluster-members.js";
 import { sameIds } from "../host/departing-peers.js";
