@@ -52,6 +52,11 @@ export class Membership {
   voterList: NodeId[] = [];
   private voterSet = new Set<NodeId>();
   private learnerSet = new Set<NodeId>();
+  /**
+   * Voters removed by changes no longer in `history` (compacted), with the index of the change:
+   * a leader may still have to tell such a node that it is out (see removalIndexOf).
+   */
+  private readonly removedBeforeBase = new Map<NodeId, number>();
 
   constructor(base: ConfState) {
     this.base = copyConf(base);
@@ -96,6 +101,22 @@ export class Membership {
     return this.previousVoters().includes(id);
   }
 
+  /**
+   * Index of the change that removed voter `id`, which is not a member now; 0 if it is a member,
+   * never was a voter here, or left as a learner (learners never campaign). Removals compacted
+   * away are remembered only by this process (the newest REMOVED_VOTERS_MAX of them).
+   */
+  removalIndexOf(id: NodeId): number {
+    if (this.isMember(id)) return 0;
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const before = i > 0 ? this.history[i - 1]!.conf : this.base;
+      const left = leftAs(before, this.history[i]!.conf, id);
+      if (left === "voter") return this.history[i]!.index;
+      if (left === "learner") return 0;
+    }
+    return this.removedBeforeBase.get(id) ?? 0;
+  }
+
   /** A config entry at `index` was appended. */
   append(index: number, change: ConfChange): void {
     this.current = applyConfChange(this.current, change);
@@ -121,6 +142,7 @@ export class Membership {
   reset(conf: ConfState): void {
     this.base = copyConf(conf);
     this.history.length = 0;
+    for (const id of [...conf.voters, ...conf.learners]) this.removedBeforeBase.delete(id);
     this.current = this.base;
     this.refresh();
   }
@@ -130,8 +152,25 @@ export class Membership {
     let drop = 0;
     while (drop < this.history.length && this.history[drop]!.index <= index) drop++;
     if (drop === 0) return;
+    for (let i = 0; i < drop; i++) {
+      const before = i > 0 ? this.history[i - 1]!.conf : this.base;
+      const after = this.history[i]!.conf;
+      for (const id of before.voters) {
+        if (leftAs(before, after, id) === "voter") this.rememberRemoval(id, this.history[i]!.index);
+      }
+      for (const id of [...after.voters, ...after.learners]) this.removedBeforeBase.delete(id);
+    }
     this.base = this.history[drop - 1]!.conf;
     this.history.splice(0, drop);
+  }
+
+  private rememberRemoval(id: NodeId, index: number): void {
+    this.removedBeforeBase.delete(id);
+    this.removedBeforeBase.set(id, index);
+    if (this.removedBeforeBase.size > REMOVED_VOTERS_MAX) {
+      const oldest = this.removedBeforeBase.keys().next().value as NodeId;
+      this.removedBeforeBase.delete(oldest);
+    }
   }
 
   private refresh(): void {
@@ -139,6 +178,16 @@ export class Membership {
     this.voterSet = new Set(this.current.voters);
     this.learnerSet = new Set(this.current.learners);
   }
+}
+
+/** How many compacted voter removals a node remembers (Map order: the oldest is forgotten). */
+const REMOVED_VOTERS_MAX = 64;
+
+/** Whether `id` left between `before` and `after`, and as what. */
+function leftAs(before: ConfState, after: ConfState, id: NodeId): "voter" | "learner" | null {
+  if (after.voters.includes(id) || after.learners.includes(id)) return null;
+  if (before.voters.includes(id)) return "voter";
+  return before.learners.includes(id) ? "learner" : null;
 }
 
 function copyConf(conf: ConfState): ConfState {

@@ -143,6 +143,9 @@ export class RawNode implements RaftNode {
     if (m.to !== this.id) return;
     const refusal = this.refusalOf(m);
     if (refusal !== null) {
+      if (refusal === "notMember" && (m.type === "preVote" || m.type === "vote")) {
+        this.noticeRemovedVoter(m.from);
+      }
       this.config.onRefused?.(m, refusal);
       return;
     }
@@ -448,6 +451,29 @@ export class RawNode implements RaftNode {
       m.term <= this.term &&
       (m.type === "appendResp" || m.type === "heartbeatResp" || m.type === "snapshotResp")
     );
+  }
+
+  /**
+   * A voter whose removal committed asks us, the leader, for votes: it does not know (the leader
+   * that committed the removal died before telling it), and would campaign for ever (members
+   * refuse it, but a member that lags behind the removal could take its term). Tell it as that
+   * leader would have (startDepartures), from a fresh progress: its log is unknown to us. Only a
+   * vote request shows it does not know; its other messages (late answers to a departure we
+   * finished) would start tracking a node that already knows, again and again. The request itself
+   * stays refused: it never moves our term.
+   */
+  private noticeRemovedVoter(id: NodeId): void {
+    if (this.role !== "leader" || id === this.id || this.departures.has(id)) return;
+    const configIndex = this.membership.removalIndexOf(id);
+    if (configIndex === 0 || configIndex > this.log.committed) return;
+    this.addProgress(id, this.log.lastIndex() + 1);
+    const context = this.readOnly.newContext();
+    this.departures.start(id, { configIndex, context, ticksLeft: this.departureTicks() });
+    this.config.logger?.info(
+      { id: this.id, removed: id, configIndex },
+      "telling a removed voter that its removal committed",
+    );
+    this.sendAppend(id, true);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyConfChange, MemoryStorage, RawNode } from "../src/index.js";
 import type { AppendRequest, Entry, Message, RaftError } from "../src/index.js";
+import { Membership } from "../src/membership.js";
 import { Network, seededRandom } from "./helpers/network.js";
 
 const EMPTY = { voters: [], learners: [] };
@@ -201,6 +202,86 @@ describe("membership changes", () => {
     sentToN5 = 0;
     net.tickAll(20, undefined, countToN5);
     expect(sentToN5).toBe(0);
+  });
+
+  it("a removed voter whose leader died before telling it is told by the next leader", () => {
+    // Defaults (pre-vote, check-quorum), as the server runs. n5 hears nothing of its removal: n1
+    // commits it with n2..n4, then dies before one more message reaches n5.
+    const net = new Network(["n1", "n2", "n3", "n4", "n5"]);
+    net.elect("n1");
+    const n5 = net.get("n5").node;
+    net.isolate("n5");
+    const { index } = net.get("n1").node.proposeConfChange({ type: "remove", nodeId: "n5" });
+    net.tickAll(2);
+    for (const id of ["n2", "n3", "n4"]) {
+      expect(net.get(id).node.status().commit).toBeGreaterThanOrEqual(index);
+    }
+    expect(n5.status().lastIndex).toBeLessThan(index);
+    net.heal();
+    net.isolate("n1");
+    // n2..n4 elect a leader among themselves (they refuse n5: not a member). Without the new
+    // leader's help n5 never learns, and campaigns every election timeout for ever.
+    let leader: string | null = null;
+    for (let i = 0; i < 200 && leader === null; i++) {
+      net.tickAll(1);
+      leader = ["n2", "n3", "n4"].find((id) => net.get(id).node.status().role === "leader") ?? null;
+    }
+    expect(leader).not.toBeNull();
+    const newLeader = net.get(leader!).node;
+    const term = newLeader.status().term;
+    net.tickAll(100);
+    expect(n5.status().commit).toBeGreaterThanOrEqual(index);
+    expect(n5.status().confState.voters).not.toContain("n5");
+    expect(n5CampaignsWithin(net, 100)).toBe(false);
+    // It never counted, never moved a term, and the leader let it go once it confirmed.
+    expect(newLeader.status()).toMatchObject({ role: "leader", term });
+    expect(n5.status().term).toBe(term);
+    expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
+    // A late answer of n5's is no sign that it does not know: it does not start tracking again.
+    newLeader.step({ type: "heartbeatResp", from: "n5", to: leader!, term, readContext: 0 });
+    expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
+  });
+
+  it("remembers which change removed a voter, also once that change is compacted", () => {
+    const membership = new Membership({ voters: ["a", "b", "c"], learners: ["l"] });
+    membership.append(5, { type: "remove", nodeId: "c" });
+    membership.append(6, { type: "remove", nodeId: "l" });
+    membership.append(7, { type: "addLearner", nodeId: "d" });
+    expect(membership.removalIndexOf("c")).toBe(5);
+    // A learner never campaigns; members and strangers were not removed.
+    for (const id of ["l", "a", "d", "x"]) expect(membership.removalIndexOf(id)).toBe(0);
+    membership.compact(7);
+    expect(membership.removalIndexOf("c")).toBe(5);
+    expect(membership.removalIndexOf("l")).toBe(0);
+    // Added back: a member again, so not a removed voter, until removed anew.
+    membership.append(8, { type: "addLearner", nodeId: "c" });
+    expect(membership.removalIndexOf("c")).toBe(0);
+    membership.truncateFrom(8);
+    expect(membership.removalIndexOf("c")).toBe(5);
+    membership.append(8, { type: "addLearner", nodeId: "c" });
+    membership.compact(8);
+    expect(membership.removalIndexOf("c")).toBe(0);
+  });
+
+  it("a leader does not track a node that never was a voter when it asks for votes", () => {
+    const net = new Network(["n1", "n2", "n3"]);
+    net.elect("n1");
+    const n1 = net.get("n1").node;
+    const term = n1.status().term;
+    for (const type of ["preVote", "vote"] as const) {
+      n1.step({
+        type,
+        from: "x9",
+        to: "n1",
+        term: term + 1,
+        lastIndex: 99,
+        lastTerm: term,
+        transfer: false,
+      });
+    }
+    net.stabilize();
+    expect(Object.keys(n1.status().progress ?? {})).not.toContain("x9");
+    expect(n1.status()).toMatchObject({ role: "leader", term });
   });
 
   it.each([

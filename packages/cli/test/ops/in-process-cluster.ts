@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DlockServer } from "@dlock/server";
-import type { DlockServerDependencies } from "@dlock/server";
+import type { DlockServerDependencies, ServerOptions } from "@dlock/server";
 import { freePorts } from "@dlock/tools";
 
 const IN_PROCESS_IDS = ["n1", "n2", "n3"];
@@ -14,6 +14,8 @@ export interface InProcessNode {
   server: DlockServer;
   client: string;
   http: string;
+  /** What it was started with (restart() starts it again on the same folder and ports). */
+  options: ServerOptions;
 }
 
 /** One test's servers and data folder: start() in the test, stop() in afterEach. */
@@ -35,6 +37,20 @@ export class InProcessCluster {
       beforeRetry: () => rm(root, { recursive: true, force: true }),
     });
     return this.nodes;
+  }
+
+  /**
+   * Stops a node (if it runs) and starts it again on its data folder and ports, without injected
+   * faults; it replaces the old one in `nodes`.
+   */
+  async restart(id: string): Promise<InProcessNode> {
+    const index = this.nodes.findIndex((n) => n.id === id);
+    const node = this.nodes[index];
+    if (node === undefined) throw new Error(`no node ${id}`);
+    await node.server.stop();
+    const restarted = { ...node, server: await DlockServer.start(node.options) };
+    this.nodes[index] = restarted;
+    return restarted;
   }
 
   async stop(): Promise<void> {
@@ -67,21 +83,20 @@ async function startServers(options: {
     });
     const peers = Object.fromEntries(ids.map((id) => [id, `127.0.0.1:${ports[id].peer}`]));
     return ids.map(async (id): Promise<InProcessNode> => {
-      const server = await DlockServer.start(
-        {
-          id,
-          dataDir: join(options.root, id),
-          clusterId: options.clusterId,
-          peers,
-          clientListen: `127.0.0.1:${ports[id].client}`,
-          peerListen: `127.0.0.1:${ports[id].peer}`,
-          httpListen: `127.0.0.1:${ports[id].http}`,
-          logLevel: "silent",
-        },
-        options.dependenciesOf?.(id) ?? {},
-      );
+      const serverOptions: ServerOptions = {
+        id,
+        dataDir: join(options.root, id),
+        clusterId: options.clusterId,
+        peers,
+        clientListen: `127.0.0.1:${ports[id].client}`,
+        peerListen: `127.0.0.1:${ports[id].peer}`,
+        httpListen: `127.0.0.1:${ports[id].http}`,
+        logLevel: "silent",
+      };
+      const server = await DlockServer.start(serverOptions, options.dependenciesOf?.(id) ?? {});
       return {
         id,
+        options: serverOptions,
         server,
         client: `127.0.0.1:${ports[id].client}`,
         http: `http://127.0.0.1:${ports[id].http}`,

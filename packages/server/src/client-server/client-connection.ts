@@ -593,24 +593,27 @@ function requestTypeOf(body: unknown): string {
   return typeof type === "string" && REQUEST_TYPES.has(type) ? type : "unknown";
 }
 
-/** Server-side limits beyond the protocol's shape checks: lease and wait ranges. */
+/**
+ * Server-side limits beyond the protocol's shape checks: lease and wait ranges, as in force in
+ * the lock table (replicated, so the same on every member), read at each request.
+ */
 function checkServerLimits(request: ClientRequest, options: ResolvedClientServerOptions): void {
   const acquire =
     request.type === "acquire" ||
     request.type === "semaphoreAcquire" ||
     request.type === "rwAcquire";
-  if (acquire || request.type === "refresh") {
-    if (request.ttlMs < options.ttlMsMin || request.ttlMs > options.ttlMsMax) {
-      throw new InvalidArgumentError(
-        "ttlMs",
-        `must be between ${options.ttlMsMin} and ${options.ttlMsMax} ms, got ${request.ttlMs}`,
-      );
-    }
+  if (!acquire && request.type !== "refresh") return;
+  const { ttlMsMin, ttlMsMax, waitMsMax } = options.durationLimits.limits;
+  if (request.ttlMs < ttlMsMin || request.ttlMs > ttlMsMax) {
+    throw new InvalidArgumentError(
+      "ttlMs",
+      `must be between ${ttlMsMin} and ${ttlMsMax} ms, got ${request.ttlMs}`,
+    );
   }
-  if (acquire && request.waitMs !== undefined && request.waitMs > options.waitMsMax) {
+  if (acquire && request.waitMs !== undefined && request.waitMs > waitMsMax) {
     throw new InvalidArgumentError(
       "waitMs",
-      `must be at most ${options.waitMsMax} ms, got ${request.waitMs}`,
+      `must be at most ${waitMsMax} ms, got ${request.waitMs}`,
     );
   }
 }

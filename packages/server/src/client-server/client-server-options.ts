@@ -62,10 +62,19 @@ export const DEFAULT_CONNECTION_REQUEST_BURST = IN_FLIGHT_REQUESTS_MAX;
  * peer messages, ticks and other clients are served in between.
  */
 export const DEFAULT_CONNECTION_FRAMES_PER_TURN = 64;
-/** Shortest lease accepted. The coordinator sets it from the election timeout (docs/design.md §2). */
-export const DEFAULT_TTL_MS_MIN = 1_000;
-export const DEFAULT_TTL_MS_MAX = 60 * 60_000;
-export const DEFAULT_WAIT_MS_MAX = 60 * 60_000;
+/** The lease and wait ranges a request may ask for (the lock table's limits in force). */
+export interface DurationLimits {
+  readonly ttlMsMin: number;
+  readonly ttlMsMax: number;
+  readonly waitMsMax: number;
+}
+/**
+ * Ranges of a ClientServer given no lock table (its own tests). A server passes its table, whose
+ * limits follow the election timeout and the log (docs/design.md §2, §2.6).
+ */
+export const DEFAULT_DURATION_LIMITS: { readonly limits: DurationLimits } = {
+  limits: { ttlMsMin: 1_000, ttlMsMax: 60 * 60_000, waitMsMax: 60 * 60_000 },
+};
 /** On stop(), how long in-flight requests get to finish before connections are cut. */
 export const DEFAULT_STOP_DRAIN_TIMEOUT_MS = 2_000;
 /** Suggested back-off sent with TOO_MANY_REQUESTS / OVERLOADED. */
@@ -91,9 +100,12 @@ export interface ClientServerOptions {
   connectionRequestsPerSecond?: number;
   connectionRequestBurst?: number;
   connectionFramesPerTurn?: number;
-  ttlMsMin?: number;
-  ttlMsMax?: number;
-  waitMsMax?: number;
+  /**
+   * The lease and wait ranges requests are checked against, read at each request: the lock table
+   * (a LockStateMachine), whose limits in force are replicated state (design §2.6), not this
+   * node's flags. apply() checks them again; this answers early, without a log entry.
+   */
+  durationLimits?: { readonly limits: DurationLimits };
   stopDrainTimeoutMs?: number;
   retryAfterMs?: number;
   /** TLS on the client port; with `ca`, client certificates are verified against it. */
@@ -130,9 +142,7 @@ export interface ResolvedClientServerOptions {
   connectionRequestsPerSecond: number;
   connectionRequestBurst: number;
   connectionFramesPerTurn: number;
-  ttlMsMin: number;
-  ttlMsMax: number;
-  waitMsMax: number;
+  durationLimits: { readonly limits: DurationLimits };
   stopDrainTimeoutMs: number;
   retryAfterMs: number;
   tls: TlsOptions | null;
@@ -151,9 +161,6 @@ export function resolveClientServerOptions(
     throw new ConfigError("handler", "must implement handle(request, context)");
   }
   const listen = parseHostPort(options.listen, "listen", { portZero: true });
-  const ttlMsMin = positiveInteger(options.ttlMsMin, DEFAULT_TTL_MS_MIN, "ttlMsMin");
-  const ttlMsMax = positiveInteger(options.ttlMsMax, DEFAULT_TTL_MS_MAX, "ttlMsMax");
-  if (ttlMsMax < ttlMsMin) throw new ConfigError("ttlMsMax", "must be ≥ ttlMsMin");
   return {
     nodeId,
     clusterId,
@@ -229,9 +236,7 @@ export function resolveClientServerOptions(
       DEFAULT_CONNECTION_FRAMES_PER_TURN,
       "connectionFramesPerTurn",
     ),
-    ttlMsMin,
-    ttlMsMax,
-    waitMsMax: positiveInteger(options.waitMsMax, DEFAULT_WAIT_MS_MAX, "waitMsMax"),
+    durationLimits: options.durationLimits ?? DEFAULT_DURATION_LIMITS,
     stopDrainTimeoutMs: positiveInteger(
       options.stopDrainTimeoutMs,
       DEFAULT_STOP_DRAIN_TIMEOUT_MS,

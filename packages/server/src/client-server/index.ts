@@ -18,13 +18,15 @@ export {
   DEFAULT_RETRY_AFTER_MS,
   DEFAULT_SERVER_IN_FLIGHT_REQUESTS_MAX,
   DEFAULT_STOP_DRAIN_TIMEOUT_MS,
-  DEFAULT_TTL_MS_MAX,
-  DEFAULT_TTL_MS_MIN,
-  DEFAULT_WAIT_MS_MAX,
+  DEFAULT_DURATION_LIMITS,
   resolveClientServerOptions,
 } from "./client-server-options.js";
 export { NOOP_CLIENT_SERVER_METRICS } from "./client-server-metrics.js";
-export type { ClientServerOptions, ResolvedClientServerOptions } from "./client-server-options.js";
+export type {
+  ClientServerOptions,
+  DurationLimits,
+  ResolvedClientServerOptions,
+} from "./client-server-options.js";
 export type {
   ClientRequestContext,
   ClientRequestHandler,

@@ -142,6 +142,7 @@ export class RaftHost<Result> {
   private readonly membersListeners = new Set<(members: ClusterMembers) => void>();
   private readonly appendedChangeListeners = new Set<(change: ConfChange) => void>();
   private readonly departingListeners = new Set<(ids: readonly NodeId[]) => void>();
+  private readonly snapshotListeners = new Set<(index: number) => void>();
   /** Last departingPeersOf() the listeners heard. */
   private departing: NodeId[] = [];
   /** When (options.now) a message from each peer last arrived. */
@@ -457,6 +458,15 @@ export class RaftHost<Result> {
   onDepartingChange(listener: (ids: readonly NodeId[]) => void): () => void {
     this.departingListeners.add(listener);
     return () => this.departingListeners.delete(listener);
+  }
+
+  /**
+   * Called with the index of each snapshot installed from the leader, once the state machine
+   * holds it: what was applied before is replaced without entries (onApply hears nothing of it).
+   */
+  onSnapshotInstalled(listener: (index: number) => void): () => void {
+    this.snapshotListeners.add(listener);
+    return () => this.snapshotListeners.delete(listener);
   }
 
   /** Called with the members each time applied config entries (or a snapshot) change them. */
@@ -791,6 +801,7 @@ export class RaftHost<Result> {
         new HostError("OUTCOME_UNKNOWN", `entry ${slot} was replaced by a snapshot at ${index}`),
       );
     }
+    for (const listener of this.snapshotListeners) listener(index);
     this.serveReads();
     this.logger.info({ index, snapshotBytes: data.length, locks }, "snapshot installed");
   }

@@ -164,7 +164,10 @@ export class DlockServer {
         self: options.id,
         seeds: options.peers,
         applied: storage.appliedMembers(),
-        transport: { setPeers: (peers) => transport?.setPeers(peers) },
+        transport: {
+          setPeers: (peers) => transport?.setPeers(peers),
+          setFormerPeers: (ids) => transport?.setFormerPeers(ids),
+        },
       });
       for (const moved of directory.movedMembers()) {
         logger.warn(
@@ -193,6 +196,7 @@ export class DlockServer {
         metrics,
         dataCheck,
       });
+      transport.setFormerPeers(directory.acceptedFormerPeers());
       await transport.start();
       started.push(transport);
 
@@ -222,6 +226,9 @@ export class DlockServer {
         replayThroughIndex: host.status().commit,
       });
       host.onApply((entries, results) => limitsLog.onApplied(entries, results));
+      host.onSnapshotInstalled((index) =>
+        limitsLog.snapshotInstalled(index, table.tableLimits.limits),
+      );
       // Registered before the first Ready (the host processes on a later macrotask).
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
@@ -291,9 +298,7 @@ export class DlockServer {
         connectionRequestBurst: options.clientRequestBurst,
         connectionInFlightRequestsMax: options.requestsPerConnectionMax,
         frameBytesMax: options.clientFrameBytesMax,
-        ttlMsMin: options.ttlMsMin,
-        ttlMsMax: options.ttlMsMax,
-        waitMsMax: options.waitMsMax,
+        durationLimits: table,
         ...(authenticator === null
           ? {}
           : { authenticate: (credentials) => authenticator.authenticate(credentials) }),

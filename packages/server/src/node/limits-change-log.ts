@@ -31,19 +31,34 @@ export class LimitsChangeLog {
     this.inForce = options.loaded;
   }
 
+  /**
+   * A snapshot from the leader replaced the table (RaftHost.onSnapshotInstalled), and with it the
+   * limits in force: a node that catches up this way never applies the entries that set them.
+   * What it says is judged against these from now on, and a change they bring is said once.
+   */
+  snapshotInstalled(index: number, limits: TableLimits): void {
+    if (sameTableLimits(limits, this.inForce)) return;
+    this.inForce = limits;
+    this.say(index, limits, "a snapshot changed the table limits in force");
+  }
+
   /** Called with each applied batch (RaftHost.onApply): results[i] is entries[i]'s. */
   onApplied(entries: readonly Entry[], results: ReadonlyArray<LockResult | undefined>): void {
     for (let i = 0; i < results.length; i++) {
       const result = results[i];
       if (result?.type !== "limitsSet" || sameTableLimits(result.limits, this.inForce)) continue;
       this.inForce = result.limits;
-      const index = entries[i]?.index ?? 0;
-      const fields = { limits: result.limits, index };
-      if (index <= this.options.replayThroughIndex) {
-        this.options.logger.debug(fields, "replayed a change of the table limits in force");
-      } else {
-        this.options.logger.info(fields, "the log changed the table limits in force");
-      }
+      this.say(entries[i]?.index ?? 0, result.limits, "the log changed the table limits in force");
+    }
+  }
+
+  /** At info, or at debug up to replayThroughIndex (said before the node stopped). */
+  private say(index: number, limits: TableLimits, message: string): void {
+    const fields = { limits, index };
+    if (index <= this.options.replayThroughIndex) {
+      this.options.logger.debug(fields, `replayed: ${message}`);
+    } else {
+      this.options.logger.info(fields, message);
     }
   }
 }

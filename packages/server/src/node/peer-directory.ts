@@ -5,14 +5,21 @@
 // line's address wins: it is how an operator restarts a cluster whose machines or ports moved
 // (the replicated record has no other way to learn a new address). Ids that are no longer members
 // are ignored, except removed voters the leader still tells of their removal (departing, below).
-// Every change is pushed to the peer transport.
+// Every change is pushed to the peer transport. Former members (removed while this node ran, or
+// named on the command line and no longer members) are not dialed, but may connect: a removed
+// voter that missed its removal asks them for votes, and the leader among them must answer it.
 import type { ConfChange, NodeId } from "@dlock/raft";
 import { decodeMemberContext } from "../host/cluster-members.js";
+import { sameIds } from "../host/departing-peers.js";
 import type { ClusterMembers } from "../storage/members-record.js";
 
 export interface PeerDirectoryTransport {
   setPeers(peers: Record<NodeId, string>): void;
+  setFormerPeers(ids: readonly NodeId[]): void;
 }
+
+/** How many removed members' addresses a node remembers (the oldest is forgotten first). */
+const REMOVED_MEMBERS_MAX = 64;
 
 export class PeerDirectory {
   private readonly self: NodeId;
@@ -27,6 +34,10 @@ export class PeerDirectory {
    * the address they had as members: without a link they would never hear it, and campaign.
    */
   private departing = new Map<NodeId, string>();
+  /** Members removed while this node ran, with their last address, oldest first. */
+  private readonly removed = new Map<NodeId, string>();
+  /** Last list given to transport.setFormerPeers. */
+  private formerPeers: NodeId[] = [];
 
   constructor(options: {
     self: NodeId;
@@ -40,6 +51,12 @@ export class PeerDirectory {
     this.transport = options.transport;
     this.applied = options.applied;
     this.current = this.compute();
+    this.formerPeers = this.former();
+  }
+
+  /** Former members that may connect to us though we do not dial them (see the file comment). */
+  acceptedFormerPeers(): NodeId[] {
+    return [...this.formerPeers];
   }
 
   /** Peer address of `id` as this node knows it. */
@@ -56,6 +73,15 @@ export class PeerDirectory {
 
   /** Applied members changed (config entry applied, snapshot installed). */
   membersApplied(members: ClusterMembers): void {
+    for (const id of Object.keys(this.applied.peerAddresses)) {
+      if (id in members.peerAddresses || id === this.self) continue;
+      this.removed.delete(id);
+      this.removed.set(id, this.current[id] ?? this.applied.peerAddresses[id]!);
+      if (this.removed.size > REMOVED_MEMBERS_MAX) {
+        this.removed.delete(this.removed.keys().next().value as NodeId);
+      }
+    }
+    for (const id of Object.keys(members.peerAddresses)) this.removed.delete(id);
     this.applied = members;
     for (const id of [...this.appended.keys()]) {
       if (id in members.peerAddresses) this.appended.delete(id);
@@ -74,13 +100,15 @@ export class PeerDirectory {
 
   /**
    * The leader's departing nodes changed (RaftHost.onDepartingChange). Called before the members
-   * that drop a node are applied, so its address is still known; an id whose address is unknown
-   * (it never was a member here) is skipped.
+   * that drop a node are applied, so its address is still known; a leader that did not commit the
+   * removal finds it among the removed members or the command line. An id whose address is
+   * unknown (this process never saw it as a member and was not given it) is skipped.
    */
   departingChanged(ids: readonly NodeId[]): void {
     const next = new Map<NodeId, string>();
     for (const id of ids) {
-      const address = this.departing.get(id) ?? this.current[id];
+      const address =
+        this.departing.get(id) ?? this.current[id] ?? this.removed.get(id) ?? this.seeds[id];
       if (address !== undefined) next.set(id, address);
     }
     this.departing = next;
@@ -121,5 +149,17 @@ export class PeerDirectory {
       Object.entries(next).every(([id, address]) => this.current[id] === address);
     this.current = next;
     if (!same) this.transport.setPeers(this.peers());
+    const former = this.former();
+    if (!sameIds(former, this.formerPeers)) {
+      this.formerPeers = former;
+      this.transport.setFormerPeers(former);
+    }
+  }
+
+  /** Removed members and command-line ids that are not members now (sorted). */
+  private former(): NodeId[] {
+    if (this.applied.voters.length + this.applied.learners.length === 0) return [];
+    const ids = new Set([...this.removed.keys(), ...Object.keys(this.seeds)]);
+    return [...ids].filter((id) => id !== this.self && !(id in this.current)).sort();
   }
 }

@@ -24,7 +24,8 @@ const ERROR_LINGER_MS = 1_000;
 export interface InboundContext {
   options: ResolvedTcpPeerTransportOptions;
   encoder: FrameEncoder;
-  knownPeers(): ReadonlyMap<NodeId, unknown>;
+  /** Ids allowed to connect. */
+  knownPeers(): { has(id: NodeId): boolean };
   /** Called once the hello is accepted; the transport closes an older connection from the same peer. */
   onIdentified(connection: InboundPeerConnection): void;
   deliver(message: Message): void;

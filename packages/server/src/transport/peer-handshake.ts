@@ -52,7 +52,7 @@ export interface PeerHelloExpectation {
   /** The id the remote must have (dialer side), or null to accept any id in `knownNodeIds`. */
   expectedNodeId: NodeId | null;
   /** Ids allowed to connect (acceptor side); ignored when `expectedNodeId` is set. */
-  knownNodeIds?: ReadonlyMap<NodeId, unknown>;
+  knownNodeIds?: { has(id: NodeId): boolean };
   selfNodeId: NodeId;
   /**
    * With TLS: the node id the other side's verified certificate names (null: it names none). The

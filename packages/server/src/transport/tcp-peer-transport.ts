@@ -55,6 +55,12 @@ export class TcpPeerTransport implements PeerTransport {
   private readonly flushBound = () => this.flushAll();
   /** Client addresses the peers advertised in their hellos, for leader redirects. */
   private readonly peerClientAddresses = new Map<NodeId, string>();
+  /** Former members whose connections we accept without dialing them (setFormerPeers). */
+  private formerPeers: ReadonlySet<NodeId> = new Set();
+  /** Who may connect to us: peers, and former members. */
+  private readonly acceptedPeers = {
+    has: (id: NodeId): boolean => this.links.has(id) || this.formerPeers.has(id),
+  };
 
   constructor(options: TcpPeerTransportOptions) {
     this.options = resolveTcpPeerTransportOptions(options);
@@ -68,7 +74,7 @@ export class TcpPeerTransport implements PeerTransport {
     this.inboundContext = {
       options: this.options,
       encoder: this.encoder,
-      knownPeers: () => this.links,
+      knownPeers: () => this.acceptedPeers,
       onIdentified: (connection) => this.onInboundIdentified(connection),
       deliver: (message) => this.deliver(message),
       onRejected: (connection, error) => this.onInboundRejected(connection, error),
@@ -160,6 +166,15 @@ export class TcpPeerTransport implements PeerTransport {
       this.links.set(id, created);
       if (this.state === "started") created.start();
     }
+  }
+
+  /**
+   * Removed members whose connections are accepted (we do not dial them). A removed voter that
+   * missed its removal campaigns; its vote requests must reach a leader that can tell it the
+   * removal committed (that leader then dials it: setPeers). Peers are accepted regardless.
+   */
+  setFormerPeers(ids: readonly NodeId[]): void {
+    this.formerPeers = new Set(ids);
   }
 
   /**

@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { FrameEncoder, LockBusyError, NotLeaderError, PROTOCOL_VERSION } from "@dlock/protocol";
 import type { ClientRequest } from "@dlock/protocol";
+import { LockStateMachine } from "@dlock/server/lock";
 import { ClientServer } from "../../src/client-server/client-server.js";
 import type {
   ClientRequestContext,
@@ -293,9 +294,7 @@ describe("ClientServer bad input", () => {
   it("answers a bad field with INVALID_ARGUMENT for that request and keeps the connection", async () => {
     const handler = new DeferredHandler();
     const { port, metrics } = await startServer(handler, {
-      ttlMsMin: 500,
-      ttlMsMax: 60_000,
-      waitMsMax: 30_000,
+      durationLimits: { limits: { ttlMsMin: 500, ttlMsMax: 60_000, waitMsMax: 30_000 } },
     });
     const client = await connectClient(port);
     const cases: [Record<string, unknown>, string][] = [
@@ -323,6 +322,41 @@ describe("ClientServer bad input", () => {
     client.sendFrame(acquire(9));
     await waitFor(() => handler.calls.length === 1, "a good request after the bad ones");
     expect(client.closed).toBe(false);
+  });
+
+  it("checks ttlMs and waitMs against the replicated limits in force, not this node's flags", async () => {
+    // This node's flags say ttlMs ≤ 60 s and waitMs ≤ 30 s; the leader's setLimits entries said
+    // 120 s and 90 s, then 20 s and 10 s.
+    const limits = (ttlMsMax: number, waitMsMax: number) => ({
+      electionTimeoutMs: 100,
+      ttlMsMin: 500,
+      ttlMsMax,
+      waitMsMax,
+    });
+    const table = new LockStateMachine({ limits: limits(60_000, 30_000) });
+    const proposal = (ttlMsMax: number, waitMsMax: number) =>
+      new LockStateMachine({ limits: limits(ttlMsMax, waitMsMax) }).limitsProposal()!;
+    table.apply(1, proposal(120_000, 90_000));
+    const handler = new DeferredHandler();
+    const { port } = await startServer(handler, { durationLimits: table });
+    const client = await connectClient(port);
+    client.sendFrame(acquire(1, { ttlMs: 100_000, waitMs: 80_000 }));
+    await waitFor(() => handler.calls.length === 1, "an acquire within the replicated limits");
+    table.apply(2, proposal(20_000, 10_000));
+    const cases: [Record<string, unknown>, string, string][] = [
+      [acquire(2, { ttlMs: 30_000 }), "ttlMs", "between 500 and 20000 ms"],
+      [acquire(3, { waitMs: 15_000 }), "waitMs", "at most 10000 ms"],
+      [{ type: "refresh", id: 4, key: "k", value: "v", token: 1, ttlMs: 30_000 }, "ttlMs", "20000"],
+    ];
+    for (const [request] of cases) client.sendFrame(request);
+    for (const [request, field, says] of cases) {
+      expect(await client.nextFrame()).toMatchObject({
+        type: "error",
+        id: request.id,
+        error: { code: "INVALID_ARGUMENT", field, message: expect.stringContaining(says) },
+      });
+    }
+    expect(handler.calls).toHaveLength(1);
   });
 
   async function expectClosedWith(

@@ -319,11 +319,17 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     network.heal(victim.id);
     const back = await startNode(network, victim.id, dirOf(victim.id), IDS);
     nodes.push(back);
+    // Listeners hear of the install once the table holds it (LimitsChangeLog re-reads its limits).
+    const heard: Array<{ index: number; held: boolean }> = [];
+    back.host.onSnapshotInstalled((index) =>
+      heard.push({ index, held: back.table.get("s49").held }),
+    );
     await waitFor(
       "victim installed the snapshot",
       () => back.storage.snapshot().metadata.index >= (compactedTo as number),
     );
     await waitFor("victim caught up", () => back.host.status().applied >= (compactedTo as number));
+    expect(heard).toEqual([{ index: back.storage.snapshot().metadata.index, held: true }]);
     expect(back.table.get("s49").held).toBe(true);
     expect(back.table.get("before").held).toBe(false);
     await waitFor(

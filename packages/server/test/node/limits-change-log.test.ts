@@ -32,6 +32,18 @@ function applyAll(
   log.onApplied(entries, results);
 }
 
+/** A node started with `waitersPerKeyMax` and an empty table, nothing to replay. */
+function freshNode(waitersPerKeyMax: number) {
+  const table = machine(waitersPerKeyMax);
+  const logger = new RecordingLogger();
+  const log = new LimitsChangeLog({
+    logger,
+    loaded: table.tableLimits.limits,
+    replayThroughIndex: 0,
+  });
+  return { table, logger, log };
+}
+
 const infoLines = (logger: RecordingLogger) =>
   logger.records
     .filter((r) => r.level === "info")
@@ -77,15 +89,34 @@ describe("LimitsChangeLog", () => {
   });
 
   it("says nothing when the first replicated limits equal the ones a node was already enforcing", () => {
-    const table = machine(8);
-    const logger = new RecordingLogger();
-    const log = new LimitsChangeLog({
-      logger,
-      loaded: table.tableLimits.limits,
-      replayThroughIndex: 0,
-    });
+    const { table, logger, log } = freshNode(8);
     applyAll(table, log, 1, [limitsOf(8)]);
     expect(table.tableLimits.replicated).toBe(true);
     expect(logger.records).toEqual([]);
+  });
+
+  it("after a snapshot install, judges the next entries against the limits the snapshot brought", () => {
+    // The node said 16 came in force at 1; a leader's snapshot at 3 brings 32 (set by an entry
+    // this node never applied); the next leader's entry restates 32.
+    const { table, logger, log } = freshNode(8);
+    applyAll(table, log, 1, [limitsOf(16)]);
+    const leader = machine(8);
+    [limitsOf(16), other, limitsOf(32)].forEach((command, i) => leader.apply(1 + i, command));
+    table.restoreSnapshot(leader.snapshot());
+    log.snapshotInstalled(3, table.tableLimits.limits);
+    // Judged against the 16 it last heard of, the restatement would be said as a change.
+    applyAll(table, log, 4, [limitsOf(32), other]);
+    expect(infoLines(logger)).toEqual([
+      { message: "the log changed the table limits in force", index: 1 },
+      { message: "a snapshot changed the table limits in force", index: 3 },
+    ]);
+    // A snapshot that brings the limits already in force says nothing.
+    log.snapshotInstalled(5, table.tableLimits.limits);
+    applyAll(table, log, 6, [limitsOf(64)]);
+    expect(infoLines(logger).at(-1)).toEqual({
+      message: "the log changed the table limits in force",
+      index: 6,
+    });
+    expect(infoLines(logger)).toHaveLength(3);
   });
 });

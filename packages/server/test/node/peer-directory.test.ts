@@ -7,13 +7,17 @@ const SEEDS = { n1: "h1:1", n2: "h2:1", n3: "h3:1" };
 
 function directory(applied = EMPTY_MEMBERS) {
   const published: Array<Record<string, string>> = [];
+  const former: string[][] = [];
   const dir = new PeerDirectory({
     self: "n1",
     seeds: SEEDS,
     applied,
-    transport: { setPeers: (peers) => published.push(peers) },
+    transport: {
+      setPeers: (peers) => published.push(peers),
+      setFormerPeers: (ids) => former.push([...ids]),
+    },
   });
-  return { dir, published };
+  return { dir, published, former };
 }
 
 describe("PeerDirectory", () => {
@@ -96,5 +100,48 @@ describe("PeerDirectory", () => {
     // n4 confirmed (or the leader gave up on it): its link goes.
     dir.departingChanged([]);
     expect(published).toEqual([{ n2: "h2:1" }]);
+  });
+
+  it("accepts former members without dialing them, and dials one a new leader must tell", () => {
+    const { dir, published, former } = directory({
+      voters: ["n1", "n2", "n3", "n4"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n3: "h3:1", n4: "h4:1" },
+    });
+    expect(dir.acceptedFormerPeers()).toEqual([]);
+    // Another leader committed the removal of n4: this node, a follower, applies it.
+    dir.membersApplied({
+      voters: ["n1", "n2", "n3"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n3: "h3:1" },
+    });
+    expect(published).toEqual([{ n2: "h2:1", n3: "h3:1" }]);
+    expect(former).toEqual([["n4"]]);
+    // Later it leads, and n4 asks it for votes: its core tells n4 at the address n4 had.
+    dir.departingChanged(["n4"]);
+    expect(published.at(-1)).toEqual({ n2: "h2:1", n3: "h3:1", n4: "h4:1" });
+    dir.departingChanged([]);
+    expect(published.at(-1)).toEqual({ n2: "h2:1", n3: "h3:1" });
+    expect(dir.acceptedFormerPeers()).toEqual(["n4"]);
+    // Added back: a member, dialed, and no longer former.
+    dir.membersApplied({
+      voters: ["n1", "n2", "n3"],
+      learners: ["n4"],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n3: "h3:1", n4: "h4:2" },
+    });
+    expect(former.at(-1)).toEqual([]);
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1", n4: "h4:2" });
+  });
+
+  it("accepts command-line ids that are not members (a restart forgot whom it saw removed)", () => {
+    const { dir } = directory({
+      voters: ["n1", "n2"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1" },
+    });
+    expect(dir.acceptedFormerPeers()).toEqual(["n3"]);
+    expect(dir.peers()).toEqual({ n2: "h2:1" });
+    dir.departingChanged(["n3"]);
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1" });
   });
 });

@@ -264,6 +264,23 @@ describe("TcpPeerTransport between live nodes", () => {
     n1.transport.send([heartbeat("n1", "n2", 3)]);
     expect(n1.transport.unknownPeerDroppedMessages).toBe(2);
   });
+  it("accepts a former member's connection and messages without dialing it", async () => {
+    // n3 was removed: n1 does not dial it, but n3 (which missed its removal) may still talk to
+    // n1, whose Raft core may then want to tell it (and dial it through setPeers).
+    const [n1, n3] = await Promise.all(["n1", "n3"].map((id) => startNode(id)));
+    n3.transport.setPeers({ n1: `127.0.0.1:${n1.port}` });
+    n3.transport.send([heartbeat("n3", "n1", 1)]);
+    await waitFor(() => n1.metrics.rejected.length >= 1, "n1 refusing n3 while it knows nothing");
+    expect(n1.received).toEqual([]);
+    n1.transport.setFormerPeers(["n3"]);
+    n3.transport.send([heartbeat("n3", "n1", 2)]);
+    await waitFor(() => n1.received.some((m) => m.term === 2), "n3's message once former");
+    expect(n1.transport.stats()).toEqual({});
+    n1.transport.setFormerPeers([]);
+    n1.transport.setPeers({ n3: `127.0.0.1:${n3.port}` });
+    n1.transport.send([heartbeat("n1", "n3", 3)]);
+    await waitFor(() => n3.received.some((m) => m.term === 3), "n1 dialing n3 once a peer");
+  });
 });
 
 describe("TcpPeerTransport handler registration", () => {
