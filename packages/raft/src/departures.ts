@@ -18,6 +18,11 @@ interface Departure {
  */
 export class Departures {
   private readonly byId = new Map<NodeId, Departure>();
+  /**
+   * Nodes this leader gave up on once: a removed node that keeps campaigning but cannot be reached
+   * would otherwise log "telling…" and "stopped…" every ten election timeouts, for ever.
+   */
+  private readonly gaveUpOn = new Set<NodeId>();
 
   start(id: NodeId, departure: Departure): void {
     this.byId.set(id, departure);
@@ -42,11 +47,28 @@ export class Departures {
       departure.ticksLeft--;
       if (departure.ticksLeft <= 0) expired.push(id);
     }
-    for (const id of expired) this.byId.delete(id);
+    for (const id of expired) {
+      this.byId.delete(id);
+      if (this.gaveUpOn.size >= GAVE_UP_ON_MAX) this.gaveUpOn.clear();
+    }
     return expired;
+  }
+
+  /** Whether this leader already gave up on `id` once (its log lines go to debug after that). */
+  gaveUpBefore(id: NodeId): boolean {
+    return this.gaveUpOn.has(id);
+  }
+
+  /** Remembers that this leader gave up on `id`; call after logging the first give-up. */
+  markGaveUp(id: NodeId): void {
+    this.gaveUpOn.add(id);
   }
 
   clear(): void {
     this.byId.clear();
+    this.gaveUpOn.clear();
   }
 }
+
+/** Removed nodes remembered as given up on; past it the memory starts over (ids are few). */
+const GAVE_UP_ON_MAX = 64;

@@ -469,7 +469,9 @@ export class RawNode implements RaftNode {
     this.addProgress(id, this.log.lastIndex() + 1);
     const context = this.readOnly.newContext();
     this.departures.start(id, { configIndex, context, ticksLeft: this.departureTicks() });
-    this.config.logger?.info(
+    // Logged once per node: one that cannot be reached asks again every ten election timeouts.
+    const log = this.departures.gaveUpBefore(id) ? "debug" : "info";
+    this.config.logger?.[log](
       { id: this.id, removed: id, configIndex },
       "telling a removed voter that its removal committed",
     );
@@ -667,10 +669,12 @@ export class RawNode implements RaftNode {
     this.tickSnapshotTransfers();
     for (const [id, pr] of this.progress) if (id !== this.id) pr.tickStalled();
     for (const id of this.departures.tick()) {
-      this.config.logger?.info(
+      const log = this.departures.gaveUpBefore(id) ? "debug" : "info";
+      this.config.logger?.[log](
         { id: this.id, removed: id, ticks: this.departureTicks() },
         "stopped heartbeating a removed voter that never confirmed its removal",
       );
+      this.departures.markGaveUp(id);
       this.progress.delete(id);
     }
   }

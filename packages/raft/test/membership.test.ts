@@ -242,6 +242,43 @@ describe("membership changes", () => {
     expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
   });
 
+  it("a removed voter that cannot be reached is logged once, not every ten election timeouts", () => {
+    const lines: Array<{ level: string; message: string }> = [];
+    const capture = (level: string) => (_fields: object, message: string) =>
+      lines.push({ level, message });
+    const logger = { debug: capture("debug"), info: capture("info"), warn: capture("warn") };
+    const net = new Network(["n1", "n2", "n3", "n4", "n5"], { config: { logger } });
+    net.elect("n1");
+    const n1 = net.get("n1").node;
+    const term = n1.status().term;
+    const { index } = n1.proposeConfChange({ type: "remove", nodeId: "n5" });
+    net.stabilize();
+    expect(n1.status().commit).toBeGreaterThanOrEqual(index);
+    // n5 hears nothing more: it campaigns, n1 hears it and gives up on it, three times over.
+    net.isolate("n5");
+    for (let round = 0; round < 3; round++) {
+      net.tickAll(101);
+      n1.step({
+        type: "preVote",
+        from: "n5",
+        to: "n1",
+        term: term + 1,
+        lastIndex: 1,
+        lastTerm: 1,
+        transfer: false,
+      });
+      expect(Object.keys(n1.status().progress ?? {})).toContain("n5");
+    }
+    net.tickAll(101);
+    const count = (level: string, text: string): number =>
+      lines.filter((l) => l.level === level && l.message.includes(text)).length;
+    expect(count("info", "stopped heartbeating a removed voter")).toBe(1);
+    expect(count("debug", "stopped heartbeating a removed voter")).toBe(3);
+    expect(count("info", "telling a removed voter")).toBe(0);
+    expect(count("debug", "telling a removed voter")).toBe(3);
+    expect(n1.status()).toMatchObject({ role: "leader", term });
+  });
+
   it("remembers which change removed a voter, also once that change is compacted", () => {
     const membership = new Membership({ voters: ["a", "b", "c"], learners: ["l"] });
     membership.append(5, { type: "remove", nodeId: "c" });
