@@ -459,7 +459,10 @@ function applyWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
     if (firstEntry !== undefined) {
       // checkWrites let entries start inside the log or right after it: what they overwrite goes.
       const offset = firstEntry.index - image.snapshot.metadata.index - 1;
-      for (const entry of image.log.splice(offset)) image.logBytes -= storedBytes(entry);
+      // (Usually they append: no splice, no empty array per write.)
+      if (offset < image.log.length) {
+        for (const entry of image.log.splice(offset)) image.logBytes -= storedBytes(entry);
+      }
       for (const entry of entries) {
         image.log.push(entry);
         image.logBytes += storedBytes(entry);

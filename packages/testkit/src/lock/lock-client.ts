@@ -126,6 +126,8 @@ export class SimLockClient extends SimProcessBase {
   /** When set, every call started is appended (the liveness phase follows them all). */
   trackedCalls: PendingCall[] | null = null;
   private locker: Locker | null = null;
+  /** Lockers of incarnations that crashed: their calls never settle (see closeLockers). */
+  private readonly crashedLockers: Locker[] = [];
   private nextOp = 0;
   private valueNumber = 0;
   private stopping = false;
@@ -171,11 +173,24 @@ export class SimLockClient extends SimProcessBase {
   crash(): void {
     if (this.status === "down") return;
     this.endIncarnation();
+    if (this.locker !== null) this.crashedLockers.push(this.locker);
     this.locker = null;
     this.pending.clear();
     this.programDone = true;
     this.options.network.clientDown(this.name);
     this.options.history.forgetClient(this.name);
+  }
+
+  /**
+   * After the run, its result taken: closes every Locker this client made, crashed incarnations'
+   * included, as the end of a process frees its memory. A crashed process's calls never settle,
+   * and Node holds a combined signal (AbortSignal.any, one per caller signal in the Locker)
+   * while a listener is on it: without the close each such call kept its whole schedule
+   * reachable, and a long search slowed down as the heap grew. A closed Locker sends nothing.
+   */
+  closeLockers(): void {
+    for (const locker of this.crashedLockers.splice(0)) void locker.close();
+    void this.locker?.close();
   }
 
   /** Faults are over: finish the current operation quickly, release, start nothing new. */

@@ -155,7 +155,9 @@ export async function runLockSchedule(
     violation = checked.violation;
     linearizability = checked.linearizability;
   }
-  return run.result(violation, recoveryMs, linearizability);
+  const result = run.result(violation, recoveryMs, linearizability);
+  run.closeClients();
+  return result;
 }
 
 function describe(error: unknown): string {
@@ -451,8 +453,9 @@ class LockRun {
       crashes,
       crashesLosingWrites,
       snapshotsInstalled,
-      lockEvents: this.events,
-      clients: this.counters,
+      // Copies: closing the clients after the result (closeClients) must not change it.
+      lockEvents: { ...this.events },
+      clients: { ...this.counters },
       clientNetwork: { ...this.clientNetwork.stats },
       requests: this.history.ops.length,
       requestsUnanswered: unanswered,
@@ -465,6 +468,11 @@ class LockRun {
       recoveryMs,
       history: this.history,
     };
+  }
+
+  /** The run is over and its result taken: closes every client's Lockers (see closeLockers). */
+  closeClients(): void {
+    for (const client of this.clients) client.closeLockers();
   }
 
   private fail(message: string, cause: unknown): void {
