@@ -71,6 +71,13 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   applyEntriesPerTurnMax: 1024,
   /** The core's page of committed entries per Ready (its own default is 16 MiB): some 1k entries. */
   committedBytesPerReadyMax: 128 * 1024,
+  /**
+   * Entry bytes in flight to one follower (the core's default is 32 MiB). A follower that turns to
+   * replicate (after a snapshot install, say) is sent a full window in one turn: 32 MiB took the
+   * leader's event loop 320-420 ms to encode. 4 MiB is a 40 ms turn at most, and still thousands
+   * of times what steady traffic keeps in flight.
+   */
+  inflightBytesMax: 4 * 1024 * 1024,
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,
@@ -105,6 +112,7 @@ export function resolveRaftHostOptions<Result>(
       ...options.raft,
       committedBytesPerReadyMax:
         options.raft?.committedBytesPerReadyMax ?? defaults.committedBytesPerReadyMax,
+      inflightBytesMax: options.raft?.inflightBytesMax ?? defaults.inflightBytesMax,
     },
     pendingProposalsMax: options.pendingProposalsMax ?? defaults.pendingProposalsMax,
     pendingReadsMax: options.pendingReadsMax ?? defaults.pendingReadsMax,
