@@ -73,11 +73,11 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   committedBytesPerReadyMax: 128 * 1024,
   /**
    * Entry bytes in flight to one follower (the core's default is 32 MiB). A follower that turns to
-   * replicate (after a snapshot install, say) is sent a full window in one turn: 32 MiB took the
-   * leader's event loop 320-420 ms to encode. 4 MiB is a 40 ms turn at most, and still thousands
-   * of times what steady traffic keeps in flight.
+   * replicate (after a snapshot install, say) is sent a full window in one turn: 32 MiB took a
+   * loaded leader 320-420 ms to encode, 4 MiB still 75-120 ms. 2 MiB is two messages of
+   * messageBytesMax, still thousands of times what steady traffic keeps in flight.
    */
-  inflightBytesMax: 4 * 1024 * 1024,
+  inflightBytesMax: 2 * 1024 * 1024,
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,

@@ -160,7 +160,7 @@ describe("RaftHost runs on the scheduler it is given", () => {
     expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / perTurnMax);
   });
 
-  it("hands the core a 4 MiB send window per follower unless told otherwise", async () => {
+  it("hands the core a 2 MiB send window per follower unless told otherwise", async () => {
     // The core's own 32 MiB window, filled in one turn for a follower catching up, held a leader
     // for 420 ms: the host's default bounds that turn.
     const windows: number[] = [];
@@ -175,6 +175,6 @@ describe("RaftHost runs on the scheduler it is given", () => {
       node = null;
       await rm(dir, { recursive: true, force: true });
     }
-    expect(windows).toEqual([4 * 1024 * 1024, 1234]);
+    expect(windows).toEqual([2 * 1024 * 1024, 1234]);
   });
 });
