@@ -71,6 +71,13 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   applyEntriesPerTurnMax: 1024,
   /** The core's page of committed entries per Ready (its own default is 16 MiB): some 1k entries. */
   committedBytesPerReadyMax: 128 * 1024,
+  /**
+   * Entry bytes in flight to one follower (the core's default is 32 MiB). A follower that turns to
+   * replicate (after a snapshot install, say) is sent a full window in one turn: 32 MiB took a
+   * loaded leader 320-420 ms to encode, 4 MiB still 75-120 ms. 2 MiB is two messages of
+   * messageBytesMax, still thousands of times what steady traffic keeps in flight.
+   */
+  inflightBytesMax: 2 * 1024 * 1024,
   transferTimeoutMs: 5_000,
   compactionEntries: 100_000,
   compactionBytes: 64 * 1024 * 1024,
@@ -105,6 +112,7 @@ export function resolveRaftHostOptions<Result>(
       ...options.raft,
       committedBytesPerReadyMax:
         options.raft?.committedBytesPerReadyMax ?? defaults.committedBytesPerReadyMax,
+      inflightBytesMax: options.raft?.inflightBytesMax ?? defaults.inflightBytesMax,
     },
     pendingProposalsMax: options.pendingProposalsMax ?? defaults.pendingProposalsMax,
     pendingReadsMax: options.pendingReadsMax ?? defaults.pendingReadsMax,

@@ -53,8 +53,11 @@ type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof K
 /**
  * The leases the leader times (a grant's lease, a waiter's queue lease or a lock delay), one id
  * each, their fields in paged typed arrays: a million held locks are a few arrays, not a million
- * objects, and they grow a page at a time. The due time (deadlineMs, or the retry time while an
- * expiry is pending) is the heap's.
+ * objects, and they grow a page at a time. Only what every lease has gets a column (some 40 bytes
+ * per id with the heap's, where a deadline, a pending flag and a value column made it 57): the
+ * heap's due time is the deadline, except while an expiry is pending (handed out, not applied),
+ * when it is the retry time and `pendingDeadlineMs` keeps the deadline; waiters and semaphore
+ * holders, few next to the locks, keep their values in a map.
  */
 class LeaseTimers {
   readonly heap = new TimerHeap();
@@ -63,43 +66,74 @@ class LeaseTimers {
   readonly token = new PagedArray<number>((slots) => new Float64Array(slots));
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
   readonly revision = new PagedArray<number>((slots) => new Float64Array(slots));
-  /** When the lease ends on this leader's monotonic clock. */
-  readonly deadlineMs = new PagedArray<number>((slots) => new Float64Array(slots));
-  /** An expiry for this exact revision was handed out and has not been applied yet (1). */
-  readonly pending = new PagedArray<number>((slots) => new Uint8Array(slots));
   readonly key = pagedValues("");
   /** The waiter's or permit holder's value (waiter and permit timers only). */
-  readonly value = pagedValues("");
+  private readonly values = new Map<number, string>();
+  /**
+   * When the lease ends on this leader's monotonic clock, for the ids whose expiry was handed out
+   * and has not been applied yet (for the others it is the heap's due time).
+   */
+  private readonly pendingDeadlineMs = new Map<number, number>();
   private readonly freeIds: number[] = [];
   private idsUsed = 0;
 
   allocate(kind: Kind, key: string, value: string): number {
     const id = this.freeIds.pop() ?? this.idsUsed++;
     if (id >= this.kind.capacity) {
-      for (const field of [this.kind, this.token, this.revision, this.deadlineMs, this.pending])
-        field.reserve(id);
+      for (const field of [this.kind, this.token, this.revision]) field.reserve(id);
       this.key.reserve(id);
-      this.value.reserve(id);
     }
     this.kind.put(id, kind);
     this.key.put(id, key);
-    this.value.put(id, value);
+    if (kind === KIND_WAITER || kind === KIND_PERMIT) this.values.set(id, value);
     return id;
+  }
+
+  valueOf(id: number): string {
+    return this.values.get(id) ?? "";
+  }
+
+  /** When the lease of `id` ends (whether or not its expiry is pending). */
+  deadlineMsOf(id: number): number {
+    return this.pendingDeadlineMs.get(id) ?? this.heap.dueMsOf(id);
+  }
+
+  /** (Re)starts the lease of `id`: due at `deadlineMs`, nothing pending. */
+  arm(id: number, token: number, revision: number, deadlineMs: number): void {
+    this.token.put(id, token);
+    this.revision.put(id, revision);
+    this.pendingDeadlineMs.delete(id);
+    this.heap.upsert(id, deadlineMs);
+  }
+
+  /** Its expiry was handed out: due again at `retryMs` unless applied (or failed) before. */
+  markPending(id: number, retryMs: number): void {
+    if (!this.pendingDeadlineMs.has(id)) this.pendingDeadlineMs.set(id, this.heap.dueMsOf(id));
+    this.heap.upsert(id, retryMs);
+  }
+
+  /** Its expiry's proposal failed: due again at its deadline. */
+  unmarkPending(id: number): void {
+    const deadlineMs = this.pendingDeadlineMs.get(id);
+    if (deadlineMs === undefined) return;
+    this.pendingDeadlineMs.delete(id);
+    this.heap.upsert(id, deadlineMs);
   }
 
   free(id: number): void {
     this.heap.remove(id);
     this.key.put(id, "");
-    this.value.put(id, "");
+    this.values.delete(id);
+    this.pendingDeadlineMs.delete(id);
     this.freeIds.push(id);
   }
 
   clear(): void {
     this.heap.clear();
     this.key.clear();
-    this.value.clear();
-    for (const field of [this.kind, this.token, this.revision, this.deadlineMs, this.pending])
-      field.clear();
+    this.values.clear();
+    this.pendingDeadlineMs.clear();
+    for (const field of [this.kind, this.token, this.revision]) field.clear();
     this.freeIds.length = 0;
     this.idsUsed = 0;
   }
@@ -288,13 +322,12 @@ export class LeaseManager {
     const limit = Math.min(maxBatch, this.options.expireBatchMax);
     const out: LeaseCommand[] = [];
     if (!this.leader) return out;
-    const { heap, pending } = this.timers;
+    const { heap } = this.timers;
     while (out.length < limit) {
       const id = heap.peek();
       if (id < 0 || heap.dueMsOf(id) > nowMs) break;
       out.push(this.commandOf(id));
-      pending.put(id, 1);
-      heap.upsert(id, nowMs + this.options.expireRetryMs);
+      this.timers.markPending(id, nowMs + this.options.expireRetryMs);
     }
     return out;
   }
@@ -302,9 +335,7 @@ export class LeaseManager {
   /** The proposal of `command` was refused: make it due again at once. */
   proposalFailed(command: LeaseCommand): void {
     const id = this.timerOf(command);
-    if (id === undefined || this.timers.pending.at(id) === 0) return;
-    this.timers.pending.put(id, 0);
-    this.timers.heap.upsert(id, this.timers.deadlineMs.at(id));
+    if (id !== undefined) this.timers.unmarkPending(id);
   }
 
   /** When the host should call dueExpiries next (null: nothing timed). */
@@ -320,20 +351,20 @@ export class LeaseManager {
   remainingMs(key: string, nowMs: number): number | null {
     const id = this.locks.get(key);
     if (id < 0) return null;
-    return Math.max(0, this.timers.deadlineMs.at(id) - nowMs);
+    return Math.max(0, this.timers.deadlineMsOf(id) - nowMs);
   }
 
   /** Lease time left of the semaphore holder `value` of `key` (null if not timed). */
   permitRemainingMs(key: string, value: string, nowMs: number): number | null {
     const id = this.permits.get(key)?.get(value);
     if (id === undefined) return null;
-    return Math.max(0, this.timers.deadlineMs.at(id) - nowMs);
+    return Math.max(0, this.timers.deadlineMsOf(id) - nowMs);
   }
 
   /** Deadline of a waiter's queue lease on this leader's clock (null if not timed). */
   waiterDeadlineMs(key: string, value: string): number | null {
     const id = this.waiters.get(key)?.get(value);
-    return id === undefined ? null : this.timers.deadlineMs.at(id);
+    return id === undefined ? null : this.timers.deadlineMsOf(id);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -350,22 +381,13 @@ export class LeaseManager {
     this.permitCount = 0;
   }
 
-  private arm(id: number, token: number, revision: number, deadlineMs: number): void {
-    const timers = this.timers;
-    timers.token.put(id, token);
-    timers.revision.put(id, revision);
-    timers.deadlineMs.put(id, deadlineMs);
-    timers.pending.put(id, 0);
-    timers.heap.upsert(id, deadlineMs);
-  }
-
   private setLock(key: string, token: number, revision: number, deadlineMs: number): void {
     let id = this.locks.get(key);
     if (id < 0) {
       id = this.timers.allocate(KIND_LOCK, key, "");
       this.locks.addIfAbsent(key, id);
     }
-    this.arm(id, token, revision, deadlineMs);
+    this.timers.arm(id, token, revision, deadlineMs);
   }
 
   private removeLock(key: string): void {
@@ -381,7 +403,7 @@ export class LeaseManager {
       id = this.timers.allocate(KIND_DELAY, key, "");
       this.delays.addIfAbsent(key, id);
     }
-    this.arm(id, 0, revision, deadlineMs);
+    this.timers.arm(id, 0, revision, deadlineMs);
   }
 
   private removeDelay(key: string): void {
@@ -403,7 +425,7 @@ export class LeaseManager {
       byValue.set(value, id);
       this.waiterCount++;
     }
-    this.arm(id, 0, revision, deadlineMs);
+    this.timers.arm(id, 0, revision, deadlineMs);
   }
 
   /** Removes the waiter's timer; returns its deadline (undefined if it was not timed). */
@@ -411,7 +433,7 @@ export class LeaseManager {
     const byValue = this.waiters.get(key);
     const id = byValue?.get(value);
     if (byValue === undefined || id === undefined) return undefined;
-    const deadlineMs = this.timers.deadlineMs.at(id);
+    const deadlineMs = this.timers.deadlineMsOf(id);
     this.timers.free(id);
     byValue.delete(value);
     this.waiterCount--;
@@ -437,7 +459,7 @@ export class LeaseManager {
       byValue.set(value, id);
       this.permitCount++;
     }
-    this.arm(id, token, revision, deadlineMs);
+    this.timers.arm(id, token, revision, deadlineMs);
   }
 
   private removePermit(key: string, value: string): void {
@@ -512,15 +534,16 @@ export class LeaseManager {
   private dropStale(command: LeaseCommand): void {
     const id = this.timerOf(command);
     if (id === undefined) return;
-    const { kind, key, value } = this.timers;
+    const { kind, key } = this.timers;
+    const value = this.timers.valueOf(id);
     if (kind.at(id) === KIND_LOCK) this.removeLock(key.at(id));
-    else if (kind.at(id) === KIND_WAITER) this.removeWaiter(key.at(id), value.at(id));
-    else if (kind.at(id) === KIND_PERMIT) this.removePermit(key.at(id), value.at(id));
+    else if (kind.at(id) === KIND_WAITER) this.removeWaiter(key.at(id), value);
+    else if (kind.at(id) === KIND_PERMIT) this.removePermit(key.at(id), value);
     else this.removeDelay(key.at(id));
   }
 
   private commandOf(id: number): LeaseCommand {
-    const { kind, key, value, token, revision } = this.timers;
+    const { kind, key, token, revision } = this.timers;
     if (kind.at(id) === KIND_LOCK)
       return {
         type: "expire",
@@ -532,7 +555,7 @@ export class LeaseManager {
       return {
         type: "permitExpire",
         key: key.at(id),
-        value: value.at(id),
+        value: this.timers.valueOf(id),
         token: token.at(id),
         leaseRevision: revision.at(id),
       };
@@ -540,7 +563,7 @@ export class LeaseManager {
       return {
         type: "waiterExpire",
         key: key.at(id),
-        value: value.at(id),
+        value: this.timers.valueOf(id),
         waiterRevision: revision.at(id),
       };
     return { type: "clearDelay", key: key.at(id), delayRevision: revision.at(id) };

@@ -1,6 +1,6 @@
 /** Shards by default: a million keys are 64 tables of some 16k. */
 export const SHARD_BITS_DEFAULT = 6;
-/** Cells of a shard's table when its first key arrives; it doubles when half full. */
+/** Cells of a shard's table when its first key arrives; it doubles when 3/4 full. */
 const SHARD_CELLS_FIRST = 16;
 
 /** One shard: open addressing with linear probing, slot + 1 per cell (0 = empty). */
@@ -15,7 +15,9 @@ interface Shard {
  * A hash index from string keys to the slots of a table that stores each slot's key itself
  * (KeyTable's keys, the holder interner's values, the leader's lease timers): it holds only
  * numbers, in typed arrays, and asks `keyAt` to compare a key. A Map from the same strings cost
- * some 50 bytes per key in the heap, which every full GC walks; this is 16 at most, outside it.
+ * some 50 bytes per key in the heap, which every full GC walks; this is 11 to 21, outside it (a
+ * cell is 8 bytes; tables run 3/8 to 3/4 full: linear probing with each cell's full hash stays a
+ * probe or two per lookup there, and at most half full cost a million keys ~7 MiB more per index).
  *
  * Sharded, so that a growth step re-places one shard's numbers, never a million (one Map of a
  * million keys rehashing all of them was a second-long stall on every node at once). Shards of
@@ -74,7 +76,7 @@ export class SlotIndex {
     }
     const found = this.find(shard, key, hash);
     if (found >= 0) return shard.cells[found]! - 1;
-    if ((shard.count + 1) * 2 > shard.cells.length) grow(shard);
+    if ((shard.count + 1) * 4 > shard.cells.length * 3) grow(shard);
     place(shard, slot + 1, hash);
     shard.count++;
     this.count++;

@@ -4,7 +4,8 @@ export interface WatchOptions {
   /**
    * Events the leader keeps for watchers to resume from. A watcher that falls further behind
    * (or asks for a revision before this node's start or last snapshot install) gets
-   * WATCH_REVISION_COMPACTED and lists again. About 150 bytes per event plus key and value.
+   * WATCH_REVISION_COMPACTED and lists again. About 40 bytes per event plus its key and value
+   * strings (most of them the lock table's too).
    */
   historyEventsMax?: number;
   /** Watch long-polls one connection may have waiting at once (more: TOO_MANY_REQUESTS). */

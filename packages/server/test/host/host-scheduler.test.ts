@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { RawNode } from "@dlock/raft";
+import type { RaftConfig, RaftNode, Storage as RaftStorage } from "@dlock/raft";
 import { encodeCommand } from "../../src/lock/index.js";
 import type { HostScheduler } from "../../src/host/scheduler.js";
 import { MemoryNetwork, TICK_MS, startNode, waitFor } from "./cluster.js";
@@ -156,5 +158,23 @@ describe("RaftHost runs on the scheduler it is given", () => {
     expect(appliedPerTurn.reduce((a, b) => a + b, 0)).toBe(node.table.appliedIndex - appliedBefore);
     expect(Math.max(...appliedPerTurn)).toBeLessThanOrEqual(perTurnMax);
     expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / perTurnMax);
+  });
+
+  it("hands the core a 2 MiB send window per follower unless told otherwise", async () => {
+    // The core's own 32 MiB window, filled in one turn for a follower catching up, held a leader
+    // for 420 ms: the host's default bounds that turn.
+    const windows: number[] = [];
+    const createNode = (config: RaftConfig, storage: RaftStorage): RaftNode => {
+      windows.push(config.inflightBytesMax ?? -1);
+      return new RawNode(config, storage);
+    };
+    for (const raft of [{}, { inflightBytesMax: 1234 }]) {
+      dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
+      node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], { createNode, raft });
+      await node.host.stop();
+      node = null;
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(windows).toEqual([2 * 1024 * 1024, 1234]);
   });
 });

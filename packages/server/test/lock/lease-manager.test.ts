@@ -106,6 +106,34 @@ describe("LeaseManager", () => {
     expect(node.leases.dueExpiries(1302)).toEqual([]);
   });
 
+  it("a pending expiry keeps the lease's deadline: remaining time, waiter deadline, failure after retries", () => {
+    const node = new Node({ expireRetryMs: 300 });
+    node.leases.becomeLeader(0, node.machine);
+    node.acquire("k", "a", 0); // lease to 1000
+    node.acquire("w", "a", 0, { ttlMs: 5000 });
+    node.acquire("w", "b", 100, { waitMs: 400 }); // queued: its wait ends at 500
+    expect(node.leases.waiterDeadlineMs("w", "b")).toBe(500);
+    const due = node.leases.dueExpiries(1000);
+    expect(due).toEqual([
+      { type: "waiterExpire", key: "w", value: "b", waiterRevision: 3 },
+      { type: "expire", key: "k", token: 1, leaseRevision: 1 },
+    ]);
+    // Pending: due again at 1300 (the retry), but the leases still end at 500 and 1000.
+    expect(node.leases.nextDueMs()).toBe(1300);
+    expect(node.leases.waiterDeadlineMs("w", "b")).toBe(500);
+    expect(node.leases.remainingMs("k", 900)).toBe(100);
+    const retried = node.leases.dueExpiries(1300); // both at 1300: no particular order
+    expect(retried).toHaveLength(2);
+    expect(retried).toEqual(expect.arrayContaining(due));
+    expect(node.leases.remainingMs("k", 900)).toBe(100);
+    node.leases.proposalFailed(due[1]!);
+    expect(node.leases.nextDueMs()).toBe(1000);
+    expect(node.leases.dueExpiries(1001)).toEqual([due[1]]);
+    // Applying the waiter's expiry forgets it, pending or not.
+    node.apply(due[0]!, 1002);
+    expect(node.leases.waiterDeadlineMs("w", "b")).toBeNull();
+    expect(node.leases.trackedCount).toEqual({ locks: 2, waiters: 0, delays: 0 });
+  });
   it("a new leader gives every lease, waiter lease and lock delay its full length from the election", () => {
     const node = new Node();
     // Applied as a follower: nothing is timed.

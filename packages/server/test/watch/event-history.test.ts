@@ -1,6 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { LockEvent } from "@dlock/server/lock";
 import { EventHistory } from "../../src/watch/event-history.js";
+import type { HistoryRead } from "../../src/watch/event-history.js";
+import { propertySeed } from "../lock/helpers.js";
 
 const ev = (revision: number, key: string, value = "v"): LockEvent => ({
   revision,
@@ -71,4 +74,95 @@ describe("EventHistory", () => {
     expect(h.floor).toBe(9950);
     expect(h.read(9951, all, 1000)!.events.map((e) => e.revision)[0]).toBe(9951);
   });
+
+  it("reads as a plain list of the events would, through wrap-around, growth and resets", () => {
+    const seed = propertySeed("EventHistory against a list");
+    const types = ["granted", "released", "expired", "queued", "dequeued", "delayEnded"] as const;
+    const event = fc.record({
+      type: fc.constantFrom(...types),
+      key: fc.constantFrom("a/1", "a/2", "b/1"),
+      value: fc.option(fc.constantFrom("x", "y"), { nil: null }),
+      token: fc.nat(50),
+      extra: fc.nat(4),
+    });
+    const step = fc.record({
+      skip: fc.nat(20), // 0: the next revision is skipped (a snapshot install)
+      events: fc.array(event, { maxLength: 5 }),
+      from: fc.nat(8),
+      eventsMax: fc.integer({ min: 1, max: 6 }),
+      prefix: fc.constantFrom("", "a/", "b/1"),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(step, { maxLength: 80 }),
+        (max, steps) => {
+          const history = new EventHistory(max, 0);
+          const model = new ListHistory(max);
+          let revision = 0;
+          for (const s of steps) {
+            revision += s.skip === 0 ? 3 : 1;
+            const events = s.events.map((e): LockEvent => {
+              const out: LockEvent = {
+                revision,
+                type: e.type,
+                key: e.key,
+                value: e.value,
+                token: e.token,
+              };
+              if (e.extra === 1) out.reason = "cancelled";
+              if (e.extra === 2) out.mode = "read";
+              if (e.extra === 3) Object.assign(out, { permits: 3, count: 2 });
+              return out;
+            });
+            history.append(revision, events);
+            model.append(revision, events);
+            expect(history.size).toBe(model.size);
+            expect(history.floor).toBe(model.floor);
+            const from = Math.max(1, revision - s.from);
+            const matches = (key: string): boolean => key.startsWith(s.prefix);
+            expect(history.read(from, matches, s.eventsMax)).toEqual(
+              model.read(from, matches, s.eventsMax),
+            );
+          }
+        },
+      ),
+      { seed, numRuns: 300 },
+    );
+  });
 });
+
+/** The history as a plain list of events (as EventHistory was before its ring): the model. */
+class ListHistory {
+  private events: LockEvent[] = [];
+  floor = 0;
+  private applied = 0;
+  constructor(private readonly eventsMax: number) {}
+  get size(): number {
+    return this.events.length;
+  }
+  append(revision: number, events: readonly LockEvent[]): void {
+    if (revision !== this.applied + 1) {
+      this.events = [];
+      this.floor = revision - 1;
+    }
+    this.applied = revision;
+    this.events.push(...events);
+    while (this.events.length > this.eventsMax) {
+      const dropped = this.events[0]!.revision;
+      this.events = this.events.filter((e) => e.revision !== dropped);
+      this.floor = dropped;
+    }
+  }
+  read(from: number, matches: (key: string) => boolean, eventsMax: number): HistoryRead | null {
+    if (from <= this.floor) return null;
+    const out: LockEvent[] = [];
+    for (const e of this.events) {
+      if (e.revision < from || !matches(e.key)) continue;
+      if (out.length >= eventsMax && out[out.length - 1]!.revision !== e.revision)
+        return { events: out, revision: e.revision - 1 };
+      out.push(e);
+    }
+    return { events: out, revision: Math.max(this.applied, from - 1) };
+  }
+}
