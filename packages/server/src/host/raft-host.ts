@@ -2,7 +2,6 @@ import { RawNode, notLeaderError } from "@dlock/raft";
 import type {
   ConfChange,
   Entry,
-  HardState,
   Message,
   NodeId,
   RaftNode,
@@ -157,13 +156,6 @@ export class RaftHost<Result> {
    */
   private installingSnapshotIndex = 0;
   private lastWrittenApplied: number;
-  /**
-   * A new commit index (term and vote unchanged) not written yet. Raft needs no durable commit
-   * index (a restart takes max(commit, applied)), so a Ready that only moves it takes no batch of
-   * its own, which would hold the next proposal's synced write behind it: it rides in the next
-   * batch, with the applied index. A later Ready's hard state replaces it.
-   */
-  private unwrittenHardState: HardState | null = null;
   private processScheduled = false;
   /** Committed entries applied since this turn of the event loop began (apply pacing). */
   private appliedThisTurn = 0;
@@ -681,17 +673,10 @@ export class RaftHost<Result> {
 
   private storageWriteOf(ready: Ready): StorageWrite | null {
     const hasEntries = ready.entries.length > 0;
-    if (!hasEntries && ready.snapshot === undefined && !ready.mustSync) {
-      // At most the commit index moved: see unwrittenHardState.
-      if (ready.hardState !== undefined) this.unwrittenHardState = ready.hardState;
-      return null;
-    }
+    if (!hasEntries && ready.hardState === undefined && ready.snapshot === undefined) return null;
     const write: StorageWrite = { mustSync: ready.mustSync };
     if (hasEntries) write.entries = ready.entries;
-    if (ready.hardState !== undefined) {
-      write.hardState = ready.hardState;
-      this.unwrittenHardState = null;
-    }
+    if (ready.hardState !== undefined) write.hardState = ready.hardState;
     if (ready.snapshot !== undefined) {
       write.snapshot = ready.snapshot;
       this.installingSnapshotIndex = ready.snapshot.metadata.index;
@@ -930,8 +915,8 @@ export class RaftHost<Result> {
 
   /**
    * Changes applied with no Ready to carry them, written unsynced at a tick (the log holds them)
-   * instead of at once: under load the next batch takes them, and a serial client's next
-   * proposal then never waits behind a write of its own.
+   * instead of in a batch of their own at once: the next batch (the commit index's, or the next
+   * proposal's) almost always takes them first.
    */
   private writeIdleStateChanges(): void {
     if (!this.running() || this.committer.busy() || !this.hasStateChanges()) return;
@@ -939,11 +924,7 @@ export class RaftHost<Result> {
   }
 
   private hasStateChanges(): boolean {
-    return (
-      this.membersChanged ||
-      this.unwrittenHardState !== null ||
-      this.stateMachine.appliedIndex() !== this.lastWrittenApplied
-    );
+    return this.membersChanged || this.stateMachine.appliedIndex() !== this.lastWrittenApplied;
   }
 
   /** The state machine's changes since the last batch, written last in the next one. */
@@ -956,21 +937,11 @@ export class RaftHost<Result> {
       return undefined;
     }
     const changes = this.stateMachine.takeChanges();
-    const hardState = this.unwrittenHardState;
-    if (
-      changes.length === 0 &&
-      applied === this.lastWrittenApplied &&
-      !this.membersChanged &&
-      hardState === null
-    ) {
+    if (changes.length === 0 && applied === this.lastWrittenApplied && !this.membersChanged) {
       return undefined;
     }
     this.lastWrittenApplied = applied;
     const write: StorageWrite = { lockRecords: changes, appliedIndex: applied };
-    if (hardState !== null) {
-      write.hardState = hardState;
-      this.unwrittenHardState = null;
-    }
     if (this.membersChanged) {
       write.members = copyMembers(this.members);
       this.membersChanged = false;
