@@ -125,9 +125,13 @@ export class RaftHost<Result> {
    * the committer idles, or at the next tick), so each follower gets one frame per persist cycle
    * instead of one per event-loop turn that proposed or committed something. Not behind an
    * unsynced write: it ends within a turn or two, and holding would only delay the followers'
-   * fsync (a serial client's next proposal often lands just then).
+   * fsync (a serial client's next proposal often lands just then). Empty appends (a commit
+   * index, a probe, a loss check) are held even with no write in flight: nobody waits for a
+   * follower to learn a commit, so they ride with the next entries or go at the next tick.
    */
   private outbox: Message[] = [];
+  /** The outbox holds an append with entries: a follower's fsync waits for it. */
+  private outboxHasEntries = false;
   private readonly roleListeners = new Set<(change: RoleChange) => void>();
   private readonly applyListeners = new Set<
     (entries: readonly Entry[], results: ReadonlyArray<Result | undefined>) => void
@@ -200,11 +204,14 @@ export class RaftHost<Result> {
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
       scheduler: options.scheduler,
-      onBatchStart: () => this.flushOutbox(),
+      // Empty appends stay held: an unsynced batch (a commit index) starts right after they are made.
+      onBatchStart: () => {
+        if (this.outboxHasEntries) this.flushOutbox();
+      },
       // Not at once: the persisted Readies' follow-ups (commit updates) come a turn later and
       // would take a frame of their own; process() flushes what it finds held.
       onIdle: () => {
-        if (this.outbox.length > 0) this.scheduleProcess();
+        if (this.outboxHasEntries) this.scheduleProcess();
       },
     });
     const createNode =
@@ -586,31 +593,46 @@ export class RaftHost<Result> {
       this.fail(error as Error);
     }
     // A write submitted above flushes at its batch start; with none in flight nothing would.
-    if (!this.committer.busy()) this.flushOutbox();
+    if (!this.committer.busy() && this.outboxHasEntries) this.flushOutbox();
   }
 
   /**
-   * Appends wait for the persist cycle while a synced write is in flight; anything else (heartbeats,
-   * votes, snapshots) goes at once, after what is held, so no peer sees its messages reordered and
-   * no heartbeat waits on the disk.
+   * Appends wait for the persist cycle while a synced write is in flight, and empty appends wait
+   * for the next entries or tick; anything else (heartbeats, votes, snapshots) goes at once, after
+   * what is held, so no peer sees its messages reordered and no heartbeat waits on the disk.
    */
   private sendOrHold(messages: Message[]): void {
-    if (this.committer.busySyncing() && messages.every((message) => message.type === "append")) {
-      for (const message of messages) this.outbox.push(message);
+    let entries = false;
+    for (const message of messages) {
+      if (message.type !== "append") {
+        this.sendNow(messages);
+        return;
+      }
+      if (message.entries.length > 0) entries = true;
+    }
+    if (entries && !this.committer.busySyncing()) {
+      this.sendNow(messages);
       return;
     }
-    this.sendNow(messages);
+    for (const message of messages) this.outbox.push(message);
+    if (entries) this.outboxHasEntries = true;
   }
 
+  /** Sends `messages` after what is held, in one call (the transport's batch for this turn). */
   private sendNow(messages: Message[]): void {
+    if (this.outbox.length === 0) {
+      this.transport.send(messages);
+      return;
+    }
+    for (const message of messages) this.outbox.push(message);
     this.flushOutbox();
-    this.transport.send(messages);
   }
 
   private flushOutbox(): void {
     if (this.outbox.length === 0) return;
     const held = this.outbox;
     this.outbox = [];
+    this.outboxHasEntries = false;
     if (this.running()) this.transport.send(held);
   }
 
@@ -767,10 +789,6 @@ export class RaftHost<Result> {
       this.reads.delete(id);
       read.reject(new HostError("READ_DROPPED", "read could not be confirmed by this leader"));
     }
-    // Changes applied with no Ready to carry them are written now, unsynced: the log holds them.
-    if (!this.committer.busy() && this.hasStateChanges()) {
-      this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
-    }
   }
 
   /** The storage holds the leader's snapshot now: make the state machine and members match it. */
@@ -906,6 +924,16 @@ export class RaftHost<Result> {
     this.waitingReads = still;
   }
 
+  /**
+   * Changes applied with no Ready to carry them, written unsynced at a tick (the log holds them)
+   * instead of in a batch of their own at once: the next batch (the commit index's, or the next
+   * proposal's) almost always takes them first.
+   */
+  private writeIdleStateChanges(): void {
+    if (!this.running() || this.committer.busy() || !this.hasStateChanges()) return;
+    this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
+  }
+
   private hasStateChanges(): boolean {
     return this.membersChanged || this.stateMachine.appliedIndex() !== this.lastWrittenApplied;
   }
@@ -1028,10 +1056,12 @@ export class RaftHost<Result> {
 
   private startTicking(): void {
     this.tickTimer = this.scheduler.setRepeating(() => {
-      // Bounds how long a slow write holds appends: peers then get them without waiting for it.
-      this.flushOutbox();
       this.node.tick();
       this.process();
+      // Bounds how long a slow write or a quiet client holds appends (and sends the loss checks
+      // and probes this tick made).
+      this.flushOutbox();
+      this.writeIdleStateChanges();
       this.checkTransferAbandoned();
       this.publishDeparting();
     }, this.options.tickMs);

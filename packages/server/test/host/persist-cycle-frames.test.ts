@@ -14,6 +14,8 @@ import type { TestNode } from "./cluster.js";
 
 const IDS = ["n1", "n2", "n3"];
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const isEmptyAppend = (message: Message): boolean =>
+  message.type === "append" && message.entries.length === 0;
 
 /** Records every send() call of each node: which peer got which entry indexes in it. */
 class RecordingNetwork extends MemoryNetwork {
@@ -30,6 +32,8 @@ class RecordingNetwork extends MemoryNetwork {
   }
 }
 
+// The serial-client cases switch ticks off while proposing, so no heartbeat or tick flush sends or
+// writes anything: what leaves, leaves because a Ready sent it.
 describe("RaftHost: one batch of appends per follower per persist cycle", () => {
   let root: string;
   let cleanup: () => Promise<void>;
@@ -51,14 +55,22 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
     await cleanup();
   });
 
-  it("appends proposed in several turns while the leader's write is in flight go out in one send", async () => {
-    const network = new RecordingNetwork();
+  async function startCluster(network: MemoryNetwork): Promise<TestNode> {
     nodes = await Promise.all(
       IDS.map((id) => startNode(network, id, `${root}/${id}`, IDS, { scheduler })),
     );
     await waitFor("a leader", () => leaderOf(nodes) !== undefined);
     const leader = leaderOf(nodes) as TestNode;
     await leader.host.propose(acquireCommand("warm"));
+    await waitFor("every node applied the warm-up", () =>
+      nodes.every((n) => n.table.get("warm").held),
+    );
+    return leader;
+  }
+
+  it("appends proposed in several turns while the leader's write is in flight go out in one send", async () => {
+    const network = new RecordingNetwork();
+    const leader = await startCluster(network);
     const follower = nodes.find((n) => n !== leader) as TestNode;
 
     ticks.on = false;
@@ -106,5 +118,52 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
     expect(sends.size).toBe(1);
     expect([...sends][0]).toBeGreaterThanOrEqual(callsBefore);
     await waitFor("the follower has them", () => follower.storage.lastIndex() >= indexes[2]);
+  });
+
+  it("sends no frame that only carries a commit index: the next proposal's append takes it", async () => {
+    const network = new RecordingNetwork();
+    const leader = await startCluster(network);
+    ticks.on = false;
+    const callsBefore = network.calls.length;
+    for (const key of ["a", "b", "c", "d"]) await leader.host.propose(acquireCommand(key));
+    const leaderCalls = network.calls.slice(callsBefore).filter((c) => c.from === leader.id);
+    // Four proposals, one send call each; none of them only empty appends.
+    expect(leaderCalls).toHaveLength(4);
+    for (const call of leaderCalls) {
+      expect(call.messages.some((m) => m.type === "append" && m.entries.length > 0)).toBe(true);
+    }
+    // The commit of "a" reached the followers with "b" (and so on): they applied a, b and c.
+    const followers = nodes.filter((n) => n !== leader);
+    await waitFor("the followers applied a to c", () =>
+      followers.every((n) => ["a", "b", "c"].every((key) => n.table.get(key).held)),
+    );
+    // The last commit index leaves at the next tick.
+    expect(leaderCalls.some((call) => call.messages.every(isEmptyAppend))).toBe(false);
+    ticks.on = true;
+    await waitFor("the followers applied d", () => followers.every((n) => n.table.get("d").held));
+  });
+
+  it("writes the applied changes in the batches the proposals make, and at a tick when none comes", async () => {
+    const leader = await startCluster(new MemoryNetwork());
+    ticks.on = false;
+    const batches: StorageWrite[][] = [];
+    const write = leader.storage.write.bind(leader.storage);
+    leader.storage.write = (writes: readonly StorageWrite[]) => {
+      batches.push([...writes]);
+      return write(writes);
+    };
+    for (const key of ["a", "b", "c", "d"]) await leader.host.propose(acquireCommand(key));
+    // No batch of the lock changes alone: each one carries entries or a commit index.
+    expect(batches.length).toBeGreaterThanOrEqual(4);
+    for (const batch of batches) {
+      expect(batch.some((w) => (w.entries?.length ?? 0) > 0 || w.hardState !== undefined)).toBe(
+        true,
+      );
+    }
+    // With no proposal left to carry them, the last changes are written at a tick.
+    const last = leader.host.status().applied;
+    ticks.on = true;
+    await waitFor("the applied index written", () => leader.storage.appliedIndex() >= last);
+    expect(leader.host.status().durableAppliedIndex).toBe(last);
   });
 });

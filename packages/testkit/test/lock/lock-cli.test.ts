@@ -45,14 +45,16 @@ describe("sim CLI, lock subcommand", () => {
   });
 
   it("replays a saved lock plan and exits 1 on its violation", async () => {
-    // The 7th contention schedule of seed 1, its lock part only (lockPartOf keeps it the
-    // same whatever the semaphore clients become): one in which this planted bug shows.
+    // The 6th contention schedule of seed 1, its lock part only (lockPartOf keeps it the
+    // same whatever the semaphore clients become): one in which this planted bug shows. (The
+    // 7th stopped showing it once the leader held commit-only appends for the next entries:
+    // followers learn commits at other moments. 16 of the first 40 show it; all 40 pass without.)
     const [plan] = fc
       .sample(lockPlanArbitrary({ lockProfile: "contention" }), {
         seed: 1,
-        numRuns: 7,
+        numRuns: 6,
       })
-      .slice(6)
+      .slice(5)
       .map(lockPartOf);
     const dir = mkdtempSync(join(tmpdir(), "dlock-lock-sim-"));
     const good = join(dir, "good.json");
