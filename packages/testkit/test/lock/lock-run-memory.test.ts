@@ -37,11 +37,15 @@ describe("lock run memory", () => {
     const plans = fc.sample(lockPlanArbitrary({}), { seed: 11, numRuns: 6 });
     const { histories, clientCrashes } = await runAll(plans);
     expect(clientCrashes).toBeGreaterThan(0);
-    for (let round = 0; round < 3; round++) {
+    // The closed clients' last turns (the world's drain loop yields to real immediates) may still
+    // be queued behind other test files on a loaded machine: collect until none is left or a
+    // deadline passes. A run that stays reachable stays so for ever and fails here.
+    const alive = (): number => histories.filter((history) => history.deref() !== undefined).length;
+    const deadline = Date.now() + 20_000;
+    do {
       await settle();
       collectGarbage();
-    }
-    const alive = histories.filter((history) => history.deref() !== undefined).length;
-    expect(alive).toBe(0);
+    } while (alive() > 0 && Date.now() < deadline);
+    expect(alive()).toBe(0);
   });
 });
