@@ -47,10 +47,7 @@ export class Departures {
       departure.ticksLeft--;
       if (departure.ticksLeft <= 0) expired.push(id);
     }
-    for (const id of expired) {
-      this.byId.delete(id);
-      if (this.gaveUpOn.size >= GAVE_UP_ON_MAX) this.gaveUpOn.clear();
-    }
+    for (const id of expired) this.byId.delete(id);
     return expired;
   }
 
@@ -61,6 +58,7 @@ export class Departures {
 
   /** Remembers that this leader gave up on `id`; call after logging the first give-up. */
   markGaveUp(id: NodeId): void {
+    if (this.gaveUpOn.size >= GAVE_UP_ON_MAX) this.gaveUpOn.clear();
     this.gaveUpOn.add(id);
   }
 
