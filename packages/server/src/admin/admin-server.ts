@@ -54,6 +54,11 @@ export interface AdminServerOptions {
   tls?: TlsOptions;
   /** Serves GET /snapshot (the backup of `dlock snapshot save`); 404 without it. */
   snapshot?: SnapshotSource;
+  /**
+   * Readiness fed with the host's leader changes (see ReadinessTracker.leaderSeen). Default: a
+   * tracker fed only by the status of each request.
+   */
+  readiness?: ReadinessTracker;
 }
 
 export interface ResolvedAdminServerOptions {
@@ -68,6 +73,7 @@ export interface ResolvedAdminServerOptions {
   logger: Logger;
   tls: TlsOptions | null;
   snapshot: SnapshotSource | null;
+  readiness: ReadinessTracker;
 }
 
 export function resolveAdminServerOptions(options: AdminServerOptions): ResolvedAdminServerOptions {
@@ -105,12 +111,12 @@ export function resolveAdminServerOptions(options: AdminServerOptions): Resolved
     logger: options.logger ?? SILENT_LOGGER,
     tls: options.tls === undefined ? null : validateTlsOptions(options.tls, "tls", false),
     snapshot: options.snapshot ?? null,
+    readiness: options.readiness ?? new ReadinessTracker(),
   };
 }
 
 export class AdminServer {
   private readonly options: ResolvedAdminServerOptions;
-  private readonly readiness = new ReadinessTracker();
   private readonly server: Server;
   private listening = false;
   private requestsInProgress = 0;
@@ -235,13 +241,13 @@ export class AdminServer {
   }
 
   private readyz(response: ServerResponse): void {
-    const readiness = this.readiness.observe(this.options.provider.status());
+    const readiness = this.options.readiness.observe(this.options.provider.status());
     sendJson(response, readiness.ready ? 200 : 503, readiness);
   }
 
   private status(response: ServerResponse): void {
     const status = this.options.provider.status();
-    const readiness = this.readiness.observe(status);
+    const readiness = this.options.readiness.observe(status);
     const body: AdminStatus = { ...status, ready: readiness.ready };
     sendJson(response, 200, body);
   }

@@ -1,7 +1,8 @@
 // Readiness: a node is ready to serve when it knows a leader and has applied at least the commit
 // index it knew when it discovered that leader. Before that, reads served by this node could be
 // behind what the cluster acknowledged earlier, and a load balancer should not send it traffic.
-// Pure: fed with status snapshots; no clock, no I/O.
+// Pure: fed with leader changes (by the server, as the host sees them) and status snapshots (by
+// each /readyz); no clock, no I/O.
 import type { NodeId } from "@dlock/raft";
 import type { NodeStatusSnapshot } from "./status-provider.js";
 
@@ -16,6 +17,14 @@ export type Readiness =
       targetIndex: number | null;
     };
 
+/** What the node knew when it saw a leader (or lost it): the host's role-change event. */
+export interface LeaderSeen {
+  leader: NodeId | null;
+  term: number;
+  /** The node's commit index at that moment. */
+  commitIndex: number;
+}
+
 export class ReadinessTracker {
   private leader: NodeId | null = null;
   private term = 0;
@@ -23,9 +32,26 @@ export class ReadinessTracker {
   private targetIndex = 0;
 
   /**
-   * Feed a status snapshot and get the readiness it implies. Calling it more often (on every
-   * leader change, as the host may) only makes the target more precise: a target recorded later
-   * is never lower, so readiness is conservative either way.
+   * Record a leader change when the host sees it. Without this the target would be taken at the
+   * first status fed after the change (a /readyz), and a node long caught up would answer 503 if
+   * that request landed between learning a commit and applying it (one Ready turn).
+   */
+  leaderSeen(seen: LeaderSeen): void {
+    if (seen.leader === null) {
+      this.leader = null;
+      return;
+    }
+    if (seen.leader !== this.leader || seen.term !== this.term) {
+      this.leader = seen.leader;
+      this.term = seen.term;
+      this.targetIndex = Math.max(this.targetIndex, seen.commitIndex);
+    }
+  }
+
+  /**
+   * Feed a status snapshot and get the readiness it implies. A leader the tracker has not been
+   * told of (no role-change feed, or a change it missed) is recorded here, with the snapshot's
+   * commit index as the target: later than the change itself, so never lower — conservative.
    */
   observe(status: NodeStatusSnapshot): Readiness {
     if (status.healthy === false) {
@@ -58,11 +84,7 @@ export class ReadinessTracker {
         targetIndex: null,
       };
     }
-    if (status.leader !== this.leader || status.term !== this.term) {
-      this.leader = status.leader;
-      this.term = status.term;
-      this.targetIndex = Math.max(this.targetIndex, status.commitIndex);
-    }
+    this.leaderSeen({ leader: status.leader, term: status.term, commitIndex: status.commitIndex });
     if (status.appliedIndex < this.targetIndex) {
       return {
         ready: false,

@@ -7,6 +7,7 @@ import type { NodeId } from "@dlock/raft";
 import { AdminServer } from "../admin/admin-server.js";
 import { EventLoopLag } from "../admin/event-loop-lag.js";
 import { ServerMetrics } from "../admin/server-metrics.js";
+import { ReadinessTracker } from "../admin/readiness.js";
 import type { NodeStatusSnapshot } from "../admin/status-provider.js";
 import { ClientServer } from "../client-server/client-server.js";
 import { componentLogger, createLogger } from "../config/logger.js";
@@ -233,6 +234,15 @@ export class DlockServer {
       host.onMembersChange((members) => directory.membersApplied(members));
       host.onConfChangeAppended((change) => directory.changeAppended(change));
       host.onDepartingChange((ids) => directory.departingChanged(ids));
+      // The catch-up target is the commit known when the leader is seen, not at the first /readyz.
+      const readiness = new ReadinessTracker();
+      host.onRoleChange((change) =>
+        readiness.leaderSeen({
+          leader: change.leader,
+          term: change.term,
+          commitIndex: host.status().commit,
+        }),
+      );
       const peerTransport = transport;
 
       const addressBook: MemberAddresses = {
@@ -332,6 +342,7 @@ export class DlockServer {
         });
         admin = new AdminServer({
           provider: { status: snapshot, checkStorageWritable: () => host.checkStorageWritable() },
+          readiness,
           metrics,
           host: http.host,
           port: http.port,

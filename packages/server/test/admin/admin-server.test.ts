@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { AdminServer } from "../../src/admin/admin-server.js";
+import { ReadinessTracker } from "../../src/admin/readiness.js";
 import { ServerMetrics } from "../../src/admin/server-metrics.js";
 import type { AdminStatusProvider, NodeStatusSnapshot } from "../../src/admin/status-provider.js";
 
@@ -40,8 +41,15 @@ async function startAdmin(
   provider: FakeProvider,
   metrics = new ServerMetrics({ statusSource: () => provider.status() }),
   healthCheckTimeoutMs = 2_000,
+  readiness?: ReadinessTracker,
 ) {
-  const server = new AdminServer({ provider, metrics, port: 0, healthCheckTimeoutMs });
+  const server = new AdminServer({
+    provider,
+    metrics,
+    port: 0,
+    healthCheckTimeoutMs,
+    ...(readiness === undefined ? {} : { readiness }),
+  });
   servers.push(server);
   await server.start();
   const { port } = server.address();
@@ -109,6 +117,50 @@ describe("AdminServer /readyz", () => {
     response = await get("/readyz");
     expect(response.status).toBe(200);
     expect(JSON.parse(response.text)).toMatchObject({ ready: true, leader: "n2" });
+  });
+});
+
+describe("AdminServer /readyz fed with the host's leader changes", () => {
+  // A follower long caught up gets its first /readyz between learning commit 12 and applying it.
+  const midTurn = () => baseStatus({ leader: "n2", term: 3, commitIndex: 12, appliedIndex: 11 });
+
+  it("takes the target from when the leader was seen, so a request mid-apply is ready", async () => {
+    const provider = new FakeProvider();
+    const readiness = new ReadinessTracker();
+    readiness.leaderSeen({ leader: "n2", term: 3, commitIndex: 10 });
+    provider.current = midTurn();
+    const { get } = await startAdmin(provider, undefined, undefined, readiness);
+    const response = await get("/readyz");
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toMatchObject({ ready: true, leader: "n2" });
+  });
+
+  it("without the feed, the first request sets the target and answers catching-up", async () => {
+    const provider = new FakeProvider();
+    provider.current = midTurn();
+    const { get } = await startAdmin(provider);
+    expect(JSON.parse((await get("/readyz")).text)).toMatchObject({
+      reason: "catching-up",
+      targetIndex: 12,
+    });
+  });
+
+  it("a new leader (or term) seen later raises the target; losing the leader is not ready", async () => {
+    const provider = new FakeProvider();
+    const readiness = new ReadinessTracker();
+    readiness.leaderSeen({ leader: "n2", term: 3, commitIndex: 10 });
+    readiness.leaderSeen({ leader: null, term: 4, commitIndex: 11 });
+    provider.current = baseStatus({ leader: null, term: 4, commitIndex: 11, appliedIndex: 11 });
+    const { get } = await startAdmin(provider, undefined, undefined, readiness);
+    expect(JSON.parse((await get("/readyz")).text)).toMatchObject({ reason: "no-leader" });
+    readiness.leaderSeen({ leader: "n3", term: 4, commitIndex: 30 });
+    provider.current = baseStatus({ leader: "n3", term: 4, commitIndex: 31, appliedIndex: 25 });
+    expect(JSON.parse((await get("/readyz")).text)).toMatchObject({
+      reason: "catching-up",
+      targetIndex: 30,
+    });
+    provider.current = baseStatus({ leader: "n3", term: 4, commitIndex: 33, appliedIndex: 30 });
+    expect((await get("/readyz")).status).toBe(200);
   });
 });
 
