@@ -164,6 +164,15 @@ export class Membership {
     this.history.splice(0, drop);
   }
 
+  /**
+   * The host's record of a removal compacted before this process started (or before the snapshot
+   * it installed). A change still in the log is found there first (removalIndexOf).
+   */
+  rememberCompactedRemoval(id: NodeId, index: number): void {
+    if (this.isMember(id)) return;
+    this.rememberRemoval(id, index);
+  }
+
   private rememberRemoval(id: NodeId, index: number): void {
     this.removedBeforeBase.delete(id);
     this.removedBeforeBase.set(id, index);

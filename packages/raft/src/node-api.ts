@@ -60,5 +60,14 @@ export interface RaftNode {
    * re-reads firstIndex()/snapshot() from storage when it next needs them.
    */
   compacted(index: number): void;
+  /**
+   * Voters removed by changes already compacted into the snapshot, as the host keeps them with its
+   * members (this core remembers such removals only while it runs). A leader tells one of them
+   * that its removal committed when it asks for votes. Call after construction and after a
+   * snapshot install; ids that are members again are ignored.
+   */
+  rememberRemovedVoters(
+    voters: ReadonlyArray<{ readonly id: NodeId; readonly index: number }>,
+  ): void;
   status(): Status;
 }

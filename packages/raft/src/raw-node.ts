@@ -352,6 +352,12 @@ export class RawNode implements RaftNode {
     this.membership.compact(index);
   }
 
+  rememberRemovedVoters(
+    voters: ReadonlyArray<{ readonly id: NodeId; readonly index: number }>,
+  ): void {
+    for (const { id, index } of voters) this.membership.rememberCompactedRemoval(id, index);
+  }
+
   status(): Status {
     const status: Status = {
       id: this.id,

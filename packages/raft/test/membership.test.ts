@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applyConfChange, MemoryStorage, RawNode } from "../src/index.js";
 import type { AppendRequest, Entry, Message, RaftError } from "../src/index.js";
 import { Membership } from "../src/membership.js";
-import { Network, seededRandom } from "./helpers/network.js";
+import { bytes, Network, seededRandom } from "./helpers/network.js";
 
 const EMPTY = { voters: [], learners: [] };
 
@@ -204,41 +204,53 @@ describe("membership changes", () => {
     expect(sentToN5).toBe(0);
   });
 
-  it("a removed voter whose leader died before telling it is told by the next leader", () => {
-    // Defaults (pre-vote, check-quorum), as the server runs. n5 hears nothing of its removal: n1
-    // commits it with n2..n4, then dies before one more message reaches n5.
+  /** Five voters (server defaults); n1 commits the removal of n5 with n2..n4; n5 hears nothing. */
+  function removalN5Missed() {
     const net = new Network(["n1", "n2", "n3", "n4", "n5"]);
     net.elect("n1");
-    const n5 = net.get("n5").node;
     net.isolate("n5");
     const { index } = net.get("n1").node.proposeConfChange({ type: "remove", nodeId: "n5" });
     net.tickAll(2);
-    for (const id of ["n2", "n3", "n4"]) {
-      expect(net.get(id).node.status().commit).toBeGreaterThanOrEqual(index);
-    }
-    expect(n5.status().lastIndex).toBeLessThan(index);
+    return { net, index, n5: net.get("n5").node };
+  }
+
+  /**
+   * n1 dies (isolated) and n5 is back: n2..n4 elect a leader among themselves (they refuse n5:
+   * not a member), which must tell n5 — without it n5 campaigns every election timeout for ever.
+   * Checks that n5 learnt, stopped campaigning and moved no term, and the leader let it go.
+   */
+  function expectNextLeaderTellsN5(net: Network, index: number) {
     net.heal();
     net.isolate("n1");
-    // n2..n4 elect a leader among themselves (they refuse n5: not a member). Without the new
-    // leader's help n5 never learns, and campaigns every election timeout for ever.
+    const survivors = ["n2", "n3", "n4"];
     let leader: string | null = null;
     for (let i = 0; i < 200 && leader === null; i++) {
       net.tickAll(1);
-      leader = ["n2", "n3", "n4"].find((id) => net.get(id).node.status().role === "leader") ?? null;
+      leader = survivors.find((id) => net.get(id).node.status().role === "leader") ?? null;
     }
     expect(leader).not.toBeNull();
     const newLeader = net.get(leader!).node;
+    const n5 = net.get("n5").node;
     const term = newLeader.status().term;
     net.tickAll(100);
     expect(n5.status().commit).toBeGreaterThanOrEqual(index);
     expect(n5.status().confState.voters).not.toContain("n5");
     expect(n5CampaignsWithin(net, 100)).toBe(false);
-    // It never counted, never moved a term, and the leader let it go once it confirmed.
     expect(newLeader.status()).toMatchObject({ role: "leader", term });
     expect(n5.status().term).toBe(term);
     expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
+    return { leader: leader!, newLeader, term };
+  }
+
+  it("a removed voter whose leader died before telling it is told by the next leader", () => {
+    const { net, index, n5 } = removalN5Missed();
+    for (const id of ["n2", "n3", "n4"]) {
+      expect(net.get(id).node.status().commit).toBeGreaterThanOrEqual(index);
+    }
+    expect(n5.status().lastIndex).toBeLessThan(index);
+    const { leader, newLeader, term } = expectNextLeaderTellsN5(net, index);
     // A late answer of n5's is no sign that it does not know: it does not start tracking again.
-    newLeader.step({ type: "heartbeatResp", from: "n5", to: leader!, term, readContext: 0 });
+    newLeader.step({ type: "heartbeatResp", from: "n5", to: leader, term, readContext: 0 });
     expect(Object.keys(newLeader.status().progress ?? {})).not.toContain("n5");
   });
 
@@ -279,6 +291,21 @@ describe("membership changes", () => {
     expect(n1.status()).toMatchObject({ role: "leader", term });
   });
 
+  it("takes a compacted removal from the host's record unless the id is a member", () => {
+    const membership = new Membership({ voters: ["a", "b"], learners: ["l"] });
+    membership.rememberCompactedRemoval("c", 4);
+    membership.rememberCompactedRemoval("l", 3);
+    membership.rememberCompactedRemoval("a", 2);
+    expect(membership.removalIndexOf("c")).toBe(4);
+    expect(membership.removalIndexOf("l")).toBe(0);
+    expect(membership.removalIndexOf("a")).toBe(0);
+    // A change still in the log is found there first.
+    membership.append(9, { type: "addLearner", nodeId: "c" });
+    membership.append(10, { type: "promote", nodeId: "c" });
+    membership.append(11, { type: "remove", nodeId: "c" });
+    expect(membership.removalIndexOf("c")).toBe(11);
+  });
+
   it("remembers which change removed a voter, also once that change is compacted", () => {
     const membership = new Membership({ voters: ["a", "b", "c"], learners: ["l"] });
     membership.append(5, { type: "remove", nodeId: "c" });
@@ -298,6 +325,31 @@ describe("membership changes", () => {
     membership.append(8, { type: "addLearner", nodeId: "c" });
     membership.compact(8);
     expect(membership.removalIndexOf("c")).toBe(0);
+  });
+
+  it("a removed voter is told by members that restarted after compacting its removal, from the host's record", () => {
+    // As above, but n2..n4 compact the removal into a snapshot and restart before n5 comes back:
+    // their cores remember nothing of it. The host keeps removed voters with its members record
+    // and hands them over at start (rememberRemovedVoters).
+    const { net, index } = removalN5Missed();
+    net.isolate("n1");
+    for (const id of ["n2", "n3", "n4"]) {
+      const { node, storage } = net.get(id);
+      const applied = node.status().applied;
+      expect(applied).toBeGreaterThanOrEqual(index);
+      storage.createSnapshot(applied, node.status().confState, bytes("state"));
+      storage.compact(applied);
+      node.compacted(applied);
+      const restarted = net.start(id, storage, {}, applied).node;
+      // A core that restarted alone does not know n5 was ever a voter.
+      expect(restarted.status().confState.voters).not.toContain("n5");
+      restarted.rememberRemovedVoters([{ id: "n5", index }]);
+      // Members are ignored: the record may name an id added back since.
+      restarted.rememberRemovedVoters([{ id: "n2", index: 1 }]);
+    }
+    expectNextLeaderTellsN5(net, index);
+    // n5 got the leader's snapshot: its removal is compacted everywhere else.
+    expect(net.get("n5").installedSnapshots.length).toBeGreaterThan(0);
   });
 
   it("a leader does not track a node that never was a voter when it asks for votes", () => {

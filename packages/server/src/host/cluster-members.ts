@@ -3,7 +3,7 @@
 // {"peerAddress": "host:port"}, set on addLearner (the other changes keep the address).
 import { applyConfChange } from "@dlock/raft";
 import type { ConfChange } from "@dlock/raft";
-import { copyMembers } from "../storage/members-record.js";
+import { REMOVED_VOTERS_KEPT, copyMembers } from "../storage/members-record.js";
 import type { ClusterMembers } from "../storage/members-record.js";
 
 export interface MemberContext {
@@ -28,14 +28,30 @@ export function decodeMemberContext(bytes: Uint8Array | undefined): MemberContex
   }
 }
 
-/** The members after `change`. Deterministic: every member computes the same record. */
-export function applyMemberChange(members: ClusterMembers, change: ConfChange): ClusterMembers {
+/**
+ * The members after `change`, the entry at `index`. Deterministic: every member computes the same
+ * record (a snapshot carries it to those that did not apply the change).
+ */
+export function applyMemberChange(
+  members: ClusterMembers,
+  change: ConfChange,
+  index: number,
+): ClusterMembers {
   const conf = applyConfChange({ voters: members.voters, learners: members.learners }, change);
   const next = copyMembers({ ...members, ...conf });
-  if (change.type === "remove") delete next.peerAddresses[change.nodeId];
-  else {
+  const removed = (next.removedVoters ?? []).filter((voter) => voter.id !== change.nodeId);
+  if (change.type === "remove") {
+    if (members.voters.includes(change.nodeId)) {
+      const peerAddress = members.peerAddresses[change.nodeId] ?? null;
+      removed.push({ id: change.nodeId, index, peerAddress });
+      if (removed.length > REMOVED_VOTERS_KEPT) removed.shift();
+    }
+    delete next.peerAddresses[change.nodeId];
+  } else {
     const context = decodeMemberContext(change.context);
     if (context !== null) next.peerAddresses[change.nodeId] = context.peerAddress;
   }
+  if (removed.length > 0) next.removedVoters = removed;
+  else delete next.removedVoters;
   return next;
 }

@@ -230,6 +230,7 @@ export class RaftHost<Result> {
       },
       this.storage,
     );
+    this.node.rememberRemovedVoters(this.members.removedVoters ?? []);
   }
 
   /**
@@ -811,7 +812,10 @@ export class RaftHost<Result> {
     }
     this.lastWrittenApplied = index;
     if (this.installingSnapshotIndex === index) this.installingSnapshotIndex = 0;
-    if (members !== null) this.setMembers(members, false);
+    if (members !== null) {
+      this.setMembers(members, false);
+      this.node.rememberRemovedVoters(members.removedVoters ?? []);
+    }
     for (const [slot, proposal] of this.proposals) {
       if (slot > index) continue;
       this.proposals.delete(slot);
@@ -841,7 +845,7 @@ export class RaftHost<Result> {
     let members = this.members;
     for (const entry of entries) {
       if (entry.kind === "config" && entry.change !== undefined) {
-        members = applyMemberChange(members, entry.change);
+        members = applyMemberChange(members, entry.change, entry.index);
       }
     }
     if (members !== this.members) this.setMembers(members, true);

@@ -5,9 +5,10 @@
 // line's address wins: it is how an operator restarts a cluster whose machines or ports moved
 // (the replicated record has no other way to learn a new address). Ids that are no longer members
 // are ignored, except removed voters the leader still tells of their removal (departing, below).
-// Every change is pushed to the peer transport. Former members (removed while this node ran, or
-// named on the command line and no longer members) are not dialed, but may connect: a removed
-// voter that missed its removal asks them for votes, and the leader among them must answer it.
+// Every change is pushed to the peer transport. Former members (removed voters, as the replicated
+// members record keeps them across restarts and snapshots, or ids named on the command line that
+// are no longer members) are not dialed, but may connect: a removed voter that missed its removal
+// asks them for votes, and the leader among them must answer it.
 import type { ConfChange, NodeId } from "@dlock/raft";
 import { decodeMemberContext } from "../host/cluster-members.js";
 import { sameIds } from "../host/departing-peers.js";
@@ -17,9 +18,6 @@ export interface PeerDirectoryTransport {
   setPeers(peers: Record<NodeId, string>): void;
   setFormerPeers(ids: readonly NodeId[]): void;
 }
-
-/** How many removed members' addresses a node remembers (the oldest is forgotten first). */
-const REMOVED_MEMBERS_MAX = 64;
 
 export class PeerDirectory {
   private readonly self: NodeId;
@@ -34,8 +32,6 @@ export class PeerDirectory {
    * the address they had as members: without a link they would never hear it, and campaign.
    */
   private departing = new Map<NodeId, string>();
-  /** Members removed while this node ran, with their last address, oldest first. */
-  private readonly removed = new Map<NodeId, string>();
   /** Last list given to transport.setFormerPeers. */
   private formerPeers: NodeId[] = [];
 
@@ -73,15 +69,6 @@ export class PeerDirectory {
 
   /** Applied members changed (config entry applied, snapshot installed). */
   membersApplied(members: ClusterMembers): void {
-    for (const id of Object.keys(this.applied.peerAddresses)) {
-      if (id in members.peerAddresses || id === this.self) continue;
-      this.removed.delete(id);
-      this.removed.set(id, this.current[id] ?? this.applied.peerAddresses[id]!);
-      if (this.removed.size > REMOVED_MEMBERS_MAX) {
-        this.removed.delete(this.removed.keys().next().value as NodeId);
-      }
-    }
-    for (const id of Object.keys(members.peerAddresses)) this.removed.delete(id);
     this.applied = members;
     for (const id of [...this.appended.keys()]) {
       if (id in members.peerAddresses) this.appended.delete(id);
@@ -108,7 +95,10 @@ export class PeerDirectory {
     const next = new Map<NodeId, string>();
     for (const id of ids) {
       const address =
-        this.departing.get(id) ?? this.current[id] ?? this.removed.get(id) ?? this.seeds[id];
+        this.departing.get(id) ??
+        this.current[id] ??
+        this.removedVoterAddress(id) ??
+        this.seeds[id];
       if (address !== undefined) next.set(id, address);
     }
     this.departing = next;
@@ -156,10 +146,18 @@ export class PeerDirectory {
     }
   }
 
-  /** Removed members and command-line ids that are not members now (sorted). */
+  /** A removed voter's address: the command line's if it names it, else the one on record. */
+  private removedVoterAddress(id: NodeId): string | undefined {
+    const removed = this.applied.removedVoters?.find((voter) => voter.id === id);
+    if (removed === undefined) return undefined;
+    return this.seeds[id] ?? removed.peerAddress ?? undefined;
+  }
+
+  /** Removed voters and command-line ids that are not members now (sorted). */
   private former(): NodeId[] {
     if (this.applied.voters.length + this.applied.learners.length === 0) return [];
-    const ids = new Set([...this.removed.keys(), ...Object.keys(this.seeds)]);
+    const removed = (this.applied.removedVoters ?? []).map((voter) => voter.id);
+    const ids = new Set([...removed, ...Object.keys(this.seeds)]);
     return [...ids].filter((id) => id !== this.self && !(id in this.current)).sort();
   }
 }

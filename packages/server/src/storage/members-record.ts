@@ -10,16 +10,38 @@ export interface ClusterMembers {
   learners: NodeId[];
   /** Peer address ("host:port") of each member, as given when it was added. */
   peerAddresses: Record<NodeId, string>;
+  /**
+   * Voters removed (and not added again), oldest first, at most REMOVED_VOTERS_KEPT; absent when
+   * none. A removed voter that missed its removal campaigns until a leader tells it; after the
+   * change is compacted and the members restart, this is the only record of it (and of where
+   * to reach it).
+   */
+  removedVoters?: RemovedVoter[];
 }
+
+export interface RemovedVoter {
+  id: NodeId;
+  /** Index of the change that removed it. */
+  index: number;
+  /** Its peer address when it was removed; null if it had none on record. */
+  peerAddress: string | null;
+}
+
+/** How many removed voters the members record keeps (the oldest is forgotten first). */
+export const REMOVED_VOTERS_KEPT = 64;
 
 export const EMPTY_MEMBERS: ClusterMembers = { voters: [], learners: [], peerAddresses: {} };
 
 export function copyMembers(members: ClusterMembers): ClusterMembers {
-  return {
+  const copy: ClusterMembers = {
     voters: [...members.voters],
     learners: [...members.learners],
     peerAddresses: { ...members.peerAddresses },
   };
+  if (members.removedVoters !== undefined && members.removedVoters.length > 0) {
+    copy.removedVoters = members.removedVoters.map((voter) => ({ ...voter }));
+  }
+  return copy;
 }
 
 export function confStateOf(members: ClusterMembers): ConfState {
@@ -59,5 +81,27 @@ export function decodeMembers(bytes: Uint8Array): ClusterMembers {
     if (typeof address !== "string") return corrupt();
     peerAddresses[id] = address;
   }
-  return { voters: ids(record.voters), learners: ids(record.learners), peerAddresses };
+  const members: ClusterMembers = {
+    voters: ids(record.voters),
+    learners: ids(record.learners),
+    peerAddresses,
+  };
+  // Absent in records written before removed voters were kept: none known.
+  if (record.removedVoters !== undefined) {
+    const removed = removedVoters(record.removedVoters);
+    if (removed.length > 0) members.removedVoters = removed;
+  }
+  return members;
+}
+
+function removedVoters(value: unknown): RemovedVoter[] {
+  if (!Array.isArray(value)) return corrupt();
+  return value.map((item: unknown): RemovedVoter => {
+    if (typeof item !== "object" || item === null) return corrupt();
+    const { id, index, peerAddress } = item as Record<string, unknown>;
+    if (typeof id !== "string" || id.length === 0) return corrupt();
+    if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 1) return corrupt();
+    if (peerAddress !== null && typeof peerAddress !== "string") return corrupt();
+    return { id, index, peerAddress };
+  });
 }

@@ -114,6 +114,7 @@ describe("PeerDirectory", () => {
       voters: ["n1", "n2", "n3"],
       learners: [],
       peerAddresses: { n1: "h1:1", n2: "h2:1", n3: "h3:1" },
+      removedVoters: [{ id: "n4", index: 9, peerAddress: "h4:1" }],
     });
     expect(published).toEqual([{ n2: "h2:1", n3: "h3:1" }]);
     expect(former).toEqual([["n4"]]);
@@ -133,7 +134,22 @@ describe("PeerDirectory", () => {
     expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1", n4: "h4:2" });
   });
 
-  it("accepts command-line ids that are not members (a restart forgot whom it saw removed)", () => {
+  it("knows a removed voter's address from the members record after a restart", () => {
+    // n4 was removed before this process started; the command line never named it.
+    const { dir } = directory({
+      voters: ["n1", "n2", "n3"],
+      learners: [],
+      peerAddresses: { n1: "h1:1", n2: "h2:1", n3: "h3:1" },
+      removedVoters: [{ id: "n4", index: 9, peerAddress: "h4:1" }],
+    });
+    expect(dir.acceptedFormerPeers()).toEqual(["n4"]);
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1" });
+    // It leads, and n4 asks it for votes: it dials n4 to tell it.
+    dir.departingChanged(["n4"]);
+    expect(dir.peers()).toEqual({ n2: "h2:1", n3: "h3:1", n4: "h4:1" });
+  });
+
+  it("accepts command-line ids that are not members (removed before the record kept removed voters)", () => {
     const { dir } = directory({
       voters: ["n1", "n2"],
       learners: [],

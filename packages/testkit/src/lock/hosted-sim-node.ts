@@ -303,6 +303,7 @@ export class HostedSimNode implements ClusterNode {
       },
       transferLeadership: (target) => core.transferLeadership(target),
       campaign: () => core.campaign(),
+      rememberRemovedVoters: (voters) => core.rememberRemovedVoters(voters),
       hasReady: () => core.hasReady(),
       ready: () => {
         const ready = core.ready();
