@@ -9,6 +9,7 @@ import type { Server, Socket } from "node:net";
 import { FRAME_BYTES_MAX, FrameEncoder, OverloadedError } from "@dlock/protocol";
 import type { HostPort } from "@dlock/protocol";
 import { LogOnce } from "../transport/log-once.js";
+import { flushAtTurnEnd } from "../transport/turn-end.js";
 import { ConfigError } from "@dlock/protocol";
 import { boundAddress, listen } from "../transport/listen.js";
 import { tlsServerOptions, validateTlsOptions } from "../transport/tls-options.js";
@@ -151,7 +152,7 @@ export class ClientServer implements ClientConnectionHost {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // Answers completed anywhere in this turn (one commit resolves many requests) go out together.
-    setImmediate(this.flushBound);
+    flushAtTurnEnd(this.flushBound);
   }
 
   acquireRequestSlot(): boolean {

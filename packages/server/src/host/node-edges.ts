@@ -1,5 +1,6 @@
 // The host's edges in a real process: Node's timers, its monotonic clock and Math.random. The only
 // file under src/host that may touch them (eslint keeps it so); the simulator injects its own.
+import { deferInTurn } from "../transport/turn-end.js";
 import type { HostScheduler } from "./scheduler.js";
 
 export const NODE_SCHEDULER: HostScheduler = {
@@ -7,9 +8,8 @@ export const NODE_SCHEDULER: HostScheduler = {
   clearRepeating: (handle) => clearInterval(handle as NodeJS.Timeout),
   setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  defer: (callback) => {
-    setImmediate(callback);
-  },
+  // What the deferred Raft work sends or answers is written in this turn, not the next one.
+  defer: deferInTurn,
 };
 
 /** Monotonic milliseconds. */

@@ -20,6 +20,7 @@ import { resolvePeerMap, resolveTcpPeerTransportOptions } from "./peer-transport
 import { ConfigError } from "@dlock/protocol";
 import { tlsServerOptions, validateTlsOptions } from "./tls-options.js";
 import type { TlsOptions } from "./tls-options.js";
+import { flushAtTurnEnd } from "./turn-end.js";
 import type {
   PeerTransport,
   ResolvedTcpPeerTransportOptions,
@@ -131,7 +132,7 @@ export class TcpPeerTransport implements PeerTransport {
     if (!this.flushScheduled && this.dirtyLinks.size > 0) {
       this.flushScheduled = true;
       // Everything sent during this turn of the event loop goes out together, one frame per peer.
-      setImmediate(this.flushBound);
+      flushAtTurnEnd(this.flushBound);
     }
   }
 
