@@ -495,12 +495,17 @@ export class RaftHost<Result> {
     this.compacting = true;
     const run = this.compactNow();
     this.compaction = run.catch(() => null);
+    let index: number | null;
     try {
-      return await run;
+      index = await run;
     } finally {
       this.compacting = false;
       this.compaction = null;
     }
+    // Entries applied while it ran could not start another (maybeCompact runs after applies):
+    // a burst whose last applies landed then would leave the log over its bound until more came.
+    if (index !== null && this.running()) this.maybeCompact();
+    return index;
   }
 
   private async compactNow(): Promise<number | null> {
@@ -884,7 +889,9 @@ export class RaftHost<Result> {
       return;
     }
     if (!over(COMPACTION_START)) return;
-    if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
+    // The state machine's applied index, not the durable one: compactNow() writes it first, and
+    // the burst's last applies are often not yet written when the check runs.
+    if (this.stateMachine.appliedIndex() <= this.storage.snapshot().metadata.index) return;
     if (this.role === "leader" && this.sendingSnapshot() && !over(1)) return;
     this.compact().catch((error: unknown) => {
       this.logger.warn({ err: error }, "compaction failed");
