@@ -78,6 +78,13 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     await waitFor("a leader", () => leaderOf(nodes) !== undefined);
     const leader = leaderOf(nodes) as TestNode;
     await leader.host.propose(acquireCommand("warm"));
+    // Both followers' acknowledgements of it in first: one held below would leave that follower
+    // paused (probing), sent nothing more, and the first entry never durable on it.
+    const warm = leader.host.status().lastIndex;
+    const followers = nodes.filter((n) => n !== leader);
+    await waitFor("the warm-up acknowledged by both followers", () =>
+      followers.every((n) => (leader.host.status().progress?.[n.id]?.match ?? 0) >= warm),
+    );
 
     ticks.on = false;
     // The followers' acknowledgements wait until the next proposal's write is in flight.
@@ -101,7 +108,6 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     let firstSettled = false;
     const first = leader.host.propose(acquireCommand("first"), (index) => (firstIndex = index));
     void first.then(() => (firstSettled = true));
-    const followers = nodes.filter((n) => n !== leader);
     await waitFor(
       "the first entry durable on every node",
       () =>
