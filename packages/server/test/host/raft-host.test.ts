@@ -368,8 +368,8 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     }
   });
 
-  it("starts the next compaction when one ends with the log still over its bound", async () => {
-    // No ticks once elected: nothing but the ending compaction can start the next one.
+  /** A one-node cluster compacting at 15 of 20 entries, elected, then with its ticks off. */
+  const compactingSoloWithoutTicks = async (): Promise<TestNode> => {
     const { scheduler, ticks } = pausableTicks();
     nodes = [
       await startNode(network, "solo", dirOf("solo"), ["solo"], {
@@ -379,6 +379,12 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
     ];
     const solo = await electedLeader();
     ticks.on = false;
+    return solo;
+  };
+
+  it("starts the next compaction when one ends with the log still over its bound", async () => {
+    // No ticks once elected: nothing but the ending compaction can start the next one.
+    const solo = await compactingSoloWithoutTicks();
     // A compaction takes its snapshot at once but ends only when the test lets it: one slow to
     // dump its table, while the node applies on.
     let endCompaction = (): void => undefined;
@@ -400,15 +406,7 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
   });
 
   it("compacts after a burst applied before its applied index was written", async () => {
-    const { scheduler, ticks } = pausableTicks();
-    nodes = [
-      await startNode(network, "solo", dirOf("solo"), ["solo"], {
-        compactionEntries: 20,
-        scheduler,
-      }),
-    ];
-    const solo = await electedLeader();
-    ticks.on = false;
+    const solo = await compactingSoloWithoutTicks();
     await solo.host.propose(acquire("first"));
     const snapshotIndex = await solo.host.compact();
     expect(solo.host.status().durableAppliedIndex).toBe(snapshotIndex);
