@@ -496,12 +496,17 @@ export class RaftHost<Result> {
     this.compacting = true;
     const run = this.compactNow();
     this.compaction = run.catch(() => null);
+    let index: number | null;
     try {
-      return await run;
+      index = await run;
     } finally {
       this.compacting = false;
       this.compaction = null;
     }
+    // Entries applied while it ran could not start another (maybeCompact runs after applies):
+    // a burst whose last applies landed then would leave the log over its bound until more came.
+    if (index !== null && this.running()) this.maybeCompact();
+    return index;
   }
 
   private async compactNow(): Promise<number | null> {
@@ -684,7 +689,10 @@ export class RaftHost<Result> {
 
   private storageWriteOf(ready: Ready): StorageWrite | null {
     const hasEntries = ready.entries.length > 0;
-    if (!hasEntries && ready.hardState === undefined && ready.snapshot === undefined) return null;
+    // Nothing to write, or only a new commit index (the core asks to sync any other change): a
+    // batch of its own would cost a write per commit, and the commit index need not be durable.
+    // A restart takes max(stored commit, applied), and commits the rest again from a quorum.
+    if (!ready.mustSync && !hasEntries && ready.snapshot === undefined) return null;
     const write: StorageWrite = { mustSync: ready.mustSync };
     if (hasEntries) write.entries = ready.entries;
     if (ready.hardState !== undefined) write.hardState = ready.hardState;
@@ -888,7 +896,9 @@ export class RaftHost<Result> {
       return;
     }
     if (!over(COMPACTION_START)) return;
-    if (this.storage.appliedIndex() <= this.storage.snapshot().metadata.index) return;
+    // The state machine's applied index, not the durable one: compactNow() writes it first, and
+    // the burst's last applies are often not yet written when the check runs.
+    if (this.stateMachine.appliedIndex() <= this.storage.snapshot().metadata.index) return;
     if (this.role === "leader" && this.sendingSnapshot() && !over(1)) return;
     this.compact().catch((error: unknown) => {
       this.logger.warn({ err: error }, "compaction failed");

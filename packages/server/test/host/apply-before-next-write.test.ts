@@ -1,19 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Message, NodeId } from "@dlock/raft";
 import type { PeerTransport } from "../../src/host/interfaces.js";
 import type { StorageWrite } from "../../src/storage/host-storage.js";
-import { tempDir } from "../storage/helpers.js";
-import {
-  MemoryNetwork,
-  acquireCommand,
-  leaderOf,
-  pausableTicks,
-  startNode,
-  waitFor,
-} from "./cluster.js";
-import type { TestNode } from "./cluster.js";
-
-const IDS = ["n1", "n2", "n3"];
+import { MemoryNetwork, acquireCommand, pausableCluster, waitFor } from "./cluster.js";
 
 /** Holds the messages `holdIf` picks, until released. */
 class HoldingNetwork extends MemoryNetwork {
@@ -51,42 +40,29 @@ const maxEntryIndex = (writes: readonly StorageWrite[]): number => {
 };
 
 describe("RaftHost: a leader applies committed entries without waiting for its next write", () => {
-  let root: string;
-  let cleanup: () => Promise<void>;
-  let nodes: TestNode[] = [];
   // No ticks while messages are held: no heartbeat round, no election, no check-quorum step-down.
-  let release = (): void => {};
-  const { scheduler, ticks } = pausableTicks();
-
-  beforeEach(async () => {
-    ({ dir: root, cleanup } = await tempDir("apply-early"));
-    ticks.on = true;
-  });
-  afterEach(async () => {
-    ticks.on = true;
-    release();
-    await Promise.all(nodes.map((n) => n.host.stop()));
-    nodes = [];
-    await cleanup();
-  });
+  const cluster = pausableCluster("apply-early");
 
   it("answers a committed proposal while the write of the next proposal is in flight", async () => {
     const network = new HoldingNetwork();
-    nodes = await Promise.all(
-      IDS.map((id) => startNode(network, id, `${root}/${id}`, IDS, { scheduler })),
-    );
-    await waitFor("a leader", () => leaderOf(nodes) !== undefined);
-    const leader = leaderOf(nodes) as TestNode;
+    const leader = await cluster.start(network);
     await leader.host.propose(acquireCommand("warm"));
+    // Both followers' acknowledgements of it in first: one held below would leave that follower
+    // paused (probing), sent nothing more, and the first entry never durable on it.
+    const warm = leader.host.status().lastIndex;
+    const followers = cluster.nodes.filter((n) => n !== leader);
+    await waitFor("the warm-up acknowledged by both followers", () =>
+      followers.every((n) => (leader.host.status().progress?.[n.id]?.match ?? 0) >= warm),
+    );
 
-    ticks.on = false;
+    cluster.ticks.on = false;
     // The followers' acknowledgements wait until the next proposal's write is in flight.
     const toLeader = (m: Message): boolean => m.to === leader.id;
     network.holdIf = toLeader;
     let firstIndex = Number.MAX_SAFE_INTEGER;
     let durableIndex = 0;
     let gated = false;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gate = new Promise<void>((resolve) => (cluster.release = resolve));
     const write = leader.storage.write.bind(leader.storage);
     leader.storage.write = async (writes: readonly StorageWrite[]) => {
       const top = maxEntryIndex(writes);
@@ -101,7 +77,6 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
     let firstSettled = false;
     const first = leader.host.propose(acquireCommand("first"), (index) => (firstIndex = index));
     void first.then(() => (firstSettled = true));
-    const followers = nodes.filter((n) => n !== leader);
     await waitFor(
       "the first entry durable on every node",
       () =>
@@ -126,8 +101,8 @@ describe("RaftHost: a leader applies committed entries without waiting for its n
       () => true,
       () => false,
     );
-    release();
-    ticks.on = true;
+    cluster.release();
+    cluster.ticks.on = true;
     await second;
     expect(leader.table.get("second").held).toBe(true);
   });

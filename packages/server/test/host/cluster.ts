@@ -1,5 +1,6 @@
 import type { Message, NodeId } from "@dlock/raft";
 import pino from "pino";
+import { afterEach, beforeEach } from "vitest";
 import { LockStateMachine, encodeCommand } from "../../src/lock/index.js";
 import type { LockResult } from "../../src/lock/index.js";
 import { lockStateMachineAdapter } from "../../src/host/lock-state-machine-adapter.js";
@@ -10,6 +11,7 @@ import { NODE_SCHEDULER } from "../../src/host/node-edges.js";
 import type { HostScheduler } from "../../src/host/scheduler.js";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
+import { tempDir } from "../storage/helpers.js";
 
 /** Delivers messages between hosts in one process, asynchronously; a node can be cut off. */
 export class MemoryNetwork {
@@ -135,4 +137,55 @@ export function pausableTicks(): { scheduler: HostScheduler; ticks: { on: boolea
       }, periodMs),
   };
   return { scheduler, ticks };
+}
+
+/** Three hosts on pausable ticks (pausableTicks), in a fresh folder for each test. */
+export interface PausableCluster {
+  readonly ticks: { on: boolean };
+  /** The hosts the running test started (stopped after it). */
+  readonly nodes: readonly TestNode[];
+  /** Lets go of what the test holds back (a gated write), before the hosts stop; set by it. */
+  release: () => void;
+  /** Starts n1..n3 on `network` with ticks on, and returns the leader they elect. */
+  start(network: MemoryNetwork): Promise<TestNode>;
+}
+
+/**
+ * Registers the lifecycle of a describe block whose tests hold writes or messages back with
+ * ticks off: each test gets a fresh folder and ticks on; after it, ticks go on again, what it
+ * held is released, and its hosts stop before the folder goes.
+ */
+export function pausableCluster(folderPrefix: string): PausableCluster {
+  const ids = ["n1", "n2", "n3"];
+  const { scheduler, ticks } = pausableTicks();
+  let root = "";
+  let cleanup = async (): Promise<void> => {};
+  let nodes: TestNode[] = [];
+  const cluster: PausableCluster = {
+    ticks,
+    get nodes() {
+      return nodes;
+    },
+    release: () => {},
+    async start(network) {
+      nodes = await Promise.all(
+        ids.map((id) => startNode(network, id, `${root}/${id}`, ids, { scheduler })),
+      );
+      await waitFor("a leader", () => leaderOf(nodes) !== undefined);
+      return leaderOf(nodes) as TestNode;
+    },
+  };
+  beforeEach(async () => {
+    ({ dir: root, cleanup } = await tempDir(folderPrefix));
+    ticks.on = true;
+  });
+  afterEach(async () => {
+    ticks.on = true;
+    cluster.release();
+    cluster.release = () => {};
+    await Promise.all(nodes.map((n) => n.host.stop()));
+    nodes = [];
+    await cleanup();
+  });
+  return cluster;
 }

@@ -5,7 +5,7 @@ import type { GrantedResult, LockResult } from "../../src/lock/index.js";
 import { HostError } from "../../src/host/errors.js";
 import type { RoleChange } from "../../src/host/raft-host.js";
 import { tempDir } from "../storage/helpers.js";
-import { MemoryNetwork, leaderOf, startNode, waitFor } from "./cluster.js";
+import { MemoryNetwork, leaderOf, pausableTicks, startNode, waitFor } from "./cluster.js";
 import type { TestNode } from "./cluster.js";
 
 const IDS = ["n1", "n2", "n3"];
@@ -366,6 +366,57 @@ describe("RaftHost (3 hosts, real LevelDB, in-memory network)", () => {
       const { firstIndex, lastIndex } = n.host.status();
       expect(lastIndex - firstIndex + 1).toBeLessThanOrEqual(2 * 20 + 5);
     }
+  });
+
+  /** A one-node cluster compacting at 15 of 20 entries, elected, then with its ticks off. */
+  const compactingSoloWithoutTicks = async (): Promise<TestNode> => {
+    const { scheduler, ticks } = pausableTicks();
+    nodes = [
+      await startNode(network, "solo", dirOf("solo"), ["solo"], {
+        compactionEntries: 20,
+        scheduler,
+      }),
+    ];
+    const solo = await electedLeader();
+    ticks.on = false;
+    return solo;
+  };
+
+  it("starts the next compaction when one ends with the log still over its bound", async () => {
+    // No ticks once elected: nothing but the ending compaction can start the next one.
+    const solo = await compactingSoloWithoutTicks();
+    // A compaction takes its snapshot at once but ends only when the test lets it: one slow to
+    // dump its table, while the node applies on.
+    let endCompaction = (): void => undefined;
+    const ended = new Promise<void>((resolve) => (endCompaction = resolve));
+    const createSnapshot = solo.storage.createSnapshot.bind(solo.storage);
+    solo.storage.createSnapshot = async () => {
+      const metadata = await createSnapshot();
+      await ended;
+      return metadata;
+    };
+    let i = 0;
+    while (solo.storage.stats.snapshotsTaken === 0) await solo.host.propose(acquire(`c${i++}`));
+    // The burst's last applies land while that compaction runs: they cannot start another.
+    while (solo.host.status().logEntries < 30) await solo.host.propose(acquire(`c${i++}`));
+    const applied = solo.host.status().applied;
+    endCompaction();
+    await waitFor("a second compaction", () => solo.storage.stats.snapshotsTaken >= 2);
+    expect(solo.host.status()).toMatchObject({ applied, snapshotIndex: applied, logEntries: 0 });
+  });
+
+  it("compacts after a burst applied before its applied index was written", async () => {
+    const solo = await compactingSoloWithoutTicks();
+    await solo.host.propose(acquire("first"));
+    const snapshotIndex = await solo.host.compact();
+    expect(solo.host.status().durableAppliedIndex).toBe(snapshotIndex);
+    // One turn: one Ready, applied at once as the leader's own write ends, before any batch
+    // writes the applied index past the snapshot's.
+    const burst = Array.from({ length: 16 }, (_, i) => solo.host.propose(acquire(`d${i}`)));
+    await Promise.all(burst);
+    const applied = solo.host.status().applied;
+    await waitFor("the burst compacted", () => solo.host.status().snapshotIndex === applied);
+    expect(solo.host.status().logEntries).toBe(0);
   });
 
   it("compacts when the log reaches compactionBytes, whatever its entry count", async () => {

@@ -110,6 +110,55 @@ describe("LockService", () => {
     void second.catch(() => {});
   });
 
+  // The host-level form of lock regression seed 1049109017 (testkit lock-regressions): there a
+  // whole simulated schedule had to line up a slow leader disk with a leader change, and every
+  // change of the host's timing moved it off its case.
+  it.each([
+    { rule: "the granting entry's proposal", bugs: {}, passes: true },
+    { rule: "this node's apply (planted)", bugs: { waitEndsAtApply: true }, passes: false },
+  ])("ends a wait at the granting entry's proposal, not at a late apply: $rule", async (c) => {
+    const { cluster, service, timers } = await leaderService(c.bugs);
+    // When n2 applied the entry that granted the key to a waiter, and its token.
+    let grantOnN2: { token: number; atMs: number } | null = null;
+    cluster.node("n2").host.onApply((_entries, results) => {
+      for (const result of results) {
+        if (result?.type === "released" && result.next !== null)
+          grantOnN2 = { token: result.next.token, atMs: timers.now };
+      }
+    });
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const receivedAtMs = timers.now;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    let answered = false;
+    void waiting.then(() => (answered = true));
+    await timers.advance(300);
+    // n1's disk stalls as it proposes the release: n2 and n3 write it, it commits, they apply
+    // it at the next tick (the commit index rides the tick's empty append); n1 applies it only
+    // once its own copy is written, 300 ms later, still leading. n2 could lead from then on and
+    // time the grant's lease from its election, so the wait may not end after n2's apply.
+    const resume = cluster.stallWrites("n1");
+    const proposedAtMs = timers.now;
+    const released = service.handle(
+      { type: "release", id: 9, key: "k", value: "a", token: held.fencingToken },
+      ctx(timers),
+    );
+    await timers.advance(300);
+    const onN2 = grantOnN2 as { token: number; atMs: number } | null;
+    expect(onN2?.atMs).toBeLessThan(timers.now);
+    expect(answered).toBe(false);
+    await resume();
+    await expect(released).resolves.toEqual({ released: true });
+    const grant = (await waiting) as AcquireResult;
+    // The situation: n2 applied the granting entry, then n1 (300 ms later) answered the waiter.
+    expect(grant.fencingToken).toBe(onN2!.token);
+    const waitEndsAtMs = receivedAtMs + grant.waitedMs;
+    const endsInTime = waitEndsAtMs === proposedAtMs && waitEndsAtMs <= onN2!.atMs;
+    expect({ waitEndsAtMs, endsInTime }).toEqual({
+      waitEndsAtMs: c.passes ? proposedAtMs : timers.now,
+      endsInTime: c.passes,
+    });
+  });
+
   it("answers LOCK_BUSY when the wait runs out, after the waiter left the queue", async () => {
     const { cluster, service, host, timers, table } = await leaderService();
     await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));

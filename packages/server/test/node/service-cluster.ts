@@ -175,6 +175,8 @@ export class ServiceCluster {
   readonly nodes = new Map<NodeId, ClusterNode>();
   /** A node's storage fails every write while its entry holds an error (a full disk). */
   private readonly writeFaults = new Map<NodeId, Error>();
+  /** A node's writes wait for this promise (a stalled disk); see stallWrites(). */
+  private readonly stalledWrites = new Map<NodeId, Promise<void>>();
   /** Called with every message a node sends, once the network has it. */
   private onSent: ((message: Message) => void) | null = null;
 
@@ -208,12 +210,19 @@ export class ServiceCluster {
     for (const id of IDS) {
       const table = new LockStateMachine({ limits: { electionTimeoutMs: ELECTION_TIMEOUT_MS } });
       const scheduler = new NodeScheduler(this.clock);
+      const storage = MemoryHostStorage.open({
+        initialMembers: { voters: [...IDS], learners: [], peerAddresses: {} },
+        writeFault: () => this.writeFaults.get(id),
+      });
+      const write = storage.write.bind(storage);
+      // The host writes one batch at a time, so a held write keeps the order of the next ones.
+      storage.write = async (writes) => {
+        await this.stalledWrites.get(id);
+        return write(writes);
+      };
       const host = await RaftHost.start<LockResult>({
         id,
-        storage: MemoryHostStorage.open({
-          initialMembers: { voters: [...IDS], learners: [], peerAddresses: {} },
-          writeFault: () => this.writeFaults.get(id),
-        }),
+        storage,
         transport: this.transport(id),
         stateMachine: lockStateMachineAdapter(table),
         logger: silentLogger,
@@ -263,6 +272,20 @@ export class ServiceCluster {
   failWrites(id: NodeId, error: Error | undefined): void {
     if (error === undefined) this.writeFaults.delete(id);
     else this.writeFaults.set(id, error);
+  }
+
+  /**
+   * Holds every storage write of `id` (a disk stalled for a moment) while its host and network go
+   * on: it keeps ticking and sending, but applies nothing it has not written. Returns the resume.
+   */
+  stallWrites(id: NodeId): () => Promise<void> {
+    let resume = (): void => undefined;
+    this.stalledWrites.set(id, new Promise<void>((resolve) => (resume = resolve)));
+    return async () => {
+      this.stalledWrites.delete(id);
+      resume();
+      await this.settle();
+    };
   }
 
   /** Cuts `id` off the network until its core (and host) knows no leader. */
