@@ -533,7 +533,8 @@ export class LevelStorage implements HostStorage {
       const bytes = this.files.bytesOf(file, byteLength);
       const switched = await this.serialize(() => this.switchToSnapshot(metadata, file, bytes));
       if (!switched) {
-        await this.files.removeAllBut(this.snapshotFile).catch(() => undefined);
+        // In the write order: an install running now has written its file but not yet switched.
+        await this.serialize(() => this.removeFileQuietly());
         return null;
       }
       this.stats.snapshotsTaken++;
