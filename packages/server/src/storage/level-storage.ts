@@ -486,6 +486,9 @@ export class LevelStorage implements HostStorage {
   /**
    * Writes `writes` in order as ONE atomic batch, synced if any asks for it. Resolves once written
    * (and the in-memory view updated); rejects with StorageError and leaves the storage failed.
+   * A snapshot from the leader is the exception: the writes before it go first, its table in
+   * batches under an install marker, and the batch that switches to it carries the writes after
+   * it (snapshot-install.ts); an open finishes an install that a crash cut short.
    */
   write(writes: readonly StorageWrite[]): Promise<void> {
     return this.serialize(() => this.writeNow(writes));
