@@ -163,6 +163,51 @@ describe("snapshots", () => {
     expect(net.get("n3").storage.snapshot().data).toEqual(data);
   });
 
+  it("checks a snapshot a chunk at a time as it arrives when the host gives snapshotCheck, refusing a damaged copy", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    const n3 = net.get("n3");
+    let corruptOnce = true;
+    const fed: number[][] = [];
+    let wholeChecks = 0;
+    net.start("n3", n3.storage, {
+      snapshotChunkBytes: 4,
+      checkSnapshot: () => {
+        wholeChecks++;
+        return null;
+      },
+      snapshotCheck: (metadata, totalBytes) => {
+        expect([metadata.index, totalBytes]).toEqual([snapshotIndex, data.length]);
+        const pieces: number[] = [];
+        fed.push(pieces);
+        let last = -1;
+        return {
+          update: (bytes) => {
+            pieces.push(bytes.length);
+            last = bytes[bytes.length - 1]!;
+          },
+          problem: () => (last === 10 ? null : "checksum mismatch"),
+        };
+      },
+    });
+    net.heal();
+    net.tickAll(20, (m) => {
+      if (m.type === "snapshot" && m.done && corruptOnce) {
+        corruptOnce = false;
+        const damaged = new Uint8Array(m.data);
+        damaged[damaged.length - 1] ^= 0xff;
+        m.data = damaged;
+      }
+      return true;
+    });
+    // Fed chunk by chunk (4 + 4 + 2 bytes); the damaged copy refused, the next one installed.
+    expect(fed.length).toBeGreaterThanOrEqual(2);
+    expect(fed[0]).toEqual([4, 4, 2]);
+    expect(fed.at(-1)).toEqual([4, 4, 2]);
+    expect(wholeChecks).toBe(0);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+    expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
+
   it("a burst of heartbeat answers (queued while disconnected) resends a lost chunk once, not per answer", () => {
     const { net } = laggingFollowerSetup(4);
     net.heal();

@@ -230,6 +230,7 @@ export class RaftHost<Result> {
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
         checkSnapshot: (snapshot: Snapshot) => this.storage.snapshotProblem(snapshot),
+        snapshotCheck: this.storage.snapshotCheck?.bind(this.storage),
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: this.logger,
       },

@@ -6,6 +6,7 @@ import type {
   HardState,
   Snapshot,
   SnapshotBytes,
+  SnapshotCheck,
   SnapshotMetadata,
   StoredSnapshot,
 } from "@dlock/raft";
@@ -429,6 +430,10 @@ export class LevelStorage implements HostStorage {
 
   snapshotProblem(snapshot: Snapshot): string | null {
     return snapshotProblem(snapshot.data, snapshot.metadata);
+  }
+
+  snapshotCheck(metadata: SnapshotMetadata, totalBytes: number): SnapshotCheck {
+    return new SnapshotScan(totalBytes, metadata);
   }
 
   /** The lock records (by lock key) and the members record of a snapshot in this format. */
