@@ -32,7 +32,6 @@ import {
   META_APPLIED_INDEX,
   META_HARD_STATE,
   META_IDENTITY,
-  META_INSTALLING,
   META_MEMBERS,
   META_SNAPSHOT_METADATA,
   entryKey,
@@ -55,6 +54,7 @@ import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./sn
 import {
   finishInterruptedInstall,
   installableMembers,
+  switchToInstalled,
   writeSnapshotTable,
 } from "./snapshot-install.js";
 import type { InstallTarget } from "./snapshot-install.js";
@@ -782,11 +782,8 @@ export class LevelStorage implements HostStorage {
           }
           snapshotIndex = metadata.index;
           lastIndex = metadata.index;
-          batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
-          batch.put(META_MEMBERS, encodeMembers(members));
-          batch.del(META_INSTALLING);
+          switchToInstalled(batch, record, members);
           applied = metadata.index;
-          batch.put(META_APPLIED_INDEX, encodeUint64(applied));
           installed.push({ file, members });
         }
         const entries = write.entries;

@@ -7,15 +7,6 @@
 // never serves a half-installed table.
 import { readFile } from "node:fs/promises";
 import type { Level } from "level";
-import { StorageError } from "./errors.js";
-import {
-  decodeHardState,
-  decodeSnapshotRecord,
-  encodeHardState,
-  encodeJson,
-  encodeUint64,
-} from "./codec.js";
-import type { SnapshotRecord } from "./codec.js";
 import {
   ENTRY_RANGE,
   LOCK_RANGE,
@@ -27,6 +18,15 @@ import {
 } from "./keys.js";
 import { decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
+import {
+  decodeHardState,
+  decodeSnapshotRecord,
+  encodeHardState,
+  encodeJson,
+  encodeUint64,
+} from "./codec.js";
+import type { SnapshotRecord } from "./codec.js";
+import { StorageError } from "./errors.js";
 import { snapshotRecords } from "./snapshot-format.js";
 import type { SnapshotFiles } from "./snapshot-files.js";
 import { nextTurn } from "./snapshot-state.js";
@@ -96,6 +96,21 @@ export async function writeSnapshotTable(
 }
 
 /**
+ * Adds to the batch that switches to an installed snapshot what makes it whole: the snapshot
+ * record, the applied index, the members, and the marker's removal.
+ */
+export function switchToInstalled(
+  batch: Batch,
+  record: SnapshotRecord,
+  members: ClusterMembers,
+): void {
+  batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
+  batch.put(META_APPLIED_INDEX, encodeUint64(record.metadata.index));
+  batch.put(META_MEMBERS, encodeMembers(members));
+  batch.del(META_INSTALLING);
+}
+
+/**
  * Finishes an install a crash cut short, if the marker says one was under way: the table again
  * from the snapshot file, the whole log dropped (the snapshot replaced it; what came after it was
  * in the switching batch, never written), then one synced batch with the snapshot record, the
@@ -145,13 +160,8 @@ export async function finishInterruptedInstall(
   const hardState = decodeHardState(hardBytes);
   if (hardState.term < term) Object.assign(hardState, { term, vote: null });
   hardState.commit = Math.max(hardState.commit, index);
-  await db
-    .batch()
-    .put(META_SNAPSHOT_METADATA, encodeJson(record))
-    .put(META_APPLIED_INDEX, encodeUint64(index))
-    .put(META_MEMBERS, encodeMembers(members))
-    .put(META_HARD_STATE, encodeHardState(hardState))
-    .del(META_INSTALLING)
-    .write({ sync: fsync });
+  const batch = db.batch().put(META_HARD_STATE, encodeHardState(hardState));
+  switchToInstalled(batch, record, members);
+  await batch.write({ sync: fsync });
   return index;
 }
