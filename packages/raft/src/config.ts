@@ -1,5 +1,5 @@
 import { RaftError } from "./errors.js";
-import type { Message, NodeId, Snapshot } from "./types.js";
+import type { Message, NodeId, Snapshot, SnapshotMetadata } from "./types.js";
 
 /**
  * The highest term a node accepts or reaches (2^48). Far below Number.MAX_SAFE_INTEGER (2^53 − 1)
@@ -61,6 +61,11 @@ export interface RaftConfig {
    */
   checkSnapshot?: (snapshot: Snapshot) => string | null;
   /**
+   * The same check made a chunk at a time as a snapshot arrives, which replaces checkSnapshot for
+   * it: checking 86 MiB in one go held a follower's event loop for ~100 ms. Pure, no I/O.
+   */
+  snapshotCheck?: (metadata: SnapshotMetadata, totalBytes: number) => SnapshotCheck;
+  /**
    * A message whose term is more than this above ours is refused, unless it comes from a leader
    * while we have none and a majority of the other voters sent us such terms too (a node
    * partitioned through that many elections still catches up). See packages/raft/README.md.
@@ -86,12 +91,20 @@ export interface RaftLogger {
   warn(fields: object, message: string): void;
 }
 
+/** A received snapshot's check, fed its bytes in order (see RaftConfig.snapshotCheck). */
+export interface SnapshotCheck {
+  update(bytes: Uint8Array): void;
+  /** Why the bytes fed are not the snapshot announced, or null; once all of them were fed. */
+  problem(): string | null;
+}
+
 export type ResolvedRaftConfig = Required<
-  Omit<RaftConfig, "logger" | "checkSnapshot" | "onRefused">
+  Omit<RaftConfig, "logger" | "checkSnapshot" | "snapshotCheck" | "onRefused">
 > & {
   logger: RaftLogger | null;
   onRefused: ((message: Message, reason: RefusalReason) => void) | null;
   checkSnapshot: ((snapshot: Snapshot) => string | null) | null;
+  snapshotCheck: ((metadata: SnapshotMetadata, totalBytes: number) => SnapshotCheck) | null;
 };
 
 export const DEFAULT_RAFT_CONFIG = {
@@ -121,6 +134,7 @@ export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
     ...stripUndefined(config),
     logger: config.logger ?? null,
     checkSnapshot: config.checkSnapshot ?? null,
+    snapshotCheck: config.snapshotCheck ?? null,
     onRefused: config.onRefused ?? null,
   } as ResolvedRaftConfig;
   const fail = (message: string): never => {

@@ -30,7 +30,13 @@ export type {
 } from "./types.js";
 export type { Storage } from "./storage.js";
 export type { RaftNode } from "./node-api.js";
-export type { RaftConfig, RaftLogger, RefusalReason, ResolvedRaftConfig } from "./config.js";
+export type {
+  RaftConfig,
+  RaftLogger,
+  RefusalReason,
+  ResolvedRaftConfig,
+  SnapshotCheck,
+} from "./config.js";
 export { DEFAULT_RAFT_CONFIG, resolveRaftConfig, TERM_MAX } from "./config.js";
 export { RawNode } from "./raw-node.js";
 export { MemoryStorage } from "./memory-storage.js";

@@ -954,7 +954,7 @@ export class RawNode implements RaftNode {
         this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
         return;
       }
-      assembler = new SnapshotAssembler(m);
+      assembler = new SnapshotAssembler(m, this.config.snapshotCheck?.(meta, m.totalBytes) ?? null);
       this.snapshotAssembler = assembler;
     }
     if (m.offset === assembler.nextOffset && !assembler.accept(m)) {
@@ -968,7 +968,10 @@ export class RawNode implements RaftNode {
     }
     this.snapshotAssembler = null;
     const snapshot = assembler.snapshot();
-    const problem = this.config.checkSnapshot?.(snapshot) ?? null;
+    const problem =
+      assembler.check !== null
+        ? assembler.check.problem()
+        : (this.config.checkSnapshot?.(snapshot) ?? null);
     if (problem !== null) {
       // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
       this.config.logger?.warn(

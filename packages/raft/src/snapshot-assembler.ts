@@ -1,3 +1,4 @@
+import type { SnapshotCheck } from "./config.js";
 import type { Snapshot, SnapshotChunk, SnapshotMetadata } from "./types.js";
 
 /**
@@ -7,11 +8,14 @@ import type { Snapshot, SnapshotChunk, SnapshotMetadata } from "./types.js";
 export class SnapshotAssembler {
   readonly metadata: SnapshotMetadata;
   private readonly buffer: Uint8Array;
+  /** Fed each chunk as it is accepted, when the host checks snapshots a chunk at a time. */
+  readonly check: SnapshotCheck | null;
   nextOffset = 0;
 
-  constructor(first: SnapshotChunk) {
+  constructor(first: SnapshotChunk, check: SnapshotCheck | null = null) {
     this.metadata = first.metadata;
     this.buffer = new Uint8Array(first.totalBytes);
+    this.check = check;
   }
 
   matches(chunk: SnapshotChunk): boolean {
@@ -27,6 +31,7 @@ export class SnapshotAssembler {
     if (chunk.offset !== this.nextOffset) return false;
     if (chunk.offset + chunk.data.byteLength > this.buffer.byteLength) return false;
     this.buffer.set(chunk.data, chunk.offset);
+    this.check?.update(chunk.data);
     this.nextOffset += chunk.data.byteLength;
     return true;
   }

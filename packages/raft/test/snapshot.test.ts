@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SnapshotChunk } from "../src/index.js";
+import type { Message, SnapshotChunk } from "../src/index.js";
 import { bytes, Network } from "./helpers/network.js";
 
 /** The leader's host takes a snapshot at its applied index and compacts the log behind it. */
@@ -21,6 +21,23 @@ function laggingFollowerSetup(chunkBytes: number) {
   const data = new Uint8Array(10).map((_, i) => i + 1);
   const snapshotIndex = snapshotAndCompact(net, "n1", data);
   return { net, data, snapshotIndex };
+}
+
+/** Flips a bit of the first last chunk on the way; `damaged()` says whether it did. */
+function damageLastChunkOnce(): { filter: (m: Message) => boolean; damaged: () => boolean } {
+  let done = false;
+  return {
+    filter: (m) => {
+      if (m.type === "snapshot" && m.done && !done) {
+        done = true;
+        const damaged = new Uint8Array(m.data);
+        damaged[damaged.length - 1] ^= 0xff;
+        m.data = damaged;
+      }
+      return true;
+    },
+    damaged: () => done,
+  };
 }
 
 describe("snapshots", () => {
@@ -134,7 +151,6 @@ describe("snapshots", () => {
   it("refuses a snapshot the host's check rejects and installs the next complete, good copy", () => {
     const { net, data, snapshotIndex } = laggingFollowerSetup(4);
     const n3 = net.get("n3");
-    let corruptOnce = true;
     const checked: number[] = [];
     net.start("n3", n3.storage, {
       snapshotChunkBytes: 4,
@@ -145,20 +161,53 @@ describe("snapshots", () => {
     });
     net.heal();
     let rejects = 0;
+    // One bit flips on the way: the follower must not install what it received.
+    const damage = damageLastChunkOnce();
     net.tickAll(20, (m) => {
       if (m.type === "snapshotResp" && m.reject) rejects++;
-      if (m.type === "snapshot" && m.done && corruptOnce) {
-        // One bit flips on the way: the follower must not install what it received.
-        corruptOnce = false;
-        const damaged = new Uint8Array(m.data);
-        damaged[damaged.length - 1] ^= 0xff;
-        m.data = damaged;
-      }
-      return true;
+      return damage.filter(m);
     });
-    expect(corruptOnce).toBe(false);
+    expect(damage.damaged()).toBe(true);
     expect(rejects).toBeGreaterThanOrEqual(1);
     expect(checked.length).toBeGreaterThanOrEqual(2);
+    expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
+    expect(net.get("n3").storage.snapshot().data).toEqual(data);
+  });
+
+  it("checks a snapshot a chunk at a time as it arrives when the host gives snapshotCheck, refusing a damaged copy", () => {
+    const { net, data, snapshotIndex } = laggingFollowerSetup(4);
+    const n3 = net.get("n3");
+    const fed: number[][] = [];
+    let wholeChecks = 0;
+    net.start("n3", n3.storage, {
+      snapshotChunkBytes: 4,
+      checkSnapshot: () => {
+        wholeChecks++;
+        return null;
+      },
+      snapshotCheck: (metadata, totalBytes) => {
+        expect([metadata.index, totalBytes]).toEqual([snapshotIndex, data.length]);
+        const pieces: number[] = [];
+        fed.push(pieces);
+        let last = -1;
+        return {
+          update: (bytes) => {
+            pieces.push(bytes.length);
+            last = bytes[bytes.length - 1]!;
+          },
+          problem: () => (last === 10 ? null : "checksum mismatch"),
+        };
+      },
+    });
+    net.heal();
+    const damage = damageLastChunkOnce();
+    net.tickAll(20, damage.filter);
+    expect(damage.damaged()).toBe(true);
+    // Fed chunk by chunk (4 + 4 + 2 bytes); the damaged copy refused, the next one installed.
+    expect(fed.length).toBeGreaterThanOrEqual(2);
+    expect(fed[0]).toEqual([4, 4, 2]);
+    expect(fed.at(-1)).toEqual([4, 4, 2]);
+    expect(wholeChecks).toBe(0);
     expect(net.get("n3").installedSnapshots).toEqual([snapshotIndex]);
     expect(net.get("n3").storage.snapshot().data).toEqual(data);
   });

@@ -42,6 +42,12 @@ export interface RaftHostOptions<Result> {
    * entries applied them in one step of a second, longer than an election timeout.
    */
   applyEntriesPerTurnMax?: number;
+  /**
+   * Entry bytes of appends handed to the transport for one follower in one turn of the event
+   * loop, about (one append always goes): more waits for the next turn, so a follower far behind
+   * is caught up without holding the leader's event loop for its whole window (append-pacer.ts).
+   */
+  appendBytesPerTurnMax?: number;
   /** A leadership transfer that has not finished after this long fails with TRANSFER_FAILED. */
   transferTimeoutMs?: number;
   /** Compact the log behind a snapshot once it holds this many entries above the last one; 0 = no entry limit. */
@@ -69,13 +75,17 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   pendingReadsMax: 65_536,
   writesPerBatchMax: 1024,
   applyEntriesPerTurnMax: 1024,
+  /** ~8 ms of encoding on a loaded leader (2 MiB took ~100 ms); steady traffic sends a few KiB. */
+  appendBytesPerTurnMax: 256 * 1024,
+  /** One append's entry bytes (the core's default is 1 MiB): a message fits one turn's budget. */
+  messageBytesMax: 256 * 1024,
   /** The core's page of committed entries per Ready (its own default is 16 MiB): some 1k entries. */
   committedBytesPerReadyMax: 128 * 1024,
   /**
    * Entry bytes in flight to one follower (the core's default is 32 MiB). A follower that turns to
-   * replicate (after a snapshot install, say) is sent a full window in one turn: 32 MiB took a
-   * loaded leader 320-420 ms to encode, 4 MiB still 75-120 ms. 2 MiB is two messages of
-   * messageBytesMax, still thousands of times what steady traffic keeps in flight.
+   * replicate (after a snapshot install, say) is sent a full window at once: 32 MiB took a loaded
+   * leader 320-420 ms to encode in one turn, and even paced (appendBytesPerTurnMax) it is memory
+   * held per follower. 2 MiB is still thousands of times what steady traffic keeps in flight.
    */
   inflightBytesMax: 2 * 1024 * 1024,
   transferTimeoutMs: 5_000,
@@ -113,11 +123,13 @@ export function resolveRaftHostOptions<Result>(
       committedBytesPerReadyMax:
         options.raft?.committedBytesPerReadyMax ?? defaults.committedBytesPerReadyMax,
       inflightBytesMax: options.raft?.inflightBytesMax ?? defaults.inflightBytesMax,
+      messageBytesMax: options.raft?.messageBytesMax ?? defaults.messageBytesMax,
     },
     pendingProposalsMax: options.pendingProposalsMax ?? defaults.pendingProposalsMax,
     pendingReadsMax: options.pendingReadsMax ?? defaults.pendingReadsMax,
     writesPerBatchMax: options.writesPerBatchMax ?? defaults.writesPerBatchMax,
     applyEntriesPerTurnMax: options.applyEntriesPerTurnMax ?? defaults.applyEntriesPerTurnMax,
+    appendBytesPerTurnMax: options.appendBytesPerTurnMax ?? defaults.appendBytesPerTurnMax,
     transferTimeoutMs: options.transferTimeoutMs ?? defaults.transferTimeoutMs,
     compactionEntries: options.compactionEntries ?? defaults.compactionEntries,
     compactionBytes: options.compactionBytes ?? defaults.compactionBytes,
@@ -136,6 +148,7 @@ export function resolveRaftHostOptions<Result>(
     "pendingReadsMax",
     "writesPerBatchMax",
     "applyEntriesPerTurnMax",
+    "appendBytesPerTurnMax",
     "transferTimeoutMs",
     "storageRetryDelayMsMin",
     "storageRetryDelayMsMax",

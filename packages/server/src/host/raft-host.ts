@@ -19,6 +19,7 @@ import { StorageError } from "../storage/errors.js";
 import type { HostStorage, StorageStats, StorageWrite } from "../storage/host-storage.js";
 import { copyMembers } from "../storage/members-record.js";
 import type { ClusterMembers } from "../storage/members-record.js";
+import { AppendPacer } from "./append-pacer.js";
 import { applyMemberChange } from "./cluster-members.js";
 import { departingPeersOf, sameIds } from "./departing-peers.js";
 import { HostError } from "./errors.js";
@@ -132,6 +133,9 @@ export class RaftHost<Result> {
   private outbox: Message[] = [];
   /** The outbox holds an append with entries: a follower's fsync waits for it. */
   private outboxHasEntries = false;
+  /** Appends over one turn's budget per follower, handed to the transport in later turns. */
+  private readonly pacer: AppendPacer;
+  private pacedReleaseScheduled = false;
   private readonly roleListeners = new Set<(change: RoleChange) => void>();
   private readonly applyListeners = new Set<
     (entries: readonly Entry[], results: ReadonlyArray<Result | undefined>) => void
@@ -195,6 +199,7 @@ export class RaftHost<Result> {
     this.logger = options.logger;
     this.lastWrittenApplied = this.storage.appliedIndex();
     this.members = this.storage.appliedMembers();
+    this.pacer = new AppendPacer(options.appendBytesPerTurnMax);
     this.committer = new GroupCommitter(this.storage, {
       writesPerBatchMax: options.writesPerBatchMax,
       collectExtra: () => this.collectStateChanges(),
@@ -225,6 +230,7 @@ export class RaftHost<Result> {
         applied: this.stateMachine.appliedIndex(),
         random: options.random,
         checkSnapshot: (snapshot: Snapshot) => this.storage.snapshotProblem(snapshot),
+        snapshotCheck: this.storage.snapshotCheck?.bind(this.storage),
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: this.logger,
       },
@@ -591,8 +597,10 @@ export class RaftHost<Result> {
 
   private process(): void {
     if (!this.running()) return;
-    // process() runs in a turn of its own (a tick or a deferred call): a fresh apply budget.
+    // process() runs in a turn of its own (a tick or a deferred call): a fresh apply budget,
+    // and a fresh send budget.
     this.appliedThisTurn = 0;
+    this.releasePaced();
     try {
       while (this.node.hasReady()) this.handleReady(this.node.ready());
     } catch (error) {
@@ -627,7 +635,7 @@ export class RaftHost<Result> {
   /** Sends `messages` after what is held, in one call (the transport's batch for this turn). */
   private sendNow(messages: Message[]): void {
     if (this.outbox.length === 0) {
-      this.transport.send(messages);
+      this.handOff(messages);
       return;
     }
     for (const message of messages) this.outbox.push(message);
@@ -639,7 +647,27 @@ export class RaftHost<Result> {
     const held = this.outbox;
     this.outbox = [];
     this.outboxHasEntries = false;
-    if (this.running()) this.transport.send(held);
+    if (this.running()) this.handOff(held);
+  }
+
+  /** To the transport, within this turn's append budget per follower; the rest in later turns. */
+  private handOff(messages: readonly Message[]): void {
+    this.sendAdmitted(this.pacer.admit(messages));
+  }
+
+  /** A new turn's budget: what the pacer held goes out first, so each peer's order is kept. */
+  private releasePaced(): void {
+    this.sendAdmitted(this.pacer.nextTurn());
+  }
+
+  private sendAdmitted(messages: readonly Message[]): void {
+    if (messages.length > 0) this.transport.send(messages);
+    if (!this.pacer.holding() || this.pacedReleaseScheduled) return;
+    this.pacedReleaseScheduled = true;
+    this.scheduler.defer(() => {
+      this.pacedReleaseScheduled = false;
+      if (this.running()) this.releasePaced();
+    });
   }
 
   private handleReady(ready: Ready): void {

@@ -151,6 +151,12 @@ export class DlockServer {
           "data folder migrated to the current format",
         );
       }
+      if (storage.finishedInstall !== null) {
+        logger.warn(
+          { snapshotIndex: storage.finishedInstall },
+          "finished a snapshot install that a crash had cut short (redone from its snapshot file)",
+        );
+      }
       if (options.forceNewCluster) {
         const forced = await forceNewCluster(storage, options.id);
         logger.warn(

@@ -8,8 +8,12 @@ import { decodeUint64, encodeUint64 } from "./codec.js";
 import { StorageError } from "./errors.js";
 import { META_FORMAT_VERSION } from "./keys.js";
 
-/** The format this binary writes and reads. 2: members record, snapshots in files. */
-export const DATA_FORMAT_VERSION = 2;
+/**
+ * The format this binary writes and reads. 2: members record, snapshots in files. 3: a snapshot
+ * install is written in batches under a marker (m:installing) that an open finishes; a format 2
+ * binary would read a folder left mid-install as a half-installed table, so it must refuse it.
+ */
+export const DATA_FORMAT_VERSION = 3;
 /** The oldest format this binary migrates from (format 1 predates any release). */
 export const DATA_FORMAT_VERSION_MIN = 2;
 
@@ -28,7 +32,13 @@ const MIGRATIONS: readonly Migration[] = [
   {
     what: "format 2 without a version key: the key is written",
     needed: (stored) => stored === null,
-    apply: (batch) => batch.put(META_FORMAT_VERSION, encodeUint64(DATA_FORMAT_VERSION)),
+    apply: (batch) => batch.put(META_FORMAT_VERSION, encodeUint64(2)),
+  },
+  {
+    // Nothing to rewrite: a format 2 folder is a format 3 folder with no install under way.
+    what: "format 2 to 3: snapshot installs in batches under a marker",
+    needed: (stored) => stored === null || stored === 2,
+    apply: (batch) => batch.put(META_FORMAT_VERSION, encodeUint64(3)),
   },
 ];
 

@@ -1,4 +1,11 @@
-import type { Entry, HardState, Snapshot, SnapshotMetadata, Storage } from "@dlock/raft";
+import type {
+  Entry,
+  HardState,
+  Snapshot,
+  SnapshotCheck,
+  SnapshotMetadata,
+  Storage,
+} from "@dlock/raft";
 import type { ClusterMembers } from "./members-record.js";
 
 /** A state-machine record change: bytes to store under the key, or null to delete it. */
@@ -11,8 +18,8 @@ export type LockRecordChange = readonly [key: string, record: Uint8Array | null]
 export interface StorageWrite {
   /**
    * A snapshot received from the leader. It replaces the whole log (which restarts after it) AND
-   * the stored state: lock table, members and applied index become the snapshot's, in the same
-   * batch, so an install is all or nothing.
+   * the stored state: lock table, members and applied index become the snapshot's, all or
+   * nothing (LevelStorage writes the table in batches under a marker that an open finishes).
    */
   snapshot?: Snapshot;
   /** Log entries; may overwrite a suffix of the log starting at entries[0].index. */
@@ -92,6 +99,8 @@ export interface HostStorage extends Storage {
   logBytes(): number;
   /** Why a snapshot from the leader cannot be installed (torn, wrong index), or null. */
   snapshotProblem(snapshot: Snapshot): string | null;
+  /** snapshotProblem() made as a snapshot's bytes arrive (the core feeds it each chunk). */
+  snapshotCheck?(metadata: SnapshotMetadata, totalBytes: number): SnapshotCheck;
   /** The records and members in a snapshot's bytes (which snapshotProblem accepted). */
   snapshotContents(data: Uint8Array): SnapshotContents;
   /**

@@ -44,6 +44,12 @@ export function lockKeyName(storedKey: Uint8Array): string {
   );
 }
 
+/**
+ * A snapshot install under way (format 3): the SnapshotRecord (JSON) being installed, whose file
+ * is on disk. Present at open, the install is redone from that file (snapshot-install.ts).
+ */
+export const META_INSTALLING = Buffer.from("m:installing");
+
 /** The data folder's format version (uint64 BE); see data-format.ts. */
 export const META_FORMAT_VERSION = Buffer.from("m:formatVersion");
 

@@ -6,6 +6,7 @@ import type {
   HardState,
   Snapshot,
   SnapshotBytes,
+  SnapshotCheck,
   SnapshotMetadata,
   StoredSnapshot,
 } from "@dlock/raft";
@@ -46,11 +47,17 @@ import {
   SnapshotEncoder,
   SnapshotScan,
   snapshotProblem,
-  snapshotRecords,
 } from "./snapshot-format.js";
 import type { AppendSnapshotBytes } from "./snapshot-files.js";
 import type { StateExport } from "./state-export.js";
 import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
+import {
+  finishInterruptedInstall,
+  installableMembers,
+  switchToInstalled,
+  writeSnapshotTable,
+} from "./snapshot-install.js";
+import type { InstallTarget } from "./snapshot-install.js";
 
 export type { LockRecordChange, StorageStats, StorageWrite } from "./host-storage.js";
 
@@ -119,6 +126,8 @@ export class LevelStorage implements HostStorage {
   readonly stats: StorageStats = zeroStorageStats();
   /** The format migrations this open ran (empty when the folder was current or new). */
   migrations: string[] = [];
+  /** The index of the snapshot whose install, cut short by a crash, this open finished; else null. */
+  finishedInstall: number | null = null;
 
   private readonly db: Level<Buffer, Buffer>;
   private readonly files: SnapshotFiles;
@@ -207,14 +216,7 @@ export class LevelStorage implements HostStorage {
   ): Promise<LevelStorage> {
     const files = new SnapshotFiles(options.dataDir, options.fsync ?? true);
     await files.prepare();
-    const [identityBytes, hardBytes, appliedBytes, snapshotRecordBytes, membersBytes] =
-      await db.getMany([
-        META_IDENTITY,
-        META_HARD_STATE,
-        META_APPLIED_INDEX,
-        META_SNAPSHOT_METADATA,
-        META_MEMBERS,
-      ]);
+    const identityBytes = await db.get(META_IDENTITY);
     if (identityBytes === undefined) {
       const identity: Identity = {
         clusterId: options.clusterId,
@@ -270,6 +272,19 @@ export class LevelStorage implements HostStorage {
       identity.formatVersion,
       options.fsync ?? true,
     );
+    // Before reading the state records: the install's switching batch writes them.
+    const finishedInstall = await finishInterruptedInstall(
+      db,
+      files,
+      options.dataDir,
+      options.fsync ?? true,
+    );
+    const [hardBytes, appliedBytes, snapshotRecordBytes, membersBytes] = await db.getMany([
+      META_HARD_STATE,
+      META_APPLIED_INDEX,
+      META_SNAPSHOT_METADATA,
+      META_MEMBERS,
+    ]);
     if (
       hardBytes === undefined ||
       appliedBytes === undefined ||
@@ -337,6 +352,7 @@ export class LevelStorage implements HostStorage {
       applied,
     });
     storage.migrations = migrations;
+    storage.finishedInstall = finishedInstall;
     return storage;
   }
 
@@ -416,6 +432,10 @@ export class LevelStorage implements HostStorage {
     return snapshotProblem(snapshot.data, snapshot.metadata);
   }
 
+  snapshotCheck(metadata: SnapshotMetadata, totalBytes: number): SnapshotCheck {
+    return new SnapshotScan(totalBytes, metadata);
+  }
+
   /** The lock records (by lock key) and the members record of a snapshot in this format. */
   snapshotContents(data: Uint8Array): SnapshotContents {
     return snapshotContents(data);
@@ -471,6 +491,9 @@ export class LevelStorage implements HostStorage {
   /**
    * Writes `writes` in order as ONE atomic batch, synced if any asks for it. Resolves once written
    * (and the in-memory view updated); rejects with StorageError and leaves the storage failed.
+   * A snapshot from the leader is the exception: the writes before it go first, its table in
+   * batches under an install marker, and the batch that switches to it carries the writes after
+   * it (snapshot-install.ts); an open finishes an install that a crash cut short.
    */
   write(writes: readonly StorageWrite[]): Promise<void> {
     return this.serialize(() => this.writeNow(writes));
@@ -518,7 +541,8 @@ export class LevelStorage implements HostStorage {
       const bytes = this.files.bytesOf(file, byteLength);
       const switched = await this.serialize(() => this.switchToSnapshot(metadata, file, bytes));
       if (!switched) {
-        await this.files.removeAllBut(this.snapshotFile).catch(() => undefined);
+        // In the write order: an install running now has written its file but not yet switched.
+        await this.serialize(() => this.removeFileQuietly());
         return null;
       }
       this.stats.snapshotsTaken++;
@@ -723,7 +747,7 @@ export class LevelStorage implements HostStorage {
     let applied = this.applied;
     let sync = false;
     let entriesWritten = 0;
-    const batch = this.db.batch();
+    let batch = this.db.batch();
     const installed: Array<{ file: string; members: ClusterMembers }> = [];
     try {
       for (const write of writes) {
@@ -740,8 +764,16 @@ export class LevelStorage implements HostStorage {
           if (problem !== null) {
             throw new StorageError("INVALID_WRITE", `snapshot from the leader: ${problem}`);
           }
+          const members = await installableMembers(data);
           const file = snapshotFileName(metadata.index, metadata.term);
           await this.writeSnapshotFile(file, data);
+          // The writes before it go first: their lock records must not land over the snapshot's.
+          if (batch.length > 0) await this.commit(batch, false);
+          else await batch.close();
+          const record: SnapshotRecord = { metadata, file };
+          await writeSnapshotTable(this.installTarget(), record, data);
+          // The batch that switches to the snapshot; it also carries the writes after it.
+          batch = this.db.batch();
           // A snapshot from the leader replaces the whole log: the entries that follow it arrive
           // in later appends, and keeping a stale suffix could contradict the leader's log.
           for (let index = snapshotIndex + 1; index <= lastIndex; index++) {
@@ -750,11 +782,8 @@ export class LevelStorage implements HostStorage {
           }
           snapshotIndex = metadata.index;
           lastIndex = metadata.index;
-          const members = await this.replaceStateFrom(batch, data);
-          const record: SnapshotRecord = { metadata, file };
-          batch.put(META_SNAPSHOT_METADATA, encodeJson(record));
+          switchToInstalled(batch, record, members);
           applied = metadata.index;
-          batch.put(META_APPLIED_INDEX, encodeUint64(applied));
           installed.push({ file, members });
         }
         const entries = write.entries;
@@ -805,7 +834,8 @@ export class LevelStorage implements HostStorage {
         }
       }
     } catch (error) {
-      await batch.close();
+      // Written or closed already when an install's batches failed.
+      await batch.close().catch(() => undefined);
       throw error;
     }
     await this.commit(batch, sync && this.fsync);
@@ -840,42 +870,24 @@ export class LevelStorage implements HostStorage {
     }
   }
 
-  /**
-   * Adds to `batch` the replacement of the stored lock table and members by the snapshot's
-   * records. Returns the snapshot's members.
-   */
-  private async replaceStateFrom(
-    batch: ReturnType<Level<Buffer, Buffer>["batch"]>,
-    data: Uint8Array,
-  ): Promise<ClusterMembers> {
-    const stored = this.db.keys(LOCK_RANGE);
-    try {
-      for (;;) {
-        const keys = await stored.nextv(INSTALL_STEP_RECORDS);
-        if (keys.length === 0) break;
-        for (const key of keys) batch.del(key);
-      }
-    } finally {
-      await stored.close();
-    }
-    let members: ClusterMembers | null = null;
-    let step = 0;
-    for (const [key, value] of snapshotRecords(data)) {
-      if (key.equals(META_MEMBERS)) members = decodeMembers(value);
-      else if (key.length === 0 || key[0] !== LOCK_RANGE.gte[0]) {
-        throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
-      }
-      // The batch copies what it is given: views into the snapshot do.
-      batch.put(key, value);
-      // In one go this loop held the event loop for ~0.3-0.5 s per 75,000 records (seconds for a
-      // million); nothing reads the batch before it is written, so it can be built in steps.
-      if (++step === INSTALL_STEP_RECORDS) {
-        step = 0;
-        await nextTurn();
-      }
-    }
-    if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
-    return members;
+  /** The storage's own write path for an install's batches: fault injection, failure state. */
+  private installTarget(): InstallTarget {
+    return {
+      batch: () => this.db.batch(),
+      commit: (batch) => this.commit(batch, false),
+      clear: async (range) => {
+        try {
+          const fault = this.writeFault?.();
+          if (fault !== undefined) throw fault;
+          await this.db.clear(range);
+        } catch (cause) {
+          this.failure = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, {
+            cause,
+          });
+          throw this.failure;
+        }
+      },
+    };
   }
 
   /** Writes `batch`; a failure marks the storage failing unless `raftWrite` is false. */

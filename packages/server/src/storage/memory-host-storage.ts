@@ -1,14 +1,21 @@
 // A HostStorage that keeps everything in memory, for tests that run a real RaftHost without a
 // data folder. Reachable only through @dlock/server/internal.
 import { MemoryStorage } from "@dlock/raft";
-import type { ConfState, Entry, HardState, Snapshot, SnapshotMetadata } from "@dlock/raft";
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Snapshot,
+  SnapshotCheck,
+  SnapshotMetadata,
+} from "@dlock/raft";
 import { encodedEntryBytes } from "./codec.js";
 import { StorageError } from "./errors.js";
 import type { HostStorage, SnapshotContents, StorageStats, StorageWrite } from "./host-storage.js";
 import { zeroStorageStats } from "./host-storage.js";
 import { confStateOf, copyMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
-import { snapshotProblem } from "./snapshot-format.js";
+import { SnapshotScan, snapshotProblem } from "./snapshot-format.js";
 import { encodeStateSnapshot, inKeyOrder, snapshotContents } from "./snapshot-state.js";
 
 export interface MemoryHostStorageOptions {
@@ -123,6 +130,10 @@ export class MemoryHostStorage implements HostStorage {
 
   snapshotProblem(snapshot: Snapshot): string | null {
     return snapshotProblem(snapshot.data, snapshot.metadata);
+  }
+
+  snapshotCheck(metadata: SnapshotMetadata, totalBytes: number): SnapshotCheck {
+    return new SnapshotScan(totalBytes, metadata);
   }
 
   snapshotContents(data: Uint8Array): SnapshotContents {

@@ -49,7 +49,8 @@ export function snapshotMembers(data: Uint8Array): ClusterMembers | null {
   return value === null ? null : decodeMembers(value);
 }
 
-function nextTurn(): Promise<void> {
+/** Lets the event loop run (timers, sockets) before going on. */
+export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 

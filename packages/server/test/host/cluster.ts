@@ -51,6 +51,21 @@ export class MemoryNetwork {
   }
 }
 
+/** Records every send() call of each node: which peer got which messages in it. */
+export class RecordingNetwork extends MemoryNetwork {
+  readonly calls: { from: NodeId; messages: Message[] }[] = [];
+  override transport(id: NodeId): PeerTransport {
+    const inner = super.transport(id);
+    return {
+      send: (messages) => {
+        this.calls.push({ from: id, messages: [...messages] });
+        inner.send(messages);
+      },
+      onMessage: (handler) => inner.onMessage(handler),
+    };
+  }
+}
+
 export const TICK_MS = 10;
 export const ELECTION_TICKS = 10;
 

@@ -1,27 +1,18 @@
 import { describe, expect, it } from "vitest";
 import type { Message, NodeId } from "@dlock/raft";
 import type { StorageWrite } from "../../src/storage/host-storage.js";
-import { MemoryNetwork, acquireCommand, pausableCluster, waitFor } from "./cluster.js";
+import {
+  MemoryNetwork,
+  RecordingNetwork,
+  acquireCommand,
+  pausableCluster,
+  waitFor,
+} from "./cluster.js";
 import type { TestNode } from "./cluster.js";
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const isEmptyAppend = (message: Message): boolean =>
   message.type === "append" && message.entries.length === 0;
-
-/** Records every send() call of each node: which peer got which entry indexes in it. */
-class RecordingNetwork extends MemoryNetwork {
-  readonly calls: { from: NodeId; messages: Message[] }[] = [];
-  override transport(id: NodeId): ReturnType<MemoryNetwork["transport"]> {
-    const inner = super.transport(id);
-    return {
-      send: (messages) => {
-        this.calls.push({ from: id, messages: [...messages] });
-        inner.send(messages);
-      },
-      onMessage: (handler) => inner.onMessage(handler),
-    };
-  }
-}
 
 // The serial-client cases switch ticks off while proposing, so no heartbeat or tick flush sends or
 // writes anything: what leaves, leaves because a Ready sent it.
