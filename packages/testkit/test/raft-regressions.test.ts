@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { validatePlan } from "../src/plan.js";
 import { runSchedule } from "../src/run-schedule.js";
+import { checkSchedules } from "../src/sim-check.js";
+import { SHARE_TIMEOUT_MS } from "./schedule-helpers.js";
 
 // Raft schedules the generated runs once failed on, kept as saved plans (the generator may change;
 // a plan replays the same schedule regardless). Each test also checks that the schedule still
@@ -14,6 +16,27 @@ function loadPlan(file: string) {
 }
 
 describe("Raft simulator regressions", () => {
+  // Found by schedules-3-nodes-1 in the full suite (SIM_SEED=83170415, fast-check seed 83415904):
+  // not a violation but a coverage bar — 12 crashes that tore unsynced writes in 625 schedules,
+  // against more than 12.5. The host had stopped writing a batch for a commit index alone, so a
+  // crash rarely found two unsynced batches to tear between (399 crashes losing writes, against
+  // 549 and 61 torn with it). The change was reverted; it may return only with schedules that
+  // still tear writes this often.
+  it(
+    "seed 83415904: crashes tear unsynced writes in more than 2% of 625 schedules",
+    async () => {
+      const { summary, failure } = await checkSchedules({
+        numRuns: 625,
+        seed: 83415904,
+        nodeCounts: [3],
+      });
+      expect(failure ?? null).toBeNull();
+      expect(summary.crashesLosingWrites).toBeGreaterThan(625 / 10);
+      expect(summary.tornWrites).toBeGreaterThan(625 / 50);
+    },
+    SHARE_TIMEOUT_MS,
+  );
+
   // pnpm sim replay packages/testkit/test/regressions/removed-voter-campaigns-seed-49006745.json
   // Found by SIM_SEED=48594957 on schedules-5-nodes-2 (fast-check seed 49006745, shrunk from
   // schedule 268). Pre-vote and check-quorum off. Leader n1 proposed its own removal at 4485 ms;
