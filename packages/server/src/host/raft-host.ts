@@ -29,6 +29,7 @@ import type { RaftHostOptions, ResolvedRaftHostOptions } from "./options.js";
 import type { HostScheduler, ScheduledHandle } from "./scheduler.js";
 import { hostPlantedBugsOf } from "./planted-bugs.js";
 import type { HostPlantedBugs } from "./planted-bugs.js";
+import { SlotRing } from "./slot-ring.js";
 
 /** Emitted when this node's role, the known leader or the term changes. */
 export interface RoleChange {
@@ -116,7 +117,8 @@ export class RaftHost<Result> {
   private readonly logger: Logger;
   private readonly node: RaftNode;
   private readonly committer: GroupCommitter;
-  private readonly proposals = new Map<number, PendingProposal<Result>>();
+  /** By log index (a Map here made old-generation garbage per proposal: see SlotRing). */
+  private readonly proposals = new SlotRing<PendingProposal<Result>>();
   private readonly reads = new Map<number, PendingRead>();
   /** Reads with a read index above applied, in arrival order. */
   private waitingReads: number[] = [];
@@ -849,8 +851,8 @@ export class RaftHost<Result> {
       this.setMembers(members, false);
       this.node.rememberRemovedVoters(members.removedVoters ?? []);
     }
-    for (const [slot, proposal] of this.proposals) {
-      if (slot > index) continue;
+    for (const [slot, proposal] of this.proposals.entries()) {
+      if (slot > index) break;
       this.proposals.delete(slot);
       proposal.reject(
         new HostError("OUTCOME_UNKNOWN", `entry ${slot} was replaced by a snapshot at ${index}`),
@@ -1174,8 +1176,9 @@ export class RaftHost<Result> {
   }
 
   private rejectAll(error: HostError): void {
-    for (const proposal of this.proposals.values()) proposal.reject(error);
+    const proposals = this.proposals.entries();
     this.proposals.clear();
+    for (const [, proposal] of proposals) proposal.reject(error);
     for (const read of this.reads.values()) read.reject(error);
     this.reads.clear();
     this.waitingReads = [];

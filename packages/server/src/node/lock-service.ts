@@ -18,6 +18,7 @@ import type {
   StatusResult,
 } from "@dlock/protocol";
 import type { RoleChange } from "../host/raft-host.js";
+import { SlotRing } from "../host/slot-ring.js";
 import type {
   ClientRequestContext,
   ClientRequestHandler,
@@ -137,15 +138,17 @@ export class LockService implements ClientRequestHandler {
    * entry that queues one and the release that grants it can be applied in one batch, before
    * the continuation runs: such a grant is kept here (with when its lease can have started at the earliest) and answered.
    */
-  private readonly proposedAcquires = new Map<
-    number,
-    { key: string; value: string; grant: WaiterGrant | null; grantedAtMs: number | null }
-  >();
+  private readonly proposedAcquires = new SlotRing<{
+    key: string;
+    value: string;
+    grant: WaiterGrant | null;
+    grantedAtMs: number | null;
+  }>();
   /**
    * When this node proposed each entry of its log not yet applied here (by index), on its clock:
    * the earliest a grant made by that entry can have started its lease anywhere (granted()).
    */
-  private readonly proposedAtMs = new Map<number, number>();
+  private readonly proposedAtMs = new SlotRing<number>();
   private expiryTimer: unknown = null;
   private expiryDueMs = Number.POSITIVE_INFINITY;
   /** The term in which this leader proposed setLimits (0: none pending or done this term). */
@@ -174,7 +177,9 @@ export class LockService implements ClientRequestHandler {
       this.host.onApply((entries, results) => {
         this.onApplied(results);
         this.watches.onApplied(entries, results);
-        for (const entry of entries) this.proposedAtMs.delete(entry.index);
+        // Through the last: an entry a snapshot replaced is never applied here.
+        const last = entries.at(-1);
+        if (last !== undefined) this.proposedAtMs.deleteThrough(last.index);
       }),
     );
   }

@@ -29,28 +29,33 @@ function corrupt(what: string): never {
 }
 
 export function encodeEntry(entry: Entry): Buffer {
+  const out = Buffer.allocUnsafe(encodedEntryBytes(entry));
+  encodeEntryInto(entry, out, 0);
+  return out;
+}
+
+/**
+ * Writes encodeEntry(entry) into `out` at `at`, which must have encodedEntryBytes(entry) bytes
+ * free there: the in-memory log encodes straight into its chunks.
+ */
+export function encodeEntryInto(entry: Entry, out: Buffer, at: number): void {
   if (entry.kind === "config") {
     const change = entry.change ?? corrupt("config entry without change");
-    const node = utf8.encode(change.nodeId);
-    const context = change.context ?? new Uint8Array(0);
-    const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + 1 + 2 + node.length + 4 + context.length);
-    out[0] = KIND_CONFIG;
-    out.writeDoubleBE(entry.term, 1);
-    let at = ENTRY_HEADER_BYTES;
-    out[at] = CHANGE_TYPES.indexOf(change.type);
-    out.writeUInt16BE(node.length, at + 1);
-    out.set(node, at + 3);
-    at += 3 + node.length;
-    out.writeUInt32BE(change.context ? context.length + 1 : 0, at);
-    out.set(context, at + 4);
-    return out;
+    const nodeLength = out.write(change.nodeId, at + ENTRY_HEADER_BYTES + 3, "utf8");
+    const context = change.context ?? EMPTY;
+    out[at] = KIND_CONFIG;
+    out.writeDoubleBE(entry.term, at + 1);
+    let field = at + ENTRY_HEADER_BYTES;
+    out[field] = CHANGE_TYPES.indexOf(change.type);
+    out.writeUInt16BE(nodeLength, field + 1);
+    field += 3 + nodeLength;
+    out.writeUInt32BE(change.context ? context.length + 1 : 0, field);
+    out.set(context, field + 4);
+    return;
   }
-  const data = entry.kind === "normal" ? entry.data : EMPTY;
-  const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.length);
-  out[0] = entry.kind === "normal" ? KIND_NORMAL : KIND_NOOP;
-  out.writeDoubleBE(entry.term, 1);
-  out.set(data, ENTRY_HEADER_BYTES);
-  return out;
+  out[at] = entry.kind === "normal" ? KIND_NORMAL : KIND_NOOP;
+  out.writeDoubleBE(entry.term, at + 1);
+  if (entry.kind === "normal") out.set(entry.data, at + ENTRY_HEADER_BYTES);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -65,22 +70,42 @@ export function encodedEntryBytes(entry: Entry): number {
 }
 
 export function decodeEntry(index: number, bytes: Uint8Array): Entry {
-  if (bytes.length < ENTRY_HEADER_BYTES) corrupt("entry");
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const kindByte = buf[0];
-  const term = buf.readDoubleBE(1);
+  const entry = decodeEntryIn(index, buf, 0, buf.length);
+  // Copy: the data outlives the read buffer and must not pin a large shared slab.
+  if (entry.kind === "normal") entry.data = new Uint8Array(entry.data);
+  return entry;
+}
+
+/**
+ * Decodes the entry stored in `buf` at `at`..`at + length`. A normal entry's data is a view into
+ * `buf` (no copy), so it keeps `buf` alive as long as the entry is kept.
+ */
+export function decodeEntryIn(index: number, buf: Buffer, at: number, length: number): Entry {
+  if (length < ENTRY_HEADER_BYTES) corrupt("entry");
+  const kindByte = buf[at];
+  const term = entryTermIn(buf, at);
   if (!Number.isSafeInteger(term) || term < 0) corrupt("entry term");
   if (kindByte === KIND_NORMAL) {
-    // Copy: the data outlives the read buffer and must not pin a large shared slab.
+    const dataAt = buf.byteOffset + at + ENTRY_HEADER_BYTES;
     return {
       index,
       term,
       kind: "normal",
-      data: new Uint8Array(buf.subarray(ENTRY_HEADER_BYTES)),
+      data: new Uint8Array(buf.buffer, dataAt, length - ENTRY_HEADER_BYTES),
     };
   }
   if (kindByte === KIND_NOOP) return { index, term, kind: "noop", data: EMPTY };
   if (kindByte !== KIND_CONFIG) corrupt("entry kind");
+  return decodeConfigEntry(index, term, buf.subarray(at, at + length));
+}
+
+/** The term of the entry stored in `buf` at `at` (its header must be there). */
+export function entryTermIn(buf: Buffer, at: number): number {
+  return buf.readDoubleBE(at + 1);
+}
+
+function decodeConfigEntry(index: number, term: number, buf: Buffer): Entry {
   let at = ENTRY_HEADER_BYTES;
   if (buf.length < at + 3) corrupt("config entry");
   const type = CHANGE_TYPES[buf.readUInt8(at)] ?? corrupt("conf change type");

@@ -11,18 +11,17 @@ import type {
   StoredSnapshot,
 } from "@dlock/raft";
 import {
-  decodeEntry,
+  decodeEntryIn,
   decodeHardState,
   decodeJson,
   decodeSnapshotRecord,
   decodeUint64,
-  encodeEntry,
-  encodedEntryBytes,
   encodeHardState,
   encodeJson,
   encodeUint64,
 } from "./codec.js";
 import type { SnapshotRecord } from "./codec.js";
+import { EncodedLog } from "./encoded-log.js";
 import type { HostStorage, SnapshotContents, StorageStats, StorageWrite } from "./host-storage.js";
 import { zeroStorageStats } from "./host-storage.js";
 import { StorageError } from "./errors.js";
@@ -134,10 +133,8 @@ export class LevelStorage implements HostStorage {
   private readonly fsync: boolean;
   private readonly writeFault: (() => Error | undefined) | undefined;
   private readonly onSyncedWrite: ((durationMs: number) => void) | undefined;
-  private log: Entry[];
-  /** Stored bytes of each entry of `log`, same positions. */
-  private logSizes: number[];
-  private logBytesTotal: number;
+  /** The log above the snapshot, as stored (decoded on each read). */
+  private readonly log: EncodedLog;
   private snapshotMetadata: SnapshotMetadata;
   /** The current snapshot's bytes: in its file, read only when a follower is sent it. */
   private snapshotBytes: SnapshotBytes;
@@ -158,8 +155,7 @@ export class LevelStorage implements HostStorage {
     files: SnapshotFiles,
     options: StorageOpenOptions,
     state: {
-      log: Entry[];
-      logSizes: number[];
+      log: EncodedLog;
       snapshot: SnapshotRecord;
       snapshotBytes: SnapshotBytes;
       hardState: HardState;
@@ -174,8 +170,6 @@ export class LevelStorage implements HostStorage {
     this.writeFault = options.writeFault;
     this.onSyncedWrite = options.onSyncedWrite;
     this.log = state.log;
-    this.logSizes = state.logSizes;
-    this.logBytesTotal = state.logSizes.reduce((sum, size) => sum + size, 0);
     this.snapshotMetadata = state.snapshot.metadata;
     this.snapshotFile = state.snapshot.file;
     this.snapshotBytes = state.snapshotBytes;
@@ -240,8 +234,7 @@ export class LevelStorage implements HostStorage {
         .write({ sync: options.fsync ?? true });
       await files.removeAllBut(null, true);
       return new LevelStorage(db, files, options, {
-        log: [],
-        logSizes: [],
+        log: new EncodedLog(1),
         snapshot,
         snapshotBytes: EMPTY,
         hardState,
@@ -327,8 +320,7 @@ export class LevelStorage implements HostStorage {
 
     // Entries at or below the snapshot index may survive a compaction that was cut short; they
     // are covered by the snapshot and skipped. Above it the log must be contiguous.
-    const log: Entry[] = [];
-    const logSizes: number[] = [];
+    const log = new EncodedLog(snapshotIndex + 1);
     let expected = snapshotIndex + 1;
     for await (const [key, value] of db.iterator({
       gte: entryKey(expected),
@@ -338,13 +330,14 @@ export class LevelStorage implements HostStorage {
       if (index !== expected) {
         throw new StorageError("CORRUPT", `log gap: expected entry ${expected}, found ${index}`);
       }
-      log.push(decodeEntry(index, value));
-      logSizes.push(ENTRY_KEY_BYTES + value.length);
+      decodeEntryIn(index, value, 0, value.length); // throws CORRUPT for a malformed record
+      log.stageEncoded(value);
+      log.appendStaged(1);
       expected++;
     }
+    log.commitStaged();
     const storage = new LevelStorage(db, files, options, {
       log,
-      logSizes,
       snapshot,
       snapshotBytes,
       hardState,
@@ -377,7 +370,7 @@ export class LevelStorage implements HostStorage {
     const out: Entry[] = [];
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
-      const entry = this.log[index - first]!; // first <= lo < hi <= last + 1
+      const entry = this.log.entry(index); // first <= lo < hi <= last + 1
       bytes += entryBytes(entry);
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
@@ -391,7 +384,7 @@ export class LevelStorage implements HostStorage {
     if (index < snapshotIndex) throw new CompactedError(index, snapshotIndex + 1);
     const last = this.lastIndex();
     if (index > last) throw new UnavailableError(index, last);
-    return this.log[index - snapshotIndex - 1]!.term;
+    return this.log.term(index);
   }
 
   firstIndex(): number {
@@ -399,7 +392,7 @@ export class LevelStorage implements HostStorage {
   }
 
   lastIndex(): number {
-    return this.snapshotMetadata.index + this.log.length;
+    return this.snapshotMetadata.index + this.log.length();
   }
 
   snapshot(): StoredSnapshot {
@@ -420,12 +413,12 @@ export class LevelStorage implements HostStorage {
 
   /** Entries in the log above the snapshot. */
   logEntries(): number {
-    return this.log.length;
+    return this.log.length();
   }
 
   /** Stored bytes of the log above the snapshot (keys and values). */
   logBytes(): number {
-    return this.logBytesTotal;
+    return this.log.encodedBytes() + ENTRY_KEY_BYTES * this.log.length();
   }
 
   snapshotProblem(snapshot: Snapshot): string | null {
@@ -722,9 +715,7 @@ export class LevelStorage implements HostStorage {
     } catch (cause) {
       throw new StorageError("COMPACTION_FAILED", `cannot switch to snapshot ${file}`, { cause });
     }
-    const dropped = index - this.snapshotMetadata.index;
-    this.log = this.log.slice(dropped);
-    for (const size of this.logSizes.splice(0, dropped)) this.logBytesTotal -= size;
+    this.log.dropThrough(index);
     const previousFile = this.snapshotFile;
     this.snapshotMetadata = metadata;
     this.snapshotBytes = bytes;
@@ -805,7 +796,8 @@ export class LevelStorage implements HostStorage {
                 `entries are not contiguous at ${entry.index}`,
               );
             }
-            batch.put(entryKey(entry.index), encodeEntry(entry));
+            // Encoded into the in-memory log's free space; part of the log once written.
+            batch.put(entryKey(entry.index), this.log.stage(entry));
           }
           entriesWritten += entries.length;
           lastIndex = newLast;
@@ -836,9 +828,15 @@ export class LevelStorage implements HostStorage {
     } catch (error) {
       // Written or closed already when an install's batches failed.
       await batch.close().catch(() => undefined);
+      this.log.discardStaged();
       throw error;
     }
-    await this.commit(batch, sync && this.fsync);
+    try {
+      await this.commit(batch, sync && this.fsync);
+    } catch (error) {
+      this.log.discardStaged();
+      throw error;
+    }
     this.stats.entriesWritten += entriesWritten;
     let installedAny = false;
     for (const write of writes) {
@@ -853,6 +851,7 @@ export class LevelStorage implements HostStorage {
       }
       this.applyToMemory(write);
     }
+    this.log.commitStaged();
     if (installedAny) await this.removeFileQuietly();
   }
 
@@ -916,25 +915,14 @@ export class LevelStorage implements HostStorage {
   private applyToMemory(write: StorageWrite): void {
     if (write.snapshot !== undefined) {
       this.snapshotMetadata = write.snapshot.metadata;
-      this.log = [];
-      this.logSizes = [];
-      this.logBytesTotal = 0;
+      this.log.reset(write.snapshot.metadata.index + 1);
       this.applied = write.snapshot.metadata.index;
     }
     const entries = write.entries;
     const first = entries?.[0]?.index;
     if (entries !== undefined && first !== undefined) {
-      const offset = first - this.snapshotMetadata.index - 1;
-      if (offset < this.log.length) {
-        for (const size of this.logSizes.splice(offset)) this.logBytesTotal -= size;
-        this.log.length = offset;
-      }
-      for (const entry of entries) {
-        const size = ENTRY_KEY_BYTES + encodedEntryBytes(entry);
-        this.log.push(entry);
-        this.logSizes.push(size);
-        this.logBytesTotal += size;
-      }
+      this.log.truncateFrom(first);
+      this.log.appendStaged(entries.length);
     }
     if (write.hardState !== undefined) this.hardState = { ...write.hardState };
     if (write.members !== undefined) this.members = copyMembers(write.members);
