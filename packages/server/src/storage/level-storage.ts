@@ -858,8 +858,7 @@ export class LevelStorage implements HostStorage {
   /** The snapshot file of a leader's snapshot; its failure is a failed write like any other. */
   private async writeSnapshotFile(file: string, data: Uint8Array): Promise<void> {
     try {
-      const fault = this.writeFault?.();
-      if (fault !== undefined) throw fault;
+      this.throwInjectedFault();
       await this.files.write(file, data);
     } catch (cause) {
       this.failure = new StorageError("WRITE_FAILED", `cannot write snapshot file ${file}`, {
@@ -876,14 +875,10 @@ export class LevelStorage implements HostStorage {
       commit: (batch) => this.commit(batch, false),
       clear: async (range) => {
         try {
-          const fault = this.writeFault?.();
-          if (fault !== undefined) throw fault;
+          this.throwInjectedFault();
           await this.db.clear(range);
         } catch (cause) {
-          this.failure = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, {
-            cause,
-          });
-          throw this.failure;
+          throw this.writeFailed(cause, true);
         }
       },
     };
@@ -896,20 +891,30 @@ export class LevelStorage implements HostStorage {
     raftWrite = true,
   ): Promise<void> {
     try {
-      const fault = this.writeFault?.();
-      if (fault !== undefined) throw fault;
+      this.throwInjectedFault();
       const startedAt = performance.now();
       await batch.write({ sync });
       if (sync) this.onSyncedWrite?.(performance.now() - startedAt);
     } catch (cause) {
       if (batch.length > 0) await batch.close().catch(() => undefined);
-      const error = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
-      if (raftWrite) this.failure = error;
-      throw error;
+      throw this.writeFailed(cause, raftWrite);
     }
     if (raftWrite) this.failure = null;
     this.stats.batches++;
     if (sync) this.stats.syncedBatches++;
+  }
+
+  /** The test switch writeFault: a write that fails as the disk would. */
+  private throwInjectedFault(): void {
+    const fault = this.writeFault?.();
+    if (fault !== undefined) throw fault;
+  }
+
+  /** The error for a failed write; a Raft write's failure marks the storage failing. */
+  private writeFailed(cause: unknown, raftWrite: boolean): StorageError {
+    const error = new StorageError("WRITE_FAILED", `write to ${this.dataDir} failed`, { cause });
+    if (raftWrite) this.failure = error;
+    return error;
   }
 
   private applyToMemory(write: StorageWrite): void {
