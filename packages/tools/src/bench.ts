@@ -7,8 +7,9 @@
 // election fail-over (bench/election-failover.ts: kill the leading candidate's process, or the
 // Raft leader node, and time the next campaign's return); then (f) the scale scenario on a
 // cluster of its own (bench/scale.ts: a million held locks, memory, compactions, stalls,
-// restarts). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
-// distinct|shared|one-key|serial|semaphore|election-failover|scale (repeatable; default all; --quick:
+// restarts); first, unless left out, (g) the commit floor (bench/commit-floor.ts: bare processes
+// on the same disk and loopback, the least a commit can cost here). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
+// distinct|shared|one-key|serial|semaphore|floor|election-failover|scale (repeatable; default all; --quick:
 // all but scale, which takes ~10 minutes), --permits, --failover-rounds, --failover-ttl, --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
@@ -34,6 +35,8 @@ import { scaleChart, scaleTable } from "./bench/scale-output.js";
 import { runElectionFailover } from "./bench/election-failover.js";
 import type { FailoverReport } from "./bench/election-failover.js";
 import { primitivesChart, primitivesTable } from "./bench/primitives-output.js";
+import { formatCommitFloor, measureCommitFloor } from "./bench/commit-floor.js";
+import type { CommitFloor } from "./bench/commit-floor.js";
 
 const TTL = "30s";
 /** How long the servers get to stop gracefully when the bench is killed, before SIGKILL. */
@@ -42,8 +45,10 @@ const SIGNAL_STOP_GRACE_MS = 5_000;
 const SCALE = "scale";
 /** The election fail-over scenario's name (it runs on the plain cluster, after the others). */
 const ELECTION_FAILOVER = "election-failover";
+/** The commit-floor probe's name (bare processes, before any cluster starts). */
+const FLOOR = "floor";
 /** Scenarios that are not acquire/release windows. */
-const SPECIAL_SCENARIOS = [ELECTION_FAILOVER, SCALE];
+const SPECIAL_SCENARIOS = [FLOOR, ELECTION_FAILOVER, SCALE];
 /** N of the semaphore scenario, which runs 4N clients. */
 const DEFAULT_PERMITS = 8;
 const DEFAULT_FAILOVER_ROUNDS = 5;
@@ -201,6 +206,7 @@ function parseFlags(argv: string[]) {
     json: values.json,
     tls: values.tls,
     cpuProfDir: values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]),
+    floor: names.length === 0 || names.includes(FLOOR),
     electionFailover: names.length === 0 || names.includes(ELECTION_FAILOVER),
     failoverRounds,
     failoverTtl,
@@ -225,6 +231,10 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
             application's workers share it); a server limit that throttles a connection shows here
   one-key   16 clients on one key, queued with wait (measures the FIFO handoff)
   serial    one client, one cycle at a time
+  floor     before any cluster starts: the round trip of a request to a bare process that only
+            writes + fdatasyncs it (as an fsync-always Redis does per write), and of a bare
+            replicated commit (leader write + fdatasync while one follower does the same and
+            answers); their ratio is the least a serial cycle can be against such a server here
   semaphore 4N clients on one semaphore of N = --permits (DLOCK_BENCH_PERMITS, default 8) permits,
             queued with wait: permit cycles/s, cycle latency, the wait for a permit (p50/p99),
             and the most holders the clients saw at once (never more than N: else exit 1)
@@ -290,8 +300,13 @@ async function main(): Promise<number> {
   const clusters: BenchCluster[] = [];
   const failovers: FailoverReport[] = [];
   let scale: ScaleReport | null = null;
+  let floor: CommitFloor | null = null;
   const needsCluster = flags.scenarios.length > 0 || flags.electionFailover;
   try {
+    if (flags.floor) {
+      floor = await measureCommitFloor(root);
+      log(formatCommitFloor(floor));
+    }
     for (const tls of !needsCluster ? [] : flags.tls ? [false, true] : [false]) {
       clusters.push(
         await startCluster(join(root, tls ? "tls" : "plain"), tls, log, flags.cpuProfDir),
@@ -367,6 +382,15 @@ async function main(): Promise<number> {
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));
     await rm(root, { recursive: true, force: true });
   }
+  const serial = reports.filter((r) => r.name === "serial" && !r.tls && r.latencyMs !== null);
+  if (floor !== null && serial.length > 0) {
+    const cycleFloorMs = 2 * floor.replicatedMs.p50;
+    const p50s = serial.map((r) => r.latencyMs!.p50);
+    log(
+      `1 client, serial: cycle p50 ${p50s.map((p) => `${p.toFixed(2)} ms (x${(p / cycleFloorMs).toFixed(1)})`).join(", ")} ` +
+        `against the floor of two bare replicated commits, ${cycleFloorMs.toFixed(2)} ms`,
+    );
+  }
   if (flags.tls) {
     log("TLS / plain (per round, then the median):");
     for (const spec of flags.scenarios) {
@@ -397,6 +421,7 @@ async function main(): Promise<number> {
           serverOptions: "defaults",
         },
         machine: { cpus: availableParallelism(), syncedWriteMs },
+        commitFloor: floor,
         durationMs: flags.durationMs,
         warmupMs: flags.warmupMs,
         rounds: flags.rounds,

@@ -1,0 +1,49 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FLOOR_PAYLOAD_BYTES, measureCommitFloor } from "../src/bench/commit-floor.js";
+import { onFrames } from "../src/bench/floor-frames.js";
+
+function frame(payload: string): Buffer {
+  const body = Buffer.from(payload);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+describe("commit floor", () => {
+  let dir: string | null = null;
+  afterEach(async () => {
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
+    dir = null;
+  });
+
+  it("reads whole frames however the bytes arrive", () => {
+    const socket = new EventEmitter();
+    const seen: string[] = [];
+    onFrames(socket as Socket, (f) => seen.push(f.subarray(4).toString()));
+    const bytes = Buffer.concat([frame("one"), frame(""), frame("three")]);
+    // Byte by byte through the first frame and into the second, then the rest at once.
+    for (let at = 0; at < 12; at++) socket.emit("data", bytes.subarray(at, at + 1));
+    expect(seen).toEqual(["one", ""]);
+    socket.emit("data", bytes.subarray(12));
+    expect(seen).toEqual(["one", "", "three"]);
+  });
+
+  it("makes every request durable on the single server, the leader and the follower", async () => {
+    dir = await mkdtemp(join(tmpdir(), "dlock-floor-"));
+    const requests = 20;
+    const floor = await measureCommitFloor(dir, requests);
+    expect(floor.requests).toBe(requests);
+    expect(floor.singleMs.p50).toBeGreaterThan(0);
+    expect(floor.replicatedMs.p50).toBeGreaterThan(0);
+    // Warm-up and measured requests, each a 4-byte length and the payload, on each process's disk.
+    const written = 2 * requests * (4 + FLOOR_PAYLOAD_BYTES);
+    for (const role of ["single", "leader", "follower"]) {
+      expect((await readFile(join(dir, `floor-${role}.log`))).length).toBe(written);
+    }
+  });
+});
