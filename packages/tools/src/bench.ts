@@ -382,15 +382,7 @@ async function main(): Promise<number> {
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));
     await rm(root, { recursive: true, force: true });
   }
-  const serial = reports.filter((r) => r.name === "serial" && !r.tls && r.latencyMs !== null);
-  if (floor !== null && serial.length > 0) {
-    const cycleFloorMs = 2 * floor.replicatedMs.p50;
-    const p50s = serial.map((r) => r.latencyMs!.p50);
-    log(
-      `1 client, serial: cycle p50 ${p50s.map((p) => `${p.toFixed(2)} ms (x${(p / cycleFloorMs).toFixed(1)})`).join(", ")} ` +
-        `against the floor of two bare replicated commits, ${cycleFloorMs.toFixed(2)} ms`,
-    );
-  }
+  if (floor !== null) for (const line of againstFloor(floor, reports)) log(line);
   if (flags.tls) {
     log("TLS / plain (per round, then the median):");
     for (const spec of flags.scenarios) {
@@ -442,6 +434,33 @@ async function main(): Promise<number> {
     broken.length > 0 ||
     failovers.some((f) => f.errors.length > 0);
   return failed ? 1 : 0;
+}
+
+/**
+ * The plain serial and one-connection scenarios against the commit floor: a cycle is two
+ * commits, so a serial cycle's floor is two bare replicated round trips, and a one-connection
+ * scenario's commits per second are twice its cycles.
+ */
+function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): string[] {
+  const lines: string[] = [];
+  const plain = (name: string) => reports.filter((r) => r.name === name && !r.tls);
+  const cycleFloorMs = 2 * floor.replicatedMs.p50;
+  const serial = plain("serial").flatMap((r) => (r.latencyMs === null ? [] : [r.latencyMs.p50]));
+  if (serial.length > 0) {
+    lines.push(
+      `1 client, serial: cycle p50 ${serial.map((p) => `${p.toFixed(2)} ms (x${(p / cycleFloorMs).toFixed(1)})`).join(", ")} ` +
+        `against the floor of two bare replicated commits, ${cycleFloorMs.toFixed(2)} ms`,
+    );
+  }
+  const shared = plain("shared").filter((r) => r.clients === floor.concurrentClients);
+  if (shared.length > 0) {
+    const perSecond = (n: number) => Math.round(n).toLocaleString("en-US");
+    lines.push(
+      `${floor.concurrentClients} clients, one connection: ${shared.map((r) => `${perSecond(2 * r.cyclesPerSecond)} commits/s (x${((2 * r.cyclesPerSecond) / floor.replicatedPerSecond).toFixed(2)})`).join(", ")} ` +
+        `against the bare replicated floor, ${perSecond(floor.replicatedPerSecond)}/s`,
+    );
+  }
+  return lines;
 }
 
 interface BenchCluster {

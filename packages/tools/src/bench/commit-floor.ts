@@ -1,10 +1,11 @@
-// What this machine allows at best: the round trip of a request to a server that does nothing but
-// make it durable (write + fdatasync, as an fsync-always Redis does per write), beside the round
-// trip of a replicated commit that does nothing else (the leader's own write + fdatasync in
-// parallel with one follower's round trip and write + fdatasync, as a 3-node Raft group's leader
-// needs for a majority). The servers are bare processes (floor-peer.ts) on the same disk and
-// loopback as the cluster, so the ratio of the two is the floor under dlock's serial-cycle ratio
-// against such a server: no code can beat it here.
+// What this machine allows at best: a server that does nothing but make each request durable
+// (write + fdatasync per batch, as an fsync-always Redis does per loop iteration), beside a
+// replicated commit that does nothing else (the leader's own write + fdatasync in parallel with
+// one follower's round trip and write + fdatasync, as a 3-node Raft group's leader needs for a
+// majority). Measured serially (round trips) and with many requests at once on one connection
+// (requests per second). The servers are bare processes (floor-peer.ts) on the same disk and
+// loopback as the cluster, so the replicated/single ratios are floors under dlock's ratios against
+// such a server: no code can beat them here.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
@@ -22,7 +23,22 @@ export interface CommitFloor {
   replicatedMs: LatencySummary;
   /** replicated p50 / single p50: the least dlock's serial cycle can be, against a single server's. */
   ratioP50: number;
+  /** Serial requests measured per probe. */
   requests: number;
+  /** Requests kept in flight on one connection in the throughput probes. */
+  concurrentClients: number;
+  /** Answers per second with that many in flight: the single server, the replicated commit. */
+  singlePerSecond: number;
+  replicatedPerSecond: number;
+}
+
+export interface CommitFloorOptions {
+  /** Serial requests measured (after as many to warm up); default 1,000. */
+  requests?: number;
+  /** Requests in flight at once in the throughput probes; default 32 (the bench's clients). */
+  concurrentClients?: number;
+  /** Measured window of each throughput probe, after a warm-up of half as long; default 2 s. */
+  concurrentMs?: number;
 }
 
 /** The built peer, tools/dist/bench/floor-peer.js, whether this runs from tools/src (vitest) or dist. */
@@ -34,8 +50,7 @@ const PEER_SCRIPT = join(
   "bench",
   "floor-peer.js",
 );
-/** Requests per probe, after as many again to warm up. */
-const REQUESTS_DEFAULT = 1_000;
+const FLOOR_DEFAULTS = { requests: 1_000, concurrentClients: 32, concurrentMs: 2_000 } as const;
 /** A request's payload: about an acquire's log entry. */
 export const FLOOR_PAYLOAD_BYTES = 120;
 
@@ -62,15 +77,27 @@ async function startPeer(
   return { child, port };
 }
 
-/** Serial round trips to the server at `port`: `requests` measured after as many to warm up. */
-async function roundTrips(port: number, requests: number): Promise<number[]> {
+function requestFrame(): Buffer {
+  const frame = Buffer.alloc(4 + FLOOR_PAYLOAD_BYTES, 7);
+  frame.writeUInt32BE(FLOOR_PAYLOAD_BYTES, 0);
+  return frame;
+}
+
+async function connectTo(port: number): Promise<Socket> {
   const socket: Socket = connect({ port, host: "127.0.0.1", noDelay: true });
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", () => resolve());
     socket.once("error", reject);
   });
-  const frame = Buffer.alloc(4 + FLOOR_PAYLOAD_BYTES, 7);
-  frame.writeUInt32BE(FLOOR_PAYLOAD_BYTES, 0);
+  return socket;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Serial round trips to the server at `port`: `requests` measured after as many to warm up. */
+async function roundTrips(port: number, requests: number): Promise<number[]> {
+  const socket = await connectTo(port);
+  const frame = requestFrame();
   let answered: (() => void) | null = null;
   onFrames(socket, () => answered?.());
   const durations: number[] = [];
@@ -86,36 +113,94 @@ async function roundTrips(port: number, requests: number): Promise<number[]> {
   return durations;
 }
 
-function stop(children: ChildProcess[]): void {
-  for (const child of children) child.stdin?.end();
+/**
+ * Answers per second from the server at `port` with `clients` requests always in flight on one
+ * connection: each answer sends the next request, those of one turn in one write.
+ */
+async function answersPerSecond(port: number, clients: number, windowMs: number): Promise<number> {
+  const socket = await connectTo(port);
+  const frame = requestFrame();
+  let counting = false;
+  let counted = 0;
+  let owed = 0;
+  let stopped = false;
+  const sendOwed = () => {
+    if (!stopped) socket.write(Buffer.concat(Array.from({ length: owed }, () => frame)));
+    owed = 0;
+  };
+  onFrames(socket, () => {
+    if (counting) counted++;
+    if (owed++ === 0) setImmediate(sendOwed);
+  });
+  owed = clients;
+  sendOwed();
+  await sleep(windowMs / 2);
+  counting = true;
+  const startedAt = performance.now();
+  await sleep(windowMs);
+  counting = false;
+  const elapsedMs = performance.now() - startedAt;
+  stopped = true;
+  socket.destroy();
+  return (counted * 1000) / elapsedMs;
+}
+
+/** Ends the processes last started first (a leader before its follower) and waits for each. */
+async function stop(children: ChildProcess[]): Promise<void> {
+  for (const child of children.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.stdin?.end();
+    await exited;
+  }
 }
 
 /** Measures the commit floor with bare processes writing in `dir` (a folder on the cluster's disk). */
 export async function measureCommitFloor(
   dir: string,
-  requests = REQUESTS_DEFAULT,
+  options: CommitFloorOptions = {},
 ): Promise<CommitFloor> {
+  const { requests, concurrentClients, concurrentMs } = { ...FLOOR_DEFAULTS, ...options };
   const children: ChildProcess[] = [];
   try {
     const single = await startPeer("single", dir);
     children.push(single.child);
     const singleMs = summarize(await roundTrips(single.port, requests))!;
+    const singlePerSecond = await answersPerSecond(single.port, concurrentClients, concurrentMs);
+    await stop(children.splice(0));
     const follower = await startPeer("follower", dir);
     children.push(follower.child);
     const leader = await startPeer("leader", dir, [String(follower.port)]);
     children.push(leader.child);
     const replicatedMs = summarize(await roundTrips(leader.port, requests))!;
-    return { singleMs, replicatedMs, ratioP50: replicatedMs.p50 / singleMs.p50, requests };
+    const replicatedPerSecond = await answersPerSecond(
+      leader.port,
+      concurrentClients,
+      concurrentMs,
+    );
+    return {
+      singleMs,
+      replicatedMs,
+      ratioP50: replicatedMs.p50 / singleMs.p50,
+      requests,
+      concurrentClients,
+      singlePerSecond,
+      replicatedPerSecond,
+    };
   } finally {
-    stop(children);
+    await stop(children);
   }
 }
 
 export function formatCommitFloor(floor: CommitFloor): string {
+  const perSecond = (n: number) => Math.round(n).toLocaleString("en-US");
   return (
-    `commit floor (bare processes, same disk and loopback, ${floor.requests} serial requests each): ` +
-    `one fsync-always server's round trip p50 ${floor.singleMs.p50.toFixed(3)} ms; ` +
-    `a replicated commit's (leader fsync ∥ follower round trip + fsync) p50 ${floor.replicatedMs.p50.toFixed(3)} ms — ` +
-    `so a serial cycle here is at best x${floor.ratioP50.toFixed(2)} such a server's`
+    `commit floor (bare processes that only write + fdatasync, same disk and loopback):\n` +
+    `  serial round trip p50: one fsync-always server ${floor.singleMs.p50.toFixed(3)} ms, ` +
+    `a replicated commit (leader fsync ∥ follower round trip + fsync) ${floor.replicatedMs.p50.toFixed(3)} ms ` +
+    `(x${floor.ratioP50.toFixed(2)})\n` +
+    `  ${floor.concurrentClients} requests in flight on one connection: ${perSecond(floor.singlePerSecond)}/s, ` +
+    `replicated ${perSecond(floor.replicatedPerSecond)}/s ` +
+    `(x${(floor.replicatedPerSecond / floor.singlePerSecond).toFixed(2)})`
   );
 }

@@ -3,9 +3,13 @@
 //   node floor-peer.js leader DIR PORT — forward to the follower at PORT, write + fdatasync its
 //                                        own copy meanwhile, answer at the follower's answer
 //   node floor-peer.js follower DIR    — write + fdatasync, then answer
+// The frames that arrive in one turn of the event loop are one batch: one write + fdatasync and
+// one socket write per connection, as Redis fsyncs once per loop iteration and dlock's group
+// commit once per batch. A leader sends a batch to the follower before it writes its own copy, and
+// goes on batching while the follower's answer is on its way (as Raft's pipelined appends do).
 // It prints its listening port on stdout and serves until its parent closes stdin. Frames are a
 // 4-byte big-endian length and a payload; there is no parsing, no state and no encoding, so what
-// it measures is the disk, the loopback and the process wake-ups a real commit cannot avoid.
+// it measures is the disk, the loopback and the process wake-ups a commit cannot avoid.
 import { fdatasyncSync, openSync, writeSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import type { Socket } from "node:net";
@@ -14,40 +18,74 @@ import { onFrames } from "./floor-frames.js";
 
 type Role = "single" | "leader" | "follower";
 
-/**
- * Appends `frame` to the file and makes it durable, as a commit's log write must — on the main
- * thread, as Redis does, so no thread hand-off is counted that a server could avoid.
- */
-class SyncedLog {
-  constructor(private readonly fd: number) {}
+interface Request {
+  socket: Socket;
+  frame: Buffer;
+}
 
-  append(frame: Buffer): void {
-    writeSync(this.fd, frame);
-    fdatasyncSync(this.fd);
+/** A follower's answer to one frame from the leader (a leader's batch): an empty frame. */
+const ACK = Buffer.alloc(4);
+
+/** Writes each request's frame back to its connection, one socket write per connection. */
+function answer(batch: readonly Request[]): void {
+  const bySocket = new Map<Socket, Buffer[]>();
+  for (const { socket, frame } of batch) {
+    const frames = bySocket.get(socket);
+    if (frames === undefined) bySocket.set(socket, [frame]);
+    else frames.push(frame);
+  }
+  for (const [socket, frames] of bySocket) {
+    if (!socket.destroyed) socket.write(Buffer.concat(frames));
   }
 }
 
 async function main(): Promise<void> {
   const [role, dir, followerPort] = process.argv.slice(2) as [Role, string, string | undefined];
-  const log = new SyncedLog(openSync(join(dir, `floor-${role}.log`), "w"));
+  // Synced on the main thread, as Redis does: no thread hand-off a server could avoid is counted.
+  const fd = openSync(join(dir, `floor-${role}.log`), "w");
+  const append = (frames: Buffer[]) => {
+    writeSync(fd, Buffer.concat(frames));
+    fdatasyncSync(fd);
+  };
   let follower: Socket | null = null;
-  const acks: Array<() => void> = [];
+  /** Batches sent to the follower and not yet answered, oldest first. */
+  const replicating: Request[][] = [];
   if (role === "leader") {
     follower = connect({ port: Number(followerPort), host: "127.0.0.1", noDelay: true });
-    onFrames(follower, () => acks.shift()?.());
+    follower.on("error", (error) => {
+      process.stderr.write(`commit floor: the leader lost its follower: ${error.message}\n`);
+      process.exit(1);
+    });
+    onFrames(follower, () => answer(replicating.shift() ?? []));
     await new Promise<void>((resolve) => follower!.once("connect", () => resolve()));
   }
+  let pending: Request[] = [];
+  const commit = () => {
+    const batch = pending;
+    pending = [];
+    const frames = batch.map((request) => request.frame);
+    if (role === "follower") {
+      append(frames);
+      const leader = batch[0]!.socket;
+      if (!leader.destroyed) leader.write(Buffer.concat(batch.map(() => ACK)));
+    } else if (follower === null) {
+      append(frames);
+      answer(batch);
+    } else {
+      replicating.push(batch);
+      const body = Buffer.concat(frames);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length, 0);
+      follower.write(Buffer.concat([head, body]));
+      append(frames);
+    }
+  };
   const server = createServer({ noDelay: true }, (socket) => {
+    // The probe hangs up with requests in flight: answers to a closed connection are dropped.
+    socket.on("error", () => socket.destroy());
     onFrames(socket, (frame) => {
-      if (follower === null) {
-        log.append(frame);
-        socket.write(frame);
-        return;
-      }
-      // The follower's round trip runs while this process writes its own copy.
-      acks.push(() => socket.write(frame));
-      follower.write(frame);
-      log.append(frame);
+      if (pending.length === 0) setImmediate(commit);
+      pending.push({ socket, frame });
     });
   });
   server.listen(0, "127.0.0.1", () => {
