@@ -46,6 +46,10 @@ describe("commit floor", () => {
     expect(floor.replicatedMs.p50).toBeGreaterThan(0);
     expect(floor.singlePerSecond).toBeGreaterThan(0);
     expect(floor.replicatedPerSecond).toBeGreaterThan(0);
+    if (process.platform === "linux") {
+      expect(floor.singleCpuUsPerAnswer).toBeGreaterThan(0);
+      expect(floor.replicatedCpuUsPerAnswer).toBeGreaterThan(0);
+    }
     // Every request answered was on disk first: the serial ones (warm-up too) and at least those
     // answered in the throughput window, each a 4-byte length and the payload. The follower
     // stores the leader's batches, each with a length of its own.

@@ -13,7 +13,7 @@ import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onFrames } from "./floor-frames.js";
-import { summarize } from "./stats.js";
+import { processCpuMs, summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
 
 export interface CommitFloor {
@@ -30,6 +30,12 @@ export interface CommitFloor {
   /** Answers per second with that many in flight: the single server, the replicated commit. */
   singlePerSecond: number;
   replicatedPerSecond: number;
+  /**
+   * CPU time per answer in those windows, summed over the server processes (the single server; the
+   * leader and the follower), in microseconds, or null off Linux: what bare Node processes spend.
+   */
+  singleCpuUsPerAnswer: number | null;
+  replicatedCpuUsPerAnswer: number | null;
 }
 
 export interface CommitFloorOptions {
@@ -117,7 +123,12 @@ async function roundTrips(port: number, requests: number): Promise<number[]> {
  * Answers per second from the server at `port` with `clients` requests always in flight on one
  * connection: each answer sends the next request, those of one turn in one write.
  */
-async function answersPerSecond(port: number, clients: number, windowMs: number): Promise<number> {
+async function answersPerSecond(
+  port: number,
+  clients: number,
+  windowMs: number,
+  servers: readonly ChildProcess[],
+): Promise<{ perSecond: number; cpuUsPerAnswer: number | null }> {
   const socket = await connectTo(port);
   const frame = requestFrame();
   let counting = false;
@@ -135,14 +146,31 @@ async function answersPerSecond(port: number, clients: number, windowMs: number)
   owed = clients;
   sendOwed();
   await sleep(windowMs / 2);
+  const cpuMs = () => {
+    let sum = 0;
+    for (const child of servers) {
+      const used = child.pid === undefined ? null : processCpuMs(child.pid);
+      if (used === null) return null;
+      sum += used;
+    }
+    return sum;
+  };
+  const cpuBefore = cpuMs();
   counting = true;
   const startedAt = performance.now();
   await sleep(windowMs);
   counting = false;
   const elapsedMs = performance.now() - startedAt;
+  const cpuAfter = cpuMs();
   stopped = true;
   socket.destroy();
-  return (counted * 1000) / elapsedMs;
+  return {
+    perSecond: (counted * 1000) / elapsedMs,
+    cpuUsPerAnswer:
+      cpuBefore === null || cpuAfter === null || counted === 0
+        ? null
+        : ((cpuAfter - cpuBefore) * 1000) / counted,
+  };
 }
 
 /** Ends the processes last started first (a leader before its follower) and waits for each. */
@@ -166,26 +194,29 @@ export async function measureCommitFloor(
     const single = await startPeer("single", dir);
     children.push(single.child);
     const singleMs = summarize(await roundTrips(single.port, requests))!;
-    const singlePerSecond = await answersPerSecond(single.port, concurrentClients, concurrentMs);
+    const singleRun = await answersPerSecond(single.port, concurrentClients, concurrentMs, [
+      single.child,
+    ]);
     await stop(children.splice(0));
     const follower = await startPeer("follower", dir);
     children.push(follower.child);
     const leader = await startPeer("leader", dir, [String(follower.port)]);
     children.push(leader.child);
     const replicatedMs = summarize(await roundTrips(leader.port, requests))!;
-    const replicatedPerSecond = await answersPerSecond(
-      leader.port,
-      concurrentClients,
-      concurrentMs,
-    );
+    const replicatedRun = await answersPerSecond(leader.port, concurrentClients, concurrentMs, [
+      leader.child,
+      follower.child,
+    ]);
     return {
       singleMs,
       replicatedMs,
       ratioP50: replicatedMs.p50 / singleMs.p50,
       requests,
       concurrentClients,
-      singlePerSecond,
-      replicatedPerSecond,
+      singlePerSecond: singleRun.perSecond,
+      replicatedPerSecond: replicatedRun.perSecond,
+      singleCpuUsPerAnswer: singleRun.cpuUsPerAnswer,
+      replicatedCpuUsPerAnswer: replicatedRun.cpuUsPerAnswer,
     };
   } finally {
     await stop(children);
@@ -201,6 +232,10 @@ export function formatCommitFloor(floor: CommitFloor): string {
     `(x${floor.ratioP50.toFixed(2)})\n` +
     `  ${floor.concurrentClients} requests in flight on one connection: ${perSecond(floor.singlePerSecond)}/s, ` +
     `replicated ${perSecond(floor.replicatedPerSecond)}/s ` +
-    `(x${(floor.replicatedPerSecond / floor.singlePerSecond).toFixed(2)})`
+    `(x${(floor.replicatedPerSecond / floor.singlePerSecond).toFixed(2)})` +
+    (floor.singleCpuUsPerAnswer === null || floor.replicatedCpuUsPerAnswer === null
+      ? ""
+      : `; server CPU per answer ${floor.singleCpuUsPerAnswer.toFixed(1)} µs, ` +
+        `replicated ${floor.replicatedCpuUsPerAnswer.toFixed(1)} µs (leader + follower)`)
   );
 }
