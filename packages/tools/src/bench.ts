@@ -459,8 +459,27 @@ function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): s
       `${floor.concurrentClients} clients, one connection: ${shared.map((r) => `${perSecond(2 * r.cyclesPerSecond)} commits/s (x${((2 * r.cyclesPerSecond) / floor.replicatedPerSecond).toFixed(2)})`).join(", ")} ` +
         `against the bare replicated floor, ${perSecond(floor.replicatedPerSecond)}/s`,
     );
+    const cpu = shared.map((r) => leaderAndFollowerCpuUsPerCommit(r)).filter((us) => us !== null);
+    if (cpu.length > 0 && floor.replicatedCpuUsPerAnswer !== null) {
+      lines.push(
+        `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
+          `(bare: ${floor.replicatedCpuUsPerAnswer.toFixed(1)} µs)`,
+      );
+    }
   }
   return lines;
+}
+
+/** CPU time of the leader and its busiest follower per commit (two per cycle), in microseconds. */
+function leaderAndFollowerCpuUsPerCommit(report: ScenarioReport): number | null {
+  const leader = report.nodes.find((node) => node.role === "leader")?.cpuPercent ?? null;
+  const followers = report.nodes
+    .filter((node) => node.role !== "leader")
+    .map((node) => node.cpuPercent)
+    .filter((percent) => percent !== null);
+  if (leader === null || followers.length === 0 || report.cyclesPerSecond === 0) return null;
+  const percent = leader + Math.max(...followers);
+  return ((percent / 100) * 1e6) / (2 * report.cyclesPerSecond);
 }
 
 interface BenchCluster {
