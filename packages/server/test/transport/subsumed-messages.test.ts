@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { AppendRequest, Entry, Message } from "@dlock/raft";
-import { dropSubsumedAppends } from "../../src/transport/subsumed-appends.js";
+import type { AppendRequest, AppendResponse, Entry, Message } from "@dlock/raft";
+import { dropSubsumedMessages } from "../../src/transport/subsumed-messages.js";
 
 const entry = (index: number): Entry => ({
   index,
@@ -22,11 +22,33 @@ const heartbeat: Message = {
   readContext: 0,
 };
 
-describe("dropSubsumedAppends", () => {
+function ack(index: number, term = 2, reject = false): AppendResponse {
+  const hint = reject ? index - 1 : 0;
+  return {
+    type: "appendResp",
+    from: "n2",
+    to: "n1",
+    term,
+    reject,
+    index,
+    hintIndex: hint,
+    hintTerm: 0,
+  };
+}
+
+const heartbeatResp: Message = {
+  type: "heartbeatResp",
+  from: "n2",
+  to: "n1",
+  term: 2,
+  readContext: 0,
+};
+
+describe("dropSubsumedMessages", () => {
   it("drops the held commit-index append that the next entries' append after the same position carries", () => {
     const empty = append(10, 10);
     const next = append(10, 10, [entry(11)]);
-    expect(dropSubsumedAppends([empty, next])).toEqual([next]);
+    expect(dropSubsumedMessages([empty, next])).toEqual([next]);
   });
 
   it("keeps the order of everything else, and drops each subsumed empty append of a run", () => {
@@ -34,7 +56,7 @@ describe("dropSubsumedAppends", () => {
     const second = append(10, 10);
     const next = append(10, 10, [entry(11), entry(12)]);
     const after = append(12, 10);
-    expect(dropSubsumedAppends([first, heartbeat, second, next, after])).toEqual([
+    expect(dropSubsumedMessages([first, heartbeat, second, next, after])).toEqual([
       heartbeat,
       next,
       after,
@@ -49,7 +71,7 @@ describe("dropSubsumedAppends", () => {
       [append(10, 10), { ...append(10, 10, [entry(11)]), prevTerm: 1 }],
     ];
     for (const messages of cases) {
-      const kept = dropSubsumedAppends(messages);
+      const kept = dropSubsumedMessages(messages);
       expect(kept).toBe(messages);
       expect(kept).toHaveLength(2);
     }
@@ -59,8 +81,27 @@ describe("dropSubsumedAppends", () => {
     const withEntries = append(10, 10, [entry(11)]);
     const same = append(10, 10, [entry(11)]);
     const messages = [withEntries, same, append(11, 11)];
-    expect(dropSubsumedAppends(messages)).toBe(messages);
-    expect(dropSubsumedAppends([heartbeat])).toEqual([heartbeat]);
-    expect(dropSubsumedAppends([])).toEqual([]);
+    expect(dropSubsumedMessages(messages)).toBe(messages);
+    expect(dropSubsumedMessages([heartbeat])).toEqual([heartbeat]);
+    expect(dropSubsumedMessages([])).toEqual([]);
+  });
+
+  it("sends only the highest of a run of acknowledgments, keeping whatever lies between", () => {
+    const messages = [ack(11), ack(14), heartbeatResp, ack(20), ack(20)];
+    expect(dropSubsumedMessages(messages)).toEqual([heartbeatResp, messages[4]]);
+  });
+
+  it("keeps every rejection and never leaves out an acknowledgment across one", () => {
+    const messages = [ack(11), ack(12, 2, true), ack(14), ack(13, 2, true), ack(13, 2, true)];
+    expect(dropSubsumedMessages(messages)).toBe(messages);
+  });
+
+  it("keeps an acknowledgment that the next one does not cover: a lower index or another term", () => {
+    for (const messages of [
+      [ack(14), ack(12)],
+      [ack(14), ack(15, 3)],
+    ]) {
+      expect(dropSubsumedMessages(messages)).toBe(messages);
+    }
   });
 });
