@@ -2,10 +2,12 @@
 // are held and waiting now,
 // and how many grants and expiries this node applied. Every member applies every entry, so each
 // node's counters tell the cluster's story; the gauges are read from the table at scrape time.
-import { Counter, Gauge } from "prom-client";
+import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 import type { LockResult } from "../lock/index.js";
 import { permitGrantsOf } from "../lock/index.js";
+import { TalliedCounter } from "./metric-tallies.js";
+import type { CounterTally } from "./metric-tallies.js";
 
 export const PRIMITIVES = ["lock", "semaphore", "rw"] as const;
 export type Primitive = (typeof PRIMITIVES)[number];
@@ -27,8 +29,9 @@ const GAUGES = [
 ] as const;
 
 export class PrimitiveMetrics {
-  private readonly grants: Counter<"primitive">;
-  private readonly expiries: Counter<"primitive">;
+  /** Per primitive; every member applies every entry, so these count once per applied result. */
+  private readonly grants = {} as Record<Primitive, CounterTally>;
+  private readonly expiries = {} as Record<Primitive, CounterTally>;
   private source: (() => PrimitiveGauges) | undefined;
 
   constructor(registry: Registry) {
@@ -53,21 +56,21 @@ export class PrimitiveMetrics {
         },
       });
     }
-    this.grants = new Counter({
+    const grants = new TalliedCounter({
       name: "dlock_primitive_grants_total",
       help: "Grants applied by this node, by primitive (a holder's renewal is not a grant).",
       labelNames: ["primitive"],
       registers,
     });
-    this.expiries = new Counter({
+    const expiries = new TalliedCounter({
       name: "dlock_primitive_expiries_total",
       help: "Leases ended by expiry applied by this node, by primitive.",
       labelNames: ["primitive"],
       registers,
     });
     for (const p of PRIMITIVES) {
-      this.grants.inc({ primitive: p }, 0);
-      this.expiries.inc({ primitive: p }, 0);
+      this.grants[p] = grants.tally(p);
+      this.expiries[p] = expiries.tally(p);
     }
   }
 
@@ -82,21 +85,18 @@ export class PrimitiveMetrics {
       if (result === undefined) continue;
       const permitGrants = permitGrantsOf(result).length;
       if (permitGrants > 0)
-        this.grants.inc(
-          { primitive: (result as { rw?: true }).rw ? "rw" : "semaphore" },
-          permitGrants,
-        );
+        this.grants[(result as { rw?: true }).rw ? "rw" : "semaphore"].value += permitGrants;
       switch (result.type) {
         case "granted":
-          if (!result.renewed) this.grants.inc({ primitive: primitiveOf(result) });
+          if (!result.renewed) this.grants[primitiveOf(result)].value++;
           break;
         case "released":
         case "delayCleared":
-          if (result.next !== null) this.grants.inc({ primitive: "lock" });
+          if (result.next !== null) this.grants.lock.value++;
           break;
         case "expired":
-          this.expiries.inc({ primitive: primitiveOf(result) });
-          if (result.next !== null) this.grants.inc({ primitive: "lock" });
+          this.expiries[primitiveOf(result)].value++;
+          if (result.next !== null) this.grants.lock.value++;
           break;
         default:
           break;

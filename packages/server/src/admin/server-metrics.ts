@@ -1,11 +1,13 @@
 // Prometheus metrics of one server process. Each ServerMetrics owns its own Registry (never the
 // global one), so several servers in one process (tests, `pnpm start`) do not collide.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { NodeId } from "@dlock/raft";
 import type { ClientLimit, ClientServerMetrics } from "../client-server/client-server-metrics.js";
 import type { PeerTransportMetrics } from "../transport/transport-metrics.js";
 import type { NodeStatusSnapshot } from "./status-provider.js";
 import { PrimitiveMetrics } from "./primitive-metrics.js";
+import { TalliedCounter, TalliedHistogram } from "./metric-tallies.js";
+import type { CounterTally, HistogramTally } from "./metric-tallies.js";
 
 const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
 
@@ -36,25 +38,29 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   private statusSource: (() => NodeStatusSnapshot) | undefined;
   private watchSource: (() => WatchStats) | undefined;
 
-  private readonly requests: Counter<"type" | "result">;
-  private readonly requestSeconds: Histogram<"type">;
+  private readonly requests: TalliedCounter<"type" | "result">;
+  private readonly requestSeconds: TalliedHistogram<"type">;
   private readonly clientConnections: Gauge;
   private readonly clientRejected: Counter<"reason">;
   private readonly clientLimited: Counter<"limit">;
-  private readonly fsyncSeconds: Histogram;
+  private readonly fsyncSeconds: HistogramTally;
   private readonly peerDropped: Counter<"peer">;
   private readonly peerQueueOverflows: Counter<"peer">;
-  private readonly peerFrames: Counter<"peer">;
-  private readonly peerMessages: Counter<"peer">;
-  private readonly peerBytes: Counter<"peer">;
+  private readonly peerFrames: TalliedCounter<"peer">;
+  private readonly peerMessages: TalliedCounter<"peer">;
+  private readonly peerBytes: TalliedCounter<"peer">;
   private readonly peerConnected: Gauge<"peer">;
   private readonly peerInboundRejected: Counter<"reason">;
   private readonly raftRefused: Counter<"reason">;
 
-  // Labelled children cached by key: prom-client hashes label objects on every call otherwise,
-  // and requestCompleted runs once per client request.
-  private readonly requestChildren = new Map<string, Counter.Internal>();
-  private readonly requestSecondsChildren = new Map<string, Histogram.Internal<"type">>();
+  // Tallies of the hot series, found by key: requestCompleted runs once per client request and
+  // frameSent once per Raft frame.
+  private readonly requestTallies = new Map<string, CounterTally>();
+  private readonly requestSecondsTallies = new Map<string, HistogramTally>();
+  private readonly peerTallies = new Map<
+    NodeId,
+    { frames: CounterTally; messages: CounterTally; bytes: CounterTally }
+  >();
 
   constructor(options: ServerMetricsOptions = {}) {
     this.statusSource = options.statusSource;
@@ -62,13 +68,13 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
     const registers = [this.registry];
     this.primitives = new PrimitiveMetrics(this.registry);
 
-    this.requests = new Counter({
+    this.requests = new TalliedCounter({
       name: "dlock_client_requests_total",
       help: "Client requests completed, by request type and result (ok or error code).",
       labelNames: ["type", "result"],
       registers,
     });
-    this.requestSeconds = new Histogram({
+    this.requestSeconds = new TalliedHistogram({
       name: "dlock_client_request_duration_seconds",
       help: "Time from receiving a client request to writing its reply.",
       labelNames: ["type"],
@@ -92,12 +98,13 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
       labelNames: ["limit"],
       registers,
     });
-    this.fsyncSeconds = new Histogram({
+    this.fsyncSeconds = new TalliedHistogram({
       name: "dlock_storage_fsync_duration_seconds",
       help: "Duration of synced storage writes (one per group commit).",
+      labelNames: [],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
-    });
+    }).tally();
     this.peerDropped = new Counter({
       name: "dlock_peer_queue_dropped_messages_total",
       help: "Raft messages dropped because a peer's send queue was full.",
@@ -110,19 +117,19 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
       labelNames: ["peer"],
       registers,
     });
-    this.peerFrames = new Counter({
+    this.peerFrames = new TalliedCounter({
       name: "dlock_peer_frames_sent_total",
       help: "Frames written to peers.",
       labelNames: ["peer"],
       registers,
     });
-    this.peerMessages = new Counter({
+    this.peerMessages = new TalliedCounter({
       name: "dlock_peer_messages_sent_total",
       help: "Raft messages written to peers.",
       labelNames: ["peer"],
       registers,
     });
-    this.peerBytes = new Counter({
+    this.peerBytes = new TalliedCounter({
       name: "dlock_peer_sent_bytes_total",
       help: "Bytes written to peers, frame headers included.",
       labelNames: ["peer"],
@@ -279,16 +286,16 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
 
   requestCompleted(type: string, result: string, durationMs: number): void {
     const key = type + "\u0000" + result;
-    let counter = this.requestChildren.get(key);
+    let counter = this.requestTallies.get(key);
     if (counter === undefined) {
-      counter = this.requests.labels(type, result);
-      this.requestChildren.set(key, counter);
+      counter = this.requests.tally(type, result);
+      this.requestTallies.set(key, counter);
     }
-    counter.inc();
-    let histogram = this.requestSecondsChildren.get(type);
+    counter.value++;
+    let histogram = this.requestSecondsTallies.get(type);
     if (histogram === undefined) {
-      histogram = this.requestSeconds.labels(type);
-      this.requestSecondsChildren.set(type, histogram);
+      histogram = this.requestSeconds.tally(type);
+      this.requestSecondsTallies.set(type, histogram);
     }
     histogram.observe(durationMs / 1000);
   }
@@ -314,9 +321,18 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   }
 
   frameSent(peer: NodeId, messageCount: number, bytes: number): void {
-    this.peerFrames.inc({ peer });
-    this.peerMessages.inc({ peer }, messageCount);
-    this.peerBytes.inc({ peer }, bytes);
+    let tallies = this.peerTallies.get(peer);
+    if (tallies === undefined) {
+      tallies = {
+        frames: this.peerFrames.tally(peer),
+        messages: this.peerMessages.tally(peer),
+        bytes: this.peerBytes.tally(peer),
+      };
+      this.peerTallies.set(peer, tallies);
+    }
+    tallies.frames.value++;
+    tallies.messages.value += messageCount;
+    tallies.bytes.value += bytes;
   }
 
   peerConnection(peer: NodeId, connected: boolean): void {

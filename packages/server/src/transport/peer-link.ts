@@ -28,6 +28,7 @@ import { nodeIdFromCertificate } from "./peer-certificate.js";
 import { checkPeerHello, peerHello } from "./peer-handshake.js";
 import type { ResolvedTcpPeerTransportOptions } from "./peer-transport.js";
 import { SendQueue } from "./send-queue.js";
+import { dropSubsumedMessages } from "./subsumed-messages.js";
 import { tlsPeerConnectOptions } from "./tls-options.js";
 
 export type PeerLinkState = "idle" | "connecting" | "open" | "stopped";
@@ -125,7 +126,7 @@ export class PeerLink {
     }
     const batches = encodeRaftBatches(
       this.context.encoder,
-      this.queue.drain(),
+      dropSubsumedMessages(this.queue.drain()),
       (message, error) => {
         this.context.options.metrics.messagesDropped(this.peerId, 1);
         if (this.context.logOnce.first(this.peerId, "FRAME_TOO_LARGE")) {
