@@ -268,14 +268,15 @@ class ValueInterner {
   }
 
   acquire(value: string): number {
-    let id = this.idOf.get(value);
+    // One lookup whether or not the value is new (a table build adds a million): the index
+    // compares only the values of ids it holds, so the new id's value may be stored after.
+    let id = this.idOf.addIfAbsent(value, this.freeIds.at(-1) ?? this.idsUsed);
     if (id < 0) {
       id = this.freeIds.pop() ?? this.idsUsed++;
       this.valueById.reserve(id);
       this.refs.reserve(id);
-      this.valueById.put(id, value); // first: the index compares it
+      this.valueById.put(id, value);
       this.refs.put(id, 0);
-      this.idOf.addIfAbsent(value, id);
     }
     this.refs.put(id, this.refs.at(id) + 1);
     return id;

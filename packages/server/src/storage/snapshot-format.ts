@@ -307,6 +307,37 @@ export function* snapshotRecords(data: Uint8Array): Generator<[key: Buffer, valu
 }
 
 /**
+ * Walks the records of a snapshot that snapshotProblem() accepted from byte `from` (0: the first
+ * record) and pushes onto `out` a view of the value of each record whose key starts with
+ * `keyByte`, at most `valuesMax` of them. Returns where the next call goes on, or -1 once every
+ * record was walked. No view of a key and no pair per record: a snapshot install walks a million.
+ */
+export function snapshotValuesFrom(
+  data: Uint8Array,
+  from: number,
+  keyByte: number,
+  valuesMax: number,
+  out: Uint8Array[],
+): number {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (from === 0) assertWellFormed(buf);
+  let at = from === 0 ? HEADER_BYTES : from;
+  for (let pushed = 0; pushed < valuesMax;) {
+    const keyLength = buf.readUInt32BE(at);
+    if (keyLength === END_MARKER) return -1;
+    const keyAt = at + 4;
+    at = keyAt + keyLength;
+    const valueLength = buf.readUInt32BE(at);
+    if (keyLength > 0 && buf[keyAt] === keyByte) {
+      out.push(buf.subarray(at + 4, at + 4 + valueLength));
+      pushed++;
+    }
+    at += 4 + valueLength;
+  }
+  return at;
+}
+
+/**
  * The value of the record stored under `key` in a snapshot that snapshotProblem() accepted, or
  * null. Walks the lengths only: no view per record (a million records made two million).
  */
