@@ -306,7 +306,7 @@ export function* snapshotRecords(data: Uint8Array): Generator<[key: Buffer, valu
   }
 }
 
-/** Where one record of a snapshot lies in its bytes: the key is [keyAt, valueAt - 4). */
+/** Where one record lies in a snapshot: key [keyAt, keyEnd), value [valueAt, valueEnd). */
 export interface RecordSpan {
   keyAt: number;
   keyEnd: number;
