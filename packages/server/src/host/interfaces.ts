@@ -22,6 +22,11 @@ export interface StateMachine<Result> {
   appliedIndex(): number;
   /** Records changed since the last call (null deletes), consistent with appliedIndex(). */
   takeChanges(): LockRecordChange[];
+  /**
+   * How many records takeChanges() would return now. Optional: without it the host never holds
+   * applies back for a batch to take them (RaftHostOptions.stateChangesPerBatchMax).
+   */
+  changesPending?(): number;
   /** Rebuilds an empty state machine from the records stored with `appliedIndex`. */
   load(appliedIndex: number, records: ReadonlyArray<readonly [string, Uint8Array]>): void;
   /**

@@ -22,6 +22,7 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
     },
     appliedIndex: () => table.appliedIndex,
     takeChanges: () => recordsOf(table.takeDirtyKeys()),
+    changesPending: () => table.dirtyKeyCount,
     load(appliedIndex, records): void {
       table.loadRecords(
         appliedIndex,

@@ -168,6 +168,8 @@ export class RaftHost<Result> {
   private appliedThisTurn = 0;
   /** drainPersisted() yielded: it resumes in a later turn, and waits until then. */
   private drainDeferred = false;
+  /** Applies wait for the next batch to take the state machine's changes (changesWaitForBatch). */
+  private drainHeldForChanges = false;
   private compacting = false;
   /** A leader's snapshot decoded while it was written, for installSnapshot() to swap in. */
   private readonly preparedRestores = new Map<number, { records: number; install(): void }>();
@@ -744,6 +746,10 @@ export class RaftHost<Result> {
           this.deferDrain();
           return;
         }
+        if (this.changesWaitForBatch()) {
+          this.holdDrainForChanges();
+          return;
+        }
         const item = this.inFlight.shift() as InFlightReady;
         if (!item.applied) this.appliedThisTurn += item.ready.committedEntries.length;
         this.afterPersist(item);
@@ -756,6 +762,36 @@ export class RaftHost<Result> {
     }
     // Advancing may have committed entries (a leader's own write counts now): take them soon.
     if (this.node.hasReady()) this.scheduleProcess();
+  }
+
+  /**
+   * Whether applying more must wait until a batch takes the state machine's changes: the turn
+   * that builds the batch encodes every changed record, and a follower catching up after a
+   * snapshot install applied ~25k entries while one write was in flight, then encoded their
+   * records in one turn of ~100 ms. Held, a batch carries at most stateChangesPerBatchMax records
+   * (plus one Ready's entries); the disk sets the pace of a catch-up anyway.
+   */
+  private changesWaitForBatch(): boolean {
+    const pending = this.stateMachine.changesPending;
+    return (
+      pending !== undefined &&
+      pending.call(this.stateMachine) >= this.options.stateChangesPerBatchMax
+    );
+  }
+
+  /** Holds applies until the next batch takes the changes; starts one if nothing is written. */
+  private holdDrainForChanges(): void {
+    if (this.drainHeldForChanges) return;
+    this.drainHeldForChanges = true;
+    if (!this.committer.busy())
+      this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
+  }
+
+  /** A batch took the changes: held applies go on in a later turn. */
+  private releaseHeldDrain(): void {
+    if (!this.drainHeldForChanges) return;
+    this.drainHeldForChanges = false;
+    if (!this.drainDeferred) this.deferDrain();
   }
 
   private deferDrain(): void {
@@ -778,6 +814,7 @@ export class RaftHost<Result> {
    */
   private applyEarly(): void {
     if (this.role !== "leader" || this.installingSnapshotIndex !== 0 || this.drainDeferred) return;
+    if (this.changesWaitForBatch()) return;
     // The lowest index a write still in flight carries: entries from it on are not durable here.
     let writingIndexMin = Number.MAX_SAFE_INTEGER;
     for (const item of this.inFlight) {
@@ -986,9 +1023,11 @@ export class RaftHost<Result> {
       // Changes of the state the leader's snapshot replaces (the storage writes the snapshot's
       // records with it): dropped, or they would overwrite the newer state on disk.
       this.stateMachine.takeChanges();
+      this.releaseHeldDrain();
       return undefined;
     }
     const changes = this.stateMachine.takeChanges();
+    this.releaseHeldDrain();
     if (changes.length === 0 && applied === this.lastWrittenApplied && !this.membersChanged) {
       return undefined;
     }

@@ -43,3 +43,18 @@ export interface KeyState {
 export function waiterLeaseMs(waiter: Pick<QueuedAcquire, "waitMs" | "ttlMs">): number {
   return waiter.waitMs < waiter.ttlMs ? waiter.waitMs : waiter.ttlMs;
 }
+
+/** A free key's record with every number 0: a state to decode into (it breaks the invariants). */
+export function emptyKeyState(): KeyState {
+  return {
+    key: "",
+    holder: null,
+    token: 0,
+    leaseRevision: 0,
+    ttlMs: 0,
+    lockDelayMs: 0,
+    delayRevision: 0,
+    delayMs: 0,
+    waiters: [],
+  };
+}

@@ -15,6 +15,7 @@ import type {
 } from "./commands.js";
 import { LockError, LockInvariantError } from "./errors.js";
 import type { KeyState, QueuedAcquire, Waiter } from "./key-state.js";
+import { emptyKeyState } from "./key-state.js";
 import { KeyTable } from "./key-table.js";
 import type { LockLimits, ResolvedLockLimits, TableLimits } from "./limits.js";
 import { resolveLockLimits, sameTableLimits, tableLimitsOf, tableLimitsProblem } from "./limits.js";
@@ -61,6 +62,7 @@ import { KIND_CALL, KIND_NOUN, MultiHolderTable } from "./multi-holder-table.js"
 import { findWaiter, newWaiter, renewWaiter, takeWaiter } from "./wait-queue.js";
 import {
   decodeKeyStateRecord,
+  decodePlainKeyStateRecordInto,
   decodeTableSnapshot,
   encodeKeyStateRecord,
   encodeTableSnapshot,
@@ -331,6 +333,11 @@ export class LockStateMachine {
 
   // ---- persistence --------------------------------------------------------------------------
 
+  /** How many keys takeDirtyKeys() would return now. */
+  get dirtyKeyCount(): number {
+    return this.dirty.size;
+  }
+
   /**
    * Keys changed since the last call: write encodeLockRecord(key) for each (null → delete) in the
    * same LevelDB batch as `appliedIndex`.
@@ -386,6 +393,8 @@ export class LockStateMachine {
     const table = new KeyTable();
     const semaphores: MultiHolderState[] = [];
     let limits: TableLimits | null = null;
+    // Plain records are decoded into this one state, which the table copies.
+    const plain = emptyKeyState();
     for await (const chunk of chunks) {
       for (const bytes of chunk) {
         if (isLimitsRecord(bytes)) {
@@ -396,7 +405,7 @@ export class LockStateMachine {
           semaphores.push(decodeMultiHolderRecord(bytes));
           continue;
         }
-        const s = decodeKeyStateRecord(bytes);
+        const s = decodePlainKeyStateRecordInto(bytes, plain) ? plain : decodeKeyStateRecord(bytes);
         this.checkLoadable(appliedIndex, s);
         if (!table.insert(s.key, s))
           throw new LockError("MALFORMED", `duplicate lock record ${s.key}`);

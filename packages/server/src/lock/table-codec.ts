@@ -1,6 +1,8 @@
 import { packr, str, uint } from "./codec.js";
 import { LockError } from "./errors.js";
 import type { KeyState, Waiter } from "./key-state.js";
+import { NOT_PLAIN, readPlainString, readPlainUint } from "./plain-record-reader.js";
+import type { PlainReader } from "./plain-record-reader.js";
 import {
   checkQueue,
   fromTuple,
@@ -77,6 +79,7 @@ function checkKeyState(s: KeyState): void {
     malformed(`${s.key}: bad lease or delay revision`);
   // A key with neither a holder nor a running delay must not exist (waiters alone cannot wait).
   if (s.holder === null && s.delayRevision === 0) malformed(`${s.key}: no holder and no delay`);
+  if (s.waiters.length === 0) return;
   checkQueue(s.key, s.waiters, new Set(s.holder === null ? [] : [s.holder]), malformed);
 }
 
@@ -86,6 +89,37 @@ export function encodeKeyStateRecord(state: KeyState): Uint8Array {
 
 export function decodeKeyStateRecord(bytes: Uint8Array): KeyState {
   return stateOf(unpackRecord(bytes, RECORD_FORMAT, malformed), 1);
+}
+
+/** msgpack heads of a lock record (10 fields) and of an empty waiter list. */
+const FIXARRAY_10 = 0x9a;
+const FIXARRAY_EMPTY = 0x90;
+
+/**
+ * decodeKeyStateRecord() into `into` (its fields overwritten, its waiters left as they are) for
+ * a record in the plain shape almost every record has: no waiters, ASCII strings, numbers below
+ * 2^32. Returns false for any other record, `into` then garbage: decodeKeyStateRecord() decodes
+ * (or rejects) it. A million records built no array, object or Set each (see
+ * plain-record-reader.ts). `into.waiters` must be empty.
+ */
+export function decodePlainKeyStateRecordInto(bytes: Uint8Array, into: KeyState): boolean {
+  if (bytes[0] !== FIXARRAY_10 || bytes[1] !== RECORD_FORMAT) return false;
+  const reader: PlainReader = { bytes, at: 2 };
+  const key = readPlainString(reader, false);
+  const holder = readPlainString(reader, true);
+  if (key === undefined || key === null || holder === undefined) return false;
+  into.key = key;
+  into.holder = holder;
+  if ((into.token = readPlainUint(reader)) === NOT_PLAIN) return false;
+  if ((into.leaseRevision = readPlainUint(reader)) === NOT_PLAIN) return false;
+  if ((into.ttlMs = readPlainUint(reader)) === NOT_PLAIN) return false;
+  if ((into.lockDelayMs = readPlainUint(reader)) === NOT_PLAIN) return false;
+  if ((into.delayRevision = readPlainUint(reader)) === NOT_PLAIN) return false;
+  if ((into.delayMs = readPlainUint(reader)) === NOT_PLAIN) return false;
+  // Anything after the empty waiter list: the general decoder says what is wrong.
+  if (bytes[reader.at] !== FIXARRAY_EMPTY || reader.at + 1 !== bytes.length) return false;
+  checkKeyState(into);
+  return true;
 }
 
 /** States must be sorted by key by the caller (the snapshot's determinism depends on it). */

@@ -306,6 +306,66 @@ export function* snapshotRecords(data: Uint8Array): Generator<[key: Buffer, valu
   }
 }
 
+/** Where one record lies in a snapshot: key [keyAt, keyEnd), value [valueAt, valueEnd). */
+export interface RecordSpan {
+  keyAt: number;
+  keyEnd: number;
+  valueAt: number;
+  valueEnd: number;
+}
+
+/**
+ * Walks at most `recordsMax` records of a snapshot that snapshotProblem() accepted, from byte
+ * `from` (0: the first record), calling `visit` with the snapshot as a Buffer and the record's
+ * span (one object, reused: copy what must outlive the call). Returns where the next call goes
+ * on, or -1 once every record was walked. No view or pair per record: an install walks a million.
+ */
+export function walkSnapshotRecords(
+  data: Uint8Array,
+  from: number,
+  recordsMax: number,
+  visit: (buf: Buffer, span: Readonly<RecordSpan>) => void,
+): number {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (from === 0) assertWellFormed(buf);
+  let at = from === 0 ? HEADER_BYTES : from;
+  const span: RecordSpan = { keyAt: 0, keyEnd: 0, valueAt: 0, valueEnd: 0 };
+  for (let walked = 0; walked < recordsMax; walked++) {
+    const keyLength = buf.readUInt32BE(at);
+    if (keyLength === END_MARKER) return -1;
+    span.keyAt = at + 4;
+    span.keyEnd = span.keyAt + keyLength;
+    span.valueAt = span.keyEnd + 4;
+    span.valueEnd = span.valueAt + buf.readUInt32BE(span.keyEnd);
+    visit(buf, span);
+    at = span.valueEnd;
+  }
+  return buf.readUInt32BE(at) === END_MARKER ? -1 : at;
+}
+
+/**
+ * walkSnapshotRecords() that pushes onto `out` a view of the value of each record whose key
+ * starts with `keyByte`, until `valuesMax` are pushed (no view of a key, no pair).
+ */
+export function snapshotValuesFrom(
+  data: Uint8Array,
+  from: number,
+  keyByte: number,
+  valuesMax: number,
+  out: Uint8Array[],
+): number {
+  let at = from;
+  const pushedBefore = out.length;
+  const push = (buf: Buffer, span: Readonly<RecordSpan>): void => {
+    if (span.keyEnd > span.keyAt && buf[span.keyAt] === keyByte)
+      out.push(buf.subarray(span.valueAt, span.valueEnd));
+  };
+  do {
+    at = walkSnapshotRecords(data, at, valuesMax - (out.length - pushedBefore), push);
+  } while (at !== -1 && out.length - pushedBefore < valuesMax);
+  return at;
+}
+
 /**
  * The value of the record stored under `key` in a snapshot that snapshotProblem() accepted, or
  * null. Walks the lengths only: no view per record (a million records made two million).

@@ -27,7 +27,8 @@ import {
 } from "./codec.js";
 import type { SnapshotRecord } from "./codec.js";
 import { StorageError } from "./errors.js";
-import { snapshotRecords } from "./snapshot-format.js";
+import { snapshotRecords, walkSnapshotRecords } from "./snapshot-format.js";
+import type { RecordSpan } from "./snapshot-format.js";
 import type { SnapshotFiles } from "./snapshot-files.js";
 import { nextTurn } from "./snapshot-state.js";
 
@@ -52,16 +53,18 @@ export interface InstallTarget {
  */
 export async function installableMembers(data: Uint8Array): Promise<ClusterMembers> {
   let members: ClusterMembers | null = null;
-  let step = 0;
-  for (const [key, value] of snapshotRecords(data)) {
-    if (key.equals(META_MEMBERS)) members = decodeMembers(value);
-    else if (key.length === 0 || key[0] !== LOCK_RANGE.gte[0]) {
+  const check = (buf: Buffer, span: Readonly<RecordSpan>): void => {
+    const { keyAt, keyEnd } = span;
+    if (buf.compare(META_MEMBERS, 0, META_MEMBERS.length, keyAt, keyEnd) === 0)
+      members = decodeMembers(buf.subarray(span.valueAt, span.valueEnd));
+    else if (keyEnd === keyAt || buf[keyAt] !== LOCK_RANGE.gte[0]) {
       throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
     }
-    if (++step === INSTALL_BATCH_RECORDS * 8) {
-      step = 0;
-      await nextTurn();
-    }
+  };
+  for (let at = 0; ;) {
+    at = walkSnapshotRecords(data, at, INSTALL_BATCH_RECORDS * 8, check);
+    if (at === -1) break;
+    await nextTurn();
   }
   if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
   return members;

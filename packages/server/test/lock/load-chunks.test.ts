@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LockStateMachine } from "@dlock/server/lock";
+import { EMPTY_MEMBERS } from "../../src/storage/members-record.js";
+import { encodeStateSnapshot, snapshotLockValueChunks } from "../../src/storage/snapshot-state.js";
 import { Log, TEST_LIMITS } from "./helpers.js";
 
 async function* inPieces(records: Uint8Array[], size: number): AsyncGenerator<Uint8Array[]> {
@@ -110,5 +112,49 @@ describe("loadRecordChunks", () => {
       copy.loadRecordChunks(log.machine.appliedIndex, inPieces([lockA, semaphoreS, semaphoreA], 1)),
     ).rejects.toMatchObject({ code: "MALFORMED" });
     expect(copy.size).toBe(0);
+  });
+});
+
+describe("prepareRecordChunks from a snapshot, a slice per turn", () => {
+  it("builds the table that restoring the whole snapshot at once builds, for any slice size", async () => {
+    const limits = { ...TEST_LIMITS, locksMax: 10_000, keyBytesMax: 64, valueBytesMax: 64 };
+    const log = new Log(limits);
+    for (let i = 0; i < 3_000; i++) {
+      // Holders shared by many keys and holders of their own; one key not ASCII.
+      const key = i === 7 ? "ключ-7" : `jobs/tenant-${i % 13}/task-${i}`;
+      log.acquire(key, i % 3 === 0 ? `holder-${i}` : `client-${i % 5}`, { lockDelayMs: i % 2 });
+    }
+    log.acquire("jobs/tenant-1/task-1", "waiting", { waitMs: 900 });
+    log.expire("jobs/tenant-1/task-1", 2, 2);
+    log.acquire("jobs/tenant-3/task-3", "queued", { waitMs: 900 });
+    const original = log.machine;
+    const records = [...original.keys()].map(
+      (key) => [key, original.encodeLockRecord(key) as Uint8Array] as const,
+    );
+    const data = encodeStateSnapshot(original.appliedIndex, 1, records, EMPTY_MEMBERS);
+    const atOnce = new LockStateMachine({ limits });
+    atOnce.restoreSnapshot(original.snapshot());
+    expect(atOnce.stateHash()).toBe(original.stateHash());
+    for (const sliceRecords of [1, 7, 1024]) {
+      const sliced = new LockStateMachine({ limits });
+      let slices = 0;
+      async function* counted(): AsyncGenerator<Uint8Array[]> {
+        for await (const slice of snapshotLockValueChunks(data, sliceRecords)) {
+          expect(slice.length).toBeLessThanOrEqual(sliceRecords);
+          slices++;
+          yield slice;
+        }
+      }
+      const prepared = await sliced.prepareRecordChunks(original.appliedIndex, counted());
+      expect(prepared.records).toBe(records.length);
+      prepared.install();
+      expect(slices).toBe(Math.ceil(records.length / sliceRecords));
+      expect(sliced.stateHash()).toBe(atOnce.stateHash());
+      expect(sliced.waiters("jobs/tenant-3/task-3")).toEqual(
+        atOnce.waiters("jobs/tenant-3/task-3"),
+      );
+      expect(sliced.get("ключ-7")).toEqual(atOnce.get("ключ-7"));
+      expect(sliced.takeDirtyKeys()).toEqual([]);
+    }
   });
 });

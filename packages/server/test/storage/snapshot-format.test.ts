@@ -7,6 +7,7 @@ import {
   readSnapshotHeader,
   snapshotProblem,
   snapshotRecords,
+  snapshotValuesFrom,
 } from "../../src/storage/snapshot-format.js";
 
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -47,6 +48,33 @@ describe("snapshot format", () => {
     expect(findSnapshotRecord(data, text("lz"))?.toString()).toBe("z");
     expect(findSnapshotRecord(data, text("m:membersX"))).toBeNull();
     expect(findSnapshotRecord(new SnapshotEncoder(5, 1).finish(), text("lz"))).toBeNull();
+  });
+
+  it("walks the values under one key byte in steps, as snapshotRecords lists them", () => {
+    const encoder = new SnapshotEncoder(9, 2);
+    for (let i = 0; i < 50; i++) encoder.add(text(`l${String(i).padStart(3, "0")}`), text(`v${i}`));
+    encoder.add(text("m:members"), text("not a lock"));
+    encoder.add(text(""), text("empty key"));
+    const data = encoder.finish();
+    const expected = [...snapshotRecords(data)]
+      .filter(([key]) => key[0] === "l".charCodeAt(0))
+      .map(([, value]) => value.toString());
+    expect(expected).toHaveLength(50);
+    for (const step of [1, 7, 50, 1000]) {
+      const values: string[] = [];
+      let walks = 0;
+      for (let at = 0; at !== -1; walks++) {
+        const out: Uint8Array[] = [];
+        at = snapshotValuesFrom(data, at, "l".charCodeAt(0), step, out);
+        expect(out.length).toBeLessThanOrEqual(step);
+        for (const value of out) values.push(Buffer.from(value).toString());
+      }
+      expect(values).toEqual(expected);
+      expect(walks).toBe(Math.floor(50 / step) + 1);
+    }
+    expect(() => snapshotValuesFrom(Buffer.from("not a snapshot"), 0, 0, 1, [])).toThrow(
+      /not a dlock snapshot/,
+    );
   });
 
   it("an empty dump (no locks) is well formed", () => {

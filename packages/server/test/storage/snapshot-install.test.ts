@@ -168,20 +168,28 @@ describe("LevelStorage: snapshot install in batches", () => {
     await expectNew(await reopen(), true);
   });
 
-  it("refuses a snapshot with a record outside the lock table before writing anything", async () => {
+  it("refuses a snapshot with a record outside the lock table, or no members, before writing anything", async () => {
     const s = await withOldState();
-    const encoder = new SnapshotEncoder(9000, 3);
-    encoder.add(lockKey("a"), bytes("A"));
-    encoder.add(Buffer.from("m:hardState"), bytes("x"));
-    encoder.add(META_MEMBERS, encodeMembers(NEW_MEMBERS));
-    const snapshot: Snapshot = {
-      metadata: { index: 9000, term: 3, confState: VOTERS },
-      data: encoder.finish(),
-    };
-    await expect(s.write([{ snapshot, mustSync: true }])).rejects.toMatchObject({
-      code: "INVALID_WRITE",
-    });
-    await expectOld(s);
+    const cases: Array<Array<[Uint8Array, Uint8Array]>> = [
+      [[Buffer.from("m:hardState"), bytes("x")]],
+      [[Buffer.alloc(0), bytes("empty key")]],
+      [[META_MEMBERS.subarray(0, META_MEMBERS.length - 1), bytes("a shorter key")]],
+    ];
+    for (const [i, extra] of cases.entries()) {
+      const encoder = new SnapshotEncoder(9000, 3);
+      encoder.add(lockKey("a"), bytes("A"));
+      for (const [key, value] of extra) encoder.add(key, value);
+      // The last case has no members record: only a key one byte short of it.
+      if (i < cases.length - 1) encoder.add(META_MEMBERS, encodeMembers(NEW_MEMBERS));
+      const snapshot: Snapshot = {
+        metadata: { index: 9000, term: 3, confState: VOTERS },
+        data: encoder.finish(),
+      };
+      await expect(s.write([{ snapshot, mustSync: true }])).rejects.toMatchObject({
+        code: "INVALID_WRITE",
+      });
+      await expectOld(s);
+    }
     await expectOld(await reopen());
   });
 });
