@@ -24,7 +24,7 @@ describe("Raft simulator regressions", () => {
   // generated crashes wait for two unsynced batches, SchedulePlan.crashAimPermille): 718 crashes
   // losing writes, 162 torn. Without the aim it would be 399 and 12 again.
   it(
-    "seed 83415904: crashes tear unsynced writes in more than 2% of 625 schedules",
+    "seed 83415904: crashes tear unsynced writes in more than 5% of 625 schedules",
     async () => {
       const { summary, failure } = await checkSchedules({
         numRuns: 625,
@@ -33,7 +33,8 @@ describe("Raft simulator regressions", () => {
       });
       expect(failure ?? null).toBeNull();
       expect(summary.crashesLosingWrites).toBeGreaterThan(625 / 10);
-      expect(summary.tornWrites).toBeGreaterThan(625 / 50);
+      // Raised from 2% when crashes were aimed (see schedule-helpers.ts).
+      expect(summary.tornWrites).toBeGreaterThan(625 / 20);
     },
     SHARE_TIMEOUT_MS,
   );
