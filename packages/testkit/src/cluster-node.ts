@@ -121,6 +121,11 @@ export interface ClusterNode {
   readonly clockRate: number;
   start(): void;
   crash(): void;
+  /**
+   * Calls `callback` once, from inside the storage write that leaves `batches` or more batches
+   * unsynced on this node's disk (defer what touches the node); returns what cancels the wait.
+   */
+  whenUnsynced(batches: number, callback: () => void): () => void;
   restart(): void;
   stop(): void;
   pause(): void;

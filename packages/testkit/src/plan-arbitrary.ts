@@ -40,6 +40,13 @@ export const PLAN_PROFILES: readonly PlanProfile[] = [
 export const DEFAULT_FAULT_PHASE_MS_MIN = 2_000;
 export const DEFAULT_FAULT_PHASE_MS_MAX = 8_000;
 export const DEFAULT_FAULTS_MAX = 30;
+/**
+ * SchedulePlan.crashAimPermille of generated plans: half the crashes wait for two unsynced
+ * batches to tear between, the others strike at their step's moment (mid-election,
+ * mid-snapshot...). Set, not drawn: the generator draws the same plans as before the field, and a
+ * run decides per crash from the plan's seed.
+ */
+export const DEFAULT_CRASH_AIM_PERMILLE = 500;
 
 const TARGETS: FaultTarget[] = ["leader", "follower", "any", "nextLeader"];
 const SHAPES: PartitionShape[] = [
@@ -200,6 +207,7 @@ export function planArbitrary(options: PlanArbitraryOptions = {}): fc.Arbitrary<
           .sort((a, b) => a.atMs - b.atMs),
       };
       plan.electionTicks = Math.max(plan.electionTicks, electionTicksMin(plan));
+      plan.crashAimPermille = DEFAULT_CRASH_AIM_PERMILLE;
       if (options.joinerBootstrap === "empty") plan.joinerBootstrap = "empty";
       if (options.plantedBugs) plan.plantedBugs = { ...options.plantedBugs };
       return plan;

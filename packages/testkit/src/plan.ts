@@ -75,7 +75,19 @@ export interface SchedulePlan {
    * learns the bootstrap voters (they are not log entries): see the testkit README.
    */
   joinerBootstrap?: "initial" | "empty";
+  /**
+   * Share of crashes (per mille) aimed at a torn write: such a crash waits, at most
+   * CRASH_AIM_WAIT_MS_MAX of virtual time, until the node's disk holds CRASH_AIM_UNSYNCED_BATCHES
+   * unsynced batches, so that it may keep some of them and lose the rest. Absent (plans saved
+   * before it): 0, every crash strikes when its step says.
+   */
+  crashAimPermille?: number;
 }
+
+/** An aimed crash waits for this many unsynced batches (the fewest a crash can tear between)… */
+export const CRASH_AIM_UNSYNCED_BATCHES = 2;
+/** …for this long at most, in virtual ms, then strikes anyway. */
+export const CRASH_AIM_WAIT_MS_MAX = 500;
 
 /** Membership is kept within these voter counts. */
 export const MEMBERSHIP_VOTERS_MIN = 3;
@@ -194,6 +206,10 @@ export function validatePlan(value: unknown): SchedulePlan {
   }
   for (const key of ["dropPermille", "duplicatePermille", "reorderPermille", "tornPermille"]) {
     if ((plan[key] as number) > 1000) throw new PlanError(`plan.${key} must be ≤ 1000`);
+  }
+  const aim = plan.crashAimPermille;
+  if (aim !== undefined && (typeof aim !== "number" || !(aim >= 0 && aim <= 1000))) {
+    throw new PlanError("plan.crashAimPermille must be a number in [0, 1000] when present");
   }
   if (typeof plan.preVote !== "boolean" || typeof plan.checkQuorum !== "boolean") {
     throw new PlanError("plan.preVote and plan.checkQuorum must be booleans");

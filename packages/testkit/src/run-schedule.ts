@@ -2,7 +2,13 @@ import { withPlantedBugs } from "@dlock/raft/internal";
 import { SafetyViolation } from "./checkers/violation.js";
 import type { NetworkStats } from "./network.js";
 import type { FaultKind, FaultStep, FaultTarget, PartitionShape, SchedulePlan } from "./plan.js";
-import { livenessBoundMs, MEMBERSHIP_VOTERS_MAX, MEMBERSHIP_VOTERS_MIN } from "./plan.js";
+import {
+  CRASH_AIM_UNSYNCED_BATCHES,
+  CRASH_AIM_WAIT_MS_MAX,
+  livenessBoundMs,
+  MEMBERSHIP_VOTERS_MAX,
+  MEMBERSHIP_VOTERS_MIN,
+} from "./plan.js";
 import type { Prng } from "./prng.js";
 import type { SimClusterOptions } from "./sim-cluster.js";
 import type { SimCluster } from "./sim-cluster.js";
@@ -187,6 +193,8 @@ export class ScheduleDriver {
   readonly proposals = { accepted: 0, refused: 0 };
   reads = 0;
   private readonly random: Prng;
+  /** Decides which crashes are aimed (null: the plan aims none, and draws nothing for it). */
+  private readonly aimRandom: Prng | null;
   private faultsOver = false;
   private readonly heals = new Set<() => void>();
   private proposalNumber = 0;
@@ -200,6 +208,7 @@ export class ScheduleDriver {
     private readonly hostFailed: () => boolean = () => false,
   ) {
     this.random = cluster.world.random.fork();
+    this.aimRandom = (plan.crashAimPermille ?? 0) > 0 ? this.random.fork() : null;
     cluster.leadershipListeners.push((node, role) => {
       if (role !== "leader" || this.armed.length === 0 || this.faultsOver) return;
       const fire = this.armed.shift()!;
@@ -257,7 +266,11 @@ export class ScheduleDriver {
     world.trace.string(step.kind).int(step.atMs);
     switch (step.kind) {
       case "crash":
-        this.atTarget(step.target, (node) => this.interrupt(node, "crash", step.downMs));
+        this.atTarget(step.target, (node) => {
+          const aimed = this.aimRandom?.chance((this.plan.crashAimPermille ?? 0) / 1000) ?? false;
+          if (aimed) this.crashAimed(node, step.downMs);
+          else this.interrupt(node, "crash", step.downMs);
+        });
         return;
       case "pause":
         this.atTarget(step.target, (node) => this.interrupt(node, "pause", step.forMs));
@@ -303,6 +316,39 @@ export class ScheduleDriver {
     interruption.begin(node);
     this.faultCounts[kind]++;
     this.cluster.world.after(forMs, () => interruption.end(node));
+  }
+
+  /**
+   * Crashes `node` once its disk holds CRASH_AIM_UNSYNCED_BATCHES unsynced batches (a crash then
+   * may tear between them), or after CRASH_AIM_WAIT_MS_MAX when they do not come.
+   */
+  private crashAimed(node: ClusterNode, downMs: number): void {
+    const world = this.cluster.world;
+    let struck = false;
+    let cancel = (): void => {};
+    const strike = (): void => {
+      if (struck) return;
+      struck = true;
+      cancel();
+      if (!this.faultsOver) this.interrupt(node, "crash", downMs);
+    };
+    const aimed = (): boolean => node.storage.unsyncedWrites >= CRASH_AIM_UNSYNCED_BATCHES;
+    const watch = (): void => {
+      // The write that brings them is mid-way: the crash comes at the next event, if an fsync
+      // (a 0 ms one) has not covered them by then; else it waits for the next ones.
+      cancel = node.whenUnsynced(CRASH_AIM_UNSYNCED_BATCHES, () => {
+        world.after(0, () => {
+          if (aimed()) strike();
+          else if (!struck) watch();
+        });
+      });
+    };
+    if (aimed()) {
+      strike();
+      return;
+    }
+    watch();
+    world.after(CRASH_AIM_WAIT_MS_MAX, strike);
   }
 
   /** Applies `fault` to the step's target now, or arms it for the next leader. */

@@ -62,6 +62,7 @@ export class SimDisk {
   private durable: DiskImage;
   private pending: DiskOp[] = [];
   private generation = 0;
+  private unsyncedWatchers: { batches: number; callback: () => void }[] = [];
 
   constructor(initialMembers: ClusterMembers) {
     const members = copyMembers(initialMembers);
@@ -112,6 +113,27 @@ export class SimDisk {
     this.sync(generation);
   }
 
+  /**
+   * Calls `callback` once, from inside the write that leaves `batches` or more batches unsynced
+   * (not at once if they already are): the caller defers whatever touches the process. Returns
+   * the function that cancels the wait.
+   */
+  whenUnsynced(batches: number, callback: () => void): () => void {
+    const watcher = { batches, callback };
+    this.unsyncedWatchers.push(watcher);
+    return () => {
+      this.unsyncedWatchers = this.unsyncedWatchers.filter((other) => other !== watcher);
+    };
+  }
+
+  private notifyUnsynced(): void {
+    const unsynced = this.pending.length;
+    const due = this.unsyncedWatchers.filter((watcher) => watcher.batches <= unsynced);
+    if (due.length === 0) return;
+    this.unsyncedWatchers = this.unsyncedWatchers.filter((watcher) => watcher.batches > unsynced);
+    for (const watcher of due) watcher.callback();
+  }
+
   /** Called after every fsync (what a crash keeps changed). */
   onSync: (() => void) | null = null;
 
@@ -143,7 +165,9 @@ export class SimDisk {
   }
 
   logOp(generation: number, op: DiskOp): void {
-    if (generation === this.generation) this.pending.push(op);
+    if (generation !== this.generation) return;
+    this.pending.push(op);
+    if (this.unsyncedWatchers.length > 0) this.notifyUnsynced();
   }
 
   sync(generation: number): void {

@@ -91,7 +91,11 @@ async function figure8(
     // Two bytes: over messageBytesMax, so X travels alone and the no-op after it separately.
     const x = s1.propose(data("XX"));
     expect("error" in x).toBe(false);
-    await runFor(5);
+    // Until X is on S1's disk: the proposal goes to the core, and the host takes it at its next
+    // Ready (edited: a fixed 5 ms once sufficed, while the write of the commit index before it
+    // made the host look again; now that no batch writes a commit index alone, the next tick does).
+    const xIndex = (x as { index: number }).index;
+    await runUntil(() => s1.storage.lastIndexOf("durable") >= xIndex);
     s1.crash();
     // (b) S3 is elected without X and appends its no-op at X's index; it reaches no one.
     await runUntil(() => cluster.leader() !== undefined);
@@ -107,7 +111,6 @@ async function figure8(
     // (c) S1 comes back, wins with S2's vote and replicates X to S2.
     isolate(s1, false);
     s1.restart();
-    const xIndex = (x as { index: number }).index;
     await runUntil(() => cluster.leader() === s1 && cluster.monitor.ledger.maxIndex >= xIndex);
     // (d) As soon as X counts as committed, S1 crashes, S3 returns and campaigns against S2.
     s1.crash();

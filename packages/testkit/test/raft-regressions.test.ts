@@ -20,10 +20,11 @@ describe("Raft simulator regressions", () => {
   // not a violation but a coverage bar — 12 crashes that tore unsynced writes in 625 schedules,
   // against more than 12.5. The host had stopped writing a batch for a commit index alone, so a
   // crash rarely found two unsynced batches to tear between (399 crashes losing writes, against
-  // 549 and 61 torn with it). The change was reverted; it may return only with schedules that
-  // still tear writes this often.
+  // 549 and 61 torn with it). The change was reverted; it returned with aimed crashes (half the
+  // generated crashes wait for two unsynced batches, SchedulePlan.crashAimPermille): 718 crashes
+  // losing writes, 162 torn. Without the aim it would be 399 and 12 again.
   it(
-    "seed 83415904: crashes tear unsynced writes in more than 2% of 625 schedules",
+    "seed 83415904: crashes tear unsynced writes in more than 5% of 625 schedules",
     async () => {
       const { summary, failure } = await checkSchedules({
         numRuns: 625,
@@ -32,7 +33,8 @@ describe("Raft simulator regressions", () => {
       });
       expect(failure ?? null).toBeNull();
       expect(summary.crashesLosingWrites).toBeGreaterThan(625 / 10);
-      expect(summary.tornWrites).toBeGreaterThan(625 / 50);
+      // Raised from 2% when crashes were aimed (see schedule-helpers.ts).
+      expect(summary.tornWrites).toBeGreaterThan(625 / 20);
     },
     SHARE_TIMEOUT_MS,
   );

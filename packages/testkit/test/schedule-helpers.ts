@@ -67,7 +67,9 @@ export function describeScheduleShare(nodeCount: 3 | 5, part: number, schedules:
         expect(summary.entriesCommitted).toBeGreaterThan(schedules * 20);
         expect(summary.readsServed).toBeGreaterThan(schedules);
         expect(summary.crashesLosingWrites).toBeGreaterThan(schedules / 10);
-        expect(summary.tornWrites).toBeGreaterThan(schedules / 50);
+        // Aimed crashes tear in about a fifth of the schedules (a tenth before they were aimed,
+        // with a bar of 1 in 50): the bar keeps the same margin against a fivefold drop.
+        expect(summary.tornWrites).toBeGreaterThan(schedules / 20);
       },
       SHARE_TIMEOUT_MS,
     );

@@ -721,7 +721,10 @@ export class RaftHost<Result> {
 
   private storageWriteOf(ready: Ready): StorageWrite | null {
     const hasEntries = ready.entries.length > 0;
-    if (!hasEntries && ready.hardState === undefined && ready.snapshot === undefined) return null;
+    // Nothing to write, or only a new commit index (the core asks to sync any other change): a
+    // batch of its own would cost a write per commit, and the commit index need not be durable.
+    // A restart takes max(stored commit, applied), and commits the rest again from a quorum.
+    if (!ready.mustSync && !hasEntries && ready.snapshot === undefined) return null;
     const write: StorageWrite = { mustSync: ready.mustSync };
     if (hasEntries) write.entries = ready.entries;
     if (ready.hardState !== undefined) write.hardState = ready.hardState;

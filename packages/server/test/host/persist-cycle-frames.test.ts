@@ -115,17 +115,45 @@ describe("RaftHost: one batch of appends per follower per persist cycle", () => 
       return write(writes);
     };
     for (const key of ["a", "b", "c", "d"]) await leader.host.propose(acquireCommand(key));
-    // No batch of the lock changes alone: each one carries entries or a commit index.
+    // No batch of the lock changes alone (nor of a commit index alone): each carries entries.
     expect(batches.length).toBeGreaterThanOrEqual(4);
-    for (const batch of batches) {
-      expect(batch.some((w) => (w.entries?.length ?? 0) > 0 || w.hardState !== undefined)).toBe(
-        true,
-      );
-    }
+    for (const batch of batches) expect(batch.some((w) => (w.entries?.length ?? 0) > 0)).toBe(true);
     // With no proposal left to carry them, the last changes are written at a tick.
     const last = leader.host.status().applied;
     cluster.ticks.on = true;
     await waitFor("the applied index written", () => leader.storage.appliedIndex() >= last);
     expect(leader.host.status().durableAppliedIndex).toBe(last);
+  });
+
+  it("writes no batch for a commit index alone: a serial client costs one batch per node per proposal", async () => {
+    const leader = await startCluster(new MemoryNetwork());
+    cluster.ticks.on = false;
+    const batches = new Map<string, StorageWrite[][]>();
+    for (const node of cluster.nodes) {
+      const ofNode: StorageWrite[][] = [];
+      batches.set(node.id, ofNode);
+      const write = node.storage.write.bind(node.storage);
+      node.storage.write = (writes: readonly StorageWrite[]) => {
+        ofNode.push([...writes]);
+        return write(writes);
+      };
+    }
+    for (const key of ["a", "b", "c", "d"]) await leader.host.propose(acquireCommand(key));
+    const last = leader.host.status().lastIndex;
+    await waitFor("the followers wrote d", () =>
+      cluster.nodes.every((n) => n.storage.lastIndex() >= last),
+    );
+    // The leader's commit index moves with every proposal, a follower's with the next one's
+    // append; each rides a batch of entries (a restart takes max(stored commit, applied)).
+    for (const node of cluster.nodes) {
+      const ofNode = batches.get(node.id)!;
+      expect(ofNode.map((batch) => batch.some((w) => (w.entries?.length ?? 0) > 0))).toEqual([
+        true,
+        true,
+        true,
+        true,
+      ]);
+    }
+    cluster.ticks.on = true;
   });
 });

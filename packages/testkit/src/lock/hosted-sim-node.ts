@@ -151,6 +151,10 @@ export class HostedSimNode implements ClusterNode {
     this.deps.monitor.observeDurability();
   }
 
+  whenUnsynced(batches: number, callback: () => void): () => void {
+    return this.disk.whenUnsynced(batches, callback);
+  }
+
   stop(): void {
     if (this.status === "stopped") return;
     this.haltHost("stopped");

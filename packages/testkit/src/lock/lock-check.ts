@@ -70,6 +70,7 @@ export function emptyLockSummary(): LockSimSummary {
     entriesCommitted: 0,
     crashes: 0,
     crashesLosingWrites: 0,
+    tornWrites: 0,
     snapshotsInstalled: 0,
     requests: 0,
     requestsUnanswered: 0,
@@ -103,6 +104,7 @@ export function addToLockSummary(summary: LockSimSummary, result: LockScheduleRe
   summary.entriesCommitted += result.committedIndex;
   summary.crashes += result.crashes;
   summary.crashesLosingWrites += result.crashesLosingWrites;
+  summary.tornWrites += result.tornWrites;
   summary.snapshotsInstalled += result.snapshotsInstalled;
   summary.requests += result.requests;
   summary.requestsUnanswered += result.requestsUnanswered;

@@ -121,7 +121,8 @@ function lockSummaryLines(summary: LockSimSummary, seed: number): string[] {
   add(`node faults:        ${list(summary.faults)}`);
   add(`client faults:      ${list(summary.clientFaults)}`);
   add(
-    `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced writes)`,
+    `crashes:            ${summary.crashes} (${summary.crashesLosingWrites} lost unsynced ` +
+      `writes, ${summary.tornWrites} left a torn tail)`,
   );
   add(
     `interesting events: leader change during an acquire ${events.leaderChangeDuringAcquire}, ` +

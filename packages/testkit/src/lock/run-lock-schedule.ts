@@ -64,7 +64,9 @@ export interface LockFaultCounts {
   clientFaults: Record<ClientFaultKind, number>;
   elections: number;
   crashes: number;
+  /** Crashes that lost unsynced writes; those that kept some of them and lost the rest. */
   crashesLosingWrites: number;
+  tornWrites: number;
   snapshotsInstalled: number;
 }
 
@@ -434,7 +436,8 @@ class LockRun {
     linearizability: LockScheduleResult["linearizability"],
   ): LockScheduleResult {
     const cluster = this.cluster;
-    const { crashes, crashesLosingWrites, snapshotsInstalled } = nodeCountersOf(cluster);
+    const { crashes, crashesLosingWrites, tornWrites, snapshotsInstalled } =
+      nodeCountersOf(cluster);
     let wallClockJumps = 0;
     for (const host of this.hosts.values()) wallClockJumps += host.clock.jumps;
     for (const client of this.clients) wallClockJumps += client.clock.jumps;
@@ -452,6 +455,7 @@ class LockRun {
       committedIndex: cluster.monitor.ledger.maxIndex,
       crashes,
       crashesLosingWrites,
+      tornWrites,
       snapshotsInstalled,
       // Copies: closing the clients after the result (closeClients) must not change it.
       lockEvents: { ...this.events },

@@ -100,16 +100,18 @@ describe("lock simulator regressions", () => {
   // the wait then applied the granting entry at once and the planted rule broke nothing. With the
   // second edit (slower fsyncs, a leader crash and a oneWay partition before the grant) it applies
   // it ~230 ms after another node under the planted rule. It was edited a third time when a
-  // compaction that ends with the log over its bound began starting the next one (design §3.5):
-  // a oneWay partition at 1816 ms was added and the leader crash and the two later oneWay
-  // partitions moved by 14-47 ms. The waiter is now c2 (token 25), answered ~130 ms after the
-  // granting entry was first applied; it was c3 with token 28 (34 and 33 earlier). The same rule
+  // compaction that ends with the log over its bound began starting the next one (design §3.5),
+  // and a fourth when no storage batch writes a commit index alone (§3.4): the third edit's
+  // schedule no longer reached its case, and a new draw from the second edit's did (the leader
+  // crash at 1977 ms for 226 ms, the later oneWay partition at 2424 ms for 438 ms). The waiter is
+  // c3 again, token 27, answered ~270 ms after the granting entry was first applied (c2 with
+  // token 25 after the third edit; c3 with 28 after the second, 34 and 33 earlier). The same rule
   // is checked without a schedule in server/test/node/lock-service.test.ts ("ends a wait at the
   // granting entry's proposal, not at a late apply"), which the host's timing does not move.
   it("seed 1049109017: a waiter's wait ends at the proposal of its granting entry", async () => {
     const plan = loadPlan("waiter-grant-applied-late-seed-1049109017.json");
     // The waiter the plan reaches its case with (it changes when the plan is edited).
-    const waiter = { client: "c2", value: "c2.1.4", token: 25 };
+    const waiter = { client: "c3", value: "c3.1.3", token: 27 };
     const buggy = await runLockSchedule({
       ...structuredClone(plan),
       plantedBugs: { service: { waitEndsAtApply: true } },
