@@ -18,4 +18,11 @@ export interface HostScheduler {
    * macrotask did (many proposals, many messages) is then handled as one Ready.
    */
   defer(callback: () => void): void;
+  /**
+   * Inside deferred work: resolves once what that work sent is written to the sockets; null when
+   * nothing is held (or, in the simulator, where sending takes no time). The group committer
+   * starts a disk write after it, so building and handing off the batch does not delay the
+   * appends a follower's round trip is waiting for.
+   */
+  afterTurnFlushes?(): Promise<void> | null;
 }

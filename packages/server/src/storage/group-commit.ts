@@ -29,8 +29,11 @@ export interface GroupCommitOptions {
   onRecovered?: () => void;
   retryDelayMsMin?: number;
   retryDelayMsMax?: number;
-  /** Where the retry delay waits: Node's timers by default, the host's scheduler under RaftHost. */
-  scheduler?: Pick<HostScheduler, "setTimer" | "clearTimer">;
+  /**
+   * Where the retry delay waits (Node's timers by default, the host's scheduler under RaftHost),
+   * and what a batch waits for before it starts (afterTurnFlushes: the turn's socket writes).
+   */
+  scheduler?: Pick<HostScheduler, "setTimer" | "clearTimer" | "afterTurnFlushes">;
   /**
    * Called as each batch is taken, before its first write attempt, and once the committer has
    * nothing more to write: the persist cycle's edges, where the host sends what it held for peers.
@@ -98,7 +101,7 @@ export class GroupCommitter {
   private failing = false;
   private aborted: unknown = null;
   private retryTimer: ScheduledHandle | null = null;
-  private readonly scheduler: Pick<HostScheduler, "setTimer" | "clearTimer">;
+  private readonly scheduler: Pick<HostScheduler, "setTimer" | "clearTimer" | "afterTurnFlushes">;
   private wakeRetry: (() => void) | null = null;
 
   constructor(writer: BatchWriter, options: GroupCommitOptions = {}) {
@@ -161,6 +164,10 @@ export class GroupCommitter {
     // Let the current macrotask's submissions join the first batch too.
     await Promise.resolve();
     while (this.queue.length > 0 && this.failure === null) {
+      // The turn's appends and answers go to the sockets first: a follower's round trip is the
+      // longer half of a commit, and this write runs beside it on the thread pool.
+      const flushed = this.scheduler.afterTurnFlushes?.() ?? null;
+      if (flushed !== null) await flushed;
       const { taken, writes, syncing } = this.take();
       const extra = this.options.collectExtra?.();
       if (extra !== undefined) writes.push(extra);

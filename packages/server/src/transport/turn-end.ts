@@ -19,6 +19,15 @@ export function flushAtTurnEnd(flush: () => void): void {
   else setImmediate(flush);
 }
 
+/**
+ * Resolves once this turn's flushes are written when called inside deferInTurn work (null
+ * elsewhere: nothing is held): a disk write started after them does not delay the sockets.
+ */
+export function afterTurnFlushes(): Promise<void> | null {
+  if (!inDeferred) return null;
+  return new Promise<void>((resolve) => atDeferredEnd.push(resolve));
+}
+
 /** setImmediate(callback), and what callback's work asks to flush goes out right after it. */
 export function deferInTurn(callback: () => void): void {
   setImmediate(runDeferred, callback);

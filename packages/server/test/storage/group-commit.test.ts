@@ -104,6 +104,28 @@ describe("GroupCommitter", () => {
     expect(committer.busy()).toBe(false);
   });
 
+  it("starts a batch only once the scheduler's turn flushes are written, with what came meanwhile", async () => {
+    const writer = manualWriter();
+    const gates: Array<() => void> = [];
+    const committer = new GroupCommitter(writer, {
+      scheduler: {
+        setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
+        clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+        afterTurnFlushes: () => new Promise<void>((resolve) => gates.push(resolve)),
+      },
+    });
+    const first = committer.submit({ appliedIndex: 1, mustSync: true });
+    await tick();
+    expect(gates).toHaveLength(1);
+    expect(writer.batches).toHaveLength(0); // the sockets first
+    const second = committer.submit({ appliedIndex: 2, mustSync: true });
+    gates.shift()!();
+    await tick();
+    expect(writer.batches.map((batch) => batch.map((w) => w.appliedIndex))).toEqual([[1, 2]]);
+    writer.finish();
+    await Promise.all([first, second]);
+  });
+
   it("bounds a batch by writesPerBatchMax", async () => {
     const writer = manualWriter();
     const committer = new GroupCommitter(writer, { writesPerBatchMax: 3 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deferInTurn, flushAtTurnEnd } from "../../src/transport/turn-end.js";
+import { afterTurnFlushes, deferInTurn, flushAtTurnEnd } from "../../src/transport/turn-end.js";
 
 /** Resolves after `depth` promise continuations, as an answer reaches its connection. */
 async function continuations(depth: number): Promise<void> {
@@ -74,5 +74,24 @@ describe("flushAtTurnEnd", () => {
       }),
     );
     expect(order).toEqual(["flush", "later"]);
+  });
+
+  it("afterTurnFlushes: inside deferred work, settles after the turn's flushes; outside, nothing to wait for", async () => {
+    expect(afterTurnFlushes()).toBeNull();
+    const order: string[] = [];
+    await new Promise<void>((resolve) => {
+      deferInTurn(() => {
+        void Promise.resolve().then(() => {
+          // Asked for by a continuation of the work (the group committer's batch start) before
+          // the work's own flush request, it still waits for that flush.
+          void afterTurnFlushes()!.then(() => {
+            order.push("disk write");
+            resolve();
+          });
+          flushAtTurnEnd(() => order.push("socket flush"));
+        });
+      });
+    });
+    expect(order).toEqual(["socket flush", "disk write"]);
   });
 });
