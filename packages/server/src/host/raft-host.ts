@@ -213,7 +213,8 @@ export class RaftHost<Result> {
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
       scheduler: options.scheduler,
-      // Empty appends stay held: an unsynced batch (a commit index) starts right after they are made.
+      // Empty appends stay held (they ride with the next entries or tick): only held entries go
+      // out as the next batch starts.
       onBatchStart: () => {
         if (this.outboxHasEntries) this.flushOutbox();
       },
