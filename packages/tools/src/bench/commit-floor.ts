@@ -119,6 +119,18 @@ async function roundTrips(port: number, requests: number): Promise<number[]> {
   return durations;
 }
 
+/** /proc counts CPU time in 10 ms ticks: under two ticks in a window says nothing per answer. */
+const CPU_MS_READABLE_MIN = 20;
+
+/**
+ * CPU microseconds per answer from `cpuMs` used while `answers` were answered, or null when the
+ * CPU time could not be read or is too small for /proc's resolution.
+ */
+export function cpuUsPerAnswer(cpuMs: number | null, answers: number): number | null {
+  if (cpuMs === null || answers === 0 || cpuMs < CPU_MS_READABLE_MIN) return null;
+  return (cpuMs * 1000) / answers;
+}
+
 /**
  * Answers per second from the server at `port` with `clients` requests always in flight on one
  * connection: each answer sends the next request, those of one turn in one write.
@@ -166,10 +178,10 @@ async function answersPerSecond(
   socket.destroy();
   return {
     perSecond: (counted * 1000) / elapsedMs,
-    cpuUsPerAnswer:
-      cpuBefore === null || cpuAfter === null || counted === 0
-        ? null
-        : ((cpuAfter - cpuBefore) * 1000) / counted,
+    cpuUsPerAnswer: cpuUsPerAnswer(
+      cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+      counted,
+    ),
   };
 }
 
