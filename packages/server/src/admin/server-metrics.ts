@@ -7,7 +7,7 @@ import type { PeerTransportMetrics } from "../transport/transport-metrics.js";
 import type { NodeStatusSnapshot } from "./status-provider.js";
 import { PrimitiveMetrics } from "./primitive-metrics.js";
 import { TalliedCounter, TalliedHistogram } from "./metric-tallies.js";
-import type { CounterTally, HistogramTally } from "./metric-tallies.js";
+import type { HistogramTally } from "./metric-tallies.js";
 
 const ROLES = ["follower", "preCandidate", "candidate", "leader"] as const;
 
@@ -52,15 +52,6 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   private readonly peerConnected: Gauge<"peer">;
   private readonly peerInboundRejected: Counter<"reason">;
   private readonly raftRefused: Counter<"reason">;
-
-  // Tallies of the hot series, found by key: requestCompleted runs once per client request and
-  // frameSent once per Raft frame.
-  private readonly requestTallies = new Map<string, CounterTally>();
-  private readonly requestSecondsTallies = new Map<string, HistogramTally>();
-  private readonly peerTallies = new Map<
-    NodeId,
-    { frames: CounterTally; messages: CounterTally; bytes: CounterTally }
-  >();
 
   constructor(options: ServerMetricsOptions = {}) {
     this.statusSource = options.statusSource;
@@ -285,19 +276,9 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   }
 
   requestCompleted(type: string, result: string, durationMs: number): void {
-    const key = type + "\u0000" + result;
-    let counter = this.requestTallies.get(key);
-    if (counter === undefined) {
-      counter = this.requests.tally(type, result);
-      this.requestTallies.set(key, counter);
-    }
-    counter.value++;
-    let histogram = this.requestSecondsTallies.get(type);
-    if (histogram === undefined) {
-      histogram = this.requestSeconds.tally(type);
-      this.requestSecondsTallies.set(type, histogram);
-    }
-    histogram.observe(durationMs / 1000);
+    // Once per client request: a tally is a Map lookup and an addition (metric-tallies.ts).
+    this.requests.tally(type, result).value++;
+    this.requestSeconds.tally(type).observe(durationMs / 1000);
   }
 
   connectionsChanged(delta: number): void {
@@ -321,18 +302,9 @@ export class ServerMetrics implements ClientServerMetrics, PeerTransportMetrics 
   }
 
   frameSent(peer: NodeId, messageCount: number, bytes: number): void {
-    let tallies = this.peerTallies.get(peer);
-    if (tallies === undefined) {
-      tallies = {
-        frames: this.peerFrames.tally(peer),
-        messages: this.peerMessages.tally(peer),
-        bytes: this.peerBytes.tally(peer),
-      };
-      this.peerTallies.set(peer, tallies);
-    }
-    tallies.frames.value++;
-    tallies.messages.value += messageCount;
-    tallies.bytes.value += bytes;
+    this.peerFrames.tally(peer).value++;
+    this.peerMessages.tally(peer).value += messageCount;
+    this.peerBytes.tally(peer).value += bytes;
   }
 
   peerConnection(peer: NodeId, connected: boolean): void {
