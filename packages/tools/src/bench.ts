@@ -28,7 +28,7 @@ import { sampleNodes, usageBetween } from "./bench/node-sample.js";
 import type { NodeSample, NodeUsage } from "./bench/node-sample.js";
 import { runScenario } from "./bench/scenario.js";
 import type { ScenarioOutcome, ScenarioSpec } from "./bench/scenario.js";
-import { probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
+import { perSecondText, probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
 import { runScale } from "./bench/scale.js";
 import type { ScaleReport } from "./bench/scale.js";
 import { scaleChart, scaleTable } from "./bench/scale-output.js";
@@ -454,10 +454,9 @@ function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): s
   }
   const shared = plain("shared").filter((r) => r.clients === floor.concurrentClients);
   if (shared.length > 0) {
-    const perSecond = (n: number) => Math.round(n).toLocaleString("en-US");
     lines.push(
-      `${floor.concurrentClients} clients, one connection: ${shared.map((r) => `${perSecond(2 * r.cyclesPerSecond)} commits/s (x${((2 * r.cyclesPerSecond) / floor.replicatedPerSecond).toFixed(2)})`).join(", ")} ` +
-        `against the bare replicated floor, ${perSecond(floor.replicatedPerSecond)}/s`,
+      `${floor.concurrentClients} clients, one connection: ${shared.map((r) => `${perSecondText(2 * r.cyclesPerSecond)} commits/s (x${((2 * r.cyclesPerSecond) / floor.replicatedPerSecond).toFixed(2)})`).join(", ")} ` +
+        `against the bare replicated floor, ${perSecondText(floor.replicatedPerSecond)}/s`,
     );
     const cpu = shared.map((r) => leaderAndFollowerCpuUsPerCommit(r)).filter((us) => us !== null);
     if (cpu.length > 0 && floor.replicatedCpuUsPerAnswer !== null) {

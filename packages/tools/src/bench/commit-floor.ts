@@ -13,7 +13,7 @@ import type { Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onFrames } from "./floor-frames.js";
-import { processCpuMs, summarize } from "./stats.js";
+import { perSecondText, processCpuMs, summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
 
 export interface CommitFloor {
@@ -236,14 +236,13 @@ export async function measureCommitFloor(
 }
 
 export function formatCommitFloor(floor: CommitFloor): string {
-  const perSecond = (n: number) => Math.round(n).toLocaleString("en-US");
   return (
     `commit floor (bare processes that only write + fdatasync, same disk and loopback):\n` +
     `  serial round trip p50: one fsync-always server ${floor.singleMs.p50.toFixed(3)} ms, ` +
     `a replicated commit (leader fsync ∥ follower round trip + fsync) ${floor.replicatedMs.p50.toFixed(3)} ms ` +
     `(x${floor.ratioP50.toFixed(2)})\n` +
-    `  ${floor.concurrentClients} requests in flight on one connection: ${perSecond(floor.singlePerSecond)}/s, ` +
-    `replicated ${perSecond(floor.replicatedPerSecond)}/s ` +
+    `  ${floor.concurrentClients} requests in flight on one connection: ${perSecondText(floor.singlePerSecond)}/s, ` +
+    `replicated ${perSecondText(floor.replicatedPerSecond)}/s ` +
     `(x${(floor.replicatedPerSecond / floor.singlePerSecond).toFixed(2)})` +
     (floor.singleCpuUsPerAnswer === null || floor.replicatedCpuUsPerAnswer === null
       ? ""

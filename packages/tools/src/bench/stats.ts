@@ -10,6 +10,11 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** A rate as a whole number with thousands separators (12,345), as the bench prints rates. */
+export function perSecondText(perSecond: number): string {
+  return Math.round(perSecond).toLocaleString("en-US");
+}
+
 /** Nearest-rank percentiles of `samples` (milliseconds), or null when there are none. */
 export function summarize(samples: number[]): LatencySummary | null {
   if (samples.length === 0) return null;
