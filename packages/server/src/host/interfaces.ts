@@ -42,9 +42,11 @@ export interface StateMachine<Result> {
   /**
    * restore() in two parts: decode a snapshot's records (values, in pieces) into a new state
    * beside the current one, then swap it in at once with install(). Optional: restore() otherwise.
+   * `recordsExpected` is how many records the snapshot holds (0 if unknown), to size for at once.
    */
   prepareRestore?(
     appliedIndex: number,
     chunks: AsyncIterable<Uint8Array[]>,
+    recordsExpected: number,
   ): Promise<{ install(): void; records: number }>;
 }

@@ -30,7 +30,8 @@ export function lockStateMachineAdapter(table: LockStateMachine): StateMachine<L
       );
     },
     loadChunks: (appliedIndex, chunks) => table.loadRecordChunks(appliedIndex, chunks),
-    prepareRestore: (appliedIndex, chunks) => table.prepareRecordChunks(appliedIndex, chunks),
+    prepareRestore: (appliedIndex, chunks, recordsExpected) =>
+      table.prepareRecordChunks(appliedIndex, chunks, recordsExpected),
     restore(appliedIndex, records): void {
       table.replaceRecords(
         appliedIndex,

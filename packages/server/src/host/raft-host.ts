@@ -712,8 +712,9 @@ export class RaftHost<Result> {
     if (snapshot === undefined || prepare === undefined || chunks === undefined)
       return this.committer.submit(write);
     const index = snapshot.metadata.index;
+    const recordsExpected = this.storage.snapshotRecordCount?.(snapshot.data) ?? 0;
     const prepared = prepare
-      .call(this.stateMachine, index, chunks.call(this.storage, snapshot.data))
+      .call(this.stateMachine, index, chunks.call(this.storage, snapshot.data), recordsExpected)
       .then((restore) => {
         this.preparedRestores.set(index, restore);
       });

@@ -70,6 +70,16 @@ export class KeyTable {
     return true;
   }
 
+  /** Sizes the key index for `keys` keys (a load that knows its record count): see SlotIndex.reserve. */
+  reserve(keys: number): void {
+    this.slotOf.reserve(keys);
+  }
+
+  /** Cells per shard of the key index (for tests and diagnostics). */
+  indexShardCells(): number[] {
+    return this.slotOf.shardCells();
+  }
+
   delete(key: string): boolean {
     const slot = this.slotOf.get(key);
     if (slot < 0) return false;

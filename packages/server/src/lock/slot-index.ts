@@ -30,6 +30,7 @@ export class SlotIndex {
   private readonly shards: Array<Shard | null>;
   /** Shard by a hash's top bits. */
   private readonly shardOfTop: Uint8Array;
+  private readonly shardBits: number;
   private count = 0;
 
   constructor(
@@ -37,6 +38,7 @@ export class SlotIndex {
     shardBits?: number,
   ) {
     const bits = shardBits ?? SHARD_BITS_DEFAULT;
+    this.shardBits = bits;
     this.shardOfTop = shardTable(bits);
     this.shards = new Array<Shard | null>(1 << bits).fill(null);
   }
@@ -67,16 +69,12 @@ export class SlotIndex {
     const index = shardOfHash(this.shardOfTop, hash);
     let shard = this.shards[index]!;
     if (shard === null) {
-      shard = {
-        cells: new Int32Array(SHARD_CELLS_FIRST),
-        hashes: new Int32Array(SHARD_CELLS_FIRST),
-        count: 0,
-      };
+      shard = emptyShard(SHARD_CELLS_FIRST);
       this.shards[index] = shard;
     }
     const found = this.find(shard, key, hash);
     if (found >= 0) return shard.cells[found]! - 1;
-    if ((shard.count + 1) * 4 > shard.cells.length * 3) grow(shard);
+    if ((shard.count + 1) * 4 > shard.cells.length * 3) resize(shard, shard.cells.length * 2);
     place(shard, slot + 1, hash);
     shard.count++;
     this.count++;
@@ -110,6 +108,28 @@ export class SlotIndex {
     return true;
   }
 
+  /**
+   * Sizes every shard for its share of `keys` keys at once, so that adding them grows nothing: a
+   * snapshot install knows its record count, and growing to a million keys re-placed ~2 million
+   * numbers over its build. Lookups are unchanged; only where a key sits in its shard may differ.
+   */
+  reserve(keys: number): void {
+    const shares = shardShares(this.shardBits);
+    for (let index = 0; index < this.shards.length; index++) {
+      const expected = keys * shares[index]!;
+      // Four standard deviations above the share a shard's key count varies by (binomially).
+      const cells = cellsFor(Math.ceil(expected + 4 * Math.sqrt(expected)));
+      const shard = this.shards[index];
+      if (shard === undefined || shard === null) this.shards[index] = emptyShard(cells);
+      else if (shard.cells.length < cells) resize(shard, cells);
+    }
+  }
+
+  /** Cells per shard, in shard order (0 for a shard with none yet; for tests and diagnostics). */
+  shardCells(): number[] {
+    return this.shards.map((shard) => shard?.cells.length ?? 0);
+  }
+
   /** Keys per shard, in shard order (for tests and diagnostics). */
   shardSizes(): number[] {
     return this.shards.map((shard) => shard?.count ?? 0);
@@ -141,10 +161,22 @@ function place(shard: Shard, cell: number, hash: number): void {
   hashes[at] = hash;
 }
 
-function grow(shard: Shard): void {
+function emptyShard(cells: number): Shard {
+  return { cells: new Int32Array(cells), hashes: new Int32Array(cells), count: 0 };
+}
+
+/** The cells (a power of two) a shard needs to hold `keys` keys at most 3/4 full. */
+function cellsFor(keys: number): number {
+  let cells = SHARD_CELLS_FIRST;
+  while (keys * 4 > cells * 3) cells *= 2;
+  return cells;
+}
+
+/** Re-places a shard's cells into a table of `cellCount` cells (a larger power of two). */
+function resize(shard: Shard, cellCount: number): void {
   const { cells, hashes } = shard;
-  shard.cells = new Int32Array(cells.length * 2);
-  shard.hashes = new Int32Array(cells.length * 2);
+  shard.cells = new Int32Array(cellCount);
+  shard.hashes = new Int32Array(cellCount);
   for (let at = 0; at < cells.length; at++) {
     if (cells[at] !== 0) place(shard, cells[at]!, hashes[at]!);
   }
@@ -169,6 +201,20 @@ export function stringHash(key: string): number {
 /** The shard of `hash` (a stringHash) by a shardTable() (see SlotIndex). */
 function shardOfHash(table: Uint8Array, hash: number): number {
   return table[hash >>> (32 - SHARD_TABLE_BITS)]!;
+}
+
+const shardSharesByBits = new Map<number, number[]>();
+
+/** The fraction of hashes each shard takes, for 2^shardBits shards (see shardTable). */
+function shardShares(shardBits: number): number[] {
+  let shares = shardSharesByBits.get(shardBits);
+  if (shares !== undefined) return shares;
+  const table = shardTable(shardBits);
+  const counts = new Array<number>(1 << shardBits).fill(0);
+  for (const shard of table) counts[shard] = counts[shard]! + 1;
+  shares = counts.map((count) => count / table.length);
+  shardSharesByBits.set(shardBits, shares);
+  return shares;
 }
 
 /** Bits of the hash that pick a shard: 65,536 slots, so a shard's share is exact to 0.1%. */

@@ -384,13 +384,16 @@ export class LockStateMachine {
    * Decodes stored records arriving in pieces into a new table beside the current one, which
    * stays in use (entries may still be applied to it) until install() replaces it, the dirty set
    * cleared: a snapshot install decodes a million records without one long synchronous step.
+   * `recordsExpected` (the snapshot's record count; 0 if unknown) sizes the key index up front.
    * Rejects with MALFORMED on a bad record, changing nothing.
    */
   async prepareRecordChunks(
     appliedIndex: number,
     chunks: AsyncIterable<readonly Uint8Array[]>,
+    recordsExpected = 0,
   ): Promise<{ install(): void; records: number }> {
     const table = new KeyTable();
+    table.reserve(recordsExpected);
     const semaphores: MultiHolderState[] = [];
     let limits: TableLimits | null = null;
     // Plain records are decoded into this one state, which the table copies.

@@ -109,5 +109,7 @@ export interface HostStorage extends Storage {
    */
   snapshotLockRecordChunks?(data: Uint8Array): AsyncIterable<Uint8Array[]>;
   snapshotMembers?(data: Uint8Array): ClusterMembers | null;
+  /** How many records a snapshot's bytes hold (which snapshotProblem accepted), all kinds. */
+  snapshotRecordCount?(data: Uint8Array): number;
   close(): Promise<void>;
 }

@@ -45,6 +45,7 @@ import {
   SNAPSHOT_SCAN_STEP_BYTES,
   SnapshotEncoder,
   SnapshotScan,
+  readSnapshotHeader,
   snapshotProblem,
 } from "./snapshot-format.js";
 import type { AppendSnapshotBytes } from "./snapshot-files.js";
@@ -440,6 +441,10 @@ export class LevelStorage implements HostStorage {
 
   snapshotMembers(data: Uint8Array): ClusterMembers | null {
     return snapshotMembers(data);
+  }
+
+  snapshotRecordCount(data: Uint8Array): number {
+    return readSnapshotHeader(data).recordCount;
   }
 
   /** Why the last write failed, while no write has succeeded since; null while healthy. */

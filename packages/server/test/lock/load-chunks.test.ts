@@ -156,5 +156,18 @@ describe("prepareRecordChunks from a snapshot, a slice per turn", () => {
       expect(sliced.get("ключ-7")).toEqual(atOnce.get("ключ-7"));
       expect(sliced.takeDirtyKeys()).toEqual([]);
     }
+    // Sized up front from a record count (exact, too low, too high), the same table.
+    for (const recordsExpected of [records.length, 10, records.length * 50]) {
+      const sized = new LockStateMachine({ limits });
+      const prepared = await sized.prepareRecordChunks(
+        original.appliedIndex,
+        snapshotLockValueChunks(data, 512),
+        recordsExpected,
+      );
+      prepared.install();
+      expect(sized.stateHash()).toBe(atOnce.stateHash());
+      expect(sized.get("ключ-7")).toEqual(atOnce.get("ключ-7"));
+      expect(sized.waiters("jobs/tenant-3/task-3")).toEqual(atOnce.waiters("jobs/tenant-3/task-3"));
+    }
   });
 });

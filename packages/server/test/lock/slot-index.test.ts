@@ -124,4 +124,52 @@ describe("SlotIndex", () => {
       expect(size).toBeLessThan((2 * total) / 64);
     }
   });
+
+  it("reserved for n keys, grows no shard while n keys arrive, and finds each as a grown index does", () => {
+    const n = 20_000;
+    const keys = Array.from({ length: n }, (_, i) => `jobs/tenant-${i % 97}/task-${i}`);
+    const slots = new Slots();
+    const grown = new SlotIndex((slot) => slots.keyOf[slot]);
+    const reserved = new SlotIndex((slot) => slots.keyOf[slot]);
+    reserved.reserve(n);
+    const cellsReserved = reserved.shardCells();
+    for (const key of keys) {
+      const slot = slots.take(key);
+      expect(grown.addIfAbsent(key, slot)).toBe(-1);
+      expect(reserved.addIfAbsent(key, slot)).toBe(-1);
+    }
+    expect(reserved.shardCells()).toEqual(cellsReserved);
+    // Every shard at most 3/4 full, as growth keeps it.
+    const sizes = reserved.shardSizes();
+    cellsReserved.forEach((cells, s) => expect(sizes[s]! * 4).toBeLessThanOrEqual(cells * 3));
+    expect(reserved.shardSizes()).toEqual(grown.shardSizes());
+    expect(reserved.size).toBe(grown.size);
+    for (const key of keys) expect(reserved.get(key)).toBe(grown.get(key));
+    expect(reserved.get("jobs/tenant-1/task-absent")).toBe(-1);
+    for (const key of keys.slice(0, 500)) expect(reserved.delete(key)).toBe(true);
+    for (const key of keys.slice(0, 500)) expect(grown.delete(key)).toBe(true);
+    for (const key of keys) expect(reserved.get(key)).toBe(grown.get(key));
+  });
+
+  it("reserved after keys arrived, keeps every key and sizes each shard for its share", () => {
+    const slots = new Slots();
+    const index = new SlotIndex((slot) => slots.keyOf[slot], 2);
+    const keys = Array.from({ length: 300 }, (_, i) => `k/${i}`);
+    for (const key of keys) index.addIfAbsent(key, slots.take(key));
+    const before = index.shardCells();
+    index.reserve(100_000);
+    const after = index.shardCells();
+    // Room for all of them at most 3/4 full, and in each shard for at least half an equal share
+    // (shares span a factor of two).
+    expect(after.reduce((sum, cells) => sum + cells, 0) * 3).toBeGreaterThanOrEqual(100_000 * 4);
+    after.forEach((cells, s) => {
+      expect(cells).toBeGreaterThan(before[s]!);
+      expect(cells * 3).toBeGreaterThanOrEqual((100_000 / 8) * 4);
+    });
+    keys.forEach((key, slot) => expect(index.get(key)).toBe(slot));
+    expect(index.size).toBe(300);
+    // A smaller reservation shrinks nothing.
+    index.reserve(10);
+    expect(index.shardCells()).toEqual(after);
+  });
 });
