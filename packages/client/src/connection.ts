@@ -60,7 +60,7 @@ export class ClientConnection {
   private readonly link: TransportConnection;
   private readonly clock: Clock;
   private readonly connectTimer: TimerHandle;
-  /** The timer of the earliest deadline, or null when nothing is in flight. */
+  /** The timer of the sweep, armed no later than the earliest deadline in flight, or null. */
   private sweepTimer: TimerHandle | null = null;
   /** When sweepTimer fires (Infinity when it is not armed). */
   private sweepAtMs = Infinity;
@@ -233,10 +233,9 @@ export class ClientConnection {
     }
     const pending = this.pending.get(response.id);
     if (pending === undefined) return; // Timed out already: a late answer is dropped.
+    // The sweep timer stays armed, maybe for this request's deadline: when it fires it finds
+    // nothing due and re-arms for the earliest left, or stops when nothing is in flight.
     this.pending.delete(response.id);
-    // Nothing left in flight: no timer either. Otherwise the sweep timer stays for the earliest
-    // deadline, which may be this answered request's: the sweep then just re-arms.
-    if (this.pending.size === 0) this.disarmSweep();
     if (response.type === "error") {
       pending.reject(errorFromWire(response.error));
       return;

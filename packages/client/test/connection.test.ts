@@ -240,16 +240,23 @@ describe("ClientConnection request deadlines (one sweep timer per connection)", 
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it("leaves no timer while nothing is in flight and none after the connection closes", async () => {
+  it("lets the timer of answered requests run out once, and leaves none after close", async () => {
     const { clock, transport, connection } = connect();
     transport.open();
     await connection.opened;
+    const start = clock.now();
+    expect(clock.pendingTimers).toBe(0);
+    const a = track(connection.request({ type: "release", key: "a", value: "v" }, 1_000));
+    const b = track(connection.request({ type: "release", key: "b", value: "v" }, 1_000));
+    for (const request of transport.sent) transport.events!.onResponse(okStatus(request.id));
+    await flushPromises();
+    expect([a.done, b.done]).toEqual([true, true]);
+    expect(connection.inFlight).toBe(0);
+    // Answers leave the timer alone: it fires once at the first deadline, finds nothing, stops.
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advanceTo(start + 1_000);
     expect(clock.pendingTimers).toBe(0);
     track(connection.request({ type: "status" }, 1_000));
-    const answered = track(connection.request({ type: "release", key: "k", value: "v" }, 1_000));
-    transport.events!.onResponse(okStatus(transport.sent[1].id));
-    await flushPromises();
-    expect(answered.done).toBe(true);
     expect(clock.pendingTimers).toBe(1);
     connection.close();
     await flushPromises();
