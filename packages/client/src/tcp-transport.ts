@@ -1,7 +1,8 @@
 // The default transport: one TCP socket per connection, length-prefixed msgpack frames, the
 // requests of one event-loop turn written in one syscall at the turn's check phase (setImmediate).
 // Flushing at the next tick instead wrote once per macrotask: a caller that sends from timers or
-// immediates (each its own macrotask) paid one write, the larger part of its CPU, per request.
+// immediates (each its own macrotask) paid one write per request (with 32 loops on one Locker,
+// about half of the client's CPU).
 import net from "node:net";
 import tls from "node:tls";
 import type { ClientRequest, DlockError, HelloFrame } from "@dlock/protocol";
