@@ -1,5 +1,7 @@
 // One client connection to one server: the hello check, pipelined requests matched to responses
 // by id (answers may come in any order), a bounded number in flight, a timeout per request.
+// The timeouts share one timer, armed for the earliest deadline and left alone when an answer
+// comes: a clock timer set and cleared per request cost more than the request's own bookkeeping.
 import type {
   ClientRequest,
   ClientRequestType,
@@ -42,7 +44,9 @@ interface Pending {
   type: ClientRequestType;
   resolve: (result: unknown) => void;
   reject: (error: DlockError) => void;
-  timer: TimerHandle;
+  /** Clock time at which the request times out. */
+  deadlineMs: number;
+  timeoutMs: number;
 }
 
 export class ClientConnection {
@@ -56,6 +60,11 @@ export class ClientConnection {
   private readonly link: TransportConnection;
   private readonly clock: Clock;
   private readonly connectTimer: TimerHandle;
+  /** The timer of the sweep, armed no later than the earliest deadline in flight, or null. */
+  private sweepTimer: TimerHandle | null = null;
+  /** When sweepTimer fires (Infinity when it is not armed). */
+  private sweepAtMs = Infinity;
+  private readonly sweepBound = () => this.sweep();
   private closeError: DlockError | null = null;
   private resolveOpen!: () => void;
   private rejectOpen!: (error: DlockError) => void;
@@ -152,20 +161,16 @@ export class ClientConnection {
     }
     const id = this.allocateRequestId();
     const type = request.type as T;
+    const deadlineMs = this.clock.now() + timeoutMs;
     return new Promise<ResultByRequestType[T]>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        if (this.pending.delete(id)) {
-          reject(
-            new TimedOutError(`${type} got no answer from ${this.endpoint} in ${timeoutMs} ms`),
-          );
-        }
-      }, timeoutMs);
       this.pending.set(id, {
         type,
         resolve: resolve as (result: unknown) => void,
         reject,
-        timer,
+        deadlineMs,
+        timeoutMs,
       });
+      if (deadlineMs < this.sweepAtMs) this.armSweep(deadlineMs);
       this.link.send({ ...request, id } as ClientRequest);
     });
   }
@@ -185,6 +190,41 @@ export class ClientConnection {
     }
   }
 
+  private armSweep(atMs: number): void {
+    if (this.sweepTimer !== null) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepAtMs = atMs;
+    this.sweepTimer = this.clock.setTimeout(this.sweepBound, atMs - this.clock.now());
+  }
+
+  private disarmSweep(): void {
+    if (this.sweepTimer !== null) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sweepAtMs = Infinity;
+  }
+
+  /** Times out every request whose deadline has come, in the order sent, and re-arms. */
+  private sweep(): void {
+    // The timer was set for sweepAtMs: what was due then is due now, even if the clock reads a
+    // hair earlier (rounding in `now + delay`), as a timer per request would have fired it.
+    const dueMs = Math.max(this.clock.now(), this.sweepAtMs);
+    this.sweepTimer = null;
+    this.sweepAtMs = Infinity;
+    let nextMs = Infinity;
+    for (const [id, pending] of this.pending) {
+      if (pending.deadlineMs > dueMs) {
+        nextMs = Math.min(nextMs, pending.deadlineMs);
+        continue;
+      }
+      this.pending.delete(id);
+      pending.reject(
+        new TimedOutError(
+          `${pending.type} got no answer from ${this.endpoint} in ${pending.timeoutMs} ms`,
+        ),
+      );
+    }
+    if (nextMs !== Infinity && this.stateValue !== "closed") this.armSweep(nextMs);
+  }
+
   private onResponse(response: ClientResponse): void {
     if (response.id === null) {
       // A connection-level error: the server closes after it.
@@ -193,8 +233,9 @@ export class ClientConnection {
     }
     const pending = this.pending.get(response.id);
     if (pending === undefined) return; // Timed out already: a late answer is dropped.
+    // The sweep timer stays armed, maybe for this request's deadline: when it fires it finds
+    // nothing due and re-arms for the earliest left, or stops when nothing is in flight.
     this.pending.delete(response.id);
-    this.clock.clearTimeout(pending.timer);
     if (response.type === "error") {
       pending.reject(errorFromWire(response.error));
       return;
@@ -219,12 +260,10 @@ export class ClientConnection {
     this.closeError ??= reason;
     this.stateValue = "closed";
     this.clock.clearTimeout(this.connectTimer);
+    this.disarmSweep();
     const failed = [...this.pending.values()];
     this.pending.clear();
-    for (const pending of failed) {
-      this.clock.clearTimeout(pending.timer);
-      pending.reject(reason);
-    }
+    for (const pending of failed) pending.reject(reason);
     this.options.onClose?.(reason);
   }
 }

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
+import net from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { HandshakeFailedError, MalformedFrameError, UnauthenticatedError } from "@dlock/protocol";
 import type { Locker } from "../src/index.js";
 import { ClusterUnavailableError } from "../src/index.js";
@@ -62,6 +63,32 @@ describe("TCP transport against a fake node on loopback", () => {
       expect(grant.value).toBe(`v-${grant.key}`);
     }
     expect(servers[0].connections).toBe(1);
+  });
+
+  it("writes the requests of one turn in one socket write, also from separate macrotasks", async () => {
+    const { addresses } = await start(["n1"], "n1");
+    const client = locker(addresses);
+    await client.status(); // Connected: what follows is requests only.
+    const write = vi.spyOn(net.Socket.prototype, "write");
+    try {
+      // Three immediates of one check phase: three macrotasks of one loop iteration.
+      const gets = await new Promise<Array<Promise<unknown>>>((resolve) => {
+        const started: Array<Promise<unknown>> = [];
+        for (let i = 0; i < 3; i++) {
+          setImmediate(() => {
+            started.push(client.get(`key-${i}`));
+            if (started.length === 3) resolve(started);
+          });
+        }
+      });
+      await Promise.all(gets);
+      const serverSockets = servers[0].sockets as Set<unknown>;
+      const clientWrites = write.mock.contexts.filter((socket) => !serverSockets.has(socket));
+      expect(clientWrites).toHaveLength(1);
+      expect(write.mock.contexts.length - clientWrites.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it("follows a leader hint to another node", async () => {
