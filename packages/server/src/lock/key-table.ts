@@ -1,5 +1,5 @@
 import type { KeyState, Waiter } from "./key-state.js";
-import { PagedArray, pagedValues } from "./paged-array.js";
+import { Float64Pages, Int32Pages, Uint32Pages, pagedValues } from "./paged-array.js";
 import { SlotIndex } from "./slot-index.js";
 
 /**
@@ -19,7 +19,7 @@ import { SlotIndex } from "./slot-index.js";
 export class KeyTable {
   private readonly keyOf = pagedValues<string | undefined>(undefined);
   private readonly slotOf = new SlotIndex((slot) => this.keyOf.at(slot));
-  private readonly holderId = new PagedArray<number>((slots) => new Int32Array(slots));
+  private readonly holderId = new Int32Pages();
   // Read by KeySlot field by field: a property each, not one keyed read through the field's name
   // (megamorphic: the slowest part of encoding 1,024 records after a catch-up).
   /** @internal */ readonly token = pagedNumbers();
@@ -185,8 +185,8 @@ export class KeyTable {
   }
 }
 
-function pagedNumbers(): PagedArray<number> {
-  return new PagedArray<number>((slots) => new Float64Array(slots));
+function pagedNumbers(): Float64Pages {
+  return new Float64Pages();
 }
 
 const NUMBER_FIELDS = [
@@ -263,7 +263,7 @@ class KeySlot implements KeyState {
 class ValueInterner {
   private readonly valueById = pagedValues<string | null>(null);
   private readonly idOf = new SlotIndex((id) => this.valueById.at(id));
-  private readonly refs = new PagedArray<number>((slots) => new Uint32Array(slots));
+  private readonly refs = new Uint32Pages();
   private readonly freeIds: number[] = [];
   /** Ids handed out so far, 0 included (it stands for no holder and is never handed out). */
   private idsUsed = 1;

@@ -7,7 +7,7 @@ import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
-import { PagedArray, pagedValues } from "./paged-array.js";
+import { Float64Pages, Uint8Pages, pagedValues } from "./paged-array.js";
 import { SlotIndex } from "./slot-index.js";
 import { TimerHeap } from "./timer-heap.js";
 
@@ -61,11 +61,11 @@ type Kind = typeof KIND_LOCK | typeof KIND_WAITER | typeof KIND_DELAY | typeof K
  */
 class LeaseTimers {
   readonly heap = new TimerHeap();
-  readonly kind = new PagedArray<number>((slots) => new Uint8Array(slots));
+  readonly kind = new Uint8Pages();
   /** Fencing token of the grant (lock and permit timers only). */
-  readonly token = new PagedArray<number>((slots) => new Float64Array(slots));
+  readonly token = new Float64Pages();
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
-  readonly revision = new PagedArray<number>((slots) => new Float64Array(slots));
+  readonly revision = new Float64Pages();
   readonly key = pagedValues("");
   /** The waiter's or permit holder's value (waiter and permit timers only). */
   private readonly values = new Map<number, string>();

@@ -1,4 +1,4 @@
-import { PagedArray } from "./paged-array.js";
+import { Float64Pages, Int32Pages } from "./paged-array.js";
 
 /**
  * A binary min-heap of small integer ids on their due times, all in paged typed arrays: a million
@@ -8,11 +8,11 @@ import { PagedArray } from "./paged-array.js";
  * The caller allocates the ids (dense, reused).
  */
 export class TimerHeap {
-  private readonly heap = new PagedArray<number>((slots) => new Int32Array(slots));
+  private readonly heap = new Int32Pages();
   private length = 0;
-  private readonly due = new PagedArray<number>((slots) => new Float64Array(slots));
+  private readonly due = new Float64Pages();
   /** Position of each id in `heap`, -1 when it is not in it. */
-  private readonly position = new PagedArray<number>((slots) => new Int32Array(slots).fill(-1));
+  private readonly position = new Int32Pages(-1);
 
   get size(): number {
     return this.length;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { PagedArray, pagedValues } from "../../src/lock/paged-array.js";
+import {
+  Float64Pages,
+  Int32Pages,
+  PagedArray,
+  Uint32Pages,
+  Uint8Pages,
+  pagedValues,
+} from "../../src/lock/paged-array.js";
 
 describe("PagedArray", () => {
   it("keeps every slot's value across many pages, and a new page holds its initial value", () => {
@@ -37,5 +44,26 @@ describe("PagedArray", () => {
     keys.put(9, "k9");
     expect(keys.at(9)).toBe("k9");
     expect(keys.at(8)).toBeUndefined();
+  });
+
+  it("each kind of page keeps its values across pages, starts at its initial value and stores as its type", () => {
+    const kinds = [
+      { pages: new Float64Pages(-1, 3), initial: -1, stored: (v: number) => v },
+      { pages: new Int32Pages(-1, 3), initial: -1, stored: (v: number) => Math.trunc(v) },
+      { pages: new Uint32Pages(3), initial: 0, stored: (v: number) => Math.trunc(v) },
+      { pages: new Uint8Pages(3), initial: 0, stored: (v: number) => Math.trunc(v) % 256 },
+    ];
+    for (const { pages, initial, stored } of kinds) {
+      pages.reserve(99);
+      expect(pages.capacity).toBe(104);
+      for (let slot = 0; slot < 100; slot += 2) pages.put(slot, slot * 3 + 0.5);
+      for (let slot = 0; slot < 100; slot++)
+        expect(pages.at(slot)).toBe(slot % 2 === 0 ? stored(slot * 3 + 0.5) : initial);
+    }
+    const values = pagedValues<string | null>(null, 3);
+    values.reserve(99);
+    for (let slot = 0; slot < 100; slot += 2) values.put(slot, `k${slot}`);
+    for (let slot = 0; slot < 100; slot++)
+      expect(values.at(slot)).toBe(slot % 2 === 0 ? `k${slot}` : null);
   });
 });
