@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   FLOOR_PAYLOAD_BYTES,
+  FOLLOWER_NAMES,
   cpuUsPerAnswer,
   measureCommitFloor,
 } from "../src/bench/commit-floor.js";
@@ -45,7 +46,7 @@ describe("commit floor", () => {
     expect(seen).toEqual(["one", "", "three"]);
   });
 
-  it("makes every request durable on the single server, the leader and the follower", async () => {
+  it("makes every request durable on the single server, and on the leader and a follower", async () => {
     dir = await mkdtemp(join(tmpdir(), "dlock-floor-"));
     const requests = 20;
     const floor = await measureCommitFloor(dir, {
@@ -63,8 +64,9 @@ describe("commit floor", () => {
       expect(cpu === null || cpu > 0).toBe(true);
     }
     // Every request answered was on disk first: the serial ones (warm-up too) and at least those
-    // answered in the throughput window, each a 4-byte length and the payload. The follower
-    // stores the leader's batches, each with a length of its own.
+    // answered in the throughput window, each a 4-byte length and the payload. A follower stores
+    // the leader's batches, each with a length of its own; a majority of three is the leader and
+    // one follower (the other one may lag on a loaded machine).
     const answered = (perSecond: number) => 2 * requests + Math.floor((perSecond * 100) / 1000);
     const size = async (role: string) => (await readFile(join(dir!, `floor-${role}.log`))).length;
     expect(await size("single")).toBeGreaterThanOrEqual(
@@ -73,7 +75,8 @@ describe("commit floor", () => {
     expect(await size("leader")).toBeGreaterThanOrEqual(
       answered(floor.replicatedPerSecond) * (4 + FLOOR_PAYLOAD_BYTES),
     );
-    expect(await size("follower")).toBeGreaterThanOrEqual(
+    const followerSizes = await Promise.all(FOLLOWER_NAMES.map((name) => size(name)));
+    expect(Math.max(...followerSizes)).toBeGreaterThanOrEqual(
       answered(floor.replicatedPerSecond) * (4 + FLOOR_PAYLOAD_BYTES),
     );
   });

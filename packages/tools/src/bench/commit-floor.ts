@@ -1,11 +1,12 @@
 // What this machine allows at best: a server that does nothing but make each request durable
 // (write + fdatasync per batch, as an fsync-always Redis does per loop iteration), beside a
-// replicated commit that does nothing else (the leader's own write + fdatasync in parallel with
-// one follower's round trip and write + fdatasync, as a 3-node Raft group's leader needs for a
-// majority). Measured serially (round trips) and with many requests at once on one connection
-// (requests per second). The servers are bare processes (floor-peer.ts) on the same disk and
-// loopback as the cluster, so the replicated/single ratios are floors under dlock's ratios against
-// such a server: no code can beat them here.
+// replicated commit of a three-node group that does nothing else: the leader's own write +
+// fdatasync in parallel with two followers' round trips and writes + fdatasyncs, answered at the
+// first follower's answer (a majority) while the other one syncs on the same disk too, as a
+// group's third node does. Measured serially (round trips) and with many requests at once on one
+// connection (requests per second). The servers are bare processes (floor-peer.ts) on the same
+// disk and loopback as the cluster, so the replicated/single ratios are floors under dlock's
+// ratios against such a server: no code can beat them here.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
@@ -19,7 +20,7 @@ import type { LatencySummary } from "./stats.js";
 export interface CommitFloor {
   /** Round trip to one server that writes and fdatasyncs each request before answering. */
   singleMs: LatencySummary;
-  /** Round trip of a bare replicated commit (leader fsync ∥ follower round trip + fsync). */
+  /** Round trip of a bare replicated commit (leader fsync ∥ two followers' round trip + fsync). */
   replicatedMs: LatencySummary;
   /** replicated p50 / single p50: the least dlock's serial cycle can be, against a single server's. */
   ratioP50: number;
@@ -31,8 +32,9 @@ export interface CommitFloor {
   singlePerSecond: number;
   replicatedPerSecond: number;
   /**
-   * CPU time per answer in those windows, summed over the server processes (the single server; the
-   * leader and the follower), in microseconds, or null off Linux: what bare Node processes spend.
+   * CPU time per answer in those windows, in microseconds, or null off Linux: what bare Node
+   * processes spend. The single server's; the leader's plus its busier follower's (as the bench
+   * counts dlock's leader and one follower).
    */
   singleCpuUsPerAnswer: number | null;
   replicatedCpuUsPerAnswer: number | null;
@@ -57,6 +59,8 @@ const PEER_SCRIPT = join(
   "floor-peer.js",
 );
 const FLOOR_DEFAULTS = { requests: 1_000, concurrentClients: 32, concurrentMs: 2_000 } as const;
+/** The followers' names (and log files, floor-NAME.log): a three-node group's two. */
+export const FOLLOWER_NAMES = ["follower-1", "follower-2"] as const;
 /** A request's payload: about an acquire's log entry. */
 export const FLOOR_PAYLOAD_BYTES = 120;
 
@@ -140,7 +144,7 @@ async function answersPerSecond(
   clients: number,
   windowMs: number,
   servers: readonly ChildProcess[],
-): Promise<{ perSecond: number; cpuUsPerAnswer: number | null }> {
+): Promise<{ perSecond: number; answers: number; cpuMsByServer: number[] | null }> {
   const socket = await connectTo(port);
   const frame = requestFrame();
   let counting = false;
@@ -158,14 +162,14 @@ async function answersPerSecond(
   owed = clients;
   sendOwed();
   await sleep(windowMs / 2);
-  const cpuMs = () => {
-    let sum = 0;
+  const cpuMs = (): number[] | null => {
+    const used: number[] = [];
     for (const child of servers) {
-      const used = child.pid === undefined ? null : processCpuMs(child.pid);
-      if (used === null) return null;
-      sum += used;
+      const ms = child.pid === undefined ? null : processCpuMs(child.pid);
+      if (ms === null) return null;
+      used.push(ms);
     }
-    return sum;
+    return used;
   };
   const cpuBefore = cpuMs();
   counting = true;
@@ -178,10 +182,9 @@ async function answersPerSecond(
   socket.destroy();
   return {
     perSecond: (counted * 1000) / elapsedMs,
-    cpuUsPerAnswer: cpuUsPerAnswer(
-      cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
-      counted,
-    ),
+    answers: counted,
+    cpuMsByServer:
+      cpuBefore === null || cpuAfter === null ? null : cpuAfter.map((ms, i) => ms - cpuBefore[i]!),
   };
 }
 
@@ -210,15 +213,27 @@ export async function measureCommitFloor(
       single.child,
     ]);
     await stop(children.splice(0));
-    const follower = await startPeer("follower", dir);
-    children.push(follower.child);
-    const leader = await startPeer("leader", dir, [String(follower.port)]);
+    const followers = [];
+    for (const name of FOLLOWER_NAMES) {
+      const follower = await startPeer("follower", dir, [name]);
+      children.push(follower.child);
+      followers.push(follower);
+    }
+    const leader = await startPeer(
+      "leader",
+      dir,
+      followers.map((f) => String(f.port)),
+    );
     children.push(leader.child);
     const replicatedMs = summarize(await roundTrips(leader.port, requests))!;
     const replicatedRun = await answersPerSecond(leader.port, concurrentClients, concurrentMs, [
       leader.child,
-      follower.child,
+      ...followers.map((f) => f.child),
     ]);
+    const replicatedCpuMs =
+      replicatedRun.cpuMsByServer === null
+        ? null
+        : replicatedRun.cpuMsByServer[0]! + Math.max(...replicatedRun.cpuMsByServer.slice(1));
     return {
       singleMs,
       replicatedMs,
@@ -227,8 +242,8 @@ export async function measureCommitFloor(
       concurrentClients,
       singlePerSecond: singleRun.perSecond,
       replicatedPerSecond: replicatedRun.perSecond,
-      singleCpuUsPerAnswer: singleRun.cpuUsPerAnswer,
-      replicatedCpuUsPerAnswer: replicatedRun.cpuUsPerAnswer,
+      singleCpuUsPerAnswer: cpuUsPerAnswer(singleRun.cpuMsByServer?.[0] ?? null, singleRun.answers),
+      replicatedCpuUsPerAnswer: cpuUsPerAnswer(replicatedCpuMs, replicatedRun.answers),
     };
   } finally {
     await stop(children);
@@ -239,7 +254,8 @@ export function formatCommitFloor(floor: CommitFloor): string {
   return (
     `commit floor (bare processes that only write + fdatasync, same disk and loopback):\n` +
     `  serial round trip p50: one fsync-always server ${floor.singleMs.p50.toFixed(3)} ms, ` +
-    `a replicated commit (leader fsync ∥ follower round trip + fsync) ${floor.replicatedMs.p50.toFixed(3)} ms ` +
+    `a replicated commit of three (leader fsync ∥ two followers' round trip + fsync, answered at the first) ` +
+    `${floor.replicatedMs.p50.toFixed(3)} ms ` +
     `(x${floor.ratioP50.toFixed(2)})\n` +
     `  ${floor.concurrentClients} requests in flight on one connection: ${perSecondText(floor.singlePerSecond)}/s, ` +
     `replicated ${perSecondText(floor.replicatedPerSecond)}/s ` +
@@ -247,6 +263,6 @@ export function formatCommitFloor(floor: CommitFloor): string {
     (floor.singleCpuUsPerAnswer === null || floor.replicatedCpuUsPerAnswer === null
       ? ""
       : `; server CPU per answer ${floor.singleCpuUsPerAnswer.toFixed(1)} µs, ` +
-        `replicated ${floor.replicatedCpuUsPerAnswer.toFixed(1)} µs (leader + follower)`)
+        `replicated ${floor.replicatedCpuUsPerAnswer.toFixed(1)} µs (leader + busier follower)`)
   );
 }

@@ -1,12 +1,16 @@
 // One process of the commit-floor probe (commit-floor.ts): the least a server can do per request.
-//   node floor-peer.js single DIR      — a single server: write + fdatasync, then answer
-//   node floor-peer.js leader DIR PORT — forward to the follower at PORT, write + fdatasync its
-//                                        own copy meanwhile, answer at the follower's answer
-//   node floor-peer.js follower DIR    — write + fdatasync, then answer
+//   node floor-peer.js single DIR           — a single server: write + fdatasync, then answer
+//   node floor-peer.js leader DIR PORT...   — forward to the followers at PORT..., write +
+//                                             fdatasync its own copy meanwhile, answer at the
+//                                             first follower's answer (with its own copy, a
+//                                             majority of a three-node group)
+//   node floor-peer.js follower DIR NAME    — write + fdatasync (to floor-NAME.log), then answer
 // The frames that arrive in one turn of the event loop are one batch: one write + fdatasync and
 // one socket write per connection, as Redis fsyncs once per loop iteration and dlock's group
-// commit once per batch. A leader sends a batch to the follower before it writes its own copy, and
-// goes on batching while the follower's answer is on its way (as Raft's pipelined appends do).
+// commit once per batch. A leader sends a batch to every follower before it writes its own copy,
+// and goes on batching while the answers are on their way (as Raft's pipelined appends do). The
+// slower follower still writes and syncs every batch on the same disk, as a group's third node
+// does.
 // It prints its listening port on stdout and serves until its parent closes stdin. Frames are a
 // 4-byte big-endian length and a payload; there is no parsing, no state and no encoding, so what
 // it measures is the disk, the loopback and the process wake-ups a commit cannot avoid.
@@ -21,6 +25,12 @@ type Role = "single" | "leader" | "follower";
 interface Request {
   socket: Socket;
   frame: Buffer;
+}
+
+/** A leader's batch on its way to the followers: answered at the first acknowledgment. */
+interface Batch {
+  requests: Request[];
+  answered: boolean;
 }
 
 /** A follower's answer to one frame from the leader (a leader's batch): an empty frame. */
@@ -40,24 +50,34 @@ function answer(batch: readonly Request[]): void {
 }
 
 async function main(): Promise<void> {
-  const [role, dir, followerPort] = process.argv.slice(2) as [Role, string, string | undefined];
+  const [role, dir, ...rest] = process.argv.slice(2) as [Role, string, ...string[]];
+  const name = role === "follower" ? (rest[0] ?? "follower") : role;
   // Synced on the main thread, as Redis does: no thread hand-off a server could avoid is counted.
-  const fd = openSync(join(dir, `floor-${role}.log`), "w");
+  const fd = openSync(join(dir, `floor-${name}.log`), "w");
   const append = (frames: Buffer[]) => {
     writeSync(fd, Buffer.concat(frames));
     fdatasyncSync(fd);
   };
-  let follower: Socket | null = null;
-  /** Batches sent to the follower and not yet answered, oldest first. */
-  const replicating: Request[][] = [];
+  /** Each follower's connection and its batches sent and not yet acknowledged, oldest first. */
+  const followers: { socket: Socket; unacknowledged: Batch[] }[] = [];
   if (role === "leader") {
-    follower = connect({ port: Number(followerPort), host: "127.0.0.1", noDelay: true });
-    follower.on("error", (error) => {
-      process.stderr.write(`commit floor: the leader lost its follower: ${error.message}\n`);
-      process.exit(1);
-    });
-    onFrames(follower, () => answer(replicating.shift() ?? []));
-    await new Promise<void>((resolve) => follower!.once("connect", () => resolve()));
+    for (const port of rest) {
+      const socket = connect({ port: Number(port), host: "127.0.0.1", noDelay: true });
+      socket.on("error", (error) => {
+        process.stderr.write(`commit floor: the leader lost a follower: ${error.message}\n`);
+        process.exit(1);
+      });
+      const follower = { socket, unacknowledged: [] as Batch[] };
+      // The first acknowledgment of a batch makes it a majority's; a later one changes nothing.
+      onFrames(socket, () => {
+        const batch = follower.unacknowledged.shift();
+        if (batch === undefined || batch.answered) return;
+        batch.answered = true;
+        answer(batch.requests);
+      });
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      followers.push(follower);
+    }
   }
   let pending: Request[] = [];
   const commit = () => {
@@ -68,15 +88,19 @@ async function main(): Promise<void> {
       append(frames);
       const leader = batch[0]!.socket;
       if (!leader.destroyed) leader.write(Buffer.concat(batch.map(() => ACK)));
-    } else if (follower === null) {
+    } else if (followers.length === 0) {
       append(frames);
       answer(batch);
     } else {
-      replicating.push(batch);
+      const replicated: Batch = { requests: batch, answered: false };
       const body = Buffer.concat(frames);
       const head = Buffer.alloc(4);
       head.writeUInt32BE(body.length, 0);
-      follower.write(Buffer.concat([head, body]));
+      const forwarded = Buffer.concat([head, body]);
+      for (const follower of followers) {
+        follower.unacknowledged.push(replicated);
+        follower.socket.write(forwarded);
+      }
       append(frames);
     }
   };
