@@ -8,8 +8,9 @@
 // Raft leader node, and time the next campaign's return); then (f) the scale scenario on a
 // cluster of its own (bench/scale.ts: a million held locks, memory, compactions, stalls,
 // restarts); first, unless left out, (g) the commit floor (bench/commit-floor.ts: bare processes
-// on the same disk and loopback, the least a commit can cost here). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
-// distinct|shared|one-key|serial|semaphore|floor|election-failover|scale (repeatable; default all; --quick:
+// on the same disk and loopback, the least a commit can cost here), then (h) the client's cost
+// (bench/client-cost.ts: a Locker against a bare node that answers at once). Flags: --duration (per scenario, default 10s), --warmup (default 1s), --scenario
+// distinct|shared|one-key|serial|semaphore|floor|client|election-failover|scale (repeatable; default all; --quick:
 // all but scale, which takes ~10 minutes), --permits, --failover-rounds, --failover-ttl, --dir (where the
 // data folder goes; default the system's temporary folder), --json, --tls (the same scenarios
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
@@ -37,6 +38,8 @@ import type { FailoverReport } from "./bench/election-failover.js";
 import { primitivesChart, primitivesTable } from "./bench/primitives-output.js";
 import { formatCommitFloor, measureCommitFloor } from "./bench/commit-floor.js";
 import type { CommitFloor } from "./bench/commit-floor.js";
+import { formatClientCost, measureClientCost } from "./bench/client-cost.js";
+import type { ClientCost } from "./bench/client-cost.js";
 
 const TTL = "30s";
 /** How long the servers get to stop gracefully when the bench is killed, before SIGKILL. */
@@ -47,8 +50,10 @@ const SCALE = "scale";
 const ELECTION_FAILOVER = "election-failover";
 /** The commit-floor probe's name (bare processes, before any cluster starts). */
 const FLOOR = "floor";
+/** The client-cost probe's name (a Locker against a bare answering node, before any cluster). */
+const CLIENT_COST = "client";
 /** Scenarios that are not acquire/release windows. */
-const SPECIAL_SCENARIOS = [FLOOR, ELECTION_FAILOVER, SCALE];
+const SPECIAL_SCENARIOS = [FLOOR, CLIENT_COST, ELECTION_FAILOVER, SCALE];
 /** N of the semaphore scenario, which runs 4N clients. */
 const DEFAULT_PERMITS = 8;
 const DEFAULT_FAILOVER_ROUNDS = 5;
@@ -207,6 +212,7 @@ function parseFlags(argv: string[]) {
     tls: values.tls,
     cpuProfDir: values["cpu-prof"] === undefined ? null : resolve(values["cpu-prof"]),
     floor: names.length === 0 || names.includes(FLOOR),
+    clientCost: names.length === 0 || names.includes(CLIENT_COST),
     electionFailover: names.length === 0 || names.includes(ELECTION_FAILOVER),
     failoverRounds,
     failoverTtl,
@@ -233,8 +239,11 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
   serial    one client, one cycle at a time
   floor     before any cluster starts: the round trip of a request to a bare process that only
             writes + fdatasyncs it (as an fsync-always Redis does per write), and of a bare
-            replicated commit (leader write + fdatasync while one follower does the same and
-            answers); their ratio is the least a serial cycle can be against such a server here
+            replicated commit of three (leader write + fdatasync while two followers do the same;
+            the first answer is a majority); their ratio is the least a serial cycle can be
+            against such a server here
+  client    before any cluster starts: the client library's CPU per lock() → release() cycle,
+            serially and with 32 loops on one Locker, against a bare node that answers at once
   semaphore 4N clients on one semaphore of N = --permits (DLOCK_BENCH_PERMITS, default 8) permits,
             queued with wait: permit cycles/s, cycle latency, the wait for a permit (p50/p99),
             and the most holders the clients saw at once (never more than N: else exit 1)
@@ -301,11 +310,16 @@ async function main(): Promise<number> {
   const failovers: FailoverReport[] = [];
   let scale: ScaleReport | null = null;
   let floor: CommitFloor | null = null;
+  let clientCost: ClientCost | null = null;
   const needsCluster = flags.scenarios.length > 0 || flags.electionFailover;
   try {
     if (flags.floor) {
       floor = await measureCommitFloor(root);
       log(formatCommitFloor(floor));
+    }
+    if (flags.clientCost) {
+      clientCost = await measureClientCost();
+      log(formatClientCost(clientCost));
     }
     for (const tls of !needsCluster ? [] : flags.tls ? [false, true] : [false]) {
       clusters.push(
@@ -414,6 +428,7 @@ async function main(): Promise<number> {
         },
         machine: { cpus: availableParallelism(), syncedWriteMs },
         commitFloor: floor,
+        clientCost,
         durationMs: flags.durationMs,
         warmupMs: flags.warmupMs,
         rounds: flags.rounds,
