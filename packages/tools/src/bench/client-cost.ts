@@ -3,11 +3,8 @@
 // answers at once (answering-node.ts). The CPU this process uses per cycle is the client's (and
 // this probe's loop, which is a few promises), as a server sees it share the machine with its
 // callers. Measured for one loop (serially) and for many loops on one Locker (one connection).
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Locker } from "@dlock/client";
+import { builtBenchScript, startBareProcess, stopBareProcess } from "./bare-process.js";
 import { perSecondText, summarize } from "./stats.js";
 
 export interface ClientCostRun {
@@ -35,32 +32,7 @@ export interface ClientCostOptions {
 
 const DEFAULTS = { loops: 32, windowMs: 3_000 } as const;
 
-/** The built node, tools/dist/bench/answering-node.js, whether this runs from src (vitest) or dist. */
-const NODE_SCRIPT = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "dist",
-  "bench",
-  "answering-node.js",
-);
-
-async function startAnsweringNode(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [NODE_SCRIPT], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      reject(new Error(`client cost: the answering node exited (${code}) before listening`)),
-    );
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("\n")) resolve(Number(out.trim()));
-    });
-  });
-  child.removeAllListeners("exit");
-  return { child, port };
-}
+const NODE_SCRIPT = builtBenchScript("answering-node.js");
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -113,15 +85,13 @@ async function run(port: number, loops: number, windowMs: number): Promise<Clien
 /** Measures the client's CPU per cycle against a bare answering node. */
 export async function measureClientCost(options: ClientCostOptions = {}): Promise<ClientCost> {
   const { loops, windowMs } = { ...DEFAULTS, ...options };
-  const node = await startAnsweringNode();
+  const node = await startBareProcess(NODE_SCRIPT, [], "client cost: the answering node");
   try {
     const serial = await run(node.port, 1, windowMs);
     const shared = await run(node.port, loops, windowMs);
     return { serial, shared };
   } finally {
-    const exited = new Promise<void>((resolve) => node.child.once("exit", () => resolve()));
-    node.child.stdin?.end();
-    await exited;
+    await stopBareProcess(node.child);
   }
 }
 

@@ -7,12 +7,10 @@
 // connection (requests per second). The servers are bare processes (floor-peer.ts) on the same
 // disk and loopback as the cluster, so the replicated/single ratios are floors under dlock's
 // ratios against such a server: no code can beat them here.
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import type { Socket } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { builtBenchScript, startBareProcess, stopBareProcess } from "./bare-process.js";
 import { onFrames } from "./floor-frames.js";
 import { perSecondText, processCpuMs, summarize } from "./stats.js";
 import type { LatencySummary } from "./stats.js";
@@ -49,42 +47,19 @@ export interface CommitFloorOptions {
   concurrentMs?: number;
 }
 
-/** The built peer, tools/dist/bench/floor-peer.js, whether this runs from tools/src (vitest) or dist. */
-const PEER_SCRIPT = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "dist",
-  "bench",
-  "floor-peer.js",
-);
+const PEER_SCRIPT = builtBenchScript("floor-peer.js");
 const FLOOR_DEFAULTS = { requests: 1_000, concurrentClients: 32, concurrentMs: 2_000 } as const;
 /** The followers' names (and log files, floor-NAME.log): a three-node group's two. */
 export const FOLLOWER_NAMES = ["follower-1", "follower-2"] as const;
 /** A request's payload: about an acquire's log entry. */
 export const FLOOR_PAYLOAD_BYTES = 120;
 
-async function startPeer(
+function startPeer(
   role: string,
   dir: string,
   extra: string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [PEER_SCRIPT, role, dir, ...extra], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      reject(new Error(`commit floor: the ${role} process exited (${code}) before listening`)),
-    );
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("\n")) resolve(Number(out.trim()));
-    });
-  });
-  child.removeAllListeners("exit");
-  return { child, port };
+  return startBareProcess(PEER_SCRIPT, [role, dir, ...extra], `commit floor: the ${role} process`);
 }
 
 function requestFrame(): Buffer {
@@ -188,14 +163,9 @@ async function answersPerSecond(
   };
 }
 
-/** Ends the processes last started first (a leader before its follower) and waits for each. */
+/** Ends the processes last started first (a leader before its followers) and waits for each. */
 async function stop(children: ChildProcess[]): Promise<void> {
-  for (const child of children.reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.stdin?.end();
-    await exited;
-  }
+  for (const child of children.reverse()) await stopBareProcess(child);
 }
 
 /** Measures the commit floor with bare processes writing in `dir` (a folder on the cluster's disk). */
