@@ -75,11 +75,6 @@ export class KeyTable {
     this.slotOf.reserve(keys);
   }
 
-  /** Cells per shard of the key index (for tests and diagnostics). */
-  indexShardCells(): number[] {
-    return this.slotOf.shardCells();
-  }
-
   delete(key: string): boolean {
     const slot = this.slotOf.get(key);
     if (slot < 0) return false;
