@@ -81,6 +81,8 @@ interface InFlightReady {
   persisted: boolean;
   /** Its committed entries were applied before its write finished (see applyEarly). */
   applied: boolean;
+  /** Its messagesAfterPersist went out ahead of its applies (see sendAcknowledgementsFirst). */
+  acknowledged: boolean;
 }
 
 interface Transfer {
@@ -682,7 +684,7 @@ export class RaftHost<Result> {
       for (const listener of this.appendedChangeListeners) listener(entry.change);
     }
     if (ready.messages.length > 0) this.sendOrHold(ready.messages);
-    const item: InFlightReady = { ready, persisted: false, applied: false };
+    const item: InFlightReady = { ready, persisted: false, applied: false, acknowledged: false };
     this.inFlight.push(item);
     const write = this.storageWriteOf(ready);
     this.applyEarly();
@@ -744,6 +746,10 @@ export class RaftHost<Result> {
    */
   private drainPersisted(): void {
     if (this.stopped || this.failure !== null || this.drainDeferred) return;
+    if (this.sendAcknowledgementsFirst()) {
+      this.deferDrain();
+      return;
+    }
     // Persisted Readies are finished even right after a recovery: they were written.
     try {
       while (this.inFlight[0]?.persisted === true) {
@@ -767,6 +773,33 @@ export class RaftHost<Result> {
     }
     // Advancing may have committed entries (a leader's own write counts now): take them soon.
     if (this.node.hasReady()) this.scheduleProcess();
+  }
+
+  /**
+   * A follower sends what its persisted Readies answer (the acknowledgements a leader's commit
+   * waits for) and applies their committed entries in a later turn, after the transport wrote the
+   * answers at this turn's end: applied first, the apply delayed every acknowledgement, and a
+   * serial client's next commit with it. Returns whether the drain waits for that later turn.
+   * Not around a snapshot, whose install comes before its answer.
+   */
+  private sendAcknowledgementsFirst(): boolean {
+    if (this.role === "leader") return false;
+    let sends = false;
+    let applies = false;
+    for (const item of this.inFlight) {
+      if (!item.persisted) break;
+      if (item.ready.snapshot !== undefined) return false;
+      if (!item.acknowledged && item.ready.messagesAfterPersist.length > 0) sends = true;
+      if (item.ready.committedEntries.length > 0 && !item.applied) applies = true;
+    }
+    if (!sends || !applies) return false;
+    for (const item of this.inFlight) {
+      if (!item.persisted) break;
+      if (item.acknowledged) continue;
+      item.acknowledged = true;
+      if (item.ready.messagesAfterPersist.length > 0) this.sendNow(item.ready.messagesAfterPersist);
+    }
+    return true;
   }
 
   /**
@@ -846,7 +879,8 @@ export class RaftHost<Result> {
     const { ready } = item;
     if (ready.snapshot !== undefined)
       this.installSnapshot(ready.snapshot.metadata.index, ready.snapshot.data);
-    if (ready.messagesAfterPersist.length > 0) this.sendNow(ready.messagesAfterPersist);
+    if (!item.acknowledged && ready.messagesAfterPersist.length > 0)
+      this.sendNow(ready.messagesAfterPersist);
     this.node.advance(ready);
     if (ready.snapshot !== undefined) this.node.appliedTo(ready.snapshot.metadata.index);
     if (ready.committedEntries.length > 0 && !item.applied) this.apply(ready.committedEntries);

@@ -107,11 +107,14 @@ describe("lock simulator regressions", () => {
   // c3 again, token 27, answered ~270 ms after the granting entry was first applied (c2 with
   // token 25 after the third edit; c3 with 28 after the second, 34 and 33 earlier). The same rule
   // is checked without a schedule in server/test/node/lock-service.test.ts ("ends a wait at the
-  // granting entry's proposal, not at a late apply"), which the host's timing does not move.
+  // granting entry's proposal, not at a late apply"), which the host's timing does not move. The
+  // fifth edit came when a follower began applying after its acknowledgements went out (§3.4):
+  // the fourth's schedule no longer reached the case; its faults from 1075 ms on moved by a few
+  // to a few tens of ms, and the waiter is c3 with token 29, answered ~240 ms after the apply.
   it("seed 1049109017: a waiter's wait ends at the proposal of its granting entry", async () => {
     const plan = loadPlan("waiter-grant-applied-late-seed-1049109017.json");
     // The waiter the plan reaches its case with (it changes when the plan is edited).
-    const waiter = { client: "c3", value: "c3.1.3", token: 27 };
+    const waiter = { client: "c3", value: "c3.1.3", token: 29 };
     const buggy = await runLockSchedule({
       ...structuredClone(plan),
       plantedBugs: { service: { waitEndsAtApply: true } },
