@@ -62,7 +62,8 @@ export class FrameDecoder {
         const body = this.body;
         this.body = null;
         this.bodyFilled = 0;
-        onFrame(decodeBody(body));
+        // Assembled in its own buffer, which nothing else holds: no second copy.
+        onFrame(decodeBody(body, true));
         continue;
       }
       let length: number;
