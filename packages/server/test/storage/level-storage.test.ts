@@ -4,7 +4,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, UnavailableError } from "@dlock/raft";
 import type { Snapshot } from "@dlock/raft";
-import { LevelStorage } from "../../src/storage/level-storage.js";
+import { LevelStorage, WRITE_STEP_PUTS } from "../../src/storage/level-storage.js";
 import type { StorageOpenOptions } from "../../src/storage/level-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
 import { ENTRY_RANGE, META_MEMBERS, entryKey, lockKey } from "../../src/storage/keys.js";
@@ -160,6 +160,49 @@ describe("LevelStorage", () => {
     expect(r.lastIndex()).toBe(4);
     expect(r.entries(1, 5, Infinity).map((e) => e.term)).toEqual([1, 1, 2, 2]);
     expect(() => r.term(5)).toThrowError(UnavailableError);
+  });
+
+  it("builds a large batch over turns of the event loop, and writes it whole", async () => {
+    const s = await open();
+    // Count the puts into the batch as the storage builds it.
+    const db = rawDb(s);
+    type Batch = { put(key: Buffer, value: Buffer): Batch };
+    const makeBatch = (db.batch as unknown as () => Batch).bind(db);
+    let puts = 0;
+    (db as unknown as { batch: () => Batch }).batch = () => {
+      const batch = makeBatch();
+      const put = batch.put.bind(batch);
+      batch.put = (key, value) => {
+        puts++;
+        return put(key, value);
+      };
+      return batch;
+    };
+    const entries = 3 * WRITE_STEP_PUTS + 5;
+    const lockRecords = WRITE_STEP_PUTS + 1;
+    const written = s.write([
+      {
+        entries: range(1, entries, 1),
+        lockRecords: Array.from({ length: lockRecords }, (_, i) => [`k${i}`, bytes(`${i}`)]),
+        appliedIndex: 3,
+        mustSync: true,
+      },
+    ]);
+    // Building starts in microtasks; an immediate queued now runs after the first step's puts.
+    const seenAtImmediates: number[] = [];
+    const watch = (): void => {
+      seenAtImmediates.push(puts);
+      if (seenAtImmediates.length < 3) setImmediate(watch);
+    };
+    setImmediate(watch);
+    await written;
+    expect(seenAtImmediates.slice(0, 2)).toEqual([WRITE_STEP_PUTS, 2 * WRITE_STEP_PUTS]);
+    expect(s.stats.batches).toBe(1);
+    const r = await reopen();
+    expect(r.lastIndex()).toBe(entries);
+    expect(r.entries(1, entries + 1, Infinity)).toEqual(range(1, entries, 1));
+    expect((await r.readLockRecords()).length).toBe(lockRecords);
+    expect(r.appliedIndex()).toBe(3);
   });
 
   it("writes several writes in order as one batch (later overrides earlier)", async () => {
