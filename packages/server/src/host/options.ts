@@ -80,15 +80,27 @@ export const DEFAULT_RAFT_HOST_OPTIONS = {
   pendingProposalsMax: 65_536,
   pendingReadsMax: 65_536,
   writesPerBatchMax: 1024,
-  applyEntriesPerTurnMax: 1024,
-  /** One turn's applies; 4,096 records took 56 ms to encode in one turn (loaded, profiled). */
-  stateChangesPerBatchMax: 1024,
+  /**
+   * Below one Ready's page (committedBytesPerReadyMax), so that a turn applies one page. A wiped
+   * follower catching up after its snapshot install runs this code for the first time in a fresh
+   * process: one 128 KiB page (~2,500 of the scale bench's acquires) held it 36-63 ms.
+   */
+  applyEntriesPerTurnMax: 256,
+  /**
+   * One turn's applies; 4,096 records took 56 ms to encode in one turn (loaded, profiled), and
+   * ~2,500 took 32-61 ms in the turn of their applies on a follower fresh from an install.
+   */
+  stateChangesPerBatchMax: 256,
   /** ~8 ms of encoding on a loaded leader (2 MiB took ~100 ms); steady traffic sends a few KiB. */
   appendBytesPerTurnMax: 256 * 1024,
   /** One append's entry bytes (the core's default is 1 MiB): a message fits one turn's budget. */
   messageBytesMax: 256 * 1024,
-  /** The core's page of committed entries per Ready (its own default is 16 MiB): some 1k entries. */
-  committedBytesPerReadyMax: 128 * 1024,
+  /**
+   * The core's page of committed entries per Ready (its own default is 16 MiB): ~650 of the scale
+   * bench's acquires (their commands are ~50 bytes; only payload counts). The host applies whole
+   * Readies, so this, not applyEntriesPerTurnMax, bounds a turn's applies from below.
+   */
+  committedBytesPerReadyMax: 32 * 1024,
   /**
    * Entry bytes in flight to one follower (the core's default is 32 MiB). A follower that turns to
    * replicate (after a snapshot install, say) is sent a full window at once: 32 MiB took a loaded
