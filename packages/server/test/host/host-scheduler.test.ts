@@ -106,17 +106,21 @@ describe("RaftHost runs on the scheduler it is given", () => {
     node = null;
   });
 
-  it("applies a long run of committed entries a bounded number per turn, yielding in between", async () => {
+  /**
+   * Starts a lone voter on a manual scheduler with `options`, makes it leader, proposes `commands`
+   * at once and returns how many entries it applied in each turn until all of them had applied.
+   */
+  async function appliedPerTurnOf(
+    options: Parameters<typeof startNode>[4],
+    commands: Uint8Array[],
+  ): Promise<number[]> {
     dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
     const scheduler = new ManualScheduler();
     let nowMs = 0;
-    const perTurnMax = 8;
     node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+      ...options,
       scheduler,
       now: () => nowMs,
-      applyEntriesPerTurnMax: perTurnMax,
-      // One entry per Ready: the budget is then exact, not "about".
-      raft: { committedBytesPerReadyMax: 1 },
     });
     const host = node.host;
     await waitFor("leadership from manual ticks", () => {
@@ -134,28 +138,41 @@ describe("RaftHost runs on the scheduler it is given", () => {
     host.onApply((entries) => {
       appliedThisTurn += entries.length;
     });
-    const count = 100;
     let settled = 0;
-    for (let i = 0; i < count; i++) {
-      const command = encodeCommand({
-        type: "acquire",
-        key: `k${i}`,
-        value: "v",
-        ttlMs: 10_000,
-        waitMs: 0,
-        lockDelayMs: 0,
-        requestId: i + 1,
-      });
-      void host.propose(command).then(() => settled++);
-    }
+    for (const command of commands) void host.propose(command).then(() => settled++);
     await waitFor("every proposal to apply", () => {
       scheduler.flush();
-      return settled === count;
+      return settled === commands.length;
     });
     scheduler.onTurn();
-    expect(node.table.size).toBe(count);
-    // Applied in several turns, none over the budget.
+    expect(node.table.size).toBe(commands.length);
     expect(appliedPerTurn.reduce((a, b) => a + b, 0)).toBe(node.table.appliedIndex - appliedBefore);
+    return appliedPerTurn;
+  }
+
+  const acquireOf = (i: number, key: string, value: string, ttlMs: number): Uint8Array =>
+    encodeCommand({
+      type: "acquire",
+      key,
+      value,
+      ttlMs,
+      waitMs: 0,
+      lockDelayMs: 0,
+      requestId: i + 1,
+    });
+
+  it("applies a long run of committed entries a bounded number per turn, yielding in between", async () => {
+    const perTurnMax = 8;
+    const count = 100;
+    const appliedPerTurn = await appliedPerTurnOf(
+      {
+        applyEntriesPerTurnMax: perTurnMax,
+        // One entry per Ready: the budget is then exact, not "about".
+        raft: { committedBytesPerReadyMax: 1 },
+      },
+      Array.from({ length: count }, (_, i) => acquireOf(i, `k${i}`, "v", 10_000)),
+    );
+    // Applied in several turns, none over the budget.
     expect(Math.max(...appliedPerTurn)).toBeLessThanOrEqual(perTurnMax);
     expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / perTurnMax);
   });
@@ -163,49 +180,19 @@ describe("RaftHost runs on the scheduler it is given", () => {
   it("applies one 32 KiB page of the scale workload (~700 entries) per turn by default", async () => {
     // A follower fresh from a snapshot install applies its catch-up with cold code: the 128 KiB
     // page the host once applied whole (~2,500 of these entries) held it 36-63 ms.
-    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
-    const scheduler = new ManualScheduler();
-    let nowMs = 0;
-    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
-      scheduler,
-      now: () => nowMs,
-    });
-    const host = node.host;
-    await waitFor("leadership from manual ticks", () => {
-      nowMs += TICK_MS;
-      scheduler.step();
-      return host.status().role === "leader";
-    });
-    let appliedThisTurn = 0;
-    const appliedPerTurn: number[] = [];
-    scheduler.onTurn = () => {
-      if (appliedThisTurn > 0) appliedPerTurn.push(appliedThisTurn);
-      appliedThisTurn = 0;
-    };
-    host.onApply((entries) => {
-      appliedThisTurn += entries.length;
-    });
     const count = 3000;
-    let settled = 0;
-    for (let i = 0; i < count; i++) {
-      // The scale bench's keys and holders (~100 bytes an entry).
-      const command = encodeCommand({
-        type: "acquire",
-        key: `jobs/tenant-${Math.floor(i / 1000)}/task-${i % 1000}`,
-        value: `holder-${i}`,
-        ttlMs: 3_600_000,
-        waitMs: 0,
-        lockDelayMs: 0,
-        requestId: i + 1,
-      });
-      void host.propose(command).then(() => settled++);
-    }
-    await waitFor("every proposal to apply", () => {
-      scheduler.flush();
-      return settled === count;
-    });
-    scheduler.onTurn();
-    expect(node.table.size).toBe(count);
+    // The scale bench's keys and holders (~100 bytes an entry).
+    const appliedPerTurn = await appliedPerTurnOf(
+      {},
+      Array.from({ length: count }, (_, i) =>
+        acquireOf(
+          i,
+          `jobs/tenant-${Math.floor(i / 1000)}/task-${i % 1000}`,
+          `holder-${i}`,
+          3_600_000,
+        ),
+      ),
+    );
     expect(Math.max(...appliedPerTurn)).toBeLessThanOrEqual(800);
     expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / 800);
   });
