@@ -466,6 +466,15 @@ function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): s
       `1 client, serial: cycle p50 ${serial.map((p) => `${p.toFixed(2)} ms (x${(p / cycleFloorMs).toFixed(1)})`).join(", ")} ` +
         `against the floor of two bare replicated commits, ${cycleFloorMs.toFixed(2)} ms`,
     );
+    const cpu = plain("serial")
+      .map((r) => leaderAndFollowerCpuUsPerCommit(r))
+      .filter((us) => us !== null);
+    if (cpu.length > 0 && floor.replicatedSerialCpuUsPerAnswer !== null) {
+      lines.push(
+        `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
+          `(bare: ${floor.replicatedSerialCpuUsPerAnswer.toFixed(0)} µs)`,
+      );
+    }
   }
   const shared = plain("shared").filter((r) => r.clients === floor.concurrentClients);
   if (shared.length > 0) {

@@ -60,7 +60,12 @@ describe("commit floor", () => {
     expect(floor.singlePerSecond).toBeGreaterThan(0);
     expect(floor.replicatedPerSecond).toBeGreaterThan(0);
     // A 100 ms window may use less CPU than /proc can count: a figure or none, never zero.
-    for (const cpu of [floor.singleCpuUsPerAnswer, floor.replicatedCpuUsPerAnswer]) {
+    for (const cpu of [
+      floor.singleCpuUsPerAnswer,
+      floor.replicatedCpuUsPerAnswer,
+      floor.singleSerialCpuUsPerAnswer,
+      floor.replicatedSerialCpuUsPerAnswer,
+    ]) {
       expect(cpu === null || cpu > 0).toBe(true);
     }
     // Every request answered was on disk first: the serial ones (warm-up too) and at least those

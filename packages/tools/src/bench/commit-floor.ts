@@ -36,6 +36,12 @@ export interface CommitFloor {
    */
   singleCpuUsPerAnswer: number | null;
   replicatedCpuUsPerAnswer: number | null;
+  /**
+   * The same over the measured serial round trips: one request at a time batches nothing, so
+   * every answer pays its wake-ups, syscalls and fsync alone (dlock's serial cycle does, twice).
+   */
+  singleSerialCpuUsPerAnswer: number | null;
+  replicatedSerialCpuUsPerAnswer: number | null;
 }
 
 export interface CommitFloorOptions {
@@ -80,13 +86,19 @@ async function connectTo(port: number): Promise<Socket> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Serial round trips to the server at `port`: `requests` measured after as many to warm up. */
-async function roundTrips(port: number, requests: number): Promise<number[]> {
+async function roundTrips(
+  port: number,
+  requests: number,
+  servers: readonly ChildProcess[],
+): Promise<{ durations: number[]; cpuMsByServer: number[] | null }> {
   const socket = await connectTo(port);
   const frame = requestFrame();
   let answered: (() => void) | null = null;
   onFrames(socket, () => answered?.());
   const durations: number[] = [];
+  let cpuBefore: number[] | null = null;
   for (let i = 0; i < 2 * requests; i++) {
+    if (i === requests) cpuBefore = serversCpuMs(servers);
     const startedAt = performance.now();
     await new Promise<void>((resolve) => {
       answered = resolve;
@@ -94,8 +106,29 @@ async function roundTrips(port: number, requests: number): Promise<number[]> {
     });
     if (i >= requests) durations.push(performance.now() - startedAt);
   }
+  const cpuAfter = serversCpuMs(servers);
   socket.destroy();
-  return durations;
+  return { durations, cpuMsByServer: cpuUsed(cpuBefore, cpuAfter) };
+}
+
+/** Each server's CPU time so far, or null if one cannot be read (off Linux). */
+function serversCpuMs(servers: readonly ChildProcess[]): number[] | null {
+  const used: number[] = [];
+  for (const child of servers) {
+    const ms = child.pid === undefined ? null : processCpuMs(child.pid);
+    if (ms === null) return null;
+    used.push(ms);
+  }
+  return used;
+}
+
+function cpuUsed(before: number[] | null, after: number[] | null): number[] | null {
+  return before === null || after === null ? null : after.map((ms, i) => ms - before[i]!);
+}
+
+/** The leader's CPU plus its busier follower's (as the bench counts dlock's leader and one follower). */
+function leaderAndBusierFollower(cpuMsByServer: number[] | null): number | null {
+  return cpuMsByServer === null ? null : cpuMsByServer[0]! + Math.max(...cpuMsByServer.slice(1));
 }
 
 /** /proc counts CPU time in 10 ms ticks: under two ticks in a window says nothing per answer. */
@@ -137,29 +170,19 @@ async function answersPerSecond(
   owed = clients;
   sendOwed();
   await sleep(windowMs / 2);
-  const cpuMs = (): number[] | null => {
-    const used: number[] = [];
-    for (const child of servers) {
-      const ms = child.pid === undefined ? null : processCpuMs(child.pid);
-      if (ms === null) return null;
-      used.push(ms);
-    }
-    return used;
-  };
-  const cpuBefore = cpuMs();
+  const cpuBefore = serversCpuMs(servers);
   counting = true;
   const startedAt = performance.now();
   await sleep(windowMs);
   counting = false;
   const elapsedMs = performance.now() - startedAt;
-  const cpuAfter = cpuMs();
+  const cpuAfter = serversCpuMs(servers);
   stopped = true;
   socket.destroy();
   return {
     perSecond: (counted * 1000) / elapsedMs,
     answers: counted,
-    cpuMsByServer:
-      cpuBefore === null || cpuAfter === null ? null : cpuAfter.map((ms, i) => ms - cpuBefore[i]!),
+    cpuMsByServer: cpuUsed(cpuBefore, cpuAfter),
   };
 }
 
@@ -178,7 +201,7 @@ export async function measureCommitFloor(
   try {
     const single = await startPeer("single", dir);
     children.push(single.child);
-    const singleMs = summarize(await roundTrips(single.port, requests))!;
+    const singleSerial = await roundTrips(single.port, requests, [single.child]);
     const singleRun = await answersPerSecond(single.port, concurrentClients, concurrentMs, [
       single.child,
     ]);
@@ -195,15 +218,16 @@ export async function measureCommitFloor(
       followers.map((f) => String(f.port)),
     );
     children.push(leader.child);
-    const replicatedMs = summarize(await roundTrips(leader.port, requests))!;
-    const replicatedRun = await answersPerSecond(leader.port, concurrentClients, concurrentMs, [
-      leader.child,
-      ...followers.map((f) => f.child),
-    ]);
-    const replicatedCpuMs =
-      replicatedRun.cpuMsByServer === null
-        ? null
-        : replicatedRun.cpuMsByServer[0]! + Math.max(...replicatedRun.cpuMsByServer.slice(1));
+    const group = [leader.child, ...followers.map((f) => f.child)];
+    const replicatedSerial = await roundTrips(leader.port, requests, group);
+    const replicatedRun = await answersPerSecond(
+      leader.port,
+      concurrentClients,
+      concurrentMs,
+      group,
+    );
+    const singleMs = summarize(singleSerial.durations)!;
+    const replicatedMs = summarize(replicatedSerial.durations)!;
     return {
       singleMs,
       replicatedMs,
@@ -213,7 +237,15 @@ export async function measureCommitFloor(
       singlePerSecond: singleRun.perSecond,
       replicatedPerSecond: replicatedRun.perSecond,
       singleCpuUsPerAnswer: cpuUsPerAnswer(singleRun.cpuMsByServer?.[0] ?? null, singleRun.answers),
-      replicatedCpuUsPerAnswer: cpuUsPerAnswer(replicatedCpuMs, replicatedRun.answers),
+      replicatedCpuUsPerAnswer: cpuUsPerAnswer(
+        leaderAndBusierFollower(replicatedRun.cpuMsByServer),
+        replicatedRun.answers,
+      ),
+      singleSerialCpuUsPerAnswer: cpuUsPerAnswer(singleSerial.cpuMsByServer?.[0] ?? null, requests),
+      replicatedSerialCpuUsPerAnswer: cpuUsPerAnswer(
+        leaderAndBusierFollower(replicatedSerial.cpuMsByServer),
+        requests,
+      ),
     };
   } finally {
     await stop(children);
@@ -226,7 +258,12 @@ export function formatCommitFloor(floor: CommitFloor): string {
     `  serial round trip p50: one fsync-always server ${floor.singleMs.p50.toFixed(3)} ms, ` +
     `a replicated commit of three (leader fsync ∥ two followers' round trip + fsync, answered at the first) ` +
     `${floor.replicatedMs.p50.toFixed(3)} ms ` +
-    `(x${floor.ratioP50.toFixed(2)})\n` +
+    `(x${floor.ratioP50.toFixed(2)})` +
+    (floor.singleSerialCpuUsPerAnswer === null || floor.replicatedSerialCpuUsPerAnswer === null
+      ? ""
+      : `; server CPU per answer ${floor.singleSerialCpuUsPerAnswer.toFixed(0)} µs, ` +
+        `replicated ${floor.replicatedSerialCpuUsPerAnswer.toFixed(0)} µs (leader + busier follower)`) +
+    `\n` +
     `  ${floor.concurrentClients} requests in flight on one connection: ${perSecondText(floor.singlePerSecond)}/s, ` +
     `replicated ${perSecondText(floor.replicatedPerSecond)}/s ` +
     `(x${(floor.replicatedPerSecond / floor.singlePerSecond).toFixed(2)})` +
