@@ -460,21 +460,14 @@ function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): s
   const lines: string[] = [];
   const plain = (name: string) => reports.filter((r) => r.name === name && !r.tls);
   const cycleFloorMs = 2 * floor.replicatedMs.p50;
-  const serial = plain("serial").flatMap((r) => (r.latencyMs === null ? [] : [r.latencyMs.p50]));
+  const serialReports = plain("serial");
+  const serial = serialReports.flatMap((r) => (r.latencyMs === null ? [] : [r.latencyMs.p50]));
   if (serial.length > 0) {
     lines.push(
       `1 client, serial: cycle p50 ${serial.map((p) => `${p.toFixed(2)} ms (x${(p / cycleFloorMs).toFixed(1)})`).join(", ")} ` +
         `against the floor of two bare replicated commits, ${cycleFloorMs.toFixed(2)} ms`,
     );
-    const cpu = plain("serial")
-      .map((r) => leaderAndFollowerCpuUsPerCommit(r))
-      .filter((us) => us !== null);
-    if (cpu.length > 0 && floor.replicatedSerialCpuUsPerAnswer !== null) {
-      lines.push(
-        `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
-          `(bare: ${floor.replicatedSerialCpuUsPerAnswer.toFixed(0)} µs)`,
-      );
-    }
+    lines.push(...cpuPerCommitAgainstBare(serialReports, floor.replicatedSerialCpuUsPerAnswer, 0));
   }
   const shared = plain("shared").filter((r) => r.clients === floor.concurrentClients);
   if (shared.length > 0) {
@@ -482,15 +475,26 @@ function againstFloor(floor: CommitFloor, reports: readonly ScenarioReport[]): s
       `${floor.concurrentClients} clients, one connection: ${shared.map((r) => `${perSecondText(2 * r.cyclesPerSecond)} commits/s (x${((2 * r.cyclesPerSecond) / floor.replicatedPerSecond).toFixed(2)})`).join(", ")} ` +
         `against the bare replicated floor, ${perSecondText(floor.replicatedPerSecond)}/s`,
     );
-    const cpu = shared.map((r) => leaderAndFollowerCpuUsPerCommit(r)).filter((us) => us !== null);
-    if (cpu.length > 0 && floor.replicatedCpuUsPerAnswer !== null) {
-      lines.push(
-        `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
-          `(bare: ${floor.replicatedCpuUsPerAnswer.toFixed(1)} µs)`,
-      );
-    }
+    lines.push(...cpuPerCommitAgainstBare(shared, floor.replicatedCpuUsPerAnswer, 1));
   }
   return lines;
+}
+
+/**
+ * One line (or none, when either side's CPU is unknown): the leader's and one follower's CPU per
+ * commit in `reports`, beside the bare floor's `bareUs`, shown with `bareDigits` decimals.
+ */
+function cpuPerCommitAgainstBare(
+  reports: readonly ScenarioReport[],
+  bareUs: number | null,
+  bareDigits: number,
+): string[] {
+  const cpu = reports.map((r) => leaderAndFollowerCpuUsPerCommit(r)).filter((us) => us !== null);
+  if (cpu.length === 0 || bareUs === null) return [];
+  return [
+    `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
+      `(bare: ${bareUs.toFixed(bareDigits)} µs)`,
+  ];
 }
 
 /** CPU time of the leader and its busiest follower per commit (two per cycle), in microseconds. */
