@@ -817,12 +817,16 @@ export class RaftHost<Result> {
     );
   }
 
-  /** Holds applies until the next batch takes the changes; starts one if nothing is written. */
+  /**
+   * Holds applies until the next batch takes the changes, and makes sure there is one: a write in
+   * flight took its changes when it started, and nothing else may follow it. (Queued only while
+   * idle, a hold that came during a write waited for the next tick's idle-changes write, 50 ms.)
+   * With other writes queued the empty one joins their batch and costs nothing.
+   */
   private holdDrainForChanges(): void {
     if (this.drainHeldForChanges) return;
     this.drainHeldForChanges = true;
-    if (!this.committer.busy())
-      this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
+    this.committer.submit({}).catch((error: unknown) => this.fail(error as Error));
   }
 
   /** A batch took the changes: held applies go on in a later turn. */

@@ -41,6 +41,11 @@ class ManualScheduler implements HostScheduler {
     this.flush();
   }
 
+  /** Whether no deferred work waits: nothing runs until a tick, a write or a message. */
+  idle(): boolean {
+    return this.deferred.length === 0;
+  }
+
   flush(): void {
     const work = this.deferred;
     this.deferred = [];
@@ -195,6 +200,68 @@ describe("RaftHost runs on the scheduler it is given", () => {
     );
     expect(Math.max(...appliedPerTurn)).toBeLessThanOrEqual(800);
     expect(appliedPerTurn.length).toBeGreaterThanOrEqual(count / 800);
+  });
+
+  it("a drain held for a batch to take the state changes never waits for a tick", async () => {
+    // Under load a deferred drain once found the changes over their bound while a write was in
+    // flight: it held, no later write was queued, and the applies waited for the next tick's
+    // idle-changes write (50 ms in production; forever here, where the test fires no ticks).
+    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
+    const scheduler = new ManualScheduler();
+    let nowMs = 0;
+    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+      scheduler,
+      now: () => nowMs,
+      applyEntriesPerTurnMax: 2,
+      stateChangesPerBatchMax: 4,
+      raft: { committedBytesPerReadyMax: 1 },
+    });
+    const { host, storage } = node;
+    // Every write waits for the test once gated: it runs the deferred work to the end before it
+    // lets one go. Counted from the start, so a write begun before the gating counts too.
+    const gated: Array<() => void> = [];
+    let gating = false;
+    let writing = 0;
+    const write = storage.write.bind(storage);
+    storage.write = async (writes) => {
+      writing++;
+      try {
+        if (gating) await new Promise<void>((resolve) => gated.push(resolve));
+        await write(writes);
+      } finally {
+        writing--;
+      }
+    };
+    await waitFor("leadership from manual ticks", () => {
+      nowMs += TICK_MS;
+      scheduler.step();
+      return host.status().role === "leader";
+    });
+    gating = true;
+    const count = 40;
+    let settled = 0;
+    for (let i = 0; i < count; i++) {
+      void host.propose(acquireOf(i, `k${i}`, "v", 10_000)).then(() => settled++);
+    }
+    let writesLetGo = 0;
+    const applied = waitFor("every proposal to apply, with no tick", () => {
+      if (!scheduler.idle()) scheduler.flush();
+      else if (gated.length > 0) {
+        gated.shift()!();
+        writesLetGo++;
+      } else if (writing === 0 && settled < count) {
+        throw new Error(
+          `stuck after ${writesLetGo} writes: ${settled} of ${count} answered, ${node!.table.size} applied, no write queued and no work deferred`,
+        );
+      }
+      return settled === count;
+    });
+    // Stopping writes too: ungated, so a failure here does not hang the teardown.
+    await applied.finally(() => {
+      gating = false;
+      for (const letGo of gated.splice(0)) letGo();
+    });
+    expect(node.table.size).toBe(count);
   });
 
   it("hands the core a 2 MiB send window per follower unless told otherwise", async () => {
