@@ -235,7 +235,8 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
   distinct  64 clients, each on its own key
   shared    32 clients, each on its own key, all on one Locker (one connection per node, as one
             application's workers share it); a server limit that throttles a connection shows here
-  one-key   16 clients on one key, queued with wait (measures the FIFO handoff)
+  one-key   16 clients on one key, queued with wait (measures the FIFO handoff: also prints the
+            handoff, from a holder issuing release() to the next waiter's lock() resolving)
   serial    one client, one cycle at a time
   floor     before any cluster starts: the round trip of a request to a bare process that only
             writes + fdatasyncs it (as an fsync-always Redis does per write), and of a bare
@@ -626,6 +627,11 @@ function formatReport(report: ScenarioReport, rounds: number): string {
       latency?.p99,
     )}  max ${ms(latency?.max)}  mean ${ms(latency?.mean)}`,
     `  acquire wait ms: p50 ${ms(report.waitMs?.p50)}  p99 ${ms(report.waitMs?.p99)}; most holders of one key at once: ${report.holdersMax} (at most ${report.permits ?? 1})`,
+    ...(report.handoffMs === null
+      ? []
+      : [
+          `  handoff ms (release issued → next waiter's lock() resolves): p50 ${ms(report.handoffMs.p50)}  p90 ${ms(report.handoffMs.p90)}  p99 ${ms(report.handoffMs.p99)}  max ${ms(report.handoffMs.max)}  mean ${ms(report.handoffMs.mean)}`,
+        ]),
     `  CPU: ${report.nodes
       .map((n) => `${n.id}${n.role === "leader" ? " (leader)" : ""} ${percent(n.cpuPercent)}`)
       .join(", ")}, clients ${percent(report.clientCpuPercent)}; fsyncs/s: ${report.nodes

@@ -110,6 +110,30 @@ describe("LockService", () => {
     void second.catch(() => {});
   });
 
+  // A waiter's wait is the sum of the handoffs ahead of it: the grant must not wait for a later
+  // turn, a later commit or a timer once the release that makes it is applied.
+  it("answers the waiter a release grants in that release's own apply", async () => {
+    const { cluster, service, timers } = await leaderService();
+    const held = (await service.handle(acquire("k", "a"), ctx(timers))) as AcquireResult;
+    const waiting = service.handle(acquire("k", "b", { waitMs: 5_000 }), ctx(timers, 2));
+    await cluster.settle();
+    expect(service.waitingCount).toBe(1);
+    // Heard after the service's own listener, in the same apply step.
+    let waitingAtReleaseApply: number | null = null;
+    cluster.node("n1").host.onApply((_entries, results) => {
+      if (results.some((r) => r?.type === "released")) waitingAtReleaseApply = service.waitingCount;
+    });
+    const nowBefore = timers.now;
+    await service.handle(
+      { type: "release", id: 9, key: "k", value: "a", token: held.fencingToken },
+      ctx(timers),
+    );
+    expect(waitingAtReleaseApply).toBe(0);
+    const grant = (await waiting) as AcquireResult;
+    expect(grant.fencingToken).toBeGreaterThan(held.fencingToken);
+    expect(timers.now).toBe(nowBefore);
+  });
+
   // The host-level form of lock regression seed 1049109017 (testkit lock-regressions): there a
   // whole simulated schedule had to line up a slow leader disk with a leader change, and every
   // change of the host's timing moved it off its case.

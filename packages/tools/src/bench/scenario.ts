@@ -40,6 +40,13 @@ export interface ScenarioOutcome {
   /** How long the acquires of those cycles took (queueing included), in milliseconds. */
   waitMs: LatencySummary | null;
   /**
+   * Lock scenarios: from the previous holder of a key issuing its release to the lock() of a
+   * client that was already waiting for that key resolving (one process, so one clock), in
+   * milliseconds; null when no grant went to a waiter (own keys, semaphores). A waiter's wait
+   * is the sum of the handoffs ahead of it, so their spread bounds the FIFO's wait tail.
+   */
+  handoffMs: LatencySummary | null;
+  /**
    * The most clients that held one key at once, as the clients saw it (from the grant's arrival
    * to the release's sending, inside the server's holding interval): at most 1 for a lock, at
    * most `permits` for a semaphore, or the cluster broke its contract.
@@ -67,6 +74,9 @@ export async function runScenario(
     throw new RangeError(`scenario ${spec.name}: it needs at least one client`);
   const latencies: number[] = [];
   const waits: number[] = [];
+  const handoffs: number[] = [];
+  /** Per key, when its last holder issued release(). */
+  const releasedAt = new Map<string, number>();
   const holders = new Map<string, number>();
   let holdersMax = 0;
   const errorSamples = new Set<string>();
@@ -88,12 +98,23 @@ export async function runScenario(
         try {
           const lock = await take();
           const grantedAt = performance.now();
+          const previousReleaseAt = releasedAt.get(key);
+          // A handoff: this lock() was already waiting when the previous holder let go.
+          if (
+            measuring &&
+            spec.permits === undefined &&
+            previousReleaseAt !== undefined &&
+            previousReleaseAt > startedAt
+          ) {
+            handoffs.push(grantedAt - previousReleaseAt);
+          }
           const inside = (holders.get(key) ?? 0) + 1;
           holders.set(key, inside);
           if (inside > holdersMax) holdersMax = inside;
           // Hold across one turn of the event loop, so other clients' grants can arrive meanwhile.
           await new Promise((resolve) => setImmediate(resolve));
           holders.set(key, (holders.get(key) ?? 1) - 1);
+          releasedAt.set(key, performance.now());
           await lock.release();
           if (measuring) {
             latencies.push(performance.now() - startedAt);
@@ -127,6 +148,7 @@ export async function runScenario(
       cyclesPerSecond: (latencies.length * 1000) / windowMs,
       latencyMs: summarize(latencies),
       waitMs: summarize(waits),
+      handoffMs: summarize(handoffs),
       holdersMax,
       errors: errorsInWindow,
       errorSamples: [...errorSamples],
