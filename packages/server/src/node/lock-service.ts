@@ -4,6 +4,7 @@
 // the host, the clock and the timers are injected, so the simulator runs this same code.
 import type { Entry, NodeId } from "@dlock/raft";
 import {
+  AbortedError,
   InvalidArgumentError,
   LockBusyError,
   NotLeaderError,
@@ -128,6 +129,12 @@ export class LockService implements ClientRequestHandler {
   // Deliberate bugs (planted-service-bugs.ts): only @dlock/server/internal can switch them on.
   private readonly bugs: Required<LockServicePlantedBugs>;
   private readonly waiting = new Map<string, Set<Waiting>>();
+  /**
+   * Per connection, its acquires between their proposal and their answer or waiter, and whether
+   * it closed meanwhile: a waiter registered after its connection closed would hold its place (and
+   * keep its queue lease alive) until its wait ran out, and then the lock for a whole ttl.
+   */
+  private readonly acquiringConnections = new Map<number, { acquires: number; closed: boolean }>();
   private readonly unsubscribe: Array<() => void> = [];
   private role: RoleChange["role"] = "follower";
   private leader: NodeId | null = null;
@@ -272,6 +279,8 @@ export class LockService implements ClientRequestHandler {
 
   connectionClosed(connectionId: number): void {
     this.watches.connectionClosed(connectionId);
+    const acquiring = this.acquiringConnections.get(connectionId);
+    if (acquiring !== undefined) acquiring.closed = true;
     for (const [id, set] of this.waiting) {
       for (const w of set) {
         if (w.connectionId !== connectionId) continue;
@@ -348,6 +357,7 @@ export class LockService implements ClientRequestHandler {
     const term = this.term;
     const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: null };
     this.proposedAcquires.set(requestId, proposed);
+    const connection = this.acquireStarted(context.connectionId);
     let result: LockResult;
     try {
       result = await this.propose(
@@ -355,6 +365,7 @@ export class LockService implements ClientRequestHandler {
       );
     } finally {
       this.proposedAcquires.delete(requestId);
+      this.acquireEnded(context.connectionId, connection);
     }
     const early = proposed.grant as WaiterGrant | null;
     if (result.type === "queued" && early !== null) {
@@ -372,6 +383,12 @@ export class LockService implements ClientRequestHandler {
     // leader never saw our receipt time, so the client must ask it again.
     if (this.role !== "leader" || this.term !== term || this.stopped) {
       throw new NotLeaderError(this.hintOf(this.leader), "leadership changed while queuing; retry");
+    }
+    if (connection.closed) {
+      // Nobody is left to answer, as in connectionClosed(); the answer below goes nowhere.
+      if (!this.waiting.has(waitKey(request.key, request.value)))
+        this.proposeCancel(request.key, request.value);
+      throw new AbortedError("the connection closed while the acquire was queuing");
     }
     return new Promise<AcquireResult>((resolve, reject) => {
       const w: Waiting = {
@@ -400,6 +417,20 @@ export class LockService implements ClientRequestHandler {
       }
       set.add(w);
     });
+  }
+
+  private acquireStarted(connectionId: number): { acquires: number; closed: boolean } {
+    let connection = this.acquiringConnections.get(connectionId);
+    if (connection === undefined) {
+      connection = { acquires: 0, closed: false };
+      this.acquiringConnections.set(connectionId, connection);
+    }
+    connection.acquires++;
+    return connection;
+  }
+
+  private acquireEnded(connectionId: number, connection: { acquires: number }): void {
+    if (--connection.acquires === 0) this.acquiringConnections.delete(connectionId);
   }
 
   private scheduleKeepalive(w: Waiting): void {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  AbortedError,
   InvalidArgumentError,
   LockBusyError,
   NotLeaderError,
@@ -344,6 +345,22 @@ describe("LockService", () => {
     expect(table.get("k").waiters).toBe(1);
     service.connectionClosed(7);
     await cluster.settle();
+    expect(host.commands("cancelWait")).toHaveLength(1);
+    expect(table.get("k").waiters).toBe(0);
+  });
+
+  it("drops the waiter of a connection that closed while its acquire was being committed", async () => {
+    const { cluster, service, host, timers, table } = await leaderService();
+    await service.handle(acquire("k", "a", { ttlMs: 60_000 }), ctx(timers));
+    const outcome = service.handle(acquire("k", "b", { waitMs: 60_000 }), ctx(timers, 7)).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // Closed before the acquire is applied: there is no waiter yet for connectionClosed to drop.
+    service.connectionClosed(7);
+    await cluster.settle();
+    expect(service.waitingCount).toBe(0);
+    expect(await outcome).toBeInstanceOf(AbortedError);
     expect(host.commands("cancelWait")).toHaveLength(1);
     expect(table.get("k").waiters).toBe(0);
   });
