@@ -1,12 +1,14 @@
 // What the bench reads from each server at the edges of a measured window: its CPU time (from
 // /proc) and its synced writes (from /metrics), to say where the time went.
 import type { LocalCluster } from "../local-cluster.js";
-import { processCpuMs } from "./stats.js";
+import { mainThreadCpuMs, processCpuMs } from "./stats.js";
 
 export interface NodeSample {
   id: string;
   role: string | null;
   cpuMs: number | null;
+  /** Of cpuMs, the main thread's (the event loop's); the rest is the pool's and V8's threads. */
+  mainThreadCpuMs: number | null;
   fsyncs: number | null;
   fsyncSeconds: number | null;
   /** Frames and Raft messages written to peers (all peers summed). */
@@ -21,6 +23,8 @@ export interface NodeUsage {
   role: string | null;
   /** CPU time used in the window as a percentage of one core. */
   cpuPercent: number | null;
+  /** Of cpuPercent, the main thread's (the event loop's). */
+  mainThreadCpuPercent: number | null;
   fsyncsPerSecond: number | null;
   /** Mean duration of this node's synced writes in the window (milliseconds). */
   fsyncMeanMs: number | null;
@@ -43,6 +47,7 @@ export async function sampleNodes(cluster: LocalCluster): Promise<NodeSample[]> 
         id: node.id,
         role: status?.role ?? null,
         cpuMs: pid === undefined ? null : processCpuMs(pid),
+        mainThreadCpuMs: pid === undefined ? null : mainThreadCpuMs(pid),
         fsyncs: fsync?.count ?? null,
         fsyncSeconds: fsync?.seconds ?? null,
         peerFrames: fsync?.peerFrames ?? null,
@@ -63,6 +68,7 @@ export function usageBetween(
     const delta = (a: number | null | undefined, b: number | null) =>
       a === null || a === undefined || b === null ? null : b - a;
     const cpu = delta(start?.cpuMs, end.cpuMs);
+    const mainThreadCpu = delta(start?.mainThreadCpuMs, end.mainThreadCpuMs);
     const fsyncs = delta(start?.fsyncs, end.fsyncs);
     const fsyncSeconds = delta(start?.fsyncSeconds, end.fsyncSeconds);
     const perSecond = (value: number | null) => (value === null ? null : (value * 1000) / windowMs);
@@ -70,6 +76,7 @@ export function usageBetween(
       id: end.id,
       role: end.role,
       cpuPercent: cpu === null ? null : (cpu * 100) / windowMs,
+      mainThreadCpuPercent: mainThreadCpu === null ? null : (mainThreadCpu * 100) / windowMs,
       fsyncsPerSecond: fsyncs === null ? null : (fsyncs * 1000) / windowMs,
       fsyncMeanMs:
         fsyncs === null || fsyncSeconds === null || fsyncs === 0

@@ -42,8 +42,23 @@ export function processCpuMs(pid: number): number | null {
     const usage = process.cpuUsage();
     return (usage.user + usage.system) / 1000;
   }
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU time (milliseconds) used so far by the main thread of process `pid` alone, or null off
+ * Linux. In a Node server that is the event loop (JavaScript, the sockets' system calls); the
+ * rest of processCpuMs() is its other threads: libuv's pool (LevelDB's writes and fsyncs), V8's
+ * GC and compiler threads, LevelDB's compaction.
+ */
+export function mainThreadCpuMs(pid: number): number | null {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** utime + stime of a /proc stat file, in milliseconds; null if it cannot be read. */
+function statCpuMs(path: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(path, "utf8");
     // Fields after the command name (which may hold spaces) start at state, field 3.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const utime = Number(fields[11]);
