@@ -65,25 +65,38 @@ describe("RaftHost runs on the scheduler it is given", () => {
     if (dir !== "") await rm(dir, { recursive: true, force: true });
   });
 
-  it("ticks, processes and times out only when the injected scheduler says so", async () => {
+  /**
+   * Starts a lone voter on a manual scheduler in a fresh folder, on a test clock from 0. It leads
+   * only once `lead()` fires ticks until it has campaigned and won.
+   */
+  async function startOnManualScheduler(options: Parameters<typeof startNode>[4] = {}) {
     dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
     const scheduler = new ManualScheduler();
     let nowMs = 0;
-    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+    const started = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+      ...options,
       scheduler,
       now: () => nowMs,
     });
-    const host = node.host;
+    node = started;
+    const lead = () =>
+      waitFor("leadership from manual ticks", () => {
+        nowMs += TICK_MS;
+        scheduler.step();
+        return started.host.status().role === "leader";
+      });
+    return { scheduler, node: started, lead };
+  }
+
+  it("ticks, processes and times out only when the injected scheduler says so", async () => {
+    const { scheduler, node: started, lead } = await startOnManualScheduler();
+    const host = started.host;
     expect(scheduler.ticks).toHaveLength(1);
     expect(scheduler.ticks[0].periodMs).toBe(TICK_MS);
     // No tick was fired: a lone voter cannot have campaigned on its own.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(host.status().role).not.toBe("leader");
-    await waitFor("leadership from manual ticks", () => {
-      nowMs += TICK_MS;
-      scheduler.step();
-      return host.status().role === "leader";
-    });
+    await lead();
     let granted: string | undefined;
     void host
       .propose(
@@ -103,7 +116,7 @@ describe("RaftHost runs on the scheduler it is given", () => {
       return granted !== undefined;
     });
     expect(granted).toBe("granted");
-    expect(node.table.get("k")?.held).toBe(true);
+    expect(started.table.get("k")?.held).toBe(true);
     void host.transferLeadership("n2").catch(() => undefined);
     expect(scheduler.timersSet).toBe(1);
     await host.stop();
@@ -119,27 +132,16 @@ describe("RaftHost runs on the scheduler it is given", () => {
     options: Parameters<typeof startNode>[4],
     commands: Uint8Array[],
   ): Promise<number[]> {
-    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
-    const scheduler = new ManualScheduler();
-    let nowMs = 0;
-    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
-      ...options,
-      scheduler,
-      now: () => nowMs,
-    });
-    const host = node.host;
-    await waitFor("leadership from manual ticks", () => {
-      nowMs += TICK_MS;
-      scheduler.step();
-      return host.status().role === "leader";
-    });
+    const { scheduler, node: started, lead } = await startOnManualScheduler(options);
+    const host = started.host;
+    await lead();
     let appliedThisTurn = 0;
     const appliedPerTurn: number[] = [];
     scheduler.onTurn = () => {
       if (appliedThisTurn > 0) appliedPerTurn.push(appliedThisTurn);
       appliedThisTurn = 0;
     };
-    const appliedBefore = node.table.appliedIndex;
+    const appliedBefore = started.table.appliedIndex;
     host.onApply((entries) => {
       appliedThisTurn += entries.length;
     });
@@ -150,8 +152,10 @@ describe("RaftHost runs on the scheduler it is given", () => {
       return settled === commands.length;
     });
     scheduler.onTurn();
-    expect(node.table.size).toBe(commands.length);
-    expect(appliedPerTurn.reduce((a, b) => a + b, 0)).toBe(node.table.appliedIndex - appliedBefore);
+    expect(started.table.size).toBe(commands.length);
+    expect(appliedPerTurn.reduce((a, b) => a + b, 0)).toBe(
+      started.table.appliedIndex - appliedBefore,
+    );
     return appliedPerTurn;
   }
 
@@ -206,17 +210,16 @@ describe("RaftHost runs on the scheduler it is given", () => {
     // Under load a deferred drain once found the changes over their bound while a write was in
     // flight: it held, no later write was queued, and the applies waited for the next tick's
     // idle-changes write (50 ms in production; forever here, where the test fires no ticks).
-    dir = await mkdtemp(join(tmpdir(), "dlock-scheduler-"));
-    const scheduler = new ManualScheduler();
-    let nowMs = 0;
-    node = await startNode(new MemoryNetwork(), "n1", dir, ["n1"], {
+    const {
       scheduler,
-      now: () => nowMs,
+      node: started,
+      lead,
+    } = await startOnManualScheduler({
       applyEntriesPerTurnMax: 2,
       stateChangesPerBatchMax: 4,
       raft: { committedBytesPerReadyMax: 1 },
     });
-    const { host, storage } = node;
+    const { host, storage } = started;
     // Every write waits for the test once gated: it runs the deferred work to the end before it
     // lets one go. Counted from the start, so a write begun before the gating counts too.
     const gated: Array<() => void> = [];
@@ -232,11 +235,7 @@ describe("RaftHost runs on the scheduler it is given", () => {
         writing--;
       }
     };
-    await waitFor("leadership from manual ticks", () => {
-      nowMs += TICK_MS;
-      scheduler.step();
-      return host.status().role === "leader";
-    });
+    await lead();
     gating = true;
     const count = 40;
     let settled = 0;
@@ -251,7 +250,7 @@ describe("RaftHost runs on the scheduler it is given", () => {
         writesLetGo++;
       } else if (writing === 0 && settled < count) {
         throw new Error(
-          `stuck after ${writesLetGo} writes: ${settled} of ${count} answered, ${node!.table.size} applied, no write queued and no work deferred`,
+          `stuck after ${writesLetGo} writes: ${settled} of ${count} answered, ${started.table.size} applied, no write queued and no work deferred`,
         );
       }
       return settled === count;
@@ -261,7 +260,7 @@ describe("RaftHost runs on the scheduler it is given", () => {
       gating = false;
       for (const letGo of gated.splice(0)) letGo();
     });
-    expect(node.table.size).toBe(count);
+    expect(started.table.size).toBe(count);
   });
 
   it("hands the core a 2 MiB send window per follower unless told otherwise", async () => {
