@@ -285,8 +285,7 @@ export class LockService implements ClientRequestHandler {
       for (const w of set) {
         if (w.connectionId !== connectionId) continue;
         this.forget(id, w);
-        // Nobody is left to answer: leave the queue now rather than when the queue lease ends.
-        if (!this.waiting.has(id)) this.proposeCancel(w.key, w.value);
+        this.leaveQueueUnlessWaited(w.key, w.value);
       }
     }
   }
@@ -357,7 +356,8 @@ export class LockService implements ClientRequestHandler {
     const term = this.term;
     const proposed = { key: request.key, value: request.value, grant: null, grantedAtMs: null };
     this.proposedAcquires.set(requestId, proposed);
-    const connection = this.acquireStarted(context.connectionId);
+    // Only an acquire that may wait can queue: the others need no watch on their connection.
+    const connection = waitMs > 0 ? this.acquireStarted(context.connectionId) : null;
     let result: LockResult;
     try {
       result = await this.propose(
@@ -365,7 +365,7 @@ export class LockService implements ClientRequestHandler {
       );
     } finally {
       this.proposedAcquires.delete(requestId);
-      this.acquireEnded(context.connectionId, connection);
+      if (connection !== null) this.acquireEnded(context.connectionId, connection);
     }
     const early = proposed.grant as WaiterGrant | null;
     if (result.type === "queued" && early !== null) {
@@ -384,10 +384,9 @@ export class LockService implements ClientRequestHandler {
     if (this.role !== "leader" || this.term !== term || this.stopped) {
       throw new NotLeaderError(this.hintOf(this.leader), "leadership changed while queuing; retry");
     }
-    if (connection.closed) {
+    if (connection?.closed === true) {
       // Nobody is left to answer, as in connectionClosed(); the answer below goes nowhere.
-      if (!this.waiting.has(waitKey(request.key, request.value)))
-        this.proposeCancel(request.key, request.value);
+      this.leaveQueueUnlessWaited(request.key, request.value);
       throw new AbortedError("the connection closed while the acquire was queuing");
     }
     return new Promise<AcquireResult>((resolve, reject) => {
@@ -693,8 +692,12 @@ export class LockService implements ClientRequestHandler {
     return { id: leader, clientAddress: this.options.clientAddressOf(leader) };
   }
 
-  private proposeCancel(key: string, value: string): void {
-    if (this.role !== "leader" || this.stopped) return;
+  /**
+   * A waiter nobody is left to answer leaves the queue now rather than when its queue lease
+   * ends, unless another request of the same value still waits here for that key.
+   */
+  private leaveQueueUnlessWaited(key: string, value: string): void {
+    if (this.waiting.has(waitKey(key, value)) || this.role !== "leader" || this.stopped) return;
     this.propose({ type: "cancelWait", key, value }).catch(() => {
       // The queue lease ends it anyway.
     });
