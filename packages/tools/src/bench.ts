@@ -490,17 +490,14 @@ function cpuPerCommitAgainstBare(
   bareUs: number | null,
   bareDigits: number,
 ): string[] {
-  const cpu = reports.map((r) => leaderAndFollowerCpuUsPerCommit(r)).filter((us) => us !== null);
+  const cpu = reports
+    .map((r) => leaderAndFollowerCpu(r)?.totalUs ?? null)
+    .filter((us) => us !== null);
   if (cpu.length === 0 || bareUs === null) return [];
   return [
     `  CPU per commit, the leader and one follower: ${cpu.map((us) => `${us.toFixed(0)} µs`).join(", ")} ` +
       `(bare: ${bareUs.toFixed(bareDigits)} µs)`,
   ];
-}
-
-/** CPU time of the leader and its busiest follower per commit (two per cycle), in microseconds. */
-function leaderAndFollowerCpuUsPerCommit(report: ScenarioReport): number | null {
-  return leaderAndFollowerCpu(report)?.totalUs ?? null;
 }
 
 /**
