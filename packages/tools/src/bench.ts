@@ -16,7 +16,8 @@
 // on a second cluster with TLS and mutual TLS, to show what TLS costs), --rounds (repeat every
 // scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
 // so load that drifts on a shared machine skews both sides alike and the ratio is taken per round),
-// --cpu-prof FOLDER (profile every server), --scale-locks/--scale-clients/--scale-hold/--out.
+// --cpu-prof FOLDER (profile every server), --scale-locks/--scale-clients/--scale-hold/--out,
+// --scale-keep/--scale-from (keep a scale run's data; start a later one from it at the wipe).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -153,6 +154,8 @@ function parseFlags(argv: string[]) {
       "scale-locks": { type: "string", default: process.env.DLOCK_BENCH_SCALE_LOCKS ?? "1000000" },
       "scale-clients": { type: "string", default: process.env.DLOCK_BENCH_SCALE_CLIENTS ?? "64" },
       "scale-hold": { type: "string", default: process.env.DLOCK_BENCH_SCALE_HOLD ?? "30s" },
+      "scale-keep": { type: "string" },
+      "scale-from": { type: "string" },
       out: { type: "string", default: process.env.DLOCK_BENCH_OUT ?? "bench-results" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -220,6 +223,8 @@ function parseFlags(argv: string[]) {
     scaleLocks: wholeNumber("scale-locks", values["scale-locks"], 1),
     scaleClients: wholeNumber("scale-clients", values["scale-clients"], 1),
     scaleHoldMs: parseDuration(values["scale-hold"], "--scale-hold"),
+    scaleKeepDir: values["scale-keep"] === undefined ? null : resolve(values["scale-keep"]),
+    scaleFromDir: values["scale-from"] === undefined ? null : resolve(values["scale-from"]),
     out: resolve(values.out),
     help: values.help,
   };
@@ -229,6 +234,7 @@ const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario NAME]
                   [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N] [--permits 8]
                   [--failover-rounds 5] [--failover-ttl 3s]
                   [--scale-locks 1000000] [--scale-clients 64] [--scale-hold 30s] [--out bench-results]
+                  [--scale-keep FOLDER] [--scale-from FOLDER]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
@@ -265,6 +271,9 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
             as a table, a JSON file and an SVG chart in --out (DLOCK_BENCH_OUT, bench-results).
             With the default million locks it takes about 4 minutes on a quiet 2-core machine
             (the fill runs at ~11,000 locks/s); the others take about 2 minutes together.
+            --scale-keep FOLDER copies the nodes' data folders there at the end; --scale-from
+            FOLDER starts the cluster from such a copy (its lock count with it) and goes straight
+            to the wiped follower: a repro of the snapshot install in about a minute.
 --quick (DLOCK_BENCH_QUICK=1) runs every scenario but scale, with 2 fail-over rounds.
 The semaphore and fail-over results also go to --out as a table, a JSON file and an SVG chart.
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
@@ -383,6 +392,8 @@ async function main(): Promise<number> {
         clients: flags.scaleClients,
         holdMs: flags.scaleHoldMs,
         cpuProfDir: flags.cpuProfDir,
+        keepDir: flags.scaleKeepDir,
+        fromDir: flags.scaleFromDir,
         log,
       });
       const stamp = new Date().toISOString().replace(/[:.]/g, "-");

@@ -3,6 +3,8 @@
 // restart a follower and wipe another (it catches up from a snapshot), watching every node once a
 // second: fill rate, RSS, compactions and their durations, the longest event-loop stall, leader
 // changes, and the time each restarted node takes to answer /readyz.
+import { cp, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Locker } from "@dlock/client";
 import { LocalCluster } from "../local-cluster.js";
 import { observeNodes, readLogEvents, rssMiB } from "./node-watch.js";
@@ -15,6 +17,13 @@ export interface ScaleOptions {
   /** How long the locks are held (watched) after the fill. */
   holdMs: number;
   cpuProfDir: string | null;
+  /** Where to copy the nodes' data folders once the run is over, for later `from` runs. */
+  keepDir: string | null;
+  /**
+   * Data folders kept by an earlier run (`keepDir`): the cluster starts from them, and the run
+   * goes straight to the wiped follower (no fill, hold or graceful restart): ~1 min, not ~4.
+   */
+  fromDir: string | null;
   log: (line: string) => void;
 }
 
@@ -73,6 +82,9 @@ const SAMPLE_EVERY_MS = 1_000;
 const PROGRESS_EVERY_MS = 5_000;
 const SETTLE_AFTER_READY_MS = 5_000;
 const READY_TIMEOUT_MS = 600_000;
+/** What a kept data set says about itself (in `keepDir`). */
+const KEPT_FILE = "scale-kept.json";
+const NODE_IDS = ["n1", "n2", "n3"];
 
 /** Lock number `i` as the scenario names it. */
 export function scaleKey(i: number): string {
@@ -81,6 +93,7 @@ export function scaleKey(i: number): string {
 
 export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   const { log } = options;
+  const locks = options.fromDir === null ? options.locks : await keptLocks(options);
   const cluster = await LocalCluster.start({
     root: options.root,
     fsync: true,
@@ -107,27 +120,35 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
   try {
     await cluster.waitForLeader(60_000);
     await cluster.waitForReady(60_000);
-    log(
-      `scale: filling a fresh cluster to ${options.locks} locks (TTL ${TTL}) with ${options.clients} clients; data in ${options.root}`,
-    );
-    phase = "fill";
-    const fillStarted = performance.now();
-    const fill = await fillLocks(cluster, options, {
-      onProgress: (done) => {
-        taken = done;
-      },
-      progress: () => progressLine(samples, taken, options.locks, fillStarted),
-      log,
-    });
-    taken = options.locks;
-    const fillSeconds = (performance.now() - fillStarted) / 1000;
-    log(
-      `scale: ${options.locks} locks taken in ${fillSeconds.toFixed(1)} s (${Math.round(options.locks / fillSeconds)}/s)`,
-    );
+    let fillSeconds = 0;
+    let fill: { errors: number; errorSamples: string[] } = { errors: 0, errorSamples: [] };
+    if (options.fromDir === null) {
+      log(
+        `scale: filling a fresh cluster to ${locks} locks (TTL ${TTL}) with ${options.clients} clients; data in ${options.root}`,
+      );
+      phase = "fill";
+      const fillStarted = performance.now();
+      fill = await fillLocks(cluster, options, {
+        onProgress: (done) => {
+          taken = done;
+        },
+        progress: () => progressLine(samples, taken, locks, fillStarted),
+        log,
+      });
+      fillSeconds = (performance.now() - fillStarted) / 1000;
+      log(
+        `scale: ${locks} locks taken in ${fillSeconds.toFixed(1)} s (${Math.round(locks / fillSeconds)}/s)`,
+      );
+    } else {
+      log(`scale: ${locks} locks kept in ${options.fromDir}; straight to the wiped follower`);
+    }
+    taken = locks;
     const rssMiBAfterFill = await rssByNode(cluster);
     phase = "hold";
-    log(`scale: holding them for ${(options.holdMs / 1000).toFixed(0)} s`);
-    await sleep(options.holdMs);
+    if (options.fromDir === null) {
+      log(`scale: holding them for ${(options.holdMs / 1000).toFixed(0)} s`);
+      await sleep(options.holdMs);
+    }
     const rssMiBAfterHold = await rssByNode(cluster);
     const leader = await cluster.waitForLeader(60_000);
     const followers = cluster.nodes.map((n) => n.id).filter((id) => id !== leader);
@@ -135,21 +156,22 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     if (first === undefined) throw new Error("scale: needs a follower to restart (--nodes >= 2)");
     const restarts: RestartOutcome[] = [];
     phase = "restart";
-    restarts.push(await restartNode(cluster, first, false, log));
+    if (options.fromDir === null) restarts.push(await restartNode(cluster, first, false, log));
     phase = "wiped";
     restarts.push(await restartNode(cluster, second ?? first, true, log));
     phase = "end";
-    await checkHeld(cluster, options.locks);
+    await checkHeld(cluster, locks);
     sampling = false;
     await sampler;
     const events = await readLogEvents(cluster, startedAtEpochMs);
+    if (options.keepDir !== null) await keep(cluster, options.keepDir, locks, log);
     return {
-      locks: options.locks,
+      locks,
       clients: options.clients,
       ttl: TTL,
       fill: {
         seconds: fillSeconds,
-        locksPerSecond: options.locks / fillSeconds,
+        locksPerSecond: fillSeconds > 0 ? locks / fillSeconds : 0,
         errors: fill.errors,
         errorSamples: fill.errorSamples,
       },
@@ -167,6 +189,40 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     await sampler.catch(() => undefined);
     await cluster.stop();
   }
+}
+
+/**
+ * Copies the data folders of a kept run into this run's root (before its cluster starts), and
+ * returns how many locks they hold. The command line gives the new ports; it wins over the
+ * addresses the members record replicated.
+ */
+async function keptLocks(options: ScaleOptions): Promise<number> {
+  const from = options.fromDir as string;
+  const keptFile = join(from, KEPT_FILE);
+  const text = await readFile(keptFile, "utf8").catch(() => null);
+  const kept = text === null ? null : (JSON.parse(text) as { locks?: unknown });
+  if (kept === null || typeof kept.locks !== "number") {
+    throw new Error(
+      `scale: ${keptFile} is missing or has no lock count; --scale-from takes a folder written by --scale-keep`,
+    );
+  }
+  await rm(options.root, { recursive: true, force: true });
+  for (const id of NODE_IDS) await cp(join(from, id), join(options.root, id), { recursive: true });
+  return kept.locks;
+}
+
+/** Stops the cluster and copies its data folders to `dir` for later `fromDir` runs. */
+async function keep(
+  cluster: LocalCluster,
+  dir: string,
+  locks: number,
+  log: (line: string) => void,
+): Promise<void> {
+  await cluster.stop();
+  await rm(dir, { recursive: true, force: true });
+  for (const id of NODE_IDS) await cp(cluster.node(id).dataDir, join(dir, id), { recursive: true });
+  await writeFile(join(dir, KEPT_FILE), `${JSON.stringify({ locks, keptAt: new Date() })}\n`);
+  log(`scale: data folders kept in ${dir} (--scale-from ${dir} starts from them)`);
 }
 
 /** Takes locks 0..N-1 with `clients` lockers (one connection each), each one acquire at a time. */
