@@ -17,7 +17,8 @@
 // scenario; with --tls each round runs plain and TLS back to back, alternating which goes first,
 // so load that drifts on a shared machine skews both sides alike and the ratio is taken per round),
 // --cpu-prof FOLDER (profile every server), --scale-locks/--scale-clients/--scale-hold/--out,
-// --scale-keep/--scale-from (keep a scale run's data; start a later one from it at the wipe).
+// --scale-keep/--scale-from (keep a scale run's data; start a later one from it at the wipe),
+// --turn-trace FOLDER/--turn-trace-ms (split a scale run's long turns into CPU, waiting, blocked).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -33,6 +34,7 @@ import type { ScenarioOutcome, ScenarioSpec } from "./bench/scenario.js";
 import { perSecondText, probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
 import { runScale } from "./bench/scale.js";
 import type { ScaleReport } from "./bench/scale.js";
+import { longTurnsTable } from "./bench/long-turns.js";
 import { scaleChart, scaleTable } from "./bench/scale-output.js";
 import { runElectionFailover } from "./bench/election-failover.js";
 import type { FailoverReport } from "./bench/election-failover.js";
@@ -156,6 +158,8 @@ function parseFlags(argv: string[]) {
       "scale-hold": { type: "string", default: process.env.DLOCK_BENCH_SCALE_HOLD ?? "30s" },
       "scale-keep": { type: "string" },
       "scale-from": { type: "string" },
+      "turn-trace": { type: "string" },
+      "turn-trace-ms": { type: "string", default: "40" },
       out: { type: "string", default: process.env.DLOCK_BENCH_OUT ?? "bench-results" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -225,6 +229,8 @@ function parseFlags(argv: string[]) {
     scaleHoldMs: parseDuration(values["scale-hold"], "--scale-hold"),
     scaleKeepDir: values["scale-keep"] === undefined ? null : resolve(values["scale-keep"]),
     scaleFromDir: values["scale-from"] === undefined ? null : resolve(values["scale-from"]),
+    turnTraceDir: values["turn-trace"] === undefined ? null : resolve(values["turn-trace"]),
+    turnTraceMs: wholeNumber("turn-trace-ms", values["turn-trace-ms"], 1),
     out: resolve(values.out),
     help: values.help,
   };
@@ -234,7 +240,7 @@ const HELP = `usage: pnpm bench [--duration 10s] [--warmup 1s] [--scenario NAME]
                   [--dir FOLDER] [--json] [--tls] [--cpu-prof FOLDER] [--clients N] [--permits 8]
                   [--failover-rounds 5] [--failover-ttl 3s]
                   [--scale-locks 1000000] [--scale-clients 64] [--scale-hold 30s] [--out bench-results]
-                  [--scale-keep FOLDER] [--scale-from FOLDER]
+                  [--scale-keep FOLDER] [--scale-from FOLDER] [--turn-trace FOLDER] [--turn-trace-ms 40]
 
 Starts a local three-node dlock cluster (fsync on) in a temporary folder and measures
 acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenario:
@@ -274,6 +280,9 @@ acquire+release cycles per second and cycle latency (p50/p90/p99/max) per scenar
             --scale-keep FOLDER copies the nodes' data folders there at the end; --scale-from
             FOLDER starts the cluster from such a copy (its lock count with it) and goes straight
             to the wiped follower: a repro of the snapshot install in about a minute.
+            --turn-trace FOLDER loads a preload into every server that writes each event-loop
+            turn longer than --turn-trace-ms (40) to FOLDER, split into time on a CPU, time
+            waiting for one, time blocked and the GC pauses in it (Linux), and prints them.
 --quick (DLOCK_BENCH_QUICK=1) runs every scenario but scale, with 2 fail-over rounds.
 The semaphore and fail-over results also go to --out as a table, a JSON file and an SVG chart.
 The nodes' data goes in a new folder under --dir (default: the system's temporary folder), removed
@@ -392,6 +401,8 @@ async function main(): Promise<number> {
         clients: flags.scaleClients,
         holdMs: flags.scaleHoldMs,
         cpuProfDir: flags.cpuProfDir,
+        turnTraceDir: flags.turnTraceDir,
+        turnTraceMs: flags.turnTraceMs,
         keepDir: flags.scaleKeepDir,
         fromDir: flags.scaleFromDir,
         log,
@@ -403,6 +414,7 @@ async function main(): Promise<number> {
       await writeFile(jsonFile, `${JSON.stringify(scale, null, 1)}\n`);
       await writeFile(svgFile, scaleChart(scale));
       log(`\n${scaleTable(scale)}\nscale results: ${jsonFile}, chart: ${svgFile}\n`);
+      if (scale.longTurns !== null) log(`\n${longTurnsTable(scale.longTurns, flags.turnTraceMs)}`);
     }
   } finally {
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));

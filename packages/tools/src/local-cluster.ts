@@ -68,6 +68,8 @@ export interface LocalClusterOptions {
   bin?: string;
   /** Flags for node itself, before the entry point (e.g. --cpu-prof to profile every server). */
   nodeArgs?: readonly string[];
+  /** Environment variables for every node, over this process's own. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface LocalNodePorts {
@@ -112,6 +114,7 @@ export class LocalCluster {
   private readonly output: "files" | "inherit";
   private readonly bin: string;
   private readonly nodeArgv: readonly string[];
+  private readonly env: Readonly<Record<string, string>>;
   private readonly exits = new Map<string, Promise<number | null>>();
   /** Per-node flags beyond --cluster (--advertise-client). */
   private readonly nodeArgs = new Map<string, string[]>();
@@ -126,8 +129,10 @@ export class LocalCluster {
     bin: string,
     ports: LocalClusterOptions["ports"],
     nodeArgv: readonly string[] = [],
+    env: Readonly<Record<string, string>> = {},
   ) {
     this.nodeArgv = nodeArgv;
+    this.env = env;
     this.root = root;
     this.nodes = nodes;
     this.args = args;
@@ -168,6 +173,7 @@ export class LocalCluster {
       options.bin ?? DLOCK_BIN,
       ports,
       options.nodeArgs,
+      options.env,
     );
     const clusterListFor =
       options.clusterListFor ??
@@ -374,7 +380,10 @@ export class LocalCluster {
         ...this.args,
         ...extraArgs,
       ],
-      { stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"] },
+      {
+        env: { ...process.env, ...this.env },
+        stdio: this.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+      },
     );
     if (this.output === "files") {
       const log = createWriteStream(node.logFile, { flags: "a" });

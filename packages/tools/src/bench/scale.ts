@@ -7,6 +7,8 @@ import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Locker } from "@dlock/client";
 import { LocalCluster } from "../local-cluster.js";
+import { TURN_TRACE_PRELOAD, readLongTurns } from "./long-turns.js";
+import type { LongTurn } from "./long-turns.js";
 import { observeNodes, readLogEvents, rssMiB } from "./node-watch.js";
 import type { LogEvent, NodeObservation, WatchSample } from "./node-watch.js";
 
@@ -17,6 +19,12 @@ export interface ScaleOptions {
   /** How long the locks are held (watched) after the fill. */
   holdMs: number;
   cpuProfDir: string | null;
+  /**
+   * Where every server's turn-trace preload writes the turns longer than `turnTraceMs` (split
+   * into on-CPU, waiting for a CPU and blocked time), or null for none.
+   */
+  turnTraceDir: string | null;
+  turnTraceMs: number;
   /** Where to copy the nodes' data folders once the run is over, for later `from` runs. */
   keepDir: string | null;
   /**
@@ -73,6 +81,8 @@ export interface ScaleReport {
   elections: LogEvent[];
   restarts: RestartOutcome[];
   samples: WatchSample[];
+  /** Turns over the threshold, when the run traced them (`turnTraceDir`). */
+  longTurns: LongTurn[] | null;
 }
 
 const CLUSTER_ID = "dlock-bench-scale";
@@ -98,15 +108,31 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     root: options.root,
     fsync: true,
     clusterId: CLUSTER_ID,
-    ...(options.cpuProfDir === null
+    nodeArgs: [
+      ...(options.cpuProfDir === null
+        ? []
+        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`]),
+      ...(options.turnTraceDir === null ? [] : ["--import", TURN_TRACE_PRELOAD]),
+    ],
+    ...(options.turnTraceDir === null
       ? {}
-      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`] }),
+      : {
+          env: {
+            DLOCK_TURN_TRACE_DIR: options.turnTraceDir,
+            DLOCK_TURN_TRACE_MS: String(options.turnTraceMs),
+          },
+        }),
   });
   const startedAtEpochMs = Date.now();
   const startedAt = performance.now();
   const seconds = () => (performance.now() - startedAt) / 1000;
   const samples: WatchSample[] = [];
   let phase = "start";
+  const phaseStarts = [{ phase, atEpochMs: Date.now() }];
+  const enter = (next: string) => {
+    phase = next;
+    phaseStarts.push({ phase, atEpochMs: Date.now() });
+  };
   let taken = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -126,7 +152,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
       log(
         `scale: filling a fresh cluster to ${locks} locks (TTL ${TTL}) with ${options.clients} clients; data in ${options.root}`,
       );
-      phase = "fill";
+      enter("fill");
       const fillStarted = performance.now();
       fill = await fillLocks(cluster, options, {
         onProgress: (done) => {
@@ -144,7 +170,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     }
     taken = locks;
     const rssMiBAfterFill = await rssByNode(cluster);
-    phase = "hold";
+    enter("hold");
     if (options.fromDir === null) {
       log(`scale: holding them for ${(options.holdMs / 1000).toFixed(0)} s`);
       await sleep(options.holdMs);
@@ -155,11 +181,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
     const [first, second] = followers;
     if (first === undefined) throw new Error("scale: needs a follower to restart (--nodes >= 2)");
     const restarts: RestartOutcome[] = [];
-    phase = "restart";
+    enter("restart");
     if (options.fromDir === null) restarts.push(await restartNode(cluster, first, false, log));
-    phase = "wiped";
+    enter("wiped");
     restarts.push(await restartNode(cluster, second ?? first, true, log));
-    phase = "end";
+    enter("end");
     await checkHeld(cluster, locks);
     sampling = false;
     await sampler;
@@ -183,6 +209,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
       elections: events.filter((e) => e.kind === "became-leader"),
       restarts,
       samples,
+      longTurns:
+        options.turnTraceDir === null
+          ? null
+          : await readLongTurns(options.turnTraceDir, phaseStarts),
     };
   } finally {
     sampling = false;

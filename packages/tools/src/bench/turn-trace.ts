@@ -1,0 +1,121 @@
+// A preload for benchmarked servers (`node --import <this file>`): it finds the turns in which the
+// event loop did not come back for longer than a threshold, and says where the time went. The
+// server's own lag monitor only says how late a timer was; on a shared machine a late timer can
+// mean the loop was busy, or that the process was runnable and got no CPU, or that it slept in a
+// blocking call. The Linux scheduler counts each of those per thread (/proc/.../schedstat), so
+// every long turn is split into on-CPU time, time waiting for a CPU and the rest (blocked), with
+// the garbage collector's pauses inside it. Linux only; elsewhere the preload does nothing.
+//
+// Environment: DLOCK_TURN_TRACE_DIR (required: where `turns-<node id>-<pid>.jsonl` goes),
+// DLOCK_TURN_TRACE_MS (threshold, default 40). One JSON line per long turn (TurnRecord).
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { PerformanceObserver, constants, performance } from "node:perf_hooks";
+
+/** One turn longer than the threshold, as a line of the trace file. */
+export interface TurnRecord {
+  node: string;
+  /** Wall clock at the start of the turn (epoch ms). */
+  atEpochMs: number;
+  /** From the last tick of the probe timer to the next. */
+  turnMs: number;
+  /** The main thread on a CPU. */
+  onCpuMs: number;
+  /** The main thread runnable, waiting for a CPU. */
+  waitingMs: number;
+  /** Neither: asleep in a blocking call (a sync read, a lock, a page fault to disk). */
+  blockedMs: number;
+  /** Garbage-collector pauses that started in the turn, and their kinds. */
+  gcMs: number;
+  gcKinds: string[];
+}
+
+const TICK_MS = 1;
+const GC_KEPT = 256;
+const SCHEDSTAT_BYTES = 128;
+
+const dir = process.env.DLOCK_TURN_TRACE_DIR;
+if (dir !== undefined && dir !== "" && process.platform === "linux") start(dir);
+
+function start(traceDir: string): void {
+  const thresholdMs = Number(process.env.DLOCK_TURN_TRACE_MS ?? "40");
+  const idAt = process.argv.indexOf("--id");
+  const node = idAt >= 0 ? (process.argv[idAt + 1] ?? "?") : "?";
+  mkdirSync(traceDir, { recursive: true });
+  const file = join(traceDir, `turns-${node}-${process.pid}.jsonl`);
+  // The main thread's id is the process id.
+  const fd = openSync(`/proc/self/task/${process.pid}/schedstat`, "r");
+  const buffer = Buffer.alloc(SCHEDSTAT_BYTES);
+  const readSchedstat = (): [number, number] => {
+    const n = readSync(fd, buffer, 0, SCHEDSTAT_BYTES, 0);
+    const [onCpuNs, waitingNs] = buffer.toString("latin1", 0, n).split(" ");
+    return [Number(onCpuNs) / 1e6, Number(waitingNs) / 1e6];
+  };
+  const gcs: Array<{ startMs: number; durationMs: number; kind: string }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      gcs.push({ startMs: entry.startTime, durationMs: entry.duration, kind: gcKindName(kind) });
+    }
+    if (gcs.length > GC_KEPT) gcs.splice(0, gcs.length - GC_KEPT);
+  });
+  observer.observe({ entryTypes: ["gc"] });
+
+  let lastMs = performance.now();
+  let [lastOnCpuMs, lastWaitingMs] = readSchedstat();
+  const timer = setInterval(() => {
+    const nowMs = performance.now();
+    const [onCpuMs, waitingMs] = readSchedstat();
+    const turnMs = nowMs - lastMs;
+    if (turnMs > thresholdMs) {
+      const inTurn = gcs.filter((g) => g.startMs >= lastMs && g.startMs < nowMs);
+      const onCpu = onCpuMs - lastOnCpuMs;
+      const waiting = waitingMs - lastWaitingMs;
+      const record: TurnRecord = {
+        node,
+        atEpochMs: Math.round(performance.timeOrigin + lastMs),
+        turnMs: round(turnMs),
+        onCpuMs: round(onCpu),
+        waitingMs: round(waiting),
+        blockedMs: round(Math.max(0, turnMs - onCpu - waiting)),
+        gcMs: round(inTurn.reduce((sum, g) => sum + g.durationMs, 0)),
+        gcKinds: inTurn.map((g) => `${g.kind} ${round(g.durationMs)}`),
+      };
+      try {
+        appendFileSync(file, `${JSON.stringify(record)}\n`);
+      } catch (error) {
+        // A diagnostic must not take the server down: say so once and stop tracing.
+        process.stderr.write(`turn trace: cannot write ${file} (${String(error)}); stopped\n`);
+        clearInterval(timer);
+      }
+    }
+    lastMs = nowMs;
+    lastOnCpuMs = onCpuMs;
+    lastWaitingMs = waitingMs;
+  }, TICK_MS);
+  timer.unref();
+  process.once("exit", () => {
+    clearInterval(timer);
+    observer.disconnect();
+    closeSync(fd);
+  });
+}
+
+function gcKindName(kind: number | undefined): string {
+  switch (kind) {
+    case constants.NODE_PERFORMANCE_GC_MAJOR:
+      return "major";
+    case constants.NODE_PERFORMANCE_GC_MINOR:
+      return "minor";
+    case constants.NODE_PERFORMANCE_GC_INCREMENTAL:
+      return "incremental";
+    case constants.NODE_PERFORMANCE_GC_WEAKCB:
+      return "weak-callbacks";
+    default:
+      return "gc";
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

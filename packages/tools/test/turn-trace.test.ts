@@ -1,0 +1,119 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { longTurnsTable, readLongTurns } from "../src/bench/long-turns.js";
+import type { TurnRecord } from "../src/bench/turn-trace.js";
+
+// The preload runs in a spawned process, so it is the built file (pnpm build).
+const PRELOAD = fileURLToPath(new URL("../dist/bench/turn-trace.js", import.meta.url));
+const BUSY_MS = 150;
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "dlock-turn-trace-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function run(script: string, args: string[], env: Record<string, string>): Promise<number | null> {
+  const child = spawn(process.execPath, ["--import", PRELOAD, script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: "inherit",
+  });
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+function turn(node: string, atEpochMs: number, turnMs: number): TurnRecord {
+  return {
+    node,
+    atEpochMs,
+    turnMs,
+    onCpuMs: turnMs / 2,
+    waitingMs: turnMs / 2,
+    blockedMs: 0,
+    gcMs: 0,
+    gcKinds: [],
+  };
+}
+
+describe.runIf(process.platform === "linux")("turn-trace preload", () => {
+  it("writes a turn that held the loop, with its time split and the node's id", async () => {
+    const dir = await tempDir();
+    const script = join(dir, "busy.mjs");
+    // Spin until the main thread itself has run BUSY_MS on a CPU (its schedstat, as the preload
+    // reads it), so the busy turn holds that much however loaded the machine is.
+    await writeFile(
+      script,
+      `import { readFileSync } from "node:fs";
+      const onCpuMs = () =>
+        Number(readFileSync("/proc/self/task/" + process.pid + "/schedstat", "latin1").split(" ")[0]) / 1e6;
+      setTimeout(() => {
+        const start = onCpuMs();
+        while (onCpuMs() - start < ${BUSY_MS}) {}
+        setTimeout(() => process.exit(0), 20);
+      }, 20);\n`,
+    );
+    const traceDir = join(dir, "trace");
+    const code = await run(script, ["--id", "t1"], {
+      DLOCK_TURN_TRACE_DIR: traceDir,
+      DLOCK_TURN_TRACE_MS: "100",
+    });
+    expect(code).toBe(0);
+    const files = await readdir(traceDir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^turns-t1-\d+\.jsonl$/);
+    const records = (await readFile(join(traceDir, files[0] as string), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as TurnRecord);
+    const busy = records.find((r) => r.onCpuMs >= BUSY_MS);
+    expect(busy, JSON.stringify(records)).toBeDefined();
+    const { turnMs, onCpuMs, waitingMs, blockedMs } = busy as TurnRecord;
+    expect(busy?.node).toBe("t1");
+    expect(turnMs).toBeGreaterThanOrEqual(onCpuMs);
+    // The three parts are measured at the turn's two ends, so they add up to the turn.
+    expect(Math.abs(onCpuMs + waitingMs + blockedMs - turnMs)).toBeLessThanOrEqual(1);
+  });
+
+  it("writes nothing, and the process runs, without a trace folder", async () => {
+    const dir = await tempDir();
+    const script = join(dir, "quiet.mjs");
+    await writeFile(script, `setTimeout(() => process.exit(0), 20);\n`);
+    expect(await run(script, [], {})).toBe(0);
+    expect(await readdir(dir)).toEqual(["quiet.mjs"]);
+  });
+});
+
+describe("long turns of a run", () => {
+  it("places each turn in the phase it fell in and lists the longest first", async () => {
+    const dir = await tempDir();
+    await writeFile(
+      join(dir, "turns-n1-10.jsonl"),
+      `${JSON.stringify(turn("n1", 1_000, 45))}\n${JSON.stringify(turn("n1", 5_000, 90))}\n`,
+    );
+    await writeFile(join(dir, "turns-n2-11.jsonl"), `${JSON.stringify(turn("n2", 3_000, 60))}\n`);
+    await writeFile(join(dir, "other.log"), "not a trace\n");
+    const turns = await readLongTurns(dir, [
+      { phase: "start", atEpochMs: 0 },
+      { phase: "fill", atEpochMs: 2_000 },
+      { phase: "wiped", atEpochMs: 4_000 },
+    ]);
+    expect(turns.map((t) => [t.node, t.phase, t.turnMs])).toEqual([
+      ["n1", "start", 45],
+      ["n2", "fill", 60],
+      ["n1", "wiped", 90],
+    ]);
+    const table = longTurnsTable(turns, 40, 2);
+    expect(table).toContain("| wiped | n1 1; longest n1 90 ms |");
+    expect(table).toContain("| 1 | wiped | n1 | 90 | 45 | 45 | 0 | none |");
+    expect(table).toContain("| 2 | fill | n2 | 60 |");
+    expect(table).not.toContain("| 3 |");
+  });
+});
