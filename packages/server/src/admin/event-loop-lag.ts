@@ -52,9 +52,9 @@ export class EventLoopLag {
     // An empty histogram reports min/max as huge sentinels: no sample is no lag.
     if (this.current.count === 0) return NO_LAG;
     return {
-      p50Ms: nsToMs(this.current.percentile(50)),
-      p99Ms: nsToMs(this.current.percentile(99)),
-      maxMs: nsToMs(this.current.max),
+      p50Ms: lateMsOf(this.current.percentile(50)),
+      p99Ms: lateMsOf(this.current.percentile(99)),
+      maxMs: lateMsOf(this.current.max),
     };
   }
 
@@ -65,6 +65,12 @@ export class EventLoopLag {
   }
 }
 
-function nsToMs(ns: number): number {
-  return Math.round(ns / 1_000) / 1_000;
+/**
+ * How late a timer fired, from the monitor's sample: the monitor records the whole interval
+ * between its timer's firings, so an idle loop reads the resolution (10 ms), and a turn that held
+ * the loop 30 ms reads up to 40. Lateness is the interval past the resolution.
+ */
+export function lateMsOf(intervalNs: number): number {
+  const lateNs = Math.max(0, intervalNs - EVENT_LOOP_LAG_RESOLUTION_MS * 1_000_000);
+  return Math.round(lateNs / 1_000) / 1_000;
 }
