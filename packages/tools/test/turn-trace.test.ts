@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { longTurnsTable, readLongTurns } from "../src/bench/long-turns.js";
-import type { TurnRecord } from "../src/bench/turn-trace.js";
+import type { SleepRecord, TurnRecord } from "../src/bench/turn-trace.js";
 
 // The preload runs in a spawned process, so it is the built file (pnpm build).
 const PRELOAD = fileURLToPath(new URL("../dist/bench/turn-trace.js", import.meta.url));
@@ -38,6 +38,8 @@ function turn(node: string, atEpochMs: number, turnMs: number): TurnRecord {
     onCpuMs: turnMs / 2,
     waitingMs: turnMs / 2,
     blockedMs: 0,
+    processCpuMs: turnMs / 2,
+    heapUsedMiB: 5,
     gcMs: 0,
     gcKinds: [],
   };
@@ -66,13 +68,22 @@ describe.runIf(process.platform === "linux")("turn-trace preload", () => {
       DLOCK_TURN_TRACE_MS: "100",
     });
     expect(code).toBe(0);
-    const files = await readdir(traceDir);
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^turns-t1-\d+\.jsonl$/);
-    const records = (await readFile(join(traceDir, files[0] as string), "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line) as TurnRecord);
+    const files = (await readdir(traceDir)).sort();
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(/^sleeps-t1-\d+\.jsonl$/);
+    expect(files[1]).toMatch(/^turns-t1-\d+\.jsonl$/);
+    const lines = async (name: string) =>
+      (await readFile(join(traceDir, name), "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as unknown);
+    const records = (await lines(files[1] as string)) as TurnRecord[];
+    // The sampler saw the busy turn as a stretch outside epoll, with the main thread running.
+    const stretches = (await lines(files[0] as string)) as SleepRecord[];
+    expect(
+      stretches.some((s) => (s.samples.running ?? 0) > 0),
+      JSON.stringify(stretches),
+    ).toBe(true);
     const busy = records.find((r) => r.onCpuMs >= BUSY_MS);
     expect(busy, JSON.stringify(records)).toBeDefined();
     const { turnMs, onCpuMs, waitingMs, blockedMs } = busy as TurnRecord;
@@ -80,6 +91,8 @@ describe.runIf(process.platform === "linux")("turn-trace preload", () => {
     expect(turnMs).toBeGreaterThanOrEqual(onCpuMs);
     // The three parts are measured at the turn's two ends, so they add up to the turn.
     expect(Math.abs(onCpuMs + waitingMs + blockedMs - turnMs)).toBeLessThanOrEqual(1);
+    // The process's CPU counts the main thread's and its helpers'.
+    expect((busy as TurnRecord).processCpuMs).toBeGreaterThanOrEqual(onCpuMs - 1);
   });
 
   it("writes nothing, and the process runs, without a trace folder", async () => {
@@ -99,6 +112,21 @@ describe("long turns of a run", () => {
       `${JSON.stringify(turn("n1", 1_000, 45))}\n${JSON.stringify(turn("n1", 5_000, 90))}\n`,
     );
     await writeFile(join(dir, "turns-n2-11.jsonl"), `${JSON.stringify(turn("n2", 3_000, 60))}\n`);
+    const sleep = (node: string, fromEpochMs: number, toEpochMs: number): SleepRecord => ({
+      node,
+      fromEpochMs,
+      toEpochMs,
+      samples: { futex_wait_queue: 30, running: 5 },
+    });
+    // One stretch inside n1's 90 ms turn, one of another node at the same time, one after it.
+    await writeFile(
+      join(dir, "sleeps-n1-10.jsonl"),
+      `${JSON.stringify(sleep("n1", 5_010, 5_050))}\n${JSON.stringify(sleep("n1", 5_200, 5_240))}\n`,
+    );
+    await writeFile(
+      join(dir, "sleeps-n2-11.jsonl"),
+      `${JSON.stringify(sleep("n2", 5_010, 5_050))}\n`,
+    );
     await writeFile(join(dir, "other.log"), "not a trace\n");
     const turns = await readLongTurns(dir, [
       { phase: "start", atEpochMs: 0 },
@@ -110,9 +138,12 @@ describe("long turns of a run", () => {
       ["n2", "fill", 60],
       ["n1", "wiped", 90],
     ]);
+    expect(turns.map((t) => t.mainThread)).toEqual([{}, {}, { futex_wait_queue: 30, running: 5 }]);
     const table = longTurnsTable(turns, 40, 2);
     expect(table).toContain("| wiped | n1 1; longest n1 90 ms |");
-    expect(table).toContain("| 1 | wiped | n1 | 90 | 45 | 45 | 0 | none |");
+    expect(table).toContain(
+      "| 1 | wiped | n1 | 90 | 45 | 45 | 0 | none | 45 | 5 | futex_wait_queue 30, running 5 |",
+    );
     expect(table).toContain("| 2 | fill | n2 | 60 |");
     expect(table).not.toContain("| 3 |");
   });

@@ -3,30 +3,53 @@
 // one, blocked, in the garbage collector) decides whether it is the server's work or the machine.
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { TurnRecord } from "./turn-trace.js";
+import type { SleepRecord, TurnRecord } from "./turn-trace.js";
 
 /** The preload's file, for `node --import`. */
 export const TURN_TRACE_PRELOAD = new URL("./turn-trace.js", import.meta.url).href;
 
 export interface LongTurn extends TurnRecord {
   phase: string;
+  /** The sampler's 1 ms samples of the main thread in the turn: running, or where it slept. */
+  mainThread: Record<string, number>;
 }
 
 /** When each phase of a run began (epoch ms), in order. */
 export type PhaseStarts = ReadonlyArray<{ phase: string; atEpochMs: number }>;
 
 export async function readLongTurns(dir: string, phases: PhaseStarts): Promise<LongTurn[]> {
-  const turns: LongTurn[] = [];
-  for (const name of await readdir(dir)) {
-    if (!name.startsWith("turns-") || !name.endsWith(".jsonl")) continue;
-    const text = await readFile(join(dir, name), "utf8");
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      const record = JSON.parse(line) as TurnRecord;
-      turns.push({ ...record, phase: phaseAt(phases, record.atEpochMs) });
-    }
-  }
+  const names = await readdir(dir);
+  const sleeps = await readLines<SleepRecord>(dir, names, "sleeps-");
+  const turns = (await readLines<TurnRecord>(dir, names, "turns-")).map((record) => ({
+    ...record,
+    phase: phaseAt(phases, record.atEpochMs),
+    mainThread: samplesIn(sleeps, record),
+  }));
   return turns.sort((a, b) => a.atEpochMs - b.atEpochMs);
+}
+
+async function readLines<T>(dir: string, names: string[], prefix: string): Promise<T[]> {
+  const records: T[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".jsonl")) continue;
+    const text = await readFile(join(dir, name), "utf8");
+    for (const line of text.split("\n"))
+      if (line.trim() !== "") records.push(JSON.parse(line) as T);
+  }
+  return records;
+}
+
+/** The samples of the node's stretches outside epoll that overlap the turn. */
+function samplesIn(sleeps: readonly SleepRecord[], turn: TurnRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  const endMs = turn.atEpochMs + turn.turnMs;
+  for (const sleep of sleeps) {
+    if (sleep.node !== turn.node || sleep.toEpochMs < turn.atEpochMs || sleep.fromEpochMs > endMs)
+      continue;
+    for (const [where, count] of Object.entries(sleep.samples))
+      out[where] = (out[where] ?? 0) + count;
+  }
+  return out;
 }
 
 function phaseAt(phases: PhaseStarts, atEpochMs: number): string {
@@ -54,15 +77,22 @@ export function longTurnsTable(turns: readonly LongTurn[], thresholdMs: number, 
   if (turns.length === 0) lines.push("| (none) | |");
   lines.push(
     "",
-    `| the ${top} longest turns | phase | node | turn ms | on CPU | waiting for a CPU | blocked | GC in it |`,
-    "|---|---|---|---|---|---|---|---|",
+    `| the ${top} longest turns | phase | node | turn ms | on CPU | waiting for a CPU | blocked | GC in it | process CPU | heap MiB | main thread (1 ms samples) |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   );
   const longest = [...turns].sort((a, b) => b.turnMs - a.turnMs).slice(0, top);
   longest.forEach((t, i) => {
     const gc = t.gcKinds.length === 0 ? "none" : `${t.gcMs} (${t.gcKinds.join(", ")})`;
     lines.push(
-      `| ${i + 1} | ${t.phase} | ${t.node} | ${t.turnMs} | ${t.onCpuMs} | ${t.waitingMs} | ${t.blockedMs} | ${gc} |`,
+      `| ${i + 1} | ${t.phase} | ${t.node} | ${t.turnMs} | ${t.onCpuMs} | ${t.waitingMs} | ${t.blockedMs} | ${gc} | ${t.processCpuMs} | ${t.heapUsedMiB} | ${whereOf(t.mainThread)} |`,
     );
   });
   return `${lines.join("\n")}\n`;
+}
+
+function whereOf(samples: Record<string, number>): string {
+  const top = Object.entries(samples)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4);
+  return top.length === 0 ? "?" : top.map(([where, count]) => `${where} ${count}`).join(", ");
 }
