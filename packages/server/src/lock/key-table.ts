@@ -1,12 +1,14 @@
 import type { KeyState, Waiter } from "./key-state.js";
+import { KeyArena } from "./key-arena.js";
 import { Float64Pages, Int32Pages, Uint32Pages, pagedValues } from "./paged-array.js";
 import { SlotIndex } from "./slot-index.js";
 
 /**
  * The exclusive lock table, stored compactly: one slot per key, its numbers in typed arrays, its
- * key string once, and its holder as the id of an interned value (the clients of one process hold
- * their locks under one value). With a JS object, a waiter array and two strings per lock, a
- * million locks were millions of heap objects, and every full GC had to walk all of them.
+ * key's code units in a KeyArena's byte pages, and its holder as the id of an interned value (the
+ * clients of one process hold their locks under one value). With a JS object, a waiter array and
+ * two strings per lock, a million locks were millions of heap objects, and every full GC had to
+ * walk all of them; with the key strings alone they were still a million.
  * Waiters are rare; a key's queue is an ordinary array, kept only while it is not empty.
  * Nothing grows in one big step: the key index (numbers only: see SlotIndex) is sharded and the
  * arrays grow a page at a time.
@@ -17,8 +19,8 @@ import { SlotIndex } from "./slot-index.js";
  * same operations, the same order).
  */
 export class KeyTable {
-  private readonly keyOf = pagedValues<string | undefined>(undefined);
-  private readonly slotOf = new SlotIndex((slot) => this.keyOf.at(slot));
+  private readonly keyOf = new KeyArena();
+  private readonly slotOf = new SlotIndex((slot, key) => this.keyOf.equals(slot, key));
   private readonly holderId = new Int32Pages();
   // Read by KeySlot field by field: a property each, not one keyed read through the field's name
   // (megamorphic: the slowest part of encoding 1,024 records after a catch-up).
@@ -81,7 +83,7 @@ export class KeyTable {
     this.slotOf.delete(key); // before the slot forgets its key, which the index compares
     this.setHolder(slot, null);
     this.waitersOf.delete(slot);
-    this.keyOf.put(slot, undefined);
+    this.keyOf.remove(slot);
     this.freeSlots.push(slot);
     return true;
   }
@@ -120,14 +122,14 @@ export class KeyTable {
   /** A fresh view per key, in slot order (as keys()). */
   *states(): Generator<KeyState> {
     for (let slot = 0; slot < this.slotsUsed; slot++) {
-      if (this.keyOf.at(slot) !== undefined) yield new KeySlot(this, slot);
+      if (this.used(slot)) yield new KeySlot(this, slot);
     }
   }
 
   /** states() without a generator's result object per key, for a scan that changes nothing. */
   forEachState(visit: (state: KeyState) => void): void {
     for (let slot = 0; slot < this.slotsUsed; slot++) {
-      if (this.keyOf.at(slot) !== undefined) visit(new KeySlot(this, slot));
+      if (this.used(slot)) visit(new KeySlot(this, slot));
     }
   }
 
@@ -135,6 +137,10 @@ export class KeyTable {
 
   /** @internal */ keyAt(slot: number): string {
     return this.keyOf.at(slot) as string;
+  }
+  /** Whether `slot` holds a key (keyAt makes a string of it; this does not). */
+  private used(slot: number): boolean {
+    return this.keyOf.holds(slot);
   }
   /** @internal */ holderAt(slot: number): string | null {
     return this.values.valueOf(this.holderId.at(slot));
@@ -169,7 +175,6 @@ export class KeyTable {
     const reused = this.freeSlots.pop();
     const slot = reused ?? this.slotsUsed++;
     if (slot >= this.token.capacity) {
-      this.keyOf.reserve(slot);
       this.holderId.reserve(slot);
       for (const field of NUMBER_FIELDS) this[field].reserve(slot);
     }
@@ -257,7 +262,7 @@ class KeySlot implements KeyState {
  */
 class ValueInterner {
   private readonly valueById = pagedValues<string | null>(null);
-  private readonly idOf = new SlotIndex((id) => this.valueById.at(id));
+  private readonly idOf = new SlotIndex((id, value) => this.valueById.at(id) === value);
   private readonly refs = new Uint32Pages();
   private readonly freeIds: number[] = [];
   /** Ids handed out so far, 0 included (it stands for no holder and is never handed out). */

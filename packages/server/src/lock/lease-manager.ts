@@ -7,7 +7,8 @@ import { plantedLockBugsOf } from "./planted-lock-bugs.js";
 import type { LockResult, WaiterGrant } from "./results.js";
 import { permitGrantsOf } from "./results.js";
 import type { LockStateMachine } from "./state-machine.js";
-import { Float64Pages, Uint8Pages, pagedValues } from "./paged-array.js";
+import { KeyArena } from "./key-arena.js";
+import { Float64Pages, Uint8Pages } from "./paged-array.js";
 import { SlotIndex } from "./slot-index.js";
 import { TimerHeap } from "./timer-heap.js";
 
@@ -66,7 +67,8 @@ class LeaseTimers {
   readonly token = new Float64Pages();
   /** The revision the lease command will name: leaseRevision, waiterRevision or delayRevision. */
   readonly revision = new Float64Pages();
-  readonly key = pagedValues("");
+  /** Each timer's key, as bytes (see KeyArena: a leader times every held lock). */
+  private readonly key = new KeyArena();
   /** The waiter's or permit holder's value (waiter and permit timers only). */
   private readonly values = new Map<number, string>();
   /**
@@ -81,12 +83,23 @@ class LeaseTimers {
     const id = this.freeIds.pop() ?? this.idsUsed++;
     if (id >= this.kind.capacity) {
       for (const field of [this.kind, this.token, this.revision]) field.reserve(id);
-      this.key.reserve(id);
     }
     this.kind.put(id, kind);
     this.key.put(id, key);
     if (kind === KIND_WAITER || kind === KIND_PERMIT) this.values.set(id, value);
     return id;
+  }
+
+  /** The key of a timer in use. */
+  keyOf(id: number): string {
+    const key = this.key.at(id);
+    if (key === undefined) throw new Error(`lease timer ${id} is not in use`);
+    return key;
+  }
+
+  /** Whether timer `id` is for `key` (without making a string of its key). */
+  isFor(id: number, key: string): boolean {
+    return this.key.equals(id, key);
   }
 
   valueOf(id: number): string {
@@ -122,7 +135,7 @@ class LeaseTimers {
 
   free(id: number): void {
     this.heap.remove(id);
-    this.key.put(id, "");
+    this.key.remove(id);
     this.values.delete(id);
     this.pendingDeadlineMs.delete(id);
     this.freeIds.push(id);
@@ -154,8 +167,8 @@ export class LeaseManager {
   private leader = false;
   private readonly timers = new LeaseTimers();
   /** Lock and delay timers by key: ids whose keys the timers hold (see SlotIndex). */
-  private readonly locks = new SlotIndex((id) => this.timers.key.at(id));
-  private readonly delays = new SlotIndex((id) => this.timers.key.at(id));
+  private readonly locks = new SlotIndex((id, key) => this.timers.isFor(id, key));
+  private readonly delays = new SlotIndex((id, key) => this.timers.isFor(id, key));
   private readonly waiters = new Map<string, Map<string, number>>();
   private waiterCount = 0;
   /** Semaphore holders' leases by key, then value (several holders share a key). */
@@ -534,27 +547,29 @@ export class LeaseManager {
   private dropStale(command: LeaseCommand): void {
     const id = this.timerOf(command);
     if (id === undefined) return;
-    const { kind, key } = this.timers;
+    const { kind } = this.timers;
+    const key = this.timers.keyOf(id);
     const value = this.timers.valueOf(id);
-    if (kind.at(id) === KIND_LOCK) this.removeLock(key.at(id));
-    else if (kind.at(id) === KIND_WAITER) this.removeWaiter(key.at(id), value);
-    else if (kind.at(id) === KIND_PERMIT) this.removePermit(key.at(id), value);
-    else this.removeDelay(key.at(id));
+    if (kind.at(id) === KIND_LOCK) this.removeLock(key);
+    else if (kind.at(id) === KIND_WAITER) this.removeWaiter(key, value);
+    else if (kind.at(id) === KIND_PERMIT) this.removePermit(key, value);
+    else this.removeDelay(key);
   }
 
   private commandOf(id: number): LeaseCommand {
-    const { kind, key, token, revision } = this.timers;
+    const { kind, token, revision } = this.timers;
+    const key = this.timers.keyOf(id);
     if (kind.at(id) === KIND_LOCK)
       return {
         type: "expire",
-        key: key.at(id),
+        key,
         token: token.at(id),
         leaseRevision: revision.at(id),
       };
     if (kind.at(id) === KIND_PERMIT)
       return {
         type: "permitExpire",
-        key: key.at(id),
+        key,
         value: this.timers.valueOf(id),
         token: token.at(id),
         leaseRevision: revision.at(id),
@@ -562,11 +577,11 @@ export class LeaseManager {
     if (kind.at(id) === KIND_WAITER)
       return {
         type: "waiterExpire",
-        key: key.at(id),
+        key,
         value: this.timers.valueOf(id),
         waiterRevision: revision.at(id),
       };
-    return { type: "clearDelay", key: key.at(id), delayRevision: revision.at(id) };
+    return { type: "clearDelay", key, delayRevision: revision.at(id) };
   }
 }
 

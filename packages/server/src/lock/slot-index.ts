@@ -14,7 +14,7 @@ interface Shard {
 /**
  * A hash index from string keys to the slots of a table that stores each slot's key itself
  * (KeyTable's keys, the holder interner's values, the leader's lease timers): it holds only
- * numbers, in typed arrays, and asks `keyAt` to compare a key. A Map from the same strings cost
+ * numbers, in typed arrays, and asks `holdsKey` to compare a key. A Map from the same strings cost
  * some 50 bytes per key in the heap, which every full GC walks; this is 11 to 21, outside it (a
  * cell is 8 bytes; tables run 3/8 to 3/4 full: linear probing with each cell's full hash stays a
  * probe or two per lookup there, and at most half full cost a million keys ~7 MiB more per index).
@@ -34,7 +34,8 @@ export class SlotIndex {
   private count = 0;
 
   constructor(
-    private readonly keyAt: (slot: number) => string | null | undefined,
+    /** Whether `slot` holds `key` (the table stores the keys; the index only numbers). */
+    private readonly holdsKey: (slot: number, key: string) => boolean,
     shardBits?: number,
   ) {
     const bits = shardBits ?? SHARD_BITS_DEFAULT;
@@ -147,7 +148,7 @@ export class SlotIndex {
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const cell = cells[at]!;
       if (cell === 0) return -1;
-      if (hashes[at] === hash && this.keyAt(cell - 1) === key) return at;
+      if (hashes[at] === hash && this.holdsKey(cell - 1, key)) return at;
     }
   }
 }

@@ -709,7 +709,7 @@ export class LockStateMachine {
     const token = s.token;
     this.clearHolder(s);
     const next = this.grantNext(s, index);
-    this.settle(s);
+    this.settle(c.key, s);
     return { type: "released", key: c.key, value: c.value, token, next };
   }
 
@@ -732,7 +732,7 @@ export class LockStateMachine {
     } else {
       next = this.grantNext(s, index);
     }
-    this.settle(s);
+    this.settle(c.key, s);
     return {
       type: "expired",
       key: c.key,
@@ -751,7 +751,7 @@ export class LockStateMachine {
     s.delayRevision = 0;
     s.delayMs = 0;
     const next = this.grantNext(s, index);
-    this.settle(s);
+    this.settle(c.key, s);
     return { type: "delayCleared", key: c.key, next };
   }
 
@@ -799,13 +799,16 @@ export class LockStateMachine {
     return waiterGrant(waiter, index);
   }
 
-  /** Marks the key dirty and deletes it once it has no holder, no delay and no waiters. */
-  private settle(s: KeyState): void {
-    this.dirty.add(s.key);
+  /**
+   * Marks `key` dirty and deletes it once it has no holder, no delay and no waiters. The key is
+   * the command's: the table's view would make a string of its stored bytes.
+   */
+  private settle(key: string, s: KeyState): void {
+    this.dirty.add(key);
     if (s.holder === null && s.delayRevision === 0) {
       if (s.waiters.length !== 0)
-        throw new LockInvariantError(`key ${s.key} has waiters but no holder and no delay`);
-      this.table.delete(s.key);
+        throw new LockInvariantError(`key ${key} has waiters but no holder and no delay`);
+      this.table.delete(key);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { LockEvent } from "../lock/index.js";
+import { KeyArena } from "../lock/key-arena.js";
 
 /** A page of history: the matching events and the revision through which it is complete. */
 export interface HistoryRead {
@@ -32,15 +33,19 @@ const EVENT_TYPES = Object.keys(TYPE_CODE) as Array<LockEvent["type"]>;
  * Stored in a ring of columns, not as the event objects: every node keeps the last 100,000 events
  * by default, and objects that live that long were copied by each young-generation GC, promoted,
  * and then died in the old generation, where only full GCs reclaim them (at 8,000 acquires/s,
- * a million objects a minute). Plain events are rebuilt on read; the few with more fields (a
- * reason, a mode, a semaphore's share) are kept as they came.
+ * a million objects a minute). Keys and values are bytes in arenas (KeyArena), for the same
+ * reason: as strings they were two hundred thousand old-generation objects per node, each dying
+ * some seconds after it was promoted. Plain events are rebuilt on read; the few with more fields
+ * (a reason, a mode, a semaphore's share) are kept as they came.
  */
 export class EventHistory {
   private revisions = new Float64Array(0);
   private tokens = new Float64Array(0);
   private types = new Uint8Array(0);
-  private keys: string[] = [];
-  private values: Array<string | null> = [];
+  /** By ring position. */
+  private keys = new KeyArena();
+  /** By ring position; none for an event without a value. */
+  private values = new KeyArena();
   /** The event itself where it has fields beyond the columns', else undefined. */
   private whole: Array<LockEvent | undefined> = [];
   /** Ring position of the oldest event held. */
@@ -105,8 +110,8 @@ export class EventHistory {
       this.revisions[at] = event.revision;
       this.tokens[at] = event.token;
       this.types[at] = TYPE_CODE[event.type];
-      this.keys[at] = event.key;
-      this.values[at] = event.value;
+      this.keys.put(at, event.key);
+      if (event.value !== null) this.values.put(at, event.value);
       this.whole[at] = isPlain(event) ? undefined : event;
     }
   }
@@ -124,7 +129,7 @@ export class EventHistory {
     const out: LockEvent[] = [];
     for (let i = this.firstAtOrAfter(fromRevision); i < this.count; i++) {
       const at = this.slotOf(i);
-      if (!matches(this.keys[at]!)) continue;
+      if (!matches(this.keys.at(at) as string)) continue;
       const revision = this.revisions[at]!;
       if (out.length >= eventsMax && this.bugs.splitsRevision) {
         return { events: out, revision: out[out.length - 1]!.revision };
@@ -142,8 +147,8 @@ export class EventHistory {
       this.whole[at] ?? {
         revision: this.revisions[at]!,
         type: EVENT_TYPES[this.types[at]!]!,
-        key: this.keys[at]!,
-        value: this.values[at]!,
+        key: this.keys.at(at) as string,
+        value: this.values.at(at) ?? null,
         token: this.tokens[at]!,
       }
     );
@@ -169,9 +174,9 @@ export class EventHistory {
   private dropOldestRevision(): void {
     const dropped = this.revisions[this.head]!;
     while (this.count > 0 && this.revisions[this.head] === dropped) {
-      // Let go of the strings and objects now: a quiet history would hold them for long.
-      this.keys[this.head] = "";
-      this.values[this.head] = null;
+      // Let go of the event now: a quiet history would hold it for long.
+      this.keys.remove(this.head);
+      this.values.remove(this.head);
       this.whole[this.head] = undefined;
       this.head = this.slotOf(1);
       this.count--;
@@ -185,16 +190,17 @@ export class EventHistory {
     const revisions = new Float64Array(slots);
     const tokens = new Float64Array(slots);
     const types = new Uint8Array(slots);
-    const keys = new Array<string>(slots).fill("");
-    const values = new Array<string | null>(slots).fill(null);
+    const keys = new KeyArena();
+    const values = new KeyArena();
     const whole = new Array<LockEvent | undefined>(slots).fill(undefined);
     for (let i = 0; i < count; i++) {
       const at = this.slotOf(i);
       revisions[i] = this.revisions[at]!;
       tokens[i] = this.tokens[at]!;
       types[i] = this.types[at]!;
-      keys[i] = this.keys[at]!;
-      values[i] = this.values[at]!;
+      keys.put(i, this.keys.at(at) as string);
+      const value = this.values.at(at);
+      if (value !== undefined) values.put(i, value);
       whole[i] = this.whole[at];
     }
     this.revisions = revisions;

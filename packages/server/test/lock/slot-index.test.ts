@@ -27,7 +27,7 @@ describe("SlotIndex", () => {
         fc.integer({ min: 0, max: 3 }),
         (ops, shardBits) => {
           const slots = new Slots();
-          const index = new SlotIndex((slot) => slots.keyOf[slot], shardBits);
+          const index = new SlotIndex((slot, key) => slots.keyOf[slot] === key, shardBits);
           const model = new Map<string, number>();
           for (const [add, n] of ops) {
             const key = `jobs/tenant-${n % 7}/task-${n}`;
@@ -67,7 +67,7 @@ describe("SlotIndex", () => {
   it("tells keys of equal hash apart by the key itself", () => {
     // One shard and keys that collide in a 16-cell table: probing must compare keys, not cells.
     const slots = new Slots();
-    const index = new SlotIndex((slot) => slots.keyOf[slot], 0);
+    const index = new SlotIndex((slot, key) => slots.keyOf[slot] === key, 0);
     const keys = Array.from({ length: 7 }, (_, i) => `k${i * 16}`);
     for (const key of keys) expect(index.addIfAbsent(key, slots.take(key))).toBe(-1);
     expect(index.delete(keys[2]!)).toBe(true);
@@ -89,7 +89,7 @@ describe("SlotIndex", () => {
     const b = named(4, []);
     const c = named(3, [a]);
     const slots = new Slots();
-    const index = new SlotIndex((slot) => slots.keyOf[slot], 0);
+    const index = new SlotIndex((slot, key) => slots.keyOf[slot] === key, 0);
     for (const key of [a, b, c]) index.addIfAbsent(key, slots.take(key));
     expect(index.delete(a)).toBe(true);
     slots.release(0);
@@ -101,7 +101,7 @@ describe("SlotIndex", () => {
     // A shard doubles its table at powers of two; equal shards all crossed 2048 keys within a
     // few thousand inserts of each other (the 524k-lock stall: 64 rehashes in one apply turn).
     const slots = new Slots();
-    const index = new SlotIndex((slot) => slots.keyOf[slot], 6);
+    const index = new SlotIndex((slot, key) => slots.keyOf[slot] === key, 6);
     const reachedAt: number[] = [];
     let sizes = index.shardSizes();
     for (let i = 1; reachedAt.length < 64; i++) {
@@ -129,8 +129,8 @@ describe("SlotIndex", () => {
     const n = 20_000;
     const keys = Array.from({ length: n }, (_, i) => `jobs/tenant-${i % 97}/task-${i}`);
     const slots = new Slots();
-    const grown = new SlotIndex((slot) => slots.keyOf[slot]);
-    const reserved = new SlotIndex((slot) => slots.keyOf[slot]);
+    const grown = new SlotIndex((slot, key) => slots.keyOf[slot] === key);
+    const reserved = new SlotIndex((slot, key) => slots.keyOf[slot] === key);
     reserved.reserve(n);
     const cellsReserved = reserved.shardCells();
     for (const key of keys) {
@@ -153,7 +153,7 @@ describe("SlotIndex", () => {
 
   it("reserved after keys arrived, keeps every key and sizes each shard for its share", () => {
     const slots = new Slots();
-    const index = new SlotIndex((slot) => slots.keyOf[slot], 2);
+    const index = new SlotIndex((slot, key) => slots.keyOf[slot] === key, 2);
     const keys = Array.from({ length: 300 }, (_, i) => `k/${i}`);
     for (const key of keys) index.addIfAbsent(key, slots.take(key));
     const before = index.shardCells();
