@@ -34,7 +34,7 @@ import type { ScenarioOutcome, ScenarioSpec } from "./bench/scenario.js";
 import { perSecondText, probeSyncedWriteMs, processCpuMs } from "./bench/stats.js";
 import { runScale } from "./bench/scale.js";
 import type { ScaleReport } from "./bench/scale.js";
-import { longTurnsTable } from "./bench/long-turns.js";
+import { longTurnsTable, phaseGcTable } from "./bench/long-turns.js";
 import { scaleChart, scaleTable } from "./bench/scale-output.js";
 import { runElectionFailover } from "./bench/election-failover.js";
 import type { FailoverReport } from "./bench/election-failover.js";
@@ -415,6 +415,7 @@ async function main(): Promise<number> {
       await writeFile(svgFile, scaleChart(scale));
       log(`\n${scaleTable(scale)}\nscale results: ${jsonFile}, chart: ${svgFile}\n`);
       if (scale.longTurns !== null) log(`\n${longTurnsTable(scale.longTurns, flags.turnTraceMs)}`);
+      if (scale.phaseGc !== null) log(`\n${phaseGcTable(scale.phaseGc)}`);
     }
   } finally {
     await Promise.all(clusters.map((bench) => bench.cluster.stop()));

@@ -4,8 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { longTurnsTable, readLongTurns } from "../src/bench/long-turns.js";
-import type { SleepRecord, TurnRecord } from "../src/bench/turn-trace.js";
+import {
+  longTurnsTable,
+  phaseGcTable,
+  readLongTurns,
+  readPhaseGc,
+} from "../src/bench/long-turns.js";
+import type { GcSecond, SleepRecord, TurnRecord } from "../src/bench/turn-trace.js";
 
 // The preload runs in a spawned process, so it is the built file (pnpm build).
 const PRELOAD = fileURLToPath(new URL("../dist/bench/turn-trace.js", import.meta.url));
@@ -49,18 +54,24 @@ describe.runIf(process.platform === "linux")("turn-trace preload", () => {
   it("writes a turn that held the loop, with its time split and the node's id", async () => {
     const dir = await tempDir();
     const script = join(dir, "busy.mjs");
-    // Spin until the main thread itself has run BUSY_MS on a CPU (its schedstat, as the preload
-    // reads it), so the busy turn holds that much however loaded the machine is.
+    // Each busy turn spins until the main thread itself has run BUSY_MS on a CPU (its schedstat,
+    // as the preload reads it), so it holds that much however loaded the machine is. The sampler
+    // thread starts on its own time: the script repeats busy turns until it has written its
+    // first stretch (a deadline of 30 s for a loaded machine).
     await writeFile(
       script,
-      `import { readFileSync } from "node:fs";
+      `import { readFileSync, readdirSync } from "node:fs";
       const onCpuMs = () =>
         Number(readFileSync("/proc/self/task/" + process.pid + "/schedstat", "latin1").split(" ")[0]) / 1e6;
-      setTimeout(() => {
+      const sampled = () => readdirSync(process.env.DLOCK_TURN_TRACE_DIR).some((f) => f.startsWith("sleeps-"));
+      const deadline = Date.now() + 30000;
+      const busyTurn = () => {
         const start = onCpuMs();
         while (onCpuMs() - start < ${BUSY_MS}) {}
-        setTimeout(() => process.exit(0), 20);
-      }, 20);\n`,
+        if (sampled() || Date.now() > deadline) setTimeout(() => process.exit(0), 20);
+        else setTimeout(busyTurn, 20);
+      };
+      setTimeout(busyTurn, 20);\n`,
     );
     const traceDir = join(dir, "trace");
     const code = await run(script, ["--id", "t1"], {
@@ -146,5 +157,52 @@ describe("long turns of a run", () => {
     );
     expect(table).toContain("| 2 | fill | n2 | 60 |");
     expect(table).not.toContain("| 3 |");
+  });
+
+  it("sums each node's GC pauses by phase, a second's line in the phase it began in", async () => {
+    const dir = await tempDir();
+    const second = (node: string, atEpochMs: number, major: number[], minor: number[]) => {
+      const byKind: GcSecond["byKind"] = {};
+      for (const [kind, pauses] of [
+        ["major", major],
+        ["minor", minor],
+      ] as const) {
+        if (pauses.length === 0) continue;
+        byKind[kind] = {
+          count: pauses.length,
+          totalMs: pauses.reduce((a, b) => a + b, 0),
+          maxMs: Math.max(...pauses),
+        };
+      }
+      return JSON.stringify({ node, atEpochMs, byKind } satisfies GcSecond);
+    };
+    await writeFile(
+      join(dir, "gc-n1-10.jsonl"),
+      [
+        second("n1", 2_500, [], [1, 2]), // began at 1,500: start
+        second("n1", 3_100, [40], [3]), // began at 2,100: fill
+        second("n1", 4_100, [10, 20], []), // fill
+        second("n1", 6_000, [], [5]), // wiped
+      ].join("\n") + "\n",
+    );
+    await writeFile(join(dir, "gc-n2-11.jsonl"), `${second("n2", 3_500, [7], [])}\n`);
+    const rows = await readPhaseGc(dir, [
+      { phase: "start", atEpochMs: 0 },
+      { phase: "fill", atEpochMs: 2_000 },
+      { phase: "wiped", atEpochMs: 4_000 },
+    ]);
+    expect(rows.map((r) => [r.phase, r.node])).toEqual([
+      ["start", "n1"],
+      ["fill", "n1"],
+      ["fill", "n2"],
+      ["wiped", "n1"],
+    ]);
+    expect(rows[1]?.byKind).toEqual({
+      major: { count: 3, totalMs: 70, maxMs: 40 },
+      minor: { count: 1, totalMs: 3, maxMs: 3 },
+    });
+    const table = phaseGcTable(rows);
+    expect(table).toContain("| fill | n1 | 3, 70, 40.0 | 1, 3, 3.0 | 0 |");
+    expect(table).toContain("| start | n1 | 0 | 2, 3, 2.0 | 0 |");
   });
 });

@@ -3,7 +3,7 @@
 // one, blocked, in the garbage collector) decides whether it is the server's work or the machine.
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { SleepRecord, TurnRecord } from "./turn-trace.js";
+import type { GcSecond, SleepRecord, TurnRecord } from "./turn-trace.js";
 
 /** The preload's file, for `node --import`. */
 export const TURN_TRACE_PRELOAD = new URL("./turn-trace.js", import.meta.url).href;
@@ -16,6 +16,59 @@ export interface LongTurn extends TurnRecord {
 
 /** When each phase of a run began (epoch ms), in order. */
 export type PhaseStarts = ReadonlyArray<{ phase: string; atEpochMs: number }>;
+
+/** GC pauses of one node in one phase, by kind. */
+export interface PhaseGc {
+  phase: string;
+  node: string;
+  byKind: GcSecond["byKind"];
+}
+
+/** Every node's GC pauses per phase, from the preload's per-second lines. */
+export async function readPhaseGc(dir: string, phases: PhaseStarts): Promise<PhaseGc[]> {
+  const seconds = await readLines<GcSecond>(dir, await readdir(dir), "gc-");
+  const out = new Map<string, PhaseGc>();
+  for (const second of seconds) {
+    // A second's line is written at its end: it belongs to the phase its start was in.
+    const phase = phaseAt(phases, second.atEpochMs - 1_000);
+    const id = `${phase} ${second.node}`;
+    let entry = out.get(id);
+    if (entry === undefined) {
+      entry = { phase, node: second.node, byKind: {} };
+      out.set(id, entry);
+    }
+    for (const [kind, tally] of Object.entries(second.byKind)) {
+      const sum = (entry.byKind[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      sum.count += tally.count;
+      sum.totalMs += tally.totalMs;
+      sum.maxMs = Math.max(sum.maxMs, tally.maxMs);
+    }
+  }
+  const order = phases.map((p) => p.phase);
+  return [...out.values()].sort(
+    (a, b) => order.indexOf(a.phase) - order.indexOf(b.phase) || a.node.localeCompare(b.node),
+  );
+}
+
+/** Per phase and node: count, total and longest pause of each GC kind. */
+export function phaseGcTable(rows: readonly PhaseGc[]): string {
+  const lines = [
+    "| GC pauses | node | major: count, total, longest ms | minor | incremental |",
+    "|---|---|---|---|---|",
+  ];
+  const cell = (row: PhaseGc, kind: string) => {
+    const tally = row.byKind[kind];
+    return tally === undefined
+      ? "0"
+      : `${tally.count}, ${tally.totalMs.toFixed(0)}, ${tally.maxMs.toFixed(1)}`;
+  };
+  for (const row of rows) {
+    lines.push(
+      `| ${row.phase} | ${row.node} | ${cell(row, "major")} | ${cell(row, "minor")} | ${cell(row, "incremental")} |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
 
 export async function readLongTurns(dir: string, phases: PhaseStarts): Promise<LongTurn[]> {
   const names = await readdir(dir);

@@ -7,8 +7,8 @@ import { cp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Locker } from "@dlock/client";
 import { LocalCluster } from "../local-cluster.js";
-import { TURN_TRACE_PRELOAD, readLongTurns } from "./long-turns.js";
-import type { LongTurn } from "./long-turns.js";
+import { TURN_TRACE_PRELOAD, readLongTurns, readPhaseGc } from "./long-turns.js";
+import type { LongTurn, PhaseGc } from "./long-turns.js";
 import { observeNodes, readLogEvents, rssMiB } from "./node-watch.js";
 import type { LogEvent, NodeObservation, WatchSample } from "./node-watch.js";
 
@@ -83,6 +83,8 @@ export interface ScaleReport {
   samples: WatchSample[];
   /** Turns over the threshold, when the run traced them (`turnTraceDir`). */
   longTurns: LongTurn[] | null;
+  /** GC pauses per phase and node, when the run traced them. */
+  phaseGc: PhaseGc[] | null;
 }
 
 const CLUSTER_ID = "dlock-bench-scale";
@@ -213,6 +215,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleReport> {
         options.turnTraceDir === null
           ? null
           : await readLongTurns(options.turnTraceDir, phaseStarts),
+      phaseGc:
+        options.turnTraceDir === null ? null : await readPhaseGc(options.turnTraceDir, phaseStarts),
     };
   } finally {
     sampling = false;

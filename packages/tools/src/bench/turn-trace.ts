@@ -8,9 +8,13 @@
 // the main thread sleeps when it is not waiting in epoll (its kernel wait channel), so a blocked
 // turn says what it was blocked on. Linux only; elsewhere the preload does nothing.
 //
-// Environment: DLOCK_TURN_TRACE_DIR (required: where `turns-<node id>-<pid>.jsonl` and
-// `sleeps-<node id>-<pid>.jsonl` go), DLOCK_TURN_TRACE_MS (threshold, default 40). One JSON line
-// per long turn (TurnRecord) and per stretch outside epoll of half the threshold (SleepRecord).
+// Every second it also writes the GC pauses of that second by kind (GcSecond), long or not, so
+// that two builds' GC can be compared phase by phase.
+//
+// Environment: DLOCK_TURN_TRACE_DIR (required: where `turns-<node id>-<pid>.jsonl`,
+// `sleeps-<node id>-<pid>.jsonl` and `gc-<node id>-<pid>.jsonl` go), DLOCK_TURN_TRACE_MS
+// (threshold, default 40). One JSON line per long turn (TurnRecord), per stretch outside epoll of
+// half the threshold (SleepRecord) and per second with a GC pause (GcSecond).
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { getHeapStatistics } from "node:v8";
@@ -51,7 +55,15 @@ export interface SleepRecord {
   samples: Record<string, number>;
 }
 
+/** The GC pauses of one second of a process, by kind. */
+export interface GcSecond {
+  node: string;
+  atEpochMs: number;
+  byKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
+}
+
 const TICK_MS = 1;
+const GC_SECOND_MS = 1_000;
 const GC_KEPT = 256;
 const SCHEDSTAT_BYTES = 128;
 
@@ -70,13 +82,30 @@ function start(traceDir: string): void {
     return [Number(onCpuNs) / 1e6, Number(waitingNs) / 1e6];
   };
   const gcs: Array<{ startMs: number; durationMs: number; kind: string }> = [];
+  let second: GcSecond["byKind"] = {};
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
-      gcs.push({ startMs: entry.startTime, durationMs: entry.duration, kind: gcKindName(kind) });
+      const kind = gcKindName((entry as unknown as { detail?: { kind?: number } }).detail?.kind);
+      gcs.push({ startMs: entry.startTime, durationMs: entry.duration, kind });
+      const tally = (second[kind] ??= { count: 0, totalMs: 0, maxMs: 0 });
+      tally.count++;
+      tally.totalMs += entry.duration;
+      tally.maxMs = Math.max(tally.maxMs, entry.duration);
     }
     if (gcs.length > GC_KEPT) gcs.splice(0, gcs.length - GC_KEPT);
   });
+  const gcFile = join(traceDir, `gc-${node}-${process.pid}.jsonl`);
+  const gcTimer = setInterval(() => {
+    if (Object.keys(second).length === 0) return;
+    const record: GcSecond = { node, atEpochMs: Date.now(), byKind: second };
+    second = {};
+    try {
+      appendFileSync(gcFile, `${JSON.stringify(record)}\n`);
+    } catch {
+      clearInterval(gcTimer);
+    }
+  }, GC_SECOND_MS);
+  gcTimer.unref();
   observer.observe({ entryTypes: ["gc"] });
   const sampler = new Worker(SAMPLER, {
     eval: true,
@@ -132,6 +161,7 @@ function start(traceDir: string): void {
   timer.unref();
   process.once("exit", () => {
     clearInterval(timer);
+    clearInterval(gcTimer);
     observer.disconnect();
     closeSync(fd);
   });
