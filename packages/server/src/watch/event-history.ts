@@ -42,10 +42,15 @@ export class EventHistory {
   private revisions = new Float64Array(0);
   private tokens = new Float64Array(0);
   private types = new Uint8Array(0);
-  /** By ring position. */
+  /**
+   * By the event's place in the sequence of events held, modulo eventsMax (see idOf): a ring that
+   * grows moves its columns, never these.
+   */
   private keys = new KeyArena();
-  /** By ring position; none for an event without a value. */
+  /** As keys; none for an event without a value. */
   private values = new KeyArena();
+  /** The place in that sequence of the oldest event held (modulo eventsMax). */
+  private headId = 0;
   /** The event itself where it has fields beyond the columns', else undefined. */
   private whole: Array<LockEvent | undefined> = [];
   /** Ring position of the oldest event held. */
@@ -106,12 +111,13 @@ export class EventHistory {
       this.resize(Math.min(slots, this.eventsMax));
     }
     for (const event of events) {
+      const id = this.idOf(this.count);
       const at = this.slotOf(this.count++);
       this.revisions[at] = event.revision;
       this.tokens[at] = event.token;
       this.types[at] = TYPE_CODE[event.type];
-      this.keys.put(at, event.key);
-      if (event.value !== null) this.values.put(at, event.value);
+      this.keys.put(id, event.key);
+      if (event.value !== null) this.values.put(id, event.value);
       this.whole[at] = isPlain(event) ? undefined : event;
     }
   }
@@ -129,7 +135,8 @@ export class EventHistory {
     const out: LockEvent[] = [];
     for (let i = this.firstAtOrAfter(fromRevision); i < this.count; i++) {
       const at = this.slotOf(i);
-      if (!matches(this.keys.at(at) as string)) continue;
+      const key = this.keys.at(this.idOf(i)) as string;
+      if (!matches(key)) continue;
       const revision = this.revisions[at]!;
       if (out.length >= eventsMax && this.bugs.splitsRevision) {
         return { events: out, revision: out[out.length - 1]!.revision };
@@ -137,21 +144,29 @@ export class EventHistory {
       if (out.length >= eventsMax && out[out.length - 1]!.revision !== revision) {
         return { events: out, revision: revision - 1 - (this.bugs.coversOneShort ? 1 : 0) };
       }
-      out.push(this.eventAt(at));
+      out.push(this.eventAt(at, key, this.idOf(i)));
     }
     return { events: out, revision: Math.max(this.appliedRevision, fromRevision - 1) };
   }
 
-  private eventAt(at: number): LockEvent {
+  private eventAt(at: number, key: string, id: number): LockEvent {
     return (
       this.whole[at] ?? {
         revision: this.revisions[at]!,
         type: EVENT_TYPES[this.types[at]!]!,
-        key: this.keys.at(at) as string,
-        value: this.values.at(at) ?? null,
+        key,
+        value: this.values.at(id) ?? null,
         token: this.tokens[at]!,
       }
     );
+  }
+
+  /**
+   * The arena id of the i-th event held (0: the oldest). Events come and go first in, first out,
+   * and at most eventsMax are held, so an id is free again before the sequence comes back to it.
+   */
+  private idOf(i: number): number {
+    return (this.headId + i) % this.eventsMax;
   }
 
   /** The ring position of the i-th event held (0: the oldest). */
@@ -175,8 +190,9 @@ export class EventHistory {
     const dropped = this.revisions[this.head]!;
     while (this.count > 0 && this.revisions[this.head] === dropped) {
       // Let go of the event now: a quiet history would hold it for long.
-      this.keys.remove(this.head);
-      this.values.remove(this.head);
+      this.keys.remove(this.headId);
+      this.values.remove(this.headId);
+      this.headId = this.idOf(1);
       this.whole[this.head] = undefined;
       this.head = this.slotOf(1);
       this.count--;
@@ -190,24 +206,22 @@ export class EventHistory {
     const revisions = new Float64Array(slots);
     const tokens = new Float64Array(slots);
     const types = new Uint8Array(slots);
-    const keys = new KeyArena();
-    const values = new KeyArena();
     const whole = new Array<LockEvent | undefined>(slots).fill(undefined);
     for (let i = 0; i < count; i++) {
       const at = this.slotOf(i);
       revisions[i] = this.revisions[at]!;
       tokens[i] = this.tokens[at]!;
       types[i] = this.types[at]!;
-      keys.put(i, this.keys.at(at) as string);
-      const value = this.values.at(at);
-      if (value !== undefined) values.put(i, value);
       whole[i] = this.whole[at];
     }
     this.revisions = revisions;
     this.tokens = tokens;
     this.types = types;
-    this.keys = keys;
-    this.values = values;
+    if (count === 0) {
+      this.keys.clear();
+      this.values.clear();
+      this.headId = 0;
+    }
     this.whole = whole;
     this.head = 0;
     this.count = count;

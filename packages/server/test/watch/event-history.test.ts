@@ -67,6 +67,27 @@ describe("EventHistory", () => {
     expect(h.read(5, all, 10)).toEqual({ events: [ev(5, "b")], revision: 5 });
   });
 
+  it("keeps each event's key and value when its ring grows after dropping the oldest", () => {
+    // 20 events at most in a ring of 16 slots at first: with revisions of 1 and of 5 events, the
+    // oldest are dropped before the ring has grown to 20, so it grows while its oldest event is
+    // not at slot 0 (keys kept by ring slot would then come back under the wrong events).
+    const h = new EventHistory(20, 0);
+    const expected: LockEvent[] = [];
+    for (let revision = 1; revision <= 60; revision++) {
+      const events =
+        revision % 7 === 0
+          ? [1, 2, 3, 4, 5].map((n) => ev(revision, `k${revision}-${n}`, `v${revision}-${n}`))
+          : [ev(revision, `k${revision}`, `значение-${revision}`)];
+      h.append(revision, events);
+      expected.push(...events);
+      while (expected.length > 20) {
+        const oldest = expected[0]!.revision;
+        while (expected[0]?.revision === oldest) expected.shift();
+      }
+      expect(h.read(h.floor + 1, all, 100)?.events).toEqual(expected);
+    }
+  });
+
   it("stays bounded over a long run", () => {
     const h = new EventHistory(50, 0);
     for (let r = 1; r <= 10_000; r++) h.append(r, [ev(r, `k${r % 7}`)]);
@@ -80,21 +101,23 @@ describe("EventHistory", () => {
     const types = ["granted", "released", "expired", "queued", "dequeued", "delayEnded"] as const;
     const event = fc.record({
       type: fc.constantFrom(...types),
-      key: fc.constantFrom("a/1", "a/2", "b/1"),
-      value: fc.option(fc.constantFrom("x", "y"), { nil: null }),
+      // Keys and values of one and two bytes a code unit, and of different sizes.
+      key: fc.constantFrom("a/1", "a/2", "b/1", "a/ключ-1", "b/long-key-of-some-length"),
+      value: fc.option(fc.constantFrom("x", "y", "значение"), { nil: null }),
       token: fc.nat(50),
       extra: fc.nat(4),
     });
     const step = fc.record({
       skip: fc.nat(20), // 0: the next revision is skipped (a snapshot install)
       events: fc.array(event, { maxLength: 5 }),
-      from: fc.nat(8),
+      from: fc.oneof(fc.nat(8), fc.nat(80)),
       eventsMax: fc.integer({ min: 1, max: 6 }),
       prefix: fc.constantFrom("", "a/", "b/1"),
     });
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 12 }),
+        // Past RING_SLOTS_FIRST (16) too, so that the ring grows while it holds events.
+        fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 17, max: 70 })),
         fc.array(step, { maxLength: 80 }),
         (max, steps) => {
           const history = new EventHistory(max, 0);
