@@ -1,5 +1,5 @@
 import { RaftError } from "./errors.js";
-import type { Message, NodeId, Snapshot, SnapshotMetadata } from "./types.js";
+import type { Message, NodeId, Snapshot, SnapshotBytes, SnapshotMetadata } from "./types.js";
 
 /**
  * The highest term a node accepts or reaches (2^48). Far below Number.MAX_SAFE_INTEGER (2^53 − 1)
@@ -28,8 +28,11 @@ export type RefusalReason =
   | "transferNotAnnounced"
   | "ackNotSent";
 
-/** Options of one Raft node. Times are in ticks; the host decides how long a tick is. */
-export interface RaftConfig {
+/**
+ * Options of one Raft node. Times are in ticks; the host decides how long a tick is. `Bytes` is
+ * what a received snapshot's bytes are: a Uint8Array, unless snapshotStaging keeps them elsewhere.
+ */
+export interface RaftConfig<Bytes extends SnapshotBytes = Uint8Array> {
   id: NodeId;
   /** A follower that hears no leader for electionTicks..2*electionTicks-1 ticks campaigns. */
   electionTicks?: number;
@@ -66,6 +69,13 @@ export interface RaftConfig {
    */
   snapshotCheck?: (metadata: SnapshotMetadata, totalBytes: number) => SnapshotCheck;
   /**
+   * Where a snapshot from the leader is kept as its chunks arrive, one staging per transfer. The
+   * core only counts offsets and hands each accepted chunk on: the host's staging may write them
+   * to a file (its I/O, not the core's), so an 86 MiB snapshot is never whole in memory. Default:
+   * a buffer of the announced size. Required when `Bytes` is not Uint8Array.
+   */
+  snapshotStaging?: (metadata: SnapshotMetadata, totalBytes: number) => SnapshotStaging<Bytes>;
+  /**
    * A message whose term is more than this above ours is refused, unless it comes from a leader
    * while we have none and a majority of the other voters sent us such terms too (a node
    * partitioned through that many elections still catches up). See packages/raft/README.md.
@@ -98,13 +108,44 @@ export interface SnapshotCheck {
   problem(): string | null;
 }
 
-export type ResolvedRaftConfig = Required<
-  Omit<RaftConfig, "logger" | "checkSnapshot" | "snapshotCheck" | "onRefused">
+/**
+ * The bytes of one snapshot transfer, fed in order as the core accepts its chunks (see
+ * RaftConfig.snapshotStaging). The core checks offsets and sizes before append(): a staging never
+ * sees a gap, an overlap or more than the size it was made for.
+ */
+export interface SnapshotStaging<Bytes extends SnapshotBytes = Uint8Array> {
+  append(bytes: Uint8Array): void;
+  /** Every byte appended, once they add up to the announced size; called once. */
+  bytes(): Bytes;
+  /** The transfer was dropped (restarted, refused, or not needed): its bytes are garbage. */
+  discard(): void;
+}
+
+/** The default staging: a buffer of the announced size. */
+export function memorySnapshotStaging(totalBytes: number): SnapshotStaging {
+  const buffer = new Uint8Array(totalBytes);
+  let used = 0;
+  return {
+    append(bytes) {
+      buffer.set(bytes, used);
+      used += bytes.byteLength;
+    },
+    bytes: () => buffer,
+    discard: () => undefined,
+  };
+}
+
+export type ResolvedRaftConfig<Bytes extends SnapshotBytes = Uint8Array> = Required<
+  Omit<
+    RaftConfig<Bytes>,
+    "logger" | "checkSnapshot" | "snapshotCheck" | "snapshotStaging" | "onRefused"
+  >
 > & {
   logger: RaftLogger | null;
   onRefused: ((message: Message, reason: RefusalReason) => void) | null;
   checkSnapshot: ((snapshot: Snapshot) => string | null) | null;
   snapshotCheck: ((metadata: SnapshotMetadata, totalBytes: number) => SnapshotCheck) | null;
+  snapshotStaging: (metadata: SnapshotMetadata, totalBytes: number) => SnapshotStaging<Bytes>;
 };
 
 export const DEFAULT_RAFT_CONFIG = {
@@ -128,15 +169,21 @@ export const DEFAULT_RAFT_CONFIG = {
 } as const;
 
 /** Fills defaults and rejects bad values and combinations with a RaftError("INVALID_CONFIG"). */
-export function resolveRaftConfig(config: RaftConfig): ResolvedRaftConfig {
-  const resolved: ResolvedRaftConfig = {
+export function resolveRaftConfig<Bytes extends SnapshotBytes = Uint8Array>(
+  config: RaftConfig<Bytes>,
+): ResolvedRaftConfig<Bytes> {
+  const resolved = {
     ...DEFAULT_RAFT_CONFIG,
     ...stripUndefined(config),
     logger: config.logger ?? null,
     checkSnapshot: config.checkSnapshot ?? null,
     snapshotCheck: config.snapshotCheck ?? null,
+    // Without a staging of its own, a host's Bytes is Uint8Array (see RaftConfig.snapshotStaging).
+    snapshotStaging:
+      config.snapshotStaging ??
+      ((_: SnapshotMetadata, totalBytes: number) => memorySnapshotStaging(totalBytes)),
     onRefused: config.onRefused ?? null,
-  } as ResolvedRaftConfig;
+  } as ResolvedRaftConfig<Bytes>;
   const fail = (message: string): never => {
     throw new RaftError("INVALID_CONFIG", `invalid raft config: ${message}`);
   };

@@ -36,8 +36,14 @@ export type {
   RefusalReason,
   ResolvedRaftConfig,
   SnapshotCheck,
+  SnapshotStaging,
 } from "./config.js";
-export { DEFAULT_RAFT_CONFIG, resolveRaftConfig, TERM_MAX } from "./config.js";
+export {
+  DEFAULT_RAFT_CONFIG,
+  memorySnapshotStaging,
+  resolveRaftConfig,
+  TERM_MAX,
+} from "./config.js";
 export { RawNode } from "./raw-node.js";
 export { MemoryStorage } from "./memory-storage.js";
 export { applyConfChange } from "./membership.js";

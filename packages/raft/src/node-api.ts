@@ -1,4 +1,4 @@
-import type { ConfChange, Message, NodeId, Ready, Status } from "./types.js";
+import type { ConfChange, Message, NodeId, Ready, SnapshotBytes, Status } from "./types.js";
 
 /**
  * The synchronous driver interface of one Raft node (etcd's RawNode). The host owns time, disk
@@ -20,7 +20,7 @@ import type { ConfChange, Message, NodeId, Ready, Status } from "./types.js";
  * stable `code`. Broken host contracts (advance out of order, appliedTo past what was handed
  * out, compacted past applied) and violated Raft invariants throw plain Errors: they are bugs.
  */
-export interface RaftNode {
+export interface RaftNode<Bytes extends SnapshotBytes = Uint8Array> {
   /** Advance logical time by one tick (elections, heartbeats, check-quorum). */
   tick(): void;
   /** Feed a message from the network. Messages for another node or unknown types are ignored. */
@@ -50,9 +50,9 @@ export interface RaftNode {
   campaign(): void;
   hasReady(): boolean;
   /** Take the next batch of work. See the Ready type for the contract. */
-  ready(): Ready;
+  ready(): Ready<Bytes>;
   /** The host persisted (and sent messagesAfterPersist of) this Ready. In order, once each. */
-  advance(ready: Ready): void;
+  advance(ready: Ready<Bytes>): void;
   /** The host applied committed entries up to `index` (monotonic). */
   appliedTo(index: number): void;
   /**

@@ -37,7 +37,7 @@ export function withPlantedBugs<T extends Partial<RaftConfig>>(
 }
 
 /** The bugs a config carries, every flag filled in (all false for a public config). */
-export function plantedBugsOf(config: Partial<RaftConfig>): Required<PlantedBugs> {
+export function plantedBugsOf(config: object): Required<PlantedBugs> {
   const bugs = (config as InternalRaftConfig)[plantedBugsKey];
   if (bugs === undefined) return NO_PLANTED_BUGS;
   return {

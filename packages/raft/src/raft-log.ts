@@ -1,7 +1,7 @@
 import { entryBytes, limitBytes } from "./entry-size.js";
 import type { Storage } from "./storage.js";
 import { Unstable } from "./unstable.js";
-import type { Entry, Snapshot } from "./types.js";
+import type { Entry, Snapshot, SnapshotBytes } from "./types.js";
 
 /**
  * One Ready handed to the host and not yet advanced: what it asked to persist. `lastIndex` is the
@@ -177,7 +177,7 @@ export class RaftLog {
   }
 
   /** Replaces the log with a snapshot received from the leader. */
-  restore(snapshot: Snapshot): void {
+  restore(snapshot: Snapshot<SnapshotBytes>): void {
     for (const write of this.writes) write.lastIndex = 0;
     this.unstable.restore(snapshot);
     this.committed = snapshot.metadata.index;

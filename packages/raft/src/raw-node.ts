@@ -28,6 +28,7 @@ import type {
   Ready,
   Role,
   Snapshot,
+  SnapshotBytes,
   SnapshotChunk,
   SnapshotResponse,
   SoftState,
@@ -45,9 +46,9 @@ type CampaignKind = "preVote" | "vote" | "transfer";
  * Role behaviour lives in the become* transitions and the per-role step/tick methods; the role only
  * changes there, and an impossible transition (follower → leader, leader → candidate) throws.
  */
-export class RawNode implements RaftNode {
+export class RawNode<Bytes extends SnapshotBytes = Uint8Array> implements RaftNode<Bytes> {
   readonly id: NodeId;
-  private readonly config: ResolvedRaftConfig;
+  private readonly config: ResolvedRaftConfig<Bytes>;
   // Deliberate bugs (planted-bugs.ts). The branches stay here, next to the correct code they
   // replace, but only @dlock/raft/internal can set them: the public RaftConfig has no such field.
   // (A line comment: it stays out of the published declarations.)
@@ -91,7 +92,7 @@ export class RawNode implements RaftNode {
   private readonly readOnly = new ReadOnly();
   /** Leader only: removed voters heartbeated until they show they know their removal committed. */
   private readonly departures = new Departures();
-  private snapshotAssembler: SnapshotAssembler | null = null;
+  private snapshotAssembler: SnapshotAssembler<Bytes> | null = null;
 
   private messages: Message[] = [];
   private messagesAfterPersist: Message[] = [];
@@ -105,7 +106,7 @@ export class RawNode implements RaftNode {
   /** Bound once: the commit computation runs on every acknowledgement. */
   private readonly matchOf = (id: NodeId): number => this.progress.get(id)?.match ?? 0;
 
-  constructor(config: RaftConfig, storage: Storage) {
+  constructor(config: RaftConfig<Bytes>, storage: Storage) {
     this.config = resolveRaftConfig(config);
     this.bugs = plantedBugsOf(config);
     this.id = this.config.id;
@@ -286,21 +287,24 @@ export class RawNode implements RaftNode {
     );
   }
 
-  ready(): Ready {
+  ready(): Ready<Bytes> {
     if (this.role === "leader" && this.broadcastPending) this.flushBroadcast();
     this.readOnly.seal();
     const id = ++this.readyId;
     const unstable = this.log.unstable;
     const entries = unstable.pendingEntries();
+    // Only received snapshots are unstable, and their bytes come from config.snapshotStaging.
     const snapshot =
-      unstable.snapshot !== null && !unstable.snapshotInProgress ? unstable.snapshot : undefined;
+      unstable.snapshot !== null && !unstable.snapshotInProgress
+        ? (unstable.snapshot as Snapshot<Bytes>)
+        : undefined;
     unstable.acceptInProgress();
     if (snapshot !== undefined && this.log.applying < snapshot.metadata.index) {
       this.log.applying = snapshot.metadata.index;
     }
     const committedEntries = this.log.takeCommittedEntries(this.config.committedBytesPerReadyMax);
 
-    const ready: Ready = {
+    const ready: Ready<Bytes> = {
       id,
       entries,
       mustSync: entries.length > 0 || snapshot !== undefined,
@@ -332,7 +336,7 @@ export class RawNode implements RaftNode {
     return ready;
   }
 
-  advance(ready: Ready): void {
+  advance(ready: Ready<Bytes>): void {
     this.log.completeWrite(ready.id);
     if (this.role === "leader" && !this.bugs.acknowledgeBeforePersist) {
       // The leader counts its own copy only once it is durable.
@@ -942,23 +946,27 @@ export class RawNode implements RaftNode {
     const meta = m.metadata;
     if (meta.index <= this.log.committed) {
       // We already have everything it holds (committed entries match the leader's).
-      this.snapshotAssembler = null;
+      this.dropSnapshotTransfer();
       this.sendSnapshotResponse(m.from, meta.index, m.totalBytes, true, false);
       return;
     }
     let assembler = this.snapshotAssembler;
     if (assembler === null || !assembler.matches(m)) {
+      this.dropSnapshotTransfer();
       if (m.offset !== 0 || !(m.totalBytes >= 0)) {
         // We lost (or never had) the beginning of this transfer: ask for a restart.
-        this.snapshotAssembler = null;
         this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
         return;
       }
-      assembler = new SnapshotAssembler(m, this.config.snapshotCheck?.(meta, m.totalBytes) ?? null);
+      assembler = new SnapshotAssembler(
+        m,
+        this.config.snapshotStaging(meta, m.totalBytes),
+        this.config.snapshotCheck?.(meta, m.totalBytes) ?? null,
+      );
       this.snapshotAssembler = assembler;
     }
     if (m.offset === assembler.nextOffset && !assembler.accept(m)) {
-      this.snapshotAssembler = null;
+      this.dropSnapshotTransfer();
       this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
       return;
     }
@@ -969,11 +977,10 @@ export class RawNode implements RaftNode {
     this.snapshotAssembler = null;
     const snapshot = assembler.snapshot();
     const problem =
-      assembler.check !== null
-        ? assembler.check.problem()
-        : (this.config.checkSnapshot?.(snapshot) ?? null);
+      assembler.check !== null ? assembler.check.problem() : this.checkWholeSnapshot(snapshot);
     if (problem !== null) {
       // Corrupted on the way (or by the sender): install nothing and ask for the whole of it again.
+      assembler.discard();
       this.config.logger?.warn(
         { id: this.id, index: meta.index, problem },
         "refused a received snapshot",
@@ -981,8 +988,25 @@ export class RawNode implements RaftNode {
       this.sendSnapshotResponse(m.from, meta.index, 0, false, true);
       return;
     }
-    this.restore(snapshot);
+    if (!this.restore(snapshot)) assembler.discard();
     this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, true, false);
+  }
+
+  /** Ends the transfer under way, if any: what it staged is garbage. */
+  private dropSnapshotTransfer(): void {
+    this.snapshotAssembler?.discard();
+    this.snapshotAssembler = null;
+  }
+
+  /** config.checkSnapshot over the whole of a received snapshot (hosts without snapshotCheck). */
+  private checkWholeSnapshot(snapshot: Snapshot<Bytes>): string | null {
+    const check = this.config.checkSnapshot;
+    if (check === null) return null;
+    const { metadata, data } = snapshot;
+    return check({
+      metadata,
+      data: data instanceof Uint8Array ? data : data.subarray(0, data.byteLength),
+    });
   }
 
   private sendSnapshotResponse(
@@ -1005,14 +1029,17 @@ export class RawNode implements RaftNode {
     this.send(response);
   }
 
-  /** Installs a complete snapshot from the leader, unless our log already covers it. */
-  private restore(snapshot: Snapshot): void {
+  /**
+   * Installs a complete snapshot from the leader, unless our log already covers it. Returns
+   * whether the snapshot goes to the host (in the next Ready), and so whether its bytes are needed.
+   */
+  private restore(snapshot: Snapshot<Bytes>): boolean {
     const meta = snapshot.metadata;
-    if (meta.index <= this.log.committed) return;
+    if (meta.index <= this.log.committed) return false;
     if (this.log.matchTerm(meta.index, meta.term)) {
       // Our log has the snapshot's last entry, so it matches up to there: just commit.
       this.log.commitTo(meta.index);
-      return;
+      return false;
     }
     this.log.restore(snapshot);
     this.membership.reset(meta.confState);
@@ -1020,6 +1047,7 @@ export class RawNode implements RaftNode {
       { id: this.id, index: meta.index, term: meta.term },
       "restored snapshot",
     );
+    return true;
   }
 
   // ---- Leader ---------------------------------------------------------------------------------

@@ -1,20 +1,27 @@
-import type { SnapshotCheck } from "./config.js";
-import type { Snapshot, SnapshotChunk, SnapshotMetadata } from "./types.js";
+import type { SnapshotCheck, SnapshotStaging } from "./config.js";
+import type { Snapshot, SnapshotBytes, SnapshotChunk, SnapshotMetadata } from "./types.js";
 
 /**
  * A follower's partial InstallSnapshot transfer. Chunks must arrive in order; a duplicate or a gap
- * is answered with the offset we expect so the leader resends from there.
+ * is answered with the offset we expect so the leader resends from there. The bytes go to the
+ * host's staging as they are accepted: the core keeps only the offset, never the snapshot.
  */
-export class SnapshotAssembler {
+export class SnapshotAssembler<Bytes extends SnapshotBytes = Uint8Array> {
   readonly metadata: SnapshotMetadata;
-  private readonly buffer: Uint8Array;
+  readonly totalBytes: number;
+  private readonly staging: SnapshotStaging<Bytes>;
   /** Fed each chunk as it is accepted, when the host checks snapshots a chunk at a time. */
   readonly check: SnapshotCheck | null;
   nextOffset = 0;
 
-  constructor(first: SnapshotChunk, check: SnapshotCheck | null = null) {
+  constructor(
+    first: SnapshotChunk,
+    staging: SnapshotStaging<Bytes>,
+    check: SnapshotCheck | null = null,
+  ) {
     this.metadata = first.metadata;
-    this.buffer = new Uint8Array(first.totalBytes);
+    this.totalBytes = first.totalBytes;
+    this.staging = staging;
     this.check = check;
   }
 
@@ -22,25 +29,31 @@ export class SnapshotAssembler {
     return (
       chunk.metadata.index === this.metadata.index &&
       chunk.metadata.term === this.metadata.term &&
-      chunk.totalBytes === this.buffer.byteLength
+      chunk.totalBytes === this.totalBytes
     );
   }
 
   /** Accepts the chunk if it is the next one; returns false if it is out of order or overflows. */
   accept(chunk: SnapshotChunk): boolean {
     if (chunk.offset !== this.nextOffset) return false;
-    if (chunk.offset + chunk.data.byteLength > this.buffer.byteLength) return false;
-    this.buffer.set(chunk.data, chunk.offset);
+    if (chunk.offset + chunk.data.byteLength > this.totalBytes) return false;
+    this.staging.append(chunk.data);
     this.check?.update(chunk.data);
     this.nextOffset += chunk.data.byteLength;
     return true;
   }
 
   complete(): boolean {
-    return this.nextOffset === this.buffer.byteLength;
+    return this.nextOffset === this.totalBytes;
   }
 
-  snapshot(): Snapshot {
-    return { metadata: this.metadata, data: this.buffer };
+  /** The whole snapshot, once complete(); the staging's bytes pass to whoever installs it. */
+  snapshot(): Snapshot<Bytes> {
+    return { metadata: this.metadata, data: this.staging.bytes() };
+  }
+
+  /** The transfer is dropped: its staged bytes are garbage. */
+  discard(): void {
+    this.staging.discard();
   }
 }

@@ -57,10 +57,13 @@ export interface SnapshotMetadata {
   confState: ConfState;
 }
 
-/** A state-machine snapshot. `data` is opaque to the core. */
-export interface Snapshot {
+/**
+ * A state-machine snapshot. `data` is opaque to the core. A snapshot received from the leader
+ * carries the bytes its SnapshotStaging gave (a Uint8Array unless the host stages elsewhere).
+ */
+export interface Snapshot<Bytes extends SnapshotBytes = Uint8Array> {
   metadata: SnapshotMetadata;
-  data: Uint8Array;
+  data: Bytes;
 }
 
 /**
@@ -213,13 +216,13 @@ export interface SoftState {
  * Readies are produced and advanced strictly in order; the next ready() may be taken before the
  * previous one is advanced (pipelining), and advance() must then be called for each in order.
  */
-export interface Ready {
+export interface Ready<Bytes extends SnapshotBytes = Uint8Array> {
   /** Monotonic id of this Ready, for tracing and for advance() ordering checks. */
   id: number;
   softState?: SoftState;
   hardState?: HardState;
   entries: Entry[];
-  snapshot?: Snapshot;
+  snapshot?: Snapshot<Bytes>;
   mustSync: boolean;
   messages: Message[];
   messagesAfterPersist: Message[];

@@ -1,4 +1,4 @@
-import type { Entry, Snapshot } from "./types.js";
+import type { Entry, Snapshot, SnapshotBytes } from "./types.js";
 
 /**
  * The tail of the log that is not yet known durable: entries (and at most one snapshot) that the
@@ -9,7 +9,7 @@ import type { Entry, Snapshot } from "./types.js";
  * `inProgressNext` were already handed to the host in a Ready.
  */
 export class Unstable {
-  snapshot: Snapshot | null = null;
+  snapshot: Snapshot<SnapshotBytes> | null = null;
   /** The snapshot was handed to the host in a Ready (not yet advanced). */
   snapshotInProgress = false;
   entries: Entry[] = [];
@@ -93,7 +93,7 @@ export class Unstable {
   }
 
   /** Replaces everything with `snapshot`: the log restarts right after it. */
-  restore(snapshot: Snapshot): void {
+  restore(snapshot: Snapshot<SnapshotBytes>): void {
     this.snapshot = snapshot;
     this.snapshotInProgress = false;
     this.offset = snapshot.metadata.index + 1;

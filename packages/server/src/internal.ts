@@ -11,6 +11,7 @@ export {
   MemoryHostStorage,
   confStateOf,
   copyMembers,
+  wholeSnapshot,
 } from "./storage/index.js";
 export type {
   BatchWriter,

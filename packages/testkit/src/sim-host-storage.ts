@@ -7,7 +7,7 @@ import type {
   StorageStats,
   StorageWrite,
 } from "@dlock/server/internal";
-import { StorageError, confStateOf, copyMembers } from "@dlock/server/internal";
+import { StorageError, confStateOf, copyMembers, wholeSnapshot } from "@dlock/server/internal";
 import { Hasher } from "./hash.js";
 import type { Prng } from "./prng.js";
 
@@ -409,7 +409,8 @@ function checkWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
   let applied = image.applied;
   for (const write of writes) {
     if (write.snapshot !== undefined) {
-      const { metadata, data } = write.snapshot;
+      // Without a staging of its own, the bytes the core gives are a buffer (already whole).
+      const { metadata, data } = wholeSnapshot(write.snapshot);
       if (metadata.index <= applied) {
         throw new StorageError(
           "INVALID_WRITE",
@@ -470,8 +471,9 @@ function applyOp(image: DiskImage, op: DiskOp): void {
 function applyWrites(image: DiskImage, writes: readonly StorageWrite[]): void {
   for (const write of writes) {
     if (write.snapshot !== undefined) {
-      const { records, members } = decodeSimSnapshot(write.snapshot.data);
-      image.snapshot = write.snapshot;
+      const snapshot = wholeSnapshot(write.snapshot);
+      const { records, members } = decodeSimSnapshot(snapshot.data);
+      image.snapshot = snapshot;
       image.log = [];
       image.logBytes = 0;
       image.records = new Map(records);

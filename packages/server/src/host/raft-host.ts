@@ -8,7 +8,9 @@ import type {
   Ready,
   RefusalReason,
   Role,
+  RaftConfig,
   Snapshot,
+  SnapshotBytes,
   Status,
 } from "@dlock/raft";
 import type { Logger } from "@dlock/protocol";
@@ -77,7 +79,7 @@ interface PendingRead {
 }
 
 interface InFlightReady {
-  ready: Ready;
+  ready: Ready<SnapshotBytes>;
   persisted: boolean;
   /** Its committed entries were applied before its write finished (see applyEarly). */
   applied: boolean;
@@ -117,7 +119,7 @@ export class RaftHost<Result> {
   private readonly transport: PeerTransport;
   private readonly stateMachine: StateMachine<Result>;
   private readonly logger: Logger;
-  private readonly node: RaftNode;
+  private readonly node: RaftNode<SnapshotBytes>;
   private readonly committer: GroupCommitter;
   /** By log index (a Map here made old-generation garbage per proposal: see SlotRing). */
   private readonly proposals = new SlotRing<PendingProposal<Result>>();
@@ -174,7 +176,10 @@ export class RaftHost<Result> {
   private drainHeldForChanges = false;
   private compacting = false;
   /** A leader's snapshot decoded while it was written, for installSnapshot() to swap in. */
-  private readonly preparedRestores = new Map<number, { records: number; install(): void }>();
+  private readonly preparedRestores = new Map<
+    number,
+    { records: number; members: ClusterMembers | null; install(): void }
+  >();
   /** The compaction in progress, which stop() waits for before closing the storage. */
   private compaction: Promise<number | null> | null = null;
   private transfer: Transfer | null = null;
@@ -238,6 +243,10 @@ export class RaftHost<Result> {
         random: options.random,
         checkSnapshot: (snapshot: Snapshot) => this.storage.snapshotProblem(snapshot),
         snapshotCheck: this.storage.snapshotCheck?.bind(this.storage),
+        // The node's Readies are read as RaftNode<SnapshotBytes> (this.node): a staged snapshot's
+        // bytes are only ever used as SnapshotBytes, which a Uint8Array also is.
+        snapshotStaging: this.storage.snapshotStaging?.bind(this.storage) as
+          RaftConfig["snapshotStaging"] | undefined,
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: this.logger,
       },
@@ -677,7 +686,7 @@ export class RaftHost<Result> {
     });
   }
 
-  private handleReady(ready: Ready): void {
+  private handleReady(ready: Ready<SnapshotBytes>): void {
     if (ready.softState !== undefined) this.onSoftState(ready.softState);
     for (const entry of ready.entries) {
       if (entry.kind !== "config" || entry.change === undefined) continue;
@@ -713,17 +722,28 @@ export class RaftHost<Result> {
     const chunks = this.storage.snapshotLockRecordChunks;
     if (snapshot === undefined || prepare === undefined || chunks === undefined)
       return this.committer.submit(write);
-    const index = snapshot.metadata.index;
-    const recordsExpected = this.storage.snapshotRecordCount?.(snapshot.data) ?? 0;
-    const prepared = prepare
-      .call(this.stateMachine, index, chunks.call(this.storage, snapshot.data), recordsExpected)
-      .then((restore) => {
-        this.preparedRestores.set(index, restore);
-      });
+    const { index } = snapshot.metadata;
+    const { data } = snapshot;
+    const prepared = (async () => {
+      // Staged bytes are read from their file: once all of them are in it.
+      await this.storage.snapshotBytesWritten?.(data);
+      const recordsExpected = this.storage.snapshotRecordCount?.(data) ?? 0;
+      let members: ClusterMembers | null = null;
+      const found = (record: ClusterMembers): void => {
+        members = record;
+      };
+      const restore = await prepare.call(
+        this.stateMachine,
+        index,
+        chunks.call(this.storage, data, found),
+        recordsExpected,
+      );
+      this.preparedRestores.set(index, { ...restore, members, install: () => restore.install() });
+    })();
     return Promise.all([this.committer.submit(write), prepared]);
   }
 
-  private storageWriteOf(ready: Ready): StorageWrite | null {
+  private storageWriteOf(ready: Ready<SnapshotBytes>): StorageWrite | null {
     const hasEntries = ready.entries.length > 0;
     // Nothing to write, or only a new commit index (the core asks to sync any other change): a
     // batch of its own would cost a write per commit, and the commit index need not be durable.
@@ -908,23 +928,27 @@ export class RaftHost<Result> {
   }
 
   /** The storage holds the leader's snapshot now: make the state machine and members match it. */
-  private installSnapshot(index: number, data: Uint8Array): void {
+  private installSnapshot(index: number, data: SnapshotBytes): void {
     let locks: number;
     let members: ClusterMembers | null;
     // Snapshots are installed in index order: any prepared at or below this one is done with.
     const prepared = this.preparedRestores.get(index);
     for (const at of this.preparedRestores.keys())
       if (at <= index) this.preparedRestores.delete(at);
-    if (prepared !== undefined && this.storage.snapshotMembers) {
+    if (prepared !== undefined) {
       prepared.install();
       locks = prepared.records;
-      members = this.storage.snapshotMembers(data);
+      members = prepared.members;
     } else {
-      const contents = this.storage.snapshotContents(data);
+      const contents = this.storage.snapshotContents(
+        data instanceof Uint8Array ? data : data.subarray(0, data.byteLength),
+      );
       this.stateMachine.restore(index, contents.records);
       locks = contents.records.length;
       members = contents.members;
     }
+    // Both the storage and the state machine are done with the bytes.
+    this.storage.releaseSnapshotBytes?.(data);
     this.lastWrittenApplied = index;
     if (this.installingSnapshotIndex === index) this.installingSnapshotIndex = 0;
     if (members !== null) {
@@ -940,7 +964,7 @@ export class RaftHost<Result> {
     }
     for (const listener of this.snapshotListeners) listener(index);
     this.serveReads();
-    this.logger.info({ index, snapshotBytes: data.length, locks }, "snapshot installed");
+    this.logger.info({ index, snapshotBytes: data.byteLength, locks }, "snapshot installed");
   }
 
   private setMembers(members: ClusterMembers, changed: boolean): void {

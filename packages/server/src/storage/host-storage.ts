@@ -2,8 +2,10 @@ import type {
   Entry,
   HardState,
   Snapshot,
+  SnapshotBytes,
   SnapshotCheck,
   SnapshotMetadata,
+  SnapshotStaging,
   Storage,
 } from "@dlock/raft";
 import type { ClusterMembers } from "./members-record.js";
@@ -20,8 +22,9 @@ export interface StorageWrite {
    * A snapshot received from the leader. It replaces the whole log (which restarts after it) AND
    * the stored state: lock table, members and applied index become the snapshot's, all or
    * nothing (LevelStorage writes the table in batches under a marker that an open finishes).
+   * Its bytes are what the storage's snapshotStaging() gave the core (a Uint8Array without one).
    */
-  snapshot?: Snapshot;
+  snapshot?: Snapshot<SnapshotBytes>;
   /** Log entries; may overwrite a suffix of the log starting at entries[0].index. */
   entries?: readonly Entry[];
   hardState?: HardState;
@@ -105,11 +108,24 @@ export interface HostStorage extends Storage {
   snapshotContents(data: Uint8Array): SnapshotContents;
   /**
    * A snapshot's lock records (values only) in pieces, yielding the event loop between pieces,
-   * and its members: what a stepped install decodes. Optional: snapshotContents() otherwise.
+   * and its members (to `onMembers`, on the way): what a stepped install decodes. Optional:
+   * snapshotContents() otherwise.
    */
-  snapshotLockRecordChunks?(data: Uint8Array): AsyncIterable<Uint8Array[]>;
+  snapshotLockRecordChunks?(
+    data: SnapshotBytes,
+    onMembers?: (members: ClusterMembers) => void,
+  ): AsyncIterable<Uint8Array[]>;
   snapshotMembers?(data: Uint8Array): ClusterMembers | null;
   /** How many records a snapshot's bytes hold (which snapshotProblem accepted), all kinds. */
-  snapshotRecordCount?(data: Uint8Array): number;
+  snapshotRecordCount?(data: SnapshotBytes): number;
+  /**
+   * Where the core puts a leader's snapshot as it arrives (RaftConfig.snapshotStaging). Optional:
+   * the core's buffer otherwise, and the bytes are a Uint8Array.
+   */
+  snapshotStaging?(metadata: SnapshotMetadata, totalBytes: number): SnapshotStaging<SnapshotBytes>;
+  /** Resolves once staged bytes can be read (all written); rejects if staging them failed. */
+  snapshotBytesWritten?(data: SnapshotBytes): Promise<void>;
+  /** Staged bytes are no longer needed: the snapshot is installed (or never will be). */
+  releaseSnapshotBytes?(data: SnapshotBytes): void;
   close(): Promise<void>;
 }

@@ -14,3 +14,4 @@ export type { ClusterMembers } from "./members-record.js";
 export type { StorageErrorCode } from "./errors.js";
 export { DEFAULT_GROUP_COMMIT_OPTIONS, GroupCommitter } from "./group-commit.js";
 export type { BatchWriter, GroupCommitOptions, GroupCommitStats } from "./group-commit.js";
+export { wholeSnapshot } from "./snapshot-file-bytes.js";

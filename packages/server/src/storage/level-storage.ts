@@ -8,6 +8,7 @@ import type {
   SnapshotBytes,
   SnapshotCheck,
   SnapshotMetadata,
+  SnapshotStaging,
   StoredSnapshot,
 } from "@dlock/raft";
 import {
@@ -45,9 +46,10 @@ import {
   SNAPSHOT_SCAN_STEP_BYTES,
   SnapshotEncoder,
   SnapshotScan,
-  readSnapshotHeader,
   snapshotProblem,
 } from "./snapshot-format.js";
+import { snapshotRecordCountOf } from "./snapshot-record-reader.js";
+import { SnapshotStagingFile, isStaged } from "./snapshot-staging.js";
 import type { AppendSnapshotBytes } from "./snapshot-files.js";
 import type { StateExport } from "./state-export.js";
 import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
@@ -441,16 +443,33 @@ export class LevelStorage implements HostStorage {
     return snapshotContents(data);
   }
 
-  snapshotLockRecordChunks(data: Uint8Array): AsyncIterable<Uint8Array[]> {
-    return snapshotLockValueChunks(data);
+  snapshotLockRecordChunks(
+    data: SnapshotBytes,
+    onMembers?: (members: ClusterMembers) => void,
+  ): AsyncIterable<Uint8Array[]> {
+    return snapshotLockValueChunks(data, undefined, onMembers);
   }
 
   snapshotMembers(data: Uint8Array): ClusterMembers | null {
     return snapshotMembers(data);
   }
 
-  snapshotRecordCount(data: Uint8Array): number {
-    return readSnapshotHeader(data).recordCount;
+  snapshotRecordCount(data: SnapshotBytes): number {
+    return snapshotRecordCountOf(data);
+  }
+
+  /** A leader's snapshot goes to a file in the snapshots folder as it arrives. */
+  snapshotStaging(metadata: SnapshotMetadata, totalBytes: number): SnapshotStaging<SnapshotBytes> {
+    const path = this.files.stagingPath(metadata.index, metadata.term);
+    return new SnapshotStagingFile(path, totalBytes, () => this.throwInjectedFault());
+  }
+
+  async snapshotBytesWritten(data: SnapshotBytes): Promise<void> {
+    if (isStaged(data)) await data.written();
+  }
+
+  releaseSnapshotBytes(data: SnapshotBytes): void {
+    if (isStaged(data)) void data.remove();
   }
 
   /** Why the last write failed, while no write has succeeded since; null while healthy. */
@@ -758,6 +777,8 @@ export class LevelStorage implements HostStorage {
         if (write.mustSync === true) sync = true;
         if (write.snapshot !== undefined) {
           const { metadata, data } = write.snapshot;
+          // Staged bytes are whole once their writes are done; a failed one fails this write.
+          await this.snapshotBytesWritten(data);
           if (metadata.index <= applied) {
             throw new StorageError(
               "INVALID_WRITE",
@@ -859,7 +880,7 @@ export class LevelStorage implements HostStorage {
         const { file, members } = installed.shift() as { file: string; members: ClusterMembers };
         this.snapshotFile = file;
         // Its file is written: read from that when needed rather than keep the bytes sent.
-        this.snapshotBytes = this.files.bytesOf(file, write.snapshot.data.length);
+        this.snapshotBytes = this.files.bytesOf(file, write.snapshot.data.byteLength);
         this.members = members;
         this.stats.snapshotsInstalled++;
         installedAny = true;
@@ -871,10 +892,16 @@ export class LevelStorage implements HostStorage {
   }
 
   /** The snapshot file of a leader's snapshot; its failure is a failed write like any other. */
-  private async writeSnapshotFile(file: string, data: Uint8Array): Promise<void> {
+  private async writeSnapshotFile(file: string, data: SnapshotBytes): Promise<void> {
     try {
       this.throwInjectedFault();
-      await this.files.write(file, data);
+      // A window at a time: staged bytes are read from their file, never whole.
+      await this.files.writeStreamed(file, async (append) => {
+        for (let at = 0; at < data.byteLength; at += SNAPSHOT_SCAN_STEP_BYTES)
+          await append([
+            data.subarray(at, Math.min(data.byteLength, at + SNAPSHOT_SCAN_STEP_BYTES)),
+          ]);
+      });
     } catch (cause) {
       this.failure = new StorageError("WRITE_FAILED", `cannot write snapshot file ${file}`, {
         cause,
@@ -956,13 +983,14 @@ export class LevelStorage implements HostStorage {
  * in one go (the Raft core checked the same bytes just before, synchronously: it has to).
  */
 async function snapshotProblemStepped(
-  data: Uint8Array,
+  data: SnapshotBytes,
   expected: { index: number; term: number },
 ): Promise<string | null> {
-  const scan = new SnapshotScan(data.length, expected);
-  for (let at = 0; at < data.length; at += SNAPSHOT_SCAN_STEP_BYTES) {
+  const total = data.byteLength;
+  const scan = new SnapshotScan(total, expected);
+  for (let at = 0; at < total; at += SNAPSHOT_SCAN_STEP_BYTES) {
     if (at > 0) await nextTurn();
-    scan.update(data.subarray(at, Math.min(data.length, at + SNAPSHOT_SCAN_STEP_BYTES)));
+    scan.update(data.subarray(at, Math.min(total, at + SNAPSHOT_SCAN_STEP_BYTES)));
   }
   return scan.problem();
 }

@@ -17,6 +17,7 @@ import { confStateOf, copyMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import { SnapshotScan, snapshotProblem } from "./snapshot-format.js";
 import { encodeStateSnapshot, inKeyOrder, snapshotContents } from "./snapshot-state.js";
+import { wholeSnapshot } from "./snapshot-file-bytes.js";
 
 export interface MemoryHostStorageOptions {
   /** Members of the fresh store: every voter of a new cluster, or nobody for a joining node. */
@@ -216,7 +217,9 @@ function invalid(message: string): never {
 function applyWrite(image: MemoryImage, write: StorageWrite): void {
   const { log } = image;
   if (write.snapshot !== undefined) {
-    const { metadata, data } = write.snapshot;
+    // Without a staging of its own, the bytes the core gives are a buffer (already whole).
+    const snapshot = wholeSnapshot(write.snapshot);
+    const { metadata, data } = snapshot;
     if (metadata.index <= image.applied) {
       invalid(`snapshot at ${metadata.index} is not past the applied index ${image.applied}`);
     }
@@ -224,7 +227,7 @@ function applyWrite(image: MemoryImage, write: StorageWrite): void {
     if (problem !== null) invalid(`snapshot from the leader: ${problem}`);
     const contents = snapshotContents(data);
     if (contents.members === null) invalid("snapshot has no members record");
-    log.applySnapshot(write.snapshot);
+    log.applySnapshot(snapshot);
     image.records = new Map(contents.records);
     image.members = contents.members;
     image.applied = metadata.index;

@@ -100,6 +100,15 @@ export class SnapshotFiles {
     }
   }
 
+  /**
+   * A fresh path for staging a leader's snapshot at (index, term) as it arrives: a temporary, so
+   * the next start deletes one that a crash left.
+   */
+  stagingPath(index: number, term: number): string {
+    const name = snapshotFileName(index, term);
+    return join(this.folder, `${name}.${++this.sequence}.staging${TEMPORARY_SUFFIX}`);
+  }
+
   /** The bytes of the file `name`, `byteLength` long, which were checked: read on demand. */
   bytesOf(name: string, byteLength: number): SnapshotFileBytes {
     return new SnapshotFileBytes(join(this.folder, name), byteLength);
@@ -131,7 +140,7 @@ export class SnapshotFiles {
   }
 }
 
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<number> {
+export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<number> {
   let at = 0;
   while (at < data.length) {
     const { bytesWritten } = await handle.write(data, at, data.length - at);

@@ -11,10 +11,10 @@
 import { crc32 } from "node:zlib";
 import { StorageError } from "./errors.js";
 
-const MAGIC = Buffer.from("DLSNAP01", "latin1");
-const HEADER_BYTES = MAGIC.length + 16;
-const END_MARKER = 0xffff_ffff;
-const TRAILER_BYTES = 4 + 8 + 4;
+export const MAGIC = Buffer.from("DLSNAP01", "latin1");
+export const HEADER_BYTES = MAGIC.length + 16;
+export const END_MARKER = 0xffff_ffff;
+export const TRAILER_BYTES = 4 + 8 + 4;
 /** Bytes a stepped check (of a file, or of a leader's snapshot) passes to SnapshotScan at a time. */
 export const SNAPSHOT_SCAN_STEP_BYTES = 1024 * 1024;
 /** Records are gathered into pieces of about this size before the final copy into one buffer. */
@@ -32,7 +32,7 @@ function writeUint64(out: Buffer, value: number, at: number): void {
   out.writeUInt32BE(value >>> 0, at + 4);
 }
 
-function readUint64(buf: Buffer, at: number): number {
+export function readUint64(buf: Buffer, at: number): number {
   return buf.readUInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 

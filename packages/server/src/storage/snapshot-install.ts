@@ -5,8 +5,8 @@
 // the batch that switches to the snapshot. A node that opens a folder with the marker redoes the
 // install from the snapshot file the marker names (written and synced before the marker), so it
 // never serves a half-installed table.
-import { readFile } from "node:fs/promises";
 import type { Level } from "level";
+import type { SnapshotBytes } from "@dlock/raft";
 import {
   ENTRY_RANGE,
   LOCK_RANGE,
@@ -27,8 +27,8 @@ import {
 } from "./codec.js";
 import type { SnapshotRecord } from "./codec.js";
 import { StorageError } from "./errors.js";
-import { snapshotRecords, walkSnapshotRecords } from "./snapshot-format.js";
 import type { RecordSpan } from "./snapshot-format.js";
+import { SnapshotRecordReader } from "./snapshot-record-reader.js";
 import type { SnapshotFiles } from "./snapshot-files.js";
 import { nextTurn } from "./snapshot-state.js";
 
@@ -51,7 +51,7 @@ export interface InstallTarget {
  * The members record of a snapshot whose records can be installed: lock records and one members
  * record, nothing else. Checked before anything is written, a step at a time.
  */
-export async function installableMembers(data: Uint8Array): Promise<ClusterMembers> {
+export async function installableMembers(data: SnapshotBytes): Promise<ClusterMembers> {
   let members: ClusterMembers | null = null;
   const check = (buf: Buffer, span: Readonly<RecordSpan>): void => {
     const { keyAt, keyEnd } = span;
@@ -61,11 +61,8 @@ export async function installableMembers(data: Uint8Array): Promise<ClusterMembe
       throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
     }
   };
-  for (let at = 0; ;) {
-    at = walkSnapshotRecords(data, at, INSTALL_BATCH_RECORDS * 8, check);
-    if (at === -1) break;
-    await nextTurn();
-  }
+  const reader = new SnapshotRecordReader(data);
+  while (reader.walk(INSTALL_BATCH_RECORDS * 8, check)) await nextTurn();
   if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
   return members;
 }
@@ -79,20 +76,25 @@ export async function installableMembers(data: Uint8Array): Promise<ClusterMembe
 export async function writeSnapshotTable(
   target: InstallTarget,
   record: SnapshotRecord,
-  data: Uint8Array,
+  data: SnapshotBytes,
 ): Promise<void> {
   await target.commit(target.batch().put(META_INSTALLING, encodeJson(record)));
   await target.clear(LOCK_RANGE);
   let batch = target.batch();
-  for (const [key, value] of snapshotRecords(data)) {
-    if (key[0] !== LOCK_RANGE.gte[0]) continue;
+  const put = (buf: Buffer, span: Readonly<RecordSpan>): void => {
+    if (span.keyEnd === span.keyAt || buf[span.keyAt] !== LOCK_RANGE.gte[0]) return;
     // The batch copies what it is given: views into the snapshot do.
-    batch.put(key, value);
-    if (batch.length === INSTALL_BATCH_RECORDS) {
-      await target.commit(batch);
-      batch = target.batch();
-      await nextTurn();
-    }
+    batch.put(buf.subarray(span.keyAt, span.keyEnd), buf.subarray(span.valueAt, span.valueEnd));
+  };
+  const reader = new SnapshotRecordReader(data);
+  for (;;) {
+    // At most a batch's room of records per walk: the other records do not fill it.
+    const more = reader.walk(INSTALL_BATCH_RECORDS - batch.length, put);
+    if (!more) break;
+    if (batch.length < INSTALL_BATCH_RECORDS) continue;
+    await target.commit(batch);
+    batch = target.batch();
+    await nextTurn();
   }
   if (batch.length > 0) await target.commit(batch);
   else await batch.close();
@@ -137,11 +139,12 @@ export async function finishInterruptedInstall(
       `data folder ${dataDir}: an unfinished install names no file`,
     );
   }
-  let data: Buffer;
+  let data: SnapshotBytes;
   try {
     const checked = await files.check(record.file, { index, term });
     if ("problem" in checked) throw new Error(checked.problem);
-    data = await readFile(checked.bytes.path);
+    // Read from the file a window at a time, as a leader's snapshot is installed.
+    data = checked.bytes;
   } catch (cause) {
     throw new StorageError(
       "CORRUPT",

@@ -5,12 +5,10 @@ import { LOCK_RANGE, META_MEMBERS, lockKey, lockKeyName } from "./keys.js";
 import { decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import type { SnapshotContents } from "./host-storage.js";
-import {
-  SnapshotEncoder,
-  findSnapshotRecord,
-  snapshotRecords,
-  snapshotValuesFrom,
-} from "./snapshot-format.js";
+import type { SnapshotBytes } from "@dlock/raft";
+import { SnapshotEncoder, findSnapshotRecord, snapshotRecords } from "./snapshot-format.js";
+import type { RecordSpan } from "./snapshot-format.js";
+import { SnapshotRecordReader } from "./snapshot-record-reader.js";
 
 /** The lock records (by lock key) and the members record of a snapshot that is well formed. */
 export function snapshotContents(data: Uint8Array): SnapshotContents {
@@ -32,18 +30,31 @@ const RESTORE_STEP_RECORDS = 1024;
 /**
  * The lock records' values of a well-formed snapshot, a piece at a time with a turn of the event
  * loop between pieces: a follower installing a million records decodes them without holding the
- * event loop for seconds (and missing the leader's heartbeats meanwhile).
+ * event loop for seconds (and missing the leader's heartbeats meanwhile). The bytes are read a
+ * window at a time (a staged snapshot is a file); `onMembers` gets the members record on the way.
  */
 export async function* snapshotLockValueChunks(
-  data: Uint8Array,
+  data: SnapshotBytes,
   stepRecords: number = RESTORE_STEP_RECORDS,
+  onMembers?: (members: ClusterMembers) => void,
 ): AsyncGenerator<Uint8Array[]> {
-  for (let at = 0; at !== -1;) {
-    const chunk: Uint8Array[] = [];
-    at = snapshotValuesFrom(data, at, LOCK_RANGE.gte[0]!, stepRecords, chunk);
-    if (chunk.length === 0) return;
-    yield chunk;
-    if (at !== -1) await nextTurn();
+  const reader = new SnapshotRecordReader(data);
+  let chunk: Uint8Array[] = [];
+  const push = (buf: Buffer, span: Readonly<RecordSpan>): void => {
+    const { keyAt, keyEnd } = span;
+    if (keyEnd > keyAt && buf[keyAt] === LOCK_RANGE.gte[0])
+      chunk.push(buf.subarray(span.valueAt, span.valueEnd));
+    else if (onMembers && buf.compare(META_MEMBERS, 0, META_MEMBERS.length, keyAt, keyEnd) === 0)
+      onMembers(decodeMembers(buf.subarray(span.valueAt, span.valueEnd)));
+  };
+  for (;;) {
+    // At most a piece's room of records per walk: the other records do not fill it.
+    const more = reader.walk(stepRecords - chunk.length, push);
+    if (more && chunk.length < stepRecords) continue;
+    if (chunk.length > 0) yield chunk;
+    if (!more) return;
+    chunk = [];
+    await nextTurn();
   }
 }
 

@@ -1,0 +1,110 @@
+// A leader's snapshot staged in a file as its chunks arrive. The Raft core hands each accepted
+// chunk to append() and keeps only offsets; the writes are queued here, at the I/O edge, so the
+// core never waits on the disk. Assembling the snapshot in memory instead held an 86 MiB buffer
+// (at a million locks) through the whole install: a wiped follower's RSS ended ~80 MiB above a
+// restarted one's. The staged file is never installed as is: the storage checks it (size,
+// checksum, structure) and writes the snapshot file from it, and the next start deletes it.
+import { open, rm } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import type { SnapshotBytes, SnapshotStaging } from "@dlock/raft";
+import { SnapshotFileBytes } from "./snapshot-file-bytes.js";
+import { writeAll } from "./snapshot-files.js";
+import { StorageError } from "./errors.js";
+
+/** The bytes of a staged snapshot: readable once written() resolves, garbage after remove(). */
+export class StagedSnapshotBytes extends SnapshotFileBytes {
+  private readonly done: Promise<void>;
+  private readonly removeFile: () => Promise<void>;
+
+  constructor(path: string, byteLength: number, done: Promise<void>, remove: () => Promise<void>) {
+    super(path, byteLength);
+    this.done = done;
+    this.removeFile = remove;
+  }
+
+  /** Resolves once every byte is in the file; rejects with the write's StorageError. */
+  written(): Promise<void> {
+    return this.done;
+  }
+
+  /** Deletes the file (after the install, or when it is not needed); never fails. */
+  remove(): Promise<void> {
+    return this.removeFile();
+  }
+}
+
+/** Whether `bytes` are staged (and must be waited for and removed): a StagedSnapshotBytes. */
+export function isStaged(bytes: SnapshotBytes): bytes is StagedSnapshotBytes {
+  return bytes instanceof StagedSnapshotBytes;
+}
+
+export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
+  private readonly path: string;
+  private readonly totalBytes: number;
+  /** Checked before each write: a fault injected into the storage's writes (tests). */
+  private readonly fault: () => void;
+  private handle: FileHandle | null = null;
+  /** The queue of writes: each chunk's write starts when the one before it is done. */
+  private tail: Promise<void> = Promise.resolve();
+  private staged: StagedSnapshotBytes | null = null;
+  private removed = false;
+
+  constructor(path: string, totalBytes: number, fault: () => void) {
+    this.path = path;
+    this.totalBytes = totalBytes;
+    this.fault = fault;
+    this.tail = this.then(async () => {
+      this.handle = await open(path, "w");
+    });
+  }
+
+  append(bytes: Uint8Array): void {
+    // A copy: the chunk may be a view into a frame buffer that the transport reuses.
+    const copy = Buffer.from(bytes);
+    this.tail = this.then(async () => {
+      this.fault();
+      await writeAll(this.handle as FileHandle, copy);
+    });
+  }
+
+  bytes(): StagedSnapshotBytes {
+    if (this.staged !== null) return this.staged;
+    const done = this.tail
+      .then(() => this.close())
+      .catch(async (cause: unknown) => {
+        await this.close().catch(() => undefined);
+        throw new StorageError("WRITE_FAILED", `cannot stage a snapshot in ${this.path}`, {
+          cause,
+        });
+      });
+    // Handled here so that a failure nobody waits for yet is not an unhandled rejection.
+    done.catch(() => undefined);
+    this.staged = new StagedSnapshotBytes(this.path, this.totalBytes, done, () => this.remove());
+    return this.staged;
+  }
+
+  discard(): void {
+    void this.remove();
+  }
+
+  private async remove(): Promise<void> {
+    if (this.removed) return;
+    this.removed = true;
+    await this.tail.catch(() => undefined);
+    await this.close().catch(() => undefined);
+    await rm(this.path, { force: true }).catch(() => undefined);
+  }
+
+  private async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close();
+  }
+
+  /** Queues `step` after the writes before it; after a failure, nothing more is written. */
+  private then(step: () => Promise<void>): Promise<void> {
+    const next = this.tail.then(step);
+    next.catch(() => undefined);
+    return next;
+  }
+}
