@@ -153,6 +153,8 @@ export class LevelStorage implements HostStorage {
   private applied: number;
   private failure: StorageError | null = null;
   private closed = false;
+  /** Leaders' snapshots being staged or installed; removed once their files are. */
+  private readonly stagings = new Set<SnapshotStagingFile>();
   private snapshotting = false;
   /** The deletion of compacted entries (never rejects), which close() waits for. */
   private dropping: Promise<void> = Promise.resolve();
@@ -461,7 +463,10 @@ export class LevelStorage implements HostStorage {
   /** A leader's snapshot goes to a file in the snapshots folder as it arrives. */
   snapshotStaging(metadata: SnapshotMetadata, totalBytes: number): SnapshotStaging<SnapshotBytes> {
     const path = this.files.stagingPath(metadata.index, metadata.term);
-    return new SnapshotStagingFile(path, totalBytes, () => this.throwInjectedFault());
+    const staging = new SnapshotStagingFile(path, totalBytes, () => this.throwInjectedFault());
+    this.stagings.add(staging);
+    void staging.removed().then(() => this.stagings.delete(staging));
+    return staging;
   }
 
   async snapshotBytesWritten(data: SnapshotBytes): Promise<void> {
@@ -647,6 +652,8 @@ export class LevelStorage implements HostStorage {
     this.closed = true;
     await this.queue.catch(() => undefined);
     await this.dropping;
+    // Transfers that never finished: their files are garbage (the next open deletes them too).
+    await Promise.all([...this.stagings].map((staging) => staging.remove()));
     await this.db.close();
   }
 

@@ -47,7 +47,11 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
   /** The queue of writes: each chunk's write starts when the one before it is done. */
   private tail: Promise<void> = Promise.resolve();
   private staged: StagedSnapshotBytes | null = null;
-  private removed = false;
+  private removal: Promise<void> | null = null;
+  private markRemoved: () => void = () => undefined;
+  private readonly removedFile = new Promise<void>((resolve) => {
+    this.markRemoved = resolve;
+  });
 
   constructor(path: string, totalBytes: number, fault: () => void) {
     this.path = path;
@@ -87,12 +91,20 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     void this.remove();
   }
 
-  private async remove(): Promise<void> {
-    if (this.removed) return;
-    this.removed = true;
-    await this.tail.catch(() => undefined);
-    await this.close().catch(() => undefined);
-    await rm(this.path, { force: true }).catch(() => undefined);
+  /** Resolves once the file is removed (by discard(), the bytes' remove(), or the storage's close). */
+  removed(): Promise<void> {
+    return this.removedFile;
+  }
+
+  /** Once, after the writes queued: every caller waits for the same removal. */
+  remove(): Promise<void> {
+    this.removal ??= (async () => {
+      await this.tail.catch(() => undefined);
+      await this.close().catch(() => undefined);
+      await rm(this.path, { force: true }).catch(() => undefined);
+      this.markRemoved();
+    })();
+    return this.removal;
   }
 
   private async close(): Promise<void> {
