@@ -41,6 +41,7 @@ import {
 import { confStateOf, copyMembers, decodeMembers, encodeMembers } from "./members-record.js";
 import type { ClusterMembers } from "./members-record.js";
 import { SnapshotFiles, snapshotFileName } from "./snapshot-files.js";
+import { readWindow } from "./snapshot-file-bytes.js";
 import { DATA_FORMAT_VERSION, formatVersionRecord, migrateDataFormat } from "./data-format.js";
 import {
   SNAPSHOT_SCAN_STEP_BYTES,
@@ -903,11 +904,13 @@ export class LevelStorage implements HostStorage {
     try {
       this.throwInjectedFault();
       // A window at a time: staged bytes are read from their file, never whole.
+      const window = Buffer.allocUnsafe(Math.min(data.byteLength, SNAPSHOT_SCAN_STEP_BYTES));
       await this.files.writeStreamed(file, async (append) => {
-        for (let at = 0; at < data.byteLength; at += SNAPSHOT_SCAN_STEP_BYTES)
-          await append([
-            data.subarray(at, Math.min(data.byteLength, at + SNAPSHOT_SCAN_STEP_BYTES)),
-          ]);
+        for (let at = 0; at < data.byteLength; at += SNAPSHOT_SCAN_STEP_BYTES) {
+          const end = Math.min(data.byteLength, at + SNAPSHOT_SCAN_STEP_BYTES);
+          // The window is free again once append() resolves: its bytes are written.
+          await append([readWindow(data, at, end, window)]);
+        }
       });
     } catch (cause) {
       this.failure = new StorageError("WRITE_FAILED", `cannot write snapshot file ${file}`, {
@@ -995,9 +998,11 @@ async function snapshotProblemStepped(
 ): Promise<string | null> {
   const total = data.byteLength;
   const scan = new SnapshotScan(total, expected);
+  // One window for every step: the scan keeps no view of it.
+  const window = Buffer.allocUnsafe(Math.min(total, SNAPSHOT_SCAN_STEP_BYTES));
   for (let at = 0; at < total; at += SNAPSHOT_SCAN_STEP_BYTES) {
     if (at > 0) await nextTurn();
-    scan.update(data.subarray(at, Math.min(total, at + SNAPSHOT_SCAN_STEP_BYTES)));
+    scan.update(readWindow(data, at, Math.min(total, at + SNAPSHOT_SCAN_STEP_BYTES), window));
   }
   return scan.problem();
 }

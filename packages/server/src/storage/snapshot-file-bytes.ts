@@ -21,26 +21,64 @@ export class SnapshotFileBytes implements SnapshotBytes {
    * default) of a file that was just written or read is a copy from the page cache.
    */
   subarray(begin: number, end: number): Buffer {
-    if (!(0 <= begin && begin <= end && end <= this.byteLength)) {
-      throw new RangeError(`[${begin}, ${end}) is outside the ${this.byteLength} snapshot bytes`);
-    }
-    const out = Buffer.allocUnsafe(end - begin);
+    this.checkRange(begin, end);
+    return this.readInto(Buffer.allocUnsafe(end - begin), begin);
+  }
+
+  /**
+   * Reads `target.length` bytes from `begin` into `target` and returns it: a reader that walks the
+   * whole file reuses one buffer instead of allocating a megabyte per read.
+   */
+  readInto(target: Buffer, begin: number): Buffer {
+    this.checkRange(begin, begin + target.length);
     let fd: number | null = null;
     try {
-      fd = openSync(this.path, "r");
+      fd = this.openForRead();
       let at = 0;
-      while (at < out.length) {
-        const read = readSync(fd, out, at, out.length - at, begin + at);
+      while (at < target.length) {
+        const read = readSync(fd, target, at, target.length - at, begin + at);
         if (read === 0) throw new Error(`the file ends at byte ${begin + at}`);
         at += read;
       }
     } catch (cause) {
       throw new StorageError("CORRUPT", `snapshot file ${this.path} cannot be read`, { cause });
     } finally {
-      if (fd !== null) closeSync(fd);
+      if (fd !== null) this.doneReading(fd);
     }
-    return out;
+    return target;
   }
+
+  /** A descriptor to read from, given back to doneReading(): the file opened for this read. */
+  protected openForRead(): number {
+    return openSync(this.path, "r");
+  }
+
+  protected doneReading(fd: number): void {
+    closeSync(fd);
+  }
+
+  private checkRange(begin: number, end: number): void {
+    if (!(0 <= begin && begin <= end && end <= this.byteLength)) {
+      throw new RangeError(`[${begin}, ${end}) is outside the ${this.byteLength} snapshot bytes`);
+    }
+  }
+}
+
+/**
+ * [begin, end) of `data`: a view of bytes in memory, or bytes read from a file into `scratch` when
+ * it is large enough (the view is then valid until the caller's next read into it).
+ */
+export function readWindow(
+  data: SnapshotBytes,
+  begin: number,
+  end: number,
+  scratch: Buffer,
+): Buffer {
+  if (data instanceof SnapshotFileBytes && end - begin <= scratch.length) {
+    return data.readInto(scratch.subarray(0, end - begin), begin);
+  }
+  const bytes = data.subarray(begin, end);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** A stored snapshot with all of its bytes read: to hand it on as a leader's snapshot, or to inspect it. */

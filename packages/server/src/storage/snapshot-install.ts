@@ -61,7 +61,8 @@ export async function installableMembers(data: SnapshotBytes): Promise<ClusterMe
       throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
     }
   };
-  const reader = new SnapshotRecordReader(data);
+  // No view outlives its visit (the members are decoded): one window serves every read.
+  const reader = new SnapshotRecordReader(data, undefined, { reuseWindow: true });
   while (reader.walk(INSTALL_BATCH_RECORDS * 8, check)) await nextTurn();
   if (members === null) throw new StorageError("INVALID_WRITE", "snapshot has no members record");
   return members;
@@ -83,10 +84,11 @@ export async function writeSnapshotTable(
   let batch = target.batch();
   const put = (buf: Buffer, span: Readonly<RecordSpan>): void => {
     if (span.keyEnd === span.keyAt || buf[span.keyAt] !== LOCK_RANGE.gte[0]) return;
-    // The batch copies what it is given: views into the snapshot do.
+    // The batch copies what it is given (into LevelDB's batch, at once): views into the reused
+    // window do.
     batch.put(buf.subarray(span.keyAt, span.keyEnd), buf.subarray(span.valueAt, span.valueEnd));
   };
-  const reader = new SnapshotRecordReader(data);
+  const reader = new SnapshotRecordReader(data, undefined, { reuseWindow: true });
   for (;;) {
     // At most a batch's room of records per walk: the other records do not fill it.
     const more = reader.walk(INSTALL_BATCH_RECORDS - batch.length, put);

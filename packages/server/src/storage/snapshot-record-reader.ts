@@ -4,6 +4,7 @@
 // whole. Bytes already in memory (a Uint8Array) are read the same way, through views.
 import type { SnapshotBytes } from "@dlock/raft";
 import { StorageError } from "./errors.js";
+import { readWindow } from "./snapshot-file-bytes.js";
 import { END_MARKER, HEADER_BYTES, MAGIC, TRAILER_BYTES, readUint64 } from "./snapshot-format.js";
 import type { RecordSpan } from "./snapshot-format.js";
 
@@ -24,7 +25,10 @@ export function snapshotRecordCountOf(bytes: SnapshotBytes): number {
 /**
  * Walks the records of snapshot bytes that were checked (structure and checksum), in order, a
  * window at a time. Visits get the window and the record's span in it (one object, reused: copy
- * what must outlive the call); a value's view stays valid as long as it is held.
+ * what must outlive the call). A value's view stays valid as long as it is held, unless the reader
+ * reuses its window (`reuseWindow`): then only until the walk reads the next window, so only a
+ * caller that keeps no view past its visit (or copies it) may ask for that. Reading a file's
+ * 86 MiB into a fresh megabyte each time was external memory for the collector to chase.
  */
 export class SnapshotRecordReader {
   private readonly bytes: SnapshotBytes;
@@ -36,10 +40,17 @@ export class SnapshotRecordReader {
   private window: Buffer = Buffer.alloc(0);
   private at = 0;
   private readonly span: RecordSpan = { keyAt: 0, keyEnd: 0, valueAt: 0, valueEnd: 0 };
+  /** The buffer file reads go into when the window is reused; empty when it is not. */
+  private readonly scratch: Buffer;
 
-  constructor(bytes: SnapshotBytes, windowBytes = SNAPSHOT_READ_WINDOW_BYTES) {
+  constructor(
+    bytes: SnapshotBytes,
+    windowBytes = SNAPSHOT_READ_WINDOW_BYTES,
+    { reuseWindow = false }: { reuseWindow?: boolean } = {},
+  ) {
     this.bytes = bytes;
     this.windowBytes = windowBytes;
+    this.scratch = Buffer.allocUnsafe(reuseWindow ? Math.min(windowBytes, bytes.byteLength) : 0);
     if (bytes.byteLength < HEADER_BYTES + TRAILER_BYTES) throw notASnapshot();
     const header = asBuffer(bytes.subarray(0, MAGIC.length));
     if (!header.equals(MAGIC)) throw notASnapshot();
@@ -75,12 +86,15 @@ export class SnapshotRecordReader {
     return this.more();
   }
 
-  /** Reads from the next record on: a window, or the record whole if it is larger. */
+  /**
+   * Reads from the next record on: a window, or the record whole if it is larger (into a buffer of
+   * its own: the scratch holds a window).
+   */
   private refill(): void {
     const from = this.windowAt + this.at;
     let length = Math.min(this.windowBytes, this.recordsEnd - from);
     for (;;) {
-      const buf = asBuffer(this.bytes.subarray(from, from + length));
+      const buf = readWindow(this.bytes, from, from + length, this.scratch);
       if (recordAt(buf, 0)) {
         this.window = buf;
         this.windowAt = from;

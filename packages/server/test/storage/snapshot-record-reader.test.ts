@@ -10,6 +10,10 @@ import {
 import { snapshotLockValueChunks } from "../../src/storage/snapshot-state.js";
 import { decodeMembers, encodeMembers } from "../../src/storage/members-record.js";
 import type { SnapshotBytes } from "@dlock/raft";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SnapshotFileBytes } from "../../src/storage/snapshot-file-bytes.js";
+import { tempDir } from "./helpers.js";
 
 /** Deterministic PRNG (mulberry32): the property test prints its seed. */
 function prng(seed: number): () => number {
@@ -95,6 +99,42 @@ describe("SnapshotRecordReader", () => {
     expect(records).toBe(5001);
     expect(small.maxRead).toBeLessThanOrEqual(4096);
     expect(small.reads).toBeGreaterThan(data.length / 4096);
+  });
+
+  it("with reuseWindow, reads a file into one buffer (a larger record into its own)", async () => {
+    const { dir, cleanup } = await tempDir("reader");
+    try {
+      const encoder = new SnapshotEncoder(7, 2);
+      for (let i = 0; i < 3000; i++) {
+        // One record larger than the window, which must be read whole into a buffer of its own.
+        const size = i === 1500 ? 10_000 : 1 + (i % 90);
+        encoder.add(lockKey(`key-${String(i).padStart(5, "0")}`), new Uint8Array(size).fill(i));
+      }
+      encoder.add(META_MEMBERS, encodeMembers(MEMBERS));
+      const data = encoder.finish();
+      const path = join(dir, "snap");
+      await writeFile(path, data);
+      const reader = new SnapshotRecordReader(new SnapshotFileBytes(path, data.length), 4096, {
+        reuseWindow: true,
+      });
+      const seen: Array<[number[], number[]]> = [];
+      const windows = new Set<ArrayBufferLike>();
+      while (
+        reader.walk(97, (buf, span) => {
+          windows.add(buf.buffer);
+          // Copied in the visit: the window's bytes are overwritten by the next read.
+          seen.push([
+            [...buf.subarray(span.keyAt, span.keyEnd)],
+            [...buf.subarray(span.valueAt, span.valueEnd)],
+          ]);
+        })
+      );
+      expect(seen).toEqual([...snapshotRecords(data)].map(([k, v]) => [[...k], [...v]]));
+      // ~290 KB in 4 KiB windows: one buffer for them all, one for the large record.
+      expect(windows.size).toBe(2);
+    } finally {
+      await cleanup();
+    }
   });
 
   it("refuses bytes that are not a snapshot, or a record that runs past the records", () => {
