@@ -899,10 +899,19 @@ export class LevelStorage implements HostStorage {
     if (installedAny) await this.removeFileQuietly();
   }
 
-  /** The snapshot file of a leader's snapshot; its failure is a failed write like any other. */
+  /**
+   * The snapshot file of a leader's snapshot; its failure is a failed write like any other. A
+   * staged snapshot's file (checked by now) becomes it by a rename, as durable as a written one:
+   * synced, renamed, the folder synced. A copy cost a read and a write of the whole (86 MiB at a
+   * million locks). Bytes in memory, or staged bytes moved by an earlier try, are copied.
+   */
   private async writeSnapshotFile(file: string, data: SnapshotBytes): Promise<void> {
     try {
       this.throwInjectedFault();
+      if (isStaged(data) && (await data.moveTo(this.files.pathOf(file), this.fsync))) {
+        await this.files.syncFolder();
+        return;
+      }
       // A window at a time: staged bytes are read from their file, never whole.
       const window = Buffer.allocUnsafe(Math.min(data.byteLength, SNAPSHOT_SCAN_STEP_BYTES));
       await this.files.writeStreamed(file, async (append) => {

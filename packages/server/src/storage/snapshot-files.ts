@@ -69,7 +69,7 @@ export class SnapshotFiles {
       await rm(temporary, { force: true }).catch(() => undefined);
       throw error;
     }
-    if (this.fsync) await this.syncFolder();
+    await this.syncFolder();
     return bytes;
   }
 
@@ -129,8 +129,14 @@ export class SnapshotFiles {
     return removed;
   }
 
-  /** A rename is durable only once the folder's entry is: fsync the folder itself. */
-  private async syncFolder(): Promise<void> {
+  /** The path of the snapshot file `name`: a staged file is renamed to it. */
+  pathOf(name: string): string {
+    return join(this.folder, name);
+  }
+
+  /** A rename is durable only once the folder's entry is: fsync the folder itself (when syncing). */
+  async syncFolder(): Promise<void> {
+    if (!this.fsync) return;
     const handle = await open(this.folder, "r");
     try {
       await handle.sync();

@@ -2,24 +2,36 @@
 // chunk to append() and keeps only offsets; the writes are queued here, at the I/O edge, so the
 // core never waits on the disk. Assembling the snapshot in memory instead held an 86 MiB buffer
 // (at a million locks) through the whole install: a wiped follower's RSS ended ~80 MiB above a
-// restarted one's. The staged file is never installed as is: the storage checks it (size,
-// checksum, structure) and writes the snapshot file from it, and the next start deletes it.
-import { open, rm } from "node:fs/promises";
+// restarted one's. The staged file is never installed unchecked: the storage checks it (size,
+// checksum, structure), then syncs it and renames it to the snapshot file's name (a copy read and
+// wrote the 86 MiB once more); a staged file a crash leaves is deleted at the next start.
+import { open, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import type { SnapshotBytes, SnapshotStaging } from "@dlock/raft";
 import { SnapshotFileBytes } from "./snapshot-file-bytes.js";
 import { writeAll } from "./snapshot-files.js";
 import { StorageError } from "./errors.js";
 
-/** The bytes of a staged snapshot: readable once written() resolves, garbage after remove(). */
+/** What staged bytes need of their staging: the open file, and its removal. */
+interface StagedFile {
+  /** The file's handle, open for reading and writing until the staging is removed. */
+  handle(): FileHandle | null;
+  remove(): Promise<void>;
+}
+
+/**
+ * The bytes of a staged snapshot: readable once written() resolves, garbage after remove(). They
+ * are read through the staging's own descriptor, which still reads them after the file is moved.
+ */
 export class StagedSnapshotBytes extends SnapshotFileBytes {
   private readonly done: Promise<void>;
-  private readonly removeFile: () => Promise<void>;
+  private readonly file: StagedFile;
+  private moved = false;
 
-  constructor(path: string, byteLength: number, done: Promise<void>, remove: () => Promise<void>) {
+  constructor(path: string, byteLength: number, done: Promise<void>, file: StagedFile) {
     super(path, byteLength);
     this.done = done;
-    this.removeFile = remove;
+    this.file = file;
   }
 
   /** Resolves once every byte is in the file; rejects with the write's StorageError. */
@@ -27,9 +39,36 @@ export class StagedSnapshotBytes extends SnapshotFileBytes {
     return this.done;
   }
 
-  /** Deletes the file (after the install, or when it is not needed); never fails. */
+  /**
+   * Makes the staged file (written and checked) the file at `path`: synced first when `fsync`, then
+   * renamed; the caller syncs the folder. Once only: false when it was moved before (an install
+   * that failed after it and is retried), and the caller copies these bytes instead.
+   */
+  async moveTo(path: string, fsync: boolean): Promise<boolean> {
+    if (this.moved) return false;
+    const handle = this.openHandle();
+    if (fsync) await handle.sync();
+    await rename(this.path, path);
+    this.moved = true;
+    return true;
+  }
+
+  /** Deletes the file unless it was moved (after the install, or when not needed); never fails. */
   remove(): Promise<void> {
-    return this.removeFile();
+    return this.file.remove();
+  }
+
+  protected override openForRead(): number {
+    return this.openHandle().fd;
+  }
+
+  /** The staging's descriptor stays open: it is closed when the staging is removed. */
+  protected override doneReading(): void {}
+
+  private openHandle(): FileHandle {
+    const handle = this.file.handle();
+    if (handle === null) throw new Error(`the staged file ${this.path} is not open`);
+    return handle;
   }
 }
 
@@ -58,7 +97,8 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     this.totalBytes = totalBytes;
     this.fault = fault;
     this.tail = this.then(async () => {
-      this.handle = await open(path, "w");
+      // Read and written through one descriptor: reads go on after the file is renamed.
+      this.handle = await open(path, "w+");
     });
   }
 
@@ -73,17 +113,18 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
 
   bytes(): StagedSnapshotBytes {
     if (this.staged !== null) return this.staged;
-    const done = this.tail
-      .then(() => this.close())
-      .catch(async (cause: unknown) => {
-        await this.close().catch(() => undefined);
-        throw new StorageError("WRITE_FAILED", `cannot stage a snapshot in ${this.path}`, {
-          cause,
-        });
+    const done = this.tail.catch(async (cause: unknown) => {
+      await this.close().catch(() => undefined);
+      throw new StorageError("WRITE_FAILED", `cannot stage a snapshot in ${this.path}`, {
+        cause,
       });
+    });
     // Handled here so that a failure nobody waits for yet is not an unhandled rejection.
     done.catch(() => undefined);
-    this.staged = new StagedSnapshotBytes(this.path, this.totalBytes, done, () => this.remove());
+    this.staged = new StagedSnapshotBytes(this.path, this.totalBytes, done, {
+      handle: () => this.handle,
+      remove: () => this.remove(),
+    });
     return this.staged;
   }
 
@@ -96,7 +137,10 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     return this.removedFile;
   }
 
-  /** Once, after the writes queued: every caller waits for the same removal. */
+  /**
+   * Once, after the writes queued: every caller waits for the same removal. A file moved to be the
+   * snapshot file is no longer at this path (the staging's paths are never reused).
+   */
   remove(): Promise<void> {
     this.removal ??= (async () => {
       await this.tail.catch(() => undefined);

@@ -1,7 +1,7 @@
 // A leader's snapshot staged in a file as it arrives, then installed from that file: the result
 // is the in-memory install's, a damaged or failed staging installs nothing, and a crash at any
 // point leaves the old state or the whole new one, never the staged file.
-import { cp, readdir } from "node:fs/promises";
+import { cp, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Level } from "level";
@@ -14,6 +14,7 @@ import type { ClusterMembers } from "../../src/storage/members-record.js";
 import { SnapshotEncoder } from "../../src/storage/snapshot-format.js";
 import { INSTALL_BATCH_RECORDS } from "../../src/storage/snapshot-install.js";
 import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
+import { snapshotFileName } from "../../src/storage/snapshot-files.js";
 import type { StagedSnapshotBytes } from "../../src/storage/snapshot-staging.js";
 import { range, tempDir } from "./helpers.js";
 
@@ -170,6 +171,9 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
       await inMemory.write([{ snapshot: { metadata: META, data }, mustSync: true }]);
       const streamed = await withOldState(stagedDir);
       const staged = stage(streamed, pieces(data, random, 1000 + Math.floor(random() * 300_000)));
+      await (staged as StagedSnapshotBytes).written();
+      const [stagedName] = await stagedFiles(stagedDir);
+      const stagedInode = (await stat(join(stagedDir, "snapshots", stagedName!))).ino;
       await streamed.write([{ snapshot: { metadata: META, data: staged }, mustSync: true }]);
       const label = `seed ${seed} round ${round}`;
       const [got, want] = [await streamed.readLockRecords(), await inMemory.readLockRecords()];
@@ -185,11 +189,17 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
       expect(streamed.appliedIndex(), label).toBe(inMemory.appliedIndex());
       const file = wholeSnapshot(streamed.snapshot()).data;
       expect(Buffer.compare(file, wholeSnapshot(inMemory.snapshot()).data), label).toBe(0);
-      // The host releases the staged bytes once the state machine has them too.
-      expect(await stagedFiles(stagedDir)).toHaveLength(1);
+      // The staged file became the snapshot file (renamed, not copied) ...
+      expect(await stagedFiles(stagedDir), label).toEqual([]);
+      const snapshotPath = join(stagedDir, "snapshots", snapshotFileName(META.index, META.term));
+      expect((await stat(snapshotPath)).ino, label).toBe(stagedInode);
+      // ... and the staged bytes still read (the state machine may still be decoding them) until
+      // the host releases them once it has them too, which leaves the snapshot file in place.
+      expect(Buffer.compare(staged.subarray(0, staged.byteLength), data), label).toBe(0);
       streamed.releaseSnapshotBytes(staged);
       await (staged as StagedSnapshotBytes).remove();
       expect(await stagedFiles(stagedDir)).toEqual([]);
+      expect(Buffer.compare(await readFile(snapshotPath), data), label).toBe(0);
     }
   });
 
@@ -254,8 +264,9 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     });
   }
 
-  // The numbers of the failing write: 1 the snapshot file, 2 the marker, 3 the old table's
-  // deletion, 4-7 the batches of records, 8 the switching batch (staged before arming).
+  // The numbers of the failing write: 1 the snapshot file (the staged file renamed to it), 2 the
+  // marker, 3 the old table's deletion, 4-7 the batches of records, 8 the switching batch (staged
+  // before arming). A crash at 2 leaves the renamed file, which nothing names: the start deletes it.
   for (const [at, after] of [
     [1, "old"],
     [2, "old"],
@@ -278,8 +289,27 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
         await expectNew(r);
       }
       expect(await stagedFiles()).toEqual([]);
+      const snapshotFiles = after === "old" ? [] : [snapshotFileName(META.index, META.term)];
+      expect(await readdir(join(dir, "snapshots"))).toEqual(snapshotFiles);
     });
   }
+
+  it("an install that failed after its staged file was renamed installs it when retried", async () => {
+    const s = await withOldState();
+    const staged = stage(s, pieces(encode(NEW), prng(9), 100_000)) as StagedSnapshotBytes;
+    await staged.written();
+    armed = true;
+    failAt = 2; // the marker: the staged file is the snapshot file by then
+    const install: StorageWrite[] = [{ snapshot: { metadata: META, data: staged } }];
+    await expect(s.write(install)).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    expect(await stagedFiles()).toEqual([]);
+    // The host retries the same write: the bytes are read from the renamed file and copied.
+    await s.write(install);
+    await expectNew(s);
+    s.releaseSnapshotBytes(staged);
+    await staged.remove();
+    await expectNew(await reopen(s));
+  });
 
   it("a dropped transfer's staged file is deleted", async () => {
     const s = await withOldState();
