@@ -2,11 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry } from "@dlock/raft";
+import type { Level } from "level";
 import { encodeKeyStateRecord } from "../../src/lock/table-codec.js";
 import { LOCK_RANGE } from "../../src/storage/keys.js";
 import { readSnapshotHeader, snapshotRecords } from "../../src/storage/snapshot-format.js";
 import { snapshotMembers } from "../../src/storage/snapshot-state.js";
 import type { StateExport } from "../../src/storage/state-export.js";
+import type { LevelStorage } from "../../src/storage/level-storage.js";
 
 /** A fresh temporary folder, removed by the returned cleanup. */
 export async function tempDir(
@@ -14,6 +16,23 @@ export async function tempDir(
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `dlock-${prefix}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The LevelDB under a LevelStorage, to plant or list raw records. */
+export function rawDb(s: LevelStorage): Level<Buffer, Buffer> {
+  return (s as unknown as { db: Level<Buffer, Buffer> }).db;
+}
+
+/** Deterministic PRNG (mulberry32), for property tests that print their seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export function normal(index: number, term: number, text = `e${index}`): Entry {

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Level } from "level";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CompactedError, UnavailableError } from "@dlock/raft";
@@ -18,7 +17,7 @@ import {
 } from "../../src/storage/snapshot-format.js";
 import { SNAPSHOT_FOLDER } from "../../src/storage/snapshot-files.js";
 import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
-import { normal, range, tempDir } from "./helpers.js";
+import { normal, range, rawDb, tempDir } from "./helpers.js";
 
 const VOTERS = { voters: ["n1", "n2", "n3"], learners: [] };
 const MEMBERS: ClusterMembers = {
@@ -35,11 +34,6 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<Stor
   expect(error).toBeInstanceOf(StorageError);
   expect((error as StorageError).code).toBe(code);
   return error as StorageError;
-}
-
-/** The LevelDB under a LevelStorage, to plant or list raw records. */
-function rawDb(s: LevelStorage): Level<Buffer, Buffer> {
-  return (s as unknown as { db: Level<Buffer, Buffer> }).db;
 }
 
 /** The stored value of the entry range(index, index, 1) holds. */

@@ -1,48 +1,29 @@
 // A snapshot from the leader is installed in batches under a marker: a crash between any two of
 // its writes leaves, once the folder is opened again, either the old state or the whole new one.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Level } from "level";
 import type { Snapshot } from "@dlock/raft";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageWrite } from "../../src/storage/level-storage.js";
 import { StorageError } from "../../src/storage/errors.js";
 import { META_INSTALLING, META_MEMBERS, lockKey } from "../../src/storage/keys.js";
 import { encodeMembers } from "../../src/storage/members-record.js";
-import type { ClusterMembers } from "../../src/storage/members-record.js";
 import { SnapshotEncoder } from "../../src/storage/snapshot-format.js";
-import { INSTALL_BATCH_RECORDS } from "../../src/storage/snapshot-install.js";
-import { range, tempDir } from "./helpers.js";
+import { range, rawDb, tempDir } from "./helpers.js";
+import {
+  MEMBERS,
+  NEW_MEMBERS,
+  NEW_METADATA,
+  NEW_RECORDS as NEW,
+  VOTERS,
+  bytes,
+  encodeSnapshot,
+  oldRecords,
+} from "./install-fixtures.js";
 
-const VOTERS = { voters: ["n1", "n2", "n3"], learners: [] };
-const MEMBERS: ClusterMembers = { ...VOTERS, peerAddresses: {} };
-const NEW_MEMBERS: ClusterMembers = {
-  voters: ["n1", "n2", "n3"],
-  learners: ["n4"],
-  peerAddresses: { n4: "127.0.0.1:4" },
-};
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const OLD = Array.from({ length: 3000 }, (_, i): [string, Uint8Array] => [
-  `old-${String(i).padStart(5, "0")}`,
-  bytes(`o${i}`),
-]);
-// Four batches of the install: three full, one part.
-const NEW = Array.from(
-  { length: INSTALL_BATCH_RECORDS * 3 + 500 },
-  (_, i): [string, Uint8Array] => [`new-${String(i).padStart(5, "0")}`, bytes(`n${i}`)],
-);
+const OLD = oldRecords(3000);
 
 function newSnapshot(): Snapshot {
-  const encoder = new SnapshotEncoder(9000, 3);
-  for (const [key, value] of NEW) encoder.add(lockKey(key), value);
-  encoder.add(META_MEMBERS, encodeMembers(NEW_MEMBERS));
-  return {
-    metadata: { index: 9000, term: 3, confState: { voters: VOTERS.voters, learners: ["n4"] } },
-    data: encoder.finish(),
-  };
-}
-
-function rawDb(s: LevelStorage): Level<Buffer, Buffer> {
-  return (s as unknown as { db: Level<Buffer, Buffer> }).db;
+  return { metadata: NEW_METADATA, data: encodeSnapshot(NEW) };
 }
 
 describe("LevelStorage: snapshot install in batches", () => {

@@ -13,19 +13,7 @@ import type { SnapshotBytes } from "@dlock/raft";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SnapshotFileBytes } from "../../src/storage/snapshot-file-bytes.js";
-import { tempDir } from "./helpers.js";
-
-/** Deterministic PRNG (mulberry32): the property test prints its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng, tempDir } from "./helpers.js";
 
 /** Bytes read only through subarray(), counted: what a staged file offers. */
 function fileLike(data: Uint8Array): SnapshotBytes & { reads: number; maxRead: number } {

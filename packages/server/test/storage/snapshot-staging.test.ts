@@ -4,61 +4,24 @@
 import { cp, readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Level } from "level";
-import type { SnapshotBytes, SnapshotMetadata } from "@dlock/raft";
+import type { SnapshotBytes } from "@dlock/raft";
 import { LevelStorage } from "../../src/storage/level-storage.js";
 import type { StorageWrite } from "../../src/storage/level-storage.js";
-import { META_INSTALLING, META_MEMBERS, lockKey } from "../../src/storage/keys.js";
-import { encodeMembers } from "../../src/storage/members-record.js";
-import type { ClusterMembers } from "../../src/storage/members-record.js";
-import { SnapshotEncoder } from "../../src/storage/snapshot-format.js";
-import { INSTALL_BATCH_RECORDS } from "../../src/storage/snapshot-install.js";
+import { META_INSTALLING } from "../../src/storage/keys.js";
 import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
 import { snapshotFileName } from "../../src/storage/snapshot-files.js";
 import type { StagedSnapshotBytes } from "../../src/storage/snapshot-staging.js";
-import { range, tempDir } from "./helpers.js";
+import { prng, range, rawDb, tempDir } from "./helpers.js";
+import {
+  MEMBERS,
+  NEW_MEMBERS,
+  NEW_METADATA as META,
+  NEW_RECORDS as NEW,
+  encodeSnapshot as encode,
+  oldRecords,
+} from "./install-fixtures.js";
 
-const VOTERS = { voters: ["n1", "n2", "n3"], learners: [] };
-const MEMBERS: ClusterMembers = { ...VOTERS, peerAddresses: {} };
-const NEW_MEMBERS: ClusterMembers = {
-  voters: ["n1", "n2", "n3"],
-  learners: ["n4"],
-  peerAddresses: { n4: "127.0.0.1:4" },
-};
-const META: SnapshotMetadata = {
-  index: 9000,
-  term: 3,
-  confState: { voters: VOTERS.voters, learners: ["n4"] },
-};
-const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const OLD = Array.from({ length: 300 }, (_, i): [string, Uint8Array] => [
-  `old-${String(i).padStart(5, "0")}`,
-  bytes(`o${i}`),
-]);
-// Four batches of the install: three full, one part.
-const NEW = Array.from(
-  { length: INSTALL_BATCH_RECORDS * 3 + 500 },
-  (_, i): [string, Uint8Array] => [`new-${String(i).padStart(5, "0")}`, bytes(`n${i}`)],
-);
-
-function encode(records: ReadonlyArray<readonly [string, Uint8Array]>): Buffer {
-  const encoder = new SnapshotEncoder(META.index, META.term);
-  for (const [key, value] of records) encoder.add(lockKey(key), value);
-  encoder.add(META_MEMBERS, encodeMembers(NEW_MEMBERS));
-  return encoder.finish();
-}
-
-/** Deterministic PRNG (mulberry32): the property test prints its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const OLD = oldRecords(300);
 
 /** `data` cut at random points into pieces of 1 byte up to ~`maxBytes`. */
 function pieces(data: Uint8Array, random: () => number, maxBytes: number): Uint8Array[] {
@@ -321,10 +284,6 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     await expectOld(s);
   });
 });
-
-function rawDb(s: LevelStorage): Level<Buffer, Buffer> {
-  return (s as unknown as { db: Level<Buffer, Buffer> }).db;
-}
 
 async function waitFor(condition: () => Promise<boolean>, deadlineMs = 10_000): Promise<void> {
   const until = Date.now() + deadlineMs;
