@@ -115,6 +115,12 @@ export interface SnapshotCheck {
  */
 export interface SnapshotStaging<Bytes extends SnapshotBytes = Uint8Array> {
   append(bytes: Uint8Array): void;
+  /**
+   * True while the staging holds as many appended bytes not yet stored as it should: the core then
+   * holds its answer to the chunk (the leader sends the next chunk only after one), until the host
+   * calls RaftNode.snapshotStagingDrained(). A staging that stores at once leaves this out.
+   */
+  backlogged?(): boolean;
   /** Every byte appended, once they add up to the announced size; called once. */
   bytes(): Bytes;
   /** The transfer was dropped (restarted, refused, or not needed): its bytes are garbage. */

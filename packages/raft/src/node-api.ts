@@ -61,6 +61,11 @@ export interface RaftNode<Bytes extends SnapshotBytes = Uint8Array> {
    */
   compacted(index: number): void;
   /**
+   * The snapshot staging that was backlogged (SnapshotStaging.backlogged) stored what it held: the
+   * answer held for the leader's last chunk goes out (in the next Ready). Harmless at any time.
+   */
+  snapshotStagingDrained(): void;
+  /**
    * Voters removed by changes already compacted into the snapshot, as the host keeps them with its
    * members (this core remembers such removals only while it runs). A leader tells one of them
    * that its removal committed when it asks for votes. Call after construction and after a

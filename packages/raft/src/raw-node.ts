@@ -349,6 +349,14 @@ export class RawNode<Bytes extends SnapshotBytes = Uint8Array> implements RaftNo
     this.log.appliedTo(index);
   }
 
+  snapshotStagingDrained(): void {
+    const assembler = this.snapshotAssembler;
+    if (assembler === null || assembler.answerHeldFor === null || assembler.backlogged()) return;
+    const to = assembler.answerHeldFor;
+    assembler.answerHeldFor = null;
+    this.sendSnapshotResponse(to, assembler.metadata.index, assembler.nextOffset, false, false);
+  }
+
   compacted(index: number): void {
     if (index > this.log.applied) {
       throw new Error(`compacted(${index}) beyond applied ${this.log.applied}`);
@@ -971,6 +979,13 @@ export class RawNode<Bytes extends SnapshotBytes = Uint8Array> implements RaftNo
       return;
     }
     if (!assembler.complete()) {
+      // A staging that stores slower than chunks arrive would queue the snapshot in memory: the
+      // leader's next chunk waits for this answer, so it waits for the disk (a resent chunk too).
+      if (assembler.backlogged()) {
+        assembler.answerHeldFor = m.from;
+        return;
+      }
+      assembler.answerHeldFor = null;
       this.sendSnapshotResponse(m.from, meta.index, assembler.nextOffset, false, false);
       return;
     }

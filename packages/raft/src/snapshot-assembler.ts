@@ -1,5 +1,5 @@
 import type { SnapshotCheck, SnapshotStaging } from "./config.js";
-import type { Snapshot, SnapshotBytes, SnapshotChunk, SnapshotMetadata } from "./types.js";
+import type { NodeId, Snapshot, SnapshotBytes, SnapshotChunk, SnapshotMetadata } from "./types.js";
 
 /**
  * A follower's partial InstallSnapshot transfer. Chunks must arrive in order; a duplicate or a gap
@@ -13,6 +13,8 @@ export class SnapshotAssembler<Bytes extends SnapshotBytes = Uint8Array> {
   /** Fed each chunk as it is accepted, when the host checks snapshots a chunk at a time. */
   readonly check: SnapshotCheck | null;
   nextOffset = 0;
+  /** The leader whose chunk is not answered while the staging is backlogged, or null. */
+  answerHeldFor: NodeId | null = null;
 
   constructor(
     first: SnapshotChunk,
@@ -41,6 +43,11 @@ export class SnapshotAssembler<Bytes extends SnapshotBytes = Uint8Array> {
     this.check?.update(chunk.data);
     this.nextOffset += chunk.data.byteLength;
     return true;
+  }
+
+  /** Whether the staging asks the core to hold its answer (SnapshotStaging.backlogged). */
+  backlogged(): boolean {
+    return this.staging.backlogged?.() === true;
   }
 
   complete(): boolean {

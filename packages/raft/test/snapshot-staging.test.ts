@@ -19,6 +19,8 @@ class RecordingStaging implements SnapshotStaging {
   readonly appended: number[][] = [];
   bytesCalls = 0;
   discarded = false;
+  /** What backlogged() answers: the test plays a disk that falls behind and catches up. */
+  behind = false;
   private readonly buffer: Uint8Array;
   private used = 0;
 
@@ -40,6 +42,10 @@ class RecordingStaging implements SnapshotStaging {
 
   discard(): void {
     this.discarded = true;
+  }
+
+  backlogged(): boolean {
+    return this.behind;
   }
 }
 
@@ -132,6 +138,34 @@ describe("snapshot staging", () => {
     expect(stagings[0]!.appended.flat()).toEqual([...DATA]);
     expect(sent.map((a) => a.nextOffset)).toEqual([4, 4, 4, 8, 8, 10]);
     expect(sent.at(-1)).toEqual({ nextOffset: 10, done: true, reject: false });
+  });
+
+  it("holds its answer while the staging is behind, even to a resent chunk, until it drained", () => {
+    const { node, stagings } = follower();
+    node.step(chunk(0, 4));
+    expect(answers(node).map((a) => a.nextOffset)).toEqual([4]);
+    stagings[0]!.behind = true;
+    node.step(chunk(4, 4));
+    expect(answers(node)).toEqual([]);
+    // The leader resends what it has no answer for: accepted already, and still not answered.
+    node.step(chunk(4, 4));
+    node.step(chunk(0, 4));
+    expect(answers(node)).toEqual([]);
+    expect(stagings[0]!.appended.flat()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // A wake-up while the staging is still behind answers nothing.
+    node.snapshotStagingDrained();
+    expect(answers(node)).toEqual([]);
+    stagings[0]!.behind = false;
+    node.snapshotStagingDrained();
+    expect(answers(node)).toEqual([{ nextOffset: 8, done: false, reject: false }]);
+    // Answered once: a second wake-up sends nothing more.
+    node.snapshotStagingDrained();
+    expect(answers(node)).toEqual([]);
+    // The last chunk completes the transfer whatever the staging says: the install waits for
+    // its bytes to be written anyway.
+    stagings[0]!.behind = true;
+    node.step(chunk(8, 4));
+    expect(answers(node)).toEqual([{ nextOffset: 10, done: true, reject: false }]);
   });
 
   it("refuses a chunk past the announced size and discards what it staged", () => {

@@ -11,6 +11,7 @@ import type {
   RaftConfig,
   Snapshot,
   SnapshotBytes,
+  SnapshotMetadata,
   Status,
 } from "@dlock/raft";
 import type { Logger } from "@dlock/protocol";
@@ -245,8 +246,7 @@ export class RaftHost<Result> {
         snapshotCheck: this.storage.snapshotCheck?.bind(this.storage),
         // The node's Readies are read as RaftNode<SnapshotBytes> (this.node): a staged snapshot's
         // bytes are only ever used as SnapshotBytes, which a Uint8Array also is.
-        snapshotStaging: this.storage.snapshotStaging?.bind(this.storage) as
-          RaftConfig["snapshotStaging"] | undefined,
+        snapshotStaging: this.stagingOf(),
         onRefused: (message, reason) => this.onRaftRefused(message, reason),
         logger: this.logger,
       },
@@ -580,6 +580,22 @@ export class RaftHost<Result> {
   // ---- the ready loop --------------------------------------------------------------------------
 
   /** A peer sent what no correct member would (forged or corrupted): count, log once, go on. */
+  /**
+   * The core's snapshot staging: the storage's, told to wake the core when a backlogged staging
+   * has written what it held (the core holds its answer to the leader's chunk until then).
+   */
+  private stagingOf(): RaftConfig["snapshotStaging"] | undefined {
+    if (this.storage.snapshotStaging === undefined) return undefined;
+    const stagingOf = this.storage.snapshotStaging.bind(this.storage);
+    const staging = (metadata: SnapshotMetadata, totalBytes: number) =>
+      stagingOf(metadata, totalBytes, () => {
+        if (!this.running()) return;
+        this.node.snapshotStagingDrained();
+        this.scheduleProcess();
+      });
+    return staging as RaftConfig["snapshotStaging"];
+  }
+
   private onRaftRefused(message: Message, reason: RefusalReason): void {
     this.options.onRaftRefused?.(reason);
     if (!this.refusalLog.first(message.from, reason)) return;

@@ -120,9 +120,14 @@ export interface HostStorage extends Storage {
   snapshotRecordCount?(data: SnapshotBytes): number;
   /**
    * Where the core puts a leader's snapshot as it arrives (RaftConfig.snapshotStaging). Optional:
-   * the core's buffer otherwise, and the bytes are a Uint8Array.
+   * the core's buffer otherwise, and the bytes are a Uint8Array. `onDrained` is called when a
+   * staging that was backlogged (SnapshotStaging.backlogged) has written what it held.
    */
-  snapshotStaging?(metadata: SnapshotMetadata, totalBytes: number): SnapshotStaging<SnapshotBytes>;
+  snapshotStaging?(
+    metadata: SnapshotMetadata,
+    totalBytes: number,
+    onDrained?: () => void,
+  ): SnapshotStaging<SnapshotBytes>;
   /** Resolves once staged bytes can be read (all written); rejects if staging them failed. */
   snapshotBytesWritten?(data: SnapshotBytes): Promise<void>;
   /** Staged bytes are no longer needed: the snapshot is installed (or never will be). */

@@ -80,6 +80,13 @@ export interface StorageOpenOptions {
    * failed (full, I/O error). Never set in production.
    */
   writeFault?: () => Error | undefined;
+  /** Test hook: awaited before each staged snapshot chunk is written (a slow disk). */
+  stagingWriteDelay?: () => Promise<void>;
+  /**
+   * Bytes of a leader's snapshot received but not yet written past which the next chunk is not
+   * acknowledged (see SnapshotStagingFile): what a disk slower than the network costs in memory.
+   */
+  stagingBacklogBytesMax?: number;
   /** Called after each synced (fsync) batch with how long the write took, for metrics. */
   onSyncedWrite?: (durationMs: number) => void;
 }
@@ -114,6 +121,11 @@ const INSTALL_STEP_RECORDS = 2048;
  * and staged the next batch's thousands of entries in one turn (~30 ms, its code still cold).
  */
 export const WRITE_STEP_PUTS = 512;
+/**
+ * Received snapshot bytes not yet written past which the next chunk waits (the leader sends 512
+ * KiB chunks): a few chunks keep the disk busy, and a slow disk costs at most this in memory.
+ */
+export const STAGING_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
 
 /**
  * The Raft log, hard state, members, snapshot and the lock table of one node, in LevelDB (plus
@@ -142,6 +154,8 @@ export class LevelStorage implements HostStorage {
   private readonly files: SnapshotFiles;
   private readonly fsync: boolean;
   private readonly writeFault: (() => Error | undefined) | undefined;
+  private readonly stagingWriteDelay: (() => Promise<void>) | undefined;
+  private readonly stagingBacklogBytesMax: number;
   private readonly onSyncedWrite: ((durationMs: number) => void) | undefined;
   /** The log above the snapshot, as stored (decoded on each read). */
   private readonly log: EncodedLog;
@@ -180,6 +194,8 @@ export class LevelStorage implements HostStorage {
     this.dataDir = options.dataDir;
     this.fsync = options.fsync ?? true;
     this.writeFault = options.writeFault;
+    this.stagingWriteDelay = options.stagingWriteDelay;
+    this.stagingBacklogBytesMax = options.stagingBacklogBytesMax ?? STAGING_BACKLOG_BYTES_MAX;
     this.onSyncedWrite = options.onSyncedWrite;
     this.log = state.log;
     this.snapshotMetadata = state.snapshot.metadata;
@@ -462,9 +478,24 @@ export class LevelStorage implements HostStorage {
   }
 
   /** A leader's snapshot goes to a file in the snapshots folder as it arrives. */
-  snapshotStaging(metadata: SnapshotMetadata, totalBytes: number): SnapshotStaging<SnapshotBytes> {
+  snapshotStaging(
+    metadata: SnapshotMetadata,
+    totalBytes: number,
+    onDrained?: () => void,
+  ): SnapshotStaging<SnapshotBytes> {
     const path = this.files.stagingPath(metadata.index, metadata.term);
-    const staging = new SnapshotStagingFile(path, totalBytes, () => this.throwInjectedFault());
+    const delay = this.stagingWriteDelay;
+    const staging = new SnapshotStagingFile(path, totalBytes, {
+      beforeWrite:
+        delay === undefined
+          ? () => this.throwInjectedFault()
+          : async () => {
+              await delay();
+              this.throwInjectedFault();
+            },
+      onDrained,
+      backlogBytesMax: this.stagingBacklogBytesMax,
+    });
     this.stagings.add(staging);
     void staging.removed().then(() => this.stagings.delete(staging));
     return staging;

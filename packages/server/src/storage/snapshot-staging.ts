@@ -77,14 +77,35 @@ export function isStaged(bytes: SnapshotBytes): bytes is StagedSnapshotBytes {
   return bytes instanceof StagedSnapshotBytes;
 }
 
+/** What a staging file is told to do around its writes. */
+export interface StagingFileHooks {
+  /**
+   * Called before each chunk's write; a throw fails it, as the disk would (tests), and a promise
+   * delays it, as a slow disk would (tests).
+   */
+  beforeWrite: () => void | Promise<void>;
+  /** Called when the bytes not yet written fall to backlogBytesMax or less after being over it. */
+  onDrained?: () => void;
+  /**
+   * Bytes appended but not yet written past which the staging is backlogged(): the core holds its
+   * answer to the leader's chunk, so a disk slower than the network holds no more than this (and a
+   * chunk) in memory instead of the whole snapshot.
+   */
+  backlogBytesMax: number;
+}
+
 export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
   private readonly path: string;
   private readonly totalBytes: number;
-  /** Checked before each write: a fault injected into the storage's writes (tests). */
-  private readonly fault: () => void;
+  private readonly hooks: StagingFileHooks;
   private handle: FileHandle | null = null;
   /** The queue of writes: each chunk's write starts when the one before it is done. */
   private tail: Promise<void> = Promise.resolve();
+  /** Appended bytes whose write has not ended; 0 once a write failed (nothing more is written). */
+  private unwrittenBytes = 0;
+  /** Whether backlogged() said so since the last onDrained. */
+  private heldBack = false;
+  private failed = false;
   private staged: StagedSnapshotBytes | null = null;
   private removal: Promise<void> | null = null;
   private markRemoved: () => void = () => undefined;
@@ -92,10 +113,10 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     this.markRemoved = resolve;
   });
 
-  constructor(path: string, totalBytes: number, fault: () => void) {
+  constructor(path: string, totalBytes: number, hooks: StagingFileHooks) {
     this.path = path;
     this.totalBytes = totalBytes;
-    this.fault = fault;
+    this.hooks = hooks;
     this.tail = this.then(async () => {
       // Read and written through one descriptor: reads go on after the file is renamed.
       this.handle = await open(path, "w+");
@@ -105,10 +126,19 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
   append(bytes: Uint8Array): void {
     // A copy: the chunk may be a view into a frame buffer that the transport reuses.
     const copy = Buffer.from(bytes);
+    if (!this.failed) this.unwrittenBytes += copy.byteLength;
     this.tail = this.then(async () => {
-      this.fault();
+      await this.hooks.beforeWrite();
       await writeAll(this.handle as FileHandle, copy);
+      this.written(copy.byteLength);
     });
+    this.tail.catch(() => this.writesFailed());
+  }
+
+  backlogged(): boolean {
+    if (this.unwrittenBytes <= this.hooks.backlogBytesMax) return false;
+    this.heldBack = true;
+    return true;
   }
 
   bytes(): StagedSnapshotBytes {
@@ -149,6 +179,24 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
       this.markRemoved();
     })();
     return this.removal;
+  }
+
+  private written(bytes: number): void {
+    this.unwrittenBytes -= bytes;
+    this.drained();
+  }
+
+  /** Nothing more is written after a failure: whoever waits on the disk may go on (and fail). */
+  private writesFailed(): void {
+    this.failed = true;
+    this.unwrittenBytes = 0;
+    this.drained();
+  }
+
+  private drained(): void {
+    if (!this.heldBack || this.unwrittenBytes > this.hooks.backlogBytesMax) return;
+    this.heldBack = false;
+    this.hooks.onDrained?.();
   }
 
   private async close(): Promise<void> {

@@ -84,9 +84,14 @@ export async function startNode(
   dataDir: string,
   voters: NodeId[],
   extra: Partial<RaftHostOptions<LockResult>> &
-    Partial<Pick<StorageOpenOptions, "writeFault" | "fsync">> = {},
+    Partial<
+      Pick<
+        StorageOpenOptions,
+        "writeFault" | "fsync" | "stagingWriteDelay" | "stagingBacklogBytesMax"
+      >
+    > = {},
 ): Promise<TestNode> {
-  const { writeFault, fsync, ...hostExtra } = extra;
+  const { writeFault, fsync, stagingWriteDelay, stagingBacklogBytesMax, ...hostExtra } = extra;
   const storage = await LevelStorage.open({
     dataDir,
     clusterId: "test-cluster",
@@ -94,6 +99,8 @@ export async function startNode(
     initialMembers: { voters, learners: [], peerAddresses: {} },
     writeFault,
     fsync,
+    stagingWriteDelay,
+    stagingBacklogBytesMax,
   });
   const table = new LockStateMachine({ limits: { electionTimeoutMs: TICK_MS * ELECTION_TICKS } });
   const host = await RaftHost.start<LockResult>({

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SnapshotBytes } from "@dlock/raft";
 import { LevelStorage } from "../../src/storage/level-storage.js";
-import type { StorageWrite } from "../../src/storage/level-storage.js";
+import type { StorageOpenOptions, StorageWrite } from "../../src/storage/level-storage.js";
 import { META_INSTALLING } from "../../src/storage/keys.js";
 import { wholeSnapshot } from "../../src/storage/snapshot-file-bytes.js";
 import { snapshotFileName } from "../../src/storage/snapshot-files.js";
@@ -43,8 +43,12 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
   let writes = 0;
   let failAt = 0;
 
-  const open = async (dataDir = dir): Promise<LevelStorage> => {
+  const open = async (
+    dataDir = dir,
+    extra: Pick<StorageOpenOptions, "stagingBacklogBytesMax" | "stagingWriteDelay"> = {},
+  ): Promise<LevelStorage> => {
     const storage = await LevelStorage.open({
+      ...extra,
       dataDir,
       clusterId: "c1",
       nodeId: "n1",
@@ -272,6 +276,57 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     s.releaseSnapshotBytes(staged);
     await staged.remove();
     await expectNew(await reopen(s));
+  });
+
+  it("is backlogged while more than its bound waits for the disk, and says when it drained", async () => {
+    // Writes wait until the test lets each one go: a disk slower than the network.
+    const gates: Array<() => void> = [];
+    const s = await open(dir, {
+      stagingWriteDelay: () => new Promise<void>((resolve) => gates.push(resolve)),
+      stagingBacklogBytesMax: 100,
+    });
+    const data = encode(NEW);
+    let drained = 0;
+    const staging = s.snapshotStaging(META, data.length, () => drained++);
+    staging.append(data.subarray(0, 60));
+    expect(staging.backlogged?.()).toBe(false);
+    staging.append(data.subarray(60, 120));
+    expect(staging.backlogged?.()).toBe(true);
+    // The first write ends: 60 bytes wait, within the bound.
+    await waitFor(async () => gates.length === 1);
+    gates.shift()!();
+    await waitFor(async () => drained === 1);
+    expect(staging.backlogged?.()).toBe(false);
+    // Over the bound again, but nobody was told so: no wake-up is owed when it drains.
+    staging.append(data.subarray(120, 240));
+    await waitFor(async () => gates.length === 1);
+    gates.shift()!();
+    await waitFor(async () => gates.length === 1);
+    gates.shift()!();
+    const staged = (staging.append(data.subarray(240)), staging.bytes()) as StagedSnapshotBytes;
+    await waitFor(async () => gates.length === 1);
+    gates.shift()!();
+    await staged.written();
+    expect(drained).toBe(1);
+    expect(await readFile(staged.path)).toEqual(Buffer.from(data));
+    await staged.remove();
+  });
+
+  it("stops being backlogged when a write fails: the install fails, nobody waits for the disk", async () => {
+    const s = await open(dir, { stagingBacklogBytesMax: 100 });
+    const data = encode(NEW);
+    let drained = 0;
+    armed = true;
+    failAt = 2;
+    const staging = s.snapshotStaging(META, data.length, () => drained++);
+    for (let at = 0; at < data.length; at += 64) staging.append(data.subarray(at, at + 64));
+    // Nothing was written yet (writes start in later turns).
+    expect(staging.backlogged?.()).toBe(true);
+    const staged = staging.bytes() as StagedSnapshotBytes;
+    await expect(staged.written()).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    expect(staging.backlogged?.()).toBe(false);
+    expect(drained).toBe(1);
+    await staged.remove();
   });
 
   it("a dropped transfer's staged file is deleted", async () => {

@@ -308,6 +308,7 @@ export class HostedSimNode implements ClusterNode {
       transferLeadership: (target) => core.transferLeadership(target),
       campaign: () => core.campaign(),
       rememberRemovedVoters: (voters) => core.rememberRemovedVoters(voters),
+      snapshotStagingDrained: () => core.snapshotStagingDrained(),
       hasReady: () => core.hasReady(),
       ready: () => {
         const ready = core.ready();

@@ -1,0 +1,105 @@
+// A follower whose disk is slower than the network: the leader's snapshot chunks wait for the
+// follower's writes (it answers a chunk only once the staging is within its bound), so the
+// snapshot never queues in the follower's memory, and the install completes once the disk keeps up.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SnapshotChunk } from "@dlock/raft";
+import { tempDir } from "../storage/helpers.js";
+import {
+  RecordingNetwork,
+  acquireCommand,
+  leaderOf,
+  pausableTicks,
+  startNode,
+  waitFor,
+} from "./cluster.js";
+import type { TestNode } from "./cluster.js";
+
+const IDS = ["n1", "n2", "n3"];
+const CHUNK_BYTES = 128;
+
+describe("RaftHost: a snapshot to a follower with a slow disk", () => {
+  let root: string;
+  let cleanup: () => Promise<void>;
+  let network: RecordingNetwork;
+  let nodes: TestNode[];
+  const dirOf = (id: string) => `${root}/${id}`;
+  // The victim's staged writes wait here while the gate is shut.
+  let gateOpen = true;
+  let waiting: Array<() => void> = [];
+  const openGate = () => {
+    gateOpen = true;
+    for (const go of waiting.splice(0)) go();
+  };
+
+  beforeEach(async () => {
+    ({ dir: root, cleanup } = await tempDir("backpressure"));
+    network = new RecordingNetwork();
+    nodes = [];
+    gateOpen = true;
+    waiting = [];
+  });
+  afterEach(async () => {
+    openGate();
+    await Promise.all(nodes.map((n) => n.host.stop()));
+    await cleanup();
+  });
+
+  it("sends the next chunk only once the follower has written the last, then installs", async () => {
+    const raft = { snapshotChunkBytes: CHUNK_BYTES };
+    const { scheduler, ticks } = pausableTicks();
+    nodes = await Promise.all(
+      IDS.map((id) =>
+        startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft, scheduler }),
+      ),
+    );
+    await waitFor("a leader", () => leaderOf(nodes) !== undefined);
+    const leader = leaderOf(nodes) as TestNode;
+    const victim = nodes.find((n) => n !== leader) as TestNode;
+    await leader.host.propose(acquireCommand("before"));
+    await waitFor("victim applied", () => victim.table.get("before").held);
+    network.isolate(victim.id);
+    await victim.host.stop();
+    nodes = nodes.filter((n) => n !== victim);
+    for (let i = 0; i < 60; i++) await leader.host.propose(acquireCommand(`s${i}`));
+    const compactedTo = (await leader.host.compact()) as number;
+    for (const n of nodes) if (n !== leader) await n.host.compact();
+    const snapshotBytes = leader.storage.snapshot().data.byteLength;
+    expect(snapshotBytes).toBeGreaterThan(8 * CHUNK_BYTES);
+
+    gateOpen = false;
+    network.heal(victim.id);
+    const back = await startNode(network, victim.id, dirOf(victim.id), IDS, {
+      raft,
+      scheduler,
+      stagingBacklogBytesMax: 0,
+      stagingWriteDelay: () =>
+        gateOpen ? Promise.resolve() : new Promise<void>((go) => waiting.push(go)),
+    });
+    nodes.push(back);
+    const chunksSent = (): SnapshotChunk[] =>
+      network.calls
+        .filter((call) => call.from === leader.id)
+        .flatMap((call) => call.messages)
+        .filter((m): m is SnapshotChunk => m.type === "snapshot" && m.to === back.id);
+
+    // Unanswered, the leader resends its chunk once per election timeout in which it heard from
+    // the follower: two resends show time passed with the first write still waiting.
+    await waitFor("the first chunk resent twice", () => chunksSent().length >= 3);
+    expect(new Set(chunksSent().map((c) => c.offset))).toEqual(new Set([0]));
+    expect(waiting.length).toBe(1);
+
+    // Without ticks nothing is resent: each chunk from here on goes out because the follower
+    // answered the last one as its write ended.
+    ticks.on = false;
+    openGate();
+    await waitFor(
+      "victim installed the snapshot",
+      () => back.storage.snapshot().metadata.index >= compactedTo,
+    );
+    ticks.on = true;
+    await waitFor("victim caught up", () => back.host.status().applied >= compactedTo);
+    expect(back.table.get("s59").held).toBe(true);
+    const offsets = [...new Set(chunksSent().map((c) => c.offset))];
+    expect(offsets.length).toBe(Math.ceil(snapshotBytes / CHUNK_BYTES));
+  });
+});
