@@ -582,16 +582,29 @@ export class RaftHost<Result> {
   /** A peer sent what no correct member would (forged or corrupted): count, log once, go on. */
   /**
    * The core's snapshot staging: the storage's, told to wake the core when a backlogged staging
-   * has written what it held (the core holds its answer to the leader's chunk until then).
+   * has written what it held (the core holds its answer to the leader's chunk until then). A
+   * staging whose writes fail tries them again until they succeed; that is logged, once a spell.
    */
   private stagingOf(): RaftConfig["snapshotStaging"] | undefined {
     if (this.storage.snapshotStaging === undefined) return undefined;
     const stagingOf = this.storage.snapshotStaging.bind(this.storage);
     const staging = (metadata: SnapshotMetadata, totalBytes: number) =>
-      stagingOf(metadata, totalBytes, () => {
-        if (!this.running()) return;
-        this.node.snapshotStagingDrained();
-        this.scheduleProcess();
+      stagingOf(metadata, totalBytes, {
+        onDrained: () => {
+          if (!this.running()) return;
+          this.node.snapshotStagingDrained();
+          this.scheduleProcess();
+        },
+        onFailing: (error) =>
+          this.logger.error(
+            { err: error, snapshotIndex: metadata.index },
+            "cannot write the leader's snapshot to the data folder; retrying the same write until it succeeds",
+          ),
+        onRecovered: () =>
+          this.logger.warn(
+            { snapshotIndex: metadata.index },
+            "the data folder takes the leader's snapshot again; resuming",
+          ),
       });
     return staging as RaftConfig["snapshotStaging"];
   }

@@ -9,6 +9,7 @@ import type {
   Storage,
 } from "@dlock/raft";
 import type { ClusterMembers } from "./members-record.js";
+import type { StagingEvents } from "./snapshot-staging.js";
 
 /** A state-machine record change: bytes to store under the key, or null to delete it. */
 export type LockRecordChange = readonly [key: string, record: Uint8Array | null];
@@ -120,13 +121,14 @@ export interface HostStorage extends Storage {
   snapshotRecordCount?(data: SnapshotBytes): number;
   /**
    * Where the core puts a leader's snapshot as it arrives (RaftConfig.snapshotStaging). Optional:
-   * the core's buffer otherwise, and the bytes are a Uint8Array. `onDrained` is called when a
-   * staging that was backlogged (SnapshotStaging.backlogged) has written what it held.
+   * the core's buffer otherwise, and the bytes are a Uint8Array. `events` tell the host when a
+   * staging that was backlogged (SnapshotStaging.backlogged) has written what it held, and when
+   * its writes fail (they are tried again until they succeed) and work again.
    */
   snapshotStaging?(
     metadata: SnapshotMetadata,
     totalBytes: number,
-    onDrained?: () => void,
+    events?: StagingEvents,
   ): SnapshotStaging<SnapshotBytes>;
   /** Resolves once staged bytes can be read (all written); rejects if staging them failed. */
   snapshotBytesWritten?(data: SnapshotBytes): Promise<void>;

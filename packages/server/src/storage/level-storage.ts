@@ -51,6 +51,8 @@ import {
 } from "./snapshot-format.js";
 import { snapshotRecordCountOf } from "./snapshot-record-reader.js";
 import { SnapshotStagingFile, isStaged } from "./snapshot-staging.js";
+import type { StagingEvents } from "./snapshot-staging.js";
+import { DEFAULT_GROUP_COMMIT_OPTIONS } from "./group-commit.js";
 import type { AppendSnapshotBytes } from "./snapshot-files.js";
 import type { StateExport } from "./state-export.js";
 import { snapshotContents, snapshotLockValueChunks, snapshotMembers } from "./snapshot-state.js";
@@ -481,7 +483,7 @@ export class LevelStorage implements HostStorage {
   snapshotStaging(
     metadata: SnapshotMetadata,
     totalBytes: number,
-    onDrained?: () => void,
+    events: StagingEvents = {},
   ): SnapshotStaging<SnapshotBytes> {
     const path = this.files.stagingPath(metadata.index, metadata.term);
     const delay = this.stagingWriteDelay;
@@ -493,8 +495,10 @@ export class LevelStorage implements HostStorage {
               await delay();
               this.throwInjectedFault();
             },
-      onDrained,
+      ...events,
       backlogBytesMax: this.stagingBacklogBytesMax,
+      retryDelayMsMin: DEFAULT_GROUP_COMMIT_OPTIONS.retryDelayMsMin,
+      retryDelayMsMax: DEFAULT_GROUP_COMMIT_OPTIONS.retryDelayMsMax,
     });
     this.stagings.add(staging);
     void staging.removed().then(() => this.stagings.delete(staging));

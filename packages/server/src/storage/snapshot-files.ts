@@ -154,3 +154,16 @@ export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<nu
   }
   return data.length;
 }
+
+/** Writes all of `data` at `position` of the file (not at the file's own position). */
+export async function writeAllAt(
+  handle: FileHandle,
+  data: Uint8Array,
+  position: number,
+): Promise<void> {
+  let at = 0;
+  while (at < data.length) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
+    at += bytesWritten;
+  }
+}

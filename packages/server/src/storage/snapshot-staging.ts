@@ -9,7 +9,7 @@ import { open, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import type { SnapshotBytes, SnapshotStaging } from "@dlock/raft";
 import { SnapshotFileBytes } from "./snapshot-file-bytes.js";
-import { writeAll } from "./snapshot-files.js";
+import { writeAllAt } from "./snapshot-files.js";
 import { StorageError } from "./errors.js";
 
 /** What staged bytes need of their staging: the open file, and its removal. */
@@ -77,21 +77,32 @@ export function isStaged(bytes: SnapshotBytes): bytes is StagedSnapshotBytes {
   return bytes instanceof StagedSnapshotBytes;
 }
 
+/** What the host hears of a staging's writes. */
+export interface StagingEvents {
+  /** The bytes not yet written fell to the bound after backlogged() said they were over it. */
+  onDrained?: () => void;
+  /** A chunk's write failed; it is written again until it succeeds. Once per failing spell. */
+  onFailing?: (error: unknown) => void;
+  /** A chunk was written after onFailing. */
+  onRecovered?: () => void;
+}
+
 /** What a staging file is told to do around its writes. */
-export interface StagingFileHooks {
+export interface StagingFileHooks extends StagingEvents {
   /**
    * Called before each chunk's write; a throw fails it, as the disk would (tests), and a promise
    * delays it, as a slow disk would (tests).
    */
   beforeWrite: () => void | Promise<void>;
-  /** Called when the bytes not yet written fall to backlogBytesMax or less after being over it. */
-  onDrained?: () => void;
   /**
    * Bytes appended but not yet written past which the staging is backlogged(): the core holds its
    * answer to the leader's chunk, so a disk slower than the network holds no more than this (and a
    * chunk) in memory instead of the whole snapshot.
    */
   backlogBytesMax: number;
+  /** A failed chunk write is tried again after this long, doubling up to retryDelayMsMax. */
+  retryDelayMsMin: number;
+  retryDelayMsMax: number;
 }
 
 export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
@@ -101,11 +112,16 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
   private handle: FileHandle | null = null;
   /** The queue of writes: each chunk's write starts when the one before it is done. */
   private tail: Promise<void> = Promise.resolve();
-  /** Appended bytes whose write has not ended; 0 once a write failed (nothing more is written). */
+  /** Where the next appended chunk goes in the file. */
+  private appendedBytes = 0;
+  /** Appended bytes whose write has not ended; 0 once the writes ended (nothing more is written). */
   private unwrittenBytes = 0;
   /** Whether backlogged() said so since the last onDrained. */
   private heldBack = false;
-  private failed = false;
+  private ended = false;
+  private failing = false;
+  /** Wakes a write waiting to be tried again, when the staging is removed. */
+  private wakeRetry: (() => void) | null = null;
   private staged: StagedSnapshotBytes | null = null;
   private removal: Promise<void> | null = null;
   private markRemoved: () => void = () => undefined;
@@ -126,13 +142,11 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
   append(bytes: Uint8Array): void {
     // A copy: the chunk may be a view into a frame buffer that the transport reuses.
     const copy = Buffer.from(bytes);
-    if (!this.failed) this.unwrittenBytes += copy.byteLength;
-    this.tail = this.then(async () => {
-      await this.hooks.beforeWrite();
-      await writeAll(this.handle as FileHandle, copy);
-      this.written(copy.byteLength);
-    });
-    this.tail.catch(() => this.writesFailed());
+    const position = this.appendedBytes;
+    this.appendedBytes += copy.byteLength;
+    if (!this.ended) this.unwrittenBytes += copy.byteLength;
+    this.tail = this.then(() => this.writeChunk(copy, position));
+    this.tail.catch(() => this.writesEnded());
   }
 
   backlogged(): boolean {
@@ -172,6 +186,7 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
    * snapshot file is no longer at this path (the staging's paths are never reused).
    */
   remove(): Promise<void> {
+    this.wakeRetry?.();
     this.removal ??= (async () => {
       await this.tail.catch(() => undefined);
       await this.close().catch(() => undefined);
@@ -181,14 +196,48 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     return this.removal;
   }
 
-  private written(bytes: number): void {
-    this.unwrittenBytes -= bytes;
+  /**
+   * Writes `copy` at `position`, again and again if it fails (a full disk frees up; the group
+   * committer's rule for batches), until it is written or the staging is removed. A staging that
+   * gave up would leave its transfer, which the core has accepted, unable to install until the
+   * node restarts. At its position, so a write cut short is written whole the next time.
+   */
+  private async writeChunk(copy: Buffer, position: number): Promise<void> {
+    let delayMs = this.hooks.retryDelayMsMin;
+    for (;;) {
+      if (this.removal !== null) throw new Error(`the staging ${this.path} was removed`);
+      try {
+        await this.hooks.beforeWrite();
+        await writeAllAt(this.handle as FileHandle, copy, position);
+        break;
+      } catch (error) {
+        if (this.removal !== null) throw error;
+        if (!this.failing) {
+          this.failing = true;
+          this.hooks.onFailing?.(error);
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wakeRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeRetry = null;
+      delayMs = Math.min(delayMs * 2, this.hooks.retryDelayMsMax);
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.hooks.onRecovered?.();
+    }
+    this.unwrittenBytes -= copy.byteLength;
     this.drained();
   }
 
-  /** Nothing more is written after a failure: whoever waits on the disk may go on (and fail). */
-  private writesFailed(): void {
-    this.failed = true;
+  /** Nothing more is written (removed, or the file never opened): nobody waits on the disk. */
+  private writesEnded(): void {
+    this.ended = true;
     this.unwrittenBytes = 0;
     this.drained();
   }
@@ -205,7 +254,7 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     await handle?.close();
   }
 
-  /** Queues `step` after the writes before it; after a failure, nothing more is written. */
+  /** Queues `step` after the writes before it; after a final failure, nothing more is written. */
   private then(step: () => Promise<void>): Promise<void> {
     const next = this.tail.then(step);
     next.catch(() => undefined);

@@ -42,6 +42,9 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
   let armed = false;
   let writes = 0;
   let failAt = 0;
+  // While set, every write fails as on a full disk; counts the refusals.
+  let diskFull = false;
+  let fullRefusals = 0;
 
   const open = async (
     dataDir = dir,
@@ -54,6 +57,10 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
       nodeId: "n1",
       initialMembers: MEMBERS,
       writeFault: () => {
+        if (diskFull) {
+          fullRefusals++;
+          return new Error("ENOSPC: no space left on device (injected)");
+        }
         if (!armed) return undefined;
         return ++writes === failAt ? new Error("EIO: injected") : undefined;
       },
@@ -73,6 +80,8 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     armed = false;
     writes = 0;
     failAt = 0;
+    diskFull = false;
+    fullRefusals = 0;
   });
   afterEach(async () => {
     for (const s of opened.splice(0)) await s.close().catch(() => undefined);
@@ -193,18 +202,49 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     expect(await stagedFiles()).toEqual([]);
   });
 
-  it("fails the install with WRITE_FAILED when staging a chunk fails, the old state intact", async () => {
+  it("writes a chunk again until the disk takes it; the install waits, then installs", async () => {
     const s = await withOldState();
-    armed = true;
-    failAt = 2;
-    const staged = stage(s, pieces(encode(NEW), prng(2), 4096)) as StagedSnapshotBytes;
+    const events = { failing: 0, recovered: 0 };
+    diskFull = true;
+    const data = encode(NEW);
+    const staging = s.snapshotStaging(META, data.length, {
+      onFailing: () => events.failing++,
+      onRecovered: () => events.recovered++,
+    });
+    for (const piece of pieces(data, prng(2), 4096)) staging.append(piece);
+    const staged = staging.bytes() as StagedSnapshotBytes;
+    let installed = false;
+    const install = s
+      .write([{ snapshot: { metadata: META, data: staged }, mustSync: true }])
+      .then(() => (installed = true));
+    await waitFor(async () => fullRefusals >= 3);
+    expect(installed).toBe(false);
+    expect([s.snapshot().metadata.index, s.appliedIndex()]).toEqual([0, 40]);
+    diskFull = false;
+    await install;
+    expect(events).toEqual({ failing: 1, recovered: 1 });
+    await expectNew(s);
+    s.releaseSnapshotBytes(staged);
+    await staged.remove();
+    await expectNew(await reopen(s));
+    expect(await stagedFiles()).toEqual([]);
+  });
+
+  it("stops writing again when its transfer is dropped: WRITE_FAILED, no file, the old state", async () => {
+    const s = await withOldState();
+    diskFull = true;
+    let failing = 0;
+    const staging = s.snapshotStaging(META, 100, { onFailing: () => failing++ });
+    staging.append(new Uint8Array(100));
+    const staged = staging.bytes() as StagedSnapshotBytes;
+    await waitFor(async () => fullRefusals >= 2);
+    staging.discard();
     await expect(staged.written()).rejects.toMatchObject({ code: "WRITE_FAILED" });
-    await expect(
-      s.write([{ snapshot: { metadata: META, data: staged }, mustSync: true }]),
-    ).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    await waitFor(async () => (await stagedFiles()).length === 0);
+    expect(failing).toBe(1);
+    diskFull = false;
     await expectOld(s);
     await expectOld(await reopen(s));
-    expect(await stagedFiles()).toEqual([]);
   });
 
   for (const when of ["half staged", "staged, not yet installed"] as const) {
@@ -287,7 +327,7 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     });
     const data = encode(NEW);
     let drained = 0;
-    const staging = s.snapshotStaging(META, data.length, () => drained++);
+    const staging = s.snapshotStaging(META, data.length, { onDrained: () => drained++ });
     staging.append(data.subarray(0, 60));
     expect(staging.backlogged?.()).toBe(false);
     staging.append(data.subarray(60, 120));
@@ -312,20 +352,23 @@ describe("LevelStorage: a leader's snapshot staged in a file", () => {
     await staged.remove();
   });
 
-  it("stops being backlogged when a write fails: the install fails, nobody waits for the disk", async () => {
+  it("stays backlogged while its writes fail, and drains once the disk takes them", async () => {
     const s = await open(dir, { stagingBacklogBytesMax: 100 });
     const data = encode(NEW);
     let drained = 0;
-    armed = true;
-    failAt = 2;
-    const staging = s.snapshotStaging(META, data.length, () => drained++);
+    diskFull = true;
+    const staging = s.snapshotStaging(META, data.length, { onDrained: () => drained++ });
     for (let at = 0; at < data.length; at += 64) staging.append(data.subarray(at, at + 64));
-    // Nothing was written yet (writes start in later turns).
     expect(staging.backlogged?.()).toBe(true);
+    await waitFor(async () => fullRefusals >= 3);
+    expect(staging.backlogged?.()).toBe(true);
+    expect(drained).toBe(0);
+    diskFull = false;
     const staged = staging.bytes() as StagedSnapshotBytes;
-    await expect(staged.written()).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    await staged.written();
     expect(staging.backlogged?.()).toBe(false);
     expect(drained).toBe(1);
+    expect(await readFile(staged.path)).toEqual(Buffer.from(data));
     await staged.remove();
   });
 

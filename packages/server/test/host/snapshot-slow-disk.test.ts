@@ -1,6 +1,7 @@
 // A follower whose disk is slower than the network: the leader's snapshot chunks wait for the
 // follower's writes (it answers a chunk only once the staging is within its bound), so the
 // snapshot never queues in the follower's memory, and the install completes once the disk keeps up.
+// A follower whose disk is full for a while writes the failed chunk again and installs.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SnapshotChunk } from "@dlock/raft";
 import { tempDir } from "../storage/helpers.js";
@@ -17,7 +18,7 @@ import type { TestNode } from "./cluster.js";
 const IDS = ["n1", "n2", "n3"];
 const CHUNK_BYTES = 128;
 
-describe("RaftHost: a snapshot to a follower with a slow disk", () => {
+describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => {
   let root: string;
   let cleanup: () => Promise<void>;
   let network: RecordingNetwork;
@@ -32,7 +33,7 @@ describe("RaftHost: a snapshot to a follower with a slow disk", () => {
   };
 
   beforeEach(async () => {
-    ({ dir: root, cleanup } = await tempDir("backpressure"));
+    ({ dir: root, cleanup } = await tempDir("slow-disk"));
     network = new RecordingNetwork();
     nodes = [];
     gateOpen = true;
@@ -101,5 +102,39 @@ describe("RaftHost: a snapshot to a follower with a slow disk", () => {
     expect(back.table.get("s59").held).toBe(true);
     const offsets = [...new Set(chunksSent().map((c) => c.offset))];
     expect(offsets.length).toBe(Math.ceil(snapshotBytes / CHUNK_BYTES));
+  });
+
+  it("installs after a staged chunk's write failed once (a disk that was full for a moment)", async () => {
+    const raft = { snapshotChunkBytes: CHUNK_BYTES };
+    nodes = await Promise.all(
+      IDS.map((id) => startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft })),
+    );
+    await waitFor("a leader", () => leaderOf(nodes) !== undefined);
+    const leader = leaderOf(nodes) as TestNode;
+    const victim = nodes.find((n) => n !== leader) as TestNode;
+    await leader.host.propose(acquireCommand("before"));
+    await waitFor("victim applied", () => victim.table.get("before").held);
+    network.isolate(victim.id);
+    await victim.host.stop();
+    nodes = nodes.filter((n) => n !== victim);
+    for (let i = 0; i < 60; i++) await leader.host.propose(acquireCommand(`s${i}`));
+    const compactedTo = (await leader.host.compact()) as number;
+    for (const n of nodes) if (n !== leader) await n.host.compact();
+    network.heal(victim.id);
+    let failures = 0;
+    const back = await startNode(network, victim.id, dirOf(victim.id), IDS, {
+      raft,
+      stagingWriteDelay: async () => {
+        if (failures++ === 0) throw new Error("ENOSPC: no space left on device (injected)");
+      },
+    });
+    nodes.push(back);
+    await waitFor(
+      "victim installed the snapshot",
+      () => back.storage.snapshot().metadata.index >= compactedTo,
+    );
+    await waitFor("victim caught up", () => back.host.status().applied >= compactedTo);
+    expect(back.table.get("s59").held).toBe(true);
+    expect(back.host.healthy()).toBe(true);
   });
 });
