@@ -196,6 +196,8 @@ export class RaftHost<Result> {
    * when the batch is written.
    */
   private storageFailure: Error | null = null;
+  /** What is failing to write: the group committer's batches, a leader's snapshot being staged. */
+  private readonly failingWrites = new Set<"batches" | "snapshot">();
   private stopped = false;
   /** Deliberate bugs, set only through the internal entry (no public type names them). */
   private readonly bugs: HostPlantedBugs;
@@ -216,8 +218,8 @@ export class RaftHost<Result> {
       writesPerBatchMax: options.writesPerBatchMax,
       collectExtra: () => this.collectStateChanges(),
       retryable: (error) => error instanceof StorageError && error.code === "WRITE_FAILED",
-      onFailing: (error) => this.storageFailing(error as Error),
-      onRecovered: () => this.storageRecovered(),
+      onFailing: (error) => this.storageFailing(error as Error, "batches"),
+      onRecovered: () => this.storageRecovered("batches"),
       retryDelayMsMin: options.storageRetryDelayMsMin,
       retryDelayMsMax: options.storageRetryDelayMsMax,
       scheduler: options.scheduler,
@@ -583,7 +585,8 @@ export class RaftHost<Result> {
   /**
    * The core's snapshot staging: the storage's, told to wake the core when a backlogged staging
    * has written what it held (the core holds its answer to the leader's chunk until then). A
-   * staging whose writes fail tries them again until they succeed; that is logged, once a spell.
+   * staging whose writes fail tries them again until they succeed, and meanwhile the node is as
+   * unhealthy as when a batch fails (the same log line, /readyz and dlock_node_healthy).
    */
   private stagingOf(): RaftConfig["snapshotStaging"] | undefined {
     if (this.storage.snapshotStaging === undefined) return undefined;
@@ -595,16 +598,8 @@ export class RaftHost<Result> {
           this.node.snapshotStagingDrained();
           this.scheduleProcess();
         },
-        onFailing: (error) =>
-          this.logger.error(
-            { err: error, snapshotIndex: metadata.index },
-            "cannot write the leader's snapshot to the data folder; retrying the same write until it succeeds",
-          ),
-        onRecovered: () =>
-          this.logger.warn(
-            { snapshotIndex: metadata.index },
-            "the data folder takes the leader's snapshot again; resuming",
-          ),
+        onFailing: (error) => this.storageFailing(error as Error, "snapshot"),
+        onRecovered: () => this.storageRecovered("snapshot"),
       });
     return staging as RaftConfig["snapshotStaging"];
   }
@@ -1273,25 +1268,29 @@ export class RaftHost<Result> {
   }
 
   /**
-   * A batch could not be written; the committer retries it. Until it is written nothing is
-   * acknowledged that depends on it (messagesAfterPersist, advance, apply all wait for it), and
-   * the node stops ticking (no elections, no heartbeats: peers see a paused node and a leader is
-   * replaced) and refuses requests, so clients go to another node.
+   * A batch (or a chunk of a leader's snapshot) could not be written; it is retried. Until it is
+   * written nothing is acknowledged that depends on it (messagesAfterPersist, advance, apply all
+   * wait for it), and the node stops ticking (no elections, no heartbeats: peers see a paused
+   * node and a leader is replaced) and refuses requests, so clients go to another node.
    */
-  private storageFailing(error: Error): void {
+  private storageFailing(error: Error, writing: "batches" | "snapshot"): void {
     if (this.stopped || this.failure !== null) return;
+    this.failingWrites.add(writing);
+    if (this.storageFailure !== null) return;
     this.storageFailure = error;
     if (this.tickTimer !== null) this.scheduler.clearRepeating(this.tickTimer);
     this.tickTimer = null;
     this.logger.error(
-      { err: error },
+      { err: error, writing },
       "cannot write to the data folder; refusing requests and retrying the same write until it succeeds",
     );
     this.rejectAll(new HostError("UNHEALTHY", this.failureReason() ?? "storage is failing"));
   }
 
-  private storageRecovered(): void {
-    if (this.storageFailure === null) return;
+  /** `writing` works again; the node resumes once nothing else is failing. */
+  private storageRecovered(writing: "batches" | "snapshot"): void {
+    this.failingWrites.delete(writing);
+    if (this.storageFailure === null || this.failingWrites.size > 0) return;
     this.storageFailure = null;
     this.logger.warn({}, "the data folder is writable again; resuming");
     if (this.stopped || this.failure !== null) return;

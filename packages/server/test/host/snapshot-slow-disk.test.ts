@@ -104,7 +104,7 @@ describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => 
     expect(offsets.length).toBe(Math.ceil(snapshotBytes / CHUNK_BYTES));
   });
 
-  it("installs after a staged chunk's write failed once (a disk that was full for a moment)", async () => {
+  it("is unhealthy while a staged chunk cannot be written, then installs (a disk full for a while)", async () => {
     const raft = { snapshotChunkBytes: CHUNK_BYTES };
     nodes = await Promise.all(
       IDS.map((id) => startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft })),
@@ -121,14 +121,20 @@ describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => 
     const compactedTo = (await leader.host.compact()) as number;
     for (const n of nodes) if (n !== leader) await n.host.compact();
     network.heal(victim.id);
-    let failures = 0;
+    let diskFull = true;
     const back = await startNode(network, victim.id, dirOf(victim.id), IDS, {
       raft,
       stagingWriteDelay: async () => {
-        if (failures++ === 0) throw new Error("ENOSPC: no space left on device (injected)");
+        if (diskFull) throw new Error("ENOSPC: no space left on device (injected)");
       },
     });
     nodes.push(back);
+    // Unhealthy while the chunk cannot be written, as when a batch cannot: /readyz and the
+    // metrics say so, not only the log.
+    await waitFor("the victim reports its disk failing", () => back.host.status().storageFailing);
+    expect(back.host.healthy()).toBe(false);
+    expect(back.host.status().failure).toMatch(/ENOSPC/);
+    diskFull = false;
     await waitFor(
       "victim installed the snapshot",
       () => back.storage.snapshot().metadata.index >= compactedTo,
