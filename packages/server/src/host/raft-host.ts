@@ -1292,7 +1292,7 @@ export class RaftHost<Result> {
     this.failingWrites.delete(writing);
     if (this.storageFailure === null || this.failingWrites.size > 0) return;
     this.storageFailure = null;
-    this.logger.warn({}, "the data folder is writable again; resuming");
+    this.logger.warn({}, "writes to the data folder no longer fail; resuming");
     if (this.stopped || this.failure !== null) return;
     this.startTicking();
     this.scheduleProcess();

@@ -83,7 +83,7 @@ export interface StagingEvents {
   onDrained?: () => void;
   /** A chunk's write failed; it is written again until it succeeds. Once per failing spell. */
   onFailing?: (error: unknown) => void;
-  /** A chunk was written after onFailing. */
+  /** The failing spell ended: a chunk was written after onFailing, or the staging was removed. */
   onRecovered?: () => void;
 }
 
@@ -240,6 +240,11 @@ export class SnapshotStagingFile implements SnapshotStaging<SnapshotBytes> {
     this.ended = true;
     this.unwrittenBytes = 0;
     this.drained();
+    // Whoever counts this staging as failing must not count it for good.
+    if (this.failing) {
+      this.failing = false;
+      this.hooks.onRecovered?.();
+    }
   }
 
   private drained(): void {
