@@ -581,7 +581,6 @@ export class RaftHost<Result> {
 
   // ---- the ready loop --------------------------------------------------------------------------
 
-  /** A peer sent what no correct member would (forged or corrupted): count, log once, go on. */
   /**
    * The core's snapshot staging: the storage's, told to wake the core when a backlogged staging
    * has written what it held (the core holds its answer to the leader's chunk until then). A
@@ -604,6 +603,7 @@ export class RaftHost<Result> {
     return staging as RaftConfig["snapshotStaging"];
   }
 
+  /** A peer sent what no correct member would (forged or corrupted): count, log once, go on. */
   private onRaftRefused(message: Message, reason: RefusalReason): void {
     this.options.onRaftRefused?.(reason);
     if (!this.refusalLog.first(message.from, reason)) return;
