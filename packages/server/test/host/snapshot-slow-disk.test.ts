@@ -14,9 +14,11 @@ import {
   waitFor,
 } from "./cluster.js";
 import type { TestNode } from "./cluster.js";
+import type { HostScheduler } from "../../src/host/scheduler.js";
 
 const IDS = ["n1", "n2", "n3"];
 const CHUNK_BYTES = 128;
+const RAFT = { snapshotChunkBytes: CHUNK_BYTES };
 
 describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => {
   let root: string;
@@ -45,12 +47,17 @@ describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => 
     await cleanup();
   });
 
-  it("sends the next chunk only once the follower has written the last, then installs", async () => {
-    const raft = { snapshotChunkBytes: CHUNK_BYTES };
-    const { scheduler, ticks } = pausableTicks();
+  /**
+   * Three nodes with small snapshot chunks; one (the victim) is stopped and cut off while the
+   * leader takes 60 more locks and every running node compacts, so it can only catch up from the
+   * leader's snapshot. The test restarts it (and heals the network) with the disk it wants.
+   */
+  async function victimBehindCompaction(
+    extra: { scheduler?: HostScheduler } = {},
+  ): Promise<{ leader: TestNode; victimId: string; compactedTo: number }> {
     nodes = await Promise.all(
       IDS.map((id) =>
-        startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft, scheduler }),
+        startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft: RAFT, ...extra }),
       ),
     );
     await waitFor("a leader", () => leaderOf(nodes) !== undefined);
@@ -64,13 +71,19 @@ describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => 
     for (let i = 0; i < 60; i++) await leader.host.propose(acquireCommand(`s${i}`));
     const compactedTo = (await leader.host.compact()) as number;
     for (const n of nodes) if (n !== leader) await n.host.compact();
+    return { leader, victimId: victim.id, compactedTo };
+  }
+
+  it("sends the next chunk only once the follower has written the last, then installs", async () => {
+    const { scheduler, ticks } = pausableTicks();
+    const { leader, victimId, compactedTo } = await victimBehindCompaction({ scheduler });
     const snapshotBytes = leader.storage.snapshot().data.byteLength;
     expect(snapshotBytes).toBeGreaterThan(8 * CHUNK_BYTES);
 
     gateOpen = false;
-    network.heal(victim.id);
-    const back = await startNode(network, victim.id, dirOf(victim.id), IDS, {
-      raft,
+    network.heal(victimId);
+    const back = await startNode(network, victimId, dirOf(victimId), IDS, {
+      raft: RAFT,
       scheduler,
       stagingBacklogBytesMax: 0,
       stagingWriteDelay: () =>
@@ -105,25 +118,11 @@ describe("RaftHost: a snapshot to a follower whose disk is slow or full", () => 
   });
 
   it("is unhealthy while a staged chunk cannot be written, then installs (a disk full for a while)", async () => {
-    const raft = { snapshotChunkBytes: CHUNK_BYTES };
-    nodes = await Promise.all(
-      IDS.map((id) => startNode(network, id, dirOf(id), IDS, { compactionEntries: 0, raft })),
-    );
-    await waitFor("a leader", () => leaderOf(nodes) !== undefined);
-    const leader = leaderOf(nodes) as TestNode;
-    const victim = nodes.find((n) => n !== leader) as TestNode;
-    await leader.host.propose(acquireCommand("before"));
-    await waitFor("victim applied", () => victim.table.get("before").held);
-    network.isolate(victim.id);
-    await victim.host.stop();
-    nodes = nodes.filter((n) => n !== victim);
-    for (let i = 0; i < 60; i++) await leader.host.propose(acquireCommand(`s${i}`));
-    const compactedTo = (await leader.host.compact()) as number;
-    for (const n of nodes) if (n !== leader) await n.host.compact();
-    network.heal(victim.id);
+    const { victimId, compactedTo } = await victimBehindCompaction();
+    network.heal(victimId);
     let diskFull = true;
-    const back = await startNode(network, victim.id, dirOf(victim.id), IDS, {
-      raft,
+    const back = await startNode(network, victimId, dirOf(victimId), IDS, {
+      raft: RAFT,
       stagingWriteDelay: async () => {
         if (diskFull) throw new Error("ENOSPC: no space left on device (injected)");
       },
